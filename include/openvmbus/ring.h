@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One direction of a VMBus ring buffer pair, as either its writer or its
+ * reader.  Layer: core.  Implements the packet framing and the signalling
+ * contract of WIRE-FACTS B5/B6.
+ *
+ * Signalling contract (both roles):
+ *  - A writer publishes packet bytes, then write_index (full barrier), and
+ *    signals the reader only if interrupt_mask is 0 and read_index equals the
+ *    write_index from before the batch (the ring went empty -> non-empty).
+ *  - A reader sets interrupt_mask while it drains, clears it when the ring is
+ *    empty and re-checks; a non-empty re-check means keep reading.
+ *  - A writer that finds no room stores the bytes it needs in
+ *    pending_send_sz; after advancing read_index the reader signals the
+ *    writer only if pending_send_sz != 0 and the free space moved from
+ *    <= pending_send_sz to > pending_send_sz.
+ *  - The ring is never filled completely: a packet of n bytes (trailer
+ *    included) fits only when free space > n.
+ *
+ * Every index read from the peer is validated (multiple of 8, < size); a
+ * corrupt ring returns -EBADMSG and logs the bad value.  The reader copies
+ * each packet out of shared memory before the caller parses it, so the peer
+ * cannot change a packet after it was validated.
+ *
+ * An ovb_ring is used by one writer thread or one reader thread at a time;
+ * callers serialise.
+ */
+#ifndef OPENVMBUS_RING_H
+#define OPENVMBUS_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "wire/ring.h"
+
+/** One ring: its control page and data area, mapped in our address space. */
+struct ovb_ring {
+	struct vmbus_ring_control *ctl; /**< shared control page */
+	uint8_t *data;                  /**< shared data area */
+	uint32_t size;                  /**< data area bytes, multiple of 4096 */
+	uint32_t priv_write;  /**< writer: staged write offset of the batch */
+	uint32_t batch_start; /**< writer: write_index when the batch began */
+	uint32_t priv_read;   /**< reader: offset after packets read so far */
+	uint32_t read_start;  /**< reader: read_index when the batch began */
+	bool in_batch;        /**< writer: a batch is open */
+	char name[32];        /**< for log lines, e.g. "relid 5 in" */
+};
+
+/**
+ * Attach to a ring whose control page is @ctl and whose data area is @data
+ * (@size bytes).  Does not touch the shared memory.
+ * Returns 0, or -EINVAL if @size is 0 or not a multiple of 4096 or above 1 GiB.
+ */
+int ovb_ring_attach(struct ovb_ring *r, void *ctl, void *data, uint32_t size,
+		    const char *name);
+
+/**
+ * Initialise the shared control page as its owner does when the ring is
+ * created: indices 0, mask 0, pending 0, feature bit pending_send_sz set.
+ */
+void ovb_ring_init_control(struct ovb_ring *r);
+
+/* ---- writer ---- */
+
+/** Bytes a packet of @len bytes occupies in the ring (padding + trailer). */
+uint32_t ovb_ring_packet_space(size_t len);
+
+/**
+ * Open a write batch: packets written until ovb_ring_write_commit() become
+ * visible to the reader together.  Returns 0 or -EBADMSG (corrupt indices).
+ */
+int ovb_ring_write_begin(struct ovb_ring *r);
+
+/**
+ * Stage one packet, the concatenation of @iov (descriptor included; the
+ * caller builds it), padded to 8 bytes and followed by the trailer.
+ * Returns 0; -EAGAIN if it does not fit now (nothing staged); -EMSGSIZE if
+ * it could never fit; -EBADMSG if the peer's read_index is corrupt.
+ */
+int ovb_ring_write_packet(struct ovb_ring *r, const struct iovec *iov,
+			  int iovcnt);
+
+/**
+ * Publish the staged packets.  Returns true if the reader must be signalled
+ * (rule 1 of the contract).
+ */
+bool ovb_ring_write_commit(struct ovb_ring *r);
+
+/**
+ * Write one packet as a batch of one.  Returns 0 or an error as
+ * ovb_ring_write_packet(); *@signal tells whether to signal the reader.
+ */
+int ovb_ring_write(struct ovb_ring *r, const struct iovec *iov, int iovcnt,
+		   bool *signal);
+
+/**
+ * Record that the writer waits for @need bytes of packet space (0 clears).
+ * Returns true if the space is already there (re-check after publishing, so
+ * a reader that advanced in between is not missed).
+ */
+bool ovb_ring_set_pending_send(struct ovb_ring *r, uint32_t need);
+
+/** Free bytes a writer could use now (the 8 reserved bytes excluded). */
+uint32_t ovb_ring_write_avail(const struct ovb_ring *r);
+
+/* ---- reader ---- */
+
+/**
+ * Copy the next packet (descriptor and payload, without padding beyond
+ * len8*8 and without trailer) into @buf and advance the private read
+ * offset; read_index is published by ovb_ring_read_commit().
+ * Returns the packet length (len8 * 8); -EAGAIN if the ring is empty;
+ * -EMSGSIZE if @buflen is too small (the packet stays); -EBADMSG if the ring
+ * is corrupt (bad write_index, len8/offset8 out of bounds).
+ */
+ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen);
+
+/**
+ * Publish the read offset.  Returns true if the writer must be signalled
+ * (rule 3 of the contract: pending_send_sz crossed).
+ */
+bool ovb_ring_read_commit(struct ovb_ring *r);
+
+/** Bytes waiting to be read (0 if empty or corrupt). */
+uint32_t ovb_ring_read_avail(const struct ovb_ring *r);
+
+/** Set interrupt_mask: the reader is draining, the writer need not signal. */
+void ovb_ring_mask_interrupts(struct ovb_ring *r);
+
+/**
+ * Clear interrupt_mask, then re-check (full barrier between the two).
+ * Returns true if the ring is non-empty: keep reading.
+ */
+bool ovb_ring_unmask_interrupts(struct ovb_ring *r);
+
+#endif /* OPENVMBUS_RING_H */
