@@ -47,7 +47,8 @@ lib: $(STATIC) $(SHARED) $(PCFILE)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(STATIC): $(LIB_OBJS)
 	@rm -f $@

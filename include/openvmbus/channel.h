@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The channel API both roles share: one open VMBus channel, its ring pair,
+ * its worker thread and its signalling.  Layer: bus.  Devices (VSPs on the
+ * host, VSCs in the guest) see only this API and the role's device API.
+ *
+ * Threads: each open channel has one worker thread.  It drains the inbound
+ * ring with interrupt_mask set, calls the receive callback once per packet
+ * and the idle callback once per drained batch, optionally spins for a
+ * bounded time (polling mode), then unmasks and sleeps on the channel's
+ * eventfds.  Sends may come from any thread; they are serialised by the
+ * channel's send lock.
+ *
+ * Rule against deadlock: a guest driver never blocks on a full ring from
+ * its worker thread (it sends requests from other threads and only
+ * consumes completions there); a host device may block in its worker when
+ * it sends completions, because the guest's worker keeps draining.
+ */
+#ifndef OPENVMBUS_CHANNEL_H
+#define OPENVMBUS_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpadl.h"
+#include "wire/ring.h"
+
+struct ovb_chan;
+
+/** A received packet, parsed and validated; valid during the callback. */
+struct ovb_pkt {
+	uint16_t type;  /**< VM_PKT_DATA_INBAND, _XFER_PAGES, _GPA_DIRECT, _COMP */
+	uint16_t flags; /**< VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED */
+	uint64_t xid;   /**< transaction id */
+	const void *data; /**< payload after the type's header */
+	uint32_t len;     /**< payload bytes */
+	/* VM_PKT_DATA_USING_XFER_PAGES */
+	uint16_t xfer_pageset_id;
+	uint32_t xfer_cnt;
+	const struct vmtransfer_page_range *xfer; /**< xfer_cnt ranges */
+	/* VM_PKT_DATA_USING_GPA_DIRECT */
+	uint32_t range_cnt;
+	const struct ovb_gpa_range *ranges; /**< range_cnt parsed ranges */
+};
+
+/** Receive callback: one packet, on the channel's worker thread. */
+typedef void ovb_chan_recv_fn(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+			      void *ctx);
+
+/**
+ * Completion of a tracked request: @pkt is the VM_PKT_COMP, or NULL when
+ * the channel closed or failed first.  Runs on the worker thread (or on the
+ * closing thread for NULL).
+ */
+typedef void ovb_chan_comp_fn(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+			      void *ctx);
+
+/** Called on the worker after each drained batch (flush batched work). */
+typedef void ovb_chan_idle_fn(struct ovb_chan *chan, void *ctx);
+
+/** Called on the worker when an extra fd (ovb_chan_add_fd) is readable. */
+typedef void ovb_chan_fd_fn(struct ovb_chan *chan, int fd, void *ctx);
+
+/** Flags of a send. */
+#define OVB_SEND_COMPLETION 0x1u /**< set completion-requested (untracked) */
+#define OVB_SEND_NONBLOCK 0x2u   /**< -EAGAIN instead of waiting for room */
+
+/** Everything one packet carries; unused parts zero. */
+struct ovb_send {
+	uint16_t type;        /**< VM_PKT_DATA_INBAND (default if 0), ... */
+	uint32_t flags;       /**< OVB_SEND_* */
+	uint64_t xid;         /**< ignored when on_comp is set */
+	const void *data;     /**< in-band payload */
+	size_t len;
+	/* VM_PKT_DATA_USING_GPA_DIRECT: encoded vmbus_gpa_range records */
+	const void *ranges;
+	size_t ranges_len;
+	uint32_t range_cnt;
+	/* VM_PKT_DATA_USING_XFER_PAGES */
+	uint16_t xfer_pageset_id;
+	const struct vmtransfer_page_range *xfer;
+	uint32_t xfer_cnt;
+	/* tracked request: an xid is allocated and on_comp called once */
+	ovb_chan_comp_fn *on_comp;
+	void *comp_ctx;
+};
+
+/** Counters of one channel (monotonic). */
+struct ovb_chan_stats {
+	uint64_t pkts_in, bytes_in, pkts_out, bytes_out;
+	uint64_t signals_in, signals_out; /**< wake-ups received / sent */
+	uint64_t ring_full;               /**< sends that waited for room */
+	uint64_t errors;                  /**< bad packets from the peer */
+};
+
+/**
+ * Send one packet.  Blocks up to the channel's send timeout while the ring
+ * is full unless OVB_SEND_NONBLOCK.  Returns 0; -EAGAIN; -ETIMEDOUT;
+ * -EMSGSIZE (larger than the ring); -ECONNRESET (closed or failed);
+ * -EINVAL (bad arguments); -ENOSPC (too many tracked requests).
+ */
+int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s);
+
+/** Send @len bytes in-band.  Errors as ovb_chan_send(). */
+int ovb_chan_send_inband(struct ovb_chan *chan, const void *data, size_t len,
+			 uint64_t xid, uint32_t flags);
+
+/** Send a VM_PKT_COMP for @xid with @len bytes.  Errors as ovb_chan_send(). */
+int ovb_chan_send_comp(struct ovb_chan *chan, uint64_t xid, const void *data,
+		       size_t len);
+
+/**
+ * Open a send batch on the calling thread: packets sent until
+ * ovb_chan_batch_end() are published with one index update and at most one
+ * signal.  Holds the send lock; other threads' sends wait.
+ */
+void ovb_chan_batch_begin(struct ovb_chan *chan);
+
+/** Publish the batch and signal the peer if the ring rules say so. */
+void ovb_chan_batch_end(struct ovb_chan *chan);
+
+/**
+ * Polling mode: the worker spins up to @spin_us microseconds with
+ * interrupts masked before it sleeps; 0 selects interrupt mode.
+ */
+void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);
+
+/** Blocking-send timeout in milliseconds (default 30000). */
+void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms);
+
+/** Set the idle callback.  Call before the channel starts (open). */
+void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn);
+
+/**
+ * Have the worker also wait for @fd and call @fn when it is readable (e.g.
+ * an io_uring completion eventfd).  At most 4.  Call from the open callback
+ * or the worker.  Returns 0 or -ENOSPC.
+ */
+int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn);
+
+/** The device context given when the channel was opened. */
+void *ovb_chan_ctx(const struct ovb_chan *chan);
+
+/**
+ * Replace the device context (a VSP's open callback may set per-channel
+ * state).  Call before the channel starts.
+ */
+void ovb_chan_set_ctx(struct ovb_chan *chan, void *ctx);
+
+/** relid, sub-channel index. */
+uint32_t ovb_chan_relid(const struct ovb_chan *chan);
+uint16_t ovb_chan_subidx(const struct ovb_chan *chan);
+
+/** Name for log lines ("echo0 relid 3"). */
+const char *ovb_chan_name(const struct ovb_chan *chan);
+
+/** True once the channel failed or is closing. */
+bool ovb_chan_is_dead(const struct ovb_chan *chan);
+
+/** Copy the counters. */
+void ovb_chan_get_stats(const struct ovb_chan *chan,
+			struct ovb_chan_stats *st);
+
+/** Inbound/outbound ring: data size, bytes used, interrupt_mask state. */
+struct ovb_chan_ring_info {
+	uint32_t out_size, out_used, in_size, in_used;
+	bool out_peer_masked, in_masked;
+};
+void ovb_chan_get_ring_info(const struct ovb_chan *chan,
+			    struct ovb_chan_ring_info *ri);
+
+/**
+ * Mark the channel failed (a device found the peer's data unusable): the
+ * worker stops, tracked requests complete with NULL, the role is told.
+ * Safe from any thread, including the worker.
+ */
+void ovb_chan_fail(struct ovb_chan *chan, int err, const char *why);
+
+#endif /* OPENVMBUS_CHANNEL_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Partition links: the emulated hypervisor boundary between a guest
+ * partition (client) and the host (server).  Layer: link.
+ *  - inproc: both sides in one process, for tests, fuzzing and the no-root
+ *    lab; messages cross through two queues, each drained by its own
+ *    thread, so the two sides never call each other directly.
+ *  - socket: DESIGN.md section 3, one SOCK_SEQPACKET connection per guest
+ *    process (see ovb_link_host_* and ovb_link_guest_*).
+ */
+#ifndef OPENVMBUS_LINK_H
+#define OPENVMBUS_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "server.h"
+
+/* ---- inproc ------------------------------------------------------------- */
+
+struct ovb_inproc;
+
+struct ovb_inproc_params {
+	const char *name;   /**< partition name */
+	uint64_t mem_gpa;   /**< guest RAM base (page aligned) */
+	uint64_t mem_size;  /**< guest RAM bytes */
+	bool no_eventfd;    /**< do not offer the eventfd fast path */
+};
+
+/**
+ * Create a guest partition on @srv: its memory, the server-side partition,
+ * and a client (not yet connected) that talks to it.
+ * Returns 0 or -errno.
+ */
+int ovb_inproc_create(struct ovb_server *srv,
+		      const struct ovb_inproc_params *p,
+		      struct ovb_inproc **out);
+
+struct ovb_client *ovb_inproc_client(struct ovb_inproc *l);
+struct ovb_partition *ovb_inproc_partition(struct ovb_inproc *l);
+
+/**
+ * Tear the partition down as a guest death would: the server releases
+ * everything first, then the client sees the link go down and is freed.
+ */
+void ovb_inproc_destroy(struct ovb_inproc *l);
+
+/** Wait until both queues are empty and their last item was handled. */
+void ovb_inproc_sync(struct ovb_inproc *l);
+
+/** Hostile guest: post raw bytes to the server as HvPostMessage would. */
+int ovb_inproc_guest_post(struct ovb_inproc *l, uint32_t conn_id,
+			  const void *msg, size_t len);
+
+/** Hostile host: deliver raw bytes to the client as a SynIC message. */
+int ovb_inproc_host_send(struct ovb_inproc *l, const void *msg, size_t len);
+
+/**
+ * Observe host->guest messages (before the client sees them).  The hook
+ * returns false to drop the message.  Tests only.
+ */
+void ovb_inproc_set_host_hook(struct ovb_inproc *l,
+			      bool (*hook)(const void *msg, size_t len,
+					   void *ctx),
+			      void *ctx);
+
+#endif /* OPENVMBUS_LINK_H */

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the two bus roles (server.c, client.c) use to create and drive
+ * channels; devices never include this.  Layer: bus.
+ */
+#ifndef OVB_BUS_CHAN_INTERNAL_H
+#define OVB_BUS_CHAN_INTERNAL_H
+
+#include "openvmbus/channel.h"
+
+/** What a role provides to its channels. */
+struct ovb_chan_role_ops {
+	/** Slow-path signal to the peer (no eventfd installed). */
+	int (*signal)(struct ovb_chan *chan, void *role_ctx);
+	/** The channel failed; its worker no longer runs callbacks. */
+	void (*failed)(struct ovb_chan *chan, void *role_ctx, int err);
+};
+
+struct ovb_chan_params {
+	const char *name;
+	uint32_t relid;
+	uint16_t subidx;
+	void *out_ctl, *out_data; /**< the ring we write */
+	uint32_t out_size;
+	void *in_ctl, *in_data;   /**< the ring we read */
+	uint32_t in_size;
+	int wait_fd;   /**< eventfd the worker waits on (owned), -1: create */
+	int signal_fd; /**< eventfd that signals the peer (owned), -1: slow */
+	const struct ovb_chan_role_ops *role;
+	void *role_ctx;
+	ovb_chan_recv_fn *recv; /**< device receive callback */
+	void *ctx;              /**< device context */
+};
+
+/** Create a channel (not started).  Returns 0, -EINVAL, -ENOMEM. */
+int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out);
+
+/** Start the worker thread.  Returns 0 or -errno. */
+int ovb__chan_start(struct ovb_chan *chan);
+
+/** A slow-path signal from the peer arrived: wake the worker. */
+void ovb__chan_wake(struct ovb_chan *chan);
+
+/**
+ * Fast path: also wait on @wait_fd and signal the peer through @signal_fd
+ * (both owned by the channel from now on; -1 leaves that side as it is).
+ */
+void ovb__chan_set_peer_fds(struct ovb_chan *chan, int wait_fd, int signal_fd);
+
+/**
+ * Stop the worker (joins it unless called from it) and complete tracked
+ * requests with NULL.  Idempotent.
+ */
+void ovb__chan_stop(struct ovb_chan *chan);
+
+/** Free a stopped channel. */
+void ovb__chan_destroy(struct ovb_chan *chan);
+
+/** The role context. */
+void *ovb__chan_role_ctx(const struct ovb_chan *chan);
+
+/** The local eventfd the worker waits on (for a link to pass to a peer). */
+int ovb__chan_wait_fd(const struct ovb_chan *chan);
+
+#endif

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The channel data path: packet framing for sends (in-band, GPA direct,
+ * transfer pages, completions), batching and flow control on a full ring,
+ * tracked requests matched by transaction id, validation of every received
+ * packet, and the worker thread (interrupt mode and bounded polling).
+ * Layer: bus.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/chan_priv.h"
+#include "openvmbus/log.h"
+
+/* ---- tracked requests ---------------------------------------------------- */
+
+static int req_alloc(struct ovb_chan *chan, ovb_chan_comp_fn *fn, void *ctx,
+		     uint64_t *xid)
+{
+	uint32_t slot;
+
+	pthread_mutex_lock(&chan->req_lock);
+	if (!chan->req_free) {
+		pthread_mutex_unlock(&chan->req_lock);
+		return -ENOSPC;
+	}
+	slot = chan->req_free - 1;
+	chan->req_free = chan->req[slot].next_free;
+	chan->req[slot].used = true;
+	chan->req[slot].fn = fn;
+	chan->req[slot].ctx = ctx;
+	chan->req[slot].gen++;
+	*xid = REQ_TAG | (uint64_t)chan->req[slot].gen << 24 | slot;
+	pthread_mutex_unlock(&chan->req_lock);
+	return 0;
+}
+
+/* Take the request named by @xid; false if @xid names none of ours. */
+static bool req_take(struct ovb_chan *chan, uint64_t xid,
+		     ovb_chan_comp_fn **fn, void **ctx)
+{
+	uint32_t slot = xid & 0xffffff, gen = (uint32_t)(xid >> 24) & 0x3fffffff;
+	bool ok = false;
+
+	if ((xid & ~((1ull << 62) - 1)) != REQ_TAG || slot >= REQ_SLOTS)
+		return false;
+	pthread_mutex_lock(&chan->req_lock);
+	if (chan->req[slot].used && (chan->req[slot].gen & 0x3fffffff) == gen) {
+		*fn = chan->req[slot].fn;
+		*ctx = chan->req[slot].ctx;
+		chan->req[slot].used = false;
+		chan->req[slot].next_free = chan->req_free;
+		chan->req_free = slot + 1;
+		ok = true;
+	}
+	pthread_mutex_unlock(&chan->req_lock);
+	return ok;
+}
+
+static void req_release(struct ovb_chan *chan, uint64_t xid)
+{
+	ovb_chan_comp_fn *fn;
+	void *ctx;
+
+	req_take(chan, xid, &fn, &ctx);
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static bool on_worker(const struct ovb_chan *chan)
+{
+	return chan->started && pthread_equal(pthread_self(), chan->worker);
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+		  (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (int)ms;
+}
+
+/*
+ * Wait for the peer to make room, with send_lock held.  Off the worker we
+ * sleep on send_cond, which the worker broadcasts on every wake-up; on the
+ * worker (a host device sending a completion) we wait on the channel's fds
+ * ourselves.  The peer's signal for pending_send_sz arrives on those fds.
+ */
+static int wait_for_room(struct ovb_chan *chan, const struct timespec *dl)
+{
+	if (ovb_chan_is_dead(chan))
+		return -ECONNRESET;
+	if (!ms_left(dl))
+		return -ETIMEDOUT;
+	if (on_worker(chan)) {
+		struct pollfd pfd[2] = {
+			{ .fd = chan->wake_fd, .events = POLLIN },
+			{ .fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
+			  .events = POLLIN },
+		};
+		uint64_t v;
+		int n = ms_left(dl) < 10 ? ms_left(dl) : 10;
+
+		if (poll(pfd, 2, n) > 0) {
+			for (int i = 0; i < 2; i++)
+				if (pfd[i].revents & POLLIN &&
+				    read(pfd[i].fd, &v, sizeof(v)) > 0)
+					STAT_ADD(chan, signals_in, 1);
+		}
+		return 0;
+	}
+	struct timespec rt;
+
+	/* send_cond uses CLOCK_REALTIME; wait in slices of 10 ms. */
+	clock_gettime(CLOCK_REALTIME, &rt);
+	rt.tv_nsec += 10 * 1000000;
+	if (rt.tv_nsec >= 1000000000) {
+		rt.tv_sec++;
+		rt.tv_nsec -= 1000000000;
+	}
+	__atomic_fetch_add(&chan->send_waiters, 1, __ATOMIC_SEQ_CST);
+	pthread_cond_timedwait(&chan->send_cond, &chan->send_lock, &rt);
+	__atomic_fetch_sub(&chan->send_waiters, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static void send_lock(struct ovb_chan *chan, bool *locked)
+{
+	*locked = !(chan->batching &&
+		    pthread_equal(chan->batch_owner, pthread_self()));
+	if (*locked)
+		pthread_mutex_lock(&chan->send_lock);
+}
+
+/* Write one framed packet; send_lock held. */
+static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
+		       int iovcnt, size_t total, uint32_t flags)
+{
+	struct timespec dl;
+	bool pending = false, signal = false;
+	int rc;
+
+	deadline_after(&dl, chan->send_timeout_ms);
+	for (;;) {
+		if (ovb_chan_is_dead(chan)) {
+			rc = -ECONNRESET;
+			break;
+		}
+		if (chan->batching) {
+			rc = ovb_ring_write_packet(&chan->out, iov, iovcnt);
+		} else {
+			rc = ovb_ring_write(&chan->out, iov, iovcnt, &signal);
+			if (!rc && signal)
+				ovb__chan_signal_peer(chan);
+		}
+		if (rc != -EAGAIN || flags & OVB_SEND_NONBLOCK)
+			break;
+		if (chan->batching) {
+			/* Publish what is staged so the peer can drain it. */
+			if (ovb_ring_write_commit(&chan->out))
+				ovb__chan_signal_peer(chan);
+			ovb_ring_write_begin(&chan->out);
+		}
+		if (!pending)
+			STAT_ADD(chan, ring_full, 1);
+		pending = true;
+		if (ovb_ring_set_pending_send(&chan->out,
+					      ovb_ring_packet_space(total)))
+			continue;
+		rc = wait_for_room(chan, &dl);
+		if (rc)
+			break;
+	}
+	if (pending)
+		ovb_ring_set_pending_send(&chan->out, 0);
+	if (rc == -EBADMSG)
+		ovb_chan_fail(chan, rc, "outbound ring indices corrupt");
+	if (!rc) {
+		STAT_ADD(chan, pkts_out, 1);
+		STAT_ADD(chan, bytes_out, total);
+	}
+	return rc;
+}
+
+int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
+{
+	static const uint8_t zero[8];
+	union {
+		struct vmpacket_descriptor d;
+		struct vmtransfer_page_packet_header x;
+		struct vmdata_gpa_direct g;
+	} h;
+	uint16_t type = s->type ? s->type : VM_PKT_DATA_INBAND;
+	struct iovec iov[4];
+	size_t fixed, extra = 0, hlen, total;
+	const void *extra_p = NULL;
+	uint64_t xid = s->xid;
+	bool locked;
+	int rc, n = 0;
+
+	memset(&h, 0, sizeof(h));
+	switch (type) {
+	case VM_PKT_DATA_INBAND:
+	case VM_PKT_COMP:
+		fixed = sizeof(h.d);
+		break;
+	case VM_PKT_DATA_USING_GPA_DIRECT:
+		if (!s->range_cnt || !s->ranges_len || s->ranges_len % 8)
+			return -EINVAL;
+		h.g.range_cnt = s->range_cnt;
+		fixed = sizeof(h.g);
+		extra = s->ranges_len;
+		extra_p = s->ranges;
+		break;
+	case VM_PKT_DATA_USING_XFER_PAGES:
+		if (!s->xfer_cnt)
+			return -EINVAL;
+		h.x.xfer_pageset_id = s->xfer_pageset_id;
+		h.x.range_cnt = s->xfer_cnt;
+		fixed = sizeof(h.x);
+		extra = (size_t)s->xfer_cnt * sizeof(*s->xfer);
+		extra_p = s->xfer;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* The payload starts 8-byte aligned: offset8 counts 8-byte units. */
+	hlen = (fixed + extra + 7) & ~(size_t)7;
+	total = hlen + s->len;
+	if (total > 0xffffu * 8)
+		return -EMSGSIZE;
+	if (s->on_comp) {
+		rc = req_alloc(chan, s->on_comp, s->comp_ctx, &xid);
+		if (rc)
+			return rc;
+	}
+	h.d.type = type;
+	h.d.offset8 = (uint16_t)(hlen / 8);
+	h.d.len8 = (uint16_t)((total + 7) / 8);
+	h.d.flags = (s->on_comp || s->flags & OVB_SEND_COMPLETION)
+			    ? VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED
+			    : 0;
+	h.d.trans_id = xid;
+	iov[n++] = (struct iovec){ &h, fixed };
+	if (extra)
+		iov[n++] = (struct iovec){ (void *)extra_p, extra };
+	if (hlen > fixed + extra)
+		iov[n++] = (struct iovec){ (void *)zero, hlen - fixed - extra };
+	if (s->len)
+		iov[n++] = (struct iovec){ (void *)s->data, s->len };
+
+	send_lock(chan, &locked);
+	rc = send_locked(chan, iov, n, total, s->flags);
+	if (locked)
+		pthread_mutex_unlock(&chan->send_lock);
+	if (rc && s->on_comp)
+		req_release(chan, xid);
+	return rc;
+}
+
+int ovb_chan_send_inband(struct ovb_chan *chan, const void *data, size_t len,
+			 uint64_t xid, uint32_t flags)
+{
+	struct ovb_send s = { .type = VM_PKT_DATA_INBAND, .flags = flags,
+			      .xid = xid, .data = data, .len = len };
+
+	return ovb_chan_send(chan, &s);
+}
+
+int ovb_chan_send_comp(struct ovb_chan *chan, uint64_t xid, const void *data,
+		       size_t len)
+{
+	struct ovb_send s = { .type = VM_PKT_COMP, .xid = xid, .data = data,
+			      .len = len };
+
+	return ovb_chan_send(chan, &s);
+}
+
+void ovb_chan_batch_begin(struct ovb_chan *chan)
+{
+	pthread_mutex_lock(&chan->send_lock);
+	chan->batching = true;
+	chan->batch_owner = pthread_self();
+	if (ovb_ring_write_begin(&chan->out) == -EBADMSG)
+		ovb_chan_fail(chan, -EBADMSG, "outbound ring indices corrupt");
+}
+
+void ovb_chan_batch_end(struct ovb_chan *chan)
+{
+	chan->batching = false;
+	if (ovb_ring_write_commit(&chan->out))
+		ovb__chan_signal_peer(chan);
+	pthread_mutex_unlock(&chan->send_lock);
+}
+
+/* ---- receiving --------------------------------------------------------- */
+
+/*
+ * Validate a packet copied out of the ring and describe it.  The ring has
+ * checked that len8*8 and offset8*8 lie within the copy.
+ */
+static int chan_parse(struct ovb_chan *chan, const uint8_t *buf, size_t len,
+		      struct ovb_pkt *pkt, struct ovb_gpa_range *ranges)
+{
+	struct vmpacket_descriptor d;
+	size_t hlen, used;
+
+	memcpy(&d, buf, sizeof(d));
+	hlen = (size_t)d.offset8 * 8;
+	if (hlen < sizeof(d) || hlen > len)
+		return -EBADMSG;
+	if (d.flags & ~VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
+		return -EBADMSG;
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->type = d.type;
+	pkt->flags = d.flags;
+	pkt->xid = d.trans_id;
+	pkt->data = buf + hlen;
+	pkt->len = (uint32_t)(len - hlen);
+	switch (d.type) {
+	case VM_PKT_DATA_INBAND:
+	case VM_PKT_COMP:
+		return 0;
+	case VM_PKT_DATA_USING_XFER_PAGES: {
+		struct vmtransfer_page_packet_header xh;
+
+		if (hlen < sizeof(xh))
+			return -EBADMSG;
+		memcpy(&xh, buf, sizeof(xh));
+		if (!xh.range_cnt ||
+		    xh.range_cnt > (hlen - sizeof(xh)) / sizeof(*pkt->xfer))
+			return -EBADMSG;
+		pkt->xfer_pageset_id = xh.xfer_pageset_id;
+		pkt->xfer_cnt = xh.range_cnt;
+		pkt->xfer = (const void *)(buf + sizeof(xh));
+		return 0;
+	}
+	case VM_PKT_DATA_USING_GPA_DIRECT: {
+		struct vmdata_gpa_direct gh;
+
+		if (hlen < sizeof(gh))
+			return -EBADMSG;
+		memcpy(&gh, buf, sizeof(gh));
+		if (ovb_gpa_ranges_parse(buf + sizeof(gh), hlen - sizeof(gh),
+					 gh.range_cnt, ranges, CHAN_MAX_RANGES,
+					 &used))
+			return -EBADMSG;
+		pkt->range_cnt = gh.range_cnt;
+		pkt->ranges = ranges;
+		return 0;
+	}
+	default:
+		return -EBADMSG;
+	}
+}
+
+static void chan_dispatch(struct ovb_chan *chan, const struct ovb_pkt *pkt)
+{
+	ovb_chan_comp_fn *fn;
+	void *ctx;
+
+	if (pkt->type == VM_PKT_COMP && req_take(chan, pkt->xid, &fn, &ctx)) {
+		fn(chan, pkt, ctx);
+		return;
+	}
+	if (pkt->type == VM_PKT_COMP && (pkt->xid & ~((1ull << 62) - 1)) ==
+						REQ_TAG) {
+		STAT_ADD(chan, errors, 1);
+		ovb_warn("%s: completion for unknown transaction %#llx dropped",
+			 chan->name, (unsigned long long)pkt->xid);
+		return;
+	}
+	if (chan->recv)
+		chan->recv(chan, pkt, chan->ctx);
+}
+
+/* Drain up to a budget of packets.  Returns packets read, or -errno. */
+static int chan_drain(struct ovb_chan *chan)
+{
+	struct ovb_gpa_range ranges[CHAN_MAX_RANGES];
+	struct ovb_pkt pkt;
+	int n = 0;
+
+	while (n < CHAN_BUDGET && !ovb_chan_is_dead(chan)) {
+		ssize_t len = ovb_ring_read(&chan->in, chan->rxbuf,
+					    chan->rxbuf_len);
+
+		if (len == -EAGAIN)
+			break;
+		if (len < 0)
+			return (int)len;
+		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
+			struct vmpacket_descriptor *d = (void *)chan->rxbuf;
+
+			ovb_warn("%s: malformed packet (type %u, offset8 %u, "
+				 "len8 %u, flags %#x)", chan->name, d->type,
+				 d->offset8, d->len8, d->flags);
+			return -EBADMSG;
+		}
+		STAT_ADD(chan, pkts_in, 1);
+		STAT_ADD(chan, bytes_in, (uint64_t)len);
+		chan_dispatch(chan, &pkt);
+		n++;
+	}
+	if (n && ovb_ring_read_commit(&chan->in))
+		ovb__chan_signal_peer(chan);
+	return n;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Bounded spin: true if a packet arrived within spin_us. */
+static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned int i = 0;; i++) {
+		if (ovb_ring_read_avail(&chan->in) || ovb_chan_is_dead(chan))
+			return true;
+		cpu_relax();
+		if (i % 64)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000000 +
+			    (now.tv_nsec - start.tv_nsec) / 1000 >=
+		    spin_us)
+			return false;
+	}
+}
+
+static void chan_sleep(struct ovb_chan *chan)
+{
+	struct pollfd pfd[2 + CHAN_MAX_FDS];
+	unsigned int n = 0;
+	uint64_t v;
+
+	pfd[n++] = (struct pollfd){ .fd = chan->wake_fd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){
+		.fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
+		.events = POLLIN };
+	for (unsigned int i = 0; i < chan->nxfd; i++)
+		pfd[n++] = (struct pollfd){ .fd = chan->xfd[i],
+					    .events = POLLIN };
+	if (poll(pfd, n, -1) <= 0)
+		return;
+	for (unsigned int i = 0; i < 2; i++)
+		if (pfd[i].revents & POLLIN &&
+		    read(pfd[i].fd, &v, sizeof(v)) > 0)
+			STAT_ADD(chan, signals_in, 1);
+	for (unsigned int i = 0; i < chan->nxfd; i++)
+		if (pfd[2 + i].revents & POLLIN)
+			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
+}
+
+static void chan_wake_senders(struct ovb_chan *chan)
+{
+	if (!__atomic_load_n(&chan->send_waiters, __ATOMIC_SEQ_CST))
+		return;
+	pthread_mutex_lock(&chan->send_lock);
+	pthread_cond_broadcast(&chan->send_cond);
+	pthread_mutex_unlock(&chan->send_lock);
+}
+
+static void *chan_worker(void *arg)
+{
+	struct ovb_chan *chan = arg;
+
+	while (!ovb_chan_is_dead(chan)) {
+		uint32_t spin = __atomic_load_n(&chan->spin_us,
+						__ATOMIC_RELAXED);
+		int n;
+
+		ovb_ring_mask_interrupts(&chan->in);
+		n = chan_drain(chan);
+		if (n < 0) {
+			ovb_chan_fail(chan, n, "inbound ring corrupt");
+			break;
+		}
+		chan_wake_senders(chan);
+		if (chan->idle)
+			chan->idle(chan, chan->ctx);
+		if (n == CHAN_BUDGET)
+			continue;
+		for (unsigned int i = 0; i < chan->nxfd; i++) {
+			struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
+
+			if (poll(&p, 1, 0) > 0)
+				chan->xfn[i](chan, chan->xfd[i], chan->ctx);
+		}
+		if (spin && chan_spin(chan, spin))
+			continue;
+		/* Unmask, then re-check: data that raced in is read now. */
+		if (ovb_ring_unmask_interrupts(&chan->in))
+			continue;
+		chan_sleep(chan);
+		chan_wake_senders(chan);
+	}
+	chan_wake_senders(chan);
+	return NULL;
+}
+
+int ovb__chan_start(struct ovb_chan *chan)
+{
+	int rc = pthread_create(&chan->worker, NULL, chan_worker, chan);
+
+	if (rc)
+		return -rc;
+	chan->started = true;
+	return 0;
+}

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VMBus client (guest role): version negotiation newest first, the
+ * host-message parser (one validator per type), offers and their drivers,
+ * rescind and hot add on a work thread, unload and link loss.  Channels
+ * and GPADLs are in client_chan.c.  Layer: bus.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/client_priv.h"
+#include "openvmbus/log.h"
+
+/* ---- waiting for the host ---------------------------------------------- */
+
+void ovb__cl_wait_init(struct ovb_client *cl, struct cl_wait *w,
+		       uint32_t type, uint32_t key)
+{
+	memset(w, 0, offsetof(struct cl_wait, msg));
+	w->type = type;
+	w->key = key;
+	pthread_mutex_lock(&cl->lock);
+	w->next = cl->waits;
+	cl->waits = w;
+	pthread_mutex_unlock(&cl->lock);
+}
+
+static void wait_unlink(struct ovb_client *cl, struct cl_wait *w)
+{
+	for (struct cl_wait **pp = &cl->waits; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+}
+
+void ovb__cl_wait_cancel(struct ovb_client *cl, struct cl_wait *w)
+{
+	pthread_mutex_lock(&cl->lock);
+	wait_unlink(cl, w);
+	pthread_mutex_unlock(&cl->lock);
+}
+
+int ovb__cl_wait(struct ovb_client *cl, struct cl_wait *w)
+{
+	struct timespec dl;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += cl->timeout_ms / 1000;
+	dl.tv_nsec += (long)(cl->timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&cl->lock);
+	while (!w->done && !cl->dead && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&cl->cond, &cl->lock, &dl);
+	wait_unlink(cl, w);
+	rc = w->done ? 0 : cl->dead ? -ECONNRESET : -ETIMEDOUT;
+	pthread_mutex_unlock(&cl->lock);
+	return rc;
+}
+
+int ovb__cl_post(struct ovb_client *cl, const void *msg, size_t len)
+{
+	uint32_t conn = cl->msg_conn_id ? cl->msg_conn_id
+					: VMBUS_MESSAGE_CONNECTION_ID;
+
+	if (__atomic_load_n(&cl->dead, __ATOMIC_ACQUIRE))
+		return -ECONNRESET;
+	return cl->ops->post_message(cl->link, conn, msg, len);
+}
+
+/* ---- creation ---------------------------------------------------------- */
+
+static void *cl_work_main(void *arg);
+
+int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
+		      struct ovb_gmem *gm, struct ovb_client **out)
+{
+	struct ovb_client *cl = calloc(1, sizeof(*cl));
+	pthread_condattr_t ca;
+
+	if (!cl)
+		return -ENOMEM;
+	cl->ops = ops;
+	cl->link = link;
+	cl->gm = gm;
+	cl->timeout_ms = 10000;
+	cl->next_gpadl = 0xE1E10;
+	cl->work_tail = &cl->work;
+	pthread_mutex_init(&cl->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&cl->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&cl->worker, NULL, cl_work_main, cl)) {
+		free(cl);
+		return -EAGAIN;
+	}
+	*out = cl;
+	return 0;
+}
+
+int ovb_client_register_driver(struct ovb_client *cl,
+			       const struct ovb_vsc_driver *drv, void *ctx)
+{
+	if (cl->ndrv == CL_MAX_DRIVERS)
+		return -ENOSPC;
+	cl->drv[cl->ndrv].drv = drv;
+	cl->drv[cl->ndrv].ctx = ctx;
+	cl->ndrv++;
+	return 0;
+}
+
+void ovb_client_set_timeout(struct ovb_client *cl, int ms)
+{
+	cl->timeout_ms = ms;
+}
+
+uint32_t ovb_client_version(const struct ovb_client *cl)
+{
+	return __atomic_load_n(&cl->version, __ATOMIC_RELAXED);
+}
+
+struct ovb_gmem *ovb_client_gmem(struct ovb_client *cl) { return cl->gm; }
+
+const struct vmbus_channel_offer_channel *
+ovb_vsc_dev_offer(const struct ovb_vsc_dev *dev)
+{
+	return &dev->offer;
+}
+
+struct ovb_client *ovb_vsc_dev_client(const struct ovb_vsc_dev *dev)
+{
+	return dev->cl;
+}
+
+void *ovb_vsc_dev_get_ctx(const struct ovb_vsc_dev *dev) { return dev->ctx; }
+void ovb_vsc_dev_set_ctx(struct ovb_vsc_dev *dev, void *ctx) { dev->ctx = ctx; }
+struct ovb_chan *ovb_vsc_dev_chan(const struct ovb_vsc_dev *dev) { return dev->chan; }
+
+int ovb_client_alloc(struct ovb_client *cl, size_t bytes, void **hva,
+		     uint64_t *gpa)
+{
+	size_t pages = (bytes + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE;
+
+	return ovb_gmem_alloc(cl->gm, pages ? pages : 1, gpa, hva);
+}
+
+void ovb_client_free(struct ovb_client *cl, void *hva, size_t bytes)
+{
+	size_t pages = (bytes + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE;
+
+	if (hva)
+		ovb_gmem_free(cl->gm, ovb_gmem_gpa(cl->gm, hva),
+			      pages ? pages : 1);
+}
+
+/* ---- drivers and the work thread ------------------------------------------ */
+
+static void cl_queue(struct ovb_client *cl, int kind, struct ovb_vsc_dev *dev)
+{
+	struct cl_work *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return;
+	w->kind = kind;
+	w->dev = dev;
+	/* cl->lock held by the caller */
+	*cl->work_tail = w;
+	cl->work_tail = &w->next;
+	pthread_cond_broadcast(&cl->cond);
+}
+
+void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev)
+{
+	if (dev->primary) {
+		struct ovb_vsc_dev *p = dev->primary;
+
+		if (p->bound && p->drv->subchannel)
+			p->drv->subchannel(p, dev, p->drv_ctx);
+		return;
+	}
+	for (unsigned int i = 0; i < cl->ndrv; i++) {
+		const struct ovb_vsc_driver *drv = cl->drv[i].drv;
+
+		if (memcmp(&drv->class_id, &dev->offer.if_type,
+			   sizeof(drv->class_id)))
+			continue;
+		dev->drv = drv;
+		dev->drv_ctx = cl->drv[i].ctx;
+		dev->bound = !drv->probe || drv->probe(dev, dev->drv_ctx) == 0;
+		if (!dev->bound)
+			ovb_warn("driver %s: probe of relid %u failed",
+				 drv->name, dev->offer.child_relid);
+		return;
+	}
+}
+
+void ovb__cl_unbind(struct ovb_client *cl, struct ovb_vsc_dev *dev)
+{
+	if (dev->bound && dev->drv->remove)
+		dev->drv->remove(dev, dev->drv_ctx);
+	dev->bound = false;
+	if (dev->chan)
+		ovb_vsc_close(dev);
+}
+
+static void cl_release(struct ovb_client *cl, struct ovb_vsc_dev *dev)
+{
+	struct vmbus_channel_relid_msg m = {
+		.header.msgtype = CHANNELMSG_RELID_RELEASED,
+		.child_relid = dev->offer.child_relid,
+	};
+
+	/* Sub-channels of a rescinded primary are rescinded with it. */
+	ovb__cl_unbind(cl, dev);
+	ovb__cl_post(cl, &m, sizeof(m));
+	pthread_mutex_lock(&cl->lock);
+	if (cl->dev[m.child_relid] == dev)
+		cl->dev[m.child_relid] = NULL;
+	pthread_mutex_unlock(&cl->lock);
+	free(dev);
+}
+
+static void *cl_work_main(void *arg)
+{
+	struct ovb_client *cl = arg;
+
+	pthread_mutex_lock(&cl->lock);
+	while (!cl->work_stop) {
+		struct cl_work *w = cl->work;
+
+		if (!w) {
+			pthread_cond_wait(&cl->cond, &cl->lock);
+			continue;
+		}
+		cl->work = w->next;
+		if (!cl->work)
+			cl->work_tail = &cl->work;
+		pthread_mutex_unlock(&cl->lock);
+		if (w->kind == WORK_OFFER)
+			ovb__cl_bind(cl, w->dev);
+		else
+			cl_release(cl, w->dev);
+		free(w);
+		pthread_mutex_lock(&cl->lock);
+	}
+	pthread_mutex_unlock(&cl->lock);
+	return NULL;
+}
+
+/* ---- host messages ------------------------------------------------------- */
+
+static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
+{
+	const struct vmbus_channel_offer_channel *o = msg;
+	struct ovb_vsc_dev *dev;
+
+	if (len < sizeof(*o) || o->child_relid == 0 ||
+	    o->child_relid > VMBUS_MAX_RELID || cl->dev[o->child_relid] ||
+	    (o->monitor_allocated & 1 && o->monitorid >= VMBUS_MONITOR_IDS)) {
+		ovb_warn("host: bad OFFERCHANNEL (relid %u, %zu bytes) ignored",
+			 len >= sizeof(*o) ? o->child_relid : 0, len);
+		return;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return;
+	dev->cl = cl;
+	memcpy(&dev->offer, o, sizeof(*o));
+	if (o->sub_channel_index) {
+		for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
+			struct ovb_vsc_dev *p = cl->dev[r];
+
+			if (p && !p->offer.sub_channel_index &&
+			    !memcmp(&p->offer.if_instance, &o->if_instance,
+				    sizeof(o->if_instance)))
+				dev->primary = p;
+		}
+		if (!dev->primary) {
+			ovb_warn("host: sub-channel offer relid %u without a "
+				 "primary ignored", o->child_relid);
+			free(dev);
+			return;
+		}
+	}
+	cl->dev[o->child_relid] = dev;
+	if (cl->offers_done)
+		cl_queue(cl, WORK_OFFER, dev);
+}
+
+static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
+{
+	const struct vmbus_channel_relid_msg *m = msg;
+	struct ovb_vsc_dev *dev;
+
+	if (len < sizeof(*m) || m->child_relid > VMBUS_MAX_RELID ||
+	    !(dev = cl->dev[m->child_relid]) || dev->rescinded) {
+		ovb_warn("host: RESCIND for unknown relid ignored");
+		return;
+	}
+	dev->rescinded = true;
+	if (dev->chan)
+		ovb_chan_fail(dev->chan, -ECONNRESET, "rescinded by the host");
+	cl_queue(cl, WORK_RESCIND, dev);
+}
+
+/* Key of a response message (relid or GPADL), or -1 if malformed. */
+static int64_t response_key(uint32_t type, const void *msg, size_t len)
+{
+	static const uint16_t sizes[CHANNELMSG_COUNT] = {
+		[CHANNELMSG_ALLOFFERS_DELIVERED] = 8,
+		[CHANNELMSG_OPENCHANNEL_RESULT] = 20,
+		[CHANNELMSG_GPADL_CREATED] = 20,
+		[CHANNELMSG_GPADL_TORNDOWN] = 12,
+		[CHANNELMSG_VERSION_RESPONSE] = 16,
+		[CHANNELMSG_UNLOAD_RESPONSE] = 8,
+		[CHANNELMSG_MODIFYCHANNEL_RESPONSE] = 16,
+		[CHANNELMSG_TL_CONNECT_RESULT] = 44,
+	};
+	const uint32_t *w = msg;
+
+	if (type >= CHANNELMSG_COUNT || !sizes[type] || len < sizes[type])
+		return -1;
+	switch (type) {
+	case CHANNELMSG_OPENCHANNEL_RESULT:
+	case CHANNELMSG_MODIFYCHANNEL_RESPONSE:
+		return w[2]; /* relid */
+	case CHANNELMSG_GPADL_CREATED:
+		return w[3]; /* gpadl */
+	case CHANNELMSG_GPADL_TORNDOWN:
+		return w[2]; /* gpadl */
+	default:
+		return 0;
+	}
+}
+
+void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
+				const void *msg, size_t len)
+{
+	struct vmbus_channel_message_header h;
+	int64_t key;
+
+	if (len < sizeof(h) || len > HV_MESSAGE_PAYLOAD_BYTE_COUNT) {
+		ovb_warn("host: message of %zu bytes ignored", len);
+		return;
+	}
+	memcpy(&h, msg, sizeof(h));
+	pthread_mutex_lock(&cl->lock);
+	if (h.msgtype == CHANNELMSG_OFFERCHANNEL) {
+		on_offer(cl, msg, len);
+	} else if (h.msgtype == CHANNELMSG_RESCIND_CHANNELOFFER) {
+		on_rescind(cl, msg, len);
+	} else if ((key = response_key(h.msgtype, msg, len)) < 0) {
+		ovb_warn("host: unexpected or malformed message type %u (%zu "
+			 "bytes) ignored", h.msgtype, len);
+	} else {
+		struct cl_wait *w;
+
+		if (h.msgtype == CHANNELMSG_ALLOFFERS_DELIVERED)
+			cl->offers_done = true;
+		for (w = cl->waits; w; w = w->next)
+			if (!w->done && w->type == h.msgtype &&
+			    w->key == (uint32_t)key)
+				break;
+		if (w) {
+			memcpy(w->msg, msg, len);
+			w->len = len;
+			w->done = true;
+			pthread_cond_broadcast(&cl->cond);
+		} else if (h.msgtype != CHANNELMSG_ALLOFFERS_DELIVERED) {
+			ovb_warn("host: unsolicited message type %u (key %lld) "
+				 "ignored", h.msgtype, (long long)key);
+		}
+	}
+	pthread_mutex_unlock(&cl->lock);
+}
+
+void ovb_client_deliver_event(struct ovb_client *cl, uint32_t relid)
+{
+	struct ovb_vsc_dev *dev;
+
+	if (relid == 0 || relid > VMBUS_MAX_RELID)
+		return;
+	pthread_mutex_lock(&cl->lock);
+	dev = cl->dev[relid];
+	if (dev && dev->chan)
+		ovb__chan_wake(dev->chan);
+	pthread_mutex_unlock(&cl->lock);
+}
+
+void ovb_client_link_down(struct ovb_client *cl)
+{
+	pthread_mutex_lock(&cl->lock);
+	__atomic_store_n(&cl->dead, true, __ATOMIC_RELEASE);
+	for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++)
+		if (cl->dev[r] && cl->dev[r]->chan)
+			ovb_chan_fail(cl->dev[r]->chan, -ECONNRESET,
+				      "the host went away");
+	pthread_cond_broadcast(&cl->cond);
+	pthread_mutex_unlock(&cl->lock);
+}

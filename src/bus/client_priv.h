@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client internals shared by client.c (contact, messages, offers, work
+ * thread) and client_chan.c (open, close, GPADLs).  Layer: bus.
+ */
+#ifndef OVB_BUS_CLIENT_PRIV_H
+#define OVB_BUS_CLIENT_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "bus/chan_internal.h"
+#include "openvmbus/client.h"
+
+#define CL_MAX_DRIVERS 16
+
+struct ovb_vsc_dev {
+	struct ovb_client *cl;
+	struct vmbus_channel_offer_channel offer;
+	struct ovb_vsc_dev *primary;
+	const struct ovb_vsc_driver *drv; /* bound driver (primary) */
+	void *drv_ctx;
+	void *ctx;
+	bool rescinded;
+	bool bound;
+	struct ovb_chan *chan;
+	bool use_monitor;
+	void *ring;           /* ring pages */
+	size_t ring_bytes;
+	uint32_t ring_gpadl;
+};
+
+/* A thread waiting for one host message (type + key). */
+struct cl_wait {
+	struct cl_wait *next;
+	uint32_t type;
+	uint32_t key;
+	bool done;
+	size_t len;
+	uint8_t msg[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+};
+
+struct cl_work {
+	struct cl_work *next;
+	enum { WORK_OFFER, WORK_RESCIND } kind;
+	struct ovb_vsc_dev *dev;
+};
+
+struct ovb_client {
+	const struct ovb_client_link_ops *ops;
+	void *link;
+	struct ovb_gmem *gm;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cl_wait *waits;
+	bool dead;          /* link down */
+	bool connected;
+	bool offers_done;   /* ALL_OFFERS_DELIVERED seen */
+	uint32_t version;
+	uint32_t msg_conn_id;
+	int timeout_ms;
+	uint32_t next_gpadl;
+	void *int_page;     /* < 5.0 */
+	void *monitor;      /* two pages: parent->child, child->parent */
+
+	struct ovb_vsc_dev *dev[VMBUS_MAX_RELID + 1];
+	struct {
+		const struct ovb_vsc_driver *drv;
+		void *ctx;
+	} drv[CL_MAX_DRIVERS];
+	unsigned int ndrv;
+
+	pthread_t worker;
+	struct cl_work *work, **work_tail;
+	bool work_stop;
+};
+
+/* client.c */
+void ovb__cl_wait_init(struct ovb_client *cl, struct cl_wait *w,
+		       uint32_t type, uint32_t key);
+int ovb__cl_wait(struct ovb_client *cl, struct cl_wait *w);
+void ovb__cl_wait_cancel(struct ovb_client *cl, struct cl_wait *w);
+int ovb__cl_post(struct ovb_client *cl, const void *msg, size_t len);
+/* Probe a driver for @dev (or tell its primary's driver of a sub-channel). */
+void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev);
+/* Remove the driver and close the channel. */
+void ovb__cl_unbind(struct ovb_client *cl, struct ovb_vsc_dev *dev);
+
+#endif

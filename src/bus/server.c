@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VMBus server (host role): partitions, the VSP list, offers with
+ * relids (hot add, sub-channels, rescind), guest signals (dedicated
+ * connection ids, the pre-Win8 interrupt page and the monitor page) and
+ * statistics.  Channel messages are handled in server_msg.c, GPADLs and
+ * open/close in server_chan.c.  Layer: bus.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/server_priv.h"
+#include "openvmbus/log.h"
+
+int ovb_server_create(struct ovb_server **out)
+{
+	struct ovb_server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return -ENOMEM;
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->next_id = 1;
+	*out = srv;
+	return 0;
+}
+
+void ovb_server_destroy(struct ovb_server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->parts)
+		ovb_server_partition_destroy(srv->parts);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}
+
+int ovb_server_register_vsp(struct ovb_server *srv,
+			    const struct ovb_vsp_ops *ops, void *vsp_ctx)
+{
+	if (srv->nvsp == SRV_MAX_VSPS)
+		return -ENOSPC;
+	srv->vsp[srv->nvsp++] = (struct srv_vsp){ ops, vsp_ctx };
+	return 0;
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+void *ovb_vsp_dev_ctx(const struct ovb_vsp_dev *dev) { return dev->p.dev_ctx; }
+uint32_t ovb_vsp_dev_relid(const struct ovb_vsp_dev *dev) { return dev->relid; }
+uint16_t ovb_vsp_dev_subidx(const struct ovb_vsp_dev *dev) { return dev->subidx; }
+struct ovb_gmem *ovb_partition_gmem(struct ovb_partition *part) { return &part->gmem; }
+const char *ovb_partition_name(const struct ovb_partition *part) { return part->name; }
+unsigned int ovb_partition_id(const struct ovb_partition *part) { return part->id; }
+
+struct ovb_partition *ovb_vsp_dev_partition(const struct ovb_vsp_dev *dev)
+{
+	return dev->part;
+}
+
+struct ovb_vsp_dev *ovb_vsp_dev_primary(struct ovb_vsp_dev *dev)
+{
+	return dev->primary ? dev->primary : dev;
+}
+
+uint32_t ovb_partition_version(const struct ovb_partition *part)
+{
+	return __atomic_load_n(&part->version, __ATOMIC_RELAXED);
+}
+
+/* ---- partitions ------------------------------------------------------------ */
+
+int ovb_server_partition_create(struct ovb_server *srv, const char *name,
+				const struct ovb_partition_link_ops *ops,
+				void *link, struct ovb_partition **out)
+{
+	struct ovb_partition *part = calloc(1, sizeof(*part));
+	pthread_mutexattr_t attr;
+
+	if (!part)
+		return -ENOMEM;
+	part->srv = srv;
+	part->ops = ops;
+	part->link = link;
+	snprintf(part->name, sizeof(part->name), "%s", name);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&part->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	ovb_gmem_init(&part->gmem, name);
+
+	pthread_mutex_lock(&srv->lock);
+	part->id = srv->next_id++;
+	part->next = srv->parts;
+	srv->parts = part;
+	pthread_mutex_unlock(&srv->lock);
+
+	pthread_mutex_lock(&part->lock);
+	for (unsigned int i = 0; i < srv->nvsp; i++)
+		if (srv->vsp[i].ops->partition_add)
+			srv->vsp[i].ops->partition_add(part, srv->vsp[i].ctx);
+	pthread_mutex_unlock(&part->lock);
+	ovb_info("partition %u '%s' joined", part->id, part->name);
+	*out = part;
+	return 0;
+}
+
+int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
+				    uint64_t size, int fd, uint64_t fd_offset)
+{
+	int rc;
+
+	pthread_mutex_lock(&part->lock);
+	if (part->connected)
+		rc = -EPROTO; /* regions come before the first message */
+	else
+		rc = ovb_gmem_add_region(&part->gmem, gpa, size, fd, fd_offset);
+	pthread_mutex_unlock(&part->lock);
+	if (rc)
+		ovb_warn("%s: MEM_REGION gpa %#llx size %#llx refused: %s",
+			 part->name, (unsigned long long)gpa,
+			 (unsigned long long)size, strerror(-rc));
+	return rc;
+}
+
+void ovb_server_partition_destroy(struct ovb_partition *part)
+{
+	struct ovb_server *srv = part->srv;
+	struct ovb_partition **pp;
+
+	pthread_mutex_lock(&part->lock);
+	for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
+		struct ovb_vsp_dev *dev = part->dev[r];
+
+		if (dev && dev->state == OFFER_OPEN)
+			ovb__srv_close(part, dev);
+	}
+	part->monitor_stop = true;
+	for (unsigned int i = 0; i < srv->nvsp; i++)
+		if (srv->vsp[i].ops->partition_remove)
+			srv->vsp[i].ops->partition_remove(part, srv->vsp[i].ctx);
+	for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++)
+		if (part->dev[r])
+			ovb__srv_free_dev(part, part->dev[r]);
+	ovb__srv_gpadl_free_relid(part, UINT32_MAX);
+	for (unsigned int i = 0; i < SRV_MAX_ASM; i++)
+		if (part->asm_used[i])
+			ovb_gpadl_asm_free(&part->asm_[i]);
+	pthread_mutex_unlock(&part->lock);
+	if (part->monitor_running)
+		pthread_join(part->monitor_thread, NULL);
+
+	pthread_mutex_lock(&srv->lock);
+	for (pp = &srv->parts; *pp; pp = &(*pp)->next)
+		if (*pp == part) {
+			*pp = part->next;
+			break;
+		}
+	pthread_mutex_unlock(&srv->lock);
+	ovb_info("partition %u '%s' gone; its channels and memory released",
+		 part->id, part->name);
+	ovb_gmem_destroy(&part->gmem);
+	pthread_mutex_destroy(&part->lock);
+	free(part);
+}
+
+/* ---- offers ----------------------------------------------------------------- */
+
+int ovb__srv_send(struct ovb_partition *part, const void *msg, size_t len)
+{
+	return part->ops->send_message(part->link, VMBUS_MESSAGE_SINT, msg, len);
+}
+
+void ovb__srv_send_offer(struct ovb_partition *part, struct ovb_vsp_dev *dev)
+{
+	struct vmbus_channel_offer_channel m;
+
+	memset(&m, 0, sizeof(m));
+	m.header.msgtype = CHANNELMSG_OFFERCHANNEL;
+	m.if_type = dev->p.class_id;
+	m.if_instance = dev->p.instance_id;
+	m.chn_flags = dev->p.chn_flags;
+	m.mmio_megabytes = dev->p.mmio_megabytes;
+	memcpy(m.user_defined, dev->p.user_defined, sizeof(m.user_defined));
+	m.sub_channel_index = dev->subidx;
+	m.child_relid = dev->relid;
+	if (dev->monitor_id >= 0) {
+		m.monitorid = (uint8_t)dev->monitor_id;
+		m.monitor_allocated = 1;
+	}
+	m.is_dedicated_interrupt = part->version >= VMBUS_VERSION_WIN7;
+	m.connection_id = VMBUS_CHAN_CONNECTION_ID_BASE + dev->relid;
+	dev->sent = true;
+	ovb__srv_send(part, &m, sizeof(m));
+}
+
+static int alloc_monitor_id(struct ovb_partition *part)
+{
+	bool used[VMBUS_MONITOR_IDS] = { false };
+
+	for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++)
+		if (part->dev[r] && part->dev[r]->monitor_id >= 0)
+			used[part->dev[r]->monitor_id] = true;
+	for (int i = 0; i < (int)VMBUS_MONITOR_IDS; i++)
+		if (!used[i])
+			return i;
+	return -1;
+}
+
+static int offer_locked(struct ovb_partition *part,
+			const struct ovb_vsp_ops *ops,
+			const struct ovb_offer_params *p,
+			struct ovb_vsp_dev *primary, uint16_t subidx,
+			struct ovb_vsp_dev **out)
+{
+	struct ovb_vsp_dev *dev;
+	uint32_t relid;
+
+	for (relid = 1; relid <= VMBUS_MAX_RELID && part->dev[relid]; relid++)
+		;
+	if (relid > VMBUS_MAX_RELID)
+		return -ENOSPC;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->part = part;
+	dev->ops = ops;
+	dev->p = *p;
+	dev->primary = primary;
+	dev->relid = relid;
+	dev->subidx = subidx;
+	dev->monitor_id = p->monitored ? alloc_monitor_id(part) : -1;
+	dev->state = OFFER_OFFERED;
+	part->dev[relid] = dev;
+	if (part->offers_requested)
+		ovb__srv_send_offer(part, dev);
+	if (out)
+		*out = dev;
+	return 0;
+}
+
+int ovb_server_offer(struct ovb_partition *part, const struct ovb_vsp_ops *ops,
+		     const struct ovb_offer_params *p, struct ovb_vsp_dev **out)
+{
+	int rc;
+
+	pthread_mutex_lock(&part->lock);
+	rc = offer_locked(part, ops, p, NULL, 0, out);
+	pthread_mutex_unlock(&part->lock);
+	return rc;
+}
+
+int ovb_server_offer_subchannels(struct ovb_vsp_dev *primary, unsigned int n)
+{
+	struct ovb_partition *part = primary->part;
+	unsigned int done = 0;
+	int rc = 0;
+
+	if (primary->primary || n > 64)
+		return -EINVAL;
+	pthread_mutex_lock(&part->lock);
+	while (done < n) {
+		struct ovb_offer_params p = primary->p;
+
+		rc = offer_locked(part, primary->ops, &p, primary,
+				  (uint16_t)(primary->nsub + 1), NULL);
+		if (rc)
+			break;
+		primary->nsub++;
+		done++;
+	}
+	pthread_mutex_unlock(&part->lock);
+	return done ? (int)done : rc;
+}
+
+void ovb__srv_free_dev(struct ovb_partition *part, struct ovb_vsp_dev *dev)
+{
+	if (dev->state == OFFER_OPEN)
+		ovb__srv_close(part, dev);
+	if (part->dev[dev->relid] == dev)
+		part->dev[dev->relid] = NULL;
+	ovb__srv_gpadl_free_relid(part, dev->relid);
+	if (dev->closing)
+		dev->free_pending = true;
+	else
+		free(dev);
+}
+
+int ovb_server_rescind(struct ovb_vsp_dev *dev)
+{
+	struct ovb_partition *part = dev->part;
+	struct vmbus_channel_relid_msg m = {
+		.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER,
+		.child_relid = dev->relid,
+	};
+
+	pthread_mutex_lock(&part->lock);
+	if (part->dev[dev->relid] != dev || dev->state == OFFER_RESCINDED) {
+		pthread_mutex_unlock(&part->lock);
+		return -ENODEV;
+	}
+	/* Sub-channels go with their primary. */
+	for (uint32_t r = 1; !dev->primary && r <= VMBUS_MAX_RELID; r++)
+		if (part->dev[r] && part->dev[r]->primary == dev)
+			ovb_server_rescind(part->dev[r]);
+	if (dev->state == OFFER_OPEN)
+		ovb__srv_close(part, dev);
+	if (dev->sent && part->connected) {
+		dev->state = OFFER_RESCINDED;
+		ovb__srv_send(part, &m, sizeof(m));
+		ovb_info("%s: relid %u rescinded", part->name, dev->relid);
+	} else {
+		ovb__srv_free_dev(part, dev);
+	}
+	pthread_mutex_unlock(&part->lock);
+	return 0;
+}
+
+/* ---- signals ---------------------------------------------------------------- */
+
+static void wake_relid(struct ovb_partition *part, uint32_t relid)
+{
+	struct ovb_vsp_dev *dev;
+
+	if (relid == 0 || relid > VMBUS_MAX_RELID)
+		return;
+	dev = part->dev[relid];
+	if (dev && dev->state == OFFER_OPEN)
+		ovb__chan_wake(dev->chan);
+}
+
+/* Test-and-clear every set bit of a shared bitmap; wake each relid. */
+static void scan_bits(struct ovb_partition *part, uint32_t *words,
+		      unsigned int nwords, unsigned int base)
+{
+	for (unsigned int w = 0; w < nwords; w++) {
+		uint32_t bits;
+
+		if (!__atomic_load_n(&words[w], __ATOMIC_RELAXED))
+			continue;
+		bits = __atomic_exchange_n(&words[w], 0, __ATOMIC_ACQ_REL);
+		while (bits) {
+			unsigned int b = (unsigned int)__builtin_ctz(bits);
+
+			bits &= bits - 1;
+			wake_relid(part, base + w * 32 + b);
+		}
+	}
+}
+
+void ovb_server_signal_event(struct ovb_partition *part, uint32_t conn_id)
+{
+	pthread_mutex_lock(&part->lock);
+	if (conn_id > VMBUS_CHAN_CONNECTION_ID_BASE &&
+	    conn_id <= VMBUS_CHAN_CONNECTION_ID_BASE + VMBUS_MAX_RELID)
+		wake_relid(part, conn_id - VMBUS_CHAN_CONNECTION_ID_BASE);
+	/* Shared interrupt (conn 2, or any < Win8): the send half names relids. */
+	if (part->int_page)
+		scan_bits(part, (uint32_t *)(void *)part->int_page->send,
+			  sizeof(part->int_page->send) / 4, 0);
+	pthread_mutex_unlock(&part->lock);
+}
+
+/*
+ * The monitor page: a guest may signal a monitored channel only by setting
+ * its bit in trigger_group[].pending of page 2, with no hypercall.  While a
+ * monitored channel is open a thread scans the page every 100 us, like
+ * Hyper-V's periodic scan.
+ */
+static void *monitor_main(void *arg)
+{
+	struct ovb_partition *part = arg;
+	struct timespec ts = { 0, 100 * 1000 };
+
+	while (!__atomic_load_n(&part->monitor_stop, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&part->lock);
+		struct hv_monitor_page *mp = part->monitor[1];
+
+		for (unsigned int g = 0; mp && g < 4; g++) {
+			uint32_t bits;
+
+			if (!__atomic_load_n(&mp->trigger_group[g].pending,
+					     __ATOMIC_RELAXED))
+				continue;
+			bits = __atomic_exchange_n(&mp->trigger_group[g].pending,
+						   0, __ATOMIC_ACQ_REL);
+			while (bits) {
+				unsigned int id = g * 32 +
+					(unsigned int)__builtin_ctz(bits);
+
+				bits &= bits - 1;
+				for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++)
+					if (part->dev[r] &&
+					    part->dev[r]->monitor_id == (int)id)
+						wake_relid(part, r);
+			}
+		}
+		pthread_mutex_unlock(&part->lock);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+void ovb__srv_monitor_update(struct ovb_partition *part)
+{
+	bool need = false;
+
+	for (uint32_t r = 1; r <= VMBUS_MAX_RELID && part->monitor[1]; r++)
+		if (part->dev[r] && part->dev[r]->state == OFFER_OPEN &&
+		    part->dev[r]->monitor_id >= 0)
+			need = true;
+	if (need && !part->monitor_running) {
+		part->monitor_stop = false;
+		if (!pthread_create(&part->monitor_thread, NULL, monitor_main,
+				    part))
+			part->monitor_running = true;
+	}
+}
+
+int ovb_server_set_event_fds(struct ovb_partition *part, uint32_t relid,
+			     uint32_t conn_id, int kick_fd, int call_fd)
+{
+	struct ovb_vsp_dev *dev;
+	int rc = -ENODEV;
+
+	pthread_mutex_lock(&part->lock);
+	dev = relid && relid <= VMBUS_MAX_RELID ? part->dev[relid] : NULL;
+	if (dev && dev->state == OFFER_OPEN) {
+		ovb__chan_set_peer_fds(dev->chan, kick_fd, call_fd);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&part->lock);
+	if (rc)
+		ovb_warn("%s: EVENT_FDS for relid %u, which is not open",
+			 part->name, relid);
+	return rc;
+}
+
+int ovb_server_post_message(struct ovb_partition *part, uint32_t conn_id,
+			    const void *msg, size_t len)
+{
+	int rc;
+
+	pthread_mutex_lock(&part->lock);
+	rc = ovb__srv_dispatch(part, conn_id, msg, len);
+	pthread_mutex_unlock(&part->lock);
+	return rc;
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+void ovb_server_report(struct ovb_server *srv,
+		       void (*fn)(const struct ovb_chan_report *r, void *ctx),
+		       void *ctx)
+{
+	pthread_mutex_lock(&srv->lock);
+	for (struct ovb_partition *part = srv->parts; part; part = part->next) {
+		pthread_mutex_lock(&part->lock);
+		for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
+			struct ovb_vsp_dev *dev = part->dev[r];
+			struct ovb_chan_report rep = { 0 };
+
+			if (!dev)
+				continue;
+			rep.partition_id = part->id;
+			rep.partition = part->name;
+			rep.device = dev->ops->name;
+			rep.relid = r;
+			rep.subidx = dev->subidx;
+			rep.open = dev->state == OFFER_OPEN;
+			if (rep.open) {
+				ovb_chan_get_stats(dev->chan, &rep.st);
+				ovb_chan_get_ring_info(dev->chan, &rep.ring);
+			}
+			fn(&rep, ctx);
+		}
+		pthread_mutex_unlock(&part->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
