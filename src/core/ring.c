@@ -27,6 +27,13 @@
 #include "openvmbus/ring.h"
 
 #define RING_MAX_SIZE (1u << 30)
+
+/*
+ * A control-page word for the atomic builtins.  The wire struct is packed,
+ * but the page it lives on is page-aligned, so each u32 field is naturally
+ * aligned; going through void * tells the compiler so.
+ */
+#define CTL(r, field) ((uint32_t *)(void *)&(r)->ctl->field)
 #define RING_DESC_SIZE ((uint32_t)sizeof(struct vmpacket_descriptor))
 
 /* Bytes from offset @from forward to offset @to, going round the ring. */
@@ -143,7 +150,7 @@ int ovb_ring_write_begin(struct ovb_ring *r)
 		return -EINVAL;
 	/* Relaxed: only we store write_index; the peer may scribble on it,
 	 * which the check below catches. */
-	wr = __atomic_load_n(&r->ctl->write_index, __ATOMIC_RELAXED);
+	wr = __atomic_load_n(CTL(r, write_index), __ATOMIC_RELAXED);
 	if ((rc = ring_check_index(r, "write_index", wr)) != 0)
 		return rc;
 	r->batch_start = r->priv_write = wr;
@@ -189,7 +196,7 @@ int ovb_ring_write_packet(struct ovb_ring *r, const struct iovec *iov,
 	/* Acquire: pairs with the release store of read_index in
 	 * ovb_ring_read_commit(), so the reader's copies out of the space we
 	 * are about to reuse are complete before we overwrite it. */
-	rd = __atomic_load_n(&r->ctl->read_index, __ATOMIC_ACQUIRE);
+	rd = __atomic_load_n(CTL(r, read_index), __ATOMIC_ACQUIRE);
 	if ((rc = ring_check_index(r, "read_index", rd)) != 0)
 		return rc;
 	/* Fits only when strictly smaller than the free space: a full ring
@@ -220,7 +227,7 @@ bool ovb_ring_write_commit(struct ovb_ring *r)
 	/* Release: pairs with the acquire load of write_index in
 	 * ovb_ring_read(); the packet bytes are visible before the index
 	 * that covers them. */
-	__atomic_store_n(&r->ctl->write_index, r->priv_write, __ATOMIC_RELEASE);
+	__atomic_store_n(CTL(r, write_index), r->priv_write, __ATOMIC_RELEASE);
 	/* Full barrier: the write_index store above must be globally visible
 	 * before we look at interrupt_mask and read_index.  Pairs with the
 	 * fence in ovb_ring_unmask_interrupts() (reader: store mask 0, fence,
@@ -228,8 +235,8 @@ bool ovb_ring_write_commit(struct ovb_ring *r)
 	 * re-check, or we see its cleared mask and its final read_index
 	 * here and signal. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	mask = __atomic_load_n(&r->ctl->interrupt_mask, __ATOMIC_RELAXED);
-	rd = __atomic_load_n(&r->ctl->read_index, __ATOMIC_RELAXED);
+	mask = __atomic_load_n(CTL(r, interrupt_mask), __ATOMIC_RELAXED);
+	rd = __atomic_load_n(CTL(r, read_index), __ATOMIC_RELAXED);
 	return mask == 0 && rd == r->batch_start;
 }
 
@@ -259,10 +266,10 @@ static uint32_t ring_free(const struct ovb_ring *r)
 	uint32_t wr, rd;
 
 	wr = r->in_batch ? r->priv_write
-			 : __atomic_load_n(&r->ctl->write_index,
+			 : __atomic_load_n(CTL(r, write_index),
 					   __ATOMIC_RELAXED);
 	/* Acquire: as in ovb_ring_write_packet(). */
-	rd = __atomic_load_n(&r->ctl->read_index, __ATOMIC_ACQUIRE);
+	rd = __atomic_load_n(CTL(r, read_index), __ATOMIC_ACQUIRE);
 	if (!ring_index_ok(r, wr) || !ring_index_ok(r, rd))
 		return 0;
 	return r->size - ring_dist(r, rd, wr);
@@ -279,7 +286,7 @@ bool ovb_ring_set_pending_send(struct ovb_ring *r, uint32_t need)
 {
 	/* Round up to 8 as the reader masks the low 3 bits away. */
 	need = need > UINT32_MAX - 7 ? UINT32_MAX & ~7u : (need + 7) & ~7u;
-	__atomic_store_n(&r->ctl->pending_send_sz, need, __ATOMIC_RELAXED);
+	__atomic_store_n(CTL(r, pending_send_sz), need, __ATOMIC_RELAXED);
 	if (need == 0)
 		return true;
 	/* Full barrier: pending_send_sz must be visible before we re-read
@@ -302,7 +309,7 @@ static uint32_t ring_read_pos(const struct ovb_ring *r)
 
 	if (r->priv_read != r->read_start)
 		return r->priv_read;
-	rd = __atomic_load_n(&r->ctl->read_index, __ATOMIC_RELAXED);
+	rd = __atomic_load_n(CTL(r, read_index), __ATOMIC_RELAXED);
 	return rd;
 }
 
@@ -315,7 +322,7 @@ static int ring_read_sync(struct ovb_ring *r)
 	if (r->priv_read != r->read_start)
 		return 0;
 	/* Relaxed: only we store read_index. */
-	rd = __atomic_load_n(&r->ctl->read_index, __ATOMIC_RELAXED);
+	rd = __atomic_load_n(CTL(r, read_index), __ATOMIC_RELAXED);
 	if ((rc = ring_check_index(r, "read_index", rd)) != 0)
 		return rc;
 	r->priv_read = r->read_start = rd;
@@ -357,7 +364,7 @@ ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 		return rc;
 	/* Acquire: pairs with the release store of write_index in
 	 * ovb_ring_write_commit(); packet bytes below it are visible. */
-	wr = __atomic_load_n(&r->ctl->write_index, __ATOMIC_ACQUIRE);
+	wr = __atomic_load_n(CTL(r, write_index), __ATOMIC_ACQUIRE);
 	if ((rc = ring_check_index(r, "write_index", wr)) != 0)
 		return rc;
 	avail = ring_dist(r, r->priv_read, wr);
@@ -393,18 +400,18 @@ bool ovb_ring_read_commit(struct ovb_ring *r)
 	/* Release: pairs with the acquire load of read_index in
 	 * ovb_ring_write_packet(); our copies out are done before the
 	 * writer may reuse the space. */
-	__atomic_store_n(&r->ctl->read_index, r->priv_read, __ATOMIC_RELEASE);
+	__atomic_store_n(CTL(r, read_index), r->priv_read, __ATOMIC_RELEASE);
 	/* Full barrier: read_index must be visible before we read
 	 * pending_send_sz.  Pairs with the fence in
 	 * ovb_ring_set_pending_send() (writer: store pending_send_sz, fence,
 	 * load read_index). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	pending = __atomic_load_n(&r->ctl->pending_send_sz, __ATOMIC_RELAXED);
+	pending = __atomic_load_n(CTL(r, pending_send_sz), __ATOMIC_RELAXED);
 	/* Some peers write "size - 1": only whole 8-byte units count. */
 	pending &= ~7u;
-	feat = __atomic_load_n(&r->ctl->feature_bits, __ATOMIC_RELAXED);
+	feat = __atomic_load_n(CTL(r, feature_bits), __ATOMIC_RELAXED);
 	if (pending != 0 && (feat & VMBUS_RING_FEAT_PENDING_SEND_SZ)) {
-		wr = __atomic_load_n(&r->ctl->write_index, __ATOMIC_RELAXED);
+		wr = __atomic_load_n(CTL(r, write_index), __ATOMIC_RELAXED);
 		if (ring_check_index(r, "write_index", wr) == 0) {
 			free_now = r->size - ring_dist(r, r->priv_read, wr);
 			free_before = r->size - ring_dist(r, r->read_start, wr);
@@ -421,7 +428,7 @@ uint32_t ovb_ring_read_avail(const struct ovb_ring *r)
 	uint32_t pos = ring_read_pos(r), wr;
 
 	/* Acquire: as in ovb_ring_read(). */
-	wr = __atomic_load_n(&r->ctl->write_index, __ATOMIC_ACQUIRE);
+	wr = __atomic_load_n(CTL(r, write_index), __ATOMIC_ACQUIRE);
 	if (!ring_index_ok(r, wr) || !ring_index_ok(r, pos))
 		return 0;
 	return ring_dist(r, pos, wr);
@@ -429,7 +436,7 @@ uint32_t ovb_ring_read_avail(const struct ovb_ring *r)
 
 void ovb_ring_mask_interrupts(struct ovb_ring *r)
 {
-	__atomic_store_n(&r->ctl->interrupt_mask, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(CTL(r, interrupt_mask), 1, __ATOMIC_RELAXED);
 	/* Full barrier: publish the mask before we look at the ring, so the
 	 * writer stops signalling as early as possible.  Not needed for
 	 * correctness (a late mask costs one spare signal); pairs with the
@@ -441,12 +448,12 @@ bool ovb_ring_unmask_interrupts(struct ovb_ring *r)
 {
 	uint32_t wr;
 
-	__atomic_store_n(&r->ctl->interrupt_mask, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(CTL(r, interrupt_mask), 0, __ATOMIC_RELAXED);
 	/* Full barrier: the cleared mask must be visible before we re-read
 	 * write_index.  Pairs with the fence in ovb_ring_write_commit()
 	 * (writer: store write_index, fence, load mask): either the writer
 	 * sees the mask clear and signals, or we see its packets here. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	wr = __atomic_load_n(&r->ctl->write_index, __ATOMIC_ACQUIRE);
+	wr = __atomic_load_n(CTL(r, write_index), __ATOMIC_ACQUIRE);
 	return wr != ring_read_pos(r);
 }
