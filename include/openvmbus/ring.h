@@ -65,12 +65,16 @@ void ovb_ring_init_control(struct ovb_ring *r);
 
 /* ---- writer ---- */
 
-/** Bytes a packet of @len bytes occupies in the ring (padding + trailer). */
+/**
+ * Bytes a packet of @len bytes occupies in the ring (padding + trailer);
+ * UINT32_MAX if @len is beyond any ring's size.
+ */
 uint32_t ovb_ring_packet_space(size_t len);
 
 /**
  * Open a write batch: packets written until ovb_ring_write_commit() become
- * visible to the reader together.  Returns 0 or -EBADMSG (corrupt indices).
+ * visible to the reader together.  Returns 0, -EBADMSG (corrupt indices) or
+ * -EINVAL if a batch is already open.
  */
 int ovb_ring_write_begin(struct ovb_ring *r);
 
@@ -78,7 +82,8 @@ int ovb_ring_write_begin(struct ovb_ring *r);
  * Stage one packet, the concatenation of @iov (descriptor included; the
  * caller builds it), padded to 8 bytes and followed by the trailer.
  * Returns 0; -EAGAIN if it does not fit now (nothing staged); -EMSGSIZE if
- * it could never fit; -EBADMSG if the peer's read_index is corrupt.
+ * it could never fit; -EBADMSG if the peer's read_index is corrupt; -EINVAL
+ * if no batch is open or the packet is shorter than a descriptor.
  */
 int ovb_ring_write_packet(struct ovb_ring *r, const struct iovec *iov,
 			  int iovcnt);
@@ -97,9 +102,12 @@ int ovb_ring_write(struct ovb_ring *r, const struct iovec *iov, int iovcnt,
 		   bool *signal);
 
 /**
- * Record that the writer waits for @need bytes of packet space (0 clears).
- * Returns true if the space is already there (re-check after publishing, so
- * a reader that advanced in between is not missed).
+ * Record that the writer waits for @need bytes of packet space (0 clears),
+ * @need being ovb_ring_packet_space() of the packet it wants to write;
+ * rounded up to 8.  Returns true if a packet of @need bytes fits already
+ * (re-check after publishing, so a reader that advanced in between is not
+ * missed) -- the same test the reader applies before it signals -- or if
+ * @need is 0.
  */
 bool ovb_ring_set_pending_send(struct ovb_ring *r, uint32_t need);
 
