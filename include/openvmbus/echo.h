@@ -62,6 +62,9 @@ int ovb_echo_call(struct ovb_echo *e, const struct echo_msg *req,
 		  struct echo_msg *reply, void *rdata, size_t rlen,
 		  int timeout_ms);
 
+/** Tell the driver where transfer-page data lands (its receive buffer). */
+void ovb_echo_set_buffer(struct ovb_echo *e, void *buf, size_t len);
+
 /** Transfer-page packets received and validated so far. */
 uint64_t ovb_echo_xfer_count(const struct ovb_echo *e);
 /** FNV-1a 64 of the last transfer-page packet's data. */

@@ -67,6 +67,12 @@ int ovb_server_create(struct ovb_server **out);
 void ovb_server_destroy(struct ovb_server *srv);
 
 /**
+ * Accept only VMBus versions <= @max_version (0: every version), like an
+ * older Hyper-V host.
+ */
+void ovb_server_set_max_version(struct ovb_server *srv, uint32_t max_version);
+
+/**
  * Register a VSP (the explicit device list).  Call before partitions
  * join.  Returns 0, -ENOSPC.
  */

@@ -218,7 +218,9 @@ void ovb_chan_fail(struct ovb_chan *chan, int err, const char *why)
 {
 	if (__atomic_exchange_n(&chan->dead, true, __ATOMIC_ACQ_REL))
 		return;
-	ovb_warn("%s: channel failed: %s", chan->name, why);
+	/* A peer that left is news; a peer that broke the ring is a warning. */
+	ovb_log(err == -ECONNRESET ? OVB_LOG_INFO : OVB_LOG_WARN,
+		"%s: channel failed: %s", chan->name, why);
 	STAT_ADD(chan, errors, 1);
 	pthread_mutex_lock(&chan->send_lock);
 	pthread_cond_broadcast(&chan->send_cond);

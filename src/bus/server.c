@@ -38,6 +38,11 @@ void ovb_server_destroy(struct ovb_server *srv)
 	free(srv);
 }
 
+void ovb_server_set_max_version(struct ovb_server *srv, uint32_t max_version)
+{
+	srv->max_version = max_version;
+}
+
 int ovb_server_register_vsp(struct ovb_server *srv,
 			    const struct ovb_vsp_ops *ops, void *vsp_ctx)
 {

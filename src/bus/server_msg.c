@@ -97,7 +97,9 @@ static int on_initiate_contact(struct ovb_partition *part, uint32_t conn_id,
 		version_response(part, false, VMBUS_CONNECTION_STATE_FAILURE);
 		return -EPROTO;
 	}
-	if (!version_known(c.vmbus_version_requested)) {
+	if (!version_known(c.vmbus_version_requested) ||
+	    (part->srv->max_version &&
+	     c.vmbus_version_requested > part->srv->max_version)) {
 		ovb_info("%s: VMBus version %u.%u refused", part->name,
 			 c.vmbus_version_requested >> 16,
 			 c.vmbus_version_requested & 0xffff);

@@ -92,6 +92,7 @@ struct ovb_server {
 	unsigned int next_id;
 	struct srv_vsp vsp[SRV_MAX_VSPS];
 	unsigned int nvsp;
+	uint32_t max_version; /* 0: all */
 };
 
 /* server.c */

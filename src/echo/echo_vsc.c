@@ -132,6 +132,12 @@ void ovb_echo_close(struct ovb_echo *e)
 }
 
 struct ovb_chan *ovb_echo_chan(struct ovb_echo *e) { return e->chan; }
+
+void ovb_echo_set_buffer(struct ovb_echo *e, void *buf, size_t len)
+{
+	e->buf = buf;
+	e->buflen = len;
+}
 uint64_t ovb_echo_xfer_count(const struct ovb_echo *e)
 {
 	return __atomic_load_n(&e->xfers, __ATOMIC_ACQUIRE);
@@ -216,7 +222,7 @@ int ovb_echo_call(struct ovb_echo *e, const struct echo_msg *req,
 	struct timespec dl;
 	int rc = 0, nw = 0;
 
-	if (req->len > 4096 || (req->len && !data && !buf))
+	if (data && req->len > 4096)
 		return -EINVAL;
 	if (buf) {
 		nw = gpa_direct_ranges(e, buf, buflen, words, 257);

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/* The in-process pair fixture and a log capture for the tests. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/log.h"
+#include "tests/lib/pair.h"
+
+struct pair *pair_new(const struct pair_opts *o)
+{
+	static const struct pair_opts defaults = { 0 };
+	struct ovb_inproc_params ip = { 0 };
+	struct pair *p = calloc(1, sizeof(*p));
+
+	if (!o)
+		o = &defaults;
+	assert_non_null(p);
+	assert_int_equal(ovb_server_create(&p->srv), 0);
+	ovb_server_set_max_version(p->srv, o->server_max_version);
+	p->echo_cfg.instances = o->echo_instances ? o->echo_instances : 1;
+	p->echo_cfg.monitored = o->monitored;
+	assert_int_equal(ovb_server_register_vsp(p->srv, &ovb_echo_vsp_ops,
+						 &p->echo_cfg), 0);
+	ip.name = "guest0";
+	ip.mem_gpa = o->mem_gpa ? o->mem_gpa : 1ull << 30;
+	ip.mem_size = o->mem_size ? o->mem_size : 64ull << 20;
+	ip.no_eventfd = o->no_eventfd;
+	assert_int_equal(ovb_inproc_create(p->srv, &ip, &p->link), 0);
+	p->cl = ovb_inproc_client(p->link);
+	assert_int_equal(ovb_client_register_driver(p->cl, &ovb_echo_driver,
+						    &p->echo), 0);
+	return p;
+}
+
+struct pair *pair_connected(const struct pair_opts *o)
+{
+	struct pair *p = pair_new(o);
+
+	assert_int_equal(ovb_client_connect(p->cl, 0, 5000), 0);
+	assert_true(p->echo.ndev >= 1);
+	return p;
+}
+
+struct ovb_inproc *pair_add_guest(struct pair *p, const char *name,
+				  struct ovb_echo_driver_ctx *echo)
+{
+	struct ovb_inproc_params ip = { .name = name, .mem_gpa = 1ull << 30,
+					.mem_size = 16ull << 20 };
+	struct ovb_inproc *l;
+
+	assert_int_equal(ovb_inproc_create(p->srv, &ip, &l), 0);
+	assert_int_equal(ovb_client_register_driver(ovb_inproc_client(l),
+						    &ovb_echo_driver, echo), 0);
+	return l;
+}
+
+void pair_free(struct pair *p)
+{
+	ovb_inproc_destroy(p->link);
+	ovb_server_destroy(p->srv);
+	free(p);
+}
+
+void pair_ping(struct ovb_echo *e, uint32_t len)
+{
+	static uint8_t data[4096], back[4096];
+	struct echo_msg req = { .op = ECHO_OP_PING, .arg = len, .len = len };
+	struct echo_msg rep;
+
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 7 + len);
+	memset(back, 0, len);
+	assert_int_equal(ovb_echo_call(e, &req, data, NULL, 0, &rep, back,
+				       sizeof(back), 5000), 0);
+	assert_int_equal(rep.status, 0);
+	assert_int_equal(rep.len, len);
+	assert_int_equal(rep.arg, len);
+	assert_memory_equal(back, data, len);
+}
+
+/* ---- log capture ---- */
+
+#define LOGCAP_LINES 256
+static char logcap_buf[LOGCAP_LINES][256];
+static int logcap_n;
+static pthread_mutex_t logcap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void logcap_sink(enum ovb_log_level level, const char *line, void *ctx)
+{
+	pthread_mutex_lock(&logcap_lock);
+	snprintf(logcap_buf[logcap_n % LOGCAP_LINES], 256, "%s", line);
+	logcap_n++;
+	pthread_mutex_unlock(&logcap_lock);
+	if (getenv("PAIR_LOG"))
+		fprintf(stderr, "log: %s\n", line);
+}
+
+void logcap_start(void)
+{
+	pthread_mutex_lock(&logcap_lock);
+	logcap_n = 0;
+	pthread_mutex_unlock(&logcap_lock);
+	ovb_log_set_sink(logcap_sink, NULL);
+}
+
+int logcap_count(const char *needle)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&logcap_lock);
+	for (int i = 0; i < logcap_n && i < LOGCAP_LINES; i++)
+		if (strstr(logcap_buf[i], needle))
+			n++;
+	pthread_mutex_unlock(&logcap_lock);
+	return n;
+}
+
+void logcap_stop(void)
+{
+	ovb_log_set_sink(NULL, NULL);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-process pair: a real server with the echo VSP and a real client
+ * with the echo driver, joined by the inproc link; plus a log sink that
+ * remembers warnings so hostile tests can check the error they caused.
+ */
+#ifndef OPENVMBUS_TESTS_PAIR_H
+#define OPENVMBUS_TESTS_PAIR_H
+
+#include "openvmbus/echo.h"
+#include "openvmbus/link.h"
+
+struct pair {
+	struct ovb_server *srv;
+	struct ovb_echo_vsp_cfg echo_cfg;
+	struct ovb_inproc *link;
+	struct ovb_client *cl;
+	struct ovb_echo_driver_ctx echo;
+};
+
+struct pair_opts {
+	unsigned int echo_instances; /**< default 1 */
+	bool monitored;
+	bool no_eventfd;
+	uint32_t server_max_version;
+	uint64_t mem_gpa;            /**< default 1 GiB */
+	uint64_t mem_size;           /**< default 64 MiB */
+};
+
+/** Build a pair (not connected).  Asserts on failure. */
+struct pair *pair_new(const struct pair_opts *o);
+/** Build and connect (newest version); asserts the echo device bound. */
+struct pair *pair_connected(const struct pair_opts *o);
+/** Add one more partition on the same server; returns its link. */
+struct ovb_inproc *pair_add_guest(struct pair *p, const char *name,
+				  struct ovb_echo_driver_ctx *echo);
+void pair_free(struct pair *p);
+
+/** Poll @cond (an expression) for up to 5 s. */
+#define PAIR_WAIT(cond)                                                        \
+	do {                                                                   \
+		for (int w_ = 0; w_ < 5000 && !(cond); w_++)                   \
+			usleep(1000);                                          \
+	} while (0)
+
+/** Log capture: count of warnings whose text contains @needle. */
+void logcap_start(void);
+int logcap_count(const char *needle);
+void logcap_stop(void);
+
+/** Ping through @e with @len bytes; asserts the echo came back intact. */
+void pair_ping(struct ovb_echo *e, uint32_t len);
+
+#endif

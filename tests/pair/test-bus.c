@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pair tests of the bus: a real server and a real client in one process
+ * over the inproc link, with the echo device.  The control plane, version
+ * fallback at every version, echo traffic of every packet type, rescind,
+ * hot add, sub-channels, unload and reconnect, and the three ways a guest
+ * signals (eventfd, HvSignalEvent, monitor page).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/lib/pair.h"
+
+static const uint32_t versions[VMBUS_VERSION_COUNT] = {
+	VMBUS_VERSION_WS2008,     VMBUS_VERSION_WIN7,
+	VMBUS_VERSION_WIN8,       VMBUS_VERSION_WIN8_1,
+	VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN10_V4_1,
+	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V5_1,
+	VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
+	VMBUS_VERSION_WIN10_V6_0,
+};
+
+static struct ovb_echo *open_echo(struct pair *p, unsigned int i)
+{
+	struct ovb_echo *e;
+
+	assert_true(i < p->echo.ndev);
+	assert_int_equal(ovb_echo_open(p->echo.dev[i], 16384, NULL, &e), 0);
+	return e;
+}
+
+static void test_control_plane(void **state)
+{
+	struct pair_opts o = { .echo_instances = 2 };
+	struct pair *p = pair_connected(&o);
+	struct ovb_offer_info info[8];
+	struct ovb_echo *e;
+	size_t n;
+
+	assert_int_equal(ovb_client_version(p->cl), VMBUS_VERSION_WIN10_V6_0);
+	assert_int_equal(p->echo.ndev, 2);
+	n = ovb_client_offers(p->cl, info, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(info[0].relid, 1);
+	assert_int_equal(info[1].relid, 2);
+	assert_int_equal(info[0].connection_id, VMBUS_CHAN_CONNECTION_ID_BASE + 1);
+	assert_true(info[0].dedicated);
+	assert_string_equal(info[0].driver, "echo");
+	e = open_echo(p, 0);
+	for (uint32_t len = 0; len <= 4096; len += 97)
+		pair_ping(e, len);
+	ovb_echo_close(e);
+	/* Reopen after close works: the server released the ring GPADL. */
+	e = open_echo(p, 0);
+	pair_ping(e, 100);
+	assert_int_equal(ovb_client_unload(p->cl, 5000), 0);
+	assert_int_equal(ovb_client_version(p->cl), 0);
+	pair_free(p);
+}
+
+/* The client negotiates down to whatever an older host accepts. */
+static void test_version_fallback(void **state)
+{
+	for (int i = 0; i < VMBUS_VERSION_COUNT; i++) {
+		struct pair_opts o = { .server_max_version = versions[i] };
+		struct pair *p = pair_connected(&o);
+		struct ovb_echo *e;
+
+		assert_int_equal(ovb_client_version(p->cl), versions[i]);
+		assert_int_equal(ovb_partition_version(
+					 ovb_inproc_partition(p->link)),
+				 versions[i]);
+		e = open_echo(p, 0);
+		pair_ping(e, 64);
+		ovb_echo_close(e);
+		pair_free(p);
+	}
+}
+
+/* And a client capped at each version gets exactly that version. */
+static void test_version_each(void **state)
+{
+	for (int i = 0; i < VMBUS_VERSION_COUNT; i++) {
+		struct pair *p = pair_new(NULL);
+		struct ovb_echo *e;
+
+		assert_int_equal(ovb_client_connect(p->cl, versions[i], 5000),
+				 0);
+		assert_int_equal(ovb_client_version(p->cl), versions[i]);
+		e = open_echo(p, 0);
+		pair_ping(e, 200);
+		ovb_echo_close(e);
+		pair_free(p);
+	}
+}
+
+static void test_refused_every_version(void **state)
+{
+	struct pair_opts o = { .server_max_version = 1 }; /* below 0.13 */
+	struct pair *p = pair_new(&o);
+
+	assert_int_equal(ovb_client_connect(p->cl, 0, 5000), -EPROTONOSUPPORT);
+	pair_free(p);
+}
+
+static void test_gpa_direct(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct echo_msg req = { 0 }, rep;
+	uint64_t gpa;
+	uint8_t *buf;
+
+	assert_int_equal(ovb_client_alloc(p->cl, 5 * 4096, (void **)&buf, &gpa),
+			 0);
+	for (int i = 0; i < 5 * 4096; i++)
+		buf[i] = (uint8_t)(i * 31);
+	/* An unaligned span over four pages. */
+	req.op = ECHO_OP_SUM;
+	assert_int_equal(ovb_echo_call(e, &req, NULL, buf + 100, 3 * 4096 + 5,
+				       &rep, NULL, 0, 5000), 0);
+	assert_int_equal(rep.status, 0);
+	assert_int_equal(rep.arg, ovb_echo_fnv(OVB_ECHO_FNV_INIT, buf + 100,
+					       3 * 4096 + 5));
+	req.op = ECHO_OP_FILL;
+	req.arg = 9;
+	assert_int_equal(ovb_echo_call(e, &req, NULL, buf + 4000, 300, &rep,
+				       NULL, 0, 5000), 0);
+	assert_int_equal(rep.arg, 300);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(buf[4000 + i], (uint8_t)(9 + i));
+	assert_int_equal(buf[3999], (uint8_t)(3999 * 31));
+	assert_int_equal(buf[4300], (uint8_t)(4300 * 31));
+	ovb_echo_close(e);
+	pair_free(p);
+}
+
+struct teardown_arg {
+	struct ovb_vsc_dev *dev;
+	uint32_t handle;
+	int rc;
+	bool done;
+};
+
+static void *teardown_thread(void *arg)
+{
+	struct teardown_arg *t = arg;
+
+	t->rc = ovb_vsc_gpadl_teardown(t->dev, t->handle);
+	__atomic_store_n(&t->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Transfer pages out of a 1 MiB receive buffer (a GPADL of one header and
+ * 9 bodies), then a teardown of that GPADL while the host still maps it:
+ * the host defers GPADL_TORNDOWN until the device lets go.
+ */
+static void test_transfer_pages(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct echo_msg req = { 0 }, rep;
+	struct teardown_arg t = { .dev = p->echo.dev[0] };
+	pthread_t th;
+	uint64_t gpa, want = OVB_ECHO_FNV_INIT;
+	uint8_t *buf;
+	size_t len = 1 << 20;
+
+	assert_int_equal(ovb_client_alloc(p->cl, len, (void **)&buf, &gpa), 0);
+	assert_int_equal(ovb_vsc_gpadl_create(p->echo.dev[0], buf, len,
+					      &t.handle), 0);
+	ovb_echo_set_buffer(e, buf, len);
+	req.op = ECHO_OP_SET_BUFFER;
+	req.arg = t.handle;
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), 0);
+	assert_int_equal(rep.status, 0);
+	for (uint32_t i = 0; i < 70000; i++) {
+		uint8_t b = (uint8_t)(0x55 + i);
+
+		want = ovb_echo_fnv(want, &b, 1);
+	}
+	req.op = ECHO_OP_XFER;
+	req.arg = 0x55;
+	req.len = 70000;
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), 0);
+	assert_int_equal(rep.status, 0);
+	PAIR_WAIT(ovb_echo_xfer_count(e) == 1);
+	assert_int_equal(ovb_echo_xfer_count(e), 1);
+	assert_int_equal(ovb_echo_xfer_hash(e), want);
+
+	logcap_start();
+	pthread_create(&th, NULL, teardown_thread, &t);
+	usleep(100 * 1000);
+	assert_false(__atomic_load_n(&t.done, __ATOMIC_ACQUIRE));
+	assert_int_equal(logcap_count("still in use"), 1);
+	req.op = ECHO_OP_DROP_BUFFER;
+	req.len = 0;
+	ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0, 5000);
+	pthread_join(th, NULL);
+	logcap_stop();
+	assert_int_equal(t.rc, 0);
+	pair_free(p);
+}
+
+static void test_rescind(void **state)
+{
+	struct pair_opts o = { .echo_instances = 2 };
+	struct pair *p = pair_connected(&o);
+	struct ovb_partition *part = ovb_inproc_partition(p->link);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct ovb_offer_info info[4];
+	struct ovb_vsp_dev *dev = NULL;
+
+	pair_ping(e, 10);
+	/* Find the host side of relid 1 through a fresh hot-added offer. */
+	struct ovb_offer_params op = { .class_id = ECHO_CLASS_GUID };
+	assert_int_equal(ovb_server_offer(part, &ovb_echo_vsp_ops, &op, &dev),
+			 0);
+	PAIR_WAIT(p->echo.ndev == 3);
+	assert_int_equal(p->echo.ndev, 3);
+	assert_int_equal(ovb_client_offers(p->cl, info, 4), 3);
+	assert_int_equal(ovb_server_rescind(dev), 0);
+	PAIR_WAIT(p->echo.removed == 1 && ovb_client_offers(p->cl, info, 4) == 2);
+	assert_int_equal(p->echo.removed, 1);
+	assert_int_equal(ovb_client_offers(p->cl, info, 4), 2);
+	/* The first device still works. */
+	pair_ping(e, 20);
+	/* The relid came back: a new offer reuses 3. */
+	ovb_inproc_sync(p->link);
+	assert_int_equal(ovb_server_offer(part, &ovb_echo_vsp_ops, &op, &dev),
+			 0);
+	assert_int_equal(ovb_vsp_dev_relid(dev), 3);
+	pair_free(p);
+}
+
+static void test_rescind_open_channel(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_partition *part = ovb_inproc_partition(p->link);
+	struct ovb_offer_params op = { .class_id = ECHO_CLASS_GUID };
+	struct ovb_vsp_dev *dev;
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_server_offer(part, &ovb_echo_vsp_ops, &op, &dev),
+			 0);
+	PAIR_WAIT(p->echo.ndev == 2);
+	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
+	pair_ping(e, 33);
+	assert_int_equal(ovb_server_rescind(dev), 0);
+	PAIR_WAIT(p->echo.removed == 1);
+	assert_int_equal(p->echo.removed, 1);
+	pair_free(p);
+}
+
+static void test_subchannels(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0), *sub[3];
+	struct echo_msg req = { .op = ECHO_OP_SUBCHANNELS, .arg = 3 }, rep;
+
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), 0);
+	assert_int_equal(rep.status, 0);
+	assert_int_equal(rep.arg, 3);
+	PAIR_WAIT(__atomic_load_n(&p->echo.nsub, __ATOMIC_ACQUIRE) == 3);
+	assert_int_equal(p->echo.nsub, 3);
+	for (int i = 0; i < 3; i++) {
+		const struct vmbus_channel_offer_channel *o =
+			ovb_vsc_dev_offer(p->echo.sub[i]);
+
+		assert_int_equal(o->sub_channel_index, i + 1);
+		assert_memory_equal(&o->if_instance,
+				    &ovb_vsc_dev_offer(p->echo.dev[0])->if_instance,
+				    16);
+		assert_int_equal(ovb_echo_open(p->echo.sub[i], 8192, NULL,
+					       &sub[i]), 0);
+	}
+	for (int round = 0; round < 10; round++)
+		for (int i = 0; i < 3; i++)
+			pair_ping(sub[i], 100 + i);
+	pair_ping(e, 5);
+	pair_free(p);
+}
+
+static void test_unload_reconnect(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+
+	pair_ping(e, 1);
+	assert_int_equal(ovb_client_unload(p->cl, 5000), 0);
+	assert_int_equal(p->echo.removed, 1);
+	p->echo.ndev = 0;
+	assert_int_equal(ovb_client_connect(p->cl, VMBUS_VERSION_WIN8_1, 5000),
+			 0);
+	assert_int_equal(ovb_client_version(p->cl), VMBUS_VERSION_WIN8_1);
+	assert_int_equal(p->echo.ndev, 1);
+	e = open_echo(p, 0);
+	pair_ping(e, 77);
+	pair_free(p);
+}
+
+static void signal_mode(const struct pair_opts *o, bool monitor, uint32_t ver)
+{
+	struct pair *p = pair_new(o);
+	struct ovb_vsc_open_params op = { .use_monitor = monitor,
+					  .no_eventfd = true };
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_client_connect(p->cl, ver, 5000), 0);
+	assert_int_equal(ovb_echo_open(p->echo.dev[0], 16384, &op, &e), 0);
+	for (int i = 0; i < 200; i++)
+		pair_ping(e, (uint32_t)i * 13 % 2000);
+	pair_free(p);
+}
+
+static void test_slow_path_signals(void **state)
+{
+	struct pair_opts o = { .no_eventfd = true };
+
+	signal_mode(&o, false, 0);
+	/* 0.13: the interrupt page and the shared connection 2. */
+	signal_mode(&o, false, VMBUS_VERSION_WS2008);
+	signal_mode(&o, false, VMBUS_VERSION_WIN7);
+}
+
+static void test_monitor_page_signals(void **state)
+{
+	struct pair_opts o = { .monitored = true };
+
+	signal_mode(&o, true, 0);
+}
+
+static void test_polling_mode(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+
+	ovb_chan_set_poll(ovb_echo_chan(e), 200);
+	for (int i = 0; i < 500; i++)
+		pair_ping(e, 64);
+	pair_free(p);
+}
+
+static void test_two_partitions(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo_driver_ctx echo2 = { 0 };
+	struct ovb_inproc *l2 = pair_add_guest(p, "guest1", &echo2);
+	struct ovb_echo *e1 = open_echo(p, 0), *e2;
+
+	assert_int_equal(ovb_client_connect(ovb_inproc_client(l2), 0, 5000), 0);
+	assert_int_equal(echo2.ndev, 1);
+	assert_int_equal(ovb_echo_open(echo2.dev[0], 16384, NULL, &e2), 0);
+	pair_ping(e1, 10);
+	pair_ping(e2, 20);
+	/* The second guest dies; the first is untouched. */
+	ovb_inproc_destroy(l2);
+	for (int i = 0; i < 50; i++)
+		pair_ping(e1, 300);
+	pair_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_control_plane),
+		cmocka_unit_test(test_version_fallback),
+		cmocka_unit_test(test_version_each),
+		cmocka_unit_test(test_refused_every_version),
+		cmocka_unit_test(test_gpa_direct),
+		cmocka_unit_test(test_transfer_pages),
+		cmocka_unit_test(test_rescind),
+		cmocka_unit_test(test_rescind_open_channel),
+		cmocka_unit_test(test_subchannels),
+		cmocka_unit_test(test_unload_reconnect),
+		cmocka_unit_test(test_slow_path_signals),
+		cmocka_unit_test(test_monitor_page_signals),
+		cmocka_unit_test(test_polling_mode),
+		cmocka_unit_test(test_two_partitions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
