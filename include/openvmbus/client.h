@@ -46,7 +46,10 @@ struct ovb_vsc_driver {
 	struct vmbus_guid class_id;
 	/** An offer of our class (a primary channel): set up the device. */
 	int (*probe)(struct ovb_vsc_dev *dev, void *drv_ctx);
-	/** The device is going (rescind, unload, destroy): close it. */
+	/**
+	 * The device or one of its sub-channels is going (rescind, unload,
+	 * destroy): close it.  Sub-channels go before their primary.
+	 */
 	void (*remove)(struct ovb_vsc_dev *dev, void *drv_ctx);
 	/** A sub-channel offer of a bound primary arrived. */
 	void (*subchannel)(struct ovb_vsc_dev *primary, struct ovb_vsc_dev *sub,

@@ -202,8 +202,11 @@ void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev)
 
 void ovb__cl_unbind(struct ovb_client *cl, struct ovb_vsc_dev *dev)
 {
-	if (dev->bound && dev->drv->remove)
-		dev->drv->remove(dev, dev->drv_ctx);
+	/* A sub-channel belongs to its primary's driver. */
+	struct ovb_vsc_dev *owner = dev->primary ? dev->primary : dev;
+
+	if (owner->bound && owner->drv->remove)
+		owner->drv->remove(dev, owner->drv_ctx);
 	dev->bound = false;
 	if (dev->chan)
 		ovb_vsc_close(dev);
