@@ -66,4 +66,60 @@ void ovb_inproc_set_host_hook(struct ovb_inproc *l,
 					   void *ctx),
 			      void *ctx);
 
+/* ---- socket: host end ------------------------------------------------------ */
+
+struct ovb_link_host;
+
+/**
+ * Listen on the unix SOCK_SEQPACKET socket @path (mode 0600; a stale socket
+ * file is replaced) and serve partitions of @srv.
+ * Returns 0, -EADDRINUSE (a live host listens there), -errno.
+ */
+int ovb_link_host_create(struct ovb_server *srv, const char *path,
+			 struct ovb_link_host **out);
+
+/**
+ * Serve until ovb_link_host_stop(): accept partitions, read their
+ * datagrams, feed the server.  Runs on the calling thread (the link
+ * thread).  Returns 0 or -errno.
+ */
+int ovb_link_host_run(struct ovb_link_host *h);
+
+/** Make ovb_link_host_run() return.  Async-signal-safe. */
+void ovb_link_host_stop(struct ovb_link_host *h);
+
+/** Drop every partition, remove the socket file, free. */
+void ovb_link_host_destroy(struct ovb_link_host *h);
+
+/** Partitions currently connected. */
+unsigned int ovb_link_host_partitions(struct ovb_link_host *h);
+
+/* ---- socket: guest end ------------------------------------------------------ */
+
+struct ovb_link_guest;
+
+struct ovb_link_guest_params {
+	const char *path;  /**< the host's socket */
+	const char *name;  /**< partition name (<= 63 bytes) */
+	uint64_t mem_gpa;  /**< guest RAM base (page aligned) */
+	uint64_t mem_size; /**< guest RAM bytes */
+	uint32_t vp_count; /**< default 1 */
+	bool no_eventfd;   /**< keep channels on SIGNAL_EVENT / EVENT */
+};
+
+/**
+ * Connect to a host: HELLO, one MEM_REGION with a fresh memfd, wait for
+ * WELCOME, then a client (not yet connected to VMBus) whose messages cross
+ * this socket.  Returns 0; -ENOENT / -ECONNREFUSED (no host there);
+ * -EPROTO (the host refused the partition: its ERROR text is logged);
+ * -ETIMEDOUT; -errno.
+ */
+int ovb_link_guest_connect(const struct ovb_link_guest_params *p,
+			   struct ovb_link_guest **out);
+
+struct ovb_client *ovb_link_guest_client(struct ovb_link_guest *g);
+
+/** Close the link (the host releases everything) and free the client. */
+void ovb_link_guest_destroy(struct ovb_link_guest *g);
+
 #endif /* OPENVMBUS_LINK_H */

@@ -72,6 +72,9 @@ void ovb_server_destroy(struct ovb_server *srv);
  */
 void ovb_server_set_max_version(struct ovb_server *srv, uint32_t max_version);
 
+/** Refuse VMBus versions below @min_version (0: accept 0.13 and up). */
+void ovb_server_set_min_version(struct ovb_server *srv, uint32_t min_version);
+
 /**
  * Register a VSP (the explicit device list).  Call before partitions
  * join.  Returns 0, -ENOSPC.
@@ -99,6 +102,10 @@ int ovb_server_offer_subchannels(struct ovb_vsp_dev *primary, unsigned int n);
  * except the device's own worker.  Returns 0 or -ENODEV.
  */
 int ovb_server_rescind(struct ovb_vsp_dev *dev);
+
+/** The device offered as @relid in @part, or NULL. */
+struct ovb_vsp_dev *ovb_server_find_dev(struct ovb_partition *part,
+					uint32_t relid);
 
 void *ovb_vsp_dev_ctx(const struct ovb_vsp_dev *dev);
 struct ovb_partition *ovb_vsp_dev_partition(const struct ovb_vsp_dev *dev);

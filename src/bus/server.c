@@ -43,6 +43,11 @@ void ovb_server_set_max_version(struct ovb_server *srv, uint32_t max_version)
 	srv->max_version = max_version;
 }
 
+void ovb_server_set_min_version(struct ovb_server *srv, uint32_t min_version)
+{
+	srv->min_version = min_version;
+}
+
 int ovb_server_register_vsp(struct ovb_server *srv,
 			    const struct ovb_vsp_ops *ops, void *vsp_ctx)
 {
@@ -50,6 +55,19 @@ int ovb_server_register_vsp(struct ovb_server *srv,
 		return -ENOSPC;
 	srv->vsp[srv->nvsp++] = (struct srv_vsp){ ops, vsp_ctx };
 	return 0;
+}
+
+struct ovb_vsp_dev *ovb_server_find_dev(struct ovb_partition *part,
+					uint32_t relid)
+{
+	struct ovb_vsp_dev *dev = NULL;
+
+	pthread_mutex_lock(&part->lock);
+	if (relid && relid <= VMBUS_MAX_RELID && part->dev[relid] &&
+	    part->dev[relid]->state != OFFER_RESCINDED)
+		dev = part->dev[relid];
+	pthread_mutex_unlock(&part->lock);
+	return dev;
 }
 
 /* ---- accessors ----------------------------------------------------------- */

@@ -99,7 +99,8 @@ static int on_initiate_contact(struct ovb_partition *part, uint32_t conn_id,
 	}
 	if (!version_known(c.vmbus_version_requested) ||
 	    (part->srv->max_version &&
-	     c.vmbus_version_requested > part->srv->max_version)) {
+	     c.vmbus_version_requested > part->srv->max_version) ||
+	    c.vmbus_version_requested < part->srv->min_version) {
 		ovb_info("%s: VMBus version %u.%u refused", part->name,
 			 c.vmbus_version_requested >> 16,
 			 c.vmbus_version_requested & 0xffff);

@@ -93,6 +93,7 @@ struct ovb_server {
 	struct srv_vsp vsp[SRV_MAX_VSPS];
 	unsigned int nvsp;
 	uint32_t max_version; /* 0: all */
+	uint32_t min_version;
 };
 
 /* server.c */

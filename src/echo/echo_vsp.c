@@ -197,6 +197,29 @@ static void echo_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	case ECHO_OP_XFER:
 		m.status = (uint32_t)echo_xfer(chan, &m);
 		break;
+	case ECHO_OP_HOTADD: {
+		struct ovb_offer_params op = { .class_id = ECHO_CLASS_GUID };
+		struct ovb_vsp_dev *nd;
+
+		op.instance_id.b[0] = 0xad;
+		op.instance_id.b[15] = (uint8_t)ovb_vsp_dev_relid(ec->dev);
+		m.status = (uint32_t)-ovb_server_offer(
+			ovb_vsp_dev_partition(ec->dev), &ovb_echo_vsp_ops, &op,
+			&nd);
+		m.arg = m.status ? 0 : ovb_vsp_dev_relid(nd);
+		break;
+	}
+	case ECHO_OP_RESCIND: {
+		struct ovb_vsp_dev *victim = ovb_server_find_dev(
+			ovb_vsp_dev_partition(ec->dev), (uint32_t)m.arg);
+
+		/* Never our own channel: we are its worker. */
+		m.status = !victim || victim == ec->dev ||
+					   ovb_vsp_dev_primary(victim) == ec->dev
+				   ? EINVAL
+				   : (uint32_t)-ovb_server_rescind(victim);
+		break;
+	}
 	case ECHO_OP_SUBCHANNELS: {
 		int n = ovb_server_offer_subchannels(
 			ovb_vsp_dev_primary(ec->dev), (unsigned int)m.arg);

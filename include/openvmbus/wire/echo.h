@@ -20,6 +20,8 @@ enum echo_op {
 	ECHO_OP_SUBCHANNELS = 6, /**< offer arg sub-channels */
 	ECHO_OP_DROP_BUFFER = 7, /**< release the receive buffer */
 	ECHO_OP_SINK = 8,        /**< count the bytes, reply nothing */
+	ECHO_OP_HOTADD = 9,      /**< offer one more echo device (test aid) */
+	ECHO_OP_RESCIND = 10,    /**< rescind echo device relid arg (test aid) */
 };
 
 /** Header of every echo request and reply. */
