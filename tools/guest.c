@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "openvmbus/echo.h"
@@ -34,6 +35,7 @@ static void guest_usage(FILE *f)
 		"  --max-version X.Y   ask for VMBus X.Y at most\n"
 		"  --no-eventfd        signal through the link only (slow path)\n"
 		"  --list              only list the offers, then unload\n"
+		"  --soak SECONDS      then ping the echo device for SECONDS\n"
 		"  -v, --verbose       log the bus\n",
 		tool_default_socket());
 }
@@ -159,10 +161,34 @@ static int exercise(struct ovb_client *cl, struct ovb_echo_driver_ctx *ctx)
 	return 0;
 }
 
+/* Ping for @secs seconds; prints the count.  Returns 0 or -errno. */
+static int soak(struct ovb_echo_driver_ctx *ctx, unsigned int secs)
+{
+	struct echo_msg req = { .op = ECHO_OP_PING, .len = 256 }, rep;
+	uint8_t data[256] = { 1 };
+	struct ovb_echo *e = ovb_vsc_dev_get_ctx(ctx->dev[0]);
+	time_t end = time(NULL) + secs;
+	unsigned long n = 0;
+	int rc = 0;
+
+	while (!rc && time(NULL) < end) {
+		rc = ovb_echo_call(e, &req, data, NULL, 0, &rep, NULL, 0,
+				   GUEST_TIMEOUT);
+		n++;
+		if (n % 1000 == 0) {
+			printf("soak: %lu pings\n", n);
+			fflush(stdout);
+		}
+	}
+	printf("soak: %lu pings in %u s\n", n, secs);
+	return rc;
+}
+
 struct guest_opts {
 	struct ovb_link_guest_params lp;
 	uint32_t max;
 	bool list_only;
+	unsigned int soak;
 };
 
 static int guest_parse(int argc, char **argv, struct guest_opts *o)
@@ -174,6 +200,7 @@ static int guest_parse(int argc, char **argv, struct guest_opts *o)
 		{ "max-version", required_argument, NULL, 'V' },
 		{ "no-eventfd", no_argument, NULL, 'E' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "soak", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -187,6 +214,7 @@ static int guest_parse(int argc, char **argv, struct guest_opts *o)
 		case 'n': o->lp.name = optarg; break;
 		case 'E': o->lp.no_eventfd = true; break;
 		case 'l': o->list_only = true; break;
+		case 'S': o->soak = (unsigned int)atoi(optarg); break;
 		case 'v': ovb_log_set_level(OVB_LOG_INFO); break;
 		case 'm':
 			size = tool_parse_size(optarg);
@@ -260,6 +288,8 @@ static int cmd_guest(int argc, char **argv)
 	list_offers(cl);
 	if (!o.list_only && echo.ndev) {
 		rc = exercise(cl, &echo);
+		if (!rc && o.soak)
+			rc = soak(&echo, o.soak);
 		if (rc)
 			fprintf(stderr, "vmbus guest: echo device: %s\n",
 				strerror(-rc));

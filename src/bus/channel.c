@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bus/chan_priv.h"
+#include "openvmbus/atomic.h"
 #include "openvmbus/log.h"
 #include "openvmbus/ring.h"
 
@@ -145,10 +146,10 @@ void ovb_chan_get_ring_info(const struct ovb_chan *chan,
 	ri->in_size = chan->in.size;
 	ri->out_used = chan->out.size - 8 - ovb_ring_write_avail(&chan->out);
 	ri->in_used = ovb_ring_read_avail(&chan->in);
-	ri->out_peer_masked =
-		__atomic_load_n(&chan->out.ctl->interrupt_mask, __ATOMIC_RELAXED);
-	ri->in_masked =
-		__atomic_load_n(&chan->in.ctl->interrupt_mask, __ATOMIC_RELAXED);
+	ri->out_peer_masked = __atomic_load_n(
+		OVB_U32(chan->out.ctl->interrupt_mask), __ATOMIC_RELAXED);
+	ri->in_masked = __atomic_load_n(OVB_U32(chan->in.ctl->interrupt_mask),
+					__ATOMIC_RELAXED);
 }
 
 /* ---- signalling ---------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus/client_priv.h"
+#include "openvmbus/atomic.h"
 #include "openvmbus/log.h"
 #include "openvmbus/ring.h"
 
@@ -108,8 +109,9 @@ static int cl_chan_signal(struct ovb_chan *chan, void *role_ctx)
 		struct hv_monitor_page *mp = (void *)((uint8_t *)cl->monitor +
 						      HV_PAGE_SIZE);
 
-		__atomic_fetch_or(&mp->trigger_group[o->monitorid / 32].pending,
-				  1u << (o->monitorid % 32), __ATOMIC_RELEASE);
+		__atomic_fetch_or(
+			OVB_U32(mp->trigger_group[o->monitorid / 32].pending),
+			1u << (o->monitorid % 32), __ATOMIC_RELEASE);
 		return 0;
 	}
 	if (cl->version == VMBUS_VERSION_WS2008 ||

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bus/server_priv.h"
+#include "openvmbus/atomic.h"
 #include "openvmbus/log.h"
 
 int ovb_server_create(struct ovb_server **out)
@@ -405,11 +406,12 @@ static void *monitor_main(void *arg)
 		for (unsigned int g = 0; mp && g < 4; g++) {
 			uint32_t bits;
 
-			if (!__atomic_load_n(&mp->trigger_group[g].pending,
-					     __ATOMIC_RELAXED))
+			uint32_t *pending =
+				OVB_U32(mp->trigger_group[g].pending);
+
+			if (!__atomic_load_n(pending, __ATOMIC_RELAXED))
 				continue;
-			bits = __atomic_exchange_n(&mp->trigger_group[g].pending,
-						   0, __ATOMIC_ACQ_REL);
+			bits = __atomic_exchange_n(pending, 0, __ATOMIC_ACQ_REL);
 			while (bits) {
 				unsigned int id = g * 32 +
 					(unsigned int)__builtin_ctz(bits);
