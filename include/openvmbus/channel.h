@@ -126,6 +126,18 @@ void ovb_chan_batch_end(struct ovb_chan *chan);
  */
 void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);
 
+/**
+ * Drain the inbound ring on the calling thread, dispatching callbacks here
+ * (for a thread that spins on its own completion instead of waiting for
+ * the worker: two spinners on two cores, not three).  Masks interrupts
+ * while it polls.  Returns packets handled (0 if the worker holds the ring
+ * right now) or -ECONNRESET / -EBADMSG.
+ */
+int ovb_chan_poll(struct ovb_chan *chan);
+
+/** Stop polling: unmask and re-check so no arrival goes unsignalled. */
+void ovb_chan_poll_end(struct ovb_chan *chan);
+
 /** Blocking-send timeout in milliseconds (default 30000). */
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms);
 

@@ -62,6 +62,13 @@ int ovb_echo_call(struct ovb_echo *e, const struct echo_msg *req,
 		  struct echo_msg *reply, void *rdata, size_t rlen,
 		  int timeout_ms);
 
+/**
+ * Polling mode for calls: the calling thread drains the channel itself
+ * (ovb_chan_poll) while it waits, instead of sleeping until the worker
+ * delivers the completion.
+ */
+void ovb_echo_set_polling(struct ovb_echo *e, bool on);
+
 /** Tell the driver where transfer-page data lands (its receive buffer). */
 void ovb_echo_set_buffer(struct ovb_echo *e, void *buf, size_t len);
 

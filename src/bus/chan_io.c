@@ -493,8 +493,10 @@ static void *chan_worker(void *arg)
 						__ATOMIC_RELAXED);
 		int n;
 
+		pthread_mutex_lock(&chan->read_lock);
 		ovb_ring_mask_interrupts(&chan->in);
 		n = chan_drain(chan);
+		pthread_mutex_unlock(&chan->read_lock);
 		if (n < 0) {
 			ovb_chan_fail(chan, n, "inbound ring corrupt");
 			break;
@@ -513,13 +515,49 @@ static void *chan_worker(void *arg)
 		if (spin && chan_spin(chan, spin))
 			continue;
 		/* Unmask, then re-check: data that raced in is read now. */
-		if (ovb_ring_unmask_interrupts(&chan->in))
+		pthread_mutex_lock(&chan->read_lock);
+		bool more = ovb_ring_unmask_interrupts(&chan->in);
+
+		pthread_mutex_unlock(&chan->read_lock);
+		if (more)
 			continue;
 		chan_sleep(chan);
 		chan_wake_senders(chan);
 	}
 	chan_wake_senders(chan);
 	return NULL;
+}
+
+int ovb_chan_poll(struct ovb_chan *chan)
+{
+	int n;
+
+	if (ovb_chan_is_dead(chan))
+		return -ECONNRESET;
+	if (pthread_mutex_trylock(&chan->read_lock))
+		return 0; /* the worker is draining right now */
+	ovb_ring_mask_interrupts(&chan->in);
+	n = chan_drain(chan);
+	pthread_mutex_unlock(&chan->read_lock);
+	if (n < 0)
+		ovb_chan_fail(chan, n, "inbound ring corrupt");
+	return n;
+}
+
+void ovb_chan_poll_end(struct ovb_chan *chan)
+{
+	bool more;
+
+	/*
+	 * The poller may have left interrupt_mask set after the worker went
+	 * to sleep: unmask and re-check, or data arriving now would never
+	 * signal anyone.
+	 */
+	pthread_mutex_lock(&chan->read_lock);
+	more = ovb_ring_unmask_interrupts(&chan->in);
+	pthread_mutex_unlock(&chan->read_lock);
+	if (more)
+		ovb__chan_wake(chan);
 }
 
 int ovb__chan_start(struct ovb_chan *chan)

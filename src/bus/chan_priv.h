@@ -56,6 +56,7 @@ struct ovb_chan {
 	bool batching;
 	pthread_t batch_owner;
 
+	pthread_mutex_t read_lock; /* one drainer at a time: worker or poller */
 	pthread_mutex_t req_lock;
 	struct chan_req *req;
 	uint32_t req_free; /* slot + 1 */

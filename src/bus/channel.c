@@ -62,6 +62,7 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 	pthread_mutex_init(&chan->send_lock, NULL);
 	pthread_cond_init(&chan->send_cond, NULL);
 	pthread_mutex_init(&chan->req_lock, NULL);
+	pthread_mutex_init(&chan->read_lock, NULL);
 	*out = chan;
 	return 0;
 err:
@@ -86,6 +87,7 @@ void ovb__chan_destroy(struct ovb_chan *chan)
 	pthread_mutex_destroy(&chan->send_lock);
 	pthread_cond_destroy(&chan->send_cond);
 	pthread_mutex_destroy(&chan->req_lock);
+	pthread_mutex_destroy(&chan->read_lock);
 	free(chan->rxbuf);
 	free(chan->req);
 	free(chan);

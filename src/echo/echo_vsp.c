@@ -63,8 +63,13 @@ static int echo_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 
 	if (!ec)
 		return -ENOMEM;
+	struct echo_open_data od;
+
 	ec->dev = dev;
 	ovb_chan_set_ctx(chan, ec);
+	memcpy(&od, userdata, sizeof(od));
+	if (od.magic == ECHO_OPEN_MAGIC && od.poll_us <= 100000)
+		ovb_chan_set_poll(chan, od.poll_us);
 	return 0;
 }
 

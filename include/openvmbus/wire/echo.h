@@ -40,6 +40,16 @@ VMBUS_WIRE_SIZE(struct echo_msg, 24);
 	{ { 0x1d, 0x5e, 0x2c, 0x9a, 0x3f, 0x7b, 0x8e, 0x4c, 0xa1, 0xd6, 0x0e,  \
 	    0x5f, 0x4b, 0x3a, 0x2c, 0x19 } }
 
+/**
+ * OPEN_CHANNEL user data of the echo device: poll_us != 0 puts the host
+ * side of the channel in polling mode (spin that long before sleeping).
+ */
+struct echo_open_data {
+	uint32_t magic;   /**< ECHO_OPEN_MAGIC */
+	uint32_t poll_us;
+} __attribute__((packed));
+#define ECHO_OPEN_MAGIC 0x4f484345u /* "ECHO" */
+
 /** Transfer-page set id the echo device uses. */
 #define ECHO_XFER_PAGESET 0xEC
 

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench/ring: the VMBus ring between two processes over the socket link,
+ * measured next to what the machine can do in the same run.
+ *
+ * The host (a forked process) serves the echo device.  The guest streams
+ * packets of 64 B, 1500 B and 64 KiB one way (ECHO_OP_SINK, no replies;
+ * a final ping with a completion fences the stream) and runs a 64-byte
+ * ping-pong, in interrupt mode and in polling mode.  The references:
+ * memcpy bandwidth of the same sizes and a cross-core cache-line round
+ * trip between two threads.  Prints a table with ratios and writes JSON.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "openvmbus/echo.h"
+#include "openvmbus/link.h"
+
+#define RING_BYTES (2u << 20)
+#define RUN_NS 400000000ull /* per measurement */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- references ---- */
+
+/* memcpy through a working set as large as the ring, as the ring sees it. */
+static double memcpy_gbps(size_t size)
+{
+	size_t total = RING_BYTES;
+	uint8_t *a = malloc(total), *b = malloc(total);
+	uint64_t t0, bytes = 0;
+
+	memset(a, 1, total);
+	memset(b, 2, total);
+	t0 = now_ns();
+	while (now_ns() - t0 < RUN_NS / 2)
+		for (size_t off = 0; off + size <= total; off += size) {
+			memcpy(b + off, a + off, size);
+			bytes += size;
+		}
+	double gbps = (double)bytes / (double)(now_ns() - t0);
+
+	free(a);
+	free(b);
+	return gbps;
+}
+
+static _Alignas(64) volatile uint64_t pingpong[16];
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *pong_main(void *arg)
+{
+	uint64_t rounds = *(uint64_t *)arg;
+
+	pin(1);
+	for (uint64_t i = 1; i <= rounds; i++) {
+		while (__atomic_load_n(&pingpong[0], __ATOMIC_ACQUIRE) != i)
+			;
+		__atomic_store_n(&pingpong[8], i, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* Cross-core cache-line round trip in nanoseconds. */
+static double cacheline_rtt_ns(void)
+{
+	uint64_t rounds = 2000000, t0;
+	pthread_t th;
+
+	pingpong[0] = pingpong[8] = 0;
+	pthread_create(&th, NULL, pong_main, &rounds);
+	pin(0);
+	t0 = now_ns();
+	for (uint64_t i = 1; i <= rounds; i++) {
+		__atomic_store_n(&pingpong[0], i, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&pingpong[8], __ATOMIC_ACQUIRE) != i)
+			;
+	}
+	double ns = (double)(now_ns() - t0) / (double)rounds;
+
+	pthread_join(th, NULL);
+	cpu_set_t all;
+
+	CPU_ZERO(&all);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &all);
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	return ns;
+}
+
+/* ---- the host process ---- */
+
+static struct ovb_link_host *bench_host;
+
+static void host_sig(int sig)
+{
+	ovb_link_host_stop(bench_host);
+}
+
+static pid_t host_fork(const char *path)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	static struct ovb_echo_vsp_cfg cfg = { .instances = 1 };
+	struct ovb_server *srv;
+
+	signal(SIGTERM, host_sig);
+	ovb_server_create(&srv);
+	ovb_server_register_vsp(srv, &ovb_echo_vsp_ops, &cfg);
+	if (ovb_link_host_create(srv, path, &bench_host))
+		_exit(1);
+	ovb_link_host_run(bench_host);
+	ovb_link_host_destroy(bench_host);
+	ovb_server_destroy(srv);
+	_exit(0);
+}
+
+/* ---- measurements ---- */
+
+struct result {
+	const char *mode;
+	size_t size;
+	double pps, gbps, memcpy_gbps;
+	double rtt_us;
+};
+
+static int fence(struct ovb_echo *e)
+{
+	struct echo_msg req = { .op = ECHO_OP_PING }, rep;
+
+	return ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0, 30000);
+}
+
+static int stream(struct ovb_echo *e, size_t size, struct result *r)
+{
+	static uint8_t pkt[65536];
+	struct echo_msg *m = (void *)pkt;
+	struct ovb_chan *chan = ovb_echo_chan(e);
+	uint64_t n = 0, t0 = now_ns();
+	int rc = 0;
+
+	m->op = ECHO_OP_SINK;
+	/* The packet (descriptor + payload) is @size bytes on the ring. */
+	size_t len = size - sizeof(struct vmpacket_descriptor);
+
+	while (!rc && now_ns() - t0 < RUN_NS) {
+		for (int i = 0; i < 64 && !rc; i++, n++)
+			rc = ovb_chan_send_inband(chan, pkt, len, n, 0);
+	}
+	rc = rc ? rc : fence(e);
+	double secs = (double)(now_ns() - t0) / 1e9;
+
+	r->size = size;
+	r->pps = (double)n / secs;
+	r->gbps = (double)n * (double)size / secs / 1e9;
+	return rc;
+}
+
+static int pingpong_rtt(struct ovb_echo *e, struct result *r)
+{
+	uint64_t n = 0, t0 = now_ns();
+	int rc = 0;
+
+	while (!rc && now_ns() - t0 < RUN_NS)
+		for (int i = 0; i < 16 && !rc; i++, n++)
+			rc = fence(e);
+	r->rtt_us = (double)(now_ns() - t0) / 1e3 / (double)n;
+	return rc;
+}
+
+static int run_mode(struct ovb_client *cl, struct ovb_echo_driver_ctx *ctx,
+		    bool poll, struct result *res, int *nres)
+{
+	static const size_t sizes[] = { 64, 1500, 65536 };
+	struct echo_open_data od = { ECHO_OPEN_MAGIC, poll ? 50 : 0 };
+	struct ovb_vsc_open_params op = { .userdata = &od,
+					  .userdata_len = sizeof(od) };
+	struct ovb_echo *e;
+	int rc = ovb_echo_open(ctx->dev[0], RING_BYTES, &op, &e);
+
+	if (rc)
+		return rc;
+	/* Polling: the host worker spins, this thread spins on its calls. */
+	ovb_echo_set_polling(e, poll);
+	for (size_t i = 0; i < 3 && !rc; i++) {
+		struct result *r = &res[(*nres)++];
+
+		r->mode = poll ? "polling" : "interrupt";
+		rc = stream(e, sizes[i], r);
+		r->memcpy_gbps = memcpy_gbps(sizes[i]);
+	}
+	struct result *r = &res[(*nres)++];
+
+	r->mode = poll ? "polling" : "interrupt";
+	r->size = 0; /* the ping-pong row */
+	rc = rc ? rc : pingpong_rtt(e, r);
+	ovb_echo_close(e);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *json = argc > 1 ? argv[1] : "build/bench/ring.json";
+	struct ovb_link_guest_params lp = { .name = "bench",
+					    .mem_gpa = 1ull << 32,
+					    .mem_size = 64ull << 20 };
+	struct ovb_echo_driver_ctx ctx = { 0 };
+	struct ovb_link_guest *g = NULL;
+	struct result res[8];
+	char path[108];
+	int nres = 0, rc = 0;
+	pid_t host;
+	double rtt_ns;
+	FILE *f;
+
+	rtt_ns = cacheline_rtt_ns();
+	snprintf(path, sizeof(path), "/tmp/ovb-bench-%d.sock", (int)getpid());
+	host = host_fork(path);
+	lp.path = path;
+	for (int i = 0; i < 100; i++) {
+		rc = ovb_link_guest_connect(&lp, &g);
+		if (!rc)
+			break;
+		usleep(20000);
+	}
+	if (rc) {
+		fprintf(stderr, "bench/ring: cannot reach the host: %s\n",
+			strerror(-rc));
+		kill(host, SIGTERM);
+		return 1;
+	}
+	ovb_client_register_driver(ovb_link_guest_client(g), &ovb_echo_driver,
+				   &ctx);
+	rc = ovb_client_connect(ovb_link_guest_client(g), 0, 5000);
+	if (!rc)
+		rc = run_mode(ovb_link_guest_client(g), &ctx, false, res, &nres);
+	if (!rc)
+		rc = run_mode(ovb_link_guest_client(g), &ctx, true, res, &nres);
+	ovb_client_unload(ovb_link_guest_client(g), 5000);
+	ovb_link_guest_destroy(g);
+	kill(host, SIGTERM);
+	waitpid(host, NULL, 0);
+	if (rc) {
+		fprintf(stderr, "bench/ring: %s\n", strerror(-rc));
+		return 1;
+	}
+
+	printf("cross-core cache-line round trip: %.0f ns\n\n", rtt_ns);
+	printf("%-10s %7s %12s %9s %9s %8s\n", "mode", "packet", "packets/s",
+	       "GB/s", "memcpy", "ratio");
+	for (int i = 0; i < nres; i++) {
+		if (!res[i].size)
+			printf("%-10s %7s %9.2f us round trip = %.1fx cache-line "
+			       "round trip\n", res[i].mode, "ping",
+			       res[i].rtt_us, res[i].rtt_us * 1000 / rtt_ns);
+		else
+			printf("%-10s %7zu %12.0f %9.2f %9.2f %7.3fx\n",
+			       res[i].mode, res[i].size, res[i].pps,
+			       res[i].gbps, res[i].memcpy_gbps,
+			       res[i].gbps / res[i].memcpy_gbps);
+	}
+	f = fopen(json, "w");
+	if (!f) {
+		fprintf(stderr, "bench/ring: cannot write %s\n", json);
+		return 1;
+	}
+	fprintf(f, "{\n  \"cacheline_rtt_ns\": %.1f,\n  \"results\": [\n",
+		rtt_ns);
+	for (int i = 0; i < nres; i++)
+		fprintf(f, "    {\"mode\": \"%s\", \"packet_bytes\": %zu, "
+			"\"packets_per_s\": %.0f, \"gbytes_per_s\": %.3f, "
+			"\"memcpy_gbytes_per_s\": %.3f, \"rtt_us\": %.3f, "
+			"\"rtt_vs_cacheline\": %.2f}%s\n",
+			res[i].mode, res[i].size, res[i].pps, res[i].gbps,
+			res[i].memcpy_gbps, res[i].rtt_us,
+			res[i].size ? 0 : res[i].rtt_us * 1000 / rtt_ns,
+			i + 1 < nres ? "," : "");
+	fprintf(f, "  ]\n}\n");
+	fclose(f);
+	printf("\nwrote %s\n", json);
+	return 0;
+}
