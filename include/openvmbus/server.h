@@ -92,7 +92,8 @@ int ovb_server_offer(struct ovb_partition *part, const struct ovb_vsp_ops *ops,
 
 /**
  * Offer @n sub-channels of a primary device (sub_channel_index 1..n, same
- * class and instance).  Any thread.  Returns the number offered or -errno.
+ * class and instance).  Any thread.  Returns the number offered;
+ * -EPROTONOSUPPORT below VMBus 2.4 (Win8), which has no sub-channels.
  */
 int ovb_server_offer_subchannels(struct ovb_vsp_dev *primary, unsigned int n);
 

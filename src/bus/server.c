@@ -285,6 +285,9 @@ int ovb_server_offer_subchannels(struct ovb_vsp_dev *primary, unsigned int n)
 
 	if (primary->primary || n > 64)
 		return -EINVAL;
+	/* Sub-channels (sub_channel_index) exist from Win8 (2.4) on. */
+	if (ovb_partition_version(part) < VMBUS_VERSION_WIN8)
+		return -EPROTONOSUPPORT;
 	pthread_mutex_lock(&part->lock);
 	while (done < n) {
 		struct ovb_offer_params p = primary->p;

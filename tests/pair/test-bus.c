@@ -293,6 +293,21 @@ static void test_subchannels(void **state)
 	pair_free(p);
 }
 
+static void test_no_subchannels_before_win8(void **state)
+{
+	struct pair *p = pair_new(NULL);
+	struct echo_msg req = { .op = ECHO_OP_SUBCHANNELS, .arg = 2 }, rep;
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_client_connect(p->cl, VMBUS_VERSION_WIN7, 5000),
+			 0);
+	e = open_echo(p, 0);
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), 0);
+	assert_int_equal(rep.status, EPROTONOSUPPORT);
+	pair_free(p);
+}
+
 static void test_unload_reconnect(void **state)
 {
 	struct pair *p = pair_connected(NULL);
@@ -350,6 +365,14 @@ static void test_polling_mode(void **state)
 	ovb_chan_set_poll(ovb_echo_chan(e), 200);
 	for (int i = 0; i < 500; i++)
 		pair_ping(e, 64);
+	/* The caller drains the ring itself; then the worker takes over. */
+	ovb_echo_set_polling(e, true);
+	for (int i = 0; i < 500; i++)
+		pair_ping(e, 64);
+	ovb_echo_set_polling(e, false);
+	ovb_chan_set_poll(ovb_echo_chan(e), 0);
+	for (int i = 0; i < 100; i++)
+		pair_ping(e, 64);
 	pair_free(p);
 }
 
@@ -384,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_rescind),
 		cmocka_unit_test(test_rescind_open_channel),
 		cmocka_unit_test(test_subchannels),
+		cmocka_unit_test(test_no_subchannels_before_win8),
 		cmocka_unit_test(test_unload_reconnect),
 		cmocka_unit_test(test_slow_path_signals),
 		cmocka_unit_test(test_monitor_page_signals),
