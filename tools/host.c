@@ -15,6 +15,7 @@
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
 #include "tools/cmd.h"
+#include "tools/control.h"
 #include "tools/util.h"
 
 static struct ovb_link_host *host_link;
@@ -23,6 +24,54 @@ static void host_on_signal(int sig)
 {
 	if (host_link)
 		ovb_link_host_stop(host_link);
+}
+
+static void stat_row(const struct ovb_chan_report *r, void *ctx)
+{
+	FILE *out = ctx;
+
+	fprintf(out,
+		"%-3u %-12.12s %-5s %-8s %5u %3u %-4s %6u/%-7u %6u/%-7u %-3s "
+		"%10llu %12llu %10llu %12llu %8llu %8llu %6llu\n",
+		r->partition_id, r->partition, tool_version_str(r->version),
+		r->device, r->relid, r->subidx, r->open ? "open" : "-",
+		r->ring.in_used, r->ring.in_size, r->ring.out_used,
+		r->ring.out_size, r->ring.in_masked ? "yes" : "no",
+		(unsigned long long)r->st.pkts_in,
+		(unsigned long long)r->st.bytes_in,
+		(unsigned long long)r->st.pkts_out,
+		(unsigned long long)r->st.bytes_out,
+		(unsigned long long)r->st.signals_in,
+		(unsigned long long)r->st.signals_out,
+		(unsigned long long)r->st.errors);
+}
+
+/* `stat` on the control socket: a table, or JSON with "stat json". */
+static int control_stat(const char *args, FILE *out, char *err, size_t errlen,
+			void *ctx)
+{
+	struct ovb_server *srv = ctx;
+	char *json;
+
+	if (!strcmp(args, "json")) {
+		if (ovb_server_stat_json(srv, &json))
+			return -ENOMEM;
+		fputs(json, out);
+		free(json);
+		return 0;
+	}
+	if (*args) {
+		snprintf(err, errlen, "stat takes 'json' or nothing");
+		return -EINVAL;
+	}
+	fprintf(out,
+		"%-3s %-12s %-5s %-8s %5s %3s %-4s %14s %14s %-3s %10s %12s "
+		"%10s %12s %8s %8s %6s\n",
+		"id", "partition", "vmbus", "device", "relid", "sub", "open",
+		"in used/size", "out used/size", "msk", "pkts in", "bytes in",
+		"pkts out", "bytes out", "sig in", "sig out", "errors");
+	ovb_server_report(srv, stat_row, out);
+	return 0;
 }
 
 static void host_usage(FILE *f)
@@ -127,8 +176,20 @@ static int cmd_host(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	char ctl_path[128];
+	struct control *ctl = NULL;
+
+	control_path(path, ctl_path, sizeof(ctl_path));
+	rc = control_start(ctl_path, &ctl);
+	if (rc)
+		fprintf(stderr, "vmbus host: no control socket at %s: %s\n",
+			ctl_path, strerror(-rc));
+	else
+		control_register(ctl, "stat", control_stat, srv);
 	fprintf(stderr, "vmbus host: serving on %s\n", path);
 	rc = ovb_link_host_run(host_link);
+	if (ctl)
+		control_stop(ctl);
 	ovb_link_host_destroy(host_link);
 	host_link = NULL;
 	ovb_server_destroy(srv);

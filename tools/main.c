@@ -10,6 +10,7 @@
 static const struct vmbus_cmd *const cmds[] = {
 	&vmbus_cmd_host,
 	&vmbus_cmd_guest,
+	&vmbus_cmd_stat,
 };
 
 static void usage(FILE *f)

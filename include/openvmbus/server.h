@@ -185,6 +185,7 @@ void ovb_server_partition_destroy(struct ovb_partition *part);
 struct ovb_chan_report {
 	unsigned int partition_id;
 	const char *partition;
+	uint32_t version;       /**< negotiated VMBus version, 0 if none */
 	const char *device;     /**< VSP name */
 	uint32_t relid;
 	uint16_t subidx;
@@ -197,5 +198,11 @@ struct ovb_chan_report {
 void ovb_server_report(struct ovb_server *srv,
 		       void (*fn)(const struct ovb_chan_report *r, void *ctx),
 		       void *ctx);
+
+/**
+ * Every partition and channel with its counters as one JSON document
+ * (malloc'ed, NUL-terminated, in *@out).  Returns 0 or -ENOMEM.
+ */
+int ovb_server_stat_json(struct ovb_server *srv, char **out);
 
 #endif /* OPENVMBUS_SERVER_H */

@@ -495,6 +495,7 @@ void ovb_server_report(struct ovb_server *srv,
 				continue;
 			rep.partition_id = part->id;
 			rep.partition = part->name;
+			rep.version = part->version;
 			rep.device = dev->ops->name;
 			rep.relid = r;
 			rep.subidx = dev->subidx;
