@@ -11,11 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "openvmbus/echo.h"
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
 #include "tools/cmd.h"
 #include "tools/control.h"
+#include "tools/plugin.h"
 #include "tools/util.h"
 
 static struct ovb_link_host *host_link;
@@ -74,38 +74,79 @@ static int control_stat(const char *args, FILE *out, char *err, size_t errlen,
 	return 0;
 }
 
+static const struct host_plugin *const host_plugins[] = {
+	&host_plugin_echo,
+};
+#define NPLUGINS (sizeof(host_plugins) / sizeof(host_plugins[0]))
+
 static void host_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmbus host [--socket PATH] [OPTIONS]\n"
 		"Serve guest partitions over the partition link.\n\n"
-		"  --socket PATH       listen here (default $VMBUS_SOCKET or %s)\n"
-		"  --echo N            offer N echo test devices (default 1)\n"
-		"  --monitored         offer echo devices with monitor ids\n"
+		"  --socket PATH       listen here (default $VMBUS_SOCKET or %s);\n"
+		"                      the control socket is PATH.ctl\n"
 		"  --max-version X.Y   accept VMBus versions up to X.Y only\n"
 		"  --min-version X.Y   refuse VMBus versions below X.Y\n"
 		"  -v, --verbose       log partitions and channels\n",
 		tool_default_socket());
+	for (size_t i = 0; i < NPLUGINS; i++)
+		fputs(host_plugins[i]->help, f);
 }
 
-static int cmd_host(int argc, char **argv)
+/* The common options and every plugin's, in one getopt table. */
+static struct option *host_options(void)
 {
-	static const struct option opts[] = {
+	static const struct option common[] = {
 		{ "socket", required_argument, NULL, 's' },
-		{ "echo", required_argument, NULL, 'e' },
-		{ "monitored", no_argument, NULL, 'm' },
 		{ "max-version", required_argument, NULL, 'V' },
 		{ "min-version", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
 	};
-	struct ovb_echo_vsp_cfg echo = { .instances = 1 };
+	static struct option all[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		all[n++] = common[i];
+	for (size_t p = 0; p < NPLUGINS; p++)
+		for (const struct option *o = host_plugins[p]->opts; o->name;
+		     o++)
+			all[n++] = *o;
+	memset(&all[n], 0, sizeof(all[n]));
+	return all;
+}
+
+static int host_plugin_option(int code, const char *arg)
+{
+	for (size_t p = 0; p < NPLUGINS; p++)
+		for (const struct option *o = host_plugins[p]->opts; o->name;
+		     o++)
+			if (o->val == code)
+				return host_plugins[p]->option(code, arg);
+	host_usage(stderr);
+	return 2;
+}
+
+static int host_version_opt(const char *arg, uint32_t *v)
+{
+	*v = tool_parse_version(arg);
+	if (*v)
+		return 0;
+	fprintf(stderr, "vmbus host: unknown VMBus version '%s' (0.13 .. 6.0)\n",
+		arg);
+	return 2;
+}
+
+static int cmd_host(int argc, char **argv)
+{
+	const struct option *opts = host_options();
 	const char *path = tool_default_socket();
+	struct control *ctl = NULL;
 	struct ovb_server *srv;
 	struct sigaction sa;
 	uint32_t max = 0, min = 0;
-	char *end;
+	char ctl_path[128];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -113,32 +154,13 @@ static int cmd_host(int argc, char **argv)
 		case 's':
 			path = optarg;
 			break;
-		case 'e':
-			echo.instances = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || echo.instances > 64) {
-				fprintf(stderr, "vmbus host: --echo wants 0..64, "
-					"not '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'm':
-			echo.monitored = true;
-			break;
 		case 'V':
-			max = tool_parse_version(optarg);
-			if (!max) {
-				fprintf(stderr, "vmbus host: unknown VMBus "
-					"version '%s' (0.13 .. 6.0)\n", optarg);
+			if (host_version_opt(optarg, &max))
 				return 2;
-			}
 			break;
 		case 'N':
-			min = tool_parse_version(optarg);
-			if (!min) {
-				fprintf(stderr, "vmbus host: unknown VMBus "
-					"version '%s' (0.13 .. 6.0)\n", optarg);
+			if (host_version_opt(optarg, &min))
 				return 2;
-			}
 			break;
 		case 'v':
 			ovb_log_set_level(OVB_LOG_INFO);
@@ -146,9 +168,12 @@ static int cmd_host(int argc, char **argv)
 		case 'h':
 			host_usage(stdout);
 			return 0;
-		default:
+		case '?':
 			host_usage(stderr);
 			return 2;
+		default:
+			if ((rc = host_plugin_option(c, optarg)) != 0)
+				return rc;
 		}
 	}
 	if (optind < argc) {
@@ -158,11 +183,12 @@ static int cmd_host(int argc, char **argv)
 	}
 	if (!strcmp(path, "/run/openvmbus/host.sock"))
 		mkdir("/run/openvmbus", 0700);
-	if ((rc = ovb_server_create(&srv)) != 0)
-		goto err;
+	if ((rc = ovb_server_create(&srv)) != 0) {
+		fprintf(stderr, "vmbus host: %s\n", strerror(-rc));
+		return 1;
+	}
 	ovb_server_set_max_version(srv, max);
 	ovb_server_set_min_version(srv, min);
-	ovb_server_register_vsp(srv, &ovb_echo_vsp_ops, &echo);
 	rc = ovb_link_host_create(srv, path, &host_link);
 	if (rc) {
 		fprintf(stderr, "vmbus host: cannot listen on %s: %s\n", path,
@@ -171,35 +197,42 @@ static int cmd_host(int argc, char **argv)
 		ovb_server_destroy(srv);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = host_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	char ctl_path[128];
-	struct control *ctl = NULL;
-
 	control_path(path, ctl_path, sizeof(ctl_path));
 	rc = control_start(ctl_path, &ctl);
-	if (rc)
+	if (rc) {
 		fprintf(stderr, "vmbus host: no control socket at %s: %s\n",
 			ctl_path, strerror(-rc));
-	else
+		ctl = NULL;
+	} else {
 		control_register(ctl, "stat", control_stat, srv);
-	fprintf(stderr, "vmbus host: serving on %s\n", path);
-	rc = ovb_link_host_run(host_link);
+	}
+	size_t started = 0;
+
+	for (rc = 0; started < NPLUGINS && !rc; started++)
+		rc = host_plugins[started]->start(srv, ctl);
+	if (!rc) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = host_on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		signal(SIGPIPE, SIG_IGN);
+		fprintf(stderr, "vmbus host: serving on %s\n", path);
+		rc = ovb_link_host_run(host_link);
+		if (rc)
+			fprintf(stderr, "vmbus host: %s\n", strerror(-rc));
+	}
 	if (ctl)
 		control_stop(ctl);
 	ovb_link_host_destroy(host_link);
 	host_link = NULL;
+	while (started--)
+		if (host_plugins[started]->stop)
+			host_plugins[started]->stop();
 	ovb_server_destroy(srv);
 	if (rc)
-		goto err;
+		return 1;
 	fprintf(stderr, "vmbus host: stopped\n");
 	return 0;
-err:
-	fprintf(stderr, "vmbus host: %s\n", strerror(-rc));
-	return 1;
 }
 
 const struct vmbus_cmd vmbus_cmd_host = {

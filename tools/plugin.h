@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device plugins of `vmbus host` and `vmbus guest`: each device kind adds
+ * its command-line options, registers its VSP or VSC driver, and (guest)
+ * runs its front end, from one file of its own (tools/host_<dev>.c,
+ * tools/guest_<dev>.c).  The lists are in host.c and guest.c.
+ */
+#ifndef VMBUS_TOOLS_PLUGIN_H
+#define VMBUS_TOOLS_PLUGIN_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "openvmbus/client.h"
+#include "openvmbus/server.h"
+#include "tools/control.h"
+
+/* Option codes: each plugin owns a range of 100 above 1000. */
+#define PLUGIN_OPT_BASE(n) (1000 + 100 * (n))
+
+struct host_plugin {
+	const char *name;
+	const struct option *opts; /**< terminated by a zero entry */
+	const char *help;          /**< usage lines for its options */
+	/** One option of ours: 0, or 2 after printing why it is bad. */
+	int (*option)(int code, const char *arg);
+	/**
+	 * Register VSPs and control commands (before partitions join).
+	 * @ctl may be NULL.  0 or 1 after printing why it failed.
+	 */
+	int (*start)(struct ovb_server *srv, struct control *ctl);
+	/** After the last partition left: release backends. */
+	void (*stop)(void);
+};
+
+struct guest_plugin {
+	const char *name;
+	const struct option *opts;
+	const char *help;
+	int (*option)(int code, const char *arg);
+	/** Register drivers before the client connects.  0 or -errno. */
+	int (*attach)(struct ovb_client *cl);
+	/**
+	 * After connect: run the front end.  Returns 0 when done, 1 to keep
+	 * the partition running until SIGINT/SIGTERM (a mount, an
+	 * interface), or -errno after printing why.
+	 */
+	int (*run)(struct ovb_client *cl);
+	/** Before unload: stop the front end. */
+	void (*stop)(struct ovb_client *cl);
+};
+
+extern const struct host_plugin host_plugin_echo;
+extern const struct guest_plugin guest_plugin_echo;
+
+#endif
