@@ -364,6 +364,66 @@ static void test_hostile_link(void **state)
 	host_stop();
 }
 
+/* A guest library user over the socket: unload, reconnect older, rescind. */
+static void test_unload_reconnect(void **state)
+{
+	struct ovb_link_guest_params lp = { .name = "reconnect",
+					    .mem_gpa = 1ull << 32,
+					    .mem_size = 32 << 20 };
+	struct ovb_echo_driver_ctx echo = { 0 };
+	struct ovb_link_guest *g;
+	struct ovb_client *cl;
+	struct ovb_echo *e;
+
+	host_start(0, 0);
+	lp.path = host.path;
+	assert_int_equal(ovb_link_guest_connect(&lp, &g), 0);
+	cl = ovb_link_guest_client(g);
+	ovb_client_register_driver(cl, &ovb_echo_driver, &echo);
+	for (int round = 0; round < 3; round++) {
+		uint32_t want = round == 1 ? VMBUS_VERSION_WIN8_1 : 0;
+
+		echo.ndev = 0;
+		assert_int_equal(ovb_client_connect(cl, want, 5000), 0);
+		assert_int_equal(ovb_client_version(cl),
+				 want ? want : VMBUS_VERSION_WIN10_V6_0);
+		assert_int_equal(echo.ndev, 1);
+		assert_int_equal(ovb_echo_open(echo.dev[0], 16384, NULL, &e), 0);
+		for (int i = 0; i < 100; i++)
+			pair_ping(e, (uint32_t)i * 41 % 4096);
+		assert_int_equal(ovb_client_unload(cl, 5000), 0);
+	}
+	ovb_link_guest_destroy(g);
+	wait_partitions(0);
+	host_stop();
+}
+
+/* The host goes away under a guest: calls fail promptly, no hang. */
+static void test_host_dies(void **state)
+{
+	struct ovb_link_guest_params lp = { .name = "orphan",
+					    .mem_gpa = 1ull << 32,
+					    .mem_size = 32 << 20 };
+	struct ovb_echo_driver_ctx echo = { 0 };
+	struct echo_msg req = { .op = ECHO_OP_PING }, rep;
+	struct ovb_link_guest *g;
+	struct ovb_echo *e;
+
+	host_start(0, 0);
+	lp.path = host.path;
+	assert_int_equal(ovb_link_guest_connect(&lp, &g), 0);
+	ovb_client_register_driver(ovb_link_guest_client(g), &ovb_echo_driver,
+				   &echo);
+	assert_int_equal(ovb_client_connect(ovb_link_guest_client(g), 0, 5000),
+			 0);
+	assert_int_equal(ovb_echo_open(echo.dev[0], 16384, NULL, &e), 0);
+	pair_ping(e, 10);
+	host_stop();
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), -ECONNRESET);
+	ovb_link_guest_destroy(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +432,8 @@ int main(void)
 		cmocka_unit_test(test_bad_command_lines),
 		cmocka_unit_test(test_sigkill_mid_traffic),
 		cmocka_unit_test(test_hostile_link),
+		cmocka_unit_test(test_unload_reconnect),
+		cmocka_unit_test(test_host_dies),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
