@@ -87,7 +87,8 @@ uint16_t ovb_offload_csum_fold(uint32_t sum);
  * checksum (IP4_CSUM) and the L4 checksum (CSUM_PARTIAL).  TCP and UDP over
  * IPv4/IPv6 get a full recomputation including the pseudo-header; any other
  * csum_start/csum_offset gets virtio semantics (sum from csum_start to the
- * end, seed in the field).  Clears the two flags on success.
+ * end, seed in the field).  Clears the two flags on success and sets
+ * CSUM_VALID when it filled the L4 checksum.
  * Returns 0, -EINVAL for NULL arguments, or -EBADMSG if the offsets lie
  * outside the frame.
  */

@@ -251,6 +251,7 @@ int ovb_offload_csum(void *frame, size_t len, struct ovb_net_meta *meta)
 				ovb_offload_csum_add(0, p + start, len - start));
 			memcpy(p + field, &c, 2);
 		}
+		meta->flags |= OVB_NET_META_CSUM_VALID;
 	}
 	meta->flags &= ~(OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM);
 	return 0;
