@@ -63,4 +63,26 @@ void ovb_toeplitz_table_init(uint32_t *table, uint32_t entries,
 uint32_t ovb_toeplitz_lookup(const uint32_t *table, uint32_t entries,
 			     uint32_t hash);
 
+/** An RSS configuration as a guest sets it (OID_GEN_RECEIVE_SCALE_PARAMETERS). */
+struct ovb_rss_config {
+	uint16_t flags;        /**< NDIS_RSS_PARAM_FLAG_* as sent */
+	uint32_t hash_info;    /**< NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_* */
+	uint32_t key_len;      /**< 0: key unchanged or absent, else 40 */
+	uint8_t key[OVB_TOEPLITZ_KEY_SIZE];
+	uint32_t table_entries; /**< 0: table unchanged or absent */
+	uint32_t table[OVB_TOEPLITZ_TABLE_SIZE]; /**< queue per entry */
+};
+
+/**
+ * Validate and decode an NDIS_RECEIVE_SCALE_PARAMETERS object, the info
+ * buffer of a SET of OID_GEN_RECEIVE_SCALE_PARAMETERS (wire/rndis.h).
+ * Revision 1 tables hold 1-byte entries, later ones 4-byte entries (Linux
+ * writes u32 channel numbers).  Parts the flags mark unchanged are not
+ * read.  Returns 0; -EBADMSG for a bad header, size or offset, or a table
+ * of more than 128 entries or not a power of two; -EOPNOTSUPP for a hash
+ * function other than Toeplitz or a key that is not 40 bytes.
+ */
+int ovb_toeplitz_rss_parse(const void *info, size_t len,
+			   struct ovb_rss_config *cfg);
+
 #endif /* OPENVMBUS_TOEPLITZ_H */

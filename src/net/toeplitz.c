@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Toeplitz hash for NDIS RSS over IPv4/IPv6 TCP/UDP tuples, and RSS
- * indirection-table helpers.  Layer: core.  Spec: Microsoft "Verifying the
- * RSS Hash Calculation".
+ * Toeplitz hash for NDIS RSS over IPv4/IPv6 TCP/UDP tuples, RSS
+ * indirection-table helpers, and the validator for the RSS parameters a
+ * guest sets.  Layer: core.  Spec: Microsoft "Verifying the RSS Hash
+ * Calculation" and NDIS_RECEIVE_SCALE_PARAMETERS.
  *
  * For every set bit of the input (most significant bit first) the hash
  * takes the XOR of the 32 key bits starting at that bit position.  A 64-bit
@@ -139,4 +140,79 @@ uint32_t ovb_toeplitz_lookup(const uint32_t *table, uint32_t entries,
 	if (!entries)
 		return 0;
 	return table[hash % entries];
+}
+
+/* Check that [@off, @off + @size) lies in @len bytes after the fixed part. */
+static int rss_area(uint32_t off, uint32_t size, size_t len, size_t fixed)
+{
+	if (off < fixed || (uint64_t)off + size > len)
+		return -EBADMSG;
+	return 0;
+}
+
+static int rss_table(const uint8_t *p, size_t len, size_t fixed,
+		     const struct ndis_rss_params *rp, struct ovb_rss_config *cfg)
+{
+	uint32_t esz = rp->header.revision == NDIS_RSS_PARAMS_REVISION_1 ? 1 : 4;
+	uint32_t size = rp->indirect_tabsize, off = rp->indirect_taboffset;
+	uint32_t n = size / esz;
+
+	if (size % esz || n > OVB_TOEPLITZ_TABLE_SIZE || (n & (n - 1)) ||
+	    rss_area(off, size, len, fixed))
+		return -EBADMSG;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v = 0;
+
+		memcpy(&v, p + off + (size_t)i * esz, esz);
+		cfg->table[i] = v;
+	}
+	cfg->table_entries = n;
+	return 0;
+}
+
+int ovb_toeplitz_rss_parse(const void *info, size_t len,
+			   struct ovb_rss_config *cfg)
+{
+	const uint8_t *p = info;
+	struct ndis_rss_params rp = { 0 };
+	size_t fixed;
+	int rc;
+
+	if (!info || !cfg)
+		return -EBADMSG;
+	memset(cfg, 0, sizeof(*cfg));
+	/* Copy once: the buffer may be guest-shared memory. */
+	memcpy(&rp, p, len < sizeof(rp) ? len : sizeof(rp));
+	fixed = rp.header.revision == NDIS_RSS_PARAMS_REVISION_1 ?
+			NDIS_RSS_PARAMS_SIZE_REVISION_1 :
+			NDIS_RSS_PARAMS_SIZE_REVISION_2;
+	if (len < fixed || rp.header.type != NDIS_OBJECT_TYPE_RSS_PARAMETERS ||
+	    rp.header.revision < NDIS_RSS_PARAMS_REVISION_1 ||
+	    rp.header.size < fixed || rp.header.size > len)
+		return -EBADMSG;
+	cfg->flags = rp.flags;
+	cfg->hash_info = rp.hash_info;
+	if (rp.flags & NDIS_RSS_PARAM_FLAG_DISABLE_RSS)
+		return 0;
+	if (!(rp.flags & NDIS_RSS_PARAM_FLAG_HASH_INFO_UNCHANGED) &&
+	    (rp.hash_info & NDIS_HASH_TYPE_MASK) &&
+	    (rp.hash_info & NDIS_HASH_FUNCTION_MASK) !=
+		    NDIS_HASH_FUNCTION_TOEPLITZ)
+		return -EOPNOTSUPP;
+	if (!(rp.flags & NDIS_RSS_PARAM_FLAG_ITABLE_UNCHANGED) &&
+	    rp.indirect_tabsize) {
+		rc = rss_table(p, len, fixed, &rp, cfg);
+		if (rc)
+			return rc;
+	}
+	if (!(rp.flags & NDIS_RSS_PARAM_FLAG_HASH_KEY_UNCHANGED) &&
+	    rp.hashkey_size) {
+		if (rp.hashkey_size != OVB_TOEPLITZ_KEY_SIZE)
+			return -EOPNOTSUPP;
+		if (rss_area(rp.hashkey_offset, rp.hashkey_size, len, fixed))
+			return -EBADMSG;
+		memcpy(cfg->key, p + rp.hashkey_offset, OVB_TOEPLITZ_KEY_SIZE);
+		cfg->key_len = OVB_TOEPLITZ_KEY_SIZE;
+	}
+	return 0;
 }

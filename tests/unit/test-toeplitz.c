@@ -184,6 +184,97 @@ static void test_indirection(void **state)
 	assert_int_equal(table[15], 0);
 }
 
+/* The object Linux's rndis_set_rss_param_msg() sends. */
+static size_t linux_rss_params(uint8_t *b)
+{
+	struct ndis_rss_params rp = {
+		.header = { NDIS_OBJECT_TYPE_RSS_PARAMETERS,
+			    NDIS_RSS_PARAMS_REVISION_2, 40 },
+		.hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_IPV4 |
+			     NDIS_HASH_TCP_IPV4 | NDIS_HASH_IPV6 |
+			     NDIS_HASH_TCP_IPV6,
+		.indirect_tabsize = 4 * 128,
+		.indirect_taboffset = 40,
+		.hashkey_size = 40,
+		.hashkey_offset = 40 + 512,
+	};
+
+	memcpy(b, &rp, sizeof(rp));
+	for (uint32_t i = 0; i < 128; i++) {
+		uint32_t q = i % 4;
+
+		memcpy(b + 40 + 4 * i, &q, 4);
+	}
+	memcpy(b + 552, ms_key, 40);
+	return 592;
+}
+
+static void test_rss_params(void **state)
+{
+	static uint8_t b[700];
+	struct ovb_rss_config c;
+	size_t n = linux_rss_params(b);
+	struct ndis_rss_params *rp = (struct ndis_rss_params *)b;
+
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), 0);
+	assert_int_equal(c.table_entries, 128);
+	assert_int_equal(c.table[5], 1);
+	assert_int_equal(c.table[127], 3);
+	assert_int_equal(c.key_len, 40);
+	assert_memory_equal(c.key, ms_key, 40);
+	assert_int_equal(c.hash_info & NDIS_HASH_FUNCTION_MASK,
+			 NDIS_HASH_FUNCTION_TOEPLITZ);
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n - 1, &c), -EBADMSG);
+
+	/* Unchanged parts are not read, even if their offsets are junk. */
+	rp->flags = NDIS_RSS_PARAM_FLAG_ITABLE_UNCHANGED |
+		    NDIS_RSS_PARAM_FLAG_HASH_KEY_UNCHANGED;
+	rp->indirect_taboffset = 0xfffffff0;
+	rp->hashkey_offset = 0xfffffff0;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, 40, &c), 0);
+	assert_int_equal(c.table_entries, 0);
+	assert_int_equal(c.key_len, 0);
+	rp->flags = 0;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EBADMSG);
+
+	n = linux_rss_params(b);
+	rp->indirect_taboffset = 8; /* inside the fixed fields */
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EBADMSG);
+	n = linux_rss_params(b);
+	rp->indirect_tabsize = 4 * 129;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, 700, &c), -EBADMSG);
+	rp->indirect_tabsize = 4 * 96; /* not a power of two */
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EBADMSG);
+	rp->indirect_tabsize = 4 * 64 + 2;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EBADMSG);
+	n = linux_rss_params(b);
+	rp->hashkey_size = 20;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EOPNOTSUPP);
+	n = linux_rss_params(b);
+	rp->hash_info = (rp->hash_info & ~0xffu) | 2;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EOPNOTSUPP);
+	n = linux_rss_params(b);
+	rp->header.type = NDIS_OBJECT_TYPE_RSS_CAPABILITIES;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EBADMSG);
+	n = linux_rss_params(b);
+	rp->header.size = 39;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), -EBADMSG);
+	rp->header.size = 40;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, 39, &c), -EBADMSG);
+	/* Revision 1: 28-byte object, 1-byte table entries. */
+	n = linux_rss_params(b);
+	rp->header.revision = 1;
+	rp->header.size = 28;
+	rp->indirect_tabsize = 16;
+	rp->flags = NDIS_RSS_PARAM_FLAG_HASH_KEY_UNCHANGED;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), 0);
+	assert_int_equal(c.table_entries, 16);
+	assert_int_equal(c.table[4], 1); /* byte 44 = low byte of entry 1 */
+	rp->flags = NDIS_RSS_PARAM_FLAG_DISABLE_RSS;
+	assert_int_equal(ovb_toeplitz_rss_parse(b, n, &c), 0);
+	assert_int_equal(c.flags, NDIS_RSS_PARAM_FLAG_DISABLE_RSS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_frame_types),
 		cmocka_unit_test(test_frame_ipv6),
 		cmocka_unit_test(test_indirection),
+		cmocka_unit_test(test_rss_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
