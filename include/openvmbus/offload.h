@@ -52,7 +52,7 @@ struct ovb_net_meta {
 	uint8_t gso_type;     /**< enum ovb_net_gso */
 	uint8_t reserved;
 	uint16_t hdr_len;     /**< L2+L3+L4 header bytes, a hint (0: unknown) */
-	uint16_t vlan_tci;    /**< PCP << 13 | DEI << 12 | VID, with VLAN flag */
+	uint16_t vlan_tci;    /**< PCP << 13 | DEI << 12 | VID (VLAN flag) */
 	uint32_t hash;        /**< RSS hash, with HASH flag */
 	uint32_t hash_type;   /**< NDIS_HASH_* bits of @hash (wire/rndis.h) */
 };
@@ -63,7 +63,7 @@ struct ovb_net_hdrs {
 	uint16_t l3_off;      /**< IP header offset */
 	uint16_t l4_off;      /**< TCP/UDP header offset, 0 if none usable */
 	uint16_t payload_off; /**< first byte after the L4 header */
-	uint32_t l3_end;      /**< end of the IP datagram (IP length, bounded) */
+	uint32_t l3_end;      /**< end of the IP datagram, bounded by len */
 	uint8_t ip_version;   /**< 4, 6, or 0 for non-IP */
 	uint8_t l4_proto;     /**< IPPROTO_TCP/UDP/..., 0 if unknown */
 };

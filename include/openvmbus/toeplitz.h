@@ -63,7 +63,7 @@ void ovb_toeplitz_table_init(uint32_t *table, uint32_t entries,
 uint32_t ovb_toeplitz_lookup(const uint32_t *table, uint32_t entries,
 			     uint32_t hash);
 
-/** An RSS configuration as a guest sets it (OID_GEN_RECEIVE_SCALE_PARAMETERS). */
+/** RSS settings as a guest sets them (OID_GEN_RECEIVE_SCALE_PARAMETERS). */
 struct ovb_rss_config {
 	uint16_t flags;        /**< NDIS_RSS_PARAM_FLAG_* as sent */
 	uint32_t hash_info;    /**< NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_* */

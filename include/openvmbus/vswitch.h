@@ -50,7 +50,7 @@ typedef uint64_t ovb_vswitch_clock_fn(void *ctx);
 
 struct ovb_vswitch_config {
 	uint32_t aging_ms;           /**< MAC entry lifetime; 0: 300 s */
-	uint32_t fdb_entries;        /**< table size, power of 2 >= 4; 0: 4096 */
+	uint32_t fdb_entries;        /**< power of 2 >= 4; 0: 4096 */
 	ovb_vswitch_clock_fn *clock; /**< NULL: CLOCK_MONOTONIC */
 	void *clock_ctx;
 };

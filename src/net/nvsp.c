@@ -121,7 +121,8 @@ static int nvsp_parse_tables(const union nvsp_message *m, size_t len,
 		if (n > (len - sizeof(m->recv_buf_complete)) /
 				sizeof(struct nvsp1_receive_buffer_section))
 			return -EBADMSG;
-		msg->u.recv_buf_complete.sections = m->recv_buf_complete.sections;
+		msg->u.recv_buf_complete.sections =
+			m->recv_buf_complete.sections;
 		return 0;
 	}
 	/* SEND_INDIRECTION_TABLE */
@@ -219,7 +220,8 @@ int ovb_nvsp_parse(const void *buf, size_t len, enum ovb_nvsp_dir dir,
 	const union nvsp_message *m = buf;
 	const struct nvsp_rule *r;
 
-	if (!buf || !msg || (dir != OVB_NVSP_TO_HOST && dir != OVB_NVSP_TO_GUEST))
+	if (!buf || !msg ||
+	    (dir != OVB_NVSP_TO_HOST && dir != OVB_NVSP_TO_GUEST))
 		return -EINVAL;
 	memset(msg, 0, sizeof(*msg));
 	if (len < sizeof(struct nvsp_message_header))
@@ -266,7 +268,8 @@ static ssize_t nvsp_encode_tables(union nvsp_message *m, size_t cap,
 		m->recv_buf_complete.num_sections = n;
 		if (n)
 			memcpy(m->recv_buf_complete.sections,
-			       msg->u.recv_buf_complete.sections, (size_t)n * 16);
+			       msg->u.recv_buf_complete.sections,
+			       (size_t)n * 16);
 		return (ssize_t)need;
 	}
 	n = msg->u.indirection_table.count;
@@ -360,7 +363,8 @@ ssize_t ovb_nvsp_encode(void *buf, size_t cap, enum ovb_nvsp_dir dir,
 	const struct nvsp_rule *r;
 	ssize_t n;
 
-	if (!buf || !msg || (dir != OVB_NVSP_TO_HOST && dir != OVB_NVSP_TO_GUEST))
+	if (!buf || !msg ||
+	    (dir != OVB_NVSP_TO_HOST && dir != OVB_NVSP_TO_GUEST))
 		return -EINVAL;
 	r = nvsp_rule_find(msg->type);
 	if (!r || !(r->dirs & (1u << dir)))

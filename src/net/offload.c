@@ -223,11 +223,13 @@ int ovb_offload_csum(void *frame, size_t len, struct ovb_net_meta *meta)
 	uint8_t *p = frame;
 	struct ovb_net_hdrs h;
 	size_t start, field;
+	uint32_t sum;
 	uint16_t c;
 
 	if (!frame || !meta)
 		return -EINVAL;
-	if (!(meta->flags & (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM)))
+	if (!(meta->flags &
+	      (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM)))
 		return 0;
 	if (ovb_offload_parse(frame, len, &h) < 0)
 		return -EBADMSG;
@@ -247,8 +249,8 @@ int ovb_offload_csum(void *frame, size_t len, struct ovb_net_meta *meta)
 			offload_l4_csum(p, &h);
 		} else {
 			/* virtio semantics: the field holds the seed */
-			c = ovb_offload_csum_fold(
-				ovb_offload_csum_add(0, p + start, len - start));
+			sum = ovb_offload_csum_add(0, p + start, len - start);
+			c = ovb_offload_csum_fold(sum);
 			memcpy(p + field, &c, 2);
 		}
 		meta->flags |= OVB_NET_META_CSUM_VALID;

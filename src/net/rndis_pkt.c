@@ -257,22 +257,22 @@ int ovb_rndis_tx_to_meta(const struct ovb_rndis_pktinfo *info,
 			 struct ovb_net_meta *meta)
 {
 	struct ovb_net_hdrs h;
-	uint32_t v, thoff, field;
+	uint32_t v, thoff, field, mss;
 
 	pkt_common_to_meta(info, meta);
 	ovb_offload_parse(frame, len, &h);
 	if (info->present & OVB_RNDIS_PPI_LSO) {
 		v = info->lso;
+		mss = v & NDIS_LSO2_INFO_MSS_MASK;
 		thoff = (v & NDIS_LSO2_INFO_THOFF_MASK) >>
 			NDIS_LSO2_INFO_THOFF_SHIFT;
 		if (!thoff)
 			thoff = h.l4_off;
-		if (!thoff || thoff + 20u > len || (v & NDIS_LSO2_INFO_MSS_MASK) == 0 ||
-		    (v & NDIS_LSO2_INFO_MSS_MASK) > UINT16_MAX)
+		if (!thoff || thoff + 20u > len || !mss || mss > UINT16_MAX)
 			return -EBADMSG;
 		meta->gso_type = (v & NDIS_LSO2_INFO_ISIPV6) ?
 					 OVB_NET_GSO_TCPV6 : OVB_NET_GSO_TCPV4;
-		meta->gso_size = (uint16_t)(v & NDIS_LSO2_INFO_MSS_MASK);
+		meta->gso_size = (uint16_t)mss;
 		meta->hdr_len = h.l4_off == thoff ? h.payload_off : 0;
 		meta->flags |= OVB_NET_META_CSUM_PARTIAL;
 		meta->csum_start = (uint16_t)thoff;
@@ -286,7 +286,8 @@ int ovb_rndis_tx_to_meta(const struct ovb_rndis_pktinfo *info,
 		meta->flags |= OVB_NET_META_IP4_CSUM;
 	if (!(v & (NDIS_TXCSUM_INFO_TCPCS | NDIS_TXCSUM_INFO_UDPCS)))
 		return 0;
-	thoff = (v & NDIS_TXCSUM_INFO_THOFF_MASK) >> NDIS_TXCSUM_INFO_THOFF_SHIFT;
+	thoff = (v & NDIS_TXCSUM_INFO_THOFF_MASK) >>
+		NDIS_TXCSUM_INFO_THOFF_SHIFT;
 	if (!thoff)
 		thoff = h.l4_off;
 	field = (v & NDIS_TXCSUM_INFO_TCPCS) ? 16 : 6;
@@ -310,8 +311,8 @@ int ovb_rndis_meta_to_tx(const struct ovb_net_meta *meta, const void *frame,
 		info->present |= OVB_RNDIS_PPI_VLAN;
 		info->vlan = ovb_rndis_tci_to_vlan(meta->vlan_tci);
 	}
-	if (!meta->gso_type &&
-	    !(meta->flags & (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM)))
+	if (!meta->gso_type && !(meta->flags & (OVB_NET_META_CSUM_PARTIAL |
+						OVB_NET_META_IP4_CSUM)))
 		return 0;
 	if (ovb_offload_parse(frame, len, &h) || !h.ip_version)
 		return -EBADMSG;

@@ -151,9 +151,11 @@ static int rss_area(uint32_t off, uint32_t size, size_t len, size_t fixed)
 }
 
 static int rss_table(const uint8_t *p, size_t len, size_t fixed,
-		     const struct ndis_rss_params *rp, struct ovb_rss_config *cfg)
+		     const struct ndis_rss_params *rp,
+		     struct ovb_rss_config *cfg)
 {
-	uint32_t esz = rp->header.revision == NDIS_RSS_PARAMS_REVISION_1 ? 1 : 4;
+	uint32_t esz = rp->header.revision == NDIS_RSS_PARAMS_REVISION_1 ?
+			       1 : 4;
 	uint32_t size = rp->indirect_tabsize, off = rp->indirect_taboffset;
 	uint32_t n = size / esz;
 

@@ -192,7 +192,8 @@ static int vsw_deliver(struct vsw_port *p, struct vsw_xmit *x)
 	int tagged = 0;
 	uint32_t need;
 
-	if ((m->flags & OVB_NET_META_VLAN) && !(p->caps & OVB_VSWITCH_CAP_VLAN)) {
+	if ((m->flags & OVB_NET_META_VLAN) &&
+	    !(p->caps & OVB_VSWITCH_CAP_VLAN)) {
 		v = vsw_view_tagged(x);
 		if (v->rc)
 			goto drop;

@@ -133,7 +133,8 @@ void ovb__vswitch_fdb_flush_port(struct ovb__vswitch_fdb *fdb,
 
 	pthread_mutex_lock(&fdb->lock);
 	for (uint32_t i = 0; i < fdb->nbuckets * FDB_BUCKET; i++) {
-		key = atomic_load_explicit(&fdb->e[i].key, memory_order_relaxed);
+		key = atomic_load_explicit(&fdb->e[i].key,
+					   memory_order_relaxed);
 		if (key && (key & ~FDB_MAC_MASK) == tag)
 			atomic_store_explicit(&fdb->e[i].key, 0,
 					      memory_order_release);

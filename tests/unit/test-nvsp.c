@@ -69,7 +69,8 @@ static void test_init(void **state)
 static void test_v1_buffers(void **state)
 {
 	static const uint8_t ndis[] = { LE32(100), LE32(6), LE32(30) };
-	static const uint8_t rxbuf[] = { LE32(101), LE32(0x1234), LE16(0xcafe) };
+	static const uint8_t rxbuf[] = { LE32(101), LE32(0x1234),
+					 LE16(0xcafe) };
 	static const uint8_t txbuf[] = { LE32(104), LE32(0x99), LE16(0) };
 	static const uint8_t rev[] = { LE32(103), LE16(0xcafe) };
 	static const uint8_t txc[] = { LE32(105), LE32(1), LE32(6144) };
@@ -165,8 +166,8 @@ static void test_v2_v4_v5(void **state)
 	static const uint8_t scmp[] = { LE32(133), LE32(1), LE32(3) };
 	struct ovb_nvsp_msg m = {
 		.type = 125,
-		.u.ndis_config = { 1514,
-				   NVSP_NDIS_CAP_IEEE8021Q | NVSP_NDIS_CAP_RSC },
+		.u.ndis_config = { 1514, NVSP_NDIS_CAP_IEEE8021Q |
+						 NVSP_NDIS_CAP_RSC },
 	}, b;
 
 	roundtrip(OVB_NVSP_TO_HOST, &m, cfg, sizeof(cfg), &b);

@@ -44,7 +44,7 @@ static int ref_ip4_ok(const uint8_t *ip)
 	return ref_fold(ref_sum(0, ip, (ip[0] & 0xf) * 4u)) == 0xffff;
 }
 
-/* True if the L4 segment at @l4 (@len bytes) verifies with its pseudo-header. */
+/* True if the L4 segment at @l4 (@len bytes) verifies with a pseudo-header. */
 static int ref_l4_ok(const uint8_t *ip, int v6, uint8_t proto,
 		     const uint8_t *l4, uint32_t len)
 {

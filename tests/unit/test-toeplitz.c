@@ -34,11 +34,16 @@ struct vec {
 
 /* "Verifying the RSS Hash Calculation": destination, source, IP, IP+TCP. */
 static const struct vec v4[] = {
-	{ "161.142.100.80", 1766, "66.9.149.187", 2794, 0x323e8fc2, 0x51ccc178 },
-	{ "65.69.140.83", 4739, "199.92.111.2", 14230, 0xd718262a, 0xc626b0ea },
-	{ "12.22.207.184", 38024, "24.19.198.95", 12898, 0xd2d0a5de, 0x5c2b394a },
-	{ "209.142.163.6", 2217, "38.27.205.30", 48228, 0x82989176, 0xafc7327f },
-	{ "202.188.127.2", 1303, "153.39.163.191", 44251, 0x5d1809c5, 0x10e828a2 },
+	{ "161.142.100.80", 1766, "66.9.149.187", 2794,
+	  0x323e8fc2, 0x51ccc178 },
+	{ "65.69.140.83", 4739, "199.92.111.2", 14230,
+	  0xd718262a, 0xc626b0ea },
+	{ "12.22.207.184", 38024, "24.19.198.95", 12898,
+	  0xd2d0a5de, 0x5c2b394a },
+	{ "209.142.163.6", 2217, "38.27.205.30", 48228,
+	  0x82989176, 0xafc7327f },
+	{ "202.188.127.2", 1303, "153.39.163.191", 44251,
+	  0x5d1809c5, 0x10e828a2 },
 };
 
 static const struct vec v6[] = {
@@ -47,7 +52,8 @@ static const struct vec v6[] = {
 	{ "ff02::1", 4739, "3ffe:501:8::260:97ff:fe40:efab", 14230,
 	  0x0f0c461c, 0xdde51bbf },
 	{ "fe80::200:f8ff:fe21:67cf", 38024,
-	  "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 44251, 0x4b61e985, 0x02d1feef },
+	  "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 44251,
+	  0x4b61e985, 0x02d1feef },
 };
 
 static void test_ipv4_suite(void **state)
@@ -132,7 +138,8 @@ static void test_frame_types(void **state)
 
 	n = make_v4_frame(f, 17);
 	assert_int_equal(ovb_toeplitz_frame(ms_key, NDIS_HASH_UDP_IPV4 |
-					    NDIS_HASH_TCP_IPV4, f, n, &h, &t), 0);
+					    NDIS_HASH_TCP_IPV4, f, n, &h, &t),
+			 0);
 	assert_int_equal(h, 0x51ccc178);
 	assert_int_equal(t, NDIS_HASH_UDP_IPV4);
 

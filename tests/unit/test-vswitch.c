@@ -196,8 +196,8 @@ static void test_mac_move(void **state)
 	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
 	assert_int_equal(p, ports[3]);
 	memset(sinks, 0, sizeof(sinks));
-	assert_int_equal(ovb_vswitch_input(sw, ports[1], f, frame(f, 0x10, 0x11),
-					   NULL), 1);
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f,
+					   frame(f, 0x10, 0x11), NULL), 1);
 	assert_int_equal(got(3), 1);
 }
 
@@ -214,8 +214,8 @@ static void test_aging(void **state)
 	now_ms += 1;
 	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), -ENOENT);
 	/* An expired entry means flooding again. */
-	assert_int_equal(ovb_vswitch_input(sw, ports[1], f, frame(f, 0x30, 0x31),
-					   NULL), 3);
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f,
+					   frame(f, 0x30, 0x31), NULL), 3);
 	assert_int_equal(ovb_vswitch_age(sw), 1);
 	/* Traffic refreshes: MAC 0x31 stays while it keeps talking. */
 	for (int i = 0; i < 5; i++) {
@@ -390,8 +390,8 @@ static void test_reentrant_callback(void **state)
 	memset(sinks, 0, sizeof(sinks));
 	sinks[1].reinject_sw = sw;
 	sinks[1].reinject_port = ports[3];
-	assert_int_equal(ovb_vswitch_input(sw, ports[2], f, frame(f, 0x34, 0x02),
-					   NULL), 3);
+	assert_int_equal(ovb_vswitch_input(sw, ports[2], f,
+					   frame(f, 0x34, 0x02), NULL), 3);
 	assert_int_equal(got(0), 2); /* the flood, then the re-injected copy */
 	sinks[1].reinject_sw = NULL;
 }

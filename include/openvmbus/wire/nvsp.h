@@ -30,7 +30,7 @@
 #define NVSP_PROTOCOL_VERSION_61 0x00060001u /**< Windows 10 1607+ */
 #define NVSP_INVALID_PROTOCOL_VERSION 0xFFFFFFFFu
 
-/** NDIS versions a guest announces in SEND_NDIS_VERSION (major << 16 | minor). */
+/** NDIS versions a guest announces in SEND_NDIS_VERSION: major << 16 | minor */
 #define NVSP_NDIS_VERSION_6_1 0x00060001u  /**< Linux: NVSP <= 4 */
 #define NVSP_NDIS_VERSION_6_30 0x0006001Eu /**< Linux: NVSP >= 5 */
 
@@ -152,7 +152,7 @@ VMBUS_WIRE_SIZE(struct nvsp1_msg_send_ndis_version, 12);
 struct nvsp1_msg_send_buffer {
 	struct nvsp_message_header hdr;
 	uint32_t gpadl_handle; /**< GPADL covering the whole buffer */
-	uint16_t id;           /**< rx: 0xCAFE (Linux, FreeBSD); tx: 0 / 0xFACE */
+	uint16_t id;           /**< rx: 0xCAFE (Linux, BSD); tx: 0 / 0xFACE */
 	uint16_t reserved;     /**< OpenVMM pads here; Linux packs */
 } __attribute__((packed));
 VMBUS_WIRE_SIZE(struct nvsp1_msg_send_buffer, 12);
@@ -275,7 +275,7 @@ VMBUS_WIRE_SIZE(struct nvsp4_msg_switch_data_path, 8);
 struct nvsp5_msg_subchannel_request {
 	struct nvsp_message_header hdr;
 	uint32_t op;              /**< NVSP_SUBCHANNEL_ALLOCATE */
-	uint32_t num_subchannels; /**< subchannels wanted (not counting primary) */
+	uint32_t num_subchannels; /**< wanted, not counting the primary */
 } __attribute__((packed));
 VMBUS_WIRE_SIZE(struct nvsp5_msg_subchannel_request, 12);
 

@@ -320,14 +320,14 @@ VMBUS_WIRE_SIZE(struct rndis_ppi, 12);
 
 /** PPI types (NDIS 5 per-packet-info numbering). */
 enum ndis_ppi_type {
-	NDIS_PPI_CHECKSUM = 0,     /**< NDIS_TXCSUM_INFO_* / NDIS_RXCSUM_INFO_* */
+	NDIS_PPI_CHECKSUM = 0,     /**< NDIS_TXCSUM_INFO_ / NDIS_RXCSUM_INFO_ */
 	NDIS_PPI_IPSEC = 1,
 	NDIS_PPI_LSO = 2,          /**< NDIS_LSO2_INFO_* */
 	NDIS_PPI_CLASSIFICATION_HANDLE = 3,
 	NDIS_PPI_SG_LIST = 5,
 	NDIS_PPI_8021Q = 6,        /**< NDIS_VLAN_INFO_* */
 	NDIS_PPI_ORIGINAL = 7,     /**< Hyper-V: hash info (NDIS_HASH_*) */
-	NDIS_PPI_HASH_VALUE = 8,   /**< Hyper-V: u32 RSS hash (PacketCancelId) */
+	NDIS_PPI_HASH_VALUE = 8,   /**< Hyper-V: u32 RSS hash (was CancelId) */
 	NDIS_PPI_ORIGINAL_NBL = 9,
 	NDIS_PPI_CACHED_NBL = 10,
 	NDIS_PPI_SHORT_PAD = 11,
@@ -338,7 +338,7 @@ enum ndis_ppi_type {
 #define RNDIS_PPI_INTERNAL_PKTINFO_ID 1u
 struct rndis_pktinfo_id {
 	uint8_t ver;     /**< 1 */
-	uint8_t flag;    /**< bit0 suballocated, bit1 first, bit2 last fragment */
+	uint8_t flag;    /**< bit0 suballocated, bit1 first, bit2 last */
 	uint16_t pkt_id; /**< fragments of one packet share it */
 } __attribute__((packed));
 VMBUS_WIRE_SIZE(struct rndis_pktinfo_id, 4);
