@@ -94,6 +94,31 @@ uint16_t ovb_offload_csum_fold(uint32_t sum);
  */
 int ovb_offload_csum(void *frame, size_t len, struct ovb_net_meta *meta);
 
+/**
+ * Bring a frame with pending offload work from NDIS conventions to the
+ * Linux/virtio ones that the switch, TAP and the software paths share, in
+ * place.  NDIS LSOv2 senders (Linux netvsc, Windows) leave the IPv4 total
+ * length and header checksum (IPv6: payload length) 0 and seed the TCP
+ * checksum with a pseudo-header sum without the length; Linux GSO expects
+ * real lengths, a valid IPv4 header checksum and a seed that includes the
+ * L4 length.  For TSO this sets the lengths, csum_start/csum_offset and
+ * hdr_len; any pending IPv4 header checksum is computed; a pending TCP/UDP
+ * checksum field is re-seeded.  netvsp calls it on its copy of each frame
+ * after ovb_rndis_tx_to_meta().  Returns 0, -EINVAL for NULL arguments, or
+ * -EBADMSG if the frame is not the TCP/UDP the metadata describes.
+ */
+int ovb_offload_canonicalize(void *frame, size_t len,
+			     struct ovb_net_meta *meta);
+
+/**
+ * The reverse for a TSO frame a guest (netvsc) sends to a Hyper-V host, as
+ * NDIS LSOv2 asks and Linux netvsc does: zero the IPv4 total length and
+ * header checksum (IPv6: payload length) and seed TCP without the length.
+ * Returns 0, -EINVAL if @meta is not TSO, or -EBADMSG.
+ */
+int ovb_offload_ndis_lso(void *frame, size_t len,
+			 const struct ovb_net_meta *meta);
+
 /** Receives one finished segment; a negative return stops segmentation. */
 typedef int ovb_offload_seg_fn(void *ctx, const void *seg, size_t len);
 

@@ -140,15 +140,18 @@ uint32_t ovb_rndis_tci_to_vlan(uint16_t tci);
 /**
  * Transmit-side PPIs (checksum requests, LSO) of a frame a guest sent ->
  * metadata.  Offsets come from the PPIs, or from the frame when the guest
- * left them 0.  Returns 0, or -EBADMSG if the PPIs do not fit the frame.
+ * left them 0.  The frame keeps NDIS header conventions: pass a writable
+ * copy through ovb_offload_canonicalize() before it goes anywhere else.
+ * Returns 0, or -EBADMSG if the PPIs do not fit the frame.
  */
 int ovb_rndis_tx_to_meta(const struct ovb_rndis_pktinfo *info,
 			 const void *frame, size_t len,
 			 struct ovb_net_meta *meta);
 
 /**
- * Metadata of a frame netvsc sends -> transmit-side PPIs.  Returns 0, or
- * -EBADMSG if the frame is not the TCP/UDP the metadata claims.
+ * Metadata of a frame netvsc sends -> transmit-side PPIs.  For TSO, apply
+ * ovb_offload_ndis_lso() to the frame too.  Returns 0, or -EBADMSG if the
+ * frame is not the TCP/UDP the metadata claims.
  */
 int ovb_rndis_meta_to_tx(const struct ovb_net_meta *meta, const void *frame,
 			 size_t len, struct ovb_rndis_pktinfo *info);

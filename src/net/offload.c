@@ -2,15 +2,15 @@
 /*
  * Software network offloads: header parsing, RFC 1071 checksums (IPv4
  * header, TCP/UDP over IPv4/IPv6 with pseudo-header), TCP segmentation of
- * TSO frames as Linux GSO does it, 802.1Q tag insertion, and the mapping
- * between struct virtio_net_hdr and struct ovb_net_meta.  Layer: core.
+ * TSO frames as Linux GSO does it, and the conversion of offload headers
+ * between NDIS and Linux/virtio conventions.  Layer: core.  (VLAN tags and
+ * virtio-net headers are in offload_virtio.c.)
  *
  * Checksums are summed over bytes in memory order and stored back in native
  * order, which RFC 1071 shows to be byte-order independent; pseudo-headers
  * are therefore built as network-order byte arrays and summed the same way.
  */
 #include <errno.h>
-#include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +45,7 @@ static void st16be(uint8_t *p, uint32_t v)
 static void st32be(uint8_t *p, uint32_t v)
 {
 	st16be(p, v >> 16);
-	st16be(p + 2, v);
+	st16be(p + 2, v & 0xffff);
 }
 
 /* Record a TCP or UDP header at @off if it fits inside the datagram. */
@@ -189,26 +189,39 @@ static void offload_ip4_csum(uint8_t *ip)
 	memcpy(ip + 10, &c, 2);
 }
 
-/* Full TCP/UDP checksum over l4_off..l3_end, pseudo-header included. */
-static void offload_l4_csum(uint8_t *p, const struct ovb_net_hdrs *h)
+/* Partial sum of the IPv4/IPv6 pseudo-header for @l4_len L4 bytes. */
+static uint32_t offload_pseudo_sum(const uint8_t *p,
+				   const struct ovb_net_hdrs *h,
+				   uint32_t l4_len)
 {
 	const uint8_t *ip = p + h->l3_off;
-	uint32_t l4_len = h->l3_end - h->l4_off, sum;
-	uint8_t *field = p + h->l4_off + (h->l4_proto == IPPROTO_TCP ? 16 : 6);
 	uint8_t ph[40] = { 0 };
-	uint16_t c;
 
 	if (h->ip_version == 4) {
 		memcpy(ph, ip + 12, 8); /* source and destination */
 		ph[9] = h->l4_proto;
 		st16be(ph + 10, l4_len);
-		sum = ovb_offload_csum_add(0, ph, 12);
-	} else {
-		memcpy(ph, ip + 8, 32);
-		st32be(ph + 32, l4_len);
-		ph[39] = h->l4_proto;
-		sum = ovb_offload_csum_add(0, ph, 40);
+		return ovb_offload_csum_add(0, ph, 12);
 	}
+	memcpy(ph, ip + 8, 32);
+	st32be(ph + 32, l4_len);
+	ph[39] = h->l4_proto;
+	return ovb_offload_csum_add(0, ph, 40);
+}
+
+static uint8_t *offload_l4_field(uint8_t *p, const struct ovb_net_hdrs *h)
+{
+	return p + h->l4_off + (h->l4_proto == IPPROTO_TCP ? 16 : 6);
+}
+
+/* Full TCP/UDP checksum over l4_off..l3_end, pseudo-header included. */
+static void offload_l4_csum(uint8_t *p, const struct ovb_net_hdrs *h)
+{
+	uint32_t l4_len = h->l3_end - h->l4_off;
+	uint32_t sum = offload_pseudo_sum(p, h, l4_len);
+	uint8_t *field = offload_l4_field(p, h);
+	uint16_t c;
+
 	field[0] = 0;
 	field[1] = 0;
 	c = ovb_offload_csum_fold(ovb_offload_csum_add(sum, p + h->l4_off,
@@ -259,6 +272,106 @@ int ovb_offload_csum(void *frame, size_t len, struct ovb_net_meta *meta)
 	return 0;
 }
 
+/* Store the seed virtio expects: the folded, uncomplemented pseudo sum. */
+static void offload_seed(uint8_t *p, const struct ovb_net_hdrs *h,
+			 uint32_t l4_len)
+{
+	uint16_t seed = (uint16_t)~ovb_offload_csum_fold(
+		offload_pseudo_sum(p, h, l4_len));
+
+	memcpy(offload_l4_field(p, h), &seed, 2);
+}
+
+/*
+ * Parse and check that the frame is the TCP/UDP the metadata says.  TSO
+ * offsets are recomputed from the frame, so only TCP and the IP version
+ * must match; a checksum request must point at the L4 checksum field.
+ */
+static int offload_check(const void *frame, size_t len,
+			 const struct ovb_net_meta *meta,
+			 struct ovb_net_hdrs *h)
+{
+	int want;
+
+	if (ovb_offload_parse(frame, len, h) || !h->l4_off)
+		return -EBADMSG;
+	if (meta->gso_type) {
+		want = meta->gso_type == OVB_NET_GSO_TCPV4 ? 4 : 6;
+		if (h->l4_proto != IPPROTO_TCP || h->ip_version != want)
+			return -EBADMSG;
+		return 0;
+	}
+	if (meta->flags & OVB_NET_META_CSUM_PARTIAL) {
+		if (meta->csum_start != h->l4_off ||
+		    meta->csum_offset != (h->l4_proto == IPPROTO_TCP ? 16 : 6))
+			return -EBADMSG;
+		if (h->l4_proto != IPPROTO_TCP && h->l4_proto != IPPROTO_UDP)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+int ovb_offload_canonicalize(void *frame, size_t len,
+			     struct ovb_net_meta *meta)
+{
+	uint8_t *p = frame, *ip;
+	struct ovb_net_hdrs h;
+	uint32_t l3_len;
+
+	if (!frame || !meta)
+		return -EINVAL;
+	if (!meta->gso_type && !(meta->flags & (OVB_NET_META_CSUM_PARTIAL |
+						OVB_NET_META_IP4_CSUM)))
+		return 0;
+	if (offload_check(frame, len, meta, &h))
+		return -EBADMSG;
+	ip = p + h.l3_off;
+	l3_len = h.l3_end - h.l3_off;
+	if (meta->gso_type) {
+		if (h.ip_version == 4 && l3_len > UINT16_MAX)
+			return -EBADMSG;
+		if (h.ip_version == 4)
+			st16be(ip + 2, l3_len);
+		else if (l3_len - 40 <= UINT16_MAX)
+			st16be(ip + 4, l3_len - 40);
+		meta->flags |= OVB_NET_META_CSUM_PARTIAL |
+			       (h.ip_version == 4 ? OVB_NET_META_IP4_CSUM : 0);
+		meta->csum_start = h.l4_off;
+		meta->csum_offset = 16;
+		meta->hdr_len = h.payload_off;
+	}
+	if (meta->flags & OVB_NET_META_IP4_CSUM) {
+		if (h.ip_version != 4)
+			return -EBADMSG;
+		offload_ip4_csum(ip);
+		meta->flags &= ~OVB_NET_META_IP4_CSUM;
+	}
+	if (meta->flags & OVB_NET_META_CSUM_PARTIAL)
+		offload_seed(p, &h, h.l3_end - h.l4_off);
+	return 0;
+}
+
+int ovb_offload_ndis_lso(void *frame, size_t len,
+			 const struct ovb_net_meta *meta)
+{
+	uint8_t *p = frame, *ip;
+	struct ovb_net_hdrs h;
+
+	if (!frame || !meta || !meta->gso_type)
+		return -EINVAL;
+	if (offload_check(frame, len, meta, &h))
+		return -EBADMSG;
+	ip = p + h.l3_off;
+	if (h.ip_version == 4) {
+		memset(ip + 2, 0, 2); /* total length */
+		memset(ip + 10, 0, 2); /* header checksum */
+	} else {
+		memset(ip + 4, 0, 2); /* payload length */
+	}
+	offload_seed(p, &h, 0);
+	return 0;
+}
+
 /* Fix lengths, id, sequence, flags and checksums of one built segment. */
 static void offload_fix_segment(uint8_t *seg, const struct ovb_net_hdrs *h,
 				uint32_t seglen, uint32_t seq, uint16_t id,
@@ -296,9 +409,7 @@ ssize_t ovb_offload_tso(const void *frame, size_t len,
 				       meta->gso_type != OVB_NET_GSO_TCPV6))
 		return -EINVAL;
 	mss = meta->gso_size;
-	if (mss < OVB_OFFLOAD_MIN_MSS || ovb_offload_parse(frame, len, &h) ||
-	    !h.l4_off || h.l4_proto != IPPROTO_TCP ||
-	    h.ip_version != (meta->gso_type == OVB_NET_GSO_TCPV4 ? 4 : 6))
+	if (mss < OVB_OFFLOAD_MIN_MSS || offload_check(frame, len, meta, &h))
 		return -EBADMSG;
 	hdr = h.payload_off;
 	payload = h.l3_end - hdr;
@@ -334,69 +445,4 @@ ssize_t ovb_offload_tso(const void *frame, size_t len,
 out:
 	free(seg);
 	return rc;
-}
-
-ssize_t ovb_offload_vlan_insert(const void *frame, size_t len, uint16_t tci,
-				void *out, size_t cap)
-{
-	uint8_t *o = out;
-
-	if (!frame || len < ETH_HDR_LEN)
-		return -EBADMSG;
-	if (!out || cap < len + 4)
-		return -EMSGSIZE;
-	memmove(o + 16, (const uint8_t *)frame + 12, len - 12);
-	memmove(o, frame, 12);
-	st16be(o + 12, ETHERTYPE_VLAN);
-	st16be(o + 14, tci);
-	return (ssize_t)(len + 4);
-}
-
-int ovb_offload_from_virtio(const struct virtio_net_hdr *vh,
-			    struct ovb_net_meta *meta)
-{
-	memset(meta, 0, sizeof(*meta));
-	if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		meta->flags |= OVB_NET_META_CSUM_PARTIAL;
-		meta->csum_start = vh->csum_start;
-		meta->csum_offset = vh->csum_offset;
-	}
-	if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID)
-		meta->flags |= OVB_NET_META_CSUM_VALID;
-	switch (vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
-	case VIRTIO_NET_HDR_GSO_NONE:
-		return 0;
-	case VIRTIO_NET_HDR_GSO_TCPV4:
-		meta->gso_type = OVB_NET_GSO_TCPV4;
-		break;
-	case VIRTIO_NET_HDR_GSO_TCPV6:
-		meta->gso_type = OVB_NET_GSO_TCPV6;
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
-	meta->gso_size = vh->gso_size;
-	meta->hdr_len = vh->hdr_len;
-	return 0;
-}
-
-void ovb_offload_to_virtio(const struct ovb_net_meta *meta,
-			   struct virtio_net_hdr *vh)
-{
-	memset(vh, 0, sizeof(*vh));
-	if (meta->flags & OVB_NET_META_CSUM_PARTIAL) {
-		vh->flags |= VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		vh->csum_start = meta->csum_start;
-		vh->csum_offset = meta->csum_offset;
-	} else if (meta->flags & OVB_NET_META_CSUM_VALID) {
-		vh->flags |= VIRTIO_NET_HDR_F_DATA_VALID;
-	}
-	if (meta->gso_type == OVB_NET_GSO_TCPV4)
-		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-	else if (meta->gso_type == OVB_NET_GSO_TCPV6)
-		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
-	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		vh->gso_size = meta->gso_size;
-		vh->hdr_len = meta->hdr_len;
-	}
 }

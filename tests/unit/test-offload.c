@@ -405,6 +405,98 @@ static void test_tso_errors(void **state)
 	assert_int_equal(ovb_offload_tso(f, n, &m, seg_flags, f), -EBADMSG);
 }
 
+/* ---- NDIS <-> Linux/virtio offload conventions ---- */
+
+/* Folded pseudo-header sum for @l4len bytes, as a big-endian value. */
+static uint16_t ref_pseudo(const uint8_t *ip, int v6, uint8_t proto,
+			   uint32_t l4len)
+{
+	uint32_t sum = v6 ? ref_sum(0, ip + 8, 32) : ref_sum(0, ip + 12, 8);
+
+	return ref_fold(sum + proto + (l4len >> 16) + (l4len & 0xffff));
+}
+
+/* What a virtio device does with a seeded field: sum and complement. */
+static void virtio_complete(uint8_t *l4, uint32_t len, size_t field)
+{
+	uint16_t c = (uint16_t)~ref_fold(ref_sum(0, l4, len));
+
+	put16(l4 + field, c);
+}
+
+static void test_ndis_lso_roundtrip_v4(void **state)
+{
+	static uint8_t f[4000];
+	size_t n = build_v4(f, 6, 20, 3000);
+	struct ovb_net_meta m = { .gso_type = OVB_NET_GSO_TCPV4,
+				  .gso_size = 1000 };
+
+	/* What Linux netvsc sends: lengths and IP checksum zeroed, TCP
+	 * seeded without the length. */
+	assert_int_equal(ovb_offload_ndis_lso(f, n, &m), 0);
+	assert_int_equal(be16(f + 16), 0);
+	assert_int_equal(be16(f + 24), 0);
+	assert_int_equal(be16(f + 50), ref_pseudo(f + 14, 0, 6, 0));
+
+	assert_int_equal(ovb_offload_canonicalize(f, n, &m), 0);
+	assert_int_equal(be16(f + 16), 3040);
+	assert_true(ref_ip4_ok(f + 14));
+	assert_int_equal(be16(f + 50), ref_pseudo(f + 14, 0, 6, 3020));
+	assert_int_equal(m.flags, OVB_NET_META_CSUM_PARTIAL);
+	assert_int_equal(m.csum_start, 34);
+	assert_int_equal(m.csum_offset, 16);
+	assert_int_equal(m.hdr_len, 54);
+	/* A virtio device finishing the seeded sum gets a valid checksum. */
+	virtio_complete(f + 34, 3020, 16);
+	assert_true(ref_l4_ok(f + 14, 0, 6, f + 34, 3020));
+}
+
+static void test_ndis_lso_roundtrip_v6(void **state)
+{
+	static uint8_t f[4000];
+	size_t n = build_v6(f, 6, 20, 2000);
+	struct ovb_net_meta m = { .gso_type = OVB_NET_GSO_TCPV6,
+				  .gso_size = 1000 };
+
+	assert_int_equal(ovb_offload_ndis_lso(f, n, &m), 0);
+	assert_int_equal(be16(f + 18), 0);
+	assert_int_equal(ovb_offload_canonicalize(f, n, &m), 0);
+	assert_int_equal(be16(f + 18), 2020);
+	assert_int_equal(be16(f + 70), ref_pseudo(f + 14, 1, 6, 2020));
+	virtio_complete(f + 54, 2020, 16);
+	assert_true(ref_l4_ok(f + 14, 1, 6, f + 54, 2020));
+}
+
+static void test_canonicalize_csum_and_errors(void **state)
+{
+	uint8_t f[400];
+	size_t n = build_v4(f, 17, 8, 101);
+	struct ovb_net_meta m = {
+		.flags = OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM,
+		.csum_start = 34, .csum_offset = 6,
+	};
+
+	f[40] = 0x5a; /* garbage in the UDP checksum field */
+	assert_int_equal(ovb_offload_canonicalize(f, n, &m), 0);
+	assert_true(ref_ip4_ok(f + 14));
+	assert_int_equal(m.flags, OVB_NET_META_CSUM_PARTIAL);
+	assert_int_equal(be16(f + 40), ref_pseudo(f + 14, 0, 17, 109));
+	virtio_complete(f + 34, 109, 6);
+	assert_true(ref_l4_ok(f + 14, 0, 17, f + 34, 109));
+
+	m.csum_start = 30;
+	assert_int_equal(ovb_offload_canonicalize(f, n, &m), -EBADMSG);
+	m = (struct ovb_net_meta){ .gso_type = OVB_NET_GSO_TCPV6,
+				   .gso_size = 1000 };
+	n = build_v4(f, 6, 20, 300);
+	assert_int_equal(ovb_offload_canonicalize(f, n, &m), -EBADMSG);
+	assert_int_equal(ovb_offload_ndis_lso(f, n, &m), -EBADMSG);
+	m.gso_type = OVB_NET_GSO_NONE;
+	assert_int_equal(ovb_offload_ndis_lso(f, n, &m), -EINVAL);
+	assert_int_equal(ovb_offload_canonicalize(f, n, &m), 0); /* no-op */
+	assert_int_equal(ovb_offload_canonicalize(NULL, n, &m), -EINVAL);
+}
+
 /* ---- virtio-net header ---- */
 
 static void test_virtio_mapping(void **state)
@@ -463,6 +555,9 @@ int main(void)
 		cmocka_unit_test(test_tso_v6_64k),
 		cmocka_unit_test(test_tso_flags),
 		cmocka_unit_test(test_tso_errors),
+		cmocka_unit_test(test_ndis_lso_roundtrip_v4),
+		cmocka_unit_test(test_ndis_lso_roundtrip_v6),
+		cmocka_unit_test(test_canonicalize_csum_and_errors),
 		cmocka_unit_test(test_virtio_mapping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
