@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target: the RNDIS validators (control messages, PACKET areas
- * and PPI records) and the PPI -> metadata translation.  Every message that
- * parses is rebuilt and must parse again to the same content.
+ * and PPI records), the PPI -> metadata translation, and the offload code
+ * a guest's frame then meets (canonicalisation, software checksums, TSO).
+ * Every message that parses is rebuilt and must parse again to the same
+ * content.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +13,34 @@
 #include "openvmbus/rndis.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fuzz_seg(void *ctx, const void *seg, size_t len)
+{
+	(void)seg;
+	*(size_t *)ctx += len;
+	return 0;
+}
+
+/* What netvsp does with a guest frame before the switch sees it. */
+static void fuzz_offload(const struct ovb_rndis_packet *pkt,
+			 const struct ovb_net_meta *in)
+{
+	struct ovb_net_meta meta = *in;
+	uint8_t *copy = malloc(pkt->frame_len);
+	size_t total = 0;
+
+	if (!copy)
+		return;
+	memcpy(copy, pkt->frame, pkt->frame_len);
+	if (ovb_offload_canonicalize(copy, pkt->frame_len, &meta) == 0) {
+		if (meta.gso_type)
+			(void)ovb_offload_tso(copy, pkt->frame_len, &meta,
+					      fuzz_seg, &total);
+		else
+			(void)ovb_offload_csum(copy, pkt->frame_len, &meta);
+	}
+	free(copy);
+}
 
 static void fuzz_packet(const uint8_t *buf, size_t len)
 {
@@ -23,9 +53,11 @@ static void fuzz_packet(const uint8_t *buf, size_t len)
 	if (ovb_rndis_packet_parse(buf, len, &pkt) != 0)
 		return;
 	if (ovb_rndis_tx_to_meta(&pkt.info, pkt.frame, pkt.frame_len,
-				 &meta) == 0)
+				 &meta) == 0) {
 		(void)ovb_rndis_meta_to_tx(&meta, pkt.frame, pkt.frame_len,
 					   &info);
+		fuzz_offload(&pkt, &meta);
+	}
 	ovb_rndis_rx_to_meta(&pkt.info, &meta);
 	(void)ovb_rndis_meta_to_rx(&meta, pkt.frame, pkt.frame_len, &info);
 	n = ovb_rndis_packet_build(out, sizeof(out), pkt.frame, pkt.frame_len,
