@@ -133,8 +133,10 @@ ssize_t ovb_rndis_packet_build(void *buf, size_t cap, const void *frame,
 			       uint32_t frame_len,
 			       const struct ovb_rndis_pktinfo *info);
 
-/** NDIS 802.1Q PPI value <-> TCI (PCP << 13 | DEI << 12 | VID). */
+/** NDIS 802.1Q PPI value -> 802.1Q TCI (PCP << 13 | DEI << 12 | VID). */
 uint16_t ovb_rndis_vlan_to_tci(uint32_t vlan_info);
+
+/** 802.1Q TCI -> NDIS 802.1Q PPI value (priority, CFI and id fields). */
 uint32_t ovb_rndis_tci_to_vlan(uint16_t tci);
 
 /**

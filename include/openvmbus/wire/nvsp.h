@@ -305,11 +305,39 @@ struct nvsp5_msg_send_indirection_table {
 VMBUS_WIRE_SIZE(struct nvsp5_msg_send_indirection_table, 12);
 #define NVSP_INDIRECTION_TABLE_OFFSET NVSP_MESSAGE_SIZE
 
+/* ---- version 6.1 (PacketDirect; only its size matters to us) ----------- */
+
+/** GROUP_AFFINITY as PacketDirect messages carry it. */
+struct nvsp6_grp_affinity {
+	uint64_t mask;        /**< processors in the group */
+	uint16_t grp;         /**< processor group */
+	uint16_t reserved[3];
+} __attribute__((packed));
+VMBUS_WIRE_SIZE(struct nvsp6_grp_affinity, 16);
+
+/**
+ * PD_API (135) completion of a CREATE_QUEUE operation.  Its 36-byte body
+ * is the largest of all NVSP bodies, which is why Linux's struct
+ * nvsp_message (u32 header + union) is 40 bytes.
+ */
+struct nvsp6_pd_api_create_queue_comp {
+	struct nvsp_message_header hdr;
+	uint32_t op;            /**< 5: create queue */
+	uint32_t status;
+	uint32_t prov_id;       /**< PacketDirect provider */
+	uint16_t q_id;
+	uint16_t q_size;        /**< entries */
+	uint32_t recv_data_len; /**< bytes per receive buffer */
+	struct nvsp6_grp_affinity affy;
+} __attribute__((packed));
+VMBUS_WIRE_SIZE(struct nvsp6_pd_api_create_queue_comp, 40);
+VMBUS_WIRE_CHECK(struct nvsp6_pd_api_create_queue_comp, affy, 24);
+
 /* ---- the whole message ------------------------------------------------- */
 
 /**
- * Any NVSP message, at the size Linux uses (its union includes the 36-byte
- * PacketDirect bodies of version 6, so 4 + 36 = 40 bytes).
+ * Any NVSP message, at the size Linux uses: the largest body (the 36-byte
+ * PacketDirect completion above) plus the 4-byte header.
  */
 union nvsp_message {
 	struct nvsp_message_header hdr;
@@ -328,6 +356,7 @@ union nvsp_message {
 	struct nvsp5_msg_subchannel_request subchannel_request;
 	struct nvsp5_msg_subchannel_complete subchannel_complete;
 	struct nvsp5_msg_send_indirection_table indirection_table;
+	struct nvsp6_pd_api_create_queue_comp pd_create_queue_comp;
 	uint8_t raw[NVSP_MESSAGE_SIZE];
 } __attribute__((packed));
 VMBUS_WIRE_SIZE(union nvsp_message, 40);
