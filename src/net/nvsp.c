@@ -139,7 +139,9 @@ static int nvsp_parse_tables(const union nvsp_message *m, size_t len,
 	    n > (len - off) / 4)
 		return -EBADMSG;
 	msg->u.indirection_table.count = n;
-	memcpy(msg->u.indirection_table.table, m->raw + off, n * 4);
+	/* Index the buffer, not m->raw: the table may lie past 40 bytes. */
+	memcpy(msg->u.indirection_table.table, (const uint8_t *)m + off,
+	       n * 4);
 	return 0;
 }
 
@@ -281,7 +283,7 @@ static ssize_t nvsp_encode_tables(union nvsp_message *m, size_t cap,
 	memset(m, 0, need);
 	m->indirection_table.count = n;
 	m->indirection_table.offset = NVSP_INDIRECTION_TABLE_OFFSET;
-	memcpy(m->raw + NVSP_INDIRECTION_TABLE_OFFSET,
+	memcpy((uint8_t *)m + NVSP_INDIRECTION_TABLE_OFFSET,
 	       msg->u.indirection_table.table, (size_t)n * 4);
 	return (ssize_t)need;
 }
