@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A learning L2 virtual switch joining synthetic NICs (netvsp ports), TAP
+ * uplinks and anything else that moves Ethernet frames.  It learns source
+ * MACs per port, forwards unicast to the learned port, floods broadcast,
+ * multicast and unknown unicast to every other port, never sends a frame
+ * back out of its ingress port, ages MAC entries, and keeps per-port
+ * counters.  Each port states which offloads its receiver takes; for a port
+ * that lacks one the switch does the work in software (checksums, TSO
+ * segmentation, VLAN tag insertion, see offload.h) before delivery.
+ * Layer: devices (no VMBus knowledge).  Behaviour follows IEEE 802.1D
+ * transparent bridging, without spanning tree or VLAN-aware forwarding.
+ *
+ * Threading: ovb_vswitch_input() may run concurrently on any number of
+ * threads (one per port or queue).  Ports live under a reader-preferring
+ * rwlock held for reading across a whole input, deliveries included; MAC
+ * lookups are lock-free and only learning a new or moved MAC takes a
+ * mutex.  A transmit callback may call ovb_vswitch_input() (also on this
+ * switch) but must not add or remove ports.  Once ovb_vswitch_port_remove()
+ * returns, that port's callback is never called again.
+ */
+#ifndef OPENVMBUS_VSWITCH_H
+#define OPENVMBUS_VSWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offload.h"
+
+#define OVB_VSWITCH_MAX_PORTS 64u
+
+/* Port capabilities: what the port's receiver accepts as is. */
+#define OVB_VSWITCH_CAP_CSUM 0x01u /**< frames with checksums pending */
+#define OVB_VSWITCH_CAP_TSO4 0x02u /**< TSO frames over IPv4 */
+#define OVB_VSWITCH_CAP_TSO6 0x04u /**< TSO frames over IPv6 */
+#define OVB_VSWITCH_CAP_VLAN 0x08u /**< VLAN tag in metadata, not in frame */
+
+struct ovb_vswitch;
+
+/**
+ * Deliver one frame to a port.  @frame is valid only during the call.
+ * Returns >= 0 on success or a negative errno (counted as a tx drop).
+ */
+typedef int ovb_vswitch_tx_fn(void *ctx, const void *frame, size_t len,
+			      const struct ovb_net_meta *meta);
+
+/** A monotonic clock in milliseconds (tests inject one to test aging). */
+typedef uint64_t ovb_vswitch_clock_fn(void *ctx);
+
+struct ovb_vswitch_config {
+	uint32_t aging_ms;           /**< MAC entry lifetime; 0: 300 s */
+	uint32_t fdb_entries;        /**< power of 2 >= 4; 0: 4096 */
+	ovb_vswitch_clock_fn *clock; /**< NULL: CLOCK_MONOTONIC */
+	void *clock_ctx;
+};
+
+/** Counters of one port; "rx" is into the switch, "tx" out to the port. */
+struct ovb_vswitch_port_stats {
+	uint64_t rx_packets; /**< frames the port sent into the switch */
+	uint64_t rx_bytes;
+	uint64_t rx_drops;   /**< input refused: runt or bad source MAC */
+	uint64_t floods;     /**< input frames flooded to all other ports */
+	uint64_t tx_packets; /**< frames (or segments) delivered to the port */
+	uint64_t tx_bytes;
+	uint64_t tx_drops;   /**< deliveries that failed */
+};
+
+/**
+ * Create a switch; @cfg may be NULL for defaults.
+ * Returns 0, -EINVAL for a bad table size, or -ENOMEM.
+ */
+int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,
+		       struct ovb_vswitch **out);
+
+/** Destroy a switch.  No other call may be running or start. */
+void ovb_vswitch_destroy(struct ovb_vswitch *sw);
+
+/**
+ * Add a port named @name (for logs) whose receiver takes @caps
+ * (OVB_VSWITCH_CAP_*) and is reached through @tx(@ctx, ...).  Stores the
+ * port number in @port.  May block while inputs are in flight.
+ * Returns 0, -EINVAL, or -ENOSPC when all OVB_VSWITCH_MAX_PORTS are used.
+ */
+int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
+			 uint32_t caps, ovb_vswitch_tx_fn *tx, void *ctx,
+			 unsigned int *port);
+
+/**
+ * Remove a port and forget the MACs learned on it.  Waits for inputs in
+ * flight.  Must not be called from a transmit callback.
+ * Returns 0 or -ENODEV.
+ */
+int ovb_vswitch_port_remove(struct ovb_vswitch *sw, unsigned int port);
+
+/**
+ * Switch one frame that arrived on @port.  @meta may be NULL (a plain
+ * frame).  Learns the source MAC, then delivers to the learned port of the
+ * destination, or floods.  Returns the number of ports the frame reached
+ * (0 when it was filtered, e.g. destined back to @port), -ENODEV for an
+ * unknown port, or -EBADMSG for a runt frame or a multicast or all-zero
+ * source MAC (counted as an rx drop).
+ */
+int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
+		      const void *frame, size_t len,
+		      const struct ovb_net_meta *meta);
+
+/** Copy a port's counters.  Returns 0 or -ENODEV. */
+int ovb_vswitch_port_stats(struct ovb_vswitch *sw, unsigned int port,
+			   struct ovb_vswitch_port_stats *st);
+
+/**
+ * Find the port a MAC was learned on (entries past their age count as
+ * gone).  Returns 0 and stores the port, or -ENOENT.
+ */
+int ovb_vswitch_lookup(struct ovb_vswitch *sw, const uint8_t mac[6],
+		       unsigned int *port);
+
+/** Drop every MAC entry past its age; returns how many were dropped. */
+unsigned int ovb_vswitch_age(struct ovb_vswitch *sw);
+
+#endif /* OPENVMBUS_VSWITCH_H */

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The learning L2 virtual switch: port table, MAC forwarding database with
+ * aging, flooding, per-port counters, and software offload fallbacks for
+ * receivers that lack checksum, TSO or VLAN offload.  Layer: devices.
+ * Behaviour: IEEE 802.1D transparent bridging without spanning tree.
+ *
+ * Locking contract.
+ *  - ports_lock (rwlock, reader-preferring so that a transmit callback may
+ *    re-enter ovb_vswitch_input): read-held across a whole input, written
+ *    by port add/remove.  Reader preference means a callback's nested read
+ *    never waits behind a queued writer.
+ *  - The FDB (vswitch_fdb.c) is looked up without locks; learning a new or
+ *    moved MAC takes its mutex.  Lock order: ports_lock, then the FDB's.
+ *  - Counters are relaxed atomics: exact totals, no ordering.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/vswitch_fdb.h"
+#include "openvmbus/log.h"
+#include "openvmbus/vswitch.h"
+
+#define VSW_DEFAULT_AGING_MS 300000u
+#define VSW_DEFAULT_FDB 4096u
+#define VSW_PENDING (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM)
+
+struct vsw_port {
+	bool used;
+	uint32_t caps;
+	ovb_vswitch_tx_fn *tx;
+	void *ctx;
+	char name[32];
+	_Atomic uint64_t rx_packets, rx_bytes, rx_drops, floods;
+	_Atomic uint64_t tx_packets, tx_bytes, tx_drops;
+};
+
+struct ovb_vswitch {
+	pthread_rwlock_t ports_lock;
+	struct vsw_port ports[OVB_VSWITCH_MAX_PORTS];
+	struct ovb__vswitch_fdb fdb;
+	ovb_vswitch_clock_fn *clock;
+	void *clock_ctx;
+};
+
+/* A software-prepared variant of the input frame, built on first use. */
+struct vsw_view {
+	bool built;
+	int rc;
+	uint8_t *buf;
+	size_t len;
+	struct ovb_net_meta meta;
+};
+
+/* One input being delivered; variants are shared by all target ports. */
+struct vsw_xmit {
+	const uint8_t *frame;
+	size_t len;
+	const struct ovb_net_meta *meta;
+	struct vsw_view tagged;  /**< VLAN tag moved into the frame */
+	struct vsw_view csum[2]; /**< checksums done: [0] as is, [1] tagged */
+};
+
+static void vsw_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t vsw_monotonic_ms(void *ctx)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void vsw_view_free(struct vsw_view *v)
+{
+	free(v->buf);
+}
+
+/* The frame with its out-of-band VLAN tag inserted. */
+static struct vsw_view *vsw_view_tagged(struct vsw_xmit *x)
+{
+	struct vsw_view *v = &x->tagged;
+	ssize_t n;
+
+	if (v->built)
+		return v;
+	v->built = true;
+	v->meta = *x->meta;
+	v->buf = malloc(x->len + 4);
+	if (!v->buf) {
+		v->rc = -ENOMEM;
+		return v;
+	}
+	n = ovb_offload_vlan_insert(x->frame, x->len, x->meta->vlan_tci,
+				    v->buf, x->len + 4);
+	v->rc = n < 0 ? (int)n : 0;
+	v->len = x->len + 4;
+	v->meta.flags &= ~OVB_NET_META_VLAN;
+	if (v->meta.flags & OVB_NET_META_CSUM_PARTIAL)
+		v->meta.csum_start += 4;
+	if (v->meta.hdr_len)
+		v->meta.hdr_len += 4;
+	return v;
+}
+
+/* A copy of (@f, @len, @m) with its checksums filled in. */
+static struct vsw_view *vsw_view_csum(struct vsw_xmit *x, int tagged,
+				      const uint8_t *f, size_t len,
+				      const struct ovb_net_meta *m)
+{
+	struct vsw_view *v = &x->csum[tagged];
+
+	if (v->built)
+		return v;
+	v->built = true;
+	v->meta = *m;
+	v->len = len;
+	v->buf = malloc(len);
+	if (!v->buf) {
+		v->rc = -ENOMEM;
+		return v;
+	}
+	memcpy(v->buf, f, len);
+	v->rc = ovb_offload_csum(v->buf, len, &v->meta);
+	return v;
+}
+
+static int vsw_tx(struct vsw_port *p, const void *f, size_t len,
+		  const struct ovb_net_meta *m)
+{
+	if (p->tx(p->ctx, f, len, m) < 0) {
+		vsw_add(&p->tx_drops, 1);
+		return 0;
+	}
+	vsw_add(&p->tx_packets, 1);
+	vsw_add(&p->tx_bytes, len);
+	return 1;
+}
+
+struct vsw_seg_ctx {
+	struct vsw_port *port;
+	struct ovb_net_meta meta;
+	int delivered;
+};
+
+static int vsw_seg_cb(void *ctx, const void *seg, size_t len)
+{
+	struct vsw_seg_ctx *c = ctx;
+
+	c->delivered |= vsw_tx(c->port, seg, len, &c->meta);
+	return 0;
+}
+
+/* Segment a TSO frame for a port without TSO; each segment is complete. */
+static int vsw_deliver_segments(struct vsw_port *p, const uint8_t *f,
+				size_t len, const struct ovb_net_meta *m)
+{
+	struct vsw_seg_ctx c = { .port = p, .meta = *m };
+	ssize_t rc;
+
+	c.meta.gso_type = OVB_NET_GSO_NONE;
+	c.meta.gso_size = 0;
+	c.meta.hdr_len = 0;
+	c.meta.csum_start = 0;
+	c.meta.csum_offset = 0;
+	c.meta.flags = (c.meta.flags & ~VSW_PENDING) | OVB_NET_META_CSUM_VALID;
+	rc = ovb_offload_tso(f, len, m, vsw_seg_cb, &c);
+	if (rc < 0) {
+		ovb_dbg("vswitch port %s: TSO frame dropped (%d)", p->name,
+			(int)rc);
+		vsw_add(&p->tx_drops, 1);
+		return 0;
+	}
+	return c.delivered;
+}
+
+/* Deliver to one port, doing in software what its receiver cannot. */
+static int vsw_deliver(struct vsw_port *p, struct vsw_xmit *x)
+{
+	const uint8_t *f = x->frame;
+	const struct ovb_net_meta *m = x->meta;
+	size_t len = x->len;
+	struct vsw_view *v;
+	int tagged = 0;
+	uint32_t need;
+
+	if ((m->flags & OVB_NET_META_VLAN) &&
+	    !(p->caps & OVB_VSWITCH_CAP_VLAN)) {
+		v = vsw_view_tagged(x);
+		if (v->rc)
+			goto drop;
+		f = v->buf;
+		len = v->len;
+		m = &v->meta;
+		tagged = 1;
+	}
+	if (m->gso_type) {
+		need = m->gso_type == OVB_NET_GSO_TCPV4 ? OVB_VSWITCH_CAP_TSO4 :
+							  OVB_VSWITCH_CAP_TSO6;
+		if (!(p->caps & need))
+			return vsw_deliver_segments(p, f, len, m);
+	} else if ((m->flags & VSW_PENDING) &&
+		   !(p->caps & OVB_VSWITCH_CAP_CSUM)) {
+		v = vsw_view_csum(x, tagged, f, len, m);
+		if (v->rc)
+			goto drop;
+		f = v->buf;
+		m = &v->meta;
+	}
+	return vsw_tx(p, f, len, m);
+drop:
+	ovb_dbg("vswitch port %s: offload fallback failed", p->name);
+	vsw_add(&p->tx_drops, 1);
+	return 0;
+}
+
+static int vsw_forward(struct ovb_vswitch *sw, unsigned int in,
+		       struct vsw_xmit *x, uint64_t now)
+{
+	const uint8_t *f = x->frame;
+	unsigned int out;
+	int n = 0;
+
+	if (!(f[0] & 1) &&
+	    !ovb__vswitch_fdb_lookup(&sw->fdb, ovb__vswitch_fdb_mac(f), now,
+				     &out) &&
+	    sw->ports[out].used) {
+		if (out == in)
+			return 0; /* the destination is behind @in */
+		return vsw_deliver(&sw->ports[out], x);
+	}
+	vsw_add(&sw->ports[in].floods, 1);
+	for (unsigned int i = 0; i < OVB_VSWITCH_MAX_PORTS; i++)
+		if (i != in && sw->ports[i].used)
+			n += vsw_deliver(&sw->ports[i], x);
+	return n;
+}
+
+int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
+		      const void *frame, size_t len,
+		      const struct ovb_net_meta *meta)
+{
+	static const struct ovb_net_meta plain;
+	struct vsw_xmit x = { .frame = frame, .len = len,
+			      .meta = meta ? meta : &plain };
+	const uint8_t *f = frame;
+	struct vsw_port *in;
+	uint64_t now;
+	int n;
+
+	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
+		return -ENODEV;
+	pthread_rwlock_rdlock(&sw->ports_lock);
+	in = &sw->ports[port];
+	if (!in->used) {
+		pthread_rwlock_unlock(&sw->ports_lock);
+		return -ENODEV;
+	}
+	vsw_add(&in->rx_packets, 1);
+	vsw_add(&in->rx_bytes, len);
+	if (!frame || len < 14 || (f[6] & 1) ||
+	    ovb__vswitch_fdb_mac(f + 6) == 0) {
+		vsw_add(&in->rx_drops, 1);
+		pthread_rwlock_unlock(&sw->ports_lock);
+		return -EBADMSG;
+	}
+	now = sw->clock(sw->clock_ctx);
+	ovb__vswitch_fdb_learn(&sw->fdb, ovb__vswitch_fdb_mac(f + 6), port,
+			       now);
+	n = vsw_forward(sw, port, &x, now);
+	pthread_rwlock_unlock(&sw->ports_lock);
+	vsw_view_free(&x.tagged);
+	vsw_view_free(&x.csum[0]);
+	vsw_view_free(&x.csum[1]);
+	return n;
+}
+
+int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,
+		       struct ovb_vswitch **out)
+{
+	static const struct ovb_vswitch_config defaults;
+	pthread_rwlockattr_t attr;
+	struct ovb_vswitch *sw;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	if (!cfg)
+		cfg = &defaults;
+	sw = calloc(1, sizeof(*sw));
+	if (!sw)
+		return -ENOMEM;
+	rc = ovb__vswitch_fdb_init(&sw->fdb, cfg->fdb_entries ?
+					     cfg->fdb_entries : VSW_DEFAULT_FDB,
+				   cfg->aging_ms ? cfg->aging_ms :
+						   VSW_DEFAULT_AGING_MS);
+	if (rc) {
+		free(sw);
+		return rc;
+	}
+	sw->clock = cfg->clock ? cfg->clock : vsw_monotonic_ms;
+	sw->clock_ctx = cfg->clock_ctx;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
+	pthread_rwlock_init(&sw->ports_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	*out = sw;
+	return 0;
+}
+
+void ovb_vswitch_destroy(struct ovb_vswitch *sw)
+{
+	if (!sw)
+		return;
+	pthread_rwlock_destroy(&sw->ports_lock);
+	ovb__vswitch_fdb_fini(&sw->fdb);
+	free(sw);
+}
+
+static void vsw_port_reset(struct vsw_port *p)
+{
+	_Atomic uint64_t *c[] = { &p->rx_packets, &p->rx_bytes, &p->rx_drops,
+				  &p->floods, &p->tx_packets, &p->tx_bytes,
+				  &p->tx_drops };
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		atomic_store_explicit(c[i], 0, memory_order_relaxed);
+}
+
+int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
+			 uint32_t caps, ovb_vswitch_tx_fn *tx, void *ctx,
+			 unsigned int *port)
+{
+	int rc = -ENOSPC;
+
+	if (!sw || !tx || !port)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&sw->ports_lock);
+	for (unsigned int i = 0; i < OVB_VSWITCH_MAX_PORTS; i++) {
+		struct vsw_port *p = &sw->ports[i];
+
+		if (p->used)
+			continue;
+		vsw_port_reset(p);
+		p->caps = caps;
+		p->tx = tx;
+		p->ctx = ctx;
+		snprintf(p->name, sizeof(p->name), "%s", name ? name : "?");
+		p->used = true;
+		*port = i;
+		rc = 0;
+		break;
+	}
+	pthread_rwlock_unlock(&sw->ports_lock);
+	return rc;
+}
+
+int ovb_vswitch_port_remove(struct ovb_vswitch *sw, unsigned int port)
+{
+	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
+		return -ENODEV;
+	pthread_rwlock_wrlock(&sw->ports_lock);
+	if (!sw->ports[port].used) {
+		pthread_rwlock_unlock(&sw->ports_lock);
+		return -ENODEV;
+	}
+	sw->ports[port].used = false;
+	ovb__vswitch_fdb_flush_port(&sw->fdb, port);
+	pthread_rwlock_unlock(&sw->ports_lock);
+	return 0;
+}
+
+int ovb_vswitch_port_stats(struct ovb_vswitch *sw, unsigned int port,
+			   struct ovb_vswitch_port_stats *st)
+{
+	struct vsw_port *p;
+
+	if (!sw || !st || port >= OVB_VSWITCH_MAX_PORTS)
+		return -ENODEV;
+	pthread_rwlock_rdlock(&sw->ports_lock);
+	p = &sw->ports[port];
+	if (!p->used) {
+		pthread_rwlock_unlock(&sw->ports_lock);
+		return -ENODEV;
+	}
+	st->rx_packets = atomic_load(&p->rx_packets);
+	st->rx_bytes = atomic_load(&p->rx_bytes);
+	st->rx_drops = atomic_load(&p->rx_drops);
+	st->floods = atomic_load(&p->floods);
+	st->tx_packets = atomic_load(&p->tx_packets);
+	st->tx_bytes = atomic_load(&p->tx_bytes);
+	st->tx_drops = atomic_load(&p->tx_drops);
+	pthread_rwlock_unlock(&sw->ports_lock);
+	return 0;
+}
+
+int ovb_vswitch_lookup(struct ovb_vswitch *sw, const uint8_t mac[6],
+		       unsigned int *port)
+{
+	if (!sw || !mac || !port)
+		return -ENOENT;
+	return ovb__vswitch_fdb_lookup(&sw->fdb, ovb__vswitch_fdb_mac(mac),
+				       sw->clock(sw->clock_ctx), port);
+}
+
+unsigned int ovb_vswitch_age(struct ovb_vswitch *sw)
+{
+	if (!sw)
+		return 0;
+	return ovb__vswitch_fdb_age(&sw->fdb, sw->clock(sw->clock_ctx));
+}

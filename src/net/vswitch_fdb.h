@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtual switch's MAC forwarding database (internal to src/net).
+ * Layer: devices.  A fixed table of 4-entry buckets with least-recently
+ * seen eviction and age-based expiry; lookups are lock-free, changes take
+ * the table's mutex.  See vswitch_fdb.c for the memory-ordering contract.
+ */
+#ifndef OPENVMBUS_NET_VSWITCH_FDB_H
+#define OPENVMBUS_NET_VSWITCH_FDB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct ovb__vswitch_fdb_entry {
+	_Atomic uint64_t key;     /**< MAC | (port + 1) << 48, 0: free */
+	_Atomic uint64_t seen_ms; /**< last time the MAC sent a frame */
+};
+
+struct ovb__vswitch_fdb {
+	pthread_mutex_t lock; /**< serialises changes, not lookups */
+	struct ovb__vswitch_fdb_entry *e;
+	uint32_t nbuckets;    /**< power of two */
+	uint32_t aging_ms;    /**< entry lifetime */
+};
+
+/** 48-bit MAC from 6 bytes; the FDB's key form. */
+uint64_t ovb__vswitch_fdb_mac(const uint8_t mac[6]);
+
+/** Set up a table of @entries (power of 2, >= 4).  0, -EINVAL, -ENOMEM. */
+int ovb__vswitch_fdb_init(struct ovb__vswitch_fdb *fdb, uint32_t entries,
+			  uint32_t aging_ms);
+
+void ovb__vswitch_fdb_fini(struct ovb__vswitch_fdb *fdb);
+
+/** Lock-free: the port @mac was seen on, if fresh at @now.  0 or -ENOENT. */
+int ovb__vswitch_fdb_lookup(struct ovb__vswitch_fdb *fdb, uint64_t mac,
+			    uint64_t now, unsigned int *port);
+
+/** Record that @mac sent from @port at @now. */
+void ovb__vswitch_fdb_learn(struct ovb__vswitch_fdb *fdb, uint64_t mac,
+			    unsigned int port, uint64_t now);
+
+/** Forget every MAC learned on @port. */
+void ovb__vswitch_fdb_flush_port(struct ovb__vswitch_fdb *fdb,
+				 unsigned int port);
+
+/** Drop entries not seen within the lifetime; returns how many. */
+unsigned int ovb__vswitch_fdb_age(struct ovb__vswitch_fdb *fdb, uint64_t now);
+
+#endif /* OPENVMBUS_NET_VSWITCH_FDB_H */

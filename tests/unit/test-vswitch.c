@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests: the learning virtual switch.  Learning and unicast, flooding
+ * of broadcast, multicast and unknown unicast, no reflection to the ingress
+ * port, MAC moves, aging with an injected clock, bucket eviction, counters,
+ * port removal, the software offload fallbacks per port capability, a
+ * re-entrant transmit callback, and concurrent inputs from many threads.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "openvmbus/vswitch.h"
+
+#define NPORTS 4
+
+struct sink {
+	_Atomic unsigned int frames;
+	size_t last_len;
+	uint8_t last[2048];
+	struct ovb_net_meta last_meta;
+	int fail;
+	struct ovb_vswitch *reinject_sw; /* forward into this switch... */
+	unsigned int reinject_port;      /* ...on this port */
+};
+
+static struct sink sinks[NPORTS];
+static unsigned int ports[NPORTS];
+static uint64_t now_ms;
+
+static uint64_t fake_clock(void *ctx)
+{
+	return now_ms;
+}
+
+static int sink_tx(void *ctx, const void *frame, size_t len,
+		   const struct ovb_net_meta *meta)
+{
+	struct sink *s = ctx;
+
+	if (s->fail)
+		return -EIO;
+	atomic_fetch_add(&s->frames, 1);
+	s->last_len = len;
+	if (len <= sizeof(s->last))
+		memcpy(s->last, frame, len);
+	s->last_meta = *meta;
+	if (s->reinject_sw) {
+		uint8_t f[64];
+
+		memcpy(f, frame, len < 64 ? len : 64);
+		f[0] = 0x02; /* to MAC 02:..:01 */
+		f[5] = 0x01;
+		f[6] = 0x02; /* from MAC 02:..:99 */
+		f[11] = 0x99;
+		ovb_vswitch_input(s->reinject_sw, s->reinject_port, f,
+				  len < 64 ? len : 64, NULL);
+	}
+	return 0;
+}
+
+static size_t frame(uint8_t *f, uint8_t dst, uint8_t src)
+{
+	memset(f, 0, 64);
+	f[0] = 0x02;
+	f[5] = dst;
+	f[6] = 0x02;
+	f[11] = src;
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	return 64;
+}
+
+static int setup(void **state)
+{
+	struct ovb_vswitch_config cfg = { .aging_ms = 1000,
+					  .clock = fake_clock };
+	struct ovb_vswitch *sw;
+
+	now_ms = 5000;
+	memset(sinks, 0, sizeof(sinks));
+	if (ovb_vswitch_create(&cfg, &sw))
+		return -1;
+	for (int i = 0; i < NPORTS; i++)
+		if (ovb_vswitch_port_add(sw, "p", OVB_VSWITCH_CAP_CSUM |
+					 OVB_VSWITCH_CAP_TSO4 |
+					 OVB_VSWITCH_CAP_TSO6 |
+					 OVB_VSWITCH_CAP_VLAN,
+					 sink_tx, &sinks[i], &ports[i]))
+			return -1;
+	*state = sw;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ovb_vswitch_destroy(*state);
+	return 0;
+}
+
+static unsigned int got(int i)
+{
+	return atomic_load(&sinks[i].frames);
+}
+
+static void test_learn_and_forward(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	uint8_t f[64];
+	unsigned int p;
+
+	/* Unknown destination: flooded to every port but the ingress. */
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f, frame(f, 2, 1),
+					   NULL), 3);
+	assert_int_equal(got(0), 0);
+	assert_int_equal(got(1) + got(2) + got(3), 3);
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
+	assert_int_equal(p, ports[0]);
+	/* The reply goes only to port 0, where MAC 1 was learned. */
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f, frame(f, 1, 2),
+					   NULL), 1);
+	assert_int_equal(got(0), 1);
+	assert_memory_equal(sinks[0].last, f, 64);
+	/* Now both are known: unicast only. */
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f, frame(f, 2, 1),
+					   NULL), 1);
+	assert_int_equal(got(1), 2);
+	assert_int_equal(got(2), 1);
+	assert_int_equal(got(3), 1);
+}
+
+static void test_no_reflection(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	uint8_t f[64];
+
+	ovb_vswitch_input(sw, ports[2], f, frame(f, 9, 7), NULL);
+	ovb_vswitch_input(sw, ports[2], f, frame(f, 9, 8), NULL);
+	memset(sinks, 0, sizeof(sinks));
+	/* MAC 7 lives behind port 2: a frame from port 2 to it is filtered. */
+	assert_int_equal(ovb_vswitch_input(sw, ports[2], f, frame(f, 7, 8),
+					   NULL), 0);
+	for (int i = 0; i < NPORTS; i++)
+		assert_int_equal(got(i), 0);
+	/* Broadcast never returns to its ingress either. */
+	memset(f, 0xff, 6);
+	assert_int_equal(ovb_vswitch_input(sw, ports[2], f, 64, NULL), 3);
+	assert_int_equal(got(2), 0);
+}
+
+static void test_multicast_and_bad_sources(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	struct ovb_vswitch_port_stats st;
+	uint8_t f[64];
+	unsigned int p;
+
+	frame(f, 0, 1);
+	memcpy(f, "\x01\x00\x5e\x00\x00\xfb", 6); /* mDNS group */
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f, 64, NULL), 3);
+	memcpy(f, "\x33\x33\x00\x00\x00\x01", 6); /* IPv6 all-nodes */
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f, 64, NULL), 3);
+	/* A group address is never learned as a source. */
+	frame(f, 1, 0);
+	memcpy(f + 6, "\x01\x00\x5e\x00\x00\xfb", 6);
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f, 64, NULL),
+			 -EBADMSG);
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), -ENOENT);
+	memset(f + 6, 0, 6);
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f, 64, NULL),
+			 -EBADMSG);
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f, 13, NULL),
+			 -EBADMSG);
+	assert_int_equal(ovb_vswitch_port_stats(sw, ports[1], &st), 0);
+	assert_int_equal(st.rx_drops, 3);
+	assert_int_equal(st.rx_packets, 3);
+	assert_int_equal(ovb_vswitch_input(sw, 63, f, 64, NULL), -ENODEV);
+	assert_int_equal(ovb_vswitch_input(sw, 64, f, 64, NULL), -ENODEV);
+}
+
+static void test_mac_move(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	uint8_t f[64];
+	unsigned int p;
+
+	ovb_vswitch_input(sw, ports[0], f, frame(f, 0x20, 0x10), NULL);
+	ovb_vswitch_input(sw, ports[3], f, frame(f, 0x20, 0x10), NULL);
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
+	assert_int_equal(p, ports[3]);
+	memset(sinks, 0, sizeof(sinks));
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f,
+					   frame(f, 0x10, 0x11), NULL), 1);
+	assert_int_equal(got(3), 1);
+}
+
+static void test_aging(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	uint8_t f[64];
+	unsigned int p;
+
+	ovb_vswitch_input(sw, ports[0], f, frame(f, 0x40, 0x30), NULL);
+	now_ms += 999;
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
+	assert_int_equal(ovb_vswitch_age(sw), 0);
+	now_ms += 1;
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), -ENOENT);
+	/* An expired entry means flooding again. */
+	assert_int_equal(ovb_vswitch_input(sw, ports[1], f,
+					   frame(f, 0x30, 0x31), NULL), 3);
+	assert_int_equal(ovb_vswitch_age(sw), 1);
+	/* Traffic refreshes: MAC 0x31 stays while it keeps talking. */
+	for (int i = 0; i < 5; i++) {
+		now_ms += 600;
+		ovb_vswitch_input(sw, ports[1], f, frame(f, 0x30, 0x31), NULL);
+	}
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
+	assert_int_equal(p, ports[1]);
+}
+
+static void test_bucket_eviction(void **state)
+{
+	struct ovb_vswitch_config cfg = { .fdb_entries = 4, .aging_ms = 100000,
+					  .clock = fake_clock };
+	struct ovb_vswitch *sw;
+	unsigned int p, a, b;
+	uint8_t f[64];
+
+	assert_int_equal(ovb_vswitch_create(&cfg, &sw), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "a", 0, sink_tx, &sinks[0],
+					      &a), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "b", 0, sink_tx, &sinks[1],
+					      &b), 0);
+	for (uint8_t m = 1; m <= 5; m++) {
+		now_ms += 10;
+		ovb_vswitch_input(sw, a, f, frame(f, 0x77, m), NULL);
+	}
+	frame(f, 0, 1);
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), -ENOENT);
+	for (uint8_t m = 2; m <= 5; m++) {
+		frame(f, 0, m);
+		assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
+	}
+	assert_int_equal(ovb_vswitch_create(&(struct ovb_vswitch_config){
+						    .fdb_entries = 6 },
+					    &sw), -EINVAL);
+	ovb_vswitch_destroy(sw);
+}
+
+static void test_counters_and_removal(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	struct ovb_vswitch_port_stats st;
+	uint8_t f[64];
+	unsigned int p, again;
+
+	sinks[3].fail = 1;
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f, frame(f, 0x55, 1),
+					   NULL), 2);
+	assert_int_equal(ovb_vswitch_port_stats(sw, ports[0], &st), 0);
+	assert_int_equal(st.rx_packets, 1);
+	assert_int_equal(st.rx_bytes, 64);
+	assert_int_equal(st.floods, 1);
+	assert_int_equal(ovb_vswitch_port_stats(sw, ports[1], &st), 0);
+	assert_int_equal(st.tx_packets, 1);
+	assert_int_equal(st.tx_bytes, 64);
+	assert_int_equal(ovb_vswitch_port_stats(sw, ports[3], &st), 0);
+	assert_int_equal(st.tx_drops, 1);
+	assert_int_equal(st.tx_packets, 0);
+
+	assert_int_equal(ovb_vswitch_port_remove(sw, ports[0]), 0);
+	assert_int_equal(ovb_vswitch_port_remove(sw, ports[0]), -ENODEV);
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), -ENOENT);
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f, 64, NULL),
+			 -ENODEV);
+	assert_int_equal(ovb_vswitch_port_stats(sw, ports[0], &st), -ENODEV);
+	assert_int_equal(ovb_vswitch_port_add(sw, "new", 0, sink_tx, &sinks[0],
+					      &again), 0);
+	assert_int_equal(again, ports[0]);
+	assert_int_equal(ovb_vswitch_port_stats(sw, again, &st), 0);
+	assert_int_equal(st.rx_packets, 0);
+	for (unsigned int i = NPORTS; i < OVB_VSWITCH_MAX_PORTS; i++)
+		assert_int_equal(ovb_vswitch_port_add(sw, "x", 0, sink_tx,
+						      &sinks[0], &p), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "x", 0, sink_tx, &sinks[0],
+					      &p), -ENOSPC);
+}
+
+/* Ethernet + IPv4 + TCP with @plen payload bytes, checksums left 0. */
+static size_t tcp_frame(uint8_t *f, uint8_t src, size_t plen)
+{
+	memset(f, 0, 54 + plen);
+	frame(f, 0x01, src);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((40 + plen) >> 8);
+	f[17] = (uint8_t)(40 + plen);
+	f[22] = 64;
+	f[23] = 6;
+	f[46] = 0x50;
+	f[47] = 0x10;
+	for (size_t i = 0; i < plen; i++)
+		f[54 + i] = (uint8_t)i;
+	return 54 + plen;
+}
+
+static void test_offload_fallbacks(void **state)
+{
+	struct ovb_vswitch *sw;
+	struct ovb_vswitch_config cfg = { .clock = fake_clock };
+	struct ovb_vswitch_port_stats st;
+	unsigned int full, plain;
+	static uint8_t f[9000];
+	struct ovb_net_meta m = {
+		.flags = OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM,
+		.csum_start = 34, .csum_offset = 16,
+	};
+	size_t n = tcp_frame(f, 0x60, 100);
+
+	memset(sinks, 0, sizeof(sinks));
+	assert_int_equal(ovb_vswitch_create(&cfg, &sw), 0);
+	ovb_vswitch_port_add(sw, "full", OVB_VSWITCH_CAP_CSUM |
+			     OVB_VSWITCH_CAP_TSO4 | OVB_VSWITCH_CAP_VLAN,
+			     sink_tx, &sinks[0], &full);
+	ovb_vswitch_port_add(sw, "plain", 0, sink_tx, &sinks[1], &plain);
+	ovb_vswitch_port_add(sw, "in", 0, sink_tx, &sinks[2], &(unsigned){0});
+
+	/* Checksums: passed through to "full", done in software for "plain". */
+	assert_int_equal(ovb_vswitch_input(sw, 2, f, n, &m), 2);
+	assert_int_equal(sinks[0].last_meta.flags, m.flags);
+	assert_int_equal(sinks[0].last[24] | sinks[0].last[25], 0);
+	assert_int_equal(sinks[1].last_meta.flags, OVB_NET_META_CSUM_VALID);
+	assert_int_not_equal(sinks[1].last[24] | sinks[1].last[25], 0);
+	assert_int_not_equal(sinks[1].last[50] | sinks[1].last[51], 0);
+	assert_int_equal(f[24] | f[25], 0); /* the input is not modified */
+
+	/* TSO: one frame for "full", segments for "plain". */
+	n = tcp_frame(f, 0x60, 8000);
+	m.gso_type = OVB_NET_GSO_TCPV4;
+	m.gso_size = 1460;
+	memset(sinks, 0, sizeof(sinks));
+	assert_int_equal(ovb_vswitch_input(sw, 2, f, n, &m), 2);
+	assert_int_equal(got(0), 1);
+	assert_int_equal(sinks[0].last_len, n);
+	assert_int_equal(got(1), 6);
+	assert_int_equal(sinks[1].last_len, 54 + 8000 - 5 * 1460);
+	assert_int_equal(sinks[1].last_meta.gso_type, OVB_NET_GSO_NONE);
+
+	/* VLAN: kept out of band for "full", put in the frame for "plain". */
+	n = tcp_frame(f, 0x60, 100);
+	m = (struct ovb_net_meta){ .flags = OVB_NET_META_VLAN |
+					    OVB_NET_META_CSUM_PARTIAL,
+				   .vlan_tci = 0x2005, .csum_start = 34,
+				   .csum_offset = 16 };
+	assert_int_equal(ovb_vswitch_input(sw, 2, f, n, &m), 2);
+	assert_int_equal(sinks[0].last_len, n);
+	assert_int_equal(sinks[0].last_meta.vlan_tci, 0x2005);
+	assert_int_equal(sinks[1].last_len, n + 4);
+	assert_int_equal(sinks[1].last[12], 0x81);
+	assert_int_equal(sinks[1].last[15], 0x05);
+	assert_false(sinks[1].last_meta.flags & OVB_NET_META_VLAN);
+	assert_int_not_equal(sinks[1].last[54] | sinks[1].last[55], 0);
+
+	/* IPv6 TSO announced on an IPv4 frame: neither port takes TSO6 and
+	 * the frame cannot be segmented, so both deliveries are drops. */
+	m = (struct ovb_net_meta){ .gso_type = OVB_NET_GSO_TCPV6,
+				   .gso_size = 1000 };
+	assert_int_equal(ovb_vswitch_input(sw, 2, f, n, &m), 0);
+	assert_int_equal(ovb_vswitch_port_stats(sw, plain, &st), 0);
+	assert_int_equal(st.tx_drops, 1);
+	ovb_vswitch_destroy(sw);
+}
+
+static void test_reentrant_callback(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	uint8_t f[64];
+
+	/* MAC 1 behind port 0; port 1 loops what it gets back in on port 3. */
+	ovb_vswitch_input(sw, ports[0], f, frame(f, 0x33, 0x01), NULL);
+	memset(sinks, 0, sizeof(sinks));
+	sinks[1].reinject_sw = sw;
+	sinks[1].reinject_port = ports[3];
+	assert_int_equal(ovb_vswitch_input(sw, ports[2], f,
+					   frame(f, 0x34, 0x02), NULL), 3);
+	assert_int_equal(got(0), 2); /* the flood, then the re-injected copy */
+	sinks[1].reinject_sw = NULL;
+}
+
+struct worker {
+	struct ovb_vswitch *sw;
+	int idx;
+};
+
+#define ROUNDS 20000
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t f[64];
+
+	for (int i = 0; i < ROUNDS; i++) {
+		int to = (w->idx + 1 + i % (NPORTS - 1)) % NPORTS;
+
+		frame(f, (uint8_t)(0x80 + to), (uint8_t)(0x80 + w->idx));
+		ovb_vswitch_input(w->sw, ports[w->idx], f, 64, NULL);
+	}
+	return NULL;
+}
+
+static void *churn_main(void *arg)
+{
+	struct ovb_vswitch *sw = arg;
+	unsigned int p;
+
+	for (int i = 0; i < 200; i++) {
+		if (ovb_vswitch_port_add(sw, "churn", 0, sink_tx, &sinks[0],
+					 &p) == 0)
+			ovb_vswitch_port_remove(sw, p);
+		ovb_vswitch_age(sw);
+	}
+	return NULL;
+}
+
+static void test_concurrent_inputs(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	struct ovb_vswitch_port_stats st;
+	pthread_t t[NPORTS], churn;
+	struct worker w[NPORTS];
+	uint8_t f[64];
+	uint64_t tx = 0, rx = 0;
+
+	/* Teach the switch every MAC first so traffic is unicast. */
+	for (int i = 0; i < NPORTS; i++)
+		ovb_vswitch_input(sw, ports[i], f,
+				  frame(f, 0xff, (uint8_t)(0x80 + i)), NULL);
+	for (int i = 0; i < NPORTS; i++) {
+		struct ovb_vswitch_port_stats z;
+
+		ovb_vswitch_port_stats(sw, ports[i], &z);
+		tx -= z.tx_packets;
+		rx -= z.rx_packets;
+	}
+	pthread_create(&churn, NULL, churn_main, sw);
+	for (int i = 0; i < NPORTS; i++) {
+		w[i] = (struct worker){ sw, i };
+		pthread_create(&t[i], NULL, worker_main, &w[i]);
+	}
+	for (int i = 0; i < NPORTS; i++)
+		pthread_join(t[i], NULL);
+	pthread_join(churn, NULL);
+	for (int i = 0; i < NPORTS; i++) {
+		ovb_vswitch_port_stats(sw, ports[i], &st);
+		tx += st.tx_packets;
+		rx += st.rx_packets;
+	}
+	assert_int_equal(rx, (uint64_t)NPORTS * ROUNDS);
+	assert_int_equal(tx, (uint64_t)NPORTS * ROUNDS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_learn_and_forward, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_reflection, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_multicast_and_bad_sources,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mac_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
+		cmocka_unit_test(test_bucket_eviction),
+		cmocka_unit_test_setup_teardown(test_counters_and_removal,
+						setup, teardown),
+		cmocka_unit_test(test_offload_fallbacks),
+		cmocka_unit_test_setup_teardown(test_reentrant_callback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_inputs, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
