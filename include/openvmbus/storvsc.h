@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * storvsc: the guest's synthetic storage driver (SCSI and IDE flavours)
+ * and its block client API.  Layer: devices.  Front ends (the FUSE disk,
+ * the fio engine) use only this header.
+ *
+ * The driver negotiates VSTOR newest first (6.2 down to 2.0), asks for
+ * sub-channels and spreads requests over them, keeps a tagged queue with
+ * completion by transaction id, escalates a timeout to RESET_LUN and then
+ * RESET_ADAPTER, rescans on ENUMERATE_BUS, decodes CHECK CONDITION into
+ * errno values and validates everything the host sends.
+ *
+ * Threads: ovb_storvsc_submit() may be called from any thread; completion
+ * callbacks run on a channel worker (or on the failing thread with -EIO
+ * when the host goes away) and must not block.
+ */
+#ifndef OPENVMBUS_STORVSC_H
+#define OPENVMBUS_STORVSC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+
+struct ovb_storvsc;
+
+/** Driver configuration (the ctx given with the driver). */
+struct ovb_storvsc_cfg {
+	uint32_t ring_bytes;      /**< per channel, each way (default 256 KiB) */
+	unsigned int subchannels; /**< sub-channels to ask for (default 1) */
+	int timeout_ms;           /**< per request before RESET_LUN (30000) */
+	uint16_t max_version;     /**< 0: newest (6.2) */
+};
+
+#define OVB_STORVSC_MAX 8
+
+/** The driver context: every controller it bound. */
+struct ovb_storvsc_set {
+	struct ovb_storvsc_cfg cfg;
+	struct ovb_storvsc *ctl[OVB_STORVSC_MAX];
+	unsigned int n;
+	/** Called (any thread) when LUNs appear or disappear. */
+	void (*on_change)(struct ovb_storvsc *s, void *ctx);
+	void *ctx;
+};
+
+/** Bind with ovb_client_register_driver(cl, &drv, &set). */
+extern const struct ovb_vsc_driver ovb_storvsc_scsi_driver;
+extern const struct ovb_vsc_driver ovb_storvsc_ide_driver;
+
+/** One logical unit as READ CAPACITY and INQUIRY describe it. */
+struct ovb_storvsc_lun {
+	uint8_t path, target;
+	uint16_t lun;
+	uint64_t blocks;      /**< logical blocks */
+	uint32_t block_size;  /**< 512 or 4096 */
+	bool read_only;       /**< MODE SENSE write-protect bit */
+	bool can_discard;     /**< READ CAPACITY(16) LBPME */
+	char vendor[9], product[17], serial[64];
+};
+
+/** "scsi0", "ide0" ... */
+const char *ovb_storvsc_name(const struct ovb_storvsc *s);
+bool ovb_storvsc_is_ide(const struct ovb_storvsc *s);
+/** Negotiated VSTOR version (major << 8 | minor). */
+uint16_t ovb_storvsc_version(const struct ovb_storvsc *s);
+/** Open channels (primary + sub-channels). */
+unsigned int ovb_storvsc_channels(const struct ovb_storvsc *s);
+
+/** Snapshot of the LUNs: fills up to @max, returns the count. */
+size_t ovb_storvsc_luns(struct ovb_storvsc *s, struct ovb_storvsc_lun *out,
+			size_t max);
+
+enum ovb_storvsc_op {
+	OVB_STORVSC_READ,
+	OVB_STORVSC_WRITE,
+	OVB_STORVSC_FLUSH,   /**< SYNCHRONIZE CACHE */
+	OVB_STORVSC_DISCARD, /**< UNMAP */
+};
+
+/** One block request; the caller owns it until done() runs. */
+struct ovb_storvsc_io {
+	enum ovb_storvsc_op op;
+	uint16_t lun;
+	uint64_t offset;  /**< bytes, a multiple of the block size */
+	uint64_t len;     /**< bytes, a multiple of the block size */
+	void *buf;        /**< guest memory (ovb_storvsc_alloc) for READ/WRITE */
+	bool fua;         /**< WRITE: force unit access */
+	/**
+	 * @res: bytes transferred, or -EIO (medium/host error), -EROFS (data
+	 * protect), -EINVAL (illegal request), -ENXIO (no such LUN),
+	 * -ETIMEDOUT (reset did not help), -ECONNRESET (host gone).
+	 */
+	void (*done)(struct ovb_storvsc_io *io, int64_t res);
+	void *ctx;
+	/* private to storvsc */
+	uint64_t priv[8];
+};
+
+/**
+ * Submit asynchronously.  Returns 0 (done() will run exactly once) or
+ * -EINVAL (unaligned, out of guest memory), -ENXIO, -ECONNRESET.
+ */
+int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io);
+
+/** Synchronous wrapper: returns bytes or -errno as done() would. */
+int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
+			 uint16_t lun, uint64_t offset, void *buf,
+			 uint64_t len, bool fua);
+
+/** Guest memory for data buffers (page aligned). */
+void *ovb_storvsc_alloc(struct ovb_storvsc *s, size_t len);
+void ovb_storvsc_free(struct ovb_storvsc *s, void *buf, size_t len);
+
+/** Largest transfer one request may carry (from QUERY_PROPERTIES). */
+uint64_t ovb_storvsc_max_transfer(const struct ovb_storvsc *s);
+
+#endif /* OPENVMBUS_STORVSC_H */
