@@ -37,12 +37,12 @@ static size_t inq_standard(const struct ovb_scsi_target *t, uint8_t *buf)
 }
 
 static const uint8_t vpd_pages[] = {
-    SCSI_VPD_SUPPORTED_PAGES,
-    SCSI_VPD_UNIT_SERIAL,
-    SCSI_VPD_DEVICE_ID,
-    SCSI_VPD_BLOCK_LIMITS,
-    SCSI_VPD_BLOCK_CHARACTERISTICS,
-    SCSI_VPD_LB_PROVISIONING,
+	SCSI_VPD_SUPPORTED_PAGES,
+	SCSI_VPD_UNIT_SERIAL,
+	SCSI_VPD_DEVICE_ID,
+	SCSI_VPD_BLOCK_LIMITS,
+	SCSI_VPD_BLOCK_CHARACTERISTICS,
+	SCSI_VPD_LB_PROVISIONING,
 };
 
 static size_t vpd_supported(const struct ovb_scsi_target *t, uint8_t *buf)

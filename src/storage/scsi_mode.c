@@ -210,9 +210,11 @@ void ovb__scsi_mode_select(struct ovb_scsi_cmd *cmd)
 				SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
 		return;
 	}
-	if (buf[ten ? 2 : 1] != 0) /* medium type */
+	/* medium type */
+	if (buf[ten ? 2 : 1] != 0) {
 		ovb__scsi_bad_param(cmd, ten ? 2 : 1, -1);
-	return;
+		return;
+	}
 	bdl = ten ? ovb__get_be16(buf + 6) : buf[3];
 	if (bdl != 0 && bdl != 8 && !(ten && bdl == 16 && (buf[4] & 0x01))) {
 		ovb__scsi_bad_param(cmd, ten ? 6 : 3, -1);

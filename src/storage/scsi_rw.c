@@ -21,14 +21,15 @@ static struct ovb_scsi_cmd *cmd_of(struct ovb_blk_req *req)
 }
 
 /*
- * Range check: complete with LBA OUT OF RANGE and return false if
- * [@lba, @lba + @n) does not fit the medium.
+ * Range check: complete with LBA OUT OF RANGE and return false unless @lba
+ * is a block of the medium and @n blocks from it fit.  (A transfer of zero
+ * blocks still needs a valid LBA, SBC-3 4.5.)
  */
 static bool rw_in_range(struct ovb_scsi_cmd *cmd, uint64_t lba, uint64_t n)
 {
 	uint64_t total = cmd->p.t->nblocks;
 
-	if (lba <= total && n <= total - lba)
+	if (lba < total && n <= total - lba)
 		return true;
 	ovb__scsi_check(cmd, SCSI_SENSE_ILLEGAL_REQUEST,
 			SCSI_ASC_LBA_OUT_OF_RANGE);
@@ -222,11 +223,6 @@ void ovb__scsi_sync_cache(struct ovb_scsi_cmd *cmd)
 	/* SYNCHRONIZE CACHE(10) keeps its block count at bytes 7-8 too. */
 	if (!rw_in_range(cmd, a.lba, a.n))
 		return;
-	if (a.n == 0 && a.lba >= cmd->p.t->nblocks) {
-		ovb__scsi_check(cmd, SCSI_SENSE_ILLEGAL_REQUEST,
-				SCSI_ASC_LBA_OUT_OF_RANGE);
-		return;
-	}
 	/* IMMED is ignored: we answer only once the data is stable. */
 	cmd->p.writing = true;
 	cmd->p.lba = a.lba;
@@ -404,7 +400,8 @@ static bool unmap_validate(struct ovb_scsi_cmd *cmd, size_t ndesc)
 			ovb__scsi_bad_param(cmd, (unsigned)off + 8, -1);
 			return false;
 		}
-		if (!rw_in_range(cmd, ovb__get_be64(d), n))
+		/* A descriptor of zero blocks is no error, whatever its LBA. */
+		if (n && !rw_in_range(cmd, ovb__get_be64(d), n))
 			return false;
 	}
 	return true;

@@ -179,9 +179,11 @@ static void scsi_request_sense(struct ovb_scsi_cmd *cmd)
 	uint8_t sense[SCSI_SENSE_FIXED_LEN];
 
 	/* We report errors by autosense only: nothing is ever pending. */
-	if (cmd->cdb[1] & 0x01) /* DESC: descriptor format not supported */
+	/* DESC: descriptor format not supported */
+	if (cmd->cdb[1] & 0x01) {
 		ovb__scsi_bad_cdb(cmd, 1, 0);
-	return;
+		return;
+	}
 	ovb__scsi_set_sense(sense, SCSI_SENSE_NO_SENSE,
 			    SCSI_ASC_NO_ADDITIONAL_SENSE);
 	ovb__scsi_reply(cmd, sense, sizeof(sense), cmd->cdb[4]);
@@ -189,20 +191,26 @@ static void scsi_request_sense(struct ovb_scsi_cmd *cmd)
 
 static void scsi_start_stop(struct ovb_scsi_cmd *cmd)
 {
-	if (cmd->cdb[4] & 0xF0) /* power conditions: only START_VALID */
+	/* power conditions: only START_VALID */
+	if (cmd->cdb[4] & 0xF0) {
 		ovb__scsi_bad_cdb(cmd, 4, 7);
-	return;
-	if (cmd->cdb[4] & 0x02) /* LOEJ: there is no medium to eject */
+		return;
+	}
+	/* LOEJ: there is no medium to eject */
+	if (cmd->cdb[4] & 0x02) {
 		ovb__scsi_bad_cdb(cmd, 4, 1);
-	return;
+		return;
+	}
 	ovb__scsi_good(cmd);
 }
 
 static void scsi_prevent_allow(struct ovb_scsi_cmd *cmd)
 {
-	if (cmd->cdb[4] & 0x03) /* not removable: cannot prevent */
+	/* not removable: cannot prevent */
+	if (cmd->cdb[4] & 0x03) {
 		ovb__scsi_bad_cdb(cmd, 4, 1);
-	return;
+		return;
+	}
 	ovb__scsi_good(cmd);
 }
 
