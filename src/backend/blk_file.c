@@ -121,10 +121,9 @@ static void file_prep(struct io_uring_sqe *sqe, int fd, struct ovb_blk_req *req)
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
 	case OVB_BLK_DISCARD:
-		io_uring_prep_fallocate(sqe, fd,
-					FALLOC_FL_PUNCH_HOLE |
-						FALLOC_FL_KEEP_SIZE,
-					(off_t)req->off, (off_t)req->len);
+		io_uring_prep_fallocate(
+		    sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    (off_t)req->off, (off_t)req->len);
 		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
@@ -179,8 +178,7 @@ static int file_advance(struct ovb_blk_req *req)
 }
 
 /* Resume a short transfer of @got bytes; 0 when resubmitted, else -errno. */
-static int file_resume(struct file_queue *fq, struct ovb_blk_req *req,
-		       int got)
+static int file_resume(struct file_queue *fq, struct ovb_blk_req *req, int got)
 {
 	struct io_uring_sqe *sqe;
 	int rc;
@@ -340,8 +338,8 @@ static int file_size(int fd, const struct ovb_disk_spec *spec, uint64_t *size,
 		return 0;
 	if (spec->size < *size) {
 		ovb_err("blk %s: file is %llu bytes, larger than size=%llu; "
-			"refusing to shrink it", spec->path,
-			(unsigned long long)*size,
+			"refusing to shrink it",
+			spec->path, (unsigned long long)*size,
 			(unsigned long long)spec->size);
 		return -EINVAL;
 	}
@@ -395,11 +393,10 @@ int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	fb->blk.block_size = bs;
 	fb->blk.read_only = spec->ro;
 	/* Probe hole punching past the end: changes nothing if it works. */
-	fb->blk.can_discard = is_reg && !spec->ro &&
-			      fallocate(fd,
-					FALLOC_FL_PUNCH_HOLE |
-						FALLOC_FL_KEEP_SIZE,
-					(off_t)size, bs) == 0;
+	fb->blk.can_discard =
+	    is_reg && !spec->ro &&
+	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)size, bs) == 0;
 	base = strrchr(spec->path, '/');
 	snprintf(fb->blk.name, sizeof(fb->blk.name), "%.63s",
 		 base ? base + 1 : spec->path);

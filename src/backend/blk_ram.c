@@ -23,7 +23,7 @@ struct ram_blk {
 	uint8_t *data;
 	pthread_mutex_t lock; /**< serialises data and the failure counter */
 	unsigned fail_n;      /**< requests still to fail */
-	int fail_err;         /**< errno they fail with */
+	int fail_err;	      /**< errno they fail with */
 };
 
 /** A RAM queue: completions wait in a FIFO until the next poll. */

@@ -47,11 +47,28 @@ static int spec_parse_size(const char *s, uint64_t *out)
 	if (errno)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (shift && !strcmp(end, "iB"))
 		end += 2;
@@ -81,8 +98,8 @@ static int spec_parse_uint(const char *s, unsigned long *out)
 static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
 		       char *err, size_t errlen)
 {
-	static const char *const keys[] = {"size", "lun", "ro", "ide",
-					   "sector", "direct"};
+	static const char *const keys[] = {"size", "lun",    "ro",
+					   "ide",  "sector", "direct"};
 	char *val = strchr(opt, '=');
 	unsigned long n;
 	unsigned k;
@@ -101,17 +118,19 @@ static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
 	*seen |= 1u << k;
 	/* Options 0, 1 and 4 take a value; the others are flags. */
 	if ((k == 0 || k == 1 || k == 4) != (val != NULL))
-		return spec_fail(err, errlen, val ? "disk spec: option '%s' "
-						    "takes no value"
-						  : "disk spec: option '%s' "
-						    "needs a value",
+		return spec_fail(err, errlen,
+				 val ? "disk spec: option '%s' "
+				       "takes no value"
+				     : "disk spec: option '%s' "
+				       "needs a value",
 				 opt);
 	switch (k) {
 	case 0:
 		if (spec_parse_size(val, &s->size) || s->size == 0)
 			return spec_fail(err, errlen,
 					 "disk spec: bad size '%s' (want a "
-					 "number with K/M/G/T, e.g. 8G)", val);
+					 "number with K/M/G/T, e.g. 8G)",
+					 val);
 		break;
 	case 1:
 		if (spec_parse_uint(val, &n) || n > SPEC_MAX_LUN)
@@ -130,7 +149,8 @@ static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
 		if (spec_parse_uint(val, &n) || (n != 512 && n != 4096))
 			return spec_fail(err, errlen,
 					 "disk spec: bad sector '%s' (want 512 "
-					 "or 4096)", val);
+					 "or 4096)",
+					 val);
 		s->sector = (uint32_t)n;
 		break;
 	default:
@@ -182,8 +202,8 @@ int ovb_disk_spec_parse(const char *arg, struct ovb_disk_spec *out, char *err,
 	if (s.size % s.sector)
 		return spec_fail(err, errlen,
 				 "disk spec: size=%llu is not a multiple of "
-				 "sector=%u", (unsigned long long)s.size,
-				 s.sector);
+				 "sector=%u",
+				 (unsigned long long)s.size, s.sector);
 	*out = s;
 	return 0;
 }

@@ -14,10 +14,8 @@
 #include "openvmbus/vstor.h"
 
 static const uint16_t vstor_versions[] = {
-	VSTOR_PROTO_VERSION_WIN10,
-	VSTOR_PROTO_VERSION_WIN8_1,
-	VSTOR_PROTO_VERSION_WIN8,
-	VSTOR_PROTO_VERSION_WIN7,
+	VSTOR_PROTO_VERSION_WIN10, VSTOR_PROTO_VERSION_WIN8_1,
+	VSTOR_PROTO_VERSION_WIN8,  VSTOR_PROTO_VERSION_WIN7,
 	VSTOR_PROTO_VERSION_WIN6,
 };
 
@@ -116,7 +114,7 @@ static void vstor_decode_props(const struct vstor_packet *pkt,
 			       struct ovb_vstor_props *props)
 {
 	const struct vmstorage_channel_properties *p =
-		&pkt->storage_channel_properties;
+	    &pkt->storage_channel_properties;
 
 	props->max_channel_count = p->max_channel_count;
 	props->flags = p->flags;
@@ -185,8 +183,8 @@ int ovb_vstor_parse(const void *buf, size_t len, uint16_t version,
  * Start a packet: check the version and room, zero the version's bytes and
  * fill the header.  Returns the wire size or a negative errno.
  */
-static ssize_t vstor_begin(void *buf, size_t cap, uint16_t version,
-			   uint32_t op, uint32_t flags, uint32_t status,
+static ssize_t vstor_begin(void *buf, size_t cap, uint16_t version, uint32_t op,
+			   uint32_t flags, uint32_t status,
 			   struct vstor_packet *pkt)
 {
 	size_t size = ovb_vstor_packet_size(version);
@@ -252,10 +250,10 @@ ssize_t ovb_vstor_encode_properties(void *buf, size_t cap, uint16_t version,
 	if (size < 0)
 		return size;
 	pkt.storage_channel_properties.max_channel_count =
-		props->max_channel_count;
+	    props->max_channel_count;
 	pkt.storage_channel_properties.flags = props->flags;
 	pkt.storage_channel_properties.max_transfer_bytes =
-		props->max_transfer_bytes;
+	    props->max_transfer_bytes;
 	return vstor_finish(buf, &pkt, size);
 }
 
@@ -263,9 +261,9 @@ ssize_t ovb_vstor_encode_subchannels(void *buf, size_t cap, uint16_t version,
 				     uint16_t count)
 {
 	struct vstor_packet pkt;
-	ssize_t size = vstor_begin(buf, cap, version,
-				   VSTOR_OPERATION_CREATE_SUB_CHANNELS,
-				   VSTOR_FLAG_REQUEST_COMPLETION, 0, &pkt);
+	ssize_t size =
+	    vstor_begin(buf, cap, version, VSTOR_OPERATION_CREATE_SUB_CHANNELS,
+			VSTOR_FLAG_REQUEST_COMPLETION, 0, &pkt);
 
 	if (size < 0)
 		return size;

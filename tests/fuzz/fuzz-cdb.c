@@ -22,19 +22,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                              \
-	do {                                                                  \
-		if (!(x))                                                     \
-			__builtin_trap();                                     \
+#define CHECK(x)                                                               \
+	do {                                                                   \
+		if (!(x))                                                      \
+			__builtin_trap();                                      \
 	} while (0)
 
 #define DISK_BYTES (64u * 1024u)
 #define BUF_MAX (255u * 32u)
 
 static const uint8_t opcodes[] = {
-	0x00, 0x03, 0x08, 0x0a, 0x12, 0x15, 0x1a, 0x1b, 0x1e, 0x25, 0x28,
-	0x2a, 0x2f, 0x35, 0x41, 0x42, 0x55, 0x5a, 0x88, 0x8a, 0x8f, 0x91,
-	0x93, 0x9e, 0xa0, 0xa8, 0xaa,
+	0x00, 0x03, 0x08, 0x0a, 0x12, 0x15, 0x1a, 0x1b, 0x1e,
+	0x25, 0x28, 0x2a, 0x2f, 0x35, 0x41, 0x42, 0x55, 0x5a,
+	0x88, 0x8a, 0x8f, 0x91, 0x93, 0x9e, 0xa0, 0xa8, 0xaa,
 };
 
 struct disk {

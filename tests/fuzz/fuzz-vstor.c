@@ -14,10 +14,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                              \
-	do {                                                                  \
-		if (!(x))                                                     \
-			__builtin_trap();                                     \
+#define CHECK(x)                                                               \
+	do {                                                                   \
+		if (!(x))                                                      \
+			__builtin_trap();                                      \
 	} while (0)
 
 /* Re-encode a parsed EXECUTE_SRB and parse it again: same SRB. */

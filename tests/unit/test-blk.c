@@ -62,8 +62,8 @@ static int run(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 static int rw(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
 	      struct iovec *iov, int cnt, bool fua)
 {
-	struct ovb_blk_req req = {.op = op, .off = off, .iov = iov,
-				  .iovcnt = cnt, .fua = fua};
+	struct ovb_blk_req req = {
+	    .op = op, .off = off, .iov = iov, .iovcnt = cnt, .fua = fua};
 
 	req.len = ovb_blk_iov_len(iov, cnt);
 	return run(q, &req);
@@ -250,8 +250,11 @@ static void test_request_checks(void **state)
 	struct ovb_blk_queue *q;
 	uint8_t buf[1024];
 	struct iovec iov = {buf, 512};
-	struct ovb_blk_req req = {.op = OVB_BLK_READ, .iov = &iov, .iovcnt = 1,
-				  .len = 512, .done = on_done};
+	struct ovb_blk_req req = {.op = OVB_BLK_READ,
+				  .iov = &iov,
+				  .iovcnt = 1,
+				  .len = 512,
+				  .done = on_done};
 
 	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
 	req.off = 100; /* unaligned */
@@ -291,8 +294,12 @@ static void test_eventfd_and_spin(void **state)
 	uint8_t buf[512];
 	struct iovec iov = {buf, sizeof(buf)};
 	struct waiter w = {0, 0};
-	struct ovb_blk_req req = {.op = OVB_BLK_READ, .iov = &iov, .iovcnt = 1,
-				  .len = 512, .done = on_done, .priv = &w};
+	struct ovb_blk_req req = {.op = OVB_BLK_READ,
+				  .iov = &iov,
+				  .iovcnt = 1,
+				  .len = 512,
+				  .done = on_done,
+				  .priv = &w};
 	struct pollfd pfd;
 
 	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
@@ -337,10 +344,13 @@ static void *worker_main(void *arg)
 	memset(buf, wk->fill, sizeof(buf));
 	for (int i = 0; i < 64; i++) {
 		struct waiter w = {0, 0};
-		struct ovb_blk_req req = {.op = OVB_BLK_WRITE, .iov = &iov,
-					  .iovcnt = 1, .len = 4096,
+		struct ovb_blk_req req = {.op = OVB_BLK_WRITE,
+					  .iov = &iov,
+					  .iovcnt = 1,
+					  .len = 4096,
 					  .off = wk->base + 4096u * (unsigned)i,
-					  .done = on_done, .priv = &w};
+					  .done = on_done,
+					  .priv = &w};
 
 		if (ovb_blk_submit(q, &req)) {
 			wk->failures++;
@@ -364,9 +374,8 @@ static void test_two_queues_two_threads(void **state)
 	int fd;
 
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, worker_main,
-						&wk[i]),
-				 0);
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, worker_main, &wk[i]), 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	assert_int_equal(wk[0].failures + wk[1].failures, 0);
@@ -442,26 +451,26 @@ static void test_spec_bad(void **state)
 		const char *arg;
 		const char *word; /* the message must name it */
 	} bad[] = {
-		{"", "file"},
-		{",size=1G", "file"},
-		{"x,size=", "size"},
-		{"x,size", "size"},
-		{"x,size=abc", "size"},
-		{"x,size=0", "size"},
-		{"x,size=-5", "size"},
-		{"x,size=1Q", "size"},
-		{"x,size=99999999999999T", "size"},
-		{"x,lun=256", "lun"},
-		{"x,lun=-1", "lun"},
-		{"x,lun=1a", "lun"},
-		{"x,sector=1024", "sector"},
-		{"x,sector", "sector"},
-		{"x,foo", "foo"},
-		{"x,ro=1", "ro"},
-		{"x,size=1G,size=2G", "size"},
-		{"x,,ro", "empty"},
-		{"x,ro,", "empty"},
-		{"x,size=1000,sector=4096", "sector"},
+	    {"", "file"},
+	    {",size=1G", "file"},
+	    {"x,size=", "size"},
+	    {"x,size", "size"},
+	    {"x,size=abc", "size"},
+	    {"x,size=0", "size"},
+	    {"x,size=-5", "size"},
+	    {"x,size=1Q", "size"},
+	    {"x,size=99999999999999T", "size"},
+	    {"x,lun=256", "lun"},
+	    {"x,lun=-1", "lun"},
+	    {"x,lun=1a", "lun"},
+	    {"x,sector=1024", "sector"},
+	    {"x,sector", "sector"},
+	    {"x,foo", "foo"},
+	    {"x,ro=1", "ro"},
+	    {"x,size=1G,size=2G", "size"},
+	    {"x,,ro", "empty"},
+	    {"x,ro,", "empty"},
+	    {"x,size=1000,sector=4096", "sector"},
 	};
 	struct ovb_disk_spec s;
 	char err[160];
@@ -483,17 +492,17 @@ static void test_spec_bad(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sparse_create),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_rw_roundtrip),
-		cmocka_unit_test(test_discard_punches_hole),
-		cmocka_unit_test(test_direct),
-		cmocka_unit_test(test_request_checks),
-		cmocka_unit_test(test_eventfd_and_spin),
-		cmocka_unit_test(test_two_queues_two_threads),
-		cmocka_unit_test(test_ram_injection),
-		cmocka_unit_test(test_spec_good),
-		cmocka_unit_test(test_spec_bad),
+	    cmocka_unit_test(test_sparse_create),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_rw_roundtrip),
+	    cmocka_unit_test(test_discard_punches_hole),
+	    cmocka_unit_test(test_direct),
+	    cmocka_unit_test(test_request_checks),
+	    cmocka_unit_test(test_eventfd_and_spin),
+	    cmocka_unit_test(test_two_queues_two_threads),
+	    cmocka_unit_test(test_ram_injection),
+	    cmocka_unit_test(test_spec_good),
+	    cmocka_unit_test(test_spec_bad),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

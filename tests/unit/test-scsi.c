@@ -25,7 +25,7 @@
 
 static const struct ovb_blk_ops *ram_ops;
 static struct {
-	int count[4];  /* per enum ovb_blk_op */
+	int count[4]; /* per enum ovb_blk_op */
 	bool last_fua;
 	uint64_t last_off, last_len;
 } spy;
@@ -135,7 +135,8 @@ static void exec(struct fx *f, struct ovb_scsi_cmd *c, const uint8_t *cdb,
 	assert_int_equal(c->xfer + c->residual, buf ? len : 0);
 }
 
-#define CDB(...) (const uint8_t[]){__VA_ARGS__}, sizeof((uint8_t[]){__VA_ARGS__})
+#define CDB(...)                                                               \
+	(const uint8_t[]){__VA_ARGS__}, sizeof((uint8_t[]){__VA_ARGS__})
 #define IN OVB_SCSI_DIR_FROM_DEV
 #define OUT OVB_SCSI_DIR_TO_DEV
 #define NONE OVB_SCSI_DIR_NONE
@@ -155,9 +156,24 @@ static void expect_good(const struct ovb_scsi_cmd *c)
 static void expect_sense(const struct ovb_scsi_cmd *c, uint8_t key,
 			 uint16_t pair, uint8_t sks0, uint16_t field)
 {
-	uint8_t want[18] = {0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0,
-			    (uint8_t)(pair >> 8), (uint8_t)pair, 0, sks0,
-			    (uint8_t)(field >> 8), (uint8_t)field};
+	uint8_t want[18] = {0x70,
+			    0,
+			    key,
+			    0,
+			    0,
+			    0,
+			    0,
+			    10,
+			    0,
+			    0,
+			    0,
+			    0,
+			    (uint8_t)(pair >> 8),
+			    (uint8_t)pair,
+			    0,
+			    sks0,
+			    (uint8_t)(field >> 8),
+			    (uint8_t)field};
 
 	assert_int_equal(c->status, SCSI_STATUS_CHECK_CONDITION);
 	assert_int_equal(c->sense_len, 18);
@@ -165,8 +181,7 @@ static void expect_sense(const struct ovb_scsi_cmd *c, uint8_t key,
 }
 
 /* INVALID FIELD IN CDB with the pointer at @byte / @bit (-1: no bit). */
-static void expect_bad_cdb(const struct ovb_scsi_cmd *c, uint16_t byte,
-			   int bit)
+static void expect_bad_cdb(const struct ovb_scsi_cmd *c, uint16_t byte, int bit)
 {
 	uint8_t sks0 = 0xC0 | (bit >= 0 ? 0x08 | bit : 0);
 
@@ -290,8 +305,8 @@ static void test_inquiry_standard(void **state)
 
 static void test_inquiry_vpd(void **state)
 {
-	struct ovb_scsi_target_config cfg = {.name = "t0", .serial = "SER123",
-					     .naa_id = 0x123456789abcdefull};
+	struct ovb_scsi_target_config cfg = {
+	    .name = "t0", .serial = "SER123", .naa_id = 0x123456789abcdefull};
 	struct ovb_scsi_cmd c;
 	uint8_t buf[255];
 	struct fx f;
@@ -300,9 +315,9 @@ static void test_inquiry_vpd(void **state)
 	exec(&f, &c, CDB(0x12, 1, 0x00, 0, 255, 0), IN, buf, sizeof(buf));
 	expect_good(&c);
 	assert_int_equal(c.xfer, 10);
-	assert_memory_equal(buf, ((uint8_t[]){0, 0, 0, 6, 0x00, 0x80, 0x83,
-					      0xb0, 0xb1, 0xb2}),
-			    10);
+	assert_memory_equal(
+	    buf, ((uint8_t[]){0, 0, 0, 6, 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2}),
+	    10);
 	exec(&f, &c, CDB(0x12, 1, 0x80, 0, 255, 0), IN, buf, sizeof(buf));
 	expect_good(&c);
 	assert_int_equal(buf[1], 0x80);
@@ -324,13 +339,13 @@ static void test_inquiry_vpd(void **state)
 	expect_good(&c);
 	assert_int_equal(c.xfer, 64);
 	assert_int_equal(buf[3], 0x3c);
-	assert_int_equal(buf[4], 0x01);            /* WSNZ */
+	assert_int_equal(buf[4], 0x01);		     /* WSNZ */
 	assert_int_equal(be32(buf + 4) & 0xffff, 8); /* granularity */
-	assert_int_equal(be32(buf + 8), 0);        /* no transfer limit */
-	assert_int_equal(be32(buf + 20), 0x400000); /* max unmap LBAs */
-	assert_int_equal(be32(buf + 24), 256);     /* max descriptors */
-	assert_int_equal(be32(buf + 28), 8);       /* unmap granularity */
-	assert_int_equal(be64(buf + 36), 0x400000); /* max WRITE SAME */
+	assert_int_equal(be32(buf + 8), 0);	     /* no transfer limit */
+	assert_int_equal(be32(buf + 20), 0x400000);  /* max unmap LBAs */
+	assert_int_equal(be32(buf + 24), 256);	     /* max descriptors */
+	assert_int_equal(be32(buf + 28), 8);	     /* unmap granularity */
+	assert_int_equal(be64(buf + 36), 0x400000);  /* max WRITE SAME */
 	exec(&f, &c, CDB(0x12, 1, 0xb1, 0, 255, 0), IN, buf, sizeof(buf));
 	expect_good(&c);
 	assert_int_equal(buf[1], 0xb1);
@@ -391,9 +406,9 @@ static void test_report_luns(void **state)
 	exec(&f, &c, CDB(0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0), IN, buf,
 	     sizeof(buf));
 	expect_bad_cdb(&c, 6, -1);
-	assert_int_equal(ovb_scsi_target_set_luns(f.t, many,
-						  OVB_SCSI_MAX_LUNS + 1),
-			 -EINVAL);
+	assert_int_equal(
+	    ovb_scsi_target_set_luns(f.t, many, OVB_SCSI_MAX_LUNS + 1),
+	    -EINVAL);
 	fx_close(&f);
 }
 
@@ -405,18 +420,18 @@ static void test_no_lun(void **state)
 	int calls = 0;
 	struct iovec iov = {buf, sizeof(buf)};
 
-#define NOLUN(...)                                                            \
-	do {                                                                  \
-		const uint8_t cdb_[] = {__VA_ARGS__};                         \
-		memset(&c, 0, sizeof(c));                                     \
-		memcpy(c.cdb, cdb_, sizeof(cdb_));                            \
-		c.cdb_len = sizeof(cdb_);                                     \
-		c.dir = IN;                                                   \
-		c.iov = &iov;                                                 \
-		c.iovcnt = 1;                                                 \
-		c.done = on_done;                                             \
-		c.priv = &calls;                                              \
-		ovb_scsi_submit_no_lun(luns, 2, &c);                          \
+#define NOLUN(...)                                                             \
+	do {                                                                   \
+		const uint8_t cdb_[] = {__VA_ARGS__};                          \
+		memset(&c, 0, sizeof(c));                                      \
+		memcpy(c.cdb, cdb_, sizeof(cdb_));                             \
+		c.cdb_len = sizeof(cdb_);                                      \
+		c.dir = IN;                                                    \
+		c.iov = &iov;                                                  \
+		c.iovcnt = 1;                                                  \
+		c.done = on_done;                                              \
+		c.priv = &calls;                                               \
+		ovb_scsi_submit_no_lun(luns, 2, &c);                           \
 	} while (0)
 	NOLUN(0x12, 0, 0, 0, 36, 0);
 	expect_good(&c);
@@ -521,8 +536,8 @@ static void test_read_write(void **state)
 		expect_good(&c);
 		assert_memory_equal(r, w, 4 * bs);
 		memset(r, 0, len);
-		exec(&f, &c, CDB(0xa8, 0, 0, 0, 0, 10, 0, 0, 0, 4, 0, 0), IN,
-		     r, 4 * bs);
+		exec(&f, &c, CDB(0xa8, 0, 0, 0, 0, 10, 0, 0, 0, 4, 0, 0), IN, r,
+		     4 * bs);
 		expect_good(&c);
 		assert_memory_equal(r, w, 4 * bs);
 		memset(r, 0, len);
@@ -536,8 +551,8 @@ static void test_read_write(void **state)
 		expect_good(&c);
 		assert_int_equal(c.xfer, len);
 		assert_memory_equal(f.disk, w, len);
-		exec(&f, &c, CDB(0xaa, 0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0), OUT,
-		     w, 2 * bs);
+		exec(&f, &c, CDB(0xaa, 0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0), OUT, w,
+		     2 * bs);
 		expect_good(&c);
 		assert_memory_equal(f.disk + 256u * bs, w, 2 * bs);
 		exec(&f, &c,
@@ -739,15 +754,15 @@ static void test_medium_errors(void **state)
 	exec(&f, &c, CDB(0x28, 0, 0, 0, 0x01, 0x02, 0, 0, 1, 0), IN, buf, 512);
 	assert_int_equal(c.status, 2);
 	assert_memory_equal(c.sense,
-			    ((uint8_t[]){0xf0, 0, 3, 0, 0, 1, 2, 10, 0, 0, 0,
-					 0, 0x11, 0, 0, 0, 0, 0}),
+			    ((uint8_t[]){0xf0, 0, 3, 0, 0, 1, 2, 10, 0, 0, 0, 0,
+					 0x11, 0, 0, 0, 0, 0}),
 			    18);
 	assert_int_equal(c.xfer, 0);
 	fail_next(&f, 1, -EIO);
 	exec(&f, &c, CDB(0x2a, 0, 0, 0, 0, 5, 0, 0, 1, 0), OUT, buf, 512);
 	assert_memory_equal(c.sense,
-			    ((uint8_t[]){0xf0, 0, 3, 0, 0, 0, 5, 10, 0, 0, 0,
-					 0, 0x0c, 0, 0, 0, 0, 0}),
+			    ((uint8_t[]){0xf0, 0, 3, 0, 0, 0, 5, 10, 0, 0, 0, 0,
+					 0x0c, 0, 0, 0, 0, 0}),
 			    18);
 	fail_next(&f, 1, -EIO);
 	exec(&f, &c, CDB(0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
@@ -800,9 +815,9 @@ static void test_verify_sync_misc(void **state)
 	spy.count[OVB_BLK_FLUSH] = 0;
 	exec(&f, &c, CDB(0x35, 0x02, 0, 0, 0, 0, 0, 0, 0, 0), NONE, NULL, 0);
 	expect_good(&c);
-	exec(&f, &c, CDB(0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0,
-			 0),
-	     NONE, NULL, 0);
+	exec(&f, &c,
+	     CDB(0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0, 0), NONE,
+	     NULL, 0);
 	expect_good(&c);
 	assert_int_equal(spy.count[OVB_BLK_FLUSH], 2);
 	exec(&f, &c, CDB(0x35, 0, 0, 0, 1, 0, 0, 0, 0, 0), NONE, NULL, 0);
@@ -843,18 +858,18 @@ static void test_write_same(void **state)
 		assert_memory_equal(f.disk + (100 + i) * 512, pat, 512);
 	assert_int_equal(f.disk[110 * 512], 0);
 	/* More than one 1 MiB chunk: 4096 blocks. */
-	exec(&f, &c, CDB(0x93, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0, 0,
-			 0),
-	     OUT, pat, 512);
+	exec(&f, &c,
+	     CDB(0x93, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0, 0, 0), OUT,
+	     pat, 512);
 	expect_good(&c);
 	assert_memory_equal(f.disk + 0x1000 * 512, pat, 512);
 	assert_memory_equal(f.disk + 0x1fff * 512, pat, 512);
 	assert_int_equal(f.disk[0x1000 * 512 - 1], 0);
 	/* UNMAP bit with a zero block: a discard, reads zeros. */
 	spy.count[OVB_BLK_DISCARD] = spy.count[OVB_BLK_WRITE] = 0;
-	exec(&f, &c, CDB(0x93, 0x08, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 8, 0,
-			 0),
-	     OUT, zero, 512);
+	exec(&f, &c,
+	     CDB(0x93, 0x08, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 8, 0, 0), OUT,
+	     zero, 512);
 	expect_good(&c);
 	assert_int_equal(spy.count[OVB_BLK_DISCARD], 1);
 	assert_int_equal(spy.count[OVB_BLK_WRITE], 0);
@@ -1138,25 +1153,25 @@ static void test_target_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tur_and_unknown),
-		cmocka_unit_test(test_request_sense),
-		cmocka_unit_test(test_inquiry_standard),
-		cmocka_unit_test(test_inquiry_vpd),
-		cmocka_unit_test(test_report_luns),
-		cmocka_unit_test(test_no_lun),
-		cmocka_unit_test(test_read_capacity),
-		cmocka_unit_test(test_read_write),
-		cmocka_unit_test(test_rw_errors),
-		cmocka_unit_test(test_buffer_caps_transfer),
-		cmocka_unit_test(test_write_completes_from_backend),
-		cmocka_unit_test(test_read_only),
-		cmocka_unit_test(test_medium_errors),
-		cmocka_unit_test(test_verify_sync_misc),
-		cmocka_unit_test(test_write_same),
-		cmocka_unit_test(test_unmap),
-		cmocka_unit_test(test_mode_sense),
-		cmocka_unit_test(test_mode_select),
-		cmocka_unit_test(test_target_config),
+	    cmocka_unit_test(test_tur_and_unknown),
+	    cmocka_unit_test(test_request_sense),
+	    cmocka_unit_test(test_inquiry_standard),
+	    cmocka_unit_test(test_inquiry_vpd),
+	    cmocka_unit_test(test_report_luns),
+	    cmocka_unit_test(test_no_lun),
+	    cmocka_unit_test(test_read_capacity),
+	    cmocka_unit_test(test_read_write),
+	    cmocka_unit_test(test_rw_errors),
+	    cmocka_unit_test(test_buffer_caps_transfer),
+	    cmocka_unit_test(test_write_completes_from_backend),
+	    cmocka_unit_test(test_read_only),
+	    cmocka_unit_test(test_medium_errors),
+	    cmocka_unit_test(test_verify_sync_misc),
+	    cmocka_unit_test(test_write_same),
+	    cmocka_unit_test(test_unmap),
+	    cmocka_unit_test(test_mode_sense),
+	    cmocka_unit_test(test_mode_select),
+	    cmocka_unit_test(test_target_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

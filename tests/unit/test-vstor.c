@@ -14,8 +14,7 @@
 
 #include "openvmbus/vstor.h"
 
-static const uint16_t all_versions[] = {0x0602, 0x0600, 0x0501, 0x0402,
-					0x0200};
+static const uint16_t all_versions[] = {0x0602, 0x0600, 0x0501, 0x0402, 0x0200};
 #define NVERS (sizeof(all_versions) / sizeof(all_versions[0]))
 
 static void test_wire_sizes(void **state)
@@ -86,18 +85,75 @@ static void sample_srb(struct ovb_vstor_srb *s)
 
 static const uint8_t golden_srb_win8[64] = {
 	/* operation 3, flags 1, status 0 */
-	0x03, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0,
+	0x03,
+	0,
+	0,
+	0,
+	0x01,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
 	/* length 52, srb_status, scsi_status, port, path, target, lun */
-	0x34, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04,
+	0x34,
+	0x00,
+	0x00,
+	0x00,
+	0x01,
+	0x02,
+	0x03,
+	0x04,
 	/* cdb_length 10, sense 0x12, data_in 1, reserved, xfer 4096 */
-	0x0a, 0x12, 0x01, 0x00, 0x00, 0x10, 0x00, 0x00,
+	0x0a,
+	0x12,
+	0x01,
+	0x00,
+	0x00,
+	0x10,
+	0x00,
+	0x00,
 	/* cdb (16) + 4 spare */
-	0x28, 0, 0, 0, 0x10, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0,
+	0x28,
+	0,
+	0,
+	0,
+	0x10,
+	0,
+	0,
+	0,
+	0x08,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
 	/* reserve, queue_tag, queue_action, srb_flags 0x40 */
-	0, 0, 0x55, 0x20, 0x40, 0, 0, 0,
+	0,
+	0,
+	0x55,
+	0x20,
+	0x40,
+	0,
+	0,
+	0,
 	/* timeout 180, sort key 0x10 */
-	0xb4, 0, 0, 0, 0x10, 0, 0, 0,
+	0xb4,
+	0,
+	0,
+	0,
+	0x10,
+	0,
+	0,
+	0,
 };
 
 static void test_golden_srb(void **state)
@@ -124,20 +180,20 @@ static void test_golden_srb(void **state)
 
 static void test_golden_simple(void **state)
 {
-	static const uint8_t ver[48] = {0x09, 0, 0, 0, 0x01, 0, 0, 0,
-					0, 0, 0, 0, 0x02, 0x06, 0x00, 0x00};
-	static const uint8_t sub[64] = {0x0d, 0, 0, 0, 0x01, 0, 0, 0,
-					0, 0, 0, 0, 0x07, 0x00};
-	static const uint8_t mismatch[48] = {0x01, 0, 0, 0, 0, 0, 0, 0,
-					     0x59, 0x00, 0x00, 0xc0};
+	static const uint8_t ver[48] = {0x09, 0, 0, 0, 0x01, 0,	   0,	 0,
+					0,    0, 0, 0, 0x02, 0x06, 0x00, 0x00};
+	static const uint8_t sub[64] = {0x0d, 0, 0, 0, 0x01, 0,	   0,
+					0,    0, 0, 0, 0,    0x07, 0x00};
+	static const uint8_t mismatch[48] = {0x01, 0, 0,    0,	  0,	0,
+					     0,	   0, 0x59, 0x00, 0x00, 0xc0};
 	static const uint8_t props[64] = {
-		0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0, 0, 0, 0, 0x08, 0x00, 0, 0, 0x01, 0, 0, 0,
-		0x00, 0x00, 0x20, 0x00};
-	static const uint8_t ev[64] = {0x0e, 0, 0, 0, 0, 0, 0, 0,
-				       0, 0, 0, 0, 0x05, 0x01, 0x02, 0x03};
+	    0x01, 0, 0,	   0,	 0, 0, 0,    0, 0, 0, 0,    0,	  0,	0,
+	    0,	  0, 0x08, 0x00, 0, 0, 0x01, 0, 0, 0, 0x00, 0x00, 0x20, 0x00};
+	static const uint8_t ev[64] = {0x0e, 0, 0, 0, 0,    0,	  0,	0,
+				       0,    0, 0, 0, 0x05, 0x01, 0x02, 0x03};
 	struct ovb_vstor_props p = {.max_channel_count = 8,
-				    .flags = VSTOR_PROPERTY_SUPPORTS_MULTI_CHANNEL,
+				    .flags =
+					VSTOR_PROPERTY_SUPPORTS_MULTI_CHANNEL,
 				    .max_transfer_bytes = 0x200000};
 	struct vmstorage_event_notification e = {5, 1, 2, 3};
 	uint8_t buf[64];
@@ -146,9 +202,9 @@ static void test_golden_simple(void **state)
 	assert_memory_equal(buf, ver, 48);
 	assert_int_equal(ovb_vstor_encode_subchannels(buf, 64, 0x0600, 7), 64);
 	assert_memory_equal(buf, sub, 64);
-	assert_int_equal(ovb_vstor_encode_simple(buf, 64, 0x0200,
-						 VSTOR_OPERATION_COMPLETE_IO, 0,
-						 VSTOR_STATUS_REVISION_MISMATCH),
+	assert_int_equal(ovb_vstor_encode_simple(
+			     buf, 64, 0x0200, VSTOR_OPERATION_COMPLETE_IO, 0,
+			     VSTOR_STATUS_REVISION_MISMATCH),
 			 48);
 	assert_memory_equal(buf, mismatch, 48);
 	assert_int_equal(ovb_vstor_encode_properties(buf, 64, 0x0602, 0, &p),
@@ -164,8 +220,8 @@ static void test_golden_complete(void **state)
 	uint8_t buf[64];
 
 	sample_srb(&s);
-	s.srb_status = VSTOR_SRB_STATUS_ERROR |
-		       VSTOR_SRB_STATUS_AUTOSENSE_VALID;
+	s.srb_status =
+	    VSTOR_SRB_STATUS_ERROR | VSTOR_SRB_STATUS_AUTOSENSE_VALID;
 	s.scsi_status = 2;
 	s.data_transfer_length = 0;
 	s.sense_info_length = 18;
@@ -174,18 +230,17 @@ static void test_golden_complete(void **state)
 	s.sense[2] = 0x05;
 	s.sense[7] = 10;
 	s.sense[12] = 0x24;
-	assert_int_equal(ovb_vstor_encode_srb_complete(buf, 64, 0x0402,
-						       VSTOR_STATUS_SUCCESS,
-						       &s),
+	assert_int_equal(ovb_vstor_encode_srb_complete(
+			     buf, 64, 0x0402, VSTOR_STATUS_SUCCESS, &s),
 			 48);
-	assert_int_equal(buf[0], 1);       /* COMPLETE_IO */
-	assert_int_equal(buf[4], 0);       /* no completion flag */
-	assert_int_equal(buf[12], 36);     /* SRB length */
-	assert_int_equal(buf[14], 0x84);   /* srb_status */
-	assert_int_equal(buf[15], 2);      /* scsi_status */
-	assert_int_equal(buf[18], 3);      /* target echoed */
-	assert_int_equal(buf[21], 18);     /* sense_info_length */
-	assert_int_equal(buf[28], 0x70);   /* sense starts at SRB + 16 */
+	assert_int_equal(buf[0], 1);	 /* COMPLETE_IO */
+	assert_int_equal(buf[4], 0);	 /* no completion flag */
+	assert_int_equal(buf[12], 36);	 /* SRB length */
+	assert_int_equal(buf[14], 0x84); /* srb_status */
+	assert_int_equal(buf[15], 2);	 /* scsi_status */
+	assert_int_equal(buf[18], 3);	 /* target echoed */
+	assert_int_equal(buf[21], 18);	 /* sense_info_length */
+	assert_int_equal(buf[28], 0x70); /* sense starts at SRB + 16 */
 	assert_int_equal(buf[30], 0x05);
 	assert_int_equal(buf[40], 0x24);
 	/* 0x14 sense bytes fit only at >= 5.1. */
@@ -259,20 +314,20 @@ static void test_parse_rejects(void **state)
 	assert_int_equal(ovb_vstor_parse(buf, 64, 0x0A00, &m), -EINVAL);
 	assert_int_equal(ovb_vstor_parse(NULL, 64, 0x0602, &m), -EINVAL);
 
-#define MUTATE(off, val, want)                                                \
-	do {                                                                  \
-		memcpy(bad, buf, 64);                                         \
-		bad[off] = (val);                                             \
-		assert_int_equal(ovb_vstor_parse(bad, 64, 0x0602, &m), want); \
+#define MUTATE(off, val, want)                                                 \
+	do {                                                                   \
+		memcpy(bad, buf, 64);                                          \
+		bad[off] = (val);                                              \
+		assert_int_equal(ovb_vstor_parse(bad, 64, 0x0602, &m), want);  \
 	} while (0)
-	MUTATE(0, 0, -EBADMSG);   /* operation 0 */
-	MUTATE(0, 15, -EBADMSG);  /* operation 15 */
-	MUTATE(3, 1, -EBADMSG);   /* operation 0x01000003 */
-	MUTATE(20, 0, -EBADMSG);  /* cdb_length 0 */
-	MUTATE(20, 17, -EBADMSG); /* cdb_length 17 */
-	MUTATE(20, 16, 0);        /* cdb_length 16 */
-	MUTATE(22, 3, -EBADMSG);  /* data_in 3 */
-	MUTATE(22, 2, 0);         /* data_in unknown */
+	MUTATE(0, 0, -EBADMSG);	    /* operation 0 */
+	MUTATE(0, 15, -EBADMSG);    /* operation 15 */
+	MUTATE(3, 1, -EBADMSG);	    /* operation 0x01000003 */
+	MUTATE(20, 0, -EBADMSG);    /* cdb_length 0 */
+	MUTATE(20, 17, -EBADMSG);   /* cdb_length 17 */
+	MUTATE(20, 16, 0);	    /* cdb_length 16 */
+	MUTATE(22, 3, -EBADMSG);    /* data_in 3 */
+	MUTATE(22, 2, 0);	    /* data_in unknown */
 	MUTATE(21, 0x15, -EBADMSG); /* sense room above 0x14 */
 	MUTATE(21, 0x14, 0);
 #undef MUTATE
@@ -291,9 +346,8 @@ static void test_parse_rejects(void **state)
 	for (uint32_t op = 1; op <= VSTOR_OPERATION_MAX; op++) {
 		if (op == VSTOR_OPERATION_EXECUTE_SRB)
 			continue;
-		assert_int_equal(ovb_vstor_encode_simple(bad, 64, 0x0200, op,
-							 0, 0),
-				 48);
+		assert_int_equal(
+		    ovb_vstor_encode_simple(bad, 64, 0x0200, op, 0, 0), 48);
 		assert_int_equal(ovb_vstor_parse(bad, 48, 0x0200, &m), 0);
 		assert_int_equal(m.operation, op);
 	}
@@ -323,14 +377,14 @@ static void test_encode_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wire_sizes),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_golden_srb),
-		cmocka_unit_test(test_golden_simple),
-		cmocka_unit_test(test_golden_complete),
-		cmocka_unit_test(test_roundtrip_every_version),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_encode_errors),
+	    cmocka_unit_test(test_wire_sizes),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_golden_srb),
+	    cmocka_unit_test(test_golden_simple),
+	    cmocka_unit_test(test_golden_complete),
+	    cmocka_unit_test(test_roundtrip_every_version),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_encode_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
