@@ -73,6 +73,7 @@ struct ovb_vstor_msg {
 	uint16_t revision;     /**< QUERY_PROTOCOL_VERSION revision */
 	uint16_t sub_channel_count; /**< CREATE_SUB_CHANNELS */
 	struct vmstorage_event_notification event; /**< EVENT_NOTIFICATION */
+	struct vmstorage_fc_wwn wwn; /**< COMPLETE_IO of FCHBA_DATA */
 };
 
 /* ---- versions ---------------------------------------------------------- */
@@ -170,6 +171,11 @@ ssize_t ovb_vstor_encode_srb(void *buf, size_t cap, uint16_t version,
 ssize_t ovb_vstor_encode_srb_complete(void *buf, size_t cap, uint16_t version,
 				      uint32_t status,
 				      const struct ovb_vstor_srb *srb);
+
+/** Host: COMPLETE_IO answering FCHBA_DATA with the adapter's names. */
+ssize_t ovb_vstor_encode_fc_wwn(void *buf, size_t cap, uint16_t version,
+				uint32_t status,
+				const struct vmstorage_fc_wwn *wwn);
 
 /** Host: EVENT_NOTIFICATION for one LUN. */
 ssize_t ovb_vstor_encode_event(void *buf, size_t cap, uint16_t version,

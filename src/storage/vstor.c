@@ -161,6 +161,7 @@ int ovb_vstor_parse(const void *buf, size_t len, uint16_t version,
 		out->version = pkt.version.major_minor;
 		out->revision = pkt.version.revision;
 		out->sub_channel_count = pkt.sub_channel_count;
+		out->wwn = pkt.wwn;
 		break;
 	case VSTOR_OPERATION_QUERY_PROTOCOL_VERSION:
 		out->version = pkt.version.major_minor;
@@ -348,5 +349,22 @@ ssize_t ovb_vstor_encode_event(void *buf, size_t cap, uint16_t version,
 	if (size < 0)
 		return size;
 	pkt.event = *ev;
+	return vstor_finish(buf, &pkt, size);
+}
+
+ssize_t ovb_vstor_encode_fc_wwn(void *buf, size_t cap, uint16_t version,
+				uint32_t status,
+				const struct vmstorage_fc_wwn *wwn)
+{
+	struct vstor_packet pkt;
+	ssize_t size;
+
+	if (!wwn)
+		return -EINVAL;
+	size = vstor_begin(buf, cap, version, VSTOR_OPERATION_COMPLETE_IO, 0,
+			   status, &pkt);
+	if (size < 0)
+		return size;
+	pkt.wwn = *wwn;
 	return vstor_finish(buf, &pkt, size);
 }

@@ -353,6 +353,26 @@ static void test_parse_rejects(void **state)
 	}
 }
 
+static void test_fc_wwn(void **state)
+{
+	struct vmstorage_fc_wwn w = {.primary_active = 1};
+	struct ovb_vstor_msg m;
+	uint8_t buf[64];
+
+	for (int i = 0; i < 8; i++) {
+		w.primary_port_wwn[i] = (uint8_t)(0x10 + i);
+		w.secondary_node_wwn[i] = (uint8_t)(0x80 + i);
+	}
+	assert_int_equal(ovb_vstor_encode_fc_wwn(buf, 64, 0x0402, 0, &w), 48);
+	assert_int_equal(buf[12], 1);    /* primary_active */
+	assert_int_equal(buf[16], 0x10); /* primary port WWN at +4 */
+	assert_int_equal(buf[40], 0x80); /* secondary node WWN at +28 */
+	assert_int_equal(ovb_vstor_parse(buf, 48, 0x0402, &m), 0);
+	assert_memory_equal(&m.wwn, &w, sizeof(w));
+	assert_int_equal(ovb_vstor_encode_fc_wwn(buf, 64, 0x0402, 0, NULL),
+			 -EINVAL);
+}
+
 static void test_encode_errors(void **state)
 {
 	struct ovb_vstor_srb s;
@@ -377,14 +397,15 @@ static void test_encode_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_wire_sizes),
-	    cmocka_unit_test(test_versions),
-	    cmocka_unit_test(test_golden_srb),
-	    cmocka_unit_test(test_golden_simple),
-	    cmocka_unit_test(test_golden_complete),
-	    cmocka_unit_test(test_roundtrip_every_version),
-	    cmocka_unit_test(test_parse_rejects),
-	    cmocka_unit_test(test_encode_errors),
+		cmocka_unit_test(test_wire_sizes),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_golden_srb),
+		cmocka_unit_test(test_golden_simple),
+		cmocka_unit_test(test_golden_complete),
+		cmocka_unit_test(test_roundtrip_every_version),
+		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_fc_wwn),
+		cmocka_unit_test(test_encode_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
