@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Block backends: the host-side storage a synthetic disk sits on, behind a
+ * small asynchronous vtable in the kvmtool spirit (submit, reap, eventfd,
+ * close).  Layer: backends; used by the SCSI target and storvsp.  Two
+ * implementations: blk_file (a raw image file or block device through
+ * io_uring) and blk_ram (memory, for tests, with failure injection).
+ *
+ * Threading contract: an ovb_blk is shared; each thread that submits I/O
+ * creates its own ovb_blk_queue and is the only thread to call submit and
+ * poll on it.  Completion callbacks run only inside ovb_blk_poll() on the
+ * queue the request was submitted to, never inside ovb_blk_submit(), so a
+ * callback may submit follow-up requests.  The queue's eventfd becomes
+ * readable when completions wait to be reaped; ovb_blk_poll() clears it
+ * before reaping, so a wake-up is never lost.
+ *
+ * Durability contract: a WRITE completes when the data reached the backend
+ * (the page cache, or the device with O_DIRECT); with fua set it completes
+ * only once the data is stable (RWF_DSYNC).  FLUSH completes when everything
+ * completed before it is stable (fdatasync).
+ */
+#ifndef OPENVMBUS_BLK_H
+#define OPENVMBUS_BLK_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/** What a request does. */
+enum ovb_blk_op {
+	OVB_BLK_READ = 0,
+	OVB_BLK_WRITE = 1,
+	OVB_BLK_FLUSH = 2,   /**< make completed writes stable */
+	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros */
+};
+
+struct ovb_blk_req;
+
+/** Completion: @res is 0 on success (all bytes moved) or a negative errno. */
+typedef void ovb_blk_done_fn(struct ovb_blk_req *req, int res);
+
+/**
+ * One request.  The caller owns the memory and keeps it (and the iovecs)
+ * alive until the callback ran.  Offsets and lengths are bytes, multiples
+ * of the logical block size.
+ */
+struct ovb_blk_req {
+	enum ovb_blk_op op;
+	uint64_t off;             /**< READ/WRITE/DISCARD: first byte */
+	uint64_t len;             /**< bytes; READ/WRITE: the iovec total */
+	const struct iovec *iov;  /**< READ/WRITE data, zero copy */
+	int iovcnt;
+	bool fua;                 /**< WRITE: complete only once stable */
+	ovb_blk_done_fn *done;    /**< called once, from ovb_blk_poll() */
+	void *priv;               /**< the caller's */
+	/* Private to the backend: */
+	uint64_t b_done;          /**< bytes finished (short I/O resumes) */
+	struct iovec *b_iov;      /**< remaining iovecs after a short I/O */
+	int b_iovcnt;
+	int b_res;                /**< result waiting to be delivered */
+	struct ovb_blk_req *b_next;
+};
+
+struct ovb_blk;
+struct ovb_blk_queue;
+
+/** What a backend implements; const objects, one per backend kind. */
+struct ovb_blk_ops {
+	const char *name;
+	int (*queue_create)(struct ovb_blk *blk, struct ovb_blk_queue **out);
+	void (*queue_destroy)(struct ovb_blk_queue *q);
+	int (*submit)(struct ovb_blk_queue *q, struct ovb_blk_req *req);
+	int (*poll)(struct ovb_blk_queue *q, int timeout_us);
+	void (*close)(struct ovb_blk *blk);
+};
+
+/** One backing store.  Fields are read-only after open. */
+struct ovb_blk {
+	const struct ovb_blk_ops *ops;
+	uint64_t capacity;   /**< bytes, a multiple of block_size */
+	uint32_t block_size; /**< logical block: 512 or 4096 */
+	bool read_only;      /**< WRITE and DISCARD fail with -EROFS */
+	bool can_discard;    /**< DISCARD is supported */
+	char name[64];       /**< for log lines: the file name */
+};
+
+/** A per-thread submission and completion queue.  Backends extend it. */
+struct ovb_blk_queue {
+	struct ovb_blk *blk;
+	unsigned inflight; /**< submitted, callback not yet run */
+	int efd;           /**< eventfd: readable when completions wait */
+};
+
+/** Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]. */
+struct ovb_disk_spec {
+	char path[PATH_MAX]; /**< image file or block device */
+	uint64_t size;       /**< bytes; 0 = the existing file's size */
+	int lun;             /**< -1 when not given */
+	uint32_t sector;     /**< logical block size: 512 (default), 4096 */
+	bool ro;             /**< read-only */
+	bool ide;            /**< attach to the IDE controller */
+	bool direct;         /**< O_DIRECT: bypass the host page cache */
+};
+
+/* ---- backends ----------------------------------------------------------- */
+
+/**
+ * Open the image @spec names.  A missing file is created sparse with
+ * spec->size bytes (-EINVAL if no size was given); an existing file smaller
+ * than spec->size grows (sparse) unless read-only; it never shrinks
+ * (-EINVAL if it is larger than a given size).  A size not a multiple of the
+ * sector is rounded down.  Block devices are used as they are.  Discard is
+ * probed once.  Logs one line naming the file on failure.
+ * Returns 0, or a negative errno (-ENOENT, -EACCES, -EINVAL, -ENOMEM...).
+ */
+int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
+
+/**
+ * A zero-filled memory disk of @capacity bytes with @block_size (512 or
+ * 4096) blocks, discard supported.  Requests complete at submit time but
+ * their callbacks run from ovb_blk_poll(), like a real backend.
+ * Returns 0, -EINVAL (bad size) or -ENOMEM.
+ */
+int ovb_blk_ram_create(uint64_t capacity, uint32_t block_size,
+		       struct ovb_blk **out);
+
+/**
+ * Make the next @n requests of a RAM disk (any queue, any op) fail with
+ * @err (a negative errno; 0 means -EIO).  Thread-safe.
+ */
+void ovb_blk_ram_fail_next(struct ovb_blk *blk, unsigned n, int err);
+
+/** The RAM disk's bytes, for tests to inspect (NULL for other kinds). */
+uint8_t *ovb_blk_ram_data(struct ovb_blk *blk);
+
+/* ---- generic calls ------------------------------------------------------ */
+
+/**
+ * Create a queue for the calling thread.  Returns 0, -ENOMEM, or the
+ * backend's error (io_uring setup).
+ */
+int ovb_blk_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out);
+
+/** Reap every in-flight request (running callbacks), then free @q. */
+void ovb_blk_queue_destroy(struct ovb_blk_queue *q);
+
+/**
+ * Submit one request.  Checks it first: -EINVAL for a bad op, an unaligned
+ * or out-of-range span, or an iovec total different from len; -EROFS for a
+ * write or discard on a read-only disk; -EOPNOTSUPP for a discard the
+ * backend cannot do; -EAGAIN when the queue is full (reap, then retry).
+ * On error the callback is not called.  Does not block.
+ */
+int ovb_blk_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req);
+
+/**
+ * Reap completions and run their callbacks.  @timeout_us: 0 returns at
+ * once; > 0 spins up to that long for a first completion (polling mode);
+ * < 0 sleeps until at least one completes (returns at once when nothing is
+ * in flight).  Returns the number of callbacks run, or a negative errno.
+ */
+int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us);
+
+/** The queue's eventfd (non-blocking; ovb_blk_poll clears it). */
+int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q);
+
+/** Close a backend.  Every queue must have been destroyed. */
+void ovb_blk_close(struct ovb_blk *blk);
+
+/* ---- iovec helpers ------------------------------------------------------ */
+
+/** Total bytes of @iov. */
+size_t ovb_blk_iov_len(const struct iovec *iov, int iovcnt);
+
+/** Copy up to @len bytes out of @iov starting @off bytes in; returns bytes. */
+size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
+			  void *buf, size_t len);
+
+/** Copy up to @len bytes of @buf into @iov at @off; returns bytes copied. */
+size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
+			    const void *buf, size_t len);
+
+/* ---- command line ------------------------------------------------------- */
+
+/**
+ * Parse a disk spec "FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]
+ * [,direct]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  On
+ * error writes a one-line message naming the bad field into @err (if
+ * @errlen > 0) and returns -EINVAL.  Paths cannot contain commas.
+ */
+int ovb_disk_spec_parse(const char *arg, struct ovb_disk_spec *out, char *err,
+			size_t errlen);
+
+#endif /* OPENVMBUS_BLK_H */

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The block-backend front door: checks every request against the disk's
+ * geometry and mode before the backend sees it, dispatches through the ops
+ * table, and provides the iovec copy helpers the SCSI target uses for the
+ * few commands whose data it builds itself.  Layer: backends.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "openvmbus/blk.h"
+
+int ovb_blk_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
+{
+	if (!blk || !out)
+		return -EINVAL;
+	return blk->ops->queue_create(blk, out);
+}
+
+void ovb_blk_queue_destroy(struct ovb_blk_queue *q)
+{
+	if (!q)
+		return;
+	while (q->inflight > 0)
+		if (ovb_blk_poll(q, -1) < 0)
+			break;
+	q->blk->ops->queue_destroy(q);
+}
+
+size_t ovb_blk_iov_len(const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+/* Check @req against @blk; 0 or the errno ovb_blk_submit documents. */
+static int blk_check(const struct ovb_blk *blk, const struct ovb_blk_req *req)
+{
+	uint64_t bs = blk->block_size;
+
+	if (!req->done)
+		return -EINVAL;
+	switch (req->op) {
+	case OVB_BLK_FLUSH:
+		return 0;
+	case OVB_BLK_READ:
+		break;
+	case OVB_BLK_WRITE:
+		if (blk->read_only)
+			return -EROFS;
+		break;
+	case OVB_BLK_DISCARD:
+		if (blk->read_only)
+			return -EROFS;
+		if (!blk->can_discard)
+			return -EOPNOTSUPP;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (req->off % bs || req->len % bs)
+		return -EINVAL;
+	if (req->off > blk->capacity || req->len > blk->capacity - req->off)
+		return -EINVAL;
+	if (req->op != OVB_BLK_DISCARD) {
+		if (req->iovcnt < 0 || (req->iovcnt > 0 && !req->iov))
+			return -EINVAL;
+		if (ovb_blk_iov_len(req->iov, req->iovcnt) != req->len)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int ovb_blk_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
+{
+	int rc;
+
+	if (!q || !req)
+		return -EINVAL;
+	rc = blk_check(q->blk, req);
+	if (rc)
+		return rc;
+	req->b_done = 0;
+	req->b_iov = NULL;
+	req->b_iovcnt = 0;
+	req->b_res = 0;
+	req->b_next = NULL;
+	return q->blk->ops->submit(q, req);
+}
+
+int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us)
+{
+	if (!q)
+		return -EINVAL;
+	return q->blk->ops->poll(q, timeout_us);
+}
+
+int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q)
+{
+	return q ? q->efd : -EINVAL;
+}
+
+void ovb_blk_close(struct ovb_blk *blk)
+{
+	if (blk)
+		blk->ops->close(blk);
+}
+
+size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
+			  void *buf, size_t len)
+{
+	uint8_t *dst = buf;
+	size_t done = 0;
+
+	for (int i = 0; i < iovcnt && done < len; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (off >= n) {
+			off -= n;
+			continue;
+		}
+		n -= off;
+		if (n > len - done)
+			n = len - done;
+		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + off, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
+			    const void *buf, size_t len)
+{
+	const uint8_t *src = buf;
+	size_t done = 0;
+
+	for (int i = 0; i < iovcnt && done < len; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (off >= n) {
+			off -= n;
+			continue;
+		}
+		n -= off;
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)iov[i].iov_base + off, src + done, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}

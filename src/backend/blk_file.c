@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The file block backend: a raw image file (or a block device) driven
+ * through io_uring, one ring per queue so that several channel workers
+ * submit in parallel without sharing a lock.  READ/WRITE use readv/writev
+ * straight on the caller's iovecs (guest memory, no copy); FUA writes carry
+ * RWF_DSYNC; FLUSH is IORING_OP_FSYNC with IORING_FSYNC_DATASYNC; DISCARD
+ * punches a hole (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) so the range
+ * reads back as zeros.  Short transfers are resumed, never reported as
+ * success.  Layer: backends.  Needs Linux >= 5.6 (IORING_OP_FALLOCATE).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "openvmbus/blk.h"
+#include "openvmbus/log.h"
+
+#define FILE_QUEUE_DEPTH 128u /* SQ entries per queue; the CQ is twice */
+
+/** An open image: the generic part first, so the casts below hold. */
+struct file_blk {
+	struct ovb_blk blk;
+	int fd;
+};
+
+/** One queue: a private io_uring whose completions signal q.efd. */
+struct file_queue {
+	struct ovb_blk_queue q;
+	struct io_uring ring;
+	unsigned cq_cap; /**< completions the CQ holds: the in-flight limit */
+};
+
+static int file_fd(const struct ovb_blk_queue *q)
+{
+	return ((const struct file_blk *)q->blk)->fd;
+}
+
+static int file_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
+{
+	struct file_queue *fq = calloc(1, sizeof(*fq));
+	int rc;
+
+	if (!fq)
+		return -ENOMEM;
+	fq->q.blk = blk;
+	fq->q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fq->q.efd < 0) {
+		rc = -errno;
+		goto err_efd;
+	}
+	rc = io_uring_queue_init(FILE_QUEUE_DEPTH, &fq->ring, 0);
+	if (rc < 0)
+		goto err_ring;
+	rc = io_uring_register_eventfd(&fq->ring, fq->q.efd);
+	if (rc < 0)
+		goto err_register;
+	fq->cq_cap = fq->ring.cq.ring_entries;
+	*out = &fq->q;
+	return 0;
+
+err_register:
+	io_uring_queue_exit(&fq->ring);
+err_ring:
+	close(fq->q.efd);
+err_efd:
+	ovb_err("blk %s: cannot create an io_uring queue: %s", blk->name,
+		strerror(-rc));
+	free(fq);
+	return rc;
+}
+
+static void file_queue_destroy(struct ovb_blk_queue *q)
+{
+	struct file_queue *fq = (struct file_queue *)q;
+
+	io_uring_queue_exit(&fq->ring);
+	close(q->efd);
+	free(fq);
+}
+
+/* An SQE, flushing the SQ to the kernel once if it is full. */
+static struct io_uring_sqe *file_get_sqe(struct file_queue *fq)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&fq->ring);
+
+	if (!sqe) {
+		io_uring_submit(&fq->ring);
+		sqe = io_uring_get_sqe(&fq->ring);
+	}
+	return sqe;
+}
+
+/* Fill @sqe for what remains of @req (b_iov after a short transfer). */
+static void file_prep(struct io_uring_sqe *sqe, int fd, struct ovb_blk_req *req)
+{
+	const struct iovec *iov = req->b_iov ? req->b_iov : req->iov;
+	int cnt = req->b_iov ? req->b_iovcnt : req->iovcnt;
+	uint64_t off = req->off + req->b_done;
+
+	switch (req->op) {
+	case OVB_BLK_READ:
+		io_uring_prep_readv(sqe, fd, iov, (unsigned)cnt, off);
+		break;
+	case OVB_BLK_WRITE:
+		io_uring_prep_writev2(sqe, fd, iov, (unsigned)cnt, off,
+				      req->fua ? RWF_DSYNC : 0);
+		break;
+	case OVB_BLK_FLUSH:
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+		break;
+	case OVB_BLK_DISCARD:
+		io_uring_prep_fallocate(
+		    sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    (off_t)req->off, (off_t)req->len);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, req);
+}
+
+static int file_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
+{
+	struct file_queue *fq = (struct file_queue *)q;
+	struct io_uring_sqe *sqe;
+
+	if (req->iovcnt > IOV_MAX)
+		return -EINVAL;
+	if (q->inflight >= fq->cq_cap)
+		return -EAGAIN;
+	sqe = file_get_sqe(fq);
+	if (!sqe)
+		return -EAGAIN;
+	file_prep(sqe, file_fd(q), req);
+	q->inflight++;
+	/*
+	 * From here the request is the kernel's: a failing io_uring_enter
+	 * (-EAGAIN, -EBUSY) leaves the SQE queued and the next submit or
+	 * poll flushes it, so no error can be returned any more.
+	 */
+	io_uring_submit(&fq->ring);
+	return 0;
+}
+
+/*
+ * After a short transfer: point b_iov at the bytes not yet moved.
+ * Returns 0 or -ENOMEM.
+ */
+static int file_advance(struct ovb_blk_req *req)
+{
+	size_t skip = req->b_done;
+	int i = 0, n;
+
+	if (!req->b_iov) {
+		req->b_iov = malloc(sizeof(*req->b_iov) * (size_t)req->iovcnt);
+		if (!req->b_iov)
+			return -ENOMEM;
+	}
+	while (i < req->iovcnt && skip >= req->iov[i].iov_len)
+		skip -= req->iov[i++].iov_len;
+	for (n = 0; i < req->iovcnt; i++, n++) {
+		req->b_iov[n].iov_base = (uint8_t *)req->iov[i].iov_base + skip;
+		req->b_iov[n].iov_len = req->iov[i].iov_len - skip;
+		skip = 0;
+	}
+	req->b_iovcnt = n;
+	return 0;
+}
+
+/* Resume a short transfer of @got bytes; 0 when resubmitted, else -errno. */
+static int file_resume(struct file_queue *fq, struct ovb_blk_req *req, int got)
+{
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	/* A zero-byte transfer would loop forever: the file shrank. */
+	if (got == 0)
+		return -EIO;
+	rc = file_advance(req);
+	if (rc)
+		return rc;
+	sqe = file_get_sqe(fq);
+	if (!sqe)
+		return -EIO;
+	file_prep(sqe, file_fd(&fq->q), req);
+	io_uring_submit(&fq->ring);
+	return 0;
+}
+
+/* Handle one CQE; returns 1 if a callback ran, 0 if the I/O was resumed. */
+static int file_complete(struct file_queue *fq, struct ovb_blk_req *req,
+			 int res)
+{
+	if (res >= 0 && (req->op == OVB_BLK_READ || req->op == OVB_BLK_WRITE)) {
+		req->b_done += (unsigned)res;
+		if (req->b_done < req->len) {
+			res = file_resume(fq, req, res);
+			if (res == 0)
+				return 0;
+		}
+	}
+	free(req->b_iov);
+	req->b_iov = NULL;
+	fq->q.inflight--;
+	req->done(req, res < 0 ? res : 0);
+	return 1;
+}
+
+/* Reap every CQE available now; returns the callbacks run. */
+static int file_reap(struct file_queue *fq)
+{
+	struct io_uring_cqe *cqe;
+	int n = 0;
+
+	while (io_uring_peek_cqe(&fq->ring, &cqe) == 0) {
+		struct ovb_blk_req *req = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&fq->ring, cqe);
+		n += file_complete(fq, req, res);
+	}
+	return n;
+}
+
+static uint64_t file_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int file_poll(struct ovb_blk_queue *q, int timeout_us)
+{
+	struct file_queue *fq = (struct file_queue *)q;
+	struct io_uring_cqe *cqe;
+	uint64_t cnt, end;
+	int n, rc;
+
+	/* Clear the eventfd before reaping: later CQEs re-arm it. */
+	if (read(q->efd, &cnt, sizeof(cnt)) < 0) {
+		/* EAGAIN: nothing signalled */
+	}
+	if (io_uring_sq_ready(&fq->ring))
+		io_uring_submit(&fq->ring);
+	n = file_reap(fq);
+	if (n > 0 || timeout_us == 0 || q->inflight == 0)
+		return n;
+	if (timeout_us > 0) {
+		end = file_now_us() + (uint64_t)timeout_us;
+		while (n == 0 && q->inflight > 0 && file_now_us() < end)
+			n = file_reap(fq);
+		return n;
+	}
+	while (n == 0 && q->inflight > 0) {
+		rc = io_uring_wait_cqe(&fq->ring, &cqe);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
+			return rc;
+		n = file_reap(fq);
+	}
+	return n;
+}
+
+static void file_close(struct ovb_blk *blk)
+{
+	struct file_blk *fb = (struct file_blk *)blk;
+
+	close(fb->fd);
+	free(fb);
+}
+
+static const struct ovb_blk_ops file_ops = {
+	.name = "file",
+	.queue_create = file_queue_create,
+	.queue_destroy = file_queue_destroy,
+	.submit = file_submit,
+	.poll = file_poll,
+	.close = file_close,
+};
+
+/* Open or create the file; returns the fd or a negative errno. */
+static int file_open_fd(const struct ovb_disk_spec *spec)
+{
+	int flags = (spec->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int fd;
+
+	if (spec->direct)
+		flags |= O_DIRECT;
+	fd = open(spec->path, flags);
+	if (fd >= 0 || errno != ENOENT || spec->ro)
+		return fd >= 0 ? fd : -errno;
+	if (spec->size == 0) {
+		ovb_err("blk %s: file does not exist and no size= was given",
+			spec->path);
+		return -EINVAL;
+	}
+	fd = open(spec->path, flags | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)spec->size) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		unlink(spec->path);
+		return rc;
+	}
+	return fd;
+}
+
+/* Find the usable size of @fd, growing a small file to spec->size. */
+static int file_size(int fd, const struct ovb_disk_spec *spec, uint64_t *size,
+		     bool *is_reg)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*is_reg = S_ISREG(st.st_mode);
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+	if (!*is_reg) {
+		ovb_err("blk %s: not a regular file or block device",
+			spec->path);
+		return -EINVAL;
+	}
+	*size = (uint64_t)st.st_size;
+	if (spec->size == 0 || spec->size == *size)
+		return 0;
+	if (spec->size < *size) {
+		ovb_err("blk %s: file is %llu bytes, larger than size=%llu; "
+			"refusing to shrink it",
+			spec->path, (unsigned long long)*size,
+			(unsigned long long)spec->size);
+		return -EINVAL;
+	}
+	if (spec->ro) {
+		ovb_err("blk %s: read-only file is smaller than size=%llu",
+			spec->path, (unsigned long long)spec->size);
+		return -EINVAL;
+	}
+	if (ftruncate(fd, (off_t)spec->size) < 0)
+		return -errno;
+	*size = spec->size;
+	return 0;
+}
+
+int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
+{
+	uint32_t bs = spec && spec->sector ? spec->sector : 512;
+	struct file_blk *fb;
+	uint64_t size = 0;
+	bool is_reg = false;
+	const char *base;
+	int fd, rc;
+
+	if (!spec || !out || (bs != 512 && bs != 4096))
+		return -EINVAL;
+	fd = file_open_fd(spec);
+	if (fd < 0) {
+		if (fd != -EINVAL) /* -EINVAL was explained already */
+			ovb_err("blk %s: cannot open: %s", spec->path,
+				strerror(-fd));
+		return fd;
+	}
+	rc = file_size(fd, spec, &size, &is_reg);
+	if (rc)
+		goto err_fd;
+	size -= size % bs;
+	if (size == 0) {
+		ovb_err("blk %s: smaller than one %u-byte sector", spec->path,
+			bs);
+		rc = -EINVAL;
+		goto err_fd;
+	}
+	fb = calloc(1, sizeof(*fb));
+	if (!fb) {
+		rc = -ENOMEM;
+		goto err_fd;
+	}
+	fb->fd = fd;
+	fb->blk.ops = &file_ops;
+	fb->blk.capacity = size;
+	fb->blk.block_size = bs;
+	fb->blk.read_only = spec->ro;
+	/* Probe hole punching past the end: changes nothing if it works. */
+	fb->blk.can_discard =
+	    is_reg && !spec->ro &&
+	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)size, bs) == 0;
+	base = strrchr(spec->path, '/');
+	snprintf(fb->blk.name, sizeof(fb->blk.name), "%.63s",
+		 base ? base + 1 : spec->path);
+	*out = &fb->blk;
+	return 0;
+
+err_fd:
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The disk spec parser: turns "FILE[,size=8G][,lun=N][,ro][,ide]
+ * [,sector=4096][,direct]" from the command line into a struct
+ * ovb_disk_spec.  Layer: backends.  Every rejection names the field and the
+ * value that was wrong, in one line, and nothing is half-parsed: @out is
+ * written only on success.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvmbus/blk.h"
+
+#define SPEC_MAX_LUN 255
+
+/* Format the one-line error into @err; returns -EINVAL. */
+__attribute__((format(printf, 3, 4))) static int
+spec_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/*
+ * Parse a size with an optional K/M/G/T suffix (powers of 1024) and an
+ * optional trailing "B"/"iB".  Returns 0 or -EINVAL (garbage, overflow).
+ */
+static int spec_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (shift && !strcmp(end, "iB"))
+		end += 2;
+	else if (!strcmp(end, "B"))
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* Parse a decimal unsigned integer, the whole string. */
+static int spec_parse_uint(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
+/* Apply one "key" or "key=value" option; @seen tracks duplicates. */
+static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
+		       char *err, size_t errlen)
+{
+	static const char *const keys[] = {"size", "lun",    "ro",
+					   "ide",  "sector", "direct"};
+	char *val = strchr(opt, '=');
+	unsigned long n;
+	unsigned k;
+
+	if (val)
+		*val++ = '\0';
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (!strcmp(opt, keys[k]))
+			break;
+	if (k == sizeof(keys) / sizeof(keys[0]))
+		return spec_fail(err, errlen, "disk spec: unknown option '%s'",
+				 opt);
+	if (*seen & (1u << k))
+		return spec_fail(err, errlen,
+				 "disk spec: option '%s' given twice", opt);
+	*seen |= 1u << k;
+	/* Options 0, 1 and 4 take a value; the others are flags. */
+	if ((k == 0 || k == 1 || k == 4) != (val != NULL))
+		return spec_fail(err, errlen,
+				 val ? "disk spec: option '%s' "
+				       "takes no value"
+				     : "disk spec: option '%s' "
+				       "needs a value",
+				 opt);
+	switch (k) {
+	case 0:
+		if (spec_parse_size(val, &s->size) || s->size == 0)
+			return spec_fail(err, errlen,
+					 "disk spec: bad size '%s' (want a "
+					 "number with K/M/G/T, e.g. 8G)",
+					 val);
+		break;
+	case 1:
+		if (spec_parse_uint(val, &n) || n > SPEC_MAX_LUN)
+			return spec_fail(err, errlen,
+					 "disk spec: bad lun '%s' (want 0..%d)",
+					 val, SPEC_MAX_LUN);
+		s->lun = (int)n;
+		break;
+	case 2:
+		s->ro = true;
+		break;
+	case 3:
+		s->ide = true;
+		break;
+	case 4:
+		if (spec_parse_uint(val, &n) || (n != 512 && n != 4096))
+			return spec_fail(err, errlen,
+					 "disk spec: bad sector '%s' (want 512 "
+					 "or 4096)",
+					 val);
+		s->sector = (uint32_t)n;
+		break;
+	default:
+		s->direct = true;
+		break;
+	}
+	return 0;
+}
+
+int ovb_disk_spec_parse(const char *arg, struct ovb_disk_spec *out, char *err,
+			size_t errlen)
+{
+	struct ovb_disk_spec s;
+	char buf[PATH_MAX + 256];
+	char *opt, *next;
+	unsigned seen = 0;
+	int rc;
+
+	if (!arg || !out)
+		return spec_fail(err, errlen, "disk spec: missing");
+	if (strlen(arg) >= sizeof(buf))
+		return spec_fail(err, errlen, "disk spec: too long");
+	memset(&s, 0, sizeof(s));
+	s.lun = -1;
+	s.sector = 512;
+	strcpy(buf, arg);
+
+	next = strchr(buf, ',');
+	if (next)
+		*next++ = '\0';
+	if (buf[0] == '\0')
+		return spec_fail(err, errlen, "disk spec '%s': no file name",
+				 arg);
+	if (strlen(buf) >= sizeof(s.path))
+		return spec_fail(err, errlen, "disk spec: file name too long");
+	strcpy(s.path, buf);
+
+	while ((opt = next) != NULL) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		if (*opt == '\0')
+			return spec_fail(err, errlen,
+					 "disk spec '%s': empty option", arg);
+		rc = spec_option(opt, &s, &seen, err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (s.size % s.sector)
+		return spec_fail(err, errlen,
+				 "disk spec: size=%llu is not a multiple of "
+				 "sector=%u",
+				 (unsigned long long)s.size, s.sector);
+	*out = s;
+	return 0;
+}
