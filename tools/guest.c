@@ -82,7 +82,7 @@ static void guest_help(FILE *f)
 		fputs(guest_plugins[i]->help, f);
 }
 
-static struct option *guest_options(void)
+static const struct option *guest_options(void)
 {
 	static const struct option common[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -94,17 +94,12 @@ static struct option *guest_options(void)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 	};
-	static struct option all[64];
-	size_t n = 0;
+	const struct option *extra[NPLUGINS];
 
-	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-		all[n++] = common[i];
-	for (size_t p = 0; p < NPLUGINS; p++)
-		for (const struct option *o = guest_plugins[p]->opts; o->name;
-		     o++)
-			all[n++] = *o;
-	memset(&all[n], 0, sizeof(all[n]));
-	return all;
+	for (size_t i = 0; i < NPLUGINS; i++)
+		extra[i] = guest_plugins[i]->opts;
+	return tool_options(common, sizeof(common) / sizeof(common[0]), extra,
+			    NPLUGINS);
 }
 
 static int guest_plugin_option(int code, const char *arg)

@@ -113,7 +113,7 @@ static int exercise(struct ovb_client *cl, struct ovb_echo_driver_ctx *ctx)
 		printf("echo: no sub-channels below VMBus 2.4 (host refused)\n");
 	else if (rc)
 		return rc;
-	for (int i = 0; i < 5000 && ctx->nsub < 2; i++)
+	for (int i = 0; !rc && i < 5000 && ctx->nsub < 2; i++)
 		usleep(1000);
 	for (unsigned int i = 0; i < 2 && i < ctx->nsub; i++) {
 		if ((rc = ovb_echo_open(ctx->sub[i], 16384, NULL, &sub)) != 0)

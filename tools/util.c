@@ -4,17 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "openvmbus/wire/vmbus.h"
+#include "openvmbus/version.h"
 #include "tools/util.h"
-
-static const uint32_t known[VMBUS_VERSION_COUNT] = {
-	VMBUS_VERSION_WS2008,     VMBUS_VERSION_WIN7,
-	VMBUS_VERSION_WIN8,       VMBUS_VERSION_WIN8_1,
-	VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN10_V4_1,
-	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
-	VMBUS_VERSION_WIN10_V6_0,
-};
 
 uint32_t tool_parse_version(const char *s)
 {
@@ -23,10 +14,8 @@ uint32_t tool_parse_version(const char *s)
 
 	if (sscanf(s, "%u.%u%c", &major, &minor, &tail) != 2)
 		return 0;
-	for (int i = 0; i < VMBUS_VERSION_COUNT; i++)
-		if (known[i] == (major << 16 | minor))
-			return known[i];
-	return 0;
+	return ovb_vmbus_version_known(major << 16 | minor) ? major << 16 | minor
+							   : 0;
 }
 
 const char *tool_version_str(uint32_t v)
@@ -62,4 +51,20 @@ const char *tool_default_socket(void)
 	const char *env = getenv("VMBUS_SOCKET");
 
 	return env && *env ? env : "/run/openvmbus/host.sock";
+}
+
+const struct option *tool_options(const struct option *common, size_t ncommon,
+				  const struct option *const *extra,
+				  size_t nextra)
+{
+	static struct option all[96];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ncommon && n < 95; i++)
+		all[n++] = common[i];
+	for (size_t p = 0; p < nextra; p++)
+		for (const struct option *o = extra[p]; o->name && n < 95; o++)
+			all[n++] = *o;
+	memset(&all[n], 0, sizeof(all[n]));
+	return all;
 }

@@ -3,6 +3,8 @@
 #ifndef VMBUS_TOOLS_UTIL_H
 #define VMBUS_TOOLS_UTIL_H
 
+#include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** "6.0", "5.3", ..., "0.13" -> protocol version; 0 if unknown. */
@@ -16,5 +18,13 @@ int64_t tool_parse_size(const char *s);
 
 /** Default socket path: $VMBUS_SOCKET or /run/openvmbus/host.sock. */
 const char *tool_default_socket(void);
+
+/**
+ * One getopt table: @common (@ncommon entries) followed by each of the
+ * @nextra zero-terminated tables in @extra.  Returns a static table.
+ */
+const struct option *tool_options(const struct option *common, size_t ncommon,
+				  const struct option *const *extra,
+				  size_t nextra);
 
 #endif

@@ -11,15 +11,7 @@
 
 #include "bus/client_priv.h"
 #include "openvmbus/log.h"
-
-static const uint32_t cl_versions[VMBUS_VERSION_COUNT] = {
-	VMBUS_VERSION_WIN10_V6_0, VMBUS_VERSION_WIN10_V5_3,
-	VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1,
-	VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN8_1,
-	VMBUS_VERSION_WIN8,       VMBUS_VERSION_WIN7,
-	VMBUS_VERSION_WS2008,
-};
+#include "openvmbus/version.h"
 
 /* One INITIATE_CONTACT.  Returns 1 accepted, 0 refused, or -errno. */
 static int try_version(struct ovb_client *cl, uint32_t version)
@@ -85,10 +77,11 @@ int ovb_client_connect(struct ovb_client *cl, uint32_t max_version,
 	if (!cl->monitor && ovb_gmem_alloc(cl->gm, 2, &gpa, &cl->monitor))
 		return -ENOMEM;
 	cl->msg_conn_id = 0;
-	for (int i = 0; i < VMBUS_VERSION_COUNT; i++) {
-		if (max_version && cl_versions[i] > max_version)
+	/* Newest first, down to 0.13. */
+	for (int i = VMBUS_VERSION_COUNT - 1; i >= 0; i--) {
+		if (max_version && ovb_vmbus_versions[i] > max_version)
 			continue;
-		rc = try_version(cl, cl_versions[i]);
+		rc = try_version(cl, ovb_vmbus_versions[i]);
 		if (rc)
 			break;
 	}

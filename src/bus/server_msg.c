@@ -12,15 +12,7 @@
 
 #include "bus/server_priv.h"
 #include "openvmbus/log.h"
-
-static const uint32_t srv_versions[VMBUS_VERSION_COUNT] = {
-	VMBUS_VERSION_WS2008,     VMBUS_VERSION_WIN7,
-	VMBUS_VERSION_WIN8,       VMBUS_VERSION_WIN8_1,
-	VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN10_V4_1,
-	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
-	VMBUS_VERSION_WIN10_V6_0,
-};
+#include "openvmbus/version.h"
 
 /* 6.0 features we implement: OpenChannel2 signal parameters, client id. */
 #define SRV_FEATURES (VMBUS_FEATURE_GUEST_SIGNAL_PARAMS | VMBUS_FEATURE_CLIENT_ID)
@@ -36,14 +28,6 @@ static const char *const msg_names[CHANNELMSG_COUNT] = {
 	"TL_CONNECT_RESULT", "MODIFYCHANNEL_RESPONSE", "MODIFY_CONNECTION",
 	"MODIFY_CONNECTION_RESPONSE", "PAUSE", "PAUSE_RESPONSE", "RESUME",
 };
-
-static bool version_known(uint32_t v)
-{
-	for (int i = 0; i < VMBUS_VERSION_COUNT; i++)
-		if (srv_versions[i] == v)
-			return true;
-	return false;
-}
 
 static void version_response(struct ovb_partition *part, bool ok,
 			     uint8_t state)
@@ -97,7 +81,7 @@ static int on_initiate_contact(struct ovb_partition *part, uint32_t conn_id,
 		version_response(part, false, VMBUS_CONNECTION_STATE_FAILURE);
 		return -EPROTO;
 	}
-	if (!version_known(c.vmbus_version_requested) ||
+	if (!ovb_vmbus_version_known(c.vmbus_version_requested) ||
 	    (part->srv->max_version &&
 	     c.vmbus_version_requested > part->srv->max_version) ||
 	    c.vmbus_version_requested < part->srv->min_version) {

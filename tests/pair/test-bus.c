@@ -17,16 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/version.h"
 #include "tests/lib/pair.h"
-
-static const uint32_t versions[VMBUS_VERSION_COUNT] = {
-	VMBUS_VERSION_WS2008,     VMBUS_VERSION_WIN7,
-	VMBUS_VERSION_WIN8,       VMBUS_VERSION_WIN8_1,
-	VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN10_V4_1,
-	VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
-	VMBUS_VERSION_WIN10_V6_0,
-};
 
 static struct ovb_echo *open_echo(struct pair *p, unsigned int i)
 {
@@ -70,14 +62,14 @@ static void test_control_plane(void **state)
 static void test_version_fallback(void **state)
 {
 	for (int i = 0; i < VMBUS_VERSION_COUNT; i++) {
-		struct pair_opts o = { .server_max_version = versions[i] };
+		struct pair_opts o = { .server_max_version = ovb_vmbus_versions[i] };
 		struct pair *p = pair_connected(&o);
 		struct ovb_echo *e;
 
-		assert_int_equal(ovb_client_version(p->cl), versions[i]);
+		assert_int_equal(ovb_client_version(p->cl), ovb_vmbus_versions[i]);
 		assert_int_equal(ovb_partition_version(
 					 ovb_inproc_partition(p->link)),
-				 versions[i]);
+				 ovb_vmbus_versions[i]);
 		e = open_echo(p, 0);
 		pair_ping(e, 64);
 		ovb_echo_close(e);
@@ -92,9 +84,9 @@ static void test_version_each(void **state)
 		struct pair *p = pair_new(NULL);
 		struct ovb_echo *e;
 
-		assert_int_equal(ovb_client_connect(p->cl, versions[i], 5000),
+		assert_int_equal(ovb_client_connect(p->cl, ovb_vmbus_versions[i], 5000),
 				 0);
-		assert_int_equal(ovb_client_version(p->cl), versions[i]);
+		assert_int_equal(ovb_client_version(p->cl), ovb_vmbus_versions[i]);
 		e = open_echo(p, 0);
 		pair_ping(e, 200);
 		ovb_echo_close(e);
