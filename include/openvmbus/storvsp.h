@@ -26,14 +26,11 @@
 
 #include "blk.h"
 #include "server.h"
+#include "wire/vstor.h"
 
 /** Class GUIDs of the two flavours (wire byte order). */
-#define OVB_STORVSP_SCSI_CLASS                                                 \
-	{ { 0xd9, 0x63, 0x61, 0xba, 0xa1, 0x04, 0x29, 0x4d, 0xb6, 0x05, 0x72, \
-	    0xe2, 0xff, 0xb1, 0xdc, 0x7f } }
-#define OVB_STORVSP_IDE_CLASS                                                  \
-	{ { 0x32, 0x26, 0x41, 0x32, 0xcb, 0x86, 0xa2, 0x44, 0x9b, 0x5c, 0x50, \
-	    0xd1, 0x41, 0x73, 0x54, 0xf5 } }
+#define OVB_STORVSP_SCSI_CLASS VSTOR_SCSI_CLASS_GUID
+#define OVB_STORVSP_IDE_CLASS VSTOR_IDE_CLASS_GUID
 
 #define OVB_STORVSP_MAX_LUNS 64u  /**< LUNs of a SCSI controller */
 #define OVB_STORVSP_MAX_SUB 8u    /**< sub-channels a guest may ask for */
