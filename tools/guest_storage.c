@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmbus guest: the storvsc drivers (SCSI and IDE) and, with --disk-check,
+ * a self-test of every LUN: write a pattern over the last MiB of the disk
+ * (less if it is smaller), flush, read it back and compare.  A read-only
+ * LUN is only read.  The pattern stays on the disk, so a test can check
+ * the image from the host side: byte at disk offset o of LUN n is
+ * ((o >> 9) + (o & 511) * 3 + n) & 255.  Other plugins (the FUSE disk)
+ * reach the controllers through guest_storage_set().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "openvmbus/storvsc.h"
+#include "tools/plugin.h"
+
+#define CHECK_SPAN (1u << 20)
+
+enum { OPT_CHECK = PLUGIN_OPT_BASE(4), OPT_CHANNELS };
+
+static struct ovb_storvsc_set storage_set = {
+	.cfg = { .subchannels = 1 },
+};
+static bool storage_check;
+
+struct ovb_storvsc_set *guest_storage_set(void) { return &storage_set; }
+
+static const struct option storage_opts[] = {
+	{ "disk-check", no_argument, NULL, OPT_CHECK },
+	{ "storage-subchannels", required_argument, NULL, OPT_CHANNELS },
+	{ 0 },
+};
+
+static int storage_option(int code, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	if (code == OPT_CHECK) {
+		storage_check = true;
+		return 0;
+	}
+	v = strtoul(arg, &end, 10);
+	if (*end || !*arg || v > 8) {
+		fprintf(stderr, "vmbus guest: --storage-subchannels wants 0..8, "
+				"not '%s'\n", arg);
+		return 2;
+	}
+	storage_set.cfg.subchannels = (unsigned int)v;
+	return 0;
+}
+
+static int storage_attach(struct ovb_client *cl)
+{
+	int rc = ovb_client_register_driver(cl, &ovb_storvsc_scsi_driver,
+					    &storage_set);
+
+	return rc ? rc : ovb_client_register_driver(cl, &ovb_storvsc_ide_driver,
+						    &storage_set);
+}
+
+static void size_str(uint64_t bytes, char *out, size_t len)
+{
+	if (bytes >= (1ull << 30) && !(bytes % (1ull << 30)))
+		snprintf(out, len, "%llu GiB", (unsigned long long)(bytes >> 30));
+	else if (bytes >= (1ull << 20) && !(bytes % (1ull << 20)))
+		snprintf(out, len, "%llu MiB", (unsigned long long)(bytes >> 20));
+	else
+		snprintf(out, len, "%llu bytes", (unsigned long long)bytes);
+}
+
+/* Check one LUN; returns 0 or -errno, and says what failed in @why. */
+static int check_lun(struct ovb_storvsc *s, const struct ovb_storvsc_lun *l,
+		     const char **why)
+{
+	uint64_t size = l->blocks * l->block_size;
+	uint64_t span = size < CHECK_SPAN ? size : CHECK_SPAN;
+	uint64_t off = size - span;
+	uint8_t *buf = ovb_storvsc_alloc(s, span);
+	uint8_t *want = malloc(span);
+	int64_t n;
+	int rc = 0;
+
+	if (!buf || !want) {
+		*why = "out of memory";
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint64_t i = 0; i < span; i++) {
+		uint64_t o = off + i;
+
+		want[i] = (uint8_t)((o >> 9) + (o & 511) * 3 + l->lun);
+	}
+	if (!l->read_only) {
+		memcpy(buf, want, span);
+		n = ovb_storvsc_sync(s, OVB_STORVSC_WRITE, l->lun, off, buf,
+				     span, false);
+		if (n != (int64_t)span) {
+			*why = "write";
+			rc = n < 0 ? (int)n : -EIO;
+			goto out;
+		}
+		n = ovb_storvsc_sync(s, OVB_STORVSC_FLUSH, l->lun, 0, NULL, 0,
+				     false);
+		if (n < 0) {
+			*why = "flush";
+			rc = (int)n;
+			goto out;
+		}
+	}
+	memset(buf, 0, span);
+	n = ovb_storvsc_sync(s, OVB_STORVSC_READ, l->lun, off, buf, span,
+			     false);
+	if (n != (int64_t)span) {
+		*why = "read";
+		rc = n < 0 ? (int)n : -EIO;
+	} else if (!l->read_only && memcmp(buf, want, span)) {
+		*why = "data read back differs";
+		rc = -EIO;
+	}
+out:
+	if (buf)
+		ovb_storvsc_free(s, buf, span);
+	free(want);
+	return rc;
+}
+
+static int check_ctl(struct ovb_storvsc *s)
+{
+	struct ovb_storvsc_lun luns[64];
+	size_t n;
+	int bad = 0;
+
+	/* Sub-channels open shortly after probe; give them a moment. */
+	for (int i = 0; i < 200 && !ovb_storvsc_is_ide(s) &&
+			ovb_storvsc_channels(s) < 1 + storage_set.cfg.subchannels;
+	     i++)
+		usleep(5000);
+	n = ovb_storvsc_luns(s, luns, 64);
+	if (!n)
+		printf("storage: %s: no LUNs\n", ovb_storvsc_name(s));
+	for (size_t i = 0; i < n && i < 64; i++) {
+		const char *why = "";
+		char sz[32];
+		int rc = check_lun(s, &luns[i], &why);
+		uint16_t v = ovb_storvsc_version(s);
+
+		size_str(luns[i].blocks * luns[i].block_size, sz, sizeof(sz));
+		printf("storage: %s lun%u: %s, %u-byte blocks, VSTOR %u.%u, "
+		       "%u channel%s%s: ",
+		       ovb_storvsc_name(s), luns[i].lun, sz,
+		       luns[i].block_size, v >> 8, v & 0xff,
+		       ovb_storvsc_channels(s),
+		       ovb_storvsc_channels(s) == 1 ? "" : "s",
+		       luns[i].read_only ? ", read-only" : "");
+		if (rc) {
+			printf("FAILED (%s: %s)\n", why, strerror(-rc));
+			bad++;
+		} else {
+			printf("ok\n");
+		}
+	}
+	fflush(stdout);
+	return bad;
+}
+
+static int storage_run(struct ovb_client *cl)
+{
+	int bad = 0;
+
+	if (!storage_check)
+		return 0;
+	if (!storage_set.n) {
+		fprintf(stderr, "vmbus guest: --disk-check: the host offers no "
+				"disks\n");
+		return -ENODEV;
+	}
+	for (unsigned int i = 0; i < storage_set.n; i++)
+		bad += check_ctl(storage_set.ctl[i]);
+	if (bad) {
+		fprintf(stderr, "vmbus guest: --disk-check: %d LUN%s failed\n",
+			bad, bad == 1 ? "" : "s");
+		return -EIO;
+	}
+	return 0;
+}
+
+const struct guest_plugin guest_plugin_storage = {
+	.name = "storage",
+	.opts = storage_opts,
+	.help = "  --disk-check        write, flush and read back the last MiB "
+		"of every disk\n"
+		"  --storage-subchannels N  sub-channels per SCSI controller "
+		"(default 1)\n",
+	.option = storage_option,
+	.attach = storage_attach,
+	.run = storage_run,
+};

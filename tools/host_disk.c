@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmbus host: synthetic disks (--disk SPEC, repeatable).  SCSI disks share
+ * one synthetic SCSI controller (storvsp0), each `ide` disk is an IDE
+ * accelerator of its own.  The control socket takes `disk add SPEC`,
+ * `disk remove LUN` and `disk list` for hot add and remove on the SCSI
+ * controller (the guest hears ENUMERATE_BUS).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvmbus/storvsp.h"
+#include "tools/plugin.h"
+
+#define DISK_MAX 64
+#define DISK_MAX_IDE 4
+
+enum { OPT_DISK = PLUGIN_OPT_BASE(2), OPT_SCSI };
+
+static struct ovb_disk_spec disk_specs[DISK_MAX];
+static unsigned int disk_n, disk_ide_n;
+static bool disk_want_scsi;
+static struct ovb_storvsp *disk_scsi;
+static struct ovb_storvsp *disk_ide[DISK_MAX_IDE];
+static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct option disk_opts[] = {
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "scsi", no_argument, NULL, OPT_SCSI },
+	{ 0 },
+};
+
+static int disk_option(int code, const char *arg)
+{
+	char err[256];
+
+	if (code == OPT_SCSI) {
+		disk_want_scsi = true;
+		return 0;
+	}
+	if (disk_n == DISK_MAX) {
+		fprintf(stderr, "vmbus host: at most %d disks\n", DISK_MAX);
+		return 2;
+	}
+	if (ovb_disk_spec_parse(arg, &disk_specs[disk_n], err, sizeof(err))) {
+		fprintf(stderr, "vmbus host: --disk %s: %s\n", arg, err);
+		return 2;
+	}
+	if (disk_specs[disk_n].ide && ++disk_ide_n > DISK_MAX_IDE) {
+		fprintf(stderr, "vmbus host: at most %d IDE disks\n",
+			DISK_MAX_IDE);
+		return 2;
+	}
+	if (disk_specs[disk_n].ide && disk_specs[disk_n].lun > 0) {
+		fprintf(stderr, "vmbus host: --disk %s: an IDE disk is LUN 0\n",
+			arg);
+		return 2;
+	}
+	disk_n++;
+	return 0;
+}
+
+/* Open @spec and attach it; prints why on failure.  LUN or -errno. */
+static int disk_attach(struct ovb_storvsp *c, const struct ovb_disk_spec *spec,
+		       char *err, size_t errlen)
+{
+	struct ovb_blk *blk;
+	int rc = ovb_blk_file_open(spec, &blk);
+
+	if (rc) {
+		snprintf(err, errlen, "cannot open %s: %s", spec->path,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = ovb_storvsp_add_lun(c, spec->lun, blk);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: LUN %d: %s", spec->path, spec->lun,
+			 rc == -EEXIST ? "already in use" : strerror(-rc));
+		ovb_blk_close(blk);
+	}
+	return rc;
+}
+
+static void disk_list(FILE *out, struct ovb_storvsp *c)
+{
+	uint16_t luns[OVB_STORVSP_MAX_LUNS];
+	size_t n = ovb_storvsp_luns(c, luns, OVB_STORVSP_MAX_LUNS);
+
+	for (size_t i = 0; i < n && i < OVB_STORVSP_MAX_LUNS; i++) {
+		struct ovb_blk *blk = ovb_storvsp_lun_blk(c, luns[i]);
+
+		if (blk)
+			fprintf(out, "%s lun %u: %s, %llu bytes, %u-byte "
+				     "blocks%s\n",
+				ovb_storvsp_name(c), luns[i], blk->name,
+				(unsigned long long)blk->capacity,
+				blk->block_size, blk->read_only ? ", ro" : "");
+	}
+}
+
+/* `disk add SPEC`, `disk remove LUN`, `disk list` on the control socket. */
+static int control_disk(const char *args, FILE *out, char *err, size_t errlen,
+			void *ctx)
+{
+	struct ovb_disk_spec spec;
+	int rc = 0;
+
+	pthread_mutex_lock(&disk_lock);
+	if (!strcmp(args, "list")) {
+		if (disk_scsi)
+			disk_list(out, disk_scsi);
+		for (unsigned int i = 0; i < DISK_MAX_IDE; i++)
+			if (disk_ide[i])
+				disk_list(out, disk_ide[i]);
+	} else if (!strncmp(args, "add ", 4)) {
+		if (ovb_disk_spec_parse(args + 4, &spec, err, errlen)) {
+			rc = -EINVAL;
+		} else if (spec.ide) {
+			snprintf(err, errlen, "IDE disks cannot be hot-added");
+			rc = -EINVAL;
+		} else if (!disk_scsi) {
+			snprintf(err, errlen, "no SCSI controller (start the "
+					      "host with --disk or --scsi)");
+			rc = -ENODEV;
+		} else {
+			rc = disk_attach(disk_scsi, &spec, err, errlen);
+			if (rc >= 0) {
+				fprintf(out, "lun %d\n", rc);
+				rc = 0;
+			}
+		}
+	} else if (!strncmp(args, "remove ", 7)) {
+		char *end;
+		long lun = strtol(args + 7, &end, 10);
+
+		if (*end || end == args + 7 || lun < 0 ||
+		    lun >= (long)OVB_STORVSP_MAX_LUNS) {
+			snprintf(err, errlen, "bad LUN '%s'", args + 7);
+			rc = -EINVAL;
+		} else if (!disk_scsi ||
+			   ovb_storvsp_remove_lun(disk_scsi, (uint16_t)lun)) {
+			snprintf(err, errlen, "no LUN %ld", lun);
+			rc = -ENOENT;
+		}
+	} else {
+		snprintf(err, errlen, "disk takes: add SPEC | remove LUN | list");
+		rc = -EINVAL;
+	}
+	pthread_mutex_unlock(&disk_lock);
+	return rc;
+}
+
+static int disk_start(struct ovb_server *srv, struct control *ctl)
+{
+	char err[512];
+	unsigned int ide = 0;
+
+	for (unsigned int i = 0; i < disk_n; i++) {
+		struct ovb_disk_spec *spec = &disk_specs[i];
+		struct ovb_storvsp_cfg cfg = { .name = "storvsp0" };
+		struct ovb_storvsp **c = spec->ide ? &disk_ide[ide] : &disk_scsi;
+		char name[32];
+
+		if (spec->ide) {
+			snprintf(name, sizeof(name), "storvsp-ide%u", ide);
+			cfg.name = name;
+			cfg.ide = true;
+			cfg.ide_index = ide++;
+		}
+		if (!*c && ovb_storvsp_create(&cfg, c)) {
+			fprintf(stderr, "vmbus host: out of memory\n");
+			return 1;
+		}
+		if (disk_attach(*c, spec, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vmbus host: --disk: %s\n", err);
+			return 1;
+		}
+	}
+	if (disk_want_scsi && !disk_scsi) {
+		struct ovb_storvsp_cfg cfg = { .name = "storvsp0" };
+
+		if (ovb_storvsp_create(&cfg, &disk_scsi))
+			return 1;
+	}
+	if (disk_scsi && ovb_storvsp_register(srv, disk_scsi))
+		goto full;
+	for (unsigned int i = 0; i < ide; i++)
+		if (ovb_storvsp_register(srv, disk_ide[i]))
+			goto full;
+	if (ctl)
+		control_register(ctl, "disk", control_disk, NULL);
+	return 0;
+full:
+	fprintf(stderr, "vmbus host: too many device kinds\n");
+	return 1;
+}
+
+static void disk_stop(void)
+{
+	pthread_mutex_lock(&disk_lock);
+	ovb_storvsp_destroy(disk_scsi);
+	disk_scsi = NULL;
+	for (unsigned int i = 0; i < DISK_MAX_IDE; i++) {
+		ovb_storvsp_destroy(disk_ide[i]);
+		disk_ide[i] = NULL;
+	}
+	pthread_mutex_unlock(&disk_lock);
+}
+
+const struct host_plugin host_plugin_disk = {
+	.name = "disk",
+	.opts = disk_opts,
+	.help = "  --disk FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]"
+		"[,direct]\n"
+		"                      offer a synthetic disk (repeatable); SCSI "
+		"disks share\n"
+		"                      one controller, each ide disk is its own\n"
+		"  --scsi              offer a SCSI controller even without "
+		"disks (hot add)\n",
+	.option = disk_option,
+	.start = disk_start,
+	.stop = disk_stop,
+};
