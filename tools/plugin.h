@@ -54,6 +54,7 @@ extern const struct host_plugin host_plugin_echo;
 extern const struct guest_plugin guest_plugin_echo;
 extern const struct host_plugin host_plugin_disk;
 extern const struct guest_plugin guest_plugin_storage;
+extern const struct guest_plugin guest_plugin_disk;
 
 struct ovb_storvsc_set;
 /**

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest's FUSE disk front end: every LUN of every storvsc controller
+ * as a file DIR/<controller>/lun<N> whose size is the LUN's capacity.
+ * read/write map to READ/WRITE, fsync to SYNCHRONIZE CACHE,
+ * fallocate(PUNCH_HOLE) to UNMAP.  losetup on such a file gives a real
+ * block device.  Layer: frontend.
+ */
+#ifndef OPENVMBUS_FUSE_DISK_H
+#define OPENVMBUS_FUSE_DISK_H
+
+#include "storvsc.h"
+
+struct ovb_fuse_disk;
+
+/**
+ * Mount at @dir (created if missing) and serve on background threads.
+ * Returns 0, -ENODEV (FUSE unavailable), -errno of mkdir/mount.
+ */
+int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
+			struct ovb_fuse_disk **out);
+
+/** Unmount (lazily if busy) and stop serving. */
+void ovb_fuse_disk_stop(struct ovb_fuse_disk *fd);
+
+#endif

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Synthetic storage end to end, as root: a host with an image file, a guest
+# exposing its LUN through FUSE, a loop device, mkfs.ext4, mount, ~100 MiB
+# of files with checksums, unmount, a clean fsck; then the same files read
+# straight from the image on the host side.  Then the faults: a guest
+# killed during heavy writes (the host keeps serving, the image passes
+# fsck after journal replay) and a host killed during I/O (the guest's
+# requests fail promptly with an error, no hang).
+set -eu
+if [ "$(id -u)" != 0 ]; then echo "skip: needs root (loop devices, mount)"; exit 77; fi
+if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
+VMBUS=${OVB_VMBUS:-build/vmbus}
+dir=$(mktemp -d /tmp/ovb-disk.XXXXXX)
+sock=$dir/host.sock img=$dir/disk.img mnt=$dir/mnt fs=$dir/fs
+mkdir -p "$fs"
+pids=() loops=()
+
+cleanup() {
+	set +e
+	mountpoint -q "$fs" && umount "$fs"
+	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	mountpoint -q "$mnt" && umount -l "$mnt"
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+start_host() {
+	"$VMBUS" host --socket "$sock" --echo 0 --disk "$img,size=256M" \
+		2>>"$dir/host.log" &
+	host=$!
+	pids+=("$host")
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+}
+
+start_guest() {
+	"$VMBUS" guest --socket "$sock" --name "$1" --mount "$mnt" \
+		>"$dir/$1.log" 2>&1 &
+	guest=$!
+	pids+=("$guest")
+	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && return; sleep 0.05; done
+	echo "guest $1 never exposed scsi0/lun0"; cat "$dir/$1.log"; exit 1
+}
+
+start_host
+start_guest g1
+size=$(stat -c %s "$mnt/scsi0/lun0")
+[ "$size" = $((256 << 20)) ] || { echo "lun0 is $size bytes"; exit 1; }
+
+loop=$(losetup -f --show "$mnt/scsi0/lun0")
+loops+=("$loop")
+mkfs.ext4 -q -F "$loop"
+mount "$loop" "$fs"
+for i in $(seq 10); do
+	dd if=/dev/urandom of="$fs/file$i" bs=1M count=10 status=none
+done
+(cd "$fs" && sha256sum file* >"$dir/sums")
+umount "$fs"
+e2fsck -fn "$loop" >"$dir/fsck.log" 2>&1 || { cat "$dir/fsck.log"; exit 1; }
+losetup -d "$loop"; loops=()
+echo "disk: mkfs.ext4, 100 MiB written, fsck clean over FUSE + loop"
+
+kill -TERM "$guest"; wait "$guest" || true
+kill -INT "$host"; wait "$host" || true
+pids=()
+mountpoint -q "$mnt" && { echo "FUSE mount left behind"; exit 1; }
+
+# The same files, straight from the image on the host side.
+loop=$(losetup -f --show -r "$img"); loops+=("$loop")
+mount -o ro "$loop" "$fs"
+(cd "$fs" && sha256sum -c --quiet "$dir/sums")
+umount "$fs"; losetup -d "$loop"; loops=()
+echo "disk: checksums match from the image itself"
+
+# Fault 1: the guest dies during heavy writes; the host serves on.
+start_host
+start_guest g2
+loop=$(losetup -f --show "$mnt/scsi0/lun0"); loops+=("$loop")
+mount "$loop" "$fs"
+rm -f "$fs"/file*
+# Sustained synchronous writes, still under way when the guest dies.
+( for i in $(seq 200); do
+	dd if=/dev/urandom of="$fs/big$i" bs=1M count=2 conv=fsync \
+		status=none 2>/dev/null || exit 0
+	[ "$i" -lt 5 ] || rm -f "$fs/big$((i - 4))"
+done ) &
+writer=$!
+sleep 1
+kill -0 "$writer" 2>/dev/null || { echo "writer finished before the kill"; exit 1; }
+kill -KILL "$guest"
+wait "$writer" 2>/dev/null || true
+umount -l "$fs" 2>/dev/null || true
+losetup -d "$loop" 2>/dev/null || true; loops=()
+umount -l "$mnt" 2>/dev/null || true
+"$VMBUS" guest --socket "$sock" --name g3 --disk-check >"$dir/g3.log" 2>&1 \
+	|| { cat "$dir/g3.log"; echo "host stopped serving after a guest died"; exit 1; }
+kill -INT "$host"; wait "$host" || true
+pids=()
+loop=$(losetup -f --show "$img"); loops+=("$loop")
+e2fsck -fy "$loop" >"$dir/replay.log" 2>&1 || [ $? -le 2 ] || { cat "$dir/replay.log"; exit 1; }
+e2fsck -fn "$loop" >"$dir/fsck2.log" 2>&1 || { cat "$dir/fsck2.log"; exit 1; }
+losetup -d "$loop"; loops=()
+echo "disk: guest killed mid-write; host kept serving; image clean after journal replay"
+
+# Fault 2: the host dies during I/O; the guest's reads fail promptly.
+start_host
+start_guest g4
+dd if="$mnt/scsi0/lun0" of=/dev/null bs=1M status=none &
+reader=$!
+sleep 0.3
+kill -KILL "$host"
+start=$(date +%s)
+if timeout 30 dd if="$mnt/scsi0/lun0" of=/dev/null bs=1M count=16 skip=100 status=none; then
+	echo "read after host death succeeded"; exit 1
+fi
+wait "$reader" 2>/dev/null || true
+[ $(( $(date +%s) - start )) -lt 20 ] || { echo "guest hung after host death"; exit 1; }
+echo "disk: host killed; guest I/O failed within $(( $(date +%s) - start )) s"

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmbus guest --mount DIR: every storvsc LUN as a file under DIR through
+ * FUSE (DIR/scsi0/lun0, DIR/ide0/lun0), kept mounted until SIGINT or
+ * SIGTERM.  losetup on a file gives a real block device.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "openvmbus/fuse_disk.h"
+#include "tools/plugin.h"
+
+enum { OPT_MOUNT = PLUGIN_OPT_BASE(3) };
+
+static const char *disk_dir;
+static struct ovb_fuse_disk *disk_fuse;
+
+static const struct option disk_opts[] = {
+	{ "mount", required_argument, NULL, OPT_MOUNT },
+	{ 0 },
+};
+
+static int disk_option(int code, const char *arg)
+{
+	if (!*arg) {
+		fprintf(stderr, "vmbus guest: --mount wants a directory\n");
+		return 2;
+	}
+	disk_dir = arg;
+	return 0;
+}
+
+static int disk_run(struct ovb_client *cl)
+{
+	struct ovb_storvsc_set *set = guest_storage_set();
+	struct ovb_storvsc_lun luns[64];
+	int rc;
+
+	if (!disk_dir)
+		return 0;
+	rc = ovb_fuse_disk_start(disk_dir, set, &disk_fuse);
+	if (rc) {
+		fprintf(stderr, "vmbus guest: cannot mount %s: %s%s\n",
+			disk_dir, strerror(-rc),
+			rc == -ENODEV ? " (no /dev/fuse)" : "");
+		return rc;
+	}
+	for (unsigned int i = 0; i < set->n; i++) {
+		size_t n = ovb_storvsc_luns(set->ctl[i], luns, 64);
+
+		for (size_t k = 0; k < n && k < 64; k++)
+			printf("disk: %s/%s/lun%u: %llu bytes, %u-byte blocks%s\n",
+			       disk_dir, ovb_storvsc_name(set->ctl[i]),
+			       luns[k].lun,
+			       (unsigned long long)(luns[k].blocks *
+						    luns[k].block_size),
+			       luns[k].block_size,
+			       luns[k].read_only ? ", read-only" : "");
+	}
+	fflush(stdout);
+	return 1; /* keep the partition up while mounted */
+}
+
+static void disk_stop(struct ovb_client *cl)
+{
+	ovb_fuse_disk_stop(disk_fuse);
+	disk_fuse = NULL;
+}
+
+const struct guest_plugin guest_plugin_disk = {
+	.name = "disk",
+	.opts = disk_opts,
+	.help = "  --mount DIR         expose every disk LUN as a file under "
+		"DIR (FUSE)\n",
+	.option = disk_option,
+	.run = disk_run,
+	.stop = disk_stop,
+};
