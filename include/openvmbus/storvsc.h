@@ -11,8 +11,8 @@
  * errno values and validates everything the host sends.
  *
  * Threads: ovb_storvsc_submit() may be called from any thread; completion
- * callbacks run on a channel worker (or on the failing thread with -EIO
- * when the host goes away) and must not block.
+ * callbacks run on a channel worker (or on the failing thread with
+ * -ECONNRESET when the host goes away) and must not block.
  */
 #ifndef OPENVMBUS_STORVSC_H
 #define OPENVMBUS_STORVSC_H

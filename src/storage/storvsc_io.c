@@ -202,7 +202,8 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
 	list_del(r);
 	pthread_mutex_unlock(&s->lock);
 	res = pkt ? req_decode(r, pkt) : -ECONNRESET;
-	if (res == SVSC_RETRY && ++r->busy > SVSC_BUSY_RETRIES)
+	/* Resent every 2 ms: give up BUSY after about one timeout. */
+	if (res == SVSC_RETRY && ++r->busy > s->timeout_ms / 2 + 10)
 		res = -EIO;
 	if (res == SVSC_RETRY) {
 		pthread_mutex_lock(&s->lock);

@@ -25,7 +25,6 @@
 #define SVSC_MAX_CH 9u          /* primary + 8 sub-channels */
 #define SVSC_MAX_LUNS 64u
 #define SVSC_MAX_XFER (2u << 20) /* largest SRB we build */
-#define SVSC_BUSY_RETRIES 1000  /* BUSY answers before giving up */
 #define SVSC_RETRY (-1000)      /* internal: send the SRB again */
 
 struct svsc_req;

@@ -27,6 +27,7 @@ struct sfx_opts {
 	uint32_t vmbus_max;        /**< server max VMBus version */
 	bool gated;                /**< LUN 0 sits on the gate backend */
 	bool no_connect;
+	bool no_drivers;           /**< register no storvsc driver */
 };
 
 struct sfx {
