@@ -175,27 +175,66 @@ static void cl_queue(struct ovb_client *cl, int kind, struct ovb_vsc_dev *dev)
 	pthread_cond_broadcast(&cl->cond);
 }
 
+/* Tell the primary's driver of @sub once, when both exist and are bound. */
+static void cl_notify_sub(struct ovb_client *cl, struct ovb_vsc_dev *sub)
+{
+	struct ovb_vsc_dev *p = sub->primary;
+	bool notify;
+
+	pthread_mutex_lock(&cl->lock);
+	notify = p->bound && !sub->notified && !sub->rescinded;
+	if (notify)
+		sub->notified = true;
+	pthread_mutex_unlock(&cl->lock);
+	if (notify && p->drv->subchannel)
+		p->drv->subchannel(p, sub, p->drv_ctx);
+}
+
+/*
+ * Bind a primary to its driver, or tell a bound primary's driver of a
+ * sub-channel.  A sub-channel offer may arrive while its primary is still
+ * probing (the driver asked for sub-channels from probe): it is held and
+ * delivered as soon as the probe succeeds.
+ */
 void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev)
 {
 	if (dev->primary) {
-		struct ovb_vsc_dev *p = dev->primary;
-
-		if (p->bound && p->drv->subchannel)
-			p->drv->subchannel(p, dev, p->drv_ctx);
+		cl_notify_sub(cl, dev);
 		return;
 	}
 	for (unsigned int i = 0; i < cl->ndrv; i++) {
 		const struct ovb_vsc_driver *drv = cl->drv[i].drv;
+		bool ok;
 
 		if (memcmp(&drv->class_id, &dev->offer.if_type,
 			   sizeof(drv->class_id)))
 			continue;
 		dev->drv = drv;
 		dev->drv_ctx = cl->drv[i].ctx;
-		dev->bound = !drv->probe || drv->probe(dev, dev->drv_ctx) == 0;
-		if (!dev->bound)
+		ok = !drv->probe || drv->probe(dev, dev->drv_ctx) == 0;
+		if (!ok) {
 			ovb_warn("driver %s: probe of relid %u failed",
 				 drv->name, dev->offer.child_relid);
+			return;
+		}
+		/* Sub-channel offers that came during probe, in relid order. */
+		struct ovb_vsc_dev *held[64];
+		unsigned int n = 0;
+
+		pthread_mutex_lock(&cl->lock);
+		dev->bound = true;
+		for (uint32_t r = 1; r <= VMBUS_MAX_RELID && n < 64; r++) {
+			struct ovb_vsc_dev *sub = cl->dev[r];
+
+			if (sub && sub->primary == dev && !sub->notified &&
+			    !sub->rescinded) {
+				sub->notified = true;
+				held[n++] = sub;
+			}
+		}
+		pthread_mutex_unlock(&cl->lock);
+		for (unsigned int k = 0; k < n && drv->subchannel; k++)
+			drv->subchannel(dev, held[k], dev->drv_ctx);
 		return;
 	}
 }

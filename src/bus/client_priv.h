@@ -22,7 +22,8 @@ struct ovb_vsc_dev {
 	void *drv_ctx;
 	void *ctx;
 	bool rescinded;
-	bool bound;
+	bool bound;           /* primary: probe succeeded */
+	bool notified;        /* sub-channel: its driver was told */
 	struct ovb_chan *chan;
 	bool use_monitor;
 	void *ring;           /* ring pages */

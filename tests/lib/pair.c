@@ -35,8 +35,9 @@ struct pair *pair_new(const struct pair_opts *o)
 	ip.no_eventfd = o->no_eventfd;
 	assert_int_equal(ovb_inproc_create(p->srv, &ip, &p->link), 0);
 	p->cl = ovb_inproc_client(p->link);
-	assert_int_equal(ovb_client_register_driver(p->cl, &ovb_echo_driver,
-						    &p->echo), 0);
+	assert_int_equal(ovb_client_register_driver(
+				 p->cl, o->driver ? o->driver : &ovb_echo_driver,
+				 &p->echo), 0);
 	return p;
 }
 

@@ -25,6 +25,7 @@ struct pair_opts {
 	uint32_t server_max_version;
 	uint64_t mem_gpa;            /**< default 1 GiB */
 	uint64_t mem_size;           /**< default 64 MiB */
+	const struct ovb_vsc_driver *driver; /**< default ovb_echo_driver */
 };
 
 /** Build a pair (not connected).  Asserts on failure. */

@@ -300,6 +300,46 @@ static void test_no_subchannels_before_win8(void **state)
 	pair_free(p);
 }
 
+/* A driver that asks for sub-channels from its probe, as storvsc does. */
+static int eager_probe(struct ovb_vsc_dev *dev, void *drv_ctx)
+{
+	struct ovb_echo_driver_ctx *c = drv_ctx;
+	struct echo_msg req = { .op = ECHO_OP_SUBCHANNELS, .arg = 2 }, rep;
+	struct ovb_echo *e;
+
+	c->dev[c->ndev++] = dev;
+	if (ovb_echo_open(dev, 16384, NULL, &e))
+		return -EIO;
+	if (ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0, 5000))
+		return -EIO;
+	/* Stay in probe while the sub-channel offers arrive. */
+	usleep(200 * 1000);
+	return 0;
+}
+
+static void test_subchannels_offered_during_probe(void **state)
+{
+	static struct ovb_vsc_driver eager;
+	struct pair_opts o = { .driver = &eager };
+	struct pair *p;
+
+	eager = ovb_echo_driver;
+	eager.probe = eager_probe;
+	p = pair_connected(&o);
+	PAIR_WAIT(__atomic_load_n(&p->echo.nsub, __ATOMIC_ACQUIRE) == 2);
+	usleep(100 * 1000); /* a second callback for the same offer? */
+	assert_int_equal(p->echo.nsub, 2);
+	assert_ptr_not_equal(p->echo.sub[0], p->echo.sub[1]);
+	for (int i = 0; i < 2; i++) {
+		struct ovb_echo *sub;
+
+		assert_int_equal(ovb_echo_open(p->echo.sub[i], 8192, NULL, &sub),
+				 0);
+		pair_ping(sub, 99);
+	}
+	pair_free(p);
+}
+
 static void test_unload_reconnect(void **state)
 {
 	struct pair *p = pair_connected(NULL);
@@ -400,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_rescind_open_channel),
 		cmocka_unit_test(test_subchannels),
 		cmocka_unit_test(test_no_subchannels_before_win8),
+		cmocka_unit_test(test_subchannels_offered_during_probe),
 		cmocka_unit_test(test_unload_reconnect),
 		cmocka_unit_test(test_slow_path_signals),
 		cmocka_unit_test(test_monitor_page_signals),
