@@ -12,5 +12,6 @@ struct vmbus_cmd {
 extern const struct vmbus_cmd vmbus_cmd_host;
 extern const struct vmbus_cmd vmbus_cmd_guest;
 extern const struct vmbus_cmd vmbus_cmd_stat;
+extern const struct vmbus_cmd vmbus_cmd_nic;
 
 #endif

@@ -58,7 +58,7 @@ static void list_offers(struct ovb_client *cl)
 }
 
 static const struct guest_plugin *const guest_plugins[] = {
-	&guest_plugin_echo,
+	&guest_plugin_echo, &guest_plugin_nic,
 };
 #define NPLUGINS (sizeof(guest_plugins) / sizeof(guest_plugins[0]))
 

@@ -11,6 +11,7 @@ static const struct vmbus_cmd *const cmds[] = {
 	&vmbus_cmd_host,
 	&vmbus_cmd_guest,
 	&vmbus_cmd_stat,
+	&vmbus_cmd_nic,
 };
 
 static void usage(FILE *f)

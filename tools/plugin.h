@@ -52,5 +52,7 @@ struct guest_plugin {
 
 extern const struct host_plugin host_plugin_echo;
 extern const struct guest_plugin guest_plugin_echo;
+extern const struct host_plugin host_plugin_nic;
+extern const struct guest_plugin guest_plugin_nic;
 
 #endif
