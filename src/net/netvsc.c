@@ -656,12 +656,12 @@ void ovb_netvsc_get_info(struct ovb_netvsc *n, struct ovb_netvsc_info *info)
 
 void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st)
 {
-	st->tx_frames = n->tx_frames;
-	st->tx_bytes = n->tx_bytes;
-	st->tx_sends = n->tx_sends;
-	st->tx_pagebuf = n->tx_pagebuf;
-	st->tx_errors = n->tx_errors;
-	st->rx_frames = n->rx_frames;
-	st->rx_bytes = n->rx_bytes;
-	st->rx_bad = n->rx_bad;
+	st->tx_frames = __atomic_load_n(&n->tx_frames, __ATOMIC_RELAXED);
+	st->tx_bytes = __atomic_load_n(&n->tx_bytes, __ATOMIC_RELAXED);
+	st->tx_sends = __atomic_load_n(&n->tx_sends, __ATOMIC_RELAXED);
+	st->tx_pagebuf = __atomic_load_n(&n->tx_pagebuf, __ATOMIC_RELAXED);
+	st->tx_errors = __atomic_load_n(&n->tx_errors, __ATOMIC_RELAXED);
+	st->rx_frames = __atomic_load_n(&n->rx_frames, __ATOMIC_RELAXED);
+	st->rx_bytes = __atomic_load_n(&n->rx_bytes, __ATOMIC_RELAXED);
+	st->rx_bad = __atomic_load_n(&n->rx_bad, __ATOMIC_RELAXED);
 }

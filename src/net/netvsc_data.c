@@ -376,12 +376,13 @@ static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
 /* Complete a receive; what the ring cannot take now is retried later. */
 static void rx_complete(struct netvsc_q *q, uint64_t xid)
 {
-	union nvsp_message c = {
-		.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE,
-		.rndis_pkt_complete.status = NVSP_STAT_SUCCESS,
-	};
+	union nvsp_message c = { 0 };
 	struct ovb_send s = { .type = VM_PKT_COMP, .flags = OVB_SEND_NONBLOCK,
 			      .data = &c, .len = sizeof(c) };
+
+	c.rndis_pkt_complete.hdr.msg_type =
+		NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE;
+	c.rndis_pkt_complete.status = NVSP_STAT_SUCCESS;
 
 	while (q->npending) {
 		s.xid = q->pending[0];

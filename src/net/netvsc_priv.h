@@ -87,8 +87,8 @@ struct ovb_netvsc {
 	uint32_t max_pkt, align;
 
 	struct ovb_netvsc_info info;
-	_Atomic uint64_t tx_frames, tx_bytes, tx_sends, tx_pagebuf, tx_errors;
-	_Atomic uint64_t rx_frames, rx_bytes, rx_bad;
+	uint64_t tx_frames, tx_bytes, tx_sends, tx_pagebuf, tx_errors;
+	uint64_t rx_frames, rx_bytes, rx_bad;
 };
 
 /* netvsc_data.c */

@@ -90,12 +90,12 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 	for (struct netvsp_nic *nic = vsp->nics; nic; nic = nic->next)
 		st->nics += __atomic_load_n(&nic->port_on, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&vsp->lock);
-	st->to_guest = vsp->to_guest;
-	st->to_guest_bytes = vsp->to_guest_bytes;
-	st->no_buffer = vsp->no_buffer;
-	st->from_guest = vsp->from_guest;
-	st->from_guest_bytes = vsp->from_guest_bytes;
-	st->bad = vsp->bad;
+	st->to_guest = __atomic_load_n(&vsp->to_guest, __ATOMIC_RELAXED);
+	st->to_guest_bytes = __atomic_load_n(&vsp->to_guest_bytes, __ATOMIC_RELAXED);
+	st->no_buffer = __atomic_load_n(&vsp->no_buffer, __ATOMIC_RELAXED);
+	st->from_guest = __atomic_load_n(&vsp->from_guest, __ATOMIC_RELAXED);
+	st->from_guest_bytes = __atomic_load_n(&vsp->from_guest_bytes, __ATOMIC_RELAXED);
+	st->bad = __atomic_load_n(&vsp->bad, __ATOMIC_RELAXED);
 }
 
 /* ---- partitions ------------------------------------------------------------ */
@@ -258,9 +258,11 @@ static void netvsp_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 static void netvsp_init(struct netvsp_nic *nic, struct ovb_chan *chan,
 			const struct ovb_pkt *pkt, const struct ovb_nvsp_msg *m)
 {
-	union nvsp_message r = { .hdr.msg_type = NVSP_MSG_TYPE_INIT_COMPLETE };
+	union nvsp_message r;
 	uint32_t v = 0;
 
+	memset(&r, 0, sizeof(r));
+	r.hdr.msg_type = NVSP_MSG_TYPE_INIT_COMPLETE;
 	/* Highest version we know inside [min, max]. */
 	for (int i = 0; i < OVB_NVSP_VERSION_COUNT && !v; i++)
 		if (ovb_nvsp_versions[i] >= m->u.init.min &&
@@ -282,13 +284,15 @@ static void netvsp_subchannels(struct netvsp_nic *nic, struct ovb_chan *chan,
 			       const struct ovb_pkt *pkt,
 			       const struct ovb_nvsp_msg *m)
 {
-	union nvsp_message r = { .hdr.msg_type = NVSP_MSG5_TYPE_SUBCHANNEL };
+	union nvsp_message r;
 	struct ovb_nvsp_msg t = { .type = NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE };
 	uint32_t want = m->u.subchannel_request.num, max;
 	uint8_t buf[NVSP_MESSAGE_SIZE + 4 * NVSP_SEND_INDIRECTION_TABLE_SIZE];
 	ssize_t n;
 	int rc = 0;
 
+	memset(&r, 0, sizeof(r));
+	r.hdr.msg_type = NVSP_MSG5_TYPE_SUBCHANNEL;
 	max = nic->vsp->cfg.max_channels - 1;
 	if (want > max)
 		want = max;
@@ -329,9 +333,7 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 			     const struct ovb_pkt *pkt,
 			     const struct ovb_nvsp_msg *m)
 {
-	union nvsp_message r = {
-		.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE
-	};
+	union nvsp_message r = { .raw = { 0 } };
 	struct netvsp_chan *ch = nic->ch[ovb_chan_subidx(chan)];
 	uint32_t idx = m->u.rndis_pkt.section_index;
 	uint32_t size = m->u.rndis_pkt.section_size;
@@ -384,6 +386,7 @@ out:
 	pthread_rwlock_unlock(&nic->lock);
 	if (status != NVSP_STAT_SUCCESS)
 		__atomic_fetch_add(&nic->vsp->bad, 1, __ATOMIC_RELAXED);
+	r.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE;
 	r.rndis_pkt_complete.status = (uint32_t)status;
 	netvsp_comp(chan, pkt, &r, sizeof(r));
 }

@@ -40,8 +40,8 @@ struct ovb_netvsp {
 	pthread_mutex_t lock;    /* guards the NIC list */
 	struct netvsp_nic *nics;
 	bool link_up;            /* atomic */
-	_Atomic uint64_t to_guest, to_guest_bytes, no_buffer;
-	_Atomic uint64_t from_guest, from_guest_bytes, bad;
+	uint64_t to_guest, to_guest_bytes, no_buffer;
+	uint64_t from_guest, from_guest_bytes, bad;
 };
 
 /* One open channel of a NIC. */
@@ -106,7 +106,7 @@ struct netvsp_nic {
 	bool port_on;
 
 	/* counters for the statistics OIDs; "rx" is into the guest */
-	_Atomic uint64_t rx_ok, rx_bytes, rx_nobuf, tx_ok, tx_bytes, tx_err;
+	uint64_t rx_ok, rx_bytes, rx_nobuf, tx_ok, tx_bytes, tx_err;
 };
 
 /* netvsp.c */

@@ -130,13 +130,13 @@ static uint32_t netvsp_query(struct netvsp_nic *nic, uint32_t oid,
 		*len = put32(out, NETVSP_PKTS_PER_MSG);
 		return RNDIS_STATUS_SUCCESS;
 	case OID_GEN_XMIT_OK:
-		*len = put64(out, nic->tx_ok);
+		*len = put64(out, __atomic_load_n(&nic->tx_ok, __ATOMIC_RELAXED));
 		return RNDIS_STATUS_SUCCESS;
 	case OID_GEN_RCV_OK:
-		*len = put64(out, nic->rx_ok);
+		*len = put64(out, __atomic_load_n(&nic->rx_ok, __ATOMIC_RELAXED));
 		return RNDIS_STATUS_SUCCESS;
 	case OID_GEN_RCV_NO_BUFFER:
-		*len = put64(out, nic->rx_nobuf);
+		*len = put64(out, __atomic_load_n(&nic->rx_nobuf, __ATOMIC_RELAXED));
 		return RNDIS_STATUS_SUCCESS;
 	case OID_802_3_PERMANENT_ADDRESS:
 	case OID_802_3_CURRENT_ADDRESS:

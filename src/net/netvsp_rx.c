@@ -101,13 +101,15 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t channel_type, const void *hdr, size_t hlen,
 		       const void *frame, size_t flen, bool block)
 {
-	union nvsp_message m = { .hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT };
+	union nvsp_message m;
 	struct vmtransfer_page_range r;
 	struct ovb_send s = { .type = VM_PKT_DATA_USING_XFER_PAGES };
 	uint32_t slot;
 	uint8_t *p;
 	int rc;
 
+	memset(&m, 0, sizeof(m));
+	m.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT;
 	if (!nic->rx_view.va || !ch)
 		return -ENODEV;
 	if (hlen + flen > nic->slot_size)
