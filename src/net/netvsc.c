@@ -153,8 +153,10 @@ static int nvsc_request(struct ovb_netvsc *n, const struct ovb_nvsp_msg *req,
 		return -ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&c->lock);
+	/* Parsed pointers (receive-buffer sections) point into n->resp. */
+	memcpy(n->resp, c->resp, sizeof(n->resp));
 	rc = c->failed ? -ECONNRESET
-		       : ovb_nvsp_parse(c->resp, c->len, OVB_NVSP_TO_GUEST,
+		       : ovb_nvsp_parse(n->resp, c->len, OVB_NVSP_TO_GUEST,
 					OVB_NVSP_VERSION_ANY, resp);
 	if (!rc && resp->type != want)
 		rc = -EBADMSG;

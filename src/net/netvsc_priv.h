@@ -63,6 +63,7 @@ struct ovb_netvsc {
 	unsigned int nsub;
 
 	uint32_t nvsp, ndis;
+	uint8_t resp[NVSP_MESSAGE_SIZE]; /* last NVSP reply (bring-up) */
 	uint32_t send_table[NVSP_SEND_INDIRECTION_TABLE_SIZE];
 
 	uint8_t *rxbuf;

@@ -133,3 +133,14 @@ ip netns del "$nsa"2 2>/dev/null || true
 kill -0 $host
 "$VMBUS" nic stat --socket "$sock"
 echo "net: guest killed mid-transfer; host and the other guests still work"
+
+# Orderly shutdown: guests unload, the host stops, nobody reports errors.
+for g in ga gb; do kill -TERM "$(cat "$dir/$g.pid")"; done
+for g in ga gb; do
+	wait "$(cat "$dir/$g.pid")" || { echo "guest $g exited $?"; cat "$dir/$g.log"; exit 1; }
+	grep -q "unloaded cleanly" "$dir/$g.log"
+done
+kill -INT $host
+wait $host || { echo "host exited $?"; cat "$dir/host.log"; exit 1; }
+if grep -l "Sanitizer" "$dir"/*.log; then exit 1; fi
+echo "net: guests unloaded and the host stopped cleanly"
