@@ -13,5 +13,6 @@ extern const struct vmbus_cmd vmbus_cmd_host;
 extern const struct vmbus_cmd vmbus_cmd_guest;
 extern const struct vmbus_cmd vmbus_cmd_stat;
 extern const struct vmbus_cmd vmbus_cmd_disk;
+extern const struct vmbus_cmd vmbus_cmd_nic;
 
 #endif

@@ -61,6 +61,7 @@ static const struct guest_plugin *const guest_plugins[] = {
 	&guest_plugin_echo,
 	&guest_plugin_storage,
 	&guest_plugin_disk,
+	&guest_plugin_nic,
 };
 #define NPLUGINS (sizeof(guest_plugins) / sizeof(guest_plugins[0]))
 

@@ -77,6 +77,7 @@ static int control_stat(const char *args, FILE *out, char *err, size_t errlen,
 static const struct host_plugin *const host_plugins[] = {
 	&host_plugin_echo,
 	&host_plugin_disk,
+	&host_plugin_nic,
 };
 #define NPLUGINS (sizeof(host_plugins) / sizeof(host_plugins[0]))
 

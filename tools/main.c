@@ -12,6 +12,7 @@ static const struct vmbus_cmd *const cmds[] = {
 	&vmbus_cmd_guest,
 	&vmbus_cmd_stat,
 	&vmbus_cmd_disk,
+	&vmbus_cmd_nic,
 };
 
 static void usage(FILE *f)

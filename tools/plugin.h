@@ -62,5 +62,7 @@ struct ovb_storvsc_set;
  * probe during connect, for front ends such as the FUSE disk.
  */
 struct ovb_storvsc_set *guest_storage_set(void);
+extern const struct host_plugin host_plugin_nic;
+extern const struct guest_plugin guest_plugin_nic;
 
 #endif

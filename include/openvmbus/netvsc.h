@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netvsc: the guest side of the synthetic NIC.  Negotiates NVSP newest
+ * first, sets up the receive and send buffers, initialises the RNDIS
+ * device, negotiates checksum and LSO offloads, opens sub-channels and
+ * sets RSS, and then moves frames: small ones batched into send-buffer
+ * sections (several RNDIS packets per section and per signal), large ones
+ * as page buffers; received frames are handed to a callback and completed
+ * at once.  Everything the host sends is validated first.  Layer:
+ * devices.  Spec: WIRE-FACTS.md B9; Linux drivers/net/hyperv/netvsc.c and
+ * rndis_filter.c follow the same order.
+ *
+ * Threads: ovb_netvsc_open/close and the OID calls block and must not run
+ * on a channel worker or the link thread.  ovb_netvsc_send may run on any
+ * thread (one per queue is the intended use) and may wait for a free
+ * send section.  The receive and link callbacks run on channel workers.
+ */
+#ifndef OPENVMBUS_NETVSC_H
+#define OPENVMBUS_NETVSC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "offload.h"
+
+#define OVB_NETVSC_MAX_QUEUES 8u
+
+/** A received frame, valid during the call; @queue is the channel index. */
+typedef void ovb_netvsc_rx_fn(void *ctx, unsigned int queue,
+			      const void *frame, size_t len,
+			      const struct ovb_net_meta *meta);
+/** The host reported media connect (@up) or disconnect. */
+typedef void ovb_netvsc_link_fn(void *ctx, bool up);
+
+struct ovb_netvsc_params {
+	uint32_t max_nvsp;       /**< newest NVSP version to offer; 0: 6.1 */
+	unsigned int queues;     /**< channels wanted, 1..8; 0: 1 */
+	uint32_t ring_bytes;     /**< per direction; 0: 256 KiB */
+	uint32_t recv_buf_bytes; /**< 0: 4 MiB */
+	uint32_t send_buf_bytes; /**< 0: 1 MiB */
+	bool no_send_buf;        /**< send every frame as page buffers */
+	uint32_t poll_us;        /**< channel workers poll this long; 0: irq */
+	ovb_netvsc_rx_fn *rx;
+	ovb_netvsc_link_fn *link;
+	void *ctx;
+};
+
+/** What was negotiated. */
+struct ovb_netvsc_info {
+	uint8_t mac[6];         /**< RNDIS permanent address */
+	uint32_t mtu;           /**< OID_GEN_MAXIMUM_FRAME_SIZE */
+	uint32_t nvsp_version;
+	uint32_t ndis_version;
+	unsigned int queues;    /**< channels open */
+	bool link_up;
+	uint32_t send_section;  /**< bytes per send section, 0 without */
+	uint32_t recv_section;  /**< bytes per receive sub-allocation */
+	uint32_t lso_max;       /**< largest LSO frame the host takes; 0 none */
+	bool csum;              /**< checksum offload on */
+};
+
+struct ovb_netvsc_stats {
+	uint64_t tx_frames, tx_bytes;
+	uint64_t tx_sends;      /**< SEND_RNDIS_PKT messages (batches) */
+	uint64_t tx_pagebuf;    /**< frames sent as page buffers */
+	uint64_t tx_errors;     /**< refused by the host or failed */
+	uint64_t rx_frames, rx_bytes;
+	uint64_t rx_bad;        /**< host messages that failed validation */
+};
+
+/** Collected NIC offers: the driver's context. */
+struct ovb_netvsc_driver_ctx {
+	struct ovb_vsc_dev *dev[OVB_NETVSC_MAX_QUEUES];
+	unsigned int ndev;
+};
+
+/** The driver (ovb_client_register_driver with a ctx above). */
+extern const struct ovb_vsc_driver ovb_netvsc_driver;
+
+struct ovb_netvsc;
+
+/**
+ * Bring up the NIC offered as @dev.  Returns 0; -EPROTONOSUPPORT (no NVSP
+ * version accepted); -EIO (the host refused a step); -EBADMSG (a reply
+ * failed validation); -ETIMEDOUT; -ENOMEM; -ECONNRESET.
+ */
+int ovb_netvsc_open(struct ovb_vsc_dev *dev, const struct ovb_netvsc_params *p,
+		    struct ovb_netvsc **out);
+
+/** HALT, revoke the buffers, close every channel, free. */
+void ovb_netvsc_close(struct ovb_netvsc *n);
+
+/**
+ * Send one frame on @queue (mapped through the host's send indirection
+ * table).  @meta may be NULL.  With @more the frame may wait in the
+ * current send section for the next one; ovb_netvsc_flush() or a send
+ * without @more sends it.  Returns 0; -EMSGSIZE; -EBADMSG (metadata does
+ * not fit the frame); -ETIMEDOUT (no send buffer freed up); -ECONNRESET.
+ */
+int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
+		    const void *frame, size_t len,
+		    const struct ovb_net_meta *meta, bool more);
+
+/** Send whatever waits in @queue's current section. */
+void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue);
+
+void ovb_netvsc_get_info(struct ovb_netvsc *n, struct ovb_netvsc_info *info);
+void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st);
+
+/**
+ * RNDIS QUERY of @oid: up to *@len bytes of the value land in @buf and
+ * *@len becomes its size.  Returns 0, -EIO with the RNDIS status logged,
+ * -EBADMSG, -ETIMEDOUT.
+ */
+int ovb_netvsc_query(struct ovb_netvsc *n, uint32_t oid, void *buf,
+		     size_t *len);
+
+/** RNDIS SET of @oid.  Returns 0 or as ovb_netvsc_query(). */
+int ovb_netvsc_set(struct ovb_netvsc *n, uint32_t oid, const void *buf,
+		   size_t len);
+
+/** RNDIS KEEPALIVE round trip.  Returns 0 or as ovb_netvsc_query(). */
+int ovb_netvsc_keepalive(struct ovb_netvsc *n);
+
+#endif /* OPENVMBUS_NETVSC_H */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netvsp: the host side of the synthetic NIC (class
+ * f8615163-df3e-46c5-913f-f2d2f965ed0e).  One netvsp instance serves one
+ * virtual switch: every guest partition gets one NIC on it, which speaks
+ * NVSP 1 to 6.1 and an RNDIS device over its channel and sub-channels, and
+ * is one port of the switch.  Layer: devices.  Spec: WIRE-FACTS.md B9,
+ * Linux drivers/net/hyperv (the guest it must satisfy).
+ *
+ * Threads: NVSP and RNDIS requests are handled on each channel's worker;
+ * frames for a guest arrive on whatever thread fed the switch and are
+ * copied into the guest's receive buffer there without blocking (a full
+ * receive buffer or ring drops the frame and counts it).
+ */
+#ifndef OPENVMBUS_NETVSP_H
+#define OPENVMBUS_NETVSP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server.h"
+#include "vswitch.h"
+
+/** Channels per NIC (primary + sub-channels) we offer at most. */
+#define OVB_NETVSP_MAX_CHANNELS 8u
+
+/** Largest MTU (L3 payload bytes) a switch may have. */
+#define OVB_NETVSP_MAX_MTU 9000u
+
+struct ovb_netvsp;
+
+struct ovb_netvsp_cfg {
+	const char *name;           /**< switch name for logs ("sw0") */
+	struct ovb_vswitch *sw;     /**< the switch NICs join (not owned) */
+	uint32_t mtu;               /**< 68..9000; 0: 1500 */
+	uint8_t mac_id;             /**< MAC byte 3: 00:15:5d:ID:PART:0 */
+	unsigned int max_channels;  /**< 1..8; 0: 8 */
+	bool link_down;             /**< start with the link down */
+};
+
+/** Counters over every NIC of one netvsp (monotonic). */
+struct ovb_netvsp_stats {
+	uint64_t nics;          /**< NICs whose primary channel is open */
+	uint64_t to_guest;      /**< frames copied into a receive buffer */
+	uint64_t to_guest_bytes;
+	uint64_t no_buffer;     /**< frames dropped: receive buffer/ring full */
+	uint64_t from_guest;    /**< frames a guest sent into the switch */
+	uint64_t from_guest_bytes;
+	uint64_t bad;           /**< malformed or refused guest requests */
+};
+
+/**
+ * Create a netvsp for @cfg->sw.  Register it with ovb_netvsp_register()
+ * before partitions join.  Returns 0, -EINVAL (bad MTU or channels),
+ * -ENOMEM.
+ */
+int ovb_netvsp_create(const struct ovb_netvsp_cfg *cfg,
+		      struct ovb_netvsp **out);
+
+/** Register with a server: every partition gets one NIC.  0 or -ENOSPC. */
+int ovb_netvsp_register(struct ovb_netvsp *vsp, struct ovb_server *srv);
+
+/** Free; every partition must be gone. */
+void ovb_netvsp_destroy(struct ovb_netvsp *vsp);
+
+/**
+ * Set the link state of every NIC of this netvsp; guests with an
+ * initialised RNDIS device get MEDIA_CONNECT / MEDIA_DISCONNECT.  While the
+ * link is down no frames reach or leave the guests.  Any thread.
+ */
+void ovb_netvsp_set_link(struct ovb_netvsp *vsp, bool up);
+
+/** The current link state. */
+bool ovb_netvsp_link(const struct ovb_netvsp *vsp);
+
+/** Copy the counters. */
+void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st);
+
+/** The ops netvsp registers (for tests that look at offers). */
+extern const struct ovb_vsp_ops ovb_netvsp_ops;
+
+#endif /* OPENVMBUS_NETVSP_H */

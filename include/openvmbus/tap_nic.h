@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest's network interface: a synthetic NIC (netvsc) exposed to
+ * Linux as a TAP device, optionally inside a named network namespace that
+ * is created the way iproute2 does it (/run/netns/NAME bind mounts), so
+ * that `ip netns exec NAME ...` reaches it.  The MAC comes from the RNDIS
+ * permanent address, the MTU from the host, the virtio-net header maps to
+ * checksum and LSO per-packet info, and each channel gets its own TAP
+ * queue (IFF_MULTI_QUEUE) with a reader thread.  Layer: frontends.
+ */
+#ifndef OPENVMBUS_TAP_NIC_H
+#define OPENVMBUS_TAP_NIC_H
+
+#include <stdbool.h>
+
+#include "client.h"
+#include "netvsc.h"
+
+struct ovb_tap_nic_params {
+	const char *ifname;   /**< TAP name, e.g. "eth0" or "ovb%d" */
+	const char *netns;    /**< namespace name, NULL: the current one */
+	const char *addr;     /**< IPv4 CIDR to assign, NULL: none */
+	unsigned int queues;  /**< channels wanted (1..8) */
+	uint32_t poll_us;     /**< channel polling, 0: interrupt mode */
+};
+
+struct ovb_tap_nic;
+
+/**
+ * Bring up the NIC offered as @dev and its TAP.  Blocks; call from a
+ * thread that is not a channel worker.  Returns 0 or -errno after logging
+ * which step failed (-EPERM without CAP_NET_ADMIN / CAP_SYS_ADMIN).
+ */
+int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
+		      const struct ovb_tap_nic_params *p,
+		      struct ovb_tap_nic **out);
+
+/** The interface name the kernel gave. */
+const char *ovb_tap_nic_name(const struct ovb_tap_nic *t);
+
+/** The netvsc under it. */
+struct ovb_netvsc *ovb_tap_nic_netvsc(struct ovb_tap_nic *t);
+
+/** Stop the readers, close the TAP and the NIC.  The namespace stays. */
+void ovb_tap_nic_stop(struct ovb_tap_nic *t);
+
+/**
+ * Create network namespace @name under /run/netns unless it exists.
+ * Returns 0 or -errno.
+ */
+int ovb_netns_ensure(const char *name);
+
+#endif /* OPENVMBUS_TAP_NIC_H */

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guest TAP front end (tap_nic.h): netvsc below, a Linux TAP above.
+ * One reader thread per TAP queue drains frames into netvsc, batched per
+ * wake-up; netvsc's receive callback writes frames back into the TAP
+ * queue of the channel they arrived on.  Namespaces follow iproute2:
+ * /run/netns is a shared mount, each name a bind mount of a thread's
+ * network namespace.  Layer: frontends.  Interfaces: tuntap.rst,
+ * ip-netns(8), setns(2).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "openvmbus/log.h"
+#include "openvmbus/net_tap.h"
+#include "openvmbus/tap_nic.h"
+
+#define NETNS_DIR "/run/netns"
+
+struct tap_reader {
+	struct ovb_tap_nic *t;
+	unsigned int q;
+	pthread_t thread;
+	bool started;
+};
+
+struct ovb_tap_nic {
+	struct ovb_tap_nic_params p;
+	struct ovb_netvsc *nic;
+	struct ovb_net_tap *tap; /* set once, read by receive callbacks */
+	struct ovb_netvsc_info info;
+	int stop_fd;
+	struct tap_reader rd[OVB_NETVSC_MAX_QUEUES];
+	unsigned int nq;
+	uint64_t rx_drops;
+	int setup_rc;
+};
+
+/* ---- namespaces ------------------------------------------------------------ */
+
+static int netns_dir(void)
+{
+	if (mkdir(NETNS_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	/* Shared, so mounts made later show up in every mount namespace. */
+	if (!mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC, NULL))
+		return -errno;
+	return mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) ? -errno
+								       : 0;
+}
+
+struct netns_job {
+	const char *path;
+	int rc;
+};
+
+/* On a thread of its own: a new namespace, bind-mounted at path. */
+static void *netns_create_thread(void *arg)
+{
+	struct netns_job *j = arg;
+
+	if (unshare(CLONE_NEWNET))
+		j->rc = -errno;
+	else if (mount("/proc/thread-self/ns/net", j->path, "none", MS_BIND,
+		       NULL))
+		j->rc = -errno;
+	return NULL;
+}
+
+int ovb_netns_ensure(const char *name)
+{
+	char path[256];
+	struct netns_job j = { path, 0 };
+	pthread_t th;
+	int fd, rc;
+
+	if (!name || !*name || strchr(name, '/') || strlen(name) > 200)
+		return -EINVAL;
+	snprintf(path, sizeof(path), NETNS_DIR "/%s", name);
+	if (!access(path, F_OK))
+		return 0; /* exists: `ip netns add` made it, or we did */
+	if ((rc = netns_dir()) != 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL, 0);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	close(fd);
+	if (pthread_create(&th, NULL, netns_create_thread, &j)) {
+		unlink(path);
+		return -EAGAIN;
+	}
+	pthread_join(th, NULL);
+	if (j.rc)
+		unlink(path);
+	return j.rc;
+}
+
+/* ---- frames ------------------------------------------------------------------ */
+
+static void tap_rx(void *ctx, unsigned int queue, const void *frame,
+		   size_t len, const struct ovb_net_meta *meta)
+{
+	struct ovb_tap_nic *t = ctx;
+	struct ovb_net_tap *tap = __atomic_load_n(&t->tap, __ATOMIC_ACQUIRE);
+	ssize_t n;
+
+	if (!tap)
+		return;
+	n = ovb_net_tap_write(tap, queue % ovb_net_tap_queues(tap), frame, len,
+			      meta);
+	if (n < 0)
+		__atomic_fetch_add(&t->rx_drops, 1, __ATOMIC_RELAXED);
+}
+
+static void tap_link(void *ctx, bool up)
+{
+	struct ovb_tap_nic *t = ctx;
+	struct ovb_net_tap *tap = __atomic_load_n(&t->tap, __ATOMIC_ACQUIRE);
+	int on = up;
+
+	if (tap && ioctl(ovb_net_tap_fd(tap, 0), TUNSETCARRIER, &on))
+		ovb_warn("tap %s: carrier %s: %s", ovb_net_tap_name(tap),
+			 up ? "on" : "off", strerror(errno));
+}
+
+struct seg_ctx {
+	struct ovb_tap_nic *t;
+	unsigned int q;
+};
+
+static int tap_seg(void *ctx, const void *seg, size_t len)
+{
+	struct seg_ctx *s = ctx;
+
+	return ovb_netvsc_send(s->t->nic, s->q, seg, len, NULL, true);
+}
+
+/* One frame read from the TAP into netvsc. */
+static void tap_tx(struct ovb_tap_nic *t, unsigned int q, uint8_t *f,
+		   size_t len, struct ovb_net_meta *meta)
+{
+	struct seg_ctx s = { t, q };
+	int rc;
+
+	if (meta->gso_type && len > t->info.lso_max) {
+		/* Larger than the host takes: segment here. */
+		if (meta->flags & OVB_NET_META_CSUM_PARTIAL)
+			ovb_offload_tso(f, len, meta, tap_seg, &s);
+		return;
+	}
+	rc = ovb_netvsc_send(t->nic, q, f, len, meta, true);
+	if (rc && rc != -ECONNRESET)
+		ovb_dbg("tap %s: frame of %zu bytes not sent: %s",
+			ovb_tap_nic_name(t), len, strerror(-rc));
+}
+
+static void *tap_reader_thread(void *arg)
+{
+	struct tap_reader *r = arg;
+	struct ovb_tap_nic *t = r->t;
+	struct pollfd pfd[2] = {
+		{ .fd = ovb_net_tap_fd(t->tap, r->q), .events = POLLIN },
+		{ .fd = t->stop_fd, .events = POLLIN },
+	};
+	uint8_t *buf = malloc(OVB_NET_TAP_MAX_FRAME);
+
+	while (buf && !(pfd[1].revents & POLLIN)) {
+		struct ovb_net_meta meta;
+		ssize_t n;
+		int batch = 0;
+
+		while (batch < 64 &&
+		       (n = ovb_net_tap_read(t->tap, r->q, buf,
+					     OVB_NET_TAP_MAX_FRAME, &meta)) !=
+			       -EAGAIN) {
+			if (n > 0)
+				tap_tx(t, r->q, buf, (size_t)n, &meta);
+			batch++;
+		}
+		ovb_netvsc_flush(t->nic, r->q);
+		if (batch == 64)
+			continue;
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int tap_addr(const char *ifname, const char *cidr)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	char ip[64], *slash;
+	unsigned long bits = 24;
+	int fd, rc = 0;
+
+	snprintf(ip, sizeof(ip), "%s", cidr);
+	if ((slash = strchr(ip, '/')) != NULL) {
+		*slash = 0;
+		bits = strtoul(slash + 1, NULL, 10);
+	}
+	if (bits > 32 || inet_pton(AF_INET, ip, &sin->sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	sin->sin_family = AF_INET;
+	if (ioctl(fd, SIOCSIFADDR, &ifr))
+		rc = -errno;
+	sin->sin_addr.s_addr = bits ? htonl(~0u << (32 - bits)) : 0;
+	if (!rc && ioctl(fd, SIOCSIFNETMASK, &ifr))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Bring the loopback device up too: a fresh namespace has it down. */
+static void lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+}
+
+static int tap_configure(struct ovb_tap_nic *t)
+{
+	struct ovb_net_tap *tap;
+	uint32_t off = 0;
+	int rc, on;
+
+	rc = ovb_net_tap_open(t->p.ifname, t->info.queues, &tap);
+	if (rc)
+		return rc;
+	if (t->info.csum)
+		off = OVB_NET_TAP_OFFLOAD_CSUM;
+	if (t->info.csum && t->info.lso_max)
+		off |= OVB_NET_TAP_OFFLOAD_TSO4 | OVB_NET_TAP_OFFLOAD_TSO6;
+	if ((rc = ovb_net_tap_set_mac(tap, t->info.mac)) ||
+	    (rc = ovb_net_tap_set_mtu(tap, t->info.mtu)) ||
+	    (rc = ovb_net_tap_set_offload(tap, off))) {
+		ovb_net_tap_close(tap);
+		return rc;
+	}
+	on = __atomic_load_n(&t->info.link_up, __ATOMIC_ACQUIRE);
+	ioctl(ovb_net_tap_fd(tap, 0), TUNSETCARRIER, &on);
+	if ((rc = ovb_net_tap_set_up(tap, true)) != 0 ||
+	    (t->p.addr && (rc = tap_addr(ovb_net_tap_name(tap), t->p.addr)))) {
+		ovb_net_tap_close(tap);
+		return rc;
+	}
+	if (t->p.netns)
+		lo_up();
+	__atomic_store_n(&t->tap, tap, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* On its own thread so that setns() moves only this thread. */
+static void *tap_setup_thread(void *arg)
+{
+	struct ovb_tap_nic *t = arg;
+	char path[256];
+	int fd;
+
+	if (t->p.netns) {
+		snprintf(path, sizeof(path), NETNS_DIR "/%s", t->p.netns);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+			t->setup_rc = -errno;
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		close(fd);
+	}
+	t->setup_rc = tap_configure(t);
+	return NULL;
+}
+
+int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
+		      const struct ovb_tap_nic_params *p,
+		      struct ovb_tap_nic **out)
+{
+	struct ovb_netvsc_params np = { 0 };
+	struct ovb_tap_nic *t = calloc(1, sizeof(*t));
+	pthread_t th;
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	t->p = *p;
+	t->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->netns && (rc = ovb_netns_ensure(p->netns)) != 0) {
+		ovb_err("tap: network namespace %s: %s", p->netns,
+			strerror(-rc));
+		goto err;
+	}
+	np.queues = p->queues ? p->queues : 1;
+	np.poll_us = p->poll_us;
+	np.rx = tap_rx;
+	np.link = tap_link;
+	np.ctx = t;
+	if ((rc = ovb_netvsc_open(dev, &np, &t->nic)) != 0) {
+		ovb_err("tap: synthetic NIC did not come up: %s",
+			strerror(-rc));
+		goto err;
+	}
+	ovb_netvsc_get_info(t->nic, &t->info);
+	if (pthread_create(&th, NULL, tap_setup_thread, t)) {
+		rc = -EAGAIN;
+		goto err_nic;
+	}
+	pthread_join(th, NULL);
+	if ((rc = t->setup_rc) != 0) {
+		ovb_err("tap %s%s%s: %s", p->ifname, p->netns ? " in " : "",
+			p->netns ? p->netns : "", strerror(-rc));
+		goto err_nic;
+	}
+	t->nq = ovb_net_tap_queues(t->tap);
+	for (unsigned int i = 0; i < t->nq; i++) {
+		t->rd[i].t = t;
+		t->rd[i].q = i;
+		t->rd[i].started = !pthread_create(&t->rd[i].thread, NULL,
+						   tap_reader_thread, &t->rd[i]);
+	}
+	*out = t;
+	return 0;
+err_nic:
+	ovb_netvsc_close(t->nic);
+err:
+	close(t->stop_fd);
+	free(t);
+	return rc;
+}
+
+const char *ovb_tap_nic_name(const struct ovb_tap_nic *t)
+{
+	return t->tap ? ovb_net_tap_name(t->tap) : t->p.ifname;
+}
+
+struct ovb_netvsc *ovb_tap_nic_netvsc(struct ovb_tap_nic *t)
+{
+	return t->nic;
+}
+
+void ovb_tap_nic_stop(struct ovb_tap_nic *t)
+{
+	uint64_t one = 1;
+	struct ovb_net_tap *tap = t->tap;
+
+	if (write(t->stop_fd, &one, sizeof(one)) != sizeof(one))
+		ovb_warn("tap: stop signal lost");
+	for (unsigned int i = 0; i < t->nq; i++)
+		if (t->rd[i].started)
+			pthread_join(t->rd[i].thread, NULL);
+	ovb_netvsc_close(t->nic); /* no receive callback after this */
+	__atomic_store_n(&t->tap, NULL, __ATOMIC_RELEASE);
+	ovb_net_tap_close(tap);
+	close(t->stop_fd);
+	free(t);
+}

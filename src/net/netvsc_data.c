@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netvsc frames, both ways.  Transmit: a frame small enough for a send
+ * section is written into the queue's current section behind the RNDIS
+ * packets already there (up to the host's max_packets_per_message), and
+ * the section is sent when it is full, when the caller has no more
+ * frames, or before a large frame; a large frame goes as page buffers out
+ * of one of a few guest-memory buffers.  Receive: every transfer-page
+ * packet is validated (pageset, ranges inside the receive buffer, RNDIS
+ * framing) before its frames reach the callback, and completed at once.
+ * Layer: devices.  Spec: WIRE-FACTS.md B6, B9.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/netvsc_priv.h"
+#include "openvmbus/log.h"
+
+/* ---- buffer pools -------------------------------------------------------- */
+
+int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
+		      uint32_t count, bool big)
+{
+	uint64_t gpa;
+	int rc;
+
+	if (!count)
+		return -EINVAL;
+	pl->free = calloc(count, sizeof(*pl->free));
+	pl->ctx = calloc(count, sizeof(*pl->ctx));
+	if (!pl->free || !pl->ctx)
+		return -ENOMEM;
+	if (big && (rc = ovb_client_alloc(n->cl, (size_t)count * NETVSC_BIG_SIZE,
+					  (void **)&n->big, &gpa)) != 0)
+		return rc;
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->cond, NULL);
+	for (uint32_t i = 0; i < count; i++) {
+		pl->free[i] = count - 1 - i;
+		pl->ctx[i] = (struct netvsc_buf){ n, i, big };
+	}
+	pl->n = pl->nfree = count;
+	return 0;
+}
+
+void netvsc__pool_fini(struct netvsc_pool *pl)
+{
+	if (pl->n) {
+		pthread_mutex_destroy(&pl->lock);
+		pthread_cond_destroy(&pl->cond);
+	}
+	free(pl->free);
+	free(pl->ctx);
+	memset(pl, 0, sizeof(*pl));
+}
+
+static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
+{
+	struct timespec dl;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += NETVSC_TIMEOUT / 1000;
+	pthread_mutex_lock(&pl->lock);
+	while (!pl->nfree && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&pl->cond, &pl->lock, &dl);
+	if (pl->nfree) {
+		*idx = pl->free[--pl->nfree];
+		rc = 0;
+	} else {
+		rc = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&pl->lock);
+	return rc;
+}
+
+static void pool_put(struct netvsc_pool *pl, uint32_t idx)
+{
+	pthread_mutex_lock(&pl->lock);
+	pl->free[pl->nfree++] = idx;
+	pthread_cond_signal(&pl->cond);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+/* The host is done with a section or big buffer (or the channel died). */
+static void buf_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		     void *ctx)
+{
+	struct netvsc_buf *b = ctx;
+	struct ovb_netvsc *n = b->n;
+	struct ovb_nvsp_msg m;
+
+	if (pkt && (ovb_nvsp_parse(pkt->data, pkt->len, OVB_NVSP_TO_GUEST,
+				   OVB_NVSP_VERSION_ANY, &m) ||
+		    m.type != NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE ||
+		    m.u.rndis_pkt_complete.status != NVSP_STAT_SUCCESS))
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+	pool_put(b->big ? &n->bigs : &n->secs, b->idx);
+}
+
+int netvsc__gpa_range(struct ovb_netvsc *n, const void *buf, size_t len,
+		      uint64_t *words, size_t max)
+{
+	uint64_t gpa = ovb_gmem_gpa(ovb_client_gmem(n->cl), buf);
+	uint32_t off, npfns;
+
+	if (gpa == UINT64_MAX || !len || len > UINT32_MAX)
+		return -EFAULT;
+	off = gpa % HV_PAGE_SIZE;
+	npfns = ovb_gpa_range_npfns(off, (uint32_t)len);
+	if (npfns + 1 > max)
+		return -E2BIG;
+	words[0] = len | (uint64_t)off << 32;
+	for (uint32_t i = 0; i < npfns; i++)
+		words[1 + i] = gpa / HV_PAGE_SIZE + i;
+	return (int)(npfns + 1);
+}
+
+/* ---- transmit ------------------------------------------------------------ */
+
+static int send_rndis_pkt(struct netvsc_q *q, uint32_t section, uint32_t size,
+			  const uint64_t *words, int nw, struct netvsc_buf *b)
+{
+	struct ovb_nvsp_msg m = { .type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT };
+	uint8_t buf[NVSP_MESSAGE_SIZE];
+	struct ovb_send s = { 0 };
+
+	m.u.rndis_pkt.channel_type = NVSP_CHANNEL_TYPE_DATA;
+	m.u.rndis_pkt.section_index = section;
+	m.u.rndis_pkt.section_size = size;
+	s.len = (size_t)ovb_nvsp_encode(buf, sizeof(buf), OVB_NVSP_TO_HOST, &m);
+	s.data = buf;
+	if (words) {
+		s.type = VM_PKT_DATA_USING_GPA_DIRECT;
+		s.ranges = words;
+		s.ranges_len = (size_t)nw * 8;
+		s.range_cnt = 1;
+	}
+	s.on_comp = buf_done;
+	s.comp_ctx = b;
+	__atomic_fetch_add(&q->n->tx_sends, 1, __ATOMIC_RELAXED);
+	return ovb_chan_send(q->chan, &s);
+}
+
+/* Send the current section; q->lock held. */
+static int flush_locked(struct netvsc_q *q)
+{
+	struct ovb_netvsc *n = q->n;
+	uint32_t sec = (uint32_t)q->cur;
+	int rc;
+
+	if (q->cur < 0)
+		return 0;
+	q->cur = -1;
+	rc = send_rndis_pkt(q, sec, q->off, NULL, 0, &n->secs.ctx[sec]);
+	if (rc) {
+		__atomic_fetch_add(&n->tx_errors, q->npkt, __ATOMIC_RELAXED);
+		pool_put(&n->secs, sec);
+	}
+	return rc;
+}
+
+static struct netvsc_q *pick_queue(struct ovb_netvsc *n, unsigned int queue)
+{
+	unsigned int nq = __atomic_load_n(&n->nq, __ATOMIC_ACQUIRE);
+	uint32_t c = n->send_table[queue % NVSP_SEND_INDIRECTION_TABLE_SIZE];
+
+	return &n->q[c < nq ? c : queue % nq];
+}
+
+/* Write RNDIS header + frame at @p; returns the message length. */
+static int build(struct ovb_netvsc *n, uint8_t *p, size_t cap,
+		 const struct ovb_rndis_pktinfo *info, const void *frame,
+		 size_t len, const struct ovb_net_meta *meta)
+{
+	ssize_t h = ovb_rndis_packet_build_header(p, cap, (uint32_t)len, info);
+
+	if (h < 0 || (size_t)h + len > cap)
+		return -EMSGSIZE;
+	memcpy(p + h, frame, len);
+	if (meta && meta->gso_type &&
+	    ovb_offload_ndis_lso(p + h, len, meta))
+		return -EBADMSG;
+	return (int)(h + (ssize_t)len);
+}
+
+static int send_big(struct netvsc_q *q, const struct ovb_rndis_pktinfo *info,
+		    const void *frame, size_t len,
+		    const struct ovb_net_meta *meta)
+{
+	struct ovb_netvsc *n = q->n;
+	uint64_t words[2 + NETVSC_BIG_SIZE / HV_PAGE_SIZE];
+	uint32_t idx;
+	uint8_t *p;
+	int rc, mlen, nw;
+
+	if ((rc = pool_get(&n->bigs, &idx)) != 0)
+		return rc;
+	p = n->big + (size_t)idx * NETVSC_BIG_SIZE;
+	mlen = build(n, p, NETVSC_BIG_SIZE, info, frame, len, meta);
+	nw = mlen < 0 ? mlen
+		      : netvsc__gpa_range(n, p, (size_t)mlen, words,
+					  sizeof(words) / 8);
+	rc = nw < 0 ? nw
+		    : send_rndis_pkt(q, NVSP_INVALID_SECTION_INDEX, 0, words,
+				     nw, &n->bigs.ctx[idx]);
+	if (rc)
+		pool_put(&n->bigs, idx);
+	else
+		__atomic_fetch_add(&n->tx_pagebuf, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
+		    const void *frame, size_t len,
+		    const struct ovb_net_meta *meta, bool more)
+{
+	struct ovb_rndis_pktinfo info = { 0 };
+	struct netvsc_q *q;
+	size_t need, aligned;
+	int rc = 0, mlen;
+
+	if (__atomic_load_n(&n->closing, __ATOMIC_ACQUIRE))
+		return -ECONNRESET;
+	if (len < 14 || len > NETVSC_BIG_SIZE - 256)
+		return -EMSGSIZE;
+	if (meta && (rc = ovb_rndis_meta_to_tx(meta, frame, len, &info)) != 0)
+		return rc;
+	need = ovb_rndis_packet_header_len(&info) + len;
+	aligned = (need + n->align - 1) & ~(size_t)(n->align - 1);
+	q = pick_queue(n, queue);
+	pthread_mutex_lock(&q->lock);
+	if (!n->sec_size || aligned > n->sec_size) {
+		rc = flush_locked(q);
+		if (!rc)
+			rc = send_big(q, &info, frame, len, meta);
+		goto out;
+	}
+	if (q->cur >= 0 &&
+	    (q->off + aligned > n->sec_size || q->npkt >= n->max_pkt))
+		rc = flush_locked(q);
+	if (!rc && q->cur < 0) {
+		uint32_t sec;
+
+		rc = pool_get(&n->secs, &sec);
+		if (!rc) {
+			q->cur = (int32_t)sec;
+			q->off = q->npkt = 0;
+		}
+	}
+	if (rc)
+		goto out;
+	uint8_t *p = n->txbuf + (size_t)q->cur * n->sec_size + q->off;
+
+	mlen = build(n, p, n->sec_size - q->off, &info, frame, len, meta);
+	if (mlen < 0) {
+		rc = mlen;
+		goto out;
+	}
+	/* Padding belongs to this message, as Linux accounts it. */
+	memset(p + mlen, 0, aligned - (size_t)mlen);
+	memcpy(p + 4, &(uint32_t){ (uint32_t)aligned }, 4);
+	q->off += (uint32_t)aligned;
+	q->npkt++;
+	if (!more)
+		rc = flush_locked(q);
+out:
+	pthread_mutex_unlock(&q->lock);
+	if (!rc) {
+		__atomic_fetch_add(&n->tx_frames, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&n->tx_bytes, len, __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
+void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
+{
+	struct netvsc_q *q = pick_queue(n, queue);
+
+	pthread_mutex_lock(&q->lock);
+	flush_locked(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* ---- receive ----------------------------------------------------------- */
+
+static void bad(struct ovb_netvsc *n, struct ovb_chan *chan, const char *why)
+{
+	__atomic_fetch_add(&n->rx_bad, 1, __ATOMIC_RELAXED);
+	ovb_warn("netvsc %s: %s", ovb_chan_name(chan), why);
+}
+
+/* A control completion or indication from the host. */
+static void rx_control(struct ovb_netvsc *n, struct ovb_chan *chan,
+		       const uint8_t *msg, size_t len)
+{
+	struct ovb_rndis_msg m;
+
+	if (ovb_rndis_parse(msg, len, &m)) {
+		bad(n, chan, "malformed RNDIS control message");
+		return;
+	}
+	if (m.type == RNDIS_MSG_INDICATE) {
+		bool up;
+
+		if (m.status == RNDIS_STATUS_MEDIA_CONNECT)
+			up = true;
+		else if (m.status == RNDIS_STATUS_MEDIA_DISCONNECT)
+			up = false;
+		else
+			return; /* other indications: nothing to follow */
+		__atomic_store_n(&n->info.link_up, up, __ATOMIC_RELEASE);
+		if (n->p.link)
+			n->p.link(n->p.ctx, up);
+		return;
+	}
+	if (!(m.type & RNDIS_MSG_COMPLETION) || m.type == RNDIS_MSG_RESET_C) {
+		bad(n, chan, "RNDIS request from the host");
+		return;
+	}
+	pthread_mutex_lock(&n->ctl_wait_lock);
+	if (n->ctl_req_id && m.request_id == n->ctl_req_id && !n->ctl_done) {
+		n->ctl_type = m.type;
+		n->ctl_status = m.status;
+		if (m.type == RNDIS_MSG_INIT_C) {
+			n->ctl_info_len = sizeof(struct rndis_initialize_complete);
+			memcpy(n->ctl_info, msg, n->ctl_info_len);
+		} else {
+			n->ctl_info_len = m.info_len < NETVSC_CTL_SIZE
+						  ? m.info_len : NETVSC_CTL_SIZE;
+			if (m.info)
+				memcpy(n->ctl_info, m.info, n->ctl_info_len);
+		}
+		n->ctl_done = true;
+		pthread_cond_broadcast(&n->ctl_cond);
+	} else {
+		ovb_info("netvsc: RNDIS completion %#x for request %u nobody "
+			 "waits for", m.type, m.request_id);
+	}
+	pthread_mutex_unlock(&n->ctl_wait_lock);
+}
+
+static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
+		     const uint8_t *msg, uint32_t len)
+{
+	struct ovb_netvsc *n = q->n;
+	struct ovb_rndis_packet pkt;
+	struct ovb_net_meta meta;
+	uint32_t type;
+
+	if (len < 8) {
+		bad(n, chan, "transfer range too short for RNDIS");
+		return;
+	}
+	memcpy(&type, msg, 4);
+	if (type != RNDIS_MSG_PACKET) {
+		rx_control(n, chan, msg, len);
+		return;
+	}
+	if (ovb_rndis_packet_parse(msg, len, &pkt) || pkt.frame_len < 14) {
+		bad(n, chan, "malformed RNDIS PACKET");
+		return;
+	}
+	memset(&meta, 0, sizeof(meta));
+	ovb_rndis_rx_to_meta(&pkt.info, &meta);
+	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->rx_bytes, pkt.frame_len, __ATOMIC_RELAXED);
+	if (n->p.rx)
+		n->p.rx(n->p.ctx, q->idx, pkt.frame, pkt.frame_len, &meta);
+}
+
+/* Complete a receive; what the ring cannot take now is retried later. */
+static void rx_complete(struct netvsc_q *q, uint64_t xid)
+{
+	union nvsp_message c = { 0 };
+	struct ovb_send s = { .type = VM_PKT_COMP, .flags = OVB_SEND_NONBLOCK,
+			      .data = &c, .len = sizeof(c) };
+
+	c.rndis_pkt_complete.hdr.msg_type =
+		NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE;
+	c.rndis_pkt_complete.status = NVSP_STAT_SUCCESS;
+
+	while (q->npending) {
+		s.xid = q->pending[0];
+		if (ovb_chan_send(q->chan, &s))
+			break;
+		memmove(q->pending, q->pending + 1,
+			--q->npending * sizeof(q->pending[0]));
+	}
+	s.xid = xid;
+	if (!q->npending && !ovb_chan_send(q->chan, &s))
+		return;
+	if (q->npending < NETVSC_PENDING)
+		q->pending[q->npending++] = xid;
+	else
+		bad(q->n, q->chan, "receive completions lost: ring full");
+}
+
+static void rx_xfer(struct netvsc_q *q, struct ovb_chan *chan,
+		    const struct ovb_pkt *pkt)
+{
+	struct ovb_netvsc *n = q->n;
+	struct ovb_nvsp_msg m;
+
+	if (ovb_nvsp_parse(pkt->data, pkt->len, OVB_NVSP_TO_GUEST, n->nvsp,
+			   &m) || m.type != NVSP_MSG1_TYPE_SEND_RNDIS_PKT) {
+		bad(n, chan, "transfer pages without SEND_RNDIS_PKT");
+		goto done;
+	}
+	if (pkt->xfer_pageset_id != NVSP_RECEIVE_BUFFER_ID || !n->rxbuf) {
+		bad(n, chan, "transfer pages of an unknown pageset");
+		goto done;
+	}
+	for (uint32_t i = 0; i < pkt->xfer_cnt; i++) {
+		struct vmtransfer_page_range r;
+
+		memcpy(&r, &pkt->xfer[i], sizeof(r));
+		if (r.byte_offset > n->rxlen ||
+		    r.byte_count > n->rxlen - r.byte_offset) {
+			bad(n, chan, "transfer range outside the receive "
+				     "buffer");
+			continue;
+		}
+		rx_range(q, chan, n->rxbuf + r.byte_offset, r.byte_count);
+	}
+done:
+	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
+		rx_complete(q, pkt->xid);
+}
+
+void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
+{
+	struct netvsc_q *q = ctx;
+	struct ovb_netvsc *n = q->n;
+	struct ovb_nvsp_msg m;
+
+	switch (pkt->type) {
+	case VM_PKT_DATA_USING_XFER_PAGES:
+		rx_xfer(q, chan, pkt);
+		return;
+	case VM_PKT_DATA_INBAND:
+		if (ovb_nvsp_parse(pkt->data, pkt->len, OVB_NVSP_TO_GUEST,
+				   n->nvsp, &m)) {
+			bad(n, chan, "malformed in-band NVSP message");
+			return;
+		}
+		if (m.type == NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE) {
+			for (uint32_t i = 0; i < m.u.indirection_table.count &&
+					     i < NVSP_SEND_INDIRECTION_TABLE_SIZE;
+			     i++)
+				n->send_table[i] = m.u.indirection_table.table[i];
+		}
+		return; /* VF association and the like: nothing to do */
+	default:
+		bad(n, chan, "unexpected packet type");
+	}
+}

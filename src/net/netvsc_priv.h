@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netvsc internals shared by netvsc.c (bring-up, NVSP and RNDIS control)
+ * and netvsc_data.c (frames both ways).
+ */
+#ifndef OVB_NET_NETVSC_PRIV_H
+#define OVB_NET_NETVSC_PRIV_H
+
+#include <pthread.h>
+
+#include "openvmbus/netvsc.h"
+#include "openvmbus/nvsp.h"
+#include "openvmbus/rndis.h"
+
+#define NETVSC_BIG_BUFS 32u            /* page-buffer frames in flight */
+#define NETVSC_BIG_SIZE (68u * 1024u)  /* RNDIS header + 64 KiB frame */
+#define NETVSC_CTL_SIZE 4096u
+#define NETVSC_TIMEOUT 5000
+#define NETVSC_PENDING 1024u           /* receive completions to retry */
+
+struct ovb_netvsc;
+
+/* A send buffer (section or big buffer) and whom to give it back to. */
+struct netvsc_buf {
+	struct ovb_netvsc *n;
+	uint32_t idx;
+	bool big;
+};
+
+struct netvsc_q {
+	struct ovb_netvsc *n;
+	struct ovb_vsc_dev *dev;
+	struct ovb_chan *chan;
+	unsigned int idx;
+	pthread_mutex_t lock;   /* the batch below */
+	int32_t cur;            /* section being filled, -1 none */
+	uint32_t off, npkt;
+	/* receive completions the ring had no room for (worker only) */
+	uint64_t pending[NETVSC_PENDING];
+	uint32_t npending;
+};
+
+/* A free list of buffer indices with a wait for one to come back. */
+struct netvsc_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint32_t *free;
+	uint32_t nfree, n;
+	struct netvsc_buf *ctx; /* per index, the completion context */
+};
+
+struct ovb_netvsc {
+	struct ovb_vsc_dev *dev;
+	struct ovb_client *cl;
+	struct ovb_netvsc_params p;
+	struct netvsc_q q[OVB_NETVSC_MAX_QUEUES];
+	unsigned int nq;
+	bool closing;
+
+	pthread_mutex_t sub_lock;        /* sub-channel offers arriving */
+	pthread_cond_t sub_cond;
+	struct ovb_vsc_dev *sub[OVB_NETVSC_MAX_QUEUES];
+	unsigned int nsub;
+
+	uint32_t nvsp, ndis;
+	uint8_t resp[NVSP_MESSAGE_SIZE]; /* last NVSP reply (bring-up) */
+	uint32_t send_table[NVSP_SEND_INDIRECTION_TABLE_SIZE];
+
+	uint8_t *rxbuf;
+	uint32_t rxlen, rx_gpadl, rx_section;
+	uint8_t *txbuf;
+	uint32_t txlen, tx_gpadl, sec_size;
+	struct netvsc_pool secs;
+	uint8_t *big;
+	struct netvsc_pool bigs;
+
+	/* RNDIS control: one request at a time */
+	pthread_mutex_t ctl_lock;
+	pthread_mutex_t ctl_wait_lock;
+	pthread_cond_t ctl_cond;
+	uint8_t *ctl;                    /* one guest page for requests */
+	uint32_t ctl_req_id;             /* the request we wait for, 0 none */
+	bool ctl_done;
+	uint32_t ctl_type, ctl_status;
+	uint8_t ctl_info[NETVSC_CTL_SIZE];
+	uint32_t ctl_info_len;
+	uint32_t req_counter;
+	uint32_t max_pkt, align;
+
+	struct ovb_netvsc_info info;
+	uint64_t tx_frames, tx_bytes, tx_sends, tx_pagebuf, tx_errors;
+	uint64_t rx_frames, rx_bytes, rx_bad;
+};
+
+/* netvsc_data.c */
+void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
+int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
+		      uint32_t count, bool big);
+void netvsc__pool_fini(struct netvsc_pool *pl);
+int netvsc__gpa_range(struct ovb_netvsc *n, const void *buf, size_t len,
+		      uint64_t *words, size_t max);
+
+#endif

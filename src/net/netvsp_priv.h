@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netvsp internals shared by netvsp.c (NVSP, channels, buffers),
+ * netvsp_rndis.c (the RNDIS device and its OIDs) and netvsp_rx.c (frames
+ * both ways through the receive and send buffers).
+ *
+ * Locking: nic->lock is a reader-writer lock.  Readers are every path that
+ * touches the receive or send buffer or the channel table: frames from the
+ * switch (any thread), guest sends (channel workers), control replies.
+ * Writers change them: channel open/close, SEND_*_BUF, REVOKE_*_BUF.  A
+ * reader never waits for anything while holding it (sends to the guest are
+ * non-blocking on foreign threads), so a writer's wait is bounded.
+ */
+#ifndef OVB_NET_NETVSP_PRIV_H
+#define OVB_NET_NETVSP_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "openvmbus/netvsp.h"
+#include "openvmbus/nvsp.h"
+#include "openvmbus/rndis.h"
+#include "openvmbus/toeplitz.h"
+
+#define NETVSP_SEND_SECTION 6144u       /* what Windows hosts hand out */
+#define NETVSP_MAX_RX_BUF (31u << 20)   /* Linux's ceiling, NVSP >= 3 */
+#define NETVSP_MAX_RX_BUF_V2 (15u << 20) /* NVSP <= 2 */
+#define NETVSP_MAX_TX_BUF (15u << 20)
+#define NETVSP_SCRATCH (65536u + 4096u) /* one RNDIS message, any size */
+#define NETVSP_MAX_IOV 64
+#define NETVSP_MAX_MCAST 32u
+#define NETVSP_PKTS_PER_MSG 8u          /* INIT_C max_packets_per_message */
+
+struct netvsp_nic;
+
+struct ovb_netvsp {
+	struct ovb_netvsp_cfg cfg;
+	char name[32];
+	pthread_mutex_t lock;    /* guards the NIC list */
+	struct netvsp_nic *nics;
+	bool link_up;            /* atomic */
+	uint64_t to_guest, to_guest_bytes, no_buffer;
+	uint64_t from_guest, from_guest_bytes, bad;
+};
+
+/* One open channel of a NIC. */
+struct netvsp_chan {
+	struct netvsp_nic *nic;
+	struct ovb_chan *chan;
+	uint16_t idx;           /* sub-channel index; 0 = primary */
+	uint8_t *scratch;       /* NETVSP_SCRATCH bytes: staged guest data */
+};
+
+/* One guest's NIC: the dev_ctx of the primary and its sub-channels. */
+struct netvsp_nic {
+	struct ovb_netvsp *vsp;
+	struct ovb_partition *part;
+	struct ovb_vsp_dev *dev;         /* primary */
+	struct netvsp_nic *next;
+	char name[64];
+	uint8_t mac[6];
+	pthread_rwlock_t lock;
+	struct netvsp_chan *ch[OVB_NETVSP_MAX_CHANNELS];
+	unsigned int nopen;              /* channels open */
+	unsigned int nsub_offered;
+
+	/* NVSP, primary worker */
+	uint32_t nvsp_ver;               /* 0 until INIT succeeded */
+	uint32_t ndis_ver;
+	uint32_t guest_mtu;              /* SEND_NDIS_CONFIG */
+	uint64_t guest_caps;
+	bool warned_short;
+
+	/* receive buffer: slots of slot_size handed out as transfer pages */
+	uint32_t rx_gpadl;
+	uint16_t rx_id;
+	struct ovb_gmem_view rx_view;    /* va NULL when none */
+	uint32_t slot_size, nslots;
+	pthread_mutex_t slot_lock;
+	uint32_t *slot_free;             /* stack of free slot numbers */
+	uint32_t nfree;
+	uint8_t *slot_busy;              /* 1 while the guest owns the slot */
+
+	/* send buffer: sections of NETVSP_SEND_SECTION */
+	uint32_t tx_gpadl;
+	uint16_t tx_id;
+	struct ovb_gmem_view tx_view;
+	uint32_t nsections;
+
+	/* RNDIS device (primary worker writes; rx path reads atomics) */
+	bool rndis_init;
+	uint32_t filter;                 /* NDIS_PACKET_TYPE_* */
+	uint8_t mcast[NETVSP_MAX_MCAST][6];
+	uint32_t nmcast;
+	bool link_reported;              /* the state last indicated */
+	bool rss_on;
+	uint32_t rss_hash;               /* NDIS_HASH_* */
+	uint8_t rss_key[OVB_TOEPLITZ_KEY_SIZE];
+	uint32_t rss_table[OVB_TOEPLITZ_TABLE_SIZE];
+	uint32_t rss_entries;
+	uint32_t tx_csum, tx_lso;        /* offloads the guest enabled */
+
+	/* switch port */
+	unsigned int port;
+	bool port_on;
+
+	/* counters for the statistics OIDs; "rx" is into the guest */
+	uint64_t rx_ok, rx_bytes, rx_nobuf, tx_ok, tx_bytes, tx_err;
+};
+
+/* netvsp.c */
+void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
+
+/* netvsp_rx.c: the receive buffer and frames both ways */
+int netvsp__slots_init(struct netvsp_nic *nic);
+void netvsp__slots_free(struct netvsp_nic *nic);
+void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
+			   uint64_t xid);
+int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
+		       uint32_t channel_type, const void *hdr, size_t hlen,
+		       const void *frame, size_t flen, bool block);
+int netvsp__port_tx(void *ctx, const void *frame, size_t len,
+		    const struct ovb_net_meta *meta);
+int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
+			 size_t len);
+uint32_t netvsp__slot_size(uint32_t mtu);
+
+/* netvsp_rndis.c: control messages; returns an NVSP status */
+uint32_t netvsp__rndis_control(struct netvsp_chan *ch, const uint8_t *msg,
+			       size_t len);
+void netvsp__indicate_link(struct netvsp_nic *nic, bool up);
+
+#endif

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netvsp's RNDIS device: INITIALIZE, HALT, RESET, KEEPALIVE, QUERY and SET
+ * of the OIDs that Linux's, FreeBSD's and Windows' netvsc drivers use, and
+ * media connect/disconnect indications.  Every reply travels to the guest
+ * through a receive-buffer slot, as Hyper-V sends them.  Layer: devices.
+ * Spec: WIRE-FACTS.md B9, wire/rndis.h (NDIS 6 objects).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "net/netvsp_priv.h"
+#include "openvmbus/log.h"
+
+#define NETVSP_LINK_SPEED 100000000u /* 10 Gbit/s in 100 bit/s units */
+#define NETVSP_LSO_MAX 62780u        /* what Hyper-V offers */
+
+static const uint32_t netvsp_oids[] = {
+	OID_GEN_SUPPORTED_LIST, OID_GEN_HARDWARE_STATUS,
+	OID_GEN_MEDIA_SUPPORTED, OID_GEN_MEDIA_IN_USE,
+	OID_GEN_MAXIMUM_LOOKAHEAD, OID_GEN_MAXIMUM_FRAME_SIZE,
+	OID_GEN_LINK_SPEED, OID_GEN_TRANSMIT_BLOCK_SIZE,
+	OID_GEN_RECEIVE_BLOCK_SIZE, OID_GEN_VENDOR_ID,
+	OID_GEN_VENDOR_DESCRIPTION, OID_GEN_CURRENT_PACKET_FILTER,
+	OID_GEN_CURRENT_LOOKAHEAD, OID_GEN_DRIVER_VERSION,
+	OID_GEN_MAXIMUM_TOTAL_SIZE, OID_GEN_MAC_OPTIONS,
+	OID_GEN_MEDIA_CONNECT_STATUS, OID_GEN_MAXIMUM_SEND_PACKETS,
+	OID_GEN_PHYSICAL_MEDIUM, OID_GEN_XMIT_OK, OID_GEN_RCV_OK,
+	OID_GEN_XMIT_ERROR, OID_GEN_RCV_ERROR, OID_GEN_RCV_NO_BUFFER,
+	OID_802_3_PERMANENT_ADDRESS, OID_802_3_CURRENT_ADDRESS,
+	OID_802_3_MULTICAST_LIST, OID_802_3_MAXIMUM_LIST_SIZE,
+	OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, OID_TCP_OFFLOAD_CURRENT_CONFIG,
+	OID_TCP_OFFLOAD_PARAMETERS, OID_GEN_RECEIVE_SCALE_CAPABILITIES,
+	OID_GEN_RECEIVE_SCALE_PARAMETERS,
+};
+
+/* NDIS_OFFLOAD: checksums both ways and LSOv2 for IPv4 and IPv6. */
+static size_t netvsp_offload(const struct netvsp_nic *nic, uint8_t *out)
+{
+	struct ndis_offload o = { 0 };
+	bool v630 = nic->ndis_ver >= NVSP_NDIS_VERSION_6_30;
+	uint32_t c4 = NDIS_TXCSUM_CAP_IP4 | NDIS_TXCSUM_CAP_TCP4 |
+		      NDIS_TXCSUM_CAP_UDP4 | NDIS_TXCSUM_CAP_TCP4OPT |
+		      NDIS_TXCSUM_CAP_IP4OPT;
+	uint32_t c6 = NDIS_TXCSUM_CAP_TCP6 | NDIS_TXCSUM_CAP_UDP6 |
+		      NDIS_TXCSUM_CAP_TCP6OPT | NDIS_TXCSUM_CAP_IP6EXT;
+
+	o.header.type = NDIS_OBJECT_TYPE_OFFLOAD;
+	o.header.revision = v630 ? NDIS_OFFLOAD_REVISION_3
+				 : NDIS_OFFLOAD_REVISION_2;
+	o.header.size = v630 ? NDIS_OFFLOAD_SIZE_6_30 : NDIS_OFFLOAD_SIZE_6_1;
+	o.csum.ip4_txenc = o.csum.ip4_rxenc = NDIS_OFFLOAD_ENCAP_8023;
+	o.csum.ip6_txenc = o.csum.ip6_rxenc = NDIS_OFFLOAD_ENCAP_8023;
+	o.csum.ip4_txcsum = o.csum.ip4_rxcsum = c4;
+	o.csum.ip6_txcsum = o.csum.ip6_rxcsum = c6;
+	o.lsov2.ip4_encap = o.lsov2.ip6_encap = NDIS_OFFLOAD_ENCAP_8023;
+	o.lsov2.ip4_maxsz = o.lsov2.ip6_maxsz = NETVSP_LSO_MAX;
+	o.lsov2.ip4_minsg = o.lsov2.ip6_minsg = 2;
+	o.lsov2.ip6_opts = NDIS_LSOV2_CAP_IP6EXT | NDIS_LSOV2_CAP_TCP6OPT;
+	memcpy(out, &o, o.header.size);
+	return o.header.size;
+}
+
+static size_t put32(uint8_t *out, uint32_t v)
+{
+	memcpy(out, &v, 4);
+	return 4;
+}
+
+static size_t put64(uint8_t *out, uint64_t v)
+{
+	memcpy(out, &v, 8);
+	return 8;
+}
+
+/* The value of @oid in @out (room for 512 bytes); RNDIS status. */
+static uint32_t netvsp_query(struct netvsp_nic *nic, uint32_t oid,
+			     uint8_t *out, size_t *len)
+{
+	uint32_t mtu = nic->vsp->cfg.mtu;
+	struct ndis_rss_caps rc = { 0 };
+
+	switch (oid) {
+	case OID_GEN_SUPPORTED_LIST:
+		memcpy(out, netvsp_oids, sizeof(netvsp_oids));
+		*len = sizeof(netvsp_oids);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_HARDWARE_STATUS:
+	case OID_GEN_MEDIA_SUPPORTED:
+	case OID_GEN_MEDIA_IN_USE:
+	case OID_GEN_MAC_OPTIONS:
+	case OID_GEN_PHYSICAL_MEDIUM:
+	case OID_GEN_XMIT_ERROR:
+	case OID_GEN_RCV_ERROR:
+		*len = put32(out, 0);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_MAXIMUM_LOOKAHEAD:
+	case OID_GEN_CURRENT_LOOKAHEAD:
+	case OID_GEN_MAXIMUM_FRAME_SIZE:
+		*len = put32(out, mtu);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_MAXIMUM_TOTAL_SIZE:
+	case OID_GEN_TRANSMIT_BLOCK_SIZE:
+	case OID_GEN_RECEIVE_BLOCK_SIZE:
+		*len = put32(out, mtu + 14);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_LINK_SPEED:
+		*len = put32(out, NETVSP_LINK_SPEED);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_VENDOR_ID:
+		*len = put32(out, 0x00155d);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_VENDOR_DESCRIPTION:
+		memcpy(out, "openvmbus netvsp", 17);
+		*len = 17;
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_CURRENT_PACKET_FILTER:
+		*len = put32(out, nic->filter);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_DRIVER_VERSION:
+		*len = 2;
+		memcpy(out, (uint16_t[]){ 0x0601 }, 2);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_MEDIA_CONNECT_STATUS:
+		*len = put32(out, ovb_netvsp_link(nic->vsp)
+					  ? NDIS_MEDIA_STATE_CONNECTED
+					  : NDIS_MEDIA_STATE_DISCONNECTED);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_MAXIMUM_SEND_PACKETS:
+		*len = put32(out, NETVSP_PKTS_PER_MSG);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_XMIT_OK:
+		*len = put64(out, __atomic_load_n(&nic->tx_ok, __ATOMIC_RELAXED));
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_RCV_OK:
+		*len = put64(out, __atomic_load_n(&nic->rx_ok, __ATOMIC_RELAXED));
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_RCV_NO_BUFFER:
+		*len = put64(out, __atomic_load_n(&nic->rx_nobuf, __ATOMIC_RELAXED));
+		return RNDIS_STATUS_SUCCESS;
+	case OID_802_3_PERMANENT_ADDRESS:
+	case OID_802_3_CURRENT_ADDRESS:
+		memcpy(out, nic->mac, 6);
+		*len = 6;
+		return RNDIS_STATUS_SUCCESS;
+	case OID_802_3_MULTICAST_LIST:
+		*len = nic->nmcast * 6u;
+		memcpy(out, nic->mcast, *len);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_802_3_MAXIMUM_LIST_SIZE:
+		*len = put32(out, NETVSP_MAX_MCAST);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES:
+	case OID_TCP_OFFLOAD_CURRENT_CONFIG:
+		*len = netvsp_offload(nic, out);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_RECEIVE_SCALE_CAPABILITIES:
+		if (nic->nvsp_ver < NVSP_PROTOCOL_VERSION_5)
+			break; /* no sub-channels before NVSP 5 */
+		rc.header.type = NDIS_OBJECT_TYPE_RSS_CAPABILITIES;
+		rc.header.revision = NDIS_RSS_CAPS_REVISION_2;
+		rc.header.size = NDIS_RSS_CAPS_SIZE_REVISION_2;
+		rc.capabilities = NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV4 |
+				  NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV6 |
+				  NDIS_RSS_CAPS_HASH_TYPE_UDP_IPV4 |
+				  NDIS_RSS_CAPS_HASH_TYPE_UDP_IPV6 |
+				  NDIS_RSS_CAPS_CLASSIFICATION_AT_DPC;
+		rc.num_int_msgs = nic->vsp->cfg.max_channels;
+		rc.num_recv_queues = nic->vsp->cfg.max_channels;
+		rc.num_indirect_tabent = OVB_TOEPLITZ_TABLE_SIZE;
+		memcpy(out, &rc, NDIS_RSS_CAPS_SIZE_REVISION_2);
+		*len = NDIS_RSS_CAPS_SIZE_REVISION_2;
+		return RNDIS_STATUS_SUCCESS;
+	}
+	*len = 0;
+	return RNDIS_STATUS_NOT_SUPPORTED;
+}
+
+static uint32_t netvsp_set_rss(struct netvsp_nic *nic, const void *info,
+			       uint32_t ilen)
+{
+	struct ovb_rss_config cfg;
+	int rc = ovb_toeplitz_rss_parse(info, ilen, &cfg);
+
+	if (rc) {
+		ovb_warn("%s: RSS parameters refused: %s", nic->name,
+			 rc == -EOPNOTSUPP ? "not Toeplitz with a 40-byte key"
+					   : "malformed");
+		return RNDIS_STATUS_INVALID_DATA;
+	}
+	if (cfg.flags & NDIS_RSS_PARAM_FLAG_DISABLE_RSS) {
+		__atomic_store_n(&nic->rss_on, false, __ATOMIC_RELEASE);
+		return RNDIS_STATUS_SUCCESS;
+	}
+	if (cfg.key_len)
+		memcpy(nic->rss_key, cfg.key, sizeof(nic->rss_key));
+	if (cfg.table_entries) {
+		memcpy(nic->rss_table, cfg.table,
+		       cfg.table_entries * sizeof(cfg.table[0]));
+		__atomic_store_n(&nic->rss_entries, cfg.table_entries,
+				 __ATOMIC_RELEASE);
+	}
+	if (!(cfg.flags & NDIS_RSS_PARAM_FLAG_HASH_INFO_UNCHANGED))
+		nic->rss_hash = cfg.hash_info & NDIS_HASH_TYPE_MASK;
+	__atomic_store_n(&nic->rss_on, true, __ATOMIC_RELEASE);
+	return RNDIS_STATUS_SUCCESS;
+}
+
+static uint32_t netvsp_set(struct netvsp_nic *nic, uint32_t oid,
+			   const void *info, uint32_t ilen)
+{
+	struct ndis_offload_params op;
+	uint32_t v;
+
+	switch (oid) {
+	case OID_GEN_CURRENT_PACKET_FILTER:
+		if (ilen < 4)
+			return RNDIS_STATUS_INVALID_LENGTH;
+		memcpy(&v, info, 4);
+		__atomic_store_n(&nic->filter, v, __ATOMIC_RELEASE);
+		return RNDIS_STATUS_SUCCESS;
+	case OID_802_3_MULTICAST_LIST:
+		if (ilen % 6)
+			return RNDIS_STATUS_INVALID_LENGTH;
+		if (ilen / 6 > NETVSP_MAX_MCAST)
+			return RNDIS_STATUS_MULTICAST_FULL;
+		memcpy(nic->mcast, info, ilen);
+		nic->nmcast = ilen / 6;
+		return RNDIS_STATUS_SUCCESS;
+	case OID_TCP_OFFLOAD_PARAMETERS:
+		memset(&op, 0, sizeof(op));
+		if (ilen < NDIS_OFFLOAD_PARAMETERS_SIZE_6_0)
+			return RNDIS_STATUS_INVALID_LENGTH;
+		memcpy(&op, info, ilen < sizeof(op) ? ilen : sizeof(op));
+		if (op.header.type != NDIS_OBJECT_TYPE_DEFAULT ||
+		    op.header.size > ilen)
+			return RNDIS_STATUS_INVALID_DATA;
+		nic->tx_csum = op.tcp4_csum | op.udp4_csum << 8 |
+			       op.tcp6_csum << 16 | op.udp6_csum << 24;
+		nic->tx_lso = op.lsov2_ip4 | op.lsov2_ip6 << 8;
+		return RNDIS_STATUS_SUCCESS;
+	case OID_GEN_RECEIVE_SCALE_PARAMETERS:
+		return netvsp_set_rss(nic, info, ilen);
+	case OID_GEN_RNDIS_CONFIG_PARAMETER:
+	case OID_GEN_NETWORK_LAYER_ADDRESSES:
+	case OID_GEN_CURRENT_LOOKAHEAD:
+	case OID_OFFLOAD_ENCAPSULATION:
+		return RNDIS_STATUS_SUCCESS; /* accepted, nothing to do */
+	}
+	return RNDIS_STATUS_NOT_SUPPORTED;
+}
+
+/* Build and send the reply to one request.  Returns an NVSP status. */
+static uint32_t netvsp_reply(struct netvsp_chan *ch,
+			     const struct ovb_rndis_msg *r)
+{
+	uint8_t buf[600];
+	ssize_t n = ovb_rndis_build(buf, sizeof(buf), r);
+	int rc;
+
+	if (n < 0)
+		return NVSP_STAT_FAIL;
+	rc = netvsp__send_rndis(ch->nic, ch, NVSP_CHANNEL_TYPE_CONTROL, buf,
+				(size_t)n, NULL, 0, true);
+	if (rc) {
+		ovb_warn("%s: RNDIS reply %#x lost: %s", ch->nic->name, r->type,
+			 strerror(-rc));
+		__atomic_fetch_add(&ch->nic->rx_nobuf, 1, __ATOMIC_RELAXED);
+	}
+	return NVSP_STAT_SUCCESS;
+}
+
+uint32_t netvsp__rndis_control(struct netvsp_chan *ch, const uint8_t *msg,
+			       size_t len)
+{
+	struct netvsp_nic *nic = ch->nic;
+	struct ovb_rndis_msg m, r = { 0 };
+	uint8_t val[512];
+	size_t vlen = 0;
+
+	if (ovb_rndis_parse(msg, len, &m)) {
+		ovb_warn("%s: malformed RNDIS control message (%zu bytes)",
+			 nic->name, len);
+		return NVSP_STAT_INVALID_RNDIS_PKT;
+	}
+	r.request_id = m.request_id;
+	r.status = RNDIS_STATUS_SUCCESS;
+	switch (m.type) {
+	case RNDIS_MSG_INIT:
+		r.type = RNDIS_MSG_INIT_C;
+		r.u.init_c.major = RNDIS_MAJOR_VERSION;
+		r.u.init_c.minor = RNDIS_MINOR_VERSION;
+		r.u.init_c.device_flags = RNDIS_DF_CONNECTIONLESS;
+		r.u.init_c.medium = RNDIS_MEDIUM_802_3;
+		r.u.init_c.max_packets = NETVSP_PKTS_PER_MSG;
+		r.u.init_c.max_transfer_size = NETVSP_SCRATCH;
+		r.u.init_c.align_factor = 3; /* 8-byte aligned messages */
+		nic->link_reported = ovb_netvsp_link(nic->vsp);
+		__atomic_store_n(&nic->rndis_init, true, __ATOMIC_RELEASE);
+		break;
+	case RNDIS_MSG_HALT:
+		__atomic_store_n(&nic->rndis_init, false, __ATOMIC_RELEASE);
+		return NVSP_STAT_SUCCESS;
+	case RNDIS_MSG_QUERY:
+		r.type = RNDIS_MSG_QUERY_C;
+		r.status = netvsp_query(nic, m.oid, val, &vlen);
+		r.info = vlen ? val : NULL;
+		r.info_len = (uint32_t)vlen;
+		break;
+	case RNDIS_MSG_SET:
+		r.type = RNDIS_MSG_SET_C;
+		r.status = netvsp_set(nic, m.oid, m.info, m.info_len);
+		break;
+	case RNDIS_MSG_RESET:
+		r.type = RNDIS_MSG_RESET_C;
+		break;
+	case RNDIS_MSG_KEEPALIVE:
+		r.type = RNDIS_MSG_KEEPALIVE_C;
+		break;
+	default:
+		ovb_warn("%s: RNDIS message type %#x is not a request",
+			 nic->name, m.type);
+		return NVSP_STAT_INVALID_RNDIS_PKT;
+	}
+	if (r.status != RNDIS_STATUS_SUCCESS)
+		ovb_info("%s: RNDIS %s of OID %#x: status %#x", nic->name,
+			 m.type == RNDIS_MSG_SET ? "SET" : "QUERY", m.oid,
+			 r.status);
+	return netvsp_reply(ch, &r);
+}
+
+void netvsp__indicate_link(struct netvsp_nic *nic, bool up)
+{
+	struct ovb_rndis_msg r = {
+		.type = RNDIS_MSG_INDICATE,
+		.status = up ? RNDIS_STATUS_MEDIA_CONNECT
+			     : RNDIS_STATUS_MEDIA_DISCONNECT,
+	};
+	uint8_t buf[64];
+	ssize_t n = ovb_rndis_build(buf, sizeof(buf), &r);
+
+	pthread_rwlock_rdlock(&nic->lock);
+	if (n > 0 && __atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) &&
+	    nic->ch[0])
+		netvsp__send_rndis(nic, nic->ch[0], NVSP_CHANNEL_TYPE_CONTROL,
+				   buf, (size_t)n, NULL, 0, false);
+	nic->link_reported = up;
+	pthread_rwlock_unlock(&nic->lock);
+}

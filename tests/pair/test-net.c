@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pair tests of the synthetic NIC: a real server with netvsp on a virtual
+ * switch and two real guests with netvsc, in one process over the inproc
+ * link.  NVSP negotiation at every version, RNDIS init and OID traffic,
+ * frames of every size from 60 bytes to the MTU through send sections and
+ * page buffers, jumbo frames, batching, sub-channels with RSS, link
+ * down/up, checksum offload across the switch.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/link.h"
+#include "openvmbus/netvsc.h"
+#include "openvmbus/netvsp.h"
+#include "openvmbus/nvsp.h"
+#include "openvmbus/rndis.h"
+#include "tests/lib/pair.h"
+
+#define MAXF 256
+
+/* What one guest received. */
+struct rxlog {
+	pthread_mutex_t lock;
+	unsigned int n, queues_seen;
+	uint32_t len[MAXF];
+	uint8_t *frame[MAXF];
+	struct ovb_net_meta meta[MAXF];
+	int link; /* -1 none, 0 down, 1 up */
+};
+
+struct guest {
+	struct ovb_inproc *link;
+	struct ovb_netvsc_driver_ctx drv;
+	struct ovb_netvsc *nic;
+	struct rxlog rx;
+};
+
+struct net {
+	struct ovb_server *srv;
+	struct ovb_vswitch *sw;
+	struct ovb_netvsp *vsp;
+	struct guest g[2];
+};
+
+static void on_rx(void *ctx, unsigned int queue, const void *frame,
+		  size_t len, const struct ovb_net_meta *meta)
+{
+	struct rxlog *r = ctx;
+
+	pthread_mutex_lock(&r->lock);
+	r->queues_seen |= 1u << queue;
+	if (r->n < MAXF) {
+		r->frame[r->n] = malloc(len);
+		memcpy(r->frame[r->n], frame, len);
+		r->len[r->n] = (uint32_t)len;
+		r->meta[r->n] = *meta;
+	}
+	r->n++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void on_link(void *ctx, bool up)
+{
+	struct rxlog *r = ctx;
+
+	__atomic_store_n(&r->link, up ? 1 : 0, __ATOMIC_RELEASE);
+}
+
+static unsigned int rx_count(struct rxlog *r)
+{
+	return __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
+}
+
+static void rx_reset(struct rxlog *r)
+{
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < r->n && i < MAXF; i++)
+		free(r->frame[i]);
+	r->n = 0;
+	r->queues_seen = 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static struct net *net_new(uint32_t mtu, const struct ovb_netvsc_params *np)
+{
+	struct ovb_netvsp_cfg cfg = { .name = "sw0", .mtu = mtu };
+	struct net *t = calloc(1, sizeof(*t));
+
+	assert_int_equal(ovb_server_create(&t->srv), 0);
+	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
+	cfg.sw = t->sw;
+	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
+	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
+	for (int i = 0; i < 2; i++) {
+		struct guest *g = &t->g[i];
+		struct ovb_inproc_params ip = { .name = i ? "g1" : "g0",
+						.mem_gpa = 1ull << 32,
+						.mem_size = 64ull << 20 };
+		struct ovb_netvsc_params p = np ? *np : (struct ovb_netvsc_params){ 0 };
+
+		pthread_mutex_init(&g->rx.lock, NULL);
+		g->rx.link = -1;
+		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
+		assert_int_equal(ovb_client_register_driver(
+					 ovb_inproc_client(g->link),
+					 &ovb_netvsc_driver, &g->drv), 0);
+		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
+						    0, 5000), 0);
+		assert_int_equal(g->drv.ndev, 1);
+		p.rx = on_rx;
+		p.link = on_link;
+		p.ctx = &g->rx;
+		assert_int_equal(ovb_netvsc_open(g->drv.dev[0], &p, &g->nic),
+				 0);
+	}
+	return t;
+}
+
+static void net_free(struct net *t)
+{
+	for (int i = 0; i < 2; i++) {
+		if (t->g[i].nic)
+			ovb_netvsc_close(t->g[i].nic);
+		ovb_inproc_destroy(t->g[i].link);
+		rx_reset(&t->g[i].rx);
+	}
+	ovb_server_destroy(t->srv);
+	ovb_netvsp_destroy(t->vsp);
+	ovb_vswitch_destroy(t->sw);
+	free(t);
+}
+
+/* An Ethernet frame from @src to @dst of @len bytes with a pattern. */
+static void make_frame(uint8_t *f, size_t len, const uint8_t *dst,
+		       const uint8_t *src, uint32_t seed)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5; /* local experimental ethertype */
+	for (size_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i * 7 + seed);
+}
+
+/* Guest @a sends frames of @lens to guest @b; each arrives intact. */
+static void exchange(struct net *t, int a, int b, const uint32_t *lens,
+		     unsigned int n, bool more)
+{
+	struct ovb_netvsc_info ia, ib;
+	static uint8_t f[9100];
+	struct rxlog *r = &t->g[b].rx;
+
+	ovb_netvsc_get_info(t->g[a].nic, &ia);
+	ovb_netvsc_get_info(t->g[b].nic, &ib);
+	rx_reset(r);
+	for (unsigned int i = 0; i < n; i++) {
+		make_frame(f, lens[i], ib.mac, ia.mac, i);
+		assert_int_equal(ovb_netvsc_send(t->g[a].nic, 0, f, lens[i],
+						 NULL, more), 0);
+	}
+	ovb_netvsc_flush(t->g[a].nic, 0);
+	PAIR_WAIT(rx_count(r) >= n);
+	assert_int_equal(rx_count(r), n);
+	for (unsigned int i = 0; i < n && i < MAXF; i++) {
+		make_frame(f, lens[i], ib.mac, ia.mac, i);
+		assert_int_equal(r->len[i], lens[i]);
+		assert_memory_equal(r->frame[i], f, lens[i]);
+	}
+}
+
+static void test_every_version(void **state)
+{
+	for (int v = 0; v < OVB_NVSP_VERSION_COUNT; v++) {
+		struct ovb_netvsc_params p = { .max_nvsp = ovb_nvsp_versions[v] };
+		struct net *t = net_new(0, &p);
+		struct ovb_netvsc_info info;
+		uint32_t lens[3] = { 60, 600, 1514 };
+
+		ovb_netvsc_get_info(t->g[0].nic, &info);
+		assert_int_equal(info.nvsp_version, ovb_nvsp_versions[v]);
+		assert_int_equal(info.ndis_version,
+				 ovb_nvsp_ndis_version(ovb_nvsp_versions[v]));
+		assert_int_equal(info.mtu, 1500);
+		assert_true(info.link_up);
+		assert_true(info.csum);
+		assert_int_equal(info.send_section, 6144);
+		exchange(t, 0, 1, lens, 3, false);
+		exchange(t, 1, 0, lens, 3, false);
+		net_free(t);
+	}
+}
+
+static void test_rndis_oids(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	struct ovb_netvsc_info info;
+	uint8_t buf[512], mcast[12] = { 0x01, 0, 0x5e, 0, 0, 1,
+					0x33, 0x33, 0, 0, 0, 1 };
+	uint32_t v;
+	uint64_t v64;
+	size_t len;
+
+	ovb_netvsc_get_info(t->g[0].nic, &info);
+	assert_int_equal(info.mac[0], 0x00);
+	assert_int_equal(info.mac[1], 0x15);
+	assert_int_equal(info.mac[2], 0x5d);
+	len = sizeof(buf);
+	assert_int_equal(ovb_netvsc_query(t->g[0].nic,
+					  OID_802_3_CURRENT_ADDRESS, buf, &len),
+			 0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(buf, info.mac, 6);
+	len = sizeof(v);
+	assert_int_equal(ovb_netvsc_query(t->g[0].nic, OID_GEN_LINK_SPEED, &v,
+					  &len), 0);
+	assert_int_equal(v, 100000000);
+	len = sizeof(buf);
+	assert_int_equal(ovb_netvsc_query(t->g[0].nic, OID_GEN_SUPPORTED_LIST,
+					  buf, &len), 0);
+	assert_true(len >= 30 * 4);
+	assert_int_equal(ovb_netvsc_set(t->g[0].nic, OID_802_3_MULTICAST_LIST,
+					mcast, sizeof(mcast)), 0);
+	len = sizeof(buf);
+	assert_int_equal(ovb_netvsc_query(t->g[0].nic, OID_802_3_MULTICAST_LIST,
+					  buf, &len), 0);
+	assert_int_equal(len, 12);
+	assert_int_equal(ovb_netvsc_set(t->g[0].nic, OID_802_3_MULTICAST_LIST,
+					mcast, 7), -EIO);
+	assert_int_equal(ovb_netvsc_keepalive(t->g[0].nic), 0);
+	len = sizeof(buf);
+	assert_int_equal(ovb_netvsc_query(t->g[0].nic, 0x0badbeef, buf, &len),
+			 -EIO);
+	uint32_t lens[1] = { 100 };
+
+	exchange(t, 0, 1, lens, 1, false);
+	len = sizeof(v64);
+	assert_int_equal(ovb_netvsc_query(t->g[0].nic, OID_GEN_XMIT_OK, &v64,
+					  &len), 0);
+	assert_int_equal(v64, 1);
+	net_free(t);
+}
+
+/* 60..1514 through send sections, batched and unbatched. */
+static void test_every_size(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	uint32_t lens[MAXF];
+	unsigned int n = 0;
+
+	for (uint32_t len = 60; len <= 1514; len++) {
+		lens[n++] = len;
+		if (n == MAXF || len == 1514) {
+			exchange(t, 0, 1, lens, n, (len & 1) != 0);
+			n = 0;
+		}
+	}
+	struct ovb_netvsc_stats st;
+
+	ovb_netvsc_get_stats(t->g[0].nic, &st);
+	assert_int_equal(st.tx_frames, 1514 - 60 + 1);
+	assert_int_equal(st.tx_errors, 0);
+	assert_true(st.tx_sends < st.tx_frames); /* batching happened */
+	net_free(t);
+}
+
+/* Page buffers only, every size up to 1514 in steps. */
+static void test_page_buffers(void **state)
+{
+	struct ovb_netvsc_params p = { .no_send_buf = true };
+	struct net *t = net_new(0, &p);
+	uint32_t lens[64];
+	unsigned int n = 0;
+	struct ovb_netvsc_stats st;
+
+	for (uint32_t len = 60; len <= 1514; len += 23)
+		lens[n++] = len;
+	exchange(t, 0, 1, lens, n, true);
+	ovb_netvsc_get_stats(t->g[0].nic, &st);
+	assert_int_equal(st.tx_pagebuf, n);
+	net_free(t);
+}
+
+static void test_jumbo(void **state)
+{
+	struct net *t = net_new(9000, NULL);
+	struct ovb_netvsc_info info;
+	uint32_t lens[] = { 60, 1514, 6000, 6144, 6200, 8000, 9014 };
+
+	ovb_netvsc_get_info(t->g[0].nic, &info);
+	assert_int_equal(info.mtu, 9000);
+	exchange(t, 0, 1, lens, sizeof(lens) / 4, false);
+	exchange(t, 1, 0, lens, sizeof(lens) / 4, true);
+	net_free(t);
+}
+
+static void test_link(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	struct ovb_netvsc_info info;
+	uint32_t lens[1] = { 200 };
+	static uint8_t f[200];
+
+	ovb_netvsp_set_link(t->vsp, false);
+	PAIR_WAIT(__atomic_load_n(&t->g[1].rx.link, __ATOMIC_ACQUIRE) == 0);
+	assert_int_equal(t->g[1].rx.link, 0);
+	ovb_netvsc_get_info(t->g[1].nic, &info);
+	assert_false(info.link_up);
+	rx_reset(&t->g[1].rx);
+	make_frame(f, 200, info.mac, info.mac, 0);
+	f[6] = 0x02; /* a source MAC that is not multicast */
+	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, 200, NULL, false),
+			 0);
+	usleep(100000);
+	assert_int_equal(rx_count(&t->g[1].rx), 0);
+	ovb_netvsp_set_link(t->vsp, true);
+	PAIR_WAIT(__atomic_load_n(&t->g[1].rx.link, __ATOMIC_ACQUIRE) == 1);
+	assert_int_equal(t->g[1].rx.link, 1);
+	exchange(t, 0, 1, lens, 1, false);
+	net_free(t);
+}
+
+/* A UDP/IPv4 frame with its checksum left to the host arrives valid. */
+static void test_csum_offload(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	struct ovb_netvsc_info ia, ib;
+	struct ovb_net_meta meta = { 0 };
+	uint8_t f[14 + 20 + 8 + 100] = { 0 };
+	struct rxlog *r = &t->g[1].rx;
+
+	ovb_netvsc_get_info(t->g[0].nic, &ia);
+	ovb_netvsc_get_info(t->g[1].nic, &ib);
+	memcpy(f, ib.mac, 6);
+	memcpy(f + 6, ia.mac, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = 0;
+	f[17] = 20 + 8 + 100;
+	f[22] = 64;
+	f[23] = 17;
+	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	f[34] = 0x12;
+	f[36] = 0x34;
+	f[39] = 108;
+	for (int i = 0; i < 100; i++)
+		f[42 + i] = (uint8_t)i;
+	meta.flags = OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM;
+	meta.csum_start = 34;
+	meta.csum_offset = 6;
+	rx_reset(r);
+	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, sizeof(f), &meta,
+					 false), 0);
+	PAIR_WAIT(rx_count(r) >= 1);
+	assert_int_equal(rx_count(r), 1);
+	assert_true(r->meta[0].flags & OVB_NET_META_CSUM_VALID);
+	/* Our receive side verifies both checksums itself. */
+	assert_int_equal(ovb_offload_csum_fold(ovb_offload_csum_add(
+				 0, r->frame[0] + 14, 20)), 0);
+	assert_true(r->frame[0][40] || r->frame[0][41]);
+	net_free(t);
+}
+
+static void test_subchannels(void **state)
+{
+	struct ovb_netvsc_params p = { .queues = 4 };
+	struct net *t = net_new(0, &p);
+	struct ovb_netvsc_info ia, ib;
+	struct rxlog *r = &t->g[1].rx;
+	uint8_t f[14 + 20 + 20 + 10] = { 0 };
+
+	ovb_netvsc_get_info(t->g[0].nic, &ia);
+	ovb_netvsc_get_info(t->g[1].nic, &ib);
+	assert_int_equal(ia.queues, 4);
+	assert_int_equal(ib.queues, 4);
+	rx_reset(r);
+	/* 64 TCP flows: RSS spreads them over the receiver's channels. */
+	for (int i = 0; i < 64; i++) {
+		memset(f, 0, sizeof(f));
+		memcpy(f, ib.mac, 6);
+		memcpy(f + 6, ia.mac, 6);
+		f[12] = 0x08;
+		f[14] = 0x45;
+		f[17] = 50;
+		f[22] = 64;
+		f[23] = 6;
+		memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+		f[34] = (uint8_t)(i * 13);
+		f[35] = (uint8_t)i;
+		f[37] = 80;
+		f[46] = 0x50;
+		assert_int_equal(ovb_netvsc_send(t->g[0].nic, (unsigned)i, f,
+						 sizeof(f), NULL, false), 0);
+	}
+	PAIR_WAIT(rx_count(r) >= 64);
+	assert_int_equal(rx_count(r), 64);
+	assert_true(__builtin_popcount(r->queues_seen) >= 2);
+	assert_true(r->meta[0].flags & OVB_NET_META_HASH);
+	net_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_version),
+		cmocka_unit_test(test_rndis_oids),
+		cmocka_unit_test(test_every_size),
+		cmocka_unit_test(test_page_buffers),
+		cmocka_unit_test(test_jumbo),
+		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_csum_offload),
+		cmocka_unit_test(test_subchannels),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The synthetic NIC end to end: a host with a switch (MTU 9000) and an
+# uplink TAP, two guests whose TAPs live in their own network namespaces.
+# Ping both ways (8972-byte payloads too), a 200 MiB TCP transfer whose
+# SHA-256 matches, iperf3 for a few seconds, the host reaching a guest over
+# the uplink, link down/up from `vmbus nic`, and a guest killed mid-transfer
+# leaving the switch and the other guest working.  Needs root and
+# /dev/net/tun; cleans up every namespace, TAP and process on exit.
+set -eu
+VMBUS=${OVB_VMBUS:-build/vmbus}
+if [ "$(id -u)" != 0 ]; then echo "SKIP: net.sh needs root"; exit 77; fi
+if [ ! -c /dev/net/tun ]; then echo "SKIP: no /dev/net/tun"; exit 77; fi
+for t in ping iperf3 python3 ip; do
+	command -v $t >/dev/null || { echo "net.sh: $t missing (scripts/run deps)"; exit 1; }
+done
+
+dir=$(mktemp -d)
+sock=$dir/host.sock
+tag=$$
+nsa=ovbA$tag nsb=ovbB$tag up=ovbup$tag
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$nsa" 2>/dev/null || true
+	ip netns del "$nsb" 2>/dev/null || true
+	ip netns del "$nsa"2 2>/dev/null || true
+	ip link del "$up" 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=9000 --uplink "$up" \
+	2>"$dir/host.log" &
+host=$!; pids+=($host)
+for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
+
+guest() { # name netns addr
+	"$VMBUS" guest --socket "$sock" --name "$1" --tap eth0 --netns "$2" \
+		--addr "$3" --queues 2 >"$dir/$1.log" 2>&1 &
+	pids+=($!)
+	echo $! >"$dir/$1.pid"
+}
+guest ga "$nsa" 10.99.0.1/24
+guest gb "$nsb" 10.99.0.2/24
+for g in ga gb; do
+	for _ in $(seq 200); do grep -q "running" "$dir/$g.log" && break; sleep 0.05; done
+	grep -q "mtu 9000" "$dir/$g.log" || { cat "$dir/$g.log"; exit 1; }
+done
+grep -h "^nic:" "$dir/ga.log" "$dir/gb.log"
+
+ip netns exec "$nsa" ping -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null
+ip netns exec "$nsb" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null
+ip netns exec "$nsa" ping -c 3 -i 0.2 -W 2 -s 8972 -M do 10.99.0.2 >/dev/null
+ip netns exec "$nsb" ping -c 3 -i 0.2 -W 2 -s 8972 -M do 10.99.0.1 >/dev/null
+echo "net: ping both ways, 56 and 8972 bytes (MTU 9000, DF set)"
+
+ip addr add 10.99.0.254/24 dev "$up"
+ip link set "$up" up
+ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null
+echo "net: the host reaches guest A over uplink $up"
+
+# 200 MiB over TCP, hashed at both ends.
+cat >"$dir/xfer.py" <<'PY'
+import hashlib, socket, sys
+if sys.argv[1] == "recv":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 5999)); s.listen(1)
+    open(sys.argv[2], "w").write("ready\n")
+    c, _ = s.accept(); h = hashlib.sha256(); n = 0
+    while True:
+        b = c.recv(1 << 20)
+        if not b: break
+        h.update(b); n += len(b)
+    print(n, h.hexdigest())
+else:
+    h = hashlib.sha256(); c = socket.create_connection((sys.argv[2], 5999))
+    blk = bytes(range(256)) * 4096
+    for i in range(200):
+        b = hashlib.sha256(i.to_bytes(4, "little")).digest() + blk[32:]
+        h.update(b); c.sendall(b)
+    c.close(); print(200 << 20, h.hexdigest())
+PY
+ip netns exec "$nsb" python3 "$dir/xfer.py" recv "$dir/ready" >"$dir/recv.out" &
+rx=$!
+for _ in $(seq 100); do [ -f "$dir/ready" ] && break; sleep 0.05; done
+ip netns exec "$nsa" python3 "$dir/xfer.py" send 10.99.0.2 >"$dir/send.out"
+wait $rx
+cat "$dir/send.out" "$dir/recv.out"
+[ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] || { echo "SHA-256 mismatch"; exit 1; }
+echo "net: 200 MiB TCP transfer, SHA-256 matches"
+
+ip netns exec "$nsb" iperf3 -s -1 >/dev/null 2>&1 &
+pids+=($!)
+sleep 0.3
+timeout 20 ip netns exec "$nsa" iperf3 -c 10.99.0.2 -t 3 -J >"$dir/iperf.json"
+python3 - "$dir/iperf.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bps = d["end"]["sum_received"]["bits_per_second"]
+assert bps > 1e7, bps
+print(f"net: iperf3 TCP A->B {bps/1e9:.2f} Gbit/s")
+PY
+
+"$VMBUS" nic link down --socket "$sock" >/dev/null
+for _ in $(seq 50); do ip netns exec "$nsa" ip link show eth0 | grep -q NO-CARRIER && break; sleep 0.05; done
+ip netns exec "$nsa" ip link show eth0 | grep -q NO-CARRIER
+if ip netns exec "$nsa" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1; then
+	echo "ping went through a downed link"; exit 1
+fi
+"$VMBUS" nic link up --socket "$sock" >/dev/null
+for _ in $(seq 50); do ip netns exec "$nsa" ip link show eth0 | grep -q LOWER_UP && break; sleep 0.05; done
+ip netns exec "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null
+echo "net: link down (NO-CARRIER, no traffic) and up again"
+
+# A guest killed mid-transfer: the switch and the other guest carry on.
+guest gc "$nsa"2 10.99.0.3/24
+for _ in $(seq 200); do grep -q "running" "$dir/gc.log" && break; sleep 0.05; done
+ip netns exec "$nsb" iperf3 -s -1 >/dev/null 2>&1 &
+pids+=($!)
+sleep 0.3
+timeout 10 ip netns exec "$nsa"2 iperf3 -c 10.99.0.2 -t 5 >/dev/null 2>&1 &
+client=$!; pids+=($client)
+sleep 1
+kill -KILL "$(cat "$dir/gc.pid")"
+kill -TERM $client 2>/dev/null || true
+sleep 0.5
+ip netns exec "$nsa" ping -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null
+ip netns del "$nsa"2 2>/dev/null || true
+kill -0 $host
+"$VMBUS" nic stat --socket "$sock"
+echo "net: guest killed mid-transfer; host and the other guests still work"
+
+# Orderly shutdown: guests unload, the host stops, nobody reports errors.
+for g in ga gb; do kill -TERM "$(cat "$dir/$g.pid")"; done
+for g in ga gb; do
+	wait "$(cat "$dir/$g.pid")" || { echo "guest $g exited $?"; cat "$dir/$g.log"; exit 1; }
+	grep -q "unloaded cleanly" "$dir/$g.log"
+done
+kill -INT $host
+wait $host || { echo "host exited $?"; cat "$dir/host.log"; exit 1; }
+if grep -l "Sanitizer" "$dir"/*.log; then exit 1; fi
+echo "net: guests unloaded and the host stopped cleanly"

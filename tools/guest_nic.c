@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmbus guest: the synthetic NIC as a Linux interface.  --tap IFNAME
+ * brings the first NIC up as a TAP device, inside --netns NAME (created
+ * when missing) and with --addr CIDR if given, and keeps the partition
+ * running until SIGTERM.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvmbus/tap_nic.h"
+#include "tools/plugin.h"
+
+enum { OPT_TAP = PLUGIN_OPT_BASE(1), OPT_NETNS, OPT_ADDR, OPT_QUEUES,
+       OPT_POLL };
+
+static struct ovb_netvsc_driver_ctx nic_drv;
+static struct ovb_tap_nic_params nic_p = { .queues = 1 };
+static struct ovb_tap_nic *nic_tap;
+
+static const struct option nic_opts[] = {
+	{ "tap", required_argument, NULL, OPT_TAP },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "poll", required_argument, NULL, OPT_POLL },
+	{ 0 },
+};
+
+static int nic_option(int code, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	switch (code) {
+	case OPT_TAP:
+		nic_p.ifname = arg;
+		return 0;
+	case OPT_NETNS:
+		nic_p.netns = arg;
+		return 0;
+	case OPT_ADDR:
+		nic_p.addr = arg;
+		return 0;
+	case OPT_QUEUES:
+		v = strtoul(arg, &end, 10);
+		if (*end || !v || v > OVB_NETVSC_MAX_QUEUES) {
+			fprintf(stderr, "vmbus guest: --queues wants 1..8, not "
+				"'%s'\n", arg);
+			return 2;
+		}
+		nic_p.queues = (unsigned int)v;
+		return 0;
+	default:
+		v = strtoul(arg, &end, 10);
+		if (*end || v > 100000) {
+			fprintf(stderr, "vmbus guest: --poll wants "
+				"microseconds, not '%s'\n", arg);
+			return 2;
+		}
+		nic_p.poll_us = (uint32_t)v;
+		return 0;
+	}
+}
+
+static int nic_attach(struct ovb_client *cl)
+{
+	return ovb_client_register_driver(cl, &ovb_netvsc_driver, &nic_drv);
+}
+
+static int nic_run(struct ovb_client *cl)
+{
+	struct ovb_netvsc_info info;
+	int rc;
+
+	if (!nic_p.ifname) {
+		if (nic_p.netns || nic_p.addr)
+			fprintf(stderr, "vmbus guest: --netns and --addr need "
+				"--tap\n");
+		return nic_p.netns || nic_p.addr ? -EINVAL : 0;
+	}
+	if (!nic_drv.ndev || !nic_drv.dev[0]) {
+		fprintf(stderr, "vmbus guest: --tap: the host offers no "
+			"synthetic NIC (start it with --nic)\n");
+		return -ENODEV;
+	}
+	rc = ovb_tap_nic_start(nic_drv.dev[0], &nic_p, &nic_tap);
+	if (rc) {
+		fprintf(stderr, "vmbus guest: --tap %s: %s\n", nic_p.ifname,
+			strerror(-rc));
+		return rc;
+	}
+	ovb_netvsc_get_info(ovb_tap_nic_netvsc(nic_tap), &info);
+	printf("nic: %s%s%s up: mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u, "
+	       "NVSP %#x, %u queue(s), link %s\n", ovb_tap_nic_name(nic_tap),
+	       nic_p.netns ? " in netns " : "", nic_p.netns ? nic_p.netns : "",
+	       info.mac[0], info.mac[1], info.mac[2], info.mac[3], info.mac[4],
+	       info.mac[5], info.mtu, info.nvsp_version, info.queues,
+	       info.link_up ? "up" : "down");
+	fflush(stdout);
+	return 1;
+}
+
+static void nic_stop(struct ovb_client *cl)
+{
+	if (nic_tap)
+		ovb_tap_nic_stop(nic_tap);
+	nic_tap = NULL;
+}
+
+const struct guest_plugin guest_plugin_nic = {
+	.name = "nic",
+	.opts = nic_opts,
+	.help = "  --tap IFNAME        bring the synthetic NIC up as TAP "
+		"IFNAME; run until SIGTERM\n"
+		"  --netns NAME        ... inside network namespace NAME "
+		"(created if missing)\n"
+		"  --addr CIDR         ... with this IPv4 address\n"
+		"  --queues N          channels to open (1..8, default 1)\n"
+		"  --poll US           channel workers poll US microseconds\n",
+	.option = nic_option,
+	.attach = nic_attach,
+	.run = nic_run,
+	.stop = nic_stop,
+};
