@@ -12,6 +12,7 @@ struct vmbus_cmd {
 extern const struct vmbus_cmd vmbus_cmd_host;
 extern const struct vmbus_cmd vmbus_cmd_guest;
 extern const struct vmbus_cmd vmbus_cmd_stat;
+extern const struct vmbus_cmd vmbus_cmd_lab;
 extern const struct vmbus_cmd vmbus_cmd_disk;
 extern const struct vmbus_cmd vmbus_cmd_nic;
 

@@ -50,12 +50,15 @@ static int disk_run(struct ovb_client *cl)
 		size_t n = ovb_storvsc_luns(set->ctl[i], luns, 64);
 
 		for (size_t k = 0; k < n && k < 64; k++)
-			printf("disk: %s/%s/lun%u: %llu bytes, %u-byte blocks%s\n",
+			printf("disk: %s/%s/lun%u: %llu bytes, %u-byte blocks, "
+			       "VSTOR %u.%u%s\n",
 			       disk_dir, ovb_storvsc_name(set->ctl[i]),
 			       luns[k].lun,
 			       (unsigned long long)(luns[k].blocks *
 						    luns[k].block_size),
 			       luns[k].block_size,
+			       ovb_storvsc_version(set->ctl[i]) >> 8,
+			       ovb_storvsc_version(set->ctl[i]) & 0xff,
 			       luns[k].read_only ? ", read-only" : "");
 	}
 	fflush(stdout);

@@ -8,6 +8,7 @@
 #include "tools/cmd.h"
 
 static const struct vmbus_cmd *const cmds[] = {
+	&vmbus_cmd_lab,
 	&vmbus_cmd_host,
 	&vmbus_cmd_guest,
 	&vmbus_cmd_stat,

@@ -425,8 +425,16 @@ void ovb_fuse_disk_stop(struct ovb_fuse_disk *fd)
 		return;
 	fuse_exit(fd->fuse);
 	/* A busy mount (a loop device still attached) goes lazily. */
-	if (umount2(fd->dir, 0) && umount2(fd->dir, MNT_DETACH))
-		ovb_warn("fuse: cannot unmount %s", fd->dir);
+	if (umount2(fd->dir, 0)) {
+		int e = errno;
+
+		if (umount2(fd->dir, MNT_DETACH))
+			ovb_warn("fuse: cannot unmount %s: %s, then %s",
+				 fd->dir, strerror(e), strerror(errno));
+		else
+			ovb_info("fuse: %s busy (%s), detached lazily",
+				 fd->dir, strerror(e));
+	}
 	pthread_join(fd->thread, NULL);
 	fuse_unmount(fd->fuse);
 	fuse_destroy(fd->fuse);
