@@ -128,6 +128,31 @@ static void test_truncated(void **state)
 		assert_int_equal(logcap_count(needle), before + 1);
 		n++;
 	}
+	/* Between the short and the long form of the two-size messages. */
+	static const struct {
+		uint32_t type;
+		size_t len;
+		const char *needle;
+	} mid[] = {
+		{ CHANNELMSG_OPENCHANNEL, 149, "OPENCHANNEL of 149 bytes dropped "
+					       "(expected 148 or 156)" },
+		{ CHANNELMSG_OPENCHANNEL, 155, "OPENCHANNEL of 155 bytes" },
+		{ CHANNELMSG_INITIATE_CONTACT, 48, "INITIATE_CONTACT of 48 bytes "
+						    "dropped (expected 40 or "
+						    "56)" },
+		{ CHANNELMSG_INITIATE_CONTACT, 55, "INITIATE_CONTACT of 55" },
+		{ CHANNELMSG_TL_CONNECT_REQUEST, 48, "TL_CONNECT_REQUEST of 48 "
+						      "bytes dropped (expected "
+						      "40 or 56)" },
+	};
+
+	for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]); i++) {
+		assert_int_equal(hg_post_type(f->p->link, mid[i].type, body,
+					      mid[i].len), 0);
+		sync_host(f);
+		assert_int_equal(logcap_count(mid[i].needle), 1);
+		n++;
+	}
 	/* Shorter still, down to nothing. */
 	for (size_t len = 0; len < 8; len++)
 		assert_int_equal(ovb_inproc_guest_post(f->p->link, 1, body,
