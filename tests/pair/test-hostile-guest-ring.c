@@ -103,6 +103,31 @@ static void test_write_index_beyond(void **state)
 	corrupt_write_index(f, 0xfffffff8u, "write_index 4294967288 beyond");
 }
 
+/*
+ * The guest owns read_index of the host->guest ring: a bad one makes the
+ * host's next reply fail, and only that channel stops.
+ */
+static void test_read_index(void **state)
+{
+	struct hg_fx *f = *state;
+	struct ovb_echo *keep = open_dev(f, 0), *v = open_dev(f, 1);
+	struct vmbus_ring_control *ctl = hring_ctl(ovb_echo_chan(v), false);
+	struct echo_msg req = { .op = ECHO_OP_PING }, rep;
+	int rc;
+
+	pair_ping(v, 10);
+	__atomic_store_n(&ctl->read_index, 12, __ATOMIC_RELEASE);
+	rc = ovb_echo_call(v, &req, NULL, NULL, 0, &rep, NULL, 0, 300);
+	assert_true(rc == -ETIMEDOUT || rc == -ECONNRESET);
+	expect_log("relid 2 out: read_index 12 not a multiple of 8", 1);
+	expect_log("guest0 echo relid 2: channel failed: outbound ring "
+		   "indices corrupt", 1);
+	pair_ping(keep, 77);
+	ovb_echo_close(v);
+	reopen_works(f, 1);
+	ovb_echo_close(keep);
+}
+
 /* Scribbles on fields the guest owns, or that only steer signalling. */
 static void test_harmless_scribbles(void **state)
 {
@@ -333,6 +358,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_write_index_unaligned),
 		T(test_write_index_beyond),
+		T(test_read_index),
 		T(test_harmless_scribbles),
 		T(test_gpa_direct_outside),
 		T(test_malformed_packets),
