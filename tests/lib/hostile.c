@@ -41,9 +41,12 @@ static bool hrec_hook(const void *msg, size_t len, void *ctx)
 	if (r->refuse_open && type == CHANNELMSG_OPENCHANNEL_RESULT &&
 	    len == sizeof(res)) {
 		memcpy(&res, msg, sizeof(res));
-		res.status = 0xC0000001u; /* STATUS_UNSUCCESSFUL */
-		pass = false;
-		refuse = true;
+		/* A success becomes a refusal (which passes when it comes by). */
+		if (res.status == 0) {
+			res.status = 0xC0000001u; /* STATUS_UNSUCCESSFUL */
+			pass = false;
+			refuse = true;
+		}
 	}
 	if (!pass)
 		r->dropped++;

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A hostile host against the real client: raw messages delivered to the
+ * client (bad offers, rescinds of unknown relids, unsolicited responses,
+ * unknown types), the server's real messages dropped or altered (a host
+ * that never answers, one that refuses to open), and raw packets and index
+ * scribbles in the rings of an open echo channel.  The client must log a
+ * clear warning, return a clear error, and keep everything else working.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/lib/hostile.h"
+
+#define PG 4096u
+#define RING 16384u
+
+struct hh {
+	struct pair *p;
+	struct hrec *rec;
+};
+
+static int setup(void **state)
+{
+	struct pair_opts o = { .echo_instances = 2 };
+	struct hh *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	logcap_start();
+	h->p = pair_connected(&o);
+	ovb_inproc_sync(h->p->link);
+	h->rec = hrec_attach(h->p->link);
+	*state = h;
+	return 0;
+}
+
+static int setup_fresh(void **state)
+{
+	struct hh *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	logcap_start();
+	h->p = pair_new(NULL);
+	h->rec = hrec_attach(h->p->link);
+	*state = h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct hh *h = *state;
+
+	hrec_detach(h->rec);
+	pair_free(h->p);
+	logcap_stop();
+	free(h);
+	return 0;
+}
+
+static void host_send(struct hh *h, const void *msg, size_t len)
+{
+	assert_int_equal(ovb_inproc_host_send(h->p->link, msg, len), 0);
+	ovb_inproc_sync(h->p->link);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static size_t offers(struct hh *h)
+{
+	return ovb_client_offers(h->p->cl, NULL, 0);
+}
+
+static void ping_dev(struct hh *h, unsigned int i)
+{
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[i], RING, NULL, &e), 0);
+	pair_ping(e, 555);
+	ovb_echo_close(e);
+}
+
+/* ---- control messages ------------------------------------------------------ */
+
+static struct vmbus_channel_offer_channel offer(uint32_t relid, uint8_t inst,
+						uint16_t subidx)
+{
+	struct vmbus_channel_offer_channel o;
+
+	memset(&o, 0, sizeof(o));
+	o.header.msgtype = CHANNELMSG_OFFERCHANNEL;
+	o.if_type = (struct vmbus_guid)ECHO_CLASS_GUID;
+	o.if_instance.b[0] = 0xbb;
+	o.if_instance.b[15] = inst;
+	o.sub_channel_index = subidx;
+	o.child_relid = relid;
+	o.is_dedicated_interrupt = 1;
+	o.connection_id = VMBUS_CHAN_CONNECTION_ID_BASE + relid;
+	return o;
+}
+
+static void test_bad_offers(void **state)
+{
+	struct hh *h = *state;
+	struct vmbus_channel_offer_channel o;
+	size_t n0 = offers(h);
+
+	o = offer(10, 1, 0);
+	host_send(h, &o, sizeof(o) - 1);
+	assert_int_equal(logcap_count("host: bad OFFERCHANNEL (relid 0, 195 "
+				      "bytes) ignored"), 1);
+	static const uint32_t bad_relids[] = { 0, 2048, 0xffffffffu, 1, 2 };
+
+	for (size_t i = 0; i < 5; i++) {
+		char needle[64];
+
+		o = offer(bad_relids[i], 1, 0);
+		host_send(h, &o, sizeof(o));
+		snprintf(needle, sizeof(needle),
+			 "bad OFFERCHANNEL (relid %u, 196 bytes)", bad_relids[i]);
+		assert_int_equal(logcap_count(needle), 1);
+	}
+	o = offer(20, 9, 1);
+	host_send(h, &o, sizeof(o));
+	assert_int_equal(logcap_count("host: sub-channel offer relid 20 "
+				      "without a primary ignored"), 1);
+	o = offer(21, 1, 0);
+	o.monitor_allocated = 1;
+	o.monitorid = 128;
+	host_send(h, &o, sizeof(o));
+	o.monitorid = 255;
+	o.child_relid = 22;
+	host_send(h, &o, sizeof(o));
+	assert_int_equal(logcap_count("bad OFFERCHANNEL (relid 21"), 1);
+	assert_int_equal(logcap_count("bad OFFERCHANNEL (relid 22"), 1);
+	assert_int_equal(offers(h), n0);
+	assert_int_equal(h->p->echo.ndev, 2);
+
+	/* The client still takes a good hot-added offer and its sub-channel. */
+	o = offer(30, 1, 0);
+	host_send(h, &o, sizeof(o));
+	PAIR_WAIT(h->p->echo.ndev == 3);
+	assert_int_equal(h->p->echo.ndev, 3);
+	o = offer(31, 1, 1);
+	host_send(h, &o, sizeof(o));
+	PAIR_WAIT(__atomic_load_n(&h->p->echo.nsub, __ATOMIC_ACQUIRE) == 1);
+	assert_int_equal(h->p->echo.nsub, 1);
+	assert_int_equal(offers(h), n0 + 2);
+	ping_dev(h, 0);
+}
+
+static void test_unknown_types(void **state)
+{
+	struct hh *h = *state;
+	static const uint32_t types[] = {
+		0, 30, 0xffff, 0xffffffffu, CHANNELMSG_REQUESTOFFERS,
+		CHANNELMSG_OPENCHANNEL, CHANNELMSG_GPADL_HEADER,
+		CHANNELMSG_INITIATE_CONTACT, CHANNELMSG_UNLOAD,
+	};
+	uint8_t msg[240] = { 0 };
+	char needle[80];
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		memcpy(msg, &types[i], 4);
+		host_send(h, msg, 200);
+		snprintf(needle, sizeof(needle),
+			 "unexpected or malformed message type %u (200 bytes)",
+			 types[i]);
+		assert_int_equal(logcap_count(needle), 1);
+	}
+	/* Outside a SynIC payload: the link refuses, and so does the client. */
+	assert_int_equal(ovb_inproc_host_send(h->p->link, msg, 241),
+			 -EMSGSIZE);
+	ovb_client_deliver_message(h->p->cl, VMBUS_MESSAGE_SINT, msg, 7);
+	host_send(h, msg, 0);
+	assert_int_equal(logcap_count("host: message of 7 bytes ignored"), 1);
+	assert_int_equal(logcap_count("host: message of 0 bytes ignored"), 1);
+	ping_dev(h, 1);
+}
+
+/* ---- a host that does not answer, or refuses -------------------------------- */
+
+static void test_no_version_response(void **state)
+{
+	struct hh *h = *state;
+	struct timespec t0;
+	long ms;
+
+	hrec_set(h->rec, CHANNELMSG_VERSION_RESPONSE, false);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(ovb_client_connect(h->p->cl, 0, 300), -ETIMEDOUT);
+	ms = ms_since(&t0);
+	assert_true(ms >= 250 && ms < 2000);
+	assert_int_equal(ovb_client_version(h->p->cl), 0);
+	assert_int_equal(h->rec->dropped, 1);
+}
+
+/* ---- rings ------------------------------------------------------------------ */
+
+struct call {
+	struct ovb_echo *e;
+	uint32_t op;
+	int rc;
+	bool done;
+};
+
+static void *call_main(void *arg)
+{
+	struct call *c = arg;
+	struct echo_msg req = { .op = c->op }, rep;
+
+	c->rc = ovb_echo_call(c->e, &req, NULL, NULL, 0, &rep, NULL, 0, 5000);
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A request is pending (ECHO_OP_SINK is never answered) when the host
+ * corrupts write_index of the host->guest ring: the client's channel fails
+ * and the request completes with -ECONNRESET at once, not by timeout.
+ */
+static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
+{
+	struct ovb_echo *e;
+	struct call c = { .op = ECHO_OP_SINK };
+	struct ovb_chan_stats st;
+	struct timespec t0;
+	pthread_t th;
+
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
+	pair_ping(e, 10);
+	c.e = e;
+	assert_int_equal(pthread_create(&th, NULL, call_main, &c), 0);
+	PAIR_WAIT((ovb_chan_get_stats(ovb_echo_chan(e), &st), st.pkts_out == 2));
+	usleep(20 * 1000);
+	assert_false(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	__atomic_store_n(&hring_ctl(ovb_echo_chan(e), false)->write_index,
+			 value, __ATOMIC_RELEASE);
+	ovb_client_deliver_event(h->p->cl, 1);
+	pthread_join(th, NULL);
+	assert_int_equal(c.rc, -ECONNRESET);
+	assert_true(ms_since(&t0) < 1000);
+	assert_int_equal(logcap_count(needle), 1);
+	assert_true(logcap_count("relid 1: channel failed: inbound ring "
+				 "corrupt") >= 1);
+	assert_true(ovb_chan_is_dead(ovb_echo_chan(e)));
+	ovb_echo_close(e);
+	ping_dev(h, 0);
+	ping_dev(h, 1);
+}
+
+static void test_corrupt_in_ring(void **state)
+{
+	struct hh *h = *state;
+
+	corrupt_in(h, 13, "relid 1 in: write_index 13 not a multiple of 8");
+	corrupt_in(h, RING, "relid 1 in: write_index 16384 beyond the data");
+}
+
+/* Build a transfer-page packet of one range with an echo header payload. */
+static size_t xfer_pkt(uint8_t *p, uint16_t set, uint32_t off, uint32_t count)
+{
+	struct vmtransfer_page_packet_header x = { 0 };
+	struct vmtransfer_page_range r = { .byte_count = count,
+					   .byte_offset = off };
+	struct echo_msg m = { .op = ECHO_OP_XFER, .len = count };
+
+	x.d.type = VM_PKT_DATA_USING_XFER_PAGES;
+	x.d.offset8 = (sizeof(x) + sizeof(r)) / 8;
+	x.d.len8 = (sizeof(x) + sizeof(r) + sizeof(m)) / 8;
+	x.d.flags = VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED;
+	x.d.trans_id = 0x77;
+	x.xfer_pageset_id = set;
+	x.range_cnt = 1;
+	memcpy(p, &x, sizeof(x));
+	memcpy(p + sizeof(x), &r, sizeof(r));
+	memcpy(p + sizeof(x) + sizeof(r), &m, sizeof(m));
+	return sizeof(x) + sizeof(r) + sizeof(m);
+}
+
+static void inject_in(struct hh *h, struct ovb_echo *e, const void *pkt,
+		      size_t len)
+{
+	assert_int_equal(hring_inject(ovb_echo_chan(e), false, pkt, len), 0);
+	ovb_client_deliver_event(h->p->cl, ovb_chan_relid(ovb_echo_chan(e)));
+}
+
+static void test_xfer_outside(void **state)
+{
+	struct hh *h = *state;
+	struct ovb_echo *e;
+	uint8_t pkt[64], *buf;
+	uint64_t gpa;
+
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
+	assert_int_equal(ovb_client_alloc(h->p->cl, PG, (void **)&buf, &gpa),
+			 0);
+	memset(buf, 0x3c, PG);
+	ovb_echo_set_buffer(e, buf, PG);
+	inject_in(h, e, pkt, xfer_pkt(pkt, ECHO_XFER_PAGESET, 4090, 100));
+	PAIR_WAIT(logcap_count("relid 1: transfer range 4090+100 outside the "
+			       "4096-byte buffer") == 1);
+	assert_int_equal(logcap_count("transfer range 4090+100 outside"), 1);
+	inject_in(h, e, pkt, xfer_pkt(pkt, ECHO_XFER_PAGESET, 0xfffffff0u,
+				      0x20));
+	PAIR_WAIT(logcap_count("transfer range 4294967280+32 outside") == 1);
+	inject_in(h, e, pkt, xfer_pkt(pkt, ECHO_XFER_PAGESET, 8, 0xfffffffcu));
+	PAIR_WAIT(logcap_count("transfer range 8+4294967292 outside") == 1);
+	inject_in(h, e, pkt, xfer_pkt(pkt, 7, 0, 100));
+	PAIR_WAIT(logcap_count("relid 1: transfer pages for unknown set 7") ==
+		  1);
+	assert_int_equal(ovb_echo_xfer_count(e), 0);
+	/* A good one is taken; the channel never failed. */
+	inject_in(h, e, pkt, xfer_pkt(pkt, ECHO_XFER_PAGESET, 96, 4000));
+	PAIR_WAIT(ovb_echo_xfer_count(e) == 1);
+	assert_int_equal(ovb_echo_xfer_hash(e),
+			 ovb_echo_fnv(OVB_ECHO_FNV_INIT, buf + 96, 4000));
+	assert_false(ovb_chan_is_dead(ovb_echo_chan(e)));
+	pair_ping(e, 100);
+	ovb_echo_close(e);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_fresh, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_bad_offers),
+		T(test_unknown_types),
+		TF(test_no_version_response),
+		T(test_corrupt_in_ring),
+		T(test_xfer_outside),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
