@@ -301,9 +301,14 @@ static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
 	const struct vmbus_channel_relid_msg *m = msg;
 	struct ovb_vsc_dev *dev;
 
-	if (len < sizeof(*m) || m->child_relid > VMBUS_MAX_RELID ||
+	if (len < sizeof(*m)) {
+		ovb_warn("host: RESCIND of %zu bytes ignored", len);
+		return;
+	}
+	if (m->child_relid > VMBUS_MAX_RELID ||
 	    !(dev = cl->dev[m->child_relid]) || dev->rescinded) {
-		ovb_warn("host: RESCIND for unknown relid ignored");
+		ovb_warn("host: RESCIND for unknown relid %u ignored",
+			 m->child_relid);
 		return;
 	}
 	dev->rescinded = true;
@@ -376,8 +381,8 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 			w->done = true;
 			pthread_cond_broadcast(&cl->cond);
 		} else if (h.msgtype != CHANNELMSG_ALLOFFERS_DELIVERED) {
-			ovb_warn("host: unsolicited message type %u (key %lld) "
-				 "ignored", h.msgtype, (long long)key);
+			ovb_warn("host: unsolicited message type %u (key %#llx) "
+				 "ignored", h.msgtype, (unsigned long long)key);
 		}
 	}
 	pthread_mutex_unlock(&cl->lock);

@@ -165,6 +165,92 @@ static void test_bad_offers(void **state)
 	ping_dev(h, 0);
 }
 
+static void test_rescind_unknown(void **state)
+{
+	struct hh *h = *state;
+	static const uint32_t relids[] = { 0, 99, 2048, 0xffffffffu };
+	struct vmbus_channel_relid_msg m = {
+		.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER };
+	size_t n0 = offers(h);
+
+	for (size_t i = 0; i < 4; i++) {
+		m.child_relid = relids[i];
+		host_send(h, &m, sizeof(m));
+	}
+	m.child_relid = 1;
+	host_send(h, &m, sizeof(m) - 1);
+	assert_int_equal(logcap_count("RESCIND for unknown relid"), 4);
+	assert_int_equal(logcap_count("host: RESCIND of 11 bytes ignored"), 1);
+	assert_int_equal(logcap_count("host: RESCIND for unknown relid 99 "
+				      "ignored"), 1);
+	assert_int_equal(offers(h), n0);
+	ping_dev(h, 0);
+	/* Rescinding a real offer twice: the second one is ignored. */
+	m.child_relid = 2;
+	host_send(h, &m, sizeof(m));
+	host_send(h, &m, sizeof(m));
+	PAIR_WAIT(offers(h) == n0 - 1);
+	assert_int_equal(offers(h), n0 - 1);
+	assert_int_equal(logcap_count("host: RESCIND for unknown relid 2 "
+				      "ignored"), 1);
+	assert_int_equal(h->p->echo.removed, 1);
+	ping_dev(h, 0);
+}
+
+static void test_unsolicited(void **state)
+{
+	struct hh *h = *state;
+	struct vmbus_channel_gpadl_created gc = {
+		.header.msgtype = CHANNELMSG_GPADL_CREATED, .child_relid = 1,
+		.gpadl = 0x999 };
+	struct vmbus_channel_open_result or = {
+		.header.msgtype = CHANNELMSG_OPENCHANNEL_RESULT,
+		.child_relid = 77 };
+	struct vmbus_channel_version_response vr = {
+		.header.msgtype = CHANNELMSG_VERSION_RESPONSE,
+		.version_supported = 1, .msg_conn_id = 99 };
+	struct vmbus_channel_gpadl_torndown td = {
+		.header.msgtype = CHANNELMSG_GPADL_TORNDOWN, .gpadl = 0x999 };
+	struct vmbus_channel_modify_channel_response mr = {
+		.header.msgtype = CHANNELMSG_MODIFYCHANNEL_RESPONSE,
+		.child_relid = 1 };
+	struct vmbus_channel_message_header ur = {
+		.msgtype = CHANNELMSG_UNLOAD_RESPONSE };
+	uint32_t version = ovb_client_version(h->p->cl), handle;
+	void *buf;
+	uint64_t gpa;
+
+	host_send(h, &gc, sizeof(gc));
+	assert_int_equal(logcap_count("host: unsolicited message type 10 (key "
+				      "0x999) ignored"), 1);
+	host_send(h, &or, sizeof(or));
+	assert_int_equal(logcap_count("unsolicited message type 6 (key 0x4d)"),
+			 1);
+	host_send(h, &vr, VMBUS_VERSION_RESPONSE_SIZE);
+	host_send(h, &vr, sizeof(vr));
+	assert_int_equal(logcap_count("unsolicited message type 15"), 2);
+	host_send(h, &td, sizeof(td));
+	host_send(h, &mr, sizeof(mr));
+	host_send(h, &ur, sizeof(ur));
+	assert_int_equal(logcap_count("unsolicited message type 12"), 1);
+	assert_int_equal(logcap_count("unsolicited message type 24"), 1);
+	assert_int_equal(logcap_count("unsolicited message type 17"), 1);
+	/* Too short to be what they claim. */
+	host_send(h, &gc, sizeof(gc) - 1);
+	host_send(h, &vr, VMBUS_VERSION_RESPONSE_SIZE - 1);
+	assert_int_equal(logcap_count("host: unexpected or malformed message "
+				      "type 10 (19 bytes) ignored"), 1);
+	assert_int_equal(logcap_count("malformed message type 15 (15 bytes)"),
+			 1);
+	/* Nothing changed: same version, GPADLs and channels work. */
+	assert_int_equal(ovb_client_version(h->p->cl), version);
+	assert_int_equal(ovb_client_alloc(h->p->cl, 4 * PG, &buf, &gpa), 0);
+	assert_int_equal(ovb_vsc_gpadl_create(h->p->echo.dev[1], buf, 4 * PG,
+					      &handle), 0);
+	assert_int_equal(ovb_vsc_gpadl_teardown(h->p->echo.dev[1], handle), 0);
+	ping_dev(h, 0);
+}
+
 static void test_unknown_types(void **state)
 {
 	struct hh *h = *state;
@@ -344,6 +430,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_bad_offers),
+		T(test_rescind_unknown),
+		T(test_unsolicited),
 		T(test_unknown_types),
 		TF(test_no_version_response),
 		T(test_corrupt_in_ring),
