@@ -105,8 +105,12 @@ int ovb_client_connect(struct ovb_client *cl, uint32_t max_version,
 	if (rc)
 		ovb__cl_wait_cancel(cl, &w);
 	cl->timeout_ms = saved;
-	if (rc)
+	if (rc) {
+		/* Not connected after all: report no version. */
+		__atomic_store_n(&cl->version, 0, __ATOMIC_RELAXED);
+		cl->msg_conn_id = 0;
 		return rc;
+	}
 	cl->connected = true;
 	/* Probe primaries first, then tell drivers of their sub-channels. */
 	for (int pass = 0; pass < 2; pass++)

@@ -297,6 +297,21 @@ static void test_no_version_response(void **state)
 	assert_int_equal(h->rec->dropped, 1);
 }
 
+static void test_no_offers_delivered(void **state)
+{
+	struct hh *h = *state;
+	struct timespec t0;
+	long ms;
+
+	hrec_set(h->rec, CHANNELMSG_ALLOFFERS_DELIVERED, false);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(ovb_client_connect(h->p->cl, 0, 300), -ETIMEDOUT);
+	ms = ms_since(&t0);
+	assert_true(ms >= 250 && ms < 2000);
+	assert_int_equal(ovb_client_version(h->p->cl), 0);
+	assert_int_equal(h->p->echo.ndev, 0);
+}
+
 /* ---- rings ------------------------------------------------------------------ */
 
 struct call {
@@ -434,6 +449,7 @@ int main(void)
 		T(test_unsolicited),
 		T(test_unknown_types),
 		TF(test_no_version_response),
+		TF(test_no_offers_delivered),
 		T(test_corrupt_in_ring),
 		T(test_xfer_outside),
 	};
