@@ -436,10 +436,12 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 			ovb_gmem_unmap(&dev->ring_view);
 			gpadl_unref(part, dev->ring_gpadl);
 		}
+		dev->open_refused = true;
 		open_result(part, o.child_relid, o.openid,
 			    VMBUS_STATUS_UNSUCCESSFUL);
 		return rc == -ENOENT || rc == -EINVAL ? -EPROTO : 0;
 	}
+	dev->open_refused = false;
 	dev->state = OFFER_OPEN;
 	dev->target_vp = o.target_vp;
 	open_result(part, o.child_relid, o.openid, VMBUS_STATUS_SUCCESS);

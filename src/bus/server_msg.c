@@ -176,11 +176,18 @@ static int on_close(struct ovb_partition *part, const void *msg)
 	if (!dev)
 		return -EPROTO;
 	if (dev->state != OFFER_OPEN) {
-		/* Linux closes rescinded channels too; nothing to undo. */
-		if (dev->state != OFFER_RESCINDED)
-			ovb_warn("%s: CLOSECHANNEL relid %u: not open",
-				 part->name, dev->relid);
-		return dev->state == OFFER_RESCINDED ? 0 : -EPROTO;
+		/*
+		 * Linux closes rescinded channels too, and our client closes
+		 * after a refused open in case we kept the rings: nothing to
+		 * undo either way.
+		 */
+		if (dev->state == OFFER_RESCINDED || dev->open_refused) {
+			dev->open_refused = false;
+			return 0;
+		}
+		ovb_warn("%s: CLOSECHANNEL relid %u: not open", part->name,
+			 dev->relid);
+		return -EPROTO;
 	}
 	ovb__srv_close(part, dev);
 	return 0;

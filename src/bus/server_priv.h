@@ -38,6 +38,7 @@ struct ovb_vsp_dev {
 	uint32_t ring_gpadl;
 	struct ovb_gmem_view ring_view;
 	uint32_t target_vp;
+	bool open_refused; /* the last OPEN failed: a CLOSE may follow */
 	bool closing;      /* ovb__srv_close() has dropped the lock */
 	bool free_pending; /* freed while closing: the closer frees */
 };

@@ -577,6 +577,14 @@ static void test_open_bad(void **state)
 				      "a 8-page GPADL"), 1);
 	assert_int_equal(logcap_count("downstream ring offset 8 invalid"), 1);
 	assert_int_equal(logcap_count("downstream ring offset"), 6);
+	/* Our client closes after a refused open in case the host kept the
+	 * rings anyway; a host that did not open takes that quietly, once. */
+	hg_relid_msg(l, CHANNELMSG_CLOSECHANNEL, relid);
+	sync_host(f);
+	assert_int_equal(logcap_count("not open"), 0);
+	hg_relid_msg(l, CHANNELMSG_CLOSECHANNEL, relid);
+	sync_host(f);
+	assert_int_equal(logcap_count("CLOSECHANNEL relid 2: not open"), 1);
 	/* A ring GPADL that is not whole pages. */
 	assert_int_equal(hg_gpadl_status(l, f->rec, relid, H(3), gpa + 100,
 					 3 * PG), 0);

@@ -312,6 +312,74 @@ static void test_no_offers_delivered(void **state)
 	assert_int_equal(h->p->echo.ndev, 0);
 }
 
+/* The first page the allocator hands out now (it is first fit). */
+static uint64_t next_free_gpa(struct hh *h)
+{
+	uint64_t gpa;
+	void *p;
+
+	assert_int_equal(ovb_client_alloc(h->p->cl, PG, &p, &gpa), 0);
+	ovb_client_free(h->p->cl, p, PG);
+	return gpa;
+}
+
+static void test_open_refused(void **state)
+{
+	struct hh *h = *state;
+	uint64_t free_gpa = next_free_gpa(h);
+	struct timespec t0;
+	struct ovb_echo *e;
+
+	ovb_client_set_timeout(h->p->cl, 1000);
+	hrec_set(h->rec, 0, true);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
+			 -EIO);
+	assert_true(ms_since(&t0) < 900);
+	assert_int_equal(logcap_count("host refused to open relid 1: status "
+				      "0xc0000001"), 1);
+	assert_null(ovb_vsc_dev_chan(h->p->echo.dev[0]));
+	/* The ring went back to the allocator. */
+	assert_int_equal(next_free_gpa(h), free_gpa);
+	hrec_set(h->rec, 0, false);
+	ping_dev(h, 0);
+	assert_int_equal(next_free_gpa(h), free_gpa);
+}
+
+/* A teardown the host never confirms: the ring pages are not reused. */
+static void test_open_refused_no_torndown(void **state)
+{
+	struct hh *h = *state;
+	uint64_t free_gpa = next_free_gpa(h);
+	struct ovb_echo *e;
+
+	ovb_client_set_timeout(h->p->cl, 300);
+	hrec_set(h->rec, CHANNELMSG_GPADL_TORNDOWN, true);
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
+			 -EIO);
+	assert_int_equal(logcap_count("relid 1: ring GPADL 0xe1e10 not torn "
+				      "down (-110); its 40960 bytes stay "
+				      "allocated"), 1);
+	assert_true(next_free_gpa(h) >= free_gpa + 40960);
+	hrec_set(h->rec, 0, false);
+	ping_dev(h, 0);
+}
+
+static void test_open_unanswered(void **state)
+{
+	struct hh *h = *state;
+	uint64_t free_gpa = next_free_gpa(h);
+	struct ovb_echo *e;
+
+	ovb_client_set_timeout(h->p->cl, 300);
+	hrec_set(h->rec, CHANNELMSG_OPENCHANNEL_RESULT, false);
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
+			 -ETIMEDOUT);
+	assert_int_equal(next_free_gpa(h), free_gpa);
+	hrec_set(h->rec, 0, false);
+	ping_dev(h, 0);
+}
+
 /* ---- rings ------------------------------------------------------------------ */
 
 struct call {
@@ -450,6 +518,9 @@ int main(void)
 		T(test_unknown_types),
 		TF(test_no_version_response),
 		TF(test_no_offers_delivered),
+		T(test_open_refused),
+		T(test_open_refused_no_torndown),
+		T(test_open_unanswered),
 		T(test_corrupt_in_ring),
 		T(test_xfer_outside),
 	};
