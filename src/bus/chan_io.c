@@ -273,13 +273,15 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 	/*
 	 * The peer broke the ring's indices.  Failing the channel takes the
 	 * send lock and completes requests, so it happens with the lock
-	 * released: here, or at the end of the batch that holds it.
+	 * released: here, or at the end of the batch that holds it.  The
+	 * caller sees what any send on a failed channel sees.
 	 */
 	if (rc == -EBADMSG) {
 		if (locked)
 			ovb_chan_fail(chan, rc, "outbound ring indices corrupt");
 		else
 			chan->batch_err = rc;
+		rc = -ECONNRESET;
 	}
 	return rc;
 }

@@ -443,6 +443,29 @@ static void test_corrupt_in_ring(void **state)
 	corrupt_in(h, RING, "relid 1 in: write_index 16384 beyond the data");
 }
 
+/* The host owns read_index of the guest->host ring. */
+static void test_corrupt_out_ring(void **state)
+{
+	struct hh *h = *state;
+	struct echo_msg req = { .op = ECHO_OP_PING }, rep;
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
+	pair_ping(e, 10);
+	__atomic_store_n(&hring_ctl(ovb_echo_chan(e), true)->read_index, 20,
+			 __ATOMIC_RELEASE);
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), -ECONNRESET);
+	assert_int_equal(logcap_count("relid 1 out: read_index 20 not a "
+				      "multiple of 8"), 1);
+	assert_int_equal(logcap_count("relid 1: channel failed: outbound ring "
+				      "indices corrupt"), 1);
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), -ECONNRESET);
+	ovb_echo_close(e);
+	ping_dev(h, 0);
+}
+
 /* Build a transfer-page packet of one range with an echo header payload. */
 static size_t xfer_pkt(uint8_t *p, uint16_t set, uint32_t off, uint32_t count)
 {
@@ -522,6 +545,7 @@ int main(void)
 		T(test_open_refused_no_torndown),
 		T(test_open_unanswered),
 		T(test_corrupt_in_ring),
+		T(test_corrupt_out_ring),
 		T(test_xfer_outside),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
