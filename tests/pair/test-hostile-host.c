@@ -529,6 +529,33 @@ static void test_xfer_outside(void **state)
 	ovb_echo_close(e);
 }
 
+static void test_unknown_completion(void **state)
+{
+	struct hh *h = *state;
+	struct vmpacket_descriptor d = { .type = VM_PKT_COMP, .offset8 = 2,
+					 .len8 = 2 };
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
+	pair_ping(e, 1);
+	/* Tagged like ours, but no such request (slot 7, generation 5). */
+	d.trans_id = (1ull << 62) | 5ull << 24 | 7;
+	inject_in(h, e, &d, sizeof(d));
+	PAIR_WAIT(logcap_count("relid 1: completion for unknown transaction "
+			       "0x4000000005000007 dropped") == 1);
+	assert_int_equal(logcap_count("completion for unknown transaction"), 1);
+	/* An xid the echo driver never uses. */
+	d.trans_id = 42;
+	inject_in(h, e, &d, sizeof(d));
+	PAIR_WAIT(logcap_count("relid 1: unexpected completion 0x2a "
+			       "dropped") == 1);
+	assert_int_equal(logcap_count("unexpected completion 0x2a"), 1);
+	for (int i = 0; i < 10; i++)
+		pair_ping(e, 10 + (uint32_t)i);
+	assert_false(ovb_chan_is_dead(ovb_echo_chan(e)));
+	ovb_echo_close(e);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_fresh, teardown)
 
@@ -547,6 +574,7 @@ int main(void)
 		T(test_corrupt_in_ring),
 		T(test_corrupt_out_ring),
 		T(test_xfer_outside),
+		T(test_unknown_completion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
