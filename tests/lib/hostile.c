@@ -251,6 +251,16 @@ uint32_t hring_size(struct ovb_chan *chan, bool out)
 	return out ? chan->out.size : chan->in.size;
 }
 
+void hring_quiesce(struct ovb_chan *chan, bool out)
+{
+	struct vmbus_ring_control *ctl = hring_ctl(chan, out);
+
+	PAIR_WAIT(__atomic_load_n(&ctl->read_index, __ATOMIC_ACQUIRE) ==
+		  __atomic_load_n(&ctl->write_index, __ATOMIC_ACQUIRE));
+	/* Equal means the reader committed: it stores no more for now. */
+	assert_int_equal(ctl->read_index, ctl->write_index);
+}
+
 int hring_inject(struct ovb_chan *chan, bool out, const void *pkt,
 		 size_t len)
 {

@@ -83,6 +83,12 @@ int64_t hg_open_status(struct ovb_inproc *l, struct hrec *r, uint32_t relid,
 struct vmbus_ring_control *hring_ctl(struct ovb_chan *chan, bool out);
 uint32_t hring_size(struct ovb_chan *chan, bool out);
 /**
+ * Wait until the reader of @chan's outbound (@out) or inbound ring has
+ * read and published everything, so it will not store read_index again
+ * until new packets come (a scribble on it then sticks).
+ */
+void hring_quiesce(struct ovb_chan *chan, bool out);
+/**
  * Write @len bytes (a descriptor the caller built, however wrong) as one
  * packet into @chan's outbound or inbound ring, as the peer that shares
  * it would.  Returns 0 or the ring's error.

@@ -116,6 +116,7 @@ static void test_read_index(void **state)
 	int rc;
 
 	pair_ping(v, 10);
+	hring_quiesce(ovb_echo_chan(v), false);
 	__atomic_store_n(&ctl->read_index, 12, __ATOMIC_RELEASE);
 	rc = ovb_echo_call(v, &req, NULL, NULL, 0, &rep, NULL, 0, 300);
 	assert_true(rc == -ETIMEDOUT || rc == -ECONNRESET);

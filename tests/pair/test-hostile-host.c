@@ -452,6 +452,7 @@ static void test_corrupt_out_ring(void **state)
 
 	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
 	pair_ping(e, 10);
+	hring_quiesce(ovb_echo_chan(e), true);
 	__atomic_store_n(&hring_ctl(ovb_echo_chan(e), true)->read_index, 20,
 			 __ATOMIC_RELEASE);
 	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
