@@ -279,7 +279,8 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 		for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
 			struct ovb_vsc_dev *p = cl->dev[r];
 
-			if (p && !p->offer.sub_channel_index &&
+			/* A rescinded primary is about to be freed. */
+			if (p && !p->offer.sub_channel_index && !p->rescinded &&
 			    !memcmp(&p->offer.if_instance, &o->if_instance,
 				    sizeof(o->if_instance)))
 				dev->primary = p;
@@ -294,6 +295,15 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 	cl->dev[o->child_relid] = dev;
 	if (cl->offers_done)
 		cl_queue(cl, WORK_OFFER, dev);
+}
+
+/* Mark @dev rescinded, fail its channel, queue its release.  cl->lock held. */
+static void rescind_locked(struct ovb_client *cl, struct ovb_vsc_dev *dev)
+{
+	dev->rescinded = true;
+	if (dev->chan)
+		ovb_chan_fail(dev->chan, -ECONNRESET, "rescinded by the host");
+	cl_queue(cl, WORK_RESCIND, dev);
 }
 
 static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
@@ -311,10 +321,20 @@ static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
 			 m->child_relid);
 		return;
 	}
-	dev->rescinded = true;
-	if (dev->chan)
-		ovb_chan_fail(dev->chan, -ECONNRESET, "rescinded by the host");
-	cl_queue(cl, WORK_RESCIND, dev);
+	/*
+	 * A host rescinds sub-channels before their primary.  One that does
+	 * not would leave them pointing at a freed primary: they go first.
+	 */
+	for (uint32_t r = 1; !dev->primary && r <= VMBUS_MAX_RELID; r++) {
+		struct ovb_vsc_dev *sub = cl->dev[r];
+
+		if (!sub || sub->primary != dev || sub->rescinded)
+			continue;
+		ovb_warn("host: rescind of relid %u before its sub-channel "
+			 "relid %u; rescinding that too", m->child_relid, r);
+		rescind_locked(cl, sub);
+	}
+	rescind_locked(cl, dev);
 }
 
 /* Key of a response message (relid or GPADL), or -1 if malformed. */

@@ -557,6 +557,55 @@ static void test_unknown_completion(void **state)
 	ovb_echo_close(e);
 }
 
+/*
+ * A host that rescinds a primary but not its sub-channel: the client must
+ * take the sub-channel down with it rather than keep a pointer to the freed
+ * primary.
+ */
+static void test_rescind_primary_first(void **state)
+{
+	struct hh *h = *state;
+	struct echo_msg req = { .op = ECHO_OP_SUBCHANNELS, .arg = 1 }, rep;
+	struct vmbus_channel_relid_msg m = {
+		.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER,
+		.child_relid = 1 };
+	struct ovb_offer_info info[4];
+	struct ovb_echo *e, *sub;
+
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
+	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
+				       5000), 0);
+	PAIR_WAIT(__atomic_load_n(&h->p->echo.nsub, __ATOMIC_ACQUIRE) == 1);
+	assert_int_equal(h->p->echo.nsub, 1);
+	assert_int_equal(ovb_echo_open(h->p->echo.sub[0], 8192, NULL, &sub),
+			 0);
+	pair_ping(sub, 5);
+	assert_int_equal(offers(h), 3);
+	host_send(h, &m, sizeof(m));
+	PAIR_WAIT(offers(h) == 1);
+	assert_int_equal(ovb_client_offers(h->p->cl, info, 4), 1);
+	assert_int_equal(info[0].relid, 2);
+	assert_int_equal(h->p->echo.removed, 2);
+	assert_int_equal(logcap_count("host: rescind of relid 1 before its "
+				      "sub-channel relid 3"), 1);
+	ping_dev(h, 1);
+
+	/* A sub-channel offered right after its primary's rescind. */
+	struct vmbus_channel_offer_channel o = offer(30, 1, 0);
+
+	host_send(h, &o, sizeof(o));
+	PAIR_WAIT(offers(h) == 2);
+	m.child_relid = 30;
+	o = offer(31, 1, 1);
+	assert_int_equal(ovb_inproc_host_send(h->p->link, &m, sizeof(m)), 0);
+	assert_int_equal(ovb_inproc_host_send(h->p->link, &o, sizeof(o)), 0);
+	ovb_inproc_sync(h->p->link);
+	PAIR_WAIT(offers(h) == 1);
+	assert_int_equal(offers(h), 1);
+	assert_int_equal(logcap_count("host: sub-channel offer relid 31 "
+				      "without a primary ignored"), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_fresh, teardown)
 
@@ -576,6 +625,7 @@ int main(void)
 		T(test_corrupt_out_ring),
 		T(test_xfer_outside),
 		T(test_unknown_completion),
+		T(test_rescind_primary_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
