@@ -145,10 +145,13 @@ void ovb_chan_get_ring_info(const struct ovb_chan *chan,
 	ri->in_size = chan->in.size;
 	ri->out_used = chan->out.size - 8 - ovb_ring_write_avail(&chan->out);
 	ri->in_used = ovb_ring_read_avail(&chan->in);
-	ri->out_peer_masked =
-		__atomic_load_n(&chan->out.ctl->interrupt_mask, __ATOMIC_RELAXED);
-	ri->in_masked =
-		__atomic_load_n(&chan->in.ctl->interrupt_mask, __ATOMIC_RELAXED);
+	/* Control pages are page-aligned: their u32 fields are aligned. */
+	ri->out_peer_masked = __atomic_load_n(
+		(uint32_t *)(void *)&chan->out.ctl->interrupt_mask,
+		__ATOMIC_RELAXED);
+	ri->in_masked = __atomic_load_n(
+		(uint32_t *)(void *)&chan->in.ctl->interrupt_mask,
+		__ATOMIC_RELAXED);
 }
 
 /* ---- signalling ---------------------------------------------------------- */

@@ -108,8 +108,12 @@ static int cl_chan_signal(struct ovb_chan *chan, void *role_ctx)
 		struct hv_monitor_page *mp = (void *)((uint8_t *)cl->monitor +
 						      HV_PAGE_SIZE);
 
-		__atomic_fetch_or(&mp->trigger_group[o->monitorid / 32].pending,
-				  1u << (o->monitorid % 32), __ATOMIC_RELEASE);
+		/* The page is page-aligned: pending is an aligned u32. */
+		uint32_t *pending = (uint32_t *)(void *)&mp->trigger_group
+					    [o->monitorid / 32].pending;
+
+		__atomic_fetch_or(pending, 1u << (o->monitorid % 32),
+				  __ATOMIC_RELEASE);
 		return 0;
 	}
 	if (cl->version == VMBUS_VERSION_WS2008 ||
