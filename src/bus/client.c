@@ -163,13 +163,16 @@ void ovb_client_free(struct ovb_client *cl, void *hva, size_t bytes)
 
 static void cl_queue(struct ovb_client *cl, int kind, struct ovb_vsc_dev *dev)
 {
-	struct cl_work *w = calloc(1, sizeof(*w));
+	struct cl_work *w;
 
+	/* cl->lock held by the caller */
+	if (cl->work_blocked)
+		return;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return;
 	w->kind = kind;
 	w->dev = dev;
-	/* cl->lock held by the caller */
 	*cl->work_tail = w;
 	cl->work_tail = &w->next;
 	pthread_cond_broadcast(&cl->cond);
@@ -244,6 +247,7 @@ static void *cl_work_main(void *arg)
 		cl->work = w->next;
 		if (!cl->work)
 			cl->work_tail = &cl->work;
+		cl->work_busy = true;
 		pthread_mutex_unlock(&cl->lock);
 		if (w->kind == WORK_OFFER)
 			ovb__cl_bind(cl, w->dev);
@@ -251,9 +255,30 @@ static void *cl_work_main(void *arg)
 			cl_release(cl, w->dev);
 		free(w);
 		pthread_mutex_lock(&cl->lock);
+		cl->work_busy = false;
+		pthread_cond_broadcast(&cl->cond);
 	}
 	pthread_mutex_unlock(&cl->lock);
 	return NULL;
+}
+
+void ovb__cl_work_block(struct ovb_client *cl)
+{
+	cl->work_blocked = true;
+	while (cl->work) {
+		struct cl_work *w = cl->work;
+
+		cl->work = w->next;
+		free(w);
+	}
+	cl->work_tail = &cl->work;
+	while (cl->work_busy)
+		pthread_cond_wait(&cl->cond, &cl->lock);
+}
+
+void ovb__cl_work_unblock(struct ovb_client *cl)
+{
+	cl->work_blocked = false;
 }
 
 /* ---- host messages ------------------------------------------------------- */

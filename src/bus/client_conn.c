@@ -151,6 +151,15 @@ int ovb_client_unload(struct ovb_client *cl, int timeout_ms)
 
 	if (!cl->connected)
 		return 0;
+	/*
+	 * Hot adds and rescinds queued for the work thread name devices
+	 * that remove_all() frees: drop them, and take no more (offers that
+	 * still come are freed with the rest).
+	 */
+	pthread_mutex_lock(&cl->lock);
+	cl->offers_done = false;
+	ovb__cl_work_block(cl);
+	pthread_mutex_unlock(&cl->lock);
 	remove_all(cl);
 	if (timeout_ms > 0)
 		cl->timeout_ms = timeout_ms;
@@ -161,8 +170,11 @@ int ovb_client_unload(struct ovb_client *cl, int timeout_ms)
 		ovb__cl_wait_cancel(cl, &w);
 	cl->timeout_ms = saved;
 	cl->connected = false;
-	cl->offers_done = false;
 	cl->version = 0;
+	pthread_mutex_lock(&cl->lock);
+	cl->offers_done = false;
+	ovb__cl_work_unblock(cl);
+	pthread_mutex_unlock(&cl->lock);
 	return rc;
 }
 

@@ -73,6 +73,8 @@ struct ovb_client {
 	pthread_t worker;
 	struct cl_work *work, **work_tail;
 	bool work_stop;
+	bool work_busy;    /* the work thread is handling an item */
+	bool work_blocked; /* unloading: queue nothing */
 };
 
 /* client.c */
@@ -85,5 +87,12 @@ int ovb__cl_post(struct ovb_client *cl, const void *msg, size_t len);
 void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev);
 /* Remove the driver and close the channel. */
 void ovb__cl_unbind(struct ovb_client *cl, struct ovb_vsc_dev *dev);
+/*
+ * Drop queued offer/rescind work, wait for the item in hand and queue
+ * nothing more until ovb__cl_work_unblock(): the devices are about to be
+ * freed.  cl->lock held.
+ */
+void ovb__cl_work_block(struct ovb_client *cl);
+void ovb__cl_work_unblock(struct ovb_client *cl);
 
 #endif

@@ -606,6 +606,38 @@ static void test_rescind_primary_first(void **state)
 				      "without a primary ignored"), 1);
 }
 
+/*
+ * Hot adds and rescinds still queued for the client's work thread when the
+ * guest unloads: unload frees the devices they name.
+ */
+static void test_offers_racing_unload(void **state)
+{
+	struct hh *h = *state;
+
+	for (int round = 0; round < 4; round++) {
+		for (uint32_t r = 100; r < 164; r++) {
+			struct vmbus_channel_offer_channel o =
+				offer(r, (uint8_t)r, 0);
+			struct vmbus_channel_relid_msg m = {
+				.header.msgtype =
+					CHANNELMSG_RESCIND_CHANNELOFFER,
+				.child_relid = r - 1,
+			};
+
+			o.if_type.b[0] = 0x77; /* a class no driver takes */
+			ovb_inproc_host_send(h->p->link, &o, sizeof(o));
+			if (r % 3 == 0)
+				ovb_inproc_host_send(h->p->link, &m, sizeof(m));
+		}
+		assert_int_equal(ovb_client_unload(h->p->cl, 5000), 0);
+		ovb_inproc_sync(h->p->link);
+		h->p->echo.ndev = 0;
+		assert_int_equal(ovb_client_connect(h->p->cl, 0, 5000), 0);
+		assert_int_equal(h->p->echo.ndev, 2);
+	}
+	ping_dev(h, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_fresh, teardown)
 
@@ -626,6 +658,7 @@ int main(void)
 		T(test_xfer_outside),
 		T(test_unknown_completion),
 		T(test_rescind_primary_first),
+		T(test_offers_racing_unload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
