@@ -16,6 +16,13 @@
 
 #define SRV_MAX_VSPS 16
 #define SRV_MAX_ASM 8 /* GPADLs being reassembled at once */
+/*
+ * What one partition's GPADLs may hold of host memory: at most this many
+ * GPADLs (complete or in flight) and PFN words (8 bytes each; 2^24 words
+ * describe 64 GiB of guest pages).
+ */
+#define SRV_MAX_GPADLS 4096u
+#define SRV_MAX_GPADL_WORDS (1u << 24)
 
 enum offer_state {
 	OFFER_OFFERED,   /* offered (or not yet sent), channel closed */

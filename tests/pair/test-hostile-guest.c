@@ -539,6 +539,38 @@ static void test_gpadl_duplicates(void **state)
 	still_works(f, 1);
 }
 
+/* One partition may not make the host hold GPADLs without bound. */
+static void test_gpadl_quota(void **state)
+{
+	struct hg_fx *f = *state;
+	struct ovb_inproc *l = f->p->link;
+	uint32_t relid = hg_relid(f, 1);
+	struct ovb_echo *e;
+	uint64_t gpa;
+	void *buf;
+
+	assert_int_equal(ovb_client_alloc(f->p->cl, PG, &buf, &gpa), 0);
+	for (uint32_t i = 0; i < 4096; i++)
+		assert_int_equal(hg_gpadl(l, relid, H(1000 + i), gpa, PG), 0);
+	assert_int_equal(created(f, H(1000 + 4095)), 0);
+	assert_int_equal(logcap_count("quota"), 0);
+	assert_int_equal(hg_gpadl_status(l, f->rec, relid, H(9999), gpa, PG),
+			 VMBUS_STATUS_UNSUCCESSFUL);
+	assert_int_equal(logcap_count("guest0: GPADL 0x7000270f refused: over "
+				      "the partition's quota of 4096 GPADLs"),
+			 1);
+	/* Another partition is not affected by this one's quota. */
+	assert_int_equal(ovb_echo_open(f->good_echo.dev[1], 16384, NULL, &e),
+			 0);
+	pair_ping(e, 64);
+	ovb_echo_close(e);
+	/* Giving one back makes room for one. */
+	hg_teardown(l, relid, H(1000));
+	assert_true(torndown(f, H(1000)));
+	assert_int_equal(hg_gpadl_status(l, f->rec, relid, H(9998), gpa, PG),
+			 0);
+}
+
 /* ---- open, close, release ----------------------------------------------------- */
 
 static void test_open_bad(void **state)
@@ -692,6 +724,7 @@ int main(void)
 		T(test_contact_pages, setup_fresh),
 		T(test_gpadl_malformed, setup_connected),
 		T(test_gpadl_duplicates, setup_connected),
+		T(test_gpadl_quota, setup_connected),
 		T(test_open_bad, setup_connected),
 		T(test_close_release, setup_connected),
 		T(test_teardown_then_close, setup_connected),
