@@ -255,8 +255,8 @@ void hring_quiesce(struct ovb_chan *chan, bool out)
 {
 	struct vmbus_ring_control *ctl = hring_ctl(chan, out);
 
-	PAIR_WAIT(__atomic_load_n(&ctl->read_index, __ATOMIC_ACQUIRE) ==
-		  __atomic_load_n(&ctl->write_index, __ATOMIC_ACQUIRE));
+	PAIR_WAIT(__atomic_load_n(HCTL(ctl, read_index), __ATOMIC_ACQUIRE) ==
+		  __atomic_load_n(HCTL(ctl, write_index), __ATOMIC_ACQUIRE));
 	/* Equal means the reader committed: it stores no more for now. */
 	assert_int_equal(ctl->read_index, ctl->write_index);
 }

@@ -79,6 +79,12 @@ int64_t hg_open_status(struct ovb_inproc *l, struct hrec *r, uint32_t relid,
 
 /* ---- rings ---------------------------------------------------------------- */
 
+/**
+ * A word of a ring control page for the atomic builtins: the struct is
+ * packed, but the page is page-aligned, so its u32 fields are aligned.
+ */
+#define HCTL(ctl, field) ((uint32_t *)(void *)&(ctl)->field)
+
 /** The control page of @chan's outbound (@out) or inbound ring. */
 struct vmbus_ring_control *hring_ctl(struct ovb_chan *chan, bool out);
 uint32_t hring_size(struct ovb_chan *chan, bool out);

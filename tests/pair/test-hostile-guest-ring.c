@@ -75,7 +75,7 @@ static void corrupt_write_index(struct hg_fx *f, uint32_t value,
 	int failed = logcap_count("guest0 echo relid 2: channel failed");
 
 	pair_ping(v, 10);
-	__atomic_store_n(&ctl->write_index, value, __ATOMIC_RELEASE);
+	__atomic_store_n(HCTL(ctl, write_index), value, __ATOMIC_RELEASE);
 	signal_host(f, v);
 	expect_log(needle, 1);
 	expect_log("guest0 echo relid 2: channel failed: inbound ring corrupt",
@@ -117,7 +117,7 @@ static void test_read_index(void **state)
 
 	pair_ping(v, 10);
 	hring_quiesce(ovb_echo_chan(v), false);
-	__atomic_store_n(&ctl->read_index, 12, __ATOMIC_RELEASE);
+	__atomic_store_n(HCTL(ctl, read_index), 12, __ATOMIC_RELEASE);
 	rc = ovb_echo_call(v, &req, NULL, NULL, 0, &rep, NULL, 0, 300);
 	assert_true(rc == -ETIMEDOUT || rc == -ECONNRESET);
 	expect_log("relid 2 out: read_index 12 not a multiple of 8", 1);

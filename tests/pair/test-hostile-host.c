@@ -409,6 +409,7 @@ static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
 	struct ovb_echo *e;
 	struct call c = { .op = ECHO_OP_SINK };
 	struct ovb_chan_stats st;
+	struct vmbus_ring_control *in;
 	struct timespec t0;
 	pthread_t th;
 
@@ -420,8 +421,8 @@ static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
 	usleep(20 * 1000);
 	assert_false(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	__atomic_store_n(&hring_ctl(ovb_echo_chan(e), false)->write_index,
-			 value, __ATOMIC_RELEASE);
+	in = hring_ctl(ovb_echo_chan(e), false);
+	__atomic_store_n(HCTL(in, write_index), value, __ATOMIC_RELEASE);
 	ovb_client_deliver_event(h->p->cl, 1);
 	pthread_join(th, NULL);
 	assert_int_equal(c.rc, -ECONNRESET);
@@ -448,13 +449,14 @@ static void test_corrupt_out_ring(void **state)
 {
 	struct hh *h = *state;
 	struct echo_msg req = { .op = ECHO_OP_PING }, rep;
+	struct vmbus_ring_control *out;
 	struct ovb_echo *e;
 
 	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
 	pair_ping(e, 10);
 	hring_quiesce(ovb_echo_chan(e), true);
-	__atomic_store_n(&hring_ctl(ovb_echo_chan(e), true)->read_index, 20,
-			 __ATOMIC_RELEASE);
+	out = hring_ctl(ovb_echo_chan(e), true);
+	__atomic_store_n(HCTL(out, read_index), 20, __ATOMIC_RELEASE);
 	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
 				       5000), -ECONNRESET);
 	assert_int_equal(logcap_count("relid 1 out: read_index 20 not a "
