@@ -330,12 +330,13 @@ static void test_open_refused(void **state)
 	struct timespec t0;
 	struct ovb_echo *e;
 
-	ovb_client_set_timeout(h->p->cl, 1000);
+	/* It must not wait for a teardown that cannot come. */
+	ovb_client_set_timeout(h->p->cl, 3000);
 	hrec_set(h->rec, 0, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
 			 -EIO);
-	assert_true(ms_since(&t0) < 900);
+	assert_true(ms_since(&t0) < 2000);
 	assert_int_equal(logcap_count("host refused to open relid 1: status "
 				      "0xc0000001"), 1);
 	assert_null(ovb_vsc_dev_chan(h->p->echo.dev[0]));
@@ -426,7 +427,7 @@ static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
 	ovb_client_deliver_event(h->p->cl, 1);
 	pthread_join(th, NULL);
 	assert_int_equal(c.rc, -ECONNRESET);
-	assert_true(ms_since(&t0) < 1000);
+	assert_true(ms_since(&t0) < 2500); /* the call's timeout is 5 s */
 	assert_int_equal(logcap_count(needle), 1);
 	assert_true(logcap_count("relid 1: channel failed: inbound ring "
 				 "corrupt") >= 1);
