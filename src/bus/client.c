@@ -93,6 +93,7 @@ int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 	cl->next_gpadl = 0xE1E10;
 	cl->work_tail = &cl->work;
 	pthread_mutex_init(&cl->lock, NULL);
+	pthread_mutex_init(&cl->bind_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_cond_init(&cl->cond, &ca);
 	pthread_condattr_destroy(&ca);
@@ -180,6 +181,10 @@ static void cl_queue(struct ovb_client *cl, int kind, struct ovb_vsc_dev *dev)
 
 void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev)
 {
+	/* Connect and the work thread may both be handed a hot add. */
+	if (dev->probed)
+		return;
+	dev->probed = true;
 	if (dev->primary) {
 		struct ovb_vsc_dev *p = dev->primary;
 
@@ -249,10 +254,12 @@ static void *cl_work_main(void *arg)
 			cl->work_tail = &cl->work;
 		cl->work_busy = true;
 		pthread_mutex_unlock(&cl->lock);
+		pthread_mutex_lock(&cl->bind_lock);
 		if (w->kind == WORK_OFFER)
 			ovb__cl_bind(cl, w->dev);
 		else
 			cl_release(cl, w->dev);
+		pthread_mutex_unlock(&cl->bind_lock);
 		free(w);
 		pthread_mutex_lock(&cl->lock);
 		cl->work_busy = false;

@@ -112,14 +112,27 @@ int ovb_client_connect(struct ovb_client *cl, uint32_t max_version,
 		return rc;
 	}
 	cl->connected = true;
-	/* Probe primaries first, then tell drivers of their sub-channels. */
+	/*
+	 * Probe primaries first, then tell drivers of their sub-channels.
+	 * Hot adds and rescinds that come meanwhile queue for the work
+	 * thread, which waits on bind_lock: no device is probed twice or
+	 * freed under us.
+	 */
+	pthread_mutex_lock(&cl->bind_lock);
 	for (int pass = 0; pass < 2; pass++)
 		for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
-			struct ovb_vsc_dev *dev = cl->dev[r];
+			struct ovb_vsc_dev *dev;
+			bool probe;
 
-			if (dev && !dev->rescinded && !dev->primary == !pass)
+			pthread_mutex_lock(&cl->lock);
+			dev = cl->dev[r];
+			probe = dev && !dev->rescinded &&
+				!dev->primary == !pass;
+			pthread_mutex_unlock(&cl->lock);
+			if (probe)
 				ovb__cl_bind(cl, dev);
 		}
+	pthread_mutex_unlock(&cl->bind_lock);
 	return 0;
 }
 
@@ -194,6 +207,7 @@ void ovb_client_destroy(struct ovb_client *cl)
 		free(w);
 	}
 	remove_all(cl);
+	pthread_mutex_destroy(&cl->bind_lock);
 	pthread_mutex_destroy(&cl->lock);
 	pthread_cond_destroy(&cl->cond);
 	free(cl);

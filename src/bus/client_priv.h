@@ -22,6 +22,7 @@ struct ovb_vsc_dev {
 	void *drv_ctx;
 	void *ctx;
 	bool rescinded;
+	bool probed;          /* handed to its driver (bind_lock) */
 	bool bound;
 	struct ovb_chan *chan;
 	bool use_monitor;
@@ -52,6 +53,8 @@ struct ovb_client {
 	struct ovb_gmem *gm;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	/* Serialises driver probe (connect, work thread) and release. */
+	pthread_mutex_t bind_lock;
 	struct cl_wait *waits;
 	bool dead;          /* link down */
 	bool connected;
@@ -83,7 +86,10 @@ void ovb__cl_wait_init(struct ovb_client *cl, struct cl_wait *w,
 int ovb__cl_wait(struct ovb_client *cl, struct cl_wait *w);
 void ovb__cl_wait_cancel(struct ovb_client *cl, struct cl_wait *w);
 int ovb__cl_post(struct ovb_client *cl, const void *msg, size_t len);
-/* Probe a driver for @dev (or tell its primary's driver of a sub-channel). */
+/*
+ * Probe a driver for @dev (or tell its primary's driver of a sub-channel),
+ * once.  cl->bind_lock held.
+ */
 void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev);
 /* Remove the driver and close the channel. */
 void ovb__cl_unbind(struct ovb_client *cl, struct ovb_vsc_dev *dev);

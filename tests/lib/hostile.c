@@ -25,6 +25,8 @@ static bool hrec_hook(const void *msg, size_t len, void *ctx)
 {
 	struct hrec *r = ctx;
 	struct vmbus_channel_open_result res;
+	uint8_t after[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+	size_t after_len = 0;
 	struct hrec_msg *m;
 	uint32_t type = 0;
 	bool pass = true, refuse = false;
@@ -50,11 +52,29 @@ static bool hrec_hook(const void *msg, size_t len, void *ctx)
 	}
 	if (!pass)
 		r->dropped++;
+	if (r->after_len && type == r->after_type) {
+		after_len = r->after_len;
+		memcpy(after, r->after_msg, after_len);
+		r->after_len = 0;
+	}
 	pthread_mutex_unlock(&r->lock);
 	/* The refusal replaces the real result, in order. */
 	if (refuse)
 		ovb_inproc_host_send(r->l, &res, sizeof(res));
+	if (after_len)
+		ovb_inproc_host_send(r->l, after, after_len);
 	return pass;
+}
+
+void hrec_send_after(struct hrec *r, uint32_t type, const void *msg,
+		     size_t len)
+{
+	assert_true(len <= sizeof(r->after_msg));
+	pthread_mutex_lock(&r->lock);
+	r->after_type = type;
+	memcpy(r->after_msg, msg, len);
+	r->after_len = len;
+	pthread_mutex_unlock(&r->lock);
 }
 
 struct hrec *hrec_attach(struct ovb_inproc *l)

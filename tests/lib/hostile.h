@@ -38,6 +38,9 @@ struct hrec {
 	uint32_t drop_type;    /**< drop every message of this type (0: none) */
 	bool refuse_open;      /**< rewrite OPENCHANNEL_RESULT to a failure */
 	unsigned int dropped;  /**< messages dropped or rewritten */
+	uint32_t after_type;   /**< once: after this type passes, send... */
+	uint8_t after_msg[HV_MESSAGE_PAYLOAD_BYTE_COUNT]; /**< ...this */
+	size_t after_len;
 };
 
 /** Allocate a recorder and hook it into @l (before traffic flows). */
@@ -48,6 +51,9 @@ void hrec_detach(struct hrec *r);
 void hrec_clear(struct hrec *r);
 /** Change the hostile behaviour (0 / false: none). */
 void hrec_set(struct hrec *r, uint32_t drop_type, bool refuse_open);
+/** Deliver @msg right behind the next message of @type, once. */
+void hrec_send_after(struct hrec *r, uint32_t type, const void *msg,
+		     size_t len);
 /** Messages of @type recorded. */
 unsigned int hrec_count(struct hrec *r, uint32_t type);
 /**

@@ -312,6 +312,49 @@ static void test_no_offers_delivered(void **state)
 	assert_int_equal(h->p->echo.ndev, 0);
 }
 
+/*
+ * A hot add, or a rescind, right behind ALL_OFFERS_DELIVERED, while
+ * connect is still probing the offers it collected: a device is probed
+ * once, and one rescinded meanwhile is not used after it was freed.
+ */
+static void test_offer_during_connect(void **state)
+{
+	struct hh *h = *state;
+	struct vmbus_channel_relid_msg m = {
+		.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER,
+		.child_relid = 1 };
+
+	for (uint32_t relid = 2000; relid < 2010; relid++) {
+		struct vmbus_channel_offer_channel o = offer(relid, 7, 0);
+
+		o.if_instance.b[1] = (uint8_t)relid;
+		memset(&h->p->echo, 0, sizeof(h->p->echo));
+		hrec_send_after(h->rec, CHANNELMSG_ALLOFFERS_DELIVERED, &o,
+				sizeof(o));
+		assert_int_equal(ovb_client_connect(h->p->cl, 0, 5000), 0);
+		ovb_inproc_sync(h->p->link);
+		PAIR_WAIT(offers(h) == 2 &&
+			  __atomic_load_n(&h->p->echo.ndev, __ATOMIC_ACQUIRE) ==
+				  2);
+		usleep(2000);
+		assert_int_equal(offers(h), 2);
+		assert_int_equal(h->p->echo.ndev, 2);
+		assert_int_equal(ovb_client_unload(h->p->cl, 5000), 0);
+
+		memset(&h->p->echo, 0, sizeof(h->p->echo));
+		hrec_send_after(h->rec, CHANNELMSG_ALLOFFERS_DELIVERED, &m,
+				sizeof(m));
+		assert_int_equal(ovb_client_connect(h->p->cl, 0, 5000), 0);
+		ovb_inproc_sync(h->p->link);
+		PAIR_WAIT(offers(h) == 0);
+		assert_int_equal(offers(h), 0);
+		PAIR_WAIT(h->p->echo.removed == h->p->echo.ndev);
+		assert_int_equal(h->p->echo.removed, h->p->echo.ndev);
+		assert_true(h->p->echo.ndev <= 1);
+		assert_int_equal(ovb_client_unload(h->p->cl, 5000), 0);
+	}
+}
+
 /* The first page the allocator hands out now (it is first fit). */
 static uint64_t next_free_gpa(struct hh *h)
 {
@@ -653,6 +696,7 @@ int main(void)
 		T(test_unknown_types),
 		TF(test_no_version_response),
 		TF(test_no_offers_delivered),
+		TF(test_offer_during_connect),
 		T(test_open_refused),
 		T(test_open_refused_no_torndown),
 		T(test_open_unanswered),
