@@ -148,6 +148,36 @@ def server_seeds():
     s += signal(0xff) + signal(0xfe) + post(hdr(16)) + post(contact(V40, MEM))
     write("fuzz-server-msg", "monitor", bytes([4 | 1]) + s)
 
+    # A receive buffer (pages 8-15): SET_BUFFER, XFER, SUBCHANNELS, FILL,
+    # DROP_BUFFER, SINK; then MODIFYCHANNEL and TL_CONNECT_REQUEST.
+    s = post(contact(V60), 1) + post(hdr(3))
+    s += b"".join(post(m) for m in gpadl_msgs(1, 0x100,
+                                               list(range(PFN, PFN + 8))))
+    s += b"".join(post(m) for m in gpadl_msgs(1, 0x101,
+                                               list(range(PFN + 8, PFN + 16))))
+    s += post(open_chan(1, 0x100, 4))
+    fill = struct.pack("<IIII", 0, 1, 300, 4000) + \
+        struct.pack("<QQ", PFN + 20, PFN + 21)
+    s += ring_write(0, 0, [packet(6, echo_msg(4, 0x101)),
+                           packet(6, struct.pack("<IIQII", 5, 0, 9, 100, 0)),
+                           packet(6, echo_msg(6, 2)),
+                           packet(9, echo_msg(3, 7), hdr_extra=fill),
+                           packet(6, echo_msg(7)),
+                           packet(6, echo_msg(8, 0, b"x" * 64), flags=0)])
+    s += signal(1) + signal(0xfe) + signal(0xfe)
+    s += post(hdr(22) + struct.pack("<II", 1, 3))
+    s += post(hdr(21) + bytes(48))
+    s += post(relid_msg(7, 1)) + post(teardown(1, 0x101))
+    write("fuzz-server-msg", "buffer", bytes([0]) + s)
+
+    # 1.1: the host signals through the interrupt page too.
+    s = post(contact(0x00010001, MEM + 0x3e000)) + post(hdr(3))
+    s += b"".join(post(m) for m in gpadl_msgs(1, 0x100,
+                                               list(range(PFN, PFN + 8))))
+    s += post(open_chan(1, 0x100, 4)) + ring_write(0, 0, [ping])
+    s += signal(0xff) + signal(0xfe)
+    write("fuzz-server-msg", "int-page", bytes([0]) + s)
+
     # Malformed GPADLs, duplicates, teardown of unknown ones, bad opens.
     s = post(contact(V60), 1) + post(hdr(3))
     m = gpadl_msgs(1, 0x300, list(range(PFN, PFN + 40)))
