@@ -278,7 +278,8 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 	 */
 	if (rc == -EBADMSG) {
 		if (locked)
-			ovb_chan_fail(chan, rc, "outbound ring indices corrupt");
+			ovb_chan_fail(chan, rc,
+				      "outbound ring indices corrupt");
 		else
 			chan->batch_err = rc;
 		rc = -ECONNRESET;

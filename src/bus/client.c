@@ -433,8 +433,9 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 			w->done = true;
 			pthread_cond_broadcast(&cl->cond);
 		} else if (h.msgtype != CHANNELMSG_ALLOFFERS_DELIVERED) {
-			ovb_warn("host: unsolicited message type %u (key %#llx) "
-				 "ignored", h.msgtype, (unsigned long long)key);
+			ovb_warn("host: unsolicited message type %u (key "
+				 "%#llx) ignored", h.msgtype,
+				 (unsigned long long)key);
 		}
 	}
 	pthread_mutex_unlock(&cl->lock);

@@ -386,13 +386,14 @@ static void *monitor_main(void *arg)
 
 		for (unsigned int g = 0; mp && g < 4; g++) {
 			/* A page-aligned page: pending is an aligned u32. */
-			uint32_t *pending = (uint32_t *)(void *)
-						    &mp->trigger_group[g].pending;
+			uint32_t *pending = (uint32_t *)(void *)&mp
+				->trigger_group[g].pending;
 			uint32_t bits;
 
 			if (!__atomic_load_n(pending, __ATOMIC_RELAXED))
 				continue;
-			bits = __atomic_exchange_n(pending, 0, __ATOMIC_ACQ_REL);
+			bits = __atomic_exchange_n(pending, 0,
+						   __ATOMIC_ACQ_REL);
 			while (bits) {
 				unsigned int id = g * 32 +
 					(unsigned int)__builtin_ctz(bits);

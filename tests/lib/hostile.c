@@ -43,7 +43,8 @@ static bool hrec_hook(const void *msg, size_t len, void *ctx)
 	if (r->refuse_open && type == CHANNELMSG_OPENCHANNEL_RESULT &&
 	    len == sizeof(res)) {
 		memcpy(&res, msg, sizeof(res));
-		/* A success becomes a refusal (which passes when it comes by). */
+		/* A success becomes a refusal (which passes when it
+		 * comes by again). */
 		if (res.status == 0) {
 			res.status = 0xC0000001u; /* STATUS_UNSUCCESSFUL */
 			pass = false;

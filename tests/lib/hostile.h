@@ -33,7 +33,7 @@ struct hrec_msg {
 struct hrec {
 	struct ovb_inproc *l;
 	pthread_mutex_t lock;
-	unsigned int n;        /**< messages recorded (the last HREC_MAX kept) */
+	unsigned int n;        /**< messages recorded (last HREC_MAX kept) */
 	struct hrec_msg m[HREC_MAX];
 	uint32_t drop_type;    /**< drop every message of this type (0: none) */
 	bool refuse_open;      /**< rewrite OPENCHANNEL_RESULT to a failure */

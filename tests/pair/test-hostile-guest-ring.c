@@ -47,8 +47,10 @@ static struct ovb_echo *open_dev(struct hg_fx *f, unsigned int i)
 /* HvSignalEvent on the channel's connection id, as the guest would. */
 static void signal_host(struct hg_fx *f, struct ovb_echo *e)
 {
-	ovb_server_signal_event(f->part, VMBUS_CHAN_CONNECTION_ID_BASE +
-						 ovb_chan_relid(ovb_echo_chan(e)));
+	uint32_t relid = ovb_chan_relid(ovb_echo_chan(e));
+
+	ovb_server_signal_event(f->part,
+				VMBUS_CHAN_CONNECTION_ID_BASE + relid);
 }
 
 /* Wait for @needle in the log; assert it appeared @n times. */

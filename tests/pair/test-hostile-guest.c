@@ -670,7 +670,9 @@ static void test_close_release(void **state)
 	struct hg_fx *f = *state;
 	struct ovb_inproc *l = f->p->link;
 	struct vmbus_channel_modify_channel m = {
-		.header.msgtype = CHANNELMSG_MODIFYCHANNEL, .child_relid = 555 };
+		.header.msgtype = CHANNELMSG_MODIFYCHANNEL,
+		.child_relid = 555,
+	};
 
 	hg_relid_msg(l, CHANNELMSG_CLOSECHANNEL, hg_relid(f, 1));
 	hg_relid_msg(l, CHANNELMSG_CLOSECHANNEL, 77);

@@ -133,7 +133,8 @@ static void test_bad_offers(void **state)
 		o = offer(bad_relids[i], 1, 0);
 		host_send(h, &o, sizeof(o));
 		snprintf(needle, sizeof(needle),
-			 "bad OFFERCHANNEL (relid %u, 196 bytes)", bad_relids[i]);
+			 "bad OFFERCHANNEL (relid %u, 196 bytes)",
+			 bad_relids[i]);
 		assert_int_equal(logcap_count(needle), 1);
 	}
 	o = offer(20, 9, 1);
@@ -461,7 +462,8 @@ static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
 	pair_ping(e, 10);
 	c.e = e;
 	assert_int_equal(pthread_create(&th, NULL, call_main, &c), 0);
-	PAIR_WAIT((ovb_chan_get_stats(ovb_echo_chan(e), &st), st.pkts_out == 2));
+	PAIR_WAIT((ovb_chan_get_stats(ovb_echo_chan(e), &st),
+		   st.pkts_out == 2));
 	usleep(20 * 1000);
 	assert_false(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
