@@ -139,13 +139,21 @@ struct ovb_vsc_open_params {
 
 /**
  * Allocate rings, create their GPADL, OPEN_CHANNEL, start the worker.
+ * When the open fails after OPEN_CHANNEL went out, CLOSECHANNEL follows
+ * (a host that refused may hold the rings anyway) before the GPADL is
+ * torn down.  Ring pages whose teardown the host does not confirm are
+ * never reused (logged).
  * Returns 0; -EIO (the host refused: open result status logged);
  * -ENOMEM; -ETIMEDOUT; -ECONNRESET; -EBUSY (already open).
  */
 int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 		 struct ovb_chan **out);
 
-/** Stop the worker, CLOSECHANNEL, tear down the ring GPADL. */
+/**
+ * Stop the worker, CLOSECHANNEL, tear down the ring GPADL and free the
+ * rings (unless the host did not confirm the teardown: then they stay
+ * allocated, as in ovb_vsc_open()).
+ */
 void ovb_vsc_close(struct ovb_vsc_dev *dev);
 
 /**

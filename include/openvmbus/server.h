@@ -159,8 +159,11 @@ int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
 /**
  * HvPostMessage from the guest: one channel message of @len bytes posted
  * to @conn_id.  Returns 0; -EBADMSG (malformed: truncated, oversized,
- * unknown type); -EPROTO (out of sequence).  The partition keeps running
- * either way; the error is logged with its reason.
+ * unknown type); -EPROTO (out of sequence); -EFAULT (a GPADL names memory
+ * outside the guest); -ENOSPC (a GPADL over the partition's quota);
+ * -EBUSY (GPADL_TEARDOWN deferred while the GPADL is in use).  The
+ * partition keeps running either way; the error is logged with its
+ * reason.
  */
 int ovb_server_post_message(struct ovb_partition *part, uint32_t conn_id,
 			    const void *msg, size_t len);

@@ -159,7 +159,7 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 
 	deadline_after(&dl, chan->send_timeout_ms);
 	for (;;) {
-		if (ovb_chan_is_dead(chan)) {
+		if (ovb_chan_is_dead(chan) || chan->batch_err) {
 			rc = -ECONNRESET;
 			break;
 		}
@@ -190,8 +190,6 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 	}
 	if (pending)
 		ovb_ring_set_pending_send(&chan->out, 0);
-	if (rc == -EBADMSG)
-		ovb_chan_fail(chan, rc, "outbound ring indices corrupt");
 	if (!rc) {
 		STAT_ADD(chan, pkts_out, 1);
 		STAT_ADD(chan, bytes_out, total);
@@ -272,6 +270,20 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 		pthread_mutex_unlock(&chan->send_lock);
 	if (rc && s->on_comp)
 		req_release(chan, xid);
+	/*
+	 * The peer broke the ring's indices.  Failing the channel takes the
+	 * send lock and completes requests, so it happens with the lock
+	 * released: here, or at the end of the batch that holds it.  The
+	 * caller sees what any send on a failed channel sees.
+	 */
+	if (rc == -EBADMSG) {
+		if (locked)
+			ovb_chan_fail(chan, rc,
+				      "outbound ring indices corrupt");
+		else
+			chan->batch_err = rc;
+		rc = -ECONNRESET;
+	}
 	return rc;
 }
 
@@ -298,16 +310,21 @@ void ovb_chan_batch_begin(struct ovb_chan *chan)
 	pthread_mutex_lock(&chan->send_lock);
 	chan->batching = true;
 	chan->batch_owner = pthread_self();
-	if (ovb_ring_write_begin(&chan->out) == -EBADMSG)
-		ovb_chan_fail(chan, -EBADMSG, "outbound ring indices corrupt");
+	chan->batch_err = ovb_ring_write_begin(&chan->out) == -EBADMSG
+				  ? -EBADMSG : 0;
 }
 
 void ovb_chan_batch_end(struct ovb_chan *chan)
 {
+	int err = chan->batch_err;
+
 	chan->batching = false;
-	if (ovb_ring_write_commit(&chan->out))
+	chan->batch_err = 0;
+	if (ovb_ring_write_commit(&chan->out) && !err)
 		ovb__chan_signal_peer(chan);
 	pthread_mutex_unlock(&chan->send_lock);
+	if (err)
+		ovb_chan_fail(chan, err, "outbound ring indices corrupt");
 }
 
 /* ---- receiving --------------------------------------------------------- */

@@ -55,6 +55,7 @@ struct ovb_chan {
 	int send_waiters; /* atomic */
 	bool batching;
 	pthread_t batch_owner;
+	int batch_err; /* a corrupt outbound ring seen inside the batch */
 
 	pthread_mutex_t read_lock; /* one drainer at a time: worker or poller */
 	pthread_mutex_t req_lock;

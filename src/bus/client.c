@@ -93,6 +93,7 @@ int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 	cl->next_gpadl = 0xE1E10;
 	cl->work_tail = &cl->work;
 	pthread_mutex_init(&cl->lock, NULL);
+	pthread_mutex_init(&cl->bind_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_cond_init(&cl->cond, &ca);
 	pthread_condattr_destroy(&ca);
@@ -163,13 +164,16 @@ void ovb_client_free(struct ovb_client *cl, void *hva, size_t bytes)
 
 static void cl_queue(struct ovb_client *cl, int kind, struct ovb_vsc_dev *dev)
 {
-	struct cl_work *w = calloc(1, sizeof(*w));
+	struct cl_work *w;
 
+	/* cl->lock held by the caller */
+	if (cl->work_blocked)
+		return;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return;
 	w->kind = kind;
 	w->dev = dev;
-	/* cl->lock held by the caller */
 	*cl->work_tail = w;
 	cl->work_tail = &w->next;
 	pthread_cond_broadcast(&cl->cond);
@@ -198,6 +202,10 @@ static void cl_notify_sub(struct ovb_client *cl, struct ovb_vsc_dev *sub)
  */
 void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev)
 {
+	/* Connect and the work thread may both be handed a hot add. */
+	if (dev->probed)
+		return;
+	dev->probed = true;
 	if (dev->primary) {
 		cl_notify_sub(cl, dev);
 		return;
@@ -283,16 +291,40 @@ static void *cl_work_main(void *arg)
 		cl->work = w->next;
 		if (!cl->work)
 			cl->work_tail = &cl->work;
+		cl->work_busy = true;
 		pthread_mutex_unlock(&cl->lock);
+		pthread_mutex_lock(&cl->bind_lock);
 		if (w->kind == WORK_OFFER)
 			ovb__cl_bind(cl, w->dev);
 		else
 			cl_release(cl, w->dev);
+		pthread_mutex_unlock(&cl->bind_lock);
 		free(w);
 		pthread_mutex_lock(&cl->lock);
+		cl->work_busy = false;
+		pthread_cond_broadcast(&cl->cond);
 	}
 	pthread_mutex_unlock(&cl->lock);
 	return NULL;
+}
+
+void ovb__cl_work_block(struct ovb_client *cl)
+{
+	cl->work_blocked = true;
+	while (cl->work) {
+		struct cl_work *w = cl->work;
+
+		cl->work = w->next;
+		free(w);
+	}
+	cl->work_tail = &cl->work;
+	while (cl->work_busy)
+		pthread_cond_wait(&cl->cond, &cl->lock);
+}
+
+void ovb__cl_work_unblock(struct ovb_client *cl)
+{
+	cl->work_blocked = false;
 }
 
 /* ---- host messages ------------------------------------------------------- */
@@ -318,7 +350,8 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 		for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
 			struct ovb_vsc_dev *p = cl->dev[r];
 
-			if (p && !p->offer.sub_channel_index &&
+			/* A rescinded primary is about to be freed. */
+			if (p && !p->offer.sub_channel_index && !p->rescinded &&
 			    !memcmp(&p->offer.if_instance, &o->if_instance,
 				    sizeof(o->if_instance)))
 				dev->primary = p;
@@ -335,20 +368,44 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 		cl_queue(cl, WORK_OFFER, dev);
 }
 
+/* Mark @dev rescinded, fail its channel, queue its release.  cl->lock held. */
+static void rescind_locked(struct ovb_client *cl, struct ovb_vsc_dev *dev)
+{
+	dev->rescinded = true;
+	if (dev->chan)
+		ovb_chan_fail(dev->chan, -ECONNRESET, "rescinded by the host");
+	cl_queue(cl, WORK_RESCIND, dev);
+}
+
 static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
 {
 	const struct vmbus_channel_relid_msg *m = msg;
 	struct ovb_vsc_dev *dev;
 
-	if (len < sizeof(*m) || m->child_relid > VMBUS_MAX_RELID ||
-	    !(dev = cl->dev[m->child_relid]) || dev->rescinded) {
-		ovb_warn("host: RESCIND for unknown relid ignored");
+	if (len < sizeof(*m)) {
+		ovb_warn("host: RESCIND of %zu bytes ignored", len);
 		return;
 	}
-	dev->rescinded = true;
-	if (dev->chan)
-		ovb_chan_fail(dev->chan, -ECONNRESET, "rescinded by the host");
-	cl_queue(cl, WORK_RESCIND, dev);
+	if (m->child_relid > VMBUS_MAX_RELID ||
+	    !(dev = cl->dev[m->child_relid]) || dev->rescinded) {
+		ovb_warn("host: RESCIND for unknown relid %u ignored",
+			 m->child_relid);
+		return;
+	}
+	/*
+	 * A host rescinds sub-channels before their primary.  One that does
+	 * not would leave them pointing at a freed primary: they go first.
+	 */
+	for (uint32_t r = 1; !dev->primary && r <= VMBUS_MAX_RELID; r++) {
+		struct ovb_vsc_dev *sub = cl->dev[r];
+
+		if (!sub || sub->primary != dev || sub->rescinded)
+			continue;
+		ovb_warn("host: rescind of relid %u before its sub-channel "
+			 "relid %u; rescinding that too", m->child_relid, r);
+		rescind_locked(cl, sub);
+	}
+	rescind_locked(cl, dev);
 }
 
 /* Key of a response message (relid or GPADL), or -1 if malformed. */
@@ -415,8 +472,9 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 			w->done = true;
 			pthread_cond_broadcast(&cl->cond);
 		} else if (h.msgtype != CHANNELMSG_ALLOFFERS_DELIVERED) {
-			ovb_warn("host: unsolicited message type %u (key %lld) "
-				 "ignored", h.msgtype, (long long)key);
+			ovb_warn("host: unsolicited message type %u (key "
+				 "%#llx) ignored", h.msgtype,
+				 (unsigned long long)key);
 		}
 	}
 	pthread_mutex_unlock(&cl->lock);

@@ -139,6 +139,34 @@ static const struct ovb_chan_role_ops cl_chan_role = {
 
 /* ---- open and close ---------------------------------------------------------- */
 
+static void close_post(struct ovb_vsc_dev *dev)
+{
+	struct vmbus_channel_relid_msg m = {
+		.header.msgtype = CHANNELMSG_CLOSECHANNEL,
+		.child_relid = dev->offer.child_relid,
+	};
+
+	ovb__cl_post(dev->cl, &m, sizeof(m));
+}
+
+/*
+ * Tear down the ring GPADL and free the ring pages -- unless the host did
+ * not confirm the teardown: then it may still map them, and reusing them
+ * for anything else would let its writes land there.  They stay allocated.
+ */
+static void ring_release(struct ovb_vsc_dev *dev)
+{
+	int rc = ovb_vsc_gpadl_teardown(dev, dev->ring_gpadl);
+
+	if (rc && rc != -ECONNRESET)
+		ovb_warn("relid %u: ring GPADL %#x not torn down (%d); its %zu "
+			 "bytes stay allocated", dev->offer.child_relid,
+			 dev->ring_gpadl, rc, dev->ring_bytes);
+	else
+		ovb_client_free(dev->cl, dev->ring, dev->ring_bytes);
+	dev->ring = NULL;
+}
+
 static int open_post(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 		     uint32_t downstream)
 {
@@ -233,8 +261,16 @@ int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 	if (rc)
 		goto err_chan;
 	rc = open_post(dev, p, out_pages + 1);
-	if (rc)
+	if (rc) {
+		/*
+		 * A host that refused, or did not answer in time, may hold
+		 * the rings all the same: have it close them before the
+		 * GPADL goes (a host that did not open ignores this).
+		 */
+		if (rc != -ECONNRESET)
+			close_post(dev);
 		goto err_gpadl;
+	}
 	if (kick >= 0 && call >= 0) {
 		int k = dup(kick), c = dup(call);
 
@@ -248,12 +284,19 @@ int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 		kick = -1;
 	}
 	rc = ovb__chan_start(dev->chan);
-	if (rc)
+	if (rc) {
+		close_post(dev);
 		goto err_gpadl;
+	}
 	*out = dev->chan;
 	return 0;
 err_gpadl:
-	ovb_vsc_gpadl_teardown(dev, dev->ring_gpadl);
+	ovb__chan_destroy(dev->chan); /* closes @call */
+	dev->chan = NULL;
+	if (kick >= 0)
+		close(kick);
+	ring_release(dev);
+	return rc;
 err_chan:
 	ovb__chan_destroy(dev->chan); /* closes @call */
 	call = -1;
@@ -270,25 +313,19 @@ err_ring:
 
 void ovb_vsc_close(struct ovb_vsc_dev *dev)
 {
-	struct vmbus_channel_relid_msg m = {
-		.header.msgtype = CHANNELMSG_CLOSECHANNEL,
-		.child_relid = dev->offer.child_relid,
-	};
 	struct ovb_chan *chan = dev->chan;
 
 	if (!chan)
 		return;
 	ovb__chan_stop(chan);
 	if (!dev->rescinded)
-		ovb__cl_post(dev->cl, &m, sizeof(m));
-	/* The host unmaps the rings at close, so the GPADL is free now. */
-	ovb_vsc_gpadl_teardown(dev, dev->ring_gpadl);
+		close_post(dev);
 	pthread_mutex_lock(&dev->cl->lock);
 	dev->chan = NULL;
 	pthread_mutex_unlock(&dev->cl->lock);
 	ovb__chan_destroy(chan);
-	ovb_client_free(dev->cl, dev->ring, dev->ring_bytes);
-	dev->ring = NULL;
+	/* The host unmaps the rings at close, so the GPADL is free now. */
+	ring_release(dev);
 }
 
 int ovb_vsc_modify(struct ovb_vsc_dev *dev, uint32_t target_vp)

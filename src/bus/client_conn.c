@@ -98,17 +98,34 @@ int ovb_client_connect(struct ovb_client *cl, uint32_t max_version,
 	if (rc)
 		ovb__cl_wait_cancel(cl, &w);
 	cl->timeout_ms = saved;
-	if (rc)
+	if (rc) {
+		/* Not connected after all: report no version. */
+		__atomic_store_n(&cl->version, 0, __ATOMIC_RELAXED);
+		cl->msg_conn_id = 0;
 		return rc;
+	}
 	cl->connected = true;
-	/* Probe primaries first, then tell drivers of their sub-channels. */
+	/*
+	 * Probe primaries first, then tell drivers of their sub-channels.
+	 * Hot adds and rescinds that come meanwhile queue for the work
+	 * thread, which waits on bind_lock: no device is probed twice or
+	 * freed under us.
+	 */
+	pthread_mutex_lock(&cl->bind_lock);
 	for (int pass = 0; pass < 2; pass++)
 		for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
-			struct ovb_vsc_dev *dev = cl->dev[r];
+			struct ovb_vsc_dev *dev;
+			bool probe;
 
-			if (dev && !dev->rescinded && !dev->primary == !pass)
+			pthread_mutex_lock(&cl->lock);
+			dev = cl->dev[r];
+			probe = dev && !dev->rescinded &&
+				!dev->primary == !pass;
+			pthread_mutex_unlock(&cl->lock);
+			if (probe)
 				ovb__cl_bind(cl, dev);
 		}
+	pthread_mutex_unlock(&cl->bind_lock);
 	return 0;
 }
 
@@ -140,6 +157,15 @@ int ovb_client_unload(struct ovb_client *cl, int timeout_ms)
 
 	if (!cl->connected)
 		return 0;
+	/*
+	 * Hot adds and rescinds queued for the work thread name devices
+	 * that remove_all() frees: drop them, and take no more (offers that
+	 * still come are freed with the rest).
+	 */
+	pthread_mutex_lock(&cl->lock);
+	cl->offers_done = false;
+	ovb__cl_work_block(cl);
+	pthread_mutex_unlock(&cl->lock);
 	remove_all(cl);
 	if (timeout_ms > 0)
 		cl->timeout_ms = timeout_ms;
@@ -150,8 +176,11 @@ int ovb_client_unload(struct ovb_client *cl, int timeout_ms)
 		ovb__cl_wait_cancel(cl, &w);
 	cl->timeout_ms = saved;
 	cl->connected = false;
-	cl->offers_done = false;
 	cl->version = 0;
+	pthread_mutex_lock(&cl->lock);
+	cl->offers_done = false;
+	ovb__cl_work_unblock(cl);
+	pthread_mutex_unlock(&cl->lock);
 	return rc;
 }
 
@@ -171,6 +200,7 @@ void ovb_client_destroy(struct ovb_client *cl)
 		free(w);
 	}
 	remove_all(cl);
+	pthread_mutex_destroy(&cl->bind_lock);
 	pthread_mutex_destroy(&cl->lock);
 	pthread_cond_destroy(&cl->cond);
 	free(cl);

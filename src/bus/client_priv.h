@@ -22,6 +22,7 @@ struct ovb_vsc_dev {
 	void *drv_ctx;
 	void *ctx;
 	bool rescinded;
+	bool probed;          /* handed to its driver (bind_lock) */
 	bool bound;           /* primary: probe succeeded */
 	bool notified;        /* sub-channel: its driver was told */
 	struct ovb_chan *chan;
@@ -53,6 +54,8 @@ struct ovb_client {
 	struct ovb_gmem *gm;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	/* Serialises driver probe (connect, work thread) and release. */
+	pthread_mutex_t bind_lock;
 	struct cl_wait *waits;
 	bool dead;          /* link down */
 	bool connected;
@@ -74,6 +77,8 @@ struct ovb_client {
 	pthread_t worker;
 	struct cl_work *work, **work_tail;
 	bool work_stop;
+	bool work_busy;    /* the work thread is handling an item */
+	bool work_blocked; /* unloading: queue nothing */
 };
 
 /* client.c */
@@ -82,9 +87,19 @@ void ovb__cl_wait_init(struct ovb_client *cl, struct cl_wait *w,
 int ovb__cl_wait(struct ovb_client *cl, struct cl_wait *w);
 void ovb__cl_wait_cancel(struct ovb_client *cl, struct cl_wait *w);
 int ovb__cl_post(struct ovb_client *cl, const void *msg, size_t len);
-/* Probe a driver for @dev (or tell its primary's driver of a sub-channel). */
+/*
+ * Probe a driver for @dev (or tell its primary's driver of a sub-channel),
+ * once.  cl->bind_lock held.
+ */
 void ovb__cl_bind(struct ovb_client *cl, struct ovb_vsc_dev *dev);
 /* Remove the driver and close the channel. */
 void ovb__cl_unbind(struct ovb_client *cl, struct ovb_vsc_dev *dev);
+/*
+ * Drop queued offer/rescind work, wait for the item in hand and queue
+ * nothing more until ovb__cl_work_unblock(): the devices are about to be
+ * freed.  cl->lock held.
+ */
+void ovb__cl_work_block(struct ovb_client *cl);
+void ovb__cl_work_unblock(struct ovb_client *cl);
 
 #endif

@@ -407,14 +407,13 @@ static void *monitor_main(void *arg)
 		struct hv_monitor_page *mp = part->monitor[1];
 
 		for (unsigned int g = 0; mp && g < 4; g++) {
+			uint32_t *pending = OVB_U32(mp->trigger_group[g].pending);
 			uint32_t bits;
-
-			uint32_t *pending =
-				OVB_U32(mp->trigger_group[g].pending);
 
 			if (!__atomic_load_n(pending, __ATOMIC_RELAXED))
 				continue;
-			bits = __atomic_exchange_n(pending, 0, __ATOMIC_ACQ_REL);
+			bits = __atomic_exchange_n(pending, 0,
+						   __ATOMIC_ACQ_REL);
 			while (bits) {
 				unsigned int id = g * 32 +
 					(unsigned int)__builtin_ctz(bits);

@@ -109,6 +109,34 @@ static int asm_slot(struct ovb_partition *part, uint32_t handle)
 	return -1;
 }
 
+/*
+ * A guest may not make the host hold GPADLs without bound: that memory is
+ * every partition's.  True if @a fits beside what the partition holds.
+ */
+static bool gpadl_quota_ok(struct ovb_partition *part,
+			   const struct ovb_gpadl_asm *a)
+{
+	unsigned int n = 1;
+	size_t words = a->nwords;
+
+	for (const struct srv_gpadl *g = part->gpadls; g; g = g->next) {
+		n++;
+		words += g->words.nwords;
+	}
+	for (int i = 0; i < SRV_MAX_ASM; i++)
+		if (part->asm_used[i]) {
+			n++;
+			words += part->asm_[i].nwords;
+		}
+	if (n <= SRV_MAX_GPADLS && words <= SRV_MAX_GPADL_WORDS)
+		return true;
+	ovb_warn("%s: GPADL %#x refused: over the partition's quota of %u "
+		 "GPADLs and %u PFN words (%u GPADLs, %zu words with it)",
+		 part->name, a->handle, SRV_MAX_GPADLS, SRV_MAX_GPADL_WORDS, n,
+		 words);
+	return false;
+}
+
 int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 			  size_t len)
 {
@@ -144,6 +172,12 @@ int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 		gpadl_created(part, h->child_relid, h->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
 		return rc;
+	}
+	if (!gpadl_quota_ok(part, &a)) {
+		ovb_gpadl_asm_free(&a);
+		gpadl_created(part, h->child_relid, h->gpadl,
+			      VMBUS_STATUS_UNSUCCESSFUL);
+		return -ENOSPC;
 	}
 	if (rc == 1)
 		return gpadl_finish(part, &a);
@@ -436,10 +470,12 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 			ovb_gmem_unmap(&dev->ring_view);
 			gpadl_unref(part, dev->ring_gpadl);
 		}
+		dev->open_refused = true;
 		open_result(part, o.child_relid, o.openid,
 			    VMBUS_STATUS_UNSUCCESSFUL);
 		return rc == -ENOENT || rc == -EINVAL ? -EPROTO : 0;
 	}
+	dev->open_refused = false;
 	dev->state = OFFER_OPEN;
 	dev->target_vp = o.target_vp;
 	open_result(part, o.child_relid, o.openid, VMBUS_STATUS_SUCCESS);

@@ -161,11 +161,18 @@ static int on_close(struct ovb_partition *part, const void *msg)
 	if (!dev)
 		return -EPROTO;
 	if (dev->state != OFFER_OPEN) {
-		/* Linux closes rescinded channels too; nothing to undo. */
-		if (dev->state != OFFER_RESCINDED)
-			ovb_warn("%s: CLOSECHANNEL relid %u: not open",
-				 part->name, dev->relid);
-		return dev->state == OFFER_RESCINDED ? 0 : -EPROTO;
+		/*
+		 * Linux closes rescinded channels too, and our client closes
+		 * after a refused open in case we kept the rings: nothing to
+		 * undo either way.
+		 */
+		if (dev->state == OFFER_RESCINDED || dev->open_refused) {
+			dev->open_refused = false;
+			return 0;
+		}
+		ovb_warn("%s: CLOSECHANNEL relid %u: not open", part->name,
+			 dev->relid);
+		return -EPROTO;
 	}
 	ovb__srv_close(part, dev);
 	return 0;
@@ -252,23 +259,47 @@ static int on_tl_connect(struct ovb_partition *part, const void *msg)
 	return 0;
 }
 
-/* Minimum size and the version that introduced each guest->host message. */
+/*
+ * Sizes and the version that introduced each guest->host message.  A
+ * message with a short and a long form (@two) must be exactly one of them.
+ */
 static const struct {
 	uint16_t min, max;
+	bool two;
 	uint32_t version;
 } msg_rules[CHANNELMSG_COUNT] = {
-	[CHANNELMSG_REQUESTOFFERS] = { 8, 8, 0 },
-	[CHANNELMSG_OPENCHANNEL] = { 148, 156, 0 },
-	[CHANNELMSG_CLOSECHANNEL] = { 12, 12, 0 },
-	[CHANNELMSG_GPADL_HEADER] = { 28, 240, 0 },
-	[CHANNELMSG_GPADL_BODY] = { 16, 240, 0 },
-	[CHANNELMSG_GPADL_TEARDOWN] = { 16, 16, 0 },
-	[CHANNELMSG_RELID_RELEASED] = { 12, 12, 0 },
-	[CHANNELMSG_INITIATE_CONTACT] = { 40, 56, 0 },
-	[CHANNELMSG_UNLOAD] = { 8, 8, 0 },
-	[CHANNELMSG_TL_CONNECT_REQUEST] = { 40, 56, VMBUS_VERSION_WIN10 },
-	[CHANNELMSG_MODIFYCHANNEL] = { 16, 16, VMBUS_VERSION_WIN10_V4_1 },
+	[CHANNELMSG_REQUESTOFFERS] = { 8, 8, false, 0 },
+	[CHANNELMSG_OPENCHANNEL] = { 148, 156, true, 0 },
+	[CHANNELMSG_CLOSECHANNEL] = { 12, 12, false, 0 },
+	[CHANNELMSG_GPADL_HEADER] = { 28, 240, false, 0 },
+	[CHANNELMSG_GPADL_BODY] = { 16, 240, false, 0 },
+	[CHANNELMSG_GPADL_TEARDOWN] = { 16, 16, false, 0 },
+	[CHANNELMSG_RELID_RELEASED] = { 12, 12, false, 0 },
+	[CHANNELMSG_INITIATE_CONTACT] = { 40, 56, true, 0 },
+	[CHANNELMSG_UNLOAD] = { 8, 8, false, 0 },
+	[CHANNELMSG_TL_CONNECT_REQUEST] = { 40, 56, true,
+					    VMBUS_VERSION_WIN10 },
+	[CHANNELMSG_MODIFYCHANNEL] = { 16, 16, false,
+				       VMBUS_VERSION_WIN10_V4_1 },
 };
+
+/* Check the size of a message of a known type; log why it is wrong. */
+static int check_size(struct ovb_partition *part, uint32_t type, size_t len)
+{
+	uint16_t min = msg_rules[type].min, max = msg_rules[type].max;
+
+	if (len < min || len > max) {
+		ovb_warn("%s: %s of %zu bytes dropped (expected %u..%u)",
+			 part->name, msg_names[type], len, min, max);
+		return -EBADMSG;
+	}
+	if (msg_rules[type].two && len != min && len != max) {
+		ovb_warn("%s: %s of %zu bytes dropped (expected %u or %u)",
+			 part->name, msg_names[type], len, min, max);
+		return -EBADMSG;
+	}
+	return 0;
+}
 
 int ovb__srv_dispatch(struct ovb_partition *part, uint32_t conn_id,
 		      const void *msg, size_t len)
@@ -286,12 +317,8 @@ int ovb__srv_dispatch(struct ovb_partition *part, uint32_t conn_id,
 			 "dropped", part->name, h.msgtype);
 		return -EBADMSG;
 	}
-	if (len < msg_rules[h.msgtype].min || len > msg_rules[h.msgtype].max) {
-		ovb_warn("%s: %s of %zu bytes dropped (expected %u..%u)",
-			 part->name, msg_names[h.msgtype], len,
-			 msg_rules[h.msgtype].min, msg_rules[h.msgtype].max);
+	if (check_size(part, h.msgtype, len))
 		return -EBADMSG;
-	}
 	if (h.msgtype == CHANNELMSG_INITIATE_CONTACT)
 		return on_initiate_contact(part, conn_id, msg, len);
 	if (!part->connected) {

@@ -16,6 +16,13 @@
 
 #define SRV_MAX_VSPS 16
 #define SRV_MAX_ASM 8 /* GPADLs being reassembled at once */
+/*
+ * What one partition's GPADLs may hold of host memory: at most this many
+ * GPADLs (complete or in flight) and PFN words (8 bytes each; 2^24 words
+ * describe 64 GiB of guest pages).
+ */
+#define SRV_MAX_GPADLS 4096u
+#define SRV_MAX_GPADL_WORDS (1u << 24)
 
 enum offer_state {
 	OFFER_OFFERED,   /* offered (or not yet sent), channel closed */
@@ -38,6 +45,7 @@ struct ovb_vsp_dev {
 	uint32_t ring_gpadl;
 	struct ovb_gmem_view ring_view;
 	uint32_t target_vp;
+	bool open_refused; /* the last OPEN failed: a CLOSE may follow */
 	bool closing;      /* ovb__srv_close() has dropped the lock */
 	bool free_pending; /* freed while closing: the closer frees */
 };

@@ -72,6 +72,12 @@ static void echo_vsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	struct ovb_echo *e = ctx;
 	uint64_t h = OVB_ECHO_FNV_INIT;
 
+	if (pkt->type == VM_PKT_COMP) {
+		/* Ours are all tracked: the channel took them already. */
+		ovb_warn("%s: unexpected completion %#llx dropped",
+			 ovb_chan_name(chan), (unsigned long long)pkt->xid);
+		return;
+	}
 	if (pkt->type != VM_PKT_DATA_USING_XFER_PAGES)
 		return; /* untracked in-band replies: nothing to do */
 	if (pkt->xfer_pageset_id != ECHO_XFER_PAGESET || !e->buf) {

@@ -302,12 +302,25 @@ int ovb_link_host_create(struct ovb_server *srv, const char *path,
 		rc = -errno;
 		goto err;
 	}
+	/*
+	 * Bind under a temporary name and rename into place once listening:
+	 * a guest that sees the socket file can always connect (binding at
+	 * the final path would refuse connections until listen()).
+	 */
+	struct sockaddr_un tmp = { .sun_family = AF_UNIX };
 	mode_t old = umask(0177); /* the socket file is created 0600 */
 
-	rc = bind(h->lfd, (void *)&sa, sizeof(sa));
+	if (snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path,
+		     (int)getpid()) >= (int)sizeof(tmp.sun_path))
+		snprintf(tmp.sun_path, sizeof(tmp.sun_path), "/tmp/ovb-%d.sock",
+			 (int)getpid());
+	unlink(tmp.sun_path);
+	rc = bind(h->lfd, (void *)&tmp, sizeof(tmp));
 	umask(old);
-	if (rc || chmod(path, 0600) || listen(h->lfd, 64)) {
+	if (rc || chmod(tmp.sun_path, 0600) || listen(h->lfd, 64) ||
+	    rename(tmp.sun_path, path)) {
 		rc = -errno;
+		unlink(tmp.sun_path);
 		goto err;
 	}
 	ev.data.ptr = &h->lfd;
