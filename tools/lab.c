@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tools/cmd.h"
@@ -42,10 +43,25 @@ static void lab_path(const struct lab *l, char *out, size_t len,
 	snprintf(out, len, "%s/%s", l->run, name);
 }
 
+/* Remember what --down must undo. */
+static void lab_save(const struct lab *l)
+{
+	char path[300];
+	FILE *f;
+
+	lab_path(l, path, sizeof(path), "lab.env");
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f, "host %d\nguest1 %d\nguest2 %d\nloop %s\n", (int)l->host,
+		(int)l->guest[0], (int)l->guest[1], l->loop);
+	fclose(f);
+}
+
 static int lab_start_host(struct lab *l)
 {
 	char sock[300], log[300], scsi[300], ide[300];
-	char *argv[16];
+	char *argv[32];
 	int n = 0;
 
 	lab_path(l, sock, sizeof(sock), "host.sock");
@@ -65,16 +81,23 @@ static int lab_start_host(struct lab *l)
 	argv[n++] = (char *)"--nic";
 	argv[n++] = (char *)"lab0";
 	argv[n] = NULL;
+	unlink(sock);
 	l->host = lab_spawn(log, argv);
+	lab_save(l);
 	if (l->host < 0 || lab_wait_path(sock, 5000))
 		return -1;
+	/* Ours, not a stale host that still holds the socket. */
+	if (waitpid(l->host, NULL, WNOHANG) != 0) {
+		snprintf(l->err, sizeof(l->err), "the host exited; see %s", log);
+		return -1;
+	}
 	return 0;
 }
 
 static int lab_start_guest(struct lab *l, int i)
 {
 	char sock[300], log[300], name[16], mnt[300];
-	char *argv[16];
+	char *argv[32];
 	int n = 0;
 
 	lab_path(l, sock, sizeof(sock), "host.sock");
@@ -105,8 +128,12 @@ static int lab_start_guest(struct lab *l, int i)
 	argv[n++] = (char *)"2";
 	argv[n] = NULL;
 	l->guest[i] = lab_spawn(log, argv);
-	if (l->guest[i] < 0 || lab_wait_log(log, "running;", 15000))
+	lab_save(l);
+	if (l->guest[i] < 0 || lab_wait_log(log, "running;", 15000)) {
+		snprintf(l->err, sizeof(l->err), "guest %d did not come up; see "
+			 "%s", i + 1, log);
 		return -1;
+	}
 	/* "nic: eth0 in netns ovb-lab1 up: ... NVSP 0x60001, ..." */
 	char nl[256], *nvsp;
 	unsigned int nv;
@@ -124,20 +151,6 @@ static int lab_start_guest(struct lab *l, int i)
 	return 0;
 }
 
-/* Remember what --down must undo. */
-static void lab_save(const struct lab *l)
-{
-	char path[300];
-	FILE *f;
-
-	lab_path(l, path, sizeof(path), "lab.env");
-	f = fopen(path, "w");
-	if (!f)
-		return;
-	fprintf(f, "host %d\nguest1 %d\nguest2 %d\nloop %s\n", (int)l->host,
-		(int)l->guest[0], (int)l->guest[1], l->loop);
-	fclose(f);
-}
 
 /* ---- storage ----------------------------------------------------------- */
 
@@ -389,30 +402,64 @@ static void lab_teardown(struct lab *l)
 	unlink(env);
 }
 
-/* --down: undo what a --keep run left. */
-static int lab_down(struct lab *l)
+/*
+ * @pid if it is still one of ours: its command line names this lab's
+ * host socket (a recorded pid may have been reused since).  Else 0.
+ */
+static pid_t lab_pid_ours(const struct lab *l, int pid)
+{
+	char path[64], cmd[1024], sock[300];
+	size_t n;
+	FILE *f;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(cmd, 1, sizeof(cmd) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+	cmd[n] = 0;
+	lab_path(l, sock, sizeof(sock), "host.sock");
+	return strstr(cmd, sock) ? pid : 0;
+}
+
+/* Undo what the run recorded in lab.env.  Returns false if none. */
+static bool lab_down_quiet(struct lab *l)
 {
 	char env[300], key[32], val[64];
 	FILE *f;
 
 	lab_path(l, env, sizeof(env), "lab.env");
 	f = fopen(env, "r");
-	if (!f) {
-		printf("vmbus lab: nothing running (no %s)\n", env);
-		return 0;
-	}
+	if (!f)
+		return false;
 	while (fscanf(f, "%31s %63s", key, val) == 2) {
 		if (!strcmp(key, "host"))
-			l->host = atoi(val);
+			l->host = lab_pid_ours(l, atoi(val));
 		else if (!strcmp(key, "guest1"))
-			l->guest[0] = atoi(val);
+			l->guest[0] = lab_pid_ours(l, atoi(val));
 		else if (!strcmp(key, "guest2"))
-			l->guest[1] = atoi(val);
-		else if (!strcmp(key, "loop"))
+			l->guest[1] = lab_pid_ours(l, atoi(val));
+		else if (!strcmp(key, "loop") && strncmp(val, "/dev/loop", 9) == 0)
 			snprintf(l->loop, sizeof(l->loop), "%s", val);
 	}
 	fclose(f);
 	lab_teardown(l);
+	return true;
+}
+
+/* --down: undo what a --keep run left. */
+static int lab_down(struct lab *l)
+{
+	if (!lab_down_quiet(l)) {
+		printf("vmbus lab: nothing running\n");
+		return 0;
+	}
 	printf("vmbus lab: torn down\n");
 	return 0;
 }
@@ -437,6 +484,10 @@ static int lab_root(struct lab *l)
 
 	mkdir(l->state, 0700);
 	mkdir(l->run, 0700);
+	/* A previous --keep or a crashed run: take it down first. */
+	struct lab prev = *l;
+
+	lab_down_quiet(&prev);
 	lab_cleanup(l);
 	STEP(l, "host partition", lab_start_host(l), "SCSI %s/scsi.img, IDE "
 	     "%s/ide.img", l->state, l->state);

@@ -43,6 +43,14 @@ if losetup -a | grep -q openvmbus-lab; then echo "loop device left"; exit 1; fi
 if pgrep -f "/run/openvmbus-lab/host.sock" >/dev/null; then echo "process left"; exit 1; fi
 echo "lab: --keep then --down left nothing behind"
 
+# A run left up (or crashed) is taken down by the next run, not reused.
+"$VMBUS" lab --state "$state" --keep >"$state/run4.log" 2>&1 || { cat "$state/run4.log"; exit 1; }
+old_host=$(awk '$1 == "host" { print $2 }' /run/openvmbus-lab/lab.env)
+"$VMBUS" lab --state "$state" >"$state/run5.log" 2>&1 || { cat "$state/run5.log"; exit 1; }
+if kill -0 "$old_host" 2>/dev/null; then echo "the kept host survived a new run"; exit 1; fi
+if pgrep -f "/run/openvmbus-lab/host.sock" >/dev/null; then echo "process left"; exit 1; fi
+echo "lab: a new run replaced the kept one"
+
 home=$state/nobody
 mkdir -p "$home" && chown nobody "$home" && chmod 755 "$state"
 for run in 1 2; do
