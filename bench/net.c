@@ -5,8 +5,9 @@
  * frames it measures guest->host (a switch port that counts), host->guest
  * (a switch port that injects) and guest->switch->guest, in interrupt and
  * polling mode, for about half a second each.  Prints a table and writes
- * JSON to argv[1].  The kernel comparison (iperf3 over a veth pair) is in
- * bench/net-peer.sh.
+ * JSON to argv[1].  The peers (DPDK testpmd virtio-user<->vhost-user, and
+ * TCP over a kernel veth pair against TCP between two guests' TAPs) are
+ * run by bench/net-peer.sh, which merges them and the ratios into it.
  */
 #include <stdio.h>
 #include <stdlib.h>

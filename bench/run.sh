@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Run every benchmark built under $BUILD/bench; each prints its table and
-# writes JSON next to itself.
+# writes JSON next to itself.  After bench/net, bench/net-peer.sh runs the
+# peers (DPDK testpmd, iperf3 over veth) and merges them into net.json;
+# DPDK is installed here when missing (scripts/run bench-deps), not by the
+# test dependencies, so test runs do not pay for it.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -9,4 +12,11 @@ for b in "$BUILD"/bench/*; do
 	[ -x "$b" ] && [ -f "$b" ] && [[ $b != *.o ]] && [[ $b != *.d ]] || continue
 	echo "== $(basename "$b")"
 	"$b" "$b.json"
+	if [ "$(basename "$b")" = net ]; then
+		if ! command -v dpdk-testpmd >/dev/null && [ "$(id -u)" = 0 ]; then
+			scripts/run bench-deps || echo "bench: DPDK install failed"
+		fi
+		echo "== net peers"
+		BUILD=$BUILD bench/net-peer.sh "$b.json"
+	fi
 done
