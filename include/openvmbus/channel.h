@@ -102,6 +102,20 @@ struct ovb_chan_stats {
  */
 int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s);
 
+/**
+ * Send @req as a tracked request (its on_comp is ignored) and wait up to
+ * @timeout_ms for the completion.  Its payload, up to @cap bytes, is
+ * copied to @reply and its full length stored in *@len (may exceed
+ * @cap: the caller validates).  With @poll the calling thread drains the
+ * channel itself while it waits (ovb_chan_poll).  A request that times
+ * out is abandoned; its late completion is dropped.  Never from the
+ * channel's own worker.  Returns 0, -ETIMEDOUT, -ECONNRESET (closed
+ * first), -ENOMEM, or an error of ovb_chan_send().
+ */
+int ovb_chan_call(struct ovb_chan *chan, const struct ovb_send *req,
+		  void *reply, size_t cap, size_t *len, int timeout_ms,
+		  bool poll);
+
 /** Send @len bytes in-band.  Errors as ovb_chan_send(). */
 int ovb_chan_send_inband(struct ovb_chan *chan, const void *data, size_t len,
 			 uint64_t xid, uint32_t flags);

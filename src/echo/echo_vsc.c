@@ -161,48 +161,6 @@ uint64_t ovb_echo_xfer_hash(const struct ovb_echo *e)
 
 /* ---- synchronous calls ------------------------------------------------------ */
 
-/* One outstanding call; freed by whoever finishes last. */
-struct echo_call {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done, abandoned, failed;
-	struct echo_msg reply;
-	uint8_t data[4096];
-	uint32_t len;
-};
-
-static void call_free(struct echo_call *c)
-{
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-	free(c);
-}
-
-static void echo_call_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
-			   void *ctx)
-{
-	struct echo_call *c = ctx;
-	bool abandoned;
-
-	pthread_mutex_lock(&c->lock);
-	if (!pkt || pkt->len < sizeof(c->reply)) {
-		c->failed = true;
-	} else {
-		memcpy(&c->reply, pkt->data, sizeof(c->reply));
-		c->len = pkt->len - (uint32_t)sizeof(c->reply);
-		if (c->len > sizeof(c->data))
-			c->len = sizeof(c->data);
-		memcpy(c->data, (const uint8_t *)pkt->data + sizeof(c->reply),
-		       c->len);
-	}
-	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
-	abandoned = c->abandoned;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	if (abandoned)
-		call_free(c);
-}
-
 static int gpa_direct_ranges(struct ovb_echo *e, const void *buf, size_t len,
 			     uint64_t *words, size_t max)
 {
@@ -227,12 +185,11 @@ int ovb_echo_call(struct ovb_echo *e, const struct echo_msg *req,
 		  struct echo_msg *reply, void *rdata, size_t rlen,
 		  int timeout_ms)
 {
-	uint8_t pkt[sizeof(*req) + 4096];
+	uint8_t pkt[sizeof(*req) + 4096], back[sizeof(*req) + 4096];
 	uint64_t words[257];
 	struct ovb_send s = { 0 };
-	struct echo_call *c;
-	struct timespec dl;
-	int rc = 0, nw = 0;
+	size_t len;
+	int rc, nw;
 
 	if (data && req->len > 4096)
 		return -EINVAL;
@@ -248,58 +205,18 @@ int ovb_echo_call(struct ovb_echo *e, const struct echo_msg *req,
 	memcpy(pkt, req, sizeof(*req));
 	if (data && req->len)
 		memcpy(pkt + sizeof(*req), data, req->len);
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
 	s.data = pkt;
 	s.len = sizeof(*req) + (data ? req->len : 0);
-	s.on_comp = echo_call_done;
-	s.comp_ctx = c;
-	rc = ovb_chan_send(e->chan, &s);
-	if (rc) {
-		call_free(c);
+	rc = ovb_chan_call(e->chan, &s, back, sizeof(back), &len, timeout_ms,
+			   e->polling);
+	if (rc)
 		return rc;
-	}
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
-	if (e->polling) {
-		/* Spin on the ring ourselves; the completion runs here. */
-		uint64_t spins = 0;
-		struct timespec now;
-
-		while (!__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
-			if (ovb_chan_poll(e->chan) < 0)
-				break;
-			if (++spins % 1024)
-				continue;
-			clock_gettime(CLOCK_REALTIME, &now);
-			if (now.tv_sec > dl.tv_sec ||
-			    (now.tv_sec == dl.tv_sec && now.tv_nsec > dl.tv_nsec))
-				break;
-		}
-		ovb_chan_poll_end(e->chan);
-	}
-	pthread_mutex_lock(&c->lock);
-	while (!c->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&c->cond, &c->lock, &dl);
-	if (!c->done) {
-		c->abandoned = true; /* the completion frees it */
-		pthread_mutex_unlock(&c->lock);
-		return -ETIMEDOUT;
-	}
-	pthread_mutex_unlock(&c->lock);
-	rc = c->failed ? -ECONNRESET : 0;
-	if (!rc && reply)
-		*reply = c->reply;
-	if (!rc && rdata)
-		memcpy(rdata, c->data, c->len < rlen ? c->len : rlen);
-	call_free(c);
-	return rc;
+	if (len < sizeof(*req) || len > sizeof(back))
+		return -EIO; /* not an echo reply */
+	if (reply)
+		memcpy(reply, back, sizeof(*reply));
+	if (rdata)
+		memcpy(rdata, back + sizeof(*req),
+		       len - sizeof(*req) < rlen ? len - sizeof(*req) : rlen);
+	return 0;
 }

@@ -70,43 +70,6 @@ const struct ovb_vsc_driver ovb_netvsc_driver = {
 
 /* ---- synchronous NVSP requests --------------------------------------------- */
 
-struct nvsc_call {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done, abandoned, failed;
-	uint8_t resp[NVSP_MESSAGE_SIZE];
-	uint32_t len;
-};
-
-static void nvsc_call_free(struct nvsc_call *c)
-{
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-	free(c);
-}
-
-static void nvsc_call_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
-			   void *ctx)
-{
-	struct nvsc_call *c = ctx;
-	bool abandoned;
-
-	pthread_mutex_lock(&c->lock);
-	if (!pkt) {
-		c->failed = true;
-	} else {
-		c->len = pkt->len < sizeof(c->resp) ? pkt->len
-						    : (uint32_t)sizeof(c->resp);
-		memcpy(c->resp, pkt->data, c->len);
-	}
-	c->done = true;
-	abandoned = c->abandoned;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	if (abandoned)
-		nvsc_call_free(c);
-}
-
 static void deadline(struct timespec *dl, int ms)
 {
 	clock_gettime(CLOCK_REALTIME, dl);
@@ -124,46 +87,27 @@ static int nvsc_request(struct ovb_netvsc *n, const struct ovb_nvsp_msg *req,
 {
 	uint8_t buf[NVSP_MESSAGE_SIZE + 64];
 	struct ovb_send s = { 0 };
-	struct nvsc_call *c;
-	struct timespec dl;
 	ssize_t len = ovb_nvsp_encode(buf, sizeof(buf), OVB_NVSP_TO_HOST, req);
-	int rc = 0;
+	size_t got;
+	int rc;
 
 	if (len < 0)
 		return (int)len;
-	if (!(c = calloc(1, sizeof(*c))))
-		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
 	s.data = buf;
 	s.len = (size_t)len;
-	s.on_comp = nvsc_call_done;
-	s.comp_ctx = c;
-	if ((rc = ovb_chan_send(n->q[0].chan, &s)) != 0) {
-		nvsc_call_free(c);
-		return rc;
-	}
-	deadline(&dl, NETVSC_TIMEOUT);
-	pthread_mutex_lock(&c->lock);
-	while (!c->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&c->cond, &c->lock, &dl);
-	if (!c->done) {
-		c->abandoned = true;
-		pthread_mutex_unlock(&c->lock);
-		return -ETIMEDOUT;
-	}
-	pthread_mutex_unlock(&c->lock);
 	/* Parsed pointers (receive-buffer sections) point into n->resp. */
-	memcpy(n->resp, c->resp, sizeof(n->resp));
-	rc = c->failed ? -ECONNRESET
-		       : ovb_nvsp_parse(n->resp, c->len, OVB_NVSP_TO_GUEST,
-					OVB_NVSP_VERSION_ANY, resp);
+	rc = ovb_chan_call(n->q[0].chan, &s, n->resp, sizeof(n->resp), &got,
+			   NETVSC_TIMEOUT, false);
+	if (rc)
+		return rc;
+	rc = ovb_nvsp_parse(n->resp, got < sizeof(n->resp) ? got
+							   : sizeof(n->resp),
+			    OVB_NVSP_TO_GUEST, OVB_NVSP_VERSION_ANY, resp);
 	if (!rc && resp->type != want)
 		rc = -EBADMSG;
-	if (rc && rc != -ECONNRESET)
+	if (rc)
 		ovb_warn("netvsc %s: bad reply to %s", ovb_chan_name(n->q[0].chan),
 			 ovb_nvsp_type_name(req->type));
-	nvsc_call_free(c);
 	return rc;
 }
 

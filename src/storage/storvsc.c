@@ -24,43 +24,6 @@ static pthread_mutex_t svsc_set_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- one init step: a tracked in-band packet and its answer ------------ */
 
-struct svsc_call {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done, failed, abandoned;
-	uint8_t reply[VSTOR_PACKET_SIZE_WIN8];
-	uint32_t len;
-};
-
-static void call_free(struct svsc_call *c)
-{
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-	free(c);
-}
-
-static void call_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
-		      void *ctx)
-{
-	struct svsc_call *c = ctx;
-	bool abandoned;
-
-	pthread_mutex_lock(&c->lock);
-	if (!pkt) {
-		c->failed = true;
-	} else {
-		c->len = pkt->len < sizeof(c->reply) ? pkt->len
-						     : sizeof(c->reply);
-		memcpy(c->reply, pkt->data, c->len);
-	}
-	c->done = true;
-	abandoned = c->abandoned;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	if (abandoned)
-		call_free(c);
-}
-
 /*
  * Send @pkt (@len bytes) on @chan and wait for its COMPLETE_IO, decoded
  * into @m (at the short size, which every answer has).  Returns 0 or
@@ -69,43 +32,26 @@ static void call_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 static int svsc_call(struct ovb_storvsc *s, struct ovb_chan *chan,
 		     const void *pkt, size_t len, struct ovb_vstor_msg *m)
 {
-	struct ovb_send snd = { .data = pkt, .len = len, .on_comp = call_comp };
-	struct svsc_call *c = calloc(1, sizeof(*c));
-	struct timespec dl;
-	int rc = 0;
+	struct ovb_send snd = { .data = pkt, .len = len };
+	uint8_t reply[VSTOR_PACKET_SIZE_WIN8];
+	size_t got;
+	int rc;
 
-	if (!c)
-		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
-	snd.comp_ctx = c;
-	rc = ovb_chan_send(chan, &snd);
-	if (rc) {
-		call_free(c);
-		return rc;
-	}
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += SVSC_INIT_TIMEOUT / 1000;
-	pthread_mutex_lock(&c->lock);
-	while (!c->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&c->cond, &c->lock, &dl);
-	if (!c->done) {
-		c->abandoned = true;
-		pthread_mutex_unlock(&c->lock);
+	rc = ovb_chan_call(chan, &snd, reply, sizeof(reply), &got,
+			   SVSC_INIT_TIMEOUT, false);
+	if (rc == -ETIMEDOUT)
 		ovb_warn("%s: no answer to an init step", s->name);
-		return -ETIMEDOUT;
-	}
-	pthread_mutex_unlock(&c->lock);
-	rc = c->failed ? -ECONNRESET
-	     : ovb_vstor_parse(c->reply, c->len, VSTOR_PROTO_VERSION_WIN6, m)
+	if (rc)
+		return rc;
+	rc = ovb_vstor_parse(reply, got < sizeof(reply) ? got : sizeof(reply),
+			     VSTOR_PROTO_VERSION_WIN6, m)
 		     ? -EBADMSG
 		     : 0;
 	if (!rc && m->operation != VSTOR_OPERATION_COMPLETE_IO)
 		rc = -EBADMSG;
 	if (rc == -EBADMSG)
-		ovb_warn("%s: malformed answer to an init step (%u bytes)",
-			 s->name, c->len);
-	call_free(c);
+		ovb_warn("%s: malformed answer to an init step (%zu bytes)",
+			 s->name, got);
 	return rc;
 }
 

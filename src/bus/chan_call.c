@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Synchronous tracked requests over a channel: send, wait for the
+ * completion that names the request's transaction id (or drain the ring
+ * on the calling thread in polling mode), copy its payload out.  A
+ * request that times out is abandoned: its late completion frees the
+ * state and is otherwise dropped.  Layer: bus.  Devices' control paths
+ * (echo, netvsc, storvsc init) share it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "openvmbus/channel.h"
+
+struct chan_call {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done, abandoned, failed; /* done is also read unlocked (poll) */
+	uint8_t *reply;
+	size_t cap, len;
+};
+
+static void call_free(struct chan_call *c)
+{
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
+
+static void call_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		      void *ctx)
+{
+	struct chan_call *c = ctx;
+	bool abandoned;
+
+	pthread_mutex_lock(&c->lock);
+	abandoned = c->abandoned;
+	if (!pkt) {
+		c->failed = true;
+	} else if (!abandoned) {
+		c->len = pkt->len;
+		memcpy(c->reply, pkt->data, pkt->len < c->cap ? pkt->len : c->cap);
+	}
+	/* Pairs with the acquire load of a polling waiter. */
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (abandoned)
+		call_free(c);
+}
+
+static void call_deadline(struct timespec *dl, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, dl);
+	dl->tv_sec += ms / 1000;
+	dl->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (dl->tv_nsec >= 1000000000) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000;
+	}
+}
+
+static bool call_expired(const struct timespec *dl)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > dl->tv_sec ||
+	       (now.tv_sec == dl->tv_sec && now.tv_nsec > dl->tv_nsec);
+}
+
+int ovb_chan_call(struct ovb_chan *chan, const struct ovb_send *req,
+		  void *reply, size_t cap, size_t *len, int timeout_ms,
+		  bool poll)
+{
+	struct ovb_send s = *req;
+	struct chan_call *c = calloc(1, sizeof(*c));
+	struct timespec dl;
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->reply = reply;
+	c->cap = cap;
+	s.on_comp = call_done;
+	s.comp_ctx = c;
+	if ((rc = ovb_chan_send(chan, &s)) != 0) {
+		call_free(c);
+		return rc;
+	}
+	call_deadline(&dl, timeout_ms);
+	if (poll) {
+		/* Spin on the ring ourselves; the completion runs here. */
+		for (unsigned int spins = 0;
+		     !__atomic_load_n(&c->done, __ATOMIC_ACQUIRE); spins++)
+			if (ovb_chan_poll(chan) < 0 ||
+			    (spins % 1024 == 1023 && call_expired(&dl)))
+				break;
+		ovb_chan_poll_end(chan);
+	}
+	rc = 0;
+	pthread_mutex_lock(&c->lock);
+	while (!c->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&c->cond, &c->lock, &dl);
+	if (!c->done) {
+		c->abandoned = true; /* the completion frees it */
+		pthread_mutex_unlock(&c->lock);
+		return -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&c->lock);
+	rc = c->failed ? -ECONNRESET : 0;
+	if (len)
+		*len = c->len;
+	call_free(c);
+	return rc;
+}
