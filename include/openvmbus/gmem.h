@@ -18,6 +18,12 @@
 #include <stdint.h>
 
 #define OVB_GMEM_MAX_REGIONS 16
+/**
+ * Separate mappings (runs of scattered GPADL pages) one guest may make us
+ * hold at once: a hostile guest must not exhaust the process's map count
+ * (vm.max_map_count, 65530 by default) and break every other partition.
+ */
+#define OVB_GMEM_MAX_MAPS 16384u
 
 struct ovb_gmem_region {
 	uint64_t gpa;       /**< guest physical base, page aligned */
@@ -32,6 +38,7 @@ struct ovb_gmem {
 	struct ovb_gmem_region region[OVB_GMEM_MAX_REGIONS];
 	unsigned int nregions;
 	pthread_mutex_t lock; /**< guards the allocator bitmaps */
+	unsigned int maps;    /**< separate mappings held (atomic) */
 	char name[32];        /**< for log lines */
 };
 
@@ -40,6 +47,8 @@ struct ovb_gmem_view {
 	void *va;        /**< first byte of the first page */
 	size_t len;      /**< bytes (page multiple) */
 	bool owned;      /**< a separate mapping we must unmap */
+	unsigned int nmaps;     /**< runs mapped into it (counted in gm) */
+	struct ovb_gmem *gm;    /**< whose budget they count against */
 };
 
 /** Initialise an empty memory map. */
@@ -74,12 +83,14 @@ uint64_t ovb_gmem_gpa(const struct ovb_gmem *gm, const void *p);
 
 /**
  * A contiguous view of @n pages named by @pfns.  When the pages are
- * contiguous in one region the view points into it; otherwise each page is
- * mapped with MAP_FIXED from its region's fd into a fresh range.
- * Returns 0; -EFAULT if a PFN is outside guest memory; -EINVAL if @n is 0.
+ * contiguous in one region the view points into it; otherwise each run of
+ * adjacent pages is mapped with MAP_FIXED from its region's fd into a
+ * fresh range, against the OVB_GMEM_MAX_MAPS budget of @gm.
+ * Returns 0; -EFAULT if a PFN is outside guest memory; -EINVAL if @n is 0;
+ * -ENOMEM if the mapping budget is spent.
  */
-int ovb_gmem_map_pfns(const struct ovb_gmem *gm, const uint64_t *pfns,
-		      size_t n, struct ovb_gmem_view *view);
+int ovb_gmem_map_pfns(struct ovb_gmem *gm, const uint64_t *pfns, size_t n,
+		      struct ovb_gmem_view *view);
 
 struct iovec;
 struct ovb_gpa_range;

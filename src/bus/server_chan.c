@@ -392,8 +392,11 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	}
 	rc = gpadl_map(part, g, &dev->ring_view);
 	if (rc) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: ring GPADL %#x is not "
-			 "whole pages", part->name, dev->relid, g->handle);
+		ovb_warn("%s: OPEN_CHANNEL relid %u: ring GPADL %#x: %s",
+			 part->name, dev->relid, g->handle,
+			 rc == -ENOMEM ? "the partition's mapping budget is spent"
+			 : rc == -EINVAL ? "not one range of whole pages"
+					 : strerror(-rc));
 		return rc;
 	}
 	npages = dev->ring_view.len / HV_PAGE_SIZE;

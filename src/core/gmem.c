@@ -147,52 +147,75 @@ uint64_t ovb_gmem_gpa(const struct ovb_gmem *gm, const void *p)
 	return UINT64_MAX;
 }
 
-int ovb_gmem_map_pfns(const struct ovb_gmem *gm, const uint64_t *pfns,
-		      size_t n, struct ovb_gmem_view *view)
+/* Pages @i..end of the run starting at @i: adjacent in one region. */
+static size_t gmem_run(const struct ovb_gmem *gm, const uint64_t *pfns,
+		       size_t n, size_t i)
 {
-	const struct ovb_gmem_region *r;
-	bool contiguous = true;
+	const struct ovb_gmem_region *r = gmem_find(gm, pfns[i] * PAGE, PAGE);
+	size_t j = i + 1;
+
+	while (j < n && pfns[j] == pfns[j - 1] + 1 &&
+	       gmem_find(gm, pfns[j] * PAGE, PAGE) == r)
+		j++;
+	return j;
+}
+
+int ovb_gmem_map_pfns(struct ovb_gmem *gm, const uint64_t *pfns, size_t n,
+		      struct ovb_gmem_view *view)
+{
+	unsigned int runs = 0;
 	uint8_t *base;
 
 	if (!n || n > (1ull << 28))
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (pfns[i] > UINT64_MAX / PAGE ||
 		    !gmem_find(gm, pfns[i] * PAGE, PAGE))
 			return -EFAULT;
-		if (i && pfns[i] != pfns[i - 1] + 1)
-			contiguous = false;
-	}
-	r = gmem_find(gm, pfns[0] * PAGE, n * PAGE);
-	if (contiguous && r) {
+	for (size_t i = 0; i < n; i = gmem_run(gm, pfns, n, i))
+		runs++;
+	memset(view, 0, sizeof(*view));
+	if (runs == 1) {
+		const struct ovb_gmem_region *r =
+			gmem_find(gm, pfns[0] * PAGE, PAGE);
+
 		view->va = r->hva + (pfns[0] * PAGE - r->gpa);
 		view->len = n * PAGE;
-		view->owned = false;
 		return 0;
 	}
-	/* Scattered pages: reserve a range, then map each page over it. */
+	/* Claim the budget first; give it back on any failure. */
+	if (__atomic_add_fetch(&gm->maps, runs, __ATOMIC_RELAXED) >
+	    OVB_GMEM_MAX_MAPS) {
+		__atomic_sub_fetch(&gm->maps, runs, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	/* Scattered pages: reserve a range, then map each run over it. */
 	base = mmap(NULL, n * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 		    -1, 0);
-	if (base == MAP_FAILED)
-		return -errno;
-	for (size_t i = 0; i < n; i++) {
+	if (base == MAP_FAILED) {
+		__atomic_sub_fetch(&gm->maps, runs, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	for (size_t i = 0, j; i < n; i = j) {
 		uint64_t gpa = pfns[i] * PAGE;
-		void *p;
+		const struct ovb_gmem_region *r = gmem_find(gm, gpa, PAGE);
 
-		r = gmem_find(gm, gpa, PAGE);
-		p = mmap(base + i * PAGE, PAGE, PROT_READ | PROT_WRITE,
+		j = gmem_run(gm, pfns, n, i);
+		if (mmap(base + i * PAGE, (j - i) * PAGE, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED, r->fd,
-			 (off_t)(r->fd_offset + gpa - r->gpa));
-		if (p == MAP_FAILED) {
+			 (off_t)(r->fd_offset + gpa - r->gpa)) == MAP_FAILED) {
 			int rc = -errno;
 
 			munmap(base, n * PAGE);
+			__atomic_sub_fetch(&gm->maps, runs, __ATOMIC_RELAXED);
 			return rc;
 		}
 	}
 	view->va = base;
 	view->len = n * PAGE;
 	view->owned = true;
+	view->nmaps = runs;
+	view->gm = gm;
 	return 0;
 }
 
@@ -237,11 +260,12 @@ int ovb_gmem_ranges_iov(const struct ovb_gmem *gm,
 
 void ovb_gmem_unmap(struct ovb_gmem_view *view)
 {
-	if (view->owned && view->va)
+	if (view->owned && view->va) {
 		munmap(view->va, view->len);
-	view->va = NULL;
-	view->len = 0;
-	view->owned = false;
+		__atomic_sub_fetch(&view->gm->maps, view->nmaps,
+				   __ATOMIC_RELAXED);
+	}
+	memset(view, 0, sizeof(*view));
 }
 
 static bool bit_test(const uint64_t *bm, uint64_t i)

@@ -640,8 +640,8 @@ static void test_open_bad(void **state)
 	assert_int_equal(hg_gpadl_status(l, f->rec, relid, H(3), gpa + 100,
 					 3 * PG), 0);
 	assert_int_not_equal(hg_open_status(l, f->rec, relid, H(3), 2), 0);
-	assert_int_equal(logcap_count("ring GPADL 0x70000003 is not whole "
-				      "pages"), 1);
+	assert_int_equal(logcap_count("ring GPADL 0x70000003: not one range "
+				      "of whole pages"), 1);
 	/* None of that stuck: a good raw open works, and closes. */
 	assert_int_equal(hg_open_status(l, f->rec, relid, H(1), 4), 0);
 	assert_int_not_equal(hg_open_status(l, f->rec, relid, H(1), 4), 0);

@@ -215,6 +215,46 @@ static struct ovb_gpa_range rng(uint32_t off, uint32_t count,
 				       .pfns = pfns };
 }
 
+/*
+ * Runs of adjacent pages are mapped once each, and a guest cannot make us
+ * hold more than OVB_GMEM_MAX_MAPS of them: the next view is -ENOMEM
+ * until one is released.
+ */
+static void test_map_budget(void **state)
+{
+	static struct ovb_gmem_view v[OVB_GMEM_MAX_MAPS / 2];
+	uint64_t pfns[5] = { BASE / PG + 10, BASE / PG + 11, BASE / PG + 12,
+			     BASE / PG + 20, BASE / PG + 21 };
+	struct ovb_gmem_view extra;
+	struct ovb_gmem gm;
+	uint8_t *g;
+	size_t i;
+
+	ovb_gmem_init(&gm, "budget");
+	assert_int_equal(ovb_gmem_create_region(&gm, BASE, 64 * PG), 0);
+	g = ovb_gmem_ptr(&gm, BASE, 64 * PG);
+	g[12 * PG] = 0x12;
+	g[20 * PG] = 0x20;
+	assert_int_equal(ovb_gmem_map_pfns(&gm, pfns, 5, &v[0]), 0);
+	assert_true(v[0].owned);
+	assert_int_equal(v[0].nmaps, 2); /* two runs, not five pages */
+	assert_int_equal(((uint8_t *)v[0].va)[2 * PG], 0x12);
+	assert_int_equal(((uint8_t *)v[0].va)[3 * PG], 0x20);
+	for (i = 1; i < OVB_GMEM_MAX_MAPS / 2; i++)
+		assert_int_equal(ovb_gmem_map_pfns(&gm, pfns, 5, &v[i]), 0);
+	assert_int_equal(gm.maps, OVB_GMEM_MAX_MAPS);
+	assert_int_equal(ovb_gmem_map_pfns(&gm, pfns, 5, &extra), -ENOMEM);
+	/* A view inside one run costs nothing and still works. */
+	assert_int_equal(ovb_gmem_map_pfns(&gm, pfns, 3, &extra), 0);
+	assert_false(extra.owned);
+	ovb_gmem_unmap(&v[0]);
+	assert_int_equal(ovb_gmem_map_pfns(&gm, pfns, 5, &v[0]), 0);
+	for (i = 0; i < OVB_GMEM_MAX_MAPS / 2; i++)
+		ovb_gmem_unmap(&v[i]);
+	assert_int_equal(gm.maps, 0);
+	ovb_gmem_destroy(&gm);
+}
+
 static void test_ranges_iov(void **state)
 {
 	struct ovb_gmem gm;
@@ -310,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_high_gpa),
 		cmocka_unit_test(test_map_contiguous),
 		cmocka_unit_test(test_map_scattered),
+		cmocka_unit_test(test_map_budget),
 		cmocka_unit_test(test_ranges_iov),
 		cmocka_unit_test(test_allocator),
 	};
