@@ -1,17 +1,33 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench/net: the synthetic NIC in one process (inproc link): a host with
- * netvsp on a switch, two guests with netvsc.  For 64-byte and 1500-byte
- * frames it measures guest->host (a switch port that counts), host->guest
- * (a switch port that injects) and guest->switch->guest, in interrupt and
- * polling mode, for about half a second each.  Prints a table and writes
- * JSON to argv[1].  The peers (DPDK testpmd virtio-user<->vhost-user, and
- * TCP over a kernel veth pair against TCP between two guests' TAPs) are
- * run by bench/net-peer.sh, which merges them and the ratios into it.
+ * bench/net: the synthetic NIC, host and guests in two processes, the
+ * shape DPDK's virtio-user <-> vhost-user pair has.
+ *
+ * The host (a forked process, as in bench/ring) serves netvsp on a switch
+ * over the socket link; the switch has one more port, the host's own
+ * endpoint, which counts what reaches it (the sink) and injects frames (the
+ * source).  The bench process holds two guests (two partitions, two socket
+ * links) with netvsc and drives the host's endpoint over a control socket.
+ * For 64-byte and 1500-byte frames it measures guest->host (netvsp delivers
+ * to the sink), host->guest (the source feeds the switch, netvsp copies into
+ * the guest) and guest->switch->guest, in interrupt and polling mode, about
+ * half a second each.  The same shapes then run once more with host and
+ * guests in this process over the inproc link (rows labelled "inproc"),
+ * which shows what the process boundary costs.
+ *
+ * Prints a table and writes JSON to argv[1]; every row carries "link":
+ * "socket" or "inproc".  bench/net-peer.sh runs the peers (DPDK testpmd,
+ * TCP over veth and over our TAPs), merges them and the ratios, which use
+ * the socket rows.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,16 +36,9 @@
 #include "openvmbus/netvsp.h"
 
 #define RUN_NS 500000000ull
+#define SETTLE_US 20000 /* let the last batches land */
 
-struct guest {
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
-	struct ovb_netvsc_info info;
-	uint64_t rx;
-};
-
-static uint64_t host_rx;
+static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
 
 static uint64_t now_ns(void)
 {
@@ -37,21 +46,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void on_rx(void *ctx, unsigned int q, const void *f, size_t len,
-		  const struct ovb_net_meta *meta)
-{
-	struct guest *g = ctx;
-
-	__atomic_fetch_add(&g->rx, 1, __ATOMIC_RELAXED);
-}
-
-static int sink_tx(void *ctx, const void *f, size_t len,
-		   const struct ovb_net_meta *meta)
-{
-	__atomic_fetch_add(&host_rx, 1, __ATOMIC_RELAXED);
-	return 0;
 }
 
 static void frame(uint8_t *f, size_t len, const uint8_t *dst,
@@ -64,120 +58,437 @@ static void frame(uint8_t *f, size_t len, const uint8_t *dst,
 	f[13] = 0xb5;
 }
 
-struct result {
-	const char *path, *mode;
-	unsigned int size;
-	double pps, gbps;
+/* ---- the host side: switch, netvsp and the host's endpoint ---- */
+
+struct host {
+	struct ovb_server *srv;
+	struct ovb_vswitch *sw;
+	struct ovb_netvsp *vsp;
+	unsigned int port;
+	uint64_t sunk; /* frames netvsp delivered to the endpoint */
+	int ctl;       /* the bench's view of a forked host; -1: local */
 };
 
-/* Send for RUN_NS; @received counts what arrived.  Returns packets/s. */
-static void run(struct result *r, struct ovb_netvsc *tx, struct ovb_vswitch *sw,
-		unsigned int port, const uint8_t *dst, const uint8_t *src,
-		uint64_t *received)
+static int sink_tx(void *ctx, const void *f, size_t len,
+		   const struct ovb_net_meta *meta)
+{
+	struct host *h = ctx;
+
+	__atomic_fetch_add(&h->sunk, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int host_init(struct host *h)
+{
+	struct ovb_netvsp_cfg cfg = { .name = "bench" };
+
+	memset(h, 0, sizeof(*h));
+	h->ctl = -1;
+	if (ovb_server_create(&h->srv) || ovb_vswitch_create(NULL, &h->sw))
+		return -1;
+	cfg.sw = h->sw;
+	if (ovb_netvsp_create(&cfg, &h->vsp) ||
+	    ovb_netvsp_register(h->vsp, h->srv) ||
+	    ovb_vswitch_port_add(h->sw, "bench", 0, sink_tx, h, &h->port))
+		return -1;
+	return 0;
+}
+
+static void host_fini(struct host *h)
+{
+	ovb_vswitch_port_remove(h->sw, h->port);
+	ovb_server_destroy(h->srv);
+	ovb_netvsp_destroy(h->vsp);
+	ovb_vswitch_destroy(h->sw);
+}
+
+/* Inject @size-byte frames for @ns (at least one batch); returns how many. */
+static uint64_t host_source_local(struct host *h, unsigned int size,
+				  const uint8_t *dst, const uint8_t *src,
+				  uint64_t ns)
 {
 	uint8_t f[1514];
-	uint64_t start, end, before = __atomic_load_n(received, __ATOMIC_ACQUIRE);
-	uint64_t sent = 0;
+	uint64_t sent = 0, start = now_ns();
 
-	frame(f, r->size, dst, src);
-	start = now_ns();
+	frame(f, size, dst, src);
 	do {
-		for (int i = 0; i < 64; i++) {
-			if (tx)
-				ovb_netvsc_send(tx, 0, f, r->size, NULL, i < 63);
-			else
-				ovb_vswitch_input(sw, port, f, r->size, NULL);
-		}
+		for (int i = 0; i < 64; i++)
+			ovb_vswitch_input(h->sw, h->port, f, size, NULL);
 		sent += 64;
-	} while (now_ns() - start < RUN_NS);
-	usleep(20000); /* let the last batches land */
-	end = now_ns();
-	uint64_t got = __atomic_load_n(received, __ATOMIC_ACQUIRE) - before;
+	} while (now_ns() - start < ns);
+	return sent;
+}
 
-	r->pps = (double)got * 1e9 / (double)(end - start);
+/* The control protocol between the bench and a forked host. */
+enum { CTL_STATS, CTL_SOURCE, CTL_LEARN, CTL_QUIT };
+
+struct ctl_req {
+	uint32_t op;
+	uint32_t size;
+	uint64_t ns;
+	uint8_t dst[6], src[6];
+};
+
+struct ctl_rep {
+	uint64_t sunk;      /* frames the endpoint took */
+	uint64_t sent;      /* CTL_SOURCE: frames injected */
+	uint64_t to_guest;  /* netvsp: frames copied into a guest */
+	uint64_t no_buffer; /* netvsp: frames dropped, guest buffer full */
+};
+
+static struct ovb_link_host *fork_link;
+
+static void host_sig(int sig)
+{
+	ovb_link_host_stop(fork_link);
+}
+
+/* The forked host's control thread: serves requests until QUIT or EOF. */
+static void *host_ctl_main(void *arg)
+{
+	struct host *h = arg;
+	struct ctl_req rq;
+	struct ctl_rep rp;
+
+	while (recv(h->ctl, &rq, sizeof(rq), 0) == (ssize_t)sizeof(rq) &&
+	       rq.op != CTL_QUIT) {
+		struct ovb_netvsp_stats st;
+
+		memset(&rp, 0, sizeof(rp));
+		if (rq.op == CTL_SOURCE && rq.size <= 1514)
+			rp.sent = host_source_local(h, rq.size, rq.dst, rq.src,
+						    rq.ns);
+		else if (rq.op == CTL_LEARN && rq.size <= 1514) {
+			uint8_t f[1514];
+
+			frame(f, rq.size, rq.dst, rq.src);
+			ovb_vswitch_input(h->sw, h->port, f, rq.size, NULL);
+		}
+		ovb_netvsp_get_stats(h->vsp, &st);
+		rp.sunk = __atomic_load_n(&h->sunk, __ATOMIC_ACQUIRE);
+		rp.to_guest = st.to_guest;
+		rp.no_buffer = st.no_buffer;
+		if (send(h->ctl, &rp, sizeof(rp), 0) != (ssize_t)sizeof(rp))
+			break;
+	}
+	ovb_link_host_stop(fork_link);
+	return NULL;
+}
+
+/*
+ * Fork the host process serving on @path; @h becomes the bench's handle
+ * (only ->ctl is used on this side).  Call before this process has threads.
+ */
+static pid_t host_fork(const char *path, struct host *h)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	pid = fork();
+	if (pid) {
+		close(sv[1]);
+		memset(h, 0, sizeof(*h));
+		h->ctl = sv[0];
+		return pid;
+	}
+	close(sv[0]);
+	static struct host child;
+	pthread_t th;
+
+	signal(SIGTERM, host_sig);
+	if (host_init(&child) ||
+	    ovb_link_host_create(child.srv, path, &fork_link))
+		_exit(1);
+	child.ctl = sv[1];
+	if (pthread_create(&th, NULL, host_ctl_main, &child))
+		_exit(1);
+	ovb_link_host_run(fork_link);
+	shutdown(child.ctl, SHUT_RDWR);
+	pthread_join(th, NULL);
+	ovb_link_host_destroy(fork_link);
+	host_fini(&child);
+	_exit(0);
+}
+
+/* One request to the host, wherever it is. */
+static int host_ctl(struct host *h, const struct ctl_req *rq,
+		    struct ctl_rep *rp)
+{
+	struct ovb_netvsp_stats st;
+
+	if (h->ctl >= 0) {
+		if (send(h->ctl, rq, sizeof(*rq), 0) != (ssize_t)sizeof(*rq) ||
+		    recv(h->ctl, rp, sizeof(*rp), 0) != (ssize_t)sizeof(*rp))
+			return -EPIPE;
+		return 0;
+	}
+	memset(rp, 0, sizeof(*rp));
+	if (rq->op == CTL_SOURCE)
+		rp->sent = host_source_local(h, rq->size, rq->dst, rq->src,
+					     rq->ns);
+	else if (rq->op == CTL_LEARN) {
+		uint8_t f[1514];
+
+		frame(f, rq->size, rq->dst, rq->src);
+		ovb_vswitch_input(h->sw, h->port, f, rq->size, NULL);
+	}
+	ovb_netvsp_get_stats(h->vsp, &st);
+	rp->sunk = __atomic_load_n(&h->sunk, __ATOMIC_ACQUIRE);
+	rp->to_guest = st.to_guest;
+	rp->no_buffer = st.no_buffer;
+	return 0;
+}
+
+/* ---- the guests ---- */
+
+struct guest {
+	struct ovb_inproc *ilink;
+	struct ovb_link_guest *slink;
+	struct ovb_netvsc_driver_ctx drv;
+	struct ovb_netvsc *nic;
+	struct ovb_netvsc_info info;
+	uint64_t rx;
+};
+
+static void on_rx(void *ctx, unsigned int q, const void *f, size_t len,
+		  const struct ovb_net_meta *meta)
+{
+	struct guest *g = ctx;
+
+	__atomic_fetch_add(&g->rx, 1, __ATOMIC_RELAXED);
+}
+
+/* Bring guest @i up on the socket @path, or inproc on @h when NULL. */
+static int guest_up(struct guest *g, int i, struct host *h, const char *path,
+		    bool poll)
+{
+	struct ovb_netvsc_params p = { .rx = on_rx, .ctx = g,
+				       .poll_us = poll ? 200 : 0 };
+	struct ovb_client *cl;
+	int rc = -ECONNREFUSED;
+
+	memset(g, 0, sizeof(*g));
+	if (path) {
+		struct ovb_link_guest_params lp = { .path = path,
+						    .name = i ? "b" : "a",
+						    .mem_gpa = 1ull << 32,
+						    .mem_size = 64ull << 20 };
+
+		for (int t = 0; t < 100 && rc; t++) {
+			rc = ovb_link_guest_connect(&lp, &g->slink);
+			if (rc)
+				usleep(20000);
+		}
+		if (rc)
+			return rc;
+		cl = ovb_link_guest_client(g->slink);
+	} else {
+		struct ovb_inproc_params ip = { .name = i ? "b" : "a",
+						.mem_gpa = 1ull << 32,
+						.mem_size = 64ull << 20 };
+
+		rc = ovb_inproc_create(h->srv, &ip, &g->ilink);
+		if (rc)
+			return rc;
+		cl = ovb_inproc_client(g->ilink);
+	}
+	rc = ovb_client_register_driver(cl, &ovb_netvsc_driver, &g->drv);
+	rc = rc ? rc : ovb_client_connect(cl, 0, 5000);
+	rc = rc ? rc : (g->drv.ndev ? 0 : -ENODEV);
+	rc = rc ? rc : ovb_netvsc_open(g->drv.dev[0], &p, &g->nic);
+	if (!rc)
+		ovb_netvsc_get_info(g->nic, &g->info);
+	return rc;
+}
+
+static void guest_down(struct guest *g)
+{
+	if (g->nic)
+		ovb_netvsc_close(g->nic);
+	if (g->slink) {
+		ovb_client_unload(ovb_link_guest_client(g->slink), 5000);
+		ovb_link_guest_destroy(g->slink);
+	}
+	if (g->ilink)
+		ovb_inproc_destroy(g->ilink);
+	memset(g, 0, sizeof(*g));
+}
+
+/* ---- measurements ---- */
+
+struct result {
+	const char *path, *mode, *link;
+	unsigned int size;
+	double pps, gbps;
+	uint64_t sent, got, dropped;
+};
+
+/*
+ * Move @r->size-byte frames for RUN_NS: from guest @tx, or from the host's
+ * endpoint when @tx is NULL; count what reached guest @rx, or the host's
+ * endpoint when @rx is NULL.  Packets/s is what arrived over the time
+ * from the first send to the count after the settle time.
+ */
+static int run(struct result *r, struct host *h, struct guest *tx,
+	       struct guest *rx, const uint8_t *dst, const uint8_t *src)
+{
+	struct ctl_req rq = { .op = CTL_STATS };
+	struct ctl_rep before, after;
+	uint64_t start, end, rx0 = rx ? __atomic_load_n(&rx->rx,
+							 __ATOMIC_ACQUIRE) : 0;
+	uint8_t f[1514];
+
+	if (host_ctl(h, &rq, &before))
+		return -EPIPE;
+	start = now_ns();
+	if (tx) {
+		frame(f, r->size, dst, src);
+		r->sent = 0;
+		do {
+			for (int i = 0; i < 64; i++)
+				ovb_netvsc_send(tx->nic, 0, f, r->size, NULL,
+						i < 63);
+			r->sent += 64;
+		} while (now_ns() - start < RUN_NS);
+	} else {
+		struct ctl_rep rp;
+
+		rq = (struct ctl_req){ .op = CTL_SOURCE, .size = r->size,
+				       .ns = RUN_NS };
+		memcpy(rq.dst, dst, 6);
+		memcpy(rq.src, src, 6);
+		if (host_ctl(h, &rq, &rp))
+			return -EPIPE;
+		r->sent = rp.sent;
+	}
+	usleep(SETTLE_US);
+	rq.op = CTL_STATS;
+	if (host_ctl(h, &rq, &after))
+		return -EPIPE;
+	end = now_ns();
+	r->got = rx ? __atomic_load_n(&rx->rx, __ATOMIC_ACQUIRE) - rx0
+		    : after.sunk - before.sunk;
+	r->dropped = after.no_buffer - before.no_buffer;
+	r->pps = (double)r->got * 1e9 / (double)(end - start);
 	r->gbps = r->pps * r->size * 8 / 1e9;
-	printf("%-14s %-9s %5u B %12.0f pkt/s %8.3f Gbit/s  (%llu sent, "
-	       "%llu received)\n", r->path, r->mode, r->size, r->pps, r->gbps,
-	       (unsigned long long)sent, (unsigned long long)got);
+	printf("%-7s %-13s %-9s %5u B %12.0f pkt/s %8.3f Gbit/s  (%llu sent, "
+	       "%llu received, %llu dropped by netvsp)\n", r->link, r->path,
+	       r->mode, r->size, r->pps, r->gbps, (unsigned long long)r->sent,
+	       (unsigned long long)r->got, (unsigned long long)r->dropped);
+	fflush(stdout);
+	return 0;
+}
+
+/* Every shape in both modes against @h: socket at @path, or inproc. */
+static int run_link(struct host *h, const char *path, struct result *res,
+		    unsigned int *nres)
+{
+	const char *lname = path ? "socket" : "inproc";
+	struct guest g[2];
+	int rc = 0;
+
+	memset(g, 0, sizeof(g));
+	for (unsigned int mode = 0; mode < 2 && !rc; mode++) {
+		const char *mname = mode ? "polling" : "interrupt";
+		struct ctl_req rq = { .op = CTL_LEARN, .size = 64 };
+		struct ctl_rep rp;
+		uint8_t f[64];
+
+		for (int i = 0; i < 2 && !rc; i++)
+			rc = guest_up(&g[i], i, h, path, mode);
+		if (rc) {
+			fprintf(stderr, "bench/net: %s guest: %s\n", lname,
+				strerror(-rc));
+			break;
+		}
+		/*
+		 * Teach the switch every MAC, so nothing floods: the host's
+		 * endpoint and both guests each send one frame.
+		 */
+		memcpy(rq.dst, g[0].info.mac, 6);
+		memcpy(rq.src, host_mac, 6);
+		rc = host_ctl(h, &rq, &rp);
+		for (int i = 0; i < 2; i++) {
+			frame(f, 64, host_mac, g[i].info.mac);
+			ovb_netvsc_send(g[i].nic, 0, f, 64, NULL, false);
+		}
+		usleep(SETTLE_US);
+		for (unsigned int s = 0; s < 2 && !rc; s++) {
+			unsigned int size = s ? 1500 : 64;
+			struct result *r = &res[*nres];
+
+			r[0] = (struct result){ .path = "guest->host", .mode = mname,
+						.link = lname, .size = size };
+			r[1] = (struct result){ .path = "host->guest", .mode = mname,
+						.link = lname, .size = size };
+			r[2] = (struct result){ .path = "guest->guest", .mode = mname,
+						.link = lname, .size = size };
+			rc = run(&r[0], h, &g[0], NULL, host_mac, g[0].info.mac);
+			rc = rc ? rc : run(&r[1], h, NULL, &g[0], g[0].info.mac,
+					   host_mac);
+			rc = rc ? rc : run(&r[2], h, &g[0], &g[1], g[1].info.mac,
+					   g[0].info.mac);
+			*nres += rc ? 0 : 3;
+		}
+		for (int i = 0; i < 2; i++)
+			guest_down(&g[i]);
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct ovb_netvsp_cfg cfg = { .name = "bench" };
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	struct guest g[2];
-	struct result res[12];
-	unsigned int nres = 0, port;
-	const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
+	struct host remote, local;
+	struct result res[24];
+	struct ctl_req quit = { .op = CTL_QUIT };
+	unsigned int nres = 0;
+	char path[108];
+	pid_t pid;
+	int rc, status = 0;
 	FILE *js;
 
-	memset(g, 0, sizeof(g));
-	if (ovb_server_create(&srv) || ovb_vswitch_create(NULL, &sw))
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(path, sizeof(path), "/tmp/ovb-bench-net-%d.sock",
+		 (int)getpid());
+	pid = host_fork(path, &remote);
+	if (pid < 0) {
+		fprintf(stderr, "bench/net: cannot fork the host\n");
 		return 1;
-	cfg.sw = sw;
-	if (ovb_netvsp_create(&cfg, &vsp) || ovb_netvsp_register(vsp, srv) ||
-	    ovb_vswitch_port_add(sw, "sink", 0, sink_tx, NULL, &port))
-		return 1;
-	for (unsigned int mode = 0; mode < 2; mode++) {
-		const char *mname = mode ? "polling" : "interrupt";
-
-		for (int i = 0; i < 2; i++) {
-			struct ovb_inproc_params ip = { .name = i ? "b" : "a",
-							.mem_gpa = 1ull << 32,
-							.mem_size = 64ull << 20 };
-			struct ovb_netvsc_params p = { .rx = on_rx, .ctx = &g[i],
-						       .poll_us = mode ? 200 : 0 };
-
-			if (ovb_inproc_create(srv, &ip, &g[i].link) ||
-			    ovb_client_register_driver(ovb_inproc_client(g[i].link),
-						       &ovb_netvsc_driver,
-						       &g[i].drv) ||
-			    ovb_client_connect(ovb_inproc_client(g[i].link), 0,
-					       5000) ||
-			    ovb_netvsc_open(g[i].drv.dev[0], &p, &g[i].nic))
-				return 1;
-			ovb_netvsc_get_info(g[i].nic, &g[i].info);
-		}
-		/* Teach the switch where the host sink lives. */
-		uint8_t f[64];
-
-		frame(f, 64, g[0].info.mac, host_mac);
-		ovb_vswitch_input(sw, port, f, 64, NULL);
-		for (unsigned int s = 0; s < 2; s++) {
-			unsigned int size = s ? 1500 : 64;
-
-			res[nres] = (struct result){ "guest->host", mname, size, 0, 0 };
-			run(&res[nres++], g[0].nic, sw, port, host_mac,
-			    g[0].info.mac, &host_rx);
-			res[nres] = (struct result){ "host->guest", mname, size, 0, 0 };
-			run(&res[nres++], NULL, sw, port, g[0].info.mac,
-			    host_mac, &g[0].rx);
-			res[nres] = (struct result){ "guest->guest", mname, size, 0, 0 };
-			run(&res[nres++], g[0].nic, sw, port, g[1].info.mac,
-			    g[0].info.mac, &g[1].rx);
-		}
-		for (int i = 0; i < 2; i++) {
-			ovb_netvsc_close(g[i].nic);
-			ovb_inproc_destroy(g[i].link);
-			g[i].drv.ndev = 0;
-		}
 	}
+	rc = run_link(&remote, path, res, &nres);
+	send(remote.ctl, &quit, sizeof(quit), 0);
+	close(remote.ctl);
+	waitpid(pid, &status, 0);
+	if (rc || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "bench/net: two-process run failed (%s, host "
+			"status %d)\n", rc ? strerror(-rc) : "ok", status);
+		return 1;
+	}
+	if (host_init(&local))
+		return 1;
+	rc = run_link(&local, NULL, res, &nres);
+	host_fini(&local);
+	if (rc)
+		return 1;
+
 	js = fopen(argc > 1 ? argv[1] : "net.json", "w");
-	if (js) {
-		fprintf(js, "{\"bench\": \"net\", \"results\": [\n");
-		for (unsigned int i = 0; i < nres; i++)
-			fprintf(js, "  {\"path\": \"%s\", \"mode\": \"%s\", "
-				"\"frame\": %u, \"pps\": %.0f, \"gbps\": %.4f}%s\n",
-				res[i].path, res[i].mode, res[i].size,
-				res[i].pps, res[i].gbps, i + 1 < nres ? "," : "");
-		fprintf(js, "]}\n");
-		fclose(js);
-	}
-	ovb_vswitch_port_remove(sw, port);
-	ovb_server_destroy(srv);
-	ovb_netvsp_destroy(vsp);
-	ovb_vswitch_destroy(sw);
+	if (!js)
+		return 1;
+	fprintf(js, "{\"bench\": \"net\", \"results\": [\n");
+	for (unsigned int i = 0; i < nres; i++)
+		fprintf(js, "  {\"path\": \"%s\", \"mode\": \"%s\", "
+			"\"link\": \"%s\", \"frame\": %u, \"pps\": %.0f, "
+			"\"gbps\": %.4f, \"sent\": %llu, \"received\": %llu, "
+			"\"dropped\": %llu}%s\n",
+			res[i].path, res[i].mode, res[i].link, res[i].size,
+			res[i].pps, res[i].gbps,
+			(unsigned long long)res[i].sent,
+			(unsigned long long)res[i].got,
+			(unsigned long long)res[i].dropped,
+			i + 1 < nres ? "," : "");
+	fprintf(js, "]}\n");
+	fclose(js);
 	return 0;
 }
