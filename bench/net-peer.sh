@@ -17,7 +17,9 @@
 #    vmbus guest --tap processes over the socket link), same MTU (1500).
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
-# to NET_JSON.  Needs root for namespaces and hugepages; what cannot run is
+# to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
+# and guests in two processes, like the testpmd pair); its "inproc" rows
+# are listed but not compared.  Needs root for namespaces and hugepages; what cannot run is
 # printed with the reason and skipped, nothing else.  Every process,
 # namespace, socket and hugepage reservation is undone on exit.
 #   NET_PEER_SECONDS=n  seconds per measurement (default 2)
@@ -264,7 +266,11 @@ for line in open(rows):
                   "pps": None if pps == "-" else float(pps),
                   "gbps": None if gbps == "-" else float(gbps),
                   "note": note})
-ours = {(r["path"], r["mode"], r["frame"]): r for r in doc.get("results", [])}
+# Ratios and goals use bench/net's two-process rows (host in its own
+# process over the socket link), the shape of the DPDK pair; its inproc
+# rows are printed, not compared.
+ours = {(r["path"], r["mode"], r["frame"]): r for r in doc.get("results", [])
+        if r.get("link") == "socket"}
 ratios = []
 for pr in peers:
     if pr["peer"] != "dpdk-vhost-user" or not pr["pps"]:
@@ -307,7 +313,8 @@ print("\n%-16s %-13s %-15s %6s %12s %9s" %
       ("who", "path", "mode", "frame", "pkt/s", "Gbit/s"))
 for r in doc.get("results", []):
     print("%-16s %-13s %-15s %6d %12.0f %9.3f" %
-          ("openvmbus", r["path"], r["mode"], r["frame"], r["pps"], r["gbps"]))
+          ("ovb-" + r.get("link", "inproc"), r["path"], r["mode"], r["frame"],
+           r["pps"], r["gbps"]))
 for p in peers:
     if p["gbps"] is None:
         print("%-16s %-13s %-15s %6d  %s" %
@@ -316,7 +323,7 @@ for p in peers:
     print("%-16s %-13s %-15s %6d %12s %9.3f" %
           (p["peer"], p["path"], p["mode"], p["frame"],
            "%.0f" % p["pps"] if p["pps"] else "-", p["gbps"]))
-print("\nratios (ours / peer)")
+print("\nratios (ours: two processes, socket link / peer)")
 for r in ratios:
     print("  %-8s %-13s %5d B  %-10s / %-12s %7.3f" %
           (r["metric"], r["path"], r["frame"], r["ours"], r["peer"], r["ratio"]))
