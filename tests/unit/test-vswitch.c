@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "openvmbus/vswitch.h"
@@ -224,6 +225,27 @@ static void test_aging(void **state)
 	}
 	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
 	assert_int_equal(p, ports[1]);
+}
+
+/* The default clock (no injected one) learns and ages, in milliseconds. */
+static void test_default_clock_aging(void **state)
+{
+	struct ovb_vswitch_config cfg = { .aging_ms = 50 };
+	struct ovb_vswitch *sw;
+	unsigned int p, a;
+	uint8_t f[64];
+
+	assert_int_equal(ovb_vswitch_create(&cfg, &sw), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "a", 0, sink_tx, &sinks[0],
+					      &a), 0);
+	ovb_vswitch_input(sw, a, f, frame(f, 0x77, 0x21), NULL);
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), 0);
+	assert_int_equal(p, a);
+	assert_int_equal(ovb_vswitch_age(sw), 0);
+	usleep(150 * 1000); /* past 50 ms, whatever the clock's tick */
+	assert_int_equal(ovb_vswitch_lookup(sw, f + 6, &p), -ENOENT);
+	assert_int_equal(ovb_vswitch_age(sw), 1);
+	ovb_vswitch_destroy(sw);
 }
 
 static void test_bucket_eviction(void **state)
@@ -479,6 +501,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mac_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
+		cmocka_unit_test(test_default_clock_aging),
 		cmocka_unit_test(test_bucket_eviction),
 		cmocka_unit_test_setup_teardown(test_counters_and_removal,
 						setup, teardown),
