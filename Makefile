@@ -36,13 +36,16 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test-*.c tests/pair/test-*.c))
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+# fio external ioengine: fio dlopen()s it (ioengine=external:PATH)
+FIOENG_SRCS := $(sort $(wildcard bench/fio/*.c))
+FIOENG := $(BUILD)/openvmbus-fio.so
 
 STATIC := $(BUILD)/libopenvmbus.a
 SHARED := $(BUILD)/libopenvmbus.so
 PCFILE := $(BUILD)/openvmbus.pc
 
 .PHONY: all lib check fuzz bench clean install
-all: lib $(BUILD)/vmbus $(TESTS)
+all: lib $(BUILD)/vmbus $(TESTS) $(FIOENG)
 lib: $(STATIC) $(SHARED) $(PCFILE)
 
 $(BUILD)/%.o: %.c
@@ -66,6 +69,12 @@ $(BUILD)/vmbus: $(TOOL_OBJS) $(STATIC)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(TLIB_OBJS) $(STATIC) $(LDLIBS) -lcmocka
+
+# The library is linked in whole and kept private: the engine exports its
+# ops table and binds its own symbols, never fio's.
+$(FIOENG): $(FIOENG_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
+	$(CC) -shared $(LDFLAGS) -Wl,-Bsymbolic -Wl,--exclude-libs,ALL \
+		-o $@ $(FIOENG_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS) -lm
