@@ -178,8 +178,17 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 				ovb__chan_signal_peer(chan);
 			ovb_ring_write_begin(&chan->out);
 		}
-		if (!pending)
+		if (!pending) {
 			STAT_ADD(chan, ring_full, 1);
+			/*
+			 * A polling caller may have left our inbound ring
+			 * masked while the worker sleeps, and a peer that
+			 * blocks on that ring never drains this one: have
+			 * the worker drain ours before we wait.
+			 */
+			if (!on_worker(chan))
+				ovb__chan_wake(chan);
+		}
 		pending = true;
 		if (ovb_ring_set_pending_send(&chan->out,
 					      ovb_ring_packet_space(total)))
@@ -448,15 +457,25 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Bounded spin: true if a packet arrived within spin_us. */
-static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us)
+/*
+ * Bounded spin with the inbound ring masked: true if work arrived within
+ * @spin_us (a packet, or the device's spin hook found some).  Gives up
+ * early when a caller started polling the channel after @gen was read:
+ * the caller drains the ring then, and a second spinner on this side would
+ * only take a core from it.
+ */
+static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
 {
 	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned int i = 0;; i++) {
-		if (ovb_ring_read_avail(&chan->in) || ovb_chan_is_dead(chan))
+		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
 			return true;
+		if (chan->spin && chan->spin(chan, chan->ctx))
+			return true;
+		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
+			return false;
 		cpu_relax();
 		if (i % 64)
 			continue;
@@ -501,6 +520,17 @@ static void chan_wake_senders(struct ovb_chan *chan)
 	pthread_mutex_unlock(&chan->send_lock);
 }
 
+/* Poll the extra fds once without sleeping; calls their callbacks. */
+static void chan_check_fds(struct ovb_chan *chan)
+{
+	for (unsigned int i = 0; i < chan->nxfd; i++) {
+		struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0)
+			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
+	}
+}
+
 static void *chan_worker(void *arg)
 {
 	struct ovb_chan *chan = arg;
@@ -508,6 +538,8 @@ static void *chan_worker(void *arg)
 	while (!ovb_chan_is_dead(chan)) {
 		uint32_t spin = __atomic_load_n(&chan->spin_us,
 						__ATOMIC_RELAXED);
+		uint32_t gen = __atomic_load_n(&chan->poll_gen,
+					       __ATOMIC_RELAXED);
 		int n;
 
 		pthread_mutex_lock(&chan->read_lock);
@@ -523,14 +555,13 @@ static void *chan_worker(void *arg)
 			chan->idle(chan, chan->ctx);
 		if (n == CHAN_BUDGET)
 			continue;
-		for (unsigned int i = 0; i < chan->nxfd; i++) {
-			struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
-
-			if (poll(&p, 1, 0) > 0)
-				chan->xfn[i](chan, chan->xfd[i], chan->ctx);
-		}
-		if (spin && chan_spin(chan, spin))
+		/* A spin hook watches the device's work while we are up. */
+		if (!chan->spin)
+			chan_check_fds(chan);
+		if (spin && chan_spin(chan, spin, gen)) {
+			STAT_ADD(chan, spin_hits, 1);
 			continue;
+		}
 		/* Unmask, then re-check: data that raced in is read now. */
 		pthread_mutex_lock(&chan->read_lock);
 		bool more = ovb_ring_unmask_interrupts(&chan->in);
@@ -551,13 +582,28 @@ int ovb_chan_poll(struct ovb_chan *chan)
 
 	if (ovb_chan_is_dead(chan))
 		return -ECONNRESET;
+	/*
+	 * Tell a spinning worker that a caller polls (chan_spin).  Only a
+	 * change matters, so a plain store does; no locked instruction on
+	 * the hot path.
+	 */
+	__atomic_store_n(&chan->poll_gen,
+			 __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+	/* Nothing there and the writer already told not to signal: done. */
+	if (!ovb_ring_peek(&chan->in) && ovb_ring_masked(&chan->in))
+		return 0;
 	if (pthread_mutex_trylock(&chan->read_lock))
-		return 0; /* the worker is draining right now */
+		return 0; /* the worker or another poller is draining */
 	ovb_ring_mask_interrupts(&chan->in);
 	n = chan_drain(chan);
 	pthread_mutex_unlock(&chan->read_lock);
-	if (n < 0)
+	if (n < 0) {
 		ovb_chan_fail(chan, n, "inbound ring corrupt");
+		return n;
+	}
+	if (n)
+		STAT_ADD(chan, polled, (uint64_t)n);
 	return n;
 }
 

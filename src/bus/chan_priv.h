@@ -34,6 +34,7 @@ struct ovb_chan {
 	void *role_ctx;
 	ovb_chan_recv_fn *recv;
 	ovb_chan_idle_fn *idle;
+	ovb_chan_spin_fn *spin;
 	void *ctx;
 
 	int wake_fd;   /* local: slow-path signals and control */
@@ -48,6 +49,7 @@ struct ovb_chan {
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
 	uint32_t spin_us; /* atomic */
+	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
 	int send_timeout_ms;
 
 	pthread_mutex_t send_lock;

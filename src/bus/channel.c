@@ -122,6 +122,11 @@ void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn)
 	chan->idle = fn;
 }
 
+void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn)
+{
+	chan->spin = fn;
+}
+
 int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn)
 {
 	if (chan->nxfd == CHAN_MAX_FDS)
