@@ -16,8 +16,17 @@
 #include "storage/storvsc_priv.h"
 
 static __thread bool svsc_worker_thread;
+static __thread uint64_t svsc_dones;
 
 bool ovb__svsc_on_worker(void) { return svsc_worker_thread; }
+uint64_t ovb__svsc_dones(void) { return svsc_dones; }
+
+/* Run @io's callback (counted for ovb_storvsc_poll). */
+static void io_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	svsc_dones++;
+	io->done(io, res);
+}
 
 /* ---- request objects -------------------------------------------------------- */
 
@@ -423,20 +432,14 @@ void ovb__svsc_service(struct ovb_storvsc *s)
 
 /* ---- synchronous SRBs (scan) ------------------------------------------------- */
 
-struct svsc_sync {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	int64_t res;
-};
-
 static void sync_done(void *ctx, int64_t res, struct svsc_req *r)
 {
 	struct svsc_sync *w = ctx;
 
 	pthread_mutex_lock(&w->lock);
 	w->res = res;
-	w->done = true;
+	/* Release: a polling waiter reads res after it sees done. */
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -503,7 +506,7 @@ static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 			      ? (int64_t)io->priv[2]
 		      : io->op == OVB_STORVSC_DISCARD ? (int64_t)io->len
 						      : 0;
-	io->done(io, res);
+	io_done(io, res);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -640,7 +643,7 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 						    __ATOMIC_ACQUIRE);
 			if (__atomic_sub_fetch(&io->priv[0], nparts - i,
 					       __ATOMIC_ACQ_REL) == 0)
-				io->done(io, rc);
+				io_done(io, rc);
 			return 0;
 		}
 		off += len;
@@ -681,10 +684,7 @@ int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
 	rc = ovb_storvsc_submit(s, &sio.io);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&sio.w.lock);
-	while (!sio.w.done)
-		pthread_cond_wait(&sio.w.cond, &sio.w.lock);
-	pthread_mutex_unlock(&sio.w.lock);
+	ovb__svsc_sync_wait(s, &sio.w);
 	return sio.w.res;
 }
 

@@ -4,6 +4,9 @@
  * LUN scan, service thread) and storvsc_io.c (requests, completions,
  * timeouts).  Layer: devices (storage); not installed.
  *
+ * storvsc_poll.c holds caller polling and the polling wait of the
+ * synchronous calls.
+ *
  * A request (struct svsc_req) is one SRB on the wire.  It is tracked by
  * the channel (ovb_send.on_comp), so the channel calls svsc_req_comp()
  * exactly once: with the host's completion, or with NULL when the channel
@@ -127,9 +130,27 @@ int64_t ovb__svsc_srb_sync(struct ovb_storvsc *s, uint16_t lun,
 			   uint8_t data_in, void *buf, uint32_t len);
 /** Thread-local: true on our channel workers (sends must not block). */
 bool ovb__svsc_on_worker(void);
+/** Thread-local: done() callbacks this thread has run so far. */
+uint64_t ovb__svsc_dones(void);
 /** Packets from the host that are not completions (on the worker). */
 void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		    void *ctx);
+
+/* ---- storvsc_poll.c ---- */
+
+/** One synchronous request's wait: set once, under lock, by sync_done. */
+struct svsc_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;                    /* also read unlocked (atomic) */
+	int64_t res;
+};
+
+/**
+ * Wait until @w is done: in polling mode first drain the channels on this
+ * thread for up to cfg.poll_us, then sleep on @w's condition variable.
+ */
+void ovb__svsc_sync_wait(struct ovb_storvsc *s, struct svsc_sync *w);
 
 /* ---- storvsc.c ---- */
 

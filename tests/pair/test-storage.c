@@ -6,7 +6,10 @@
  * discard across LUNs and sub-channels with the data checked in the RAM
  * disks; transfers split by the host's limit; hot add and remove with
  * ENUMERATE_BUS; BUSY retries; timeouts escalating through resets; the IDE
- * disk; error mapping; and a host that dies with I/O in flight.
+ * disk; error mapping; and a host that dies with I/O in flight.  Polling:
+ * the same data checks in polling mode, caller polling from several
+ * threads at once, a polling caller that keeps the host from signalling,
+ * resets and host death while callers poll.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -435,6 +438,361 @@ static void test_host_dies(void **state)
 	sfx_free(f);
 }
 
+/* ---- polling ------------------------------------------------------------ */
+
+/*
+ * The data-verification workload: round trips of several sizes on every
+ * LUN (512- and 4096-byte blocks), a transfer split by the host's limit
+ * with a discard, and 96 writes in flight over the sub-channels.  Needs
+ * nluns 3 and subchannels 2.
+ */
+static void verify_workload(struct sfx *f, struct ovb_storvsc *s)
+{
+	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
+	assert_int_equal(ovb_storvsc_channels(s), 3);
+	for (unsigned int i = 0; i < 24; i++)
+		rw_check(f, s, (uint16_t)(i % 3), f->blk[i % 3],
+			 (uint64_t)i * 65536, 4096u << (i % 5), i + 40);
+	rw_check(f, s, 0, f->blk[0], 512, 3 * ovb_storvsc_max_transfer(s) +
+						  4096, 78);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_DISCARD, 0, 512,
+					  NULL, 8192, false),
+			 8192);
+	for (size_t i = 0; i < 8192; i++)
+		assert_int_equal(ovb_blk_ram_data(f->blk[0])[512 + i], 0);
+	flight_run(f, s, 96, 16384);
+}
+
+/* A request of the polling tests: its result, and where done() ran. */
+struct pio {
+	struct ovb_storvsc_io io;
+	int64_t res;
+	bool done; /* atomic */
+};
+
+static __thread bool in_poller;  /* this thread polls with our loop */
+static int dones_on_pollers;     /* atomic: done() ran on such a thread */
+
+static void pio_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct pio *p = io->ctx;
+
+	if (in_poller)
+		__atomic_fetch_add(&dones_on_pollers, 1, __ATOMIC_RELAXED);
+	p->res = res;
+	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
+}
+
+static void pio_submit(struct ovb_storvsc *s, struct pio *p,
+		       enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
+		       void *buf, uint64_t len)
+{
+	memset(p, 0, sizeof(*p));
+	p->io.op = op;
+	p->io.lun = lun;
+	p->io.offset = off;
+	p->io.buf = buf;
+	p->io.len = len;
+	p->io.done = pio_done;
+	p->io.ctx = p;
+	assert_int_equal(ovb_storvsc_submit(s, &p->io), 0);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Poll until the @n requests of @p are done or 10 s passed.  Returns the
+ * sum of what ovb_storvsc_poll() returned, or its first error.
+ */
+static long poll_until(struct ovb_storvsc *s, struct pio *p, int n)
+{
+	uint64_t end = mono_ms() + 10000;
+	long sum = 0;
+
+	for (unsigned int i = 0;; i++) {
+		int left = 0, rc;
+
+		for (int k = 0; k < n; k++)
+			left += !__atomic_load_n(&p[k].done, __ATOMIC_ACQUIRE);
+		if (!left)
+			return sum;
+		rc = ovb_storvsc_poll(s);
+		if (rc < 0)
+			return rc;
+		sum += rc;
+		if (i % 1024 == 0 && mono_ms() > end)
+			return sum;
+	}
+}
+
+/* Polling mode on the guest: the workload, and the workers did spin. */
+static void test_poll_guest(void **state)
+{
+	struct sfx_opts o = { .nluns = 3, .subchannels = 2,
+			      .guest_poll_us = 200000 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct sfx_chans g;
+
+	verify_workload(f, s);
+	sfx_guest_chans(s, &g);
+	/* Completions met spinning workers (flight_run), and the sync
+	 * calls drained their channels themselves.  With a 200 ms spin
+	 * neither depends on timing. */
+	assert_true(g.st.spin_hits > 0);
+	assert_true(g.st.polled > 0);
+	sfx_free(f);
+}
+
+/* Several threads poll one controller, each checking its own data. */
+struct poller {
+	struct ovb_storvsc *s;
+	struct sfx *f;
+	int idx;
+	long sum;      /* what ovb_storvsc_poll() returned, summed */
+	int errors;    /* no cmocka asserts off the main thread */
+};
+
+#define POLL_IOS 8
+#define POLL_LEN 16384u
+
+static void *poller_main(void *arg)
+{
+	struct poller *pt = arg;
+	struct ovb_storvsc *s = pt->s;
+	uint16_t lun = (uint16_t)(pt->idx % 3);
+	uint64_t base = (2u << 20) + (uint64_t)pt->idx * POLL_IOS * POLL_LEN;
+	uint8_t *wbuf = ovb_storvsc_alloc(s, POLL_IOS * POLL_LEN);
+	uint8_t *rbuf = ovb_storvsc_alloc(s, POLL_IOS * POLL_LEN);
+	struct pio p[POLL_IOS];
+
+	in_poller = true;
+	if (!wbuf || !rbuf) {
+		pt->errors++;
+		return NULL;
+	}
+	for (unsigned int round = 0; round < 20 && !pt->errors; round++) {
+		long n;
+
+		fill(wbuf, POLL_IOS * POLL_LEN, round * 8 + (unsigned)pt->idx);
+		memset(rbuf, 0, POLL_IOS * POLL_LEN);
+		for (int k = 0; k < POLL_IOS; k++)
+			pio_submit(s, &p[k], OVB_STORVSC_WRITE, lun,
+				   base + k * POLL_LEN, wbuf + k * POLL_LEN,
+				   POLL_LEN);
+		n = poll_until(s, p, POLL_IOS);
+		pt->sum += n > 0 ? n : 0;
+		for (int k = 0; k < POLL_IOS; k++)
+			pt->errors += !p[k].done || p[k].res != POLL_LEN;
+		for (int k = 0; k < POLL_IOS; k++)
+			pio_submit(s, &p[k], OVB_STORVSC_READ, lun,
+				   base + k * POLL_LEN, rbuf + k * POLL_LEN,
+				   POLL_LEN);
+		n = poll_until(s, p, POLL_IOS);
+		pt->sum += n > 0 ? n : 0;
+		for (int k = 0; k < POLL_IOS; k++)
+			pt->errors += !p[k].done || p[k].res != POLL_LEN;
+		pt->errors += memcmp(wbuf, rbuf, POLL_IOS * POLL_LEN) != 0;
+	}
+	ovb_storvsc_poll_end(s);
+	ovb_storvsc_free(s, wbuf, POLL_IOS * POLL_LEN);
+	ovb_storvsc_free(s, rbuf, POLL_IOS * POLL_LEN);
+	return NULL;
+}
+
+static void test_caller_poll_threads(void **state)
+{
+	struct sfx_opts o = { .nluns = 3, .subchannels = 2 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct poller pt[4];
+	pthread_t t[4];
+	struct ovb_storvsp_stats st;
+	struct sfx_chans h, g;
+	long sum = 0;
+
+	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
+	__atomic_store_n(&dones_on_pollers, 0, __ATOMIC_RELAXED);
+	for (int i = 0; i < 4; i++) {
+		pt[i] = (struct poller){ .s = s, .f = f, .idx = i };
+		assert_int_equal(pthread_create(&t[i], NULL, poller_main,
+						&pt[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(pt[i].errors, 0);
+		sum += pt[i].sum;
+	}
+	/* What the calls returned is what ran on the polling threads. */
+	assert_int_equal(sum, __atomic_load_n(&dones_on_pollers,
+					      __ATOMIC_RELAXED));
+	assert_true(sum > 0);
+	sfx_guest_chans(s, &g);
+	assert_true(g.st.polled >= (uint64_t)sum);
+	ovb_storvsp_get_stats(f->scsi, &st);
+	assert_int_equal(st.bad_packets, 0);
+	/* poll_end gave the rings back to the workers: interrupt mode. */
+	PAIR_WAIT((sfx_host_chans(f, &h), h.peer_masked == 0));
+	assert_int_equal(h.peer_masked, 0);
+	rw_check(f, s, 2, f->blk[2], 0, 65536, 5);
+	sfx_free(f);
+}
+
+/*
+ * A caller that polls keeps the host's signals masked: with the worker
+ * asleep, completions reach only the poller and the host signals nothing.
+ */
+static void test_caller_poll_no_signals(void **state)
+{
+	struct sfx_opts o = { .gated = true };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
+	struct sfx_chans h, g;
+	struct pio p[8];
+	uint64_t sig;
+
+	sfx_gate_close();
+	for (int i = 0; i < 8; i++)
+		pio_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
+			   buf + i * 4096, 4096);
+	PAIR_WAIT(sfx_gate_held() == 8);
+	/* The worker unmasked before it went to sleep. */
+	PAIR_WAIT((sfx_host_chans(f, &h), h.peer_masked == 0));
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.peer_masked, 0);
+	sig = h.st.signals_out;
+	__atomic_store_n(&dones_on_pollers, 0, __ATOMIC_RELAXED);
+	in_poller = true;
+	assert_int_equal(ovb_storvsc_poll(s), 0);
+	sfx_host_chans(f, &h);
+	assert_int_equal(h.peer_masked, 1);
+	sfx_gate_open();
+	assert_int_equal(poll_until(s, p, 8), 8);
+	in_poller = false;
+	assert_int_equal(__atomic_load_n(&dones_on_pollers, __ATOMIC_RELAXED),
+			 8);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(p[i].res, 4096);
+	sfx_host_chans(f, &h);
+	assert_int_equal(h.st.signals_out, sig);
+	sfx_guest_chans(s, &g);
+	assert_true(g.st.polled >= 8);
+	ovb_storvsc_poll_end(s);
+	sfx_host_chans(f, &h);
+	assert_int_equal(h.peer_masked, 0);
+	rw_check(f, s, 1, f->blk[1], 0, 4096, 3);
+	ovb_storvsc_free(s, buf, 8 * 4096);
+	sfx_free(f);
+}
+
+/* The reset escalation runs while a caller polls. */
+static void test_poll_timeout(void **state)
+{
+	struct sfx_opts o = { .gated = true, .timeout_ms = 150,
+			      .guest_poll_us = 50 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
+	struct ovb_storvsp_stats st;
+	struct pio p;
+
+	sfx_gate_close();
+	pio_submit(s, &p, OVB_STORVSC_READ, 0, 0, buf, 4096);
+	assert_true(poll_until(s, &p, 1) >= 0);
+	ovb_storvsc_poll_end(s);
+	assert_true(p.done);
+	assert_int_equal(p.res, -ETIMEDOUT);
+	ovb_storvsp_get_stats(f->scsi, &st);
+	assert_true(st.reset_lun >= 1);
+	assert_true(st.reset_adapter >= 1);
+	/* Polling synchronous calls on another LUN meanwhile. */
+	rw_check(f, s, 1, f->blk[1], 0, 4096, 1);
+	sfx_gate_open();
+	PAIR_WAIT(sfx_gate_held() == 0);
+	ovb_storvsc_free(s, buf, 4096);
+	sfx_free(f);
+}
+
+/* The host dies while callers poll: everything ends in -ECONNRESET. */
+struct dier {
+	struct ovb_storvsc *s;
+	int rc;
+};
+
+static void *dier_main(void *arg)
+{
+	struct dier *d = arg;
+	uint64_t end = mono_ms() + 10000;
+
+	in_poller = true;
+	for (unsigned int i = 0;; i++) {
+		int rc = ovb_storvsc_poll(d->s);
+
+		if (rc < 0) {
+			d->rc = rc;
+			break;
+		}
+		if (i % 1024 == 0 && mono_ms() > end)
+			break;
+	}
+	ovb_storvsc_poll_end(d->s);
+	return NULL;
+}
+
+static void test_poll_host_dies(void **state)
+{
+	struct sfx_opts o = { .gated = true, .subchannels = 1,
+			      .guest_poll_us = 20 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
+	struct dier d[2] = { { s, 0 }, { s, 0 } };
+	pthread_t t[2];
+	struct pio p[8];
+	uint64_t t0;
+	int left = 8;
+
+	PAIR_WAIT(ovb_storvsc_channels(s) == 2);
+	sfx_gate_close();
+	for (int i = 0; i < 8; i++)
+		pio_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
+			   buf + i * 4096, 4096);
+	PAIR_WAIT(sfx_gate_held() == 8);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, dier_main, &d[i]),
+				 0);
+	usleep(20000);
+	t0 = mono_ms();
+	ovb_client_link_down(f->cl);
+	while (left && mono_ms() - t0 < 5000) {
+		left = 0;
+		for (int i = 0; i < 8; i++)
+			left += !__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE);
+		usleep(1000);
+	}
+	assert_int_equal(left, 0);
+	assert_true(mono_ms() - t0 < 2000);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(d[i].rc, -ECONNRESET);
+	}
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(p[i].res, -ECONNRESET);
+	assert_int_equal(ovb_storvsc_poll(s), -ECONNRESET);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false),
+			 -ECONNRESET);
+	sfx_gate_open();
+	sfx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +807,11 @@ int main(void)
 		cmocka_unit_test(test_ide),
 		cmocka_unit_test(test_timeout_resets),
 		cmocka_unit_test(test_host_dies),
+		cmocka_unit_test(test_poll_guest),
+		cmocka_unit_test(test_caller_poll_threads),
+		cmocka_unit_test(test_caller_poll_no_signals),
+		cmocka_unit_test(test_poll_timeout),
+		cmocka_unit_test(test_poll_host_dies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
 # Two processes: `vmbus host --disk` over temporary images (a SCSI LUN with
 # 512-byte blocks, one with 4096-byte blocks, an IDE disk) and
 # `vmbus guest --disk-check`, which writes a pattern over the last MiB of
-# every disk, flushes and reads it back.  Afterwards the host side checks
+# every disk, flushes and reads it back, then again from a guest in polling
+# mode (--storage-poll).  Afterwards the host side checks
 # the image bytes itself, then drives `vmbus disk add|list|remove`.
 set -eu
 VMBUS=${OVB_VMBUS:-build/vmbus}
@@ -25,6 +26,14 @@ cat "$dir/guest.log" | grep '^storage:'
 grep -q 'storage: scsi0 lun0: 16 MiB, 512-byte blocks, VSTOR 6.2, 2 channels: ok' "$dir/guest.log"
 grep -q 'storage: scsi0 lun2: 8 MiB, 4096-byte blocks, VSTOR 6.2, 2 channels: ok' "$dir/guest.log"
 grep -q 'storage: ide0 lun0: 4 MiB, 512-byte blocks, VSTOR 6.2, 1 channel: ok' "$dir/guest.log"
+
+# The same check from a guest in polling mode.
+timeout 60 "$VMBUS" guest --socket "$sock" --name pollguest --disk-check \
+	--storage-poll 50 >"$dir/guest2.log" 2>&1 ||
+	{ cat "$dir/guest2.log" "$dir/host.log"; exit 1; }
+grep -q 'storage: scsi0 lun0: 16 MiB, 512-byte blocks, VSTOR 6.2, 2 channels: ok' "$dir/guest2.log"
+grep -q 'storage: ide0 lun0: 4 MiB, 512-byte blocks, VSTOR 6.2, 1 channel: ok' "$dir/guest2.log"
+echo "storage: the disk check passes in polling mode too"
 
 # The pattern reached the images (the guest flushed before it exited).
 python3 - "$dir" <<'PY'
