@@ -13,9 +13,10 @@
  * Every workload runs three ways back to back: ours, fio io_uring (one job,
  * iodepth QD), fio psync (QD jobs).  Caching is equal on both sides: the
  * disk is opened without O_DIRECT and fio runs with direct=0 invalidate=0,
- * so all three read and write the host page cache.  Interrupt mode only:
- * storvsc has no polling switch.  Prints a table with ratios and the
- * issue's goals, and writes JSON.
+ * so all three read and write the host page cache.  Interrupt mode, or
+ * with --poll US polling mode on the guest (storvsc cfg.poll_us) with the
+ * load generator reaping on its own thread (ovb_storvsc_poll).  Prints a
+ * table with ratios and the issue's goals, and writes JSON.
  *
  * Longer than a bench file likes (about 850 lines) because the fio runner
  * and its JSON reader live here too: bench/ builds every .c file into its
@@ -94,6 +95,7 @@ static struct {
 	uint64_t size;
 	const char *only, *target;
 	unsigned int subchannels;
+	uint32_t poll_us; /* --poll: polling mode, the main thread reaps */
 	bool no_fio;
 } opt = { .seconds = 2.0, .size = 1ull << 30, .subchannels = 1 };
 
@@ -112,6 +114,21 @@ static void sleep_ns(uint64_t ns)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+/* Let @ns pass: asleep, or with --poll reaping completions meanwhile. */
+static void run_for(struct ovb_storvsc *s, uint64_t ns)
+{
+	uint64_t end = now_ns() + ns;
+
+	if (!opt.poll_us) {
+		sleep_ns(ns);
+		return;
+	}
+	while (now_ns() < end)
+		for (int i = 0; i < 64; i++)
+			if (ovb_storvsc_poll(s) < 0)
+				return;
 }
 
 /* ---- the host process ---------------------------------------------------- */
@@ -344,12 +361,14 @@ static int run_ours(struct ovb_storvsc *s, uint64_t capacity,
 	j->inflight = w->qd;
 	for (unsigned int i = 0; i < w->qd; i++)
 		slot_issue(&j->slot[i]);
-	sleep_ns(WARMUP_NS);
+	run_for(s, WARMUP_NS);
 	job_sample(j, &ios0, &lat0);
 	t0 = now_ns();
-	sleep_ns((uint64_t)(opt.seconds * 1e9));
+	run_for(s, (uint64_t)(opt.seconds * 1e9));
 	job_sample(j, &ios1, &lat1);
 	t1 = now_ns();
+	if (opt.poll_us)
+		ovb_storvsc_poll_end(s); /* the workers finish the rest */
 	if (!job_drain(j)) {
 		fprintf(stderr, "bench/storage: %s: requests never completed\n",
 			w->name);
@@ -549,8 +568,8 @@ static int guest_run(struct target *t, struct row *rows, size_t *nrows)
 					    .name = "bench-storage",
 					    .mem_gpa = 1ull << 32,
 					    .mem_size = GUEST_MEM };
-	struct ovb_storvsc_set set = { .cfg = { .subchannels =
-							opt.subchannels } };
+	struct ovb_storvsc_set set = { .cfg = { .subchannels = opt.subchannels,
+						.poll_us = opt.poll_us } };
 	struct ovb_link_guest *g = NULL;
 	struct ovb_storvsc_lun lun;
 	struct ovb_client *cl;
@@ -666,7 +685,10 @@ static void print_table(const struct row *rows, size_t n)
 
 static void print_goals(const struct row *rows, size_t n)
 {
-	printf("\ngoals (interrupt mode: storvsc has no polling switch)\n");
+	if (opt.poll_us)
+		printf("\ngoals (polling mode, %u us spin)\n", opt.poll_us);
+	else
+		printf("\ngoals (interrupt mode)\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		const struct workload *w = r->w;
@@ -712,11 +734,12 @@ static int write_json(const char *path, const struct row *rows, size_t n)
 		fprintf(stderr, "bench/storage: cannot write %s\n", path);
 		return -1;
 	}
-	fprintf(f, "{\n  \"mode\": \"interrupt\",\n  \"caching\": \"page cache "
+	fprintf(f, "{\n  \"mode\": \"%s\",\n  \"poll_us\": %u,\n"
+		"  \"caching\": \"page cache "
 		"on both sides (no O_DIRECT; fio direct=0 invalidate=0)\",\n"
 		"  \"seconds\": %.2f,\n  \"file_bytes\": %llu,\n"
-		"  \"results\": [\n", opt.seconds,
-		(unsigned long long)opt.size);
+		"  \"results\": [\n", opt.poll_us ? "polling" : "interrupt",
+		opt.poll_us, opt.seconds, (unsigned long long)opt.size);
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
@@ -768,6 +791,7 @@ static int parse_args(int argc, char **argv, const char **json)
 		{ "target", required_argument, NULL, 'T' },
 		{ "subchannels", required_argument, NULL, 'c' },
 		{ "no-fio", no_argument, NULL, 'n' },
+		{ "poll", required_argument, NULL, 'p' },
 		{ 0 },
 	};
 	int c;
@@ -779,6 +803,7 @@ static int parse_args(int argc, char **argv, const char **json)
 		case 'T': opt.target = optarg; break;
 		case 'c': opt.subchannels = (unsigned)atoi(optarg); break;
 		case 'n': opt.no_fio = true; break;
+		case 'p': opt.poll_us = (uint32_t)atoi(optarg); break;
 		case 's':
 			if (!parse_size(optarg, &opt.size))
 				break;
@@ -796,7 +821,7 @@ usage:
 	fprintf(stderr, "usage: storage [JSON] [--seconds S] [--size N[KMG], "
 			">= 1M] [--only WORKLOAD]\n"
 			"       [--target tmpfs|disk] [--subchannels 0..8] "
-			"[--no-fio]\n");
+			"[--no-fio] [--poll US]\n");
 	return -1;
 }
 
@@ -830,9 +855,10 @@ int main(int argc, char **argv)
 		return 1;
 	printf("storvsc -> storvsp over the socket link vs fio on the same "
 	       "file; %.1f s per run after %.1f s warm-up, %llu MiB file,\n"
-	       "page cache on both sides, interrupt mode, %u sub-channel%s\n",
+	       "page cache on both sides, %s mode, %u sub-channel%s\n",
 	       opt.seconds, WARMUP_NS / 1e9,
-	       (unsigned long long)(opt.size >> 20), opt.subchannels,
+	       (unsigned long long)(opt.size >> 20),
+	       opt.poll_us ? "polling" : "interrupt", opt.subchannels,
 	       opt.subchannels == 1 ? "" : "s");
 	print_table(rows, nrows);
 	print_goals(rows, nrows);
