@@ -74,6 +74,8 @@ struct ovb_blk_ops {
 	int (*submit)(struct ovb_blk_queue *q, struct ovb_blk_req *req);
 	int (*poll)(struct ovb_blk_queue *q, int timeout_us);
 	void (*close)(struct ovb_blk *blk);
+	/** Completions wait, found without a system call; NULL: inflight. */
+	bool (*ready)(const struct ovb_blk_queue *q);
 };
 
 /** One backing store.  Fields are read-only after open. */
@@ -165,6 +167,14 @@ int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us);
 
 /** The queue's eventfd (non-blocking; ovb_blk_poll clears it). */
 int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q);
+
+/**
+ * True if completions wait to be reaped, found without a system call (the
+ * io_uring completion queue in shared memory), for an owner that spins
+ * instead of sleeping on the eventfd; then ovb_blk_poll(q, 0) reaps them.
+ * Backends that cannot tell say true whenever requests are in flight.
+ */
+bool ovb_blk_ready(const struct ovb_blk_queue *q);
 
 /** Close a backend.  Every queue must have been destroyed. */
 void ovb_blk_close(struct ovb_blk *blk);

@@ -103,6 +103,13 @@ int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q)
 	return q ? q->efd : -EINVAL;
 }
 
+bool ovb_blk_ready(const struct ovb_blk_queue *q)
+{
+	if (!q)
+		return false;
+	return q->blk->ops->ready ? q->blk->ops->ready(q) : q->inflight > 0;
+}
+
 void ovb_blk_close(struct ovb_blk *blk)
 {
 	if (blk)

@@ -271,6 +271,14 @@ static int file_poll(struct ovb_blk_queue *q, int timeout_us)
 	return n;
 }
 
+static bool file_ready(const struct ovb_blk_queue *q)
+{
+	const struct file_queue *fq = (const struct file_queue *)q;
+
+	/* The CQ tail, read from the ring the kernel shares with us. */
+	return io_uring_cq_ready(&fq->ring) > 0;
+}
+
 static void file_close(struct ovb_blk *blk)
 {
 	struct file_blk *fb = (struct file_blk *)blk;
@@ -286,6 +294,7 @@ static const struct ovb_blk_ops file_ops = {
 	.submit = file_submit,
 	.poll = file_poll,
 	.close = file_close,
+	.ready = file_ready,
 };
 
 /* Open or create the file; returns the fd or a negative errno. */

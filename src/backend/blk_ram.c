@@ -135,6 +135,11 @@ static int ram_poll(struct ovb_blk_queue *q, int timeout_us)
 	return n;
 }
 
+static bool ram_ready(const struct ovb_blk_queue *q)
+{
+	return ((const struct ram_queue *)q)->head != NULL;
+}
+
 static void ram_close(struct ovb_blk *blk)
 {
 	struct ram_blk *rb = ram_of(blk);
@@ -151,6 +156,7 @@ static const struct ovb_blk_ops ram_ops = {
 	.submit = ram_submit,
 	.poll = ram_poll,
 	.close = ram_close,
+	.ready = ram_ready,
 };
 
 int ovb_blk_ram_create(uint64_t capacity, uint32_t block_size,

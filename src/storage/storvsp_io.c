@@ -48,23 +48,33 @@ static void svsp_queue_drop(struct svsp_chan *ch, struct svsp_queue *sq)
 
 void ovb__svsp_chan_fini(struct svsp_chan *ch)
 {
-	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++)
+	for (unsigned int i = 0; i < ch->qend; i++)
 		if (ch->q[i].q)
 			svsp_queue_drop(ch, &ch->q[i]);
 	free(ch->cmds);
 	ch->cmds = NULL;
 }
 
-void ovb__svsp_reap(struct svsp_chan *ch)
+int ovb__svsp_reap(struct svsp_chan *ch, bool all)
 {
-	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++)
-		if (ch->q[i].q && ch->q[i].q->inflight)
-			ovb_blk_poll(ch->q[i].q, 0);
+	int n = 0;
+
+	for (unsigned int i = 0; i < ch->qend; i++) {
+		struct ovb_blk_queue *q = ch->q[i].q;
+		int rc;
+
+		if (!q || (!all && !(q->inflight && ovb_blk_ready(q))))
+			continue;
+		rc = ovb_blk_poll(q, 0);
+		if (rc > 0)
+			n += rc;
+	}
+	return n;
 }
 
 void ovb__svsp_sweep(struct svsp_chan *ch)
 {
-	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++) {
+	for (unsigned int i = 0; i < ch->qend; i++) {
 		struct svsp_queue *sq = &ch->q[i];
 
 		if (!sq->q ||
@@ -103,6 +113,8 @@ static struct ovb_blk_queue *svsp_queue(struct svsp_chan *ch,
 	}
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_ACQ_REL);
 	sq->lun = l;
+	if (ch->qend <= l->lun)
+		ch->qend = l->lun + 1u;
 	return sq->q;
 }
 

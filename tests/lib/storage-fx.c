@@ -180,6 +180,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 			.max_subchannels = (uint16_t)(o->host_subs ? o->host_subs
 								   : 4),
 			.depth = o->depth,
+			.poll_us = o->host_poll_us,
 		};
 
 		assert_int_equal(ovb_storvsp_create(&c, &f->scsi), 0);
@@ -195,7 +196,8 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 	}
 	if (o->ide) {
 		struct ovb_storvsp_cfg c = { .name = "storvsp-ide0",
-					     .ide = true };
+					     .ide = true,
+					     .poll_us = o->host_poll_us };
 
 		assert_int_equal(ovb_storvsp_create(&c, &f->ide), 0);
 		f->ide_blk = sfx_ram(4u << 20, 512);

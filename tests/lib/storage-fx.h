@@ -27,6 +27,7 @@ struct sfx_opts {
 	uint32_t vmbus_max;        /**< server max VMBus version */
 	bool gated;                /**< LUN 0 sits on the gate backend */
 	uint32_t guest_poll_us;    /**< storvsc cfg.poll_us */
+	uint32_t host_poll_us;     /**< storvsp cfg.poll_us (SCSI and IDE) */
 	bool no_connect;
 	bool no_drivers;           /**< register no storvsc driver */
 };

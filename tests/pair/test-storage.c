@@ -9,7 +9,8 @@
  * disk; error mapping; and a host that dies with I/O in flight.  Polling:
  * the same data checks in polling mode, caller polling from several
  * threads at once, a polling caller that keeps the host from signalling,
- * resets and host death while callers poll.
+ * resets and host death while callers poll; polling on the host too, and
+ * a LUN removed while a polling host worker never sleeps.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -793,6 +794,105 @@ static void test_poll_host_dies(void **state)
 	sfx_free(f);
 }
 
+/* Polling mode on both sides: the workload; the host worker spun. */
+static void test_poll_both_sides(void **state)
+{
+	struct sfx_opts o = { .nluns = 3, .subchannels = 2,
+			      .guest_poll_us = 200000,
+			      .host_poll_us = 200000 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct sfx_chans a, b;
+
+	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
+	sfx_host_chans(f, &a);
+	verify_workload(f, s);
+	sfx_host_chans(f, &b);
+	assert_int_equal(b.n, 3);
+	assert_true(b.st.spin_hits > a.st.spin_hits);
+	/*
+	 * A spinning host keeps the guest's signals masked: packets flow
+	 * without wake-ups.  Only the first packet after a 200 ms pause
+	 * may need one, and the workload never pauses that long.
+	 */
+	assert_true((b.st.signals_in - a.st.signals_in) * 10 <
+		    b.st.pkts_in - a.st.pkts_in);
+	sfx_free(f);
+}
+
+/* A RAM disk whose close is counted (the last reference went). */
+static const struct ovb_blk_ops *counted_ram;
+static struct ovb_blk_ops counted_ops;
+static int counted_closes; /* atomic */
+
+static void counted_close(struct ovb_blk *blk)
+{
+	blk->ops = counted_ram;
+	ovb_blk_close(blk);
+	__atomic_fetch_add(&counted_closes, 1, __ATOMIC_RELEASE);
+}
+
+struct looper {
+	struct sfx *f;
+	struct ovb_storvsc *s;
+	bool stop;   /* atomic */
+	int errors;
+	long ios;
+};
+
+static void *looper_main(void *arg)
+{
+	struct looper *l = arg;
+	uint8_t *buf = ovb_storvsc_alloc(l->s, 4096);
+
+	while (buf && !__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+		if (ovb_storvsc_sync(l->s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+				     false) != 4096)
+			l->errors++;
+		l->ios++;
+	}
+	if (buf)
+		ovb_storvsc_free(l->s, buf, 4096);
+	return NULL;
+}
+
+/*
+ * A LUN removed while a polling host worker never sleeps (I/O keeps it
+ * busy, a 1 s spin covers every gap): its queue is still dropped, and the
+ * backend closes, without waiting for the worker to sleep.
+ */
+static void test_poll_hot_remove(void **state)
+{
+	struct sfx_opts o = { .nluns = 1, .host_poll_us = 1000000,
+			      .guest_poll_us = 1000 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_blk *blk = sfx_ram(1u << 20, 512);
+	struct looper l = { .f = f, .s = s };
+	pthread_t t;
+	int before;
+
+	counted_ram = blk->ops;
+	counted_ops = *blk->ops;
+	counted_ops.close = counted_close;
+	blk->ops = &counted_ops;
+	__atomic_store_n(&counted_closes, 0, __ATOMIC_RELAXED);
+	before = f->changes;
+	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 3, blk), 3);
+	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
+	rw_check(f, s, 3, NULL, 0, 4096, 6); /* the worker gets a queue on it */
+	assert_int_equal(pthread_create(&t, NULL, looper_main, &l), 0);
+	PAIR_WAIT(__atomic_load_n(&l.ios, __ATOMIC_RELAXED) > 100);
+	assert_int_equal(ovb_storvsp_remove_lun(f->scsi, 3), 0);
+	PAIR_WAIT(__atomic_load_n(&counted_closes, __ATOMIC_ACQUIRE) == 1);
+	__atomic_store_n(&l.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	assert_int_equal(__atomic_load_n(&counted_closes, __ATOMIC_ACQUIRE),
+			 1);
+	assert_int_equal(l.errors, 0);
+	sfx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -812,6 +912,8 @@ int main(void)
 		cmocka_unit_test(test_caller_poll_no_signals),
 		cmocka_unit_test(test_poll_timeout),
 		cmocka_unit_test(test_poll_host_dies),
+		cmocka_unit_test(test_poll_both_sides),
+		cmocka_unit_test(test_poll_hot_remove),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

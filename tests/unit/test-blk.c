@@ -3,8 +3,9 @@
  * Unit tests: the block backends and the disk spec parser.  The file
  * backend runs on a temporary file under /tmp: sparse creation, read/write
  * round trips through split iovecs, FUA, flush, hole punching (zeros read
- * back and st_blocks shrinks), O_DIRECT, request checks, the eventfd and
- * two threads on two queues.  The RAM backend: failure injection and
+ * back and st_blocks shrinks), O_DIRECT, request checks, the eventfd,
+ * completions seen without it (ovb_blk_ready) and two threads on two
+ * queues.  The RAM backend: failure injection and
  * callbacks that run only from poll.
  */
 #include <errno.h>
@@ -336,6 +337,46 @@ static void test_eventfd_and_spin(void **state)
 	ovb_blk_close(blk);
 }
 
+/* ovb_blk_ready() finds waiting completions without the eventfd. */
+static void test_ready(void **state)
+{
+	struct ovb_blk *blk = open_file("ready.img", ",size=1M");
+	struct ovb_blk *ram;
+	struct ovb_blk_queue *q;
+	uint8_t buf[512];
+	struct iovec iov = {buf, sizeof(buf)};
+	struct waiter w = {0, 0};
+	struct ovb_blk_req req = {.op = OVB_BLK_READ,
+				  .iov = &iov,
+				  .iovcnt = 1,
+				  .len = 512,
+				  .done = on_done,
+				  .priv = &w};
+
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	assert_false(ovb_blk_ready(q));
+	assert_int_equal(ovb_blk_submit(q, &req), 0);
+	for (long i = 0; !ovb_blk_ready(q); i++)
+		if (i > 100000000)
+			fail_msg("no completion in sight");
+	assert_int_equal(w.calls, 0);
+	assert_int_equal(ovb_blk_poll(q, 0), 1);
+	assert_false(ovb_blk_ready(q));
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+
+	assert_int_equal(ovb_blk_ram_create(MIB, 512, &ram), 0);
+	assert_int_equal(ovb_blk_queue_create(ram, &q), 0);
+	assert_false(ovb_blk_ready(q));
+	assert_int_equal(ovb_blk_submit(q, &req), 0);
+	assert_true(ovb_blk_ready(q));
+	assert_int_equal(ovb_blk_poll(q, 0), 1);
+	assert_false(ovb_blk_ready(q));
+	assert_int_equal(w.calls, 2);
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(ram);
+}
+
 struct worker {
 	struct ovb_blk *blk;
 	uint64_t base;
@@ -510,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_direct),
 		cmocka_unit_test(test_request_checks),
 		cmocka_unit_test(test_eventfd_and_spin),
+		cmocka_unit_test(test_ready),
 		cmocka_unit_test(test_two_queues_two_threads),
 		cmocka_unit_test(test_ram_injection),
 		cmocka_unit_test(test_spec_good),
