@@ -14,8 +14,9 @@
  * iodepth QD), fio psync (QD jobs).  Caching is equal on both sides: the
  * disk is opened without O_DIRECT and fio runs with direct=0 invalidate=0,
  * so all three read and write the host page cache.  Interrupt mode, or
- * with --poll US polling mode on the guest (storvsc cfg.poll_us) with the
- * load generator reaping on its own thread (ovb_storvsc_poll).  Prints a
+ * with --poll US polling mode on both sides (storvsp and storvsc
+ * cfg.poll_us, as `vmbus host --poll US`) with the load generator reaping
+ * on its own thread (ovb_storvsc_poll).  Prints a
  * table with ratios and the issue's goals, and writes JSON.
  *
  * Longer than a bench file likes (about 850 lines) because the fio runner
@@ -143,7 +144,8 @@ static void host_sig(int sig)
 /* The forked host: `vmbus host --echo 0 --disk PATH,size=N`, in process. */
 static void host_main(const struct target *t)
 {
-	struct ovb_storvsp_cfg cfg = { .name = "storvsp0" };
+	struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
+				       .poll_us = opt.poll_us };
 	struct ovb_disk_spec spec;
 	struct ovb_storvsp *c = NULL;
 	struct ovb_server *srv = NULL;
