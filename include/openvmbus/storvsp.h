@@ -66,6 +66,10 @@ struct ovb_storvsp_stats {
 	uint64_t reset_lun, reset_adapter, reset_bus;
 	uint64_t enumerates;     /**< ENUMERATE_BUS sent */
 	uint64_t bytes_read, bytes_written;
+	/** System calls that queued SRBs at a backend (io_uring_enter). */
+	uint64_t backend_kicks;
+	/** Backend requests finished at the flush (page-cache hits). */
+	uint64_t backend_inline;
 };
 
 struct ovb_storvsp;

@@ -335,7 +335,11 @@ static void svsp_on_fd(struct ovb_chan *chan, int fd, void *ctx)
 	ovb__svsp_reap(ch, true);
 }
 
-/* After each drained batch: a pending kick, then what has completed. */
+/*
+ * After each drained batch: a pending kick, then the batch's SRBs to the
+ * backends in one go, then whatever has completed (page-cache hits have,
+ * by now).
+ */
 static void svsp_on_idle(struct ovb_chan *chan, void *ctx)
 {
 	struct svsp_chan *ch = ovb_chan_ctx(chan);
@@ -343,7 +347,9 @@ static void svsp_on_idle(struct ovb_chan *chan, void *ctx)
 	if (__atomic_load_n(&ch->kicked, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&ch->kicked, false, __ATOMIC_ACQ_REL))
 		ovb__svsp_sweep(ch);
+	ovb__svsp_flush(ch);
 	ovb__svsp_reap(ch, false);
+	ovb__svsp_account(ch);
 }
 
 /* The worker's spin (polling mode): completions, or a kick, to handle. */

@@ -75,6 +75,7 @@ struct svsp_cmd {
 struct svsp_queue {
 	struct svsp_lun *lun;          /* holds a reference */
 	struct ovb_blk_queue *q;
+	uint64_t kicks, inl;           /* q->st values counted in c->st */
 };
 
 struct svsp_chan {
@@ -124,6 +125,13 @@ void ovb__svsp_chan_fini(struct svsp_chan *ch);
 /** EXECUTE_SRB: start it (completes later or at once). */
 void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 		       const struct ovb_vstor_msg *m);
+/**
+ * Hand the SRBs staged since the last call to the backends (worker, once
+ * per drained batch): one system call per queue, not one per SRB.
+ */
+void ovb__svsp_flush(struct svsp_chan *ch);
+/** Add the queues' new backend counts to the controller's counters. */
+void ovb__svsp_account(struct svsp_chan *ch);
 /**
  * Reap completions (worker): of the queues that have some waiting, found
  * without a system call; with @all of every queue, which also clears

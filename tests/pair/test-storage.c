@@ -10,16 +10,20 @@
  * the same data checks in polling mode, caller polling from several
  * threads at once, a polling caller that keeps the host from signalling,
  * resets and host death while callers poll; polling on the host too, and
- * a LUN removed while a polling host worker never sleeps.
+ * a LUN removed while a polling host worker never sleeps; a file LUN whose
+ * batches reach the backend with one system call at most.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -484,11 +488,12 @@ static void pio_done(struct ovb_storvsc_io *io, int64_t res)
 	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
 }
 
-static void pio_submit(struct ovb_storvsc *s, struct pio *p,
-		       enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
-		       void *buf, uint64_t len)
+static void pio_submit_fua(struct ovb_storvsc *s, struct pio *p,
+			   enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
+			   void *buf, uint64_t len, bool fua)
 {
 	memset(p, 0, sizeof(*p));
+	p->io.fua = fua;
 	p->io.op = op;
 	p->io.lun = lun;
 	p->io.offset = off;
@@ -497,6 +502,13 @@ static void pio_submit(struct ovb_storvsc *s, struct pio *p,
 	p->io.done = pio_done;
 	p->io.ctx = p;
 	assert_int_equal(ovb_storvsc_submit(s, &p->io), 0);
+}
+
+static void pio_submit(struct ovb_storvsc *s, struct pio *p,
+		       enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
+		       void *buf, uint64_t len)
+{
+	pio_submit_fua(s, p, op, lun, off, buf, len, false);
 }
 
 static uint64_t mono_ms(void)
@@ -893,6 +905,72 @@ static void test_poll_hot_remove(void **state)
 	sfx_free(f);
 }
 
+/*
+ * A file LUN: the host queues each drained batch with one system call at
+ * most, and a lone read of cached data is copied at the flush.
+ */
+static void test_host_batches(void **state)
+{
+	struct sfx *f = sfx_new(NULL);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	char dir[] = "/tmp/ovb-test-storage-XXXXXX", arg[96], path[64];
+	struct ovb_storvsp_stats a, b;
+	struct ovb_disk_spec spec;
+	struct ovb_blk *blk;
+	uint8_t *buf;
+	struct pio p[32];
+	bool fast;
+	int before, fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f.img", dir);
+	snprintf(arg, sizeof(arg), "%s,size=4M", path);
+	assert_int_equal(ovb_disk_spec_parse(arg, &spec, NULL, 0), 0);
+	assert_int_equal(ovb_blk_file_open(&spec, &blk), 0);
+	before = f->changes;
+	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 4, blk), 4);
+	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
+	buf = ovb_storvsc_alloc(s, 32 * 4096);
+	fill(buf, 32 * 4096, 21);
+	/* 32 FUA writes at once: never the fast path, io_uring only. */
+	ovb_storvsp_get_stats(f->scsi, &a);
+	for (int i = 0; i < 32; i++)
+		pio_submit_fua(s, &p[i], OVB_STORVSC_WRITE, 4,
+			       (uint64_t)i * 4096, buf + i * 4096, 4096, true);
+	for (int i = 0; i < 32; i++)
+		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(p[i].res, 4096);
+	ovb_storvsp_get_stats(f->scsi, &b);
+	assert_true(b.srbs - a.srbs >= 32);
+	assert_int_equal(b.backend_inline, a.backend_inline);
+	assert_true(b.backend_kicks > a.backend_kicks);
+	assert_true(b.backend_kicks - a.backend_kicks <= 32);
+	/* Sync reads of cached data: each SRB alone, each copied at once. */
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	fast = preadv2(fd, &(struct iovec){ arg, 1 }, 1, 0, RWF_NOWAIT) == 1;
+	close(fd);
+	ovb_storvsp_get_stats(f->scsi, &a);
+	for (int i = 0; i < 16; i++) {
+		memset(buf, 0, 4096);
+		assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 4,
+						  (uint64_t)i * 4096, buf,
+						  4096, false),
+				 4096);
+	}
+	ovb_storvsp_get_stats(f->scsi, &b);
+	if (fast) {
+		assert_int_equal(b.backend_inline - a.backend_inline, 16);
+		assert_int_equal(b.backend_kicks, a.backend_kicks);
+	}
+	rw_check(f, s, 4, NULL, 65536, 65536, 22);
+	ovb_storvsc_free(s, buf, 32 * 4096);
+	sfx_free(f);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -914,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_poll_host_dies),
 		cmocka_unit_test(test_poll_both_sides),
 		cmocka_unit_test(test_poll_hot_remove),
+		cmocka_unit_test(test_host_batches),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
