@@ -102,6 +102,7 @@ struct ovb_chan_stats {
 	uint64_t errors;                  /**< bad packets from the peer */
 	uint64_t spin_hits;   /**< worker spins that found work: sleeps saved */
 	uint64_t polled;      /**< packets drained by ovb_chan_poll() callers */
+	uint64_t commits_out; /**< write_index updates that published packets */
 };
 
 /**
@@ -143,6 +144,18 @@ void ovb_chan_batch_begin(struct ovb_chan *chan);
 
 /** Publish the batch and signal the peer if the ring rules say so. */
 void ovb_chan_batch_end(struct ovb_chan *chan);
+
+/**
+ * Reply batching: packets the callbacks send on this channel while it is
+ * drained (by the worker or a polling caller) are staged in the ring and
+ * published together when the drain ends -- one index update and at most
+ * one signal for the batch instead of one per packet.  No lock is held
+ * across the callbacks: they may send on other channels, and a send from
+ * another thread meanwhile publishes the staged packets with its own.  A
+ * callback whose send finds the ring full publishes what is staged first.
+ * Any thread, any time (it applies from the next drain).
+ */
+void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on);
 
 /**
  * Polling mode: the worker spins up to @spin_us microseconds with

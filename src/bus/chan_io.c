@@ -149,12 +149,60 @@ static void send_lock(struct ovb_chan *chan, bool *locked)
 		pthread_mutex_lock(&chan->send_lock);
 }
 
+/* Publish the packets staged in a batch, signal if the ring says so. */
+static void chan_batch_commit(struct ovb_chan *chan)
+{
+	if (chan->batch_pkts)
+		STAT_ADD(chan, commits_out, 1);
+	chan->batch_pkts = 0;
+	if (ovb_ring_write_commit(&chan->out))
+		ovb__chan_signal_peer(chan);
+}
+
+/*
+ * Put one framed packet in the ring; send_lock held.  Three cases: inside
+ * an explicit batch (staged, published at ovb_chan_batch_end); by a
+ * drainer with reply batching (staged, published when the drain ends);
+ * otherwise published now -- together with a drainer's staged packets if
+ * there are any, which costs nothing and keeps the ring's batch simple.
+ */
+static int chan_write(struct ovb_chan *chan, const struct iovec *iov,
+		      int iovcnt)
+{
+	bool signal = false;
+	int rc;
+
+	if (chan->batching ||
+	    (chan->deferring &&
+	     pthread_equal(chan->defer_owner, pthread_self()))) {
+		if (!chan->out.in_batch &&
+		    (rc = ovb_ring_write_begin(&chan->out)) != 0)
+			return rc;
+		rc = ovb_ring_write_packet(&chan->out, iov, iovcnt);
+		chan->batch_pkts += !rc;
+		return rc;
+	}
+	if (chan->out.in_batch) {
+		rc = ovb_ring_write_packet(&chan->out, iov, iovcnt);
+		chan->batch_pkts += !rc;
+		if (!rc)
+			chan_batch_commit(chan);
+		return rc;
+	}
+	rc = ovb_ring_write(&chan->out, iov, iovcnt, &signal);
+	if (!rc)
+		STAT_ADD(chan, commits_out, 1);
+	if (!rc && signal)
+		ovb__chan_signal_peer(chan);
+	return rc;
+}
+
 /* Write one framed packet; send_lock held. */
 static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 		       int iovcnt, size_t total, uint32_t flags)
 {
 	struct timespec dl;
-	bool pending = false, signal = false;
+	bool pending = false;
 	int rc;
 
 	deadline_after(&dl, chan->send_timeout_ms);
@@ -163,21 +211,17 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 			rc = -ECONNRESET;
 			break;
 		}
-		if (chan->batching) {
-			rc = ovb_ring_write_packet(&chan->out, iov, iovcnt);
-		} else {
-			rc = ovb_ring_write(&chan->out, iov, iovcnt, &signal);
-			if (!rc && signal)
-				ovb__chan_signal_peer(chan);
-		}
-		if (rc != -EAGAIN || flags & OVB_SEND_NONBLOCK)
+		rc = chan_write(chan, iov, iovcnt);
+		if (rc != -EAGAIN)
 			break;
-		if (chan->batching) {
-			/* Publish what is staged so the peer can drain it. */
-			if (ovb_ring_write_commit(&chan->out))
-				ovb__chan_signal_peer(chan);
-			ovb_ring_write_begin(&chan->out);
+		/* Publish what is staged so the peer can drain it. */
+		if (chan->out.in_batch) {
+			chan_batch_commit(chan);
+			if (chan->batching)
+				ovb_ring_write_begin(&chan->out);
 		}
+		if (flags & OVB_SEND_NONBLOCK)
+			break;
 		if (!pending) {
 			STAT_ADD(chan, ring_full, 1);
 			/*
@@ -319,8 +363,11 @@ void ovb_chan_batch_begin(struct ovb_chan *chan)
 	pthread_mutex_lock(&chan->send_lock);
 	chan->batching = true;
 	chan->batch_owner = pthread_self();
-	chan->batch_err = ovb_ring_write_begin(&chan->out) == -EBADMSG
-				  ? -EBADMSG : 0;
+	/* A drainer's staged packets, if any, join this batch. */
+	chan->batch_err = !chan->out.in_batch &&
+					  ovb_ring_write_begin(&chan->out) == -EBADMSG
+				  ? -EBADMSG
+				  : 0;
 }
 
 void ovb_chan_batch_end(struct ovb_chan *chan)
@@ -329,8 +376,10 @@ void ovb_chan_batch_end(struct ovb_chan *chan)
 
 	chan->batching = false;
 	chan->batch_err = 0;
-	if (ovb_ring_write_commit(&chan->out) && !err)
-		ovb__chan_signal_peer(chan);
+	if (err)
+		ovb_ring_write_commit(&chan->out); /* closes it; no signal */
+	else
+		chan_batch_commit(chan);
 	pthread_mutex_unlock(&chan->send_lock);
 	if (err)
 		ovb_chan_fail(chan, err, "outbound ring indices corrupt");
@@ -417,12 +466,33 @@ static void chan_dispatch(struct ovb_chan *chan, const struct ovb_pkt *pkt)
 		chan->recv(chan, pkt, chan->ctx);
 }
 
-/* Drain up to a budget of packets.  Returns packets read, or -errno. */
+/*
+ * Reply batching: from now on (@on) this thread's sends on @chan are staged
+ * in the ring, and when it ends they are published, with one index update
+ * and at most one signal.  The send lock is not held in between, so the
+ * callbacks may send on other channels, and other threads here.
+ */
+static void chan_defer(struct ovb_chan *chan, bool on)
+{
+	pthread_mutex_lock(&chan->send_lock);
+	chan->deferring = on;
+	chan->defer_owner = pthread_self();
+	if (!on && chan->out.in_batch)
+		chan_batch_commit(chan);
+	pthread_mutex_unlock(&chan->send_lock);
+}
+
+/*
+ * Drain up to a budget of packets.  Returns packets read, or -errno.  With
+ * reply batching, what the callbacks send on this channel goes out as one
+ * batch when the drain ends.
+ */
 static int chan_drain(struct ovb_chan *chan)
 {
 	struct ovb_gpa_range ranges[CHAN_MAX_RANGES];
 	struct ovb_pkt pkt;
-	int n = 0;
+	bool batch = false;
+	int n = 0, rc = 0;
 
 	while (n < CHAN_BUDGET && !ovb_chan_is_dead(chan)) {
 		ssize_t len = ovb_ring_read(&chan->in, chan->rxbuf,
@@ -430,21 +500,33 @@ static int chan_drain(struct ovb_chan *chan)
 
 		if (len == -EAGAIN)
 			break;
-		if (len < 0)
-			return (int)len;
+		if (len < 0) {
+			rc = (int)len;
+			break;
+		}
 		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
 			struct vmpacket_descriptor *d = (void *)chan->rxbuf;
 
 			ovb_warn("%s: malformed packet (type %u, offset8 %u, "
 				 "len8 %u, flags %#x)", chan->name, d->type,
 				 d->offset8, d->len8, d->flags);
-			return -EBADMSG;
+			rc = -EBADMSG;
+			break;
 		}
 		STAT_ADD(chan, pkts_in, 1);
 		STAT_ADD(chan, bytes_in, (uint64_t)len);
+		if (!batch &&
+		    __atomic_load_n(&chan->reply_batch, __ATOMIC_RELAXED)) {
+			chan_defer(chan, true);
+			batch = true;
+		}
 		chan_dispatch(chan, &pkt);
 		n++;
 	}
+	if (batch)
+		chan_defer(chan, false);
+	if (rc)
+		return rc;
 	if (n && ovb_ring_read_commit(&chan->in))
 		ovb__chan_signal_peer(chan);
 	return n;

@@ -55,9 +55,13 @@ struct ovb_chan {
 	pthread_mutex_t send_lock;
 	pthread_cond_t send_cond;
 	int send_waiters; /* atomic */
+	bool reply_batch; /* atomic: sends from callbacks batched per drain */
 	bool batching;
 	pthread_t batch_owner;
 	int batch_err; /* a corrupt outbound ring seen inside the batch */
+	unsigned int batch_pkts; /* staged since the batch's last commit */
+	bool deferring;          /* a drainer's sends are staged (send_lock) */
+	pthread_t defer_owner;   /* that drainer */
 
 	pthread_mutex_t read_lock; /* one drainer at a time: worker or poller */
 	pthread_mutex_t req_lock;

@@ -58,7 +58,8 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		"\"packets_out\": %llu, \"bytes_out\": %llu, "
 		"\"signals_in\": %llu, \"signals_out\": %llu, "
 		"\"ring_full\": %llu, \"errors\": %llu, "
-		"\"spin_hits\": %llu, \"polled\": %llu}",
+		"\"spin_hits\": %llu, \"polled\": %llu, "
+		"\"commits_out\": %llu}",
 		r->relid, r->subidx, r->open ? "true" : "false",
 		r->ring.out_size, r->ring.out_used, r->ring.in_size,
 		r->ring.in_used, r->ring.in_masked ? "true" : "false",
@@ -72,7 +73,8 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		(unsigned long long)r->st.ring_full,
 		(unsigned long long)r->st.errors,
 		(unsigned long long)r->st.spin_hits,
-		(unsigned long long)r->st.polled);
+		(unsigned long long)r->st.polled,
+		(unsigned long long)r->st.commits_out);
 }
 
 int ovb_server_stat_json(struct ovb_server *srv, char **out)
