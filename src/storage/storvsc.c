@@ -390,9 +390,13 @@ static int svsc_open_chan(struct ovb_storvsc *s, struct ovb_vsc_dev *dev,
 	p.recv = ovb__svsc_recv;
 	p.ctx = s;
 	rc = ovb_vsc_open(dev, &p, chan);
-	if (!rc && s->set->cfg.poll_us)
+	if (rc)
+		return rc;
+	/* SRBs resubmitted from done() go out once per drained batch. */
+	ovb_chan_set_reply_batch(*chan, true);
+	if (s->set->cfg.poll_us)
 		ovb_chan_set_poll(*chan, s->set->cfg.poll_us);
-	return rc;
+	return 0;
 }
 
 static void svsc_set_add(struct ovb_storvsc_set *set, struct ovb_storvsc *s)

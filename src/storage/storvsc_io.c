@@ -17,6 +17,8 @@
 
 static __thread bool svsc_worker_thread;
 static __thread uint64_t svsc_dones;
+/* The channel whose completion runs on this thread right now, or NULL. */
+static __thread struct ovb_chan *svsc_cb_chan;
 
 bool ovb__svsc_on_worker(void) { return svsc_worker_thread; }
 uint64_t ovb__svsc_dones(void) { return svsc_dones; }
@@ -60,6 +62,7 @@ static void list_add(struct svsc_req *head, struct svsc_req *r)
 	head->prev->next = r;
 	head->prev = r;
 	r->listed = true;
+	__atomic_add_fetch(&r->s->npending, 1, __ATOMIC_RELAXED);
 }
 
 static void list_del(struct svsc_req *r)
@@ -69,6 +72,7 @@ static void list_del(struct svsc_req *r)
 	r->prev->next = r->next;
 	r->next->prev = r->prev;
 	r->listed = false;
+	__atomic_sub_fetch(&r->s->npending, 1, __ATOMIC_RELAXED);
 }
 
 /* Take @r's callback (it fires once); NULL if it already fired. */
@@ -196,10 +200,14 @@ static void req_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		     void *ctx)
 {
 	bool was = svsc_worker_thread;
+	struct ovb_chan *was_chan = svsc_cb_chan;
 
 	svsc_worker_thread = true;
+	/* Only a real completion comes from a drain that batches sends. */
+	svsc_cb_chan = pkt ? chan : NULL;
 	req_comp_inner(pkt, ctx);
 	svsc_worker_thread = was;
+	svsc_cb_chan = was_chan;
 }
 
 static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
@@ -245,6 +253,28 @@ static size_t req_range(struct svsc_req *r, uint64_t *words)
 	return npfns + 1;
 }
 
+/*
+ * The channel for a new SRB (chlock held, nch > 0): round robin, except
+ * from inside a done() callback while more requests are in flight than
+ * there are channels: then the channel being drained, whose sends are
+ * staged until the drain ends, so the SRBs of one drained batch reach the
+ * host with one index update and one signal.  With few requests in flight
+ * there is nothing to batch, and the next channel measured faster (4k QD1,
+ * interrupt mode, two channels: 31 against 50 us).
+ */
+static struct ovb_chan *svsc_pick(struct ovb_storvsc *s)
+{
+	unsigned int i;
+
+	if (svsc_cb_chan &&
+	    __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch)
+		for (i = 0; i < s->nch; i++)
+			if (s->ch[i].chan == svsc_cb_chan)
+				return svsc_cb_chan;
+	i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
+	return s->ch[i % s->nch].chan;
+}
+
 int ovb__svsc_req_send(struct svsc_req *r)
 {
 	struct ovb_storvsc *s = r->s;
@@ -287,13 +317,10 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	pthread_mutex_unlock(&s->lock);
 
 	pthread_rwlock_rdlock(&s->chlock);
-	if (!s->nch) {
+	if (!s->nch)
 		rc = -ECONNRESET;
-	} else {
-		unsigned int i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
-
-		rc = ovb_chan_send(s->ch[i % s->nch].chan, &snd);
-	}
+	else
+		rc = ovb_chan_send(svsc_pick(s), &snd);
 	pthread_rwlock_unlock(&s->chlock);
 	if (!rc)
 		return 0;

@@ -86,6 +86,7 @@ struct ovb_storvsc {
 	pthread_mutex_t lock;         /* everything below */
 	pthread_cond_t cond;          /* wakes the service thread */
 	struct svsc_req pending;      /* list head: sent, not completed */
+	unsigned int npending;        /* on pending; read unlocked (atomic) */
 	struct svsc_req *retry;       /* singly linked via next */
 	struct ovb_storvsc_lun luns[SVSC_MAX_LUNS];
 	size_t nluns;

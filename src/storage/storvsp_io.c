@@ -86,6 +86,7 @@ void ovb__svsp_flush(struct svsp_chan *ch)
 
 int ovb__svsp_reap(struct svsp_chan *ch, bool all)
 {
+	bool batch = false;
 	int n = 0;
 
 	for (unsigned int i = 0; i < ch->qend; i++) {
@@ -94,10 +95,20 @@ int ovb__svsp_reap(struct svsp_chan *ch, bool all)
 
 		if (!q || (!all && !(q->inflight && ovb_blk_ready(q))))
 			continue;
+		/*
+		 * The COMPLETE_IOs of everything reaped here go out as one
+		 * batch: one index update, at most one signal to the guest.
+		 */
+		if (!batch && !ch->closing) {
+			ovb_chan_batch_begin(ch->chan);
+			batch = true;
+		}
 		rc = ovb_blk_poll(q, 0);
 		if (rc > 0)
 			n += rc;
 	}
+	if (batch)
+		ovb_chan_batch_end(ch->chan);
 	return n;
 }
 

@@ -263,6 +263,7 @@ static void sfx_host_one(const struct ovb_chan_report *r, void *ctx)
 		return;
 	sfx_add(out, &r->st);
 	out->peer_masked += r->ring.out_peer_masked;
+	out->host_masked += r->ring.in_masked;
 }
 
 void sfx_host_chans(struct sfx *f, struct sfx_chans *out)

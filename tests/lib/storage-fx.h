@@ -53,6 +53,7 @@ struct sfx_chans {
 	struct ovb_chan_stats st;  /**< sums */
 	unsigned int n;            /**< open channels */
 	unsigned int peer_masked;  /**< host side: guest's mask set on them */
+	unsigned int host_masked;  /**< host side: the host's own mask set */
 };
 
 /** The host's storvsp channels (every controller), as the server sees them. */

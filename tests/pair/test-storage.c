@@ -11,7 +11,9 @@
  * threads at once, a polling caller that keeps the host from signalling,
  * resets and host death while callers poll; polling on the host too, and
  * a LUN removed while a polling host worker never sleeps; a file LUN whose
- * batches reach the backend with one system call at most.
+ * batches reach the backend with one system call at most; one signal per
+ * batch of packets, both ways; done() callbacks of two controllers that
+ * submit to each other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -971,6 +973,163 @@ static void test_host_batches(void **state)
 	rmdir(dir);
 }
 
+/* A request whose done() submits a follow-up (a front end's resubmit). */
+struct relay {
+	struct ovb_storvsc_io io;
+	struct ovb_storvsc *s;
+	struct pio next;
+	int errors;
+	bool done; /* atomic */
+};
+
+static void relay_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct relay *r = io->ctx;
+	struct pio *p = &r->next;
+
+	r->errors += res != (int64_t)io->len;
+	memset(p, 0, sizeof(*p));
+	p->io.op = OVB_STORVSC_READ;
+	p->io.lun = 1;
+	p->io.offset = io->offset;
+	p->io.buf = io->buf;
+	p->io.len = io->len;
+	p->io.done = pio_done;
+	p->io.ctx = p;
+	r->errors += ovb_storvsc_submit(r->s, &p->io) != 0;
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * One signal per batch, both ways.  16 completions released at once leave
+ * the host as one batch (one signal at most); the guest drains them in one
+ * go, and the 16 SRBs its done() callbacks send reach the host as one
+ * batch too, whose 16 completions are again one batch.
+ */
+static void test_one_signal_per_batch(void **state)
+{
+	struct sfx_opts o = { .gated = true };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 16 * 4096);
+	struct relay r[16];
+	struct sfx_chans a, b, ga, gb;
+
+	sfx_gate_close();
+	for (int i = 0; i < 16; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].s = s;
+		r[i].io.op = OVB_STORVSC_READ;
+		r[i].io.lun = 0;
+		r[i].io.offset = (uint64_t)i * 4096;
+		r[i].io.buf = buf + i * 4096;
+		r[i].io.len = 4096;
+		r[i].io.done = relay_done;
+		r[i].io.ctx = &r[i];
+		assert_int_equal(ovb_storvsc_submit(s, &r[i].io), 0);
+	}
+	PAIR_WAIT(sfx_gate_held() == 16);
+	/* Both workers asleep, both rings unmasked. */
+	PAIR_WAIT((sfx_host_chans(f, &a),
+		   a.peer_masked == 0 && a.host_masked == 0));
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.peer_masked + a.host_masked, 0);
+	sfx_guest_chans(s, &ga);
+	sfx_gate_open();
+	for (int i = 0; i < 16; i++) {
+		PAIR_WAIT(__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE) &&
+			  __atomic_load_n(&r[i].next.done, __ATOMIC_ACQUIRE));
+		assert_true(r[i].next.done);
+		assert_int_equal(r[i].errors, 0);
+		assert_int_equal(r[i].next.res, 4096);
+	}
+	sfx_host_chans(f, &b);
+	sfx_guest_chans(s, &gb);
+	assert_int_equal(b.st.pkts_in - a.st.pkts_in, 16);
+	assert_int_equal(b.st.pkts_out - a.st.pkts_out, 32);
+	assert_int_equal(gb.st.pkts_out - ga.st.pkts_out, 16);
+	/* Host -> guest: two batches; guest -> host: one. */
+	assert_int_equal(b.st.commits_out - a.st.commits_out, 2);
+	assert_int_equal(gb.st.commits_out - ga.st.commits_out, 1);
+	assert_true(b.st.signals_out - a.st.signals_out <= 2);
+	assert_true(b.st.signals_in - a.st.signals_in <= 1);
+	ovb_storvsc_free(s, buf, 16 * 4096);
+	sfx_free(f);
+}
+
+/*
+ * done() callbacks of each controller submit to the other one, on both
+ * workers at once: what a callback sends on another channel must not wait
+ * for anything the other drain holds (reply batching holds no lock across
+ * callbacks).
+ */
+struct hop {
+	struct ovb_storvsc_io io;
+	struct ovb_storvsc *ctl[2];
+	int left;    /* hops still to make */
+	int errors;
+	bool done;   /* atomic */
+};
+
+static void hop_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct hop *h = io->ctx;
+	struct ovb_storvsc *next;
+
+	h->errors += res != (int64_t)io->len;
+	if (--h->left <= 0 || h->errors) {
+		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
+		return;
+	}
+	next = h->ctl[h->left % 2];
+	io->lun = 0;
+	if (ovb_storvsc_submit(next, io)) {
+		h->errors++;
+		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
+	}
+}
+
+static void test_cross_controller_callbacks(void **state)
+{
+	struct sfx_opts o = { .ide = true, .subchannels = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *scsi = sfx_ctl(f, false), *ide = sfx_ctl(f, true);
+	uint8_t *buf = ovb_storvsc_alloc(scsi, 16 * 4096);
+	struct hop h[16];
+	uint64_t end;
+	int left = 16;
+
+	PAIR_WAIT(ovb_storvsc_channels(scsi) == 2);
+	for (int i = 0; i < 16; i++) {
+		memset(&h[i], 0, sizeof(h[i]));
+		h[i].ctl[0] = scsi;
+		h[i].ctl[1] = ide;
+		h[i].left = 400;
+		h[i].io.op = i % 2 ? OVB_STORVSC_WRITE : OVB_STORVSC_READ;
+		h[i].io.offset = (uint64_t)i * 4096;
+		h[i].io.buf = buf + i * 4096;
+		h[i].io.len = 4096;
+		h[i].io.done = hop_done;
+		h[i].io.ctx = &h[i];
+		assert_int_equal(ovb_storvsc_submit(i % 2 ? ide : scsi,
+						    &h[i].io), 0);
+	}
+	end = mono_ms() + 30000;
+	while (left && mono_ms() < end) {
+		left = 0;
+		for (int i = 0; i < 16; i++)
+			left += !__atomic_load_n(&h[i].done, __ATOMIC_ACQUIRE);
+		usleep(2000);
+	}
+	assert_int_equal(left, 0);
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(h[i].errors, 0);
+		assert_int_equal(h[i].left, 0);
+	}
+	ovb_storvsc_free(scsi, buf, 16 * 4096);
+	sfx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -993,6 +1152,8 @@ int main(void)
 		cmocka_unit_test(test_poll_both_sides),
 		cmocka_unit_test(test_poll_hot_remove),
 		cmocka_unit_test(test_host_batches),
+		cmocka_unit_test(test_one_signal_per_batch),
+		cmocka_unit_test(test_cross_controller_callbacks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
