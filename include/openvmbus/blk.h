@@ -112,6 +112,7 @@ struct ovb_blk_queue {
 	unsigned inflight; /**< submitted, callback not yet run */
 	int efd;           /**< eventfd: readable when completions wait */
 	bool batch;        /**< ovb_blk_queue_set_batch() */
+	bool efd_written;  /**< private: software wrote efd (not a CQE) */
 	struct ovb_blk_queue_stats st;
 };
 

@@ -103,9 +103,11 @@ void ovb_blk_queue_set_batch(struct ovb_blk_queue *q, bool on)
 		return;
 	q->batch = on;
 	/* Back to the eventfd contract: announce what the flush finished. */
-	if (!on && !ovb_blk_flush(q) && ovb_blk_ready(q) &&
-	    write(q->efd, &one, sizeof(one)) < 0) {
-		/* only fails if the counter would overflow: readable anyway */
+	if (!on && !ovb_blk_flush(q) && ovb_blk_ready(q)) {
+		q->efd_written = true;
+		if (write(q->efd, &one, sizeof(one)) < 0) {
+			/* only fails if the counter would overflow */
+		}
 	}
 }
 

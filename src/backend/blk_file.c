@@ -68,6 +68,8 @@ struct file_queue {
 	unsigned nstaged;
 	/** Completed by the fast path, callbacks not yet run. */
 	struct ovb_blk_req *done, **done_tail;
+	/** CQEs reaped since the eventfd was last cleared. */
+	unsigned cqes;
 };
 
 static struct file_blk *file_of(const struct ovb_blk_queue *q)
@@ -326,8 +328,11 @@ static int file_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 		return 0;
 	file_flush(q);
 	/* Outside batch mode a completion makes the eventfd readable. */
-	if (fq->done && write(q->efd, &one, sizeof(one)) < 0) {
-		/* only fails if the counter would overflow: readable anyway */
+	if (fq->done) {
+		q->efd_written = true;
+		if (write(q->efd, &one, sizeof(one)) < 0) {
+			/* only fails if the counter would overflow */
+		}
 	}
 	return 0;
 }
@@ -396,6 +401,7 @@ static int file_reap(struct file_queue *fq)
 
 		req = io_uring_cqe_get_data(cqe);
 		io_uring_cqe_seen(&fq->ring, cqe);
+		fq->cqes++;
 		n += file_complete(fq, req, res);
 	}
 	return n;
@@ -435,9 +441,18 @@ static int file_poll(struct ovb_blk_queue *q, int timeout_us)
 	uint64_t cnt, end;
 	int n, rc;
 
-	/* Clear the eventfd before reaping: later CQEs re-arm it. */
-	if (read(q->efd, &cnt, sizeof(cnt)) < 0) {
-		/* EAGAIN: nothing signalled */
+	/*
+	 * Clear the eventfd before reaping: later CQEs re-arm it.  Unless
+	 * it cannot be readable: no CQE reaped since the last clear, none
+	 * waiting, and we did not write it ourselves.  A reap of fast-path
+	 * completions then costs no system call.
+	 */
+	if (q->efd_written || fq->cqes || io_uring_cq_ready(&fq->ring)) {
+		q->efd_written = false;
+		fq->cqes = 0;
+		if (read(q->efd, &cnt, sizeof(cnt)) < 0) {
+			/* EAGAIN: nothing signalled */
+		}
 	}
 	n = file_settle(fq);
 	if (n > 0 || timeout_us == 0 || q->inflight == 0)
