@@ -205,7 +205,6 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 	bool pending = false;
 	int rc;
 
-	deadline_after(&dl, chan->send_timeout_ms);
 	for (;;) {
 		if (ovb_chan_is_dead(chan) || chan->batch_err) {
 			rc = -ECONNRESET;
@@ -223,6 +222,8 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 		if (flags & OVB_SEND_NONBLOCK)
 			break;
 		if (!pending) {
+			/* Only a send that waits needs the clock. */
+			deadline_after(&dl, chan->send_timeout_ms);
 			STAT_ADD(chan, ring_full, 1);
 			/*
 			 * A polling caller may have left our inbound ring
