@@ -54,7 +54,7 @@ struct svsc_req {
 	uint8_t sense[VSTOR_SENSE_SIZE_WIN8];
 	uint32_t xfer;
 	/* Escalation: */
-	struct timespec deadline;
+	struct timespec deadline;     /* CLOCK_MONOTONIC_COARSE */
 	int stage;                    /* 0 waiting, 1 LUN reset, 2 adapter */
 	int busy;                     /* BUSY answers so far */
 };
