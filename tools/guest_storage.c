@@ -19,7 +19,9 @@
 
 #define CHECK_SPAN (1u << 20)
 
-enum { OPT_CHECK = PLUGIN_OPT_BASE(4), OPT_CHANNELS };
+enum { OPT_CHECK = PLUGIN_OPT_BASE(4), OPT_CHANNELS, OPT_POLL };
+
+#define POLL_MAX_US 1000000u
 
 static struct ovb_storvsc_set storage_set = {
 	.cfg = { .subchannels = 1 },
@@ -31,6 +33,7 @@ struct ovb_storvsc_set *guest_storage_set(void) { return &storage_set; }
 static const struct option storage_opts[] = {
 	{ "disk-check", no_argument, NULL, OPT_CHECK },
 	{ "storage-subchannels", required_argument, NULL, OPT_CHANNELS },
+	{ "storage-poll", required_argument, NULL, OPT_POLL },
 	{ 0 },
 };
 
@@ -44,6 +47,16 @@ static int storage_option(int code, const char *arg)
 		return 0;
 	}
 	v = strtoul(arg, &end, 10);
+	if (code == OPT_POLL) {
+		if (*end || !*arg || *arg == '-' || v > POLL_MAX_US) {
+			fprintf(stderr, "vmbus guest: --storage-poll wants "
+					"0..%u microseconds, not '%s'\n",
+				POLL_MAX_US, arg);
+			return 2;
+		}
+		storage_set.cfg.poll_us = (uint32_t)v;
+		return 0;
+	}
 	if (*end || !*arg || v > 8) {
 		fprintf(stderr, "vmbus guest: --storage-subchannels wants 0..8, "
 				"not '%s'\n", arg);
@@ -194,7 +207,11 @@ const struct guest_plugin guest_plugin_storage = {
 	.help = "  --disk-check        write, flush and read back the last MiB "
 		"of every disk\n"
 		"  --storage-subchannels N  sub-channels per SCSI controller "
-		"(default 1)\n",
+		"(default 1)\n"
+		"  --storage-poll US   polling mode: storage channel workers "
+		"spin US\n"
+		"                      microseconds before they sleep "
+		"(default 0: interrupts)\n",
 	.option = storage_option,
 	.attach = storage_attach,
 	.run = storage_run,

@@ -2,7 +2,8 @@
 /*
  * vmbus host: synthetic disks (--disk SPEC, repeatable).  SCSI disks share
  * one synthetic SCSI controller (storvsp0), each `ide` disk is an IDE
- * accelerator of its own.  The control socket takes `disk add SPEC`,
+ * accelerator of its own.  --poll US puts every controller's channel
+ * workers in polling mode.  The control socket takes `disk add SPEC`,
  * `disk remove LUN` and `disk list` for hot add and remove on the SCSI
  * controller (the guest hears ENUMERATE_BUS).
  */
@@ -18,11 +19,14 @@
 #define DISK_MAX 64
 #define DISK_MAX_IDE 4
 
-enum { OPT_DISK = PLUGIN_OPT_BASE(2), OPT_SCSI };
+enum { OPT_DISK = PLUGIN_OPT_BASE(2), OPT_SCSI, OPT_POLL };
+
+#define DISK_MAX_POLL_US 1000000u
 
 static struct ovb_disk_spec disk_specs[DISK_MAX];
 static unsigned int disk_n, disk_ide_n;
 static bool disk_want_scsi;
+static uint32_t disk_poll_us;
 static struct ovb_storvsp *disk_scsi;
 static struct ovb_storvsp *disk_ide[DISK_MAX_IDE];
 static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,6 +34,7 @@ static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct option disk_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "scsi", no_argument, NULL, OPT_SCSI },
+	{ "poll", required_argument, NULL, OPT_POLL },
 	{ 0 },
 };
 
@@ -39,6 +44,19 @@ static int disk_option(int code, const char *arg)
 
 	if (code == OPT_SCSI) {
 		disk_want_scsi = true;
+		return 0;
+	}
+	if (code == OPT_POLL) {
+		char *end;
+		unsigned long v = strtoul(arg, &end, 10);
+
+		if (*end || !*arg || *arg == '-' || v > DISK_MAX_POLL_US) {
+			fprintf(stderr, "vmbus host: --poll wants 0..%u "
+					"microseconds, not '%s'\n",
+				DISK_MAX_POLL_US, arg);
+			return 2;
+		}
+		disk_poll_us = (uint32_t)v;
 		return 0;
 	}
 	if (disk_n == DISK_MAX) {
@@ -160,7 +178,8 @@ static int disk_start(struct ovb_server *srv, struct control *ctl)
 
 	for (unsigned int i = 0; i < disk_n; i++) {
 		struct ovb_disk_spec *spec = &disk_specs[i];
-		struct ovb_storvsp_cfg cfg = { .name = "storvsp0" };
+		struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
+					       .poll_us = disk_poll_us };
 		struct ovb_storvsp **c = spec->ide ? &disk_ide[ide] : &disk_scsi;
 		char name[32];
 
@@ -180,7 +199,8 @@ static int disk_start(struct ovb_server *srv, struct control *ctl)
 		}
 	}
 	if (disk_want_scsi && !disk_scsi) {
-		struct ovb_storvsp_cfg cfg = { .name = "storvsp0" };
+		struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
+					       .poll_us = disk_poll_us };
 
 		if (ovb_storvsp_create(&cfg, &disk_scsi))
 			return 1;
@@ -219,7 +239,12 @@ const struct host_plugin host_plugin_disk = {
 		"disks share\n"
 		"                      one controller, each ide disk is its own\n"
 		"  --scsi              offer a SCSI controller even without "
-		"disks (hot add)\n",
+		"disks (hot add)\n"
+		"  --poll US           polling mode for the disks: each channel "
+		"worker spins\n"
+		"                      US microseconds on its ring and its "
+		"io_uring before\n"
+		"                      it sleeps (default 0: interrupts)\n",
 	.option = disk_option,
 	.start = disk_start,
 	.stop = disk_stop,

@@ -14,6 +14,14 @@
  * readable when completions wait to be reaped; ovb_blk_poll() clears it
  * before reaping, so a wake-up is never lost.
  *
+ * Batch mode (ovb_blk_queue_set_batch): submissions are staged and reach
+ * the backend at ovb_blk_flush() or ovb_blk_poll(), one system call for a
+ * batch.  A flush may complete page-cache hits on the spot (the file
+ * backend's fast path); those wait for ovb_blk_poll() without making the
+ * eventfd readable -- ovb_blk_ready() sees them.  When ovb_blk_poll()
+ * returns, nothing is staged and nothing completed waits unannounced:
+ * whatever is still in flight makes the eventfd readable when it ends.
+ *
  * Durability contract: a WRITE completes when the data reached the backend
  * (the page cache, or the device with O_DIRECT); with fua set it completes
  * only once the data is stable (RWF_DSYNC).  FLUSH completes when everything
@@ -74,6 +82,10 @@ struct ovb_blk_ops {
 	int (*submit)(struct ovb_blk_queue *q, struct ovb_blk_req *req);
 	int (*poll)(struct ovb_blk_queue *q, int timeout_us);
 	void (*close)(struct ovb_blk *blk);
+	/** Completions wait, found without a system call; NULL: inflight. */
+	bool (*ready)(const struct ovb_blk_queue *q);
+	/** Hand staged requests to the backend (batch mode); NULL: none. */
+	int (*flush)(struct ovb_blk_queue *q);
 };
 
 /** One backing store.  Fields are read-only after open. */
@@ -86,11 +98,22 @@ struct ovb_blk {
 	char name[64];       /**< for log lines: the file name */
 };
 
+/** Counters of one queue (monotonic; its owner's thread updates them). */
+struct ovb_blk_queue_stats {
+	uint64_t submitted; /**< requests accepted by ovb_blk_submit() */
+	uint64_t kicks;     /**< system calls that queued requests (io_uring) */
+	uint64_t inline_done; /**< completed by a synchronous first try */
+	uint64_t fallback;  /**< first tries that went to the queue after all */
+};
+
 /** A per-thread submission and completion queue.  Backends extend it. */
 struct ovb_blk_queue {
 	struct ovb_blk *blk;
 	unsigned inflight; /**< submitted, callback not yet run */
 	int efd;           /**< eventfd: readable when completions wait */
+	bool batch;        /**< ovb_blk_queue_set_batch() */
+	bool efd_written;  /**< private: software wrote efd (not a CQE) */
+	struct ovb_blk_queue_stats st;
 };
 
 /** Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]. */
@@ -151,9 +174,25 @@ void ovb_blk_queue_destroy(struct ovb_blk_queue *q);
  * or out-of-range span, or an iovec total different from len; -EROFS for a
  * write or discard on a read-only disk; -EOPNOTSUPP for a discard the
  * backend cannot do; -EAGAIN when the queue is full (reap, then retry).
- * On error the callback is not called.  Does not block.
+ * On error the callback is not called.  Does not block on the device (a
+ * page-cache hit may be copied here).  In batch mode the request is only
+ * staged.
  */
 int ovb_blk_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req);
+
+/**
+ * Batch mode on or off (off by default; turning it off flushes).  See the
+ * contract at the top of this file.
+ */
+void ovb_blk_queue_set_batch(struct ovb_blk_queue *q, bool on);
+
+/**
+ * Hand the staged requests to the backend: one system call for all of
+ * those that go to a kernel queue.  Requests it completed on the spot wait
+ * for ovb_blk_poll() (ovb_blk_ready() is then true).  Returns 0 or a
+ * negative errno.
+ */
+int ovb_blk_flush(struct ovb_blk_queue *q);
 
 /**
  * Reap completions and run their callbacks.  @timeout_us: 0 returns at
@@ -165,6 +204,14 @@ int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us);
 
 /** The queue's eventfd (non-blocking; ovb_blk_poll clears it). */
 int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q);
+
+/**
+ * True if completions wait to be reaped, found without a system call (the
+ * io_uring completion queue in shared memory), for an owner that spins
+ * instead of sleeping on the eventfd; then ovb_blk_poll(q, 0) reaps them.
+ * Backends that cannot tell say true whenever requests are in flight.
+ */
+bool ovb_blk_ready(const struct ovb_blk_queue *q);
 
 /** Close a backend.  Every queue must have been destroyed. */
 void ovb_blk_close(struct ovb_blk *blk);

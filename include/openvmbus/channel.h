@@ -62,6 +62,14 @@ typedef void ovb_chan_idle_fn(struct ovb_chan *chan, void *ctx);
 /** Called on the worker when an extra fd (ovb_chan_add_fd) is readable. */
 typedef void ovb_chan_fd_fn(struct ovb_chan *chan, int fd, void *ctx);
 
+/**
+ * Polling hook, on the worker while it spins (polling mode): look for
+ * device work that arrives without a signal (an io_uring completion queue),
+ * handle it, and return true if there was any.  Must not make system calls
+ * when there is nothing to do: it runs in a tight loop.
+ */
+typedef bool ovb_chan_spin_fn(struct ovb_chan *chan, void *ctx);
+
 /** Flags of a send. */
 #define OVB_SEND_COMPLETION 0x1u /**< set completion-requested (untracked) */
 #define OVB_SEND_NONBLOCK 0x2u   /**< -EAGAIN instead of waiting for room */
@@ -92,6 +100,9 @@ struct ovb_chan_stats {
 	uint64_t signals_in, signals_out; /**< wake-ups received / sent */
 	uint64_t ring_full;               /**< sends that waited for room */
 	uint64_t errors;                  /**< bad packets from the peer */
+	uint64_t spin_hits;   /**< worker spins that found work: sleeps saved */
+	uint64_t polled;      /**< packets drained by ovb_chan_poll() callers */
+	uint64_t commits_out; /**< write_index updates that published packets */
 };
 
 /**
@@ -135,17 +146,41 @@ void ovb_chan_batch_begin(struct ovb_chan *chan);
 void ovb_chan_batch_end(struct ovb_chan *chan);
 
 /**
+ * Reply batching: packets the callbacks send on this channel while it is
+ * drained (by the worker or a polling caller) are staged in the ring and
+ * published together when the drain ends -- one index update and at most
+ * one signal for the batch instead of one per packet.  No lock is held
+ * across the callbacks: they may send on other channels, and a send from
+ * another thread meanwhile publishes the staged packets with its own.  A
+ * callback whose send finds the ring full publishes what is staged first.
+ * Any thread, any time (it applies from the next drain).
+ */
+void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on);
+
+/**
  * Polling mode: the worker spins up to @spin_us microseconds with
- * interrupts masked before it sleeps; 0 selects interrupt mode.
+ * interrupts masked before it sleeps; 0 selects interrupt mode.  It
+ * stops spinning early when a caller polls the channel (ovb_chan_poll),
+ * so that a caller that spins on its own completions is the only
+ * spinner on this side.
  */
 void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);
+
+/**
+ * Give the worker's spin a device hook (see ovb_chan_spin_fn).  With a
+ * hook the worker no longer polls its extra fds between batches; they are
+ * watched while it sleeps.  Call before the channel starts (open).
+ */
+void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn);
 
 /**
  * Drain the inbound ring on the calling thread, dispatching callbacks here
  * (for a thread that spins on its own completion instead of waiting for
  * the worker: two spinners on two cores, not three).  Masks interrupts
- * while it polls.  Returns packets handled (0 if the worker holds the ring
- * right now) or -ECONNRESET / -EBADMSG.
+ * while it polls, and leaves them masked: call ovb_chan_poll_end() before
+ * the thread stops polling.  Several threads may poll one channel; one
+ * drains at a time.  Returns packets handled (0 if another thread holds
+ * the ring right now) or -ECONNRESET / -EBADMSG.
  */
 int ovb_chan_poll(struct ovb_chan *chan);
 

@@ -135,6 +135,17 @@ bool ovb_ring_read_commit(struct ovb_ring *r);
 /** Bytes waiting to be read (0 if empty or corrupt). */
 uint32_t ovb_ring_read_avail(const struct ovb_ring *r);
 
+/**
+ * True if the writer published past read_index.  Reads only the control
+ * page, never the reader's private offsets, so a thread that does not hold
+ * the read side may ask (a spinning worker, a polling caller).  A hint: a
+ * corrupt index also says true, and ovb_ring_read() then reports it.
+ */
+bool ovb_ring_peek(const struct ovb_ring *r);
+
+/** True while interrupt_mask is set (as the control page holds it now). */
+bool ovb_ring_masked(const struct ovb_ring *r);
+
 /** Set interrupt_mask: the reader is draining, the writer need not signal. */
 void ovb_ring_mask_interrupts(struct ovb_ring *r);
 

@@ -10,9 +10,21 @@
  * RESET_ADAPTER, rescans on ENUMERATE_BUS, decodes CHECK CONDITION into
  * errno values and validates everything the host sends.
  *
- * Threads: ovb_storvsc_submit() may be called from any thread; completion
- * callbacks run on a channel worker (or on the failing thread with
- * -ECONNRESET when the host goes away) and must not block.
+ * Threads: ovb_storvsc_submit() may be called from any thread.  Completion
+ * callbacks must not block; they run on whichever thread drains the
+ * channel that carried the answer: a channel worker, or a thread inside
+ * ovb_storvsc_poll() (caller polling), or, with cfg.poll_us set, a thread
+ * inside ovb_storvsc_sync() -- which may run other requests' callbacks
+ * too.  A request that gives up after the resets completes with
+ * -ETIMEDOUT on the controller's service thread; when the host goes away,
+ * pending requests complete with -ECONNRESET on the thread that noticed.
+ *
+ * Modes: interrupt mode by default (workers sleep until the host
+ * signals).  cfg.poll_us selects polling mode: every channel worker spins
+ * that long with the host's signals masked before it sleeps (and stops
+ * spinning while a caller polls), and ovb_storvsc_sync() drains the
+ * channels itself for that long before it sleeps.  Caller polling works
+ * in either mode.
  */
 #ifndef OPENVMBUS_STORVSC_H
 #define OPENVMBUS_STORVSC_H
@@ -31,6 +43,12 @@ struct ovb_storvsc_cfg {
 	unsigned int subchannels; /**< sub-channels to ask for (default 1) */
 	int timeout_ms;           /**< per request before RESET_LUN (30000) */
 	uint16_t max_version;     /**< 0: newest (6.2) */
+	/**
+	 * Polling mode: microseconds each channel worker (primary and
+	 * sub-channels) spins before it sleeps, and ovb_storvsc_sync()
+	 * polls for its answer before it sleeps.  0: interrupt mode.
+	 */
+	uint32_t poll_us;
 };
 
 #define OVB_STORVSC_MAX 8
@@ -104,10 +122,31 @@ struct ovb_storvsc_io {
  */
 int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io);
 
-/** Synchronous wrapper: returns bytes or -errno as done() would. */
+/**
+ * Synchronous wrapper: returns bytes or -errno as done() would.  With
+ * cfg.poll_us set it polls the channels on the calling thread (a bounded
+ * spin of poll_us, then it sleeps until a worker completes the request).
+ * Never from a done() callback.
+ */
 int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
 			 uint16_t lun, uint64_t offset, void *buf,
 			 uint64_t len, bool fua);
+
+/**
+ * Caller polling: drain every channel of @s on the calling thread and run
+ * the completions (done() callbacks) here.  Returns completions run (>= 0),
+ * or -ECONNRESET when the host is gone.  Cheap when nothing is there.
+ * Call ovb_storvsc_poll_end() before the thread stops polling and sleeps.
+ *
+ * Several threads may poll one controller at once; each channel is drained
+ * by one of them at a time, so a thread may run other threads' done()
+ * callbacks.  Polling masks the host's signals on the channels, and the
+ * workers stop spinning while a caller polls; ovb_storvsc_poll_end()
+ * unmasks them so that the workers take over again.  Neither call may be
+ * made from a done() callback.
+ */
+int ovb_storvsc_poll(struct ovb_storvsc *s);
+void ovb_storvsc_poll_end(struct ovb_storvsc *s);
 
 /** Guest memory for data buffers (page aligned). */
 void *ovb_storvsc_alloc(struct ovb_storvsc *s, size_t len);

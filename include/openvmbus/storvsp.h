@@ -17,6 +17,11 @@
  * each channel's worker (packets).  Each worker owns one ovb_blk_queue per
  * LUN it touched and reaps completions itself.  ovb_storvsp_add_lun() and
  * ovb_storvsp_remove_lun() may be called from any other thread.
+ *
+ * Modes: in interrupt mode (the default) a worker sleeps on the guest's
+ * signal and its queues' eventfds.  With cfg.poll_us it first spins that
+ * long on both its inbound ring and its queues' completion queues (looked
+ * at in shared memory, no system call), with the guest's signals masked.
  */
 #ifndef OPENVMBUS_STORVSP_H
 #define OPENVMBUS_STORVSP_H
@@ -44,6 +49,12 @@ struct ovb_storvsp_cfg {
 	uint32_t max_transfer;   /**< bytes per SRB (default 1 MiB) */
 	uint16_t max_version;    /**< newest VSTOR version taken (0: 6.2) */
 	unsigned int depth;      /**< in-flight SRBs per channel (default 64) */
+	/**
+	 * Polling mode: microseconds each channel worker spins on its ring
+	 * and its backend completions before it sleeps (at most 1000000).
+	 * 0: interrupt mode.
+	 */
+	uint32_t poll_us;
 };
 
 /** Counters (monotonic) over every partition and channel. */
@@ -55,6 +66,10 @@ struct ovb_storvsp_stats {
 	uint64_t reset_lun, reset_adapter, reset_bus;
 	uint64_t enumerates;     /**< ENUMERATE_BUS sent */
 	uint64_t bytes_read, bytes_written;
+	/** System calls that queued SRBs at a backend (io_uring_enter). */
+	uint64_t backend_kicks;
+	/** Backend requests finished at the flush (page-cache hits). */
+	uint64_t backend_inline;
 };
 
 struct ovb_storvsp;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "openvmbus/blk.h"
 
@@ -88,7 +89,33 @@ int ovb_blk_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 	req->b_iovcnt = 0;
 	req->b_res = 0;
 	req->b_next = NULL;
-	return q->blk->ops->submit(q, req);
+	rc = q->blk->ops->submit(q, req);
+	if (!rc)
+		q->st.submitted++;
+	return rc;
+}
+
+void ovb_blk_queue_set_batch(struct ovb_blk_queue *q, bool on)
+{
+	uint64_t one = 1;
+
+	if (!q)
+		return;
+	q->batch = on;
+	/* Back to the eventfd contract: announce what the flush finished. */
+	if (!on && !ovb_blk_flush(q) && ovb_blk_ready(q)) {
+		q->efd_written = true;
+		if (write(q->efd, &one, sizeof(one)) < 0) {
+			/* only fails if the counter would overflow */
+		}
+	}
+}
+
+int ovb_blk_flush(struct ovb_blk_queue *q)
+{
+	if (!q)
+		return -EINVAL;
+	return q->blk->ops->flush ? q->blk->ops->flush(q) : 0;
 }
 
 int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us)
@@ -101,6 +128,13 @@ int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us)
 int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q)
 {
 	return q ? q->efd : -EINVAL;
+}
+
+bool ovb_blk_ready(const struct ovb_blk_queue *q)
+{
+	if (!q)
+		return false;
+	return q->blk->ops->ready ? q->blk->ops->ready(q) : q->inflight > 0;
 }
 
 void ovb_blk_close(struct ovb_blk *blk)

@@ -8,12 +8,27 @@
  * punches a hole (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) so the range
  * reads back as zeros.  Short transfers are resumed, never reported as
  * success.  Layer: backends.  Needs Linux >= 5.6 (IORING_OP_FALLOCATE).
+ *
+ * A fast path comes first, when requests are flushed: a READ or a non-FUA
+ * WRITE flushed alone is tried with preadv2/pwritev2 and RWF_NOWAIT, which
+ * copies a page-cache hit on the spot and refuses (EAGAIN) whatever would
+ * wait; refused or partly done requests go to io_uring, and so do batches
+ * (one io_uring_enter for all).  A file system that
+ * refuses RWF_NOWAIT itself (EOPNOTSUPP: tmpfs, ext4 buffered writes on
+ * Linux 6.x) is not asked again.  A tmpfs or ramfs image is read and
+ * written synchronously without RWF_NOWAIT: its pages are memory, the same
+ * kind of memory as the guest RAM the worker copies to and from, and
+ * io_uring would hand every such request to an io-wq thread.  O_DIRECT
+ * images take no fast path: their reads wait for the device.  Durability
+ * is the same either way: a WRITE completes once the page cache holds it,
+ * FUA writes always go through io_uring with RWF_DSYNC.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +36,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +49,13 @@
 struct file_blk {
 	struct ovb_blk blk;
 	int fd;
+	/**
+	 * The file is memory (tmpfs, ramfs): reads and writes are plain
+	 * copies, done on the caller's thread.
+	 */
+	bool mem;
+	/** RWF_NOWAIT not refused yet, per op (READ, WRITE); atomic. */
+	bool nowait[2];
 };
 
 /** One queue: a private io_uring whose completions signal q.efd. */
@@ -40,11 +63,18 @@ struct file_queue {
 	struct ovb_blk_queue q;
 	struct io_uring ring;
 	unsigned cq_cap; /**< completions the CQ holds: the in-flight limit */
+	/** Submitted, not yet tried (batch mode, until the next flush). */
+	struct ovb_blk_req *staged, **staged_tail;
+	unsigned nstaged;
+	/** Completed by the fast path, callbacks not yet run. */
+	struct ovb_blk_req *done, **done_tail;
+	/** CQEs reaped since the eventfd was last cleared. */
+	unsigned cqes;
 };
 
-static int file_fd(const struct ovb_blk_queue *q)
+static struct file_blk *file_of(const struct ovb_blk_queue *q)
 {
-	return ((const struct file_blk *)q->blk)->fd;
+	return (struct file_blk *)q->blk;
 }
 
 static int file_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
@@ -55,6 +85,8 @@ static int file_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
 	if (!fq)
 		return -ENOMEM;
 	fq->q.blk = blk;
+	fq->staged_tail = &fq->staged;
+	fq->done_tail = &fq->done;
 	fq->q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fq->q.efd < 0) {
 		rc = -errno;
@@ -90,13 +122,26 @@ static void file_queue_destroy(struct ovb_blk_queue *q)
 	free(fq);
 }
 
+/* Push what the SQ holds to the kernel: one io_uring_enter. */
+static void file_kick(struct file_queue *fq)
+{
+	if (!io_uring_sq_ready(&fq->ring))
+		return;
+	fq->q.st.kicks++;
+	/*
+	 * A failing io_uring_enter (-EAGAIN, -EBUSY) leaves the SQEs queued:
+	 * the next kick pushes them, so nothing is lost here.
+	 */
+	io_uring_submit(&fq->ring);
+}
+
 /* An SQE, flushing the SQ to the kernel once if it is full. */
 static struct io_uring_sqe *file_get_sqe(struct file_queue *fq)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&fq->ring);
 
 	if (!sqe) {
-		io_uring_submit(&fq->ring);
+		file_kick(fq);
 		sqe = io_uring_get_sqe(&fq->ring);
 	}
 	return sqe;
@@ -129,29 +174,6 @@ static void file_prep(struct io_uring_sqe *sqe, int fd, struct ovb_blk_req *req)
 	io_uring_sqe_set_data(sqe, req);
 }
 
-static int file_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
-{
-	struct file_queue *fq = (struct file_queue *)q;
-	struct io_uring_sqe *sqe;
-
-	if (req->iovcnt > IOV_MAX)
-		return -EINVAL;
-	if (q->inflight >= fq->cq_cap)
-		return -EAGAIN;
-	sqe = file_get_sqe(fq);
-	if (!sqe)
-		return -EAGAIN;
-	file_prep(sqe, file_fd(q), req);
-	q->inflight++;
-	/*
-	 * From here the request is the kernel's: a failing io_uring_enter
-	 * (-EAGAIN, -EBUSY) leaves the SQE queued and the next submit or
-	 * poll flushes it, so no error can be returned any more.
-	 */
-	io_uring_submit(&fq->ring);
-	return 0;
-}
-
 /*
  * After a short transfer: point b_iov at the bytes not yet moved.
  * Returns 0 or -ENOMEM.
@@ -177,6 +199,144 @@ static int file_advance(struct ovb_blk_req *req)
 	return 0;
 }
 
+/* ---- the fast path: a synchronous first try --------------------------- */
+
+/*
+ * Which first try @req gets: 0 (a memory file: always a copy), RWF_NOWAIT
+ * (a page-cache hit is copied here, anything that would wait is refused
+ * with EAGAIN), or -1 (none: FUA writes must reach stable storage,
+ * O_DIRECT reads would wait for the device, FLUSH and DISCARD wait too).
+ * RWF_NOWAIT only for a request flushed @alone: io_uring copies page-cache
+ * hits inline too, and one io_uring_enter for a batch beats a system call
+ * per request (about 15 % at 32 in flight), while for a lone request the
+ * direct call saves the completion queue round trip (about 30 %).
+ */
+static int file_fast_flags(const struct file_blk *fb,
+			   const struct ovb_blk_req *req, bool alone)
+{
+	if ((req->op != OVB_BLK_READ && req->op != OVB_BLK_WRITE) ||
+	    (req->op == OVB_BLK_WRITE && req->fua))
+		return -1;
+	if (fb->mem)
+		return 0;
+	return alone && __atomic_load_n(&fb->nowait[req->op], __ATOMIC_RELAXED)
+		       ? RWF_NOWAIT
+		       : -1;
+}
+
+/*
+ * Try @req synchronously.  Returns true when it is finished (b_res holds
+ * its result), false when it goes to io_uring, perhaps with a first part
+ * already moved (b_done, b_iov).
+ */
+static bool file_try_sync(struct file_queue *fq, struct ovb_blk_req *req,
+			  bool alone)
+{
+	struct file_blk *fb = file_of(&fq->q);
+	int flags = file_fast_flags(fb, req, alone);
+
+	if (flags < 0)
+		return false;
+	for (;;) {
+		const struct iovec *iov = req->b_iov ? req->b_iov : req->iov;
+		int cnt = req->b_iov ? req->b_iovcnt : req->iovcnt;
+		off_t off = (off_t)(req->off + req->b_done);
+		ssize_t n = req->op == OVB_BLK_READ
+				    ? preadv2(fb->fd, iov, cnt, off, flags)
+				    : pwritev2(fb->fd, iov, cnt, off, flags);
+
+		if (n < 0 && (errno == EOPNOTSUPP ||
+			      (errno == EINVAL && flags))) {
+			/* This file system takes no RWF_NOWAIT for it. */
+			__atomic_store_n(&fb->nowait[req->op], false,
+					 __ATOMIC_RELAXED);
+			fq->q.st.fallback++;
+			return false;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			fq->q.st.fallback++;
+			return false; /* would wait: the kernel queue does */
+		}
+		if (n <= 0) {
+			/* An error, or the file shrank: as io_uring reports. */
+			req->b_res = n < 0 ? -errno : -EIO;
+			return true;
+		}
+		req->b_done += (uint64_t)n;
+		if (req->b_done == req->len) {
+			fq->q.st.inline_done++;
+			return true;
+		}
+		/* A part moved: the rest where it left off. */
+		if (file_advance(req)) {
+			req->b_res = -ENOMEM;
+			return true;
+		}
+		if (flags) {
+			fq->q.st.fallback++;
+			return false;
+		}
+	}
+}
+
+/* Staged requests: a first try each, the rest queued with one kick. */
+static int file_flush(struct ovb_blk_queue *q)
+{
+	struct file_queue *fq = (struct file_queue *)q;
+	int fd = file_of(q)->fd;
+	bool alone = fq->nstaged == 1;
+
+	while (fq->staged) {
+		struct ovb_blk_req *req = fq->staged;
+		struct io_uring_sqe *sqe;
+
+		if (!file_try_sync(fq, req, alone)) {
+			sqe = file_get_sqe(fq);
+			if (!sqe)
+				break; /* the SQ is stuck: the next flush */
+			file_prep(sqe, fd, req);
+		} else {
+			*fq->done_tail = req;
+			fq->done_tail = &req->b_next;
+		}
+		fq->staged = req->b_next;
+		fq->nstaged--;
+		req->b_next = NULL;
+	}
+	if (!fq->staged)
+		fq->staged_tail = &fq->staged;
+	file_kick(fq);
+	return 0;
+}
+
+static int file_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
+{
+	struct file_queue *fq = (struct file_queue *)q;
+	uint64_t one = 1;
+
+	if (req->iovcnt > IOV_MAX)
+		return -EINVAL;
+	if (q->inflight >= fq->cq_cap)
+		return -EAGAIN;
+	/* From here the request is ours to complete: no error any more. */
+	q->inflight++;
+	req->b_next = NULL;
+	*fq->staged_tail = req;
+	fq->staged_tail = &req->b_next;
+	fq->nstaged++;
+	if (q->batch)
+		return 0;
+	file_flush(q);
+	/* Outside batch mode a completion makes the eventfd readable. */
+	if (fq->done) {
+		q->efd_written = true;
+		if (write(q->efd, &one, sizeof(one)) < 0) {
+			/* only fails if the counter would overflow */
+		}
+	}
+	return 0;
+}
+
 /* Resume a short transfer of @got bytes; 0 when resubmitted, else -errno. */
 static int file_resume(struct file_queue *fq, struct ovb_blk_req *req, int got)
 {
@@ -192,8 +352,8 @@ static int file_resume(struct file_queue *fq, struct ovb_blk_req *req, int got)
 	sqe = file_get_sqe(fq);
 	if (!sqe)
 		return -EIO;
-	file_prep(sqe, file_fd(&fq->q), req);
-	io_uring_submit(&fq->ring);
+	file_prep(sqe, file_of(&fq->q)->fd, req);
+	file_kick(fq);
 	return 0;
 }
 
@@ -216,18 +376,52 @@ static int file_complete(struct file_queue *fq, struct ovb_blk_req *req,
 	return 1;
 }
 
-/* Reap every CQE available now; returns the callbacks run. */
+/* Reap every completion available now; returns the callbacks run. */
 static int file_reap(struct file_queue *fq)
 {
 	struct io_uring_cqe *cqe;
+	struct ovb_blk_req *req = fq->done;
 	int n = 0;
 
+	/* The fast path's first: they finished before anything queued. */
+	fq->done = NULL;
+	fq->done_tail = &fq->done;
+	while (req) {
+		struct ovb_blk_req *next = req->b_next;
+
+		free(req->b_iov);
+		req->b_iov = NULL;
+		fq->q.inflight--;
+		req->done(req, req->b_res);
+		n++;
+		req = next;
+	}
 	while (io_uring_peek_cqe(&fq->ring, &cqe) == 0) {
-		struct ovb_blk_req *req = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 
+		req = io_uring_cqe_get_data(cqe);
 		io_uring_cqe_seen(&fq->ring, cqe);
+		fq->cqes++;
 		n += file_complete(fq, req, res);
+	}
+	return n;
+}
+
+/*
+ * Flush and reap until stable: a callback may submit a follow-up, which in
+ * batch mode is staged, and its fast-path completion announces itself to
+ * nobody, so the loop ends only with nothing staged or done.
+ */
+static int file_settle(struct file_queue *fq)
+{
+	int n = 0;
+
+	/* Bounded: a kernel that keeps refusing SQEs must not hang us. */
+	for (int i = 0; i < 64; i++) {
+		file_flush(&fq->q);
+		n += file_reap(fq);
+		if (!fq->staged && !fq->done)
+			break;
 	}
 	return n;
 }
@@ -247,28 +441,43 @@ static int file_poll(struct ovb_blk_queue *q, int timeout_us)
 	uint64_t cnt, end;
 	int n, rc;
 
-	/* Clear the eventfd before reaping: later CQEs re-arm it. */
-	if (read(q->efd, &cnt, sizeof(cnt)) < 0) {
-		/* EAGAIN: nothing signalled */
+	/*
+	 * Clear the eventfd before reaping: later CQEs re-arm it.  Unless
+	 * it cannot be readable: no CQE reaped since the last clear, none
+	 * waiting, and we did not write it ourselves.  A reap of fast-path
+	 * completions then costs no system call.
+	 */
+	if (q->efd_written || fq->cqes || io_uring_cq_ready(&fq->ring)) {
+		q->efd_written = false;
+		fq->cqes = 0;
+		if (read(q->efd, &cnt, sizeof(cnt)) < 0) {
+			/* EAGAIN: nothing signalled */
+		}
 	}
-	if (io_uring_sq_ready(&fq->ring))
-		io_uring_submit(&fq->ring);
-	n = file_reap(fq);
+	n = file_settle(fq);
 	if (n > 0 || timeout_us == 0 || q->inflight == 0)
 		return n;
 	if (timeout_us > 0) {
 		end = file_now_us() + (uint64_t)timeout_us;
 		while (n == 0 && q->inflight > 0 && file_now_us() < end)
-			n = file_reap(fq);
+			n = file_settle(fq);
 		return n;
 	}
 	while (n == 0 && q->inflight > 0) {
 		rc = io_uring_wait_cqe(&fq->ring, &cqe);
 		if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
 			return rc;
-		n = file_reap(fq);
+		n = file_settle(fq);
 	}
 	return n;
+}
+
+static bool file_ready(const struct ovb_blk_queue *q)
+{
+	const struct file_queue *fq = (const struct file_queue *)q;
+
+	/* The CQ tail, read from the ring the kernel shares with us. */
+	return fq->done || io_uring_cq_ready(&fq->ring) > 0;
 }
 
 static void file_close(struct ovb_blk *blk)
@@ -286,6 +495,8 @@ static const struct ovb_blk_ops file_ops = {
 	.submit = file_submit,
 	.poll = file_poll,
 	.close = file_close,
+	.ready = file_ready,
+	.flush = file_flush,
 };
 
 /* Open or create the file; returns the fd or a negative errno. */
@@ -354,6 +565,16 @@ static int file_size(int fd, const struct ovb_disk_spec *spec, uint64_t *size,
 	return 0;
 }
 
+/* True if @fd lives on a file system whose pages are memory. */
+static bool file_is_mem(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
+}
+
 int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 {
 	uint32_t bs = spec && spec->sector ? spec->sector : 512;
@@ -388,6 +609,9 @@ int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 		goto err_fd;
 	}
 	fb->fd = fd;
+	/* The page cache is the only copy of a tmpfs file: memory. */
+	fb->mem = !spec->direct && file_is_mem(fd);
+	fb->nowait[OVB_BLK_READ] = fb->nowait[OVB_BLK_WRITE] = !spec->direct;
 	fb->blk.ops = &file_ops;
 	fb->blk.capacity = size;
 	fb->blk.block_size = bs;

@@ -3,7 +3,9 @@
  * The RAM block backend: a disk held in memory, for tests and fuzzing.  It
  * does the work at submit time but delivers every completion from
  * ovb_blk_poll() through the queue's eventfd, exactly like the io_uring
- * backend, so callers exercise their real asynchronous path.  Failure
+ * backend, so callers exercise their real asynchronous path.  In batch
+ * mode a request counts as completed at the flush, like a page-cache hit
+ * of the file backend: no eventfd, ovb_blk_ready() says so.  Failure
  * injection (the next N requests fail with an errno) lets tests drive the
  * SCSI MEDIUM ERROR paths.  Layer: backends.
  */
@@ -106,6 +108,9 @@ static int ram_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 		rq->head = req;
 	rq->tail = req;
 	q->inflight++;
+	/* Batch mode: the owner reaps after its flush (ovb_blk_ready). */
+	if (q->batch)
+		return 0;
 	/* Only fails if the counter would overflow: it is readable anyway. */
 	if (write(q->efd, &one, sizeof(one)) < 0) {
 		/* nothing to do */
@@ -124,15 +129,25 @@ static int ram_poll(struct ovb_blk_queue *q, int timeout_us)
 	if (read(q->efd, &cnt, sizeof(cnt)) < 0) {
 		/* EAGAIN: nothing signalled */
 	}
-	req = rq->head;
-	rq->head = rq->tail = NULL;
-	for (; req; req = next) {
-		next = req->b_next;
-		q->inflight--;
-		n++;
-		req->done(req, req->b_res);
+	/*
+	 * Until the list stays empty: a callback's follow-up completes at
+	 * once, and in batch mode it would announce itself to nobody.
+	 */
+	while ((req = rq->head) != NULL) {
+		rq->head = rq->tail = NULL;
+		for (; req; req = next) {
+			next = req->b_next;
+			q->inflight--;
+			n++;
+			req->done(req, req->b_res);
+		}
 	}
 	return n;
+}
+
+static bool ram_ready(const struct ovb_blk_queue *q)
+{
+	return ((const struct ram_queue *)q)->head != NULL;
 }
 
 static void ram_close(struct ovb_blk *blk)
@@ -151,6 +166,7 @@ static const struct ovb_blk_ops ram_ops = {
 	.submit = ram_submit,
 	.poll = ram_poll,
 	.close = ram_close,
+	.ready = ram_ready,
 };
 
 int ovb_blk_ram_create(uint64_t capacity, uint32_t block_size,

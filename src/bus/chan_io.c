@@ -149,37 +149,91 @@ static void send_lock(struct ovb_chan *chan, bool *locked)
 		pthread_mutex_lock(&chan->send_lock);
 }
 
+/* Publish the packets staged in a batch, signal if the ring says so. */
+static void chan_batch_commit(struct ovb_chan *chan)
+{
+	if (chan->batch_pkts)
+		STAT_ADD(chan, commits_out, 1);
+	chan->batch_pkts = 0;
+	if (ovb_ring_write_commit(&chan->out))
+		ovb__chan_signal_peer(chan);
+}
+
+/*
+ * Put one framed packet in the ring; send_lock held.  Three cases: inside
+ * an explicit batch (staged, published at ovb_chan_batch_end); by a
+ * drainer with reply batching (staged, published when the drain ends);
+ * otherwise published now -- together with a drainer's staged packets if
+ * there are any, which costs nothing and keeps the ring's batch simple.
+ */
+static int chan_write(struct ovb_chan *chan, const struct iovec *iov,
+		      int iovcnt)
+{
+	bool signal = false;
+	int rc;
+
+	if (chan->batching ||
+	    (chan->deferring &&
+	     pthread_equal(chan->defer_owner, pthread_self()))) {
+		if (!chan->out.in_batch &&
+		    (rc = ovb_ring_write_begin(&chan->out)) != 0)
+			return rc;
+		rc = ovb_ring_write_packet(&chan->out, iov, iovcnt);
+		chan->batch_pkts += !rc;
+		return rc;
+	}
+	if (chan->out.in_batch) {
+		rc = ovb_ring_write_packet(&chan->out, iov, iovcnt);
+		chan->batch_pkts += !rc;
+		if (!rc)
+			chan_batch_commit(chan);
+		return rc;
+	}
+	rc = ovb_ring_write(&chan->out, iov, iovcnt, &signal);
+	if (!rc)
+		STAT_ADD(chan, commits_out, 1);
+	if (!rc && signal)
+		ovb__chan_signal_peer(chan);
+	return rc;
+}
+
 /* Write one framed packet; send_lock held. */
 static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 		       int iovcnt, size_t total, uint32_t flags)
 {
 	struct timespec dl;
-	bool pending = false, signal = false;
+	bool pending = false;
 	int rc;
 
-	deadline_after(&dl, chan->send_timeout_ms);
 	for (;;) {
 		if (ovb_chan_is_dead(chan) || chan->batch_err) {
 			rc = -ECONNRESET;
 			break;
 		}
-		if (chan->batching) {
-			rc = ovb_ring_write_packet(&chan->out, iov, iovcnt);
-		} else {
-			rc = ovb_ring_write(&chan->out, iov, iovcnt, &signal);
-			if (!rc && signal)
-				ovb__chan_signal_peer(chan);
-		}
-		if (rc != -EAGAIN || flags & OVB_SEND_NONBLOCK)
+		rc = chan_write(chan, iov, iovcnt);
+		if (rc != -EAGAIN)
 			break;
-		if (chan->batching) {
-			/* Publish what is staged so the peer can drain it. */
-			if (ovb_ring_write_commit(&chan->out))
-				ovb__chan_signal_peer(chan);
-			ovb_ring_write_begin(&chan->out);
+		/* Publish what is staged so the peer can drain it. */
+		if (chan->out.in_batch) {
+			chan_batch_commit(chan);
+			if (chan->batching)
+				ovb_ring_write_begin(&chan->out);
 		}
-		if (!pending)
+		if (flags & OVB_SEND_NONBLOCK)
+			break;
+		if (!pending) {
+			/* Only a send that waits needs the clock. */
+			deadline_after(&dl, chan->send_timeout_ms);
 			STAT_ADD(chan, ring_full, 1);
+			/*
+			 * A polling caller may have left our inbound ring
+			 * masked while the worker sleeps, and a peer that
+			 * blocks on that ring never drains this one: have
+			 * the worker drain ours before we wait.
+			 */
+			if (!on_worker(chan))
+				ovb__chan_wake(chan);
+		}
 		pending = true;
 		if (ovb_ring_set_pending_send(&chan->out,
 					      ovb_ring_packet_space(total)))
@@ -310,8 +364,11 @@ void ovb_chan_batch_begin(struct ovb_chan *chan)
 	pthread_mutex_lock(&chan->send_lock);
 	chan->batching = true;
 	chan->batch_owner = pthread_self();
-	chan->batch_err = ovb_ring_write_begin(&chan->out) == -EBADMSG
-				  ? -EBADMSG : 0;
+	/* A drainer's staged packets, if any, join this batch. */
+	chan->batch_err = !chan->out.in_batch &&
+					  ovb_ring_write_begin(&chan->out) == -EBADMSG
+				  ? -EBADMSG
+				  : 0;
 }
 
 void ovb_chan_batch_end(struct ovb_chan *chan)
@@ -320,8 +377,10 @@ void ovb_chan_batch_end(struct ovb_chan *chan)
 
 	chan->batching = false;
 	chan->batch_err = 0;
-	if (ovb_ring_write_commit(&chan->out) && !err)
-		ovb__chan_signal_peer(chan);
+	if (err)
+		ovb_ring_write_commit(&chan->out); /* closes it; no signal */
+	else
+		chan_batch_commit(chan);
 	pthread_mutex_unlock(&chan->send_lock);
 	if (err)
 		ovb_chan_fail(chan, err, "outbound ring indices corrupt");
@@ -408,12 +467,33 @@ static void chan_dispatch(struct ovb_chan *chan, const struct ovb_pkt *pkt)
 		chan->recv(chan, pkt, chan->ctx);
 }
 
-/* Drain up to a budget of packets.  Returns packets read, or -errno. */
+/*
+ * Reply batching: from now on (@on) this thread's sends on @chan are staged
+ * in the ring, and when it ends they are published, with one index update
+ * and at most one signal.  The send lock is not held in between, so the
+ * callbacks may send on other channels, and other threads here.
+ */
+static void chan_defer(struct ovb_chan *chan, bool on)
+{
+	pthread_mutex_lock(&chan->send_lock);
+	chan->deferring = on;
+	chan->defer_owner = pthread_self();
+	if (!on && chan->out.in_batch)
+		chan_batch_commit(chan);
+	pthread_mutex_unlock(&chan->send_lock);
+}
+
+/*
+ * Drain up to a budget of packets.  Returns packets read, or -errno.  With
+ * reply batching, what the callbacks send on this channel goes out as one
+ * batch when the drain ends.
+ */
 static int chan_drain(struct ovb_chan *chan)
 {
 	struct ovb_gpa_range ranges[CHAN_MAX_RANGES];
 	struct ovb_pkt pkt;
-	int n = 0;
+	bool batch = false;
+	int n = 0, rc = 0;
 
 	while (n < CHAN_BUDGET && !ovb_chan_is_dead(chan)) {
 		ssize_t len = ovb_ring_read(&chan->in, chan->rxbuf,
@@ -421,21 +501,33 @@ static int chan_drain(struct ovb_chan *chan)
 
 		if (len == -EAGAIN)
 			break;
-		if (len < 0)
-			return (int)len;
+		if (len < 0) {
+			rc = (int)len;
+			break;
+		}
 		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
 			struct vmpacket_descriptor *d = (void *)chan->rxbuf;
 
 			ovb_warn("%s: malformed packet (type %u, offset8 %u, "
 				 "len8 %u, flags %#x)", chan->name, d->type,
 				 d->offset8, d->len8, d->flags);
-			return -EBADMSG;
+			rc = -EBADMSG;
+			break;
 		}
 		STAT_ADD(chan, pkts_in, 1);
 		STAT_ADD(chan, bytes_in, (uint64_t)len);
+		if (!batch &&
+		    __atomic_load_n(&chan->reply_batch, __ATOMIC_RELAXED)) {
+			chan_defer(chan, true);
+			batch = true;
+		}
 		chan_dispatch(chan, &pkt);
 		n++;
 	}
+	if (batch)
+		chan_defer(chan, false);
+	if (rc)
+		return rc;
 	if (n && ovb_ring_read_commit(&chan->in))
 		ovb__chan_signal_peer(chan);
 	return n;
@@ -448,15 +540,25 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Bounded spin: true if a packet arrived within spin_us. */
-static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us)
+/*
+ * Bounded spin with the inbound ring masked: true if work arrived within
+ * @spin_us (a packet, or the device's spin hook found some).  Gives up
+ * early when a caller started polling the channel after @gen was read:
+ * the caller drains the ring then, and a second spinner on this side would
+ * only take a core from it.
+ */
+static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
 {
 	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned int i = 0;; i++) {
-		if (ovb_ring_read_avail(&chan->in) || ovb_chan_is_dead(chan))
+		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
 			return true;
+		if (chan->spin && chan->spin(chan, chan->ctx))
+			return true;
+		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
+			return false;
 		cpu_relax();
 		if (i % 64)
 			continue;
@@ -501,6 +603,17 @@ static void chan_wake_senders(struct ovb_chan *chan)
 	pthread_mutex_unlock(&chan->send_lock);
 }
 
+/* Poll the extra fds once without sleeping; calls their callbacks. */
+static void chan_check_fds(struct ovb_chan *chan)
+{
+	for (unsigned int i = 0; i < chan->nxfd; i++) {
+		struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0)
+			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
+	}
+}
+
 static void *chan_worker(void *arg)
 {
 	struct ovb_chan *chan = arg;
@@ -508,6 +621,8 @@ static void *chan_worker(void *arg)
 	while (!ovb_chan_is_dead(chan)) {
 		uint32_t spin = __atomic_load_n(&chan->spin_us,
 						__ATOMIC_RELAXED);
+		uint32_t gen = __atomic_load_n(&chan->poll_gen,
+					       __ATOMIC_RELAXED);
 		int n;
 
 		pthread_mutex_lock(&chan->read_lock);
@@ -523,14 +638,13 @@ static void *chan_worker(void *arg)
 			chan->idle(chan, chan->ctx);
 		if (n == CHAN_BUDGET)
 			continue;
-		for (unsigned int i = 0; i < chan->nxfd; i++) {
-			struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
-
-			if (poll(&p, 1, 0) > 0)
-				chan->xfn[i](chan, chan->xfd[i], chan->ctx);
-		}
-		if (spin && chan_spin(chan, spin))
+		/* A spin hook watches the device's work while we are up. */
+		if (!chan->spin)
+			chan_check_fds(chan);
+		if (spin && chan_spin(chan, spin, gen)) {
+			STAT_ADD(chan, spin_hits, 1);
 			continue;
+		}
 		/* Unmask, then re-check: data that raced in is read now. */
 		pthread_mutex_lock(&chan->read_lock);
 		bool more = ovb_ring_unmask_interrupts(&chan->in);
@@ -551,13 +665,28 @@ int ovb_chan_poll(struct ovb_chan *chan)
 
 	if (ovb_chan_is_dead(chan))
 		return -ECONNRESET;
+	/*
+	 * Tell a spinning worker that a caller polls (chan_spin).  Only a
+	 * change matters, so a plain store does; no locked instruction on
+	 * the hot path.
+	 */
+	__atomic_store_n(&chan->poll_gen,
+			 __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+	/* Nothing there and the writer already told not to signal: done. */
+	if (!ovb_ring_peek(&chan->in) && ovb_ring_masked(&chan->in))
+		return 0;
 	if (pthread_mutex_trylock(&chan->read_lock))
-		return 0; /* the worker is draining right now */
+		return 0; /* the worker or another poller is draining */
 	ovb_ring_mask_interrupts(&chan->in);
 	n = chan_drain(chan);
 	pthread_mutex_unlock(&chan->read_lock);
-	if (n < 0)
+	if (n < 0) {
 		ovb_chan_fail(chan, n, "inbound ring corrupt");
+		return n;
+	}
+	if (n)
+		STAT_ADD(chan, polled, (uint64_t)n);
 	return n;
 }
 

@@ -34,6 +34,7 @@ struct ovb_chan {
 	void *role_ctx;
 	ovb_chan_recv_fn *recv;
 	ovb_chan_idle_fn *idle;
+	ovb_chan_spin_fn *spin;
 	void *ctx;
 
 	int wake_fd;   /* local: slow-path signals and control */
@@ -48,14 +49,19 @@ struct ovb_chan {
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
 	uint32_t spin_us; /* atomic */
+	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
 	int send_timeout_ms;
 
 	pthread_mutex_t send_lock;
 	pthread_cond_t send_cond;
 	int send_waiters; /* atomic */
+	bool reply_batch; /* atomic: sends from callbacks batched per drain */
 	bool batching;
 	pthread_t batch_owner;
 	int batch_err; /* a corrupt outbound ring seen inside the batch */
+	unsigned int batch_pkts; /* staged since the batch's last commit */
+	bool deferring;          /* a drainer's sends are staged (send_lock) */
+	pthread_t defer_owner;   /* that drainer */
 
 	pthread_mutex_t read_lock; /* one drainer at a time: worker or poller */
 	pthread_mutex_t req_lock;

@@ -122,6 +122,16 @@ void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn)
 	chan->idle = fn;
 }
 
+void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn)
+{
+	chan->spin = fn;
+}
+
+void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on)
+{
+	__atomic_store_n(&chan->reply_batch, on, __ATOMIC_RELAXED);
+}
+
 int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn)
 {
 	if (chan->nxfd == CHAN_MAX_FDS)

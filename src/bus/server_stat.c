@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Server statistics as JSON: one document with every partition and every
- * offer, its ring fill, interrupt-mask state, signals, packets, bytes and
- * errors.  `vmbus stat` reads it through the host's control socket.
- * Layer: bus.
+ * offer, its ring fill, interrupt-mask state, signals, packets, bytes,
+ * errors and how often polling saved a sleep.  `vmbus stat` reads it
+ * through the host's control socket.  Layer: bus.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,7 +57,9 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		"\"packets_in\": %llu, \"bytes_in\": %llu, "
 		"\"packets_out\": %llu, \"bytes_out\": %llu, "
 		"\"signals_in\": %llu, \"signals_out\": %llu, "
-		"\"ring_full\": %llu, \"errors\": %llu}",
+		"\"ring_full\": %llu, \"errors\": %llu, "
+		"\"spin_hits\": %llu, \"polled\": %llu, "
+		"\"commits_out\": %llu}",
 		r->relid, r->subidx, r->open ? "true" : "false",
 		r->ring.out_size, r->ring.out_used, r->ring.in_size,
 		r->ring.in_used, r->ring.in_masked ? "true" : "false",
@@ -69,7 +71,10 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		(unsigned long long)r->st.signals_in,
 		(unsigned long long)r->st.signals_out,
 		(unsigned long long)r->st.ring_full,
-		(unsigned long long)r->st.errors);
+		(unsigned long long)r->st.errors,
+		(unsigned long long)r->st.spin_hits,
+		(unsigned long long)r->st.polled,
+		(unsigned long long)r->st.commits_out);
 }
 
 int ovb_server_stat_json(struct ovb_server *srv, char **out)

@@ -434,6 +434,20 @@ uint32_t ovb_ring_read_avail(const struct ovb_ring *r)
 	return ring_dist(r, pos, wr);
 }
 
+bool ovb_ring_peek(const struct ovb_ring *r)
+{
+	/* Acquire on write_index: as in ovb_ring_read(), so a caller that
+	 * goes on to read finds the packet bytes. */
+	uint32_t wr = __atomic_load_n(CTL(r, write_index), __ATOMIC_ACQUIRE);
+
+	return wr != __atomic_load_n(CTL(r, read_index), __ATOMIC_RELAXED);
+}
+
+bool ovb_ring_masked(const struct ovb_ring *r)
+{
+	return __atomic_load_n(CTL(r, interrupt_mask), __ATOMIC_RELAXED) != 0;
+}
+
 void ovb_ring_mask_interrupts(struct ovb_ring *r)
 {
 	__atomic_store_n(CTL(r, interrupt_mask), 1, __ATOMIC_RELAXED);

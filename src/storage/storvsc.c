@@ -384,10 +384,19 @@ static int svsc_open_chan(struct ovb_storvsc *s, struct ovb_vsc_dev *dev,
 	uint32_t ring = s->set->cfg.ring_bytes ? s->set->cfg.ring_bytes
 					       : SVSC_DEFAULT_RING;
 
+	int rc;
+
 	p.out_ring = p.in_ring = (ring + 4095) & ~4095u;
 	p.recv = ovb__svsc_recv;
 	p.ctx = s;
-	return ovb_vsc_open(dev, &p, chan);
+	rc = ovb_vsc_open(dev, &p, chan);
+	if (rc)
+		return rc;
+	/* SRBs resubmitted from done() go out once per drained batch. */
+	ovb_chan_set_reply_batch(*chan, true);
+	if (s->set->cfg.poll_us)
+		ovb_chan_set_poll(*chan, s->set->cfg.poll_us);
+	return 0;
 }
 
 static void svsc_set_add(struct ovb_storvsc_set *set, struct ovb_storvsc *s)

@@ -16,8 +16,19 @@
 #include "storage/storvsc_priv.h"
 
 static __thread bool svsc_worker_thread;
+static __thread uint64_t svsc_dones;
+/* The channel whose completion runs on this thread right now, or NULL. */
+static __thread struct ovb_chan *svsc_cb_chan;
 
 bool ovb__svsc_on_worker(void) { return svsc_worker_thread; }
+uint64_t ovb__svsc_dones(void) { return svsc_dones; }
+
+/* Run @io's callback (counted for ovb_storvsc_poll). */
+static void io_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	svsc_dones++;
+	io->done(io, res);
+}
 
 /* ---- request objects -------------------------------------------------------- */
 
@@ -51,6 +62,7 @@ static void list_add(struct svsc_req *head, struct svsc_req *r)
 	head->prev->next = r;
 	head->prev = r;
 	r->listed = true;
+	__atomic_add_fetch(&r->s->npending, 1, __ATOMIC_RELAXED);
 }
 
 static void list_del(struct svsc_req *r)
@@ -60,6 +72,7 @@ static void list_del(struct svsc_req *r)
 	r->prev->next = r->next;
 	r->next->prev = r->prev;
 	r->listed = false;
+	__atomic_sub_fetch(&r->s->npending, 1, __ATOMIC_RELAXED);
 }
 
 /* Take @r's callback (it fires once); NULL if it already fired. */
@@ -187,10 +200,14 @@ static void req_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		     void *ctx)
 {
 	bool was = svsc_worker_thread;
+	struct ovb_chan *was_chan = svsc_cb_chan;
 
 	svsc_worker_thread = true;
+	/* Only a real completion comes from a drain that batches sends. */
+	svsc_cb_chan = pkt ? chan : NULL;
 	req_comp_inner(pkt, ctx);
 	svsc_worker_thread = was;
+	svsc_cb_chan = was_chan;
 }
 
 static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
@@ -236,6 +253,28 @@ static size_t req_range(struct svsc_req *r, uint64_t *words)
 	return npfns + 1;
 }
 
+/*
+ * The channel for a new SRB (chlock held, nch > 0): round robin, except
+ * from inside a done() callback while more requests are in flight than
+ * there are channels: then the channel being drained, whose sends are
+ * staged until the drain ends, so the SRBs of one drained batch reach the
+ * host with one index update and one signal.  With few requests in flight
+ * there is nothing to batch, and the next channel measured faster (4k QD1,
+ * interrupt mode, two channels: 31 against 50 us).
+ */
+static struct ovb_chan *svsc_pick(struct ovb_storvsc *s)
+{
+	unsigned int i;
+
+	if (svsc_cb_chan &&
+	    __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch)
+		for (i = 0; i < s->nch; i++)
+			if (s->ch[i].chan == svsc_cb_chan)
+				return svsc_cb_chan;
+	i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
+	return s->ch[i % s->nch].chan;
+}
+
 int ovb__svsc_req_send(struct svsc_req *r)
 {
 	struct ovb_storvsc *s = r->s;
@@ -261,7 +300,11 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	snd.on_comp = req_comp;
 	snd.comp_ctx = r;
 	snd.flags = worker ? OVB_SEND_NONBLOCK : 0;
-	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
+	/*
+	 * The coarse clock: a plain memory read, and the timeouts are
+	 * checked every 50 ms anyway (svsc_timeouts reads the same clock).
+	 */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &r->deadline);
 	r->deadline.tv_sec += s->timeout_ms / 1000;
 	r->deadline.tv_nsec += (long)(s->timeout_ms % 1000) * 1000000;
 	if (r->deadline.tv_nsec >= 1000000000) {
@@ -278,13 +321,10 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	pthread_mutex_unlock(&s->lock);
 
 	pthread_rwlock_rdlock(&s->chlock);
-	if (!s->nch) {
+	if (!s->nch)
 		rc = -ECONNRESET;
-	} else {
-		unsigned int i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
-
-		rc = ovb_chan_send(s->ch[i % s->nch].chan, &snd);
-	}
+	else
+		rc = ovb_chan_send(svsc_pick(s), &snd);
 	pthread_rwlock_unlock(&s->chlock);
 	if (!rc)
 		return 0;
@@ -362,7 +402,7 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 	bool reset_lun = false, reset_adapter = false;
 	int nfire = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	pthread_mutex_lock(&s->lock);
 	for (struct svsc_req *r = s->pending.next; r != &s->pending;
 	     r = r->next) {
@@ -423,20 +463,14 @@ void ovb__svsc_service(struct ovb_storvsc *s)
 
 /* ---- synchronous SRBs (scan) ------------------------------------------------- */
 
-struct svsc_sync {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	int64_t res;
-};
-
 static void sync_done(void *ctx, int64_t res, struct svsc_req *r)
 {
 	struct svsc_sync *w = ctx;
 
 	pthread_mutex_lock(&w->lock);
 	w->res = res;
-	w->done = true;
+	/* Release: a polling waiter reads res after it sees done. */
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -503,7 +537,7 @@ static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 			      ? (int64_t)io->priv[2]
 		      : io->op == OVB_STORVSC_DISCARD ? (int64_t)io->len
 						      : 0;
-	io->done(io, res);
+	io_done(io, res);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -640,7 +674,7 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 						    __ATOMIC_ACQUIRE);
 			if (__atomic_sub_fetch(&io->priv[0], nparts - i,
 					       __ATOMIC_ACQ_REL) == 0)
-				io->done(io, rc);
+				io_done(io, rc);
 			return 0;
 		}
 		off += len;
@@ -681,10 +715,7 @@ int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
 	rc = ovb_storvsc_submit(s, &sio.io);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&sio.w.lock);
-	while (!sio.w.done)
-		pthread_cond_wait(&sio.w.cond, &sio.w.lock);
-	pthread_mutex_unlock(&sio.w.lock);
+	ovb__svsc_sync_wait(s, &sio.w);
 	return sio.w.res;
 }
 

@@ -4,6 +4,9 @@
  * LUN scan, service thread) and storvsc_io.c (requests, completions,
  * timeouts).  Layer: devices (storage); not installed.
  *
+ * storvsc_poll.c holds caller polling and the polling wait of the
+ * synchronous calls.
+ *
  * A request (struct svsc_req) is one SRB on the wire.  It is tracked by
  * the channel (ovb_send.on_comp), so the channel calls svsc_req_comp()
  * exactly once: with the host's completion, or with NULL when the channel
@@ -51,7 +54,7 @@ struct svsc_req {
 	uint8_t sense[VSTOR_SENSE_SIZE_WIN8];
 	uint32_t xfer;
 	/* Escalation: */
-	struct timespec deadline;
+	struct timespec deadline;     /* CLOCK_MONOTONIC_COARSE */
 	int stage;                    /* 0 waiting, 1 LUN reset, 2 adapter */
 	int busy;                     /* BUSY answers so far */
 };
@@ -83,6 +86,7 @@ struct ovb_storvsc {
 	pthread_mutex_t lock;         /* everything below */
 	pthread_cond_t cond;          /* wakes the service thread */
 	struct svsc_req pending;      /* list head: sent, not completed */
+	unsigned int npending;        /* on pending; read unlocked (atomic) */
 	struct svsc_req *retry;       /* singly linked via next */
 	struct ovb_storvsc_lun luns[SVSC_MAX_LUNS];
 	size_t nluns;
@@ -127,9 +131,27 @@ int64_t ovb__svsc_srb_sync(struct ovb_storvsc *s, uint16_t lun,
 			   uint8_t data_in, void *buf, uint32_t len);
 /** Thread-local: true on our channel workers (sends must not block). */
 bool ovb__svsc_on_worker(void);
+/** Thread-local: done() callbacks this thread has run so far. */
+uint64_t ovb__svsc_dones(void);
 /** Packets from the host that are not completions (on the worker). */
 void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		    void *ctx);
+
+/* ---- storvsc_poll.c ---- */
+
+/** One synchronous request's wait: set once, under lock, by sync_done. */
+struct svsc_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;                    /* also read unlocked (atomic) */
+	int64_t res;
+};
+
+/**
+ * Wait until @w is done: in polling mode first drain the channels on this
+ * thread for up to cfg.poll_us, then sleep on @w's condition variable.
+ */
+void ovb__svsc_sync_wait(struct ovb_storvsc *s, struct svsc_sync *w);
 
 /* ---- storvsc.c ---- */
 

@@ -22,6 +22,7 @@
 #define SVSP_DEFAULT_SUBS 4u
 #define SVSP_DEFAULT_XFER (1u << 20)
 #define SVSP_DEFAULT_DEPTH 64u
+#define SVSP_MAX_POLL_US 1000000u
 
 /* ---- LUNs ------------------------------------------------------------------ */
 
@@ -165,10 +166,15 @@ int ovb_storvsp_remove_lun(struct ovb_storvsp *c, uint16_t lun)
 	}
 	c->luns[lun] = NULL;
 	__atomic_store_n(&l->removed, true, __ATOMIC_RELEASE);
-	/* Workers drop their queues over it when nothing is in flight. */
-	for (struct svsp_chan *ch = c->chans; ch; ch = ch->next)
+	/*
+	 * Workers drop their queues over it: a busy one sees the flag
+	 * between batches, a sleeping one wakes on the eventfd.
+	 */
+	for (struct svsp_chan *ch = c->chans; ch; ch = ch->next) {
+		__atomic_store_n(&ch->kicked, true, __ATOMIC_RELEASE);
 		if (write(ch->kickfd, &one, sizeof(one)) < 0)
 			ovb_warn("%s: cannot wake a channel worker", c->name);
+	}
 	svsp_enumerate(c);
 	pthread_mutex_unlock(&c->lock);
 	ovb_info("%s: LUN %u removed", c->name, lun);
@@ -188,7 +194,8 @@ int ovb_storvsp_create(const struct ovb_storvsp_cfg *cfg,
 	    cfg->max_subchannels > OVB_STORVSP_MAX_SUB ||
 	    (cfg->max_version && !ovb_vstor_version_supported(cfg->max_version)) ||
 	    (cfg->max_transfer && (cfg->max_transfer % 4096 ||
-				   cfg->max_transfer > (2u << 20))))
+				   cfg->max_transfer > (2u << 20))) ||
+	    cfg->poll_us > SVSP_MAX_POLL_US)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -315,19 +322,43 @@ static void svsp_partition_remove(struct ovb_partition *part, void *vsp_ctx)
 
 /* ---- channels --------------------------------------------------------------- */
 
+/* Woken by a queue's eventfd or the kick: reap (and clear) them all. */
 static void svsp_on_fd(struct ovb_chan *chan, int fd, void *ctx)
 {
 	struct svsp_chan *ch = ovb_chan_ctx(chan);
 	uint64_t v;
 
-	if (read(ch->kickfd, &v, sizeof(v)) == sizeof(v))
+	bool kick = read(ch->kickfd, &v, sizeof(v)) == sizeof(v);
+
+	if (__atomic_exchange_n(&ch->kicked, false, __ATOMIC_ACQ_REL) || kick)
 		ovb__svsp_sweep(ch);
-	ovb__svsp_reap(ch);
+	ovb__svsp_reap(ch, true);
 }
 
+/*
+ * After each drained batch: a pending kick, then the batch's SRBs to the
+ * backends in one go, then whatever has completed (page-cache hits have,
+ * by now).
+ */
 static void svsp_on_idle(struct ovb_chan *chan, void *ctx)
 {
-	ovb__svsp_reap(ovb_chan_ctx(chan));
+	struct svsp_chan *ch = ovb_chan_ctx(chan);
+
+	if (__atomic_load_n(&ch->kicked, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&ch->kicked, false, __ATOMIC_ACQ_REL))
+		ovb__svsp_sweep(ch);
+	ovb__svsp_flush(ch);
+	ovb__svsp_reap(ch, false);
+	ovb__svsp_account(ch);
+}
+
+/* The worker's spin (polling mode): completions, or a kick, to handle. */
+static bool svsp_on_spin(struct ovb_chan *chan, void *ctx)
+{
+	struct svsp_chan *ch = ovb_chan_ctx(chan);
+
+	return ovb__svsp_reap(ch, false) > 0 ||
+	       __atomic_load_n(&ch->kicked, __ATOMIC_RELAXED);
 }
 
 static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
@@ -356,6 +387,9 @@ static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	if ((rc = ovb_chan_add_fd(chan, ch->epfd, svsp_on_fd)) != 0)
 		goto fail;
 	ovb_chan_set_idle(chan, svsp_on_idle);
+	ovb_chan_set_spin(chan, svsp_on_spin);
+	if (c->cfg.poll_us)
+		ovb_chan_set_poll(chan, c->cfg.poll_us);
 	ovb_chan_set_ctx(chan, ch);
 	pthread_mutex_lock(&c->lock);
 	if (ovb_vsp_dev_subidx(dev) == 0) {

@@ -33,6 +33,25 @@ int ovb__svsp_chan_init(struct svsp_chan *ch)
 	return 0;
 }
 
+static void svsp_queue_account(struct svsp_chan *ch, struct svsp_queue *sq)
+{
+	uint64_t kicks = sq->q->st.kicks, inl = sq->q->st.inline_done;
+
+	if (kicks != sq->kicks)
+		SVSP_STAT(ch->c, backend_kicks, kicks - sq->kicks);
+	if (inl != sq->inl)
+		SVSP_STAT(ch->c, backend_inline, inl - sq->inl);
+	sq->kicks = kicks;
+	sq->inl = inl;
+}
+
+void ovb__svsp_account(struct svsp_chan *ch)
+{
+	for (unsigned int i = 0; i < ch->qend; i++)
+		if (ch->q[i].q)
+			svsp_queue_account(ch, &ch->q[i]);
+}
+
 static void svsp_queue_drop(struct svsp_chan *ch, struct svsp_queue *sq)
 {
 	int efd = ovb_blk_queue_eventfd(sq->q);
@@ -40,6 +59,9 @@ static void svsp_queue_drop(struct svsp_chan *ch, struct svsp_queue *sq)
 	if (ch->epfd >= 0)
 		epoll_ctl(ch->epfd, EPOLL_CTL_DEL, efd, NULL);
 	/* Reaps what is in flight: those completions see ch->closing. */
+	while (sq->q->inflight && ovb_blk_poll(sq->q, -1) >= 0)
+		;
+	svsp_queue_account(ch, sq);
 	ovb_blk_queue_destroy(sq->q);
 	ovb__svsp_lun_put(sq->lun);
 	sq->q = NULL;
@@ -48,23 +70,51 @@ static void svsp_queue_drop(struct svsp_chan *ch, struct svsp_queue *sq)
 
 void ovb__svsp_chan_fini(struct svsp_chan *ch)
 {
-	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++)
+	for (unsigned int i = 0; i < ch->qend; i++)
 		if (ch->q[i].q)
 			svsp_queue_drop(ch, &ch->q[i]);
 	free(ch->cmds);
 	ch->cmds = NULL;
 }
 
-void ovb__svsp_reap(struct svsp_chan *ch)
+void ovb__svsp_flush(struct svsp_chan *ch)
 {
-	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++)
+	for (unsigned int i = 0; i < ch->qend; i++)
 		if (ch->q[i].q && ch->q[i].q->inflight)
-			ovb_blk_poll(ch->q[i].q, 0);
+			ovb_blk_flush(ch->q[i].q);
+}
+
+int ovb__svsp_reap(struct svsp_chan *ch, bool all)
+{
+	bool batch = false;
+	int n = 0;
+
+	for (unsigned int i = 0; i < ch->qend; i++) {
+		struct ovb_blk_queue *q = ch->q[i].q;
+		int rc;
+
+		if (!q || (!all && !(q->inflight && ovb_blk_ready(q))))
+			continue;
+		/*
+		 * The COMPLETE_IOs of everything reaped here go out as one
+		 * batch: one index update, at most one signal to the guest.
+		 */
+		if (!batch && !ch->closing) {
+			ovb_chan_batch_begin(ch->chan);
+			batch = true;
+		}
+		rc = ovb_blk_poll(q, 0);
+		if (rc > 0)
+			n += rc;
+	}
+	if (batch)
+		ovb_chan_batch_end(ch->chan);
+	return n;
 }
 
 void ovb__svsp_sweep(struct svsp_chan *ch)
 {
-	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++) {
+	for (unsigned int i = 0; i < ch->qend; i++) {
 		struct svsp_queue *sq = &ch->q[i];
 
 		if (!sq->q ||
@@ -101,8 +151,13 @@ static struct ovb_blk_queue *svsp_queue(struct svsp_chan *ch,
 		sq->q = NULL;
 		return NULL;
 	}
+	/* SRBs of one drained batch reach the kernel together (idle). */
+	ovb_blk_queue_set_batch(sq->q, true);
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_ACQ_REL);
 	sq->lun = l;
+	sq->kicks = sq->inl = 0;
+	if (ch->qend <= l->lun)
+		ch->qend = l->lun + 1u;
 	return sq->q;
 }
 

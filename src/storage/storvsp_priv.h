@@ -75,6 +75,7 @@ struct svsp_cmd {
 struct svsp_queue {
 	struct svsp_lun *lun;          /* holds a reference */
 	struct ovb_blk_queue *q;
+	uint64_t kicks, inl;           /* q->st values counted in c->st */
 };
 
 struct svsp_chan {
@@ -84,6 +85,8 @@ struct svsp_chan {
 	bool closing;
 	int epfd;                      /* every queue's eventfd + kickfd */
 	int kickfd;                    /* eventfd: a LUN was removed */
+	bool kicked;                   /* atomic: the same, seen without I/O */
+	unsigned int qend;             /* q[0..qend) may hold queues */
 	struct svsp_chan *next;        /* c->chans, under c->lock */
 	struct svsp_queue q[OVB_STORVSP_MAX_LUNS];
 	struct svsp_cmd *cmds;         /* c->depth slots */
@@ -122,8 +125,19 @@ void ovb__svsp_chan_fini(struct svsp_chan *ch);
 /** EXECUTE_SRB: start it (completes later or at once). */
 void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 		       const struct ovb_vstor_msg *m);
-/** Reap completions of every queue of the channel (worker). */
-void ovb__svsp_reap(struct svsp_chan *ch);
+/**
+ * Hand the SRBs staged since the last call to the backends (worker, once
+ * per drained batch): one system call per queue, not one per SRB.
+ */
+void ovb__svsp_flush(struct svsp_chan *ch);
+/** Add the queues' new backend counts to the controller's counters. */
+void ovb__svsp_account(struct svsp_chan *ch);
+/**
+ * Reap completions (worker): of the queues that have some waiting, found
+ * without a system call; with @all of every queue, which also clears
+ * their eventfds (after a wake-up).  Returns the callbacks run.
+ */
+int ovb__svsp_reap(struct svsp_chan *ch, bool all);
 /** Release queues of removed LUNs that have nothing in flight (worker). */
 void ovb__svsp_sweep(struct svsp_chan *ch);
 /** Send a COMPLETE_IO with only an NTSTATUS for @xid. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "storage/storvsc_priv.h"
 #include "tests/lib/storage-fx.h"
 
 /* ---- gate backend: RAM underneath, requests held while closed -------- */
@@ -179,6 +180,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 			.max_subchannels = (uint16_t)(o->host_subs ? o->host_subs
 								   : 4),
 			.depth = o->depth,
+			.poll_us = o->host_poll_us,
 		};
 
 		assert_int_equal(ovb_storvsp_create(&c, &f->scsi), 0);
@@ -194,7 +196,8 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 	}
 	if (o->ide) {
 		struct ovb_storvsp_cfg c = { .name = "storvsp-ide0",
-					     .ide = true };
+					     .ide = true,
+					     .poll_us = o->host_poll_us };
 
 		assert_int_equal(ovb_storvsp_create(&c, &f->ide), 0);
 		f->ide_blk = sfx_ram(4u << 20, 512);
@@ -208,6 +211,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 	f->set.cfg.max_version = o->guest_max_version;
 	f->set.cfg.timeout_ms = o->timeout_ms;
 	f->set.cfg.ring_bytes = 128 << 10;
+	f->set.cfg.poll_us = o->guest_poll_us;
 	f->set.on_change = sfx_on_change;
 	f->set.ctx = f;
 	if (o->no_drivers)
@@ -239,4 +243,45 @@ struct ovb_storvsc *sfx_ctl(struct sfx *f, bool ide)
 			return f->set.ctl[i];
 	fail_msg("no %s controller bound", ide ? "IDE" : "SCSI");
 	return NULL;
+}
+
+static void sfx_add(struct sfx_chans *out, const struct ovb_chan_stats *st)
+{
+	const uint64_t *src = (const uint64_t *)st;
+	uint64_t *dst = (uint64_t *)&out->st;
+
+	for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+		dst[i] += src[i];
+	out->n++;
+}
+
+static void sfx_host_one(const struct ovb_chan_report *r, void *ctx)
+{
+	struct sfx_chans *out = ctx;
+
+	if (!r->open || strcmp(r->device, "storvsp"))
+		return;
+	sfx_add(out, &r->st);
+	out->peer_masked += r->ring.out_peer_masked;
+	out->host_masked += r->ring.in_masked;
+}
+
+void sfx_host_chans(struct sfx *f, struct sfx_chans *out)
+{
+	memset(out, 0, sizeof(*out));
+	ovb_server_report(f->srv, sfx_host_one, out);
+}
+
+/* Reaches into storvsc's private state: the channels are not public. */
+void sfx_guest_chans(struct ovb_storvsc *s, struct sfx_chans *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&s->chlock);
+	for (unsigned int i = 0; i < s->nch; i++) {
+		struct ovb_chan_stats st;
+
+		ovb_chan_get_stats(s->ch[i].chan, &st);
+		sfx_add(out, &st);
+	}
+	pthread_rwlock_unlock(&s->chlock);
 }

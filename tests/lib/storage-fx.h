@@ -26,6 +26,8 @@ struct sfx_opts {
 	int timeout_ms;            /**< guest request timeout */
 	uint32_t vmbus_max;        /**< server max VMBus version */
 	bool gated;                /**< LUN 0 sits on the gate backend */
+	uint32_t guest_poll_us;    /**< storvsc cfg.poll_us */
+	uint32_t host_poll_us;     /**< storvsp cfg.poll_us (SCSI and IDE) */
 	bool no_connect;
 	bool no_drivers;           /**< register no storvsc driver */
 };
@@ -45,6 +47,19 @@ struct sfx *sfx_new(const struct sfx_opts *o);
 void sfx_free(struct sfx *f);
 /** The first SCSI (or IDE) controller the guest bound; asserts. */
 struct ovb_storvsc *sfx_ctl(struct sfx *f, bool ide);
+
+/** Counters of a set of channels, summed, and their mask state. */
+struct sfx_chans {
+	struct ovb_chan_stats st;  /**< sums */
+	unsigned int n;            /**< open channels */
+	unsigned int peer_masked;  /**< host side: guest's mask set on them */
+	unsigned int host_masked;  /**< host side: the host's own mask set */
+};
+
+/** The host's storvsp channels (every controller), as the server sees them. */
+void sfx_host_chans(struct sfx *f, struct sfx_chans *out);
+/** The guest's channels of controller @s. */
+void sfx_guest_chans(struct ovb_storvsc *s, struct sfx_chans *out);
 
 /** A RAM disk of @size bytes and @bs blocks; asserts. */
 struct ovb_blk *sfx_ram(uint64_t size, uint32_t bs);

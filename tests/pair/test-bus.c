@@ -408,6 +408,39 @@ static void test_polling_mode(void **state)
 	pair_free(p);
 }
 
+/*
+ * The counters tell which way packets were taken: a spinning worker
+ * (spin_hits) or a polling caller (polled).  A spin of 200 ms: every
+ * reply comes back within it, so no timing decides.
+ */
+static void test_polling_counters(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct ovb_chan *chan = ovb_echo_chan(e);
+	struct ovb_chan_stats a, b;
+
+	ovb_chan_get_stats(chan, &a);
+	assert_int_equal(a.spin_hits, 0);
+	assert_int_equal(a.polled, 0);
+	/* Pings from this thread: replies reach the spinning worker. */
+	ovb_chan_set_poll(chan, 200000);
+	for (int i = 0; i < 50; i++)
+		pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &b);
+	assert_true(b.spin_hits > a.spin_hits);
+	/* The caller drains its own replies. */
+	ovb_echo_set_polling(e, true);
+	for (int i = 0; i < 50; i++)
+		pair_ping(e, 64);
+	ovb_echo_set_polling(e, false);
+	ovb_chan_get_stats(chan, &a);
+	assert_true(a.polled > b.polled);
+	assert_true(a.polled <= a.pkts_in);
+	ovb_chan_set_poll(chan, 0);
+	pair_free(p);
+}
+
 static void test_two_partitions(void **state)
 {
 	struct pair *p = pair_connected(NULL);
@@ -445,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_slow_path_signals),
 		cmocka_unit_test(test_monitor_page_signals),
 		cmocka_unit_test(test_polling_mode),
+		cmocka_unit_test(test_polling_counters),
 		cmocka_unit_test(test_two_partitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

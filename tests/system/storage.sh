@@ -3,8 +3,10 @@
 # Two processes: `vmbus host --disk` over temporary images (a SCSI LUN with
 # 512-byte blocks, one with 4096-byte blocks, an IDE disk) and
 # `vmbus guest --disk-check`, which writes a pattern over the last MiB of
-# every disk, flushes and reads it back.  Afterwards the host side checks
-# the image bytes itself, then drives `vmbus disk add|list|remove`.
+# every disk, flushes and reads it back; then again from a guest in
+# polling mode (--storage-poll), also against a host in polling mode
+# (--poll).  Afterwards the host side checks the image bytes itself, then
+# drives `vmbus disk add|list|remove`.
 set -eu
 VMBUS=${OVB_VMBUS:-build/vmbus}
 dir=$(mktemp -d)
@@ -25,6 +27,29 @@ cat "$dir/guest.log" | grep '^storage:'
 grep -q 'storage: scsi0 lun0: 16 MiB, 512-byte blocks, VSTOR 6.2, 2 channels: ok' "$dir/guest.log"
 grep -q 'storage: scsi0 lun2: 8 MiB, 4096-byte blocks, VSTOR 6.2, 2 channels: ok' "$dir/guest.log"
 grep -q 'storage: ide0 lun0: 4 MiB, 512-byte blocks, VSTOR 6.2, 1 channel: ok' "$dir/guest.log"
+
+# The same check from a guest in polling mode, first against this host,
+# then against a second host in polling mode.
+timeout 60 "$VMBUS" guest --socket "$sock" --name pollguest --disk-check \
+	--storage-poll 50 >"$dir/guest2.log" 2>&1 ||
+	{ cat "$dir/guest2.log" "$dir/host.log"; exit 1; }
+grep -q 'storage: scsi0 lun0: 16 MiB, 512-byte blocks, VSTOR 6.2, 2 channels: ok' "$dir/guest2.log"
+grep -q 'storage: ide0 lun0: 4 MiB, 512-byte blocks, VSTOR 6.2, 1 channel: ok' "$dir/guest2.log"
+"$VMBUS" host --socket "$dir/poll.sock" --echo 0 --poll 50 \
+	--disk "$dir/p.img,size=8M" 2>"$dir/host2.log" &
+host2=$!
+for _ in $(seq 100); do [ -S "$dir/poll.sock.ctl" ] && break; sleep 0.05; done
+timeout 60 "$VMBUS" guest --socket "$dir/poll.sock" --name pollguest2 \
+	--disk-check --storage-poll 50 >"$dir/guest3.log" 2>&1 ||
+	{ kill -INT $host2; cat "$dir/guest3.log" "$dir/host2.log"; exit 1; }
+kill -INT $host2
+wait $host2 || { echo "the polling host failed"; cat "$dir/host2.log"; exit 1; }
+grep -q 'storage: scsi0 lun0: 8 MiB, 512-byte blocks, VSTOR 6.2, 2 channels: ok' "$dir/guest3.log"
+if "$VMBUS" host --poll 2000000 2>"$dir/err"; then
+	echo "--poll 2000000 was accepted"; exit 1
+fi
+grep -q -- "--poll wants" "$dir/err"
+echo "storage: the disk check passes in polling mode too"
 
 # The pattern reached the images (the guest flushed before it exited).
 python3 - "$dir" <<'PY'

@@ -2,8 +2,9 @@
 /*
  * Unit tests for the ring buffer's signalling contract (WIRE-FACTS B5 rules
  * 1-3): the writer signals on empty -> non-empty with the mask clear, the
- * reader's unmask re-check, and the pending_send_sz crossing that wakes a
- * blocked writer exactly once.
+ * reader's unmask re-check, the peek a polling thread makes without the
+ * reader's side, and the pending_send_sz crossing that wakes a blocked
+ * writer exactly once.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -108,6 +109,27 @@ static void test_unmask_recheck_uncommitted(void **state)
 	assert_false(ovb_ring_unmask_interrupts(&f->rd));
 	ovb_ring_read_commit(&f->rd);
 	assert_false(ovb_ring_unmask_interrupts(&f->rd));
+}
+
+/* What a thread that does not hold the reader's side may look at. */
+static void test_peek_and_masked(void **state)
+{
+	struct rfx *f = *state;
+	bool sig;
+
+	assert_false(ovb_ring_peek(&f->rd));
+	assert_false(ovb_ring_masked(&f->rd));
+	assert_int_equal(rfx_put(&f->w, 48, 1, &sig), 0);
+	assert_true(ovb_ring_peek(&f->rd));
+	/* Taken but not published: still there for anyone else. */
+	rfx_get(&f->rd, 48, 1);
+	assert_true(ovb_ring_peek(&f->rd));
+	ovb_ring_read_commit(&f->rd);
+	assert_false(ovb_ring_peek(&f->rd));
+	ovb_ring_mask_interrupts(&f->rd);
+	assert_true(ovb_ring_masked(&f->rd));
+	assert_false(ovb_ring_unmask_interrupts(&f->rd));
+	assert_false(ovb_ring_masked(&f->rd));
 }
 
 /* ---- reader -> writer signals (pending_send_sz) ------------------------- */
@@ -248,6 +270,7 @@ int main(void)
 		T(test_unmask_recheck_empty),
 		T(test_unmask_recheck_data_arrived),
 		T(test_unmask_recheck_uncommitted),
+		T(test_peek_and_masked),
 		T(test_pending_unset_no_signal),
 		T(test_pending_crossing_once),
 		T(test_pending_crossing_in_one_batch),
