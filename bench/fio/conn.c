@@ -126,6 +126,7 @@ int ovbf_conn_open(struct ovbf_conn *c, const struct ovbf_spec *sp)
 	memset(c, 0, sizeof(*c));
 	c->spec = *sp;
 	c->set.cfg.subchannels = sp->subchannels;
+	c->set.cfg.poll_us = sp->poll_us;
 	rc = ovb_link_guest_connect(&lp, &c->g);
 	if (rc) {
 		ovbf_say("%s: cannot join the host: %s", sp->path,

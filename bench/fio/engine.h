@@ -79,6 +79,7 @@ struct ovbf_job {
 	unsigned int nevents;
 	unsigned int inflight;    /**< atomic */
 	int sleeping;             /**< atomic: the job thread waits on cond */
+	bool polled;              /**< the job thread holds the rings */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };

@@ -284,14 +284,68 @@ static bool passed(const struct timespec *deadline)
 		now.tv_nsec >= deadline->tv_nsec);
 }
 
+/* One polling pass over every controller the job uses. */
+static void poll_once(struct ovbf_job *j)
+{
+	for (unsigned int i = 0; i < j->ntargets; i++)
+		ovb_storvsc_poll(j->targets[i].s);
+}
+
+static void poll_end(struct ovbf_job *j)
+{
+	for (unsigned int i = 0; i < j->ntargets; i++)
+		ovb_storvsc_poll_end(j->targets[i].s);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Polling mode: the job thread drains the rings itself, so a completion
+ * costs no wake-up at all.  It keeps the rings (the host's signals stay
+ * masked) across getevents() calls and gives them back to the workers
+ * only when nothing came for poll_us and it is about to sleep.  True if
+ * something completed.
+ */
+static bool poll_for(struct ovbf_job *j)
+{
+	uint64_t budget = (uint64_t)j->conn.spec.poll_us * 1000, t0 = 0;
+
+	j->polled = true;
+	for (;;) {
+		poll_once(j);
+		if (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+			return true;
+		if (!t0)
+			t0 = mono_ns();
+		else if (mono_ns() - t0 >= budget)
+			return false;
+	}
+}
+
+/* Before sleeping: the workers take the rings back. */
+static void poll_stop(struct ovbf_job *j)
+{
+	if (j->polled)
+		poll_end(j);
+	j->polled = false;
+}
+
 int ovbf_getevents(struct fioabi_td *td, unsigned int min, unsigned int max,
 		   const struct timespec *t)
 {
 	struct ovbf_job *j = ovbf_job_of(td);
 	struct timespec deadline;
+	bool polling;
 
 	if (!j)
 		return -EINVAL;
+	polling = j->conn.spec.poll_us && j->ntargets;
 	if (max > j->nunits)
 		max = j->nunits;
 	if (min > max)
@@ -310,6 +364,9 @@ int ovbf_getevents(struct fioabi_td *td, unsigned int min, unsigned int max,
 		reap(j, max);
 		if (j->nevents >= min || (t && passed(&deadline)))
 			break;
+		if (polling && poll_for(j))
+			continue;
+		poll_stop(j);
 		wait_done(j, t ? &deadline : NULL);
 	}
 	return (int)j->nevents;
@@ -328,6 +385,7 @@ bool ovbf_drain(struct ovbf_job *j)
 {
 	struct timespec deadline;
 
+	poll_stop(j);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 90; /* beyond storvsc's reset escalation */
 	while (__atomic_load_n(&j->inflight, __ATOMIC_RELAXED) &&
