@@ -4,7 +4,7 @@
 # directly) against `vmbus host --disk`:
 # - fio's own verification through the engine: random mixed sizes, deep
 #   and depth-1 queues (zero copy and bounce), trims, flushes, two jobs as
-#   threads and as processes, the SCSI and the IDE disk;
+#   threads and as processes, the SCSI and the IDE disk, polling mode;
 # - the bytes land where fio meant them: written through the engine,
 #   verified by fio psync straight from the image, and the other way round;
 #   a range zeroed in the image behind the guest's back fails verification;
@@ -40,6 +40,7 @@ start_host() {
 ovbfio() {
 	local name=$1 file=$2; shift 2
 	if ! OVB_FIO_VERBOSE=1 timeout 120 env "${fio_env[@]}" fio --name="$name" \
+		--verify_state_save=0 \
 		--ioengine=external:"$ENGINE" --filename="$file" "$@" \
 		>"$dir/$name.log" 2>&1; then
 		cat "$dir/$name.log" "$dir/host.log"
@@ -73,11 +74,17 @@ ovbfio ide "$sock,disk=ide0" --rw=randrw --bs=4k --iodepth=4 --size=16M \
 	--verify=crc32c
 echo "fio-engine: two jobs as threads and as processes, the IDE disk"
 
+ovbfio poll "$sock,poll=20,subchannels=0" --rw=randrw --bsrange=4k-64k \
+	--iodepth=8 --size=32M --verify=crc32c
+ovbfio poll1 "$sock,poll=20,subchannels=0" --rw=randwrite --bs=4k \
+	--iodepth=1 --size=8M --verify=crc32c
+echo "fio-engine: polling mode (fio's thread drains the ring), verified"
+
 # The bytes are where fio put them: cross-check against the image itself.
 # Same job name and options, so verify_only replays the same offsets; the
 # headers carry the offset, so a misplaced block fails.
 job=(--rw=randwrite --bsrange=4k-64k --size=32M --offset=128M --iodepth=8
-     --verify=crc32c --randrepeat=1)
+     --verify=crc32c --randrepeat=1 --verify_state_save=0)
 ovbfio cross "$sock" "${job[@]}" --do_verify=0
 fio --name=cross --ioengine=psync --filename="$dir/a.img" "${job[@]}" \
 	--verify_only >"$dir/check.log" 2>&1 || {
