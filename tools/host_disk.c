@@ -240,8 +240,8 @@ const struct host_plugin host_plugin_disk = {
 		"                      one controller, each ide disk is its own\n"
 		"  --scsi              offer a SCSI controller even without "
 		"disks (hot add)\n"
-		"  --poll US           polling mode for the disks: each channel "
-		"worker spins\n"
+		"  --poll US           polling mode for the disks: each "
+		"channel worker spins\n"
 		"                      US microseconds on its ring and its "
 		"io_uring before\n"
 		"                      it sleeps (default 0: interrupts)\n",

@@ -364,11 +364,11 @@ void ovb_chan_batch_begin(struct ovb_chan *chan)
 	pthread_mutex_lock(&chan->send_lock);
 	chan->batching = true;
 	chan->batch_owner = pthread_self();
+	chan->batch_err = 0;
 	/* A drainer's staged packets, if any, join this batch. */
-	chan->batch_err = !chan->out.in_batch &&
-					  ovb_ring_write_begin(&chan->out) == -EBADMSG
-				  ? -EBADMSG
-				  : 0;
+	if (!chan->out.in_batch &&
+	    ovb_ring_write_begin(&chan->out) == -EBADMSG)
+		chan->batch_err = -EBADMSG;
 }
 
 void ovb_chan_batch_end(struct ovb_chan *chan)

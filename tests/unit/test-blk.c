@@ -8,8 +8,9 @@
  * queues.  Batch mode (one kick for a batch, nothing before the flush) and
  * the fast path: a page-cache hit copied at submit, EAGAIN and a partly
  * cached range handed to io_uring, a short read at EOF and a bad buffer
- * failing as io_uring fails them (MEDIUM ERROR through the SCSI target).  The RAM backend: failure injection and
- * callbacks that run only from poll.
+ * failing as io_uring fails them (MEDIUM ERROR through the SCSI target).
+ * The RAM backend: failure injection and callbacks that run only from
+ * poll.
  */
 #include <errno.h>
 #include <fcntl.h>
