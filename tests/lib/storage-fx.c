@@ -285,3 +285,93 @@ void sfx_guest_chans(struct ovb_storvsc *s, struct sfx_chans *out)
 	}
 	pthread_rwlock_unlock(&s->chlock);
 }
+
+/* ---- shared checks ------------------------------------------------------- */
+
+void sfx_fill(uint8_t *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 31 + seed + (i >> 9));
+}
+
+/* Write, flush, read back through the guest; check the RAM disk too. */
+void sfx_rw_check(struct sfx *f, struct ovb_storvsc *s, uint16_t lun,
+		     struct ovb_blk *blk, uint64_t off, size_t len,
+		     unsigned int seed)
+{
+	uint8_t *buf = ovb_storvsc_alloc(s, len);
+	uint8_t *want = malloc(len);
+
+	assert_non_null(buf);
+	sfx_fill(want, len, seed);
+	memcpy(buf, want, len);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_WRITE, lun, off, buf,
+					  len, false),
+			 (int64_t)len);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_FLUSH, lun, 0, NULL,
+					  0, false),
+			 0);
+	if (blk)
+		assert_memory_equal(ovb_blk_ram_data(blk) + off, want, len);
+	memset(buf, 0, len);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, lun, off, buf,
+					  len, false),
+			 (int64_t)len);
+	assert_memory_equal(buf, want, len);
+	ovb_storvsc_free(s, buf, len);
+	free(want);
+}
+
+
+
+void sfx_flight_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct sfx_flight *fl = io->ctx;
+
+	pthread_mutex_lock(fl->lock);
+	fl->res = res;
+	(*fl->left)--;
+	pthread_cond_broadcast(fl->cond);
+	pthread_mutex_unlock(fl->lock);
+}
+
+/* Submit @n writes of @len bytes spread over LUNs 0 and 2; wait. */
+void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n,
+		       size_t len)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct sfx_flight *fl = calloc((size_t)n, sizeof(*fl));
+	uint8_t *buf = ovb_storvsc_alloc(s, (size_t)n * len);
+	int left = n;
+
+	assert_non_null(buf);
+	sfx_fill(buf, (size_t)n * len, 5);
+	for (int i = 0; i < n; i++) {
+		fl[i].left = &left;
+		fl[i].lock = &lock;
+		fl[i].cond = &cond;
+		fl[i].io.op = OVB_STORVSC_WRITE;
+		fl[i].io.lun = (uint16_t)(i % 2 ? 2 : 0);
+		fl[i].io.offset = (uint64_t)i * len;
+		fl[i].io.len = len;
+		fl[i].io.buf = buf + (size_t)i * len;
+		fl[i].io.done = sfx_flight_done;
+		fl[i].io.ctx = &fl[i];
+		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
+	}
+	pthread_mutex_lock(&lock);
+	while (left)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < n; i++) {
+		struct ovb_blk *blk = f->blk[i % 2 ? 2 : 0];
+
+		assert_int_equal(fl[i].res, (int64_t)len);
+		assert_memory_equal(ovb_blk_ram_data(blk) + (size_t)i * len,
+				    buf + (size_t)i * len, len);
+	}
+	ovb_storvsc_free(s, buf, (size_t)n * len);
+	free(fl);
+}
+

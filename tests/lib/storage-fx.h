@@ -8,6 +8,8 @@
 #ifndef OPENVMBUS_TESTS_STORAGE_FX_H
 #define OPENVMBUS_TESTS_STORAGE_FX_H
 
+#include <pthread.h>
+
 #include "openvmbus/link.h"
 #include "openvmbus/storvsc.h"
 #include "openvmbus/storvsp.h"
@@ -71,5 +73,29 @@ void sfx_gate_close(void);
 void sfx_gate_open(void);
 /** Requests held right now. */
 int sfx_gate_held(void);
+
+
+/** A byte pattern of @seed over @n bytes. */
+void sfx_fill(uint8_t *p, size_t n, unsigned int seed);
+/** Write, flush and read back @len bytes at @off through the guest; with
+ * @blk (a RAM disk) also check the bytes the host holds. */
+void sfx_rw_check(struct sfx *f, struct ovb_storvsc *s, uint16_t lun,
+		  struct ovb_blk *blk, uint64_t off, size_t len,
+		  unsigned int seed);
+/** One request of a flight: its result, and a count and condvar shared by
+ * the flight (sfx_flight_done decrements and broadcasts). */
+struct sfx_flight {
+	struct ovb_storvsc_io io;
+	int64_t res;
+	int *left;
+	pthread_mutex_t *lock;
+	pthread_cond_t *cond;
+};
+
+void sfx_flight_done(struct ovb_storvsc_io *io, int64_t res);
+
+/** Submit @n writes of @len bytes spread over LUNs 0 and 2, wait, and
+ * check each result and the RAM disks. */
+void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n, size_t len);
 
 #endif

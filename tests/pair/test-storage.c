@@ -6,14 +6,8 @@
  * discard across LUNs and sub-channels with the data checked in the RAM
  * disks; transfers split by the host's limit; hot add and remove with
  * ENUMERATE_BUS; BUSY retries; timeouts escalating through resets; the IDE
- * disk; error mapping; and a host that dies with I/O in flight.  Polling:
- * the same data checks in polling mode, caller polling from several
- * threads at once, a polling caller that keeps the host from signalling,
- * resets and host death while callers poll; polling on the host too, and
- * a LUN removed while a polling host worker never sleeps; a file LUN whose
- * batches reach the backend with one system call at most; one signal per
- * batch of packets, both ways; done() callbacks of two controllers that
- * submit to each other.
+ * disk; error mapping; and a host that dies with I/O in flight.  Polling
+ * and batching: test-storage-poll.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,40 +34,6 @@ static const uint16_t versions[] = {
 	VSTOR_PROTO_VERSION_WIN6,
 };
 
-static void fill(uint8_t *p, size_t n, unsigned int seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 31 + seed + (i >> 9));
-}
-
-/* Write, flush, read back through the guest; check the RAM disk too. */
-static void rw_check(struct sfx *f, struct ovb_storvsc *s, uint16_t lun,
-		     struct ovb_blk *blk, uint64_t off, size_t len,
-		     unsigned int seed)
-{
-	uint8_t *buf = ovb_storvsc_alloc(s, len);
-	uint8_t *want = malloc(len);
-
-	assert_non_null(buf);
-	fill(want, len, seed);
-	memcpy(buf, want, len);
-	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_WRITE, lun, off, buf,
-					  len, false),
-			 (int64_t)len);
-	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_FLUSH, lun, 0, NULL,
-					  0, false),
-			 0);
-	if (blk)
-		assert_memory_equal(ovb_blk_ram_data(blk) + off, want, len);
-	memset(buf, 0, len);
-	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, lun, off, buf,
-					  len, false),
-			 (int64_t)len);
-	assert_memory_equal(buf, want, len);
-	ovb_storvsc_free(s, buf, len);
-	free(want);
-}
-
 static void test_class_guids(void **state)
 {
 	const struct vmbus_guid scsi = VSTOR_SCSI_CLASS_GUID;
@@ -97,8 +57,8 @@ static void test_every_version(void **state)
 		assert_int_equal(l[0].blocks, SFX_DISK / 512);
 		assert_int_equal(l[1].block_size, 4096);
 		assert_string_equal(l[0].vendor, "Msft");
-		rw_check(f, s, 0, f->blk[0], 4096, 65536, (unsigned int)i);
-		rw_check(f, s, 1, f->blk[1], 8192, 8192, (unsigned int)i + 9);
+		sfx_rw_check(f, s, 0, f->blk[0], 4096, 65536, (unsigned int)i);
+		sfx_rw_check(f, s, 1, f->blk[1], 8192, 8192, (unsigned int)i + 9);
 		sfx_free(f);
 	}
 }
@@ -112,7 +72,7 @@ static void test_host_refuses_newer(void **state)
 		struct ovb_storvsc *s = sfx_ctl(f, false);
 
 		assert_int_equal(ovb_storvsc_version(s), versions[i]);
-		rw_check(f, s, 0, f->blk[0], 0, 4096, 3);
+		sfx_rw_check(f, s, 0, f->blk[0], 0, 4096, 3);
 		sfx_free(f);
 	}
 }
@@ -125,7 +85,7 @@ static void test_split_and_discard(void **state)
 	uint8_t *ram = ovb_blk_ram_data(f->blk[0]);
 
 	assert_true(ovb_storvsc_max_transfer(s) >= 65536);
-	rw_check(f, s, 0, f->blk[0], 512, len, 77);
+	sfx_rw_check(f, s, 0, f->blk[0], 512, len, 77);
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_DISCARD, 0, 512,
 					  NULL, 8192, false),
 			 8192);
@@ -146,65 +106,6 @@ static void test_split_and_discard(void **state)
 
 /* ---- many requests in flight over sub-channels ----------------------- */
 
-struct flight {
-	struct ovb_storvsc_io io;
-	int64_t res;
-	int *left;
-	pthread_mutex_t *lock;
-	pthread_cond_t *cond;
-};
-
-static void flight_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct flight *fl = io->ctx;
-
-	pthread_mutex_lock(fl->lock);
-	fl->res = res;
-	(*fl->left)--;
-	pthread_cond_broadcast(fl->cond);
-	pthread_mutex_unlock(fl->lock);
-}
-
-/* Submit @n writes of @len bytes spread over LUNs 0 and 2; wait. */
-static void flight_run(struct sfx *f, struct ovb_storvsc *s, int n,
-		       size_t len)
-{
-	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-	struct flight *fl = calloc((size_t)n, sizeof(*fl));
-	uint8_t *buf = ovb_storvsc_alloc(s, (size_t)n * len);
-	int left = n;
-
-	assert_non_null(buf);
-	fill(buf, (size_t)n * len, 5);
-	for (int i = 0; i < n; i++) {
-		fl[i].left = &left;
-		fl[i].lock = &lock;
-		fl[i].cond = &cond;
-		fl[i].io.op = OVB_STORVSC_WRITE;
-		fl[i].io.lun = (uint16_t)(i % 2 ? 2 : 0);
-		fl[i].io.offset = (uint64_t)i * len;
-		fl[i].io.len = len;
-		fl[i].io.buf = buf + (size_t)i * len;
-		fl[i].io.done = flight_done;
-		fl[i].io.ctx = &fl[i];
-		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
-	}
-	pthread_mutex_lock(&lock);
-	while (left)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
-	for (int i = 0; i < n; i++) {
-		struct ovb_blk *blk = f->blk[i % 2 ? 2 : 0];
-
-		assert_int_equal(fl[i].res, (int64_t)len);
-		assert_memory_equal(ovb_blk_ram_data(blk) + (size_t)i * len,
-				    buf + (size_t)i * len, len);
-	}
-	ovb_storvsc_free(s, buf, (size_t)n * len);
-	free(fl);
-}
-
 static void test_subchannels(void **state)
 {
 	struct sfx_opts o = { .nluns = 3, .subchannels = 2 };
@@ -214,8 +115,8 @@ static void test_subchannels(void **state)
 
 	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
 	assert_int_equal(ovb_storvsc_channels(s), 3);
-	flight_run(f, s, 96, 16384);
-	rw_check(f, s, 1, f->blk[1], 0, 1 << 20, 4);
+	sfx_flight_run(f, s, 96, 16384);
+	sfx_rw_check(f, s, 1, f->blk[1], 0, 1 << 20, 4);
 	ovb_storvsp_get_stats(f->scsi, &st);
 	assert_true(st.bytes_written >= 96 * 16384);
 	assert_int_equal(st.bad_packets, 0);
@@ -232,7 +133,7 @@ static void test_busy_retry(void **state)
 	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
 	struct ovb_storvsp_stats st;
-	struct flight fl[8] = { 0 };
+	struct sfx_flight fl[8] = { 0 };
 	int left = 8;
 
 	sfx_gate_close();
@@ -244,7 +145,7 @@ static void test_busy_retry(void **state)
 		fl[i].io.offset = (uint64_t)i * 4096;
 		fl[i].io.len = 4096;
 		fl[i].io.buf = buf + i * 4096;
-		fl[i].io.done = flight_done;
+		fl[i].io.done = sfx_flight_done;
 		fl[i].io.ctx = &fl[i];
 		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
 	}
@@ -280,7 +181,7 @@ static void test_hotplug(void **state)
 	assert_int_equal(ovb_storvsc_luns(s, l, 8), 3);
 	assert_int_equal(l[2].lun, 5);
 	assert_int_equal(l[2].blocks, (2u << 20) / 512);
-	rw_check(f, s, 5, blk, 4096, 4096, 8);
+	sfx_rw_check(f, s, 5, blk, 4096, 4096, 8);
 	before = f->changes;
 	assert_int_equal(ovb_storvsp_remove_lun(f->scsi, 5), 0);
 	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
@@ -292,7 +193,7 @@ static void test_hotplug(void **state)
 	blk = sfx_ram(1u << 20, 512);
 	assert_int_equal(ovb_storvsp_add_lun(f->scsi, -1, blk), 2);
 	PAIR_WAIT(ovb_storvsc_luns(s, l, 8) == 3);
-	rw_check(f, s, 2, blk, 0, 4096, 9);
+	sfx_rw_check(f, s, 2, blk, 0, 4096, 9);
 	ovb_storvsc_free(s, buf, 4096);
 	sfx_free(f);
 }
@@ -370,7 +271,7 @@ static void test_ide(void **state)
 	assert_int_equal(ovb_storvsc_version(s), VSTOR_PROTO_VERSION_WIN10);
 	assert_int_equal(ovb_storvsc_luns(s, l, 2), 1);
 	assert_int_equal(l[0].blocks, (4u << 20) / 512);
-	rw_check(f, s, 0, f->ide_blk, 1 << 20, 65536, 12);
+	sfx_rw_check(f, s, 0, f->ide_blk, 1 << 20, 65536, 12);
 	usleep(50000);
 	assert_int_equal(ovb_storvsc_channels(s), 1); /* no sub-channels */
 	sfx_free(f);
@@ -394,10 +295,10 @@ static void test_timeout_resets(void **state)
 	assert_true(st.reset_lun >= 1);
 	assert_true(st.reset_adapter >= 1);
 	/* Other LUNs kept working meanwhile. */
-	rw_check(f, s, 1, f->blk[1], 0, 4096, 1);
+	sfx_rw_check(f, s, 1, f->blk[1], 0, 4096, 1);
 	sfx_gate_open();
 	PAIR_WAIT(sfx_gate_held() == 0);
-	rw_check(f, s, 0, NULL, 0, 4096, 2); /* gated: no RAM view */
+	sfx_rw_check(f, s, 0, NULL, 0, 4096, 2); /* gated: no RAM view */
 	ovb_storvsc_free(s, buf, 4096);
 	sfx_free(f);
 }
@@ -410,7 +311,7 @@ static void test_host_dies(void **state)
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
-	struct flight fl[8] = { 0 };
+	struct sfx_flight fl[8] = { 0 };
 	int left = 8;
 	struct timespec t0, t1;
 
@@ -423,7 +324,7 @@ static void test_host_dies(void **state)
 		fl[i].io.offset = (uint64_t)i * 4096;
 		fl[i].io.len = 4096;
 		fl[i].io.buf = buf + i * 4096;
-		fl[i].io.done = flight_done;
+		fl[i].io.done = sfx_flight_done;
 		fl[i].io.ctx = &fl[i];
 		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
 	}
@@ -445,691 +346,6 @@ static void test_host_dies(void **state)
 	sfx_free(f);
 }
 
-/* ---- polling ------------------------------------------------------------ */
-
-/*
- * The data-verification workload: round trips of several sizes on every
- * LUN (512- and 4096-byte blocks), a transfer split by the host's limit
- * with a discard, and 96 writes in flight over the sub-channels.  Needs
- * nluns 3 and subchannels 2.
- */
-static void verify_workload(struct sfx *f, struct ovb_storvsc *s)
-{
-	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
-	assert_int_equal(ovb_storvsc_channels(s), 3);
-	for (unsigned int i = 0; i < 24; i++)
-		rw_check(f, s, (uint16_t)(i % 3), f->blk[i % 3],
-			 (uint64_t)i * 65536, 4096u << (i % 5), i + 40);
-	rw_check(f, s, 0, f->blk[0], 512, 3 * ovb_storvsc_max_transfer(s) +
-						  4096, 78);
-	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_DISCARD, 0, 512,
-					  NULL, 8192, false),
-			 8192);
-	for (size_t i = 0; i < 8192; i++)
-		assert_int_equal(ovb_blk_ram_data(f->blk[0])[512 + i], 0);
-	flight_run(f, s, 96, 16384);
-}
-
-/* A request of the polling tests: its result, and where done() ran. */
-struct pio {
-	struct ovb_storvsc_io io;
-	int64_t res;
-	bool done; /* atomic */
-};
-
-static __thread bool in_poller;  /* this thread polls with our loop */
-static int dones_on_pollers;     /* atomic: done() ran on such a thread */
-
-static void pio_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct pio *p = io->ctx;
-
-	if (in_poller)
-		__atomic_fetch_add(&dones_on_pollers, 1, __ATOMIC_RELAXED);
-	p->res = res;
-	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
-}
-
-static void pio_submit_fua(struct ovb_storvsc *s, struct pio *p,
-			   enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
-			   void *buf, uint64_t len, bool fua)
-{
-	memset(p, 0, sizeof(*p));
-	p->io.fua = fua;
-	p->io.op = op;
-	p->io.lun = lun;
-	p->io.offset = off;
-	p->io.buf = buf;
-	p->io.len = len;
-	p->io.done = pio_done;
-	p->io.ctx = p;
-	assert_int_equal(ovb_storvsc_submit(s, &p->io), 0);
-}
-
-static void pio_submit(struct ovb_storvsc *s, struct pio *p,
-		       enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
-		       void *buf, uint64_t len)
-{
-	pio_submit_fua(s, p, op, lun, off, buf, len, false);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/*
- * Poll until the @n requests of @p are done or 10 s passed.  Returns the
- * sum of what ovb_storvsc_poll() returned, or its first error.
- */
-static long poll_until(struct ovb_storvsc *s, struct pio *p, int n)
-{
-	uint64_t end = mono_ms() + 10000;
-	long sum = 0;
-
-	for (unsigned int i = 0;; i++) {
-		int left = 0, rc;
-
-		for (int k = 0; k < n; k++)
-			left += !__atomic_load_n(&p[k].done, __ATOMIC_ACQUIRE);
-		if (!left)
-			return sum;
-		rc = ovb_storvsc_poll(s);
-		if (rc < 0)
-			return rc;
-		sum += rc;
-		if (i % 1024 == 0 && mono_ms() > end)
-			return sum;
-	}
-}
-
-/* Polling mode on the guest: the workload, and the workers did spin. */
-static void test_poll_guest(void **state)
-{
-	struct sfx_opts o = { .nluns = 3, .subchannels = 2,
-			      .guest_poll_us = 200000 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	struct sfx_chans g;
-
-	verify_workload(f, s);
-	sfx_guest_chans(s, &g);
-	/* Completions met spinning workers (flight_run), and the sync
-	 * calls drained their channels themselves.  With a 200 ms spin
-	 * neither depends on timing. */
-	assert_true(g.st.spin_hits > 0);
-	assert_true(g.st.polled > 0);
-	sfx_free(f);
-}
-
-/* Several threads poll one controller, each checking its own data. */
-struct poller {
-	struct ovb_storvsc *s;
-	struct sfx *f;
-	int idx;
-	long sum;      /* what ovb_storvsc_poll() returned, summed */
-	int errors;    /* no cmocka asserts off the main thread */
-};
-
-#define POLL_IOS 8
-#define POLL_LEN 16384u
-
-static void *poller_main(void *arg)
-{
-	struct poller *pt = arg;
-	struct ovb_storvsc *s = pt->s;
-	uint16_t lun = (uint16_t)(pt->idx % 3);
-	uint64_t base = (2u << 20) + (uint64_t)pt->idx * POLL_IOS * POLL_LEN;
-	uint8_t *wbuf = ovb_storvsc_alloc(s, POLL_IOS * POLL_LEN);
-	uint8_t *rbuf = ovb_storvsc_alloc(s, POLL_IOS * POLL_LEN);
-	struct pio p[POLL_IOS];
-
-	in_poller = true;
-	if (!wbuf || !rbuf) {
-		pt->errors++;
-		return NULL;
-	}
-	for (unsigned int round = 0; round < 20 && !pt->errors; round++) {
-		long n;
-
-		fill(wbuf, POLL_IOS * POLL_LEN, round * 8 + (unsigned)pt->idx);
-		memset(rbuf, 0, POLL_IOS * POLL_LEN);
-		for (int k = 0; k < POLL_IOS; k++)
-			pio_submit(s, &p[k], OVB_STORVSC_WRITE, lun,
-				   base + k * POLL_LEN, wbuf + k * POLL_LEN,
-				   POLL_LEN);
-		n = poll_until(s, p, POLL_IOS);
-		pt->sum += n > 0 ? n : 0;
-		for (int k = 0; k < POLL_IOS; k++)
-			pt->errors += !p[k].done || p[k].res != POLL_LEN;
-		for (int k = 0; k < POLL_IOS; k++)
-			pio_submit(s, &p[k], OVB_STORVSC_READ, lun,
-				   base + k * POLL_LEN, rbuf + k * POLL_LEN,
-				   POLL_LEN);
-		n = poll_until(s, p, POLL_IOS);
-		pt->sum += n > 0 ? n : 0;
-		for (int k = 0; k < POLL_IOS; k++)
-			pt->errors += !p[k].done || p[k].res != POLL_LEN;
-		pt->errors += memcmp(wbuf, rbuf, POLL_IOS * POLL_LEN) != 0;
-	}
-	ovb_storvsc_poll_end(s);
-	ovb_storvsc_free(s, wbuf, POLL_IOS * POLL_LEN);
-	ovb_storvsc_free(s, rbuf, POLL_IOS * POLL_LEN);
-	return NULL;
-}
-
-static void test_caller_poll_threads(void **state)
-{
-	struct sfx_opts o = { .nluns = 3, .subchannels = 2 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	struct poller pt[4];
-	pthread_t t[4];
-	struct ovb_storvsp_stats st;
-	struct sfx_chans h, g;
-	long sum = 0;
-
-	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
-	__atomic_store_n(&dones_on_pollers, 0, __ATOMIC_RELAXED);
-	for (int i = 0; i < 4; i++) {
-		pt[i] = (struct poller){ .s = s, .f = f, .idx = i };
-		assert_int_equal(pthread_create(&t[i], NULL, poller_main,
-						&pt[i]), 0);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(pt[i].errors, 0);
-		sum += pt[i].sum;
-	}
-	/* What the calls returned is what ran on the polling threads. */
-	assert_int_equal(sum, __atomic_load_n(&dones_on_pollers,
-					      __ATOMIC_RELAXED));
-	assert_true(sum > 0);
-	sfx_guest_chans(s, &g);
-	assert_true(g.st.polled >= (uint64_t)sum);
-	ovb_storvsp_get_stats(f->scsi, &st);
-	assert_int_equal(st.bad_packets, 0);
-	/* poll_end gave the rings back to the workers: interrupt mode. */
-	PAIR_WAIT((sfx_host_chans(f, &h), h.peer_masked == 0));
-	assert_int_equal(h.peer_masked, 0);
-	rw_check(f, s, 2, f->blk[2], 0, 65536, 5);
-	sfx_free(f);
-}
-
-/*
- * A caller that polls keeps the host's signals masked: with the worker
- * asleep, completions reach only the poller and the host signals nothing.
- */
-static void test_caller_poll_no_signals(void **state)
-{
-	struct sfx_opts o = { .gated = true };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
-	struct sfx_chans h, g;
-	struct pio p[8];
-	uint64_t sig;
-
-	sfx_gate_close();
-	for (int i = 0; i < 8; i++)
-		pio_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
-			   buf + i * 4096, 4096);
-	PAIR_WAIT(sfx_gate_held() == 8);
-	/* The worker unmasked before it went to sleep. */
-	PAIR_WAIT((sfx_host_chans(f, &h), h.peer_masked == 0));
-	assert_int_equal(h.n, 1);
-	assert_int_equal(h.peer_masked, 0);
-	sig = h.st.signals_out;
-	__atomic_store_n(&dones_on_pollers, 0, __ATOMIC_RELAXED);
-	in_poller = true;
-	assert_int_equal(ovb_storvsc_poll(s), 0);
-	sfx_host_chans(f, &h);
-	assert_int_equal(h.peer_masked, 1);
-	sfx_gate_open();
-	assert_int_equal(poll_until(s, p, 8), 8);
-	in_poller = false;
-	assert_int_equal(__atomic_load_n(&dones_on_pollers, __ATOMIC_RELAXED),
-			 8);
-	for (int i = 0; i < 8; i++)
-		assert_int_equal(p[i].res, 4096);
-	sfx_host_chans(f, &h);
-	assert_int_equal(h.st.signals_out, sig);
-	sfx_guest_chans(s, &g);
-	assert_true(g.st.polled >= 8);
-	ovb_storvsc_poll_end(s);
-	sfx_host_chans(f, &h);
-	assert_int_equal(h.peer_masked, 0);
-	rw_check(f, s, 1, f->blk[1], 0, 4096, 3);
-	ovb_storvsc_free(s, buf, 8 * 4096);
-	sfx_free(f);
-}
-
-/* The reset escalation runs while a caller polls. */
-static void test_poll_timeout(void **state)
-{
-	struct sfx_opts o = { .gated = true, .timeout_ms = 150,
-			      .guest_poll_us = 50 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
-	struct ovb_storvsp_stats st;
-	struct pio p;
-
-	sfx_gate_close();
-	pio_submit(s, &p, OVB_STORVSC_READ, 0, 0, buf, 4096);
-	assert_true(poll_until(s, &p, 1) >= 0);
-	ovb_storvsc_poll_end(s);
-	assert_true(p.done);
-	assert_int_equal(p.res, -ETIMEDOUT);
-	ovb_storvsp_get_stats(f->scsi, &st);
-	assert_true(st.reset_lun >= 1);
-	assert_true(st.reset_adapter >= 1);
-	/* Polling synchronous calls on another LUN meanwhile. */
-	rw_check(f, s, 1, f->blk[1], 0, 4096, 1);
-	sfx_gate_open();
-	PAIR_WAIT(sfx_gate_held() == 0);
-	ovb_storvsc_free(s, buf, 4096);
-	sfx_free(f);
-}
-
-/* The host dies while callers poll: everything ends in -ECONNRESET. */
-struct dier {
-	struct ovb_storvsc *s;
-	int rc;
-};
-
-static void *dier_main(void *arg)
-{
-	struct dier *d = arg;
-	uint64_t end = mono_ms() + 10000;
-
-	in_poller = true;
-	for (unsigned int i = 0;; i++) {
-		int rc = ovb_storvsc_poll(d->s);
-
-		if (rc < 0) {
-			d->rc = rc;
-			break;
-		}
-		if (i % 1024 == 0 && mono_ms() > end)
-			break;
-	}
-	ovb_storvsc_poll_end(d->s);
-	return NULL;
-}
-
-static void test_poll_host_dies(void **state)
-{
-	struct sfx_opts o = { .gated = true, .subchannels = 1,
-			      .guest_poll_us = 20 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
-	struct dier d[2] = { { s, 0 }, { s, 0 } };
-	pthread_t t[2];
-	struct pio p[8];
-	uint64_t t0;
-	int left = 8;
-
-	PAIR_WAIT(ovb_storvsc_channels(s) == 2);
-	sfx_gate_close();
-	for (int i = 0; i < 8; i++)
-		pio_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
-			   buf + i * 4096, 4096);
-	PAIR_WAIT(sfx_gate_held() == 8);
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, dier_main, &d[i]),
-				 0);
-	usleep(20000);
-	t0 = mono_ms();
-	ovb_client_link_down(f->cl);
-	while (left && mono_ms() - t0 < 5000) {
-		left = 0;
-		for (int i = 0; i < 8; i++)
-			left += !__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE);
-		usleep(1000);
-	}
-	assert_int_equal(left, 0);
-	assert_true(mono_ms() - t0 < 2000);
-	for (int i = 0; i < 2; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(d[i].rc, -ECONNRESET);
-	}
-	for (int i = 0; i < 8; i++)
-		assert_int_equal(p[i].res, -ECONNRESET);
-	assert_int_equal(ovb_storvsc_poll(s), -ECONNRESET);
-	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
-					  false),
-			 -ECONNRESET);
-	sfx_gate_open();
-	sfx_free(f);
-}
-
-/* Polling mode on both sides: the workload; the host worker spun. */
-static void test_poll_both_sides(void **state)
-{
-	struct sfx_opts o = { .nluns = 3, .subchannels = 2,
-			      .guest_poll_us = 200000,
-			      .host_poll_us = 200000 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	struct sfx_chans a, b;
-
-	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
-	sfx_host_chans(f, &a);
-	verify_workload(f, s);
-	sfx_host_chans(f, &b);
-	assert_int_equal(b.n, 3);
-	assert_true(b.st.spin_hits > a.st.spin_hits);
-	/*
-	 * A spinning host keeps the guest's signals masked: packets flow
-	 * without wake-ups.  Only the first packet after a 200 ms pause
-	 * may need one, and the workload never pauses that long.
-	 */
-	assert_true((b.st.signals_in - a.st.signals_in) * 10 <
-		    b.st.pkts_in - a.st.pkts_in);
-	sfx_free(f);
-}
-
-/* A RAM disk whose close is counted (the last reference went). */
-static const struct ovb_blk_ops *counted_ram;
-static struct ovb_blk_ops counted_ops;
-static int counted_closes; /* atomic */
-
-static void counted_close(struct ovb_blk *blk)
-{
-	blk->ops = counted_ram;
-	ovb_blk_close(blk);
-	__atomic_fetch_add(&counted_closes, 1, __ATOMIC_RELEASE);
-}
-
-struct looper {
-	struct sfx *f;
-	struct ovb_storvsc *s;
-	bool stop;   /* atomic */
-	int errors;
-	long ios;
-};
-
-static void *looper_main(void *arg)
-{
-	struct looper *l = arg;
-	uint8_t *buf = ovb_storvsc_alloc(l->s, 4096);
-
-	while (buf && !__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
-		if (ovb_storvsc_sync(l->s, OVB_STORVSC_READ, 0, 0, buf, 4096,
-				     false) != 4096)
-			l->errors++;
-		l->ios++;
-	}
-	if (buf)
-		ovb_storvsc_free(l->s, buf, 4096);
-	return NULL;
-}
-
-/*
- * A LUN removed while a polling host worker never sleeps (I/O keeps it
- * busy, a 1 s spin covers every gap): its queue is still dropped, and the
- * backend closes, without waiting for the worker to sleep.
- */
-static void test_poll_hot_remove(void **state)
-{
-	struct sfx_opts o = { .nluns = 1, .host_poll_us = 1000000,
-			      .guest_poll_us = 1000 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	struct ovb_blk *blk = sfx_ram(1u << 20, 512);
-	struct looper l = { .f = f, .s = s };
-	pthread_t t;
-	int before;
-
-	counted_ram = blk->ops;
-	counted_ops = *blk->ops;
-	counted_ops.close = counted_close;
-	blk->ops = &counted_ops;
-	__atomic_store_n(&counted_closes, 0, __ATOMIC_RELAXED);
-	before = f->changes;
-	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 3, blk), 3);
-	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
-	rw_check(f, s, 3, NULL, 0, 4096, 6); /* the worker gets a queue on it */
-	assert_int_equal(pthread_create(&t, NULL, looper_main, &l), 0);
-	PAIR_WAIT(__atomic_load_n(&l.ios, __ATOMIC_RELAXED) > 100);
-	assert_int_equal(ovb_storvsp_remove_lun(f->scsi, 3), 0);
-	PAIR_WAIT(__atomic_load_n(&counted_closes, __ATOMIC_ACQUIRE) == 1);
-	__atomic_store_n(&l.stop, true, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
-	assert_int_equal(__atomic_load_n(&counted_closes, __ATOMIC_ACQUIRE),
-			 1);
-	assert_int_equal(l.errors, 0);
-	sfx_free(f);
-}
-
-/*
- * A file LUN: the host queues each drained batch with one system call at
- * most, and a lone read of cached data is copied at the flush.
- */
-static void test_host_batches(void **state)
-{
-	struct sfx *f = sfx_new(NULL);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	char dir[] = "/tmp/ovb-test-storage-XXXXXX", arg[96], path[64];
-	struct ovb_storvsp_stats a, b;
-	struct ovb_disk_spec spec;
-	struct ovb_blk *blk;
-	uint8_t *buf;
-	struct pio p[32];
-	bool fast;
-	int before, fd;
-
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/f.img", dir);
-	snprintf(arg, sizeof(arg), "%s,size=4M", path);
-	assert_int_equal(ovb_disk_spec_parse(arg, &spec, NULL, 0), 0);
-	assert_int_equal(ovb_blk_file_open(&spec, &blk), 0);
-	before = f->changes;
-	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 4, blk), 4);
-	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
-	buf = ovb_storvsc_alloc(s, 32 * 4096);
-	fill(buf, 32 * 4096, 21);
-	/* 32 FUA writes at once: never the fast path, io_uring only. */
-	ovb_storvsp_get_stats(f->scsi, &a);
-	for (int i = 0; i < 32; i++)
-		pio_submit_fua(s, &p[i], OVB_STORVSC_WRITE, 4,
-			       (uint64_t)i * 4096, buf + i * 4096, 4096, true);
-	for (int i = 0; i < 32; i++)
-		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
-	for (int i = 0; i < 32; i++)
-		assert_int_equal(p[i].res, 4096);
-	ovb_storvsp_get_stats(f->scsi, &b);
-	assert_true(b.srbs - a.srbs >= 32);
-	assert_int_equal(b.backend_inline, a.backend_inline);
-	assert_true(b.backend_kicks > a.backend_kicks);
-	assert_true(b.backend_kicks - a.backend_kicks <= 32);
-	/* Sync reads of cached data: each SRB alone, each copied at once. */
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	fast = preadv2(fd, &(struct iovec){ arg, 1 }, 1, 0, RWF_NOWAIT) == 1;
-	close(fd);
-	ovb_storvsp_get_stats(f->scsi, &a);
-	for (int i = 0; i < 16; i++) {
-		memset(buf, 0, 4096);
-		assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 4,
-						  (uint64_t)i * 4096, buf,
-						  4096, false),
-				 4096);
-	}
-	ovb_storvsp_get_stats(f->scsi, &b);
-	if (fast) {
-		assert_int_equal(b.backend_inline - a.backend_inline, 16);
-		assert_int_equal(b.backend_kicks, a.backend_kicks);
-	}
-	rw_check(f, s, 4, NULL, 65536, 65536, 22);
-	ovb_storvsc_free(s, buf, 32 * 4096);
-	sfx_free(f);
-	unlink(path);
-	rmdir(dir);
-}
-
-/* A request whose done() submits a follow-up (a front end's resubmit). */
-struct relay {
-	struct ovb_storvsc_io io;
-	struct ovb_storvsc *s;
-	struct pio next;
-	int errors;
-	bool done; /* atomic */
-};
-
-static void relay_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct relay *r = io->ctx;
-	struct pio *p = &r->next;
-
-	r->errors += res != (int64_t)io->len;
-	memset(p, 0, sizeof(*p));
-	p->io.op = OVB_STORVSC_READ;
-	p->io.lun = 1;
-	p->io.offset = io->offset;
-	p->io.buf = io->buf;
-	p->io.len = io->len;
-	p->io.done = pio_done;
-	p->io.ctx = p;
-	r->errors += ovb_storvsc_submit(r->s, &p->io) != 0;
-	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
-}
-
-/*
- * One signal per batch, both ways.  16 completions released at once leave
- * the host as one batch (one signal at most); the guest drains them in one
- * go, and the 16 SRBs its done() callbacks send reach the host as one
- * batch too, whose 16 completions are again one batch.
- */
-static void test_one_signal_per_batch(void **state)
-{
-	struct sfx_opts o = { .gated = true };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	uint8_t *buf = ovb_storvsc_alloc(s, 16 * 4096);
-	struct relay r[16];
-	struct sfx_chans a, b, ga, gb;
-
-	sfx_gate_close();
-	for (int i = 0; i < 16; i++) {
-		memset(&r[i], 0, sizeof(r[i]));
-		r[i].s = s;
-		r[i].io.op = OVB_STORVSC_READ;
-		r[i].io.lun = 0;
-		r[i].io.offset = (uint64_t)i * 4096;
-		r[i].io.buf = buf + i * 4096;
-		r[i].io.len = 4096;
-		r[i].io.done = relay_done;
-		r[i].io.ctx = &r[i];
-		assert_int_equal(ovb_storvsc_submit(s, &r[i].io), 0);
-	}
-	PAIR_WAIT(sfx_gate_held() == 16);
-	/* Both workers asleep, both rings unmasked. */
-	PAIR_WAIT((sfx_host_chans(f, &a),
-		   a.peer_masked == 0 && a.host_masked == 0));
-	assert_int_equal(a.n, 1);
-	assert_int_equal(a.peer_masked + a.host_masked, 0);
-	sfx_guest_chans(s, &ga);
-	sfx_gate_open();
-	for (int i = 0; i < 16; i++) {
-		PAIR_WAIT(__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE) &&
-			  __atomic_load_n(&r[i].next.done, __ATOMIC_ACQUIRE));
-		assert_true(r[i].next.done);
-		assert_int_equal(r[i].errors, 0);
-		assert_int_equal(r[i].next.res, 4096);
-	}
-	sfx_host_chans(f, &b);
-	sfx_guest_chans(s, &gb);
-	assert_int_equal(b.st.pkts_in - a.st.pkts_in, 16);
-	assert_int_equal(b.st.pkts_out - a.st.pkts_out, 32);
-	assert_int_equal(gb.st.pkts_out - ga.st.pkts_out, 16);
-	/* Host -> guest: two batches; guest -> host: one. */
-	assert_int_equal(b.st.commits_out - a.st.commits_out, 2);
-	assert_int_equal(gb.st.commits_out - ga.st.commits_out, 1);
-	assert_true(b.st.signals_out - a.st.signals_out <= 2);
-	assert_true(b.st.signals_in - a.st.signals_in <= 1);
-	ovb_storvsc_free(s, buf, 16 * 4096);
-	sfx_free(f);
-}
-
-/*
- * done() callbacks of each controller submit to the other one, on both
- * workers at once: what a callback sends on another channel must not wait
- * for anything the other drain holds (reply batching holds no lock across
- * callbacks).
- */
-struct hop {
-	struct ovb_storvsc_io io;
-	struct ovb_storvsc *ctl[2];
-	int left;    /* hops still to make */
-	int errors;
-	bool done;   /* atomic */
-};
-
-static void hop_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct hop *h = io->ctx;
-	struct ovb_storvsc *next;
-
-	h->errors += res != (int64_t)io->len;
-	if (--h->left <= 0 || h->errors) {
-		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
-		return;
-	}
-	next = h->ctl[h->left % 2];
-	io->lun = 0;
-	if (ovb_storvsc_submit(next, io)) {
-		h->errors++;
-		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
-	}
-}
-
-static void test_cross_controller_callbacks(void **state)
-{
-	struct sfx_opts o = { .ide = true, .subchannels = 1 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *scsi = sfx_ctl(f, false), *ide = sfx_ctl(f, true);
-	uint8_t *buf = ovb_storvsc_alloc(scsi, 16 * 4096);
-	struct hop h[16];
-	uint64_t end;
-	int left = 16;
-
-	PAIR_WAIT(ovb_storvsc_channels(scsi) == 2);
-	for (int i = 0; i < 16; i++) {
-		memset(&h[i], 0, sizeof(h[i]));
-		h[i].ctl[0] = scsi;
-		h[i].ctl[1] = ide;
-		h[i].left = 400;
-		h[i].io.op = i % 2 ? OVB_STORVSC_WRITE : OVB_STORVSC_READ;
-		h[i].io.offset = (uint64_t)i * 4096;
-		h[i].io.buf = buf + i * 4096;
-		h[i].io.len = 4096;
-		h[i].io.done = hop_done;
-		h[i].io.ctx = &h[i];
-		assert_int_equal(ovb_storvsc_submit(i % 2 ? ide : scsi,
-						    &h[i].io), 0);
-	}
-	end = mono_ms() + 30000;
-	while (left && mono_ms() < end) {
-		left = 0;
-		for (int i = 0; i < 16; i++)
-			left += !__atomic_load_n(&h[i].done, __ATOMIC_ACQUIRE);
-		usleep(2000);
-	}
-	assert_int_equal(left, 0);
-	for (int i = 0; i < 16; i++) {
-		assert_int_equal(h[i].errors, 0);
-		assert_int_equal(h[i].left, 0);
-	}
-	ovb_storvsc_free(scsi, buf, 16 * 4096);
-	sfx_free(f);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1144,16 +360,6 @@ int main(void)
 		cmocka_unit_test(test_ide),
 		cmocka_unit_test(test_timeout_resets),
 		cmocka_unit_test(test_host_dies),
-		cmocka_unit_test(test_poll_guest),
-		cmocka_unit_test(test_caller_poll_threads),
-		cmocka_unit_test(test_caller_poll_no_signals),
-		cmocka_unit_test(test_poll_timeout),
-		cmocka_unit_test(test_poll_host_dies),
-		cmocka_unit_test(test_poll_both_sides),
-		cmocka_unit_test(test_poll_hot_remove),
-		cmocka_unit_test(test_host_batches),
-		cmocka_unit_test(test_one_signal_per_batch),
-		cmocka_unit_test(test_cross_controller_callbacks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
