@@ -106,6 +106,25 @@ static void test_split_and_discard(void **state)
 
 /* ---- many requests in flight over sub-channels ----------------------- */
 
+/* Submit @n 4 KiB reads of LUN 0 into @buf as one flight; no waiting. */
+static void reads_start(struct ovb_storvsc *s, struct sfx_flight *fl, int n,
+			uint8_t *buf, int *left, pthread_mutex_t *lock,
+			pthread_cond_t *cond)
+{
+	for (int i = 0; i < n; i++) {
+		fl[i].left = left;
+		fl[i].lock = lock;
+		fl[i].cond = cond;
+		fl[i].io.op = OVB_STORVSC_READ;
+		fl[i].io.offset = (uint64_t)i * 4096;
+		fl[i].io.len = 4096;
+		fl[i].io.buf = buf + i * 4096;
+		fl[i].io.done = sfx_flight_done;
+		fl[i].io.ctx = &fl[i];
+		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
+	}
+}
+
 static void test_subchannels(void **state)
 {
 	struct sfx_opts o = { .nluns = 3, .subchannels = 2 };
@@ -137,18 +156,7 @@ static void test_busy_retry(void **state)
 	int left = 8;
 
 	sfx_gate_close();
-	for (int i = 0; i < 8; i++) {
-		fl[i].left = &left;
-		fl[i].lock = &lock;
-		fl[i].cond = &cond;
-		fl[i].io.op = OVB_STORVSC_READ;
-		fl[i].io.offset = (uint64_t)i * 4096;
-		fl[i].io.len = 4096;
-		fl[i].io.buf = buf + i * 4096;
-		fl[i].io.done = sfx_flight_done;
-		fl[i].io.ctx = &fl[i];
-		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
-	}
+	reads_start(s, fl, 8, buf, &left, &lock, &cond);
 	/* Two wait in the backend, the rest bounce off a full queue. */
 	PAIR_WAIT(sfx_gate_held() == 2 &&
 		  (ovb_storvsp_get_stats(f->scsi, &st), st.busy >= 6));
@@ -316,18 +324,7 @@ static void test_host_dies(void **state)
 	struct timespec t0, t1;
 
 	sfx_gate_close();
-	for (int i = 0; i < 8; i++) {
-		fl[i].left = &left;
-		fl[i].lock = &lock;
-		fl[i].cond = &cond;
-		fl[i].io.op = OVB_STORVSC_READ;
-		fl[i].io.offset = (uint64_t)i * 4096;
-		fl[i].io.len = 4096;
-		fl[i].io.buf = buf + i * 4096;
-		fl[i].io.done = sfx_flight_done;
-		fl[i].io.ctx = &fl[i];
-		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
-	}
+	reads_start(s, fl, 8, buf, &left, &lock, &cond);
 	PAIR_WAIT(sfx_gate_held() == 8);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ovb_client_link_down(f->cl);
