@@ -99,6 +99,16 @@ size_t ovb_vstor_packet_size(uint16_t version);
 /** Sense bytes an SRB can carry at @version: 0x14, 0x12, or 0. */
 uint8_t ovb_vstor_sense_size(uint16_t version);
 
+/**
+ * Bytes of the COMPLETE_IO that answers a request of @request_len payload
+ * bytes: the request's own size, kept within 48..64.  A reply is padded
+ * with zeros (or cut) to it whatever the version in force, as OpenVMM's
+ * storvsp does: Linux storvsc drops a reply with a non-zero transaction id
+ * that is shorter than the 64 bytes it sent, even before a version is
+ * agreed, while a pre-Win8 guest sends and expects 48.
+ */
+size_t ovb_vstor_reply_len(size_t request_len);
+
 /* ---- parsing ----------------------------------------------------------- */
 
 /**

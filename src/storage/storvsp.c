@@ -440,16 +440,25 @@ static void svsp_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 
 /* ---- the init sequence -------------------------------------------------------- */
 
-void ovb__svsp_reply(struct svsp_chan *ch, uint64_t xid, uint32_t status)
+void ovb__svsp_send_reply(struct svsp_chan *ch, uint64_t xid,
+			  uint32_t req_len, const uint8_t *buf)
 {
-	uint8_t buf[VSTOR_PACKET_SIZE_WIN8];
+	if (!ch->closing)
+		ovb_chan_send_comp(ch->chan, xid, buf,
+				   ovb_vstor_reply_len(req_len));
+}
+
+void ovb__svsp_reply(struct svsp_chan *ch, uint64_t xid, uint32_t req_len,
+		     uint32_t status)
+{
+	uint8_t buf[VSTOR_PACKET_SIZE_WIN8] = { 0 };
 	uint16_t v = __atomic_load_n(&ch->inst->version, __ATOMIC_ACQUIRE);
 	ssize_t n = ovb_vstor_encode_simple(buf, sizeof(buf), v,
 					    VSTOR_OPERATION_COMPLETE_IO, 0,
 					    status);
 
-	if (n > 0 && !ch->closing)
-		ovb_chan_send_comp(ch->chan, xid, buf, (size_t)n);
+	if (n > 0)
+		ovb__svsp_send_reply(ch, xid, req_len, buf);
 }
 
 static uint32_t svsp_query_version(struct svsp_chan *ch,
@@ -468,12 +477,13 @@ static uint32_t svsp_query_version(struct svsp_chan *ch,
 	return VSTOR_STATUS_SUCCESS;
 }
 
-static void svsp_properties(struct svsp_chan *ch, uint64_t xid)
+static void svsp_properties(struct svsp_chan *ch, uint64_t xid,
+			    uint32_t req_len)
 {
 	struct ovb_storvsp *c = ch->c;
 	uint16_t v = __atomic_load_n(&ch->inst->version, __ATOMIC_ACQUIRE);
 	struct ovb_vstor_props pr = { .max_transfer_bytes = c->cfg.max_transfer };
-	uint8_t buf[VSTOR_PACKET_SIZE_WIN8];
+	uint8_t buf[VSTOR_PACKET_SIZE_WIN8] = { 0 };
 	ssize_t n;
 
 	/* Sub-channels need VMBus 2.4 and VSTOR 5.1 (Linux checks both). */
@@ -486,7 +496,7 @@ static void svsp_properties(struct svsp_chan *ch, uint64_t xid)
 	n = ovb_vstor_encode_properties(buf, sizeof(buf), v,
 					VSTOR_STATUS_SUCCESS, &pr);
 	if (n > 0)
-		ovb_chan_send_comp(ch->chan, xid, buf, (size_t)n);
+		ovb__svsp_send_reply(ch, xid, req_len, buf);
 }
 
 static uint32_t svsp_subchannels(struct svsp_chan *ch, uint16_t count)
@@ -516,7 +526,8 @@ static uint32_t svsp_subchannels(struct svsp_chan *ch, uint16_t count)
 }
 
 /* Which state an init step needs, and the state it leads to. */
-static uint32_t svsp_init_step(struct svsp_chan *ch, uint64_t xid,
+static uint32_t svsp_init_step(struct svsp_chan *ch,
+			       const struct ovb_pkt *pkt,
 			       const struct ovb_vstor_msg *m)
 {
 	struct svsp_inst *in = ch->inst;
@@ -533,13 +544,13 @@ static uint32_t svsp_init_step(struct svsp_chan *ch, uint64_t xid,
 			break;
 		if (svsp_query_version(ch, m) != VSTOR_STATUS_SUCCESS)
 			return VSTOR_STATUS_REVISION_MISMATCH;
-		ovb__svsp_reply(ch, xid, VSTOR_STATUS_SUCCESS);
+		ovb__svsp_reply(ch, pkt->xid, pkt->len, VSTOR_STATUS_SUCCESS);
 		__atomic_store_n(&in->version, m->version, __ATOMIC_RELEASE);
 		return UINT32_MAX; /* answered */
 	case VSTOR_OPERATION_QUERY_PROPERTIES:
 		if (st < SVSP_VERSIONED)
 			break;
-		svsp_properties(ch, xid);
+		svsp_properties(ch, pkt->xid, pkt->len);
 		return UINT32_MAX;
 	case VSTOR_OPERATION_CREATE_SUB_CHANNELS:
 		if (st < SVSP_VERSIONED)
@@ -646,7 +657,7 @@ static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 			status = VSTOR_STATUS_INVALID_DEVICE_REQUEST;
 			break;
 		}
-		status = svsp_init_step(ch, pkt->xid, &m);
+		status = svsp_init_step(ch, pkt, &m);
 		if (status == UINT32_MAX)
 			return;
 		break;
@@ -663,7 +674,7 @@ static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	}
 answer:
 	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
-		ovb__svsp_reply(ch, pkt->xid, status);
+		ovb__svsp_reply(ch, pkt->xid, pkt->len, status);
 }
 
 const struct ovb_vsp_ops ovb_storvsp_ops = {

@@ -179,7 +179,7 @@ static void svsp_complete(struct svsp_cmd *cmd, struct ovb_vstor_srb *out)
 {
 	struct svsp_chan *ch = cmd->ch;
 	uint16_t v = __atomic_load_n(&ch->inst->version, __ATOMIC_ACQUIRE);
-	uint8_t buf[VSTOR_PACKET_SIZE_WIN8];
+	uint8_t buf[VSTOR_PACKET_SIZE_WIN8] = { 0 };
 	ssize_t n;
 
 	if (VSTOR_SRB_STATUS(out->srb_status) != VSTOR_SRB_STATUS_SUCCESS)
@@ -189,8 +189,8 @@ static void svsp_complete(struct svsp_cmd *cmd, struct ovb_vstor_srb *out)
 	if (n < 0)
 		ovb_warn("%s: %s: cannot encode a completion: %zd",
 			 ch->c->name, ovb_chan_name(ch->chan), n);
-	else if (cmd->reply && !ch->closing)
-		ovb_chan_send_comp(ch->chan, cmd->xid, buf, (size_t)n);
+	else if (cmd->reply)
+		ovb__svsp_send_reply(ch, cmd->xid, cmd->req_len, buf);
 	svsp_cmd_free(cmd);
 }
 
@@ -323,7 +323,7 @@ static struct svsp_cmd *svsp_cmd_alloc(struct svsp_chan *ch,
 		struct ovb_vstor_srb out = m->srb;
 		uint16_t v = __atomic_load_n(&ch->inst->version,
 					     __ATOMIC_ACQUIRE);
-		uint8_t buf[VSTOR_PACKET_SIZE_WIN8];
+		uint8_t buf[VSTOR_PACKET_SIZE_WIN8] = { 0 };
 		ssize_t n;
 
 		SVSP_STAT(ch->c, busy, 1);
@@ -335,7 +335,7 @@ static struct svsp_cmd *svsp_cmd_alloc(struct svsp_chan *ch,
 						  VSTOR_STATUS_SUCCESS, &out);
 		if (n > 0 && (pkt->flags &
 			      VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED))
-			ovb_chan_send_comp(ch->chan, pkt->xid, buf, (size_t)n);
+			ovb__svsp_send_reply(ch, pkt->xid, pkt->len, buf);
 		return NULL;
 	}
 	ch->free = cmd->next_free;
@@ -343,6 +343,7 @@ static struct svsp_cmd *svsp_cmd_alloc(struct svsp_chan *ch,
 	memset(&cmd->scmd, 0, sizeof(cmd->scmd));
 	cmd->srb = m->srb;
 	cmd->xid = pkt->xid;
+	cmd->req_len = pkt->len;
 	cmd->reply = pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED;
 	cmd->lun = NULL;
 	return cmd;
@@ -365,7 +366,7 @@ void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 		ovb_warn("%s: %s: EXECUTE_SRB before END_INITIALIZATION",
 			 c->name, ovb_chan_name(ch->chan));
 		if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
-			ovb__svsp_reply(ch, pkt->xid,
+			ovb__svsp_reply(ch, pkt->xid, pkt->len,
 					VSTOR_STATUS_INVALID_DEVICE_STATE);
 		return;
 	}

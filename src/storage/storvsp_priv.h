@@ -64,6 +64,7 @@ struct svsp_cmd {
 	struct svsp_chan *ch;
 	struct svsp_lun *lun;
 	uint64_t xid;
+	uint32_t req_len;              /* request bytes: the reply's size */
 	bool reply;                    /* completion requested */
 	struct ovb_vstor_srb srb;      /* the request */
 	struct ovb_scsi_cmd scmd;
@@ -140,7 +141,15 @@ void ovb__svsp_account(struct svsp_chan *ch);
 int ovb__svsp_reap(struct svsp_chan *ch, bool all);
 /** Release queues of removed LUNs that have nothing in flight (worker). */
 void ovb__svsp_sweep(struct svsp_chan *ch);
+/**
+ * Send the COMPLETE_IO in @buf (VSTOR_PACKET_SIZE_WIN8 bytes, encoded at
+ * the version in force, zero past it) for @xid, as long as the request of
+ * @req_len bytes it answers (ovb_vstor_reply_len()).
+ */
+void ovb__svsp_send_reply(struct svsp_chan *ch, uint64_t xid,
+			  uint32_t req_len, const uint8_t *buf);
 /** Send a COMPLETE_IO with only an NTSTATUS for @xid. */
-void ovb__svsp_reply(struct svsp_chan *ch, uint64_t xid, uint32_t status);
+void ovb__svsp_reply(struct svsp_chan *ch, uint64_t xid, uint32_t req_len,
+		     uint32_t status);
 
 #endif /* OVB_STORAGE_STORVSP_PRIV_H */

@@ -66,6 +66,15 @@ uint8_t ovb_vstor_sense_size(uint16_t version)
 					   : VSTOR_SENSE_SIZE_PRE_WIN8;
 }
 
+size_t ovb_vstor_reply_len(size_t request_len)
+{
+	if (request_len < VSTOR_PACKET_SIZE_PRE_WIN8)
+		return VSTOR_PACKET_SIZE_PRE_WIN8;
+	if (request_len > VSTOR_PACKET_SIZE_WIN8)
+		return VSTOR_PACKET_SIZE_WIN8;
+	return request_len;
+}
+
 int ovb_vstor_srb_validate(const struct ovb_vstor_srb *srb, uint16_t version,
 			   bool completion)
 {

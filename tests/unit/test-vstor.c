@@ -33,6 +33,18 @@ static void test_wire_sizes(void **state)
 	assert_int_equal(VSTOR_SENSE_SIZE_PRE_WIN8, 0x12);
 }
 
+/* A reply is as long as its request, within 48..64 (OpenVMM storvsp). */
+static void test_reply_len(void **state)
+{
+	assert_int_equal(ovb_vstor_reply_len(64), 64);
+	assert_int_equal(ovb_vstor_reply_len(48), 48);
+	assert_int_equal(ovb_vstor_reply_len(56), 56);
+	assert_int_equal(ovb_vstor_reply_len(0), 48);
+	assert_int_equal(ovb_vstor_reply_len(20), 48);
+	assert_int_equal(ovb_vstor_reply_len(72), 64);
+	assert_int_equal(ovb_vstor_reply_len(4096), 64);
+}
+
 static void test_versions(void **state)
 {
 	size_t n;
@@ -398,6 +410,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wire_sizes),
+		cmocka_unit_test(test_reply_len),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_golden_srb),
 		cmocka_unit_test(test_golden_simple),

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What a real storvsc relies on from our storvsp, as bytes on the wire
+ * (docs/compat.md, "Storage, host side").  A raw VSTOR guest driver sends
+ * requests at the size Linux, or an older guest, sends them and records
+ * each reply's payload length (descriptor len8 - offset8, in 8-byte units)
+ * and bytes, which the tests compare with golden values.  The rules come
+ * from Linux drivers/scsi/storvsc_drv.c and OpenVMM storvsp.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/log.h"
+#include "openvmbus/vstor.h"
+#include "openvmbus/wire/scsi.h"
+#include "tests/lib/pair.h"
+#include "tests/lib/storage-fx.h"
+
+/* ---- a raw VSTOR guest that records reply lengths ---------------------- */
+
+struct rv_reply {
+	uint16_t type;
+	uint64_t xid;
+	uint32_t len;      /* payload bytes, as the descriptor says */
+	uint8_t b[128];
+};
+
+static struct {
+	struct ovb_vsc_dev *dev;
+	struct ovb_chan *chan;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	struct rv_reply reply;
+	unsigned int unsolicited; /* in-band packets the host started */
+	struct rv_reply last_unsolicited;
+} rv;
+
+static int rv_probe(struct ovb_vsc_dev *dev, void *ctx)
+{
+	if (!rv.dev && !ovb_vsc_dev_offer(dev)->sub_channel_index)
+		rv.dev = dev;
+	return 0;
+}
+
+static const struct ovb_vsc_driver rv_driver = {
+	.name = "raw-vstor-compat",
+	.class_id = VSTOR_SCSI_CLASS_GUID,
+	.probe = rv_probe,
+};
+
+static void rv_copy(struct rv_reply *r, const struct ovb_pkt *pkt)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = pkt->type;
+	r->xid = pkt->xid;
+	r->len = pkt->len;
+	memcpy(r->b, pkt->data, pkt->len < sizeof(r->b) ? pkt->len
+						       : sizeof(r->b));
+}
+
+static void rv_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		    void *ctx)
+{
+	pthread_mutex_lock(&rv.lock);
+	rv_copy(&rv.last_unsolicited, pkt);
+	rv.unsolicited++;
+	pthread_cond_broadcast(&rv.cond);
+	pthread_mutex_unlock(&rv.lock);
+}
+
+static void rv_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		    void *ctx)
+{
+	pthread_mutex_lock(&rv.lock);
+	if (pkt)
+		rv_copy(&rv.reply, pkt);
+	else
+		memset(&rv.reply, 0, sizeof(rv.reply));
+	rv.done = true;
+	pthread_cond_broadcast(&rv.cond);
+	pthread_mutex_unlock(&rv.lock);
+}
+
+/* Send @len bytes (with a one-range page list if @gpa) and wait. */
+static const struct rv_reply *rv_call(const void *pkt, size_t len,
+				      uint64_t gpa, uint32_t buflen)
+{
+	uint64_t words[3] = { buflen | (gpa % 4096) << 32, gpa / 4096,
+			      gpa / 4096 + 1 };
+	struct ovb_send s = { .data = pkt, .len = len, .on_comp = rv_comp };
+
+	if (gpa) {
+		s.type = VM_PKT_DATA_USING_GPA_DIRECT;
+		s.ranges = words;
+		s.ranges_len = (1 + ovb_gpa_range_npfns(gpa % 4096, buflen)) *
+			       8;
+		s.range_cnt = 1;
+	}
+	rv.done = false;
+	assert_int_equal(ovb_chan_send(rv.chan, &s), 0);
+	pthread_mutex_lock(&rv.lock);
+	while (!rv.done)
+		pthread_cond_wait(&rv.cond, &rv.lock);
+	pthread_mutex_unlock(&rv.lock);
+	assert_int_equal(rv.reply.type, VM_PKT_COMP);
+	assert_int_not_equal(rv.reply.xid, 0);
+	return &rv.reply;
+}
+
+/* A request of @len bytes: operation, REQUEST_COMPLETION, then @body. */
+static const struct rv_reply *rv_op(uint32_t op, size_t len,
+				    const void *body, size_t body_len)
+{
+	uint8_t pkt[64] = { 0 };
+	uint32_t flags = VSTOR_FLAG_REQUEST_COMPLETION;
+
+	memcpy(pkt, &op, 4);
+	memcpy(pkt + 4, &flags, 4);
+	if (body)
+		memcpy(pkt + 12, body, body_len);
+	return rv_call(pkt, len, 0, 0);
+}
+
+static struct sfx *rv_start(const struct sfx_opts *base)
+{
+	struct sfx_opts o = *base;
+	struct ovb_vsc_open_params op = { .out_ring = 65536, .in_ring = 65536,
+					  .recv = rv_recv };
+	struct sfx *f;
+
+	memset(&rv, 0, sizeof(rv));
+	pthread_mutex_init(&rv.lock, NULL);
+	pthread_cond_init(&rv.cond, NULL);
+	o.no_drivers = true;
+	f = sfx_new(&o);
+	assert_int_equal(ovb_client_register_driver(f->cl, &rv_driver, NULL),
+			 0);
+	assert_int_equal(ovb_client_connect(f->cl, 0, 5000), 0);
+	assert_non_null(rv.dev);
+	assert_int_equal(ovb_vsc_open(rv.dev, &op, &rv.chan), 0);
+	return f;
+}
+
+static void rv_stop(struct sfx *f)
+{
+	ovb_vsc_close(rv.dev);
+	sfx_free(f);
+	pthread_mutex_destroy(&rv.lock);
+	pthread_cond_destroy(&rv.cond);
+}
+
+/* COMPLETE_IO, flags 0, @status, then @body; zeros up to @len. */
+static void expect_reply(const struct rv_reply *r, size_t len,
+			 uint32_t status, const uint8_t *body, size_t body_len)
+{
+	uint8_t want[64] = { 1 };
+
+	assert_int_equal(r->len, len);
+	memcpy(want + 8, &status, 4);
+	if (body)
+		memcpy(want + 12, body, body_len);
+	assert_memory_equal(r->b, want, len);
+}
+
+/* ---- 1. every reply is as long as the request it answers --------------- */
+
+/* A READ(16) of 8 blocks from @lun into the page at @gpa, @len bytes. */
+static const struct rv_reply *rv_read(uint16_t version, size_t len,
+				      uint8_t lun, uint64_t gpa)
+{
+	struct ovb_vstor_srb srb = { .lun = lun, .cdb_length = 16,
+				     .data_in = VSTOR_DATA_READ,
+				     .sense_info_length =
+					     ovb_vstor_sense_size(version),
+				     .data_transfer_length = 4096,
+				     .srb_flags = VSTOR_SRB_FLAGS_DATA_IN,
+				     .timeout = 60 };
+	uint8_t pkt[64] = { 0 };
+
+	srb.cdb[0] = SCSI_READ_16;
+	srb.cdb[13] = 8;
+	assert_true(ovb_vstor_encode_srb(pkt, sizeof(pkt), version, &srb) > 0);
+	return rv_call(pkt, len, gpa, 4096);
+}
+
+/*
+ * The SRB completion: the request's addressing and Win8 extension echoed,
+ * the status fields set, no sense.  @len is the request's size; the
+ * SRB's own length field says which form the host filled.
+ */
+static void expect_read_done(const struct rv_reply *r, uint16_t version,
+			     size_t len, uint8_t lun, uint8_t srb_status,
+			     uint32_t xfer)
+{
+	bool ext = version >= VSTOR_PROTO_VERSION_WIN8;
+	uint8_t body[52] = { 0 };
+
+	body[0] = ext ? 52 : 36;          /* length */
+	body[2] = srb_status;
+	body[7] = lun;
+	body[8] = 16;                     /* cdb_length */
+	body[10] = VSTOR_DATA_READ;
+	memcpy(body + 12, &xfer, 4);
+	if (ext) {
+		body[40] = VSTOR_SRB_FLAGS_DATA_IN; /* srb_flags */
+		body[44] = 60;                /* timeout, seconds */
+	}
+	expect_reply(r, len, 0, body, ext ? 52 : 36);
+}
+
+/* Init at @version with requests of @len bytes; each reply @len long. */
+static void reply_sizes_at(uint16_t version, size_t len)
+{
+	struct sfx_opts o = { 0 };
+	struct sfx *f = rv_start(&o);
+	struct vmstorage_protocol_version pv = { .major_minor = version };
+	uint16_t subs = 1;
+	uint8_t props[24] = { 0 };
+	uint32_t status;
+	void *buf;
+	uint64_t gpa;
+
+	assert_int_equal(ovb_client_alloc(f->cl, 8192, &buf, &gpa), 0);
+	expect_reply(rv_op(VSTOR_OPERATION_BEGIN_INITIALIZATION, len, NULL, 0),
+		     len, 0, NULL, 0);
+	expect_reply(rv_op(VSTOR_OPERATION_QUERY_PROTOCOL_VERSION, len, &pv,
+			   sizeof(pv)), len, 0, NULL, 0);
+	/* max_channel_count @4, flags @8, max_transfer_bytes @12. */
+	if (version >= VSTOR_PROTO_VERSION_WIN8) {
+		props[4] = 4;
+		props[8] = VSTOR_PROPERTY_SUPPORTS_MULTI_CHANNEL;
+	}
+	props[14] = 0x10; /* 1 MiB */
+	expect_reply(rv_op(VSTOR_OPERATION_QUERY_PROPERTIES, len, NULL, 0),
+		     len, 0, props, sizeof(props));
+	logcap_start(); /* refusals below log a warning */
+	status = version >= VSTOR_PROTO_VERSION_WIN8
+			 ? 0 : VSTOR_STATUS_INVALID_PARAMETER;
+	expect_reply(rv_op(VSTOR_OPERATION_CREATE_SUB_CHANNELS, len, &subs,
+			   sizeof(subs)), len, status, NULL, 0);
+	expect_reply(rv_op(VSTOR_OPERATION_END_INITIALIZATION, len, NULL, 0),
+		     len, 0, NULL, 0);
+	/* An SRB, one for a LUN that is not there, a reset, a stray op. */
+	expect_read_done(rv_read(version, len, 0, gpa), version, len, 0,
+			 VSTOR_SRB_STATUS_SUCCESS, 4096);
+	expect_read_done(rv_read(version, len, 5, gpa), version, len, 5,
+			 VSTOR_SRB_STATUS_INVALID_LUN, 0);
+	expect_reply(rv_op(VSTOR_OPERATION_RESET_BUS, len, NULL, 0), len, 0,
+		     NULL, 0);
+	expect_reply(rv_op(VSTOR_OPERATION_FCHBA_DATA, len, NULL, 0), len,
+		     VSTOR_STATUS_INVALID_DEVICE_REQUEST, NULL, 0);
+	logcap_stop();
+	/* A guest that pads to 64 at an old version gets 64 back. */
+	if (len < 64)
+		expect_read_done(rv_read(version, 64, 0, gpa), version, 64, 0,
+				 VSTOR_SRB_STATUS_SUCCESS, 4096);
+	ovb_client_free(f->cl, buf, 8192);
+	rv_stop(f);
+}
+
+static void test_reply_as_long_as_request(void **state)
+{
+	reply_sizes_at(VSTOR_PROTO_VERSION_WIN6, 48);
+	reply_sizes_at(VSTOR_PROTO_VERSION_WIN7, 48);
+	reply_sizes_at(VSTOR_PROTO_VERSION_WIN8_1, 64);
+	reply_sizes_at(VSTOR_PROTO_VERSION_WIN10, 64);
+}
+
+/*
+ * Linux sends every init request at 64 bytes, before any version is
+ * agreed: each answer must be 64 bytes too, or storvsc drops it as
+ * "Invalid pkt" and its init times out.
+ */
+static void test_init_replies_to_linux(void **state)
+{
+	struct sfx_opts o = { 0 };
+	struct sfx *f = rv_start(&o);
+	struct vmstorage_protocol_version pv = {
+		.major_minor = VSTOR_PROTO_VERSION_WIN10,
+	};
+
+	expect_reply(rv_op(VSTOR_OPERATION_BEGIN_INITIALIZATION, 64, NULL, 0),
+		     64, 0, NULL, 0);
+	expect_reply(rv_op(VSTOR_OPERATION_QUERY_PROTOCOL_VERSION, 64, &pv,
+			   sizeof(pv)), 64, 0, NULL, 0);
+	rv_stop(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_as_long_as_request),
+		cmocka_unit_test(test_init_replies_to_linux),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
