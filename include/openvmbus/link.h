@@ -66,6 +66,15 @@ void ovb_inproc_set_host_hook(struct ovb_inproc *l,
 					   void *ctx),
 			      void *ctx);
 
+/**
+ * Observe host->guest channel signals that cross the link (the slow path:
+ * not those written to an installed call eventfd), in order with the
+ * messages, before the client sees them.  Tests only.
+ */
+void ovb_inproc_set_event_hook(struct ovb_inproc *l,
+			       void (*hook)(uint32_t relid, void *ctx),
+			       void *ctx);
+
 /* ---- socket: host end ------------------------------------------------------ */
 
 struct ovb_link_host;

@@ -42,6 +42,8 @@ struct ovb_inproc {
 	struct queue to_host, to_guest;
 	bool (*hook)(const void *msg, size_t len, void *ctx);
 	void *hook_ctx;
+	void (*event_hook)(uint32_t relid, void *ctx);
+	void *event_hook_ctx;
 };
 
 static void *queue_main(void *arg)
@@ -186,6 +188,8 @@ static void guest_handle(struct ovb_inproc *l, struct item *it)
 			ovb_client_deliver_message(l->cl, it->a, it->msg,
 						   it->len);
 	} else if (it->kind == IT_EVENT) {
+		if (l->event_hook)
+			l->event_hook(it->a, l->event_hook_ctx);
 		ovb_client_deliver_event(l->cl, it->a);
 	}
 }
@@ -345,4 +349,12 @@ void ovb_inproc_set_host_hook(struct ovb_inproc *l,
 {
 	l->hook = hook;
 	l->hook_ctx = ctx;
+}
+
+void ovb_inproc_set_event_hook(struct ovb_inproc *l,
+			       void (*hook)(uint32_t relid, void *ctx),
+			       void *ctx)
+{
+	l->event_hook = hook;
+	l->event_hook_ctx = ctx;
 }

@@ -78,6 +78,19 @@ void hrec_send_after(struct hrec *r, uint32_t type, const void *msg,
 	pthread_mutex_unlock(&r->lock);
 }
 
+static void hrec_event(uint32_t relid, void *ctx)
+{
+	struct hrec *r = ctx;
+	struct hrec_msg *m;
+
+	pthread_mutex_lock(&r->lock);
+	m = &r->m[r->n++ % HREC_MAX];
+	m->type = HREC_EVENT;
+	m->len = 4;
+	memcpy(m->msg, &relid, 4);
+	pthread_mutex_unlock(&r->lock);
+}
+
 struct hrec *hrec_attach(struct ovb_inproc *l)
 {
 	struct hrec *r = calloc(1, sizeof(*r));
@@ -86,6 +99,7 @@ struct hrec *hrec_attach(struct ovb_inproc *l)
 	r->l = l;
 	pthread_mutex_init(&r->lock, NULL);
 	ovb_inproc_set_host_hook(l, hrec_hook, r);
+	ovb_inproc_set_event_hook(l, hrec_event, r);
 	return r;
 }
 
@@ -93,6 +107,7 @@ void hrec_detach(struct hrec *r)
 {
 	ovb_inproc_sync(r->l);
 	ovb_inproc_set_host_hook(r->l, NULL, NULL);
+	ovb_inproc_set_event_hook(r->l, NULL, NULL);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -112,6 +127,17 @@ void hrec_set(struct hrec *r, uint32_t drop_type, bool refuse_open)
 	pthread_mutex_unlock(&r->lock);
 }
 
+unsigned int hrec_nmsgs(struct hrec *r)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < r->n && i < HREC_MAX; i++)
+		n += r->m[i].type != HREC_EVENT;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
 unsigned int hrec_count(struct hrec *r, uint32_t type)
 {
 	unsigned int n = 0;
@@ -119,6 +145,32 @@ unsigned int hrec_count(struct hrec *r, uint32_t type)
 	pthread_mutex_lock(&r->lock);
 	for (unsigned int i = 0; i < r->n && i < HREC_MAX; i++)
 		n += r->m[i].type == type;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+int hrec_events_after(struct hrec *r, uint32_t relid, uint32_t type,
+		      size_t key_off, uint32_t key)
+{
+	int n = -1;
+
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < r->n && i < HREC_MAX; i++) {
+		const struct hrec_msg *m = &r->m[i];
+		uint32_t k;
+
+		if (m->type == HREC_EVENT) {
+			memcpy(&k, m->msg, 4);
+			if (n >= 0 && k == relid)
+				n++;
+			continue;
+		}
+		if (m->type != type || m->len < key_off + 4)
+			continue;
+		memcpy(&k, m->msg + key_off, 4);
+		if (k == key)
+			n = 0;
+	}
 	pthread_mutex_unlock(&r->lock);
 	return n;
 }

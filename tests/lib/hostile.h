@@ -23,6 +23,8 @@
 /* ---- host->guest recorder / hostile host -------------------------------- */
 
 #define HREC_MAX 256
+/** hrec_msg.type of a recorded channel signal; msg holds the relid (u32). */
+#define HREC_EVENT 0xffff0001u
 
 struct hrec_msg {
 	uint32_t type;
@@ -43,7 +45,10 @@ struct hrec {
 	size_t after_len;
 };
 
-/** Allocate a recorder and hook it into @l (before traffic flows). */
+/**
+ * Allocate a recorder and hook it into @l (before traffic flows): it
+ * records messages and, as HREC_EVENT entries in the same order, signals.
+ */
 struct hrec *hrec_attach(struct ovb_inproc *l);
 /** Unhook (after ovb_inproc_sync) and free. */
 void hrec_detach(struct hrec *r);
@@ -54,8 +59,16 @@ void hrec_set(struct hrec *r, uint32_t drop_type, bool refuse_open);
 /** Deliver @msg right behind the next message of @type, once. */
 void hrec_send_after(struct hrec *r, uint32_t type, const void *msg,
 		     size_t len);
+/** Messages recorded (signals not counted). */
+unsigned int hrec_nmsgs(struct hrec *r);
 /** Messages of @type recorded. */
 unsigned int hrec_count(struct hrec *r, uint32_t type);
+/**
+ * Signals for @relid recorded after the last message of @type whose u32
+ * at @key_off is @key (-1 if there is no such message).
+ */
+int hrec_events_after(struct hrec *r, uint32_t relid, uint32_t type,
+		      size_t key_off, uint32_t key);
 /**
  * The last message of @type whose u32 at byte @key_off is @key, copied to
  * @out (240 bytes of room).  Returns false if there is none.

@@ -95,7 +95,7 @@ static void test_before_contact(void **state)
 	assert_int_equal(logcap_count("before INITIATE_CONTACT dropped"),
 			 NGUEST - 1);
 	assert_int_equal(logcap_count("guest0: REQUESTOFFERS before"), 1);
-	assert_int_equal(f->rec->n, 0); /* not one reply */
+	assert_int_equal(hrec_nmsgs(f->rec), 0); /* not one reply */
 	assert_int_equal(ovb_partition_version(f->part), 0);
 	/* MEM_REGIONs that overlap or are unaligned (test-gmem has the
 	 * rest); the link closes the fd of a refused one. */
@@ -179,7 +179,7 @@ static void test_truncated(void **state)
 	sync_host(f);
 	assert_int_equal(logcap_count("channel message of 0 bytes dropped"), 1);
 	assert_int_equal(logcap_count("bytes dropped"), n + 8);
-	assert_int_equal(f->rec->n, 0);
+	assert_int_equal(hrec_nmsgs(f->rec), 0);
 	still_works(f, 0);
 }
 
@@ -218,7 +218,7 @@ static void test_oversized(void **state)
 			 guest_msgs[i].name, len);
 		assert_int_equal(logcap_count(needle), 1);
 	}
-	assert_int_equal(f->rec->n, 0);
+	assert_int_equal(hrec_nmsgs(f->rec), 0);
 	/* An UNLOAD of 9 bytes unloaded nothing. */
 	pair_ping(e, 100);
 	ovb_echo_close(e);
@@ -258,7 +258,7 @@ static void test_unknown_types(void **state)
 			 "dropped", types[i]);
 		assert_int_equal(logcap_count(needle), 1);
 	}
-	assert_int_equal(f->rec->n, 0);
+	assert_int_equal(hrec_nmsgs(f->rec), 0);
 	assert_int_equal(ovb_partition_version(f->part),
 			 VMBUS_VERSION_WIN10_V6_0);
 	still_works(f, 1);
