@@ -41,7 +41,8 @@ static void version_response(struct ovb_partition *part, bool ok,
 	m.connection_state = state;
 	m.msg_conn_id = VMBUS_MESSAGE_CONNECTION_ID;
 	if (ok && part->version >= VMBUS_VERSION_WIN10_V6_0) {
-		m.supported_features = SRV_FEATURES;
+		/* What the guest asked for AND what we have, never more. */
+		m.supported_features = part->features;
 		len = VMBUS_VERSION_RESPONSE2_SIZE;
 	}
 	ovb__srv_send(part, &m, len);
