@@ -63,6 +63,15 @@ int ovb_ring_attach(struct ovb_ring *r, void *ctl, void *data, uint32_t size,
  */
 void ovb_ring_init_control(struct ovb_ring *r);
 
+/**
+ * Advertise, in the control page of a ring we write, the features its
+ * writer supports (feat_pending_send_sz), leaving indices and mask alone:
+ * the ring may have been set up, or left zeroed, by the peer.  Call before
+ * the peer may use the ring.  B5 rule 5: each side sets the bits of the
+ * ring it writes (OpenVMM OutgoingRing::new).
+ */
+void ovb_ring_advertise(struct ovb_ring *r);
+
 /* ---- writer ---- */
 
 /**

@@ -47,6 +47,8 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 	snprintf(chan->out.name, sizeof(chan->out.name), "relid %u out",
 		 p->relid);
 	snprintf(chan->in.name, sizeof(chan->in.name), "relid %u in", p->relid);
+	/* Whoever set the rings up, the ring we write says what we honour. */
+	ovb_ring_advertise(&chan->out);
 	chan->wake_fd = p->wait_fd >= 0 ? p->wait_fd
 					: eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	chan->rxbuf_len = p->in_size;

@@ -132,6 +132,14 @@ void ovb_ring_init_control(struct ovb_ring *r)
 	r->in_batch = false;
 }
 
+void ovb_ring_advertise(struct ovb_ring *r)
+{
+	/* Relaxed: the peer is told the ring is usable by a message sent
+	 * after this (OPENCHANNEL_RESULT), which orders it. */
+	__atomic_fetch_or(CTL(r, feature_bits),
+			  VMBUS_RING_FEAT_PENDING_SEND_SZ, __ATOMIC_RELAXED);
+}
+
 /* ---- writer ------------------------------------------------------------ */
 
 uint32_t ovb_ring_packet_space(size_t len)

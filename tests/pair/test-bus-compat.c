@@ -78,6 +78,20 @@ static void bc_free(struct bc *b)
 	free(b);
 }
 
+/* The relid of the offer of class @class (the primary). */
+static uint32_t bc_relid(struct bc *b, const struct vmbus_guid *class)
+{
+	struct ovb_offer_info info[16];
+	size_t n = ovb_client_offers(b->cl, info, 16);
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		if (!memcmp(&info[i].class_id, class, sizeof(*class)) &&
+		    !info[i].subidx)
+			return info[i].relid;
+	fail_msg("no offer of that class");
+	return 0;
+}
+
 /* Length of the last recorded message of @type (0: none). */
 static size_t msg_len(struct hrec *r, uint32_t type)
 {
@@ -144,10 +158,86 @@ static void test_version_response_features(void **state)
 	bc_free(b);
 }
 
+/* ---- channel open ------------------------------------------------------------ */
+
+/* f8615163-df3e-46c5-913f-f2d2f965ed0e, the synthetic NIC (WIRE-FACTS B8) */
+#define NIC_CLASS_GUID                                                         \
+	{ { 0x63, 0x51, 0x61, 0xf8, 0x3e, 0xdf, 0xc5, 0x46, 0x91, 0x3f, 0xf2, \
+	    0xd2, 0xf9, 0x65, 0xed, 0x0e } }
+
+static const struct vmbus_guid dev_class[] = {
+	ECHO_CLASS_GUID, VSTOR_SCSI_CLASS_GUID, NIC_CLASS_GUID,
+};
+static const char *const dev_name[] = { "echo", "storvsp", "netvsp" };
+#define NDEV (sizeof(dev_class) / sizeof(dev_class[0]))
+
+struct raw_chan {
+	uint32_t relid, gpadl;
+	uint8_t *ring;   /* RING_PAGES pages: guest->host, then host->guest */
+	uint64_t gpa;
+};
+
+/* GPADL and OPEN_CHANNEL by hand over zeroed ring pages; must succeed. */
+static void raw_open(struct bc *b, unsigned int i, struct raw_chan *rc)
+{
+	void *ring;
+
+	rc->relid = bc_relid(b, &dev_class[i]);
+	rc->gpadl = H(rc->relid);
+	assert_int_equal(ovb_client_alloc(b->cl, RING_PAGES * PG, &ring,
+					  &rc->gpa), 0);
+	rc->ring = ring;
+	memset(rc->ring, 0, RING_PAGES * PG);
+	assert_int_equal(hg_gpadl_status(b->link, b->rec, rc->relid,
+					 rc->gpadl, rc->gpa, RING_PAGES * PG),
+			 0);
+	if (hg_open_status(b->link, b->rec, rc->relid, rc->gpadl,
+			   RING_PAGES / 2) != 0)
+		fail_msg("%s: raw open refused", dev_name[i]);
+}
+
+static void raw_close(struct bc *b, struct raw_chan *rc)
+{
+	hg_relid_msg(b->link, CHANNELMSG_CLOSECHANNEL, rc->relid);
+	hg_teardown(b->link, rc->relid, rc->gpadl);
+	ovb_inproc_sync(b->link);
+	ovb_client_free(b->cl, rc->ring, RING_PAGES * PG);
+}
+
+/* The host->guest ring's control page. */
+static struct vmbus_ring_control *raw_in_ctl(struct raw_chan *rc)
+{
+	return (struct vmbus_ring_control *)(void *)(rc->ring +
+						     RING_PAGES / 2 * PG);
+}
+
+/*
+ * The host sets feat_pending_send_sz in the ring it writes, for every
+ * device, even when the guest left the control page zeroed (OpenVMM
+ * OutgoingRing::new; Linux sets it in both rings it allocates).
+ */
+static void test_ring_feature_bits(void **state)
+{
+	struct bc *b = bc_new(true);
+
+	for (unsigned int i = 0; i < NDEV; i++) {
+		struct raw_chan rc;
+
+		raw_open(b, i, &rc);
+		if (!(raw_in_ctl(&rc)->feature_bits &
+		      VMBUS_RING_FEAT_PENDING_SEND_SZ))
+			fail_msg("%s: host->guest ring feature_bits %#x",
+				 dev_name[i], raw_in_ctl(&rc)->feature_bits);
+		raw_close(b, &rc);
+	}
+	bc_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_response_features),
+		cmocka_unit_test(test_ring_feature_bits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
