@@ -56,6 +56,13 @@ void ovb__chan_stop(struct ovb_chan *chan);
 /** Free a stopped channel. */
 void ovb__chan_destroy(struct ovb_chan *chan);
 
+/**
+ * Signal the peer: eventfd if installed, else the role's slow path.  The
+ * data path signals only as the ring rules say; a role calls this itself
+ * for a signal the rules do not cover (the one after OPENCHANNEL_RESULT).
+ */
+void ovb__chan_signal_peer(struct ovb_chan *chan);
+
 /** The role context. */
 void *ovb__chan_role_ctx(const struct ovb_chan *chan);
 

@@ -76,9 +76,6 @@ struct ovb_chan {
 #define STAT_ADD(chan, field, n)                                              \
 	__atomic_fetch_add(&(chan)->st.field, (n), __ATOMIC_RELAXED)
 
-/** Signal the peer: eventfd if installed, else the role's slow path. */
-void ovb__chan_signal_peer(struct ovb_chan *chan);
-
 /** Complete every tracked request with NULL. */
 void ovb__chan_fail_requests(struct ovb_chan *chan);
 

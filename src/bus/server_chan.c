@@ -482,6 +482,16 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 	dev->state = OFFER_OPEN;
 	dev->target_vp = o.target_vp;
 	open_result(part, o.child_relid, o.openid, VMBUS_STATUS_SUCCESS);
+	/*
+	 * One signal right behind the result, whatever the rings hold.
+	 * Linux storvsc ignores signals that come before it has seen the
+	 * result, so a first reply that raced it would leave the channel
+	 * stuck; this one comes after (the link keeps messages and signals
+	 * in order).  OpenVMM sends its "unstick" signal 100 ms later and
+	 * only if a ring needs one (vmbus_server, openvmm #1829); an extra
+	 * signal on an idle channel costs the guest one empty look.
+	 */
+	ovb__chan_signal_peer(dev->chan);
 	ovb__srv_monitor_update(part);
 	ovb_info("%s: relid %u (%s, sub-channel %u) open", part->name,
 		 dev->relid, dev->ops->name, dev->subidx);

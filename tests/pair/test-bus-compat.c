@@ -233,11 +233,41 @@ static void test_ring_feature_bits(void **state)
 	bc_free(b);
 }
 
+/*
+ * Right after a successful OPENCHANNEL_RESULT the host signals the channel
+ * once, with nothing in the ring yet: Linux storvsc ignores signals that
+ * come before it has seen the result, so a reply that raced it would
+ * stall the channel (OpenVMM vmbus_server unstick, openvmm #1829).
+ */
+static void test_signal_after_open_result(void **state)
+{
+	struct bc *b = bc_new(true);
+
+	for (unsigned int i = 0; i < NDEV; i++) {
+		struct raw_chan rc;
+		int n;
+
+		raw_open(b, i, &rc);
+		ovb_inproc_sync(b->link);
+		n = hrec_events_after(b->rec, rc.relid,
+				      CHANNELMSG_OPENCHANNEL_RESULT,
+				      offsetof(struct vmbus_channel_open_result,
+					       child_relid), rc.relid);
+		if (n != 1)
+			fail_msg("%s: %d signals after the open result",
+				 dev_name[i], n);
+		assert_int_equal(raw_in_ctl(&rc)->write_index, 0);
+		raw_close(b, &rc);
+	}
+	bc_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_response_features),
 		cmocka_unit_test(test_ring_feature_bits),
+		cmocka_unit_test(test_signal_after_open_result),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
