@@ -233,6 +233,19 @@ static void test_ring_feature_bits(void **state)
 	bc_free(b);
 }
 
+/* Signals for @relid recorded since the last hrec_clear(). */
+static int count_events(struct hrec *r, uint32_t relid)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < r->n && i < HREC_MAX; i++)
+		n += r->m[i].type == HREC_EVENT &&
+		     !memcmp(r->m[i].msg, &relid, 4);
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
 /*
  * Right after a successful OPENCHANNEL_RESULT the host signals the channel
  * once, with nothing in the ring yet: Linux storvsc ignores signals that
@@ -256,9 +269,140 @@ static void test_signal_after_open_result(void **state)
 		if (n != 1)
 			fail_msg("%s: %d signals after the open result",
 				 dev_name[i], n);
+		/* And none before it (Linux maps the relid only then). */
+		assert_int_equal(count_events(b->rec, rc.relid), 1);
 		assert_int_equal(raw_in_ctl(&rc)->write_index, 0);
 		raw_close(b, &rc);
 	}
+	bc_free(b);
+}
+
+/* ---- what Linux's channel-message handlers match on ------------------- */
+
+/* Position of the first recorded message of @type at or after @from, or -1. */
+static int msg_at(struct hrec *r, uint32_t type, unsigned int from)
+{
+	int at = -1;
+
+	pthread_mutex_lock(&r->lock);
+	assert_true(r->n < HREC_MAX);
+	for (unsigned int i = from; i < r->n && at < 0; i++)
+		if (r->m[i].type == type)
+			at = (int)i;
+	pthread_mutex_unlock(&r->lock);
+	return at;
+}
+
+/*
+ * Every message the host sends is at least as long as the minimum Linux's
+ * channel_message_table gives it (vmbus_on_msg_dpc drops shorter ones):
+ * exactly the sizes of WIRE-FACTS B3.  ALLOFFERS_DELIVERED comes after
+ * every offer REQUEST_OFFERS produced.  Offers: relids 1..2047, a unique
+ * (class, instance) per primary (vmbus_process_offer drops a second one),
+ * the connection id 0x2000 + relid with a dedicated interrupt from Win7
+ * on, and none of the confidential bits 0x2/0x4 in chn_flags.
+ */
+static void test_host_messages(void **state)
+{
+	struct bc *b = bc_new(true);
+	struct vmbus_channel_offer_channel o[8];
+	int done = msg_at(b->rec, CHANNELMSG_ALLOFFERS_DELIVERED, 0);
+	unsigned int n = 0;
+
+	assert_true(done > 0);
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_VERSION_RESPONSE), 20);
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_ALLOFFERS_DELIVERED), 8);
+	assert_int_equal(msg_at(b->rec, CHANNELMSG_OFFERCHANNEL, (unsigned)done),
+			 -1);
+	for (int at = 0; (at = msg_at(b->rec, CHANNELMSG_OFFERCHANNEL,
+				      (unsigned)at)) >= 0; at++) {
+		assert_true(n < 8);
+		assert_int_equal(b->rec->m[at].len, 196);
+		memcpy(&o[n], b->rec->m[at].msg, sizeof(o[n]));
+		assert_in_range(o[n].child_relid, 1, VMBUS_MAX_RELID);
+		assert_int_equal(o[n].sub_channel_index, 0);
+		assert_int_equal(o[n].chn_flags & 0x6, 0);
+		assert_int_equal(o[n].is_dedicated_interrupt & 1, 1);
+		assert_int_equal(o[n].connection_id,
+				 VMBUS_CHAN_CONNECTION_ID_BASE +
+					 o[n].child_relid);
+		for (unsigned int j = 0; j < n; j++)
+			assert_false(!memcmp(&o[j].if_type, &o[n].if_type, 16) &&
+				     !memcmp(&o[j].if_instance,
+					     &o[n].if_instance, 16));
+		n++;
+	}
+	assert_int_equal(n, NDEV);
+	/* The rest of a channel's life. */
+	struct raw_chan rc;
+
+	raw_open(b, 0, &rc); /* GPADL_CREATED: test_results_echo_keys */
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_OPENCHANNEL_RESULT), 20);
+	raw_close(b, &rc);
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_GPADL_TORNDOWN), 12);
+	assert_int_equal(ovb_server_rescind(
+				 ovb_server_find_dev(ovb_inproc_partition(
+							     b->link),
+						     rc.relid)), 0);
+	ovb_inproc_sync(b->link);
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_RESCIND_CHANNELOFFER), 12);
+	assert_int_equal(ovb_client_unload(b->cl, 5000), 0);
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_UNLOAD_RESPONSE), 8);
+	bc_free(b);
+}
+
+/*
+ * Linux finds the request a result answers by its keys: OPENCHANNEL_RESULT
+ * by relid and openid (vmbus_onopen_result), GPADL_CREATED by relid and
+ * GPADL handle (vmbus_ongpadl_created), GPADL_TORNDOWN by handle
+ * (vmbus_ongpadl_torndown).  Each must echo them, with status 0 for
+ * success.
+ */
+static void test_results_echo_keys(void **state)
+{
+	struct bc *b = bc_new(true);
+	uint32_t relid = bc_relid(b, &dev_class[0]);
+	struct vmbus_channel_open_channel op;
+	struct vmbus_channel_open_result res;
+	struct vmbus_channel_gpadl_created gc;
+	struct vmbus_channel_gpadl_torndown gt;
+	uint8_t got[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+	void *ring;
+	uint64_t gpa;
+
+	assert_int_equal(ovb_client_alloc(b->cl, RING_PAGES * PG, &ring, &gpa),
+			 0);
+	memset(ring, 0, RING_PAGES * PG);
+	assert_int_equal(hg_gpadl(b->link, relid, 0xe1e10, gpa,
+				  RING_PAGES * PG), 0);
+	ovb_inproc_sync(b->link);
+	assert_true(hrec_find(b->rec, CHANNELMSG_GPADL_CREATED, 12, 0xe1e10,
+			      got));
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_GPADL_CREATED), 20);
+	memcpy(&gc, got, sizeof(gc));
+	assert_int_equal(gc.child_relid, relid);
+	assert_int_equal(gc.creation_status, 0);
+	memset(&op, 0, sizeof(op));
+	op.header.msgtype = CHANNELMSG_OPENCHANNEL;
+	op.child_relid = relid;
+	op.openid = 0x5eed;
+	op.ringbuffer_gpadlhandle = 0xe1e10;
+	op.downstream_ringbuffer_pageoffset = RING_PAGES / 2;
+	assert_int_equal(hg_post(b->link, &op, VMBUS_OPEN_CHANNEL_SIZE), 0);
+	ovb_inproc_sync(b->link);
+	assert_true(hrec_find(b->rec, CHANNELMSG_OPENCHANNEL_RESULT, 8, relid,
+			      got));
+	memcpy(&res, got, sizeof(res));
+	assert_int_equal(res.openid, 0x5eed);
+	assert_int_equal(res.status, 0);
+	hg_relid_msg(b->link, CHANNELMSG_CLOSECHANNEL, relid);
+	hg_teardown(b->link, relid, 0xe1e10);
+	ovb_inproc_sync(b->link);
+	assert_true(hrec_find(b->rec, CHANNELMSG_GPADL_TORNDOWN, 8, 0xe1e10,
+			      got));
+	memcpy(&gt, got, sizeof(gt));
+	assert_int_equal(gt.gpadl, 0xe1e10);
+	ovb_client_free(b->cl, ring, RING_PAGES * PG);
 	bc_free(b);
 }
 
@@ -268,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_version_response_features),
 		cmocka_unit_test(test_ring_feature_bits),
 		cmocka_unit_test(test_signal_after_open_result),
+		cmocka_unit_test(test_host_messages),
+		cmocka_unit_test(test_results_echo_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
