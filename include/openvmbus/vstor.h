@@ -154,6 +154,15 @@ ssize_t ovb_vstor_encode_simple(void *buf, size_t cap, uint16_t version,
 ssize_t ovb_vstor_encode_version(void *buf, size_t cap, uint16_t version,
 				 uint16_t proposed);
 
+/**
+ * Host: COMPLETE_IO answering QUERY_PROTOCOL_VERSION with @status
+ * (0, or VSTOR_STATUS_REVISION_MISMATCH) and the @proposed version echoed
+ * (revision 0), as OpenVMM's storvsp answers both.
+ */
+ssize_t ovb_vstor_encode_version_reply(void *buf, size_t cap,
+				       uint16_t version, uint32_t status,
+				       uint16_t proposed);
+
 /** Host: COMPLETE_IO answering QUERY_PROPERTIES with @props. */
 ssize_t ovb_vstor_encode_properties(void *buf, size_t cap, uint16_t version,
 				    uint32_t status,

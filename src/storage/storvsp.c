@@ -477,6 +477,22 @@ static uint32_t svsp_query_version(struct svsp_chan *ch,
 	return VSTOR_STATUS_SUCCESS;
 }
 
+/* Answer QUERY_PROTOCOL_VERSION, echoing @proposed; on success adopt it. */
+static void svsp_version_reply(struct svsp_chan *ch, const struct ovb_pkt *pkt,
+			       uint16_t proposed, uint32_t status)
+{
+	uint8_t buf[VSTOR_PACKET_SIZE_WIN8] = { 0 };
+	uint16_t v = __atomic_load_n(&ch->inst->version, __ATOMIC_ACQUIRE);
+	ssize_t n = ovb_vstor_encode_version_reply(buf, sizeof(buf), v, status,
+						   proposed);
+
+	if (n > 0)
+		ovb__svsp_send_reply(ch, pkt->xid, pkt->len, buf);
+	if (status == VSTOR_STATUS_SUCCESS)
+		__atomic_store_n(&ch->inst->version, proposed,
+				 __ATOMIC_RELEASE);
+}
+
 static void svsp_properties(struct svsp_chan *ch, uint64_t xid,
 			    uint32_t req_len)
 {
@@ -542,10 +558,8 @@ static uint32_t svsp_init_step(struct svsp_chan *ch,
 	case VSTOR_OPERATION_QUERY_PROTOCOL_VERSION:
 		if (st != SVSP_BEGUN && st != SVSP_VERSIONED)
 			break;
-		if (svsp_query_version(ch, m) != VSTOR_STATUS_SUCCESS)
-			return VSTOR_STATUS_REVISION_MISMATCH;
-		ovb__svsp_reply(ch, pkt->xid, pkt->len, VSTOR_STATUS_SUCCESS);
-		__atomic_store_n(&in->version, m->version, __ATOMIC_RELEASE);
+		svsp_version_reply(ch, pkt, m->version,
+				   svsp_query_version(ch, m));
 		return UINT32_MAX; /* answered */
 	case VSTOR_OPERATION_QUERY_PROPERTIES:
 		if (st < SVSP_VERSIONED)

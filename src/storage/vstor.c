@@ -246,6 +246,22 @@ ssize_t ovb_vstor_encode_version(void *buf, size_t cap, uint16_t version,
 	return vstor_finish(buf, &pkt, size);
 }
 
+ssize_t ovb_vstor_encode_version_reply(void *buf, size_t cap,
+				       uint16_t version, uint32_t status,
+				       uint16_t proposed)
+{
+	struct vstor_packet pkt;
+	ssize_t size = vstor_begin(buf, cap, version,
+				   VSTOR_OPERATION_COMPLETE_IO, 0, status,
+				   &pkt);
+
+	if (size < 0)
+		return size;
+	pkt.version.major_minor = proposed;
+	pkt.version.revision = 0;
+	return vstor_finish(buf, &pkt, size);
+}
+
 ssize_t ovb_vstor_encode_properties(void *buf, size_t cap, uint16_t version,
 				    uint32_t status,
 				    const struct ovb_vstor_props *props)

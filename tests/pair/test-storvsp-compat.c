@@ -232,7 +232,8 @@ static void reply_sizes_at(uint16_t version, size_t len)
 	expect_reply(rv_op(VSTOR_OPERATION_BEGIN_INITIALIZATION, len, NULL, 0),
 		     len, 0, NULL, 0);
 	expect_reply(rv_op(VSTOR_OPERATION_QUERY_PROTOCOL_VERSION, len, &pv,
-			   sizeof(pv)), len, 0, NULL, 0);
+			   sizeof(pv)), len, 0, (const uint8_t *)&pv,
+		     sizeof(pv));
 	/* max_channel_count @4, flags @8, max_transfer_bytes @12. */
 	if (version >= VSTOR_PROTO_VERSION_WIN8) {
 		props[4] = 4;
@@ -290,7 +291,38 @@ static void test_init_replies_to_linux(void **state)
 	expect_reply(rv_op(VSTOR_OPERATION_BEGIN_INITIALIZATION, 64, NULL, 0),
 		     64, 0, NULL, 0);
 	expect_reply(rv_op(VSTOR_OPERATION_QUERY_PROTOCOL_VERSION, 64, &pv,
-			   sizeof(pv)), 64, 0, NULL, 0);
+			   sizeof(pv)), 64, 0, (const uint8_t *)&pv,
+		     sizeof(pv));
+	rv_stop(f);
+}
+
+/* ---- what storvsc reads in the replies ----------------------------------- */
+
+/*
+ * storvsc_channel_init proposes 6.2, 6.0, 5.1 in turn and takes the first
+ * COMPLETE_IO with status 0; a refusal is a COMPLETE_IO with a non-zero
+ * status (REVISION_MISMATCH).  OpenVMM echoes the proposed version in
+ * both answers.
+ */
+static void test_version_negotiation(void **state)
+{
+	struct sfx_opts o = { .host_max_version = VSTOR_PROTO_VERSION_WIN8_1 };
+	struct sfx *f = rv_start(&o);
+	struct vmstorage_protocol_version pv = {
+		.major_minor = VSTOR_PROTO_VERSION_WIN10,
+	};
+	const uint8_t refused[4] = { 0x02, 0x06, 0, 0 }, agreed[4] = { 0, 6 };
+
+	logcap_start();
+	expect_reply(rv_op(VSTOR_OPERATION_BEGIN_INITIALIZATION, 64, NULL, 0),
+		     64, 0, NULL, 0);
+	expect_reply(rv_op(VSTOR_OPERATION_QUERY_PROTOCOL_VERSION, 64, &pv,
+			   sizeof(pv)), 64, VSTOR_STATUS_REVISION_MISMATCH,
+		     refused, sizeof(refused));
+	pv.major_minor = VSTOR_PROTO_VERSION_WIN8_1;
+	expect_reply(rv_op(VSTOR_OPERATION_QUERY_PROTOCOL_VERSION, 64, &pv,
+			   sizeof(pv)), 64, 0, agreed, sizeof(agreed));
+	logcap_stop();
 	rv_stop(f);
 }
 
@@ -299,6 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_as_long_as_request),
 		cmocka_unit_test(test_init_replies_to_linux),
+		cmocka_unit_test(test_version_negotiation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

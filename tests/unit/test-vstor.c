@@ -45,6 +45,24 @@ static void test_reply_len(void **state)
 	assert_int_equal(ovb_vstor_reply_len(4096), 64);
 }
 
+/* The answer to QUERY_PROTOCOL_VERSION echoes the proposal. */
+static void test_golden_version_reply(void **state)
+{
+	uint8_t buf[64], want[64] = { 1, 0, 0, 0, 0, 0, 0, 0,
+				      0x59, 0, 0, 0xc0, 0x02, 0x06, 0, 0 };
+
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(ovb_vstor_encode_version_reply(
+				 buf, sizeof(buf), VSTOR_PROTO_VERSION_WIN10,
+				 VSTOR_STATUS_REVISION_MISMATCH, 0x0602), 64);
+	assert_memory_equal(buf, want, 64);
+	assert_int_equal(ovb_vstor_encode_version_reply(
+				 buf, sizeof(buf), VSTOR_PROTO_VERSION_WIN6, 0,
+				 0x0602), 48);
+	assert_int_equal(buf[8], 0);
+	assert_int_equal(buf[12], 0x02);
+}
+
 static void test_versions(void **state)
 {
 	size_t n;
@@ -411,6 +429,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wire_sizes),
 		cmocka_unit_test(test_reply_len),
+		cmocka_unit_test(test_golden_version_reply),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_golden_srb),
 		cmocka_unit_test(test_golden_simple),
