@@ -298,6 +298,23 @@ static void test_init_replies_to_linux(void **state)
 
 /* ---- what storvsc reads in the replies ----------------------------------- */
 
+/* BEGIN_INIT, @version accepted, QUERY_PROPERTIES into @props, END_INIT. */
+static void rv_init(uint16_t version, struct vmstorage_channel_properties *pr)
+{
+	struct vmstorage_protocol_version pv = { .major_minor = version };
+	const struct rv_reply *r;
+
+	r = rv_op(VSTOR_OPERATION_BEGIN_INITIALIZATION, 64, NULL, 0);
+	assert_int_equal(r->b[8], 0);
+	r = rv_op(VSTOR_OPERATION_QUERY_PROTOCOL_VERSION, 64, &pv, sizeof(pv));
+	assert_memory_equal(r->b + 8, "\0\0\0\0", 4);
+	r = rv_op(VSTOR_OPERATION_QUERY_PROPERTIES, 64, NULL, 0);
+	if (pr)
+		memcpy(pr, r->b + 12, sizeof(*pr));
+	r = rv_op(VSTOR_OPERATION_END_INITIALIZATION, 64, NULL, 0);
+	assert_memory_equal(r->b + 8, "\0\0\0\0", 4);
+}
+
 /*
  * storvsc_channel_init proposes 6.2, 6.0, 5.1 in turn and takes the first
  * COMPLETE_IO with status 0; a refusal is a COMPLETE_IO with a non-zero
@@ -326,12 +343,159 @@ static void test_version_negotiation(void **state)
 	rv_stop(f);
 }
 
+/*
+ * QUERY_PROPERTIES: Linux sets max_sectors from max_transfer_bytes rounded
+ * down to 4 KiB, and asks for sub-channels only if flags has
+ * SUPPORTS_MULTI_CHANNEL, at most max_channel_cnt.  Sub-channels need
+ * VMBus 2.4 (offers with sub_channel_index): below it, neither.
+ */
+static void test_properties_by_vmbus_version(void **state)
+{
+	static const uint32_t vmbus[] = { VMBUS_VERSION_WIN7,
+					  VMBUS_VERSION_WIN8,
+					  VMBUS_VERSION_WIN10_V6_0 };
+
+	for (size_t i = 0; i < sizeof(vmbus) / sizeof(vmbus[0]); i++) {
+		struct sfx_opts o = { .vmbus_max = vmbus[i] };
+		struct sfx *f = rv_start(&o);
+		struct vmstorage_channel_properties pr;
+		bool multi = vmbus[i] >= VMBUS_VERSION_WIN8;
+
+		rv_init(VSTOR_PROTO_VERSION_WIN8_1, &pr);
+		assert_int_equal(pr.max_channel_count, multi ? 4 : 0);
+		assert_int_equal(pr.flags, multi ? 1 : 0);
+		assert_int_equal(pr.max_transfer_bytes, 1u << 20);
+		assert_int_equal(pr.max_transfer_bytes % 4096, 0);
+		rv_stop(f);
+	}
+}
+
+/* SCSI offers of the guest's view with a non-zero sub_channel_index. */
+static unsigned int sub_offers(struct sfx *f)
+{
+	struct ovb_offer_info info[16];
+	size_t n = ovb_client_offers(f->cl, info, 16);
+	const struct vmbus_guid scsi = VSTOR_SCSI_CLASS_GUID;
+	unsigned int subs = 0;
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		subs += info[i].subidx && !info[i].rescinded &&
+			!memcmp(&info[i].class_id, &scsi, sizeof(scsi));
+	return subs;
+}
+
+/*
+ * Linux asks for sub-channels after END_INITIALIZATION
+ * (handle_multichannel_storage); they come as offers of the same class and
+ * instance with sub_channel_index 1..n.
+ */
+static void test_subchannels_after_end_init(void **state)
+{
+	struct sfx_opts o = { 0 };
+	struct sfx *f = rv_start(&o);
+	uint16_t n = 3;
+
+	rv_init(VSTOR_PROTO_VERSION_WIN10, NULL);
+	expect_reply(rv_op(VSTOR_OPERATION_CREATE_SUB_CHANNELS, 64, &n,
+			   sizeof(n)), 64, 0, NULL, 0);
+	PAIR_WAIT(sub_offers(f) == 3);
+	assert_int_equal(sub_offers(f), 3);
+	rv_stop(f);
+}
+
+/*
+ * A LUN added after init: the host says ENUMERATE_BUS with transaction id
+ * 0, in band, asking for no completion.  Linux drops a packet with id 0
+ * that is a COMPLETE_IO or FCHBA_DATA ("Invalid packet with ID of 0").
+ */
+static void test_enumerate_bus_unsolicited(void **state)
+{
+	struct sfx_opts o = { 0 };
+	struct sfx *f = rv_start(&o);
+	struct ovb_blk *blk = sfx_ram(1u << 20, 512);
+	uint8_t want[64] = { VSTOR_OPERATION_ENUMERATE_BUS };
+
+	rv_init(VSTOR_PROTO_VERSION_WIN10, NULL);
+	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 6, blk), 6);
+	PAIR_WAIT(__atomic_load_n(&rv.unsolicited, __ATOMIC_ACQUIRE) > 0);
+	pthread_mutex_lock(&rv.lock);
+	assert_int_equal(rv.unsolicited, 1);
+	assert_int_equal(rv.last_unsolicited.type, VM_PKT_DATA_INBAND);
+	assert_int_equal(rv.last_unsolicited.xid, 0);
+	assert_int_equal(rv.last_unsolicited.len, 64);
+	assert_memory_equal(rv.last_unsolicited.b, want, 64);
+	pthread_mutex_unlock(&rv.lock);
+	rv_stop(f);
+}
+
+/*
+ * Errors as storvsc_on_io_completion / storvsc_handle_error read them:
+ * sense is copied only for CHECK CONDITION with SRB_STATUS_AUTOSENSE_VALID
+ * (at most 0x14 bytes); data_transfer_length counts only for SUCCESS or
+ * DATA_OVERRUN; INVALID_LUN (any target but 0, any absent LUN) becomes
+ * DID_NO_CONNECT, which ends the scan of that address.
+ */
+static void test_srb_errors_as_linux_reads_them(void **state)
+{
+	struct sfx_opts o = { 0 };
+	struct sfx *f = rv_start(&o);
+	struct ovb_vstor_srb srb = { .cdb_length = 16,
+				     .data_in = VSTOR_DATA_READ,
+				     .sense_info_length = 0x14,
+				     .data_transfer_length = 4096 };
+	uint8_t pkt[64] = { 0 };
+	const struct rv_reply *r;
+	const uint8_t *sense;
+	void *buf;
+	uint64_t gpa;
+
+	assert_int_equal(ovb_client_alloc(f->cl, 8192, &buf, &gpa), 0);
+	rv_init(VSTOR_PROTO_VERSION_WIN10, NULL);
+	/* READ(16) of 8 blocks at the last LBA + 1. */
+	srb.cdb[0] = SCSI_READ_16;
+	srb.cdb[7] = (uint8_t)(SFX_DISK / 512 >> 16);
+	srb.cdb[8] = (uint8_t)(SFX_DISK / 512 >> 8);
+	srb.cdb[9] = (uint8_t)(SFX_DISK / 512);
+	srb.cdb[13] = 8;
+	assert_true(ovb_vstor_encode_srb(pkt, sizeof(pkt),
+					 VSTOR_PROTO_VERSION_WIN10, &srb) > 0);
+	logcap_start();
+	r = rv_call(pkt, 64, gpa, 4096);
+	assert_int_equal(r->len, 64);
+	assert_int_equal(r->b[0], VSTOR_OPERATION_COMPLETE_IO);
+	assert_int_equal(r->b[12 + 2], VSTOR_SRB_STATUS_ERROR |
+					       VSTOR_SRB_STATUS_AUTOSENSE_VALID);
+	assert_int_equal(r->b[12 + 3], SCSI_STATUS_CHECK_CONDITION);
+	assert_in_range(r->b[12 + 9], 14, 0x14);   /* sense_info_length */
+	assert_memory_equal(r->b + 12 + 12, "\0\0\0\0", 4); /* moved */
+	sense = r->b + 12 + 16;
+	assert_int_equal(sense[0] & 0x7f, 0x70);      /* fixed format */
+	assert_int_equal(sense[2] & 0xf, SCSI_SENSE_ILLEGAL_REQUEST);
+	assert_int_equal(sense[12], 0x21);            /* LBA out of range */
+	/* Target 1 and an absent LUN: INVALID_LUN, nothing moved. */
+	srb.target_id = 1;
+	srb.cdb[7] = srb.cdb[8] = srb.cdb[9] = 0;
+	assert_true(ovb_vstor_encode_srb(pkt, sizeof(pkt),
+					 VSTOR_PROTO_VERSION_WIN10, &srb) > 0);
+	r = rv_call(pkt, 64, gpa, 4096);
+	assert_int_equal(r->b[12 + 2], VSTOR_SRB_STATUS_INVALID_LUN);
+	assert_int_equal(r->b[12 + 9], 0);
+	assert_memory_equal(r->b + 12 + 12, "\0\0\0\0", 4);
+	logcap_stop();
+	ovb_client_free(f->cl, buf, 8192);
+	rv_stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_as_long_as_request),
 		cmocka_unit_test(test_init_replies_to_linux),
 		cmocka_unit_test(test_version_negotiation),
+		cmocka_unit_test(test_properties_by_vmbus_version),
+		cmocka_unit_test(test_subchannels_after_end_init),
+		cmocka_unit_test(test_enumerate_bus_unsolicited),
+		cmocka_unit_test(test_srb_errors_as_linux_reads_them),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
