@@ -406,6 +406,144 @@ static void test_results_echo_keys(void **state)
 	bc_free(b);
 }
 
+/* INITIATE_CONTACT for @version (on connection 4 from 5.0, as Linux). */
+static void contact(struct bc *b, uint32_t version)
+{
+	struct vmbus_channel_initiate_contact c;
+
+	memset(&c, 0, sizeof(c));
+	c.header.msgtype = CHANNELMSG_INITIATE_CONTACT;
+	c.vmbus_version_requested = version;
+	c.msg_sint = VMBUS_MESSAGE_SINT;
+	assert_int_equal(ovb_inproc_guest_post(
+				 b->link,
+				 version >= VMBUS_VERSION_WIN10_V5
+					 ? VMBUS_MESSAGE_CONNECTION_ID_4
+					 : VMBUS_MESSAGE_CONNECTION_ID,
+				 &c, VMBUS_INITIATE_CONTACT_SIZE), 0);
+	ovb_inproc_sync(b->link);
+}
+
+/*
+ * Linux's vmbus_negotiate_version walks its version list down until
+ * VERSION_RESPONSE says version_supported; from 5.0 it then posts every
+ * message to the msg_conn_id of that response.
+ */
+static void test_version_refusal(void **state)
+{
+	struct bc *b = bc_new(false);
+	const uint8_t refused[16] = { 0x0f, 0, 0, 0, 0, 0, 0, 0,
+				      0, 0, 0, 0, 1, 0, 0, 0 };
+	const uint8_t agreed[16] = { 0x0f, 0, 0, 0, 0, 0, 0, 0,
+				     1, 0, 0, 0, 1, 0, 0, 0 };
+	uint8_t got[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+
+	contact(b, 0x00070000); /* a version from the future */
+	assert_true(hrec_find(b->rec, CHANNELMSG_VERSION_RESPONSE, 0,
+			      CHANNELMSG_VERSION_RESPONSE, got));
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_VERSION_RESPONSE), 16);
+	assert_memory_equal(got, refused, 16);
+	hrec_clear(b->rec);
+	contact(b, VMBUS_VERSION_WIN10_V5_3);
+	assert_true(hrec_find(b->rec, CHANNELMSG_VERSION_RESPONSE, 0,
+			      CHANNELMSG_VERSION_RESPONSE, got));
+	assert_int_equal(msg_len(b->rec, CHANNELMSG_VERSION_RESPONSE), 16);
+	assert_memory_equal(got, agreed, 16);
+	/* The connection it named takes the next message. */
+	assert_int_equal(hg_post_type(b->link, CHANNELMSG_REQUESTOFFERS, NULL,
+				      8), 0);
+	ovb_inproc_sync(b->link);
+	assert_int_equal(hrec_count(b->rec, CHANNELMSG_ALLOFFERS_DELIVERED), 1);
+	bc_free(b);
+}
+
+/*
+ * A rescinded relid stays taken until the guest's RELID_RELEASED: Linux
+ * keeps the channel in its relid table until it has released it
+ * (hv_process_channel_removal -> vmbus_release_relid), and an offer
+ * reusing it sooner would land on the dying channel.
+ */
+static void test_relid_held_until_released(void **state)
+{
+	struct bc *b = bc_new(false);
+	struct ovb_partition *part = ovb_inproc_partition(b->link);
+	struct ovb_offer_params op = { .class_id = ECHO_CLASS_GUID };
+	struct ovb_vsp_dev *dev, *nd;
+	uint32_t relid;
+
+	contact(b, VMBUS_VERSION_WIN10_V6_0);
+	assert_int_equal(hg_post_type(b->link, CHANNELMSG_REQUESTOFFERS, NULL,
+				      8), 0);
+	ovb_inproc_sync(b->link);
+	op.instance_id.b[0] = 0xaa;
+	assert_int_equal(ovb_server_offer(part, &ovb_echo_vsp_ops, &op, &dev),
+			 0);
+	relid = ovb_vsp_dev_relid(dev);
+	/* Keep the rescind from our client, which would release at once. */
+	hrec_set(b->rec, CHANNELMSG_RESCIND_CHANNELOFFER, false);
+	assert_int_equal(ovb_server_rescind(dev), 0);
+	ovb_inproc_sync(b->link);
+	assert_int_equal(hrec_count(b->rec, CHANNELMSG_RESCIND_CHANNELOFFER),
+			 1);
+	op.instance_id.b[0] = 0xab;
+	assert_int_equal(ovb_server_offer(part, &ovb_echo_vsp_ops, &op, &nd),
+			 0);
+	assert_int_not_equal(ovb_vsp_dev_relid(nd), relid);
+	assert_int_equal(hg_relid_msg(b->link, CHANNELMSG_RELID_RELEASED,
+				      relid), 0);
+	ovb_inproc_sync(b->link);
+	op.instance_id.b[0] = 0xac;
+	assert_int_equal(ovb_server_offer(part, &ovb_echo_vsp_ops, &op, &nd),
+			 0);
+	assert_int_equal(ovb_vsp_dev_relid(nd), relid);
+	bc_free(b);
+}
+
+/*
+ * From 5.3 Linux waits for MODIFYCHANNEL_RESPONSE, matched by relid, after
+ * it retargets a channel (vmbus_send_modifychannel,
+ * vmbus_onmodifychannel_response); before 5.3 there is none.
+ */
+static void test_modify_channel_response(void **state)
+{
+	static const uint32_t vers[] = { VMBUS_VERSION_WIN10_V5_2,
+					 VMBUS_VERSION_WIN10_V5_3 };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct bc *b = bc_new(false);
+		struct vmbus_channel_modify_channel m = {
+			.header.msgtype = CHANNELMSG_MODIFYCHANNEL,
+			.target_vp = 1,
+		};
+		uint8_t got[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+		struct raw_chan rc;
+		uint8_t want[16] = { 0x18 };
+
+		contact(b, vers[i]);
+		assert_int_equal(hg_post_type(b->link,
+					      CHANNELMSG_REQUESTOFFERS, NULL,
+					      8), 0);
+		ovb_inproc_sync(b->link);
+		raw_open(b, 0, &rc);
+		m.child_relid = rc.relid;
+		want[8] = (uint8_t)rc.relid;
+		hrec_clear(b->rec);
+		assert_int_equal(hg_post(b->link, &m, sizeof(m)), 0);
+		ovb_inproc_sync(b->link);
+		if (vers[i] < VMBUS_VERSION_WIN10_V5_3) {
+			assert_int_equal(hrec_count(
+				b->rec, CHANNELMSG_MODIFYCHANNEL_RESPONSE), 0);
+		} else {
+			assert_true(hrec_find(
+				b->rec, CHANNELMSG_MODIFYCHANNEL_RESPONSE, 8,
+				rc.relid, got));
+			assert_memory_equal(got, want, 16);
+		}
+		raw_close(b, &rc);
+		bc_free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +552,9 @@ int main(void)
 		cmocka_unit_test(test_signal_after_open_result),
 		cmocka_unit_test(test_host_messages),
 		cmocka_unit_test(test_results_echo_keys),
+		cmocka_unit_test(test_version_refusal),
+		cmocka_unit_test(test_relid_held_until_released),
+		cmocka_unit_test(test_modify_channel_response),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
