@@ -359,6 +359,8 @@ void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 	char why[128];
 	uint16_t luns[OVB_STORVSP_MAX_LUNS];
 	bool report = srb->cdb[0] == SCSI_REPORT_LUNS;
+	bool std_inquiry = srb->cdb[0] == SCSI_INQUIRY &&
+			   !(srb->cdb[1] & SCSI_INQUIRY_EVPD);
 
 	SVSP_STAT(c, srbs, 1);
 	if (__atomic_load_n(&ch->inst->state, __ATOMIC_ACQUIRE) != SVSP_READY) {
@@ -379,7 +381,13 @@ void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 		return;
 	}
 	cmd->lun = report ? NULL : ovb__svsp_lun_get(c, srb->lun);
-	if (!cmd->lun && !report) {
+	/*
+	 * An absent LUN answers a standard INQUIRY with "not present"
+	 * (qualifier 3), as Hyper-V does: Linux scans a target through LUN
+	 * 0 and looks for the others only if that answers.  Anything else
+	 * is INVALID_LUN, which is how Linux drops a removed disk.
+	 */
+	if (!cmd->lun && !report && !std_inquiry) {
 		svsp_fail(cmd, VSTOR_SRB_STATUS_INVALID_LUN, SCSI_STATUS_GOOD);
 		return;
 	}
@@ -396,8 +404,9 @@ void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 	cmd->scmd.dir = svsp_dir(srb);
 	cmd->scmd.done = svsp_cmd_done;
 	cmd->scmd.priv = cmd;
-	if (report) {
-		/* The controller's LUN list, whichever LUN was addressed. */
+	if (!cmd->lun) {
+		/* REPORT LUNS (the controller's list, whichever LUN was
+		 * addressed) or INQUIRY of an absent LUN. */
 		size_t n = ovb__svsp_lun_list(c, luns, OVB_STORVSP_MAX_LUNS);
 
 		ovb_scsi_submit_no_lun(luns, n, &cmd->scmd);

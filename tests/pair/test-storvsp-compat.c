@@ -486,6 +486,70 @@ static void test_srb_errors_as_linux_reads_them(void **state)
 	rv_stop(f);
 }
 
+/* A 6- or 12-byte CDB @cdb with a @len-byte read buffer at @gpa. */
+static const struct rv_reply *rv_cdb(uint8_t lun, const uint8_t *cdb,
+				     uint8_t cdb_len, uint64_t gpa,
+				     uint32_t len)
+{
+	struct ovb_vstor_srb srb = { .lun = lun, .cdb_length = cdb_len,
+				     .data_in = len ? VSTOR_DATA_READ
+						    : VSTOR_DATA_UNKNOWN,
+				     .sense_info_length = 0x14,
+				     .data_transfer_length = len };
+	uint8_t pkt[64] = { 0 };
+
+	memcpy(srb.cdb, cdb, cdb_len);
+	assert_true(ovb_vstor_encode_srb(pkt, sizeof(pkt),
+					 VSTOR_PROTO_VERSION_WIN10, &srb) > 0);
+	return rv_call(pkt, 64, len ? gpa : 0, len);
+}
+
+/*
+ * LUN 0 gone, LUN 1 still there.  Linux scans a target by an INQUIRY to
+ * LUN 0 and goes on to REPORT LUNS only if that answers (a "not present"
+ * peripheral qualifier 3 counts); INVALID_LUN there (DID_NO_CONNECT) ends
+ * the scan, and LUN 1 is never found.  Hyper-V and OpenVMM answer a
+ * standard INQUIRY to an absent LUN with GOOD and qualifier 3 / type 0x1f
+ * (OpenVMM storvsp execute_scsi); every other command to it, TEST UNIT
+ * READY included, stays INVALID_LUN, which is how Linux drops a removed
+ * disk (storvsc_host_scan, storvsc_remove_lun).
+ */
+static void test_scan_without_lun0(void **state)
+{
+	struct sfx_opts o = { 0 };
+	struct sfx *f = rv_start(&o);
+	const uint8_t inquiry[6] = { SCSI_INQUIRY, 0, 0, 0, 36, 0 };
+	const uint8_t vpd[6] = { SCSI_INQUIRY, SCSI_INQUIRY_EVPD, 0x80, 0, 36 };
+	const uint8_t tur[6] = { SCSI_TEST_UNIT_READY };
+	const uint8_t report[12] = { SCSI_REPORT_LUNS, 0, 0, 0, 0, 0,
+				     0, 0, 0x10, 0, 0, 0 };
+	const struct rv_reply *r;
+	uint8_t *buf;
+	uint64_t gpa;
+
+	assert_int_equal(ovb_client_alloc(f->cl, 8192, (void **)&buf, &gpa),
+			 0);
+	rv_init(VSTOR_PROTO_VERSION_WIN10, NULL);
+	assert_int_equal(ovb_storvsp_remove_lun(f->scsi, 0), 0);
+	memset(buf, 0xee, 64);
+	r = rv_cdb(0, inquiry, 6, gpa, 36);
+	assert_int_equal(r->b[12 + 2], VSTOR_SRB_STATUS_SUCCESS);
+	assert_int_equal(r->b[12 + 3], 0);
+	assert_int_equal(buf[0], 0x7f);   /* qualifier 3, type 0x1f */
+	r = rv_cdb(0, report, 12, gpa, 16);
+	assert_int_equal(r->b[12 + 2], VSTOR_SRB_STATUS_SUCCESS);
+	assert_int_equal(buf[3], 8);      /* one LUN listed ... */
+	assert_int_equal(buf[9], 1);      /* ... LUN 1 */
+	logcap_start();
+	r = rv_cdb(0, tur, 6, gpa, 0);
+	assert_int_equal(r->b[12 + 2], VSTOR_SRB_STATUS_INVALID_LUN);
+	r = rv_cdb(0, vpd, 6, gpa, 36);
+	assert_int_equal(r->b[12 + 2] & 0x3f, VSTOR_SRB_STATUS_INVALID_LUN);
+	logcap_stop();
+	ovb_client_free(f->cl, buf, 8192);
+	rv_stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_subchannels_after_end_init),
 		cmocka_unit_test(test_enumerate_bus_unsolicited),
 		cmocka_unit_test(test_srb_errors_as_linux_reads_them),
+		cmocka_unit_test(test_scan_without_lun0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
