@@ -187,6 +187,16 @@ int ovb_chan_poll(struct ovb_chan *chan);
 /** Stop polling: unmask and re-check so no arrival goes unsignalled. */
 void ovb_chan_poll_end(struct ovb_chan *chan);
 
+/**
+ * Hold (@hold true) or release reading of the inbound ring.  While held,
+ * no packet is taken out of the ring: the packets wait there, and the
+ * ring's own flow control (full ring, pending_send_sz) holds the peer
+ * back.  A device out of room for requests holds before its last free
+ * slot is gone, so no request ever finds it full.  The worker still waits
+ * for its extra fds meanwhile.  Any thread; releasing wakes the worker.
+ */
+void ovb_chan_hold_rx(struct ovb_chan *chan, bool hold);
+
 /** Blocking-send timeout in milliseconds (default 30000). */
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms);
 

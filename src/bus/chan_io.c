@@ -495,7 +495,10 @@ static int chan_drain(struct ovb_chan *chan)
 	bool batch = false;
 	int n = 0, rc = 0;
 
-	while (n < CHAN_BUDGET && !ovb_chan_is_dead(chan)) {
+	/* Acquire: pairs with the release in ovb_chan_hold_rx(); a hold
+	 * set by a callback of this loop stops it before the next packet. */
+	while (n < CHAN_BUDGET && !ovb_chan_is_dead(chan) &&
+	       !__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
 		ssize_t len = ovb_ring_read(&chan->in, chan->rxbuf,
 					    chan->rxbuf_len);
 
@@ -638,6 +641,17 @@ static void *chan_worker(void *arg)
 			chan->idle(chan, chan->ctx);
 		if (n == CHAN_BUDGET)
 			continue;
+		/*
+		 * Held: the ring's packets are not ours to take yet.  Sleep
+		 * (ring still masked: the peer need not signal) until the
+		 * device releases it -- from an fd callback or another
+		 * thread, both of which wake us.
+		 */
+		if (__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
+			chan_sleep(chan);
+			chan_wake_senders(chan);
+			continue;
+		}
 		/* A spin hook watches the device's work while we are up. */
 		if (!chan->spin)
 			chan_check_fds(chan);
@@ -657,6 +671,15 @@ static void *chan_worker(void *arg)
 	}
 	chan_wake_senders(chan);
 	return NULL;
+}
+
+void ovb_chan_hold_rx(struct ovb_chan *chan, bool hold)
+{
+	/* Release: pairs with the acquire loads in chan_drain() and the
+	 * worker loop. */
+	if (__atomic_exchange_n(&chan->rx_held, hold, __ATOMIC_ACQ_REL) &&
+	    !hold)
+		ovb__chan_wake(chan);
 }
 
 int ovb_chan_poll(struct ovb_chan *chan)

@@ -50,6 +50,7 @@ struct ovb_chan {
 	bool dead;     /* atomic */
 	uint32_t spin_us; /* atomic */
 	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
+	bool rx_held;      /* atomic: ovb_chan_hold_rx(), ring left alone */
 	int send_timeout_ms;
 
 	pthread_mutex_t send_lock;
