@@ -170,6 +170,9 @@ static void svsp_cmd_free(struct svsp_cmd *cmd)
 	ovb__svsp_lun_put(cmd->lun);
 	cmd->lun = NULL;
 	cmd->next_free = ch->free;
+	/* A slot again: the requests waiting in the ring may come in. */
+	if (!ch->free && !ch->closing)
+		ovb_chan_hold_rx(ch->chan, false);
 	ch->free = cmd;
 	ch->inflight--;
 }
@@ -319,7 +322,11 @@ static struct svsp_cmd *svsp_cmd_alloc(struct svsp_chan *ch,
 	struct svsp_cmd *cmd = ch->free;
 
 	if (!cmd) {
-		/* Every slot busy: SCSI BUSY, the initiator retries. */
+		/*
+		 * Every slot busy, which the hold above prevents; should a
+		 * request come all the same: SCSI BUSY, the initiator
+		 * retries.
+		 */
 		struct ovb_vstor_srb out = m->srb;
 		uint16_t v = __atomic_load_n(&ch->inst->version,
 					     __ATOMIC_ACQUIRE);
@@ -339,6 +346,14 @@ static struct svsp_cmd *svsp_cmd_alloc(struct svsp_chan *ch,
 		return NULL;
 	}
 	ch->free = cmd->next_free;
+	/*
+	 * The last slot is taken: leave further requests in the ring until
+	 * one frees, as OpenVMM's storvsp does.  Answering them BUSY would
+	 * fail them in a Linux guest (storvsc_handle_error: DID_ERROR, five
+	 * retries, then an I/O error), which keeps far more in flight.
+	 */
+	if (!ch->free)
+		ovb_chan_hold_rx(ch->chan, true);
 	ch->inflight++;
 	memset(&cmd->scmd, 0, sizeof(cmd->scmd));
 	cmd->srb = m->srb;

@@ -5,9 +5,9 @@
  * sizes) and the host's refusal of newer ones; read, write, flush and
  * discard across LUNs and sub-channels with the data checked in the RAM
  * disks; transfers split by the host's limit; hot add and remove with
- * ENUMERATE_BUS; BUSY retries; timeouts escalating through resets; the IDE
- * disk; error mapping; and a host that dies with I/O in flight.  Polling
- * and batching: test-storage-poll.c.
+ * ENUMERATE_BUS; a full host queue; timeouts escalating through resets;
+ * the IDE disk; error mapping; and a host that dies with I/O in flight.
+ * Polling and batching: test-storage-poll.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -142,8 +142,11 @@ static void test_subchannels(void **state)
 	sfx_free(f);
 }
 
-/* A host with 2 slots per channel answers BUSY; the guest resends. */
-static void test_busy_retry(void **state)
+/*
+ * A host with 2 slots per channel leaves the other requests in the ring
+ * until a slot frees; none is answered BUSY, all complete.
+ */
+static void test_full_host_queue(void **state)
 {
 	struct sfx_opts o = { .depth = 2, .gated = true };
 	struct sfx *f = sfx_new(&o);
@@ -151,17 +154,21 @@ static void test_busy_retry(void **state)
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
-	struct ovb_storvsp_stats st;
+	struct ovb_storvsp_stats st0, st;
 	struct sfx_flight fl[8] = { 0 };
 	int left = 8;
 
+	ovb_storvsp_get_stats(f->scsi, &st0);
 	sfx_gate_close();
 	reads_start(s, fl, 8, buf, &left, &lock, &cond);
-	/* Two wait in the backend, the rest bounce off a full queue. */
+	/* Two wait in the backend, the rest in the ring. */
 	PAIR_WAIT(sfx_gate_held() == 2 &&
-		  (ovb_storvsp_get_stats(f->scsi, &st), st.busy >= 6));
+		  (ovb_storvsp_get_stats(f->scsi, &st),
+		   st.srbs - st0.srbs == 2));
+	usleep(20 * 1000);
 	ovb_storvsp_get_stats(f->scsi, &st);
-	assert_true(st.busy >= 6);
+	assert_int_equal(st.srbs - st0.srbs, 2);
+	assert_int_equal(sfx_gate_held(), 2);
 	sfx_gate_open();
 	pthread_mutex_lock(&lock);
 	while (left)
@@ -169,6 +176,9 @@ static void test_busy_retry(void **state)
 	pthread_mutex_unlock(&lock);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(fl[i].res, 4096);
+	ovb_storvsp_get_stats(f->scsi, &st);
+	assert_int_equal(st.busy, 0);
+	assert_int_equal(st.srbs - st0.srbs, 8);
 	ovb_storvsc_free(s, buf, 8 * 4096);
 	sfx_free(f);
 }
@@ -351,7 +361,7 @@ int main(void)
 		cmocka_unit_test(test_host_refuses_newer),
 		cmocka_unit_test(test_split_and_discard),
 		cmocka_unit_test(test_subchannels),
-		cmocka_unit_test(test_busy_retry),
+		cmocka_unit_test(test_full_host_queue),
 		cmocka_unit_test(test_hotplug),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_ide),

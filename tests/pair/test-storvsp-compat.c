@@ -550,6 +550,100 @@ static void test_scan_without_lun0(void **state)
 	rv_stop(f);
 }
 
+/* ---- a full host queue ----------------------------------------------- */
+
+struct rv_flight {
+	int done;               /* under rv.lock */
+	uint8_t srb_status[16];
+	uint8_t scsi_status[16];
+};
+
+static void rv_flight_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+			   void *ctx)
+{
+	struct rv_flight *fl = *(struct rv_flight **)ctx;
+
+	pthread_mutex_lock(&rv.lock);
+	if (pkt && pkt->len >= 16) {
+		const uint8_t *b = pkt->data;
+
+		fl->srb_status[fl->done] = b[12 + 2];
+		fl->scsi_status[fl->done] = b[12 + 3];
+	}
+	fl->done++;
+	pthread_cond_broadcast(&rv.cond);
+	pthread_mutex_unlock(&rv.lock);
+}
+
+/*
+ * More SRBs in flight than the host has slots for (depth 2 here; Linux
+ * keeps up to ~324 per channel, (ring - 4 KiB) / 352 B * 90 %).  The
+ * extra requests must wait in the ring, as OpenVMM's storvsp leaves them:
+ * answered BUSY (SRB_STATUS_ERROR, no sense) Linux's storvsc_handle_error
+ * makes them DID_ERROR, which the midlayer retries five times and then
+ * fails as an I/O error.
+ */
+static void test_full_queue_waits_in_ring(void **state)
+{
+	struct sfx_opts o = { .depth = 2, .gated = true };
+	struct sfx *f = rv_start(&o);
+	struct rv_flight fl = { 0 };
+	struct rv_flight *flp = &fl;
+	struct ovb_storvsp_stats st;
+	uint8_t *buf;
+	uint64_t gpa;
+
+	assert_int_equal(ovb_client_alloc(f->cl, 8 * 4096, (void **)&buf,
+					  &gpa), 0);
+	rv_init(VSTOR_PROTO_VERSION_WIN10, NULL);
+	sfx_gate_close();
+	for (int i = 0; i < 8; i++) {
+		struct ovb_vstor_srb srb = { .cdb_length = 16,
+					     .data_in = VSTOR_DATA_READ,
+					     .sense_info_length = 0x14,
+					     .data_transfer_length = 4096 };
+		uint64_t g = gpa + (uint64_t)i * 4096;
+		uint64_t words[2] = { 4096, g / 4096 };
+		uint8_t pkt[64] = { 0 };
+		struct ovb_send s = { .type = VM_PKT_DATA_USING_GPA_DIRECT,
+				      .data = pkt, .len = 64,
+				      .ranges = words,
+				      .ranges_len = sizeof(words),
+				      .range_cnt = 1,
+				      .on_comp = rv_flight_comp,
+				      .comp_ctx = &flp };
+
+		srb.cdb[0] = SCSI_READ_16;
+		srb.cdb[9] = (uint8_t)(i * 8);
+		srb.cdb[13] = 8;
+		assert_true(ovb_vstor_encode_srb(pkt, sizeof(pkt),
+						 VSTOR_PROTO_VERSION_WIN10,
+						 &srb) > 0);
+		assert_int_equal(ovb_chan_send(rv.chan, &s), 0);
+	}
+	/* Two in the backend, six in the ring: nothing answered yet. */
+	PAIR_WAIT(sfx_gate_held() == 2);
+	assert_int_equal(sfx_gate_held(), 2);
+	usleep(50 * 1000);
+	ovb_inproc_sync(f->link);
+	pthread_mutex_lock(&rv.lock);
+	assert_int_equal(fl.done, 0);
+	pthread_mutex_unlock(&rv.lock);
+	ovb_storvsp_get_stats(f->scsi, &st);
+	assert_int_equal(st.busy, 0);
+	sfx_gate_open();
+	pthread_mutex_lock(&rv.lock);
+	while (fl.done < 8)
+		pthread_cond_wait(&rv.cond, &rv.lock);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(fl.srb_status[i], VSTOR_SRB_STATUS_SUCCESS);
+		assert_int_equal(fl.scsi_status[i], 0);
+	}
+	pthread_mutex_unlock(&rv.lock);
+	ovb_client_free(f->cl, buf, 8 * 4096);
+	rv_stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -561,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_enumerate_bus_unsolicited),
 		cmocka_unit_test(test_srb_errors_as_linux_reads_them),
 		cmocka_unit_test(test_scan_without_lun0),
+		cmocka_unit_test(test_full_queue_waits_in_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
