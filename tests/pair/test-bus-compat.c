@@ -105,7 +105,7 @@ static size_t msg_len(struct hrec *r, uint32_t type)
 	return len;
 }
 
-/* ---- VERSION_RESPONSE ------------------------------------------------------ */
+/* ---- VERSION_RESPONSE ---------------------------------------------- */
 
 /*
  * INITIATE_CONTACT at 6.0 asking for @flags: the 20-byte VERSION_RESPONSE
@@ -158,7 +158,7 @@ static void test_version_response_features(void **state)
 	bc_free(b);
 }
 
-/* ---- channel open ------------------------------------------------------------ */
+/* ---- channel open -------------------------------------------------- */
 
 /* f8615163-df3e-46c5-913f-f2d2f965ed0e, the synthetic NIC (WIRE-FACTS B8) */
 #define NIC_CLASS_GUID                                                         \
@@ -312,8 +312,8 @@ static void test_host_messages(void **state)
 	assert_true(done > 0);
 	assert_int_equal(msg_len(b->rec, CHANNELMSG_VERSION_RESPONSE), 20);
 	assert_int_equal(msg_len(b->rec, CHANNELMSG_ALLOFFERS_DELIVERED), 8);
-	assert_int_equal(msg_at(b->rec, CHANNELMSG_OFFERCHANNEL, (unsigned)done),
-			 -1);
+	assert_int_equal(msg_at(b->rec, CHANNELMSG_OFFERCHANNEL,
+				(unsigned int)done), -1);
 	for (int at = 0; (at = msg_at(b->rec, CHANNELMSG_OFFERCHANNEL,
 				      (unsigned)at)) >= 0; at++) {
 		assert_true(n < 8);
@@ -327,9 +327,10 @@ static void test_host_messages(void **state)
 				 VMBUS_CHAN_CONNECTION_ID_BASE +
 					 o[n].child_relid);
 		for (unsigned int j = 0; j < n; j++)
-			assert_false(!memcmp(&o[j].if_type, &o[n].if_type, 16) &&
-				     !memcmp(&o[j].if_instance,
-					     &o[n].if_instance, 16));
+			assert_false(
+				!memcmp(&o[j].if_type, &o[n].if_type, 16) &&
+				!memcmp(&o[j].if_instance, &o[n].if_instance,
+					16));
 		n++;
 	}
 	assert_int_equal(n, NDEV);

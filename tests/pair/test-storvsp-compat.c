@@ -463,8 +463,9 @@ static void test_srb_errors_as_linux_reads_them(void **state)
 	r = rv_call(pkt, 64, gpa, 4096);
 	assert_int_equal(r->len, 64);
 	assert_int_equal(r->b[0], VSTOR_OPERATION_COMPLETE_IO);
-	assert_int_equal(r->b[12 + 2], VSTOR_SRB_STATUS_ERROR |
-					       VSTOR_SRB_STATUS_AUTOSENSE_VALID);
+	assert_int_equal(r->b[12 + 2],
+			 VSTOR_SRB_STATUS_ERROR |
+				 VSTOR_SRB_STATUS_AUTOSENSE_VALID);
 	assert_int_equal(r->b[12 + 3], SCSI_STATUS_CHECK_CONDITION);
 	assert_in_range(r->b[12 + 9], 14, 0x14);   /* sense_info_length */
 	assert_memory_equal(r->b + 12 + 12, "\0\0\0\0", 4); /* moved */
