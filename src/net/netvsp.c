@@ -96,6 +96,10 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 	st->from_guest = __atomic_load_n(&vsp->from_guest, __ATOMIC_RELAXED);
 	st->from_guest_bytes = __atomic_load_n(&vsp->from_guest_bytes, __ATOMIC_RELAXED);
 	st->bad = __atomic_load_n(&vsp->bad, __ATOMIC_RELAXED);
+	st->offload_dropped = __atomic_load_n(&vsp->offload_dropped,
+					      __ATOMIC_RELAXED);
+	st->bad_completions = __atomic_load_n(&vsp->bad_completions,
+					      __ATOMIC_RELAXED);
 }
 
 /* ---- partitions ------------------------------------------------------------ */

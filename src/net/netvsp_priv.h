@@ -26,7 +26,9 @@
 #define NETVSP_SEND_SECTION 6144u       /* what Windows hosts hand out */
 #define NETVSP_MAX_RX_BUF (31u << 20)   /* Linux's ceiling, NVSP >= 3 */
 #define NETVSP_MAX_RX_BUF_V2 (15u << 20) /* NVSP <= 2 */
-#define NETVSP_MAX_TX_BUF (15u << 20)
+/* uio_hv_generic (DPDK) hands over 16 MiB and Hyper-V takes it; Linux
+ * itself stays at 15 MiB. */
+#define NETVSP_MAX_TX_BUF (16u << 20)
 #define NETVSP_SCRATCH (65536u + 4096u) /* one RNDIS message, any size */
 #define NETVSP_MAX_IOV 64
 #define NETVSP_MAX_MCAST 32u
@@ -42,6 +44,7 @@ struct ovb_netvsp {
 	bool link_up;            /* atomic */
 	uint64_t to_guest, to_guest_bytes, no_buffer;
 	uint64_t from_guest, from_guest_bytes, bad;
+	uint64_t offload_dropped, bad_completions;
 };
 
 /* One open channel of a NIC. */

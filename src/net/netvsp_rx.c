@@ -93,7 +93,8 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 		ovb_warn("%s: completion for receive slot %llu that the guest "
 			 "does not hold", ovb_chan_name(chan),
 			 (unsigned long long)xid);
-		__atomic_fetch_add(&nic->vsp->bad, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->bad_completions, 1,
+				   __ATOMIC_RELAXED);
 	}
 }
 
