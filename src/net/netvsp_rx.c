@@ -229,9 +229,42 @@ out:
 	return rc;
 }
 
-/* One PACKET message from the guest into the switch.  NVSP status. */
-static uint32_t netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
-			     size_t len, bool private, uint32_t *used)
+/*
+ * Would segmenting this LSO frame produce real segments?  MSS at least the
+ * host's minimum (OVB_OFFLOAD_MIN_MSS: bounds the work one frame makes)
+ * and at least one full segment of payload behind the headers.
+ */
+static bool netvsp_lso_ok(const uint8_t *frame, size_t len,
+			  const struct ovb_net_meta *meta)
+{
+	struct ovb_net_hdrs h;
+
+	if (!meta->gso_type)
+		return true;
+	if (meta->gso_size < OVB_OFFLOAD_MIN_MSS ||
+	    ovb_offload_parse(frame, len, &h) || !h.l4_off)
+		return false;
+	return h.l3_end > h.payload_off &&
+	       h.l3_end - h.payload_off >= meta->gso_size;
+}
+
+/* A frame dropped for an offload request that does not fit it. */
+static int netvsp_offload_drop(struct netvsp_nic *nic, const char *why)
+{
+	ovb_warn("%s: frame dropped: %s", nic->name, why);
+	__atomic_fetch_add(&nic->vsp->offload_dropped, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&nic->tx_err, 1, __ATOMIC_RELAXED);
+	return -EINVAL;
+}
+
+/*
+ * One PACKET message from the guest into the switch.  Returns 0 when the
+ * frame went to the switch (or was lost to a pulled cable or dropped by
+ * the switch, both counted), -EBADMSG for a malformed message, -EINVAL
+ * for a frame dropped because its offload request does not fit it.
+ */
+static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
+			size_t len, bool private)
 {
 	struct netvsp_nic *nic = ch->nic;
 	struct ovb_rndis_packet pkt;
@@ -239,42 +272,45 @@ static uint32_t netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
 	const uint8_t *frame;
 	uint8_t *copy;
 
-	if (ovb_rndis_packet_parse(msg, len, &pkt) ||
-	    ovb_rndis_tx_to_meta(&pkt.info, pkt.frame, pkt.frame_len, &meta)) {
+	if (ovb_rndis_packet_parse(msg, len, &pkt)) {
 		ovb_warn("%s: malformed RNDIS PACKET (%zu bytes left)",
 			 nic->name, len);
-		return NVSP_STAT_INVALID_RNDIS_PKT;
+		return -EBADMSG;
 	}
-	*used = pkt.msg_len;
+	if (ovb_rndis_tx_to_meta(&pkt.info, pkt.frame, pkt.frame_len, &meta))
+		return netvsp_offload_drop(nic, "offload PPI names headers "
+					   "past the frame, or LSO MSS 0");
 	frame = pkt.frame;
 	if (meta.flags & (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM) ||
 	    meta.gso_type) {
 		/* The work is done on a copy the guest cannot change. */
 		copy = private ? (uint8_t *)(uintptr_t)pkt.frame : ch->scratch;
 		if (pkt.frame_len > NETVSP_SCRATCH)
-			return NVSP_STAT_INVALID_RNDIS_PKT;
+			return -EBADMSG;
 		if (!private)
 			memcpy(copy, pkt.frame, pkt.frame_len);
-		if (ovb_offload_canonicalize(copy, pkt.frame_len, &meta)) {
-			ovb_warn("%s: offload request does not fit the frame",
-				 nic->name);
-			return NVSP_STAT_INVALID_RNDIS_PKT;
-		}
+		if (ovb_offload_canonicalize(copy, pkt.frame_len, &meta))
+			return netvsp_offload_drop(nic, "offload request does "
+						   "not fit the frame");
+		if (!netvsp_lso_ok(copy, pkt.frame_len, &meta))
+			return netvsp_offload_drop(nic, "LSO MSS below the "
+						   "minimum or beyond the "
+						   "payload");
 		frame = copy;
 	}
 	if (!ovb_netvsp_link(nic->vsp))
-		return NVSP_STAT_SUCCESS; /* cable pulled: lost */
+		return 0; /* cable pulled: lost */
 	if (ovb_vswitch_input(nic->vsp->cfg.sw, nic->port, frame,
 			      pkt.frame_len, &meta) < 0) {
 		__atomic_fetch_add(&nic->tx_err, 1, __ATOMIC_RELAXED);
-		return NVSP_STAT_SUCCESS; /* dropped by the switch, counted */
+		return 0; /* dropped by the switch, counted */
 	}
 	__atomic_fetch_add(&nic->tx_ok, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nic->tx_bytes, pkt.frame_len, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nic->vsp->from_guest, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nic->vsp->from_guest_bytes, pkt.frame_len,
 			   __ATOMIC_RELAXED);
-	return NVSP_STAT_SUCCESS;
+	return 0;
 }
 
 int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
@@ -282,7 +318,7 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 {
 	struct netvsp_nic *nic = ch->nic;
 	bool private = msg == ch->scratch;
-	uint32_t type, status = NVSP_STAT_SUCCESS, used;
+	uint32_t type, mlen, status = NVSP_STAT_SUCCESS;
 	size_t off = 0;
 	unsigned int n = 0;
 
@@ -300,21 +336,32 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 		ovb_warn("%s: PACKET before RNDIS INITIALIZE", nic->name);
 		return NVSP_STAT_FAIL;
 	}
-	/* Several PACKET messages may share one section (Linux batches). */
-	while (len - off >= 8 && status == NVSP_STAT_SUCCESS) {
+	/*
+	 * Several messages may share one section (Linux and DPDK batch).  A
+	 * bad one is skipped by its own length and the rest still go; the
+	 * send then completes once, with NVSP_STAT_FAIL (openvmm #2141).  A
+	 * length that does not fit ends the walk: nothing after it can be
+	 * found.
+	 */
+	while (len - off >= 8) {
 		memcpy(&type, msg + off, 4);
+		memcpy(&mlen, msg + off + 4, 4);
+		if (n && !type)
+			break; /* zero padding after the last one */
+		if (mlen < 8 || mlen > len - off) {
+			ovb_warn("%s: RNDIS message of %u bytes at %zu in a "
+				 "data send of %zu", nic->name, mlen, off, len);
+			return NVSP_STAT_FAIL;
+		}
 		if (type != RNDIS_MSG_PACKET) {
-			if (n && !type)
-				break; /* zero padding after the last one */
 			ovb_warn("%s: RNDIS type %#x inside a data send",
 				 nic->name, type);
-			return NVSP_STAT_INVALID_RNDIS_PKT;
+			status = NVSP_STAT_FAIL;
+		} else if (netvsp_frame(ch, msg + off, mlen, private)) {
+			status = NVSP_STAT_FAIL;
 		}
-		status = netvsp_frame(ch, msg + off, len - off, private, &used);
-		if (status == NVSP_STAT_SUCCESS) {
-			off += used;
-			n++;
-		}
+		off += mlen;
+		n++;
 	}
 	return status;
 }

@@ -831,6 +831,188 @@ static void test_rndis_replies(void **state)
 	sg_free(g);
 }
 
+/* Send @len bytes from send section @idx; the completion's status.
+ * *@ncomp gets the number of completions seen for it. */
+static uint32_t sg_send_section(struct sg *g, uint32_t idx, const void *msg,
+				size_t len, unsigned int *ncomp)
+{
+	uint32_t w[3] = { NVSP_CHANNEL_TYPE_DATA, idx, (uint32_t)len };
+	struct comp_rec c;
+	unsigned int n;
+
+	memcpy(g->tx + (size_t)idx * g->section_size, msg, len);
+	n = sg_nvsp(g, NVSP_MSG1_TYPE_SEND_RNDIS_PKT, w, 3, &c);
+	if (ncomp)
+		*ncomp = n;
+	return nvsp_status(&c);
+}
+
+/*
+ * Item 3 (openvmm #2141): one malformed RNDIS message among several in a
+ * send section.  The others reach the switch; the NVSP packet gets one
+ * completion, with NVSP_STAT_FAIL, never two.
+ */
+static void test_batch_one_bad(void **state)
+{
+	struct sg_opts o = { 0 };
+	struct sg *g = sg_new(&o);
+	uint8_t sec[6144];
+	size_t off, a, b;
+	unsigned int n;
+
+	for (int bad = 0; bad < 3; bad++) {
+		off = 0;
+		for (int i = 0; i < 3; i++) {
+			a = tx_packet(sec + off, 100, (uint32_t)i);
+			if (i == bad)
+				st32(sec + off + 12, 5000); /* data past msg */
+			off += a;
+		}
+		sg_sink_reset(g);
+		assert_int_equal(sg_send_section(g, 1, sec, off, &n),
+				 NVSP_STAT_FAIL);
+		PAIR_WAIT(sg_nsink(g) >= 2);
+		usleep(50000);
+		assert_int_equal(n, 1);
+		assert_int_equal(sg_comps(g, g->next_xid, NULL), 1);
+		assert_int_equal(sg_nsink(g), 2);
+		for (int i = 0, j = 0; i < 3; i++) {
+			if (i == bad)
+				continue;
+			tx_packet(sec, 100, (uint32_t)i);
+			assert_memory_equal(g->sink[j], sec + 76, 100);
+			j++;
+		}
+	}
+	/* A middle message whose own length is garbage: nothing after it
+	 * can be found, the first still goes, one failed completion. */
+	a = tx_packet(sec, 100, 0);
+	b = tx_packet(sec + a, 100, 1);
+	st32(sec + a + 4, 3);
+	tx_packet(sec + a + b, 100, 2);
+	sg_sink_reset(g);
+	assert_int_equal(sg_send_section(g, 2, sec, a + 2 * b, &n),
+			 NVSP_STAT_FAIL);
+	usleep(50000);
+	assert_int_equal(sg_comps(g, g->next_xid, NULL), 1);
+	assert_int_equal(sg_nsink(g), 1);
+	/* And a clean batch still succeeds. */
+	off = 0;
+	for (int i = 0; i < 3; i++)
+		off += tx_packet(sec + off, 100, (uint32_t)i);
+	sg_sink_reset(g);
+	assert_int_equal(sg_send_section(g, 3, sec, off, &n),
+			 NVSP_STAT_SUCCESS);
+	PAIR_WAIT(sg_nsink(g) >= 3);
+	assert_int_equal(sg_nsink(g), 3);
+	sg_free(g);
+}
+
+/* An RNDIS PACKET carrying @frame with one PPI (@ppi_type, @ppi_val). */
+static size_t tx_ppi_packet(uint8_t *b, const uint8_t *frame, size_t flen,
+			    uint32_t ppi_type, uint32_t ppi_val)
+{
+	const size_t hl = 44 + 16;
+
+	memset(b, 0, hl);
+	st32(b, RNDIS_MSG_PACKET);
+	st32(b + 4, (uint32_t)(hl + flen));
+	st32(b + 8, (uint32_t)(hl - 8));
+	st32(b + 12, (uint32_t)flen);
+	st32(b + 28, 36);
+	st32(b + 32, 16);
+	st32(b + 44, 16);
+	st32(b + 48, ppi_type);
+	st32(b + 52, 12);
+	st32(b + 56, ppi_val);
+	memcpy(b + hl, frame, flen);
+	return hl + flen;
+}
+
+/* A TCP/IPv4 frame with @payload bytes; returns its length. */
+static size_t tcp_frame(uint8_t *f, size_t payload)
+{
+	size_t len = 14 + 20 + 20 + payload;
+
+	memset(f, 0, 54);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, 1 }, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8);
+	f[17] = (uint8_t)(len - 14);
+	f[22] = 64;
+	f[23] = 6;
+	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	f[35] = 80;
+	f[37] = 81;
+	f[46] = 0x50;
+	f[47] = 0x10;
+	for (size_t i = 54; i < len; i++)
+		f[i] = (uint8_t)i;
+	return len;
+}
+
+/*
+ * Item 5: LSO with MSS 0, below the host's minimum, headers past the
+ * frame, or less payload than one segment; checksum PPIs on frames too
+ * short for the headers they name.  Each is dropped and counted in
+ * netvsp's stats (offload_dropped), never segmented; the send completes
+ * with NVSP_STAT_FAIL.  A sane LSO frame still goes, in segments.
+ */
+static void test_offload_garbage(void **state)
+{
+	struct sg_opts o = { 0 };
+	struct sg *g = sg_new(&o);
+	static uint8_t f[4000], msg[4200];
+	const uint32_t lso = NDIS_LSO2_INFO_ISLSO2 |
+			     34u << NDIS_LSO2_INFO_THOFF_SHIFT;
+	const uint32_t csum = NDIS_TXCSUM_INFO_IPV4 | NDIS_TXCSUM_INFO_TCPCS;
+	struct {
+		size_t payload, flen; /* flen 0: the whole TCP frame */
+		uint32_t type, val;
+	} bad[] = {
+		{ 3000, 0, NDIS_PPI_LSO, lso | 0 },
+		{ 3000, 0, NDIS_PPI_LSO, lso | 10 },
+		{ 500, 0, NDIS_PPI_LSO, NDIS_LSO2_INFO_ISLSO2 | 100 |
+						1000u << NDIS_LSO2_INFO_THOFF_SHIFT },
+		{ 100, 0, NDIS_PPI_LSO, lso | 1400 },
+		{ 0, 0, NDIS_PPI_LSO, lso | 1400 },
+		{ 0, 30, NDIS_PPI_LSO, lso | 1400 },
+		{ 0, 30, NDIS_PPI_CHECKSUM, csum },
+		{ 0, 40, NDIS_PPI_CHECKSUM, csum | 34u << 16 },
+		{ 0, 20, NDIS_PPI_CHECKSUM, NDIS_TXCSUM_INFO_IPV4 |
+						    NDIS_TXCSUM_INFO_IPCS },
+	};
+	uint64_t before = vsp_stat(g, offsetof(struct ovb_netvsp_stats,
+					       offload_dropped));
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = tcp_frame(f, bad[i].payload);
+		if (bad[i].flen)
+			len = bad[i].flen;
+		len = tx_ppi_packet(msg, f, len, bad[i].type, bad[i].val);
+		sg_sink_reset(g);
+		assert_int_equal(sg_send_split(g, NVSP_CHANNEL_TYPE_DATA, msg,
+					       len, len / 2, 0, false),
+				 NVSP_STAT_FAIL);
+		usleep(20000);
+		assert_int_equal(sg_nsink(g), 0);
+		assert_int_equal(vsp_stat(g, offsetof(struct ovb_netvsp_stats,
+						      offload_dropped)),
+				 before + i + 1);
+	}
+	len = tx_ppi_packet(msg, f, tcp_frame(f, 3000), NDIS_PPI_LSO,
+			    lso | 1000);
+	assert_int_equal(sg_send_split(g, NVSP_CHANNEL_TYPE_DATA, msg, len,
+				       100, 0, false), NVSP_STAT_SUCCESS);
+	PAIR_WAIT(sg_nsink(g) >= 3);
+	assert_int_equal(sg_nsink(g), 3);
+	assert_int_equal(g->sink_len[0], 54 + 1000);
+	sg_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -839,6 +1021,8 @@ int main(void)
 		cmocka_unit_test(test_rxbuf_exhaust),
 		cmocka_unit_test(test_rxbuf_limits),
 		cmocka_unit_test(test_rndis_replies),
+		cmocka_unit_test(test_batch_one_bad),
+		cmocka_unit_test(test_offload_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
