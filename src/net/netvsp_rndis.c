@@ -194,7 +194,13 @@ static uint32_t netvsp_set_rss(struct netvsp_nic *nic, const void *info,
 	}
 	if (cfg.key_len)
 		memcpy(nic->rss_key, cfg.key, sizeof(nic->rss_key));
-	if (cfg.table_entries) {
+	/*
+	 * A new table, even one of zero entries: none sends every frame to
+	 * the primary, as does an entry naming a channel that is not open
+	 * (netvsp_rss).  Only ITABLE_UNCHANGED keeps the old one.
+	 */
+	if (!(cfg.flags & NDIS_RSS_PARAM_FLAG_ITABLE_UNCHANGED)) {
+		__atomic_store_n(&nic->rss_entries, 0, __ATOMIC_RELEASE);
 		memcpy(nic->rss_table, cfg.table,
 		       cfg.table_entries * sizeof(cfg.table[0]));
 		__atomic_store_n(&nic->rss_entries, cfg.table_entries,

@@ -169,16 +169,18 @@ static struct netvsp_chan *netvsp_rss(struct netvsp_nic *nic,
 				      const void *frame, size_t len,
 				      struct ovb_rndis_pktinfo *info)
 {
+	uint32_t n = __atomic_load_n(&nic->rss_entries, __ATOMIC_ACQUIRE);
 	uint32_t hash, type, q;
 
-	if (!nic->rss_on || nic->nopen < 2 || !nic->rss_entries ||
+	/* n == 0 (no table) and q past the open channels: the primary. */
+	if (!nic->rss_on || nic->nopen < 2 || !n ||
 	    ovb_toeplitz_frame(nic->rss_key, nic->rss_hash, frame, len, &hash,
 			       &type))
 		return nic->ch[0];
 	info->present |= OVB_RNDIS_PPI_HASH_VALUE | OVB_RNDIS_PPI_HASH_INFO;
 	info->hash_value = hash;
 	info->hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | type;
-	q = ovb_toeplitz_lookup(nic->rss_table, nic->rss_entries, hash);
+	q = ovb_toeplitz_lookup(nic->rss_table, n, hash);
 	if (q < OVB_NETVSP_MAX_CHANNELS && nic->ch[q])
 		return nic->ch[q];
 	return nic->ch[0];
