@@ -94,6 +94,16 @@ struct netvsp_nic {
 	/* RNDIS device (primary worker writes; rx path reads atomics) */
 	bool rndis_init;
 	uint32_t filter;                 /* NDIS_PACKET_TYPE_* */
+	/*
+	 * Frames towards the guest in flight, by epoch: netvsp__port_tx
+	 * counts itself in rx_busy[rx_epoch & 1] around its filter check
+	 * and send; netvsp__rx_quiesce flips the epoch and waits for the
+	 * old count to drain, so a filter change is complete when it
+	 * returns.  All seq_cst: the filter store, the flip and the check
+	 * pair with the port's epoch load, count and filter load.
+	 */
+	uint32_t rx_epoch;
+	uint32_t rx_busy[2];
 	uint8_t mcast[NETVSP_MAX_MCAST][6];
 	uint32_t nmcast;
 	bool link_reported;              /* the state last indicated */
@@ -128,6 +138,7 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 			 size_t len);
 uint32_t netvsp__slot_size(uint32_t mtu);
+void netvsp__rx_quiesce(struct netvsp_nic *nic);
 
 /* netvsp_rndis.c: control messages; returns an NVSP status */
 uint32_t netvsp__rndis_control(struct netvsp_chan *ch, const uint8_t *msg,

@@ -223,7 +223,13 @@ static uint32_t netvsp_set(struct netvsp_nic *nic, uint32_t oid,
 		if (ilen < 4)
 			return RNDIS_STATUS_INVALID_LENGTH;
 		memcpy(&v, info, 4);
-		__atomic_store_n(&nic->filter, v, __ATOMIC_RELEASE);
+		__atomic_store_n(&nic->filter, v, __ATOMIC_SEQ_CST);
+		/*
+		 * Linux sets 0 on close and then waits for every ring to
+		 * drain (netvsc_wait_until_empty): once the completion goes
+		 * out, no frame that passed the old filter may follow it.
+		 */
+		netvsp__rx_quiesce(nic);
 		return RNDIS_STATUS_SUCCESS;
 	case OID_802_3_MULTICAST_LIST:
 		if (ilen % 6)

@@ -11,6 +11,7 @@
  * conventions.  Layer: devices.  Spec: WIRE-FACTS.md B6, B9.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,11 +139,29 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	return rc;
 }
 
+/*
+ * Wait until no frame that may have seen the packet filter as it was
+ * before the caller changed it is still on its way into a ring.  Two
+ * flips: a sender that read the epoch before the first flip but counted
+ * itself only after we looked is caught by the second.  Senders never
+ * block while counted, so the wait is short.
+ */
+void netvsp__rx_quiesce(struct netvsp_nic *nic)
+{
+	for (int i = 0; i < 2; i++) {
+		uint32_t old = __atomic_fetch_xor(&nic->rx_epoch, 1,
+						  __ATOMIC_SEQ_CST) & 1;
+
+		while (__atomic_load_n(&nic->rx_busy[old], __ATOMIC_SEQ_CST))
+			sched_yield();
+	}
+}
+
 /* Does the guest's packet filter let @frame in? */
 static bool netvsp_filter(const struct netvsp_nic *nic, const uint8_t *f)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	uint32_t filter = __atomic_load_n(&nic->filter, __ATOMIC_ACQUIRE);
+	uint32_t filter = __atomic_load_n(&nic->filter, __ATOMIC_SEQ_CST);
 
 	if (filter & NDIS_PACKET_TYPE_PROMISCUOUS)
 		return true;
@@ -197,8 +216,11 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	struct netvsp_chan *ch;
 	ssize_t hlen;
 	int rc = -ENETDOWN;
+	uint32_t e;
 
 	pthread_rwlock_rdlock(&nic->lock);
+	e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) ||
 	    !ovb_netvsp_link(vsp) || !nic->rx_view.va || len < 14)
 		goto out;
@@ -227,6 +249,7 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 		__atomic_fetch_add(&nic->rx_bytes, len, __ATOMIC_RELAXED);
 	}
 out:
+	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	pthread_rwlock_unlock(&nic->lock);
 	return rc;
 }

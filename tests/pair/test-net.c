@@ -538,6 +538,103 @@ static void test_rss_degenerate(void **state)
 	net_free(t);
 }
 
+struct flood {
+	struct net *t;
+	bool stop;
+	unsigned long sent;
+};
+
+static void *flood_run(void *arg)
+{
+	struct flood *fl = arg;
+	uint8_t f[64];
+
+	for (int i = 0; !__atomic_load_n(&fl->stop, __ATOMIC_ACQUIRE); i++) {
+		flow_frame(fl->t, 0, 1, i & 63, f);
+		if (ovb_netvsc_send(fl->t->g[0].nic, (unsigned)i, f, sizeof(f),
+				    NULL, false) == 0)
+			fl->sent++;
+		if (!(i & 15))
+			usleep(100);
+	}
+	return NULL;
+}
+
+static uint64_t to_guest(struct net *t)
+{
+	struct ovb_netvsp_stats st;
+
+	ovb_netvsp_get_stats(t->vsp, &st);
+	return st.to_guest;
+}
+
+/*
+ * Item 2 (openvmm #1873, #1967): OID_GEN_CURRENT_PACKET_FILTER = 0, which
+ * Linux sets in rndis_filter_close_device before it waits for every
+ * channel's ring to drain (netvsc_wait_until_empty), stops delivery to
+ * that NIC at once -- directed, broadcast and multicast, on every RSS
+ * sub-channel -- and from the moment the SET completes not one more
+ * frame is written; a non-zero filter resumes it.
+ */
+static void test_filter_zero(void **state)
+{
+	struct ovb_netvsc_params p = { .queues = 4 };
+	struct net *t = net_new(0, &p);
+	const uint32_t none = 0, linux_on = NDIS_PACKET_TYPE_DIRECTED |
+					    NDIS_PACKET_TYPE_BROADCAST |
+					    NDIS_PACKET_TYPE_ALL_MULTICAST;
+	struct flood fl = { .t = t };
+	struct rxlog *r = &t->g[1].rx;
+	pthread_t th;
+	uint8_t f[64];
+	uint64_t n0;
+
+	assert_true(__builtin_popcount(rss_flows(t)) >= 2);
+	assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+					OID_GEN_CURRENT_PACKET_FILTER, &none,
+					4), 0);
+	rx_reset(r);
+	n0 = to_guest(t);
+	for (int i = 0; i < 64; i++) {
+		flow_frame(t, 0, 1, i, f);
+		if (i % 3 == 1)
+			memset(f, 0xff, 6);          /* broadcast */
+		else if (i % 3 == 2)
+			memcpy(f, (uint8_t[]){ 0x01, 0, 0x5e, 0, 0, 1 }, 6);
+		assert_int_equal(ovb_netvsc_send(t->g[0].nic, (unsigned)i, f,
+						 sizeof(f), NULL, false), 0);
+	}
+	usleep(100000);
+	assert_int_equal(rx_count(r), 0);
+	assert_int_equal(to_guest(t), n0);
+	assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+					OID_GEN_CURRENT_PACKET_FILTER,
+					&linux_on, 4), 0);
+	assert_true(__builtin_popcount(rss_flows(t)) >= 2);
+
+	/* Under load: after the SET's completion, nothing more. */
+	for (int round = 0; round < 5; round++) {
+		fl.stop = false;
+		assert_int_equal(pthread_create(&th, NULL, flood_run, &fl), 0);
+		PAIR_WAIT(rx_count(r) >= 200);
+		assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+						OID_GEN_CURRENT_PACKET_FILTER,
+						&none, 4), 0);
+		n0 = to_guest(t);
+		usleep(30000);
+		assert_int_equal(to_guest(t), n0);
+		__atomic_store_n(&fl.stop, true, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		assert_int_equal(to_guest(t), n0);
+		assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+						OID_GEN_CURRENT_PACKET_FILTER,
+						&linux_on, 4), 0);
+		rx_reset(r);
+	}
+	assert_true(fl.sent > 0);
+	net_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_csum_offload),
 		cmocka_unit_test(test_subchannels),
 		cmocka_unit_test(test_rss_degenerate),
+		cmocka_unit_test(test_filter_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
