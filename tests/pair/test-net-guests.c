@@ -76,6 +76,9 @@ struct sg {
 	unsigned int nxfer, ncomp;
 	struct xfer_rec xfer[MAXREC];
 	struct comp_rec comp[MAXREC];
+	uint8_t inband[256];    /* the last in-band message received */
+	uint32_t inband_len;
+	unsigned int ninband;
 	uint8_t last_ctl[1024]; /* the last control message received */
 	uint32_t last_ctl_len;
 	unsigned int nctl;
@@ -159,6 +162,12 @@ static void sg_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		}
 		ack = !g->hold;
 		__atomic_store_n(&g->nxfer, g->nxfer + 1, __ATOMIC_RELEASE);
+	} else if (pkt->type == VM_PKT_DATA_INBAND) {
+		g->inband_len = pkt->len;
+		memcpy(g->inband, pkt->data,
+		       pkt->len < sizeof(g->inband) ? pkt->len
+						    : sizeof(g->inband));
+		__atomic_store_n(&g->ninband, g->ninband + 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&g->lock);
 	if (ack)
@@ -279,6 +288,7 @@ static uint32_t sg_recv_buf(struct sg *g, size_t len)
 	w[1] = RXBUF_ID;
 	g->rx_len = len;
 	assert_int_equal(sg_nvsp(g, NVSP_MSG1_TYPE_SEND_RECV_BUF, w, 2, &c), 1);
+	assert_int_equal(ld32(c.msg), NVSP_MSG1_TYPE_SEND_RECV_BUF_COMPLETE);
 	memcpy(g->recv_buf_comp, c.msg, sizeof(g->recv_buf_comp));
 	g->recv_buf_comp_len = c.len;
 	g->sub_size = ld32(c.msg + 16);
@@ -295,6 +305,8 @@ static uint32_t sg_send_buf(struct sg *g, size_t len)
 	w[1] = 0xface;
 	g->tx_len = len;
 	assert_int_equal(sg_nvsp(g, NVSP_MSG1_TYPE_SEND_SEND_BUF, w, 2, &c), 1);
+	assert_int_equal(ld32(c.msg), NVSP_MSG1_TYPE_SEND_SEND_BUF_COMPLETE);
+	assert_true(c.len >= 12 && c.len <= 256);
 	g->section_size = ld32(c.msg + 8);
 	return nvsp_status(&c);
 }
@@ -355,6 +367,8 @@ static uint32_t sg_send_split(struct sg *g, uint32_t channel_type,
 	m.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT;
 	memcpy(m.raw + 4, w, sizeof(w));
 	assert_int_equal(sg_call(g, &m, sizeof(m), words, nw * 8, cnt, &c), 1);
+	assert_int_equal(ld32(c.msg), NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE);
+	assert_true(c.len >= 8 && c.len <= 256);
 	return nvsp_status(&c);
 }
 
@@ -826,6 +840,11 @@ static void test_rndis_replies(void **state)
 	check_query(g, OID_GEN_MEDIA_CONNECT_STATUS, 4);
 	check_query(g, OID_GEN_LINK_SPEED, 4);
 	check_query(g, OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, 156);
+	/* Linux rndis_query_hwcaps: type, revision, 6.0 size at least. */
+	assert_int_equal(g->last_ctl[24], NDIS_OBJECT_TYPE_OFFLOAD);
+	assert_true(g->last_ctl[25] >= 1);
+	assert_true((ld32(g->last_ctl + 24) >> 16) >= NDIS_OFFLOAD_SIZE_6_0 &&
+		    (ld32(g->last_ctl + 24) >> 16) <= 156);
 	check_query(g, OID_GEN_RECEIVE_SCALE_CAPABILITIES, 18);
 	assert_true((ld32(g->last_ctl + 24) >> 16) <= 18); /* header.size */
 	sg_free(g);
@@ -1013,6 +1032,38 @@ static void test_offload_garbage(void **state)
 	sg_free(g);
 }
 
+/*
+ * Sub-channels as Linux asks for them (rndis_set_subchannel,
+ * netvsc_send_table): the SUBCHANNEL completion carries at most the
+ * number asked for, and the send indirection table that follows has
+ * exactly VRSS_SEND_TAB_SIZE (16) entries at offset 40 -- where Linux
+ * reads it for NVSP <= 6 whatever the offset field says -- each naming a
+ * channel that exists.
+ */
+static void test_subchannel_reply(void **state)
+{
+	struct sg_opts o = { 0 };
+	struct sg *g = sg_new(&o);
+	uint32_t w[2] = { NVSP_SUBCHANNEL_ALLOCATE, 3 };
+	unsigned int before = __atomic_load_n(&g->ninband, __ATOMIC_ACQUIRE);
+	struct comp_rec c;
+	uint32_t n;
+
+	assert_int_equal(sg_nvsp(g, NVSP_MSG5_TYPE_SUBCHANNEL, w, 2, &c), 1);
+	assert_int_equal(ld32(c.msg), NVSP_MSG5_TYPE_SUBCHANNEL);
+	assert_true(c.len >= 12 && c.len <= 256);
+	assert_int_equal(nvsp_status(&c), NVSP_STAT_SUCCESS);
+	n = ld32(c.msg + 8);
+	assert_true(n >= 1 && n <= 3);
+	PAIR_WAIT(__atomic_load_n(&g->ninband, __ATOMIC_ACQUIRE) > before);
+	assert_int_equal(ld32(g->inband), NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE);
+	assert_int_equal(ld32(g->inband + 4), 16);
+	assert_true(g->inband_len >= 40 + 16 * 4);
+	for (int i = 0; i < 16; i++)
+		assert_true(ld32(g->inband + 40 + 4 * i) <= n);
+	sg_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1023,6 +1074,7 @@ int main(void)
 		cmocka_unit_test(test_rndis_replies),
 		cmocka_unit_test(test_batch_one_bad),
 		cmocka_unit_test(test_offload_garbage),
+		cmocka_unit_test(test_subchannel_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
