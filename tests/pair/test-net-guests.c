@@ -1064,6 +1064,50 @@ static void test_subchannel_reply(void **state)
 	sg_free(g);
 }
 
+/*
+ * IPv4 header checksum offload alone (NDIS_TXCSUM_INFO_IPCS without TCP
+ * or UDP), which FreeBSD's hn sets on every IPv4 packet once the host
+ * offers NDIS_TXCSUM_CAP_IP4 -- ICMP and IP fragments included: the
+ * host fills the header checksum and forwards the frame.
+ */
+static void test_ipcs_only(void **state)
+{
+	struct sg_opts o = { 0 };
+	struct sg *g = sg_new(&o);
+	uint8_t f[14 + 20 + 8 + 32], msg[256];
+	size_t len;
+
+	for (int frag = 0; frag < 2; frag++) {
+		memset(f, 0, sizeof(f));
+		memset(f, 0xff, 6);
+		memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, 1 }, 6);
+		f[12] = 0x08;
+		f[14] = 0x45;
+		f[17] = 20 + 8 + 32;
+		f[20] = frag ? 0x20 : 0; /* more fragments */
+		f[22] = 64;
+		f[23] = frag ? 17 : 1;   /* UDP fragment, or ICMP */
+		memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+		f[34] = 8;               /* echo request */
+		for (int i = 42; i < (int)sizeof(f); i++)
+			f[i] = (uint8_t)i;
+		len = tx_ppi_packet(msg, f, sizeof(f), NDIS_PPI_CHECKSUM,
+				    NDIS_TXCSUM_INFO_IPV4 |
+					    NDIS_TXCSUM_INFO_IPCS);
+		sg_sink_reset(g);
+		assert_int_equal(sg_send_split(g, NVSP_CHANNEL_TYPE_DATA, msg,
+					       len, 60, 0, false),
+				 NVSP_STAT_SUCCESS);
+		PAIR_WAIT(sg_nsink(g) >= 1);
+		assert_int_equal(sg_nsink(g), 1);
+		assert_int_equal(g->sink_len[0], sizeof(f));
+		assert_int_equal(ovb_offload_csum_fold(ovb_offload_csum_add(
+					 0, g->sink[0] + 14, 20)), 0);
+		assert_memory_equal(g->sink[0] + 34, f + 34, sizeof(f) - 34);
+	}
+	sg_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1075,6 +1119,7 @@ int main(void)
 		cmocka_unit_test(test_batch_one_bad),
 		cmocka_unit_test(test_offload_garbage),
 		cmocka_unit_test(test_subchannel_reply),
+		cmocka_unit_test(test_ipcs_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
