@@ -289,6 +289,7 @@ static uint32_t sg_recv_buf(struct sg *g, size_t len)
 	g->rx_len = len;
 	assert_int_equal(sg_nvsp(g, NVSP_MSG1_TYPE_SEND_RECV_BUF, w, 2, &c), 1);
 	assert_int_equal(ld32(c.msg), NVSP_MSG1_TYPE_SEND_RECV_BUF_COMPLETE);
+	assert_true(c.len >= NVSP_MESSAGE_SIZE && c.len <= 256);
 	memcpy(g->recv_buf_comp, c.msg, sizeof(g->recv_buf_comp));
 	g->recv_buf_comp_len = c.len;
 	g->sub_size = ld32(c.msg + 16);
@@ -306,7 +307,7 @@ static uint32_t sg_send_buf(struct sg *g, size_t len)
 	g->tx_len = len;
 	assert_int_equal(sg_nvsp(g, NVSP_MSG1_TYPE_SEND_SEND_BUF, w, 2, &c), 1);
 	assert_int_equal(ld32(c.msg), NVSP_MSG1_TYPE_SEND_SEND_BUF_COMPLETE);
-	assert_true(c.len >= 12 && c.len <= 256);
+	assert_true(c.len >= NVSP_MESSAGE_SIZE && c.len <= 256);
 	g->section_size = ld32(c.msg + 8);
 	return nvsp_status(&c);
 }
@@ -454,8 +455,9 @@ static struct sg *sg_new(const struct sg_opts *o)
 	assert_int_equal(sg_nvsp(g, NVSP_MSG_TYPE_INIT, w, 2, &c), 1);
 	assert_int_equal(ld32(c.msg), NVSP_MSG_TYPE_INIT_COMPLETE);
 	assert_int_equal(ld32(c.msg + 12), NVSP_STAT_SUCCESS);
-	/* Linux netvsc_init_buf reads these with their struct sizes. */
-	assert_true(c.len >= 16);
+	/* Linux netvsc_send_completion copies sizeof(struct nvsp_message),
+	 * 40 bytes, of INIT, SEND_*_BUF and SUBCHANNEL completions. */
+	assert_true(c.len >= NVSP_MESSAGE_SIZE && c.len <= 256);
 	if (ver >= NVSP_PROTOCOL_VERSION_2) {
 		w[0] = 1514;
 		w[1] = 0;
@@ -1051,7 +1053,7 @@ static void test_subchannel_reply(void **state)
 
 	assert_int_equal(sg_nvsp(g, NVSP_MSG5_TYPE_SUBCHANNEL, w, 2, &c), 1);
 	assert_int_equal(ld32(c.msg), NVSP_MSG5_TYPE_SUBCHANNEL);
-	assert_true(c.len >= 12 && c.len <= 256);
+	assert_true(c.len >= NVSP_MESSAGE_SIZE && c.len <= 256);
 	assert_int_equal(nvsp_status(&c), NVSP_STAT_SUCCESS);
 	n = ld32(c.msg + 8);
 	assert_true(n >= 1 && n <= 3);
@@ -1108,6 +1110,39 @@ static void test_ipcs_only(void **state)
 	sg_free(g);
 }
 
+/*
+ * Link changes reach the guest as RNDIS INDICATE_STATUS messages that
+ * Linux netvsc_linkstatus_callback (msg_len - 8 >= 12) and DPDK
+ * hn_rndis_link_status accept: MEDIA_DISCONNECT, then MEDIA_CONNECT, on
+ * the control channel type; OID_GEN_MEDIA_CONNECT_STATUS agrees.
+ */
+static void test_media_indications(void **state)
+{
+	struct sg_opts o = { 0 };
+	struct sg *g = sg_new(&o);
+	const uint32_t want[2] = { RNDIS_STATUS_MEDIA_DISCONNECT,
+				   RNDIS_STATUS_MEDIA_CONNECT };
+	uint8_t q[64];
+
+	for (int i = 0; i < 2; i++) {
+		unsigned int before = __atomic_load_n(&g->nctl,
+						      __ATOMIC_ACQUIRE);
+
+		ovb_netvsp_set_link(g->vsp, i == 1);
+		PAIR_WAIT(__atomic_load_n(&g->nctl, __ATOMIC_ACQUIRE) > before);
+		assert_int_equal(ld32(g->last_ctl), RNDIS_MSG_INDICATE);
+		assert_true(ld32(g->last_ctl + 4) >= 20 &&
+			    ld32(g->last_ctl + 4) <= g->last_ctl_len);
+		assert_int_equal(ld32(g->last_ctl + 8), want[i]);
+		sg_rndis(g, q, rndis_query(q, 9, OID_GEN_MEDIA_CONNECT_STATUS));
+		assert_int_equal(ld32(g->last_ctl), RNDIS_MSG_QUERY_C);
+		assert_int_equal(ld32(g->last_ctl + 24),
+				 i ? NDIS_MEDIA_STATE_CONNECTED
+				   : NDIS_MEDIA_STATE_DISCONNECTED);
+	}
+	sg_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1120,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_offload_garbage),
 		cmocka_unit_test(test_subchannel_reply),
 		cmocka_unit_test(test_ipcs_only),
+		cmocka_unit_test(test_media_indications),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
