@@ -126,6 +126,7 @@ static int netvsp_partition_add(struct ovb_partition *part, void *vsp_ctx)
 	p.instance_id.b[0] = 0x4e;
 	p.instance_id.b[1] = vsp->cfg.mac_id;
 	memcpy(&p.instance_id.b[10], nic->mac, 6);
+	nic->cur_mac = netvsp__mac_key(nic->mac);
 	p.dev_ctx = nic;
 	rc = ovb_server_offer(part, &ovb_netvsp_ops, &p, &nic->dev);
 	if (rc) {
@@ -558,6 +559,7 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		nic->rndis_init = false;
 		nic->rss_on = false;
 		nic->filter = 0;
+		nic->cur_mac = netvsp__mac_key(nic->mac);
 		nic->warned_short = false;
 		rc = ovb_vswitch_port_add(nic->vsp->cfg.sw, nic->name,
 					  OVB_VSWITCH_CAP_VLAN,

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "openvmbus/netvsp.h"
 #include "openvmbus/nvsp.h"
@@ -62,7 +63,8 @@ struct netvsp_nic {
 	struct ovb_vsp_dev *dev;         /* primary */
 	struct netvsp_nic *next;
 	char name[64];
-	uint8_t mac[6];
+	uint8_t mac[6];                  /* permanent */
+	uint64_t cur_mac;                /* current, 6 bytes; atomic */
 	pthread_rwlock_t lock;
 	struct netvsp_chan *ch[OVB_NETVSP_MAX_CHANNELS];
 	unsigned int nopen;              /* channels open */
@@ -139,6 +141,15 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 			 size_t len);
 uint32_t netvsp__slot_size(uint32_t mtu);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
+
+/* A MAC as the 6 low-order bytes (memory order) of a u64. */
+static inline uint64_t netvsp__mac_key(const uint8_t *mac)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, mac, 6);
+	return v;
+}
 
 /* netvsp_rndis.c: control messages; returns an NVSP status */
 uint32_t netvsp__rndis_control(struct netvsp_chan *ch, const uint8_t *msg,

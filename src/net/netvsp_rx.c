@@ -180,7 +180,9 @@ static bool netvsp_filter(const struct netvsp_nic *nic, const uint8_t *f)
 				return true;
 		return false;
 	}
-	return (filter & NDIS_PACKET_TYPE_DIRECTED) && !memcmp(f, nic->mac, 6);
+	return (filter & NDIS_PACKET_TYPE_DIRECTED) &&
+	       netvsp__mac_key(f) == __atomic_load_n(&nic->cur_mac,
+						     __ATOMIC_SEQ_CST);
 }
 
 /* The channel RSS picks for @frame; fills the hash PPI when it hashed. */

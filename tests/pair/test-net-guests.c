@@ -1143,6 +1143,91 @@ static void test_media_indications(void **state)
 	sg_free(g);
 }
 
+/* A frame to @dst from the test port. */
+static void inject_to(struct sg *g, const uint8_t *dst)
+{
+	static const struct ovb_net_meta none;
+	uint8_t f[100] = { 0 };
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, 9 }, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	ovb_vswitch_input(g->sw, g->port, f, sizeof(f), &none);
+}
+
+/* Data transfer-page packets received since @first. */
+static unsigned int data_xfers(struct sg *g, unsigned int first)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&g->lock);
+	for (unsigned int i = first; i < g->nxfer && i < MAXREC; i++)
+		n += g->xfer[i].channel_type == NVSP_CHANNEL_TYPE_DATA;
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+/*
+ * A MAC change the way Linux makes it (rndis_filter_set_device_mac):
+ * SET OID_GEN_RNDIS_CONFIG_PARAMETER "NetworkAddress" = 12 hex digits in
+ * UTF-16.  If the host says success, Linux commits the new address, so
+ * the host must from then on pass directed frames for it (and no longer
+ * for the old one) and report it as OID_802_3_CURRENT_ADDRESS; the
+ * permanent address stays.  A value that is not a unicast MAC is refused.
+ */
+static void test_mac_change(void **state)
+{
+	struct sg_opts o = { 0 };
+	struct sg *g = sg_new(&o);
+	const char *name = "NetworkAddress", *val = "02aabbccdd0e";
+	const uint8_t new_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x0e };
+	uint8_t b[128], cpi[20 + 28 + 24], old[6], q[64];
+	uint32_t filter = NDIS_PACKET_TYPE_DIRECTED;
+	unsigned int first;
+
+	sg_rndis(g, q, rndis_query(q, 5, OID_802_3_PERMANENT_ADDRESS));
+	memcpy(old, g->last_ctl + 24, 6);
+	sg_rndis(g, b, rndis_set(b, 6, OID_GEN_CURRENT_PACKET_FILTER, &filter,
+				 4));
+	memset(cpi, 0, sizeof(cpi));
+	st32(cpi, 20);
+	st32(cpi + 4, 28);
+	st32(cpi + 8, RNDIS_CONFIG_PARAM_TYPE_STRING);
+	st32(cpi + 12, 48);
+	st32(cpi + 16, 24);
+	for (int i = 0; i < 14; i++)
+		cpi[20 + 2 * i] = (uint8_t)name[i];
+	for (int i = 0; i < 12; i++)
+		cpi[48 + 2 * i] = (uint8_t)val[i];
+	sg_rndis(g, b, rndis_set(b, 7, OID_GEN_RNDIS_CONFIG_PARAMETER, cpi,
+				 sizeof(cpi)));
+	assert_int_equal(ld32(g->last_ctl), RNDIS_MSG_SET_C);
+	assert_int_equal(ld32(g->last_ctl + 12), RNDIS_STATUS_SUCCESS);
+	sg_rndis(g, q, rndis_query(q, 8, OID_802_3_CURRENT_ADDRESS));
+	assert_memory_equal(g->last_ctl + 24, new_mac, 6);
+	sg_rndis(g, q, rndis_query(q, 9, OID_802_3_PERMANENT_ADDRESS));
+	assert_memory_equal(g->last_ctl + 24, old, 6);
+
+	first = __atomic_load_n(&g->nxfer, __ATOMIC_ACQUIRE);
+	inject_to(g, old);
+	inject_to(g, new_mac);
+	PAIR_WAIT(data_xfers(g, first) >= 1);
+	usleep(20000);
+	assert_int_equal(data_xfers(g, first), 1);
+
+	/* A multicast "address" is refused and changes nothing. */
+	cpi[48] = '0';
+	cpi[50] = '1';
+	sg_rndis(g, b, rndis_set(b, 10, OID_GEN_RNDIS_CONFIG_PARAMETER, cpi,
+				 sizeof(cpi)));
+	assert_int_equal(ld32(g->last_ctl), RNDIS_MSG_SET_C);
+	assert_int_not_equal(ld32(g->last_ctl + 12), RNDIS_STATUS_SUCCESS);
+	sg_rndis(g, q, rndis_query(q, 11, OID_802_3_CURRENT_ADDRESS));
+	assert_memory_equal(g->last_ctl + 24, new_mac, 6);
+	sg_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1156,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(test_subchannel_reply),
 		cmocka_unit_test(test_ipcs_only),
 		cmocka_unit_test(test_media_indications),
+		cmocka_unit_test(test_mac_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
