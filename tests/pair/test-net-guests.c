@@ -419,7 +419,8 @@ struct sg_opts {
 static struct sg *sg_new(const struct sg_opts *o)
 {
 	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
-	struct ovb_inproc_params ip = { .name = "guest", .mem_gpa = 1ull << 32 };
+	struct ovb_inproc_params ip = { .name = "guest",
+					.mem_gpa = 1ull << 32 };
 	struct ovb_vsc_open_params op = { .out_ring = 256 << 10,
 					  .in_ring = 256 << 10,
 					  .recv = sg_recv };
@@ -662,7 +663,8 @@ static void test_rxbuf_dpdk(void **state)
 	struct sg_opts o = { .rx_len = 31u << 20, .tx_len = 16u << 20 };
 	struct sg *g = sg_new(&o);
 	const uint8_t *c = g->recv_buf_comp;
-	const size_t bad_off = offsetof(struct ovb_netvsp_stats, bad_completions);
+	const size_t bad_off = offsetof(struct ovb_netvsp_stats,
+					bad_completions);
 	bool seen[MAXREC] = { false };
 	unsigned int first, n = 40;
 	uint64_t bad0;
@@ -995,8 +997,9 @@ static void test_offload_garbage(void **state)
 	} bad[] = {
 		{ 3000, 0, NDIS_PPI_LSO, lso | 0 },
 		{ 3000, 0, NDIS_PPI_LSO, lso | 10 },
-		{ 500, 0, NDIS_PPI_LSO, NDIS_LSO2_INFO_ISLSO2 | 100 |
-						1000u << NDIS_LSO2_INFO_THOFF_SHIFT },
+		{ 500, 0, NDIS_PPI_LSO,
+		  NDIS_LSO2_INFO_ISLSO2 | 100 |
+			  1000u << NDIS_LSO2_INFO_THOFF_SHIFT },
 		{ 100, 0, NDIS_PPI_LSO, lso | 1400 },
 		{ 0, 0, NDIS_PPI_LSO, lso | 1400 },
 		{ 0, 30, NDIS_PPI_LSO, lso | 1400 },
@@ -1058,7 +1061,8 @@ static void test_subchannel_reply(void **state)
 	n = ld32(c.msg + 8);
 	assert_true(n >= 1 && n <= 3);
 	PAIR_WAIT(__atomic_load_n(&g->ninband, __ATOMIC_ACQUIRE) > before);
-	assert_int_equal(ld32(g->inband), NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE);
+	assert_int_equal(ld32(g->inband),
+			 NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE);
 	assert_int_equal(ld32(g->inband + 4), 16);
 	assert_true(g->inband_len >= 40 + 16 * 4);
 	for (int i = 0; i < 16; i++)
