@@ -189,7 +189,8 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 			fprintf(out,
 				"%s link %s nics %llu to_guest %llu (%llu bytes) "
 				"from_guest %llu (%llu bytes) no_buffer %llu "
-				"bad %llu\n",
+				"bad %llu offload_dropped %llu "
+				"bad_completions %llu\n",
 				nic_sw[i].name,
 				ovb_netvsp_link(nic_sw[i].vsp) ? "up" : "down",
 				(unsigned long long)st.nics,
@@ -198,7 +199,9 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				(unsigned long long)st.from_guest,
 				(unsigned long long)st.from_guest_bytes,
 				(unsigned long long)st.no_buffer,
-				(unsigned long long)st.bad);
+				(unsigned long long)st.bad,
+				(unsigned long long)st.offload_dropped,
+				(unsigned long long)st.bad_completions);
 		}
 		return 0;
 	}

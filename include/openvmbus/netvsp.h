@@ -47,6 +47,13 @@ struct ovb_netvsp_stats {
 	uint64_t from_guest;    /**< frames a guest sent into the switch */
 	uint64_t from_guest_bytes;
 	uint64_t bad;           /**< malformed or refused guest requests */
+	/** frames dropped for an offload request that does not fit them
+	 *  (LSO MSS 0 or below OVB_OFFLOAD_MIN_MSS, less payload than one
+	 *  segment, headers past the frame, checksum PPIs on short frames) */
+	uint64_t offload_dropped;
+	/** receive completions for a slot the guest did not hold
+	 *  (duplicates, unknown transaction ids): ignored */
+	uint64_t bad_completions;
 };
 
 /**

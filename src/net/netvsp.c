@@ -96,6 +96,10 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 	st->from_guest = __atomic_load_n(&vsp->from_guest, __ATOMIC_RELAXED);
 	st->from_guest_bytes = __atomic_load_n(&vsp->from_guest_bytes, __ATOMIC_RELAXED);
 	st->bad = __atomic_load_n(&vsp->bad, __ATOMIC_RELAXED);
+	st->offload_dropped = __atomic_load_n(&vsp->offload_dropped,
+					      __ATOMIC_RELAXED);
+	st->bad_completions = __atomic_load_n(&vsp->bad_completions,
+					      __ATOMIC_RELAXED);
 }
 
 /* ---- partitions ------------------------------------------------------------ */
@@ -122,6 +126,7 @@ static int netvsp_partition_add(struct ovb_partition *part, void *vsp_ctx)
 	p.instance_id.b[0] = 0x4e;
 	p.instance_id.b[1] = vsp->cfg.mac_id;
 	memcpy(&p.instance_id.b[10], nic->mac, 6);
+	nic->cur_mac = netvsp__mac_key(nic->mac);
 	p.dev_ctx = nic;
 	rc = ovb_server_offer(part, &ovb_netvsp_ops, &p, &nic->dev);
 	if (rc) {
@@ -554,6 +559,7 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		nic->rndis_init = false;
 		nic->rss_on = false;
 		nic->filter = 0;
+		nic->cur_mac = netvsp__mac_key(nic->mac);
 		nic->warned_short = false;
 		rc = ovb_vswitch_port_add(nic->vsp->cfg.sw, nic->name,
 					  OVB_VSWITCH_CAP_VLAN,

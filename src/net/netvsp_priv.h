@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "openvmbus/netvsp.h"
 #include "openvmbus/nvsp.h"
@@ -26,7 +27,9 @@
 #define NETVSP_SEND_SECTION 6144u       /* what Windows hosts hand out */
 #define NETVSP_MAX_RX_BUF (31u << 20)   /* Linux's ceiling, NVSP >= 3 */
 #define NETVSP_MAX_RX_BUF_V2 (15u << 20) /* NVSP <= 2 */
-#define NETVSP_MAX_TX_BUF (15u << 20)
+/* uio_hv_generic (DPDK) hands over 16 MiB and Hyper-V takes it; Linux
+ * itself stays at 15 MiB. */
+#define NETVSP_MAX_TX_BUF (16u << 20)
 #define NETVSP_SCRATCH (65536u + 4096u) /* one RNDIS message, any size */
 #define NETVSP_MAX_IOV 64
 #define NETVSP_MAX_MCAST 32u
@@ -42,6 +45,7 @@ struct ovb_netvsp {
 	bool link_up;            /* atomic */
 	uint64_t to_guest, to_guest_bytes, no_buffer;
 	uint64_t from_guest, from_guest_bytes, bad;
+	uint64_t offload_dropped, bad_completions;
 };
 
 /* One open channel of a NIC. */
@@ -59,7 +63,8 @@ struct netvsp_nic {
 	struct ovb_vsp_dev *dev;         /* primary */
 	struct netvsp_nic *next;
 	char name[64];
-	uint8_t mac[6];
+	uint8_t mac[6];                  /* permanent */
+	uint64_t cur_mac;                /* current, 6 bytes; atomic */
 	pthread_rwlock_t lock;
 	struct netvsp_chan *ch[OVB_NETVSP_MAX_CHANNELS];
 	unsigned int nopen;              /* channels open */
@@ -91,6 +96,16 @@ struct netvsp_nic {
 	/* RNDIS device (primary worker writes; rx path reads atomics) */
 	bool rndis_init;
 	uint32_t filter;                 /* NDIS_PACKET_TYPE_* */
+	/*
+	 * Frames towards the guest in flight, by epoch: netvsp__port_tx
+	 * counts itself in rx_busy[rx_epoch & 1] around its filter check
+	 * and send; netvsp__rx_quiesce flips the epoch and waits for the
+	 * old count to drain, so a filter change is complete when it
+	 * returns.  All seq_cst: the filter store, the flip and the check
+	 * pair with the port's epoch load, count and filter load.
+	 */
+	uint32_t rx_epoch;
+	uint32_t rx_busy[2];
 	uint8_t mcast[NETVSP_MAX_MCAST][6];
 	uint32_t nmcast;
 	bool link_reported;              /* the state last indicated */
@@ -125,6 +140,16 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 			 size_t len);
 uint32_t netvsp__slot_size(uint32_t mtu);
+void netvsp__rx_quiesce(struct netvsp_nic *nic);
+
+/* A MAC as the 6 low-order bytes (memory order) of a u64. */
+static inline uint64_t netvsp__mac_key(const uint8_t *mac)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, mac, 6);
+	return v;
+}
 
 /* netvsp_rndis.c: control messages; returns an NVSP status */
 uint32_t netvsp__rndis_control(struct netvsp_chan *ch, const uint8_t *msg,

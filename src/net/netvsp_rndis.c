@@ -139,8 +139,11 @@ static uint32_t netvsp_query(struct netvsp_nic *nic, uint32_t oid,
 		*len = put64(out, __atomic_load_n(&nic->rx_nobuf, __ATOMIC_RELAXED));
 		return RNDIS_STATUS_SUCCESS;
 	case OID_802_3_PERMANENT_ADDRESS:
-	case OID_802_3_CURRENT_ADDRESS:
 		memcpy(out, nic->mac, 6);
+		*len = 6;
+		return RNDIS_STATUS_SUCCESS;
+	case OID_802_3_CURRENT_ADDRESS:
+		put64(out, __atomic_load_n(&nic->cur_mac, __ATOMIC_ACQUIRE));
 		*len = 6;
 		return RNDIS_STATUS_SUCCESS;
 	case OID_802_3_MULTICAST_LIST:
@@ -194,7 +197,13 @@ static uint32_t netvsp_set_rss(struct netvsp_nic *nic, const void *info,
 	}
 	if (cfg.key_len)
 		memcpy(nic->rss_key, cfg.key, sizeof(nic->rss_key));
-	if (cfg.table_entries) {
+	/*
+	 * A new table, even one of zero entries: none sends every frame to
+	 * the primary, as does an entry naming a channel that is not open
+	 * (netvsp_rss).  Only ITABLE_UNCHANGED keeps the old one.
+	 */
+	if (!(cfg.flags & NDIS_RSS_PARAM_FLAG_ITABLE_UNCHANGED)) {
+		__atomic_store_n(&nic->rss_entries, 0, __ATOMIC_RELEASE);
 		memcpy(nic->rss_table, cfg.table,
 		       cfg.table_entries * sizeof(cfg.table[0]));
 		__atomic_store_n(&nic->rss_entries, cfg.table_entries,
@@ -203,6 +212,80 @@ static uint32_t netvsp_set_rss(struct netvsp_nic *nic, const void *info,
 	if (!(cfg.flags & NDIS_RSS_PARAM_FLAG_HASH_INFO_UNCHANGED))
 		nic->rss_hash = cfg.hash_info & NDIS_HASH_TYPE_MASK;
 	__atomic_store_n(&nic->rss_on, true, __ATOMIC_RELEASE);
+	return RNDIS_STATUS_SUCCESS;
+}
+
+/* Does the UTF-16LE string at @p (@len bytes) spell @ascii, any case? */
+static bool netvsp_utf16_is(const uint8_t *p, uint32_t len, const char *ascii)
+{
+	size_t n = strlen(ascii);
+
+	if (len != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)p[2 * i];
+
+		if (p[2 * i + 1] || (c | 0x20) != (ascii[i] | 0x20))
+			return false;
+	}
+	return true;
+}
+
+/* 12 hex digits in UTF-16LE (Linux "%pm"; '-' and ':' between bytes are
+ * skipped, as Windows writes them) into @mac.  0 or -EBADMSG. */
+static int netvsp_utf16_mac(const uint8_t *p, uint32_t len, uint8_t *mac)
+{
+	unsigned int nib = 0;
+
+	for (uint32_t i = 0; i + 1 < len && nib < 12; i += 2) {
+		unsigned int c = p[i] | (unsigned int)p[i + 1] << 8, v;
+
+		if (c == '-' || c == ':')
+			continue;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v = (c | 0x20) - 'a' + 10;
+		else
+			return -EBADMSG;
+		mac[nib / 2] = (uint8_t)(nib & 1 ? mac[nib / 2] << 4 | v : v);
+		nib++;
+	}
+	return nib == 12 ? 0 : -EBADMSG;
+}
+
+/*
+ * OID_GEN_RNDIS_CONFIG_PARAMETER.  "NetworkAddress" is how Linux changes
+ * the MAC (rndis_filter_set_device_mac) and it commits the change when we
+ * say success, so the filter must follow; a value that is not a unicast
+ * MAC is refused.  Other parameters are accepted and ignored.
+ */
+static uint32_t netvsp_set_config(struct netvsp_nic *nic, const uint8_t *info,
+				  uint32_t ilen)
+{
+	struct rndis_config_parameter_info cpi;
+	uint8_t mac[6];
+
+	if (ilen < sizeof(cpi))
+		return RNDIS_STATUS_INVALID_LENGTH;
+	memcpy(&cpi, info, sizeof(cpi));
+	if ((uint64_t)cpi.name_offset + cpi.name_length > ilen ||
+	    (uint64_t)cpi.value_offset + cpi.value_length > ilen)
+		return RNDIS_STATUS_INVALID_DATA;
+	if (!netvsp_utf16_is(info + cpi.name_offset, cpi.name_length,
+			     "NetworkAddress"))
+		return RNDIS_STATUS_SUCCESS;
+	if (cpi.type != RNDIS_CONFIG_PARAM_TYPE_STRING ||
+	    netvsp_utf16_mac(info + cpi.value_offset, cpi.value_length, mac) ||
+	    (mac[0] & 1) || !netvsp__mac_key(mac)) {
+		ovb_warn("%s: NetworkAddress refused: not a unicast MAC",
+			 nic->name);
+		return RNDIS_STATUS_INVALID_DATA;
+	}
+	__atomic_store_n(&nic->cur_mac, netvsp__mac_key(mac), __ATOMIC_SEQ_CST);
+	netvsp__rx_quiesce(nic);
+	ovb_info("%s: MAC now %02x:%02x:%02x:%02x:%02x:%02x", nic->name,
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	return RNDIS_STATUS_SUCCESS;
 }
 
@@ -217,7 +300,13 @@ static uint32_t netvsp_set(struct netvsp_nic *nic, uint32_t oid,
 		if (ilen < 4)
 			return RNDIS_STATUS_INVALID_LENGTH;
 		memcpy(&v, info, 4);
-		__atomic_store_n(&nic->filter, v, __ATOMIC_RELEASE);
+		__atomic_store_n(&nic->filter, v, __ATOMIC_SEQ_CST);
+		/*
+		 * Linux sets 0 on close and then waits for every ring to
+		 * drain (netvsc_wait_until_empty): once the completion goes
+		 * out, no frame that passed the old filter may follow it.
+		 */
+		netvsp__rx_quiesce(nic);
 		return RNDIS_STATUS_SUCCESS;
 	case OID_802_3_MULTICAST_LIST:
 		if (ilen % 6)
@@ -242,6 +331,7 @@ static uint32_t netvsp_set(struct netvsp_nic *nic, uint32_t oid,
 	case OID_GEN_RECEIVE_SCALE_PARAMETERS:
 		return netvsp_set_rss(nic, info, ilen);
 	case OID_GEN_RNDIS_CONFIG_PARAMETER:
+		return netvsp_set_config(nic, info, ilen);
 	case OID_GEN_NETWORK_LAYER_ADDRESSES:
 	case OID_GEN_CURRENT_LOOKAHEAD:
 	case OID_OFFLOAD_ENCAPSULATION:

@@ -11,6 +11,7 @@
  * conventions.  Layer: devices.  Spec: WIRE-FACTS.md B6, B9.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,7 +94,8 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 		ovb_warn("%s: completion for receive slot %llu that the guest "
 			 "does not hold", ovb_chan_name(chan),
 			 (unsigned long long)xid);
-		__atomic_fetch_add(&nic->vsp->bad, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->bad_completions, 1,
+				   __ATOMIC_RELAXED);
 	}
 }
 
@@ -137,11 +139,29 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	return rc;
 }
 
+/*
+ * Wait until no frame that may have seen the packet filter as it was
+ * before the caller changed it is still on its way into a ring.  Two
+ * flips: a sender that read the epoch before the first flip but counted
+ * itself only after we looked is caught by the second.  Senders never
+ * block while counted, so the wait is short.
+ */
+void netvsp__rx_quiesce(struct netvsp_nic *nic)
+{
+	for (int i = 0; i < 2; i++) {
+		uint32_t old = __atomic_fetch_xor(&nic->rx_epoch, 1,
+						  __ATOMIC_SEQ_CST) & 1;
+
+		while (__atomic_load_n(&nic->rx_busy[old], __ATOMIC_SEQ_CST))
+			sched_yield();
+	}
+}
+
 /* Does the guest's packet filter let @frame in? */
 static bool netvsp_filter(const struct netvsp_nic *nic, const uint8_t *f)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	uint32_t filter = __atomic_load_n(&nic->filter, __ATOMIC_ACQUIRE);
+	uint32_t filter = __atomic_load_n(&nic->filter, __ATOMIC_SEQ_CST);
 
 	if (filter & NDIS_PACKET_TYPE_PROMISCUOUS)
 		return true;
@@ -160,7 +180,9 @@ static bool netvsp_filter(const struct netvsp_nic *nic, const uint8_t *f)
 				return true;
 		return false;
 	}
-	return (filter & NDIS_PACKET_TYPE_DIRECTED) && !memcmp(f, nic->mac, 6);
+	return (filter & NDIS_PACKET_TYPE_DIRECTED) &&
+	       netvsp__mac_key(f) == __atomic_load_n(&nic->cur_mac,
+						     __ATOMIC_SEQ_CST);
 }
 
 /* The channel RSS picks for @frame; fills the hash PPI when it hashed. */
@@ -168,16 +190,18 @@ static struct netvsp_chan *netvsp_rss(struct netvsp_nic *nic,
 				      const void *frame, size_t len,
 				      struct ovb_rndis_pktinfo *info)
 {
+	uint32_t n = __atomic_load_n(&nic->rss_entries, __ATOMIC_ACQUIRE);
 	uint32_t hash, type, q;
 
-	if (!nic->rss_on || nic->nopen < 2 || !nic->rss_entries ||
+	/* n == 0 (no table) and q past the open channels: the primary. */
+	if (!nic->rss_on || nic->nopen < 2 || !n ||
 	    ovb_toeplitz_frame(nic->rss_key, nic->rss_hash, frame, len, &hash,
 			       &type))
 		return nic->ch[0];
 	info->present |= OVB_RNDIS_PPI_HASH_VALUE | OVB_RNDIS_PPI_HASH_INFO;
 	info->hash_value = hash;
 	info->hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | type;
-	q = ovb_toeplitz_lookup(nic->rss_table, nic->rss_entries, hash);
+	q = ovb_toeplitz_lookup(nic->rss_table, n, hash);
 	if (q < OVB_NETVSP_MAX_CHANNELS && nic->ch[q])
 		return nic->ch[q];
 	return nic->ch[0];
@@ -194,8 +218,11 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	struct netvsp_chan *ch;
 	ssize_t hlen;
 	int rc = -ENETDOWN;
+	uint32_t e;
 
 	pthread_rwlock_rdlock(&nic->lock);
+	e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) ||
 	    !ovb_netvsp_link(vsp) || !nic->rx_view.va || len < 14)
 		goto out;
@@ -224,13 +251,47 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 		__atomic_fetch_add(&nic->rx_bytes, len, __ATOMIC_RELAXED);
 	}
 out:
+	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	pthread_rwlock_unlock(&nic->lock);
 	return rc;
 }
 
-/* One PACKET message from the guest into the switch.  NVSP status. */
-static uint32_t netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
-			     size_t len, bool private, uint32_t *used)
+/*
+ * Would segmenting this LSO frame produce real segments?  MSS at least the
+ * host's minimum (OVB_OFFLOAD_MIN_MSS: bounds the work one frame makes)
+ * and at least one full segment of payload behind the headers.
+ */
+static bool netvsp_lso_ok(const uint8_t *frame, size_t len,
+			  const struct ovb_net_meta *meta)
+{
+	struct ovb_net_hdrs h;
+
+	if (!meta->gso_type)
+		return true;
+	if (meta->gso_size < OVB_OFFLOAD_MIN_MSS ||
+	    ovb_offload_parse(frame, len, &h) || !h.l4_off)
+		return false;
+	return h.l3_end > h.payload_off &&
+	       h.l3_end - h.payload_off >= meta->gso_size;
+}
+
+/* A frame dropped for an offload request that does not fit it. */
+static int netvsp_offload_drop(struct netvsp_nic *nic, const char *why)
+{
+	ovb_warn("%s: frame dropped: %s", nic->name, why);
+	__atomic_fetch_add(&nic->vsp->offload_dropped, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&nic->tx_err, 1, __ATOMIC_RELAXED);
+	return -EINVAL;
+}
+
+/*
+ * One PACKET message from the guest into the switch.  Returns 0 when the
+ * frame went to the switch (or was lost to a pulled cable or dropped by
+ * the switch, both counted), -EBADMSG for a malformed message, -EINVAL
+ * for a frame dropped because its offload request does not fit it.
+ */
+static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
+			size_t len, bool private)
 {
 	struct netvsp_nic *nic = ch->nic;
 	struct ovb_rndis_packet pkt;
@@ -238,42 +299,45 @@ static uint32_t netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
 	const uint8_t *frame;
 	uint8_t *copy;
 
-	if (ovb_rndis_packet_parse(msg, len, &pkt) ||
-	    ovb_rndis_tx_to_meta(&pkt.info, pkt.frame, pkt.frame_len, &meta)) {
+	if (ovb_rndis_packet_parse(msg, len, &pkt)) {
 		ovb_warn("%s: malformed RNDIS PACKET (%zu bytes left)",
 			 nic->name, len);
-		return NVSP_STAT_INVALID_RNDIS_PKT;
+		return -EBADMSG;
 	}
-	*used = pkt.msg_len;
+	if (ovb_rndis_tx_to_meta(&pkt.info, pkt.frame, pkt.frame_len, &meta))
+		return netvsp_offload_drop(nic, "offload PPI names headers "
+					   "past the frame, or LSO MSS 0");
 	frame = pkt.frame;
 	if (meta.flags & (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM) ||
 	    meta.gso_type) {
 		/* The work is done on a copy the guest cannot change. */
 		copy = private ? (uint8_t *)(uintptr_t)pkt.frame : ch->scratch;
 		if (pkt.frame_len > NETVSP_SCRATCH)
-			return NVSP_STAT_INVALID_RNDIS_PKT;
+			return -EBADMSG;
 		if (!private)
 			memcpy(copy, pkt.frame, pkt.frame_len);
-		if (ovb_offload_canonicalize(copy, pkt.frame_len, &meta)) {
-			ovb_warn("%s: offload request does not fit the frame",
-				 nic->name);
-			return NVSP_STAT_INVALID_RNDIS_PKT;
-		}
+		if (ovb_offload_canonicalize(copy, pkt.frame_len, &meta))
+			return netvsp_offload_drop(nic, "offload request does "
+						   "not fit the frame");
+		if (!netvsp_lso_ok(copy, pkt.frame_len, &meta))
+			return netvsp_offload_drop(nic, "LSO MSS below the "
+						   "minimum or beyond the "
+						   "payload");
 		frame = copy;
 	}
 	if (!ovb_netvsp_link(nic->vsp))
-		return NVSP_STAT_SUCCESS; /* cable pulled: lost */
+		return 0; /* cable pulled: lost */
 	if (ovb_vswitch_input(nic->vsp->cfg.sw, nic->port, frame,
 			      pkt.frame_len, &meta) < 0) {
 		__atomic_fetch_add(&nic->tx_err, 1, __ATOMIC_RELAXED);
-		return NVSP_STAT_SUCCESS; /* dropped by the switch, counted */
+		return 0; /* dropped by the switch, counted */
 	}
 	__atomic_fetch_add(&nic->tx_ok, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nic->tx_bytes, pkt.frame_len, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nic->vsp->from_guest, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nic->vsp->from_guest_bytes, pkt.frame_len,
 			   __ATOMIC_RELAXED);
-	return NVSP_STAT_SUCCESS;
+	return 0;
 }
 
 int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
@@ -281,7 +345,7 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 {
 	struct netvsp_nic *nic = ch->nic;
 	bool private = msg == ch->scratch;
-	uint32_t type, status = NVSP_STAT_SUCCESS, used;
+	uint32_t type, mlen, status = NVSP_STAT_SUCCESS;
 	size_t off = 0;
 	unsigned int n = 0;
 
@@ -299,21 +363,32 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 		ovb_warn("%s: PACKET before RNDIS INITIALIZE", nic->name);
 		return NVSP_STAT_FAIL;
 	}
-	/* Several PACKET messages may share one section (Linux batches). */
-	while (len - off >= 8 && status == NVSP_STAT_SUCCESS) {
+	/*
+	 * Several messages may share one section (Linux and DPDK batch).  A
+	 * bad one is skipped by its own length and the rest still go; the
+	 * send then completes once, with NVSP_STAT_FAIL (openvmm #2141).  A
+	 * length that does not fit ends the walk: nothing after it can be
+	 * found.
+	 */
+	while (len - off >= 8) {
 		memcpy(&type, msg + off, 4);
+		memcpy(&mlen, msg + off + 4, 4);
+		if (n && !type)
+			break; /* zero padding after the last one */
+		if (mlen < 8 || mlen > len - off) {
+			ovb_warn("%s: RNDIS message of %u bytes at %zu in a "
+				 "data send of %zu", nic->name, mlen, off, len);
+			return NVSP_STAT_FAIL;
+		}
 		if (type != RNDIS_MSG_PACKET) {
-			if (n && !type)
-				break; /* zero padding after the last one */
 			ovb_warn("%s: RNDIS type %#x inside a data send",
 				 nic->name, type);
-			return NVSP_STAT_INVALID_RNDIS_PKT;
+			status = NVSP_STAT_FAIL;
+		} else if (netvsp_frame(ch, msg + off, mlen, private)) {
+			status = NVSP_STAT_FAIL;
 		}
-		status = netvsp_frame(ch, msg + off, len - off, private, &used);
-		if (status == NVSP_STAT_SUCCESS) {
-			off += used;
-			n++;
-		}
+		off += mlen;
+		n++;
 	}
 	return status;
 }

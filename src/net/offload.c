@@ -286,6 +286,8 @@ static void offload_seed(uint8_t *p, const struct ovb_net_hdrs *h,
  * Parse and check that the frame is the TCP/UDP the metadata says.  TSO
  * offsets are recomputed from the frame, so only TCP and the IP version
  * must match; a checksum request must point at the L4 checksum field.
+ * The IPv4 header checksum alone needs only an IPv4 header: FreeBSD's hn
+ * asks for it on ICMP and on fragments too.
  */
 static int offload_check(const void *frame, size_t len,
 			 const struct ovb_net_meta *meta,
@@ -293,7 +295,11 @@ static int offload_check(const void *frame, size_t len,
 {
 	int want;
 
-	if (ovb_offload_parse(frame, len, h) || !h->l4_off)
+	if (ovb_offload_parse(frame, len, h))
+		return -EBADMSG;
+	if (!meta->gso_type && !(meta->flags & OVB_NET_META_CSUM_PARTIAL))
+		return h->ip_version == 4 ? 0 : -EBADMSG;
+	if (!h->l4_off)
 		return -EBADMSG;
 	if (meta->gso_type) {
 		want = meta->gso_type == OVB_NET_GSO_TCPV4 ? 4 : 6;

@@ -407,6 +407,234 @@ static void test_subchannels(void **state)
 	net_free(t);
 }
 
+/* A TCP/IPv4 frame from guest @a to guest @b, flow @i. */
+static size_t flow_frame(struct net *t, int a, int b, int i, uint8_t *f)
+{
+	struct ovb_netvsc_info ia, ib;
+
+	ovb_netvsc_get_info(t->g[a].nic, &ia);
+	ovb_netvsc_get_info(t->g[b].nic, &ib);
+	memset(f, 0, 64);
+	memcpy(f, ib.mac, 6);
+	memcpy(f + 6, ia.mac, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 50;
+	f[22] = 64;
+	f[23] = 6;
+	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	f[34] = (uint8_t)(i * 13);
+	f[35] = (uint8_t)i;
+	f[37] = 80;
+	f[46] = 0x50;
+	return 64;
+}
+
+/* 64 TCP flows from g0 to g1; the set of g1 queues they arrived on. */
+static unsigned int rss_flows(struct net *t)
+{
+	struct rxlog *r = &t->g[1].rx;
+	uint8_t f[64];
+
+	rx_reset(r);
+	for (int i = 0; i < 64; i++) {
+		flow_frame(t, 0, 1, i, f);
+		assert_int_equal(ovb_netvsc_send(t->g[0].nic, (unsigned)i, f,
+						 sizeof(f), NULL, false), 0);
+	}
+	PAIR_WAIT(rx_count(r) >= 64);
+	assert_int_equal(rx_count(r), 64);
+	return r->queues_seen;
+}
+
+/* NDIS_RECEIVE_SCALE_PARAMETERS as Linux rndis_set_rss_param_msg builds
+ * it: @n table entries of @val (or i % 4 when @val is ~0), a key of
+ * @keylen bytes. */
+static size_t rss_params(uint8_t *b, uint32_t n, uint32_t val,
+			 uint16_t keylen, uint16_t flags)
+{
+	struct ndis_rss_params rp = { 0 };
+	uint32_t *tab = (uint32_t *)(void *)(b + sizeof(rp));
+
+	rp.header.type = NDIS_OBJECT_TYPE_RSS_PARAMETERS;
+	rp.header.revision = NDIS_RSS_PARAMS_REVISION_2;
+	rp.header.size = NDIS_RSS_PARAMS_SIZE_REVISION_2;
+	rp.flags = flags;
+	rp.hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_IPV4 |
+		       NDIS_HASH_TCP_IPV4 | NDIS_HASH_IPV6 |
+		       NDIS_HASH_TCP_IPV6;
+	rp.indirect_tabsize = (uint16_t)(n * 4);
+	rp.indirect_taboffset = sizeof(rp);
+	rp.hashkey_size = keylen;
+	rp.hashkey_offset = sizeof(rp) + n * 4;
+	memcpy(b, &rp, sizeof(rp));
+	for (uint32_t i = 0; i < n; i++)
+		tab[i] = val == ~0u ? i % 4 : val;
+	for (uint32_t i = 0; i < keylen; i++)
+		b[sizeof(rp) + n * 4 + i] = (uint8_t)(i * 37 + 11);
+	return sizeof(rp) + n * 4 + keylen;
+}
+
+/*
+ * Item 4 (openvmm netvsp fuzzing): degenerate RSS parameters never divide
+ * by zero or pick a channel that is not there.  An all-zero table sends
+ * everything to channel 0; a table of zero entries, entries naming
+ * channels that are not open (or do not exist), and RSS disabled send
+ * everything to the primary; a hash key of the wrong size is refused and
+ * changes nothing.
+ */
+static void test_rss_degenerate(void **state)
+{
+	struct ovb_netvsc_params p = { .queues = 4 };
+	struct net *t = net_new(0, &p);
+	struct ovb_netvsc *rx = t->g[1].nic;
+	static uint8_t b[1024];
+	const uint32_t bad[] = { 4, 7, 63, 64, 1000, 0xfffffffe };
+
+	assert_true(__builtin_popcount(rss_flows(t)) >= 2);
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 128, 0, 40, 0)), 0);
+	assert_int_equal(rss_flows(t), 1);
+	/* Zero entries: no table, so the primary. */
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 128, ~0u, 40, 0)), 0);
+	assert_true(__builtin_popcount(rss_flows(t)) >= 2);
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 0, 0, 40, 0)), 0);
+	assert_int_equal(rss_flows(t), 1);
+	/* A key of the wrong size: refused, the spread table stays. */
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 128, ~0u, 40, 0)), 0);
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 128, 0, 20, 0)), -EIO);
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 128, 0, 41, 0)), -EIO);
+	assert_true(__builtin_popcount(rss_flows(t)) >= 2);
+	/* Channels that are not open or cannot exist. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ovb_netvsc_set(rx,
+						OID_GEN_RECEIVE_SCALE_PARAMETERS,
+						b, rss_params(b, 128, bad[i], 40,
+							      0)), 0);
+		assert_int_equal(rss_flows(t), 1);
+	}
+	/* RSS off. */
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 128, ~0u, 40, 0)), 0);
+	assert_int_equal(ovb_netvsc_set(rx, OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 0, 0, 0,
+						   NDIS_RSS_PARAM_FLAG_DISABLE_RSS)),
+			 0);
+	assert_int_equal(rss_flows(t), 1);
+	net_free(t);
+
+	/* One channel only (no sub-channels): a table naming 1..3. */
+	p.queues = 1;
+	t = net_new(0, &p);
+	assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+					OID_GEN_RECEIVE_SCALE_PARAMETERS, b,
+					rss_params(b, 128, ~0u, 40, 0)), 0);
+	assert_int_equal(rss_flows(t), 1);
+	net_free(t);
+}
+
+struct flood {
+	struct net *t;
+	bool stop;
+	unsigned long sent;
+};
+
+static void *flood_run(void *arg)
+{
+	struct flood *fl = arg;
+	uint8_t f[64];
+
+	for (int i = 0; !__atomic_load_n(&fl->stop, __ATOMIC_ACQUIRE); i++) {
+		flow_frame(fl->t, 0, 1, i & 63, f);
+		if (ovb_netvsc_send(fl->t->g[0].nic, (unsigned)i, f, sizeof(f),
+				    NULL, false) == 0)
+			fl->sent++;
+		if (!(i & 15))
+			usleep(100);
+	}
+	return NULL;
+}
+
+static uint64_t to_guest(struct net *t)
+{
+	struct ovb_netvsp_stats st;
+
+	ovb_netvsp_get_stats(t->vsp, &st);
+	return st.to_guest;
+}
+
+/*
+ * Item 2 (openvmm #1873, #1967): OID_GEN_CURRENT_PACKET_FILTER = 0, which
+ * Linux sets in rndis_filter_close_device before it waits for every
+ * channel's ring to drain (netvsc_wait_until_empty), stops delivery to
+ * that NIC at once -- directed, broadcast and multicast, on every RSS
+ * sub-channel -- and from the moment the SET completes not one more
+ * frame is written; a non-zero filter resumes it.
+ */
+static void test_filter_zero(void **state)
+{
+	struct ovb_netvsc_params p = { .queues = 4 };
+	struct net *t = net_new(0, &p);
+	const uint32_t none = 0, linux_on = NDIS_PACKET_TYPE_DIRECTED |
+					    NDIS_PACKET_TYPE_BROADCAST |
+					    NDIS_PACKET_TYPE_ALL_MULTICAST;
+	struct flood fl = { .t = t };
+	struct rxlog *r = &t->g[1].rx;
+	pthread_t th;
+	uint8_t f[64];
+	uint64_t n0;
+
+	assert_true(__builtin_popcount(rss_flows(t)) >= 2);
+	assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+					OID_GEN_CURRENT_PACKET_FILTER, &none,
+					4), 0);
+	rx_reset(r);
+	n0 = to_guest(t);
+	for (int i = 0; i < 64; i++) {
+		flow_frame(t, 0, 1, i, f);
+		if (i % 3 == 1)
+			memset(f, 0xff, 6);          /* broadcast */
+		else if (i % 3 == 2)
+			memcpy(f, (uint8_t[]){ 0x01, 0, 0x5e, 0, 0, 1 }, 6);
+		assert_int_equal(ovb_netvsc_send(t->g[0].nic, (unsigned)i, f,
+						 sizeof(f), NULL, false), 0);
+	}
+	usleep(100000);
+	assert_int_equal(rx_count(r), 0);
+	assert_int_equal(to_guest(t), n0);
+	assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+					OID_GEN_CURRENT_PACKET_FILTER,
+					&linux_on, 4), 0);
+	assert_true(__builtin_popcount(rss_flows(t)) >= 2);
+
+	/* Under load: after the SET's completion, nothing more. */
+	for (int round = 0; round < 5; round++) {
+		fl.stop = false;
+		assert_int_equal(pthread_create(&th, NULL, flood_run, &fl), 0);
+		PAIR_WAIT(rx_count(r) >= 200);
+		assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+						OID_GEN_CURRENT_PACKET_FILTER,
+						&none, 4), 0);
+		n0 = to_guest(t);
+		usleep(30000);
+		assert_int_equal(to_guest(t), n0);
+		__atomic_store_n(&fl.stop, true, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		assert_int_equal(to_guest(t), n0);
+		assert_int_equal(ovb_netvsc_set(t->g[1].nic,
+						OID_GEN_CURRENT_PACKET_FILTER,
+						&linux_on, 4), 0);
+		rx_reset(r);
+	}
+	assert_true(fl.sent > 0);
+	net_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +646,8 @@ int main(void)
 		cmocka_unit_test(test_link),
 		cmocka_unit_test(test_csum_offload),
 		cmocka_unit_test(test_subchannels),
+		cmocka_unit_test(test_rss_degenerate),
+		cmocka_unit_test(test_filter_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
