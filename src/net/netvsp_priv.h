@@ -26,7 +26,7 @@
 #define NETVSP_SEND_SECTION 6144u       /* what Windows hosts hand out */
 #define NETVSP_MAX_RX_BUF (31u << 20)   /* Linux's ceiling, NVSP >= 3 */
 #define NETVSP_MAX_RX_BUF_V2 (15u << 20) /* NVSP <= 2 */
-#define NETVSP_MAX_TX_BUF (15u << 20)
+#define NETVSP_MAX_TX_BUF (16u << 20) /* uio_hv_generic's send buffer */
 #define NETVSP_SCRATCH (65536u + 4096u) /* one RNDIS message, any size */
 #define NETVSP_MAX_IOV 64
 #define NETVSP_MAX_MCAST 32u
