@@ -123,6 +123,12 @@ static int netvsp_partition_add(struct ovb_partition *part, void *vsp_ctx)
 	p.instance_id.b[1] = vsp->cfg.mac_id;
 	memcpy(&p.instance_id.b[10], nic->mac, 6);
 	p.dev_ctx = nic;
+	/*
+	 * Hyper-V offers its NICs with a monitor id, and a guest may signal
+	 * through the monitor page alone: DPDK's netvsc PMD does, and Linux's
+	 * uio_hv_generic refuses an offer without one.
+	 */
+	p.monitored = true;
 	rc = ovb_server_offer(part, &ovb_netvsp_ops, &p, &nic->dev);
 	if (rc) {
 		free(nic);

@@ -172,12 +172,35 @@ static void test_high_gpa(void **state)
 	net_free(t);
 }
 
+/*
+ * DPDK signals only by setting its monitor bit in page 2 (no hypercall, no
+ * eventfd) and polls its receive ring with interrupt_mask = 1: the NIC
+ * must be offered with a monitor id and the host must scan the page.
+ */
+static void test_monitor_only(void **state)
+{
+	struct ovb_netvsc_params p = { .use_monitor = true,
+				       .poll_us = 3000000 };
+	struct net *t = net_new(1ull << 32, 64ull << 20, &p);
+	struct ovb_offer_info oi;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(ovb_client_offers(
+					 ovb_inproc_client(t->g[i].link), &oi,
+					 1), 1);
+		assert_true(oi.monitored);
+	}
+	both_ways(t);
+	net_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gpadls_before_open),
 		cmocka_unit_test(test_uio_buffer_sizes),
 		cmocka_unit_test(test_high_gpa),
+		cmocka_unit_test(test_monitor_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
