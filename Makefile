@@ -40,12 +40,18 @@ BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FIOENG_SRCS := $(sort $(wildcard bench/fio/*.c))
 FIOENG := $(BUILD)/openvmbus-fio.so
 
+# DPDK interop: an LD_PRELOAD library that plays the guest kernel for
+# DPDK's netvsc PMD (tests/interop/dpdk).  Not built sanitized: ASan must
+# be the first library in a process, and testpmd is not built with it.
+DPDKSHIM_SRCS := $(sort $(wildcard tests/interop/dpdk/*.c))
+DPDKSHIM := $(if $(SAN),,$(BUILD)/ovmb-dpdk-shim.so)
+
 STATIC := $(BUILD)/libopenvmbus.a
 SHARED := $(BUILD)/libopenvmbus.so
 PCFILE := $(BUILD)/openvmbus.pc
 
 .PHONY: all lib check fuzz bench clean install
-all: lib $(BUILD)/vmbus $(TESTS) $(FIOENG)
+all: lib $(BUILD)/vmbus $(TESTS) $(FIOENG) $(DPDKSHIM)
 lib: $(STATIC) $(SHARED) $(PCFILE)
 
 $(BUILD)/%.o: %.c
@@ -75,6 +81,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(STATIC)
 $(FIOENG): $(FIOENG_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
 	$(CC) -shared $(LDFLAGS) -Wl,-Bsymbolic -Wl,--exclude-libs,ALL \
 		-o $@ $(FIOENG_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(LDLIBS)
+
+# The library is linked in whole and kept private, as for fio: only the
+# interposed libc symbols are exported.
+$(BUILD)/ovmb-dpdk-shim.so: $(DPDKSHIM_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
+	$(CC) -shared $(LDFLAGS) -Wl,-Bsymbolic -Wl,--exclude-libs,ALL \
+		-o $@ $(DPDKSHIM_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS) -lm
