@@ -19,7 +19,8 @@
  * OVMB_SHIM_ROOT (an empty directory for the tree), OVMB_EAL_MEM_MB (or
  * testpmd's -m), OVMB_NAME (partition name), OVMB_TIMEOUT_MS (every wait
  * on the host, default 10000), OVMB_SHIM_RAM_MB (rings and buffers,
- * default 256).
+ * default 256), OVMB_STDOUT_LINEBUF=1 (line-buffer DPDK's stdout, for
+ * harnesses that drive testpmd -i through a pipe).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -264,6 +265,9 @@ __attribute__((constructor)) static void shim_init(void)
 	if (strlen(root) >= sizeof(shim.root) - 64)
 		shim_die("OVMB_SHIM_ROOT is too long");
 	strcpy(shim.root, root);
+	/* Test harnesses read testpmd's answers as they come, from a file. */
+	if (env_num("OVMB_STDOUT_LINEBUF", 0))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	ovb_log_set_level(OVB_LOG_WARN);
 	if ((rc = shim_sysfs_init()) != 0)
 		shim_die("private tree under %s: %s", root, strerror(-rc));
