@@ -15,6 +15,7 @@
 #ifndef OPENVMBUS_CLIENT_H
 #define OPENVMBUS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,9 @@ int ovb_client_connect(struct ovb_client *cl, uint32_t max_version,
 
 /** The negotiated version (0 when not connected). */
 uint32_t ovb_client_version(const struct ovb_client *cl);
+
+/** True once the link reported the host gone (ovb_client_link_down). */
+bool ovb_client_host_gone(const struct ovb_client *cl);
 
 /**
  * Remove every driver (closing channels), post UNLOAD and wait for
