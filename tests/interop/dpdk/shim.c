@@ -19,7 +19,8 @@
  * OVMB_SHIM_ROOT (an empty directory for the tree), OVMB_EAL_MEM_MB (or
  * testpmd's -m), OVMB_NAME (partition name), OVMB_TIMEOUT_MS (every wait
  * on the host, default 10000), OVMB_SHIM_RAM_MB (rings and buffers,
- * default 256), OVMB_STDOUT_LINEBUF=1 (line-buffer DPDK's stdout, for
+ * default 256), OVMB_EAL_VA (where EAL's memory goes, below 16 TiB;
+ * default 10 TiB), OVMB_STDOUT_LINEBUF=1 (line-buffer DPDK's stdout, for
  * harnesses that drive testpmd -i through a pipe).
  */
 #include <errno.h>
@@ -104,8 +105,11 @@ static unsigned long cmdline_mem_mb(void)
 
 /*
  * EAL's memory, made before EAL asks for it: a memfd of exactly -m bytes
- * and a PROT_NONE reservation of the same size at a VA the kernel picks
- * (high, near 2^47).  interpose.c hands EAL this memfd and this VA.
+ * and a PROT_NONE reservation of the same size.  interpose.c hands EAL
+ * this memfd and this VA.  The VA must lie below 16 TiB: DPDK 22.11's
+ * netvsc PMD keeps page frame numbers of transmitted mbufs in 32 bits
+ * (hn_fill_sg), so a GPA at or above 2^44 reaches the host truncated.
+ * (On Hyper-V guest RAM never lies that high; our host takes any GPA.)
  */
 static void eal_memory(void)
 {
@@ -124,12 +128,25 @@ static void eal_memory(void)
 		shim_die("EAL memfd of %lu MiB: %s", mb, strerror(errno));
 	shim.eal_dev = st.st_dev;
 	shim.eal_ino = st.st_ino;
-	shim.eal_va = shim_real_mmap(NULL, shim.eal_len, PROT_NONE,
-				     MAP_PRIVATE | MAP_ANONYMOUS |
-					     MAP_NORESERVE,
-				     -1, 0);
+	uintptr_t va = env_num("OVMB_EAL_VA", 0x0a0000000000ul);
+
+	for (int i = 0; i < 16; i++, va += 1ul << 36) {
+		shim.eal_va = shim_real_mmap((void *)va, shim.eal_len,
+					     PROT_NONE,
+					     MAP_PRIVATE | MAP_ANONYMOUS |
+						     MAP_NORESERVE |
+						     MAP_FIXED_NOREPLACE,
+					     -1, 0);
+		if (shim.eal_va != MAP_FAILED)
+			break;
+	}
 	if (shim.eal_va == MAP_FAILED)
-		shim_die("reserving %lu MiB for EAL: %s", mb, strerror(errno));
+		shim_die("reserving %lu MiB for EAL below 16 TiB: %s", mb,
+			 strerror(errno));
+	if ((uintptr_t)shim.eal_va + shim.eal_len > (1ul << 44))
+		shim_die("EAL memory at %p would reach 16 TiB, where DPDK "
+			 "22.11's netvsc truncates page numbers",
+			 (void *)shim.eal_va);
 	shim.eal_state = SHIM_EAL_RESERVED;
 }
 
@@ -246,6 +263,21 @@ static int bind_nic(struct shim_nic *nic)
 	return rc;
 }
 
+/*
+ * The host going away is the partition's death: DPDK's NVSP waits have no
+ * timeout and would poll forever, so end the process with a reason.
+ */
+static void *shim_watchdog(void *arg)
+{
+	for (;;) {
+		usleep(100 * 1000);
+		if (ovb_client_host_gone(shim.cl))
+			shim_die("the host closed the partition link; DPDK "
+				 "cannot go on without it");
+	}
+	return NULL;
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	const char *path = getenv("OVMB_LINK");
@@ -303,6 +335,11 @@ __attribute__((constructor)) static void shim_init(void)
 	if (!shim.nnics)
 		shim_say("the host offered no NIC");
 	shim.active = true;
+	pthread_t wd;
+
+	if (pthread_create(&wd, NULL, shim_watchdog, NULL) ||
+	    pthread_detach(wd))
+		shim_die("watchdog thread: %s", strerror(errno));
 	shim_say("partition %s: VMBus %#x, %u NIC(s), EAL memory %zu MiB at "
 		 "GPA %p", lp.name, ovb_client_version(shim.cl), shim.nnics,
 		 shim.eal_len >> 20, (void *)shim.eal_va);
