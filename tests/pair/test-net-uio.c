@@ -5,7 +5,8 @@
  * send buffer GPADLs created before OPEN_CHANNEL, uio_hv_generic's buffer
  * sizes (31 MiB receive = 7936 PFNs in ~284 GPADL messages, 16 MiB send),
  * guest RAM near 2^47 (GPADL PFNs around 2^35), and signalling through the
- * monitor page alone while the guest polls its receive ring masked.
+ * monitor page alone while the guest polls its receive ring masked -- once
+ * through our netvsc, once with raw rings as DPDK runs them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +21,10 @@
 
 #include "openvmbus/link.h"
 #include "openvmbus/netvsc.h"
+#include "openvmbus/atomic.h"
 #include "openvmbus/netvsp.h"
+#include "openvmbus/ring.h"
+#include "openvmbus/wire/nvsp.h"
 #include "tests/lib/pair.h"
 
 struct guest {
@@ -194,6 +198,96 @@ static void test_monitor_only(void **state)
 	net_free(t);
 }
 
+static void sum_signals(const struct ovb_chan_report *r, void *ctx)
+{
+	if (r->open)
+		*(uint64_t *)ctx += r->st.signals_out;
+}
+
+/*
+ * The DPDK way, with no guest library in between: rings opened as
+ * uio_hv_generic opens them (inbound interrupt_mask = 1, never cleared),
+ * a request written straight into the ring, the host told only by the
+ * monitor bit, the reply found by polling.  The host must answer and must
+ * never have to signal.
+ */
+static void test_user_rings_monitor_bit(void **state)
+{
+	struct net *t = calloc(1, sizeof(*t));
+	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
+	struct ovb_inproc_params ip = { .name = "dpdk", .mem_gpa = 1ull << 32,
+					.mem_size = 64ull << 20,
+					.no_eventfd = true };
+	const struct vmbus_channel_offer_channel *o;
+	struct ovb_client *cl;
+	struct ovb_ring out, in;
+	struct hv_monitor_page *mp;
+	void *ring, *int_page, *mon;
+	uint8_t pkt[16 + 40] = { 0 }, reply[256];
+	struct vmpacket_descriptor *d = (void *)pkt;
+	struct nvsp_msg_init *init = (void *)(pkt + 16);
+	struct nvsp_msg_init_complete ic;
+	struct iovec iov = { pkt, sizeof(pkt) };
+	uint64_t signals = 0;
+	ssize_t n = -EAGAIN;
+	bool sig;
+
+	assert_int_equal(ovb_server_create(&t->srv), 0);
+	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
+	cfg.sw = t->sw;
+	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
+	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
+	assert_int_equal(ovb_inproc_create(t->srv, &ip, &t->g[0].link), 0);
+	cl = ovb_inproc_client(t->g[0].link);
+	assert_int_equal(ovb_client_register_driver(cl, &ovb_netvsc_driver,
+						    &t->g[0].drv), 0);
+	assert_int_equal(ovb_client_connect(cl, 0, 5000), 0);
+	assert_int_equal(t->g[0].drv.ndev, 1);
+	o = ovb_vsc_dev_offer(t->g[0].drv.dev[0]);
+	assert_true(o->monitor_allocated & 1);
+	assert_int_equal(ovb_vsc_open_user(t->g[0].drv.dev[0], 64 << 10,
+					   64 << 10, &ring), 0);
+	ovb_ring_attach(&out, ring, (uint8_t *)ring + 4096, 64 << 10, "out");
+	ovb_ring_attach(&in, (uint8_t *)ring + (17 << 12),
+			(uint8_t *)ring + (18 << 12), 64 << 10, "in");
+	assert_int_equal(in.ctl->interrupt_mask, 1);
+	ovb_client_sync_pages(cl, &int_page, &mon);
+	mp = (void *)((uint8_t *)mon + 4096);
+
+	d->type = VM_PKT_DATA_INBAND;
+	d->offset8 = 2;
+	d->len8 = sizeof(pkt) / 8;
+	d->flags = VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED;
+	d->trans_id = 0x1234;
+	init->hdr.msg_type = NVSP_MSG_TYPE_INIT;
+	init->min_protocol_ver = init->max_protocol_ver = 0x60001;
+	assert_int_equal(ovb_ring_write(&out, &iov, 1, &sig), 0);
+	__atomic_fetch_or(OVB_U32(mp->trigger_group[o->monitorid / 32].pending),
+			  1u << (o->monitorid % 32), __ATOMIC_RELEASE);
+	for (int i = 0; i < 5000 && n == -EAGAIN; i++) {
+		n = ovb_ring_read(&in, reply, sizeof(reply));
+		if (n == -EAGAIN)
+			usleep(1000);
+	}
+	assert_true(n >= 16 + (ssize_t)sizeof(ic));
+	ovb_ring_read_commit(&in);
+	d = (void *)reply;
+	assert_int_equal(d->type, VM_PKT_COMP);
+	assert_int_equal(d->trans_id, 0x1234);
+	memcpy(&ic, reply + d->offset8 * 8, sizeof(ic));
+	assert_int_equal(ic.hdr.msg_type, NVSP_MSG_TYPE_INIT_COMPLETE);
+	assert_int_equal(ic.status, NVSP_STAT_SUCCESS);
+	assert_int_equal(in.ctl->interrupt_mask, 1);
+	ovb_server_report(t->srv, sum_signals, &signals);
+	assert_int_equal(signals, 0);
+	ovb_vsc_close(t->g[0].drv.dev[0]);
+	ovb_inproc_destroy(t->g[0].link);
+	ovb_server_destroy(t->srv);
+	ovb_netvsp_destroy(t->vsp);
+	ovb_vswitch_destroy(t->sw);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_uio_buffer_sizes),
 		cmocka_unit_test(test_high_gpa),
 		cmocka_unit_test(test_monitor_only),
+		cmocka_unit_test(test_user_rings_monitor_bit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
