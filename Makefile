@@ -40,12 +40,23 @@ BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FIOENG_SRCS := $(sort $(wildcard bench/fio/*.c))
 FIOENG := $(BUILD)/openvmbus-fio.so
 
+# DPDK interop: an LD_PRELOAD library that plays the guest kernel for
+# DPDK's netvsc PMD (tests/interop/dpdk).  Not built sanitized: ASan must
+# be the first library in a process, and testpmd is not built with it.
+DPDKSHIM_SRCS := $(filter-out %/queue_state.c,$(sort $(wildcard tests/interop/dpdk/*.c)))
+DPDKSHIM := $(if $(SAN),,$(BUILD)/ovmb-dpdk-shim.so)
+# queue_state.c works around a DPDK 22.11 bug through DPDK's own headers,
+# so it is built only where they are installed, with DPDK's flags.
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDKSHIM_OBJS := $(DPDKSHIM_SRCS:%.c=$(BUILD)/%.o) \
+	$(if $(DPDK_CFLAGS),$(BUILD)/tests/interop/dpdk/queue_state.o)
+
 STATIC := $(BUILD)/libopenvmbus.a
 SHARED := $(BUILD)/libopenvmbus.so
 PCFILE := $(BUILD)/openvmbus.pc
 
 .PHONY: all lib check fuzz bench clean install
-all: lib $(BUILD)/vmbus $(TESTS) $(FIOENG)
+all: lib $(BUILD)/vmbus $(TESTS) $(FIOENG) $(DPDKSHIM)
 lib: $(STATIC) $(SHARED) $(PCFILE)
 
 $(BUILD)/%.o: %.c
@@ -75,6 +86,18 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(STATIC)
 $(FIOENG): $(FIOENG_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
 	$(CC) -shared $(LDFLAGS) -Wl,-Bsymbolic -Wl,--exclude-libs,ALL \
 		-o $@ $(FIOENG_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(LDLIBS)
+
+# The library is linked in whole and kept private, as for fio: only the
+# interposed libc symbols are exported.
+$(BUILD)/ovmb-dpdk-shim.so: $(DPDKSHIM_OBJS) $(STATIC)
+	$(CC) -shared $(LDFLAGS) -Wl,-Bsymbolic -Wl,--exclude-libs,ALL \
+		-o $@ $(DPDKSHIM_OBJS) $(STATIC) $(LDLIBS)
+
+$(BUILD)/tests/interop/dpdk/queue_state.o: tests/interop/dpdk/queue_state.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) -O2 -g -fPIC -MMD -MP $(DPDK_CFLAGS) -Wall -Wextra -Werror \
+		-c -o $@ $<
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS) -lm

@@ -14,11 +14,12 @@
 #include "tools/plugin.h"
 
 enum { OPT_TAP = PLUGIN_OPT_BASE(1), OPT_NETNS, OPT_ADDR, OPT_QUEUES,
-       OPT_POLL };
+       OPT_POLL, OPT_NIC_INDEX };
 
 static struct ovb_netvsc_driver_ctx nic_drv;
 static struct ovb_tap_nic_params nic_p = { .queues = 1 };
 static struct ovb_tap_nic *nic_tap;
+static unsigned int nic_index; /* which offered NIC (one per host switch) */
 
 static const struct option nic_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },
@@ -26,6 +27,7 @@ static const struct option nic_opts[] = {
 	{ "addr", required_argument, NULL, OPT_ADDR },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "poll", required_argument, NULL, OPT_POLL },
+	{ "nic-index", required_argument, NULL, OPT_NIC_INDEX },
 	{ 0 },
 };
 
@@ -52,6 +54,15 @@ static int nic_option(int code, const char *arg)
 			return 2;
 		}
 		nic_p.queues = (unsigned int)v;
+		return 0;
+	case OPT_NIC_INDEX:
+		v = strtoul(arg, &end, 10);
+		if (*end || v >= OVB_NETVSC_MAX_QUEUES) {
+			fprintf(stderr, "vmbus guest: --nic-index wants 0..%u, "
+				"not '%s'\n", OVB_NETVSC_MAX_QUEUES - 1, arg);
+			return 2;
+		}
+		nic_index = (unsigned int)v;
 		return 0;
 	default:
 		v = strtoul(arg, &end, 10);
@@ -81,12 +92,13 @@ static int nic_run(struct ovb_client *cl)
 				"--tap\n");
 		return nic_p.netns || nic_p.addr ? -EINVAL : 0;
 	}
-	if (!nic_drv.ndev || !nic_drv.dev[0]) {
-		fprintf(stderr, "vmbus guest: --tap: the host offers no "
-			"synthetic NIC (start it with --nic)\n");
+	if (nic_index >= nic_drv.ndev || !nic_drv.dev[nic_index]) {
+		fprintf(stderr, "vmbus guest: --tap: the host offers %u "
+			"synthetic NIC(s), none with index %u (one per --nic "
+			"switch)\n", nic_drv.ndev, nic_index);
 		return -ENODEV;
 	}
-	rc = ovb_tap_nic_start(nic_drv.dev[0], &nic_p, &nic_tap);
+	rc = ovb_tap_nic_start(nic_drv.dev[nic_index], &nic_p, &nic_tap);
 	if (rc) {
 		fprintf(stderr, "vmbus guest: --tap %s: %s\n", nic_p.ifname,
 			strerror(-rc));
@@ -119,7 +131,9 @@ const struct guest_plugin guest_plugin_nic = {
 		"(created if missing)\n"
 		"  --addr CIDR         ... with this IPv4 address\n"
 		"  --queues N          channels to open (1..8, default 1)\n"
-		"  --poll US           channel workers poll US microseconds\n",
+		"  --poll US           channel workers poll US microseconds\n"
+		"  --nic-index N       use the host's Nth NIC (its Nth --nic "
+		"switch; default 0)\n",
 	.option = nic_option,
 	.attach = nic_attach,
 	.run = nic_run,

@@ -15,6 +15,7 @@
 #ifndef OPENVMBUS_CLIENT_H
 #define OPENVMBUS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,9 @@ int ovb_client_connect(struct ovb_client *cl, uint32_t max_version,
 
 /** The negotiated version (0 when not connected). */
 uint32_t ovb_client_version(const struct ovb_client *cl);
+
+/** True once the link reported the host gone (ovb_client_link_down). */
+bool ovb_client_host_gone(const struct ovb_client *cl);
 
 /**
  * Remove every driver (closing channels), post UNLOAD and wait for
@@ -148,6 +152,28 @@ struct ovb_vsc_open_params {
  */
 int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 		 struct ovb_chan **out);
+
+/**
+ * Open a channel whose rings a user-space driver runs itself, as Linux's
+ * uio_hv_generic opens one for DPDK: allocate the rings (@out_ring and
+ * @in_ring data bytes, page multiples), initialise both control pages
+ * (pending-send-size feature bit set, inbound interrupt_mask = 1, so the
+ * host never needs to signal), create the ring GPADL and OPEN_CHANNEL with
+ * the host->guest ring right after the guest->host one.  No worker runs
+ * and the client never touches the rings again.  *@ring gets the ring
+ * pages (control page + data out, then control page + data in).
+ * ovb_vsc_close() closes it.  Blocks.  Returns 0 or as ovb_vsc_open().
+ */
+int ovb_vsc_open_user(struct ovb_vsc_dev *dev, uint32_t out_ring,
+		      uint32_t in_ring, void **ring);
+
+/**
+ * The connection's shared pages (guest memory): the interrupt page (NULL
+ * from VMBus 5.0 on) and the two monitor pages (parent->child, then
+ * child->parent), as a uio driver maps them for user space.
+ */
+void ovb_client_sync_pages(struct ovb_client *cl, void **int_page,
+			   void **monitor);
 
 /**
  * Stop the worker, CLOSECHANNEL, tear down the ring GPADL and free the

@@ -114,6 +114,14 @@ struct ovb_link_guest_params {
 	uint64_t mem_size; /**< guest RAM bytes */
 	uint32_t vp_count; /**< default 1 */
 	bool no_eventfd;   /**< keep channels on SIGNAL_EVENT / EVENT */
+	/**
+	 * Optional second region the caller owns and maps itself (a
+	 * user-space guest's own RAM, such as DPDK's EAL memory at GPA = VA):
+	 * @extra_fd (a memfd, not taken over; -1 or 0 size for none) shared
+	 * as a MEM_REGION at @extra_gpa.  The client never allocates from it.
+	 */
+	int extra_fd;
+	uint64_t extra_gpa, extra_size;
 };
 
 /**

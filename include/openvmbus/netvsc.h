@@ -42,6 +42,13 @@ struct ovb_netvsc_params {
 	uint32_t send_buf_bytes; /**< 0: 1 MiB */
 	bool no_send_buf;        /**< send every frame as page buffers */
 	uint32_t poll_us;        /**< channel workers poll this long; 0: irq */
+	/**
+	 * Create the buffer GPADLs before OPEN_CHANNEL, as Linux's
+	 * uio_hv_generic does at bind (DPDK's netvsc PMD then uses them).
+	 */
+	bool gpadls_before_open;
+	/** Signal the host only through the monitor page (as DPDK does). */
+	bool use_monitor;
 	ovb_netvsc_rx_fn *rx;
 	ovb_netvsc_link_fn *link;
 	void *ctx;

@@ -493,6 +493,11 @@ void ovb_client_deliver_event(struct ovb_client *cl, uint32_t relid)
 	pthread_mutex_unlock(&cl->lock);
 }
 
+bool ovb_client_host_gone(const struct ovb_client *cl)
+{
+	return __atomic_load_n(&cl->dead, __ATOMIC_ACQUIRE);
+}
+
 void ovb_client_link_down(struct ovb_client *cl)
 {
 	pthread_mutex_lock(&cl->lock);

@@ -311,10 +311,73 @@ err_ring:
 	return rc;
 }
 
+int ovb_vsc_open_user(struct ovb_vsc_dev *dev, uint32_t out_ring,
+		      uint32_t in_ring, void **ring)
+{
+	struct ovb_vsc_open_params p = { .out_ring = out_ring,
+					 .in_ring = in_ring };
+	uint32_t out_pages = out_ring / HV_PAGE_SIZE;
+	struct ovb_ring r;
+	uint8_t *va;
+	uint64_t gpa;
+	int rc;
+
+	if (dev->chan || dev->ring)
+		return -EBUSY;
+	if (!out_ring || !in_ring || out_ring % HV_PAGE_SIZE ||
+	    in_ring % HV_PAGE_SIZE)
+		return -EINVAL;
+	dev->ring_bytes = (size_t)out_ring + in_ring + 2 * HV_PAGE_SIZE;
+	rc = ovb_client_alloc(dev->cl, dev->ring_bytes, &dev->ring, &gpa);
+	if (rc)
+		return rc;
+	va = dev->ring;
+	ovb_ring_attach(&r, va, va + HV_PAGE_SIZE, out_ring, "init");
+	ovb_ring_init_control(&r);
+	va += (out_pages + 1) * HV_PAGE_SIZE;
+	ovb_ring_attach(&r, va, va + HV_PAGE_SIZE, in_ring, "init");
+	ovb_ring_init_control(&r);
+	/* The user driver polls: the host must not signal (uio_hv_generic). */
+	__atomic_store_n(OVB_U32(((struct vmbus_ring_control *)(void *)va)
+					 ->interrupt_mask),
+			 1, __ATOMIC_RELEASE);
+	rc = ovb_vsc_gpadl_create(dev, dev->ring, dev->ring_bytes,
+				  &dev->ring_gpadl);
+	if (rc) {
+		ovb_client_free(dev->cl, dev->ring, dev->ring_bytes);
+		dev->ring = NULL;
+		return rc;
+	}
+	rc = open_post(dev, &p, out_pages + 1);
+	if (rc) {
+		if (rc != -ECONNRESET)
+			close_post(dev);
+		ring_release(dev);
+		return rc;
+	}
+	dev->user_rings = true;
+	*ring = dev->ring;
+	return 0;
+}
+
+void ovb_client_sync_pages(struct ovb_client *cl, void **int_page,
+			   void **monitor)
+{
+	*int_page = cl->int_page;
+	*monitor = cl->monitor;
+}
+
 void ovb_vsc_close(struct ovb_vsc_dev *dev)
 {
 	struct ovb_chan *chan = dev->chan;
 
+	if (dev->user_rings) {
+		dev->user_rings = false;
+		if (!dev->rescinded)
+			close_post(dev);
+		ring_release(dev);
+		return;
+	}
 	if (!chan)
 		return;
 	ovb__chan_stop(chan);

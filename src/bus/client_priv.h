@@ -27,6 +27,7 @@ struct ovb_vsc_dev {
 	bool notified;        /* sub-channel: its driver was told */
 	struct ovb_chan *chan;
 	bool use_monitor;
+	bool user_rings;      /* opened by ovb_vsc_open_user: no chan */
 	void *ring;           /* ring pages */
 	size_t ring_bytes;
 	uint32_t ring_gpadl;

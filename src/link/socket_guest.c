@@ -220,6 +220,14 @@ int ovb_link_guest_connect(const struct ovb_link_guest_params *p,
 	if (!rc)
 		rc = ovb__link_send(g->fd, OVB_LINK_MEM_REGION, &mr, sizeof(mr),
 				    &g->gmem.region[0].fd, 1, GUEST_SEND_WAIT);
+	if (!rc && p->extra_size && p->extra_fd >= 0) {
+		int efd = p->extra_fd;
+
+		mr = (struct ovb_link_mem_region){ .gpa = p->extra_gpa,
+						   .size = p->extra_size };
+		rc = ovb__link_send(g->fd, OVB_LINK_MEM_REGION, &mr, sizeof(mr),
+				    &efd, 1, GUEST_SEND_WAIT);
+	}
 	if (!rc)
 		rc = guest_welcome(g);
 	if (!rc)

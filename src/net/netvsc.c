@@ -255,10 +255,13 @@ static int nvsc_negotiate(struct ovb_netvsc *n)
 	return nvsc_post(n, &m);
 }
 
-static int nvsc_buffers(struct ovb_netvsc *n)
+/*
+ * Allocate the receive and send buffers and create their GPADLs.  Normally
+ * part of the NVSP set-up; with gpadls_before_open it runs before
+ * OPEN_CHANNEL, as Linux's uio_hv_generic does when it binds.
+ */
+static int nvsc_buffer_gpadls(struct ovb_netvsc *n)
 {
-	struct ovb_nvsp_msg m = { .type = NVSP_MSG1_TYPE_SEND_RECV_BUF }, r;
-	struct nvsp1_receive_buffer_section sec;
 	uint64_t gpa;
 	int rc;
 
@@ -266,6 +269,24 @@ static int nvsc_buffers(struct ovb_netvsc *n)
 	if ((rc = ovb_client_alloc(n->cl, n->rxlen, (void **)&n->rxbuf, &gpa)) ||
 	    (rc = ovb_vsc_gpadl_create(n->dev, n->rxbuf, n->rxlen,
 				       &n->rx_gpadl)))
+		return rc;
+	if (n->p.no_send_buf)
+		return 0;
+	n->txlen = n->p.send_buf_bytes ? n->p.send_buf_bytes : 1u << 20;
+	if ((rc = ovb_client_alloc(n->cl, n->txlen, (void **)&n->txbuf, &gpa)) ||
+	    (rc = ovb_vsc_gpadl_create(n->dev, n->txbuf, n->txlen,
+				       &n->tx_gpadl)))
+		return rc;
+	return 0;
+}
+
+static int nvsc_buffers(struct ovb_netvsc *n)
+{
+	struct ovb_nvsp_msg m = { .type = NVSP_MSG1_TYPE_SEND_RECV_BUF }, r;
+	struct nvsp1_receive_buffer_section sec;
+	int rc;
+
+	if (!n->rx_gpadl && (rc = nvsc_buffer_gpadls(n)) != 0)
 		return rc;
 	m.u.send_buffer.gpadl = n->rx_gpadl;
 	m.u.send_buffer.id = NVSP_RECEIVE_BUFFER_ID;
@@ -285,11 +306,6 @@ static int nvsc_buffers(struct ovb_netvsc *n)
 	if (n->p.no_send_buf)
 		return 0;
 
-	n->txlen = n->p.send_buf_bytes ? n->p.send_buf_bytes : 1u << 20;
-	if ((rc = ovb_client_alloc(n->cl, n->txlen, (void **)&n->txbuf, &gpa)) ||
-	    (rc = ovb_vsc_gpadl_create(n->dev, n->txbuf, n->txlen,
-				       &n->tx_gpadl)))
-		return rc;
 	m.type = NVSP_MSG1_TYPE_SEND_SEND_BUF;
 	m.u.send_buffer.gpadl = n->tx_gpadl;
 	m.u.send_buffer.id = 0;
@@ -523,10 +539,22 @@ int ovb_netvsc_open(struct ovb_vsc_dev *dev, const struct ovb_netvsc_params *p,
 	op.out_ring = op.in_ring = n->p.ring_bytes;
 	op.recv = netvsc__recv;
 	op.ctx = &n->q[0];
+	op.use_monitor = n->p.use_monitor;
+	op.no_eventfd = n->p.use_monitor;
 	ovb_vsc_dev_set_ctx(dev, n);
-	rc = ovb_vsc_open(dev, &op, &n->q[0].chan);
+	rc = n->p.gpadls_before_open ? nvsc_buffer_gpadls(n) : 0;
+	if (!rc)
+		rc = ovb_vsc_open(dev, &op, &n->q[0].chan);
 	if (rc) {
 		ovb_vsc_dev_set_ctx(dev, NULL);
+		if (n->rx_gpadl)
+			ovb_vsc_gpadl_teardown(dev, n->rx_gpadl);
+		if (n->tx_gpadl)
+			ovb_vsc_gpadl_teardown(dev, n->tx_gpadl);
+		if (n->rxbuf)
+			ovb_client_free(n->cl, n->rxbuf, n->rxlen);
+		if (n->txbuf)
+			ovb_client_free(n->cl, n->txbuf, n->txlen);
 		ovb_client_free(n->cl, n->ctl, NETVSC_CTL_SIZE);
 		free(n);
 		return rc;

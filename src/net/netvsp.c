@@ -128,6 +128,12 @@ static int netvsp_partition_add(struct ovb_partition *part, void *vsp_ctx)
 	memcpy(&p.instance_id.b[10], nic->mac, 6);
 	nic->cur_mac = netvsp__mac_key(nic->mac);
 	p.dev_ctx = nic;
+	/*
+	 * Hyper-V offers its NICs with a monitor id, and a guest may signal
+	 * through the monitor page alone: DPDK's netvsc PMD does, and Linux's
+	 * uio_hv_generic refuses an offer without one.
+	 */
+	p.monitored = true;
 	rc = ovb_server_offer(part, &ovb_netvsp_ops, &p, &nic->dev);
 	if (rc) {
 		free(nic);
@@ -364,9 +370,19 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 					pkt->ranges, pkt->range_cnt, iov,
 					NETVSP_MAX_IOV, &len);
 		if (n < 0 || !len || len > NETVSP_SCRATCH) {
+			const struct ovb_gpa_range *lr =
+				&pkt->ranges[pkt->range_cnt - 1];
+			uint64_t pfn0 = 0;
+
+			if (lr->npfns)
+				memcpy(&pfn0, lr->pfns, sizeof(pfn0));
+
 			ovb_warn("%s: page buffers of SEND_RNDIS_PKT name "
 				 "memory outside the guest or too much (%zu "
-				 "bytes)", nic->name, len);
+				 "bytes; %u ranges, the last %u bytes at PFN "
+				 "%#llx + %u)", nic->name, len, pkt->range_cnt,
+				 lr->byte_count,
+				 (unsigned long long)pfn0, lr->byte_offset);
 			goto out;
 		}
 		if (n == 1) {
