@@ -228,7 +228,7 @@ static void test_user_rings_monitor_bit(void **state)
 	struct nvsp_msg_init *init = (void *)(pkt + 16);
 	struct nvsp_msg_init_complete ic;
 	struct iovec iov = { pkt, sizeof(pkt) };
-	uint64_t signals = 0;
+	uint64_t signals = 0, at_open = 0;
 	ssize_t n = -EAGAIN;
 	bool sig;
 
@@ -251,6 +251,14 @@ static void test_user_rings_monitor_bit(void **state)
 	ovb_ring_attach(&in, (uint8_t *)ring + (17 << 12),
 			(uint8_t *)ring + (18 << 12), 64 << 10, "in");
 	assert_int_equal(in.ctl->interrupt_mask, 1);
+	/* The one signal that follows OPENCHANNEL_RESULT (docs/compat.md)
+	 * is not the data path's: wait for it, then count from there. */
+	for (int i = 0; i < 1000 && !at_open; i++) {
+		ovb_server_report(t->srv, sum_signals, &at_open);
+		if (!at_open)
+			usleep(1000);
+	}
+	assert_int_equal(at_open, 1);
 	ovb_client_sync_pages(cl, &int_page, &mon);
 	mp = (void *)((uint8_t *)mon + 4096);
 
@@ -279,7 +287,7 @@ static void test_user_rings_monitor_bit(void **state)
 	assert_int_equal(ic.status, NVSP_STAT_SUCCESS);
 	assert_int_equal(in.ctl->interrupt_mask, 1);
 	ovb_server_report(t->srv, sum_signals, &signals);
-	assert_int_equal(signals, 0);
+	assert_int_equal(signals, at_open);
 	ovb_vsc_close(t->g[0].drv.dev[0]);
 	ovb_inproc_destroy(t->g[0].link);
 	ovb_server_destroy(t->srv);
