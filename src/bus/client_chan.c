@@ -330,8 +330,12 @@ void ovb_vsc_close(struct ovb_vsc_dev *dev)
 	if (!chan)
 		return;
 	ovb__chan_stop(chan);
-	if (!dev->rescinded)
-		close_post(dev);
+	/*
+	 * Rescinded or not, an open channel is closed: Linux
+	 * vmbus_close_internal posts CLOSECHANNEL either way (only the
+	 * GPADL teardown is skipped after a rescind: no answer would come).
+	 */
+	close_post(dev);
 	pthread_mutex_lock(&dev->cl->lock);
 	dev->chan = NULL;
 	pthread_mutex_unlock(&dev->cl->lock);

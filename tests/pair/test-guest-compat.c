@@ -306,6 +306,73 @@ static void test_rescind_during_open(void **state)
 	shost_free(h);
 }
 
+/*
+ * The host rescinds an open channel: the driver is removed, CLOSECHANNEL
+ * still goes out, no GPADL_TEARDOWN (no answer would come), then
+ * RELID_RELEASED; nothing is signalled on it any more.
+ */
+static void test_rescind_open_channel(void **state)
+{
+	struct fx *f = fx_new(VMBUS_VERSION_WIN10_V6_0, false);
+	struct vmbus_channel_relid_msg m = {
+		.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER,
+		.child_relid = 5 };
+	struct ovb_echo *e;
+	struct shost_rec r;
+	unsigned int signals, i, close_at = 0, released_at = 0;
+
+	fx_connect(f);
+	assert_int_equal(ovb_echo_open(f->echo.dev[0], RING, NULL, &e), 0);
+	shost_send(f->h, &m, sizeof(m));
+	/* The release runs on the work thread: it closes and frees e. */
+	for (int k = 0; k < 2000 && ovb_client_offers(f->h->cl, NULL, 0); k++)
+		usleep(1000);
+	assert_int_equal(ovb_client_offers(f->h->cl, NULL, 0), 0);
+	assert_int_equal(f->echo.removed, 1);
+	signals = shost_count(f->h, SH_SIGNAL, 0);
+	assert_int_equal(shost_count(f->h, SH_POST, CHANNELMSG_CLOSECHANNEL),
+			 1);
+	assert_int_equal(shost_count(f->h, SH_POST, CHANNELMSG_GPADL_TEARDOWN),
+			 0);
+	assert_int_equal(shost_count(f->h, SH_POST, CHANNELMSG_RELID_RELEASED),
+			 1);
+	for (i = 0; shost_get(f->h, SH_POST, 0, i, &r); i++) {
+		if (r.type == CHANNELMSG_CLOSECHANNEL)
+			close_at = i;
+		if (r.type == CHANNELMSG_RELID_RELEASED)
+			released_at = i;
+	}
+	assert_true(close_at < released_at);
+	assert_int_equal(shost_count(f->h, SH_SIGNAL, 0), signals);
+	fx_free(f);
+}
+
+/* MODIFYCHANNEL: not below 4.1; its response awaited from 5.3 on only. */
+static void test_modify(void **state)
+{
+	static const struct { uint32_t v; int rc; unsigned int sent; } c[] = {
+		{ VMBUS_VERSION_WIN10, -EPROTONOSUPPORT, 0 },
+		{ VMBUS_VERSION_WIN10_V4_1, 0, 1 },
+		{ VMBUS_VERSION_WIN10_V5_2, 0, 1 },
+	};
+
+	for (size_t i = 0; i < 3; i++) {
+		struct fx *f = fx_new(c[i].v, true);
+		struct timespec t0;
+
+		fx_connect(f);
+		ovb_client_set_timeout(f->h->cl, 3000);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		/* The scripted host never answers MODIFYCHANNEL. */
+		assert_int_equal(ovb_vsc_modify(f->echo.dev[0], 1), c[i].rc);
+		assert_true(ms_since(&t0) < 1000);
+		assert_int_equal(shost_count(f->h, SH_POST,
+					     CHANNELMSG_MODIFYCHANNEL),
+				 c[i].sent);
+		fx_free(f);
+	}
+}
+
 /* ---- deadlines --------------------------------------------------------------- */
 
 /* A host silent on teardown: the client's deadline bounds every wait. */
@@ -342,6 +409,8 @@ int main(void)
 		cmocka_unit_test(test_contact_fields),
 		cmocka_unit_test(test_open_fields),
 		cmocka_unit_test(test_rescind_during_open),
+		cmocka_unit_test(test_rescind_open_channel),
+		cmocka_unit_test(test_modify),
 		cmocka_unit_test(test_deadline),
 	};
 
