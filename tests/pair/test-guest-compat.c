@@ -23,6 +23,7 @@
 
 #include "openvmbus/echo.h"
 #include "openvmbus/version.h"
+#include "openvmbus/wire/ring.h"
 #include "tests/lib/shost.h"
 
 #define RING 16384u
@@ -243,6 +244,25 @@ static void open_fields(uint32_t version, uint32_t want_vp)
 	assert_int_equal(gpadl[0], 5);
 	assert_int_equal(o.ringbuffer_gpadlhandle, gpadl[1]);
 	assert_int_equal(gpadl[1], 0xE1E10);
+	/*
+	 * One GPADL over both rings, control page first in each; the guest
+	 * sets FEATURE_SUPPORTS_PENDING_SEND_SZ on both (Linux does).
+	 */
+	uint32_t range[2];
+	uint64_t pfn0;
+
+	memcpy(range, r.msg + 20, 8);
+	memcpy(&pfn0, r.msg + 28, 8);
+	assert_int_equal(range[0], 2 * RING + 2 * 4096);
+	assert_int_equal(range[1], 0);
+	for (int k = 0; k < 2; k++) {
+		uint64_t gpa = (pfn0 + (k ? RING / 4096 + 1 : 0)) * 4096;
+		const struct vmbus_ring_control *ctl =
+			ovb_gmem_ptr(&f->h->gm, gpa, 4096);
+
+		assert_non_null(ctl);
+		assert_int_equal(ctl->feature_bits & 1, 1);
+	}
 	ovb_echo_close(e);
 	/* Close: CLOSECHANNEL, then the ring GPADL's teardown. */
 	assert_int_equal(shost_count(f->h, SH_POST, CHANNELMSG_CLOSECHANNEL),

@@ -3,7 +3,8 @@
 # How `vmbus guest --mount DIR` ends, as root, every wait bounded:
 #  1. DIR unmounted from outside (fusermount3 -u, then umount): the guest
 #     exits 0 within a few seconds, and the host log shows its channels
-#     closed by the guest and the partition unloaded.
+#     closed by the guest (the sub-channel first) and the partition
+#     unloaded.
 #  2. The host frozen (SIGSTOP: alive, socket open, silent) during a dd
 #     on the FUSE file: dd fails with EIO within --io-timeout plus a
 #     margin, and the guest exits 1 with one line naming the cause.
@@ -89,6 +90,11 @@ for how in "fusermount3 -u" "umount"; do
 	grep -q "$name: relid 1 closed by the guest" "$dir/host.log" ||
 		{ echo "$how: the host saw no CLOSECHANNEL"; cat "$dir/host.log"; exit 1; }
 	grep -q "$name: unloaded" "$dir/host.log"
+	# The sub-channel (relid 2) closes before its primary (Linux vmbus_close).
+	sub=$(grep -n "$name: relid 2 closed by the guest" "$dir/host.log" | cut -d: -f1)
+	pri=$(grep -n "$name: relid 1 closed by the guest" "$dir/host.log" | cut -d: -f1)
+	[ -n "$sub" ] && [ "$sub" -lt "$pri" ] ||
+		{ echo "$how: sub-channel not closed before its primary"; cat "$dir/host.log"; exit 1; }
 	echo "guest-stop: $how DIR: guest exited 0 after $(( $(now_ms) - t0 )) ms, channels closed, unloaded"
 done
 
