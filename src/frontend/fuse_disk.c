@@ -432,6 +432,8 @@ int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
 	snprintf(fd->dir, sizeof(fd->dir), "%s", dir);
 	pthread_mutex_init(&fd->rmw_lock, NULL);
 	fd->fuse = fuse_new(&args, &fd_ops, sizeof(fd_ops), fd);
+	/* Parsing replaced @args with a copy that is ours to free. */
+	fuse_opt_free_args(&args);
 	if (!fd->fuse || fuse_mount(fd->fuse, dir)) {
 		if (fd->fuse)
 			fuse_destroy(fd->fuse);
