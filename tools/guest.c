@@ -252,7 +252,11 @@ static int guest_run_plugins(struct ovb_client *cl, size_t *started)
 	}
 	if (rc < 0 || !keep)
 		return rc < 0 ? rc : 0;
-	/* Until here a signal ends the process at once (nothing to undo). */
+	/*
+	 * Until here a signal ends the process at once: connect and the
+	 * front ends' start-up are bounded on their own, and the kernel
+	 * drops a FUSE mount's connection with its process.
+	 */
 	signal(SIGINT, guest_on_signal);
 	signal(SIGTERM, guest_on_signal);
 	fprintf(stderr, "vmbus guest: running; Ctrl-C or SIGTERM stops it\n");
