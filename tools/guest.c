@@ -2,11 +2,20 @@
 /*
  * vmbus guest: a guest partition.  Connects to a host, negotiates VMBus,
  * lists every offer, runs each device plugin's front end (tools/guest_*.c)
- * and, unless one of them keeps the partition up until SIGINT/SIGTERM,
- * unloads and exits 0.  Any failure is one clear line and a non-zero exit.
+ * and, unless one of them keeps the partition up until SIGINT/SIGTERM (or
+ * until it ends: an unmounted DIR, a host that stopped answering), unloads
+ * and exits 0.  Any failure is one clear line and a non-zero exit.
+ *
+ * The teardown is bounded: every wait for the host ends within
+ * GUEST_TEARDOWN_MS of the stop, and a watchdog ends the process at
+ * GUEST_WATCHDOG_MS should anything still hang, so SIGTERM ends it within
+ * 5 s even while the host is silent.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +31,8 @@
 #include "tools/util.h"
 
 #define GUEST_TIMEOUT 5000
+#define GUEST_TEARDOWN_MS 3000  /* every wait for the host, after a stop */
+#define GUEST_WATCHDOG_MS 4500  /* then the process ends regardless */
 
 static void guest_usage(FILE *f)
 {
@@ -66,10 +77,67 @@ static const struct guest_plugin *const guest_plugins[] = {
 #define NPLUGINS (sizeof(guest_plugins) / sizeof(guest_plugins[0]))
 
 static volatile sig_atomic_t guest_stop;
+static int guest_wake[2] = { -1, -1 }; /* self-pipe: signals, stop requests */
+static pthread_mutex_t guest_stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool guest_stop_requested;
+static int guest_stop_status;
+static char guest_stop_why[256];
+
+static void guest_poke(void)
+{
+	int e = errno;
+
+	if (guest_wake[1] >= 0 && write(guest_wake[1], "x", 1) < 0) {
+		/* full: a wake-up is pending anyway */
+	}
+	errno = e;
+}
 
 static void guest_on_signal(int sig)
 {
 	guest_stop = 1;
+	guest_poke();
+}
+
+void guest_request_stop(int status, const char *why)
+{
+	pthread_mutex_lock(&guest_stop_lock);
+	if (!guest_stop_requested) {
+		guest_stop_requested = true;
+		guest_stop_status = status;
+		snprintf(guest_stop_why, sizeof(guest_stop_why), "%s",
+			 why ? why : "");
+	}
+	pthread_mutex_unlock(&guest_stop_lock);
+	guest_poke();
+}
+
+static bool guest_stopping(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&guest_stop_lock);
+	r = guest_stop_requested;
+	pthread_mutex_unlock(&guest_stop_lock);
+	return r || guest_stop;
+}
+
+/* Last resort: the teardown is bounded, but end regardless. */
+static void *guest_watchdog(void *arg)
+{
+	usleep(GUEST_WATCHDOG_MS * 1000);
+	fprintf(stderr, "vmbus guest: teardown did not end within %d ms; "
+		"exiting\n", GUEST_WATCHDOG_MS);
+	_exit(1);
+	return NULL;
+}
+
+static void guest_arm_watchdog(void)
+{
+	pthread_t th;
+
+	if (!pthread_create(&th, NULL, guest_watchdog, NULL))
+		pthread_detach(th);
 }
 
 struct guest_opts {
@@ -166,7 +234,10 @@ static int guest_parse(int argc, char **argv, struct guest_opts *o)
 	return 0;
 }
 
-/* Run every plugin's front end; wait for a signal if one keeps running. */
+/*
+ * Run every plugin's front end; if one keeps running, wait for a signal, a
+ * stop request or a front end that ended (polled every 100 ms).
+ */
 static int guest_run_plugins(struct ovb_client *cl, size_t *started)
 {
 	bool keep = false;
@@ -181,12 +252,38 @@ static int guest_run_plugins(struct ovb_client *cl, size_t *started)
 	}
 	if (rc < 0 || !keep)
 		return rc < 0 ? rc : 0;
+	/*
+	 * Until here a signal ends the process at once: connect and the
+	 * front ends' start-up are bounded on their own, and the kernel
+	 * drops a FUSE mount's connection with its process.
+	 */
 	signal(SIGINT, guest_on_signal);
 	signal(SIGTERM, guest_on_signal);
 	fprintf(stderr, "vmbus guest: running; Ctrl-C or SIGTERM stops it\n");
-	while (!guest_stop)
-		pause();
+	while (!guest_stopping()) {
+		struct pollfd p = { .fd = guest_wake[0], .events = POLLIN };
+		char buf[16];
+
+		if (poll(&p, 1, 100) > 0 && read(guest_wake[0], buf, 16) < 0)
+			break;
+		for (size_t i = 0; i < *started && !guest_stopping(); i++)
+			if (guest_plugins[i]->poll &&
+			    guest_plugins[i]->poll(cl) > 0)
+				guest_request_stop(0, NULL);
+	}
 	return 0;
+}
+
+/* Stop every started front end, newest first; false if one would not. */
+static bool guest_stop_plugins(struct ovb_client *cl, size_t started)
+{
+	bool ok = true;
+
+	while (started--)
+		if (guest_plugins[started]->stop &&
+		    guest_plugins[started]->stop(cl))
+			ok = false;
+	return ok;
 }
 
 static int cmd_guest(int argc, char **argv)
@@ -198,10 +295,14 @@ static int cmd_guest(int argc, char **argv)
 	struct ovb_client *cl;
 	size_t started = 0;
 	char name[32];
-	int rc;
+	int rc, status;
 
 	if ((rc = guest_parse(argc, argv, &o)) != 0)
 		return rc == 1 ? 0 : rc;
+	if (pipe2(guest_wake, O_CLOEXEC | O_NONBLOCK)) {
+		fprintf(stderr, "vmbus guest: pipe: %s\n", strerror(errno));
+		return 1;
+	}
 	snprintf(name, sizeof(name), "guest-%d", (int)getpid());
 	if (!o.lp.name)
 		o.lp.name = name;
@@ -231,14 +332,35 @@ static int cmd_guest(int argc, char **argv)
 	fflush(stdout);
 	if (!o.list_only)
 		rc = guest_run_plugins(cl, &started);
-	while (started--)
-		if (guest_plugins[started]->stop)
-			guest_plugins[started]->stop(cl);
-	if (!rc && (rc = ovb_client_unload(cl, GUEST_TIMEOUT)) != 0)
-		fprintf(stderr, "vmbus guest: unload: %s\n", strerror(-rc));
-	else if (!rc)
+	if (guest_stopping()) {
+		/* Whatever the host does now, the teardown is bounded. */
+		guest_arm_watchdog();
+		ovb_client_set_deadline(cl, GUEST_TEARDOWN_MS);
+	}
+	if (!guest_stop_plugins(cl, started)) {
+		/* Threads still use the drivers: do not free them. */
+		fprintf(stderr, "vmbus guest: a front end would not stop\n");
+		fflush(stdout);
+		_exit(1);
+	}
+	pthread_mutex_lock(&guest_stop_lock);
+	status = guest_stop_status;
+	pthread_mutex_unlock(&guest_stop_lock);
+	if (!rc && (rc = ovb_client_unload(cl, GUEST_TIMEOUT)) != 0) {
+		if (!status)
+			fprintf(stderr, "vmbus guest: unload: %s\n",
+				rc == -ETIMEDOUT ? "the host did not answer"
+						 : strerror(-rc));
+	} else if (!rc && !status) {
 		printf("unloaded cleanly\n");
+	}
 	ovb_link_guest_destroy(g);
+	if (status) {
+		/* The cause, as the last word. */
+		fflush(stdout);
+		fprintf(stderr, "vmbus guest: %s\n", guest_stop_why);
+		return 1;
+	}
 	return rc ? 1 : 0;
 }
 

@@ -2,7 +2,8 @@
 /*
  * vmbus guest --mount DIR: every storvsc LUN as a file under DIR through
  * FUSE (DIR/scsi0/lun0, DIR/ide0/lun0), kept mounted until SIGINT or
- * SIGTERM.  losetup on a file gives a real block device.
+ * SIGTERM, or until DIR is unmounted from outside (then it releases its
+ * channels and exits 0).  losetup on a file gives a real block device.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,10 +66,22 @@ static int disk_run(struct ovb_client *cl)
 	return 1; /* keep the partition up while mounted */
 }
 
-static void disk_stop(struct ovb_client *cl)
+/* DIR unmounted from outside (fusermount3 -u, umount): stop, exit 0. */
+static int disk_poll(struct ovb_client *cl)
 {
-	ovb_fuse_disk_stop(disk_fuse);
+	if (!ovb_fuse_disk_ended(disk_fuse))
+		return 0;
+	printf("disk: %s was unmounted; stopping\n", disk_dir);
+	fflush(stdout);
+	return 1;
+}
+
+static int disk_stop(struct ovb_client *cl)
+{
+	int rc = ovb_fuse_disk_stop(disk_fuse);
+
 	disk_fuse = NULL;
+	return rc;
 }
 
 const struct guest_plugin guest_plugin_disk = {
@@ -78,5 +91,6 @@ const struct guest_plugin guest_plugin_disk = {
 		"DIR (FUSE)\n",
 	.option = disk_option,
 	.run = disk_run,
+	.poll = disk_poll,
 	.stop = disk_stop,
 };

@@ -115,11 +115,12 @@ static int nic_run(struct ovb_client *cl)
 	return 1;
 }
 
-static void nic_stop(struct ovb_client *cl)
+static int nic_stop(struct ovb_client *cl)
 {
 	if (nic_tap)
 		ovb_tap_nic_stop(nic_tap);
 	nic_tap = NULL;
+	return 0;
 }
 
 const struct guest_plugin guest_plugin_nic = {

@@ -19,13 +19,35 @@
 
 #define CHECK_SPAN (1u << 20)
 
-enum { OPT_CHECK = PLUGIN_OPT_BASE(4), OPT_CHANNELS, OPT_POLL };
+enum { OPT_CHECK = PLUGIN_OPT_BASE(4), OPT_CHANNELS, OPT_POLL,
+       OPT_IO_TIMEOUT };
 
 #define POLL_MAX_US 1000000u
+#define IO_TIMEOUT_DEFAULT 30   /* seconds: EIO well within a minute */
+#define IO_TIMEOUT_MAX 3600
+
+static void storage_failed(struct ovb_storvsc *s, int err, void *ctx);
 
 static struct ovb_storvsc_set storage_set = {
-	.cfg = { .subchannels = 1 },
+	.cfg = { .subchannels = 1, .timeout_ms = IO_TIMEOUT_DEFAULT * 1000 },
+	.on_fail = storage_failed,
 };
+
+/*
+ * A request got no answer within the deadline, nor did the resets: the
+ * host stopped answering.  The I/O already failed with EIO; the partition
+ * stops with one line that says so.
+ */
+static void storage_failed(struct ovb_storvsc *s, int err, void *ctx)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why),
+		 "%s: the host stopped answering (no reply to a request, "
+		 "RESET_LUN or RESET_ADAPTER within %d s)",
+		 ovb_storvsc_name(s), storage_set.cfg.timeout_ms / 1000);
+	guest_request_stop(1, why);
+}
 static bool storage_check;
 
 struct ovb_storvsc_set *guest_storage_set(void) { return &storage_set; }
@@ -34,6 +56,7 @@ static const struct option storage_opts[] = {
 	{ "disk-check", no_argument, NULL, OPT_CHECK },
 	{ "storage-subchannels", required_argument, NULL, OPT_CHANNELS },
 	{ "storage-poll", required_argument, NULL, OPT_POLL },
+	{ "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
 	{ 0 },
 };
 
@@ -47,6 +70,17 @@ static int storage_option(int code, const char *arg)
 		return 0;
 	}
 	v = strtoul(arg, &end, 10);
+	if (code == OPT_IO_TIMEOUT) {
+		if (*end || !*arg || *arg == '-' || v < 1 ||
+		    v > IO_TIMEOUT_MAX) {
+			fprintf(stderr, "vmbus guest: --io-timeout wants "
+					"1..%u seconds, not '%s'\n",
+				IO_TIMEOUT_MAX, arg);
+			return 2;
+		}
+		storage_set.cfg.timeout_ms = (int)v * 1000;
+		return 0;
+	}
 	if (code == OPT_POLL) {
 		if (*end || !*arg || *arg == '-' || v > POLL_MAX_US) {
 			fprintf(stderr, "vmbus guest: --storage-poll wants "
@@ -211,7 +245,13 @@ const struct guest_plugin guest_plugin_storage = {
 		"  --storage-poll US   polling mode: storage channel workers "
 		"spin US\n"
 		"                      microseconds before they sleep "
-		"(default 0: interrupts)\n",
+		"(default 0: interrupts)\n"
+		"  --io-timeout SECONDS  deadline of every disk request "
+		"(default 30): RESET_LUN\n"
+		"                      after a third, RESET_ADAPTER after two "
+		"thirds, then EIO;\n"
+		"                      if the host answered none of it, the "
+		"guest stops (exit 1)\n",
 	.option = storage_option,
 	.attach = storage_attach,
 	.run = storage_run,

@@ -46,9 +46,21 @@ struct guest_plugin {
 	 * interface), or -errno after printing why.
 	 */
 	int (*run)(struct ovb_client *cl);
-	/** Before unload: stop the front end. */
-	void (*stop)(struct ovb_client *cl);
+	/**
+	 * While running, every 100 ms on the main thread: 0 keep running,
+	 * 1 stop (the front end ended: say why first).  May be NULL.
+	 */
+	int (*poll)(struct ovb_client *cl);
+	/** Before unload: stop the front end.  0, or -errno if it could not. */
+	int (*stop)(struct ovb_client *cl);
 };
+
+/**
+ * Ask vmbus guest to stop (any thread, e.g. a driver callback): @status 0
+ * ends it cleanly, non-zero with exit status 1 and @why (one line, no
+ * newline) printed as its last word.  The first request wins.
+ */
+void guest_request_stop(int status, const char *why);
 
 extern const struct host_plugin host_plugin_echo;
 extern const struct guest_plugin guest_plugin_echo;

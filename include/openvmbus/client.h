@@ -82,8 +82,10 @@ bool ovb_client_host_gone(const struct ovb_client *cl);
 
 /**
  * Remove every driver (closing channels), post UNLOAD and wait for
- * UNLOAD_COMPLETE.  The client may connect again afterwards.
- * Returns 0, -ETIMEDOUT, -ECONNRESET.
+ * UNLOAD_COMPLETE -- from VMBus 3.0 (Win8.1) on only: older hosts do not
+ * answer UNLOAD (Linux vmbus_initiate_unload sends nothing below 3.0), so
+ * there the client only forgets the connection.  The client may connect
+ * again afterwards.  Returns 0, -ETIMEDOUT, -ECONNRESET.
  */
 int ovb_client_unload(struct ovb_client *cl, int timeout_ms);
 
@@ -204,5 +206,13 @@ struct ovb_gmem *ovb_client_gmem(struct ovb_client *cl);
 
 /** Response timeout for control messages (default 10000 ms). */
 void ovb_client_set_timeout(struct ovb_client *cl, int ms);
+
+/**
+ * From now on, no wait for the host (open, close, GPADLs, unload) lasts
+ * beyond @ms milliseconds from this call: for a bounded teardown when the
+ * host may have stopped answering.  Waits under way are cut short too.
+ * @ms < 0 removes the deadline.  Any thread.
+ */
+void ovb_client_set_deadline(struct ovb_client *cl, int ms);
 
 #endif /* OPENVMBUS_CLIENT_H */

@@ -9,6 +9,8 @@
 #ifndef OPENVMBUS_FUSE_DISK_H
 #define OPENVMBUS_FUSE_DISK_H
 
+#include <stdbool.h>
+
 #include "storvsc.h"
 
 struct ovb_fuse_disk;
@@ -20,7 +22,20 @@ struct ovb_fuse_disk;
 int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
 			struct ovb_fuse_disk **out);
 
-/** Unmount (lazily if busy) and stop serving. */
-void ovb_fuse_disk_stop(struct ovb_fuse_disk *fd);
+/**
+ * Unmount (lazily if busy) and stop serving.  Bounded: requests still
+ * waiting on the host after 0.5 s are failed (ovb_storvsc_abort on every
+ * controller of the set: their callers see EIO), and a connection still
+ * held open 1 s later is aborted through fusectl.  Returns 0, or
+ * -ETIMEDOUT if the FUSE threads would not end: then @fd is leaked and
+ * the controllers must not be freed under them (exit instead).
+ */
+int ovb_fuse_disk_stop(struct ovb_fuse_disk *fd);
+
+/**
+ * True once the FUSE loop has ended on its own: DIR was unmounted from
+ * outside (fusermount3 -u, umount).  Any thread.
+ */
+bool ovb_fuse_disk_ended(const struct ovb_fuse_disk *fd);
 
 #endif

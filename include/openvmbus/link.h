@@ -58,6 +58,14 @@ int ovb_inproc_guest_post(struct ovb_inproc *l, uint32_t conn_id,
 int ovb_inproc_host_send(struct ovb_inproc *l, const void *msg, size_t len);
 
 /**
+ * A frozen host, as SIGSTOP makes one over the socket link: while
+ * @frozen, nothing the guest posts or signals reaches the server (it is
+ * held, in order, until thawed).  Eventfd kicks bypass the queue: use
+ * no_eventfd.  Do not ovb_inproc_sync() while frozen.  Tests only.
+ */
+void ovb_inproc_freeze_host(struct ovb_inproc *l, bool frozen);
+
+/**
  * Observe host->guest messages (before the client sees them).  The hook
  * returns false to drop the message.  Tests only.
  */

@@ -104,7 +104,9 @@ void ovb_netvsc_close(struct ovb_netvsc *n);
  * table).  @meta may be NULL.  With @more the frame may wait in the
  * current send section for the next one; ovb_netvsc_flush() or a send
  * without @more sends it.  Returns 0; -EMSGSIZE; -EBADMSG (metadata does
- * not fit the frame); -ETIMEDOUT (no send buffer freed up); -ECONNRESET.
+ * not fit the frame); -ETIMEDOUT (no send buffer freed up); -ECONNRESET;
+ * -ENETDOWN (queues stopped: the host left a control request unanswered,
+ * and the link callback reported the link down).
  */
 int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		    const void *frame, size_t len,
@@ -119,7 +121,8 @@ void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st);
 /**
  * RNDIS QUERY of @oid: up to *@len bytes of the value land in @buf and
  * *@len becomes its size.  Returns 0, -EIO with the RNDIS status logged,
- * -EBADMSG, -ETIMEDOUT.
+ * -EBADMSG, -ETIMEDOUT (the host stopped answering: the NIC stops its
+ * queues and reports the link down), -ENETDOWN (it had already).
  */
 int ovb_netvsc_query(struct ovb_netvsc *n, uint32_t oid, void *buf,
 		     size_t *len);

@@ -41,7 +41,14 @@ struct ovb_storvsc;
 struct ovb_storvsc_cfg {
 	uint32_t ring_bytes;      /**< per channel, each way (default 256 KiB) */
 	unsigned int subchannels; /**< sub-channels to ask for (default 1) */
-	int timeout_ms;           /**< per request before RESET_LUN (30000) */
+	/**
+	 * Deadline of every request, in ms (default 30000): a request the
+	 * host has not answered after a third of it brings RESET_LUN, after
+	 * two thirds RESET_ADAPTER, and at the deadline it fails with
+	 * -ETIMEDOUT.  If the host did not answer the resets either, the
+	 * controller goes offline (see on_fail).
+	 */
+	int timeout_ms;
 	uint16_t max_version;     /**< 0: newest (6.2) */
 	/**
 	 * Polling mode: microseconds each channel worker (primary and
@@ -60,6 +67,13 @@ struct ovb_storvsc_set {
 	unsigned int n;
 	/** Called (any thread) when LUNs appear or disappear. */
 	void (*on_change)(struct ovb_storvsc *s, void *ctx);
+	/**
+	 * Called once per controller, on its service thread, when a request
+	 * gave up after resets that went unanswered too (@err -ETIMEDOUT):
+	 * the host stopped answering.  From then on the controller is
+	 * offline: submits fail with -EIO at once.  May be NULL.
+	 */
+	void (*on_fail)(struct ovb_storvsc *s, int err, void *ctx);
 	void *ctx;
 };
 
@@ -108,7 +122,8 @@ struct ovb_storvsc_io {
 	/**
 	 * @res: bytes transferred, or -EIO (medium/host error), -EROFS (data
 	 * protect), -EINVAL (illegal request), -ENXIO (no such LUN),
-	 * -ETIMEDOUT (reset did not help), -ECONNRESET (host gone).
+	 * -ETIMEDOUT (reset did not help), -ECONNRESET (host gone, or
+	 * ovb_storvsc_abort()).
 	 */
 	void (*done)(struct ovb_storvsc_io *io, int64_t res);
 	void *ctx;
@@ -118,7 +133,8 @@ struct ovb_storvsc_io {
 
 /**
  * Submit asynchronously.  Returns 0 (done() will run exactly once) or
- * -EINVAL (unaligned, out of guest memory), -ENXIO, -ECONNRESET.
+ * -EINVAL (unaligned, out of guest memory), -ENXIO, -ECONNRESET, -EIO
+ * (the controller is offline: the host stopped answering).
  */
 int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io);
 
@@ -147,6 +163,14 @@ int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
  */
 int ovb_storvsc_poll(struct ovb_storvsc *s);
 void ovb_storvsc_poll_end(struct ovb_storvsc *s);
+
+/**
+ * Give up on everything in flight: every pending request completes now
+ * with -ECONNRESET (late answers are dropped) and the controller goes
+ * offline.  For a shutdown that must not wait on a silent host.  Any
+ * thread but a done() callback.
+ */
+void ovb_storvsc_abort(struct ovb_storvsc *s);
 
 /** Guest memory for data buffers (page aligned). */
 void *ovb_storvsc_alloc(struct ovb_storvsc *s, size_t len);

@@ -43,25 +43,54 @@ void ovb__cl_wait_cancel(struct ovb_client *cl, struct cl_wait *w)
 	pthread_mutex_unlock(&cl->lock);
 }
 
+static void ts_add_ms(struct timespec *t, long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 int ovb__cl_wait(struct ovb_client *cl, struct cl_wait *w)
 {
 	struct timespec dl;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += cl->timeout_ms / 1000;
-	dl.tv_nsec += (long)(cl->timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
+	/* cond uses CLOCK_MONOTONIC (ovb_client_create). */
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	ts_add_ms(&dl, cl->timeout_ms);
 	pthread_mutex_lock(&cl->lock);
-	while (!w->done && !cl->dead && rc != ETIMEDOUT)
+	if (cl->has_deadline && ts_before(&cl->deadline, &dl))
+		dl = cl->deadline;
+	while (!w->done && !w->rescinded && !cl->dead && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&cl->cond, &cl->lock, &dl);
 	wait_unlink(cl, w);
-	rc = w->done ? 0 : cl->dead ? -ECONNRESET : -ETIMEDOUT;
+	rc = w->done ? 0 : cl->dead ? -ECONNRESET
+		: w->rescinded ? -ENODEV : -ETIMEDOUT;
 	pthread_mutex_unlock(&cl->lock);
 	return rc;
+}
+
+void ovb_client_set_deadline(struct ovb_client *cl, int ms)
+{
+	pthread_mutex_lock(&cl->lock);
+	if (ms < 0) {
+		cl->has_deadline = false;
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &cl->deadline);
+		ts_add_ms(&cl->deadline, ms);
+		cl->has_deadline = true;
+	}
+	pthread_cond_broadcast(&cl->cond);
+	pthread_mutex_unlock(&cl->lock);
 }
 
 int ovb__cl_post(struct ovb_client *cl, const void *msg, size_t len)
@@ -95,6 +124,7 @@ int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 	pthread_mutex_init(&cl->lock, NULL);
 	pthread_mutex_init(&cl->bind_lock, NULL);
 	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cl->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&cl->worker, NULL, cl_work_main, cl)) {
@@ -371,6 +401,12 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 /* Mark @dev rescinded, fail its channel, queue its release.  cl->lock held. */
 static void rescind_locked(struct ovb_client *cl, struct ovb_vsc_dev *dev)
 {
+	/* Waits about this channel (open, GPADLs) end now: no answer comes. */
+	for (struct cl_wait *w = cl->waits; w; w = w->next)
+		if (w->relid == dev->offer.child_relid) {
+			w->rescinded = true;
+			pthread_cond_broadcast(&cl->cond);
+		}
 	dev->rescinded = true;
 	if (dev->chan)
 		ovb_chan_fail(dev->chan, -ECONNRESET, "rescinded by the host");

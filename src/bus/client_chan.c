@@ -53,6 +53,7 @@ int ovb_vsc_gpadl_create(struct ovb_vsc_dev *dev, const void *buf, size_t len,
 
 	h = __atomic_fetch_add(&cl->next_gpadl, 1, __ATOMIC_RELAXED);
 	ovb__cl_wait_init(cl, &w, CHANNELMSG_GPADL_CREATED, h);
+	w.relid = dev->offer.child_relid;
 	for (unsigned int i = 0;
 	     !rc && (mlen = ovb_gpadl_msg(dev->offer.child_relid, h, 1, words,
 					  nwords, i, msg));
@@ -89,6 +90,7 @@ int ovb_vsc_gpadl_teardown(struct ovb_vsc_dev *dev, uint32_t handle)
 	if (dev->rescinded)
 		return 0; /* the host dropped it with the offer */
 	ovb__cl_wait_init(dev->cl, &w, CHANNELMSG_GPADL_TORNDOWN, handle);
+	w.relid = dev->offer.child_relid;
 	rc = ovb__cl_post(dev->cl, &m, sizeof(m));
 	rc = rc ? rc : ovb__cl_wait(dev->cl, &w);
 	if (rc)
@@ -97,6 +99,13 @@ int ovb_vsc_gpadl_teardown(struct ovb_vsc_dev *dev, uint32_t handle)
 }
 
 /* ---- signalling ------------------------------------------------------------ */
+
+uint32_t ovb__cl_signal_conn_id(const struct ovb_vsc_dev *dev)
+{
+	return dev->cl->version == VMBUS_VERSION_WS2008
+		       ? VMBUS_EVENT_CONNECTION_ID
+		       : dev->offer.connection_id;
+}
 
 static int cl_chan_signal(struct ovb_chan *chan, void *role_ctx)
 {
@@ -121,11 +130,9 @@ static int cl_chan_signal(struct ovb_chan *chan, void *role_ctx)
 		__atomic_fetch_or((uint32_t *)(void *)ip->send + relid / 32,
 				  1u << (relid % 32), __ATOMIC_RELEASE);
 		return cl->ops->signal_event(cl->link,
-					     cl->version == VMBUS_VERSION_WS2008
-						     ? VMBUS_EVENT_CONNECTION_ID
-						     : o->connection_id);
+					     ovb__cl_signal_conn_id(dev));
 	}
-	return cl->ops->signal_event(cl->link, o->connection_id);
+	return cl->ops->signal_event(cl->link, ovb__cl_signal_conn_id(dev));
 }
 
 static void cl_chan_failed(struct ovb_chan *chan, void *role_ctx, int err)
@@ -181,12 +188,17 @@ static int open_post(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *
 	o.child_relid = relid;
 	o.openid = relid;
 	o.ringbuffer_gpadlhandle = dev->ring_gpadl;
-	o.target_vp = p->target_vp;
+	/*
+	 * Before Win8 every channel interrupt goes to the VP that connected
+	 * (Linux init_vp_index: VMBUS_CONNECT_CPU, VP 0).
+	 */
+	o.target_vp = dev->cl->version < VMBUS_VERSION_WIN8 ? 0 : p->target_vp;
 	o.downstream_ringbuffer_pageoffset = downstream;
 	if (p->userdata_len)
 		memcpy(o.userdata, p->userdata,
 		       p->userdata_len < 120 ? p->userdata_len : 120);
 	ovb__cl_wait_init(dev->cl, &w, CHANNELMSG_OPENCHANNEL_RESULT, relid);
+	w.relid = relid;
 	rc = ovb__cl_post(dev->cl, &o, VMBUS_OPEN_CHANNEL_SIZE);
 	rc = rc ? rc : ovb__cl_wait(dev->cl, &w);
 	if (rc) {
@@ -277,7 +289,7 @@ int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 		/* The host gets copies; from now on we signal by @kick. */
 		if (k >= 0 && c >= 0 &&
 		    !cl->ops->set_event_fds(cl->link, relid,
-					    dev->offer.connection_id, k, c))
+					    ovb__cl_signal_conn_id(dev), k, c))
 			ovb__chan_set_peer_fds(dev->chan, -1, kick);
 		else
 			close(kick);
@@ -381,8 +393,12 @@ void ovb_vsc_close(struct ovb_vsc_dev *dev)
 	if (!chan)
 		return;
 	ovb__chan_stop(chan);
-	if (!dev->rescinded)
-		close_post(dev);
+	/*
+	 * Rescinded or not, an open channel is closed: Linux
+	 * vmbus_close_internal posts CLOSECHANNEL either way (only the
+	 * GPADL teardown is skipped after a rescind: no answer would come).
+	 */
+	close_post(dev);
 	pthread_mutex_lock(&dev->cl->lock);
 	dev->chan = NULL;
 	pthread_mutex_unlock(&dev->cl->lock);

@@ -169,11 +169,18 @@ int ovb_client_unload(struct ovb_client *cl, int timeout_ms)
 	remove_all(cl);
 	if (timeout_ms > 0)
 		cl->timeout_ms = timeout_ms;
-	ovb__cl_wait_init(cl, &w, CHANNELMSG_UNLOAD_RESPONSE, 0);
-	rc = ovb__cl_post(cl, &req, sizeof(req));
-	rc = rc ? rc : ovb__cl_wait(cl, &w);
-	if (rc)
-		ovb__cl_wait_cancel(cl, &w);
+	/*
+	 * Hosts before Windows Server 2012 R2 (VMBus < 3.0) never answer
+	 * UNLOAD: Linux vmbus_initiate_unload sends nothing there.
+	 */
+	rc = 0;
+	if (cl->version >= VMBUS_VERSION_WIN8_1) {
+		ovb__cl_wait_init(cl, &w, CHANNELMSG_UNLOAD_RESPONSE, 0);
+		rc = ovb__cl_post(cl, &req, sizeof(req));
+		rc = rc ? rc : ovb__cl_wait(cl, &w);
+		if (rc)
+			ovb__cl_wait_cancel(cl, &w);
+	}
 	cl->timeout_ms = saved;
 	cl->connected = false;
 	cl->version = 0;

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "bus/chan_internal.h"
 #include "openvmbus/client.h"
@@ -38,7 +39,9 @@ struct cl_wait {
 	struct cl_wait *next;
 	uint32_t type;
 	uint32_t key;
+	uint32_t relid;     /* the channel it is about (0: none) */
 	bool done;
+	bool rescinded;     /* that channel was rescinded meanwhile */
 	size_t len;
 	uint8_t msg[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
 };
@@ -64,6 +67,9 @@ struct ovb_client {
 	uint32_t version;
 	uint32_t msg_conn_id;
 	int timeout_ms;
+	/* Set by ovb_client_set_deadline: no wait ends after it. */
+	bool has_deadline;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
 	uint32_t next_gpadl;
 	void *int_page;     /* < 5.0 */
 	void *monitor;      /* two pages: parent->child, child->parent */
@@ -85,7 +91,19 @@ struct ovb_client {
 /* client.c */
 void ovb__cl_wait_init(struct ovb_client *cl, struct cl_wait *w,
 		       uint32_t type, uint32_t key);
+/*
+ * Wait for @w's answer for cl->timeout_ms at most (less past the client's
+ * deadline).  0; -ETIMEDOUT; -ECONNRESET (link down); -ENODEV (w->relid
+ * was set and the host rescinded that channel meanwhile: Linux
+ * vmbus_rescind_cleanup completes such waits at once).
+ */
 int ovb__cl_wait(struct ovb_client *cl, struct cl_wait *w);
+/*
+ * The connection id the guest signals channel @dev on: the offer's from
+ * VMBus 1.1 (Win7) on, VMBUS_EVENT_CONNECTION_ID (2) at 0.13, where the
+ * offer's field means nothing (Linux vmbus_onoffer).
+ */
+uint32_t ovb__cl_signal_conn_id(const struct ovb_vsc_dev *dev);
 void ovb__cl_wait_cancel(struct ovb_client *cl, struct cl_wait *w);
 int ovb__cl_post(struct ovb_client *cl, const void *msg, size_t len);
 /*

@@ -176,6 +176,7 @@ static int on_close(struct ovb_partition *part, const void *msg)
 		return -EPROTO;
 	}
 	ovb__srv_close(part, dev);
+	ovb_info("%s: relid %u closed by the guest", part->name, dev->relid);
 	return 0;
 }
 

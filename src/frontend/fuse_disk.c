@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "openvmbus/fuse_disk.h"
@@ -31,6 +33,8 @@ struct ovb_fuse_disk {
 	pthread_t thread;
 	char dir[256];
 	pthread_mutex_t rmw_lock; /* unaligned writes */
+	dev_t dev;                /* of the mount: its fusectl name */
+	bool ended;               /* atomic: the FUSE loop returned */
 };
 
 /* One resolved path: controller, LUN and its geometry. */
@@ -166,6 +170,23 @@ static void *fd_buffer(struct ovb_storvsc *s)
 	return fd_bounce;
 }
 
+/*
+ * What a disk says to read(2)/write(2)/fsync(2): a host that timed out or
+ * went away is an I/O error (EIO), as a real disk's would be.
+ */
+static int fd_errno(int64_t res)
+{
+	switch (res) {
+	case -EROFS:
+	case -EINVAL:
+	case -ENXIO:
+	case -ENOMEM:
+		return (int)res;
+	default:
+		return -EIO;
+	}
+}
+
 /* Aligned transfer of @len bytes at @off, split at the bounce size. */
 static int fd_rw_aligned(struct fd_node *n, bool write, char *buf,
 			 uint64_t off, uint64_t len)
@@ -189,7 +210,7 @@ static int fd_rw_aligned(struct fd_node *n, bool write, char *buf,
 					     : OVB_STORVSC_READ,
 				       n->lun.lun, off, b, chunk, false);
 		if (res < 0)
-			return (int)res;
+			return fd_errno(res);
 		if ((uint64_t)res != chunk)
 			return -EIO;
 		if (!write)
@@ -282,7 +303,7 @@ static int fd_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 		return rc ? rc : 0;
 	res = ovb_storvsc_sync(n.s, OVB_STORVSC_FLUSH, n.lun.lun, 0, NULL, 0,
 			       false);
-	return res < 0 ? (int)res : 0;
+	return res < 0 ? fd_errno(res) : 0;
 }
 
 static int fd_flush(const char *path, struct fuse_file_info *fi)
@@ -341,7 +362,7 @@ static int fd_fallocate(const char *path, int mode, off_t offset, off_t len,
 		return rc;
 	res = ovb_storvsc_sync(n.s, OVB_STORVSC_DISCARD, n.lun.lun, start,
 			       NULL, end - start, false);
-	return res < 0 ? (int)res : 0;
+	return res < 0 ? fd_errno(res) : 0;
 }
 
 static int fd_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -378,8 +399,16 @@ static const struct fuse_operations fd_ops = {
 static void *fd_loop(void *arg)
 {
 	struct ovb_fuse_disk *fd = arg;
+
 	fuse_loop_mt(fd->fuse, 0); /* 0: no cloned /dev/fuse fd per thread */
+	/* Pairs with the acquire in ovb_fuse_disk_ended(). */
+	__atomic_store_n(&fd->ended, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+bool ovb_fuse_disk_ended(const struct ovb_fuse_disk *fd)
+{
+	return fd && __atomic_load_n(&fd->ended, __ATOMIC_ACQUIRE);
 }
 
 int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
@@ -403,6 +432,8 @@ int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
 	snprintf(fd->dir, sizeof(fd->dir), "%s", dir);
 	pthread_mutex_init(&fd->rmw_lock, NULL);
 	fd->fuse = fuse_new(&args, &fd_ops, sizeof(fd_ops), fd);
+	/* Parsing replaced @args with a copy that is ours to free. */
+	fuse_opt_free_args(&args);
 	if (!fd->fuse || fuse_mount(fd->fuse, dir)) {
 		if (fd->fuse)
 			fuse_destroy(fd->fuse);
@@ -415,17 +446,61 @@ int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
 		free(fd);
 		return -EAGAIN;
 	}
+	/* Only now: a stat of the mount is a request that we serve. */
+	struct stat st;
+
+	if (!stat(dir, &st))
+		fd->dev = st.st_dev;
 	*out = fd;
 	return 0;
 }
 
-void ovb_fuse_disk_stop(struct ovb_fuse_disk *fd)
+/* Join the FUSE loop within @ms; true if it ended. */
+static bool fd_join(struct ovb_fuse_disk *fd, long ms)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	return pthread_timedjoin_np(fd->thread, NULL, &dl) == 0;
+}
+
+/*
+ * Abort the FUSE connection through fusectl (mounted here if it is not):
+ * every request fails and /dev/fuse readers wake up.  Best effort.
+ */
+static void fd_abort_conn(struct ovb_fuse_disk *fd)
+{
+	char path[96];
+	int f;
+
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 major(fd->dev) << 20 | minor(fd->dev));
+	f = open(path, O_WRONLY | O_CLOEXEC);
+	if (f < 0 && errno == ENOENT &&
+	    !mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL))
+		f = open(path, O_WRONLY | O_CLOEXEC);
+	if (f < 0) {
+		ovb_warn("fuse: cannot abort the connection of %s: %s",
+			 fd->dir, strerror(errno));
+		return;
+	}
+	if (write(f, "1", 1) != 1)
+		ovb_warn("fuse: abort of %s: %s", fd->dir, strerror(errno));
+	close(f);
+}
+
+int ovb_fuse_disk_stop(struct ovb_fuse_disk *fd)
 {
 	if (!fd)
-		return;
-	fuse_exit(fd->fuse);
+		return 0;
 	/* A busy mount (a loop device still attached) goes lazily. */
-	if (umount2(fd->dir, 0)) {
+	if (!ovb_fuse_disk_ended(fd) && umount2(fd->dir, 0)) {
 		int e = errno;
 
 		if (umount2(fd->dir, MNT_DETACH))
@@ -435,9 +510,31 @@ void ovb_fuse_disk_stop(struct ovb_fuse_disk *fd)
 			ovb_info("fuse: %s busy (%s), detached lazily",
 				 fd->dir, strerror(e));
 	}
-	pthread_join(fd->thread, NULL);
+	/*
+	 * The loop ends when the kernel drops the connection, once the last
+	 * file on it is closed; its threads serve requests until then (the
+	 * FLUSH of a close among them: fuse_exit() now would leave it
+	 * unserved).  A request may wait on a silent host: fail what is in
+	 * flight (the callers see EIO, and close).  A file may stay open (a
+	 * loop device): abort the connection.
+	 */
+	if (!fd_join(fd, 500)) {
+		for (unsigned int i = 0; i < fd->set->n; i++)
+			if (fd->set->ctl[i])
+				ovb_storvsc_abort(fd->set->ctl[i]);
+		if (!fd_join(fd, 1000)) {
+			fuse_exit(fd->fuse);
+			fd_abort_conn(fd);
+			if (!fd_join(fd, 1000)) {
+				ovb_warn("fuse: %s: its threads do not end",
+					 fd->dir);
+				return -ETIMEDOUT;
+			}
+		}
+	}
 	fuse_unmount(fd->fuse);
 	fuse_destroy(fd->fuse);
 	pthread_mutex_destroy(&fd->rmw_lock);
 	free(fd);
+	return 0;
 }

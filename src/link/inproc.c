@@ -30,6 +30,7 @@ struct queue {
 	pthread_cond_t cond;
 	struct item *head, **tail;
 	bool stop, busy;
+	bool frozen;    /* tests: hold every item until thawed */
 	pthread_t thread;
 	struct ovb_inproc *l;
 	void (*handle)(struct ovb_inproc *l, struct item *it);
@@ -52,7 +53,7 @@ static void *queue_main(void *arg)
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		struct item *it = q->head;
+		struct item *it = q->frozen ? NULL : q->head;
 
 		if (!it) {
 			q->busy = false;
@@ -90,6 +91,7 @@ static void queue_stop(struct queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->stop = true;
+	q->frozen = false;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
@@ -340,6 +342,14 @@ int ovb_inproc_host_send(struct ovb_inproc *l, const void *msg, size_t len)
 {
 	return queue_push(&l->to_guest, IT_MESSAGE, VMBUS_MESSAGE_SINT, 0, msg,
 			  len);
+}
+
+void ovb_inproc_freeze_host(struct ovb_inproc *l, bool frozen)
+{
+	pthread_mutex_lock(&l->to_host.lock);
+	l->to_host.frozen = frozen;
+	pthread_cond_broadcast(&l->to_host.cond);
+	pthread_mutex_unlock(&l->to_host.lock);
 }
 
 void ovb_inproc_set_host_hook(struct ovb_inproc *l,

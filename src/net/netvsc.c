@@ -129,6 +129,23 @@ static void ctl_sent(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	/* The host copied the request; the reply comes as transfer pages. */
 }
 
+/*
+ * The host left a control request unanswered: it has stopped answering.
+ * Stop the queues (sends fail with -ENETDOWN) and report the link down,
+ * so the front end drops its carrier instead of queueing into a silence.
+ */
+static void nvsc_stall(struct ovb_netvsc *n, const char *what)
+{
+	if (__atomic_exchange_n(&n->stalled, true, __ATOMIC_ACQ_REL))
+		return;
+	ovb_warn("netvsc %s: no answer to %s within %d ms: the host stopped "
+		 "answering; queues stopped, link down",
+		 ovb_chan_name(n->q[0].chan), what, NETVSC_TIMEOUT);
+	__atomic_store_n(&n->info.link_up, false, __ATOMIC_RELEASE);
+	if (n->p.link)
+		n->p.link(n->p.ctx, false);
+}
+
 /* One RNDIS request and its reply (none for HALT).  0 or -errno. */
 static int rndis_call(struct ovb_netvsc *n, struct ovb_rndis_msg *m,
 		      void *out, size_t *outlen)
@@ -141,6 +158,10 @@ static int rndis_call(struct ovb_netvsc *n, struct ovb_rndis_msg *m,
 	ssize_t len;
 	int rc = 0, nw;
 
+	/* A host that stopped answering gets no more requests to ignore. */
+	if (__atomic_load_n(&n->stalled, __ATOMIC_ACQUIRE) &&
+	    m->type != RNDIS_MSG_HALT)
+		return -ENETDOWN;
 	pthread_mutex_lock(&n->ctl_lock);
 	m->request_id = ++n->req_counter;
 	len = ovb_rndis_build(n->ctl, NETVSC_CTL_SIZE, m);
@@ -192,6 +213,8 @@ static int rndis_call(struct ovb_netvsc *n, struct ovb_rndis_msg *m,
 	}
 	pthread_mutex_unlock(&n->ctl_wait_lock);
 	pthread_mutex_unlock(&n->ctl_lock);
+	if (rc == -ETIMEDOUT)
+		nvsc_stall(n, "an RNDIS request");
 	return rc;
 }
 

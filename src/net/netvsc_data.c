@@ -224,6 +224,8 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 
 	if (__atomic_load_n(&n->closing, __ATOMIC_ACQUIRE))
 		return -ECONNRESET;
+	if (__atomic_load_n(&n->stalled, __ATOMIC_ACQUIRE))
+		return -ENETDOWN; /* queues stopped: the host went silent */
 	if (len < 14 || len > NETVSC_BIG_SIZE - 256)
 		return -EMSGSIZE;
 	if (meta && (rc = ovb_rndis_meta_to_tx(meta, frame, len, &info)) != 0)

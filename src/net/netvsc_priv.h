@@ -56,6 +56,7 @@ struct ovb_netvsc {
 	struct netvsc_q q[OVB_NETVSC_MAX_QUEUES];
 	unsigned int nq;
 	bool closing;
+	bool stalled;   /* atomic: the host left a control request unanswered */
 
 	pthread_mutex_t sub_lock;        /* sub-channel offers arriving */
 	pthread_cond_t sub_cond;

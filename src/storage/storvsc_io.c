@@ -32,6 +32,21 @@ static void io_done(struct ovb_storvsc_io *io, int64_t res)
 
 /* ---- request objects -------------------------------------------------------- */
 
+static void ts_add_ms(struct timespec *t, int ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+int ovb__svsc_step_ms(const struct ovb_storvsc *s)
+{
+	return s->timeout_ms / 3 > 0 ? s->timeout_ms / 3 : 1;
+}
+
 struct svsc_req *ovb__svsc_req_new(struct ovb_storvsc *s, uint16_t lun)
 {
 	struct svsc_req *r = calloc(1, sizeof(*r));
@@ -305,12 +320,7 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	 * checked every 50 ms anyway (svsc_timeouts reads the same clock).
 	 */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &r->deadline);
-	r->deadline.tv_sec += s->timeout_ms / 1000;
-	r->deadline.tv_nsec += (long)(s->timeout_ms % 1000) * 1000000;
-	if (r->deadline.tv_nsec >= 1000000000) {
-		r->deadline.tv_sec++;
-		r->deadline.tv_nsec -= 1000000000;
-	}
+	ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
 	r->stage = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->dead) {
@@ -344,12 +354,17 @@ int ovb__svsc_req_send(struct svsc_req *r)
 static void reset_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		       void *ctx)
 {
+	struct ovb_storvsc *s = ctx;
+
+	/* NULL: the channel closed; the host never answered it. */
+	if (pkt)
+		__atomic_fetch_add(&s->resets_done, 1, __ATOMIC_RELEASE);
 }
 
 void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op)
 {
 	uint8_t pkt[VSTOR_PACKET_SIZE_WIN8];
-	struct ovb_send snd = { .on_comp = reset_comp,
+	struct ovb_send snd = { .on_comp = reset_comp, .comp_ctx = s,
 				.flags = OVB_SEND_NONBLOCK };
 	ssize_t n = ovb_vstor_encode_simple(pkt, sizeof(pkt), s->version, op,
 					    VSTOR_FLAG_REQUEST_COMPLETION, 0);
@@ -361,8 +376,8 @@ void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op)
 	ovb_warn("%s: request timed out: %s", s->name,
 		 op == VSTOR_OPERATION_RESET_LUN ? "RESET_LUN" : "RESET_ADAPTER");
 	pthread_rwlock_rdlock(&s->chlock);
-	if (s->nch)
-		ovb_chan_send(s->ch[0].chan, &snd);
+	if (s->nch && !ovb_chan_send(s->ch[0].chan, &snd))
+		__atomic_fetch_add(&s->resets_out, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&s->chlock);
 }
 
@@ -391,7 +406,13 @@ void ovb__svsc_fail_retries(struct ovb_storvsc *s)
 	}
 }
 
-/* Escalate expired requests: one step per timeout period. */
+/*
+ * Escalate expired requests, one step per third of the deadline: RESET_LUN,
+ * RESET_ADAPTER, then give up with -ETIMEDOUT.  A host that answered the
+ * resets is alive (one LUN is stuck; the others keep working); one that
+ * left a reset unanswered has stopped answering altogether: the controller
+ * goes offline and on_fail tells the owner, once.
+ */
 static void svsc_timeouts(struct ovb_storvsc *s)
 {
 	enum { MAXFIRE = 64 };
@@ -399,7 +420,7 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 	svsc_req_fn *fns[MAXFIRE];
 	void *ctxs[MAXFIRE];
 	struct timespec now;
-	bool reset_lun = false, reset_adapter = false;
+	bool reset_lun = false, reset_adapter = false, first_fail = false;
 	int nfire = 0;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
@@ -409,12 +430,7 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 		if (!r->fn || !ts_passed(&now, &r->deadline))
 			continue;
 		r->deadline = now;
-		r->deadline.tv_sec += s->timeout_ms / 1000;
-		r->deadline.tv_nsec += (long)(s->timeout_ms % 1000) * 1000000;
-		if (r->deadline.tv_nsec >= 1000000000) {
-			r->deadline.tv_sec++;
-			r->deadline.tv_nsec -= 1000000000;
-		}
+		ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
 		if (r->stage == 0) {
 			reset_lun = true;
 		} else if (r->stage == 1) {
@@ -428,16 +444,50 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 		}
 		r->stage++;
 	}
+	if (nfire && !s->offline &&
+	    __atomic_load_n(&s->resets_done, __ATOMIC_ACQUIRE) <
+		    __atomic_load_n(&s->resets_out, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&s->offline, true, __ATOMIC_RELEASE);
+		first_fail = true;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (reset_lun)
 		ovb__svsc_reset(s, VSTOR_OPERATION_RESET_LUN);
 	if (reset_adapter)
 		ovb__svsc_reset(s, VSTOR_OPERATION_RESET_ADAPTER);
 	for (int i = 0; i < nfire; i++) {
-		ovb_warn("%s: LUN %u: request failed after resets", s->name,
-			 lun[i]);
+		ovb_warn("%s: LUN %u: request failed after resets%s", s->name,
+			 lun[i], first_fail ? "; the host stopped answering"
+					    : "");
 		fns[i](ctxs[i], -ETIMEDOUT, NULL);
 	}
+	if (first_fail && s->set->on_fail)
+		s->set->on_fail(s, -ETIMEDOUT, s->set->ctx);
+}
+
+void ovb_storvsc_abort(struct ovb_storvsc *s)
+{
+	struct svsc_req *r;
+	size_t n = 0, cap;
+	struct { svsc_req_fn *fn; void *ctx; } *fire;
+
+	pthread_mutex_lock(&s->lock);
+	__atomic_store_n(&s->offline, true, __ATOMIC_RELEASE);
+	cap = __atomic_load_n(&s->npending, __ATOMIC_RELAXED) + 1;
+	fire = calloc(cap, sizeof(*fire));
+	for (r = s->pending.next; fire && r != &s->pending && n < cap;
+	     r = r->next) {
+		if (!r->fn)
+			continue;
+		fire[n].fn = r->fn;
+		fire[n++].ctx = r->ctx;
+		r->fn = NULL; /* a late answer only frees it */
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < n; i++)
+		fire[i].fn(fire[i].ctx, -ECONNRESET, NULL);
+	free(fire);
+	ovb__svsc_fail_retries(s);
 }
 
 void ovb__svsc_service(struct ovb_storvsc *s)
@@ -642,6 +692,8 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 		return (int)part;
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
 		return -ECONNRESET;
+	if (__atomic_load_n(&s->offline, __ATOMIC_ACQUIRE))
+		return -EIO;
 	nparts = io->op == OVB_STORVSC_FLUSH
 			 ? 1
 			 : (io->len + (uint64_t)part - 1) / (uint64_t)part;

@@ -91,6 +91,9 @@ struct ovb_storvsc {
 	struct ovb_storvsc_lun luns[SVSC_MAX_LUNS];
 	size_t nluns;
 	bool rescan, stop, dead, probed;
+	bool offline;                 /* the host went silent: submits fail */
+	unsigned int resets_out;      /* atomic: resets sent */
+	unsigned int resets_done;     /* atomic: resets the host answered */
 	unsigned int subs_wanted;
 	struct ovb_vsc_dev *claimed[SVSC_MAX_CH]; /* sub-channels seen */
 	unsigned int nclaimed;
@@ -119,6 +122,8 @@ int ovb__svsc_req_send(struct svsc_req *r);
 void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op);
 /** Service thread: time out and escalate, resend BUSY requests. */
 void ovb__svsc_service(struct ovb_storvsc *s);
+/** The escalation step: a third of the request deadline, in ms. */
+int ovb__svsc_step_ms(const struct ovb_storvsc *s);
 /** Fail every request waiting for a retry with -ECONNRESET. */
 void ovb__svsc_fail_retries(struct ovb_storvsc *s);
 /**

@@ -90,6 +90,9 @@ static void rx_reset(struct rxlog *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* Guests on the slow signalling path (ovb_inproc_freeze_host works). */
+static bool net_slow;
+
 static struct net *net_new(uint32_t mtu, const struct ovb_netvsc_params *np)
 {
 	struct ovb_netvsp_cfg cfg = { .name = "sw0", .mtu = mtu };
@@ -104,7 +107,8 @@ static struct net *net_new(uint32_t mtu, const struct ovb_netvsc_params *np)
 		struct guest *g = &t->g[i];
 		struct ovb_inproc_params ip = { .name = i ? "g1" : "g0",
 						.mem_gpa = 1ull << 32,
-						.mem_size = 64ull << 20 };
+						.mem_size = 64ull << 20,
+						.no_eventfd = net_slow };
 		struct ovb_netvsc_params p = np ? *np : (struct ovb_netvsc_params){ 0 };
 
 		pthread_mutex_init(&g->rx.lock, NULL);
@@ -635,6 +639,42 @@ static void test_filter_zero(void **state)
 	net_free(t);
 }
 
+/*
+ * The host stops answering (frozen) and a control request goes
+ * unanswered: netvsc stops its queues (-ENETDOWN) and reports the link
+ * down, as a front end needs to drop its carrier; it still closes.
+ */
+static void test_silent_host(void **state)
+{
+	struct net *t;
+	struct ovb_netvsc_info info;
+	uint32_t filter = 0xb; /* directed | multicast | broadcast */
+	static uint8_t f[200];
+
+	net_slow = true;
+	t = net_new(0, NULL);
+	net_slow = false;
+	ovb_netvsc_get_info(t->g[0].nic, &info);
+	assert_true(info.link_up);
+	ovb_inproc_freeze_host(t->g[0].link, true);
+	assert_int_equal(ovb_netvsc_set(t->g[0].nic,
+					OID_GEN_CURRENT_PACKET_FILTER,
+					&filter, sizeof(filter)), -ETIMEDOUT);
+	assert_int_equal(__atomic_load_n(&t->g[0].rx.link, __ATOMIC_ACQUIRE),
+			 0);
+	ovb_netvsc_get_info(t->g[0].nic, &info);
+	assert_false(info.link_up);
+	make_frame(f, 200, info.mac, info.mac, 0);
+	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, 200, NULL, false),
+			 -ENETDOWN);
+	assert_int_equal(ovb_netvsc_keepalive(t->g[0].nic), -ENETDOWN);
+	ovb_inproc_freeze_host(t->g[0].link, false);
+	/* The other guest never noticed. */
+	ovb_netvsc_get_info(t->g[1].nic, &info);
+	assert_true(info.link_up);
+	net_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_page_buffers),
 		cmocka_unit_test(test_jumbo),
 		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_silent_host),
 		cmocka_unit_test(test_csum_offload),
 		cmocka_unit_test(test_subchannels),
 		cmocka_unit_test(test_rss_degenerate),

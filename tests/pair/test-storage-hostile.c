@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -258,8 +259,11 @@ static void test_hostile_guest(void **state)
 
 /* ---- a host that lies to storvsc --------------------------------------- */
 
-enum lie { LIE_NONE, LIE_XFER, LIE_SENSE, LIE_OP, LIE_XID };
+enum lie { LIE_NONE, LIE_XFER, LIE_SENSE, LIE_OP, LIE_XID, LIE_SILENT };
 static enum lie lie;
+/* LIE_SILENT: what the host was sent and never answered. */
+static int silent_srbs, silent_reset_lun, silent_reset_adapter;
+static int silent_first_reset; /* the first reset operation seen */
 
 static void hv_reply(struct ovb_chan *chan, uint64_t xid, uint16_t v,
 		     struct ovb_vstor_srb *out)
@@ -368,6 +372,26 @@ static void hv_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 			    pkt->len >= 64 ? VSTOR_PROTO_VERSION_WIN10
 					   : VSTOR_PROTO_VERSION_WIN6, &m))
 		return;
+	if (__atomic_load_n(&lie, __ATOMIC_ACQUIRE) == LIE_SILENT) {
+		/* Alive but silent: takes everything, answers nothing. */
+		int zero = 0;
+
+		if (m.operation == VSTOR_OPERATION_EXECUTE_SRB)
+			__atomic_fetch_add(&silent_srbs, 1, __ATOMIC_RELEASE);
+		if (m.operation == VSTOR_OPERATION_RESET_LUN)
+			__atomic_fetch_add(&silent_reset_lun, 1,
+					   __ATOMIC_RELEASE);
+		if (m.operation == VSTOR_OPERATION_RESET_ADAPTER)
+			__atomic_fetch_add(&silent_reset_adapter, 1,
+					   __ATOMIC_RELEASE);
+		if (m.operation == VSTOR_OPERATION_RESET_LUN ||
+		    m.operation == VSTOR_OPERATION_RESET_ADAPTER)
+			__atomic_compare_exchange_n(&silent_first_reset, &zero,
+						    (int)m.operation, false,
+						    __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE);
+		return;
+	}
 	switch (m.operation) {
 	case VSTOR_OPERATION_EXECUTE_SRB:
 		hv_srb(chan, pkt, &m,
@@ -466,11 +490,142 @@ static void test_hostile_host(void **state)
 	ovb_server_destroy(srv);
 }
 
+static int fails, fail_err;
+
+static void on_fail(struct ovb_storvsc *s, int err, void *ctx)
+{
+	__atomic_store_n(&fail_err, err, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&fails, 1, __ATOMIC_RELEASE);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * A host that stops answering in the middle of I/O (alive, silent): the
+ * request escalates RESET_LUN then RESET_ADAPTER and fails with
+ * -ETIMEDOUT within the configured deadline; the controller goes offline
+ * (on_fail once, later submits fail at once).
+ */
+static void test_silent_host(void **state)
+{
+	struct ovb_inproc_params ip = { .name = "victim", .mem_gpa = 1ull << 30,
+					.mem_size = 32ull << 20 };
+	struct ovb_storvsc_set set = { .cfg = { .timeout_ms = 900 },
+				       .on_fail = on_fail };
+	struct ovb_server *srv;
+	struct ovb_inproc *link;
+	struct ovb_client *cl;
+	struct ovb_storvsc *s;
+	struct timespec t0;
+	uint8_t *buf;
+	long ms;
+
+	assert_int_equal(ovb_server_create(&srv), 0);
+	assert_int_equal(ovb_server_register_vsp(srv, &hv_ops, NULL), 0);
+	assert_int_equal(ovb_inproc_create(srv, &ip, &link), 0);
+	cl = ovb_inproc_client(link);
+	assert_int_equal(ovb_client_register_driver(
+				 cl, &ovb_storvsc_scsi_driver, &set), 0);
+	lie = LIE_NONE;
+	assert_int_equal(ovb_client_connect(cl, 0, 5000), 0);
+	s = set.ctl[0];
+	buf = ovb_storvsc_alloc(s, 8192);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false), 4096);
+	__atomic_store_n(&lie, LIE_SILENT, __ATOMIC_RELEASE);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 4096, buf,
+					  4096, false), -ETIMEDOUT);
+	ms = ms_since(&t0);
+	assert_true(ms >= 850);
+	assert_true(ms <= 900 + 400); /* the deadline, not three of them */
+	assert_int_equal(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE), 1);
+	assert_true(__atomic_load_n(&silent_reset_lun, __ATOMIC_ACQUIRE) >= 1);
+	assert_true(__atomic_load_n(&silent_reset_adapter, __ATOMIC_ACQUIRE) >=
+		    1);
+	assert_int_equal(silent_first_reset, VSTOR_OPERATION_RESET_LUN);
+	assert_int_equal(__atomic_load_n(&fails, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(fail_err, -ETIMEDOUT);
+	/* Offline: the next request fails at once, nothing more is sent. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false), -EIO);
+	assert_true(ms_since(&t0) < 100);
+	assert_int_equal(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE), 1);
+	ovb_storvsc_free(s, buf, 8192);
+	ovb_inproc_destroy(link);
+	ovb_server_destroy(srv);
+	lie = LIE_NONE;
+}
+
+/* ovb_storvsc_abort: requests stuck on a silent host complete now. */
+static void *abort_reader(void *arg)
+{
+	struct ovb_storvsc *s = arg;
+	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
+	int64_t *res = malloc(sizeof(*res));
+
+	*res = ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096, false);
+	ovb_storvsc_free(s, buf, 4096);
+	return res;
+}
+
+static void test_abort(void **state)
+{
+	struct ovb_inproc_params ip = { .name = "victim", .mem_gpa = 1ull << 30,
+					.mem_size = 32ull << 20 };
+	struct ovb_storvsc_set set = { .cfg = { .timeout_ms = 60000 } };
+	struct ovb_server *srv;
+	struct ovb_inproc *link;
+	struct ovb_client *cl;
+	struct ovb_storvsc *s;
+	struct timespec t0;
+	pthread_t th[4];
+	void *res;
+
+	assert_int_equal(ovb_server_create(&srv), 0);
+	assert_int_equal(ovb_server_register_vsp(srv, &hv_ops, NULL), 0);
+	assert_int_equal(ovb_inproc_create(srv, &ip, &link), 0);
+	cl = ovb_inproc_client(link);
+	assert_int_equal(ovb_client_register_driver(
+				 cl, &ovb_storvsc_scsi_driver, &set), 0);
+	lie = LIE_NONE;
+	assert_int_equal(ovb_client_connect(cl, 0, 5000), 0);
+	s = set.ctl[0];
+	__atomic_store_n(&silent_srbs, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&lie, LIE_SILENT, __ATOMIC_RELEASE);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, abort_reader, s),
+				 0);
+	PAIR_WAIT(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE) == 4);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ovb_storvsc_abort(s);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], &res);
+		assert_int_equal(*(int64_t *)res, -ECONNRESET);
+		free(res);
+	}
+	assert_true(ms_since(&t0) < 500);
+	ovb_client_set_deadline(cl, 500);
+	ovb_inproc_destroy(link);
+	ovb_server_destroy(srv);
+	lie = LIE_NONE;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_guest),
 		cmocka_unit_test(test_hostile_host),
+		cmocka_unit_test(test_silent_host),
+		cmocka_unit_test(test_abort),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
