@@ -91,10 +91,22 @@ static void *control_main(void *arg)
 				       { .fd = c->stop[0], .events = POLLIN } };
 		int fd;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		/*
+		 * A signal (SIGCONT, SIGINT) interrupts poll with no revents
+		 * set: look again rather than block in accept, which would
+		 * leave control_stop joining a thread that never wakes.  The
+		 * socket is non-blocking too, for a client that gave up
+		 * between poll and accept.
+		 */
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
+		}
 		if (p[1].revents)
 			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
 		fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -120,7 +132,7 @@ int control_start(const char *path, struct control **out)
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	pthread_mutex_init(&c->lock, NULL);
 	unlink(path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0 || pipe2(c->stop, O_CLOEXEC)) {
 		rc = -errno;
 		free(c);
