@@ -179,11 +179,13 @@ static int64_t req_decode(struct svsc_req *r, const struct ovb_pkt *pkt)
 	r->xfer = m.srb.data_transfer_length;
 	r->sense_len = m.srb.sense_info_length;
 	memcpy(r->sense, m.srb.sense, r->sense_len);
-	if (m.status != VSTOR_STATUS_SUCCESS) {
-		ovb_warn("%s: LUN %u: host status 0x%08x", s->name, r->srb.lun,
-			 m.status);
-		return -EIO;
-	}
+	/*
+	 * The packet's NTSTATUS is not the I/O's result: the SRB and SCSI
+	 * status are.  Linux storvsc_on_io_completion never reads it, and
+	 * OpenVMM's storvsp fills it from the SRB status (DATA_OVERRUN ->
+	 * 0x80000005, INVALID_LUN -> 0xC00000C0), so reading it as an error
+	 * would fail I/O that such a host completed (docs/compat.md).
+	 */
 	st = VSTOR_SRB_STATUS(r->srb_status);
 	if (r->scsi_status == SCSI_STATUS_BUSY ||
 	    r->scsi_status == SCSI_STATUS_TASK_SET_FULL)

@@ -259,7 +259,16 @@ static void test_hostile_guest(void **state)
 
 /* ---- a host that lies to storvsc --------------------------------------- */
 
-enum lie { LIE_NONE, LIE_XFER, LIE_SENSE, LIE_OP, LIE_XID, LIE_SILENT };
+enum lie {
+	LIE_NONE,
+	LIE_XFER,
+	LIE_SENSE,
+	LIE_OP,
+	LIE_XID,
+	LIE_NTSTATUS, /* OpenVMM's NTSTATUS beside a good SRB */
+	LIE_NTSTATUS_ERR, /* ... beside a failed one */
+	LIE_SILENT
+};
 static enum lie lie;
 /* LIE_SILENT: what the host was sent and never answered. */
 static int silent_srbs, silent_reset_lun, silent_reset_adapter;
@@ -343,6 +352,14 @@ static void hv_srb(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		case LIE_OP:
 			raw_out.operation = VSTOR_OPERATION_EXECUTE_SRB;
 			raw_out.vm_srb.cdb_length = 16;
+			break;
+		case LIE_NTSTATUS:
+			raw_out.status = 0x80000005; /* BUFFER_OVERFLOW */
+			break;
+		case LIE_NTSTATUS_ERR:
+			raw_out.status = 0xC00000C0; /* DEVICE_DOES_NOT_EXIST */
+			raw_out.vm_srb.srb_status = VSTOR_SRB_STATUS_ERROR;
+			raw_out.vm_srb.data_transfer_length = 0;
 			break;
 		case LIE_XID:
 			/* A stray completion, then the real one. */
@@ -476,6 +493,14 @@ static void test_hostile_host(void **state)
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
 					  false), -EIO);
 	assert_int_equal(logcap_count("not COMPLETE_IO"), 1);
+	/* The packet's NTSTATUS is not the I/O's result (Linux never reads
+	 * it on COMPLETE_IO; OpenVMM derives it from the SRB status). */
+	lie = LIE_NTSTATUS;
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false), 4096);
+	lie = LIE_NTSTATUS_ERR;
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false), -EIO);
 	lie = LIE_XID;
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
 					  false), 4096);
