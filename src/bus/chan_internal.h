@@ -30,6 +30,7 @@ struct ovb_chan_params {
 	void *role_ctx;
 	ovb_chan_recv_fn *recv; /**< device receive callback */
 	void *ctx;              /**< device context */
+	void *tap;              /**< host: the capture's view (a vsp dev) */
 };
 
 /** Create a channel (not started).  Returns 0, -EINVAL, -ENOMEM. */

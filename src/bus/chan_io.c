@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus/capture_hook.h"
 #include "bus/chan_priv.h"
 #include "openvmbus/log.h"
 
@@ -322,6 +323,8 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 	rc = send_locked(chan, iov, n, total, s->flags);
 	if (locked)
 		pthread_mutex_unlock(&chan->send_lock);
+	if (OVB_CAPTURE_ON() && !rc)
+		ovb__cap_pkt_out(chan->tap, iov, n, s);
 	if (rc && s->on_comp)
 		req_release(chan, xid);
 	/*
@@ -519,6 +522,9 @@ static int chan_drain(struct ovb_chan *chan)
 		}
 		STAT_ADD(chan, pkts_in, 1);
 		STAT_ADD(chan, bytes_in, (uint64_t)len);
+		if (OVB_CAPTURE_ON())
+			ovb__cap_pkt_in(chan->tap, chan->rxbuf, (size_t)len,
+					&pkt);
 		if (!batch &&
 		    __atomic_load_n(&chan->reply_batch, __ATOMIC_RELAXED)) {
 			chan_defer(chan, true);

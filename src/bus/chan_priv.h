@@ -69,6 +69,7 @@ struct ovb_chan {
 	struct chan_req *req;
 	uint32_t req_free; /* slot + 1 */
 
+	void *tap; /* host channels: what the capture hooks record under */
 	uint8_t *rxbuf;
 	uint32_t rxbuf_len;
 	struct ovb_chan_stats st;

@@ -34,6 +34,7 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 	chan->role_ctx = p->role_ctx;
 	chan->recv = p->recv;
 	chan->ctx = p->ctx;
+	chan->tap = p->tap;
 	chan->peer_fd = -1;
 	chan->signal_fd = p->signal_fd;
 	chan->send_timeout_ms = 30000;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus/capture_hook.h"
 #include "bus/server_priv.h"
 #include "openvmbus/atomic.h"
 #include "openvmbus/log.h"
@@ -33,6 +34,8 @@ void ovb_server_destroy(struct ovb_server *srv)
 {
 	if (!srv)
 		return;
+	if (OVB_CAPTURE_ON())
+		ovb__cap_server_gone(srv);
 	while (srv->parts)
 		ovb_server_partition_destroy(srv->parts);
 	pthread_mutex_destroy(&srv->lock);
@@ -195,6 +198,8 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 
 int ovb__srv_send(struct ovb_partition *part, const void *msg, size_t len)
 {
+	if (OVB_CAPTURE_ON())
+		ovb__cap_msg(part, OVB_CAP_TO_GUEST, msg, len);
 	return part->ops->send_message(part->link, VMBUS_MESSAGE_SINT, msg, len);
 }
 
@@ -472,6 +477,8 @@ int ovb_server_post_message(struct ovb_partition *part, uint32_t conn_id,
 	int rc;
 
 	pthread_mutex_lock(&part->lock);
+	if (OVB_CAPTURE_ON())
+		ovb__cap_msg(part, OVB_CAP_TO_HOST, msg, len);
 	rc = ovb__srv_dispatch(part, conn_id, msg, len);
 	pthread_mutex_unlock(&part->lock);
 	return rc;

@@ -426,6 +426,7 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	cp.role_ctx = dev;
 	cp.recv = dev->ops->recv;
 	cp.ctx = dev->p.dev_ctx;
+	cp.tap = dev;
 	rc = ovb__chan_create(&cp, &dev->chan);
 	if (rc) {
 		ovb_gmem_unmap(&dev->ring_view);
