@@ -15,5 +15,6 @@ extern const struct vmbus_cmd vmbus_cmd_stat;
 extern const struct vmbus_cmd vmbus_cmd_lab;
 extern const struct vmbus_cmd vmbus_cmd_disk;
 extern const struct vmbus_cmd vmbus_cmd_nic;
+extern const struct vmbus_cmd vmbus_cmd_capture;
 
 #endif

@@ -14,6 +14,7 @@ static const struct vmbus_cmd *const cmds[] = {
 	&vmbus_cmd_stat,
 	&vmbus_cmd_disk,
 	&vmbus_cmd_nic,
+	&vmbus_cmd_capture,
 };
 
 static void usage(FILE *f)
