@@ -134,6 +134,9 @@ install: lib $(BUILD)/vmbus
 	install -m644 include/openvmbus/wire/*.h \
 		$(DESTDIR)$(PREFIX)/include/openvmbus/wire
 	install -m755 $(BUILD)/vmbus $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/openvmbus/wireshark
+	install -m644 share/wireshark/openvmbus.lua \
+		$(DESTDIR)$(PREFIX)/share/openvmbus/wireshark
 
 clean:
 	rm -rf build build-san build-fuzz
