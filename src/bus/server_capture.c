@@ -44,10 +44,14 @@ static struct ovb_capture *cap_cur;   /* atomic */
 static struct ovb_server *cap_srv;    /* atomic */
 static int cap_users;                 /* atomic */
 
+/* Pageset ids at or above this are send buffers (NVSP id | SEND_BUF). */
+#define CAP_SEND_BUF 0x10000u
+
 struct cap_pageset {
 	unsigned int part_id;
 	uint32_t relid; /* the primary's */
-	uint16_t id;
+	uint32_t id;    /* transfer pageset id, or CAP_SEND_BUF | NVSP id */
+	uint32_t section_size; /* send buffers: from the host's completion */
 	uint32_t byte_offset;
 	uint32_t npfns;
 	uint64_t *pfns;
@@ -182,13 +186,15 @@ void ovb__cap_msg(struct ovb_partition *part, int dir, const void *msg,
 	struct ovb_cap_hdr h = { .kind = OVB_CAP_MESSAGE, .dir = (uint8_t)dir };
 	struct iovec iov = { (void *)msg, len };
 	struct ovb_capture *cap = cap_enter(part);
+	uint32_t type = 0;
 
 	if (!cap)
 		return;
 	h.partition_id = part->id;
 	h.relid = msg_relid(msg, len, &h.subidx);
-	if (len >= 24 && h.relid && ((const uint32_t *)msg)[0] ==
-					    CHANNELMSG_OFFERCHANNEL)
+	if (len >= 24)
+		memcpy(&type, msg, 4);
+	if (len >= 24 && type == CHANNELMSG_OFFERCHANNEL)
 		memcpy(&h.class_id, (const uint8_t *)msg + 8, 16);
 	ovb_capture_record(cap, &h, part->name, &iov, 1, NULL, 0);
 	cap_leave();
@@ -248,7 +254,7 @@ static void data_gpa(struct cap_data *d, const struct ovb_gmem *gm,
 }
 
 static struct cap_pageset *pageset_find(unsigned int part_id, uint32_t relid,
-					uint16_t id)
+					uint32_t id)
 {
 	for (unsigned int i = 0; i < CAP_MAX_PAGESETS; i++)
 		if (pagesets[i].pfns && pagesets[i].part_id == part_id &&
@@ -288,7 +294,7 @@ static void data_xfer(struct cap_data *d, const struct ovb_vsp_dev *dev,
 
 /* Remember the PFNs of GPADL @handle as pageset @id of @dev's device. */
 static void pageset_learn(struct ovb_vsp_dev *dev, uint32_t handle,
-			  uint16_t id)
+			  uint32_t id)
 {
 	struct ovb_partition *part = dev->part;
 	struct cap_pageset *ps, nps = { .part_id = part->id,
@@ -323,8 +329,67 @@ static void pageset_learn(struct ovb_vsp_dev *dev, uint32_t handle,
 	free(nps.pfns);
 }
 
-/* A guest request that hands the device a transfer-page buffer. */
-static void pageset_snoop(struct ovb_vsp_dev *dev, const struct ovb_pkt *pkt)
+/*
+ * An RNDIS message the guest placed in a send section: NVSP
+ * SEND_RNDIS_PACKET names the section, the send buffer's pageset (learnt
+ * from SEND_SEND_BUFFER and its completion) locates it.
+ */
+static void data_send_section(struct cap_data *d, const struct ovb_vsp_dev *dev,
+			      const uint8_t *p)
+{
+	struct nvsp1_msg_send_rndis_pkt m;
+	struct cap_pageset *ps = NULL;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.send_buf_section_index == NVSP_INVALID_SECTION_INDEX)
+		return;
+	pthread_mutex_lock(&ps_lock);
+	for (unsigned int i = 0; !ps && i < CAP_MAX_PAGESETS; i++)
+		if (pagesets[i].pfns && pagesets[i].part_id == dev->part->id &&
+		    pagesets[i].relid == primary_relid(dev) &&
+		    pagesets[i].id >= CAP_SEND_BUF && pagesets[i].section_size)
+			ps = &pagesets[i];
+	if (ps)
+		data_add(d, &dev->part->gmem, ps->pfns, ps->npfns,
+			 (uint64_t)ps->byte_offset +
+				 (uint64_t)m.send_buf_section_index *
+					 ps->section_size,
+			 m.send_buf_section_size);
+	pthread_mutex_unlock(&ps_lock);
+	if (!ps) {
+		d->orig += m.send_buf_section_size;
+		d->flags |= OVB_CAP_F_DATA_UNKNOWN;
+	}
+}
+
+/* The host's SEND_SEND_BUFFER completion carries the section size. */
+static void send_section_size(const struct ovb_vsp_dev *dev,
+			      const struct ovb_send *s)
+{
+	struct nvsp1_msg_send_send_buf_complete m;
+
+	if (s->type != VM_PKT_COMP || s->len < sizeof(m) ||
+	    memcmp(&dev->p.class_id, &nic_class, 16))
+		return;
+	memcpy(&m, s->data, sizeof(m));
+	if (m.hdr.msg_type != NVSP_MSG1_TYPE_SEND_SEND_BUF_COMPLETE ||
+	    m.status != NVSP_STAT_SUCCESS)
+		return;
+	pthread_mutex_lock(&ps_lock);
+	for (unsigned int i = 0; i < CAP_MAX_PAGESETS; i++)
+		if (pagesets[i].pfns && pagesets[i].part_id == dev->part->id &&
+		    pagesets[i].relid == primary_relid(dev) &&
+		    pagesets[i].id >= CAP_SEND_BUF)
+			pagesets[i].section_size = m.section_size;
+	pthread_mutex_unlock(&ps_lock);
+}
+
+/*
+ * A guest request that hands the device a buffer (learnt), or an RNDIS
+ * message in a send section (its bytes added to @d).
+ */
+static void pageset_snoop(struct ovb_vsp_dev *dev, const struct ovb_pkt *pkt,
+			  struct cap_data *d)
 {
 	const uint8_t *p = pkt->data;
 	uint32_t v32;
@@ -335,11 +400,19 @@ static void pageset_snoop(struct ovb_vsp_dev *dev, const struct ovb_pkt *pkt)
 		return;
 	if (!memcmp(&dev->p.class_id, &nic_class, 16) && pkt->len >= 10) {
 		memcpy(&v32, p, 4);
-		if (v32 != NVSP_MSG1_TYPE_SEND_RECV_BUF)
+		if (v32 == NVSP_MSG1_TYPE_SEND_RNDIS_PKT &&
+		    pkt->len >= sizeof(struct nvsp1_msg_send_rndis_pkt)) {
+			data_send_section(d, dev, p);
 			return;
+		}
+		if (v32 != NVSP_MSG1_TYPE_SEND_RECV_BUF &&
+		    v32 != NVSP_MSG1_TYPE_SEND_SEND_BUF)
+			return;
+		bool send = v32 == NVSP_MSG1_TYPE_SEND_SEND_BUF;
+
 		memcpy(&v32, p + 4, 4);
 		memcpy(&id, p + 8, 2);
-		pageset_learn(dev, v32, id);
+		pageset_learn(dev, v32, send ? CAP_SEND_BUF | id : id);
 	} else if (!memcmp(&dev->p.class_id, &echo_class, 16) &&
 		   pkt->len >= sizeof(struct echo_msg)) {
 		memcpy(&v32, p, 4);
@@ -386,7 +459,7 @@ void ovb__cap_pkt_in(void *tap, const void *buf, size_t len,
 		data_xfer(&d, dev, pkt->xfer_pageset_id, pkt->xfer,
 			  pkt->xfer_cnt);
 	else
-		pageset_snoop(dev, pkt);
+		pageset_snoop(dev, pkt, &d);
 	cap_pkt(cap, dev, OVB_CAP_TO_HOST, &iov, 1, &d);
 	cap_leave();
 }
@@ -406,6 +479,7 @@ void ovb__cap_pkt_out(void *tap, const struct iovec *iov, int n,
 	d.orig = 0;
 	d.flags = 0;
 	d.budget = ovb_capture_snaplen(cap);
+	send_section_size(dev, s);
 	if (s->type == VM_PKT_DATA_USING_XFER_PAGES)
 		data_xfer(&d, dev, s->xfer_pageset_id, s->xfer, s->xfer_cnt);
 	else if (s->type == VM_PKT_DATA_USING_GPA_DIRECT) {
