@@ -515,8 +515,7 @@ local function state_reset()
 	st = {
 		contact = {},     -- partition id -> last INITIATE_CONTACT version
 		negotiated = {},  -- frame number -> negotiated version
-		vstor_req = {},   -- "pid:relid:xid" -> { frame, opcode }
-		vstor_rsp = {},   -- request frame -> response frame
+		vstor_req = {},   -- "pid:relid:xid" -> { frame, vop, op, s, reply }
 	}
 end
 state_reset()
@@ -1065,16 +1064,15 @@ local function dissect_srb(c, t, pinfo, r, is_reply, reqkey, xid)
 		end
 		local op, s = dissect_cdb(tvb, u, cdblen or 0, t)
 		info = s
-		if op and reqkey and not pinfo.visited then
-			st.vstor_req[reqkey] = { frame = pinfo.number, op = op, s = s }
+		local q = reqkey and st.vstor_req[reqkey]
+		if op and q and q.frame == pinfo.number then
+			q.op, q.s = op, s
 		end
 	else
 		local q = reqkey and st.vstor_req[reqkey]
-		if q and q.frame < pinfo.number then
-			t:add(F["vstor.request_in"], q.frame):set_generated()
+		if q and q.op then
 			t:add(F["vstor.cdb.opcode"], q.op):set_generated()
 			info = q.s .. " reply"
-			if not pinfo.visited then st.vstor_rsp[q.frame] = pinfo.number end
 		end
 		local failed = (srbst and bit.band(srbst, 0x3f) ~= 1) or (scsist and scsist ~= 0)
 		if failed then
@@ -1085,10 +1083,6 @@ local function dissect_srb(c, t, pinfo, r, is_reply, reqkey, xid)
 			end
 			info = (info or "SRB") .. " FAILED"
 		end
-	end
-	if not is_reply then
-		local rsp = st.vstor_rsp[pinfo.number]
-		if rsp then t:add(F["vstor.response_in"], rsp):set_generated() end
 	end
 	return info
 end
@@ -1106,12 +1100,34 @@ local function dissect_vstor(tvb, pinfo, tree, r, desc)
 	local info = "VSTOR " .. name
 	local key = desc.xid and string.format("%d:%d:%s", r.pid, r.relid, tostring(desc.xid))
 	local reply = desc.type == 11
-	if op == 3 or (op == 1 and reply and c.limit >= 48) then
+	-- A reply is COMPLETE_IO whatever it answers: what follows the status
+	-- depends on the request, found by transaction id on the same channel.
+	local q = key and st.vstor_req[key]
+	if not pinfo.visited and key then
+		if not reply and r.dir == 0 then
+			st.vstor_req[key] = { frame = pinfo.number, vop = op }
+		elseif reply and q and not q.reply then
+			q.reply = pinfo.number
+		end
+	end
+	q = key and st.vstor_req[key]
+	local asks = op
+	if reply and q and q.frame < pinfo.number then
+		t:add(F["vstor.request_in"], q.frame):set_generated()
+		asks = q.vop
+	elseif not reply and q and q.reply and q.frame == pinfo.number then
+		t:add(F["vstor.response_in"], q.reply):set_generated()
+	elseif reply then
+		-- request not captured: an SRB reply says its SRB length
+		local l = le16(tvb, 12)
+		asks = (tvb:len() >= 48 and (l == 36 or l == 52)) and 3 or 0
+	end
+	if asks == 3 then
 		local s = dissect_srb(c, t, pinfo, r, reply, key, desc.xid)
 		if s then info = info .. " " .. s end
 	elseif op == 9 then
 		c:f("vstor.version", 2); c:f("vstor.revision", 2)
-	elseif op == 10 and reply then
+	elseif asks == 10 and reply then
 		c:skip(4); c:f("vstor.max_channels", 2); c:skip(2)
 		c:f("vstor.prop_flags", 4); c:f("vstor.max_transfer", 4)
 	elseif op == 13 then
