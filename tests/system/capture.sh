@@ -7,7 +7,9 @@
 # share/wireshark/openvmbus.lua must decode named fields to the values the
 # test knows: the negotiated VMBus version, an OFFER with the NIC class
 # GUID, READ(16) and WRITE(16) at known LBAs (with the written bytes),
-# ICMP echo between known addresses, the TCP transfer, the rescind.  Then
+# ICMP echo between known addresses, the TCP transfer, the rescind, and
+# (from tests/pair/test-capture-storage) the sense data of a failed
+# READ(16).  Then
 # `vmbus capture start|stop --partition` on the running host records one
 # partition only.  A truncated and a corrupted copy decode without a Lua
 # error.
@@ -179,6 +181,12 @@ echo "capture: no expert errors and no Lua error in the clean capture"
 parts=$(ts "$dir/live.pcapng" -T fields -e frame.interface_name | sort -u | tr '\n' ' ')
 [ "$parts" = "glive " ] || { echo "live capture has partitions '$parts'"; exit 1; }
 want "$dir/live.pcapng" 'vmbus.msgtype == 14' "live capture: INITIATE_CONTACT of glive"
+
+# A failed command: the storage pair test reads past its disk while
+# capturing and leaves the file here.
+OVB_CAPTURE_KEEP=$dir/storage.pcapng "${OVB_BUILD:-build}/tests/pair/test-capture-storage" \
+	>"$dir/pair.log" 2>&1 || { cat "$dir/pair.log"; exit 1; }
+want "$dir/storage.pcapng" 'vstor.cdb.opcode == 0x88 && vstor.request_in && vstor.sense.key == 5 && vstor.sense.asc == 0x21 && vstor.failed' "sense data of a failed READ(16)"
 
 # ---- broken files: no Lua error, whatever the bytes --------------------------
 size=$(stat -c %s "$pcap")
