@@ -206,7 +206,7 @@ struct cap_data {
 	struct iovec iov[CAP_MAX_IOV];
 	int n;
 	uint32_t budget; /* snap length left */
-	uint32_t orig;   /* bytes the ranges name */
+	uint64_t orig;   /* bytes the ranges name */
 	uint16_t flags;
 };
 
@@ -434,7 +434,7 @@ static void cap_pkt(struct ovb_capture *cap, struct ovb_vsp_dev *dev, int dir,
 	h.relid = dev->relid;
 	h.subidx = dev->subidx;
 	h.flags = d->flags;
-	h.data_orig = d->orig;
+	h.data_orig = d->orig > UINT32_MAX ? UINT32_MAX : (uint32_t)d->orig;
 	h.class_id = dev->p.class_id;
 	ovb_capture_record(cap, &h, dev->part->name, iov, n, d->iov, d->n);
 }

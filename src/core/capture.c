@@ -144,9 +144,10 @@ int ovb_capture_record(struct ovb_capture *cap, struct ovb_cap_hdr *hdr,
 	if (hdr->data_orig < dlen)
 		hdr->data_orig = (uint32_t)dlen;
 	r.len = (uint32_t)need;
-	r.ts_ns = now_ns();
 	r.caplen = (uint32_t)caplen;
-	r.orig_len = (uint32_t)(caplen - dlen + hdr->data_orig);
+	r.orig_len = caplen - dlen + hdr->data_orig > UINT32_MAX
+			     ? UINT32_MAX
+			     : (uint32_t)(caplen - dlen + hdr->data_orig);
 	r.flags = hdr->dir == OVB_CAP_TO_HOST ? PCAPNG_EPB_INBOUND
 					      : PCAPNG_EPB_OUTBOUND;
 
@@ -165,6 +166,8 @@ int ovb_capture_record(struct ovb_capture *cap, struct ovb_cap_hdr *hdr,
 		return -ENOBUFS;
 	}
 	r.ifidx = (uint32_t)i;
+	/* Stamped under the lock: file order is time order. */
+	r.ts_ns = now_ns();
 	d = cap->active.p + cap->active.len;
 	memcpy(d, &r, sizeof(r));
 	d += sizeof(r);
