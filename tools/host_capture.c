@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "openvmbus/capture.h"
 #include "tools/plugin.h"
@@ -46,9 +47,22 @@ static int parse_snaplen(const char *arg, uint32_t *out)
 
 static int capture_option(int code, const char *arg)
 {
+	char cwd[PATH_MAX];
+	int n;
+
 	switch (code) {
 	case OPT_CAPTURE:
-		snprintf(capt.path, sizeof(capt.path), "%s", arg);
+		/* Absolute, as `vmbus capture stop FILE` will name it. */
+		if (arg[0] != '/' && getcwd(cwd, sizeof(cwd)))
+			n = snprintf(capt.path, sizeof(capt.path), "%.2048s/%s",
+				     cwd, arg);
+		else
+			n = snprintf(capt.path, sizeof(capt.path), "%s", arg);
+		if (n < 0 || (size_t)n >= sizeof(capt.path)) {
+			fprintf(stderr,
+				"vmbus host: --capture path too long\n");
+			return 2;
+		}
 		return 0;
 	case OPT_CAP_PART:
 		snprintf(capt.partition, sizeof(capt.partition), "%s", arg);
@@ -56,8 +70,8 @@ static int capture_option(int code, const char *arg)
 	default:
 		if (parse_snaplen(arg, &capt.snaplen) == 0)
 			return 0;
-		fprintf(stderr, "vmbus host: --snaplen wants 1..16777216 bytes, "
-			"not '%s'\n", arg);
+		fprintf(stderr, "vmbus host: --snaplen wants 1..16777216 "
+			"bytes, not '%s'\n", arg);
 		return 2;
 	}
 }
@@ -94,8 +108,8 @@ static int control_capture(const char *args, FILE *out, char *err,
 	if (!strncmp(args, "start ", 6)) {
 		if (sscanf(args + 6, "%15s %63s %n", snap, part, &n) != 2 ||
 		    !args[6 + n] || parse_snaplen(snap, &snaplen)) {
-			snprintf(err, errlen, "capture start SNAPLEN PARTITION|- "
-				 "PATH");
+			snprintf(err, errlen,
+				 "capture start SNAPLEN PARTITION|- PATH");
 			return -EINVAL;
 		}
 		rc = capture_begin(args + 6 + n, snaplen,
