@@ -70,7 +70,8 @@ static int cmd_capture(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2 || (strcmp(argv[0], "start") && strcmp(argv[0], "stop"))) {
+	if (argc != 2 ||
+	    (strcmp(argv[0], "start") && strcmp(argv[0], "stop"))) {
 		capture_usage(stderr);
 		return 2;
 	}

@@ -28,8 +28,8 @@ struct ovb_server;
 #define OVB_CAPTURE_BUFFER (4u << 20)       /**< default size of each buffer */
 
 struct ovb_capture_cfg {
-	uint32_t snaplen;      /**< referenced-data bytes per packet; 0: default */
-	size_t buffer;         /**< bytes per buffer (two of them); 0: default */
+	uint32_t snaplen;      /**< referenced bytes per packet; 0: default */
+	size_t buffer;         /**< bytes per buffer (two); 0: default */
 	const char *partition; /**< capture only this partition; NULL: all */
 };
 
@@ -67,7 +67,7 @@ int ovb_capture_record(struct ovb_capture *cap, struct ovb_cap_hdr *hdr,
 		       const char *part_name, const struct iovec *pkt,
 		       int npkt, const struct iovec *data, int ndata);
 
-/* ---- the server's capture (src/bus/server_capture.c) ---------------------- */
+/* ---- the server's capture (src/bus/server_capture.c) -------------------- */
 
 /**
  * Start capturing every partition of @srv (or cfg->partition) into @path.

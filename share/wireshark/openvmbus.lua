@@ -21,7 +21,6 @@ local bit = bit32
 ---------------------------------------------------------------------------
 -- value tables
 
-local function hexkeys(t) return t end
 
 local msg_names = {
 	[0] = "INVALID", "OFFERCHANNEL", "RESCIND_CHANNELOFFER",
@@ -35,7 +34,7 @@ local msg_names = {
 	"MODIFY_CONNECTION_RESPONSE", "PAUSE", "PAUSE_RESPONSE", "RESUME",
 }
 
-local vmbus_versions = hexkeys {
+local vmbus_versions = {
 	[0x0000000D] = "0.13 (WS2008)", [0x00010001] = "1.1 (Win7)",
 	[0x00020004] = "2.4 (Win8)", [0x00030000] = "3.0 (Win8.1)",
 	[0x00040000] = "4.0 (Win10)", [0x00040001] = "4.1 (Win10 RS3.0)",

@@ -65,7 +65,7 @@ static const struct vmbus_guid nic_class = { {
 	0x91, 0x3f, 0xf2, 0xd2, 0xf9, 0x65, 0xed, 0x0e } };
 static const struct vmbus_guid echo_class = ECHO_CLASS_GUID;
 
-/* ---- lifetime ---------------------------------------------------------------- */
+/* ---- lifetime ------------------------------------------------------------ */
 
 static void cap_leave(void)
 {
@@ -148,7 +148,7 @@ void ovb__cap_server_gone(struct ovb_server *srv)
 	ovb_server_capture_stop(srv, NULL);
 }
 
-/* ---- channel messages ------------------------------------------------------- */
+/* ---- channel messages ---------------------------------------------------- */
 
 /* The relid a message is about: most carry it right after the header. */
 static uint32_t msg_relid(const uint8_t *m, size_t len, uint16_t *subidx)
@@ -165,14 +165,19 @@ static uint32_t msg_relid(const uint8_t *m, size_t len, uint16_t *subidx)
 			memcpy(subidx, m + 180, 2);
 		}
 		return relid;
-	case CHANNELMSG_RESCIND_CHANNELOFFER: case CHANNELMSG_OPENCHANNEL:
-	case CHANNELMSG_OPENCHANNEL_RESULT: case CHANNELMSG_CLOSECHANNEL:
-	case CHANNELMSG_GPADL_HEADER: case CHANNELMSG_GPADL_CREATED:
-	case CHANNELMSG_GPADL_TEARDOWN: case CHANNELMSG_RELID_RELEASED:
+	case CHANNELMSG_RESCIND_CHANNELOFFER:
+	case CHANNELMSG_OPENCHANNEL:
+	case CHANNELMSG_OPENCHANNEL_RESULT:
+	case CHANNELMSG_CLOSECHANNEL:
+	case CHANNELMSG_GPADL_HEADER:
+	case CHANNELMSG_GPADL_CREATED:
+	case CHANNELMSG_GPADL_TEARDOWN:
+	case CHANNELMSG_RELID_RELEASED:
 	case CHANNELMSG_OPEN_RESERVED_CHANNEL:
 	case CHANNELMSG_CLOSE_RESERVED_CHANNEL:
 	case CHANNELMSG_CLOSE_RESERVED_RESPONSE:
-	case CHANNELMSG_MODIFYCHANNEL: case CHANNELMSG_MODIFYCHANNEL_RESPONSE:
+	case CHANNELMSG_MODIFYCHANNEL:
+	case CHANNELMSG_MODIFYCHANNEL_RESPONSE:
 		memcpy(&relid, m + 8, 4);
 		return relid;
 	default:
@@ -423,7 +428,7 @@ static void pageset_snoop(struct ovb_vsp_dev *dev, const struct ovb_pkt *pkt,
 	}
 }
 
-/* ---- ring packets ---------------------------------------------------------- */
+/* ---- ring packets -------------------------------------------------------- */
 
 static void cap_pkt(struct ovb_capture *cap, struct ovb_vsp_dev *dev, int dir,
 		    const struct iovec *iov, int n, struct cap_data *d)

@@ -91,7 +91,8 @@ const char *ovb_capture_partition(const struct ovb_capture *cap)
 /* The interface of @id, added if new; lock held.  -1 when the table is full. */
 static int cap_if_find(struct ovb_capture *cap, uint32_t id, const char *name)
 {
-	if (cap->last_if < cap->nifs && cap->ifs[cap->last_if].partition_id == id)
+	if (cap->last_if < cap->nifs &&
+	    cap->ifs[cap->last_if].partition_id == id)
 		return (int)cap->last_if;
 	for (uint32_t i = 0; i < cap->nifs; i++)
 		if (cap->ifs[i].partition_id == id)

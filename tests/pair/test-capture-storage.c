@@ -90,8 +90,8 @@ static void record(const uint8_t *p, uint32_t len, struct found *fd)
 	memset(&v, 0, sizeof(v));
 	memcpy(&v, pkt + d.offset8 * 8, h.pkt_len - d.offset8 * 8u < sizeof(v)
 		? h.pkt_len - d.offset8 * 8u : sizeof(v));
-	if (d.type == VM_PKT_DATA_USING_GPA_DIRECT && h.dir == OVB_CAP_TO_HOST &&
-	    v.vm_srb.cdb[0] == 0x8a && h.data_len == 4096 &&
+	if (d.type == VM_PKT_DATA_USING_GPA_DIRECT &&
+	    h.dir == OVB_CAP_TO_HOST && v.vm_srb.cdb[0] == 0x8a && h.data_len == 4096 &&
 	    h.data_orig == 4096 && data[0] == 0x5a && data[4095] == 0xa5)
 		fd->write_data = true;
 	if (d.type == VM_PKT_COMP && h.dir == OVB_CAP_TO_GUEST &&

@@ -48,9 +48,29 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return b;
 }
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
 
 /* Walk options from @p to @end; call back for each.  Asserts shape. */
 static void walk_opts(const uint8_t *p, const uint8_t *end,
@@ -85,7 +105,8 @@ static void idb_opt(uint16_t code, const uint8_t *v, uint16_t len, void *c)
 	struct opt_ctx *o = c;
 
 	if (code == PCAPNG_IF_NAME && o->ifidx < 8)
-		snprintf(o->r->ifname[o->ifidx], 64, "%.*s", len, (const char *)v);
+		snprintf(o->r->ifname[o->ifidx], 64, "%.*s", len,
+			 (const char *)v);
 	if (code == PCAPNG_IF_TSRESOL)
 		assert_int_equal(v[0], 9);
 }
