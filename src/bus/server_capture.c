@@ -59,6 +59,7 @@ struct cap_pageset {
 
 static pthread_mutex_t ps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cap_pageset pagesets[CAP_MAX_PAGESETS];
+static unsigned int ps_victim; /* next slot to reuse when all are taken */
 
 static const struct vmbus_guid nic_class = { {
 	0x63, 0x51, 0x61, 0xf8, 0x3e, 0xdf, 0xc5, 0x46,
@@ -325,13 +326,15 @@ static void pageset_learn(struct ovb_vsp_dev *dev, uint32_t handle,
 	for (unsigned int i = 0; !ps && i < CAP_MAX_PAGESETS; i++)
 		if (!pagesets[i].pfns)
 			ps = &pagesets[i];
-	if (ps) {
-		free(ps->pfns);
-		*ps = nps;
-		nps.pfns = NULL;
-	}
+	/*
+	 * Full: partitions that left still hold theirs (partition ids are
+	 * never reused, so they only waste room).  Reuse slots in turn.
+	 */
+	if (!ps)
+		ps = &pagesets[ps_victim++ % CAP_MAX_PAGESETS];
+	free(ps->pfns);
+	*ps = nps;
 	pthread_mutex_unlock(&ps_lock);
-	free(nps.pfns);
 }
 
 /*
