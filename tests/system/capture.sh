@@ -82,7 +82,7 @@ echo "capture: wrote and read 4 KiB at byte offset 1052672 of scsi0/lun0"
 # Two NIC guests: ping both ways and a TCP transfer.
 guest() { # name netns addr
 	"$VMBUS" guest --socket "$sock" --name "$1" --tap eth0 --netns "$2" \
-		--addr "$3" >"$dir/$1.log" 2>&1 &
+		--addr "$3" --queues 2 >"$dir/$1.log" 2>&1 &
 	pids+=($!)
 	echo $! >"$dir/$1.pid"
 }
@@ -154,6 +154,8 @@ nv=$(ts "$pcap" -Y vmbus.negotiated_version -T fields -e vmbus.negotiated_versio
 [ "$nv" = 0x00060000 ] || { echo "negotiated version '$nv', want 0x00060000"; exit 1; }
 echo "capture: negotiated VMBus version $nv"
 want "$pcap" 'vmbus.offer.if_type == f8615163-df3e-46c5-913f-f2d2f965ed0e && vmbus.offer.device == "synthetic NIC"' "OFFER of the NIC class"
+want "$pcap" 'vmbus.offer.device == "synthetic NIC" && vmbus.offer.sub_channel_index == 1' "OFFER of a NIC sub-channel"
+want "$pcap" 'ovbcap.kind == 2 && ovbcap.subidx == 1 && ovbcap.class == f8615163-df3e-46c5-913f-f2d2f965ed0e' "ring packets on a NIC sub-channel"
 want "$pcap" 'vmbus.offer.if_type == ba6163d9-04a1-4d29-b605-72e2ffb1dc7f' "OFFER of the SCSI class"
 lba=$((1052672 / 512))
 want "$pcap" "vstor.cdb.opcode == 0x8a && vstor.cdb.lba == $lba && vstor.cdb.length == 8" "WRITE(16) at LBA $lba"
