@@ -75,6 +75,14 @@ static int cmd_capture(int argc, char **argv)
 		capture_usage(stderr);
 		return 2;
 	}
+	char *end;
+	unsigned long v = strtoul(snap, &end, 10);
+
+	if (*end || !*snap || v == 0 || v > (16u << 20)) {
+		fprintf(stderr, "vmbus capture: --snaplen wants 1..16777216 "
+			"bytes, not '%s'\n", snap);
+		return 2;
+	}
 	if (absolute(argv[1], file, sizeof(file)) ||
 	    strlen(part) > 63 ||
 	    strchr(part, ' ') || strchr(file, '\n')) {
