@@ -129,6 +129,7 @@ wait $gdisk || true
 kill -INT $host
 wait $host || { echo "host exited $?"; cat "$dir/host.log"; exit 1; }
 grep "capture:" "$dir/host.log"
+if grep -l "Sanitizer" "$dir"/*.log; then exit 1; fi
 capinfos -c "$pcap" | tail -1
 
 # `vmbus capture` on a running host that was started without --capture:
