@@ -291,6 +291,7 @@ fld(p_vmbus, {
 	guid("vmbus.offer.if_type", "Interface type (class)"),
 	guid("vmbus.offer.if_instance", "Interface instance"),
 	str("vmbus.offer.device", "Device"),
+	str("vmbus.device", "Device (from the channel's OFFER)"),
 	bytes("vmbus.offer.reserved", "Reserved"), x16("vmbus.offer.chn_flags", "Channel flags"),
 	u16("vmbus.offer.mmio_megabytes", "MMIO megabytes"),
 	bytes("vmbus.offer.user_defined", "User defined"),
@@ -515,6 +516,8 @@ local function state_reset()
 		contact = {},     -- partition id -> last INITIATE_CONTACT version
 		negotiated = {},  -- frame number -> negotiated version
 		vstor_req = {},   -- "pid:relid:xid" -> { frame, vop, op, s, reply }
+		offers = {},      -- "pid:relid" -> class GUID string, as offered
+		msgdev = {},      -- frame number -> device name (first pass)
 	}
 end
 state_reset()
@@ -560,6 +563,9 @@ msg[1] = function(c, t, pinfo, pid)   -- OFFERCHANNEL
 	c:f("vmbus.offer.monitor_allocated", 1)
 	c:f("vmbus.offer.is_dedicated_interrupt", 2)
 	c:f("vmbus.offer.connection_id", 4)
+	if relid and cls and not pinfo.visited then
+		st.offers[pid .. ":" .. relid] = cls
+	end
 	return string.format("relid %s %s", tostring(relid), cls and (class_names[cls] or cls) or "")
 end
 
@@ -716,6 +722,11 @@ msg[26] = function(c)   -- MODIFY_CONNECTION_RESPONSE
 	c:f("vmbus.connection_state", 1)
 end
 
+-- Message types whose relid follows the header.
+local relid_at8 = { [2] = true, [5] = true, [6] = true, [7] = true,
+	[8] = true, [10] = true, [11] = true, [13] = true, [18] = true,
+	[19] = true, [20] = true, [22] = true, [24] = true }
+
 local function dissect_message(tvb, pinfo, tree, pid)
 	local t = tree:add(p_vmbus, tvb(), "VMBus channel message")
 	local c = cursor(tvb, t, 0)
@@ -734,6 +745,16 @@ local function dissect_message(tvb, pinfo, tree, pid)
 	end
 	if c.ok and c.off < c.limit then
 		t:add(F["vmbus.pkt.payload"], tvb(c.off)):append_text(" (trailing bytes)")
+	end
+	-- Which device a message is about, from the OFFER of its relid.
+	if relid_at8[mt] and not pinfo.visited then
+		local cls = st.offers[pid .. ":" .. tostring(le32(tvb, 8))]
+		st.msgdev[pinfo.number] = cls and (class_names[cls] or cls)
+	end
+	local dev = st.msgdev[pinfo.number]
+	if dev then
+		t:add(F["vmbus.device"], dev):set_generated()
+		info = info .. " (" .. dev .. ")"
 	end
 	pinfo.cols.protocol = "VMBus"
 	pinfo.cols.info:set(info)
