@@ -7,9 +7,11 @@
  *
  * Why our own: libpcap 1.10 (Debian 12) writes only classic pcap through
  * pcap_dump(), which has one link type per file and no per-packet
- * options or statistics blocks; libwiretap writes pcapng but is not
- * shipped as a -dev package in Debian 12 and would pull in GLib.  The four
- * block types we need are about 200 lines.
+ * options or statistics blocks.  libwiretap (libwiretap-dev 4.0 in Debian
+ * 12) writes pcapng, but it is GPL-2.0-or-later while this library is
+ * MIT, it brings GLib, and its soname changes with every Wireshark
+ * release (libwiretap13).  The four block types we need are about 200
+ * lines.
  *
  * Threads: a writer is not locked; one thread owns it.
  */
