@@ -239,8 +239,8 @@ fi
 # pinned to CPU 0 where vhost-user's testpmd sits in the pair.  So the
 # DPDK process and its peer each own one CPU, as in the pair.  The guest
 # polls (one forwarding lcore); the host does not: the PMD signals only
-# through monitor page 2, which the host scans every 100 us, and its channel
-# workers sleep when the rings are empty, as for any of our guests.
+# through monitor page 2, which the host scans every 100 us to wake the
+# channel's worker, which drains the ring and waits for the next wake.
 #
 # txonly (guest->host): the receiver is the host's endpoint port; the
 # count is the endpoint's frame counter, read (with netvsp's from_guest
