@@ -282,7 +282,7 @@ netvsc_why() { # why the netvsc rows cannot run; nothing when they can
 srv() { # COMMAND: one request to the serving host; its answer in $reply
 	reply=
 	kill -0 "$srv_pid" 2>/dev/null || return 1 # no SIGPIPE on the echo
-	echo "$*" >&"$srv_in" 2>/dev/null && read -r -t 10 reply <&"$srv_out" &&
+	echo "$*" 1>&"$srv_in" 2>/dev/null && read -r -t 10 reply 0<&"$srv_out" &&
 		[ -n "$reply" ] && [ "${reply#error}" = "$reply" ]
 }
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
@@ -294,11 +294,11 @@ srv_start() {
 	[ -n "$srv_pid" ] && [ -n "${SRV[1]:-}" ] || return 1
 	pids+=("$srv_pid")
 	exec {srv_in}>&"${SRV[1]}" {srv_out}<&"${SRV[0]}"
-	read -r -t 10 reply <&"$srv_out" && [ "$reply" = ready ]
+	read -r -t 10 reply 0<&"$srv_out" && [ "$reply" = ready ]
 }
 
 srv_stop() {
-	echo quit >&"$srv_in" 2>/dev/null
+	echo quit 1>&"$srv_in" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
 	exec {srv_in}>&- {srv_out}<&-
 }
