@@ -12,6 +12,14 @@
 #    hugepages (--no-huge -m 512) and with 2 MiB hugepages reserved for the
 #    run and given back afterwards.  Packets/s is the receiver's Rx-pps
 #    over its whole one-second stats periods.
+#  - DPDK's netvsc PMD as a guest of our host: the same testpmd options
+#    as the virtio-user rows (--no-huge -m 512, default burst, lcores
+#    '0@1,1@1', stats every second, the same seconds), preloaded with
+#    build/ovmb-dpdk-shim.so, against bench/net --serve (our switch, netvsp
+#    and bench/net's endpoint port) pinned to CPU 0, where vhost-user runs
+#    in the pair.  txonly and rxonly, 64 and 1500 bytes; ratios against the
+#    virtio-user rows of the same path and size.  How each is counted is
+#    described above netvsc_run below.
 #  - TCP over a kernel veth pair between two namespaces (iperf3), next to
 #    TCP between two guests' TAPs through our switch (vmbus host --nic, two
 #    vmbus guest --tap processes over the socket link), same MTU (1500).
@@ -43,12 +51,16 @@ cleanup() {
 	local p n
 	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 	sleep 0.3
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	# timeout(1) passes INT on but not KILL: end its child by id first.
+	for p in "${pids[@]}"; do
+		for n in $(pgrep -P "$p" 2>/dev/null); do kill -KILL "$n" 2>/dev/null; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
 	wait 2>/dev/null || true
 	for n in "${netns[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 	[ -n "$hp_mnt" ] && umount "$hp_mnt" 2>/dev/null
 	[ -n "$hp_orig" ] && echo "$hp_orig" >"$HP_SYS" 2>/dev/null
-	rm -rf /var/run/dpdk/ovbvh$tag /var/run/dpdk/ovbvu$tag
+	rm -rf /var/run/dpdk/ovbvh$tag /var/run/dpdk/ovbvu$tag /var/run/dpdk/ovbnv$tag
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -58,18 +70,42 @@ trap 'exit 130' INT TERM
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"; }
 
 # Mean Rx-pps of the receiver's full stats periods: nonzero samples without
-# the first and the last, which straddle start and stop.
-rx_pps() {
-	awk '/Rx-pps:/ && $2 > 0 { v[n++] = $2 }
+# the first and the last, which straddle start and stop.  tx_pps: the same
+# for the sender's Tx-pps.
+rx_pps() { mean_pps Rx-pps: "$1"; }
+tx_pps() { mean_pps Tx-pps: "$1"; }
+mean_pps() { # LABEL LOG
+	awk -v l="$1" '$1 == l && $2 > 0 { v[n++] = $2 }
 	     END { if (n == 0) { print 0; exit }
 		   if (n <= 2) { m = 0; for (i = 0; i < n; i++) if (v[i] > m) m = v[i]; print m; exit }
-		   s = 0; for (i = 1; i < n - 1; i++) s += v[i]; printf "%.0f\n", s / (n - 2) }' "$1"
+		   s = 0; for (i = 1; i < n - 1; i++) s += v[i]; printf "%.0f\n", s / (n - 2) }' "$2"
+}
+
+# tp_measure PID LOG: wait (10 s at most) until the testpmd PID prints its
+# first stats, i.e. forwards, then let it run SECS + 2.5 s and stop it with
+# SIGINT.  The seconds count from the start of forwarding, not of the
+# process, so a slow start on a loaded machine does not eat the
+# measurement: rx_pps then has SECS full periods after dropping the first
+# and last.  1 if it never forwarded or ended on its own.
+tp_measure() {
+	local p=$1 log=$2 st=0
+	for _ in $(seq 200); do
+		grep -q "Port statistics" "$log" && break
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q "Port statistics" "$log" || st=1
+	[ $st = 0 ] && sleep "$((SECS + 2)).5"
+	kill -0 "$p" 2>/dev/null || st=1
+	kill -INT "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return $st
 }
 
 # testpmd_pair g2h|h2g SIZE nohuge|huge: sets pps (0 on failure)
 testpmd_pair() {
 	local way=$1 size=$2 mem=$3 sock=$dir/vhost.sock vfwd ufwd rxlog
-	local memargs vh rc=0
+	local memargs vh vu rc=0
 
 	pps=0
 	if [ "$mem" = huge ]; then
@@ -97,17 +133,19 @@ testpmd_pair() {
 		kill -INT "$vh" 2>/dev/null; wait "$vh" 2>/dev/null
 		return 1
 	fi
-	timeout -s INT -k 5 "$((SECS + 2)).5" dpdk-testpmd --lcores '0@1,1@1' \
+	timeout -s INT -k 5 $((SECS + 30)) dpdk-testpmd --lcores '0@1,1@1' \
 		--no-pci --single-file-segments "${memargs[@]}" \
 		--file-prefix "ovbvu$tag" \
 		--vdev "virtio_user0,path=$sock,queues=1" -- \
 		--forward-mode=$ufwd --txpkts="$size" --total-num-mbufs=16384 \
-		--stats-period 1 >"$dir/vu.log" 2>&1 </dev/null || rc=$?
+		--stats-period 1 >"$dir/vu.log" 2>&1 </dev/null &
+	vu=$!
+	pids+=("$vu")
+	tp_measure "$vu" "$dir/vu.log" || rc=$?
 	kill -INT "$vh" 2>/dev/null
 	wait "$vh" 2>/dev/null
-	# 124: timeout stopped it, as intended.
-	if [ "$rc" != 124 ] && [ "$rc" != 0 ]; then
-		echo "net-peer: virtio-user testpmd exited $rc:" >&2
+	if [ "$rc" != 0 ]; then
+		echo "net-peer: virtio-user testpmd exited early or did not start:" >&2
 		grep -E "Cause|Error|fail" "$dir/vu.log" >&2
 		return 1
 	fi
@@ -182,6 +220,193 @@ else
 		row dpdk-vhost-user - polling,huge 0 - - "skipped: $why"
 	fi
 	hugepages_release
+fi
+
+# ---- DPDK's netvsc PMD as a guest of our host ----
+#
+# The same testpmd as the virtio-user rows, with the same options
+# (--no-pci --single-file-segments --no-huge -m 512, lcores '0@1,1@1' on
+# CPU 1, --total-num-mbufs=16384, default burst 32, --stats-period 1), plus
+# what the shim needs: LD_PRELOAD, OVMB_* (OVMB_NETVSC_QUEUE_STATE=1, or
+# DPDK 22.11.11's netvsc PMD forwards nothing) and --iova-mode=va, which
+# virtio-user on --no-huge selects by itself ("Physical addresses are
+# unavailable, selecting IOVA as VA mode"), so the EAL memory the shim
+# shares as guest RAM is the memory both run with.  No hugepage rows: the
+# shim places EAL's memory only with --no-huge.
+#
+# The host is bench/net --serve: the switch, netvsp and endpoint port
+# bench/net measures its own rows with, serving the socket the shim joins,
+# pinned to CPU 0 where vhost-user's testpmd sits in the pair.  So the
+# DPDK process and its peer each own one CPU, as in the pair.  The guest
+# polls (one forwarding lcore); the host does not: the PMD signals only
+# through monitor page 2, which the host scans every 100 us to wake the
+# channel's worker, which drains the ring and waits for the next wake.
+#
+# txonly (guest->host): the receiver is the host's endpoint port; the
+# count is the endpoint's frame counter, read (with netvsp's from_guest
+# as a cross-check) over the control pipe SECS apart while testpmd is in
+# its steady state, after a one-second warm-up.  The endpoint only sees a
+# frame netvsp parsed out of the VMBus ring and handed to the switch, so
+# these are frames that crossed the ring into the host; testpmd's own
+# Tx-pps counts what the PMD queued and is shown beside it, not used.  The
+# endpoint's MAC is testpmd's default peer for port 0 (02:00:00:00:00:00),
+# so frames are unicast to it, as in bench/net's guest->host rows.
+#
+# rxonly (host->guest): the generator is bench/net's host->guest source,
+# now a thread in the serving host that feeds the switch from the endpoint
+# port in batches of 64 for as long as testpmd runs; it outruns the PMD
+# (netvsp drops and counts what finds the receive buffer or ring full, as
+# in bench/net's host->guest rows).  The count is testpmd's Rx-pps over
+# its full stats periods, as for the virtio-user rows.  testpmd starts
+# with --tx-first so its first burst teaches the switch the PMD's MAC and
+# the generator's frames are unicast too.
+NETVSC_PMDS=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0
+BENCH_NET=${BUILD:-build}/bench/net
+SHIM=${OVB_DPDK_SHIM:-${BUILD:-build}/ovmb-dpdk-shim.so}
+nsock=$dir/ovb.sock
+srv_in= srv_out= srv_pid= reply=
+
+netvsc_why() { # why the netvsc rows cannot run; nothing when they can
+	if [ ! -e $NETVSC_PMDS/librte_bus_vmbus.so.23 ] ||
+		[ ! -e $NETVSC_PMDS/librte_net_netvsc.so.23 ]; then
+		echo "DPDK's vmbus bus or netvsc PMD missing (librte-bus-vmbus23, librte-net-netvsc23)"
+	elif [ ! -x "$BENCH_NET" ]; then
+		echo "$BENCH_NET missing"
+	elif [ ! -f "$SHIM" ]; then
+		echo "$SHIM missing (make all; SAN=1 builds none)"
+	elif ! grep -q rte_eth_rx_queue_info_get "$SHIM"; then
+		echo "$SHIM was built without libdpdk-dev: no OVMB_NETVSC_QUEUE_STATE, DPDK 22.11 would forward nothing"
+	fi
+}
+
+srv() { # COMMAND: one request to the serving host; its answer in $reply
+	reply=
+	kill -0 "$srv_pid" 2>/dev/null || return 1 # no SIGPIPE on the echo
+	echo "$*" 1>&"$srv_in" 2>/dev/null && read -r -t 10 reply 0<&"$srv_out" &&
+		[ -n "$reply" ] && [ "${reply#error}" = "$reply" ]
+}
+field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
+
+srv_start() {
+	coproc SRV { exec taskset -c 0 "$BENCH_NET" --serve "$nsock" 2>"$dir/srv.log"; }
+	# bash unsets SRV and SRV_PID when the coprocess ends: keep copies.
+	srv_pid=${SRV_PID:-}
+	[ -n "$srv_pid" ] && [ -n "${SRV[1]:-}" ] || return 1
+	pids+=("$srv_pid")
+	exec {srv_in}>&"${SRV[1]}" {srv_out}<&"${SRV[0]}"
+	read -r -t 10 reply 0<&"$srv_out" && [ "$reply" = ready ]
+}
+
+srv_stop() {
+	echo quit 1>&"$srv_in" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
+	exec {srv_in}>&- {srv_out}<&-
+}
+
+# netvsc_run txonly|rxonly SIZE: sets pps (0 on failure) and nv_note
+netvsc_run() {
+	local fwd=$1 size=$2 log=$dir/nv.log root=$dir/nv.root tp mac a b dt
+	local first=()
+
+	pps=0 nv_note=
+	rm -rf "$root"
+	mkdir "$root"
+	[ "$fwd" = rxonly ] && first=(--tx-first)
+	# Bounded: stopped below after SECS + 3 s, or by timeout after SECS + 30.
+	timeout -s INT -k 5 $((SECS + 30)) env OVMB_LINK="$nsock" \
+		OVMB_SHIM_ROOT="$root" OVMB_NAME="nv-$fwd-$size" \
+		OVMB_TIMEOUT_MS=5000 OVMB_STDOUT_LINEBUF=1 \
+		OVMB_NETVSC_QUEUE_STATE=1 LD_PRELOAD="$SHIM" \
+		dpdk-testpmd --lcores '0@1,1@1' --no-pci --single-file-segments \
+		--no-huge -m 512 --iova-mode=va --file-prefix "ovbnv$tag" -- \
+		--forward-mode=$fwd --txpkts="$size" --total-num-mbufs=16384 \
+		--stats-period 1 "${first[@]}" >"$log" 2>&1 </dev/null &
+	tp=$!
+	pids+=("$tp")
+	for _ in $(seq 200); do
+		grep -q "Port statistics" "$log" && break
+		kill -0 "$tp" 2>/dev/null || break
+		sleep 0.05
+	done
+	mac=$(sed -n 's/^Port 0: \([0-9A-Fa-f:]\{17\}\).*/\1/p' "$log" | head -n 1)
+	if ! grep -q "Port statistics" "$log" || [ -z "$mac" ]; then
+		echo "net-peer: netvsc testpmd did not start forwarding:" >&2
+		grep -E "ovmb-dpdk-shim|Cause|Error|fail" "$log" >&2
+		kill -INT "$tp" 2>/dev/null
+		wait "$tp" 2>/dev/null
+		return 1
+	fi
+	if [ "$fwd" = txonly ]; then
+		sleep 1
+		srv stats && a=$reply && sleep "$SECS" && srv stats && b=$reply ||
+			{ echo "net-peer: the serving host stopped answering" >&2; kill -INT "$tp"; wait "$tp"; return 1; }
+	else
+		srv stats && a=$reply && srv gen "$size" "$mac" &&
+			sleep "$((SECS + 2)).5" && srv stats && b=$reply ||
+			{ echo "net-peer: the serving host stopped answering" >&2; kill -INT "$tp"; wait "$tp"; return 1; }
+	fi
+	if ! kill -0 "$tp" 2>/dev/null; then
+		echo "net-peer: netvsc testpmd ended before the measurement did:" >&2
+		grep -E "ovmb-dpdk-shim|Cause|Error|fail" "$log" >&2
+		[ "$fwd" = rxonly ] && srv stop
+		return 1
+	fi
+	kill -INT "$tp" 2>/dev/null
+	wait "$tp" 2>/dev/null
+	[ "$fwd" = rxonly ] && srv stop
+	dt=$(( $(field ns "$b") - $(field ns "$a") ))
+	if [ "$fwd" = txonly ]; then
+		pps=$(awk -v n=$(( $(field sunk "$b") - $(field sunk "$a") )) -v t=$dt \
+			'BEGIN { printf "%.0f\n", n * 1e9 / t }')
+		nv_note="host endpoint counted $(( $(field sunk "$b") - $(field sunk "$a") )) (netvsp from_guest +$(( $(field from_guest "$b") - $(field from_guest "$a") ))) in $(awk -v t=$dt 'BEGIN { printf "%.2f", t / 1e9 }') s; PMD Tx-pps $(tx_pps "$log" | sed 's/^0$/n\/a/')"
+	else
+		pps=$(rx_pps "$log")
+		nv_note="$(awk -v c=$(( $(field to_guest "$b") - $(field to_guest "$a") )) \
+			-v d=$(( $(field no_buffer "$b") - $(field no_buffer "$a") )) -v t=$dt \
+			'BEGIN { printf "netvsp copied %.0f/s to the PMD, dropped %.0f/s (buffer or ring full)", c * 1e9 / t, d * 1e9 / t }')"
+	fi
+	# The next testpmd is a new partition: wait until this one is gone.
+	for _ in $(seq 100); do
+		srv stats && [ "$(field nics "$reply")" = 0 ] && break
+		sleep 0.05
+	done
+	rm -rf "$root" /var/run/dpdk/ovbnv$tag
+}
+
+run_netvsc() {
+	local fwd size path name=dpdk-netvsc-ovb
+	for size in 64 1500; do
+		for fwd in txonly rxonly; do
+			if [ $fwd = txonly ]; then path=guest-\>host; else path=host-\>guest; fi
+			if netvsc_run $fwd $size && [ "${pps:-0}" != 0 ]; then
+				row "$name" "$path" polling,nohuge "$size" "$pps" \
+				    "$(awk -v p="$pps" -v s="$size" 'BEGIN { printf "%.4f", p * s * 8 / 1e9 }')" \
+				    "testpmd netvsc PMD $fwd, our host: $nv_note"
+				printf '%-16s %-12s %-15s %5s B %12s pkt/s  (%s)\n' \
+					"$name" "$path" polling,nohuge "$size" "$pps" "$nv_note"
+			else
+				row "$name" "$path" polling,nohuge "$size" - - "testpmd netvsc $fwd failed"
+			fi
+		done
+	done
+}
+
+echo "== DPDK testpmd, netvsc PMD over our host (bench/net --serve), ${SECS} s each"
+if ! command -v dpdk-testpmd >/dev/null; then
+	row dpdk-netvsc-ovb - - 0 - - "dpdk-testpmd not installed"
+elif [ "$(nproc)" -lt 2 ]; then
+	echo "net-peer: testpmd and our host want 2 CPUs; netvsc rows skipped"
+	row dpdk-netvsc-ovb - - 0 - - "fewer than 2 CPUs"
+elif nv_why=$(netvsc_why) && [ -n "$nv_why" ]; then
+	echo "net-peer: netvsc rows skipped: $nv_why"
+	row dpdk-netvsc-ovb - - 0 - - "skipped: $nv_why"
+elif ! srv_start; then
+	echo "net-peer: $BENCH_NET --serve did not start; netvsc rows skipped:"
+	cat "$dir/srv.log"
+	row dpdk-netvsc-ovb - - 0 - - "bench/net --serve did not start"
+else
+	run_netvsc
+	srv_stop
 fi
 
 # ---- TCP: kernel veth pair vs two guests' TAPs through our switch ----
@@ -282,6 +507,19 @@ for pr in peers:
                            "frame": pr["frame"], "ours": mode,
                            "peer": "dpdk " + pr["mode"].split(",")[1],
                            "ratio": round(o["pps"] / pr["pps"], 3)})
+# DPDK's netvsc PMD over our host against DPDK's virtio-user over
+# vhost-user: the same testpmd options, path and frame size.
+for pr in peers:
+    if pr["peer"] != "dpdk-netvsc-ovb" or not pr["pps"]:
+        continue
+    v = next((d for d in peers if d["peer"] == "dpdk-vhost-user"
+              and d["path"] == pr["path"] and d["frame"] == pr["frame"]
+              and d["mode"] == pr["mode"] and d["pps"]), None)
+    if v:
+        ratios.append({"metric": "pps", "path": pr["path"],
+                       "frame": pr["frame"], "ours": "netvsc-pmd",
+                       "peer": "virtio-user " + pr["mode"].split(",")[1],
+                       "ratio": round(pr["pps"] / v["pps"], 3)})
 veth = next((p for p in peers if p["peer"] == "veth-tcp" and p["gbps"]), None)
 tap = next((p for p in peers if p["peer"] == "ovb-tap-tcp" and p["gbps"]), None)
 if veth and tap:
@@ -325,7 +563,14 @@ for p in peers:
            "%.0f" % p["pps"] if p["pps"] else "-", p["gbps"]))
 print("\nratios (ours: two processes, socket link / peer)")
 for r in ratios:
-    print("  %-8s %-13s %5d B  %-10s / %-12s %7.3f" %
+    if r["ours"] != "netvsc-pmd":
+        print("  %-8s %-13s %5d B  %-10s / %-12s %7.3f" %
+              (r["metric"], r["path"], r["frame"], r["ours"], r["peer"], r["ratio"]))
+nv = [r for r in ratios if r["ours"] == "netvsc-pmd"]
+if nv:
+    print("ratios, same testpmd: netvsc PMD over our host / virtio-user over vhost-user")
+for r in nv:
+    print("  %-8s %-13s %5d B  %-10s / %-18s %7.3f" %
           (r["metric"], r["path"], r["frame"], r["ours"], r["peer"], r["ratio"]))
 print("goals")
 for k, g in goals.items():

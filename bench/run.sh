@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Run every benchmark built under $BUILD/bench; each prints its table and
 # writes JSON next to itself.  After bench/net, bench/net-peer.sh runs the
-# peers (DPDK testpmd, iperf3 over veth) and merges them into net.json;
+# peers (DPDK testpmd virtio-user<->vhost-user, DPDK's netvsc PMD over our
+# host, iperf3 over veth) and merges them into net.json;
 # DPDK is installed here when missing (scripts/run bench-deps), not by the
 # test dependencies, so test runs do not pay for it.
 set -eu
