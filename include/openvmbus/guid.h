@@ -3,7 +3,7 @@
  * GUIDs as VMBus carries them: parse and print the usual string form,
  * compare, make random ones, and name the device classes we know.  Layer:
  * core.  The wire form (struct vmbus_guid) is the Windows mixed-endian
- * layout of WIRE-FACTS B8: the first three groups of the string little-
+ * layout of docs/wire.md B8: the first three groups of the string little-
  * endian, the last eight bytes as written, so
  * "f8615163-df3e-46c5-913f-f2d2f965ed0e" travels as 63 51 61 f8 3e df c5 46
  * 91 3f f2 d2 f9 65 ed 0e.
@@ -45,7 +45,7 @@ void ovb_guid_random(struct vmbus_guid *g);
  */
 const char *ovb_guid_class_name(const struct vmbus_guid *g);
 
-/* Device class GUIDs (offer if_type), WIRE-FACTS B8. */
+/* Device class GUIDs (offer if_type), docs/wire.md B8. */
 extern const struct vmbus_guid OVB_GUID_NET;       /**< synthetic NIC */
 extern const struct vmbus_guid OVB_GUID_SCSI;      /**< synthetic SCSI */
 extern const struct vmbus_guid OVB_GUID_IDE;       /**< IDE accelerator */

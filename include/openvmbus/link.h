@@ -5,7 +5,7 @@
  *  - inproc: both sides in one process, for tests, fuzzing and the no-root
  *    lab; messages cross through two queues, each drained by its own
  *    thread, so the two sides never call each other directly.
- *  - socket: DESIGN.md section 3, one SOCK_SEQPACKET connection per guest
+ *  - socket: docs/link.md, one SOCK_SEQPACKET connection per guest
  *    process (see ovb_link_host_* and ovb_link_guest_*).
  */
 #ifndef OPENVMBUS_LINK_H

@@ -7,7 +7,7 @@
  * sections (several RNDIS packets per section and per signal), large ones
  * as page buffers; received frames are handed to a callback and completed
  * at once.  Everything the host sends is validated first.  Layer:
- * devices.  Spec: WIRE-FACTS.md B9; Linux drivers/net/hyperv/netvsc.c and
+ * devices.  Spec: docs/wire.md B9; Linux drivers/net/hyperv/netvsc.c and
  * rndis_filter.c follow the same order.
  *
  * Threads: ovb_netvsc_open/close and the OID calls block and must not run

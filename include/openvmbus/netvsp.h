@@ -4,7 +4,7 @@
  * f8615163-df3e-46c5-913f-f2d2f965ed0e).  One netvsp instance serves one
  * virtual switch: every guest partition gets one NIC on it, which speaks
  * NVSP 1 to 6.1 and an RNDIS device over its channel and sub-channels, and
- * is one port of the switch.  Layer: devices.  Spec: WIRE-FACTS.md B9,
+ * is one port of the switch.  Layer: devices.  Spec: docs/wire.md B9,
  * Linux drivers/net/hyperv (the guest it must satisfy).
  *
  * Threads: NVSP and RNDIS requests are handled on each channel's worker;

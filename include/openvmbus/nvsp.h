@@ -4,7 +4,7 @@
  * size, direction and version rules of its type and decodes it into struct
  * ovb_nvsp_msg; encodes that struct back into wire bytes.  Used by netvsp
  * (host) and netvsc (guest).  Layer: devices (shared codec, no channel
- * knowledge).  Spec: wire/nvsp.h, WIRE-FACTS.md B9 and B11.4.
+ * knowledge).  Spec: wire/nvsp.h, docs/wire.md B9 and B11.4.
  *
  * Size rules.  A message must hold its type's fields (header included);
  * anything shorter is -EBADMSG.  Linux sends every request as 40 bytes

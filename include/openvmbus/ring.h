@@ -2,7 +2,7 @@
 /*
  * One direction of a VMBus ring buffer pair, as either its writer or its
  * reader.  Layer: core.  Implements the packet framing and the signalling
- * contract of WIRE-FACTS B5/B6.
+ * contract of docs/wire.md B5/B6.
  *
  * Signalling contract (both roles):
  *  - A writer publishes packet bytes, then write_index (full barrier), and

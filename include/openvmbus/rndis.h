@@ -4,7 +4,7 @@
  * the peer (control requests, completions, status indications and PACKET
  * messages with their per-packet info) and builds them; translates PPIs to
  * and from struct ovb_net_meta.  Used by netvsp and netvsc.  Layer: devices
- * (shared codec).  Spec: wire/rndis.h, WIRE-FACTS.md B9.
+ * (shared codec).  Spec: wire/rndis.h, docs/wire.md B9.
  *
  * Every offset and length taken from the peer is checked with overflow-safe
  * arithmetic against the message before anything is dereferenced, and

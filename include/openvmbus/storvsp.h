@@ -7,7 +7,7 @@
  * gets its own offer of every registered controller; the LUNs (backends)
  * are the controller's and shared by those offers.
  *
- * Protocol: VSTOR 2.0, 4.2, 5.1, 6.0 and 6.2 (WIRE-FACTS B10); the init
+ * Protocol: VSTOR 2.0, 4.2, 5.1, 6.0 and 6.2 (docs/wire.md B10); the init
  * sequence BEGIN_INIT, QUERY_PROTOCOL_VERSION, QUERY_PROPERTIES, optional
  * CREATE_SUB_CHANNELS, END_INIT; then EXECUTE_SRB with GPA-direct data
  * handed to the backend as iovecs over guest memory (zero copy), resets,

@@ -10,7 +10,7 @@
 
 #include "wire/vmbus.h"
 
-/** Every version from 0.13 to 6.0, oldest first (WIRE-FACTS B2). */
+/** Every version from 0.13 to 6.0, oldest first (docs/wire.md B2). */
 extern const uint32_t ovb_vmbus_versions[VMBUS_VERSION_COUNT];
 
 /** True if @v is one of them. */

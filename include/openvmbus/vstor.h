@@ -4,7 +4,7 @@
  * validator for every packet received from the peer, and one encoder per
  * message either side sends, each sized for the negotiated protocol version.
  * Layer: devices (storage), below storvsp.c and storvsc.c; depends only on
- * the wire headers.  Implements WIRE-FACTS B10.
+ * the wire headers.  Implements docs/wire.md B10.
  *
  * Sizes: a packet is 64 bytes at protocol >= 5.1 and 48 bytes before (no
  * Win8 SRB extension).  Until the version is negotiated both sides use the

@@ -2,7 +2,7 @@
 /*
  * One open channel, either role: creation, accessors, signalling, failure
  * and stop.  The data path (sends, packet validation, the worker) is in
- * chan_io.c.  Layer: bus.  Signalling follows WIRE-FACTS B5 through
+ * chan_io.c.  Layer: bus.  Signalling follows docs/wire.md B5 through
  * include/openvmbus/ring.h; the link only decides how a signal travels.
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The server's channel-message parser: one validator and handler per
- * message type the guest may post, with the version gates of WIRE-FACTS
+ * message type the guest may post, with the version gates of docs/wire.md
  * B2/B3 (connection id 4 from 5.0, the interrupt page below 2.4, MODIFY
  * from 4.1, its response from 5.3).  Every message is checked for size,
  * sequence and version before use; a bad one is logged and dropped, and

@@ -2,7 +2,7 @@
 /*
  * GPADL and GPA-range codec: range-record parsing with bounds checks, the
  * split of a GPADL into GPADL_HEADER/GPADL_BODY messages and the server's
- * reassembly.  Layer: core.  WIRE-FACTS B3/B4.
+ * reassembly.  Layer: core.  docs/wire.md B3/B4.
  */
 #include <errno.h>
 #include <stdlib.h>

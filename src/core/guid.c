@@ -2,7 +2,7 @@
 /*
  * GUIDs in VMBus wire order: string parsing and printing, comparison,
  * random version-4 GUIDs and the table of known device classes.  Layer:
- * core.  Byte order after WIRE-FACTS B8: the 32-bit and the two 16-bit
+ * core.  Byte order after docs/wire.md B8: the 32-bit and the two 16-bit
  * leading groups are little-endian on the wire, the trailing 8 bytes go as
  * written.
  */

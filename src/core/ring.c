@@ -3,7 +3,7 @@
  * VMBus ring buffer: packet framing and the signalling contract, as one
  * writer or one reader of a ring that lives in memory shared with a peer we
  * do not trust.  Layer: core.  Implements include/openvmbus/ring.h after
- * WIRE-FACTS B5 (control page, signalling rules) and B6 (descriptor and
+ * docs/wire.md B5 (control page, signalling rules) and B6 (descriptor and
  * trailer).
  *
  * Layout of a packet in the data area, starting at an 8-aligned offset and

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The guest end of the socket link (DESIGN.md section 3): connects to the
+ * The guest end of the socket link (docs/link.md): connects to the
  * host, shares guest RAM as one memfd region, and carries the client's
  * hypercalls (POST_MESSAGE, SIGNAL_EVENT, EVENT_FDS) out and the host's
  * SynIC messages and events in, on a reader thread.  The host is not

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The host end of the socket link (DESIGN.md section 3): a unix
+ * The host end of the socket link (docs/link.md): a unix
  * SOCK_SEQPACKET listener, one connection per guest partition, an epoll
  * loop on the link thread that validates every datagram and feeds the
  * server.  A guest that breaks the link protocol gets ERROR and is

@@ -3,7 +3,7 @@
  * netvsc bring-up and control: the VSC driver, NVSP negotiation (newest
  * version first, as Linux does), receive and send buffers, RNDIS
  * INITIALIZE and the OID calls, offloads, sub-channels and RSS, and the
- * orderly teardown.  Layer: devices.  Spec: WIRE-FACTS.md B9.  Frames are
+ * orderly teardown.  Layer: devices.  Spec: docs/wire.md B9.  Frames are
  * in netvsc_data.c.
  */
 #include <errno.h>

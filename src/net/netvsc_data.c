@@ -8,7 +8,7 @@
  * of one of a few guest-memory buffers.  Receive: every transfer-page
  * packet is validated (pageset, ranges inside the receive buffer, RNDIS
  * framing) before its frames reach the callback, and completed at once.
- * Layer: devices.  Spec: WIRE-FACTS.md B6, B9.
+ * Layer: devices.  Spec: docs/wire.md B6, B9.
  */
 #include <errno.h>
 #include <stdlib.h>

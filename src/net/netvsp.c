@@ -4,7 +4,7 @@
  * netvsp instance, joined to that instance's virtual switch; this file is
  * its NVSP state machine (version negotiation, NDIS version and config,
  * receive and send buffers, sub-channels and the send indirection table)
- * and the channel life cycle.  Layer: devices.  Spec: WIRE-FACTS.md B9;
+ * and the channel life cycle.  Layer: devices.  Spec: docs/wire.md B9;
  * the guest it must satisfy is Linux drivers/net/hyperv/netvsc.c.  The
  * RNDIS device lives in netvsp_rndis.c, frames in netvsp_rx.c.
  *

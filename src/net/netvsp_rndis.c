@@ -4,7 +4,7 @@
  * of the OIDs that Linux's, FreeBSD's and Windows' netvsc drivers use, and
  * media connect/disconnect indications.  Every reply travels to the guest
  * through a receive-buffer slot, as Hyper-V sends them.  Layer: devices.
- * Spec: WIRE-FACTS.md B9, wire/rndis.h (NDIS 6 objects).
+ * Spec: docs/wire.md B9, wire/rndis.h (NDIS 6 objects).
  */
 #include <errno.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * RNDIS PACKET messages of one SEND_RNDIS_PKT, in a send section or in page
  * buffers, go into the switch straight from guest memory; a frame with
  * checksum or LSO work pending is first copied and brought to Linux
- * conventions.  Layer: devices.  Spec: WIRE-FACTS.md B6, B9.
+ * conventions.  Layer: devices.  Spec: docs/wire.md B6, B9.
  */
 #include <errno.h>
 #include <sched.h>

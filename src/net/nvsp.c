@@ -3,7 +3,7 @@
  * NVSP codec: one rule per message type (minimum size, senders, first
  * version), a validator that decodes into struct ovb_nvsp_msg, and the
  * matching encoder.  Layer: devices (shared by netvsp and netvsc).  Spec:
- * wire/nvsp.h and WIRE-FACTS.md B9.
+ * wire/nvsp.h and docs/wire.md B9.
  */
 #include <errno.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * areas and of every PPI record, the builder, and the translation between
  * PPIs and struct ovb_net_meta in both directions.  Layer: devices (shared
  * by netvsp and netvsc).  Spec: wire/rndis.h (PPI value layouts from
- * Linux hyperv_net.h and FreeBSD ndis.h), WIRE-FACTS.md B9.
+ * Linux hyperv_net.h and FreeBSD ndis.h), docs/wire.md B9.
  *
  * Area offsets count from byte 8 of the message and must be at least
  * RNDIS_PACKET_OFFSET_MIN; ppi_offset counts from its record.  Hyper-V does

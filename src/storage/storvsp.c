@@ -6,7 +6,7 @@
  * QUERY_PROTOCOL_VERSION -> QUERY_PROPERTIES -> [CREATE_SUB_CHANNELS] ->
  * END_INIT, plus resets and ENUMERATE_BUS on hot add and remove.  The SRB
  * data path is in storvsp_io.c.  Layer: devices (storage).  Implements
- * WIRE-FACTS B10 as Linux storvsc_drv.c and OpenVMM storvsp expect it.
+ * docs/wire.md B10 as Linux storvsc_drv.c and OpenVMM storvsp expect it.
  */
 #include <errno.h>
 #include <stdio.h>

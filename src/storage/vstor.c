@@ -2,7 +2,7 @@
 /*
  * The VSTOR codec: version list, the validator for received packets and the
  * encoders for sent ones, shared by storvsp and storvsc.  Layer: devices
- * (storage).  Implements WIRE-FACTS B10; the 48/64-byte size rule follows
+ * (storage).  Implements docs/wire.md B10; the 48/64-byte size rule follows
  * Linux storvsc's vmscsi_size_delta (the Win8 SRB extension exists only at
  * protocol 5.1 and later).  Packets are copied into a local vstor_packet
  * before any field is read, so a peer changing shared memory cannot change

@@ -160,7 +160,7 @@ static void test_version_response_features(void **state)
 
 /* ---- channel open -------------------------------------------------- */
 
-/* f8615163-df3e-46c5-913f-f2d2f965ed0e, the synthetic NIC (WIRE-FACTS B8) */
+/* f8615163-df3e-46c5-913f-f2d2f965ed0e, the synthetic NIC (docs/wire.md B8) */
 #define NIC_CLASS_GUID                                                         \
 	{ { 0x63, 0x51, 0x61, 0xf8, 0x3e, 0xdf, 0xc5, 0x46, 0x91, 0x3f, 0xf2, \
 	    0xd2, 0xf9, 0x65, 0xed, 0x0e } }
@@ -296,7 +296,7 @@ static int msg_at(struct hrec *r, uint32_t type, unsigned int from)
 /*
  * Every message the host sends is at least as long as the minimum Linux's
  * channel_message_table gives it (vmbus_on_msg_dpc drops shorter ones):
- * exactly the sizes of WIRE-FACTS B3.  ALLOFFERS_DELIVERED comes after
+ * exactly the sizes of docs/wire.md B3.  ALLOFFERS_DELIVERED comes after
  * every offer REQUEST_OFFERS produced.  Offers: relids 1..2047, a unique
  * (class, instance) per primary (vmbus_process_offer drops a second one),
  * the connection id 0x2000 + relid with a dedicated interrupt from Win7

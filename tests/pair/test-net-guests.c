@@ -177,7 +177,7 @@ static void test_rxbuf_exhaust(void **state)
 	sg_free(g);
 }
 
-/* Receive buffer ceilings (WIRE-FACTS B9, Linux netvsc_init_buf): 15 MiB
+/* Receive buffer ceilings (docs/wire.md B9, Linux netvsc_init_buf): 15 MiB
  * up to NVSP 2, 31 MiB after. */
 static void test_rxbuf_limits(void **state)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Pair tests of the synthetic NIC with a guest that behaves like Linux's
- * uio_hv_generic under DPDK's netvsc PMD (WIRE-FACTS B12): the receive and
+ * uio_hv_generic under DPDK's netvsc PMD (docs/wire.md B12): the receive and
  * send buffer GPADLs created before OPEN_CHANNEL, uio_hv_generic's buffer
  * sizes (31 MiB receive = 7936 PFNs in ~284 GPADL messages, 16 MiB send),
  * guest RAM near 2^47 (GPADL PFNs around 2^35), and signalling through the

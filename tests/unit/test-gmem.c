@@ -107,7 +107,7 @@ static void test_ptr_edges(void **state)
 	ovb_gmem_destroy(&gm);
 }
 
-/* A user-space guest may put its RAM near 2^47 (WIRE-FACTS B12). */
+/* A user-space guest may put its RAM near 2^47 (docs/wire.md B12). */
 static void test_high_gpa(void **state)
 {
 	const uint64_t top = 1ull << 47, gpa = top - 8 * PG;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests: the NVSP codec.  Every message type is encoded and compared
- * with golden bytes written from WIRE-FACTS B9, then parsed back; the size,
+ * with golden bytes written from docs/wire.md B9, then parsed back; the size,
  * direction, version and table rules are exercised with malformed input.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the ring buffer's signalling contract (WIRE-FACTS B5 rules
+ * Unit tests for the ring buffer's signalling contract (docs/wire.md B5 rules
  * 1-3): the writer signals on empty -> non-empty with the mask clear, the
  * reader's unmask re-check, the peek a polling thread makes without the
  * reader's side, and the pending_send_sz crossing that wakes a blocked

@@ -4,7 +4,7 @@
  * and one reader thread over a 64 KiB ring, 200k packets of varying sizes
  * carrying sequence numbers and checksums.  The first test spins on -EAGAIN;
  * the second sleeps on semaphores and wakes only on the signals the ring
- * asks for (WIRE-FACTS B5 rules 1-3), so a lost wake-up shows up as a
+ * asks for (docs/wire.md B5 rules 1-3), so a lost wake-up shows up as a
  * timeout instead of going unnoticed; it runs once more over an 8 KiB ring,
  * where the writer fills the ring and sleeps on pending_send_sz often.
  */

@@ -2,7 +2,7 @@
 /*
  * Unit tests for the ring buffer (src/core/ring.c): attach and control-page
  * set-up, framing and trailer, a wrap at every offset, exact fit, full and
- * empty rings, size limits and write batches (WIRE-FACTS B5/B6).  Signals
+ * empty rings, size limits and write batches (docs/wire.md B5/B6).  Signals
  * are in test-ring-signal.c, corrupt rings in test-ring-corrupt.c, threads
  * in test-ring-stress.c; the shared fixture is tests/lib/ring-fx.c.
  */

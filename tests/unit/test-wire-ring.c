@@ -2,7 +2,7 @@
 /*
  * Wire-format tests for include/openvmbus/wire/ring.h and the class GUIDs:
  * the ring control page, the packet descriptor and trailer, the transfer-
- * page and GPA-direct headers (WIRE-FACTS B5/B6), and the wire bytes of
+ * page and GPA-direct headers (docs/wire.md B5/B6), and the wire bytes of
  * every device class GUID (B8).  Each struct is filled field by field and
  * compared with golden bytes written by hand, then decoded back.
  */
@@ -244,7 +244,7 @@ static const struct {
 
 static void test_class_guid_first_8_bytes(void **state)
 {
-	/* The three WIRE-FACTS B8 spells out byte by byte. */
+	/* The three docs/wire.md B8 spells out byte by byte. */
 	static const uint8_t net[8] = { 0x63, 0x51, 0x61, 0xf8,
 					0x3e, 0xdf, 0xc5, 0x46 };
 	static const uint8_t scsi[8] = { 0xd9, 0x63, 0x61, 0xba,

@@ -2,7 +2,7 @@
 /*
  * Wire-format tests for include/openvmbus/wire/vmbus.h: every struct is
  * filled field by field and compared with golden bytes written by hand from
- * WIRE-FACTS B1-B4 and B7 (offsets and little-endian values), then the
+ * docs/wire.md B1-B4 and B7 (offsets and little-endian values), then the
  * golden bytes are decoded back through the struct.  The ring and packet
  * structs of wire/ring.h and the class GUIDs are in test-wire-ring.c.
  */
@@ -139,7 +139,7 @@ static void test_message_type_numbers(void **state)
 		CHANNELMSG_PAUSE_RESPONSE, CHANNELMSG_RESUME,
 	};
 
-	/* WIRE-FACTS B3 numbers them 0..29 in this order. */
+	/* docs/wire.md B3 numbers them 0..29 in this order. */
 	for (int i = 0; i < (int)(sizeof(want) / sizeof(want[0])); i++)
 		assert_int_equal(want[i], i);
 	assert_int_equal(CHANNELMSG_COUNT, 30);

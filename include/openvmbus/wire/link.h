@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The partition link protocol v1 (DESIGN.md section 3): datagrams on a
+ * The partition link protocol v1 (docs/link.md): datagrams on a
  * unix SOCK_SEQPACKET socket between the host process and one guest
  * partition process.  Every datagram is {le32 type, le32 body_length,
  * body}; bodies have exactly the sizes below, except ERROR whose text runs

@@ -4,7 +4,7 @@
  * NIC speaks over its VMBus channel before and around RNDIS.  Layer: wire
  * (depends only on wire/vmbus.h for the size-check macros).  Sources: Linux
  * drivers/net/hyperv/hyperv_net.h, OpenVMM netvsp/src/protocol.rs, FreeBSD
- * sys/dev/hyperv/netvsc/if_hnreg.h (see shared/docs/WIRE-FACTS.md B9).
+ * sys/dev/hyperv/netvsc/if_hnreg.h (see docs/wire.md B9).
  *
  * Every message starts with a u32 message type.  Each struct below is one
  * whole message, header included.  Linux sends and expects the size of its

@@ -4,7 +4,7 @@
  * 16-byte packet descriptor, the 8-byte trailer, and the transfer-page and
  * GPA-direct packet headers.  Layer: wire.  Sources: Linux
  * include/linux/hyperv.h (struct hv_ring_buffer, vmpacket_descriptor),
- * WIRE-FACTS B5-B6.
+ * docs/wire.md B5-B6.
  */
 #ifndef OPENVMBUS_WIRE_RING_H
 #define OPENVMBUS_WIRE_RING_H

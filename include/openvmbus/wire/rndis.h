@@ -9,7 +9,7 @@
  * wire.  Sources: Linux include/linux/rndis.h and
  * drivers/net/hyperv/hyperv_net.h, FreeBSD sys/net/rndis.h and
  * sys/dev/hyperv/netvsc/ndis.h, OpenVMM netvsp/src/rndisprot.rs
- * (WIRE-FACTS.md B9).
+ * (docs/wire.md B9).
  *
  * Every RNDIS message begins with {type, len}; every offset field inside a
  * message counts from the end of that 8-byte header (the first body field),

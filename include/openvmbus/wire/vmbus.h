@@ -4,7 +4,7 @@
  * channel-management messages, GPADL range records, the monitor page and the
  * pre-Win8 interrupt page.  Layer: wire (depends on nothing).  Sources: the
  * Hyper-V TLFS, Linux include/linux/hyperv.h and drivers/hv/hyperv_vmbus.h
- * (see shared/docs/WIRE-FACTS.md sections B1-B4, B7, B8).
+ * (see docs/wire.md B1-B4, B7, B8).
  *
  * Every multi-byte field is little-endian.  The structs below are packed and
  * used in place on little-endian hosts only (asserted below).

@@ -6,7 +6,7 @@
  * status and flag bits, the NTSTATUS values storvsp answers with, and the IDE
  * offer user data.  Layer: wire (depends on nothing but vmbus.h for the
  * check macros).  Sources: Linux drivers/scsi/storvsc_drv.c and OpenVMM
- * storvsp_protocol (see shared/docs/WIRE-FACTS.md section B10).
+ * storvsp_protocol (see docs/wire.md B10).
  *
  * Size rule: before protocol 5.1 (WIN8) the SRB lacks its 16-byte Win8
  * extension, so both the SRB (36 bytes) and the whole packet (48 bytes) are
