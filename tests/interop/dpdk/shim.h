@@ -5,7 +5,7 @@
  * bind/open behaviour, EAL memory as guest RAM), sysfs.c (the private
  * /sys/bus/vmbus and /dev/uio tree) and interpose.c (the libc calls DPDK
  * makes, rewritten onto that tree and onto guest memory).
- * See docs/net.md "DPDK as a guest" and ../shared/docs/DPDK-NETVSC.md.
+ * See docs/net.md "DPDK as a guest" and docs/compat.md (DPDK rows).
  */
 #ifndef OVB_DPDK_SHIM_H
 #define OVB_DPDK_SHIM_H
