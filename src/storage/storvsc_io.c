@@ -16,17 +16,41 @@
 #include "storage/storvsc_priv.h"
 
 static __thread bool svsc_worker_thread;
-static __thread uint64_t svsc_dones;
+/* The ovb_storvsc_poll() running on this thread, or NULL. */
+static __thread struct svsc_poll_count *svsc_counting;
 /* The channel whose completion runs on this thread right now, or NULL. */
 static __thread struct ovb_chan *svsc_cb_chan;
 
 bool ovb__svsc_on_worker(void) { return svsc_worker_thread; }
-uint64_t ovb__svsc_dones(void) { return svsc_dones; }
 
-/* Run @io's callback (counted for ovb_storvsc_poll). */
+void ovb__svsc_count_begin(struct svsc_poll_count *c, struct ovb_storvsc *s)
+{
+	c->s = s;
+	c->n = 0;
+	c->outer = svsc_counting;
+	svsc_counting = c;
+}
+
+uint64_t ovb__svsc_count_end(struct svsc_poll_count *c)
+{
+	svsc_counting = c->outer;
+	return c->n;
+}
+
+/*
+ * Run @io's callback.  It counts for an ovb_storvsc_poll() of its own
+ * controller on this thread only: a done() callback that submits to
+ * another controller may complete that one's request here too.
+ */
 static void io_done(struct ovb_storvsc_io *io, int64_t res)
 {
-	svsc_dones++;
+	const struct ovb_storvsc *s = (const void *)(uintptr_t)io->priv[3];
+
+	for (struct svsc_poll_count *c = svsc_counting; c; c = c->outer)
+		if (c->s == s) {
+			c->n++;
+			break;
+		}
 	io->done(io, res);
 }
 
@@ -561,7 +585,10 @@ int64_t ovb__svsc_srb_sync(struct ovb_storvsc *s, uint16_t lun,
 
 /* ---- block requests ---------------------------------------------------------- */
 
-/* io->priv: [0] parts left, [1] first error, [2] bytes moved */
+/*
+ * io->priv: [0] parts left, [1] first error, [2] bytes moved, [3] the
+ * controller
+ */
 static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 {
 	struct ovb_storvsc_io *io = ctx;
@@ -702,6 +729,7 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 	io->priv[0] = nparts;
 	io->priv[1] = 0;
 	io->priv[2] = 0;
+	io->priv[3] = (uint64_t)(uintptr_t)s;
 	for (uint64_t i = 0; i < nparts; i++) {
 		uint64_t len = io->offset + io->len - off;
 		struct svsc_req *r = ovb__svsc_req_new(s, io->lun);

@@ -20,20 +20,23 @@
 
 int ovb_storvsc_poll(struct ovb_storvsc *s)
 {
-	uint64_t before = ovb__svsc_dones();
+	struct svsc_poll_count c;
 	unsigned int live = 0;
+	uint64_t n;
 
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
 		return -ECONNRESET;
+	ovb__svsc_count_begin(&c, s);
 	pthread_rwlock_rdlock(&s->chlock);
 	for (unsigned int i = 0; i < s->nch; i++)
 		if (ovb_chan_poll(s->ch[i].chan) >= 0)
 			live++;
 	pthread_rwlock_unlock(&s->chlock);
+	n = ovb__svsc_count_end(&c);
 	/* A failed channel has completed its requests with -ECONNRESET. */
 	if (!live)
 		return -ECONNRESET;
-	return (int)(ovb__svsc_dones() - before);
+	return (int)n;
 }
 
 void ovb_storvsc_poll_end(struct ovb_storvsc *s)
