@@ -68,7 +68,8 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 	*out = chan;
 	return 0;
 err:
-	if (chan->wake_fd > 0)
+	/* The caller's @p->wait_fd stays the caller's on failure. */
+	if (p->wait_fd < 0 && chan->wake_fd > 0)
 		close(chan->wake_fd);
 	free(chan->rxbuf);
 	free(chan->req);
