@@ -5,6 +5,7 @@
  * reference-counted teardown, mapping of the ring GPADL into the two rings
  * on OPEN_CHANNEL, and the channel's role callbacks.  Layer: bus.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,7 +311,7 @@ int ovb_vsp_gpadl_get(struct ovb_vsp_dev *dev, uint32_t handle,
 	struct srv_gpadl *g;
 	int rc;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	g = gpadl_find(part, handle);
 	if (!g || g->relid != dev->relid || g->teardown_pending)
 		rc = -ENOENT;
@@ -318,7 +319,7 @@ int ovb_vsp_gpadl_get(struct ovb_vsp_dev *dev, uint32_t handle,
 		rc = gpadl_map(part, g, view);
 	if (!rc)
 		g->refs++;
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	return rc;
 }
 
@@ -327,10 +328,10 @@ void ovb_vsp_gpadl_put(struct ovb_vsp_dev *dev, uint32_t handle,
 {
 	struct ovb_partition *part = dev->part;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	ovb_gmem_unmap(view);
 	gpadl_unref(part, handle);
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 }
 
 /* ---- open and close ---------------------------------------------------------- */
@@ -436,6 +437,52 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	return 0;
 }
 
+/* Refuse an OPEN_CHANNEL for a relid that is not (or no more) offered. */
+static int open_unknown(struct ovb_partition *part,
+			const struct vmbus_channel_open_channel *o)
+{
+	ovb_warn("%s: OPEN_CHANNEL for unknown relid %u", part->name,
+		 o->child_relid);
+	open_result(part, o->child_relid, o->openid,
+		    VMBUS_STATUS_UNSUCCESSFUL);
+	return -EPROTO;
+}
+
+/*
+ * The device's open, then the worker, with part->lock dropped (@dev busy
+ * and held).  A device that accepted is closed again if the worker does
+ * not start, or if its callback rescinded its own device (which the
+ * contract in server.c forbids, but a guest must not get a channel that
+ * is gone).
+ */
+static int open_device(struct ovb_partition *part, struct ovb_vsp_dev *dev,
+		       const uint8_t *userdata)
+{
+	struct ovb_chan *chan = dev->chan;
+	int rc = 0;
+
+	dev->busy = true;
+	dev->busy_thread = pthread_self();
+	ovb__srv_unlock(part);
+	assert(ovb__srv_unlocked(part));
+	if (dev->ops->open)
+		rc = dev->ops->open(dev, chan, userdata);
+	if (!rc && (rc = ovb__chan_start(chan)) != 0 && dev->ops->close)
+		dev->ops->close(dev, chan);
+	ovb__srv_lock(part);
+	if (!rc && (dev->freed || dev->state == OFFER_RESCINDED)) {
+		ovb__srv_unlock(part);
+		ovb__chan_stop(chan);
+		if (dev->ops->close)
+			dev->ops->close(dev, chan);
+		ovb__srv_lock(part);
+		rc = -ENODEV;
+	}
+	dev->busy = false;
+	pthread_cond_broadcast(&part->cond);
+	return rc;
+}
+
 int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 {
 	struct vmbus_channel_open_channel o = { 0 };
@@ -447,28 +494,29 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 	memcpy(&o, msg, len);
 	dev = o.child_relid <= VMBUS_MAX_RELID ? part->dev[o.child_relid]
 					       : NULL;
-	if (!dev || dev->state == OFFER_RESCINDED) {
-		ovb_warn("%s: OPEN_CHANNEL for unknown relid %u", part->name,
-			 o.child_relid);
-		open_result(part, o.child_relid, o.openid,
-			    VMBUS_STATUS_UNSUCCESSFUL);
-		return -EPROTO;
+	if (!dev)
+		return open_unknown(part, &o);
+	ovb__srv_dev_hold(part, dev);
+	/* A rescind on another thread may be closing it: let it finish. */
+	if (!ovb__srv_dev_wait_idle(part, dev) || dev->freed ||
+	    dev->state == OFFER_RESCINDED) {
+		ovb__srv_dev_put(part, dev);
+		return open_unknown(part, &o);
 	}
 	if (dev->state == OFFER_OPEN) {
 		ovb_warn("%s: OPEN_CHANNEL relid %u: already open", part->name,
 			 o.child_relid);
 		open_result(part, o.child_relid, o.openid,
 			    VMBUS_STATUS_UNSUCCESSFUL);
+		ovb__srv_dev_put(part, dev);
 		return -EPROTO;
 	}
 	rc = open_rings(part, dev, &o);
-	if (!rc && dev->ops->open)
-		rc = dev->ops->open(dev, dev->chan, o.userdata);
 	if (!rc)
-		rc = ovb__chan_start(dev->chan);
+		rc = open_device(part, dev, o.userdata);
 	if (rc) {
 		if (dev->chan) {
-			ovb__chan_destroy(dev->chan);
+			ovb__chan_destroy(dev->chan); /* no worker runs */
 			dev->chan = NULL;
 			ovb_gmem_unmap(&dev->ring_view);
 			gpadl_unref(part, dev->ring_gpadl);
@@ -476,6 +524,7 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 		dev->open_refused = true;
 		open_result(part, o.child_relid, o.openid,
 			    VMBUS_STATUS_UNSUCCESSFUL);
+		ovb__srv_dev_put(part, dev);
 		return rc == -ENOENT || rc == -EINVAL ? -EPROTO : 0;
 	}
 	dev->open_refused = false;
@@ -495,37 +544,34 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 	ovb__srv_monitor_update(part);
 	ovb_info("%s: relid %u (%s, sub-channel %u) open", part->name,
 		 dev->relid, dev->ops->name, dev->subidx);
+	ovb__srv_dev_put(part, dev);
 	return 0;
 }
 
-void ovb__srv_close(struct ovb_partition *part, struct ovb_vsp_dev *dev)
+bool ovb__srv_close(struct ovb_partition *part, struct ovb_vsp_dev *dev)
 {
-	struct ovb_chan *chan = dev->chan;
+	struct ovb_chan *chan;
 
-	if (dev->state != OFFER_OPEN)
-		return;
+	ovb__srv_dev_hold(part, dev);
+	if (!ovb__srv_dev_wait_idle(part, dev) || dev->freed ||
+	    dev->state != OFFER_OPEN)
+		return ovb__srv_dev_put(part, dev);
+	chan = dev->chan;
 	dev->state = OFFER_OFFERED;
-	dev->closing = true;
-	/*
-	 * The worker may be waiting for part->lock (a device offering
-	 * sub-channels): release every level of the recursive lock before
-	 * joining it.  Meanwhile dev->closing keeps dev alive (free_dev
-	 * defers to us).
-	 */
-	int depth = 0;
-
-	while (pthread_mutex_unlock(&part->lock) == 0)
-		depth++;
+	dev->busy = true;
+	dev->busy_thread = pthread_self();
+	/* The worker may be waiting for part->lock: never join under it. */
+	ovb__srv_unlock(part);
 	ovb__chan_stop(chan);
-	while (depth--)
-		pthread_mutex_lock(&part->lock);
+	assert(ovb__srv_unlocked(part));
 	if (dev->ops->close)
 		dev->ops->close(dev, chan);
 	ovb__chan_destroy(chan);
+	ovb__srv_lock(part);
 	dev->chan = NULL;
 	ovb_gmem_unmap(&dev->ring_view);
 	gpadl_unref(part, dev->ring_gpadl);
-	dev->closing = false;
-	if (dev->free_pending)
-		free(dev);
+	dev->busy = false;
+	pthread_cond_broadcast(&part->cond);
+	return ovb__srv_dev_put(part, dev);
 }

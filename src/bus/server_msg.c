@@ -158,6 +158,7 @@ static struct ovb_vsp_dev *relid_dev(struct ovb_partition *part,
 static int on_close(struct ovb_partition *part, const void *msg)
 {
 	struct ovb_vsp_dev *dev = relid_dev(part, msg, "CLOSECHANNEL");
+	uint32_t relid;
 
 	if (!dev)
 		return -EPROTO;
@@ -175,8 +176,9 @@ static int on_close(struct ovb_partition *part, const void *msg)
 			 dev->relid);
 		return -EPROTO;
 	}
-	ovb__srv_close(part, dev);
-	ovb_info("%s: relid %u closed by the guest", part->name, dev->relid);
+	relid = dev->relid;
+	ovb__srv_close(part, dev); /* may free @dev */
+	ovb_info("%s: relid %u closed by the guest", part->name, relid);
 	return 0;
 }
 
@@ -206,8 +208,9 @@ static int on_unload(struct ovb_partition *part)
 
 		if (!dev)
 			continue;
-		if (dev->state == OFFER_OPEN)
-			ovb__srv_close(part, dev);
+		/* The close drops the lock; a rescind may free @dev. */
+		if (dev->state == OFFER_OPEN && ovb__srv_close(part, dev))
+			continue;
 		if (dev->state == OFFER_RESCINDED)
 			ovb__srv_free_dev(part, dev);
 		else
