@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/fuse_disk.h"
 #include "openvmbus/log.h"
 
@@ -538,14 +539,9 @@ static bool fd_join(struct ovb_fuse_disk *fd, long ms)
 {
 	struct timespec dl;
 
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
-	return pthread_timedjoin_np(fd->thread, NULL, &dl) == 0;
+	ovb_deadline_ms(&dl, ms);
+	return pthread_clockjoin_np(fd->thread, NULL, CLOCK_MONOTONIC, &dl) ==
+	       0;
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "storage/storvsc_priv.h"
 
@@ -337,14 +338,9 @@ static void *svsc_main(void *arg)
 		struct timespec dl;
 		long step_ms = s->retry ? 2 : asked ? 50 : 5;
 
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += step_ms * 1000000;
-		if (dl.tv_nsec >= 1000000000) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000;
-		}
+		ovb_deadline_ms(&dl, step_ms);
 		if (!s->rescan && !s->retry)
-			pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+			ovb_cond_timedwait(&s->cond, &s->lock, &dl);
 		if (s->stop)
 			break;
 		bool rescan = s->rescan;
@@ -455,7 +451,7 @@ static int svsc_probe(struct ovb_vsc_dev *dev, void *drv_ctx)
 	s->pending.next = s->pending.prev = &s->pending;
 	pthread_rwlock_init(&s->chlock, NULL);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	ovb_cond_init(&s->cond);
 	pthread_mutex_init(&s->scan_lock, NULL);
 	svsc_set_add(set, s);
 	s->ch[0].dev = dev;

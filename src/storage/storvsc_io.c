@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "storage/storvsc_priv.h"
 
@@ -55,16 +56,6 @@ static void io_done(struct ovb_storvsc_io *io, int64_t res)
 }
 
 /* ---- request objects -------------------------------------------------------- */
-
-static void ts_add_ms(struct timespec *t, int ms)
-{
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (t->tv_nsec >= 1000000000) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000;
-	}
-}
 
 int ovb__svsc_step_ms(const struct ovb_storvsc *s)
 {
@@ -346,7 +337,7 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	 * checked every 50 ms anyway (svsc_timeouts reads the same clock).
 	 */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &r->deadline);
-	ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
+	ovb_ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
 	r->stage = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->dead) {
@@ -409,12 +400,6 @@ void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op)
 
 /* ---- the service thread's share --------------------------------------------- */
 
-static bool ts_passed(const struct timespec *now, const struct timespec *t)
-{
-	return now->tv_sec > t->tv_sec ||
-	       (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
-}
-
 void ovb__svsc_fail_retries(struct ovb_storvsc *s)
 {
 	struct svsc_req *r;
@@ -453,10 +438,10 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 	pthread_mutex_lock(&s->lock);
 	for (struct svsc_req *r = s->pending.next; r != &s->pending;
 	     r = r->next) {
-		if (!r->fn || !ts_passed(&now, &r->deadline))
+		if (!r->fn || !ovb_ts_reached(&now, &r->deadline))
 			continue;
 		r->deadline = now;
-		ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
+		ovb_ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
 		if (r->stage == 0) {
 			reset_lun = true;
 		} else if (r->stage == 1) {

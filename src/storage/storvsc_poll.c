@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "openvmbus/deadline.h"
 #include "storage/storvsc_priv.h"
 
 int ovb_storvsc_poll(struct ovb_storvsc *s)
@@ -47,28 +48,20 @@ void ovb_storvsc_poll_end(struct ovb_storvsc *s)
 	pthread_rwlock_unlock(&s->chlock);
 }
 
-static uint64_t poll_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void ovb__svsc_sync_wait(struct ovb_storvsc *s, struct svsc_sync *w)
 {
 	uint32_t spin = s->set->cfg.poll_us;
 
 	/* A worker must not drain its own ring from inside a callback. */
 	if (spin && !ovb__svsc_on_worker()) {
-		uint64_t end = poll_now_us() + spin;
+		uint64_t end = ovb_now_us() + spin;
 
 		for (unsigned int i = 1;
 		     !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE); i++) {
 			/* Gone: the failing thread completes the request. */
 			if (ovb_storvsc_poll(s) < 0)
 				break;
-			if (i % 16 == 0 && poll_now_us() >= end)
+			if (i % 16 == 0 && ovb_now_us() >= end)
 				break;
 		}
 		ovb_storvsc_poll_end(s);
