@@ -435,7 +435,7 @@ static void chan_dispatch(struct ovb_chan *chan, const struct ovb_pkt *pkt)
 	if (pkt->type == VM_PKT_COMP && (pkt->xid & ~((1ull << 62) - 1)) ==
 						REQ_TAG) {
 		STAT_ADD(chan, errors, 1);
-		ovb_warn("%s: completion for unknown transaction %#llx dropped",
+		ovb_peer("%s: completion for unknown transaction %#llx dropped",
 			 chan->name, (unsigned long long)pkt->xid);
 		return;
 	}
@@ -487,7 +487,7 @@ static int chan_drain(struct ovb_chan *chan)
 		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
 			struct vmpacket_descriptor *d = (void *)chan->rxbuf;
 
-			ovb_warn("%s: malformed packet (type %u, offset8 %u, "
+			ovb_peer("%s: malformed packet (type %u, offset8 %u, "
 				 "len8 %u, flags %#x)", chan->name, d->type,
 				 d->offset8, d->len8, d->flags);
 			rc = -EBADMSG;

@@ -345,7 +345,7 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 	if (len < sizeof(*o) || o->child_relid == 0 ||
 	    o->child_relid > VMBUS_MAX_RELID || cl->dev[o->child_relid] ||
 	    (o->monitor_allocated & 1 && o->monitorid >= VMBUS_MONITOR_IDS)) {
-		ovb_warn("host: bad OFFERCHANNEL (relid %u, %zu bytes) ignored",
+		ovb_peer("host: bad OFFERCHANNEL (relid %u, %zu bytes) ignored",
 			 len >= sizeof(*o) ? o->child_relid : 0, len);
 		return;
 	}
@@ -365,7 +365,7 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 				dev->primary = p;
 		}
 		if (!dev->primary) {
-			ovb_warn("host: sub-channel offer relid %u without a "
+			ovb_peer("host: sub-channel offer relid %u without a "
 				 "primary ignored", o->child_relid);
 			free(dev);
 			return;
@@ -397,12 +397,12 @@ static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
 	struct ovb_vsc_dev *dev;
 
 	if (len < sizeof(*m)) {
-		ovb_warn("host: RESCIND of %zu bytes ignored", len);
+		ovb_peer("host: RESCIND of %zu bytes ignored", len);
 		return;
 	}
 	if (m->child_relid > VMBUS_MAX_RELID ||
 	    !(dev = cl->dev[m->child_relid]) || dev->rescinded) {
-		ovb_warn("host: RESCIND for unknown relid %u ignored",
+		ovb_peer("host: RESCIND for unknown relid %u ignored",
 			 m->child_relid);
 		return;
 	}
@@ -415,7 +415,7 @@ static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
 
 		if (!sub || sub->primary != dev || sub->rescinded)
 			continue;
-		ovb_warn("host: rescind of relid %u before its sub-channel "
+		ovb_peer("host: rescind of relid %u before its sub-channel "
 			 "relid %u; rescinding that too", m->child_relid, r);
 		rescind_locked(cl, sub);
 	}
@@ -459,7 +459,7 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 	int64_t key;
 
 	if (len < sizeof(h) || len > HV_MESSAGE_PAYLOAD_BYTE_COUNT) {
-		ovb_warn("host: message of %zu bytes ignored", len);
+		ovb_peer("host: message of %zu bytes ignored", len);
 		return;
 	}
 	memcpy(&h, msg, sizeof(h));
@@ -469,7 +469,7 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 	} else if (h.msgtype == CHANNELMSG_RESCIND_CHANNELOFFER) {
 		on_rescind(cl, msg, len);
 	} else if ((key = response_key(h.msgtype, msg, len)) < 0) {
-		ovb_warn("host: unexpected or malformed message type %u (%zu "
+		ovb_peer("host: unexpected or malformed message type %u (%zu "
 			 "bytes) ignored", h.msgtype, len);
 	} else {
 		struct cl_wait *w;
@@ -486,7 +486,7 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 			w->done = true;
 			pthread_cond_broadcast(&cl->cond);
 		} else if (h.msgtype != CHANNELMSG_ALLOFFERS_DELIVERED) {
-			ovb_warn("host: unsolicited message type %u (key "
+			ovb_peer("host: unsolicited message type %u (key "
 				 "%#llx) ignored", h.msgtype,
 				 (unsigned long long)key);
 		}

@@ -69,7 +69,7 @@ int ovb_vsc_gpadl_create(struct ovb_vsc_dev *dev, const void *buf, size_t len,
 
 	memcpy(&r, w.msg, sizeof(r));
 	if (r.creation_status) {
-		ovb_warn("host refused GPADL %#x on relid %u: status %#x", h,
+		ovb_peer("host refused GPADL %#x on relid %u: status %#x", h,
 			 dev->offer.child_relid, r.creation_status);
 		return -EIO;
 	}
@@ -166,7 +166,7 @@ static bool ring_gpadl_release(struct ovb_vsc_dev *dev)
 	int rc = ovb_vsc_gpadl_teardown(dev, dev->ring_gpadl);
 
 	if (rc && rc != -ECONNRESET) {
-		ovb_warn("relid %u: ring GPADL %#x not torn down (%d); its %zu "
+		ovb_peer("relid %u: ring GPADL %#x not torn down (%d); its %zu "
 			 "bytes stay allocated", dev->offer.child_relid,
 			 dev->ring_gpadl, rc, dev->ring_bytes);
 		return false;
@@ -260,7 +260,7 @@ static int open_post(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *
 	}
 	memcpy(&r, w.msg, sizeof(r));
 	if (r.status) {
-		ovb_warn("host refused to open relid %u: status %#x", relid,
+		ovb_peer("host refused to open relid %u: status %#x", relid,
 			 r.status);
 		return -EIO;
 	}

@@ -178,7 +178,7 @@ int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
 		rc = ovb_gmem_add_region(&part->gmem, gpa, size, fd, fd_offset);
 	ovb__srv_unlock(part);
 	if (rc)
-		ovb_warn("%s: MEM_REGION gpa %#llx size %#llx refused: %s",
+		ovb_peer("%s: MEM_REGION gpa %#llx size %#llx refused: %s",
 			 part->name, (unsigned long long)gpa,
 			 (unsigned long long)size, strerror(-rc));
 	return rc;
@@ -542,7 +542,7 @@ int ovb_server_set_event_fds(struct ovb_partition *part, uint32_t relid,
 	}
 	ovb__srv_unlock(part);
 	if (rc)
-		ovb_warn("%s: EVENT_FDS for relid %u, which is not open",
+		ovb_peer("%s: EVENT_FDS for relid %u, which is not open",
 			 part->name, relid);
 	return rc;
 }

@@ -74,7 +74,7 @@ static int gpadl_finish(struct ovb_partition *part, struct ovb_gpadl_asm *a)
 			if (pfn > UINT64_MAX / HV_PAGE_SIZE ||
 			    !ovb_gmem_ptr(&part->gmem, pfn * HV_PAGE_SIZE,
 					  HV_PAGE_SIZE)) {
-				ovb_warn("%s: GPADL %#x range %d: PFN %#llx "
+				ovb_peer("%s: GPADL %#x range %d: PFN %#llx "
 					 "outside guest memory", part->name,
 					 a->handle, i, (unsigned long long)pfn);
 				n = -EFAULT;
@@ -83,7 +83,7 @@ static int gpadl_finish(struct ovb_partition *part, struct ovb_gpadl_asm *a)
 		}
 	if (n <= 0) {
 		if (n == -EBADMSG)
-			ovb_warn("%s: GPADL %#x: malformed ranges", part->name,
+			ovb_peer("%s: GPADL %#x: malformed ranges", part->name,
 				 a->handle);
 		gpadl_created(part, a->relid, a->handle,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -131,7 +131,7 @@ static bool gpadl_quota_ok(struct ovb_partition *part,
 		}
 	if (n <= SRV_MAX_GPADLS && words <= SRV_MAX_GPADL_WORDS)
 		return true;
-	ovb_warn("%s: GPADL %#x refused: over the partition's quota of %u "
+	ovb_peer("%s: GPADL %#x refused: over the partition's quota of %u "
 		 "GPADLs and %u PFN words (%u GPADLs, %zu words with it)",
 		 part->name, a->handle, SRV_MAX_GPADLS, SRV_MAX_GPADL_WORDS, n,
 		 words);
@@ -151,14 +151,14 @@ int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 	dev = h->child_relid <= VMBUS_MAX_RELID ? part->dev[h->child_relid]
 						: NULL;
 	if (!dev || dev->state == OFFER_RESCINDED) {
-		ovb_warn("%s: GPADL_HEADER %#x for unknown relid %u", part->name,
+		ovb_peer("%s: GPADL_HEADER %#x for unknown relid %u", part->name,
 			 h->gpadl, h->child_relid);
 		gpadl_created(part, h->child_relid, h->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
 		return -EPROTO;
 	}
 	if (gpadl_find(part, h->gpadl) || asm_slot(part, h->gpadl) >= 0) {
-		ovb_warn("%s: GPADL handle %#x already in use", part->name,
+		ovb_peer("%s: GPADL handle %#x already in use", part->name,
 			 h->gpadl);
 		gpadl_created(part, h->child_relid, h->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -166,7 +166,7 @@ int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 	}
 	rc = ovb_gpadl_asm_start(&a, msg, len);
 	if (rc < 0) {
-		ovb_warn("%s: GPADL_HEADER %#x malformed (range_buflen %u, "
+		ovb_peer("%s: GPADL_HEADER %#x malformed (range_buflen %u, "
 			 "rangecount %u, %zu bytes)", part->name, h->gpadl,
 			 h->range_buflen, h->rangecount, len);
 		ovb_gpadl_asm_free(&a);
@@ -185,7 +185,7 @@ int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 	for (slot = 0; slot < SRV_MAX_ASM && part->asm_used[slot]; slot++)
 		;
 	if (slot == SRV_MAX_ASM) {
-		ovb_warn("%s: too many GPADLs in flight", part->name);
+		ovb_peer("%s: too many GPADLs in flight", part->name);
 		ovb_gpadl_asm_free(&a);
 		gpadl_created(part, h->child_relid, h->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -206,7 +206,7 @@ int ovb__srv_gpadl_body(struct ovb_partition *part, const void *msg,
 		return -EBADMSG;
 	slot = asm_slot(part, b->gpadl);
 	if (slot < 0) {
-		ovb_warn("%s: GPADL_BODY for unknown GPADL %#x", part->name,
+		ovb_peer("%s: GPADL_BODY for unknown GPADL %#x", part->name,
 			 b->gpadl);
 		return -EPROTO;
 	}
@@ -215,7 +215,7 @@ int ovb__srv_gpadl_body(struct ovb_partition *part, const void *msg,
 		return 0;
 	part->asm_used[slot] = false;
 	if (rc < 0) {
-		ovb_warn("%s: GPADL_BODY %#x: more PFNs than announced",
+		ovb_peer("%s: GPADL_BODY %#x: more PFNs than announced",
 			 part->name, b->gpadl);
 		gpadl_created(part, part->asm_[slot].relid, b->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -245,13 +245,13 @@ int ovb__srv_gpadl_teardown(struct ovb_partition *part, const void *msg,
 		return -EBADMSG;
 	g = gpadl_find(part, t->gpadl);
 	if (!g) {
-		ovb_warn("%s: GPADL_TEARDOWN of unknown GPADL %#x", part->name,
+		ovb_peer("%s: GPADL_TEARDOWN of unknown GPADL %#x", part->name,
 			 t->gpadl);
 		return -EPROTO;
 	}
 	if (g->refs) {
 		/* Still mapped by a ring or a device: finish on release. */
-		ovb_warn("%s: GPADL_TEARDOWN of GPADL %#x still in use by "
+		ovb_peer("%s: GPADL_TEARDOWN of GPADL %#x still in use by "
 			 "relid %u; deferred until released", part->name,
 			 t->gpadl, g->relid);
 		g->teardown_pending = true;
@@ -353,7 +353,7 @@ static void srv_chan_failed(struct ovb_chan *chan, void *role_ctx, int err)
 {
 	struct ovb_vsp_dev *dev = role_ctx;
 
-	ovb_warn("%s: relid %u: channel stopped; the guest must reopen it",
+	ovb_peer("%s: relid %u: channel stopped; the guest must reopen it",
 		 dev->part->name, dev->relid);
 }
 
@@ -387,13 +387,13 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	int rc;
 
 	if (!g || g->relid != dev->relid || g->teardown_pending) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: ring GPADL %#x unknown",
+		ovb_peer("%s: OPEN_CHANNEL relid %u: ring GPADL %#x unknown",
 			 part->name, dev->relid, o->ringbuffer_gpadlhandle);
 		return -ENOENT;
 	}
 	rc = gpadl_map(part, g, &dev->ring_view);
 	if (rc) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: ring GPADL %#x: %s",
+		ovb_peer("%s: OPEN_CHANNEL relid %u: ring GPADL %#x: %s",
 			 part->name, dev->relid, g->handle,
 			 rc == -ENOMEM ? "the partition's mapping budget is spent"
 			 : rc == -EINVAL ? "not one range of whole pages"
@@ -403,7 +403,7 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	npages = dev->ring_view.len / HV_PAGE_SIZE;
 	if (off < 2 || off > npages - 2 || npages - off > (1u << 18) ||
 	    off > (1u << 18)) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: downstream ring offset %zu "
+		ovb_peer("%s: OPEN_CHANNEL relid %u: downstream ring offset %zu "
 			 "invalid for a %zu-page GPADL", part->name, dev->relid,
 			 off, npages);
 		ovb_gmem_unmap(&dev->ring_view);
@@ -441,7 +441,7 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 static int open_unknown(struct ovb_partition *part,
 			const struct vmbus_channel_open_channel *o)
 {
-	ovb_warn("%s: OPEN_CHANNEL for unknown relid %u", part->name,
+	ovb_peer("%s: OPEN_CHANNEL for unknown relid %u", part->name,
 		 o->child_relid);
 	open_result(part, o->child_relid, o->openid,
 		    VMBUS_STATUS_UNSUCCESSFUL);
@@ -504,7 +504,7 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 		return open_unknown(part, &o);
 	}
 	if (dev->state == OFFER_OPEN) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: already open", part->name,
+		ovb_peer("%s: OPEN_CHANNEL relid %u: already open", part->name,
 			 o.child_relid);
 		open_result(part, o.child_relid, o.openid,
 			    VMBUS_STATUS_UNSUCCESSFUL);

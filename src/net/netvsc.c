@@ -96,7 +96,7 @@ static int nvsc_request(struct ovb_netvsc *n, const struct ovb_nvsp_msg *req,
 	if (!rc && resp->type != want)
 		rc = -EBADMSG;
 	if (rc)
-		ovb_warn("netvsc %s: bad reply to %s", ovb_chan_name(n->q[0].chan),
+		ovb_peer("netvsc %s: bad reply to %s", ovb_chan_name(n->q[0].chan),
 			 ovb_nvsp_type_name(req->type));
 	return rc;
 }

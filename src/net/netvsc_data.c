@@ -293,7 +293,7 @@ void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
 static void bad(struct ovb_netvsc *n, struct ovb_chan *chan, const char *why)
 {
 	__atomic_fetch_add(&n->rx_bad, 1, __ATOMIC_RELAXED);
-	ovb_warn("netvsc %s: %s", ovb_chan_name(chan), why);
+	ovb_peer("netvsc %s: %s", ovb_chan_name(chan), why);
 }
 
 /* A control completion or indication from the host. */

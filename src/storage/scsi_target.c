@@ -69,7 +69,7 @@ void ovb__scsi_medium_error(struct ovb_scsi_cmd *cmd, int res, uint64_t lba)
 		key = SCSI_SENSE_DATA_PROTECT;
 		pair = SCSI_ASC_SPACE_ALLOC_FAILED_WP;
 	}
-	ovb_warn("%s: opcode %#x at lba %llu failed: %s", t->name, cmd->cdb[0],
+	ovb_peer("%s: opcode %#x at lba %llu failed: %s", t->name, cmd->cdb[0],
 		 (unsigned long long)lba, strerror(-res));
 	cmd->status = SCSI_STATUS_CHECK_CONDITION;
 	cmd->sense_len = SCSI_SENSE_FIXED_LEN;

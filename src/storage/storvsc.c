@@ -51,7 +51,7 @@ static int svsc_call(struct ovb_storvsc *s, struct ovb_chan *chan,
 	if (!rc && m->operation != VSTOR_OPERATION_COMPLETE_IO)
 		rc = -EBADMSG;
 	if (rc == -EBADMSG)
-		ovb_warn("%s: malformed answer to an init step (%zu bytes)",
+		ovb_peer("%s: malformed answer to an init step (%zu bytes)",
 			 s->name, got);
 	return rc;
 }
@@ -69,7 +69,7 @@ static int svsc_simple(struct ovb_storvsc *s, uint32_t op, uint16_t version,
 		return (int)n;
 	rc = svsc_call(s, s->ch[0].chan, pkt, (size_t)n, m);
 	if (!rc && m->status != VSTOR_STATUS_SUCCESS) {
-		ovb_warn("%s: VSTOR operation %u refused: status 0x%08x",
+		ovb_peer("%s: VSTOR operation %u refused: status 0x%08x",
 			 s->name, op, m->status);
 		rc = -EIO;
 	}
@@ -101,7 +101,7 @@ static int svsc_init(struct ovb_storvsc *s)
 		if (m.status == VSTOR_STATUS_SUCCESS)
 			break;
 		if (m.status != VSTOR_STATUS_REVISION_MISMATCH) {
-			ovb_warn("%s: QUERY_PROTOCOL_VERSION: status 0x%08x",
+			ovb_peer("%s: QUERY_PROTOCOL_VERSION: status 0x%08x",
 				 s->name, m.status);
 			return -EIO;
 		}
@@ -261,7 +261,7 @@ static int svsc_probe_lun(struct ovb_storvsc *s, uint16_t lun,
 		l->block_size = be32(b + 4);
 	}
 	if (l->block_size != 512 && l->block_size != 4096) {
-		ovb_warn("%s: LUN %u: block size %u not supported", s->name,
+		ovb_peer("%s: LUN %u: block size %u not supported", s->name,
 			 lun, l->block_size);
 		return -EIO;
 	}

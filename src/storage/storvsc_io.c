@@ -133,7 +133,7 @@ static int64_t bad_completion(struct svsc_req *r, const char *why,
 			      unsigned long a, unsigned long b)
 {
 	__atomic_fetch_add(&r->s->bad_completions, 1, __ATOMIC_RELAXED);
-	ovb_warn("%s: bad completion from the host rejected: %s (%lu, %lu)",
+	ovb_peer("%s: bad completion from the host rejected: %s (%lu, %lu)",
 		 r->s->name, why, a, b);
 	return -EIO;
 }
@@ -390,7 +390,7 @@ void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op)
 		return;
 	snd.data = pkt;
 	snd.len = (size_t)n;
-	ovb_warn("%s: request timed out: %s", s->name,
+	ovb_peer("%s: request timed out: %s", s->name,
 		 op == VSTOR_OPERATION_RESET_LUN ? "RESET_LUN" : "RESET_ADAPTER");
 	pthread_rwlock_rdlock(&s->chlock);
 	if (s->nch && !ovb_chan_send(s->ch[0].chan, &snd))
@@ -467,7 +467,7 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 	if (reset_adapter)
 		ovb__svsc_reset(s, VSTOR_OPERATION_RESET_ADAPTER);
 	for (int i = 0; i < nfire; i++) {
-		ovb_warn("%s: LUN %u: request failed after resets%s", s->name,
+		ovb_peer("%s: LUN %u: request failed after resets%s", s->name,
 			 lun[i], first_fail ? "; the host stopped answering"
 					    : "");
 		fns[i](ctxs[i], -ETIMEDOUT, NULL);
@@ -582,7 +582,7 @@ static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 	if (res >= 0 && r && (io->op == OVB_STORVSC_READ ||
 			      io->op == OVB_STORVSC_WRITE) &&
 	    (uint64_t)res != r->len) {
-		ovb_warn("%s: LUN %u: short transfer (%lld of %u bytes)",
+		ovb_peer("%s: LUN %u: short transfer (%lld of %u bytes)",
 			 r->s->name, io->lun, (long long)res, r->len);
 		res = -EIO;
 	}
@@ -796,7 +796,7 @@ void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 
 	if (pkt->type != VM_PKT_DATA_INBAND ||
 	    ovb_vstor_parse(pkt->data, pkt->len, s->version, &m)) {
-		ovb_warn("%s: unexpected packet (type %u, %u bytes) dropped",
+		ovb_peer("%s: unexpected packet (type %u, %u bytes) dropped",
 			 s->name, pkt->type, pkt->len);
 		return;
 	}
@@ -812,7 +812,7 @@ void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		ovb_info("%s: host removes the device", s->name);
 		break;
 	default:
-		ovb_warn("%s: VSTOR operation %u from the host ignored",
+		ovb_peer("%s: VSTOR operation %u from the host ignored",
 			 s->name, m.operation);
 	}
 	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
