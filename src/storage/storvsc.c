@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/byteorder.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "storage/storvsc_priv.h"
@@ -195,12 +196,6 @@ bool ovb__svsc_lun(struct ovb_storvsc *s, uint16_t lun,
 	return found;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 static void copy_str(char *dst, const uint8_t *src, size_t n)
 {
 	memcpy(dst, src, n);
@@ -250,15 +245,15 @@ static int svsc_probe_lun(struct ovb_storvsc *s, uint16_t lun,
 	n = ovb__svsc_srb_sync(s, lun, rc16, 16, VSTOR_DATA_READ, b,
 			       SCSI_RC16_LEN);
 	if (n >= 12) {
-		l->blocks = ((uint64_t)be32(b) << 32 | be32(b + 4)) + 1;
-		l->block_size = be32(b + 8);
+		l->blocks = ovb_get_be64(b) + 1;
+		l->block_size = ovb_get_be32(b + 8);
 		l->can_discard = n > 14 && (b[14] & SCSI_RC16_LBPME);
 	} else {
 		n = ovb__svsc_srb_sync(s, lun, rc10, 10, VSTOR_DATA_READ, b, 8);
 		if (n < 8)
 			return n < 0 ? (int)n : -EIO;
-		l->blocks = (uint64_t)be32(b) + 1;
-		l->block_size = be32(b + 4);
+		l->blocks = (uint64_t)ovb_get_be32(b) + 1;
+		l->block_size = ovb_get_be32(b + 4);
 	}
 	if (l->block_size != 512 && l->block_size != 4096) {
 		ovb_peer("%s: LUN %u: block size %u not supported", s->name,
@@ -289,7 +284,7 @@ static bool svsc_scan(struct ovb_storvsc *s)
 	n = ovb__svsc_srb_sync(s, 0, rl, 12, VSTOR_DATA_READ, s->scratch,
 			       8 + 8 * SVSC_MAX_LUNS);
 	if (n >= 8) {
-		uint32_t bytes = be32(s->scratch);
+		uint32_t bytes = ovb_get_be32(s->scratch);
 
 		for (uint32_t off = 8; off + 8 <= bytes + 8 && off + 8 <= n &&
 				       nlist < SVSC_MAX_LUNS;

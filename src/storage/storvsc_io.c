@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/byteorder.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "storage/storvsc_priv.h"
@@ -604,20 +605,6 @@ static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 	io_done(io, res);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
 /* Fill part @i of @io (@bs-byte blocks); 0 or -ENOMEM. */
 static int part_build(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 		      struct svsc_req *r, uint64_t off, uint64_t len,
@@ -633,8 +620,8 @@ static int part_build(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 						    : SCSI_WRITE_16;
 		if (io->op == OVB_STORVSC_WRITE && io->fua)
 			cdb[1] = SCSI_CDB_FUA;
-		put_be64(cdb + 2, off / bs);
-		put_be32(cdb + 10, (uint32_t)(len / bs));
+		ovb_put_be64(cdb + 2, off / bs);
+		ovb_put_be32(cdb + 10, (uint32_t)(len / bs));
 		r->srb.cdb_length = 16;
 		r->srb.data_in = io->op == OVB_STORVSC_READ ? VSTOR_DATA_READ
 							    : VSTOR_DATA_WRITE;
@@ -656,8 +643,8 @@ static int part_build(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 		memset(r->param, 0, r->param_len);
 		((uint8_t *)r->param)[1] = 6 + SCSI_UNMAP_DESC_LEN;
 		((uint8_t *)r->param)[3] = SCSI_UNMAP_DESC_LEN;
-		put_be64((uint8_t *)r->param + 8, off / bs);
-		put_be32((uint8_t *)r->param + 16, (uint32_t)(len / bs));
+		ovb_put_be64((uint8_t *)r->param + 8, off / bs);
+		ovb_put_be32((uint8_t *)r->param + 16, (uint32_t)(len / bs));
 		cdb[0] = SCSI_UNMAP;
 		cdb[8] = (uint8_t)r->param_len;
 		r->srb.cdb_length = 10;
