@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/size.h"
 #include "openvmbus/version.h"
 #include "tools/util.h"
 
@@ -28,22 +29,9 @@ const char *tool_version_str(uint32_t v)
 
 int64_t tool_parse_size(const char *s)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t v;
 
-	if (end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end == 'i' && end[1] == 'B')
-		end += 2;
-	else if (*end == 'B')
-		end++;
-	return *end || v > (1ull << 46) ? -1 : (int64_t)v;
+	return ovb_parse_size(s, &v) || v > (1ull << 46) ? -1 : (int64_t)v;
 }
 
 const char *tool_default_socket(void)

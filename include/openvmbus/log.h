@@ -8,6 +8,8 @@
 #define OPENVMBUS_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 enum ovb_log_level {
 	OVB_LOG_ERR = 0,  /**< something failed: a channel or partition lost */
@@ -33,9 +35,57 @@ enum ovb_log_level ovb_log_get_level(void);
 /** Replace the sink (NULL restores stderr).  Not thread-safe vs ovb_log. */
 void ovb_log_set_sink(ovb_log_fn *fn, void *ctx);
 
+/**
+ * A token bucket of log lines: OVB_LOG_BURST lines at once, then one per
+ * OVB_LOG_INTERVAL_US.  Zero-initialised it is full.
+ */
+struct ovb_ratelimit {
+	uint64_t t_us;       /**< last refill (0: never used) */
+	uint32_t tokens;     /**< lines that may go out now */
+	uint32_t suppressed; /**< lines dropped since the last one out */
+	uint32_t gen;        /**< ovb_log_ratelimit_reset() count it saw */
+	bool busy;           /**< atomic: a tiny spin lock */
+};
+
+#define OVB_LOG_BURST 10
+#define OVB_LOG_INTERVAL_US 1000000u
+
+/**
+ * Take one line from @rl at @now_us (a monotonic clock, > 0).  True if
+ * it may go out; then *@suppressed is how many were dropped before it.
+ * Thread-safe.
+ */
+bool ovb_ratelimit(struct ovb_ratelimit *rl, uint64_t now_us,
+		   uint32_t *suppressed);
+
+/**
+ * Refill every bucket and forget what was suppressed, as if no line had
+ * been printed yet (tests that count lines one by one).  Thread-safe.
+ */
+void ovb_log_ratelimit_reset(void);
+
+/**
+ * A warning through @rl: dropped when over the limit, else printed after
+ * a line saying how many were dropped before it.  Thread-safe; a dropped
+ * line takes no lock and is not formatted.
+ */
+void ovb_log_limited(struct ovb_ratelimit *rl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #define ovb_err(...) ovb_log(OVB_LOG_ERR, __VA_ARGS__)
 #define ovb_warn(...) ovb_log(OVB_LOG_WARN, __VA_ARGS__)
 #define ovb_info(...) ovb_log(OVB_LOG_INFO, __VA_ARGS__)
+/**
+ * "The peer misbehaved": a warning that the other side (a guest, or the
+ * host seen from a guest) can cause at will, rate-limited per call site
+ * (struct ovb_ratelimit) so that a hostile peer can neither flood the log
+ * nor serialise every thread behind the log lock.
+ */
+#define ovb_peer(...)                                                         \
+	do {                                                                  \
+		static struct ovb_ratelimit ovb_rl_;                          \
+		ovb_log_limited(&ovb_rl_, __VA_ARGS__);                       \
+	} while (0)
 #define ovb_dbg(...)                                                          \
 	do {                                                                  \
 		if (ovb_log_get_level() >= OVB_LOG_DEBUG)                     \

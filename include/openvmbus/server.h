@@ -30,6 +30,11 @@ struct ovb_vsp_dev;
 /* ---- VSPs ---------------------------------------------------------------- */
 
 /** A host device provider; one const table per device kind. */
+/*
+ * No callback runs under a server lock: each may call any ovb_server_* or
+ * ovb_vsp_* function, except that a channel's worker never closes or
+ * rescinds its own channel or its primary.
+ */
 struct ovb_vsp_ops {
 	const char *name; /**< "echo", "storvsp", "netvsp" */
 	/** A partition joined: add this VSP's offers (ovb_server_offer). */

@@ -150,9 +150,11 @@ int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
 
 /**
  * Caller polling: drain every channel of @s on the calling thread and run
- * the completions (done() callbacks) here.  Returns completions run (>= 0),
- * or -ECONNRESET when the host is gone.  Cheap when nothing is there.
- * Call ovb_storvsc_poll_end() before the thread stops polling and sleeps.
+ * the completions (done() callbacks) here.  Returns the done() callbacks
+ * of @s's requests that ran on this thread during the call (>= 0; never
+ * another controller's), or -ECONNRESET when the host is gone.  Cheap
+ * when nothing is there.  Call ovb_storvsc_poll_end() before the thread
+ * stops polling and sleeps.
  *
  * Several threads may poll one controller at once; each channel is drained
  * by one of them at a time, so a thread may run other threads' done()

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "openvmbus/blk.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 
 #define FILE_QUEUE_DEPTH 128u /* SQ entries per queue; the CQ is twice */
@@ -426,14 +427,6 @@ static int file_settle(struct file_queue *fq)
 	return n;
 }
 
-static uint64_t file_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int file_poll(struct ovb_blk_queue *q, int timeout_us)
 {
 	struct file_queue *fq = (struct file_queue *)q;
@@ -458,8 +451,8 @@ static int file_poll(struct ovb_blk_queue *q, int timeout_us)
 	if (n > 0 || timeout_us == 0 || q->inflight == 0)
 		return n;
 	if (timeout_us > 0) {
-		end = file_now_us() + (uint64_t)timeout_us;
-		while (n == 0 && q->inflight > 0 && file_now_us() < end)
+		end = ovb_now_us() + (uint64_t)timeout_us;
+		while (n == 0 && q->inflight > 0 && ovb_now_us() < end)
 			n = file_settle(fq);
 		return n;
 	}

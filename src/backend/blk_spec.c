@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "openvmbus/blk.h"
+#include "openvmbus/size.h"
 
 #define SPEC_MAX_LUN 255
 
@@ -28,58 +29,6 @@ spec_fail(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -EINVAL;
-}
-
-/*
- * Parse a size with an optional K/M/G/T suffix (powers of 1024) and an
- * optional trailing "B"/"iB".  Returns 0 or -EINVAL (garbage, overflow).
- */
-static int spec_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (shift && !strcmp(end, "iB"))
-		end += 2;
-	else if (!strcmp(end, "B"))
-		end++;
-	if (*end)
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 /* Parse a decimal unsigned integer, the whole string. */
@@ -126,7 +75,7 @@ static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
 				 opt);
 	switch (k) {
 	case 0:
-		if (spec_parse_size(val, &s->size) || s->size == 0)
+		if (ovb_parse_size(val, &s->size) || s->size == 0)
 			return spec_fail(err, errlen,
 					 "disk spec: bad size '%s' (want a "
 					 "number with K/M/G/T, e.g. 8G)",

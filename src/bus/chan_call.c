@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "openvmbus/channel.h"
+#include "openvmbus/deadline.h"
 
 struct chan_call {
 	pthread_mutex_t lock;
@@ -52,26 +53,6 @@ static void call_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		call_free(c);
 }
 
-static void call_deadline(struct timespec *dl, int ms)
-{
-	clock_gettime(CLOCK_REALTIME, dl);
-	dl->tv_sec += ms / 1000;
-	dl->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (dl->tv_nsec >= 1000000000) {
-		dl->tv_sec++;
-		dl->tv_nsec -= 1000000000;
-	}
-}
-
-static bool call_expired(const struct timespec *dl)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return now.tv_sec > dl->tv_sec ||
-	       (now.tv_sec == dl->tv_sec && now.tv_nsec > dl->tv_nsec);
-}
-
 int ovb_chan_call(struct ovb_chan *chan, const struct ovb_send *req,
 		  void *reply, size_t cap, size_t *len, int timeout_ms,
 		  bool poll)
@@ -84,7 +65,7 @@ int ovb_chan_call(struct ovb_chan *chan, const struct ovb_send *req,
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	ovb_cond_init(&c->cond);
 	c->reply = reply;
 	c->cap = cap;
 	s.on_comp = call_done;
@@ -93,20 +74,20 @@ int ovb_chan_call(struct ovb_chan *chan, const struct ovb_send *req,
 		call_free(c);
 		return rc;
 	}
-	call_deadline(&dl, timeout_ms);
+	ovb_deadline_ms(&dl, timeout_ms);
 	if (poll) {
 		/* Spin on the ring ourselves; the completion runs here. */
 		for (unsigned int spins = 0;
 		     !__atomic_load_n(&c->done, __ATOMIC_ACQUIRE); spins++)
 			if (ovb_chan_poll(chan) < 0 ||
-			    (spins % 1024 == 1023 && call_expired(&dl)))
+			    (spins % 1024 == 1023 && ovb_deadline_passed(&dl)))
 				break;
 		ovb_chan_poll_end(chan);
 	}
 	rc = 0;
 	pthread_mutex_lock(&c->lock);
-	while (!c->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&c->cond, &c->lock, &dl);
+	while (!c->done && !rc)
+		rc = ovb_cond_timedwait(&c->cond, &c->lock, &dl);
 	if (!c->done) {
 		c->abandoned = true; /* the completion frees it */
 		pthread_mutex_unlock(&c->lock);

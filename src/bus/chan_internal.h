@@ -33,7 +33,10 @@ struct ovb_chan_params {
 	void *tap;              /**< host: the capture's view (a vsp dev) */
 };
 
-/** Create a channel (not started).  Returns 0, -EINVAL, -ENOMEM. */
+/**
+ * Create a channel (not started).  Returns 0, -EINVAL, -ENOMEM.  The
+ * channel owns @p's fds from success on; on failure they stay the caller's.
+ */
 int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out);
 
 /** Start the worker thread.  Returns 0 or -errno. */

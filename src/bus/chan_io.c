@@ -15,6 +15,7 @@
 
 #include "bus/capture_hook.h"
 #include "bus/chan_priv.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 
 /* ---- tracked requests ---------------------------------------------------- */
@@ -77,27 +78,6 @@ static bool on_worker(const struct ovb_chan *chan)
 	return chan->started && pthread_equal(pthread_self(), chan->worker);
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
-static int ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-		  (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (int)ms;
-}
-
 /*
  * Wait for the peer to make room, with send_lock held.  Off the worker we
  * sleep on send_cond, which the worker broadcasts on every wake-up; on the
@@ -108,7 +88,7 @@ static int wait_for_room(struct ovb_chan *chan, const struct timespec *dl)
 {
 	if (ovb_chan_is_dead(chan))
 		return -ECONNRESET;
-	if (!ms_left(dl))
+	if (ovb_deadline_passed(dl))
 		return -ETIMEDOUT;
 	if (on_worker(chan)) {
 		struct pollfd pfd[2] = {
@@ -117,7 +97,8 @@ static int wait_for_room(struct ovb_chan *chan, const struct timespec *dl)
 			  .events = POLLIN },
 		};
 		uint64_t v;
-		int n = ms_left(dl) < 10 ? ms_left(dl) : 10;
+		long left = ovb_deadline_left_ms(dl);
+		int n = left < 10 ? (int)left : 10;
 
 		if (poll(pfd, 2, n) > 0) {
 			for (int i = 0; i < 2; i++)
@@ -129,15 +110,10 @@ static int wait_for_room(struct ovb_chan *chan, const struct timespec *dl)
 	}
 	struct timespec rt;
 
-	/* send_cond uses CLOCK_REALTIME; wait in slices of 10 ms. */
-	clock_gettime(CLOCK_REALTIME, &rt);
-	rt.tv_nsec += 10 * 1000000;
-	if (rt.tv_nsec >= 1000000000) {
-		rt.tv_sec++;
-		rt.tv_nsec -= 1000000000;
-	}
+	/* Wait in slices of 10 ms. */
+	ovb_deadline_ms(&rt, 10);
 	__atomic_fetch_add(&chan->send_waiters, 1, __ATOMIC_SEQ_CST);
-	pthread_cond_timedwait(&chan->send_cond, &chan->send_lock, &rt);
+	ovb_cond_timedwait(&chan->send_cond, &chan->send_lock, &rt);
 	__atomic_fetch_sub(&chan->send_waiters, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -224,7 +200,7 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 			break;
 		if (!pending) {
 			/* Only a send that waits needs the clock. */
-			deadline_after(&dl, chan->send_timeout_ms);
+			ovb_deadline_ms(&dl, chan->send_timeout_ms);
 			STAT_ADD(chan, ring_full, 1);
 			/*
 			 * A polling caller may have left our inbound ring
@@ -462,7 +438,7 @@ static void chan_dispatch(struct ovb_chan *chan, const struct ovb_pkt *pkt)
 	if (pkt->type == VM_PKT_COMP && (pkt->xid & ~((1ull << 62) - 1)) ==
 						REQ_TAG) {
 		STAT_ADD(chan, errors, 1);
-		ovb_warn("%s: completion for unknown transaction %#llx dropped",
+		ovb_peer("%s: completion for unknown transaction %#llx dropped",
 			 chan->name, (unsigned long long)pkt->xid);
 		return;
 	}
@@ -514,7 +490,7 @@ static int chan_drain(struct ovb_chan *chan)
 		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
 			struct vmpacket_descriptor *d = (void *)chan->rxbuf;
 
-			ovb_warn("%s: malformed packet (type %u, offset8 %u, "
+			ovb_peer("%s: malformed packet (type %u, offset8 %u, "
 				 "len8 %u, flags %#x)", chan->name, d->type,
 				 d->offset8, d->len8, d->flags);
 			rc = -EBADMSG;
@@ -558,9 +534,8 @@ static void cpu_relax(void)
  */
 static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
 {
-	struct timespec start, now;
+	uint64_t start = ovb_now_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned int i = 0;; i++) {
 		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
 			return true;
@@ -571,10 +546,7 @@ static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
 		cpu_relax();
 		if (i % 64)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000000 +
-			    (now.tv_nsec - start.tv_nsec) / 1000 >=
-		    spin_us)
+		if (ovb_now_us() - start >= spin_us)
 			return false;
 	}
 }

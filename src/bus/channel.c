@@ -14,6 +14,7 @@
 
 #include "bus/chan_priv.h"
 #include "openvmbus/atomic.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "openvmbus/ring.h"
 
@@ -63,13 +64,14 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 		chan->req[i].next_free = i + 2 <= REQ_SLOTS ? i + 2 : 0;
 	chan->req_free = 1;
 	pthread_mutex_init(&chan->send_lock, NULL);
-	pthread_cond_init(&chan->send_cond, NULL);
+	ovb_cond_init(&chan->send_cond);
 	pthread_mutex_init(&chan->req_lock, NULL);
 	pthread_mutex_init(&chan->read_lock, NULL);
 	*out = chan;
 	return 0;
 err:
-	if (chan->wake_fd > 0)
+	/* The caller's @p->wait_fd stays the caller's on failure. */
+	if (p->wait_fd < 0 && chan->wake_fd > 0)
 		close(chan->wake_fd);
 	free(chan->rxbuf);
 	free(chan->req);

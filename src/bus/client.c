@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "bus/client_priv.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 
 /* ---- waiting for the host ---------------------------------------------- */
@@ -43,35 +44,17 @@ void ovb__cl_wait_cancel(struct ovb_client *cl, struct cl_wait *w)
 	pthread_mutex_unlock(&cl->lock);
 }
 
-static void ts_add_ms(struct timespec *t, long ms)
-{
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (ms % 1000) * 1000000;
-	if (t->tv_nsec >= 1000000000) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000;
-	}
-}
-
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 int ovb__cl_wait(struct ovb_client *cl, struct cl_wait *w)
 {
 	struct timespec dl;
 	int rc = 0;
 
-	/* cond uses CLOCK_MONOTONIC (ovb_client_create). */
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	ts_add_ms(&dl, cl->timeout_ms);
+	ovb_deadline_ms(&dl, cl->timeout_ms);
 	pthread_mutex_lock(&cl->lock);
-	if (cl->has_deadline && ts_before(&cl->deadline, &dl))
+	if (cl->has_deadline && !ovb_ts_reached(&cl->deadline, &dl))
 		dl = cl->deadline;
-	while (!w->done && !w->rescinded && !cl->dead && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&cl->cond, &cl->lock, &dl);
+	while (!w->done && !w->rescinded && !cl->dead && !rc)
+		rc = ovb_cond_timedwait(&cl->cond, &cl->lock, &dl);
 	wait_unlink(cl, w);
 	rc = w->done ? 0 : cl->dead ? -ECONNRESET
 		: w->rescinded ? -ENODEV : -ETIMEDOUT;
@@ -85,8 +68,7 @@ void ovb_client_set_deadline(struct ovb_client *cl, int ms)
 	if (ms < 0) {
 		cl->has_deadline = false;
 	} else {
-		clock_gettime(CLOCK_MONOTONIC, &cl->deadline);
-		ts_add_ms(&cl->deadline, ms);
+		ovb_deadline_ms(&cl->deadline, ms);
 		cl->has_deadline = true;
 	}
 	pthread_cond_broadcast(&cl->cond);
@@ -111,7 +93,6 @@ int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 		      struct ovb_gmem *gm, struct ovb_client **out)
 {
 	struct ovb_client *cl = calloc(1, sizeof(*cl));
-	pthread_condattr_t ca;
 
 	if (!cl)
 		return -ENOMEM;
@@ -123,10 +104,7 @@ int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 	cl->work_tail = &cl->work;
 	pthread_mutex_init(&cl->lock, NULL);
 	pthread_mutex_init(&cl->bind_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cl->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	ovb_cond_init(&cl->cond);
 	if (pthread_create(&cl->worker, NULL, cl_work_main, cl)) {
 		free(cl);
 		return -EAGAIN;
@@ -367,7 +345,7 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 	if (len < sizeof(*o) || o->child_relid == 0 ||
 	    o->child_relid > VMBUS_MAX_RELID || cl->dev[o->child_relid] ||
 	    (o->monitor_allocated & 1 && o->monitorid >= VMBUS_MONITOR_IDS)) {
-		ovb_warn("host: bad OFFERCHANNEL (relid %u, %zu bytes) ignored",
+		ovb_peer("host: bad OFFERCHANNEL (relid %u, %zu bytes) ignored",
 			 len >= sizeof(*o) ? o->child_relid : 0, len);
 		return;
 	}
@@ -387,7 +365,7 @@ static void on_offer(struct ovb_client *cl, const void *msg, size_t len)
 				dev->primary = p;
 		}
 		if (!dev->primary) {
-			ovb_warn("host: sub-channel offer relid %u without a "
+			ovb_peer("host: sub-channel offer relid %u without a "
 				 "primary ignored", o->child_relid);
 			free(dev);
 			return;
@@ -419,12 +397,12 @@ static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
 	struct ovb_vsc_dev *dev;
 
 	if (len < sizeof(*m)) {
-		ovb_warn("host: RESCIND of %zu bytes ignored", len);
+		ovb_peer("host: RESCIND of %zu bytes ignored", len);
 		return;
 	}
 	if (m->child_relid > VMBUS_MAX_RELID ||
 	    !(dev = cl->dev[m->child_relid]) || dev->rescinded) {
-		ovb_warn("host: RESCIND for unknown relid %u ignored",
+		ovb_peer("host: RESCIND for unknown relid %u ignored",
 			 m->child_relid);
 		return;
 	}
@@ -437,7 +415,7 @@ static void on_rescind(struct ovb_client *cl, const void *msg, size_t len)
 
 		if (!sub || sub->primary != dev || sub->rescinded)
 			continue;
-		ovb_warn("host: rescind of relid %u before its sub-channel "
+		ovb_peer("host: rescind of relid %u before its sub-channel "
 			 "relid %u; rescinding that too", m->child_relid, r);
 		rescind_locked(cl, sub);
 	}
@@ -481,7 +459,7 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 	int64_t key;
 
 	if (len < sizeof(h) || len > HV_MESSAGE_PAYLOAD_BYTE_COUNT) {
-		ovb_warn("host: message of %zu bytes ignored", len);
+		ovb_peer("host: message of %zu bytes ignored", len);
 		return;
 	}
 	memcpy(&h, msg, sizeof(h));
@@ -491,7 +469,7 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 	} else if (h.msgtype == CHANNELMSG_RESCIND_CHANNELOFFER) {
 		on_rescind(cl, msg, len);
 	} else if ((key = response_key(h.msgtype, msg, len)) < 0) {
-		ovb_warn("host: unexpected or malformed message type %u (%zu "
+		ovb_peer("host: unexpected or malformed message type %u (%zu "
 			 "bytes) ignored", h.msgtype, len);
 	} else {
 		struct cl_wait *w;
@@ -508,7 +486,7 @@ void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,
 			w->done = true;
 			pthread_cond_broadcast(&cl->cond);
 		} else if (h.msgtype != CHANNELMSG_ALLOFFERS_DELIVERED) {
-			ovb_warn("host: unsolicited message type %u (key "
+			ovb_peer("host: unsolicited message type %u (key "
 				 "%#llx) ignored", h.msgtype,
 				 (unsigned long long)key);
 		}

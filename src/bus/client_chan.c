@@ -69,7 +69,7 @@ int ovb_vsc_gpadl_create(struct ovb_vsc_dev *dev, const void *buf, size_t len,
 
 	memcpy(&r, w.msg, sizeof(r));
 	if (r.creation_status) {
-		ovb_warn("host refused GPADL %#x on relid %u: status %#x", h,
+		ovb_peer("host refused GPADL %#x on relid %u: status %#x", h,
 			 dev->offer.child_relid, r.creation_status);
 		return -EIO;
 	}
@@ -157,21 +157,74 @@ static void close_post(struct ovb_vsc_dev *dev)
 }
 
 /*
- * Tear down the ring GPADL and free the ring pages -- unless the host did
- * not confirm the teardown: then it may still map them, and reusing them
- * for anything else would let its writes land there.  They stay allocated.
+ * Tear down the ring GPADL.  False if the host did not confirm it: then it
+ * may still map the ring pages, and reusing them for anything else would
+ * let its writes land there.
  */
-static void ring_release(struct ovb_vsc_dev *dev)
+static bool ring_gpadl_release(struct ovb_vsc_dev *dev)
 {
 	int rc = ovb_vsc_gpadl_teardown(dev, dev->ring_gpadl);
 
-	if (rc && rc != -ECONNRESET)
-		ovb_warn("relid %u: ring GPADL %#x not torn down (%d); its %zu "
+	if (rc && rc != -ECONNRESET) {
+		ovb_peer("relid %u: ring GPADL %#x not torn down (%d); its %zu "
 			 "bytes stay allocated", dev->offer.child_relid,
 			 dev->ring_gpadl, rc, dev->ring_bytes);
-	else
+		return false;
+	}
+	return true;
+}
+
+/* Free the ring pages, unless the host may still map them. */
+static void ring_free(struct ovb_vsc_dev *dev, bool host_may_map)
+{
+	if (!host_may_map)
 		ovb_client_free(dev->cl, dev->ring, dev->ring_bytes);
 	dev->ring = NULL;
+}
+
+/* Tear down the ring GPADL and free the ring pages (see above). */
+static void ring_release(struct ovb_vsc_dev *dev)
+{
+	ring_free(dev, !ring_gpadl_release(dev));
+}
+
+/*
+ * The fast path's two eventfds, or neither (both -1): without them the
+ * channel signals through the link, so running out of fds is no failure.
+ */
+static void event_fds_new(int *kick, int *call)
+{
+	*kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	*call = *kick >= 0 ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+	if (*call < 0 && *kick >= 0) {
+		close(*kick);
+		*kick = -1;
+	}
+}
+
+/*
+ * Give the host copies of @kick and @call (the channel keeps waiting on
+ * @call); from then on the channel signals by writing @kick.  If that
+ * fails the channel keeps the slow path.  Consumes @kick either way.
+ */
+static void event_fds_give(struct ovb_vsc_dev *dev, int kick, int call)
+{
+	struct ovb_client *cl = dev->cl;
+	int k = dup(kick), c = k >= 0 ? dup(call) : -1;
+
+	if (c < 0) {
+		if (k >= 0)
+			close(k);
+		close(kick);
+		return;
+	}
+	/* The link owns @k and @c now, whatever it returns. */
+	if (cl->ops->set_event_fds(cl->link, dev->offer.child_relid,
+				   ovb__cl_signal_conn_id(dev), k, c)) {
+		close(kick);
+		return;
+	}
+	ovb__chan_set_peer_fds(dev->chan, -1, kick);
 }
 
 static int open_post(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
@@ -207,7 +260,7 @@ static int open_post(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *
 	}
 	memcpy(&r, w.msg, sizeof(r));
 	if (r.status) {
-		ovb_warn("host refused to open relid %u: status %#x", relid,
+		ovb_peer("host refused to open relid %u: status %#x", relid,
 			 r.status);
 		return -EIO;
 	}
@@ -221,8 +274,10 @@ int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 	struct ovb_chan_params cp = { 0 };
 	uint32_t relid = dev->offer.child_relid;
 	uint32_t out_pages = p->out_ring / HV_PAGE_SIZE;
+	bool host_may_map = false;
 	uint64_t gpa;
 	int kick = -1, call = -1, rc;
+	struct ovb_ring r;
 	uint8_t *ring;
 	char name[64];
 
@@ -236,6 +291,9 @@ int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 	if (rc)
 		return rc;
 	ring = dev->ring;
+	dev->use_monitor = p->use_monitor && dev->offer.monitor_allocated & 1;
+	if (cl->ops->set_event_fds && !p->no_eventfd && !dev->use_monitor)
+		event_fds_new(&kick, &call);
 	/* Guest->host ring first, host->guest after it; we own both. */
 	snprintf(name, sizeof(name), "relid %u", relid);
 	cp.name = name;
@@ -247,79 +305,51 @@ int ovb_vsc_open(struct ovb_vsc_dev *dev, const struct ovb_vsc_open_params *p,
 	cp.in_ctl = ring + (out_pages + 1) * HV_PAGE_SIZE;
 	cp.in_data = ring + (out_pages + 2) * HV_PAGE_SIZE;
 	cp.in_size = p->in_ring;
-	dev->use_monitor = p->use_monitor && dev->offer.monitor_allocated & 1;
-	if (cl->ops->set_event_fds && !p->no_eventfd && !dev->use_monitor) {
-		kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	}
 	cp.wait_fd = call;
 	cp.signal_fd = -1;
 	cp.role = &cl_chan_role;
 	cp.role_ctx = dev;
 	cp.recv = p->recv;
 	cp.ctx = p->ctx;
-	rc = ovb__chan_create(&cp, &dev->chan);
-	if (rc)
-		goto err_ring;
-	struct ovb_ring r;
-
+	if ((rc = ovb__chan_create(&cp, &dev->chan)) != 0)
+		goto err_chan;
 	ovb_ring_attach(&r, cp.out_ctl, cp.out_data, cp.out_size, "init");
 	ovb_ring_init_control(&r);
 	ovb_ring_attach(&r, cp.in_ctl, cp.in_data, cp.in_size, "init");
 	ovb_ring_init_control(&r);
-
-	rc = ovb_vsc_gpadl_create(dev, dev->ring, dev->ring_bytes,
-				  &dev->ring_gpadl);
-	if (rc)
-		goto err_chan;
-	rc = open_post(dev, p, out_pages + 1);
-	if (rc) {
-		/*
-		 * A host that refused, or did not answer in time, may hold
-		 * the rings all the same: have it close them before the
-		 * GPADL goes (a host that did not open ignores this).
-		 */
-		if (rc != -ECONNRESET)
-			close_post(dev);
+	if ((rc = ovb_vsc_gpadl_create(dev, dev->ring, dev->ring_bytes,
+				       &dev->ring_gpadl)) != 0)
 		goto err_gpadl;
-	}
-	if (kick >= 0 && call >= 0) {
-		int k = dup(kick), c = dup(call);
-
-		/* The host gets copies; from now on we signal by @kick. */
-		if (k >= 0 && c >= 0 &&
-		    !cl->ops->set_event_fds(cl->link, relid,
-					    ovb__cl_signal_conn_id(dev), k, c))
-			ovb__chan_set_peer_fds(dev->chan, -1, kick);
-		else
-			close(kick);
-		kick = -1;
-	}
-	rc = ovb__chan_start(dev->chan);
-	if (rc) {
-		close_post(dev);
-		goto err_gpadl;
-	}
+	if ((rc = open_post(dev, p, out_pages + 1)) != 0)
+		goto err_open;
+	if (kick >= 0)
+		event_fds_give(dev, kick, call);
+	kick = -1;
+	if ((rc = ovb__chan_start(dev->chan)) != 0)
+		goto err_start;
 	*out = dev->chan;
 	return 0;
+
+err_start:
+err_open:
+	/*
+	 * A host that refused, or did not answer in time, may hold the rings
+	 * all the same: have it close them before the GPADL goes (a host
+	 * that did not open ignores this; one that is gone cannot answer).
+	 */
+	if (rc != -ECONNRESET)
+		close_post(dev);
+	host_may_map = !ring_gpadl_release(dev);
 err_gpadl:
-	ovb__chan_destroy(dev->chan); /* closes @call */
+	ovb__chan_destroy(dev->chan); /* closes @call, its wait fd */
 	dev->chan = NULL;
-	if (kick >= 0)
-		close(kick);
-	ring_release(dev);
-	return rc;
-err_chan:
-	ovb__chan_destroy(dev->chan); /* closes @call */
 	call = -1;
-	dev->chan = NULL;
-err_ring:
-	if (kick >= 0)
-		close(kick);
+err_chan:
 	if (call >= 0)
 		close(call);
-	ovb_client_free(cl, dev->ring, dev->ring_bytes);
-	dev->ring = NULL;
+	if (kick >= 0)
+		close(kick);
+	ring_free(dev, host_may_map);
 	return rc;
 }
 

@@ -5,7 +5,39 @@
  * connection ids, the pre-Win8 interrupt page and the monitor page) and
  * statistics.  Channel messages are handled in server_msg.c, GPADLs and
  * open/close in server_chan.c.  Layer: bus.
+ *
+ * Locks and callbacks.  part->lock is a plain mutex over one partition's
+ * state: the relid table and every ovb_vsp_dev in it, the GPADLs and their
+ * reassembly, the negotiated version and pages, the monitor scanner's
+ * flags.  The order is srv->lock -> part->lock -> a channel's locks and the
+ * link's sends; nothing taken after part->lock ever waits for it.
+ *  1. No device callback runs under part->lock.  partition_add,
+ *     partition_remove, open and close are called with it dropped, recv
+ *     runs on the channel's worker: from all of them, from its workers and
+ *     from its own threads, holding its own locks, a device may call any
+ *     ovb_server_* or ovb_vsp_* function.  So a device's lock comes before
+ *     part->lock, and that is the only order between them.
+ *  2. No thread is joined under part->lock (channel workers, the monitor
+ *     scanner): a worker may be waiting for it, offering sub-channels.
+ *  3. Open and close of one device never overlap.  The one under way
+ *     marks dev->busy; another thread that would open, close or free that
+ *     device waits on part->cond.  A callback that re-enters for its own
+ *     device is not waited for (it would wait on itself): a close from
+ *     there does nothing.
+ *  4. A thread that drops the lock while it uses a dev holds it
+ *     (ovb__srv_dev_hold).  A dev removed meanwhile is freed by its last
+ *     holder, and whatever drops the lock looks again at what it read
+ *     before: ovb__srv_close says whether the dev is gone.
+ *  5. Guest messages arrive on one link thread, so the guest's opens and
+ *     closes are in order; rescinds (device threads) and partition death
+ *     are the other closers.  Destroy waits until nobody holds a dev.
+ *  6. ovb_server_report() runs its callback under srv->lock and part->lock:
+ *     it must not call the server.
+ * A device never closes or rescinds its own channel or its primary from
+ * that channel's worker (the close would join the worker it runs on), nor
+ * from its own open or close callback.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,11 +98,11 @@ struct ovb_vsp_dev *ovb_server_find_dev(struct ovb_partition *part,
 {
 	struct ovb_vsp_dev *dev = NULL;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	if (relid && relid <= VMBUS_MAX_RELID && part->dev[relid] &&
 	    part->dev[relid]->state != OFFER_RESCINDED)
 		dev = part->dev[relid];
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	return dev;
 }
 
@@ -114,9 +146,12 @@ int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 	part->link = link;
 	snprintf(part->name, sizeof(part->name), "%s", name);
 	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+#ifndef NDEBUG
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+#endif
 	pthread_mutex_init(&part->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	pthread_cond_init(&part->cond, NULL);
 	ovb_gmem_init(&part->gmem, name);
 
 	pthread_mutex_lock(&srv->lock);
@@ -125,11 +160,10 @@ int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 	srv->parts = part;
 	pthread_mutex_unlock(&srv->lock);
 
-	pthread_mutex_lock(&part->lock);
+	/* No message comes before we return; the offers take the lock. */
 	for (unsigned int i = 0; i < srv->nvsp; i++)
 		if (srv->vsp[i].ops->partition_add)
 			srv->vsp[i].ops->partition_add(part, srv->vsp[i].ctx);
-	pthread_mutex_unlock(&part->lock);
 	ovb_info("partition %u '%s' joined", part->id, part->name);
 	*out = part;
 	return 0;
@@ -140,14 +174,14 @@ int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
 {
 	int rc;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	if (part->connected)
 		rc = -EPROTO; /* regions come before the first message */
 	else
 		rc = ovb_gmem_add_region(&part->gmem, gpa, size, fd, fd_offset);
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	if (rc)
-		ovb_warn("%s: MEM_REGION gpa %#llx size %#llx refused: %s",
+		ovb_peer("%s: MEM_REGION gpa %#llx size %#llx refused: %s",
 			 part->name, (unsigned long long)gpa,
 			 (unsigned long long)size, strerror(-rc));
 	return rc;
@@ -158,7 +192,8 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 	struct ovb_server *srv = part->srv;
 	struct ovb_partition **pp;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
+	/* Each close drops the lock: read the table again every time. */
 	for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
 		struct ovb_vsp_dev *dev = part->dev[r];
 
@@ -166,9 +201,11 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 			ovb__srv_close(part, dev);
 	}
 	part->monitor_stop = true;
+	ovb__srv_unlock(part);
 	for (unsigned int i = 0; i < srv->nvsp; i++)
 		if (srv->vsp[i].ops->partition_remove)
 			srv->vsp[i].ops->partition_remove(part, srv->vsp[i].ctx);
+	ovb__srv_lock(part);
 	for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++)
 		if (part->dev[r])
 			ovb__srv_free_dev(part, part->dev[r]);
@@ -176,7 +213,10 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 	for (unsigned int i = 0; i < SRV_MAX_ASM; i++)
 		if (part->asm_used[i])
 			ovb_gpadl_asm_free(&part->asm_[i]);
-	pthread_mutex_unlock(&part->lock);
+	/* A rescind on another thread may still hold a dev. */
+	while (part->holds)
+		ovb__srv_wait(part);
+	ovb__srv_unlock(part);
 	if (part->monitor_running)
 		pthread_join(part->monitor_thread, NULL);
 
@@ -190,6 +230,7 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 	ovb_info("partition %u '%s' gone; its channels and memory released",
 		 part->id, part->name);
 	ovb_gmem_destroy(&part->gmem);
+	pthread_cond_destroy(&part->cond);
 	pthread_mutex_destroy(&part->lock);
 	free(part);
 }
@@ -276,9 +317,9 @@ int ovb_server_offer(struct ovb_partition *part, const struct ovb_vsp_ops *ops,
 {
 	int rc;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	rc = offer_locked(part, ops, p, NULL, 0, out);
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	return rc;
 }
 
@@ -293,7 +334,7 @@ int ovb_server_offer_subchannels(struct ovb_vsp_dev *primary, unsigned int n)
 	/* Sub-channels (sub_channel_index) exist from Win8 (2.4) on. */
 	if (ovb_partition_version(part) < VMBUS_VERSION_WIN8)
 		return -EPROTONOSUPPORT;
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	while (done < n) {
 		struct ovb_offer_params p = primary->p;
 
@@ -304,51 +345,91 @@ int ovb_server_offer_subchannels(struct ovb_vsp_dev *primary, unsigned int n)
 		primary->nsub++;
 		done++;
 	}
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	return done ? (int)done : rc;
+}
+
+void ovb__srv_dev_hold(struct ovb_partition *part, struct ovb_vsp_dev *dev)
+{
+	dev->holds++;
+	part->holds++;
+}
+
+bool ovb__srv_dev_put(struct ovb_partition *part, struct ovb_vsp_dev *dev)
+{
+	bool gone = dev->freed;
+
+	dev->holds--;
+	if (--part->holds == 0)
+		pthread_cond_broadcast(&part->cond);
+	if (gone && !dev->holds)
+		free(dev);
+	return gone;
+}
+
+bool ovb__srv_dev_wait_idle(struct ovb_partition *part,
+			    struct ovb_vsp_dev *dev)
+{
+	while (dev->busy && !pthread_equal(dev->busy_thread, pthread_self()))
+		ovb__srv_wait(part);
+	return !dev->busy;
 }
 
 void ovb__srv_free_dev(struct ovb_partition *part, struct ovb_vsp_dev *dev)
 {
-	if (dev->state == OFFER_OPEN)
+	ovb__srv_dev_hold(part, dev);
+	if (ovb__srv_dev_wait_idle(part, dev) && dev->state == OFFER_OPEN)
 		ovb__srv_close(part, dev);
-	if (part->dev[dev->relid] == dev)
-		part->dev[dev->relid] = NULL;
-	ovb__srv_gpadl_free_relid(part, dev->relid);
-	if (dev->closing)
-		dev->free_pending = true;
-	else
-		free(dev);
+	if (!dev->freed) {
+		if (part->dev[dev->relid] == dev)
+			part->dev[dev->relid] = NULL;
+		ovb__srv_gpadl_free_relid(part, dev->relid);
+		dev->freed = true;
+	}
+	ovb__srv_dev_put(part, dev);
 }
 
-int ovb_server_rescind(struct ovb_vsp_dev *dev)
+/* Rescind @dev and its sub-channels; part->lock held, dropped to close. */
+static int rescind_locked(struct ovb_partition *part, struct ovb_vsp_dev *dev)
 {
-	struct ovb_partition *part = dev->part;
 	struct vmbus_channel_relid_msg m = {
 		.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER,
 		.child_relid = dev->relid,
 	};
+	int rc = 0;
 
-	pthread_mutex_lock(&part->lock);
-	if (part->dev[dev->relid] != dev || dev->state == OFFER_RESCINDED) {
-		pthread_mutex_unlock(&part->lock);
+	if (dev->freed || dev->state == OFFER_RESCINDED)
 		return -ENODEV;
-	}
+	ovb__srv_dev_hold(part, dev);
 	/* Sub-channels go with their primary. */
 	for (uint32_t r = 1; !dev->primary && r <= VMBUS_MAX_RELID; r++)
 		if (part->dev[r] && part->dev[r]->primary == dev)
-			ovb_server_rescind(part->dev[r]);
-	if (dev->state == OFFER_OPEN)
-		ovb__srv_close(part, dev);
-	if (dev->sent && part->connected) {
+			rescind_locked(part, part->dev[r]);
+	ovb__srv_close(part, dev);
+	/* The lock was dropped: another thread may have finished the job. */
+	if (dev->freed || dev->state == OFFER_RESCINDED) {
+		rc = -ENODEV;
+	} else if (dev->sent && part->connected) {
 		dev->state = OFFER_RESCINDED;
 		ovb__srv_send(part, &m, sizeof(m));
 		ovb_info("%s: relid %u rescinded", part->name, dev->relid);
 	} else {
 		ovb__srv_free_dev(part, dev);
 	}
-	pthread_mutex_unlock(&part->lock);
-	return 0;
+	ovb__srv_dev_put(part, dev);
+	return rc;
+}
+
+int ovb_server_rescind(struct ovb_vsp_dev *dev)
+{
+	struct ovb_partition *part = dev->part;
+	int rc = -ENODEV;
+
+	ovb__srv_lock(part);
+	if (part->dev[dev->relid] == dev)
+		rc = rescind_locked(part, dev);
+	ovb__srv_unlock(part);
+	return rc;
 }
 
 /* ---- signals ---------------------------------------------------------------- */
@@ -385,7 +466,7 @@ static void scan_bits(struct ovb_partition *part, uint32_t *words,
 
 void ovb_server_signal_event(struct ovb_partition *part, uint32_t conn_id)
 {
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	if (conn_id > VMBUS_CHAN_CONNECTION_ID_BASE &&
 	    conn_id <= VMBUS_CHAN_CONNECTION_ID_BASE + VMBUS_MAX_RELID)
 		wake_relid(part, conn_id - VMBUS_CHAN_CONNECTION_ID_BASE);
@@ -393,7 +474,7 @@ void ovb_server_signal_event(struct ovb_partition *part, uint32_t conn_id)
 	if (part->int_page)
 		scan_bits(part, (uint32_t *)(void *)part->int_page->send,
 			  sizeof(part->int_page->send) / 4, 0);
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 }
 
 /*
@@ -408,7 +489,7 @@ static void *monitor_main(void *arg)
 	struct timespec ts = { 0, 100 * 1000 };
 
 	while (!__atomic_load_n(&part->monitor_stop, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_lock(&part->lock);
+		ovb__srv_lock(part);
 		struct hv_monitor_page *mp = part->monitor[1];
 
 		for (unsigned int g = 0; mp && g < 4; g++) {
@@ -430,7 +511,7 @@ static void *monitor_main(void *arg)
 						wake_relid(part, r);
 			}
 		}
-		pthread_mutex_unlock(&part->lock);
+		ovb__srv_unlock(part);
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -458,15 +539,15 @@ int ovb_server_set_event_fds(struct ovb_partition *part, uint32_t relid,
 	struct ovb_vsp_dev *dev;
 	int rc = -ENODEV;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	dev = relid && relid <= VMBUS_MAX_RELID ? part->dev[relid] : NULL;
 	if (dev && dev->state == OFFER_OPEN) {
 		ovb__chan_set_peer_fds(dev->chan, kick_fd, call_fd);
 		rc = 0;
 	}
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	if (rc)
-		ovb_warn("%s: EVENT_FDS for relid %u, which is not open",
+		ovb_peer("%s: EVENT_FDS for relid %u, which is not open",
 			 part->name, relid);
 	return rc;
 }
@@ -476,11 +557,11 @@ int ovb_server_post_message(struct ovb_partition *part, uint32_t conn_id,
 {
 	int rc;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	if (OVB_CAPTURE_ON())
 		ovb__cap_msg(part, OVB_CAP_TO_HOST, msg, len);
 	rc = ovb__srv_dispatch(part, conn_id, msg, len);
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	return rc;
 }
 
@@ -492,7 +573,7 @@ void ovb_server_report(struct ovb_server *srv,
 {
 	pthread_mutex_lock(&srv->lock);
 	for (struct ovb_partition *part = srv->parts; part; part = part->next) {
-		pthread_mutex_lock(&part->lock);
+		ovb__srv_lock(part);
 		for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++) {
 			struct ovb_vsp_dev *dev = part->dev[r];
 			struct ovb_chan_report rep = { 0 };
@@ -512,7 +593,7 @@ void ovb_server_report(struct ovb_server *srv,
 			}
 			fn(&rep, ctx);
 		}
-		pthread_mutex_unlock(&part->lock);
+		ovb__srv_unlock(part);
 	}
 	pthread_mutex_unlock(&srv->lock);
 }

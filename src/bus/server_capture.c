@@ -307,7 +307,7 @@ static void pageset_learn(struct ovb_vsp_dev *dev, uint32_t handle,
 					.relid = primary_relid(dev), .id = id };
 	struct srv_gpadl *g;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	for (g = part->gpadls; g && g->handle != handle; g = g->next)
 		;
 	if (g && g->nranges >= 1 && g->ranges[0].npfns) {
@@ -318,7 +318,7 @@ static void pageset_learn(struct ovb_vsp_dev *dev, uint32_t handle,
 			memcpy(nps.pfns, g->ranges[0].pfns,
 			       nps.npfns * sizeof(uint64_t));
 	}
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	if (!nps.pfns)
 		return;
 	pthread_mutex_lock(&ps_lock);

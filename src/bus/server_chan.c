@@ -5,6 +5,7 @@
  * reference-counted teardown, mapping of the ring GPADL into the two rings
  * on OPEN_CHANNEL, and the channel's role callbacks.  Layer: bus.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ static int gpadl_finish(struct ovb_partition *part, struct ovb_gpadl_asm *a)
 			if (pfn > UINT64_MAX / HV_PAGE_SIZE ||
 			    !ovb_gmem_ptr(&part->gmem, pfn * HV_PAGE_SIZE,
 					  HV_PAGE_SIZE)) {
-				ovb_warn("%s: GPADL %#x range %d: PFN %#llx "
+				ovb_peer("%s: GPADL %#x range %d: PFN %#llx "
 					 "outside guest memory", part->name,
 					 a->handle, i, (unsigned long long)pfn);
 				n = -EFAULT;
@@ -82,7 +83,7 @@ static int gpadl_finish(struct ovb_partition *part, struct ovb_gpadl_asm *a)
 		}
 	if (n <= 0) {
 		if (n == -EBADMSG)
-			ovb_warn("%s: GPADL %#x: malformed ranges", part->name,
+			ovb_peer("%s: GPADL %#x: malformed ranges", part->name,
 				 a->handle);
 		gpadl_created(part, a->relid, a->handle,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -130,7 +131,7 @@ static bool gpadl_quota_ok(struct ovb_partition *part,
 		}
 	if (n <= SRV_MAX_GPADLS && words <= SRV_MAX_GPADL_WORDS)
 		return true;
-	ovb_warn("%s: GPADL %#x refused: over the partition's quota of %u "
+	ovb_peer("%s: GPADL %#x refused: over the partition's quota of %u "
 		 "GPADLs and %u PFN words (%u GPADLs, %zu words with it)",
 		 part->name, a->handle, SRV_MAX_GPADLS, SRV_MAX_GPADL_WORDS, n,
 		 words);
@@ -150,14 +151,14 @@ int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 	dev = h->child_relid <= VMBUS_MAX_RELID ? part->dev[h->child_relid]
 						: NULL;
 	if (!dev || dev->state == OFFER_RESCINDED) {
-		ovb_warn("%s: GPADL_HEADER %#x for unknown relid %u", part->name,
+		ovb_peer("%s: GPADL_HEADER %#x for unknown relid %u", part->name,
 			 h->gpadl, h->child_relid);
 		gpadl_created(part, h->child_relid, h->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
 		return -EPROTO;
 	}
 	if (gpadl_find(part, h->gpadl) || asm_slot(part, h->gpadl) >= 0) {
-		ovb_warn("%s: GPADL handle %#x already in use", part->name,
+		ovb_peer("%s: GPADL handle %#x already in use", part->name,
 			 h->gpadl);
 		gpadl_created(part, h->child_relid, h->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -165,7 +166,7 @@ int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 	}
 	rc = ovb_gpadl_asm_start(&a, msg, len);
 	if (rc < 0) {
-		ovb_warn("%s: GPADL_HEADER %#x malformed (range_buflen %u, "
+		ovb_peer("%s: GPADL_HEADER %#x malformed (range_buflen %u, "
 			 "rangecount %u, %zu bytes)", part->name, h->gpadl,
 			 h->range_buflen, h->rangecount, len);
 		ovb_gpadl_asm_free(&a);
@@ -184,7 +185,7 @@ int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,
 	for (slot = 0; slot < SRV_MAX_ASM && part->asm_used[slot]; slot++)
 		;
 	if (slot == SRV_MAX_ASM) {
-		ovb_warn("%s: too many GPADLs in flight", part->name);
+		ovb_peer("%s: too many GPADLs in flight", part->name);
 		ovb_gpadl_asm_free(&a);
 		gpadl_created(part, h->child_relid, h->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -205,7 +206,7 @@ int ovb__srv_gpadl_body(struct ovb_partition *part, const void *msg,
 		return -EBADMSG;
 	slot = asm_slot(part, b->gpadl);
 	if (slot < 0) {
-		ovb_warn("%s: GPADL_BODY for unknown GPADL %#x", part->name,
+		ovb_peer("%s: GPADL_BODY for unknown GPADL %#x", part->name,
 			 b->gpadl);
 		return -EPROTO;
 	}
@@ -214,7 +215,7 @@ int ovb__srv_gpadl_body(struct ovb_partition *part, const void *msg,
 		return 0;
 	part->asm_used[slot] = false;
 	if (rc < 0) {
-		ovb_warn("%s: GPADL_BODY %#x: more PFNs than announced",
+		ovb_peer("%s: GPADL_BODY %#x: more PFNs than announced",
 			 part->name, b->gpadl);
 		gpadl_created(part, part->asm_[slot].relid, b->gpadl,
 			      VMBUS_STATUS_UNSUCCESSFUL);
@@ -244,13 +245,13 @@ int ovb__srv_gpadl_teardown(struct ovb_partition *part, const void *msg,
 		return -EBADMSG;
 	g = gpadl_find(part, t->gpadl);
 	if (!g) {
-		ovb_warn("%s: GPADL_TEARDOWN of unknown GPADL %#x", part->name,
+		ovb_peer("%s: GPADL_TEARDOWN of unknown GPADL %#x", part->name,
 			 t->gpadl);
 		return -EPROTO;
 	}
 	if (g->refs) {
 		/* Still mapped by a ring or a device: finish on release. */
-		ovb_warn("%s: GPADL_TEARDOWN of GPADL %#x still in use by "
+		ovb_peer("%s: GPADL_TEARDOWN of GPADL %#x still in use by "
 			 "relid %u; deferred until released", part->name,
 			 t->gpadl, g->relid);
 		g->teardown_pending = true;
@@ -310,7 +311,7 @@ int ovb_vsp_gpadl_get(struct ovb_vsp_dev *dev, uint32_t handle,
 	struct srv_gpadl *g;
 	int rc;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	g = gpadl_find(part, handle);
 	if (!g || g->relid != dev->relid || g->teardown_pending)
 		rc = -ENOENT;
@@ -318,7 +319,7 @@ int ovb_vsp_gpadl_get(struct ovb_vsp_dev *dev, uint32_t handle,
 		rc = gpadl_map(part, g, view);
 	if (!rc)
 		g->refs++;
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 	return rc;
 }
 
@@ -327,10 +328,10 @@ void ovb_vsp_gpadl_put(struct ovb_vsp_dev *dev, uint32_t handle,
 {
 	struct ovb_partition *part = dev->part;
 
-	pthread_mutex_lock(&part->lock);
+	ovb__srv_lock(part);
 	ovb_gmem_unmap(view);
 	gpadl_unref(part, handle);
-	pthread_mutex_unlock(&part->lock);
+	ovb__srv_unlock(part);
 }
 
 /* ---- open and close ---------------------------------------------------------- */
@@ -352,7 +353,7 @@ static void srv_chan_failed(struct ovb_chan *chan, void *role_ctx, int err)
 {
 	struct ovb_vsp_dev *dev = role_ctx;
 
-	ovb_warn("%s: relid %u: channel stopped; the guest must reopen it",
+	ovb_peer("%s: relid %u: channel stopped; the guest must reopen it",
 		 dev->part->name, dev->relid);
 }
 
@@ -386,13 +387,13 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	int rc;
 
 	if (!g || g->relid != dev->relid || g->teardown_pending) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: ring GPADL %#x unknown",
+		ovb_peer("%s: OPEN_CHANNEL relid %u: ring GPADL %#x unknown",
 			 part->name, dev->relid, o->ringbuffer_gpadlhandle);
 		return -ENOENT;
 	}
 	rc = gpadl_map(part, g, &dev->ring_view);
 	if (rc) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: ring GPADL %#x: %s",
+		ovb_peer("%s: OPEN_CHANNEL relid %u: ring GPADL %#x: %s",
 			 part->name, dev->relid, g->handle,
 			 rc == -ENOMEM ? "the partition's mapping budget is spent"
 			 : rc == -EINVAL ? "not one range of whole pages"
@@ -402,7 +403,7 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	npages = dev->ring_view.len / HV_PAGE_SIZE;
 	if (off < 2 || off > npages - 2 || npages - off > (1u << 18) ||
 	    off > (1u << 18)) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: downstream ring offset %zu "
+		ovb_peer("%s: OPEN_CHANNEL relid %u: downstream ring offset %zu "
 			 "invalid for a %zu-page GPADL", part->name, dev->relid,
 			 off, npages);
 		ovb_gmem_unmap(&dev->ring_view);
@@ -437,6 +438,52 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	return 0;
 }
 
+/* Refuse an OPEN_CHANNEL for a relid that is not (or no more) offered. */
+static int open_unknown(struct ovb_partition *part,
+			const struct vmbus_channel_open_channel *o)
+{
+	ovb_peer("%s: OPEN_CHANNEL for unknown relid %u", part->name,
+		 o->child_relid);
+	open_result(part, o->child_relid, o->openid,
+		    VMBUS_STATUS_UNSUCCESSFUL);
+	return -EPROTO;
+}
+
+/*
+ * The device's open, then the worker, with part->lock dropped (@dev busy
+ * and held).  A device that accepted is closed again if the worker does
+ * not start, or if its callback rescinded its own device (which the
+ * contract in server.c forbids, but a guest must not get a channel that
+ * is gone).
+ */
+static int open_device(struct ovb_partition *part, struct ovb_vsp_dev *dev,
+		       const uint8_t *userdata)
+{
+	struct ovb_chan *chan = dev->chan;
+	int rc = 0;
+
+	dev->busy = true;
+	dev->busy_thread = pthread_self();
+	ovb__srv_unlock(part);
+	assert(ovb__srv_unlocked(part));
+	if (dev->ops->open)
+		rc = dev->ops->open(dev, chan, userdata);
+	if (!rc && (rc = ovb__chan_start(chan)) != 0 && dev->ops->close)
+		dev->ops->close(dev, chan);
+	ovb__srv_lock(part);
+	if (!rc && (dev->freed || dev->state == OFFER_RESCINDED)) {
+		ovb__srv_unlock(part);
+		ovb__chan_stop(chan);
+		if (dev->ops->close)
+			dev->ops->close(dev, chan);
+		ovb__srv_lock(part);
+		rc = -ENODEV;
+	}
+	dev->busy = false;
+	pthread_cond_broadcast(&part->cond);
+	return rc;
+}
+
 int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 {
 	struct vmbus_channel_open_channel o = { 0 };
@@ -448,28 +495,29 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 	memcpy(&o, msg, len);
 	dev = o.child_relid <= VMBUS_MAX_RELID ? part->dev[o.child_relid]
 					       : NULL;
-	if (!dev || dev->state == OFFER_RESCINDED) {
-		ovb_warn("%s: OPEN_CHANNEL for unknown relid %u", part->name,
-			 o.child_relid);
-		open_result(part, o.child_relid, o.openid,
-			    VMBUS_STATUS_UNSUCCESSFUL);
-		return -EPROTO;
+	if (!dev)
+		return open_unknown(part, &o);
+	ovb__srv_dev_hold(part, dev);
+	/* A rescind on another thread may be closing it: let it finish. */
+	if (!ovb__srv_dev_wait_idle(part, dev) || dev->freed ||
+	    dev->state == OFFER_RESCINDED) {
+		ovb__srv_dev_put(part, dev);
+		return open_unknown(part, &o);
 	}
 	if (dev->state == OFFER_OPEN) {
-		ovb_warn("%s: OPEN_CHANNEL relid %u: already open", part->name,
+		ovb_peer("%s: OPEN_CHANNEL relid %u: already open", part->name,
 			 o.child_relid);
 		open_result(part, o.child_relid, o.openid,
 			    VMBUS_STATUS_UNSUCCESSFUL);
+		ovb__srv_dev_put(part, dev);
 		return -EPROTO;
 	}
 	rc = open_rings(part, dev, &o);
-	if (!rc && dev->ops->open)
-		rc = dev->ops->open(dev, dev->chan, o.userdata);
 	if (!rc)
-		rc = ovb__chan_start(dev->chan);
+		rc = open_device(part, dev, o.userdata);
 	if (rc) {
 		if (dev->chan) {
-			ovb__chan_destroy(dev->chan);
+			ovb__chan_destroy(dev->chan); /* no worker runs */
 			dev->chan = NULL;
 			ovb_gmem_unmap(&dev->ring_view);
 			gpadl_unref(part, dev->ring_gpadl);
@@ -477,6 +525,7 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 		dev->open_refused = true;
 		open_result(part, o.child_relid, o.openid,
 			    VMBUS_STATUS_UNSUCCESSFUL);
+		ovb__srv_dev_put(part, dev);
 		return rc == -ENOENT || rc == -EINVAL ? -EPROTO : 0;
 	}
 	dev->open_refused = false;
@@ -496,37 +545,34 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 	ovb__srv_monitor_update(part);
 	ovb_info("%s: relid %u (%s, sub-channel %u) open", part->name,
 		 dev->relid, dev->ops->name, dev->subidx);
+	ovb__srv_dev_put(part, dev);
 	return 0;
 }
 
-void ovb__srv_close(struct ovb_partition *part, struct ovb_vsp_dev *dev)
+bool ovb__srv_close(struct ovb_partition *part, struct ovb_vsp_dev *dev)
 {
-	struct ovb_chan *chan = dev->chan;
+	struct ovb_chan *chan;
 
-	if (dev->state != OFFER_OPEN)
-		return;
+	ovb__srv_dev_hold(part, dev);
+	if (!ovb__srv_dev_wait_idle(part, dev) || dev->freed ||
+	    dev->state != OFFER_OPEN)
+		return ovb__srv_dev_put(part, dev);
+	chan = dev->chan;
 	dev->state = OFFER_OFFERED;
-	dev->closing = true;
-	/*
-	 * The worker may be waiting for part->lock (a device offering
-	 * sub-channels): release every level of the recursive lock before
-	 * joining it.  Meanwhile dev->closing keeps dev alive (free_dev
-	 * defers to us).
-	 */
-	int depth = 0;
-
-	while (pthread_mutex_unlock(&part->lock) == 0)
-		depth++;
+	dev->busy = true;
+	dev->busy_thread = pthread_self();
+	/* The worker may be waiting for part->lock: never join under it. */
+	ovb__srv_unlock(part);
 	ovb__chan_stop(chan);
-	while (depth--)
-		pthread_mutex_lock(&part->lock);
+	assert(ovb__srv_unlocked(part));
 	if (dev->ops->close)
 		dev->ops->close(dev, chan);
 	ovb__chan_destroy(chan);
+	ovb__srv_lock(part);
 	dev->chan = NULL;
 	ovb_gmem_unmap(&dev->ring_view);
 	gpadl_unref(part, dev->ring_gpadl);
-	dev->closing = false;
-	if (dev->free_pending)
-		free(dev);
+	dev->busy = false;
+	pthread_cond_broadcast(&part->cond);
+	return ovb__srv_dev_put(part, dev);
 }

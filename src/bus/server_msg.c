@@ -57,7 +57,7 @@ static int contact_page(struct ovb_partition *part, uint64_t gpa,
 		return 0;
 	if (gpa % HV_PAGE_SIZE ||
 	    !(*out = ovb_gmem_ptr(&part->gmem, gpa, HV_PAGE_SIZE))) {
-		ovb_warn("%s: INITIATE_CONTACT: %s GPA %#llx not a page of "
+		ovb_peer("%s: INITIATE_CONTACT: %s GPA %#llx not a page of "
 			 "guest memory", part->name, what,
 			 (unsigned long long)gpa);
 		return -EFAULT;
@@ -77,7 +77,7 @@ static int on_initiate_contact(struct ovb_partition *part, uint32_t conn_id,
 		return -EBADMSG;
 	memcpy(&c, msg, len);
 	if (part->connected) {
-		ovb_warn("%s: INITIATE_CONTACT while connected (UNLOAD first)",
+		ovb_peer("%s: INITIATE_CONTACT while connected (UNLOAD first)",
 			 part->name);
 		version_response(part, false, VMBUS_CONNECTION_STATE_FAILURE);
 		return -EPROTO;
@@ -96,7 +96,7 @@ static int on_initiate_contact(struct ovb_partition *part, uint32_t conn_id,
 			    ? VMBUS_MESSAGE_CONNECTION_ID_4
 			    : VMBUS_MESSAGE_CONNECTION_ID;
 	if (conn_id != want_conn) {
-		ovb_warn("%s: INITIATE_CONTACT for %u.%u posted to connection "
+		ovb_peer("%s: INITIATE_CONTACT for %u.%u posted to connection "
 			 "%u, must be %u", part->name,
 			 c.vmbus_version_requested >> 16,
 			 c.vmbus_version_requested & 0xffff, conn_id, want_conn);
@@ -150,7 +150,7 @@ static struct ovb_vsp_dev *relid_dev(struct ovb_partition *part,
 					  : NULL;
 
 	if (!dev)
-		ovb_warn("%s: %s for unknown relid %u", part->name, what,
+		ovb_peer("%s: %s for unknown relid %u", part->name, what,
 			 m->child_relid);
 	return dev;
 }
@@ -158,6 +158,7 @@ static struct ovb_vsp_dev *relid_dev(struct ovb_partition *part,
 static int on_close(struct ovb_partition *part, const void *msg)
 {
 	struct ovb_vsp_dev *dev = relid_dev(part, msg, "CLOSECHANNEL");
+	uint32_t relid;
 
 	if (!dev)
 		return -EPROTO;
@@ -171,12 +172,13 @@ static int on_close(struct ovb_partition *part, const void *msg)
 			dev->open_refused = false;
 			return 0;
 		}
-		ovb_warn("%s: CLOSECHANNEL relid %u: not open", part->name,
+		ovb_peer("%s: CLOSECHANNEL relid %u: not open", part->name,
 			 dev->relid);
 		return -EPROTO;
 	}
-	ovb__srv_close(part, dev);
-	ovb_info("%s: relid %u closed by the guest", part->name, dev->relid);
+	relid = dev->relid;
+	ovb__srv_close(part, dev); /* may free @dev */
+	ovb_info("%s: relid %u closed by the guest", part->name, relid);
 	return 0;
 }
 
@@ -187,7 +189,7 @@ static int on_relid_released(struct ovb_partition *part, const void *msg)
 	if (!dev)
 		return -EPROTO;
 	if (dev->state != OFFER_RESCINDED) {
-		ovb_warn("%s: RELID_RELEASED relid %u: not rescinded",
+		ovb_peer("%s: RELID_RELEASED relid %u: not rescinded",
 			 part->name, dev->relid);
 		return -EPROTO;
 	}
@@ -206,8 +208,9 @@ static int on_unload(struct ovb_partition *part)
 
 		if (!dev)
 			continue;
-		if (dev->state == OFFER_OPEN)
-			ovb__srv_close(part, dev);
+		/* The close drops the lock; a rescind may free @dev. */
+		if (dev->state == OFFER_OPEN && ovb__srv_close(part, dev))
+			continue;
 		if (dev->state == OFFER_RESCINDED)
 			ovb__srv_free_dev(part, dev);
 		else
@@ -291,12 +294,12 @@ static int check_size(struct ovb_partition *part, uint32_t type, size_t len)
 	uint16_t min = msg_rules[type].min, max = msg_rules[type].max;
 
 	if (len < min || len > max) {
-		ovb_warn("%s: %s of %zu bytes dropped (expected %u..%u)",
+		ovb_peer("%s: %s of %zu bytes dropped (expected %u..%u)",
 			 part->name, msg_names[type], len, min, max);
 		return -EBADMSG;
 	}
 	if (msg_rules[type].two && len != min && len != max) {
-		ovb_warn("%s: %s of %zu bytes dropped (expected %u or %u)",
+		ovb_peer("%s: %s of %zu bytes dropped (expected %u or %u)",
 			 part->name, msg_names[type], len, min, max);
 		return -EBADMSG;
 	}
@@ -309,13 +312,13 @@ int ovb__srv_dispatch(struct ovb_partition *part, uint32_t conn_id,
 	struct vmbus_channel_message_header h;
 
 	if (len < sizeof(h) || len > HV_MESSAGE_PAYLOAD_BYTE_COUNT) {
-		ovb_warn("%s: channel message of %zu bytes dropped", part->name,
+		ovb_peer("%s: channel message of %zu bytes dropped", part->name,
 			 len);
 		return -EBADMSG;
 	}
 	memcpy(&h, msg, sizeof(h));
 	if (h.msgtype >= CHANNELMSG_COUNT || !msg_rules[h.msgtype].min) {
-		ovb_warn("%s: unknown or host-only channel message type %u "
+		ovb_peer("%s: unknown or host-only channel message type %u "
 			 "dropped", part->name, h.msgtype);
 		return -EBADMSG;
 	}
@@ -324,18 +327,18 @@ int ovb__srv_dispatch(struct ovb_partition *part, uint32_t conn_id,
 	if (h.msgtype == CHANNELMSG_INITIATE_CONTACT)
 		return on_initiate_contact(part, conn_id, msg, len);
 	if (!part->connected) {
-		ovb_warn("%s: %s before INITIATE_CONTACT dropped", part->name,
+		ovb_peer("%s: %s before INITIATE_CONTACT dropped", part->name,
 			 msg_names[h.msgtype]);
 		return -EPROTO;
 	}
 	if (conn_id != part->msg_conn_id) {
-		ovb_warn("%s: %s posted to connection %u, expected %u",
+		ovb_peer("%s: %s posted to connection %u, expected %u",
 			 part->name, msg_names[h.msgtype], conn_id,
 			 part->msg_conn_id);
 		return -EPROTO;
 	}
 	if (part->version < msg_rules[h.msgtype].version) {
-		ovb_warn("%s: %s not defined at VMBus %u.%u", part->name,
+		ovb_peer("%s: %s not defined at VMBus %u.%u", part->name,
 			 msg_names[h.msgtype], part->version >> 16,
 			 part->version & 0xffff);
 		return -EPROTO;

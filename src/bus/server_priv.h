@@ -7,6 +7,7 @@
 #ifndef OVB_BUS_SERVER_PRIV_H
 #define OVB_BUS_SERVER_PRIV_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -46,8 +47,17 @@ struct ovb_vsp_dev {
 	struct ovb_gmem_view ring_view;
 	uint32_t target_vp;
 	bool open_refused; /* the last OPEN failed: a CLOSE may follow */
-	bool closing;      /* ovb__srv_close() has dropped the lock */
-	bool free_pending; /* freed while closing: the closer frees */
+	/*
+	 * Open and close run device callbacks with part->lock dropped.
+	 * @busy: one of them is under way (on @busy_thread); others wait
+	 * on part->cond.  @holds: threads that dropped the lock while they
+	 * use @dev; @freed: removed from the partition, and the last hold
+	 * frees the memory.
+	 */
+	bool busy;
+	pthread_t busy_thread;
+	unsigned int holds;
+	bool freed;
 };
 
 struct srv_gpadl {
@@ -68,7 +78,13 @@ struct ovb_partition {
 	char name[64];
 	const struct ovb_partition_link_ops *ops;
 	void *link;
-	pthread_mutex_t lock; /* recursive: VSP callbacks may re-enter */
+	pthread_mutex_t lock; /* plain: the contract at the top of server.c */
+	pthread_cond_t cond;  /* a device stopped being busy; holds hit 0 */
+	unsigned int holds;   /* sum of dev->holds */
+#ifndef NDEBUG
+	pthread_t owner; /* atomic: who holds @lock, when @owned */
+	bool owned;      /* atomic */
+#endif
 	struct ovb_gmem gmem;
 
 	bool connected;        /* INITIATE_CONTACT accepted */
@@ -104,10 +120,80 @@ struct ovb_server {
 	uint32_t min_version;
 };
 
+/*
+ * part->lock.  In builds without NDEBUG it is an error-checking mutex and
+ * these assert what the contract in server.c says: never taken twice by
+ * one thread, never held across a device callback.
+ */
+static inline void ovb__srv_lock(struct ovb_partition *part)
+{
+	int rc = pthread_mutex_lock(&part->lock);
+
+	assert(rc == 0); /* EDEADLK: this thread holds it already */
+	(void)rc;
+#ifndef NDEBUG
+	__atomic_store_n(&part->owner, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&part->owned, true, __ATOMIC_RELAXED);
+#endif
+}
+
+static inline void ovb__srv_unlock(struct ovb_partition *part)
+{
+	int rc;
+
+#ifndef NDEBUG
+	__atomic_store_n(&part->owned, false, __ATOMIC_RELAXED);
+#endif
+	rc = pthread_mutex_unlock(&part->lock);
+	assert(rc == 0); /* EPERM: not held by this thread */
+	(void)rc;
+}
+
+/* Wait on part->cond; part->lock held. */
+static inline void ovb__srv_wait(struct ovb_partition *part)
+{
+#ifndef NDEBUG
+	__atomic_store_n(&part->owned, false, __ATOMIC_RELAXED);
+#endif
+	pthread_cond_wait(&part->cond, &part->lock);
+#ifndef NDEBUG
+	__atomic_store_n(&part->owner, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&part->owned, true, __ATOMIC_RELAXED);
+#endif
+}
+
+/* For assert(): true unless this thread holds part->lock. */
+static inline bool ovb__srv_unlocked(struct ovb_partition *part)
+{
+#ifndef NDEBUG
+	return !__atomic_load_n(&part->owned, __ATOMIC_RELAXED) ||
+	       !pthread_equal(__atomic_load_n(&part->owner, __ATOMIC_RELAXED),
+			      pthread_self());
+#else
+	(void)part;
+	return true;
+#endif
+}
+
 /* server.c */
 int ovb__srv_send(struct ovb_partition *part, const void *msg, size_t len);
 void ovb__srv_send_offer(struct ovb_partition *part, struct ovb_vsp_dev *dev);
+/*
+ * Remove @dev from the partition and free it (at once, or by the last
+ * thread that holds it).  part->lock held; dropped and retaken when @dev
+ * is open or busy.
+ */
 void ovb__srv_free_dev(struct ovb_partition *part, struct ovb_vsp_dev *dev);
+/* Keep @dev's memory while this thread drops part->lock (lock held). */
+void ovb__srv_dev_hold(struct ovb_partition *part, struct ovb_vsp_dev *dev);
+/* Drop a hold (lock held).  True if @dev was freed: do not touch it. */
+bool ovb__srv_dev_put(struct ovb_partition *part, struct ovb_vsp_dev *dev);
+/*
+ * Wait until no other thread opens or closes @dev (lock held, @dev held).
+ * False if this thread does: a device callback re-entered.
+ */
+bool ovb__srv_dev_wait_idle(struct ovb_partition *part,
+			    struct ovb_vsp_dev *dev);
 void ovb__srv_monitor_update(struct ovb_partition *part);
 
 /* server_chan.c */
@@ -119,8 +205,14 @@ int ovb__srv_gpadl_teardown(struct ovb_partition *part, const void *msg,
 			    size_t len);
 void ovb__srv_gpadl_free_relid(struct ovb_partition *part, uint32_t relid);
 int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len);
-/* Close @dev's channel; drops and retakes part->lock around the join. */
-void ovb__srv_close(struct ovb_partition *part, struct ovb_vsp_dev *dev);
+/*
+ * Close @dev's channel if it is open (waiting for an open or close on
+ * another thread first).  part->lock held; dropped and retaken around the
+ * device's close callback and the join of the worker, so the caller must
+ * look again at anything it read before.  True if @dev was freed
+ * meanwhile: the caller must not touch it.
+ */
+bool ovb__srv_close(struct ovb_partition *part, struct ovb_vsp_dev *dev);
 
 /* server_msg.c */
 int ovb__srv_dispatch(struct ovb_partition *part, uint32_t conn_id,

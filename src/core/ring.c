@@ -61,12 +61,12 @@ static int ring_check_index(const struct ovb_ring *r, const char *what,
 			    uint32_t idx)
 {
 	if (idx % 8 != 0) {
-		ovb_warn("%s: %s %u not a multiple of 8 (size %u)", r->name,
+		ovb_peer("%s: %s %u not a multiple of 8 (size %u)", r->name,
 			 what, idx, r->size);
 		return -EBADMSG;
 	}
 	if (idx >= r->size) {
-		ovb_warn("%s: %s %u beyond the data area (size %u)", r->name,
+		ovb_peer("%s: %s %u beyond the data area (size %u)", r->name,
 			 what, idx, r->size);
 		return -EBADMSG;
 	}
@@ -344,17 +344,17 @@ static int ring_check_desc(const struct ovb_ring *r, uint32_t at,
 	uint32_t len = d->len8 * 8u, off = d->offset8 * 8u;
 
 	if (len < RING_DESC_SIZE) {
-		ovb_warn("%s: packet at %u: len8 %u shorter than a descriptor",
+		ovb_peer("%s: packet at %u: len8 %u shorter than a descriptor",
 			 r->name, at, d->len8);
 		return -EBADMSG;
 	}
 	if (off < RING_DESC_SIZE || off > len) {
-		ovb_warn("%s: packet at %u: offset8 %u outside 2..len8 %u",
+		ovb_peer("%s: packet at %u: offset8 %u outside 2..len8 %u",
 			 r->name, at, d->offset8, d->len8);
 		return -EBADMSG;
 	}
 	if (len + VMBUS_PKT_TRAILER_SIZE > avail) {
-		ovb_warn("%s: packet at %u: len8 %u plus trailer exceeds the "
+		ovb_peer("%s: packet at %u: len8 %u plus trailer exceeds the "
 			 "%u bytes written",
 			 r->name, at, d->len8, avail);
 		return -EBADMSG;
@@ -379,7 +379,7 @@ ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 	if (avail == 0)
 		return -EAGAIN;
 	if (avail < RING_DESC_SIZE + VMBUS_PKT_TRAILER_SIZE) {
-		ovb_warn("%s: write_index %u leaves %u bytes at %u, less than "
+		ovb_peer("%s: write_index %u leaves %u bytes at %u, less than "
 			 "a packet",
 			 r->name, wr, avail, r->priv_read);
 		return -EBADMSG;

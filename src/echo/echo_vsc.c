@@ -74,14 +74,14 @@ static void echo_vsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 
 	if (pkt->type == VM_PKT_COMP) {
 		/* Ours are all tracked: the channel took them already. */
-		ovb_warn("%s: unexpected completion %#llx dropped",
+		ovb_peer("%s: unexpected completion %#llx dropped",
 			 ovb_chan_name(chan), (unsigned long long)pkt->xid);
 		return;
 	}
 	if (pkt->type != VM_PKT_DATA_USING_XFER_PAGES)
 		return; /* untracked in-band replies: nothing to do */
 	if (pkt->xfer_pageset_id != ECHO_XFER_PAGESET || !e->buf) {
-		ovb_warn("%s: transfer pages for unknown set %u",
+		ovb_peer("%s: transfer pages for unknown set %u",
 			 ovb_chan_name(chan), pkt->xfer_pageset_id);
 		return;
 	}
@@ -91,7 +91,7 @@ static void echo_vsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		memcpy(&r, &pkt->xfer[i], sizeof(r));
 		if (r.byte_offset > e->buflen ||
 		    r.byte_count > e->buflen - r.byte_offset) {
-			ovb_warn("%s: transfer range %u+%u outside the %zu-byte "
+			ovb_peer("%s: transfer range %u+%u outside the %zu-byte "
 				 "buffer", ovb_chan_name(chan), r.byte_offset,
 				 r.byte_count, e->buflen);
 			return;

@@ -98,7 +98,7 @@ static void echo_reply(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		rc = ovb_chan_send_inband(chan, out, sizeof(*m) + n, pkt->xid,
 					  0);
 	if (rc && rc != -ECONNRESET)
-		ovb_warn("%s: echo reply failed: %d", ovb_chan_name(chan), rc);
+		ovb_peer("%s: echo reply failed: %d", ovb_chan_name(chan), rc);
 }
 
 /* Hash (SUM) or fill (FILL) the guest pages of a GPA-direct packet. */
@@ -117,7 +117,7 @@ static int echo_pages(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	n = ovb_gmem_ranges_iov(gm, pkt->ranges, pkt->range_cnt, iov,
 				ECHO_MAX_IOV, &total);
 	if (n < 0) {
-		ovb_warn("%s: echo GPA-direct request names memory outside "
+		ovb_peer("%s: echo GPA-direct request names memory outside "
 			 "the guest", ovb_chan_name(chan));
 		return EFAULT;
 	}
@@ -167,7 +167,7 @@ static void echo_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	if (pkt->type == VM_PKT_COMP)
 		return; /* the guest finished with a transfer-page packet */
 	if (pkt->len < sizeof(m)) {
-		ovb_warn("%s: echo request of %u bytes dropped",
+		ovb_peer("%s: echo request of %u bytes dropped",
 			 ovb_chan_name(chan), pkt->len);
 		return;
 	}

@@ -2,8 +2,11 @@
 /*
  * The FUSE disk front end (libfuse3, multi-threaded): DIR/<ctl>/lun<N>
  * files over storvsc.  Requests are split at the controller's largest
- * transfer and bounced once through a per-thread buffer in guest memory
- * (the FUSE buffer is ours, not the guest's).  Unaligned edges are
+ * transfer and bounced once through a buffer in guest memory (the FUSE
+ * buffer is ours, not the guest's), taken from a small pool that the disk
+ * owns and frees when it stops: FUSE may run many threads, and guest
+ * memory is the guest's, so more threads wait for a buffer rather than
+ * each keeping one.  Unaligned edges are
  * read-modify-written under a per-LUN lock.  Layer: frontend.
  */
 #define FUSE_USE_VERSION 31
@@ -21,11 +24,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/fuse_disk.h"
 #include "openvmbus/log.h"
 
-#define FD_BOUNCE (1u << 20) /* per-thread bounce buffer */
+#define FD_BOUNCE (1u << 20) /* one bounce buffer */
+#define FD_POOL 4            /* bounce buffers at most, per disk */
 #define FD_MAX_LUNS 64
+
+/* A bounce buffer of the pool: FD_BOUNCE bytes of @owner's guest memory. */
+struct fd_bounce {
+	void *buf;                 /* NULL: not allocated yet */
+	struct ovb_storvsc *owner; /* whose ovb_storvsc_alloc() */
+	bool busy;                 /* taken by a request */
+};
 
 struct ovb_fuse_disk {
 	struct ovb_storvsc_set *set;
@@ -33,6 +45,9 @@ struct ovb_fuse_disk {
 	pthread_t thread;
 	char dir[256];
 	pthread_mutex_t rmw_lock; /* unaligned writes */
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond; /* a buffer was given back */
+	struct fd_bounce pool[FD_POOL];
 	dev_t dev;                /* of the mount: its fusectl name */
 	bool ended;               /* atomic: the FUSE loop returned */
 };
@@ -157,17 +172,70 @@ static int fd_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* The calling FUSE thread's bounce buffer in guest memory. */
-static __thread void *fd_bounce;
-static __thread struct ovb_storvsc *fd_bounce_owner;
-
-static void *fd_buffer(struct ovb_storvsc *s)
+static void fd_bounce_put(struct ovb_fuse_disk *fd, struct fd_bounce *b)
 {
-	if (!fd_bounce || fd_bounce_owner != s) {
-		fd_bounce = ovb_storvsc_alloc(s, FD_BOUNCE);
-		fd_bounce_owner = s;
+	pthread_mutex_lock(&fd->pool_lock);
+	b->busy = false;
+	pthread_cond_signal(&fd->pool_cond);
+	pthread_mutex_unlock(&fd->pool_lock);
+}
+
+/*
+ * A bounce buffer in @s's guest memory: a free one of @s's, else a slot
+ * not allocated yet, else another controller's (reallocated); waits while
+ * all are taken.  NULL: guest memory is short.
+ */
+static struct fd_bounce *fd_bounce_get(struct ovb_fuse_disk *fd,
+				       struct ovb_storvsc *s)
+{
+	struct fd_bounce *b = NULL, *empty, *other;
+
+	pthread_mutex_lock(&fd->pool_lock);
+	for (;;) {
+		empty = other = NULL;
+		for (unsigned int i = 0; i < FD_POOL && !b; i++) {
+			struct fd_bounce *c = &fd->pool[i];
+
+			if (c->busy)
+				continue;
+			if (c->buf && c->owner == s)
+				b = c;
+			else if (!c->buf && !empty)
+				empty = c;
+			else if (c->buf && !other)
+				other = c;
+		}
+		b = b ? b : empty ? empty : other;
+		if (b)
+			break;
+		pthread_cond_wait(&fd->pool_cond, &fd->pool_lock);
 	}
-	return fd_bounce;
+	b->busy = true;
+	pthread_mutex_unlock(&fd->pool_lock);
+	if (b->buf && b->owner != s) {
+		ovb_storvsc_free(b->owner, b->buf, FD_BOUNCE);
+		b->buf = NULL;
+	}
+	if (!b->buf) {
+		b->buf = ovb_storvsc_alloc(s, FD_BOUNCE);
+		b->owner = s;
+	}
+	if (!b->buf) {
+		fd_bounce_put(fd, b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Free the pool's buffers; no request runs any more. */
+static void fd_pool_free(struct ovb_fuse_disk *fd)
+{
+	for (unsigned int i = 0; i < FD_POOL; i++)
+		if (fd->pool[i].buf)
+			ovb_storvsc_free(fd->pool[i].owner, fd->pool[i].buf,
+					 FD_BOUNCE);
+	pthread_cond_destroy(&fd->pool_cond);
+	pthread_mutex_destroy(&fd->pool_lock);
 }
 
 /*
@@ -191,12 +259,16 @@ static int fd_errno(int64_t res)
 static int fd_rw_aligned(struct fd_node *n, bool write, char *buf,
 			 uint64_t off, uint64_t len)
 {
+	struct ovb_fuse_disk *fd = fd_self();
 	uint64_t chunk_max = FD_BOUNCE;
 	uint64_t mt = ovb_storvsc_max_transfer(n->s);
-	void *b = fd_buffer(n->s);
+	struct fd_bounce *bb = fd_bounce_get(fd, n->s);
+	void *b;
+	int rc = 0;
 
-	if (!b)
+	if (!bb)
 		return -ENOMEM;
+	b = bb->buf;
 	if (mt && mt < chunk_max)
 		chunk_max = mt - mt % n->lun.block_size;
 	while (len) {
@@ -209,17 +281,18 @@ static int fd_rw_aligned(struct fd_node *n, bool write, char *buf,
 				       write ? OVB_STORVSC_WRITE
 					     : OVB_STORVSC_READ,
 				       n->lun.lun, off, b, chunk, false);
-		if (res < 0)
-			return fd_errno(res);
-		if ((uint64_t)res != chunk)
-			return -EIO;
+		if (res < 0 || (uint64_t)res != chunk) {
+			rc = res < 0 ? fd_errno(res) : -EIO;
+			break;
+		}
 		if (!write)
 			memcpy(buf, b, chunk);
 		buf += chunk;
 		off += chunk;
 		len -= chunk;
 	}
-	return 0;
+	fd_bounce_put(fd, bb);
+	return rc;
 }
 
 /* Read or write any byte range: aligned middle, bounced edges. */
@@ -431,18 +504,24 @@ int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
 	fd->set = set;
 	snprintf(fd->dir, sizeof(fd->dir), "%s", dir);
 	pthread_mutex_init(&fd->rmw_lock, NULL);
+	pthread_mutex_init(&fd->pool_lock, NULL);
+	pthread_cond_init(&fd->pool_cond, NULL);
 	fd->fuse = fuse_new(&args, &fd_ops, sizeof(fd_ops), fd);
 	/* Parsing replaced @args with a copy that is ours to free. */
 	fuse_opt_free_args(&args);
 	if (!fd->fuse || fuse_mount(fd->fuse, dir)) {
 		if (fd->fuse)
 			fuse_destroy(fd->fuse);
+		fd_pool_free(fd);
+		pthread_mutex_destroy(&fd->rmw_lock);
 		free(fd);
 		return -EIO;
 	}
 	if (pthread_create(&fd->thread, NULL, fd_loop, fd)) {
 		fuse_unmount(fd->fuse);
 		fuse_destroy(fd->fuse);
+		fd_pool_free(fd);
+		pthread_mutex_destroy(&fd->rmw_lock);
 		free(fd);
 		return -EAGAIN;
 	}
@@ -460,14 +539,9 @@ static bool fd_join(struct ovb_fuse_disk *fd, long ms)
 {
 	struct timespec dl;
 
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
-	return pthread_timedjoin_np(fd->thread, NULL, &dl) == 0;
+	ovb_deadline_ms(&dl, ms);
+	return pthread_clockjoin_np(fd->thread, NULL, CLOCK_MONOTONIC, &dl) ==
+	       0;
 }
 
 /*
@@ -534,6 +608,7 @@ int ovb_fuse_disk_stop(struct ovb_fuse_disk *fd)
 	}
 	fuse_unmount(fd->fuse);
 	fuse_destroy(fd->fuse);
+	fd_pool_free(fd);
 	pthread_mutex_destroy(&fd->rmw_lock);
 	free(fd);
 	return 0;

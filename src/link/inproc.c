@@ -217,8 +217,12 @@ static int guest_set_fds(void *link, uint32_t relid, uint32_t conn_id,
 	struct ovb_inproc *l = link;
 	struct item *it = calloc(1, sizeof(*it));
 
-	if (!it)
+	if (!it) {
+		/* We own the fds whatever we return (client.h). */
+		close(kick_fd);
+		close(call_fd);
 		return -ENOMEM;
+	}
 	it->kind = IT_FDS;
 	it->a = relid;
 	it->b = conn_id;

@@ -102,7 +102,7 @@ static bool guest_datagram(struct ovb_link_guest *g, const uint8_t *buf,
 
 		if (m->payload_size > HV_MESSAGE_PAYLOAD_BYTE_COUNT ||
 		    m->message_type != HVMSG_VMBUS) {
-			ovb_warn("host link: MESSAGE with type %u size %u "
+			ovb_peer("host link: MESSAGE with type %u size %u "
 				 "dropped", m->message_type, m->payload_size);
 			return true;
 		}

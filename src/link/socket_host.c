@@ -185,7 +185,7 @@ static int conn_datagram(struct conn *c, const uint8_t *buf, size_t n,
 					  "POST_MESSAGE payload_size > 240");
 		c->posted = true;
 		if (m->message_type != HVMSG_VMBUS) {
-			ovb_warn("%s: POST_MESSAGE of message type %u dropped",
+			ovb_peer("%s: POST_MESSAGE of message type %u dropped",
 				 c->name, m->message_type);
 			return 0;
 		}

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "net/netvsc_priv.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "openvmbus/toeplitz.h"
 
@@ -70,17 +71,6 @@ const struct ovb_vsc_driver ovb_netvsc_driver = {
 
 /* ---- synchronous NVSP requests --------------------------------------------- */
 
-static void deadline(struct timespec *dl, int ms)
-{
-	clock_gettime(CLOCK_REALTIME, dl);
-	dl->tv_sec += ms / 1000;
-	dl->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (dl->tv_nsec >= 1000000000) {
-		dl->tv_sec++;
-		dl->tv_nsec -= 1000000000;
-	}
-}
-
 /* Send @req, wait for its completion, validate it as @want.  0 or -errno. */
 static int nvsc_request(struct ovb_netvsc *n, const struct ovb_nvsp_msg *req,
 			uint32_t want, struct ovb_nvsp_msg *resp)
@@ -106,7 +96,7 @@ static int nvsc_request(struct ovb_netvsc *n, const struct ovb_nvsp_msg *req,
 	if (!rc && resp->type != want)
 		rc = -EBADMSG;
 	if (rc)
-		ovb_warn("netvsc %s: bad reply to %s", ovb_chan_name(n->q[0].chan),
+		ovb_peer("netvsc %s: bad reply to %s", ovb_chan_name(n->q[0].chan),
 			 ovb_nvsp_type_name(req->type));
 	return rc;
 }
@@ -189,11 +179,10 @@ static int rndis_call(struct ovb_netvsc *n, struct ovb_rndis_msg *m,
 		pthread_mutex_unlock(&n->ctl_lock);
 		return rc;
 	}
-	deadline(&dl, NETVSC_TIMEOUT);
+	ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
 	pthread_mutex_lock(&n->ctl_wait_lock);
-	while (!n->ctl_done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&n->ctl_cond, &n->ctl_wait_lock,
-					    &dl);
+	while (!n->ctl_done && !rc)
+		rc = ovb_cond_timedwait(&n->ctl_cond, &n->ctl_wait_lock, &dl);
 	n->ctl_req_id = 0;
 	if (!n->ctl_done) {
 		rc = -ETIMEDOUT;
@@ -459,10 +448,10 @@ static int nvsc_multiqueue(struct ovb_netvsc *n)
 	got = r.u.subchannel_complete.num;
 	if (got > want - 1)
 		return -EBADMSG;
-	deadline(&dl, NETVSC_TIMEOUT);
+	ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
 	pthread_mutex_lock(&n->sub_lock);
-	while (n->nsub < got && !pthread_cond_timedwait(&n->sub_cond,
-							&n->sub_lock, &dl))
+	while (n->nsub < got &&
+	       !ovb_cond_timedwait(&n->sub_cond, &n->sub_lock, &dl))
 		;
 	got = n->nsub < got ? n->nsub : got;
 	pthread_mutex_unlock(&n->sub_lock);
@@ -544,10 +533,10 @@ int ovb_netvsc_open(struct ovb_vsc_dev *dev, const struct ovb_netvsc_params *p,
 	n->dev = dev;
 	n->cl = ovb_vsc_dev_client(dev);
 	pthread_mutex_init(&n->sub_lock, NULL);
-	pthread_cond_init(&n->sub_cond, NULL);
+	ovb_cond_init(&n->sub_cond);
 	pthread_mutex_init(&n->ctl_lock, NULL);
 	pthread_mutex_init(&n->ctl_wait_lock, NULL);
-	pthread_cond_init(&n->ctl_cond, NULL);
+	ovb_cond_init(&n->ctl_cond);
 	for (uint32_t i = 0; i < NVSP_SEND_INDIRECTION_TABLE_SIZE; i++)
 		n->send_table[i] = 0xffffffffu; /* none yet: queue % nq */
 	rc = ovb_client_alloc(n->cl, NETVSC_CTL_SIZE, (void **)&n->ctl, &gpa);

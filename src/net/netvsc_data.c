@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "net/netvsc_priv.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 
 /* ---- buffer pools -------------------------------------------------------- */
@@ -36,7 +37,7 @@ int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
 					  (void **)&n->big, &gpa)) != 0)
 		return rc;
 	pthread_mutex_init(&pl->lock, NULL);
-	pthread_cond_init(&pl->cond, NULL);
+	ovb_cond_init(&pl->cond);
 	for (uint32_t i = 0; i < count; i++) {
 		pl->free[i] = count - 1 - i;
 		pl->ctx[i] = (struct netvsc_buf){ n, i, big };
@@ -61,11 +62,10 @@ static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 	struct timespec dl;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += NETVSC_TIMEOUT / 1000;
+	ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
 	pthread_mutex_lock(&pl->lock);
-	while (!pl->nfree && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&pl->cond, &pl->lock, &dl);
+	while (!pl->nfree && !rc)
+		rc = ovb_cond_timedwait(&pl->cond, &pl->lock, &dl);
 	if (pl->nfree) {
 		*idx = pl->free[--pl->nfree];
 		rc = 0;
@@ -293,7 +293,7 @@ void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
 static void bad(struct ovb_netvsc *n, struct ovb_chan *chan, const char *why)
 {
 	__atomic_fetch_add(&n->rx_bad, 1, __ATOMIC_RELAXED);
-	ovb_warn("netvsc %s: %s", ovb_chan_name(chan), why);
+	ovb_peer("netvsc %s: %s", ovb_chan_name(chan), why);
 }
 
 /* A control completion or indication from the host. */

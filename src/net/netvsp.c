@@ -195,17 +195,17 @@ static uint32_t netvsp_recv_buf(struct netvsp_nic *nic,
 	int rc;
 
 	if (nic->rx_view.va) {
-		ovb_warn("%s: second receive buffer refused", nic->name);
+		ovb_peer("%s: second receive buffer refused", nic->name);
 		return NVSP_STAT_FAIL;
 	}
 	rc = ovb_vsp_gpadl_get(nic->dev, m->u.send_buffer.gpadl, &v);
 	if (rc) {
-		ovb_warn("%s: receive buffer GPADL %#x: %s", nic->name,
+		ovb_peer("%s: receive buffer GPADL %#x: %s", nic->name,
 			 m->u.send_buffer.gpadl, strerror(-rc));
 		return NVSP_STAT_FAIL;
 	}
 	if (v.len > max || v.len < 2u * netvsp__slot_size(nic->vsp->cfg.mtu)) {
-		ovb_warn("%s: receive buffer of %zu bytes refused (%u max)",
+		ovb_peer("%s: receive buffer of %zu bytes refused (%u max)",
 			 nic->name, v.len, max);
 		ovb_vsp_gpadl_put(nic->dev, m->u.send_buffer.gpadl, &v);
 		return NVSP_STAT_FAIL;
@@ -230,17 +230,17 @@ static uint32_t netvsp_send_buf(struct netvsp_nic *nic,
 	int rc;
 
 	if (nic->tx_view.va) {
-		ovb_warn("%s: second send buffer refused", nic->name);
+		ovb_peer("%s: second send buffer refused", nic->name);
 		return NVSP_STAT_FAIL;
 	}
 	rc = ovb_vsp_gpadl_get(nic->dev, m->u.send_buffer.gpadl, &v);
 	if (rc) {
-		ovb_warn("%s: send buffer GPADL %#x: %s", nic->name,
+		ovb_peer("%s: send buffer GPADL %#x: %s", nic->name,
 			 m->u.send_buffer.gpadl, strerror(-rc));
 		return NVSP_STAT_FAIL;
 	}
 	if (v.len > NETVSP_MAX_TX_BUF || v.len < NETVSP_SEND_SECTION) {
-		ovb_warn("%s: send buffer of %zu bytes refused", nic->name,
+		ovb_peer("%s: send buffer of %zu bytes refused", nic->name,
 			 v.len);
 		ovb_vsp_gpadl_put(nic->dev, m->u.send_buffer.gpadl, &v);
 		return NVSP_STAT_FAIL;
@@ -262,7 +262,7 @@ static void netvsp_comp(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	int rc = ovb_chan_send_comp(chan, pkt->xid, msg, len);
 
 	if (rc && rc != -ECONNRESET)
-		ovb_warn("%s: completion not sent: %s", ovb_chan_name(chan),
+		ovb_peer("%s: completion not sent: %s", ovb_chan_name(chan),
 			 strerror(-rc));
 }
 
@@ -320,7 +320,7 @@ static void netvsp_subchannels(struct netvsp_nic *nic, struct ovb_chan *chan,
 			nic->nsub_offered += (unsigned int)rc;
 	}
 	if (rc < 0 || !nic->nsub_offered) {
-		ovb_warn("%s: no sub-channels: %s", nic->name, strerror(-rc));
+		ovb_peer("%s: no sub-channels: %s", nic->name, strerror(-rc));
 		r.subchannel_complete.status = NVSP_STAT_FAIL;
 		netvsp_comp(chan, pkt, &r, sizeof(r));
 		return;
@@ -357,7 +357,7 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 	if (idx != NVSP_INVALID_SECTION_INDEX) {
 		if (!nic->tx_view.va || idx >= nic->nsections ||
 		    !size || size > NETVSP_SEND_SECTION) {
-			ovb_warn("%s: send section %u (%u bytes) outside the "
+			ovb_peer("%s: send section %u (%u bytes) outside the "
 				 "send buffer (%u sections)", nic->name, idx,
 				 size, nic->nsections);
 			goto out;
@@ -377,7 +377,7 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 			if (lr->npfns)
 				memcpy(&pfn0, lr->pfns, sizeof(pfn0));
 
-			ovb_warn("%s: page buffers of SEND_RNDIS_PKT name "
+			ovb_peer("%s: page buffers of SEND_RNDIS_PKT name "
 				 "memory outside the guest or too much (%zu "
 				 "bytes; %u ranges, the last %u bytes at PFN "
 				 "%#llx + %u)", nic->name, len, pkt->range_cnt,
@@ -398,7 +398,7 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 			msg = ch->scratch;
 		}
 	} else {
-		ovb_warn("%s: SEND_RNDIS_PKT names neither a section nor "
+		ovb_peer("%s: SEND_RNDIS_PKT names neither a section nor "
 			 "page buffers", nic->name);
 		goto out;
 	}
@@ -417,7 +417,7 @@ static void netvsp_ndis(struct netvsp_nic *nic, const struct ovb_nvsp_msg *m)
 {
 	if (m->type == NVSP_MSG1_TYPE_SEND_NDIS_VER) {
 		if (m->u.ndis_version.major != 6)
-			ovb_warn("%s: NDIS %u.%u announced, 6.x expected",
+			ovb_peer("%s: NDIS %u.%u announced, 6.x expected",
 				 nic->name, m->u.ndis_version.major,
 				 m->u.ndis_version.minor);
 		nic->ndis_ver = m->u.ndis_version.major << 16 |
@@ -426,7 +426,7 @@ static void netvsp_ndis(struct netvsp_nic *nic, const struct ovb_nvsp_msg *m)
 	}
 	if (m->u.ndis_config.mtu > OVB_NETVSP_MAX_MTU + 14u ||
 	    m->u.ndis_config.mtu < 68) {
-		ovb_warn("%s: SEND_NDIS_CONFIG MTU %u out of range", nic->name,
+		ovb_peer("%s: SEND_NDIS_CONFIG MTU %u out of range", nic->name,
 			 m->u.ndis_config.mtu);
 		return;
 	}
@@ -442,7 +442,7 @@ static void netvsp_request(struct netvsp_nic *nic, struct ovb_chan *chan,
 	bool primary = ovb_chan_subidx(chan) == 0;
 
 	if (!primary && m->type != NVSP_MSG1_TYPE_SEND_RNDIS_PKT) {
-		ovb_warn("%s: %s on sub-channel %u ignored", nic->name,
+		ovb_peer("%s: %s on sub-channel %u ignored", nic->name,
 			 ovb_nvsp_type_name(m->type), ovb_chan_subidx(chan));
 		return;
 	}
@@ -500,7 +500,7 @@ static void netvsp_request(struct netvsp_nic *nic, struct ovb_chan *chan,
 			netvsp_comp(chan, pkt, pkt->data, pkt->len);
 		return;
 	default:
-		ovb_warn("%s: unexpected %s from the guest", nic->name,
+		ovb_peer("%s: unexpected %s from the guest", nic->name,
 			 ovb_nvsp_type_name(m->type));
 		__atomic_fetch_add(&nic->vsp->bad, 1, __ATOMIC_RELAXED);
 	}
@@ -518,7 +518,7 @@ void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 	}
 	if (pkt->type != VM_PKT_DATA_INBAND &&
 	    pkt->type != VM_PKT_DATA_USING_GPA_DIRECT) {
-		ovb_warn("%s: packet type %u is not NVSP", nic->name,
+		ovb_peer("%s: packet type %u is not NVSP", nic->name,
 			 pkt->type);
 		__atomic_fetch_add(&nic->vsp->bad, 1, __ATOMIC_RELAXED);
 		return;
@@ -526,7 +526,7 @@ void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 	rc = ovb_nvsp_parse(pkt->data, pkt->len, OVB_NVSP_TO_HOST,
 			    nic->nvsp_ver, &m);
 	if (rc) {
-		ovb_warn("%s: bad NVSP message (%u bytes, type %u): %s",
+		ovb_peer("%s: bad NVSP message (%u bytes, type %u): %s",
 			 nic->name, pkt->len,
 			 pkt->len >= 4 ? *(const uint32_t *)pkt->data : 0,
 			 rc == -EPROTO ? "out of sequence"
@@ -537,7 +537,7 @@ void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 	}
 	if (m.short_request) {
 		if (!nic->warned_short)
-			ovb_warn("%s: %s of %u bytes ignored (requests under "
+			ovb_peer("%s: %s of %u bytes ignored (requests under "
 				 "%u bytes get no reply, as on Hyper-V)",
 				 nic->name, ovb_nvsp_type_name(m.type),
 				 pkt->len, NVSP_MIN_REQUEST_SIZE);

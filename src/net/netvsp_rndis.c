@@ -186,7 +186,7 @@ static uint32_t netvsp_set_rss(struct netvsp_nic *nic, const void *info,
 	int rc = ovb_toeplitz_rss_parse(info, ilen, &cfg);
 
 	if (rc) {
-		ovb_warn("%s: RSS parameters refused: %s", nic->name,
+		ovb_peer("%s: RSS parameters refused: %s", nic->name,
 			 rc == -EOPNOTSUPP ? "not Toeplitz with a 40-byte key"
 					   : "malformed");
 		return RNDIS_STATUS_INVALID_DATA;
@@ -278,7 +278,7 @@ static uint32_t netvsp_set_config(struct netvsp_nic *nic, const uint8_t *info,
 	if (cpi.type != RNDIS_CONFIG_PARAM_TYPE_STRING ||
 	    netvsp_utf16_mac(info + cpi.value_offset, cpi.value_length, mac) ||
 	    (mac[0] & 1) || !netvsp__mac_key(mac)) {
-		ovb_warn("%s: NetworkAddress refused: not a unicast MAC",
+		ovb_peer("%s: NetworkAddress refused: not a unicast MAC",
 			 nic->name);
 		return RNDIS_STATUS_INVALID_DATA;
 	}
@@ -353,7 +353,7 @@ static uint32_t netvsp_reply(struct netvsp_chan *ch,
 	rc = netvsp__send_rndis(ch->nic, ch, NVSP_CHANNEL_TYPE_CONTROL, buf,
 				(size_t)n, NULL, 0, true);
 	if (rc) {
-		ovb_warn("%s: RNDIS reply %#x lost: %s", ch->nic->name, r->type,
+		ovb_peer("%s: RNDIS reply %#x lost: %s", ch->nic->name, r->type,
 			 strerror(-rc));
 		__atomic_fetch_add(&ch->nic->rx_nobuf, 1, __ATOMIC_RELAXED);
 	}
@@ -369,7 +369,7 @@ uint32_t netvsp__rndis_control(struct netvsp_chan *ch, const uint8_t *msg,
 	size_t vlen = 0;
 
 	if (ovb_rndis_parse(msg, len, &m)) {
-		ovb_warn("%s: malformed RNDIS control message (%zu bytes)",
+		ovb_peer("%s: malformed RNDIS control message (%zu bytes)",
 			 nic->name, len);
 		return NVSP_STAT_INVALID_RNDIS_PKT;
 	}
@@ -408,7 +408,7 @@ uint32_t netvsp__rndis_control(struct netvsp_chan *ch, const uint8_t *msg,
 		r.type = RNDIS_MSG_KEEPALIVE_C;
 		break;
 	default:
-		ovb_warn("%s: RNDIS message type %#x is not a request",
+		ovb_peer("%s: RNDIS message type %#x is not a request",
 			 nic->name, m.type);
 		return NVSP_STAT_INVALID_RNDIS_PKT;
 	}

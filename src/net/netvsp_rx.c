@@ -91,7 +91,7 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 	pthread_mutex_unlock(&nic->slot_lock);
 	pthread_rwlock_unlock(&nic->lock);
 	if (!ok) {
-		ovb_warn("%s: completion for receive slot %llu that the guest "
+		ovb_peer("%s: completion for receive slot %llu that the guest "
 			 "does not hold", ovb_chan_name(chan),
 			 (unsigned long long)xid);
 		__atomic_fetch_add(&nic->vsp->bad_completions, 1,
@@ -278,7 +278,7 @@ static bool netvsp_lso_ok(const uint8_t *frame, size_t len,
 /* A frame dropped for an offload request that does not fit it. */
 static int netvsp_offload_drop(struct netvsp_nic *nic, const char *why)
 {
-	ovb_warn("%s: frame dropped: %s", nic->name, why);
+	ovb_peer("%s: frame dropped: %s", nic->name, why);
 	__atomic_fetch_add(&nic->vsp->offload_dropped, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nic->tx_err, 1, __ATOMIC_RELAXED);
 	return -EINVAL;
@@ -300,7 +300,7 @@ static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
 	uint8_t *copy;
 
 	if (ovb_rndis_packet_parse(msg, len, &pkt)) {
-		ovb_warn("%s: malformed RNDIS PACKET (%zu bytes left)",
+		ovb_peer("%s: malformed RNDIS PACKET (%zu bytes left)",
 			 nic->name, len);
 		return -EBADMSG;
 	}
@@ -351,7 +351,7 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 
 	memcpy(&type, msg, len >= 4 ? 4 : 0);
 	if (len < 8) {
-		ovb_warn("%s: RNDIS message of %zu bytes", nic->name, len);
+		ovb_peer("%s: RNDIS message of %zu bytes", nic->name, len);
 		return NVSP_STAT_INVALID_RNDIS_PKT;
 	}
 	if (type != RNDIS_MSG_PACKET) {
@@ -360,7 +360,7 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 		return netvsp__rndis_control(ch, ch->scratch, len);
 	}
 	if (!__atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE)) {
-		ovb_warn("%s: PACKET before RNDIS INITIALIZE", nic->name);
+		ovb_peer("%s: PACKET before RNDIS INITIALIZE", nic->name);
 		return NVSP_STAT_FAIL;
 	}
 	/*
@@ -376,12 +376,12 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 		if (n && !type)
 			break; /* zero padding after the last one */
 		if (mlen < 8 || mlen > len - off) {
-			ovb_warn("%s: RNDIS message of %u bytes at %zu in a "
+			ovb_peer("%s: RNDIS message of %u bytes at %zu in a "
 				 "data send of %zu", nic->name, mlen, off, len);
 			return NVSP_STAT_FAIL;
 		}
 		if (type != RNDIS_MSG_PACKET) {
-			ovb_warn("%s: RNDIS type %#x inside a data send",
+			ovb_peer("%s: RNDIS type %#x inside a data send",
 				 nic->name, type);
 			status = NVSP_STAT_FAIL;
 		} else if (netvsp_frame(ch, msg + off, mlen, private)) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/byteorder.h"
 #include "openvmbus/offload.h"
 
 #define ETH_HDR_LEN 14u
@@ -24,29 +25,6 @@
 #define TCP_FIN 0x01u
 #define TCP_PSH 0x08u
 #define TCP_CWR 0x80u
-
-static uint16_t ld16be(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t ld32be(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void st16be(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void st32be(uint8_t *p, uint32_t v)
-{
-	st16be(p, v >> 16);
-	st16be(p + 2, v & 0xffff);
-}
 
 /* Record a TCP or UDP header at @off if it fits inside the datagram. */
 static void offload_set_l4(struct ovb_net_hdrs *h, const uint8_t *p,
@@ -81,7 +59,7 @@ static void offload_parse_ip4(const uint8_t *p, size_t len,
 	if (avail < 20 || ip[0] >> 4 != 4)
 		return;
 	ihl = (uint32_t)(ip[0] & 0xf) * 4;
-	tot = ld16be(ip + 2);
+	tot = ovb_get_be16(ip + 2);
 	if (tot == 0 || tot > avail)
 		tot = (uint32_t)avail; /* LSO senders may leave it 0 */
 	if (ihl < 20 || ihl > tot)
@@ -89,7 +67,7 @@ static void offload_parse_ip4(const uint8_t *p, size_t len,
 	h->ip_version = 4;
 	h->l3_end = h->l3_off + tot;
 	h->l4_proto = ip[9];
-	if (ld16be(ip + 6) & 0x3fff)
+	if (ovb_get_be16(ip + 6) & 0x3fff)
 		return; /* a fragment: no usable L4 header */
 	offload_set_l4(h, p, h->l3_off + ihl);
 }
@@ -103,7 +81,7 @@ static void offload_parse_ip6(const uint8_t *p, size_t len,
 
 	if (len - h->l3_off < 40 || ip[0] >> 4 != 6)
 		return;
-	plen = ld16be(ip + 4);
+	plen = ovb_get_be16(ip + 4);
 	h->ip_version = 6;
 	h->l3_end = off + plen;
 	if (plen == 0 || h->l3_end > len)
@@ -132,9 +110,9 @@ int ovb_offload_parse(const void *frame, size_t len, struct ovb_net_hdrs *h)
 	if (len > UINT16_MAX + 256u)
 		len = UINT16_MAX + 256u; /* offsets are 16-bit */
 	h->l3_off = ETH_HDR_LEN;
-	h->ethertype = ld16be(p + 12);
+	h->ethertype = ovb_get_be16(p + 12);
 	if (h->ethertype == ETHERTYPE_VLAN && len >= ETH_HDR_LEN + 4) {
-		h->ethertype = ld16be(p + 16);
+		h->ethertype = ovb_get_be16(p + 16);
 		h->l3_off += 4;
 	}
 	if (h->ethertype == ETHERTYPE_IPV4)
@@ -200,11 +178,11 @@ static uint32_t offload_pseudo_sum(const uint8_t *p,
 	if (h->ip_version == 4) {
 		memcpy(ph, ip + 12, 8); /* source and destination */
 		ph[9] = h->l4_proto;
-		st16be(ph + 10, l4_len);
+		ovb_put_be16(ph + 10, l4_len);
 		return ovb_offload_csum_add(0, ph, 12);
 	}
 	memcpy(ph, ip + 8, 32);
-	st32be(ph + 32, l4_len);
+	ovb_put_be32(ph + 32, l4_len);
 	ph[39] = h->l4_proto;
 	return ovb_offload_csum_add(0, ph, 40);
 }
@@ -337,9 +315,9 @@ int ovb_offload_canonicalize(void *frame, size_t len,
 		if (h.ip_version == 4 && l3_len > UINT16_MAX)
 			return -EBADMSG;
 		if (h.ip_version == 4)
-			st16be(ip + 2, l3_len);
+			ovb_put_be16(ip + 2, l3_len);
 		else if (l3_len - 40 <= UINT16_MAX)
-			st16be(ip + 4, l3_len - 40);
+			ovb_put_be16(ip + 4, l3_len - 40);
 		meta->flags |= OVB_NET_META_CSUM_PARTIAL |
 			       (h.ip_version == 4 ? OVB_NET_META_IP4_CSUM : 0);
 		meta->csum_start = h.l4_off;
@@ -388,13 +366,13 @@ static void offload_fix_segment(uint8_t *seg, const struct ovb_net_hdrs *h,
 
 	sh.l3_end = seglen;
 	if (h->ip_version == 4) {
-		st16be(ip + 2, seglen - h->l3_off);
-		st16be(ip + 4, id);
+		ovb_put_be16(ip + 2, seglen - h->l3_off);
+		ovb_put_be16(ip + 4, id);
 		offload_ip4_csum(ip);
 	} else {
-		st16be(ip + 4, seglen - h->l3_off - 40);
+		ovb_put_be16(ip + 4, seglen - h->l3_off - 40);
 	}
-	st32be(tcp + 4, seq);
+	ovb_put_be32(tcp + 4, seq);
 	tcp[13] = tcp_flags;
 	offload_l4_csum(seg, &sh);
 }
@@ -427,10 +405,10 @@ ssize_t ovb_offload_tso(const void *frame, size_t len,
 	if (!seg)
 		return -ENOMEM;
 	memcpy(seg, p, hdr);
-	seq0 = ld32be(p + h.l4_off + 4);
+	seq0 = ovb_get_be32(p + h.l4_off + 4);
 	flags0 = p[h.l4_off + 13];
 	if (h.ip_version == 4)
-		id0 = ld16be(p + h.l3_off + 4);
+		id0 = ovb_get_be16(p + h.l3_off + 4);
 	do {
 		chunk = payload - off < mss ? payload - off : mss;
 		flags = flags0;

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "openvmbus/byteorder.h"
 #include "openvmbus/offload.h"
 #include "openvmbus/toeplitz.h"
 #include "openvmbus/wire/rndis.h"
@@ -114,8 +115,8 @@ int ovb_toeplitz_frame(const uint8_t key[OVB_TOEPLITZ_KEY_SIZE],
 		return -ENOENT;
 	l4 = type != t_ip;
 	if (l4) {
-		sport = (uint16_t)(p[h.l4_off] << 8 | p[h.l4_off + 1]);
-		dport = (uint16_t)(p[h.l4_off + 2] << 8 | p[h.l4_off + 3]);
+		sport = ovb_get_be16(p + h.l4_off);
+		dport = ovb_get_be16(p + h.l4_off + 2);
 	}
 	if (h.ip_version == 4)
 		*hash = ovb_toeplitz_ipv4(key, src, dst, sport, dport, l4);

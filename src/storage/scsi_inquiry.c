@@ -68,7 +68,7 @@ static size_t vpd_device_id(const struct ovb_scsi_target *t, uint8_t *buf)
 	d[0] = SCSI_DESIG_CODESET_BINARY;
 	d[1] = SCSI_DESIG_TYPE_NAA; /* association: the logical unit */
 	d[3] = 8;
-	ovb__put_be64(d + 4, (uint64_t)SCSI_NAA_LOCAL << 60 | t->naa_id);
+	ovb_put_be64(d + 4, (uint64_t)SCSI_NAA_LOCAL << 60 | t->naa_id);
 	d += 12;
 	d[0] = SCSI_DESIG_CODESET_ASCII;
 	d[1] = SCSI_DESIG_TYPE_T10;
@@ -84,20 +84,20 @@ static size_t vpd_block_limits(const struct ovb_scsi_target *t, uint8_t *buf)
 	uint32_t gran = 4096 / t->bs; /* host file systems use 4 KiB */
 
 	buf[4] = 0x01; /* WSNZ: WRITE SAME of zero blocks is invalid */
-	ovb__put_be16(buf + 6, (uint16_t)gran);
-	ovb__put_be32(buf + 8, t->max_xfer_blocks);
+	ovb_put_be16(buf + 6, (uint16_t)gran);
+	ovb_put_be32(buf + 8, t->max_xfer_blocks);
 	if (t->blk->can_discard) {
-		ovb__put_be32(buf + 20, OVB_SCSI_MAX_UNMAP_BLOCKS);
-		ovb__put_be32(buf + 24, OVB_SCSI_MAX_UNMAP_DESC);
-		ovb__put_be32(buf + 28, gran);
+		ovb_put_be32(buf + 20, OVB_SCSI_MAX_UNMAP_BLOCKS);
+		ovb_put_be32(buf + 24, OVB_SCSI_MAX_UNMAP_DESC);
+		ovb_put_be32(buf + 28, gran);
 	}
-	ovb__put_be64(buf + 36, OVB_SCSI_MAX_WS_BLOCKS);
+	ovb_put_be64(buf + 36, OVB_SCSI_MAX_WS_BLOCKS);
 	return 64;
 }
 
 static size_t vpd_block_chars(const struct ovb_scsi_target *t, uint8_t *buf)
 {
-	ovb__put_be16(buf + 4, 0x0001); /* medium rotation: non-rotating */
+	ovb_put_be16(buf + 4, 0x0001); /* medium rotation: non-rotating */
 	return 64;
 }
 
@@ -142,14 +142,14 @@ static size_t inq_vpd(const struct ovb_scsi_target *t, uint8_t page,
 	}
 	buf[0] = SCSI_PDT_DISK;
 	buf[1] = page;
-	ovb__put_be16(buf + 2, (uint16_t)(len - 4));
+	ovb_put_be16(buf + 2, (uint16_t)(len - 4));
 	return len;
 }
 
 void ovb__scsi_inquiry(struct ovb_scsi_cmd *cmd)
 {
 	const struct ovb_scsi_target *t = cmd->p.t;
-	uint16_t alloc = ovb__get_be16(cmd->cdb + 3);
+	uint16_t alloc = ovb_get_be16(cmd->cdb + 3);
 	uint8_t buf[VPD_MAX];
 	size_t len;
 
@@ -181,13 +181,13 @@ void ovb__scsi_read_capacity10(struct ovb_scsi_cmd *cmd)
 	uint8_t buf[8];
 
 	/* Without PMI the LOGICAL BLOCK ADDRESS field must be zero. */
-	if (!(cmd->cdb[8] & 0x01) && ovb__get_be32(cmd->cdb + 2) != 0) {
+	if (!(cmd->cdb[8] & 0x01) && ovb_get_be32(cmd->cdb + 2) != 0) {
 		ovb__scsi_bad_cdb(cmd, 2, -1);
 		return;
 	}
 	/* Too large for 32 bits: the initiator must use READ CAPACITY(16). */
-	ovb__put_be32(buf, last > 0xFFFFFFFEull ? 0xFFFFFFFFu : (uint32_t)last);
-	ovb__put_be32(buf + 4, t->bs);
+	ovb_put_be32(buf, last > 0xFFFFFFFEull ? 0xFFFFFFFFu : (uint32_t)last);
+	ovb_put_be32(buf + 4, t->bs);
 	ovb__scsi_reply(cmd, buf, sizeof(buf), sizeof(buf));
 }
 
@@ -200,14 +200,14 @@ void ovb__scsi_service_action_in(struct ovb_scsi_cmd *cmd)
 		ovb__scsi_bad_cdb(cmd, 1, 4);
 		return;
 	}
-	if (!(cmd->cdb[14] & 0x01) && ovb__get_be64(cmd->cdb + 2) != 0) {
+	if (!(cmd->cdb[14] & 0x01) && ovb_get_be64(cmd->cdb + 2) != 0) {
 		ovb__scsi_bad_cdb(cmd, 2, -1);
 		return;
 	}
 	memset(buf, 0, sizeof(buf));
-	ovb__put_be64(buf, t->nblocks - 1);
-	ovb__put_be32(buf + 8, t->bs);
+	ovb_put_be64(buf, t->nblocks - 1);
+	ovb_put_be32(buf + 8, t->bs);
 	if (t->blk->can_discard)
 		buf[14] = SCSI_RC16_LBPME | SCSI_RC16_LBPRZ;
-	ovb__scsi_reply(cmd, buf, sizeof(buf), ovb__get_be32(cmd->cdb + 10));
+	ovb__scsi_reply(cmd, buf, sizeof(buf), ovb_get_be32(cmd->cdb + 10));
 }

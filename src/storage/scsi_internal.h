@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "openvmbus/byteorder.h"
 #include "openvmbus/scsi_target.h"
 
 /* Limits we advertise in the Block Limits VPD page and enforce. */
@@ -33,42 +34,6 @@ struct ovb_scsi_target {
 	char revision[5];
 	char serial[33];
 };
-
-/* ---- big-endian accessors ----------------------------------------------- */
-
-static inline uint16_t ovb__get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t ovb__get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t ovb__get_be64(const uint8_t *p)
-{
-	return (uint64_t)ovb__get_be32(p) << 32 | ovb__get_be32(p + 4);
-}
-
-static inline void ovb__put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void ovb__put_be32(uint8_t *p, uint32_t v)
-{
-	ovb__put_be16(p, (uint16_t)(v >> 16));
-	ovb__put_be16(p + 2, (uint16_t)v);
-}
-
-static inline void ovb__put_be64(uint8_t *p, uint64_t v)
-{
-	ovb__put_be32(p, (uint32_t)(v >> 32));
-	ovb__put_be32(p + 4, (uint32_t)v);
-}
 
 /* ---- completion (scsi_target.c) ----------------------------------------- */
 

@@ -59,15 +59,15 @@ static size_t mode_block_desc(const struct ovb_scsi_target *t, bool llba,
 {
 	if (llba) {
 		memset(buf, 0, 16);
-		ovb__put_be64(buf, t->nblocks);
-		ovb__put_be32(buf + 12, t->bs);
+		ovb_put_be64(buf, t->nblocks);
+		ovb_put_be32(buf + 12, t->bs);
 		return 16;
 	}
-	ovb__put_be32(buf, t->nblocks > 0xFFFFFFFFull ? 0xFFFFFFFFu
+	ovb_put_be32(buf, t->nblocks > 0xFFFFFFFFull ? 0xFFFFFFFFu
 						      : (uint32_t)t->nblocks);
 	buf[4] = 0;
 	buf[5] = (uint8_t)(t->bs >> 16);
-	ovb__put_be16(buf + 6, (uint16_t)t->bs);
+	ovb_put_be16(buf + 6, (uint16_t)t->bs);
 	return 8;
 }
 
@@ -102,12 +102,12 @@ void ovb__scsi_mode_sense(struct ovb_scsi_cmd *cmd)
 	}
 	len += hl + bdl;
 	if (ten) {
-		ovb__put_be16(buf, (uint16_t)(len - 2));
+		ovb_put_be16(buf, (uint16_t)(len - 2));
 		buf[3] = (t->blk->read_only ? SCSI_MODE_DEVSPEC_WP : 0) |
 			 SCSI_MODE_DEVSPEC_DPOFUA;
 		buf[4] = bdl == 16 ? 0x01 : 0; /* LONGLBA */
-		ovb__put_be16(buf + 6, (uint16_t)bdl);
-		ovb__scsi_reply(cmd, buf, len, ovb__get_be16(cmd->cdb + 7));
+		ovb_put_be16(buf + 6, (uint16_t)bdl);
+		ovb__scsi_reply(cmd, buf, len, ovb_get_be16(cmd->cdb + 7));
 		return;
 	}
 	buf[0] = (uint8_t)(len - 1);
@@ -129,7 +129,7 @@ static bool mode_select_bd(struct ovb_scsi_cmd *cmd, const uint8_t *d,
 
 	mode_block_desc(t, bdl == 16, want);
 	/* Number of blocks 0 means "unchanged"; else it must match. */
-	if (!(bdl == 16 ? ovb__get_be64(d) == 0 : ovb__get_be32(d) == 0) &&
+	if (!(bdl == 16 ? ovb_get_be64(d) == 0 : ovb_get_be32(d) == 0) &&
 	    memcmp(d, want, bdl == 16 ? 8 : 4)) {
 		ovb__scsi_bad_param(cmd, (unsigned)off, -1);
 		return false;
@@ -187,7 +187,7 @@ static bool mode_select_pages(struct ovb_scsi_cmd *cmd, const uint8_t *buf,
 void ovb__scsi_mode_select(struct ovb_scsi_cmd *cmd)
 {
 	bool ten = cmd->cdb[0] == SCSI_MODE_SELECT_10;
-	size_t plen = ten ? ovb__get_be16(cmd->cdb + 7) : cmd->cdb[4];
+	size_t plen = ten ? ovb_get_be16(cmd->cdb + 7) : cmd->cdb[4];
 	size_t hl = ten ? 8 : 4, bdl, got;
 	uint8_t buf[MODE_MAX];
 
@@ -215,7 +215,7 @@ void ovb__scsi_mode_select(struct ovb_scsi_cmd *cmd)
 		ovb__scsi_bad_param(cmd, ten ? 2 : 1, -1);
 		return;
 	}
-	bdl = ten ? ovb__get_be16(buf + 6) : buf[3];
+	bdl = ten ? ovb_get_be16(buf + 6) : buf[3];
 	if (bdl != 0 && bdl != 8 && !(ten && bdl == 16 && (buf[4] & 0x01))) {
 		ovb__scsi_bad_param(cmd, ten ? 6 : 3, -1);
 		return;

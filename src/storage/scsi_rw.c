@@ -70,24 +70,24 @@ static void rw_decode(const uint8_t *cdb, struct rw_args *a)
 	switch (cdb[0] >> 5) {
 	case 0: /* 6-byte: 21-bit LBA, 0 blocks means 256 */
 		a->lba =
-		    (uint64_t)(cdb[1] & 0x1f) << 16 | ovb__get_be16(cdb + 2);
+		    (uint64_t)(cdb[1] & 0x1f) << 16 | ovb_get_be16(cdb + 2);
 		a->n = cdb[4] ? cdb[4] : 256;
 		a->len_byte = 4;
 		return;
 	case 1: /* 10-byte */
 	case 2:
-		a->lba = ovb__get_be32(cdb + 2);
-		a->n = ovb__get_be16(cdb + 7);
+		a->lba = ovb_get_be32(cdb + 2);
+		a->n = ovb_get_be16(cdb + 7);
 		a->len_byte = 7;
 		break;
 	case 5: /* 12-byte */
-		a->lba = ovb__get_be32(cdb + 2);
-		a->n = ovb__get_be32(cdb + 6);
+		a->lba = ovb_get_be32(cdb + 2);
+		a->n = ovb_get_be32(cdb + 6);
 		a->len_byte = 6;
 		break;
 	default: /* 16-byte */
-		a->lba = ovb__get_be64(cdb + 2);
-		a->n = ovb__get_be32(cdb + 10);
+		a->lba = ovb_get_be64(cdb + 2);
+		a->n = ovb_get_be32(cdb + 10);
 		a->len_byte = 10;
 		break;
 	}
@@ -368,8 +368,8 @@ static void unmap_next(struct ovb_scsi_cmd *cmd)
 	while (cmd->p.left > 0) {
 		const uint8_t *d = cmd->p.scratch + SCSI_UNMAP_HEADER_LEN +
 				   SCSI_UNMAP_DESC_LEN * cmd->p.idx;
-		uint64_t lba = ovb__get_be64(d);
-		uint32_t n = ovb__get_be32(d + 8);
+		uint64_t lba = ovb_get_be64(d);
+		uint32_t n = ovb_get_be32(d + 8);
 
 		cmd->p.idx++;
 		cmd->p.left--;
@@ -394,14 +394,14 @@ static bool unmap_validate(struct ovb_scsi_cmd *cmd, size_t ndesc)
 	for (size_t i = 0; i < ndesc; i++) {
 		size_t off = SCSI_UNMAP_HEADER_LEN + SCSI_UNMAP_DESC_LEN * i;
 		const uint8_t *d = cmd->p.scratch + off;
-		uint32_t n = ovb__get_be32(d + 8);
+		uint32_t n = ovb_get_be32(d + 8);
 
 		if (n > OVB_SCSI_MAX_UNMAP_BLOCKS) {
 			ovb__scsi_bad_param(cmd, (unsigned)off + 8, -1);
 			return false;
 		}
 		/* A descriptor of zero blocks is no error, whatever its LBA. */
-		if (n && !rw_in_range(cmd, ovb__get_be64(d), n))
+		if (n && !rw_in_range(cmd, ovb_get_be64(d), n))
 			return false;
 	}
 	return true;
@@ -411,7 +411,7 @@ void ovb__scsi_unmap(struct ovb_scsi_cmd *cmd)
 {
 	const size_t max = SCSI_UNMAP_HEADER_LEN +
 			   SCSI_UNMAP_DESC_LEN * OVB_SCSI_MAX_UNMAP_DESC;
-	size_t plen = ovb__get_be16(cmd->cdb + 7), got;
+	size_t plen = ovb_get_be16(cmd->cdb + 7), got;
 	uint16_t bd_len;
 
 	if (!cmd->p.t->blk->can_discard) {
@@ -439,7 +439,7 @@ void ovb__scsi_unmap(struct ovb_scsi_cmd *cmd)
 				SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
 		return;
 	}
-	bd_len = ovb__get_be16(cmd->p.scratch + 2);
+	bd_len = ovb_get_be16(cmd->p.scratch + 2);
 	if (bd_len % SCSI_UNMAP_DESC_LEN ||
 	    bd_len / SCSI_UNMAP_DESC_LEN > OVB_SCSI_MAX_UNMAP_DESC) {
 		ovb__scsi_bad_param(cmd, 2, -1);

@@ -69,14 +69,14 @@ void ovb__scsi_medium_error(struct ovb_scsi_cmd *cmd, int res, uint64_t lba)
 		key = SCSI_SENSE_DATA_PROTECT;
 		pair = SCSI_ASC_SPACE_ALLOC_FAILED_WP;
 	}
-	ovb_warn("%s: opcode %#x at lba %llu failed: %s", t->name, cmd->cdb[0],
+	ovb_peer("%s: opcode %#x at lba %llu failed: %s", t->name, cmd->cdb[0],
 		 (unsigned long long)lba, strerror(-res));
 	cmd->status = SCSI_STATUS_CHECK_CONDITION;
 	cmd->sense_len = SCSI_SENSE_FIXED_LEN;
 	ovb__scsi_set_sense(cmd->sense, key, pair);
 	if (lba <= UINT32_MAX) {
 		cmd->sense[0] |= SCSI_SENSE_VALID;
-		ovb__put_be32(cmd->sense + 3, (uint32_t)lba);
+		ovb_put_be32(cmd->sense + 3, (uint32_t)lba);
 	}
 	ovb__scsi_finish(cmd);
 }
@@ -92,7 +92,7 @@ void ovb__scsi_bad_field(struct ovb_scsi_cmd *cmd, bool in_cdb, unsigned byte,
 	cmd->sense[15] = SCSI_SKS_SKSV | (in_cdb ? SCSI_SKS_CD : 0);
 	if (bit >= 0)
 		cmd->sense[15] |= SCSI_SKS_BPV | (uint8_t)(bit & 7);
-	ovb__put_be16(cmd->sense + 16, (uint16_t)byte);
+	ovb_put_be16(cmd->sense + 16, (uint16_t)byte);
 	ovb__scsi_finish(cmd);
 }
 
@@ -136,7 +136,7 @@ void ovb__scsi_report_luns(struct ovb_scsi_cmd *cmd, const uint16_t *luns,
 			   size_t n, uint16_t own)
 {
 	uint8_t buf[8 + 8 * OVB_SCSI_MAX_LUNS];
-	uint32_t alloc = ovb__get_be32(cmd->cdb + 6);
+	uint32_t alloc = ovb_get_be32(cmd->cdb + 6);
 	uint8_t select = cmd->cdb[2];
 
 	if (select > 2) {
@@ -156,7 +156,7 @@ void ovb__scsi_report_luns(struct ovb_scsi_cmd *cmd, const uint16_t *luns,
 	if (select == 1) /* well-known LUNs only: we have none */
 		n = 0;
 	memset(buf, 0, 8);
-	ovb__put_be32(buf, (uint32_t)(8 * n));
+	ovb_put_be32(buf, (uint32_t)(8 * n));
 	for (size_t i = 0; i < n; i++)
 		scsi_encode_lun(buf + 8 + 8 * i, luns[i]);
 	ovb__scsi_reply(cmd, buf, 8 + 8 * n, alloc);
@@ -357,7 +357,7 @@ void ovb_scsi_submit_no_lun(const uint16_t *luns, size_t n,
 		data[3] = SCSI_INQUIRY_RDF_HISUP;
 		data[4] = SCSI_INQUIRY_STD_LEN - 5;
 		ovb__scsi_reply(cmd, data, sizeof(data),
-				ovb__get_be16(cmd->cdb + 3));
+				ovb_get_be16(cmd->cdb + 3));
 		return;
 	case SCSI_REQUEST_SENSE:
 		if (cmd->cdb_len < 6)

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/byteorder.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "storage/storvsc_priv.h"
 
@@ -50,7 +52,7 @@ static int svsc_call(struct ovb_storvsc *s, struct ovb_chan *chan,
 	if (!rc && m->operation != VSTOR_OPERATION_COMPLETE_IO)
 		rc = -EBADMSG;
 	if (rc == -EBADMSG)
-		ovb_warn("%s: malformed answer to an init step (%zu bytes)",
+		ovb_peer("%s: malformed answer to an init step (%zu bytes)",
 			 s->name, got);
 	return rc;
 }
@@ -68,7 +70,7 @@ static int svsc_simple(struct ovb_storvsc *s, uint32_t op, uint16_t version,
 		return (int)n;
 	rc = svsc_call(s, s->ch[0].chan, pkt, (size_t)n, m);
 	if (!rc && m->status != VSTOR_STATUS_SUCCESS) {
-		ovb_warn("%s: VSTOR operation %u refused: status 0x%08x",
+		ovb_peer("%s: VSTOR operation %u refused: status 0x%08x",
 			 s->name, op, m->status);
 		rc = -EIO;
 	}
@@ -100,7 +102,7 @@ static int svsc_init(struct ovb_storvsc *s)
 		if (m.status == VSTOR_STATUS_SUCCESS)
 			break;
 		if (m.status != VSTOR_STATUS_REVISION_MISMATCH) {
-			ovb_warn("%s: QUERY_PROTOCOL_VERSION: status 0x%08x",
+			ovb_peer("%s: QUERY_PROTOCOL_VERSION: status 0x%08x",
 				 s->name, m.status);
 			return -EIO;
 		}
@@ -194,12 +196,6 @@ bool ovb__svsc_lun(struct ovb_storvsc *s, uint16_t lun,
 	return found;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 static void copy_str(char *dst, const uint8_t *src, size_t n)
 {
 	memcpy(dst, src, n);
@@ -249,18 +245,18 @@ static int svsc_probe_lun(struct ovb_storvsc *s, uint16_t lun,
 	n = ovb__svsc_srb_sync(s, lun, rc16, 16, VSTOR_DATA_READ, b,
 			       SCSI_RC16_LEN);
 	if (n >= 12) {
-		l->blocks = ((uint64_t)be32(b) << 32 | be32(b + 4)) + 1;
-		l->block_size = be32(b + 8);
+		l->blocks = ovb_get_be64(b) + 1;
+		l->block_size = ovb_get_be32(b + 8);
 		l->can_discard = n > 14 && (b[14] & SCSI_RC16_LBPME);
 	} else {
 		n = ovb__svsc_srb_sync(s, lun, rc10, 10, VSTOR_DATA_READ, b, 8);
 		if (n < 8)
 			return n < 0 ? (int)n : -EIO;
-		l->blocks = (uint64_t)be32(b) + 1;
-		l->block_size = be32(b + 4);
+		l->blocks = (uint64_t)ovb_get_be32(b) + 1;
+		l->block_size = ovb_get_be32(b + 4);
 	}
 	if (l->block_size != 512 && l->block_size != 4096) {
-		ovb_warn("%s: LUN %u: block size %u not supported", s->name,
+		ovb_peer("%s: LUN %u: block size %u not supported", s->name,
 			 lun, l->block_size);
 		return -EIO;
 	}
@@ -288,7 +284,7 @@ static bool svsc_scan(struct ovb_storvsc *s)
 	n = ovb__svsc_srb_sync(s, 0, rl, 12, VSTOR_DATA_READ, s->scratch,
 			       8 + 8 * SVSC_MAX_LUNS);
 	if (n >= 8) {
-		uint32_t bytes = be32(s->scratch);
+		uint32_t bytes = ovb_get_be32(s->scratch);
 
 		for (uint32_t off = 8; off + 8 <= bytes + 8 && off + 8 <= n &&
 				       nlist < SVSC_MAX_LUNS;
@@ -337,14 +333,9 @@ static void *svsc_main(void *arg)
 		struct timespec dl;
 		long step_ms = s->retry ? 2 : asked ? 50 : 5;
 
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += step_ms * 1000000;
-		if (dl.tv_nsec >= 1000000000) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000;
-		}
+		ovb_deadline_ms(&dl, step_ms);
 		if (!s->rescan && !s->retry)
-			pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+			ovb_cond_timedwait(&s->cond, &s->lock, &dl);
 		if (s->stop)
 			break;
 		bool rescan = s->rescan;
@@ -455,7 +446,7 @@ static int svsc_probe(struct ovb_vsc_dev *dev, void *drv_ctx)
 	s->pending.next = s->pending.prev = &s->pending;
 	pthread_rwlock_init(&s->chlock, NULL);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	ovb_cond_init(&s->cond);
 	pthread_mutex_init(&s->scan_lock, NULL);
 	svsc_set_add(set, s);
 	s->ch[0].dev = dev;

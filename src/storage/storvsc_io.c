@@ -12,35 +12,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/byteorder.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "storage/storvsc_priv.h"
 
 static __thread bool svsc_worker_thread;
-static __thread uint64_t svsc_dones;
+/* The ovb_storvsc_poll() running on this thread, or NULL. */
+static __thread struct svsc_poll_count *svsc_counting;
 /* The channel whose completion runs on this thread right now, or NULL. */
 static __thread struct ovb_chan *svsc_cb_chan;
 
 bool ovb__svsc_on_worker(void) { return svsc_worker_thread; }
-uint64_t ovb__svsc_dones(void) { return svsc_dones; }
 
-/* Run @io's callback (counted for ovb_storvsc_poll). */
+void ovb__svsc_count_begin(struct svsc_poll_count *c, struct ovb_storvsc *s)
+{
+	c->s = s;
+	c->n = 0;
+	c->outer = svsc_counting;
+	svsc_counting = c;
+}
+
+uint64_t ovb__svsc_count_end(struct svsc_poll_count *c)
+{
+	svsc_counting = c->outer;
+	return c->n;
+}
+
+/*
+ * Run @io's callback.  It counts for an ovb_storvsc_poll() of its own
+ * controller on this thread only: a done() callback that submits to
+ * another controller may complete that one's request here too.
+ */
 static void io_done(struct ovb_storvsc_io *io, int64_t res)
 {
-	svsc_dones++;
+	const struct ovb_storvsc *s = (const void *)(uintptr_t)io->priv[3];
+
+	for (struct svsc_poll_count *c = svsc_counting; c; c = c->outer)
+		if (c->s == s) {
+			c->n++;
+			break;
+		}
 	io->done(io, res);
 }
 
 /* ---- request objects -------------------------------------------------------- */
-
-static void ts_add_ms(struct timespec *t, int ms)
-{
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (t->tv_nsec >= 1000000000) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000;
-	}
-}
 
 int ovb__svsc_step_ms(const struct ovb_storvsc *s)
 {
@@ -118,7 +134,7 @@ static int64_t bad_completion(struct svsc_req *r, const char *why,
 			      unsigned long a, unsigned long b)
 {
 	__atomic_fetch_add(&r->s->bad_completions, 1, __ATOMIC_RELAXED);
-	ovb_warn("%s: bad completion from the host rejected: %s (%lu, %lu)",
+	ovb_peer("%s: bad completion from the host rejected: %s (%lu, %lu)",
 		 r->s->name, why, a, b);
 	return -EIO;
 }
@@ -322,7 +338,7 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	 * checked every 50 ms anyway (svsc_timeouts reads the same clock).
 	 */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &r->deadline);
-	ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
+	ovb_ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
 	r->stage = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->dead) {
@@ -375,7 +391,7 @@ void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op)
 		return;
 	snd.data = pkt;
 	snd.len = (size_t)n;
-	ovb_warn("%s: request timed out: %s", s->name,
+	ovb_peer("%s: request timed out: %s", s->name,
 		 op == VSTOR_OPERATION_RESET_LUN ? "RESET_LUN" : "RESET_ADAPTER");
 	pthread_rwlock_rdlock(&s->chlock);
 	if (s->nch && !ovb_chan_send(s->ch[0].chan, &snd))
@@ -384,12 +400,6 @@ void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op)
 }
 
 /* ---- the service thread's share --------------------------------------------- */
-
-static bool ts_passed(const struct timespec *now, const struct timespec *t)
-{
-	return now->tv_sec > t->tv_sec ||
-	       (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
-}
 
 void ovb__svsc_fail_retries(struct ovb_storvsc *s)
 {
@@ -429,10 +439,10 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 	pthread_mutex_lock(&s->lock);
 	for (struct svsc_req *r = s->pending.next; r != &s->pending;
 	     r = r->next) {
-		if (!r->fn || !ts_passed(&now, &r->deadline))
+		if (!r->fn || !ovb_ts_reached(&now, &r->deadline))
 			continue;
 		r->deadline = now;
-		ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
+		ovb_ts_add_ms(&r->deadline, ovb__svsc_step_ms(s));
 		if (r->stage == 0) {
 			reset_lun = true;
 		} else if (r->stage == 1) {
@@ -458,7 +468,7 @@ static void svsc_timeouts(struct ovb_storvsc *s)
 	if (reset_adapter)
 		ovb__svsc_reset(s, VSTOR_OPERATION_RESET_ADAPTER);
 	for (int i = 0; i < nfire; i++) {
-		ovb_warn("%s: LUN %u: request failed after resets%s", s->name,
+		ovb_peer("%s: LUN %u: request failed after resets%s", s->name,
 			 lun[i], first_fail ? "; the host stopped answering"
 					    : "");
 		fns[i](ctxs[i], -ETIMEDOUT, NULL);
@@ -561,7 +571,10 @@ int64_t ovb__svsc_srb_sync(struct ovb_storvsc *s, uint16_t lun,
 
 /* ---- block requests ---------------------------------------------------------- */
 
-/* io->priv: [0] parts left, [1] first error, [2] bytes moved */
+/*
+ * io->priv: [0] parts left, [1] first error, [2] bytes moved, [3] the
+ * controller
+ */
 static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 {
 	struct ovb_storvsc_io *io = ctx;
@@ -570,7 +583,7 @@ static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 	if (res >= 0 && r && (io->op == OVB_STORVSC_READ ||
 			      io->op == OVB_STORVSC_WRITE) &&
 	    (uint64_t)res != r->len) {
-		ovb_warn("%s: LUN %u: short transfer (%lld of %u bytes)",
+		ovb_peer("%s: LUN %u: short transfer (%lld of %u bytes)",
 			 r->s->name, io->lun, (long long)res, r->len);
 		res = -EIO;
 	}
@@ -592,20 +605,6 @@ static void part_done(void *ctx, int64_t res, struct svsc_req *r)
 	io_done(io, res);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
 /* Fill part @i of @io (@bs-byte blocks); 0 or -ENOMEM. */
 static int part_build(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 		      struct svsc_req *r, uint64_t off, uint64_t len,
@@ -621,8 +620,8 @@ static int part_build(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 						    : SCSI_WRITE_16;
 		if (io->op == OVB_STORVSC_WRITE && io->fua)
 			cdb[1] = SCSI_CDB_FUA;
-		put_be64(cdb + 2, off / bs);
-		put_be32(cdb + 10, (uint32_t)(len / bs));
+		ovb_put_be64(cdb + 2, off / bs);
+		ovb_put_be32(cdb + 10, (uint32_t)(len / bs));
 		r->srb.cdb_length = 16;
 		r->srb.data_in = io->op == OVB_STORVSC_READ ? VSTOR_DATA_READ
 							    : VSTOR_DATA_WRITE;
@@ -644,8 +643,8 @@ static int part_build(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 		memset(r->param, 0, r->param_len);
 		((uint8_t *)r->param)[1] = 6 + SCSI_UNMAP_DESC_LEN;
 		((uint8_t *)r->param)[3] = SCSI_UNMAP_DESC_LEN;
-		put_be64((uint8_t *)r->param + 8, off / bs);
-		put_be32((uint8_t *)r->param + 16, (uint32_t)(len / bs));
+		ovb_put_be64((uint8_t *)r->param + 8, off / bs);
+		ovb_put_be32((uint8_t *)r->param + 16, (uint32_t)(len / bs));
 		cdb[0] = SCSI_UNMAP;
 		cdb[8] = (uint8_t)r->param_len;
 		r->srb.cdb_length = 10;
@@ -702,6 +701,7 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 	io->priv[0] = nparts;
 	io->priv[1] = 0;
 	io->priv[2] = 0;
+	io->priv[3] = (uint64_t)(uintptr_t)s;
 	for (uint64_t i = 0; i < nparts; i++) {
 		uint64_t len = io->offset + io->len - off;
 		struct svsc_req *r = ovb__svsc_req_new(s, io->lun);
@@ -783,7 +783,7 @@ void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 
 	if (pkt->type != VM_PKT_DATA_INBAND ||
 	    ovb_vstor_parse(pkt->data, pkt->len, s->version, &m)) {
-		ovb_warn("%s: unexpected packet (type %u, %u bytes) dropped",
+		ovb_peer("%s: unexpected packet (type %u, %u bytes) dropped",
 			 s->name, pkt->type, pkt->len);
 		return;
 	}
@@ -799,7 +799,7 @@ void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		ovb_info("%s: host removes the device", s->name);
 		break;
 	default:
-		ovb_warn("%s: VSTOR operation %u from the host ignored",
+		ovb_peer("%s: VSTOR operation %u from the host ignored",
 			 s->name, m.operation);
 	}
 	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)

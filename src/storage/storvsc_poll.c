@@ -16,24 +16,28 @@
 #include <errno.h>
 #include <time.h>
 
+#include "openvmbus/deadline.h"
 #include "storage/storvsc_priv.h"
 
 int ovb_storvsc_poll(struct ovb_storvsc *s)
 {
-	uint64_t before = ovb__svsc_dones();
+	struct svsc_poll_count c;
 	unsigned int live = 0;
+	uint64_t n;
 
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
 		return -ECONNRESET;
+	ovb__svsc_count_begin(&c, s);
 	pthread_rwlock_rdlock(&s->chlock);
 	for (unsigned int i = 0; i < s->nch; i++)
 		if (ovb_chan_poll(s->ch[i].chan) >= 0)
 			live++;
 	pthread_rwlock_unlock(&s->chlock);
+	n = ovb__svsc_count_end(&c);
 	/* A failed channel has completed its requests with -ECONNRESET. */
 	if (!live)
 		return -ECONNRESET;
-	return (int)(ovb__svsc_dones() - before);
+	return (int)n;
 }
 
 void ovb_storvsc_poll_end(struct ovb_storvsc *s)
@@ -44,28 +48,20 @@ void ovb_storvsc_poll_end(struct ovb_storvsc *s)
 	pthread_rwlock_unlock(&s->chlock);
 }
 
-static uint64_t poll_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void ovb__svsc_sync_wait(struct ovb_storvsc *s, struct svsc_sync *w)
 {
 	uint32_t spin = s->set->cfg.poll_us;
 
 	/* A worker must not drain its own ring from inside a callback. */
 	if (spin && !ovb__svsc_on_worker()) {
-		uint64_t end = poll_now_us() + spin;
+		uint64_t end = ovb_now_us() + spin;
 
 		for (unsigned int i = 1;
 		     !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE); i++) {
 			/* Gone: the failing thread completes the request. */
 			if (ovb_storvsc_poll(s) < 0)
 				break;
-			if (i % 16 == 0 && poll_now_us() >= end)
+			if (i % 16 == 0 && ovb_now_us() >= end)
 				break;
 		}
 		ovb_storvsc_poll_end(s);

@@ -136,8 +136,15 @@ int64_t ovb__svsc_srb_sync(struct ovb_storvsc *s, uint16_t lun,
 			   uint8_t data_in, void *buf, uint32_t len);
 /** Thread-local: true on our channel workers (sends must not block). */
 bool ovb__svsc_on_worker(void);
-/** Thread-local: done() callbacks this thread has run so far. */
-uint64_t ovb__svsc_dones(void);
+/** What one ovb_storvsc_poll() counts: done() callbacks of @s it ran. */
+struct svsc_poll_count {
+	struct ovb_storvsc *s;
+	uint64_t n;
+	struct svsc_poll_count *outer; /* thread-local stack */
+};
+/** Count @s's done() callbacks on this thread until _end (nests). */
+void ovb__svsc_count_begin(struct svsc_poll_count *c, struct ovb_storvsc *s);
+uint64_t ovb__svsc_count_end(struct svsc_poll_count *c);
 /** Packets from the host that are not completions (on the worker). */
 void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		    void *ctx);

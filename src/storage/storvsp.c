@@ -525,14 +525,14 @@ static uint32_t svsp_subchannels(struct svsp_chan *ch, uint16_t count)
 	    __atomic_load_n(&in->version, __ATOMIC_ACQUIRE) <
 		    VSTOR_PROTO_VERSION_WIN8 ||
 	    !count || count > max - in->subs) {
-		ovb_warn("%s: %s: CREATE_SUB_CHANNELS %u refused (%u of %u "
+		ovb_peer("%s: %s: CREATE_SUB_CHANNELS %u refused (%u of %u "
 			 "offered)", ch->c->name, ovb_chan_name(ch->chan),
 			 count, in->subs, max);
 		return VSTOR_STATUS_INVALID_PARAMETER;
 	}
 	n = ovb_server_offer_subchannels(in->dev, count);
 	if (n < 0) {
-		ovb_warn("%s: %s: cannot offer %u sub-channels: %s",
+		ovb_peer("%s: %s: cannot offer %u sub-channels: %s",
 			 ch->c->name, ovb_chan_name(ch->chan), count,
 			 strerror(-n));
 		return VSTOR_STATUS_INVALID_DEVICE_STATE;
@@ -580,7 +580,7 @@ static uint32_t svsp_init_step(struct svsp_chan *ch,
 		return VSTOR_STATUS_SUCCESS;
 	}
 	SVSP_STAT(ch->c, bad_packets, 1);
-	ovb_warn("%s: %s: VSTOR operation %u out of sequence", ch->c->name,
+	ovb_peer("%s: %s: VSTOR operation %u out of sequence", ch->c->name,
 		 ovb_chan_name(ch->chan), m->operation);
 	return VSTOR_STATUS_INVALID_DEVICE_STATE;
 }
@@ -641,7 +641,7 @@ static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		memcpy(&raw, pkt->data,
 		       pkt->len < sizeof(raw) ? pkt->len : sizeof(raw));
 		SVSP_STAT(ch->c, bad_packets, 1);
-		ovb_warn("%s: %s: bad VSTOR packet (%s: %u bytes, operation %u)",
+		ovb_peer("%s: %s: bad VSTOR packet (%s: %u bytes, operation %u)",
 			 ch->c->name, ovb_chan_name(chan), svsp_why_bad(pkt, v),
 			 pkt->len, raw.operation);
 		status = VSTOR_STATUS_INVALID_PARAMETER;
@@ -653,7 +653,7 @@ static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	}
 	if (pkt->type != VM_PKT_DATA_INBAND) {
 		SVSP_STAT(ch->c, bad_packets, 1);
-		ovb_warn("%s: %s: VSTOR operation %u with a data buffer",
+		ovb_peer("%s: %s: VSTOR operation %u with a data buffer",
 			 ch->c->name, ovb_chan_name(chan), m.operation);
 		status = VSTOR_STATUS_INVALID_PARAMETER;
 		goto answer;
@@ -665,7 +665,7 @@ static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 	case VSTOR_OPERATION_CREATE_SUB_CHANNELS:
 	case VSTOR_OPERATION_END_INITIALIZATION:
 		if (ovb_chan_subidx(chan)) {
-			ovb_warn("%s: %s: init operation %u on a sub-channel",
+			ovb_peer("%s: %s: init operation %u on a sub-channel",
 				 ch->c->name, ovb_chan_name(chan),
 				 m.operation);
 			status = VSTOR_STATUS_INVALID_DEVICE_REQUEST;
@@ -682,7 +682,7 @@ static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		break;
 	default:
 		SVSP_STAT(ch->c, bad_packets, 1);
-		ovb_warn("%s: %s: VSTOR operation %u not supported",
+		ovb_peer("%s: %s: VSTOR operation %u not supported",
 			 ch->c->name, ovb_chan_name(chan), m.operation);
 		status = VSTOR_STATUS_INVALID_DEVICE_REQUEST;
 	}

@@ -380,7 +380,7 @@ void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 	SVSP_STAT(c, srbs, 1);
 	if (__atomic_load_n(&ch->inst->state, __ATOMIC_ACQUIRE) != SVSP_READY) {
 		SVSP_STAT(c, bad_packets, 1);
-		ovb_warn("%s: %s: EXECUTE_SRB before END_INITIALIZATION",
+		ovb_peer("%s: %s: EXECUTE_SRB before END_INITIALIZATION",
 			 c->name, ovb_chan_name(ch->chan));
 		if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
 			ovb__svsp_reply(ch, pkt->xid, pkt->len,
@@ -408,7 +408,7 @@ void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 	}
 	if (svsp_data(ch, pkt, cmd, why, sizeof(why))) {
 		SVSP_STAT(c, bad_packets, 1);
-		ovb_warn("%s: %s: SRB for LUN %u rejected: %s", c->name,
+		ovb_peer("%s: %s: SRB for LUN %u rejected: %s", c->name,
 			 ovb_chan_name(ch->chan), srb->lun, why);
 		svsp_fail(cmd, VSTOR_SRB_STATUS_INVALID_REQUEST,
 			  SCSI_STATUS_GOOD);

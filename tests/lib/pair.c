@@ -109,6 +109,7 @@ void logcap_start(void)
 	pthread_mutex_lock(&logcap_lock);
 	logcap_n = 0;
 	pthread_mutex_unlock(&logcap_lock);
+	ovb_log_ratelimit_reset();
 	ovb_log_set_sink(logcap_sink, NULL);
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -250,6 +251,8 @@ static void test_unknown_types(void **state)
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		size_t len = types[i] == CHANNELMSG_OFFERCHANNEL ? 196 : 24;
 
+		/* More than a burst of one warning: each line counted. */
+		ovb_log_ratelimit_reset();
 		assert_int_equal(hg_post_type(f->p->link, types[i], body, len),
 				 0);
 		sync_host(f);
@@ -732,6 +735,44 @@ static void test_teardown_then_close(void **state)
 	still_works(f, 1);
 }
 
+/* Lines the flood test's sink saw, and how many said "suppressed". */
+static int flood_lines, flood_suppressed;
+
+static void flood_sink(enum ovb_log_level level, const char *line, void *ctx)
+{
+	__atomic_fetch_add(&flood_lines, 1, __ATOMIC_RELAXED);
+	if (strstr(line, "suppressed"))
+		__atomic_fetch_add(&flood_suppressed, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * 10000 bad messages: the host's log gets one burst of warnings and then
+ * one a second (with a count of what it dropped), not 10000 lines behind
+ * its log lock.
+ */
+static void test_flood(void **state)
+{
+	struct hg_fx *f = *state;
+	uint8_t body[240] = { 0 };
+	struct timespec t0, t1;
+	long secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ovb_log_ratelimit_reset();
+	ovb_log_set_sink(flood_sink, NULL);
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(hg_post_type(f->p->link, 0xffff, body, 24), 0);
+	sync_host(f);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	logcap_start();
+	secs = t1.tv_sec - t0.tv_sec + 1;
+	/* A burst of 10, then per second one line and one "suppressed". */
+	assert_true(flood_lines >= OVB_LOG_BURST);
+	assert_true(flood_lines <= OVB_LOG_BURST + 2 * secs + 8);
+	assert_true(flood_suppressed <= secs + 1);
+	still_works(f, 0);
+}
+
 #define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -749,6 +790,7 @@ int main(void)
 		T(test_open_bad, setup_connected),
 		T(test_close_release, setup_connected),
 		T(test_teardown_then_close, setup_connected),
+		T(test_flood, setup_connected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -686,6 +689,101 @@ static void test_offers_racing_unload(void **state)
 	ping_dev(h, 0);
 }
 
+/* ---- what a failed open leaves behind ----------------------------------- */
+
+/* Open fds of this process (the directory's own fd included, always). */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* ovb_echo_open that must fail with @want; the fds are as before. */
+static void open_fails_keeps_fds(struct hh *h, int want)
+{
+	struct ovb_echo *e;
+	int before;
+
+	ovb_inproc_sync(h->p->link);
+	before = count_fds();
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
+			 want);
+	ovb_inproc_sync(h->p->link);
+	assert_int_equal(count_fds(), before);
+}
+
+/* Each step of ovb_vsc_open that the host can fail: no fd stays open. */
+static void test_open_failures_keep_fds(void **state)
+{
+	struct hh *h = *state;
+
+	ovb_client_set_timeout(h->p->cl, 300);
+	hrec_set(h->rec, 0, true);
+	open_fails_keeps_fds(h, -EIO);
+	hrec_set(h->rec, CHANNELMSG_GPADL_CREATED, false);
+	open_fails_keeps_fds(h, -ETIMEDOUT);
+	hrec_set(h->rec, CHANNELMSG_OPENCHANNEL_RESULT, false);
+	open_fails_keeps_fds(h, -ETIMEDOUT);
+	hrec_set(h->rec, 0, false);
+	ping_dev(h, 0);
+}
+
+/*
+ * Opens with only @spare fds left below RLIMIT_NOFILE, for every small
+ * @spare: whichever eventfd or dup fails first, an open (or its failure)
+ * and a close leave the process's fds as they were.
+ */
+static void test_open_few_fds(void **state)
+{
+	struct hh *h = *state;
+	struct rlimit old, lim;
+	int fill[1024], nfill = 0, top = -1, fd;
+	DIR *d;
+	struct dirent *de;
+
+	ovb_client_set_timeout(h->p->cl, 300);
+	ovb_inproc_sync(h->p->link);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	for (int spare = 0; spare <= 8; spare++) {
+		struct ovb_echo *e = NULL;
+		int before, rc;
+
+		/* Fill every hole below the highest fd in use. */
+		d = opendir("/proc/self/fd");
+		assert_non_null(d);
+		while ((de = readdir(d)))
+			if (atoi(de->d_name) > top)
+				top = atoi(de->d_name);
+		closedir(d);
+		while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 &&
+		       fd < top && nfill < 1024)
+			fill[nfill++] = fd;
+		assert_true(fd >= 0);
+		close(fd);
+		before = count_fds();
+		lim = old;
+		lim.rlim_cur = (rlim_t)top + 1 + (rlim_t)spare;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+		rc = ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e);
+		if (!rc) {
+			pair_ping(e, 3);
+			ovb_echo_close(e);
+		}
+		ovb_inproc_sync(h->p->link);
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+		assert_int_equal(count_fds(), before);
+	}
+	while (nfill)
+		close(fill[--nfill]);
+	ping_dev(h, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_fresh, teardown)
 
@@ -708,6 +806,8 @@ int main(void)
 		T(test_unknown_completion),
 		T(test_rescind_primary_first),
 		T(test_offers_racing_unload),
+		T(test_open_failures_keep_fds),
+		T(test_open_few_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

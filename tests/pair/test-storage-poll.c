@@ -713,6 +713,89 @@ static void test_cross_controller_callbacks(void **state)
 	sfx_free(f);
 }
 
+/*
+ * Two controllers polled from one thread: each ovb_storvsc_poll() reports
+ * the done() callbacks of its own controller only, even when a callback
+ * of one submits to the other and that request finishes on this thread.
+ */
+struct xio {
+	struct ovb_storvsc_io io;
+	struct ovb_storvsc *peer; /* the controller to hop to, or NULL */
+	int *ran;                 /* per controller: done() on the poller */
+	int who;                  /* 0 scsi, 1 ide */
+	bool done;                /* atomic */
+};
+
+static void xio_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct xio *x = io->ctx;
+
+	if (in_poller)
+		x->ran[x->who]++;
+	if (res != (int64_t)io->len)
+		x->ran[2]++;
+	if (x->peer) {
+		struct ovb_storvsc *next = x->peer;
+
+		/* Hop once: a submit from a done() callback. */
+		x->peer = NULL;
+		x->who ^= 1;
+		if (ovb_storvsc_submit(next, io) == 0)
+			return;
+		x->ran[2]++;
+	}
+	__atomic_store_n(&x->done, true, __ATOMIC_RELEASE);
+}
+
+static void test_poll_counts_own_controller(void **state)
+{
+	struct sfx_opts o = { .ide = true };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *ctl[2] = { sfx_ctl(f, false), sfx_ctl(f, true) };
+	uint8_t *buf = ovb_storvsc_alloc(ctl[0], 32 * 4096);
+	struct xio x[32];
+	int ran[3] = { 0 };
+	long sum[2] = { 0 };
+	uint64_t end = mono_ms() + 10000;
+	int left = 32;
+
+	in_poller = true;
+	for (int i = 0; i < 32; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		x[i].who = i % 2;
+		x[i].peer = ctl[!x[i].who];
+		x[i].ran = ran;
+		x[i].io.op = OVB_STORVSC_READ;
+		x[i].io.offset = (uint64_t)i * 4096;
+		x[i].io.buf = buf + i * 4096;
+		x[i].io.len = 4096;
+		x[i].io.done = xio_done;
+		x[i].io.ctx = &x[i];
+		assert_int_equal(ovb_storvsc_submit(ctl[x[i].who], &x[i].io),
+				 0);
+	}
+	while (left && mono_ms() < end) {
+		for (int c = 0; c < 2; c++) {
+			int rc = ovb_storvsc_poll(ctl[c]);
+
+			assert_true(rc >= 0);
+			sum[c] += rc;
+		}
+		left = 0;
+		for (int i = 0; i < 32; i++)
+			left += !__atomic_load_n(&x[i].done, __ATOMIC_ACQUIRE);
+	}
+	in_poller = false;
+	ovb_storvsc_poll_end(ctl[0]);
+	ovb_storvsc_poll_end(ctl[1]);
+	assert_int_equal(left, 0);
+	assert_int_equal(ran[2], 0);
+	assert_int_equal(sum[0], ran[0]);
+	assert_int_equal(sum[1], ran[1]);
+	ovb_storvsc_free(ctl[0], buf, 32 * 4096);
+	sfx_free(f);
+}
+
 
 int main(void)
 {
@@ -727,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_host_batches),
 		cmocka_unit_test(test_one_signal_per_batch),
 		cmocka_unit_test(test_cross_controller_callbacks),
+		cmocka_unit_test(test_poll_counts_own_controller),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

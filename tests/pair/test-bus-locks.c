@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pair tests of the server's partition lock (the contract at the top of
+ * src/bus/server.c): a rescind that meets a close under way on another
+ * thread waits for it instead of slipping in while the lock is dropped,
+ * and device callbacks may call the server.  A host device built on the
+ * echo VSP whose worker can be held inside recv keeps a close waiting.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/lib/pair.h"
+
+/* ---- a host device whose worker can be held in recv ---------------------- */
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_closed;
+static int in_recv;
+static int found_in_close; /* ovb_server_find_dev() from close: its relid */
+
+static void held_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		      void *ctx)
+{
+	pthread_mutex_lock(&gate_lock);
+	in_recv++;
+	pthread_cond_broadcast(&gate_cond);
+	while (gate_closed)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	ovb_echo_vsp_ops.recv(chan, pkt, ctx);
+}
+
+/* A close callback that calls the server, as devices may (rule 1). */
+static void calling_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
+{
+	struct ovb_vsp_dev *d = ovb_server_find_dev(ovb_vsp_dev_partition(dev),
+						    ovb_vsp_dev_relid(dev));
+
+	found_in_close = d ? (int)ovb_vsp_dev_relid(d) : -1;
+	ovb_echo_vsp_ops.close(dev, chan);
+}
+
+static struct ovb_vsp_ops held_ops;
+
+static struct ovb_vsp_dev *offer_held(struct pair *p)
+{
+	struct ovb_offer_params op = { .class_id = ECHO_CLASS_GUID };
+	struct ovb_vsp_dev *dev;
+
+	held_ops = ovb_echo_vsp_ops;
+	held_ops.name = "held echo";
+	held_ops.recv = held_recv;
+	held_ops.close = calling_close;
+	op.instance_id.b[0] = 0x10;
+	assert_int_equal(ovb_server_offer(ovb_inproc_partition(p->link),
+					  &held_ops, &op, &dev), 0);
+	PAIR_WAIT(__atomic_load_n(&p->echo.ndev, __ATOMIC_ACQUIRE) == 2);
+	assert_int_equal(p->echo.ndev, 2);
+	return dev;
+}
+
+/* Send @op to the host without waiting for anything back. */
+static void send_op(struct ovb_echo *e, uint32_t op)
+{
+	struct echo_msg m = { .op = op };
+	struct ovb_send snd = { .data = &m, .len = sizeof(m) };
+
+	assert_int_equal(ovb_chan_send(ovb_echo_chan(e), &snd), 0);
+}
+
+struct rescinder {
+	pthread_t t;
+	struct ovb_vsp_dev *dev;
+	int rc;
+	bool done; /* atomic */
+};
+
+static void *rescind_main(void *arg)
+{
+	struct rescinder *r = arg;
+
+	r->rc = ovb_server_rescind(r->dev);
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Thread 1 rescinds a device whose worker is held in recv, so its close
+ * waits in the join with the partition lock dropped.  Thread 2 rescinds
+ * the same device meanwhile: it must wait for thread 1 and then find the
+ * device rescinded, not send a second RESCIND while the first is under
+ * way (the old recursive lock let it in: both returned 0, the guest got
+ * two RESCINDs).
+ */
+static void test_rescind_during_close(void **state)
+{
+	struct pair *p;
+	struct ovb_vsp_dev *dev;
+	struct ovb_echo *e;
+	struct rescinder r[2];
+	uint32_t relid;
+
+	logcap_start();
+	p = pair_connected(NULL);
+	dev = offer_held(p);
+	relid = ovb_vsp_dev_relid(dev); /* @dev goes at RELID_RELEASED */
+	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
+	gate_closed = true;
+	in_recv = 0;
+	send_op(e, ECHO_OP_SINK);
+	pthread_mutex_lock(&gate_lock);
+	while (!in_recv)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct rescinder){ .dev = dev };
+		assert_int_equal(pthread_create(&r[i].t, NULL, rescind_main,
+						&r[i]), 0);
+		/* Thread 1 reaches the join before thread 2 starts. */
+		usleep(100 * 1000);
+	}
+	/* Both wait: the first for the worker, the second for the first. */
+	assert_false(__atomic_load_n(&r[0].done, __ATOMIC_ACQUIRE));
+	assert_false(__atomic_load_n(&r[1].done, __ATOMIC_ACQUIRE));
+
+	pthread_mutex_lock(&gate_lock);
+	gate_closed = false;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	for (int i = 0; i < 2; i++)
+		pthread_join(r[i].t, NULL);
+	assert_int_equal(r[0].rc, 0);
+	assert_int_equal(r[1].rc, -ENODEV);
+	ovb_inproc_sync(p->link);
+	PAIR_WAIT(__atomic_load_n(&p->echo.removed, __ATOMIC_ACQUIRE) == 1);
+	assert_int_equal(p->echo.removed, 1);
+	ovb_inproc_sync(p->link);
+	assert_int_equal(logcap_count("RESCIND for unknown relid"), 0);
+	/* The close callback could call the server, which took the lock. */
+	assert_int_equal(found_in_close, (int)relid);
+	pair_free(p);
+	logcap_stop();
+}
+
+/*
+ * One rescind of a device whose worker is held in recv: it returns once
+ * the worker is let go, and the partition's other devices keep working.
+ */
+static void test_rescind_held_worker(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_vsp_dev *dev = offer_held(p);
+	struct ovb_echo *e;
+	struct rescinder r = { .dev = dev };
+
+	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
+	gate_closed = true;
+	in_recv = 0;
+	send_op(e, ECHO_OP_SINK);
+	pthread_mutex_lock(&gate_lock);
+	while (!in_recv)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	assert_int_equal(pthread_create(&r.t, NULL, rescind_main, &r), 0);
+	usleep(50 * 1000);
+	pthread_mutex_lock(&gate_lock);
+	gate_closed = false;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	pthread_join(r.t, NULL);
+	assert_int_equal(r.rc, 0);
+	PAIR_WAIT(__atomic_load_n(&p->echo.removed, __ATOMIC_ACQUIRE) == 1);
+	assert_int_equal(p->echo.removed, 1);
+	/* The other echo device is untouched. */
+	assert_int_equal(ovb_echo_open(p->echo.dev[0], 16384, NULL, &e), 0);
+	pair_ping(e, 100);
+	ovb_echo_close(e);
+	pair_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rescind_during_close),
+		cmocka_unit_test(test_rescind_held_worker),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
