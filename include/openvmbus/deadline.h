@@ -17,6 +17,12 @@
 /** Microseconds on CLOCK_MONOTONIC (for spins and rates, not dates). */
 uint64_t ovb_now_us(void);
 
+/**
+ * Nanoseconds since the epoch on CLOCK_REALTIME: a date for records
+ * (capture timestamps), never the base of a wait.
+ */
+uint64_t ovb_wall_ns(void);
+
 /** @t += @ms milliseconds (@ms >= 0), normalised. */
 void ovb_ts_add_ms(struct timespec *t, long ms);
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "openvmbus/capture.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/pcapng.h"
 
 #define CAP_MAX_IFS 256
@@ -69,14 +70,6 @@ struct ovb_capture {
 	struct cap_if wifs[CAP_MAX_IFS]; /* the writer's copy of ifs */
 	pthread_t writer;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 uint32_t ovb_capture_snaplen(const struct ovb_capture *cap)
 {
@@ -168,7 +161,7 @@ int ovb_capture_record(struct ovb_capture *cap, struct ovb_cap_hdr *hdr,
 	}
 	r.ifidx = (uint32_t)i;
 	/* Stamped under the lock: file order is time order. */
-	r.ts_ns = now_ns();
+	r.ts_ns = ovb_wall_ns();
 	d = cap->active.p + cap->active.len;
 	memcpy(d, &r, sizeof(r));
 	d += sizeof(r);
@@ -230,15 +223,10 @@ static void *cap_writer(void *arg)
 		struct timespec dl;
 		uint32_t nifs;
 
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += 100 * 1000000;
-		if (dl.tv_nsec >= 1000000000) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000;
-		}
+		ovb_deadline_ms(&dl, 100);
 		pthread_mutex_lock(&cap->lock);
 		while (!cap->stop && cap->active.len < cap->size / 2 &&
-		       pthread_cond_timedwait(&cap->cond, &cap->lock, &dl) == 0)
+		       ovb_cond_timedwait(&cap->cond, &cap->lock, &dl) == 0)
 			;
 		stop = cap->stop;
 		t = cap->active;
@@ -286,12 +274,12 @@ int ovb_capture_open(const char *path, const struct ovb_capture_cfg *cfg,
 	}
 	if ((rc = ovb_pcapng_init(&cap->w, cap->fd)) != 0)
 		goto err_init;
-	cap->start_ns = now_ns();
+	cap->start_ns = ovb_wall_ns();
 	ovb_pcapng_shb(&cap->w, "openvmbus vmbus host --capture");
 	if ((rc = ovb_pcapng_flush(&cap->w)) != 0)
 		goto err_shb;
 	pthread_mutex_init(&cap->lock, NULL);
-	pthread_cond_init(&cap->cond, NULL);
+	ovb_cond_init(&cap->cond);
 	if ((rc = -pthread_create(&cap->writer, NULL, cap_writer, cap)) != 0)
 		goto err_thread;
 	*out = cap;
@@ -325,7 +313,7 @@ int ovb_capture_close(struct ovb_capture *cap, struct ovb_capture_stats *st)
 
 	/* Interfaces seen only by drops still get a description. */
 	cap_write_idbs(cap, cap->nifs, cap->ifs);
-	end = now_ns();
+	end = ovb_wall_ns();
 	for (uint32_t i = 0; i < cap->nifs; i++)
 		ovb_pcapng_isb(&cap->w, i, end, cap->start_ns,
 			       cap->ifs[i].recv, cap->ifs[i].drops);

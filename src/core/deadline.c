@@ -18,6 +18,14 @@ uint64_t ovb_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t ovb_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void ovb_ts_add_ms(struct timespec *t, long ms)
 {
 	t->tv_sec += ms / 1000;
