@@ -570,19 +570,24 @@ static void test_silent_host(void **state)
 					  4096, false), -ETIMEDOUT);
 	ms = ms_since(&t0);
 	assert_true(ms >= 850);
-	assert_true(ms <= 900 + 400); /* the deadline, not three of them */
+	/* The deadline, not three of them (2700 ms); slack for a loaded
+	 * sanitizer run. */
+	assert_true(ms < 2500);
 	assert_int_equal(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE), 1);
 	assert_true(__atomic_load_n(&silent_reset_lun, __ATOMIC_ACQUIRE) >= 1);
 	assert_true(__atomic_load_n(&silent_reset_adapter, __ATOMIC_ACQUIRE) >=
 		    1);
 	assert_int_equal(silent_first_reset, VSTOR_OPERATION_RESET_LUN);
+	/* on_fail runs on the controller's thread, just after the request's
+	 * own completion woke us. */
+	PAIR_WAIT(__atomic_load_n(&fails, __ATOMIC_ACQUIRE) >= 1);
 	assert_int_equal(__atomic_load_n(&fails, __ATOMIC_ACQUIRE), 1);
 	assert_int_equal(fail_err, -ETIMEDOUT);
 	/* Offline: the next request fails at once, nothing more is sent. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
 					  false), -EIO);
-	assert_true(ms_since(&t0) < 100);
+	assert_true(ms_since(&t0) < 500); /* at once, not after a deadline */
 	assert_int_equal(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE), 1);
 	ovb_storvsc_free(s, buf, 8192);
 	ovb_inproc_destroy(link);
