@@ -52,6 +52,7 @@ LAYER_OF_HEADER = {
     "atomic.h": "core", "gmem.h": "core", "gpadl.h": "core",
     "guid.h": "core", "log.h": "core", "ring.h": "core",
     "version.h": "core", "capture.h": "core", "pcapng.h": "core",
+    "byteorder.h": "core", "deadline.h": "core", "size.h": "core",
     "link.h": "link",
     "channel.h": "bus", "client.h": "bus", "server.h": "bus",
     "blk.h": "devices", "echo.h": "devices", "netvsc.h": "devices",
