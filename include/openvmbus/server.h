@@ -147,6 +147,12 @@ struct ovb_partition_link_ops {
 			    size_t len);
 	/** Slow-path channel interrupt for @relid. */
 	int (*signal)(void *link, uint32_t relid);
+	/**
+	 * Optional: drop the guest's link now, as if it had broken; the
+	 * link then tears the partition down as for any peer that left.
+	 * @why is logged.  The fault engine's link-close uses it.
+	 */
+	void (*disconnect)(void *link, const char *why);
 };
 
 /**

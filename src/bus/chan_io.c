@@ -15,6 +15,7 @@
 
 #include "bus/capture_hook.h"
 #include "bus/chan_priv.h"
+#include "bus/fault_hook.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 
@@ -237,11 +238,13 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 		struct vmdata_gpa_direct g;
 	} h;
 	uint16_t type = s->type ? s->type : VM_PKT_DATA_INBAND;
-	struct iovec iov[4];
+	struct iovec iov[4], *v = iov;
+	struct ovb_fault_pkt fp;
+	bool fault = false;
 	size_t fixed, extra = 0, hlen, total;
 	const void *extra_p = NULL;
 	uint64_t xid = s->xid;
-	bool locked;
+	bool locked = false;
 	int rc, n = 0;
 
 	memset(&h, 0, sizeof(h));
@@ -295,12 +298,24 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 	if (s->len)
 		iov[n++] = (struct iovec){ (void *)s->data, s->len };
 
+	if (OVB_FAULT_ON() && chan->tap &&
+	    (fault = ovb__fault_pkt(chan, iov, n, total, &fp)) && fp.buf) {
+		v = &fp.iov;
+		n = 1;
+	}
+	if (fault && fp.drop) {
+		rc = 0; /* the fault swallowed it; the sender never knows */
+		goto sent;
+	}
 	send_lock(chan, &locked);
-	rc = send_locked(chan, iov, n, total, s->flags);
+	rc = send_locked(chan, v, n, total, s->flags);
 	if (locked)
 		pthread_mutex_unlock(&chan->send_lock);
 	if (OVB_CAPTURE_ON() && !rc)
-		ovb__cap_pkt_out(chan->tap, iov, n, s);
+		ovb__cap_pkt_out(chan->tap, v, n, s);
+sent:
+	if (fault && ovb__fault_pkt_done(chan, &fp, rc))
+		ovb__chan_signal_peer(chan);
 	if (rc && s->on_comp)
 		req_release(chan, xid);
 	/*

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "bus/capture_hook.h"
+#include "bus/fault_hook.h"
 #include "bus/server_priv.h"
 #include "openvmbus/atomic.h"
 #include "openvmbus/log.h"
@@ -238,6 +239,13 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 /* ---- offers ----------------------------------------------------------------- */
 
 int ovb__srv_send(struct ovb_partition *part, const void *msg, size_t len)
+{
+	if (OVB_FAULT_ON())
+		return ovb__fault_msg(part, msg, len);
+	return ovb__srv_send_raw(part, msg, len);
+}
+
+int ovb__srv_send_raw(struct ovb_partition *part, const void *msg, size_t len)
 {
 	if (OVB_CAPTURE_ON())
 		ovb__cap_msg(part, OVB_CAP_TO_GUEST, msg, len);

@@ -82,9 +82,15 @@ static int host_signal(void *link, uint32_t relid)
 	return rc;
 }
 
+static void host_disconnect(void *link, const char *why)
+{
+	conn_kick(link, why);
+}
+
 static const struct ovb_partition_link_ops host_link_ops = {
 	.send_message = host_send_message,
 	.signal = host_signal,
+	.disconnect = host_disconnect,
 };
 
 /* ---- guest -> server -------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "net/netvsp_priv.h"
+#include "openvmbus/fault.h"
 #include "openvmbus/log.h"
 
 /* Header room in a slot: RNDIS PACKET plus checksum, VLAN, hash PPIs. */
@@ -122,6 +123,8 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	memcpy(p, hdr, hlen);
 	if (flen)
 		memcpy(p + hlen, frame, flen);
+	if (OVB_FAULT_ON())
+		ovb__fault_rndis(ch->chan, p, hlen + flen);
 	m.rndis_pkt.channel_type = channel_type;
 	m.rndis_pkt.send_buf_section_index = NVSP_INVALID_SECTION_INDEX;
 	r.byte_count = (uint32_t)(hlen + flen);

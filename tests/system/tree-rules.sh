@@ -55,6 +55,7 @@ LAYER_OF_HEADER = {
     "byteorder.h": "core", "deadline.h": "core", "size.h": "core",
     "link.h": "link",
     "channel.h": "bus", "client.h": "bus", "server.h": "bus",
+    "fault.h": "bus",
     "blk.h": "devices", "echo.h": "devices", "netvsc.h": "devices",
     "netvsp.h": "devices", "nvsp.h": "devices", "offload.h": "devices",
     "rndis.h": "devices", "scsi_target.h": "devices",
