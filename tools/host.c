@@ -79,6 +79,7 @@ static const struct host_plugin *const host_plugins[] = {
 	&host_plugin_disk,
 	&host_plugin_nic,
 	&host_plugin_capture,
+	&host_plugin_fault,
 };
 #define NPLUGINS (sizeof(host_plugins) / sizeof(host_plugins[0]))
 

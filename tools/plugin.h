@@ -77,5 +77,6 @@ struct ovb_storvsc_set *guest_storage_set(void);
 extern const struct host_plugin host_plugin_nic;
 extern const struct guest_plugin guest_plugin_nic;
 extern const struct host_plugin host_plugin_capture;
+extern const struct host_plugin host_plugin_fault;
 
 #endif
