@@ -187,6 +187,13 @@ static int check_ctl(struct ovb_storvsc *s)
 	     i++)
 		usleep(5000);
 	n = ovb_storvsc_luns(s, luns, 64);
+	if (!n && ovb_storvsc_failed(s)) {
+		/* Not "no LUNs": the scan could not ask. */
+		printf("storage: %s: FAILED (the controller's channel "
+		       "failed)\n", ovb_storvsc_name(s));
+		fflush(stdout);
+		return 1;
+	}
 	if (!n)
 		printf("storage: %s: no LUNs\n", ovb_storvsc_name(s));
 	for (size_t i = 0; i < n && i < 64; i++) {

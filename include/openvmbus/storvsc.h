@@ -99,6 +99,12 @@ bool ovb_storvsc_is_ide(const struct ovb_storvsc *s);
 uint16_t ovb_storvsc_version(const struct ovb_storvsc *s);
 /** Open channels (primary + sub-channels). */
 unsigned int ovb_storvsc_channels(const struct ovb_storvsc *s);
+/**
+ * True once the controller can do no I/O: its primary channel failed
+ * (the host broke the ring or a packet) or it was removed.  A scan that
+ * found no LUNs then says nothing about the disks.  Any thread.
+ */
+bool ovb_storvsc_failed(struct ovb_storvsc *s);
 
 /** Snapshot of the LUNs: fills up to @max, returns the count. */
 size_t ovb_storvsc_luns(struct ovb_storvsc *s, struct ovb_storvsc_lun *out,

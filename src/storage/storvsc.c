@@ -593,6 +593,17 @@ const char *ovb_storvsc_name(const struct ovb_storvsc *s) { return s->name; }
 bool ovb_storvsc_is_ide(const struct ovb_storvsc *s) { return s->ide; }
 uint16_t ovb_storvsc_version(const struct ovb_storvsc *s) { return s->version; }
 
+bool ovb_storvsc_failed(struct ovb_storvsc *s)
+{
+	bool dead;
+
+	pthread_rwlock_rdlock(&s->chlock);
+	dead = __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) || !s->nch ||
+	       ovb_chan_is_dead(s->ch[0].chan);
+	pthread_rwlock_unlock(&s->chlock);
+	return dead;
+}
+
 unsigned int ovb_storvsc_channels(const struct ovb_storvsc *s)
 {
 	return __atomic_load_n(&s->nch, __ATOMIC_ACQUIRE);
