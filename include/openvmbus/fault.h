@@ -61,6 +61,7 @@ struct ovb_fault_spec {
 	uint32_t count;     /**< times to fire; 0: every time (random) */
 	uint32_t relid;     /**< only this channel (0: any) */
 	char device[8];     /**< only "scsi", "ide", "nic" or "echo" ("": any) */
+	char partition[32]; /**< only the partition of this name ("": any) */
 	double probability; /**< random: per message / packet, 0..1 */
 	uint64_t seed;      /**< random */
 };
@@ -73,7 +74,7 @@ void ovb_fault_list(FILE *f);
 
 /**
  * Parse "MODE[,after=N][,count=N][,channel=RELID][,device=D]
- * [,probability=P][,seed=S]" into @out.  Returns 0, or -EINVAL with the
+ * [,partition=NAME][,probability=P][,seed=S]" into @out.  Returns 0, or -EINVAL with the
  * reason in @err.
  */
 int ovb_fault_parse(const char *arg, struct ovb_fault_spec *out, char *err,
@@ -85,7 +86,7 @@ int ovb_fault_parse(const char *arg, struct ovb_fault_spec *out, char *err,
  */
 int ovb_fault_add(const struct ovb_fault_spec *spec);
 
-/** Disarm every fault and forget the per-channel counts. */
+/** Disarm every fault; forget the per-channel counts and ovb_fault_fired(). */
 void ovb_fault_clear(void);
 
 /** Faults fired so far (every mode, every partition). */

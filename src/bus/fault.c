@@ -100,7 +100,7 @@ void ovb_fault_list(FILE *f)
 	fprintf(f, "\noptions: after=N (matching packets/messages first), "
 		"count=N (times; 0 every time),\n"
 		"         channel=RELID, device=scsi|ide|nic|echo, "
-		"probability=P, seed=S\n");
+		"partition=NAME,\n         probability=P, seed=S\n");
 }
 
 static int parse_opt(struct ovb_fault_spec *s, const char *key,
@@ -120,6 +120,9 @@ static int parse_opt(struct ovb_fault_spec *s, const char *key,
 		s->probability = strtod(val, &end);
 		if (s->probability < 0 || s->probability > 1)
 			return -EINVAL;
+	} else if (!strcmp(key, "partition")) {
+		snprintf(s->partition, sizeof(s->partition), "%s", val);
+		return *val ? 0 : -EINVAL;
 	} else if (!strcmp(key, "device")) {
 		if (strcmp(val, "scsi") && strcmp(val, "ide") &&
 		    strcmp(val, "nic") && strcmp(val, "echo"))
@@ -194,6 +197,7 @@ void ovb_fault_clear(void)
 	__atomic_store_n(&ovb__fault_on, 0, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&fault_st.lock);
 	fault_st.n = 0;
+	__atomic_store_n(&fault_st.fired, 0, __ATOMIC_RELAXED);
 	memset(fault_st.streams, 0, sizeof(fault_st.streams));
 	pthread_mutex_unlock(&fault_st.lock);
 }

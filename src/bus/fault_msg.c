@@ -18,12 +18,15 @@
 #define STORM_OFFERS 300u
 
 bool ovb__fault_match(const struct ovb_fault_spec *sp,
+		      const struct ovb_partition *part,
 		      const struct ovb_vsp_dev *dev)
 {
 	static const struct vmbus_guid scsi = VSTOR_SCSI_CLASS_GUID;
 	static const struct vmbus_guid ide = VSTOR_IDE_CLASS_GUID;
 	const char *name;
 
+	if (sp->partition[0] && strcmp(sp->partition, part->name))
+		return false;
 	if (sp->relid && (!dev || dev->relid != sp->relid))
 		return false;
 	if (!sp->device[0])
@@ -152,7 +155,7 @@ static void msg_fault(unsigned int i, struct ovb_partition *part, uint8_t *buf,
 		break;
 	case OVB_FAULT_GPADL_REFUSE:
 		if (type != CHANNELMSG_GPADL_CREATED || len < 20 ||
-		    !ovb__fault_match(sp, dev) ||
+		    !ovb__fault_match(sp, part, dev) ||
 		    !ovb__fault_due(i, part->id, FAULT_MSGS, &nr))
 			break;
 		struct vmbus_channel_gpadl_created *g = (void *)buf;
@@ -165,6 +168,7 @@ static void msg_fault(unsigned int i, struct ovb_partition *part, uint8_t *buf,
 		break;
 	case OVB_FAULT_VERSION_LIE:
 		if (type != CHANNELMSG_VERSION_RESPONSE ||
+		    !ovb__fault_match(sp, part, NULL) ||
 		    !ovb__fault_due(i, part->id, FAULT_MSGS, &nr))
 			break;
 		a->short_version = true;
@@ -174,11 +178,12 @@ static void msg_fault(unsigned int i, struct ovb_partition *part, uint8_t *buf,
 		break;
 	case OVB_FAULT_OFFER_STORM:
 		if (type == CHANNELMSG_ALLOFFERS_DELIVERED &&
+		    ovb__fault_match(sp, part, NULL) &&
 		    ovb__fault_due(i, part->id, FAULT_MSGS, &nr))
 			a->storm = true;
 		break;
 	case OVB_FAULT_RANDOM:
-		if (sp->relid || sp->device[0])
+		if (!ovb__fault_match(sp, part, NULL))
 			break;
 		s = ovb__fault_stream(part->id, FAULT_MSGS, i);
 		if (!s)

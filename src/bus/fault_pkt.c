@@ -157,7 +157,7 @@ static void pkt_fault(unsigned int i, struct pkt_ctx *c)
 	uint8_t *p;
 
 	w[0] = 0;
-	if (!ovb__fault_match(sp, c->dev))
+	if (!ovb__fault_match(sp, c->part, c->dev))
 		return;
 	switch (sp->mode) {
 	case OVB_FAULT_SILENT:
@@ -366,7 +366,7 @@ void ovb__fault_rndis(struct ovb_chan *chan, void *msg, size_t len)
 	pthread_mutex_lock(&fault_st.lock);
 	for (unsigned int i = 0; i < fault_st.n && !fire; i++)
 		fire = fault_st.f[i].spec.mode == OVB_FAULT_RNDIS_LIE &&
-		       ovb__fault_match(&fault_st.f[i].spec, dev) &&
+		       ovb__fault_match(&fault_st.f[i].spec, dev->part, dev) &&
 		       ovb__fault_due(i, dev->part->id, dev->relid, &nr);
 	pthread_mutex_unlock(&fault_st.lock);
 	if (!fire)

@@ -55,6 +55,7 @@ void ovb__fault_flip(uint8_t *buf, size_t len, uint64_t h, char *what,
 /* fault_msg.c */
 /** Does @dev (NULL: a message about no channel) match @sp's filter? */
 bool ovb__fault_match(const struct ovb_fault_spec *sp,
+		      const struct ovb_partition *part,
 		      const struct ovb_vsp_dev *dev);
 /** The one log line of a fault that fired. */
 void ovb__fault_log(enum ovb_fault_mode mode, const struct ovb_partition *part,
