@@ -181,10 +181,22 @@ static int rndis_call(struct ovb_netvsc *n, struct ovb_rndis_msg *m,
 	}
 	ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
 	pthread_mutex_lock(&n->ctl_wait_lock);
-	while (!n->ctl_done && !rc)
-		rc = ovb_cond_timedwait(&n->ctl_cond, &n->ctl_wait_lock, &dl);
+	/* In slices: a channel that fails meanwhile ends the wait. */
+	while (!n->ctl_done && !rc && !ovb_chan_is_dead(n->q[0].chan)) {
+		struct timespec slice;
+
+		ovb_deadline_ms(&slice, 50);
+		if (ovb_ts_reached(&slice, &dl))
+			slice = dl;
+		rc = ovb_cond_timedwait(&n->ctl_cond, &n->ctl_wait_lock,
+					&slice);
+		if (rc == -ETIMEDOUT && !ovb_deadline_passed(&dl))
+			rc = 0;
+	}
 	n->ctl_req_id = 0;
-	if (!n->ctl_done) {
+	if (!n->ctl_done && ovb_chan_is_dead(n->q[0].chan)) {
+		rc = -ECONNRESET;
+	} else if (!n->ctl_done) {
 		rc = -ETIMEDOUT;
 	} else if (n->ctl_type != (m->type | RNDIS_MSG_COMPLETION)) {
 		rc = -EBADMSG;

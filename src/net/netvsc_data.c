@@ -304,6 +304,18 @@ static void rx_control(struct ovb_netvsc *n, struct ovb_chan *chan,
 
 	if (ovb_rndis_parse(msg, len, &m)) {
 		bad(n, chan, "malformed RNDIS control message");
+		/*
+		 * One control request waits at a time, and this is most
+		 * likely its answer: fail it now (ctl_type 0 never matches)
+		 * rather than let it time out and call the host silent.
+		 */
+		pthread_mutex_lock(&n->ctl_wait_lock);
+		if (n->ctl_req_id && !n->ctl_done) {
+			n->ctl_type = 0;
+			n->ctl_done = true;
+			pthread_cond_broadcast(&n->ctl_cond);
+		}
+		pthread_mutex_unlock(&n->ctl_wait_lock);
 		return;
 	}
 	if (m.type == RNDIS_MSG_INDICATE) {

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fault engine against our real netvsc: a server with netvsp on a
+ * virtual switch and two guests in one process, the first attacked
+ * (partition=g0), the second a witness that must never notice.  NVSP
+ * messages that lie about the receive and send buffers, RNDIS messages
+ * whose lengths and offsets lie (at initialisation and on data frames),
+ * transfer-page ranges outside the receive buffer, an NVSP version never
+ * proposed, and random flips over the NIC's packets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/fault.h"
+#include "openvmbus/link.h"
+#include "openvmbus/netvsc.h"
+#include "openvmbus/netvsp.h"
+#include "openvmbus/rndis.h"
+#include "tests/lib/pair.h"
+
+#define MAXF 64
+
+struct rxlog {
+	pthread_mutex_t lock;
+	unsigned int n;
+	uint32_t len[MAXF];
+	uint8_t frame[MAXF][256];
+};
+
+struct guest {
+	struct ovb_inproc *link;
+	struct ovb_netvsc_driver_ctx drv;
+	struct ovb_netvsc *nic;
+	struct rxlog rx;
+	int open_rc;
+};
+
+struct net {
+	struct ovb_server *srv;
+	struct ovb_vswitch *sw;
+	struct ovb_netvsp *vsp;
+	struct guest g[2];
+};
+
+static void on_rx(void *ctx, unsigned int queue, const void *frame,
+		  size_t len, const struct ovb_net_meta *meta)
+{
+	struct rxlog *r = ctx;
+
+	(void)queue;
+	(void)meta;
+	pthread_mutex_lock(&r->lock);
+	if (r->n < MAXF && len <= 256) {
+		memcpy(r->frame[r->n], frame, len);
+		r->len[r->n] = (uint32_t)len;
+	}
+	r->n++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static unsigned int rx_count(struct rxlog *r)
+{
+	return __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
+}
+
+/* Two guests; the NIC of each is opened, and its result kept. */
+static struct net *net_new(void)
+{
+	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
+	struct net *t = calloc(1, sizeof(*t));
+
+	assert_int_equal(ovb_server_create(&t->srv), 0);
+	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
+	cfg.sw = t->sw;
+	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
+	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
+	for (int i = 0; i < 2; i++) {
+		struct guest *g = &t->g[i];
+		struct ovb_inproc_params ip = { .name = i ? "g1" : "g0",
+						.mem_gpa = 1ull << 32,
+						.mem_size = 64ull << 20 };
+		struct ovb_netvsc_params p = { .rx = on_rx, .ctx = &g->rx };
+
+		pthread_mutex_init(&g->rx.lock, NULL);
+		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
+		assert_int_equal(ovb_client_register_driver(
+					 ovb_inproc_client(g->link),
+					 &ovb_netvsc_driver, &g->drv), 0);
+		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
+						    0, 5000), 0);
+		assert_int_equal(g->drv.ndev, 1);
+		g->open_rc = ovb_netvsc_open(g->drv.dev[0], &p, &g->nic);
+		if (g->open_rc)
+			g->nic = NULL;
+	}
+	return t;
+}
+
+static void net_free(struct net *t)
+{
+	for (int i = 0; i < 2; i++) {
+		if (t->g[i].nic)
+			ovb_netvsc_close(t->g[i].nic);
+		ovb_inproc_destroy(t->g[i].link);
+	}
+	ovb_server_destroy(t->srv);
+	ovb_netvsp_destroy(t->vsp);
+	ovb_vswitch_destroy(t->sw);
+	free(t);
+	ovb_fault_clear();
+}
+
+static void arm(const char *spec)
+{
+	struct ovb_fault_spec s;
+	char err[160];
+
+	assert_int_equal(ovb_fault_parse(spec, &s, err, sizeof(err)), 0);
+	assert_int_equal(ovb_fault_add(&s), 0);
+}
+
+static void make_frame(uint8_t *f, size_t len, const uint8_t *dst,
+		       const uint8_t *src, uint32_t seed)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (size_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i * 7 + seed);
+}
+
+/*
+ * Guest @a sends @n frames to guest @b; the frames that arrive are
+ * intact, and at least @min of them arrive.  Returns how many did.
+ */
+static unsigned int send_frames(struct net *t, int a, int b, unsigned int n,
+				unsigned int min)
+{
+	struct ovb_netvsc_info ia, ib;
+	struct rxlog *r = &t->g[b].rx;
+	uint8_t f[200];
+	unsigned int got;
+
+	ovb_netvsc_get_info(t->g[a].nic, &ia);
+	ovb_netvsc_get_info(t->g[b].nic, &ib);
+	pthread_mutex_lock(&r->lock);
+	r->n = 0;
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned int i = 0; i < n; i++) {
+		make_frame(f, sizeof(f), ib.mac, ia.mac, i);
+		assert_int_equal(ovb_netvsc_send(t->g[a].nic, 0, f, sizeof(f),
+						 NULL, false), 0);
+		usleep(2000);
+	}
+	PAIR_WAIT(rx_count(r) >= n);
+	usleep(20000);
+	got = rx_count(r);
+	assert_true(got >= min && got <= n);
+	for (unsigned int i = 0; i < got; i++) {
+		uint32_t seed = f[0];
+
+		assert_int_equal(r->len[i], sizeof(f));
+		/* Which frame it is: byte 14 is 14 * 7 + seed. */
+		seed = (uint8_t)(r->frame[i][14] - 98);
+		make_frame(f, sizeof(f), ib.mac, ia.mac, seed);
+		assert_memory_equal(r->frame[i], f, sizeof(f));
+	}
+	return got;
+}
+
+/* The witness guest g1 still works: it sends to itself through g0's
+ * switch port... and g0, if its NIC opened, still answers. */
+static void witness_ok(struct net *t)
+{
+	struct ovb_netvsc_info info;
+
+	assert_int_equal(t->g[1].open_rc, 0);
+	ovb_netvsc_get_info(t->g[1].nic, &info);
+	assert_true(info.link_up);
+	if (t->g[0].nic) {
+		send_frames(t, 1, 0, 4, 4);
+		send_frames(t, 0, 1, 4, 4);
+	}
+}
+
+/* Lies during NVSP set-up: g0's open fails with an error; g1 works. */
+static void test_nvsp_lie_setup(void **state)
+{
+	const char *specs[] = {
+		"nvsp-lie,partition=g0",         /* RECV_BUF_COMPLETE */
+		"nvsp-lie,partition=g0,after=1", /* SEND_BUF_COMPLETE */
+		"rndis-lie,partition=g0",        /* INIT_CMPLT msg_len */
+		"rndis-lie,partition=g0,after=1", /* a QUERY_CMPLT */
+		"pkt-len,partition=g0,device=nic,after=3",
+		"gpadl-refuse,partition=g0,device=nic,after=1",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct net *t;
+
+		arm(specs[i]);
+		t = net_new();
+		print_message("%s: g0 open: %s\n", specs[i],
+			      strerror(-t->g[0].open_rc));
+		assert_int_not_equal(ovb_fault_fired(), 0);
+		assert_int_not_equal(t->g[0].open_rc, 0);
+		witness_ok(t);
+		net_free(t);
+	}
+}
+
+/*
+ * Lies on the data path, armed after both NICs opened: the frame that
+ * carries the lie is dropped by g0, the rest arrive intact, and g0 keeps
+ * working both ways.
+ */
+static void test_data_path_lies(void **state)
+{
+	const char *specs[] = {
+		"rndis-lie,partition=g0",
+		"xfer-range,partition=g0,device=nic",
+		"stray-comp,partition=g0,device=nic",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct net *t = net_new();
+
+		assert_int_equal(t->g[0].open_rc, 0);
+		assert_int_equal(t->g[1].open_rc, 0);
+		arm(specs[i]);
+		unsigned int got = send_frames(t, 1, 0, 4, 3);
+
+		print_message("%s: %u of 4 frames arrived\n", specs[i], got);
+		assert_int_equal(ovb_fault_fired(), 1);
+		ovb_fault_clear();
+		witness_ok(t);
+		net_free(t);
+	}
+}
+
+/* NVSP INIT_COMPLETE naming a version never proposed: a deprecated field
+ * that a guest must not use; the NIC works at the version it asked. */
+static void test_nvsp_version_lie(void **state)
+{
+	struct ovb_netvsc_info info;
+	struct net *t;
+
+	(void)state;
+	arm("version-lie,partition=g0,device=nic");
+	t = net_new();
+	assert_int_not_equal(ovb_fault_fired(), 0);
+	assert_int_equal(t->g[0].open_rc, 0);
+	ovb_netvsc_get_info(t->g[0].nic, &info);
+	assert_int_not_equal(info.nvsp_version, 0x00ff0001);
+	witness_ok(t);
+	net_free(t);
+}
+
+/* Random flips over g0's NIC packets for a while: no crash, no hang,
+ * and g1 never notices. */
+static void test_random(void **state)
+{
+	struct net *t = net_new();
+	struct ovb_netvsc_info ia, ib;
+	uint8_t f[200];
+
+	(void)state;
+	assert_int_equal(t->g[0].open_rc, 0);
+	arm("random,partition=g0,device=nic,probability=0.2,seed=7");
+	ovb_netvsc_get_info(t->g[0].nic, &ia);
+	ovb_netvsc_get_info(t->g[1].nic, &ib);
+	for (int i = 0; i < 300; i++) {
+		make_frame(f, sizeof(f), ib.mac, ia.mac, (uint32_t)i);
+		ovb_netvsc_send(t->g[0].nic, 0, f, sizeof(f), NULL, false);
+		make_frame(f, sizeof(f), ia.mac, ib.mac, (uint32_t)i);
+		assert_int_equal(ovb_netvsc_send(t->g[1].nic, 0, f, sizeof(f),
+						 NULL, false), 0);
+		usleep(500);
+	}
+	print_message("random: %llu flips\n",
+		      (unsigned long long)ovb_fault_fired());
+	assert_int_not_equal(ovb_fault_fired(), 0);
+	ovb_fault_clear();
+	ovb_netvsc_get_info(t->g[1].nic, &ib);
+	assert_true(ib.link_up);
+	net_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nvsp_lie_setup),
+		cmocka_unit_test(test_data_path_lies),
+		cmocka_unit_test(test_nvsp_version_lie),
+		cmocka_unit_test(test_random),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
