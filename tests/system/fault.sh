@@ -117,6 +117,29 @@ grep -q "unloaded cleanly" "$dir/guest.log" || die "version-lie: no clean unload
 mode link-close,device=scsi,after=6 1 "vmbus guest: .*(reset|closed|lost|gone)"
 mode silent,after=10 1 "timed out|stopped answering"
 
+# --fault with --capture: the lie is in the capture, at the packet
+# number the host logged, decoded by the dissector.
+if command -v tshark >/dev/null 2>&1; then
+	lua=share/wireshark/openvmbus.lua
+	start_host --fault vstor-length,device=scsi,after=6 \
+		--capture "$dir/f.pcapng"
+	run_guest capg 30
+	stop_host capture
+	n=$(sed -n "s/.*fault: vstor-length partition 1 'capg' relid 2 pkt \([0-9]*\):.*/\1/p" \
+		"$dir/host.log")
+	[ -n "$n" ] || die "capture: no fault logged"
+	tshark -2 -r "$dir/f.pcapng" -X lua_script:$lua -T fields \
+		-Y 'ovbcap.kind == 2 && ovbcap.relid == 2 && ovbcap.dir == 1' \
+		-e vstor.srb.transfer_length >"$dir/cap.txt" 2>"$dir/tshark.log" ||
+		die "capture: tshark failed"
+	got=$(sed -n "$((n + 1))p" "$dir/cap.txt")
+	[ "$got" = 2147479552 ] ||
+		die "capture: packet $n holds transfer length '$got', not the lie"
+	echo "fault: with --capture, pkt $n in the capture holds the lie (data_transfer_length $got)"
+else
+	echo "fault: no tshark; the capture check is skipped"
+fi
+
 # Random flips over everything, guests coming and going (each pings its
 # echo device for 2 s once its checks pass), for a while.
 secs=${FAULT_RANDOM_SECONDS:-20}
