@@ -106,7 +106,8 @@ mode stray-comp,device=scsi,after=6 0 "storage: scsi0 lun0: .*: ok" echo
 mode xfer-range,device=echo 1 "transfer range [0-9]*\+[0-9]* outside"
 mode vstor-length,device=scsi,after=6 1 "transfer length beyond the request" echo
 mode sense-len,device=scsi,after=6 1 "invalid SRB fields \(255,|sense length beyond the buffer" echo
-mode rescind-io,device=scsi,after=6 1 "the host offers no disks" echo
+# pkt 10 of the SCSI primary is the flush's reply: rescinded mid-I/O.
+mode rescind-io,device=scsi,after=10 1 "FAILED \(flush: Connection reset by peer\)" echo
 mode rescind-unknown,after=5 0 "RESCIND for unknown relid [0-9]* ignored" echo
 grep -q "storage: scsi0 lun0: .*: ok" "$dir/guest.log" || die "rescind-unknown: the disk failed"
 mode offer-storm 0 "bad OFFERCHANNEL \(relid 0," echo
@@ -114,8 +115,9 @@ grep -q "storage: scsi0 lun0: .*: ok" "$dir/guest.log" || die "offer-storm: the 
 mode gpadl-refuse,device=scsi 1 "host refused GPADL 0x[0-9a-f]* on relid 2" echo
 mode version-lie 0 "malformed message type 15 \(8 bytes\) ignored" echo
 grep -q "unloaded cleanly" "$dir/guest.log" || die "version-lie: no clean unload"
-mode link-close,device=scsi,after=6 1 "vmbus guest: .*(reset|closed|lost|gone)"
-mode silent,after=10 1 "timed out|stopped answering"
+mode link-close,device=scsi,after=10 1 "FAILED \(flush: Connection reset by peer\)"
+mode silent,device=scsi,after=10 1 "scsi0: the host stopped answering" echo
+mode silent,after=10 1 "echo device: Connection timed out"
 
 # --fault with --capture: the lie is in the capture, at the packet
 # number the host logged, decoded by the dissector.
