@@ -27,22 +27,22 @@
 
 enum ovb_fault_mode {
 	OVB_FAULT_RING_INDEX,      /**< garbage host->guest ring indices */
-	OVB_FAULT_PKT_LEN,         /**< a descriptor whose length passes the ring */
-	OVB_FAULT_BAD_XID,         /**< completions with a wrong transaction id */
-	OVB_FAULT_STRAY_COMP,      /**< completions for requests never sent */
-	OVB_FAULT_XFER_RANGE,      /**< transfer-page range outside the buffer */
-	OVB_FAULT_RNDIS_LIE,       /**< RNDIS offsets and lengths that lie */
-	OVB_FAULT_NVSP_LIE,        /**< NVSP offsets, sizes and counts that lie */
-	OVB_FAULT_VSTOR_LENGTH,    /**< data_transfer_length beyond the request */
-	OVB_FAULT_SENSE_LEN,       /**< sense length beyond the sense buffer */
-	OVB_FAULT_RESCIND_IO,      /**< rescind the channel in the middle of I/O */
+	OVB_FAULT_PKT_LEN,         /**< a length past the ring */
+	OVB_FAULT_BAD_XID,         /**< a completion's xid wrong */
+	OVB_FAULT_STRAY_COMP,      /**< completions never asked for */
+	OVB_FAULT_XFER_RANGE,      /**< transfer range off the buffer */
+	OVB_FAULT_RNDIS_LIE,       /**< RNDIS offsets/lengths lie */
+	OVB_FAULT_NVSP_LIE,        /**< NVSP offsets/sizes/counts lie */
+	OVB_FAULT_VSTOR_LENGTH,    /**< transfer length past the request */
+	OVB_FAULT_SENSE_LEN,       /**< sense length past the buffer */
+	OVB_FAULT_RESCIND_IO,      /**< rescind in the middle of I/O */
 	OVB_FAULT_RESCIND_UNKNOWN, /**< rescind a relid never offered */
-	OVB_FAULT_OFFER_STORM,     /**< hundreds of offers, bogus and duplicate */
-	OVB_FAULT_GPADL_REFUSE,    /**< GPADL_CREATED with a failure status */
-	OVB_FAULT_VERSION_LIE,     /**< version answers of the wrong size/value */
-	OVB_FAULT_LINK_CLOSE,      /**< close the partition's link mid-request */
-	OVB_FAULT_SILENT,          /**< stop answering: drop everything */
-	OVB_FAULT_RANDOM,          /**< flip bytes at random, reproducibly */
+	OVB_FAULT_OFFER_STORM,     /**< 300 offers, bogus and duplicate */
+	OVB_FAULT_GPADL_REFUSE,    /**< GPADL_CREATED with a failure */
+	OVB_FAULT_VERSION_LIE,     /**< version answers that lie */
+	OVB_FAULT_LINK_CLOSE,      /**< close the link mid-request */
+	OVB_FAULT_SILENT,          /**< stop sending anything */
+	OVB_FAULT_RANDOM,          /**< seeded random byte flips */
 	OVB_FAULT_NMODES
 };
 
@@ -60,8 +60,8 @@ struct ovb_fault_spec {
 	uint64_t after;     /**< fire once this many matching items passed */
 	uint32_t count;     /**< times to fire; 0: every time (random) */
 	uint32_t relid;     /**< only this channel (0: any) */
-	char device[8];     /**< only "scsi", "ide", "nic" or "echo" ("": any) */
-	char partition[32]; /**< only the partition of this name ("": any) */
+	char device[8];     /**< "scsi", "ide", "nic", "echo" ("": any) */
+	char partition[32]; /**< only this partition ("": any) */
 	double probability; /**< random: per message / packet, 0..1 */
 	uint64_t seed;      /**< random */
 };
@@ -74,8 +74,8 @@ void ovb_fault_list(FILE *f);
 
 /**
  * Parse "MODE[,after=N][,count=N][,channel=RELID][,device=D]
- * [,partition=NAME][,probability=P][,seed=S]" into @out.  Returns 0, or -EINVAL with the
- * reason in @err.
+ * [,partition=NAME][,probability=P][,seed=S]" into @out.  Returns 0, or
+ * -EINVAL with the reason in @err.
  */
 int ovb_fault_parse(const char *arg, struct ovb_fault_spec *out, char *err,
 		    size_t errlen);

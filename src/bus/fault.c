@@ -169,7 +169,8 @@ int ovb_fault_parse(const char *arg, struct ovb_fault_spec *out, char *err,
 		}
 	}
 	if (i == OVB_FAULT_RANDOM && out->probability <= 0) {
-		snprintf(err, errlen, "random wants probability=P (0 < P <= 1)");
+		snprintf(err, errlen,
+			 "random wants probability=P (0 < P <= 1)");
 		return -EINVAL;
 	}
 	return 0;

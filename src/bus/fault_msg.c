@@ -92,8 +92,9 @@ static void offer_storm(struct ovb_partition *part)
 		} else {
 			/* A real device's relid again, with another class. */
 			relid = 0;
-			for (uint32_t r = 1; r <= VMBUS_MAX_RELID && !relid; r++)
-				if (part->dev[r] && r > dups)
+			for (uint32_t r = dups + 1;
+			     r <= VMBUS_MAX_RELID && !relid; r++)
+				if (part->dev[r])
 					relid = r;
 			if (!relid)
 				continue;

@@ -235,7 +235,8 @@ static void pkt_fault(unsigned int i, struct pkt_ctx *c)
 	case OVB_FAULT_SENSE_LEN:
 		if (!(p = vstor_srb_reply(c)) || !due(c, i, &nr))
 			return;
-		p[2] = VSTOR_SRB_STATUS_ERROR | VSTOR_SRB_STATUS_AUTOSENSE_VALID;
+		p[2] = VSTOR_SRB_STATUS_ERROR |
+		       VSTOR_SRB_STATUS_AUTOSENSE_VALID;
 		p[3] = 0x02; /* CHECK CONDITION */
 		p[9] = 0xff;
 		snprintf(w, wl, "COMPLETE_IO CHECK CONDITION with "
@@ -261,7 +262,8 @@ static void pkt_fault(unsigned int i, struct pkt_ctx *c)
 		c->drop = c->close_link = true;
 		snprintf(w, wl, "completion xid %#llx dropped, link closed%s",
 			 (unsigned long long)c->d.trans_id,
-			 c->part->ops->disconnect ? "" : " (link cannot close)");
+			 c->part->ops->disconnect ? ""
+						  : " (link cannot close)");
 		break;
 	case OVB_FAULT_VERSION_LIE:
 		if (!is_dev(c, "netvsp") || !payload_u32(c, 0, &v) ||
@@ -275,8 +277,8 @@ static void pkt_fault(unsigned int i, struct pkt_ctx *c)
 		break;
 	case OVB_FAULT_RANDOM:
 		nr = c->pktno;
-		if (!ovb__fault_random(sp, c->part->id, c->dev->relid, nr, &h) ||
-		    !(p = pkt_buf(c)))
+		if (!ovb__fault_random(sp, c->part->id, c->dev->relid, nr,
+				       &h) || !(p = pkt_buf(c)))
 			return;
 		ovb__fault_flip(p, c->total, h, w, wl);
 		__atomic_fetch_add(&fault_st.fired, 1, __ATOMIC_RELAXED);
