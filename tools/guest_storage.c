@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "openvmbus/storvsc.h"
+#include "openvmbus/wire/vstor.h"
 #include "tools/plugin.h"
 
 #define CHECK_SPAN (1u << 20)
@@ -221,6 +222,27 @@ static int check_ctl(struct ovb_storvsc *s)
 	return bad;
 }
 
+/* Storage offers (primaries) the client saw: standing, and rescinded. */
+static void count_disk_offers(struct ovb_client *cl, unsigned int *offered,
+			      unsigned int *gone)
+{
+	static const struct vmbus_guid scsi = VSTOR_SCSI_CLASS_GUID;
+	static const struct vmbus_guid ide = VSTOR_IDE_CLASS_GUID;
+	struct ovb_offer_info info[64];
+	size_t n = ovb_client_offers(cl, info, 64);
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		if (info[i].subidx ||
+		    (memcmp(&info[i].class_id, &scsi, sizeof(scsi)) &&
+		     memcmp(&info[i].class_id, &ide, sizeof(ide))))
+			continue;
+		if (info[i].rescinded)
+			++*gone;
+		else
+			++*offered;
+	}
+}
+
 static int storage_run(struct ovb_client *cl)
 {
 	int bad = 0;
@@ -228,8 +250,19 @@ static int storage_run(struct ovb_client *cl)
 	if (!storage_check)
 		return 0;
 	if (!storage_set.n) {
-		fprintf(stderr, "vmbus guest: --disk-check: the host offers no "
-				"disks\n");
+		unsigned int offered = 0, gone = 0;
+
+		count_disk_offers(cl, &offered, &gone);
+		if (gone)
+			fprintf(stderr, "vmbus guest: --disk-check: the host "
+				"rescinded its disk controller\n");
+		else if (offered)
+			fprintf(stderr, "vmbus guest: --disk-check: %u disk "
+				"controller%s offered, none could be set up\n",
+				offered, offered == 1 ? "" : "s");
+		else
+			fprintf(stderr, "vmbus guest: --disk-check: the host "
+				"offers no disks\n");
 		return -ENODEV;
 	}
 	for (unsigned int i = 0; i < storage_set.n; i++)

@@ -113,6 +113,8 @@ grep -q "storage: scsi0 lun0: .*: ok" "$dir/guest.log" || die "rescind-unknown: 
 mode offer-storm 0 "bad OFFERCHANNEL \(relid 0," echo
 grep -q "storage: scsi0 lun0: .*: ok" "$dir/guest.log" || die "offer-storm: the disk failed"
 mode gpadl-refuse,device=scsi 1 "host refused GPADL 0x[0-9a-f]* on relid 2" echo
+grep -q "disk-check: 1 disk controller offered, none could be set up" \
+	"$dir/guest.log" || die "gpadl-refuse: the guest blamed the host's offers"
 mode version-lie 0 "malformed message type 15 \(8 bytes\) ignored" echo
 grep -q "unloaded cleanly" "$dir/guest.log" || die "version-lie: no clean unload"
 mode link-close,device=scsi,after=10 1 "FAILED \(flush: Connection reset by peer\)"
