@@ -106,8 +106,10 @@ mode stray-comp,device=scsi,after=6 0 "storage: scsi0 lun0: .*: ok" echo
 mode xfer-range,device=echo 1 "transfer range [0-9]*\+[0-9]* outside"
 mode vstor-length,device=scsi,after=6 1 "transfer length beyond the request" echo
 mode sense-len,device=scsi,after=6 1 "invalid SRB fields \(255,|sense length beyond the buffer" echo
-# pkt 10 of the SCSI primary is the flush's reply: rescinded mid-I/O.
-mode rescind-io,device=scsi,after=10 1 "FAILED \(flush: Connection reset by peer\)" echo
+# pkt 10 of the SCSI primary answers the disk check's I/O (the flush,
+# as the I/O itself goes by the sub-channel): faults there hit a request
+# the guest waits for.
+mode rescind-io,device=scsi,after=10 1 "FAILED \((flush|write|read): Connection reset by peer\)" echo
 mode rescind-unknown,after=5 0 "RESCIND for unknown relid [0-9]* ignored" echo
 grep -q "storage: scsi0 lun0: .*: ok" "$dir/guest.log" || die "rescind-unknown: the disk failed"
 mode offer-storm 0 "bad OFFERCHANNEL \(relid 0," echo
@@ -117,7 +119,7 @@ grep -q "disk-check: 1 disk controller offered, none could be set up" \
 	"$dir/guest.log" || die "gpadl-refuse: the guest blamed the host's offers"
 mode version-lie 0 "malformed message type 15 \(8 bytes\) ignored" echo
 grep -q "unloaded cleanly" "$dir/guest.log" || die "version-lie: no clean unload"
-mode link-close,device=scsi,after=10 1 "FAILED \(flush: Connection reset by peer\)"
+mode link-close,device=scsi,after=10 1 "FAILED \((flush|write|read): Connection reset by peer\)"
 mode silent,device=scsi,after=10 1 "scsi0: .*the host stopped answering" echo
 mode silent,after=10 1 "echo device: Connection timed out"
 
