@@ -16,6 +16,7 @@
 
 #include "bus/chan_priv.h"
 #include "bus/fault_priv.h"
+#include "openvmbus/atomic.h"
 #include "openvmbus/log.h"
 #include "openvmbus/wire/nvsp.h"
 #include "openvmbus/wire/rndis.h"
@@ -346,9 +347,10 @@ bool ovb__fault_pkt_done(struct ovb_chan *chan, struct ovb_fault_pkt *f,
 		return false;
 	/* The host owns write_index; read_index is the guest's, but the
 	 * page is shared and a hostile host writes where it likes. */
-	__atomic_store_n(&chan->out.ctl->write_index, chan->out.size + 8,
+	__atomic_store_n(OVB_U32(chan->out.ctl->write_index), chan->out.size + 8,
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&chan->out.ctl->read_index, 0x13u, __ATOMIC_RELEASE);
+	__atomic_store_n(OVB_U32(chan->out.ctl->read_index), 0x13u,
+			 __ATOMIC_RELEASE);
 	return true;
 }
 

@@ -193,11 +193,13 @@ void ovb__cap_msg(struct ovb_partition *part, int dir, const void *msg,
 	struct iovec iov = { (void *)msg, len };
 	struct ovb_capture *cap = cap_enter(part);
 	uint32_t type = 0;
+	uint16_t subidx = 0;
 
 	if (!cap)
 		return;
 	h.partition_id = part->id;
-	h.relid = msg_relid(msg, len, &h.subidx);
+	h.relid = msg_relid(msg, len, &subidx);
+	h.subidx = subidx; /* h is packed: no pointer into it */
 	if (len >= 24)
 		memcpy(&type, msg, 4);
 	if (len >= 24 && type == CHANNELMSG_OFFERCHANNEL)
