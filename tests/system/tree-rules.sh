@@ -257,6 +257,8 @@ for key in sorted(set(ALLOW) - used_allow):
     errors.append("allow-list entry %s -> %s matches nothing any more: "
                   "remove it from %s" % (key[0], key[1], SELF))
 
+# One line per problem, however many files run into it.
+errors = list(dict.fromkeys(errors))
 for e in errors:
     print("tree-rules: " + e)
 if errors:
