@@ -265,8 +265,15 @@ static int storage_run(struct ovb_client *cl)
 				"offers no disks\n");
 		return -ENODEV;
 	}
-	for (unsigned int i = 0; i < storage_set.n; i++)
-		bad += check_ctl(storage_set.ctl[i]);
+	/* Held: a rescind mid-check must not free the controller under us. */
+	for (unsigned int i = 0;; i++) {
+		struct ovb_storvsc *s;
+
+		if (ovb_storvsc_get(&storage_set, i, &s))
+			break;
+		bad += check_ctl(s);
+		ovb_storvsc_put(s);
+	}
 	if (bad) {
 		fprintf(stderr, "vmbus guest: --disk-check: %d LUN%s failed\n",
 			bad, bad == 1 ? "" : "s");

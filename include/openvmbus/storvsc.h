@@ -180,6 +180,19 @@ void ovb_storvsc_poll_end(struct ovb_storvsc *s);
  */
 void ovb_storvsc_abort(struct ovb_storvsc *s);
 
+/**
+ * Hold controller @i of @set, so that a rescind on the client's worker
+ * cannot free it while the caller still uses it.  A rescinded controller
+ * stays valid but offline (submits fail with -EIO at once) until the last
+ * ovb_storvsc_put().  Returns 0 and the controller in @out, or -ENODEV
+ * when @set has no controller @i (any more).  Any thread.
+ */
+int ovb_storvsc_get(struct ovb_storvsc_set *set, unsigned int i,
+		    struct ovb_storvsc **out);
+
+/** Release a hold from ovb_storvsc_get(); the client must still exist. */
+void ovb_storvsc_put(struct ovb_storvsc *s);
+
 /** Guest memory for data buffers (page aligned). */
 void *ovb_storvsc_alloc(struct ovb_storvsc *s, size_t len);
 void ovb_storvsc_free(struct ovb_storvsc *s, void *buf, size_t len);

@@ -431,6 +431,7 @@ static int svsc_probe(struct ovb_vsc_dev *dev, void *drv_ctx)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->refs = 1;
 	s->set = set;
 	s->dev = dev;
 	s->cl = ovb_vsc_dev_client(dev);
@@ -568,7 +569,7 @@ static void svsc_remove(struct ovb_vsc_dev *dev, void *drv_ctx)
 	svsc_set_del(s->set, s);
 	if (s->set->on_change)
 		s->set->on_change(s, s->set->ctx);
-	svsc_free(s);
+	ovb_storvsc_put(s); /* freed here unless an application holds it */
 }
 
 const struct ovb_vsc_driver ovb_storvsc_scsi_driver = {
@@ -619,6 +620,30 @@ size_t ovb_storvsc_luns(struct ovb_storvsc *s, struct ovb_storvsc_lun *out,
 	memcpy(out, s->luns, (n < max ? n : max) * sizeof(*out));
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+int ovb_storvsc_get(struct ovb_storvsc_set *set, unsigned int i,
+		    struct ovb_storvsc **out)
+{
+	int rc = -ENODEV;
+
+	/* svsc_set_del takes the controller out under this lock before
+	 * dropping the driver's reference: a controller found here has one. */
+	pthread_mutex_lock(&svsc_set_lock);
+	if (i < set->n && set->ctl[i]) {
+		*out = set->ctl[i];
+		__atomic_fetch_add(&(*out)->refs, 1, __ATOMIC_RELAXED);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&svsc_set_lock);
+	return rc;
+}
+
+void ovb_storvsc_put(struct ovb_storvsc *s)
+{
+	/* Acquire-release: the last holder sees every write of the others. */
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		svsc_free(s);
 }
 
 void *ovb_storvsc_alloc(struct ovb_storvsc *s, size_t len)

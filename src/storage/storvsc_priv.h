@@ -65,6 +65,7 @@ struct svsc_chan {
 };
 
 struct ovb_storvsc {
+	int refs;                 /* the driver's one, plus ovb_storvsc_get */
 	char name[16];
 	bool ide;
 	struct ovb_storvsc_set *set;

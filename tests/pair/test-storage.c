@@ -25,6 +25,8 @@
 #include <cmocka.h>
 
 #include "openvmbus/guid.h"
+#include "openvmbus/link.h"
+#include "openvmbus/server.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
@@ -353,6 +355,45 @@ static void test_host_dies(void **state)
 	sfx_free(f);
 }
 
+/*
+ * A controller the application holds (ovb_storvsc_get) survives its
+ * rescind: the client's worker removes it from the set and takes it
+ * offline, but frees it only at the last ovb_storvsc_put().  Before the
+ * hold existed, `vmbus guest --disk-check` freed-then-used a controller
+ * rescinded in the middle of its check (a sanitizer report under load).
+ */
+static void test_held_across_rescind(void **state)
+{
+	struct sfx *f = sfx_new(NULL);
+	struct ovb_partition *part = ovb_inproc_partition(f->link);
+	struct ovb_storvsc *s, *again;
+	struct ovb_vsp_dev *dev = NULL;
+	uint8_t *buf;
+
+	assert_int_equal(ovb_storvsc_get(&f->set, 0, &s), 0);
+	buf = ovb_storvsc_alloc(s, 4096);
+	assert_non_null(buf);
+	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+					  false), 4096);
+	for (uint32_t r = 1; r < 64 && !dev; r++) {
+		dev = ovb_server_find_dev(part, r);
+		if (dev && ovb_vsp_dev_subidx(dev))
+			dev = NULL;
+	}
+	assert_non_null(dev);
+	assert_int_equal(ovb_server_rescind(dev), 0);
+	PAIR_WAIT(__atomic_load_n(&f->set.n, __ATOMIC_ACQUIRE) == 0);
+	assert_int_equal(f->set.n, 0);
+	assert_int_equal(ovb_storvsc_get(&f->set, 0, &again), -ENODEV);
+	/* Still ours: offline, not freed. */
+	assert_true(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
+				     false) < 0);
+	assert_non_null(ovb_storvsc_name(s));
+	ovb_storvsc_free(s, buf, 4096);
+	ovb_storvsc_put(s);
+	sfx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_ide),
 		cmocka_unit_test(test_timeout_resets),
 		cmocka_unit_test(test_host_dies),
+		cmocka_unit_test(test_held_across_rescind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
