@@ -11,6 +11,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
+#include "openvmbus/server.h"
 #include "storage/storvsc_priv.h"
 #include "tests/lib/storage-fx.h"
 

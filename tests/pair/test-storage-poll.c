@@ -24,7 +24,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/blk_file.h"
 #include "openvmbus/guid.h"
+#include "openvmbus/hv.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
