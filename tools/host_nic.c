@@ -129,12 +129,22 @@ static void *uplink_reader(void *arg)
 		struct ovb_net_meta meta;
 		ssize_t n;
 
-		while ((n = ovb_net_tap_read(s->tap, 0, buf,
+		int batch = 0;
+
+		/* Up to 64 frames per wake-up, delivered as one batch. */
+		ovb_vswitch_batch_begin(s->sw);
+		while (batch < 64 &&
+		       (n = ovb_net_tap_read(s->tap, 0, buf,
 					     OVB_NET_TAP_MAX_FRAME, &meta)) !=
-		       -EAGAIN)
+			       -EAGAIN) {
 			if (n > 0)
 				ovb_vswitch_input(s->sw, s->tap_port, buf,
 						  (size_t)n, &meta);
+			batch++;
+		}
+		ovb_vswitch_batch_end(s->sw);
+		if (batch == 64)
+			continue;
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 	}
