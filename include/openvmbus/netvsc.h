@@ -49,6 +49,12 @@ struct ovb_netvsc_params {
 	bool gpadls_before_open;
 	/** Signal the host only through the monitor page (as DPDK does). */
 	bool use_monitor;
+	/**
+	 * Do not ask for receive segment coalescing (NVSP 6.1 RSC), as Linux
+	 * with LRO off: rsc_ip_v4/v6 DISABLED.  Otherwise it is asked for
+	 * whenever NVSP 6.1 is negotiated.
+	 */
+	bool no_rsc;
 	ovb_netvsc_rx_fn *rx;
 	ovb_netvsc_link_fn *link;
 	void *ctx;
@@ -66,6 +72,7 @@ struct ovb_netvsc_info {
 	uint32_t recv_section;  /**< bytes per receive sub-allocation */
 	uint32_t lso_max;       /**< largest LSO frame the host takes; 0 none */
 	bool csum;              /**< checksum offload on */
+	bool rsc;               /**< receive segment coalescing asked for */
 };
 
 struct ovb_netvsc_stats {
@@ -75,6 +82,8 @@ struct ovb_netvsc_stats {
 	uint64_t tx_errors;     /**< refused by the host or failed */
 	uint64_t rx_frames, rx_bytes;
 	uint64_t rx_bad;        /**< host messages that failed validation */
+	uint64_t rx_coalesced;  /**< coalesced frames joined and delivered */
+	uint64_t rx_rsc_dropped; /**< coalesced frames dropped: bad fragments */
 };
 
 /** Collected NIC offers: the driver's context. */

@@ -102,6 +102,12 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 					      __ATOMIC_RELAXED);
 	st->bad_completions = __atomic_load_n(&vsp->bad_completions,
 					      __ATOMIC_RELAXED);
+	st->to_guest_batches = __atomic_load_n(&vsp->to_guest_batches,
+					       __ATOMIC_RELAXED);
+	st->coalesced = __atomic_load_n(&vsp->coalesced, __ATOMIC_RELAXED);
+	st->segmented = __atomic_load_n(&vsp->segmented, __ATOMIC_RELAXED);
+	st->wait_timeouts = __atomic_load_n(&vsp->wait_timeouts,
+					    __ATOMIC_RELAXED);
 }
 
 /* ---- partitions ------------------------------------------------------------ */

@@ -237,7 +237,7 @@ static int batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
 				   __ATOMIC_RELAXED);
 		__atomic_fetch_add(&nic->rx_ok, frames, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&nic->rx_bytes, bytes, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&nic->rx_batches, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->to_guest_batches, 1, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -266,7 +266,7 @@ static int batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	ovb_deadline_ms(&dl, NETVSP_RX_WAIT_MS);
 	rc = slots_get(nic, n, slots, &dl);
 	if (rc)
-		__atomic_fetch_add(&nic->rx_waits_failed, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->wait_timeouts, 1, __ATOMIC_RELAXED);
 	return rc;
 }
 
@@ -456,7 +456,7 @@ static int deliver_segments(struct netvsp_nic *nic, const void *frame,
 	n = ovb_offload_tso(frame, len, meta, deliver_seg, &c);
 	if (n < 0)
 		return (int)n;
-	__atomic_fetch_add(&nic->rx_segmented, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&nic->vsp->segmented, 1, __ATOMIC_RELAXED);
 	return c.rc;
 }
 
@@ -553,7 +553,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 	ch->nframes++;
 	ch->pend_bytes += len;
 	pthread_mutex_unlock(&ch->pend_lock);
-	__atomic_fetch_add(&nic->rx_coalesced, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&nic->vsp->coalesced, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -52,6 +52,7 @@ struct ovb_netvsp {
 	uint64_t to_guest, to_guest_bytes, no_buffer;
 	uint64_t from_guest, from_guest_bytes, bad;
 	uint64_t offload_dropped, bad_completions;
+	uint64_t to_guest_batches, coalesced, segmented, wait_timeouts;
 };
 
 /* One open channel of a NIC. */
@@ -141,10 +142,6 @@ struct netvsp_nic {
 
 	/* counters for the statistics OIDs; "rx" is into the guest */
 	uint64_t rx_ok, rx_bytes, rx_nobuf, tx_ok, tx_bytes, tx_err;
-	uint64_t rx_batches;      /* transfer-page packets of frames */
-	uint64_t rx_coalesced;    /* TSO frames delivered as RSC */
-	uint64_t rx_segmented;    /* TSO frames cut into segments here */
-	uint64_t rx_waits_failed; /* backpressure waits that ran out */
 };
 
 /* netvsp.c */
