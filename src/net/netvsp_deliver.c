@@ -15,7 +15,9 @@
  * source) waits for the guest's completions, at most NETVSP_RX_WAIT_MS
  * per step, instead of dropping: a source is slowed to what the guest
  * takes.  Only a guest that stops completing for that long loses frames,
- * counted in no_buffer.
+ * counted in no_buffer; it is then marked stalled and frames for it are
+ * dropped without waiting until it completes again, so that one stuck
+ * guest does not hold up a source that feeds others too.
  *
  * Large frames: the port takes TSO frames whole.  A guest that enabled
  * receive segment coalescing (NVSP 6.1 RSC, docs/wire.md B14) gets one as
@@ -145,6 +147,7 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 	if (nic->slot_busy && xid < nic->nslots &&
 	    nic->slot_busy[xid] == SLOT_HEAD) {
 		chain_put_locked(nic, (uint32_t)xid);
+		__atomic_store_n(&nic->rx_stalled, false, __ATOMIC_RELAXED);
 		ok = true;
 	}
 	pthread_mutex_unlock(&nic->slot_lock);
@@ -260,13 +263,17 @@ static int batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 			   wait ? NETVSP_RX_WAIT_MS : 0);
 	if (!slots_get(nic, n, slots, NULL))
 		return 0;
-	if (!wait)
+	/* A guest that let a wait run out gets none until it completes. */
+	if (!wait || __atomic_load_n(&nic->rx_stalled, __ATOMIC_RELAXED))
 		return -ENOBUFS;
 	batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA, NETVSP_RX_WAIT_MS);
 	ovb_deadline_ms(&dl, NETVSP_RX_WAIT_MS);
 	rc = slots_get(nic, n, slots, &dl);
-	if (rc)
-		__atomic_fetch_add(&nic->vsp->wait_timeouts, 1, __ATOMIC_RELAXED);
+	if (rc == -ENOBUFS) {
+		__atomic_store_n(&nic->rx_stalled, true, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->wait_timeouts, 1,
+				   __ATOMIC_RELAXED);
+	}
 	return rc;
 }
 
@@ -332,7 +339,18 @@ void netvsp__rx_quiesce(struct netvsp_nic *nic)
 		while (__atomic_load_n(&nic->rx_busy[old], __ATOMIC_SEQ_CST))
 			sched_yield();
 	}
-	netvsp__flush(nic);
+	/* Every batch, including one another thread is sending right now. */
+	pthread_rwlock_rdlock(&nic->lock);
+	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
+		struct netvsp_chan *ch = nic->ch[i];
+
+		if (!ch || !nic->rx_view.va)
+			continue;
+		pthread_mutex_lock(&ch->pend_lock);
+		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA, NETVSP_RX_WAIT_MS);
+		pthread_mutex_unlock(&ch->pend_lock);
+	}
+	pthread_rwlock_unlock(&nic->lock);
 }
 
 /* Does the guest's packet filter let @frame in? */

@@ -37,7 +37,7 @@
 /* Ranges in one transfer-page packet: Linux NVSP_RSC_MAX (hyperv_net.h). */
 #define NETVSP_MAX_RANGES 562u
 #define NETVSP_BATCH_FRAMES 64u         /* frames per packet, batching */
-#define NETVSP_RX_WAIT_MS 10            /* backpressure: longest wait */
+#define NETVSP_RX_WAIT_MS 50            /* backpressure: longest wait */
 #define NETVSP_RSC_IP4 0x1u             /* nic->rsc */
 #define NETVSP_RSC_IP6 0x2u
 
@@ -100,6 +100,7 @@ struct netvsp_nic {
 	pthread_mutex_t slot_lock;
 	pthread_cond_t slot_cond;        /* slots came back (slot_waiters) */
 	uint32_t slot_waiters;
+	bool rx_stalled;                 /* a wait ran out; atomic */
 	uint32_t *slot_free;             /* stack of free slot numbers */
 	uint32_t nfree;
 	uint8_t *slot_busy;              /* SLOT_* (netvsp_deliver.c) */
