@@ -200,7 +200,9 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				"%s link %s nics %llu to_guest %llu (%llu bytes) "
 				"from_guest %llu (%llu bytes) no_buffer %llu "
 				"bad %llu offload_dropped %llu "
-				"bad_completions %llu\n",
+				"bad_completions %llu batches %llu "
+				"coalesced %llu segmented %llu "
+				"wait_timeouts %llu\n",
 				nic_sw[i].name,
 				ovb_netvsp_link(nic_sw[i].vsp) ? "up" : "down",
 				(unsigned long long)st.nics,
@@ -211,7 +213,11 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				(unsigned long long)st.no_buffer,
 				(unsigned long long)st.bad,
 				(unsigned long long)st.offload_dropped,
-				(unsigned long long)st.bad_completions);
+				(unsigned long long)st.bad_completions,
+				(unsigned long long)st.to_guest_batches,
+				(unsigned long long)st.coalesced,
+				(unsigned long long)st.segmented,
+				(unsigned long long)st.wait_timeouts);
 		}
 		return 0;
 	}

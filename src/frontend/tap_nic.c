@@ -271,6 +271,15 @@ static int tap_configure(struct ovb_tap_nic *t)
 		ovb_net_tap_close(tap);
 		return rc;
 	}
+	/*
+	 * TSO frames no larger than the host takes, so that tap_tx never
+	 * segments in software (Linux netvsc sets gso_max_size the same).
+	 */
+	if (t->info.csum && t->info.lso_max &&
+	    (rc = ovb_net_tap_set_gso_max(tap, t->info.lso_max)) != 0)
+		ovb_info("tap %s: gso_max_size %u not set (%s): larger TSO "
+			 "frames are segmented here", ovb_net_tap_name(tap),
+			 t->info.lso_max, strerror(-rc));
 	on = __atomic_load_n(&t->info.link_up, __ATOMIC_ACQUIRE);
 	ioctl(ovb_net_tap_fd(tap, 0), TUNSETCARRIER, &on);
 	if ((rc = ovb_net_tap_set_up(tap, true)) != 0 ||
