@@ -7,6 +7,7 @@
  * in netvsc_data.c.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -422,8 +423,12 @@ static int nvsc_offloads(struct ovb_netvsc *n)
 		if (n->info.lso_max > NETVSC_BIG_SIZE - 4096)
 			n->info.lso_max = NETVSC_BIG_SIZE - 4096;
 	}
-	/* RSC as Linux asks for it: NVSP 6.1, enabled unless LRO is off. */
-	if (v630 && n->nvsp >= NVSP_PROTOCOL_VERSION_61) {
+	/*
+	 * RSC as Linux's rndis_netdev_set_hwcaps asks for it: when the host
+	 * offers it for both IP versions; ENABLED, or DISABLED with LRO off.
+	 */
+	if (v630 && len >= offsetof(struct ndis_offload, rsc_ip6) + 1 &&
+	    caps.rsc_ip4 && caps.rsc_ip6) {
 		n->info.rsc = !n->p.no_rsc;
 		op.rsc_ip4 = op.rsc_ip6 = n->info.rsc
 			? NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED
