@@ -121,6 +121,38 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		    const void *frame, size_t len,
 		    const struct ovb_net_meta *meta, bool more);
 
+/**
+ * A frame buffer in guest memory, so that a large frame can go to the host
+ * as page buffers where it lies, without a copy: read the frame into
+ * @frame (up to @cap bytes) and hand it to ovb_netvsc_send_txbuf().
+ */
+struct ovb_netvsc_txbuf {
+	uint8_t *frame;
+	size_t cap;
+	uint32_t idx; /* internal */
+};
+
+/**
+ * Take a transmit buffer, waiting for one the host gives back.
+ * Returns 0, -ETIMEDOUT or -ENOMEM.
+ */
+int ovb_netvsc_txbuf_get(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb);
+
+/** Give back a transmit buffer that was not consumed. */
+void ovb_netvsc_txbuf_put(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb);
+
+/**
+ * Send the @len-byte frame in @tb as ovb_netvsc_send() would.  A frame
+ * that fits a send section is copied there and @tb stays the caller's
+ * (returns 0); a larger one (an LSO frame) goes as page buffers from @tb
+ * itself, RNDIS header in the room in front of it, and @tb is consumed
+ * (returns 1; take another).  Errors as ovb_netvsc_send(); @tb stays the
+ * caller's.
+ */
+int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
+			  struct ovb_netvsc_txbuf *tb, size_t len,
+			  const struct ovb_net_meta *meta, bool more);
+
 /** Send whatever waits in @queue's current section. */
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue);
 

@@ -280,6 +280,81 @@ out:
 	return rc;
 }
 
+/* Room for the RNDIS header and its PPIs in front of a txbuf frame. */
+#define TXBUF_ROOM 256u
+
+int ovb_netvsc_txbuf_get(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb)
+{
+	uint32_t idx;
+	int rc = pool_get(&n->bigs, &idx);
+
+	if (rc)
+		return rc;
+	tb->idx = idx;
+	tb->frame = n->big + (size_t)idx * NETVSC_BIG_SIZE + TXBUF_ROOM;
+	tb->cap = NETVSC_BIG_SIZE - TXBUF_ROOM;
+	return 0;
+}
+
+void ovb_netvsc_txbuf_put(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb)
+{
+	if (tb->frame)
+		pool_put(&n->bigs, tb->idx);
+	tb->frame = NULL;
+}
+
+int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
+			  struct ovb_netvsc_txbuf *tb, size_t len,
+			  const struct ovb_net_meta *meta, bool more)
+{
+	struct ovb_rndis_pktinfo info = { 0 };
+	uint64_t words[2 + NETVSC_BIG_SIZE / HV_PAGE_SIZE];
+	struct netvsc_q *q;
+	size_t hlen;
+	uint8_t *p;
+	int rc, nw;
+
+	if (!tb->frame || len > tb->cap)
+		return -EMSGSIZE;
+	if (len < 14 || len > NETVSC_BIG_SIZE - 256 ||
+	    __atomic_load_n(&n->closing, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&n->stalled, __ATOMIC_ACQUIRE) ||
+	    (meta && ovb_rndis_meta_to_tx(meta, tb->frame, len, &info)) ||
+	    (n->sec_size && ovb_rndis_packet_header_len(&info) + len +
+					    n->align <= n->sec_size))
+		return ovb_netvsc_send(n, queue, tb->frame, len, meta, more);
+	hlen = ovb_rndis_packet_header_len(&info);
+	if (hlen > TXBUF_ROOM)
+		return -EMSGSIZE;
+	p = tb->frame - hlen;
+	if (ovb_rndis_packet_build_header(p, hlen + len, (uint32_t)len,
+					  &info) != (ssize_t)hlen ||
+	    (meta && meta->gso_type &&
+	     ovb_offload_ndis_lso(tb->frame, len, meta))) {
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		return -EBADMSG;
+	}
+	nw = netvsc__gpa_range(n, p, hlen + len, words, sizeof(words) / 8);
+	if (nw < 0)
+		return nw;
+	q = pick_queue(n, queue);
+	pthread_mutex_lock(&q->lock);
+	rc = flush_locked(q);
+	if (!rc)
+		rc = send_rndis_pkt(q, NVSP_INVALID_SECTION_INDEX, 0, words, nw,
+				    &n->bigs.ctx[tb->idx]);
+	pthread_mutex_unlock(&q->lock);
+	if (rc) {
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		return rc;
+	}
+	tb->frame = NULL; /* the host has it until the completion */
+	__atomic_fetch_add(&n->tx_pagebuf, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->tx_frames, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->tx_bytes, len, __ATOMIC_RELAXED);
+	return 1;
+}
+
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
 {
 	struct netvsc_q *q = pick_queue(n, queue);

@@ -427,6 +427,49 @@ static void test_gso_guest_to_guest(void **state)
 	net_free(t);
 }
 
+/*
+ * From a transmit buffer in guest memory: a TSO frame goes where it lies
+ * (the buffer is used up), a small one is copied (the buffer stays).
+ */
+static void test_gso_txbuf(void **state)
+{
+	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+				OVB_VSWITCH_CAP_TSO6, NULL);
+	static uint8_t f[BIG + 200];
+	struct ovb_netvsc_txbuf tb;
+	struct ovb_netvsc_stats st;
+	struct ovb_net_meta m;
+	size_t len;
+
+	for (int i = 0; i < 3; i++) {
+		len = tso_frame(f, port_mac, t->g[0].info.mac, i & 1,
+				40000 + 5000 * i, 1448, 20 + i, &m);
+		assert_int_equal(ovb_netvsc_txbuf_get(t->g[0].nic, &tb), 0);
+		assert_true(tb.cap >= len);
+		memcpy(tb.frame, f, len);
+		assert_int_equal(ovb_netvsc_send_txbuf(t->g[0].nic, 0, &tb,
+						       len, &m, false), 1);
+		assert_null(tb.frame);
+		PAIR_WAIT(log_count(&t->port_rx) >= (unsigned int)i + 1);
+		assert_int_equal(t->port_rx.len[i], len);
+		assert_memory_equal(t->port_rx.frame[i], f, len);
+	}
+	assert_int_equal(ovb_netvsc_txbuf_get(t->g[0].nic, &tb), 0);
+	len = tso_frame(tb.frame, port_mac, t->g[0].info.mac, false, 100,
+			1448, 5, &m);
+	memcpy(f, tb.frame, len);
+	assert_int_equal(ovb_netvsc_send_txbuf(t->g[0].nic, 0, &tb, len, NULL,
+					       false), 0);
+	assert_non_null(tb.frame);
+	ovb_netvsc_txbuf_put(t->g[0].nic, &tb);
+	PAIR_WAIT(log_count(&t->port_rx) >= 4);
+	assert_int_equal(t->port_rx.len[3], len);
+	assert_memory_equal(t->port_rx.frame[3], f, len);
+	ovb_netvsc_get_stats(t->g[0].nic, &st);
+	assert_int_equal(st.tx_pagebuf, 3);
+	net_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_no_rsc_v4),
 		cmocka_unit_test(test_no_rsc_v6_vlan),
 		cmocka_unit_test(test_gso_guest_to_guest),
+		cmocka_unit_test(test_gso_txbuf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
