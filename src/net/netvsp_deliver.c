@@ -81,9 +81,16 @@ void netvsp__slots_free(struct netvsp_nic *nic)
 	nic->slot_busy = NULL;
 	nic->slot_next = NULL;
 	nic->nslots = nic->nfree = 0;
-	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++)
-		if (nic->ch[i])
-			nic->ch[i]->npend = nic->ch[i]->nframes = 0;
+	/* nic->lock is write-held: no batch is being filled or sent. */
+	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
+		struct netvsp_chan *ch = nic->ch[i];
+
+		if (!ch)
+			continue;
+		ch->npend = ch->nframes = 0;
+		ch->pend_bytes = 0;
+		ch->pend_head = ch->pend_tail = SLOT_NONE;
+	}
 }
 
 /* Take @n slots, waiting until @dl (NULL: not at all). */
