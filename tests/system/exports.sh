@@ -36,6 +36,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 hdrs=(include/openvmbus/*.h include/openvmbus/wire/*.h)
+# Every public header (wire/ aside: formats only) brings the export mark.
+for h in include/openvmbus/*.h; do
+	[ "$h" = include/openvmbus/api.h ] && continue
+	grep -q '^#include "api.h"' "$h" ||
+		{ echo "exports: $h does not include \"api.h\""; exit 1; }
+done
 for h in "${hdrs[@]}"; do
 	name=${h#include/}
 	base=$tmp/$(echo "$name" | tr / _)
