@@ -86,7 +86,7 @@ static int disk_attach(struct ovb_storvsp *c, const struct ovb_disk_spec *spec,
 		       char *err, size_t errlen)
 {
 	struct ovb_blk *blk;
-	int rc = ovb_blk_file_open(spec, &blk);
+	int rc = ovb_blk_open(spec, &blk);
 
 	if (rc) {
 		snprintf(err, errlen, "cannot open %s: %s", spec->path,

@@ -116,18 +116,29 @@ struct ovb_blk_queue {
 	struct ovb_blk_queue_stats st;
 };
 
-/** Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]. */
+/**
+ * Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct],
+ * or of an engine's ENGINE:TARGET[,options] (e.g. rbd:POOL/IMAGE,id=USER).
+ */
 struct ovb_disk_spec {
-	char path[PATH_MAX]; /**< image file or block device */
+	char path[PATH_MAX]; /**< image file, block device or ENGINE:TARGET */
 	uint64_t size;       /**< bytes; 0 = the existing file's size */
 	int lun;             /**< -1 when not given */
 	uint32_t sector;     /**< logical block size: 512 (default), 4096 */
 	bool ro;             /**< read-only */
 	bool ide;            /**< attach to the IDE controller */
 	bool direct;         /**< O_DIRECT: bypass the host page cache */
+	char opts[256];      /**< the engine's own options, "k=v,k=v" */
 };
 
 /* ---- backends ----------------------------------------------------------- */
+
+/**
+ * Open the disk @spec names: the engine its path's scheme selects (e.g.
+ * "rbd:"), else an image file (ovb_blk_file_open).  Logs one line on
+ * failure.  Returns 0 or a negative errno.
+ */
+int ovb_blk_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
 
 /**
  * Open the image @spec names.  A missing file is created sparse with
@@ -233,9 +244,11 @@ size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
 
 /**
  * Parse a disk spec "FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]
- * [,direct]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  On
- * error writes a one-line message naming the bad field into @err (if
- * @errlen > 0) and returns -EINVAL.  Paths cannot contain commas.
+ * [,direct]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  A
+ * path starting with a registered engine's prefix ("rbd:") also accepts
+ * that engine's own options, kept in @out->opts for its open.  On error
+ * writes a one-line message naming the bad field into @err (if @errlen > 0)
+ * and returns -EINVAL.  Paths cannot contain commas.
  */
 int ovb_disk_spec_parse(const char *arg, struct ovb_disk_spec *out, char *err,
 			size_t errlen);
