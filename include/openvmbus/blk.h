@@ -69,6 +69,7 @@ struct ovb_blk_req {
 	int b_iovcnt;
 	int b_res;                /**< result waiting to be delivered */
 	struct ovb_blk_req *b_next;
+	void *b_ctx;              /**< the engine's, e.g. its queue */
 };
 
 struct ovb_blk;
@@ -135,10 +136,12 @@ struct ovb_disk_spec {
 
 /**
  * Open the disk @spec names: the engine its path's scheme selects (e.g.
- * "rbd:"), else an image file (ovb_blk_file_open).  Logs one line on
- * failure.  Returns 0 or a negative errno.
+ * "rbd:"), else an image file (ovb_blk_file_open).  On failure logs one
+ * line and writes it, naming the disk and the cause ("no such pool"), into
+ * @err (if @errlen > 0).  Returns 0 or a negative errno.
  */
-int ovb_blk_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
+int ovb_blk_open(const struct ovb_disk_spec *spec, struct ovb_blk **out,
+		 char *err, size_t errlen);
 
 /**
  * Open the image @spec names.  A missing file is created sparse with

@@ -6,13 +6,15 @@
  * blk_scheme.h.  Layer: backends.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backend/blk_scheme.h"
 
 static const struct ovb_blk_scheme *const blk_schemes[] = {
-	/* one line per engine */
-	NULL,
+    /* one line per engine */
+    &ovb__blk_scheme_rbd,
+    NULL,
 };
 
 const struct ovb_blk_scheme *ovb__blk_scheme_find(const char *path)
@@ -32,12 +34,22 @@ bool ovb__blk_scheme_has_key(const struct ovb_blk_scheme *sc, const char *key)
 	return false;
 }
 
-int ovb_blk_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
+int ovb_blk_open(const struct ovb_disk_spec *spec, struct ovb_blk **out,
+		 char *err, size_t errlen)
 {
 	const struct ovb_blk_scheme *sc;
+	int rc;
 
 	if (!spec || !out)
 		return -EINVAL;
+	if (err && errlen)
+		err[0] = '\0';
 	sc = ovb__blk_scheme_find(spec->path);
-	return sc ? sc->open(spec, out) : ovb_blk_file_open(spec, out);
+	if (sc)
+		return sc->open(spec, out, err, errlen);
+	rc = ovb_blk_file_open(spec, out);
+	if (rc && err && errlen)
+		snprintf(err, errlen, "cannot open %s: %s", spec->path,
+			 strerror(-rc));
+	return rc;
 }

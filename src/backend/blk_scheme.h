@@ -12,19 +12,23 @@
 
 /** One engine: how its specs begin, its own options, how it opens. */
 struct ovb_blk_scheme {
-	const char *prefix;       /**< "rbd:", matched at the spec's start */
-	const char *const *keys;  /**< its own option names, NULL-ended */
-	/** Open @spec (spec->opts holds its own options); 0 or -errno. */
-	int (*open)(const struct ovb_disk_spec *spec, struct ovb_blk **out);
+	const char *prefix;	 /**< "rbd:", matched at the spec's start */
+	const char *const *keys; /**< its own option names, NULL-ended */
+	/**
+	 * Open @spec (spec->opts holds its own options); 0 or -errno, with
+	 * one line saying why in @err (and the log).
+	 */
+	int (*open)(const struct ovb_disk_spec *spec, struct ovb_blk **out,
+		    char *err, size_t errlen);
 };
 
 /* The engines, one line each (defined in src/backend/blk_<name>.c). */
+extern const struct ovb_blk_scheme ovb__blk_scheme_rbd;
 
 /** The engine whose prefix @path starts with, or NULL (an image file). */
 const struct ovb_blk_scheme *ovb__blk_scheme_find(const char *path);
 
 /** True if @key is one of @sc's own options. */
-bool ovb__blk_scheme_has_key(const struct ovb_blk_scheme *sc,
-			     const char *key);
+bool ovb__blk_scheme_has_key(const struct ovb_blk_scheme *sc, const char *key);
 
 #endif /* OPENVMBUS_BLK_SCHEME_H */
