@@ -47,12 +47,20 @@ static int spec_parse_uint(const char *s, unsigned long *out)
 
 /* Keep an engine's own option "key[=value]" in s->opts for its open. */
 static int spec_engine_option(const char *opt, const char *val,
-			      struct ovb_disk_spec *s, char *err,
-			      size_t errlen)
+			      struct ovb_disk_spec *s, char *err, size_t errlen)
 {
-	size_t used = strlen(s->opts);
-	int n = snprintf(s->opts + used, sizeof(s->opts) - used, "%s%s%s%s",
-			 used ? "," : "", opt, val ? "=" : "", val ? val : "");
+	size_t used = strlen(s->opts), klen = strlen(opt);
+	int n;
+
+	for (const char *p = s->opts; p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, opt, klen) &&
+		    (p[klen] == '=' || p[klen] == ',' || !p[klen]))
+			return spec_fail(err, errlen,
+					 "disk spec: option '%s' given twice",
+					 opt);
+	n = snprintf(s->opts + used, sizeof(s->opts) - used, "%s%s%s%s",
+		     used ? "," : "", opt, val ? "=" : "", val ? val : "");
 
 	if (n < 0 || (size_t)n >= sizeof(s->opts) - used)
 		return spec_fail(err, errlen, "disk spec: options too long");
