@@ -13,16 +13,21 @@
  * the caller gave runs later inside ovb_blk_poll() on the queue owner's
  * thread, as the blk.h contract requires.
  *
- * Durability: librbd completes a write once the OSDs acknowledged it (or,
- * with a writeback rbd cache, once cached; the cache then holds it until
- * rbd_aio_flush, which FLUSH issues).  A FUA write with the cache on is
- * followed by a flush before it completes.  A restarted OSD is the
- * cluster's business: librados resends the in-flight operations to it;
- * rados_osd_op_timeout bounds how long one may wait, after which it fails
- * with an error the guest sees.
+ * Durability: the rbd client cache is off unless the configuration turns
+ * it on, so librbd completes a write once the OSDs acknowledged it.  With
+ * "rbd cache = true" a write completes once cached; FLUSH (rbd_aio_flush)
+ * then makes it stable and a FUA write is followed by a flush before it
+ * completes.  Copies: none on our side; librbd itself copies write data
+ * unless rbd_disable_zero_copy_writes is false (its default keeps a guest
+ * that rewrites a page in flight from breaking the OSD's checksums), and
+ * reads land in its buffers before it copies them to the iovecs.  A
+ * restarted OSD is the cluster's business: librados resends the in-flight
+ * operations to it; rados_osd_op_timeout bounds how long one may wait,
+ * after which it fails with an error the guest sees.
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
@@ -41,6 +46,12 @@
 #define RBD_MOUNT_TIMEOUT "20"	/* s: monitors must answer rados_connect */
 #define RBD_MON_OP_TIMEOUT "20" /* s: pool lookups and the like */
 #define RBD_OSD_OP_TIMEOUT "60" /* s: one I/O may wait this long for OSDs */
+/*
+ * No client cache unless the configuration asks for one: a write completes
+ * when the OSDs have it, as the guest's disk promises without a flush; a
+ * cache (rbd cache = true) is honoured, FUA then costs a flush.
+ */
+#define RBD_CACHE "false"
 
 /** One open image: the generic part first, so the casts below hold. */
 struct rbd_blk {
@@ -55,6 +66,7 @@ struct rbd_blk {
 struct rbd_queue {
 	struct ovb_blk_queue q;
 	struct ovb_blk_req *done; /**< pushed by callbacks (atomic) */
+	unsigned busy;		  /**< callbacks still touching the queue */
 };
 
 static struct rbd_blk *rbd_of(struct ovb_blk *blk)
@@ -82,6 +94,11 @@ static int rbd_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
 
 static void rbd_queue_destroy(struct ovb_blk_queue *q)
 {
+	struct rbd_queue *rq = (struct rbd_queue *)q;
+
+	/* The last callback may still be writing the eventfd. */
+	while (__atomic_load_n(&rq->busy, __ATOMIC_ACQUIRE))
+		sched_yield();
 	close(q->efd);
 	free(q);
 }
@@ -97,6 +114,7 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 
 	rbd_aio_release(c);
 	req->b_res = r < 0 ? (int)r : 0;
+	__atomic_add_fetch(&rq->busy, 1, __ATOMIC_ACQ_REL);
 	head = __atomic_load_n(&rq->done, __ATOMIC_RELAXED);
 	do
 		req->b_next = head;
@@ -109,6 +127,7 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 	if (!head && write(rq->q.efd, &one, sizeof(one)) < 0) {
 		/* only fails if the counter would overflow: readable anyway */
 	}
+	__atomic_sub_fetch(&rq->busy, 1, __ATOMIC_RELEASE);
 }
 
 /* Hand @req to librbd as operation @op; 0 or -errno (no callback then). */
@@ -353,6 +372,7 @@ static int rbd_connect(struct rbd_blk *rb, const struct rbd_target *t,
 	rados_conf_set(rb->cluster, "client_mount_timeout", RBD_MOUNT_TIMEOUT);
 	rados_conf_set(rb->cluster, "rados_mon_op_timeout", RBD_MON_OP_TIMEOUT);
 	rados_conf_set(rb->cluster, "rados_osd_op_timeout", RBD_OSD_OP_TIMEOUT);
+	rados_conf_set(rb->cluster, "rbd_cache", RBD_CACHE);
 	rc = rados_conf_read_file(rb->cluster, t->conf);
 	if (rc < 0) {
 		rbd_fail(err, errlen,
