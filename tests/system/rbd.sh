@@ -21,13 +21,11 @@ VMBUS=${OVB_VMBUS:-build/vmbus}
 dir=$(mktemp -d /tmp/ovb-rbd.XXXXXX)
 sock=$dir/host.sock mnt=$dir/mnt fs=$dir/fs
 mkdir -p "$fs"
-pids=() loops=()
+pids=()
 . "$(dirname "$0")/ceph/cluster.sh"
 
 cleanup() {
 	set +e
-	mountpoint -q "$fs" && umount "$fs"
-	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
@@ -41,8 +39,15 @@ fail() {
 	echo "rbd: $*"
 	for f in "$dir"/*.log; do echo "==== $f"; tail -n 30 "$f"; done
 	ceph_logs
+	[ -n "${OVB_KEEP:-}" ] && mkdir -p "$OVB_KEEP" && cp "$dir"/*.img "$dir"/*.log "$OVB_KEEP"/
 	exit 1
 }
+
+# File systems are mounted in a private mount namespace: a namespace some
+# other process creates meanwhile (ip netns exec, unshare -m) would copy a
+# mount of ours and keep its superblock, unwritten data and all, alive
+# after our umount.
+private() { unshare -m --propagation private bash -euc "$1" _ "${@:2}"; }
 
 t0=$SECONDS
 ceph_up "$dir/ceph" || exit 1
@@ -96,17 +101,19 @@ start_host
 start_guest g1
 size=$(stat -c %s "$mnt/scsi0/lun0")
 [ "$size" = $((128 << 20)) ] || fail "lun0 is $size bytes"
-loop=$(losetup -f --show "$mnt/scsi0/lun0")
-loops+=("$loop")
+private '
+loop=$(losetup -f --show "$1")
+trap "losetup -d $loop" EXIT
 mkfs.ext4 -q -F "$loop"
-mount "$loop" "$fs"
+mount "$loop" "$2"
 for i in $(seq 8); do
-	dd if=/dev/urandom of="$fs/file$i" bs=1M count=4 status=none
+	dd if=/dev/urandom of="$2/file$i" bs=1M count=4 status=none
 done
-(cd "$fs" && sha256sum file* >"$dir/sums")
-umount "$fs"
-e2fsck -fn "$loop" >"$dir/fsck.log" 2>&1 || fail "fsck: $(cat "$dir/fsck.log")"
-losetup -d "$loop"; loops=()
+(cd "$2" && sha256sum file* >"$3")
+umount "$2"
+e2fsck -fn "$loop" >"$4" 2>&1
+' "$mnt/scsi0/lun0" "$fs" "$dir/sums" "$dir/fsck.log" ||
+	fail "mkfs, files or fsck over the RBD disk failed"
 cp "$mnt/scsi0/lun0" "$dir/guest.img"
 echo "rbd: mkfs.ext4, 32 MiB of files, fsck clean over FUSE + loop"
 
@@ -149,10 +156,11 @@ rbd export ovb/disk "$dir/disk.img" >/dev/null 2>&1 || fail "rbd export failed"
 cmp "$dir/disk.img" "$dir/guest.img" >"$dir/cmp.log" 2>&1 ||
 	fail "rbd export differs from what the guest read: $(cmp -l "$dir/disk.img" "$dir/guest.img" | wc -l) bytes, $(head -c 300 "$dir/cmp.log")"
 rm -f "$dir/guest.img"
-loop=$(losetup -f --show -r "$dir/disk.img"); loops+=("$loop")
-mount -o ro "$loop" "$fs"
-(cd "$fs" && sha256sum -c --quiet "$dir/sums") || fail "checksums differ"
-umount "$fs"; losetup -d "$loop"; loops=()
+private '
+mount -o ro,loop "$1" "$2"
+(cd "$2" && sha256sum -c --quiet "$3")
+umount "$2"
+' "$dir/disk.img" "$fs" "$dir/sums" || fail "checksums differ"
 rm -f "$dir/disk.img"
 rbd export ovb/hot "$dir/hot.img" >/dev/null 2>&1 || fail "rbd export hot failed"
 cmp -s "$dir/hot.img" "$dir/hot.ref" || fail "hot-added image differs"
