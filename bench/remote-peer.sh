@@ -26,7 +26,9 @@
 # rbd: a one-node Ceph cluster (tests/system/ceph/cluster.sh: monitor,
 # manager, one BlueStore OSD on a sparse file in DIR), image ovb/bench
 # without exclusive-lock, so both clients can write without trading the lock;
-# peer = fio's rbd engine (librbd), the same librbd under our host.
+# peer = fio's rbd engine (librbd), the same librbd under our host, both
+# with the client cache off (our host's default: a write completes when the
+# OSD has it); REMOTE_PEER_RBD_CACHE=true turns it on for both.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -48,6 +50,8 @@ command -v fio >/dev/null || { echo "remote-peer: fio is not installed"; exit 0;
 rbd_up() {
 	ceph_up "$1/ceph" >"$1/ceph-up.log" 2>&1 || { cat "$1/ceph-up.log"; return 1; }
 	tail -n1 "$1/ceph-up.log"
+	# Both clients read this: the same client cache setting for both.
+	echo "rbd cache = ${REMOTE_PEER_RBD_CACHE:-false}" >>"$CEPH_CONF"
 	rbd create --size 1G --image-feature layering ovb/bench || return 1
 	SPEC="rbd:ovb/bench,conf=$CEPH_CONF"
 	PEER=(--ioengine=rbd --clientname=admin --pool=ovb --rbdname=bench)

@@ -45,7 +45,7 @@
 /* Defaults set before the configuration file is read (it may override). */
 #define RBD_MOUNT_TIMEOUT "20"	/* s: monitors must answer rados_connect */
 #define RBD_MON_OP_TIMEOUT "20" /* s: pool lookups and the like */
-#define RBD_OSD_OP_TIMEOUT "60" /* s: one I/O may wait this long for OSDs */
+#define RBD_OSD_OP_TIMEOUT "30" /* s: one I/O may wait this long for OSDs */
 /*
  * No client cache unless the configuration asks for one: a write completes
  * when the OSDs have it, as the guest's disk promises without a flush; a

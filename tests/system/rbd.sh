@@ -9,7 +9,8 @@
 # reading zeros) checked the same way.  A pool or image that does not exist: a clear error at `vmbus host`
 # start and at `vmbus disk add`.  Last, the OSD is killed and restarted
 # while the guest writes and fsyncs in a loop: every write the guest saw
-# acknowledged is in the image afterwards.
+# acknowledged is in the image afterwards.  Then the OSD stays dead: the
+# guest's RBD I/O fails with an error, a file disk beside it works on.
 set -eu
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (loop devices, mount)"; exit 77; fi
 if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
@@ -146,7 +147,12 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 parts = [p for p in doc["partitions"] if p["name"] == "g1"]
 assert parts, "partition g1 missing"
-print("rbd: vmbus stat lists partition g1 and its channels")
+chans = [c for c in parts[0]["channels"] if c["open"]]
+pk = sum(c["packets_in"] for c in chans)
+assert pk >= 1000, f"only {pk} packets counted on g1's channels"
+assert all(c["errors"] == 0 for c in chans), "channel errors counted"
+print(f"rbd: vmbus stat: {pk} packets in on g1's {len(chans)} storage "
+      "channels, no errors")
 PY
 echo "rbd: hot add works, a discarded range reads zeros; a missing pool refused by disk add: $(cat "$dir/err")"
 stop_all
@@ -225,4 +231,35 @@ print(f"rbd: all {len(acked)} acknowledged writes are in the image")
 PY
 grep -c "failed" "$dir/writer.log" >/dev/null &&
 	echo "rbd: writes failed (not acknowledged) during the outage: $(grep -c failed "$dir/writer.log")"
+
+# The OSD gone for good: the RBD disk's I/O fails with an error the guest
+# sees (its request deadline, --io-timeout), no hang; a file disk on the
+# same host serves on.
+"$VMBUS" host --socket "$sock" --echo 0 --disk "rbd:ovb/disk,conf=$conf" \
+	--disk "$dir/file.img,size=8M" 2>>"$dir/host.log" &
+host=$!
+pids+=("$host")
+for _ in $(seq 200); do
+	"$VMBUS" disk list --socket "$sock" 2>/dev/null | grep -q "lun 1" && break
+	sleep 0.05
+done
+"$VMBUS" guest --socket "$sock" --name g3 --mount "$mnt" --io-timeout 6 \
+	>"$dir/g3.log" 2>&1 &
+guest=$!
+pids+=("$guest")
+for _ in $(seq 200); do [ -e "$mnt/scsi0/lun1" ] && break; sleep 0.05; done
+[ -e "$mnt/scsi0/lun1" ] || fail "guest g3 never exposed scsi0/lun1"
+ceph_osd_kill
+start=$SECONDS
+if timeout 60 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 \
+	status=none 2>"$dir/err"; then
+	fail "a read with the OSD gone succeeded"
+fi
+took=$((SECONDS - start))
+[ $took -lt 40 ] || fail "the read with the OSD gone took ${took}s"
+head -c $((8 << 20)) /dev/urandom >"$dir/file.ref"
+dd if="$dir/file.ref" of="$mnt/scsi0/lun1" bs=1M conv=fsync status=none ||
+	fail "the file disk failed while the OSD was gone"
+cmp -s "$mnt/scsi0/lun1" "$dir/file.ref" || fail "the file disk's bytes differ"
+echo "rbd: OSD gone for good: the guest's read failed in ${took}s ($(head -c 80 "$dir/err")); the file disk next to it works"
 echo "rbd: pass in $((SECONDS - t0))s"
