@@ -2,9 +2,11 @@
 /*
  * Block backends: the host-side storage a synthetic disk sits on, behind a
  * small asynchronous vtable in the kvmtool spirit (submit, reap, eventfd,
- * close).  Layer: backends; used by the SCSI target and storvsp.  Two
- * implementations: blk_file (a raw image file or block device through
- * io_uring) and blk_ram (memory, for tests, with failure injection).
+ * close).  Layer: backends; used by the SCSI target and storvsp.
+ * Implementations: blk_file (a raw image file or block device through
+ * io_uring), blk_ram (memory, for tests, with failure injection) and remote
+ * engines named by a spec prefix (blk_rbd: "rbd:POOL/IMAGE", Ceph RBD
+ * through librbd), which ovb_blk_open() picks.
  *
  * Threading contract: an ovb_blk is shared; each thread that submits I/O
  * creates its own ovb_blk_queue and is the only thread to call submit and
@@ -25,7 +27,9 @@
  * Durability contract: a WRITE completes when the data reached the backend
  * (the page cache, or the device with O_DIRECT); with fua set it completes
  * only once the data is stable (RWF_DSYNC).  FLUSH completes when everything
- * completed before it is stable (fdatasync).
+ * completed before it is stable (fdatasync).  A remote engine completes a
+ * WRITE only once the engine acknowledged it, FLUSH after the engine's
+ * flush.
  */
 #ifndef OPENVMBUS_BLK_H
 #define OPENVMBUS_BLK_H
