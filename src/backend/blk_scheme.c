@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend/blk_scheme.h"
+#include "openvmbus/blk_file.h"
 
 static const struct ovb_blk_scheme *const blk_schemes[] = {
     /* one line per engine */
