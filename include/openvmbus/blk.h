@@ -116,7 +116,10 @@ struct ovb_blk_queue {
 	struct ovb_blk_queue_stats st;
 };
 
-/** Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]. */
+/**
+ * Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]
+ * [,timeout=SECONDS].  FILE may be a remote engine's URI (ovb_blk_open).
+ */
 struct ovb_disk_spec {
 	char path[PATH_MAX]; /**< image file or block device */
 	uint64_t size;       /**< bytes; 0 = the existing file's size */
@@ -125,6 +128,7 @@ struct ovb_disk_spec {
 	bool ro;             /**< read-only */
 	bool ide;            /**< attach to the IDE controller */
 	bool direct;         /**< O_DIRECT: bypass the host page cache */
+	unsigned timeout_s;  /**< remote engines: a request's deadline; 0 = default */
 };
 
 /* ---- backends ----------------------------------------------------------- */
@@ -159,6 +163,14 @@ void ovb_blk_ram_fail_next(struct ovb_blk *blk, unsigned n, int err);
 uint8_t *ovb_blk_ram_data(struct ovb_blk *blk);
 
 /* ---- generic calls ------------------------------------------------------ */
+
+/**
+ * Open the backend @spec names: a registered scheme prefix in spec->path
+ * (a remote engine) picks its backend, anything else is an image file
+ * (ovb_blk_file_open).  May block while a remote engine connects (bounded
+ * by spec->timeout_s).  Returns 0 or the backend's negative errno.
+ */
+int ovb_blk_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
 
 /**
  * Create a queue for the calling thread.  Returns 0, -ENOMEM, or the
@@ -233,7 +245,7 @@ size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
 
 /**
  * Parse a disk spec "FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]
- * [,direct]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  On
+ * [,direct][,timeout=SECONDS]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  On
  * error writes a one-line message naming the bad field into @err (if
  * @errlen > 0) and returns -EINVAL.  Paths cannot contain commas.
  */
