@@ -19,7 +19,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align \
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I. -I/usr/include/fuse3 \
 	-fPIC -pthread -MMD -MP $(WARN)
-LDLIBS := -luring -lfuse3 -lpthread
+LDLIBS := -luring -lfuse3 -lnbd -lpthread
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

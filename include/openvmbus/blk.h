@@ -41,7 +41,9 @@ enum ovb_blk_op {
 	OVB_BLK_READ = 0,
 	OVB_BLK_WRITE = 1,
 	OVB_BLK_FLUSH = 2,   /**< make completed writes stable */
-	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros */
+	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros
+			      *   unless the disk says discard_unzeroed */
+	OVB_BLK_WRITE_ZEROES = 4, /**< the range reads zeros (may deallocate) */
 };
 
 struct ovb_blk_req;
@@ -95,6 +97,10 @@ struct ovb_blk {
 	uint32_t block_size; /**< logical block: 512 or 4096 */
 	bool read_only;      /**< WRITE and DISCARD fail with -EROFS */
 	bool can_discard;    /**< DISCARD is supported */
+	bool can_zero;       /**< WRITE_ZEROES is supported */
+	bool discard_unzeroed; /**< a discarded range reads unspecified data */
+	bool no_fua;         /**< fua is emulated (write, then FLUSH) */
+	bool no_write_cache; /**< writes are stable when done; FLUSH no-op */
 	char name[64];       /**< for log lines: the file name */
 };
 
@@ -143,6 +149,16 @@ struct ovb_disk_spec {
  * Returns 0, or a negative errno (-ENOENT, -EACCES, -EINVAL, -ENOMEM...).
  */
 int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
+
+/**
+ * Open the NBD export @spec->path names (nbd://HOST[:PORT]/EXPORT or
+ * nbd+unix:///EXPORT?socket=PATH) through libnbd; spec->size (if given)
+ * may only shrink the export, spec->timeout_s bounds the connection and
+ * every request.  Starts the disk's engine thread.  Blocks while it
+ * connects.  Logs one line naming the URI on failure.  Returns 0, or
+ * -ECONNREFUSED, -ENOENT, -ETIMEDOUT, -EINVAL, -EIO, -ENOMEM...
+ */
+int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
 
 /**
  * A zero-filled memory disk of @capacity bytes with @block_size (512 or

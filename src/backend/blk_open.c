@@ -18,6 +18,8 @@ struct blk_scheme {
 
 static const struct blk_scheme blk_schemes[] = {
 	/* Remote engines, one line each, before the file fallback. */
+	{ "nbd://", ovb_blk_nbd_open },
+	{ "nbd+unix://", ovb_blk_nbd_open },
 	{ "", ovb_blk_file_open },
 };
 
