@@ -107,6 +107,9 @@ struct nbd_blk {
 	uint64_t flushed_seq; /* ... of which a completed FLUSH covered */
 	bool flush_poisoned;  /* writes may have died with a connection */
 	bool closing;         /* nbd_close() runs: callbacks stand aside */
+	unsigned reconnects;
+	/* Any thread's (atomic): */
+	uint64_t n_req, n_bounced;
 };
 
 static struct nbd_blk *nbd_of(struct ovb_blk *blk)
@@ -376,6 +379,7 @@ static void engine_connecting(struct nbd_blk *b)
 	}
 	b->state = NBD_UP;
 	b->retry_ms = NBD_RETRY_MIN_MS;
+	b->reconnects++;
 	ovb_warn("blk %s: reconnected", b->blk.name);
 }
 
@@ -572,8 +576,10 @@ static int nbd_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 	io->req = req;
 	io->q = nq;
 	io->deadline_us = ovb_now_us() + b->timeout_s * 1000000ull;
+	__atomic_fetch_add(&b->n_req, 1, __ATOMIC_RELAXED);
 	if ((req->op == OVB_BLK_READ || req->op == OVB_BLK_WRITE) &&
 	    req->iovcnt > 1) {
+		__atomic_fetch_add(&b->n_bounced, 1, __ATOMIC_RELAXED);
 		io->bounce = malloc(req->len);
 		if (!io->bounce) {
 			free(io);
@@ -582,7 +588,6 @@ static int nbd_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 		if (req->op == OVB_BLK_WRITE)
 			ovb_blk_iov_to_buf(req->iov, req->iovcnt, 0,
 					   io->bounce, req->len);
-		q->st.fallback++; /* counted: requests that were copied */
 	}
 	/* No cache to flush: a FLUSH is done at once (still via poll). */
 	if (req->op == OVB_BLK_FLUSH && !b->can_flush) {
@@ -662,6 +667,10 @@ static void nbd_blk_close(struct ovb_blk *blk)
 	pthread_mutex_unlock(&b->lock);
 	wake_fd(b->wake);
 	pthread_join(b->thread, NULL);
+	ovb_info("blk %s: %llu requests, %llu through the bounce buffer, "
+		 "%u reconnects",
+		 blk->name, (unsigned long long)b->n_req,
+		 (unsigned long long)b->n_bounced, b->reconnects);
 	if (b->h)
 		nbd_close(b->h);
 	close(b->wake);
