@@ -108,6 +108,7 @@ struct nbd_blk {
 	bool flush_poisoned;  /* writes may have died with a connection */
 	bool closing;         /* nbd_close() runs: callbacks stand aside */
 	unsigned reconnects;
+	unsigned resent; /* requests lost with a connection, to send again */
 	/* Any thread's (atomic): */
 	uint64_t n_req, n_bounced;
 };
@@ -319,8 +320,10 @@ static void engine_lost(struct nbd_blk *b, const char *why)
 		if ((io->fua_flush || io->req->op == OVB_BLK_FLUSH) &&
 		    b->flush_poisoned)
 			io_complete(io, flush_result(b, io, 0));
-		else
+		else {
 			list_push(&b->pending, io); /* idempotent: again */
+			b->resent++;
+		}
 	}
 	if (b->state == NBD_UP)
 		ovb_warn("blk %s: connection lost (%s); reconnecting",
@@ -380,7 +383,9 @@ static void engine_connecting(struct nbd_blk *b)
 	b->state = NBD_UP;
 	b->retry_ms = NBD_RETRY_MIN_MS;
 	b->reconnects++;
-	ovb_warn("blk %s: reconnected", b->blk.name);
+	ovb_warn("blk %s: reconnected; %u lost requests sent again",
+		 b->blk.name, b->resent);
+	b->resent = 0;
 }
 
 /* Fail every waiting request past its deadline; true if one in flight is. */
