@@ -19,14 +19,11 @@
  * whether or not anyone polls.  Batch mode stages requests per queue and
  * hands a batch over with one wake-up.
  *
- * Data: a request with one iovec goes to libnbd as that buffer (zero
- * copy); more iovecs go through one bounce buffer (one NBD command, not
- * one per iovec).  The SCSI command set maps onto NBD commands: WRITE with
- * FUA -> NBD_CMD_WRITE + FUA (emulated as WRITE then FLUSH when the
- * server has no FUA), SYNCHRONIZE CACHE -> NBD_CMD_FLUSH (a no-op when the
- * server has no cache to flush), UNMAP -> NBD_CMD_TRIM (which may leave
- * any data behind, so discard_unzeroed), WRITE SAME of zeros ->
- * NBD_CMD_WRITE_ZEROES.  Each is offered only when the server is.
+ * Data: one iovec goes to libnbd as it is (zero copy), more through one
+ * bounce buffer (one NBD command).  WRITE+FUA -> NBD_CMD_WRITE+FUA (or
+ * WRITE then FLUSH), FLUSH -> NBD_CMD_FLUSH (nothing if the server has no
+ * cache), DISCARD -> NBD_CMD_TRIM (discard_unzeroed), WRITE_ZEROES ->
+ * NBD_CMD_WRITE_ZEROES, each only when the server offers it.
  *
  * Faults: every request has a deadline (spec timeout=, default
  * NBD_TIMEOUT_S) from its submission.  A lost connection is re-made with
