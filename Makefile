@@ -36,7 +36,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I. -I/usr/include/fuse3 \
 	-fPIC -pthread -MMD -MP $(WARN)
 CORE_LIBS := -lpthread
-LINUX_LIBS := -luring -lfuse3 -lrbd -lrados
+LINUX_LIBS := -luring -lfuse3 -lrbd -lrados -lnbd
 LDLIBS := $(LINUX_LIBS) $(CORE_LIBS)
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -49,6 +49,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # The OS-facing sources: libopenvmbus-linux.  Everything else is the core.
 LINUX_SRCS := $(sort $(wildcard src/link/socket_*.c)) src/backend/blk_file.c \
 	src/backend/blk_spec.c src/backend/blk_scheme.c src/backend/blk_rbd.c \
+	src/backend/blk_nbd.c \
 	src/backend/net_tap.c src/frontend/fuse_disk.c src/frontend/tap_nic.c
 CORE_SRCS := $(filter-out $(LINUX_SRCS),$(LIB_SRCS))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)

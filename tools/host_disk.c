@@ -232,7 +232,7 @@ const struct host_plugin host_plugin_disk = {
 	.name = "disk",
 	.opts = disk_opts,
 	.help = "  --disk FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]"
-		"[,direct]\n"
+		"[,direct][,timeout=S]\n"
 		"                      offer a synthetic disk (repeatable); SCSI "
 		"disks share\n"
 		"                      one controller, each ide disk is its own\n"

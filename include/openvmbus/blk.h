@@ -48,7 +48,9 @@ enum ovb_blk_op {
 	OVB_BLK_READ = 0,
 	OVB_BLK_WRITE = 1,
 	OVB_BLK_FLUSH = 2,   /**< make completed writes stable */
-	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros */
+	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros
+			      *   unless the disk says discard_unzeroed */
+	OVB_BLK_WRITE_ZEROES = 4, /**< the range reads zeros (may deallocate) */
 };
 
 struct ovb_blk_req;
@@ -103,6 +105,10 @@ struct ovb_blk {
 	uint32_t block_size; /**< logical block: 512 or 4096 */
 	bool read_only;      /**< WRITE and DISCARD fail with -EROFS */
 	bool can_discard;    /**< DISCARD is supported */
+	bool can_zero;       /**< WRITE_ZEROES is supported */
+	bool discard_unzeroed; /**< a discarded range reads unspecified data */
+	bool no_fua;         /**< fua is emulated (write, then FLUSH) */
+	bool no_write_cache; /**< writes are stable when done; FLUSH no-op */
 	char name[64];       /**< for log lines: the file name */
 };
 
@@ -125,8 +131,9 @@ struct ovb_blk_queue {
 };
 
 /**
- * Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct],
- * or of an engine's ENGINE:TARGET[,options] (e.g. rbd:POOL/IMAGE,id=USER).
+ * Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]
+ * [,timeout=SECONDS], or of an engine's ENGINE:TARGET[,options] (e.g.
+ * rbd:POOL/IMAGE,id=USER or nbd://HOST/EXPORT).
  */
 struct ovb_disk_spec {
 	char path[PATH_MAX]; /**< image file, block device or ENGINE:TARGET */
@@ -137,6 +144,7 @@ struct ovb_disk_spec {
 	bool ide;            /**< attach to the IDE controller */
 	bool direct;         /**< O_DIRECT: bypass the host page cache */
 	char opts[256];      /**< the engine's own options, "k=v,k=v" */
+	unsigned timeout_s;  /**< remote engines: a request's deadline; 0 = default */
 };
 
 /* ---- backends ----------------------------------------------------------- */

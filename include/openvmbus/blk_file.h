@@ -28,8 +28,9 @@ int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
 
 /**
  * Open the disk @spec names: the engine its path's scheme selects (e.g.
- * "rbd:", src/backend/blk_scheme.c), else an image file
- * (ovb_blk_file_open).  On failure logs one line and writes it, naming the
+ * "rbd:", "nbd://", src/backend/blk_scheme.c), else an image file
+ * (ovb_blk_file_open).  May block while a remote engine connects (bounded
+ * by spec->timeout_s).  On failure logs one line and writes it, naming the
  * disk and the cause ("no such pool"), into @err (if @errlen > 0).
  * Returns 0 or a negative errno.
  */
@@ -39,8 +40,8 @@ int ovb_blk_open(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 
 /**
  * Parse a disk spec "FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]
- * [,direct]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  A
- * path starting with a registered engine's prefix ("rbd:") also accepts
+ * [,direct][,timeout=SECONDS]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  A
+ * path starting with a registered engine's prefix ("rbd:", "nbd://") also accepts
  * that engine's own options, kept in @out->opts for its open.  On error
  * writes a one-line message naming the bad field into @err (if @errlen > 0)
  * and returns -EINVAL.  Paths cannot contain commas.

@@ -12,10 +12,34 @@
 #include "backend/blk_scheme.h"
 #include "openvmbus/blk_file.h"
 
+/* NBD takes no options of its own; its URI says everything. */
+static int nbd_open_spec(const struct ovb_disk_spec *spec,
+			 struct ovb_blk **out, char *err, size_t errlen)
+{
+	int rc = ovb_blk_nbd_open(spec, out);
+
+	if (rc && err && errlen)
+		snprintf(err, errlen, "cannot open %s: %s", spec->path,
+			 strerror(-rc));
+	return rc;
+}
+
+static const struct ovb_blk_scheme blk_scheme_nbd = {
+	.prefix = "nbd://",
+	.open = nbd_open_spec,
+};
+
+static const struct ovb_blk_scheme blk_scheme_nbd_unix = {
+	.prefix = "nbd+unix://",
+	.open = nbd_open_spec,
+};
+
 static const struct ovb_blk_scheme *const blk_schemes[] = {
-    /* one line per engine */
-    &ovb__blk_scheme_rbd,
-    NULL,
+	/* one line per engine */
+	&ovb__blk_scheme_rbd,
+	&blk_scheme_nbd,
+	&blk_scheme_nbd_unix,
+	NULL,
 };
 
 const struct ovb_blk_scheme *ovb__blk_scheme_find(const char *path)

@@ -25,6 +25,17 @@ struct ovb_blk_scheme {
 /* The engines, one line each (defined in src/backend/blk_<name>.c). */
 extern const struct ovb_blk_scheme ovb__blk_scheme_rbd;
 
+/**
+ * NBD (blk_nbd.c), registered in blk_scheme.c under both URI forms: the
+ * export @spec->path names (nbd://HOST[:PORT]/EXPORT or
+ * nbd+unix:///EXPORT?socket=PATH) through libnbd; spec->size (if given)
+ * may only shrink the export, spec->timeout_s bounds the connection and
+ * every request.  Starts the disk's engine thread.  Blocks while it
+ * connects.  Logs one line naming the URI on failure.  Returns 0, or
+ * -ECONNREFUSED, -ENOENT, -ETIMEDOUT, -EINVAL, -EIO, -ENOMEM...
+ */
+int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
+
 /** The engine whose prefix @path starts with, or NULL (an image file). */
 const struct ovb_blk_scheme *ovb__blk_scheme_find(const char *path);
 

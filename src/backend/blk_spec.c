@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The disk spec parser: turns "FILE[,size=8G][,lun=N][,ro][,ide]
- * [,sector=4096][,direct]" from the command line into a struct
- * ovb_disk_spec; an engine's spec (blk_scheme.h) takes its own options
- * too.  Layer: backends.  Every rejection names the field and the value
- * that was wrong, in one line, and nothing is half-parsed: @out is written
- * only on success.
+ * [,sector=4096][,direct][,timeout=SECONDS]" from the command line into a
+ * struct ovb_disk_spec; an engine's spec (blk_scheme.h) takes its own
+ * options too.  Layer: backends.  Every rejection names the field and the
+ * value that was wrong, in one line, and nothing is half-parsed: @out is
+ * written only on success.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@
 #include "openvmbus/size.h"
 
 #define SPEC_MAX_LUN 255
+#define SPEC_MAX_TIMEOUT 3600
 
 /* Format the one-line error into @err; returns -EINVAL. */
 __attribute__((format(printf, 3, 4))) static int
@@ -73,8 +74,9 @@ static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
 		       const struct ovb_blk_scheme *sc, char *err,
 		       size_t errlen)
 {
-	static const char *const keys[] = {"size", "lun",    "ro",
-					   "ide",  "sector", "direct"};
+	static const char *const keys[] = {"size",   "lun",    "ro",
+					   "ide",    "sector", "direct",
+					   "timeout"};
 	char *val = strchr(opt, '=');
 	unsigned long n;
 	unsigned k;
@@ -94,8 +96,8 @@ static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
 		return spec_fail(err, errlen,
 				 "disk spec: option '%s' given twice", opt);
 	*seen |= 1u << k;
-	/* Options 0, 1 and 4 take a value; the others are flags. */
-	if ((k == 0 || k == 1 || k == 4) != (val != NULL))
+	/* Options 0, 1, 4 and 6 take a value; the others are flags. */
+	if ((k == 0 || k == 1 || k == 4 || k == 6) != (val != NULL))
 		return spec_fail(err, errlen,
 				 val ? "disk spec: option '%s' "
 				       "takes no value"
@@ -131,8 +133,16 @@ static int spec_option(char *opt, struct ovb_disk_spec *s, unsigned *seen,
 					 val);
 		s->sector = (uint32_t)n;
 		break;
-	default:
+	case 5:
 		s->direct = true;
+		break;
+	default:
+		if (spec_parse_uint(val, &n) || n == 0 || n > SPEC_MAX_TIMEOUT)
+			return spec_fail(err, errlen,
+					 "disk spec: bad timeout '%s' (want "
+					 "1..%d seconds)",
+					 val, SPEC_MAX_TIMEOUT);
+		s->timeout_s = (unsigned)n;
 		break;
 	}
 	return 0;

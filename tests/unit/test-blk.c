@@ -868,6 +868,13 @@ static void test_spec_good(void **state)
 	assert_int_equal(ovb_disk_spec_parse("x,size=4k,lun=255", &s, err, 128),
 			 0);
 	assert_int_equal(s.size, 4096);
+	assert_int_equal(s.timeout_s, 0);
+	assert_int_equal(ovb_disk_spec_parse("nbd+unix:///e?socket=/t/s,"
+					     "timeout=7",
+					     &s, err, 128),
+			 0);
+	assert_string_equal(s.path, "nbd+unix:///e?socket=/t/s");
+	assert_int_equal(s.timeout_s, 7);
 }
 
 /* An engine's spec keeps its own options for it; files do not take them. */
@@ -938,6 +945,9 @@ static void test_spec_bad(void **state)
 	    {"x,,ro", "empty"},
 	    {"x,ro,", "empty"},
 	    {"x,size=1000,sector=4096", "sector"},
+	    {"x,timeout", "timeout"},
+	    {"x,timeout=0", "timeout"},
+	    {"x,timeout=3601", "timeout"},
 	};
 	struct ovb_disk_spec s;
 	char err[160];
