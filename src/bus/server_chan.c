@@ -433,6 +433,8 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 		ovb_gmem_unmap(&dev->ring_view);
 		return rc;
 	}
+	if (part->srv->loop)
+		ovb__chan_set_loop(dev->chan, part->srv->loop);
 	g->refs++;
 	dev->ring_gpadl = g->handle;
 	return 0;
