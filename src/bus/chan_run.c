@@ -266,6 +266,29 @@ static bool chan_step_spin(struct ovb_chan *chan, int n)
 }
 
 /*
+ * A failed or stopping channel, as its worker would return: its fds leave
+ * the loop now (they stay readable, and a hostile guest could otherwise
+ * keep the embedder's loop spinning until the channel is closed).  Turn
+ * only; chan_unloop() later removes nothing more and waits for nobody.
+ */
+static void chan_loop_del_all(struct ovb_chan *chan)
+{
+	int peer = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE);
+
+	ovb__loop_del(chan->loop, chan->wake_fd);
+	if (peer >= 0)
+		ovb__loop_del(chan->loop, peer);
+	for (unsigned int i = 0; i < chan->nxfd; i++)
+		ovb__loop_del(chan->loop, chan->xfd[i]);
+}
+
+static void chan_retire(struct ovb_chan *chan)
+{
+	chan_loop_del_all(chan);
+	chan_wake_senders(chan);
+}
+
+/*
  * One turn of a caller-driven channel: one pass of chan_worker() with
  * every sleep replaced by "wake me" (a write to wake_fd, which puts the
  * channel back in the loop's ready list behind the others).
@@ -277,8 +300,10 @@ static void chan_step(struct ovb__loop_src *src)
 	bool more;
 	int n;
 
-	if (ovb_chan_is_dead(chan))
+	if (ovb_chan_is_dead(chan)) {
+		chan_retire(chan);
 		return;
+	}
 	/* Signals first: one that comes after this makes a new turn. */
 	chan_collect(chan, 0);
 	pthread_mutex_lock(&chan->read_lock);
@@ -287,7 +312,7 @@ static void chan_step(struct ovb__loop_src *src)
 	pthread_mutex_unlock(&chan->read_lock);
 	if (n < 0) {
 		ovb_chan_fail(chan, n, "inbound ring corrupt");
-		chan_wake_senders(chan);
+		chan_retire(chan);
 		return;
 	}
 	chan_wake_senders(chan);
@@ -318,13 +343,7 @@ void ovb__chan_set_loop(struct ovb_chan *chan, struct ovb__loop *loop)
 /* Take the channel's fds out of the loop, then wait out a running turn. */
 static void chan_unloop(struct ovb_chan *chan)
 {
-	int peer = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE);
-
-	ovb__loop_del(chan->loop, chan->wake_fd);
-	if (peer >= 0)
-		ovb__loop_del(chan->loop, peer);
-	for (unsigned int i = 0; i < chan->nxfd; i++)
-		ovb__loop_del(chan->loop, chan->xfd[i]);
+	chan_loop_del_all(chan);
 	ovb__loop_quiesce(chan->loop, &chan->src);
 }
 

@@ -55,11 +55,16 @@ static void *dfx_main(void *arg)
 
 struct dfx_loop *dfx_start(struct ovb_server *srv)
 {
+	assert_int_equal(ovb_server_set_threading(srv, OVB_SERVER_CALLER), 0);
+	return dfx_start_again(srv);
+}
+
+struct dfx_loop *dfx_start_again(struct ovb_server *srv)
+{
 	struct dfx_loop *lp = calloc(1, sizeof(*lp));
 
 	assert_non_null(lp);
 	lp->srv = srv;
-	assert_int_equal(ovb_server_set_threading(srv, OVB_SERVER_CALLER), 0);
 	assert_true(ovb_server_dispatch_fd(srv) >= 0);
 	assert_int_equal(pthread_create(&lp->thread, NULL, dfx_main, lp), 0);
 	return lp;

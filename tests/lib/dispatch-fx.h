@@ -21,6 +21,9 @@ bool dfx_wanted(bool opt);
 /** Make @srv caller-driven and start the loop thread.  Asserts. */
 struct dfx_loop *dfx_start(struct ovb_server *srv);
 
+/** A new loop thread for a server that is caller-driven already. */
+struct dfx_loop *dfx_start_again(struct ovb_server *srv);
+
 /** Stop the loop thread (NULL: nothing); before ovb_server_destroy(). */
 void dfx_stop(struct dfx_loop *lp);
 

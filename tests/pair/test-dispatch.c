@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/lib/hostile.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
@@ -157,6 +158,50 @@ static void test_flood_and_rescind(void **state)
 	pair_free(p);
 }
 
+/*
+ * A guest that breaks its ring fails the channel; the channel's fds leave
+ * the dispatch set then, or they would stay readable and keep the
+ * embedder's loop busy until the guest closes the channel (never, for a
+ * hostile one).  The test thread is the loop here, so no timing decides.
+ */
+static void test_failed_channel_leaves_loop(void **state)
+{
+	struct pair_opts o = { .echo_instances = 2, .caller_dispatch = true };
+	struct pair *p = pair_connected(&o);
+	struct ovb_echo *keep, *bad;
+	struct vmbus_ring_control *ctl;
+	int n = 0;
+
+	assert_int_equal(ovb_echo_open(p->echo.dev[0], 16384, NULL, &keep), 0);
+	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &bad), 0);
+	pair_ping(bad, 10);
+	dfx_stop(p->loop);
+	p->loop = NULL;
+	for (int i = 0; i < 100 && ovb_server_dispatch(p->srv, 0) > 0; i++)
+		;
+	assert_int_equal(ovb_server_dispatch(p->srv, 0), 0);
+	logcap_start();
+	ctl = hring_ctl(ovb_echo_chan(bad), true);
+	__atomic_store_n(HCTL(ctl, write_index), 13, __ATOMIC_RELEASE);
+	ovb_server_signal_event(ovb_inproc_partition(p->link),
+				VMBUS_CHAN_CONNECTION_ID_BASE +
+					ovb_chan_relid(ovb_echo_chan(bad)));
+	for (int i = 0; i < 100 && !logcap_count("inbound ring corrupt"); i++)
+		n += ovb_server_dispatch(p->srv, 0);
+	assert_true(n >= 1);
+	assert_int_equal(logcap_count("inbound ring corrupt"), 1);
+	logcap_stop();
+	/* Nothing left to do: the failed channel is out of the set. */
+	assert_int_equal(ovb_server_dispatch(p->srv, 0), 0);
+	assert_int_equal(ovb_server_dispatch(p->srv, 0), 0);
+	/* The other channel is served by whoever dispatches. */
+	p->loop = dfx_start_again(p->srv);
+	pair_ping(keep, 100);
+	ovb_echo_close(bad);
+	ovb_echo_close(keep);
+	pair_free(p);
+}
+
 static void test_storage_io(void **state)
 {
 	struct sfx_opts o = { .nluns = 3, .subchannels = 2,
@@ -217,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_no_library_threads),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_flood_and_rescind),
+		cmocka_unit_test(test_failed_channel_leaves_loop),
 		cmocka_unit_test(test_storage_io),
 		cmocka_unit_test(test_storage_guest_dies_mid_io),
 	};
