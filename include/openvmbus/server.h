@@ -200,24 +200,88 @@ struct ovb_gmem *ovb_partition_gmem(struct ovb_partition *part);
 const char *ovb_partition_name(const struct ovb_partition *part);
 /** Negotiated VMBus version, 0 before contact. */
 uint32_t ovb_partition_version(const struct ovb_partition *part);
+/**
+ * The VP the guest wants channel messages on (INITIATE_CONTACT's
+ * target_vcpu; 0 before contact).  Lock-free: a link's send_message may
+ * call it.
+ */
+uint32_t ovb_partition_message_vp(const struct ovb_partition *part);
 /** Server-wide partition id (1, 2, ...). */
 unsigned int ovb_partition_id(const struct ovb_partition *part);
 
-/* ---- link-facing --------------------------------------------------------- */
+/* ---- link-facing: the hypervisor side ------------------------------------ */
+
+/*
+ * A partition link is the hypervisor as the server sees it: the socket and
+ * inproc links of src/link/, or a VMM embedding the server with its own
+ * SynIC emulation.  The contract, both ways:
+ *
+ * Into the server (the link calls us):
+ *  - ovb_server_post_message() for the guest's HvPostMessage, and
+ *    ovb_server_signal_event() for its HvSignalEvent, in the order the
+ *    guest issued them, from one thread per partition at a time (the
+ *    guest's opens and closes are handled in that order).  Neither may be
+ *    called from inside a link op below or from a channel callback.
+ *  - post_message may wait: for a VSP's open or close callback (a disk
+ *    finishing its in-flight requests) and, with worker threads, for a
+ *    channel's worker to stop; caller-driven, for a channel's turn that
+ *    runs on another thread.  A VMM that calls post_message and
+ *    ovb_server_dispatch() from one loop thread never waits for a turn.
+ *  - signal_event never waits (a lock held for a few stores).
+ *  - Monitor pages need nothing from the link: they are guest memory
+ *    named in INITIATE_CONTACT, and the server scans them (a thread, or a
+ *    timerfd in the dispatch set; ovb_server_set_threading).
+ *  - add_memory before the first message; partition_destroy when the
+ *    guest is gone, not from a link op or channel callback.
+ *
+ * Out of the server (we call the link's ops):
+ *  - send_message runs with the partition's lock held, on the thread of
+ *    the call that caused it (post_message, offer, rescind, a device's
+ *    thread).  signal runs on channel threads (workers, dispatch turns,
+ *    device threads that send) with or without that lock.  So neither may
+ *    call back into the server for this partition, nor wait for the guest
+ *    beyond a short bound; both must be safe from several threads.
+ *  - Order: messages and signals of a partition reach the guest in the
+ *    order we call the ops (the signal right after OPENCHANNEL_RESULT
+ *    depends on it).
+ *  - A full message slot: SINT 2's slot holds one message until the guest
+ *    ends it (EOM); the link queues what comes meanwhile, in order, and
+ *    returns 0.  Its queue may be bounded: when it is full the link
+ *    returns -EAGAIN -- the guest stopped taking messages -- and the
+ *    server drops the message, logs it and calls disconnect (if set).
+ *    The server never retries a message; any other error loses it too
+ *    (logged); the guest's own timeouts take it from there.  What a
+ *    well-behaved guest has outstanding is small: one reply per message
+ *    it posted, offers and rescinds (at most one per relid).
+ */
 
 /** How the server reaches the guest: provided by a partition link. */
 struct ovb_partition_link_ops {
-	/** Deliver a channel message of @len bytes to SINT @sint. */
+	/**
+	 * Deliver a channel message of @len bytes (<= 240) to SINT @sint
+	 * (VMBUS_MESSAGE_SINT, or from VMBus 5.0 the msg_sint of the
+	 * guest's INITIATE_CONTACT) of the VP ovb_partition_message_vp()
+	 * names.
+	 * Returns 0 (delivered or queued), -EAGAIN (queue full: the guest
+	 * stopped taking messages), or another negative errno (lost).
+	 */
 	int (*send_message)(void *link, uint32_t sint, const void *msg,
 			    size_t len);
-	/** Slow-path channel interrupt for @relid. */
+	/** Slow-path channel interrupt for @relid (the SIEF bit @relid). */
 	int (*signal)(void *link, uint32_t relid);
 	/**
 	 * Optional: drop the guest's link now, as if it had broken; the
 	 * link then tears the partition down as for any peer that left.
-	 * @why is logged.  The fault engine's link-close uses it.
+	 * @why is logged.  The fault engine's link-close and a guest that
+	 * leaves its message slot full use it.  Lock held: must not wait.
 	 */
 	void (*disconnect)(void *link, const char *why);
+	/**
+	 * Optional, used instead of @signal when set: the interrupt for
+	 * @relid goes to VP @vp (OPENCHANNEL's or MODIFYCHANNEL's
+	 * target_vp), as a VMM with per-VP SynICs needs.
+	 */
+	int (*signal_vp)(void *link, uint32_t relid, uint32_t vp);
 };
 
 /**
@@ -244,7 +308,11 @@ int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
 int ovb_server_post_message(struct ovb_partition *part, uint32_t conn_id,
 			    const void *msg, size_t len);
 
-/** HvSignalEvent from the guest (slow path). */
+/**
+ * HvSignalEvent from the guest (slow path): wakes the channel of a
+ * dedicated connection id (VMBUS_CHAN_CONNECTION_ID_BASE + relid), or
+ * scans the interrupt page for the shared one.  Never waits.
+ */
 void ovb_server_signal_event(struct ovb_partition *part, uint32_t conn_id);
 
 /**

@@ -127,6 +127,11 @@ struct ovb_vsp_dev *ovb_vsp_dev_primary(struct ovb_vsp_dev *dev)
 	return dev->primary ? dev->primary : dev;
 }
 
+uint32_t ovb_partition_message_vp(const struct ovb_partition *part)
+{
+	return __atomic_load_n(&part->target_vcpu, __ATOMIC_RELAXED);
+}
+
 uint32_t ovb_partition_version(const struct ovb_partition *part)
 {
 	return __atomic_load_n(&part->version, __ATOMIC_RELAXED);
@@ -156,6 +161,7 @@ int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 	pthread_cond_init(&part->cond, NULL);
 	ovb_gmem_init(&part->gmem, name);
 	part->monitor_tfd = -1;
+	part->msg_sint = VMBUS_MESSAGE_SINT;
 
 	pthread_mutex_lock(&srv->lock);
 	part->id = srv->next_id++;
@@ -250,9 +256,25 @@ int ovb__srv_send(struct ovb_partition *part, const void *msg, size_t len)
 
 int ovb__srv_send_raw(struct ovb_partition *part, const void *msg, size_t len)
 {
+	const struct vmbus_channel_message_header *h = msg;
+	int rc;
+
 	if (OVB_CAPTURE_ON())
 		ovb__cap_msg(part, OVB_CAP_TO_GUEST, msg, len);
-	return part->ops->send_message(part->link, VMBUS_MESSAGE_SINT, msg, len);
+	rc = part->ops->send_message(part->link, part->msg_sint, msg, len);
+	if (!rc)
+		return 0;
+	/*
+	 * The server never retries (server.h, send_message): the message is
+	 * lost.  -EAGAIN says the guest left its message slot full past what
+	 * the link queues -- a guest that stopped working -- and is dropped.
+	 */
+	ovb_peer("%s: message type %u to the guest lost: %s", part->name,
+		 len >= sizeof(*h) ? h->msgtype : 0, strerror(-rc));
+	if (rc == -EAGAIN && part->ops->disconnect)
+		part->ops->disconnect(part->link,
+				      "guest leaves its message slot full");
+	return rc;
 }
 
 void ovb__srv_send_offer(struct ovb_partition *part, struct ovb_vsp_dev *dev)

@@ -93,7 +93,8 @@ struct ovb_partition {
 	bool offers_requested; /* REQUEST_OFFERS seen: hot add sends at once */
 	uint32_t version;
 	uint32_t msg_conn_id;
-	uint32_t target_vcpu;
+	uint32_t target_vcpu;  /* atomic: ovb_partition_message_vp() */
+	uint32_t msg_sint;     /* SINT for messages (5.0+: the guest's) */
 	uint32_t features;
 	struct vmbus_interrupt_page *int_page; /* < WIN8 */
 	struct hv_monitor_page *monitor[2];    /* parent->child, child->parent */

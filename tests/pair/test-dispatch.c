@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "tests/lib/hostile.h"
@@ -202,6 +203,96 @@ static void test_failed_channel_leaves_loop(void **state)
 	pair_free(p);
 }
 
+/* ---- the link-facing contract with a link of the test's own ---- */
+
+struct fake_link {
+	int sent, lost, disconnects;
+	uint32_t last_sint, last_type;
+	bool full; /* the guest left its message slot full */
+};
+
+static int fake_send(void *link, uint32_t sint, const void *msg, size_t len)
+{
+	struct fake_link *l = link;
+	struct vmbus_channel_message_header h;
+
+	assert_true(len >= sizeof(h) && len <= HV_MESSAGE_PAYLOAD_BYTE_COUNT);
+	memcpy(&h, msg, sizeof(h));
+	if (l->full) {
+		l->lost++;
+		return -EAGAIN;
+	}
+	l->sent++;
+	l->last_sint = sint;
+	l->last_type = h.msgtype;
+	return 0;
+}
+
+static int fake_signal(void *link, uint32_t relid) { return 0; }
+
+static void fake_disconnect(void *link, const char *why)
+{
+	((struct fake_link *)link)->disconnects++;
+}
+
+static const struct ovb_partition_link_ops fake_ops = {
+	.send_message = fake_send,
+	.signal = fake_signal,
+	.disconnect = fake_disconnect,
+};
+
+/*
+ * 5.0 contact: messages go to the guest's msg_sint and its target VP; a
+ * link whose slot stays full returns -EAGAIN, the server drops the
+ * message and disconnects the guest.
+ */
+static void test_link_contract(void **state)
+{
+	const uint64_t gpa = 1ull << 20, size = 1ull << 20;
+	struct vmbus_channel_initiate_contact c = {
+		.header.msgtype = CHANNELMSG_INITIATE_CONTACT,
+		.vmbus_version_requested = VMBUS_VERSION_WIN10_V5,
+		.target_vcpu = 3,
+		.msg_sint = 5,
+		.monitor_page1 = gpa,
+		.monitor_page2 = gpa + 4096,
+	};
+	struct vmbus_channel_message_header req = {
+		.msgtype = CHANNELMSG_REQUESTOFFERS,
+	};
+	struct fake_link l = { 0 };
+	struct ovb_partition *part;
+	struct ovb_server *srv;
+	int fd = memfd_create("guest", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	assert_int_equal(ovb_server_create(&srv), 0);
+	assert_int_equal(ovb_server_set_threading(srv, OVB_SERVER_CALLER), 0);
+	assert_int_equal(ovb_server_partition_create(srv, "vmm0", &fake_ops,
+						     &l, &part), 0);
+	assert_int_equal(ovb_server_partition_add_memory(part, gpa, size, fd,
+							 0), 0);
+	assert_int_equal(ovb_partition_message_vp(part), 0);
+	assert_int_equal(ovb_server_post_message(part,
+						 VMBUS_MESSAGE_CONNECTION_ID_4,
+						 &c, VMBUS_INITIATE_CONTACT_SIZE),
+			 0);
+	assert_int_equal(l.sent, 1);
+	assert_int_equal(l.last_type, CHANNELMSG_VERSION_RESPONSE);
+	assert_int_equal(l.last_sint, 5);
+	assert_int_equal(ovb_partition_version(part), VMBUS_VERSION_WIN10_V5);
+	assert_int_equal(ovb_partition_message_vp(part), 3);
+	l.full = true;
+	/* Later messages on the connection VERSION_RESPONSE named (1). */
+	ovb_server_post_message(part, VMBUS_MESSAGE_CONNECTION_ID, &req,
+				sizeof(req));
+	assert_int_equal(l.lost, 1); /* ALLOFFERS_DELIVERED, not retried */
+	assert_int_equal(l.disconnects, 1);
+	ovb_server_partition_destroy(part);
+	ovb_server_destroy(srv);
+}
+
 static void test_storage_io(void **state)
 {
 	struct sfx_opts o = { .nluns = 3, .subchannels = 2,
@@ -263,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_flood_and_rescind),
 		cmocka_unit_test(test_failed_channel_leaves_loop),
+		cmocka_unit_test(test_link_contract),
 		cmocka_unit_test(test_storage_io),
 		cmocka_unit_test(test_storage_guest_dies_mid_io),
 	};
