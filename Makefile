@@ -129,7 +129,8 @@ install: lib $(BUILD)/vmbus
 		$(DESTDIR)$(PREFIX)/include/openvmbus/wire \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m644 $(STATIC) $(SHARED) $(DESTDIR)$(PREFIX)/lib
-	install -m644 $(PCFILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(PCFILE) \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/openvmbus.pc
 	install -m644 include/openvmbus/*.h $(DESTDIR)$(PREFIX)/include/openvmbus
 	install -m644 include/openvmbus/wire/*.h \
 		$(DESTDIR)$(PREFIX)/include/openvmbus/wire
