@@ -9,7 +9,8 @@ set -u
 BUILD=${OVB_BUILD:-build}
 rc=0
 for t in test-bus test-bus-locks test-hostile-guest test-hostile-guest-ring \
-	 test-storage test-storage-poll test-storage-hostile test-fault-echo; do
+	 test-storage test-storage-batch test-storage-poll test-storage-hostile \
+	 test-fault-echo; do
 	bin=$BUILD/tests/pair/$t
 	if [ ! -x "$bin" ]; then
 		echo "dispatch: $bin not built"
