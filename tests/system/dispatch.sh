@@ -4,13 +4,14 @@
 # (OVB_TEST_DISPATCH=caller: no host threads, a test thread plays the
 # embedder's loop): echo traffic of every kind, rescind, sub-channels,
 # signalling modes, the lock contract, hostile guests on messages and
-# rings, and storage I/O with polling, hot add and host death.
+# rings, storage I/O with polling, hot add and host death, and the socket
+# link's host running everything on its one thread.
 set -u
 BUILD=${OVB_BUILD:-build}
 rc=0
 for t in test-bus test-bus-locks test-hostile-guest test-hostile-guest-ring \
 	 test-storage test-storage-batch test-storage-poll test-storage-hostile \
-	 test-fault-echo; do
+	 test-fault-echo test-socket; do
 	bin=$BUILD/tests/pair/$t
 	if [ ! -x "$bin" ]; then
 		echo "dispatch: $bin not built"
