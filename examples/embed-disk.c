@@ -90,6 +90,16 @@ static void dir_init(struct hv_dir *d, unsigned int cap)
 		die("eventfd: %s", strerror(errno));
 }
 
+static void dir_fini(struct hv_dir *d)
+{
+	for (struct hv_msg *m = d->head, *next; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	close(d->efd);
+	pthread_mutex_destroy(&d->lock);
+}
+
 static void dir_kick(struct hv_dir *d)
 {
 	uint64_t one = 1;
@@ -400,7 +410,6 @@ static int guest_run(struct vmm *v)
 static void vmm_stop(struct vmm *v)
 {
 	uint64_t one = 1;
-	struct hv_msg *m;
 	int rc;
 
 	/* The guest unloads VMBus while the loop still carries messages. */
@@ -415,13 +424,8 @@ static void vmm_stop(struct vmm *v)
 	ovb_server_destroy(v->srv);
 	ovb_storvsp_destroy(v->disk);
 	ovb_gmem_destroy(&v->guest_mem);
-	for (struct hv_dir *d = &v->to_host; d; d = d == &v->to_host
-							? &v->to_guest : NULL) {
-		while ((m = dir_take(d)))
-			free(m);
-		close(d->efd);
-		pthread_mutex_destroy(&d->lock);
-	}
+	dir_fini(&v->to_host);
+	dir_fini(&v->to_guest);
 	close(v->stopfd);
 }
 

@@ -96,7 +96,7 @@ static void test_rules(void **state)
 struct flood {
 	struct ovb_echo *e;
 	bool stop;       /* atomic */
-	long sent;
+	long sent;       /* atomic */
 	int rc;          /* the error that ended it */
 };
 
@@ -118,44 +118,56 @@ static void *flood_main(void *arg)
 			fl->rc = rc;
 			break;
 		}
-		fl->sent++;
+		__atomic_fetch_add(&fl->sent, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
 
 /*
- * One channel flooded, another served all along (turns are bounded and
- * round robin); then the flooded one is rescinded while busy, and the
- * other still works.
+ * Two channels flooded, a third served all along (turns are bounded and
+ * round robin).  Then one flooded channel is rescinded with its ring full
+ * while the loop is busy with the other flood -- its guest stops sending
+ * first, as the guest's driver is removed with the channel -- and the
+ * served channel still works.
  */
 static void test_flood_and_rescind(void **state)
 {
-	struct pair_opts o = { .echo_instances = 2, .caller_dispatch = true };
+	struct pair_opts o = { .echo_instances = 3, .caller_dispatch = true };
 	struct pair *p = pair_connected(&o);
 	struct ovb_partition *part = ovb_inproc_partition(p->link);
-	struct ovb_echo *a, *b;
+	struct ovb_echo *e[3];
 	struct ovb_vsp_dev *dev;
-	struct flood fl = { 0 };
-	pthread_t th;
+	struct flood fl[2] = { 0 };
+	pthread_t th[2];
 
-	assert_int_equal(ovb_echo_open(p->echo.dev[0], 16384, NULL, &a), 0);
-	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &b), 0);
-	fl.e = a;
-	assert_int_equal(pthread_create(&th, NULL, flood_main, &fl), 0);
-	PAIR_WAIT(__atomic_load_n(&fl.sent, __ATOMIC_RELAXED) > 2000);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ovb_echo_open(p->echo.dev[i], 16384, NULL,
+					       &e[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		fl[i].e = e[i];
+		assert_int_equal(pthread_create(&th[i], NULL, flood_main,
+						&fl[i]), 0);
+	}
+	PAIR_WAIT(__atomic_load_n(&fl[0].sent, __ATOMIC_RELAXED) > 2000 &&
+		  __atomic_load_n(&fl[1].sent, __ATOMIC_RELAXED) > 2000);
 	for (int i = 0; i < 300; i++)
-		pair_ping(b, (uint32_t)(i * 11 % 1000));
-	dev = ovb_server_find_dev(part, ovb_chan_relid(ovb_echo_chan(a)));
+		pair_ping(e[2], (uint32_t)(i * 11 % 1000));
+	dev = ovb_server_find_dev(part, ovb_chan_relid(ovb_echo_chan(e[1])));
 	assert_non_null(dev);
+	__atomic_store_n(&fl[1].stop, true, __ATOMIC_RELEASE);
+	pthread_join(th[1], NULL);
+	assert_int_equal(fl[1].rc, 0);
 	assert_int_equal(ovb_server_rescind(dev), 0);
 	PAIR_WAIT(p->echo.removed == 1);
 	assert_int_equal(p->echo.removed, 1);
-	__atomic_store_n(&fl.stop, true, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
-	assert_true(fl.sent > 2000);
 	for (int i = 0; i < 100; i++)
-		pair_ping(b, 512);
-	ovb_echo_close(b);
+		pair_ping(e[2], 512);
+	__atomic_store_n(&fl[0].stop, true, __ATOMIC_RELEASE);
+	pthread_join(th[0], NULL);
+	assert_int_equal(fl[0].rc, 0);
+	assert_true(fl[0].sent > 2000 && fl[1].sent > 2000);
+	ovb_echo_close(e[0]);
+	ovb_echo_close(e[2]);
 	pair_free(p);
 }
 
