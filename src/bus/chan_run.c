@@ -265,12 +265,6 @@ static bool chan_step_spin(struct ovb_chan *chan, int n)
 	return true;
 }
 
-/*
- * A failed or stopping channel, as its worker would return: its fds leave
- * the loop now (they stay readable, and a hostile guest could otherwise
- * keep the embedder's loop spinning until the channel is closed).  Turn
- * only; chan_unloop() later removes nothing more and waits for nobody.
- */
 static void chan_loop_del_all(struct ovb_chan *chan)
 {
 	int peer = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE);
@@ -282,6 +276,13 @@ static void chan_loop_del_all(struct ovb_chan *chan)
 		ovb__loop_del(chan->loop, chan->xfd[i]);
 }
 
+/*
+ * A failed or stopping channel, as its worker would return: its fds leave
+ * the loop now (they stay readable, and a hostile guest could otherwise
+ * keep the embedder's loop spinning until the channel is closed).  An fd
+ * added again by a racing EVENT_FDS makes one more turn, which lands here
+ * too.  ovb__chan_stop() later finds nothing to remove.
+ */
 static void chan_retire(struct ovb_chan *chan)
 {
 	chan_loop_del_all(chan);
