@@ -35,6 +35,7 @@
 
 #include <openvmbus/blk.h>
 #include <openvmbus/client.h>
+#include <openvmbus/hv.h>
 #include <openvmbus/server.h>
 #include <openvmbus/storvsc.h>
 #include <openvmbus/storvsp.h>

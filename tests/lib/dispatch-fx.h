@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "openvmbus/hv.h"
 #include "openvmbus/server.h"
 
 struct dfx_loop;

@@ -11,7 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/deadline.h"
+#include "openvmbus/link.h"
+#include "openvmbus/server.h"
 #include "storage/storvsc_priv.h"
 #include "tests/lib/storage-fx.h"
 

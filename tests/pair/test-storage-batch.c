@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/blk_file.h"
 #include "openvmbus/guid.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"

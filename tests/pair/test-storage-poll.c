@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/guid.h"
+#include "openvmbus/hv.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
