@@ -198,10 +198,12 @@ struct ovb_client_link_ops {
 	int (*set_event_fds)(void *link, uint32_t relid, uint32_t conn_id,
 			     int kick_fd, int call_fd);
 };
+
 /** Create a client over a link; @gm is the guest memory (already shared). */
 OVB_API
 int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 		      struct ovb_gmem *gm, struct ovb_client **out);
+
 /** A SynIC message for @sint arrived from the host.  Link thread. */
 OVB_API
 void ovb_client_deliver_message(struct ovb_client *cl, uint32_t sint,

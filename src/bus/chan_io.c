@@ -171,7 +171,7 @@ static int chan_write(struct ovb_chan *chan, const struct iovec *iov,
 
 /* Write one framed packet; send_lock held. */
 static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
-		       int iovcnt, size_t total, uint32_t flags)
+		       int iovcnt, size_t total, uint32_t flags, int wait_ms)
 {
 	struct timespec dl;
 	bool pending = false;
@@ -195,7 +195,8 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 			break;
 		if (!pending) {
 			/* Only a send that waits needs the clock. */
-			ovb_deadline_ms(&dl, chan->send_timeout_ms);
+			ovb_deadline_ms(&dl, wait_ms > 0 ? wait_ms :
+						  chan->send_timeout_ms);
 			STAT_ADD(chan, ring_full, 1);
 			/*
 			 * A polling caller may have left our inbound ring
@@ -302,7 +303,7 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 		goto sent;
 	}
 	send_lock(chan, &locked);
-	rc = send_locked(chan, v, n, total, s->flags);
+	rc = send_locked(chan, v, n, total, s->flags, s->timeout_ms);
 	if (locked)
 		pthread_mutex_unlock(&chan->send_lock);
 	if (OVB_CAPTURE_ON() && !rc)

@@ -3,9 +3,10 @@
 # The example embedder (examples/embed-disk.c) as a user builds it: the
 # library installed into a staging root (make install DESTDIR= PREFIX=/usr),
 # the example compiled with examples/Makefile against that copy through
-# pkg-config, and run against its shared library.  It serves a RAM disk
-# to its own guest with a caller-driven server in its own epoll loop, and
-# exits 0 only if every block read back matches.
+# pkg-config (openvmbus: the core library only), and run against its
+# shared library.  It serves a RAM disk to its own guest with a
+# caller-driven server in its own epoll loop, and exits 0 only if every
+# block read back matches.
 set -eu
 BUILD=${OVB_BUILD:-build}
 dir=$(mktemp -d)
@@ -30,7 +31,14 @@ if grep -q "$PWD/include\|$PWD/$BUILD" <(make -s -n -B -C "$dir" \
 	echo "embed: the example was built against the source tree"; exit 1
 fi
 export LD_LIBRARY_PATH=$dir/root/usr/lib
-if ! ldd "$dir/embed-disk" | grep -q "$dir/root/usr/lib/libopenvmbus.so"; then
-	echo "embed: not linked against the installed shared library"; exit 1
+ldd "$dir/embed-disk" >"$dir/ldd"
+if ! grep -q "$dir/root/usr/lib/.*libopenvmbus.so" "$dir/ldd"; then
+	echo "embed: not linked against the installed shared library"
+	cat "$dir/ldd"; exit 1
+fi
+# The core library is enough: no OS library, no io_uring, no FUSE.
+if grep -q "libopenvmbus-linux\|liburing\|libfuse" "$dir/ldd"; then
+	echo "embed: the example pulled in more than the core library"
+	cat "$dir/ldd"; exit 1
 fi
 timeout 60 "$dir/embed-disk"
