@@ -245,13 +245,15 @@ static int lab_iops(struct lab *l)
 {
 	char out[256];
 
+	/* fio's report stays with the run's logs. */
 	if (lab_sh(out, sizeof(out),
 		   "fio --name=lab --filename=%s --rw=randread --bs=4k "
 		   "--direct=1 --ioengine=psync --iodepth=1 --runtime=2 "
-		   "--time_based --output-format=json 2>/dev/null | python3 -c "
-		   "'import json,sys; r=json.load(sys.stdin)[\"jobs\"][0]"
-		   "[\"read\"]; print(r[\"iops\"], r[\"clat_ns\"]"
-		   "[\"mean\"] / 1e3)'", l->loop))
+		   "--time_based --output-format=json --output=%s/fio.json "
+		   ">/dev/null 2>&1; python3 -c 'import json,sys; "
+		   "r=json.load(open(sys.argv[1]))[\"jobs\"][0][\"read\"]; "
+		   "print(r[\"iops\"], r[\"clat_ns\"][\"mean\"] / 1e3)' "
+		   "%s/fio.json", l->loop, l->run, l->run))
 		return -1;
 	if (sscanf(out, "%lf %lf", &l->disk_iops, &l->disk_lat_us) != 2 ||
 	    l->disk_iops <= 0)
