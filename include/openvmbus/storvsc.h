@@ -190,6 +190,13 @@ void ovb_storvsc_abort(struct ovb_storvsc *s);
 int ovb_storvsc_get(struct ovb_storvsc_set *set, unsigned int i,
 		    struct ovb_storvsc **out);
 
+/**
+ * One more hold on @s, which the caller already holds (ovb_storvsc_get):
+ * for an object that outlives the caller's use, such as a buffer freed
+ * through @s later.  Any thread.
+ */
+void ovb_storvsc_hold(struct ovb_storvsc *s);
+
 /** Release a hold from ovb_storvsc_get(); the client must still exist. */
 void ovb_storvsc_put(struct ovb_storvsc *s);
 

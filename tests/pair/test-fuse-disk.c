@@ -91,7 +91,7 @@ static void test_bounce_pool(void **state)
 	s = sfx_ctl(f, false);
 	assert_non_null(mkdtemp(dir));
 	before = guest_free_mib(s);
-	rc = ovb_fuse_disk_start(dir, &f->set, &fd);
+	rc = ovb_fuse_disk_start(dir, &f->set, NULL, &fd);
 	if (rc == -ENODEV || rc == -EIO) {
 		no_mount = true;
 		rmdir(dir);
