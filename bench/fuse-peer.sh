@@ -27,7 +27,8 @@
 # /sys/block/loopN/loop/dio is read back and reported: 1 means loop really
 # does direct I/O on the FUSE file.
 #   FUSE_PEER_SECONDS=n   seconds per measurement (default 5)
-#   FUSE_PEER_ONLY=name   one target: uring, uring-poll, libfuse, pt, qsd
+#   FUSE_PEER_ONLY=a,b    only these targets: uring, uring-poll, libfuse,
+#                         pt, qsd, engine
 # The fuse module's enable_uring is set to Y for the io_uring targets
 # (and left so; write N to /sys/module/fuse/parameters/enable_uring to
 # undo).
@@ -104,7 +105,7 @@ measure() {
 
 mkimg() { dd if=/dev/zero of="$1" bs=1M count="$SIZE_MB" status=none; }
 
-wanted() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+wanted() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 start_host() { # $1 socket, $2 image, rest: host options
 	local sock=$1 img=$2; shift 2
@@ -197,7 +198,7 @@ qsd() {
 # of its own: every request goes to the host either way).
 engine() {
 	local sock=$dir/eng.sock img=$dir/eng.img w r
-	wanted "" || return 0
+	wanted engine || return 0
 	[ -f "$ENGINE" ] || { echo "engine: skipped: no $ENGINE"; return 0; }
 	mkimg "$img"
 	start_host "$sock" "$img" || return 0

@@ -5,7 +5,9 @@
 # peers (DPDK testpmd virtio-user<->vhost-user, DPDK's netvsc PMD over our
 # host, iperf3 over veth) and merges them into net.json;
 # DPDK is installed here when missing (scripts/run bench-deps), not by the
-# test dependencies, so test runs do not pay for it.
+# test dependencies, so test runs do not pay for it.  Then, as root,
+# bench/fuse-peer.sh: the guest's disk through FUSE and loop against
+# passthrough_ll and qemu-storage-daemon.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -21,3 +23,13 @@ for b in "$BUILD"/bench/*; do
 		BUILD=$BUILD bench/net-peer.sh "$b.json"
 	fi
 done
+# The guest's disk through FUSE + loop next to its peers (root: loop
+# devices and mounts).
+if [ "$(id -u)" = 0 ]; then
+	command -v qemu-storage-daemon >/dev/null ||
+		scripts/run bench-deps || echo "bench: qemu-storage-daemon install failed"
+	echo "== fuse-peer"
+	BUILD=$BUILD bench/fuse-peer.sh "$BUILD/bench/fuse-peer.json"
+else
+	echo "== fuse-peer: skipped (needs root)"
+fi

@@ -62,6 +62,7 @@ start_host
 start_guest g1
 want="libfuse over /dev/fuse"
 [ "$OVB_FUSE_MODE" = on ] && want="FUSE over io_uring"
+for _ in $(seq 100); do grep -q "^disk: $mnt: " "$dir/g1.log" && break; sleep 0.05; done
 grep -q "^disk: $mnt: $want" "$dir/g1.log" || { echo "not $want"; cat "$dir/g1.log"; exit 1; }
 size=$(stat -c %s "$mnt/scsi0/lun0")
 [ "$size" = $((256 << 20)) ] || { echo "lun0 is $size bytes"; exit 1; }
