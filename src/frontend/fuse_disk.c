@@ -56,6 +56,38 @@ int ovb__fuse_lun_find(struct ovb_storvsc *s, unsigned int lun,
 	return -ENOENT;
 }
 
+struct fd_file *ovb__fuse_file_open(struct ovb_fuse_disk *fd,
+				    const struct fd_file *tmpl)
+{
+	struct fd_file *f = malloc(sizeof(*f));
+
+	if (!f)
+		return NULL;
+	*f = *tmpl;
+	f->prev = NULL;
+	pthread_mutex_lock(&fd->files_lock);
+	f->next = fd->files;
+	if (f->next)
+		f->next->prev = f;
+	fd->files = f;
+	pthread_mutex_unlock(&fd->files_lock);
+	return f;
+}
+
+void ovb__fuse_file_release(struct ovb_fuse_disk *fd, struct fd_file *f)
+{
+	pthread_mutex_lock(&fd->files_lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		fd->files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	pthread_mutex_unlock(&fd->files_lock);
+	ovb_storvsc_put(f->s);
+	free(f);
+}
+
 static void fd_bounce_put(struct ovb_fuse_disk *fd, struct fd_bounce *b)
 {
 	pthread_mutex_lock(&fd->pool_lock);
@@ -408,6 +440,10 @@ static int fd_choose(struct ovb_fuse_disk *fd)
 
 static void fd_free(struct ovb_fuse_disk *fd)
 {
+	/* Files the kernel never released: the connection ended first. */
+	while (fd->files)
+		ovb__fuse_file_release(fd, fd->files);
+	pthread_mutex_destroy(&fd->files_lock);
 	fd_pool_free(fd);
 	pthread_cond_destroy(&fd->pool_cond);
 	pthread_mutex_destroy(&fd->pool_lock);
@@ -435,6 +471,7 @@ int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
 		fd->opts = *opts;
 	snprintf(fd->dir, sizeof(fd->dir), "%s", dir);
 	pthread_mutex_init(&fd->rmw_lock, NULL);
+	pthread_mutex_init(&fd->files_lock, NULL);
 	pthread_mutex_init(&fd->pool_lock, NULL);
 	pthread_cond_init(&fd->pool_cond, NULL);
 	rc = fd_choose(fd);

@@ -145,13 +145,12 @@ static int fd_open(const char *path, struct fuse_file_info *fi)
 		rc = -EISDIR;
 	else if (n.f.lun.read_only && (fi->flags & O_ACCMODE) != O_RDONLY)
 		rc = -EROFS;
-	else if (!(f = malloc(sizeof(*f))))
-		rc = -ENOMEM;
+	else if (!(f = ovb__fuse_file_open(fd_self(), &n.f)))
+		rc = -ENOMEM; /* the hold goes with f, until release */
 	if (rc) {
 		fd_node_put(&n);
 		return rc;
 	}
-	*f = n.f; /* the hold goes with it, until release */
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1; /* no second page cache above the loop device */
 	return 0;
@@ -161,10 +160,8 @@ static int fd_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fd_file *f = (struct fd_file *)(uintptr_t)fi->fh;
 
-	if (f) {
-		ovb_storvsc_put(f->s);
-		free(f);
-	}
+	if (f)
+		ovb__fuse_file_release(fd_self(), f);
 	return 0;
 }
 

@@ -189,12 +189,11 @@ static void fu_open(struct fu_conn *c, struct fu_msg *m)
 	else if (!dir && f.lun.read_only && (oi->flags & O_ACCMODE) != O_RDONLY)
 		m->error = -EROFS;
 	else if ((oo = fu_out(m, sizeof(*oo))) && !dir) {
-		held = malloc(sizeof(*held));
+		held = ovb__fuse_file_open(c->fd, &f);
 		if (!held) {
 			m->error = -ENOMEM;
 		} else {
-			*held = f; /* the hold goes with it, until RELEASE */
-			f.s = NULL;
+			f.s = NULL; /* the hold goes with it, until RELEASE */
 			oo->fh = (uintptr_t)held;
 			/* No second page cache above the loop device. */
 			oo->open_flags = FOPEN_DIRECT_IO;
@@ -220,10 +219,8 @@ static void fu_release(struct fu_conn *c, struct fu_msg *m)
 		return;
 	}
 	f = m->ih->opcode == FUSE_RELEASE ? ovb__fu_file(c, ri->fh) : NULL;
-	if (f) {
-		ovb_storvsc_put(f->s);
-		free(f);
-	}
+	if (f)
+		ovb__fuse_file_release(c->fd, f);
 }
 
 /* Append one entry; false when it does not fit. */

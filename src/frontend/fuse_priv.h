@@ -41,6 +41,8 @@ struct ovb_fuse_disk {
 	pthread_cond_t pool_cond; /* a buffer was given back */
 	struct fd_bounce pool[FD_POOL];
 	dev_t dev;                /* of the mount: its fusectl name */
+	pthread_mutex_t files_lock;
+	struct fd_file *files;    /* open, not released yet */
 	bool ended;               /* atomic: the connection ended */
 	/* libfuse transport */
 	struct fuse *fuse;
@@ -53,6 +55,7 @@ struct ovb_fuse_disk {
 struct fd_file {
 	struct ovb_storvsc *s; /* ovb_storvsc_get() */
 	struct ovb_storvsc_lun lun;
+	struct fd_file *prev, *next; /* the disk's open files */
 };
 
 /* Hold the controller named @name.  0, or -ENOENT. */
@@ -61,6 +64,15 @@ int ovb__fuse_ctl_get(struct ovb_fuse_disk *fd, const char *name,
 /* LUN @lun of @s into @out.  0, or -ENOENT. */
 int ovb__fuse_lun_find(struct ovb_storvsc *s, unsigned int lun,
 		       struct ovb_storvsc_lun *out);
+/*
+ * An open file from @tmpl (its hold on the controller goes with it), on
+ * the disk's list until ovb__fuse_file_release; NULL: no memory (the
+ * caller still owns the hold).  A connection that ends before the kernel
+ * released a file leaves it on the list; the disk frees it when it stops.
+ */
+struct fd_file *ovb__fuse_file_open(struct ovb_fuse_disk *fd,
+				    const struct fd_file *tmpl);
+void ovb__fuse_file_release(struct ovb_fuse_disk *fd, struct fd_file *f);
 /* What read(2)/write(2)/fsync(2) see for a storvsc result. */
 int ovb__fuse_errno(int64_t res);
 /*

@@ -197,6 +197,14 @@ static void fu_reap(struct fu_queue *q)
 		next = e->next;
 		q->inflight--;
 		if (e->res < 0 || (e->op != FUSE_FSYNC && e->res != want)) {
+			/* Rate-limited: a host gone fails everything. */
+			ovb_peer("fuse: queue %u: %s of %lld bytes at %llu: %s",
+				 q->qid, e->op == FUSE_READ ? "READ"
+					 : e->op == FUSE_WRITE ? "WRITE" : "FSYNC",
+				 (long long)want,
+				 (unsigned long long)e->io.offset,
+				 e->res < 0 ? strerror((int)-e->res)
+					    : "short transfer");
 			fu_commit(q, e, e->res < 0 ? ovb__fuse_errno(e->res)
 						   : -EIO, 0);
 		} else if (e->op == FUSE_WRITE) {
@@ -283,6 +291,10 @@ static void fu_request(struct fu_queue *q, struct fu_ent *e)
 	m.out = e->payload;
 	m.out_cap = FU_MAX_WRITE;
 	ovb__fu_dispatch(q->r->c, &m);
+	if (m.error && (ih.opcode == FUSE_READ || ih.opcode == FUSE_WRITE))
+		ovb_peer("fuse: queue %u: %s (slow path): %s", q->qid,
+			 ih.opcode == FUSE_READ ? "READ" : "WRITE",
+			 strerror(-m.error));
 	fu_commit(q, e, m.error, m.out_len);
 }
 

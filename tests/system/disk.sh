@@ -76,6 +76,13 @@ for i in $(seq 10); do
 done
 (cd "$fs" && sha256sum file* >"$dir/sums")
 umount "$fs"
+# A mount namespace made meanwhile (ip netns exec, unshare -m: other
+# programs on this machine) keeps a copy of the ext4 mount, and ext4
+# writes its last blocks only when the last copy goes: wait for that.
+for _ in $(seq 200); do
+	grep -qs "^$loop " /proc/[0-9]*/mounts || break
+	sleep 0.05
+done
 e2fsck -fn "$loop" >"$dir/fsck.log" 2>&1 || { cat "$dir/fsck.log"; exit 1; }
 losetup -d "$loop"; loops=()
 echo "disk: mkfs.ext4, 100 MiB written, fsck clean over FUSE ($want) + loop"
