@@ -62,7 +62,7 @@ struct fu_queue {
 	int efd;
 	uint64_t ebuf;
 	unsigned int inflight;       /* at storvsc; queue thread only */
-	struct ovb_storvsc *poll_s;  /* polling: the controller to poll */
+	struct ovb_storvsc *poll_s;  /* the latest request's controller */
 };
 
 struct fu_ring {
@@ -360,7 +360,8 @@ static void fu_queue_ready(struct fu_queue *q, bool ok)
 static void *fu_queue_main(void *arg)
 {
 	struct fu_queue *q = arg;
-	bool alive, efd = false, polling = false;
+	struct ovb_storvsc *polled = NULL; /* polled, poll_end owed */
+	bool alive, efd = false;
 
 	for (unsigned int i = 0; i < q->r->nent; i++)
 		fu_prep_cmd(q, &q->ents[i], FUSE_WIRE_CMD_REGISTER, 0);
@@ -376,20 +377,34 @@ static void *fu_queue_main(void *arg)
 			fu_arm_efd(q);
 		}
 		if (q->r->poll && q->inflight) {
-			/* Polling: completions run here; no sleep. */
-			polling = true;
+			/* Polling: completions run here; no sleep.  The
+			 * controller of the latest request is polled; the
+			 * others' completions come through the done list. */
+			if (polled != q->poll_s) {
+				if (polled) {
+					ovb_storvsc_poll_end(polled);
+					ovb_storvsc_put(polled);
+				}
+				/* Held: its files may all close meanwhile. */
+				polled = q->poll_s;
+				ovb_storvsc_hold(polled);
+			}
 			io_uring_submit(&q->ring);
-			ovb_storvsc_poll(q->poll_s);
+			ovb_storvsc_poll(polled);
 		} else {
-			if (polling)
-				ovb_storvsc_poll_end(q->poll_s);
-			polling = false;
+			if (polled) {
+				ovb_storvsc_poll_end(polled);
+				ovb_storvsc_put(polled);
+			}
+			polled = NULL;
 			fu_wait(q);
 		}
 		alive = fu_cqes(q, &efd);
 	}
-	if (polling)
-		ovb_storvsc_poll_end(q->poll_s);
+	if (polled) {
+		ovb_storvsc_poll_end(polled);
+		ovb_storvsc_put(polled);
+	}
 	/* The payloads are storvsc's buffers until it is done with them;
 	 * a silent host is failed by ovb_storvsc_abort() at stop. */
 	while (q->inflight) {

@@ -2,9 +2,10 @@
 /*
  * Pair test of the FUSE disk front end (storvsp over RAM disks, storvsc
  * and the FUSE mount in one process), on both transports (our FUSE over
- * io_uring, libfuse): several threads read and write a LUN file at once,
- * and the guest memory the disk holds is bounded while it runs and all
- * given back when it stops; byte ranges at any offset; an unmount from
+ * io_uring, libfuse): several threads read and write a LUN file at once
+ * (io_uring also with its queues polling storvsc), and the guest memory
+ * the disk holds is bounded while it runs and all given back when it
+ * stops; byte ranges at any offset; an unmount from
  * outside ends it; auto picks io_uring when the fuse module's enable_uring
  * is Y and libfuse when it is N (the test writes it, and restores it).
  * Needs root, /dev/fuse and a kernel with FUSE over io_uring; skips
@@ -107,14 +108,15 @@ static void set_uring_param(char c)
 }
 
 /* Start a disk over @f at a new directory in @dir; false: cannot mount. */
-static bool disk_start(struct sfx *f, char *dir, enum ovb_fuse_mode mode,
-		       struct ovb_fuse_disk **fd)
+static bool disk_start_opts(struct sfx *f, char *dir,
+			    const struct ovb_fuse_disk_opts *o,
+			    struct ovb_fuse_disk **fd)
 {
-	struct ovb_fuse_disk_opts o = { .mode = mode, .ring_mib = RING_MIB };
+	enum ovb_fuse_mode mode = o->mode;
 	int rc;
 
 	assert_non_null(mkdtemp(dir));
-	rc = ovb_fuse_disk_start(dir, &f->set, &o, fd);
+	rc = ovb_fuse_disk_start(dir, &f->set, o, fd);
 	if (rc == -ENODEV || (rc == -EIO && mode == OVB_FUSE_LIBFUSE)) {
 		no_mount = true;
 		rmdir(dir);
@@ -124,6 +126,14 @@ static bool disk_start(struct sfx *f, char *dir, enum ovb_fuse_mode mode,
 	if (mode != OVB_FUSE_AUTO)
 		assert_int_equal(ovb_fuse_disk_mode(*fd), mode);
 	return true;
+}
+
+static bool disk_start(struct sfx *f, char *dir, enum ovb_fuse_mode mode,
+		       struct ovb_fuse_disk **fd)
+{
+	struct ovb_fuse_disk_opts o = { .mode = mode, .ring_mib = RING_MIB };
+
+	return disk_start_opts(f, dir, &o, fd);
 }
 
 static void run_workers(const char *dir, struct ovb_storvsc *s)
@@ -148,8 +158,11 @@ static void run_workers(const char *dir, struct ovb_storvsc *s)
  * bounded while it runs (libfuse: the bounce pool's 4 buffers; io_uring:
  * the queues' RING_MIB as well) and all given back when it stops.
  */
-static void check_concurrent(enum ovb_fuse_mode mode, unsigned int held_mib)
+static void check_concurrent(enum ovb_fuse_mode mode, bool poll,
+			     unsigned int held_mib)
 {
+	struct ovb_fuse_disk_opts fo = { .mode = mode, .ring_mib = RING_MIB,
+					 .poll = poll };
 	struct sfx_opts o = { .nluns = 1 };
 	struct sfx *f = sfx_new(&o);
 	struct ovb_storvsc *s = sfx_ctl(f, false);
@@ -158,7 +171,7 @@ static void check_concurrent(enum ovb_fuse_mode mode, unsigned int held_mib)
 	unsigned int before, during;
 
 	before = guest_free_mib(s);
-	if (!disk_start(f, dir, mode, &fd)) {
+	if (!disk_start_opts(f, dir, &fo, &fd)) {
 		sfx_free(f);
 		return;
 	}
@@ -173,12 +186,18 @@ static void check_concurrent(enum ovb_fuse_mode mode, unsigned int held_mib)
 
 static void test_bounce_pool(void **state)
 {
-	check_concurrent(OVB_FUSE_LIBFUSE, 4);
+	check_concurrent(OVB_FUSE_LIBFUSE, false, 4);
 }
 
 static void test_uring_concurrent(void **state)
 {
-	check_concurrent(OVB_FUSE_URING, RING_MIB + 4);
+	check_concurrent(OVB_FUSE_URING, false, RING_MIB + 4);
+}
+
+/* The same with the queues polling storvsc (--storage-poll). */
+static void test_uring_polling(void **state)
+{
+	check_concurrent(OVB_FUSE_URING, true, RING_MIB + 4);
 }
 
 /* Byte ranges at any offset: the read-modify-write path, both ways. */
@@ -292,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_unaligned_libfuse),
 		cmocka_unit_test(test_unmount_libfuse),
 		cmocka_unit_test(test_uring_concurrent),
+		cmocka_unit_test(test_uring_polling),
 		cmocka_unit_test(test_unaligned_uring),
 		cmocka_unit_test(test_unmount_uring),
 		cmocka_unit_test(test_auto_choice),
