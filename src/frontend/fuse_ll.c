@@ -516,7 +516,7 @@ static int fu_init(struct fu_conn *c)
 		rc = -errno;
 		goto out;
 	}
-	if ((size_t)n < sizeof(*ih) + 8 || ih->opcode != FUSE_INIT ||
+	if ((size_t)n < sizeof(*ih) + 16 || ih->opcode != FUSE_INIT ||
 	    ih->len != (uint32_t)n)
 		goto out;
 	if (ii->major != FUSE_KERNEL_VERSION) {
@@ -599,6 +599,15 @@ int ovb__fuse_ll_start(struct ovb_fuse_disk *fd)
 		rc = -EAGAIN;
 	if (rc) {
 		umount2(fd->dir, MNT_DETACH);
+		/* Closing /dev/fuse aborts the connection: queues that
+		 * registered see their commands end, and their threads. */
+		close(c->devfd);
+		c->devfd = -1;
+		if (!ovb__fu_ring_join(c, 3000)) {
+			ovb_warn("fuse: %s: io_uring queues do not end", fd->dir);
+			fd->conn = NULL; /* leaked: its threads still run */
+			return rc;
+		}
 		goto err;
 	}
 	c->reader_on = true;
