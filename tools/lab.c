@@ -117,6 +117,9 @@ static int lab_start_guest(struct lab *l, int i)
 	if (i == 0) {
 		argv[n++] = (char *)"--mount";
 		argv[n++] = mnt;
+		/* The fast path where the kernel has it (it switches it on). */
+		if (!access("/sys/module/fuse/parameters/enable_uring", F_OK))
+			argv[n++] = (char *)"--fuse-uring=on";
 	}
 	argv[n++] = (char *)"--tap";
 	argv[n++] = (char *)"eth0";

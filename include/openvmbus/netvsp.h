@@ -38,6 +38,9 @@ struct ovb_netvsp_cfg {
 	uint8_t mac_id;             /**< MAC byte 3: 00:15:5d:ID:PART:0 */
 	unsigned int max_channels;  /**< 1..8; 0: 8 */
 	bool link_down;             /**< start with the link down */
+	/** backpressure: how long delivery waits for a guest's receive
+	 *  completions before it drops (and counts); 0: 50 ms */
+	unsigned int rx_wait_ms;
 };
 
 /** Counters over every NIC of one netvsp (monotonic). */

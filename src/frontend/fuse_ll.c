@@ -526,9 +526,15 @@ static int fu_init(struct fu_conn *c)
 	flags = ii->flags;
 	if ((size_t)n >= sizeof(*ih) + sizeof(*ii) && (flags & FUSE_INIT_EXT))
 		flags |= (uint64_t)ii->flags2 << 32;
-	want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_ASYNC_DIO |
-	       FUSE_MAX_PAGES | FUSE_PARALLEL_DIROPS | FUSE_INIT_EXT |
-	       FUSE_WIRE_OVER_IO_URING;
+	/*
+	 * FUSE_ATOMIC_O_TRUNC: O_TRUNC comes with OPEN, where a disk ignores
+	 * it as a block device does, instead of as a SETATTR to size 0 that
+	 * a disk must refuse; `dd of=lun0` without conv=notrunc works, as it
+	 * does on the libfuse path (libfuse asks for the same).
+	 */
+	want = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
+	       FUSE_ASYNC_DIO | FUSE_MAX_PAGES | FUSE_PARALLEL_DIROPS |
+	       FUSE_INIT_EXT | FUSE_WIRE_OVER_IO_URING;
 	want &= flags;
 	c->minor = ii->minor;
 	io.major = FUSE_KERNEL_VERSION;

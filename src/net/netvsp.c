@@ -50,6 +50,8 @@ int ovb_netvsp_create(const struct ovb_netvsp_cfg *cfg,
 		vsp->cfg.mtu = 1500;
 	if (!vsp->cfg.max_channels)
 		vsp->cfg.max_channels = OVB_NETVSP_MAX_CHANNELS;
+	if (!vsp->cfg.rx_wait_ms)
+		vsp->cfg.rx_wait_ms = NETVSP_RX_WAIT_MS;
 	snprintf(vsp->name, sizeof(vsp->name), "%s",
 		 cfg->name ? cfg->name : "sw0");
 	vsp->cfg.name = vsp->name;

@@ -12,9 +12,9 @@
  *
  * Backpressure: when no slot is free or the ring has no room, the thread
  * that delivers (a TAP reader, another guest's channel worker, the bench
- * source) waits for the guest's completions, at most NETVSP_RX_WAIT_MS
- * per step, instead of dropping: a source is slowed to what the guest
- * takes.  Only a guest that stops completing for that long loses frames,
+ * source) waits for the guest's completions, at most cfg.rx_wait_ms
+ * (NETVSP_RX_WAIT_MS by default) per step, instead of dropping: a source
+ * is slowed to what the guest takes.  Only a guest that stops completing for that long loses frames,
  * counted in no_buffer; it is then marked stalled and frames for it are
  * dropped without waiting until it completes again, so that one stuck
  * guest does not hold up a source that feeds others too.
@@ -268,14 +268,15 @@ static int batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	if (ch->npend + n > NETVSP_MAX_RANGES ||
 	    ch->nframes >= NETVSP_BATCH_FRAMES)
 		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
-			   wait ? NETVSP_RX_WAIT_MS : 0);
+			   wait ? nic->vsp->cfg.rx_wait_ms : 0);
 	if (!slots_get(nic, n, slots, NULL))
 		return 0;
 	/* A guest that let a wait run out gets none until it completes. */
 	if (!wait || __atomic_load_n(&nic->rx_stalled, __ATOMIC_RELAXED))
 		return -ENOBUFS;
-	batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA, NETVSP_RX_WAIT_MS);
-	ovb_deadline_ms(&dl, NETVSP_RX_WAIT_MS);
+	batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+		   nic->vsp->cfg.rx_wait_ms);
+	ovb_deadline_ms(&dl, nic->vsp->cfg.rx_wait_ms);
 	rc = slots_get(nic, n, slots, &dl);
 	if (rc == -ENOBUFS) {
 		__atomic_store_n(&nic->rx_stalled, true, __ATOMIC_RELAXED);
@@ -299,7 +300,7 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	pthread_mutex_lock(&ch->pend_lock);
 	/* Frames already batched go first, in their own packet. */
 	batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
-		   block ? NETVSP_RX_WAIT_MS : 0);
+		   block ? nic->vsp->cfg.rx_wait_ms : 0);
 	rc = slots_get(nic, 1, &slot, NULL);
 	if (!rc) {
 		batch_add(nic, ch, slot, hdr, hlen, frame, flen, NULL, 0);
@@ -323,7 +324,7 @@ void netvsp__flush(void *ctx)
 				continue;
 			pthread_mutex_lock(&ch->pend_lock);
 			batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
-				   NETVSP_RX_WAIT_MS);
+				   nic->vsp->cfg.rx_wait_ms);
 			pthread_mutex_unlock(&ch->pend_lock);
 		}
 	}
@@ -335,7 +336,7 @@ void netvsp__flush(void *ctx)
  * before the caller changed it is still on its way into a ring.  Two
  * flips: a sender that read the epoch before the first flip but counted
  * itself only after we looked is caught by the second.  Senders wait for
- * the guest at most NETVSP_RX_WAIT_MS while counted, so the wait is short.
+ * the guest at most cfg.rx_wait_ms while counted, so the wait is short.
  * Then whatever such frames left in a batch goes out.
  */
 void netvsp__rx_quiesce(struct netvsp_nic *nic)
@@ -355,7 +356,8 @@ void netvsp__rx_quiesce(struct netvsp_nic *nic)
 		if (!ch || !nic->rx_view.va)
 			continue;
 		pthread_mutex_lock(&ch->pend_lock);
-		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA, NETVSP_RX_WAIT_MS);
+		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+			   nic->vsp->cfg.rx_wait_ms);
 		pthread_mutex_unlock(&ch->pend_lock);
 	}
 	pthread_rwlock_unlock(&nic->lock);

@@ -88,6 +88,7 @@ struct sg_opts {
 	size_t mem;	       /* 0: 64 MiB */
 	bool no_init;	       /* stop after the buffers */
 	bool rsc;	       /* RSC bit in SEND_NDIS_CONFIG, as Linux >= 6.1 */
+	unsigned int rx_wait_ms; /* netvsp's backpressure bound; 0: its own */
 };
 
 static inline uint32_t ld32(const void *p)
