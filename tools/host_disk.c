@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/blk_file.h"
 #include "openvmbus/storvsp.h"
 #include "tools/plugin.h"
 
@@ -86,13 +87,10 @@ static int disk_attach(struct ovb_storvsp *c, const struct ovb_disk_spec *spec,
 		       char *err, size_t errlen)
 {
 	struct ovb_blk *blk;
-	int rc = ovb_blk_open(spec, &blk);
+	int rc = ovb_blk_open(spec, &blk, err, errlen);
 
-	if (rc) {
-		snprintf(err, errlen, "cannot open %s: %s", spec->path,
-			 strerror(-rc));
+	if (rc)
 		return rc;
-	}
 	rc = ovb_storvsp_add_lun(c, spec->lun, blk);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: LUN %d: %s", spec->path, spec->lun,

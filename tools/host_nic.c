@@ -141,12 +141,22 @@ static void *uplink_reader(void *arg)
 		struct ovb_net_meta meta;
 		ssize_t n;
 
-		while ((n = ovb_net_tap_read(s->tap, 0, buf,
+		int batch = 0;
+
+		/* Up to 64 frames per wake-up, delivered as one batch. */
+		ovb_vswitch_batch_begin(s->sw);
+		while (batch < 64 &&
+		       (n = ovb_net_tap_read(s->tap, 0, buf,
 					     OVB_NET_TAP_MAX_FRAME, &meta)) !=
-		       -EAGAIN)
+			       -EAGAIN) {
 			if (n > 0)
 				ovb_vswitch_input(s->sw, s->tap_port, buf,
 						  (size_t)n, &meta);
+			batch++;
+		}
+		ovb_vswitch_batch_end(s->sw);
+		if (batch == 64)
+			continue;
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 	}
@@ -202,7 +212,9 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				"%s link %s nics %llu to_guest %llu (%llu bytes) "
 				"from_guest %llu (%llu bytes) no_buffer %llu "
 				"bad %llu offload_dropped %llu "
-				"bad_completions %llu\n",
+				"bad_completions %llu batches %llu "
+				"coalesced %llu segmented %llu "
+				"wait_timeouts %llu\n",
 				nic_sw[i].name,
 				ovb_netvsp_link(nic_sw[i].vsp) ? "up" : "down",
 				(unsigned long long)st.nics,
@@ -213,7 +225,11 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				(unsigned long long)st.no_buffer,
 				(unsigned long long)st.bad,
 				(unsigned long long)st.offload_dropped,
-				(unsigned long long)st.bad_completions);
+				(unsigned long long)st.bad_completions,
+				(unsigned long long)st.to_guest_batches,
+				(unsigned long long)st.coalesced,
+				(unsigned long long)st.segmented,
+				(unsigned long long)st.wait_timeouts);
 		}
 		return 0;
 	}

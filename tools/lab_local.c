@@ -16,10 +16,13 @@
 #include <unistd.h>
 
 #include "openvmbus/blk.h"
+#include "openvmbus/blk_file.h"
+#include "openvmbus/client.h"
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
+#include "openvmbus/server.h"
 #include "openvmbus/vswitch.h"
 #include "openvmbus/storvsc.h"
 #include "openvmbus/storvsp.h"
@@ -66,7 +69,7 @@ static int local_disk(struct lab *l, struct ovb_storvsp *c, const char *spec)
 	int rc;
 
 	if ((rc = ovb_disk_spec_parse(spec, &ds, err, sizeof(err))) != 0 ||
-	    (rc = ovb_blk_open(&ds, &blk)) != 0)
+	    (rc = ovb_blk_open(&ds, &blk, err, sizeof(err))) != 0)
 		return rc;
 	rc = ovb_storvsp_add_lun(c, ovb_storvsp_is_ide(c) ? 0 : -1, blk);
 	return rc < 0 ? rc : 0;

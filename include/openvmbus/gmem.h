@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
+
 #define OVB_GMEM_MAX_REGIONS 16
 /**
  * Separate mappings (runs of scattered GPADL pages) one guest may make us
@@ -52,9 +54,11 @@ struct ovb_gmem_view {
 };
 
 /** Initialise an empty memory map. */
+OVB_API
 void ovb_gmem_init(struct ovb_gmem *gm, const char *name);
 
 /** Unmap every region and view owner's fds. */
+OVB_API
 void ovb_gmem_destroy(struct ovb_gmem *gm);
 
 /**
@@ -63,6 +67,7 @@ void ovb_gmem_destroy(struct ovb_gmem *gm);
  * -EEXIST if it overlaps a region; -ENOSPC if too many regions; -errno of
  * mmap.
  */
+OVB_API
 int ovb_gmem_add_region(struct ovb_gmem *gm, uint64_t gpa, uint64_t size,
 			int fd, uint64_t fd_offset);
 
@@ -70,15 +75,18 @@ int ovb_gmem_add_region(struct ovb_gmem *gm, uint64_t gpa, uint64_t size,
  * Guest side: create a memfd of @size bytes at @gpa, map it and make its
  * pages available to ovb_gmem_alloc().  Errors as ovb_gmem_add_region().
  */
+OVB_API
 int ovb_gmem_create_region(struct ovb_gmem *gm, uint64_t gpa, uint64_t size);
 
 /**
  * Pointer to [@gpa, @gpa + @len) if it lies inside one region, else NULL.
  * @len 0 is treated as 1.
  */
+OVB_API
 void *ovb_gmem_ptr(const struct ovb_gmem *gm, uint64_t gpa, uint64_t len);
 
 /** GPA of a pointer into a region, or UINT64_MAX if it is not one. */
+OVB_API
 uint64_t ovb_gmem_gpa(const struct ovb_gmem *gm, const void *p);
 
 /**
@@ -89,6 +97,7 @@ uint64_t ovb_gmem_gpa(const struct ovb_gmem *gm, const void *p);
  * Returns 0; -EFAULT if a PFN is outside guest memory; -EINVAL if @n is 0;
  * -ENOMEM if the mapping budget is spent.
  */
+OVB_API
 int ovb_gmem_map_pfns(struct ovb_gmem *gm, const uint64_t *pfns, size_t n,
 		      struct ovb_gmem_view *view);
 
@@ -101,21 +110,25 @@ struct ovb_gpa_range;
  * Returns the iovec count and the total bytes in *@total; -EFAULT if any
  * page is outside guest memory; -E2BIG if more than @max iovecs are needed.
  */
+OVB_API
 int ovb_gmem_ranges_iov(const struct ovb_gmem *gm,
 			const struct ovb_gpa_range *ranges, uint32_t n,
 			struct iovec *iov, int max, size_t *total);
 
 /** Release a view (unmaps it if it was a separate mapping). */
+OVB_API
 void ovb_gmem_unmap(struct ovb_gmem_view *view);
 
 /**
  * Guest side: allocate @npages contiguous zeroed pages.  Returns 0 and the
  * GPA and pointer; -ENOMEM when no run is free.  Thread-safe.
  */
+OVB_API
 int ovb_gmem_alloc(struct ovb_gmem *gm, size_t npages, uint64_t *gpa,
 		   void **hva);
 
 /** Guest side: free pages from ovb_gmem_alloc().  Thread-safe. */
+OVB_API
 void ovb_gmem_free(struct ovb_gmem *gm, uint64_t gpa, size_t npages);
 
 #endif /* OPENVMBUS_GMEM_H */

@@ -47,6 +47,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "backend/blk_scheme.h"
 #include "openvmbus/blk.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"

@@ -11,7 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
 #include "openvmbus/log.h"
+#include "openvmbus/server.h"
 #include "tests/lib/pair.h"
 
 struct pair *pair_new(const struct pair_opts *o)
@@ -25,6 +28,8 @@ struct pair *pair_new(const struct pair_opts *o)
 	assert_non_null(p);
 	assert_int_equal(ovb_server_create(&p->srv), 0);
 	ovb_server_set_max_version(p->srv, o->server_max_version);
+	if (dfx_wanted(o->caller_dispatch))
+		p->loop = dfx_start(p->srv);
 	p->echo_cfg.instances = o->echo_instances ? o->echo_instances : 1;
 	p->echo_cfg.monitored = o->monitored;
 	assert_int_equal(ovb_server_register_vsp(p->srv, &ovb_echo_vsp_ops,
@@ -66,6 +71,7 @@ struct ovb_inproc *pair_add_guest(struct pair *p, const char *name,
 void pair_free(struct pair *p)
 {
 	ovb_inproc_destroy(p->link);
+	dfx_stop(p->loop);
 	ovb_server_destroy(p->srv);
 	free(p);
 }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/hv.h"
 #include "tests/lib/shost.h"
 
 static void rec_add(struct shost *h, int kind, uint32_t conn, uint32_t relid,

@@ -13,6 +13,7 @@
 #include "openvmbus/link.h"
 #include "openvmbus/storvsc.h"
 #include "openvmbus/storvsp.h"
+#include "tests/lib/dispatch-fx.h"
 
 #define SFX_DISK (8u << 20) /* bytes per RAM LUN */
 
@@ -32,6 +33,7 @@ struct sfx_opts {
 	uint32_t host_poll_us;     /**< storvsp cfg.poll_us (SCSI and IDE) */
 	bool no_connect;
 	bool no_drivers;           /**< register no storvsc driver */
+	bool caller_dispatch;      /**< caller-driven server (dispatch-fx.h) */
 };
 
 struct sfx {
@@ -43,6 +45,7 @@ struct sfx {
 	struct ovb_client *cl;
 	struct ovb_storvsc_set set;
 	int changes;               /**< on_change calls (atomic) */
+	struct dfx_loop *loop;     /**< caller-driven server's loop, or NULL */
 };
 
 struct sfx *sfx_new(const struct sfx_opts *o);
@@ -97,5 +100,28 @@ void sfx_flight_done(struct ovb_storvsc_io *io, int64_t res);
 /** Submit @n writes of @len bytes spread over LUNs 0 and 2, wait, and
  * check each result and the RAM disks. */
 void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n, size_t len);
+
+/* A request of the polling tests: its result, and where done() ran. */
+struct sfx_io {
+	struct ovb_storvsc_io io;
+	int64_t res;
+	bool done; /* atomic */
+};
+
+/** Set by a thread that polls with its own loop ... */
+extern __thread bool sfx_in_poller;
+/** ... counted here (atomic) each time sfx_io_done() runs on one. */
+extern int sfx_dones_on_pollers;
+
+/** done() of an sfx_io: records @res, then sets done. */
+void sfx_io_done(struct ovb_storvsc_io *io, int64_t res);
+
+/** Fill @p (zeroed first) and submit it; fails the test if refused. */
+void sfx_io_submit(struct ovb_storvsc *s, struct sfx_io *p,
+		   enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
+		   void *buf, uint64_t len, bool fua);
+
+/** CLOCK_MONOTONIC in milliseconds. */
+uint64_t sfx_now_ms(void);
 
 #endif

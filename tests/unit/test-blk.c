@@ -31,7 +31,8 @@
 #include <cmocka.h>
 
 #include "openvmbus/blk.h"
-#include "openvmbus/scsi_target.h"
+#include "openvmbus/blk_file.h"
+#include "storage/scsi_target.h"
 
 #define MIB (1024u * 1024u)
 
@@ -876,6 +877,48 @@ static void test_spec_good(void **state)
 	assert_int_equal(s.timeout_s, 7);
 }
 
+/* An engine's spec keeps its own options for it; files do not take them. */
+static void test_spec_engine(void **state)
+{
+	struct ovb_disk_spec s;
+	struct ovb_blk *blk;
+	char err[200];
+
+	assert_int_equal(ovb_disk_spec_parse("rbd:pool/img,conf=/etc/c.conf,"
+					     "size=1G,id=user,lun=2",
+					     &s, err, sizeof(err)),
+			 0);
+	assert_string_equal(s.path, "rbd:pool/img");
+	assert_string_equal(s.opts, "conf=/etc/c.conf,id=user");
+	assert_int_equal(s.size, 1ull << 30);
+	assert_int_equal(s.lun, 2);
+	assert_int_equal(ovb_disk_spec_parse("disk.img,conf=/x", &s, err,
+					     sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "'conf'"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,id=a,id=b", &s, err,
+					     sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "'id' given twice"));
+
+	/* Refused before any connection, each with its reason. */
+	assert_int_equal(ovb_disk_spec_parse("rbd:noslash", &s, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "rbd:POOL/IMAGE"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,direct", &s, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "direct"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,conf=/nonexistent/c.conf",
+					     &s, err, sizeof(err)),
+			 0);
+	assert_true(ovb_blk_open(&s, &blk, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "/nonexistent/c.conf"));
+}
+
 static void test_spec_bad(void **state)
 {
 	static const struct {
@@ -944,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_ram_injection),
 		cmocka_unit_test(test_spec_good),
 		cmocka_unit_test(test_spec_bad),
+		cmocka_unit_test(test_spec_engine),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "openvmbus/vsc.h"
 #include "tests/interop/dpdk/shim.h"
 
 #define REAL(name)                                                             \
