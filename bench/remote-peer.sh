@@ -29,6 +29,9 @@
 # peer = fio's rbd engine (librbd), the same librbd under our host, both
 # with the client cache off (our host's default: a write completes when the
 # OSD has it); REMOTE_PEER_RBD_CACHE=true turns it on for both.
+# nbd: nbdkit's memory plugin (1 GiB) on a unix socket in DIR; peer = fio's
+# nbd engine (libnbd, one connection), ours = blk_nbd (libnbd, one
+# connection, its engine thread).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -39,7 +42,7 @@ SPAN=${REMOTE_PEER_SPAN:-256M}
 json=${1:-$BUILD/bench/remote.json}
 shift || true
 ENGINES=("$@")
-[ ${#ENGINES[@]} -gt 0 ] || ENGINES=(rbd)
+[ ${#ENGINES[@]} -gt 0 ] || ENGINES=(rbd nbd)
 
 [ "$(id -u)" = 0 ] || { echo "remote-peer: needs root (the Ceph daemons)"; exit 0; }
 [ -f "$ENGINE" ] && [ -x "$VMBUS" ] || { echo "remote-peer: build first (make all)"; exit 1; }
@@ -57,6 +60,19 @@ rbd_up() {
 	PEER=(--ioengine=rbd --clientname=admin --pool=ovb --rbdname=bench)
 }
 rbd_down() { ceph_down; }
+
+# ---- nbd -----------------------------------------------------------------
+nbd_pid=
+nbd_up() {
+	command -v nbdkit >/dev/null || { echo "remote-peer: nbdkit missing"; return 1; }
+	fio --enghelp 2>/dev/null | grep -qw nbd || { echo "remote-peer: fio has no nbd engine"; return 1; }
+	nbdkit -f -U "$1/nbd.sock" memory 1G 2>"$1/nbdkit.log" &
+	nbd_pid=$!
+	for _ in $(seq 100); do [ -S "$1/nbd.sock" ] && break; sleep 0.05; done
+	SPEC="nbd+unix:///?socket=$1/nbd.sock"
+	PEER=(--ioengine=nbd --uri="$SPEC")
+}
+nbd_down() { [ -n "$nbd_pid" ] && kill "$nbd_pid" 2>/dev/null && wait "$nbd_pid"; nbd_pid=; }
 
 # ---- the run -------------------------------------------------------------
 dir=$(mktemp -d /tmp/ovb-remote-peer.XXXXXX)

@@ -79,6 +79,8 @@ struct nbd_queue {
 	struct nbd_list staged; /* batch mode, owner's thread only */
 	pthread_mutex_t lock;   /* done */
 	struct nbd_list done;   /* completed, for ovb_blk_poll() */
+	bool wake_queued;       /* engine's: on its wake_list */
+	struct nbd_queue *wake_next;
 };
 
 enum nbd_state { NBD_DOWN, NBD_CONNECTING, NBD_UP };
@@ -101,6 +103,7 @@ struct nbd_blk {
 	struct nbd_list pending;  /* waiting for a connection */
 	struct nbd_list inflight; /* issued on the current connection */
 	struct nbd_list finished; /* engine callbacks ran, not yet sorted */
+	struct nbd_queue *wake_list; /* queues whose eventfd is due */
 	uint64_t acked_seq;   /* writes acknowledged (not FUA) so far */
 	uint64_t flushed_seq; /* ... of which a completed FLUSH covered */
 	bool flush_poisoned;  /* writes may have died with a connection */
@@ -169,7 +172,7 @@ static void wake_fd(int fd)
 
 /* ---- the engine thread -------------------------------------------------- */
 
-/* Hand @io back to its queue with result @res. */
+/* Hand @io back to its queue with result @res (engine thread only). */
 static void io_complete(struct nbd_io *io, int res)
 {
 	struct nbd_queue *nq = io->q;
@@ -181,7 +184,26 @@ static void io_complete(struct nbd_io *io, int res)
 	pthread_mutex_lock(&nq->lock);
 	list_push(&nq->done, io);
 	pthread_mutex_unlock(&nq->lock);
-	wake_fd(nq->q.efd);
+	/* The engine wakes each queue once per round (engine_wake). */
+	if (!nq->wake_queued) {
+		struct nbd_blk *b = nbd_of(nq->q.blk);
+
+		nq->wake_queued = true;
+		nq->wake_next = b->wake_list;
+		b->wake_list = nq;
+	}
+}
+
+/* Make the eventfd of every queue that got completions readable. */
+static void engine_wake(struct nbd_blk *b)
+{
+	struct nbd_queue *nq;
+
+	while ((nq = b->wake_list) != NULL) {
+		b->wake_list = nq->wake_next;
+		nq->wake_queued = false;
+		wake_fd(nq->q.efd);
+	}
 }
 
 /* libnbd's completion callback (engine thread, inside a notify call). */
@@ -471,6 +493,7 @@ static void engine_wait(struct nbd_blk *b)
 	int n = 1, ms = engine_sleep_ms(b, ovb_now_us());
 	uint64_t v;
 
+	engine_wake(b);
 	if (b->h && b->state != NBD_DOWN) {
 		unsigned dir = nbd_aio_get_direction(b->h);
 
@@ -595,7 +618,11 @@ static int nbd_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 	/* No cache to flush: a FLUSH is done at once (still via poll). */
 	if (req->op == OVB_BLK_FLUSH && !b->can_flush) {
 		q->inflight++;
-		io_complete(io, 0);
+		req->b_res = 0;
+		pthread_mutex_lock(&nq->lock);
+		list_push(&nq->done, io);
+		pthread_mutex_unlock(&nq->lock);
+		wake_fd(q->efd);
 		return 0;
 	}
 	q->inflight++;
