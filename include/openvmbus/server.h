@@ -156,16 +156,17 @@ struct ovb_partition_link_ops {
 };
 
 /**
- * A guest partition joined.  Calls every VSP's partition_add.
- * Returns 0, -ENOMEM.
+ * A guest partition joined, its RAM reached through @gm (gmem.h: the
+ * memfd provider of a link, the host-memory provider of an embedder with
+ * anonymous guest RAM, or the embedder's own).  @gm is borrowed: it must
+ * outlive the partition (destroy it after ovb_server_partition_destroy()).
+ * Regions may still be added to @gm until the guest's first message.
+ * Calls every VSP's partition_add.  Returns 0, -EINVAL, -ENOMEM.
  */
 int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 				const struct ovb_partition_link_ops *ops,
-				void *link, struct ovb_partition **out);
-
-/** MEM_REGION: map guest RAM.  Errors as ovb_gmem_add_region(). */
-int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
-				    uint64_t size, int fd, uint64_t fd_offset);
+				void *link, struct ovb_gmem *gm,
+				struct ovb_partition **out);
 
 /**
  * HvPostMessage from the guest: one channel message of @len bytes posted

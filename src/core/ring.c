@@ -73,6 +73,44 @@ static int ring_check_index(const struct ovb_ring *r, const char *what,
 	return 0;
 }
 
+/* Paged data area: copy @n (< size) bytes in at @off page by page. */
+static uint32_t ring_paged_in(struct ovb_ring *r, uint32_t off,
+			      const uint8_t *s, size_t n)
+{
+	while (n) {
+		uint32_t po = off % HV_PAGE_SIZE, chunk = HV_PAGE_SIZE - po;
+
+		if (chunk > n)
+			chunk = (uint32_t)n;
+		memcpy(r->pages[off / HV_PAGE_SIZE] + po, s, chunk);
+		s += chunk;
+		n -= chunk;
+		off += chunk;
+		if (off == r->size)
+			off = 0;
+	}
+	return off;
+}
+
+/* Paged data area: copy @n (< size) bytes out at @off page by page. */
+static uint32_t ring_paged_out(const struct ovb_ring *r, uint32_t off,
+			       uint8_t *d, size_t n)
+{
+	while (n) {
+		uint32_t po = off % HV_PAGE_SIZE, chunk = HV_PAGE_SIZE - po;
+
+		if (chunk > n)
+			chunk = (uint32_t)n;
+		memcpy(d, r->pages[off / HV_PAGE_SIZE] + po, chunk);
+		d += chunk;
+		n -= chunk;
+		off += chunk;
+		if (off == r->size)
+			off = 0;
+	}
+	return off;
+}
+
 /* Copy @n (< size) bytes into the data area at @off; return the end. */
 static uint32_t ring_copy_in(struct ovb_ring *r, uint32_t off,
 			     const void *src, size_t n)
@@ -80,6 +118,8 @@ static uint32_t ring_copy_in(struct ovb_ring *r, uint32_t off,
 	const uint8_t *s = src;
 	uint32_t first = r->size - off;
 
+	if (__builtin_expect(r->pages != NULL, 0))
+		return ring_paged_in(r, off, s, n);
 	if (n == 0)
 		return off;
 	if (n < first) {
@@ -98,6 +138,8 @@ static uint32_t ring_copy_out(const struct ovb_ring *r, uint32_t off,
 	uint8_t *d = dst;
 	uint32_t first = r->size - off;
 
+	if (__builtin_expect(r->pages != NULL, 0))
+		return ring_paged_out(r, off, d, n);
 	if (n == 0)
 		return off;
 	if (n < first) {
@@ -120,6 +162,21 @@ int ovb_ring_attach(struct ovb_ring *r, void *ctl, void *data, uint32_t size,
 	r->data = data;
 	r->size = size;
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "ring");
+	return 0;
+}
+
+int ovb_ring_attach_pages(struct ovb_ring *r, void *ctl,
+			  uint8_t *const *pages, uint32_t size,
+			  const char *name)
+{
+	/* Attach as contiguous for the checks, then switch to pages. */
+	if (!pages || ovb_ring_attach(r, ctl, (void *)pages, size, name))
+		return -EINVAL;
+	for (uint32_t i = 0; i < size / HV_PAGE_SIZE; i++)
+		if (!pages[i])
+			return -EINVAL;
+	r->data = NULL;
+	r->pages = pages;
 	return 0;
 }
 

@@ -100,6 +100,34 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 	}
 }
 
+/* A slot that straddles scattered pages of the receive buffer. */
+static int netvsp_rx_write_paged(struct netvsp_nic *nic,
+				 struct netvsp_chan *ch, size_t off,
+				 const void *hdr, size_t hlen,
+				 const void *frame, size_t flen)
+{
+	uint8_t *tmp;
+
+	if (!OVB_FAULT_ON()) {
+		ovb_gmem_view_write(&nic->rx_view, off, hdr, hlen);
+		if (flen)
+			ovb_gmem_view_write(&nic->rx_view, off + hlen, frame,
+					    flen);
+		return 0;
+	}
+	/* The fault engine edits the message in place: stage it. */
+	tmp = malloc(hlen + flen);
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, hdr, hlen);
+	if (flen)
+		memcpy(tmp + hlen, frame, flen);
+	ovb__fault_rndis(ch->chan, tmp, hlen + flen);
+	ovb_gmem_view_write(&nic->rx_view, off, tmp, hlen + flen);
+	free(tmp);
+	return 0;
+}
+
 int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t channel_type, const void *hdr, size_t hlen,
 		       const void *frame, size_t flen, bool block)
@@ -108,23 +136,31 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	struct vmtransfer_page_range r;
 	struct ovb_send s = { .type = VM_PKT_DATA_USING_XFER_PAGES };
 	uint32_t slot;
+	size_t off;
 	uint8_t *p;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT;
-	if (!nic->rx_view.va || !ch)
+	if (!nic->rx_view.len || !ch)
 		return -ENODEV;
 	if (hlen + flen > nic->slot_size)
 		return -EMSGSIZE;
 	if ((rc = slot_get(nic, &slot)) != 0)
 		return rc;
-	p = (uint8_t *)nic->rx_view.va + (size_t)slot * nic->slot_size;
-	memcpy(p, hdr, hlen);
-	if (flen)
-		memcpy(p + hlen, frame, flen);
-	if (OVB_FAULT_ON())
-		ovb__fault_rndis(ch->chan, p, hlen + flen);
+	off = (size_t)slot * nic->slot_size;
+	p = ovb_gmem_view_ptr(&nic->rx_view, off, hlen + flen);
+	if (p) {
+		memcpy(p, hdr, hlen);
+		if (flen)
+			memcpy(p + hlen, frame, flen);
+		if (OVB_FAULT_ON())
+			ovb__fault_rndis(ch->chan, p, hlen + flen);
+	} else if ((rc = netvsp_rx_write_paged(nic, ch, off, hdr, hlen, frame,
+					       flen)) != 0) {
+		slot_put(nic, slot);
+		return rc;
+	}
 	m.rndis_pkt.channel_type = channel_type;
 	m.rndis_pkt.send_buf_section_index = NVSP_INVALID_SECTION_INDEX;
 	r.byte_count = (uint32_t)(hlen + flen);
@@ -227,7 +263,7 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
 	__atomic_fetch_add(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) ||
-	    !ovb_netvsp_link(vsp) || !nic->rx_view.va || len < 14)
+	    !ovb_netvsp_link(vsp) || !nic->rx_view.len || len < 14)
 		goto out;
 	rc = 0;
 	if (!netvsp_filter(nic, frame))
