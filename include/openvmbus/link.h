@@ -67,9 +67,10 @@ struct ovb_inproc_params {
 	/**
 	 * Guest RAM is anonymous shared memory and the host reaches it
 	 * through the host-memory provider (no fd), as an embedding VMM
-	 * would.  The host's view holds the chunks of @anon_chunk bytes
-	 * (default 16 KiB) in reverse order, so GPADLs that cross a chunk
-	 * are scattered in host memory and served through paged views.
+	 * would.  In the host's view the chunks of @anon_chunk bytes
+	 * (default 16 KiB) of the low 4 MiB of RAM, and the 1 MiB chunks
+	 * above, lie in reverse order, so GPADLs that cross a chunk are
+	 * scattered in host memory and served through paged views.
 	 */
 	bool anon_memory;
 	uint64_t anon_chunk;

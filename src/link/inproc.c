@@ -280,19 +280,49 @@ static int inproc_mem_memfd(struct ovb_inproc *l,
  * Anonymous guest RAM reached through the host-memory provider, as an
  * embedding VMM has it.  A real guest hands out GPADLs whose pages are
  * scattered (vmalloc'ed buffers); ours are contiguous, so the host gets
- * its own mapping of the same pages with the chunks in reverse order
- * (mremap of a shared mapping with old size 0 maps the same pages again):
- * a GPADL that crosses a chunk is scattered in the host's memory, and the
+ * its own mapping of the same pages (mremap of a shared mapping with old
+ * size 0 maps the same pages again) with the chunks of each part in
+ * reverse order: small chunks in the low INPROC_ANON_LOW bytes, where the
+ * guest allocates its rings first, 1 MiB chunks above (big buffers).  A
+ * GPADL that crosses a chunk is scattered in the host's memory, and the
  * host must serve it through a paged view.
  */
+#define INPROC_ANON_LOW (4u << 20)
+#define INPROC_ANON_HIGH_CHUNK (1u << 20)
+
+/* Map [@from, @from + @len) of guest RAM reversed in chunks of @chunk. */
+static int inproc_anon_part(struct ovb_inproc *l, uint64_t gpa, size_t from,
+			    size_t len, size_t chunk)
+{
+	size_t n = len / chunk;
+
+	if (len % chunk) {
+		chunk = len;
+		n = 1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		uint8_t *at = l->anon_host + from + (n - 1 - k) * chunk;
+		int rc;
+
+		if (mremap(l->anon + from + k * chunk, 0, chunk,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
+			return -errno;
+		rc = ovb_gmem_host_add(l->host_gmem, gpa + from + k * chunk,
+				       chunk, at);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int inproc_mem_anon(struct ovb_inproc *l,
 			   const struct ovb_inproc_params *p)
 {
 	uint64_t chunk = p->anon_chunk ? p->anon_chunk : 4 * 4096;
-	size_t size = p->mem_size, k, nchunks;
+	size_t size = p->mem_size, low;
 	int rc;
 
-	if (!size || size % chunk || chunk % 4096)
+	if (!size || size % 4096 || chunk % 4096 || !chunk)
 		return -EINVAL;
 	if ((rc = ovb_gmem_host_create(p->name, &l->gmem)) != 0 ||
 	    (rc = ovb_gmem_host_create(p->name, &l->host_gmem)) != 0)
@@ -310,18 +340,13 @@ static int inproc_mem_anon(struct ovb_inproc *l,
 		l->anon_host = NULL;
 		return -errno;
 	}
-	nchunks = size / chunk;
-	for (k = 0; k < nchunks; k++) {
-		uint8_t *at = l->anon_host + (nchunks - 1 - k) * chunk;
-
-		if (mremap(l->anon + k * chunk, 0, chunk,
-			   MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
-			return -errno;
-		rc = ovb_gmem_host_add(l->host_gmem, p->mem_gpa + k * chunk,
-				       chunk, at);
-		if (rc)
-			return rc;
-	}
+	low = size < INPROC_ANON_LOW ? size : INPROC_ANON_LOW;
+	low -= low % chunk;
+	if ((low && (rc = inproc_anon_part(l, p->mem_gpa, 0, low, chunk))) ||
+	    (size > low &&
+	     (rc = inproc_anon_part(l, p->mem_gpa, low, size - low,
+				    INPROC_ANON_HIGH_CHUNK))))
+		return rc;
 	if ((rc = ovb_gmem_host_add(l->gmem, p->mem_gpa, size, l->anon)) != 0)
 		return rc;
 	return ovb_gmem_pool_add(l->gmem, p->mem_gpa, size);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "storage/storvsc_priv.h"
+#include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
 /* ---- gate backend: RAM underneath, requests held while closed -------- */
@@ -205,6 +206,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 				 0);
 		assert_int_equal(ovb_storvsp_register(f->srv, f->ide), 0);
 	}
+	pair_mem_params(&ip);
 	assert_int_equal(ovb_inproc_create(f->srv, &ip, &f->link), 0);
 	f->cl = ovb_inproc_client(f->link);
 	f->set.cfg.subchannels = o->subchannels;
@@ -229,6 +231,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 
 void sfx_free(struct sfx *f)
 {
+	pair_check_paged(f->link);
 	ovb_inproc_destroy(f->link);
 	ovb_server_destroy(f->srv);
 	ovb_storvsp_destroy(f->scsi);
