@@ -57,7 +57,11 @@ struct ovb_vsc_driver {
 			   void *drv_ctx);
 };
 
-/** Create a client over a link; @gm is the guest memory (already shared). */
+/**
+ * Create a client over a link; @gm is the guest memory (already shared,
+ * borrowed), whose pools (ovb_gmem_pool_add) the client allocates rings
+ * and buffers from.
+ */
 int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 		      struct ovb_gmem *gm, struct ovb_client **out);
 
