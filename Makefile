@@ -28,6 +28,10 @@ endif
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The library exports only what a public header marks OVB_API
+# (include/openvmbus/api.h); tools and tests link the static archive and
+# still reach the internals.
+$(LIB_OBJS): CFLAGS += -fvisibility=hidden
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 TLIB_SRCS := $(sort $(wildcard tests/lib/*.c))

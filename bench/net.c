@@ -39,9 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
+#include "openvmbus/server.h"
 
 #define RUN_NS 500000000ull
 

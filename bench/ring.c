@@ -29,9 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 #include "openvmbus/ring.h"
+#include "openvmbus/server.h"
+#include "openvmbus/vsc.h"
 
 #define RING_BYTES (2u << 20)
 #define RUN_NS 400000000ull /* per measurement */

@@ -23,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/guid.h"
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 #include "openvmbus/log.h"
 #include "tools/cmd.h"
 #include "tools/plugin.h"

@@ -48,19 +48,23 @@ static int disk_run(struct ovb_client *cl)
 		return rc;
 	}
 	for (unsigned int i = 0; i < set->n; i++) {
-		size_t n = ovb_storvsc_luns(set->ctl[i], luns, 64);
+		struct ovb_storvsc *s;
+		size_t n;
 
+		if (ovb_storvsc_get(set, i, &s))
+			continue; /* rescinded meanwhile */
+		n = ovb_storvsc_luns(s, luns, 64);
 		for (size_t k = 0; k < n && k < 64; k++)
 			printf("disk: %s/%s/lun%u: %llu bytes, %u-byte blocks, "
 			       "VSTOR %u.%u%s\n",
-			       disk_dir, ovb_storvsc_name(set->ctl[i]),
-			       luns[k].lun,
+			       disk_dir, ovb_storvsc_name(s), luns[k].lun,
 			       (unsigned long long)(luns[k].blocks *
 						    luns[k].block_size),
 			       luns[k].block_size,
-			       ovb_storvsc_version(set->ctl[i]) >> 8,
-			       ovb_storvsc_version(set->ctl[i]) & 0xff,
+			       ovb_storvsc_version(s) >> 8,
+			       ovb_storvsc_version(s) & 0xff,
 			       luns[k].read_only ? ", read-only" : "");
+		ovb_storvsc_put(s);
 	}
 	fflush(stdout);
 	return 1; /* keep the partition up while mounted */

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/echo.h"
+#include "openvmbus/vsc.h"
 #include "tools/plugin.h"
 
 #define GUEST_TIMEOUT 5000

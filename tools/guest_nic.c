@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/tap_nic.h"
 #include "tools/plugin.h"
 

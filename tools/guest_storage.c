@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/storvsc.h"
 #include "openvmbus/wire/vstor.h"
 #include "tools/plugin.h"

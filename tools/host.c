@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 #include "openvmbus/log.h"
+#include "openvmbus/server.h"
 #include "tools/cmd.h"
 #include "tools/control.h"
 #include "tools/plugin.h"

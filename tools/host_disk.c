@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/blk_file.h"
 #include "openvmbus/storvsp.h"
 #include "tools/plugin.h"
 

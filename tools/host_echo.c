@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "openvmbus/echo.h"
+#include "openvmbus/server.h"
 #include "tools/plugin.h"
 
 enum { OPT_ECHO = PLUGIN_OPT_BASE(0), OPT_MONITORED };

@@ -16,10 +16,13 @@
 #include <unistd.h>
 
 #include "openvmbus/blk.h"
+#include "openvmbus/blk_file.h"
+#include "openvmbus/client.h"
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
+#include "openvmbus/server.h"
 #include "openvmbus/vswitch.h"
 #include "openvmbus/storvsc.h"
 #include "openvmbus/storvsp.h"

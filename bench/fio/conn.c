@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "bench/fio/engine.h"
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 
 static int spec_size(const char *v, uint64_t *out)
 {

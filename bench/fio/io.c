@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "bench/fio/engine.h"
+#include "openvmbus/vsc.h"
 
 #define PAGE 4096u
 

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "api.h"
+
 /** A 32-bit field of a page-aligned wire struct, as an aligned pointer. */
 #define OVB_U32(field) ((uint32_t *)__builtin_assume_aligned((void *)&(field), 4))
 

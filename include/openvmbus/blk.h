@@ -4,7 +4,8 @@
  * small asynchronous vtable in the kvmtool spirit (submit, reap, eventfd,
  * close).  Layer: backends; used by the SCSI target and storvsp.  Two
  * implementations: blk_file (a raw image file or block device through
- * io_uring) and blk_ram (memory, for tests, with failure injection).
+ * io_uring; blk_file.h, in libopenvmbus-linux) and blk_ram (memory, for
+ * tests, with failure injection).  Library: libopenvmbus.
  *
  * Threading contract: an ovb_blk is shared; each thread that submits I/O
  * creates its own ovb_blk_queue and is the only thread to call submit and
@@ -35,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+
+#include "api.h"
 
 /** What a request does. */
 enum ovb_blk_op {
@@ -130,22 +133,12 @@ struct ovb_disk_spec {
 /* ---- backends ----------------------------------------------------------- */
 
 /**
- * Open the image @spec names.  A missing file is created sparse with
- * spec->size bytes (-EINVAL if no size was given); an existing file smaller
- * than spec->size grows (sparse) unless read-only; it never shrinks
- * (-EINVAL if it is larger than a given size).  A size not a multiple of the
- * sector is rounded down.  Block devices are used as they are.  Discard is
- * probed once.  Logs one line naming the file on failure.
- * Returns 0, or a negative errno (-ENOENT, -EACCES, -EINVAL, -ENOMEM...).
- */
-int ovb_blk_file_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);
-
-/**
  * A zero-filled memory disk of @capacity bytes with @block_size (512 or
  * 4096) blocks, discard supported.  Requests complete at submit time but
  * their callbacks run from ovb_blk_poll(), like a real backend.
  * Returns 0, -EINVAL (bad size) or -ENOMEM.
  */
+OVB_API
 int ovb_blk_ram_create(uint64_t capacity, uint32_t block_size,
 		       struct ovb_blk **out);
 
@@ -153,9 +146,11 @@ int ovb_blk_ram_create(uint64_t capacity, uint32_t block_size,
  * Make the next @n requests of a RAM disk (any queue, any op) fail with
  * @err (a negative errno; 0 means -EIO).  Thread-safe.
  */
+OVB_API
 void ovb_blk_ram_fail_next(struct ovb_blk *blk, unsigned n, int err);
 
 /** The RAM disk's bytes, for tests to inspect (NULL for other kinds). */
+OVB_API
 uint8_t *ovb_blk_ram_data(struct ovb_blk *blk);
 
 /* ---- generic calls ------------------------------------------------------ */
@@ -164,9 +159,11 @@ uint8_t *ovb_blk_ram_data(struct ovb_blk *blk);
  * Create a queue for the calling thread.  Returns 0, -ENOMEM, or the
  * backend's error (io_uring setup).
  */
+OVB_API
 int ovb_blk_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out);
 
 /** Reap every in-flight request (running callbacks), then free @q. */
+OVB_API
 void ovb_blk_queue_destroy(struct ovb_blk_queue *q);
 
 /**
@@ -178,12 +175,14 @@ void ovb_blk_queue_destroy(struct ovb_blk_queue *q);
  * page-cache hit may be copied here).  In batch mode the request is only
  * staged.
  */
+OVB_API
 int ovb_blk_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req);
 
 /**
  * Batch mode on or off (off by default; turning it off flushes).  See the
  * contract at the top of this file.
  */
+OVB_API
 void ovb_blk_queue_set_batch(struct ovb_blk_queue *q, bool on);
 
 /**
@@ -192,6 +191,7 @@ void ovb_blk_queue_set_batch(struct ovb_blk_queue *q, bool on);
  * for ovb_blk_poll() (ovb_blk_ready() is then true).  Returns 0 or a
  * negative errno.
  */
+OVB_API
 int ovb_blk_flush(struct ovb_blk_queue *q);
 
 /**
@@ -200,9 +200,11 @@ int ovb_blk_flush(struct ovb_blk_queue *q);
  * < 0 sleeps until at least one completes (returns at once when nothing is
  * in flight).  Returns the number of callbacks run, or a negative errno.
  */
+OVB_API
 int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us);
 
 /** The queue's eventfd (non-blocking; ovb_blk_poll clears it). */
+OVB_API
 int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q);
 
 /**
@@ -211,21 +213,26 @@ int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q);
  * instead of sleeping on the eventfd; then ovb_blk_poll(q, 0) reaps them.
  * Backends that cannot tell say true whenever requests are in flight.
  */
+OVB_API
 bool ovb_blk_ready(const struct ovb_blk_queue *q);
 
 /** Close a backend.  Every queue must have been destroyed. */
+OVB_API
 void ovb_blk_close(struct ovb_blk *blk);
 
 /* ---- iovec helpers ------------------------------------------------------ */
 
 /** Total bytes of @iov. */
+OVB_API
 size_t ovb_blk_iov_len(const struct iovec *iov, int iovcnt);
 
 /** Copy up to @len bytes out of @iov starting @off bytes in; returns bytes. */
+OVB_API
 size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
 			  void *buf, size_t len);
 
 /** Copy up to @len bytes of @buf into @iov at @off; returns bytes copied. */
+OVB_API
 size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
 			    const void *buf, size_t len);
 
@@ -237,6 +244,7 @@ size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
  * error writes a one-line message naming the bad field into @err (if
  * @errlen > 0) and returns -EINVAL.  Paths cannot contain commas.
  */
+OVB_API
 int ovb_disk_spec_parse(const char *arg, struct ovb_disk_spec *out, char *err,
 			size_t errlen);
 

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "api.h"
+
 static inline uint16_t ovb_get_be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "api.h"
 #include "wire/capture.h"
 
 struct ovb_capture;
@@ -42,6 +43,7 @@ struct ovb_capture_stats {
  * Create @path and start the writer thread.  Returns 0; -EINVAL (bad
  * config); -errno from open(); -ENOMEM.
  */
+OVB_API
 int ovb_capture_open(const char *path, const struct ovb_capture_cfg *cfg,
 		     struct ovb_capture **out);
 
@@ -50,10 +52,13 @@ int ovb_capture_open(const char *path, const struct ovb_capture_cfg *cfg,
  * the file and free @cap.  Fills @st if not NULL.  Returns 0 or the first
  * write error.  No ovb_capture_record() may run concurrently.
  */
+OVB_API
 int ovb_capture_close(struct ovb_capture *cap, struct ovb_capture_stats *st);
 
 /** The snap length and partition filter in force. */
+OVB_API
 uint32_t ovb_capture_snaplen(const struct ovb_capture *cap);
+OVB_API
 const char *ovb_capture_partition(const struct ovb_capture *cap);
 
 /**
@@ -63,6 +68,7 @@ const char *ovb_capture_partition(const struct ovb_capture *cap);
  * the first time it is seen.  Any thread; never blocks on I/O.
  * Returns 0; -ENOBUFS (dropped and counted); -ENOSPC (too many partitions).
  */
+OVB_API
 int ovb_capture_record(struct ovb_capture *cap, struct ovb_cap_hdr *hdr,
 		       const char *part_name, const struct iovec *pkt,
 		       int npkt, const struct iovec *data, int ndata);
@@ -74,6 +80,7 @@ int ovb_capture_record(struct ovb_capture *cap, struct ovb_cap_hdr *hdr,
  * One capture per process at a time.  Returns 0; -EBUSY (one is running);
  * the errors of ovb_capture_open().  Any thread.
  */
+OVB_API
 int ovb_server_capture_start(struct ovb_server *srv, const char *path,
 			     const struct ovb_capture_cfg *cfg);
 
@@ -81,6 +88,7 @@ int ovb_server_capture_start(struct ovb_server *srv, const char *path,
  * Stop @srv's capture: waits for producers to leave, then closes the
  * file.  Returns 0; -ENOENT (none running for @srv); a write error.
  */
+OVB_API
 int ovb_server_capture_stop(struct ovb_server *srv,
 			    struct ovb_capture_stats *st);
 

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "gpadl.h"
 #include "wire/ring.h"
 
@@ -111,6 +112,7 @@ struct ovb_chan_stats {
  * -EMSGSIZE (larger than the ring); -ECONNRESET (closed or failed);
  * -EINVAL (bad arguments); -ENOSPC (too many tracked requests).
  */
+OVB_API
 int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s);
 
 /**
@@ -123,15 +125,18 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s);
  * channel's own worker.  Returns 0, -ETIMEDOUT, -ECONNRESET (closed
  * first), -ENOMEM, or an error of ovb_chan_send().
  */
+OVB_API
 int ovb_chan_call(struct ovb_chan *chan, const struct ovb_send *req,
 		  void *reply, size_t cap, size_t *len, int timeout_ms,
 		  bool poll);
 
 /** Send @len bytes in-band.  Errors as ovb_chan_send(). */
+OVB_API
 int ovb_chan_send_inband(struct ovb_chan *chan, const void *data, size_t len,
 			 uint64_t xid, uint32_t flags);
 
 /** Send a VM_PKT_COMP for @xid with @len bytes.  Errors as ovb_chan_send(). */
+OVB_API
 int ovb_chan_send_comp(struct ovb_chan *chan, uint64_t xid, const void *data,
 		       size_t len);
 
@@ -140,9 +145,11 @@ int ovb_chan_send_comp(struct ovb_chan *chan, uint64_t xid, const void *data,
  * ovb_chan_batch_end() are published with one index update and at most one
  * signal.  Holds the send lock; other threads' sends wait.
  */
+OVB_API
 void ovb_chan_batch_begin(struct ovb_chan *chan);
 
 /** Publish the batch and signal the peer if the ring rules say so. */
+OVB_API
 void ovb_chan_batch_end(struct ovb_chan *chan);
 
 /**
@@ -155,6 +162,7 @@ void ovb_chan_batch_end(struct ovb_chan *chan);
  * callback whose send finds the ring full publishes what is staged first.
  * Any thread, any time (it applies from the next drain).
  */
+OVB_API
 void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on);
 
 /**
@@ -164,6 +172,7 @@ void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on);
  * so that a caller that spins on its own completions is the only
  * spinner on this side.
  */
+OVB_API
 void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);
 
 /**
@@ -171,6 +180,7 @@ void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);
  * hook the worker no longer polls its extra fds between batches; they are
  * watched while it sleeps.  Call before the channel starts (open).
  */
+OVB_API
 void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn);
 
 /**
@@ -182,9 +192,11 @@ void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn);
  * drains at a time.  Returns packets handled (0 if another thread holds
  * the ring right now) or -ECONNRESET / -EBADMSG.
  */
+OVB_API
 int ovb_chan_poll(struct ovb_chan *chan);
 
 /** Stop polling: unmask and re-check so no arrival goes unsignalled. */
+OVB_API
 void ovb_chan_poll_end(struct ovb_chan *chan);
 
 /**
@@ -195,12 +207,15 @@ void ovb_chan_poll_end(struct ovb_chan *chan);
  * slot is gone, so no request ever finds it full.  The worker still waits
  * for its extra fds meanwhile.  Any thread; releasing wakes the worker.
  */
+OVB_API
 void ovb_chan_hold_rx(struct ovb_chan *chan, bool hold);
 
 /** Blocking-send timeout in milliseconds (default 30000). */
+OVB_API
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms);
 
 /** Set the idle callback.  Call before the channel starts (open). */
+OVB_API
 void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn);
 
 /**
@@ -208,28 +223,36 @@ void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn);
  * an io_uring completion eventfd).  At most 4.  Call from the open callback
  * or the worker.  Returns 0 or -ENOSPC.
  */
+OVB_API
 int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn);
 
 /** The device context given when the channel was opened. */
+OVB_API
 void *ovb_chan_ctx(const struct ovb_chan *chan);
 
 /**
  * Replace the device context (a VSP's open callback may set per-channel
  * state).  Call before the channel starts.
  */
+OVB_API
 void ovb_chan_set_ctx(struct ovb_chan *chan, void *ctx);
 
 /** relid, sub-channel index. */
+OVB_API
 uint32_t ovb_chan_relid(const struct ovb_chan *chan);
+OVB_API
 uint16_t ovb_chan_subidx(const struct ovb_chan *chan);
 
 /** Name for log lines ("echo0 relid 3"). */
+OVB_API
 const char *ovb_chan_name(const struct ovb_chan *chan);
 
 /** True once the channel failed or is closing. */
+OVB_API
 bool ovb_chan_is_dead(const struct ovb_chan *chan);
 
 /** Copy the counters. */
+OVB_API
 void ovb_chan_get_stats(const struct ovb_chan *chan,
 			struct ovb_chan_stats *st);
 
@@ -238,6 +261,7 @@ struct ovb_chan_ring_info {
 	uint32_t out_size, out_used, in_size, in_used;
 	bool out_peer_masked, in_masked;
 };
+OVB_API
 void ovb_chan_get_ring_info(const struct ovb_chan *chan,
 			    struct ovb_chan_ring_info *ri);
 
@@ -246,6 +270,7 @@ void ovb_chan_get_ring_info(const struct ovb_chan *chan,
  * worker stops, tracked requests complete with NULL, the role is told.
  * Safe from any thread, including the worker.
  */
+OVB_API
 void ovb_chan_fail(struct ovb_chan *chan, int err, const char *why);
 
 #endif /* OPENVMBUS_CHANNEL_H */

@@ -3,9 +3,9 @@
  * Fault injection: a host that attacks its guests on purpose, so that a
  * guest-driver developer can see what their driver does with every lie a
  * host can tell (docs/hardening.md).  Layer: bus (src/bus/fault.c), fed by
- * hooks where the host sends channel messages (ovb__srv_send) and ring
- * packets (ovb_chan_send on host channels), and by netvsp where it writes
- * RNDIS messages into a guest's receive buffer.
+ * hooks where the host sends channel messages and ring packets (on host
+ * channels), and by netvsp where it writes RNDIS messages into a guest's
+ * receive buffer (the hooks: src/bus/fault_hook.h, private).
  *
  * Contract: faults are process-wide, like the capture.  Off, each hook is
  * one relaxed load and a branch.  On, every host->guest message and packet
@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "api.h"
 
 enum ovb_fault_mode {
 	OVB_FAULT_RING_INDEX,      /**< garbage host->guest ring indices */
@@ -67,9 +69,11 @@ struct ovb_fault_spec {
 };
 
 /** The table of modes, indexed by enum ovb_fault_mode. */
+OVB_API
 const struct ovb_fault_info *ovb_fault_info(enum ovb_fault_mode mode);
 
 /** Print every mode, what it does and what a guest must do, to @f. */
+OVB_API
 void ovb_fault_list(FILE *f);
 
 /**
@@ -77,6 +81,7 @@ void ovb_fault_list(FILE *f);
  * [,partition=NAME][,probability=P][,seed=S]" into @out.  Returns 0, or
  * -EINVAL with the reason in @err.
  */
+OVB_API
 int ovb_fault_parse(const char *arg, struct ovb_fault_spec *out, char *err,
 		    size_t errlen);
 
@@ -84,29 +89,15 @@ int ovb_fault_parse(const char *arg, struct ovb_fault_spec *out, char *err,
  * Arm @spec for every partition of this process from now on.  Returns 0,
  * -ENOSPC (16 faults armed), -EINVAL (bad spec).  Any thread.
  */
+OVB_API
 int ovb_fault_add(const struct ovb_fault_spec *spec);
 
 /** Disarm every fault; forget the per-channel counts and ovb_fault_fired(). */
+OVB_API
 void ovb_fault_clear(void);
 
 /** Faults fired so far (every mode, every partition). */
+OVB_API
 uint64_t ovb_fault_fired(void);
-
-/* ---- hooks for device code (not API) ----------------------------------- */
-
-struct ovb_chan;
-
-/** Faults armed in this process (0 when none); read relaxed. */
-extern int ovb__fault_on;
-
-#define OVB_FAULT_ON()                                                        \
-	__builtin_expect(__atomic_load_n(&ovb__fault_on, __ATOMIC_RELAXED), 0)
-
-/**
- * netvsp wrote an RNDIS message of @len bytes at @msg, in a guest's
- * receive buffer, and will announce it on host channel @chan: the
- * rndis-lie fault may rewrite its header in place.
- */
-void ovb__fault_rndis(struct ovb_chan *chan, void *msg, size_t len);
 
 #endif

@@ -4,13 +4,15 @@
  * as a file DIR/<controller>/lun<N> whose size is the LUN's capacity.
  * read/write map to READ/WRITE, fsync to SYNCHRONIZE CACHE,
  * fallocate(PUNCH_HOLE) to UNMAP.  losetup on such a file gives a real
- * block device.  Layer: frontend.
+ * block device.  Layer: frontend.  Library: libopenvmbus-linux
+ * (pkg-config openvmbus-linux, which brings libfuse3).
  */
 #ifndef OPENVMBUS_FUSE_DISK_H
 #define OPENVMBUS_FUSE_DISK_H
 
 #include <stdbool.h>
 
+#include "api.h"
 #include "storvsc.h"
 
 struct ovb_fuse_disk;
@@ -19,6 +21,7 @@ struct ovb_fuse_disk;
  * Mount at @dir (created if missing) and serve on background threads.
  * Returns 0, -ENODEV (FUSE unavailable), -errno of mkdir/mount.
  */
+OVB_API
 int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
 			struct ovb_fuse_disk **out);
 
@@ -30,12 +33,14 @@ int ovb_fuse_disk_start(const char *dir, struct ovb_storvsc_set *set,
  * -ETIMEDOUT if the FUSE threads would not end: then @fd is leaked and
  * the controllers must not be freed under them (exit instead).
  */
+OVB_API
 int ovb_fuse_disk_stop(struct ovb_fuse_disk *fd);
 
 /**
  * True once the FUSE loop has ended on its own: DIR was unmounted from
  * outside (fusermount3 -u, umount).  Any thread.
  */
+OVB_API
 bool ovb_fuse_disk_ended(const struct ovb_fuse_disk *fd);
 
 #endif

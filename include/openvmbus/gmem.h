@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
+
 struct iovec;
 struct ovb_gpa_range;
 struct ovb_gmem;
@@ -97,21 +99,26 @@ struct ovb_gmem_ops {
  * Wrap a provider.  @name names the memory in log lines.
  * Returns 0, -EINVAL (no translate, or map without unmap), -ENOMEM.
  */
+OVB_API
 int ovb_gmem_create(const struct ovb_gmem_ops *ops, void *ctx,
 		    const char *name, struct ovb_gmem **out);
 
 /** Release the provider (ops->release) and the object.  NULL is fine. */
+OVB_API
 void ovb_gmem_destroy(struct ovb_gmem *gm);
 
 /** The provider's @ctx if @gm was created with @ops, else NULL. */
+OVB_API
 void *ovb_gmem_provider(const struct ovb_gmem *gm,
 			const struct ovb_gmem_ops *ops);
 
+OVB_API
 const char *ovb_gmem_name(const struct ovb_gmem *gm);
 
 /* ---- host-memory provider ---------------------------------------------- */
 
 /** A guest memory whose regions are host memory the caller owns. */
+OVB_API
 int ovb_gmem_host_create(const char *name, struct ovb_gmem **out);
 
 /**
@@ -122,6 +129,7 @@ int ovb_gmem_host_create(const char *name, struct ovb_gmem **out);
  * OVB_GMEM_HOST_MAX_REGIONS; -ENODEV if @gm is not a host-memory one;
  * -ENOMEM.
  */
+OVB_API
 int ovb_gmem_host_add(struct ovb_gmem *gm, uint64_t gpa, uint64_t size,
 		      void *hva);
 
@@ -132,6 +140,7 @@ int ovb_gmem_host_add(struct ovb_gmem *gm, uint64_t gpa, uint64_t size,
  * Returns the count; -EFAULT (outside guest RAM or wrapping), -E2BIG,
  * -EINVAL (@len 0 or @max < 1).
  */
+OVB_API
 int ovb_gmem_translate(const struct ovb_gmem *gm, uint64_t gpa, uint64_t len,
 		       struct iovec *iov, int max);
 
@@ -139,12 +148,14 @@ int ovb_gmem_translate(const struct ovb_gmem *gm, uint64_t gpa, uint64_t len,
  * Pointer to [@gpa, @gpa + @len) if it is contiguous in host memory, else
  * NULL (outside guest RAM, wrapping, or split).  @len 0 is treated as 1.
  */
+OVB_API
 void *ovb_gmem_ptr(const struct ovb_gmem *gm, uint64_t gpa, uint64_t len);
 
 /**
  * GPA of a host pointer into guest RAM (a pool first, then the provider's
  * gpa_of), or UINT64_MAX.
  */
+OVB_API
 uint64_t ovb_gmem_gpa(const struct ovb_gmem *gm, const void *p);
 
 /**
@@ -153,6 +164,7 @@ uint64_t ovb_gmem_gpa(const struct ovb_gmem *gm, const void *p);
  * and the total bytes in *@total; -EFAULT if any page is outside guest
  * memory; -E2BIG if more than @max iovecs are needed.
  */
+OVB_API
 int ovb_gmem_ranges_iov(const struct ovb_gmem *gm,
 			const struct ovb_gpa_range *ranges, uint32_t n,
 			struct iovec *iov, int max, size_t *total);
@@ -183,10 +195,12 @@ struct ovb_gmem_view {
  * Returns 0; -EFAULT if a PFN is outside guest memory; -EINVAL if @n is 0
  * or above 2^28; -ENOMEM (no memory, or the mapping budget is spent).
  */
+OVB_API
 int ovb_gmem_map_pfns(struct ovb_gmem *gm, const uint64_t *pfns, size_t n,
 		      struct ovb_gmem_view *view);
 
 /** Release a view (unmaps or frees what it holds; zeroes it). */
+OVB_API
 void ovb_gmem_unmap(struct ovb_gmem_view *view);
 
 /** True if the view is paged (no single pointer covers it). */
@@ -200,6 +214,7 @@ static inline bool ovb_gmem_view_paged(const struct ovb_gmem_view *v)
  * Shares @v's memory: valid while @v is, and never unmapped itself.
  * Returns 0 or -EINVAL (out of range or unaligned).
  */
+OVB_API
 int ovb_gmem_view_slice(const struct ovb_gmem_view *v, size_t off,
 			size_t len, struct ovb_gmem_view *out);
 
@@ -208,14 +223,17 @@ int ovb_gmem_view_slice(const struct ovb_gmem_view *v, size_t off,
  * contiguous (always in a contiguous view; within one page, or adjacent
  * pages, in a paged one), else NULL.  NULL also when out of range.
  */
+OVB_API
 void *ovb_gmem_view_ptr(const struct ovb_gmem_view *v, size_t off,
 			size_t len);
 
 /** Copy @len bytes out of the view at @off.  Returns 0 or -ERANGE. */
+OVB_API
 int ovb_gmem_view_read(const struct ovb_gmem_view *v, size_t off, void *dst,
 		       size_t len);
 
 /** Copy @len bytes into the view at @off.  Returns 0 or -ERANGE. */
+OVB_API
 int ovb_gmem_view_write(const struct ovb_gmem_view *v, size_t off,
 			const void *src, size_t len);
 
@@ -228,6 +246,7 @@ struct ovb_gmem_stats {
 	uint64_t paged_views;  /**< paged views built (total) */
 };
 
+OVB_API
 void ovb_gmem_get_stats(const struct ovb_gmem *gm, struct ovb_gmem_stats *st);
 
 /* ---- guest side: page allocator ----------------------------------------- */
@@ -238,16 +257,19 @@ void ovb_gmem_get_stats(const struct ovb_gmem *gm, struct ovb_gmem_stats *st);
  * -EINVAL (unaligned, empty); -EFAULT (not guest RAM, or not contiguous);
  * -EEXIST (overlaps a pool); -ENOSPC past OVB_GMEM_MAX_POOLS; -ENOMEM.
  */
+OVB_API
 int ovb_gmem_pool_add(struct ovb_gmem *gm, uint64_t gpa, uint64_t size);
 
 /**
  * Allocate @npages contiguous zeroed pages from the pools.  Returns 0 and
  * the GPA and pointer; -ENOMEM when no run is free.  Thread-safe.
  */
+OVB_API
 int ovb_gmem_alloc(struct ovb_gmem *gm, size_t npages, uint64_t *gpa,
 		   void **hva);
 
 /** Free pages from ovb_gmem_alloc().  Thread-safe. */
+OVB_API
 void ovb_gmem_free(struct ovb_gmem *gm, uint64_t gpa, size_t npages);
 
 #endif /* OPENVMBUS_GMEM_H */

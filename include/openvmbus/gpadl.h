@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "wire/vmbus.h"
 
 /** Words in a GPADL_HEADER / GPADL_BODY message. */
@@ -43,13 +44,16 @@ static inline uint32_t ovb_gpa_range_npfns(uint32_t offset, uint32_t count)
  * inside @buf.  Fills @out (room for @max) and *@used (bytes consumed).
  * Returns 0 or -EBADMSG.
  */
+OVB_API
 int ovb_gpa_ranges_parse(const void *buf, size_t len, uint32_t count,
 			 struct ovb_gpa_range *out, uint32_t max, size_t *used);
 
 /** Words of the stream of @n ranges. */
+OVB_API
 size_t ovb_gpadl_stream_words(const struct ovb_gpa_range *r, uint32_t n);
 
 /** Write the stream of @n ranges into @words. */
+OVB_API
 void ovb_gpadl_stream_fill(const struct ovb_gpa_range *r, uint32_t n,
 			   uint64_t *words);
 
@@ -58,6 +62,7 @@ void ovb_gpadl_stream_fill(const struct ovb_gpa_range *r, uint32_t n,
  * stream is @words.  Writes at most 240 bytes to @msg and returns the
  * message length, or 0 when @idx is past the last message.
  */
+OVB_API
 size_t ovb_gpadl_msg(uint32_t relid, uint32_t handle, uint16_t rangecount,
 		     const uint64_t *words, size_t nwords, unsigned int idx,
 		     void *msg);
@@ -77,19 +82,23 @@ struct ovb_gpadl_asm {
  * bodies must follow, -EBADMSG if malformed (range_buflen not a multiple of
  * 8 or too large, rangecount 0, more words than announced), -ENOMEM.
  */
+OVB_API
 int ovb_gpadl_asm_start(struct ovb_gpadl_asm *a, const void *msg, size_t len);
 
 /** Append a GPADL_BODY.  Returns 1 complete, 0 more, -EBADMSG. */
+OVB_API
 int ovb_gpadl_asm_body(struct ovb_gpadl_asm *a, const void *msg, size_t len);
 
 /**
  * Validate the complete stream and parse it into @out (room for @max
  * ranges; pointers into a->words).  Returns the range count or -EBADMSG.
  */
+OVB_API
 int ovb_gpadl_asm_ranges(const struct ovb_gpadl_asm *a,
 			 struct ovb_gpa_range *out, uint32_t max);
 
 /** Free the reassembly buffer. */
+OVB_API
 void ovb_gpadl_asm_free(struct ovb_gpadl_asm *a);
 
 #endif /* OPENVMBUS_GPADL_H */

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 
+#include "api.h"
 #include "wire/vmbus.h"
 
 /** Characters of the string form, without the terminating NUL. */
@@ -24,18 +25,22 @@
  * Returns 0, or -EINVAL if @s is NULL or not exactly that form (@out is
  * then unchanged).
  */
+OVB_API
 int ovb_guid_parse(const char *s, struct vmbus_guid *out);
 
 /** Print @g in lower-case string form into @out (36 characters + NUL). */
+OVB_API
 void ovb_guid_format(const struct vmbus_guid *g, char out[37]);
 
 /** True if @a and @b are the same GUID. */
+OVB_API
 bool ovb_guid_equal(const struct vmbus_guid *a, const struct vmbus_guid *b);
 
 /**
  * Fill @g with a random version-4 GUID (RFC 4122 variant) from getrandom();
  * may block only while the kernel's entropy pool is uninitialised at boot.
  */
+OVB_API
 void ovb_guid_random(struct vmbus_guid *g);
 
 /**
@@ -43,20 +48,22 @@ void ovb_guid_random(struct vmbus_guid *g);
  * "vpci", "shutdown", "kvp", "vss", "timesync", "heartbeat", "echo", or
  * "unknown".  The string is static.
  */
+OVB_API
 const char *ovb_guid_class_name(const struct vmbus_guid *g);
 
 /* Device class GUIDs (offer if_type), docs/wire.md B8. */
-extern const struct vmbus_guid OVB_GUID_NET;       /**< synthetic NIC */
-extern const struct vmbus_guid OVB_GUID_SCSI;      /**< synthetic SCSI */
-extern const struct vmbus_guid OVB_GUID_IDE;       /**< IDE accelerator */
-extern const struct vmbus_guid OVB_GUID_FC;        /**< synthetic FC */
-extern const struct vmbus_guid OVB_GUID_VPCI;      /**< virtual PCI */
-extern const struct vmbus_guid OVB_GUID_SHUTDOWN;  /**< IC: shutdown */
-extern const struct vmbus_guid OVB_GUID_KVP;       /**< IC: key-value pairs */
-extern const struct vmbus_guid OVB_GUID_VSS;       /**< IC: volume snapshot */
-extern const struct vmbus_guid OVB_GUID_TIMESYNC;  /**< IC: time sync */
-extern const struct vmbus_guid OVB_GUID_HEARTBEAT; /**< IC: heartbeat */
+OVB_API extern const struct vmbus_guid OVB_GUID_NET;      /**< synthetic NIC */
+OVB_API extern const struct vmbus_guid OVB_GUID_SCSI;     /**< synth. SCSI */
+OVB_API extern const struct vmbus_guid OVB_GUID_IDE;      /**< IDE accel. */
+OVB_API extern const struct vmbus_guid OVB_GUID_FC;       /**< synthetic FC */
+OVB_API extern const struct vmbus_guid OVB_GUID_VPCI;     /**< virtual PCI */
+OVB_API extern const struct vmbus_guid OVB_GUID_SHUTDOWN; /**< IC: shutdown */
+OVB_API extern const struct vmbus_guid OVB_GUID_KVP;      /**< IC: KVP */
+OVB_API extern const struct vmbus_guid OVB_GUID_VSS;      /**< IC: VSS */
+OVB_API extern const struct vmbus_guid OVB_GUID_TIMESYNC; /**< IC: time */
+/** IC: heartbeat. */
+OVB_API extern const struct vmbus_guid OVB_GUID_HEARTBEAT;
 /** Our own test echo device: 9a2c5e1d-7b3f-4c8e-a1d6-0e5f4b3a2c19. */
-extern const struct vmbus_guid OVB_GUID_ECHO;
+OVB_API extern const struct vmbus_guid OVB_GUID_ECHO;
 
 #endif /* OPENVMBUS_GUID_H */

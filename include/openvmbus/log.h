@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api.h"
+
 enum ovb_log_level {
 	OVB_LOG_ERR = 0,  /**< something failed: a channel or partition lost */
 	OVB_LOG_WARN = 1, /**< peer misbehaved or a request was refused */
@@ -23,16 +25,20 @@ typedef void ovb_log_fn(enum ovb_log_level level, const char *line,
 			void *ctx);
 
 /** Print one line (no trailing newline needed).  Thread-safe. */
+OVB_API
 void ovb_log(enum ovb_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /** Set the most verbose level printed (default: OVB_LOG env var, or WARN). */
+OVB_API
 void ovb_log_set_level(enum ovb_log_level level);
 
 /** Current level. */
+OVB_API
 enum ovb_log_level ovb_log_get_level(void);
 
 /** Replace the sink (NULL restores stderr).  Not thread-safe vs ovb_log. */
+OVB_API
 void ovb_log_set_sink(ovb_log_fn *fn, void *ctx);
 
 /**
@@ -55,6 +61,7 @@ struct ovb_ratelimit {
  * it may go out; then *@suppressed is how many were dropped before it.
  * Thread-safe.
  */
+OVB_API
 bool ovb_ratelimit(struct ovb_ratelimit *rl, uint64_t now_us,
 		   uint32_t *suppressed);
 
@@ -62,6 +69,7 @@ bool ovb_ratelimit(struct ovb_ratelimit *rl, uint64_t now_us,
  * Refill every bucket and forget what was suppressed, as if no line had
  * been printed yet (tests that count lines one by one).  Thread-safe.
  */
+OVB_API
 void ovb_log_ratelimit_reset(void);
 
 /**
@@ -69,6 +77,7 @@ void ovb_log_ratelimit_reset(void);
  * a line saying how many were dropped before it.  Thread-safe; a dropped
  * line takes no lock and is not formatted.
  */
+OVB_API
 void ovb_log_limited(struct ovb_ratelimit *rl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -7,7 +7,8 @@
  * state, enables offloads with TUNSETOFFLOAD, and moves frames with the
  * virtio-net header translated to and from struct ovb_net_meta.  Layer:
  * backends.  Interfaces: Linux Documentation/networking/tuntap.rst,
- * linux/if_tun.h, linux/virtio_net.h.
+ * linux/if_tun.h, linux/virtio_net.h.  Library: libopenvmbus-linux
+ * (pkg-config openvmbus-linux).
  *
  * Offload directions.  Frames written to a TAP may always carry partial
  * checksums and TSO (the kernel finishes or segments them), so as a switch
@@ -27,6 +28,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "api.h"
 #include "offload.h"
 
 #define OVB_NET_TAP_MAX_QUEUES 16u
@@ -49,37 +51,47 @@ struct ovb_net_tap;
  * open/ioctl (-ENOENT without /dev/net/tun, -EPERM without CAP_NET_ADMIN,
  * -EBUSY if the device exists with other flags).
  */
+OVB_API
 int ovb_net_tap_open(const char *name, unsigned int queues,
 		     struct ovb_net_tap **out);
 
 /** Close every queue fd and free @tap. */
+OVB_API
 void ovb_net_tap_close(struct ovb_net_tap *tap);
 
 /** The interface name the kernel assigned. */
+OVB_API
 const char *ovb_net_tap_name(const struct ovb_net_tap *tap);
 
 /** The number of queues. */
+OVB_API
 unsigned int ovb_net_tap_queues(const struct ovb_net_tap *tap);
 
 /** The fd of @queue, for poll(); -EINVAL for a bad queue. */
+OVB_API
 int ovb_net_tap_fd(const struct ovb_net_tap *tap, unsigned int queue);
 
 /** Set the interface MTU.  Returns 0 or a negative errno (-EINVAL...). */
+OVB_API
 int ovb_net_tap_set_mtu(struct ovb_net_tap *tap, unsigned int mtu);
 
 /** Set the interface MAC address.  Returns 0 or a negative errno. */
+OVB_API
 int ovb_net_tap_set_mac(struct ovb_net_tap *tap, const uint8_t mac[6]);
 
 /** Read the interface MAC address.  Returns 0 or a negative errno. */
+OVB_API
 int ovb_net_tap_get_mac(struct ovb_net_tap *tap, uint8_t mac[6]);
 
 /** Bring the interface up or down.  Returns 0 or a negative errno. */
+OVB_API
 int ovb_net_tap_set_up(struct ovb_net_tap *tap, bool up);
 
 /**
  * Tell the kernel which offloaded frames our reader accepts
  * (OVB_NET_TAP_OFFLOAD_*).  Returns 0 or a negative errno.
  */
+OVB_API
 int ovb_net_tap_set_offload(struct ovb_net_tap *tap, uint32_t flags);
 
 /**
@@ -88,6 +100,7 @@ int ovb_net_tap_set_offload(struct ovb_net_tap *tap, uint32_t flags);
  * frame did not fit in @cap (it is lost), -EOPNOTSUPP for a GSO type we do
  * not handle, or another negative errno.  Never blocks.
  */
+OVB_API
 ssize_t ovb_net_tap_read(struct ovb_net_tap *tap, unsigned int queue,
 			 void *buf, size_t cap, struct ovb_net_meta *meta);
 
@@ -99,6 +112,7 @@ ssize_t ovb_net_tap_read(struct ovb_net_tap *tap, unsigned int queue,
  * -EBADMSG if the metadata does not fit the frame, -ENOMEM, or another
  * negative errno.  Never blocks.
  */
+OVB_API
 ssize_t ovb_net_tap_write(struct ovb_net_tap *tap, unsigned int queue,
 			  const void *frame, size_t len,
 			  const struct ovb_net_meta *meta);

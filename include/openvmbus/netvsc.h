@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "client.h"
+#include "vsc.h"
 #include "offload.h"
 
 #define OVB_NETVSC_MAX_QUEUES 8u
@@ -84,6 +86,7 @@ struct ovb_netvsc_driver_ctx {
 };
 
 /** The driver (ovb_client_register_driver with a ctx above). */
+OVB_API
 extern const struct ovb_vsc_driver ovb_netvsc_driver;
 
 struct ovb_netvsc;
@@ -93,10 +96,12 @@ struct ovb_netvsc;
  * version accepted); -EIO (the host refused a step); -EBADMSG (a reply
  * failed validation); -ETIMEDOUT; -ENOMEM; -ECONNRESET.
  */
+OVB_API
 int ovb_netvsc_open(struct ovb_vsc_dev *dev, const struct ovb_netvsc_params *p,
 		    struct ovb_netvsc **out);
 
 /** HALT, revoke the buffers, close every channel, free. */
+OVB_API
 void ovb_netvsc_close(struct ovb_netvsc *n);
 
 /**
@@ -108,14 +113,18 @@ void ovb_netvsc_close(struct ovb_netvsc *n);
  * -ENETDOWN (queues stopped: the host left a control request unanswered,
  * and the link callback reported the link down).
  */
+OVB_API
 int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		    const void *frame, size_t len,
 		    const struct ovb_net_meta *meta, bool more);
 
 /** Send whatever waits in @queue's current section. */
+OVB_API
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue);
 
+OVB_API
 void ovb_netvsc_get_info(struct ovb_netvsc *n, struct ovb_netvsc_info *info);
+OVB_API
 void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st);
 
 /**
@@ -124,14 +133,17 @@ void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st);
  * -EBADMSG, -ETIMEDOUT (the host stopped answering: the NIC stops its
  * queues and reports the link down), -ENETDOWN (it had already).
  */
+OVB_API
 int ovb_netvsc_query(struct ovb_netvsc *n, uint32_t oid, void *buf,
 		     size_t *len);
 
 /** RNDIS SET of @oid.  Returns 0 or as ovb_netvsc_query(). */
+OVB_API
 int ovb_netvsc_set(struct ovb_netvsc *n, uint32_t oid, const void *buf,
 		   size_t len);
 
 /** RNDIS KEEPALIVE round trip.  Returns 0 or as ovb_netvsc_query(). */
+OVB_API
 int ovb_netvsc_keepalive(struct ovb_netvsc *n);
 
 #endif /* OPENVMBUS_NETVSC_H */

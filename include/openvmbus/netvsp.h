@@ -18,7 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "server.h"
+#include "vsp.h"
 #include "vswitch.h"
 
 /** Channels per NIC (primary + sub-channels) we offer at most. */
@@ -61,13 +63,16 @@ struct ovb_netvsp_stats {
  * before partitions join.  Returns 0, -EINVAL (bad MTU or channels),
  * -ENOMEM.
  */
+OVB_API
 int ovb_netvsp_create(const struct ovb_netvsp_cfg *cfg,
 		      struct ovb_netvsp **out);
 
 /** Register with a server: every partition gets one NIC.  0 or -ENOSPC. */
+OVB_API
 int ovb_netvsp_register(struct ovb_netvsp *vsp, struct ovb_server *srv);
 
 /** Free; every partition must be gone. */
+OVB_API
 void ovb_netvsp_destroy(struct ovb_netvsp *vsp);
 
 /**
@@ -75,15 +80,19 @@ void ovb_netvsp_destroy(struct ovb_netvsp *vsp);
  * initialised RNDIS device get MEDIA_CONNECT / MEDIA_DISCONNECT.  While the
  * link is down no frames reach or leave the guests.  Any thread.
  */
+OVB_API
 void ovb_netvsp_set_link(struct ovb_netvsp *vsp, bool up);
 
 /** The current link state. */
+OVB_API
 bool ovb_netvsp_link(const struct ovb_netvsp *vsp);
 
 /** Copy the counters. */
+OVB_API
 void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st);
 
 /** The ops netvsp registers (for tests that look at offers). */
+OVB_API
 extern const struct ovb_vsp_ops ovb_netvsp_ops;
 
 #endif /* OPENVMBUS_NETVSP_H */

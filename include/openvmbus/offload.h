@@ -7,8 +7,10 @@
  * pending, ovb_offload_csum() and ovb_offload_tso() do that work.  Also the
  * mapping to and from Linux's struct virtio_net_hdr (linux/virtio_net.h),
  * which TAP devices with IFF_VNET_HDR prepend to every frame.  Layer: core
- * (no VMBus knowledge).  Checksums follow RFC 1071; segmentation follows
- * what Linux's GSO produces for TCP over IPv4 and IPv6.
+ * (no VMBus knowledge).  Tier: application (what a frame source or sink
+ * needs); the header parser and the NDIS conversions are private
+ * (src/net/offload_priv.h).  Checksums follow RFC 1071; segmentation
+ * follows what Linux's GSO produces for TCP over IPv4 and IPv6.
  *
  * All functions are thread-safe (no shared state) and never block.
  */
@@ -19,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "api.h"
 
 /* ovb_net_meta.flags */
 #define OVB_NET_META_CSUM_PARTIAL 0x01u /**< L4 checksum still to fill in */
@@ -57,31 +61,6 @@ struct ovb_net_meta {
 	uint32_t hash_type;   /**< NDIS_HASH_* bits of @hash (wire/rndis.h) */
 };
 
-/** Where the headers of a frame are, as found by ovb_offload_parse(). */
-struct ovb_net_hdrs {
-	uint16_t ethertype;   /**< after any one 802.1Q tag, host order */
-	uint16_t l3_off;      /**< IP header offset */
-	uint16_t l4_off;      /**< TCP/UDP header offset, 0 if none usable */
-	uint16_t payload_off; /**< first byte after the L4 header */
-	uint32_t l3_end;      /**< end of the IP datagram, bounded by len */
-	uint8_t ip_version;   /**< 4, 6, or 0 for non-IP */
-	uint8_t l4_proto;     /**< IPPROTO_TCP/UDP/..., 0 if unknown */
-};
-
-/**
- * Find the L3 and L4 headers of an Ethernet frame (one optional 802.1Q tag,
- * IPv4 with options, IPv6 with hop-by-hop/routing/destination options).
- * Fragments and truncated headers leave l4_off 0.  Returns 0, or -EBADMSG
- * when @len is shorter than an Ethernet header.
- */
-int ovb_offload_parse(const void *frame, size_t len, struct ovb_net_hdrs *h);
-
-/** Add @len bytes to a one's-complement partial sum (even @len except last). */
-uint32_t ovb_offload_csum_add(uint32_t sum, const void *data, size_t len);
-
-/** Fold a partial sum and complement it: the value to store, native order. */
-uint16_t ovb_offload_csum_fold(uint32_t sum);
-
 /**
  * Do the checksum work @meta says is pending, in place: the IPv4 header
  * checksum (IP4_CSUM) and the L4 checksum (CSUM_PARTIAL).  TCP and UDP over
@@ -92,32 +71,8 @@ uint16_t ovb_offload_csum_fold(uint32_t sum);
  * Returns 0, -EINVAL for NULL arguments, or -EBADMSG if the offsets lie
  * outside the frame.
  */
+OVB_API
 int ovb_offload_csum(void *frame, size_t len, struct ovb_net_meta *meta);
-
-/**
- * Bring a frame with pending offload work from NDIS conventions to the
- * Linux/virtio ones that the switch, TAP and the software paths share, in
- * place.  NDIS LSOv2 senders (Linux netvsc, Windows) leave the IPv4 total
- * length and header checksum (IPv6: payload length) 0 and seed the TCP
- * checksum with a pseudo-header sum without the length; Linux GSO expects
- * real lengths, a valid IPv4 header checksum and a seed that includes the
- * L4 length.  For TSO this sets the lengths, csum_start/csum_offset and
- * hdr_len; any pending IPv4 header checksum is computed; a pending TCP/UDP
- * checksum field is re-seeded.  netvsp calls it on its copy of each frame
- * after ovb_rndis_tx_to_meta().  Returns 0, -EINVAL for NULL arguments, or
- * -EBADMSG if the frame is not the TCP/UDP the metadata describes.
- */
-int ovb_offload_canonicalize(void *frame, size_t len,
-			     struct ovb_net_meta *meta);
-
-/**
- * The reverse for a TSO frame a guest (netvsc) sends to a Hyper-V host, as
- * NDIS LSOv2 asks and Linux netvsc does: zero the IPv4 total length and
- * header checksum (IPv6: payload length) and seed TCP without the length.
- * Returns 0, -EINVAL if @meta is not TSO, or -EBADMSG.
- */
-int ovb_offload_ndis_lso(void *frame, size_t len,
-			 const struct ovb_net_meta *meta);
 
 /** Receives one finished segment; a negative return stops segmentation. */
 typedef int ovb_offload_seg_fn(void *ctx, const void *seg, size_t len);
@@ -132,6 +87,7 @@ typedef int ovb_offload_seg_fn(void *ctx, const void *seg, size_t len);
  * the frame is not TCP of the announced IP version or the MSS is below
  * OVB_OFFLOAD_MIN_MSS, -ENOMEM, or the first negative value of @fn.
  */
+OVB_API
 ssize_t ovb_offload_tso(const void *frame, size_t len,
 			const struct ovb_net_meta *meta, ovb_offload_seg_fn *fn,
 			void *ctx);
@@ -141,6 +97,7 @@ ssize_t ovb_offload_tso(const void *frame, size_t len,
  * addresses.  Returns the new length (@len + 4), -EBADMSG if @len < 14, or
  * -EMSGSIZE if @cap is too small.
  */
+OVB_API
 ssize_t ovb_offload_vlan_insert(const void *frame, size_t len, uint16_t tci,
 				void *out, size_t cap);
 
@@ -151,6 +108,7 @@ struct virtio_net_hdr;
  * Returns 0, or -EOPNOTSUPP for UDP fragmentation offload (UFO) and any
  * unknown GSO type.
  */
+OVB_API
 int ovb_offload_from_virtio(const struct virtio_net_hdr *vh,
 			    struct ovb_net_meta *meta);
 
@@ -159,6 +117,7 @@ int ovb_offload_from_virtio(const struct virtio_net_hdr *vh,
  * IPv4-header-checksum and VLAN flags have no virtio equivalent: the caller
  * handles them first (ovb_offload_csum, ovb_offload_vlan_insert).
  */
+OVB_API
 void ovb_offload_to_virtio(const struct ovb_net_meta *meta,
 			   struct virtio_net_hdr *vh);
 

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "api.h"
+
 #define PCAPNG_SHB 0x0A0D0D0Au
 #define PCAPNG_IDB 0x00000001u
 #define PCAPNG_EPB 0x00000006u
@@ -56,18 +58,22 @@ struct ovb_pcapng {
 };
 
 /** Start a writer on @fd (not owned).  Returns 0 or -ENOMEM. */
+OVB_API
 int ovb_pcapng_init(struct ovb_pcapng *w, int fd);
 
 /** Free the buffer (does not flush or close the fd). */
+OVB_API
 void ovb_pcapng_fini(struct ovb_pcapng *w);
 
 /** Append a section header block naming @appl (shb_userappl). */
+OVB_API
 int ovb_pcapng_shb(struct ovb_pcapng *w, const char *appl);
 
 /**
  * Append an interface description block: @linktype, @snaplen, if_name
  * @name, if_description @desc (may be NULL) and if_tsresol 9 (ns).
  */
+OVB_API
 int ovb_pcapng_idb(struct ovb_pcapng *w, uint16_t linktype, uint32_t snaplen,
 		   const char *name, const char *desc);
 
@@ -76,15 +82,18 @@ int ovb_pcapng_idb(struct ovb_pcapng *w, uint16_t linktype, uint32_t snaplen,
  * (nanoseconds, matching if_tsresol 9), captured bytes from @iov (their
  * sum) and @orig_len on the wire, epb_flags @flags (0: no option).
  */
+OVB_API
 int ovb_pcapng_epb(struct ovb_pcapng *w, uint32_t ifidx, uint64_t ts_ns,
 		   const struct iovec *iov, int iovcnt, uint32_t orig_len,
 		   uint32_t flags);
 
 /** Append an interface statistics block with isb_ifrecv and isb_ifdrop. */
+OVB_API
 int ovb_pcapng_isb(struct ovb_pcapng *w, uint32_t ifidx, uint64_t ts_ns,
 		   uint64_t start_ns, uint64_t recv, uint64_t drop);
 
 /** Write the buffered blocks to the fd.  Returns 0 or -errno (sticky). */
+OVB_API
 int ovb_pcapng_flush(struct ovb_pcapng *w);
 
 #endif

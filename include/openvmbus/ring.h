@@ -34,6 +34,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "api.h"
 #include "wire/ring.h"
 
 /**
@@ -60,6 +61,7 @@ struct ovb_ring {
  * (@size bytes).  Does not touch the shared memory.
  * Returns 0, or -EINVAL if @size is 0 or not a multiple of 4096 or above 1 GiB.
  */
+OVB_API
 int ovb_ring_attach(struct ovb_ring *r, void *ctl, void *data, uint32_t size,
 		    const char *name);
 
@@ -69,6 +71,7 @@ int ovb_ring_attach(struct ovb_ring *r, void *ctl, void *data, uint32_t size,
  * ovb_ring_attach(); reads and writes that cross a page boundary or the
  * end of the area are split.
  */
+OVB_API
 int ovb_ring_attach_pages(struct ovb_ring *r, void *ctl,
 			  uint8_t *const *pages, uint32_t size,
 			  const char *name);
@@ -77,6 +80,7 @@ int ovb_ring_attach_pages(struct ovb_ring *r, void *ctl,
  * Initialise the shared control page as its owner does when the ring is
  * created: indices 0, mask 0, pending 0, feature bit pending_send_sz set.
  */
+OVB_API
 void ovb_ring_init_control(struct ovb_ring *r);
 
 /**
@@ -86,6 +90,7 @@ void ovb_ring_init_control(struct ovb_ring *r);
  * the peer may use the ring.  B5 rule 5: each side sets the bits of the
  * ring it writes (OpenVMM OutgoingRing::new).
  */
+OVB_API
 void ovb_ring_advertise(struct ovb_ring *r);
 
 /* ---- writer ---- */
@@ -94,6 +99,7 @@ void ovb_ring_advertise(struct ovb_ring *r);
  * Bytes a packet of @len bytes occupies in the ring (padding + trailer);
  * UINT32_MAX if @len is beyond any ring's size.
  */
+OVB_API
 uint32_t ovb_ring_packet_space(size_t len);
 
 /**
@@ -101,6 +107,7 @@ uint32_t ovb_ring_packet_space(size_t len);
  * visible to the reader together.  Returns 0, -EBADMSG (corrupt indices) or
  * -EINVAL if a batch is already open.
  */
+OVB_API
 int ovb_ring_write_begin(struct ovb_ring *r);
 
 /**
@@ -110,6 +117,7 @@ int ovb_ring_write_begin(struct ovb_ring *r);
  * it could never fit; -EBADMSG if the peer's read_index is corrupt; -EINVAL
  * if no batch is open or the packet is shorter than a descriptor.
  */
+OVB_API
 int ovb_ring_write_packet(struct ovb_ring *r, const struct iovec *iov,
 			  int iovcnt);
 
@@ -117,12 +125,14 @@ int ovb_ring_write_packet(struct ovb_ring *r, const struct iovec *iov,
  * Publish the staged packets.  Returns true if the reader must be signalled
  * (rule 1 of the contract).
  */
+OVB_API
 bool ovb_ring_write_commit(struct ovb_ring *r);
 
 /**
  * Write one packet as a batch of one.  Returns 0 or an error as
  * ovb_ring_write_packet(); *@signal tells whether to signal the reader.
  */
+OVB_API
 int ovb_ring_write(struct ovb_ring *r, const struct iovec *iov, int iovcnt,
 		   bool *signal);
 
@@ -134,9 +144,11 @@ int ovb_ring_write(struct ovb_ring *r, const struct iovec *iov, int iovcnt,
  * missed) -- the same test the reader applies before it signals -- or if
  * @need is 0.
  */
+OVB_API
 bool ovb_ring_set_pending_send(struct ovb_ring *r, uint32_t need);
 
 /** Free bytes a writer could use now (the 8 reserved bytes excluded). */
+OVB_API
 uint32_t ovb_ring_write_avail(const struct ovb_ring *r);
 
 /* ---- reader ---- */
@@ -149,15 +161,18 @@ uint32_t ovb_ring_write_avail(const struct ovb_ring *r);
  * -EMSGSIZE if @buflen is too small (the packet stays); -EBADMSG if the ring
  * is corrupt (bad write_index, len8/offset8 out of bounds).
  */
+OVB_API
 ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen);
 
 /**
  * Publish the read offset.  Returns true if the writer must be signalled
  * (rule 3 of the contract: pending_send_sz crossed).
  */
+OVB_API
 bool ovb_ring_read_commit(struct ovb_ring *r);
 
 /** Bytes waiting to be read (0 if empty or corrupt). */
+OVB_API
 uint32_t ovb_ring_read_avail(const struct ovb_ring *r);
 
 /**
@@ -166,18 +181,22 @@ uint32_t ovb_ring_read_avail(const struct ovb_ring *r);
  * the read side may ask (a spinning worker, a polling caller).  A hint: a
  * corrupt index also says true, and ovb_ring_read() then reports it.
  */
+OVB_API
 bool ovb_ring_peek(const struct ovb_ring *r);
 
 /** True while interrupt_mask is set (as the control page holds it now). */
+OVB_API
 bool ovb_ring_masked(const struct ovb_ring *r);
 
 /** Set interrupt_mask: the reader is draining, the writer need not signal. */
+OVB_API
 void ovb_ring_mask_interrupts(struct ovb_ring *r);
 
 /**
  * Clear interrupt_mask, then re-check (full barrier between the two).
  * Returns true if the ring is non-empty: keep reading.
  */
+OVB_API
 bool ovb_ring_unmask_interrupts(struct ovb_ring *r);
 
 #endif /* OPENVMBUS_RING_H */

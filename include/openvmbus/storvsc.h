@@ -33,7 +33,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "client.h"
+#include "vsc.h"
 
 struct ovb_storvsc;
 
@@ -78,7 +80,9 @@ struct ovb_storvsc_set {
 };
 
 /** Bind with ovb_client_register_driver(cl, &drv, &set). */
+OVB_API
 extern const struct ovb_vsc_driver ovb_storvsc_scsi_driver;
+OVB_API
 extern const struct ovb_vsc_driver ovb_storvsc_ide_driver;
 
 /** One logical unit as READ CAPACITY and INQUIRY describe it. */
@@ -93,20 +97,26 @@ struct ovb_storvsc_lun {
 };
 
 /** "scsi0", "ide0" ... */
+OVB_API
 const char *ovb_storvsc_name(const struct ovb_storvsc *s);
+OVB_API
 bool ovb_storvsc_is_ide(const struct ovb_storvsc *s);
 /** Negotiated VSTOR version (major << 8 | minor). */
+OVB_API
 uint16_t ovb_storvsc_version(const struct ovb_storvsc *s);
 /** Open channels (primary + sub-channels). */
+OVB_API
 unsigned int ovb_storvsc_channels(const struct ovb_storvsc *s);
 /**
  * True once the controller can do no I/O: its primary channel failed
  * (the host broke the ring or a packet) or it was removed.  A scan that
  * found no LUNs then says nothing about the disks.  Any thread.
  */
+OVB_API
 bool ovb_storvsc_failed(struct ovb_storvsc *s);
 
 /** Snapshot of the LUNs: fills up to @max, returns the count. */
+OVB_API
 size_t ovb_storvsc_luns(struct ovb_storvsc *s, struct ovb_storvsc_lun *out,
 			size_t max);
 
@@ -142,6 +152,7 @@ struct ovb_storvsc_io {
  * -EINVAL (unaligned, out of guest memory), -ENXIO, -ECONNRESET, -EIO
  * (the controller is offline: the host stopped answering).
  */
+OVB_API
 int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io);
 
 /**
@@ -150,6 +161,7 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io);
  * spin of poll_us, then it sleeps until a worker completes the request).
  * Never from a done() callback.
  */
+OVB_API
 int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
 			 uint16_t lun, uint64_t offset, void *buf,
 			 uint64_t len, bool fua);
@@ -169,7 +181,9 @@ int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
  * unmasks them so that the workers take over again.  Neither call may be
  * made from a done() callback.
  */
+OVB_API
 int ovb_storvsc_poll(struct ovb_storvsc *s);
+OVB_API
 void ovb_storvsc_poll_end(struct ovb_storvsc *s);
 
 /**
@@ -178,6 +192,7 @@ void ovb_storvsc_poll_end(struct ovb_storvsc *s);
  * offline.  For a shutdown that must not wait on a silent host.  Any
  * thread but a done() callback.
  */
+OVB_API
 void ovb_storvsc_abort(struct ovb_storvsc *s);
 
 /**
@@ -187,17 +202,22 @@ void ovb_storvsc_abort(struct ovb_storvsc *s);
  * ovb_storvsc_put().  Returns 0 and the controller in @out, or -ENODEV
  * when @set has no controller @i (any more).  Any thread.
  */
+OVB_API
 int ovb_storvsc_get(struct ovb_storvsc_set *set, unsigned int i,
 		    struct ovb_storvsc **out);
 
 /** Release a hold from ovb_storvsc_get(); the client must still exist. */
+OVB_API
 void ovb_storvsc_put(struct ovb_storvsc *s);
 
 /** Guest memory for data buffers (page aligned). */
+OVB_API
 void *ovb_storvsc_alloc(struct ovb_storvsc *s, size_t len);
+OVB_API
 void ovb_storvsc_free(struct ovb_storvsc *s, void *buf, size_t len);
 
 /** Largest transfer one request may carry (from QUERY_PROPERTIES). */
+OVB_API
 uint64_t ovb_storvsc_max_transfer(const struct ovb_storvsc *s);
 
 #endif /* OPENVMBUS_STORVSC_H */

@@ -29,8 +29,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "blk.h"
 #include "server.h"
+#include "vsp.h"
 #include "wire/vstor.h"
 
 /** Class GUIDs of the two flavours (wire byte order). */
@@ -75,12 +77,14 @@ struct ovb_storvsp_stats {
 struct ovb_storvsp;
 
 /** The VSP table (registered by ovb_storvsp_register()). */
+OVB_API
 extern const struct ovb_vsp_ops ovb_storvsp_ops;
 
 /**
  * Create a controller with no LUNs.  Returns 0, -EINVAL (bad cfg),
  * -ENOMEM.
  */
+OVB_API
 int ovb_storvsp_create(const struct ovb_storvsp_cfg *cfg,
 		       struct ovb_storvsp **out);
 
@@ -88,6 +92,7 @@ int ovb_storvsp_create(const struct ovb_storvsp_cfg *cfg,
  * Register the controller with @srv so that every partition that joins
  * later gets an offer of it.  Returns 0 or -ENOSPC.
  */
+OVB_API
 int ovb_storvsp_register(struct ovb_server *srv, struct ovb_storvsp *c);
 
 /**
@@ -97,6 +102,7 @@ int ovb_storvsp_register(struct ovb_server *srv, struct ovb_storvsp *c);
  * thread.  Returns the LUN number, or -EEXIST (taken), -ENOSPC (full),
  * -EINVAL (IDE controllers take only LUN 0), -ENOMEM.
  */
+OVB_API
 int ovb_storvsp_add_lun(struct ovb_storvsp *c, int lun, struct ovb_blk *blk);
 
 /**
@@ -105,24 +111,31 @@ int ovb_storvsp_add_lun(struct ovb_storvsp *c, int lun, struct ovb_blk *blk);
  * commands are done.  Any thread except a channel worker.  Returns 0 or
  * -ENOENT.
  */
+OVB_API
 int ovb_storvsp_remove_lun(struct ovb_storvsp *c, uint16_t lun);
 
 /** LUN numbers present, ascending; fills up to @max, returns the count. */
+OVB_API
 size_t ovb_storvsp_luns(struct ovb_storvsp *c, uint16_t *out, size_t max);
 
 /** The backend of LUN @lun, or NULL (valid until it is removed). */
+OVB_API
 struct ovb_blk *ovb_storvsp_lun_blk(struct ovb_storvsp *c, uint16_t lun);
 
 /** Copy the counters. */
+OVB_API
 void ovb_storvsp_get_stats(struct ovb_storvsp *c, struct ovb_storvsp_stats *st);
 
+OVB_API
 const char *ovb_storvsp_name(const struct ovb_storvsp *c);
+OVB_API
 bool ovb_storvsp_is_ide(const struct ovb_storvsp *c);
 
 /**
  * Free a controller and close its backends.  Every partition that saw it
  * must be gone (ovb_server_destroy or partitions destroyed) first.
  */
+OVB_API
 void ovb_storvsp_destroy(struct ovb_storvsp *c);
 
 #endif /* OPENVMBUS_STORVSP_H */

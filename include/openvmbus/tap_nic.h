@@ -7,12 +7,14 @@
  * permanent address, the MTU from the host, the virtio-net header maps to
  * checksum and LSO per-packet info, and each channel gets its own TAP
  * queue (IFF_MULTI_QUEUE) with a reader thread.  Layer: frontends.
+ * Library: libopenvmbus-linux (pkg-config openvmbus-linux).
  */
 #ifndef OPENVMBUS_TAP_NIC_H
 #define OPENVMBUS_TAP_NIC_H
 
 #include <stdbool.h>
 
+#include "api.h"
 #include "client.h"
 #include "netvsc.h"
 
@@ -31,23 +33,28 @@ struct ovb_tap_nic;
  * thread that is not a channel worker.  Returns 0 or -errno after logging
  * which step failed (-EPERM without CAP_NET_ADMIN / CAP_SYS_ADMIN).
  */
+OVB_API
 int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
 		      const struct ovb_tap_nic_params *p,
 		      struct ovb_tap_nic **out);
 
 /** The interface name the kernel gave. */
+OVB_API
 const char *ovb_tap_nic_name(const struct ovb_tap_nic *t);
 
 /** The netvsc under it. */
+OVB_API
 struct ovb_netvsc *ovb_tap_nic_netvsc(struct ovb_tap_nic *t);
 
 /** Stop the readers, close the TAP and the NIC.  The namespace stays. */
+OVB_API
 void ovb_tap_nic_stop(struct ovb_tap_nic *t);
 
 /**
  * Create network namespace @name under /run/netns unless it exists.
  * Returns 0 or -errno.
  */
+OVB_API
 int ovb_netns_ensure(const char *name);
 
 #endif /* OPENVMBUS_TAP_NIC_H */

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "offload.h"
 
 #define OVB_VSWITCH_MAX_PORTS 64u
@@ -70,10 +71,12 @@ struct ovb_vswitch_port_stats {
  * Create a switch; @cfg may be NULL for defaults.
  * Returns 0, -EINVAL for a bad table size, or -ENOMEM.
  */
+OVB_API
 int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,
 		       struct ovb_vswitch **out);
 
 /** Destroy a switch.  No other call may be running or start. */
+OVB_API
 void ovb_vswitch_destroy(struct ovb_vswitch *sw);
 
 /**
@@ -82,6 +85,7 @@ void ovb_vswitch_destroy(struct ovb_vswitch *sw);
  * port number in @port.  May block while inputs are in flight.
  * Returns 0, -EINVAL, or -ENOSPC when all OVB_VSWITCH_MAX_PORTS are used.
  */
+OVB_API
 int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
 			 uint32_t caps, ovb_vswitch_tx_fn *tx, void *ctx,
 			 unsigned int *port);
@@ -91,6 +95,7 @@ int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
  * flight.  Must not be called from a transmit callback.
  * Returns 0 or -ENODEV.
  */
+OVB_API
 int ovb_vswitch_port_remove(struct ovb_vswitch *sw, unsigned int port);
 
 /**
@@ -101,11 +106,13 @@ int ovb_vswitch_port_remove(struct ovb_vswitch *sw, unsigned int port);
  * unknown port, or -EBADMSG for a runt frame or a multicast or all-zero
  * source MAC (counted as an rx drop).
  */
+OVB_API
 int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 		      const void *frame, size_t len,
 		      const struct ovb_net_meta *meta);
 
 /** Copy a port's counters.  Returns 0 or -ENODEV. */
+OVB_API
 int ovb_vswitch_port_stats(struct ovb_vswitch *sw, unsigned int port,
 			   struct ovb_vswitch_port_stats *st);
 
@@ -113,10 +120,12 @@ int ovb_vswitch_port_stats(struct ovb_vswitch *sw, unsigned int port,
  * Find the port a MAC was learned on (entries past their age count as
  * gone).  Returns 0 and stores the port, or -ENOENT.
  */
+OVB_API
 int ovb_vswitch_lookup(struct ovb_vswitch *sw, const uint8_t mac[6],
 		       unsigned int *port);
 
 /** Drop every MAC entry past its age; returns how many were dropped. */
+OVB_API
 unsigned int ovb_vswitch_age(struct ovb_vswitch *sw);
 
 #endif /* OPENVMBUS_VSWITCH_H */

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "openvmbus/blk.h"
+#include "openvmbus/blk_file.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 

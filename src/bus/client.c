@@ -11,8 +11,11 @@
 #include <time.h>
 
 #include "bus/client_priv.h"
+#include "openvmbus/client.h"
 #include "openvmbus/deadline.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
 
 /* ---- waiting for the host ---------------------------------------------- */
 

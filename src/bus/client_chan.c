@@ -18,6 +18,7 @@
 #include "openvmbus/atomic.h"
 #include "openvmbus/log.h"
 #include "openvmbus/ring.h"
+#include "openvmbus/vsc.h"
 
 /* ---- GPADLs -------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bus/client_priv.h"
+#include "openvmbus/client.h"
 #include "openvmbus/log.h"
 #include "openvmbus/version.h"
 

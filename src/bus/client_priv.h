@@ -12,6 +12,8 @@
 
 #include "bus/chan_internal.h"
 #include "openvmbus/client.h"
+#include "openvmbus/hv.h"
+#include "openvmbus/vsc.h"
 
 #define CL_MAX_DRIVERS 16
 

@@ -3,7 +3,9 @@
  * The fault engine's hooks in the bus (src/bus/fault.c), beside the
  * capture's (capture_hook.h) and at the same places: where the server
  * hands a channel message to the link, and where a host channel frames a
- * ring packet.  Each call site tests OVB_FAULT_ON() first.  Layer: bus.
+ * ring packet, and where netvsp writes an RNDIS message into a guest's
+ * receive buffer.  Each call site tests OVB_FAULT_ON() first.  Layer: bus.
+ * Private: internal symbols of the library, never exported.
  */
 #ifndef OVB_BUS_FAULT_HOOK_H
 #define OVB_BUS_FAULT_HOOK_H
@@ -16,6 +18,19 @@
 
 struct ovb_partition;
 struct ovb_chan;
+
+/** Faults armed in this process (0 when none); read relaxed. */
+extern int ovb__fault_on;
+
+#define OVB_FAULT_ON()                                                        \
+	__builtin_expect(__atomic_load_n(&ovb__fault_on, __ATOMIC_RELAXED), 0)
+
+/**
+ * netvsp wrote an RNDIS message of @len bytes at @msg, in a guest's
+ * receive buffer, and will announce it on host channel @chan: the
+ * rndis-lie fault may rewrite its header in place.
+ */
+void ovb__fault_rndis(struct ovb_chan *chan, void *msg, size_t len);
 
 /**
  * Send a channel message to @part's guest as the server would, with no

@@ -49,7 +49,10 @@
 #include "bus/fault_hook.h"
 #include "bus/server_priv.h"
 #include "openvmbus/atomic.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/log.h"
+#include "openvmbus/server.h"
+#include "openvmbus/vsp.h"
 
 int ovb_server_create(struct ovb_server **out)
 {

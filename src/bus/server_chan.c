@@ -13,6 +13,7 @@
 
 #include "bus/server_priv.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsp.h"
 
 #define GPADL_MAX_RANGES 64
 

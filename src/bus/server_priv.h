@@ -13,7 +13,9 @@
 
 #include "bus/chan_internal.h"
 #include "openvmbus/gpadl.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/server.h"
+#include "openvmbus/vsp.h"
 
 #define SRV_MAX_VSPS 16
 #define SRV_MAX_ASM 8 /* GPADLs being reassembled at once */

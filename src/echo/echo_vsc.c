@@ -12,6 +12,7 @@
 
 #include "openvmbus/echo.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
 
 struct ovb_echo {
 	struct ovb_vsc_dev *dev;

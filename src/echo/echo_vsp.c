@@ -14,6 +14,7 @@
 
 #include "openvmbus/echo.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsp.h"
 
 #define ECHO_MAX_IOV 256
 

@@ -14,6 +14,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "link/inproc_test.h"
+#include "openvmbus/client.h"
+#include "openvmbus/gmem.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
 

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "openvmbus/gmem.h"
 #include "openvmbus/link.h"
 #include "openvmbus/wire/vmbus.h"
 

@@ -17,7 +17,11 @@
 #include <unistd.h>
 
 #include "link/link_priv.h"
+#include "openvmbus/client.h"
+#include "openvmbus/gmem.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 #include "openvmbus/log.h"
 
 #define GUEST_SEND_WAIT 5000 /* ms the host may leave its socket full */

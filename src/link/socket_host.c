@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include "link/link_priv.h"
+#include "openvmbus/gmem.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 #include "openvmbus/log.h"
 
 #define HOST_BATCH 64       /* datagrams per connection per turn */

@@ -14,7 +14,8 @@
 #include "net/netvsc_priv.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
-#include "openvmbus/toeplitz.h"
+#include "openvmbus/vsc.h"
+#include "net/toeplitz.h"
 
 #define NETVSC_CLASS_GUID                                                      \
 	{ { 0x63, 0x51, 0x61, 0xf8, 0x3e, 0xdf, 0xc5, 0x46, 0x91, 0x3f, 0xf2,  \

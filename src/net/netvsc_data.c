@@ -18,6 +18,7 @@
 #include "net/netvsc_priv.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
 
 /* ---- buffer pools -------------------------------------------------------- */
 

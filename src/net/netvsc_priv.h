@@ -9,8 +9,8 @@
 #include <pthread.h>
 
 #include "openvmbus/netvsc.h"
-#include "openvmbus/nvsp.h"
-#include "openvmbus/rndis.h"
+#include "net/nvsp.h"
+#include "net/rndis.h"
 
 #define NETVSC_BIG_BUFS 32u            /* page-buffer frames in flight */
 #define NETVSC_BIG_SIZE (68u * 1024u)  /* RNDIS header + 64 KiB frame */

@@ -22,6 +22,8 @@
 
 #include "net/netvsp_priv.h"
 #include "openvmbus/log.h"
+#include "openvmbus/server.h"
+#include "openvmbus/vsp.h"
 
 #define NETVSP_CLASS_GUID                                                      \
 	{ { 0x63, 0x51, 0x61, 0xf8, 0x3e, 0xdf, 0xc5, 0x46, 0x91, 0x3f, 0xf2,  \

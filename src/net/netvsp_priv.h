@@ -20,9 +20,9 @@
 #include <string.h>
 
 #include "openvmbus/netvsp.h"
-#include "openvmbus/nvsp.h"
-#include "openvmbus/rndis.h"
-#include "openvmbus/toeplitz.h"
+#include "net/nvsp.h"
+#include "net/rndis.h"
+#include "net/toeplitz.h"
 
 #define NETVSP_SEND_SECTION 6144u       /* what Windows hosts hand out */
 #define NETVSP_MAX_RX_BUF (31u << 20)   /* Linux's ceiling, NVSP >= 3 */

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/fault_hook.h"
 #include "net/netvsp_priv.h"
-#include "openvmbus/fault.h"
 #include "openvmbus/log.h"
 
 /* Header room in a slot: RNDIS PACKET plus checksum, VLAN, hash PPIs. */

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "openvmbus/nvsp.h"
+#include "net/nvsp.h"
 
 const uint32_t ovb_nvsp_versions[OVB_NVSP_VERSION_COUNT] = {
 	NVSP_PROTOCOL_VERSION_61, NVSP_PROTOCOL_VERSION_6,

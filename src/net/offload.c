@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "openvmbus/byteorder.h"
-#include "openvmbus/offload.h"
+#include "net/offload_priv.h"
 
 #define ETH_HDR_LEN 14u
 #define ETHERTYPE_IPV4 0x0800u

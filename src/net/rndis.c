@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "openvmbus/rndis.h"
+#include "net/rndis.h"
 
 /** Where a type keeps its info (or status) buffer length and offset. */
 struct rndis_rule {

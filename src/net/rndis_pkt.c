@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "openvmbus/rndis.h"
+#include "net/rndis.h"
 
 #define PKT_BODY 8u
 #define PPI_LEN (sizeof(struct rndis_ppi) + 4u) /* a record with a u32 */

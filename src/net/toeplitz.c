@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "openvmbus/byteorder.h"
-#include "openvmbus/offload.h"
-#include "openvmbus/toeplitz.h"
+#include "net/offload_priv.h"
+#include "net/toeplitz.h"
 #include "openvmbus/wire/rndis.h"
 
 uint32_t ovb_toeplitz_hash(const uint8_t key[OVB_TOEPLITZ_KEY_SIZE],

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "openvmbus/byteorder.h"
-#include "openvmbus/scsi_target.h"
+#include "storage/scsi_target.h"
 
 /* Limits we advertise in the Block Limits VPD page and enforce. */
 #define OVB_SCSI_MAX_WS_BLOCKS 0x400000u    /**< WRITE SAME blocks */

@@ -15,8 +15,10 @@
 #include <string.h>
 
 #include "openvmbus/byteorder.h"
+#include "openvmbus/client.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
 #include "storage/storvsc_priv.h"
 
 #define SVSC_DEFAULT_RING (256u << 10)

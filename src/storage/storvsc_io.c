@@ -15,6 +15,7 @@
 #include "openvmbus/byteorder.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
 #include "storage/storvsc_priv.h"
 
 static __thread bool svsc_worker_thread;

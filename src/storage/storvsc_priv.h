@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "openvmbus/storvsc.h"
-#include "openvmbus/vstor.h"
+#include "storage/vstor.h"
 #include "openvmbus/wire/scsi.h"
 
 #define SVSC_MAX_CH 9u          /* primary + 8 sub-channels */

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "openvmbus/log.h"
+#include "openvmbus/server.h"
+#include "openvmbus/vsp.h"
 #include "storage/storvsp_priv.h"
 
 #define SVSP_DEFAULT_SUBS 4u

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "openvmbus/log.h"
+#include "openvmbus/vsp.h"
 #include "storage/storvsp_priv.h"
 
 int ovb__svsp_chan_init(struct svsp_chan *ch)

@@ -24,9 +24,9 @@
 #include <pthread.h>
 #include <sys/uio.h>
 
-#include "openvmbus/scsi_target.h"
+#include "storage/scsi_target.h"
 #include "openvmbus/storvsp.h"
-#include "openvmbus/vstor.h"
+#include "storage/vstor.h"
 
 #define SVSP_MAX_IOV 520u /* 1 MiB + 2 pages, merged pages */
 

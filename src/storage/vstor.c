@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "openvmbus/vstor.h"
+#include "storage/vstor.h"
 
 static const uint16_t vstor_versions[] = {
 	VSTOR_PROTO_VERSION_WIN10, VSTOR_PROTO_VERSION_WIN8_1,

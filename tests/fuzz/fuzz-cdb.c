@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "openvmbus/log.h"
-#include "openvmbus/scsi_target.h"
+#include "storage/scsi_target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/echo.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "openvmbus/rndis.h"
+#include "net/rndis.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

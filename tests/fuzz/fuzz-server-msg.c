@@ -29,9 +29,11 @@
 #include <unistd.h>
 
 #include "openvmbus/echo.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
 #include "openvmbus/server.h"
+#include "openvmbus/vsp.h"
 
 #define MEM_GPA 0x100000ull
 #define MEM_SIZE (64 * 4096ull)

@@ -16,10 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
+#include "openvmbus/server.h"
 #include "openvmbus/storvsp.h"
-#include "openvmbus/vstor.h"
+#include "openvmbus/vsc.h"
+#include "storage/vstor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

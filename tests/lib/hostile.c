@@ -15,8 +15,12 @@
 #include <cmocka.h>
 
 #include "bus/chan_priv.h"
+#include "link/inproc_test.h"
+#include "openvmbus/client.h"
 #include "openvmbus/gpadl.h"
+#include "openvmbus/link.h"
 #include "openvmbus/ring.h"
+#include "openvmbus/vsc.h"
 #include "tests/lib/hostile.h"
 
 /* ---- host->guest recorder ------------------------------------------------- */

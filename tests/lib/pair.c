@@ -11,7 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
 #include "openvmbus/log.h"
+#include "openvmbus/server.h"
 #include "tests/lib/pair.h"
 
 bool pair_anon_memory(void)

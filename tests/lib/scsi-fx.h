@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "openvmbus/blk.h"
-#include "openvmbus/scsi_target.h"
+#include "storage/scsi_target.h"
 
 #define MIB (1024u * 1024u)
 #define CDB(...)                                                               \

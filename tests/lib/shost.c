@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "tests/lib/shost.h"
 

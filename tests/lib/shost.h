@@ -17,6 +17,8 @@
 #include <stdbool.h>
 
 #include "openvmbus/client.h"
+#include "openvmbus/gmem.h"
+#include "openvmbus/hv.h"
 
 #define SHOST_MAX_REC 512
 #define SHOST_MAX_OFFERS 8

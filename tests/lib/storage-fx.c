@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/deadline.h"
+#include "openvmbus/link.h"
+#include "openvmbus/server.h"
 #include "storage/storvsc_priv.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
@@ -378,3 +382,36 @@ void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n,
 	free(fl);
 }
 
+__thread bool sfx_in_poller;
+int sfx_dones_on_pollers;
+
+void sfx_io_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct sfx_io *p = io->ctx;
+
+	if (sfx_in_poller)
+		__atomic_fetch_add(&sfx_dones_on_pollers, 1, __ATOMIC_RELAXED);
+	p->res = res;
+	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
+}
+
+void sfx_io_submit(struct ovb_storvsc *s, struct sfx_io *p,
+		   enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
+		   void *buf, uint64_t len, bool fua)
+{
+	memset(p, 0, sizeof(*p));
+	p->io.fua = fua;
+	p->io.op = op;
+	p->io.lun = lun;
+	p->io.offset = off;
+	p->io.buf = buf;
+	p->io.len = len;
+	p->io.done = sfx_io_done;
+	p->io.ctx = p;
+	assert_int_equal(ovb_storvsc_submit(s, &p->io), 0);
+}
+
+uint64_t sfx_now_ms(void)
+{
+	return ovb_now_us() / 1000;
+}

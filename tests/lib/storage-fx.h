@@ -98,4 +98,27 @@ void sfx_flight_done(struct ovb_storvsc_io *io, int64_t res);
  * check each result and the RAM disks. */
 void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n, size_t len);
 
+/* A request of the polling tests: its result, and where done() ran. */
+struct sfx_io {
+	struct ovb_storvsc_io io;
+	int64_t res;
+	bool done; /* atomic */
+};
+
+/** Set by a thread that polls with its own loop ... */
+extern __thread bool sfx_in_poller;
+/** ... counted here (atomic) each time sfx_io_done() runs on one. */
+extern int sfx_dones_on_pollers;
+
+/** done() of an sfx_io: records @res, then sets done. */
+void sfx_io_done(struct ovb_storvsc_io *io, int64_t res);
+
+/** Fill @p (zeroed first) and submit it; fails the test if refused. */
+void sfx_io_submit(struct ovb_storvsc *s, struct sfx_io *p,
+		   enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
+		   void *buf, uint64_t len, bool fua);
+
+/** CLOCK_MONOTONIC in milliseconds. */
+uint64_t sfx_now_ms(void);
+
 #endif

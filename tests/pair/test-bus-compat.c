@@ -16,8 +16,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "link/inproc_test.h"
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
 #include "openvmbus/netvsp.h"
+#include "openvmbus/server.h"
 #include "openvmbus/storvsp.h"
+#include "openvmbus/vsc.h"
+#include "openvmbus/vsp.h"
 #include "openvmbus/vswitch.h"
 #include "tests/lib/hostile.h"
 

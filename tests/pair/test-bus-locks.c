@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/link.h"
+#include "openvmbus/vsp.h"
 #include "tests/lib/pair.h"
 
 /* ---- a host device whose worker can be held in recv ---------------------- */

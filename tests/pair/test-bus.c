@@ -17,7 +17,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
 #include "openvmbus/version.h"
+#include "openvmbus/vsc.h"
+#include "openvmbus/vsp.h"
 #include "tests/lib/pair.h"
 
 static struct ovb_echo *open_echo(struct pair *p, unsigned int i)

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/capture.h"
+#include "openvmbus/client.h"
 #include "openvmbus/pcapng.h"
 #include "openvmbus/wire/vstor.h"
 #include "tests/lib/storage-fx.h"

@@ -20,6 +20,7 @@
 
 #include "openvmbus/fault.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
 #include "tests/lib/pair.h"
 
 /* ---- the fault lines the host logs ---------------------------------- */

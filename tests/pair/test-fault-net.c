@@ -19,11 +19,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/fault.h"
 #include "openvmbus/link.h"
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
-#include "openvmbus/rndis.h"
+#include "openvmbus/server.h"
+#include "net/rndis.h"
 #include "tests/lib/pair.h"
 
 #define MAXF 64

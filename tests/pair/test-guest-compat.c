@@ -21,8 +21,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/echo.h"
 #include "openvmbus/version.h"
+#include "openvmbus/vsc.h"
 #include "openvmbus/wire/ring.h"
 #include "tests/lib/shost.h"
 

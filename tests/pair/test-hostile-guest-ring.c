@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/hv.h"
+#include "openvmbus/vsc.h"
 #include "tests/lib/hostile.h"
 
 #define PG 4096u

@@ -21,7 +21,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "link/inproc_test.h"
+#include "openvmbus/client.h"
+#include "openvmbus/hv.h"
+#include "openvmbus/link.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
+#include "openvmbus/vsp.h"
 #include "tests/lib/hostile.h"
 
 #define BASE (1ull << 30)          /* the hostile guest's RAM */

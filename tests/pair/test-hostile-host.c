@@ -23,6 +23,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "link/inproc_test.h"
+#include "openvmbus/client.h"
+#include "openvmbus/hv.h"
+#include "openvmbus/link.h"
+#include "openvmbus/vsc.h"
 #include "tests/lib/hostile.h"
 
 #define PG 4096u

@@ -24,9 +24,9 @@
 
 #include "openvmbus/link.h"
 #include "openvmbus/netvsp.h"
-#include "openvmbus/nvsp.h"
+#include "net/nvsp.h"
 #include "openvmbus/offload.h"
-#include "openvmbus/rndis.h"
+#include "net/rndis.h"
 #include "openvmbus/vswitch.h"
 #include "tests/lib/net-guest-fx.h"
 #include "tests/lib/pair.h"

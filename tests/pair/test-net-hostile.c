@@ -17,11 +17,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/link.h"
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
-#include "openvmbus/nvsp.h"
-#include "openvmbus/rndis.h"
+#include "openvmbus/server.h"
+#include "openvmbus/vsc.h"
+#include "net/nvsp.h"
+#include "net/rndis.h"
 #include "tests/lib/pair.h"
 
 struct raw {

@@ -19,11 +19,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/link.h"
 #include "openvmbus/netvsc.h"
 #include "openvmbus/atomic.h"
 #include "openvmbus/netvsp.h"
 #include "openvmbus/ring.h"
+#include "openvmbus/server.h"
+#include "openvmbus/vsc.h"
 #include "openvmbus/wire/nvsp.h"
 #include "tests/lib/pair.h"
 

@@ -25,8 +25,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
+#include "openvmbus/server.h"
 #include "openvmbus/wire/link.h"
 #include "tests/lib/pair.h"
 

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Pair tests of storage polling and batching (storvsp over RAM disks and
- * storvsc in one process over the inproc link): the data checks in
- * polling mode, caller polling from several threads at once, a polling
- * caller that keeps the host from signalling, resets and host death while
- * callers poll; polling on the host too, and a LUN removed while a polling
- * host worker never sleeps; a file LUN whose batches reach the backend
- * with one system call at most; one signal per batch of packets, both
- * ways; done() callbacks of two controllers that submit to each other.
+ * Pair tests of storage polling (storvsp over RAM disks and storvsc in
+ * one process over the inproc link): the data checks in polling mode,
+ * caller polling from several threads at once, a polling caller that
+ * keeps the host from signalling, resets and host death while callers
+ * poll; polling on the host too, and a LUN removed while a polling host
+ * worker never sleeps.  Batching is in test-storage-batch.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +23,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/guid.h"
+#include "openvmbus/hv.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
@@ -53,64 +52,13 @@ static void verify_workload(struct sfx *f, struct ovb_storvsc *s)
 	sfx_flight_run(f, s, 96, 16384);
 }
 
-/* A request of the polling tests: its result, and where done() ran. */
-struct pio {
-	struct ovb_storvsc_io io;
-	int64_t res;
-	bool done; /* atomic */
-};
-
-static __thread bool in_poller;  /* this thread polls with our loop */
-static int dones_on_pollers;     /* atomic: done() ran on such a thread */
-
-static void pio_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct pio *p = io->ctx;
-
-	if (in_poller)
-		__atomic_fetch_add(&dones_on_pollers, 1, __ATOMIC_RELAXED);
-	p->res = res;
-	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
-}
-
-static void pio_submit_fua(struct ovb_storvsc *s, struct pio *p,
-			   enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
-			   void *buf, uint64_t len, bool fua)
-{
-	memset(p, 0, sizeof(*p));
-	p->io.fua = fua;
-	p->io.op = op;
-	p->io.lun = lun;
-	p->io.offset = off;
-	p->io.buf = buf;
-	p->io.len = len;
-	p->io.done = pio_done;
-	p->io.ctx = p;
-	assert_int_equal(ovb_storvsc_submit(s, &p->io), 0);
-}
-
-static void pio_submit(struct ovb_storvsc *s, struct pio *p,
-		       enum ovb_storvsc_op op, uint16_t lun, uint64_t off,
-		       void *buf, uint64_t len)
-{
-	pio_submit_fua(s, p, op, lun, off, buf, len, false);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Poll until the @n requests of @p are done or 10 s passed.  Returns the
  * sum of what ovb_storvsc_poll() returned, or its first error.
  */
-static long poll_until(struct ovb_storvsc *s, struct pio *p, int n)
+static long poll_until(struct ovb_storvsc *s, struct sfx_io *p, int n)
 {
-	uint64_t end = mono_ms() + 10000;
+	uint64_t end = sfx_now_ms() + 10000;
 	long sum = 0;
 
 	for (unsigned int i = 0;; i++) {
@@ -124,7 +72,7 @@ static long poll_until(struct ovb_storvsc *s, struct pio *p, int n)
 		if (rc < 0)
 			return rc;
 		sum += rc;
-		if (i % 1024 == 0 && mono_ms() > end)
+		if (i % 1024 == 0 && sfx_now_ms() > end)
 			return sum;
 	}
 }
@@ -168,9 +116,9 @@ static void *poller_main(void *arg)
 	uint64_t base = (2u << 20) + (uint64_t)pt->idx * POLL_IOS * POLL_LEN;
 	uint8_t *wbuf = ovb_storvsc_alloc(s, POLL_IOS * POLL_LEN);
 	uint8_t *rbuf = ovb_storvsc_alloc(s, POLL_IOS * POLL_LEN);
-	struct pio p[POLL_IOS];
+	struct sfx_io p[POLL_IOS];
 
-	in_poller = true;
+	sfx_in_poller = true;
 	if (!wbuf || !rbuf) {
 		pt->errors++;
 		return NULL;
@@ -181,17 +129,17 @@ static void *poller_main(void *arg)
 		sfx_fill(wbuf, POLL_IOS * POLL_LEN, round * 8 + (unsigned)pt->idx);
 		memset(rbuf, 0, POLL_IOS * POLL_LEN);
 		for (int k = 0; k < POLL_IOS; k++)
-			pio_submit(s, &p[k], OVB_STORVSC_WRITE, lun,
-				   base + k * POLL_LEN, wbuf + k * POLL_LEN,
-				   POLL_LEN);
+			sfx_io_submit(s, &p[k], OVB_STORVSC_WRITE, lun,
+				      base + k * POLL_LEN, wbuf + k * POLL_LEN,
+				      POLL_LEN, false);
 		n = poll_until(s, p, POLL_IOS);
 		pt->sum += n > 0 ? n : 0;
 		for (int k = 0; k < POLL_IOS; k++)
 			pt->errors += !p[k].done || p[k].res != POLL_LEN;
 		for (int k = 0; k < POLL_IOS; k++)
-			pio_submit(s, &p[k], OVB_STORVSC_READ, lun,
-				   base + k * POLL_LEN, rbuf + k * POLL_LEN,
-				   POLL_LEN);
+			sfx_io_submit(s, &p[k], OVB_STORVSC_READ, lun,
+				      base + k * POLL_LEN, rbuf + k * POLL_LEN,
+				      POLL_LEN, false);
 		n = poll_until(s, p, POLL_IOS);
 		pt->sum += n > 0 ? n : 0;
 		for (int k = 0; k < POLL_IOS; k++)
@@ -216,7 +164,7 @@ static void test_caller_poll_threads(void **state)
 	long sum = 0;
 
 	PAIR_WAIT(ovb_storvsc_channels(s) == 3);
-	__atomic_store_n(&dones_on_pollers, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sfx_dones_on_pollers, 0, __ATOMIC_RELAXED);
 	for (int i = 0; i < 4; i++) {
 		pt[i] = (struct poller){ .s = s, .f = f, .idx = i };
 		assert_int_equal(pthread_create(&t[i], NULL, poller_main,
@@ -228,7 +176,7 @@ static void test_caller_poll_threads(void **state)
 		sum += pt[i].sum;
 	}
 	/* What the calls returned is what ran on the polling threads. */
-	assert_int_equal(sum, __atomic_load_n(&dones_on_pollers,
+	assert_int_equal(sum, __atomic_load_n(&sfx_dones_on_pollers,
 					      __ATOMIC_RELAXED));
 	assert_true(sum > 0);
 	sfx_guest_chans(s, &g);
@@ -253,28 +201,28 @@ static void test_caller_poll_no_signals(void **state)
 	struct ovb_storvsc *s = sfx_ctl(f, false);
 	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
 	struct sfx_chans h, g;
-	struct pio p[8];
+	struct sfx_io p[8];
 	uint64_t sig;
 
 	sfx_gate_close();
 	for (int i = 0; i < 8; i++)
-		pio_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
-			   buf + i * 4096, 4096);
+		sfx_io_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
+			      buf + i * 4096, 4096, false);
 	PAIR_WAIT(sfx_gate_held() == 8);
 	/* The worker unmasked before it went to sleep. */
 	PAIR_WAIT((sfx_host_chans(f, &h), h.peer_masked == 0));
 	assert_int_equal(h.n, 1);
 	assert_int_equal(h.peer_masked, 0);
 	sig = h.st.signals_out;
-	__atomic_store_n(&dones_on_pollers, 0, __ATOMIC_RELAXED);
-	in_poller = true;
+	__atomic_store_n(&sfx_dones_on_pollers, 0, __ATOMIC_RELAXED);
+	sfx_in_poller = true;
 	assert_int_equal(ovb_storvsc_poll(s), 0);
 	sfx_host_chans(f, &h);
 	assert_int_equal(h.peer_masked, 1);
 	sfx_gate_open();
 	assert_int_equal(poll_until(s, p, 8), 8);
-	in_poller = false;
-	assert_int_equal(__atomic_load_n(&dones_on_pollers, __ATOMIC_RELAXED),
+	sfx_in_poller = false;
+	assert_int_equal(__atomic_load_n(&sfx_dones_on_pollers, __ATOMIC_RELAXED),
 			 8);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(p[i].res, 4096);
@@ -299,10 +247,10 @@ static void test_poll_timeout(void **state)
 	struct ovb_storvsc *s = sfx_ctl(f, false);
 	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
 	struct ovb_storvsp_stats st;
-	struct pio p;
+	struct sfx_io p;
 
 	sfx_gate_close();
-	pio_submit(s, &p, OVB_STORVSC_READ, 0, 0, buf, 4096);
+	sfx_io_submit(s, &p, OVB_STORVSC_READ, 0, 0, buf, 4096, false);
 	assert_true(poll_until(s, &p, 1) >= 0);
 	ovb_storvsc_poll_end(s);
 	assert_true(p.done);
@@ -327,9 +275,9 @@ struct dier {
 static void *dier_main(void *arg)
 {
 	struct dier *d = arg;
-	uint64_t end = mono_ms() + 10000;
+	uint64_t end = sfx_now_ms() + 10000;
 
-	in_poller = true;
+	sfx_in_poller = true;
 	for (unsigned int i = 0;; i++) {
 		int rc = ovb_storvsc_poll(d->s);
 
@@ -337,7 +285,7 @@ static void *dier_main(void *arg)
 			d->rc = rc;
 			break;
 		}
-		if (i % 1024 == 0 && mono_ms() > end)
+		if (i % 1024 == 0 && sfx_now_ms() > end)
 			break;
 	}
 	ovb_storvsc_poll_end(d->s);
@@ -353,30 +301,30 @@ static void test_poll_host_dies(void **state)
 	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
 	struct dier d[2] = { { s, 0 }, { s, 0 } };
 	pthread_t t[2];
-	struct pio p[8];
+	struct sfx_io p[8];
 	uint64_t t0;
 	int left = 8;
 
 	PAIR_WAIT(ovb_storvsc_channels(s) == 2);
 	sfx_gate_close();
 	for (int i = 0; i < 8; i++)
-		pio_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
-			   buf + i * 4096, 4096);
+		sfx_io_submit(s, &p[i], OVB_STORVSC_READ, 0, (uint64_t)i * 4096,
+			      buf + i * 4096, 4096, false);
 	PAIR_WAIT(sfx_gate_held() == 8);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, dier_main, &d[i]),
 				 0);
 	usleep(20000);
-	t0 = mono_ms();
+	t0 = sfx_now_ms();
 	ovb_client_link_down(f->cl);
-	while (left && mono_ms() - t0 < 5000) {
+	while (left && sfx_now_ms() - t0 < 5000) {
 		left = 0;
 		for (int i = 0; i < 8; i++)
 			left += !__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE);
 		usleep(1000);
 	}
 	assert_int_equal(left, 0);
-	assert_true(mono_ms() - t0 < 2000);
+	assert_true(sfx_now_ms() - t0 < 2000);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(d[i].rc, -ECONNRESET);
@@ -490,313 +438,6 @@ static void test_poll_hot_remove(void **state)
 	sfx_free(f);
 }
 
-/*
- * A file LUN: the host queues each drained batch with one system call at
- * most, and a lone read of cached data is copied at the flush.
- */
-static void test_host_batches(void **state)
-{
-	struct sfx *f = sfx_new(NULL);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	char dir[] = "/tmp/ovb-test-storage-XXXXXX", arg[96], path[64];
-	struct ovb_storvsp_stats a, b;
-	struct ovb_disk_spec spec;
-	struct ovb_blk *blk;
-	uint8_t *buf;
-	struct pio p[32];
-	bool fast;
-	int before, fd;
-
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/f.img", dir);
-	snprintf(arg, sizeof(arg), "%s,size=4M", path);
-	assert_int_equal(ovb_disk_spec_parse(arg, &spec, NULL, 0), 0);
-	assert_int_equal(ovb_blk_file_open(&spec, &blk), 0);
-	before = f->changes;
-	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 4, blk), 4);
-	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
-	buf = ovb_storvsc_alloc(s, 32 * 4096);
-	sfx_fill(buf, 32 * 4096, 21);
-	/* 32 FUA writes at once: never the fast path, io_uring only. */
-	ovb_storvsp_get_stats(f->scsi, &a);
-	for (int i = 0; i < 32; i++)
-		pio_submit_fua(s, &p[i], OVB_STORVSC_WRITE, 4,
-			       (uint64_t)i * 4096, buf + i * 4096, 4096, true);
-	for (int i = 0; i < 32; i++)
-		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
-	for (int i = 0; i < 32; i++)
-		assert_int_equal(p[i].res, 4096);
-	ovb_storvsp_get_stats(f->scsi, &b);
-	assert_true(b.srbs - a.srbs >= 32);
-	assert_int_equal(b.backend_inline, a.backend_inline);
-	assert_true(b.backend_kicks > a.backend_kicks);
-	assert_true(b.backend_kicks - a.backend_kicks <= 32);
-	/* Sync reads of cached data: each SRB alone, each copied at once. */
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	fast = preadv2(fd, &(struct iovec){ arg, 1 }, 1, 0, RWF_NOWAIT) == 1;
-	close(fd);
-	ovb_storvsp_get_stats(f->scsi, &a);
-	for (int i = 0; i < 16; i++) {
-		memset(buf, 0, 4096);
-		assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 4,
-						  (uint64_t)i * 4096, buf,
-						  4096, false),
-				 4096);
-	}
-	ovb_storvsp_get_stats(f->scsi, &b);
-	if (fast) {
-		assert_int_equal(b.backend_inline - a.backend_inline, 16);
-		assert_int_equal(b.backend_kicks, a.backend_kicks);
-	}
-	sfx_rw_check(f, s, 4, NULL, 65536, 65536, 22);
-	ovb_storvsc_free(s, buf, 32 * 4096);
-	sfx_free(f);
-	unlink(path);
-	rmdir(dir);
-}
-
-/* A request whose done() submits a follow-up (a front end's resubmit). */
-struct relay {
-	struct ovb_storvsc_io io;
-	struct ovb_storvsc *s;
-	struct pio next;
-	int errors;
-	bool done; /* atomic */
-};
-
-static void relay_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct relay *r = io->ctx;
-	struct pio *p = &r->next;
-
-	r->errors += res != (int64_t)io->len;
-	memset(p, 0, sizeof(*p));
-	p->io.op = OVB_STORVSC_READ;
-	p->io.lun = 1;
-	p->io.offset = io->offset;
-	p->io.buf = io->buf;
-	p->io.len = io->len;
-	p->io.done = pio_done;
-	p->io.ctx = p;
-	r->errors += ovb_storvsc_submit(r->s, &p->io) != 0;
-	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
-}
-
-/*
- * One signal per batch, both ways.  16 completions released at once leave
- * the host as one batch (one signal at most); the guest drains them in one
- * go, and the 16 SRBs its done() callbacks send reach the host as one
- * batch too, whose 16 completions are again one batch.
- */
-static void test_one_signal_per_batch(void **state)
-{
-	struct sfx_opts o = { .gated = true };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	uint8_t *buf = ovb_storvsc_alloc(s, 16 * 4096);
-	struct relay r[16];
-	struct sfx_chans a, b, ga, gb;
-
-	sfx_gate_close();
-	for (int i = 0; i < 16; i++) {
-		memset(&r[i], 0, sizeof(r[i]));
-		r[i].s = s;
-		r[i].io.op = OVB_STORVSC_READ;
-		r[i].io.lun = 0;
-		r[i].io.offset = (uint64_t)i * 4096;
-		r[i].io.buf = buf + i * 4096;
-		r[i].io.len = 4096;
-		r[i].io.done = relay_done;
-		r[i].io.ctx = &r[i];
-		assert_int_equal(ovb_storvsc_submit(s, &r[i].io), 0);
-	}
-	PAIR_WAIT(sfx_gate_held() == 16);
-	/* Both workers asleep, both rings unmasked. */
-	PAIR_WAIT((sfx_host_chans(f, &a),
-		   a.peer_masked == 0 && a.host_masked == 0));
-	assert_int_equal(a.n, 1);
-	assert_int_equal(a.peer_masked + a.host_masked, 0);
-	sfx_guest_chans(s, &ga);
-	sfx_gate_open();
-	for (int i = 0; i < 16; i++) {
-		PAIR_WAIT(__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE) &&
-			  __atomic_load_n(&r[i].next.done, __ATOMIC_ACQUIRE));
-		assert_true(r[i].next.done);
-		assert_int_equal(r[i].errors, 0);
-		assert_int_equal(r[i].next.res, 4096);
-	}
-	sfx_host_chans(f, &b);
-	sfx_guest_chans(s, &gb);
-	assert_int_equal(b.st.pkts_in - a.st.pkts_in, 16);
-	assert_int_equal(b.st.pkts_out - a.st.pkts_out, 32);
-	assert_int_equal(gb.st.pkts_out - ga.st.pkts_out, 16);
-	/* Host -> guest: two batches; guest -> host: one. */
-	assert_int_equal(b.st.commits_out - a.st.commits_out, 2);
-	assert_int_equal(gb.st.commits_out - ga.st.commits_out, 1);
-	assert_true(b.st.signals_out - a.st.signals_out <= 2);
-	assert_true(b.st.signals_in - a.st.signals_in <= 1);
-	ovb_storvsc_free(s, buf, 16 * 4096);
-	sfx_free(f);
-}
-
-/*
- * done() callbacks of each controller submit to the other one, on both
- * workers at once: what a callback sends on another channel must not wait
- * for anything the other drain holds (reply batching holds no lock across
- * callbacks).
- */
-struct hop {
-	struct ovb_storvsc_io io;
-	struct ovb_storvsc *ctl[2];
-	int left;    /* hops still to make */
-	int errors;
-	bool done;   /* atomic */
-};
-
-static void hop_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct hop *h = io->ctx;
-	struct ovb_storvsc *next;
-
-	h->errors += res != (int64_t)io->len;
-	if (--h->left <= 0 || h->errors) {
-		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
-		return;
-	}
-	next = h->ctl[h->left % 2];
-	io->lun = 0;
-	if (ovb_storvsc_submit(next, io)) {
-		h->errors++;
-		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
-	}
-}
-
-static void test_cross_controller_callbacks(void **state)
-{
-	struct sfx_opts o = { .ide = true, .subchannels = 1 };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *scsi = sfx_ctl(f, false), *ide = sfx_ctl(f, true);
-	uint8_t *buf = ovb_storvsc_alloc(scsi, 16 * 4096);
-	struct hop h[16];
-	uint64_t end;
-	int left = 16;
-
-	PAIR_WAIT(ovb_storvsc_channels(scsi) == 2);
-	for (int i = 0; i < 16; i++) {
-		memset(&h[i], 0, sizeof(h[i]));
-		h[i].ctl[0] = scsi;
-		h[i].ctl[1] = ide;
-		h[i].left = 400;
-		h[i].io.op = i % 2 ? OVB_STORVSC_WRITE : OVB_STORVSC_READ;
-		h[i].io.offset = (uint64_t)i * 4096;
-		h[i].io.buf = buf + i * 4096;
-		h[i].io.len = 4096;
-		h[i].io.done = hop_done;
-		h[i].io.ctx = &h[i];
-		assert_int_equal(ovb_storvsc_submit(i % 2 ? ide : scsi,
-						    &h[i].io), 0);
-	}
-	end = mono_ms() + 30000;
-	while (left && mono_ms() < end) {
-		left = 0;
-		for (int i = 0; i < 16; i++)
-			left += !__atomic_load_n(&h[i].done, __ATOMIC_ACQUIRE);
-		usleep(2000);
-	}
-	assert_int_equal(left, 0);
-	for (int i = 0; i < 16; i++) {
-		assert_int_equal(h[i].errors, 0);
-		assert_int_equal(h[i].left, 0);
-	}
-	ovb_storvsc_free(scsi, buf, 16 * 4096);
-	sfx_free(f);
-}
-
-/*
- * Two controllers polled from one thread: each ovb_storvsc_poll() reports
- * the done() callbacks of its own controller only, even when a callback
- * of one submits to the other and that request finishes on this thread.
- */
-struct xio {
-	struct ovb_storvsc_io io;
-	struct ovb_storvsc *peer; /* the controller to hop to, or NULL */
-	int *ran;                 /* per controller: done() on the poller */
-	int who;                  /* 0 scsi, 1 ide */
-	bool done;                /* atomic */
-};
-
-static void xio_done(struct ovb_storvsc_io *io, int64_t res)
-{
-	struct xio *x = io->ctx;
-
-	if (in_poller)
-		x->ran[x->who]++;
-	if (res != (int64_t)io->len)
-		x->ran[2]++;
-	if (x->peer) {
-		struct ovb_storvsc *next = x->peer;
-
-		/* Hop once: a submit from a done() callback. */
-		x->peer = NULL;
-		x->who ^= 1;
-		if (ovb_storvsc_submit(next, io) == 0)
-			return;
-		x->ran[2]++;
-	}
-	__atomic_store_n(&x->done, true, __ATOMIC_RELEASE);
-}
-
-static void test_poll_counts_own_controller(void **state)
-{
-	struct sfx_opts o = { .ide = true };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *ctl[2] = { sfx_ctl(f, false), sfx_ctl(f, true) };
-	uint8_t *buf = ovb_storvsc_alloc(ctl[0], 32 * 4096);
-	struct xio x[32];
-	int ran[3] = { 0 };
-	long sum[2] = { 0 };
-	uint64_t end = mono_ms() + 10000;
-	int left = 32;
-
-	in_poller = true;
-	for (int i = 0; i < 32; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		x[i].who = i % 2;
-		x[i].peer = ctl[!x[i].who];
-		x[i].ran = ran;
-		x[i].io.op = OVB_STORVSC_READ;
-		x[i].io.offset = (uint64_t)i * 4096;
-		x[i].io.buf = buf + i * 4096;
-		x[i].io.len = 4096;
-		x[i].io.done = xio_done;
-		x[i].io.ctx = &x[i];
-		assert_int_equal(ovb_storvsc_submit(ctl[x[i].who], &x[i].io),
-				 0);
-	}
-	while (left && mono_ms() < end) {
-		for (int c = 0; c < 2; c++) {
-			int rc = ovb_storvsc_poll(ctl[c]);
-
-			assert_true(rc >= 0);
-			sum[c] += rc;
-		}
-		left = 0;
-		for (int i = 0; i < 32; i++)
-			left += !__atomic_load_n(&x[i].done, __ATOMIC_ACQUIRE);
-	}
-	in_poller = false;
-	ovb_storvsc_poll_end(ctl[0]);
-	ovb_storvsc_poll_end(ctl[1]);
-	assert_int_equal(left, 0);
-	assert_int_equal(ran[2], 0);
-	assert_int_equal(sum[0], ran[0]);
-	assert_int_equal(sum[1], ran[1]);
-	ovb_storvsc_free(ctl[0], buf, 32 * 4096);
-	sfx_free(f);
-}
-
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,10 +448,6 @@ int main(void)
 		cmocka_unit_test(test_poll_host_dies),
 		cmocka_unit_test(test_poll_both_sides),
 		cmocka_unit_test(test_poll_hot_remove),
-		cmocka_unit_test(test_host_batches),
-		cmocka_unit_test(test_one_signal_per_batch),
-		cmocka_unit_test(test_cross_controller_callbacks),
-		cmocka_unit_test(test_poll_counts_own_controller),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

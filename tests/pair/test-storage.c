@@ -24,9 +24,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/guid.h"
+#include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "openvmbus/server.h"
+#include "openvmbus/vsp.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 

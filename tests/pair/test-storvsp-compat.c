@@ -17,8 +17,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
 #include "openvmbus/log.h"
-#include "openvmbus/vstor.h"
+#include "storage/vstor.h"
+#include "openvmbus/vsc.h"
 #include "openvmbus/wire/scsi.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"

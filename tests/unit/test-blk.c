@@ -31,7 +31,8 @@
 #include <cmocka.h>
 
 #include "openvmbus/blk.h"
-#include "openvmbus/scsi_target.h"
+#include "openvmbus/blk_file.h"
+#include "storage/scsi_target.h"
 
 #define MIB (1024u * 1024u)
 

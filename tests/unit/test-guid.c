@@ -3,7 +3,7 @@
  * Unit tests for GUID handling (src/core/guid.c): string <-> wire order,
  * rejection of malformed strings, random version-4 GUIDs and the device
  * class names.  The wire bytes of the class GUIDs themselves are checked in
- * test-wire-vmbus.c.
+ * test-wire-ring.c.
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <linux/virtio_net.h>
 
-#include "openvmbus/offload.h"
+#include "net/offload_priv.h"
 
 /* ---- independent reference: 16-bit big-endian words, no tricks ---- */
 

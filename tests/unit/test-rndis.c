@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "openvmbus/rndis.h"
+#include "net/rndis.h"
 
 #define LE16(x) (uint8_t)((x) & 0xff), (uint8_t)(((x) >> 8) & 0xff)
 #define LE32(x) LE16((x) & 0xffff), LE16(((x) >> 16) & 0xffff)

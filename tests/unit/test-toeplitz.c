@@ -13,7 +13,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "openvmbus/toeplitz.h"
+#include "net/toeplitz.h"
 #include "openvmbus/wire/rndis.h"
 
 static const uint8_t ms_key[40] = {

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "openvmbus/vstor.h"
+#include "storage/vstor.h"
 
 static const uint16_t all_versions[] = {0x0602, 0x0600, 0x0501, 0x0402, 0x0200};
 #define NVERS (sizeof(all_versions) / sizeof(all_versions[0]))

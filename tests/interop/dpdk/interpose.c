@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "openvmbus/link.h"
+#include "openvmbus/vsc.h"
 #include "tests/interop/dpdk/shim.h"
 
 #define REAL(name)                                                             \

@@ -33,9 +33,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "openvmbus/client.h"
 #include "openvmbus/guid.h"
 #include "openvmbus/link.h"
+#include "openvmbus/link_socket.h"
 #include "openvmbus/log.h"
+#include "openvmbus/vsc.h"
 #include "tests/interop/dpdk/shim.h"
 
 #define SHIM_RAM_GPA (1ull << 32)

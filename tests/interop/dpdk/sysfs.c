@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "openvmbus/guid.h"
+#include "openvmbus/vsc.h"
 #include "tests/interop/dpdk/shim.h"
 
 static int mkdir_p(const char *path)

@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "offload.h"
-#include "wire/rndis.h"
+#include "net/offload_priv.h"
+#include "openvmbus/wire/rndis.h"
 
 /**
  * A decoded RNDIS message other than PACKET.  Which fields are meaningful

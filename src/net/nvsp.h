@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "wire/nvsp.h"
+#include "openvmbus/wire/nvsp.h"
 
 /** Versions in the order a guest proposes them: 6.1, 6, 5, 4, 2, 1. */
 #define OVB_NVSP_VERSION_COUNT 6

@@ -38,8 +38,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "blk.h"
-#include "wire/scsi.h"
+#include "openvmbus/blk.h"
+#include "openvmbus/wire/scsi.h"
 
 #define OVB_SCSI_MAX_CDB 16u
 #define OVB_SCSI_MAX_LUNS 256u  /**< largest LUN set REPORT LUNS lists */

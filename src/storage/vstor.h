@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "wire/vstor.h"
+#include "openvmbus/wire/vstor.h"
 
 /** An SRB in host byte order, as sent by EXECUTE_SRB or COMPLETE_IO. */
 struct ovb_vstor_srb {

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pair tests of storage batching (storvsp and storvsc in one process over
+ * the inproc link): a file LUN whose batches reach the backend with one
+ * system call at most; one signal per batch of packets, both ways; done()
+ * callbacks of two controllers that submit to each other; a poller counts
+ * only its own controller's completions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/blk_file.h"
+#include "openvmbus/guid.h"
+#include "tests/lib/pair.h"
+#include "tests/lib/storage-fx.h"
+
+/*
+ * A file LUN: the host queues each drained batch with one system call at
+ * most, and a lone read of cached data is copied at the flush.
+ */
+static void test_host_batches(void **state)
+{
+	struct sfx *f = sfx_new(NULL);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	char dir[] = "/tmp/ovb-test-storage-XXXXXX", arg[96], path[64];
+	struct ovb_storvsp_stats a, b;
+	struct ovb_disk_spec spec;
+	struct ovb_blk *blk;
+	uint8_t *buf;
+	struct sfx_io p[32];
+	bool fast;
+	int before, fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f.img", dir);
+	snprintf(arg, sizeof(arg), "%s,size=4M", path);
+	assert_int_equal(ovb_disk_spec_parse(arg, &spec, NULL, 0), 0);
+	assert_int_equal(ovb_blk_file_open(&spec, &blk), 0);
+	before = f->changes;
+	assert_int_equal(ovb_storvsp_add_lun(f->scsi, 4, blk), 4);
+	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
+	buf = ovb_storvsc_alloc(s, 32 * 4096);
+	sfx_fill(buf, 32 * 4096, 21);
+	/* 32 FUA writes at once: never the fast path, io_uring only. */
+	ovb_storvsp_get_stats(f->scsi, &a);
+	for (int i = 0; i < 32; i++)
+		sfx_io_submit(s, &p[i], OVB_STORVSC_WRITE, 4,
+			      (uint64_t)i * 4096, buf + i * 4096, 4096, true);
+	for (int i = 0; i < 32; i++)
+		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(p[i].res, 4096);
+	ovb_storvsp_get_stats(f->scsi, &b);
+	assert_true(b.srbs - a.srbs >= 32);
+	assert_int_equal(b.backend_inline, a.backend_inline);
+	assert_true(b.backend_kicks > a.backend_kicks);
+	assert_true(b.backend_kicks - a.backend_kicks <= 32);
+	/* Sync reads of cached data: each SRB alone, each copied at once. */
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	fast = preadv2(fd, &(struct iovec){ arg, 1 }, 1, 0, RWF_NOWAIT) == 1;
+	close(fd);
+	ovb_storvsp_get_stats(f->scsi, &a);
+	for (int i = 0; i < 16; i++) {
+		memset(buf, 0, 4096);
+		assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 4,
+						  (uint64_t)i * 4096, buf,
+						  4096, false),
+				 4096);
+	}
+	ovb_storvsp_get_stats(f->scsi, &b);
+	if (fast) {
+		assert_int_equal(b.backend_inline - a.backend_inline, 16);
+		assert_int_equal(b.backend_kicks, a.backend_kicks);
+	}
+	sfx_rw_check(f, s, 4, NULL, 65536, 65536, 22);
+	ovb_storvsc_free(s, buf, 32 * 4096);
+	sfx_free(f);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A request whose done() submits a follow-up (a front end's resubmit). */
+struct relay {
+	struct ovb_storvsc_io io;
+	struct ovb_storvsc *s;
+	struct sfx_io next;
+	int errors;
+	bool done; /* atomic */
+};
+
+static void relay_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct relay *r = io->ctx;
+	struct sfx_io *p = &r->next;
+
+	r->errors += res != (int64_t)io->len;
+	memset(p, 0, sizeof(*p));
+	p->io.op = OVB_STORVSC_READ;
+	p->io.lun = 1;
+	p->io.offset = io->offset;
+	p->io.buf = io->buf;
+	p->io.len = io->len;
+	p->io.done = sfx_io_done;
+	p->io.ctx = p;
+	r->errors += ovb_storvsc_submit(r->s, &p->io) != 0;
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * One signal per batch, both ways.  16 completions released at once leave
+ * the host as one batch (one signal at most); the guest drains them in one
+ * go, and the 16 SRBs its done() callbacks send reach the host as one
+ * batch too, whose 16 completions are again one batch.
+ */
+static void test_one_signal_per_batch(void **state)
+{
+	struct sfx_opts o = { .gated = true };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 16 * 4096);
+	struct relay r[16];
+	struct sfx_chans a, b, ga, gb;
+
+	sfx_gate_close();
+	for (int i = 0; i < 16; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].s = s;
+		r[i].io.op = OVB_STORVSC_READ;
+		r[i].io.lun = 0;
+		r[i].io.offset = (uint64_t)i * 4096;
+		r[i].io.buf = buf + i * 4096;
+		r[i].io.len = 4096;
+		r[i].io.done = relay_done;
+		r[i].io.ctx = &r[i];
+		assert_int_equal(ovb_storvsc_submit(s, &r[i].io), 0);
+	}
+	PAIR_WAIT(sfx_gate_held() == 16);
+	/* Both workers asleep, both rings unmasked. */
+	PAIR_WAIT((sfx_host_chans(f, &a),
+		   a.peer_masked == 0 && a.host_masked == 0));
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.peer_masked + a.host_masked, 0);
+	sfx_guest_chans(s, &ga);
+	sfx_gate_open();
+	for (int i = 0; i < 16; i++) {
+		PAIR_WAIT(__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE) &&
+			  __atomic_load_n(&r[i].next.done, __ATOMIC_ACQUIRE));
+		assert_true(r[i].next.done);
+		assert_int_equal(r[i].errors, 0);
+		assert_int_equal(r[i].next.res, 4096);
+	}
+	sfx_host_chans(f, &b);
+	sfx_guest_chans(s, &gb);
+	assert_int_equal(b.st.pkts_in - a.st.pkts_in, 16);
+	assert_int_equal(b.st.pkts_out - a.st.pkts_out, 32);
+	assert_int_equal(gb.st.pkts_out - ga.st.pkts_out, 16);
+	/* Host -> guest: two batches; guest -> host: one. */
+	assert_int_equal(b.st.commits_out - a.st.commits_out, 2);
+	assert_int_equal(gb.st.commits_out - ga.st.commits_out, 1);
+	assert_true(b.st.signals_out - a.st.signals_out <= 2);
+	assert_true(b.st.signals_in - a.st.signals_in <= 1);
+	ovb_storvsc_free(s, buf, 16 * 4096);
+	sfx_free(f);
+}
+
+/*
+ * done() callbacks of each controller submit to the other one, on both
+ * workers at once: what a callback sends on another channel must not wait
+ * for anything the other drain holds (reply batching holds no lock across
+ * callbacks).
+ */
+struct hop {
+	struct ovb_storvsc_io io;
+	struct ovb_storvsc *ctl[2];
+	int left;    /* hops still to make */
+	int errors;
+	bool done;   /* atomic */
+};
+
+static void hop_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct hop *h = io->ctx;
+	struct ovb_storvsc *next;
+
+	h->errors += res != (int64_t)io->len;
+	if (--h->left <= 0 || h->errors) {
+		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
+		return;
+	}
+	next = h->ctl[h->left % 2];
+	io->lun = 0;
+	if (ovb_storvsc_submit(next, io)) {
+		h->errors++;
+		__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
+	}
+}
+
+static void test_cross_controller_callbacks(void **state)
+{
+	struct sfx_opts o = { .ide = true, .subchannels = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *scsi = sfx_ctl(f, false), *ide = sfx_ctl(f, true);
+	uint8_t *buf = ovb_storvsc_alloc(scsi, 16 * 4096);
+	struct hop h[16];
+	uint64_t end;
+	int left = 16;
+
+	PAIR_WAIT(ovb_storvsc_channels(scsi) == 2);
+	for (int i = 0; i < 16; i++) {
+		memset(&h[i], 0, sizeof(h[i]));
+		h[i].ctl[0] = scsi;
+		h[i].ctl[1] = ide;
+		h[i].left = 400;
+		h[i].io.op = i % 2 ? OVB_STORVSC_WRITE : OVB_STORVSC_READ;
+		h[i].io.offset = (uint64_t)i * 4096;
+		h[i].io.buf = buf + i * 4096;
+		h[i].io.len = 4096;
+		h[i].io.done = hop_done;
+		h[i].io.ctx = &h[i];
+		assert_int_equal(ovb_storvsc_submit(i % 2 ? ide : scsi,
+						    &h[i].io), 0);
+	}
+	end = sfx_now_ms() + 30000;
+	while (left && sfx_now_ms() < end) {
+		left = 0;
+		for (int i = 0; i < 16; i++)
+			left += !__atomic_load_n(&h[i].done, __ATOMIC_ACQUIRE);
+		usleep(2000);
+	}
+	assert_int_equal(left, 0);
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(h[i].errors, 0);
+		assert_int_equal(h[i].left, 0);
+	}
+	ovb_storvsc_free(scsi, buf, 16 * 4096);
+	sfx_free(f);
+}
+
+/*
+ * Two controllers polled from one thread: each ovb_storvsc_poll() reports
+ * the done() callbacks of its own controller only, even when a callback
+ * of one submits to the other and that request finishes on this thread.
+ */
+struct xio {
+	struct ovb_storvsc_io io;
+	struct ovb_storvsc *peer; /* the controller to hop to, or NULL */
+	int *ran;                 /* per controller: done() on the poller */
+	int who;                  /* 0 scsi, 1 ide */
+	bool done;                /* atomic */
+};
+
+static void xio_done(struct ovb_storvsc_io *io, int64_t res)
+{
+	struct xio *x = io->ctx;
+
+	if (sfx_in_poller)
+		x->ran[x->who]++;
+	if (res != (int64_t)io->len)
+		x->ran[2]++;
+	if (x->peer) {
+		struct ovb_storvsc *next = x->peer;
+
+		/* Hop once: a submit from a done() callback. */
+		x->peer = NULL;
+		x->who ^= 1;
+		if (ovb_storvsc_submit(next, io) == 0)
+			return;
+		x->ran[2]++;
+	}
+	__atomic_store_n(&x->done, true, __ATOMIC_RELEASE);
+}
+
+static void test_poll_counts_own_controller(void **state)
+{
+	struct sfx_opts o = { .ide = true };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *ctl[2] = { sfx_ctl(f, false), sfx_ctl(f, true) };
+	uint8_t *buf = ovb_storvsc_alloc(ctl[0], 32 * 4096);
+	struct xio x[32];
+	int ran[3] = { 0 };
+	long sum[2] = { 0 };
+	uint64_t end = sfx_now_ms() + 10000;
+	int left = 32;
+
+	sfx_in_poller = true;
+	for (int i = 0; i < 32; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		x[i].who = i % 2;
+		x[i].peer = ctl[!x[i].who];
+		x[i].ran = ran;
+		x[i].io.op = OVB_STORVSC_READ;
+		x[i].io.offset = (uint64_t)i * 4096;
+		x[i].io.buf = buf + i * 4096;
+		x[i].io.len = 4096;
+		x[i].io.done = xio_done;
+		x[i].io.ctx = &x[i];
+		assert_int_equal(ovb_storvsc_submit(ctl[x[i].who], &x[i].io),
+				 0);
+	}
+	while (left && sfx_now_ms() < end) {
+		for (int c = 0; c < 2; c++) {
+			int rc = ovb_storvsc_poll(ctl[c]);
+
+			assert_true(rc >= 0);
+			sum[c] += rc;
+		}
+		left = 0;
+		for (int i = 0; i < 32; i++)
+			left += !__atomic_load_n(&x[i].done, __ATOMIC_ACQUIRE);
+	}
+	sfx_in_poller = false;
+	ovb_storvsc_poll_end(ctl[0]);
+	ovb_storvsc_poll_end(ctl[1]);
+	assert_int_equal(left, 0);
+	assert_int_equal(ran[2], 0);
+	assert_int_equal(sum[0], ran[0]);
+	assert_int_equal(sum[1], ran[1]);
+	ovb_storvsc_free(ctl[0], buf, 32 * 4096);
+	sfx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_batches),
+		cmocka_unit_test(test_one_signal_per_batch),
+		cmocka_unit_test(test_cross_controller_callbacks),
+		cmocka_unit_test(test_poll_counts_own_controller),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The shared library exports exactly the public API: the dynamic symbol
+# table (nm -D --defined-only) equals, both ways, the set of functions and
+# variables the public headers (include/openvmbus/*.h and wire/) declare.
+# Built with -fvisibility=hidden, the library exports only what is marked
+# OVB_API (include/openvmbus/api.h), so this fails when a public function
+# lacks the mark (declared, not exported) and when an internal one gets it
+# (exported, not declared).
+#
+# How the headers are read: each public header is compiled alone with
+# gcc's -aux-info, which writes one line per function declaration with
+# the file and line it comes from; the extern functions whose line is in
+# a public header are the declared functions (static inline helpers are
+# not exported and not counted).  Variables are not in -aux-info: they
+# are the top-level "extern" declarations without parentheses in the
+# preprocessed header (cc -E), again only those from public headers.
+# Needs a build (OVB_BUILD, default build/) and gcc as cc; no root.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${OVB_BUILD:-build}
+CC=${CC:-cc}
+LIBS=("$BUILD/libopenvmbus.so")
+for l in "${LIBS[@]}"; do
+	[ -f "$l" ] || { echo "exports: $l not built (make lib)"; exit 1; }
+done
+if ! echo 'int x;' | "$CC" -x c -fsyntax-only -aux-info /dev/null - \
+	2>/dev/null; then
+	echo "exports: skip: $CC has no -aux-info (gcc needed)"
+	exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+hdrs=(include/openvmbus/*.h include/openvmbus/wire/*.h)
+for h in "${hdrs[@]}"; do
+	name=${h#include/}
+	base=$tmp/$(echo "$name" | tr / _)
+	printf '#include "%s"\n' "$name" >"$base.c"
+	if ! "$CC" -std=c11 -D_GNU_SOURCE -Iinclude -I/usr/include/fuse3 \
+		-fsyntax-only -aux-info "$base.aux" "$base.c" 2>"$base.err" ||
+		! "$CC" -std=c11 -D_GNU_SOURCE -Iinclude -I/usr/include/fuse3 \
+			-E "$base.c" >"$base.i" 2>>"$base.err"; then
+		echo "exports: $name does not compile:"
+		sed 's/^/    /' "$base.err" | head -n 5
+		exit 1
+	fi
+done
+
+for l in "${LIBS[@]}"; do
+	nm -D --defined-only "$l" | awk -v lib="$(basename "$l")" \
+		'NF == 3 { print $3, lib }'
+done | sort >"$tmp/exported"
+
+python3 - "$tmp" <<'PY'
+import glob
+import os
+import re
+import sys
+
+tmp = sys.argv[1]
+PUBLIC = re.compile(r"^(?:\./)?include/openvmbus/")
+declared = {}  # name -> header:line
+
+# Functions: "/* include/openvmbus/x.h:12:NC */ extern int f (int);"
+AUX = re.compile(r"^/\* (\S+):(\d+):\w+ \*/ (.*)$")
+for aux in glob.glob(os.path.join(tmp, "*.aux")):
+    for line in open(aux):
+        m = AUX.match(line)
+        if not m or not PUBLIC.match(m.group(1)):
+            continue
+        decl = m.group(3)
+        if not decl.startswith("extern "):
+            continue  # static inline: not part of the ABI
+        # the name is the identifier before the parameter list's "("
+        n = re.search(r"(\w+) \((?!\*)", decl)
+        if n:
+            declared.setdefault(n.group(1), "%s:%s" % (m.group(1),
+                                                       m.group(2)))
+
+# Variables: top-level extern declarations without "(" from public files.
+MARK = re.compile(r'^# (\d+) "([^"]+)"')
+for pre in glob.glob(os.path.join(tmp, "*.i")):
+    keep, text = False, []
+    for line in open(pre):
+        m = MARK.match(line)
+        if m:
+            keep = bool(PUBLIC.match(m.group(2)))
+            where = m.group(2)
+            continue
+        if keep:
+            text.append(line)
+    flat = " ".join(text)
+    flat = re.sub(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)", "", flat)
+    depth, start = 0, 0
+    for i, c in enumerate(flat):
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == ";" and depth == 0:
+            st = flat[start:i].strip()
+            start = i + 1
+            if st.startswith("extern ") and "(" not in st:
+                st = re.sub(r"\[[^\]]*\]", "", st).strip()
+                declared.setdefault(re.findall(r"\w+", st)[-1], "variable")
+
+exported = {}
+for line in open(os.path.join(tmp, "exported")):
+    name, lib = line.split()
+    exported[name] = lib
+
+bad = 0
+for name in sorted(set(declared) - set(exported)):
+    print("exports: %s is declared in %s but not exported "
+          "(mark it OVB_API, or define it)" % (name, declared[name]))
+    bad += 1
+for name in sorted(set(exported) - set(declared)):
+    print("exports: %s is exported by %s but declared in no public "
+          "header (an internal symbol: it must not be OVB_API)"
+          % (name, exported[name]))
+    bad += 1
+internal = [n for n in declared
+            if re.match(r"(ovb__|netvsp__|netvsc__)", n)]
+for name in sorted(internal):
+    print("exports: internal name %s in a public header (%s)"
+          % (name, declared[name]))
+    bad += 1
+print("exports: %d declared, %d exported, %d difference(s)"
+      % (len(declared), len(exported), bad))
+sys.exit(1 if bad else 0)
+PY
