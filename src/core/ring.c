@@ -74,12 +74,22 @@ static int ring_check_index(const struct ovb_ring *r, const char *what,
 }
 
 /* Paged data area: copy @n (< size) bytes in at @off page by page. */
-static uint32_t ring_paged_in(struct ovb_ring *r, uint32_t off,
-			      const uint8_t *s, size_t n)
+static inline __attribute__((always_inline)) uint32_t
+ring_paged_in(struct ovb_ring *r, uint32_t off, const uint8_t *s, size_t n)
 {
-	while (n) {
-		uint32_t po = off % HV_PAGE_SIZE, chunk = HV_PAGE_SIZE - po;
+	uint32_t po = off % HV_PAGE_SIZE;
 
+	/* Most pieces (descriptor, padding, trailer, small packets) stay
+	 * inside one page: one copy, its size known where it is constant. */
+	if (n < HV_PAGE_SIZE - po) {
+		memcpy(r->pages[off / HV_PAGE_SIZE] + po, s, n);
+		return off + (uint32_t)n;
+	}
+	while (n) {
+		uint32_t chunk;
+
+		po = off % HV_PAGE_SIZE;
+		chunk = HV_PAGE_SIZE - po;
 		if (chunk > n)
 			chunk = (uint32_t)n;
 		memcpy(r->pages[off / HV_PAGE_SIZE] + po, s, chunk);
@@ -93,12 +103,20 @@ static uint32_t ring_paged_in(struct ovb_ring *r, uint32_t off,
 }
 
 /* Paged data area: copy @n (< size) bytes out at @off page by page. */
-static uint32_t ring_paged_out(const struct ovb_ring *r, uint32_t off,
-			       uint8_t *d, size_t n)
+static inline __attribute__((always_inline)) uint32_t
+ring_paged_out(const struct ovb_ring *r, uint32_t off, uint8_t *d, size_t n)
 {
-	while (n) {
-		uint32_t po = off % HV_PAGE_SIZE, chunk = HV_PAGE_SIZE - po;
+	uint32_t po = off % HV_PAGE_SIZE;
 
+	if (n < HV_PAGE_SIZE - po) {
+		memcpy(d, r->pages[off / HV_PAGE_SIZE] + po, n);
+		return off + (uint32_t)n;
+	}
+	while (n) {
+		uint32_t chunk;
+
+		po = off % HV_PAGE_SIZE;
+		chunk = HV_PAGE_SIZE - po;
 		if (chunk > n)
 			chunk = (uint32_t)n;
 		memcpy(d, r->pages[off / HV_PAGE_SIZE] + po, chunk);
