@@ -22,7 +22,8 @@
 #    described above netvsc_run below.
 #  - TCP over a kernel veth pair between two namespaces (iperf3), next to
 #    TCP between two guests' TAPs through our switch (vmbus host --nic, two
-#    vmbus guest --tap processes over the socket link), same MTU (1500).
+#    vmbus guest --tap processes over the socket link), same MTU: 1500 and
+#    9000, each with 1 and 4 streams (iperf3 -P).
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
 # to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
@@ -31,6 +32,7 @@
 # printed with the reason and skipped, nothing else.  Every process,
 # namespace, socket and hugepage reservation is undone on exit.
 #   NET_PEER_SECONDS=n  seconds per measurement (default 2)
+#   NET_PEER_ONLY=tcp   only the TCP rows (no DPDK)
 set -u
 cd "$(dirname "$0")/.."
 json=${1:-build/bench/net.json}
@@ -205,7 +207,9 @@ hugepages_release() {
 
 # ---- DPDK virtio-user <-> vhost-user ----
 echo "== DPDK testpmd, virtio-user <-> vhost-user, ${SECS} s each"
-if ! command -v dpdk-testpmd >/dev/null; then
+if [ "${NET_PEER_ONLY:-}" = tcp ]; then
+	echo "net-peer: NET_PEER_ONLY=tcp: DPDK rows skipped"
+elif ! command -v dpdk-testpmd >/dev/null; then
 	echo "net-peer: dpdk-testpmd missing (scripts/run bench-deps); DPDK rows skipped"
 	row dpdk-vhost-user - - 0 - - "dpdk-testpmd not installed"
 elif [ "$(nproc)" -lt 2 ]; then
@@ -392,7 +396,9 @@ run_netvsc() {
 }
 
 echo "== DPDK testpmd, netvsc PMD over our host (bench/net --serve), ${SECS} s each"
-if ! command -v dpdk-testpmd >/dev/null; then
+if [ "${NET_PEER_ONLY:-}" = tcp ]; then
+	echo "net-peer: NET_PEER_ONLY=tcp: netvsc PMD rows skipped"
+elif ! command -v dpdk-testpmd >/dev/null; then
 	row dpdk-netvsc-ovb - - 0 - - "dpdk-testpmd not installed"
 elif [ "$(nproc)" -lt 2 ]; then
 	echo "net-peer: testpmd and our host want 2 CPUs; netvsc rows skipped"
@@ -410,14 +416,14 @@ else
 fi
 
 # ---- TCP: kernel veth pair vs two guests' TAPs through our switch ----
-iperf() { # client-ns server-ns server-addr -> Gbit/s
+iperf() { # client-ns server-ns server-addr streams -> Gbit/s
 	local out=$dir/iperf.json srv
 	ip netns exec "$2" iperf3 -s -1 >/dev/null 2>&1 &
 	srv=$!
 	pids+=("$srv")
 	sleep 0.3
-	timeout $((SECS + 10)) ip netns exec "$1" iperf3 -c "$3" -t "$SECS" -J \
-		>"$out" 2>/dev/null
+	timeout $((SECS + 10)) ip netns exec "$1" iperf3 -c "$3" -t "$SECS" \
+		-P "$4" -J >"$out" 2>/dev/null
 	kill "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null
 	python3 -c 'import json,sys
@@ -425,54 +431,71 @@ print("%.3f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_se
 		"$out" 2>/dev/null || echo 0
 }
 
-echo "== TCP (iperf3, ${SECS} s, MTU 1500)"
-if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null; then
-	echo "net-peer: TCP rows need root and iperf3; skipped"
-	row veth-tcp - - 0 - - "skipped: needs root and iperf3"
-else
-	na=ovbpa$tag nb=ovbpb$tag
+# Both TCP peers at MTU $1: iperf3 with 1 and 4 streams each.
+tcp_mtu() {
+	local mtu=$1 na=ovbpa$tag nb=ovbpb$tag g ok i sock hpid
 	netns+=("$na" "$nb")
 	ip netns add "$na" && ip netns add "$nb" &&
 	ip link add veth0 netns "$na" type veth peer name veth1 netns "$nb" &&
+	ip -n "$na" link set veth0 mtu "$mtu" && ip -n "$nb" link set veth1 mtu "$mtu" &&
 	ip -n "$na" addr add 10.98.0.1/24 dev veth0 &&
 	ip -n "$nb" addr add 10.98.0.2/24 dev veth1 &&
 	ip -n "$na" link set veth0 up && ip -n "$nb" link set veth1 up &&
 	ip -n "$na" link set lo up && ip -n "$nb" link set lo up
-	g=$(iperf "$na" "$nb" 10.98.0.2)
+	for P in 1 4; do
+		g=$(iperf "$na" "$nb" 10.98.0.2 $P)
+		echo "veth       TCP MTU $mtu -P $P: $g Gbit/s"
+		row veth-tcp guest-\>guest P$P "$mtu" - "$g" "iperf3 -P $P over a veth pair"
+	done
 	ip netns del "$na"; ip netns del "$nb"
-	echo "veth       TCP $g Gbit/s"
-	row veth-tcp guest-\>guest kernel 1500 - "$g" "iperf3 over a veth pair"
 
-	if [ -c /dev/net/tun ] && [ -x "$VMBUS" ]; then
-		sock=$dir/host.sock
-		"$VMBUS" host --socket "$sock" --echo 0 --nic sw0 \
-			>"$dir/host.log" 2>&1 &
-		pids+=($!)
-		for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
-		ok=1 i=0
-		for n in "$na" "$nb"; do
-			i=$((i + 1))
-			"$VMBUS" guest --socket "$sock" --name g$i --tap eth0 \
-				--netns "$n" --addr 10.97.0.$i/24 >"$dir/g$i.log" 2>&1 &
-			pids+=($!)
-		done
-		for i in 1 2; do
-			for _ in $(seq 200); do grep -q running "$dir/g$i.log" && break; sleep 0.05; done
-			grep -q running "$dir/g$i.log" || ok=0
-		done
-		if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
-			g=$(iperf "$na" "$nb" 10.97.0.2)
-			echo "our switch TCP $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP)"
-			row ovb-tap-tcp guest-\>guest socket-link 1500 - "$g" \
-				"iperf3 between two vmbus guest --tap over the switch"
-		else
-			echo "net-peer: guests did not come up; our TCP row skipped"
-			cat "$dir/g1.log" "$dir/g2.log" >&2
-			row ovb-tap-tcp - - 0 - - "guests did not come up"
-		fi
-	else
-		row ovb-tap-tcp - - 0 - - "skipped: no /dev/net/tun or $VMBUS"
+	if ! [ -c /dev/net/tun ] || ! [ -x "$VMBUS" ]; then
+		row ovb-tap-tcp - - "$mtu" - - "skipped: no /dev/net/tun or $VMBUS"
+		return
 	fi
+	sock=$dir/host$mtu.sock
+	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
+		>"$dir/host.log" 2>&1 &
+	hpid=$!
+	pids+=($hpid)
+	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
+	ok=1 i=0
+	for n in "$na" "$nb"; do
+		i=$((i + 1))
+		"$VMBUS" guest --socket "$sock" --name g$i --tap eth0 \
+			--netns "$n" --addr 10.97.0.$i/24 >"$dir/g$i.log" 2>&1 &
+		pids+=($!)
+	done
+	for i in 1 2; do
+		for _ in $(seq 200); do grep -q running "$dir/g$i.log" && break; sleep 0.05; done
+		grep -q running "$dir/g$i.log" || ok=0
+	done
+	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
+		for P in 1 4; do
+			g=$(iperf "$na" "$nb" 10.97.0.2 $P)
+			echo "our switch TCP MTU $mtu -P $P: $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP)"
+			row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
+				"iperf3 -P $P between two vmbus guest --tap over the switch"
+		done
+	else
+		echo "net-peer: guests did not come up; our TCP rows skipped"
+		cat "$dir/g1.log" "$dir/g2.log" >&2
+		row ovb-tap-tcp - - "$mtu" - - "guests did not come up"
+	fi
+	# The guests end when their host does.
+	kill "$hpid" 2>/dev/null
+	wait "$hpid" 2>/dev/null
+	sleep 0.5
+	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
+}
+
+echo "== TCP (iperf3 -P 1 and -P 4, ${SECS} s, MTU 1500 and 9000)"
+if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null; then
+	echo "net-peer: TCP rows need root and iperf3; skipped"
+	row veth-tcp - - 0 - - "skipped: needs root and iperf3"
+else
+	tcp_mtu 1500
+	tcp_mtu 9000
 fi
 
 # ---- merge, ratios, table ----
@@ -520,12 +543,21 @@ for pr in peers:
                        "frame": pr["frame"], "ours": "netvsc-pmd",
                        "peer": "virtio-user " + pr["mode"].split(",")[1],
                        "ratio": round(pr["pps"] / v["pps"], 3)})
-veth = next((p for p in peers if p["peer"] == "veth-tcp" and p["gbps"]), None)
-tap = next((p for p in peers if p["peer"] == "ovb-tap-tcp" and p["gbps"]), None)
-if veth and tap:
-    ratios.append({"metric": "tcp_gbps", "path": "guest->guest", "frame": 1500,
-                   "ours": "tap+switch", "peer": "veth",
-                   "ratio": round(tap["gbps"] / veth["gbps"], 3)})
+# TCP: our TAPs through the switch against veth, same MTU and streams.
+tcp = []
+for tap in peers:
+    if tap["peer"] != "ovb-tap-tcp" or not tap["gbps"]:
+        continue
+    veth = next((p for p in peers if p["peer"] == "veth-tcp" and p["gbps"]
+                 and p["mode"] == tap["mode"] and p["frame"] == tap["frame"]),
+                None)
+    if veth:
+        tcp.append((tap, veth))
+        ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                       "frame": tap["frame"],
+                       "ours": "tap+switch " + tap["mode"],
+                       "peer": "veth " + veth["mode"],
+                       "ratio": round(tap["gbps"] / veth["gbps"], 3)})
 
 # The issue's goals: 64 B packets/s at least DPDK's (best of our modes
 # against the better DPDK variant) both ways; TAP TCP at least veth.
@@ -540,10 +572,11 @@ for p in ("guest->host", "host->guest"):
         goals["pps64 " + p] = {"ours": best_ours, "dpdk": best_dpdk,
                                "ratio": round(best_ours / best_dpdk, 3),
                                "met": best_ours >= best_dpdk}
-if veth and tap:
-    goals["tcp guest->guest"] = {"ours": tap["gbps"], "veth": veth["gbps"],
-                                 "ratio": round(tap["gbps"] / veth["gbps"], 3),
-                                 "met": tap["gbps"] >= veth["gbps"]}
+for tap, veth in tcp:
+    goals["tcp %s MTU %d" % (tap["mode"], tap["frame"])] = {
+        "ours": tap["gbps"], "veth": veth["gbps"],
+        "ratio": round(tap["gbps"] / veth["gbps"], 3),
+        "met": tap["gbps"] >= veth["gbps"]}
 doc["peers"], doc["ratios"], doc["goals"] = peers, ratios, goals
 json.dump(doc, open(path, "w"), indent=1)
 

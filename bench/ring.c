@@ -9,6 +9,8 @@
  * ping-pong, in interrupt mode and in polling mode.  The references:
  * memcpy bandwidth of the same sizes and a cross-core cache-line round
  * trip between two threads.  Prints a table with ratios and writes JSON.
+ * OVB_BENCH_DISPATCH=caller runs the host caller-driven: no channel
+ * workers, the socket link's thread takes every turn (one host thread).
  *
  * A second table measures the ring's copy path alone, in one thread (write
  * a packet, read it back), over a contiguous data area and over a paged
@@ -206,6 +208,13 @@ static void host_sig(int sig)
 	ovb_link_host_stop(bench_host);
 }
 
+static bool caller_driven(void)
+{
+	const char *d = getenv("OVB_BENCH_DISPATCH");
+
+	return d && !strcmp(d, "caller");
+}
+
 static pid_t host_fork(const char *path)
 {
 	pid_t pid = fork();
@@ -217,6 +226,8 @@ static pid_t host_fork(const char *path)
 
 	signal(SIGTERM, host_sig);
 	ovb_server_create(&srv);
+	if (caller_driven())
+		ovb_server_set_threading(srv, OVB_SERVER_CALLER);
 	ovb_server_register_vsp(srv, &ovb_echo_vsp_ops, &cfg);
 	if (ovb_link_host_create(srv, path, &bench_host))
 		_exit(1);
@@ -361,6 +372,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	printf("host: %s\n", caller_driven()
+	       ? "caller-driven (OVB_BENCH_DISPATCH=caller), one thread"
+	       : "a worker thread per channel (default)");
 	printf("cross-core cache-line round trip: %.0f ns\n\n", rtt_ns);
 	printf("%-10s %7s %12s %9s %9s %8s\n", "mode", "packet", "packets/s",
 	       "GB/s", "memcpy", "ratio");
@@ -387,8 +401,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench/ring: cannot write %s\n", json);
 		return 1;
 	}
-	fprintf(f, "{\n  \"cacheline_rtt_ns\": %.1f,\n  \"results\": [\n",
-		rtt_ns);
+	fprintf(f, "{\n  \"host_threading\": \"%s\",\n"
+		"  \"cacheline_rtt_ns\": %.1f,\n  \"results\": [\n",
+		caller_driven() ? "caller" : "workers", rtt_ns);
 	for (int i = 0; i < nres; i++)
 		fprintf(f, "    {\"mode\": \"%s\", \"packet_bytes\": %zu, "
 			"\"packets_per_s\": %.0f, \"gbytes_per_s\": %.3f, "

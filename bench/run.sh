@@ -5,7 +5,9 @@
 # peers (DPDK testpmd virtio-user<->vhost-user, DPDK's netvsc PMD over our
 # host, iperf3 over veth) and merges them into net.json;
 # DPDK is installed here when missing (scripts/run bench-deps), not by the
-# test dependencies, so test runs do not pay for it.
+# test dependencies, so test runs do not pay for it.  After bench/storage,
+# bench/remote-peer.sh compares remote disks (RBD) with fio's own engines
+# and writes remote.json.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -19,5 +21,9 @@ for b in "$BUILD"/bench/*; do
 		fi
 		echo "== net peers"
 		BUILD=$BUILD bench/net-peer.sh "$b.json"
+	fi
+	if [ "$(basename "$b")" = storage ]; then
+		echo "== remote disks (bench/remote-peer.sh)"
+		BUILD=$BUILD bench/remote-peer.sh "$BUILD/bench/remote.json"
 	fi
 done

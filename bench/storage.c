@@ -18,6 +18,9 @@
  * direct=0 invalidate=0, so all of them read and write the host page
  * cache.  Prints a table with ratios and the issue's goals; writes JSON.
  *
+ * OVB_BENCH_DISPATCH=caller starts the hosts with --threads caller: no
+ * channel workers, the link thread takes every channel's turns.
+ *
  * The vmbus binary and the engine are found next to this program
  * (build/bench/storage -> build/vmbus, build/openvmbus-fio.so).
  */
@@ -96,6 +99,13 @@ static struct {
 
 /* ---- the hosts ------------------------------------------------------------ */
 
+static const char *host_threads(void)
+{
+	const char *d = getenv("OVB_BENCH_DISPATCH");
+
+	return d && !strcmp(d, "caller") ? "caller" : "workers";
+}
+
 static pid_t host_start(const struct target *t, const char *sock,
 			unsigned int poll_us)
 {
@@ -107,13 +117,17 @@ static pid_t host_start(const struct target *t, const char *sock,
 	snprintf(poll, sizeof(poll), "%u", poll_us);
 	pid = fork();
 	if (pid == 0) {
+		/* OVB_BENCH_DISPATCH=caller: the host on its one link thread. */
+		const char *threads = host_threads();
+
 		if (poll_us)
 			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
-			      "--echo", "0", "--disk", disk, "--poll", poll,
-			      (char *)NULL);
+			      "--threads", threads, "--echo", "0", "--disk",
+			      disk, "--poll", poll, (char *)NULL);
 		else
 			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
-			      "--echo", "0", "--disk", disk, (char *)NULL);
+			      "--threads", threads, "--echo", "0", "--disk",
+			      disk, (char *)NULL);
 		fprintf(stderr, "bench/storage: %s: %s\n", opt.vmbus,
 			strerror(errno));
 		_exit(127);
@@ -647,6 +661,11 @@ int main(int argc, char **argv)
 	       opt.seconds, WARMUP_MS / 1e3,
 	       (unsigned long long)(opt.size >> 20), opt.subchannels,
 	       opt.subchannels == 1 ? "" : "s", opt.poll_us);
+	printf("host threads: %s%s\n", host_threads(),
+	       strcmp(host_threads(), "caller")
+		       ? " (a worker per channel)"
+		       : " (OVB_BENCH_DISPATCH=caller: the link thread runs "
+			 "every channel)");
 	print_table(rows, nrows);
 	print_goals(rows, nrows);
 	if (write_json(json, rows, nrows))

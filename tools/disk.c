@@ -17,7 +17,7 @@ static void disk_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmbus disk add FILE[,size=8G][,lun=N][,ro][,sector=4096]"
-		"[,direct] [--socket PATH]\n"
+		"[,direct][,timeout=S] [--socket PATH]\n"
 		"       vmbus disk remove LUN [--socket PATH]\n"
 		"       vmbus disk list [--socket PATH]\n"
 		"Hot add or remove a disk on a running host's SCSI controller.\n"

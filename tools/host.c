@@ -94,6 +94,9 @@ static void host_usage(FILE *f)
 		"                      the control socket is PATH.ctl\n"
 		"  --max-version X.Y   accept VMBus versions up to X.Y only\n"
 		"  --min-version X.Y   refuse VMBus versions below X.Y\n"
+		"  --threads MODE      workers: a thread per open channel (default);\n"
+		"                      caller: none, the link thread runs every\n"
+		"                      channel (caller-driven dispatch)\n"
 		"  -v, --verbose       log partitions and channels\n",
 		tool_default_socket());
 	for (size_t i = 0; i < NPLUGINS; i++)
@@ -107,6 +110,7 @@ static const struct option *host_options(void)
 		{ "socket", required_argument, NULL, 's' },
 		{ "max-version", required_argument, NULL, 'V' },
 		{ "min-version", required_argument, NULL, 'N' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 	};
@@ -147,6 +151,7 @@ static int cmd_host(int argc, char **argv)
 	struct ovb_server *srv;
 	struct sigaction sa;
 	uint32_t max = 0, min = 0;
+	bool caller = false;
 	char ctl_path[128];
 	int c, rc;
 
@@ -162,6 +167,14 @@ static int cmd_host(int argc, char **argv)
 		case 'N':
 			if (host_version_opt(optarg, &min))
 				return 2;
+			break;
+		case 'T':
+			caller = !strcmp(optarg, "caller");
+			if (!caller && strcmp(optarg, "workers")) {
+				fprintf(stderr, "vmbus host: --threads is "
+					"workers or caller\n");
+				return 2;
+			}
 			break;
 		case 'v':
 			ovb_log_set_level(OVB_LOG_INFO);
@@ -190,6 +203,11 @@ static int cmd_host(int argc, char **argv)
 	}
 	ovb_server_set_max_version(srv, max);
 	ovb_server_set_min_version(srv, min);
+	if (caller && (rc = ovb_server_set_threading(srv, OVB_SERVER_CALLER))) {
+		fprintf(stderr, "vmbus host: %s\n", strerror(-rc));
+		ovb_server_destroy(srv);
+		return 1;
+	}
 	rc = ovb_link_host_create(srv, path, &host_link);
 	if (rc) {
 		fprintf(stderr, "vmbus host: cannot listen on %s: %s\n", path,

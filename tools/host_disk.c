@@ -87,13 +87,10 @@ static int disk_attach(struct ovb_storvsp *c, const struct ovb_disk_spec *spec,
 		       char *err, size_t errlen)
 {
 	struct ovb_blk *blk;
-	int rc = ovb_blk_file_open(spec, &blk);
+	int rc = ovb_blk_open(spec, &blk, err, errlen);
 
-	if (rc) {
-		snprintf(err, errlen, "cannot open %s: %s", spec->path,
-			 strerror(-rc));
+	if (rc)
 		return rc;
-	}
 	rc = ovb_storvsp_add_lun(c, spec->lun, blk);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: LUN %d: %s", spec->path, spec->lun,
@@ -235,7 +232,7 @@ const struct host_plugin host_plugin_disk = {
 	.name = "disk",
 	.opts = disk_opts,
 	.help = "  --disk FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]"
-		"[,direct]\n"
+		"[,direct][,timeout=S]\n"
 		"                      offer a synthetic disk (repeatable); SCSI "
 		"disks share\n"
 		"                      one controller, each ide disk is its own\n"

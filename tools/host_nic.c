@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * vmbus host: the synthetic NIC.  --nic SWITCH[,mtu=N][,queues=N] creates a
- * virtual switch whose netvsp gives every guest one NIC on it (repeatable,
+ * vmbus host: the synthetic NIC.  --nic SWITCH[,mtu=N][,queues=N][,macid=N]
+ * creates a virtual switch whose netvsp gives every guest one NIC on it (repeatable,
  * up to 4 switches); --uplink TAPNAME joins a TAP device of the host to
  * the last switch.  Control commands: `nic link up|down`, `nic stat`.
  */
@@ -26,6 +26,7 @@ struct nic_switch {
 	char name[32];
 	uint32_t mtu;
 	unsigned int queues;
+	int mac_id; /* MAC byte 3; -1: the switch's index */
 	const char *uplink;
 	struct ovb_vswitch *sw;
 	struct ovb_netvsp *vsp;
@@ -64,6 +65,7 @@ static int nic_parse(const char *arg)
 	}
 	snprintf(s->name, sizeof(s->name), "%s", tok);
 	s->mtu = 1500;
+	s->mac_id = -1;
 	while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
 		unsigned long v;
 
@@ -83,9 +85,19 @@ static int nic_parse(const char *arg)
 				return 2;
 			}
 			s->queues = (unsigned int)v;
+		} else if (!strncmp(tok, "macid=", 6)) {
+			/* Hosts sharing a layer-2 network (VXLAN) need
+			 * distinct guest MACs: one ID per host. */
+			v = strtoul(tok + 6, &end, 10);
+			if (*end || !tok[6] || v > 255) {
+				fprintf(stderr, "vmbus host: --nic macid wants "
+					"0..255, not '%s'\n", tok + 6);
+				return 2;
+			}
+			s->mac_id = (int)v;
 		} else {
 			fprintf(stderr, "vmbus host: unknown --nic setting "
-				"'%s' (mtu=N, queues=N)\n", tok);
+				"'%s' (mtu=N, queues=N, macid=N)\n", tok);
 			return 2;
 		}
 	}
@@ -129,12 +141,22 @@ static void *uplink_reader(void *arg)
 		struct ovb_net_meta meta;
 		ssize_t n;
 
-		while ((n = ovb_net_tap_read(s->tap, 0, buf,
+		int batch = 0;
+
+		/* Up to 64 frames per wake-up, delivered as one batch. */
+		ovb_vswitch_batch_begin(s->sw);
+		while (batch < 64 &&
+		       (n = ovb_net_tap_read(s->tap, 0, buf,
 					     OVB_NET_TAP_MAX_FRAME, &meta)) !=
-		       -EAGAIN)
+			       -EAGAIN) {
 			if (n > 0)
 				ovb_vswitch_input(s->sw, s->tap_port, buf,
 						  (size_t)n, &meta);
+			batch++;
+		}
+		ovb_vswitch_batch_end(s->sw);
+		if (batch == 64)
+			continue;
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 	}
@@ -190,7 +212,9 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				"%s link %s nics %llu to_guest %llu (%llu bytes) "
 				"from_guest %llu (%llu bytes) no_buffer %llu "
 				"bad %llu offload_dropped %llu "
-				"bad_completions %llu\n",
+				"bad_completions %llu batches %llu "
+				"coalesced %llu segmented %llu "
+				"wait_timeouts %llu\n",
 				nic_sw[i].name,
 				ovb_netvsp_link(nic_sw[i].vsp) ? "up" : "down",
 				(unsigned long long)st.nics,
@@ -201,7 +225,11 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				(unsigned long long)st.no_buffer,
 				(unsigned long long)st.bad,
 				(unsigned long long)st.offload_dropped,
-				(unsigned long long)st.bad_completions);
+				(unsigned long long)st.bad_completions,
+				(unsigned long long)st.to_guest_batches,
+				(unsigned long long)st.coalesced,
+				(unsigned long long)st.segmented,
+				(unsigned long long)st.wait_timeouts);
 		}
 		return 0;
 	}
@@ -217,7 +245,9 @@ static int nic_start(struct ovb_server *srv, struct control *ctl)
 	for (unsigned int i = 0; i < nic_nsw; i++) {
 		struct nic_switch *s = &nic_sw[i];
 		struct ovb_netvsp_cfg cfg = { .name = s->name, .mtu = s->mtu,
-					      .mac_id = (uint8_t)i,
+					      .mac_id = (uint8_t)(s->mac_id < 0
+								     ? (int)i
+								     : s->mac_id),
 					      .max_channels = s->queues };
 		int rc = ovb_vswitch_create(NULL, &s->sw);
 
@@ -265,9 +295,11 @@ static void nic_stop(void)
 const struct host_plugin host_plugin_nic = {
 	.name = "nic",
 	.opts = nic_opts,
-	.help = "  --nic SWITCH[,mtu=N][,queues=N]\n"
+	.help = "  --nic SWITCH[,mtu=N][,queues=N][,macid=N]\n"
 		"                      a virtual switch; every guest gets a "
 		"synthetic NIC on it\n"
+		"                      (MAC 00:15:5d:N:..., N = macid, "
+		"default the switch index)\n"
 		"  --uplink TAPNAME    join host TAP TAPNAME to the last "
 		"--nic switch\n",
 	.option = nic_option,

@@ -25,7 +25,7 @@ struct lab {
 	char vmbus[LAB_GUESTS][16], vstor[16], nvsp[16];
 	unsigned int files_found, files_written;
 	double disk_write_mbs, disk_read_mbs, disk_iops, disk_lat_us;
-	double net_gbps, ping_ms;
+	double net_gbps, net_gbps1, ping_ms; /* iperf3 -P 4, -P 1 */
 	uint64_t net_bytes;
 	char stat_table[8192];
 	char err[512]; /**< output of the command that failed a step */

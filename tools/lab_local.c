@@ -69,7 +69,7 @@ static int local_disk(struct lab *l, struct ovb_storvsp *c, const char *spec)
 	int rc;
 
 	if ((rc = ovb_disk_spec_parse(spec, &ds, err, sizeof(err))) != 0 ||
-	    (rc = ovb_blk_file_open(&ds, &blk)) != 0)
+	    (rc = ovb_blk_open(&ds, &blk, err, sizeof(err))) != 0)
 		return rc;
 	rc = ovb_storvsp_add_lun(c, ovb_storvsp_is_ide(c) ? 0 : -1, blk);
 	return rc < 0 ? rc : 0;

@@ -3,7 +3,9 @@
  * The export marker.  The libraries are built with -fvisibility=hidden:
  * only what a public header declares with OVB_API is in their dynamic
  * symbol table, and tests/system/exports.sh keeps the two sets equal.
- * Every public header includes this one.  Layer: core.
+ * Every public header includes this one.  Layer: core.  Convention:
+ * OVB_API on its own line before each function declaration (continuation
+ * lines keep their alignment), at the start of each extern variable's.
  *
  * The API comes in tiers, one header set each (docs/architecture.md,
  * "Public headers"):
@@ -14,6 +16,10 @@
  *  - hypervisor side, for an embedder that carries messages and signals
  *    between the partitions itself: hv.h;
  *  - wire formats: wire/.
+ * A header whose opening comment says "Library: libopenvmbus-linux"
+ * (link_socket.h, blk_file.h, net_tap.h, tap_nic.h, fuse_disk.h) is
+ * implemented by that library (pkg-config openvmbus-linux); every other
+ * one by libopenvmbus (pkg-config openvmbus).
  */
 #ifndef OPENVMBUS_API_H
 #define OPENVMBUS_API_H

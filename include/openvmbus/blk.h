@@ -5,7 +5,9 @@
  * close).  Layer: backends; used by the SCSI target and storvsp.  Two
  * implementations: blk_file (a raw image file or block device through
  * io_uring; blk_file.h, in libopenvmbus-linux) and blk_ram (memory, for
- * tests, with failure injection).  Library: libopenvmbus.
+ * tests, with failure injection).  Remote engines named by a spec prefix
+ * (blk_rbd: "rbd:POOL/IMAGE", Ceph RBD through librbd) open through
+ * ovb_blk_open() (blk_file.h).  Library: libopenvmbus.
  *
  * Threading contract: an ovb_blk is shared; each thread that submits I/O
  * creates its own ovb_blk_queue and is the only thread to call submit and
@@ -26,7 +28,9 @@
  * Durability contract: a WRITE completes when the data reached the backend
  * (the page cache, or the device with O_DIRECT); with fua set it completes
  * only once the data is stable (RWF_DSYNC).  FLUSH completes when everything
- * completed before it is stable (fdatasync).
+ * completed before it is stable (fdatasync).  A remote engine completes a
+ * WRITE only once the engine acknowledged it, FLUSH after the engine's
+ * flush.
  */
 #ifndef OPENVMBUS_BLK_H
 #define OPENVMBUS_BLK_H
@@ -44,7 +48,9 @@ enum ovb_blk_op {
 	OVB_BLK_READ = 0,
 	OVB_BLK_WRITE = 1,
 	OVB_BLK_FLUSH = 2,   /**< make completed writes stable */
-	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros */
+	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros
+			      *   unless the disk says discard_unzeroed */
+	OVB_BLK_WRITE_ZEROES = 4, /**< the range reads zeros (may deallocate) */
 };
 
 struct ovb_blk_req;
@@ -72,6 +78,7 @@ struct ovb_blk_req {
 	int b_iovcnt;
 	int b_res;                /**< result waiting to be delivered */
 	struct ovb_blk_req *b_next;
+	void *b_ctx;              /**< the engine's, e.g. its queue */
 };
 
 struct ovb_blk;
@@ -98,6 +105,10 @@ struct ovb_blk {
 	uint32_t block_size; /**< logical block: 512 or 4096 */
 	bool read_only;      /**< WRITE and DISCARD fail with -EROFS */
 	bool can_discard;    /**< DISCARD is supported */
+	bool can_zero;       /**< WRITE_ZEROES is supported */
+	bool discard_unzeroed; /**< a discarded range reads unspecified data */
+	bool no_fua;         /**< fua is emulated (write, then FLUSH) */
+	bool no_write_cache; /**< writes are stable when done; FLUSH no-op */
 	char name[64];       /**< for log lines: the file name */
 };
 
@@ -119,15 +130,21 @@ struct ovb_blk_queue {
 	struct ovb_blk_queue_stats st;
 };
 
-/** Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]. */
+/**
+ * Parsed form of FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096][,direct]
+ * [,timeout=SECONDS], or of an engine's ENGINE:TARGET[,options] (e.g.
+ * rbd:POOL/IMAGE,id=USER or nbd://HOST/EXPORT).
+ */
 struct ovb_disk_spec {
-	char path[PATH_MAX]; /**< image file or block device */
+	char path[PATH_MAX]; /**< image file, block device or ENGINE:TARGET */
 	uint64_t size;       /**< bytes; 0 = the existing file's size */
 	int lun;             /**< -1 when not given */
 	uint32_t sector;     /**< logical block size: 512 (default), 4096 */
 	bool ro;             /**< read-only */
 	bool ide;            /**< attach to the IDE controller */
 	bool direct;         /**< O_DIRECT: bypass the host page cache */
+	char opts[256];      /**< the engine's own options, "k=v,k=v" */
+	unsigned timeout_s;  /**< remote engines: a request's deadline; 0 = default */
 };
 
 /* ---- backends ----------------------------------------------------------- */
@@ -235,17 +252,5 @@ size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
 OVB_API
 size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
 			    const void *buf, size_t len);
-
-/* ---- command line ------------------------------------------------------- */
-
-/**
- * Parse a disk spec "FILE[,size=8G][,lun=N][,ro][,ide][,sector=4096]
- * [,direct]" into @out.  Sizes take K/M/G/T suffixes (powers of 1024).  On
- * error writes a one-line message naming the bad field into @err (if
- * @errlen > 0) and returns -EINVAL.  Paths cannot contain commas.
- */
-OVB_API
-int ovb_disk_spec_parse(const char *arg, struct ovb_disk_spec *out, char *err,
-			size_t errlen);
 
 #endif /* OPENVMBUS_BLK_H */

@@ -93,6 +93,8 @@ struct ovb_send {
 	/* tracked request: an xid is allocated and on_comp called once */
 	ovb_chan_comp_fn *on_comp;
 	void *comp_ctx;
+	/** Wait for ring room at most this long; 0: the channel's timeout. */
+	int timeout_ms;
 };
 
 /** Counters of one channel (monotonic). */

@@ -78,6 +78,7 @@ struct ovb_offer_info {
 OVB_API
 size_t ovb_client_offers(struct ovb_client *cl, struct ovb_offer_info *out,
 			 size_t max);
+
 /** Response timeout for control messages (default 10000 ms). */
 OVB_API
 void ovb_client_set_timeout(struct ovb_client *cl, int ms);

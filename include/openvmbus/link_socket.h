@@ -33,7 +33,10 @@ int ovb_link_host_create(struct ovb_server *srv, const char *path,
 /**
  * Serve until ovb_link_host_stop(): accept partitions, read their
  * datagrams, feed the server.  Runs on the calling thread (the link
- * thread).  Returns 0 or -errno.
+ * thread).  If @srv was made caller-driven before ovb_link_host_create()
+ * (ovb_server_set_threading), this thread also calls ovb_server_dispatch()
+ * when the server's dispatch fd is ready: the host then runs on this one
+ * thread.  Returns 0 or -errno.
  */
 OVB_API
 int ovb_link_host_run(struct ovb_link_host *h);

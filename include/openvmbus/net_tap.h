@@ -75,6 +75,15 @@ int ovb_net_tap_fd(const struct ovb_net_tap *tap, unsigned int queue);
 OVB_API
 int ovb_net_tap_set_mtu(struct ovb_net_tap *tap, unsigned int mtu);
 
+/**
+ * Make the kernel hand over GSO frames of at most @bytes (the interface's
+ * gso_max_size), in the calling thread's network namespace.  Returns 0
+ * or a negative errno (a kernel that refuses the attribute: -EOPNOTSUPP
+ * or -EINVAL).
+ */
+OVB_API
+int ovb_net_tap_set_gso_max(struct ovb_net_tap *tap, uint32_t bytes);
+
 /** Set the interface MAC address.  Returns 0 or a negative errno. */
 OVB_API
 int ovb_net_tap_set_mac(struct ovb_net_tap *tap, const uint8_t mac[6]);

@@ -51,6 +51,12 @@ struct ovb_netvsc_params {
 	bool gpadls_before_open;
 	/** Signal the host only through the monitor page (as DPDK does). */
 	bool use_monitor;
+	/**
+	 * Do not ask for receive segment coalescing (NVSP 6.1 RSC), as Linux
+	 * with LRO off: rsc_ip_v4/v6 DISABLED.  Otherwise it is asked for
+	 * whenever NVSP 6.1 is negotiated.
+	 */
+	bool no_rsc;
 	ovb_netvsc_rx_fn *rx;
 	ovb_netvsc_link_fn *link;
 	void *ctx;
@@ -68,6 +74,7 @@ struct ovb_netvsc_info {
 	uint32_t recv_section;  /**< bytes per receive sub-allocation */
 	uint32_t lso_max;       /**< largest LSO frame the host takes; 0 none */
 	bool csum;              /**< checksum offload on */
+	bool rsc;               /**< receive segment coalescing asked for */
 };
 
 struct ovb_netvsc_stats {
@@ -77,6 +84,8 @@ struct ovb_netvsc_stats {
 	uint64_t tx_errors;     /**< refused by the host or failed */
 	uint64_t rx_frames, rx_bytes;
 	uint64_t rx_bad;        /**< host messages that failed validation */
+	uint64_t rx_coalesced;  /**< coalesced frames joined and delivered */
+	uint64_t rx_rsc_dropped; /**< coalesced frames dropped: bad fragments */
 };
 
 /** Collected NIC offers: the driver's context. */
@@ -117,6 +126,41 @@ OVB_API
 int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		    const void *frame, size_t len,
 		    const struct ovb_net_meta *meta, bool more);
+
+/**
+ * A frame buffer in guest memory, so that a large frame can go to the host
+ * as page buffers where it lies, without a copy: read the frame into
+ * @frame (up to @cap bytes) and hand it to ovb_netvsc_send_txbuf().
+ */
+struct ovb_netvsc_txbuf {
+	uint8_t *frame;
+	size_t cap;
+	uint32_t idx; /* internal */
+};
+
+/**
+ * Take a transmit buffer, waiting for one the host gives back.
+ * Returns 0, -ETIMEDOUT or -ENOMEM.
+ */
+OVB_API
+int ovb_netvsc_txbuf_get(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb);
+
+/** Give back a transmit buffer that was not consumed. */
+OVB_API
+void ovb_netvsc_txbuf_put(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb);
+
+/**
+ * Send the @len-byte frame in @tb as ovb_netvsc_send() would.  A frame
+ * that fits a send section is copied there and @tb stays the caller's
+ * (returns 0); a larger one (an LSO frame) goes as page buffers from @tb
+ * itself, RNDIS header in the room in front of it, and @tb is consumed
+ * (returns 1; take another).  Errors as ovb_netvsc_send(); @tb stays the
+ * caller's.
+ */
+OVB_API
+int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
+			  struct ovb_netvsc_txbuf *tb, size_t len,
+			  const struct ovb_net_meta *meta, bool more);
 
 /** Send whatever waits in @queue's current section. */
 OVB_API

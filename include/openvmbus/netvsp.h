@@ -56,6 +56,12 @@ struct ovb_netvsp_stats {
 	/** receive completions for a slot the guest did not hold
 	 *  (duplicates, unknown transaction ids): ignored */
 	uint64_t bad_completions;
+	uint64_t to_guest_batches; /**< transfer-page packets of frames */
+	uint64_t coalesced;  /**< TSO frames delivered whole (RSC) */
+	uint64_t segmented;  /**< TSO frames cut into segments for a guest */
+	/** backpressure waits for the guest's completions that ran out
+	 *  (NETVSP_RX_WAIT_MS) */
+	uint64_t wait_timeouts;
 };
 
 /**

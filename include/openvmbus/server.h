@@ -10,7 +10,9 @@
  * Threads: a partition's messages are handled on the thread that calls
  * ovb_server_post_message() (the link's thread); VSP open/close callbacks
  * run there too and must not wait for the guest.  Channel callbacks run on
- * each channel's worker.
+ * each channel's worker -- or, when the embedder chose caller-driven
+ * dispatch (ovb_server_set_threading), on the thread that calls
+ * ovb_server_dispatch().  docs/architecture.md "Threads and embedding".
  */
 #ifndef OPENVMBUS_SERVER_H
 #define OPENVMBUS_SERVER_H
@@ -27,6 +29,51 @@ struct ovb_vsp_ops;
 /** Create a server.  Returns 0 or -ENOMEM. */
 OVB_API
 int ovb_server_create(struct ovb_server **out);
+
+/* ---- threading: the embedder's choice ------------------------------------ */
+
+/** Who runs the channels' callbacks and the monitor-page scan. */
+enum ovb_server_threading {
+	/** Default: a worker thread per open channel, a scanner thread
+	 *  per partition with a monitored channel open. */
+	OVB_SERVER_THREADS = 0,
+	/** Caller-driven: the library starts no thread for this server;
+	 *  the embedder waits on ovb_server_dispatch_fd() and calls
+	 *  ovb_server_dispatch() from its own loop (hv.h). */
+	OVB_SERVER_CALLER = 1,
+};
+
+/**
+ * Choose the threading of @srv's channels.  Call after
+ * ovb_server_create() and before the first partition joins (switching
+ * back to OVB_SERVER_THREADS closes the dispatch fd).  Returns 0; -EBUSY
+ * (a partition joined already); -EINVAL; -ENOMEM / -EMFILE (no epoll fd).
+ *
+ * Caller-driven, the server creates no thread at all: no channel workers,
+ * no monitor scanner.  Everything a worker does -- draining the inbound
+ * ring with interrupts masked, the VSP's recv, reply batching, idle and
+ * fd callbacks (ovb_chan_add_fd), bounded polling (ovb_chan_set_poll),
+ * the inbound-ring hold -- happens in turns taken by ovb_server_dispatch().
+ * A channel's turns never overlap and keep the worker's order; the turns
+ * of different channels may run on different threads if several threads
+ * call ovb_server_dispatch() (serialised per channel, not globally).
+ * Polling mode never spins in a turn: a channel that is polling keeps
+ * the dispatch fd readable until it has been idle for its spin time.
+ * Monitored channels: while one is open, a 100 us timerfd in the
+ * dispatch set scans the monitor page (the guest sets its bits without a
+ * hypercall, so nothing else would tell us); a guest's HvSignalEvent
+ * (ovb_server_signal_event) works as in the threaded mode.
+ * Close, rescind and partition destroy take the channel out of the set
+ * and wait only for a turn that runs on another thread; the contract that
+ * a channel never closes or rescinds itself from its own callback holds
+ * as before.  The loop's calls, ovb_server_dispatch_fd() and
+ * ovb_server_dispatch(), and the hypervisor side's contract are in hv.h;
+ * the socket link's host takes the turns on its own thread
+ * (link_socket.h).
+ */
+OVB_API
+int ovb_server_set_threading(struct ovb_server *srv,
+			     enum ovb_server_threading mode);
 
 /** Destroy a server whose partitions are all gone. */
 OVB_API

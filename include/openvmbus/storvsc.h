@@ -92,7 +92,7 @@ struct ovb_storvsc_lun {
 	uint64_t blocks;      /**< logical blocks */
 	uint32_t block_size;  /**< 512 or 4096 */
 	bool read_only;       /**< MODE SENSE write-protect bit */
-	bool can_discard;     /**< READ CAPACITY(16) LBPME */
+	bool can_discard;     /**< READ CAPACITY(16) LBPME and LBPRZ */
 	char vendor[9], product[17], serial[64];
 };
 

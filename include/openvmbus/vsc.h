@@ -38,6 +38,7 @@ struct ovb_vsc_driver {
 	void (*subchannel)(struct ovb_vsc_dev *primary, struct ovb_vsc_dev *sub,
 			   void *drv_ctx);
 };
+
 /** The offer message as the host sent it. */
 OVB_API
 const struct vmbus_channel_offer_channel *

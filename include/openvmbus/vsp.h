@@ -58,6 +58,7 @@ struct ovb_offer_params {
 	bool monitored;           /**< allocate a monitor id for signalling */
 	void *dev_ctx;            /**< ovb_vsp_dev_ctx() returns it */
 };
+
 /**
  * Offer a device to a partition; sent at once if the guest already asked
  * for offers (hot add).  Any thread.  Returns 0; -ENOSPC (no relid left).

@@ -46,6 +46,13 @@ struct ovb_vswitch;
 typedef int ovb_vswitch_tx_fn(void *ctx, const void *frame, size_t len,
 			      const struct ovb_net_meta *meta);
 
+/**
+ * Hand over what the port's receiver holds back (see
+ * ovb_vswitch_port_set_flush).  Called with no switch lock held by the
+ * caller's own thread; may run concurrently with deliveries.
+ */
+typedef void ovb_vswitch_flush_fn(void *ctx);
+
 /** A monotonic clock in milliseconds (tests inject one to test aging). */
 typedef uint64_t ovb_vswitch_clock_fn(void *ctx);
 
@@ -89,6 +96,29 @@ OVB_API
 int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
 			 uint32_t caps, ovb_vswitch_tx_fn *tx, void *ctx,
 			 unsigned int *port);
+
+/**
+ * Let a port's receiver hold frames back and deliver them together: after
+ * a delivery the switch calls @flush once the input (or the caller's batch,
+ * ovb_vswitch_batch_begin) ends.  Without one the port's transmit callback
+ * must deliver at once.  Returns 0 or -ENODEV.
+ */
+OVB_API
+int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
+			       ovb_vswitch_flush_fn *flush);
+
+/**
+ * Open a batch of inputs on the calling thread: ports that deliver with a
+ * flush callback are flushed once, by ovb_vswitch_batch_end(), instead of
+ * after every input.  Nests; only the outermost end flushes.  A batch on
+ * one switch does not hold back inputs on another.
+ */
+OVB_API
+void ovb_vswitch_batch_begin(struct ovb_vswitch *sw);
+
+/** Close the calling thread's batch; the outermost end flushes. */
+OVB_API
+void ovb_vswitch_batch_end(struct ovb_vswitch *sw);
 
 /**
  * Remove a port and forget the MACs learned on it.  Waits for inputs in

@@ -763,9 +763,11 @@ end
 ---------------------------------------------------------------------------
 -- RNDIS
 
+-- Returns the flags of a pktinfo id PPI (RSC fragments), or nil.
 local function dissect_ppi(tvb, pinfo, tree, off, len)
 	local stop = off + len
 	local n = 0
+	local idflag = nil
 	while off + 12 <= stop and off + 12 <= tvb:len() and n < 64 do
 		local size = le32(tvb, off)
 		local tword = le32(tvb, off + 4)
@@ -791,6 +793,7 @@ local function dissect_ppi(tvb, pinfo, tree, off, len)
 			pt:add(F["hv_rndis.ppi.id_ver"], tvb(d, 1))
 			pt:add(F["hv_rndis.ppi.id_flag"], tvb(d + 1, 1))
 			pt:add_le(F["hv_rndis.ppi.id_pkt"], tvb(d + 2, 2))
+			idflag = tvb(d + 1, 1):uint()
 		elseif typ == 6 and dlen >= 4 then
 			local v = tvb(d, 4):le_uint()
 			pt:add(F["hv_rndis.ppi.priority"], bit.band(v, 7))
@@ -803,6 +806,7 @@ local function dissect_ppi(tvb, pinfo, tree, off, len)
 		off = off + size
 		n = n + 1
 	end
+	return idflag
 end
 
 local function call_eth(tvb, pinfo, tree)
@@ -844,14 +848,22 @@ local function dissect_rndis(tvb, pinfo, tree, off)
 		local plen = c:f("hv_rndis.ppi_len", 4)
 		c:f("hv_rndis.vc_handle", 4)
 		c:f("hv_rndis.reserved", 4)
+		local idflag = nil
 		if poff and plen and plen > 0 then
 			if poff + plen > mlen - 8 then
 				t:add_proto_expert_info(ef_malformed, "PPI beyond the message")
 			else
-				dissect_ppi(tvb, pinfo, t, body + poff, plen)
+				idflag = dissect_ppi(tvb, pinfo, t, body + poff, plen)
 			end
 		end
-		if doff and dlen then
+		if doff and dlen and idflag and bit.band(idflag, 1) == 1 then
+			-- A fragment of a coalesced frame (RSC): its bytes are part
+			-- of a frame that only the joined fragments make whole.
+			local what = bit.band(idflag, 2) == 2 and "first"
+				or (bit.band(idflag, 4) == 4 and "last" or "middle")
+			t:add(p_rndis, tvb(body, math.min(mlen - 8, tvb:len() - body)),
+				string.format("Coalesced-frame fragment (%s), %d bytes", what, dlen))
+		elseif doff and dlen then
 			if doff + dlen > mlen - 8 then
 				t:add_proto_expert_info(ef_malformed, "frame beyond the message")
 			elseif body + doff < tvb:len() then

@@ -59,6 +59,12 @@ static int blk_check(const struct ovb_blk *blk, const struct ovb_blk_req *req)
 		if (!blk->can_discard)
 			return -EOPNOTSUPP;
 		break;
+	case OVB_BLK_WRITE_ZEROES:
+		if (blk->read_only)
+			return -EROFS;
+		if (!blk->can_zero)
+			return -EOPNOTSUPP;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -66,7 +72,7 @@ static int blk_check(const struct ovb_blk *blk, const struct ovb_blk_req *req)
 		return -EINVAL;
 	if (req->off > blk->capacity || req->len > blk->capacity - req->off)
 		return -EINVAL;
-	if (req->op != OVB_BLK_DISCARD) {
+	if (req->op == OVB_BLK_READ || req->op == OVB_BLK_WRITE) {
 		if (req->iovcnt < 0 || (req->iovcnt > 0 && !req->iov))
 			return -EINVAL;
 		if (ovb_blk_iov_len(req->iov, req->iovcnt) != req->len)

@@ -168,6 +168,7 @@ static void file_prep(struct io_uring_sqe *sqe, int fd, struct ovb_blk_req *req)
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
 	case OVB_BLK_DISCARD:
+	case OVB_BLK_WRITE_ZEROES: /* a hole reads zeros */
 		io_uring_prep_fallocate(
 		    sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		    (off_t)req->off, (off_t)req->len);

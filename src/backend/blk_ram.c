@@ -83,6 +83,7 @@ static int ram_execute(struct ram_blk *rb, struct ovb_blk_req *req)
 		ovb_blk_iov_to_buf(req->iov, req->iovcnt, 0, p, req->len);
 		break;
 	case OVB_BLK_DISCARD:
+	case OVB_BLK_WRITE_ZEROES:
 		memset(p, 0, req->len);
 		break;
 	case OVB_BLK_FLUSH:

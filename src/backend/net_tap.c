@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -135,6 +137,57 @@ int ovb_net_tap_set_mtu(struct ovb_net_tap *tap, unsigned int mtu)
 	if (!tap || mtu > INT32_MAX)
 		return -EINVAL;
 	return tap_ifreq(tap, SIOCSIFMTU, &ifr);
+}
+
+/*
+ * The largest GSO frame the kernel hands us: RTM_NEWLINK with
+ * IFLA_GSO_MAX_SIZE (rtnetlink(7); `ip link set DEV gso_max_size N`),
+ * in the calling thread's network namespace.
+ */
+int ovb_net_tap_set_gso_max(struct ovb_net_tap *tap, uint32_t bytes)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+		struct rtattr rta;
+		uint32_t val;
+	} req = { 0 };
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+	struct timeval tv = { .tv_sec = 2 };
+	int fd, rc;
+	ssize_t n;
+
+	if (!tap || !bytes)
+		return -EINVAL;
+	req.ifi.ifi_index = (int)if_nametoindex(ovb_net_tap_name(tap));
+	if (!req.ifi.ifi_index)
+		return -errno;
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_NEWLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nh.nlmsg_seq = 1;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.rta.rta_type = IFLA_GSO_MAX_SIZE;
+	req.rta.rta_len = RTA_LENGTH(sizeof(req.val));
+	req.val = bytes;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	n = recv(fd, &ack, sizeof(ack), 0);
+	rc = n < 0 ? -errno : -EIO;
+	if (n >= (ssize_t)sizeof(ack) && ack.nh.nlmsg_type == NLMSG_ERROR)
+		rc = ack.err.error;
+	close(fd);
+	return rc;
 }
 
 int ovb_net_tap_set_mac(struct ovb_net_tap *tap, const uint8_t mac[6])

@@ -41,7 +41,18 @@ struct ovb_chan_params {
  */
 int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out);
 
-/** Start the worker thread.  Returns 0 or -errno. */
+struct ovb__loop;
+
+/**
+ * Caller-driven: run this channel in @loop (bus/loop.h) instead of on a
+ * worker thread.  Before ovb__chan_start().
+ */
+void ovb__chan_set_loop(struct ovb_chan *chan, struct ovb__loop *loop);
+
+/**
+ * Start the worker thread, or put the channel's fds in its loop.
+ * Returns 0 or -errno.
+ */
 int ovb__chan_start(struct ovb_chan *chan);
 
 /** A slow-path signal from the peer arrived: wake the worker. */
@@ -54,8 +65,9 @@ void ovb__chan_wake(struct ovb_chan *chan);
 void ovb__chan_set_peer_fds(struct ovb_chan *chan, int wait_fd, int signal_fd);
 
 /**
- * Stop the worker (joins it unless called from it) and complete tracked
- * requests with NULL.  Idempotent.
+ * Stop the worker (joins it unless called from it) -- or, caller-driven,
+ * take the channel out of its loop and wait for a turn running on another
+ * thread -- and complete tracked requests with NULL.  Idempotent.
  */
 void ovb__chan_stop(struct ovb_chan *chan);
 

@@ -3,8 +3,7 @@
  * The channel data path: packet framing for sends (in-band, GPA direct,
  * transfer pages, completions), batching and flow control on a full ring,
  * tracked requests matched by transaction id, validation of every received
- * packet, and the worker thread (interrupt mode and bounded polling).
- * Layer: bus.
+ * packet, and the drain that the worker (chan_run.c) calls.  Layer: bus.
  */
 #include <errno.h>
 #include <poll.h>
@@ -74,11 +73,6 @@ static void req_release(struct ovb_chan *chan, uint64_t xid)
 
 /* ---- sending ----------------------------------------------------------- */
 
-static bool on_worker(const struct ovb_chan *chan)
-{
-	return chan->started && pthread_equal(pthread_self(), chan->worker);
-}
-
 /*
  * Wait for the peer to make room, with send_lock held.  Off the worker we
  * sleep on send_cond, which the worker broadcasts on every wake-up; on the
@@ -91,7 +85,7 @@ static int wait_for_room(struct ovb_chan *chan, const struct timespec *dl)
 		return -ECONNRESET;
 	if (ovb_deadline_passed(dl))
 		return -ETIMEDOUT;
-	if (on_worker(chan)) {
+	if (ovb__chan_on_worker(chan)) {
 		struct pollfd pfd[2] = {
 			{ .fd = chan->wake_fd, .events = POLLIN },
 			{ .fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
@@ -177,7 +171,7 @@ static int chan_write(struct ovb_chan *chan, const struct iovec *iov,
 
 /* Write one framed packet; send_lock held. */
 static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
-		       int iovcnt, size_t total, uint32_t flags)
+		       int iovcnt, size_t total, uint32_t flags, int wait_ms)
 {
 	struct timespec dl;
 	bool pending = false;
@@ -201,7 +195,8 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 			break;
 		if (!pending) {
 			/* Only a send that waits needs the clock. */
-			ovb_deadline_ms(&dl, chan->send_timeout_ms);
+			ovb_deadline_ms(&dl, wait_ms > 0 ? wait_ms :
+						  chan->send_timeout_ms);
 			STAT_ADD(chan, ring_full, 1);
 			/*
 			 * A polling caller may have left our inbound ring
@@ -209,7 +204,7 @@ static int send_locked(struct ovb_chan *chan, const struct iovec *iov,
 			 * blocks on that ring never drains this one: have
 			 * the worker drain ours before we wait.
 			 */
-			if (!on_worker(chan))
+			if (!ovb__chan_on_worker(chan))
 				ovb__chan_wake(chan);
 		}
 		pending = true;
@@ -308,7 +303,7 @@ int ovb_chan_send(struct ovb_chan *chan, const struct ovb_send *s)
 		goto sent;
 	}
 	send_lock(chan, &locked);
-	rc = send_locked(chan, v, n, total, s->flags);
+	rc = send_locked(chan, v, n, total, s->flags, s->timeout_ms);
 	if (locked)
 		pthread_mutex_unlock(&chan->send_lock);
 	if (OVB_CAPTURE_ON() && !rc)
@@ -482,7 +477,7 @@ static void chan_defer(struct ovb_chan *chan, bool on)
  * reply batching, what the callbacks send on this channel goes out as one
  * batch when the drain ends.
  */
-static int chan_drain(struct ovb_chan *chan)
+int ovb__chan_drain(struct ovb_chan *chan)
 {
 	struct ovb_gpa_range ranges[CHAN_MAX_RANGES];
 	struct ovb_pkt pkt;
@@ -531,203 +526,4 @@ static int chan_drain(struct ovb_chan *chan)
 	if (n && ovb_ring_read_commit(&chan->in))
 		ovb__chan_signal_peer(chan);
 	return n;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/*
- * Bounded spin with the inbound ring masked: true if work arrived within
- * @spin_us (a packet, or the device's spin hook found some).  Gives up
- * early when a caller started polling the channel after @gen was read:
- * the caller drains the ring then, and a second spinner on this side would
- * only take a core from it.
- */
-static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
-{
-	uint64_t start = ovb_now_us();
-
-	for (unsigned int i = 0;; i++) {
-		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
-			return true;
-		if (chan->spin && chan->spin(chan, chan->ctx))
-			return true;
-		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
-			return false;
-		cpu_relax();
-		if (i % 64)
-			continue;
-		if (ovb_now_us() - start >= spin_us)
-			return false;
-	}
-}
-
-static void chan_sleep(struct ovb_chan *chan)
-{
-	struct pollfd pfd[2 + CHAN_MAX_FDS];
-	unsigned int n = 0;
-	uint64_t v;
-
-	pfd[n++] = (struct pollfd){ .fd = chan->wake_fd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){
-		.fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
-		.events = POLLIN };
-	for (unsigned int i = 0; i < chan->nxfd; i++)
-		pfd[n++] = (struct pollfd){ .fd = chan->xfd[i],
-					    .events = POLLIN };
-	if (poll(pfd, n, -1) <= 0)
-		return;
-	for (unsigned int i = 0; i < 2; i++)
-		if (pfd[i].revents & POLLIN &&
-		    read(pfd[i].fd, &v, sizeof(v)) > 0)
-			STAT_ADD(chan, signals_in, 1);
-	for (unsigned int i = 0; i < chan->nxfd; i++)
-		if (pfd[2 + i].revents & POLLIN)
-			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
-}
-
-static void chan_wake_senders(struct ovb_chan *chan)
-{
-	if (!__atomic_load_n(&chan->send_waiters, __ATOMIC_SEQ_CST))
-		return;
-	pthread_mutex_lock(&chan->send_lock);
-	pthread_cond_broadcast(&chan->send_cond);
-	pthread_mutex_unlock(&chan->send_lock);
-}
-
-/* Poll the extra fds once without sleeping; calls their callbacks. */
-static void chan_check_fds(struct ovb_chan *chan)
-{
-	for (unsigned int i = 0; i < chan->nxfd; i++) {
-		struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
-
-		if (poll(&p, 1, 0) > 0)
-			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
-	}
-}
-
-static void *chan_worker(void *arg)
-{
-	struct ovb_chan *chan = arg;
-
-	while (!ovb_chan_is_dead(chan)) {
-		uint32_t spin = __atomic_load_n(&chan->spin_us,
-						__ATOMIC_RELAXED);
-		uint32_t gen = __atomic_load_n(&chan->poll_gen,
-					       __ATOMIC_RELAXED);
-		int n;
-
-		pthread_mutex_lock(&chan->read_lock);
-		ovb_ring_mask_interrupts(&chan->in);
-		n = chan_drain(chan);
-		pthread_mutex_unlock(&chan->read_lock);
-		if (n < 0) {
-			ovb_chan_fail(chan, n, "inbound ring corrupt");
-			break;
-		}
-		chan_wake_senders(chan);
-		if (chan->idle)
-			chan->idle(chan, chan->ctx);
-		if (n == CHAN_BUDGET)
-			continue;
-		/*
-		 * Held: the ring's packets are not ours to take yet.  Sleep
-		 * (ring still masked: the peer need not signal) until the
-		 * device releases it -- from an fd callback or another
-		 * thread, both of which wake us.
-		 */
-		if (__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
-			chan_sleep(chan);
-			chan_wake_senders(chan);
-			continue;
-		}
-		/* A spin hook watches the device's work while we are up. */
-		if (!chan->spin)
-			chan_check_fds(chan);
-		if (spin && chan_spin(chan, spin, gen)) {
-			STAT_ADD(chan, spin_hits, 1);
-			continue;
-		}
-		/* Unmask, then re-check: data that raced in is read now. */
-		pthread_mutex_lock(&chan->read_lock);
-		bool more = ovb_ring_unmask_interrupts(&chan->in);
-
-		pthread_mutex_unlock(&chan->read_lock);
-		if (more)
-			continue;
-		chan_sleep(chan);
-		chan_wake_senders(chan);
-	}
-	chan_wake_senders(chan);
-	return NULL;
-}
-
-void ovb_chan_hold_rx(struct ovb_chan *chan, bool hold)
-{
-	/* Release: pairs with the acquire loads in chan_drain() and the
-	 * worker loop. */
-	if (__atomic_exchange_n(&chan->rx_held, hold, __ATOMIC_ACQ_REL) &&
-	    !hold)
-		ovb__chan_wake(chan);
-}
-
-int ovb_chan_poll(struct ovb_chan *chan)
-{
-	int n;
-
-	if (ovb_chan_is_dead(chan))
-		return -ECONNRESET;
-	/*
-	 * Tell a spinning worker that a caller polls (chan_spin).  Only a
-	 * change matters, so a plain store does; no locked instruction on
-	 * the hot path.
-	 */
-	__atomic_store_n(&chan->poll_gen,
-			 __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELAXED);
-	/* Nothing there and the writer already told not to signal: done. */
-	if (!ovb_ring_peek(&chan->in) && ovb_ring_masked(&chan->in))
-		return 0;
-	if (pthread_mutex_trylock(&chan->read_lock))
-		return 0; /* the worker or another poller is draining */
-	ovb_ring_mask_interrupts(&chan->in);
-	n = chan_drain(chan);
-	pthread_mutex_unlock(&chan->read_lock);
-	if (n < 0) {
-		ovb_chan_fail(chan, n, "inbound ring corrupt");
-		return n;
-	}
-	if (n)
-		STAT_ADD(chan, polled, (uint64_t)n);
-	return n;
-}
-
-void ovb_chan_poll_end(struct ovb_chan *chan)
-{
-	bool more;
-
-	/*
-	 * The poller may have left interrupt_mask set after the worker went
-	 * to sleep: unmask and re-check, or data arriving now would never
-	 * signal anyone.
-	 */
-	pthread_mutex_lock(&chan->read_lock);
-	more = ovb_ring_unmask_interrupts(&chan->in);
-	pthread_mutex_unlock(&chan->read_lock);
-	if (more)
-		ovb__chan_wake(chan);
-}
-
-int ovb__chan_start(struct ovb_chan *chan)
-{
-	int rc = pthread_create(&chan->worker, NULL, chan_worker, chan);
-
-	if (rc)
-		return -rc;
-	chan->started = true;
-	return 0;
 }

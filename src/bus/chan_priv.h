@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "bus/chan_internal.h"
+#include "bus/loop.h"
 #include "openvmbus/ring.h"
 
 #define CHAN_MAX_FDS 4
@@ -45,6 +46,11 @@ struct ovb_chan {
 	unsigned int nxfd;
 
 	pthread_t worker;
+	struct ovb__loop *loop;   /* caller-driven: turns in here, no worker */
+	struct ovb__loop_src src; /* this channel's source in @loop */
+	uint64_t spin_since;      /* caller-driven polling: idle since (us) */
+	uint32_t spin_gen;        /* poll_gen when that idle spell began */
+	uint64_t self_wakes;      /* wake_fd writes by our own turns */
 	bool started;
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
@@ -80,5 +86,28 @@ struct ovb_chan {
 
 /** Complete every tracked request with NULL. */
 void ovb__chan_fail_requests(struct ovb_chan *chan);
+
+/**
+ * Drain up to CHAN_BUDGET packets (read_lock held, ring masked).  Returns
+ * the packets read or -errno (the inbound ring is corrupt).  chan_io.c.
+ */
+int ovb__chan_drain(struct ovb_chan *chan);
+
+/* chan_run.c: stop the worker or leave the loop (from ovb__chan_stop). */
+void ovb__chan_stop_runner(struct ovb_chan *chan);
+/* chan_run.c: a caller-driven channel's peer fd changed. */
+void ovb__chan_loop_swap_fd(struct ovb_chan *chan, int old_fd, int new_fd);
+
+/*
+ * True on the thread that runs the channel's callbacks right now: its
+ * worker, or the thread turning it in a caller-driven loop.  There a send
+ * that finds the ring full waits on the channel's fds itself.
+ */
+static inline bool ovb__chan_on_worker(const struct ovb_chan *chan)
+{
+	if (chan->loop)
+		return ovb__loop_running_here(&chan->src);
+	return chan->started && pthread_equal(pthread_self(), chan->worker);
+}
 
 #endif

@@ -151,6 +151,8 @@ int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn)
 	chan->xfd[chan->nxfd] = fd;
 	chan->xfn[chan->nxfd] = fn;
 	chan->nxfd++;
+	/* Caller-driven and already running: watch it from now on. */
+	ovb__chan_loop_swap_fd(chan, -1, fd);
 	return 0;
 }
 
@@ -211,6 +213,8 @@ void ovb__chan_set_peer_fds(struct ovb_chan *chan, int wait_fd, int signal_fd)
 	if (wait_fd >= 0) {
 		int old = __atomic_exchange_n(&chan->peer_fd, wait_fd,
 					      __ATOMIC_ACQ_REL);
+
+		ovb__chan_loop_swap_fd(chan, old, wait_fd);
 		if (old >= 0)
 			close(old);
 		ovb__chan_wake(chan); /* make the worker poll the new fd */
@@ -264,9 +268,6 @@ void ovb__chan_stop(struct ovb_chan *chan)
 	pthread_cond_broadcast(&chan->send_cond);
 	pthread_mutex_unlock(&chan->send_lock);
 	ovb__chan_wake(chan);
-	if (chan->started && !pthread_equal(pthread_self(), chan->worker))
-		pthread_join(chan->worker, NULL);
-	else if (chan->started)
-		pthread_detach(chan->worker);
+	ovb__chan_stop_runner(chan);
 	ovb__chan_fail_requests(chan);
 }

@@ -74,6 +74,7 @@ void ovb_server_destroy(struct ovb_server *srv)
 		ovb__cap_server_gone(srv);
 	while (srv->parts)
 		ovb_server_partition_destroy(srv->parts);
+	ovb__loop_destroy(srv->loop);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
@@ -129,6 +130,11 @@ struct ovb_vsp_dev *ovb_vsp_dev_primary(struct ovb_vsp_dev *dev)
 	return dev->primary ? dev->primary : dev;
 }
 
+uint32_t ovb_partition_message_vp(const struct ovb_partition *part)
+{
+	return __atomic_load_n(&part->target_vcpu, __ATOMIC_RELAXED);
+}
+
 uint32_t ovb_partition_version(const struct ovb_partition *part)
 {
 	return __atomic_load_n(&part->version, __ATOMIC_RELAXED);
@@ -161,6 +167,8 @@ int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 	pthread_mutexattr_destroy(&attr);
 	pthread_cond_init(&part->cond, NULL);
 	part->gmem = gm;
+	part->monitor_tfd = -1;
+	part->msg_sint = VMBUS_MESSAGE_SINT;
 
 	pthread_mutex_lock(&srv->lock);
 	part->id = srv->next_id++;
@@ -209,6 +217,7 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 	ovb__srv_unlock(part);
 	if (part->monitor_running)
 		pthread_join(part->monitor_thread, NULL);
+	ovb__srv_loop_monitor_stop(part);
 
 	pthread_mutex_lock(&srv->lock);
 	for (pp = &srv->parts; *pp; pp = &(*pp)->next)
@@ -235,9 +244,25 @@ int ovb__srv_send(struct ovb_partition *part, const void *msg, size_t len)
 
 int ovb__srv_send_raw(struct ovb_partition *part, const void *msg, size_t len)
 {
+	const struct vmbus_channel_message_header *h = msg;
+	int rc;
+
 	if (OVB_CAPTURE_ON())
 		ovb__cap_msg(part, OVB_CAP_TO_GUEST, msg, len);
-	return part->ops->send_message(part->link, VMBUS_MESSAGE_SINT, msg, len);
+	rc = part->ops->send_message(part->link, part->msg_sint, msg, len);
+	if (!rc)
+		return 0;
+	/*
+	 * The server never retries (server.h, send_message): the message is
+	 * lost.  -EAGAIN says the guest left its message slot full past what
+	 * the link queues -- a guest that stopped working -- and is dropped.
+	 */
+	ovb_peer("%s: message type %u to the guest lost: %s", part->name,
+		 len >= sizeof(*h) ? h->msgtype : 0, strerror(-rc));
+	if (rc == -EAGAIN && part->ops->disconnect)
+		part->ops->disconnect(part->link,
+				      "guest leaves its message slot full");
+	return rc;
 }
 
 void ovb__srv_send_offer(struct ovb_partition *part, struct ovb_vsp_dev *dev)
@@ -476,37 +501,50 @@ void ovb_server_signal_event(struct ovb_partition *part, uint32_t conn_id)
 /*
  * The monitor page: a guest may signal a monitored channel only by setting
  * its bit in trigger_group[].pending of page 2, with no hypercall.  While a
- * monitored channel is open a thread scans the page every 100 us, like
- * Hyper-V's periodic scan.
+ * monitored channel is open it is scanned every 100 us, like Hyper-V's
+ * periodic scan: by a thread, or caller-driven by a timerfd in the
+ * server's loop (server_loop.c).
  */
+void ovb__srv_monitor_scan(struct ovb_partition *part)
+{
+	struct hv_monitor_page *mp = part->monitor[1];
+
+	for (unsigned int g = 0; mp && g < 4; g++) {
+		uint32_t *pending = OVB_U32(mp->trigger_group[g].pending);
+		uint32_t bits;
+
+		if (!__atomic_load_n(pending, __ATOMIC_RELAXED))
+			continue;
+		bits = __atomic_exchange_n(pending, 0, __ATOMIC_ACQ_REL);
+		while (bits) {
+			unsigned int id = g * 32 + (unsigned int)__builtin_ctz(bits);
+
+			bits &= bits - 1;
+			for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++)
+				if (part->dev[r] &&
+				    part->dev[r]->monitor_id == (int)id)
+					wake_relid(part, r);
+		}
+	}
+}
+
+bool ovb__srv_monitor_needed(struct ovb_partition *part)
+{
+	for (uint32_t r = 1; r <= VMBUS_MAX_RELID && part->monitor[1]; r++)
+		if (part->dev[r] && part->dev[r]->state == OFFER_OPEN &&
+		    part->dev[r]->monitor_id >= 0)
+			return true;
+	return false;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct ovb_partition *part = arg;
-	struct timespec ts = { 0, 100 * 1000 };
+	struct timespec ts = { 0, MONITOR_SCAN_US * 1000 };
 
 	while (!__atomic_load_n(&part->monitor_stop, __ATOMIC_ACQUIRE)) {
 		ovb__srv_lock(part);
-		struct hv_monitor_page *mp = part->monitor[1];
-
-		for (unsigned int g = 0; mp && g < 4; g++) {
-			uint32_t *pending = OVB_U32(mp->trigger_group[g].pending);
-			uint32_t bits;
-
-			if (!__atomic_load_n(pending, __ATOMIC_RELAXED))
-				continue;
-			bits = __atomic_exchange_n(pending, 0,
-						   __ATOMIC_ACQ_REL);
-			while (bits) {
-				unsigned int id = g * 32 +
-					(unsigned int)__builtin_ctz(bits);
-
-				bits &= bits - 1;
-				for (uint32_t r = 1; r <= VMBUS_MAX_RELID; r++)
-					if (part->dev[r] &&
-					    part->dev[r]->monitor_id == (int)id)
-						wake_relid(part, r);
-			}
-		}
+		ovb__srv_monitor_scan(part);
 		ovb__srv_unlock(part);
 		nanosleep(&ts, NULL);
 	}
@@ -515,13 +553,11 @@ static void *monitor_main(void *arg)
 
 void ovb__srv_monitor_update(struct ovb_partition *part)
 {
-	bool need = false;
+	bool need = ovb__srv_monitor_needed(part);
 
-	for (uint32_t r = 1; r <= VMBUS_MAX_RELID && part->monitor[1]; r++)
-		if (part->dev[r] && part->dev[r]->state == OFFER_OPEN &&
-		    part->dev[r]->monitor_id >= 0)
-			need = true;
-	if (need && !part->monitor_running) {
+	if (need && part->srv->loop)
+		ovb__srv_loop_monitor_arm(part);
+	else if (need && !part->monitor_running) {
 		part->monitor_stop = false;
 		if (!pthread_create(&part->monitor_thread, NULL, monitor_main,
 				    part))

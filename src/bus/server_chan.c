@@ -347,6 +347,10 @@ static int srv_chan_signal(struct ovb_chan *chan, void *role_ctx)
 		__atomic_fetch_or((uint32_t *)(void *)part->int_page->recv +
 					  dev->relid / 32,
 				  1u << (dev->relid % 32), __ATOMIC_RELEASE);
+	if (part->ops->signal_vp)
+		return part->ops->signal_vp(part->link, dev->relid,
+					    __atomic_load_n(&dev->target_vp,
+							    __ATOMIC_RELAXED));
 	return part->ops->signal(part->link, dev->relid);
 }
 
@@ -444,6 +448,8 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 		ovb_gmem_unmap(&dev->ring_view);
 		return rc;
 	}
+	if (part->srv->loop)
+		ovb__chan_set_loop(dev->chan, part->srv->loop);
 	g->refs++;
 	dev->ring_gpadl = g->handle;
 	return 0;
@@ -523,6 +529,8 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 		ovb__srv_dev_put(part, dev);
 		return -EPROTO;
 	}
+	/* Before the channel starts: its first signal goes to this VP. */
+	__atomic_store_n(&dev->target_vp, o.target_vp, __ATOMIC_RELAXED);
 	rc = open_rings(part, dev, &o);
 	if (!rc)
 		rc = open_device(part, dev, o.userdata);
@@ -541,7 +549,6 @@ int ovb__srv_open(struct ovb_partition *part, const void *msg, size_t len)
 	}
 	dev->open_refused = false;
 	dev->state = OFFER_OPEN;
-	dev->target_vp = o.target_vp;
 	open_result(part, o.child_relid, o.openid, VMBUS_STATUS_SUCCESS);
 	/*
 	 * One signal right behind the result, whatever the rings hold.

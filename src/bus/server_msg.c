@@ -111,7 +111,15 @@ static int on_initiate_contact(struct ovb_partition *part, uint32_t conn_id,
 		return -EPROTO;
 	}
 	part->version = c.vmbus_version_requested;
-	part->target_vcpu = c.target_vcpu;
+	__atomic_store_n(&part->target_vcpu, c.target_vcpu, __ATOMIC_RELAXED);
+	/* From 5.0 the guest names the SINT for messages (Linux: 2). */
+	part->msg_sint = VMBUS_MESSAGE_SINT;
+	if (part->version >= VMBUS_VERSION_WIN10_V5 && c.msg_sint < 16)
+		part->msg_sint = c.msg_sint;
+	else if (part->version >= VMBUS_VERSION_WIN10_V5)
+		ovb_peer("%s: INITIATE_CONTACT: msg_sint %u is no SINT; "
+			 "messages stay on SINT %u", part->name, c.msg_sint,
+			 VMBUS_MESSAGE_SINT);
 	part->msg_conn_id = VMBUS_MESSAGE_CONNECTION_ID;
 	part->features = part->version >= VMBUS_VERSION_WIN10_V6_0
 				 ? c.feature_flags & SRV_FEATURES : 0;
@@ -242,7 +250,8 @@ static int on_modify_channel(struct ovb_partition *part, const void *msg)
 	if (!dev || dev->state != OFFER_OPEN)
 		r.status = VMBUS_STATUS_UNSUCCESSFUL;
 	else
-		dev->target_vp = m->target_vp;
+		__atomic_store_n(&dev->target_vp, m->target_vp,
+				 __ATOMIC_RELAXED);
 	if (part->version >= VMBUS_VERSION_WIN10_V5_3)
 		ovb__srv_send(part, &r, sizeof(r));
 	return r.status ? -EPROTO : 0;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "bus/chan_internal.h"
+#include "bus/loop.h"
 #include "openvmbus/gpadl.h"
 #include "openvmbus/hv.h"
 #include "openvmbus/server.h"
@@ -26,6 +27,7 @@
  */
 #define SRV_MAX_GPADLS 4096u
 #define SRV_MAX_GPADL_WORDS (1u << 24)
+#define MONITOR_SCAN_US 100 /* the monitor page's scan period */
 
 enum offer_state {
 	OFFER_OFFERED,   /* offered (or not yet sent), channel closed */
@@ -93,7 +95,8 @@ struct ovb_partition {
 	bool offers_requested; /* REQUEST_OFFERS seen: hot add sends at once */
 	uint32_t version;
 	uint32_t msg_conn_id;
-	uint32_t target_vcpu;
+	uint32_t target_vcpu;  /* atomic: ovb_partition_message_vp() */
+	uint32_t msg_sint;     /* SINT for messages (5.0+: the guest's) */
 	uint32_t features;
 	struct vmbus_interrupt_page *int_page; /* < WIN8 */
 	struct hv_monitor_page *monitor[2];    /* parent->child, child->parent */
@@ -105,6 +108,10 @@ struct ovb_partition {
 
 	pthread_t monitor_thread;
 	bool monitor_running, monitor_stop;
+	/* Caller-driven: the scan is a timerfd in the server's loop. */
+	int monitor_tfd;              /* -1: none yet */
+	struct ovb__loop_src monitor_src;
+	bool monitor_armed;           /* part->lock */
 };
 
 struct srv_vsp {
@@ -120,6 +127,8 @@ struct ovb_server {
 	unsigned int nvsp;
 	uint32_t max_version; /* 0: all */
 	uint32_t min_version;
+	/* Caller-driven dispatch (server_loop.c); NULL: worker threads. */
+	struct ovb__loop *loop;
 };
 
 /*
@@ -197,6 +206,15 @@ bool ovb__srv_dev_put(struct ovb_partition *part, struct ovb_vsp_dev *dev);
 bool ovb__srv_dev_wait_idle(struct ovb_partition *part,
 			    struct ovb_vsp_dev *dev);
 void ovb__srv_monitor_update(struct ovb_partition *part);
+/* Wake the channels whose monitor bits the guest set; part->lock held. */
+void ovb__srv_monitor_scan(struct ovb_partition *part);
+/* True while a monitored channel is open; part->lock held. */
+bool ovb__srv_monitor_needed(struct ovb_partition *part);
+
+/* server_loop.c: the monitor scan as a timerfd (part->lock held). */
+void ovb__srv_loop_monitor_arm(struct ovb_partition *part);
+/* Take it out of the loop and close it (part->lock not held). */
+void ovb__srv_loop_monitor_stop(struct ovb_partition *part);
 
 /* server_chan.c */
 int ovb__srv_gpadl_header(struct ovb_partition *part, const void *msg,

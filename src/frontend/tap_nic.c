@@ -154,9 +154,13 @@ static int tap_seg(void *ctx, const void *seg, size_t len)
 	return ovb_netvsc_send(s->t->nic, s->q, seg, len, NULL, true);
 }
 
-/* One frame read from the TAP into netvsc. */
-static void tap_tx(struct ovb_tap_nic *t, unsigned int q, uint8_t *f,
-		   size_t len, struct ovb_net_meta *meta)
+/*
+ * One frame read from the TAP into netvsc, from @tb (guest memory): a
+ * large one goes to the host where it lies and @tb is used up.
+ */
+static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
+		   struct ovb_netvsc_txbuf *tb, size_t len,
+		   struct ovb_net_meta *meta)
 {
 	struct seg_ctx s = { t, q };
 	int rc;
@@ -164,11 +168,11 @@ static void tap_tx(struct ovb_tap_nic *t, unsigned int q, uint8_t *f,
 	if (meta->gso_type && len > t->info.lso_max) {
 		/* Larger than the host takes: segment here. */
 		if (meta->flags & OVB_NET_META_CSUM_PARTIAL)
-			ovb_offload_tso(f, len, meta, tap_seg, &s);
+			ovb_offload_tso(tb->frame, len, meta, tap_seg, &s);
 		return;
 	}
-	rc = ovb_netvsc_send(t->nic, q, f, len, meta, true);
-	if (rc && rc != -ECONNRESET)
+	rc = ovb_netvsc_send_txbuf(t->nic, q, tb, len, meta, true);
+	if (rc < 0 && rc != -ECONNRESET)
 		ovb_dbg("tap %s: frame of %zu bytes not sent: %s",
 			ovb_tap_nic_name(t), len, strerror(-rc));
 }
@@ -181,28 +185,32 @@ static void *tap_reader_thread(void *arg)
 		{ .fd = ovb_net_tap_fd(t->tap, r->q), .events = POLLIN },
 		{ .fd = t->stop_fd, .events = POLLIN },
 	};
-	uint8_t *buf = malloc(OVB_NET_TAP_MAX_FRAME);
+	struct ovb_netvsc_txbuf tb = { 0 };
 
-	while (buf && !(pfd[1].revents & POLLIN)) {
+	while (!(pfd[1].revents & POLLIN)) {
 		struct ovb_net_meta meta;
-		ssize_t n;
+		ssize_t n = 0;
 		int batch = 0;
 
-		while (batch < 64 &&
-		       (n = ovb_net_tap_read(t->tap, r->q, buf,
-					     OVB_NET_TAP_MAX_FRAME, &meta)) !=
-			       -EAGAIN) {
+		while (batch < 64) {
+			/* Frames are read into guest memory (see tap_tx). */
+			if (!tb.frame && ovb_netvsc_txbuf_get(t->nic, &tb))
+				break; /* the host holds them all: wait */
+			n = ovb_net_tap_read(t->tap, r->q, tb.frame, tb.cap,
+					     &meta);
+			if (n == -EAGAIN)
+				break;
 			if (n > 0)
-				tap_tx(t, r->q, buf, (size_t)n, &meta);
+				tap_tx(t, r->q, &tb, (size_t)n, &meta);
 			batch++;
 		}
 		ovb_netvsc_flush(t->nic, r->q);
 		if (batch == 64)
 			continue;
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 2, tb.frame ? -1 : 100) < 0 && errno != EINTR)
 			break;
 	}
-	free(buf);
+	ovb_netvsc_txbuf_put(t->nic, &tb);
 	return NULL;
 }
 
@@ -271,6 +279,15 @@ static int tap_configure(struct ovb_tap_nic *t)
 		ovb_net_tap_close(tap);
 		return rc;
 	}
+	/*
+	 * TSO frames no larger than the host takes, so that tap_tx never
+	 * segments in software (Linux netvsc sets gso_max_size the same).
+	 */
+	if (t->info.csum && t->info.lso_max &&
+	    (rc = ovb_net_tap_set_gso_max(tap, t->info.lso_max)) != 0)
+		ovb_info("tap %s: gso_max_size %u not set (%s): larger TSO "
+			 "frames are segmented here", ovb_net_tap_name(tap),
+			 t->info.lso_max, strerror(-rc));
 	on = __atomic_load_n(&t->info.link_up, __ATOMIC_ACQUIRE);
 	ioctl(ovb_net_tap_fd(tap, 0), TUNSETCARRIER, &on);
 	if ((rc = ovb_net_tap_set_up(tap, true)) != 0 ||

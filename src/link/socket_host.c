@@ -3,7 +3,8 @@
  * The host end of the socket link (docs/link.md): a unix
  * SOCK_SEQPACKET listener, one connection per guest partition, an epoll
  * loop on the link thread that validates every datagram and feeds the
- * server.  A guest that breaks the link protocol gets ERROR and is
+ * server -- and, for a caller-driven server, takes its channels' turns
+ * too, so that the whole host runs on that one thread.  A guest that breaks the link protocol gets ERROR and is
  * disconnected; a guest that disconnects, crashes or is killed loses
  * everything it held and nothing else.  Layer: link.
  */
@@ -340,6 +341,15 @@ int ovb_link_host_create(struct ovb_server *srv, const char *path,
 	epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lfd, &ev);
 	ev.data.ptr = &h->stopfd;
 	epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->stopfd, &ev);
+	/* A caller-driven server: its channels take turns on this thread. */
+	if (ovb_server_dispatch_fd(srv) >= 0) {
+		ev.data.ptr = &h->srv;
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD,
+			      ovb_server_dispatch_fd(srv), &ev) < 0) {
+			rc = -errno;
+			goto err;
+		}
+	}
 	*out = h;
 	return 0;
 err:
@@ -395,7 +405,9 @@ int ovb_link_host_run(struct ovb_link_host *h)
 
 			if (p == &h->stopfd)
 				return 0;
-			if (p == &h->lfd)
+			if (p == &h->srv)
+				ovb_server_dispatch(h->srv, 0);
+			else if (p == &h->lfd)
 				host_accept(h);
 			else
 				conn_readable(h, p);

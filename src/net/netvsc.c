@@ -7,6 +7,7 @@
  * in netvsc_data.c.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -277,6 +278,9 @@ static int nvsc_negotiate(struct ovb_netvsc *n)
 	m.type = NVSP_MSG2_TYPE_SEND_NDIS_CONFIG;
 	m.u.ndis_config.mtu = 9000 + 14;
 	m.u.ndis_config.capability = NVSP_NDIS_CAP_IEEE8021Q;
+	/* Linux sets the RSC bit from NVSP 6.1 on, LRO or not. */
+	if (n->nvsp >= NVSP_PROTOCOL_VERSION_61)
+		m.u.ndis_config.capability |= NVSP_NDIS_CAP_RSC;
 	return nvsc_post(n, &m);
 }
 
@@ -420,10 +424,22 @@ static int nvsc_offloads(struct ovb_netvsc *n)
 		if (n->info.lso_max > NETVSC_BIG_SIZE - 4096)
 			n->info.lso_max = NETVSC_BIG_SIZE - 4096;
 	}
+	/*
+	 * RSC as Linux's rndis_netdev_set_hwcaps asks for it: when the host
+	 * offers it for both IP versions; ENABLED, or DISABLED with LRO off.
+	 */
+	if (v630 && len >= offsetof(struct ndis_offload, rsc_ip6) + 1 &&
+	    caps.rsc_ip4 && caps.rsc_ip6) {
+		n->info.rsc = !n->p.no_rsc;
+		op.rsc_ip4 = op.rsc_ip6 = n->info.rsc
+			? NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED
+			: NDIS_OFFLOAD_PARAMETERS_RSC_DISABLED;
+	}
 	rc = ovb_netvsc_set(n, OID_TCP_OFFLOAD_PARAMETERS, &op, op.header.size);
 	if (rc) {
 		n->info.csum = false;
 		n->info.lso_max = 0;
+		n->info.rsc = false;
 	}
 	return rc == -EIO ? 0 : rc;
 }
@@ -641,8 +657,10 @@ void ovb_netvsc_close(struct ovb_netvsc *n)
 	ovb_client_free(n->cl, n->ctl, NETVSC_CTL_SIZE);
 	netvsc__pool_fini(&n->secs);
 	netvsc__pool_fini(&n->bigs);
-	for (unsigned int i = 0; i < n->nq; i++)
+	for (unsigned int i = 0; i < n->nq; i++) {
 		pthread_mutex_destroy(&n->q[i].lock);
+		free(n->q[i].rsc.buf);
+	}
 	free(n);
 }
 
@@ -663,4 +681,7 @@ void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st)
 	st->rx_frames = __atomic_load_n(&n->rx_frames, __ATOMIC_RELAXED);
 	st->rx_bytes = __atomic_load_n(&n->rx_bytes, __ATOMIC_RELAXED);
 	st->rx_bad = __atomic_load_n(&n->rx_bad, __ATOMIC_RELAXED);
+	st->rx_coalesced = __atomic_load_n(&n->rx_coalesced, __ATOMIC_RELAXED);
+	st->rx_rsc_dropped = __atomic_load_n(&n->rx_rsc_dropped,
+					     __ATOMIC_RELAXED);
 }

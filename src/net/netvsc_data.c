@@ -11,6 +11,7 @@
  * Layer: devices.  Spec: docs/wire.md B6, B9.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -280,6 +281,81 @@ out:
 	return rc;
 }
 
+/* Room for the RNDIS header and its PPIs in front of a txbuf frame. */
+#define TXBUF_ROOM 256u
+
+int ovb_netvsc_txbuf_get(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb)
+{
+	uint32_t idx;
+	int rc = pool_get(&n->bigs, &idx);
+
+	if (rc)
+		return rc;
+	tb->idx = idx;
+	tb->frame = n->big + (size_t)idx * NETVSC_BIG_SIZE + TXBUF_ROOM;
+	tb->cap = NETVSC_BIG_SIZE - TXBUF_ROOM;
+	return 0;
+}
+
+void ovb_netvsc_txbuf_put(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb)
+{
+	if (tb->frame)
+		pool_put(&n->bigs, tb->idx);
+	tb->frame = NULL;
+}
+
+int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
+			  struct ovb_netvsc_txbuf *tb, size_t len,
+			  const struct ovb_net_meta *meta, bool more)
+{
+	struct ovb_rndis_pktinfo info = { 0 };
+	uint64_t words[2 + NETVSC_BIG_SIZE / HV_PAGE_SIZE];
+	struct netvsc_q *q;
+	size_t hlen;
+	uint8_t *p;
+	int rc, nw;
+
+	if (!tb->frame || len > tb->cap)
+		return -EMSGSIZE;
+	if (len < 14 || len > NETVSC_BIG_SIZE - 256 ||
+	    __atomic_load_n(&n->closing, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&n->stalled, __ATOMIC_ACQUIRE) ||
+	    (meta && ovb_rndis_meta_to_tx(meta, tb->frame, len, &info)) ||
+	    (n->sec_size && ovb_rndis_packet_header_len(&info) + len +
+					    n->align <= n->sec_size))
+		return ovb_netvsc_send(n, queue, tb->frame, len, meta, more);
+	hlen = ovb_rndis_packet_header_len(&info);
+	if (hlen > TXBUF_ROOM)
+		return -EMSGSIZE;
+	p = tb->frame - hlen;
+	if (ovb_rndis_packet_build_header(p, hlen + len, (uint32_t)len,
+					  &info) != (ssize_t)hlen ||
+	    (meta && meta->gso_type &&
+	     ovb_offload_ndis_lso(tb->frame, len, meta))) {
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		return -EBADMSG;
+	}
+	nw = netvsc__gpa_range(n, p, hlen + len, words, sizeof(words) / 8);
+	if (nw < 0)
+		return nw;
+	q = pick_queue(n, queue);
+	pthread_mutex_lock(&q->lock);
+	rc = flush_locked(q);
+	if (!rc)
+		rc = send_rndis_pkt(q, NVSP_INVALID_SECTION_INDEX, 0, words, nw,
+				    &n->bigs.ctx[tb->idx]);
+	pthread_mutex_unlock(&q->lock);
+	if (rc) {
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		return rc;
+	}
+	tb->frame = NULL; /* the host has it until the completion */
+	__atomic_fetch_add(&n->tx_pagebuf, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->tx_frames, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->tx_bytes, len, __ATOMIC_RELAXED);
+	return 1;
+}
+
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
 {
 	struct netvsc_q *q = pick_queue(n, queue);
@@ -359,8 +435,97 @@ static void rx_control(struct ovb_netvsc *n, struct ovb_chan *chan,
 	pthread_mutex_unlock(&n->ctl_wait_lock);
 }
 
+/* Drop the coalesced frame being joined, if any. */
+static void rsc_drop(struct netvsc_q *q, struct ovb_chan *chan,
+		     const char *why)
+{
+	if (!q->rsc.open && why[0] != '!')
+		return;
+	q->rsc.open = false;
+	__atomic_fetch_add(&q->n->rx_rsc_dropped, 1, __ATOMIC_RELAXED);
+	bad(q->n, chan, why[0] == '!' ? why + 1 : why);
+}
+
+/*
+ * A joined coalesced frame: to the callback as one TSO frame (MSS from
+ * the MTU, Linux conventions: real lengths, pseudo-header seed), so that
+ * a TAP takes it whole and the kernel needs no checksum pass.
+ */
+static void rsc_deliver(struct netvsc_q *q, struct ovb_chan *chan)
+{
+	struct ovb_netvsc *n = q->n;
+	struct ovb_net_meta meta = q->rsc.meta;
+	struct ovb_net_hdrs h;
+	uint32_t mtu = n->info.mtu ? n->info.mtu : 1500;
+	uint8_t *f = q->rsc.buf;
+	size_t len = q->rsc.len;
+
+	q->rsc.open = false;
+	if (ovb_offload_parse(f, len, &h) || !h.l4_off ||
+	    h.l4_proto != IPPROTO_TCP || !(meta.flags & OVB_NET_META_CSUM_VALID)) {
+		rsc_drop(q, chan, "!coalesced frame is not TCP with a verified "
+				  "checksum");
+		return;
+	}
+	if (h.payload_off - h.l3_off + OVB_OFFLOAD_MIN_MSS <= mtu &&
+	    h.l3_end - h.l3_off > mtu) {
+		meta.gso_type = h.ip_version == 4 ? OVB_NET_GSO_TCPV4
+						  : OVB_NET_GSO_TCPV6;
+		meta.gso_size = (uint16_t)(mtu - (h.payload_off - h.l3_off));
+		meta.flags &= ~OVB_NET_META_CSUM_VALID;
+		if (ovb_offload_canonicalize(f, len, &meta)) {
+			rsc_drop(q, chan, "!coalesced frame with bad headers");
+			return;
+		}
+	}
+	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->rx_bytes, len, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->rx_coalesced, 1, __ATOMIC_RELAXED);
+	if (n->p.rx)
+		n->p.rx(n->p.ctx, q->idx, f, len, &meta);
+}
+
+/*
+ * One fragment of a coalesced frame, as Linux's rndis_filter_receive_data
+ * takes them: a first fragment starts a frame (dropping one left open),
+ * a later one needs an open frame, the last one completes it, and a frame
+ * must end within its transfer-page packet (@last_range).
+ */
+static void rsc_fragment(struct netvsc_q *q, struct ovb_chan *chan,
+			 const struct ovb_rndis_packet *pkt, bool last_range)
+{
+	uint8_t flag = (uint8_t)(pkt->info.pkt_id >> 8);
+
+	if (flag & RNDIS_PKTINFO_1ST_FRAG) {
+		rsc_drop(q, chan, "coalesced frame cut short by a new one");
+		if (!q->rsc.buf && !(q->rsc.buf = malloc(NETVSC_RSC_FRAME))) {
+			rsc_drop(q, chan, "!no memory for a coalesced frame");
+			return;
+		}
+		memset(&q->rsc.meta, 0, sizeof(q->rsc.meta));
+		ovb_rndis_rx_to_meta(&pkt->info, &q->rsc.meta);
+		q->rsc.len = q->rsc.nfrag = 0;
+		q->rsc.open = true;
+	} else if (!q->rsc.open) {
+		rsc_drop(q, chan, "!coalesced-frame fragment without a first");
+		return;
+	}
+	if (q->rsc.nfrag >= NETVSC_RSC_FRAGS ||
+	    pkt->frame_len > NETVSC_RSC_FRAME - q->rsc.len) {
+		rsc_drop(q, chan, "coalesced frame too long");
+		return;
+	}
+	memcpy(q->rsc.buf + q->rsc.len, pkt->frame, pkt->frame_len);
+	q->rsc.len += pkt->frame_len;
+	q->rsc.nfrag++;
+	if (flag & RNDIS_PKTINFO_LAST_FRAG)
+		rsc_deliver(q, chan);
+	else if (last_range)
+		rsc_drop(q, chan, "coalesced frame continues past its packet");
+}
+
 static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
-		     const uint8_t *msg, uint32_t len)
+		     const uint8_t *msg, uint32_t len, bool last_range)
 {
 	struct ovb_netvsc *n = q->n;
 	struct ovb_rndis_packet pkt;
@@ -368,15 +533,33 @@ static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
 	uint32_t type;
 
 	if (len < 8) {
+		rsc_drop(q, chan, "coalesced frame cut short");
 		bad(n, chan, "transfer range too short for RNDIS");
 		return;
 	}
 	memcpy(&type, msg, 4);
 	if (type != RNDIS_MSG_PACKET) {
+		rsc_drop(q, chan, "coalesced frame cut short");
 		rx_control(n, chan, msg, len);
 		return;
 	}
-	if (ovb_rndis_packet_parse(msg, len, &pkt) || pkt.frame_len < 14) {
+	if (ovb_rndis_packet_parse(msg, len, &pkt) || !pkt.frame_len ||
+	    (pkt.frame_len < 14 && !(pkt.info.present & OVB_RNDIS_PPI_PKT_ID))) {
+		rsc_drop(q, chan, "coalesced frame cut short");
+		bad(n, chan, "malformed RNDIS PACKET");
+		return;
+	}
+	if ((pkt.info.present & OVB_RNDIS_PPI_PKT_ID) &&
+	    ((pkt.info.pkt_id >> 8) & RNDIS_PKTINFO_SUBALLOC)) {
+		if (!n->info.rsc) {
+			bad(n, chan, "coalesced frame we did not ask for");
+			return;
+		}
+		rsc_fragment(q, chan, &pkt, last_range);
+		return;
+	}
+	rsc_drop(q, chan, "coalesced frame cut short");
+	if (pkt.frame_len < 14) {
 		bad(n, chan, "malformed RNDIS PACKET");
 		return;
 	}
@@ -436,12 +619,15 @@ static void rx_xfer(struct netvsc_q *q, struct ovb_chan *chan,
 		memcpy(&r, &pkt->xfer[i], sizeof(r));
 		if (r.byte_offset > n->rxlen ||
 		    r.byte_count > n->rxlen - r.byte_offset) {
+			rsc_drop(q, chan, "coalesced frame cut short");
 			bad(n, chan, "transfer range outside the receive "
 				     "buffer");
 			continue;
 		}
-		rx_range(q, chan, n->rxbuf + r.byte_offset, r.byte_count);
+		rx_range(q, chan, n->rxbuf + r.byte_offset, r.byte_count,
+			 i == pkt->xfer_cnt - 1);
 	}
+	rsc_drop(q, chan, "coalesced frame continues past its packet");
 done:
 	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
 		rx_complete(q, pkt->xid);

@@ -17,6 +17,10 @@
 #define NETVSC_CTL_SIZE 4096u
 #define NETVSC_TIMEOUT 5000
 #define NETVSC_PENDING 1024u           /* receive completions to retry */
+/* A coalesced (RSC) frame: at most this long, in at most this many
+ * fragments (Linux NVSP_RSC_MAX). */
+#define NETVSC_RSC_FRAME (65535u + 14u + 4u)
+#define NETVSC_RSC_FRAGS 562u
 
 struct ovb_netvsc;
 
@@ -35,6 +39,13 @@ struct netvsc_q {
 	pthread_mutex_t lock;   /* the batch below */
 	int32_t cur;            /* section being filled, -1 none */
 	uint32_t off, npkt;
+	/* a coalesced frame being joined (worker only) */
+	struct {
+		uint8_t *buf;   /* NETVSC_RSC_FRAME bytes, allocated on use */
+		uint32_t len, nfrag;
+		bool open;
+		struct ovb_net_meta meta; /* from the first fragment */
+	} rsc;
 	/* receive completions the ring had no room for (worker only) */
 	uint64_t pending[NETVSC_PENDING];
 	uint32_t npending;
@@ -91,6 +102,7 @@ struct ovb_netvsc {
 	struct ovb_netvsc_info info;
 	uint64_t tx_frames, tx_bytes, tx_sends, tx_pagebuf, tx_errors;
 	uint64_t rx_frames, rx_bytes, rx_bad;
+	uint64_t rx_coalesced, rx_rsc_dropped;
 };
 
 /* netvsc_data.c */

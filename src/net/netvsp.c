@@ -21,9 +21,11 @@
 #include <sys/uio.h>
 
 #include "net/netvsp_priv.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "openvmbus/server.h"
 #include "openvmbus/vsp.h"
+#include "openvmbus/vswitch.h"
 
 #define NETVSP_CLASS_GUID                                                      \
 	{ { 0x63, 0x51, 0x61, 0xf8, 0x3e, 0xdf, 0xc5, 0x46, 0x91, 0x3f, 0xf2,  \
@@ -102,6 +104,12 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 					      __ATOMIC_RELAXED);
 	st->bad_completions = __atomic_load_n(&vsp->bad_completions,
 					      __ATOMIC_RELAXED);
+	st->to_guest_batches = __atomic_load_n(&vsp->to_guest_batches,
+					       __ATOMIC_RELAXED);
+	st->coalesced = __atomic_load_n(&vsp->coalesced, __ATOMIC_RELAXED);
+	st->segmented = __atomic_load_n(&vsp->segmented, __ATOMIC_RELAXED);
+	st->wait_timeouts = __atomic_load_n(&vsp->wait_timeouts,
+					    __ATOMIC_RELAXED);
 }
 
 /* ---- partitions ------------------------------------------------------------ */
@@ -125,6 +133,7 @@ static int netvsp_partition_add(struct ovb_partition *part, void *vsp_ctx)
 				      (uint8_t)(id >> 8), (uint8_t)id }, 6);
 	pthread_rwlock_init(&nic->lock, NULL);
 	pthread_mutex_init(&nic->slot_lock, NULL);
+	ovb_cond_init(&nic->slot_cond);
 	p.instance_id.b[0] = 0x4e;
 	p.instance_id.b[1] = vsp->cfg.mac_id;
 	memcpy(&p.instance_id.b[10], nic->mac, 6);
@@ -162,6 +171,7 @@ static void netvsp_partition_remove(struct ovb_partition *part, void *vsp_ctx)
 		*pp = nic->next;
 		pthread_rwlock_destroy(&nic->lock);
 		pthread_mutex_destroy(&nic->slot_lock);
+		pthread_cond_destroy(&nic->slot_cond);
 		free(nic);
 	}
 	pthread_mutex_unlock(&vsp->lock);
@@ -411,6 +421,11 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 			 "page buffers", nic->name);
 		goto out;
 	}
+	if (!ch->sw_batch) {
+		/* Frames to other ports go out once per drained batch. */
+		ovb_vswitch_batch_begin(nic->vsp->cfg.sw);
+		ch->sw_batch = true;
+	}
 	status = netvsp__guest_packet(ch, msg, len);
 out:
 	pthread_rwlock_unlock(&nic->lock);
@@ -558,6 +573,19 @@ void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 
 /* ---- channels ------------------------------------------------------------- */
 
+/* After each drained batch: what this worker sent to other ports goes. */
+static void netvsp_idle(struct ovb_chan *chan, void *ctx)
+{
+	struct netvsp_nic *nic = ctx;
+	struct netvsp_chan *ch = nic->ch[ovb_chan_subidx(chan) %
+					 OVB_NETVSP_MAX_CHANNELS];
+
+	if (ch && ch->chan == chan && ch->sw_batch) {
+		ch->sw_batch = false;
+		ovb_vswitch_batch_end(nic->vsp->cfg.sw);
+	}
+}
+
 static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		       const uint8_t *userdata)
 {
@@ -576,7 +604,10 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	ch->nic = nic;
 	ch->chan = chan;
 	ch->idx = idx;
+	pthread_mutex_init(&ch->pend_lock, NULL);
+	ch->pend_head = ch->pend_tail = UINT32_MAX;
 	ovb_chan_set_ctx(chan, nic);
+	ovb_chan_set_idle(chan, netvsp_idle);
 	/* Control replies may wait for ring room; never for long. */
 	ovb_chan_set_send_timeout(chan, 1000);
 	if (idx == 0) {
@@ -586,12 +617,23 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		nic->filter = 0;
 		nic->cur_mac = netvsp__mac_key(nic->mac);
 		nic->warned_short = false;
+		nic->rsc = 0;
+		/*
+		 * TSO frames arrive whole: coalesced for a guest with RSC,
+		 * segmented by netvsp_deliver.c for any other.
+		 */
 		rc = ovb_vswitch_port_add(nic->vsp->cfg.sw, nic->name,
-					  OVB_VSWITCH_CAP_VLAN,
+					  OVB_VSWITCH_CAP_VLAN |
+						  OVB_VSWITCH_CAP_TSO4 |
+						  OVB_VSWITCH_CAP_TSO6,
 					  netvsp__port_tx, nic, &nic->port);
+		if (!rc)
+			ovb_vswitch_port_set_flush(nic->vsp->cfg.sw, nic->port,
+						   netvsp__flush);
 		if (rc) {
 			ovb_warn("%s: no switch port: %s", nic->name,
 				 strerror(-rc));
+			pthread_mutex_destroy(&ch->pend_lock);
 			free(ch->scratch);
 			free(ch);
 			return rc;
@@ -630,6 +672,7 @@ static void netvsp_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 		netvsp_release_tx(nic);
 	}
 	pthread_rwlock_unlock(&nic->lock);
+	pthread_mutex_destroy(&ch->pend_lock);
 	free(ch->scratch);
 	free(ch);
 	ovb_info("%s: channel %u closed", nic->name, idx);

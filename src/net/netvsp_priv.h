@@ -34,6 +34,12 @@
 #define NETVSP_MAX_IOV 64
 #define NETVSP_MAX_MCAST 32u
 #define NETVSP_PKTS_PER_MSG 8u          /* INIT_C max_packets_per_message */
+/* Ranges in one transfer-page packet: Linux NVSP_RSC_MAX (hyperv_net.h). */
+#define NETVSP_MAX_RANGES 562u
+#define NETVSP_BATCH_FRAMES 64u         /* frames per packet, batching */
+#define NETVSP_RX_WAIT_MS 50            /* backpressure: longest wait */
+#define NETVSP_RSC_IP4 0x1u             /* nic->rsc */
+#define NETVSP_RSC_IP6 0x2u
 
 struct netvsp_nic;
 
@@ -46,6 +52,7 @@ struct ovb_netvsp {
 	uint64_t to_guest, to_guest_bytes, no_buffer;
 	uint64_t from_guest, from_guest_bytes, bad;
 	uint64_t offload_dropped, bad_completions;
+	uint64_t to_guest_batches, coalesced, segmented, wait_timeouts;
 };
 
 /* One open channel of a NIC. */
@@ -54,6 +61,14 @@ struct netvsp_chan {
 	struct ovb_chan *chan;
 	uint16_t idx;           /* sub-channel index; 0 = primary */
 	uint8_t *scratch;       /* NETVSP_SCRATCH bytes: staged guest data */
+	bool sw_batch;          /* worker: a switch batch is open */
+	/* frames towards the guest waiting to go out as one packet */
+	pthread_mutex_t pend_lock;
+	uint32_t npend;         /* ranges */
+	uint32_t nframes;       /* frames (a coalesced one has many ranges) */
+	uint64_t pend_bytes;
+	uint32_t pend_head, pend_tail; /* their slot chain */
+	struct vmtransfer_page_range pend[NETVSP_MAX_RANGES];
 };
 
 /* One guest's NIC: the dev_ctx of the primary and its sub-channels. */
@@ -83,9 +98,13 @@ struct netvsp_nic {
 	struct ovb_gmem_view rx_view;    /* va NULL when none */
 	uint32_t slot_size, nslots;
 	pthread_mutex_t slot_lock;
+	pthread_cond_t slot_cond;        /* slots came back (slot_waiters) */
+	uint32_t slot_waiters;
+	bool rx_stalled;                 /* a wait ran out; atomic */
 	uint32_t *slot_free;             /* stack of free slot numbers */
 	uint32_t nfree;
-	uint8_t *slot_busy;              /* 1 while the guest owns the slot */
+	uint8_t *slot_busy;              /* SLOT_* (netvsp_deliver.c) */
+	uint32_t *slot_next;             /* the next slot of its batch */
 
 	/* send buffer: sections of NETVSP_SEND_SECTION */
 	uint32_t tx_gpadl;
@@ -115,6 +134,8 @@ struct netvsp_nic {
 	uint32_t rss_table[OVB_TOEPLITZ_TABLE_SIZE];
 	uint32_t rss_entries;
 	uint32_t tx_csum, tx_lso;        /* offloads the guest enabled */
+	uint32_t rsc;                    /* NETVSP_RSC_*; atomic */
+	uint32_t rsc_id;                 /* packet ids of coalesced frames */
 
 	/* switch port */
 	unsigned int port;
@@ -127,7 +148,8 @@ struct netvsp_nic {
 /* netvsp.c */
 void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
 
-/* netvsp_rx.c: the receive buffer and frames both ways */
+/* netvsp_deliver.c: the receive buffer, frames towards the guest */
+void netvsp__flush(void *ctx);
 int netvsp__slots_init(struct netvsp_nic *nic);
 void netvsp__slots_free(struct netvsp_nic *nic);
 void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
@@ -137,10 +159,12 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       const void *frame, size_t flen, bool block);
 int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 		    const struct ovb_net_meta *meta);
-int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
-			 size_t len);
 uint32_t netvsp__slot_size(uint32_t mtu);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
+
+/* netvsp_rx.c: frames from the guest */
+int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
+			 size_t len);
 
 /* A MAC as the 6 low-order bytes (memory order) of a u64. */
 static inline uint64_t netvsp__mac_key(const uint8_t *mac)

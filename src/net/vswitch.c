@@ -32,8 +32,10 @@
 
 struct vsw_port {
 	bool used;
+	uint8_t idx;
 	uint32_t caps;
 	ovb_vswitch_tx_fn *tx;
+	ovb_vswitch_flush_fn *flush;
 	void *ctx;
 	char name[32];
 	_Atomic uint64_t rx_packets, rx_bytes, rx_drops, floods;
@@ -65,6 +67,19 @@ struct vsw_xmit {
 	struct vsw_view tagged;  /**< VLAN tag moved into the frame */
 	struct vsw_view csum[2]; /**< checksums done: [0] as is, [1] tagged */
 };
+
+/*
+ * The calling thread's batch (ovb_vswitch_batch_begin): the ports that
+ * took frames and wait for their flush.  One switch at a time; inputs on
+ * another switch flush as if no batch were open.
+ */
+static __thread struct {
+	struct ovb_vswitch *sw;
+	unsigned int depth;
+	uint64_t touched; /* bit per port: delivered to, flush owed */
+} vsw_batch;
+
+_Static_assert(OVB_VSWITCH_MAX_PORTS <= 64, "touched is one u64");
 
 static void vsw_add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -143,7 +158,11 @@ static struct vsw_view *vsw_view_csum(struct vsw_xmit *x, int tagged,
 static int vsw_tx(struct vsw_port *p, const void *f, size_t len,
 		  const struct ovb_net_meta *m)
 {
-	if (p->tx(p->ctx, f, len, m) < 0) {
+	int rc = p->tx(p->ctx, f, len, m);
+
+	if (p->flush)
+		vsw_batch.touched |= 1ull << p->idx;
+	if (rc < 0) {
 		vsw_add(&p->tx_drops, 1);
 		return 0;
 	}
@@ -251,6 +270,58 @@ static int vsw_forward(struct ovb_vswitch *sw, unsigned int in,
 	return n;
 }
 
+/* Flush the ports this thread delivered to; ports_lock read-held. */
+static void vsw_flush(struct ovb_vswitch *sw)
+{
+	uint64_t t = vsw_batch.touched;
+
+	vsw_batch.touched = 0;
+	while (t) {
+		struct vsw_port *p = &sw->ports[__builtin_ctzll(t)];
+
+		t &= t - 1;
+		if (p->used && p->flush)
+			p->flush(p->ctx);
+	}
+}
+
+void ovb_vswitch_batch_begin(struct ovb_vswitch *sw)
+{
+	if (!sw)
+		return;
+	if (!vsw_batch.depth++)
+		vsw_batch.sw = sw;
+}
+
+void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
+{
+	if (!sw || !vsw_batch.depth || --vsw_batch.depth)
+		return;
+	if (vsw_batch.touched && vsw_batch.sw == sw) {
+		pthread_rwlock_rdlock(&sw->ports_lock);
+		vsw_flush(sw);
+		pthread_rwlock_unlock(&sw->ports_lock);
+	}
+	vsw_batch.touched = 0;
+	vsw_batch.sw = NULL;
+}
+
+int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
+			       ovb_vswitch_flush_fn *flush)
+{
+	int rc = -ENODEV;
+
+	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
+		return -ENODEV;
+	pthread_rwlock_wrlock(&sw->ports_lock);
+	if (sw->ports[port].used) {
+		sw->ports[port].flush = flush;
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&sw->ports_lock);
+	return rc;
+}
+
 int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 		      const void *frame, size_t len,
 		      const struct ovb_net_meta *meta)
@@ -282,7 +353,19 @@ int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 	now = sw->clock(sw->clock_ctx);
 	ovb__vswitch_fdb_learn(&sw->fdb, ovb__vswitch_fdb_mac(f + 6), port,
 			       now);
-	n = vsw_forward(sw, port, &x, now);
+	if (vsw_batch.depth && vsw_batch.sw != sw) {
+		/* Batching on another switch: this input stands alone. */
+		uint64_t owed = vsw_batch.touched;
+
+		vsw_batch.touched = 0;
+		n = vsw_forward(sw, port, &x, now);
+		vsw_flush(sw);
+		vsw_batch.touched = owed;
+	} else {
+		n = vsw_forward(sw, port, &x, now);
+		if (!vsw_batch.depth)
+			vsw_flush(sw);
+	}
 	pthread_rwlock_unlock(&sw->ports_lock);
 	vsw_view_free(&x.tagged);
 	vsw_view_free(&x.csum[0]);
@@ -359,6 +442,8 @@ int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
 		vsw_port_reset(p);
 		p->caps = caps;
 		p->tx = tx;
+		p->flush = NULL;
+		p->idx = (uint8_t)i;
 		p->ctx = ctx;
 		snprintf(p->name, sizeof(p->name), "%s", name ? name : "?");
 		p->used = true;

@@ -103,11 +103,18 @@ static size_t vpd_block_chars(const struct ovb_scsi_target *t, uint8_t *buf)
 
 static size_t vpd_provisioning(const struct ovb_scsi_target *t, uint8_t *buf)
 {
-	if (t->blk->can_discard) {
-		buf[5] = SCSI_LBP_LBPU | SCSI_LBP_LBPWS | SCSI_LBP_LBPWS10 |
-			 SCSI_LBP_LBPRZ;
+	const struct ovb_blk *blk = t->blk;
+
+	/* UNMAP needs DISCARD; WRITE SAME with UNMAP needs either a
+	 * DISCARD that reads zeros or WRITE ZEROES; LBPRZ the former. */
+	if (blk->can_discard)
+		buf[5] = SCSI_LBP_LBPU;
+	if ((blk->can_discard && !blk->discard_unzeroed) || blk->can_zero)
+		buf[5] |= SCSI_LBP_LBPWS | SCSI_LBP_LBPWS10;
+	if (blk->can_discard && !blk->discard_unzeroed)
+		buf[5] |= SCSI_LBP_LBPRZ;
+	if (buf[5])
 		buf[6] = SCSI_LBP_TYPE_THIN;
-	}
 	return 8;
 }
 
@@ -207,7 +214,9 @@ void ovb__scsi_service_action_in(struct ovb_scsi_cmd *cmd)
 	memset(buf, 0, sizeof(buf));
 	ovb_put_be64(buf, t->nblocks - 1);
 	ovb_put_be32(buf + 8, t->bs);
-	if (t->blk->can_discard)
-		buf[14] = SCSI_RC16_LBPME | SCSI_RC16_LBPRZ;
+	if (t->blk->can_discard || t->blk->can_zero)
+		buf[14] = SCSI_RC16_LBPME;
+	if (t->blk->can_discard && !t->blk->discard_unzeroed)
+		buf[14] |= SCSI_RC16_LBPRZ;
 	ovb__scsi_reply(cmd, buf, sizeof(buf), ovb_get_be32(cmd->cdb + 10));
 }

@@ -15,14 +15,15 @@
 #define MODE_MAX 512u
 
 /* Current value of page @code into @buf; returns its length, 0 if none. */
-static size_t mode_page(uint8_t code, uint8_t *buf)
+static size_t mode_page(const struct ovb_blk *blk, uint8_t code, uint8_t *buf)
 {
 	switch (code) {
 	case SCSI_MODE_PAGE_CACHING:
 		memset(buf, 0, SCSI_MODE_CACHING_LEN);
 		buf[0] = SCSI_MODE_PAGE_CACHING;
 		buf[1] = SCSI_MODE_CACHING_LEN - 2;
-		buf[2] = SCSI_MODE_CACHING_WCE;
+		/* A backend without a volatile cache: nothing to flush. */
+		buf[2] = blk->no_write_cache ? 0 : SCSI_MODE_CACHING_WCE;
 		return SCSI_MODE_CACHING_LEN;
 	case SCSI_MODE_PAGE_CONTROL:
 		memset(buf, 0, SCSI_MODE_CONTROL_LEN);
@@ -36,15 +37,16 @@ static size_t mode_page(uint8_t code, uint8_t *buf)
 }
 
 /* The pages @code asks for, at @pc, into @buf; returns bytes, 0 if none. */
-static size_t mode_pages(uint8_t code, uint8_t pc, uint8_t *buf)
+static size_t mode_pages(const struct ovb_blk *blk, uint8_t code, uint8_t pc,
+			 uint8_t *buf)
 {
 	size_t len;
 
 	if (code == SCSI_MODE_PAGE_ALL) {
-		len = mode_page(SCSI_MODE_PAGE_CACHING, buf);
-		len += mode_page(SCSI_MODE_PAGE_CONTROL, buf + len);
+		len = mode_page(blk, SCSI_MODE_PAGE_CACHING, buf);
+		len += mode_page(blk, SCSI_MODE_PAGE_CONTROL, buf + len);
 	} else {
-		len = mode_page(code, buf);
+		len = mode_page(blk, code, buf);
 	}
 	/* Changeable values: a mask of zeros after each page header. */
 	if (pc == SCSI_MODE_PC_CHANGEABLE)
@@ -95,7 +97,7 @@ void ovb__scsi_mode_sense(struct ovb_scsi_cmd *cmd)
 	memset(buf, 0, hl);
 	if (!dbd)
 		bdl = mode_block_desc(t, llba, buf + hl);
-	len = mode_pages(code, pc, buf + hl + bdl);
+	len = mode_pages(t->blk, code, pc, buf + hl + bdl);
 	if (len == 0) {
 		ovb__scsi_bad_cdb(cmd, 2, 5);
 		return;
@@ -104,7 +106,7 @@ void ovb__scsi_mode_sense(struct ovb_scsi_cmd *cmd)
 	if (ten) {
 		ovb_put_be16(buf, (uint16_t)(len - 2));
 		buf[3] = (t->blk->read_only ? SCSI_MODE_DEVSPEC_WP : 0) |
-			 SCSI_MODE_DEVSPEC_DPOFUA;
+			 (t->blk->no_fua ? 0 : SCSI_MODE_DEVSPEC_DPOFUA);
 		buf[4] = bdl == 16 ? 0x01 : 0; /* LONGLBA */
 		ovb_put_be16(buf + 6, (uint16_t)bdl);
 		ovb__scsi_reply(cmd, buf, len, ovb_get_be16(cmd->cdb + 7));
@@ -112,7 +114,7 @@ void ovb__scsi_mode_sense(struct ovb_scsi_cmd *cmd)
 	}
 	buf[0] = (uint8_t)(len - 1);
 	buf[2] = (t->blk->read_only ? SCSI_MODE_DEVSPEC_WP : 0) |
-		 SCSI_MODE_DEVSPEC_DPOFUA;
+		 (t->blk->no_fua ? 0 : SCSI_MODE_DEVSPEC_DPOFUA);
 	buf[3] = (uint8_t)bdl;
 	ovb__scsi_reply(cmd, buf, len, cmd->cdb[4]);
 }
@@ -162,7 +164,7 @@ static bool mode_select_pages(struct ovb_scsi_cmd *cmd, const uint8_t *buf,
 			return false;
 		}
 		/* PS (bit 7) is reserved in MODE SELECT: ignored. */
-		clen = mode_page(buf[off] & 0x3f, cur);
+		clen = mode_page(cmd->p.t->blk, buf[off] & 0x3f, cur);
 		if (clen == 0) {
 			ovb__scsi_bad_param(cmd, (unsigned)off, 5);
 			return false;

@@ -333,8 +333,16 @@ void ovb__scsi_write_same(struct ovb_scsi_cmd *cmd)
 	/* A hole reads back as zeros (LBPRZ), so only a zero block may unmap.
 	 */
 	if ((cmd->cdb[1] & SCSI_WS_UNMAP) && t->blk->can_discard &&
-	    ws_all_zero(cmd->p.scratch, t->bs)) {
+	    !t->blk->discard_unzeroed && ws_all_zero(cmd->p.scratch, t->bs)) {
 		cmd->p.breq.op = OVB_BLK_DISCARD;
+		cmd->p.breq.off = a.lba * t->bs;
+		cmd->p.breq.len = a.n * t->bs;
+		rw_submit(cmd, ws_discard_done);
+		return;
+	}
+	/* Zeros, unmapped or not: the backend's WRITE ZEROES (NBD). */
+	if (t->blk->can_zero && ws_all_zero(cmd->p.scratch, t->bs)) {
+		cmd->p.breq.op = OVB_BLK_WRITE_ZEROES;
 		cmd->p.breq.off = a.lba * t->bs;
 		cmd->p.breq.len = a.n * t->bs;
 		rw_submit(cmd, ws_discard_done);

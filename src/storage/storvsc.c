@@ -249,7 +249,10 @@ static int svsc_probe_lun(struct ovb_storvsc *s, uint16_t lun,
 	if (n >= 12) {
 		l->blocks = ovb_get_be64(b) + 1;
 		l->block_size = ovb_get_be32(b + 8);
-		l->can_discard = n > 14 && (b[14] & SCSI_RC16_LBPME);
+		/* Discard here promises zeros (FUSE PUNCH_HOLE): an UNMAP
+		 * that may leave data behind (no LBPRZ) does not count. */
+		l->can_discard = n > 14 && (b[14] & SCSI_RC16_LBPME) &&
+				 (b[14] & SCSI_RC16_LBPRZ);
 	} else {
 		n = ovb__svsc_srb_sync(s, lun, rc10, 10, VSTOR_DATA_READ, b, 8);
 		if (n < 8)

@@ -73,6 +73,10 @@ static void sg_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 		x->nranges = pkt->xfer_cnt;
 		x->off = pkt->xfer[0].byte_offset;
 		x->len = pkt->xfer[0].byte_count;
+		for (uint32_t i = 0; i < pkt->xfer_cnt && i < MAXRANGES; i++) {
+			x->roff[i] = pkt->xfer[i].byte_offset;
+			x->rlen[i] = pkt->xfer[i].byte_count;
+		}
 		x->nvsp_type = pkt->len >= 4 ? ld32(pkt->data) : 0;
 		x->channel_type =
 		    pkt->len >= 8 ? ld32((const uint8_t *)pkt->data + 4) : 0;
@@ -377,7 +381,7 @@ struct sg *sg_new(const struct sg_opts *o)
 	if (ver >= NVSP_PROTOCOL_VERSION_2) {
 		w[0] = 1514;
 		w[1] = 0;
-		w[2] = 1 << 3; /* 802.1Q */
+		w[2] = 1 << 3 | (o->rsc ? 1u << 7 : 0); /* 802.1Q, RSC */
 		w[3] = 0;
 		sg_inband(g, NVSP_MSG2_TYPE_SEND_NDIS_CONFIG, w, 4);
 	}

@@ -24,12 +24,14 @@
 #define RXBUF_ID 0xcafe /* Linux's and DPDK's receive buffer id */
 #define MAXREC 1024
 #define MAXSINK 64
+#define MAXRANGES 64 /* ranges recorded per transfer-page packet */
 
 /* One transfer-page packet the host sent us. */
 struct xfer_rec {
 	uint64_t xid;
 	uint16_t pageset;
 	uint32_t nranges, off, len;
+	uint32_t roff[MAXRANGES], rlen[MAXRANGES]; /* its first ranges */
 	uint32_t nvsp_type, channel_type;
 };
 
@@ -85,6 +87,7 @@ struct sg_opts {
 	size_t rx_len, tx_len; /* 0: 1 MiB; tx SIZE_MAX: none */
 	size_t mem;	       /* 0: 64 MiB */
 	bool no_init;	       /* stop after the buffers */
+	bool rsc;	       /* RSC bit in SEND_NDIS_CONFIG, as Linux >= 6.1 */
 };
 
 static inline uint32_t ld32(const void *p)

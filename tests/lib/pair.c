@@ -55,6 +55,8 @@ struct pair *pair_new(const struct pair_opts *o)
 	assert_non_null(p);
 	assert_int_equal(ovb_server_create(&p->srv), 0);
 	ovb_server_set_max_version(p->srv, o->server_max_version);
+	if (dfx_wanted(o->caller_dispatch))
+		p->loop = dfx_start(p->srv);
 	p->echo_cfg.instances = o->echo_instances ? o->echo_instances : 1;
 	p->echo_cfg.monitored = o->monitored;
 	assert_int_equal(ovb_server_register_vsp(p->srv, &ovb_echo_vsp_ops,
@@ -99,6 +101,7 @@ void pair_free(struct pair *p)
 {
 	pair_check_paged(p->link);
 	ovb_inproc_destroy(p->link);
+	dfx_stop(p->loop);
 	ovb_server_destroy(p->srv);
 	free(p);
 }

@@ -9,6 +9,7 @@
 
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
+#include "tests/lib/dispatch-fx.h"
 
 struct pair {
 	struct ovb_server *srv;
@@ -16,6 +17,7 @@ struct pair {
 	struct ovb_inproc *link;
 	struct ovb_client *cl;
 	struct ovb_echo_driver_ctx echo;
+	struct dfx_loop *loop;       /**< caller-driven server's loop, or NULL */
 };
 
 struct pair_opts {
@@ -26,6 +28,7 @@ struct pair_opts {
 	uint64_t mem_gpa;            /**< default 1 GiB */
 	uint64_t mem_size;           /**< default 64 MiB */
 	const struct ovb_vsc_driver *driver; /**< default ovb_echo_driver */
+	bool caller_dispatch;        /**< caller-driven server (dispatch-fx.h) */
 };
 
 /**

@@ -178,6 +178,8 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 	assert_non_null(f);
 	assert_int_equal(ovb_server_create(&f->srv), 0);
 	ovb_server_set_max_version(f->srv, o->vmbus_max);
+	if (dfx_wanted(o->caller_dispatch))
+		f->loop = dfx_start(f->srv);
 	if (!o->no_scsi) {
 		struct ovb_storvsp_cfg c = {
 			.name = "storvsp0",
@@ -237,6 +239,7 @@ void sfx_free(struct sfx *f)
 {
 	pair_check_paged(f->link);
 	ovb_inproc_destroy(f->link);
+	dfx_stop(f->loop);
 	ovb_server_destroy(f->srv);
 	ovb_storvsp_destroy(f->scsi);
 	ovb_storvsp_destroy(f->ide);

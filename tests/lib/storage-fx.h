@@ -13,6 +13,7 @@
 #include "openvmbus/link.h"
 #include "openvmbus/storvsc.h"
 #include "openvmbus/storvsp.h"
+#include "tests/lib/dispatch-fx.h"
 
 #define SFX_DISK (8u << 20) /* bytes per RAM LUN */
 
@@ -32,6 +33,7 @@ struct sfx_opts {
 	uint32_t host_poll_us;     /**< storvsp cfg.poll_us (SCSI and IDE) */
 	bool no_connect;
 	bool no_drivers;           /**< register no storvsc driver */
+	bool caller_dispatch;      /**< caller-driven server (dispatch-fx.h) */
 };
 
 struct sfx {
@@ -43,6 +45,7 @@ struct sfx {
 	struct ovb_client *cl;
 	struct ovb_storvsc_set set;
 	int changes;               /**< on_change calls (atomic) */
+	struct dfx_loop *loop;     /**< caller-driven server's loop, or NULL */
 };
 
 struct sfx *sfx_new(const struct sfx_opts *o);

@@ -58,6 +58,10 @@ static void host_start(uint32_t max, uint32_t min)
 	ovb_server_set_max_version(host.srv, max);
 	ovb_server_set_min_version(host.srv, min);
 	ovb_server_register_vsp(host.srv, &ovb_echo_vsp_ops, &host.echo);
+	/* Caller-driven: the link thread takes the turns (one host thread). */
+	if (dfx_wanted(false))
+		assert_int_equal(ovb_server_set_threading(host.srv,
+							  OVB_SERVER_CALLER), 0);
 	assert_int_equal(ovb_link_host_create(host.srv, host.path, &host.h), 0);
 	pthread_create(&host.thread, NULL, host_main, NULL);
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The shared library exports exactly the public API: the dynamic symbol
-# table (nm -D --defined-only) equals, both ways, the set of functions and
+# The shared libraries export exactly the public API: their dynamic symbol
+# tables (nm -D --defined-only) equal, both ways, the set of functions and
 # variables the public headers (include/openvmbus/*.h and wire/) declare.
-# Built with -fvisibility=hidden, the library exports only what is marked
+# Built with -fvisibility=hidden, the libraries export only what is marked
 # OVB_API (include/openvmbus/api.h), so this fails when a public function
 # lacks the mark (declared, not exported) and when an internal one gets it
-# (exported, not declared).
+# (exported, not declared).  Each symbol must come from the library its
+# header names in its opening comment ("Library: libopenvmbus-linux"; no
+# such line: libopenvmbus).  And the core library needs neither liburing
+# nor libfuse3 (readelf -d), while libopenvmbus-linux needs the core.
 #
 # How the headers are read: each public header is compiled alone with
 # gcc's -aux-info, which writes one line per function declaration with
@@ -20,7 +23,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${OVB_BUILD:-build}
 CC=${CC:-cc}
-LIBS=("$BUILD/libopenvmbus.so")
+LIBS=("$BUILD/libopenvmbus.so" "$BUILD/libopenvmbus-linux.so")
 for l in "${LIBS[@]}"; do
 	[ -f "$l" ] || { echo "exports: $l not built (make lib)"; exit 1; }
 done
@@ -33,6 +36,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 hdrs=(include/openvmbus/*.h include/openvmbus/wire/*.h)
+# Every public header (wire/ aside: formats only) brings the export mark.
+for h in include/openvmbus/*.h; do
+	[ "$h" = include/openvmbus/api.h ] && continue
+	grep -q '^#include "api.h"' "$h" ||
+		{ echo "exports: $h does not include \"api.h\""; exit 1; }
+done
 for h in "${hdrs[@]}"; do
 	name=${h#include/}
 	base=$tmp/$(echo "$name" | tr / _)
@@ -48,11 +57,24 @@ for h in "${hdrs[@]}"; do
 done
 
 for l in "${LIBS[@]}"; do
-	nm -D --defined-only "$l" | awk -v lib="$(basename "$l")" \
+	nm -D --defined-only "$l" | awk -v lib="$(basename "$l" .so)" \
 		'NF == 3 { print $3, lib }'
 done | sort >"$tmp/exported"
 
-python3 - "$tmp" <<'PY'
+bad=0
+core_needs=$(readelf -d "$BUILD/libopenvmbus.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+echo "exports: libopenvmbus needs:" $core_needs
+if echo "$core_needs" | grep -E 'liburing|libfuse'; then
+	echo "exports: the core library links liburing or libfuse3"
+	bad=1
+fi
+if ! readelf -d "$BUILD/libopenvmbus-linux.so" |
+	grep -q 'NEEDED.*\[libopenvmbus\.so\.[0-9]*\]'; then
+	echo "exports: libopenvmbus-linux does not link libopenvmbus"
+	bad=1
+fi
+
+python3 - "$tmp" "$bad" <<'PY'
 import glob
 import os
 import re
@@ -61,6 +83,16 @@ import sys
 tmp = sys.argv[1]
 PUBLIC = re.compile(r"^(?:\./)?include/openvmbus/")
 declared = {}  # name -> header:line
+header_of = {}  # name -> header path
+LIB_LINE = re.compile(r"Library:(?:\s|\*)*(libopenvmbus(?:-linux)?)\b")
+
+
+def library(header):
+    """The library a header's opening comment names (default: the core)."""
+    text = open(header).read()
+    head = text[:text.find("#ifndef")]
+    m = LIB_LINE.search(head)
+    return m.group(1) if m else "libopenvmbus"
 
 # Functions: "/* include/openvmbus/x.h:12:NC */ extern int f (int);"
 AUX = re.compile(r"^/\* (\S+):(\d+):\w+ \*/ (.*)$")
@@ -77,6 +109,7 @@ for aux in glob.glob(os.path.join(tmp, "*.aux")):
         if n:
             declared.setdefault(n.group(1), "%s:%s" % (m.group(1),
                                                        m.group(2)))
+            header_of.setdefault(n.group(1), m.group(1))
 
 # Variables: top-level extern declarations without "(" from public files.
 MARK = re.compile(r'^# (\d+) "([^"]+)"')
@@ -86,13 +119,15 @@ for pre in glob.glob(os.path.join(tmp, "*.i")):
         m = MARK.match(line)
         if m:
             keep = bool(PUBLIC.match(m.group(2)))
-            where = m.group(2)
+            if keep:
+                # a marker per header: variables know where they are from
+                text.append(" @@%s@@ ; " % m.group(2))
             continue
         if keep:
             text.append(line)
     flat = " ".join(text)
     flat = re.sub(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)", "", flat)
-    depth, start = 0, 0
+    depth, start, where = 0, 0, None
     for i, c in enumerate(flat):
         if c == "{":
             depth += 1
@@ -101,16 +136,30 @@ for pre in glob.glob(os.path.join(tmp, "*.i")):
         elif c == ";" and depth == 0:
             st = flat[start:i].strip()
             start = i + 1
+            mark = re.search(r"@@([^@]+)@@", st)
+            if mark:
+                where = mark.group(1)
+                st = st[mark.end():].strip()
             if st.startswith("extern ") and "(" not in st:
                 st = re.sub(r"\[[^\]]*\]", "", st).strip()
-                declared.setdefault(re.findall(r"\w+", st)[-1], "variable")
+                name = re.findall(r"\w+", st)[-1]
+                declared.setdefault(name, "%s (a variable)" % where)
+                header_of.setdefault(name, where)
 
 exported = {}
 for line in open(os.path.join(tmp, "exported")):
     name, lib = line.split()
+    if name.startswith("__odr_asan"):
+        continue  # ASan's ODR indicator beside each exported variable
     exported[name] = lib
 
-bad = 0
+bad = int(sys.argv[2])
+for name in sorted(set(declared) & set(exported)):
+    want = library(header_of[name])
+    if exported[name] != want:
+        print("exports: %s (%s) is exported by %s, but its header says %s"
+              % (name, declared[name], exported[name], want))
+        bad += 1
 for name in sorted(set(declared) - set(exported)):
     print("exports: %s is declared in %s but not exported "
           "(mark it OVB_API, or define it)" % (name, declared[name]))

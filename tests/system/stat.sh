@@ -12,7 +12,8 @@ trap 'kill -INT $host 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 host=$!
 for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
 
-"$VMBUS" guest --socket "$sock" --name statguest --soak 2 >"$dir/guest.log" &
+# The soak outlasts both stat calls below, even on a loaded machine.
+"$VMBUS" guest --socket "$sock" --name statguest --soak 6 >"$dir/guest.log" &
 guest=$!
 for _ in $(seq 100); do grep -q "soak: 1000 pings" "$dir/guest.log" && break; sleep 0.05; done
 

@@ -868,6 +868,55 @@ static void test_spec_good(void **state)
 	assert_int_equal(ovb_disk_spec_parse("x,size=4k,lun=255", &s, err, 128),
 			 0);
 	assert_int_equal(s.size, 4096);
+	assert_int_equal(s.timeout_s, 0);
+	assert_int_equal(ovb_disk_spec_parse("nbd+unix:///e?socket=/t/s,"
+					     "timeout=7",
+					     &s, err, 128),
+			 0);
+	assert_string_equal(s.path, "nbd+unix:///e?socket=/t/s");
+	assert_int_equal(s.timeout_s, 7);
+}
+
+/* An engine's spec keeps its own options for it; files do not take them. */
+static void test_spec_engine(void **state)
+{
+	struct ovb_disk_spec s;
+	struct ovb_blk *blk;
+	char err[200];
+
+	assert_int_equal(ovb_disk_spec_parse("rbd:pool/img,conf=/etc/c.conf,"
+					     "size=1G,id=user,lun=2",
+					     &s, err, sizeof(err)),
+			 0);
+	assert_string_equal(s.path, "rbd:pool/img");
+	assert_string_equal(s.opts, "conf=/etc/c.conf,id=user");
+	assert_int_equal(s.size, 1ull << 30);
+	assert_int_equal(s.lun, 2);
+	assert_int_equal(ovb_disk_spec_parse("disk.img,conf=/x", &s, err,
+					     sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "'conf'"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,id=a,id=b", &s, err,
+					     sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "'id' given twice"));
+
+	/* Refused before any connection, each with its reason. */
+	assert_int_equal(ovb_disk_spec_parse("rbd:noslash", &s, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "rbd:POOL/IMAGE"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,direct", &s, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "direct"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,conf=/nonexistent/c.conf",
+					     &s, err, sizeof(err)),
+			 0);
+	assert_true(ovb_blk_open(&s, &blk, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "/nonexistent/c.conf"));
 }
 
 static void test_spec_bad(void **state)
@@ -896,6 +945,9 @@ static void test_spec_bad(void **state)
 	    {"x,,ro", "empty"},
 	    {"x,ro,", "empty"},
 	    {"x,size=1000,sector=4096", "sector"},
+	    {"x,timeout", "timeout"},
+	    {"x,timeout=0", "timeout"},
+	    {"x,timeout=3601", "timeout"},
 	};
 	struct ovb_disk_spec s;
 	char err[160];
@@ -935,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_ram_injection),
 		cmocka_unit_test(test_spec_good),
 		cmocka_unit_test(test_spec_bad),
+		cmocka_unit_test(test_spec_engine),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -408,6 +408,31 @@ static void test_write_same(void **state)
 	expect_sense(&c, 5, 0x2100, 0, 0);
 	exec(&f, &c, CDB(0x41, 0, 0, 0, 0, 0, 0, 0, 1, 0), OUT, pat, 100);
 	expect_sense(&c, 5, 0x1a00, 0, 0); /* less than one block of data */
+	/* A backend whose discard may leave data (NBD TRIM) but which can
+	 * write zeros: zeros go as WRITE ZEROES, UNMAP bit or not. */
+	f.blk->discard_unzeroed = true;
+	f.blk->can_zero = true;
+	exec(&f, &c, CDB(0x41, 0, 0, 0, 0, 50, 0, 0, 4, 0), OUT, pat, 512);
+	expect_good(&c);
+	spy.count[OVB_BLK_DISCARD] = spy.count[OVB_BLK_WRITE] = 0;
+	spy.count[OVB_BLK_WRITE_ZEROES] = 0;
+	exec(&f, &c,
+	     CDB(0x93, 0x08, 0, 0, 0, 0, 0, 0, 0, 50, 0, 0, 0, 2, 0, 0), OUT,
+	     zero, 512);
+	expect_good(&c);
+	exec(&f, &c, CDB(0x41, 0, 0, 0, 0, 52, 0, 0, 2, 0), OUT, zero, 512);
+	expect_good(&c);
+	assert_int_equal(spy.count[OVB_BLK_WRITE_ZEROES], 2);
+	assert_int_equal(spy.count[OVB_BLK_DISCARD], 0);
+	assert_int_equal(spy.count[OVB_BLK_WRITE], 0);
+	assert_memory_equal(f.disk + 50 * 512, zero, 512);
+	assert_memory_equal(f.disk + 53 * 512, zero, 512);
+	/* Without WRITE ZEROES, zeros are written as data. */
+	f.blk->can_zero = false;
+	exec(&f, &c, CDB(0x41, 0x08, 0, 0, 0, 60, 0, 0, 2, 0), OUT, zero, 512);
+	expect_good(&c);
+	assert_int_equal(spy.count[OVB_BLK_WRITE], 1);
+	assert_int_equal(spy.count[OVB_BLK_DISCARD], 0);
 	fx_close(&f);
 
 	/* 4096-byte blocks. */

@@ -160,6 +160,16 @@ static void test_inquiry_vpd(void **state)
 	assert_int_equal(buf[6], 0x02); /* thin */
 	exec(&f, &c, CDB(0x12, 1, 0x99, 0, 255, 0), IN, buf, sizeof(buf));
 	expect_bad_cdb(&c, 2, -1);
+	/* A discard that may leave data behind (NBD TRIM): no LBPRZ;
+	 * WRITE SAME still unmaps through WRITE ZEROES when there is one. */
+	f.blk->discard_unzeroed = true;
+	exec(&f, &c, CDB(0x12, 1, 0xb2, 0, 255, 0), IN, buf, sizeof(buf));
+	assert_int_equal(buf[5], 0x80); /* LBPU only */
+	f.blk->can_zero = true;
+	exec(&f, &c, CDB(0x12, 1, 0xb2, 0, 255, 0), IN, buf, sizeof(buf));
+	assert_int_equal(buf[5], 0xe0); /* LBPU LBPWS LBPWS10, no LBPRZ */
+	f.blk->can_zero = false;
+	f.blk->discard_unzeroed = false;
 	/* Without discard: no provisioning bits, no unmap limits. */
 	f.blk->can_discard = false;
 	exec(&f, &c, CDB(0x12, 1, 0xb2, 0, 255, 0), IN, buf, sizeof(buf));
@@ -298,6 +308,15 @@ static void test_read_capacity(void **state)
 	exec(&f, &c, CDB(0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0),
 	     IN, buf, 32);
 	assert_int_equal(buf[14], 0); /* no LBPME without discard */
+	f.blk->can_zero = true; /* WRITE ZEROES alone: LBPME, no LBPRZ */
+	exec(&f, &c, CDB(0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0),
+	     IN, buf, 32);
+	assert_int_equal(buf[14], 0x80);
+	f.blk->can_discard = true;
+	f.blk->discard_unzeroed = true;
+	exec(&f, &c, CDB(0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0),
+	     IN, buf, 32);
+	assert_int_equal(buf[14], 0x80);
 	exec(&f, &c, CDB(0x9e, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0),
 	     IN, buf, 32);
 	expect_bad_cdb(&c, 1, 4);
@@ -364,6 +383,17 @@ static void test_mode_sense(void **state)
 	expect_bad_cdb(&c, 2, 5);
 	exec(&f, &c, CDB(0x1a, 0, 0x08, 1, 255, 0), IN, buf, sizeof(buf));
 	expect_bad_cdb(&c, 3, -1);
+	/* A backend without FUA or without a volatile cache says so. */
+	f.blk->no_fua = true;
+	f.blk->no_write_cache = true;
+	exec(&f, &c, CDB(0x1a, 0, 0x08, 0, 255, 0), IN, buf, sizeof(buf));
+	expect_good(&c);
+	assert_int_equal(buf[2], 0);      /* no DPOFUA */
+	assert_int_equal(buf[12 + 2], 0); /* no WCE */
+	exec(&f, &c, CDB(0x5a, 0x08, 0x08, 0, 0, 0, 0, 0, 255, 0), IN, buf,
+	     sizeof(buf));
+	expect_good(&c);
+	assert_int_equal(buf[3], 0);
 	fx_close(&f);
 
 	fx_open(&f, MIB, 4096, NULL);

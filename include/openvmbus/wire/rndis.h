@@ -342,6 +342,10 @@ struct rndis_pktinfo_id {
 	uint16_t pkt_id; /**< fragments of one packet share it */
 } __attribute__((packed));
 VMBUS_WIRE_SIZE(struct rndis_pktinfo_id, 4);
+/* rndis_pktinfo_id.flag (Linux hyperv_net.h RNDIS_PKTINFO_*) */
+#define RNDIS_PKTINFO_SUBALLOC 0x01u  /**< one fragment of a coalesced frame */
+#define RNDIS_PKTINFO_1ST_FRAG 0x02u
+#define RNDIS_PKTINFO_LAST_FRAG 0x04u
 
 /* Checksum PPI, transmit (guest -> host): what the device must fill in. */
 #define NDIS_TXCSUM_INFO_IPV4 0x00000001u

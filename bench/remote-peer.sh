@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/remote-peer.sh [OUT_JSON [ENGINE...]]: disks on remote stores, ours
+# next to the engine's own fio ioengine, on the same image in the same run.
+#
+#   ours:  fio --ioengine=external:build/openvmbus-fio.so (a guest driving
+#          storvsc) -> `vmbus host --disk ENGINE-SPEC` -> the engine's
+#          library -> the server
+#   peer:  fio's own ioengine for that engine, straight to the server
+#
+# Workloads (each time_based, REMOTE_PEER_SECONDS, default 10, one job):
+# 4k random read and 4k random write at queue depth 32, 128k sequential
+# read and write at queue depth 8, over the first REMOTE_PEER_SPAN (default
+# 256M) of the image, which is written once before (reads hit real data).
+# For each workload the peer runs first, then ours.  Prints a table with
+# IOPS, MiB/s and the ratio ours/peer, and writes them to OUT_JSON
+# (default build/bench/remote.json).  Run as root on an idle machine:
+#   bash bench/remote-peer.sh                 # every engine below
+#   bash bench/remote-peer.sh out.json rbd    # only RBD
+#
+# Engines (ENGINES below); each one is three functions:
+#   ENGINE_up DIR   start the server in DIR; set SPEC (what `vmbus host
+#                   --disk` takes, the image already SPAN bytes or more)
+#                   and PEER (fio's options for its own engine, same image)
+#   ENGINE_down     stop what ENGINE_up started (also on failure)
+# rbd: a one-node Ceph cluster (tests/system/ceph/cluster.sh: monitor,
+# manager, one BlueStore OSD on a sparse file in DIR), image ovb/bench
+# without exclusive-lock, so both clients can write without trading the lock;
+# peer = fio's rbd engine (librbd), the same librbd under our host, both
+# with the client cache off (our host's default: a write completes when the
+# OSD has it); REMOTE_PEER_RBD_CACHE=true turns it on for both.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
+ENGINE=$(realpath "$BUILD/openvmbus-fio.so")
+SECS=${REMOTE_PEER_SECONDS:-10}
+SPAN=${REMOTE_PEER_SPAN:-256M}
+json=${1:-$BUILD/bench/remote.json}
+shift || true
+ENGINES=("$@")
+[ ${#ENGINES[@]} -gt 0 ] || ENGINES=(rbd)
+
+[ "$(id -u)" = 0 ] || { echo "remote-peer: needs root (the Ceph daemons)"; exit 0; }
+[ -f "$ENGINE" ] && [ -x "$VMBUS" ] || { echo "remote-peer: build first (make all)"; exit 1; }
+command -v fio >/dev/null || { echo "remote-peer: fio is not installed"; exit 0; }
+
+# ---- rbd -----------------------------------------------------------------
+. tests/system/ceph/cluster.sh
+rbd_up() {
+	ceph_up "$1/ceph" >"$1/ceph-up.log" 2>&1 || { cat "$1/ceph-up.log"; return 1; }
+	tail -n1 "$1/ceph-up.log"
+	# Both clients read this: the same client cache setting for both.
+	echo "rbd cache = ${REMOTE_PEER_RBD_CACHE:-false}" >>"$CEPH_CONF"
+	rbd create --size 1G --image-feature layering ovb/bench || return 1
+	SPEC="rbd:ovb/bench,conf=$CEPH_CONF"
+	PEER=(--ioengine=rbd --clientname=admin --pool=ovb --rbdname=bench)
+}
+rbd_down() { ceph_down; }
+
+# ---- the run -------------------------------------------------------------
+dir=$(mktemp -d /tmp/ovb-remote-peer.XXXXXX)
+host= cur=
+cleanup() {
+	[ -n "$host" ] && kill -INT "$host" 2>/dev/null && wait "$host"
+	[ -n "$cur" ] && "${cur}_down"
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+WORKLOADS=("randread 4k 32" "randwrite 4k 32" "read 128k 8" "write 128k 8")
+
+# run_fio NAME ARGS...: one fio run, prints "IOPS BYTES_PER_S" of its rw.
+run_fio() {
+	local name=$1; shift
+	timeout $((SECS + 60)) fio --name="$name" --output-format=json \
+		--output="$dir/$name.json" "$@" >"$dir/$name.out" 2>&1 ||
+		{ echo "remote-peer: fio $name failed:" >&2; cat "$dir/$name.out" >&2; echo "0 0"; return; }
+	python3 - "$dir/$name.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+d = j["read"] if j["read"]["io_bytes"] else j["write"]
+print(f'{d["iops"]:.0f} {d["bw_bytes"]:.0f}')
+PY
+}
+
+rows=()
+for eng in "${ENGINES[@]}"; do
+	declare -F "${eng}_up" >/dev/null || { echo "remote-peer: no engine '$eng'"; continue; }
+	echo "== $eng: bring-up"
+	cur=$eng
+	"${eng}_up" "$dir" || { echo "remote-peer: $eng did not come up"; "${eng}_down"; cur=; continue; }
+	"$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$SPEC" \
+		2>"$dir/host.log" &
+	host=$!
+	for _ in $(seq 200); do
+		"$VMBUS" disk list --socket "$dir/host.sock" 2>/dev/null | grep -q "lun 0" && break
+		sleep 0.05
+	done
+	common=(--size="$SPAN" --time_based --runtime="$SECS" --ramp_time=1 --numjobs=1)
+	# Written once through the peer, so reads find data on the OSDs.
+	run_fio prefill "${PEER[@]}" --rw=write --bs=1M --iodepth=8 --size="$SPAN" >/dev/null
+	for w in "${WORKLOADS[@]}"; do
+		read -r rw bs qd <<<"$w"
+		args=(--rw="$rw" --bs="$bs" --iodepth="$qd" "${common[@]}")
+		read -r piops pbw < <(run_fio "$eng-peer-$rw-$bs" "${PEER[@]}" "${args[@]}")
+		read -r oiops obw < <(run_fio "$eng-ours-$rw-$bs" \
+			--ioengine=external:"$ENGINE" --filename="$dir/host.sock" "${args[@]}")
+		rows+=("$eng $rw $bs $qd $piops $pbw $oiops $obw")
+		echo "  $rw $bs QD$qd: peer $piops IOPS, ours $oiops IOPS"
+	done
+	kill -INT "$host"; wait "$host"; host=
+	"${eng}_down"; cur=
+done
+
+python3 - "$json" "$SECS" "${rows[@]}" <<'PY'
+import json, sys
+out, secs, rows = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+res = []
+print(f"\nremote disks: fio through openvmbus (ours) vs the engine's own fio "
+      f"ioengine (peer), {secs}s each, same image, same run")
+print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
+      f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
+for r in rows:
+    eng, rw, bs, qd, piops, pbw, oiops, obw = r.split()
+    piops, pbw, oiops, obw = map(float, (piops, pbw, oiops, obw))
+    ratio = oiops / piops if piops else 0.0
+    res.append({"engine": eng, "rw": rw, "bs": bs, "iodepth": int(qd),
+                "peer_iops": piops, "peer_bw": pbw, "ours_iops": oiops,
+                "ours_bw": obw, "ratio": round(ratio, 3)})
+    print(f"{eng:7} {rw + ' ' + bs + ' QD' + qd:16} {piops:10.0f} "
+          f"{pbw / 2**20:10.1f} {oiops:10.0f} {obw / 2**20:10.1f} "
+          f"{ratio:9.2f}")
+json.dump({"seconds": secs, "rows": res}, open(out, "w"), indent=1)
+print(f"written to {out}")
+PY

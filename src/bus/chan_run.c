@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Who runs a channel: its worker thread (the default), or turns taken in a
+ * caller-driven loop (bus/loop.h) on the embedder's thread.  Both do the
+ * same things in the same order -- drain with the ring masked, wake
+ * blocked senders, the device's idle hook, its fds, bounded polling, the
+ * hold on the inbound ring, unmask and re-check -- only the loop never
+ * sleeps: what the worker would wait for makes the loop's fd readable
+ * instead.  Plus the caller's own polling (ovb_chan_poll).  Layer: bus.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#include "bus/chan_priv.h"
+#include "openvmbus/deadline.h"
+#include "openvmbus/log.h"
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/*
+ * Bounded spin with the inbound ring masked: true if work arrived within
+ * @spin_us (a packet, or the device's spin hook found some).  Gives up
+ * early when a caller started polling the channel after @gen was read:
+ * the caller drains the ring then, and a second spinner on this side would
+ * only take a core from it.
+ */
+static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
+{
+	uint64_t start = ovb_now_us();
+
+	for (unsigned int i = 0;; i++) {
+		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
+			return true;
+		if (chan->spin && chan->spin(chan, chan->ctx))
+			return true;
+		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
+			return false;
+		cpu_relax();
+		if (i % 64)
+			continue;
+		if (ovb_now_us() - start >= spin_us)
+			return false;
+	}
+}
+
+/*
+ * Wait up to @timeout_ms (-1: no limit) for the channel's fds, consume its
+ * signals and run the callbacks of the device's fds that are ready.
+ */
+static void chan_collect(struct ovb_chan *chan, int timeout_ms)
+{
+	struct pollfd pfd[2 + CHAN_MAX_FDS];
+	unsigned int n = 0;
+	uint64_t v;
+
+	pfd[n++] = (struct pollfd){ .fd = chan->wake_fd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){
+		.fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
+		.events = POLLIN };
+	for (unsigned int i = 0; i < chan->nxfd; i++)
+		pfd[n++] = (struct pollfd){ .fd = chan->xfd[i],
+					    .events = POLLIN };
+	if (poll(pfd, n, timeout_ms) <= 0)
+		return;
+	/* A turn that asked for the next one is not a signal (chan_rewake). */
+	for (unsigned int i = 0; i < 2; i++)
+		if (pfd[i].revents & POLLIN &&
+		    read(pfd[i].fd, &v, sizeof(v)) > 0 &&
+		    (i || v > chan->self_wakes))
+			STAT_ADD(chan, signals_in, 1);
+	if (pfd[0].revents & POLLIN)
+		chan->self_wakes = 0;
+	for (unsigned int i = 0; i < chan->nxfd; i++)
+		if (pfd[2 + i].revents & POLLIN)
+			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
+}
+
+static void chan_sleep(struct ovb_chan *chan)
+{
+	chan_collect(chan, -1);
+}
+
+static void chan_wake_senders(struct ovb_chan *chan)
+{
+	if (!__atomic_load_n(&chan->send_waiters, __ATOMIC_SEQ_CST))
+		return;
+	pthread_mutex_lock(&chan->send_lock);
+	pthread_cond_broadcast(&chan->send_cond);
+	pthread_mutex_unlock(&chan->send_lock);
+}
+
+/* Poll the extra fds once without sleeping; calls their callbacks. */
+static void chan_check_fds(struct ovb_chan *chan)
+{
+	for (unsigned int i = 0; i < chan->nxfd; i++) {
+		struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0)
+			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
+	}
+}
+
+static void *chan_worker(void *arg)
+{
+	struct ovb_chan *chan = arg;
+
+	while (!ovb_chan_is_dead(chan)) {
+		uint32_t spin = __atomic_load_n(&chan->spin_us,
+						__ATOMIC_RELAXED);
+		uint32_t gen = __atomic_load_n(&chan->poll_gen,
+					       __ATOMIC_RELAXED);
+		int n;
+
+		pthread_mutex_lock(&chan->read_lock);
+		ovb_ring_mask_interrupts(&chan->in);
+		n = ovb__chan_drain(chan);
+		pthread_mutex_unlock(&chan->read_lock);
+		if (n < 0) {
+			ovb_chan_fail(chan, n, "inbound ring corrupt");
+			break;
+		}
+		chan_wake_senders(chan);
+		if (chan->idle)
+			chan->idle(chan, chan->ctx);
+		if (n == CHAN_BUDGET)
+			continue;
+		/*
+		 * Held: the ring's packets are not ours to take yet.  Sleep
+		 * (ring still masked: the peer need not signal) until the
+		 * device releases it -- from an fd callback or another
+		 * thread, both of which wake us.
+		 */
+		if (__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
+			chan_sleep(chan);
+			chan_wake_senders(chan);
+			continue;
+		}
+		/* A spin hook watches the device's work while we are up. */
+		if (!chan->spin)
+			chan_check_fds(chan);
+		if (spin && chan_spin(chan, spin, gen)) {
+			STAT_ADD(chan, spin_hits, 1);
+			continue;
+		}
+		/* Unmask, then re-check: data that raced in is read now. */
+		pthread_mutex_lock(&chan->read_lock);
+		bool more = ovb_ring_unmask_interrupts(&chan->in);
+
+		pthread_mutex_unlock(&chan->read_lock);
+		if (more)
+			continue;
+		chan_sleep(chan);
+		chan_wake_senders(chan);
+	}
+	chan_wake_senders(chan);
+	return NULL;
+}
+
+void ovb_chan_hold_rx(struct ovb_chan *chan, bool hold)
+{
+	/* Release: pairs with the acquire loads in ovb__chan_drain() and the
+	 * worker loop. */
+	if (__atomic_exchange_n(&chan->rx_held, hold, __ATOMIC_ACQ_REL) &&
+	    !hold)
+		ovb__chan_wake(chan);
+}
+
+int ovb_chan_poll(struct ovb_chan *chan)
+{
+	int n;
+
+	if (ovb_chan_is_dead(chan))
+		return -ECONNRESET;
+	/*
+	 * Tell a spinning worker that a caller polls (chan_spin).  Only a
+	 * change matters, so a plain store does; no locked instruction on
+	 * the hot path.
+	 */
+	__atomic_store_n(&chan->poll_gen,
+			 __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+	/* Nothing there and the writer already told not to signal: done. */
+	if (!ovb_ring_peek(&chan->in) && ovb_ring_masked(&chan->in))
+		return 0;
+	if (pthread_mutex_trylock(&chan->read_lock))
+		return 0; /* the worker or another poller is draining */
+	ovb_ring_mask_interrupts(&chan->in);
+	n = ovb__chan_drain(chan);
+	pthread_mutex_unlock(&chan->read_lock);
+	if (n < 0) {
+		ovb_chan_fail(chan, n, "inbound ring corrupt");
+		return n;
+	}
+	if (n)
+		STAT_ADD(chan, polled, (uint64_t)n);
+	return n;
+}
+
+void ovb_chan_poll_end(struct ovb_chan *chan)
+{
+	bool more;
+
+	/*
+	 * The poller may have left interrupt_mask set after the worker went
+	 * to sleep: unmask and re-check, or data arriving now would never
+	 * signal anyone.
+	 */
+	pthread_mutex_lock(&chan->read_lock);
+	more = ovb_ring_unmask_interrupts(&chan->in);
+	pthread_mutex_unlock(&chan->read_lock);
+	if (more)
+		ovb__chan_wake(chan);
+}
+
+/* ---- caller-driven turns -------------------------------------------------- */
+
+/* Ask the loop for another turn of this channel, behind the others. */
+static void chan_rewake(struct ovb_chan *chan)
+{
+	chan->self_wakes++;
+	ovb__chan_wake(chan);
+}
+
+/*
+ * Bounded polling without a spin: while the channel keeps finding work, or
+ * for spin_us after it last did, the ring stays masked and the channel
+ * asks for another turn.  True if it did.
+ */
+static bool chan_step_spin(struct ovb_chan *chan, int n)
+{
+	uint32_t spin = __atomic_load_n(&chan->spin_us, __ATOMIC_RELAXED);
+	uint32_t gen = __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED);
+	uint64_t now;
+
+	if (!spin)
+		return false;
+	now = ovb_now_us();
+	if (n > 0 || !chan->spin_since) {
+		/* Work met during a spell is what the worker's spin finds. */
+		if (n > 0 && chan->spin_since)
+			STAT_ADD(chan, spin_hits, 1);
+		/* A fresh spell, as the worker spins after every drain. */
+		chan->spin_since = now;
+		chan->spin_gen = gen;
+	} else if (chan->spin_gen != gen) {
+		/* A caller polls the channel now: leave the ring to it. */
+		chan->spin_since = 0;
+		return false;
+	} else if (ovb_ring_peek(&chan->in) ||
+		   (chan->spin && chan->spin(chan, chan->ctx))) {
+		STAT_ADD(chan, spin_hits, 1);
+		chan->spin_since = now;
+	} else if (now - chan->spin_since >= spin) {
+		chan->spin_since = 0;
+		return false;
+	}
+	chan_rewake(chan);
+	return true;
+}
+
+static void chan_loop_del_all(struct ovb_chan *chan)
+{
+	int peer = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE);
+
+	ovb__loop_del(chan->loop, chan->wake_fd);
+	if (peer >= 0)
+		ovb__loop_del(chan->loop, peer);
+	for (unsigned int i = 0; i < chan->nxfd; i++)
+		ovb__loop_del(chan->loop, chan->xfd[i]);
+}
+
+/*
+ * A failed or stopping channel, as its worker would return: its fds leave
+ * the loop now (they stay readable, and a hostile guest could otherwise
+ * keep the embedder's loop spinning until the channel is closed).  An fd
+ * added again by a racing EVENT_FDS makes one more turn, which lands here
+ * too.  ovb__chan_stop() later finds nothing to remove.
+ */
+static void chan_retire(struct ovb_chan *chan)
+{
+	chan_loop_del_all(chan);
+	chan_wake_senders(chan);
+}
+
+/*
+ * One turn of a caller-driven channel: one pass of chan_worker() with
+ * every sleep replaced by "wake me" (a write to wake_fd, which puts the
+ * channel back in the loop's ready list behind the others).
+ */
+static void chan_step(struct ovb__loop_src *src)
+{
+	struct ovb_chan *chan = (struct ovb_chan *)(void *)
+		((char *)src - offsetof(struct ovb_chan, src));
+	bool more;
+	int n;
+
+	if (ovb_chan_is_dead(chan)) {
+		chan_retire(chan);
+		return;
+	}
+	/* Signals first: one that comes after this makes a new turn. */
+	chan_collect(chan, 0);
+	pthread_mutex_lock(&chan->read_lock);
+	ovb_ring_mask_interrupts(&chan->in);
+	n = ovb__chan_drain(chan);
+	pthread_mutex_unlock(&chan->read_lock);
+	if (n < 0) {
+		ovb_chan_fail(chan, n, "inbound ring corrupt");
+		chan_retire(chan);
+		return;
+	}
+	chan_wake_senders(chan);
+	if (chan->idle)
+		chan->idle(chan, chan->ctx);
+	if (n == CHAN_BUDGET) {
+		chan_rewake(chan); /* more waits: after the others' turns */
+		return;
+	}
+	/* Held: ring left masked; ovb_chan_hold_rx(false) wakes us. */
+	if (__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE))
+		return;
+	if (chan_step_spin(chan, n))
+		return;
+	pthread_mutex_lock(&chan->read_lock);
+	more = ovb_ring_unmask_interrupts(&chan->in);
+	pthread_mutex_unlock(&chan->read_lock);
+	if (more)
+		chan_rewake(chan);
+}
+
+void ovb__chan_set_loop(struct ovb_chan *chan, struct ovb__loop *loop)
+{
+	chan->loop = loop;
+	chan->src.run = chan_step;
+}
+
+/* Take the channel's fds out of the loop, then wait out a running turn. */
+static void chan_unloop(struct ovb_chan *chan)
+{
+	chan_loop_del_all(chan);
+	ovb__loop_quiesce(chan->loop, &chan->src);
+}
+
+static int chan_start_loop(struct ovb_chan *chan)
+{
+	int peer = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE);
+	int rc = ovb__loop_add(chan->loop, chan->wake_fd, &chan->src);
+
+	if (!rc && peer >= 0)
+		rc = ovb__loop_add(chan->loop, peer, &chan->src);
+	for (unsigned int i = 0; !rc && i < chan->nxfd; i++)
+		rc = ovb__loop_add(chan->loop, chan->xfd[i], &chan->src);
+	if (rc) {
+		chan_unloop(chan);
+		return rc;
+	}
+	chan->started = true;
+	chan_rewake(chan); /* a worker's first act is a drain */
+	return 0;
+}
+
+void ovb__chan_loop_swap_fd(struct ovb_chan *chan, int old_fd, int new_fd)
+{
+	if (!chan->loop || !chan->started)
+		return;
+	if (old_fd >= 0)
+		ovb__loop_del(chan->loop, old_fd);
+	if (new_fd >= 0 && !ovb_chan_is_dead(chan) &&
+	    ovb__loop_add(chan->loop, new_fd, &chan->src))
+		ovb_warn("%s: cannot watch the new event fd", chan->name);
+}
+
+void ovb__chan_stop_runner(struct ovb_chan *chan)
+{
+	if (!chan->started)
+		return;
+	if (chan->loop)
+		chan_unloop(chan);
+	else if (!pthread_equal(pthread_self(), chan->worker))
+		pthread_join(chan->worker, NULL);
+	else
+		pthread_detach(chan->worker);
+}
+
+int ovb__chan_start(struct ovb_chan *chan)
+{
+	int rc;
+
+	if (chan->loop)
+		return chan_start_loop(chan);
+	rc = pthread_create(&chan->worker, NULL, chan_worker, chan);
+	if (rc)
+		return -rc;
+	chan->started = true;
+	return 0;
+}

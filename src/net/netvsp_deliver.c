@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netvsp frames towards the guest.  The receive buffer is cut into equal
+ * slots; a frame (or an RNDIS control message) is copied into a free slot,
+ * the only copy it gets, and announced as one range of a transfer-page
+ * packet (pageset = the id the guest gave).  Frames the switch delivers
+ * wait in their channel's batch until the switch flushes the port (end of
+ * the input, or of the caller's ovb_vswitch_batch) or the batch is full:
+ * then one packet with one range per frame and one signal carries them
+ * all.  Its transaction id is the first slot of the batch; the others are
+ * chained behind it, and the guest's one completion frees them together.
+ *
+ * Backpressure: when no slot is free or the ring has no room, the thread
+ * that delivers (a TAP reader, another guest's channel worker, the bench
+ * source) waits for the guest's completions, at most NETVSP_RX_WAIT_MS
+ * per step, instead of dropping: a source is slowed to what the guest
+ * takes.  Only a guest that stops completing for that long loses frames,
+ * counted in no_buffer; it is then marked stalled and frames for it are
+ * dropped without waiting until it completes again, so that one stuck
+ * guest does not hold up a source that feeds others too.
+ *
+ * Large frames: the port takes TSO frames whole.  A guest that enabled
+ * receive segment coalescing (NVSP 6.1 RSC, docs/wire.md B14) gets one as
+ * consecutive ranges of one packet, each an RNDIS PACKET carrying the
+ * internal packet-id PPI with its fragment flags; any other guest gets the
+ * frame cut into MSS-sized segments here, checksums filled in.
+ * Layer: devices.  Spec: docs/wire.md B6, B9, B14.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/fault_hook.h"
+#include "net/netvsp_priv.h"
+#include "openvmbus/byteorder.h"
+#include "openvmbus/deadline.h"
+#include "openvmbus/log.h"
+
+/* Header room in a slot: RNDIS PACKET plus checksum, VLAN, hash, id PPIs. */
+#define NETVSP_RX_HDR 160u
+#define SLOT_NONE UINT32_MAX
+/* slot_busy values */
+#define SLOT_FREE 0u
+#define SLOT_HELD 1u   /* in a batch, not its first */
+#define SLOT_HEAD 2u   /* the batch's transaction id: completable */
+#define RSC_HDR_MAX 256u /* Ethernet + IP + TCP headers of a coalesced frame */
+
+uint32_t netvsp__slot_size(uint32_t mtu)
+{
+	uint32_t s = (mtu + 14u + 4u + NETVSP_RX_HDR + 63u) & ~63u;
+
+	return s < 1728u ? 1728u : s; /* never below Hyper-V's */
+}
+
+int netvsp__slots_init(struct netvsp_nic *nic)
+{
+	nic->slot_size = netvsp__slot_size(nic->vsp->cfg.mtu);
+	nic->nslots = (uint32_t)(nic->rx_view.len / nic->slot_size);
+	nic->slot_free = calloc(nic->nslots, sizeof(*nic->slot_free));
+	nic->slot_next = calloc(nic->nslots, sizeof(*nic->slot_next));
+	nic->slot_busy = calloc(nic->nslots, 1);
+	if (!nic->slot_free || !nic->slot_busy || !nic->slot_next) {
+		netvsp__slots_free(nic);
+		return -ENOMEM;
+	}
+	/* Low slots on top of the stack: handed out first. */
+	for (uint32_t i = 0; i < nic->nslots; i++)
+		nic->slot_free[i] = nic->nslots - 1 - i;
+	nic->nfree = nic->nslots;
+	return 0;
+}
+
+void netvsp__slots_free(struct netvsp_nic *nic)
+{
+	free(nic->slot_free);
+	free(nic->slot_busy);
+	free(nic->slot_next);
+	nic->slot_free = NULL;
+	nic->slot_busy = NULL;
+	nic->slot_next = NULL;
+	nic->nslots = nic->nfree = 0;
+	/* nic->lock is write-held: no batch is being filled or sent. */
+	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
+		struct netvsp_chan *ch = nic->ch[i];
+
+		if (!ch)
+			continue;
+		ch->npend = ch->nframes = 0;
+		ch->pend_bytes = 0;
+		ch->pend_head = ch->pend_tail = SLOT_NONE;
+	}
+}
+
+/* Take @n slots, waiting until @dl (NULL: not at all). */
+static int slots_get(struct netvsp_nic *nic, uint32_t n, uint32_t *out,
+		     const struct timespec *dl)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&nic->slot_lock);
+	while (nic->nfree < n && dl && !rc) {
+		nic->slot_waiters++;
+		rc = ovb_cond_timedwait(&nic->slot_cond, &nic->slot_lock, dl);
+		nic->slot_waiters--;
+		if (!nic->slot_busy)
+			rc = -ENODEV; /* the buffer went away meanwhile */
+	}
+	if (nic->slot_busy && nic->nfree >= n) {
+		for (uint32_t i = 0; i < n; i++) {
+			out[i] = nic->slot_free[--nic->nfree];
+			nic->slot_busy[out[i]] = SLOT_HELD;
+			nic->slot_next[out[i]] = SLOT_NONE;
+		}
+		rc = 0;
+	} else {
+		rc = -ENOBUFS;
+	}
+	pthread_mutex_unlock(&nic->slot_lock);
+	return rc;
+}
+
+/* Free the chain that starts at @head; slot_lock held. */
+static void chain_put_locked(struct netvsp_nic *nic, uint32_t head)
+{
+	for (uint32_t s = head, i = 0; s != SLOT_NONE && i < nic->nslots;
+	     i++) {
+		uint32_t next = nic->slot_next[s];
+
+		nic->slot_busy[s] = SLOT_FREE;
+		nic->slot_free[nic->nfree++] = s;
+		s = next;
+	}
+	if (nic->slot_waiters)
+		pthread_cond_broadcast(&nic->slot_cond);
+}
+
+static void chain_put(struct netvsp_nic *nic, uint32_t head)
+{
+	pthread_mutex_lock(&nic->slot_lock);
+	if (nic->slot_busy)
+		chain_put_locked(nic, head);
+	pthread_mutex_unlock(&nic->slot_lock);
+}
+
+void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
+			   uint64_t xid)
+{
+	bool ok = false;
+
+	pthread_rwlock_rdlock(&nic->lock);
+	pthread_mutex_lock(&nic->slot_lock);
+	if (nic->slot_busy && xid < nic->nslots &&
+	    nic->slot_busy[xid] == SLOT_HEAD) {
+		chain_put_locked(nic, (uint32_t)xid);
+		__atomic_store_n(&nic->rx_stalled, false, __ATOMIC_RELAXED);
+		ok = true;
+	}
+	pthread_mutex_unlock(&nic->slot_lock);
+	pthread_rwlock_unlock(&nic->lock);
+	if (!ok) {
+		ovb_peer("%s: completion for receive slot %llu that the guest "
+			 "does not hold", ovb_chan_name(chan),
+			 (unsigned long long)xid);
+		__atomic_fetch_add(&nic->vsp->bad_completions, 1,
+				   __ATOMIC_RELAXED);
+	}
+}
+
+/* batch_add() for a slot that is not contiguous in our memory. */
+static void batch_write_paged(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			      size_t off, const void *hdr, size_t hlen,
+			      const void *d1, size_t l1, const void *d2,
+			      size_t l2)
+{
+	size_t len = hlen + l1 + l2;
+	uint8_t *tmp;
+
+	if (!OVB_FAULT_ON() || !(tmp = malloc(len))) {
+		ovb_gmem_view_write(&nic->rx_view, off, hdr, hlen);
+		if (l1)
+			ovb_gmem_view_write(&nic->rx_view, off + hlen, d1, l1);
+		if (l2)
+			ovb_gmem_view_write(&nic->rx_view, off + hlen + l1, d2,
+					    l2);
+		return;
+	}
+	/* The fault engine edits the message in place: stage it. */
+	memcpy(tmp, hdr, hlen);
+	if (l1)
+		memcpy(tmp + hlen, d1, l1);
+	if (l2)
+		memcpy(tmp + hlen + l1, d2, l2);
+	ovb__fault_rndis(ch->chan, tmp, len);
+	ovb_gmem_view_write(&nic->rx_view, off, tmp, len);
+	free(tmp);
+}
+
+/*
+ * Copy one RNDIS message (@hdr, then @d1 and @d2) into @slot and add it to
+ * @ch's batch as the next range; pend_lock held.
+ */
+static void batch_add(struct netvsp_nic *nic, struct netvsp_chan *ch,
+		      uint32_t slot, const void *hdr, size_t hlen,
+		      const void *d1, size_t l1, const void *d2, size_t l2)
+{
+	size_t off = (size_t)slot * nic->slot_size, len = hlen + l1 + l2;
+	uint8_t *p = ovb_gmem_view_ptr(&nic->rx_view, off, len);
+	struct vmtransfer_page_range *r = &ch->pend[ch->npend++];
+
+	if (p) {
+		memcpy(p, hdr, hlen);
+		if (l1)
+			memcpy(p + hlen, d1, l1);
+		if (l2)
+			memcpy(p + hlen + l1, d2, l2);
+		if (OVB_FAULT_ON())
+			ovb__fault_rndis(ch->chan, p, len);
+	} else {
+		/* The slot straddles scattered pages of a paged view. */
+		batch_write_paged(nic, ch, off, hdr, hlen, d1, l1, d2, l2);
+	}
+	r->byte_count = (uint32_t)(hlen + l1 + l2);
+	r->byte_offset = slot * nic->slot_size;
+	if (ch->pend_head == SLOT_NONE)
+		ch->pend_head = slot;
+	else
+		nic->slot_next[ch->pend_tail] = slot;
+	ch->pend_tail = slot;
+}
+
+/*
+ * Send @ch's batch as one transfer-page packet, waiting up to @wait_ms for
+ * ring room (0: not at all).  pend_lock held.  On failure its slots go
+ * back and its frames count as dropped.
+ */
+static int batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
+		      uint32_t channel_type, int wait_ms)
+{
+	union nvsp_message m;
+	struct ovb_send s = { .type = VM_PKT_DATA_USING_XFER_PAGES };
+	uint32_t head = ch->pend_head, frames = ch->nframes;
+	uint64_t bytes = ch->pend_bytes;
+	int rc;
+
+	if (!ch->npend)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	m.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT;
+	m.rndis_pkt.channel_type = channel_type;
+	m.rndis_pkt.send_buf_section_index = NVSP_INVALID_SECTION_INDEX;
+	pthread_mutex_lock(&nic->slot_lock);
+	nic->slot_busy[head] = SLOT_HEAD;
+	pthread_mutex_unlock(&nic->slot_lock);
+	s.flags = OVB_SEND_COMPLETION | (wait_ms ? 0 : OVB_SEND_NONBLOCK);
+	s.timeout_ms = wait_ms;
+	s.xid = head;
+	s.xfer_pageset_id = nic->rx_id;
+	s.xfer = ch->pend;
+	s.xfer_cnt = ch->npend;
+	s.data = &m;
+	s.len = sizeof(m);
+	ch->npend = ch->nframes = 0;
+	ch->pend_bytes = 0;
+	ch->pend_head = ch->pend_tail = SLOT_NONE;
+	rc = ovb_chan_send(ch->chan, &s);
+	if (rc) {
+		chain_put(nic, head);
+		if (frames) {
+			__atomic_fetch_add(&nic->vsp->no_buffer, frames,
+					   __ATOMIC_RELAXED);
+			__atomic_fetch_add(&nic->rx_nobuf, frames,
+					   __ATOMIC_RELAXED);
+		}
+		return rc;
+	}
+	if (frames) {
+		__atomic_fetch_add(&nic->vsp->to_guest, frames,
+				   __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->to_guest_bytes, bytes,
+				   __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->rx_ok, frames, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->rx_bytes, bytes, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->to_guest_batches, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/*
+ * Make room in @ch's batch for @n ranges and take @n slots for them.
+ * With @wait, a full batch is sent and a missing slot waited for (the
+ * batch goes out first, so that the guest can give slots back).
+ * pend_lock held.
+ */
+static int batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			 uint32_t n, uint32_t *slots, bool wait)
+{
+	struct timespec dl;
+	int rc;
+
+	if (ch->npend + n > NETVSP_MAX_RANGES ||
+	    ch->nframes >= NETVSP_BATCH_FRAMES)
+		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+			   wait ? NETVSP_RX_WAIT_MS : 0);
+	if (!slots_get(nic, n, slots, NULL))
+		return 0;
+	/* A guest that let a wait run out gets none until it completes. */
+	if (!wait || __atomic_load_n(&nic->rx_stalled, __ATOMIC_RELAXED))
+		return -ENOBUFS;
+	batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA, NETVSP_RX_WAIT_MS);
+	ovb_deadline_ms(&dl, NETVSP_RX_WAIT_MS);
+	rc = slots_get(nic, n, slots, &dl);
+	if (rc == -ENOBUFS) {
+		__atomic_store_n(&nic->rx_stalled, true, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->wait_timeouts, 1,
+				   __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
+int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
+		       uint32_t channel_type, const void *hdr, size_t hlen,
+		       const void *frame, size_t flen, bool block)
+{
+	uint32_t slot;
+	int rc;
+
+	if (!nic->rx_view.len || !ch)
+		return -ENODEV;
+	if (hlen + flen > nic->slot_size)
+		return -EMSGSIZE;
+	pthread_mutex_lock(&ch->pend_lock);
+	/* Frames already batched go first, in their own packet. */
+	batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+		   block ? NETVSP_RX_WAIT_MS : 0);
+	rc = slots_get(nic, 1, &slot, NULL);
+	if (!rc) {
+		batch_add(nic, ch, slot, hdr, hlen, frame, flen, NULL, 0);
+		rc = batch_send(nic, ch, channel_type, block ? 1000 : 0);
+	}
+	pthread_mutex_unlock(&ch->pend_lock);
+	return rc;
+}
+
+void netvsp__flush(void *ctx)
+{
+	struct netvsp_nic *nic = ctx;
+
+	pthread_rwlock_rdlock(&nic->lock);
+	if (nic->rx_view.len) {
+		for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
+			struct netvsp_chan *ch = nic->ch[i];
+
+			if (!ch || !__atomic_load_n(&ch->npend,
+						    __ATOMIC_RELAXED))
+				continue;
+			pthread_mutex_lock(&ch->pend_lock);
+			batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+				   NETVSP_RX_WAIT_MS);
+			pthread_mutex_unlock(&ch->pend_lock);
+		}
+	}
+	pthread_rwlock_unlock(&nic->lock);
+}
+
+/*
+ * Wait until no frame that may have seen the packet filter as it was
+ * before the caller changed it is still on its way into a ring.  Two
+ * flips: a sender that read the epoch before the first flip but counted
+ * itself only after we looked is caught by the second.  Senders wait for
+ * the guest at most NETVSP_RX_WAIT_MS while counted, so the wait is short.
+ * Then whatever such frames left in a batch goes out.
+ */
+void netvsp__rx_quiesce(struct netvsp_nic *nic)
+{
+	for (int i = 0; i < 2; i++) {
+		uint32_t old = __atomic_fetch_xor(&nic->rx_epoch, 1,
+						  __ATOMIC_SEQ_CST) & 1;
+
+		while (__atomic_load_n(&nic->rx_busy[old], __ATOMIC_SEQ_CST))
+			sched_yield();
+	}
+	/* Every batch, including one another thread is sending right now. */
+	pthread_rwlock_rdlock(&nic->lock);
+	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
+		struct netvsp_chan *ch = nic->ch[i];
+
+		if (!ch || !nic->rx_view.len)
+			continue;
+		pthread_mutex_lock(&ch->pend_lock);
+		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA, NETVSP_RX_WAIT_MS);
+		pthread_mutex_unlock(&ch->pend_lock);
+	}
+	pthread_rwlock_unlock(&nic->lock);
+}
+
+/* Does the guest's packet filter let @frame in? */
+static bool netvsp_filter(const struct netvsp_nic *nic, const uint8_t *f)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint32_t filter = __atomic_load_n(&nic->filter, __ATOMIC_SEQ_CST);
+
+	if (filter & NDIS_PACKET_TYPE_PROMISCUOUS)
+		return true;
+	if (!memcmp(f, bcast, 6))
+		return filter & NDIS_PACKET_TYPE_BROADCAST;
+	if (f[0] & 1) {
+		if (filter & NDIS_PACKET_TYPE_ALL_MULTICAST)
+			return true;
+		if (!(filter & NDIS_PACKET_TYPE_MULTICAST))
+			return false;
+		if (!nic->nmcast)
+			return true; /* no list set: every group */
+		for (uint32_t i = 0; i < nic->nmcast && i < NETVSP_MAX_MCAST;
+		     i++)
+			if (!memcmp(f, nic->mcast[i], 6))
+				return true;
+		return false;
+	}
+	return (filter & NDIS_PACKET_TYPE_DIRECTED) &&
+	       netvsp__mac_key(f) == __atomic_load_n(&nic->cur_mac,
+						     __ATOMIC_SEQ_CST);
+}
+
+/* The channel RSS picks for @frame; fills the hash PPI when it hashed. */
+static struct netvsp_chan *netvsp_rss(struct netvsp_nic *nic,
+				      const void *frame, size_t len,
+				      struct ovb_rndis_pktinfo *info)
+{
+	uint32_t n = __atomic_load_n(&nic->rss_entries, __ATOMIC_ACQUIRE);
+	uint32_t hash, type, q;
+
+	/* n == 0 (no table) and q past the open channels: the primary. */
+	if (!nic->rss_on || nic->nopen < 2 || !n ||
+	    ovb_toeplitz_frame(nic->rss_key, nic->rss_hash, frame, len, &hash,
+			       &type))
+		return nic->ch[0];
+	info->present |= OVB_RNDIS_PPI_HASH_VALUE | OVB_RNDIS_PPI_HASH_INFO;
+	info->hash_value = hash;
+	info->hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | type;
+	q = ovb_toeplitz_lookup(nic->rss_table, n, hash);
+	if (q < OVB_NETVSP_MAX_CHANNELS && nic->ch[q])
+		return nic->ch[q];
+	return nic->ch[0];
+}
+
+/* One complete frame into its channel's batch; nic->lock read-held. */
+static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
+		       const struct ovb_net_meta *meta)
+{
+	struct ovb_rndis_pktinfo info = { 0 };
+	uint8_t hdr[NETVSP_RX_HDR];
+	struct netvsp_chan *ch;
+	uint32_t slot;
+	ssize_t hlen;
+	int rc;
+
+	rc = ovb_rndis_meta_to_rx(meta, frame, len, &info);
+	if (rc)
+		return rc;
+	ch = netvsp_rss(nic, frame, len, &info);
+	if (!ch)
+		return -ENETDOWN;
+	hlen = ovb_rndis_packet_build_header(hdr, sizeof(hdr), (uint32_t)len,
+					     &info);
+	if (hlen < 0)
+		return (int)hlen;
+	if ((size_t)hlen + len > nic->slot_size)
+		return -EMSGSIZE;
+	pthread_mutex_lock(&ch->pend_lock);
+	rc = batch_reserve(nic, ch, 1, &slot, true);
+	if (!rc) {
+		batch_add(nic, ch, slot, hdr, (size_t)hlen, frame, len, NULL,
+			  0);
+		ch->nframes++;
+		ch->pend_bytes += len;
+	}
+	pthread_mutex_unlock(&ch->pend_lock);
+	if (rc) {
+		__atomic_fetch_add(&nic->vsp->no_buffer, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->rx_nobuf, 1, __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
+struct seg_ctx {
+	struct netvsp_nic *nic;
+	struct ovb_net_meta meta;
+	int rc;
+};
+
+static int deliver_seg(void *ctx, const void *seg, size_t len)
+{
+	struct seg_ctx *c = ctx;
+	int rc = deliver_one(c->nic, seg, len, &c->meta);
+
+	if (rc && !c->rc)
+		c->rc = rc;
+	return 0;
+}
+
+/* A TSO frame for a guest without RSC: cut into complete segments. */
+static int deliver_segments(struct netvsp_nic *nic, const void *frame,
+			    size_t len, const struct ovb_net_meta *meta)
+{
+	struct seg_ctx c = { .nic = nic, .meta = *meta };
+	ssize_t n;
+
+	c.meta.gso_type = OVB_NET_GSO_NONE;
+	c.meta.gso_size = c.meta.hdr_len = 0;
+	c.meta.csum_start = c.meta.csum_offset = 0;
+	c.meta.flags = (c.meta.flags & ~(OVB_NET_META_CSUM_PARTIAL |
+					 OVB_NET_META_IP4_CSUM)) |
+		       OVB_NET_META_CSUM_VALID;
+	n = ovb_offload_tso(frame, len, meta, deliver_seg, &c);
+	if (n < 0)
+		return (int)n;
+	__atomic_fetch_add(&nic->vsp->segmented, 1, __ATOMIC_RELAXED);
+	return c.rc;
+}
+
+/*
+ * A TSO frame for a guest with RSC: one coalesced frame as consecutive
+ * ranges of one packet.  The headers are made those of the whole frame
+ * (IP lengths, IPv4 header checksum); the TCP checksum is reported
+ * verified, as the sender's stack made the data and the switch moved it
+ * in memory.  Returns -E2BIG when it does not fit the ranges or slots of
+ * one packet (the caller segments it instead).
+ */
+static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
+		       size_t len, const struct ovb_net_meta *meta,
+		       const struct ovb_net_hdrs *h)
+{
+	struct ovb_rndis_pktinfo first = { 0 }, rest = { 0 };
+	struct ovb_net_meta vm = *meta;
+	uint8_t hb[RSC_HDR_MAX], hdr[NETVSP_RX_HDR];
+	uint32_t hlen = h->payload_off, cap1, capn, nfrag, id;
+	uint32_t slots[NETVSP_MAX_RANGES];
+	size_t hl1, hln, off;
+	struct netvsp_chan *ch;
+	int rc;
+
+	if (hlen > sizeof(hb) || len - h->l3_off > 0xffff)
+		return -E2BIG;
+	memcpy(hb, frame, hlen);
+	if (h->ip_version == 4) {
+		uint32_t ihl = (hb[h->l3_off] & 15u) * 4u;
+		uint16_t c;
+
+		ovb_put_be16(hb + h->l3_off + 2, (uint16_t)(len - h->l3_off));
+		hb[h->l3_off + 10] = hb[h->l3_off + 11] = 0;
+		c = ovb_offload_csum_fold(ovb_offload_csum_add(0, hb + h->l3_off,
+							       ihl));
+		memcpy(hb + h->l3_off + 10, &c, 2);
+	} else {
+		ovb_put_be16(hb + h->l3_off + 4,
+			     (uint16_t)(len - h->l3_off - 40));
+	}
+	vm.gso_type = OVB_NET_GSO_NONE;
+	vm.gso_size = vm.hdr_len = 0;
+	vm.csum_start = vm.csum_offset = 0;
+	vm.flags = (vm.flags & ~(OVB_NET_META_CSUM_PARTIAL |
+				 OVB_NET_META_IP4_CSUM)) |
+		   OVB_NET_META_CSUM_VALID;
+	if ((rc = ovb_rndis_meta_to_rx(&vm, hb, hlen, &first)) != 0)
+		return rc;
+	ch = netvsp_rss(nic, frame, len, &first);
+	if (!ch)
+		return -ENETDOWN;
+	id = __atomic_add_fetch(&nic->rsc_id, 1, __ATOMIC_RELAXED) & 0xffff;
+	first.present |= OVB_RNDIS_PPI_PKT_ID;
+	first.pkt_id = 1u | (RNDIS_PKTINFO_SUBALLOC | RNDIS_PKTINFO_1ST_FRAG)
+			       << 8 | id << 16;
+	rest.present = OVB_RNDIS_PPI_PKT_ID;
+	rest.pkt_id = 1u | RNDIS_PKTINFO_SUBALLOC << 8 | id << 16;
+	hl1 = ovb_rndis_packet_header_len(&first);
+	hln = ovb_rndis_packet_header_len(&rest);
+	if (hl1 + hlen >= nic->slot_size || hln >= nic->slot_size)
+		return -E2BIG;
+	cap1 = nic->slot_size - (uint32_t)hl1;
+	capn = nic->slot_size - (uint32_t)hln;
+	nfrag = len <= cap1 ? 1 : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
+	if (nfrag < 2 || nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
+		return -E2BIG;
+	pthread_mutex_lock(&ch->pend_lock);
+	rc = batch_reserve(nic, ch, nfrag, slots, true);
+	if (rc) {
+		pthread_mutex_unlock(&ch->pend_lock);
+		__atomic_fetch_add(&nic->vsp->no_buffer, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->rx_nobuf, 1, __ATOMIC_RELAXED);
+		return rc;
+	}
+	off = 0;
+	for (uint32_t i = 0; i < nfrag; i++) {
+		struct ovb_rndis_pktinfo *info = i ? &rest : &first;
+		size_t n = len - off < (i ? capn : cap1) ? len - off
+							 : (i ? capn : cap1);
+		ssize_t hl;
+
+		if (i && i == nfrag - 1)
+			rest.pkt_id |= (uint32_t)RNDIS_PKTINFO_LAST_FRAG << 8;
+		hl = ovb_rndis_packet_build_header(hdr, sizeof(hdr),
+						   (uint32_t)n, info);
+		if (!i)
+			batch_add(nic, ch, slots[i], hdr, (size_t)hl, hb, hlen,
+				  frame + hlen, n - hlen);
+		else
+			batch_add(nic, ch, slots[i], hdr, (size_t)hl,
+				  frame + off, n, NULL, 0);
+		off += n;
+	}
+	ch->nframes++;
+	ch->pend_bytes += len;
+	pthread_mutex_unlock(&ch->pend_lock);
+	__atomic_fetch_add(&nic->vsp->coalesced, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* May this guest take @h's frame coalesced? */
+static bool rsc_on(const struct netvsp_nic *nic, const struct ovb_net_hdrs *h,
+		   const struct ovb_net_meta *meta)
+{
+	uint32_t on = __atomic_load_n(&nic->rsc, __ATOMIC_ACQUIRE);
+
+	if (!h->l4_off || h->l4_proto != IPPROTO_TCP)
+		return false;
+	if (meta->gso_type == OVB_NET_GSO_TCPV4)
+		return h->ip_version == 4 && (on & NETVSP_RSC_IP4);
+	return h->ip_version == 6 && (on & NETVSP_RSC_IP6);
+}
+
+/* Switch port transmit: a frame for this guest, on any thread. */
+int netvsp__port_tx(void *ctx, const void *frame, size_t len,
+		    const struct ovb_net_meta *meta)
+{
+	struct netvsp_nic *nic = ctx;
+	struct ovb_netvsp *vsp = nic->vsp;
+	struct ovb_net_hdrs h;
+	int rc = -ENETDOWN;
+	uint32_t e;
+
+	pthread_rwlock_rdlock(&nic->lock);
+	e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) ||
+	    !ovb_netvsp_link(vsp) || !nic->rx_view.len || len < 14)
+		goto out;
+	rc = 0;
+	if (!netvsp_filter(nic, frame))
+		goto out; /* filtered: not an error */
+	if (!meta->gso_type) {
+		rc = deliver_one(nic, frame, len, meta);
+		goto out;
+	}
+	rc = -E2BIG;
+	if (!ovb_offload_parse(frame, len, &h) && rsc_on(nic, &h, meta))
+		rc = deliver_rsc(nic, frame, len, meta, &h);
+	if (rc == -E2BIG)
+		rc = deliver_segments(nic, frame, len, meta);
+out:
+	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&nic->lock);
+	return rc;
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netvsp towards the guest, seen on the wire by a scripted Linux-like
+ * guest (tests/lib/net-guest-fx): frames delivered in one switch batch
+ * arrive as one transfer-page packet with a range per frame; completions
+ * for slots of a batch other than its transaction id, unknown ids and
+ * duplicates are refused and counted and free nothing; a guest that
+ * stops completing slows the source down and then loses frames, counted;
+ * receive segment coalescing appears exactly as Linux's netvsc reads it,
+ * and only for a guest that asked for it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/netvsp.h"
+#include "net/nvsp.h"
+#include "openvmbus/offload.h"
+#include "net/rndis.h"
+#include "tests/lib/net-guest-fx.h"
+#include "tests/lib/pair.h"
+
+#define STAT(f) sg_vsp_stat(g, offsetof(struct ovb_netvsp_stats, f))
+
+static void set_hold(struct sg *g, bool hold)
+{
+	pthread_mutex_lock(&g->lock);
+	g->hold = hold;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static unsigned int nxfer(struct sg *g)
+{
+	return __atomic_load_n(&g->nxfer, __ATOMIC_ACQUIRE);
+}
+
+/* What sg_inject(g, len, seed) sends. */
+static void injected(uint8_t *f, size_t len, uint32_t seed)
+{
+	memset(f, 0xff, 6);
+	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, 9 }, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (size_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i + seed);
+}
+
+/* @n frames (lengths 60 + 10 i, seed @seed + i) in one switch batch. */
+static void inject_batch(struct sg *g, unsigned int n, uint32_t seed)
+{
+	ovb_vswitch_batch_begin(g->sw);
+	for (unsigned int i = 0; i < n; i++)
+		sg_inject(g, 60 + 10 * i, seed + i);
+	ovb_vswitch_batch_end(g->sw);
+}
+
+/* Range @i of transfer @x parses as an RNDIS PACKET; returns it. */
+static struct ovb_rndis_packet range_pkt(struct sg *g,
+					 const struct xfer_rec *x, uint32_t i)
+{
+	struct ovb_rndis_packet p;
+
+	assert_true(i < MAXRANGES && i < x->nranges);
+	assert_true(x->roff[i] <= g->rx_len &&
+		    x->rlen[i] <= g->rx_len - x->roff[i]);
+	assert_int_equal(ovb_rndis_packet_parse(g->rx + x->roff[i],
+						x->rlen[i], &p), 0);
+	return p;
+}
+
+static void test_one_packet_per_batch(void **state)
+{
+	struct sg *g = sg_new(&(struct sg_opts){ 0 });
+	uint64_t b0 = STAT(to_guest_batches), t0 = STAT(to_guest);
+	unsigned int n0;
+	uint8_t f[400];
+
+	set_hold(g, true);
+	n0 = nxfer(g);
+	inject_batch(g, 20, 5);
+	PAIR_WAIT(nxfer(g) >= n0 + 1);
+	usleep(20000);
+	assert_int_equal(nxfer(g), n0 + 1);
+	assert_int_equal(STAT(to_guest_batches) - b0, 1);
+	assert_int_equal(STAT(to_guest) - t0, 20);
+	{
+		struct xfer_rec *x = &g->xfer[n0];
+
+		assert_int_equal(x->nranges, 20);
+		assert_int_equal(x->channel_type, NVSP_CHANNEL_TYPE_DATA);
+		assert_int_equal(x->pageset, RXBUF_ID);
+		for (uint32_t i = 0; i < 20; i++) {
+			struct ovb_rndis_packet p = range_pkt(g, x, i);
+
+			/* one receive-buffer slot each, none shared */
+			assert_int_equal(x->roff[i] % g->sub_size, 0);
+			for (uint32_t j = 0; j < i; j++)
+				assert_int_not_equal(x->roff[i], x->roff[j]);
+			injected(f, 60 + 10 * i, 5 + i);
+			assert_int_equal(p.frame_len, 60 + 10 * i);
+			assert_memory_equal(p.frame, f, p.frame_len);
+		}
+		sg_ack(g, x->xid);
+	}
+	/* Without a batch every input goes at once: one packet each. */
+	set_hold(g, false);
+	n0 = nxfer(g);
+	for (int i = 0; i < 3; i++)
+		sg_inject(g, 100, i);
+	PAIR_WAIT(nxfer(g) >= n0 + 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(g->xfer[n0 + i].nranges, 1);
+	sg_free(g);
+}
+
+static void test_hostile_completions(void **state)
+{
+	/* 64 KiB: 37 slots of 1728 bytes. */
+	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 65536 });
+	uint64_t bad0 = STAT(bad_completions), nb0, w0, t0;
+	uint32_t nslots = (uint32_t)(g->rx_len / g->sub_size);
+	struct xfer_rec x;
+	unsigned int n0;
+
+	assert_int_equal(nslots, 37);
+	set_hold(g, true);
+	n0 = nxfer(g);
+	inject_batch(g, 30, 0);
+	PAIR_WAIT(nxfer(g) >= n0 + 1);
+	x = g->xfer[n0];
+	assert_int_equal(x.nranges, 30);
+	/* A slot of the batch that is not its transaction id. */
+	sg_ack(g, x.roff[1] / g->sub_size);
+	/* Ids never sent, past the buffer and far past it. */
+	sg_ack(g, nslots + 1);
+	sg_ack(g, 1ull << 40);
+	PAIR_WAIT(STAT(bad_completions) - bad0 >= 3);
+	assert_int_equal(STAT(bad_completions) - bad0, 3);
+	/* Nothing came free: 7 slots are left for 10 frames.  The source
+	 * waits NETVSP_RX_WAIT_MS for the first left over, then drops it
+	 * and the next two at once: the guest is stalled. */
+	nb0 = STAT(no_buffer);
+	w0 = STAT(wait_timeouts);
+	t0 = STAT(to_guest);
+	inject_batch(g, 10, 50);
+	assert_int_equal(STAT(no_buffer) - nb0, 3);
+	assert_int_equal(STAT(wait_timeouts) - w0, 1);
+	assert_int_equal(STAT(to_guest) - t0, 7);
+	/* The right completion frees all 30; its duplicate is refused. */
+	sg_ack(g, x.xid);
+	sg_ack(g, x.xid);
+	PAIR_WAIT(STAT(bad_completions) - bad0 >= 4);
+	nb0 = STAT(no_buffer);
+	t0 = STAT(to_guest);
+	inject_batch(g, 30, 90);
+	assert_int_equal(STAT(no_buffer) - nb0, 0);
+	assert_int_equal(STAT(to_guest) - t0, 30);
+	sg_free(g);
+}
+
+/* A guest that completes late slows the source instead of losing. */
+static bool acker_stop;
+
+static void *late_acker(void *arg)
+{
+	struct sg *g = arg;
+	unsigned int done = 0;
+
+	while (!__atomic_load_n(&acker_stop, __ATOMIC_ACQUIRE)) {
+		unsigned int n = nxfer(g);
+
+		while (done < n)
+			sg_ack(g, g->xfer[done++].xid);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void test_backpressure(void **state)
+{
+	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 65536 });
+	uint64_t nb0 = STAT(no_buffer), t0 = STAT(to_guest);
+	pthread_t th;
+
+	set_hold(g, true);
+	pthread_mutex_lock(&g->lock);
+	g->nxfer = 0;
+	pthread_mutex_unlock(&g->lock);
+	assert_int_equal(pthread_create(&th, NULL, late_acker, g), 0);
+	/* Five times the buffer, as fast as the switch takes them. */
+	for (int i = 0; i < 3; i++)
+		inject_batch(g, 60, (uint32_t)i);
+	__atomic_store_n(&acker_stop, true, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	assert_int_equal(STAT(no_buffer) - nb0, 0);
+	assert_int_equal(STAT(to_guest) - t0, 180);
+	sg_free(g);
+}
+
+/* ---- receive segment coalescing on the wire ----------------------------- */
+
+/* A TCP/IPv4 TSO frame (Linux conventions) of @payload bytes, MSS @mss. */
+static size_t tso4(uint8_t *f, size_t payload, uint16_t mss,
+		   struct ovb_net_meta *m)
+{
+	size_t len = sg_tcp_frame(f, payload);
+
+	memset(m, 0, sizeof(*m));
+	m->gso_type = OVB_NET_GSO_TCPV4;
+	m->gso_size = mss;
+	m->flags = OVB_NET_META_CSUM_PARTIAL;
+	assert_int_equal(ovb_offload_canonicalize(f, len, m), 0);
+	return len;
+}
+
+/* OID_TCP_OFFLOAD_PARAMETERS with rsc_ip_v4/v6 = @v, as Linux sends it. */
+static void set_rsc(struct sg *g, uint8_t v)
+{
+	uint8_t op[28] = { 0x80, 3, 28, 0 }, b[128];
+
+	op[22] = op[23] = v;
+	sg_rndis(g, b, sg_rndis_set(b, 7, OID_TCP_OFFLOAD_PARAMETERS, op, 28));
+	assert_int_equal(ld32(g->last_ctl), RNDIS_MSG_SET_C);
+	assert_int_equal(ld32(g->last_ctl + 12), RNDIS_STATUS_SUCCESS);
+}
+
+/*
+ * Inject a TSO frame; it must arrive as one packet of coalesced
+ * fragments (@rsc) or as complete segments, nothing else.
+ */
+static void inject_tso(struct sg *g, bool rsc)
+{
+	static uint8_t f[66000], joined[66000];
+	struct ovb_net_meta m;
+	size_t len = tso4(f, 60000, 1448, &m), off = 0;
+	unsigned int n0 = nxfer(g);
+	uint32_t id = 0;
+	struct xfer_rec *x;
+
+	assert_true(ovb_vswitch_input(g->sw, g->port, f, len, &m) >= 1);
+	PAIR_WAIT(nxfer(g) >= n0 + 1);
+	usleep(20000);
+	assert_int_equal(nxfer(g), n0 + 1);
+	x = &g->xfer[n0];
+	if (rsc)
+		assert_true(x->nranges >= 2 && x->nranges <= MAXRANGES);
+	else
+		assert_int_equal(x->nranges, (60000 + 1447) / 1448);
+	for (uint32_t i = 0; i < x->nranges; i++) {
+		struct ovb_rndis_packet p = range_pkt(g, x, i);
+		uint8_t flag = (uint8_t)(p.info.pkt_id >> 8);
+
+		if (!rsc) {
+			assert_false(p.info.present & OVB_RNDIS_PPI_PKT_ID);
+			assert_int_equal(p.frame_len,
+					 54 + (i + 1 < x->nranges ? 1448
+						  : 60000 - 1448 * i));
+			assert_memory_equal(p.frame + 54, f + 54 + 1448 * i,
+					    p.frame_len - 54);
+			continue;
+		}
+		assert_true(p.info.present & OVB_RNDIS_PPI_PKT_ID);
+		assert_int_equal(p.info.pkt_id & 0xff, 1); /* version */
+		assert_true(flag & RNDIS_PKTINFO_SUBALLOC);
+		assert_int_equal(!!(flag & RNDIS_PKTINFO_1ST_FRAG), i == 0);
+		assert_int_equal(!!(flag & RNDIS_PKTINFO_LAST_FRAG),
+				 i == x->nranges - 1);
+		if (!i) {
+			id = p.info.pkt_id >> 16;
+			/* Linux takes checksum info from the first only. */
+			assert_true(p.info.present & OVB_RNDIS_PPI_CSUM);
+			assert_true(p.info.csum & NDIS_RXCSUM_INFO_TCPCS_OK);
+			assert_true(p.info.csum & NDIS_RXCSUM_INFO_IPCS_OK);
+		}
+		assert_int_equal(p.info.pkt_id >> 16, id);
+		assert_true(off + p.frame_len <= sizeof(joined));
+		memcpy(joined + off, p.frame, p.frame_len);
+		off += p.frame_len;
+	}
+	if (rsc) {
+		assert_int_equal(off, len);
+		assert_memory_equal(joined, f, len);
+	}
+	sg_ack(g, x->xid);
+}
+
+static void test_rsc_wire(void **state)
+{
+	struct sg *g = sg_new(&(struct sg_opts){ .rsc = true,
+						 .rx_len = 4u << 20 });
+	uint64_t c0 = STAT(coalesced), s0 = STAT(segmented);
+
+	set_hold(g, true);
+	inject_tso(g, false); /* asked for nothing yet */
+	set_rsc(g, NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED);
+	inject_tso(g, true);
+	set_rsc(g, NDIS_OFFLOAD_PARAMETERS_NO_CHANGE);
+	inject_tso(g, true);
+	set_rsc(g, NDIS_OFFLOAD_PARAMETERS_RSC_DISABLED); /* LRO off */
+	inject_tso(g, false);
+	assert_int_equal(STAT(coalesced) - c0, 2);
+	assert_int_equal(STAT(segmented) - s0, 2);
+	sg_free(g);
+}
+
+/* No RSC bit in NDIS config (DPDK's PMD), or NVSP 6.0: never fragments. */
+static void test_rsc_not_negotiated(void **state)
+{
+	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 4u << 20 });
+
+	set_hold(g, true);
+	set_rsc(g, NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED);
+	inject_tso(g, false);
+	sg_free(g);
+	g = sg_new(&(struct sg_opts){ .rsc = true, .rx_len = 4u << 20,
+				      .nvsp = NVSP_PROTOCOL_VERSION_6 });
+	set_hold(g, true);
+	set_rsc(g, NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED);
+	inject_tso(g, false);
+	sg_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_packet_per_batch),
+		cmocka_unit_test(test_hostile_completions),
+		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_rsc_wire),
+		cmocka_unit_test(test_rsc_not_negotiated),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

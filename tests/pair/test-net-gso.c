@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Large frames end to end: a real server with netvsp on a virtual switch,
+ * two real netvsc guests and a test port on the switch, in one process
+ * over the inproc link.  TSO frames from a guest (LSO v2) reach a port
+ * that takes them whole byte for byte, and a port without TSO as
+ * segments with correct checksums; TSO frames towards a guest arrive as
+ * one frame through receive segment coalescing (RSC) when the guest asked
+ * for it, and as segments when it did not; IPv4, IPv6 and a VLAN tag.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/link.h"
+#include "openvmbus/netvsc.h"
+#include "openvmbus/netvsp.h"
+#include "net/offload_priv.h"
+#include "openvmbus/offload.h"
+#include "openvmbus/vswitch.h"
+#include "tests/lib/pair.h"
+
+#define MAXF 128
+#define BIG 65000u /* a TSO frame a little under the 64 KiB IP limit */
+
+/* Frames one receiver (guest or test port) got. */
+struct rxlog {
+	pthread_mutex_t lock;
+	unsigned int n;
+	uint32_t len[MAXF];
+	uint8_t *frame[MAXF];
+	struct ovb_net_meta meta[MAXF];
+};
+
+struct guest {
+	struct ovb_inproc *link;
+	struct ovb_netvsc_driver_ctx drv;
+	struct ovb_netvsc *nic;
+	struct ovb_netvsc_info info;
+	struct rxlog rx;
+};
+
+struct net {
+	struct ovb_server *srv;
+	struct ovb_vswitch *sw;
+	struct ovb_netvsp *vsp;
+	struct guest g[2];
+	unsigned int port;
+	struct rxlog port_rx;
+};
+
+static const uint8_t port_mac[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+
+static void log_add(struct rxlog *r, const void *frame, size_t len,
+		    const struct ovb_net_meta *meta)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->n < MAXF) {
+		r->frame[r->n] = malloc(len);
+		memcpy(r->frame[r->n], frame, len);
+		r->len[r->n] = (uint32_t)len;
+		r->meta[r->n] = meta ? *meta : (struct ovb_net_meta){ 0 };
+	}
+	__atomic_store_n(&r->n, r->n + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void log_reset(struct rxlog *r)
+{
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < r->n && i < MAXF; i++)
+		free(r->frame[i]);
+	r->n = 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static unsigned int log_count(struct rxlog *r)
+{
+	return __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
+}
+
+static void on_rx(void *ctx, unsigned int queue, const void *frame,
+		  size_t len, const struct ovb_net_meta *meta)
+{
+	log_add(ctx, frame, len, meta);
+}
+
+static int port_tx(void *ctx, const void *frame, size_t len,
+		   const struct ovb_net_meta *meta)
+{
+	log_add(ctx, frame, len, meta);
+	return 0;
+}
+
+/*
+ * Two guests (@np1 for the second, NULL: as the first) and a test port
+ * taking @caps.
+ */
+static struct net *net_new(uint32_t caps,
+			   const struct ovb_netvsc_params *np1)
+{
+	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
+	struct net *t = calloc(1, sizeof(*t));
+
+	assert_int_equal(ovb_server_create(&t->srv), 0);
+	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
+	cfg.sw = t->sw;
+	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
+	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
+	pthread_mutex_init(&t->port_rx.lock, NULL);
+	assert_int_equal(ovb_vswitch_port_add(t->sw, "test", caps, port_tx,
+					      &t->port_rx, &t->port), 0);
+	for (int i = 0; i < 2; i++) {
+		struct guest *g = &t->g[i];
+		struct ovb_inproc_params ip = { .name = i ? "g1" : "g0",
+						.mem_gpa = 1ull << 32,
+						.mem_size = 64ull << 20 };
+		struct ovb_netvsc_params p = { 0 };
+
+		if (i && np1)
+			p = *np1;
+		pthread_mutex_init(&g->rx.lock, NULL);
+		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
+		assert_int_equal(ovb_client_register_driver(
+					 ovb_inproc_client(g->link),
+					 &ovb_netvsc_driver, &g->drv), 0);
+		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
+						    0, 5000), 0);
+		p.rx = on_rx;
+		p.ctx = &g->rx;
+		assert_int_equal(ovb_netvsc_open(g->drv.dev[0], &p, &g->nic),
+				 0);
+		ovb_netvsc_get_info(g->nic, &g->info);
+	}
+	return t;
+}
+
+static void net_free(struct net *t)
+{
+	for (int i = 0; i < 2; i++) {
+		ovb_netvsc_close(t->g[i].nic);
+		ovb_inproc_destroy(t->g[i].link);
+		log_reset(&t->g[i].rx);
+	}
+	ovb_vswitch_port_remove(t->sw, t->port);
+	log_reset(&t->port_rx);
+	ovb_server_destroy(t->srv);
+	ovb_netvsp_destroy(t->vsp);
+	ovb_vswitch_destroy(t->sw);
+	free(t);
+}
+
+/*
+ * A TCP frame from @src to @dst carrying @payload bytes of a pattern, in
+ * the Linux GSO conventions (real lengths, valid IPv4 header checksum,
+ * pseudo-header seed in the TCP checksum) with @m describing it as TSO of
+ * @mss.  @v6 for IPv6.  Returns its length.
+ */
+static size_t tso_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
+			bool v6, size_t payload, uint16_t mss, uint32_t seed,
+			struct ovb_net_meta *m)
+{
+	size_t l3 = v6 ? 40 : 20, l4 = 14 + l3, len = l4 + 32 + payload;
+
+	memset(f, 0, l4 + 32);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	if (v6) {
+		f[12] = 0x86;
+		f[13] = 0xdd;
+		f[14] = 0x60;
+		f[20] = 6;   /* next header: TCP */
+		f[21] = 64;
+		f[22 + 15] = 1;  /* ::1 -> ::2, in fd00::/8 */
+		f[22] = 0xfd;
+		f[38] = 0xfd;
+		f[38 + 15] = 2;
+	} else {
+		f[12] = 0x08;
+		f[14] = 0x45;
+		f[18] = (uint8_t)(seed >> 8);
+		f[19] = (uint8_t)seed;
+		f[22] = 64;
+		f[23] = 6;
+		memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	}
+	f[l4] = 0x9c;      /* ports 40000 -> 5201 */
+	f[l4 + 1] = 0x40;
+	f[l4 + 2] = 0x14;
+	f[l4 + 3] = 0x51;
+	f[l4 + 4] = (uint8_t)(seed >> 24); /* sequence number */
+	f[l4 + 5] = (uint8_t)(seed >> 16);
+	f[l4 + 7] = 1;
+	f[l4 + 12] = 0x80; /* 32-byte header: timestamps */
+	f[l4 + 13] = 0x18; /* PSH ACK */
+	f[l4 + 14] = 0xff;
+	f[l4 + 20] = 1;
+	f[l4 + 21] = 1;
+	f[l4 + 22] = 8;
+	f[l4 + 23] = 10;
+	for (size_t i = l4 + 32; i < len; i++)
+		f[i] = (uint8_t)(i * 13 + seed);
+	memset(m, 0, sizeof(*m));
+	m->gso_type = v6 ? OVB_NET_GSO_TCPV6 : OVB_NET_GSO_TCPV4;
+	m->gso_size = mss;
+	m->flags = OVB_NET_META_CSUM_PARTIAL;
+	assert_int_equal(ovb_offload_canonicalize(f, len, m), 0);
+	return len;
+}
+
+/* The TCP checksum of a complete segment is right. */
+static void assert_tcp_csum(const uint8_t *f, size_t len)
+{
+	struct ovb_net_meta m = { .flags = OVB_NET_META_CSUM_PARTIAL };
+	struct ovb_net_hdrs h;
+	uint8_t *c = malloc(len);
+
+	assert_int_equal(ovb_offload_parse(f, len, &h), 0);
+	assert_int_not_equal(h.l4_off, 0);
+	memcpy(c, f, len);
+	m.csum_start = h.l4_off;
+	m.csum_offset = 16;
+	assert_int_equal(ovb_offload_csum(c, len, &m), 0);
+	assert_memory_equal(c + h.l4_off + 16, f + h.l4_off + 16, 2);
+	free(c);
+}
+
+/*
+ * @r holds the segments of @orig (TSO of @mss): as many as it takes,
+ * each with correct checksums, payloads joining to the original's.
+ */
+static void assert_segments(struct rxlog *r, const uint8_t *orig,
+			    size_t len, uint16_t mss)
+{
+	struct ovb_net_hdrs h;
+	size_t hdr, payload, off = 0;
+	unsigned int n;
+
+	assert_int_equal(ovb_offload_parse(orig, len, &h), 0);
+	hdr = h.payload_off;
+	payload = len - hdr;
+	n = (unsigned int)((payload + mss - 1) / mss);
+	PAIR_WAIT(log_count(r) >= n);
+	usleep(20000);
+	assert_int_equal(log_count(r), n);
+	for (unsigned int i = 0; i < n; i++) {
+		size_t want = payload - off < mss ? payload - off : mss;
+
+		assert_int_equal(r->len[i], hdr + want);
+		assert_memory_equal(r->frame[i], orig, 12);
+		assert_memory_equal(r->frame[i] + hdr, orig + hdr + off, want);
+		assert_int_equal(r->meta[i].gso_type, OVB_NET_GSO_NONE);
+		assert_tcp_csum(r->frame[i], r->len[i]);
+		if (h.ip_version == 4)
+			assert_int_equal(ovb_offload_csum_fold(
+				ovb_offload_csum_add(0, r->frame[i] + 14, 20)),
+					 0);
+		off += want;
+	}
+}
+
+/* Guest 0 sends a TSO frame; a TSO port takes it whole, byte for byte. */
+static void gso_to_port(bool v6)
+{
+	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+				OVB_VSWITCH_CAP_TSO6, NULL);
+	static uint8_t f[BIG + 200];
+	struct ovb_net_meta m;
+	size_t len = tso_frame(f, port_mac, t->g[0].info.mac, v6,
+			       60000, 1448, 7, &m);
+	struct ovb_netvsc_stats st;
+
+	assert_true(t->g[0].info.lso_max >= len);
+	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m, false),
+			 0);
+	PAIR_WAIT(log_count(&t->port_rx) >= 1);
+	usleep(20000);
+	assert_int_equal(log_count(&t->port_rx), 1);
+	assert_int_equal(t->port_rx.len[0], len);
+	assert_memory_equal(t->port_rx.frame[0], f, len);
+	assert_int_equal(t->port_rx.meta[0].gso_type, m.gso_type);
+	assert_int_equal(t->port_rx.meta[0].gso_size, 1448);
+	ovb_netvsc_get_stats(t->g[0].nic, &st);
+	assert_int_equal(st.tx_pagebuf, 1); /* one LSO send */
+	net_free(t);
+}
+
+static void test_gso_to_port_v4(void **state)
+{
+	gso_to_port(false);
+}
+
+static void test_gso_to_port_v6(void **state)
+{
+	gso_to_port(true);
+}
+
+/* A port without offloads gets the same frame as checked segments. */
+static void test_gso_fallback_port(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	static uint8_t f[BIG + 200];
+	struct ovb_net_meta m;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		size_t len = tso_frame(f, port_mac, t->g[0].info.mac, v6,
+				       20000, 1400, 9, &m);
+
+		log_reset(&t->port_rx);
+		assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m,
+						 false), 0);
+		assert_segments(&t->port_rx, f, len, 1400);
+	}
+	net_free(t);
+}
+
+/*
+ * The test port sends a TSO frame to guest 1: with RSC it arrives as one
+ * frame, byte for byte, as a TSO frame of the guest's MSS; without, as
+ * segments.  @vlan: with an out-of-band tag.
+ */
+static void port_to_guest(bool v6, bool vlan, bool rsc)
+{
+	struct ovb_netvsc_params p1 = { .no_rsc = !rsc };
+	struct net *t = net_new(0, &p1);
+	struct guest *g = &t->g[1];
+	static uint8_t f[BIG + 200];
+	struct ovb_net_meta m;
+	struct ovb_netvsp_stats st0, st;
+	struct ovb_netvsc_stats cs;
+	size_t len = tso_frame(f, g->info.mac, port_mac, v6, BIG - 100, 1200,
+			       3, &m);
+
+	assert_int_equal(g->info.rsc, rsc);
+	ovb_netvsp_get_stats(t->vsp, &st0);
+	if (vlan) {
+		m.flags |= OVB_NET_META_VLAN;
+		m.vlan_tci = 0x2000 | 42;
+	}
+	assert_true(ovb_vswitch_input(t->sw, t->port, f, len, &m) >= 1);
+	ovb_netvsp_get_stats(t->vsp, &st);
+	if (!rsc) {
+		assert_int_equal(st.segmented - st0.segmented, 1);
+		assert_segments(&g->rx, f, len, 1200);
+		for (unsigned int i = 0; i < log_count(&g->rx); i++) {
+			assert_true(g->rx.meta[i].flags &
+				    OVB_NET_META_CSUM_VALID);
+			assert_int_equal(!!(g->rx.meta[i].flags &
+					    OVB_NET_META_VLAN), vlan);
+		}
+		net_free(t);
+		return;
+	}
+	assert_int_equal(st.coalesced - st0.coalesced, 1);
+	PAIR_WAIT(log_count(&g->rx) >= 1);
+	usleep(20000);
+	assert_int_equal(log_count(&g->rx), 1);
+	assert_int_equal(g->rx.len[0], len);
+	assert_memory_equal(g->rx.frame[0], f, len);
+	assert_int_equal(g->rx.meta[0].gso_type, m.gso_type);
+	/* MSS from the guest's MTU: 1500 less IP and TCP headers. */
+	assert_int_equal(g->rx.meta[0].gso_size,
+			 1500 - (v6 ? 40 : 20) - 32);
+	assert_true(g->rx.meta[0].flags & OVB_NET_META_CSUM_PARTIAL);
+	assert_int_equal(!!(g->rx.meta[0].flags & OVB_NET_META_VLAN), vlan);
+	if (vlan)
+		assert_int_equal(g->rx.meta[0].vlan_tci, 0x2000 | 42);
+	ovb_netvsc_get_stats(g->nic, &cs);
+	assert_int_equal(cs.rx_coalesced, 1);
+	assert_int_equal(cs.rx_rsc_dropped, 0);
+	assert_int_equal(cs.rx_bad, 0);
+	net_free(t);
+}
+
+static void test_rsc_v4(void **state)
+{
+	port_to_guest(false, false, true);
+}
+
+static void test_rsc_v6(void **state)
+{
+	port_to_guest(true, false, true);
+}
+
+static void test_rsc_vlan(void **state)
+{
+	port_to_guest(false, true, true);
+}
+
+static void test_no_rsc_v4(void **state)
+{
+	port_to_guest(false, false, false);
+}
+
+static void test_no_rsc_v6_vlan(void **state)
+{
+	port_to_guest(true, true, false);
+}
+
+/* Guest to guest: a TSO frame leaves one guest and arrives whole. */
+static void test_gso_guest_to_guest(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	static uint8_t f[BIG + 200];
+	struct ovb_net_meta m;
+
+	for (int i = 0; i < 4; i++) {
+		bool v6 = i & 1;
+		size_t len = tso_frame(f, t->g[1].info.mac, t->g[0].info.mac,
+				       v6, 30000 + 1000 * i, 1448, 100 + i, &m);
+
+		log_reset(&t->g[1].rx);
+		assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m,
+						 false), 0);
+		PAIR_WAIT(log_count(&t->g[1].rx) >= 1);
+		usleep(10000);
+		assert_int_equal(log_count(&t->g[1].rx), 1);
+		assert_int_equal(t->g[1].rx.len[0], len);
+		assert_memory_equal(t->g[1].rx.frame[0], f, len);
+	}
+	net_free(t);
+}
+
+/*
+ * From a transmit buffer in guest memory: a TSO frame goes where it lies
+ * (the buffer is used up), a small one is copied (the buffer stays).
+ */
+static void test_gso_txbuf(void **state)
+{
+	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+				OVB_VSWITCH_CAP_TSO6, NULL);
+	static uint8_t f[BIG + 200];
+	struct ovb_netvsc_txbuf tb;
+	struct ovb_netvsc_stats st;
+	struct ovb_net_meta m;
+	size_t len;
+
+	for (int i = 0; i < 3; i++) {
+		len = tso_frame(f, port_mac, t->g[0].info.mac, i & 1,
+				40000 + 5000 * i, 1448, 20 + i, &m);
+		assert_int_equal(ovb_netvsc_txbuf_get(t->g[0].nic, &tb), 0);
+		assert_true(tb.cap >= len);
+		memcpy(tb.frame, f, len);
+		assert_int_equal(ovb_netvsc_send_txbuf(t->g[0].nic, 0, &tb,
+						       len, &m, false), 1);
+		assert_null(tb.frame);
+		PAIR_WAIT(log_count(&t->port_rx) >= (unsigned int)i + 1);
+		assert_int_equal(t->port_rx.len[i], len);
+		assert_memory_equal(t->port_rx.frame[i], f, len);
+	}
+	assert_int_equal(ovb_netvsc_txbuf_get(t->g[0].nic, &tb), 0);
+	len = tso_frame(tb.frame, port_mac, t->g[0].info.mac, false, 100,
+			1448, 5, &m);
+	memcpy(f, tb.frame, len);
+	assert_int_equal(ovb_netvsc_send_txbuf(t->g[0].nic, 0, &tb, len, NULL,
+					       false), 0);
+	assert_non_null(tb.frame);
+	ovb_netvsc_txbuf_put(t->g[0].nic, &tb);
+	PAIR_WAIT(log_count(&t->port_rx) >= 4);
+	assert_int_equal(t->port_rx.len[3], len);
+	assert_memory_equal(t->port_rx.frame[3], f, len);
+	ovb_netvsc_get_stats(t->g[0].nic, &st);
+	assert_int_equal(st.tx_pagebuf, 3);
+	net_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gso_to_port_v4),
+		cmocka_unit_test(test_gso_to_port_v6),
+		cmocka_unit_test(test_gso_fallback_port),
+		cmocka_unit_test(test_rsc_v4),
+		cmocka_unit_test(test_rsc_v6),
+		cmocka_unit_test(test_rsc_vlan),
+		cmocka_unit_test(test_no_rsc_v4),
+		cmocka_unit_test(test_no_rsc_v6_vlan),
+		cmocka_unit_test(test_gso_guest_to_guest),
+		cmocka_unit_test(test_gso_txbuf),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

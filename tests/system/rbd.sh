@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Disks on Ceph RBD, end to end, as root: a one-node Ceph cluster
+# (tests/system/ceph/cluster.sh) in a temporary directory; a host serving
+# rbd:ovb/disk to a guest that exposes it through FUSE; mkfs.ext4, files
+# with SHA-256, a clean fsck; then the image's bytes, exported with
+# `rbd export` on the host side, equal to what the guest read and hold the
+# same files.  Hot add of a second RBD disk, its bytes (a discarded range
+# reading zeros) checked the same way.  A pool or image that does not exist: a clear error at `vmbus host`
+# start and at `vmbus disk add`.  Last, the OSD is killed and restarted
+# while the guest writes and fsyncs in a loop: every write the guest saw
+# acknowledged is in the image afterwards.  Then the OSD stays dead: the
+# guest's RBD I/O fails with an error, a file disk beside it works on.
+set -eu
+if [ "$(id -u)" != 0 ]; then echo "skip: needs root (loop devices, mount)"; exit 77; fi
+if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
+for b in ceph-mon ceph-osd ceph-mgr rbd; do
+	command -v $b >/dev/null ||
+		{ echo "skip: no $b (bash scripts/run deps installs ceph)"; exit 77; }
+done
+VMBUS=${OVB_VMBUS:-build/vmbus}
+dir=$(mktemp -d /tmp/ovb-rbd.XXXXXX)
+sock=$dir/host.sock mnt=$dir/mnt fs=$dir/fs
+mkdir -p "$fs"
+pids=()
+. "$(dirname "$0")/ceph/cluster.sh"
+
+cleanup() {
+	set +e
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	mountpoint -q "$mnt" && umount -l "$mnt"
+	ceph_down
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+	echo "rbd: $*"
+	for f in "$dir"/*.log; do echo "==== $f"; tail -n 30 "$f"; done
+	ceph_logs
+	[ -n "${OVB_KEEP:-}" ] && mkdir -p "$OVB_KEEP" && cp "$dir"/*.img "$dir"/*.log "$OVB_KEEP"/
+	exit 1
+}
+
+# File systems are mounted in a private mount namespace: a namespace some
+# other process creates meanwhile (ip netns exec, unshare -m) would copy a
+# mount of ours and keep its superblock, unwritten data and all, alive
+# after our umount.
+private() { unshare -m --propagation private bash -euc "$1" _ "${@:2}"; }
+
+t0=$SECONDS
+ceph_up "$dir/ceph" || exit 1
+conf=$CEPH_CONF
+
+# Missing pool and missing image: `vmbus host` refuses to start, saying why.
+if "$VMBUS" host --socket "$dir/x.sock" --echo 0 \
+	--disk "rbd:nopool/a,conf=$conf,size=8M" 2>"$dir/err"; then
+	fail "a disk in a missing pool was accepted"
+fi
+grep -q "rbd:nopool/a: no such pool" "$dir/err" || fail "said: $(cat "$dir/err")"
+if "$VMBUS" host --socket "$dir/x.sock" --echo 0 \
+	--disk "rbd:ovb/none,conf=$conf" 2>"$dir/err"; then
+	fail "a missing image without size= was accepted"
+fi
+grep -q "rbd:ovb/none: no such image" "$dir/err" || fail "said: $(cat "$dir/err")"
+echo "rbd: missing pool and image refused at host start: $(tail -n1 "$dir/err")"
+
+start_host() {
+	"$VMBUS" host --socket "$sock" --echo 0 \
+		--disk "rbd:ovb/disk,conf=$conf,size=128M" 2>>"$dir/host.log" &
+	host=$!
+	pids+=("$host")
+	# The control socket answers `disk list` once the disks are open.
+	for _ in $(seq 200); do
+		"$VMBUS" disk list --socket "$sock" 2>/dev/null | grep -q "lun 0" &&
+			return
+		sleep 0.05
+	done
+	fail "host never listed its RBD disk"
+}
+
+start_guest() {
+	"$VMBUS" guest --socket "$sock" --name "$1" --mount "$mnt" \
+		>"$dir/$1.log" 2>&1 &
+	guest=$!
+	pids+=("$guest")
+	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && return; sleep 0.05; done
+	fail "guest $1 never exposed scsi0/lun0"
+}
+
+stop_all() {
+	kill -TERM "$guest"; wait "$guest" || true
+	kill -INT "$host"; wait "$host" || fail "host exited with an error"
+	pids=()
+	mountpoint -q "$mnt" && fail "FUSE mount left behind"
+	return 0
+}
+
+start_host
+start_guest g1
+size=$(stat -c %s "$mnt/scsi0/lun0")
+[ "$size" = $((128 << 20)) ] || fail "lun0 is $size bytes"
+private '
+loop=$(losetup -f --show "$1")
+trap "losetup -d $loop" EXIT
+mkfs.ext4 -q -F "$loop"
+mount "$loop" "$2"
+for i in $(seq 8); do
+	dd if=/dev/urandom of="$2/file$i" bs=1M count=4 status=none
+done
+(cd "$2" && sha256sum file* >"$3")
+umount "$2"
+e2fsck -fn "$loop" >"$4" 2>&1
+' "$mnt/scsi0/lun0" "$fs" "$dir/sums" "$dir/fsck.log" ||
+	fail "mkfs, files or fsck over the RBD disk failed"
+cp "$mnt/scsi0/lun0" "$dir/guest.img"
+echo "rbd: mkfs.ext4, 32 MiB of files, fsck clean over FUSE + loop"
+
+# Hot add a second RBD image; the guest writes a pattern to it.
+out=$("$VMBUS" disk add "rbd:ovb/hot,conf=$conf,size=16M" --socket "$sock") ||
+	fail "disk add failed"
+[ "$out" = "lun 1" ] || fail "disk add said '$out'"
+"$VMBUS" disk list --socket "$sock" | grep -q "lun 1: rbd:ovb/hot, 16777216 bytes" ||
+	fail "hot-added disk not listed"
+for _ in $(seq 200); do [ -e "$mnt/scsi0/lun1" ] && break; sleep 0.05; done
+[ -e "$mnt/scsi0/lun1" ] || fail "guest never saw the hot-added lun1"
+head -c $((16 << 20)) /dev/urandom >"$dir/hot.ref"
+dd if="$dir/hot.ref" of="$mnt/scsi0/lun1" bs=1M conv=fsync status=none ||
+	fail "writing lun1 failed"
+# Discard (UNMAP) a range not aligned to RBD's 64 KiB discard granularity,
+# across an object boundary: it must read back as zeros (LBPRZ).
+fallocate -p -o $(((1 << 20) + 4096)) -l $((5 << 20)) "$mnt/scsi0/lun1" ||
+	fail "discard on lun1 failed"
+dd if=/dev/zero of="$dir/hot.ref" bs=4096 seek=$(((1 << 20) / 4096 + 1)) \
+	count=$(((5 << 20) / 4096)) conv=notrunc status=none
+cmp -s "$mnt/scsi0/lun1" "$dir/hot.ref" || fail "lun1 after discard differs"
+if "$VMBUS" disk add "rbd:nopool/x,conf=$conf,size=1M" --socket "$sock" \
+	2>"$dir/err"; then
+	fail "hot add of a missing pool succeeded"
+fi
+grep -q "rbd:nopool/x: no such pool" "$dir/err" || fail "said: $(cat "$dir/err")"
+"$VMBUS" stat --socket "$sock" --json >"$dir/stat.json"
+python3 - "$dir/stat.json" <<'PY' || fail "stat shows no disk traffic"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+parts = [p for p in doc["partitions"] if p["name"] == "g1"]
+assert parts, "partition g1 missing"
+chans = [c for c in parts[0]["channels"] if c["open"]]
+pk = sum(c["packets_in"] for c in chans)
+assert pk >= 1000, f"only {pk} packets counted on g1's channels"
+assert all(c["errors"] == 0 for c in chans), "channel errors counted"
+print(f"rbd: vmbus stat: {pk} packets in on g1's {len(chans)} storage "
+      "channels, no errors")
+PY
+echo "rbd: hot add works, a discarded range reads zeros; a missing pool refused by disk add: $(cat "$dir/err")"
+stop_all
+
+# The host side: rbd export equals what the guest read and holds the files.
+rbd export ovb/disk "$dir/disk.img" >/dev/null 2>&1 || fail "rbd export failed"
+cmp "$dir/disk.img" "$dir/guest.img" >"$dir/cmp.log" 2>&1 ||
+	fail "rbd export differs from what the guest read: $(cmp -l "$dir/disk.img" "$dir/guest.img" | wc -l) bytes, $(head -c 300 "$dir/cmp.log")"
+rm -f "$dir/guest.img"
+private '
+mount -o ro,loop "$1" "$2"
+(cd "$2" && sha256sum -c --quiet "$3")
+umount "$2"
+' "$dir/disk.img" "$fs" "$dir/sums" || fail "checksums differ"
+rm -f "$dir/disk.img"
+rbd export ovb/hot "$dir/hot.img" >/dev/null 2>&1 || fail "rbd export hot failed"
+cmp -s "$dir/hot.img" "$dir/hot.ref" || fail "hot-added image differs"
+rm -f "$dir/hot.img" "$dir/hot.ref"
+echo "rbd: rbd export matches the guest's bytes; files check out on the host"
+
+# The OSD restarts while the guest writes and fsyncs in a loop.
+start_host
+start_guest g2
+python3 - "$mnt/scsi0/lun0" "$dir/acked" 3000 <<'PY' >"$dir/writer.log" 2>&1 &
+import os, sys, time
+path, log, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fd = os.open(path, os.O_WRONLY)
+out = open(log, "w")
+deadline = time.monotonic() + 60
+for i in range(n):
+    blk = (b"%08d" % i) * (65536 // 8)
+    try:
+        os.pwrite(fd, blk, i * 65536 % (128 << 20))
+        os.fsync(fd)
+    except OSError as e:
+        print("block", i, "failed:", e)
+        continue
+    out.write("%d\n" % i)
+    out.flush()
+    if time.monotonic() > deadline:
+        break
+PY
+writer=$!
+pids+=("$writer")
+for _ in $(seq 100); do [ -s "$dir/acked" ] && break; sleep 0.05; done
+sleep 0.5
+before=$(wc -l <"$dir/acked")
+ceph_osd_kill
+sleep 1
+ceph_osd_start || fail "OSD did not come back"
+echo "rbd: OSD killed after $before acknowledged writes, restarted"
+restarted=$(wc -l <"$dir/acked")
+# The writer goes on: writes are acknowledged again within a deadline.
+for _ in $(seq 400); do
+	[ "$(wc -l <"$dir/acked")" -ge $((restarted + 20)) ] && break
+	kill -0 "$writer" 2>/dev/null || break
+	sleep 0.1
+done
+acked=$(wc -l <"$dir/acked")
+[ "$acked" -ge $((restarted + 20)) ] ||
+	fail "writes stalled after the OSD came back ($acked acknowledged)"
+kill -TERM "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true
+stop_all
+rbd export ovb/disk "$dir/disk.img" >/dev/null 2>&1 || fail "rbd export failed"
+python3 - "$dir/disk.img" "$dir/acked" <<'PY' || fail "acknowledged writes lost"
+import sys
+img = open(sys.argv[1], "rb").read()
+acked = [int(l) for l in open(sys.argv[2])]
+last = {}
+for i in acked:  # later writes to the same place win
+    last[i * 65536 % (128 << 20)] = i
+bad = [i for off, i in last.items()
+       if img[off:off + 65536] != (b"%08d" % i) * (65536 // 8)]
+assert not bad, f"{len(bad)} acknowledged blocks lost, first {bad[:5]}"
+print(f"rbd: all {len(acked)} acknowledged writes are in the image")
+PY
+grep -c "failed" "$dir/writer.log" >/dev/null &&
+	echo "rbd: writes failed (not acknowledged) during the outage: $(grep -c failed "$dir/writer.log")"
+
+# The OSD gone for good: the RBD disk's I/O fails with an error the guest
+# sees (its request deadline, --io-timeout), no hang; a file disk on the
+# same host serves on.
+"$VMBUS" host --socket "$sock" --echo 0 --disk "rbd:ovb/disk,conf=$conf" \
+	--disk "$dir/file.img,size=8M" 2>>"$dir/host.log" &
+host=$!
+pids+=("$host")
+for _ in $(seq 200); do
+	"$VMBUS" disk list --socket "$sock" 2>/dev/null | grep -q "lun 1" && break
+	sleep 0.05
+done
+"$VMBUS" guest --socket "$sock" --name g3 --mount "$mnt" --io-timeout 6 \
+	>"$dir/g3.log" 2>&1 &
+guest=$!
+pids+=("$guest")
+for _ in $(seq 200); do [ -e "$mnt/scsi0/lun1" ] && break; sleep 0.05; done
+[ -e "$mnt/scsi0/lun1" ] || fail "guest g3 never exposed scsi0/lun1"
+ceph_osd_kill
+start=$SECONDS
+if timeout 60 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 \
+	status=none 2>"$dir/err"; then
+	fail "a read with the OSD gone succeeded"
+fi
+took=$((SECONDS - start))
+[ $took -lt 40 ] || fail "the read with the OSD gone took ${took}s"
+head -c $((8 << 20)) /dev/urandom >"$dir/file.ref"
+dd if="$dir/file.ref" of="$mnt/scsi0/lun1" bs=1M conv=fsync status=none ||
+	fail "the file disk failed while the OSD was gone"
+cmp -s "$mnt/scsi0/lun1" "$dir/file.ref" || fail "the file disk's bytes differ"
+echo "rbd: OSD gone for good: the guest's read failed in ${took}s ($(head -c 80 "$dir/err")); the file disk next to it works"
+echo "rbd: pass in $((SECONDS - t0))s"
