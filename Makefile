@@ -50,7 +50,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LINUX_SRCS := $(sort $(wildcard src/link/socket_*.c)) src/backend/blk_file.c \
 	src/backend/blk_spec.c src/backend/blk_scheme.c src/backend/blk_rbd.c \
 	src/backend/blk_nbd.c \
-	src/backend/net_tap.c src/frontend/fuse_disk.c src/frontend/tap_nic.c
+	src/backend/net_tap.c $(sort $(wildcard src/frontend/*.c))
 CORE_SRCS := $(filter-out $(LINUX_SRCS),$(LIB_SRCS))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 LINUX_OBJS := $(LINUX_SRCS:%.c=$(BUILD)/%.o)

@@ -7,7 +7,8 @@
 # DPDK is installed here when missing (scripts/run bench-deps), not by the
 # test dependencies, so test runs do not pay for it.  After bench/storage,
 # bench/remote-peer.sh compares remote disks (RBD) with fio's own engines
-# and writes remote.json.
+# and writes remote.json.  Then, as root, bench/fuse-peer.sh: the guest's
+# disk through FUSE and loop against passthrough_ll and qemu-storage-daemon.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -27,3 +28,13 @@ for b in "$BUILD"/bench/*; do
 		BUILD=$BUILD bench/remote-peer.sh "$BUILD/bench/remote.json"
 	fi
 done
+# The guest's disk through FUSE + loop next to its peers (root: loop
+# devices and mounts).
+if [ "$(id -u)" = 0 ]; then
+	command -v qemu-storage-daemon >/dev/null ||
+		scripts/run bench-deps || echo "bench: qemu-storage-daemon install failed"
+	echo "== fuse-peer"
+	BUILD=$BUILD bench/fuse-peer.sh "$BUILD/bench/fuse-peer.json"
+else
+	echo "== fuse-peer: skipped (needs root)"
+fi

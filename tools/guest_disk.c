@@ -12,18 +12,34 @@
 #include "openvmbus/fuse_disk.h"
 #include "tools/plugin.h"
 
-enum { OPT_MOUNT = PLUGIN_OPT_BASE(3) };
+enum { OPT_MOUNT = PLUGIN_OPT_BASE(3), OPT_FUSE_URING };
 
 static const char *disk_dir;
 static struct ovb_fuse_disk *disk_fuse;
+static struct ovb_fuse_disk_opts disk_fopts;
 
 static const struct option disk_opts[] = {
 	{ "mount", required_argument, NULL, OPT_MOUNT },
+	{ "fuse-uring", required_argument, NULL, OPT_FUSE_URING },
 	{ 0 },
 };
 
 static int disk_option(int code, const char *arg)
 {
+	if (code == OPT_FUSE_URING) {
+		if (!strcmp(arg, "auto"))
+			disk_fopts.mode = OVB_FUSE_AUTO;
+		else if (!strcmp(arg, "on"))
+			disk_fopts.mode = OVB_FUSE_URING;
+		else if (!strcmp(arg, "off"))
+			disk_fopts.mode = OVB_FUSE_LIBFUSE;
+		else {
+			fprintf(stderr, "vmbus guest: --fuse-uring wants auto, "
+					"on or off, not '%s'\n", arg);
+			return 2;
+		}
+		return 0;
+	}
 	if (!*arg) {
 		fprintf(stderr, "vmbus guest: --mount wants a directory\n");
 		return 2;
@@ -36,24 +52,28 @@ static int disk_run(struct ovb_client *cl)
 {
 	struct ovb_storvsc_set *set = guest_storage_set();
 	struct ovb_storvsc_lun luns[64];
+	struct ovb_storvsc *s;
 	int rc;
 
 	if (!disk_dir)
 		return 0;
-	rc = ovb_fuse_disk_start(disk_dir, set, &disk_fuse);
+	disk_fopts.poll = set->cfg.poll_us > 0;
+	rc = ovb_fuse_disk_start(disk_dir, set, &disk_fopts, &disk_fuse);
 	if (rc) {
 		fprintf(stderr, "vmbus guest: cannot mount %s: %s%s\n",
 			disk_dir, strerror(-rc),
-			rc == -ENODEV ? " (no /dev/fuse)" : "");
+			rc == -ENODEV ? " (no /dev/fuse)"
+			: rc == -EOPNOTSUPP ? " (no FUSE over io_uring here)"
+					    : "");
 		return rc;
 	}
-	for (unsigned int i = 0; i < set->n; i++) {
-		struct ovb_storvsc *s;
-		size_t n;
+	printf("disk: %s: %s\n", disk_dir,
+	       ovb_fuse_disk_mode(disk_fuse) == OVB_FUSE_URING
+		       ? "FUSE over io_uring (our own FUSE server)"
+		       : "libfuse over /dev/fuse");
+	for (unsigned int i = 0; !ovb_storvsc_get(set, i, &s); i++) {
+		size_t n = ovb_storvsc_luns(s, luns, 64);
 
-		if (ovb_storvsc_get(set, i, &s))
-			continue; /* rescinded meanwhile */
-		n = ovb_storvsc_luns(s, luns, 64);
 		for (size_t k = 0; k < n && k < 64; k++)
 			printf("disk: %s/%s/lun%u: %llu bytes, %u-byte blocks, "
 			       "VSTOR %u.%u%s\n",
@@ -92,7 +112,13 @@ const struct guest_plugin guest_plugin_disk = {
 	.name = "disk",
 	.opts = disk_opts,
 	.help = "  --mount DIR         expose every disk LUN as a file under "
-		"DIR (FUSE)\n",
+		"DIR (FUSE)\n"
+		"  --fuse-uring auto|on|off  FUSE over io_uring (our own FUSE "
+		"server) or\n"
+		"                      libfuse; auto: io_uring when the fuse "
+		"module's enable_uring\n"
+		"                      is Y; on writes Y there if it is N "
+		"(default auto)\n",
 	.option = disk_option,
 	.run = disk_run,
 	.poll = disk_poll,

@@ -25,6 +25,7 @@ struct lab {
 	char vmbus[LAB_GUESTS][16], vstor[16], nvsp[16];
 	unsigned int files_found, files_written;
 	double disk_write_mbs, disk_read_mbs, disk_iops, disk_lat_us;
+	double disk_iops32; /**< fio 4 KiB random reads at QD32 */
 	double net_gbps, net_gbps1, ping_ms; /* iperf3 -P 4, -P 1 */
 	uint64_t net_bytes;
 	char stat_table[8192];

@@ -206,6 +206,14 @@ OVB_API
 int ovb_storvsc_get(struct ovb_storvsc_set *set, unsigned int i,
 		    struct ovb_storvsc **out);
 
+/**
+ * One more hold on @s, which the caller already holds (ovb_storvsc_get):
+ * for an object that outlives the caller's use, such as a buffer freed
+ * through @s later.  Any thread.
+ */
+OVB_API
+void ovb_storvsc_hold(struct ovb_storvsc *s);
+
 /** Release a hold from ovb_storvsc_get(); the client must still exist. */
 OVB_API
 void ovb_storvsc_put(struct ovb_storvsc *s);

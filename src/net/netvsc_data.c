@@ -462,7 +462,8 @@ static void rsc_deliver(struct netvsc_q *q, struct ovb_chan *chan)
 
 	q->rsc.open = false;
 	if (ovb_offload_parse(f, len, &h) || !h.l4_off ||
-	    h.l4_proto != IPPROTO_TCP || !(meta.flags & OVB_NET_META_CSUM_VALID)) {
+	    h.l4_proto != IPPROTO_TCP ||
+	    !(meta.flags & OVB_NET_META_CSUM_VALID)) {
 		rsc_drop(q, chan, "!coalesced frame is not TCP with a verified "
 				  "checksum");
 		return;
@@ -544,7 +545,8 @@ static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
 		return;
 	}
 	if (ovb_rndis_packet_parse(msg, len, &pkt) || !pkt.frame_len ||
-	    (pkt.frame_len < 14 && !(pkt.info.present & OVB_RNDIS_PPI_PKT_ID))) {
+	    (pkt.frame_len < 14 &&
+	     !(pkt.info.present & OVB_RNDIS_PPI_PKT_ID))) {
 		rsc_drop(q, chan, "coalesced frame cut short");
 		bad(n, chan, "malformed RNDIS PACKET");
 		return;

@@ -282,7 +282,8 @@ static int batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
 				   __ATOMIC_RELAXED);
 		__atomic_fetch_add(&nic->rx_ok, frames, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&nic->rx_bytes, bytes, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&nic->vsp->to_guest_batches, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->to_guest_batches, 1,
+				   __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -550,8 +551,8 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 
 		ovb_put_be16(hb + h->l3_off + 2, (uint16_t)(len - h->l3_off));
 		hb[h->l3_off + 10] = hb[h->l3_off + 11] = 0;
-		c = ovb_offload_csum_fold(ovb_offload_csum_add(0, hb + h->l3_off,
-							       ihl));
+		c = ovb_offload_csum_fold(
+			ovb_offload_csum_add(0, hb + h->l3_off, ihl));
 		memcpy(hb + h->l3_off + 10, &c, 2);
 	} else {
 		ovb_put_be16(hb + h->l3_off + 4,
@@ -580,7 +581,8 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 		return -E2BIG;
 	cap1 = nic->slot_size - (uint32_t)hl1;
 	capn = nic->slot_size - (uint32_t)hln;
-	nfrag = len <= cap1 ? 1 : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
+	nfrag = len <= cap1 ? 1
+			    : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
 	if (nfrag < 2 || nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
 		return -E2BIG;
 	pthread_mutex_lock(&ch->pend_lock);

@@ -644,6 +644,12 @@ int ovb_storvsc_get(struct ovb_storvsc_set *set, unsigned int i,
 	return rc;
 }
 
+void ovb_storvsc_hold(struct ovb_storvsc *s)
+{
+	/* The caller holds one already: the count cannot be 0 here. */
+	__atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED);
+}
+
 void ovb_storvsc_put(struct ovb_storvsc *s)
 {
 	/* Acquire-release: the last holder sees every write of the others. */

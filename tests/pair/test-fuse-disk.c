@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * Pair test of the FUSE disk front end (storvsp over RAM disks, storvsc
- * and the FUSE mount in one process): several threads read and write a
- * LUN file at once, and the guest memory the disk used for bounce buffers
- * is bounded while it runs and all given back when it stops.  Needs root
- * and /dev/fuse; skips without them.
+ * and the FUSE mount in one process), on both transports (our FUSE over
+ * io_uring, libfuse): several threads read and write a LUN file at once
+ * (io_uring also with its queues polling storvsc), and the guest memory
+ * the disk holds is bounded while it runs and all given back when it
+ * stops; byte ranges at any offset; an unmount from
+ * outside ends it; auto picks io_uring when the fuse module's enable_uring
+ * is Y and libfuse when it is N (the test writes it, and restores it).
+ * Needs root, /dev/fuse and a kernel with FUSE over io_uring; skips
+ * without them.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -76,29 +82,64 @@ out:
 
 static bool no_mount; /* FUSE would not mount here: skip */
 
-static void test_bounce_pool(void **state)
+#define URING_PARAM "/sys/module/fuse/parameters/enable_uring"
+#define RING_MIB 16u
+
+/* enable_uring: 'Y', 'N', or 0 when this kernel has none. */
+static char uring_param(void)
 {
-	struct sfx_opts o = { .nluns = 1 };
-	struct sfx *f;
-	struct ovb_storvsc *s;
-	struct ovb_fuse_disk *fd;
-	struct worker w[NTHREADS];
-	char dir[] = "/tmp/ovb-fuse-XXXXXX";
-	unsigned int before, during;
+	char c = 0;
+	FILE *p = fopen(URING_PARAM, "re");
+
+	if (p) {
+		c = (char)fgetc(p);
+		fclose(p);
+	}
+	return c == 'Y' || c == 'N' ? c : 0;
+}
+
+static void set_uring_param(char c)
+{
+	FILE *p = fopen(URING_PARAM, "we");
+
+	assert_non_null(p);
+	assert_int_equal(fputc(c, p), c);
+	assert_int_equal(fclose(p), 0);
+}
+
+/* Start a disk over @f at a new directory in @dir; false: cannot mount. */
+static bool disk_start_opts(struct sfx *f, char *dir,
+			    const struct ovb_fuse_disk_opts *o,
+			    struct ovb_fuse_disk **fd)
+{
+	enum ovb_fuse_mode mode = o->mode;
 	int rc;
 
-	f = sfx_new(&o);
-	s = sfx_ctl(f, false);
 	assert_non_null(mkdtemp(dir));
-	before = guest_free_mib(s);
-	rc = ovb_fuse_disk_start(dir, &f->set, &fd);
-	if (rc == -ENODEV || rc == -EIO) {
+	rc = ovb_fuse_disk_start(dir, &f->set, o, fd);
+	if (rc == -ENODEV || (rc == -EIO && mode == OVB_FUSE_LIBFUSE)) {
 		no_mount = true;
 		rmdir(dir);
-		sfx_free(f);
-		return;
+		return false;
 	}
 	assert_int_equal(rc, 0);
+	if (mode != OVB_FUSE_AUTO)
+		assert_int_equal(ovb_fuse_disk_mode(*fd), mode);
+	return true;
+}
+
+static bool disk_start(struct sfx *f, char *dir, enum ovb_fuse_mode mode,
+		       struct ovb_fuse_disk **fd)
+{
+	struct ovb_fuse_disk_opts o = { .mode = mode, .ring_mib = RING_MIB };
+
+	return disk_start_opts(f, dir, &o, fd);
+}
+
+static void run_workers(const char *dir, struct ovb_storvsc *s)
+{
+	struct worker w[NTHREADS];
+
 	for (int i = 0; i < NTHREADS; i++) {
 		w[i] = (struct worker){ .idx = i };
 		snprintf(w[i].path, sizeof(w[i].path), "%s/%s/lun0", dir,
@@ -110,13 +151,156 @@ static void test_bounce_pool(void **state)
 		pthread_join(w[i].t, NULL);
 		assert_int_equal(w[i].errors, 0);
 	}
-	/* The disk's pool holds at most 4 buffers (FD_POOL), whatever
-	 * number of threads FUSE ran. */
+}
+
+/*
+ * Many threads read and write at once; the guest memory the disk holds is
+ * bounded while it runs (libfuse: the bounce pool's 4 buffers; io_uring:
+ * the queues' RING_MIB as well) and all given back when it stops.
+ */
+static void check_concurrent(enum ovb_fuse_mode mode, bool poll,
+			     unsigned int held_mib)
+{
+	struct ovb_fuse_disk_opts fo = { .mode = mode, .ring_mib = RING_MIB,
+					 .poll = poll };
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_fuse_disk *fd;
+	char dir[] = "/tmp/ovb-fuse-XXXXXX";
+	unsigned int before, during;
+
+	before = guest_free_mib(s);
+	if (!disk_start_opts(f, dir, &fo, &fd)) {
+		sfx_free(f);
+		return;
+	}
+	run_workers(dir, s);
 	during = guest_free_mib(s);
-	assert_true(during + 4 >= before);
+	assert_true(during + held_mib >= before);
 	assert_int_equal(ovb_fuse_disk_stop(fd), 0);
 	assert_int_equal(guest_free_mib(s), before);
 	rmdir(dir);
+	sfx_free(f);
+}
+
+static void test_bounce_pool(void **state)
+{
+	check_concurrent(OVB_FUSE_LIBFUSE, false, 4);
+}
+
+static void test_uring_concurrent(void **state)
+{
+	check_concurrent(OVB_FUSE_URING, false, RING_MIB + 4);
+}
+
+/* The same with the queues polling storvsc (--storage-poll). */
+static void test_uring_polling(void **state)
+{
+	check_concurrent(OVB_FUSE_URING, true, RING_MIB + 4);
+}
+
+/* Byte ranges at any offset: the read-modify-write path, both ways. */
+static void check_unaligned(enum ovb_fuse_mode mode)
+{
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_fuse_disk *fd;
+	char dir[] = "/tmp/ovb-fuse-XXXXXX", path[300];
+	uint8_t w[3000], r[sizeof(w) + 2];
+	int fl;
+
+	if (!disk_start(f, dir, mode, &fd)) {
+		sfx_free(f);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/lun0", dir, ovb_storvsc_name(s));
+	fl = open(path, O_RDWR);
+	assert_true(fl >= 0);
+	for (unsigned int i = 0; i < sizeof(w); i++)
+		w[i] = (uint8_t)(i * 7 + 1);
+	memset(r, 0xee, sizeof(r));
+	assert_int_equal(pwrite(fl, r, sizeof(r), 4095), sizeof(r));
+	assert_int_equal(pwrite(fl, w, sizeof(w), 4096), sizeof(w));
+	assert_int_equal(pread(fl, r, sizeof(r), 4095), sizeof(r));
+	assert_int_equal(r[0], 0xee);
+	assert_memory_equal(r + 1, w, sizeof(w));
+	assert_int_equal(r[sizeof(w) + 1], 0xee);
+	/* At the end of the disk: short read, then nothing. */
+	assert_int_equal(pread(fl, r, 100, SFX_DISK - 10), 10);
+	assert_int_equal(pread(fl, r, 100, SFX_DISK), 0);
+	assert_int_equal(fsync(fl), 0);
+	close(fl);
+	assert_int_equal(ovb_fuse_disk_stop(fd), 0);
+	rmdir(dir);
+	sfx_free(f);
+}
+
+static void test_unaligned_libfuse(void **state)
+{
+	check_unaligned(OVB_FUSE_LIBFUSE);
+}
+
+static void test_unaligned_uring(void **state)
+{
+	check_unaligned(OVB_FUSE_URING);
+}
+
+/* An unmount from outside ends the connection: ended() says so. */
+static void check_unmount_ends(enum ovb_fuse_mode mode)
+{
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_fuse_disk *fd;
+	char dir[] = "/tmp/ovb-fuse-XXXXXX";
+
+	if (!disk_start(f, dir, mode, &fd)) {
+		sfx_free(f);
+		return;
+	}
+	assert_false(ovb_fuse_disk_ended(fd));
+	assert_int_equal(umount2(dir, 0), 0);
+	for (int i = 0; i < 400 && !ovb_fuse_disk_ended(fd); i++)
+		usleep(5000);
+	assert_true(ovb_fuse_disk_ended(fd));
+	assert_int_equal(ovb_fuse_disk_stop(fd), 0);
+	rmdir(dir);
+	sfx_free(f);
+}
+
+static void test_unmount_libfuse(void **state)
+{
+	check_unmount_ends(OVB_FUSE_LIBFUSE);
+}
+
+static void test_unmount_uring(void **state)
+{
+	check_unmount_ends(OVB_FUSE_URING);
+}
+
+/* auto: io_uring when enable_uring is Y, libfuse when it is N. */
+static void test_auto_choice(void **state)
+{
+	char was = uring_param();
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_fuse_disk *fd;
+	char d1[] = "/tmp/ovb-fuse-XXXXXX", d2[] = "/tmp/ovb-fuse-XXXXXX";
+
+	set_uring_param('N');
+	if (disk_start(f, d1, OVB_FUSE_AUTO, &fd)) {
+		assert_int_equal(ovb_fuse_disk_mode(fd), OVB_FUSE_LIBFUSE);
+		assert_int_equal(ovb_fuse_disk_stop(fd), 0);
+		rmdir(d1);
+	}
+	set_uring_param('Y');
+	if (disk_start(f, d2, OVB_FUSE_AUTO, &fd)) {
+		assert_int_equal(ovb_fuse_disk_mode(fd), OVB_FUSE_URING);
+		assert_int_equal(ovb_fuse_disk_stop(fd), 0);
+		rmdir(d2);
+	}
+	set_uring_param(was);
 	sfx_free(f);
 }
 
@@ -124,11 +308,23 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bounce_pool),
+		cmocka_unit_test(test_unaligned_libfuse),
+		cmocka_unit_test(test_unmount_libfuse),
+		cmocka_unit_test(test_uring_concurrent),
+		cmocka_unit_test(test_uring_polling),
+		cmocka_unit_test(test_unaligned_uring),
+		cmocka_unit_test(test_unmount_uring),
+		cmocka_unit_test(test_auto_choice),
 	};
 	int failed;
 
 	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK)) {
 		printf("skip: needs root and /dev/fuse\n");
+		return 77;
+	}
+	if (!uring_param()) {
+		printf("skip: this kernel has no FUSE over io_uring (%s)\n",
+		       URING_PARAM);
 		return 77;
 	}
 	failed = cmocka_run_group_tests(tests, NULL, NULL);

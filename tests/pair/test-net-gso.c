@@ -266,8 +266,12 @@ static void assert_segments(struct rxlog *r, const uint8_t *orig,
 	}
 }
 
-/* Guest 0 sends a TSO frame; a TSO port takes it whole, byte for byte. */
-static void gso_to_port(bool v6)
+/*
+ * Guest 0 sends a TSO frame; a TSO port takes it whole, byte for byte.
+ * With @vlan the guest gives the tag out of band and the port (no VLAN
+ * offload) gets it in the frame.
+ */
+static void gso_to_port(bool v6, bool vlan)
 {
 	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
 				OVB_VSWITCH_CAP_TSO6, NULL);
@@ -278,13 +282,26 @@ static void gso_to_port(bool v6)
 	struct ovb_netvsc_stats st;
 
 	assert_true(t->g[0].info.lso_max >= len);
+	if (vlan) {
+		m.flags |= OVB_NET_META_VLAN;
+		m.vlan_tci = 0x6000 | 7;
+	}
 	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m, false),
 			 0);
 	PAIR_WAIT(log_count(&t->port_rx) >= 1);
 	usleep(20000);
 	assert_int_equal(log_count(&t->port_rx), 1);
-	assert_int_equal(t->port_rx.len[0], len);
-	assert_memory_equal(t->port_rx.frame[0], f, len);
+	if (vlan) {
+		static const uint8_t tag[4] = { 0x81, 0x00, 0x60, 0x07 };
+
+		assert_int_equal(t->port_rx.len[0], len + 4);
+		assert_memory_equal(t->port_rx.frame[0], f, 12);
+		assert_memory_equal(t->port_rx.frame[0] + 12, tag, 4);
+		assert_memory_equal(t->port_rx.frame[0] + 16, f + 12, len - 12);
+	} else {
+		assert_int_equal(t->port_rx.len[0], len);
+		assert_memory_equal(t->port_rx.frame[0], f, len);
+	}
 	assert_int_equal(t->port_rx.meta[0].gso_type, m.gso_type);
 	assert_int_equal(t->port_rx.meta[0].gso_size, 1448);
 	ovb_netvsc_get_stats(t->g[0].nic, &st);
@@ -294,12 +311,61 @@ static void gso_to_port(bool v6)
 
 static void test_gso_to_port_v4(void **state)
 {
-	gso_to_port(false);
+	gso_to_port(false, false);
 }
 
 static void test_gso_to_port_v6(void **state)
 {
-	gso_to_port(true);
+	gso_to_port(true, false);
+}
+
+static void test_gso_to_port_vlan(void **state)
+{
+	gso_to_port(false, true);
+	gso_to_port(true, true);
+}
+
+/*
+ * netvsc takes a transfer-page packet of many frames: a switch batch of
+ * 40 frames towards guest 1 is one packet and arrives whole, in order.
+ */
+static void test_batch_to_guest(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	struct guest *g = &t->g[1];
+	struct ovb_netvsp_stats st0, st;
+	uint8_t f[1514];
+
+	ovb_netvsp_get_stats(t->vsp, &st0);
+	ovb_vswitch_batch_begin(t->sw);
+	for (int i = 0; i < 40; i++) {
+		size_t len = 60 + 36 * (size_t)i;
+
+		memcpy(f, g->info.mac, 6);
+		memcpy(f + 6, port_mac, 6);
+		f[12] = 0x88;
+		f[13] = 0xb5;
+		for (size_t j = 14; j < len; j++)
+			f[j] = (uint8_t)(j * 3 + (size_t)i);
+		assert_true(ovb_vswitch_input(t->sw, t->port, f, len, NULL) >=
+			    1);
+	}
+	ovb_vswitch_batch_end(t->sw);
+	PAIR_WAIT(log_count(&g->rx) >= 40);
+	usleep(20000);
+	assert_int_equal(log_count(&g->rx), 40);
+	ovb_netvsp_get_stats(t->vsp, &st);
+	assert_int_equal(st.to_guest - st0.to_guest, 40);
+	assert_int_equal(st.to_guest_batches - st0.to_guest_batches, 1);
+	for (int i = 0; i < 40; i++) {
+		size_t len = 60 + 36 * (size_t)i;
+
+		assert_int_equal(g->rx.len[i], len);
+		for (size_t j = 14; j < len; j++)
+			assert_int_equal(g->rx.frame[i][j],
+					 (uint8_t)(j * 3 + (size_t)i));
+	}
+	net_free(t);
 }
 
 /* A port without offloads gets the same frame as checked segments. */
@@ -476,6 +542,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gso_to_port_v4),
 		cmocka_unit_test(test_gso_to_port_v6),
+		cmocka_unit_test(test_gso_to_port_vlan),
+		cmocka_unit_test(test_batch_to_guest),
 		cmocka_unit_test(test_gso_fallback_port),
 		cmocka_unit_test(test_rsc_v4),
 		cmocka_unit_test(test_rsc_v6),

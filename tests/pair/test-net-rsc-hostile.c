@@ -138,7 +138,8 @@ static void host_send(struct t *t, const struct frag *fr, unsigned int n)
 
 		if (fr[i].flag >= 0) {
 			info.present |= OVB_RNDIS_PPI_PKT_ID;
-			info.pkt_id = 1u | (uint32_t)fr[i].flag << 8 | 77u << 16;
+			info.pkt_id = 1u | (uint32_t)fr[i].flag << 8 |
+				      77u << 16;
 		}
 		if (fr[i].csum) {
 			info.present |= OVB_RNDIS_PPI_CSUM;

@@ -3,7 +3,8 @@
 # Synthetic storage end to end, as root: a host with an image file, a guest
 # exposing its LUN through FUSE, a loop device, mkfs.ext4, mount, ~100 MiB
 # of files with checksums, unmount, a clean fsck; then the same files read
-# straight from the image on the host side.  Then the faults: a guest
+# straight from the image on the host side; on both FUSE transports
+# (--fuse-uring=on, then off).  Then the faults: a guest
 # killed during heavy writes (the host keeps serving, the image passes
 # fsck after journal replay) and a host killed during I/O (the guest's
 # requests fail promptly with an error, no hang).
@@ -11,6 +12,17 @@ set -eu
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (loop devices, mount)"; exit 77; fi
 if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
 VMBUS=${OVB_VMBUS:-build/vmbus}
+# Both FUSE transports: our FUSE over io_uring (on), libfuse (off).
+if [ -z "${OVB_FUSE_MODE:-}" ]; then
+	for m in on off; do
+		echo "--- --fuse-uring=$m"
+		OVB_FUSE_MODE=$m bash "$0" || exit $?
+	done
+	exit 0
+fi
+if [ "$OVB_FUSE_MODE" = on ] && [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
+	echo "skip: this kernel has no FUSE over io_uring"; exit 77
+fi
 dir=$(mktemp -d /tmp/ovb-disk.XXXXXX)
 sock=$dir/host.sock img=$dir/disk.img mnt=$dir/mnt fs=$dir/fs
 mkdir -p "$fs"
@@ -39,7 +51,7 @@ start_host() {
 
 start_guest() {
 	"$VMBUS" guest --socket "$sock" --name "$1" --mount "$mnt" \
-		>"$dir/$1.log" 2>&1 &
+		--fuse-uring="$OVB_FUSE_MODE" >"$dir/$1.log" 2>&1 &
 	guest=$!
 	pids+=("$guest")
 	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && return; sleep 0.05; done
@@ -48,6 +60,10 @@ start_guest() {
 
 start_host
 start_guest g1
+want="libfuse over /dev/fuse"
+[ "$OVB_FUSE_MODE" = on ] && want="FUSE over io_uring"
+for _ in $(seq 100); do grep -q "^disk: $mnt: " "$dir/g1.log" && break; sleep 0.05; done
+grep -q "^disk: $mnt: $want" "$dir/g1.log" || { echo "not $want"; cat "$dir/g1.log"; exit 1; }
 size=$(stat -c %s "$mnt/scsi0/lun0")
 [ "$size" = $((256 << 20)) ] || { echo "lun0 is $size bytes"; exit 1; }
 
@@ -60,9 +76,16 @@ for i in $(seq 10); do
 done
 (cd "$fs" && sha256sum file* >"$dir/sums")
 umount "$fs"
+# A mount namespace made meanwhile (ip netns exec, unshare -m: other
+# programs on this machine) keeps a copy of the ext4 mount, and ext4
+# writes its last blocks only when the last copy goes: wait for that.
+for _ in $(seq 200); do
+	grep -qs "^$loop " /proc/[0-9]*/mounts || break
+	sleep 0.05
+done
 e2fsck -fn "$loop" >"$dir/fsck.log" 2>&1 || { cat "$dir/fsck.log"; exit 1; }
 losetup -d "$loop"; loops=()
-echo "disk: mkfs.ext4, 100 MiB written, fsck clean over FUSE + loop"
+echo "disk: mkfs.ext4, 100 MiB written, fsck clean over FUSE ($want) + loop"
 
 kill -TERM "$guest"; wait "$guest" || true
 kill -INT "$host"; wait "$host" || true

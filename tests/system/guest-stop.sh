@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# How `vmbus guest --mount DIR` ends, as root, every wait bounded:
+# How `vmbus guest --mount DIR` ends, as root, every wait bounded, on both
+# FUSE transports (--fuse-uring=on, then off):
 #  1. DIR unmounted from outside (fusermount3 -u, then umount): the guest
 #     exits 0 within a few seconds, and the host log shows its channels
 #     closed by the guest (the sub-channel first) and the partition
@@ -14,6 +15,17 @@ set -eu
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (FUSE mounts)"; exit 77; fi
 if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
 VMBUS=${OVB_VMBUS:-build/vmbus}
+# Both FUSE transports: our FUSE over io_uring (on), libfuse (off).
+if [ -z "${OVB_FUSE_MODE:-}" ]; then
+	for m in on off; do
+		echo "--- --fuse-uring=$m"
+		OVB_FUSE_MODE=$m bash "$0" || exit $?
+	done
+	exit 0
+fi
+if [ "$OVB_FUSE_MODE" = on ] && [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
+	echo "skip: this kernel has no FUSE over io_uring"; exit 77
+fi
 dir=$(mktemp -d /tmp/ovb-gstop.XXXXXX)
 sock=$dir/host.sock img=$dir/disk.img mnt=$dir/mnt
 host= guest= reader=
@@ -60,7 +72,7 @@ stop_host() {
 
 start_guest() {
 	local name=$1; shift
-	"$VMBUS" guest --socket "$sock" --name "$name" --mount "$mnt" "$@" \
+	"$VMBUS" guest --socket "$sock" --name "$name" --mount "$mnt" --fuse-uring="$OVB_FUSE_MODE" "$@" \
 		>"$dir/$name.log" 2>&1 </dev/null &
 	guest=$!
 	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && return; sleep 0.05; done

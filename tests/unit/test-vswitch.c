@@ -137,6 +137,78 @@ static void test_learn_and_forward(void **state)
 	assert_int_equal(got(3), 1);
 }
 
+static unsigned int flushes[NPORTS];
+
+static void count_flush(void *ctx)
+{
+	flushes[(struct sink *)ctx - sinks]++;
+}
+
+/*
+ * Ports with a flush callback: flushed after each input, or once at the
+ * end of the caller's batch (nested batches flush at the outermost end);
+ * only ports that took a frame; an input on another switch inside a
+ * batch stands alone.
+ */
+static void test_batch_flush(void **state)
+{
+	struct ovb_vswitch *sw = *state, *sw2;
+	uint8_t f[64];
+
+	memset(flushes, 0, sizeof(flushes));
+	assert_int_equal(ovb_vswitch_port_set_flush(sw, ports[1], count_flush),
+			 0);
+	assert_int_equal(ovb_vswitch_port_set_flush(sw, ports[2], count_flush),
+			 0);
+	assert_int_equal(ovb_vswitch_port_set_flush(sw, 63, count_flush),
+			 -ENODEV);
+	/* Learn MACs 1, 2 and 3 on ports 1, 2 and 3. */
+	for (int i = 1; i < 4; i++)
+		ovb_vswitch_input(sw, ports[i], f, frame(f, 0x50, (uint8_t)i),
+				  NULL);
+	memset(flushes, 0, sizeof(flushes));
+	/* Without a batch: one flush per input, for the port it reached. */
+	ovb_vswitch_input(sw, ports[0], f, frame(f, 1, 9), NULL);
+	ovb_vswitch_input(sw, ports[0], f, frame(f, 1, 9), NULL);
+	assert_int_equal(flushes[1], 2);
+	assert_int_equal(flushes[2], 0);
+	/* A batch: nothing until its end, then once per port reached. */
+	ovb_vswitch_batch_begin(sw);
+	ovb_vswitch_batch_begin(sw);
+	for (int i = 0; i < 10; i++) {
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 1, 9), NULL);
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 2, 9), NULL);
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 3, 9), NULL);
+	}
+	ovb_vswitch_batch_end(sw);
+	assert_int_equal(flushes[1], 2);
+	assert_int_equal(flushes[2], 0);
+	/* An input on another switch meanwhile flushes its own ports. */
+	assert_int_equal(ovb_vswitch_create(NULL, &sw2), 0);
+	{
+		unsigned int a, b;
+
+		assert_int_equal(ovb_vswitch_port_add(sw2, "a", 0, sink_tx,
+						      &sinks[3], &a), 0);
+		assert_int_equal(ovb_vswitch_port_add(sw2, "b", 0, sink_tx,
+						      &sinks[2], &b), 0);
+		assert_int_equal(ovb_vswitch_port_set_flush(sw2, b,
+							    count_flush), 0);
+		ovb_vswitch_input(sw2, a, f, frame(f, 0x77, 8), NULL);
+		assert_int_equal(flushes[2], 1);
+		ovb_vswitch_port_remove(sw2, a);
+		ovb_vswitch_port_remove(sw2, b);
+	}
+	ovb_vswitch_destroy(sw2);
+	ovb_vswitch_batch_end(sw);
+	assert_int_equal(flushes[1], 3);
+	assert_int_equal(flushes[2], 2);
+	assert_int_equal(flushes[3], 0); /* no flush callback there */
+	/* Unbalanced end: nothing happens. */
+	ovb_vswitch_batch_end(sw);
+	assert_int_equal(flushes[1], 3);
+}
+
 static void test_no_reflection(void **state)
 {
 	struct ovb_vswitch *sw = *state;
@@ -494,6 +566,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_learn_and_forward, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_flush, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_no_reflection, setup,
 						teardown),

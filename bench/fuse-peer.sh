@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/fuse-peer.sh [JSON]: the guest's disk as Linux programs see it,
+# next to its peers, in one run (root).  Each target is a 1 GiB file on
+# tmpfs (/dev/shm) served through FUSE, turned into a block device by
+# `losetup --direct-io=on`, and measured there with fio (io_uring engine,
+# --direct=1):
+#
+#  - ours, io_uring:  vmbus host --disk FILE + vmbus guest --mount DIR
+#                     --fuse-uring=on (our FUSE server over io_uring)
+#  - ours, io_uring, polling: the same with --storage-poll on the guest
+#                     and --poll on the host
+#  - ours, libfuse:   the same with --fuse-uring=off
+#  - passthrough_ll:  libfuse's own low-level example (no bus behind it),
+#                     built here from libfuse3-dev's examples, serving a
+#                     directory holding the file
+#  - qemu-storage-daemon: its FUSE export of the file (--export type=fuse)
+#  - the fio engine:  fio through build/openvmbus-fio.so straight to a host
+#                     over the same kind of file (no FUSE, no loop), for
+#                     the 128 KiB rows: the bus's own figure
+#
+# Workloads: 4k random read and write at QD32 and QD1, 128k sequential
+# read and write at QD8.  Prints a table with ratios (ours over
+# passthrough_ll, over qemu-storage-daemon, and for 128k over the fio
+# engine) and writes JSON (default build/bench/fuse-peer.json).  What
+# cannot run is printed with the reason and skipped.  Each loop device's
+# /sys/block/loopN/loop/dio is read back and reported: 1 means loop really
+# does direct I/O on the FUSE file.
+#   FUSE_PEER_SECONDS=n   seconds per measurement (default 5)
+#   FUSE_PEER_ONLY=a,b    only these targets: uring, uring-poll, libfuse,
+#                         pt, qsd, engine
+# The fuse module's enable_uring is set to Y for the io_uring targets
+# (and left so; write N to /sys/module/fuse/parameters/enable_uring to
+# undo).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+json=${1:-$BUILD/bench/fuse-peer.json}
+VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
+ENGINE=$BUILD/openvmbus-fio.so
+SECS=${FUSE_PEER_SECONDS:-5}
+ONLY=${FUSE_PEER_ONLY:-}
+POLL_US=50
+SIZE_MB=1024
+
+if [ "$(id -u)" != 0 ]; then echo "bench/fuse-peer.sh: needs root (loop devices, mounts)"; exit 1; fi
+command -v fio >/dev/null || { echo "bench/fuse-peer.sh: needs fio"; exit 1; }
+[ -x "$VMBUS" ] || { echo "bench/fuse-peer.sh: no $VMBUS (make first)"; exit 1; }
+
+dir=$(mktemp -d /dev/shm/ovb-fusepeer.XXXXXX)
+rows=$dir/rows
+: >"$rows"
+pids=() loops=() mnts=()
+
+cleanup() {
+	set +e
+	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for m in "${mnts[@]}"; do umount -l "$m" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+WORKLOADS="randread-4k-qd32:randread:4k:32 randread-4k-qd1:randread:4k:1
+randwrite-4k-qd32:randwrite:4k:32 randwrite-4k-qd1:randwrite:4k:1
+seqread-128k-qd8:read:128k:8 seqwrite-128k-qd8:write:128k:8"
+
+# fio on $1 (a device, or a spec with $3 = external engine): prints
+# "IOPS MBPS" of workload $2 (name:rw:bs:qd), or nothing.
+run_fio() {
+	local file=$1 w=$2 eng=${3:-io_uring} direct=${4:-1}
+	local rw bs qd out
+	IFS=: read -r _ rw bs qd <<<"$w"
+	out=$(fio --name=b --filename="$file" --rw="$rw" --bs="$bs" \
+		--iodepth="$qd" --ioengine="$eng" --direct="$direct" \
+		--size=$((SIZE_MB - 16))M --norandommap --randrepeat=0 \
+		--time_based --runtime="$SECS" --ramp_time=1 \
+		--output-format=terse 2>/dev/null) || return 0
+	# terse v3: 7/8 read KiB/s and IOPS, 48/49 write KiB/s and IOPS
+	awk -F';' -v wr="${rw#rand}" 'END {
+		if (wr == "write") print $49, $48 / 1024; else print $8, $7 / 1024
+	}' <<<"$out"
+}
+
+# Measure every workload on the file $2 as target $1 (through loop).
+measure() {
+	local name=$1 file=$2 loop dio w r
+	loop=$(losetup -f --show --direct-io=on "$file") ||
+		{ echo "$name: losetup failed"; return; }
+	loops+=("$loop")
+	dio=$(cat "/sys/block/${loop#/dev/}/loop/dio" 2>/dev/null || echo "?")
+	echo "$name: $file on $loop (loop dio=$dio)"
+	for w in $WORKLOADS; do
+		r=$(run_fio "$loop" "$w")
+		[ -n "$r" ] || { echo "  ${w%%:*}: fio failed"; continue; }
+		echo "  ${w%%:*}: $r" | awk '{ printf "  %-18s %10.0f IOPS %9.1f MB/s\n", $1, $2, $3 }'
+		echo "$name ${w%%:*} $r $dio" >>"$rows"
+	done
+	losetup -d "$loop"
+	loops=("${loops[@]/$loop}")
+}
+
+mkimg() { dd if=/dev/zero of="$1" bs=1M count="$SIZE_MB" status=none; }
+
+wanted() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+
+start_host() { # $1 socket, $2 image, rest: host options
+	local sock=$1 img=$2; shift 2
+	"$VMBUS" host --socket "$sock" --echo 0 --disk "$img,size=${SIZE_MB}M" "$@" \
+		2>>"$dir/host.log" &
+	pids+=($!)
+	for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
+	echo "host never listened"; return 1
+}
+
+# Ours: host + guest --mount with guest options $2..; target name $1.
+ours() {
+	local name=$1; shift
+	local sock=$dir/$name.sock img=$dir/$name.img mnt=$dir/$name.mnt hostopt=()
+	wanted "$name" || return 0
+	mkimg "$img"
+	[[ " $* " == *" --storage-poll "* ]] && hostopt=(--poll "$POLL_US")
+	start_host "$sock" "$img" "${hostopt[@]}" || return 0
+	local hostpid=${pids[-1]}
+	"$VMBUS" guest --socket "$sock" --name "$name" --mount "$mnt" "$@" \
+		>"$dir/$name.log" 2>&1 &
+	local gpid=$!
+	pids+=("$gpid")
+	mnts+=("$mnt")
+	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && break; sleep 0.05; done
+	if [ ! -e "$mnt/scsi0/lun0" ]; then
+		echo "$name: the guest never exposed scsi0/lun0"; cat "$dir/$name.log"
+	else
+		grep "^disk: $mnt:" "$dir/$name.log" | sed "s|$mnt|DIR|; s/^/$name: /"
+		measure "$name" "$mnt/scsi0/lun0"
+	fi
+	kill -TERM "$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null
+	kill -INT "$hostpid" 2>/dev/null; wait "$hostpid" 2>/dev/null
+	rm -f "$img"
+}
+
+# libfuse's passthrough_ll example, built from libfuse3-dev's source.
+passthrough() {
+	local src=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+	local bin=$dir/passthrough_ll back=$dir/pt.src mnt=$dir/pt.mnt
+	wanted pt || return 0
+	if [ ! -f "$src" ]; then echo "pt: skipped: no $src (libfuse3-dev)"; return 0; fi
+	if ! cc -O2 -Wall -o "$bin" "$src" $(pkg-config --cflags --libs fuse3) 2>"$dir/pt.cc"; then
+		echo "pt: skipped: passthrough_ll did not build"; cat "$dir/pt.cc"; return 0
+	fi
+	mkdir -p "$back" "$mnt"
+	mkimg "$back/disk.img"
+	"$bin" -f -o "source=$back" "$mnt" 2>"$dir/pt.log" &
+	local p=$!
+	pids+=("$p")
+	mnts+=("$mnt")
+	for _ in $(seq 100); do [ -e "$mnt/disk.img" ] && break; sleep 0.05; done
+	if [ -e "$mnt/disk.img" ]; then
+		measure pt "$mnt/disk.img"
+	else
+		echo "pt: passthrough_ll never mounted"; cat "$dir/pt.log"
+	fi
+	umount "$mnt" 2>/dev/null; kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null
+	rm -f "$back/disk.img"
+}
+
+# qemu-storage-daemon's FUSE export of the file.
+qsd() {
+	local img=$dir/qsd.img mnt=$dir/qsd.export
+	wanted qsd || return 0
+	if ! command -v qemu-storage-daemon >/dev/null; then
+		echo "qsd: skipped: no qemu-storage-daemon (scripts/run bench-deps)"; return 0
+	fi
+	mkimg "$img"
+	touch "$mnt"
+	qemu-storage-daemon \
+		--blockdev "driver=file,node-name=f0,filename=$img,aio=io_uring,cache.direct=off" \
+		--export "type=fuse,id=e0,node-name=f0,mountpoint=$mnt,writable=on" \
+		2>"$dir/qsd.log" &
+	local p=$!
+	pids+=("$p")
+	mnts+=("$mnt")
+	for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done
+	if mountpoint -q "$mnt"; then
+		measure qsd "$mnt"
+	else
+		echo "qsd: the export never mounted"; cat "$dir/qsd.log"
+	fi
+	kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null
+	rm -f "$img"
+}
+
+# The fio engine straight to a host (no FUSE, no loop), 128k rows only;
+# fio's direct=0 as bench/storage runs it (the engine has no page cache
+# of its own: every request goes to the host either way).
+engine() {
+	local sock=$dir/eng.sock img=$dir/eng.img w r
+	wanted engine || return 0
+	[ -f "$ENGINE" ] || { echo "engine: skipped: no $ENGINE"; return 0; }
+	mkimg "$img"
+	start_host "$sock" "$img" || return 0
+	local hostpid=${pids[-1]}
+	echo "engine: fio --ioengine=external:$ENGINE --filename=$sock"
+	for w in $WORKLOADS; do
+		[[ $w == seq* ]] || continue
+		r=$(run_fio "$sock" "$w" "external:$ENGINE" 0)
+		[ -n "$r" ] || { echo "  ${w%%:*}: fio failed"; continue; }
+		echo "  ${w%%:*}: $r" | awk '{ printf "  %-18s %10.0f IOPS %9.1f MB/s\n", $1, $2, $3 }'
+		echo "engine ${w%%:*} $r -" >>"$rows"
+	done
+	kill -INT "$hostpid" 2>/dev/null; wait "$hostpid" 2>/dev/null
+	rm -f "$img"
+}
+
+echo "bench/fuse-peer.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per measurement, fio $(fio --version)"
+ours uring --fuse-uring=on
+ours uring-poll --fuse-uring=on --storage-poll "$POLL_US"
+ours libfuse --fuse-uring=off
+passthrough
+qsd
+engine
+
+python3 - "$rows" "$json" "$SECS" <<'EOF'
+import json, sys, platform, os
+rows, out, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+data = {}
+dio = {}
+for line in open(rows):
+    t, w, iops, mbps, d = line.split()
+    data.setdefault(w, {})[t] = {"iops": float(iops), "mbps": float(mbps)}
+    dio[t] = d
+names = {"uring": "ours io_uring", "uring-poll": "ours io_uring poll",
+         "libfuse": "ours libfuse", "pt": "passthrough_ll",
+         "qsd": "qemu-storage-daemon", "engine": "fio engine"}
+order = [t for t in names if any(t in v for v in data.values())]
+def val(w, t):
+    v = data.get(w, {}).get(t)
+    if not v:
+        return None
+    return v["mbps"] if w.startswith("seq") else v["iops"]
+def ratio(w, a, b):
+    x, y = val(w, a), val(w, b)
+    return round(x / y, 2) if x and y else None
+print()
+print("4k rows: IOPS; 128k rows: MB/s.  Ratios: ours io_uring (best of "
+      "interrupt and polling) over the peer.")
+hdr = "%-18s" % "workload" + "".join("%14s" % names[t][:13] for t in order)
+hdr += "%9s%9s%9s" % ("/pt", "/qsd", "/engine")
+print(hdr)
+ratios = {}
+for w in ["randread-4k-qd32", "randread-4k-qd1", "randwrite-4k-qd32",
+          "randwrite-4k-qd1", "seqread-128k-qd8", "seqwrite-128k-qd8"]:
+    if w not in data:
+        continue
+    best = max(("uring", "uring-poll"), key=lambda t: val(w, t) or 0)
+    r = {"best_ours": best, "vs_passthrough_ll": ratio(w, best, "pt"),
+         "vs_qemu_storage_daemon": ratio(w, best, "qsd"),
+         "vs_fio_engine": ratio(w, best, "engine") if w.startswith("seq") else None}
+    ratios[w] = r
+    line = "%-18s" % w
+    for t in order:
+        v = val(w, t)
+        line += "%14s" % ("-" if v is None else "%.0f" % v)
+    for k in ("vs_passthrough_ll", "vs_qemu_storage_daemon", "vs_fio_engine"):
+        line += "%9s" % ("-" if r[k] is None else "%.2fx" % r[k])
+    print(line)
+print()
+print("goals: 4k rows >= 1.0x passthrough_ll and >= 1.5x qemu-storage-daemon; "
+      "128k rows >= 0.9x the fio engine")
+print("loop dio per target: " + ", ".join("%s=%s" % (names[t], dio[t]) for t in order))
+os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+json.dump({"bench": "fuse-peer", "seconds": secs, "cpus": os.cpu_count(),
+           "kernel": platform.release(), "names": names, "loop_dio": dio,
+           "rows": data, "ratios": ratios}, open(out, "w"), indent=1)
+print("wrote " + out)
+EOF
