@@ -11,6 +11,12 @@
  * trip between two threads.  Prints a table with ratios and writes JSON.
  * OVB_BENCH_DISPATCH=caller runs the host caller-driven: no channel
  * workers, the socket link's thread takes every turn (one host thread).
+ *
+ * A second table measures the ring's copy path alone, in one thread (write
+ * a packet, read it back), over a contiguous data area and over a paged
+ * one whose pages are scattered (a GPADL served through a paged view):
+ * the cost of paged rings, and a check that the contiguous path did not
+ * get slower.
  */
 
 #include <errno.h>
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +35,7 @@
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
 #include "openvmbus/link_socket.h"
+#include "openvmbus/ring.h"
 #include "openvmbus/server.h"
 #include "openvmbus/vsc.h"
 
@@ -115,6 +123,80 @@ static double cacheline_rtt_ns(void)
 		CPU_SET(i, &all);
 	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
 	return ns;
+}
+
+/* ---- the ring's copy path, contiguous and paged ---- */
+
+struct copy_result {
+	size_t size;
+	double contig_gbps, paged_gbps;
+};
+
+/* One thread writes a packet of @len and reads it back, for RUN_NS/2. */
+static double ring_copy_gbps(uint8_t *const *pages, uint8_t *data,
+			     void *ctl, size_t len)
+{
+	static uint8_t pkt[70000], out[70000];
+	struct vmpacket_descriptor d = { .type = VM_PKT_DATA_INBAND,
+					 .offset8 = 2,
+					 .len8 = (uint16_t)((len + 7) / 8) };
+	struct iovec iov = { pkt, len };
+	struct ovb_ring w, r;
+	uint64_t t0, bytes = 0;
+	bool sig;
+
+	if (pages) {
+		ovb_ring_attach_pages(&w, ctl, pages, RING_BYTES, "w");
+		ovb_ring_attach_pages(&r, ctl, pages, RING_BYTES, "r");
+	} else {
+		ovb_ring_attach(&w, ctl, data, RING_BYTES, "w");
+		ovb_ring_attach(&r, ctl, data, RING_BYTES, "r");
+	}
+	ovb_ring_init_control(&w);
+	memset(pkt, 1, len);
+	memcpy(pkt, &d, sizeof(d));
+	t0 = now_ns();
+	while (now_ns() - t0 < RUN_NS / 2)
+		for (int k = 0; k < 64; k++) {
+			ovb_ring_write(&w, &iov, 1, &sig);
+			ovb_ring_read(&r, out, sizeof(out));
+			ovb_ring_read_commit(&r);
+			bytes += len;
+		}
+	return (double)bytes / (double)(now_ns() - t0);
+}
+
+/* Both, for 64 B, 1500 B and 64 KiB packets; 0 on success. */
+static int ring_copy_bench(struct copy_result *res)
+{
+	static const size_t sizes[3] = { 64, 1500, 65536 };
+	size_t n = RING_BYTES / 4096;
+	uint8_t *lin, *alias, **pages = calloc(n, sizeof(*pages));
+	void *ctl = aligned_alloc(4096, 4096);
+
+	lin = mmap(NULL, RING_BYTES, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	alias = mmap(NULL, RING_BYTES, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!pages || !ctl || lin == MAP_FAILED || alias == MAP_FAILED)
+		return -ENOMEM;
+	/* The same pages again, last first: no two adjacent. */
+	for (size_t i = 0; i < n; i++) {
+		pages[i] = alias + (n - 1 - i) * 4096;
+		if (mremap(lin + i * 4096, 0, 4096,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, pages[i]) == MAP_FAILED)
+			return -errno;
+	}
+	for (int i = 0; i < 3; i++) {
+		res[i].size = sizes[i];
+		res[i].contig_gbps = ring_copy_gbps(NULL, lin, ctl, sizes[i]);
+		res[i].paged_gbps = ring_copy_gbps(pages, NULL, ctl, sizes[i]);
+	}
+	munmap(alias, RING_BYTES);
+	munmap(lin, RING_BYTES);
+	free(pages);
+	free(ctl);
+	return 0;
 }
 
 /* ---- the host process ---- */
@@ -247,6 +329,7 @@ int main(int argc, char **argv)
 	struct ovb_echo_driver_ctx ctx = { 0 };
 	struct ovb_link_guest *g = NULL;
 	struct result res[8];
+	struct copy_result copy[3];
 	char path[108];
 	int nres = 0, rc = 0;
 	pid_t host;
@@ -254,6 +337,10 @@ int main(int argc, char **argv)
 	FILE *f;
 
 	rtt_ns = cacheline_rtt_ns();
+	if ((rc = ring_copy_bench(copy)) != 0) {
+		fprintf(stderr, "bench/ring: copy bench: %s\n", strerror(-rc));
+		return 1;
+	}
 	snprintf(path, sizeof(path), "/tmp/ovb-bench-%d.sock", (int)getpid());
 	host = host_fork(path);
 	lp.path = path;
@@ -302,6 +389,13 @@ int main(int argc, char **argv)
 			       res[i].gbps, res[i].memcpy_gbps,
 			       res[i].gbps / res[i].memcpy_gbps);
 	}
+	printf("\nring copy path, one thread (write + read back, GB/s):\n");
+	printf("%7s %11s %9s %8s\n", "packet", "contiguous", "paged",
+	       "paged/c");
+	for (int i = 0; i < 3; i++)
+		printf("%7zu %11.2f %9.2f %7.3fx\n", copy[i].size,
+		       copy[i].contig_gbps, copy[i].paged_gbps,
+		       copy[i].paged_gbps / copy[i].contig_gbps);
 	f = fopen(json, "w");
 	if (!f) {
 		fprintf(stderr, "bench/ring: cannot write %s\n", json);
@@ -319,6 +413,13 @@ int main(int argc, char **argv)
 			res[i].memcpy_gbps, res[i].rtt_us,
 			res[i].size ? 0 : res[i].rtt_us * 1000 / rtt_ns,
 			i + 1 < nres ? "," : "");
+	fprintf(f, "  ],\n  \"ring_copy\": [\n");
+	for (int i = 0; i < 3; i++)
+		fprintf(f, "    {\"packet_bytes\": %zu, "
+			"\"contiguous_gbytes_per_s\": %.3f, "
+			"\"paged_gbytes_per_s\": %.3f}%s\n",
+			copy[i].size, copy[i].contig_gbps, copy[i].paged_gbps,
+			i < 2 ? "," : "");
 	fprintf(f, "  ]\n}\n");
 	fclose(f);
 	printf("\nwrote %s\n", json);

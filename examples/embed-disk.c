@@ -15,6 +15,8 @@
  *    interrupts go to the guest.  Messages queue like a SynIC message slot
  *    (bounded; full means -EAGAIN, server.h); interrupts are event flags,
  *    one bit per channel, like the SIEF page;
+ *  - the guest's RAM is anonymous memory both sides reach through the
+ *    host-memory guest memory provider (gmem.h), no fd;
  *  - the device is a storvsp SCSI controller with two RAM-disk LUNs;
  *  - the guest is openvmbus's own client and storvsc in the same process:
  *    the main thread is its "vCPU", writing a pattern over several blocks
@@ -31,10 +33,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openvmbus/blk.h>
 #include <openvmbus/client.h>
+#include <openvmbus/gmem.h>
 #include <openvmbus/hv.h>
 #include <openvmbus/server.h>
 #include <openvmbus/storvsc.h>
@@ -73,7 +77,9 @@ struct vmm {
 	struct ovb_server *srv;
 	struct ovb_storvsp *disk;
 	struct ovb_partition *part;
-	struct ovb_gmem guest_mem;
+	void *ram;                   /* guest RAM: anonymous memory */
+	struct ovb_gmem *guest_mem;  /* the guest's view of it */
+	struct ovb_gmem *host_mem;   /* the host's view of it */
 	struct ovb_client *cl;
 	struct ovb_storvsc_set storage;  /* what the guest's storvsc bound */
 	struct hv_dir to_host, to_guest;
@@ -316,23 +322,26 @@ static void host_create(struct vmm *v)
 }
 
 /*
- * Guest RAM, seen by both sides.  The guest's allocator owns a memfd;
- * the host maps the same pages a second time, as MEM_REGION does.
+ * Guest RAM, seen by both sides: anonymous memory, as a VMM has it, given
+ * to each side through the host-memory provider (gmem.h) -- no fd.  The
+ * guest's allocator takes rings and buffers from it (a pool).
  */
 static void guest_memory(struct vmm *v)
 {
-	const struct ovb_gmem_region *r;
-	int rc, fd;
+	int rc;
 
-	ovb_gmem_init(&v->guest_mem, "embed-guest");
-	if ((rc = ovb_gmem_create_region(&v->guest_mem, GUEST_GPA, GUEST_RAM)))
+	v->ram = mmap(NULL, GUEST_RAM, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v->ram == MAP_FAILED)
+		die("guest RAM: %s", strerror(errno));
+	if ((rc = ovb_gmem_host_create("embed-guest", &v->guest_mem)) ||
+	    (rc = ovb_gmem_host_add(v->guest_mem, GUEST_GPA, GUEST_RAM,
+				    v->ram)) ||
+	    (rc = ovb_gmem_pool_add(v->guest_mem, GUEST_GPA, GUEST_RAM)) ||
+	    (rc = ovb_gmem_host_create("embed-host", &v->host_mem)) ||
+	    (rc = ovb_gmem_host_add(v->host_mem, GUEST_GPA, GUEST_RAM,
+				    v->ram)))
 		die("guest RAM: %s", strerror(-rc));
-	r = &v->guest_mem.region[0];
-	fd = dup(r->fd);
-	if (fd < 0 ||
-	    (rc = ovb_server_partition_add_memory(v->part, r->gpa, r->size,
-						  fd, 0)))
-		die("host view of guest RAM: %s", strerror(fd < 0 ? errno : -rc));
 }
 
 static void vmm_start(struct vmm *v)
@@ -343,11 +352,11 @@ static void vmm_start(struct vmm *v)
 	dir_init(&v->to_host, 1024);
 	dir_init(&v->to_guest, SLOT_DEPTH);
 	v->stopfd = eventfd(0, EFD_CLOEXEC);
-	if ((rc = ovb_server_partition_create(v->srv, "embed-guest", &host_ops,
-					      v, &v->part)))
-		die("partition: %s", strerror(-rc));
 	guest_memory(v);
-	if ((rc = ovb_client_create(&guest_ops, v, &v->guest_mem, &v->cl)) ||
+	if ((rc = ovb_server_partition_create(v->srv, "embed-guest", &host_ops,
+					      v, v->host_mem, &v->part)))
+		die("partition: %s", strerror(-rc));
+	if ((rc = ovb_client_create(&guest_ops, v, v->guest_mem, &v->cl)) ||
 	    (rc = ovb_client_register_driver(v->cl, &ovb_storvsc_scsi_driver,
 					     &v->storage)))
 		die("guest: %s", strerror(-rc));
@@ -424,7 +433,9 @@ static void vmm_stop(struct vmm *v)
 	ovb_client_destroy(v->cl);
 	ovb_server_destroy(v->srv);
 	ovb_storvsp_destroy(v->disk);
-	ovb_gmem_destroy(&v->guest_mem);
+	ovb_gmem_destroy(v->guest_mem);
+	ovb_gmem_destroy(v->host_mem);
+	munmap(v->ram, GUEST_RAM);
 	dir_fini(&v->to_host);
 	dir_fini(&v->to_guest);
 	close(v->stopfd);

@@ -6,6 +6,9 @@
 # Ends with one line: "N passed, N failed, N skipped".
 #   TESTS=pattern   run only tests whose name matches the pattern
 #   FUZZ_SECONDS=n  seconds per fuzz target (default 10; 0 skips fuzzing)
+# The echo, storage and net pair suites run a second time as NAME@anon with
+# OVB_TEST_ANON_MEMORY=1: anonymous guest RAM behind the host-memory
+# provider, GPADLs scattered in host memory (tests/lib/pair.h).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -41,6 +44,11 @@ run_one() {
 for t in "$BUILD"/tests/unit/test-* "$BUILD"/tests/pair/test-*; do
 	[ -x "$t" ] && [ -f "$t" ] && [[ $t != *.o ]] && [[ $t != *.d ]] || continue
 	run_one "${t#"$BUILD"/tests/}" "$t"
+done
+
+for t in test-bus test-storage test-capture-storage test-net; do
+	[ -x "$BUILD/tests/pair/$t" ] || continue
+	run_one "pair/$t@anon" env OVB_TEST_ANON_MEMORY=1 "$BUILD/tests/pair/$t"
 done
 
 for s in tests/system/*.sh; do

@@ -48,8 +48,10 @@ struct ovb_server;
  *  - Monitor pages need nothing from the link: they are guest memory
  *    named in INITIATE_CONTACT, and the server scans them (a thread, or a
  *    timerfd in the dispatch set).
- *  - add_memory before the first message; partition_destroy when the
- *    guest is gone, not from a link op or channel callback.
+ *  - guest memory (gmem.h) given at partition_create, its regions added
+ *    before the first message; partition_destroy when the guest is gone,
+ *    not from a link op or channel callback, and the memory destroyed
+ *    after it.
  *
  * Out of the server (we call the link's ops):
  *  - send_message runs with the partition's lock held, on the thread of
@@ -109,18 +111,18 @@ OVB_API
 uint32_t ovb_partition_message_vp(const struct ovb_partition *part);
 
 /**
- * A guest partition joined.  Calls every VSP's partition_add.
- * Returns 0, -ENOMEM.
+ * A guest partition joined, its RAM reached through @gm (gmem.h: the
+ * memfd provider of a link, the host-memory provider of an embedder with
+ * anonymous guest RAM, or the embedder's own).  @gm is borrowed: it must
+ * outlive the partition (destroy it after ovb_server_partition_destroy()).
+ * Regions may still be added to @gm until the guest's first message.
+ * Calls every VSP's partition_add.  Returns 0, -EINVAL, -ENOMEM.
  */
 OVB_API
 int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 				const struct ovb_partition_link_ops *ops,
-				void *link, struct ovb_partition **out);
-
-/** MEM_REGION: map guest RAM.  Errors as ovb_gmem_add_region(). */
-OVB_API
-int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
-				    uint64_t size, int fd, uint64_t fd_offset);
+				void *link, struct ovb_gmem *gm,
+				struct ovb_partition **out);
 
 /**
  * HvPostMessage from the guest: one channel message of @len bytes posted
@@ -199,7 +201,11 @@ struct ovb_client_link_ops {
 			     int kick_fd, int call_fd);
 };
 
-/** Create a client over a link; @gm is the guest memory (already shared). */
+/**
+ * Create a client over a link; @gm is the guest memory (already shared,
+ * borrowed), whose pools (ovb_gmem_pool_add) the client allocates rings
+ * and buffers from.
+ */
 OVB_API
 int ovb_client_create(const struct ovb_client_link_ops *ops, void *link,
 		      struct ovb_gmem *gm, struct ovb_client **out);

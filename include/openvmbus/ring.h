@@ -37,10 +37,16 @@
 #include "api.h"
 #include "wire/ring.h"
 
-/** One ring: its control page and data area, mapped in our address space. */
+/**
+ * One ring: its control page and data area, mapped in our address space.
+ * The data area is either contiguous (@data) or paged (@pages, one
+ * pointer per 4096-byte page, when the guest's pages are scattered in
+ * host memory and could not be mapped as one range).
+ */
 struct ovb_ring {
 	struct vmbus_ring_control *ctl; /**< shared control page */
-	uint8_t *data;                  /**< shared data area */
+	uint8_t *data;                  /**< shared data area, or NULL */
+	uint8_t *const *pages;          /**< paged data area, or NULL */
 	uint32_t size;                  /**< data area bytes, multiple of 4096 */
 	uint32_t priv_write;  /**< writer: staged write offset of the batch */
 	uint32_t batch_start; /**< writer: write_index when the batch began */
@@ -58,6 +64,17 @@ struct ovb_ring {
 OVB_API
 int ovb_ring_attach(struct ovb_ring *r, void *ctl, void *data, uint32_t size,
 		    const char *name);
+
+/**
+ * Attach to a ring whose data area is paged: @pages[i] is page i of its
+ * @size bytes (borrowed: it must outlive the ring).  Otherwise as
+ * ovb_ring_attach(); reads and writes that cross a page boundary or the
+ * end of the area are split.
+ */
+OVB_API
+int ovb_ring_attach_pages(struct ovb_ring *r, void *ctl,
+			  uint8_t *const *pages, uint32_t size,
+			  const char *name);
 
 /**
  * Initialise the shared control page as its owner does when the ring is

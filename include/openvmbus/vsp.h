@@ -104,7 +104,9 @@ struct ovb_vsp_dev *ovb_vsp_dev_primary(struct ovb_vsp_dev *dev);
 /**
  * Map a GPADL the guest created on @dev's channel (e.g. a receive buffer)
  * and hold it until ovb_vsp_gpadl_put(); a teardown waits for the put.
- * Returns 0, -ENOENT (no such GPADL on this channel), -EFAULT.
+ * The view may be paged (gmem.h): reach it through ovb_gmem_view_read,
+ * _write and _ptr rather than view->va.  Returns 0, -ENOENT (no such
+ * GPADL on this channel), -EINVAL (not whole pages), -EFAULT, -ENOMEM.
  */
 OVB_API
 int ovb_vsp_gpadl_get(struct ovb_vsp_dev *dev, uint32_t handle,

@@ -24,6 +24,8 @@ struct ovb_chan_params {
 	uint32_t out_size;
 	void *in_ctl, *in_data;   /**< the ring we read */
 	uint32_t in_size;
+	/** Paged rings (data NULL): one pointer per data page, borrowed. */
+	uint8_t *const *out_pages, *const *in_pages;
 	int wait_fd;   /**< eventfd the worker waits on (owned), -1: create */
 	int signal_fd; /**< eventfd that signals the peer (owned), -1: slow */
 	const struct ovb_chan_role_ops *role;

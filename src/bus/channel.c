@@ -39,11 +39,18 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 	chan->peer_fd = -1;
 	chan->signal_fd = p->signal_fd;
 	chan->send_timeout_ms = 30000;
-	rc = ovb_ring_attach(&chan->out, p->out_ctl, p->out_data, p->out_size,
-			     "out");
+	rc = p->out_pages ? ovb_ring_attach_pages(&chan->out, p->out_ctl,
+						  p->out_pages, p->out_size,
+						  "out")
+			  : ovb_ring_attach(&chan->out, p->out_ctl, p->out_data,
+					    p->out_size, "out");
 	if (!rc)
-		rc = ovb_ring_attach(&chan->in, p->in_ctl, p->in_data,
-				     p->in_size, "in");
+		rc = p->in_pages ? ovb_ring_attach_pages(&chan->in, p->in_ctl,
+							 p->in_pages,
+							 p->in_size, "in")
+				 : ovb_ring_attach(&chan->in, p->in_ctl,
+						   p->in_data, p->in_size,
+						   "in");
 	if (rc)
 		goto err;
 	snprintf(chan->out.name, sizeof(chan->out.name), "relid %u out",

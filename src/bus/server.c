@@ -116,7 +116,7 @@ struct ovb_vsp_dev *ovb_server_find_dev(struct ovb_partition *part,
 void *ovb_vsp_dev_ctx(const struct ovb_vsp_dev *dev) { return dev->p.dev_ctx; }
 uint32_t ovb_vsp_dev_relid(const struct ovb_vsp_dev *dev) { return dev->relid; }
 uint16_t ovb_vsp_dev_subidx(const struct ovb_vsp_dev *dev) { return dev->subidx; }
-struct ovb_gmem *ovb_partition_gmem(struct ovb_partition *part) { return &part->gmem; }
+struct ovb_gmem *ovb_partition_gmem(struct ovb_partition *part) { return part->gmem; }
 const char *ovb_partition_name(const struct ovb_partition *part) { return part->name; }
 unsigned int ovb_partition_id(const struct ovb_partition *part) { return part->id; }
 
@@ -144,11 +144,15 @@ uint32_t ovb_partition_version(const struct ovb_partition *part)
 
 int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 				const struct ovb_partition_link_ops *ops,
-				void *link, struct ovb_partition **out)
+				void *link, struct ovb_gmem *gm,
+				struct ovb_partition **out)
 {
-	struct ovb_partition *part = calloc(1, sizeof(*part));
+	struct ovb_partition *part;
 	pthread_mutexattr_t attr;
 
+	if (!gm)
+		return -EINVAL;
+	part = calloc(1, sizeof(*part));
 	if (!part)
 		return -ENOMEM;
 	part->srv = srv;
@@ -162,7 +166,7 @@ int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 	pthread_mutex_init(&part->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	pthread_cond_init(&part->cond, NULL);
-	ovb_gmem_init(&part->gmem, name);
+	part->gmem = gm;
 	part->monitor_tfd = -1;
 	part->msg_sint = VMBUS_MESSAGE_SINT;
 
@@ -179,24 +183,6 @@ int ovb_server_partition_create(struct ovb_server *srv, const char *name,
 	ovb_info("partition %u '%s' joined", part->id, part->name);
 	*out = part;
 	return 0;
-}
-
-int ovb_server_partition_add_memory(struct ovb_partition *part, uint64_t gpa,
-				    uint64_t size, int fd, uint64_t fd_offset)
-{
-	int rc;
-
-	ovb__srv_lock(part);
-	if (part->connected)
-		rc = -EPROTO; /* regions come before the first message */
-	else
-		rc = ovb_gmem_add_region(&part->gmem, gpa, size, fd, fd_offset);
-	ovb__srv_unlock(part);
-	if (rc)
-		ovb_peer("%s: MEM_REGION gpa %#llx size %#llx refused: %s",
-			 part->name, (unsigned long long)gpa,
-			 (unsigned long long)size, strerror(-rc));
-	return rc;
 }
 
 void ovb_server_partition_destroy(struct ovb_partition *part)
@@ -242,7 +228,6 @@ void ovb_server_partition_destroy(struct ovb_partition *part)
 	pthread_mutex_unlock(&srv->lock);
 	ovb_info("partition %u '%s' gone; its channels and memory released",
 		 part->id, part->name);
-	ovb_gmem_destroy(&part->gmem);
 	pthread_cond_destroy(&part->cond);
 	pthread_mutex_destroy(&part->lock);
 	free(part);

@@ -289,7 +289,7 @@ static void data_xfer(struct cap_data *d, const struct ovb_vsp_dev *dev,
 
 		memcpy(&x, &r[i], sizeof(x));
 		if (ps)
-			data_add(d, &dev->part->gmem, ps->pfns, ps->npfns,
+			data_add(d, dev->part->gmem, ps->pfns, ps->npfns,
 				 (uint64_t)ps->byte_offset + x.byte_offset,
 				 x.byte_count);
 		else
@@ -360,7 +360,7 @@ static void data_send_section(struct cap_data *d, const struct ovb_vsp_dev *dev,
 		    pagesets[i].id >= CAP_SEND_BUF && pagesets[i].section_size)
 			ps = &pagesets[i];
 	if (ps)
-		data_add(d, &dev->part->gmem, ps->pfns, ps->npfns,
+		data_add(d, dev->part->gmem, ps->pfns, ps->npfns,
 			 (uint64_t)ps->byte_offset +
 				 (uint64_t)m.send_buf_section_index *
 					 ps->section_size,
@@ -464,7 +464,7 @@ void ovb__cap_pkt_in(void *tap, const void *buf, size_t len,
 	d.flags = 0;
 	d.budget = ovb_capture_snaplen(cap);
 	if (pkt->type == VM_PKT_DATA_USING_GPA_DIRECT)
-		data_gpa(&d, &dev->part->gmem, pkt->ranges, pkt->range_cnt);
+		data_gpa(&d, dev->part->gmem, pkt->ranges, pkt->range_cnt);
 	else if (pkt->type == VM_PKT_DATA_USING_XFER_PAGES)
 		data_xfer(&d, dev, pkt->xfer_pageset_id, pkt->xfer,
 			  pkt->xfer_cnt);
@@ -496,7 +496,7 @@ void ovb__cap_pkt_out(void *tap, const struct iovec *iov, int n,
 		if (s->range_cnt <= 16 &&
 		    !ovb_gpa_ranges_parse(s->ranges, s->ranges_len,
 					  s->range_cnt, ranges, 16, &used))
-			data_gpa(&d, &dev->part->gmem, ranges, s->range_cnt);
+			data_gpa(&d, dev->part->gmem, ranges, s->range_cnt);
 		else
 			d.flags |= OVB_CAP_F_DATA_UNKNOWN;
 	}

@@ -73,7 +73,7 @@ static int gpadl_finish(struct ovb_partition *part, struct ovb_gpadl_asm *a)
 			uint64_t pfn = g->ranges[i].pfns[p];
 
 			if (pfn > UINT64_MAX / HV_PAGE_SIZE ||
-			    !ovb_gmem_ptr(&part->gmem, pfn * HV_PAGE_SIZE,
+			    !ovb_gmem_ptr(part->gmem, pfn * HV_PAGE_SIZE,
 					  HV_PAGE_SIZE)) {
 				ovb_peer("%s: GPADL %#x range %d: PFN %#llx "
 					 "outside guest memory", part->name,
@@ -302,7 +302,7 @@ static int gpadl_map(struct ovb_partition *part, struct srv_gpadl *g,
 	    g->ranges[0].byte_count % HV_PAGE_SIZE)
 		return -EINVAL;
 	n = g->ranges[0].npfns;
-	return ovb_gmem_map_pfns(&part->gmem, pfns, n, view);
+	return ovb_gmem_map_pfns(part->gmem, pfns, n, view);
 }
 
 int ovb_vsp_gpadl_get(struct ovb_vsp_dev *dev, uint32_t handle,
@@ -420,12 +420,22 @@ static int open_rings(struct ovb_partition *part, struct ovb_vsp_dev *dev,
 	cp.name = name;
 	cp.relid = dev->relid;
 	cp.subidx = dev->subidx;
-	cp.in_ctl = va;
-	cp.in_data = va + HV_PAGE_SIZE;
 	cp.in_size = (uint32_t)((off - 1) * HV_PAGE_SIZE);
-	cp.out_ctl = va + off * HV_PAGE_SIZE;
-	cp.out_data = va + (off + 1) * HV_PAGE_SIZE;
 	cp.out_size = (uint32_t)((npages - off - 1) * HV_PAGE_SIZE);
+	if (va) {
+		cp.in_ctl = va;
+		cp.in_data = va + HV_PAGE_SIZE;
+		cp.out_ctl = va + off * HV_PAGE_SIZE;
+		cp.out_data = va + (off + 1) * HV_PAGE_SIZE;
+	} else {
+		/* Scattered pages the provider could not map: paged rings. */
+		uint8_t **pg = dev->ring_view.pages;
+
+		cp.in_ctl = pg[0];
+		cp.in_pages = pg + 1;
+		cp.out_ctl = pg[off];
+		cp.out_pages = pg + off + 1;
+	}
 	cp.wait_fd = -1;
 	cp.signal_fd = -1;
 	cp.role = &srv_chan_role;

@@ -56,7 +56,7 @@ static int contact_page(struct ovb_partition *part, uint64_t gpa,
 	if (!gpa)
 		return 0;
 	if (gpa % HV_PAGE_SIZE ||
-	    !(*out = ovb_gmem_ptr(&part->gmem, gpa, HV_PAGE_SIZE))) {
+	    !(*out = ovb_gmem_ptr(part->gmem, gpa, HV_PAGE_SIZE))) {
 		ovb_peer("%s: INITIATE_CONTACT: %s GPA %#llx not a page of "
 			 "guest memory", part->name, what,
 			 (unsigned long long)gpa);

@@ -89,7 +89,7 @@ struct ovb_partition {
 	pthread_t owner; /* atomic: who holds @lock, when @owned */
 	bool owned;      /* atomic */
 #endif
-	struct ovb_gmem gmem;
+	struct ovb_gmem *gmem; /* borrowed from the link */
 
 	bool connected;        /* INITIATE_CONTACT accepted */
 	bool offers_requested; /* REQUEST_OFFERS seen: hot add sends at once */

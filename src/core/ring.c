@@ -73,13 +73,76 @@ static int ring_check_index(const struct ovb_ring *r, const char *what,
 	return 0;
 }
 
-/* Copy @n (< size) bytes into the data area at @off; return the end. */
-static uint32_t ring_copy_in(struct ovb_ring *r, uint32_t off,
-			     const void *src, size_t n)
+/* Paged data area: copy @n (< size) bytes in at @off page by page. */
+static inline __attribute__((always_inline)) uint32_t
+ring_paged_in(struct ovb_ring *r, uint32_t off, const uint8_t *s, size_t n)
+{
+	uint32_t po = off % HV_PAGE_SIZE;
+
+	/* Most pieces (descriptor, padding, trailer, small packets) stay
+	 * inside one page: one copy, its size known where it is constant. */
+	if (n < HV_PAGE_SIZE - po) {
+		memcpy(r->pages[off / HV_PAGE_SIZE] + po, s, n);
+		return off + (uint32_t)n;
+	}
+	while (n) {
+		uint32_t chunk;
+
+		po = off % HV_PAGE_SIZE;
+		chunk = HV_PAGE_SIZE - po;
+		if (chunk > n)
+			chunk = (uint32_t)n;
+		memcpy(r->pages[off / HV_PAGE_SIZE] + po, s, chunk);
+		s += chunk;
+		n -= chunk;
+		off += chunk;
+		if (off == r->size)
+			off = 0;
+	}
+	return off;
+}
+
+/* Paged data area: copy @n (< size) bytes out at @off page by page. */
+static inline __attribute__((always_inline)) uint32_t
+ring_paged_out(const struct ovb_ring *r, uint32_t off, uint8_t *d, size_t n)
+{
+	uint32_t po = off % HV_PAGE_SIZE;
+
+	if (n < HV_PAGE_SIZE - po) {
+		memcpy(d, r->pages[off / HV_PAGE_SIZE] + po, n);
+		return off + (uint32_t)n;
+	}
+	while (n) {
+		uint32_t chunk;
+
+		po = off % HV_PAGE_SIZE;
+		chunk = HV_PAGE_SIZE - po;
+		if (chunk > n)
+			chunk = (uint32_t)n;
+		memcpy(d, r->pages[off / HV_PAGE_SIZE] + po, chunk);
+		d += chunk;
+		n -= chunk;
+		off += chunk;
+		if (off == r->size)
+			off = 0;
+	}
+	return off;
+}
+
+/*
+ * Copy @n (< size) bytes into the data area at @off; return the end.
+ * @paged is a constant at each call site: the caller tests r->pages once
+ * per packet, so the contiguous path carries no extra test per copy.
+ */
+static inline __attribute__((always_inline)) uint32_t
+ring_copy_in(struct ovb_ring *r, uint32_t off, const void *src, size_t n,
+	     bool paged)
 {
 	const uint8_t *s = src;
 	uint32_t first = r->size - off;
 
+	if (paged)
+		return ring_paged_in(r, off, s, n);
 	if (n == 0)
 		return off;
 	if (n < first) {
@@ -91,13 +154,16 @@ static uint32_t ring_copy_in(struct ovb_ring *r, uint32_t off,
 	return (uint32_t)(n - first);
 }
 
-/* Copy @n (< size) bytes out of the data area at @off; return the end. */
-static uint32_t ring_copy_out(const struct ovb_ring *r, uint32_t off,
-			      void *dst, size_t n)
+/* Copy @n (< size) bytes out of the data area at @off; as ring_copy_in. */
+static inline __attribute__((always_inline)) uint32_t
+ring_copy_out(const struct ovb_ring *r, uint32_t off, void *dst, size_t n,
+	      bool paged)
 {
 	uint8_t *d = dst;
 	uint32_t first = r->size - off;
 
+	if (paged)
+		return ring_paged_out(r, off, d, n);
 	if (n == 0)
 		return off;
 	if (n < first) {
@@ -120,6 +186,21 @@ int ovb_ring_attach(struct ovb_ring *r, void *ctl, void *data, uint32_t size,
 	r->data = data;
 	r->size = size;
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "ring");
+	return 0;
+}
+
+int ovb_ring_attach_pages(struct ovb_ring *r, void *ctl,
+			  uint8_t *const *pages, uint32_t size,
+			  const char *name)
+{
+	/* Attach as contiguous for the checks, then switch to pages. */
+	if (!pages || ovb_ring_attach(r, ctl, (void *)pages, size, name))
+		return -EINVAL;
+	for (uint32_t i = 0; i < size / HV_PAGE_SIZE; i++)
+		if (!pages[i])
+			return -EINVAL;
+	r->data = NULL;
+	r->pages = pages;
 	return 0;
 }
 
@@ -182,11 +263,24 @@ static ssize_t ring_iov_len(const struct ovb_ring *r, const struct iovec *iov,
 	return (ssize_t)len;
 }
 
+/* The packet's bytes, padding and trailer from @off; returns the end. */
+static inline __attribute__((always_inline)) uint32_t
+ring_stage(struct ovb_ring *r, uint32_t off, const struct iovec *iov,
+	   int iovcnt, uint32_t pad, uint64_t trailer, bool paged)
+{
+	static const uint8_t zeros[8];
+
+	for (int i = 0; i < iovcnt; i++)
+		off = ring_copy_in(r, off, iov[i].iov_base, iov[i].iov_len,
+				   paged);
+	off = ring_copy_in(r, off, zeros, pad, paged);
+	return ring_copy_in(r, off, &trailer, sizeof(trailer), paged);
+}
+
 int ovb_ring_write_packet(struct ovb_ring *r, const struct iovec *iov,
 			  int iovcnt)
 {
-	static const uint8_t zeros[8];
-	uint32_t space, rd, off, start;
+	uint32_t space, rd, start;
 	uint64_t trailer;
 	ssize_t len;
 	int rc;
@@ -213,12 +307,15 @@ int ovb_ring_write_packet(struct ovb_ring *r, const struct iovec *iov,
 		return -EAGAIN;
 
 	start = r->priv_write;
-	off = start;
-	for (int i = 0; i < iovcnt; i++)
-		off = ring_copy_in(r, off, iov[i].iov_base, iov[i].iov_len);
-	off = ring_copy_in(r, off, zeros, space - 8 - (uint32_t)len);
 	trailer = (uint64_t)start << 32;
-	r->priv_write = ring_copy_in(r, off, &trailer, sizeof(trailer));
+	if (__builtin_expect(r->pages != NULL, 0))
+		r->priv_write = ring_stage(r, start, iov, iovcnt,
+					   space - 8 - (uint32_t)len, trailer,
+					   true);
+	else
+		r->priv_write = ring_stage(r, start, iov, iovcnt,
+					   space - 8 - (uint32_t)len, trailer,
+					   false);
 	return 0;
 }
 
@@ -366,6 +463,7 @@ ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 {
 	struct vmpacket_descriptor desc;
 	uint32_t wr, avail, len, end;
+	bool paged;
 	int rc;
 
 	if ((rc = ring_read_sync(r)) != 0)
@@ -384,13 +482,20 @@ ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 			 r->name, wr, avail, r->priv_read);
 		return -EBADMSG;
 	}
-	ring_copy_out(r, r->priv_read, &desc, sizeof(desc));
+	paged = r->pages != NULL;
+	if (__builtin_expect(paged, 0))
+		ring_copy_out(r, r->priv_read, &desc, sizeof(desc), true);
+	else
+		ring_copy_out(r, r->priv_read, &desc, sizeof(desc), false);
 	if ((rc = ring_check_desc(r, r->priv_read, &desc, avail)) != 0)
 		return rc;
 	len = desc.len8 * 8u;
 	if (buflen < len)
 		return -EMSGSIZE;
-	end = ring_copy_out(r, r->priv_read, buf, len);
+	if (__builtin_expect(paged, 0))
+		end = ring_copy_out(r, r->priv_read, buf, len, true);
+	else
+		end = ring_copy_out(r, r->priv_read, buf, len, false);
 	/* The peer may have rewritten the descriptor since we checked it:
 	 * hand out the checked one. */
 	memcpy(buf, &desc, sizeof(desc));

@@ -78,7 +78,7 @@ static void echo_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 {
 	struct echo_chan *ec = ovb_chan_ctx(chan);
 
-	if (ec->buf.va)
+	if (ec->buf.len)
 		ovb_vsp_gpadl_put(dev, ec->buf_gpadl, &ec->buf);
 	free(ec);
 }
@@ -141,12 +141,19 @@ static int echo_xfer(struct ovb_chan *chan, struct echo_msg *m)
 	struct echo_chan *ec = ovb_chan_ctx(chan);
 	struct vmtransfer_page_range r = { .byte_count = m->len };
 	struct ovb_send s = { 0 };
-	uint8_t *p = ec->buf.va;
+	uint8_t chunk[256];
 
-	if (!p || !m->len || m->len > ec->buf.len)
+	if (!ec->buf.len || !m->len || m->len > ec->buf.len)
 		return EINVAL;
-	for (uint32_t i = 0; i < m->len; i++)
-		p[i] = (uint8_t)(m->arg + i);
+	/* The buffer may be a paged view: fill it through the accessor. */
+	for (uint32_t off = 0; off < m->len; off += sizeof(chunk)) {
+		uint32_t n = m->len - off < sizeof(chunk) ? m->len - off
+							  : sizeof(chunk);
+
+		for (uint32_t i = 0; i < n; i++)
+			chunk[i] = (uint8_t)(m->arg + off + i);
+		ovb_gmem_view_write(&ec->buf, off, chunk, n);
+	}
 	s.type = VM_PKT_DATA_USING_XFER_PAGES;
 	s.flags = OVB_SEND_COMPLETION;
 	s.xid = m->arg;
@@ -190,14 +197,14 @@ static void echo_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		m.status = (uint32_t)echo_pages(chan, pkt, &m);
 		break;
 	case ECHO_OP_SET_BUFFER:
-		if (ec->buf.va)
+		if (ec->buf.len)
 			ovb_vsp_gpadl_put(ec->dev, ec->buf_gpadl, &ec->buf);
 		ec->buf_gpadl = (uint32_t)m.arg;
 		m.status = (uint32_t)-ovb_vsp_gpadl_get(ec->dev, ec->buf_gpadl,
 							&ec->buf);
 		break;
 	case ECHO_OP_DROP_BUFFER:
-		if (ec->buf.va)
+		if (ec->buf.len)
 			ovb_vsp_gpadl_put(ec->dev, ec->buf_gpadl, &ec->buf);
 		break;
 	case ECHO_OP_XFER:

@@ -2,13 +2,16 @@
 /*
  * The in-process partition link: a guest partition and the host in one
  * process.  Guest memory is a memfd that the server maps a second time,
- * exactly as over the socket link; messages, signals and eventfds cross
+ * exactly as over the socket link (the memfd provider), or anonymous
+ * memory the server reaches through the host-memory provider, as in an
+ * embedding VMM (anon_memory); messages, signals and eventfds cross
  * through two ordered queues, each drained by its own thread.  Layer: link.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "link/inproc_test.h"
@@ -41,7 +44,10 @@ struct queue {
 };
 
 struct ovb_inproc {
-	struct ovb_gmem gmem; /* the guest's view */
+	struct ovb_gmem *gmem;      /* the guest's view */
+	struct ovb_gmem *host_gmem; /* the host's view of the same RAM */
+	uint8_t *anon, *anon_host;  /* anon_memory: both mappings */
+	size_t anon_size;
 	struct ovb_partition *part;
 	struct ovb_client *cl;
 	struct queue to_host, to_guest;
@@ -253,34 +259,129 @@ static const struct ovb_client_link_ops inproc_guest_ops_slow = {
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
+/* Memfd guest RAM, which the host maps a second time from a dup. */
+static int inproc_mem_memfd(struct ovb_inproc *l,
+			    const struct ovb_inproc_params *p)
+{
+	int rc, fd;
+
+	if ((rc = ovb_memfd_gmem_create(p->name, &l->gmem)) != 0 ||
+	    (rc = ovb_memfd_gmem_create(p->name, &l->host_gmem)) != 0)
+		return rc;
+	fd = ovb_memfd_gmem_create_region(l->gmem, p->mem_gpa, p->mem_size);
+	if (fd < 0)
+		return fd;
+	fd = dup(fd);
+	if (fd < 0)
+		return -errno;
+	rc = ovb_memfd_gmem_add(l->host_gmem, p->mem_gpa, p->mem_size, fd, 0);
+	if (rc)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Anonymous guest RAM reached through the host-memory provider, as an
+ * embedding VMM has it.  A real guest hands out GPADLs whose pages are
+ * scattered (vmalloc'ed buffers); ours are contiguous, so the host gets
+ * its own mapping of the same pages (mremap of a shared mapping with old
+ * size 0 maps the same pages again) with the chunks of each part in
+ * reverse order: small chunks in the low INPROC_ANON_LOW bytes, where the
+ * guest allocates its rings first, 1 MiB chunks above (big buffers).  A
+ * GPADL that crosses a chunk is scattered in the host's memory, and the
+ * host must serve it through a paged view.
+ */
+#define INPROC_ANON_LOW (4u << 20)
+#define INPROC_ANON_HIGH_CHUNK (1u << 20)
+
+/* Map [@from, @from + @len) of guest RAM reversed in chunks of @chunk. */
+static int inproc_anon_part(struct ovb_inproc *l, uint64_t gpa, size_t from,
+			    size_t len, size_t chunk)
+{
+	size_t n = len / chunk;
+
+	if (len % chunk) {
+		chunk = len;
+		n = 1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		uint8_t *at = l->anon_host + from + (n - 1 - k) * chunk;
+		int rc;
+
+		if (mremap(l->anon + from + k * chunk, 0, chunk,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
+			return -errno;
+		rc = ovb_gmem_host_add(l->host_gmem, gpa + from + k * chunk,
+				       chunk, at);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int inproc_mem_anon(struct ovb_inproc *l,
+			   const struct ovb_inproc_params *p)
+{
+	uint64_t chunk = p->anon_chunk ? p->anon_chunk : 4 * 4096;
+	size_t size = p->mem_size, low;
+	int rc;
+
+	if (!size || size % 4096 || chunk % 4096 || !chunk)
+		return -EINVAL;
+	if ((rc = ovb_gmem_host_create(p->name, &l->gmem)) != 0 ||
+	    (rc = ovb_gmem_host_create(p->name, &l->host_gmem)) != 0)
+		return rc;
+	l->anon = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l->anon == MAP_FAILED) {
+		l->anon = NULL;
+		return -errno;
+	}
+	l->anon_size = size;
+	l->anon_host = mmap(NULL, size, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (l->anon_host == MAP_FAILED) {
+		l->anon_host = NULL;
+		return -errno;
+	}
+	low = size < INPROC_ANON_LOW ? size : INPROC_ANON_LOW;
+	low -= low % chunk;
+	if ((low && (rc = inproc_anon_part(l, p->mem_gpa, 0, low, chunk))) ||
+	    (size > low &&
+	     (rc = inproc_anon_part(l, p->mem_gpa, low, size - low,
+				    INPROC_ANON_HIGH_CHUNK))))
+		return rc;
+	if ((rc = ovb_gmem_host_add(l->gmem, p->mem_gpa, size, l->anon)) != 0)
+		return rc;
+	return ovb_gmem_pool_add(l->gmem, p->mem_gpa, size);
+}
+
+static void inproc_mem_free(struct ovb_inproc *l)
+{
+	ovb_gmem_destroy(l->gmem);
+	ovb_gmem_destroy(l->host_gmem);
+	if (l->anon)
+		munmap(l->anon, l->anon_size);
+	if (l->anon_host)
+		munmap(l->anon_host, l->anon_size);
+}
+
 int ovb_inproc_create(struct ovb_server *srv,
 		      const struct ovb_inproc_params *p,
 		      struct ovb_inproc **out)
 {
 	struct ovb_inproc *l = calloc(1, sizeof(*l));
-	const struct ovb_gmem_region *r;
-	int rc, fd;
+	int rc;
 
 	if (!l)
 		return -ENOMEM;
-	ovb_gmem_init(&l->gmem, p->name);
-	rc = ovb_gmem_create_region(&l->gmem, p->mem_gpa, p->mem_size);
+	rc = p->anon_memory ? inproc_mem_anon(l, p) : inproc_mem_memfd(l, p);
 	if (rc)
 		goto err_mem;
 	rc = ovb_server_partition_create(srv, p->name, &inproc_host_ops, l,
-					 &l->part);
+					 l->host_gmem, &l->part);
 	if (rc)
 		goto err_mem;
-	r = &l->gmem.region[0];
-	fd = dup(r->fd);
-	rc = fd < 0 ? -errno
-		    : ovb_server_partition_add_memory(l->part, r->gpa, r->size,
-						      fd, 0);
-	if (rc) {
-		if (fd >= 0)
-			close(fd);
-		goto err_part;
-	}
 	rc = queue_start(&l->to_host, l, host_handle);
 	if (rc)
 		goto err_part;
@@ -289,7 +390,7 @@ int ovb_inproc_create(struct ovb_server *srv,
 		goto err_qh;
 	rc = ovb_client_create(p->no_eventfd ? &inproc_guest_ops_slow
 					     : &inproc_guest_ops,
-			       l, &l->gmem, &l->cl);
+			       l, l->gmem, &l->cl);
 	if (rc)
 		goto err_qg;
 	*out = l;
@@ -301,7 +402,7 @@ err_qh:
 err_part:
 	ovb_server_partition_destroy(l->part);
 err_mem:
-	ovb_gmem_destroy(&l->gmem);
+	inproc_mem_free(l);
 	free(l);
 	return rc;
 }
@@ -320,7 +421,7 @@ void ovb_inproc_destroy(struct ovb_inproc *l)
 	ovb_client_link_down(l->cl);
 	queue_stop(&l->to_guest);
 	ovb_client_destroy(l->cl);
-	ovb_gmem_destroy(&l->gmem);
+	inproc_mem_free(l);
 	free(l);
 }
 

@@ -28,7 +28,7 @@
 
 struct ovb_link_guest {
 	int fd;
-	struct ovb_gmem gmem;
+	struct ovb_gmem *gmem;
 	struct ovb_client *cl;
 	pthread_t reader;
 	bool reader_started;
@@ -198,7 +198,7 @@ int ovb_link_guest_connect(const struct ovb_link_guest_params *p,
 	struct ovb_link_hello hello = { .link_version = OVB_LINK_VERSION };
 	struct ovb_link_mem_region mr;
 	struct ovb_link_guest *g;
-	int rc;
+	int rc, mem_fd;
 
 	if (strlen(p->path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -206,7 +206,10 @@ int ovb_link_guest_connect(const struct ovb_link_guest_params *p,
 	if (!g)
 		return -ENOMEM;
 	strcpy(sa.sun_path, p->path);
-	ovb_gmem_init(&g->gmem, p->name);
+	g->fd = -1;
+	rc = ovb_memfd_gmem_create(p->name, &g->gmem);
+	if (rc)
+		goto err;
 	g->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (g->fd < 0 || connect(g->fd, (void *)&sa, sizeof(sa))) {
 		rc = -errno;
@@ -214,16 +217,19 @@ int ovb_link_guest_connect(const struct ovb_link_guest_params *p,
 	}
 	hello.vp_count = p->vp_count ? p->vp_count : 1;
 	strncpy(hello.name, p->name, sizeof(hello.name) - 1);
-	rc = ovb_gmem_create_region(&g->gmem, p->mem_gpa, p->mem_size);
-	if (rc)
+	mem_fd = ovb_memfd_gmem_create_region(g->gmem, p->mem_gpa,
+					      p->mem_size);
+	if (mem_fd < 0) {
+		rc = mem_fd;
 		goto err;
+	}
 	mr = (struct ovb_link_mem_region){ .gpa = p->mem_gpa,
 					   .size = p->mem_size };
 	rc = ovb__link_send(g->fd, OVB_LINK_HELLO, &hello, sizeof(hello), NULL,
 			    0, GUEST_SEND_WAIT);
 	if (!rc)
 		rc = ovb__link_send(g->fd, OVB_LINK_MEM_REGION, &mr, sizeof(mr),
-				    &g->gmem.region[0].fd, 1, GUEST_SEND_WAIT);
+				    &mem_fd, 1, GUEST_SEND_WAIT);
 	if (!rc && p->extra_size && p->extra_fd >= 0) {
 		int efd = p->extra_fd;
 
@@ -237,7 +243,7 @@ int ovb_link_guest_connect(const struct ovb_link_guest_params *p,
 	if (!rc)
 		rc = ovb_client_create(p->no_eventfd ? &guest_ops_slow
 						     : &guest_ops,
-				       g, &g->gmem, &g->cl);
+				       g, g->gmem, &g->cl);
 	if (rc)
 		goto err;
 	rc = -pthread_create(&g->reader, NULL, guest_reader, g);
@@ -251,7 +257,7 @@ int ovb_link_guest_connect(const struct ovb_link_guest_params *p,
 err:
 	if (g->fd >= 0)
 		close(g->fd);
-	ovb_gmem_destroy(&g->gmem);
+	ovb_gmem_destroy(g->gmem);
 	free(g);
 	return rc;
 }
@@ -268,6 +274,6 @@ void ovb_link_guest_destroy(struct ovb_link_guest *g)
 		pthread_join(g->reader, NULL);
 	ovb_client_destroy(g->cl);
 	close(g->fd);
-	ovb_gmem_destroy(&g->gmem);
+	ovb_gmem_destroy(g->gmem);
 	free(g);
 }

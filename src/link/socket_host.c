@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "link/link_priv.h"
+#include "openvmbus/gmem.h"
 #include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "openvmbus/link_socket.h"
@@ -33,6 +34,7 @@ struct conn {
 	struct conn *next;
 	int fd;
 	struct ovb_partition *part; /* after HELLO */
+	struct ovb_gmem *gmem;      /* the guest's RAM, after HELLO */
 	bool posted;                /* a POST_MESSAGE was seen */
 	char name[64];
 };
@@ -126,8 +128,11 @@ static int on_hello(struct conn *c, const struct ovb_link_hello *hello)
 		if (*p < 0x20 || *p > 0x7e)
 			*p = '?';
 	snprintf(c->name, sizeof(c->name), "%s", name[0] ? name : "guest");
-	rc = ovb_server_partition_create(c->h->srv, c->name, &host_link_ops, c,
-					 &c->part);
+	rc = ovb_memfd_gmem_create(c->name, &c->gmem);
+	if (!rc)
+		rc = ovb_server_partition_create(c->h->srv, c->name,
+						 &host_link_ops, c, c->gmem,
+						 &c->part);
 	if (rc)
 		return conn_error(c, -rc, "cannot create the partition");
 	return ovb__link_send(c->fd, OVB_LINK_WELCOME, &w, sizeof(w), NULL, 0,
@@ -143,8 +148,7 @@ static int on_mem_region(struct conn *c, const struct ovb_link_mem_region *m,
 	if (c->posted)
 		return conn_error(c, EPROTO,
 				  "MEM_REGION after the first POST_MESSAGE");
-	rc = ovb_server_partition_add_memory(c->part, m->gpa, m->size, fd,
-					     m->fd_offset);
+	rc = ovb_memfd_gmem_add(c->gmem, m->gpa, m->size, fd, m->fd_offset);
 	if (!rc)
 		return 0;
 	snprintf(why, sizeof(why),
@@ -234,6 +238,7 @@ static void conn_close(struct ovb_link_host *h, struct conn *c)
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->part)
 		ovb_server_partition_destroy(c->part);
+	ovb_gmem_destroy(c->gmem);
 	close(c->fd);
 	for (struct conn **pp = &h->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {

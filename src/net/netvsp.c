@@ -184,7 +184,7 @@ static void netvsp_partition_remove(struct ovb_partition *part, void *vsp_ctx)
 /* Release both buffers; nic->lock held for writing. */
 static void netvsp_release_rx(struct netvsp_nic *nic)
 {
-	if (!nic->rx_view.va)
+	if (!nic->rx_view.len)
 		return;
 	ovb_vsp_gpadl_put(nic->dev, nic->rx_gpadl, &nic->rx_view);
 	memset(&nic->rx_view, 0, sizeof(nic->rx_view));
@@ -193,7 +193,7 @@ static void netvsp_release_rx(struct netvsp_nic *nic)
 
 static void netvsp_release_tx(struct netvsp_nic *nic)
 {
-	if (!nic->tx_view.va)
+	if (!nic->tx_view.len)
 		return;
 	ovb_vsp_gpadl_put(nic->dev, nic->tx_gpadl, &nic->tx_view);
 	memset(&nic->tx_view, 0, sizeof(nic->tx_view));
@@ -208,7 +208,7 @@ static uint32_t netvsp_recv_buf(struct netvsp_nic *nic,
 	struct ovb_gmem_view v;
 	int rc;
 
-	if (nic->rx_view.va) {
+	if (nic->rx_view.len) {
 		ovb_peer("%s: second receive buffer refused", nic->name);
 		return NVSP_STAT_FAIL;
 	}
@@ -243,7 +243,7 @@ static uint32_t netvsp_send_buf(struct netvsp_nic *nic,
 	struct ovb_gmem_view v;
 	int rc;
 
-	if (nic->tx_view.va) {
+	if (nic->tx_view.len) {
 		ovb_peer("%s: second send buffer refused", nic->name);
 		return NVSP_STAT_FAIL;
 	}
@@ -293,7 +293,7 @@ static void netvsp_init(struct netvsp_nic *nic, struct ovb_chan *chan,
 		if (ovb_nvsp_versions[i] >= m->u.init.min &&
 		    ovb_nvsp_versions[i] <= m->u.init.max)
 			v = ovb_nvsp_versions[i];
-	if (nic->rx_view.va || nic->tx_view.va)
+	if (nic->rx_view.len || nic->tx_view.len)
 		v = 0; /* no renegotiation under live buffers */
 	r.init_complete.status = v ? NVSP_STAT_SUCCESS : NVSP_STAT_FAIL;
 	r.init_complete.negotiated_protocol_ver = v;
@@ -369,16 +369,23 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 
 	pthread_rwlock_rdlock(&nic->lock);
 	if (idx != NVSP_INVALID_SECTION_INDEX) {
-		if (!nic->tx_view.va || idx >= nic->nsections ||
+		if (!nic->tx_view.len || idx >= nic->nsections ||
 		    !size || size > NETVSP_SEND_SECTION) {
 			ovb_peer("%s: send section %u (%u bytes) outside the "
 				 "send buffer (%u sections)", nic->name, idx,
 				 size, nic->nsections);
 			goto out;
 		}
-		msg = (const uint8_t *)nic->tx_view.va +
-		      (size_t)idx * NETVSP_SEND_SECTION;
 		len = size;
+		msg = ovb_gmem_view_ptr(&nic->tx_view,
+					(size_t)idx * NETVSP_SEND_SECTION, len);
+		if (!msg) {
+			/* The section straddles scattered pages: stage it. */
+			ovb_gmem_view_read(&nic->tx_view,
+					   (size_t)idx * NETVSP_SEND_SECTION,
+					   ch->scratch, len);
+			msg = ch->scratch;
+		}
 	} else if (pkt->type == VM_PKT_DATA_USING_GPA_DIRECT) {
 		n = ovb_gmem_ranges_iov(ovb_partition_gmem(nic->part),
 					pkt->ranges, pkt->range_cnt, iov,

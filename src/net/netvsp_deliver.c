@@ -168,6 +168,35 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 	}
 }
 
+/* batch_add() for a slot that is not contiguous in our memory. */
+static void batch_write_paged(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			      size_t off, const void *hdr, size_t hlen,
+			      const void *d1, size_t l1, const void *d2,
+			      size_t l2)
+{
+	size_t len = hlen + l1 + l2;
+	uint8_t *tmp;
+
+	if (!OVB_FAULT_ON() || !(tmp = malloc(len))) {
+		ovb_gmem_view_write(&nic->rx_view, off, hdr, hlen);
+		if (l1)
+			ovb_gmem_view_write(&nic->rx_view, off + hlen, d1, l1);
+		if (l2)
+			ovb_gmem_view_write(&nic->rx_view, off + hlen + l1, d2,
+					    l2);
+		return;
+	}
+	/* The fault engine edits the message in place: stage it. */
+	memcpy(tmp, hdr, hlen);
+	if (l1)
+		memcpy(tmp + hlen, d1, l1);
+	if (l2)
+		memcpy(tmp + hlen + l1, d2, l2);
+	ovb__fault_rndis(ch->chan, tmp, len);
+	ovb_gmem_view_write(&nic->rx_view, off, tmp, len);
+	free(tmp);
+}
+
 /*
  * Copy one RNDIS message (@hdr, then @d1 and @d2) into @slot and add it to
  * @ch's batch as the next range; pend_lock held.
@@ -176,16 +205,22 @@ static void batch_add(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		      uint32_t slot, const void *hdr, size_t hlen,
 		      const void *d1, size_t l1, const void *d2, size_t l2)
 {
-	uint8_t *p = (uint8_t *)nic->rx_view.va + (size_t)slot * nic->slot_size;
+	size_t off = (size_t)slot * nic->slot_size, len = hlen + l1 + l2;
+	uint8_t *p = ovb_gmem_view_ptr(&nic->rx_view, off, len);
 	struct vmtransfer_page_range *r = &ch->pend[ch->npend++];
 
-	memcpy(p, hdr, hlen);
-	if (l1)
-		memcpy(p + hlen, d1, l1);
-	if (l2)
-		memcpy(p + hlen + l1, d2, l2);
-	if (OVB_FAULT_ON())
-		ovb__fault_rndis(ch->chan, p, hlen + l1 + l2);
+	if (p) {
+		memcpy(p, hdr, hlen);
+		if (l1)
+			memcpy(p + hlen, d1, l1);
+		if (l2)
+			memcpy(p + hlen + l1, d2, l2);
+		if (OVB_FAULT_ON())
+			ovb__fault_rndis(ch->chan, p, len);
+	} else {
+		/* The slot straddles scattered pages of a paged view. */
+		batch_write_paged(nic, ch, off, hdr, hlen, d1, l1, d2, l2);
+	}
 	r->byte_count = (uint32_t)(hlen + l1 + l2);
 	r->byte_offset = slot * nic->slot_size;
 	if (ch->pend_head == SLOT_NONE)
@@ -293,7 +328,7 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	uint32_t slot;
 	int rc;
 
-	if (!nic->rx_view.va || !ch)
+	if (!nic->rx_view.len || !ch)
 		return -ENODEV;
 	if (hlen + flen > nic->slot_size)
 		return -EMSGSIZE;
@@ -315,7 +350,7 @@ void netvsp__flush(void *ctx)
 	struct netvsp_nic *nic = ctx;
 
 	pthread_rwlock_rdlock(&nic->lock);
-	if (nic->rx_view.va) {
+	if (nic->rx_view.len) {
 		for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
 			struct netvsp_chan *ch = nic->ch[i];
 
@@ -353,7 +388,7 @@ void netvsp__rx_quiesce(struct netvsp_nic *nic)
 	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
 		struct netvsp_chan *ch = nic->ch[i];
 
-		if (!ch || !nic->rx_view.va)
+		if (!ch || !nic->rx_view.len)
 			continue;
 		pthread_mutex_lock(&ch->pend_lock);
 		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
@@ -613,7 +648,7 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
 	__atomic_fetch_add(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) ||
-	    !ovb_netvsp_link(vsp) || !nic->rx_view.va || len < 14)
+	    !ovb_netvsp_link(vsp) || !nic->rx_view.len || len < 14)
 		goto out;
 	rc = 0;
 	if (!netvsp_filter(nic, frame))

@@ -27,6 +27,7 @@
 #include "openvmbus/client.h"
 #include "openvmbus/echo.h"
 #include "openvmbus/hv.h"
+#include "openvmbus/link.h"
 #include "openvmbus/log.h"
 
 #define MEM_GPA 0x100000ull
@@ -144,15 +145,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_host h = { .p = data, .left = size };
 	struct ovb_echo_driver_ctx echo = { 0 };
 	uint8_t flags = in_u8(&h);
-	struct ovb_gmem gm;
+	struct ovb_gmem *gm = NULL;
 
 	/* FUZZ_LOG=1 (with OVB_LOG=info) shows what an input does. */
 	if (!getenv("FUZZ_LOG"))
 		ovb_log_set_sink(quiet, NULL);
-	ovb_gmem_init(&gm, "fuzz");
-	if (ovb_gmem_create_region(&gm, MEM_GPA, MEM_SIZE))
+	if (ovb_memfd_gmem_create("fuzz", &gm) ||
+	    ovb_memfd_gmem_create_region(gm, MEM_GPA, MEM_SIZE) < 0)
 		goto out_mem;
-	if (ovb_client_create(&stub_ops, &h, &gm, &h.cl))
+	if (ovb_client_create(&stub_ops, &h, gm, &h.cl))
 		goto out_mem;
 	ovb_client_register_driver(h.cl, &ovb_echo_driver, &echo);
 	ovb_client_set_timeout(h.cl, 1);
@@ -165,6 +166,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ovb_client_unload(h.cl, 1);
 	ovb_client_destroy(h.cl);
 out_mem:
-	ovb_gmem_destroy(&gm);
+	ovb_gmem_destroy(gm);
 	return 0;
 }

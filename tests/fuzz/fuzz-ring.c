@@ -12,7 +12,9 @@
  * Input layout:
  *   0      flags: bit0 3 data pages (else 2); bit1 raw indices (else
  *          reduced into range and 8-aligned, so most inputs reach the
- *          packet parser)
+ *          packet parser); bit2 a paged data area (each page its own
+ *          allocation, attached last page first: ASan sees a copy that
+ *          runs past any page)
  *   1..20  write_index, read_index, interrupt_mask, pending_send_sz,
  *          feature_bits (u32 little-endian)
  *   21..22 n: bytes of data-area content that follow (u16)
@@ -177,9 +179,15 @@ static void run_script(struct ovb_ring *r, struct input *in)
 		case 7: /* the peer moves an index or a flag under us */
 			((uint32_t *)r->ctl)[in_u8(in) % 4] = in_u32(in);
 			break;
-		case 8: /* the peer rewrites data bytes */
-			r->data[in_u16(in) % r->size] = in_u8(in);
+		case 8: { /* the peer rewrites data bytes */
+			uint32_t at = in_u16(in) % r->size;
+
+			if (r->pages)
+				r->pages[at / 4096][at % 4096] = in_u8(in);
+			else
+				r->data[at] = in_u8(in);
 			break;
+		}
 		default:
 			r->ctl->feature_bits = in_u8(in) & 1;
 			break;
@@ -199,17 +207,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
 	struct vmbus_ring_control *ctl;
-	uint8_t flags = in_u8(&in), *ring_data;
+	uint8_t flags = in_u8(&in), *ring_data = NULL, *pages[3] = { 0 };
 	uint32_t ring_size = (flags & 1) ? 3 * 4096 : 2 * 4096;
-	bool raw = flags & 2;
+	uint32_t npages = ring_size / 4096;
+	bool raw = flags & 2, paged = flags & 4;
 	struct ovb_ring r;
 	uint16_t n;
+	int rc;
 
 	ovb_log_set_sink(quiet, NULL);
 	ctl = calloc(1, sizeof(*ctl));
-	ring_data = calloc(1, ring_size);
-	if (!ctl || !ring_data ||
-	    ovb_ring_attach(&r, ctl, ring_data, ring_size, "fuzz") != 0)
+	if (paged) {
+		/* Page i of the ring is allocation npages - 1 - i. */
+		uint8_t *alloc[3] = { 0 };
+
+		for (uint32_t i = 0; i < npages; i++)
+			alloc[i] = calloc(1, 4096);
+		for (uint32_t i = 0; i < npages; i++)
+			pages[i] = alloc[npages - 1 - i];
+		rc = ctl && pages[0] && pages[npages - 1] &&
+		     (npages < 3 || pages[1]) ?
+			     ovb_ring_attach_pages(&r, ctl, pages, ring_size,
+						   "fuzz") : -ENOMEM;
+	} else {
+		ring_data = calloc(1, ring_size);
+		rc = ctl && ring_data ? ovb_ring_attach(&r, ctl, ring_data,
+							ring_size, "fuzz")
+				      : -ENOMEM;
+	}
+	if (rc)
 		goto out;
 
 	ovb_ring_init_control(&r);
@@ -219,8 +245,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctl->pending_send_sz = in_u32(&in);
 	ctl->feature_bits = in_u32(&in);
 	n = in_u16(&in);
-	for (uint32_t i = 0; i < n && in.left; i++)
-		ring_data[(ctl->read_index + i) % ring_size] = in_u8(&in);
+	for (uint32_t i = 0; i < n && in.left; i++) {
+		uint32_t at = (ctl->read_index + i) % ring_size;
+
+		if (paged)
+			pages[at / 4096][at % 4096] = in_u8(&in);
+		else
+			ring_data[at] = in_u8(&in);
+	}
 
 	drain(&r);
 	run_script(&r, &in);
@@ -229,5 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out:
 	free(ctl);
 	free(ring_data);
+	for (uint32_t i = 0; i < 3; i++)
+		free(pages[i]);
 	return 0;
 }

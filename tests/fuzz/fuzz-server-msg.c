@@ -30,6 +30,7 @@
 
 #include "openvmbus/echo.h"
 #include "openvmbus/hv.h"
+#include "openvmbus/link.h"
 #include "openvmbus/log.h"
 #include "openvmbus/server.h"
 #include "openvmbus/vsp.h"
@@ -140,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					.monitored = flags & 4 };
 	struct ovb_partition *part;
 	struct ovb_server *srv;
+	struct ovb_gmem *gm = NULL;
 	int fd, settles = 0;
 
 	/* FUZZ_LOG=1 (with OVB_LOG=info) shows what an input does. */
@@ -150,15 +152,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 8)
 		ovb_server_set_max_version(srv, VMBUS_VERSION_WIN10);
 	ovb_server_register_vsp(srv, &ovb_echo_vsp_ops, &cfg);
-	if (ovb_server_partition_create(srv, "fuzz", &stub_ops, NULL, &part))
+	if (ovb_memfd_gmem_create("fuzz", &gm))
 		goto out_srv;
 	fd = memfd_create("fuzz-guest", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, MEM_SIZE) < 0 ||
-	    ovb_server_partition_add_memory(part, MEM_GPA, MEM_SIZE, fd, 0)) {
+	    ovb_memfd_gmem_add(gm, MEM_GPA, MEM_SIZE, fd, 0)) {
 		if (fd >= 0)
 			close(fd);
-		goto out_part;
+		goto out_srv;
 	}
+	if (ovb_server_partition_create(srv, "fuzz", &stub_ops, NULL, gm,
+					&part))
+		goto out_srv;
 	for (int step = 0; step < MAX_STEPS && in.left; step++) {
 		uint8_t op = in_u8(&in);
 
@@ -190,5 +195,6 @@ out_part:
 	sent = signals = 0;
 out_srv:
 	ovb_server_destroy(srv);
+	ovb_gmem_destroy(gm);
 	return 0;
 }

@@ -17,6 +17,33 @@
 #include "openvmbus/server.h"
 #include "tests/lib/pair.h"
 
+bool pair_anon_memory(void)
+{
+	const char *e = getenv("OVB_TEST_ANON_MEMORY");
+
+	return e && *e == '1';
+}
+
+void pair_mem_params(struct ovb_inproc_params *ip)
+{
+	ip->anon_memory = pair_anon_memory();
+}
+
+void pair_check_paged(struct ovb_inproc *l)
+{
+	struct ovb_gmem_stats st;
+
+	if (!pair_anon_memory())
+		return;
+	ovb_gmem_get_stats(ovb_partition_gmem(ovb_inproc_partition(l)), &st);
+	print_message("anon memory: host views %llu direct, %llu paged\n",
+		      (unsigned long long)st.direct_views,
+		      (unsigned long long)st.paged_views);
+	if (st.direct_views + st.mapped_views + st.paged_views)
+		assert_true(st.paged_views > 0);
+	assert_int_equal(st.mapped_views, 0); /* host memory never maps */
+}
+
 struct pair *pair_new(const struct pair_opts *o)
 {
 	static const struct pair_opts defaults = { 0 };
@@ -38,6 +65,7 @@ struct pair *pair_new(const struct pair_opts *o)
 	ip.mem_gpa = o->mem_gpa ? o->mem_gpa : 1ull << 30;
 	ip.mem_size = o->mem_size ? o->mem_size : 64ull << 20;
 	ip.no_eventfd = o->no_eventfd;
+	pair_mem_params(&ip);
 	assert_int_equal(ovb_inproc_create(p->srv, &ip, &p->link), 0);
 	p->cl = ovb_inproc_client(p->link);
 	assert_int_equal(ovb_client_register_driver(
@@ -62,6 +90,7 @@ struct ovb_inproc *pair_add_guest(struct pair *p, const char *name,
 					.mem_size = 16ull << 20 };
 	struct ovb_inproc *l;
 
+	pair_mem_params(&ip);
 	assert_int_equal(ovb_inproc_create(p->srv, &ip, &l), 0);
 	assert_int_equal(ovb_client_register_driver(ovb_inproc_client(l),
 						    &ovb_echo_driver, echo), 0);
@@ -70,6 +99,7 @@ struct ovb_inproc *pair_add_guest(struct pair *p, const char *name,
 
 void pair_free(struct pair *p)
 {
+	pair_check_paged(p->link);
 	ovb_inproc_destroy(p->link);
 	dfx_stop(p->loop);
 	ovb_server_destroy(p->srv);

@@ -31,6 +31,22 @@ struct pair_opts {
 	bool caller_dispatch;        /**< caller-driven server (dispatch-fx.h) */
 };
 
+/**
+ * Guest memory mode of the inproc fixtures.  tests/run.sh runs some pair
+ * suites a second time with OVB_TEST_ANON_MEMORY=1: guest RAM is then
+ * anonymous memory the host reaches through the host-memory provider,
+ * with GPADLs scattered in host memory (link.h anon_memory).
+ */
+bool pair_anon_memory(void);
+/** Set @ip's memory mode from the environment (see above). */
+void pair_mem_params(struct ovb_inproc_params *ip);
+/**
+ * Before @l goes away: in anon mode, assert that the host served at least
+ * one GPADL view through a paged view whenever it made any view, so a
+ * suite that passes in anon mode did take the paged path.
+ */
+void pair_check_paged(struct ovb_inproc *l);
+
 /** Build a pair (not connected).  Asserts on failure. */
 struct pair *pair_new(const struct pair_opts *o);
 /** Build and connect (newest version); asserts the echo device bound. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "openvmbus/log.h"
@@ -18,6 +19,47 @@
 
 char rfx_last_log[512];
 int rfx_log_count;
+bool rfx_paged;
+
+struct rfx_pages *rfx_pages_new(size_t size)
+{
+	struct rfx_pages *pg = calloc(1, sizeof(*pg));
+	size_t n = size / 4096;
+
+	assert_non_null(pg);
+	assert_true(size && size % 4096 == 0);
+	pg->size = size;
+	pg->lin = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(pg->lin != MAP_FAILED);
+	/* One page more than needed: the alias is never adjacent to the
+	 * pages it shows, whatever mmap picks. */
+	pg->alias = mmap(NULL, size + 4096, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(pg->alias != MAP_FAILED);
+	pg->pages = calloc(n, sizeof(*pg->pages));
+	assert_non_null(pg->pages);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *at = pg->alias + (n - 1 - i) * 4096;
+
+		/* mremap of a shared mapping with old size 0: the same page
+		 * mapped a second time. */
+		assert_true(mremap(pg->lin + i * 4096, 0, 4096,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, at) == at);
+		pg->pages[i] = at;
+	}
+	return pg;
+}
+
+void rfx_pages_free(struct rfx_pages *pg)
+{
+	if (!pg)
+		return;
+	munmap(pg->alias, pg->size + 4096);
+	munmap(pg->lin, pg->size);
+	free(pg->pages);
+	free(pg);
+}
 
 static void rfx_log_sink(enum ovb_log_level level, const char *line,
 			 void *ctx)
@@ -32,14 +74,27 @@ int rfx_setup(void **state)
 
 	assert_non_null(f);
 	f->ctl = aligned_alloc(4096, sizeof(*f->ctl));
-	f->data = aligned_alloc(4096, RFX_SIZE);
 	assert_non_null(f->ctl);
-	assert_non_null(f->data);
-	memset(f->data, 0xee, RFX_SIZE);
-	assert_int_equal(ovb_ring_attach(&f->w, f->ctl, f->data, RFX_SIZE,
-					 "relid 5 out"), 0);
-	assert_int_equal(ovb_ring_attach(&f->rd, f->ctl, f->data, RFX_SIZE,
-					 "relid 5 in"), 0);
+	if (rfx_paged) {
+		f->pg = rfx_pages_new(RFX_SIZE);
+		f->data = f->pg->lin;
+		memset(f->data, 0xee, RFX_SIZE);
+		assert_int_equal(ovb_ring_attach_pages(&f->w, f->ctl,
+						       f->pg->pages, RFX_SIZE,
+						       "relid 5 out"), 0);
+		assert_int_equal(ovb_ring_attach_pages(&f->rd, f->ctl,
+						       f->pg->pages, RFX_SIZE,
+						       "relid 5 in"), 0);
+		assert_null(f->w.data);
+	} else {
+		f->data = aligned_alloc(4096, RFX_SIZE);
+		assert_non_null(f->data);
+		memset(f->data, 0xee, RFX_SIZE);
+		assert_int_equal(ovb_ring_attach(&f->w, f->ctl, f->data,
+						 RFX_SIZE, "relid 5 out"), 0);
+		assert_int_equal(ovb_ring_attach(&f->rd, f->ctl, f->data,
+						 RFX_SIZE, "relid 5 in"), 0);
+	}
 	ovb_ring_init_control(&f->w);
 	ovb_log_set_sink(rfx_log_sink, NULL);
 	ovb_log_set_level(OVB_LOG_WARN);
@@ -55,7 +110,10 @@ int rfx_teardown(void **state)
 
 	ovb_log_set_sink(NULL, NULL);
 	free(f->ctl);
-	free(f->data);
+	if (f->pg)
+		rfx_pages_free(f->pg);
+	else
+		free(f->data);
 	free(f);
 	return 0;
 }

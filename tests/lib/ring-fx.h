@@ -18,10 +18,31 @@
 
 struct rfx {
 	struct vmbus_ring_control *ctl;
-	uint8_t *data;
+	uint8_t *data;       /**< the data area, in order (for inspection) */
+	struct rfx_pages *pg; /**< paged rings: the scattered alias */
 	struct ovb_ring w;  /**< the writer's view, named "relid 5 out" */
 	struct ovb_ring rd; /**< the reader's view, named "relid 5 in" */
 };
+
+/**
+ * Memory whose pages are seen twice: in order at @lin, and in reverse
+ * order through @pages (page i of @lin is @pages[i], which lies in a
+ * second mapping of the same pages, last page first), so a ring attached
+ * to @pages is paged and scattered while a test reads it in order.
+ */
+struct rfx_pages {
+	uint8_t *lin;
+	uint8_t *alias;
+	uint8_t **pages;
+	size_t size;
+};
+
+/** Map @size bytes (page multiple) as above; asserts on failure. */
+struct rfx_pages *rfx_pages_new(size_t size);
+void rfx_pages_free(struct rfx_pages *pg);
+
+/** When true, rfx_setup() attaches both views paged (rfx_pages). */
+extern bool rfx_paged;
 
 extern char rfx_last_log[512]; /**< last line logged */
 extern int rfx_log_count;      /**< lines logged since setup */

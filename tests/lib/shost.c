@@ -13,6 +13,7 @@
 
 #include "openvmbus/client.h"
 #include "openvmbus/hv.h"
+#include "openvmbus/link.h"
 #include "tests/lib/shost.h"
 
 static void rec_add(struct shost *h, int kind, uint32_t conn, uint32_t relid,
@@ -170,11 +171,11 @@ struct shost *shost_new(bool eventfds)
 
 	assert_non_null(h);
 	pthread_mutex_init(&h->lock, NULL);
-	ovb_gmem_init(&h->gm, "scripted");
-	assert_int_equal(ovb_gmem_create_region(&h->gm, 1ull << 30, 16 << 20),
-			 0);
+	assert_int_equal(ovb_memfd_gmem_create("scripted", &h->gm), 0);
+	assert_true(ovb_memfd_gmem_create_region(h->gm, 1ull << 30,
+						 16 << 20) >= 0);
 	assert_int_equal(ovb_client_create(eventfds ? &sh_ops : &sh_ops_slow,
-					   h, &h->gm, &h->cl), 0);
+					   h, h->gm, &h->cl), 0);
 	h->answer_unload = true;
 	return h;
 }
@@ -183,7 +184,7 @@ void shost_free(struct shost *h)
 {
 	ovb_client_link_down(h->cl);
 	ovb_client_destroy(h->cl);
-	ovb_gmem_destroy(&h->gm);
+	ovb_gmem_destroy(h->gm);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

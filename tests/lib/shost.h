@@ -36,7 +36,7 @@ struct shost_rec {
 };
 
 struct shost {
-	struct ovb_gmem gm;
+	struct ovb_gmem *gm;
 	struct ovb_client *cl;
 	pthread_mutex_t lock;
 	/* Script (set before connect; change under lock afterwards). */

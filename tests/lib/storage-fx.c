@@ -16,6 +16,7 @@
 #include "openvmbus/link.h"
 #include "openvmbus/server.h"
 #include "storage/storvsc_priv.h"
+#include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
 /* ---- gate backend: RAM underneath, requests held while closed -------- */
@@ -211,6 +212,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 				 0);
 		assert_int_equal(ovb_storvsp_register(f->srv, f->ide), 0);
 	}
+	pair_mem_params(&ip);
 	assert_int_equal(ovb_inproc_create(f->srv, &ip, &f->link), 0);
 	f->cl = ovb_inproc_client(f->link);
 	f->set.cfg.subchannels = o->subchannels;
@@ -235,6 +237,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 
 void sfx_free(struct sfx *f)
 {
+	pair_check_paged(f->link);
 	ovb_inproc_destroy(f->link);
 	dfx_stop(f->loop);
 	ovb_server_destroy(f->srv);

@@ -275,16 +275,18 @@ static void test_link_contract(void **state)
 	struct fake_link l = { 0 };
 	struct ovb_partition *part;
 	struct ovb_server *srv;
-	int fd = memfd_create("guest", MFD_CLOEXEC);
+	struct ovb_gmem *gm;
+	/* A VMM's guest RAM: anonymous memory, no fd. */
+	void *ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	assert_true(ram != MAP_FAILED);
+	assert_int_equal(ovb_gmem_host_create("vmm0", &gm), 0);
+	assert_int_equal(ovb_gmem_host_add(gm, gpa, size, ram), 0);
 	assert_int_equal(ovb_server_create(&srv), 0);
 	assert_int_equal(ovb_server_set_threading(srv, OVB_SERVER_CALLER), 0);
 	assert_int_equal(ovb_server_partition_create(srv, "vmm0", &fake_ops,
-						     &l, &part), 0);
-	assert_int_equal(ovb_server_partition_add_memory(part, gpa, size, fd,
-							 0), 0);
+						     &l, gm, &part), 0);
 	assert_int_equal(ovb_partition_message_vp(part), 0);
 	assert_int_equal(ovb_server_post_message(part,
 						 VMBUS_MESSAGE_CONNECTION_ID_4,
@@ -303,6 +305,8 @@ static void test_link_contract(void **state)
 	assert_int_equal(l.disconnects, 1);
 	ovb_server_partition_destroy(part);
 	ovb_server_destroy(srv);
+	ovb_gmem_destroy(gm);
+	munmap(ram, size);
 }
 
 static void test_storage_io(void **state)

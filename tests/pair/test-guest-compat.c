@@ -260,7 +260,7 @@ static void open_fields(uint32_t version, uint32_t want_vp)
 	for (int k = 0; k < 2; k++) {
 		uint64_t gpa = (pfn0 + (k ? RING / 4096 + 1 : 0)) * 4096;
 		const struct vmbus_ring_control *ctl =
-			ovb_gmem_ptr(&f->h->gm, gpa, 4096);
+			ovb_gmem_ptr(f->h->gm, gpa, 4096);
 
 		assert_non_null(ctl);
 		assert_int_equal(ctl->feature_bits & 1, 1);

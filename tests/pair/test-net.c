@@ -116,6 +116,7 @@ static struct net *net_new(uint32_t mtu, const struct ovb_netvsc_params *np)
 
 		pthread_mutex_init(&g->rx.lock, NULL);
 		g->rx.link = -1;
+		pair_mem_params(&ip);
 		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
 		assert_int_equal(ovb_client_register_driver(
 					 ovb_inproc_client(g->link),
@@ -137,6 +138,7 @@ static void net_free(struct net *t)
 	for (int i = 0; i < 2; i++) {
 		if (t->g[i].nic)
 			ovb_netvsc_close(t->g[i].nic);
+		pair_check_paged(t->g[i].link);
 		ovb_inproc_destroy(t->g[i].link);
 		rx_reset(&t->g[i].rx);
 	}

@@ -234,5 +234,11 @@ int main(void)
 		T(test_corrupt_too_few_bytes),
 		T(test_corrupt_does_not_advance),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	failed = cmocka_run_group_tests_name("contiguous", tests, NULL, NULL);
+	/* Again over a paged data area (ring-fx.h rfx_pages). */
+	rfx_paged = true;
+	failed += cmocka_run_group_tests_name("paged", tests, NULL, NULL);
+	return failed;
 }

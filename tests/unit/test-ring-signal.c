@@ -279,5 +279,11 @@ int main(void)
 		T(test_set_pending_matches_write),
 		T(test_set_pending_rounds_and_clears),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	failed = cmocka_run_group_tests_name("contiguous", tests, NULL, NULL);
+	/* Again over a paged data area (ring-fx.h rfx_pages). */
+	rfx_paged = true;
+	failed += cmocka_run_group_tests_name("paged", tests, NULL, NULL);
+	return failed;
 }

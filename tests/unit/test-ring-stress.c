@@ -6,7 +6,8 @@
  * the second sleeps on semaphores and wakes only on the signals the ring
  * asks for (docs/wire.md B5 rules 1-3), so a lost wake-up shows up as a
  * timeout instead of going unnoticed; it runs once more over an 8 KiB ring,
- * where the writer fills the ring and sleeps on pending_send_sz often.
+ * where the writer fills the ring and sleeps on pending_send_sz often, and
+ * once over a 64 KiB ring whose pages are scattered (a paged data area).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/ring.h"
+#include "tests/lib/ring-fx.h"
 
 #define PACKETS 200000u
 #define MAX_LEN 1024u
@@ -227,20 +229,32 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static void run_stress(uint32_t size, bool use_signals)
+static void run_stress(uint32_t size, bool use_signals, bool paged)
 {
 	struct stress *s = calloc(1, sizeof(*s));
+	struct rfx_pages *pg = NULL;
 	pthread_t wt, rt;
 
 	assert_non_null(s);
 	s->ctl = aligned_alloc(4096, sizeof(*s->ctl));
-	s->data = aligned_alloc(4096, size);
 	assert_non_null(s->ctl);
-	assert_non_null(s->data);
-	assert_int_equal(ovb_ring_attach(&s->w, s->ctl, s->data, size,
-					 "stress out"), 0);
-	assert_int_equal(ovb_ring_attach(&s->rd, s->ctl, s->data, size,
-					 "stress in"), 0);
+	if (paged) {
+		/* Writer and reader over scattered pages (ring-fx.h). */
+		pg = rfx_pages_new(size);
+		assert_int_equal(ovb_ring_attach_pages(&s->w, s->ctl,
+						       pg->pages, size,
+						       "stress out"), 0);
+		assert_int_equal(ovb_ring_attach_pages(&s->rd, s->ctl,
+						       pg->pages, size,
+						       "stress in"), 0);
+	} else {
+		s->data = aligned_alloc(4096, size);
+		assert_non_null(s->data);
+		assert_int_equal(ovb_ring_attach(&s->w, s->ctl, s->data, size,
+						 "stress out"), 0);
+		assert_int_equal(ovb_ring_attach(&s->rd, s->ctl, s->data, size,
+						 "stress in"), 0);
+	}
 	ovb_ring_init_control(&s->w);
 	s->use_signals = use_signals;
 	sem_init(&s->reader_wake, 0, 0);
@@ -262,22 +276,29 @@ static void run_stress(uint32_t size, bool use_signals)
 	sem_destroy(&s->writer_wake);
 	free(s->ctl);
 	free(s->data);
+	rfx_pages_free(pg);
 	free(s);
 }
 
 static void test_stress_spin(void **state)
 {
-	run_stress(64 * 1024, false);
+	run_stress(64 * 1024, false, false);
 }
 
 static void test_stress_signalled(void **state)
 {
-	run_stress(64 * 1024, true);
+	run_stress(64 * 1024, true, false);
+}
+
+/* The signalled run over a paged data area whose pages are scattered. */
+static void test_stress_signalled_paged(void **state)
+{
+	run_stress(64 * 1024, true, true);
 }
 
 static void test_stress_signalled_small_ring(void **state)
 {
-	run_stress(8 * 1024, true);
+	run_stress(8 * 1024, true, false);
 }
 
 int main(void)
@@ -286,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_stress_spin),
 		cmocka_unit_test(test_stress_signalled),
 		cmocka_unit_test(test_stress_signalled_small_ring),
+		cmocka_unit_test(test_stress_signalled_paged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

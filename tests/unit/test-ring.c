@@ -425,5 +425,11 @@ int main(void)
 		T(test_batch_partial_when_full),
 		T(test_empty_batch_no_signal),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	failed = cmocka_run_group_tests_name("contiguous", tests, NULL, NULL);
+	/* Again over a paged data area (ring-fx.h rfx_pages). */
+	rfx_paged = true;
+	failed += cmocka_run_group_tests_name("paged", tests, NULL, NULL);
+	return failed;
 }

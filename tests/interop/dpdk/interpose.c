@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "openvmbus/link.h"
 #include "openvmbus/vsc.h"
 #include "tests/interop/dpdk/shim.h"
 
@@ -252,11 +253,14 @@ static void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	void *target = file_target(&st, off, len);
 
 	if (target) {
-		const struct ovb_gmem_region *r =
-			&ovb_client_gmem(shim.cl)->region[0];
+		const struct ovb_gmem *gm = ovb_client_gmem(shim.cl);
+		uint64_t foff = 0;
+		int mfd = ovb_memfd_gmem_fd(gm, ovb_gmem_gpa(gm, target),
+					    &foff);
 
-		return shim_real_mmap(addr, len, prot, flags, r->fd,
-				      (off_t)((uint8_t *)target - r->hva));
+		if (mfd < 0)
+			shim_die("%p is not in the guest's memfd RAM", target);
+		return shim_real_mmap(addr, len, prot, flags, mfd, (off_t)foff);
 	}
 	return shim_real_mmap(addr, len, prot, flags, fd, off);
 }
