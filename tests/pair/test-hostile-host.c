@@ -4,9 +4,9 @@
  * client (bad offers, rescinds of unknown relids, unsolicited responses,
  * unknown types), the server's real messages dropped or altered (a host
  * that never answers; refused opens are in test-hostile-host-open.c), and
- * raw packets and index
- * scribbles in the rings of an open echo channel.  The client must log a
- * clear warning, return a clear error, and keep everything else working.
+ * raw packets and index scribbles in the rings of an open echo channel.
+ * The client must log a clear warning, return a clear error, and keep
+ * everything else working.
  */
 #include <setjmp.h>
 #include <stdarg.h>
