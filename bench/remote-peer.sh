@@ -30,8 +30,12 @@
 # with the client cache off (our host's default: a write completes when the
 # OSD has it); REMOTE_PEER_RBD_CACHE=true turns it on for both.
 # nbd: nbdkit's memory plugin (1 GiB) on a unix socket in DIR; peer = fio's
-# nbd engine (libnbd, one connection), ours = blk_nbd (libnbd, one
-# connection, its engine thread).
+# nbd engine (libnbd, one connection, driven from fio's thread), ours =
+# blk_nbd (libnbd; nbdkit advertises multi-conn, so a connection per channel
+# queue, driven by the channel's worker itself).
+# nbd1: the same with multiconn=off: one connection per disk and blk_nbd's
+# engine thread (what servers without multi-conn get), e.g.
+#   bash bench/remote-peer.sh out.json nbd nbd1
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -73,6 +77,8 @@ nbd_up() {
 	PEER=(--ioengine=nbd --uri="$SPEC")
 }
 nbd_down() { [ -n "$nbd_pid" ] && kill "$nbd_pid" 2>/dev/null && wait "$nbd_pid"; nbd_pid=; }
+nbd1_up() { nbd_up "$@" || return 1; SPEC="$SPEC,multiconn=off"; }
+nbd1_down() { nbd_down; }
 
 # ---- the run -------------------------------------------------------------
 dir=$(mktemp -d /tmp/ovb-remote-peer.XXXXXX)
