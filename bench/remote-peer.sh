@@ -70,6 +70,7 @@ nbd_pid=
 nbd_up() {
 	command -v nbdkit >/dev/null || { echo "remote-peer: nbdkit missing"; return 1; }
 	fio --enghelp 2>/dev/null | grep -qw nbd || { echo "remote-peer: fio has no nbd engine"; return 1; }
+	rm -f "$1/nbd.sock" # a server before this one may have left it
 	nbdkit -f -U "$1/nbd.sock" memory 1G 2>"$1/nbdkit.log" &
 	nbd_pid=$!
 	for _ in $(seq 100); do [ -S "$1/nbd.sock" ] && break; sleep 0.05; done
