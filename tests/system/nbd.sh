@@ -305,7 +305,7 @@ mute=$!; srv+=("$mute")
 for _ in $(seq 100); do [ -s "$dir/mute.port" ] && break; sleep 0.05; done
 mport=$(cat "$dir/mute.port")
 start=$(date +%s)
-if timeout 20 "$VMBUS" disk add "nbd://127.0.0.1:$mport/,timeout=2" --socket "$sock" \
+if timeout 20 "$VMBUS" disk add "nbd://127.0.0.1:$mport/,timeout=1" --socket "$sock" \
 	2>"$dir/mute-err.log"; then
 	fail "disk add of a mute server succeeded"
 fi
@@ -317,11 +317,11 @@ stop_all
 
 start=$(date +%s)
 if timeout 20 "$VMBUS" host --socket "$dir/h2.sock" --echo 0 \
-	--disk "nbd://127.0.0.1:$mport/,timeout=2" 2>"$dir/mute-start.log"; then
+	--disk "nbd://127.0.0.1:$mport/,timeout=1" 2>"$dir/mute-start.log"; then
 	fail "a host started on a mute server"
 fi
 [ $(( $(date +%s) - start )) -lt 10 ] || fail "host start on a mute server took too long"
-grep -q "no NBD handshake within 2 s" "$dir/mute-start.log" || fail "mute: unclear error"
+grep -q "no NBD handshake within 1 s" "$dir/mute-start.log" || fail "mute: unclear error"
 if timeout 20 "$VMBUS" host --socket "$dir/h3.sock" --echo 0 \
 	--disk "nbd+unix:///?socket=$dir/absent.sock" 2>"$dir/absent-start.log"; then
 	fail "a host started on an absent server"
