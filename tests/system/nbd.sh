@@ -203,7 +203,7 @@ sleep 1
 kill -0 "$writer" 2>/dev/null || fail "the writer finished before the kill"
 "$VMBUS" stat --socket "$sock" --json >"$dir/stat-before.json" || fail "stat"
 kill -KILL "$nbd"; wait "$nbd" 2>/dev/null || true
-sleep 1
+sleep 0.5
 nbdkit -f -i 127.0.0.1 -p "$port" "${slow[@]}" 2>"$dir/nbdkit-r2.log" &
 nbd=$!; srv+=("$nbd")
 start=$(date +%s)
@@ -254,7 +254,7 @@ nbd=$!; srv+=("$nbd"); wait_for "$port"
 nbdkit -f -U "$dir/hot.sock" memory 8M 2>"$dir/nbdkit-hot.log" &
 hot=$!; srv+=("$hot"); wait_for "$dir/hot.sock"
 # One connection and its engine thread (multiconn=off) meet this fault.
-start_host "nbd://127.0.0.1:$port/,timeout=3,multiconn=off"
+start_host "nbd://127.0.0.1:$port/,timeout=2,multiconn=off"
 start_guest g5
 dd if=/dev/urandom of="$mnt/scsi0/lun0" bs=64k count=16 status=none
 kill -STOP "$nbd"
@@ -265,7 +265,7 @@ if timeout 25 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 skip=100 \
 fi
 took=$(( $(date +%s) - start ))
 [ "$took" -lt 20 ] || fail "a read from a silent server took $took s"
-grep -q "did not answer within 3 s" "$dir/host.log" || fail "no deadline message"
+grep -q "did not answer within 2 s" "$dir/host.log" || fail "no deadline message"
 kill -CONT "$nbd"
 ok=0
 for _ in $(seq 20); do
