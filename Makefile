@@ -49,7 +49,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # The OS-facing sources: libopenvmbus-linux.  Everything else is the core.
 LINUX_SRCS := $(sort $(wildcard src/link/socket_*.c)) src/backend/blk_file.c \
 	src/backend/blk_spec.c src/backend/blk_scheme.c src/backend/blk_rbd.c \
-	src/backend/blk_nbd.c \
+	$(sort $(wildcard src/backend/blk_nbd*.c)) \
 	src/backend/net_tap.c $(sort $(wildcard src/frontend/*.c))
 CORE_SRCS := $(filter-out $(LINUX_SRCS),$(LIB_SRCS))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)

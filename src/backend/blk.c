@@ -143,6 +143,15 @@ bool ovb_blk_ready(const struct ovb_blk_queue *q)
 	return q->blk->ops->ready ? q->blk->ops->ready(q) : q->inflight > 0;
 }
 
+int ovb_blk_get_stats(struct ovb_blk *blk, struct ovb_blk_stats *st)
+{
+	if (!blk || !st)
+		return -EINVAL;
+	if (!blk->ops->stats)
+		return -EOPNOTSUPP;
+	return blk->ops->stats(blk, st);
+}
+
 void ovb_blk_close(struct ovb_blk *blk)
 {
 	if (blk)
