@@ -279,8 +279,14 @@ grep -c "failed" "$dir/writer.log" >/dev/null &&
 
 # The OSD gone for good: the RBD disk's I/O fails with an error the guest
 # sees (its request deadline, --io-timeout), no hang; a file disk on the
-# same host serves on.
-"$VMBUS" host --socket "$sock" --echo 0 --disk "rbd:ovb/disk,conf=$conf" \
+# same host serves on.  This host is stopped with the whole cluster gone
+# (below) and leaves the image open on purpose (src/backend/blk_rbd.c,
+# "Closing"): librbd's own state for the requests it still holds is never
+# freed, which a leak-checking (SAN) build would report at exit; only
+# allocations made inside librbd are exempted.
+echo "leak:librbd.so.1" >"$dir/lsan.supp"
+LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$dir/lsan.supp \
+	"$VMBUS" host --socket "$sock" --echo 0 --disk "rbd:ovb/disk,conf=$conf" \
 	--disk "$dir/file.img,size=8M" 2>>"$dir/host.log" &
 host=$!
 pids+=("$host")
