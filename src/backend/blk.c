@@ -6,7 +6,9 @@
  * few commands whose data it builds itself.  Layer: backends.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "openvmbus/blk.h"
@@ -26,6 +28,45 @@ void ovb_blk_queue_destroy(struct ovb_blk_queue *q)
 		if (ovb_blk_poll(q, -1) < 0)
 			break;
 	q->blk->ops->queue_destroy(q);
+}
+
+int ovb_blk_queue_cancel(struct ovb_blk_queue *q)
+{
+	if (!q)
+		return -EINVAL;
+	if (!q->blk->ops->cancel)
+		return -EOPNOTSUPP;
+	return q->blk->ops->cancel(q);
+}
+
+int ovb_blk_queue_alloc(struct ovb_blk *blk, size_t size,
+			struct ovb_blk_queue **out)
+{
+	struct ovb_blk_queue *q;
+
+	if (!blk || !out || size < sizeof(*q))
+		return -EINVAL;
+	q = calloc(1, size);
+	if (!q)
+		return -ENOMEM;
+	q->blk = blk;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0) {
+		int rc = -errno;
+
+		free(q);
+		return rc;
+	}
+	*out = q;
+	return 0;
+}
+
+void ovb_blk_queue_free(struct ovb_blk_queue *q)
+{
+	if (!q)
+		return;
+	close(q->efd);
+	free(q);
 }
 
 size_t ovb_blk_iov_len(const struct iovec *iov, int iovcnt)
@@ -64,6 +105,15 @@ static int blk_check(const struct ovb_blk *blk, const struct ovb_blk_req *req)
 			return -EROFS;
 		if (!blk->can_zero)
 			return -EOPNOTSUPP;
+		break;
+	case OVB_BLK_WRITE_SAME:
+		if (blk->read_only)
+			return -EROFS;
+		if (!blk->can_write_same)
+			return -EOPNOTSUPP;
+		if (req->iovcnt < 0 || (req->iovcnt > 0 && !req->iov) ||
+		    ovb_blk_iov_len(req->iov, req->iovcnt) != bs)
+			return -EINVAL;
 		break;
 	default:
 		return -EINVAL;
