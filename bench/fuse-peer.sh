@@ -14,6 +14,7 @@
 #                     the host would run)
 #  - uring-poll:      --storage-poll on the guest and --poll on the host
 #  - uring-nospin:    uring with --fuse-spin 0 (queues always sleep)
+#  - uring-pin:       uring with --fuse-pin (queue threads on their CPUs)
 #  - before:          uring with another build's vmbus (FUSE_PEER_BEFORE),
 #                     for before/after rows in the same run
 #  - libfuse:         ours with --fuse-uring=off
@@ -36,7 +37,7 @@
 #   FUSE_PEER_ROWS=a,b     only rows whose name contains a or b
 #                          (randread-4k-qd1, qd1, 128k ...)
 #   FUSE_PEER_ONLY=a,b     only these targets (default: all but
-#                          uring-nospin and before)
+#                          uring-nospin, uring-pin and before)
 #   FUSE_PEER_REPEAT=n     run the targets n times, alternating (default
 #                          1); the table shows medians, the JSON every run
 #   FUSE_PEER_BEFORE=PATH  a vmbus binary for the `before` target
@@ -255,6 +256,7 @@ for pass in $(seq "$REPEAT"); do
 	ours uring-hostpoll --poll "$POLL_US" -- --fuse-uring=on
 	ours uring-poll --poll "$POLL_US" -- --fuse-uring=on --storage-poll "$POLL_US"
 	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
+	ours uring-pin -- --fuse-uring=on --fuse-pin
 	[ -n "$BEFORE" ] && BIN=$BEFORE ours before -- --fuse-uring=on
 	ours libfuse -- --fuse-uring=off
 	passthrough
@@ -274,17 +276,19 @@ for line in open(rows):
     dio[t] = d
 names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
          "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
+         "uring-pin": "uring-pin",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
          "qsd": "qsd", "engine": "fio-engine"}
 what = {"uring": "ours, FUSE over io_uring (defaults)",
         "uring-hostpoll": "ours, host --poll 50",
         "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
         "uring-nospin": "ours, --fuse-spin 0",
+        "uring-pin": "ours, --fuse-pin",
         "before": "ours, " + (os.environ.get("FUSE_PEER_BEFORE") or "before"),
         "libfuse": "ours over libfuse", "pt": "libfuse's passthrough_ll",
         "qsd": "qemu-storage-daemon's FUSE export",
         "engine": "fio engine (no FUSE, no loop)"}
-ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin"]
+ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin", "uring-pin"]
 order = [t for t in names if any(t in v for v in runs.values())]
 def val(w, t):
     v = runs.get(w, {}).get(t)
