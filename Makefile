@@ -52,7 +52,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LINUX_SRCS := $(sort $(wildcard src/link/socket_*.c)) src/backend/blk_file.c \
 	src/backend/blk_spec.c src/backend/blk_scheme.c src/backend/blk_rbd.c \
 	src/backend/blk_rbd_open.c src/backend/rbd_lib.c \
-	src/backend/blk_nbd.c \
+	$(sort $(wildcard src/backend/blk_nbd*.c)) \
 	src/backend/net_tap.c $(sort $(wildcard src/frontend/*.c))
 CORE_SRCS := $(filter-out $(LINUX_SRCS),$(LIB_SRCS))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)

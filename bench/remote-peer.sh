@@ -37,8 +37,12 @@
 #   for i in 1 2 3; do bash bench/remote-peer.sh /tmp/rbd-$i.json rbd; done
 # REMOTE_PEER_HOST_ARGS adds options to our `vmbus host` (e.g. "--poll 50").
 # nbd: nbdkit's memory plugin (1 GiB) on a unix socket in DIR; peer = fio's
-# nbd engine (libnbd, one connection), ours = blk_nbd (libnbd, one
-# connection, its engine thread).
+# nbd engine (libnbd, one connection, driven from fio's thread), ours =
+# blk_nbd (libnbd; nbdkit advertises multi-conn, so a connection per channel
+# queue, driven by the channel's worker itself).
+# nbd1: the same with multiconn=off: one connection per disk and blk_nbd's
+# engine thread (what servers without multi-conn get), e.g.
+#   bash bench/remote-peer.sh out.json nbd nbd1
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -102,6 +106,7 @@ nbd_pid=
 nbd_up() {
 	command -v nbdkit >/dev/null || { echo "remote-peer: nbdkit missing"; return 1; }
 	fio --enghelp 2>/dev/null | grep -qw nbd || { echo "remote-peer: fio has no nbd engine"; return 1; }
+	rm -f "$1/nbd.sock" # a server before this one may have left it
 	nbdkit -f -U "$1/nbd.sock" memory 1G 2>"$1/nbdkit.log" &
 	nbd_pid=$!
 	FILLED=
@@ -110,6 +115,8 @@ nbd_up() {
 	PEER=(--ioengine=nbd --uri="$SPEC")
 }
 nbd_down() { [ -n "$nbd_pid" ] && kill "$nbd_pid" 2>/dev/null && wait "$nbd_pid"; nbd_pid=; }
+nbd1_up() { nbd_up "$@" || return 1; SPEC="$SPEC,multiconn=off"; }
+nbd1_down() { nbd_down; }
 
 # ---- the run -------------------------------------------------------------
 dir=$(mktemp -d /tmp/ovb-remote-peer.XXXXXX)

@@ -28,6 +28,15 @@ static void host_on_signal(int sig)
 		ovb_link_host_stop(host_link);
 }
 
+static const struct host_plugin *const host_plugins[] = {
+	&host_plugin_echo,
+	&host_plugin_disk,
+	&host_plugin_nic,
+	&host_plugin_capture,
+	&host_plugin_fault,
+};
+#define NPLUGINS (sizeof(host_plugins) / sizeof(host_plugins[0]))
+
 static void stat_row(const struct ovb_chan_report *r, void *ctx)
 {
 	FILE *out = ctx;
@@ -56,10 +65,24 @@ static int control_stat(const char *args, FILE *out, char *err, size_t errlen,
 	char *json;
 
 	if (!strcmp(args, "json")) {
+		size_t n;
+
 		if (ovb_server_stat_json(srv, &json))
 			return -ENOMEM;
-		fputs(json, out);
+		/* The plugins' keys go before the document's last brace. */
+		n = strlen(json);
+		while (n && json[n - 1] != '}')
+			n--;
+		if (n)
+			n--;
+		while (n && (json[n - 1] == '\n' || json[n - 1] == ' '))
+			n--;
+		fwrite(json, 1, n, out);
 		free(json);
+		for (size_t i = 0; i < NPLUGINS; i++)
+			if (host_plugins[i]->stat)
+				host_plugins[i]->stat(out, true);
+		fputs("\n}\n", out);
 		return 0;
 	}
 	if (*args) {
@@ -73,17 +96,11 @@ static int control_stat(const char *args, FILE *out, char *err, size_t errlen,
 		"in used/size", "out used/size", "msk", "pkts in", "bytes in",
 		"pkts out", "bytes out", "sig in", "sig out", "errors");
 	ovb_server_report(srv, stat_row, out);
+	for (size_t i = 0; i < NPLUGINS; i++)
+		if (host_plugins[i]->stat)
+			host_plugins[i]->stat(out, false);
 	return 0;
 }
-
-static const struct host_plugin *const host_plugins[] = {
-	&host_plugin_echo,
-	&host_plugin_disk,
-	&host_plugin_nic,
-	&host_plugin_capture,
-	&host_plugin_fault,
-};
-#define NPLUGINS (sizeof(host_plugins) / sizeof(host_plugins[0]))
 
 static void host_usage(FILE *f)
 {

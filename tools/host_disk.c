@@ -228,6 +228,67 @@ static void disk_stop(void)
 	pthread_mutex_unlock(&disk_lock);
 }
 
+/* The engine counters of @c's disks that keep some (NBD). */
+static void disk_stat_ctl(FILE *out, struct ovb_storvsp *c, bool json,
+			  unsigned int *n)
+{
+	uint16_t luns[OVB_STORVSP_MAX_LUNS];
+	size_t cnt = ovb_storvsp_luns(c, luns, OVB_STORVSP_MAX_LUNS);
+
+	for (size_t i = 0; i < cnt && i < OVB_STORVSP_MAX_LUNS; i++) {
+		struct ovb_blk *blk = ovb_storvsp_lun_blk(c, luns[i]);
+		struct ovb_blk_stats st;
+
+		if (!blk || ovb_blk_get_stats(blk, &st))
+			continue;
+		if (!json && !(*n)++)
+			fprintf(out, "\n%-12s %3s %-6s %-36s %5s %10s %8s %8s "
+				     "%10s\n",
+				"controller", "lun", "engine", "disk", "conns",
+				"reconnects", "timeouts", "failed",
+				"requests");
+		if (!json) {
+			fprintf(out, "%-12s %3u %-6s %-36.36s %5llu %10llu "
+				     "%8llu %8llu %10llu\n",
+				ovb_storvsp_name(c), luns[i], blk->ops->name,
+				blk->name, (unsigned long long)st.connections,
+				(unsigned long long)st.reconnects,
+				(unsigned long long)st.timeouts,
+				(unsigned long long)st.failed,
+				(unsigned long long)st.requests);
+			continue;
+		}
+		fprintf(out, "%s\n    {\"controller\": \"%s\", \"lun\": %u, "
+			     "\"engine\": \"%s\", \"connections\": %llu, "
+			     "\"reconnects\": %llu, \"timeouts\": %llu, "
+			     "\"failed\": %llu, \"requests\": %llu}",
+			(*n)++ ? "," : "", ovb_storvsp_name(c), luns[i],
+			blk->ops->name, (unsigned long long)st.connections,
+			(unsigned long long)st.reconnects,
+			(unsigned long long)st.timeouts,
+			(unsigned long long)st.failed,
+			(unsigned long long)st.requests);
+	}
+}
+
+/* `vmbus stat`: a row per disk on a remote engine. */
+static void disk_stat(FILE *out, bool json)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&disk_lock);
+	if (json)
+		fputs(",\n  \"disks\": [", out);
+	if (disk_scsi)
+		disk_stat_ctl(out, disk_scsi, json, &n);
+	for (unsigned int i = 0; i < DISK_MAX_IDE; i++)
+		if (disk_ide[i])
+			disk_stat_ctl(out, disk_ide[i], json, &n);
+	if (json)
+		fputs(n ? "\n  ]" : "]", out);
+	pthread_mutex_unlock(&disk_lock);
+}
+
 const struct host_plugin host_plugin_disk = {
 	.name = "disk",
 	.opts = disk_opts,
@@ -246,4 +307,5 @@ const struct host_plugin host_plugin_disk = {
 	.option = disk_option,
 	.start = disk_start,
 	.stop = disk_stop,
+	.stat = disk_stat,
 };

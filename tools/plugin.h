@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "openvmbus/client.h"
 #include "openvmbus/server.h"
@@ -31,6 +32,12 @@ struct host_plugin {
 	int (*start)(struct ovb_server *srv, struct control *ctl);
 	/** After the last partition left: release backends. */
 	void (*stop)(void);
+	/**
+	 * `vmbus stat`: add the plugin's own counters (may be NULL).  Text:
+	 * its table after the channels'; @json: `,\n  "KEY": VALUE` at the
+	 * top level of the document.  The control thread calls it.
+	 */
+	void (*stat)(FILE *out, bool json);
 };
 
 struct guest_plugin {

@@ -2,8 +2,9 @@
 /*
  * vmbus stat: live counters of a running host through its control socket:
  * per partition and channel, ring fill, interrupt mask, packets, bytes,
- * signals and errors.  Refreshed in place on a terminal; one JSON
- * document with --json.
+ * signals and errors; per disk on a remote engine (NBD), its connections,
+ * reconnects, deadlines missed and failed requests.  Refreshed in place
+ * on a terminal; one JSON document with --json.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -28,7 +29,8 @@ static void stat_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmbus stat [--socket PATH] [--json] [--once]\n"
-		"Show a running host's partitions and channels.\n\n"
+		"Show a running host's partitions and channels, and the\n"
+		"counters of its disks on remote engines (NBD).\n\n"
 		"  --socket PATH   the host's partition socket (default "
 		"$VMBUS_SOCKET or %s)\n"
 		"  --json          print one JSON document and exit\n"

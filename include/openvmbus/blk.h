@@ -15,7 +15,10 @@
  * queue the request was submitted to, never inside ovb_blk_submit(), so a
  * callback may submit follow-up requests.  The queue's eventfd becomes
  * readable when completions wait to be reaped; ovb_blk_poll() clears it
- * before reaping, so a wake-up is never lost.
+ * before reaping, so a wake-up is never lost.  A backend that its owner
+ * drives (NBD with a connection per queue) gives an epoll descriptor
+ * instead, readable when the owner has work: answers on its socket, a
+ * deadline; ovb_blk_poll() then does that work and may run no callback.
  *
  * Batch mode (ovb_blk_queue_set_batch): submissions are staged and reach
  * the backend at ovb_blk_flush() or ovb_blk_poll(), one system call for a
@@ -87,6 +90,19 @@ struct ovb_blk_req {
 struct ovb_blk;
 struct ovb_blk_queue;
 
+/**
+ * A remote engine's counters for one disk (ovb_blk_get_stats): monotonic,
+ * except connections.
+ */
+struct ovb_blk_stats {
+	uint64_t requests;    /**< requests submitted */
+	uint64_t connections; /**< connections to the server up now */
+	uint64_t reconnects;  /**< connections made again after a loss */
+	uint64_t timeouts;    /**< requests failed at their deadline */
+	uint64_t failed;      /**< requests completed with an error (timeouts
+			       *   included) */
+};
+
 /** What a backend implements; const objects, one per backend kind. */
 struct ovb_blk_ops {
 	const char *name;
@@ -99,6 +115,8 @@ struct ovb_blk_ops {
 	bool (*ready)(const struct ovb_blk_queue *q);
 	/** Hand staged requests to the backend (batch mode); NULL: none. */
 	int (*flush)(struct ovb_blk_queue *q);
+	/** The disk's engine counters (any thread); NULL: none kept. */
+	int (*stats)(struct ovb_blk *blk, struct ovb_blk_stats *st);
 	/**
 	 * Fail what is in flight now (ovb_blk_queue_cancel); NULL: the
 	 * backend's requests end on their own in bounded time.
@@ -260,7 +278,11 @@ int ovb_blk_flush(struct ovb_blk_queue *q);
 OVB_API
 int ovb_blk_poll(struct ovb_blk_queue *q, int timeout_us);
 
-/** The queue's eventfd (non-blocking; ovb_blk_poll clears it). */
+/**
+ * The queue's descriptor to sleep on (poll/epoll for reading): an
+ * eventfd, or an epoll descriptor for a backend its owner drives (see the
+ * threading contract).  ovb_blk_poll clears it; never read or write it.
+ */
 OVB_API
 int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q);
 
@@ -272,6 +294,14 @@ int ovb_blk_queue_eventfd(const struct ovb_blk_queue *q);
  */
 OVB_API
 bool ovb_blk_ready(const struct ovb_blk_queue *q);
+
+/**
+ * The counters of a remote engine's disk (NBD: connections, reconnects,
+ * deadlines missed, failed requests).  Any thread.  Returns 0, or
+ * -EOPNOTSUPP for a backend that keeps none (files, RAM).
+ */
+OVB_API
+int ovb_blk_get_stats(struct ovb_blk *blk, struct ovb_blk_stats *st);
 
 /** Close a backend.  Every queue must have been destroyed. */
 OVB_API

@@ -193,19 +193,29 @@ bool ovb_blk_ready(const struct ovb_blk_queue *q)
 	return q->blk->ops->ready ? q->blk->ops->ready(q) : q->inflight > 0;
 }
 
+int ovb_blk_get_stats(struct ovb_blk *blk, struct ovb_blk_stats *st)
+{
+	if (!blk || !st)
+		return -EINVAL;
+	if (!blk->ops->stats)
+		return -EOPNOTSUPP;
+	return blk->ops->stats(blk, st);
+}
+
 void ovb_blk_close(struct ovb_blk *blk)
 {
 	if (blk)
 		blk->ops->close(blk);
 }
 
-size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
-			  void *buf, size_t len)
+/* Copy between @iov (from byte @off on) and @buf: @to_buf says which way. */
+static size_t blk_iov_copy(const struct iovec *iov, int iovcnt, size_t off,
+			   uint8_t *buf, size_t len, bool to_buf)
 {
-	uint8_t *dst = buf;
 	size_t done = 0;
 
 	for (int i = 0; i < iovcnt && done < len; i++) {
+		uint8_t *base = iov[i].iov_base;
 		size_t n = iov[i].iov_len;
 
 		if (off >= n) {
@@ -215,32 +225,25 @@ size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
 		n -= off;
 		if (n > len - done)
 			n = len - done;
-		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + off, n);
+		if (to_buf)
+			memcpy(buf + done, base + off, n);
+		else
+			memcpy(base + off, buf + done, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
+			  void *buf, size_t len)
+{
+	return blk_iov_copy(iov, iovcnt, off, buf, len, true);
+}
+
 size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
 			    const void *buf, size_t len)
 {
-	const uint8_t *src = buf;
-	size_t done = 0;
-
-	for (int i = 0; i < iovcnt && done < len; i++) {
-		size_t n = iov[i].iov_len;
-
-		if (off >= n) {
-			off -= n;
-			continue;
-		}
-		n -= off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	/* @buf is only read: the cast serves the shared loop. */
+	return blk_iov_copy(iov, iovcnt, off, (uint8_t *)buf, len, false);
 }

@@ -12,7 +12,9 @@
 #include "backend/blk_scheme.h"
 #include "openvmbus/blk_file.h"
 
-/* NBD takes no options of its own; its URI says everything. */
+/* NBD's one option of its own: multiconn=off (one connection per disk). */
+static const char *const nbd_keys[] = { "multiconn", NULL };
+
 static int nbd_open_spec(const struct ovb_disk_spec *spec,
 			 struct ovb_blk **out, char *err, size_t errlen)
 {
@@ -26,11 +28,13 @@ static int nbd_open_spec(const struct ovb_disk_spec *spec,
 
 static const struct ovb_blk_scheme blk_scheme_nbd = {
 	.prefix = "nbd://",
+	.keys = nbd_keys,
 	.open = nbd_open_spec,
 };
 
 static const struct ovb_blk_scheme blk_scheme_nbd_unix = {
 	.prefix = "nbd+unix://",
+	.keys = nbd_keys,
 	.open = nbd_open_spec,
 };
 

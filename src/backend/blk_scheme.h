@@ -30,8 +30,10 @@ extern const struct ovb_blk_scheme ovb__blk_scheme_rbd;
  * export @spec->path names (nbd://HOST[:PORT]/EXPORT or
  * nbd+unix:///EXPORT?socket=PATH) through libnbd; spec->size (if given)
  * may only shrink the export, spec->timeout_s bounds the connection and
- * every request.  Starts the disk's engine thread.  Blocks while it
- * connects.  Logs one line naming the URI on failure.  Returns 0, or
+ * every request, spec->opts may say multiconn=off.  A server offering
+ * multi-conn gets a connection per queue (made by ovb_blk_queue_create,
+ * driven by the queue's owner); otherwise the disk's engine thread starts
+ * on one connection.  Blocks while it connects (to probe the export).  Logs one line naming the URI on failure.  Returns 0, or
  * -ECONNREFUSED, -ENOENT, -ETIMEDOUT, -EINVAL, -EIO, -ENOMEM...
  */
 int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out);

@@ -274,19 +274,6 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
 
 /* ---- sending ------------------------------------------------------------------ */
 
-/* The GPA-direct range record of @r's buffer; returns its words. */
-static size_t req_range(struct svsc_req *r, uint64_t *words)
-{
-	uint64_t gpa = ovb_gmem_gpa(r->s->gm, r->buf);
-	uint32_t off = (uint32_t)(gpa % HV_PAGE_SIZE);
-	uint32_t npfns = ovb_gpa_range_npfns(off, r->len);
-
-	words[0] = r->len | (uint64_t)off << 32;
-	for (uint32_t i = 0; i < npfns; i++)
-		words[1 + i] = gpa / HV_PAGE_SIZE + i;
-	return npfns + 1;
-}
-
 /*
  * The channel for a new SRB (chlock held, nch > 0): round robin, except
  * from inside a done() callback while more requests are in flight than
@@ -326,9 +313,15 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	snd.data = pkt;
 	snd.len = (size_t)n;
 	if (r->len) {
+		int nw = ovb_gpa_range_words(ovb_gmem_gpa(s->gm, r->buf),
+					     r->len, words,
+					     sizeof(words) / sizeof(words[0]));
+
+		if (nw < 0)
+			return nw;
 		snd.type = VM_PKT_DATA_USING_GPA_DIRECT;
 		snd.ranges = words;
-		snd.ranges_len = req_range(r, words) * sizeof(uint64_t);
+		snd.ranges_len = (size_t)nw * sizeof(uint64_t);
 		snd.range_cnt = 1;
 	}
 	snd.on_comp = req_comp;

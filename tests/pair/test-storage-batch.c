@@ -81,10 +81,16 @@ static void test_host_batches(void **state)
 				 4096);
 	}
 	ovb_storvsp_get_stats(f->scsi, &b);
-	if (fast) {
-		assert_int_equal(b.backend_inline - a.backend_inline, 16);
-		assert_int_equal(b.backend_kicks, a.backend_kicks);
-	}
+	/*
+	 * Each read alone: inline or a kick of its own.  Cached pages go
+	 * inline; under memory pressure the kernel may drop a page between
+	 * the probe and the read, so most, not all, must.
+	 */
+	assert_true((b.backend_inline - a.backend_inline) +
+		    (b.backend_kicks - a.backend_kicks) >= 16);
+	assert_true(b.backend_inline - a.backend_inline <= 16);
+	if (fast)
+		assert_true(b.backend_inline - a.backend_inline >= 12);
 	sfx_rw_check(f, s, 4, NULL, 65536, 65536, 22);
 	ovb_storvsc_free(s, buf, 32 * 4096);
 	sfx_free(f);

@@ -9,7 +9,11 @@
 # saw succeed is in the image; errors at worst, no hang), a server that
 # stops answering (requests fail at their deadline, then it recovers), a
 # server that accepts and never speaks and an absent server (clear errors
-# at start and at `vmbus disk add`; the other disks keep working).
+# at start and at `vmbus disk add`; the other disks keep working).  The
+# servers advertise multi-conn (a connection per channel queue) except
+# qemu-storage-daemon's writable export and the silent-server case
+# (multiconn=off): both ways of driving the disk meet the faults, and
+# `vmbus stat` counts reconnects, deadlines and failures.
 set -eu
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (loop devices, mount)"; exit 77; fi
 if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
@@ -197,8 +201,9 @@ PY
 writer=$!
 sleep 1
 kill -0 "$writer" 2>/dev/null || fail "the writer finished before the kill"
+"$VMBUS" stat --socket "$sock" --json >"$dir/stat-before.json" || fail "stat"
 kill -KILL "$nbd"; wait "$nbd" 2>/dev/null || true
-sleep 1
+sleep 0.5
 nbdkit -f -i 127.0.0.1 -p "$port" "${slow[@]}" 2>"$dir/nbdkit-r2.log" &
 nbd=$!; srv+=("$nbd")
 start=$(date +%s)
@@ -211,6 +216,21 @@ errs=$(grep -c '^err' "$dir/acks" || true)
 ferrs=$(grep -c '^fsync-err' "$dir/acks" || true)
 resent=$(sed -n 's/.*reconnected; \([0-9]*\) lost requests.*/\1/p' "$dir/host.log" | head -n1)
 [ "$oks" -ge 40 ] || fail "only $oks writes succeeded"
+# The disk's counters in `vmbus stat`: no reconnect before, one or more
+# after; the text table has the row too.
+"$VMBUS" stat --socket "$sock" --json >"$dir/stat-after.json" || fail "stat"
+python3 - "$dir/stat-before.json" "$dir/stat-after.json" <<'PY' || fail "stat counters"
+import json, sys
+b, a = ([d for d in json.load(open(f))["disks"] if d["lun"] == 0][0]
+        for f in sys.argv[1:3])
+assert b["engine"] == "nbd" and b["connections"] >= 1, b
+assert b["reconnects"] == 0, b
+assert a["reconnects"] >= 1 and a["connections"] >= 1, a
+assert a["requests"] > b["requests"], (b, a)
+print(f"nbd: vmbus stat: reconnects {b['reconnects']} -> {a['reconnects']}, "
+      f"failed {b['failed']} -> {a['failed']}, {a['connections']} connections")
+PY
+"$VMBUS" stat --socket "$sock" --once | grep -q "^storvsp0 .* nbd " || fail "stat: no disk row"
 stop_all
 kill "$nbd"; wait "$nbd" 2>/dev/null || true
 python3 - "$rimg" "$dir/acks" <<'PY' || fail "an acknowledged write is missing"
@@ -233,7 +253,8 @@ nbdkit -f -i 127.0.0.1 -p "$port" memory 16M 2>"$dir/nbdkit-h.log" &
 nbd=$!; srv+=("$nbd"); wait_for "$port"
 nbdkit -f -U "$dir/hot.sock" memory 8M 2>"$dir/nbdkit-hot.log" &
 hot=$!; srv+=("$hot"); wait_for "$dir/hot.sock"
-start_host "nbd://127.0.0.1:$port/,timeout=3"
+# One connection and its engine thread (multiconn=off) meet this fault.
+start_host "nbd://127.0.0.1:$port/,timeout=2,multiconn=off"
 start_guest g5
 dd if=/dev/urandom of="$mnt/scsi0/lun0" bs=64k count=16 status=none
 kill -STOP "$nbd"
@@ -244,7 +265,7 @@ if timeout 25 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 skip=100 \
 fi
 took=$(( $(date +%s) - start ))
 [ "$took" -lt 20 ] || fail "a read from a silent server took $took s"
-grep -q "did not answer within 3 s" "$dir/host.log" || fail "no deadline message"
+grep -q "did not answer within 2 s" "$dir/host.log" || fail "no deadline message"
 kill -CONT "$nbd"
 ok=0
 for _ in $(seq 20); do
@@ -254,6 +275,11 @@ for _ in $(seq 20); do
 	sleep 0.5
 done
 [ "$ok" = 1 ] || fail "no recovery after the server answered again"
+"$VMBUS" stat --socket "$sock" --json | python3 -c '
+import json, sys
+d = [d for d in json.load(sys.stdin)["disks"] if d["lun"] == 0][0]
+assert d["connections"] == 1 and d["timeouts"] >= 1 and d["failed"] >= 1, d
+' || fail "stat: the deadline is not counted"
 echo "nbd: a silent server: the read failed after $took s, I/O recovered after"
 
 # Hot add of an NBD disk, and of absent or mute servers.
@@ -279,7 +305,7 @@ mute=$!; srv+=("$mute")
 for _ in $(seq 100); do [ -s "$dir/mute.port" ] && break; sleep 0.05; done
 mport=$(cat "$dir/mute.port")
 start=$(date +%s)
-if timeout 20 "$VMBUS" disk add "nbd://127.0.0.1:$mport/,timeout=2" --socket "$sock" \
+if timeout 20 "$VMBUS" disk add "nbd://127.0.0.1:$mport/,timeout=1" --socket "$sock" \
 	2>"$dir/mute-err.log"; then
 	fail "disk add of a mute server succeeded"
 fi
@@ -291,11 +317,11 @@ stop_all
 
 start=$(date +%s)
 if timeout 20 "$VMBUS" host --socket "$dir/h2.sock" --echo 0 \
-	--disk "nbd://127.0.0.1:$mport/,timeout=2" 2>"$dir/mute-start.log"; then
+	--disk "nbd://127.0.0.1:$mport/,timeout=1" 2>"$dir/mute-start.log"; then
 	fail "a host started on a mute server"
 fi
 [ $(( $(date +%s) - start )) -lt 10 ] || fail "host start on a mute server took too long"
-grep -q "no NBD handshake within 2 s" "$dir/mute-start.log" || fail "mute: unclear error"
+grep -q "no NBD handshake within 1 s" "$dir/mute-start.log" || fail "mute: unclear error"
 if timeout 20 "$VMBUS" host --socket "$dir/h3.sock" --echo 0 \
 	--disk "nbd+unix:///?socket=$dir/absent.sock" 2>"$dir/absent-start.log"; then
 	fail "a host started on an absent server"

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests: the NBD backend against a real nbdkit (memory plugin under
+ * the log filter, on a unix socket in a temporary directory), through the
+ * ovb_blk interface with several queues, as storvsp's channel workers use
+ * it.  A connection per queue when the server offers multi-conn: the data
+ * one queue wrote is read back through the others, each queue has its
+ * own connection (the counters and the server's log say so), a FLUSH on
+ * one connection after a write acknowledged on another.  Durability
+ * across connections: after the server restarts (the memory plugin loses
+ * everything, as a volatile cache would), a FLUSH on any queue -- one that
+ * never wrote, or one connected only after the restart -- fails with EIO
+ * once, then succeeds.  The same with multiconn=off (one connection, the
+ * engine thread).  The counters: requests, reconnects, failures.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "openvmbus/blk.h"
+#include "openvmbus/blk_file.h"
+
+#define KIB 1024u
+#define NQ 3
+
+static char dir[48], sock[96], logpath[96];
+static pid_t srv = -1;
+
+/* True once the server accepts on its socket. */
+static bool server_answers(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void server_start(void)
+{
+	char logarg[160];
+
+	unlink(sock);
+	snprintf(logarg, sizeof(logarg), "logfile=%s", logpath);
+	srv = fork();
+	assert_true(srv >= 0);
+	if (srv == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 2);
+		execlp("nbdkit", "nbdkit", "-f", "-U", sock, "--filter=log",
+		       "memory", "64M", logarg, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !server_answers(); i++)
+		usleep(25000);
+	assert_true(server_answers());
+}
+
+/* SIGKILL: the server dies with whatever it held, sockets hung up. */
+static void server_kill(void)
+{
+	if (srv <= 0)
+		return;
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	srv = -1;
+}
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/ovb-nbd-unit.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/nbd.sock", dir);
+	snprintf(logpath, sizeof(logpath), "%s/nbd.log", dir);
+	server_start();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[96];
+
+	server_kill();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct ovb_blk *disk_open(const char *extra)
+{
+	struct ovb_disk_spec spec;
+	struct ovb_blk *blk = NULL;
+	char arg[256], err[256];
+
+	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=5%s", sock,
+		 extra);
+	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
+	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), 0);
+	return blk;
+}
+
+struct waiter {
+	int calls;
+	int res;
+};
+
+static void on_done(struct ovb_blk_req *req, int res)
+{
+	struct waiter *w = req->priv;
+
+	w->calls++;
+	w->res = res;
+}
+
+/* One request through @q, reaped until its callback ran: its result. */
+static int run(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
+	       struct iovec *iov, int iovcnt)
+{
+	struct waiter w = { 0, 0 };
+	struct ovb_blk_req req = { .op = op, .off = off, .iov = iov,
+				   .iovcnt = iovcnt, .done = on_done,
+				   .priv = &w };
+
+	for (int i = 0; i < iovcnt; i++)
+		req.len += iov[i].iov_len;
+	assert_int_equal(ovb_blk_submit(q, &req), 0);
+	while (!w.calls)
+		assert_true(ovb_blk_poll(q, -1) >= 0);
+	assert_int_equal(w.calls, 1);
+	return w.res;
+}
+
+static int io1(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
+	       void *buf, size_t len)
+{
+	struct iovec iov = { buf, len };
+
+	return run(q, op, off, &iov, op == OVB_BLK_FLUSH ? 0 : 1);
+}
+
+/* Connection numbers of the log filter's lines naming @what ("Write"). */
+static int log_conns(const char *what, int *conns, int max)
+{
+	FILE *f = fopen(logpath, "r");
+	char line[512], key[32];
+	int n = 0;
+
+	assert_non_null(f);
+	snprintf(key, sizeof(key), " %s id=", what);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "connection=");
+		int c;
+
+		if (!p || !strstr(line, key) || strstr(line, "return="))
+			continue;
+		c = atoi(p + strlen("connection="));
+		for (int i = 0; i < n; i++)
+			if (conns[i] == c)
+				goto next;
+		if (n < max)
+			conns[n++] = c;
+next:;
+	}
+	fclose(f);
+	return n;
+}
+
+static void stats(struct ovb_blk *blk, struct ovb_blk_stats *st)
+{
+	assert_int_equal(ovb_blk_get_stats(blk, st), 0);
+}
+
+/* Data written through each queue is read back through another. */
+static void test_multiconn_data(void **state)
+{
+	struct ovb_blk *blk = disk_open("");
+	struct ovb_blk_queue *q[NQ];
+	static uint8_t wbuf[NQ][64 * KIB], rbuf[64 * KIB];
+	struct ovb_blk_stats st;
+	int conns[8];
+
+	for (int i = 0; i < NQ; i++)
+		assert_int_equal(ovb_blk_queue_create(blk, &q[i]), 0);
+	for (int i = 0; i < NQ; i++) {
+		for (size_t k = 0; k < sizeof(wbuf[i]); k++)
+			wbuf[i][k] = (uint8_t)(k * 7 + i * 31 + 1);
+		if (i == 2) { /* two iovecs: the bounce buffer */
+			struct iovec iov[2] = { { wbuf[i], 12 * KIB },
+						{ wbuf[i] + 12 * KIB,
+						  52 * KIB } };
+
+			assert_int_equal(run(q[i], OVB_BLK_WRITE,
+					     i * 1024 * KIB, iov, 2), 0);
+		} else {
+			assert_int_equal(io1(q[i], OVB_BLK_WRITE,
+					     i * 1024 * KIB, wbuf[i],
+					     sizeof(wbuf[i])), 0);
+		}
+	}
+	for (int i = 0; i < NQ; i++) {
+		memset(rbuf, 0, sizeof(rbuf));
+		assert_int_equal(io1(q[(i + 1) % NQ], OVB_BLK_READ,
+				     i * 1024 * KIB, rbuf, sizeof(rbuf)), 0);
+		assert_memory_equal(rbuf, wbuf[i], sizeof(rbuf));
+	}
+	stats(blk, &st);
+	assert_int_equal(st.connections, NQ);
+	assert_int_equal(st.requests, 2 * NQ);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.reconnects, 0);
+	/* The server saw the writes arrive on three connections. */
+	assert_int_equal(log_conns("Write", conns, 8), NQ);
+	for (int i = 0; i < NQ; i++)
+		ovb_blk_queue_destroy(q[i]);
+	ovb_blk_close(blk);
+}
+
+/* A flush on one connection after a write acknowledged on another. */
+static void test_flush_other_conn(void **state)
+{
+	struct ovb_blk *blk = disk_open("");
+	struct ovb_blk_queue *q0, *q1;
+	static uint8_t buf[4 * KIB], back[4 * KIB];
+	int wc[4], fc[4];
+
+	assert_int_equal(ovb_blk_queue_create(blk, &q0), 0);
+	assert_int_equal(ovb_blk_queue_create(blk, &q1), 0);
+	memset(buf, 0x5a, sizeof(buf));
+	assert_int_equal(io1(q0, OVB_BLK_WRITE, 8 * KIB, buf, sizeof(buf)), 0);
+	assert_int_equal(io1(q1, OVB_BLK_FLUSH, 0, NULL, 0), 0);
+	assert_int_equal(io1(q1, OVB_BLK_READ, 8 * KIB, back, sizeof(back)),
+			 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+	assert_int_equal(log_conns("Write", wc, 4), 1);
+	assert_int_equal(log_conns("Flush", fc, 4), 1);
+	assert_int_not_equal(wc[0], fc[0]);
+	ovb_blk_queue_destroy(q0);
+	ovb_blk_queue_destroy(q1);
+	ovb_blk_close(blk);
+}
+
+/*
+ * The server restarts with a write acknowledged and not flushed: a FLUSH
+ * through a queue that never wrote fails, once; a queue whose connection
+ * was made after the restart fails its first FLUSH too.
+ */
+static void restart_case(const char *extra, bool late_queue)
+{
+	struct ovb_blk *blk = disk_open(extra);
+	struct ovb_blk_queue *q0, *q1;
+	static uint8_t buf[4 * KIB];
+	struct ovb_blk_stats st;
+
+	assert_int_equal(ovb_blk_queue_create(blk, &q0), 0);
+	if (!late_queue)
+		assert_int_equal(ovb_blk_queue_create(blk, &q1), 0);
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(io1(q0, OVB_BLK_WRITE, 0, buf, sizeof(buf)), 0);
+	server_kill();
+	server_start();
+	if (late_queue)
+		assert_int_equal(ovb_blk_queue_create(blk, &q1), 0);
+	assert_int_equal(io1(q1, OVB_BLK_FLUSH, 0, NULL, 0), -EIO);
+	assert_int_equal(io1(q1, OVB_BLK_FLUSH, 0, NULL, 0), 0);
+	/* The writer carries on over a new connection. */
+	assert_int_equal(io1(q0, OVB_BLK_WRITE, 0, buf, sizeof(buf)), 0);
+	assert_int_equal(io1(q0, OVB_BLK_FLUSH, 0, NULL, 0), 0);
+	stats(blk, &st);
+	assert_true(st.reconnects >= 1);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.timeouts, 0);
+	ovb_blk_queue_destroy(q0);
+	ovb_blk_queue_destroy(q1);
+	ovb_blk_close(blk);
+}
+
+static void test_restart_flush_other_queue(void **state)
+{
+	restart_case("", false);
+}
+
+static void test_restart_flush_new_queue(void **state)
+{
+	restart_case("", true);
+}
+
+/* multiconn=off: one connection for every queue, the same guarantees. */
+static void test_one_connection(void **state)
+{
+	struct ovb_blk *blk = disk_open(",multiconn=off");
+	struct ovb_blk_queue *q0, *q1;
+	static uint8_t buf[16 * KIB], back[16 * KIB];
+	struct ovb_blk_stats st;
+	int conns[4];
+
+	assert_int_equal(ovb_blk_queue_create(blk, &q0), 0);
+	assert_int_equal(ovb_blk_queue_create(blk, &q1), 0);
+	for (size_t k = 0; k < sizeof(buf); k++)
+		buf[k] = (uint8_t)(k * 13 + 5);
+	assert_int_equal(io1(q0, OVB_BLK_WRITE, 64 * KIB, buf, sizeof(buf)),
+			 0);
+	assert_int_equal(io1(q1, OVB_BLK_READ, 64 * KIB, back, sizeof(back)),
+			 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+	stats(blk, &st);
+	assert_int_equal(st.connections, 1);
+	assert_int_equal(log_conns("Write", conns, 4), 1);
+	ovb_blk_queue_destroy(q0);
+	ovb_blk_queue_destroy(q1);
+	ovb_blk_close(blk);
+	restart_case(",multiconn=off", false);
+}
+
+static void test_bad_option(void **state)
+{
+	struct ovb_disk_spec spec;
+	struct ovb_blk *blk = NULL;
+	char arg[256], err[256];
+
+	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,multiconn=maybe",
+		 sock);
+	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
+	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), -EINVAL);
+	assert_null(blk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_multiconn_data, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_flush_other_conn, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart_flush_other_queue,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_flush_new_queue,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_connection, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_option, setup,
+						teardown),
+	};
+
+	if (system("command -v nbdkit >/dev/null 2>&1") != 0) {
+		printf("skip: nbdkit is not installed (bash scripts/run deps)\n");
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
