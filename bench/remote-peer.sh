@@ -145,6 +145,9 @@ PY
 }
 
 rows=()
+# The load around the runs says how far to trust them (a quiet 2-core
+# machine reads below 1).
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for eng in "${ENGINES[@]}"; do
 	declare -F "${eng}_up" >/dev/null || { echo "remote-peer: no engine '$eng'"; continue; }
 	echo "== $eng: bring-up"
@@ -177,13 +180,15 @@ for eng in "${ENGINES[@]}"; do
 	"${eng}_down"; cur=
 done
 
-python3 - "$json" "$SECS" "$HOST_ARGS" "${rows[@]}" <<'PY'
+python3 - "$json" "$SECS" "$HOST_ARGS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "${rows[@]}" <<'PY'
 import json, sys
-out, secs, hargs, rows = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+out, secs, hargs, load0, load1 = sys.argv[1:6]
+secs, rows = int(secs), sys.argv[6:]
 res = []
 print(f"\nremote disks: fio through openvmbus (ours) vs the engine's own fio "
       f"ioengine (peer), {secs}s each, same image, same run"
       + (f", host options: {hargs}" if hargs else ""))
+print(f"load average before: {load0}, after: {load1}")
 print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
       f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
 for r in rows:
@@ -196,7 +201,8 @@ for r in rows:
     print(f"{eng:7} {rw + ' ' + bs + ' QD' + qd:16} {piops:10.0f} "
           f"{pbw / 2**20:10.1f} {oiops:10.0f} {obw / 2**20:10.1f} "
           f"{ratio:9.2f}")
-json.dump({"seconds": secs, "host_args": hargs, "rows": res},
+json.dump({"seconds": secs, "host_args": hargs, "load_before": load0,
+           "load_after": load1, "rows": res},
           open(out, "w"), indent=1)
 print(f"written to {out}")
 PY
