@@ -660,6 +660,7 @@ void ovb_netvsc_close(struct ovb_netvsc *n)
 	for (unsigned int i = 0; i < n->nq; i++) {
 		pthread_mutex_destroy(&n->q[i].lock);
 		free(n->q[i].rsc.buf);
+		free(n->q[i].rsc.iov);
 	}
 	free(n);
 }
@@ -683,5 +684,7 @@ void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st)
 	st->rx_bad = __atomic_load_n(&n->rx_bad, __ATOMIC_RELAXED);
 	st->rx_coalesced = __atomic_load_n(&n->rx_coalesced, __ATOMIC_RELAXED);
 	st->rx_rsc_dropped = __atomic_load_n(&n->rx_rsc_dropped,
+					     __ATOMIC_RELAXED);
+	st->rx_rsc_inplace = __atomic_load_n(&n->rx_rsc_inplace,
 					     __ATOMIC_RELAXED);
 }

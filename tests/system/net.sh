@@ -92,6 +92,11 @@ wait $rx
 cat "$dir/send.out" "$dir/recv.out"
 [ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] || { echo "SHA-256 mismatch"; exit 1; }
 echo "net: 200 MiB TCP transfer, SHA-256 matches"
+# The large frames reached the receiver coalesced (RSC), the path whose
+# fragments the guest writes to its TAP in place, not cut into segments.
+co=$("$VMBUS" nic stat --socket "$sock" | sed -n 's/.* coalesced \([0-9]*\) .*/\1/p')
+[ "${co:-0}" -gt 0 ] || { echo "no coalesced frames: $("$VMBUS" nic stat --socket "$sock")"; exit 1; }
+echo "net: $co coalesced frames carried it"
 
 ip netns exec "$nsb" iperf3 -s -1 >/dev/null 2>&1 &
 pids+=($!)
