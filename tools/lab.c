@@ -407,8 +407,9 @@ static void lab_summary(const struct lab *l)
 	       l->ping_ms);
 	printf("  %-26s %llu MiB, SHA-256 matches\n", "TCP transfer",
 	       (unsigned long long)(l->net_bytes >> 20));
-	printf("  %-26s %.2f Gbit/s (iperf3 TCP, 4 streams, 2 s), %.2f with "
-	       "one\n", "network throughput", l->net_gbps, l->net_gbps1);
+	printf("  %-26s %.2f Gbit/s (iperf3 TCP, 4 streams, 2 s, guests with "
+	       "2 queues each),\n  %-26s %.2f with one stream\n",
+	       "network throughput", l->net_gbps, "", l->net_gbps1);
 	printf("\nchannels (from the host's control socket)\n%s",
 	       l->stat_table);
 }
