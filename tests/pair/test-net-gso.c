@@ -519,7 +519,10 @@ static void test_no_rsc_v6_vlan(void **state)
 	port_to_guest(true, true, false, false);
 }
 
-/* Guest to guest: a TSO frame leaves one guest and arrives whole. */
+/*
+ * Guest to guest: a TSO frame leaves one guest and arrives whole, IPv4
+ * and IPv6, the last two with a VLAN tag given and received out of band.
+ */
 static void test_gso_guest_to_guest(void **state)
 {
 	struct net *t = net_new(0, NULL);
@@ -527,10 +530,14 @@ static void test_gso_guest_to_guest(void **state)
 	struct ovb_net_meta m;
 
 	for (int i = 0; i < 4; i++) {
-		bool v6 = i & 1;
+		bool v6 = i & 1, vlan = i >= 2;
 		size_t len = tso_frame(f, t->g[1].info.mac, t->g[0].info.mac,
 				       v6, 30000 + 1000 * i, 1448, 100 + i, &m);
 
+		if (vlan) {
+			m.flags |= OVB_NET_META_VLAN;
+			m.vlan_tci = 0xa000 | 300;
+		}
 		log_reset(&t->g[1].rx);
 		assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m,
 						 false), 0);
@@ -539,6 +546,12 @@ static void test_gso_guest_to_guest(void **state)
 		assert_int_equal(log_count(&t->g[1].rx), 1);
 		assert_int_equal(t->g[1].rx.len[0], len);
 		assert_memory_equal(t->g[1].rx.frame[0], f, len);
+		assert_int_equal(t->g[1].rx.meta[0].gso_type, m.gso_type);
+		assert_int_equal(!!(t->g[1].rx.meta[0].flags &
+				    OVB_NET_META_VLAN), vlan);
+		if (vlan)
+			assert_int_equal(t->g[1].rx.meta[0].vlan_tci,
+					 0xa000 | 300);
 	}
 	net_free(t);
 }
