@@ -72,6 +72,12 @@ struct ovb_netvsc_params {
 	 * whenever NVSP 6.1 is negotiated.
 	 */
 	bool no_rsc;
+	/**
+	 * How long an RNDIS control request (QUERY, SET, KEEPALIVE) waits for
+	 * the host's answer before the NIC calls the host silent (queues
+	 * stopped, link down); 0: 5000 ms.
+	 */
+	uint32_t ctl_timeout_ms;
 	ovb_netvsc_rx_fn *rx;
 	ovb_netvsc_link_fn *link;
 	void *ctx;
