@@ -23,7 +23,9 @@
 #  - TCP over a kernel veth pair between two namespaces (iperf3), next to
 #    TCP between two guests' TAPs through our switch (vmbus host --nic, two
 #    vmbus guest --tap processes over the socket link), same MTU: 1500 and
-#    9000, each with 1 and 4 streams (iperf3 -P).
+#    9000, each with 1 and 4 streams (iperf3 -P); our guests have one
+#    queue (channel, TAP queue) for -P 1 and two for -P 4, and each of
+#    our rows starts its own host and guests.
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
 # to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
@@ -33,11 +35,13 @@
 # namespace, socket and hugepage reservation is undone on exit.
 #   NET_PEER_SECONDS=n  seconds per measurement (default 2)
 #   NET_PEER_ONLY=tcp   only the TCP rows (no DPDK)
+#   NET_PEER_P4_QUEUES=n  queues per guest for the -P 4 TCP rows (default 2)
 set -u
 cd "$(dirname "$0")/.."
 json=${1:-build/bench/net.json}
 VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
 SECS=${NET_PEER_SECONDS:-2}
+TCP_P4_QUEUES=${NET_PEER_P4_QUEUES:-2}
 HP_SYS=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 HP_PAGES=600 # two testpmd processes, -m 512 each
 
@@ -453,17 +457,28 @@ tcp_mtu() {
 		row ovb-tap-tcp - - "$mtu" - - "skipped: no /dev/net/tun or $VMBUS"
 		return
 	fi
-	sock=$dir/host$mtu.sock
+	# -P 1 with one queue per guest; -P 4 with TCP_P4_QUEUES (2: one
+	# per CPU of this machine), so both CPUs receive and send.
+	ovb_tcp "$mtu" "$na" "$nb" 1 1
+	ovb_tcp "$mtu" "$na" "$nb" 4 "$TCP_P4_QUEUES"
+}
+
+# Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.
+ovb_tcp() {
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st
+	sock=$dir/host$mtu-$P.sock
+	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
 	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
 		>"$dir/host.log" 2>&1 &
 	hpid=$!
 	pids+=($hpid)
 	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
-	ok=1 i=0
+	i=0
 	for n in "$na" "$nb"; do
 		i=$((i + 1))
 		"$VMBUS" guest --socket "$sock" --name g$i --tap eth0 \
-			--netns "$n" --addr 10.97.0.$i/24 >"$dir/g$i.log" 2>&1 &
+			--netns "$n" --addr 10.97.0.$i/24 --queues "$q" \
+			>"$dir/g$i.log" 2>&1 &
 		pids+=($!)
 	done
 	for i in 1 2; do
@@ -471,14 +486,16 @@ tcp_mtu() {
 		grep -q running "$dir/g$i.log" || ok=0
 	done
 	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
-		for P in 1 4; do
-			g=$(iperf "$na" "$nb" 10.97.0.2 $P)
-			echo "our switch TCP MTU $mtu -P $P: $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP)"
-			row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
-				"iperf3 -P $P between two vmbus guest --tap over the switch"
-		done
+		g=$(iperf "$na" "$nb" 10.97.0.2 $P)
+		# What the switch did with the large frames: coalesced to
+		# the receiver (RSC) or cut into segments.
+		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
+			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3/p')
+		echo "our switch TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
+		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
+			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch; $st"
 	else
-		echo "net-peer: guests did not come up; our TCP rows skipped"
+		echo "net-peer: guests did not come up; our TCP row skipped"
 		cat "$dir/g1.log" "$dir/g2.log" >&2
 		row ovb-tap-tcp - - "$mtu" - - "guests did not come up"
 	fi

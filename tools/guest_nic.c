@@ -3,7 +3,7 @@
  * vmbus guest: the synthetic NIC as a Linux interface.  --tap IFNAME
  * brings the first NIC up as a TAP device, inside --netns NAME (created
  * when missing) and with --addr CIDR if given, and keeps the partition
- * running until SIGTERM.
+ * running until SIGTERM or until the host goes away.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,6 +116,17 @@ static int nic_run(struct ovb_client *cl)
 	return 1;
 }
 
+/*
+ * The host went away (its link closed): the TAP would stay up with
+ * nothing behind it, so the partition stops, with one line that says so.
+ */
+static int nic_poll(struct ovb_client *cl)
+{
+	if (nic_tap && ovb_client_host_gone(cl))
+		guest_request_stop(1, "nic: the host went away (link closed)");
+	return 0;
+}
+
 static int nic_stop(struct ovb_client *cl)
 {
 	if (nic_tap)
@@ -128,7 +139,7 @@ const struct guest_plugin guest_plugin_nic = {
 	.name = "nic",
 	.opts = nic_opts,
 	.help = "  --tap IFNAME        bring the synthetic NIC up as TAP "
-		"IFNAME; run until SIGTERM\n"
+		"IFNAME; run until SIGTERM or the host goes away\n"
 		"  --netns NAME        ... inside network namespace NAME "
 		"(created if missing)\n"
 		"  --addr CIDR         ... with this IPv4 address\n"
@@ -139,5 +150,6 @@ const struct guest_plugin guest_plugin_nic = {
 	.option = nic_option,
 	.attach = nic_attach,
 	.run = nic_run,
+	.poll = nic_poll,
 	.stop = nic_stop,
 };

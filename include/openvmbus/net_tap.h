@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "api.h"
 #include "offload.h"
@@ -37,6 +38,10 @@
 #define OVB_NET_TAP_OFFLOAD_CSUM 0x01u /**< partial checksums */
 #define OVB_NET_TAP_OFFLOAD_TSO4 0x02u /**< TSO over IPv4 (needs CSUM) */
 #define OVB_NET_TAP_OFFLOAD_TSO6 0x04u /**< TSO over IPv6 (needs CSUM) */
+
+/** Most pieces ovb_net_tap_writev() takes (the kernel's IOV_MAX, less
+ * room for the virtio-net header and a VLAN tag). */
+#define OVB_NET_TAP_MAX_IOV 1020u
 
 /** Buffer size that holds any frame a TAP with TSO enabled can return. */
 #define OVB_NET_TAP_MAX_FRAME 65550u
@@ -125,5 +130,19 @@ OVB_API
 ssize_t ovb_net_tap_write(struct ovb_net_tap *tap, unsigned int queue,
 			  const void *frame, size_t len,
 			  const struct ovb_net_meta *meta);
+
+/**
+ * ovb_net_tap_write() for a frame in @iovcnt pieces (at most
+ * OVB_NET_TAP_MAX_IOV), written with one writev and no copy of the
+ * pieces: an out-of-band VLAN tag goes in as a piece of its own (the
+ * first piece must then hold the 12 bytes of MAC addresses, or the frame
+ * is joined first); a pending IPv4 header checksum without TSO joins the
+ * frame and takes the ovb_net_tap_write() path.  Returns and errors as
+ * ovb_net_tap_write(), -EINVAL for too many pieces.  Never blocks.
+ */
+OVB_API
+ssize_t ovb_net_tap_writev(struct ovb_net_tap *tap, unsigned int queue,
+			   const struct iovec *iov, unsigned int iovcnt,
+			   const struct ovb_net_meta *meta);
 
 #endif /* OPENVMBUS_NET_TAP_H */

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "api.h"
 #include "client.h"
@@ -33,6 +34,20 @@
 typedef void ovb_netvsc_rx_fn(void *ctx, unsigned int queue,
 			      const void *frame, size_t len,
 			      const struct ovb_net_meta *meta);
+/**
+ * A received coalesced (RSC) frame in pieces, valid during the call, for a
+ * receiver that can take it so (a TAP's writev): @iov[0] is a private copy
+ * of the frame's headers, already in the form @meta describes (for a TSO
+ * frame: the whole frame's IP lengths, IPv4 header checksum, TCP
+ * pseudo-header seed); the other pieces point into the receive buffer in
+ * place.  The host shares that buffer: their bytes are data that may
+ * change under the callback, their lengths and places do not, and the
+ * host gets the buffer back only after the call returns.  @len is the sum
+ * of the @iovcnt pieces.
+ */
+typedef void ovb_netvsc_rxv_fn(void *ctx, unsigned int queue,
+			       const struct iovec *iov, unsigned int iovcnt,
+			       size_t len, const struct ovb_net_meta *meta);
 /** The host reported media connect (@up) or disconnect. */
 typedef void ovb_netvsc_link_fn(void *ctx, bool up);
 
@@ -57,9 +72,22 @@ struct ovb_netvsc_params {
 	 * whenever NVSP 6.1 is negotiated.
 	 */
 	bool no_rsc;
+	/**
+	 * How long an RNDIS control request (QUERY, SET, KEEPALIVE) waits for
+	 * the host's answer before the NIC calls the host silent (queues
+	 * stopped, link down); 0: 5000 ms.
+	 */
+	uint32_t ctl_timeout_ms;
 	ovb_netvsc_rx_fn *rx;
 	ovb_netvsc_link_fn *link;
 	void *ctx;
+	/**
+	 * Coalesced frames in place, without joining their fragments into
+	 * one copy; NULL: joined and handed to @rx like any frame.  A frame
+	 * whose headers do not all lie in its first fragment is joined and
+	 * goes to @rx even so.
+	 */
+	ovb_netvsc_rxv_fn *rxv;
 };
 
 /** What was negotiated. */
@@ -86,6 +114,7 @@ struct ovb_netvsc_stats {
 	uint64_t rx_bad;        /**< host messages that failed validation */
 	uint64_t rx_coalesced;  /**< coalesced frames joined and delivered */
 	uint64_t rx_rsc_dropped; /**< coalesced frames dropped: bad fragments */
+	uint64_t rx_rsc_inplace; /**< coalesced frames given to rxv in place */
 };
 
 /** Collected NIC offers: the driver's context. */

@@ -353,3 +353,71 @@ ssize_t ovb_net_tap_write(struct ovb_net_tap *tap, unsigned int queue,
 	free(copy);
 	return n;
 }
+
+/* A frame in pieces joined into one copy, then written as one. */
+static ssize_t tap_write_joined(struct ovb_net_tap *tap, unsigned int queue,
+				const struct iovec *iov, unsigned int iovcnt,
+				const struct ovb_net_meta *meta)
+{
+	size_t len = 0, off = 0;
+	uint8_t *f;
+	ssize_t n;
+
+	for (unsigned int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	f = malloc(len ? len : 1);
+	if (!f)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		memcpy(f + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	n = ovb_net_tap_write(tap, queue, f, len, meta);
+	free(f);
+	return n;
+}
+
+ssize_t ovb_net_tap_writev(struct ovb_net_tap *tap, unsigned int queue,
+			   const struct iovec *iov, unsigned int iovcnt,
+			   const struct ovb_net_meta *meta)
+{
+	static const struct ovb_net_meta plain;
+	struct iovec v[OVB_NET_TAP_MAX_IOV + 3];
+	struct virtio_net_hdr vh;
+	struct ovb_net_meta m;
+	uint8_t tag[4];
+	unsigned int nv = 0, i = 0;
+	ssize_t n;
+
+	if (!tap || queue >= tap->nqueues || !iov || !iovcnt ||
+	    iovcnt > OVB_NET_TAP_MAX_IOV)
+		return -EINVAL;
+	m = meta ? *meta : plain;
+	if (((m.flags & OVB_NET_META_IP4_CSUM) && !m.gso_type) ||
+	    ((m.flags & OVB_NET_META_VLAN) && iov[0].iov_len < 12))
+		return tap_write_joined(tap, queue, iov, iovcnt, &m);
+	v[nv++] = (struct iovec){ &vh, sizeof(vh) };
+	if (m.flags & OVB_NET_META_VLAN) {
+		/* MAC addresses, then the tag, then the rest. */
+		tag[0] = 0x81;
+		tag[1] = 0x00;
+		tag[2] = (uint8_t)(m.vlan_tci >> 8);
+		tag[3] = (uint8_t)m.vlan_tci;
+		v[nv++] = (struct iovec){ iov[0].iov_base, 12 };
+		v[nv++] = (struct iovec){ tag, 4 };
+		v[nv++] = (struct iovec){ (uint8_t *)iov[0].iov_base + 12,
+					  iov[0].iov_len - 12 };
+		i = 1;
+		m.flags &= ~OVB_NET_META_VLAN;
+		if (m.flags & OVB_NET_META_CSUM_PARTIAL)
+			m.csum_start += 4;
+		if (m.hdr_len)
+			m.hdr_len += 4;
+	}
+	for (; i < iovcnt; i++)
+		v[nv++] = iov[i];
+	m.flags &= ~OVB_NET_META_IP4_CSUM; /* GSO redoes it per segment */
+	ovb_offload_to_virtio(&m, &vh);
+	n = writev(tap->fd[queue], v, (int)nv);
+	return n < 0 ? -errno : n - (ssize_t)sizeof(vh);
+}

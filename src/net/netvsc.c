@@ -130,9 +130,9 @@ static void nvsc_stall(struct ovb_netvsc *n, const char *what)
 {
 	if (__atomic_exchange_n(&n->stalled, true, __ATOMIC_ACQ_REL))
 		return;
-	ovb_warn("netvsc %s: no answer to %s within %d ms: the host stopped "
+	ovb_warn("netvsc %s: no answer to %s within %u ms: the host stopped "
 		 "answering; queues stopped, link down",
-		 ovb_chan_name(n->q[0].chan), what, NETVSC_TIMEOUT);
+		 ovb_chan_name(n->q[0].chan), what, n->p.ctl_timeout_ms);
 	__atomic_store_n(&n->info.link_up, false, __ATOMIC_RELEASE);
 	if (n->p.link)
 		n->p.link(n->p.ctx, false);
@@ -181,7 +181,7 @@ static int rndis_call(struct ovb_netvsc *n, struct ovb_rndis_msg *m,
 		pthread_mutex_unlock(&n->ctl_lock);
 		return rc;
 	}
-	ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
+	ovb_deadline_ms(&dl, (int)n->p.ctl_timeout_ms);
 	pthread_mutex_lock(&n->ctl_wait_lock);
 	/* In slices: a channel that fails meanwhile ends the wait. */
 	while (!n->ctl_done && !rc && !ovb_chan_is_dead(n->q[0].chan)) {
@@ -559,6 +559,8 @@ int ovb_netvsc_open(struct ovb_vsc_dev *dev, const struct ovb_netvsc_params *p,
 	n->p = *p;
 	if (!n->p.ring_bytes)
 		n->p.ring_bytes = 256u << 10;
+	if (!n->p.ctl_timeout_ms || n->p.ctl_timeout_ms > 600000)
+		n->p.ctl_timeout_ms = NETVSC_TIMEOUT;
 	n->dev = dev;
 	n->cl = ovb_vsc_dev_client(dev);
 	pthread_mutex_init(&n->sub_lock, NULL);
@@ -660,6 +662,7 @@ void ovb_netvsc_close(struct ovb_netvsc *n)
 	for (unsigned int i = 0; i < n->nq; i++) {
 		pthread_mutex_destroy(&n->q[i].lock);
 		free(n->q[i].rsc.buf);
+		free(n->q[i].rsc.iov);
 	}
 	free(n);
 }
@@ -683,5 +686,7 @@ void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st)
 	st->rx_bad = __atomic_load_n(&n->rx_bad, __ATOMIC_RELAXED);
 	st->rx_coalesced = __atomic_load_n(&n->rx_coalesced, __ATOMIC_RELAXED);
 	st->rx_rsc_dropped = __atomic_load_n(&n->rx_rsc_dropped,
+					     __ATOMIC_RELAXED);
+	st->rx_rsc_inplace = __atomic_load_n(&n->rx_rsc_inplace,
 					     __ATOMIC_RELAXED);
 }

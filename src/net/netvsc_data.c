@@ -7,7 +7,9 @@
  * frames, or before a large frame; a large frame goes as page buffers out
  * of one of a few guest-memory buffers.  Receive: every transfer-page
  * packet is validated (pageset, ranges inside the receive buffer, RNDIS
- * framing) before its frames reach the callback, and completed at once.
+ * framing) before its frames reach the callback, and completed once they
+ * all have; coalesced frames are gathered as places in the receive
+ * buffer and joined only for a callback that cannot take them in pieces.
  * Layer: devices.  Spec: docs/wire.md B6, B9.
  */
 #include <errno.h>
@@ -436,32 +438,113 @@ static void rsc_drop(struct netvsc_q *q, struct ovb_chan *chan,
 }
 
 /*
- * A joined coalesced frame: to the callback as one TSO frame (MSS from
+ * The MSS a coalesced frame is handed on with: from the MTU, as the
+ * sender's segments were cut; 0 when it fits the MTU whole (a plain
+ * frame, checksum verified) or its headers leave no room for a segment.
+ */
+static uint16_t rsc_mss(const struct ovb_netvsc *n,
+			const struct ovb_net_hdrs *h, size_t len)
+{
+	uint32_t mtu = n->info.mtu ? n->info.mtu : 1500;
+
+	if (h->payload_off - h->l3_off + OVB_OFFLOAD_MIN_MSS > mtu ||
+	    len - h->l3_off <= mtu)
+		return 0;
+	return (uint16_t)(mtu - (h->payload_off - h->l3_off));
+}
+
+/*
+ * Hand the gathered frame to rxv in place: its headers copied out of the
+ * first fragment (every header must lie there) and brought to Linux
+ * conventions in the copy, the payload where the host put it.  Nothing
+ * read from the receive buffer is used twice: lengths and places come
+ * from the validated ranges, headers from the copy.  Returns false when
+ * the headers are not all in the first fragment's copy: join instead.
+ */
+static bool rsc_deliver_inplace(struct netvsc_q *q, struct ovb_chan *chan,
+				struct ovb_net_meta *meta)
+{
+	struct ovb_netvsc *n = q->n;
+	struct iovec *iov = q->rsc.iov;
+	size_t cp = iov[1].iov_len < NETVSC_RSC_HDR ? iov[1].iov_len
+						    : NETVSC_RSC_HDR;
+	size_t len = q->rsc.len;
+	struct ovb_net_hdrs h;
+	uint16_t mss;
+
+	memcpy(q->rsc.hdr, iov[1].iov_base, cp);
+	if (ovb_offload_parse(q->rsc.hdr, cp, &h) || !h.l4_off ||
+	    h.l4_proto != IPPROTO_TCP || h.payload_off > cp)
+		return false;
+	mss = rsc_mss(n, &h, len);
+	if (mss) {
+		meta->gso_type = h.ip_version == 4 ? OVB_NET_GSO_TCPV4
+						   : OVB_NET_GSO_TCPV6;
+		meta->gso_size = mss;
+		meta->flags &= ~OVB_NET_META_CSUM_VALID;
+		if (ovb_offload_tso_headers(q->rsc.hdr, h.payload_off, len,
+					    meta)) {
+			rsc_drop(q, chan, "!coalesced frame with bad headers");
+			return true;
+		}
+	}
+	iov[0].iov_base = q->rsc.hdr;
+	iov[0].iov_len = h.payload_off;
+	iov[1].iov_base = (uint8_t *)iov[1].iov_base + h.payload_off;
+	iov[1].iov_len -= h.payload_off;
+	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->rx_bytes, len, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->rx_coalesced, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->rx_rsc_inplace, 1, __ATOMIC_RELAXED);
+	n->p.rxv(n->p.ctx, q->idx, iov, q->rsc.nfrag + 1, len, meta);
+	return true;
+}
+
+/*
+ * A gathered coalesced frame: to the callback as one TSO frame (MSS from
  * the MTU, Linux conventions: real lengths, pseudo-header seed), so that
- * a TAP takes it whole and the kernel needs no checksum pass.
+ * a TAP takes it whole and the kernel needs no checksum pass; in place
+ * through rxv when there is one, else joined into one copy for rx.  Only
+ * a frame whose first fragment reports the TCP checksum verified goes
+ * on: handing it on as TSO (CSUM_PARTIAL) or plain with CSUM_VALID both
+ * tell the receiver not to check it.
  */
 static void rsc_deliver(struct netvsc_q *q, struct ovb_chan *chan)
 {
 	struct ovb_netvsc *n = q->n;
 	struct ovb_net_meta meta = q->rsc.meta;
 	struct ovb_net_hdrs h;
-	uint32_t mtu = n->info.mtu ? n->info.mtu : 1500;
-	uint8_t *f = q->rsc.buf;
-	size_t len = q->rsc.len;
+	uint8_t *f;
+	size_t len = q->rsc.len, off = 0;
+	uint16_t mss;
 
 	q->rsc.open = false;
-	if (ovb_offload_parse(f, len, &h) || !h.l4_off ||
-	    h.l4_proto != IPPROTO_TCP ||
-	    !(meta.flags & OVB_NET_META_CSUM_VALID)) {
-		rsc_drop(q, chan, "!coalesced frame is not TCP with a verified "
+	if (!(meta.flags & OVB_NET_META_CSUM_VALID) || !q->rsc.tcp_ok) {
+		rsc_drop(q, chan, "!coalesced frame without a verified TCP "
 				  "checksum");
 		return;
 	}
-	if (h.payload_off - h.l3_off + OVB_OFFLOAD_MIN_MSS <= mtu &&
-	    h.l3_end - h.l3_off > mtu) {
+	if (n->p.rxv && rsc_deliver_inplace(q, chan, &meta))
+		return;
+	if (!q->rsc.buf && !(q->rsc.buf = malloc(NETVSC_RSC_FRAME))) {
+		rsc_drop(q, chan, "!no memory for a coalesced frame");
+		return;
+	}
+	f = q->rsc.buf;
+	for (uint32_t i = 1; i <= q->rsc.nfrag; i++) {
+		memcpy(f + off, q->rsc.iov[i].iov_base, q->rsc.iov[i].iov_len);
+		off += q->rsc.iov[i].iov_len;
+	}
+	if (ovb_offload_parse(f, len, &h) || !h.l4_off ||
+	    h.l4_proto != IPPROTO_TCP) {
+		rsc_drop(q, chan, "!coalesced frame is not TCP");
+		return;
+	}
+	mss = rsc_mss(n, &h, h.l3_end);
+	if (mss) {
 		meta.gso_type = h.ip_version == 4 ? OVB_NET_GSO_TCPV4
 						  : OVB_NET_GSO_TCPV6;
-		meta.gso_size = (uint16_t)(mtu - (h.payload_off - h.l3_off));
+		meta.gso_size = mss;
 		meta.flags &= ~OVB_NET_META_CSUM_VALID;
 		if (ovb_offload_canonicalize(f, len, &meta)) {
 			rsc_drop(q, chan, "!coalesced frame with bad headers");
@@ -479,7 +562,8 @@ static void rsc_deliver(struct netvsc_q *q, struct ovb_chan *chan)
  * One fragment of a coalesced frame, as Linux's rndis_filter_receive_data
  * takes them: a first fragment starts a frame (dropping one left open),
  * a later one needs an open frame, the last one completes it, and a frame
- * must end within its transfer-page packet (@last_range).
+ * must end within its transfer-page packet (@last_range), so the places
+ * gathered stay the guest's until the frame is handed on.
  */
 static void rsc_fragment(struct netvsc_q *q, struct ovb_chan *chan,
 			 const struct ovb_rndis_packet *pkt, bool last_range)
@@ -488,12 +572,16 @@ static void rsc_fragment(struct netvsc_q *q, struct ovb_chan *chan,
 
 	if (flag & RNDIS_PKTINFO_1ST_FRAG) {
 		rsc_drop(q, chan, "coalesced frame cut short by a new one");
-		if (!q->rsc.buf && !(q->rsc.buf = malloc(NETVSC_RSC_FRAME))) {
+		if (!q->rsc.iov &&
+		    !(q->rsc.iov = calloc(NETVSC_RSC_FRAGS + 1,
+					  sizeof(*q->rsc.iov)))) {
 			rsc_drop(q, chan, "!no memory for a coalesced frame");
 			return;
 		}
 		memset(&q->rsc.meta, 0, sizeof(q->rsc.meta));
 		ovb_rndis_rx_to_meta(&pkt->info, &q->rsc.meta);
+		q->rsc.tcp_ok = (pkt->info.present & OVB_RNDIS_PPI_CSUM) &&
+				(pkt->info.csum & NDIS_RXCSUM_INFO_TCPCS_OK);
 		q->rsc.len = q->rsc.nfrag = 0;
 		q->rsc.open = true;
 	} else if (!q->rsc.open) {
@@ -505,9 +593,10 @@ static void rsc_fragment(struct netvsc_q *q, struct ovb_chan *chan,
 		rsc_drop(q, chan, "coalesced frame too long");
 		return;
 	}
-	memcpy(q->rsc.buf + q->rsc.len, pkt->frame, pkt->frame_len);
-	q->rsc.len += pkt->frame_len;
 	q->rsc.nfrag++;
+	q->rsc.iov[q->rsc.nfrag].iov_base = (void *)(uintptr_t)pkt->frame;
+	q->rsc.iov[q->rsc.nfrag].iov_len = pkt->frame_len;
+	q->rsc.len += pkt->frame_len;
 	if (flag & RNDIS_PKTINFO_LAST_FRAG)
 		rsc_deliver(q, chan);
 	else if (last_range)

@@ -7,6 +7,7 @@
 #define OVB_NET_NETVSC_PRIV_H
 
 #include <pthread.h>
+#include <sys/uio.h>
 
 #include "openvmbus/netvsc.h"
 #include "net/nvsp.h"
@@ -21,6 +22,8 @@
  * fragments (Linux NVSP_RSC_MAX). */
 #define NETVSC_RSC_FRAME (65535u + 14u + 4u)
 #define NETVSC_RSC_FRAGS 562u
+/* Headers of a coalesced frame handed on in place: copied up to this. */
+#define NETVSC_RSC_HDR 256u
 
 struct ovb_netvsc;
 
@@ -39,12 +42,19 @@ struct netvsc_q {
 	pthread_mutex_t lock;   /* the batch below */
 	int32_t cur;            /* section being filled, -1 none */
 	uint32_t off, npkt;
-	/* a coalesced frame being joined (worker only) */
+	/*
+	 * A coalesced frame being gathered (worker only): its fragments as
+	 * places in the receive buffer, iov[1..nfrag] (iov[0] is for the
+	 * header copy), valid until the packet is completed.
+	 */
 	struct {
-		uint8_t *buf;   /* NETVSC_RSC_FRAME bytes, allocated on use */
+		struct iovec *iov; /* NETVSC_RSC_FRAGS + 1, allocated on use */
+		uint8_t *buf;   /* joined: NETVSC_RSC_FRAME bytes, on use */
 		uint32_t len, nfrag;
 		bool open;
+		bool tcp_ok;    /* first fragment: TCP checksum verified */
 		struct ovb_net_meta meta; /* from the first fragment */
+		uint8_t hdr[NETVSC_RSC_HDR];
 	} rsc;
 	/* receive completions the ring had no room for (worker only) */
 	uint64_t pending[NETVSC_PENDING];
@@ -102,7 +112,7 @@ struct ovb_netvsc {
 	struct ovb_netvsc_info info;
 	uint64_t tx_frames, tx_bytes, tx_sends, tx_pagebuf, tx_errors;
 	uint64_t rx_frames, rx_bytes, rx_bad;
-	uint64_t rx_coalesced, rx_rsc_dropped;
+	uint64_t rx_coalesced, rx_rsc_dropped, rx_rsc_inplace;
 };
 
 /* netvsc_data.c */

@@ -335,6 +335,39 @@ int ovb_offload_canonicalize(void *frame, size_t len,
 	return 0;
 }
 
+int ovb_offload_tso_headers(void *hdrs, size_t hlen, size_t len,
+			    struct ovb_net_meta *meta)
+{
+	uint8_t *p = hdrs, *ip;
+	struct ovb_net_hdrs h;
+	uint32_t l3_len;
+
+	if (!hdrs || !meta || !meta->gso_type || hlen > len)
+		return -EINVAL;
+	/* Parsed within the copy: every header must lie inside it. */
+	if (offload_check(hdrs, hlen, meta, &h) || h.payload_off > hlen ||
+	    len > UINT16_MAX + 256u)
+		return -EBADMSG;
+	h.l3_end = (uint32_t)len; /* the datagram is the rest of the frame */
+	ip = p + h.l3_off;
+	l3_len = h.l3_end - h.l3_off;
+	if (h.ip_version == 4 ? l3_len > UINT16_MAX : l3_len - 40 > UINT16_MAX)
+		return -EBADMSG;
+	if (h.ip_version == 4) {
+		ovb_put_be16(ip + 2, l3_len);
+		offload_ip4_csum(ip);
+	} else {
+		ovb_put_be16(ip + 4, l3_len - 40);
+	}
+	meta->flags = (meta->flags & ~OVB_NET_META_IP4_CSUM) |
+		      OVB_NET_META_CSUM_PARTIAL;
+	meta->csum_start = h.l4_off;
+	meta->csum_offset = 16;
+	meta->hdr_len = h.payload_off;
+	offload_seed(p, &h, h.l3_end - h.l4_off);
+	return 0;
+}
+
 int ovb_offload_ndis_lso(void *frame, size_t len,
 			 const struct ovb_net_meta *meta)
 {

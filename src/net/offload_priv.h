@@ -58,6 +58,19 @@ int ovb_offload_canonicalize(void *frame, size_t len,
 			     struct ovb_net_meta *meta);
 
 /**
+ * ovb_offload_canonicalize() for a TSO frame whose headers are held apart
+ * from its payload: @hdrs holds the frame's first @hlen bytes, all of its
+ * headers (Ethernet to TCP), @len is the whole frame's length and the IP
+ * datagram runs to its end.  Sets the IP lengths from @len, the IPv4
+ * header checksum, the TCP pseudo-header seed and the metadata's checksum
+ * offsets and hdr_len, all in @hdrs; the payload is never read.  netvsc
+ * uses it to hand a coalesced frame on in place.  Returns 0, -EINVAL
+ * (NULL, not TSO, @hlen > @len), or -EBADMSG (headers not all in @hdrs,
+ * not TCP of the announced IP version, or too long for IP).
+ */
+int ovb_offload_tso_headers(void *hdrs, size_t hlen, size_t len,
+			    struct ovb_net_meta *meta);
+/**
  * The reverse for a TSO frame a guest (netvsc) sends to a Hyper-V host, as
  * NDIS LSOv2 asks and Linux netvsc does: zero the IPv4 total length and
  * header checksum (IPv6: payload length) and seed TCP without the length.

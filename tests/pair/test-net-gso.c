@@ -6,7 +6,8 @@
  * that takes them whole byte for byte, and a port without TSO as
  * segments with correct checksums; TSO frames towards a guest arrive as
  * one frame through receive segment coalescing (RSC) when the guest asked
- * for it, and as segments when it did not; IPv4, IPv6 and a VLAN tag.
+ * for it (joined, or in place in pieces for a receiver that takes them),
+ * and as segments when it did not; IPv4, IPv6 and a VLAN tag.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,6 +93,35 @@ static void on_rx(void *ctx, unsigned int queue, const void *frame,
 	log_add(ctx, frame, len, meta);
 }
 
+/* In pieces (rxv): joined for the log, the shape kept. */
+static unsigned int rxv_iovcnt;
+static size_t rxv_hdr_len;
+static bool rxv_bad; /* pieces that do not add up to the length */
+
+static void on_rxv(void *ctx, unsigned int queue, const struct iovec *iov,
+		   unsigned int iovcnt, size_t len,
+		   const struct ovb_net_meta *meta)
+{
+	uint8_t *f = malloc(len);
+	size_t off = 0;
+
+	/* No cmocka asserts here: this is the channel worker's thread. */
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		if (off + iov[i].iov_len > len) {
+			__atomic_store_n(&rxv_bad, true, __ATOMIC_RELAXED);
+			break;
+		}
+		memcpy(f + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	if (off != len)
+		__atomic_store_n(&rxv_bad, true, __ATOMIC_RELAXED);
+	rxv_iovcnt = iovcnt;
+	rxv_hdr_len = iov[0].iov_len;
+	log_add(ctx, f, len, meta);
+	free(f);
+}
+
 static int port_tx(void *ctx, const void *frame, size_t len,
 		   const struct ovb_net_meta *meta)
 {
@@ -134,6 +164,8 @@ static struct net *net_new(uint32_t caps,
 		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
 						    0, 5000), 0);
 		p.rx = on_rx;
+		if (p.rxv)
+			p.rxv = on_rxv;
 		p.ctx = &g->rx;
 		assert_int_equal(ovb_netvsc_open(g->drv.dev[0], &p, &g->nic),
 				 0);
@@ -392,9 +424,10 @@ static void test_gso_fallback_port(void **state)
  * frame, byte for byte, as a TSO frame of the guest's MSS; without, as
  * segments.  @vlan: with an out-of-band tag.
  */
-static void port_to_guest(bool v6, bool vlan, bool rsc)
+static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
 {
-	struct ovb_netvsc_params p1 = { .no_rsc = !rsc };
+	struct ovb_netvsc_params p1 = { .no_rsc = !rsc,
+					.rxv = inplace ? on_rxv : NULL };
 	struct net *t = net_new(0, &p1);
 	struct guest *g = &t->g[1];
 	static uint8_t f[BIG + 200];
@@ -440,37 +473,56 @@ static void port_to_guest(bool v6, bool vlan, bool rsc)
 		assert_int_equal(g->rx.meta[0].vlan_tci, 0x2000 | 42);
 	ovb_netvsc_get_stats(g->nic, &cs);
 	assert_int_equal(cs.rx_coalesced, 1);
+	assert_int_equal(cs.rx_rsc_inplace, inplace);
 	assert_int_equal(cs.rx_rsc_dropped, 0);
 	assert_int_equal(cs.rx_bad, 0);
+	if (inplace) {
+		/* Headers apart, then the fragments where they lie. */
+		assert_int_equal(rxv_hdr_len, 14 + (v6 ? 40 : 20) + 32);
+		assert_true(rxv_iovcnt > 10);
+		assert_false(rxv_bad);
+	}
 	net_free(t);
 }
 
 static void test_rsc_v4(void **state)
 {
-	port_to_guest(false, false, true);
+	port_to_guest(false, false, true, false);
 }
 
 static void test_rsc_v6(void **state)
 {
-	port_to_guest(true, false, true);
+	port_to_guest(true, false, true, false);
 }
 
 static void test_rsc_vlan(void **state)
 {
-	port_to_guest(false, true, true);
+	port_to_guest(false, true, true, false);
+}
+
+/* The same through rxv: fragments in place, headers in a copy. */
+static void test_rsc_inplace(void **state)
+{
+	port_to_guest(false, false, true, true);
+	port_to_guest(true, false, true, true);
+	port_to_guest(false, true, true, true);
+	port_to_guest(true, true, true, true);
 }
 
 static void test_no_rsc_v4(void **state)
 {
-	port_to_guest(false, false, false);
+	port_to_guest(false, false, false, false);
 }
 
 static void test_no_rsc_v6_vlan(void **state)
 {
-	port_to_guest(true, true, false);
+	port_to_guest(true, true, false, false);
 }
 
-/* Guest to guest: a TSO frame leaves one guest and arrives whole. */
+/*
+ * Guest to guest: a TSO frame leaves one guest and arrives whole, IPv4
+ * and IPv6, the last two with a VLAN tag given and received out of band.
+ */
 static void test_gso_guest_to_guest(void **state)
 {
 	struct net *t = net_new(0, NULL);
@@ -478,10 +530,14 @@ static void test_gso_guest_to_guest(void **state)
 	struct ovb_net_meta m;
 
 	for (int i = 0; i < 4; i++) {
-		bool v6 = i & 1;
+		bool v6 = i & 1, vlan = i >= 2;
 		size_t len = tso_frame(f, t->g[1].info.mac, t->g[0].info.mac,
 				       v6, 30000 + 1000 * i, 1448, 100 + i, &m);
 
+		if (vlan) {
+			m.flags |= OVB_NET_META_VLAN;
+			m.vlan_tci = 0xa000 | 300;
+		}
 		log_reset(&t->g[1].rx);
 		assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m,
 						 false), 0);
@@ -490,6 +546,12 @@ static void test_gso_guest_to_guest(void **state)
 		assert_int_equal(log_count(&t->g[1].rx), 1);
 		assert_int_equal(t->g[1].rx.len[0], len);
 		assert_memory_equal(t->g[1].rx.frame[0], f, len);
+		assert_int_equal(t->g[1].rx.meta[0].gso_type, m.gso_type);
+		assert_int_equal(!!(t->g[1].rx.meta[0].flags &
+				    OVB_NET_META_VLAN), vlan);
+		if (vlan)
+			assert_int_equal(t->g[1].rx.meta[0].vlan_tci,
+					 0xa000 | 300);
 	}
 	net_free(t);
 }
@@ -548,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_rsc_v4),
 		cmocka_unit_test(test_rsc_v6),
 		cmocka_unit_test(test_rsc_vlan),
+		cmocka_unit_test(test_rsc_inplace),
 		cmocka_unit_test(test_no_rsc_v4),
 		cmocka_unit_test(test_no_rsc_v6_vlan),
 		cmocka_unit_test(test_gso_guest_to_guest),

@@ -66,12 +66,37 @@ static void on_rx(void *ctx, unsigned int queue, const void *frame,
 	pthread_mutex_unlock(&r->lock);
 }
 
+static bool rxv_bad; /* pieces that do not add up to the length */
+
+/* In pieces: joined for the log exactly as rx would have got it. */
+static void on_rxv(void *ctx, unsigned int queue, const struct iovec *iov,
+		   unsigned int iovcnt, size_t len,
+		   const struct ovb_net_meta *meta)
+{
+	uint8_t *f = malloc(len);
+	size_t off = 0;
+
+	/* No cmocka asserts here: this is the channel worker's thread. */
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		if (off + iov[i].iov_len > len) {
+			__atomic_store_n(&rxv_bad, true, __ATOMIC_RELAXED);
+			break;
+		}
+		memcpy(f + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	if (off != len)
+		__atomic_store_n(&rxv_bad, true, __ATOMIC_RELAXED);
+	on_rx(ctx, queue, f, len, meta);
+	free(f);
+}
+
 static unsigned int rx_count(struct t *t)
 {
 	return __atomic_load_n(&t->rx.n, __ATOMIC_ACQUIRE);
 }
 
-static struct t *t_new(bool no_rsc)
+static struct t *t_new(bool no_rsc, bool inplace)
 {
 	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
 	struct ovb_inproc_params ip = { .name = "g0", .mem_gpa = 1ull << 32,
@@ -92,6 +117,7 @@ static struct t *t_new(bool no_rsc)
 	assert_int_equal(ovb_client_connect(ovb_inproc_client(t->link), 0,
 					    5000), 0);
 	p.ctx = &t->rx;
+	p.rxv = inplace ? on_rxv : NULL;
 	assert_int_equal(ovb_netvsc_open(t->drv.dev[0], &p, &t->nic), 0);
 	t->host = t->vsp->nics;
 	assert_non_null(t->host);
@@ -117,7 +143,7 @@ struct frag {
 	const uint8_t *data;
 	uint32_t len;
 	int flag;   /* RNDIS_PKTINFO_* bits; -1: no id PPI at all */
-	bool csum;  /* a checksum PPI saying TCP and IP verified */
+	int csum;   /* checksum PPI: 1 TCP and IP verified, 2 UDP and IP */
 };
 
 /* Send @n messages as the ranges of one transfer-page packet. */
@@ -143,8 +169,9 @@ static void host_send(struct t *t, const struct frag *fr, unsigned int n)
 		}
 		if (fr[i].csum) {
 			info.present |= OVB_RNDIS_PPI_CSUM;
-			info.csum = NDIS_RXCSUM_INFO_TCPCS_OK |
-				    NDIS_RXCSUM_INFO_IPCS_OK;
+			info.csum = NDIS_RXCSUM_INFO_IPCS_OK |
+				    (fr[i].csum == 2 ? NDIS_RXCSUM_INFO_UDPCS_OK
+						     : NDIS_RXCSUM_INFO_TCPCS_OK);
 		}
 		hl = ovb_rndis_packet_build_header(p, h->slot_size, fr[i].len,
 						   &info);
@@ -200,9 +227,9 @@ static void expect(struct t *t, unsigned int frames, uint64_t dropped)
 	assert_int_equal(st.rx_rsc_dropped, dropped);
 }
 
-static void test_bad_sequences(void **state)
+static void bad_sequences(bool inplace)
 {
-	struct t *t = t_new(false);
+	struct t *t = t_new(false, inplace);
 	static uint8_t f[4000];
 	size_t len = tcp4(f, 3000, 1);
 	const int S = RNDIS_PKTINFO_SUBALLOC, F = RNDIS_PKTINFO_1ST_FRAG,
@@ -254,15 +281,45 @@ static void test_bad_sequences(void **state)
 		assert_int_equal(t->rx.meta[2].gso_type, OVB_NET_GSO_NONE);
 		assert_true(t->rx.meta[2].flags & OVB_NET_META_CSUM_VALID);
 	}
-	/* Joined but not TCP with a verified checksum: dropped. */
+	/* Joined but not TCP with a verified checksum: dropped; so is one
+	 * whose host vouches only for a UDP checksum (it is TCP). */
 	host_send(t, (struct frag[]){ { f, 1000, S | F, false }, b, c }, 3);
 	expect(t, 3, 7);
+	host_send(t, (struct frag[]){ { f, 1000, S | F, 2 }, b, c }, 3);
+	expect(t, 3, 8);
 	/* And afterwards a good one, exactly. */
 	host_send(t, (struct frag[]){ a, b, c }, 3);
-	expect(t, 4, 7);
+	expect(t, 4, 8);
 	assert_int_equal(t->rx.len[3], len);
 	assert_memory_equal(t->rx.frame[3], want, len);
+	/* Headers cut by the first fragment (30 bytes): joined, exactly,
+	 * in either mode. */
+	host_send(t, (struct frag[]){ { f, 30, S | F, true },
+				      { f + 30, 970, S, false }, b, c }, 4);
+	expect(t, 5, 8);
+	assert_int_equal(t->rx.len[4], len);
+	assert_memory_equal(t->rx.frame[4], want, len);
+	{
+		struct ovb_netvsc_stats st;
+
+		/* In place: the five coalesced frames but the last. */
+		ovb_netvsc_get_stats(t->nic, &st);
+		assert_int_equal(st.rx_rsc_inplace, inplace ? 3 : 0);
+		assert_int_equal(st.rx_coalesced, 4);
+		assert_false(rxv_bad);
+	}
 	t_free(t);
+}
+
+static void test_bad_sequences(void **state)
+{
+	bad_sequences(false);
+}
+
+/* The same against the in-place path (rxv): the same frames, exactly. */
+static void test_bad_sequences_inplace(void **state)
+{
+	bad_sequences(true);
 }
 
 static uint64_t rsc_dropped(struct t *t)
@@ -287,7 +344,7 @@ static uint64_t rx_bad(struct t *t)
  */
 static void test_too_long(void **state)
 {
-	struct t *t = t_new(false);
+	struct t *t = t_new(false, true);
 	static uint8_t f[1600];
 	struct frag fr[50];
 	uint64_t d0;
@@ -320,7 +377,7 @@ static void test_too_long(void **state)
 /* A guest that said no to RSC refuses fragments as host errors. */
 static void test_not_asked(void **state)
 {
-	struct t *t = t_new(true);
+	struct t *t = t_new(true, false);
 	static uint8_t f[4000];
 	size_t len = tcp4(f, 3000, 1);
 	struct ovb_netvsc_info info;
@@ -344,6 +401,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_sequences),
+		cmocka_unit_test(test_bad_sequences_inplace),
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_not_asked),
 	};

@@ -467,6 +467,59 @@ static void test_ndis_lso_roundtrip_v6(void **state)
 	assert_true(ref_l4_ok(f + 14, 1, 6, f + 54, 2020));
 }
 
+/*
+ * Headers held apart from the payload (netvsc's coalesced frames in
+ * place) come out as ovb_offload_canonicalize() makes the whole frame,
+ * whatever lengths the copy held, and the payload is never read.
+ */
+static void tso_headers(int v6)
+{
+	static uint8_t whole[70000], hdr[128];
+	size_t n = v6 ? build_v6(whole, 6, 32, 60000)
+		      : build_v4(whole, 6, 32, 60000);
+	size_t hlen = 14 + (v6 ? 40 : 20) + 32;
+	struct ovb_net_meta mw = { .gso_type = v6 ? OVB_NET_GSO_TCPV6
+						  : OVB_NET_GSO_TCPV4,
+				   .gso_size = 1448,
+				   .flags = OVB_NET_META_CSUM_VALID };
+	struct ovb_net_meta mh = mw;
+
+	/* The copy: headers only, lengths as a host might leave them. */
+	memcpy(hdr, whole, hlen);
+	put16(hdr + (v6 ? 18 : 16), 77);
+	assert_int_equal(ovb_offload_canonicalize(whole, n, &mw), 0);
+	assert_int_equal(ovb_offload_tso_headers(hdr, hlen, n, &mh), 0);
+	assert_memory_equal(hdr, whole, hlen);
+	assert_memory_equal(&mh, &mw, sizeof(mh));
+	if (!v6)
+		assert_true(ref_ip4_ok(hdr + 14));
+	assert_int_equal(be16(hdr + (v6 ? 18 : 16)),
+			 v6 ? n - 54 : n - 14);
+
+	/* Errors: a header past the copy, not TSO, a copy longer than the
+	 * frame, a datagram too long for IPv4. */
+	mh = (struct ovb_net_meta){ .gso_type = mw.gso_type };
+	assert_int_equal(ovb_offload_tso_headers(hdr, hlen - 1, n, &mh),
+			 -EBADMSG);
+	mh.gso_type = OVB_NET_GSO_NONE;
+	assert_int_equal(ovb_offload_tso_headers(hdr, hlen, n, &mh), -EINVAL);
+	mh.gso_type = v6 ? OVB_NET_GSO_TCPV4 : OVB_NET_GSO_TCPV6;
+	assert_int_equal(ovb_offload_tso_headers(hdr, hlen, n, &mh),
+			 -EBADMSG);
+	mh.gso_type = mw.gso_type;
+	assert_int_equal(ovb_offload_tso_headers(hdr, hlen, hlen - 1, &mh),
+			 -EINVAL);
+	if (!v6)
+		assert_int_equal(ovb_offload_tso_headers(hdr, hlen, 14 + 65536,
+							 &mh), -EBADMSG);
+}
+
+static void test_tso_headers(void **state)
+{
+	tso_headers(0);
+	tso_headers(1);
+}
+
 static void test_canonicalize_csum_and_errors(void **state)
 {
 	uint8_t f[400];
@@ -558,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_ndis_lso_roundtrip_v4),
 		cmocka_unit_test(test_ndis_lso_roundtrip_v6),
 		cmocka_unit_test(test_canonicalize_csum_and_errors),
+		cmocka_unit_test(test_tso_headers),
 		cmocka_unit_test(test_virtio_mapping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
