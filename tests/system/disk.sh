@@ -11,6 +11,12 @@
 set -eu
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (loop devices, mount)"; exit 77; fi
 if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
+# Our mounts stay in a private mount namespace: a namespace another
+# process creates meanwhile (ip netns exec, unshare) would otherwise copy
+# them and keep the file system alive after our umount.
+if [ -z "${OVB_DISK_PRIVATE_NS:-}" ]; then
+	exec env OVB_DISK_PRIVATE_NS=1 unshare -m --propagation private bash "$0" "$@"
+fi
 VMBUS=${OVB_VMBUS:-build/vmbus}
 # Both FUSE transports: our FUSE over io_uring (on), libfuse (off).
 if [ -z "${OVB_FUSE_MODE:-}" ]; then
@@ -76,9 +82,9 @@ for i in $(seq 10); do
 done
 (cd "$fs" && sha256sum file* >"$dir/sums")
 umount "$fs"
-# A mount namespace made meanwhile (ip netns exec, unshare -m: other
-# programs on this machine) keeps a copy of the ext4 mount, and ext4
-# writes its last blocks only when the last copy goes: wait for that.
+# A mount namespace made meanwhile from this one would keep a copy of the
+# ext4 mount, and ext4 writes its last blocks only when the last copy
+# goes: wait for that (nothing else should share our namespace).
 for _ in $(seq 200); do
 	grep -qs "^$loop " /proc/[0-9]*/mounts || break
 	sleep 0.05
