@@ -355,8 +355,11 @@ static double lab_iperf_run(int streams)
 {
 	char out[256];
 
+	/* The client starts once the server listens (up to 5 s). */
 	if (lab_sh(out, sizeof(out), "ip netns exec ovb-lab2 iperf3 -s -1 -D "
-		   "&& sleep 0.3 && ip netns exec ovb-lab1 timeout 20 iperf3 "
+		   "&& for i in $(seq 50); do ip netns exec ovb-lab2 ss -Hltn "
+		   "'sport = :5201' | grep -q . && break; sleep 0.1; done "
+		   "&& ip netns exec ovb-lab1 timeout 20 iperf3 "
 		   "-c 10.77.0.2 -t 2 -P %d -J | python3 -c 'import json,sys; "
 		   "print(json.load(sys.stdin)[\"end\"][\"sum_received\"]"
 		   "[\"bits_per_second\"])'", streams))
