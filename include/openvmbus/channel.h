@@ -106,6 +106,9 @@ struct ovb_chan_stats {
 	uint64_t spin_hits;   /**< worker spins that found work: sleeps saved */
 	uint64_t polled;      /**< packets drained by ovb_chan_poll() callers */
 	uint64_t commits_out; /**< write_index updates that published packets */
+	/** interrupt mode: adaptive spins that found work (sleeps saved) */
+	uint64_t adapt_hits;
+	uint64_t sleeps;      /**< times the worker slept, ring unmasked */
 };
 
 /**
