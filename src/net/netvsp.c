@@ -40,7 +40,8 @@ int ovb_netvsp_create(const struct ovb_netvsp_cfg *cfg,
 
 	if (!cfg || !cfg->sw || (cfg->mtu && (cfg->mtu < 68 ||
 					     cfg->mtu > OVB_NETVSP_MAX_MTU)) ||
-	    cfg->max_channels > OVB_NETVSP_MAX_CHANNELS)
+	    cfg->max_channels > OVB_NETVSP_MAX_CHANNELS ||
+	    cfg->poll_us > NETVSP_MAX_POLL_US)
 		return -EINVAL;
 	vsp = calloc(1, sizeof(*vsp));
 	if (!vsp)
@@ -612,6 +613,14 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	ovb_chan_set_idle(chan, netvsp_idle);
 	/* Control replies may wait for ring room; never for long. */
 	ovb_chan_set_send_timeout(chan, 1000);
+	/*
+	 * What the worker sends while it drains (send completions, control
+	 * replies) goes out as one batch per drain: one index update and at
+	 * most one signal, not one per SEND_RNDIS_PKT.
+	 */
+	ovb_chan_set_reply_batch(chan, true);
+	if (nic->vsp->cfg.poll_us)
+		ovb_chan_set_poll(chan, nic->vsp->cfg.poll_us);
 	if (idx == 0) {
 		nic->nvsp_ver = nic->ndis_ver = 0;
 		nic->rndis_init = false;
