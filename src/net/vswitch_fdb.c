@@ -101,7 +101,12 @@ void ovb__vswitch_fdb_learn(struct ovb__vswitch_fdb *fdb, uint64_t mac,
 	struct ovb__vswitch_fdb_entry *match = NULL, *empty = NULL, *old = NULL;
 
 	if (e && key == want) {
-		atomic_store_explicit(&e->seen_ms, now, memory_order_relaxed);
+		/* Most frames change nothing: no store, no shared line dirtied
+		 * (the clock moves every few milliseconds). */
+		if (atomic_load_explicit(&e->seen_ms, memory_order_relaxed) !=
+		    now)
+			atomic_store_explicit(&e->seen_ms, now,
+					      memory_order_relaxed);
 		return;
 	}
 	pthread_mutex_lock(&fdb->lock);
