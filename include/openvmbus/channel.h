@@ -181,6 +181,16 @@ OVB_API
 void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);
 
 /**
+ * Adaptive spinning in interrupt mode, for channels that carry streams (a
+ * NIC's): after a sleep that ended within 500 us the worker spins up to
+ * 64 us after each drain before it sleeps again, longer while spins find
+ * work, shorter while they do not, none once idle.  Off by default:
+ * request/reply traffic gains nothing from it.  Any thread.
+ */
+OVB_API
+void ovb_chan_set_adaptive(struct ovb_chan *chan, bool on);
+
+/**
  * Give the worker's spin a device hook (see ovb_chan_spin_fn).  With a
  * hook the worker no longer polls its extra fds between batches; they are
  * watched while it sleeps.  Call before the channel starts (open).

@@ -17,8 +17,8 @@
 #define CHAN_MAX_RANGES 64    /* GPA-direct ranges per packet */
 #define REQ_TAG (1ull << 62)  /* marks xids of tracked requests */
 #define REQ_SLOTS 4096u
-/* Spinning (chan_run.c): yield every this many rounds (a few us). */
-#define CHAN_SPIN_YIELD 64u
+/* Spinning (chan_run.c): yield the CPU after this many microseconds. */
+#define CHAN_SPIN_YIELD_US 50u
 /* Interrupt mode's adaptive spin, in microseconds. */
 #define CHAN_ADAPT_START_US 16u  /* armed by a short sleep */
 #define CHAN_ADAPT_MIN_US 4u     /* halved below this: off */
@@ -63,6 +63,7 @@ struct ovb_chan {
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
 	uint32_t spin_us; /* atomic */
+	bool adaptive;    /* atomic: interrupt mode spins adaptively */
 	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
 	bool rx_held;      /* atomic: ovb_chan_hold_rx(), ring left alone */
 	int send_timeout_ms;

@@ -8,14 +8,19 @@
  * sleeps: what the worker would wait for makes the loop's fd readable
  * instead.  Plus the caller's own polling (ovb_chan_poll).  Layer: bus.
  *
- * Spinning contract.  A worker never spins without giving way: every few
- * microseconds of a spin it yields the CPU (sched_yield), so a producer
- * that shares its core -- the peer's worker, a sending thread, a bench
- * source -- runs at once instead of after a scheduler tick; on a core of
- * its own the yield returns at once.  It also wakes senders that wait
+ * Spinning contract.  A worker never spins without giving way: every
+ * CHAN_SPIN_YIELD_US of a spin it yields the CPU (sched_yield), so a
+ * producer that shares its core -- the peer's worker, a sending thread, a
+ * bench source -- runs within that time instead of after a scheduler
+ * tick; on a core of its own the yield returns at once.  Not sooner: on a
+ * loaded machine every yield may give the core away for milliseconds, and
+ * a ping-pong's next request usually comes within the first interval.  It also wakes senders that wait
  * for room (they are otherwise woken only when the worker wakes).
- * Polling mode spins spin_us after every drain.  Interrupt mode spins
- * adaptively: a sleep that was over soon (traffic flows: the wake-up cost
+ * Polling mode spins spin_us after every drain.  Interrupt mode, on a
+ * channel whose device asked for it (ovb_chan_set_adaptive: streams such
+ * as a NIC's, not request/reply ping-pong, where the spinning worker
+ * would only compete with the thread it just woke), spins adaptively: a
+ * sleep that was over soon (traffic flows: the wake-up cost
  * more than a spin would have) arms a spin of CHAN_ADAPT_START_US, each
  * spin that finds work doubles it up to CHAN_ADAPT_MAX_US, and each that
  * runs out halves it until it is gone.  An idle channel therefore spins
@@ -39,12 +44,12 @@ static void chan_wake_senders(struct ovb_chan *chan);
  * @spin_us (a packet, or the device's spin hook found some).  Gives up
  * early when a caller started polling the channel after @gen was read:
  * the caller drains the ring then, and a second spinner on this side would
- * only take a core from it.  Yields the CPU every CHAN_SPIN_YIELD rounds
- * (the contract above).
+ * only take a core from it.  Yields the CPU every CHAN_SPIN_YIELD_US (the
+ * contract above).
  */
 static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
 {
-	uint64_t start = ovb_now_us();
+	uint64_t start = ovb_now_us(), now, yielded = start;
 
 	for (unsigned int i = 1;; i++) {
 		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
@@ -54,13 +59,17 @@ static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
 		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
 			return false;
 		ovb__cpu_relax();
-		if (i % CHAN_SPIN_YIELD)
+		if (i % 64)
 			continue;
-		if (ovb_now_us() - start >= spin_us)
+		now = ovb_now_us();
+		if (now - start >= spin_us)
 			return false;
+		if (now - yielded < CHAN_SPIN_YIELD_US)
+			continue;
 		/* A sender waiting for ring room is woken by us alone. */
 		chan_wake_senders(chan);
 		sched_yield();
+		yielded = ovb_now_us();
 	}
 }
 
@@ -136,6 +145,10 @@ static void chan_sleep_adapt(struct ovb_chan *chan)
 	STAT_ADD(chan, sleeps, 1);
 	chan_sleep(chan);
 	slept = ovb_now_us() - t0;
+	if (!__atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED)) {
+		chan->adapt_us = 0;
+		return;
+	}
 	if (slept > CHAN_ADAPT_REARM_US ||
 	    __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
 		return;
@@ -209,7 +222,7 @@ static void *chan_worker(void *arg)
 			continue;
 		}
 		if (!spin && chan_adapt_spin(chan, gen))
-			continue;
+			continue; /* adapt_us stays 0 unless the device asked */
 		/* Unmask, then re-check: data that raced in is read now. */
 		pthread_mutex_lock(&chan->read_lock);
 		bool more = ovb_ring_unmask_interrupts(&chan->in);

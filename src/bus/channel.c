@@ -129,6 +129,11 @@ void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us)
 	__atomic_store_n(&chan->spin_us, spin_us, __ATOMIC_RELAXED);
 }
 
+void ovb_chan_set_adaptive(struct ovb_chan *chan, bool on)
+{
+	__atomic_store_n(&chan->adaptive, on, __ATOMIC_RELAXED);
+}
+
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms)
 {
 	chan->send_timeout_ms = ms;

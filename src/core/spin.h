@@ -4,8 +4,9 @@
  * otherwise sleep on a condition variable until another thread raises the
  * counter: on these machines a cross-core wake-up costs tens of
  * microseconds, a spin on shared memory a fraction of one.  The spin
- * yields the CPU every few rounds, so the thread it waits for runs at
- * once when both share a core.  Layer: core.
+ * yields the CPU every OVB_SPIN_YIELD_US, so the thread it waits for runs
+ * soon when both share a core (and not more often: on a loaded machine a
+ * yield may give the core away for milliseconds).  Layer: core.
  */
 #ifndef OVB_CORE_SPIN_H
 #define OVB_CORE_SPIN_H
@@ -15,6 +16,8 @@
 #include <stdint.h>
 
 #include "openvmbus/deadline.h"
+
+#define OVB_SPIN_YIELD_US 50u /* yield the CPU this often while spinning */
 
 static inline void ovb__cpu_relax(void)
 {
@@ -30,7 +33,7 @@ static inline void ovb__cpu_relax(void)
 static inline bool ovb__spin_until(const uint32_t *word, uint32_t min,
 				   uint32_t us)
 {
-	uint64_t start = 0;
+	uint64_t start = 0, now, yielded = 0;
 
 	for (unsigned int i = 1;; i++) {
 		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) >= min)
@@ -38,11 +41,15 @@ static inline bool ovb__spin_until(const uint32_t *word, uint32_t min,
 		ovb__cpu_relax();
 		if (i % 64)
 			continue;
+		now = ovb_now_us();
 		if (!start)
-			start = ovb_now_us();
-		else if (ovb_now_us() - start >= us)
+			start = yielded = now;
+		else if (now - start >= us)
 			return false;
-		sched_yield();
+		if (now - yielded >= OVB_SPIN_YIELD_US) {
+			sched_yield();
+			yielded = ovb_now_us();
+		}
 	}
 }
 

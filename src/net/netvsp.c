@@ -623,6 +623,7 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	ovb_chan_set_reply_batch(chan, true);
 	if (nic->vsp->cfg.poll_us)
 		ovb_chan_set_poll(chan, nic->vsp->cfg.poll_us);
+	ovb_chan_set_adaptive(chan, true);
 	if (idx == 0) {
 		nic->nvsp_ver = nic->ndis_ver = 0;
 		nic->rndis_init = false;

@@ -474,6 +474,7 @@ static void test_adaptive_spin_sleeps(void **state)
 	struct timespec c0, c1;
 	int64_t cpu_us;
 
+	ovb_chan_set_adaptive(chan, true);
 	for (int i = 0; i < 2000; i++)
 		pair_ping(e, 64);
 	ovb_chan_get_stats(chan, &a);
