@@ -4,9 +4,9 @@
  * otherwise sleep on a condition variable until another thread raises the
  * counter: on these machines a cross-core wake-up costs tens of
  * microseconds, a spin on shared memory a fraction of one.  The spin
- * yields the CPU every OVB_SPIN_YIELD_US, so the thread it waits for runs
- * soon when both share a core (and not more often: on a loaded machine a
- * yield may give the core away for milliseconds).  Layer: core.
+ * yields the CPU every 64 rounds (a few microseconds), so the thread it
+ * waits for runs at once when both share a core.  For streams (the NIC's
+ * buffers), where that thread is busy producing.  Layer: core.
  */
 #ifndef OVB_CORE_SPIN_H
 #define OVB_CORE_SPIN_H
@@ -16,8 +16,6 @@
 #include <stdint.h>
 
 #include "openvmbus/deadline.h"
-
-#define OVB_SPIN_YIELD_US 50u /* yield the CPU this often while spinning */
 
 static inline void ovb__cpu_relax(void)
 {
@@ -33,7 +31,7 @@ static inline void ovb__cpu_relax(void)
 static inline bool ovb__spin_until(const uint32_t *word, uint32_t min,
 				   uint32_t us)
 {
-	uint64_t start = 0, now, yielded = 0;
+	uint64_t start = 0, now;
 
 	for (unsigned int i = 1;; i++) {
 		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) >= min)
@@ -43,13 +41,10 @@ static inline bool ovb__spin_until(const uint32_t *word, uint32_t min,
 			continue;
 		now = ovb_now_us();
 		if (!start)
-			start = yielded = now;
+			start = now;
 		else if (now - start >= us)
 			return false;
-		if (now - yielded >= OVB_SPIN_YIELD_US) {
-			sched_yield();
-			yielded = ovb_now_us();
-		}
+		sched_yield();
 	}
 }
 
