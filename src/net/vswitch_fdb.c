@@ -19,15 +19,6 @@
 #define FDB_BUCKET 4u
 #define FDB_MAC_MASK 0x0000FFFFFFFFFFFFull
 
-uint64_t ovb__vswitch_fdb_mac(const uint8_t mac[6])
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 6; i++)
-		v = v << 8 | mac[i];
-	return v;
-}
-
 int ovb__vswitch_fdb_init(struct ovb__vswitch_fdb *fdb, uint32_t entries,
 			  uint32_t aging_ms)
 {
