@@ -36,6 +36,11 @@
 #   NET_PEER_SECONDS=n  seconds per measurement (default 2)
 #   NET_PEER_ONLY=tcp   only the TCP rows (no DPDK)
 #   NET_PEER_P4_QUEUES=n  queues per guest for the -P 4 TCP rows (default 2)
+#   NET_PEER_ONLY=dpdk  only the DPDK rows (virtio pair, netvsc PMD)
+#   NET_PEER_HOST_POLL=US  the netvsc PMD rows' host polls its channels US
+#                       microseconds after each batch (bench/net --serve
+#                       SOCK US); default: interrupt mode, which spins
+#                       adaptively while traffic flows
 set -u
 cd "$(dirname "$0")/.."
 json=${1:-build/bench/net.json}
@@ -246,9 +251,11 @@ fi
 # bench/net measures its own rows with, serving the socket the shim joins,
 # pinned to CPU 0 where vhost-user's testpmd sits in the pair.  So the
 # DPDK process and its peer each own one CPU, as in the pair.  The guest
-# polls (one forwarding lcore); the host does not: the PMD signals only
-# through monitor page 2, which the host scans every 100 us to wake the
-# channel's worker, which drains the ring and waits for the next wake.
+# polls (one forwarding lcore).  The PMD signals only through monitor page
+# 2, which the host scans every 100 us to wake the channel's worker; while
+# traffic flows the worker spins adaptively after each drain (ring masked,
+# the PMD's writes seen without the scan), and with NET_PEER_HOST_POLL=US
+# it polls US microseconds after every drain.
 #
 # txonly (guest->host): the receiver is the host's endpoint port; the
 # count is the endpoint's frame counter, read (with netvsp's from_guest
@@ -296,7 +303,8 @@ srv() { # COMMAND: one request to the serving host; its answer in $reply
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
 
 srv_start() {
-	coproc SRV { exec taskset -c 0 "$BENCH_NET" --serve "$nsock" 2>"$dir/srv.log"; }
+	coproc SRV { exec taskset -c 0 "$BENCH_NET" --serve "$nsock" \
+		${NET_PEER_HOST_POLL:+"$NET_PEER_HOST_POLL"} 2>"$dir/srv.log"; }
 	# bash unsets SRV and SRV_PID when the coprocess ends: keep copies.
 	srv_pid=${SRV_PID:-}
 	[ -n "$srv_pid" ] && [ -n "${SRV[1]:-}" ] || return 1
@@ -382,14 +390,15 @@ netvsc_run() {
 }
 
 run_netvsc() {
-	local fwd size path name=dpdk-netvsc-ovb
+	local fwd size path name=dpdk-netvsc-ovb hmode="interrupt, adaptive spin"
+	[ -n "${NET_PEER_HOST_POLL:-}" ] && hmode="polling ${NET_PEER_HOST_POLL} us"
 	for size in 64 1500; do
 		for fwd in txonly rxonly; do
 			if [ $fwd = txonly ]; then path=guest-\>host; else path=host-\>guest; fi
 			if netvsc_run $fwd $size && [ "${pps:-0}" != 0 ]; then
 				row "$name" "$path" polling,nohuge "$size" "$pps" \
 				    "$(awk -v p="$pps" -v s="$size" 'BEGIN { printf "%.4f", p * s * 8 / 1e9 }')" \
-				    "testpmd netvsc PMD $fwd, our host: $nv_note"
+				    "testpmd netvsc PMD $fwd, our host ($hmode): $nv_note"
 				printf '%-16s %-12s %-15s %5s B %12s pkt/s  (%s)\n' \
 					"$name" "$path" polling,nohuge "$size" "$pps" "$nv_note"
 			else
@@ -507,7 +516,9 @@ ovb_tcp() {
 }
 
 echo "== TCP (iperf3 -P 1 and -P 4, ${SECS} s, MTU 1500 and 9000)"
-if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null; then
+if [ "${NET_PEER_ONLY:-}" = dpdk ]; then
+	echo "net-peer: NET_PEER_ONLY=dpdk: TCP rows skipped"
+elif [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null; then
 	echo "net-peer: TCP rows need root and iperf3; skipped"
 	row veth-tcp - - 0 - - "skipped: needs root and iperf3"
 else

@@ -22,10 +22,11 @@
  * TCP over veth and over our TAPs), merges them and the ratios, which use
  * the socket rows.
  *
- * `bench/net --serve SOCK` is the same host (switch, netvsp, the endpoint)
- * serving SOCK for a guest this program does not hold: bench/net-peer.sh
- * runs DPDK's netvsc PMD (dpdk-testpmd with build/ovmb-dpdk-shim.so)
- * against it.  See serve() for its commands.
+ * `bench/net --serve SOCK [POLL_US]` is the same host (switch, netvsp, the
+ * endpoint) serving SOCK for a guest this program does not hold:
+ * bench/net-peer.sh runs DPDK's netvsc PMD (dpdk-testpmd with
+ * build/ovmb-dpdk-shim.so) against it.  POLL_US puts netvsp's channels in
+ * polling mode (cfg.poll_us).  See serve() for its commands.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -93,9 +94,9 @@ static int sink_tx(void *ctx, const void *f, size_t len,
 	return 0;
 }
 
-static int host_init(struct host *h)
+static int host_init(struct host *h, uint32_t poll_us)
 {
-	struct ovb_netvsp_cfg cfg = { .name = "bench" };
+	struct ovb_netvsp_cfg cfg = { .name = "bench", .poll_us = poll_us };
 
 	memset(h, 0, sizeof(*h));
 	h->ctl = -1;
@@ -216,7 +217,7 @@ static pid_t host_fork(const char *path, struct host *h)
 	pthread_t th;
 
 	signal(SIGTERM, host_sig);
-	if (host_init(&child) ||
+	if (host_init(&child, 0) ||
 	    ovb_link_host_create(child.srv, path, &fork_link))
 		_exit(1);
 	child.ctl = sv[1];
@@ -573,7 +574,7 @@ static void *serve_ctl(void *arg)
 	return NULL;
 }
 
-static int serve(const char *path)
+static int serve(const char *path, uint32_t poll_us)
 {
 	static struct serve s;
 	pthread_t th;
@@ -582,7 +583,7 @@ static int serve(const char *path)
 	pthread_mutex_init(&s.mu, NULL);
 	signal(SIGTERM, host_sig);
 	signal(SIGINT, host_sig);
-	if (host_init(&s.h) ||
+	if (host_init(&s.h, poll_us) ||
 	    (rc = ovb_link_host_create(s.h.srv, path, &fork_link))) {
 		fprintf(stderr, "bench/net: cannot serve on %s\n", path);
 		return 1;
@@ -613,8 +614,8 @@ int main(int argc, char **argv)
 	FILE *js;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (argc == 3 && !strcmp(argv[1], "--serve"))
-		return serve(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "--serve"))
+		return serve(argv[2], argc == 4 ? (uint32_t)atoi(argv[3]) : 0);
 	if (argc > 2) {
 		only = argv[2];
 		run_ns = 4 * RUN_NS;
@@ -636,7 +637,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!only) {
-		if (host_init(&local))
+		if (host_init(&local, 0))
 			return 1;
 		rc = run_link(&local, NULL, res, &nres);
 		host_fini(&local);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * vmbus host: the synthetic NIC.  --nic SWITCH[,mtu=N][,queues=N][,macid=N]
+ * vmbus host: the synthetic NIC.
+ * --nic SWITCH[,mtu=N][,queues=N][,macid=N][,poll=US]
  * creates a virtual switch whose netvsp gives every guest one NIC on it (repeatable,
  * up to 4 switches); --uplink TAPNAME joins a TAP device of the host to
  * the last switch.  Control commands: `nic link up|down`, `nic stat`.
@@ -27,6 +28,7 @@ struct nic_switch {
 	uint32_t mtu;
 	unsigned int queues;
 	int mac_id; /* MAC byte 3; -1: the switch's index */
+	uint32_t poll_us; /* channel polling; 0: interrupt mode */
 	const char *uplink;
 	struct ovb_vswitch *sw;
 	struct ovb_netvsp *vsp;
@@ -95,9 +97,19 @@ static int nic_parse(const char *arg)
 				return 2;
 			}
 			s->mac_id = (int)v;
+		} else if (!strncmp(tok, "poll=", 5)) {
+			/* Polling guests (DPDK) are seen without a signal. */
+			v = strtoul(tok + 5, &end, 10);
+			if (*end || !tok[5] || v > 100000) {
+				fprintf(stderr, "vmbus host: --nic poll wants "
+					"0..100000 us, not '%s'\n", tok + 5);
+				return 2;
+			}
+			s->poll_us = (uint32_t)v;
 		} else {
 			fprintf(stderr, "vmbus host: unknown --nic setting "
-				"'%s' (mtu=N, queues=N, macid=N)\n", tok);
+				"'%s' (mtu=N, queues=N, macid=N, poll=US)\n",
+				tok);
 			return 2;
 		}
 	}
@@ -248,7 +260,8 @@ static int nic_start(struct ovb_server *srv, struct control *ctl)
 					      .mac_id = (uint8_t)(s->mac_id < 0
 								     ? (int)i
 								     : s->mac_id),
-					      .max_channels = s->queues };
+					      .max_channels = s->queues,
+					      .poll_us = s->poll_us };
 		int rc = ovb_vswitch_create(NULL, &s->sw);
 
 		cfg.sw = s->sw;
@@ -295,11 +308,13 @@ static void nic_stop(void)
 const struct host_plugin host_plugin_nic = {
 	.name = "nic",
 	.opts = nic_opts,
-	.help = "  --nic SWITCH[,mtu=N][,queues=N][,macid=N]\n"
+	.help = "  --nic SWITCH[,mtu=N][,queues=N][,macid=N][,poll=US]\n"
 		"                      a virtual switch; every guest gets a "
 		"synthetic NIC on it\n"
 		"                      (MAC 00:15:5d:N:..., N = macid, "
-		"default the switch index)\n"
+		"default the switch index;\n"
+		"                      poll=US: its channels poll US "
+		"microseconds after each batch)\n"
 		"  --uplink TAPNAME    join host TAP TAPNAME to the last "
 		"--nic switch\n",
 	.option = nic_option,

@@ -41,6 +41,11 @@ struct ovb_netvsp_cfg {
 	/** backpressure: how long delivery waits for a guest's receive
 	 *  completions before it drops (and counts); 0: 50 ms */
 	unsigned int rx_wait_ms;
+	/** polling mode for every channel (ovb_chan_set_poll): the worker
+	 *  spins this long after each drain, so that a polling guest's ring
+	 *  writes (DPDK's netvsc PMD) are seen without a signal; 0: interrupt
+	 *  mode with adaptive spinning */
+	uint32_t poll_us;
 };
 
 /** Counters over every NIC of one netvsp (monotonic). */

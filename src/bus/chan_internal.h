@@ -84,6 +84,9 @@ void ovb__chan_signal_peer(struct ovb_chan *chan);
 /** The role context. */
 void *ovb__chan_role_ctx(const struct ovb_chan *chan);
 
+/** True once the peer's fast-path signals come through an event fd. */
+bool ovb__chan_has_peer_fd(const struct ovb_chan *chan);
+
 /** The local eventfd the worker waits on (for a link to pass to a peer). */
 int ovb__chan_wait_fd(const struct ovb_chan *chan);
 

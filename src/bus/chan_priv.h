@@ -17,6 +17,13 @@
 #define CHAN_MAX_RANGES 64    /* GPA-direct ranges per packet */
 #define REQ_TAG (1ull << 62)  /* marks xids of tracked requests */
 #define REQ_SLOTS 4096u
+/* Spinning (chan_run.c): yield the CPU after this many microseconds. */
+#define CHAN_SPIN_YIELD_US 50u
+/* Interrupt mode's adaptive spin, in microseconds. */
+#define CHAN_ADAPT_START_US 16u  /* armed by a short sleep */
+#define CHAN_ADAPT_MIN_US 4u     /* halved below this: off */
+#define CHAN_ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
+#define CHAN_ADAPT_REARM_US 500u /* a sleep this short arms it */
 
 struct chan_req {
 	ovb_chan_comp_fn *fn;
@@ -51,10 +58,12 @@ struct ovb_chan {
 	uint64_t spin_since;      /* caller-driven polling: idle since (us) */
 	uint32_t spin_gen;        /* poll_gen when that idle spell began */
 	uint64_t self_wakes;      /* wake_fd writes by our own turns */
+	uint32_t adapt_us;        /* worker: adaptive spin budget, 0 off */
 	bool started;
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
 	uint32_t spin_us; /* atomic */
+	bool adaptive;    /* atomic: interrupt mode spins adaptively */
 	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
 	bool rx_held;      /* atomic: ovb_chan_hold_rx(), ring left alone */
 	int send_timeout_ms;

@@ -113,6 +113,11 @@ uint16_t ovb_chan_subidx(const struct ovb_chan *chan) { return chan->subidx; }
 const char *ovb_chan_name(const struct ovb_chan *chan) { return chan->name; }
 int ovb__chan_wait_fd(const struct ovb_chan *chan) { return chan->wake_fd; }
 
+bool ovb__chan_has_peer_fd(const struct ovb_chan *chan)
+{
+	return __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE) >= 0;
+}
+
 bool ovb_chan_is_dead(const struct ovb_chan *chan)
 {
 	return __atomic_load_n(&chan->dead, __ATOMIC_ACQUIRE) ||
@@ -122,6 +127,11 @@ bool ovb_chan_is_dead(const struct ovb_chan *chan)
 void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us)
 {
 	__atomic_store_n(&chan->spin_us, spin_us, __ATOMIC_RELAXED);
+}
+
+void ovb_chan_set_adaptive(struct ovb_chan *chan, bool on)
+{
+	__atomic_store_n(&chan->adaptive, on, __ATOMIC_RELAXED);
 }
 
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms)

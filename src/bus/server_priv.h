@@ -28,6 +28,7 @@
 #define SRV_MAX_GPADLS 4096u
 #define SRV_MAX_GPADL_WORDS (1u << 24)
 #define MONITOR_SCAN_US 100 /* the monitor page's scan period */
+#define MONITOR_IDLE_US 10000 /* ... when no guest depends on it alone */
 
 enum offer_state {
 	OFFER_OFFERED,   /* offered (or not yet sent), channel closed */

@@ -59,7 +59,8 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		"\"signals_in\": %llu, \"signals_out\": %llu, "
 		"\"ring_full\": %llu, \"errors\": %llu, "
 		"\"spin_hits\": %llu, \"polled\": %llu, "
-		"\"commits_out\": %llu}",
+		"\"commits_out\": %llu, \"adapt_hits\": %llu, "
+		"\"sleeps\": %llu}",
 		r->relid, r->subidx, r->open ? "true" : "false",
 		r->ring.out_size, r->ring.out_used, r->ring.in_size,
 		r->ring.in_used, r->ring.in_masked ? "true" : "false",
@@ -74,7 +75,9 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		(unsigned long long)r->st.errors,
 		(unsigned long long)r->st.spin_hits,
 		(unsigned long long)r->st.polled,
-		(unsigned long long)r->st.commits_out);
+		(unsigned long long)r->st.commits_out,
+		(unsigned long long)r->st.adapt_hits,
+		(unsigned long long)r->st.sleeps);
 }
 
 int ovb_server_stat_json(struct ovb_server *srv, char **out)

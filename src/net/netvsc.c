@@ -504,6 +504,7 @@ static int nvsc_multiqueue(struct ovb_netvsc *n)
 		if ((rc = ovb_vsc_open(sd, &op, &q->chan)) != 0)
 			return rc;
 		ovb_vsc_dev_set_ctx(sd, n);
+		ovb_chan_set_adaptive(q->chan, true);
 		if (n->p.poll_us)
 			ovb_chan_set_poll(q->chan, n->p.poll_us);
 		__atomic_store_n(&n->nq, n->nq + 1, __ATOMIC_RELEASE);
@@ -602,6 +603,8 @@ int ovb_netvsc_open(struct ovb_vsc_dev *dev, const struct ovb_netvsc_params *p,
 		free(n);
 		return rc;
 	}
+	/* A NIC's traffic is streams: spin while it flows (channel.h). */
+	ovb_chan_set_adaptive(n->q[0].chan, true);
 	if (n->p.poll_us)
 		ovb_chan_set_poll(n->q[0].chan, n->p.poll_us);
 	n->nq = 1;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/spin.h"
 #include "net/netvsc_priv.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
@@ -61,17 +62,29 @@ void netvsc__pool_fini(struct netvsc_pool *pl)
 	memset(pl, 0, sizeof(*pl));
 }
 
+/*
+ * Take a free buffer.  None free: spin a little for the channel worker to
+ * give one back (a sleep and wake-up per section would cost more than
+ * the section's frames), then sleep until NETVSC_TIMEOUT.  nfree is
+ * written under the lock with atomic stores and read by the spin with
+ * acquire loads.
+ */
 static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 {
 	struct timespec dl;
 	int rc = 0;
 
-	ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
+	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE))
+		ovb__spin_until(&pl->nfree, 1, NETVSC_SPIN_US);
 	pthread_mutex_lock(&pl->lock);
-	while (!pl->nfree && !rc)
-		rc = ovb_cond_timedwait(&pl->cond, &pl->lock, &dl);
+	if (!pl->nfree) {
+		ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
+		while (!pl->nfree && !rc)
+			rc = ovb_cond_timedwait(&pl->cond, &pl->lock, &dl);
+	}
 	if (pl->nfree) {
-		*idx = pl->free[--pl->nfree];
+		__atomic_store_n(&pl->nfree, pl->nfree - 1, __ATOMIC_RELAXED);
+		*idx = pl->free[pl->nfree];
 		rc = 0;
 	} else {
 		rc = -ETIMEDOUT;
@@ -83,7 +96,9 @@ static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 static void pool_put(struct netvsc_pool *pl, uint32_t idx)
 {
 	pthread_mutex_lock(&pl->lock);
-	pl->free[pl->nfree++] = idx;
+	pl->free[pl->nfree] = idx;
+	/* Release: a spinner that sees the count sees the slot. */
+	__atomic_store_n(&pl->nfree, pl->nfree + 1, __ATOMIC_RELEASE);
 	pthread_cond_signal(&pl->cond);
 	pthread_mutex_unlock(&pl->lock);
 }

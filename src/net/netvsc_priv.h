@@ -18,6 +18,7 @@
 #define NETVSC_CTL_SIZE 4096u
 #define NETVSC_TIMEOUT 5000
 #define NETVSC_PENDING 1024u           /* receive completions to retry */
+#define NETVSC_SPIN_US 50u             /* spin for a free buffer first */
 /* A coalesced (RSC) frame: at most this long, in at most this many
  * fragments (Linux NVSP_RSC_MAX). */
 #define NETVSC_RSC_FRAME (65535u + 14u + 4u)

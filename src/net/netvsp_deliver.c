@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "bus/fault_hook.h"
+#include "core/spin.h"
 #include "net/netvsp_priv.h"
 #include "openvmbus/byteorder.h"
 #include "openvmbus/deadline.h"
@@ -99,6 +100,9 @@ static int slots_get(struct netvsp_nic *nic, uint32_t n, uint32_t *out,
 {
 	int rc = 0;
 
+	/* Spin a little for the guest's completions before sleeping. */
+	if (dl && __atomic_load_n(&nic->nfree, __ATOMIC_ACQUIRE) < n)
+		ovb__spin_until(&nic->nfree, n, NETVSP_SPIN_US);
 	pthread_mutex_lock(&nic->slot_lock);
 	while (nic->nfree < n && dl && !rc) {
 		nic->slot_waiters++;
@@ -109,10 +113,12 @@ static int slots_get(struct netvsp_nic *nic, uint32_t n, uint32_t *out,
 	}
 	if (nic->slot_busy && nic->nfree >= n) {
 		for (uint32_t i = 0; i < n; i++) {
-			out[i] = nic->slot_free[--nic->nfree];
+			out[i] = nic->slot_free[nic->nfree - 1 - i];
 			nic->slot_busy[out[i]] = SLOT_HELD;
 			nic->slot_next[out[i]] = SLOT_NONE;
 		}
+		__atomic_store_n(&nic->nfree, nic->nfree - n,
+				 __ATOMIC_RELAXED);
 		rc = 0;
 	} else {
 		rc = -ENOBUFS;
@@ -129,7 +135,10 @@ static void chain_put_locked(struct netvsp_nic *nic, uint32_t head)
 		uint32_t next = nic->slot_next[s];
 
 		nic->slot_busy[s] = SLOT_FREE;
-		nic->slot_free[nic->nfree++] = s;
+		nic->slot_free[nic->nfree] = s;
+		/* Release: pairs with the spin in slots_get(). */
+		__atomic_store_n(&nic->nfree, nic->nfree + 1,
+				 __ATOMIC_RELEASE);
 		s = next;
 	}
 	if (nic->slot_waiters)

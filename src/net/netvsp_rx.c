@@ -42,14 +42,20 @@ static int netvsp_offload_drop(struct netvsp_nic *nic, const char *why)
 	return -EINVAL;
 }
 
+/* Frames of one send that reached the switch: counted once per send. */
+struct netvsp_tally {
+	uint64_t frames, bytes;
+};
+
 /*
  * One PACKET message from the guest into the switch.  Returns 0 when the
- * frame went to the switch (or was lost to a pulled cable or dropped by
- * the switch, both counted), -EBADMSG for a malformed message, -EINVAL
- * for a frame dropped because its offload request does not fit it.
+ * frame went to the switch (counted in @t) or was lost to a pulled cable
+ * or dropped by the switch (counted), -EBADMSG for a malformed message,
+ * -EINVAL for a frame dropped because its offload request does not fit
+ * it.
  */
 static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
-			size_t len, bool private)
+			size_t len, bool private, struct netvsp_tally *t)
 {
 	struct netvsp_nic *nic = ch->nic;
 	struct ovb_rndis_packet pkt;
@@ -90,11 +96,8 @@ static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
 		__atomic_fetch_add(&nic->tx_err, 1, __ATOMIC_RELAXED);
 		return 0; /* dropped by the switch, counted */
 	}
-	__atomic_fetch_add(&nic->tx_ok, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&nic->tx_bytes, pkt.frame_len, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&nic->vsp->from_guest, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&nic->vsp->from_guest_bytes, pkt.frame_len,
-			   __ATOMIC_RELAXED);
+	t->frames++;
+	t->bytes += pkt.frame_len;
 	return 0;
 }
 
@@ -104,6 +107,7 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 	struct netvsp_nic *nic = ch->nic;
 	bool private = msg == ch->scratch;
 	uint32_t type, mlen, status = NVSP_STAT_SUCCESS;
+	struct netvsp_tally t = { 0 };
 	size_t off = 0;
 	unsigned int n = 0;
 
@@ -136,17 +140,26 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 		if (mlen < 8 || mlen > len - off) {
 			ovb_peer("%s: RNDIS message of %u bytes at %zu in a "
 				 "data send of %zu", nic->name, mlen, off, len);
-			return NVSP_STAT_FAIL;
+			status = NVSP_STAT_FAIL;
+			break;
 		}
 		if (type != RNDIS_MSG_PACKET) {
 			ovb_peer("%s: RNDIS type %#x inside a data send",
 				 nic->name, type);
 			status = NVSP_STAT_FAIL;
-		} else if (netvsp_frame(ch, msg + off, mlen, private)) {
+		} else if (netvsp_frame(ch, msg + off, mlen, private, &t)) {
 			status = NVSP_STAT_FAIL;
 		}
 		off += mlen;
 		n++;
+	}
+	if (t.frames) {
+		__atomic_fetch_add(&nic->tx_ok, t.frames, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->tx_bytes, t.bytes, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->from_guest, t.frames,
+				   __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->from_guest_bytes, t.bytes,
+				   __ATOMIC_RELAXED);
 	}
 	return status;
 }

@@ -171,8 +171,6 @@ static const struct {
 };
 #define PKT_NEMIT (sizeof(pkt_emit) / sizeof(pkt_emit[0]))
 
-static const struct ovb_rndis_pktinfo pkt_no_info;
-
 size_t ovb_rndis_packet_header_len(const struct ovb_rndis_pktinfo *info)
 {
 	size_t n = sizeof(struct rndis_packet);
@@ -187,13 +185,28 @@ ssize_t ovb_rndis_packet_build_header(void *buf, size_t cap,
 				      uint32_t frame_len,
 				      const struct ovb_rndis_pktinfo *info)
 {
-	struct ovb_rndis_pktinfo copy = info ? *info : pkt_no_info;
-	size_t hl = ovb_rndis_packet_header_len(&copy);
-	uint32_t plen = (uint32_t)(hl - sizeof(struct rndis_packet));
+	struct ovb_rndis_pktinfo copy;
+	size_t hl;
+	uint32_t plen;
 	uint8_t *p = buf, *rec;
 
 	if (!buf || !frame_len)
 		return -EINVAL;
+	/* The common case, a frame without PPIs: the fixed header alone. */
+	if (!info || !info->present) {
+		hl = sizeof(struct rndis_packet);
+		if (cap < hl || (uint64_t)hl + frame_len > UINT32_MAX)
+			return -EMSGSIZE;
+		memset(p, 0, hl);
+		st32(p, RNDIS_MSG_PACKET);
+		st32(p + 4, (uint32_t)hl + frame_len);
+		st32(p + 8, (uint32_t)hl - PKT_BODY);
+		st32(p + 12, frame_len);
+		return (ssize_t)hl;
+	}
+	copy = *info;
+	hl = ovb_rndis_packet_header_len(&copy);
+	plen = (uint32_t)(hl - sizeof(struct rndis_packet));
 	if (cap < hl || (uint64_t)hl + frame_len > UINT32_MAX)
 		return -EMSGSIZE;
 	memset(p, 0, hl);
@@ -260,6 +273,9 @@ int ovb_rndis_tx_to_meta(const struct ovb_rndis_pktinfo *info,
 	uint32_t v, thoff, field, mss;
 
 	pkt_common_to_meta(info, meta);
+	/* A plain frame (no offload asked for) needs no header parse. */
+	if (!(info->present & (OVB_RNDIS_PPI_LSO | OVB_RNDIS_PPI_CSUM)))
+		return 0;
 	ovb_offload_parse(frame, len, &h);
 	if (info->present & OVB_RNDIS_PPI_LSO) {
 		v = info->lso;

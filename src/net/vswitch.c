@@ -327,8 +327,7 @@ int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 		      const struct ovb_net_meta *meta)
 {
 	static const struct ovb_net_meta plain;
-	struct vsw_xmit x = { .frame = frame, .len = len,
-			      .meta = meta ? meta : &plain };
+	struct vsw_xmit x;
 	const uint8_t *f = frame;
 	struct vsw_port *in;
 	uint64_t now;
@@ -336,6 +335,16 @@ int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 
 	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
 		return -ENODEV;
+	/*
+	 * Only what is read before a view is built: zeroing the whole
+	 * struct (three views with their metadata) per frame was a
+	 * `rep stos` taking 5 % of a 64-byte guest->host run.
+	 */
+	x.frame = frame;
+	x.len = len;
+	x.meta = meta ? meta : &plain;
+	x.tagged.built = x.csum[0].built = x.csum[1].built = false;
+	x.tagged.buf = x.csum[0].buf = x.csum[1].buf = NULL;
 	pthread_rwlock_rdlock(&sw->ports_lock);
 	in = &sw->ports[port];
 	if (!in->used) {

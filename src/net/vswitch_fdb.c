@@ -19,15 +19,6 @@
 #define FDB_BUCKET 4u
 #define FDB_MAC_MASK 0x0000FFFFFFFFFFFFull
 
-uint64_t ovb__vswitch_fdb_mac(const uint8_t mac[6])
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 6; i++)
-		v = v << 8 | mac[i];
-	return v;
-}
-
 int ovb__vswitch_fdb_init(struct ovb__vswitch_fdb *fdb, uint32_t entries,
 			  uint32_t aging_ms)
 {
@@ -101,7 +92,12 @@ void ovb__vswitch_fdb_learn(struct ovb__vswitch_fdb *fdb, uint64_t mac,
 	struct ovb__vswitch_fdb_entry *match = NULL, *empty = NULL, *old = NULL;
 
 	if (e && key == want) {
-		atomic_store_explicit(&e->seen_ms, now, memory_order_relaxed);
+		/* Most frames change nothing: no store, no shared line dirtied
+		 * (the clock moves every few milliseconds). */
+		if (atomic_load_explicit(&e->seen_ms, memory_order_relaxed) !=
+		    now)
+			atomic_store_explicit(&e->seen_ms, now,
+					      memory_order_relaxed);
 		return;
 	}
 	pthread_mutex_lock(&fdb->lock);

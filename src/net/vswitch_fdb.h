@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 struct ovb__vswitch_fdb_entry {
 	_Atomic uint64_t key;     /**< MAC | (port + 1) << 48, 0: free */
@@ -24,8 +25,25 @@ struct ovb__vswitch_fdb {
 	uint32_t aging_ms;    /**< entry lifetime */
 };
 
-/** 48-bit MAC from 6 bytes; the FDB's key form. */
-uint64_t ovb__vswitch_fdb_mac(const uint8_t mac[6]);
+/**
+ * 48-bit MAC from 6 bytes (the first byte most significant); the FDB's
+ * key form.  Inline: the switch takes three per frame.
+ */
+static inline uint64_t ovb__vswitch_fdb_mac(const uint8_t mac[6])
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v = 0;
+
+	memcpy((uint8_t *)&v + 2, mac, 6);
+	return __builtin_bswap64(v);
+#else
+	uint64_t v = 0;
+
+	for (int i = 0; i < 6; i++)
+		v = v << 8 | mac[i];
+	return v;
+#endif
+}
 
 /** Set up a table of @entries (power of 2, >= 4).  0, -EINVAL, -ENOMEM. */
 int ovb__vswitch_fdb_init(struct ovb__vswitch_fdb *fdb, uint32_t entries,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -456,6 +457,49 @@ static void test_polling_counters(void **state)
 	pair_free(p);
 }
 
+/*
+ * Interrupt mode spins adaptively between batches, and an idle channel
+ * ends asleep: after a burst of pings the worker sleeps with its ring
+ * unmasked (a worker that kept spinning keeps it masked), and the idle
+ * process burns little CPU (a spin that never gave up would cost a core
+ * for the whole idle time).  A spinning worker counts no spin_hits.
+ */
+static void test_adaptive_spin_sleeps(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct ovb_chan *chan = ovb_echo_chan(e);
+	struct ovb_chan_ring_info ri;
+	struct ovb_chan_stats a, b;
+	struct timespec c0, c1;
+	int64_t cpu_us;
+
+	ovb_chan_set_adaptive(chan, true);
+	for (int i = 0; i < 2000; i++)
+		pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &a);
+	assert_true(a.sleeps > 0);
+	assert_int_equal(a.spin_hits, 0);
+	/* Spins last microseconds; 20 ms is plenty for them to end. */
+	usleep(20000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	usleep(200000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	ovb_chan_get_ring_info(chan, &ri);
+	ovb_chan_get_stats(chan, &b);
+	assert_false(ri.in_masked);
+	assert_int_equal(b.pkts_in, a.pkts_in);
+	cpu_us = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000 +
+		 (c1.tv_nsec - c0.tv_nsec) / 1000;
+	print_message("idle 200 ms: %lld us of CPU; %llu adaptive spin hits, "
+		      "%llu sleeps in %llu packets\n", (long long)cpu_us,
+		      (unsigned long long)a.adapt_hits,
+		      (unsigned long long)a.sleeps,
+		      (unsigned long long)a.pkts_in);
+	assert_true(cpu_us < 100000);
+	pair_free(p);
+}
+
 static void test_two_partitions(void **state)
 {
 	struct pair *p = pair_connected(NULL);
@@ -494,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_monitor_page_signals),
 		cmocka_unit_test(test_polling_mode),
 		cmocka_unit_test(test_polling_counters),
+		cmocka_unit_test(test_adaptive_spin_sleeps),
 		cmocka_unit_test(test_two_partitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

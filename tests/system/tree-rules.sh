@@ -45,6 +45,13 @@ ALLOW = {
         "netvsp offers each RNDIS message it writes into a guest's receive "
         "buffer to the fault engine (ovb__fault_rndis): an internal hook "
         "of the bus, kept out of the public fault.h",
+    ("src/bus/chan_run.c", "src/core/spin.h"):
+        "the polite bounded spin (header-only, core) that channel workers "
+        "and the NIC's buffer pools share; not an API for applications",
+    ("src/net/netvsc_data.c", "src/core/spin.h"):
+        "as chan_run.c: netvsc spins for a free send section",
+    ("src/net/netvsp_deliver.c", "src/core/spin.h"):
+        "as chan_run.c: netvsp spins for free receive slots",
     ("src/link/inproc.c", "include/openvmbus/client.h"):
         "the link that created a client (hv.h) destroys it "
         "(ovb_client_destroy) when the partition goes",
