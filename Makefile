@@ -13,8 +13,10 @@
 #   libopenvmbus        core, bus, inproc link, devices, protocols, switch,
 #                       block interface + RAM disk: libc and pthread only
 #   libopenvmbus-linux  the OS-facing parts: socket link, io_uring file disks,
-#                       FUSE disk, TAP backend and NIC (liburing, libfuse3);
-#                       it links against libopenvmbus and uses only its API
+#                       FUSE disk, TAP backend and NIC (liburing, libfuse3),
+#                       NBD disks (libnbd), RBD disks (librbd, dlopen()ed by
+#                       the first rbd: disk, so not linked); it links
+#                       against libopenvmbus and uses only its API
 # Both are built -fvisibility=hidden and export only OVB_API declarations
 # (include/openvmbus/api.h).  Tools, tests, benches, the fio engine and the
 # DPDK shim link the static archives and so reach the internals too.
@@ -36,7 +38,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I. -I/usr/include/fuse3 \
 	-fPIC -pthread -MMD -MP $(WARN)
 CORE_LIBS := -lpthread
-LINUX_LIBS := -luring -lfuse3 -lrbd -lrados -lnbd
+LINUX_LIBS := -luring -lfuse3 -lnbd
 LDLIBS := $(LINUX_LIBS) $(CORE_LIBS)
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -49,6 +51,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # The OS-facing sources: libopenvmbus-linux.  Everything else is the core.
 LINUX_SRCS := $(sort $(wildcard src/link/socket_*.c)) src/backend/blk_file.c \
 	src/backend/blk_spec.c src/backend/blk_scheme.c src/backend/blk_rbd.c \
+	src/backend/blk_rbd_open.c src/backend/rbd_lib.c \
 	$(sort $(wildcard src/backend/blk_nbd*.c)) \
 	src/backend/net_tap.c $(sort $(wildcard src/frontend/*.c))
 CORE_SRCS := $(filter-out $(LINUX_SRCS),$(LIB_SRCS))
@@ -64,6 +67,9 @@ TLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 TLIB_OBJS := $(TLIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/test-*.c tests/pair/test-*.c))
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# Helper programs the system tests run (not tests themselves).
+SYSBIN_SRCS := $(sort $(wildcard tests/system/bin/*.c))
+SYSBINS := $(SYSBIN_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 # fio external ioengine: fio dlopen()s it (ioengine=external:PATH)
@@ -93,7 +99,7 @@ PCFILE := $(BUILD)/openvmbus.pc
 PCFILE_LINUX := $(BUILD)/openvmbus-linux.pc
 
 .PHONY: all lib check fuzz bench clean install
-all: lib $(BUILD)/vmbus $(TESTS) $(FIOENG) $(DPDKSHIM)
+all: lib $(BUILD)/vmbus $(TESTS) $(SYSBINS) $(FIOENG) $(DPDKSHIM)
 lib: $(STATICS) $(SHARED) $(SHARED_LINUX) $(SOLINKS) $(PCFILE) $(PCFILE_LINUX)
 
 $(BUILD)/%.o: %.c
@@ -159,6 +165,9 @@ $(BUILD)/vmbus: $(TOOL_OBJS) $(STATICS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(STATICS)
 	$(CC) $(LDFLAGS) -o $@ $< $(TLIB_OBJS) $(STATICS) $(LDLIBS) -lcmocka
+
+$(SYSBINS): $(BUILD)/tests/system/bin/%: $(BUILD)/tests/system/bin/%.o $(STATICS)
+	$(CC) $(LDFLAGS) -o $@ $< $(STATICS) $(LDLIBS)
 
 # The library is linked in whole and kept private: the engine exports its
 # ops table and binds its own symbols, never fio's.

@@ -6,32 +6,46 @@
 # `losetup --direct-io=on`, and measured there with fio (io_uring engine,
 # --direct=1):
 #
-#  - ours, io_uring:  vmbus host --disk FILE + vmbus guest --mount DIR
-#                     --fuse-uring=on (our FUSE server over io_uring)
-#  - ours, io_uring, polling: the same with --storage-poll on the guest
-#                     and --poll on the host
-#  - ours, libfuse:   the same with --fuse-uring=off
-#  - passthrough_ll:  libfuse's own low-level example (no bus behind it),
-#                     built here from libfuse3-dev's examples, serving a
-#                     directory holding the file
-#  - qemu-storage-daemon: its FUSE export of the file (--export type=fuse)
-#  - the fio engine:  fio through build/openvmbus-fio.so straight to a host
+#  - uring:           vmbus host --disk FILE + vmbus guest --mount DIR
+#                     --fuse-uring=on (our FUSE server over io_uring; its
+#                     queues spin for few completions, --fuse-spin default)
+#  - uring-hostpoll:  the same with the host in polling mode (--poll 50 on
+#                     the host only: what a user with a core to spare for
+#                     the host would run)
+#  - uring-poll:      --storage-poll on the guest and --poll on the host
+#  - uring-nospin:    uring with --fuse-spin 0 (queues always sleep)
+#  - uring-pin:       uring with --fuse-pin (queue threads on their CPUs)
+#  - before:          uring with another build's vmbus (FUSE_PEER_BEFORE),
+#                     for before/after rows in the same run
+#  - libfuse:         ours with --fuse-uring=off
+#  - pt:              libfuse's own passthrough_ll example (no bus behind
+#                     it), built here from libfuse3-dev's examples
+#  - qsd:             qemu-storage-daemon's FUSE export of the file
+#  - engine:          fio through build/openvmbus-fio.so straight to a host
 #                     over the same kind of file (no FUSE, no loop), for
 #                     the 128 KiB rows: the bus's own figure
 #
 # Workloads: 4k random read and write at QD32 and QD1, 128k sequential
-# read and write at QD8.  Prints a table with ratios (ours over
-# passthrough_ll, over qemu-storage-daemon, and for 128k over the fio
-# engine) and writes JSON (default build/bench/fuse-peer.json).  What
-# cannot run is printed with the reason and skipped.  Each loop device's
+# read and write at QD8.  Prints a table: every target's figure per row,
+# the best of ours, its ratios to the peers with the goal of each, and
+# writes JSON (default build/bench/fuse-peer.json).  What cannot run is
+# printed with the reason and skipped.  Each loop device's
 # /sys/block/loopN/loop/dio is read back and reported: 1 means loop really
 # does direct I/O on the FUSE file.
-#   FUSE_PEER_SECONDS=n   seconds per measurement (default 5)
-#   FUSE_PEER_ONLY=a,b    only these targets: uring, uring-poll, libfuse,
-#                         pt, qsd, engine
-# The fuse module's enable_uring is set to Y for the io_uring targets
-# (and left so; write N to /sys/module/fuse/parameters/enable_uring to
-# undo).
+#   FUSE_PEER_SECONDS=n    seconds per measurement, after 1 s of ramp
+#                          (default 5)
+#   FUSE_PEER_ROWS=a,b     only rows whose name contains a or b
+#                          (randread-4k-qd1, qd1, 128k ...)
+#   FUSE_PEER_ONLY=a,b     only these targets (default: all but
+#                          uring-nospin, uring-pin and before)
+#   FUSE_PEER_REPEAT=n     run the targets n times, alternating (default
+#                          1); the table shows medians, the JSON every run
+#   FUSE_PEER_BEFORE=PATH  a vmbus binary for the `before` target
+# One row, quickly:
+#   FUSE_PEER_SECONDS=2 FUSE_PEER_ROWS=randread-4k-qd1 \
+#   FUSE_PEER_ONLY=uring,pt bash bench/fuse-peer.sh
+# The fuse module's enable_uring is set to Y for the io_uring targets and
+# put back as it was at the end.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -39,7 +53,12 @@ json=${1:-$BUILD/bench/fuse-peer.json}
 VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
 ENGINE=$BUILD/openvmbus-fio.so
 SECS=${FUSE_PEER_SECONDS:-5}
-ONLY=${FUSE_PEER_ONLY:-}
+ONLY=${FUSE_PEER_ONLY:-uring,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine}
+ROWS=${FUSE_PEER_ROWS:-}
+REPEAT=${FUSE_PEER_REPEAT:-1}
+BEFORE=${FUSE_PEER_BEFORE:-}
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+uring_was=$(cat "$URING_PARAM" 2>/dev/null || true)
 POLL_US=50
 SIZE_MB=1024
 
@@ -54,6 +73,7 @@ pids=() loops=() mnts=()
 
 cleanup() {
 	set +e
+	[ -n "$uring_was" ] && echo "$uring_was" >"$URING_PARAM" 2>/dev/null
 	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.5
@@ -85,6 +105,13 @@ run_fio() {
 	}' <<<"$out"
 }
 
+row_wanted() {
+	local p
+	[ -z "$ROWS" ] && return 0
+	for p in ${ROWS//,/ }; do [[ $1 == *"$p"* ]] && return 0; done
+	return 1
+}
+
 # Measure every workload on the file $2 as target $1 (through loop).
 measure() {
 	local name=$1 file=$2 loop dio w r
@@ -94,6 +121,7 @@ measure() {
 	dio=$(cat "/sys/block/${loop#/dev/}/loop/dio" 2>/dev/null || echo "?")
 	echo "$name: $file on $loop (loop dio=$dio)"
 	for w in $WORKLOADS; do
+		row_wanted "${w%%:*}" || continue
 		r=$(run_fio "$loop" "$w")
 		[ -n "$r" ] || { echo "  ${w%%:*}: fio failed"; continue; }
 		echo "  ${w%%:*}: $r" | awk '{ printf "  %-18s %10.0f IOPS %9.1f MB/s\n", $1, $2, $3 }'
@@ -109,23 +137,27 @@ wanted() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 start_host() { # $1 socket, $2 image, rest: host options
 	local sock=$1 img=$2; shift 2
-	"$VMBUS" host --socket "$sock" --echo 0 --disk "$img,size=${SIZE_MB}M" "$@" \
+	"${HOSTBIN:-$VMBUS}" host --socket "$sock" --echo 0 --disk "$img,size=${SIZE_MB}M" "$@" \
 		2>>"$dir/host.log" &
 	pids+=($!)
 	for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
 	echo "host never listened"; return 1
 }
 
-# Ours: host + guest --mount with guest options $2..; target name $1.
+# Ours: target $1, host options up to "--", then the guest's options.
+# BIN=PATH: another vmbus binary (default $VMBUS).
 ours() {
 	local name=$1; shift
 	local sock=$dir/$name.sock img=$dir/$name.img mnt=$dir/$name.mnt hostopt=()
+	local bin=${BIN:-$VMBUS}
 	wanted "$name" || return 0
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do hostopt+=("$1"); shift; done
+	shift
+	if [ ! -x "$bin" ]; then echo "$name: skipped: no $bin"; return 0; fi
 	mkimg "$img"
-	[[ " $* " == *" --storage-poll "* ]] && hostopt=(--poll "$POLL_US")
-	start_host "$sock" "$img" "${hostopt[@]}" || return 0
+	HOSTBIN=$bin start_host "$sock" "$img" "${hostopt[@]}" || return 0
 	local hostpid=${pids[-1]}
-	"$VMBUS" guest --socket "$sock" --name "$name" --mount "$mnt" "$@" \
+	"$bin" guest --socket "$sock" --name "$name" --mount "$mnt" "$@" \
 		>"$dir/$name.log" 2>&1 &
 	local gpid=$!
 	pids+=("$gpid")
@@ -135,6 +167,7 @@ ours() {
 		echo "$name: the guest never exposed scsi0/lun0"; cat "$dir/$name.log"
 	else
 		grep "^disk: $mnt:" "$dir/$name.log" | sed "s|$mnt|DIR|; s/^/$name: /"
+		echo "$name: vmbus host ${hostopt[*]}; vmbus guest $*"
 		measure "$name" "$mnt/scsi0/lun0"
 	fi
 	kill -TERM "$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null
@@ -206,6 +239,7 @@ engine() {
 	echo "engine: fio --ioengine=external:$ENGINE --filename=$sock"
 	for w in $WORKLOADS; do
 		[[ $w == seq* ]] || continue
+		row_wanted "${w%%:*}" || continue
 		r=$(run_fio "$sock" "$w" "external:$ENGINE" 0)
 		[ -n "$r" ] || { echo "  ${w%%:*}: fio failed"; continue; }
 		echo "  ${w%%:*}: $r" | awk '{ printf "  %-18s %10.0f IOPS %9.1f MB/s\n", $1, $2, $3 }'
@@ -215,65 +249,109 @@ engine() {
 	rm -f "$img"
 }
 
-echo "bench/fuse-peer.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per measurement, fio $(fio --version)"
-ours uring --fuse-uring=on
-ours uring-poll --fuse-uring=on --storage-poll "$POLL_US"
-ours libfuse --fuse-uring=off
-passthrough
-qsd
-engine
+echo "bench/fuse-peer.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per measurement, fio $(fio --version), load $(cut -d' ' -f1-3 /proc/loadavg)"
+for pass in $(seq "$REPEAT"); do
+	[ "$REPEAT" -gt 1 ] && echo "== pass $pass of $REPEAT"
+	ours uring -- --fuse-uring=on
+	ours uring-hostpoll --poll "$POLL_US" -- --fuse-uring=on
+	ours uring-poll --poll "$POLL_US" -- --fuse-uring=on --storage-poll "$POLL_US"
+	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
+	ours uring-pin -- --fuse-uring=on --fuse-pin
+	[ -n "$BEFORE" ] && BIN=$BEFORE ours before -- --fuse-uring=on
+	ours libfuse -- --fuse-uring=off
+	passthrough
+	qsd
+	engine
+done
 
-python3 - "$rows" "$json" "$SECS" <<'EOF'
-import json, sys, platform, os
-rows, out, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
-data = {}
+python3 - "$rows" "$json" "$SECS" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF'
+import json, sys, platform, os, statistics
+rows, out, secs, load = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+runs = {}
 dio = {}
 for line in open(rows):
     t, w, iops, mbps, d = line.split()
-    data.setdefault(w, {})[t] = {"iops": float(iops), "mbps": float(mbps)}
+    runs.setdefault(w, {}).setdefault(t, []).append(
+        {"iops": float(iops), "mbps": float(mbps)})
     dio[t] = d
-names = {"uring": "ours io_uring", "uring-poll": "ours io_uring poll",
-         "libfuse": "ours libfuse", "pt": "passthrough_ll",
-         "qsd": "qemu-storage-daemon", "engine": "fio engine"}
-order = [t for t in names if any(t in v for v in data.values())]
+names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
+         "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
+         "uring-pin": "uring-pin",
+         "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
+         "qsd": "qsd", "engine": "fio-engine"}
+what = {"uring": "ours, FUSE over io_uring (defaults)",
+        "uring-hostpoll": "ours, host --poll 50",
+        "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
+        "uring-nospin": "ours, --fuse-spin 0",
+        "uring-pin": "ours, --fuse-pin",
+        "before": "ours, " + (os.environ.get("FUSE_PEER_BEFORE") or "before"),
+        "libfuse": "ours over libfuse", "pt": "libfuse's passthrough_ll",
+        "qsd": "qemu-storage-daemon's FUSE export",
+        "engine": "fio engine (no FUSE, no loop)"}
+ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin", "uring-pin"]
+order = [t for t in names if any(t in v for v in runs.values())]
 def val(w, t):
-    v = data.get(w, {}).get(t)
+    v = runs.get(w, {}).get(t)
     if not v:
         return None
-    return v["mbps"] if w.startswith("seq") else v["iops"]
-def ratio(w, a, b):
-    x, y = val(w, a), val(w, b)
+    return statistics.median(x["mbps"] if w.startswith("seq") else x["iops"]
+                             for x in v)
+def ratio(x, y):
     return round(x / y, 2) if x and y else None
+nruns = max((len(x) for v in runs.values() for x in v.values()), default=0)
 print()
-print("4k rows: IOPS; 128k rows: MB/s.  Ratios: ours io_uring (best of "
-      "interrupt and polling) over the peer.")
-hdr = "%-18s" % "workload" + "".join("%14s" % names[t][:13] for t in order)
-hdr += "%9s%9s%9s" % ("/pt", "/qsd", "/engine")
+print("bench/fuse-peer.sh: %gs per measurement, load average at the end %s%s"
+      % (secs, load, ", median of %d runs" % nruns if nruns > 1 else ""))
+print("Units: 4k rows IOPS, 128k rows MB/s.  Columns:")
+for t in order:
+    print("  %-13s %s" % (names[t], what[t]))
+print("  best          the best of our io_uring columns (which one)")
+print("  /pt /qsd /eng best over passthrough_ll, qemu-storage-daemon, the fio"
+      " engine; goal in [ ], * = short of it")
+hdr = "%-18s" % "workload" + "".join("%13s" % names[t] for t in order)
+hdr += "  %-20s%11s%11s%11s" % ("best", "/pt [1.0]", "/qsd [1.5]", "/eng [0.9]")
 print(hdr)
+goals = {"4k": [("pt", "vs_passthrough_ll", 1.0),
+                ("qsd", "vs_qemu_storage_daemon", 1.5)],
+         "128k": [("engine", "vs_fio_engine", 0.9)]}
 ratios = {}
 for w in ["randread-4k-qd32", "randread-4k-qd1", "randwrite-4k-qd32",
           "randwrite-4k-qd1", "seqread-128k-qd8", "seqwrite-128k-qd8"]:
-    if w not in data:
+    if w not in runs:
         continue
-    best = max(("uring", "uring-poll"), key=lambda t: val(w, t) or 0)
-    r = {"best_ours": best, "vs_passthrough_ll": ratio(w, best, "pt"),
-         "vs_qemu_storage_daemon": ratio(w, best, "qsd"),
-         "vs_fio_engine": ratio(w, best, "engine") if w.startswith("seq") else None}
-    ratios[w] = r
+    cand = [t for t in ours if val(w, t)]
+    best = max(cand, key=lambda t: val(w, t)) if cand else None
+    r = {"best_ours": best}
     line = "%-18s" % w
     for t in order:
         v = val(w, t)
-        line += "%14s" % ("-" if v is None else "%.0f" % v)
-    for k in ("vs_passthrough_ll", "vs_qemu_storage_daemon", "vs_fio_engine"):
-        line += "%9s" % ("-" if r[k] is None else "%.2fx" % r[k])
+        line += "%13s" % ("-" if v is None else "%.0f" % v)
+    line += "  %-20s" % ("-" if not best else "%.0f %s" % (val(w, best), names[best]))
+    g = goals["128k" if "128k" in w else "4k"]
+    for peer, key in (("pt", "vs_passthrough_ll"), ("qsd", "vs_qemu_storage_daemon"),
+                      ("engine", "vs_fio_engine")):
+        x = ratio(val(w, best), val(w, peer)) if best else None
+        r[key] = x
+        goal = [gv for p, k, gv in g if p == peer]
+        if x is None:
+            cell = "-"
+        elif goal:
+            cell = "%.2fx%s" % (x, "*" if x < goal[0] else " ")
+        else:
+            cell = "(%.2fx)" % x
+        line += "%11s" % cell
+    ratios[w] = r
     print(line)
 print()
-print("goals: 4k rows >= 1.0x passthrough_ll and >= 1.5x qemu-storage-daemon; "
-      "128k rows >= 0.9x the fio engine")
-print("loop dio per target: " + ", ".join("%s=%s" % (names[t], dio[t]) for t in order))
+print("Goals (issue 14): 4k rows >= 1.0x passthrough_ll and >= 1.5x "
+      "qemu-storage-daemon; 128k rows >= 0.9x the fio engine (their ratios "
+      "to the FUSE peers, in brackets, have no goal).")
+print("loop dio per target (1: loop does direct I/O on the file): " +
+      ", ".join("%s=%s" % (names[t], dio[t]) for t in order))
 os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
 json.dump({"bench": "fuse-peer", "seconds": secs, "cpus": os.cpu_count(),
-           "kernel": platform.release(), "names": names, "loop_dio": dio,
-           "rows": data, "ratios": ratios}, open(out, "w"), indent=1)
+           "load": load, "kernel": platform.release(), "what": what,
+           "loop_dio": dio, "runs": runs, "ratios": ratios},
+          open(out, "w"), indent=1)
 print("wrote " + out)
 EOF

@@ -29,6 +29,13 @@
 # peer = fio's rbd engine (librbd), the same librbd under our host, both
 # with the client cache off (our host's default: a write completes when the
 # OSD has it); REMOTE_PEER_RBD_CACHE=true turns it on for both.
+# REMOTE_PEER_CEPH=DIR keeps the cluster: the first run brings it up in
+# DIR and leaves it running (the image written once), later runs with the
+# same DIR reuse it and start measuring at once; the run prints how to stop
+# it.  For repeated runs on a quiet machine:
+#   export REMOTE_PEER_CEPH=/var/tmp/ovb-ceph REMOTE_PEER_SECONDS=5
+#   for i in 1 2 3; do bash bench/remote-peer.sh /tmp/rbd-$i.json rbd; done
+# REMOTE_PEER_HOST_ARGS adds options to our `vmbus host` (e.g. "--poll 50").
 # nbd: nbdkit's memory plugin (1 GiB) on a unix socket in DIR; peer = fio's
 # nbd engine (libnbd, one connection, driven from fio's thread), ours =
 # blk_nbd (libnbd; nbdkit advertises multi-conn, so a connection per channel
@@ -42,6 +49,8 @@ BUILD=${BUILD:-build}
 VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
 ENGINE=$(realpath "$BUILD/openvmbus-fio.so")
 SECS=${REMOTE_PEER_SECONDS:-10}
+# Extra `vmbus host` options for ours, e.g. "--poll 50" (polling mode).
+HOST_ARGS=${REMOTE_PEER_HOST_ARGS:-}
 SPAN=${REMOTE_PEER_SPAN:-256M}
 json=${1:-$BUILD/bench/remote.json}
 shift || true
@@ -54,16 +63,43 @@ command -v fio >/dev/null || { echo "remote-peer: fio is not installed"; exit 0;
 
 # ---- rbd -----------------------------------------------------------------
 . tests/system/ceph/cluster.sh
+rbd_kept=
 rbd_up() {
-	ceph_up "$1/ceph" >"$1/ceph-up.log" 2>&1 || { cat "$1/ceph-up.log"; return 1; }
-	tail -n1 "$1/ceph-up.log"
+	local cdir=${REMOTE_PEER_CEPH:-$1/ceph}
+	if [ -n "${REMOTE_PEER_CEPH:-}" ] && [ -f "$cdir/ceph.conf" ] &&
+		CEPH_CONF=$cdir/ceph.conf timeout 10 rbd ls ovb >/dev/null 2>&1; then
+		CEPH_DIR=$cdir
+		export CEPH_CONF=$cdir/ceph.conf
+		echo "ceph: reusing the cluster in $cdir"
+	else
+		# A kept cluster that is no longer up: start afresh there.
+		[ -f "$cdir/ceph.conf" ] && [ -f "$cdir/daemons.pid" ] && rm -rf "$cdir"
+		ceph_up "$cdir" >"$1/ceph-up.log" 2>&1 || { cat "$1/ceph-up.log"; return 1; }
+		tail -n1 "$1/ceph-up.log"
+		echo "${CEPH_PIDS[@]}" >"$cdir/daemons.pid"
+	fi
+	[ -n "${REMOTE_PEER_CEPH:-}" ] && rbd_kept=$cdir
 	# Both clients read this: the same client cache setting for both.
+	sed -i '/^rbd cache = /d' "$CEPH_CONF"
 	echo "rbd cache = ${REMOTE_PEER_RBD_CACHE:-false}" >>"$CEPH_CONF"
-	rbd create --size 1G --image-feature layering ovb/bench || return 1
+	if ! rbd info ovb/bench >/dev/null 2>&1; then
+		rbd create --size 1G --image-feature layering ovb/bench || return 1
+		rm -f "$cdir/bench.filled"
+	fi
 	SPEC="rbd:ovb/bench,conf=$CEPH_CONF"
 	PEER=(--ioengine=rbd --clientname=admin --pool=ovb --rbdname=bench)
+	# A kept cluster's image was written once already: reads find data.
+	FILLED=$cdir/bench.filled
 }
-rbd_down() { ceph_down; }
+rbd_down() {
+	if [ -n "$rbd_kept" ]; then
+		echo "ceph: left running in $rbd_kept for the next run; stop it with:"
+		echo "  kill \$(cat $rbd_kept/daemons.pid); rm -rf $rbd_kept"
+		CEPH_PIDS=()
+		return
+	fi
+	ceph_down
+}
 
 # ---- nbd -----------------------------------------------------------------
 nbd_pid=
@@ -73,6 +109,7 @@ nbd_up() {
 	rm -f "$1/nbd.sock" # a server before this one may have left it
 	nbdkit -f -U "$1/nbd.sock" memory 1G 2>"$1/nbdkit.log" &
 	nbd_pid=$!
+	FILLED=
 	for _ in $(seq 100); do [ -S "$1/nbd.sock" ] && break; sleep 0.05; done
 	SPEC="nbd+unix:///?socket=$1/nbd.sock"
 	PEER=(--ioengine=nbd --uri="$SPEC")
@@ -113,7 +150,8 @@ for eng in "${ENGINES[@]}"; do
 	echo "== $eng: bring-up"
 	cur=$eng
 	"${eng}_up" "$dir" || { echo "remote-peer: $eng did not come up"; "${eng}_down"; cur=; continue; }
-	"$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$SPEC" \
+	# shellcheck disable=SC2086 # words on purpose: extra host options
+	"$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$SPEC" ${HOST_ARGS} \
 		2>"$dir/host.log" &
 	host=$!
 	for _ in $(seq 200); do
@@ -122,7 +160,10 @@ for eng in "${ENGINES[@]}"; do
 	done
 	common=(--size="$SPAN" --time_based --runtime="$SECS" --ramp_time=1 --numjobs=1)
 	# Written once through the peer, so reads find data on the OSDs.
-	run_fio prefill "${PEER[@]}" --rw=write --bs=1M --iodepth=8 --size="$SPAN" >/dev/null
+	if [ -z "${FILLED:-}" ] || [ ! -f "$FILLED" ]; then
+		run_fio prefill "${PEER[@]}" --rw=write --bs=1M --iodepth=8 --size="$SPAN" >/dev/null
+		[ -n "${FILLED:-}" ] && touch "$FILLED"
+	fi
 	for w in "${WORKLOADS[@]}"; do
 		read -r rw bs qd <<<"$w"
 		args=(--rw="$rw" --bs="$bs" --iodepth="$qd" "${common[@]}")
@@ -136,12 +177,13 @@ for eng in "${ENGINES[@]}"; do
 	"${eng}_down"; cur=
 done
 
-python3 - "$json" "$SECS" "${rows[@]}" <<'PY'
+python3 - "$json" "$SECS" "$HOST_ARGS" "${rows[@]}" <<'PY'
 import json, sys
-out, secs, rows = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+out, secs, hargs, rows = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 res = []
 print(f"\nremote disks: fio through openvmbus (ours) vs the engine's own fio "
-      f"ioengine (peer), {secs}s each, same image, same run")
+      f"ioengine (peer), {secs}s each, same image, same run"
+      + (f", host options: {hargs}" if hargs else ""))
 print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
       f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
 for r in rows:
@@ -154,6 +196,7 @@ for r in rows:
     print(f"{eng:7} {rw + ' ' + bs + ' QD' + qd:16} {piops:10.0f} "
           f"{pbw / 2**20:10.1f} {oiops:10.0f} {obw / 2**20:10.1f} "
           f"{ratio:9.2f}")
-json.dump({"seconds": secs, "rows": res}, open(out, "w"), indent=1)
+json.dump({"seconds": secs, "host_args": hargs, "rows": res},
+          open(out, "w"), indent=1)
 print(f"written to {out}")
 PY

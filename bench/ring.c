@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 					    .mem_size = 64ull << 20 };
 	struct ovb_echo_driver_ctx ctx = { 0 };
 	struct ovb_link_guest *g = NULL;
-	struct result res[8];
+	struct result res[8] = { 0 };
 	struct copy_result copy[3];
 	char path[108];
 	int nres = 0, rc = 0;
@@ -404,15 +404,20 @@ int main(int argc, char **argv)
 	fprintf(f, "{\n  \"host_threading\": \"%s\",\n"
 		"  \"cacheline_rtt_ns\": %.1f,\n  \"results\": [\n",
 		caller_driven() ? "caller" : "workers", rtt_ns);
-	for (int i = 0; i < nres; i++)
+	for (int i = 0; i < nres; i++) {
+		/* Only the ping-pong row (size 0) has a round trip. */
+		char rtt[64] = "null, \"rtt_vs_cacheline\": null";
+
+		if (!res[i].size)
+			snprintf(rtt, sizeof(rtt), "%.3f, \"rtt_vs_cacheline\": "
+				 "%.2f", res[i].rtt_us,
+				 res[i].rtt_us * 1000 / rtt_ns);
 		fprintf(f, "    {\"mode\": \"%s\", \"packet_bytes\": %zu, "
 			"\"packets_per_s\": %.0f, \"gbytes_per_s\": %.3f, "
-			"\"memcpy_gbytes_per_s\": %.3f, \"rtt_us\": %.3f, "
-			"\"rtt_vs_cacheline\": %.2f}%s\n",
+			"\"memcpy_gbytes_per_s\": %.3f, \"rtt_us\": %s}%s\n",
 			res[i].mode, res[i].size, res[i].pps, res[i].gbps,
-			res[i].memcpy_gbps, res[i].rtt_us,
-			res[i].size ? 0 : res[i].rtt_us * 1000 / rtt_ns,
-			i + 1 < nres ? "," : "");
+			res[i].memcpy_gbps, rtt, i + 1 < nres ? "," : "");
+	}
 	fprintf(f, "  ],\n  \"ring_copy\": [\n");
 	for (int i = 0; i < 3; i++)
 		fprintf(f, "    {\"packet_bytes\": %zu, "

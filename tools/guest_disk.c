@@ -7,12 +7,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "openvmbus/fuse_disk.h"
 #include "tools/plugin.h"
 
-enum { OPT_MOUNT = PLUGIN_OPT_BASE(3), OPT_FUSE_URING };
+enum { OPT_MOUNT = PLUGIN_OPT_BASE(3), OPT_FUSE_URING, OPT_FUSE_SPIN,
+       OPT_FUSE_PIN };
 
 static const char *disk_dir;
 static struct ovb_fuse_disk *disk_fuse;
@@ -21,11 +23,29 @@ static struct ovb_fuse_disk_opts disk_fopts;
 static const struct option disk_opts[] = {
 	{ "mount", required_argument, NULL, OPT_MOUNT },
 	{ "fuse-uring", required_argument, NULL, OPT_FUSE_URING },
+	{ "fuse-spin", required_argument, NULL, OPT_FUSE_SPIN },
+	{ "fuse-pin", no_argument, NULL, OPT_FUSE_PIN },
 	{ 0 },
 };
 
 static int disk_option(int code, const char *arg)
 {
+	if (code == OPT_FUSE_SPIN) {
+		char *end;
+		long v = strtol(arg, &end, 10);
+
+		if (*end || end == arg || v < 0 || v > 100000) {
+			fprintf(stderr, "vmbus guest: --fuse-spin wants "
+					"0..100000 (us), not '%s'\n", arg);
+			return 2;
+		}
+		disk_fopts.spin_us = v ? (int)v : -1;
+		return 0;
+	}
+	if (code == OPT_FUSE_PIN) {
+		disk_fopts.pin = true;
+		return 0;
+	}
 	if (code == OPT_FUSE_URING) {
 		if (!strcmp(arg, "auto"))
 			disk_fopts.mode = OVB_FUSE_AUTO;
@@ -118,7 +138,14 @@ const struct guest_plugin guest_plugin_disk = {
 		"                      libfuse; auto: io_uring when the fuse "
 		"module's enable_uring\n"
 		"                      is Y; on writes Y there if it is N "
-		"(default auto)\n",
+		"(default auto)\n"
+		"  --fuse-spin US      io_uring: with few requests at the host, "
+		"a FUSE queue\n"
+		"                      polls for their completions up to US "
+		"(adaptive) before\n"
+		"                      it sleeps; 0 never (default 100)\n"
+		"  --fuse-pin          io_uring: each FUSE queue's thread on "
+		"its CPU\n",
 	.option = disk_option,
 	.run = disk_run,
 	.poll = disk_poll,

@@ -19,6 +19,7 @@ struct lab {
 	char run[200];   /**< this run: sockets, logs, mounts */
 	char self[256];  /**< the vmbus binary */
 	bool tty, keep, first_run;
+	bool quick; /**< data checks only: no fio or iperf3 figures */
 	pid_t host, guest[LAB_GUESTS];
 	char loop[64];
 	/* the summary */

@@ -54,6 +54,8 @@ enum ovb_blk_op {
 	OVB_BLK_DISCARD = 3, /**< deallocate a range; it then reads zeros
 			      *   unless the disk says discard_unzeroed */
 	OVB_BLK_WRITE_ZEROES = 4, /**< the range reads zeros (may deallocate) */
+	OVB_BLK_WRITE_SAME = 5, /**< every block of the range becomes the one
+				 *   block of iov (iov's total: block_size) */
 };
 
 struct ovb_blk_req;
@@ -70,7 +72,8 @@ struct ovb_blk_req {
 	enum ovb_blk_op op;
 	uint64_t off;             /**< READ/WRITE/DISCARD: first byte */
 	uint64_t len;             /**< bytes; READ/WRITE: the iovec total */
-	const struct iovec *iov;  /**< READ/WRITE data, zero copy */
+	const struct iovec *iov;  /**< READ/WRITE data, zero copy; WRITE_SAME:
+				   *   the block to repeat */
 	int iovcnt;
 	bool fua;                 /**< WRITE: complete only once stable */
 	ovb_blk_done_fn *done;    /**< called once, from ovb_blk_poll() */
@@ -114,6 +117,11 @@ struct ovb_blk_ops {
 	int (*flush)(struct ovb_blk_queue *q);
 	/** The disk's engine counters (any thread); NULL: none kept. */
 	int (*stats)(struct ovb_blk *blk, struct ovb_blk_stats *st);
+	/**
+	 * Fail what is in flight now (ovb_blk_queue_cancel); NULL: the
+	 * backend's requests end on their own in bounded time.
+	 */
+	int (*cancel)(struct ovb_blk_queue *q);
 };
 
 /** One backing store.  Fields are read-only after open. */
@@ -124,6 +132,7 @@ struct ovb_blk {
 	bool read_only;      /**< WRITE and DISCARD fail with -EROFS */
 	bool can_discard;    /**< DISCARD is supported */
 	bool can_zero;       /**< WRITE_ZEROES is supported */
+	bool can_write_same; /**< WRITE_SAME is supported */
 	bool discard_unzeroed; /**< a discarded range reads unspecified data */
 	bool no_fua;         /**< fua is emulated (write, then FLUSH) */
 	bool no_write_cache; /**< writes are stable when done; FLUSH no-op */
@@ -200,6 +209,37 @@ int ovb_blk_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out);
 /** Reap every in-flight request (running callbacks), then free @q. */
 OVB_API
 void ovb_blk_queue_destroy(struct ovb_blk_queue *q);
+
+/**
+ * Give up on everything in flight on @q, for an owner that stops and must
+ * not wait on a remote engine (a cluster that no longer answers).  Each
+ * such request's callback runs here, on the owner's thread, with
+ * -ECANCELED; the engine's late completion then touches neither the
+ * request, nor its iovec array, nor @q (a cancelled READ's data lands in a
+ * buffer of the backend's, see the backend).  A cancelled WRITE may still
+ * reach the medium later: its blocks hold old or new data, as after any
+ * failed write.  Returns how many requests it failed, or -EOPNOTSUPP for
+ * a backend whose requests end on their own in bounded time (then poll as
+ * usual).  Owner's thread only.
+ */
+OVB_API
+int ovb_blk_queue_cancel(struct ovb_blk_queue *q);
+
+/* ---- for backends ------------------------------------------------------- */
+
+/**
+ * Allocate a backend's queue: @size zeroed bytes (the backend's struct,
+ * struct ovb_blk_queue first) with ->blk set and ->efd a non-blocking,
+ * close-on-exec eventfd.  Returns 0, -EINVAL (@size too small), -ENOMEM,
+ * or eventfd()'s -errno.  A backend's queue_create calls it.
+ */
+OVB_API
+int ovb_blk_queue_alloc(struct ovb_blk *blk, size_t size,
+			struct ovb_blk_queue **out);
+
+/** Close the eventfd of a queue from ovb_blk_queue_alloc() and free it. */
+OVB_API
+void ovb_blk_queue_free(struct ovb_blk_queue *q);
 
 /**
  * Submit one request.  Checks it first: -EINVAL for a bad op, an unaligned

@@ -46,6 +46,17 @@ struct ovb_fuse_disk_opts {
 	 * workers.  For the polling mode (--storage-poll).
 	 */
 	bool poll;
+	/**
+	 * io_uring, interrupt mode: a queue thread with few requests at the
+	 * host polls storvsc for their completions itself, for at most this
+	 * many microseconds (adaptively: about four times its recent waits)
+	 * before it sleeps, sparing the wake-ups of a channel worker and
+	 * its own.  0: the default (100); negative: never.
+	 */
+	int spin_us;
+	/** io_uring: run each queue's thread on its CPU (the kernel queues a
+	 * request on the queue of the CPU it was issued from). */
+	bool pin;
 };
 
 /**

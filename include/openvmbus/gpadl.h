@@ -48,6 +48,16 @@ OVB_API
 int ovb_gpa_ranges_parse(const void *buf, size_t len, uint32_t count,
 			 struct ovb_gpa_range *out, uint32_t max, size_t *used);
 
+/**
+ * The range record of @len bytes contiguous in guest memory at @gpa: the
+ * count/offset word, then its PFNs, into @words (room for @max).  Returns
+ * the words written, -EFAULT (@gpa UINT64_MAX, @len 0 or over 4 GiB) or
+ * -E2BIG (more than @max words).
+ */
+OVB_API
+int ovb_gpa_range_words(uint64_t gpa, size_t len, uint64_t *words,
+			size_t max);
+
 /** Words of the stream of @n ranges. */
 OVB_API
 size_t ovb_gpadl_stream_words(const struct ovb_gpa_range *r, uint32_t n);

@@ -156,6 +156,20 @@ OVB_API
 int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io);
 
 /**
+ * Submit @n requests as one batch: their SRBs go on one channel and reach
+ * the host with one ring index update and at most one signal (more only
+ * when the ring fills midway: what is staged then goes out, and the rest
+ * waits for room as ovb_storvsc_submit() would).  @err[i] gets what
+ * ovb_storvsc_submit() would have returned for @ios[i]: 0 (its done()
+ * will run) or -errno (it was not submitted; the others still were).
+ * Returns how many were submitted.  Any thread, like ovb_storvsc_submit().
+ */
+OVB_API
+unsigned int ovb_storvsc_submit_many(struct ovb_storvsc *s,
+				     struct ovb_storvsc_io *const *ios,
+				     unsigned int n, int *err);
+
+/**
  * Synchronous wrapper: returns bytes or -errno as done() would.  With
  * cfg.poll_us set it polls the channels on the calling thread (a bounded
  * spin of poll_us, then it sleeps until a worker completes the request).

@@ -6,7 +6,9 @@
  * few commands whose data it builds itself.  Layer: backends.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "openvmbus/blk.h"
@@ -26,6 +28,45 @@ void ovb_blk_queue_destroy(struct ovb_blk_queue *q)
 		if (ovb_blk_poll(q, -1) < 0)
 			break;
 	q->blk->ops->queue_destroy(q);
+}
+
+int ovb_blk_queue_cancel(struct ovb_blk_queue *q)
+{
+	if (!q)
+		return -EINVAL;
+	if (!q->blk->ops->cancel)
+		return -EOPNOTSUPP;
+	return q->blk->ops->cancel(q);
+}
+
+int ovb_blk_queue_alloc(struct ovb_blk *blk, size_t size,
+			struct ovb_blk_queue **out)
+{
+	struct ovb_blk_queue *q;
+
+	if (!blk || !out || size < sizeof(*q))
+		return -EINVAL;
+	q = calloc(1, size);
+	if (!q)
+		return -ENOMEM;
+	q->blk = blk;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0) {
+		int rc = -errno;
+
+		free(q);
+		return rc;
+	}
+	*out = q;
+	return 0;
+}
+
+void ovb_blk_queue_free(struct ovb_blk_queue *q)
+{
+	if (!q)
+		return;
+	close(q->efd);
+	free(q);
 }
 
 size_t ovb_blk_iov_len(const struct iovec *iov, int iovcnt)
@@ -64,6 +105,15 @@ static int blk_check(const struct ovb_blk *blk, const struct ovb_blk_req *req)
 			return -EROFS;
 		if (!blk->can_zero)
 			return -EOPNOTSUPP;
+		break;
+	case OVB_BLK_WRITE_SAME:
+		if (blk->read_only)
+			return -EROFS;
+		if (!blk->can_write_same)
+			return -EOPNOTSUPP;
+		if (req->iovcnt < 0 || (req->iovcnt > 0 && !req->iov) ||
+		    ovb_blk_iov_len(req->iov, req->iovcnt) != bs)
+			return -EINVAL;
 		break;
 	default:
 		return -EINVAL;
@@ -158,13 +208,14 @@ void ovb_blk_close(struct ovb_blk *blk)
 		blk->ops->close(blk);
 }
 
-size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
-			  void *buf, size_t len)
+/* Copy between @iov (from byte @off on) and @buf: @to_buf says which way. */
+static size_t blk_iov_copy(const struct iovec *iov, int iovcnt, size_t off,
+			   uint8_t *buf, size_t len, bool to_buf)
 {
-	uint8_t *dst = buf;
 	size_t done = 0;
 
 	for (int i = 0; i < iovcnt && done < len; i++) {
+		uint8_t *base = iov[i].iov_base;
 		size_t n = iov[i].iov_len;
 
 		if (off >= n) {
@@ -174,32 +225,25 @@ size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
 		n -= off;
 		if (n > len - done)
 			n = len - done;
-		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + off, n);
+		if (to_buf)
+			memcpy(buf + done, base + off, n);
+		else
+			memcpy(base + off, buf + done, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t ovb_blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off,
+			  void *buf, size_t len)
+{
+	return blk_iov_copy(iov, iovcnt, off, buf, len, true);
+}
+
 size_t ovb_blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t off,
 			    const void *buf, size_t len)
 {
-	const uint8_t *src = buf;
-	size_t done = 0;
-
-	for (int i = 0; i < iovcnt && done < len; i++) {
-		size_t n = iov[i].iov_len;
-
-		if (off >= n) {
-			off -= n;
-			continue;
-		}
-		n -= off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	/* @buf is only read: the cast serves the shared loop. */
+	return blk_iov_copy(iov, iovcnt, off, (uint8_t *)buf, len, false);
 }

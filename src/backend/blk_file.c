@@ -173,6 +173,9 @@ static void file_prep(struct io_uring_sqe *sqe, int fd, struct ovb_blk_req *req)
 		    sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		    (off_t)req->off, (off_t)req->len);
 		break;
+	case OVB_BLK_WRITE_SAME: /* not offered: ovb_blk_submit refuses it */
+		io_uring_prep_nop(sqe);
+		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
 }

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "openvmbus/blk.h"
@@ -44,26 +43,7 @@ static struct ram_blk *ram_of(struct ovb_blk *blk)
 
 static int ram_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
 {
-	struct ram_queue *rq = calloc(1, sizeof(*rq));
-
-	if (!rq)
-		return -ENOMEM;
-	rq->q.blk = blk;
-	rq->q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (rq->q.efd < 0) {
-		int rc = -errno;
-
-		free(rq);
-		return rc;
-	}
-	*out = &rq->q;
-	return 0;
-}
-
-static void ram_queue_destroy(struct ovb_blk_queue *q)
-{
-	close(q->efd);
-	free(q);
+	return ovb_blk_queue_alloc(blk, sizeof(struct ram_queue), out);
 }
 
 /* Do the data movement of @req under the lock; returns 0 or -errno. */
@@ -85,6 +65,11 @@ static int ram_execute(struct ram_blk *rb, struct ovb_blk_req *req)
 	case OVB_BLK_DISCARD:
 	case OVB_BLK_WRITE_ZEROES:
 		memset(p, 0, req->len);
+		break;
+	case OVB_BLK_WRITE_SAME: /* offered only when a test sets it */
+		for (uint64_t o = 0; o < req->len; o += rb->blk.block_size)
+			ovb_blk_iov_to_buf(req->iov, req->iovcnt, 0, p + o,
+					   rb->blk.block_size);
 		break;
 	case OVB_BLK_FLUSH:
 		break;
@@ -163,7 +148,7 @@ static void ram_close(struct ovb_blk *blk)
 static const struct ovb_blk_ops ram_ops = {
 	.name = "ram",
 	.queue_create = ram_queue_create,
-	.queue_destroy = ram_queue_destroy,
+	.queue_destroy = ovb_blk_queue_free,
 	.submit = ram_submit,
 	.poll = ram_poll,
 	.close = ram_close,

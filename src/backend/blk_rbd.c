@@ -1,72 +1,93 @@
 // SPDX-License-Identifier: MIT
 /*
- * The Ceph RBD block backend: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]" through
- * librbd's asynchronous calls.  Guest pages go to librbd as iovecs
- * (rbd_aio_readv / rbd_aio_writev), FLUSH is rbd_aio_flush, DISCARD is
- * rbd_aio_write_zeroes (whole objects are deallocated, partial ones zeroed,
- * so a discarded range reads zeros as LBPRZ promises; a plain rbd discard
- * may skip sub-granularity pieces).  Layer: backends.
+ * The Ceph RBD block backend, data side: librbd's asynchronous calls
+ * (opening is blk_rbd_open.c).  Guest pages go to librbd as iovecs
+ * (rbd_aio_readv / rbd_aio_writev), FLUSH is rbd_aio_flush, DISCARD and
+ * WRITE_ZEROES are rbd_aio_write_zeroes (whole objects are deallocated,
+ * partial ones zeroed, so a discarded range reads zeros as LBPRZ
+ * promises; a plain rbd discard may skip sub-granularity pieces).
+ * Layer: backends.
  *
- * Threads: librbd runs completion callbacks on its own threads.  The
- * callback only records the result, pushes the request onto its queue's
- * lock-free completion stack and writes the queue's eventfd; the callback
- * the caller gave runs later inside ovb_blk_poll() on the queue owner's
- * thread, as the blk.h contract requires.
+ * Tickets: every request goes to librbd wrapped in a ticket (struct
+ * rbd_io) that librbd's callback receives.  The ticket, not the request,
+ * is what librbd may touch until its callback: a READ's ticket holds its
+ * own copy of the iovec array (librbd reads the array when it assembles
+ * the result, not at submit), and the callback touches only the ticket
+ * unless the owner still waits for it.  That is what lets a stopping
+ * owner cancel (ovb_blk_queue_cancel) instead of waiting on a cluster
+ * that is gone: the owner marks the ticket cancelled, points a READ's
+ * iovecs at a buffer of the ticket's own, and fails the request at once;
+ * the late callback, whenever it comes, frees the ticket and nothing else.
+ * Writes never touch guest memory after submit: the open forces
+ * rbd_disable_zero_copy_writes, so librbd copies write data at submit.
+ *
+ * Threads: librbd runs the callbacks on its own threads.  A callback that
+ * finds its ticket still wanted records the result, pushes the ticket
+ * onto its queue's lock-free completion stack and writes the queue's
+ * eventfd when the stack was empty; the caller's callback runs later
+ * inside ovb_blk_poll() on the queue owner's thread, as blk.h requires.
  *
  * Durability: the rbd client cache is off unless the configuration turns
  * it on, so librbd completes a write once the OSDs acknowledged it.  With
  * "rbd cache = true" a write completes once cached; FLUSH (rbd_aio_flush)
  * then makes it stable and a FUA write is followed by a flush before it
- * completes.  Copies: none on our side; librbd itself copies write data
- * unless rbd_disable_zero_copy_writes is false (its default keeps a guest
- * that rewrites a page in flight from breaking the OSD's checksums), and
- * reads land in its buffers before it copies them to the iovecs.  A
- * restarted OSD is the cluster's business: librados resends the in-flight
- * operations to it; rados_osd_op_timeout bounds how long one may wait,
- * after which it fails with an error the guest sees.
+ * completes.  A restarted OSD is the cluster's business: librados resends
+ * the in-flight operations to it; rados_osd_op_timeout bounds how long
+ * one may wait, after which it fails with an error the guest sees.
+ *
+ * Closing: rbd_close, rados_ioctx_destroy and rados_shutdown talk to the
+ * cluster (rbd_close releases the image's exclusive lock on an OSD) and
+ * block while it does not answer.  They run on a thread of their own; the
+ * closer waits for it a bounded time and then leaves it to finish alone.
+ * A disk with cancelled requests librbd has not returned yet is not
+ * closed at all: librbd's late callbacks must find their tickets and the
+ * library's state alive; the process's exit reclaims it all.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
-#include <rados/librados.h>
-#include <rbd/librbd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "backend/blk_scheme.h"
-#include "openvmbus/blk.h"
+#include "backend/blk_rbd.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 
-/* Defaults set before the configuration file is read (it may override). */
-#define RBD_MOUNT_TIMEOUT "20"	/* s: monitors must answer rados_connect */
-#define RBD_MON_OP_TIMEOUT "20" /* s: pool lookups and the like */
-#define RBD_OSD_OP_TIMEOUT "30" /* s: one I/O may wait this long for OSDs */
-/*
- * No client cache unless the configuration asks for one: a write completes
- * when the OSDs have it, as the guest's disk promises without a flush; a
- * cache (rbd cache = true) is honoured, FUA then costs a flush.
- */
-#define RBD_CACHE "false"
+/* How long a closer waits for librbd before it leaves it to finish alone. */
+#define RBD_CLOSE_WAIT_MS 2000
 
-/** One open image: the generic part first, so the casts below hold. */
-struct rbd_blk {
-	struct ovb_blk blk;
-	rados_t cluster;
-	rados_ioctx_t io;
-	rbd_image_t image;
-	bool wb_cache; /**< rbd cache on: FUA needs a flush */
+/** Where a ticket is; changed only by compare-and-swap. */
+enum rbd_io_state {
+	RBD_IO_FLIGHT = 0, /**< with librbd, the owner waits for it */
+	RBD_IO_DONE,	   /**< librbd answered; on the completion stack */
+	RBD_IO_CANCELLING, /**< the owner is detaching it */
+	RBD_IO_CANCELLED,  /**< nobody waits; the callback frees it */
 };
 
-/** A queue: completions land on a stack from librbd's threads. */
+/** One request with librbd (see "Tickets" above). */
+struct rbd_io {
+	struct ovb_blk_req *req;
+	struct rbd_queue *rq;
+	struct rbd_blk *rb;
+	struct rbd_io *prev, *next; /**< the queue's in-flight list (owner) */
+	struct rbd_io *done_next;   /**< completion stack link */
+	void *scratch;		    /**< a cancelled READ's landing place */
+	ssize_t res;		    /**< librbd's return value */
+	int state;		    /**< enum rbd_io_state (atomic) */
+	int iovcnt;
+	struct iovec iov[];	    /**< READ: the request's, one empty more;
+				     *   WRITE_SAME: the block's bytes */
+};
+
+/** A queue: tickets in flight, completions pushed by librbd's threads. */
 struct rbd_queue {
 	struct ovb_blk_queue q;
-	struct ovb_blk_req *done; /**< pushed by callbacks (atomic) */
-	unsigned busy;		  /**< callbacks still touching the queue */
+	struct rbd_io *flight; /**< owner only: tickets with librbd */
+	struct rbd_io *done;   /**< pushed by callbacks (atomic) */
+	unsigned busy;	       /**< callbacks still touching the queue */
 };
 
 static struct rbd_blk *rbd_of(struct ovb_blk *blk)
@@ -76,20 +97,7 @@ static struct rbd_blk *rbd_of(struct ovb_blk *blk)
 
 static int rbd_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
 {
-	struct rbd_queue *rq = calloc(1, sizeof(*rq));
-
-	if (!rq)
-		return -ENOMEM;
-	rq->q.blk = blk;
-	rq->q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (rq->q.efd < 0) {
-		int rc = -errno;
-
-		free(rq);
-		return rc;
-	}
-	*out = &rq->q;
-	return 0;
+	return ovb_blk_queue_alloc(blk, sizeof(struct rbd_queue), out);
 }
 
 static void rbd_queue_destroy(struct ovb_blk_queue *q)
@@ -99,27 +107,43 @@ static void rbd_queue_destroy(struct ovb_blk_queue *q)
 	/* The last callback may still be writing the eventfd. */
 	while (__atomic_load_n(&rq->busy, __ATOMIC_ACQUIRE))
 		sched_yield();
-	close(q->efd);
-	free(q);
+	ovb_blk_queue_free(q);
 }
 
-/* librbd's thread: record the result and hand the request over. */
+/* librbd's thread: hand the ticket over, or free it if nobody waits. */
 static void rbd_complete(rbd_completion_t c, void *arg)
 {
-	struct ovb_blk_req *req = arg;
-	struct rbd_queue *rq = req->b_ctx;
-	ssize_t r = rbd_aio_get_return_value(c);
-	struct ovb_blk_req *head;
+	struct rbd_io *io = arg;
+	struct rbd_blk *rb = io->rb;
+	struct rbd_queue *rq = io->rq;
+	struct rbd_io *head;
+	int want = RBD_IO_FLIGHT;
 	uint64_t one = 1;
 
-	rbd_aio_release(c);
-	req->b_res = r < 0 ? (int)r : 0;
+	io->res = rb->lib->rbd_aio_get_return_value(c);
+	rb->lib->rbd_aio_release(c);
+	if (!__atomic_compare_exchange_n(&io->state, &want, RBD_IO_DONE, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Cancelled: the queue may be gone; touch only the ticket. */
+		while (__atomic_load_n(&io->state, __ATOMIC_ACQUIRE) ==
+		       RBD_IO_CANCELLING)
+			sched_yield(); /* the owner redirects the iovecs */
+		__atomic_sub_fetch(&rb->detached, 1, __ATOMIC_RELEASE);
+		free(io->scratch);
+		free(io);
+		return;
+	}
+	/*
+	 * The owner waits for this ticket (inflight counts it), so rq lives
+	 * until the push below; busy keeps it alive for the eventfd write
+	 * after it (pairs with the wait in rbd_queue_destroy).
+	 */
 	__atomic_add_fetch(&rq->busy, 1, __ATOMIC_ACQ_REL);
 	head = __atomic_load_n(&rq->done, __ATOMIC_RELAXED);
 	do
-		req->b_next = head;
+		io->done_next = head;
 	while (!__atomic_compare_exchange_n(
-	    &rq->done, &head, req, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	    &rq->done, &head, io, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	/*
 	 * The first on an empty stack wakes the owner; the others ride along,
 	 * since the owner clears the eventfd before it takes the stack.
@@ -130,40 +154,101 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 	__atomic_sub_fetch(&rq->busy, 1, __ATOMIC_RELEASE);
 }
 
+static void rbd_flight_unlink(struct rbd_queue *rq, struct rbd_io *io)
+{
+	if (io->prev)
+		io->prev->next = io->next;
+	else
+		rq->flight = io->next;
+	if (io->next)
+		io->next->prev = io->prev;
+}
+
+/* A ticket for @req; a READ's keeps a copy of the iovecs, one empty more. */
+static struct rbd_io *rbd_io_new(struct rbd_queue *rq, struct ovb_blk_req *req,
+				 enum ovb_blk_op op)
+{
+	int n = op == OVB_BLK_READ ? req->iovcnt + 1 : 0;
+	/* WRITE_SAME: the one block, copied (librbd may keep the buffer). */
+	size_t extra = op == OVB_BLK_WRITE_SAME ? rq->q.blk->block_size : 0;
+	struct rbd_io *io;
+
+	io = malloc(sizeof(*io) + (size_t)n * sizeof(io->iov[0]) + extra);
+	if (!io)
+		return NULL;
+	memset(io, 0, sizeof(*io));
+	if (extra)
+		ovb_blk_iov_to_buf(req->iov, req->iovcnt, 0, io->iov, extra);
+	io->req = req;
+	io->rq = rq;
+	io->rb = rbd_of(rq->q.blk);
+	io->iovcnt = n;
+	if (n) {
+		memcpy(io->iov, req->iov, (size_t)req->iovcnt * sizeof(io->iov[0]));
+		/*
+		 * librbd takes a single iovec by value at submit but reads an
+		 * array at completion: the empty tail keeps it an array, which a
+		 * cancel can point elsewhere.
+		 */
+		io->iov[n - 1].iov_base = NULL;
+		io->iov[n - 1].iov_len = 0;
+	}
+	return io;
+}
+
 /* Hand @req to librbd as operation @op; 0 or -errno (no callback then). */
 static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
 		     enum ovb_blk_op op)
 {
 	struct rbd_blk *rb = rbd_of(rq->q.blk);
+	const struct rbd_lib *lib = rb->lib;
+	struct rbd_io *io = rbd_io_new(rq, req, op);
 	rbd_completion_t c;
 	int rc;
 
-	req->b_ctx = rq;
-	rc = rbd_aio_create_completion(req, rbd_complete, &c);
-	if (rc < 0)
+	if (!io)
+		return -ENOMEM;
+	rc = lib->rbd_aio_create_completion(io, rbd_complete, &c);
+	if (rc < 0) {
+		free(io);
 		return rc;
+	}
+	/* Listed before librbd may answer: the callback never reads it. */
+	io->next = rq->flight;
+	if (rq->flight)
+		rq->flight->prev = io;
+	rq->flight = io;
 	switch (op) {
 	case OVB_BLK_READ:
-		rc = rbd_aio_readv(rb->image, req->iov, req->iovcnt, req->off,
-				   c);
+		rc = lib->rbd_aio_readv(rb->image, io->iov, io->iovcnt,
+					req->off, c);
 		break;
 	case OVB_BLK_WRITE:
-		rc = rbd_aio_writev(rb->image, req->iov, req->iovcnt, req->off,
-				    c);
+		rc = lib->rbd_aio_writev(rb->image, req->iov, req->iovcnt,
+					 req->off, c);
 		break;
 	case OVB_BLK_FLUSH:
-		rc = rbd_aio_flush(rb->image, c);
+		rc = lib->rbd_aio_flush(rb->image, c);
 		break;
 	case OVB_BLK_DISCARD:
-		rc = rbd_aio_write_zeroes(rb->image, req->off, req->len, c, 0,
-					  0);
+	case OVB_BLK_WRITE_ZEROES:
+		rc = lib->rbd_aio_write_zeroes(rb->image, req->off,
+					       (size_t)req->len, c, 0, 0);
+		break;
+	case OVB_BLK_WRITE_SAME:
+		rc = lib->rbd_aio_writesame(rb->image, req->off,
+					    (size_t)req->len,
+					    (const char *)io->iov,
+					    rb->blk.block_size, c, 0);
 		break;
 	default:
 		rc = -EINVAL;
 		break;
 	}
 	if (rc < 0) {
-		rbd_aio_release(c);
+		rbd_flight_unlink(rq, io);
+		lib->rbd_aio_release(c);
+		free(io);
 		return rc;
 	}
 	rq->q.st.kicks++;
@@ -180,16 +265,16 @@ static int rbd_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 	return rc;
 }
 
-/* Take every completion, oldest first. */
-static struct ovb_blk_req *rbd_take(struct rbd_queue *rq)
+/* Take every completed ticket, oldest first. */
+static struct rbd_io *rbd_take(struct rbd_queue *rq)
 {
-	struct ovb_blk_req *req, *next, *fifo = NULL;
+	struct rbd_io *io, *next, *fifo = NULL;
 
-	req = __atomic_exchange_n(&rq->done, NULL, __ATOMIC_ACQUIRE);
-	for (; req; req = next) {
-		next = req->b_next;
-		req->b_next = fifo;
-		fifo = req;
+	io = __atomic_exchange_n(&rq->done, NULL, __ATOMIC_ACQUIRE);
+	for (; io; io = next) {
+		next = io->done_next;
+		io->done_next = fifo;
+		fifo = io;
 	}
 	return fifo;
 }
@@ -198,7 +283,8 @@ static struct ovb_blk_req *rbd_take(struct rbd_queue *rq)
 static int rbd_reap(struct rbd_queue *rq)
 {
 	struct rbd_blk *rb = rbd_of(rq->q.blk);
-	struct ovb_blk_req *req, *next;
+	struct rbd_io *io, *next;
+	struct ovb_blk_req *req;
 	uint64_t cnt;
 	int n = 0;
 
@@ -206,8 +292,12 @@ static int rbd_reap(struct rbd_queue *rq)
 	if (read(rq->q.efd, &cnt, sizeof(cnt)) < 0) {
 		/* EAGAIN: nothing signalled */
 	}
-	for (req = rbd_take(rq); req; req = next) {
-		next = req->b_next;
+	for (io = rbd_take(rq); io; io = next) {
+		next = io->done_next;
+		req = io->req;
+		req->b_res = io->res < 0 ? (int)io->res : 0;
+		rbd_flight_unlink(rq, io);
+		free(io);
 		/* FUA through a writeback cache: flush before completing. */
 		if (req->op == OVB_BLK_WRITE && req->fua && rb->wb_cache &&
 		    !req->b_done && !req->b_res) {
@@ -230,14 +320,6 @@ static bool rbd_ready(const struct ovb_blk_queue *q)
 	return __atomic_load_n(&rq->done, __ATOMIC_ACQUIRE) != NULL;
 }
 
-static uint64_t rbd_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int rbd_poll(struct ovb_blk_queue *q, int timeout_us)
 {
 	struct rbd_queue *rq = (struct rbd_queue *)q;
@@ -247,10 +329,10 @@ static int rbd_poll(struct ovb_blk_queue *q, int timeout_us)
 
 	if (n || timeout_us == 0)
 		return n;
-	end = rbd_now_us() + (uint64_t)(timeout_us > 0 ? timeout_us : 0);
+	end = ovb_now_us() + (uint64_t)(timeout_us > 0 ? timeout_us : 0);
 	while (q->inflight > 0) {
 		if (timeout_us > 0) {
-			if (!rbd_ready(q) && rbd_now_us() < end)
+			if (!rbd_ready(q) && ovb_now_us() < end)
 				continue;
 		} else if (!rbd_ready(q) && poll(&pfd, 1, -1) < 0 &&
 			   errno != EINTR) {
@@ -263,23 +345,177 @@ static int rbd_poll(struct ovb_blk_queue *q, int timeout_us)
 	return 0;
 }
 
-static void rbd_teardown(struct rbd_blk *rb)
+/*
+ * Detach @io from its request (see "Tickets"): true if it was still with
+ * librbd, false if its answer came first (it is on the completion stack).
+ */
+static bool rbd_detach(struct rbd_queue *rq, struct rbd_io *io)
+{
+	int want = RBD_IO_FLIGHT;
+	size_t max = 0;
+
+	if (!__atomic_compare_exchange_n(&io->state, &want, RBD_IO_CANCELLING,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return false;
+	/* A READ's data from now on lands in the ticket's own buffer. */
+	for (int i = 0; i < io->iovcnt; i++)
+		if (io->iov[i].iov_len > max)
+			max = io->iov[i].iov_len;
+	io->scratch = max ? malloc(max) : NULL;
+	for (int i = 0; io->scratch && i < io->iovcnt; i++)
+		__atomic_store_n(&io->iov[i].iov_base, io->scratch,
+				 __ATOMIC_RELAXED);
+	if (max && !io->scratch)
+		ovb_warn("blk %s: no memory to divert a cancelled read: it "
+			 "may still land in guest memory",
+			 io->rb->blk.name);
+	__atomic_add_fetch(&io->rb->detached, 1, __ATOMIC_ACQ_REL);
+	rbd_flight_unlink(rq, io);
+	/* Pairs with the callback's wait: from here on it owns @io. */
+	__atomic_store_n(&io->state, RBD_IO_CANCELLED, __ATOMIC_RELEASE);
+	return true;
+}
+
+static int rbd_cancel(struct ovb_blk_queue *q)
+{
+	struct rbd_queue *rq = (struct rbd_queue *)q;
+	struct rbd_io *io, *next;
+	struct ovb_blk_req *req;
+	int n = 0;
+
+	while (q->inflight > 0) {
+		for (io = rq->flight; io; io = next) {
+			next = io->next;
+			req = io->req;
+			if (!rbd_detach(rq, io))
+				continue; /* answered: reaped with its result */
+			q->inflight--;
+			n++;
+			req->done(req, -ECANCELED);
+		}
+		/*
+		 * What librbd answered meanwhile is being pushed: reap it (a
+		 * FUA write's flush it starts is cancelled next round).
+		 */
+		if (q->inflight > 0 && !rbd_reap(rq))
+			sched_yield();
+	}
+	if (n)
+		ovb_warn("blk %s: %d request(s) cancelled while librbd had "
+			 "them",
+			 q->blk->name, n);
+	return n;
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+/* Disks left open because librbd still holds cancelled requests. */
+static struct rbd_blk *rbd_left;
+static pthread_mutex_t rbd_left_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/** A close handed to a thread; the last of closer and thread frees it. */
+struct rbd_closer {
+	struct rbd_blk *rb;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int refs;
+};
+
+static void rbd_closer_put(struct rbd_closer *cl)
+{
+	bool last;
+
+	pthread_mutex_lock(&cl->lock);
+	last = --cl->refs == 0;
+	pthread_mutex_unlock(&cl->lock);
+	if (!last)
+		return;
+	pthread_cond_destroy(&cl->cond);
+	pthread_mutex_destroy(&cl->lock);
+	free(cl);
+}
+
+void ovb__rbd_release(struct rbd_blk *rb)
 {
 	if (rb->image)
-		rbd_close(rb->image);
+		rb->lib->rbd_close(rb->image);
 	if (rb->io)
-		rados_ioctx_destroy(rb->io);
+		rb->lib->rados_ioctx_destroy(rb->io);
 	if (rb->cluster)
-		rados_shutdown(rb->cluster);
+		rb->lib->rados_shutdown(rb->cluster);
 	free(rb);
+}
+
+static void *rbd_close_thread(void *arg)
+{
+	struct rbd_closer *cl = arg;
+
+	ovb__rbd_release(cl->rb);
+	pthread_mutex_lock(&cl->lock);
+	cl->done = true;
+	pthread_cond_signal(&cl->cond);
+	pthread_mutex_unlock(&cl->lock);
+	rbd_closer_put(cl);
+	return NULL;
 }
 
 static void rbd_blk_close(struct ovb_blk *blk)
 {
-	rbd_teardown(rbd_of(blk));
+	struct rbd_blk *rb = rbd_of(blk);
+	struct rbd_closer *cl;
+	struct timespec dl;
+	pthread_attr_t attr;
+	pthread_t tid;
+	bool done;
+	int rc;
+
+	if (__atomic_load_n(&rb->detached, __ATOMIC_ACQUIRE)) {
+		ovb_warn("blk %s: librbd still holds cancelled requests: the "
+			 "image stays open until the process exits",
+			 blk->name);
+		/* Kept where a leak checker (and a debugger) can see it. */
+		pthread_mutex_lock(&rbd_left_lock);
+		rb->left_next = rbd_left;
+		rbd_left = rb;
+		pthread_mutex_unlock(&rbd_left_lock);
+		return;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		ovb__rbd_release(rb);
+		return;
+	}
+	cl->rb = rb;
+	cl->refs = 2;
+	pthread_mutex_init(&cl->lock, NULL);
+	ovb_cond_init(&cl->cond);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&tid, &attr, rbd_close_thread, cl);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		cl->refs = 1;
+		rbd_closer_put(cl);
+		ovb__rbd_release(rb);
+		return;
+	}
+	ovb_deadline_ms(&dl, RBD_CLOSE_WAIT_MS);
+	pthread_mutex_lock(&cl->lock);
+	while (!cl->done &&
+	       ovb_cond_timedwait(&cl->cond, &cl->lock, &dl) != -ETIMEDOUT)
+		;
+	done = cl->done;
+	pthread_mutex_unlock(&cl->lock);
+	if (!done)
+		ovb_warn("blk %s: the Ceph cluster does not answer the close; "
+			 "left to finish in the background",
+			 blk->name);
+	rbd_closer_put(cl);
 }
 
-static const struct ovb_blk_ops rbd_ops = {
+const struct ovb_blk_ops ovb__rbd_ops = {
     .name = "rbd",
     .queue_create = rbd_queue_create,
     .queue_destroy = rbd_queue_destroy,
@@ -287,209 +523,5 @@ static const struct ovb_blk_ops rbd_ops = {
     .poll = rbd_poll,
     .close = rbd_blk_close,
     .ready = rbd_ready,
-};
-
-/* ---- opening ------------------------------------------------------------ */
-
-/* Log one line and keep it in @err for the caller (`vmbus disk add`). */
-__attribute__((format(printf, 3, 4))) static void
-rbd_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ovb_err("blk %s", line);
-	if (err && errlen)
-		snprintf(err, errlen, "%s", line);
-}
-
-/** What "rbd:POOL/IMAGE,conf=FILE,id=USER" names. */
-struct rbd_target {
-	char pool[128];
-	char image[128];
-	const char *conf; /**< NULL: librados's default search */
-	const char *id;	  /**< NULL: client.admin */
-};
-
-/* Split the spec into @t (pointing into @opts); 0 or -EINVAL, logged. */
-static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
-		     struct rbd_target *t, char *err, size_t errlen)
-{
-	const char *name = spec->path + strlen("rbd:");
-	const char *slash = strchr(name, '/');
-	char *opt, *next;
-
-	memset(t, 0, sizeof(*t));
-	if (!slash || slash == name || !slash[1] || strchr(slash + 1, '/') ||
-	    (size_t)(slash - name) >= sizeof(t->pool) ||
-	    strlen(slash + 1) >= sizeof(t->image)) {
-		rbd_fail(err, errlen, "%s: want rbd:POOL/IMAGE", spec->path);
-		return -EINVAL;
-	}
-	memcpy(t->pool, name, (size_t)(slash - name));
-	strcpy(t->image, slash + 1);
-	if (spec->direct) {
-		rbd_fail(err, errlen, "%s: 'direct' is for image files",
-			 spec->path);
-		return -EINVAL;
-	}
-	for (opt = *opts ? opts : NULL; opt; opt = next) {
-		char *val = strchr(opt, '=');
-
-		next = strchr(opt, ',');
-		if (next)
-			*next++ = '\0';
-		if (val)
-			*val++ = '\0';
-		if (!val || !*val) {
-			rbd_fail(err, errlen, "%s: option '%s' needs a value",
-				 spec->path, opt);
-			return -EINVAL;
-		}
-		if (!strcmp(opt, "conf"))
-			t->conf = val;
-		else
-			t->id = val;
-	}
-	return 0;
-}
-
-/* Connect to the cluster and open the pool; 0 or -errno, logged. */
-static int rbd_connect(struct rbd_blk *rb, const struct rbd_target *t,
-		       const char *what, char *err, size_t errlen)
-{
-	int rc = rados_create(&rb->cluster, t->id);
-
-	if (rc < 0) {
-		rb->cluster = NULL;
-		rbd_fail(err, errlen, "%s: rados_create: %s", what,
-			 strerror(-rc));
-		return rc;
-	}
-	rados_conf_set(rb->cluster, "client_mount_timeout", RBD_MOUNT_TIMEOUT);
-	rados_conf_set(rb->cluster, "rados_mon_op_timeout", RBD_MON_OP_TIMEOUT);
-	rados_conf_set(rb->cluster, "rados_osd_op_timeout", RBD_OSD_OP_TIMEOUT);
-	rados_conf_set(rb->cluster, "rbd_cache", RBD_CACHE);
-	rc = rados_conf_read_file(rb->cluster, t->conf);
-	if (rc < 0) {
-		rbd_fail(err, errlen,
-			 "%s: cannot read ceph configuration %s: %s", what,
-			 t->conf ? t->conf : "(default search path)",
-			 strerror(-rc));
-		return rc;
-	}
-	rc = rados_conf_parse_env(rb->cluster, NULL);
-	if (rc >= 0)
-		rc = rados_connect(rb->cluster);
-	if (rc < 0) {
-		rbd_fail(err, errlen,
-			 "%s: cannot connect to the Ceph cluster (%s): %s",
-			 what, t->conf ? t->conf : "default ceph.conf",
-			 strerror(-rc));
-		return rc;
-	}
-	rc = rados_ioctx_create(rb->cluster, t->pool, &rb->io);
-	if (rc < 0) {
-		rb->io = NULL;
-		rbd_fail(err, errlen, "%s: %s", what,
-			 rc == -ENOENT ? "no such pool" : strerror(-rc));
-	}
-	return rc;
-}
-
-/* Open (creating if sized) the image and fit its size; 0 or -errno. */
-static int rbd_image(struct rbd_blk *rb, const struct ovb_disk_spec *spec,
-		     const struct rbd_target *t, char *err, size_t errlen)
-{
-	uint64_t size;
-	int order = 0;
-	int rc;
-
-	rc = spec->ro ? rbd_open_read_only(rb->io, t->image, &rb->image, NULL)
-		      : rbd_open(rb->io, t->image, &rb->image, NULL);
-	if (rc == -ENOENT && spec->size && !spec->ro) {
-		rc = rbd_create(rb->io, t->image, spec->size, &order);
-		if (rc == 0 || rc == -EEXIST)
-			rc = rbd_open(rb->io, t->image, &rb->image, NULL);
-	}
-	if (rc < 0) {
-		rb->image = NULL;
-		rbd_fail(err, errlen, "%s: %s", spec->path,
-			 rc == -ENOENT ? "no such image (size= creates it)"
-				       : strerror(-rc));
-		return rc;
-	}
-	rc = rbd_get_size(rb->image, &size);
-	if (rc < 0) {
-		rbd_fail(err, errlen, "%s: size: %s", spec->path,
-			 strerror(-rc));
-		return rc;
-	}
-	if (spec->size > size && !spec->ro) {
-		rc = rbd_resize(rb->image, spec->size);
-		if (rc < 0) {
-			rbd_fail(err, errlen, "%s: resize: %s", spec->path,
-				 strerror(-rc));
-			return rc;
-		}
-		size = spec->size;
-	} else if (spec->size && spec->size < size) {
-		rbd_fail(err, errlen, "%s: %llu bytes, larger than size=%llu",
-			 spec->path, (unsigned long long)size,
-			 (unsigned long long)spec->size);
-		return -EINVAL;
-	}
-	rb->blk.capacity = size - size % spec->sector;
-	if (rb->blk.capacity == 0) {
-		rbd_fail(err, errlen, "%s: smaller than one %u-byte sector",
-			 spec->path, spec->sector);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
-			 char *err, size_t errlen)
-{
-	char opts[sizeof(spec->opts)], val[16];
-	struct rbd_target t;
-	struct rbd_blk *rb;
-	int rc;
-
-	memcpy(opts, spec->opts, sizeof(opts));
-	opts[sizeof(opts) - 1] = '\0';
-	rc = rbd_parse(spec, opts, &t, err, errlen);
-	if (rc)
-		return rc;
-	rb = calloc(1, sizeof(*rb));
-	if (!rb)
-		return -ENOMEM;
-	rc = rbd_connect(rb, &t, spec->path, err, errlen);
-	if (!rc)
-		rc = rbd_image(rb, spec, &t, err, errlen);
-	if (rc) {
-		rbd_teardown(rb);
-		return rc;
-	}
-	rb->wb_cache =
-	    rados_conf_get(rb->cluster, "rbd_cache", val, sizeof(val)) < 0 ||
-	    strcmp(val, "false") != 0;
-	rb->blk.ops = &rbd_ops;
-	rb->blk.block_size = spec->sector;
-	rb->blk.read_only = spec->ro;
-	rb->blk.can_discard = true;
-	snprintf(rb->blk.name, sizeof(rb->blk.name), "%.63s", spec->path);
-	*out = &rb->blk;
-	return 0;
-}
-
-static const char *const rbd_keys[] = {"conf", "id", NULL};
-
-const struct ovb_blk_scheme ovb__blk_scheme_rbd = {
-    .prefix = "rbd:",
-    .keys = rbd_keys,
-    .open = rbd_open_spec,
+    .cancel = rbd_cancel,
 };

@@ -52,6 +52,23 @@ size_t ovb_gpadl_stream_words(const struct ovb_gpa_range *r, uint32_t n)
 	return words;
 }
 
+int ovb_gpa_range_words(uint64_t gpa, size_t len, uint64_t *words,
+			size_t max)
+{
+	uint32_t off, npfns;
+
+	if (gpa == UINT64_MAX || !len || len > UINT32_MAX)
+		return -EFAULT;
+	off = (uint32_t)(gpa % HV_PAGE_SIZE);
+	npfns = ovb_gpa_range_npfns(off, (uint32_t)len);
+	if (npfns + 1 > max)
+		return -E2BIG;
+	words[0] = len | (uint64_t)off << 32;
+	for (uint32_t i = 0; i < npfns; i++)
+		words[1 + i] = gpa / HV_PAGE_SIZE + i;
+	return (int)(npfns + 1);
+}
+
 void ovb_gpadl_stream_fill(const struct ovb_gpa_range *r, uint32_t n,
 			   uint64_t *words)
 {

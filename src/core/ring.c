@@ -73,54 +73,36 @@ static int ring_check_index(const struct ovb_ring *r, const char *what,
 	return 0;
 }
 
-/* Paged data area: copy @n (< size) bytes in at @off page by page. */
+/*
+ * Paged data area: copy @n (< size) bytes at @off page by page, into the
+ * ring from @buf when @in, else out of it into @buf.  @in is a constant at
+ * each call site, so each direction compiles to its own copy loop.
+ */
 static inline __attribute__((always_inline)) uint32_t
-ring_paged_in(struct ovb_ring *r, uint32_t off, const uint8_t *s, size_t n)
+ring_paged_copy(const struct ovb_ring *r, uint32_t off, uint8_t *buf,
+		size_t n, bool in)
 {
 	uint32_t po = off % HV_PAGE_SIZE;
 
 	/* Most pieces (descriptor, padding, trailer, small packets) stay
 	 * inside one page: one copy, its size known where it is constant. */
 	if (n < HV_PAGE_SIZE - po) {
-		memcpy(r->pages[off / HV_PAGE_SIZE] + po, s, n);
+		uint8_t *p = r->pages[off / HV_PAGE_SIZE] + po;
+
+		memcpy(in ? p : buf, in ? buf : p, n);
 		return off + (uint32_t)n;
 	}
 	while (n) {
 		uint32_t chunk;
+		uint8_t *p;
 
 		po = off % HV_PAGE_SIZE;
 		chunk = HV_PAGE_SIZE - po;
 		if (chunk > n)
 			chunk = (uint32_t)n;
-		memcpy(r->pages[off / HV_PAGE_SIZE] + po, s, chunk);
-		s += chunk;
-		n -= chunk;
-		off += chunk;
-		if (off == r->size)
-			off = 0;
-	}
-	return off;
-}
-
-/* Paged data area: copy @n (< size) bytes out at @off page by page. */
-static inline __attribute__((always_inline)) uint32_t
-ring_paged_out(const struct ovb_ring *r, uint32_t off, uint8_t *d, size_t n)
-{
-	uint32_t po = off % HV_PAGE_SIZE;
-
-	if (n < HV_PAGE_SIZE - po) {
-		memcpy(d, r->pages[off / HV_PAGE_SIZE] + po, n);
-		return off + (uint32_t)n;
-	}
-	while (n) {
-		uint32_t chunk;
-
-		po = off % HV_PAGE_SIZE;
-		chunk = HV_PAGE_SIZE - po;
-		if (chunk > n)
-			chunk = (uint32_t)n;
-		memcpy(d, r->pages[off / HV_PAGE_SIZE] + po, chunk);
-		d += chunk;
+		p = r->pages[off / HV_PAGE_SIZE] + po;
+		memcpy(in ? p : buf, in ? buf : p, chunk);
+		buf += chunk;
 		n -= chunk;
 		off += chunk;
 		if (off == r->size)
@@ -142,7 +124,7 @@ ring_copy_in(struct ovb_ring *r, uint32_t off, const void *src, size_t n,
 	uint32_t first = r->size - off;
 
 	if (paged)
-		return ring_paged_in(r, off, s, n);
+		return ring_paged_copy(r, off, (uint8_t *)s, n, true);
 	if (n == 0)
 		return off;
 	if (n < first) {
@@ -163,7 +145,7 @@ ring_copy_out(const struct ovb_ring *r, uint32_t off, void *dst, size_t n,
 	uint32_t first = r->size - off;
 
 	if (paged)
-		return ring_paged_out(r, off, d, n);
+		return ring_paged_copy(r, off, d, n, false);
 	if (n == 0)
 		return off;
 	if (n < first) {

@@ -166,19 +166,8 @@ static int gpa_direct_ranges(struct ovb_echo *e, const void *buf, size_t len,
 			     uint64_t *words, size_t max)
 {
 	struct ovb_gmem *gm = ovb_client_gmem(ovb_vsc_dev_client(e->dev));
-	uint64_t gpa = ovb_gmem_gpa(gm, buf);
-	uint32_t off, npfns;
 
-	if (gpa == UINT64_MAX || !len || len > UINT32_MAX)
-		return -EFAULT;
-	off = gpa % HV_PAGE_SIZE;
-	npfns = ovb_gpa_range_npfns(off, (uint32_t)len);
-	if (npfns + 1 > max)
-		return -E2BIG;
-	words[0] = len | (uint64_t)off << 32;
-	for (uint32_t i = 0; i < npfns; i++)
-		words[1 + i] = gpa / HV_PAGE_SIZE + i;
-	return (int)(npfns + 1);
+	return ovb_gpa_range_words(ovb_gmem_gpa(gm, buf), len, words, max);
 }
 
 int ovb_echo_call(struct ovb_echo *e, const struct echo_msg *req,

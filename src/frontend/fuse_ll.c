@@ -195,8 +195,13 @@ static void fu_open(struct fu_conn *c, struct fu_msg *m)
 		} else {
 			f.s = NULL; /* the hold goes with it, until RELEASE */
 			oo->fh = (uintptr_t)held;
-			/* No second page cache above the loop device. */
-			oo->open_flags = FOPEN_DIRECT_IO;
+			/*
+			 * No second page cache above the loop device, and
+			 * direct writes in parallel (the kernel's FUSE takes
+			 * the inode lock shared for them, not exclusive).
+			 */
+			oo->open_flags = FOPEN_DIRECT_IO |
+					 FOPEN_PARALLEL_DIRECT_WRITES;
 		}
 	}
 	if (f.s)
@@ -600,7 +605,7 @@ int ovb__fuse_ll_start(struct ovb_fuse_disk *fd)
 		goto err;
 	rc = fu_init(c);
 	if (!rc)
-		rc = ovb__fu_ring_start(c, mib, fd->opts.poll);
+		rc = ovb__fu_ring_start(c, mib, &fd->opts);
 	if (!rc && pthread_create(&c->reader, NULL, fu_reader, c))
 		rc = -EAGAIN;
 	if (rc) {

@@ -49,7 +49,8 @@ void ovb__fu_dispatch(struct fu_conn *c, struct fu_msg *m);
 struct fd_file *ovb__fu_file(struct fu_conn *c, uint64_t fh);
 
 /* The queues: one io_uring per CPU, registered on c->devfd. */
-int ovb__fu_ring_start(struct fu_conn *c, unsigned int ring_mib, bool poll);
+int ovb__fu_ring_start(struct fu_conn *c, unsigned int ring_mib,
+		       const struct ovb_fuse_disk_opts *o);
 /* Wait for the queues' threads to end (the connection ended), for @ms. */
 bool ovb__fu_ring_join(struct fu_conn *c, long ms);
 void ovb__fu_ring_free(struct fu_conn *c);

@@ -12,15 +12,29 @@
  * Aligned READ and WRITE go to storvsc with the payload buffer itself as
  * the data buffer: the kernel copies the caller's data straight into
  * guest memory and storvsc sends its pages as GPA ranges, with no bounce.
- * A queue thread submits every request a wake-up brought before it
- * answers any (a batch for storvsc), and answers every completion in one
- * io_uring_enter.  Completions run on storvsc's threads (or, polling, on
- * this one): they go on the queue's list, and an eventfd read armed on
- * the ring wakes the thread when it sleeps.  Layer: frontend.
+ * A queue thread hands storvsc every request a wake-up brought as one
+ * batch (ovb_storvsc_submit_many: one ring update, one signal at most)
+ * before it answers any, and answers every completion in one
+ * io_uring_enter.  Completions run on storvsc's threads or on this one:
+ * they go on the queue's list, and an eventfd read armed on the ring
+ * wakes the thread when it sleeps.
+ *
+ * Who reaps: with few requests at the host (FU_SPIN_INFLIGHT), the queue
+ * thread polls storvsc for their completions itself for a bounded time
+ * before it sleeps (adaptive: about twice the longest recent wait, at most
+ * spin_us; after a run of misses it sleeps through some rounds before it
+ * tries again), so a lone request costs no wake-up of a channel worker
+ * and none of this thread.  Polling masks the host's signals, so the
+ * channel worker stays asleep meanwhile; ovb_storvsc_poll_end() before
+ * the thread sleeps hands the channels back to it.  With more at the
+ * host the thread sleeps: a worker's drain then completes a batch per
+ * wake-up.  In polling mode (--storage-poll) a queue with requests at the
+ * host always polls.  Layer: frontend.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +48,11 @@
 
 #define FU_EFD_TAG 1ull    /* user_data of the eventfd read */
 #define FU_QUEUE_MAX 64    /* entries per queue at most */
+#define FU_SPIN_INFLIGHT 4 /* spin only with this few at the host */
+#define FU_SPIN_US 100     /* default longest spin */
+#define FU_SPIN_MIN 50     /* shortest budget, us: about one wake-up */
+#define FU_SPIN_MISSES 4   /* misses in a row that stop the spin ... */
+#define FU_SPIN_PAUSE 64   /* ... for this many rounds */
 
 struct fu_queue;
 
@@ -46,6 +65,7 @@ struct fu_ent {
 	struct ovb_storvsc_io io;         /* the fast path's request */
 	uint32_t op;                      /* FUSE opcode in flight */
 	int64_t res;                      /* storvsc's result */
+	struct ovb_storvsc *s;            /* staged: its controller */
 	struct fu_ent *next;              /* on the queue's done list */
 };
 
@@ -57,12 +77,21 @@ struct fu_queue {
 	struct io_uring ring;
 	struct fu_ent *ents;
 	pthread_mutex_t lock;        /* done list, sleeping, kicked */
-	struct fu_ent *done;
+	struct fu_ent *done;         /* also read unlocked (atomic) */
 	bool sleeping, kicked;
 	int efd;
 	uint64_t ebuf;
-	unsigned int inflight;       /* at storvsc; queue thread only */
-	struct ovb_storvsc *poll_s;  /* the latest request's controller */
+	/* The rest: the queue thread only. */
+	unsigned int inflight;       /* at storvsc */
+	struct fu_ent *stage[FU_QUEUE_MAX]; /* fast path, not yet submitted */
+	unsigned int nstage;
+	struct ovb_storvsc *polled;  /* held: the latest batch's controller */
+	bool masked;                 /* polled since the last poll_end */
+	uint32_t spin_budget;        /* us: the spin's current bound */
+	uint32_t spin_peak;          /* us: the longest recent wait met */
+	unsigned int spin_misses;    /* spins in a row that met nothing */
+	unsigned int spin_pause;     /* rounds left without a spin */
+	uint64_t spin_hits, spin_miss_total;
 };
 
 struct fu_ring {
@@ -71,6 +100,8 @@ struct fu_ring {
 	struct fu_queue *q;
 	struct ovb_storvsc *mem;     /* held: whose guest memory */
 	bool poll;
+	uint32_t spin_us;            /* 0: no spin */
+	bool pin;                    /* queue threads on their CPU */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned int ready, failed;  /* queues registered / failed */
@@ -167,7 +198,8 @@ static void fu_io_done(struct ovb_storvsc_io *io, int64_t res)
 	e->res = res;
 	pthread_mutex_lock(&q->lock);
 	e->next = q->done;
-	q->done = e;
+	/* Release: a spinning queue thread reads it without the lock. */
+	__atomic_store_n(&q->done, e, __ATOMIC_RELEASE);
 	kick = q->sleeping && !q->kicked;
 	if (kick)
 		q->kicked = true;
@@ -188,8 +220,7 @@ static void fu_reap(struct fu_queue *q)
 	struct fuse_write_out wo = { 0 };
 
 	pthread_mutex_lock(&q->lock);
-	e = q->done;
-	q->done = NULL;
+	e = __atomic_exchange_n(&q->done, NULL, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&q->lock);
 	for (; e; e = next) {
 		int64_t want = (int64_t)e->io.len;
@@ -220,7 +251,8 @@ static void fu_reap(struct fu_queue *q)
 
 /*
  * The fast path: READ/WRITE of whole blocks within the disk and one
- * request's size, and FSYNC, straight to storvsc.  True if submitted.
+ * request's size, and FSYNC, straight to storvsc.  True if staged for
+ * fu_flush().
  */
 static bool fu_fast(struct fu_queue *q, struct fu_ent *e,
 		    const struct fuse_in_header *ih, uint32_t payload_sz)
@@ -235,6 +267,10 @@ static bool fu_fast(struct fu_queue *q, struct fu_ent *e,
 		return false;
 	if (!q->r->mem)
 		return false; /* the payload is not guest memory */
+	if (q->nstage >= FU_QUEUE_MAX)
+		return false; /* cannot happen: one request per entry */
+	if (q->nstage >= FU_QUEUE_MAX)
+		return false; /* cannot happen: one request per entry */
 	/* fuse_read_in, fuse_write_in, fuse_fsync_in: fh comes first. */
 	f = ovb__fu_file(q->r->c, ri->fh);
 	if (!f)
@@ -262,27 +298,21 @@ static bool fu_fast(struct fu_queue *q, struct fu_ent *e,
 		e->io.len = len;
 		e->io.buf = e->payload;
 	}
-	if (ovb_storvsc_submit(f->s, &e->io))
-		return false; /* the slow path says why */
-	q->inflight++;
-	q->poll_s = f->s;
+	/* The open file holds f->s until RELEASE, which the kernel sends
+	 * only once this request is answered. */
+	e->s = f->s;
+	q->stage[q->nstage++] = e;
 	return true;
 }
 
-/* A request arrived in @e: submit it or answer it. */
-static void fu_request(struct fu_queue *q, struct fu_ent *e)
+/* Serve @e's request here, synchronously, and answer it. */
+static void fu_slow(struct fu_queue *q, struct fu_ent *e)
 {
 	struct fuse_in_header ih;
 	uint32_t payload_sz = e->hdr.ring_ent_in_out.payload_sz;
 	struct fu_msg m = { 0 };
 
 	memcpy(&ih, e->hdr.in_out, sizeof(ih));
-	if (payload_sz > FU_MAX_WRITE) {
-		fu_commit(q, e, -EINVAL, 0);
-		return;
-	}
-	if (fu_fast(q, e, &ih, payload_sz))
-		return;
 	m.ih = &ih;
 	m.arg = e->hdr.op_in;
 	m.arg_len = FUSE_URING_OP_IN_OUT_SZ;
@@ -298,6 +328,80 @@ static void fu_request(struct fu_queue *q, struct fu_ent *e)
 	fu_commit(q, e, m.error, m.out_len);
 }
 
+/* A request arrived in @e: stage it for storvsc or answer it. */
+static void fu_request(struct fu_queue *q, struct fu_ent *e)
+{
+	struct fuse_in_header ih;
+	uint32_t payload_sz = e->hdr.ring_ent_in_out.payload_sz;
+
+	memcpy(&ih, e->hdr.in_out, sizeof(ih));
+	if (payload_sz > FU_MAX_WRITE) {
+		fu_commit(q, e, -EINVAL, 0);
+		return;
+	}
+	if (!fu_fast(q, e, &ih, payload_sz))
+		fu_slow(q, e);
+}
+
+/* Whether a queue with @more requests about to go out will spin. */
+static bool fu_will_spin(const struct fu_queue *q, unsigned int more)
+{
+	return q->r->spin_us && !q->r->poll && !q->spin_pause &&
+	       q->inflight + more <= FU_SPIN_INFLIGHT;
+}
+
+/* Drop the controller the queue polled (it stops polling first). */
+static void fu_unpoll(struct fu_queue *q)
+{
+	if (!q->polled)
+		return;
+	if (q->masked)
+		ovb_storvsc_poll_end(q->polled);
+	q->masked = false;
+	ovb_storvsc_put(q->polled);
+	q->polled = NULL;
+}
+
+/*
+ * Hand storvsc what the wake-up brought: one batch per run of requests
+ * for the same controller (all of them, as a rule).  What storvsc refuses
+ * takes the slow path, which says why.
+ */
+static void fu_flush(struct fu_queue *q)
+{
+	struct ovb_storvsc_io *ios[FU_QUEUE_MAX];
+	int err[FU_QUEUE_MAX];
+	unsigned int i = 0;
+
+	while (i < q->nstage) {
+		struct ovb_storvsc *s = q->stage[i]->s;
+		unsigned int first = i, n = 0, ok;
+
+		for (; i < q->nstage && q->stage[i]->s == s; i++)
+			ios[n++] = &q->stage[i]->io;
+		/*
+		 * A queue about to spin masks the host's signals before it
+		 * submits: the answers then wake no channel worker, which
+		 * would race this thread for them.
+		 */
+		if (s == q->polled && fu_will_spin(q, n)) {
+			ovb_storvsc_poll(s);
+			q->masked = true;
+		}
+		ok = ovb_storvsc_submit_many(s, ios, n, err);
+		q->inflight += ok;
+		if (ok && q->polled != s) {
+			/* Held by its open file now; ours from here. */
+			fu_unpoll(q);
+			ovb_storvsc_hold(s);
+			q->polled = s;
+		}
+		for (unsigned int k = 0; ok < n && k < n; k++)
+			if (err[k])
+				fu_slow(q, q->stage[first + k]);
+	}
+	q->nstage = 0;
+}
 /* Take the completions; false once the connection is gone. */
 static bool fu_cqes(struct fu_queue *q, bool *efd_fired)
 {
@@ -324,7 +428,98 @@ static bool fu_cqes(struct fu_queue *q, bool *efd_fired)
 		fu_request(q, (struct fu_ent *)(uintptr_t)cqe->user_data);
 	}
 	io_uring_cq_advance(&q->ring, n);
+	fu_flush(q);
 	return alive;
+}
+
+static void fu_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/*
+ * A spin met a completion after @us: aim at about twice the longest
+ * recent wait (a peak that decays by 1/16 per hit), so that a host whose
+ * answers come either at once or after its worker's wake-up is waited
+ * for either way, and never less than FU_SPIN_MIN: a spin that long
+ * costs less than the two wake-ups (~60 us each on an idle core) that
+ * sleeping would.
+ */
+static void fu_spin_hit(struct fu_queue *q, uint64_t us)
+{
+	uint64_t b;
+
+	q->spin_hits++;
+	q->spin_misses = 0;
+	q->spin_peak -= q->spin_peak / 16;
+	if (us > q->spin_peak)
+		q->spin_peak = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	b = 2ull * q->spin_peak;
+	if (b < FU_SPIN_MIN)
+		b = FU_SPIN_MIN;
+	q->spin_budget = (uint32_t)(b > q->r->spin_us ? q->r->spin_us : b);
+}
+
+/* A spin met nothing: try longer next time; after a run of misses at the
+ * longest, stop spinning for a while (the host is slower than a wake-up). */
+static void fu_spin_miss(struct fu_queue *q)
+{
+	uint32_t max = q->r->spin_us;
+
+	q->spin_miss_total++;
+	if (q->spin_budget < max) {
+		q->spin_budget = q->spin_budget * 2 > max ? max
+							  : q->spin_budget * 2;
+		return;
+	}
+	if (++q->spin_misses < FU_SPIN_MISSES)
+		return;
+	q->spin_misses = 0;
+	q->spin_peak = 0;
+	q->spin_pause = FU_SPIN_PAUSE;
+}
+
+/* Whether this round spins (interrupt mode): few at the host, no pause. */
+static bool fu_spin_now(struct fu_queue *q)
+{
+	if (q->spin_pause && q->inflight <= FU_SPIN_INFLIGHT) {
+		q->spin_pause--;
+		return false;
+	}
+	return fu_will_spin(q, 0);
+}
+
+/*
+ * Poll storvsc for the completions of our requests, up to the budget.
+ * True if work came: a completion (of ours: storvsc may run other
+ * queues' callbacks here too, which go to their lists) or a new request
+ * from the kernel.  False: sleep.
+ */
+static bool fu_spin(struct fu_queue *q)
+{
+	uint64_t start = ovb_now_us(), t;
+
+	q->masked = true;
+	for (unsigned int i = 1;; i++) {
+		if (ovb_storvsc_poll(q->polled) < 0)
+			return false; /* gone: the failing thread completes */
+		if (__atomic_load_n(&q->done, __ATOMIC_ACQUIRE)) {
+			fu_spin_hit(q, ovb_now_us() - start);
+			return true;
+		}
+		if (io_uring_cq_ready(&q->ring))
+			return true;
+		fu_cpu_relax();
+		if (i % 8)
+			continue;
+		t = ovb_now_us() - start;
+		if (t >= q->spin_budget) {
+			fu_spin_miss(q);
+			return false;
+		}
+	}
 }
 
 /* Sleep until a CQE comes, unless completions wait to be answered. */
@@ -357,12 +552,30 @@ static void fu_queue_ready(struct fu_queue *q, bool ok)
 	pthread_mutex_unlock(&q->r->lock);
 }
 
+/* Run on the CPU whose requests this queue gets (best effort). */
+static void fu_pin(struct fu_queue *q)
+{
+	cpu_set_t set;
+	int rc;
+
+	if (q->qid >= CPU_SETSIZE)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(q->qid, &set);
+	rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (rc)
+		ovb_dbg("fuse: queue %u: not pinned: %s", q->qid,
+			  strerror(rc));
+}
+
 static void *fu_queue_main(void *arg)
 {
 	struct fu_queue *q = arg;
-	struct ovb_storvsc *polled = NULL; /* polled, poll_end owed */
 	bool alive, efd = false;
 
+	if (q->r->pin)
+		fu_pin(q);
+	q->spin_budget = q->r->spin_us;
 	for (unsigned int i = 0; i < q->r->nent; i++)
 		fu_prep_cmd(q, &q->ents[i], FUSE_WIRE_CMD_REGISTER, 0);
 	fu_arm_efd(q);
@@ -376,35 +589,35 @@ static void *fu_queue_main(void *arg)
 			efd = false;
 			fu_arm_efd(q);
 		}
-		if (q->r->poll && q->inflight) {
-			/* Polling: completions run here; no sleep.  The
-			 * controller of the latest request is polled; the
-			 * others' completions come through the done list. */
-			if (polled != q->poll_s) {
-				if (polled) {
-					ovb_storvsc_poll_end(polled);
-					ovb_storvsc_put(polled);
-				}
-				/* Held: its files may all close meanwhile. */
-				polled = q->poll_s;
-				ovb_storvsc_hold(polled);
-			}
+		if (q->inflight && q->polled && q->r->poll) {
+			/* Polling mode: completions run here; no sleep.  The
+			 * latest batch's controller is polled; the others'
+			 * completions come through the done list. */
 			io_uring_submit(&q->ring);
-			ovb_storvsc_poll(polled);
-		} else {
-			if (polled) {
-				ovb_storvsc_poll_end(polled);
-				ovb_storvsc_put(polled);
+			q->masked = true;
+			ovb_storvsc_poll(q->polled);
+		} else if (q->inflight && q->polled && fu_spin_now(q)) {
+			/* The answers of the last round go out first. */
+			if (io_uring_sq_ready(&q->ring))
+				io_uring_submit(&q->ring);
+			if (!fu_spin(q)) {
+				ovb_storvsc_poll_end(q->polled);
+				q->masked = false;
+				fu_wait(q);
 			}
-			polled = NULL;
+		} else {
+			if (q->masked)
+				ovb_storvsc_poll_end(q->polled);
+			q->masked = false;
 			fu_wait(q);
 		}
 		alive = fu_cqes(q, &efd);
 	}
-	if (polled) {
-		ovb_storvsc_poll_end(polled);
-		ovb_storvsc_put(polled);
-	}
+	fu_unpoll(q);
+	if (q->spin_hits + q->spin_miss_total)
+		ovb_dbg("fuse: queue %u: spins met %llu completions, missed "
+			  "%llu", q->qid, (unsigned long long)q->spin_hits,
+			  (unsigned long long)q->spin_miss_total);
 	/* The payloads are storvsc's buffers until it is done with them;
 	 * a silent host is failed by ovb_storvsc_abort() at stop. */
 	while (q->inflight) {
@@ -511,7 +724,8 @@ static int fu_ring_wait(struct fu_ring *r)
 	return rc;
 }
 
-int ovb__fu_ring_start(struct fu_conn *c, unsigned int ring_mib, bool poll)
+int ovb__fu_ring_start(struct fu_conn *c, unsigned int ring_mib,
+		       const struct ovb_fuse_disk_opts *o)
 {
 	struct fu_ring *r = calloc(1, sizeof(*r));
 	unsigned int i;
@@ -521,7 +735,10 @@ int ovb__fu_ring_start(struct fu_conn *c, unsigned int ring_mib, bool poll)
 		return -ENOMEM;
 	c->ring = r;
 	r->c = c;
-	r->poll = poll;
+	r->poll = o->poll;
+	r->spin_us = o->spin_us < 0 ? 0 : o->spin_us ? (uint32_t)o->spin_us
+						     : FU_SPIN_US;
+	r->pin = o->pin;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	r->nq = fu_possible_cpus();
@@ -554,7 +771,9 @@ int ovb__fu_ring_start(struct fu_conn *c, unsigned int ring_mib, bool poll)
 		return rc;
 	}
 	ovb_info("fuse: %s: FUSE over io_uring: %u queues x %u entries of "
-		 "%u KiB%s%s", c->fd->dir, r->nq, r->nent, FU_MAX_WRITE >> 10,
-		 r->mem ? " in guest memory" : "", poll ? ", polling" : "");
+		 "%u KiB%s%s, spin %u us%s", c->fd->dir, r->nq, r->nent,
+		 FU_MAX_WRITE >> 10, r->mem ? " in guest memory" : "",
+		 r->poll ? ", polling" : "", r->spin_us,
+		 r->pin ? ", pinned" : "");
 	return 0;
 }

@@ -78,6 +78,9 @@ _Static_assert(sizeof(struct fuse_write_out) == 8, "write_out");
 _Static_assert(sizeof(struct fuse_attr_out) == 104, "attr_out");
 _Static_assert(sizeof(struct fuse_entry_out) == 128, "entry_out");
 _Static_assert(sizeof(struct fuse_open_out) == 16, "open_out");
+_Static_assert(FOPEN_DIRECT_IO == 1 << 0, "FOPEN_DIRECT_IO");
+_Static_assert(FOPEN_PARALLEL_DIRECT_WRITES == 1 << 6,
+	       "FOPEN_PARALLEL_DIRECT_WRITES (7.38)");
 _Static_assert(sizeof(struct fuse_statfs_out) == 80, "statfs_out");
 _Static_assert(sizeof(struct fuse_fallocate_in) == 32, "fallocate_in");
 _Static_assert(sizeof(struct fuse_fsync_in) == 16, "fsync_in");

@@ -105,19 +105,8 @@ static void buf_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 int netvsc__gpa_range(struct ovb_netvsc *n, const void *buf, size_t len,
 		      uint64_t *words, size_t max)
 {
-	uint64_t gpa = ovb_gmem_gpa(ovb_client_gmem(n->cl), buf);
-	uint32_t off, npfns;
-
-	if (gpa == UINT64_MAX || !len || len > UINT32_MAX)
-		return -EFAULT;
-	off = gpa % HV_PAGE_SIZE;
-	npfns = ovb_gpa_range_npfns(off, (uint32_t)len);
-	if (npfns + 1 > max)
-		return -E2BIG;
-	words[0] = len | (uint64_t)off << 32;
-	for (uint32_t i = 0; i < npfns; i++)
-		words[1 + i] = gpa / HV_PAGE_SIZE + i;
-	return (int)(npfns + 1);
+	return ovb_gpa_range_words(ovb_gmem_gpa(ovb_client_gmem(n->cl), buf),
+				   len, words, max);
 }
 
 /* ---- transmit ------------------------------------------------------------ */

@@ -340,11 +340,23 @@ void ovb__scsi_write_same(struct ovb_scsi_cmd *cmd)
 		rw_submit(cmd, ws_discard_done);
 		return;
 	}
-	/* Zeros, unmapped or not: the backend's WRITE ZEROES (NBD). */
+	/* Zeros, unmapped or not: the backend's WRITE ZEROES (NBD, RBD). */
 	if (t->blk->can_zero && ws_all_zero(cmd->p.scratch, t->bs)) {
 		cmd->p.breq.op = OVB_BLK_WRITE_ZEROES;
 		cmd->p.breq.off = a.lba * t->bs;
 		cmd->p.breq.len = a.n * t->bs;
+		rw_submit(cmd, ws_discard_done);
+		return;
+	}
+	/* Any pattern: the backend's own WRITE SAME (RBD's writesame). */
+	if (t->blk->can_write_same) {
+		cmd->p.one.iov_base = cmd->p.scratch;
+		cmd->p.one.iov_len = t->bs;
+		cmd->p.breq.op = OVB_BLK_WRITE_SAME;
+		cmd->p.breq.off = a.lba * t->bs;
+		cmd->p.breq.len = a.n * t->bs;
+		cmd->p.breq.iov = &cmd->p.one;
+		cmd->p.breq.iovcnt = 1;
 		rw_submit(cmd, ws_discard_done);
 		return;
 	}

@@ -274,19 +274,6 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
 
 /* ---- sending ------------------------------------------------------------------ */
 
-/* The GPA-direct range record of @r's buffer; returns its words. */
-static size_t req_range(struct svsc_req *r, uint64_t *words)
-{
-	uint64_t gpa = ovb_gmem_gpa(r->s->gm, r->buf);
-	uint32_t off = (uint32_t)(gpa % HV_PAGE_SIZE);
-	uint32_t npfns = ovb_gpa_range_npfns(off, r->len);
-
-	words[0] = r->len | (uint64_t)off << 32;
-	for (uint32_t i = 0; i < npfns; i++)
-		words[1 + i] = gpa / HV_PAGE_SIZE + i;
-	return npfns + 1;
-}
-
 /*
  * The channel for a new SRB (chlock held, nch > 0): round robin, except
  * from inside a done() callback while more requests are in flight than
@@ -296,7 +283,7 @@ static size_t req_range(struct svsc_req *r, uint64_t *words)
  * there is nothing to batch, and the next channel measured faster (4k QD1,
  * interrupt mode, two channels: 31 against 50 us).
  */
-static struct ovb_chan *svsc_pick(struct ovb_storvsc *s)
+struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s)
 {
 	unsigned int i;
 
@@ -310,6 +297,11 @@ static struct ovb_chan *svsc_pick(struct ovb_storvsc *s)
 }
 
 int ovb__svsc_req_send(struct svsc_req *r)
+{
+	return ovb__svsc_req_send_on(r, NULL);
+}
+
+int ovb__svsc_req_send_on(struct svsc_req *r, struct ovb_chan *chan)
 {
 	struct ovb_storvsc *s = r->s;
 	uint64_t words[2 + SVSC_MAX_XFER / HV_PAGE_SIZE];
@@ -326,9 +318,15 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	snd.data = pkt;
 	snd.len = (size_t)n;
 	if (r->len) {
+		int nw = ovb_gpa_range_words(ovb_gmem_gpa(s->gm, r->buf),
+					     r->len, words,
+					     sizeof(words) / sizeof(words[0]));
+
+		if (nw < 0)
+			return nw;
 		snd.type = VM_PKT_DATA_USING_GPA_DIRECT;
 		snd.ranges = words;
-		snd.ranges_len = req_range(r, words) * sizeof(uint64_t);
+		snd.ranges_len = (size_t)nw * sizeof(uint64_t);
 		snd.range_cnt = 1;
 	}
 	snd.on_comp = req_comp;
@@ -349,12 +347,14 @@ int ovb__svsc_req_send(struct svsc_req *r)
 	list_add(&s->pending, r);
 	pthread_mutex_unlock(&s->lock);
 
-	pthread_rwlock_rdlock(&s->chlock);
-	if (!s->nch)
-		rc = -ECONNRESET;
-	else
-		rc = ovb_chan_send(svsc_pick(s), &snd);
-	pthread_rwlock_unlock(&s->chlock);
+	if (chan) {
+		rc = ovb_chan_send(chan, &snd); /* the caller holds chlock */
+	} else {
+		pthread_rwlock_rdlock(&s->chlock);
+		rc = s->nch ? ovb_chan_send(ovb__svsc_pick(s), &snd)
+			    : -ECONNRESET;
+		pthread_rwlock_unlock(&s->chlock);
+	}
 	if (!rc)
 		return 0;
 	pthread_mutex_lock(&s->lock);
@@ -526,7 +526,7 @@ void ovb__svsc_service(struct ovb_storvsc *s)
 
 /* ---- synchronous SRBs (scan) ------------------------------------------------- */
 
-static void sync_done(void *ctx, int64_t res, struct svsc_req *r)
+void ovb__svsc_sync_done(void *ctx, int64_t res, struct svsc_req *r)
 {
 	struct svsc_sync *w = ctx;
 
@@ -556,7 +556,7 @@ int64_t ovb__svsc_srb_sync(struct ovb_storvsc *s, uint16_t lun,
 			   : len ? VSTOR_SRB_FLAGS_DATA_OUT : 0;
 	r->buf = buf;
 	r->len = buf ? len : 0;
-	r->fn = sync_done;
+	r->fn = ovb__svsc_sync_done;
 	r->ctx = &w;
 	rc = ovb__svsc_req_send(r);
 	if (rc) {
@@ -683,7 +683,8 @@ static int64_t io_check(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 	return s->max_xfer / l.block_size * l.block_size;
 }
 
-int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
+int ovb__svsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
+		     struct ovb_chan *chan)
 {
 	uint32_t bs = 512;
 	int64_t part = io_check(s, io, &bs);
@@ -713,7 +714,7 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 		if (!rc) {
 			r->fn = part_done;
 			r->ctx = io;
-			rc = ovb__svsc_req_send(r);
+			rc = ovb__svsc_req_send_on(r, chan);
 		}
 		if (rc) {
 			if (r)
@@ -737,41 +738,9 @@ int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 	return 0;
 }
 
-struct svsc_sync_io {
-	struct ovb_storvsc_io io;
-	struct svsc_sync w;
-};
-
-static void sync_io_done(struct ovb_storvsc_io *io, int64_t res)
+int ovb_storvsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io)
 {
-	struct svsc_sync_io *sio = io->ctx;
-
-	sync_done(&sio->w, res, NULL);
-}
-
-int64_t ovb_storvsc_sync(struct ovb_storvsc *s, enum ovb_storvsc_op op,
-			 uint16_t lun, uint64_t offset, void *buf,
-			 uint64_t len, bool fua)
-{
-	struct svsc_sync_io sio = {
-		.w = { .lock = PTHREAD_MUTEX_INITIALIZER,
-		       .cond = PTHREAD_COND_INITIALIZER },
-	};
-	int rc;
-
-	sio.io.op = op;
-	sio.io.lun = lun;
-	sio.io.offset = offset;
-	sio.io.buf = buf;
-	sio.io.len = len;
-	sio.io.fua = fua;
-	sio.io.done = sync_io_done;
-	sio.io.ctx = &sio;
-	rc = ovb_storvsc_submit(s, &sio.io);
-	if (rc)
-		return rc;
-	ovb__svsc_sync_wait(s, &sio.w);
-	return sio.w.res;
+	return ovb__svsc_submit(s, io, NULL);
 }
 
 /* ---- packets the host sends on its own ---------------------------------------- */

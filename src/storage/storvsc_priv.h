@@ -119,6 +119,16 @@ void ovb__svsc_req_free(struct svsc_req *r);
  * retry); -ECONNRESET, -ENOMEM...: it was not sent and is still ours.
  */
 int ovb__svsc_req_send(struct svsc_req *r);
+/** The same on @chan, whose controller's chlock the caller holds (read). */
+int ovb__svsc_req_send_on(struct svsc_req *r, struct ovb_chan *chan);
+/** The channel for a new SRB (chlock held, nch > 0). */
+struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s);
+/**
+ * ovb_storvsc_submit(), with every SRB on @chan (chlock held by the
+ * caller) or, @chan NULL, on the channel each one picks.
+ */
+int ovb__svsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
+		     struct ovb_chan *chan);
 /** Send a RESET_LUN / RESET_ADAPTER on the primary; does not wait. */
 void ovb__svsc_reset(struct ovb_storvsc *s, uint32_t op);
 /** Service thread: time out and escalate, resend BUSY requests. */
@@ -150,7 +160,7 @@ uint64_t ovb__svsc_count_end(struct svsc_poll_count *c);
 void ovb__svsc_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		    void *ctx);
 
-/* ---- storvsc_poll.c ---- */
+/* ---- storvsc_poll.c, storvsc_submit.c ---- */
 
 /** One synchronous request's wait: set once, under lock, by sync_done. */
 struct svsc_sync {
@@ -165,6 +175,8 @@ struct svsc_sync {
  * thread for up to cfg.poll_us, then sleep on @w's condition variable.
  */
 void ovb__svsc_sync_wait(struct ovb_storvsc *s, struct svsc_sync *w);
+/** An svsc_req_fn for a struct svsc_sync @ctx: records @res, wakes it. */
+void ovb__svsc_sync_done(void *ctx, int64_t res, struct svsc_req *r);
 
 /* ---- storvsc.c ---- */
 

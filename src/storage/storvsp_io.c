@@ -9,15 +9,20 @@
  * Layer: devices (storage).  Runs on the channel's worker only.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "openvmbus/vsp.h"
 #include "storage/storvsp_priv.h"
+
+/* A closing channel waits this long for its backend, then cancels. */
+#define SVSP_DRAIN_MS 1000
 
 int ovb__svsp_chan_init(struct svsp_chan *ch)
 {
@@ -53,6 +58,35 @@ void ovb__svsp_account(struct svsp_chan *ch)
 			svsp_queue_account(ch, &ch->q[i]);
 }
 
+/*
+ * Reap what is in flight on a closing channel's queue (those completions
+ * see ch->closing), waiting at most SVSP_DRAIN_MS: then the backend
+ * cancels the rest, if it can (a remote engine whose cluster is gone
+ * must not hold up the host's stop).  Nobody waits for the answers: the
+ * guest closed the channel or the host is stopping.
+ */
+static void svsp_queue_drain(struct svsp_chan *ch, struct ovb_blk_queue *q)
+{
+	struct pollfd pfd = { .fd = ovb_blk_queue_eventfd(q),
+			      .events = POLLIN };
+	struct timespec dl;
+	long left;
+
+	ovb_deadline_ms(&dl, SVSP_DRAIN_MS);
+	while (q->inflight && ovb_blk_poll(q, 0) >= 0 && q->inflight) {
+		left = ovb_deadline_left_ms(&dl);
+		if (left > 0) {
+			if (!ovb_blk_ready(q))
+				poll(&pfd, 1, (int)left);
+			continue;
+		}
+		if (ovb_blk_queue_cancel(q) < 0)
+			break; /* the backend's requests end on their own */
+	}
+	while (q->inflight && ovb_blk_poll(q, -1) >= 0)
+		;
+}
+
 static void svsp_queue_drop(struct svsp_chan *ch, struct svsp_queue *sq)
 {
 	int efd = ovb_blk_queue_eventfd(sq->q);
@@ -60,6 +94,8 @@ static void svsp_queue_drop(struct svsp_chan *ch, struct svsp_queue *sq)
 	if (ch->epfd >= 0)
 		epoll_ctl(ch->epfd, EPOLL_CTL_DEL, efd, NULL);
 	/* Reaps what is in flight: those completions see ch->closing. */
+	if (ch->closing)
+		svsp_queue_drain(ch, sq->q);
 	while (sq->q->inflight && ovb_blk_poll(sq->q, -1) >= 0)
 		;
 	svsp_queue_account(ch, sq);

@@ -419,3 +419,61 @@ uint32_t hg_relid(struct hg_fx *f, unsigned int i)
 	assert_true(i < f->p->echo.ndev && f->p->echo.dev[i]);
 	return ovb_vsc_dev_offer(f->p->echo.dev[i])->child_relid;
 }
+
+/* ---- the hostile-host fixture ------------------------------------------- */
+
+int hh_setup(void **state)
+{
+	struct pair_opts o = { .echo_instances = 2 };
+	struct hh *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	logcap_start();
+	h->p = pair_connected(&o);
+	ovb_inproc_sync(h->p->link);
+	h->rec = hrec_attach(h->p->link);
+	*state = h;
+	return 0;
+}
+
+int hh_setup_fresh(void **state)
+{
+	struct hh *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	logcap_start();
+	h->p = pair_new(NULL);
+	h->rec = hrec_attach(h->p->link);
+	*state = h;
+	return 0;
+}
+
+int hh_teardown(void **state)
+{
+	struct hh *h = *state;
+
+	hrec_detach(h->rec);
+	pair_free(h->p);
+	logcap_stop();
+	free(h);
+	return 0;
+}
+
+void hh_ping_dev(struct hh *h, unsigned int i)
+{
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_echo_open(h->p->echo.dev[i], HH_RING, NULL, &e),
+			 0);
+	pair_ping(e, 555);
+	ovb_echo_close(e);
+}
+
+long hh_ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}

@@ -8,6 +8,9 @@
  *    closes) on connection 1;
  *  - hring_*: raw packets and index scribbles on a channel's rings, as the
  *    peer that shares those pages could write them;
+ *  - hh: the hostile-host fixture: a connected pair (two echo devices)
+ *    whose host->guest messages pass through an hrec (cmocka setup and
+ *    teardown functions);
  *  - hg_fx: the hostile-guest fixture: a pair whose partition the test
  *    abuses, plus a second, well-behaved partition on the same server that
  *    pings its echo device all the while and must never see a failure.
@@ -17,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "tests/lib/pair.h"
 
@@ -141,5 +145,24 @@ struct hg_fx *hg_fx_new(bool connect);
 void hg_fx_free(struct hg_fx *f);
 /** Relid of the hostile partition's echo device @i. */
 uint32_t hg_relid(struct hg_fx *f, unsigned int i);
+
+/* ---- the hostile-host fixture ------------------------------------------- */
+
+#define HH_RING 16384u
+
+struct hh {
+	struct pair *p;
+	struct hrec *rec;
+};
+
+/** cmocka setup: a pair connected with two echo devices, recorded. */
+int hh_setup(void **state);
+/** cmocka setup: a pair not yet connected, recorded. */
+int hh_setup_fresh(void **state);
+int hh_teardown(void **state);
+/** Open echo device @i, ping it, close it. */
+void hh_ping_dev(struct hh *h, unsigned int i);
+/** Milliseconds since @t0 (CLOCK_MONOTONIC). */
+long hh_ms_since(const struct timespec *t0);
 
 #endif

@@ -24,7 +24,7 @@
 
 /** What the spy backend saw since fx_open(). */
 struct scsi_spy {
-	int count[5]; /**< per enum ovb_blk_op */
+	int count[6]; /**< per enum ovb_blk_op */
 	bool last_fua;
 	uint64_t last_off, last_len;
 };

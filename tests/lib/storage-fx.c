@@ -218,7 +218,8 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 	f->set.cfg.subchannels = o->subchannels;
 	f->set.cfg.max_version = o->guest_max_version;
 	f->set.cfg.timeout_ms = o->timeout_ms;
-	f->set.cfg.ring_bytes = 128 << 10;
+	f->set.cfg.ring_bytes = o->guest_ring_bytes ? o->guest_ring_bytes
+						    : 128 << 10;
 	f->set.cfg.poll_us = o->guest_poll_us;
 	f->set.on_change = sfx_on_change;
 	f->set.ctx = f;

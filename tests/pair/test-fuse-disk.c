@@ -5,7 +5,8 @@
  * io_uring, libfuse): several threads read and write a LUN file at once
  * (io_uring also with its queues polling storvsc), and the guest memory
  * the disk holds is bounded while it runs and all given back when it
- * stops; byte ranges at any offset; an unmount from
+ * stops; byte ranges at any offset; QD1 with the io_uring queues
+ * reaping their own completions (adaptive spin) and without; an unmount from
  * outside ends it; auto picks io_uring when the fuse module's enable_uring
  * is Y and libfuse when it is N (the test writes it, and restores it).
  * Needs root, /dev/fuse and a kernel with FUSE over io_uring; skips
@@ -279,6 +280,71 @@ static void test_unmount_uring(void **state)
 	check_unmount_ends(OVB_FUSE_URING);
 }
 
+/*
+ * QD1 through the queue's own spin: 4 KiB writes and reads one at a time,
+ * each checked.  With a long spin the queue thread reaps completions by
+ * polling storvsc (the guest channels count them as polled; the signals
+ * the guest's workers got are printed); with the spin off it never
+ * polls.
+ */
+static void check_spin(int spin_us, bool expect_polled)
+{
+	struct ovb_fuse_disk_opts fo = { .mode = OVB_FUSE_URING,
+					 .ring_mib = RING_MIB,
+					 .spin_us = spin_us };
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct ovb_fuse_disk *fd;
+	char dir[] = "/tmp/ovb-fuse-XXXXXX", path[300];
+	uint8_t w[4096], r[4096];
+	struct sfx_chans a, b;
+	int fl;
+
+	if (!disk_start_opts(f, dir, &fo, &fd)) {
+		sfx_free(f);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/lun0", dir, ovb_storvsc_name(s));
+	fl = open(path, O_RDWR);
+	assert_true(fl >= 0);
+	sfx_guest_chans(s, &a);
+	for (unsigned int i = 0; i < 64; i++) {
+		off_t off = (off_t)((i * 37) % 2048) * 4096;
+
+		for (unsigned int k = 0; k < sizeof(w); k++)
+			w[k] = (uint8_t)(k * 11 + i);
+		assert_int_equal(pwrite(fl, w, sizeof(w), off), sizeof(w));
+		memset(r, 0, sizeof(r));
+		assert_int_equal(pread(fl, r, sizeof(r), off), sizeof(r));
+		assert_memory_equal(r, w, sizeof(w));
+	}
+	sfx_guest_chans(s, &b);
+	printf("spin %d us: %llu of 128 completions polled, %llu signals "
+	       "in\n", spin_us,
+	       (unsigned long long)(b.st.polled - a.st.polled),
+	       (unsigned long long)(b.st.signals_in - a.st.signals_in));
+	if (expect_polled)
+		assert_true(b.st.polled - a.st.polled > 0);
+	else
+		assert_int_equal(b.st.polled - a.st.polled, 0);
+	close(fl);
+	assert_int_equal(ovb_fuse_disk_stop(fd), 0);
+	rmdir(dir);
+	sfx_free(f);
+}
+
+static void test_uring_spin(void **state)
+{
+	/* 50 ms: a spin meets every completion unless the host stalls. */
+	check_spin(50000, true);
+}
+
+static void test_uring_no_spin(void **state)
+{
+	check_spin(-1, false);
+}
+
 /* auto: io_uring when enable_uring is Y, libfuse when it is N. */
 static void test_auto_choice(void **state)
 {
@@ -314,6 +380,8 @@ int main(void)
 		cmocka_unit_test(test_uring_polling),
 		cmocka_unit_test(test_unaligned_uring),
 		cmocka_unit_test(test_unmount_uring),
+		cmocka_unit_test(test_uring_spin),
+		cmocka_unit_test(test_uring_no_spin),
 		cmocka_unit_test(test_auto_choice),
 	};
 	int failed;

@@ -3,9 +3,10 @@
  * A hostile host against the real client: raw messages delivered to the
  * client (bad offers, rescinds of unknown relids, unsolicited responses,
  * unknown types), the server's real messages dropped or altered (a host
- * that never answers, one that refuses to open), and raw packets and index
- * scribbles in the rings of an open echo channel.  The client must log a
- * clear warning, return a clear error, and keep everything else working.
+ * that never answers; refused opens are in test-hostile-host-open.c), and
+ * raw packets and index scribbles in the rings of an open echo channel.
+ * The client must log a clear warning, return a clear error, and keep
+ * everything else working.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,9 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -31,49 +29,7 @@
 #include "tests/lib/hostile.h"
 
 #define PG 4096u
-#define RING 16384u
-
-struct hh {
-	struct pair *p;
-	struct hrec *rec;
-};
-
-static int setup(void **state)
-{
-	struct pair_opts o = { .echo_instances = 2 };
-	struct hh *h = calloc(1, sizeof(*h));
-
-	assert_non_null(h);
-	logcap_start();
-	h->p = pair_connected(&o);
-	ovb_inproc_sync(h->p->link);
-	h->rec = hrec_attach(h->p->link);
-	*state = h;
-	return 0;
-}
-
-static int setup_fresh(void **state)
-{
-	struct hh *h = calloc(1, sizeof(*h));
-
-	assert_non_null(h);
-	logcap_start();
-	h->p = pair_new(NULL);
-	h->rec = hrec_attach(h->p->link);
-	*state = h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct hh *h = *state;
-
-	hrec_detach(h->rec);
-	pair_free(h->p);
-	logcap_stop();
-	free(h);
-	return 0;
-}
+#define RING HH_RING
 
 static void host_send(struct hh *h, const void *msg, size_t len)
 {
@@ -81,27 +37,9 @@ static void host_send(struct hh *h, const void *msg, size_t len)
 	ovb_inproc_sync(h->p->link);
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static size_t offers(struct hh *h)
 {
 	return ovb_client_offers(h->p->cl, NULL, 0);
-}
-
-static void ping_dev(struct hh *h, unsigned int i)
-{
-	struct ovb_echo *e;
-
-	assert_int_equal(ovb_echo_open(h->p->echo.dev[i], RING, NULL, &e), 0);
-	pair_ping(e, 555);
-	ovb_echo_close(e);
 }
 
 /* ---- control messages ------------------------------------------------------ */
@@ -171,7 +109,7 @@ static void test_bad_offers(void **state)
 	PAIR_WAIT(__atomic_load_n(&h->p->echo.nsub, __ATOMIC_ACQUIRE) == 1);
 	assert_int_equal(h->p->echo.nsub, 1);
 	assert_int_equal(offers(h), n0 + 2);
-	ping_dev(h, 0);
+	hh_ping_dev(h, 0);
 }
 
 static void test_rescind_unknown(void **state)
@@ -193,7 +131,7 @@ static void test_rescind_unknown(void **state)
 	assert_int_equal(logcap_count("host: RESCIND for unknown relid 99 "
 				      "ignored"), 1);
 	assert_int_equal(offers(h), n0);
-	ping_dev(h, 0);
+	hh_ping_dev(h, 0);
 	/* Rescinding a real offer twice: the second one is ignored. */
 	m.child_relid = 2;
 	host_send(h, &m, sizeof(m));
@@ -203,7 +141,7 @@ static void test_rescind_unknown(void **state)
 	assert_int_equal(logcap_count("host: RESCIND for unknown relid 2 "
 				      "ignored"), 1);
 	assert_int_equal(h->p->echo.removed, 1);
-	ping_dev(h, 0);
+	hh_ping_dev(h, 0);
 }
 
 static void test_unsolicited(void **state)
@@ -257,7 +195,7 @@ static void test_unsolicited(void **state)
 	assert_int_equal(ovb_vsc_gpadl_create(h->p->echo.dev[1], buf, 4 * PG,
 					      &handle), 0);
 	assert_int_equal(ovb_vsc_gpadl_teardown(h->p->echo.dev[1], handle), 0);
-	ping_dev(h, 0);
+	hh_ping_dev(h, 0);
 }
 
 static void test_unknown_types(void **state)
@@ -286,7 +224,7 @@ static void test_unknown_types(void **state)
 	host_send(h, msg, 0);
 	assert_int_equal(logcap_count("host: message of 7 bytes ignored"), 1);
 	assert_int_equal(logcap_count("host: message of 0 bytes ignored"), 1);
-	ping_dev(h, 1);
+	hh_ping_dev(h, 1);
 }
 
 /* ---- a host that does not answer, or refuses -------------------------------- */
@@ -300,7 +238,7 @@ static void test_no_version_response(void **state)
 	hrec_set(h->rec, CHANNELMSG_VERSION_RESPONSE, false);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(ovb_client_connect(h->p->cl, 0, 300), -ETIMEDOUT);
-	ms = ms_since(&t0);
+	ms = hh_ms_since(&t0);
 	assert_true(ms >= 250 && ms < 2000);
 	assert_int_equal(ovb_client_version(h->p->cl), 0);
 	assert_int_equal(h->rec->dropped, 1);
@@ -315,7 +253,7 @@ static void test_no_offers_delivered(void **state)
 	hrec_set(h->rec, CHANNELMSG_ALLOFFERS_DELIVERED, false);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(ovb_client_connect(h->p->cl, 0, 300), -ETIMEDOUT);
-	ms = ms_since(&t0);
+	ms = hh_ms_since(&t0);
 	assert_true(ms >= 250 && ms < 2000);
 	assert_int_equal(ovb_client_version(h->p->cl), 0);
 	assert_int_equal(h->p->echo.ndev, 0);
@@ -362,75 +300,6 @@ static void test_offer_during_connect(void **state)
 		assert_true(h->p->echo.ndev <= 1);
 		assert_int_equal(ovb_client_unload(h->p->cl, 5000), 0);
 	}
-}
-
-/* The first page the allocator hands out now (it is first fit). */
-static uint64_t next_free_gpa(struct hh *h)
-{
-	uint64_t gpa;
-	void *p;
-
-	assert_int_equal(ovb_client_alloc(h->p->cl, PG, &p, &gpa), 0);
-	ovb_client_free(h->p->cl, p, PG);
-	return gpa;
-}
-
-static void test_open_refused(void **state)
-{
-	struct hh *h = *state;
-	uint64_t free_gpa = next_free_gpa(h);
-	struct timespec t0;
-	struct ovb_echo *e;
-
-	/* It must not wait for a teardown that cannot come. */
-	ovb_client_set_timeout(h->p->cl, 3000);
-	hrec_set(h->rec, 0, true);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
-			 -EIO);
-	assert_true(ms_since(&t0) < 2000);
-	assert_int_equal(logcap_count("host refused to open relid 1: status "
-				      "0xc0000001"), 1);
-	assert_null(ovb_vsc_dev_chan(h->p->echo.dev[0]));
-	/* The ring went back to the allocator. */
-	assert_int_equal(next_free_gpa(h), free_gpa);
-	hrec_set(h->rec, 0, false);
-	ping_dev(h, 0);
-	assert_int_equal(next_free_gpa(h), free_gpa);
-}
-
-/* A teardown the host never confirms: the ring pages are not reused. */
-static void test_open_refused_no_torndown(void **state)
-{
-	struct hh *h = *state;
-	uint64_t free_gpa = next_free_gpa(h);
-	struct ovb_echo *e;
-
-	ovb_client_set_timeout(h->p->cl, 300);
-	hrec_set(h->rec, CHANNELMSG_GPADL_TORNDOWN, true);
-	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
-			 -EIO);
-	assert_int_equal(logcap_count("relid 1: ring GPADL 0xe1e10 not torn "
-				      "down (-110); its 40960 bytes stay "
-				      "allocated"), 1);
-	assert_true(next_free_gpa(h) >= free_gpa + 40960);
-	hrec_set(h->rec, 0, false);
-	ping_dev(h, 0);
-}
-
-static void test_open_unanswered(void **state)
-{
-	struct hh *h = *state;
-	uint64_t free_gpa = next_free_gpa(h);
-	struct ovb_echo *e;
-
-	ovb_client_set_timeout(h->p->cl, 300);
-	hrec_set(h->rec, CHANNELMSG_OPENCHANNEL_RESULT, false);
-	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
-			 -ETIMEDOUT);
-	assert_int_equal(next_free_gpa(h), free_gpa);
-	hrec_set(h->rec, 0, false);
-	ping_dev(h, 0);
 }
 
 /* ---- rings ------------------------------------------------------------------ */
@@ -480,14 +349,14 @@ static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
 	ovb_client_deliver_event(h->p->cl, 1);
 	pthread_join(th, NULL);
 	assert_int_equal(c.rc, -ECONNRESET);
-	assert_true(ms_since(&t0) < 2500); /* the call's timeout is 5 s */
+	assert_true(hh_ms_since(&t0) < 2500); /* the call's timeout is 5 s */
 	assert_int_equal(logcap_count(needle), 1);
 	assert_true(logcap_count("relid 1: channel failed: inbound ring "
 				 "corrupt") >= 1);
 	assert_true(ovb_chan_is_dead(ovb_echo_chan(e)));
 	ovb_echo_close(e);
-	ping_dev(h, 0);
-	ping_dev(h, 1);
+	hh_ping_dev(h, 0);
+	hh_ping_dev(h, 1);
 }
 
 static void test_corrupt_in_ring(void **state)
@@ -520,7 +389,7 @@ static void test_corrupt_out_ring(void **state)
 	assert_int_equal(ovb_echo_call(e, &req, NULL, NULL, 0, &rep, NULL, 0,
 				       5000), -ECONNRESET);
 	ovb_echo_close(e);
-	ping_dev(h, 0);
+	hh_ping_dev(h, 0);
 }
 
 /* Build a transfer-page packet of one range with an echo header payload. */
@@ -644,7 +513,7 @@ static void test_rescind_primary_first(void **state)
 	assert_int_equal(h->p->echo.removed, 2);
 	assert_int_equal(logcap_count("host: rescind of relid 1 before its "
 				      "sub-channel relid 3"), 1);
-	ping_dev(h, 1);
+	hh_ping_dev(h, 1);
 
 	/* A sub-channel offered right after its primary's rescind. */
 	struct vmbus_channel_offer_channel o = offer(30, 1, 0);
@@ -691,106 +560,11 @@ static void test_offers_racing_unload(void **state)
 		assert_int_equal(ovb_client_connect(h->p->cl, 0, 5000), 0);
 		assert_int_equal(h->p->echo.ndev, 2);
 	}
-	ping_dev(h, 0);
+	hh_ping_dev(h, 0);
 }
 
-/* ---- what a failed open leaves behind ----------------------------------- */
-
-/* Open fds of this process (the directory's own fd included, always). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/* ovb_echo_open that must fail with @want; the fds are as before. */
-static void open_fails_keeps_fds(struct hh *h, int want)
-{
-	struct ovb_echo *e;
-	int before;
-
-	ovb_inproc_sync(h->p->link);
-	before = count_fds();
-	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e),
-			 want);
-	ovb_inproc_sync(h->p->link);
-	assert_int_equal(count_fds(), before);
-}
-
-/* Each step of ovb_vsc_open that the host can fail: no fd stays open. */
-static void test_open_failures_keep_fds(void **state)
-{
-	struct hh *h = *state;
-
-	ovb_client_set_timeout(h->p->cl, 300);
-	hrec_set(h->rec, 0, true);
-	open_fails_keeps_fds(h, -EIO);
-	hrec_set(h->rec, CHANNELMSG_GPADL_CREATED, false);
-	open_fails_keeps_fds(h, -ETIMEDOUT);
-	hrec_set(h->rec, CHANNELMSG_OPENCHANNEL_RESULT, false);
-	open_fails_keeps_fds(h, -ETIMEDOUT);
-	hrec_set(h->rec, 0, false);
-	ping_dev(h, 0);
-}
-
-/*
- * Opens with only @spare fds left below RLIMIT_NOFILE, for every small
- * @spare: whichever eventfd or dup fails first, an open (or its failure)
- * and a close leave the process's fds as they were.
- */
-static void test_open_few_fds(void **state)
-{
-	struct hh *h = *state;
-	struct rlimit old, lim;
-	int fill[1024], nfill = 0, top = -1, fd;
-	DIR *d;
-	struct dirent *de;
-
-	ovb_client_set_timeout(h->p->cl, 300);
-	ovb_inproc_sync(h->p->link);
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
-	for (int spare = 0; spare <= 8; spare++) {
-		struct ovb_echo *e = NULL;
-		int before, rc;
-
-		/* Fill every hole below the highest fd in use. */
-		d = opendir("/proc/self/fd");
-		assert_non_null(d);
-		while ((de = readdir(d)))
-			if (atoi(de->d_name) > top)
-				top = atoi(de->d_name);
-		closedir(d);
-		while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 &&
-		       fd < top && nfill < 1024)
-			fill[nfill++] = fd;
-		assert_true(fd >= 0);
-		close(fd);
-		before = count_fds();
-		lim = old;
-		lim.rlim_cur = (rlim_t)top + 1 + (rlim_t)spare;
-		assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
-		rc = ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e);
-		if (!rc) {
-			pair_ping(e, 3);
-			ovb_echo_close(e);
-		}
-		ovb_inproc_sync(h->p->link);
-		assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
-		assert_int_equal(count_fds(), before);
-	}
-	while (nfill)
-		close(fill[--nfill]);
-	ping_dev(h, 0);
-}
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_fresh, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, hh_setup, hh_teardown)
+#define TF(fn) cmocka_unit_test_setup_teardown(fn, hh_setup_fresh, hh_teardown)
 
 int main(void)
 {
@@ -802,17 +576,12 @@ int main(void)
 		TF(test_no_version_response),
 		TF(test_no_offers_delivered),
 		TF(test_offer_during_connect),
-		T(test_open_refused),
-		T(test_open_refused_no_torndown),
-		T(test_open_unanswered),
 		T(test_corrupt_in_ring),
 		T(test_corrupt_out_ring),
 		T(test_xfer_outside),
 		T(test_unknown_completion),
 		T(test_rescind_primary_first),
 		T(test_offers_racing_unload),
-		T(test_open_failures_keep_fds),
-		T(test_open_few_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

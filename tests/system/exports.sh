@@ -9,7 +9,9 @@
 # (exported, not declared).  Each symbol must come from the library its
 # header names in its opening comment ("Library: libopenvmbus-linux"; no
 # such line: libopenvmbus).  And the core library needs neither liburing
-# nor libfuse3 (readelf -d), while libopenvmbus-linux needs the core.
+# nor libfuse3 (readelf -d), while libopenvmbus-linux needs the core;
+# neither it nor the vmbus tool needs librbd or librados (loaded on
+# demand by the first rbd: disk).
 #
 # How the headers are read: each public header is compiled alone with
 # gcc's -aux-info, which writes one line per function declaration with
@@ -68,6 +70,17 @@ if echo "$core_needs" | grep -E 'liburing|libfuse'; then
 	echo "exports: the core library links liburing or libfuse3"
 	bad=1
 fi
+# librbd and librados are dlopen()ed by the first rbd: disk
+# (src/backend/rbd_lib.c): neither the library nor the tool links them.
+for f in "$BUILD/libopenvmbus-linux.so" "$BUILD/vmbus"; do
+	[ -f "$f" ] || continue
+	needs=$(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	if echo "$needs" | grep -E 'librbd|librados'; then
+		echo "exports: $(basename "$f") links librbd or librados"
+		bad=1
+	fi
+done
+echo "exports: libopenvmbus-linux and vmbus need no librbd/librados"
 if ! readelf -d "$BUILD/libopenvmbus-linux.so" |
 	grep -q 'NEEDED.*\[libopenvmbus\.so\.[0-9]*\]'; then
 	echo "exports: libopenvmbus-linux does not link libopenvmbus"

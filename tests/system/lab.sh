@@ -28,12 +28,14 @@ gbps=$(sed -n 's/.*network throughput *\([0-9.]*\) Gbit.*/\1/p' "$state/run1.log
 awk -v g="$gbps" 'BEGIN { exit !(g > 0) }' || { echo "no iperf3 throughput"; exit 1; }
 echo "lab: first run ok ($gbps Gbit/s)"
 
-"$VMBUS" lab --state "$state" >"$state/run2.log" 2>&1 || { cat "$state/run2.log"; exit 1; }
+# The later runs check state handling; their figures add nothing (--quick).
+"$VMBUS" lab --state "$state" --quick >"$state/run2.log" 2>&1 || { cat "$state/run2.log"; exit 1; }
 check "$state/run2.log" "ext4 from an earlier run"
 check "$state/run2.log" "8 found and verified, 8 written and verified"
+check "$state/run2.log" "network throughput         not measured (--quick)"
 echo "lab: second run found the first run's files"
 
-"$VMBUS" lab --state "$state" --keep >"$state/run3.log" 2>&1 || { cat "$state/run3.log"; exit 1; }
+"$VMBUS" lab --state "$state" --quick --keep >"$state/run3.log" 2>&1 || { cat "$state/run3.log"; exit 1; }
 check "$state/run3.log" "ip netns exec ovb-lab1 bash"
 ip netns exec ovb-lab1 ping -c 1 -W 2 10.77.0.2 >/dev/null
 "$VMBUS" lab --down
@@ -44,9 +46,9 @@ if pgrep -f "/run/openvmbus-lab/host.sock" >/dev/null; then echo "process left";
 echo "lab: --keep then --down left nothing behind"
 
 # A run left up (or crashed) is taken down by the next run, not reused.
-"$VMBUS" lab --state "$state" --keep >"$state/run4.log" 2>&1 || { cat "$state/run4.log"; exit 1; }
+"$VMBUS" lab --state "$state" --quick --keep >"$state/run4.log" 2>&1 || { cat "$state/run4.log"; exit 1; }
 old_host=$(awk '$1 == "host" { print $2 }' /run/openvmbus-lab/lab.env)
-"$VMBUS" lab --state "$state" >"$state/run5.log" 2>&1 || { cat "$state/run5.log"; exit 1; }
+"$VMBUS" lab --state "$state" --quick >"$state/run5.log" 2>&1 || { cat "$state/run5.log"; exit 1; }
 if kill -0 "$old_host" 2>/dev/null; then echo "the kept host survived a new run"; exit 1; fi
 if pgrep -f "/run/openvmbus-lab/host.sock" >/dev/null; then echo "process left"; exit 1; fi
 echo "lab: a new run replaced the kept one"

@@ -303,6 +303,11 @@ static void test_request_checks(void **state)
 	req.off = MIB - 512;
 	req.len = 1024;
 	assert_int_equal(ovb_blk_submit(q, &req), -EINVAL);
+	/* No WRITE_SAME on files; their requests end on their own. */
+	req.op = OVB_BLK_WRITE_SAME;
+	req.off = 0;
+	assert_int_equal(ovb_blk_submit(q, &req), -EOPNOTSUPP);
+	assert_int_equal(ovb_blk_queue_cancel(q), -EOPNOTSUPP);
 	assert_int_equal(q->inflight, 0);
 	ovb_blk_queue_destroy(q);
 	ovb_blk_close(blk);

@@ -373,6 +373,25 @@ static void test_ranges_parse(void **state)
 	assert_int_equal(ovb_gpa_range_npfns(4095, 1), 1);
 }
 
+/* A contiguous buffer as one range record: the words a GPA-direct send names. */
+static void test_range_words(void **state)
+{
+	uint64_t w[4];
+
+	(void)state;
+	/* 100 bytes at page offset 0xff0 of PFN 0x12345 straddle two pages. */
+	assert_int_equal(ovb_gpa_range_words(0x12345ff0ull, 100, w, 4), 3);
+	assert_true(w[0] == (100 | 0xff0ull << 32));
+	assert_true(w[1] == 0x12345 && w[2] == 0x12346);
+	/* A whole page at offset 0 is one PFN. */
+	assert_int_equal(ovb_gpa_range_words(0x2000, 4096, w, 2), 2);
+	assert_true(w[0] == 4096 && w[1] == 2);
+	assert_int_equal(ovb_gpa_range_words(0x12345ff0ull, 100, w, 2), -E2BIG);
+	assert_int_equal(ovb_gpa_range_words(0x1000, 0, w, 4), -EFAULT);
+	assert_int_equal(ovb_gpa_range_words(UINT64_MAX, 8, w, 4), -EFAULT);
+	assert_int_equal(ovb_gpa_range_words(0, 1ull << 32, w, 4), -EFAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_buflen_wrap),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_ranges_parse),
+		cmocka_unit_test(test_range_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -433,6 +433,17 @@ static void test_write_same(void **state)
 	expect_good(&c);
 	assert_int_equal(spy.count[OVB_BLK_WRITE], 1);
 	assert_int_equal(spy.count[OVB_BLK_DISCARD], 0);
+	/* A backend that repeats a block itself (RBD's writesame): one
+	 * WRITE_SAME request for a patterned block, UNMAP bit or not. */
+	f.blk->can_write_same = true;
+	spy.count[OVB_BLK_WRITE] = 0;
+	exec(&f, &c, CDB(0x41, 0x08, 0, 0, 0, 70, 0, 0, 3, 0), OUT, pat, 512);
+	expect_good(&c);
+	assert_int_equal(spy.count[OVB_BLK_WRITE_SAME], 1);
+	assert_int_equal(spy.count[OVB_BLK_WRITE], 0);
+	assert_int_equal(spy.last_len, 3 * 512);
+	for (int i = 70; i < 73; i++)
+		assert_memory_equal(f.disk + i * 512, pat, 512);
 	fx_close(&f);
 
 	/* 4096-byte blocks. */

@@ -5,8 +5,8 @@
 #   ceph_up DIR          bring it up in DIR (ceph.conf, keyring, logs there)
 #                        and create the pool "ovb" ready for RBD images
 #   ceph_osd_kill        SIGKILL the OSD (nothing acknowledged may be lost)
-#   ceph_osd_start       start it again and wait until it is up and in
-#   ceph_down            stop every daemon (the EXIT trap should call it)
+#   ceph_osd_start       start it again and wait until pool ovb is active
+#   ceph_down            kill every daemon (the EXIT trap should call it)
 #   ceph_logs            print the daemons' logs (on failure)
 # After ceph_up: CEPH_CONF (exported; the ceph tools and librados read it)
 # is the configuration file.  No systemd, nothing outside DIR: the monitor listens on
@@ -47,15 +47,20 @@ ceph_wait() {
 	done
 }
 
-ceph_osd_is_up() {
-	ceph_cli osd dump 2>/dev/null | grep -q '^osd\.0 up  *in '
-}
+# The pool answers: its placement groups are active, so the OSD is up and
+# in.  rbd is a C++ program: a try costs far less than one of the Python
+# ceph tool, which the waits below used to poll.
+ceph_pool_active() { timeout 5 rbd ls ovb; }
 
-ceph_osd_start() {
+ceph_osd_run() {
 	ceph-osd -c "$CEPH_CONF" -i 0 -f >>"$CEPH_DIR/log/osd.0.out" 2>&1 &
 	CEPH_OSD_PID=$!
 	CEPH_PIDS+=("$CEPH_OSD_PID")
-	ceph_wait 60 "osd.0 up" ceph_osd_is_up
+}
+
+ceph_osd_start() {
+	ceph_osd_run
+	ceph_wait 60 "osd.0 up with pool ovb active" ceph_pool_active
 }
 
 ceph_osd_kill() {
@@ -65,19 +70,14 @@ ceph_osd_kill() {
 	ceph_cli osd down 0 >/dev/null 2>&1 || true
 }
 
+# The cluster is thrown away: SIGKILL at once (a graceful OSD and manager
+# shutdown took seconds of every test run), then reap.
 ceph_down() {
 	local p
-	for p in "${CEPH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for _ in $(seq 50); do
-		local alive=0
-		for p in "${CEPH_PIDS[@]}"; do
-			kill -0 "$p" 2>/dev/null && alive=1
-		done
-		[ $alive = 0 ] && break
-		sleep 0.1
-	done
-	for p in "${CEPH_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${CEPH_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	for p in "${CEPH_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	CEPH_PIDS=()
+	return 0
 }
 
 ceph_up() { # DIR
@@ -121,6 +121,9 @@ mon data avail crit = 0
 mon osd down out interval = 0
 [mon]
 mon data = $dir/mon
+# Commit map changes at once, not in 1 s batches: the bring-up and an OSD
+# restart wait on several of them in a row.
+paxos propose interval = 0.05
 [mgr]
 mgr data = $dir/mgr
 [osd]
@@ -157,21 +160,23 @@ EOF
 		{ echo "ceph: keyring or monitor mkfs failed" >&2; cat "$dir/log/mkfs.log" >&2; return 1; }
 	ceph-mon -c "$CEPH_CONF" -i a -f >"$dir/log/mon.a.out" 2>&1 &
 	CEPH_PIDS+=($!)
-	ceph_wait 30 "monitor quorum" ceph_cli mon stat || return 1
+	ceph_wait 30 "monitor quorum" timeout 5 rados lspools || return 1
 	ceph-mgr -c "$CEPH_CONF" -i x -f >"$dir/log/mgr.x.out" 2>&1 &
 	CEPH_PIDS+=($!)
 	local uuid
 	uuid=$(uuidgen)
-	[ "$(ceph_cli osd new "$uuid" 0 2>>"$dir/log/mkfs.log")" = 0 ] &&
+	# One run of the (Python, slow to start) ceph tool for both monitor
+	# commands: osd.0 registered, and the pool (size 1 from "osd pool
+	# default size" above), created while the OSD is made and boots.
+	printf 'osd new %s 0\nosd pool create ovb 8 8\n' "$uuid" |
+		ceph_cli >>"$dir/log/mkfs.log" 2>&1 &&
 	ceph-osd -c "$CEPH_CONF" -i 0 --mkfs --osd-uuid "$uuid" \
 		>>"$dir/log/mkfs.log" 2>&1 ||
-		{ echo "ceph: osd mkfs failed" >&2; ceph_logs >&2; cat "$dir/log/mkfs.log" >&2; return 1; }
-	ceph_osd_start || return 1
-	ceph_cli osd pool create ovb 8 8 >/dev/null 2>&1 &&
-		ceph_cli osd pool set ovb size 1 --yes-i-really-mean-it >/dev/null 2>&1 &&
-		ceph_cli osd pool application enable ovb rbd >/dev/null 2>&1 ||
-		{ echo "ceph: cannot create the pool" >&2; ceph_logs >&2; return 1; }
-	# A client I/O on the pool waits for its placement groups to peer.
-	ceph_wait 60 "active pool" timeout 10 rbd ls ovb || return 1
+		{ echo "ceph: osd or pool creation failed" >&2; ceph_logs >&2; cat "$dir/log/mkfs.log" >&2; return 1; }
+	# `rbd pool init` tags the pool for RBD once its placement groups
+	# are active.
+	ceph_osd_run
+	ceph_wait 60 "osd.0 up with pool ovb active" timeout 10 rbd pool init ovb ||
+		return 1
 	echo "ceph: one-node cluster up in $((SECONDS - t0))s (mon port $port)"
 }

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Opening a Ceph RBD disk: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]" parsed,
+ * librbd loaded on demand (rbd_lib.c), the cluster connected with our
+ * defaults, the pool and image opened (created with size=, grown to it).
+ * The data path is blk_rbd.c.  Layer: backends.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/blk_rbd.h"
+#include "backend/blk_scheme.h"
+#include "openvmbus/log.h"
+
+/* Defaults set before the configuration file is read (it may override). */
+#define RBD_MOUNT_TIMEOUT "20"	/* s: monitors must answer rados_connect */
+#define RBD_MON_OP_TIMEOUT "20" /* s: pool lookups and the like */
+#define RBD_OSD_OP_TIMEOUT "30" /* s: one I/O may wait this long for OSDs */
+/*
+ * No client cache unless the configuration asks for one: a write completes
+ * when the OSDs have it, as the guest's disk promises without a flush; a
+ * cache (rbd cache = true) is honoured, FUA then costs a flush.
+ */
+#define RBD_CACHE "false"
+
+/* Log one line and keep it in @err for the caller (`vmbus disk add`). */
+__attribute__((format(printf, 3, 4))) static void
+rbd_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ovb_err("blk %s", line);
+	if (err && errlen)
+		snprintf(err, errlen, "%s", line);
+}
+
+/** What "rbd:POOL/IMAGE,conf=FILE,id=USER" names. */
+struct rbd_target {
+	char pool[128];
+	char image[128];
+	const char *conf; /**< NULL: librados's default search */
+	const char *id;	  /**< NULL: client.admin */
+};
+
+/* Split the spec into @t (pointing into @opts); 0 or -EINVAL, logged. */
+static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
+		     struct rbd_target *t, char *err, size_t errlen)
+{
+	const char *name = spec->path + strlen("rbd:");
+	const char *slash = strchr(name, '/');
+	char *opt, *next;
+
+	memset(t, 0, sizeof(*t));
+	if (!slash || slash == name || !slash[1] || strchr(slash + 1, '/') ||
+	    (size_t)(slash - name) >= sizeof(t->pool) ||
+	    strlen(slash + 1) >= sizeof(t->image)) {
+		rbd_fail(err, errlen, "%s: want rbd:POOL/IMAGE", spec->path);
+		return -EINVAL;
+	}
+	memcpy(t->pool, name, (size_t)(slash - name));
+	strcpy(t->image, slash + 1);
+	if (spec->direct) {
+		rbd_fail(err, errlen, "%s: 'direct' is for image files",
+			 spec->path);
+		return -EINVAL;
+	}
+	for (opt = *opts ? opts : NULL; opt; opt = next) {
+		char *val = strchr(opt, '=');
+
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		if (val)
+			*val++ = '\0';
+		if (!val || !*val) {
+			rbd_fail(err, errlen, "%s: option '%s' needs a value",
+				 spec->path, opt);
+			return -EINVAL;
+		}
+		if (!strcmp(opt, "conf"))
+			t->conf = val;
+		else
+			t->id = val;
+	}
+	return 0;
+}
+
+static void conf_set(struct rbd_blk *rb, const char *key, const char *val)
+{
+	/* Only an unknown key fails; these are all Ceph 16's. */
+	if (rb->lib->rados_conf_set(rb->cluster, key, val) < 0)
+		ovb_warn("blk rbd: librados does not know %s", key);
+}
+
+/* Connect to the cluster and open the pool; 0 or -errno, logged. */
+static int rbd_connect(struct rbd_blk *rb, const struct rbd_target *t,
+		       const char *what, char *err, size_t errlen)
+{
+	int rc = rb->lib->rados_create(&rb->cluster, t->id);
+
+	if (rc < 0) {
+		rb->cluster = NULL;
+		rbd_fail(err, errlen, "%s: rados_create: %s", what,
+			 strerror(-rc));
+		return rc;
+	}
+	conf_set(rb, "client_mount_timeout", RBD_MOUNT_TIMEOUT);
+	conf_set(rb, "rados_mon_op_timeout", RBD_MON_OP_TIMEOUT);
+	conf_set(rb, "rados_osd_op_timeout", RBD_OSD_OP_TIMEOUT);
+	conf_set(rb, "rbd_cache", RBD_CACHE);
+	rc = rb->lib->rados_conf_read_file(rb->cluster, t->conf);
+	if (rc < 0) {
+		rbd_fail(err, errlen,
+			 "%s: cannot read ceph configuration %s: %s", what,
+			 t->conf ? t->conf : "(default search path)",
+			 strerror(-rc));
+		return rc;
+	}
+	rc = rb->lib->rados_conf_parse_env(rb->cluster, NULL);
+	/*
+	 * Forced whatever the file says: librbd copies write data at submit,
+	 * so a write cancelled at stop (blk_rbd.c) never reads guest memory
+	 * later, and a guest rewriting a page in flight cannot break the
+	 * OSD's checksums.
+	 */
+	if (rc >= 0)
+		rc = rb->lib->rados_conf_set(rb->cluster,
+					     "rbd_disable_zero_copy_writes",
+					     "true");
+	if (rc >= 0)
+		rc = rb->lib->rados_connect(rb->cluster);
+	if (rc < 0) {
+		rbd_fail(err, errlen,
+			 "%s: cannot connect to the Ceph cluster (%s): %s",
+			 what, t->conf ? t->conf : "default ceph.conf",
+			 strerror(-rc));
+		return rc;
+	}
+	rc = rb->lib->rados_ioctx_create(rb->cluster, t->pool, &rb->io);
+	if (rc < 0) {
+		rb->io = NULL;
+		rbd_fail(err, errlen, "%s: %s", what,
+			 rc == -ENOENT ? "no such pool" : strerror(-rc));
+	}
+	return rc;
+}
+
+/* Open (creating if sized) the image and fit its size; 0 or -errno. */
+static int rbd_image(struct rbd_blk *rb, const struct ovb_disk_spec *spec,
+		     const struct rbd_target *t, char *err, size_t errlen)
+{
+	uint64_t size;
+	int order = 0;
+	int rc;
+
+	rc = spec->ro ? rb->lib->rbd_open_read_only(rb->io, t->image, &rb->image, NULL)
+		      : rb->lib->rbd_open(rb->io, t->image, &rb->image, NULL);
+	if (rc == -ENOENT && spec->size && !spec->ro) {
+		rc = rb->lib->rbd_create(rb->io, t->image, spec->size, &order);
+		if (rc == 0 || rc == -EEXIST)
+			rc = rb->lib->rbd_open(rb->io, t->image, &rb->image, NULL);
+	}
+	if (rc < 0) {
+		rb->image = NULL;
+		rbd_fail(err, errlen, "%s: %s", spec->path,
+			 rc == -ENOENT ? "no such image (size= creates it)"
+				       : strerror(-rc));
+		return rc;
+	}
+	rc = rb->lib->rbd_get_size(rb->image, &size);
+	if (rc < 0) {
+		rbd_fail(err, errlen, "%s: size: %s", spec->path,
+			 strerror(-rc));
+		return rc;
+	}
+	if (spec->size > size && !spec->ro) {
+		rc = rb->lib->rbd_resize(rb->image, spec->size);
+		if (rc < 0) {
+			rbd_fail(err, errlen, "%s: resize: %s", spec->path,
+				 strerror(-rc));
+			return rc;
+		}
+		size = spec->size;
+	} else if (spec->size && spec->size < size) {
+		rbd_fail(err, errlen, "%s: %llu bytes, larger than size=%llu",
+			 spec->path, (unsigned long long)size,
+			 (unsigned long long)spec->size);
+		return -EINVAL;
+	}
+	rb->blk.capacity = size - size % spec->sector;
+	if (rb->blk.capacity == 0) {
+		rbd_fail(err, errlen, "%s: smaller than one %u-byte sector",
+			 spec->path, spec->sector);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
+			 char *err, size_t errlen)
+{
+	char opts[sizeof(spec->opts)], val[16], why[256];
+	struct rbd_target t;
+	struct rbd_blk *rb;
+	int rc;
+
+	memcpy(opts, spec->opts, sizeof(opts));
+	opts[sizeof(opts) - 1] = '\0';
+	rc = rbd_parse(spec, opts, &t, err, errlen);
+	if (rc)
+		return rc;
+	rb = calloc(1, sizeof(*rb));
+	if (!rb)
+		return -ENOMEM;
+	rb->lib = ovb__rbd_lib(why, sizeof(why));
+	if (!rb->lib) {
+		rbd_fail(err, errlen, "%s: %s", spec->path, why);
+		free(rb);
+		return -ENOPKG;
+	}
+	rc = rbd_connect(rb, &t, spec->path, err, errlen);
+	if (!rc)
+		rc = rbd_image(rb, spec, &t, err, errlen);
+	if (rc) {
+		ovb__rbd_release(rb);
+		return rc;
+	}
+	rb->wb_cache = rb->lib->rados_conf_get(rb->cluster, "rbd_cache", val,
+					       sizeof(val)) < 0 ||
+		       strcmp(val, "false") != 0;
+	rb->blk.ops = &ovb__rbd_ops;
+	rb->blk.block_size = spec->sector;
+	rb->blk.read_only = spec->ro;
+	rb->blk.can_discard = true;
+	/* WRITE SAME of zeros (with or without UNMAP): rbd_aio_write_zeroes */
+	rb->blk.can_zero = !spec->ro;
+	/* WRITE SAME of any other block: rbd_aio_writesame */
+	rb->blk.can_write_same = !spec->ro;
+	snprintf(rb->blk.name, sizeof(rb->blk.name), "%.63s", spec->path);
+	*out = &rb->blk;
+	return 0;
+}
+
+static const char *const rbd_keys[] = {"conf", "id", NULL};
+
+const struct ovb_blk_scheme ovb__blk_scheme_rbd = {
+    .prefix = "rbd:",
+    .keys = rbd_keys,
+    .open = rbd_open_spec,
+};
