@@ -11,7 +11,9 @@
  * everything, as a volatile cache would), a FLUSH on any queue -- one that
  * never wrote, or one connected only after the restart -- fails with EIO
  * once, then succeeds.  The same with multiconn=off (one connection, the
- * engine thread).  The counters: requests, reconnects, failures.
+ * engine thread).  A server that stops answering: the deadline wakes the
+ * owner's poll, the read fails, I/O recovers.  The counters: requests,
+ * reconnects, deadlines, failures.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 
 #include "openvmbus/blk.h"
 #include "openvmbus/blk_file.h"
+#include "openvmbus/deadline.h"
 
 #define KIB 1024u
 #define NQ 3
@@ -104,17 +107,22 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static struct ovb_blk *disk_open(const char *extra)
+static struct ovb_blk *disk_open_t(const char *extra, unsigned timeout_s)
 {
 	struct ovb_disk_spec spec;
 	struct ovb_blk *blk = NULL;
 	char arg[256], err[256];
 
-	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=5%s", sock,
-		 extra);
+	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=%u%s", sock,
+		 timeout_s, extra);
 	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
 	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), 0);
 	return blk;
+}
+
+static struct ovb_blk *disk_open(const char *extra)
+{
+	return disk_open_t(extra, 5);
 }
 
 struct waiter {
@@ -329,6 +337,40 @@ static void test_one_connection(void **state)
 	restart_case(",multiconn=off", false);
 }
 
+/*
+ * A server that stops answering: the owner sleeping in ovb_blk_poll() is
+ * woken by the deadline (the queue's timer), the read fails, and I/O
+ * works again once the server answers.
+ */
+static void test_silent_server(void **state)
+{
+	struct ovb_blk *blk = disk_open_t("", 1);
+	struct ovb_blk_queue *q;
+	static uint8_t buf[4 * KIB];
+	struct ovb_blk_stats st;
+	uint64_t t0;
+	int ws;
+
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf, sizeof(buf)), 0);
+	kill(srv, SIGSTOP);
+	/* Stopped for sure (our child): not answering one more read. */
+	assert_int_equal(waitpid(srv, &ws, WUNTRACED), srv);
+	assert_true(WIFSTOPPED(ws));
+	t0 = ovb_now_us();
+	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf, sizeof(buf)),
+			 -ETIMEDOUT);
+	assert_true(ovb_now_us() - t0 < 5000000);
+	kill(srv, SIGCONT);
+	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf, sizeof(buf)), 0);
+	stats(blk, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.reconnects, 1);
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+}
+
 static void test_bad_option(void **state)
 {
 	struct ovb_disk_spec spec;
@@ -354,6 +396,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_flush_new_queue,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_connection, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_silent_server, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_option, setup,
 						teardown),
