@@ -342,6 +342,41 @@ uint64_t nbd__conn_due_us(const struct nbd_conn *c)
 	return until;
 }
 
+static bool io_cancelled(const struct nbd_io *io)
+{
+	return __atomic_load_n(&io->q->cancel, __ATOMIC_ACQUIRE);
+}
+
+/* Fail the cancelled requests waiting on @c->pending. */
+static void conn_cancel_pending(struct nbd_conn *c, bool resent)
+{
+	struct nbd_io *io, *next;
+
+	for (io = c->pending.head; io; io = next) {
+		next = io->next;
+		if (!io_cancelled(io))
+			continue;
+		nbd_list_unlink(&c->pending, io);
+		if (resent && c->resent)
+			c->resent--;
+		c->complete(c, io, -ECANCELED);
+	}
+}
+
+void nbd__conn_cancel(struct nbd_conn *c)
+{
+	bool sent = false;
+
+	conn_cancel_pending(c, false);
+	for (struct nbd_io *io = c->inflight.head; io && !sent; io = io->next)
+		sent = io_cancelled(io);
+	if (!sent)
+		return;
+	/* Answers that already came stay answers; the rest wait again. */
+	conn_lost(c, "requests cancelled");
+	conn_cancel_pending(c, true);
+}
+
 void nbd__conn_fini(struct nbd_conn *c)
 {
 	if (c->state == NBD_UP)

@@ -100,14 +100,18 @@ static void *engine_main(void *arg)
 	struct nbd_blk *b = arg;
 
 	for (;;) {
-		bool stop;
+		bool stop, cancel;
 
 		pthread_mutex_lock(&b->lock);
 		nbd_list_splice(&b->conn.pending, &b->incoming);
 		stop = b->stop;
+		cancel = b->cancel;
+		b->cancel = false;
 		pthread_mutex_unlock(&b->lock);
 		if (stop)
 			break;
+		if (cancel)
+			nbd__conn_cancel(&b->conn);
 		nbd__conn_issue(&b->conn);
 		engine_wait(b);
 		nbd__conn_after_io(&b->conn);
@@ -263,6 +267,32 @@ static bool engine_ready(const struct ovb_blk_queue *q)
 }
 
 /* close and stats are the disk's (blk_nbd.c). */
+/*
+ * A closing channel ran out of time: its staged requests fail here, the
+ * engine thread fails those it holds (nbd__conn_cancel).
+ */
+static int engine_cancel(struct ovb_blk_queue *q)
+{
+	struct nbd_queue *nq = (struct nbd_queue *)q;
+	struct nbd_blk *b = nbd_of(q->blk);
+	struct nbd_io *io;
+
+	__atomic_store_n(&nq->cancel, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&nq->lock);
+	while ((io = nq->staged.head) != NULL) {
+		nbd_list_unlink(&nq->staged, io);
+		io->req->b_res = -ECANCELED;
+		nbd_list_push(&nq->done, io);
+	}
+	pthread_mutex_unlock(&nq->lock);
+	nbd__wake_fd(q->efd);
+	pthread_mutex_lock(&b->lock);
+	b->cancel = true;
+	pthread_mutex_unlock(&b->lock);
+	nbd__wake_fd(b->wake);
+	return 0;
+}
+
 const struct ovb_blk_ops nbd__engine_ops = {
 	.name = "nbd",
 	.queue_create = engine_queue_create,
@@ -271,6 +301,7 @@ const struct ovb_blk_ops nbd__engine_ops = {
 	.poll = engine_poll,
 	.ready = engine_ready,
 	.flush = engine_flush_staged,
+	.cancel = engine_cancel,
 	.close = nbd__blk_close,
 	.stats = nbd__blk_stats,
 };

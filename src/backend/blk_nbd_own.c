@@ -306,6 +306,22 @@ err_fds:
 	return rc;
 }
 
+/* A closing channel ran out of time: fail what this queue holds. */
+static int own_cancel(struct ovb_blk_queue *q)
+{
+	struct nbd_queue *nq = (struct nbd_queue *)q;
+	struct nbd_io *io;
+
+	__atomic_store_n(&nq->cancel, true, __ATOMIC_RELEASE);
+	while ((io = nq->staged.head) != NULL) {
+		nbd_list_unlink(&nq->staged, io);
+		own_complete(&nq->conn, io, -ECANCELED);
+	}
+	nbd__conn_cancel(&nq->conn);
+	nbd__wake_fd(nq->wfd);
+	return 0;
+}
+
 /* close and stats are the disk's (blk_nbd.c). */
 const struct ovb_blk_ops nbd__own_ops = {
 	.name = "nbd",
@@ -315,6 +331,7 @@ const struct ovb_blk_ops nbd__own_ops = {
 	.poll = own_poll,
 	.ready = own_ready,
 	.flush = own_flush,
+	.cancel = own_cancel,
 	.close = nbd__blk_close,
 	.stats = nbd__blk_stats,
 };

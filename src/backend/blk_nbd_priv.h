@@ -83,6 +83,7 @@ struct nbd_queue {
 	struct nbd_list staged;   /* batch mode, owner's thread only */
 	pthread_mutex_t lock;     /* done (engine mode) */
 	struct nbd_list done;     /* completed, for ovb_blk_poll() */
+	bool cancel;              /* atomic: fail its requests (cancel op) */
 	/* Engine mode, the engine thread's: */
 	bool wake_queued;         /* on its wake_list */
 	struct nbd_queue *wake_next;
@@ -124,6 +125,7 @@ struct nbd_blk {
 	pthread_mutex_t lock;     /* incoming, stop */
 	struct nbd_list incoming;
 	bool stop;
+	bool cancel;              /* a queue asked to cancel (under lock) */
 	struct nbd_conn conn;     /* the engine thread's */
 	struct nbd_queue *wake_list; /* queues whose eventfd is due */
 };
@@ -228,6 +230,14 @@ void nbd__conn_issue(struct nbd_conn *c);
 void nbd__conn_after_io(struct nbd_conn *c);
 /** The earliest time @c needs attention without I/O; UINT64_MAX: none. */
 uint64_t nbd__conn_due_us(const struct nbd_conn *c);
+/**
+ * Fail every request on @c whose queue is marked cancel with -ECANCELED
+ * (a closing channel's drain ran out of time).  One already sent may
+ * still be answered: the connection is dropped first, so no libnbd
+ * callback can touch it after it failed; the other queues' requests are
+ * sent again on the next connection.
+ */
+void nbd__conn_cancel(struct nbd_conn *c);
 /** Close the handle (nothing may be in flight or waiting). */
 void nbd__conn_fini(struct nbd_conn *c);
 /** Requests on @c: waiting, in flight or finished. */

@@ -328,3 +328,31 @@ if timeout 20 "$VMBUS" host --socket "$dir/h3.sock" --echo 0 \
 fi
 grep -q "absent.sock: cannot connect" "$dir/absent-start.log" || fail "absent: unclear error"
 echo "nbd: absent and mute servers: the host refuses to start, naming them"
+
+# 6. The host stops while its server is silent with a read in flight: the
+# closing channel cancels what the backend holds (ovb_blk_queue_cancel)
+# instead of waiting out the 20 s request deadline, so SIGTERM ends the
+# host within seconds; on a connection per queue and on one connection.
+for mc in on off; do
+	nbdkit -f -U "$dir/stop-$mc.sock" memory 8M 2>"$dir/nbdkit-stop.log" &
+	nbd=$!; srv+=("$nbd"); wait_for "$dir/stop-$mc.sock"
+	start_host "nbd+unix:///?socket=$dir/stop-$mc.sock,multiconn=$mc"
+	start_guest "stop$mc"
+	kill -STOP "$nbd"
+	timeout 30 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 \
+		status=none 2>/dev/null &
+	rd=$!
+	sleep 0.5
+	start=$(date +%s%N)
+	kill -TERM "$host"
+	rc=0; wait "$host" || rc=$?
+	took=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$rc" = 0 ] || fail "multiconn=$mc: the host stopped with status $rc"
+	[ "$took" -lt 8000 ] ||
+		fail "multiconn=$mc: the host took $took ms to stop on a silent server"
+	wait "$rd" && fail "multiconn=$mc: a read from a stopped host succeeded"
+	kill -TERM "$guest"; wait "$guest" || true
+	kill -KILL "$nbd"; wait "$nbd" 2>/dev/null || true
+	pids=()
+	echo "nbd: multiconn=$mc: SIGTERM with a read held by a silent server: the host ended in $took ms"
+done
