@@ -165,3 +165,22 @@ void logcap_stop(void)
 {
 	ovb_log_set_sink(NULL, NULL);
 }
+
+uint8_t *pair_iov_join(const struct iovec *iov, unsigned int iovcnt,
+		       size_t len, bool *bad)
+{
+	uint8_t *f = malloc(len ? len : 1);
+	size_t off = 0;
+
+	for (unsigned int i = 0; f && i < iovcnt; i++) {
+		if (off + iov[i].iov_len > len) {
+			__atomic_store_n(bad, true, __ATOMIC_RELAXED);
+			break;
+		}
+		memcpy(f + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	if (off != len)
+		__atomic_store_n(bad, true, __ATOMIC_RELAXED);
+	return f;
+}

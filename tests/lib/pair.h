@@ -7,6 +7,8 @@
 #ifndef OPENVMBUS_TESTS_PAIR_H
 #define OPENVMBUS_TESTS_PAIR_H
 
+#include <sys/uio.h>
+
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
 #include "tests/lib/dispatch-fx.h"
@@ -70,5 +72,13 @@ void logcap_stop(void);
 
 /** Ping through @e with @len bytes; asserts the echo came back intact. */
 void pair_ping(struct ovb_echo *e, uint32_t len);
+
+/**
+ * A frame given in pieces, joined into a new buffer (free it) of @len
+ * bytes; *@bad is set (atomically: a worker's thread calls this) when the
+ * pieces do not add up to @len.  No cmocka asserts inside.
+ */
+uint8_t *pair_iov_join(const struct iovec *iov, unsigned int iovcnt,
+		       size_t len, bool *bad);
 
 #endif

@@ -73,20 +73,9 @@ static void on_rxv(void *ctx, unsigned int queue, const struct iovec *iov,
 		   unsigned int iovcnt, size_t len,
 		   const struct ovb_net_meta *meta)
 {
-	uint8_t *f = malloc(len);
-	size_t off = 0;
-
 	/* No cmocka asserts here: this is the channel worker's thread. */
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		if (off + iov[i].iov_len > len) {
-			__atomic_store_n(&rxv_bad, true, __ATOMIC_RELAXED);
-			break;
-		}
-		memcpy(f + off, iov[i].iov_base, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
-	if (off != len)
-		__atomic_store_n(&rxv_bad, true, __ATOMIC_RELAXED);
+	uint8_t *f = pair_iov_join(iov, iovcnt, len, &rxv_bad);
+
 	on_rx(ctx, queue, f, len, meta);
 	free(f);
 }
