@@ -152,28 +152,19 @@ void nbd__engine_stop(struct nbd_blk *b)
 
 static int engine_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
 {
-	struct nbd_queue *nq = calloc(1, sizeof(*nq));
+	int rc = ovb_blk_queue_alloc(blk, sizeof(struct nbd_queue), out);
 
-	if (!nq)
-		return -ENOMEM;
-	nq->q.blk = blk;
-	nq->q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (nq->q.efd < 0) {
-		free(nq);
-		return -errno;
-	}
-	pthread_mutex_init(&nq->lock, NULL);
-	*out = &nq->q;
-	return 0;
+	if (!rc)
+		pthread_mutex_init(&((struct nbd_queue *)*out)->lock, NULL);
+	return rc;
 }
 
 static void engine_queue_destroy(struct ovb_blk_queue *q)
 {
 	struct nbd_queue *nq = (struct nbd_queue *)q;
 
-	close(q->efd);
 	pthread_mutex_destroy(&nq->lock);
-	free(nq);
+	ovb_blk_queue_free(q);
 }
 
 static int engine_flush_staged(struct ovb_blk_queue *q)
