@@ -8,6 +8,11 @@
 set -eu
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (the lab's FUSE, loop, netns)"; exit 77; fi
 VMBUS=${OVB_VMBUS:-build/vmbus}
+# The lab's run directory and namespaces are fixed names: two suites on
+# one machine (two work trees) take turns here instead of tearing down
+# each other's lab.
+exec 9>/run/openvmbus-lab-test.lock
+flock -w 600 9 || { echo "another lab test held the lock for 10 min"; exit 1; }
 state=$(mktemp -d /tmp/ovb-lab.XXXXXX)
 trap '"$VMBUS" lab --down >/dev/null 2>&1; rm -rf "$state"' EXIT
 
