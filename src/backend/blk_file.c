@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -81,37 +80,31 @@ static struct file_blk *file_of(const struct ovb_blk_queue *q)
 
 static int file_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
 {
-	struct file_queue *fq = calloc(1, sizeof(*fq));
-	int rc;
+	struct ovb_blk_queue *q;
+	struct file_queue *fq;
+	int rc = ovb_blk_queue_alloc(blk, sizeof(*fq), &q);
 
-	if (!fq)
-		return -ENOMEM;
-	fq->q.blk = blk;
+	if (rc)
+		return rc;
+	fq = (struct file_queue *)q;
 	fq->staged_tail = &fq->staged;
 	fq->done_tail = &fq->done;
-	fq->q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (fq->q.efd < 0) {
-		rc = -errno;
-		goto err_efd;
-	}
 	rc = io_uring_queue_init(FILE_QUEUE_DEPTH, &fq->ring, 0);
 	if (rc < 0)
 		goto err_ring;
-	rc = io_uring_register_eventfd(&fq->ring, fq->q.efd);
+	rc = io_uring_register_eventfd(&fq->ring, q->efd);
 	if (rc < 0)
 		goto err_register;
 	fq->cq_cap = fq->ring.cq.ring_entries;
-	*out = &fq->q;
+	*out = q;
 	return 0;
 
 err_register:
 	io_uring_queue_exit(&fq->ring);
 err_ring:
-	close(fq->q.efd);
-err_efd:
 	ovb_err("blk %s: cannot create an io_uring queue: %s", blk->name,
 		strerror(-rc));
-	free(fq);
+	ovb_blk_queue_free(q);
 	return rc;
 }
 
@@ -120,8 +113,7 @@ static void file_queue_destroy(struct ovb_blk_queue *q)
 	struct file_queue *fq = (struct file_queue *)q;
 
 	io_uring_queue_exit(&fq->ring);
-	close(q->efd);
-	free(fq);
+	ovb_blk_queue_free(q);
 }
 
 /* Push what the SQ holds to the kernel: one io_uring_enter. */
