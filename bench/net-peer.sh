@@ -26,6 +26,15 @@
 #    9000, each with 1 and 4 streams (iperf3 -P); our guests have one
 #    queue (channel, TAP queue) for -P 1 and two for -P 4, and each of
 #    our rows starts its own host and guests.
+#  - The TAP floor for the same TCP rows: two TAPs (same offloads, MTU,
+#    gso_max_size and queues as our guests') in the two namespaces, joined
+#    by build/bench/tapfwd, which reads each GSO frame with its virtio-net
+#    header from one and writes it unchanged to the other: one TAP read
+#    and one TAP write per frame, no bus, no switch, the best any design
+#    whose guest NIC is a TAP served by a user process can do.  Rows
+#    tapfwd-tcp and tapfwd-copy-tcp (the same with one memcpy per frame
+#    in between: what one copy costs on this path).  Run right before
+#    ours, per MTU and stream count; ratios ours/tapfwd and tapfwd/veth.
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
 # to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
@@ -36,6 +45,8 @@
 #   NET_PEER_SECONDS=n  seconds per measurement (default 2)
 #   NET_PEER_ONLY=tcp   only the TCP rows (no DPDK)
 #   NET_PEER_P4_QUEUES=n  queues per guest for the -P 4 TCP rows (default 2)
+#   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's TAPs (default 62780,
+#                       as our guests' TAPs; 0: the kernel's 65536)
 #   NET_PEER_ONLY=dpdk  only the DPDK rows (virtio pair, netvsc PMD)
 #   NET_PEER_HOST_POLL=US  the netvsc PMD rows' host polls its channels US
 #                       microseconds after each batch (bench/net --serve
@@ -462,14 +473,72 @@ tcp_mtu() {
 	done
 	ip netns del "$na"; ip netns del "$nb"
 
-	if ! [ -c /dev/net/tun ] || ! [ -x "$VMBUS" ]; then
-		row ovb-tap-tcp - - "$mtu" - - "skipped: no /dev/net/tun or $VMBUS"
+	if ! [ -c /dev/net/tun ]; then
+		row ovb-tap-tcp - - "$mtu" - - "skipped: no /dev/net/tun"
 		return
 	fi
 	# -P 1 with one queue per guest; -P 4 with TCP_P4_QUEUES (2: one
-	# per CPU of this machine), so both CPUs receive and send.
-	ovb_tcp "$mtu" "$na" "$nb" 1 1
-	ovb_tcp "$mtu" "$na" "$nb" 4 "$TCP_P4_QUEUES"
+	# per CPU of this machine), so both CPUs receive and send.  The TAP
+	# floor (tapfwd, then tapfwd with one more copy) right before ours,
+	# with the same queues.
+	for P in 1 4; do
+		q=1
+		[ $P = 4 ] && q=$TCP_P4_QUEUES
+		tapfwd_tcp "$mtu" "$na" "$nb" $P $q ""
+		tapfwd_tcp "$mtu" "$na" "$nb" $P $q -c
+		if [ -x "$VMBUS" ]; then
+			ovb_tcp "$mtu" "$na" "$nb" $P $q
+		else
+			row ovb-tap-tcp - P$P "$mtu" - - "skipped: $VMBUS missing"
+		fi
+	done
+}
+
+# The TAP floor: two TAPs in two namespaces joined by bench/tapfwd (one
+# read and one write per GSO frame, -c: one more copy in user space),
+# $5 queues, iperf3 -P $4.  The TAPs take the same offloads and
+# gso_max_size as our guests' (NET_PEER_TAPFWD_GSO, default 62780, the
+# host's LSO limit; 0 keeps the kernel's 65536).
+TAPFWD=${BUILD:-build}/bench/tapfwd
+TAPFWD_GSO=${NET_PEER_TAPFWD_GSO:-62780}
+tapfwd_tcp() {
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g n a b st
+	[ -n "$copy" ] && name=tapfwd-copy-tcp
+	if ! [ -x "$TAPFWD" ]; then
+		row "$name" - P$P "$mtu" - - "skipped: $TAPFWD missing (make bench)"
+		return
+	fi
+	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
+	"$TAPFWD" -q "$q" $copy tfw0@"$na" tfw1@"$nb" >"$dir/tapfwd.log" 2>&1 &
+	fp=$!
+	pids+=("$fp")
+	for _ in $(seq 100); do grep -q ready "$dir/tapfwd.log" && break; sleep 0.05; done
+	st=0
+	for n in a b; do
+		if [ $n = a ]; then a=$na b=tfw0; else a=$nb b=tfw1; fi
+		ip -n "$a" link set "$b" mtu "$mtu" &&
+		{ [ "$TAPFWD_GSO" = 0 ] || ip -n "$a" link set "$b" gso_max_size "$TAPFWD_GSO"; } &&
+		ip -n "$a" addr add 10.96.0.$([ $n = a ] && echo 1 || echo 2)/24 dev "$b" &&
+		ip -n "$a" link set "$b" up && ip -n "$a" link set lo up || st=1
+	done
+	if [ $st = 0 ] && grep -q ready "$dir/tapfwd.log" &&
+		ip netns exec "$na" ping -c 1 -W 2 10.96.0.2 >/dev/null; then
+		g=$(iperf "$na" "$nb" 10.96.0.2 $P)
+		kill -TERM "$fp" 2>/dev/null
+		wait "$fp" 2>/dev/null
+		st=$(awk '$3 == "a->b" { f += $5; b += $7 }
+			END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
+		echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
+		row "$name" guest-\>guest P$P "$mtu" - "$g" \
+			"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
+	else
+		echo "net-peer: tapfwd did not come up; its row skipped"
+		cat "$dir/tapfwd.log" >&2
+		row "$name" - P$P "$mtu" - - "tapfwd did not come up"
+		kill -TERM "$fp" 2>/dev/null
+		wait "$fp" 2>/dev/null
+	fi
+	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
 }
 
 # Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.
@@ -586,6 +655,30 @@ for tap in peers:
                        "ours": "tap+switch " + tap["mode"],
                        "peer": "veth " + veth["mode"],
                        "ratio": round(tap["gbps"] / veth["gbps"], 3)})
+    # ... and against the TAP floor: bench/tapfwd (and with one more copy).
+    for fname in ("tapfwd-tcp", "tapfwd-copy-tcp"):
+        f = next((p for p in peers if p["peer"] == fname and p["gbps"]
+                  and p["mode"] == tap["mode"] and p["frame"] == tap["frame"]),
+                 None)
+        if f:
+            ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                           "frame": tap["frame"],
+                           "ours": "tap+switch " + tap["mode"],
+                           "peer": fname[:-4] + " " + f["mode"],
+                           "ratio": round(tap["gbps"] / f["gbps"], 3)})
+# The floor itself against veth: what any TAP-ended design loses.
+for f in peers:
+    if f["peer"] not in ("tapfwd-tcp", "tapfwd-copy-tcp") or not f["gbps"]:
+        continue
+    veth = next((p for p in peers if p["peer"] == "veth-tcp" and p["gbps"]
+                 and p["mode"] == f["mode"] and p["frame"] == f["frame"]),
+                None)
+    if veth:
+        ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                       "frame": f["frame"],
+                       "ours": f["peer"][:-4] + " " + f["mode"],
+                       "peer": "veth " + veth["mode"],
+                       "ratio": round(f["gbps"] / veth["gbps"], 3)})
 
 # The issue's goals: 64 B packets/s at least DPDK's (best of our modes
 # against the better DPDK variant) both ways; TAP TCP at least veth.
@@ -633,6 +726,26 @@ if nv:
 for r in nv:
     print("  %-8s %-13s %5d B  %-10s / %-18s %7.3f" %
           (r["metric"], r["path"], r["frame"], r["ours"], r["peer"], r["ratio"]))
+# TCP, one line per MTU and stream count: the peers, ours, the ratios.
+tcpt = {}
+for p in peers:
+    if p["peer"] in ("veth-tcp", "tapfwd-tcp", "tapfwd-copy-tcp",
+                     "ovb-tap-tcp") and p["gbps"] and p["mode"] != "-":
+        tcpt.setdefault((p["frame"], p["mode"]), {})[p["peer"]] = p["gbps"]
+if tcpt:
+    print("\nTCP, Gbit/s (iperf3; tapfwd = two TAPs joined by one read and "
+          "one write per frame, +copy = one more memcpy)")
+    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s" %
+          ("MTU, streams", "veth", "tapfwd", "+copy", "ours",
+           "ours/veth", "ours/fwd", "fwd/veth"))
+    fmt = lambda v: "%7.2f" % v if v else "      -"
+    rat = lambda a, b: "%9.3f" % (a / b) if a and b else "        -"
+    for (mtu, mode), v in sorted(tcpt.items()):
+        ve, fw, fc, o = (v.get(k) for k in ("veth-tcp", "tapfwd-tcp",
+                                            "tapfwd-copy-tcp", "ovb-tap-tcp"))
+        print("  %-12s %s %s %s %s  %s %s %s" %
+              ("%d %s" % (mtu, mode), fmt(ve), fmt(fw), fmt(fc), fmt(o),
+               rat(o, ve), rat(o, fw), rat(fw, ve)))
 print("goals")
 for k, g in goals.items():
     print("  %-22s ratio %.3f  %s" % (k, g["ratio"], "met" if g["met"] else "NOT met"))
