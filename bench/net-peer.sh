@@ -35,6 +35,10 @@
 #    tapfwd-tcp and tapfwd-copy-tcp (the same with one memcpy per frame
 #    in between: what one copy costs on this path).  Run right before
 #    ours, per MTU and stream count; ratios ours/tapfwd and tapfwd/veth.
+#    For tapfwd and ours the note also gives the CPU time (user + system)
+#    the forwarding processes spent per KiB received ("cpu N ns/KiB",
+#    cpu_ns_per_kib in the JSON): on a loaded machine the throughput is
+#    the share of CPU a run got, the CPU per byte is the work.
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
 # to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
@@ -455,6 +459,25 @@ print("%.3f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_se
 		"$out" 2>/dev/null || echo 0
 }
 
+# CPU time (user + system, clock ticks) of the processes PIDS, threads
+# included; cpu_per_kib T0 T1: ns of that per KiB the last iperf received.
+# Throughput on a loaded machine measures the CPU share a run got; this
+# measures the work per byte, which the load does not change much.
+cpu_ticks() {
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
+cpu_per_kib() {
+	python3 -c 'import json,sys
+b = json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]
+t = (int(sys.argv[3]) - int(sys.argv[2])) * 1e9 / int(sys.argv[4])
+print("%.0f" % (t / (b / 1024.0)) if b else "-")' "$dir/iperf.json" "$1" "$2" \
+		"$(getconf CLK_TCK)" 2>/dev/null || echo -
+}
+
 # Both TCP peers at MTU $1: iperf3 with 1 and 4 streams each.
 tcp_mtu() {
 	local mtu=$1 na=ovbpa$tag nb=ovbpb$tag g ok i sock hpid
@@ -502,7 +525,7 @@ tcp_mtu() {
 TAPFWD=${BUILD:-build}/bench/tapfwd
 TAPFWD_GSO=${NET_PEER_TAPFWD_GSO:-62780}
 tapfwd_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g n a b st
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g n a b st c0 c1
 	[ -n "$copy" ] && name=tapfwd-copy-tcp
 	if ! [ -x "$TAPFWD" ]; then
 		row "$name" - P$P "$mtu" - - "skipped: $TAPFWD missing (make bench)"
@@ -523,11 +546,14 @@ tapfwd_tcp() {
 	done
 	if [ $st = 0 ] && grep -q ready "$dir/tapfwd.log" &&
 		ip netns exec "$na" ping -c 1 -W 2 10.96.0.2 >/dev/null; then
+		c0=$(cpu_ticks "$fp")
 		g=$(iperf "$na" "$nb" 10.96.0.2 $P)
+		c1=$(cpu_ticks "$fp")
 		kill -TERM "$fp" 2>/dev/null
 		wait "$fp" 2>/dev/null
 		st=$(awk '$3 == "a->b" { f += $5; b += $7 }
 			END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB"
 		echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
 		row "$name" guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
@@ -543,13 +569,14 @@ tapfwd_tcp() {
 
 # Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.
 ovb_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st c0 c1 ours
 	sock=$dir/host$mtu-$P.sock
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
 	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
 		>"$dir/host.log" 2>&1 &
 	hpid=$!
 	pids+=($hpid)
+	ours=($hpid)
 	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
 	i=0
 	for n in "$na" "$nb"; do
@@ -558,17 +585,21 @@ ovb_tcp() {
 			--netns "$n" --addr 10.97.0.$i/24 --queues "$q" \
 			>"$dir/g$i.log" 2>&1 &
 		pids+=($!)
+		ours+=($!)
 	done
 	for i in 1 2; do
 		for _ in $(seq 200); do grep -q running "$dir/g$i.log" && break; sleep 0.05; done
 		grep -q running "$dir/g$i.log" || ok=0
 	done
 	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
+		c0=$(cpu_ticks "${ours[@]}")
 		g=$(iperf "$na" "$nb" 10.97.0.2 $P)
+		c1=$(cpu_ticks "${ours[@]}")
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
 			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3/p')
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB"
 		echo "our switch TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
 		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch; $st"
@@ -597,7 +628,7 @@ fi
 
 # ---- merge, ratios, table ----
 python3 - "$json" "$rows" <<'PY'
-import json, sys
+import json, re, sys
 
 path, rows = sys.argv[1], sys.argv[2]
 try:
@@ -611,6 +642,9 @@ for line in open(rows):
                   "pps": None if pps == "-" else float(pps),
                   "gbps": None if gbps == "-" else float(gbps),
                   "note": note})
+    c = re.search(r"cpu (\d+) ns/KiB", note)
+    if c:
+        peers[-1]["cpu_ns_per_kib"] = int(c.group(1))
 # Ratios and goals use bench/net's two-process rows (host in its own
 # process over the socket link), the shape of the DPDK pair; its inproc
 # rows are printed, not compared.
@@ -732,20 +766,28 @@ for p in peers:
     if p["peer"] in ("veth-tcp", "tapfwd-tcp", "tapfwd-copy-tcp",
                      "ovb-tap-tcp") and p["gbps"] and p["mode"] != "-":
         tcpt.setdefault((p["frame"], p["mode"]), {})[p["peer"]] = p["gbps"]
+        if "cpu_ns_per_kib" in p:
+            tcpt[(p["frame"], p["mode"])]["cpu " + p["peer"]] = \
+                p["cpu_ns_per_kib"]
 if tcpt:
     print("\nTCP, Gbit/s (iperf3; tapfwd = two TAPs joined by one read and "
           "one write per frame, +copy = one more memcpy)")
-    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s" %
+    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s   %s" %
           ("MTU, streams", "veth", "tapfwd", "+copy", "ours",
-           "ours/veth", "ours/fwd", "fwd/veth"))
+           "ours/veth", "ours/fwd", "fwd/veth",
+           "CPU ns/KiB: tapfwd +copy ours"))
     fmt = lambda v: "%7.2f" % v if v else "      -"
     rat = lambda a, b: "%9.3f" % (a / b) if a and b else "        -"
     for (mtu, mode), v in sorted(tcpt.items()):
         ve, fw, fc, o = (v.get(k) for k in ("veth-tcp", "tapfwd-tcp",
                                             "tapfwd-copy-tcp", "ovb-tap-tcp"))
-        print("  %-12s %s %s %s %s  %s %s %s" %
+        cpu = " ".join("%5s" % v.get("cpu " + k, "-") for k in
+                       ("tapfwd-tcp", "tapfwd-copy-tcp", "ovb-tap-tcp"))
+        print("  %-12s %s %s %s %s  %s %s %s   %s" %
               ("%d %s" % (mtu, mode), fmt(ve), fmt(fw), fmt(fc), fmt(o),
-               rat(o, ve), rat(o, fw), rat(fw, ve)))
+               rat(o, ve), rat(o, fw), rat(fw, ve), cpu))
+    print("  (CPU: user + system time of the forwarding processes, tapfwd "
+          "or our host and two guests, per KiB received)")
 print("goals")
 for k, g in goals.items():
     print("  %-22s ratio %.3f  %s" % (k, g["ratio"], "met" if g["met"] else "NOT met"))
