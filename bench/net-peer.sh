@@ -26,6 +26,19 @@
 #    9000, each with 1 and 4 streams (iperf3 -P); our guests have one
 #    queue (channel, TAP queue) for -P 1 and two for -P 4, and each of
 #    our rows starts its own host and guests.
+#  - The TAP floor for the same TCP rows: two TAPs (same offloads, MTU,
+#    gso_max_size and queues as our guests') in the two namespaces, joined
+#    by build/bench/tapfwd, which reads each GSO frame with its virtio-net
+#    header from one and writes it unchanged to the other: one TAP read
+#    and one TAP write per frame, no bus, no switch, the best any design
+#    whose guest NIC is a TAP served by a user process can do.  Rows
+#    tapfwd-tcp and tapfwd-copy-tcp (the same with one memcpy per frame
+#    in between: what one copy costs on this path).  Run right before
+#    ours, per MTU and stream count; ratios ours/tapfwd and tapfwd/veth.
+#    For tapfwd and ours the note also gives the CPU time (user + system)
+#    the forwarding processes spent per KiB received ("cpu N ns/KiB",
+#    cpu_ns_per_kib in the JSON): on a loaded machine the throughput is
+#    the share of CPU a run got, the CPU per byte is the work.
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
 # to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
@@ -36,6 +49,8 @@
 #   NET_PEER_SECONDS=n  seconds per measurement (default 2)
 #   NET_PEER_ONLY=tcp   only the TCP rows (no DPDK)
 #   NET_PEER_P4_QUEUES=n  queues per guest for the -P 4 TCP rows (default 2)
+#   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's TAPs (default 62780,
+#                       as our guests' TAPs; 0: the kernel's 65536)
 #   NET_PEER_ONLY=dpdk  only the DPDK rows (virtio pair, netvsc PMD)
 #   NET_PEER_HOST_POLL=US  the netvsc PMD rows' host polls its channels US
 #                       microseconds after each batch (bench/net --serve
@@ -444,6 +459,25 @@ print("%.3f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_se
 		"$out" 2>/dev/null || echo 0
 }
 
+# CPU time (user + system, clock ticks) of the processes PIDS, threads
+# included; cpu_per_kib T0 T1: ns of that per KiB the last iperf received.
+# Throughput on a loaded machine measures the CPU share a run got; this
+# measures the work per byte, which the load does not change much.
+cpu_ticks() {
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
+cpu_per_kib() {
+	python3 -c 'import json,sys
+b = json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]
+t = (int(sys.argv[3]) - int(sys.argv[2])) * 1e9 / int(sys.argv[4])
+print("%.0f" % (t / (b / 1024.0)) if b else "-")' "$dir/iperf.json" "$1" "$2" \
+		"$(getconf CLK_TCK)" 2>/dev/null || echo -
+}
+
 # Both TCP peers at MTU $1: iperf3 with 1 and 4 streams each.
 tcp_mtu() {
 	local mtu=$1 na=ovbpa$tag nb=ovbpb$tag g ok i sock hpid
@@ -462,25 +496,87 @@ tcp_mtu() {
 	done
 	ip netns del "$na"; ip netns del "$nb"
 
-	if ! [ -c /dev/net/tun ] || ! [ -x "$VMBUS" ]; then
-		row ovb-tap-tcp - - "$mtu" - - "skipped: no /dev/net/tun or $VMBUS"
+	if ! [ -c /dev/net/tun ]; then
+		row ovb-tap-tcp - - "$mtu" - - "skipped: no /dev/net/tun"
 		return
 	fi
 	# -P 1 with one queue per guest; -P 4 with TCP_P4_QUEUES (2: one
-	# per CPU of this machine), so both CPUs receive and send.
-	ovb_tcp "$mtu" "$na" "$nb" 1 1
-	ovb_tcp "$mtu" "$na" "$nb" 4 "$TCP_P4_QUEUES"
+	# per CPU of this machine), so both CPUs receive and send.  The TAP
+	# floor (tapfwd, then tapfwd with one more copy) right before ours,
+	# with the same queues.
+	for P in 1 4; do
+		q=1
+		[ $P = 4 ] && q=$TCP_P4_QUEUES
+		tapfwd_tcp "$mtu" "$na" "$nb" $P $q ""
+		tapfwd_tcp "$mtu" "$na" "$nb" $P $q -c
+		if [ -x "$VMBUS" ]; then
+			ovb_tcp "$mtu" "$na" "$nb" $P $q
+		else
+			row ovb-tap-tcp - P$P "$mtu" - - "skipped: $VMBUS missing"
+		fi
+	done
+}
+
+# The TAP floor: two TAPs in two namespaces joined by bench/tapfwd (one
+# read and one write per GSO frame, -c: one more copy in user space),
+# $5 queues, iperf3 -P $4.  The TAPs take the same offloads and
+# gso_max_size as our guests' (NET_PEER_TAPFWD_GSO, default 62780, the
+# host's LSO limit; 0 keeps the kernel's 65536).
+TAPFWD=${BUILD:-build}/bench/tapfwd
+TAPFWD_GSO=${NET_PEER_TAPFWD_GSO:-62780}
+tapfwd_tcp() {
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g n a b st c0 c1
+	[ -n "$copy" ] && name=tapfwd-copy-tcp
+	if ! [ -x "$TAPFWD" ]; then
+		row "$name" - P$P "$mtu" - - "skipped: $TAPFWD missing (make bench)"
+		return
+	fi
+	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
+	"$TAPFWD" -q "$q" $copy tfw0@"$na" tfw1@"$nb" >"$dir/tapfwd.log" 2>&1 &
+	fp=$!
+	pids+=("$fp")
+	for _ in $(seq 100); do grep -q ready "$dir/tapfwd.log" && break; sleep 0.05; done
+	st=0
+	for n in a b; do
+		if [ $n = a ]; then a=$na b=tfw0; else a=$nb b=tfw1; fi
+		ip -n "$a" link set "$b" mtu "$mtu" &&
+		{ [ "$TAPFWD_GSO" = 0 ] || ip -n "$a" link set "$b" gso_max_size "$TAPFWD_GSO"; } &&
+		ip -n "$a" addr add 10.96.0.$([ $n = a ] && echo 1 || echo 2)/24 dev "$b" &&
+		ip -n "$a" link set "$b" up && ip -n "$a" link set lo up || st=1
+	done
+	if [ $st = 0 ] && grep -q ready "$dir/tapfwd.log" &&
+		ip netns exec "$na" ping -c 1 -W 2 10.96.0.2 >/dev/null; then
+		c0=$(cpu_ticks "$fp")
+		g=$(iperf "$na" "$nb" 10.96.0.2 $P)
+		c1=$(cpu_ticks "$fp")
+		kill -TERM "$fp" 2>/dev/null
+		wait "$fp" 2>/dev/null
+		st=$(awk '$3 == "a->b" { f += $5; b += $7 }
+			END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB"
+		echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
+		row "$name" guest-\>guest P$P "$mtu" - "$g" \
+			"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
+	else
+		echo "net-peer: tapfwd did not come up; its row skipped"
+		cat "$dir/tapfwd.log" >&2
+		row "$name" - P$P "$mtu" - - "tapfwd did not come up"
+		kill -TERM "$fp" 2>/dev/null
+		wait "$fp" 2>/dev/null
+	fi
+	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
 }
 
 # Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.
 ovb_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st c0 c1 ours
 	sock=$dir/host$mtu-$P.sock
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
 	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
 		>"$dir/host.log" 2>&1 &
 	hpid=$!
 	pids+=($hpid)
+	ours=($hpid)
 	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
 	i=0
 	for n in "$na" "$nb"; do
@@ -489,17 +585,21 @@ ovb_tcp() {
 			--netns "$n" --addr 10.97.0.$i/24 --queues "$q" \
 			>"$dir/g$i.log" 2>&1 &
 		pids+=($!)
+		ours+=($!)
 	done
 	for i in 1 2; do
 		for _ in $(seq 200); do grep -q running "$dir/g$i.log" && break; sleep 0.05; done
 		grep -q running "$dir/g$i.log" || ok=0
 	done
 	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
+		c0=$(cpu_ticks "${ours[@]}")
 		g=$(iperf "$na" "$nb" 10.97.0.2 $P)
+		c1=$(cpu_ticks "${ours[@]}")
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
 			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3/p')
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB"
 		echo "our switch TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
 		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch; $st"
@@ -528,7 +628,7 @@ fi
 
 # ---- merge, ratios, table ----
 python3 - "$json" "$rows" <<'PY'
-import json, sys
+import json, re, sys
 
 path, rows = sys.argv[1], sys.argv[2]
 try:
@@ -542,6 +642,9 @@ for line in open(rows):
                   "pps": None if pps == "-" else float(pps),
                   "gbps": None if gbps == "-" else float(gbps),
                   "note": note})
+    c = re.search(r"cpu (\d+) ns/KiB", note)
+    if c:
+        peers[-1]["cpu_ns_per_kib"] = int(c.group(1))
 # Ratios and goals use bench/net's two-process rows (host in its own
 # process over the socket link), the shape of the DPDK pair; its inproc
 # rows are printed, not compared.
@@ -586,6 +689,30 @@ for tap in peers:
                        "ours": "tap+switch " + tap["mode"],
                        "peer": "veth " + veth["mode"],
                        "ratio": round(tap["gbps"] / veth["gbps"], 3)})
+    # ... and against the TAP floor: bench/tapfwd (and with one more copy).
+    for fname in ("tapfwd-tcp", "tapfwd-copy-tcp"):
+        f = next((p for p in peers if p["peer"] == fname and p["gbps"]
+                  and p["mode"] == tap["mode"] and p["frame"] == tap["frame"]),
+                 None)
+        if f:
+            ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                           "frame": tap["frame"],
+                           "ours": "tap+switch " + tap["mode"],
+                           "peer": fname[:-4] + " " + f["mode"],
+                           "ratio": round(tap["gbps"] / f["gbps"], 3)})
+# The floor itself against veth: what any TAP-ended design loses.
+for f in peers:
+    if f["peer"] not in ("tapfwd-tcp", "tapfwd-copy-tcp") or not f["gbps"]:
+        continue
+    veth = next((p for p in peers if p["peer"] == "veth-tcp" and p["gbps"]
+                 and p["mode"] == f["mode"] and p["frame"] == f["frame"]),
+                None)
+    if veth:
+        ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                       "frame": f["frame"],
+                       "ours": f["peer"][:-4] + " " + f["mode"],
+                       "peer": "veth " + veth["mode"],
+                       "ratio": round(f["gbps"] / veth["gbps"], 3)})
 
 # The issue's goals: 64 B packets/s at least DPDK's (best of our modes
 # against the better DPDK variant) both ways; TAP TCP at least veth.
@@ -633,6 +760,34 @@ if nv:
 for r in nv:
     print("  %-8s %-13s %5d B  %-10s / %-18s %7.3f" %
           (r["metric"], r["path"], r["frame"], r["ours"], r["peer"], r["ratio"]))
+# TCP, one line per MTU and stream count: the peers, ours, the ratios.
+tcpt = {}
+for p in peers:
+    if p["peer"] in ("veth-tcp", "tapfwd-tcp", "tapfwd-copy-tcp",
+                     "ovb-tap-tcp") and p["gbps"] and p["mode"] != "-":
+        tcpt.setdefault((p["frame"], p["mode"]), {})[p["peer"]] = p["gbps"]
+        if "cpu_ns_per_kib" in p:
+            tcpt[(p["frame"], p["mode"])]["cpu " + p["peer"]] = \
+                p["cpu_ns_per_kib"]
+if tcpt:
+    print("\nTCP, Gbit/s (iperf3; tapfwd = two TAPs joined by one read and "
+          "one write per frame, +copy = one more memcpy)")
+    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s   %s" %
+          ("MTU, streams", "veth", "tapfwd", "+copy", "ours",
+           "ours/veth", "ours/fwd", "fwd/veth",
+           "CPU ns/KiB: tapfwd +copy ours"))
+    fmt = lambda v: "%7.2f" % v if v else "      -"
+    rat = lambda a, b: "%9.3f" % (a / b) if a and b else "        -"
+    for (mtu, mode), v in sorted(tcpt.items()):
+        ve, fw, fc, o = (v.get(k) for k in ("veth-tcp", "tapfwd-tcp",
+                                            "tapfwd-copy-tcp", "ovb-tap-tcp"))
+        cpu = " ".join("%5s" % v.get("cpu " + k, "-") for k in
+                       ("tapfwd-tcp", "tapfwd-copy-tcp", "ovb-tap-tcp"))
+        print("  %-12s %s %s %s %s  %s %s %s   %s" %
+              ("%d %s" % (mtu, mode), fmt(ve), fmt(fw), fmt(fc), fmt(o),
+               rat(o, ve), rat(o, fw), rat(fw, ve), cpu))
+    print("  (CPU: user + system time of the forwarding processes, tapfwd "
+          "or our host and two guests, per KiB received)")
 print("goals")
 for k, g in goals.items():
     print("  %-22s ratio %.3f  %s" % (k, g["ratio"], "met" if g["met"] else "NOT met"))

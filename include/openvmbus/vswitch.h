@@ -47,6 +47,17 @@ typedef int ovb_vswitch_tx_fn(void *ctx, const void *frame, size_t len,
 			      const struct ovb_net_meta *meta);
 
 /**
+ * Deliver one frame given in two pieces: @hdr holds its first @hlen bytes
+ * (all of its headers), @rest the other @rest_len (for example payload in
+ * the sending guest's memory, which may change under the call: data, not
+ * headers).  Both are valid only during the call.  Returns as
+ * ovb_vswitch_tx_fn.
+ */
+typedef int ovb_vswitch_txv_fn(void *ctx, const void *hdr, size_t hlen,
+			       const void *rest, size_t rest_len,
+			       const struct ovb_net_meta *meta);
+
+/**
  * Hand over what the port's receiver holds back (see
  * ovb_vswitch_port_set_flush).  Called with no switch lock held by the
  * caller's own thread; may run concurrently with deliveries.
@@ -108,6 +119,15 @@ int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
 			       ovb_vswitch_flush_fn *flush);
 
 /**
+ * Let a port take frames in two pieces (ovb_vswitch_input_split) through
+ * @txv when it needs no software fallback for them; other frames still go
+ * through its transmit callback.  Returns 0 or -ENODEV.
+ */
+OVB_API
+int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
+			     ovb_vswitch_txv_fn *txv);
+
+/**
  * Open a batch of inputs on the calling thread: ports that deliver with a
  * flush callback are flushed once, by ovb_vswitch_batch_end(), instead of
  * after every input.  Nests; only the outermost end flushes.  A batch on
@@ -140,6 +160,20 @@ OVB_API
 int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 		      const void *frame, size_t len,
 		      const struct ovb_net_meta *meta);
+
+/**
+ * ovb_vswitch_input() for a frame in two pieces: @hdr, its first @hlen
+ * bytes (at least the Ethernet header; for a TSO frame all its headers),
+ * and @rest, the other @rest_len.  A port with a txv callback
+ * (ovb_vswitch_port_set_txv) that takes the frame as it is gets the
+ * pieces unjoined; every other port, and every software fallback, gets
+ * one joined copy, made at most once per input.  Same returns, and
+ * -EBADMSG also for @hlen below 14.
+ */
+OVB_API
+int ovb_vswitch_input_split(struct ovb_vswitch *sw, unsigned int port,
+			    const void *hdr, size_t hlen, const void *rest,
+			    size_t rest_len, const struct ovb_net_meta *meta);
 
 /** Copy a port's counters.  Returns 0 or -ENODEV. */
 OVB_API

@@ -641,9 +641,12 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 						  OVB_VSWITCH_CAP_TSO4 |
 						  OVB_VSWITCH_CAP_TSO6,
 					  netvsp__port_tx, nic, &nic->port);
-		if (!rc)
+		if (!rc) {
 			ovb_vswitch_port_set_flush(nic->vsp->cfg.sw, nic->port,
 						   netvsp__flush);
+			ovb_vswitch_port_set_txv(nic->vsp->cfg.sw, nic->port,
+						 netvsp__port_txv);
+		}
 		if (rc) {
 			ovb_warn("%s: no switch port: %s", nic->name,
 				 strerror(-rc));

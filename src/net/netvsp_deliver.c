@@ -537,11 +537,14 @@ static int deliver_segments(struct netvsp_nic *nic, const void *frame,
  * ranges of one packet.  The headers are made those of the whole frame
  * (IP lengths, IPv4 header checksum); the TCP checksum is reported
  * verified, as the sender's stack made the data and the switch moved it
- * in memory.  Returns -E2BIG when it does not fit the ranges or slots of
- * one packet (the caller segments it instead).
+ * in memory.  @frame holds the headers (h->payload_off bytes), @payload
+ * what follows them: one frame, or two pieces (ovb_vswitch_input_split).
+ * Returns -E2BIG when it does not fit the ranges or slots of one packet
+ * (the caller segments it instead).
  */
 static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
-		       size_t len, const struct ovb_net_meta *meta,
+		       const uint8_t *payload, size_t len,
+		       const struct ovb_net_meta *meta,
 		       const struct ovb_net_hdrs *h)
 {
 	struct ovb_rndis_pktinfo first = { 0 }, rest = { 0 };
@@ -556,6 +559,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 	if (hlen > sizeof(hb) || len - h->l3_off > 0xffff)
 		return -E2BIG;
 	memcpy(hb, frame, hlen);
+	frame = NULL; /* from here on, the payload is read from @payload */
 	if (h->ip_version == 4) {
 		uint32_t ihl = (hb[h->l3_off] & 15u) * 4u;
 		uint16_t c;
@@ -577,7 +581,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 		   OVB_NET_META_CSUM_VALID;
 	if ((rc = ovb_rndis_meta_to_rx(&vm, hb, hlen, &first)) != 0)
 		return rc;
-	ch = netvsp_rss(nic, frame, len, &first);
+	ch = netvsp_rss(nic, hb, hlen, &first);
 	if (!ch)
 		return -ENETDOWN;
 	id = __atomic_add_fetch(&nic->rsc_id, 1, __ATOMIC_RELAXED) & 0xffff;
@@ -617,10 +621,10 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 						   (uint32_t)n, info);
 		if (!i)
 			batch_add(nic, ch, slots[i], hdr, (size_t)hl, hb, hlen,
-				  frame + hlen, n - hlen);
+				  payload, n - hlen);
 		else
 			batch_add(nic, ch, slots[i], hdr, (size_t)hl,
-				  frame + off, n, NULL, 0);
+				  payload + (off - hlen), n, NULL, 0);
 		off += n;
 	}
 	ch->nframes++;
@@ -643,21 +647,32 @@ static bool rsc_on(const struct netvsp_nic *nic, const struct ovb_net_hdrs *h,
 	return h->ip_version == 6 && (on & NETVSP_RSC_IP6);
 }
 
+/* Enter the delivery side: the epoch count the quiesce waits for. */
+static bool port_enter(struct netvsp_nic *nic, uint32_t *e)
+{
+	pthread_rwlock_rdlock(&nic->lock);
+	*e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&nic->rx_busy[*e], 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) &&
+	       ovb_netvsp_link(nic->vsp) && nic->rx_view.len;
+}
+
+static void port_leave(struct netvsp_nic *nic, uint32_t e)
+{
+	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&nic->lock);
+}
+
 /* Switch port transmit: a frame for this guest, on any thread. */
 int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 		    const struct ovb_net_meta *meta)
 {
 	struct netvsp_nic *nic = ctx;
-	struct ovb_netvsp *vsp = nic->vsp;
 	struct ovb_net_hdrs h;
 	int rc = -ENETDOWN;
 	uint32_t e;
 
-	pthread_rwlock_rdlock(&nic->lock);
-	e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
-	__atomic_fetch_add(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) ||
-	    !ovb_netvsp_link(vsp) || !nic->rx_view.len || len < 14)
+	if (!port_enter(nic, &e) || len < 14)
 		goto out;
 	rc = 0;
 	if (!netvsp_filter(nic, frame))
@@ -668,11 +683,64 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	}
 	rc = -E2BIG;
 	if (!ovb_offload_parse(frame, len, &h) && rsc_on(nic, &h, meta))
-		rc = deliver_rsc(nic, frame, len, meta, &h);
+		rc = deliver_rsc(nic, frame,
+				 (const uint8_t *)frame + h.payload_off, len,
+				 meta, &h);
 	if (rc == -E2BIG)
 		rc = deliver_segments(nic, frame, len, meta);
 out:
-	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
-	pthread_rwlock_unlock(&nic->lock);
+	port_leave(nic, e);
+	return rc;
+}
+
+/* netvsp__port_tx for a frame in two pieces, joined into one copy. */
+static int port_tx_joined(struct netvsp_nic *nic, const void *hdr,
+			  size_t hlen, const void *rest, size_t rest_len,
+			  const struct ovb_net_meta *meta)
+{
+	uint8_t *f = malloc(hlen + rest_len);
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	memcpy(f, hdr, hlen);
+	memcpy(f + hlen, rest, rest_len);
+	rc = netvsp__port_tx(nic, f, hlen + rest_len, meta);
+	free(f);
+	return rc;
+}
+
+/*
+ * Switch port transmit in two pieces (ovb_vswitch_input_split): a TSO
+ * frame whose headers are all of @hdr goes coalesced from the pieces into
+ * the guest's slots, so its payload is copied once, from where the sender
+ * left it.  Anything else (no RSC, too large for one packet) is joined
+ * and takes the whole-frame path.
+ */
+int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
+		     const void *rest, size_t rest_len,
+		     const struct ovb_net_meta *meta)
+{
+	struct netvsp_nic *nic = ctx;
+	struct ovb_net_hdrs h;
+	int rc = -ENETDOWN;
+	uint32_t e;
+
+	/* Parsed within @hdr: every header must lie in it, and end it. */
+	if (!meta->gso_type || hlen < 14 || ovb_offload_parse(hdr, hlen, &h) ||
+	    !h.l4_off || h.payload_off != hlen)
+		return port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
+	if (!port_enter(nic, &e))
+		goto out;
+	rc = 0;
+	if (!netvsp_filter(nic, hdr))
+		goto out; /* filtered: not an error */
+	rc = -E2BIG;
+	if (rsc_on(nic, &h, meta))
+		rc = deliver_rsc(nic, hdr, rest, hlen + rest_len, meta, &h);
+out:
+	port_leave(nic, e);
+	if (rc == -E2BIG)
+		rc = port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
 	return rc;
 }

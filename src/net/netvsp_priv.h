@@ -168,6 +168,9 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       const void *frame, size_t flen, bool block);
 int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 		    const struct ovb_net_meta *meta);
+int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
+		     const void *rest, size_t rest_len,
+		     const struct ovb_net_meta *meta);
 uint32_t netvsp__slot_size(uint32_t mtu);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
 

@@ -3,8 +3,8 @@
  * netvsp frames from the guest (towards the guest: netvsp_deliver.c): the
  * RNDIS PACKET messages of one SEND_RNDIS_PKT, in a send section or in page
  * buffers, go into the switch straight from guest memory; a frame with
- * checksum or LSO work pending is first copied and brought to Linux
- * conventions.  Layer: devices.  Spec: docs/wire.md B6, B9.
+ * checksum work pending is first copied and brought to Linux conventions,
+ * an LSO frame only its headers (the payload follows from guest memory).  Layer: devices.  Spec: docs/wire.md B6, B9.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -47,6 +47,52 @@ struct netvsp_tally {
 	uint64_t frames, bytes;
 };
 
+/* Ethernet, VLAN, IP with options or extension headers, and TCP. */
+#define NETVSP_LSO_HDR_MAX 256u
+
+/*
+ * An LSO frame in guest memory into the switch in two pieces: its headers
+ * copied and brought to Linux conventions (ovb_offload_tso_headers), its
+ * payload where the guest put it, so that a receiver taking pieces
+ * (netvsp__port_txv) copies the payload once, into its slots, instead of
+ * after a private copy of the whole frame.  The payload may change under
+ * the switch: it is data, and nothing is parsed from it.  Returns as
+ * netvsp_frame, or -EAGAIN when the headers do not fit the copy (the
+ * caller copies the whole frame instead).
+ */
+static int netvsp_lso_split(struct netvsp_chan *ch,
+			    const struct ovb_rndis_packet *pkt,
+			    struct ovb_net_meta *meta, struct netvsp_tally *t)
+{
+	struct netvsp_nic *nic = ch->nic;
+	uint8_t hb[NETVSP_LSO_HDR_MAX];
+	size_t cap = pkt->frame_len < sizeof(hb) ? pkt->frame_len : sizeof(hb);
+	struct ovb_net_hdrs h;
+
+	memcpy(hb, pkt->frame, cap);
+	/* Parsed in the copy only: the guest's bytes are read once. */
+	if (ovb_offload_parse(hb, cap, &h) || !h.l4_off)
+		return -EAGAIN;
+	if (ovb_offload_tso_headers(hb, h.payload_off, pkt->frame_len, meta))
+		return netvsp_offload_drop(nic, "offload request does not "
+					   "fit the frame");
+	if (meta->gso_size < OVB_OFFLOAD_MIN_MSS ||
+	    pkt->frame_len - h.payload_off < meta->gso_size)
+		return netvsp_offload_drop(nic, "LSO MSS below the minimum or "
+					   "beyond the payload");
+	if (!ovb_netvsp_link(nic->vsp))
+		return 0; /* cable pulled: lost */
+	if (ovb_vswitch_input_split(nic->vsp->cfg.sw, nic->port, hb,
+				    h.payload_off, pkt->frame + h.payload_off,
+				    pkt->frame_len - h.payload_off, meta) < 0) {
+		__atomic_fetch_add(&nic->tx_err, 1, __ATOMIC_RELAXED);
+		return 0; /* dropped by the switch, counted */
+	}
+	t->frames++;
+	t->bytes += pkt->frame_len;
+	return 0;
+}
+
 /*
  * One PACKET message from the guest into the switch.  Returns 0 when the
  * frame went to the switch (counted in @t) or was lost to a pulled cable
@@ -72,6 +118,12 @@ static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
 		return netvsp_offload_drop(nic, "offload PPI names headers "
 					   "past the frame, or LSO MSS 0");
 	frame = pkt.frame;
+	if (meta.gso_type && !private) {
+		int rc = netvsp_lso_split(ch, &pkt, &meta, t);
+
+		if (rc != -EAGAIN)
+			return rc;
+	}
 	if (meta.flags & (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM) ||
 	    meta.gso_type) {
 		/* The work is done on a copy the guest cannot change. */

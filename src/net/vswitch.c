@@ -35,6 +35,7 @@ struct vsw_port {
 	uint8_t idx;
 	uint32_t caps;
 	ovb_vswitch_tx_fn *tx;
+	ovb_vswitch_txv_fn *txv;
 	ovb_vswitch_flush_fn *flush;
 	void *ctx;
 	char name[32];
@@ -59,11 +60,20 @@ struct vsw_view {
 	struct ovb_net_meta meta;
 };
 
-/* One input being delivered; variants are shared by all target ports. */
+/*
+ * One input being delivered; variants are shared by all target ports.  An
+ * input in two pieces (hdr set) has no frame until a port needs it whole:
+ * then the joined view is built, once.
+ */
 struct vsw_xmit {
 	const uint8_t *frame;
 	size_t len;
 	const struct ovb_net_meta *meta;
+	const uint8_t *head;     /**< the MACs: frame, or hdr */
+	const uint8_t *hdr;      /**< split input: first hlen bytes */
+	const uint8_t *rest;     /**< split input: the other len - hlen */
+	size_t hlen;
+	struct vsw_view joined;  /**< split input made whole */
 	struct vsw_view tagged;  /**< VLAN tag moved into the frame */
 	struct vsw_view csum[2]; /**< checksums done: [0] as is, [1] tagged */
 };
@@ -155,11 +165,25 @@ static struct vsw_view *vsw_view_csum(struct vsw_xmit *x, int tagged,
 	return v;
 }
 
-static int vsw_tx(struct vsw_port *p, const void *f, size_t len,
-		  const struct ovb_net_meta *m)
+/* The input as one frame: a split one is joined on first use. */
+static const uint8_t *vsw_frame(struct vsw_xmit *x)
 {
-	int rc = p->tx(p->ctx, f, len, m);
+	struct vsw_view *v = &x->joined;
 
+	if (x->frame || v->built)
+		return x->frame;
+	v->built = true;
+	v->buf = malloc(x->len);
+	if (!v->buf)
+		return NULL;
+	memcpy(v->buf, x->hdr, x->hlen);
+	memcpy(v->buf + x->hlen, x->rest, x->len - x->hlen);
+	x->frame = v->buf;
+	return x->frame;
+}
+
+static int vsw_tx_count(struct vsw_port *p, int rc, size_t len)
+{
 	if (p->flush)
 		vsw_batch.touched |= 1ull << p->idx;
 	if (rc < 0) {
@@ -169,6 +193,12 @@ static int vsw_tx(struct vsw_port *p, const void *f, size_t len,
 	vsw_add(&p->tx_packets, 1);
 	vsw_add(&p->tx_bytes, len);
 	return 1;
+}
+
+static int vsw_tx(struct vsw_port *p, const void *f, size_t len,
+		  const struct ovb_net_meta *m)
+{
+	return vsw_tx_count(p, p->tx(p->ctx, f, len, m), len);
 }
 
 struct vsw_seg_ctx {
@@ -211,13 +241,26 @@ static int vsw_deliver_segments(struct vsw_port *p, const uint8_t *f,
 /* Deliver to one port, doing in software what its receiver cannot. */
 static int vsw_deliver(struct vsw_port *p, struct vsw_xmit *x)
 {
-	const uint8_t *f = x->frame;
+	const uint8_t *f;
 	const struct ovb_net_meta *m = x->meta;
 	size_t len = x->len;
 	struct vsw_view *v;
 	int tagged = 0;
-	uint32_t need;
+	uint32_t need = 0;
 
+	if (m->flags & OVB_NET_META_VLAN)
+		need |= OVB_VSWITCH_CAP_VLAN;
+	if (m->gso_type)
+		need |= m->gso_type == OVB_NET_GSO_TCPV4 ? OVB_VSWITCH_CAP_TSO4 :
+							   OVB_VSWITCH_CAP_TSO6;
+	else if (m->flags & VSW_PENDING)
+		need |= OVB_VSWITCH_CAP_CSUM;
+	if (x->hdr && p->txv && (p->caps & need) == need)
+		return vsw_tx_count(p, p->txv(p->ctx, x->hdr, x->hlen, x->rest,
+					      len - x->hlen, m), len);
+	f = vsw_frame(x);
+	if (!f)
+		goto drop;
 	if ((m->flags & OVB_NET_META_VLAN) &&
 	    !(p->caps & OVB_VSWITCH_CAP_VLAN)) {
 		v = vsw_view_tagged(x);
@@ -251,7 +294,7 @@ drop:
 static int vsw_forward(struct ovb_vswitch *sw, unsigned int in,
 		       struct vsw_xmit *x, uint64_t now)
 {
-	const uint8_t *f = x->frame;
+	const uint8_t *f = x->head;
 	unsigned int out;
 	int n = 0;
 
@@ -322,13 +365,27 @@ int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
 	return rc;
 }
 
-int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
-		      const void *frame, size_t len,
-		      const struct ovb_net_meta *meta)
+int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
+			     ovb_vswitch_txv_fn *txv)
 {
-	static const struct ovb_net_meta plain;
-	struct vsw_xmit x;
-	const uint8_t *f = frame;
+	int rc = -ENODEV;
+
+	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
+		return -ENODEV;
+	pthread_rwlock_wrlock(&sw->ports_lock);
+	if (sw->ports[port].used) {
+		sw->ports[port].txv = txv;
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&sw->ports_lock);
+	return rc;
+}
+
+/* One input, whole (x->frame) or in two pieces (x->hdr, x->rest). */
+static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
+		     struct vsw_xmit *x, size_t head_len)
+{
+	const uint8_t *f = x->head;
 	struct vsw_port *in;
 	uint64_t now;
 	int n;
@@ -340,11 +397,10 @@ int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 	 * struct (three views with their metadata) per frame was a
 	 * `rep stos` taking 5 % of a 64-byte guest->host run.
 	 */
-	x.frame = frame;
-	x.len = len;
-	x.meta = meta ? meta : &plain;
-	x.tagged.built = x.csum[0].built = x.csum[1].built = false;
-	x.tagged.buf = x.csum[0].buf = x.csum[1].buf = NULL;
+	x->tagged.built = x->csum[0].built = x->csum[1].built = false;
+	x->joined.built = false;
+	x->tagged.buf = x->csum[0].buf = x->csum[1].buf = NULL;
+	x->joined.buf = NULL;
 	pthread_rwlock_rdlock(&sw->ports_lock);
 	in = &sw->ports[port];
 	if (!in->used) {
@@ -352,8 +408,8 @@ int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 		return -ENODEV;
 	}
 	vsw_add(&in->rx_packets, 1);
-	vsw_add(&in->rx_bytes, len);
-	if (!frame || len < 14 || (f[6] & 1) ||
+	vsw_add(&in->rx_bytes, x->len);
+	if (!f || head_len < 14 || (f[6] & 1) ||
 	    ovb__vswitch_fdb_mac(f + 6) == 0) {
 		vsw_add(&in->rx_drops, 1);
 		pthread_rwlock_unlock(&sw->ports_lock);
@@ -367,19 +423,52 @@ int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
 		uint64_t owed = vsw_batch.touched;
 
 		vsw_batch.touched = 0;
-		n = vsw_forward(sw, port, &x, now);
+		n = vsw_forward(sw, port, x, now);
 		vsw_flush(sw);
 		vsw_batch.touched = owed;
 	} else {
-		n = vsw_forward(sw, port, &x, now);
+		n = vsw_forward(sw, port, x, now);
 		if (!vsw_batch.depth)
 			vsw_flush(sw);
 	}
 	pthread_rwlock_unlock(&sw->ports_lock);
-	vsw_view_free(&x.tagged);
-	vsw_view_free(&x.csum[0]);
-	vsw_view_free(&x.csum[1]);
+	vsw_view_free(&x->joined);
+	vsw_view_free(&x->tagged);
+	vsw_view_free(&x->csum[0]);
+	vsw_view_free(&x->csum[1]);
 	return n;
+}
+
+int ovb_vswitch_input(struct ovb_vswitch *sw, unsigned int port,
+		      const void *frame, size_t len,
+		      const struct ovb_net_meta *meta)
+{
+	static const struct ovb_net_meta plain;
+	struct vsw_xmit x;
+
+	x.frame = x.head = frame;
+	x.len = len;
+	x.meta = meta ? meta : &plain;
+	x.hdr = NULL;
+	return vsw_input(sw, port, &x, len);
+}
+
+int ovb_vswitch_input_split(struct ovb_vswitch *sw, unsigned int port,
+			    const void *hdr, size_t hlen, const void *rest,
+			    size_t rest_len, const struct ovb_net_meta *meta)
+{
+	static const struct ovb_net_meta plain;
+	struct vsw_xmit x;
+
+	if (!rest && rest_len)
+		return -EINVAL;
+	x.frame = NULL;
+	x.head = x.hdr = hdr;
+	x.hlen = hlen;
+	x.rest = rest;
+	x.len = hlen + rest_len;
+	x.meta = meta ? meta : &plain;
+	return vsw_input(sw, port, &x, hlen);
 }
 
 int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,

@@ -3,8 +3,8 @@
  * Unit tests: the learning virtual switch.  Learning and unicast, flooding
  * of broadcast, multicast and unknown unicast, no reflection to the ingress
  * port, MAC moves, aging with an injected clock, bucket eviction, counters,
- * port removal, the software offload fallbacks per port capability, a
- * re-entrant transmit callback, and concurrent inputs from many threads.
+ * port removal, the software offload fallbacks per port capability, frames
+ * in two pieces, a re-entrant transmit callback, and concurrent inputs from many threads.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -474,6 +474,113 @@ static void test_offload_fallbacks(void **state)
 	ovb_vswitch_destroy(sw);
 }
 
+/* What a port taking pieces saw (ovb_vswitch_port_set_txv). */
+static struct {
+	unsigned int calls;
+	const void *hdr, *rest;
+	size_t hlen, rest_len;
+	uint8_t joined[9000];
+} pieces;
+
+static int sink_txv(void *ctx, const void *hdr, size_t hlen,
+		    const void *rest, size_t rest_len,
+		    const struct ovb_net_meta *meta)
+{
+	pieces.calls++;
+	pieces.hdr = hdr;
+	pieces.rest = rest;
+	pieces.hlen = hlen;
+	pieces.rest_len = rest_len;
+	if (hlen + rest_len <= sizeof(pieces.joined)) {
+		memcpy(pieces.joined, hdr, hlen);
+		memcpy(pieces.joined + hlen, rest, rest_len);
+	}
+	return 0;
+}
+
+/*
+ * A frame in two pieces: a port with a txv callback that needs no
+ * fallback gets the caller's pieces themselves (no copy made); a port
+ * without one gets the frame joined, byte for byte; a port that needs a
+ * fallback (no TSO) gets segments of the joined frame through tx, even
+ * with a txv callback.
+ */
+static void test_split_input(void **state)
+{
+	struct ovb_vswitch *sw;
+	struct ovb_vswitch_config cfg = { .clock = fake_clock };
+	struct ovb_vswitch_port_stats st;
+	unsigned int pc, whole, plain, in;
+	static uint8_t f[9000];
+	uint8_t hdr[54];
+	struct ovb_net_meta m = {
+		.flags = OVB_NET_META_CSUM_PARTIAL, .csum_start = 34,
+		.csum_offset = 16, .gso_type = OVB_NET_GSO_TCPV4,
+		.gso_size = 1460, .hdr_len = 54,
+	};
+	size_t n = tcp_frame(f, 0x60, 8000);
+	uint32_t all = OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+		       OVB_VSWITCH_CAP_VLAN;
+
+	for (size_t i = 54; i < n; i++)
+		f[i] = (uint8_t)(i * 7);
+	memcpy(hdr, f, sizeof(hdr));
+	memset(sinks, 0, sizeof(sinks));
+	memset(&pieces, 0, sizeof(pieces));
+	assert_int_equal(ovb_vswitch_create(&cfg, &sw), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "pieces", all, sink_tx,
+					      &sinks[0], &pc), 0);
+	assert_int_equal(ovb_vswitch_port_set_txv(sw, pc, sink_txv), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "whole", all, sink_tx,
+					      &sinks[1], &whole), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "plain", 0, sink_tx,
+					      &sinks[2], &plain), 0);
+	assert_int_equal(ovb_vswitch_port_set_txv(sw, plain, sink_txv), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "in", 0, sink_tx,
+					      &sinks[3], &in), 0);
+	assert_int_equal(ovb_vswitch_port_set_txv(sw, 40, sink_txv), -ENODEV);
+
+	/* Unknown destination: flooded to the three other ports. */
+	assert_int_equal(ovb_vswitch_input_split(sw, in, hdr, sizeof(hdr),
+						 f + 54, n - 54, &m), 3);
+	assert_int_equal(pieces.calls, 1);
+	assert_ptr_equal(pieces.hdr, hdr);
+	assert_ptr_equal(pieces.rest, f + 54);
+	assert_int_equal(pieces.hlen, 54);
+	assert_int_equal(pieces.rest_len, n - 54);
+	assert_memory_equal(pieces.joined, f, n);
+	assert_int_equal(got(0), 0);
+	assert_int_equal(got(1), 1);
+	assert_int_equal(sinks[1].last_len, n);
+	assert_int_equal(sinks[1].last_meta.gso_type, OVB_NET_GSO_TCPV4);
+	assert_int_equal(got(2), 6);
+	assert_int_equal(sinks[2].last_len, 54 + 8000 - 5 * 1460);
+	assert_memory_equal(sinks[2].last + 54, f + 54 + 5 * 1460,
+			    8000 - 5 * 1460);
+	assert_int_equal(ovb_vswitch_port_stats(sw, pc, &st), 0);
+	assert_int_equal(st.tx_packets, 1);
+	assert_int_equal(st.tx_bytes, n);
+	assert_int_equal(ovb_vswitch_port_stats(sw, in, &st), 0);
+	assert_int_equal(st.rx_bytes, n);
+
+	/* The source was learned from the header piece: unicast back. */
+	memset(sinks, 0, sizeof(sinks));
+	memcpy(hdr, f, sizeof(hdr));
+	hdr[5] = 0x60;
+	hdr[11] = 0x61;
+	assert_int_equal(ovb_vswitch_input_split(sw, pc, hdr, sizeof(hdr),
+						 f + 54, n - 54, &m), 1);
+	assert_int_equal(got(3), 6); /* "in" takes no TSO: segments */
+	assert_memory_equal(sinks[3].last, hdr, 12);
+
+	/* Bad pieces. */
+	assert_int_equal(ovb_vswitch_input_split(sw, in, hdr, 13, f + 13,
+						 100, &m), -EBADMSG);
+	assert_int_equal(ovb_vswitch_input_split(sw, in, hdr, 54, NULL, 100,
+						 &m), -EINVAL);
+	ovb_vswitch_destroy(sw);
+}
+
 static void test_reentrant_callback(void **state)
 {
 	struct ovb_vswitch *sw = *state;
@@ -580,6 +687,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counters_and_removal,
 						setup, teardown),
 		cmocka_unit_test(test_offload_fallbacks),
+		cmocka_unit_test(test_split_input),
 		cmocka_unit_test_setup_teardown(test_reentrant_callback, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_inputs, setup,
