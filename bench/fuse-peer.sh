@@ -8,7 +8,11 @@
 #
 #  - uring:           vmbus host --disk FILE + vmbus guest --mount DIR
 #                     --fuse-uring=on (our FUSE server over io_uring; its
-#                     queues spin for few completions, --fuse-spin default)
+#                     queues spin for few completions, --fuse-spin default;
+#                     the host's workers spin for the next request while
+#                     requests come often, --disk-spin default)
+#  - uring-nohspin:   uring with the host's --disk-spin 0 (its workers
+#                     always sleep: the defaults before host spinning)
 #  - uring-hostpoll:  the same with the host in polling mode (--poll 50 on
 #                     the host only: what a user with a core to spare for
 #                     the host would run)
@@ -256,6 +260,7 @@ for pass in $(seq "$REPEAT"); do
 	ours uring-hostpoll --poll "$POLL_US" -- --fuse-uring=on
 	ours uring-poll --poll "$POLL_US" -- --fuse-uring=on --storage-poll "$POLL_US"
 	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
+	ours uring-nohspin --disk-spin "${FUSE_PEER_DISK_SPIN:-0}" -- --fuse-uring=on
 	ours uring-pin -- --fuse-uring=on --fuse-pin
 	[ -n "$BEFORE" ] && BIN=$BEFORE ours before -- --fuse-uring=on
 	ours libfuse -- --fuse-uring=off
@@ -276,6 +281,7 @@ for line in open(rows):
     dio[t] = d
 names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
          "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
+         "uring-nohspin": "uring-nohspin",
          "uring-pin": "uring-pin",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
          "qsd": "qsd", "engine": "fio-engine"}
@@ -283,12 +289,15 @@ what = {"uring": "ours, FUSE over io_uring (defaults)",
         "uring-hostpoll": "ours, host --poll 50",
         "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
         "uring-nospin": "ours, --fuse-spin 0",
+        "uring-nohspin": "ours, host --disk-spin %s"
+                         % os.environ.get("FUSE_PEER_DISK_SPIN", "0"),
         "uring-pin": "ours, --fuse-pin",
         "before": "ours, " + (os.environ.get("FUSE_PEER_BEFORE") or "before"),
         "libfuse": "ours over libfuse", "pt": "libfuse's passthrough_ll",
         "qsd": "qemu-storage-daemon's FUSE export",
         "engine": "fio engine (no FUSE, no loop)"}
-ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin", "uring-pin"]
+ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin",
+        "uring-nohspin", "uring-pin"]
 order = [t for t in names if any(t in v for v in runs.values())]
 def val(w, t):
     v = runs.get(w, {}).get(t)
@@ -308,7 +317,7 @@ for t in order:
 print("  best          the best of our io_uring columns (which one)")
 print("  /pt /qsd /eng best over passthrough_ll, qemu-storage-daemon, the fio"
       " engine; goal in [ ], * = short of it")
-hdr = "%-18s" % "workload" + "".join("%13s" % names[t] for t in order)
+hdr = "%-18s" % "workload" + "".join("%14s" % names[t] for t in order)
 hdr += "  %-20s%11s%11s%11s" % ("best", "/pt [1.0]", "/qsd [1.5]", "/eng [0.9]")
 print(hdr)
 goals = {"4k": [("pt", "vs_passthrough_ll", 1.0),
@@ -325,7 +334,7 @@ for w in ["randread-4k-qd32", "randread-4k-qd1", "randwrite-4k-qd32",
     line = "%-18s" % w
     for t in order:
         v = val(w, t)
-        line += "%13s" % ("-" if v is None else "%.0f" % v)
+        line += "%14s" % ("-" if v is None else "%.0f" % v)
     line += "  %-20s" % ("-" if not best else "%.0f %s" % (val(w, best), names[best]))
     g = goals["128k" if "128k" in w else "4k"]
     for peer, key in (("pt", "vs_passthrough_ll"), ("qsd", "vs_qemu_storage_daemon"),

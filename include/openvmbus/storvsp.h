@@ -57,6 +57,14 @@ struct ovb_storvsp_cfg {
 	 * 0: interrupt mode.
 	 */
 	uint32_t poll_us;
+	/**
+	 * Interrupt mode: at most this many microseconds each channel
+	 * worker spins for the guest's next request after a drain, while
+	 * the gaps between requests stay that short (ovb_chan_set_adaptive_
+	 * reply: an idle channel sleeps).  0: the default (200), < 0: never
+	 * (at most 1000000).
+	 */
+	int32_t spin_us;
 };
 
 /** Counters (monotonic) over every partition and channel. */

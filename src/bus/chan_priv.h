@@ -59,11 +59,13 @@ struct ovb_chan {
 	uint32_t spin_gen;        /* poll_gen when that idle spell began */
 	uint64_t self_wakes;      /* wake_fd writes by our own turns */
 	uint32_t adapt_us;        /* worker: adaptive spin budget, 0 off */
+	uint32_t adapt_peak;      /* worker, reply mode: longest recent gap */
 	bool started;
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
 	uint32_t spin_us; /* atomic */
 	bool adaptive;    /* atomic: interrupt mode spins adaptively */
+	uint32_t reply_max_us; /* atomic: reply mode's bound; 0: stream mode */
 	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
 	bool rx_held;      /* atomic: ovb_chan_hold_rx(), ring left alone */
 	int send_timeout_ms;
