@@ -28,10 +28,16 @@
 #  - engine:          fio through build/openvmbus-fio.so straight to a host
 #                     over the same kind of file (no FUSE, no loop), for
 #                     the 128 KiB rows: the bus's own figure
+#  - copy:            fio psync (QD1) on a tmpfs file, 128 KiB rows: one
+#                     kernel copy alone, the rate of the copy the guest's
+#                     kernel adds between loop's pages and our FUSE payload
 #
 # Workloads: 4k random read and write at QD32 and QD1, 128k sequential
 # read and write at QD8.  Prints a table: every target's figure per row,
-# the best of ours, its ratios to the peers with the goal of each, and
+# the best of ours, its ratios to the peers with the goal of each; for the
+# 128k rows the ceilings (the engine's host copy and the guest kernel's
+# copy in series, and passthrough_ll: the FUSE+loop stack with no bus)
+# and how close ours is to them; and
 # writes JSON (default build/bench/fuse-peer.json).  What cannot run is
 # printed with the reason and skipped.  Each loop device's
 # /sys/block/loopN/loop/dio is read back and reported: 1 means loop really
@@ -57,7 +63,7 @@ json=${1:-$BUILD/bench/fuse-peer.json}
 VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
 ENGINE=$BUILD/openvmbus-fio.so
 SECS=${FUSE_PEER_SECONDS:-5}
-ONLY=${FUSE_PEER_ONLY:-uring,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine}
+ONLY=${FUSE_PEER_ONLY:-uring,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
 ROWS=${FUSE_PEER_ROWS:-}
 REPEAT=${FUSE_PEER_REPEAT:-1}
 BEFORE=${FUSE_PEER_BEFORE:-}
@@ -253,6 +259,27 @@ engine() {
 	rm -f "$img"
 }
 
+# One kernel copy alone, the guest kernel's share of the 128k rows: fio
+# psync (QD1, one thread, no bus, no FUSE) on a tmpfs file, read copies
+# page cache -> user buffer, write user buffer -> page cache: the same
+# 128 KiB memory copy the guest's kernel makes between loop's pages and
+# our FUSE payload (and the host between tmpfs and guest pages).
+copyrate() {
+	local img=$dir/copy.img w r
+	wanted copy || return 0
+	mkimg "$img"
+	echo "copy: fio --ioengine=psync --direct=0 on a tmpfs file (one kernel copy per request)"
+	for w in $WORKLOADS; do
+		[[ $w == seq* ]] || continue
+		row_wanted "${w%%:*}" || continue
+		r=$(run_fio "$img" "${w%:*}:1" psync 0)
+		[ -n "$r" ] || { echo "  ${w%%:*}: fio failed"; continue; }
+		echo "  ${w%%:*}: $r" | awk '{ printf "  %-18s %10.0f IOPS %9.1f MB/s\n", $1, $2, $3 }'
+		echo "copy ${w%%:*} $r -" >>"$rows"
+	done
+	rm -f "$img"
+}
+
 echo "bench/fuse-peer.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per measurement, fio $(fio --version), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for pass in $(seq "$REPEAT"); do
 	[ "$REPEAT" -gt 1 ] && echo "== pass $pass of $REPEAT"
@@ -267,6 +294,7 @@ for pass in $(seq "$REPEAT"); do
 	passthrough
 	qsd
 	engine
+	copyrate
 done
 
 python3 - "$rows" "$json" "$SECS" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF'
@@ -284,7 +312,7 @@ names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
          "uring-nohspin": "uring-nohspin",
          "uring-pin": "uring-pin",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
-         "qsd": "qsd", "engine": "fio-engine"}
+         "qsd": "qsd", "engine": "fio-engine", "copy": "copy"}
 what = {"uring": "ours, FUSE over io_uring (defaults)",
         "uring-hostpoll": "ours, host --poll 50",
         "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
@@ -295,10 +323,11 @@ what = {"uring": "ours, FUSE over io_uring (defaults)",
         "before": "ours, " + (os.environ.get("FUSE_PEER_BEFORE") or "before"),
         "libfuse": "ours over libfuse", "pt": "libfuse's passthrough_ll",
         "qsd": "qemu-storage-daemon's FUSE export",
-        "engine": "fio engine (no FUSE, no loop)"}
+        "engine": "fio engine (no FUSE, no loop)",
+        "copy": "one kernel copy alone (fio psync on tmpfs, QD1)"}
 ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin",
         "uring-nohspin", "uring-pin"]
-order = [t for t in names if any(t in v for v in runs.values())]
+order = [t for t in names if t != "copy" and any(t in v for v in runs.values())]
 def val(w, t):
     v = runs.get(w, {}).get(t)
     if not v:
@@ -351,6 +380,32 @@ for w in ["randread-4k-qd32", "randread-4k-qd1", "randwrite-4k-qd32",
         line += "%11s" % cell
     ratios[w] = r
     print(line)
+ceil = {}
+for w in ["seqread-128k-qd8", "seqwrite-128k-qd8"]:
+    e, c, pt = val(w, "engine"), val(w, "copy"), val(w, "pt")
+    best = ratios.get(w, {}).get("best_ours")
+    b = val(w, best) if best else None
+    if not (e and c):
+        continue
+    # The engine's figure is the host's copy plus the bus; through loop
+    # and FUSE the guest's kernel copies every byte once more.  In
+    # series the two give 1/(1/e + 1/c); overlapped on two cores, e.
+    serial = 1 / (1 / e + 1 / c)
+    ceil[w] = {"two_copies_serial": round(serial), "engine": round(e),
+               "copy": round(c), "ours": round(b) if b else None,
+               "ours_vs_serial": ratio(b, serial) if b else None,
+               "passthrough_ll": round(pt) if pt else None}
+if ceil:
+    print()
+    print("128k ceilings (MB/s): two copies in series = 1/(1/engine + 1/copy); "
+          "passthrough_ll = the FUSE+loop stack with no bus")
+    for w, x in ceil.items():
+        print("  %-18s ours %s = %s of the engine %d, %s of two copies in "
+              "series %d (one copy alone %d); passthrough_ll %s"
+              % (w, x["ours"], "%.2fx" % (x["ours"] / x["engine"])
+                 if x["ours"] else "-", x["engine"],
+                 "%.2fx" % x["ours_vs_serial"] if x["ours_vs_serial"] else "-",
+                 x["two_copies_serial"], x["copy"], x["passthrough_ll"]))
 print()
 print("Goals (issue 14): 4k rows >= 1.0x passthrough_ll and >= 1.5x "
       "qemu-storage-daemon; 128k rows >= 0.9x the fio engine (their ratios "
@@ -360,7 +415,8 @@ print("loop dio per target (1: loop does direct I/O on the file): " +
 os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
 json.dump({"bench": "fuse-peer", "seconds": secs, "cpus": os.cpu_count(),
            "load": load, "kernel": platform.release(), "what": what,
-           "loop_dio": dio, "runs": runs, "ratios": ratios},
+           "loop_dio": dio, "runs": runs, "ratios": ratios,
+           "ceilings_128k": ceil},
           open(out, "w"), indent=1)
 print("wrote " + out)
 EOF

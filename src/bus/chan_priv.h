@@ -24,6 +24,7 @@
 #define CHAN_ADAPT_MIN_US 4u     /* halved below this: off */
 #define CHAN_ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
 #define CHAN_ADAPT_REARM_US 500u /* a sleep this short arms it */
+#define CHAN_ADAPT_BACKOFF_MAX 64u /* reply mode: drains unspun, at most */
 
 struct chan_req {
 	ovb_chan_comp_fn *fn;
@@ -60,6 +61,8 @@ struct ovb_chan {
 	uint64_t self_wakes;      /* wake_fd writes by our own turns */
 	uint32_t adapt_us;        /* worker: adaptive spin budget, 0 off */
 	uint32_t adapt_peak;      /* worker, reply mode: longest recent gap */
+	uint32_t adapt_skip;      /* worker, reply mode: drains left unspun */
+	uint32_t adapt_backoff;   /* worker, reply mode: after a miss, skip */
 	bool started;
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */

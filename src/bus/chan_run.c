@@ -27,7 +27,16 @@
  * more than a spin would have) arms a spin of CHAN_ADAPT_START_US, each
  * spin that finds work doubles it up to CHAN_ADAPT_MAX_US, and each that
  * runs out halves it until it is gone.  An idle channel therefore spins
- * once, briefly, and then sleeps (counted in `sleeps`).
+ * once, briefly, and then sleeps (counted in `sleeps`).  Request/reply
+ * channels may opt in with a bound of their own
+ * (ovb_chan_set_adaptive_reply: a disk's, whose next request comes one
+ * guest round trip after the reply, tens of microseconds, longer than the
+ * stream rule's spins): the worker learns the gap from a reply to the
+ * next request and spins twice the longest recent one, up to the bound;
+ * a gap longer than the bound turns the spin off, and each spin that
+ * meets nothing leaves the next 1, 2, 4 ... 64 drains unspun (bursts of
+ * requests, not ping-pong).  Time spent in adaptive spins is counted
+ * (`adapt_spin_us`).
  */
 #include <errno.h>
 #include <poll.h>
@@ -112,19 +121,34 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
 	*spun = 0;
 	if (!chan->adapt_us)
 		return false;
+	/* Reply mode: after misses, leave a few drains unspun (backoff). */
+	if (rmax && chan->adapt_skip) {
+		chan->adapt_skip--;
+		return false;
+	}
 	t0 = ovb_now_us();
 	hit = chan_spin(chan, chan->adapt_us, gen);
 	*spun = ovb_now_us() - t0;
 	STAT_ADD(chan, adapt_spin_us, *spun);
 	if (hit) {
 		STAT_ADD(chan, adapt_hits, 1);
-		if (rmax)
+		if (rmax) {
+			chan->adapt_backoff = 0;
 			chan_reply_learn(chan, *spun, rmax);
-		else
+		} else
 			chan->adapt_us = chan->adapt_us * 2 > CHAN_ADAPT_MAX_US
 						 ? CHAN_ADAPT_MAX_US
 						 : chan->adapt_us * 2;
 		return true;
+	}
+	if (rmax) {
+		/* Bursts, not ping-pong: double the drains left unspun. */
+		chan->adapt_backoff = chan->adapt_backoff
+			? (chan->adapt_backoff * 2 > CHAN_ADAPT_BACKOFF_MAX
+				   ? CHAN_ADAPT_BACKOFF_MAX
+				   : chan->adapt_backoff * 2)
+			: 1;
+		chan->adapt_skip = chan->adapt_backoff;
 	}
 	chan->adapt_us /= 2;
 	if (chan->adapt_us < CHAN_ADAPT_MIN_US)
@@ -196,6 +220,8 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 		if (spun + slept > rmax) {
 			chan->adapt_us = 0;
 			chan->adapt_peak = 0;
+			chan->adapt_skip = 0;
+			chan->adapt_backoff = 0;
 		} else {
 			chan_reply_learn(chan, spun + slept, rmax);
 		}
