@@ -8,11 +8,10 @@
 #
 #  - uring:           vmbus host --disk FILE + vmbus guest --mount DIR
 #                     --fuse-uring=on (our FUSE server over io_uring; its
-#                     queues spin for few completions, --fuse-spin default;
-#                     the host's workers spin for the next request while
-#                     requests come often, --disk-spin default)
-#  - uring-nohspin:   uring with the host's --disk-spin 0 (its workers
-#                     always sleep: the defaults before host spinning)
+#                     queues spin for few completions, --fuse-spin default)
+#  - uring-hspin:     uring with the host's --disk-spin 200 (its workers
+#                     spin up to 200 us for the next request while
+#                     requests come that often; FUSE_PEER_DISK_SPIN=US)
 #  - uring-hostpoll:  the same with the host in polling mode (--poll 50 on
 #                     the host only: what a user with a core to spare for
 #                     the host would run)
@@ -63,7 +62,7 @@ json=${1:-$BUILD/bench/fuse-peer.json}
 VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
 ENGINE=$BUILD/openvmbus-fio.so
 SECS=${FUSE_PEER_SECONDS:-5}
-ONLY=${FUSE_PEER_ONLY:-uring,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
+ONLY=${FUSE_PEER_ONLY:-uring,uring-hspin,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
 ROWS=${FUSE_PEER_ROWS:-}
 REPEAT=${FUSE_PEER_REPEAT:-1}
 BEFORE=${FUSE_PEER_BEFORE:-}
@@ -287,7 +286,7 @@ for pass in $(seq "$REPEAT"); do
 	ours uring-hostpoll --poll "$POLL_US" -- --fuse-uring=on
 	ours uring-poll --poll "$POLL_US" -- --fuse-uring=on --storage-poll "$POLL_US"
 	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
-	ours uring-nohspin --disk-spin "${FUSE_PEER_DISK_SPIN:-0}" -- --fuse-uring=on
+	ours uring-hspin --disk-spin "${FUSE_PEER_DISK_SPIN:-200}" -- --fuse-uring=on
 	ours uring-pin -- --fuse-uring=on --fuse-pin
 	[ -n "$BEFORE" ] && BIN=$BEFORE ours before -- --fuse-uring=on
 	ours libfuse -- --fuse-uring=off
@@ -309,7 +308,7 @@ for line in open(rows):
     dio[t] = d
 names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
          "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
-         "uring-nohspin": "uring-nohspin",
+         "uring-hspin": "uring+hspin",
          "uring-pin": "uring-pin",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
          "qsd": "qsd", "engine": "fio-engine", "copy": "copy"}
@@ -317,8 +316,8 @@ what = {"uring": "ours, FUSE over io_uring (defaults)",
         "uring-hostpoll": "ours, host --poll 50",
         "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
         "uring-nospin": "ours, --fuse-spin 0",
-        "uring-nohspin": "ours, host --disk-spin %s"
-                         % os.environ.get("FUSE_PEER_DISK_SPIN", "0"),
+        "uring-hspin": "ours, host --disk-spin %s"
+                         % os.environ.get("FUSE_PEER_DISK_SPIN", "200"),
         "uring-pin": "ours, --fuse-pin",
         "before": "ours, " + (os.environ.get("FUSE_PEER_BEFORE") or "before"),
         "libfuse": "ours over libfuse", "pt": "libfuse's passthrough_ll",
@@ -326,7 +325,7 @@ what = {"uring": "ours, FUSE over io_uring (defaults)",
         "engine": "fio engine (no FUSE, no loop)",
         "copy": "one kernel copy alone (fio psync on tmpfs, QD1)"}
 ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin",
-        "uring-nohspin", "uring-pin"]
+        "uring-hspin", "uring-pin"]
 order = [t for t in names if t != "copy" and any(t in v for v in runs.values())]
 def val(w, t):
     v = runs.get(w, {}).get(t)

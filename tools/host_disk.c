@@ -28,7 +28,7 @@ static struct ovb_disk_spec disk_specs[DISK_MAX];
 static unsigned int disk_n, disk_ide_n;
 static bool disk_want_scsi;
 static uint32_t disk_poll_us;
-static int32_t disk_spin_us; /* storvsp cfg.spin_us: 0 default, < 0 none */
+static uint32_t disk_spin_us; /* storvsp cfg.spin_us: 0 none */
 static struct ovb_storvsp *disk_scsi;
 static struct ovb_storvsp *disk_ide[DISK_MAX_IDE];
 static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,7 +63,7 @@ static int disk_option(int code, const char *arg)
 		if (code == OPT_POLL)
 			disk_poll_us = (uint32_t)v;
 		else
-			disk_spin_us = v ? (int32_t)v : -1;
+			disk_spin_us = (uint32_t)v;
 		return 0;
 	}
 	if (disk_n == DISK_MAX) {
@@ -316,8 +316,8 @@ const struct host_plugin host_plugin_disk = {
 		"for the guest's\n"
 		"                      next request at most US microseconds "
 		"while requests\n"
-		"                      come that often (default 200; 0: "
-		"always sleep)\n",
+		"                      come that often (default 0: always "
+		"sleep)\n",
 	.option = disk_option,
 	.start = disk_start,
 	.stop = disk_stop,

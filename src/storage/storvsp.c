@@ -25,8 +25,6 @@
 #define SVSP_DEFAULT_XFER (1u << 20)
 #define SVSP_DEFAULT_DEPTH 64u
 #define SVSP_MAX_POLL_US 1000000u
-/* Interrupt mode: the workers spin this long at most for the next request. */
-#define SVSP_DEFAULT_SPIN_US 200
 
 /* ---- LUNs ------------------------------------------------------------------ */
 
@@ -200,7 +198,7 @@ int ovb_storvsp_create(const struct ovb_storvsp_cfg *cfg,
 	    (cfg->max_transfer && (cfg->max_transfer % 4096 ||
 				   cfg->max_transfer > (2u << 20))) ||
 	    cfg->poll_us > SVSP_MAX_POLL_US ||
-	    cfg->spin_us > (int32_t)SVSP_MAX_POLL_US)
+	    cfg->spin_us > SVSP_MAX_POLL_US)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -212,8 +210,6 @@ int ovb_storvsp_create(const struct ovb_storvsp_cfg *cfg,
 		c->cfg.max_subchannels = 0;
 	if (!c->cfg.max_transfer)
 		c->cfg.max_transfer = SVSP_DEFAULT_XFER;
-	if (!c->cfg.spin_us)
-		c->cfg.spin_us = SVSP_DEFAULT_SPIN_US;
 	if (!c->cfg.max_version)
 		c->cfg.max_version = VSTOR_PROTO_VERSION_WIN10;
 	if (!c->cfg.depth || c->cfg.depth > 256)
@@ -397,8 +393,8 @@ static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	ovb_chan_set_spin(chan, svsp_on_spin);
 	if (c->cfg.poll_us)
 		ovb_chan_set_poll(chan, c->cfg.poll_us);
-	else if (c->cfg.spin_us > 0)
-		ovb_chan_set_adaptive_reply(chan, (uint32_t)c->cfg.spin_us);
+	else if (c->cfg.spin_us)
+		ovb_chan_set_adaptive_reply(chan, c->cfg.spin_us);
 	ovb_chan_set_ctx(chan, ch);
 	pthread_mutex_lock(&c->lock);
 	if (ovb_vsp_dev_subidx(dev) == 0) {

@@ -445,13 +445,13 @@ static void test_poll_hot_remove(void **state)
 /*
  * QD1 round trips with the host's reply spin at @spin_us (storvsp
  * cfg.spin_us): with a bound far above any gap the workers meet requests
- * while spinning (adapt_hits, spin time counted); with -1 they never
- * spin.  Either way the idle disk ends asleep: after the last request
+ * while spinning (adapt_hits, spin time counted); with 0 (the default)
+ * they never spin.  Either way the idle disk ends asleep: after the last request
  * and a settling pause, 200 ms pass with no spin time added, the host's
  * rings unmasked (a spinning worker keeps its ring masked), and under
  * 100 ms of CPU for the whole process (a spinner would take 200).
  */
-static void check_host_spin(int32_t spin_us, bool expect_hits)
+static void check_host_spin(uint32_t spin_us, bool expect_hits)
 {
 	struct sfx_opts o = { .nluns = 1, .host_spin_us = spin_us };
 	struct sfx *f = sfx_new(&o);
@@ -465,8 +465,8 @@ static void check_host_spin(int32_t spin_us, bool expect_hits)
 		sfx_rw_check(f, s, 0, f->blk[0], (uint64_t)(i % 16) * 4096,
 			     4096, i);
 	sfx_host_chans(f, &b);
-	print_message("host spin %d us: %llu adaptive hits, %llu us spinning, "
-		      "%llu sleeps over %llu packets\n", (int)spin_us,
+	print_message("host spin %u us: %llu adaptive hits, %llu us spinning, "
+		      "%llu sleeps over %llu packets\n", spin_us,
 		      (unsigned long long)(b.st.adapt_hits - a.st.adapt_hits),
 		      (unsigned long long)(b.st.adapt_spin_us -
 					   a.st.adapt_spin_us),
@@ -506,7 +506,7 @@ static void test_host_reply_spin(void **state)
 
 static void test_host_no_spin(void **state)
 {
-	check_host_spin(-1, false);
+	check_host_spin(0, false);
 }
 
 int main(void)
