@@ -9,6 +9,9 @@
 #  - uring:           vmbus host --disk FILE + vmbus guest --mount DIR
 #                     --fuse-uring=on (our FUSE server over io_uring; its
 #                     queues spin for few completions, --fuse-spin default)
+#  - uring-hspin:     uring with the host's --disk-spin 200 (its workers
+#                     spin up to 200 us for the next request while
+#                     requests come that often; FUSE_PEER_DISK_SPIN=US)
 #  - uring-hostpoll:  the same with the host in polling mode (--poll 50 on
 #                     the host only: what a user with a core to spare for
 #                     the host would run)
@@ -24,10 +27,16 @@
 #  - engine:          fio through build/openvmbus-fio.so straight to a host
 #                     over the same kind of file (no FUSE, no loop), for
 #                     the 128 KiB rows: the bus's own figure
+#  - copy:            fio psync (QD1) on a tmpfs file, 128 KiB rows: one
+#                     kernel copy alone, the rate of the copy the guest's
+#                     kernel adds between loop's pages and our FUSE payload
 #
 # Workloads: 4k random read and write at QD32 and QD1, 128k sequential
 # read and write at QD8.  Prints a table: every target's figure per row,
-# the best of ours, its ratios to the peers with the goal of each, and
+# the best of ours, its ratios to the peers with the goal of each; for the
+# 128k rows the ceilings (the engine's host copy and the guest kernel's
+# copy in series, and passthrough_ll: the FUSE+loop stack with no bus)
+# and how close ours is to them; and
 # writes JSON (default build/bench/fuse-peer.json).  What cannot run is
 # printed with the reason and skipped.  Each loop device's
 # /sys/block/loopN/loop/dio is read back and reported: 1 means loop really
@@ -53,7 +62,7 @@ json=${1:-$BUILD/bench/fuse-peer.json}
 VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
 ENGINE=$BUILD/openvmbus-fio.so
 SECS=${FUSE_PEER_SECONDS:-5}
-ONLY=${FUSE_PEER_ONLY:-uring,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine}
+ONLY=${FUSE_PEER_ONLY:-uring,uring-hspin,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
 ROWS=${FUSE_PEER_ROWS:-}
 REPEAT=${FUSE_PEER_REPEAT:-1}
 BEFORE=${FUSE_PEER_BEFORE:-}
@@ -249,6 +258,27 @@ engine() {
 	rm -f "$img"
 }
 
+# One kernel copy alone, the guest kernel's share of the 128k rows: fio
+# psync (QD1, one thread, no bus, no FUSE) on a tmpfs file, read copies
+# page cache -> user buffer, write user buffer -> page cache: the same
+# 128 KiB memory copy the guest's kernel makes between loop's pages and
+# our FUSE payload (and the host between tmpfs and guest pages).
+copyrate() {
+	local img=$dir/copy.img w r
+	wanted copy || return 0
+	mkimg "$img"
+	echo "copy: fio --ioengine=psync --direct=0 on a tmpfs file (one kernel copy per request)"
+	for w in $WORKLOADS; do
+		[[ $w == seq* ]] || continue
+		row_wanted "${w%%:*}" || continue
+		r=$(run_fio "$img" "${w%:*}:1" psync 0)
+		[ -n "$r" ] || { echo "  ${w%%:*}: fio failed"; continue; }
+		echo "  ${w%%:*}: $r" | awk '{ printf "  %-18s %10.0f IOPS %9.1f MB/s\n", $1, $2, $3 }'
+		echo "copy ${w%%:*} $r -" >>"$rows"
+	done
+	rm -f "$img"
+}
+
 echo "bench/fuse-peer.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per measurement, fio $(fio --version), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for pass in $(seq "$REPEAT"); do
 	[ "$REPEAT" -gt 1 ] && echo "== pass $pass of $REPEAT"
@@ -256,12 +286,14 @@ for pass in $(seq "$REPEAT"); do
 	ours uring-hostpoll --poll "$POLL_US" -- --fuse-uring=on
 	ours uring-poll --poll "$POLL_US" -- --fuse-uring=on --storage-poll "$POLL_US"
 	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
+	ours uring-hspin --disk-spin "${FUSE_PEER_DISK_SPIN:-200}" -- --fuse-uring=on
 	ours uring-pin -- --fuse-uring=on --fuse-pin
 	[ -n "$BEFORE" ] && BIN=$BEFORE ours before -- --fuse-uring=on
 	ours libfuse -- --fuse-uring=off
 	passthrough
 	qsd
 	engine
+	copyrate
 done
 
 python3 - "$rows" "$json" "$SECS" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF'
@@ -276,20 +308,25 @@ for line in open(rows):
     dio[t] = d
 names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
          "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
+         "uring-hspin": "uring+hspin",
          "uring-pin": "uring-pin",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
-         "qsd": "qsd", "engine": "fio-engine"}
+         "qsd": "qsd", "engine": "fio-engine", "copy": "copy"}
 what = {"uring": "ours, FUSE over io_uring (defaults)",
         "uring-hostpoll": "ours, host --poll 50",
         "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
         "uring-nospin": "ours, --fuse-spin 0",
+        "uring-hspin": "ours, host --disk-spin %s"
+                         % os.environ.get("FUSE_PEER_DISK_SPIN", "200"),
         "uring-pin": "ours, --fuse-pin",
         "before": "ours, " + (os.environ.get("FUSE_PEER_BEFORE") or "before"),
         "libfuse": "ours over libfuse", "pt": "libfuse's passthrough_ll",
         "qsd": "qemu-storage-daemon's FUSE export",
-        "engine": "fio engine (no FUSE, no loop)"}
-ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin", "uring-pin"]
-order = [t for t in names if any(t in v for v in runs.values())]
+        "engine": "fio engine (no FUSE, no loop)",
+        "copy": "one kernel copy alone (fio psync on tmpfs, QD1)"}
+ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin",
+        "uring-hspin", "uring-pin"]
+order = [t for t in names if t != "copy" and any(t in v for v in runs.values())]
 def val(w, t):
     v = runs.get(w, {}).get(t)
     if not v:
@@ -308,7 +345,7 @@ for t in order:
 print("  best          the best of our io_uring columns (which one)")
 print("  /pt /qsd /eng best over passthrough_ll, qemu-storage-daemon, the fio"
       " engine; goal in [ ], * = short of it")
-hdr = "%-18s" % "workload" + "".join("%13s" % names[t] for t in order)
+hdr = "%-18s" % "workload" + "".join("%14s" % names[t] for t in order)
 hdr += "  %-20s%11s%11s%11s" % ("best", "/pt [1.0]", "/qsd [1.5]", "/eng [0.9]")
 print(hdr)
 goals = {"4k": [("pt", "vs_passthrough_ll", 1.0),
@@ -325,7 +362,7 @@ for w in ["randread-4k-qd32", "randread-4k-qd1", "randwrite-4k-qd32",
     line = "%-18s" % w
     for t in order:
         v = val(w, t)
-        line += "%13s" % ("-" if v is None else "%.0f" % v)
+        line += "%14s" % ("-" if v is None else "%.0f" % v)
     line += "  %-20s" % ("-" if not best else "%.0f %s" % (val(w, best), names[best]))
     g = goals["128k" if "128k" in w else "4k"]
     for peer, key in (("pt", "vs_passthrough_ll"), ("qsd", "vs_qemu_storage_daemon"),
@@ -342,6 +379,32 @@ for w in ["randread-4k-qd32", "randread-4k-qd1", "randwrite-4k-qd32",
         line += "%11s" % cell
     ratios[w] = r
     print(line)
+ceil = {}
+for w in ["seqread-128k-qd8", "seqwrite-128k-qd8"]:
+    e, c, pt = val(w, "engine"), val(w, "copy"), val(w, "pt")
+    best = ratios.get(w, {}).get("best_ours")
+    b = val(w, best) if best else None
+    if not (e and c):
+        continue
+    # The engine's figure is the host's copy plus the bus; through loop
+    # and FUSE the guest's kernel copies every byte once more.  In
+    # series the two give 1/(1/e + 1/c); overlapped on two cores, e.
+    serial = 1 / (1 / e + 1 / c)
+    ceil[w] = {"two_copies_serial": round(serial), "engine": round(e),
+               "copy": round(c), "ours": round(b) if b else None,
+               "ours_vs_serial": ratio(b, serial) if b else None,
+               "passthrough_ll": round(pt) if pt else None}
+if ceil:
+    print()
+    print("128k ceilings (MB/s): two copies in series = 1/(1/engine + 1/copy); "
+          "passthrough_ll = the FUSE+loop stack with no bus")
+    for w, x in ceil.items():
+        print("  %-18s ours %s = %s of the engine %d, %s of two copies in "
+              "series %d (one copy alone %d); passthrough_ll %s"
+              % (w, x["ours"], "%.2fx" % (x["ours"] / x["engine"])
+                 if x["ours"] else "-", x["engine"],
+                 "%.2fx" % x["ours_vs_serial"] if x["ours_vs_serial"] else "-",
+                 x["two_copies_serial"], x["copy"], x["passthrough_ll"]))
 print()
 print("Goals (issue 14): 4k rows >= 1.0x passthrough_ll and >= 1.5x "
       "qemu-storage-daemon; 128k rows >= 0.9x the fio engine (their ratios "
@@ -351,7 +414,8 @@ print("loop dio per target (1: loop does direct I/O on the file): " +
 os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
 json.dump({"bench": "fuse-peer", "seconds": secs, "cpus": os.cpu_count(),
            "load": load, "kernel": platform.release(), "what": what,
-           "loop_dio": dio, "runs": runs, "ratios": ratios},
+           "loop_dio": dio, "runs": runs, "ratios": ratios,
+           "ceilings_128k": ceil},
           open(out, "w"), indent=1)
 print("wrote " + out)
 EOF

@@ -20,7 +20,7 @@
 #define DISK_MAX 64
 #define DISK_MAX_IDE 4
 
-enum { OPT_DISK = PLUGIN_OPT_BASE(2), OPT_SCSI, OPT_POLL };
+enum { OPT_DISK = PLUGIN_OPT_BASE(2), OPT_SCSI, OPT_POLL, OPT_DISK_SPIN };
 
 #define DISK_MAX_POLL_US 1000000u
 
@@ -28,6 +28,7 @@ static struct ovb_disk_spec disk_specs[DISK_MAX];
 static unsigned int disk_n, disk_ide_n;
 static bool disk_want_scsi;
 static uint32_t disk_poll_us;
+static uint32_t disk_spin_us; /* storvsp cfg.spin_us: 0 none */
 static struct ovb_storvsp *disk_scsi;
 static struct ovb_storvsp *disk_ide[DISK_MAX_IDE];
 static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -36,6 +37,7 @@ static const struct option disk_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "scsi", no_argument, NULL, OPT_SCSI },
 	{ "poll", required_argument, NULL, OPT_POLL },
+	{ "disk-spin", required_argument, NULL, OPT_DISK_SPIN },
 	{ 0 },
 };
 
@@ -47,17 +49,21 @@ static int disk_option(int code, const char *arg)
 		disk_want_scsi = true;
 		return 0;
 	}
-	if (code == OPT_POLL) {
+	if (code == OPT_POLL || code == OPT_DISK_SPIN) {
 		char *end;
 		unsigned long v = strtoul(arg, &end, 10);
 
 		if (*end || !*arg || *arg == '-' || v > DISK_MAX_POLL_US) {
-			fprintf(stderr, "vmbus host: --poll wants 0..%u "
+			fprintf(stderr, "vmbus host: --%s wants 0..%u "
 					"microseconds, not '%s'\n",
+				code == OPT_POLL ? "poll" : "disk-spin",
 				DISK_MAX_POLL_US, arg);
 			return 2;
 		}
-		disk_poll_us = (uint32_t)v;
+		if (code == OPT_POLL)
+			disk_poll_us = (uint32_t)v;
+		else
+			disk_spin_us = (uint32_t)v;
 		return 0;
 	}
 	if (disk_n == DISK_MAX) {
@@ -177,7 +183,8 @@ static int disk_start(struct ovb_server *srv, struct control *ctl)
 	for (unsigned int i = 0; i < disk_n; i++) {
 		struct ovb_disk_spec *spec = &disk_specs[i];
 		struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
-					       .poll_us = disk_poll_us };
+					       .poll_us = disk_poll_us,
+					       .spin_us = disk_spin_us };
 		struct ovb_storvsp **c = spec->ide ? &disk_ide[ide] : &disk_scsi;
 		char name[32];
 
@@ -198,7 +205,8 @@ static int disk_start(struct ovb_server *srv, struct control *ctl)
 	}
 	if (disk_want_scsi && !disk_scsi) {
 		struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
-					       .poll_us = disk_poll_us };
+					       .poll_us = disk_poll_us,
+					       .spin_us = disk_spin_us };
 
 		if (ovb_storvsp_create(&cfg, &disk_scsi))
 			return 1;
@@ -303,7 +311,13 @@ const struct host_plugin host_plugin_disk = {
 		"channel worker spins\n"
 		"                      US microseconds on its ring and its "
 		"io_uring before\n"
-		"                      it sleeps (default 0: interrupts)\n",
+		"                      it sleeps (default 0: interrupts)\n"
+		"  --disk-spin US      interrupt mode: a channel worker spins "
+		"for the guest's\n"
+		"                      next request at most US microseconds "
+		"while requests\n"
+		"                      come that often (default 0: always "
+		"sleep)\n",
 	.option = disk_option,
 	.start = disk_start,
 	.stop = disk_stop,

@@ -109,6 +109,8 @@ struct ovb_chan_stats {
 	/** interrupt mode: adaptive spins that found work (sleeps saved) */
 	uint64_t adapt_hits;
 	uint64_t sleeps;      /**< times the worker slept, ring unmasked */
+	/** interrupt mode: microseconds spent in adaptive spins */
+	uint64_t adapt_spin_us;
 };
 
 /**
@@ -189,6 +191,19 @@ void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);
  */
 OVB_API
 void ovb_chan_set_adaptive(struct ovb_chan *chan, bool on);
+
+/**
+ * Adaptive spinning in interrupt mode for a request/reply channel (a
+ * disk's): the worker learns the gap between its last reply and the next
+ * request (the longest recent one, decaying) and, while that gap is at
+ * most @max_us, spins twice the gap after each drain instead of sleeping
+ * and being woken for the next request.  A spin that meets nothing halves
+ * the bound; a sleep longer than @max_us turns the spin off until short
+ * gaps come back, so an idle channel spins at most once, @max_us, after
+ * its last request.  0: off.  Any thread.
+ */
+OVB_API
+void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us);
 
 /**
  * Give the worker's spin a device hook (see ovb_chan_spin_fn).  With a

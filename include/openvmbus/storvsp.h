@@ -57,6 +57,15 @@ struct ovb_storvsp_cfg {
 	 * 0: interrupt mode.
 	 */
 	uint32_t poll_us;
+	/**
+	 * Interrupt mode: at most this many microseconds each channel
+	 * worker spins for the guest's next request after a drain, while
+	 * the gaps between requests stay that short (ovb_chan_set_adaptive_
+	 * reply: an idle channel sleeps).  0: never (the default; on two
+	 * cores the spinner takes the core the guest's side needs, see
+	 * docs/fuse.md); at most 1000000.
+	 */
+	uint32_t spin_us;
 };
 
 /** Counters (monotonic) over every partition and channel. */

@@ -24,6 +24,7 @@
 #define CHAN_ADAPT_MIN_US 4u     /* halved below this: off */
 #define CHAN_ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
 #define CHAN_ADAPT_REARM_US 500u /* a sleep this short arms it */
+#define CHAN_ADAPT_BACKOFF_MAX 64u /* reply mode: drains unspun, at most */
 
 struct chan_req {
 	ovb_chan_comp_fn *fn;
@@ -59,11 +60,15 @@ struct ovb_chan {
 	uint32_t spin_gen;        /* poll_gen when that idle spell began */
 	uint64_t self_wakes;      /* wake_fd writes by our own turns */
 	uint32_t adapt_us;        /* worker: adaptive spin budget, 0 off */
+	uint32_t adapt_peak;      /* worker, reply mode: longest recent gap */
+	uint32_t adapt_skip;      /* worker, reply mode: drains left unspun */
+	uint32_t adapt_backoff;   /* worker, reply mode: after a miss, skip */
 	bool started;
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
 	uint32_t spin_us; /* atomic */
 	bool adaptive;    /* atomic: interrupt mode spins adaptively */
+	uint32_t reply_max_us; /* atomic: reply mode's bound; 0: stream mode */
 	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
 	bool rx_held;      /* atomic: ovb_chan_hold_rx(), ring left alone */
 	int send_timeout_ms;

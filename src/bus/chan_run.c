@@ -27,7 +27,16 @@
  * more than a spin would have) arms a spin of CHAN_ADAPT_START_US, each
  * spin that finds work doubles it up to CHAN_ADAPT_MAX_US, and each that
  * runs out halves it until it is gone.  An idle channel therefore spins
- * once, briefly, and then sleeps (counted in `sleeps`).
+ * once, briefly, and then sleeps (counted in `sleeps`).  Request/reply
+ * channels may opt in with a bound of their own
+ * (ovb_chan_set_adaptive_reply: a disk's, whose next request comes one
+ * guest round trip after the reply, tens of microseconds, longer than the
+ * stream rule's spins): the worker learns the gap from a reply to the
+ * next request and spins twice the longest recent one, up to the bound;
+ * a gap longer than the bound turns the spin off, and each spin that
+ * meets nothing leaves the next 1, 2, 4 ... 64 drains unspun (bursts of
+ * requests, not ping-pong).  Time spent in adaptive spins is counted
+ * (`adapt_spin_us`).
  */
 #include <errno.h>
 #include <poll.h>
@@ -80,19 +89,66 @@ static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
 }
 
 /*
- * Interrupt mode's adaptive spin after a drain (the contract above): true
- * if work arrived within the current budget.
+ * Reply mode (ovb_chan_set_adaptive_reply): a gap of @gap_us between a
+ * drain and the next packet was seen; the bound becomes twice the longest
+ * recent gap (decaying by a sixteenth per gap), within START..@max.
  */
-static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen)
+static void chan_reply_learn(struct ovb_chan *chan, uint64_t gap_us,
+			     uint32_t max)
 {
+	uint32_t g = gap_us > max ? max : (uint32_t)gap_us;
+	uint32_t b;
+
+	chan->adapt_peak -= chan->adapt_peak / 16;
+	if (g > chan->adapt_peak)
+		chan->adapt_peak = g;
+	b = chan->adapt_peak * 2;
+	chan->adapt_us = b < CHAN_ADAPT_START_US ? CHAN_ADAPT_START_US
+			 : b > max ? max : b;
+}
+
+/*
+ * Interrupt mode's adaptive spin after a drain (the contract above): true
+ * if work arrived within the current budget.  @spun gets the time spent.
+ */
+static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
+			    uint64_t *spun)
+{
+	uint32_t rmax = __atomic_load_n(&chan->reply_max_us, __ATOMIC_RELAXED);
+	uint64_t t0;
+	bool hit;
+
+	*spun = 0;
 	if (!chan->adapt_us)
 		return false;
-	if (chan_spin(chan, chan->adapt_us, gen)) {
+	/* Reply mode: after misses, leave a few drains unspun (backoff). */
+	if (rmax && chan->adapt_skip) {
+		chan->adapt_skip--;
+		return false;
+	}
+	t0 = ovb_now_us();
+	hit = chan_spin(chan, chan->adapt_us, gen);
+	*spun = ovb_now_us() - t0;
+	STAT_ADD(chan, adapt_spin_us, *spun);
+	if (hit) {
 		STAT_ADD(chan, adapt_hits, 1);
-		chan->adapt_us = chan->adapt_us * 2 > CHAN_ADAPT_MAX_US
-					 ? CHAN_ADAPT_MAX_US
-					 : chan->adapt_us * 2;
+		if (rmax) {
+			chan->adapt_backoff = 0;
+			chan_reply_learn(chan, *spun, rmax);
+		} else
+			chan->adapt_us = chan->adapt_us * 2 > CHAN_ADAPT_MAX_US
+						 ? CHAN_ADAPT_MAX_US
+						 : chan->adapt_us * 2;
 		return true;
+	}
+	if (rmax) {
+		/* Bursts, not ping-pong: double the drains left unspun. */
+		chan->adapt_backoff = chan->adapt_backoff
+			? (chan->adapt_backoff * 2 > CHAN_ADAPT_BACKOFF_MAX
+				   ? CHAN_ADAPT_BACKOFF_MAX
+				   : chan->adapt_backoff * 2)
+			: 1;
+		chan->adapt_skip = chan->adapt_backoff;
 	}
 	chan->adapt_us /= 2;
 	if (chan->adapt_us < CHAN_ADAPT_MIN_US)
@@ -140,12 +196,15 @@ static void chan_sleep(struct ovb_chan *chan)
 /*
  * The worker's sleep with the ring unmasked.  A sleep that ended soon
  * means traffic flows and the wake-up cost more than a spin: arm the
- * adaptive spin (or double it).  A caller polling the channel keeps the
- * worker out of its way instead.
+ * adaptive spin (stream mode: start or double it; reply mode: learn the
+ * gap, @spun of spin before the sleep included, and turn the spin off
+ * after a gap longer than the bound).  A caller polling the channel
+ * keeps the worker out of its way instead.
  */
-static void chan_sleep_adapt(struct ovb_chan *chan)
+static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 {
 	uint32_t gen = __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED);
+	uint32_t rmax = __atomic_load_n(&chan->reply_max_us, __ATOMIC_RELAXED);
 	uint64_t t0 = ovb_now_us(), slept;
 
 	STAT_ADD(chan, sleeps, 1);
@@ -155,8 +214,20 @@ static void chan_sleep_adapt(struct ovb_chan *chan)
 		chan->adapt_us = 0;
 		return;
 	}
-	if (slept > CHAN_ADAPT_REARM_US ||
-	    __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
+	if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
+		return;
+	if (rmax) {
+		if (spun + slept > rmax) {
+			chan->adapt_us = 0;
+			chan->adapt_peak = 0;
+			chan->adapt_skip = 0;
+			chan->adapt_backoff = 0;
+		} else {
+			chan_reply_learn(chan, spun + slept, rmax);
+		}
+		return;
+	}
+	if (slept > CHAN_ADAPT_REARM_US)
 		return;
 	chan->adapt_us = chan->adapt_us < CHAN_ADAPT_START_US
 				 ? CHAN_ADAPT_START_US
@@ -194,6 +265,7 @@ static void *chan_worker(void *arg)
 						__ATOMIC_RELAXED);
 		uint32_t gen = __atomic_load_n(&chan->poll_gen,
 					       __ATOMIC_RELAXED);
+		uint64_t spun = 0;
 		int n;
 
 		pthread_mutex_lock(&chan->read_lock);
@@ -227,7 +299,7 @@ static void *chan_worker(void *arg)
 			STAT_ADD(chan, spin_hits, 1);
 			continue;
 		}
-		if (!spin && chan_adapt_spin(chan, gen))
+		if (!spin && chan_adapt_spin(chan, gen, &spun))
 			continue; /* adapt_us stays 0 unless the device asked */
 		/* Unmask, then re-check: data that raced in is read now. */
 		pthread_mutex_lock(&chan->read_lock);
@@ -236,7 +308,7 @@ static void *chan_worker(void *arg)
 		pthread_mutex_unlock(&chan->read_lock);
 		if (more)
 			continue;
-		chan_sleep_adapt(chan);
+		chan_sleep_adapt(chan, spun);
 		chan_wake_senders(chan);
 	}
 	chan_wake_senders(chan);

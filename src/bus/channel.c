@@ -131,7 +131,14 @@ void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us)
 
 void ovb_chan_set_adaptive(struct ovb_chan *chan, bool on)
 {
+	__atomic_store_n(&chan->reply_max_us, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&chan->adaptive, on, __ATOMIC_RELAXED);
+}
+
+void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us)
+{
+	__atomic_store_n(&chan->reply_max_us, max_us, __ATOMIC_RELAXED);
+	__atomic_store_n(&chan->adaptive, max_us > 0, __ATOMIC_RELAXED);
 }
 
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms)

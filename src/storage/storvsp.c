@@ -197,7 +197,8 @@ int ovb_storvsp_create(const struct ovb_storvsp_cfg *cfg,
 	    (cfg->max_version && !ovb_vstor_version_supported(cfg->max_version)) ||
 	    (cfg->max_transfer && (cfg->max_transfer % 4096 ||
 				   cfg->max_transfer > (2u << 20))) ||
-	    cfg->poll_us > SVSP_MAX_POLL_US)
+	    cfg->poll_us > SVSP_MAX_POLL_US ||
+	    cfg->spin_us > SVSP_MAX_POLL_US)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -392,6 +393,8 @@ static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	ovb_chan_set_spin(chan, svsp_on_spin);
 	if (c->cfg.poll_us)
 		ovb_chan_set_poll(chan, c->cfg.poll_us);
+	else if (c->cfg.spin_us)
+		ovb_chan_set_adaptive_reply(chan, c->cfg.spin_us);
 	ovb_chan_set_ctx(chan, ch);
 	pthread_mutex_lock(&c->lock);
 	if (ovb_vsp_dev_subidx(dev) == 0) {

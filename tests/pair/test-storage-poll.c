@@ -5,7 +5,9 @@
  * caller polling from several threads at once, a polling caller that
  * keeps the host from signalling, resets and host death while callers
  * poll; polling on the host too, and a LUN removed while a polling host
- * worker never sleeps.  Batching is in test-storage-batch.c.
+ * worker never sleeps; the host's adaptive spin for the next request in
+ * interrupt mode, which meets requests while they come and leaves an idle
+ * disk asleep.  Batching is in test-storage-batch.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -438,6 +440,76 @@ static void test_poll_hot_remove(void **state)
 	sfx_free(f);
 }
 
+/* ---- the host's adaptive spin (interrupt mode) ---------------------------- */
+
+/*
+ * QD1 round trips with the host's reply spin at @spin_us (storvsp
+ * cfg.spin_us): with a bound far above any gap the workers meet requests
+ * while spinning (adapt_hits, spin time counted); with 0 (the default)
+ * they never spin, nor does a caller-driven server (its turns never spin
+ * adaptively).  Either way the idle disk ends asleep: after the last
+ * request and a settling pause, 200 ms pass with no spin time added, the
+ * host's rings unmasked (a spinning worker keeps its ring masked), and
+ * under 100 ms of CPU for the whole process (a spinner would take 200).
+ */
+static void check_host_spin(uint32_t spin_us, bool expect_hits)
+{
+	struct sfx_opts o = { .nluns = 1, .host_spin_us = spin_us };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	struct sfx_chans a, b, c;
+	struct timespec c0, c1;
+	int64_t cpu_us;
+
+	sfx_host_chans(f, &a);
+	for (unsigned int i = 0; i < 64; i++)
+		sfx_rw_check(f, s, 0, f->blk[0], (uint64_t)(i % 16) * 4096,
+			     4096, i);
+	sfx_host_chans(f, &b);
+	print_message("host spin %u us: %llu adaptive hits, %llu us spinning, "
+		      "%llu sleeps over %llu packets\n", spin_us,
+		      (unsigned long long)(b.st.adapt_hits - a.st.adapt_hits),
+		      (unsigned long long)(b.st.adapt_spin_us -
+					   a.st.adapt_spin_us),
+		      (unsigned long long)(b.st.sleeps - a.st.sleeps),
+		      (unsigned long long)(b.st.pkts_in - a.st.pkts_in));
+	if (expect_hits && !f->loop) {
+		assert_true(b.st.adapt_hits > a.st.adapt_hits);
+		assert_true(b.st.adapt_spin_us > a.st.adapt_spin_us);
+	} else {
+		assert_int_equal(b.st.adapt_hits, a.st.adapt_hits);
+		assert_int_equal(b.st.adapt_spin_us, a.st.adapt_spin_us);
+	}
+	/* The last spin ends within its bound (here at most 1 s). */
+	PAIR_WAIT((sfx_host_chans(f, &b), b.host_masked == 0));
+	usleep(20000);
+	sfx_host_chans(f, &b);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	usleep(200000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	sfx_host_chans(f, &c);
+	cpu_us = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000 +
+		 (c1.tv_nsec - c0.tv_nsec) / 1000;
+	print_message("idle 200 ms: %lld us of CPU, %llu us spinning\n",
+		      (long long)cpu_us,
+		      (unsigned long long)(c.st.adapt_spin_us -
+					   b.st.adapt_spin_us));
+	assert_int_equal(c.st.adapt_spin_us, b.st.adapt_spin_us);
+	assert_int_equal(c.host_masked, 0);
+	assert_true(cpu_us < 100000);
+	sfx_free(f);
+}
+
+static void test_host_reply_spin(void **state)
+{
+	check_host_spin(1000000, true);
+}
+
+static void test_host_no_spin(void **state)
+{
+	check_host_spin(0, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +520,8 @@ int main(void)
 		cmocka_unit_test(test_poll_host_dies),
 		cmocka_unit_test(test_poll_both_sides),
 		cmocka_unit_test(test_poll_hot_remove),
+		cmocka_unit_test(test_host_reply_spin),
+		cmocka_unit_test(test_host_no_spin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
