@@ -133,13 +133,7 @@ static void own_clear(struct nbd_queue *nq)
 	}
 }
 
-/*
- * Read what the server sent, as long as it brings answers.  libnbd takes
- * one answer per notify_read; the read after the last one finds the
- * socket empty (EAGAIN), unless nothing is left in flight to answer: then
- * it is not made (a hang-up after the last answer keeps the socket
- * readable, and the next round's first read finds it).
- */
+/* Read what the server sent, as long as it brings answers. */
 static void own_socket(struct nbd_conn *c)
 {
 	for (int i = 0; i < OWN_READS_PER_ROUND && c->h; i++) {
@@ -148,8 +142,7 @@ static void own_socket(struct nbd_conn *c)
 
 		if (dir & LIBNBD_AIO_DIRECTION_WRITE)
 			nbd_aio_notify_write(c->h);
-		if (!(dir & LIBNBD_AIO_DIRECTION_READ) ||
-		    (i && !c->inflight.head))
+		if (!(dir & LIBNBD_AIO_DIRECTION_READ))
 			break;
 		if (nbd_aio_notify_read(c->h) < 0 || c->finished.n == before)
 			break;
