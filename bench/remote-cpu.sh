@@ -17,7 +17,8 @@
 # REMOTE_CPU_SECONDS each, default 5, over the first 256 MiB), each
 # REMOTE_CPU_REPS times (default 2), the peer first.  REMOTE_CPU_OPTS
 # adds disk-spec options to ours (",replies=structured",
-# ",multiconn=off"); REMOTE_PEER_HOST_ARGS host options ("--poll 50").
+# ",multiconn=off"); REMOTE_PEER_HOST_ARGS host options ("--poll 50");
+# REMOTE_PEER_FIO_OPTS our fio engine's (",subchannels=0": one channel).
 # Needs root (perf on other processes), perf, fio with its nbd engine,
 # nbdkit.  Loaded-machine numbers say little: run it on a quiet machine.
 set -u
@@ -89,12 +90,12 @@ for w in "randread 4k 32" "randwrite 4k 32" "read 128k 8" "write 128k 8"; do
 	for r in $(seq "$REPS"); do
 		measure "$rw-$bs-peer-$r" peer --ioengine=nbd --uri="$uri" "${args[@]}"
 		measure "$rw-$bs-ours-$r" ours --ioengine=external:"$ENGINE" \
-			--filename="$dir/host.sock" "${args[@]}"
+			--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}"
 		echo "  $rw $bs QD$qd: run $r done"
 	done
 done
 
-python3 - "$dir" "$json" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$uri$OPTS $HOST_ARGS" "$SECS" <<'PY'
+python3 - "$dir" "$json" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$uri$OPTS $HOST_ARGS fio:${REMOTE_PEER_FIO_OPTS:-}" "$SECS" <<'PY'
 import json, os, sys
 d, out, load0, load1, spec, secs = sys.argv[1:]
 secs = float(secs)

@@ -35,7 +35,10 @@
 # it.  For repeated runs on a quiet machine:
 #   export REMOTE_PEER_CEPH=/var/tmp/ovb-ceph REMOTE_PEER_SECONDS=5
 #   for i in 1 2 3; do bash bench/remote-peer.sh /tmp/rbd-$i.json rbd; done
-# REMOTE_PEER_HOST_ARGS adds options to our `vmbus host` (e.g. "--poll 50").
+# REMOTE_PEER_HOST_ARGS adds options to our `vmbus host` (e.g. "--poll 50"),
+# REMOTE_PEER_FIO_OPTS to our fio engine's filename (e.g. ",subchannels=0":
+# one channel, one host worker, one NBD connection, the peer's shape; the
+# engine's default is one sub-channel, two of each).
 # nbd: nbdkit's memory plugin (1 GiB) on a unix socket in DIR; peer = fio's
 # nbd engine (libnbd, one connection, driven from fio's thread), ours =
 # blk_nbd (libnbd; nbdkit advertises multi-conn, so a connection per channel
@@ -170,7 +173,7 @@ for eng in "${ENGINES[@]}"; do
 	"${eng}_up" "$dir" || { echo "remote-peer: $eng did not come up"; "${eng}_down"; cur=; continue; }
 	# shellcheck disable=SC2086 # words on purpose: extra host options
 	[ -n "$DESC" ] && echo "   $DESC"
-	echo "   ours: vmbus host --disk $SPEC${HOST_ARGS:+ $HOST_ARGS}"
+	echo "   ours: vmbus host --disk $SPEC${HOST_ARGS:+ $HOST_ARGS}; fio filename=host.sock${REMOTE_PEER_FIO_OPTS:-}"
 	"$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$SPEC" ${HOST_ARGS} \
 		2>"$dir/host.log" &
 	host=$!
@@ -189,7 +192,8 @@ for eng in "${ENGINES[@]}"; do
 		args=(--rw="$rw" --bs="$bs" --iodepth="$qd" "${common[@]}")
 		read -r piops pbw < <(run_fio "$eng-peer-$rw-$bs" "${PEER[@]}" "${args[@]}")
 		read -r oiops obw < <(run_fio "$eng-ours-$rw-$bs" \
-			--ioengine=external:"$ENGINE" --filename="$dir/host.sock" "${args[@]}")
+			--ioengine=external:"$ENGINE" \
+			--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}")
 		rows+=("$eng $rw $bs $qd $piops $pbw $oiops $obw")
 		echo "  $rw $bs QD$qd: peer $piops IOPS, ours $oiops IOPS"
 	done
