@@ -35,14 +35,28 @@
 # it.  For repeated runs on a quiet machine:
 #   export REMOTE_PEER_CEPH=/var/tmp/ovb-ceph REMOTE_PEER_SECONDS=5
 #   for i in 1 2 3; do bash bench/remote-peer.sh /tmp/rbd-$i.json rbd; done
-# REMOTE_PEER_HOST_ARGS adds options to our `vmbus host` (e.g. "--poll 50").
+# REMOTE_PEER_HOST_ARGS adds options to our `vmbus host` (e.g. "--poll 50"),
+# REMOTE_PEER_FIO_OPTS to our fio engine's filename (e.g. ",subchannels=0":
+# one channel, one host worker, one NBD connection, the peer's shape; the
+# engine's default is one sub-channel, two of each).
 # nbd: nbdkit's memory plugin (1 GiB) on a unix socket in DIR; peer = fio's
 # nbd engine (libnbd, one connection, driven from fio's thread), ours =
 # blk_nbd (libnbd; nbdkit advertises multi-conn, so a connection per channel
 # queue, driven by the channel's worker itself).
+# Both sides as a user runs them: fio's nbd engine with its defaults (it
+# has no options beyond uri=: one libnbd handle per job, structured replies
+# as libnbd requests by default), ours with the disk spec's defaults
+# (simple replies); the same nbdkit (its default thread model for the
+# memory plugin, parallel, and -t 16 threads), the same iodepth, block
+# sizes and one job.  The table's header line says so.
 # nbd1: the same with multiconn=off: one connection per disk and blk_nbd's
 # engine thread (what servers without multi-conn get), e.g.
 #   bash bench/remote-peer.sh out.json nbd nbd1
+# nbds: the same with replies=structured (what the peer's libnbd asks for):
+# ours with and without the cheaper simple replies, in one run:
+#   bash bench/remote-peer.sh out.json nbd nbds nbd nbds
+# REMOTE_PEER_NBD_OPTS appends disk-spec options to ours (e.g.
+# ",multiconn=off").
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -111,12 +125,15 @@ nbd_up() {
 	nbd_pid=$!
 	FILLED=
 	for _ in $(seq 100); do [ -S "$1/nbd.sock" ] && break; sleep 0.05; done
-	SPEC="nbd+unix:///?socket=$1/nbd.sock"
-	PEER=(--ioengine=nbd --uri="$SPEC")
+	PEER=(--ioengine=nbd --uri="nbd+unix:///?socket=$1/nbd.sock")
+	SPEC="nbd+unix:///?socket=$1/nbd.sock${REMOTE_PEER_NBD_OPTS:-}"
+	DESC="server: nbdkit $(nbdkit --version | cut -d' ' -f2) memory 1G on a unix socket (its defaults: parallel, -t 16); peer: fio's nbd engine (one libnbd handle, structured replies)"
 }
 nbd_down() { [ -n "$nbd_pid" ] && kill "$nbd_pid" 2>/dev/null && wait "$nbd_pid"; nbd_pid=; }
 nbd1_up() { nbd_up "$@" || return 1; SPEC="$SPEC,multiconn=off"; }
 nbd1_down() { nbd_down; }
+nbds_up() { nbd_up "$@" || return 1; SPEC="$SPEC,replies=structured"; }
+nbds_down() { nbd_down; }
 
 # ---- the run -------------------------------------------------------------
 dir=$(mktemp -d /tmp/ovb-remote-peer.XXXXXX)
@@ -152,8 +169,11 @@ for eng in "${ENGINES[@]}"; do
 	declare -F "${eng}_up" >/dev/null || { echo "remote-peer: no engine '$eng'"; continue; }
 	echo "== $eng: bring-up"
 	cur=$eng
+	DESC=
 	"${eng}_up" "$dir" || { echo "remote-peer: $eng did not come up"; "${eng}_down"; cur=; continue; }
 	# shellcheck disable=SC2086 # words on purpose: extra host options
+	[ -n "$DESC" ] && echo "   $DESC"
+	echo "   ours: vmbus host --disk $SPEC${HOST_ARGS:+ $HOST_ARGS}; fio filename=host.sock${REMOTE_PEER_FIO_OPTS:-}"
 	"$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$SPEC" ${HOST_ARGS} \
 		2>"$dir/host.log" &
 	host=$!
@@ -172,7 +192,8 @@ for eng in "${ENGINES[@]}"; do
 		args=(--rw="$rw" --bs="$bs" --iodepth="$qd" "${common[@]}")
 		read -r piops pbw < <(run_fio "$eng-peer-$rw-$bs" "${PEER[@]}" "${args[@]}")
 		read -r oiops obw < <(run_fio "$eng-ours-$rw-$bs" \
-			--ioengine=external:"$ENGINE" --filename="$dir/host.sock" "${args[@]}")
+			--ioengine=external:"$ENGINE" \
+			--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}")
 		rows+=("$eng $rw $bs $qd $piops $pbw $oiops $obw")
 		echo "  $rw $bs QD$qd: peer $piops IOPS, ours $oiops IOPS"
 	done

@@ -305,42 +305,85 @@ static int nbd_probe(struct nbd_blk *b, struct nbd_handle *h,
 	return 0;
 }
 
-/* multiconn=on|off, NBD's only option (default on); -EINVAL if bad. */
-static int nbd_opt_multiconn(const struct ovb_disk_spec *spec, bool *on)
+/* One "key=value" of @spec->opts into @val (empty if absent). */
+static void nbd_opt(const struct ovb_disk_spec *spec, const char *key,
+		    char *val, size_t len)
 {
-	const char *v = strstr(spec->opts, "multiconn");
+	size_t klen = strlen(key);
 
-	*on = true;
-	if (!v)
-		return 0;
-	v += strlen("multiconn");
-	if (!strcmp(v, "=off")) {
-		*on = false;
-	} else if (*v && strcmp(v, "=on")) {
+	val[0] = '\0';
+	for (const char *p = spec->opts; p && *p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		if (strncmp(p, key, klen) || p[klen] != '=')
+			continue;
+		p += klen + 1;
+		snprintf(val, len, "%.*s", (int)strcspn(p, ","), p);
+		return;
+	}
+}
+
+/*
+ * NBD's own options: multiconn=on|off (default on) and
+ * replies=simple|structured (default simple); -EINVAL if bad.
+ */
+static int nbd_opts(const struct ovb_disk_spec *spec, bool *multi,
+		    bool *structured)
+{
+	char v[16];
+
+	nbd_opt(spec, "multiconn", v, sizeof(v));
+	*multi = strcmp(v, "off") != 0;
+	if (*v && strcmp(v, "on") && strcmp(v, "off")) {
 		ovb_err("blk %s: multiconn= takes on or off", spec->path);
 		return -EINVAL;
 	}
+	nbd_opt(spec, "replies", v, sizeof(v));
+	*structured = !strcmp(v, "structured");
+	if (*v && strcmp(v, "simple") && strcmp(v, "structured")) {
+		ovb_err("blk %s: replies= takes simple or structured",
+			spec->path);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/*
+ * A new handle.  Simple replies unless the spec asks otherwise: a read's
+ * answer is then one header and the data (two socket reads in libnbd
+ * 1.14) instead of a chunk header, an offset and the data; the backend
+ * uses nothing structured replies bring (block status, sparse reads).
+ */
+struct nbd_handle *nbd__handle_new(struct nbd_blk *b)
+{
+	struct nbd_handle *h = nbd_create();
+
+	if (h && !b->structured &&
+	    nbd_set_request_structured_replies(h, false) < 0) {
+		nbd_close(h);
+		return NULL;
+	}
+	return h;
 }
 
 int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 {
 	struct nbd_blk *b;
 	struct nbd_handle *h;
-	bool multi;
+	bool multi, structured;
 	int rc;
 
-	if (!spec || !out || nbd_opt_multiconn(spec, &multi))
+	if (!spec || !out || nbd_opts(spec, &multi, &structured))
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	b->structured = structured;
 	snprintf(b->uri, sizeof(b->uri), "%s", spec->path);
 	b->timeout_s = spec->timeout_s ? spec->timeout_s : NBD_TIMEOUT_S;
 	snprintf(b->blk.name, sizeof(b->blk.name), "%.63s", spec->path);
 	pthread_mutex_init(&b->dlock, NULL);
 	nbd__conn_init(&b->conn, b);
-	h = nbd_create();
+	h = nbd__handle_new(b);
 	if (!h) {
 		rc = -ENOMEM;
 		goto err_b;
@@ -349,6 +392,11 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	    (rc = nbd_probe(b, h, spec)) != 0)
 		goto err_handle;
 	b->own = multi && nbd_can_multi_conn(h) == 1;
+	ovb_info("blk %s: %s, %s replies", b->blk.name,
+		 b->own ? "a connection per queue (multi-conn)"
+			: "one connection, an engine thread",
+		 nbd_get_structured_replies_negotiated(h) == 1 ? "structured"
+							      : "simple");
 	if (b->own) {
 		/* Each queue makes its own; this one only probed. */
 		b->blk.ops = &nbd__own_ops;
@@ -363,9 +411,6 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 		if ((rc = nbd__engine_start(b)) != 0)
 			goto err_handle;
 	}
-	ovb_info("blk %s: %s", b->blk.name,
-		 b->own ? "a connection per queue (multi-conn)"
-			: "one connection, an engine thread");
 	*out = &b->blk;
 	return 0;
 

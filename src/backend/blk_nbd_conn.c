@@ -205,7 +205,7 @@ static int conn_check_up(struct nbd_conn *c)
 void nbd__conn_connect(struct nbd_conn *c)
 {
 	c->attempt_at_us = ovb_now_us();
-	c->h = nbd_create();
+	c->h = nbd__handle_new(c->b);
 	if (c->h && nbd_aio_connect_uri(c->h, c->b->uri) == 0) {
 		c->state = NBD_CONNECTING;
 		return;

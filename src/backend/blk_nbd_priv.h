@@ -102,6 +102,7 @@ struct nbd_blk {
 	char uri[PATH_MAX];
 	unsigned timeout_s;
 	bool own;                 /* a connection per queue (multi-conn) */
+	bool structured;          /* replies=structured */
 	bool can_fua, can_flush;
 	/*
 	 * The durability ledger, under dlock, shared by every connection:
@@ -205,6 +206,8 @@ bool nbd__ledger_poisoned(struct nbd_blk *b, uint64_t seq);
  */
 int nbd__ledger_flush_done(struct nbd_blk *b, struct nbd_conn *c,
 			   uint64_t seq, int res);
+/** A libnbd handle set up as the spec asks (replies=); NULL: -ENOMEM. */
+struct nbd_handle *nbd__handle_new(struct nbd_blk *b);
 /** The ops' close: stop the engine (if any), free the disk. */
 void nbd__blk_close(struct ovb_blk *blk);
 /** The ops' stats: the disk's connection counters. */

@@ -12,8 +12,11 @@
 #include "backend/blk_scheme.h"
 #include "openvmbus/blk_file.h"
 
-/* NBD's one option of its own: multiconn=off (one connection per disk). */
-static const char *const nbd_keys[] = { "multiconn", NULL };
+/*
+ * NBD's options of its own: multiconn=off (one connection per disk),
+ * replies=structured (ask for structured replies; simple by default).
+ */
+static const char *const nbd_keys[] = { "multiconn", "replies", NULL };
 
 static int nbd_open_spec(const struct ovb_disk_spec *spec,
 			 struct ovb_blk **out, char *err, size_t errlen)

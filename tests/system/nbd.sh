@@ -78,20 +78,8 @@ start_host() { # SPEC...
 	fail "host never came up"
 }
 
-start_guest() {
-	"$VMBUS" guest --socket "$sock" --name "$1" --mount "$mnt" \
-		>"$dir/guest-$1.log" 2>&1 &
-	guest=$!
-	pids+=("$guest")
-	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && return; sleep 0.05; done
-	fail "guest $1 never exposed scsi0/lun0"
-}
-
-stop_all() {
-	kill -TERM "$guest"; wait "$guest" || true
-	kill -INT "$host"; wait "$host" || fail "host exit status $?"
-	pids=()
-}
+. "$(dirname "$0")/lib/guest.sh"
+GUEST_LOG_PREFIX=guest-
 
 # ext4 through the FUSE disk: files with sums, fsck clean.
 ext4_round() { # NAME

@@ -126,22 +126,8 @@ start_host() {
 	fail "host never listed its RBD disk"
 }
 
-start_guest() {
-	"$VMBUS" guest --socket "$sock" --name "$1" --mount "$mnt" \
-		>"$dir/$1.log" 2>&1 &
-	guest=$!
-	pids+=("$guest")
-	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && return; sleep 0.05; done
-	fail "guest $1 never exposed scsi0/lun0"
-}
-
-stop_all() {
-	kill -TERM "$guest"; wait "$guest" || true
-	kill -INT "$host"; wait "$host" || fail "host exited with an error"
-	pids=()
-	mountpoint -q "$mnt" && fail "FUSE mount left behind"
-	return 0
-}
+. "$(dirname "$0")/lib/guest.sh"
+GUEST_LOG_PREFIX= GUEST_STOP_MOUNT=1
 
 start_host
 start_guest g1

@@ -39,7 +39,7 @@
 #define KIB 1024u
 #define NQ 3
 
-static char dir[48], sock[96], logpath[96];
+static char dir[48], sock[96], logpath[96], errpath[96];
 static pid_t srv = -1;
 
 /* True once the server accepts on its socket. */
@@ -65,10 +65,12 @@ static void server_start(void)
 	srv = fork();
 	assert_true(srv >= 0);
 	if (srv == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		/* -v: the option negotiation shows in errpath. */
+		int err = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
-		dup2(null, 2);
-		execlp("nbdkit", "nbdkit", "-f", "-U", sock, "--filter=log",
+		dup2(err, 2);
+		execlp("nbdkit", "nbdkit", "-f", "-v", "-U", sock,
+		       "--filter=log",
 		       "memory", "64M", logarg, (char *)NULL);
 		_exit(127);
 	}
@@ -94,6 +96,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(sock, sizeof(sock), "%s/nbd.sock", dir);
 	snprintf(logpath, sizeof(logpath), "%s/nbd.log", dir);
+	snprintf(errpath, sizeof(errpath), "%s/nbdkit.err", dir);
 	server_start();
 	return 0;
 }
@@ -434,15 +437,95 @@ static void test_cancel_one_connection(void **state)
 
 static void test_bad_option(void **state)
 {
-	struct ovb_disk_spec spec;
-	struct ovb_blk *blk = NULL;
-	char arg[256], err[256];
+	static const char *const bad[] = { ",multiconn=maybe",
+					   ",replies=compact" };
 
-	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,multiconn=maybe",
-		 sock);
-	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
-	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), -EINVAL);
-	assert_null(blk);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ovb_disk_spec spec;
+		struct ovb_blk *blk = NULL;
+		char arg[256], err[256];
+
+		snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s%s", sock,
+			 bad[i]);
+		assert_int_equal(
+			ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
+		assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)),
+				 -EINVAL);
+		assert_null(blk);
+	}
+}
+
+/* Connections that asked the server for structured replies so far. */
+static int structured_asks(void)
+{
+	FILE *f = fopen(errpath, "r");
+	char line[512];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "client requested structured replies") != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Simple replies unless replies=structured asks for them, on every
+ * connection of both modes (the probe's, each queue's, a reconnect's);
+ * data goes through either way.
+ */
+static void test_replies(void **state)
+{
+	static const struct {
+		const char *opts;
+		int asks; /* connections that ask for structured replies */
+	} cases[] = {
+		{ "", 0 },
+		{ ",multiconn=off", 0 },
+		{ ",replies=simple", 0 },
+		{ ",replies=structured", 2 }, /* the probe's, the queue's */
+		{ ",replies=structured,multiconn=off", 1 },
+	};
+	static uint8_t wbuf[64 * KIB], rbuf[64 * KIB];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int before = structured_asks();
+		struct ovb_blk *blk = disk_open(cases[i].opts);
+		struct ovb_blk_queue *q;
+
+		assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+		for (size_t k = 0; k < sizeof(wbuf); k++)
+			wbuf[k] = (uint8_t)(k * 13 + i + 1);
+		assert_int_equal(io1(q, OVB_BLK_WRITE, i * 64 * KIB, wbuf,
+				     sizeof(wbuf)),
+				 0);
+		memset(rbuf, 0, sizeof(rbuf));
+		assert_int_equal(io1(q, OVB_BLK_READ, i * 64 * KIB, rbuf,
+				     sizeof(rbuf)),
+				 0);
+		assert_memory_equal(rbuf, wbuf, sizeof(rbuf));
+		ovb_blk_queue_destroy(q);
+		ovb_blk_close(blk);
+		assert_int_equal(structured_asks() - before, cases[i].asks);
+	}
+	/* A reconnect keeps the choice (the log outlives the restart). */
+	{
+		int before = structured_asks();
+		struct ovb_blk *blk = disk_open("");
+		struct ovb_blk_queue *q;
+		struct ovb_blk_stats st;
+
+		assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+		assert_int_equal(io1(q, OVB_BLK_READ, 0, rbuf, 4 * KIB), 0);
+		server_kill();
+		server_start();
+		assert_int_equal(io1(q, OVB_BLK_READ, 0, rbuf, 4 * KIB), 0);
+		stats(blk, &st);
+		assert_int_equal(st.reconnects, 1);
+		ovb_blk_queue_destroy(q);
+		ovb_blk_close(blk);
+		assert_int_equal(structured_asks(), before);
+	}
 }
 
 int main(void)
@@ -465,6 +548,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_option, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_replies, setup, teardown),
 	};
 
 	if (system("command -v nbdkit >/dev/null 2>&1") != 0) {
