@@ -109,6 +109,9 @@ struct ovb_chan_stats {
 	/** interrupt mode: adaptive spins that found work (sleeps saved) */
 	uint64_t adapt_hits;
 	uint64_t sleeps;      /**< times the worker slept, ring unmasked */
+	/** spins ended because a yield found the CPU wanted by another
+	 *  thread and the ring still empty (the spin took time it needed) */
+	uint64_t spin_crowded;
 };
 
 /**

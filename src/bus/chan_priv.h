@@ -24,6 +24,11 @@
 #define CHAN_ADAPT_MIN_US 4u     /* halved below this: off */
 #define CHAN_ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
 #define CHAN_ADAPT_REARM_US 500u /* a sleep this short arms it */
+/*
+ * A yield that took longer than this ran another thread on our core: the
+ * CPU is wanted, and a spin that then still finds nothing ends (crowded).
+ */
+#define CHAN_SPIN_CROWDED_US 20u
 
 struct chan_req {
 	ovb_chan_comp_fn *fn;
@@ -59,6 +64,8 @@ struct ovb_chan {
 	uint32_t spin_gen;        /* poll_gen when that idle spell began */
 	uint64_t self_wakes;      /* wake_fd writes by our own turns */
 	uint32_t adapt_us;        /* worker: adaptive spin budget, 0 off */
+	uint32_t poll_cur_us;     /* worker: polling spin budget now */
+	uint32_t poll_set_us;     /* worker: the spin_us poll_cur_us is for */
 	bool started;
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */
