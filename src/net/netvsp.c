@@ -684,6 +684,8 @@ static void netvsp_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 		nic->rndis_init = false;
 		netvsp_release_rx(nic);
 		netvsp_release_tx(nic);
+	} else {
+		netvsp__chan_drop_batch(nic, ch);
 	}
 	pthread_rwlock_unlock(&nic->lock);
 	pthread_mutex_destroy(&ch->pend_lock);
