@@ -113,6 +113,7 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 	st->segmented = __atomic_load_n(&vsp->segmented, __ATOMIC_RELAXED);
 	st->wait_timeouts = __atomic_load_n(&vsp->wait_timeouts,
 					    __ATOMIC_RELAXED);
+	st->slot_takes = __atomic_load_n(&vsp->slot_takes, __ATOMIC_RELAXED);
 }
 
 /* ---- partitions ------------------------------------------------------------ */

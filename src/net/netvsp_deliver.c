@@ -120,6 +120,7 @@ static int slots_get(struct netvsp_nic *nic, uint32_t n, uint32_t *out,
 		}
 		__atomic_store_n(&nic->nfree, nic->nfree - n,
 				 __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->slot_takes, 1, __ATOMIC_RELAXED);
 		rc = 0;
 	} else {
 		rc = -ENOBUFS;
@@ -153,6 +154,8 @@ static uint32_t slots_grab(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	}
 	__atomic_store_n(&nic->nfree, nic->nfree - n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&nic->slot_lock);
+	if (n)
+		__atomic_fetch_add(&nic->vsp->slot_takes, 1, __ATOMIC_RELAXED);
 	ch->cache_pos = 0;
 	ch->ncache = n;
 	return n;
@@ -394,9 +397,14 @@ static int batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	 */
 	if (n == 1 && ch->cache_pos == ch->ncache) {
 		uint32_t room = NETVSP_BATCH_FRAMES - ch->nframes;
+		uint32_t want = ch->grab ? ch->grab : 1;
 
-		slots_grab(nic, ch, ch->grab < 1 ? 1
-				    : ch->grab < room ? ch->grab : room);
+		/* Dry inside a batch: it is larger than the last; take more. */
+		if (ch->nframes)
+			want = ch->grab = want * 2 > NETVSP_BATCH_FRAMES
+						  ? NETVSP_BATCH_FRAMES
+						  : want * 2;
+		slots_grab(nic, ch, want < room ? want : room);
 	}
 	if (n == 1 && ch->cache_pos < ch->ncache) {
 		*slots = ch->cache[ch->cache_pos++];

@@ -55,6 +55,7 @@ struct ovb_netvsp {
 	uint64_t from_guest, from_guest_bytes, bad;
 	uint64_t offload_dropped, bad_completions;
 	uint64_t to_guest_batches, coalesced, segmented, wait_timeouts;
+	uint64_t slot_takes;
 };
 
 /* One open channel of a NIC. */
