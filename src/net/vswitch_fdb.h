@@ -23,6 +23,9 @@ struct ovb__vswitch_fdb {
 	struct ovb__vswitch_fdb_entry *e;
 	uint32_t nbuckets;    /**< power of two */
 	uint32_t aging_ms;    /**< entry lifetime */
+	/** bumped after every change of a key (learned, moved, evicted,
+	 *  flushed, aged): a lookup remembered at one value still holds */
+	_Atomic uint64_t gen;
 };
 
 /**
@@ -50,6 +53,12 @@ int ovb__vswitch_fdb_init(struct ovb__vswitch_fdb *fdb, uint32_t entries,
 			  uint32_t aging_ms);
 
 void ovb__vswitch_fdb_fini(struct ovb__vswitch_fdb *fdb);
+
+/** The change count (acquire): read it before the lookups it guards. */
+static inline uint64_t ovb__vswitch_fdb_gen(struct ovb__vswitch_fdb *fdb)
+{
+	return atomic_load_explicit(&fdb->gen, memory_order_acquire);
+}
 
 /** Lock-free: the port @mac was seen on, if fresh at @now.  0 or -ENOENT. */
 int ovb__vswitch_fdb_lookup(struct ovb__vswitch_fdb *fdb, uint64_t mac,
