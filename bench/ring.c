@@ -353,7 +353,8 @@ static int floor_stream(struct ovb_echo *e, size_t frame, unsigned int pack,
 		ovb_chan_batch_end(chan);
 	}
 	/* Every completion in, within a deadline. */
-	for (t1 = now_ns(); !rc && __atomic_load_n(&done, __ATOMIC_ACQUIRE) < n;)
+	t1 = now_ns();
+	while (!rc && __atomic_load_n(&done, __ATOMIC_ACQUIRE) < n)
 		if (now_ns() - t1 > 5000000000ull)
 			rc = -ETIMEDOUT;
 		else
