@@ -20,6 +20,12 @@
 #    in the pair.  txonly and rxonly, 64 and 1500 bytes; ratios against the
 #    virtio-user rows of the same path and size.  How each is counted is
 #    described above netvsc_run below.
+#  - The protocol floor (rows ovb-ring-floor): build/bench/ring's floor
+#    rows, right after the DPDK pair: one in-band packet of N frames plus
+#    one completion each over our VMBus ring between two processes, no NIC
+#    work (N = 1, 8 as netvsc packs a send section, 64 as netvsp batches
+#    towards a guest).  What the protocol allows on this machine; ratios
+#    floor / DPDK and ours / floor.
 #  - TCP over a kernel veth pair between two namespaces (iperf3), next to
 #    TCP between two guests' TAPs through our switch (vmbus host --nic, two
 #    vmbus guest --tap processes over the socket link), same MTU: 1500 and
@@ -248,6 +254,27 @@ else
 		row dpdk-vhost-user - polling,huge 0 - - "skipped: $why"
 	fi
 	hugepages_release
+fi
+
+# ---- the protocol floor: our ring, NVSP-shaped, no NIC work ----
+RING=${BUILD:-build}/bench/ring
+if [ "${NET_PEER_ONLY:-}" = tcp ]; then
+	:
+elif [ ! -x "$RING" ]; then
+	echo "net-peer: $RING missing (make bench); floor rows skipped"
+	row ovb-ring-floor - - 0 - - "skipped: $RING not built"
+else
+	echo "== protocol floor (bench/ring floor rows)"
+	"$RING" "$dir/floor.json" floor | grep '^floor'
+	python3 - "$dir/floor.json" >>"$rows" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["floor"]:
+    print("ovb-ring-floor\tguest->host\t%s,%d/packet\t%d\t%.0f\t%.4f\t%s" % (
+        r["mode"], r["per_packet"], r["frame"], r["pps"],
+        r["pps"] * r["frame"] * 8 / 1e9,
+        "VMBus ring, one packet of %d frames + one completion, no NIC work"
+        % r["per_packet"]))
+PY
 fi
 
 # ---- DPDK's netvsc PMD as a guest of our host ----
@@ -674,6 +701,28 @@ for pr in peers:
                        "frame": pr["frame"], "ours": "netvsc-pmd",
                        "peer": "virtio-user " + pr["mode"].split(",")[1],
                        "ratio": round(pr["pps"] / v["pps"], 3)})
+# The protocol floor against DPDK (nohuge, same frame), and ours
+# (guest->host, best mode) against the floor of netvsc's shape (8 frames
+# per packet) and of one frame per packet.
+for pr in peers:
+    if pr["peer"] != "ovb-ring-floor" or not pr["pps"]:
+        continue
+    v = next((d for d in peers if d["peer"] == "dpdk-vhost-user"
+              and d["path"] == "guest->host" and d["frame"] == pr["frame"]
+              and d["mode"] == "polling,nohuge" and d["pps"]), None)
+    if v:
+        ratios.append({"metric": "pps", "path": "guest->host",
+                       "frame": pr["frame"], "ours": "floor " + pr["mode"],
+                       "peer": "dpdk nohuge",
+                       "ratio": round(pr["pps"] / v["pps"], 3)})
+    best = max((r["pps"] for k, r in ours.items()
+                if k[0] == "guest->host" and k[2] == pr["frame"]),
+               default=None)
+    if best:
+        ratios.append({"metric": "pps", "path": "guest->host",
+                       "frame": pr["frame"], "ours": "best of ours",
+                       "peer": "floor " + pr["mode"],
+                       "ratio": round(best / pr["pps"], 3)})
 # TCP: our TAPs through the switch against veth, same MTU and streams.
 tcp = []
 for tap in peers:
@@ -752,7 +801,7 @@ for p in peers:
 print("\nratios (ours: two processes, socket link / peer)")
 for r in ratios:
     if r["ours"] != "netvsc-pmd":
-        print("  %-8s %-13s %5d B  %-10s / %-12s %7.3f" %
+        print("  %-8s %-13s %5d B  %-10s / %-22s %7.3f" %
               (r["metric"], r["path"], r["frame"], r["ours"], r["peer"], r["ratio"]))
 nv = [r for r in ratios if r["ours"] == "netvsc-pmd"]
 if nv:

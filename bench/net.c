@@ -46,6 +46,7 @@
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
 #include "openvmbus/server.h"
+#include "openvmbus/vsc.h"
 
 #define RUN_NS 500000000ull
 
@@ -153,7 +154,17 @@ struct ctl_rep {
 	uint64_t sent;      /* CTL_SOURCE: frames injected */
 	uint64_t to_guest;  /* netvsp: frames copied into a guest */
 	uint64_t no_buffer; /* netvsp: frames dropped, guest buffer full */
+	uint64_t cpu_ns;    /* the host process's CPU time; 0: this process */
 };
+
+/* This process's CPU time (user + system, all threads). */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static struct ovb_link_host *fork_link;
 
@@ -187,6 +198,7 @@ static void *host_ctl_main(void *arg)
 		rp.sunk = __atomic_load_n(&h->sunk, __ATOMIC_ACQUIRE);
 		rp.to_guest = st.to_guest;
 		rp.no_buffer = st.no_buffer;
+		rp.cpu_ns = cpu_ns();
 		if (send(h->ctl, &rp, sizeof(rp), 0) != (ssize_t)sizeof(rp))
 			break;
 	}
@@ -342,7 +354,29 @@ struct result {
 	unsigned int size;
 	double pps, gbps;
 	uint64_t sent, got, dropped;
+	double cpus;      /* CPUs busy in our processes over the row */
+	double per_cpu_s; /* frames per CPU-second of our processes */
 };
+
+/* The guest's channel counters, summed over both guests of a row. */
+static void guest_chan_stats(struct guest *a, struct guest *b,
+			     struct ovb_chan_stats *sum)
+{
+	struct guest *g[2] = { a, b };
+
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i < 2; i++) {
+		struct ovb_chan_stats st;
+
+		if (!g[i] || (i && g[1] == g[0]))
+			continue;
+		ovb_chan_get_stats(ovb_vsc_dev_chan(g[i]->drv.dev[0]), &st);
+		sum->spin_hits += st.spin_hits;
+		sum->adapt_hits += st.adapt_hits;
+		sum->sleeps += st.sleeps;
+		sum->spin_crowded += st.spin_crowded;
+	}
+}
 
 /*
  * Move @r->size-byte frames for RUN_NS: from guest @tx, or from the host's
@@ -355,6 +389,8 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 {
 	struct ctl_req rq = { .op = CTL_STATS };
 	struct ctl_rep before, after;
+	struct ovb_chan_stats c0, c1;
+	uint64_t cpu0, cpu1;
 	uint64_t start, end, rx0 = rx ? __atomic_load_n(&rx->rx,
 							 __ATOMIC_ACQUIRE) : 0;
 	uint8_t f[1514];
@@ -367,6 +403,8 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 	}
 	if (host_ctl(h, &rq, &before))
 		return -EPIPE;
+	guest_chan_stats(tx, rx, &c0);
+	cpu0 = cpu_ns();
 	start = now_ns();
 	if (tx) {
 		frame(f, r->size, dst, src);
@@ -393,15 +431,30 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 	if (host_ctl(h, &rq, &after))
 		return -EPIPE;
 	end = now_ns();
+	cpu1 = cpu_ns();
+	guest_chan_stats(tx, rx, &c1);
 	r->got = rx ? __atomic_load_n(&rx->rx, __ATOMIC_ACQUIRE) - rx0
 		    : after.sunk - before.sunk;
 	r->dropped = after.no_buffer - before.no_buffer;
 	r->pps = (double)r->got * 1e9 / (double)(end - start);
 	r->gbps = r->pps * r->size * 8 / 1e9;
+	/* The host's CPU counts too when it is another process. */
+	cpu1 -= cpu0;
+	if (h->ctl >= 0)
+		cpu1 += after.cpu_ns - before.cpu_ns;
+	r->cpus = (double)cpu1 / (double)(end - start);
+	r->per_cpu_s = cpu1 ? (double)r->got * 1e9 / (double)cpu1 : 0;
 	printf("%-7s %-13s %-9s %5u B %12.0f pkt/s %8.3f Gbit/s  (%llu sent, "
-	       "%llu received, %llu dropped by netvsp)\n", r->link, r->path,
-	       r->mode, r->size, r->pps, r->gbps, (unsigned long long)r->sent,
-	       (unsigned long long)r->got, (unsigned long long)r->dropped);
+	       "%llu received, %llu dropped by netvsp; %.2f CPUs, %.2f M "
+	       "frames per CPU-s; guest workers: %llu polling hits, %llu "
+	       "adaptive hits, %llu crowded spins, %llu sleeps)\n", r->link,
+	       r->path, r->mode, r->size, r->pps, r->gbps,
+	       (unsigned long long)r->sent, (unsigned long long)r->got,
+	       (unsigned long long)r->dropped, r->cpus, r->per_cpu_s / 1e6,
+	       (unsigned long long)(c1.spin_hits - c0.spin_hits),
+	       (unsigned long long)(c1.adapt_hits - c0.adapt_hits),
+	       (unsigned long long)(c1.spin_crowded - c0.spin_crowded),
+	       (unsigned long long)(c1.sleeps - c0.sleeps));
 	fflush(stdout);
 	return 0;
 }
@@ -653,13 +706,14 @@ int main(int argc, char **argv)
 		fprintf(js, "  {\"path\": \"%s\", \"mode\": \"%s\", "
 			"\"link\": \"%s\", \"frame\": %u, \"pps\": %.0f, "
 			"\"gbps\": %.4f, \"sent\": %llu, \"received\": %llu, "
-			"\"dropped\": %llu}%s\n",
+			"\"dropped\": %llu, \"cpus\": %.3f, "
+			"\"frames_per_cpu_s\": %.0f}%s\n",
 			res[i].path, res[i].mode, res[i].link, res[i].size,
 			res[i].pps, res[i].gbps,
 			(unsigned long long)res[i].sent,
 			(unsigned long long)res[i].got,
-			(unsigned long long)res[i].dropped,
-			i + 1 < nres ? "," : "");
+			(unsigned long long)res[i].dropped, res[i].cpus,
+			res[i].per_cpu_s, i + 1 < nres ? "," : "");
 	fprintf(js, "]}\n");
 	fclose(js);
 	return 0;

@@ -12,6 +12,19 @@
  * OVB_BENCH_DISPATCH=caller runs the host caller-driven: no channel
  * workers, the socket link's thread takes every turn (one host thread).
  *
+ * The protocol floor ("floor" rows; `bench/ring JSON floor` runs only
+ * these): what the VMBus ring allows a NIC shaped like NVSP, measured
+ * without any of the NIC's work.  Per frame the guest writes one in-band
+ * packet that asks for a completion (24 bytes of echo header, 16 of
+ * NVSP's SEND_RNDIS_PKT, 44 of RNDIS header and the frame: the bytes
+ * netvsc moves, here through the ring rather than a send section), 64 per
+ * batch of index updates; the host counts it and completes it with 8
+ * bytes, one batch of completions per drain; the guest's worker takes
+ * the completions (tracked requests, as netvsc's).  Both sides spin
+ * adaptively ("interrupt", what bench/net's interrupt rows do) or poll
+ * 200 us ("polling").  No RNDIS parse, no switch, no copy into a
+ * receiver: bench/net's guest->host rows can at best reach this.
+ *
  * A second table measures the ring's copy path alone, in one thread (write
  * a packet, read it back), over a contiguous data area and over a paged
  * one whose pages are scattered (a GPADL served through a paged view):
@@ -290,11 +303,110 @@ static int pingpong_rtt(struct ovb_echo *e, struct result *r)
 	return rc;
 }
 
+/* ---- the protocol floor ---- */
+
+struct floor_result {
+	const char *mode;
+	size_t frame;
+	unsigned int pack; /* frames per packet */
+	double pps;
+	uint64_t sent, done;
+};
+
+static void floor_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		       void *ctx)
+{
+	__atomic_fetch_add((uint64_t *)ctx, 1, __ATOMIC_RELEASE);
+}
+
+static int floor_stream(struct ovb_echo *e, size_t frame, unsigned int pack,
+			struct floor_result *r)
+{
+	static uint8_t pkt[24 + 16 + 64 * (44 + 1514)];
+	struct echo_msg *m = (void *)pkt;
+	struct ovb_chan *chan = ovb_echo_chan(e);
+	static uint64_t done;
+	struct ovb_send s = { .data = pkt,
+			      .len = 24 + 16 + pack * (44 + frame),
+			      .on_comp = floor_done, .comp_ctx = &done };
+	uint64_t n = 0, t0 = now_ns(), t1;
+	int rc = 0;
+
+	__atomic_store_n(&done, 0, __ATOMIC_RELEASE);
+	memset(pkt, 0x5a, sizeof(pkt));
+	m->op = ECHO_OP_STREAM;
+	m->len = 0;
+	while (!rc && now_ns() - t0 < RUN_NS) {
+		ovb_chan_batch_begin(chan);
+		for (int i = 0; i < 64 && !rc; i++) {
+			rc = ovb_chan_send(chan, &s);
+			if (rc == -ENOSPC) { /* 4096 in flight: let them land */
+				ovb_chan_batch_end(chan);
+				sched_yield();
+				ovb_chan_batch_begin(chan);
+				rc = 0;
+				i--;
+				continue;
+			}
+			n += !rc;
+		}
+		ovb_chan_batch_end(chan);
+	}
+	/* Every completion in, within a deadline. */
+	t1 = now_ns();
+	while (!rc && __atomic_load_n(&done, __ATOMIC_ACQUIRE) < n)
+		if (now_ns() - t1 > 5000000000ull)
+			rc = -ETIMEDOUT;
+		else
+			sched_yield();
+	t1 = now_ns();
+	r->frame = frame;
+	r->pack = pack;
+	r->sent = n * pack;
+	r->done = __atomic_load_n(&done, __ATOMIC_ACQUIRE) * pack;
+	r->pps = (double)r->done * 1e9 / (double)(t1 - t0);
+	return rc;
+}
+
+static int floor_mode(struct ovb_echo_driver_ctx *ctx, bool poll,
+		      struct floor_result *res, int *nres)
+{
+	/*
+	 * Frames per packet: 1 as NVSP without aggregation, 8 as netvsc packs
+	 * a send section (netvsp's max_packets_per_message), 64 as netvsp
+	 * batches ranges towards a guest.
+	 */
+	static const struct { size_t frame; unsigned int pack; } shapes[] = {
+		{ 64, 1 }, { 64, 8 }, { 64, 64 }, { 1500, 1 }, { 1500, 8 } };
+	struct echo_open_data od = { ECHO_OPEN_MAGIC, poll ? 200 : 0,
+				     ECHO_OPEN_STREAM };
+	struct ovb_vsc_open_params op = { .userdata = &od,
+					  .userdata_len = sizeof(od) };
+	struct ovb_echo *e;
+	int rc = ovb_echo_open(ctx->dev[0], RING_BYTES, &op, &e);
+
+	if (rc)
+		return rc;
+	/* The guest's worker as netvsc's: a stream, polling 200 us or not. */
+	ovb_chan_set_adaptive(ovb_echo_chan(e), true);
+	if (poll)
+		ovb_chan_set_poll(ovb_echo_chan(e), 200);
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]) && !rc;
+	     i++) {
+		struct floor_result *r = &res[(*nres)++];
+
+		r->mode = poll ? "polling" : "interrupt";
+		rc = floor_stream(e, shapes[i].frame, shapes[i].pack, r);
+	}
+	ovb_echo_close(e);
+	return rc;
+}
+
 static int run_mode(struct ovb_client *cl, struct ovb_echo_driver_ctx *ctx,
 		    bool poll, struct result *res, int *nres)
 {
 	static const size_t sizes[] = { 64, 1500, 65536 };
-	struct echo_open_data od = { ECHO_OPEN_MAGIC, poll ? 50 : 0 };
+	struct echo_open_data od = { ECHO_OPEN_MAGIC, poll ? 50 : 0, 0 };
 	struct ovb_vsc_open_params op = { .userdata = &od,
 					  .userdata_len = sizeof(od) };
 	struct ovb_echo *e;
@@ -329,6 +441,9 @@ int main(int argc, char **argv)
 	struct ovb_echo_driver_ctx ctx = { 0 };
 	struct ovb_link_guest *g = NULL;
 	struct result res[8] = { 0 };
+	struct floor_result fl[10] = { 0 };
+	bool floor_only = argc > 2 && !strcmp(argv[2], "floor");
+	int nfl = 0;
 	struct copy_result copy[3];
 	char path[108];
 	int nres = 0, rc = 0;
@@ -336,8 +451,8 @@ int main(int argc, char **argv)
 	double rtt_ns;
 	FILE *f;
 
-	rtt_ns = cacheline_rtt_ns();
-	if ((rc = ring_copy_bench(copy)) != 0) {
+	rtt_ns = floor_only ? 0 : cacheline_rtt_ns();
+	if (!floor_only && (rc = ring_copy_bench(copy)) != 0) {
 		fprintf(stderr, "bench/ring: copy bench: %s\n", strerror(-rc));
 		return 1;
 	}
@@ -359,10 +474,14 @@ int main(int argc, char **argv)
 	ovb_client_register_driver(ovb_link_guest_client(g), &ovb_echo_driver,
 				   &ctx);
 	rc = ovb_client_connect(ovb_link_guest_client(g), 0, 5000);
-	if (!rc)
+	if (!rc && !floor_only)
 		rc = run_mode(ovb_link_guest_client(g), &ctx, false, res, &nres);
-	if (!rc)
+	if (!rc && !floor_only)
 		rc = run_mode(ovb_link_guest_client(g), &ctx, true, res, &nres);
+	if (!rc)
+		rc = floor_mode(&ctx, false, fl, &nfl);
+	if (!rc)
+		rc = floor_mode(&ctx, true, fl, &nfl);
 	ovb_client_unload(ovb_link_guest_client(g), 5000);
 	ovb_link_guest_destroy(g);
 	kill(host, SIGTERM);
@@ -372,7 +491,29 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	printf("host: %s\n", caller_driven()
+	printf("protocol floor, NVSP-shaped (one in-band packet of N frames "
+	       "+ one completion each, no NIC work):\n");
+	for (int i = 0; i < nfl; i++)
+		printf("floor %-10s %5zu B frame %2u/packet %12.0f frames/s "
+		       "(%llu sent, %llu completed)\n", fl[i].mode,
+		       fl[i].frame, fl[i].pack, fl[i].pps,
+		       (unsigned long long)fl[i].sent,
+		       (unsigned long long)fl[i].done);
+	if (floor_only) {
+		f = fopen(json, "w");
+		if (!f)
+			return 1;
+		fprintf(f, "{\n  \"floor\": [\n");
+		for (int i = 0; i < nfl; i++)
+			fprintf(f, "    {\"mode\": \"%s\", \"frame\": %zu, "
+				"\"per_packet\": %u, \"pps\": %.0f}%s\n",
+				fl[i].mode, fl[i].frame, fl[i].pack, fl[i].pps,
+				i + 1 < nfl ? "," : "");
+		fprintf(f, "  ]\n}\n");
+		fclose(f);
+		return 0;
+	}
+	printf("\nhost: %s\n", caller_driven()
 	       ? "caller-driven (OVB_BENCH_DISPATCH=caller), one thread"
 	       : "a worker thread per channel (default)");
 	printf("cross-core cache-line round trip: %.0f ns\n\n", rtt_ns);
@@ -418,6 +559,12 @@ int main(int argc, char **argv)
 			res[i].mode, res[i].size, res[i].pps, res[i].gbps,
 			res[i].memcpy_gbps, rtt, i + 1 < nres ? "," : "");
 	}
+	fprintf(f, "  ],\n  \"floor\": [\n");
+	for (int i = 0; i < nfl; i++)
+		fprintf(f, "    {\"mode\": \"%s\", \"frame\": %zu, "
+			"\"per_packet\": %u, \"pps\": %.0f}%s\n",
+			fl[i].mode, fl[i].frame, fl[i].pack, fl[i].pps,
+			i + 1 < nfl ? "," : "");
 	fprintf(f, "  ],\n  \"ring_copy\": [\n");
 	for (int i = 0; i < 3; i++)
 		fprintf(f, "    {\"packet_bytes\": %zu, "

@@ -226,7 +226,7 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				"bad %llu offload_dropped %llu "
 				"bad_completions %llu batches %llu "
 				"coalesced %llu segmented %llu "
-				"wait_timeouts %llu\n",
+				"wait_timeouts %llu slot_takes %llu\n",
 				nic_sw[i].name,
 				ovb_netvsp_link(nic_sw[i].vsp) ? "up" : "down",
 				(unsigned long long)st.nics,
@@ -241,7 +241,8 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				(unsigned long long)st.to_guest_batches,
 				(unsigned long long)st.coalesced,
 				(unsigned long long)st.segmented,
-				(unsigned long long)st.wait_timeouts);
+				(unsigned long long)st.wait_timeouts,
+				(unsigned long long)st.slot_takes);
 		}
 		return 0;
 	}

@@ -111,6 +111,9 @@ struct ovb_chan_stats {
 	uint64_t sleeps;      /**< times the worker slept, ring unmasked */
 	/** interrupt mode: microseconds spent in adaptive spins */
 	uint64_t adapt_spin_us;
+	/** spins ended because a yield found the CPU wanted by another
+	 *  thread and the ring still empty (the spin took time it needed) */
+	uint64_t spin_crowded;
 };
 
 /**

@@ -70,6 +70,9 @@ struct ovb_netvsp_stats {
 	/** backpressure waits for the guest's completions that ran out
 	 *  (NETVSP_RX_WAIT_MS) */
 	uint64_t wait_timeouts;
+	/** trips to the receive-slot allocator that took slots: about one
+	 *  per batch while batches keep their size, one per frame before */
+	uint64_t slot_takes;
 };
 
 /**

@@ -70,7 +70,17 @@ int ovb_chan_call(struct ovb_chan *chan, const struct ovb_send *req,
 	c->cap = cap;
 	s.on_comp = call_done;
 	s.comp_ctx = c;
+	/*
+	 * A caller that polls masks the ring before it sends: a reply that
+	 * came before the first poll would otherwise signal the sleeping
+	 * worker, which then races the caller for it (and under load wins
+	 * every time, the caller's polls finding nothing).
+	 */
+	if (poll)
+		ovb_chan_poll(chan);
 	if ((rc = ovb_chan_send(chan, &s)) != 0) {
+		if (poll)
+			ovb_chan_poll_end(chan); /* unmasked again */
 		call_free(c);
 		return rc;
 	}

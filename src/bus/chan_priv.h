@@ -25,6 +25,11 @@
 #define CHAN_ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
 #define CHAN_ADAPT_REARM_US 500u /* a sleep this short arms it */
 #define CHAN_ADAPT_BACKOFF_MAX 64u /* reply mode: drains unspun, at most */
+/*
+ * A yield that took longer than this ran another thread on our core: the
+ * CPU is wanted, and a spin that then still finds nothing ends (crowded).
+ */
+#define CHAN_SPIN_CROWDED_US 20u
 
 struct chan_req {
 	ovb_chan_comp_fn *fn;
@@ -63,6 +68,8 @@ struct ovb_chan {
 	uint32_t adapt_peak;      /* worker, reply mode: longest recent gap */
 	uint32_t adapt_skip;      /* worker, reply mode: drains left unspun */
 	uint32_t adapt_backoff;   /* worker, reply mode: after a miss, skip */
+	uint32_t poll_cur_us;     /* worker: polling spin budget now */
+	uint32_t poll_set_us;     /* worker: the spin_us poll_cur_us is for */
 	bool started;
 	bool stopping; /* atomic */
 	bool dead;     /* atomic */

@@ -51,40 +51,53 @@
 
 static void chan_wake_senders(struct ovb_chan *chan);
 
+enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED };
+
 /*
- * Bounded spin with the inbound ring masked: true if work arrived within
- * @spin_us (a packet, or the device's spin hook found some).  Gives up
- * early when a caller started polling the channel after @gen was read:
+ * Bounded spin with the inbound ring masked: SPIN_HIT if work arrived
+ * within @spin_us (a packet, or the device's spin hook found some).  Gives
+ * up early when a caller started polling the channel after @gen was read:
  * the caller drains the ring then, and a second spinner on this side would
  * only take a core from it.  Yields the CPU every CHAN_SPIN_YIELD_US (the
- * contract above).
+ * contract above).  With @crowd, a yield that came back late ran another
+ * thread here, and if the ring is still empty then, the spin ends
+ * (SPIN_CROWDED, counted in spin_crowded): there
+ * are more runnable threads than CPUs, and every further round is taken
+ * from one of them -- on two cores often the very producer we wait for.
  */
-static bool chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen)
+static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
+		     bool crowd)
 {
 	uint64_t start = ovb_now_us(), now, yielded = start;
 	/* A stream's spinner shares its core with a producer: yield often. */
 	uint32_t yield_us = __atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED)
 				    ? 0 : CHAN_SPIN_YIELD_US;
+	bool late = false;
 
 	for (unsigned int i = 1;; i++) {
 		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
-			return true;
+			return SPIN_HIT;
 		if (chan->spin && chan->spin(chan, chan->ctx))
-			return true;
+			return SPIN_HIT;
+		if (late) {
+			STAT_ADD(chan, spin_crowded, 1);
+			return SPIN_CROWDED;
+		}
 		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
-			return false;
+			return SPIN_OUT;
 		ovb__cpu_relax();
 		if (i % 64)
 			continue;
 		now = ovb_now_us();
 		if (now - start >= spin_us)
-			return false;
+			return SPIN_OUT;
 		if (now - yielded < yield_us)
 			continue;
 		/* A sender waiting for ring room is woken by us alone. */
 		chan_wake_senders(chan);
 		sched_yield();
 		yielded = ovb_now_us();
+		late = crowd && yielded - now > CHAN_SPIN_CROWDED_US;
 	}
 }
 
@@ -127,7 +140,7 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
 		return false;
 	}
 	t0 = ovb_now_us();
-	hit = chan_spin(chan, chan->adapt_us, gen);
+	hit = chan_spin(chan, chan->adapt_us, gen, false) == SPIN_HIT;
 	*spun = ovb_now_us() - t0;
 	STAT_ADD(chan, adapt_spin_us, *spun);
 	if (hit) {
@@ -153,6 +166,45 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
 	chan->adapt_us /= 2;
 	if (chan->adapt_us < CHAN_ADAPT_MIN_US)
 		chan->adapt_us = 0;
+	return false;
+}
+
+/*
+ * Polling mode's spin of up to @spin_us after a drain: true if work
+ * arrived.  The budget is @spin_us while spinning costs nobody: a spin
+ * that simply ran out leaves it whole.  On a stream channel
+ * (ovb_chan_set_adaptive) a crowded spin halves it (to
+ * nothing below CHAN_ADAPT_MIN_US: the worker then sleeps after each
+ * drain, as in interrupt mode), a hit doubles it back, and so does a
+ * sleep that was over soon (chan_sleep_adapt): with more spinners than
+ * CPUs -- two guests and their host on two cores -- polling thus falls
+ * back to what interrupt mode does instead of taking the CPU from the
+ * threads that produce its work.  A request/reply channel's spin is never
+ * crowded: there the thread our yield ran is usually the caller sending
+ * the next request, which is what the spin waits for.
+ */
+static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
+			   uint32_t gen)
+{
+	uint32_t b;
+	int r;
+
+	if (chan->poll_set_us != spin_us) { /* (re)set: the whole budget */
+		chan->poll_set_us = spin_us;
+		chan->poll_cur_us = spin_us;
+	}
+	b = chan->poll_cur_us;
+	if (!b)
+		return false;
+	r = chan_spin(chan, b, gen,
+		      __atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED));
+	if (r == SPIN_HIT) {
+		STAT_ADD(chan, spin_hits, 1);
+		chan->poll_cur_us = b * 2 > spin_us ? spin_us : b * 2;
+		return true;
+	}
+	if (r == SPIN_CROWDED)
+		chan->poll_cur_us = b / 2 < CHAN_ADAPT_MIN_US ? 0 : b / 2;
 	return false;
 }
 
@@ -210,12 +262,25 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 	STAT_ADD(chan, sleeps, 1);
 	chan_sleep(chan);
 	slept = ovb_now_us() - t0;
+	if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen) {
+		/* A caller polls now: it drains, no spin of ours. */
+		if (!__atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED))
+			chan->adapt_us = 0;
+		return;
+	}
+	/* Polling mode's budget, cut by crowding, grows back the same way. */
+	if (slept <= CHAN_ADAPT_REARM_US &&
+	    chan->poll_cur_us < chan->poll_set_us)
+		chan->poll_cur_us =
+			chan->poll_cur_us < CHAN_ADAPT_START_US
+				? CHAN_ADAPT_START_US
+				: chan->poll_cur_us * 2 > chan->poll_set_us
+					  ? chan->poll_set_us
+					  : chan->poll_cur_us * 2;
 	if (!__atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED)) {
 		chan->adapt_us = 0;
 		return;
 	}
-	if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
-		return;
 	if (rmax) {
 		if (spun + slept > rmax) {
 			chan->adapt_us = 0;
@@ -295,10 +360,8 @@ static void *chan_worker(void *arg)
 		/* A spin hook watches the device's work while we are up. */
 		if (!chan->spin)
 			chan_check_fds(chan);
-		if (spin && chan_spin(chan, spin, gen)) {
-			STAT_ADD(chan, spin_hits, 1);
+		if (spin && chan_poll_spin(chan, spin, gen))
 			continue;
-		}
 		if (!spin && chan_adapt_spin(chan, gen, &spun))
 			continue; /* adapt_us stays 0 unless the device asked */
 		/* Unmask, then re-check: data that raced in is read now. */

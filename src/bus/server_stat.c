@@ -60,7 +60,8 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		"\"ring_full\": %llu, \"errors\": %llu, "
 		"\"spin_hits\": %llu, \"polled\": %llu, "
 		"\"commits_out\": %llu, \"adapt_hits\": %llu, "
-		"\"sleeps\": %llu, \"adapt_spin_us\": %llu}",
+		"\"sleeps\": %llu, \"adapt_spin_us\": %llu, "
+		"\"spin_crowded\": %llu}",
 		r->relid, r->subidx, r->open ? "true" : "false",
 		r->ring.out_size, r->ring.out_used, r->ring.in_size,
 		r->ring.in_used, r->ring.in_masked ? "true" : "false",
@@ -78,7 +79,8 @@ static void stat_one(const struct ovb_chan_report *r, void *arg)
 		(unsigned long long)r->st.commits_out,
 		(unsigned long long)r->st.adapt_hits,
 		(unsigned long long)r->st.sleeps,
-		(unsigned long long)r->st.adapt_spin_us);
+		(unsigned long long)r->st.adapt_spin_us,
+		(unsigned long long)r->st.spin_crowded);
 }
 
 int ovb_server_stat_json(struct ovb_server *srv, char **out)

@@ -71,6 +71,10 @@ static int echo_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	memcpy(&od, userdata, sizeof(od));
 	if (od.magic == ECHO_OPEN_MAGIC && od.poll_us <= 100000)
 		ovb_chan_set_poll(chan, od.poll_us);
+	if (od.magic == ECHO_OPEN_MAGIC && (od.flags & ECHO_OPEN_STREAM)) {
+		ovb_chan_set_adaptive(chan, true);
+		ovb_chan_set_reply_batch(chan, true);
+	}
 	return 0;
 }
 
@@ -191,6 +195,18 @@ static void echo_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		return;
 	case ECHO_OP_SINK:
 		ec->sunk += pkt->len;
+		return;
+	case ECHO_OP_STREAM:
+		ec->sunk += pkt->len;
+		if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED) {
+			uint64_t done = 0; /* as SEND_RNDIS_PKT_COMPLETE */
+
+			if (ovb_chan_send_comp(chan, pkt->xid, &done,
+					       sizeof(done)) &&
+			    !ovb_chan_is_dead(chan))
+				ovb_peer("%s: stream completion failed",
+					 ovb_chan_name(chan));
+		}
 		return;
 	case ECHO_OP_SUM:
 	case ECHO_OP_FILL:

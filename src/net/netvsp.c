@@ -113,6 +113,7 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 	st->segmented = __atomic_load_n(&vsp->segmented, __ATOMIC_RELAXED);
 	st->wait_timeouts = __atomic_load_n(&vsp->wait_timeouts,
 					    __ATOMIC_RELAXED);
+	st->slot_takes = __atomic_load_n(&vsp->slot_takes, __ATOMIC_RELAXED);
 }
 
 /* ---- partitions ------------------------------------------------------------ */
@@ -687,6 +688,8 @@ static void netvsp_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 		nic->rndis_init = false;
 		netvsp_release_rx(nic);
 		netvsp_release_tx(nic);
+	} else {
+		netvsp__chan_drop_batch(nic, ch);
 	}
 	pthread_rwlock_unlock(&nic->lock);
 	pthread_mutex_destroy(&ch->pend_lock);

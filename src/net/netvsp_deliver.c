@@ -91,6 +91,7 @@ void netvsp__slots_free(struct netvsp_nic *nic)
 		ch->npend = ch->nframes = 0;
 		ch->pend_bytes = 0;
 		ch->pend_head = ch->pend_tail = SLOT_NONE;
+		ch->cache_pos = ch->ncache = 0;
 	}
 }
 
@@ -119,12 +120,62 @@ static int slots_get(struct netvsp_nic *nic, uint32_t n, uint32_t *out,
 		}
 		__atomic_store_n(&nic->nfree, nic->nfree - n,
 				 __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->slot_takes, 1, __ATOMIC_RELAXED);
 		rc = 0;
 	} else {
 		rc = -ENOBUFS;
 	}
 	pthread_mutex_unlock(&nic->slot_lock);
 	return rc;
+}
+
+/*
+ * Take up to @max free slots for @ch's batch in one lock round trip, never
+ * more than half of those free (the NIC's other channels, and a frame
+ * that needs many, draw from the same slots) but at least one if any is.
+ * Returns how many; they are @ch's cache until its batch is sent.
+ */
+static uint32_t slots_grab(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			   uint32_t max)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&nic->slot_lock);
+	n = nic->slot_busy ? nic->nfree : 0;
+	n = n / 2 < max ? n / 2 : max;
+	if (!n && nic->slot_busy && nic->nfree)
+		n = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s = nic->slot_free[nic->nfree - 1 - i];
+
+		ch->cache[i] = s;
+		nic->slot_busy[s] = SLOT_HELD;
+		nic->slot_next[s] = SLOT_NONE;
+	}
+	__atomic_store_n(&nic->nfree, nic->nfree - n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&nic->slot_lock);
+	if (n)
+		__atomic_fetch_add(&nic->vsp->slot_takes, 1, __ATOMIC_RELAXED);
+	ch->cache_pos = 0;
+	ch->ncache = n;
+	return n;
+}
+
+/* Give @ch's unused cached slots back; slot_lock held. */
+static void cache_put_locked(struct netvsp_nic *nic, struct netvsp_chan *ch)
+{
+	/* Last taken first back: the stack ends as it was. */
+	while (ch->ncache > ch->cache_pos) {
+		uint32_t s = ch->cache[--ch->ncache];
+
+		nic->slot_busy[s] = SLOT_FREE;
+		nic->slot_free[nic->nfree] = s;
+		__atomic_store_n(&nic->nfree, nic->nfree + 1,
+				 __ATOMIC_RELEASE);
+	}
+	ch->cache_pos = ch->ncache = 0;
+	if (nic->slot_waiters)
+		pthread_cond_broadcast(&nic->slot_cond);
 }
 
 /* Free the chain that starts at @head; slot_lock held. */
@@ -151,6 +202,21 @@ static void chain_put(struct netvsp_nic *nic, uint32_t head)
 	if (nic->slot_busy)
 		chain_put_locked(nic, head);
 	pthread_mutex_unlock(&nic->slot_lock);
+}
+
+void netvsp__chan_drop_batch(struct netvsp_nic *nic, struct netvsp_chan *ch)
+{
+	pthread_mutex_lock(&nic->slot_lock);
+	if (nic->slot_busy) {
+		if (ch->pend_head != SLOT_NONE)
+			chain_put_locked(nic, ch->pend_head);
+		cache_put_locked(nic, ch);
+	}
+	pthread_mutex_unlock(&nic->slot_lock);
+	ch->npend = ch->nframes = 0;
+	ch->pend_bytes = 0;
+	ch->pend_head = ch->pend_tail = SLOT_NONE;
+	ch->cache_pos = ch->ncache = 0;
 }
 
 void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
@@ -253,15 +319,27 @@ static int batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	uint64_t bytes = ch->pend_bytes;
 	int rc;
 
-	if (!ch->npend)
+	if (!ch->npend) {
+		if (ch->ncache) {
+			pthread_mutex_lock(&nic->slot_lock);
+			cache_put_locked(nic, ch);
+			pthread_mutex_unlock(&nic->slot_lock);
+		}
 		return 0;
+	}
 	memset(&m, 0, sizeof(m));
 	m.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT;
 	m.rndis_pkt.channel_type = channel_type;
 	m.rndis_pkt.send_buf_section_index = NVSP_INVALID_SECTION_INDEX;
 	pthread_mutex_lock(&nic->slot_lock);
 	nic->slot_busy[head] = SLOT_HEAD;
+	if (ch->ncache)
+		cache_put_locked(nic, ch);
 	pthread_mutex_unlock(&nic->slot_lock);
+	/* The next batch takes as many slots at once as this one had. */
+	ch->grab = frames < 1 ? 1
+		   : frames > NETVSP_BATCH_FRAMES ? NETVSP_BATCH_FRAMES
+						  : frames;
 	s.flags = OVB_SEND_COMPLETION | (wait_ms ? 0 : OVB_SEND_NONBLOCK);
 	s.timeout_ms = wait_ms;
 	s.xid = head;
@@ -313,7 +391,26 @@ static int batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	    ch->nframes >= NETVSP_BATCH_FRAMES)
 		batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 			   wait ? nic->vsp->cfg.rx_wait_ms : 0);
-	if (!slots_get(nic, n, slots, NULL))
+	/*
+	 * One slot, the plain frame's case: from this batch's cache, filled
+	 * with one trip to the allocator per batch, not per frame.
+	 */
+	if (n == 1 && ch->cache_pos == ch->ncache) {
+		uint32_t room = NETVSP_BATCH_FRAMES - ch->nframes;
+		uint32_t want = ch->grab ? ch->grab : 1;
+
+		/* Dry inside a batch: it is larger than the last; take more. */
+		if (ch->nframes)
+			want = ch->grab = want * 2 > NETVSP_BATCH_FRAMES
+						  ? NETVSP_BATCH_FRAMES
+						  : want * 2;
+		slots_grab(nic, ch, want < room ? want : room);
+	}
+	if (n == 1 && ch->cache_pos < ch->ncache) {
+		*slots = ch->cache[ch->cache_pos++];
+		return 0;
+	}
+	if (n > 1 && !slots_get(nic, n, slots, NULL))
 		return 0;
 	/* A guest that let a wait run out gets none until it completes. */
 	if (!wait || __atomic_load_n(&nic->rx_stalled, __ATOMIC_RELAXED))

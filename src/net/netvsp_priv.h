@@ -55,6 +55,7 @@ struct ovb_netvsp {
 	uint64_t from_guest, from_guest_bytes, bad;
 	uint64_t offload_dropped, bad_completions;
 	uint64_t to_guest_batches, coalesced, segmented, wait_timeouts;
+	uint64_t slot_takes;
 };
 
 /* One open channel of a NIC. */
@@ -71,6 +72,13 @@ struct netvsp_chan {
 	uint64_t pend_bytes;
 	uint32_t pend_head, pend_tail; /* their slot chain */
 	struct vmtransfer_page_range pend[NETVSP_MAX_RANGES];
+	/*
+	 * Free slots this batch took from the NIC's allocator in one go
+	 * (cache[cache_pos..ncache) unused yet; given back when the batch is
+	 * sent), and how many to take next time: the last batch's frames.
+	 */
+	uint32_t cache[NETVSP_BATCH_FRAMES];
+	uint32_t cache_pos, ncache, grab;
 };
 
 /* One guest's NIC: the dev_ctx of the primary and its sub-channels. */
@@ -161,6 +169,9 @@ void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
 void netvsp__flush(void *ctx);
 int netvsp__slots_init(struct netvsp_nic *nic);
 void netvsp__slots_free(struct netvsp_nic *nic);
+/* A closing channel's unsent batch and cached slots go back; nic->lock
+ * write-held. */
+void netvsp__chan_drop_batch(struct netvsp_nic *nic, struct netvsp_chan *ch);
 void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 			   uint64_t xid);
 int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,

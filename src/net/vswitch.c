@@ -87,6 +87,16 @@ static __thread struct {
 	struct ovb_vswitch *sw;
 	unsigned int depth;
 	uint64_t touched; /* bit per port: delivered to, flush owed */
+	/*
+	 * The batch's last unicast forward: frames from @src on port @in to
+	 * @dst went to port @out while the FDB's change count was @gen (0:
+	 * nothing remembered).  The next such frame skips the clock, the
+	 * learning and the lookup: a batch's frames mostly share their MACs
+	 * (a sending guest's drain, a TAP reader's wake-up).  Each batch
+	 * starts empty, so its first frame still learns (ages stay right).
+	 */
+	uint64_t gen, src, dst;
+	unsigned int in, out;
 } vsw_batch;
 
 _Static_assert(OVB_VSWITCH_MAX_PORTS <= 64, "touched is one u64");
@@ -291,17 +301,20 @@ drop:
 	return 0;
 }
 
+/* Forward one input; *@found is the unicast destination's port, if known. */
 static int vsw_forward(struct ovb_vswitch *sw, unsigned int in,
-		       struct vsw_xmit *x, uint64_t now)
+		       struct vsw_xmit *x, uint64_t now, unsigned int *found)
 {
 	const uint8_t *f = x->head;
 	unsigned int out;
 	int n = 0;
 
+	*found = UINT32_MAX;
 	if (!(f[0] & 1) &&
 	    !ovb__vswitch_fdb_lookup(&sw->fdb, ovb__vswitch_fdb_mac(f), now,
 				     &out) &&
 	    sw->ports[out].used) {
+		*found = out;
 		if (out == in)
 			return 0; /* the destination is behind @in */
 		return vsw_deliver(&sw->ports[out], x);
@@ -332,8 +345,10 @@ void ovb_vswitch_batch_begin(struct ovb_vswitch *sw)
 {
 	if (!sw)
 		return;
-	if (!vsw_batch.depth++)
+	if (!vsw_batch.depth++) {
 		vsw_batch.sw = sw;
+		vsw_batch.gen = 0;
+	}
 }
 
 void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
@@ -347,6 +362,7 @@ void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
 	}
 	vsw_batch.touched = 0;
 	vsw_batch.sw = NULL;
+	vsw_batch.gen = 0;
 }
 
 int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
@@ -387,6 +403,7 @@ static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
 {
 	const uint8_t *f = x->head;
 	struct vsw_port *in;
+	unsigned int out;
 	uint64_t now;
 	int n;
 
@@ -415,21 +432,39 @@ static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
 		pthread_rwlock_unlock(&sw->ports_lock);
 		return -EBADMSG;
 	}
-	now = sw->clock(sw->clock_ctx);
-	ovb__vswitch_fdb_learn(&sw->fdb, ovb__vswitch_fdb_mac(f + 6), port,
-			       now);
-	if (vsw_batch.depth && vsw_batch.sw != sw) {
-		/* Batching on another switch: this input stands alone. */
+	if (vsw_batch.depth && vsw_batch.sw == sw) {
+		/* Batching here: the batch's last forward may hold. */
+		uint64_t src = ovb__vswitch_fdb_mac(f + 6);
+		uint64_t dst = ovb__vswitch_fdb_mac(f);
+		uint64_t gen = ovb__vswitch_fdb_gen(&sw->fdb) | 1ull << 63;
+
+		if (vsw_batch.gen == gen && vsw_batch.src == src &&
+		    vsw_batch.dst == dst && vsw_batch.in == port &&
+		    sw->ports[vsw_batch.out].used) {
+			n = vsw_batch.out == port
+				    ? 0
+				    : vsw_deliver(&sw->ports[vsw_batch.out], x);
+		} else {
+			now = sw->clock(sw->clock_ctx);
+			ovb__vswitch_fdb_learn(&sw->fdb, src, port, now);
+			n = vsw_forward(sw, port, x, now, &out);
+			vsw_batch.gen = out == UINT32_MAX ? 0 : gen;
+			vsw_batch.src = src;
+			vsw_batch.dst = dst;
+			vsw_batch.in = port;
+			vsw_batch.out = out;
+		}
+	} else {
+		/* Alone, or batching on another switch: this input stands alone. */
 		uint64_t owed = vsw_batch.touched;
 
+		now = sw->clock(sw->clock_ctx);
+		ovb__vswitch_fdb_learn(&sw->fdb, ovb__vswitch_fdb_mac(f + 6),
+				       port, now);
 		vsw_batch.touched = 0;
-		n = vsw_forward(sw, port, x, now);
+		n = vsw_forward(sw, port, x, now, &out);
 		vsw_flush(sw);
 		vsw_batch.touched = owed;
-	} else {
-		n = vsw_forward(sw, port, x, now);
-		if (!vsw_batch.depth)
-			vsw_flush(sw);
 	}
 	pthread_rwlock_unlock(&sw->ports_lock);
 	vsw_view_free(&x->joined);

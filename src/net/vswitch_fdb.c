@@ -119,6 +119,7 @@ void ovb__vswitch_fdb_learn(struct ovb__vswitch_fdb *fdb, uint64_t mac,
 	e = match ? match : empty ? empty : old;
 	atomic_store_explicit(&e->seen_ms, now, memory_order_relaxed);
 	atomic_store_explicit(&e->key, want, memory_order_release);
+	atomic_fetch_add_explicit(&fdb->gen, 1, memory_order_release);
 	pthread_mutex_unlock(&fdb->lock);
 }
 
@@ -135,6 +136,7 @@ void ovb__vswitch_fdb_flush_port(struct ovb__vswitch_fdb *fdb,
 			atomic_store_explicit(&fdb->e[i].key, 0,
 					      memory_order_release);
 	}
+	atomic_fetch_add_explicit(&fdb->gen, 1, memory_order_release);
 	pthread_mutex_unlock(&fdb->lock);
 }
 
@@ -152,6 +154,8 @@ unsigned int ovb__vswitch_fdb_age(struct ovb__vswitch_fdb *fdb, uint64_t now)
 			n++;
 		}
 	}
+	if (n)
+		atomic_fetch_add_explicit(&fdb->gen, 1, memory_order_release);
 	pthread_mutex_unlock(&fdb->lock);
 	return n;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +501,66 @@ static void test_adaptive_spin_sleeps(void **state)
 	pair_free(p);
 }
 
+/* Burns its CPU until told to stop. */
+static void *hog(void *arg)
+{
+	while (!__atomic_load_n((bool *)arg, __ATOMIC_RELAXED))
+		;
+	return NULL;
+}
+
+/*
+ * A stream channel in polling mode whose CPU another thread wants stops
+ * spinning: every thread of this test shares one CPU with a busy one, so
+ * the worker's yields come back late, and instead of spinning out its
+ * 200 ms after each reply (it would never sleep between these pings,
+ * 2 ms apart) it counts crowded spins and sleeps.
+ */
+static void test_polling_crowded(void **state)
+{
+	cpu_set_t all, one;
+	struct pair *p;
+	struct ovb_echo *e;
+	struct ovb_chan *chan;
+	struct ovb_chan_stats a, b;
+	pthread_t th;
+	bool stop = false;
+	int cpu = 0;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	while (!CPU_ISSET(cpu, &all))
+		cpu++;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	/* Before any thread starts: the pair's threads inherit the mask. */
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	p = pair_connected(NULL);
+	e = open_echo(p, 0);
+	chan = ovb_echo_chan(e);
+	ovb_chan_set_adaptive(chan, true);
+	ovb_chan_set_poll(chan, 200000);
+	pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &a);
+	assert_int_equal(pthread_create(&th, NULL, hog, &stop), 0);
+	for (int i = 0; i < 20; i++) {
+		usleep(2000);
+		pair_ping(e, 64);
+	}
+	ovb_chan_get_stats(chan, &b);
+	__atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	print_message("20 pings beside a busy thread: %llu crowded spins, "
+		      "%llu sleeps, %llu spin hits\n",
+		      (unsigned long long)(b.spin_crowded - a.spin_crowded),
+		      (unsigned long long)(b.sleeps - a.sleeps),
+		      (unsigned long long)(b.spin_hits - a.spin_hits));
+	assert_true(b.spin_crowded > a.spin_crowded);
+	assert_true(b.sleeps > a.sleeps);
+	ovb_chan_set_poll(chan, 0);
+	pair_free(p);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+}
+
 static void test_two_partitions(void **state)
 {
 	struct pair *p = pair_connected(NULL);
@@ -539,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_polling_mode),
 		cmocka_unit_test(test_polling_counters),
 		cmocka_unit_test(test_adaptive_spin_sleeps),
+		cmocka_unit_test(test_polling_crowded),
 		cmocka_unit_test(test_two_partitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

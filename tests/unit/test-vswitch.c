@@ -274,6 +274,59 @@ static void test_mac_move(void **state)
 	assert_int_equal(got(3), 1);
 }
 
+static void *move_mac(void *arg)
+{
+	uint8_t f[64];
+
+	/* MAC 0x20 speaks from port 2 now. */
+	ovb_vswitch_input(arg, ports[2], f, frame(f, 0x10, 0x20), NULL);
+	return NULL;
+}
+
+/*
+ * Inside a batch the switch remembers its last unicast forward (same
+ * ports and MACs skip the clock, learning and lookup), but never past a
+ * change of the FDB: a MAC that another thread saw move is followed at
+ * once, an aged-out destination floods again, a removed port gets
+ * nothing.
+ */
+static void test_batch_remembers(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	uint8_t f[64];
+	pthread_t th;
+
+	ovb_vswitch_input(sw, ports[1], f, frame(f, 0x10, 0x20), NULL);
+	memset(sinks, 0, sizeof(sinks));
+	ovb_vswitch_batch_begin(sw);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ovb_vswitch_input(sw, ports[0], f,
+						   frame(f, 0x20, 0x10), NULL),
+				 1);
+	assert_int_equal(got(1), 3);
+	assert_int_equal(pthread_create(&th, NULL, move_mac, sw), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f,
+					   frame(f, 0x20, 0x10), NULL), 1);
+	assert_int_equal(got(2), 1);
+	assert_int_equal(got(1), 3);
+	/* Both MACs age out: flooding again, to the three other ports. */
+	now_ms += 1000;
+	assert_int_equal(ovb_vswitch_age(sw), 2);
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f,
+					   frame(f, 0x20, 0x10), NULL), 3);
+	/* Learned again on port 3; then port 3 goes away. */
+	ovb_vswitch_input(sw, ports[3], f, frame(f, 0x10, 0x20), NULL);
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f,
+					   frame(f, 0x20, 0x10), NULL), 1);
+	assert_int_equal(ovb_vswitch_port_remove(sw, ports[3]), 0);
+	memset(sinks, 0, sizeof(sinks));
+	assert_int_equal(ovb_vswitch_input(sw, ports[0], f,
+					   frame(f, 0x20, 0x10), NULL), 2);
+	assert_int_equal(got(3), 0);
+	ovb_vswitch_batch_end(sw);
+}
+
 static void test_aging(void **state)
 {
 	struct ovb_vswitch *sw = *state;
@@ -682,6 +735,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mac_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_remembers, setup,
+						teardown),
 		cmocka_unit_test(test_default_clock_aging),
 		cmocka_unit_test(test_bucket_eviction),
 		cmocka_unit_test_setup_teardown(test_counters_and_removal,

@@ -22,6 +22,11 @@ enum echo_op {
 	ECHO_OP_SINK = 8,        /**< count the bytes, reply nothing */
 	ECHO_OP_HOTADD = 9,      /**< offer one more echo device (test aid) */
 	ECHO_OP_RESCIND = 10,    /**< rescind echo device relid arg (test aid) */
+	/**
+	 * Count the bytes; when the packet asks for a completion, an 8-byte
+	 * one (the shape of NVSP's SEND_RNDIS_PKT and its completion).
+	 */
+	ECHO_OP_STREAM = 11,
 };
 
 /** Header of every echo request and reply. */
@@ -42,12 +47,16 @@ VMBUS_WIRE_SIZE(struct echo_msg, 24);
 
 /**
  * OPEN_CHANNEL user data of the echo device: poll_us != 0 puts the host
- * side of the channel in polling mode (spin that long before sleeping).
+ * side of the channel in polling mode (spin that long before sleeping);
+ * ECHO_OPEN_STREAM in flags treats the channel as netvsp treats a NIC's:
+ * adaptive spinning and the completions of one drain sent as one batch.
  */
 struct echo_open_data {
 	uint32_t magic;   /**< ECHO_OPEN_MAGIC */
 	uint32_t poll_us;
+	uint32_t flags;   /**< ECHO_OPEN_*; older guests leave it 0 */
 } __attribute__((packed));
+#define ECHO_OPEN_STREAM 0x1u
 #define ECHO_OPEN_MAGIC 0x4f484345u /* "ECHO" */
 
 /** Transfer-page set id the echo device uses. */
