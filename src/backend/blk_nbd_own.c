@@ -166,8 +166,11 @@ static void own_socket(struct nbd_conn *c)
 			break;
 		ready = own_sock_ready(nbd_aio_get_fd(c->h));
 		if (dir & LIBNBD_AIO_DIRECTION_WRITE &&
-		    ready & (POLLOUT | POLLERR | POLLHUP))
+		    ready & (POLLOUT | POLLERR | POLLHUP)) {
 			nbd_aio_notify_write(c->h);
+			/* The state moved: a read must be what it waits for. */
+			dir = nbd_aio_get_direction(c->h);
+		}
 		if (!(dir & LIBNBD_AIO_DIRECTION_READ) ||
 		    !(ready & (POLLIN | POLLERR | POLLHUP)))
 			break;
