@@ -281,7 +281,7 @@ static bool own_ready(const struct ovb_blk_queue *q)
 {
 	const struct nbd_queue *nq = (const struct nbd_queue *)q;
 
-	/* Answers may wait in the socket: only a read can tell. */
+	/* Answers may wait in the socket: only a look at it can tell. */
 	return nq->done.head || nq->conn.inflight.head;
 }
 
