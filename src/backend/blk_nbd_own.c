@@ -26,6 +26,7 @@
  * cover what it may have taken.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -133,16 +134,45 @@ static void own_clear(struct nbd_queue *nq)
 	}
 }
 
-/* Read what the server sent, as long as it brings answers. */
+/* What the socket is ready for now: POLLIN, POLLOUT, POLLHUP ... or 0. */
+static short own_sock_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+	return fd >= 0 && poll(&p, 1, 0) > 0 ? p.revents : 0;
+}
+
+/*
+ * Drive libnbd as far as the socket allows, reading as long as answers
+ * come.  libnbd is told only what the socket is ready for (the contract
+ * of nbd_aio_notify_read/write, which its own nbd_poll keeps): a read
+ * notification while a command is half sent pauses the send to take an
+ * earlier answer, and when none is there libnbd (1.14) stays in
+ * REPLY.START asking for input alone -- the server waits for the rest
+ * of the payload, we for an answer, and nothing wakes either side.  A
+ * look (poll, no wait) before each notification costs the system call
+ * the read that found the socket empty cost before; after an answer
+ * with nothing left in flight there is nothing to look for (a hang-up
+ * then keeps the socket readable: the next round finds it).
+ */
 static void own_socket(struct nbd_conn *c)
 {
 	for (int i = 0; i < OWN_READS_PER_ROUND && c->h; i++) {
 		unsigned dir = nbd_aio_get_direction(c->h);
 		unsigned before = c->finished.n;
+		short ready;
 
-		if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+		if (i && c->state == NBD_UP && !c->inflight.head)
+			break;
+		ready = own_sock_ready(nbd_aio_get_fd(c->h));
+		if (dir & LIBNBD_AIO_DIRECTION_WRITE &&
+		    ready & (POLLOUT | POLLERR | POLLHUP)) {
 			nbd_aio_notify_write(c->h);
-		if (!(dir & LIBNBD_AIO_DIRECTION_READ))
+			/* The state moved: a read must be what it waits for. */
+			dir = nbd_aio_get_direction(c->h);
+		}
+		if (!(dir & LIBNBD_AIO_DIRECTION_READ) ||
+		    !(ready & (POLLIN | POLLERR | POLLHUP)))
 			break;
 		if (nbd_aio_notify_read(c->h) < 0 || c->finished.n == before)
 			break;
@@ -251,7 +281,7 @@ static bool own_ready(const struct ovb_blk_queue *q)
 {
 	const struct nbd_queue *nq = (const struct nbd_queue *)q;
 
-	/* Answers may wait in the socket: only a read can tell. */
+	/* Answers may wait in the socket: only a look at it can tell. */
 	return nq->done.head || nq->conn.inflight.head;
 }
 

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -470,6 +471,92 @@ static int structured_asks(void)
 }
 
 /*
+ * A write larger than the socket can hold while the server does not read
+ * (stopped): libnbd sends part of it and waits for the socket to drain.
+ * The owner then reaps as storvsp does -- once at once (after its batch),
+ * later only when the queue's eventfd says so.  A read notification made
+ * while the socket has nothing to read would pause the send to take an
+ * answer that cannot come (the server waits for the rest of the payload)
+ * and leave libnbd waiting for input alone: the eventfd would never fire.
+ * Reading only what the socket holds, the write completes once the
+ * server resumes.  Twice: as the first request of a fresh connection
+ * (@fresh), and after a read was answered on it.  Also with one
+ * connection (the engine thread, which always polled first).
+ */
+static void big_write_case(const char *extra, bool fresh)
+{
+	struct ovb_blk *blk = disk_open_t(extra, 20);
+	struct ovb_blk_queue *q;
+	static uint8_t wbuf[2048 * KIB], rbuf[2048 * KIB];
+	struct waiter w = { 0, 0 };
+	struct iovec iov = { wbuf, sizeof(wbuf) };
+	struct ovb_blk_req req = { .op = OVB_BLK_WRITE, .off = 8192 * KIB,
+				   .iov = &iov, .iovcnt = 1,
+				   .len = sizeof(wbuf), .done = on_done,
+				   .priv = &w };
+	struct ovb_blk_stats st;
+	struct pollfd pfd;
+	uint64_t end;
+	int ws;
+
+	for (size_t k = 0; k < sizeof(wbuf); k++)
+		wbuf[k] = (uint8_t)(k * 11 + 5);
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	ovb_blk_queue_set_batch(q, true);
+	if (fresh) {
+		/* Driven until the handshake is done, not one round more. */
+		end = ovb_now_us() + 5000000;
+		do {
+			assert_true(ovb_blk_poll(q, 0) >= 0);
+			stats(blk, &st);
+		} while (!st.connections && ovb_now_us() < end &&
+			 !usleep(1000));
+		assert_int_equal(st.connections, 1);
+	} else {
+		assert_int_equal(io1(q, OVB_BLK_READ, 0, rbuf, 4 * KIB), 0);
+	}
+	kill(srv, SIGSTOP);
+	assert_int_equal(waitpid(srv, &ws, WUNTRACED), srv);
+	assert_true(WIFSTOPPED(ws));
+	/* The connect's short timer runs out, and the reap below takes it
+	 * down: from there on only the socket wakes the owner before 20 s. */
+	usleep(50000);
+	assert_int_equal(ovb_blk_submit(q, &req), 0);
+	assert_int_equal(ovb_blk_flush(q), 0);
+	/* storvsp's reap after its batch: nothing to read yet. */
+	assert_int_equal(ovb_blk_poll(q, 0), 0);
+	kill(srv, SIGCONT);
+	pfd = (struct pollfd){ .fd = ovb_blk_queue_eventfd(q),
+			       .events = POLLIN };
+	end = ovb_now_us() + 5000000;
+	while (!w.calls && ovb_now_us() < end)
+		if (poll(&pfd, 1, 100) > 0)
+			assert_true(ovb_blk_poll(q, 0) >= 0);
+	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.res, 0);
+	assert_int_equal(io1(q, OVB_BLK_READ, 8192 * KIB, rbuf, sizeof(rbuf)),
+			 0);
+	assert_memory_equal(rbuf, wbuf, sizeof(rbuf));
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+}
+
+static void test_big_write_stopped_server(void **state)
+{
+	big_write_case("", false);
+}
+
+static void test_big_write_stopped_server_fresh(void **state)
+{
+	big_write_case("", true);
+}
+
+static void test_big_write_stopped_server_one_connection(void **state)
+{
+	big_write_case(",multiconn=off", false);
+}
+
+/*
  * Simple replies unless replies=structured asks for them, on every
  * connection of both modes (the probe's, each queue's, a reconnect's);
  * data goes through either way.
@@ -549,6 +636,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_option, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_write_stopped_server,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_big_write_stopped_server_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_big_write_stopped_server_one_connection, setup,
+			teardown),
 	};
 
 	if (system("command -v nbdkit >/dev/null 2>&1") != 0) {
