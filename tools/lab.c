@@ -338,9 +338,12 @@ static int lab_transfer(struct lab *l)
 		   "status=none && sha256sum '%s'", data, data))
 		return -1;
 	sscanf(out, "%64s", want);
+	/* The sender starts once the receiver listens (up to 10 s). */
 	if (lab_sh(out, sizeof(out),
 		   "(ip netns exec ovb-lab2 timeout 30 python3 '%s' recv > "
-		   "'%s.sum' &) ; sleep 0.5; ip netns exec ovb-lab1 timeout 30 "
+		   "'%s.sum' &) ; for i in $(seq 100); do ip netns exec "
+		   "ovb-lab2 ss -Hltn 'sport = :5999' | grep -q . && break; "
+		   "sleep 0.1; done; ip netns exec ovb-lab1 timeout 30 "
 		   "python3 '%s' send 10.77.0.2 '%s'; for i in $(seq 100); do "
 		   "[ -s '%s.sum' ] && break; sleep 0.1; done; cat '%s.sum'",
 		   py, data, py, data, data, data))
