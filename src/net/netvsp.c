@@ -635,7 +635,7 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		nic->rsc = 0;
 		/*
 		 * TSO frames arrive whole: coalesced for a guest with RSC,
-		 * segmented by netvsp_deliver.c for any other.
+		 * segmented by netvsp_port.c for any other.
 		 */
 		rc = ovb_vswitch_port_add(nic->vsp->cfg.sw, nic->name,
 					  OVB_VSWITCH_CAP_VLAN |

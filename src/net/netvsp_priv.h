@@ -165,6 +165,11 @@ struct netvsp_nic {
 /* netvsp.c */
 void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
 
+/* Header room in a slot: RNDIS PACKET plus checksum, VLAN, hash, id PPIs. */
+#define NETVSP_RX_HDR 160u
+/* Ethernet + IP + TCP headers of a coalesced frame, at most. */
+#define RSC_HDR_MAX 256u
+
 /* netvsp_deliver.c: the receive buffer, frames towards the guest */
 void netvsp__flush(void *ctx);
 int netvsp__slots_init(struct netvsp_nic *nic);
@@ -177,6 +182,18 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t channel_type, const void *hdr, size_t hlen,
 		       const void *frame, size_t flen, bool block);
+/* A channel's batch (pend_lock held): reserve @n slots (with @wait, send
+ * a full batch and wait for slots), copy a frame into a reserved slot,
+ * send the batch as one transfer-page packet. */
+int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			  uint32_t n, uint32_t *slots, bool wait);
+void netvsp__batch_add(struct netvsp_nic *nic, struct netvsp_chan *ch,
+		       uint32_t slot, const void *hdr, size_t hlen,
+		       const void *d1, size_t l1, const void *d2, size_t l2);
+int netvsp__batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
+		       uint32_t channel_type, int wait_ms);
+
+/* netvsp_port.c: the switch port, frames the switch hands the guest */
 int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 		    const struct ovb_net_meta *meta);
 int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,

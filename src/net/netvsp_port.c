@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netvsp's switch port: frames the switch hands the guest.  The guest's
+ * packet filter, RSS to a channel, then one of three ways into the
+ * receive buffer (netvsp_deliver.c): a frame whole, a large frame cut into
+ * MSS-sized segments for a guest without receive segment coalescing, or a
+ * large frame as consecutive RSC fragments (NVSP 6.1) for one with it.
+ * The split input (netvsp__port_txv) takes headers and payload apart so
+ * the payload is copied once, from the sender's memory into the slots.
+ * Layer: devices.  Spec: docs/wire.md B6, B9, B14.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/netvsp_priv.h"
+#include "openvmbus/byteorder.h"
+#include "openvmbus/deadline.h"
+#include "openvmbus/log.h"
+
+/* Does the guest's packet filter let @frame in? */
+static bool netvsp_filter(const struct netvsp_nic *nic, const uint8_t *f)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint32_t filter = __atomic_load_n(&nic->filter, __ATOMIC_SEQ_CST);
+
+	if (filter & NDIS_PACKET_TYPE_PROMISCUOUS)
+		return true;
+	if (!memcmp(f, bcast, 6))
+		return filter & NDIS_PACKET_TYPE_BROADCAST;
+	if (f[0] & 1) {
+		if (filter & NDIS_PACKET_TYPE_ALL_MULTICAST)
+			return true;
+		if (!(filter & NDIS_PACKET_TYPE_MULTICAST))
+			return false;
+		if (!nic->nmcast)
+			return true; /* no list set: every group */
+		for (uint32_t i = 0; i < nic->nmcast && i < NETVSP_MAX_MCAST;
+		     i++)
+			if (!memcmp(f, nic->mcast[i], 6))
+				return true;
+		return false;
+	}
+	return (filter & NDIS_PACKET_TYPE_DIRECTED) &&
+	       netvsp__mac_key(f) == __atomic_load_n(&nic->cur_mac,
+						     __ATOMIC_SEQ_CST);
+}
+
+/* The channel RSS picks for @frame; fills the hash PPI when it hashed. */
+static struct netvsp_chan *netvsp_rss(struct netvsp_nic *nic,
+				      const void *frame, size_t len,
+				      struct ovb_rndis_pktinfo *info)
+{
+	uint32_t n = __atomic_load_n(&nic->rss_entries, __ATOMIC_ACQUIRE);
+	uint32_t hash, type, q;
+
+	/* n == 0 (no table) and q past the open channels: the primary. */
+	if (!nic->rss_on || nic->nopen < 2 || !n ||
+	    ovb_toeplitz_frame(nic->rss_key, nic->rss_hash, frame, len, &hash,
+			       &type))
+		return nic->ch[0];
+	info->present |= OVB_RNDIS_PPI_HASH_VALUE | OVB_RNDIS_PPI_HASH_INFO;
+	info->hash_value = hash;
+	info->hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | type;
+	q = ovb_toeplitz_lookup(nic->rss_table, n, hash);
+	if (q < OVB_NETVSP_MAX_CHANNELS && nic->ch[q])
+		return nic->ch[q];
+	return nic->ch[0];
+}
+
+/* One complete frame into its channel's batch; nic->lock read-held. */
+static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
+		       const struct ovb_net_meta *meta)
+{
+	struct ovb_rndis_pktinfo info = { 0 };
+	uint8_t hdr[NETVSP_RX_HDR];
+	struct netvsp_chan *ch;
+	uint32_t slot;
+	ssize_t hlen;
+	int rc;
+
+	rc = ovb_rndis_meta_to_rx(meta, frame, len, &info);
+	if (rc)
+		return rc;
+	ch = netvsp_rss(nic, frame, len, &info);
+	if (!ch)
+		return -ENETDOWN;
+	hlen = ovb_rndis_packet_build_header(hdr, sizeof(hdr), (uint32_t)len,
+					     &info);
+	if (hlen < 0)
+		return (int)hlen;
+	if ((size_t)hlen + len > nic->slot_size)
+		return -EMSGSIZE;
+	pthread_mutex_lock(&ch->pend_lock);
+	rc = netvsp__batch_reserve(nic, ch, 1, &slot, true);
+	if (!rc) {
+		netvsp__batch_add(nic, ch, slot, hdr, (size_t)hlen, frame, len, NULL,
+			  0);
+		ch->nframes++;
+		ch->pend_bytes += len;
+	}
+	pthread_mutex_unlock(&ch->pend_lock);
+	if (rc) {
+		__atomic_fetch_add(&nic->vsp->no_buffer, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->rx_nobuf, 1, __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
+struct seg_ctx {
+	struct netvsp_nic *nic;
+	struct ovb_net_meta meta;
+	int rc;
+};
+
+static int deliver_seg(void *ctx, const void *seg, size_t len)
+{
+	struct seg_ctx *c = ctx;
+	int rc = deliver_one(c->nic, seg, len, &c->meta);
+
+	if (rc && !c->rc)
+		c->rc = rc;
+	return 0;
+}
+
+/* A TSO frame for a guest without RSC: cut into complete segments. */
+static int deliver_segments(struct netvsp_nic *nic, const void *frame,
+			    size_t len, const struct ovb_net_meta *meta)
+{
+	struct seg_ctx c = { .nic = nic, .meta = *meta };
+	ssize_t n;
+
+	c.meta.gso_type = OVB_NET_GSO_NONE;
+	c.meta.gso_size = c.meta.hdr_len = 0;
+	c.meta.csum_start = c.meta.csum_offset = 0;
+	c.meta.flags = (c.meta.flags & ~(OVB_NET_META_CSUM_PARTIAL |
+					 OVB_NET_META_IP4_CSUM)) |
+		       OVB_NET_META_CSUM_VALID;
+	n = ovb_offload_tso(frame, len, meta, deliver_seg, &c);
+	if (n < 0)
+		return (int)n;
+	__atomic_fetch_add(&nic->vsp->segmented, 1, __ATOMIC_RELAXED);
+	return c.rc;
+}
+
+/*
+ * A TSO frame for a guest with RSC: one coalesced frame as consecutive
+ * ranges of one packet.  The headers are made those of the whole frame
+ * (IP lengths, IPv4 header checksum); the TCP checksum is reported
+ * verified, as the sender's stack made the data and the switch moved it
+ * in memory.  @frame holds the headers (h->payload_off bytes), @payload
+ * what follows them: one frame, or two pieces (ovb_vswitch_input_split).
+ * Returns -E2BIG when it does not fit the ranges or slots of one packet
+ * (the caller segments it instead).
+ */
+static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
+		       const uint8_t *payload, size_t len,
+		       const struct ovb_net_meta *meta,
+		       const struct ovb_net_hdrs *h)
+{
+	struct ovb_rndis_pktinfo first = { 0 }, rest = { 0 };
+	struct ovb_net_meta vm = *meta;
+	uint8_t hb[RSC_HDR_MAX], hdr[NETVSP_RX_HDR];
+	uint32_t hlen = h->payload_off, cap1, capn, nfrag, id;
+	uint32_t slots[NETVSP_MAX_RANGES];
+	size_t hl1, hln, off;
+	struct netvsp_chan *ch;
+	int rc;
+
+	if (hlen > sizeof(hb) || len - h->l3_off > 0xffff)
+		return -E2BIG;
+	memcpy(hb, frame, hlen);
+	frame = NULL; /* from here on, the payload is read from @payload */
+	if (h->ip_version == 4) {
+		uint32_t ihl = (hb[h->l3_off] & 15u) * 4u;
+		uint16_t c;
+
+		ovb_put_be16(hb + h->l3_off + 2, (uint16_t)(len - h->l3_off));
+		hb[h->l3_off + 10] = hb[h->l3_off + 11] = 0;
+		c = ovb_offload_csum_fold(
+			ovb_offload_csum_add(0, hb + h->l3_off, ihl));
+		memcpy(hb + h->l3_off + 10, &c, 2);
+	} else {
+		ovb_put_be16(hb + h->l3_off + 4,
+			     (uint16_t)(len - h->l3_off - 40));
+	}
+	vm.gso_type = OVB_NET_GSO_NONE;
+	vm.gso_size = vm.hdr_len = 0;
+	vm.csum_start = vm.csum_offset = 0;
+	vm.flags = (vm.flags & ~(OVB_NET_META_CSUM_PARTIAL |
+				 OVB_NET_META_IP4_CSUM)) |
+		   OVB_NET_META_CSUM_VALID;
+	if ((rc = ovb_rndis_meta_to_rx(&vm, hb, hlen, &first)) != 0)
+		return rc;
+	ch = netvsp_rss(nic, hb, hlen, &first);
+	if (!ch)
+		return -ENETDOWN;
+	id = __atomic_add_fetch(&nic->rsc_id, 1, __ATOMIC_RELAXED) & 0xffff;
+	first.present |= OVB_RNDIS_PPI_PKT_ID;
+	first.pkt_id = 1u | (RNDIS_PKTINFO_SUBALLOC | RNDIS_PKTINFO_1ST_FRAG)
+			       << 8 | id << 16;
+	rest.present = OVB_RNDIS_PPI_PKT_ID;
+	rest.pkt_id = 1u | RNDIS_PKTINFO_SUBALLOC << 8 | id << 16;
+	hl1 = ovb_rndis_packet_header_len(&first);
+	hln = ovb_rndis_packet_header_len(&rest);
+	if (hl1 + hlen >= nic->slot_size || hln >= nic->slot_size)
+		return -E2BIG;
+	cap1 = nic->slot_size - (uint32_t)hl1;
+	capn = nic->slot_size - (uint32_t)hln;
+	nfrag = len <= cap1 ? 1
+			    : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
+	if (nfrag < 2 || nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
+		return -E2BIG;
+	pthread_mutex_lock(&ch->pend_lock);
+	rc = netvsp__batch_reserve(nic, ch, nfrag, slots, true);
+	if (rc) {
+		pthread_mutex_unlock(&ch->pend_lock);
+		__atomic_fetch_add(&nic->vsp->no_buffer, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->rx_nobuf, 1, __ATOMIC_RELAXED);
+		return rc;
+	}
+	off = 0;
+	for (uint32_t i = 0; i < nfrag; i++) {
+		struct ovb_rndis_pktinfo *info = i ? &rest : &first;
+		size_t n = len - off < (i ? capn : cap1) ? len - off
+							 : (i ? capn : cap1);
+		ssize_t hl;
+
+		if (i && i == nfrag - 1)
+			rest.pkt_id |= (uint32_t)RNDIS_PKTINFO_LAST_FRAG << 8;
+		hl = ovb_rndis_packet_build_header(hdr, sizeof(hdr),
+						   (uint32_t)n, info);
+		if (!i)
+			netvsp__batch_add(nic, ch, slots[i], hdr, (size_t)hl, hb, hlen,
+				  payload, n - hlen);
+		else
+			netvsp__batch_add(nic, ch, slots[i], hdr, (size_t)hl,
+				  payload + (off - hlen), n, NULL, 0);
+		off += n;
+	}
+	ch->nframes++;
+	ch->pend_bytes += len;
+	pthread_mutex_unlock(&ch->pend_lock);
+	__atomic_fetch_add(&nic->vsp->coalesced, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* May this guest take @h's frame coalesced? */
+static bool rsc_on(const struct netvsp_nic *nic, const struct ovb_net_hdrs *h,
+		   const struct ovb_net_meta *meta)
+{
+	uint32_t on = __atomic_load_n(&nic->rsc, __ATOMIC_ACQUIRE);
+
+	if (!h->l4_off || h->l4_proto != IPPROTO_TCP)
+		return false;
+	if (meta->gso_type == OVB_NET_GSO_TCPV4)
+		return h->ip_version == 4 && (on & NETVSP_RSC_IP4);
+	return h->ip_version == 6 && (on & NETVSP_RSC_IP6);
+}
+
+/* Enter the delivery side: the epoch count the quiesce waits for. */
+static bool port_enter(struct netvsp_nic *nic, uint32_t *e)
+{
+	pthread_rwlock_rdlock(&nic->lock);
+	*e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&nic->rx_busy[*e], 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) &&
+	       ovb_netvsp_link(nic->vsp) && nic->rx_view.len;
+}
+
+static void port_leave(struct netvsp_nic *nic, uint32_t e)
+{
+	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&nic->lock);
+}
+
+/* Switch port transmit: a frame for this guest, on any thread. */
+int netvsp__port_tx(void *ctx, const void *frame, size_t len,
+		    const struct ovb_net_meta *meta)
+{
+	struct netvsp_nic *nic = ctx;
+	struct ovb_net_hdrs h;
+	int rc = -ENETDOWN;
+	uint32_t e;
+
+	if (!port_enter(nic, &e) || len < 14)
+		goto out;
+	rc = 0;
+	if (!netvsp_filter(nic, frame))
+		goto out; /* filtered: not an error */
+	if (!meta->gso_type) {
+		rc = deliver_one(nic, frame, len, meta);
+		goto out;
+	}
+	rc = -E2BIG;
+	if (!ovb_offload_parse(frame, len, &h) && rsc_on(nic, &h, meta))
+		rc = deliver_rsc(nic, frame,
+				 (const uint8_t *)frame + h.payload_off, len,
+				 meta, &h);
+	if (rc == -E2BIG)
+		rc = deliver_segments(nic, frame, len, meta);
+out:
+	port_leave(nic, e);
+	return rc;
+}
+
+/* netvsp__port_tx for a frame in two pieces, joined into one copy. */
+static int port_tx_joined(struct netvsp_nic *nic, const void *hdr,
+			  size_t hlen, const void *rest, size_t rest_len,
+			  const struct ovb_net_meta *meta)
+{
+	uint8_t *f = malloc(hlen + rest_len);
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	memcpy(f, hdr, hlen);
+	memcpy(f + hlen, rest, rest_len);
+	rc = netvsp__port_tx(nic, f, hlen + rest_len, meta);
+	free(f);
+	return rc;
+}
+
+/*
+ * Switch port transmit in two pieces (ovb_vswitch_input_split): a TSO
+ * frame whose headers are all of @hdr goes coalesced from the pieces into
+ * the guest's slots, so its payload is copied once, from where the sender
+ * left it.  Anything else (no RSC, too large for one packet) is joined
+ * and takes the whole-frame path.
+ */
+int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
+		     const void *rest, size_t rest_len,
+		     const struct ovb_net_meta *meta)
+{
+	struct netvsp_nic *nic = ctx;
+	struct ovb_net_hdrs h;
+	int rc = -ENETDOWN;
+	uint32_t e;
+
+	/* Parsed within @hdr: every header must lie in it, and end it. */
+	if (!meta->gso_type || hlen < 14 || ovb_offload_parse(hdr, hlen, &h) ||
+	    !h.l4_off || h.payload_off != hlen)
+		return port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
+	if (!port_enter(nic, &e))
+		goto out;
+	rc = 0;
+	if (!netvsp_filter(nic, hdr))
+		goto out; /* filtered: not an error */
+	rc = -E2BIG;
+	if (rsc_on(nic, &h, meta))
+		rc = deliver_rsc(nic, hdr, rest, hlen + rest_len, meta, &h);
+out:
+	port_leave(nic, e);
+	if (rc == -E2BIG)
+		rc = port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
+	return rc;
+}
