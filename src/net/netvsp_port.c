@@ -129,15 +129,9 @@ static int deliver_seg(void *ctx, const void *seg, size_t len)
 static int deliver_segments(struct netvsp_nic *nic, const void *frame,
 			    size_t len, const struct ovb_net_meta *meta)
 {
-	struct seg_ctx c = { .nic = nic, .meta = *meta };
+	struct seg_ctx c = { .nic = nic, .meta = ovb_offload_seg_meta(meta) };
 	ssize_t n;
 
-	c.meta.gso_type = OVB_NET_GSO_NONE;
-	c.meta.gso_size = c.meta.hdr_len = 0;
-	c.meta.csum_start = c.meta.csum_offset = 0;
-	c.meta.flags = (c.meta.flags & ~(OVB_NET_META_CSUM_PARTIAL |
-					 OVB_NET_META_IP4_CSUM)) |
-		       OVB_NET_META_CSUM_VALID;
 	n = ovb_offload_tso(frame, len, meta, deliver_seg, &c);
 	if (n < 0)
 		return (int)n;

@@ -71,6 +71,23 @@ int ovb_offload_canonicalize(void *frame, size_t len,
 int ovb_offload_tso_headers(void *hdrs, size_t hlen, size_t len,
 			    struct ovb_net_meta *meta);
 /**
+ * The metadata of each segment ovb_offload_tso() cuts from the frame @m
+ * describes: no GSO, and checksums filled in (valid, nothing pending).
+ */
+static inline struct ovb_net_meta
+ovb_offload_seg_meta(const struct ovb_net_meta *m)
+{
+	struct ovb_net_meta s = *m;
+
+	s.gso_type = OVB_NET_GSO_NONE;
+	s.gso_size = s.hdr_len = 0;
+	s.csum_start = s.csum_offset = 0;
+	s.flags = (s.flags & ~(OVB_NET_META_CSUM_PARTIAL |
+			       OVB_NET_META_IP4_CSUM)) |
+		  OVB_NET_META_CSUM_VALID;
+	return s;
+}
+/**
  * The reverse for a TSO frame a guest (netvsc) sends to a Hyper-V host, as
  * NDIS LSOv2 asks and Linux netvsc does: zero the IPv4 total length and
  * header checksum (IPv6: payload length) and seed TCP without the length.

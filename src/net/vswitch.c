@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/offload_priv.h"
 #include "net/vswitch_fdb.h"
 #include "openvmbus/log.h"
 #include "openvmbus/vswitch.h"
@@ -229,15 +230,9 @@ static int vsw_seg_cb(void *ctx, const void *seg, size_t len)
 static int vsw_deliver_segments(struct vsw_port *p, const uint8_t *f,
 				size_t len, const struct ovb_net_meta *m)
 {
-	struct vsw_seg_ctx c = { .port = p, .meta = *m };
+	struct vsw_seg_ctx c = { .port = p, .meta = ovb_offload_seg_meta(m) };
 	ssize_t rc;
 
-	c.meta.gso_type = OVB_NET_GSO_NONE;
-	c.meta.gso_size = 0;
-	c.meta.hdr_len = 0;
-	c.meta.csum_start = 0;
-	c.meta.csum_offset = 0;
-	c.meta.flags = (c.meta.flags & ~VSW_PENDING) | OVB_NET_META_CSUM_VALID;
 	rc = ovb_offload_tso(f, len, m, vsw_seg_cb, &c);
 	if (rc < 0) {
 		ovb_dbg("vswitch port %s: TSO frame dropped (%d)", p->name,
