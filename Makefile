@@ -5,7 +5,8 @@
 #   make check      build and run every test (tests/run.sh)
 #   make SAN=1 ...  the same with AddressSanitizer + UBSan, objects in build-san/
 #   make fuzz       libFuzzer targets (clang), objects in build-fuzz/
-#   make bench      benchmarks under build/bench/
+#   make bench      build and run the benchmarks (bench/run.sh)
+#   make benches    build them only, under build/bench/
 #   make install    PREFIX (/usr/local), LIBDIR, INCLUDEDIR, DESTDIR honoured
 #   make clean
 #
@@ -98,7 +99,7 @@ SOLINKS := $(foreach l,libopenvmbus libopenvmbus-linux,\
 PCFILE := $(BUILD)/openvmbus.pc
 PCFILE_LINUX := $(BUILD)/openvmbus-linux.pc
 
-.PHONY: all lib check fuzz bench clean install
+.PHONY: all lib check fuzz bench benches clean install
 all: lib $(BUILD)/vmbus $(TESTS) $(SYSBINS) $(FIOENG) $(DPDKSHIM)
 lib: $(STATICS) $(SHARED) $(SHARED_LINUX) $(SOLINKS) $(PCFILE) $(PCFILE_LINUX)
 
@@ -194,7 +195,9 @@ check: all
 	@$(MAKE) --no-print-directory fuzz
 	BUILD=$(BUILD) tests/run.sh
 
-bench: all $(BENCHES)
+benches: all $(BENCHES)
+
+bench: benches
 	BUILD=$(BUILD) bench/run.sh
 
 # ---- fuzzing: every source rebuilt with clang and libFuzzer ----
