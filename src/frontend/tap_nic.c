@@ -49,6 +49,7 @@ struct ovb_tap_nic {
 	struct tap_reader rd[OVB_NETVSC_MAX_QUEUES];
 	unsigned int nq;
 	uint64_t rx_drops;
+	bool reap;      /* readers drain their queues' channels */
 	int setup_rc;
 };
 
@@ -195,6 +196,15 @@ static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
 			ovb_tap_nic_name(t), len, strerror(-rc));
 }
 
+/*
+ * One TAP queue into netvsc.  Between batches the reader drains its own
+ * queue's channel (ovb_netvsc_poll): the host's completions of the frames
+ * it sent, and the frames that came in there, which it writes to the TAP
+ * itself.  While it keeps finding work the channel worker sleeps with the
+ * ring masked; before the reader sleeps in poll() it hands the ring back.
+ * OVB_TAP_NO_REAP=1 in the environment leaves all of it to the worker
+ * (for comparisons).
+ */
 static void *tap_reader_thread(void *arg)
 {
 	struct tap_reader *r = arg;
@@ -204,11 +214,12 @@ static void *tap_reader_thread(void *arg)
 		{ .fd = t->stop_fd, .events = POLLIN },
 	};
 	struct ovb_netvsc_txbuf tb = { 0 };
+	bool reap = t->reap;
 
 	while (!(pfd[1].revents & POLLIN)) {
 		struct ovb_net_meta meta;
 		ssize_t n = 0;
-		int batch = 0;
+		int batch = 0, got = 0;
 
 		while (batch < 64) {
 			/* Frames are read into guest memory (see tap_tx). */
@@ -223,11 +234,17 @@ static void *tap_reader_thread(void *arg)
 			batch++;
 		}
 		ovb_netvsc_flush(t->nic, r->q);
-		if (batch == 64)
+		if (reap && batch)
+			got = ovb_netvsc_poll(t->nic, r->q);
+		if (batch == 64 || got > 0)
 			continue;
+		if (reap)
+			ovb_netvsc_poll_end(t->nic, r->q);
 		if (poll(pfd, 2, tb.frame ? -1 : 100) < 0 && errno != EINTR)
 			break;
 	}
+	if (reap)
+		ovb_netvsc_poll_end(t->nic, r->q);
 	ovb_netvsc_txbuf_put(t->nic, &tb);
 	return NULL;
 }
@@ -382,6 +399,8 @@ int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
 		goto err_nic;
 	}
 	t->nq = ovb_net_tap_queues(t->tap);
+	t->reap = !getenv("OVB_TAP_NO_REAP") ||
+		  strcmp(getenv("OVB_TAP_NO_REAP"), "1");
 	for (unsigned int i = 0; i < t->nq; i++) {
 		t->rd[i].t = t;
 		t->rd[i].q = i;
