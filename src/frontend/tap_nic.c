@@ -2,8 +2,10 @@
 /*
  * The guest TAP front end (tap_nic.h): netvsc below, a Linux TAP above.
  * One reader thread per TAP queue drains frames into netvsc, batched per
- * wake-up; netvsc's receive callbacks write frames back into the TAP
- * queue of the channel they arrived on, a coalesced frame with one writev
+ * wake-up, and between batches reaps its channel itself (send
+ * completions, frames that came in); netvsc's receive callbacks, on the
+ * reader or the channel worker, write frames back into the TAP queue of
+ * the channel they arrived on, a coalesced frame with one writev
  * straight from the receive buffer.  Namespaces follow iproute2:
  * /run/netns is a shared mount, each name a bind mount of a thread's
  * network namespace.  Layer: frontends.  Interfaces: tuntap.rst,
@@ -27,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "openvmbus/net_tap.h"
 #include "openvmbus/tap_nic.h"
@@ -49,7 +52,6 @@ struct ovb_tap_nic {
 	struct tap_reader rd[OVB_NETVSC_MAX_QUEUES];
 	unsigned int nq;
 	uint64_t rx_drops;
-	bool reap;      /* readers drain their queues' channels */
 	int setup_rc;
 };
 
@@ -198,12 +200,16 @@ static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
 
 /*
  * One TAP queue into netvsc.  Between batches the reader drains its own
- * queue's channel (ovb_netvsc_poll): the host's completions of the frames
- * it sent, and the frames that came in there, which it writes to the TAP
- * itself.  While it keeps finding work the channel worker sleeps with the
- * ring masked; before the reader sleeps in poll() it hands the ring back.
- * OVB_TAP_NO_REAP=1 in the environment leaves all of it to the worker
- * (for comparisons).
+ * queue's channel (ovb_netvsc_poll, unless p.worker_reaps): the host's
+ * completions of the frames it sent, and the frames that came in there,
+ * which it writes to the TAP itself -- on the sending side the ACKs,
+ * whose TAP write runs the stack that queues the next data for this very
+ * reader.  While it keeps finding work the channel worker sleeps with the
+ * ring masked.  After its last work it keeps looking, TAP and ring, for
+ * p.reader_spin_us (no yield: a thread woken here preempts the spin, and
+ * it ends within microseconds) before it hands the ring back to the
+ * worker and sleeps in poll(): the next completion or frame of a flow
+ * usually comes within that, and each sleep costs a wake-up later.
  */
 static void *tap_reader_thread(void *arg)
 {
@@ -214,7 +220,9 @@ static void *tap_reader_thread(void *arg)
 		{ .fd = t->stop_fd, .events = POLLIN },
 	};
 	struct ovb_netvsc_txbuf tb = { 0 };
-	bool reap = t->reap;
+	bool reap = !t->p.worker_reaps;
+	uint32_t spin_us = reap ? t->p.reader_spin_us : 0;
+	uint64_t last = 0; /* when work was last found, 0: not spinning */
 
 	while (!(pfd[1].revents & POLLIN)) {
 		struct ovb_net_meta meta;
@@ -234,10 +242,21 @@ static void *tap_reader_thread(void *arg)
 			batch++;
 		}
 		ovb_netvsc_flush(t->nic, r->q);
-		if (reap && batch)
+		if (reap)
 			got = ovb_netvsc_poll(t->nic, r->q);
-		if (batch == 64 || got > 0)
+		if (batch == 64 || got > 0) {
+			last = 0;
 			continue;
+		}
+		if (spin_us && tb.frame) {
+			uint64_t now = ovb_now_us();
+
+			if (batch || !last)
+				last = now;
+			if (now - last < spin_us)
+				continue; /* a TAP read per round: no pause */
+			last = 0;
+		}
 		if (reap)
 			ovb_netvsc_poll_end(t->nic, r->q);
 		if (poll(pfd, 2, tb.frame ? -1 : 100) < 0 && errno != EINTR)
@@ -399,8 +418,6 @@ int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
 		goto err_nic;
 	}
 	t->nq = ovb_net_tap_queues(t->tap);
-	t->reap = !getenv("OVB_TAP_NO_REAP") ||
-		  strcmp(getenv("OVB_TAP_NO_REAP"), "1");
 	for (unsigned int i = 0; i < t->nq; i++) {
 		t->rd[i].t = t;
 		t->rd[i].q = i;
