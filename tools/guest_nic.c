@@ -18,8 +18,7 @@ enum { OPT_TAP = PLUGIN_OPT_BASE(1), OPT_NETNS, OPT_ADDR, OPT_QUEUES,
        OPT_POLL, OPT_NIC_INDEX, OPT_TAP_REAP, OPT_TAP_SPIN };
 
 static struct ovb_netvsc_driver_ctx nic_drv;
-static struct ovb_tap_nic_params nic_p = {
-	.queues = 1, .reader_spin_us = OVB_TAP_NIC_SPIN_US };
+static struct ovb_tap_nic_params nic_p = { .queues = 1 };
 static struct ovb_tap_nic *nic_tap;
 static unsigned int nic_index; /* which offered NIC (one per host switch) */
 
@@ -174,7 +173,7 @@ const struct guest_plugin guest_plugin_nic = {
 		"                      channel workers alone do\n"
 		"  --tap-spin US       a TAP reader looks for work US "
 		"microseconds before it\n"
-		"                      sleeps (default 30, 0: none)\n",
+		"                      sleeps (default 0: none)\n",
 	.option = nic_option,
 	.attach = nic_attach,
 	.run = nic_run,

@@ -35,14 +35,12 @@ struct ovb_tap_nic_params {
 	bool worker_reaps;
 	/**
 	 * After its last work a reader keeps looking at its TAP queue and
-	 * channel this long before it sleeps; 0: it sleeps at once.
-	 * OVB_TAP_NIC_SPIN_US is what `vmbus guest` uses.
+	 * channel this long before it sleeps; 0: it sleeps at once (the
+	 * default: on 2 loaded cores a 30 us spin halved the context
+	 * switches but cost CPU per byte, see docs/net-perf.md).
 	 */
 	uint32_t reader_spin_us;
 };
-
-/** The readers' spin that `vmbus guest --tap` uses (microseconds). */
-#define OVB_TAP_NIC_SPIN_US 30u
 
 struct ovb_tap_nic;
 

@@ -205,11 +205,11 @@ static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
  * which it writes to the TAP itself -- on the sending side the ACKs,
  * whose TAP write runs the stack that queues the next data for this very
  * reader.  While it keeps finding work the channel worker sleeps with the
- * ring masked.  After its last work it keeps looking, TAP and ring, for
- * p.reader_spin_us (no yield: a thread woken here preempts the spin, and
- * it ends within microseconds) before it hands the ring back to the
- * worker and sleeps in poll(): the next completion or frame of a flow
- * usually comes within that, and each sleep costs a wake-up later.
+ * ring masked.  With p.reader_spin_us it keeps looking, TAP and ring,
+ * that long after its last work (no yield: a thread woken here preempts
+ * the spin, and it ends within microseconds) before it hands the ring
+ * back to the worker and sleeps in poll(): fewer sleeps and wake-ups,
+ * more CPU (off by default, docs/net-perf.md).
  */
 static void *tap_reader_thread(void *arg)
 {

@@ -47,10 +47,11 @@ guest() { # name netns addr [options]
 	pids+=($!)
 	echo $! >"$dir/$1.pid"
 }
-# A's TAP readers reap their channels and spin (the default); B leaves
-# that to its channel workers: every transfer below crosses both paths.
-guest ga "$nsa" 10.99.0.1/24
-guest gb "$nsb" 10.99.0.2/24 --tap-reap worker --tap-spin 0
+# A's TAP readers reap their channels (the default) and spin before they
+# sleep; B leaves the channels to its workers: every transfer below
+# crosses both paths.
+guest ga "$nsa" 10.99.0.1/24 --tap-spin 30
+guest gb "$nsb" 10.99.0.2/24 --tap-reap worker
 for g in ga gb; do
 	for _ in $(seq 200); do grep -q "running" "$dir/$g.log" && break; sleep 0.05; done
 	grep -q "mtu 9000" "$dir/$g.log" || { cat "$dir/$g.log"; exit 1; }
