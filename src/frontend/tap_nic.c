@@ -179,9 +179,9 @@ static int tap_seg(void *ctx, const void *seg, size_t len)
  * One frame read from the TAP into netvsc, from @tb (guest memory): a
  * large one goes to the host where it lies and @tb is used up.
  */
-static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
-		   struct ovb_netvsc_txbuf *tb, size_t len,
-		   struct ovb_net_meta *meta)
+static int tap_tx(struct ovb_tap_nic *t, unsigned int q,
+		  struct ovb_netvsc_txbuf *tb, size_t len,
+		  struct ovb_net_meta *meta)
 {
 	struct seg_ctx s = { t, q };
 	int rc;
@@ -190,22 +190,28 @@ static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
 		/* Larger than the host takes: segment here. */
 		if (meta->flags & OVB_NET_META_CSUM_PARTIAL)
 			ovb_offload_tso(tb->frame, len, meta, tap_seg, &s);
-		return;
+		return 0;
 	}
 	rc = ovb_netvsc_send_txbuf(t->nic, q, tb, len, meta, true);
 	if (rc < 0 && rc != -ECONNRESET)
 		ovb_dbg("tap %s: frame of %zu bytes not sent: %s",
 			ovb_tap_nic_name(t), len, strerror(-rc));
+	return rc;
 }
 
 /*
- * One TAP queue into netvsc.  Between batches the reader drains its own
- * queue's channel (ovb_netvsc_poll, unless p.worker_reaps): the host's
- * completions of the frames it sent, and the frames that came in there,
- * which it writes to the TAP itself -- on the sending side the ACKs,
- * whose TAP write runs the stack that queues the next data for this very
- * reader.  While it keeps finding work the channel worker sleeps with the
- * ring masked.  With p.reader_spin_us it keeps looking, TAP and ring,
+ * One TAP queue into netvsc.  After a batch that sent a large frame from
+ * guest memory (a TSO frame: a completion to reap) the reader drains its
+ * own queue's channel (ovb_netvsc_poll, unless p.worker_reaps), and goes
+ * on doing so while that finds work: the host's completions of the
+ * frames it sent, and the frames that came in there, which it writes to
+ * the TAP itself -- on the sending side of a stream the ACKs, whose TAP
+ * write runs the stack that queues the next data for this very reader.
+ * While it does the channel worker sleeps with the ring masked.  A
+ * reader that sent only small frames (a receiver's ACKs, from send
+ * sections) leaves the ring to the worker, which is busy writing the
+ * stream into the TAP: polling there only contended with it for the
+ * ring (futex waits in poll_end, counted with strace).  With p.reader_spin_us it keeps looking, TAP and ring,
  * that long after its last work (no yield: a thread woken here preempts
  * the spin, and it ends within microseconds) before it hands the ring
  * back to the worker and sleeps in poll(): fewer sleeps and wake-ups,
@@ -223,11 +229,13 @@ static void *tap_reader_thread(void *arg)
 	bool reap = !t->p.worker_reaps;
 	uint32_t spin_us = reap ? t->p.reader_spin_us : 0;
 	uint64_t last = 0; /* when work was last found, 0: not spinning */
+	bool polling = false; /* the ring may be masked by us */
 
 	while (!(pfd[1].revents & POLLIN)) {
 		struct ovb_net_meta meta;
 		ssize_t n = 0;
 		int batch = 0, got = 0;
+		bool big = false;
 
 		while (batch < 64) {
 			/* Frames are read into guest memory (see tap_tx). */
@@ -237,18 +245,20 @@ static void *tap_reader_thread(void *arg)
 					     &meta);
 			if (n == -EAGAIN)
 				break;
-			if (n > 0)
-				tap_tx(t, r->q, &tb, (size_t)n, &meta);
+			if (n > 0 && tap_tx(t, r->q, &tb, (size_t)n, &meta) == 1)
+				big = true;
 			batch++;
 		}
 		ovb_netvsc_flush(t->nic, r->q);
-		if (reap)
+		if (reap && (big || polling)) {
+			polling = true;
 			got = ovb_netvsc_poll(t->nic, r->q);
+		}
 		if (batch == 64 || got > 0) {
 			last = 0;
 			continue;
 		}
-		if (spin_us && tb.frame) {
+		if (spin_us && polling && tb.frame) {
 			uint64_t now = ovb_now_us();
 
 			if (batch || !last)
@@ -257,12 +267,13 @@ static void *tap_reader_thread(void *arg)
 				continue; /* a TAP read per round: no pause */
 			last = 0;
 		}
-		if (reap)
+		if (polling)
 			ovb_netvsc_poll_end(t->nic, r->q);
+		polling = false;
 		if (poll(pfd, 2, tb.frame ? -1 : 100) < 0 && errno != EINTR)
 			break;
 	}
-	if (reap)
+	if (polling)
 		ovb_netvsc_poll_end(t->nic, r->q);
 	ovb_netvsc_txbuf_put(t->nic, &tb);
 	return NULL;
