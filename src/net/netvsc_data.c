@@ -26,6 +26,9 @@
 
 /* ---- buffer pools -------------------------------------------------------- */
 
+/* Non-zero on a thread inside netvsc__recv (a receive callback's sends). */
+static __thread unsigned int netvsc_in_recv;
+
 int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
 		      uint32_t count, bool big)
 {
@@ -75,14 +78,17 @@ static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 	struct timespec dl;
 	int rc = 0;
 
-	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE) &&
-	    !netvsc__reap_spin(pl->ctx[0].n, &pl->nfree, NETVSC_SPIN_US))
-		ovb__spin_until(&pl->nfree, 1, NETVSC_SPIN_US);
 	/*
-	 * About to sleep for a completion: a ring a caller polls is masked,
-	 * so give it back to its worker first, which reaps and wakes us.
+	 * Rings a caller polls are masked: drain them here while we spin,
+	 * and before we sleep give them back to their workers, which reap
+	 * and wake us.  Not from a receive callback: this thread may be the
+	 * one draining such a ring (its lock held), as before it waits then.
 	 */
-	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE) &&
+	    (netvsc_in_recv ||
+	     netvsc__reap_spin(pl->ctx[0].n, &pl->nfree, NETVSC_SPIN_US) < 0))
+		ovb__spin_until(&pl->nfree, 1, NETVSC_SPIN_US);
+	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE) && !netvsc_in_recv)
 		netvsc__unpoll_all(pl->ctx[0].n);
 	pthread_mutex_lock(&pl->lock);
 	if (!pl->nfree) {
@@ -736,7 +742,9 @@ void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 
 	switch (pkt->type) {
 	case VM_PKT_DATA_USING_XFER_PAGES:
+		netvsc_in_recv++;
 		rx_xfer(q, chan, pkt);
+		netvsc_in_recv--;
 		return;
 	case VM_PKT_DATA_INBAND:
 		if (ovb_nvsp_parse(pkt->data, pkt->len, OVB_NVSP_TO_GUEST,

@@ -74,21 +74,21 @@ static bool reap_polled(struct ovb_netvsc *n)
 	return any;
 }
 
-bool netvsc__reap_spin(struct ovb_netvsc *n, const uint32_t *word,
-		       uint32_t us)
+int netvsc__reap_spin(struct ovb_netvsc *n, const uint32_t *word,
+		      uint32_t us)
 {
 	uint64_t start = ovb_now_us();
 
 	for (unsigned int i = 1;; i++) {
 		if (!reap_polled(n))
-			return false;
+			return i == 1 ? -1 : 0;
 		if (__atomic_load_n(word, __ATOMIC_ACQUIRE))
-			return true;
+			return 1;
 		ovb__cpu_relax();
 		if (i % 64)
 			continue;
 		if (ovb_now_us() - start >= us)
-			return false;
+			return 0;
 		sched_yield(); /* the host may share this core */
 	}
 }

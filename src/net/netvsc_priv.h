@@ -140,11 +140,11 @@ static inline struct netvsc_q *netvsc__pick_queue(struct ovb_netvsc *n,
 /* netvsc_poll.c */
 /*
  * With a ring a caller polls (and so masked), spin up to @us draining
- * such rings on this thread until *@word is non-zero: true if it became
- * so; false at once if no ring is polled (a worker reaps then).
+ * such rings on this thread until *@word is non-zero: 1 if it became so,
+ * 0 if not; -1 at once if no ring is polled (a worker reaps then).
  */
-bool netvsc__reap_spin(struct ovb_netvsc *n, const uint32_t *word,
-		       uint32_t us);
+int netvsc__reap_spin(struct ovb_netvsc *n, const uint32_t *word,
+		      uint32_t us);
 /* Hand every caller-polled ring back to its worker (unmask, re-check). */
 void netvsc__unpoll_all(struct ovb_netvsc *n);
 int netvsc__gpa_range(struct ovb_netvsc *n, const void *buf, size_t len,
