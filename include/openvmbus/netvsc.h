@@ -200,7 +200,8 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
  * masked (the host does not signal, the worker sleeps) until
  * ovb_netvsc_poll_end(), which the thread must call before it sleeps on
  * anything else; a send that has to wait for a free buffer drains the
- * polled rings itself, then hands them back to their workers.  Any
+ * polled rings itself, then hands them back to their workers (not a send
+ * from a receive callback: that waits as before).  Any
  * thread; one drains a ring at a time.  Returns packets handled (0 also
  * when another thread drains the ring right now) or -ECONNRESET.
  */
