@@ -44,7 +44,10 @@
 #    For tapfwd and ours the note also gives the CPU time (user + system)
 #    the forwarding processes spent per KiB received ("cpu N ns/KiB",
 #    cpu_ns_per_kib in the JSON): on a loaded machine the throughput is
-#    the share of CPU a run got, the CPU per byte is the work.
+#    the share of CPU a run got, the CPU per byte is the work; and the
+#    context switches of all their threads per MiB received ("switches
+#    N/MiB", switches_per_mib): sleeps, wake-ups and preemptions, the
+#    hand-offs between threads.
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
 # to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
@@ -55,6 +58,9 @@
 #   NET_PEER_SECONDS=n  seconds per measurement (default 2)
 #   NET_PEER_ONLY=tcp   only the TCP rows (no DPDK)
 #   NET_PEER_P4_QUEUES=n  queues per guest for the -P 4 TCP rows (default 2)
+#   NET_PEER_GUEST_ARGS="..."  more options for our TCP rows' guests, e.g.
+#                       "--tap-reap worker --tap-spin 0" (the channel
+#                       workers alone reap, the TAP readers never spin)
 #   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's TAPs (default 62780,
 #                       as our guests' TAPs; 0: the kernel's 65536)
 #   NET_PEER_ONLY=dpdk  only the DPDK rows (virtio pair, netvsc PMD)
@@ -68,6 +74,7 @@ json=${1:-build/bench/net.json}
 VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
 SECS=${NET_PEER_SECONDS:-2}
 TCP_P4_QUEUES=${NET_PEER_P4_QUEUES:-2}
+GUEST_ARGS=${NET_PEER_GUEST_ARGS:-}
 HP_SYS=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 HP_PAGES=600 # two testpmd processes, -m 512 each
 
@@ -497,6 +504,24 @@ cpu_ticks() {
 	done
 	echo $t
 }
+# Context switches (voluntary + involuntary, every thread) of PIDS so far;
+# switches_per_mib S0 S1: per MiB the last iperf received.  Each is a
+# sleep and wake-up or a preemption: a count the load changes less than
+# the CPU time.
+ctx_switches() {
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(cat /proc/"$p"/task/*/status 2>/dev/null |
+			awk '/ctxt_switches/ { s += $2 } END { print s + 0 }')))
+	done
+	echo $t
+}
+switches_per_mib() {
+	python3 -c 'import json,sys
+b = json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]
+print("%.1f" % ((int(sys.argv[3]) - int(sys.argv[2])) / (b / 1048576.0)) if b else "-")' \
+		"$dir/iperf.json" "$1" "$2" 2>/dev/null || echo -
+}
 cpu_per_kib() {
 	python3 -c 'import json,sys
 b = json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]
@@ -552,7 +577,7 @@ tcp_mtu() {
 TAPFWD=${BUILD:-build}/bench/tapfwd
 TAPFWD_GSO=${NET_PEER_TAPFWD_GSO:-62780}
 tapfwd_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g n a b st c0 c1
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g n a b st c0 c1 s0 s1
 	[ -n "$copy" ] && name=tapfwd-copy-tcp
 	if ! [ -x "$TAPFWD" ]; then
 		row "$name" - P$P "$mtu" - - "skipped: $TAPFWD missing (make bench)"
@@ -573,14 +598,14 @@ tapfwd_tcp() {
 	done
 	if [ $st = 0 ] && grep -q ready "$dir/tapfwd.log" &&
 		ip netns exec "$na" ping -c 1 -W 2 10.96.0.2 >/dev/null; then
-		c0=$(cpu_ticks "$fp")
+		c0=$(cpu_ticks "$fp") s0=$(ctx_switches "$fp")
 		g=$(iperf "$na" "$nb" 10.96.0.2 $P)
-		c1=$(cpu_ticks "$fp")
+		c1=$(cpu_ticks "$fp") s1=$(ctx_switches "$fp")
 		kill -TERM "$fp" 2>/dev/null
 		wait "$fp" 2>/dev/null
 		st=$(awk '$3 == "a->b" { f += $5; b += $7 }
 			END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
-		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB"
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB"
 		echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
 		row "$name" guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
@@ -596,7 +621,7 @@ tapfwd_tcp() {
 
 # Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.
 ovb_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st c0 c1 ours
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st c0 c1 s0 s1 ours
 	sock=$dir/host$mtu-$P.sock
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
 	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
@@ -610,7 +635,7 @@ ovb_tcp() {
 		i=$((i + 1))
 		"$VMBUS" guest --socket "$sock" --name g$i --tap eth0 \
 			--netns "$n" --addr 10.97.0.$i/24 --queues "$q" \
-			>"$dir/g$i.log" 2>&1 &
+			$GUEST_ARGS >"$dir/g$i.log" 2>&1 &
 		pids+=($!)
 		ours+=($!)
 	done
@@ -619,14 +644,14 @@ ovb_tcp() {
 		grep -q running "$dir/g$i.log" || ok=0
 	done
 	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
-		c0=$(cpu_ticks "${ours[@]}")
+		c0=$(cpu_ticks "${ours[@]}") s0=$(ctx_switches "${ours[@]}")
 		g=$(iperf "$na" "$nb" 10.97.0.2 $P)
-		c1=$(cpu_ticks "${ours[@]}")
+		c1=$(cpu_ticks "${ours[@]}") s1=$(ctx_switches "${ours[@]}")
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
 			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3/p')
-		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB"
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB"
 		echo "our switch TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
 		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch; $st"
@@ -672,6 +697,9 @@ for line in open(rows):
     c = re.search(r"cpu (\d+) ns/KiB", note)
     if c:
         peers[-1]["cpu_ns_per_kib"] = int(c.group(1))
+    c = re.search(r"switches ([0-9.]+)/MiB", note)
+    if c:
+        peers[-1]["switches_per_mib"] = float(c.group(1))
 # Ratios and goals use bench/net's two-process rows (host in its own
 # process over the socket link), the shape of the DPDK pair; its inproc
 # rows are printed, not compared.
@@ -818,13 +846,16 @@ for p in peers:
         if "cpu_ns_per_kib" in p:
             tcpt[(p["frame"], p["mode"])]["cpu " + p["peer"]] = \
                 p["cpu_ns_per_kib"]
+        if "switches_per_mib" in p:
+            tcpt[(p["frame"], p["mode"])]["sw " + p["peer"]] = \
+                "%.0f" % p["switches_per_mib"]
 if tcpt:
     print("\nTCP, Gbit/s (iperf3; tapfwd = two TAPs joined by one read and "
           "one write per frame, +copy = one more memcpy)")
-    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s   %s" %
+    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s   %-17s   %s" %
           ("MTU, streams", "veth", "tapfwd", "+copy", "ours",
            "ours/veth", "ours/fwd", "fwd/veth",
-           "CPU ns/KiB: tapfwd +copy ours"))
+           "CPU ns/KiB: tapfwd +copy ours", "switches/MiB: same"))
     fmt = lambda v: "%7.2f" % v if v else "      -"
     rat = lambda a, b: "%9.3f" % (a / b) if a and b else "        -"
     for (mtu, mode), v in sorted(tcpt.items()):
@@ -832,11 +863,14 @@ if tcpt:
                                             "tapfwd-copy-tcp", "ovb-tap-tcp"))
         cpu = " ".join("%5s" % v.get("cpu " + k, "-") for k in
                        ("tapfwd-tcp", "tapfwd-copy-tcp", "ovb-tap-tcp"))
-        print("  %-12s %s %s %s %s  %s %s %s   %s" %
+        sw = " ".join("%4s" % v.get("sw " + k, "-") for k in
+                      ("tapfwd-tcp", "tapfwd-copy-tcp", "ovb-tap-tcp"))
+        print("  %-12s %s %s %s %s  %s %s %s   %-29s   %s" %
               ("%d %s" % (mtu, mode), fmt(ve), fmt(fw), fmt(fc), fmt(o),
-               rat(o, ve), rat(o, fw), rat(fw, ve), cpu))
+               rat(o, ve), rat(o, fw), rat(fw, ve), cpu, sw))
     print("  (CPU: user + system time of the forwarding processes, tapfwd "
-          "or our host and two guests, per KiB received)")
+          "or our host and two guests, per KiB received; switches: their "
+          "threads' context switches per MiB received)")
 print("goals")
 for k, g in goals.items():
     print("  %-22s ratio %.3f  %s" % (k, g["ratio"], "met" if g["met"] else "NOT met"))

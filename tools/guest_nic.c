@@ -15,7 +15,7 @@
 #include "tools/plugin.h"
 
 enum { OPT_TAP = PLUGIN_OPT_BASE(1), OPT_NETNS, OPT_ADDR, OPT_QUEUES,
-       OPT_POLL, OPT_NIC_INDEX };
+       OPT_POLL, OPT_NIC_INDEX, OPT_TAP_REAP, OPT_TAP_SPIN };
 
 static struct ovb_netvsc_driver_ctx nic_drv;
 static struct ovb_tap_nic_params nic_p = { .queues = 1 };
@@ -29,6 +29,8 @@ static const struct option nic_opts[] = {
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "poll", required_argument, NULL, OPT_POLL },
 	{ "nic-index", required_argument, NULL, OPT_NIC_INDEX },
+	{ "tap-reap", required_argument, NULL, OPT_TAP_REAP },
+	{ "tap-spin", required_argument, NULL, OPT_TAP_SPIN },
 	{ 0 },
 };
 
@@ -55,6 +57,23 @@ static int nic_option(int code, const char *arg)
 			return 2;
 		}
 		nic_p.queues = (unsigned int)v;
+		return 0;
+	case OPT_TAP_REAP:
+		if (strcmp(arg, "reader") && strcmp(arg, "worker")) {
+			fprintf(stderr, "vmbus guest: --tap-reap wants reader "
+				"or worker, not '%s'\n", arg);
+			return 2;
+		}
+		nic_p.worker_reaps = !strcmp(arg, "worker");
+		return 0;
+	case OPT_TAP_SPIN:
+		v = strtoul(arg, &end, 10);
+		if (*end || v > 10000) {
+			fprintf(stderr, "vmbus guest: --tap-spin wants "
+				"0..10000 microseconds, not '%s'\n", arg);
+			return 2;
+		}
+		nic_p.reader_spin_us = (uint32_t)v;
 		return 0;
 	case OPT_NIC_INDEX:
 		v = strtoul(arg, &end, 10);
@@ -146,7 +165,15 @@ const struct guest_plugin guest_plugin_nic = {
 		"  --queues N          channels to open (1..8, default 1)\n"
 		"  --poll US           channel workers poll US microseconds\n"
 		"  --nic-index N       use the host's Nth NIC (its Nth --nic "
-		"switch; default 0)\n",
+		"switch; default 0)\n"
+		"  --tap-reap WHO      reader (default): each TAP reader reaps "
+		"its queue's\n"
+		"                      completions and frames between batches; "
+		"worker: the\n"
+		"                      channel workers alone do\n"
+		"  --tap-spin US       a TAP reader looks for work US "
+		"microseconds before it\n"
+		"                      sleeps (default 0: none)\n",
 	.option = nic_option,
 	.attach = nic_attach,
 	.run = nic_run,

@@ -191,6 +191,27 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 			  struct ovb_netvsc_txbuf *tb, size_t len,
 			  const struct ovb_net_meta *meta, bool more);
 
+/**
+ * Drain @queue's channel on the calling thread: the host's completions of
+ * this NIC's sends and the frames it received there are handled here,
+ * their callbacks (rx, rxv) run on this thread.  For a thread that sends
+ * a stream on @queue (a TAP reader): it reaps its own completions between
+ * batches instead of waking the channel worker for them.  The ring stays
+ * masked (the host does not signal, the worker sleeps) until
+ * ovb_netvsc_poll_end(), which the thread must call before it sleeps on
+ * anything else; a send that has to wait for a free buffer drains the
+ * polled rings itself, then hands them back to their workers (not a send
+ * from a receive callback: that waits as before).  Any
+ * thread; one drains a ring at a time.  Returns packets handled (0 also
+ * when another thread drains the ring right now) or -ECONNRESET.
+ */
+OVB_API
+int ovb_netvsc_poll(struct ovb_netvsc *n, unsigned int queue);
+
+/** Stop polling @queue: its worker takes the ring back (unmask, re-check). */
+OVB_API
+void ovb_netvsc_poll_end(struct ovb_netvsc *n, unsigned int queue);
+
 /** Send whatever waits in @queue's current section. */
 OVB_API
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue);

@@ -6,7 +6,10 @@
  * that `ip netns exec NAME ...` reaches it.  The MAC comes from the RNDIS
  * permanent address, the MTU from the host, the virtio-net header maps to
  * checksum and LSO per-packet info, and each channel gets its own TAP
- * queue (IFF_MULTI_QUEUE) with a reader thread.  Layer: frontends.
+ * queue (IFF_MULTI_QUEUE) with a reader thread, which also reaps that
+ * channel's send completions and writes what came in on it between its
+ * batches (the channel worker does while the reader sleeps).  Layer:
+ * frontends.
  * Library: libopenvmbus-linux (pkg-config openvmbus-linux).
  */
 #ifndef OPENVMBUS_TAP_NIC_H
@@ -24,6 +27,19 @@ struct ovb_tap_nic_params {
 	const char *addr;     /**< IPv4 CIDR to assign, NULL: none */
 	unsigned int queues;  /**< channels wanted (1..8) */
 	uint32_t poll_us;     /**< channel polling, 0: interrupt mode */
+	/**
+	 * Each TAP reader drains its queue's channel between batches (its
+	 * send completions, the frames that came in there) unless this is
+	 * set: then the channel workers alone do (as before; comparisons).
+	 */
+	bool worker_reaps;
+	/**
+	 * After its last work a reader keeps looking at its TAP queue and
+	 * channel this long before it sleeps; 0: it sleeps at once (the
+	 * default: on 2 loaded cores a 30 us spin halved the context
+	 * switches but cost CPU per byte, see docs/net-perf.md).
+	 */
+	uint32_t reader_spin_us;
 };
 
 struct ovb_tap_nic;

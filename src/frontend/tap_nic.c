@@ -2,8 +2,10 @@
 /*
  * The guest TAP front end (tap_nic.h): netvsc below, a Linux TAP above.
  * One reader thread per TAP queue drains frames into netvsc, batched per
- * wake-up; netvsc's receive callbacks write frames back into the TAP
- * queue of the channel they arrived on, a coalesced frame with one writev
+ * wake-up, and between batches reaps its channel itself (send
+ * completions, frames that came in); netvsc's receive callbacks, on the
+ * reader or the channel worker, write frames back into the TAP queue of
+ * the channel they arrived on, a coalesced frame with one writev
  * straight from the receive buffer.  Namespaces follow iproute2:
  * /run/netns is a shared mount, each name a bind mount of a thread's
  * network namespace.  Layer: frontends.  Interfaces: tuntap.rst,
@@ -27,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "openvmbus/net_tap.h"
 #include "openvmbus/tap_nic.h"
@@ -176,9 +179,9 @@ static int tap_seg(void *ctx, const void *seg, size_t len)
  * One frame read from the TAP into netvsc, from @tb (guest memory): a
  * large one goes to the host where it lies and @tb is used up.
  */
-static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
-		   struct ovb_netvsc_txbuf *tb, size_t len,
-		   struct ovb_net_meta *meta)
+static int tap_tx(struct ovb_tap_nic *t, unsigned int q,
+		  struct ovb_netvsc_txbuf *tb, size_t len,
+		  struct ovb_net_meta *meta)
 {
 	struct seg_ctx s = { t, q };
 	int rc;
@@ -187,14 +190,33 @@ static void tap_tx(struct ovb_tap_nic *t, unsigned int q,
 		/* Larger than the host takes: segment here. */
 		if (meta->flags & OVB_NET_META_CSUM_PARTIAL)
 			ovb_offload_tso(tb->frame, len, meta, tap_seg, &s);
-		return;
+		return 0;
 	}
 	rc = ovb_netvsc_send_txbuf(t->nic, q, tb, len, meta, true);
 	if (rc < 0 && rc != -ECONNRESET)
 		ovb_dbg("tap %s: frame of %zu bytes not sent: %s",
 			ovb_tap_nic_name(t), len, strerror(-rc));
+	return rc;
 }
 
+/*
+ * One TAP queue into netvsc.  After a batch that sent a large frame from
+ * guest memory (a TSO frame: a completion to reap) the reader drains its
+ * own queue's channel (ovb_netvsc_poll, unless p.worker_reaps), and goes
+ * on doing so while that finds work: the host's completions of the
+ * frames it sent, and the frames that came in there, which it writes to
+ * the TAP itself -- on the sending side of a stream the ACKs, whose TAP
+ * write runs the stack that queues the next data for this very reader.
+ * While it does the channel worker sleeps with the ring masked.  A
+ * reader that sent only small frames (a receiver's ACKs, from send
+ * sections) leaves the ring to the worker, which is busy writing the
+ * stream into the TAP: polling there only contended with it for the
+ * ring (futex waits in poll_end, counted with strace).  With p.reader_spin_us it keeps looking, TAP and ring,
+ * that long after its last work (no yield: a thread woken here preempts
+ * the spin, and it ends within microseconds) before it hands the ring
+ * back to the worker and sleeps in poll(): fewer sleeps and wake-ups,
+ * more CPU (off by default, docs/net-perf.md).
+ */
 static void *tap_reader_thread(void *arg)
 {
 	struct tap_reader *r = arg;
@@ -204,11 +226,16 @@ static void *tap_reader_thread(void *arg)
 		{ .fd = t->stop_fd, .events = POLLIN },
 	};
 	struct ovb_netvsc_txbuf tb = { 0 };
+	bool reap = !t->p.worker_reaps;
+	uint32_t spin_us = reap ? t->p.reader_spin_us : 0;
+	uint64_t last = 0; /* when work was last found, 0: not spinning */
+	bool polling = false; /* the ring may be masked by us */
 
 	while (!(pfd[1].revents & POLLIN)) {
 		struct ovb_net_meta meta;
 		ssize_t n = 0;
-		int batch = 0;
+		int batch = 0, got = 0;
+		bool big = false;
 
 		while (batch < 64) {
 			/* Frames are read into guest memory (see tap_tx). */
@@ -218,16 +245,36 @@ static void *tap_reader_thread(void *arg)
 					     &meta);
 			if (n == -EAGAIN)
 				break;
-			if (n > 0)
-				tap_tx(t, r->q, &tb, (size_t)n, &meta);
+			if (n > 0 && tap_tx(t, r->q, &tb, (size_t)n, &meta) == 1)
+				big = true;
 			batch++;
 		}
 		ovb_netvsc_flush(t->nic, r->q);
-		if (batch == 64)
+		if (reap && (big || polling)) {
+			polling = true;
+			got = ovb_netvsc_poll(t->nic, r->q);
+		}
+		if (batch == 64 || got > 0) {
+			last = 0;
 			continue;
+		}
+		if (spin_us && polling && tb.frame) {
+			uint64_t now = ovb_now_us();
+
+			if (batch || !last)
+				last = now;
+			if (now - last < spin_us)
+				continue; /* a TAP read per round: no pause */
+			last = 0;
+		}
+		if (polling)
+			ovb_netvsc_poll_end(t->nic, r->q);
+		polling = false;
 		if (poll(pfd, 2, tb.frame ? -1 : 100) < 0 && errno != EINTR)
 			break;
 	}
+	if (polling)
+		ovb_netvsc_poll_end(t->nic, r->q);
 	ovb_netvsc_txbuf_put(t->nic, &tb);
 	return NULL;
 }

@@ -26,6 +26,9 @@
 
 /* ---- buffer pools -------------------------------------------------------- */
 
+/* Non-zero on a thread inside netvsc__recv (a receive callback's sends). */
+static __thread unsigned int netvsc_in_recv;
+
 int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
 		      uint32_t count, bool big)
 {
@@ -65,7 +68,8 @@ void netvsc__pool_fini(struct netvsc_pool *pl)
 /*
  * Take a free buffer.  None free: spin a little for the channel worker to
  * give one back (a sleep and wake-up per section would cost more than
- * the section's frames), then sleep until NETVSC_TIMEOUT.  nfree is
+ * the section's frames), then sleep until NETVSC_TIMEOUT (rings that a
+ * caller polls are handed back to their workers first).  nfree is
  * written under the lock with atomic stores and read by the spin with
  * acquire loads.
  */
@@ -74,8 +78,18 @@ static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 	struct timespec dl;
 	int rc = 0;
 
-	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE))
+	/*
+	 * Rings a caller polls are masked: drain them here while we spin,
+	 * and before we sleep give them back to their workers, which reap
+	 * and wake us.  Not from a receive callback: this thread may be the
+	 * one draining such a ring (its lock held), as before it waits then.
+	 */
+	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE) &&
+	    (netvsc_in_recv ||
+	     netvsc__reap_spin(pl->ctx[0].n, &pl->nfree, NETVSC_SPIN_US) < 0))
 		ovb__spin_until(&pl->nfree, 1, NETVSC_SPIN_US);
+	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE) && !netvsc_in_recv)
+		netvsc__unpoll_all(pl->ctx[0].n);
 	pthread_mutex_lock(&pl->lock);
 	if (!pl->nfree) {
 		ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
@@ -170,14 +184,6 @@ static int flush_locked(struct netvsc_q *q)
 	return rc;
 }
 
-static struct netvsc_q *pick_queue(struct ovb_netvsc *n, unsigned int queue)
-{
-	unsigned int nq = __atomic_load_n(&n->nq, __ATOMIC_ACQUIRE);
-	uint32_t c = n->send_table[queue % NVSP_SEND_INDIRECTION_TABLE_SIZE];
-
-	return &n->q[c < nq ? c : queue % nq];
-}
-
 /* Write RNDIS header + frame at @p; returns the message length. */
 static int build(struct ovb_netvsc *n, uint8_t *p, size_t cap,
 		 const struct ovb_rndis_pktinfo *info, const void *frame,
@@ -240,7 +246,7 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		return rc;
 	need = ovb_rndis_packet_header_len(&info) + len;
 	aligned = (need + n->align - 1) & ~(size_t)(n->align - 1);
-	q = pick_queue(n, queue);
+	q = netvsc__pick_queue(n, queue);
 	pthread_mutex_lock(&q->lock);
 	if (!n->sec_size || aligned > n->sec_size) {
 		rc = flush_locked(q);
@@ -344,7 +350,7 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 	nw = netvsc__gpa_range(n, p, hlen + len, words, sizeof(words) / 8);
 	if (nw < 0)
 		return nw;
-	q = pick_queue(n, queue);
+	q = netvsc__pick_queue(n, queue);
 	pthread_mutex_lock(&q->lock);
 	rc = flush_locked(q);
 	if (!rc)
@@ -364,7 +370,7 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
 {
-	struct netvsc_q *q = pick_queue(n, queue);
+	struct netvsc_q *q = netvsc__pick_queue(n, queue);
 
 	pthread_mutex_lock(&q->lock);
 	flush_locked(q);
@@ -736,7 +742,9 @@ void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 
 	switch (pkt->type) {
 	case VM_PKT_DATA_USING_XFER_PAGES:
+		netvsc_in_recv++;
 		rx_xfer(q, chan, pkt);
+		netvsc_in_recv--;
 		return;
 	case VM_PKT_DATA_INBAND:
 		if (ovb_nvsp_parse(pkt->data, pkt->len, OVB_NVSP_TO_GUEST,

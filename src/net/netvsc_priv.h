@@ -57,6 +57,12 @@ struct netvsc_q {
 		struct ovb_net_meta meta; /* from the first fragment */
 		uint8_t hdr[NETVSC_RSC_HDR];
 	} rsc;
+	/*
+	 * A caller drains this channel (ovb_netvsc_poll) and left the ring
+	 * masked: the worker is not signalled until ovb_netvsc_poll_end().
+	 * Atomic.
+	 */
+	bool polled;
 	/* receive completions the ring had no room for (worker only) */
 	uint64_t pending[NETVSC_PENDING];
 	uint32_t npending;
@@ -121,6 +127,26 @@ void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
 int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
 		      uint32_t count, bool big);
 void netvsc__pool_fini(struct netvsc_pool *pl);
+/* The queue a frame for @queue goes out on (the host's send table). */
+static inline struct netvsc_q *netvsc__pick_queue(struct ovb_netvsc *n,
+						  unsigned int queue)
+{
+	unsigned int nq = __atomic_load_n(&n->nq, __ATOMIC_ACQUIRE);
+	uint32_t c = n->send_table[queue % NVSP_SEND_INDIRECTION_TABLE_SIZE];
+
+	return &n->q[c < nq ? c : queue % nq];
+}
+
+/* netvsc_poll.c */
+/*
+ * With a ring a caller polls (and so masked), spin up to @us draining
+ * such rings on this thread until *@word is non-zero: 1 if it became so,
+ * 0 if not; -1 at once if no ring is polled (a worker reaps then).
+ */
+int netvsc__reap_spin(struct ovb_netvsc *n, const uint32_t *word,
+		      uint32_t us);
+/* Hand every caller-polled ring back to its worker (unmask, re-check). */
+void netvsc__unpoll_all(struct ovb_netvsc *n);
 int netvsc__gpa_range(struct ovb_netvsc *n, const void *buf, size_t len,
 		      uint64_t *words, size_t max);
 

@@ -606,6 +606,118 @@ static void test_gso_txbuf(void **state)
 	net_free(t);
 }
 
+/*
+ * The sender drains its own queue (ovb_netvsc_poll), as the TAP front
+ * end's reader does, then stops reaping with the ring still masked and
+ * sends more large frames than there are transmit buffers: a buffer wait
+ * must drain the masked ring itself (or hand it back to the worker)
+ * instead of waiting NETVSC_TIMEOUT for a completion nobody reads.
+ */
+static void test_txbuf_polled(void **state)
+{
+	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+				OVB_VSWITCH_CAP_TSO6, NULL);
+	struct ovb_netvsc *nic = t->g[0].nic;
+	static uint8_t f[BIG + 200];
+	struct ovb_netvsc_txbuf tb;
+	struct ovb_net_meta m;
+	unsigned int sent = 0;
+	size_t len = 0;
+	int got = 0;
+
+	usleep(20000); /* the guest's worker asleep, its ring unmasked */
+	assert_true(ovb_netvsc_poll(nic, 0) >= 0);
+	for (int i = 0; i < 3; i++) {
+		len = tso_frame(f, port_mac, t->g[0].info.mac, i & 1,
+				30000 + 1000 * i, 1448, 40 + i, &m);
+		assert_int_equal(ovb_netvsc_txbuf_get(nic, &tb), 0);
+		memcpy(tb.frame, f, len);
+		assert_int_equal(ovb_netvsc_send_txbuf(nic, 0, &tb, len, &m,
+						       false), 1);
+		sent++;
+		for (int k = 0; k < 2000 && got <= 0; k++) {
+			got = ovb_netvsc_poll(nic, 0);
+			usleep(500);
+		}
+	}
+	PAIR_WAIT(log_count(&t->port_rx) >= sent);
+	/* 3 x 32 frames on 32 buffers, without another poll. */
+	for (int i = 0; i < 96; i++) {
+		len = tso_frame(f, port_mac, t->g[0].info.mac, false, 20000,
+				1448, 100 + (uint32_t)i, &m);
+		assert_int_equal(ovb_netvsc_txbuf_get(nic, &tb), 0);
+		memcpy(tb.frame, f, len);
+		assert_int_equal(ovb_netvsc_send_txbuf(nic, 0, &tb, len, &m,
+						       true), 1);
+		sent++;
+	}
+	ovb_netvsc_poll_end(nic, 0);
+	PAIR_WAIT(log_count(&t->port_rx) >= sent);
+	assert_int_equal(log_count(&t->port_rx), sent);
+	assert_int_equal(t->port_rx.len[sent - 1], len);
+	assert_memory_equal(t->port_rx.frame[sent - 1], f, len);
+	for (unsigned int i = 3; i < sent; i++) {
+		tso_frame(f, port_mac, t->g[0].info.mac, false, 20000, 1448,
+			  100 + (uint32_t)(i - 3), &m);
+		assert_memory_equal(t->port_rx.frame[i], f, len);
+	}
+	net_free(t);
+}
+
+/* Frames for a guest, while @g's queue is polled or after poll_end. */
+static void port_burst(struct net *t, struct guest *g, int first, int n)
+{
+	uint8_t f[1514];
+
+	for (int i = first; i < first + n; i++) {
+		size_t len = 60 + 29 * (size_t)i;
+
+		memcpy(f, g->info.mac, 6);
+		memcpy(f + 6, port_mac, 6);
+		f[12] = 0x88;
+		f[13] = 0xb5;
+		for (size_t j = 14; j < len; j++)
+			f[j] = (uint8_t)(j * 7 + (size_t)i);
+		assert_true(ovb_vswitch_input(t->sw, t->port, f, len, NULL) >=
+			    1);
+	}
+}
+
+/*
+ * Received frames reach the callback from a thread that polls the queue,
+ * and after ovb_netvsc_poll_end() from the worker again: the ring is not
+ * left masked with nobody to read it.
+ */
+static void test_rx_polled(void **state)
+{
+	struct net *t = net_new(0, NULL);
+	struct guest *g = &t->g[1];
+	int rc;
+
+	usleep(20000);
+	assert_true(ovb_netvsc_poll(g->nic, 0) >= 0);
+	port_burst(t, g, 0, 20);
+	for (int k = 0; k < 4000 && log_count(&g->rx) < 20; k++) {
+		rc = ovb_netvsc_poll(g->nic, 0);
+		assert_true(rc >= 0);
+		usleep(500);
+	}
+	assert_int_equal(log_count(&g->rx), 20);
+	ovb_netvsc_poll_end(g->nic, 0);
+	usleep(20000);
+	port_burst(t, g, 20, 20);
+	PAIR_WAIT(log_count(&g->rx) >= 40);
+	for (int i = 0; i < 40; i++) {
+		size_t len = 60 + 29 * (size_t)i;
+
+		assert_int_equal(g->rx.len[i], len);
+		for (size_t j = 14; j < len; j++)
+			assert_int_equal(g->rx.frame[i][j],
+					 (uint8_t)(j * 7 + (size_t)i));
+	}
+	net_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +734,8 @@ int main(void)
 		cmocka_unit_test(test_no_rsc_v6_vlan),
 		cmocka_unit_test(test_gso_guest_to_guest),
 		cmocka_unit_test(test_gso_txbuf),
+		cmocka_unit_test(test_txbuf_polled),
+		cmocka_unit_test(test_rx_polled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # The synthetic NIC end to end: a host with a switch (MTU 9000) and an
 # uplink TAP, two guests whose TAPs live in their own network namespaces.
-# Ping both ways (8972-byte payloads too), a 200 MiB TCP transfer whose
-# SHA-256 matches, iperf3 for a few seconds, the host reaching a guest over
-# the uplink, link down/up from `vmbus nic`, and a guest killed mid-transfer
+# Ping both ways (8972-byte payloads too), a 200 MiB TCP transfer and a
+# 64 MiB one back whose SHA-256 match (guest A's TAP readers reap their
+# channels, guest B's channel workers do), iperf3 for a few seconds, the
+# host reaching a guest over the uplink, link down/up from `vmbus nic`,
+# and a guest killed mid-transfer
 # leaving the switch and the other guest working, and a guest ending by
 # itself when its host stops.  Needs root and
 # /dev/net/tun; cleans up every namespace, TAP and process on exit.
@@ -39,14 +41,17 @@ trap cleanup EXIT
 host=$!; pids+=($host)
 for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
 
-guest() { # name netns addr
+guest() { # name netns addr [options]
 	"$VMBUS" guest --socket "$sock" --name "$1" --tap eth0 --netns "$2" \
-		--addr "$3" --queues 2 >"$dir/$1.log" 2>&1 &
+		--addr "$3" --queues 2 "${@:4}" >"$dir/$1.log" 2>&1 &
 	pids+=($!)
 	echo $! >"$dir/$1.pid"
 }
-guest ga "$nsa" 10.99.0.1/24
-guest gb "$nsb" 10.99.0.2/24
+# A's TAP readers reap their channels (the default) and spin before they
+# sleep; B leaves the channels to its workers: every transfer below
+# crosses both paths.
+guest ga "$nsa" 10.99.0.1/24 --tap-spin 30
+guest gb "$nsb" 10.99.0.2/24 --tap-reap worker
 for g in ga gb; do
 	for _ in $(seq 200); do grep -q "running" "$dir/$g.log" && break; sleep 0.05; done
 	grep -q "mtu 9000" "$dir/$g.log" || { cat "$dir/$g.log"; exit 1; }
@@ -80,19 +85,25 @@ if sys.argv[1] == "recv":
 else:
     h = hashlib.sha256(); c = socket.create_connection((sys.argv[2], 5999))
     blk = bytes(range(256)) * 4096
-    for i in range(200):
+    for i in range(int(sys.argv[3])):
         b = hashlib.sha256(i.to_bytes(4, "little")).digest() + blk[32:]
         h.update(b); c.sendall(b)
-    c.close(); print(200 << 20, h.hexdigest())
+    c.close(); print(int(sys.argv[3]) << 20, h.hexdigest())
 PY
-ip netns exec "$nsb" python3 "$dir/xfer.py" recv "$dir/ready" >"$dir/recv.out" &
-rx=$!
-for _ in $(seq 100); do [ -f "$dir/ready" ] && break; sleep 0.05; done
-ip netns exec "$nsa" python3 "$dir/xfer.py" send 10.99.0.2 >"$dir/send.out"
-wait $rx
-cat "$dir/send.out" "$dir/recv.out"
-[ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] || { echo "SHA-256 mismatch"; exit 1; }
-echo "net: 200 MiB TCP transfer, SHA-256 matches"
+xfer() { # from-netns to-netns to-addr MiB
+	rm -f "$dir/ready"
+	ip netns exec "$2" python3 "$dir/xfer.py" recv "$dir/ready" >"$dir/recv.out" &
+	rx=$!
+	for _ in $(seq 100); do [ -f "$dir/ready" ] && break; sleep 0.05; done
+	ip netns exec "$1" python3 "$dir/xfer.py" send "$3" "$4" >"$dir/send.out"
+	wait $rx
+	cat "$dir/send.out" "$dir/recv.out"
+	[ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] || { echo "SHA-256 mismatch"; exit 1; }
+}
+xfer "$nsa" "$nsb" 10.99.0.2 200
+echo "net: 200 MiB TCP transfer A->B, SHA-256 matches"
+xfer "$nsb" "$nsa" 10.99.0.1 64
+echo "net: 64 MiB TCP transfer B->A, SHA-256 matches"
 # The large frames reached the receiver coalesced (RSC), the path whose
 # fragments the guest writes to its TAP in place, not cut into segments.
 co=$("$VMBUS" nic stat --socket "$sock" | sed -n 's/.* coalesced \([0-9]*\) .*/\1/p')

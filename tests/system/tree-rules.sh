@@ -50,6 +50,8 @@ ALLOW = {
         "and the NIC's buffer pools share; not an API for applications",
     ("src/net/netvsc_data.c", "src/core/spin.h"):
         "as chan_run.c: netvsc spins for a free send section",
+    ("src/net/netvsc_poll.c", "src/core/spin.h"):
+        "as chan_run.c: a sender waiting for a buffer drains polled rings",
     ("src/net/netvsp_deliver.c", "src/core/spin.h"):
         "as chan_run.c: netvsp spins for free receive slots",
     ("src/link/inproc.c", "include/openvmbus/client.h"):
