@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -142,6 +143,32 @@ static short own_sock_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0 ? p.revents : 0;
 }
 
+/* Bytes waiting in the socket's receive queue; 0 when none or unknown. */
+static size_t own_sock_unread(int fd)
+{
+	int n = 0;
+
+	return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n
+								  : 0;
+}
+
+/*
+ * The bytes the answers of the last @n finished requests of @c took off
+ * the socket, or more: a simple reply is a 16-byte header, then a READ's
+ * data (none after an error, when this counts too much).
+ */
+static size_t own_answers_bytes(const struct nbd_conn *c, unsigned n)
+{
+	size_t sum = 0;
+
+	for (const struct nbd_io *io = c->finished.tail; io && n; io = io->prev,
+				 n--)
+		sum += 16 + (io->req->op == OVB_BLK_READ && !io->fua_flush
+				     ? io->req->len
+				     : 0);
+	return sum;
+}
+
 /*
  * Drive libnbd as far as the socket allows, reading as long as answers
  * come.  libnbd is told only what the socket is ready for (the contract
@@ -149,22 +176,49 @@ static short own_sock_ready(int fd)
  * notification while a command is half sent pauses the send to take an
  * earlier answer, and when none is there libnbd (1.14) stays in
  * REPLY.START asking for input alone -- the server waits for the rest
- * of the payload, we for an answer, and nothing wakes either side.  A
- * look (poll, no wait) before each notification costs the system call
- * the read that found the socket empty cost before; after an answer
- * with nothing left in flight there is nothing to look for (a hang-up
- * then keeps the socket readable: the next round finds it).
+ * of the payload, we for an answer, and nothing wakes either side.
+ *
+ * How we know, with simple replies on a live connection and nothing to
+ * send: one FIONREAD per round says how many bytes wait, and each answer
+ * taken (one per notification) is counted off by its size; the count
+ * only ever errs high on what was taken (a READ that failed, the rest of
+ * an answer begun in an earlier round), so a notification is never made
+ * on an empty socket.  Counted down to nothing, the round ends: what came
+ * since keeps the socket readable in the owner's epoll set.  With nothing
+ * waiting, a poll (no wait) tells a hang-up from an idle socket; with a
+ * command to send (libnbd asks to write), or structured replies (whose
+ * sizes are not counted), a poll before each notification, as before.
+ * After an answer with nothing left in flight there is nothing to look
+ * for (a hang-up then keeps the socket readable: the next round finds
+ * it).
  */
 static void own_socket(struct nbd_conn *c)
 {
+	bool counted = c->state == NBD_UP && !c->b->structured;
+	bool looked = false;
+	size_t unread = 0;
+
 	for (int i = 0; i < OWN_READS_PER_ROUND && c->h; i++) {
 		unsigned dir = nbd_aio_get_direction(c->h);
-		unsigned before = c->finished.n;
+		unsigned before = c->finished.n, got;
+		int fd = nbd_aio_get_fd(c->h);
 		short ready;
 
 		if (i && c->state == NBD_UP && !c->inflight.head)
 			break;
-		ready = own_sock_ready(nbd_aio_get_fd(c->h));
+		if (!counted || dir & LIBNBD_AIO_DIRECTION_WRITE) {
+			ready = own_sock_ready(fd);
+			looked = false; /* the count no longer holds */
+			unread = 0;
+		} else if (unread) {
+			ready = POLLIN;
+		} else if (!looked) {
+			looked = true;
+			unread = own_sock_unread(fd);
+			ready = unread ? POLLIN : own_sock_ready(fd);
+		} else {
+			break; /* counted down: nothing more known to wait */
+		}
 		if (dir & LIBNBD_AIO_DIRECTION_WRITE &&
 		    ready & (POLLOUT | POLLERR | POLLHUP)) {
 			nbd_aio_notify_write(c->h);
@@ -176,6 +230,12 @@ static void own_socket(struct nbd_conn *c)
 			break;
 		if (nbd_aio_notify_read(c->h) < 0 || c->finished.n == before)
 			break;
+		got = c->finished.n - before;
+		if (unread) {
+			size_t took = own_answers_bytes(c, got);
+
+			unread = took < unread ? unread - took : 0;
+		}
 	}
 }
 
