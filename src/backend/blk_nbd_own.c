@@ -184,10 +184,14 @@ static size_t own_answers_bytes(const struct nbd_conn *c, unsigned n)
  * only ever errs high on what was taken (a READ that failed, the rest of
  * an answer begun in an earlier round), so a notification is never made
  * on an empty socket.  Counted down to nothing, the round ends: what came
- * since keeps the socket readable in the owner's epoll set.  With nothing
- * waiting, a poll (no wait) tells a hang-up from an idle socket; with a
- * command to send (libnbd asks to write), or structured replies (whose
- * sizes are not counted), a poll before each notification, as before.
+ * since keeps the socket readable in the owner's epoll set.  Nothing
+ * waiting is the usual answer of the look right after a batch went out,
+ * and the round ends there too; only a second such answer in a row asks
+ * poll (no wait) whether the socket hung up, which FIONREAD does not tell
+ * (a hang-up keeps the socket readable in the epoll set, so the owner
+ * comes back at once for that second look).  With a command to send
+ * (libnbd asks to write), or structured replies (whose sizes are not
+ * counted), a poll before each notification, as before.
  * After an answer with nothing left in flight there is nothing to look
  * for (a hang-up then keeps the socket readable: the next round finds
  * it).
@@ -215,6 +219,10 @@ static void own_socket(struct nbd_conn *c)
 		} else if (!looked) {
 			looked = true;
 			unread = own_sock_unread(fd);
+			if (unread)
+				c->dry_looks = 0;
+			else if (c->dry_looks++ == 0)
+				break; /* nothing yet: no more look this round */
 			ready = unread ? POLLIN : own_sock_ready(fd);
 		} else {
 			break; /* counted down: nothing more known to wait */

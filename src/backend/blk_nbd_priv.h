@@ -67,6 +67,7 @@ struct nbd_conn {
 	struct nbd_list inflight; /* issued on the current connection */
 	struct nbd_list finished; /* libnbd's callbacks ran, not yet sorted */
 	unsigned resent;          /* lost with a connection, to send again */
+	unsigned dry_looks;       /* own mode: looks in a row that found none */
 	bool closing;             /* nbd_close() runs: callbacks stand aside */
 	bool ever_up;             /* a reconnect, not the first connect */
 	int ledger_fd;            /* socket while UP, under b->dlock */
