@@ -29,7 +29,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -143,32 +142,6 @@ static short own_sock_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0 ? p.revents : 0;
 }
 
-/* Bytes waiting in the socket's receive queue; 0 when none or unknown. */
-static size_t own_sock_unread(int fd)
-{
-	int n = 0;
-
-	return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n
-								  : 0;
-}
-
-/*
- * The bytes the answers of the last @n finished requests of @c took off
- * the socket, or more: a simple reply is a 16-byte header, then a READ's
- * data (none after an error, when this counts too much).
- */
-static size_t own_answers_bytes(const struct nbd_conn *c, unsigned n)
-{
-	size_t sum = 0;
-
-	for (const struct nbd_io *io = c->finished.tail; io && n; io = io->prev,
-				 n--)
-		sum += 16 + (io->req->op == OVB_BLK_READ && !io->fua_flush
-				     ? io->req->len
-				     : 0);
-	return sum;
-}
-
 /*
  * Drive libnbd as far as the socket allows, reading as long as answers
  * come.  libnbd is told only what the socket is ready for (the contract
@@ -218,7 +191,7 @@ static void own_socket(struct nbd_conn *c)
 			ready = POLLIN;
 		} else if (!looked) {
 			looked = true;
-			unread = own_sock_unread(fd);
+			unread = nbd__sock_unread(fd);
 			if (unread)
 				c->dry_looks = 0;
 			else if (c->dry_looks++ == 0)
@@ -240,7 +213,7 @@ static void own_socket(struct nbd_conn *c)
 			break;
 		got = c->finished.n - before;
 		if (unread) {
-			size_t took = own_answers_bytes(c, got);
+			size_t took = nbd__answers_bytes(c, got);
 
 			unread = took < unread ? unread - took : 0;
 		}

@@ -648,9 +648,11 @@ static int log_line(const char *a, const char *b)
  * did would make a read notification on the empty socket, which leaves
  * libnbd (1.14) in REPLY.START -- and a command issued there is only
  * queued, sent after the next answer (the write's, 3 s later).  The
- * server's log says which came first.
+ * server's log says which came first.  Both ways of driving a
+ * connection: the queue's own, and the engine thread's (@extra
+ * ",multiconn=off").
  */
-static void test_answers_counted(void **state)
+static void answers_counted_case(const char *extra)
 {
 	static uint8_t buf[17][64 * KIB], wbuf[4 * KIB];
 	struct waiter w[18] = { 0 };
@@ -666,7 +668,7 @@ static void test_answers_counted(void **state)
 	server_kill();
 	srv_delay_write = "delay-write=3";
 	server_start();
-	blk = disk_open_t("", 20);
+	blk = disk_open_t(extra, 20);
 	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
 	ovb_blk_queue_set_batch(q, true);
 	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf[0], 4 * KIB), 0);
@@ -727,6 +729,17 @@ static void test_answers_counted(void **state)
 	ovb_blk_close(blk);
 }
 
+static void test_answers_counted(void **state)
+{
+	answers_counted_case("");
+}
+
+/* The engine thread's connection takes them by count too. */
+static void test_answers_counted_one_connection(void **state)
+{
+	answers_counted_case(",multiconn=off");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -757,6 +770,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_answers_counted, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_answers_counted_one_connection, setup, teardown),
 	};
 
 	if (system("command -v nbdkit >/dev/null 2>&1") != 0) {
