@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 
 #include "backend/blk_nbd_priv.h"
 #include "openvmbus/deadline.h"
@@ -383,4 +384,24 @@ void nbd__conn_fini(struct nbd_conn *c)
 		__atomic_fetch_sub(&c->b->n_conns, 1, __ATOMIC_RELAXED);
 	c->state = NBD_DOWN;
 	conn_close_handle(c);
+}
+
+size_t nbd__sock_unread(int fd)
+{
+	int n = 0;
+
+	return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n
+								  : 0;
+}
+
+size_t nbd__answers_bytes(const struct nbd_conn *c, unsigned n)
+{
+	size_t sum = 0;
+
+	for (const struct nbd_io *io = c->finished.tail; io && n;
+	     io = io->prev, n--)
+		sum += 16 + (io->req->op == OVB_BLK_READ && !io->fua_flush
+				     ? io->req->len
+				     : 0);
+	return sum;
 }

@@ -22,6 +22,8 @@
 #include "backend/blk_nbd_priv.h"
 #include "openvmbus/deadline.h"
 
+#define ENGINE_READS_PER_ROUND 256 /* notify_read calls per wait, at most */
+
 /* Hand @io back to its queue (engine thread); woken once per round. */
 static void engine_complete(struct nbd_conn *c, struct nbd_io *io, int res)
 {
@@ -63,6 +65,47 @@ static int engine_sleep_ms(struct nbd_blk *b)
 	return (int)((until - now + 999) / 1000);
 }
 
+/*
+ * The socket is readable (@revents): take what waits.  The poll said so
+ * for one notification.  When that took a whole answer and more are in
+ * flight, with simple replies on a live connection, one FIONREAD says
+ * how many bytes still wait and the next answers are taken by count,
+ * each counted off by its size (nbd__answers_bytes), instead of one per
+ * poll; stopping when libnbd has something to send (the next poll sees
+ * to it), when a notification took no whole answer, or when nothing more
+ * is in flight.  A notification that took only part of an answer (a
+ * large READ arriving) costs no FIONREAD.
+ */
+static void engine_read(struct nbd_conn *c, short revents)
+{
+	bool counted = c->state == NBD_UP && !c->b->structured &&
+		       !(revents & (POLLHUP | POLLERR));
+	bool looked = false;
+	size_t unread = 0;
+
+	for (int i = 0; i < ENGINE_READS_PER_ROUND; i++) {
+		unsigned before = c->finished.n, got;
+
+		if (nbd_aio_notify_read(c->h) < 0)
+			return;
+		got = c->finished.n - before;
+		if (!got || !counted || !c->inflight.head ||
+		    nbd_aio_get_direction(c->h) & LIBNBD_AIO_DIRECTION_WRITE)
+			return;
+		if (!looked) {
+			/* What waits after the answer the poll promised. */
+			looked = true;
+			unread = nbd__sock_unread(nbd_aio_get_fd(c->h));
+		} else {
+			size_t took = nbd__answers_bytes(c, got);
+
+			unread = took < unread ? unread - took : 0;
+		}
+		if (!unread)
+			return;
+	}
+}
+
 /* Wait for the socket, a wake-up or a timer; drive the connection. */
 static void engine_wait(struct nbd_blk *b)
 {
@@ -90,7 +133,7 @@ static void engine_wait(struct nbd_blk *b)
 	if (n < 2)
 		return;
 	if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
-		nbd_aio_notify_read(c->h);
+		engine_read(c, pfd[1].revents);
 	else if (pfd[1].revents & POLLOUT)
 		nbd_aio_notify_write(c->h);
 }

@@ -149,22 +149,57 @@ static short own_sock_ready(int fd)
  * notification while a command is half sent pauses the send to take an
  * earlier answer, and when none is there libnbd (1.14) stays in
  * REPLY.START asking for input alone -- the server waits for the rest
- * of the payload, we for an answer, and nothing wakes either side.  A
- * look (poll, no wait) before each notification costs the system call
- * the read that found the socket empty cost before; after an answer
- * with nothing left in flight there is nothing to look for (a hang-up
- * then keeps the socket readable: the next round finds it).
+ * of the payload, we for an answer, and nothing wakes either side.
+ *
+ * How we know, with simple replies on a live connection and nothing to
+ * send: one FIONREAD per round says how many bytes wait, and each answer
+ * taken (one per notification) is counted off by its size; the count
+ * only ever errs high on what was taken (a READ that failed, the rest of
+ * an answer begun in an earlier round), so a notification is never made
+ * on an empty socket.  Counted down to nothing, the round ends: what came
+ * since keeps the socket readable in the owner's epoll set.  Nothing
+ * waiting is the usual answer of the look right after a batch went out,
+ * and the round ends there too; only a second such answer in a row asks
+ * poll (no wait) whether the socket hung up, which FIONREAD does not tell
+ * (a hang-up keeps the socket readable in the epoll set, so the owner
+ * comes back at once for that second look).  With a command to send
+ * (libnbd asks to write), or structured replies (whose sizes are not
+ * counted), a poll before each notification, as before.
+ * After an answer with nothing left in flight there is nothing to look
+ * for (a hang-up then keeps the socket readable: the next round finds
+ * it).
  */
 static void own_socket(struct nbd_conn *c)
 {
+	bool counted = c->state == NBD_UP && !c->b->structured;
+	bool looked = false;
+	size_t unread = 0;
+
 	for (int i = 0; i < OWN_READS_PER_ROUND && c->h; i++) {
 		unsigned dir = nbd_aio_get_direction(c->h);
-		unsigned before = c->finished.n;
+		unsigned before = c->finished.n, got;
+		int fd = nbd_aio_get_fd(c->h);
 		short ready;
 
 		if (i && c->state == NBD_UP && !c->inflight.head)
 			break;
-		ready = own_sock_ready(nbd_aio_get_fd(c->h));
+		if (!counted || dir & LIBNBD_AIO_DIRECTION_WRITE) {
+			ready = own_sock_ready(fd);
+			looked = false; /* the count no longer holds */
+			unread = 0;
+		} else if (unread) {
+			ready = POLLIN;
+		} else if (!looked) {
+			looked = true;
+			unread = nbd__sock_unread(fd);
+			if (unread)
+				c->dry_looks = 0;
+			else if (c->dry_looks++ == 0)
+				break; /* nothing yet: no more look this round */
+			ready = unread ? POLLIN : own_sock_ready(fd);
+		} else {
+			break; /* counted down: nothing more known to wait */
+		}
 		if (dir & LIBNBD_AIO_DIRECTION_WRITE &&
 		    ready & (POLLOUT | POLLERR | POLLHUP)) {
 			nbd_aio_notify_write(c->h);
@@ -176,6 +211,12 @@ static void own_socket(struct nbd_conn *c)
 			break;
 		if (nbd_aio_notify_read(c->h) < 0 || c->finished.n == before)
 			break;
+		got = c->finished.n - before;
+		if (unread) {
+			size_t took = nbd__answers_bytes(c, got);
+
+			unread = took < unread ? unread - took : 0;
+		}
 	}
 }
 

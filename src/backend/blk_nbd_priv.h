@@ -67,6 +67,7 @@ struct nbd_conn {
 	struct nbd_list inflight; /* issued on the current connection */
 	struct nbd_list finished; /* libnbd's callbacks ran, not yet sorted */
 	unsigned resent;          /* lost with a connection, to send again */
+	unsigned dry_looks;       /* own mode: looks in a row that found none */
 	bool closing;             /* nbd_close() runs: callbacks stand aside */
 	bool ever_up;             /* a reconnect, not the first connect */
 	int ledger_fd;            /* socket while UP, under b->dlock */
@@ -245,6 +246,17 @@ void nbd__conn_cancel(struct nbd_conn *c);
 void nbd__conn_fini(struct nbd_conn *c);
 /** Requests on @c: waiting, in flight or finished. */
 unsigned nbd__conn_busy(const struct nbd_conn *c);
+/** Bytes waiting in socket @fd (FIONREAD); 0 when none or unknown. */
+size_t nbd__sock_unread(int fd);
+/**
+ * The bytes the simple replies to the last @n requests on @c->finished
+ * took off the socket, or more: a 16-byte header, then a READ's data
+ * (none after an error, when this counts too much).  With it, answers are
+ * taken by count: one notification takes at most one answer (libnbd goes
+ * back to READY after each), so a count of the bytes that waited, lowered
+ * by this after each notification, never says bytes wait that do not.
+ */
+size_t nbd__answers_bytes(const struct nbd_conn *c, unsigned n);
 
 /* ---- blk_nbd_engine.c ---- */
 

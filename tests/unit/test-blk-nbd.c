@@ -42,6 +42,7 @@
 
 static char dir[48], sock[96], logpath[96], errpath[96];
 static pid_t srv = -1;
+static const char *srv_delay_write; /* the delay filter's, or NULL */
 
 /* True once the server accepts on its socket. */
 static bool server_answers(void)
@@ -70,9 +71,14 @@ static void server_start(void)
 		int err = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		dup2(err, 2);
-		execlp("nbdkit", "nbdkit", "-f", "-v", "-U", sock,
-		       "--filter=log",
-		       "memory", "64M", logarg, (char *)NULL);
+		if (srv_delay_write)
+			execlp("nbdkit", "nbdkit", "-f", "-v", "-U", sock,
+			       "--filter=log", "--filter=delay", "memory",
+			       "64M", logarg, srv_delay_write, (char *)NULL);
+		else
+			execlp("nbdkit", "nbdkit", "-f", "-v", "-U", sock,
+			       "--filter=log", "memory", "64M", logarg,
+			       (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && !server_answers(); i++)
@@ -107,6 +113,7 @@ static int teardown(void **state)
 	char cmd[96];
 
 	server_kill();
+	srv_delay_write = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -615,6 +622,124 @@ static void test_replies(void **state)
 	}
 }
 
+/* The line number in the server's log of the first line holding @a and @b. */
+static int log_line(const char *a, const char *b)
+{
+	FILE *f = fopen(logpath, "r");
+	char line[512];
+	int n = 0, at = -1;
+
+	assert_non_null(f);
+	while (at < 0 && fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, a) && strstr(line, b))
+			at = n;
+	}
+	fclose(f);
+	return at;
+}
+
+/*
+ * Answers taken by count (one FIONREAD a round, each simple reply counted
+ * off by its size): a write the server holds for 3 s (delay filter), 16
+ * reads answered meanwhile, taken with the queue's eventfd as the only
+ * wake-up while the write is still out; then one more read.  It must
+ * reach the server at once: a count that thought more bytes waited than
+ * did would make a read notification on the empty socket, which leaves
+ * libnbd (1.14) in REPLY.START -- and a command issued there is only
+ * queued, sent after the next answer (the write's, 3 s later).  The
+ * server's log says which came first.  Both ways of driving a
+ * connection: the queue's own, and the engine thread's (@extra
+ * ",multiconn=off").
+ */
+static void answers_counted_case(const char *extra)
+{
+	static uint8_t buf[17][64 * KIB], wbuf[4 * KIB];
+	struct waiter w[18] = { 0 };
+	struct iovec iov[18];
+	struct ovb_blk_req req[18];
+	struct ovb_blk *blk;
+	struct ovb_blk_queue *q;
+	struct pollfd pfd;
+	char key[32];
+	uint64_t end;
+	int done;
+
+	server_kill();
+	srv_delay_write = "delay-write=3";
+	server_start();
+	blk = disk_open_t(extra, 20);
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	ovb_blk_queue_set_batch(q, true);
+	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf[0], 4 * KIB), 0);
+	memset(wbuf, 0x5a, sizeof(wbuf));
+	for (int i = 0; i < 18; i++) {
+		bool wr = i == 0;
+
+		/* Reads of 4 KiB to 64 KiB: answers of different sizes. */
+		iov[i] = (struct iovec){ wr ? wbuf : buf[i - 1],
+					 wr ? sizeof(wbuf)
+					    : (size_t)(4 * KIB) << (i % 5) };
+		req[i] = (struct ovb_blk_req){
+			.op = wr ? OVB_BLK_WRITE : OVB_BLK_READ,
+			.off = wr ? 32768 * KIB : (uint64_t)i * 64 * KIB,
+			.iov = &iov[i], .iovcnt = 1, .len = iov[i].iov_len,
+			.done = on_done, .priv = &w[i] };
+	}
+	/* The write and 16 reads in one batch. */
+	for (int i = 0; i < 17; i++)
+		assert_int_equal(ovb_blk_submit(q, &req[i]), 0);
+	assert_int_equal(ovb_blk_flush(q), 0);
+	pfd = (struct pollfd){ .fd = ovb_blk_queue_eventfd(q),
+			       .events = POLLIN };
+	end = ovb_now_us() + 10000000;
+	do {
+		done = 0;
+		if (poll(&pfd, 1, 100) > 0)
+			assert_true(ovb_blk_poll(q, 0) >= 0);
+		for (int i = 1; i < 17; i++)
+			done += w[i].calls;
+	} while (done < 16 && ovb_now_us() < end);
+	assert_int_equal(done, 16);
+	assert_int_equal(w[0].calls, 0); /* the write is still held */
+	for (int i = 1; i < 17; i++)
+		assert_int_equal(w[i].res, 0);
+	/* One more read, after every answer there was was taken. */
+	assert_int_equal(ovb_blk_submit(q, &req[17]), 0);
+	assert_int_equal(ovb_blk_flush(q), 0);
+	end = ovb_now_us() + 10000000;
+	while ((!w[0].calls || !w[17].calls) && ovb_now_us() < end)
+		if (poll(&pfd, 1, 100) > 0)
+			assert_true(ovb_blk_poll(q, 0) >= 0);
+	assert_int_equal(w[0].calls, 1);
+	assert_int_equal(w[0].res, 0);
+	assert_int_equal(w[17].calls, 1);
+	assert_int_equal(w[17].res, 0);
+	/* The last read reached the server before it answered the write. */
+	snprintf(key, sizeof(key), "offset=0x%x ", 17 * 64 * KIB);
+	{
+		int rd = log_line(" Read id=", key);
+		int wr = log_line("...Write id=", "return=");
+
+		assert_true(rd > 0);
+		assert_true(wr > 0);
+		assert_true(rd < wr);
+	}
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+}
+
+static void test_answers_counted(void **state)
+{
+	answers_counted_case("");
+}
+
+/* The engine thread's connection takes them by count too. */
+static void test_answers_counted_one_connection(void **state)
+{
+	answers_counted_case(",multiconn=off");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,6 +768,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_big_write_stopped_server_one_connection, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_answers_counted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_answers_counted_one_connection, setup, teardown),
 	};
 
 	if (system("command -v nbdkit >/dev/null 2>&1") != 0) {
