@@ -203,8 +203,16 @@ static void own_socket(struct nbd_conn *c)
 		if (dir & LIBNBD_AIO_DIRECTION_WRITE &&
 		    ready & (POLLOUT | POLLERR | POLLHUP)) {
 			nbd_aio_notify_write(c->h);
-			/* The state moved: a read must be what it waits for. */
+			/* The state moved: a read must be what it waits for,
+			 * and what the socket held may be gone -- a handshake
+			 * whose answers all came runs to READY inside that one
+			 * notification.  Look again before reading. */
 			dir = nbd_aio_get_direction(c->h);
+			ready = dir & LIBNBD_AIO_DIRECTION_READ
+					? own_sock_ready(fd)
+					: 0;
+			looked = false;
+			unread = 0;
 		}
 		if (!(dir & LIBNBD_AIO_DIRECTION_READ) ||
 		    !(ready & (POLLIN | POLLERR | POLLHUP)))

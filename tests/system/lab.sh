@@ -12,7 +12,7 @@ VMBUS=${OVB_VMBUS:-build/vmbus}
 # one machine (two work trees) take turns here instead of tearing down
 # each other's lab.
 exec 9>/run/openvmbus-lab-test.lock
-flock -w 600 9 || { echo "another lab test held the lock for 10 min"; exit 1; }
+flock -w 240 9 || { echo "another lab test held the lock for 4 min"; exit 1; }
 state=$(mktemp -d /tmp/ovb-lab.XXXXXX)
 trap '"$VMBUS" lab --down >/dev/null 2>&1; rm -rf "$state"' EXIT
 
