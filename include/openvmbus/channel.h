@@ -180,7 +180,9 @@ void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on);
  * interrupts masked before it sleeps; 0 selects interrupt mode.  It
  * stops spinning early when a caller polls the channel (ovb_chan_poll),
  * so that a caller that spins on its own completions is the only
- * spinner on this side.
+ * spinner on this side.  On a stream channel (ovb_chan_set_adaptive) the
+ * spin begins as interrupt mode's adaptive spin, and what polling adds
+ * after it gives way while another thread wants the CPU.
  */
 OVB_API
 void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);

@@ -561,6 +561,47 @@ static void test_polling_crowded(void **state)
 	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
+/*
+ * Polling mode on a stream channel builds on interrupt mode's adaptive
+ * spin: each spin after a drain begins as interrupt mode's (counted in
+ * adapt_hits and adapt_spin_us), and a polling hit arms it as a short
+ * sleep would.  The spin is 200 ms, so between these pings the worker
+ * hardly sleeps, and once a hit (polling or adaptive) has armed the
+ * adaptive part, the next spin runs it, hit or miss.  No timing decides.
+ * Before, polling mode never ran the adaptive spin: once crowding had cut
+ * its budget it spun less than interrupt mode would.
+ */
+static void test_polling_adaptive_first(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct ovb_chan *chan = ovb_echo_chan(e);
+	struct ovb_chan_stats a, b;
+
+	ovb_inproc_sync(p->link);
+	ovb_chan_set_adaptive(chan, true);
+	ovb_chan_set_poll(chan, 200000);
+	pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &a);
+	for (int i = 0; i < 200; i++)
+		pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &b);
+	print_message("200 pings, polling on a stream channel: %llu adaptive "
+		      "hits, %llu us adaptive spin, %llu polling hits, %llu "
+		      "sleeps, %llu polled, %llu packets\n",
+		      (unsigned long long)(b.adapt_hits - a.adapt_hits),
+		      (unsigned long long)(b.adapt_spin_us - a.adapt_spin_us),
+		      (unsigned long long)(b.spin_hits - a.spin_hits),
+		      (unsigned long long)(b.sleeps - a.sleeps),
+		      (unsigned long long)(b.polled - a.polled),
+		      (unsigned long long)(b.pkts_in - a.pkts_in));
+	assert_true(b.adapt_hits + b.adapt_spin_us >
+		    a.adapt_hits + a.adapt_spin_us);
+	assert_true(b.adapt_hits + b.spin_hits > a.adapt_hits + a.spin_hits);
+	ovb_chan_set_poll(chan, 0);
+	pair_free(p);
+}
+
 static void test_two_partitions(void **state)
 {
 	struct pair *p = pair_connected(NULL);
@@ -601,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_polling_counters),
 		cmocka_unit_test(test_adaptive_spin_sleeps),
 		cmocka_unit_test(test_polling_crowded),
+		cmocka_unit_test(test_polling_adaptive_first),
 		cmocka_unit_test(test_two_partitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
