@@ -11,14 +11,22 @@
  * For 64-byte and 1500-byte frames it measures guest->host (netvsp delivers
  * to the sink), host->guest (the source feeds the switch, netvsp copies into
  * the guest) and guest->switch->guest, in interrupt and polling mode, about
- * half a second each.  The same shapes then run once more with host and
- * guests in this process over the inproc link (rows labelled "inproc"),
- * which shows what the process boundary costs.
+ * half a second each.  The two modes of a shape run interleaved on the same
+ * guests (only their channels' mode changes), NET_ROUNDS times (default
+ * 3; interrupt first in odd rounds, polling first in even ones), so each
+ * round gives one polling/interrupt ratio taken under the same conditions.
+ * The same shapes then run once more with host and guests in this process
+ * over the inproc link (rows labelled "inproc"), which shows what the
+ * process boundary costs; NET_SOCKET_ONLY=1 leaves them out.  NET_RUN_MS
+ * sets a run's length (500).
  *
  * `bench/net JSON [PATH/MODE/SIZE]`, e.g. guest->host/interrupt/64, runs
  * only that two-process row, for 2 s: the shape to profile.
- * Prints a table and writes JSON to argv[1]; every row carries "link":
- * "socket" or "inproc".  bench/net-peer.sh runs the peers (DPDK testpmd,
+ * Prints every run, then each row's median [min-max] and the polling/
+ * interrupt ratios (median [min-max] of the per-round ratios), and writes
+ * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
+ * "pps_max") and "polling_over_interrupt" ("per_round", "median");
+ * every row carries "link": "socket" or "inproc".  bench/net-peer.sh runs the peers (DPDK testpmd,
  * TCP over veth and over our TAPs), merges them and the ratios, which use
  * the socket rows.
  *
