@@ -195,7 +195,7 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
  * Switch every channel of the NIC (and those opened later) to polling
  * mode with a spin of @poll_us, or to interrupt mode with 0, as
  * ovb_netvsc_params.poll_us does at open (ovb_chan_set_poll).  Any
- * thread; a worker takes the new mode after its current drain.
+ * thread; a worker takes the new mode when its current spin ends.
  */
 OVB_API
 void ovb_netvsc_set_poll(struct ovb_netvsc *n, uint32_t poll_us);
