@@ -103,13 +103,16 @@ struct ovb_chan_stats {
 	uint64_t signals_in, signals_out; /**< wake-ups received / sent */
 	uint64_t ring_full;               /**< sends that waited for room */
 	uint64_t errors;                  /**< bad packets from the peer */
-	uint64_t spin_hits;   /**< worker spins that found work: sleeps saved */
+	/** polling-mode spins that found work (sleeps saved); on a stream
+	 *  channel those of the polling extension after the adaptive spin */
+	uint64_t spin_hits;
 	uint64_t polled;      /**< packets drained by ovb_chan_poll() callers */
 	uint64_t commits_out; /**< write_index updates that published packets */
-	/** interrupt mode: adaptive spins that found work (sleeps saved) */
+	/** adaptive spins that found work (sleeps saved): interrupt mode,
+	 *  and polling mode's first part on a stream channel */
 	uint64_t adapt_hits;
 	uint64_t sleeps;      /**< times the worker slept, ring unmasked */
-	/** interrupt mode: microseconds spent in adaptive spins */
+	/** microseconds spent in adaptive spins (either mode) */
 	uint64_t adapt_spin_us;
 	/** spins ended because a yield found the CPU wanted by another
 	 *  thread and the ring still empty (the spin took time it needed) */
