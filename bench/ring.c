@@ -443,13 +443,14 @@ static int run_mode(struct ovb_client *cl, struct ovb_echo_driver_ctx *ctx,
 	return rc;
 }
 
-static void json_stream_ping(FILE *f, const struct result *sping)
+/* The stream-ping rows as a JSON member; @more: another one follows. */
+static void json_stream_ping(FILE *f, const struct result *sping, bool more)
 {
 	fprintf(f, "  \"stream_ping\": [\n");
 	for (int i = 0; i < 2; i++)
 		fprintf(f, "    {\"mode\": \"%s\", \"rtt_us\": %.3f}%s\n",
 			sping[i].mode, sping[i].rtt_us, i ? "" : ",");
-	fprintf(f, "  ],\n");
+	fprintf(f, "  ]%s\n", more ? "," : "");
 }
 
 int main(int argc, char **argv)
@@ -535,7 +536,7 @@ int main(int argc, char **argv)
 				fl[i].mode, fl[i].frame, fl[i].pack, fl[i].pps,
 				i + 1 < nfl ? "," : "");
 		fprintf(f, "  ],\n");
-		json_stream_ping(f, sping);
+		json_stream_ping(f, sping, false);
 		fprintf(f, "}\n");
 		fclose(f);
 		return 0;
@@ -593,7 +594,7 @@ int main(int argc, char **argv)
 			fl[i].mode, fl[i].frame, fl[i].pack, fl[i].pps,
 			i + 1 < nfl ? "," : "");
 	fprintf(f, "  ],\n");
-	json_stream_ping(f, sping);
+	json_stream_ping(f, sping, true);
 	fprintf(f, "  \"ring_copy\": [\n");
 	for (int i = 0; i < 3; i++)
 		fprintf(f, "    {\"packet_bytes\": %zu, "
