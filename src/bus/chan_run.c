@@ -21,8 +21,8 @@
  * for room (they are otherwise woken only when the worker wakes).
  * Polling mode spins up to spin_us after every drain; on a stream channel
  * it is interrupt mode's adaptive spin first and a polling extension
- * after it, which alone gives way when the CPU is wanted
- * (chan_poll_spin).  Interrupt mode, on a
+ * after it, which alone gives way when it does not pay: the CPU is
+ * wanted, or it runs out empty (chan_poll_spin).  Interrupt mode, on a
  * channel whose device asked for it (ovb_chan_set_adaptive: streams such
  * as a NIC's, not request/reply ping-pong, where the spinning worker
  * would only compete with the thread it just woke), spins adaptively: a
@@ -54,12 +54,13 @@
 
 static void chan_wake_senders(struct ovb_chan *chan);
 
-enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED };
+enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED, SPIN_EMPTY };
 
 /*
  * Bounded spin with the inbound ring masked: SPIN_HIT if work arrived
- * within @spin_us (a packet, or the device's spin hook found some).  Gives
- * up early when a caller started polling the channel after @gen was read:
+ * within @spin_us (a packet, or the device's spin hook found some),
+ * SPIN_EMPTY if the time ran out without any.  Gives up early (SPIN_OUT)
+ * when a caller started polling the channel after @gen was read:
  * the caller drains the ring then, and a second spinner on this side would
  * only take a core from it.  Yields the CPU every CHAN_SPIN_YIELD_US (the
  * contract above).  With @crowd, a yield that came back late ran another
@@ -93,7 +94,7 @@ static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
 			continue;
 		now = ovb_now_us();
 		if (now - start >= spin_us)
-			return SPIN_OUT;
+			return SPIN_EMPTY;
 		if (now - yielded < yield_us)
 			continue;
 		/* A sender waiting for ring room is woken by us alone. */
@@ -193,12 +194,13 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
  * then spins on, up to @spin_us in all, as polling: so polling mode never
  * waits less for work than interrupt mode would in the same state.  That
  * extension is the part that can take a CPU from the producer, and it
- * gives way: a crowded spin halves its budget (to nothing below
- * CHAN_ADAPT_MIN_US), a hit doubles it back, as does a sleep that was
- * over soon (chan_sleep_adapt), and one that simply runs out on an idle
- * core leaves it whole.  With more spinners than CPUs -- two guests and
- * their host on two cores -- the extension is soon gone and the worker
- * does what interrupt mode does, adaptive spin included.  A hit in the
+ * gives way when it does not pay: a spin that is crowded or that runs
+ * out empty halves its budget (to nothing below CHAN_ADAPT_MIN_US), a
+ * hit doubles it back, as does a sleep that was over soon
+ * (chan_sleep_adapt).  So the extension lives while work comes within
+ * it, and with more spinners than CPUs -- two guests and their host on
+ * two cores -- or gaps longer than the spin it is soon gone, and the
+ * worker does what interrupt mode does, adaptive spin included.  A hit in the
  * extension arms the adaptive spin as a short sleep would: the work came
  * soon, and the next drain waits for it in interrupt mode's way first.
  * @spun gets the adaptive part's time (chan_sleep_adapt's reply rule).
@@ -233,7 +235,11 @@ static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
 			chan_adapt_arm(chan);
 		return true;
 	}
-	if (r == SPIN_CROWDED)
+	/*
+	 * Crowded, or (stream) empty: spinning did not pay.  A spin cut short
+	 * by a polling caller says nothing and leaves the budget.
+	 */
+	if (r == SPIN_CROWDED || (stream && r == SPIN_EMPTY))
 		chan->poll_cur_us = b / 2 < CHAN_ADAPT_MIN_US ? 0 : b / 2;
 	return false;
 }
