@@ -586,8 +586,10 @@ static int run_link(struct host *h, const char *path, struct result *res,
 					unsigned int m = (j + k) % 2;
 					struct result *r = &runs[m][k];
 
-					*r = (struct result){ .path = paths[p],
-						.mode = mnames[m], .link = lname,
+					*r = (struct result){
+						.path = paths[p],
+						.mode = mnames[m],
+						.link = lname,
 						.size = s ? 1500 : 64 };
 					for (int i = 0; i < 2; i++)
 						ovb_netvsc_set_poll(g[i].nic,
@@ -597,7 +599,7 @@ static int run_link(struct host *h, const char *path, struct result *res,
 				if (!rc)
 					n = k + 1;
 			}
-			/* With a single row asked for, the other mode ran not. */
+			/* A single row asked for: the other mode did not run. */
 			for (unsigned int m = 0; m < 2 && n && !rc; m++)
 				if (runs[m][0].pps >= 0)
 					fold(&res[(*nres)++], runs[m], n);

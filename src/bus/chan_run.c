@@ -200,9 +200,10 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
  * (chan_sleep_adapt).  So the extension lives while work comes within
  * it, and with more spinners than CPUs -- two guests and their host on
  * two cores -- or gaps longer than the spin it is soon gone, and the
- * worker does what interrupt mode does, adaptive spin included.  A hit in the
- * extension arms the adaptive spin as a short sleep would: the work came
- * soon, and the next drain waits for it in interrupt mode's way first.
+ * worker does what interrupt mode does, adaptive spin included.  A hit
+ * in the extension arms the adaptive spin as a short sleep would: the
+ * work came soon, and the next drain waits for it in interrupt mode's way
+ * first.
  * @spun gets the adaptive part's time (chan_sleep_adapt's reply rule).
  *
  * A request/reply channel's polling is the plain bounded spin, never

@@ -613,8 +613,8 @@ static void test_polling_adaptive_first(void **state)
  * the spin polling ends where interrupt mode is.  Pings 5 ms apart
  * against a 1 ms spin: each spin after a reply runs out, and ten halvings
  * leave nothing.  Before, a spin that ran out left the budget whole, and
- * the worker spun 1 ms of every gap for nothing.  (The budget is the worker's; read here once it has
- * gone to sleep.)
+ * the worker spun 1 ms of every gap for nothing.  (The budget is the
+ * worker's; it is read here once the worker has gone to sleep.)
  */
 static void test_polling_empty_decays(void **state)
 {
