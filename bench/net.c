@@ -11,14 +11,22 @@
  * For 64-byte and 1500-byte frames it measures guest->host (netvsp delivers
  * to the sink), host->guest (the source feeds the switch, netvsp copies into
  * the guest) and guest->switch->guest, in interrupt and polling mode, about
- * half a second each.  The same shapes then run once more with host and
- * guests in this process over the inproc link (rows labelled "inproc"),
- * which shows what the process boundary costs.
+ * half a second each.  The two modes of a shape run interleaved on the same
+ * guests (only their channels' mode changes), NET_ROUNDS times (default
+ * 3; interrupt first in odd rounds, polling first in even ones), so each
+ * round gives one polling/interrupt ratio taken under the same conditions.
+ * The same shapes then run once more with host and guests in this process
+ * over the inproc link (rows labelled "inproc"), which shows what the
+ * process boundary costs; NET_SOCKET_ONLY=1 leaves them out.  NET_RUN_MS
+ * sets a run's length (500).
  *
  * `bench/net JSON [PATH/MODE/SIZE]`, e.g. guest->host/interrupt/64, runs
  * only that two-process row, for 2 s: the shape to profile.
- * Prints a table and writes JSON to argv[1]; every row carries "link":
- * "socket" or "inproc".  bench/net-peer.sh runs the peers (DPDK testpmd,
+ * Prints every run, then each row's median [min-max] and the polling/
+ * interrupt ratios (median [min-max] of the per-round ratios), and writes
+ * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
+ * "pps_max") and "polling_over_interrupt" ("per_round", "median");
+ * every row carries "link": "socket" or "inproc".  bench/net-peer.sh runs the peers (DPDK testpmd,
  * TCP over veth and over our TAPs), merges them and the ratios, which use
  * the socket rows.
  *
@@ -49,6 +57,13 @@
 #include "openvmbus/vsc.h"
 
 #define RUN_NS 500000000ull
+#define MAX_ROUNDS 15
+
+/*
+ * Rounds per shape (NET_ROUNDS, default 3): each round runs interrupt and
+ * polling mode back to back, in alternating order.
+ */
+static unsigned int rounds = 3;
 
 /* argv[2] "PATH/MODE/SIZE": run only that socket row, for 2 s (profiling). */
 static const char *only;
@@ -292,11 +307,9 @@ static void on_rx(void *ctx, unsigned int q, const void *f, size_t len,
 }
 
 /* Bring guest @i up on the socket @path, or inproc on @h when NULL. */
-static int guest_up(struct guest *g, int i, struct host *h, const char *path,
-		    bool poll)
+static int guest_up(struct guest *g, int i, struct host *h, const char *path)
 {
-	struct ovb_netvsc_params p = { .rx = on_rx, .ctx = g,
-				       .poll_us = poll ? 200 : 0 };
+	struct ovb_netvsc_params p = { .rx = on_rx, .ctx = g };
 	struct ovb_client *cl;
 	int rc = -ECONNREFUSED;
 
@@ -356,6 +369,16 @@ struct result {
 	uint64_t sent, got, dropped;
 	double cpus;      /* CPUs busy in our processes over the row */
 	double per_cpu_s; /* frames per CPU-second of our processes */
+	/* A row of several runs (fold()): each run's pps, their range. */
+	unsigned int nruns;
+	double runs_pps[MAX_ROUNDS], pps_min, pps_max;
+};
+
+/* Polling against interrupt mode for one shape: per round, and folded. */
+struct ratio {
+	const char *path, *link;
+	unsigned int size, n, wins; /* wins: rounds with polling >= 1.0x */
+	double r[MAX_ROUNDS], median, min, max;
 };
 
 /* The guest's channel counters, summed over both guests of a row. */
@@ -385,7 +408,8 @@ static void guest_chan_stats(struct guest *a, struct guest *b,
  * from the first send to the count after the settle time.
  */
 static int run(struct result *r, struct host *h, struct guest *tx,
-	       struct guest *rx, const uint8_t *dst, const uint8_t *src)
+	       struct guest *rx, const uint8_t *dst, const uint8_t *src,
+	       unsigned int round)
 {
 	struct ctl_req rq = { .op = CTL_STATS };
 	struct ctl_rep before, after;
@@ -444,11 +468,11 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 		cpu1 += after.cpu_ns - before.cpu_ns;
 	r->cpus = (double)cpu1 / (double)(end - start);
 	r->per_cpu_s = cpu1 ? (double)r->got * 1e9 / (double)cpu1 : 0;
-	printf("%-7s %-13s %-9s %5u B %12.0f pkt/s %8.3f Gbit/s  (%llu sent, "
-	       "%llu received, %llu dropped by netvsp; %.2f CPUs, %.2f M "
-	       "frames per CPU-s; guest workers: %llu polling hits, %llu "
+	printf("%-7s %-13s %-9s %5u B #%u %12.0f pkt/s %8.3f Gbit/s  (%llu "
+	       "sent, %llu received, %llu dropped by netvsp; %.2f CPUs, %.2f "
+	       "M frames per CPU-s; guest workers: %llu polling hits, %llu "
 	       "adaptive hits, %llu crowded spins, %llu sleeps)\n", r->link,
-	       r->path, r->mode, r->size, r->pps, r->gbps,
+	       r->path, r->mode, r->size, round + 1, r->pps, r->gbps,
 	       (unsigned long long)r->sent, (unsigned long long)r->got,
 	       (unsigned long long)r->dropped, r->cpus, r->per_cpu_s / 1e6,
 	       (unsigned long long)(c1.spin_hits - c0.spin_hits),
@@ -459,62 +483,146 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 	return 0;
 }
 
-/* Every shape in both modes against @h: socket at @path, or inproc. */
-static int run_link(struct host *h, const char *path, struct result *res,
-		    unsigned int *nres)
+/* Polling mode's spin in the polling rows, as netvsc's poll_us. */
+#define POLL_US 200
+
+/* Median of @n values (sorts @v). */
+static double median(double *v, unsigned int n)
 {
+	for (unsigned int i = 1; i < n; i++)
+		for (unsigned int j = i; j && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
+}
+
+/*
+ * One row's runs folded into @out: the median of pps, CPUs and frames
+ * per CPU-second, sums of the counts, the range of pps.
+ */
+static void fold(struct result *out, struct result *runs, unsigned int n)
+{
+	double pps[MAX_ROUNDS], cpus[MAX_ROUNDS], pcs[MAX_ROUNDS];
+
+	*out = runs[0];
+	out->sent = out->got = out->dropped = 0;
+	out->pps_min = out->pps_max = runs[0].pps;
+	for (unsigned int i = 0; i < n; i++) {
+		pps[i] = runs[i].pps;
+		cpus[i] = runs[i].cpus;
+		pcs[i] = runs[i].per_cpu_s;
+		out->sent += runs[i].sent;
+		out->got += runs[i].got;
+		out->dropped += runs[i].dropped;
+		out->runs_pps[i] = runs[i].pps;
+		if (runs[i].pps < out->pps_min)
+			out->pps_min = runs[i].pps;
+		if (runs[i].pps > out->pps_max)
+			out->pps_max = runs[i].pps;
+	}
+	out->nruns = n;
+	out->pps = median(pps, n);
+	out->gbps = out->pps * out->size * 8 / 1e9;
+	out->cpus = median(cpus, n);
+	out->per_cpu_s = median(pcs, n);
+}
+
+/*
+ * Every shape in both modes against @h: socket at @path, or inproc.  The
+ * two modes of a shape run interleaved on the same two guests, @rounds
+ * times (interrupt first in odd rounds, polling first in even ones):
+ * only the guests' channel mode changes between them (ovb_netvsc_set_
+ * poll), so both see the same load, the same memory and the same warm
+ * caches.  Each round gives one polling/interrupt ratio.
+ */
+static int run_link(struct host *h, const char *path, struct result *res,
+		    unsigned int *nres, struct ratio *rat, unsigned int *nrat)
+{
+	static const char *const paths[3] = { "guest->host", "host->guest",
+					      "guest->guest" };
+	static const char *const mnames[2] = { "interrupt", "polling" };
 	const char *lname = path ? "socket" : "inproc";
+	struct ctl_req rq = { .op = CTL_LEARN, .size = 64 };
+	struct ctl_rep rp;
 	struct guest g[2];
+	uint8_t f[64];
 	int rc = 0;
 
 	memset(g, 0, sizeof(g));
-	for (unsigned int mode = 0; mode < 2 && !rc; mode++) {
-		const char *mname = mode ? "polling" : "interrupt";
-		struct ctl_req rq = { .op = CTL_LEARN, .size = 64 };
-		struct ctl_rep rp;
-		uint8_t f[64];
-
-		for (int i = 0; i < 2 && !rc; i++)
-			rc = guest_up(&g[i], i, h, path, mode);
-		if (rc) {
-			fprintf(stderr, "bench/net: %s guest: %s\n", lname,
-				strerror(-rc));
-			break;
-		}
-		/*
-		 * Teach the switch every MAC, so nothing floods: the host's
-		 * endpoint and both guests each send one frame.
-		 */
-		memcpy(rq.dst, g[0].info.mac, 6);
-		memcpy(rq.src, host_mac, 6);
-		rc = host_ctl(h, &rq, &rp);
-		for (int i = 0; i < 2; i++) {
-			frame(f, 64, host_mac, g[i].info.mac);
-			ovb_netvsc_send(g[i].nic, 0, f, 64, NULL, false);
-		}
-		usleep(SETTLE_US);
-		for (unsigned int s = 0; s < 2 && !rc; s++) {
-			unsigned int size = s ? 1500 : 64;
-			struct result *r = &res[*nres];
-
-			r[0] = (struct result){ .path = "guest->host", .mode = mname,
-						.link = lname, .size = size };
-			r[1] = (struct result){ .path = "host->guest", .mode = mname,
-						.link = lname, .size = size };
-			r[2] = (struct result){ .path = "guest->guest", .mode = mname,
-						.link = lname, .size = size };
-			rc = run(&r[0], h, &g[0], NULL, host_mac, g[0].info.mac);
-			rc = rc ? rc : run(&r[1], h, NULL, &g[0], g[0].info.mac,
-					   host_mac);
-			rc = rc ? rc : run(&r[2], h, &g[0], &g[1], g[1].info.mac,
-					   g[0].info.mac);
-			for (int i = 0; i < 3 && !rc; i++)
-				if (r[i].pps >= 0)
-					res[(*nres)++] = r[i];
-		}
-		for (int i = 0; i < 2; i++)
-			guest_down(&g[i]);
+	for (int i = 0; i < 2 && !rc; i++)
+		rc = guest_up(&g[i], i, h, path);
+	if (rc) {
+		fprintf(stderr, "bench/net: %s guest: %s\n", lname,
+			strerror(-rc));
+		goto out;
 	}
+	/*
+	 * Teach the switch every MAC, so nothing floods: the host's endpoint
+	 * and both guests each send one frame.
+	 */
+	memcpy(rq.dst, g[0].info.mac, 6);
+	memcpy(rq.src, host_mac, 6);
+	rc = host_ctl(h, &rq, &rp);
+	for (int i = 0; i < 2; i++) {
+		frame(f, 64, host_mac, g[i].info.mac);
+		ovb_netvsc_send(g[i].nic, 0, f, 64, NULL, false);
+	}
+	usleep(SETTLE_US);
+	for (unsigned int s = 0; s < 2 && !rc; s++) {
+		for (unsigned int p = 0; p < 3 && !rc; p++) {
+			struct result runs[2][MAX_ROUNDS];
+			struct guest *tx = p == 1 ? NULL : &g[0];
+			struct guest *rx = p == 0 ? NULL : &g[p - 1];
+			const uint8_t *dst = p == 0 ? host_mac
+					     : g[p - 1].info.mac;
+			const uint8_t *src = p == 1 ? host_mac : g[0].info.mac;
+			unsigned int n = 0;
+
+			for (unsigned int k = 0; k < rounds && !rc; k++) {
+				for (unsigned int j = 0; j < 2 && !rc; j++) {
+					unsigned int m = (j + k) % 2;
+					struct result *r = &runs[m][k];
+
+					*r = (struct result){
+						.path = paths[p],
+						.mode = mnames[m],
+						.link = lname,
+						.size = s ? 1500 : 64 };
+					for (int i = 0; i < 2; i++)
+						ovb_netvsc_set_poll(g[i].nic,
+							m ? POLL_US : 0);
+					rc = run(r, h, tx, rx, dst, src, k);
+				}
+				if (!rc)
+					n = k + 1;
+			}
+			/* A single row asked for: the other mode did not run. */
+			for (unsigned int m = 0; m < 2 && n && !rc; m++)
+				if (runs[m][0].pps >= 0)
+					fold(&res[(*nres)++], runs[m], n);
+			if (!n || rc || only)
+				continue;
+			double q[MAX_ROUNDS];
+			struct ratio *x = &rat[(*nrat)++];
+
+			*x = (struct ratio){ .path = paths[p], .link = lname,
+					     .size = s ? 1500 : 64, .n = n };
+			for (unsigned int k = 0; k < n; k++) {
+				q[k] = x->r[k] = runs[0][k].pps > 0
+					? runs[1][k].pps / runs[0][k].pps : 0;
+				x->min = !k || q[k] < x->min ? q[k] : x->min;
+				x->max = !k || q[k] > x->max ? q[k] : x->max;
+				x->wins += q[k] >= 1.0;
+			}
+			x->median = median(q, n);
+		}
+	}
+out:
+	for (int i = 0; i < 2; i++)
+		guest_down(&g[i]);
 	return rc;
 }
 
@@ -655,12 +763,46 @@ static int serve(const char *path, uint32_t poll_us)
 	return rc ? 1 : 0;
 }
 
+/* The summary: each row's median and range, then polling/interrupt. */
+static void summary(const struct result *res, unsigned int nres,
+		    const struct ratio *rat, unsigned int nrat)
+{
+	printf("\nmedians of %u runs per row [min-max], Mpps:\n", rounds);
+	for (unsigned int i = 0; i < nres; i++)
+		printf("%-7s %-13s %-9s %5u B %8.3f [%.3f-%.3f]  %.2f CPUs, "
+		       "%.2f M frames per CPU-s, %llu dropped\n", res[i].link,
+		       res[i].path, res[i].mode, res[i].size, res[i].pps / 1e6,
+		       res[i].pps_min / 1e6, res[i].pps_max / 1e6, res[i].cpus,
+		       res[i].per_cpu_s / 1e6,
+		       (unsigned long long)res[i].dropped);
+	if (!nrat)
+		return;
+	printf("\npolling / interrupt, the two run back to back in each "
+	       "round: median [min-max] (rounds with polling >= 1.0x)\n");
+	for (unsigned int i = 0; i < nrat; i++)
+		printf("%-7s %-13s %5u B %6.2f [%.2f-%.2f] (%u of %u)\n",
+		       rat[i].link, rat[i].path, rat[i].size, rat[i].median,
+		       rat[i].min, rat[i].max, rat[i].wins, rat[i].n);
+}
+
+static void json_list(FILE *js, const double *v, unsigned int n, int prec)
+{
+	fputc('[', js);
+	for (unsigned int i = 0; i < n; i++) {
+		fprintf(js, "%.*f", prec, v[i]);
+		fputs(i + 1 < n ? ", " : "", js);
+	}
+	fputc(']', js);
+}
+
 int main(int argc, char **argv)
 {
 	struct host remote, local;
 	struct result res[24];
+	struct ratio rat[12];
 	struct ctl_req quit = { .op = CTL_QUIT };
-	unsigned int nres = 0;
+	unsigned int nres = 0, nrat = 0;
+	const char *env;
 	char path[108];
 	pid_t pid;
 	int rc, status = 0;
@@ -669,9 +811,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "--serve"))
 		return serve(argv[2], argc == 4 ? (uint32_t)atoi(argv[3]) : 0);
+	if ((env = getenv("NET_ROUNDS")) && atoi(env) > 0)
+		rounds = atoi(env) > MAX_ROUNDS ? MAX_ROUNDS
+						: (unsigned int)atoi(env);
+	if ((env = getenv("NET_RUN_MS")) && atoi(env) > 0)
+		run_ns = (uint64_t)atoi(env) * 1000000ull;
 	if (argc > 2) {
 		only = argv[2];
 		run_ns = 4 * RUN_NS;
+		rounds = 1;
 	}
 	snprintf(path, sizeof(path), "/tmp/ovb-bench-net-%d.sock",
 		 (int)getpid());
@@ -680,7 +828,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench/net: cannot fork the host\n");
 		return 1;
 	}
-	rc = run_link(&remote, path, res, &nres);
+	rc = run_link(&remote, path, res, &nres, rat, &nrat);
 	send(remote.ctl, &quit, sizeof(quit), 0);
 	close(remote.ctl);
 	waitpid(pid, &status, 0);
@@ -689,31 +837,50 @@ int main(int argc, char **argv)
 			"status %d)\n", rc ? strerror(-rc) : "ok", status);
 		return 1;
 	}
-	if (!only) {
+	/* NET_SOCKET_ONLY=1: the two-process rows alone. */
+	if (!only && !((env = getenv("NET_SOCKET_ONLY")) && atoi(env))) {
 		if (host_init(&local, 0))
 			return 1;
-		rc = run_link(&local, NULL, res, &nres);
+		rc = run_link(&local, NULL, res, &nres, rat, &nrat);
 		host_fini(&local);
 		if (rc)
 			return 1;
 	}
+	summary(res, nres, rat, nrat);
 
 	js = fopen(argc > 1 ? argv[1] : "net.json", "w");
 	if (!js)
 		return 1;
-	fprintf(js, "{\"bench\": \"net\", \"results\": [\n");
-	for (unsigned int i = 0; i < nres; i++)
+	fprintf(js, "{\"bench\": \"net\", \"rounds\": %u, \"results\": [\n",
+		rounds);
+	for (unsigned int i = 0; i < nres; i++) {
 		fprintf(js, "  {\"path\": \"%s\", \"mode\": \"%s\", "
 			"\"link\": \"%s\", \"frame\": %u, \"pps\": %.0f, "
 			"\"gbps\": %.4f, \"sent\": %llu, \"received\": %llu, "
 			"\"dropped\": %llu, \"cpus\": %.3f, "
-			"\"frames_per_cpu_s\": %.0f}%s\n",
+			"\"frames_per_cpu_s\": %.0f, \"pps_min\": %.0f, "
+			"\"pps_max\": %.0f, \"runs_pps\": ",
 			res[i].path, res[i].mode, res[i].link, res[i].size,
 			res[i].pps, res[i].gbps,
 			(unsigned long long)res[i].sent,
 			(unsigned long long)res[i].got,
 			(unsigned long long)res[i].dropped, res[i].cpus,
-			res[i].per_cpu_s, i + 1 < nres ? "," : "");
+			res[i].per_cpu_s, res[i].pps_min, res[i].pps_max);
+		json_list(js, res[i].runs_pps, res[i].nruns, 0);
+		fprintf(js, "}%s\n", i + 1 < nres ? "," : "");
+	}
+	/* Polling over interrupt mode, per round (the modes interleaved). */
+	fprintf(js, "], \"polling_over_interrupt\": [\n");
+	for (unsigned int i = 0; i < nrat; i++) {
+		fprintf(js, "  {\"path\": \"%s\", \"link\": \"%s\", "
+			"\"frame\": %u, \"median\": %.3f, \"min\": %.3f, "
+			"\"max\": %.3f, \"rounds_at_least_1\": %u, "
+			"\"per_round\": ", rat[i].path, rat[i].link,
+			rat[i].size, rat[i].median, rat[i].min, rat[i].max,
+			rat[i].wins);
+		json_list(js, rat[i].r, rat[i].n, 3);
+		fprintf(js, "}%s\n", i + 1 < nrat ? "," : "");
+	}
 	fprintf(js, "]}\n");
 	fclose(js);
 	return 0;

@@ -23,7 +23,11 @@
  * the completions (tracked requests, as netvsc's).  Both sides spin
  * adaptively ("interrupt", what bench/net's interrupt rows do) or poll
  * 200 us ("polling").  No RNDIS parse, no switch, no copy into a
- * receiver: bench/net's guest->host rows can at best reach this.
+ * receiver: bench/net's guest->host rows can at best reach this.  After
+ * the floor shapes, in each mode, a 64-byte ping-pong on the same stream
+ * channel ("stream-ping"): the QD1 round trip of a channel set up as
+ * netvsc's (adaptive spin, or polling built on it), where the ping rows
+ * above use request/reply channels.
  *
  * A second table measures the ring's copy path alone, in one thread (write
  * a packet, read it back), over a contiguous data area and over a paged
@@ -368,8 +372,13 @@ static int floor_stream(struct ovb_echo *e, size_t frame, unsigned int pack,
 	return rc;
 }
 
+/*
+ * The protocol floor's shapes in one mode, then a QD1 ping-pong on the
+ * same stream channel (@ping: its round trip, the latency netvsc's
+ * channel has in that mode: adaptive spin, or polling on top of it).
+ */
 static int floor_mode(struct ovb_echo_driver_ctx *ctx, bool poll,
-		      struct floor_result *res, int *nres)
+		      struct floor_result *res, int *nres, struct result *ping)
 {
 	/*
 	 * Frames per packet: 1 as NVSP without aggregation, 8 as netvsc packs
@@ -398,6 +407,8 @@ static int floor_mode(struct ovb_echo_driver_ctx *ctx, bool poll,
 		r->mode = poll ? "polling" : "interrupt";
 		rc = floor_stream(e, shapes[i].frame, shapes[i].pack, r);
 	}
+	ping->mode = poll ? "polling" : "interrupt";
+	rc = rc ? rc : pingpong_rtt(e, ping);
 	ovb_echo_close(e);
 	return rc;
 }
@@ -432,6 +443,16 @@ static int run_mode(struct ovb_client *cl, struct ovb_echo_driver_ctx *ctx,
 	return rc;
 }
 
+/* The stream-ping rows as a JSON member; @more: another one follows. */
+static void json_stream_ping(FILE *f, const struct result *sping, bool more)
+{
+	fprintf(f, "  \"stream_ping\": [\n");
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "    {\"mode\": \"%s\", \"rtt_us\": %.3f}%s\n",
+			sping[i].mode, sping[i].rtt_us, i ? "" : ",");
+	fprintf(f, "  ]%s\n", more ? "," : "");
+}
+
 int main(int argc, char **argv)
 {
 	const char *json = argc > 1 ? argv[1] : "build/bench/ring.json";
@@ -442,6 +463,7 @@ int main(int argc, char **argv)
 	struct ovb_link_guest *g = NULL;
 	struct result res[8] = { 0 };
 	struct floor_result fl[10] = { 0 };
+	struct result sping[2] = { 0 }; /* QD1 ping on a stream channel */
 	bool floor_only = argc > 2 && !strcmp(argv[2], "floor");
 	int nfl = 0;
 	struct copy_result copy[3];
@@ -479,9 +501,9 @@ int main(int argc, char **argv)
 	if (!rc && !floor_only)
 		rc = run_mode(ovb_link_guest_client(g), &ctx, true, res, &nres);
 	if (!rc)
-		rc = floor_mode(&ctx, false, fl, &nfl);
+		rc = floor_mode(&ctx, false, fl, &nfl, &sping[0]);
 	if (!rc)
-		rc = floor_mode(&ctx, true, fl, &nfl);
+		rc = floor_mode(&ctx, true, fl, &nfl, &sping[1]);
 	ovb_client_unload(ovb_link_guest_client(g), 5000);
 	ovb_link_guest_destroy(g);
 	kill(host, SIGTERM);
@@ -499,6 +521,10 @@ int main(int argc, char **argv)
 		       fl[i].frame, fl[i].pack, fl[i].pps,
 		       (unsigned long long)fl[i].sent,
 		       (unsigned long long)fl[i].done);
+	for (int i = 0; i < 2; i++)
+		printf("stream-ping %-10s %9.2f us round trip (QD1 on the "
+		       "floor's stream channel, netvsc's channel mode)\n",
+		       sping[i].mode, sping[i].rtt_us);
 	if (floor_only) {
 		f = fopen(json, "w");
 		if (!f)
@@ -509,7 +535,9 @@ int main(int argc, char **argv)
 				"\"per_packet\": %u, \"pps\": %.0f}%s\n",
 				fl[i].mode, fl[i].frame, fl[i].pack, fl[i].pps,
 				i + 1 < nfl ? "," : "");
-		fprintf(f, "  ]\n}\n");
+		fprintf(f, "  ],\n");
+		json_stream_ping(f, sping, false);
+		fprintf(f, "}\n");
 		fclose(f);
 		return 0;
 	}
@@ -565,7 +593,9 @@ int main(int argc, char **argv)
 			"\"per_packet\": %u, \"pps\": %.0f}%s\n",
 			fl[i].mode, fl[i].frame, fl[i].pack, fl[i].pps,
 			i + 1 < nfl ? "," : "");
-	fprintf(f, "  ],\n  \"ring_copy\": [\n");
+	fprintf(f, "  ],\n");
+	json_stream_ping(f, sping, true);
+	fprintf(f, "  \"ring_copy\": [\n");
 	for (int i = 0; i < 3; i++)
 		fprintf(f, "    {\"packet_bytes\": %zu, "
 			"\"contiguous_gbytes_per_s\": %.3f, "

@@ -103,13 +103,16 @@ struct ovb_chan_stats {
 	uint64_t signals_in, signals_out; /**< wake-ups received / sent */
 	uint64_t ring_full;               /**< sends that waited for room */
 	uint64_t errors;                  /**< bad packets from the peer */
-	uint64_t spin_hits;   /**< worker spins that found work: sleeps saved */
+	/** polling-mode spins that found work (sleeps saved); on a stream
+	 *  channel those of the polling extension after the adaptive spin */
+	uint64_t spin_hits;
 	uint64_t polled;      /**< packets drained by ovb_chan_poll() callers */
 	uint64_t commits_out; /**< write_index updates that published packets */
-	/** interrupt mode: adaptive spins that found work (sleeps saved) */
+	/** adaptive spins that found work (sleeps saved): interrupt mode,
+	 *  and polling mode's first part on a stream channel */
 	uint64_t adapt_hits;
 	uint64_t sleeps;      /**< times the worker slept, ring unmasked */
-	/** interrupt mode: microseconds spent in adaptive spins */
+	/** microseconds spent in adaptive spins (either mode) */
 	uint64_t adapt_spin_us;
 	/** spins ended because a yield found the CPU wanted by another
 	 *  thread and the ring still empty (the spin took time it needed) */
@@ -180,7 +183,9 @@ void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on);
  * interrupts masked before it sleeps; 0 selects interrupt mode.  It
  * stops spinning early when a caller polls the channel (ovb_chan_poll),
  * so that a caller that spins on its own completions is the only
- * spinner on this side.
+ * spinner on this side.  On a stream channel (ovb_chan_set_adaptive) the
+ * spin begins as interrupt mode's adaptive spin, and what polling adds
+ * after it gives way while another thread wants the CPU.
  */
 OVB_API
 void ovb_chan_set_poll(struct ovb_chan *chan, uint32_t spin_us);

@@ -212,6 +212,15 @@ int ovb_netvsc_poll(struct ovb_netvsc *n, unsigned int queue);
 OVB_API
 void ovb_netvsc_poll_end(struct ovb_netvsc *n, unsigned int queue);
 
+/**
+ * Switch every channel of the NIC (and those opened later) to polling
+ * mode with a spin of @poll_us, or to interrupt mode with 0, as
+ * ovb_netvsc_params.poll_us does at open (ovb_chan_set_poll).  Any
+ * thread; a worker takes the new mode when its current spin ends.
+ */
+OVB_API
+void ovb_netvsc_set_poll(struct ovb_netvsc *n, uint32_t poll_us);
+
 /** Send whatever waits in @queue's current section. */
 OVB_API
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue);

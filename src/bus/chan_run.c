@@ -19,7 +19,10 @@
  * core away for milliseconds, and a ping-pong's next request usually
  * comes within the first interval.  It also wakes senders that wait
  * for room (they are otherwise woken only when the worker wakes).
- * Polling mode spins spin_us after every drain.  Interrupt mode, on a
+ * Polling mode spins up to spin_us after every drain; on a stream channel
+ * it is interrupt mode's adaptive spin first and a polling extension
+ * after it, which alone gives way when it does not pay: the CPU is
+ * wanted, or it runs out empty (chan_poll_spin).  Interrupt mode, on a
  * channel whose device asked for it (ovb_chan_set_adaptive: streams such
  * as a NIC's, not request/reply ping-pong, where the spinning worker
  * would only compete with the thread it just woke), spins adaptively: a
@@ -51,12 +54,13 @@
 
 static void chan_wake_senders(struct ovb_chan *chan);
 
-enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED };
+enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED, SPIN_EMPTY };
 
 /*
  * Bounded spin with the inbound ring masked: SPIN_HIT if work arrived
- * within @spin_us (a packet, or the device's spin hook found some).  Gives
- * up early when a caller started polling the channel after @gen was read:
+ * within @spin_us (a packet, or the device's spin hook found some),
+ * SPIN_EMPTY if the time ran out without any.  Gives up early (SPIN_OUT)
+ * when a caller started polling the channel after @gen was read:
  * the caller drains the ring then, and a second spinner on this side would
  * only take a core from it.  Yields the CPU every CHAN_SPIN_YIELD_US (the
  * contract above).  With @crowd, a yield that came back late ran another
@@ -90,7 +94,7 @@ static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
 			continue;
 		now = ovb_now_us();
 		if (now - start >= spin_us)
-			return SPIN_OUT;
+			return SPIN_EMPTY;
 		if (now - yielded < yield_us)
 			continue;
 		/* A sender waiting for ring room is woken by us alone. */
@@ -118,6 +122,20 @@ static void chan_reply_learn(struct ovb_chan *chan, uint64_t gap_us,
 	b = chan->adapt_peak * 2;
 	chan->adapt_us = b < CHAN_ADAPT_START_US ? CHAN_ADAPT_START_US
 			 : b > max ? max : b;
+}
+
+/*
+ * Stream rule: work came soon after a drain (a short sleep, or a polling
+ * spin that found it), so the next drain's adaptive spin should wait for
+ * it: start the spin, or double it up to CHAN_ADAPT_MAX_US.
+ */
+static void chan_adapt_arm(struct ovb_chan *chan)
+{
+	chan->adapt_us = chan->adapt_us < CHAN_ADAPT_START_US
+				 ? CHAN_ADAPT_START_US
+				 : chan->adapt_us * 2 > CHAN_ADAPT_MAX_US
+					   ? CHAN_ADAPT_MAX_US
+					   : chan->adapt_us * 2;
 }
 
 /*
@@ -170,40 +188,59 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
 }
 
 /*
- * Polling mode's spin of up to @spin_us after a drain: true if work
- * arrived.  The budget is @spin_us while spinning costs nobody: a spin
- * that simply ran out leaves it whole.  On a stream channel
- * (ovb_chan_set_adaptive) a crowded spin halves it (to
- * nothing below CHAN_ADAPT_MIN_US: the worker then sleeps after each
- * drain, as in interrupt mode), a hit doubles it back, and so does a
- * sleep that was over soon (chan_sleep_adapt): with more spinners than
- * CPUs -- two guests and their host on two cores -- polling thus falls
- * back to what interrupt mode does instead of taking the CPU from the
- * threads that produce its work.  A request/reply channel's spin is never
+ * Polling mode's spin after a drain: true if work arrived.  On a stream
+ * channel (ovb_chan_set_adaptive) it begins with exactly interrupt mode's
+ * adaptive spin -- same budget, same rules, same counters -- and only
+ * then spins on, up to @spin_us in all, as polling: so polling mode never
+ * waits less for work than interrupt mode would in the same state.  That
+ * extension is the part that can take a CPU from the producer, and it
+ * gives way when it does not pay: a spin that is crowded or that runs
+ * out empty halves its budget (to nothing below CHAN_ADAPT_MIN_US), a
+ * hit doubles it back, as does a sleep that was over soon
+ * (chan_sleep_adapt).  So the extension lives while work comes within
+ * it, and with more spinners than CPUs -- two guests and their host on
+ * two cores -- or gaps longer than the spin it is soon gone, and the
+ * worker does what interrupt mode does, adaptive spin included.  A hit
+ * in the extension arms the adaptive spin as a short sleep would: the
+ * work came soon, and the next drain waits for it in interrupt mode's way
+ * first.
+ * @spun gets the adaptive part's time (chan_sleep_adapt's reply rule).
+ *
+ * A request/reply channel's polling is the plain bounded spin, never
  * crowded: there the thread our yield ran is usually the caller sending
  * the next request, which is what the spin waits for.
  */
 static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
-			   uint32_t gen)
+			   uint32_t gen, uint64_t *spun)
 {
+	bool stream = __atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED) &&
+		      !__atomic_load_n(&chan->reply_max_us, __ATOMIC_RELAXED);
 	uint32_t b;
 	int r;
 
+	*spun = 0;
 	if (chan->poll_set_us != spin_us) { /* (re)set: the whole budget */
 		chan->poll_set_us = spin_us;
 		chan->poll_cur_us = spin_us;
 	}
+	if (stream && chan_adapt_spin(chan, gen, spun))
+		return true;
 	b = chan->poll_cur_us;
-	if (!b)
+	if (b <= *spun)
 		return false;
-	r = chan_spin(chan, b, gen,
-		      __atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED));
+	r = chan_spin(chan, b - (uint32_t)*spun, gen, stream);
 	if (r == SPIN_HIT) {
 		STAT_ADD(chan, spin_hits, 1);
 		chan->poll_cur_us = b * 2 > spin_us ? spin_us : b * 2;
+		if (stream)
+			chan_adapt_arm(chan);
 		return true;
 	}
-	if (r == SPIN_CROWDED)
+	/*
+	 * Crowded, or (stream) empty: spinning did not pay.  A spin cut short
+	 * by a polling caller says nothing and leaves the budget.
+	 */
+	if (r == SPIN_CROWDED || (stream && r == SPIN_EMPTY))
 		chan->poll_cur_us = b / 2 < CHAN_ADAPT_MIN_US ? 0 : b / 2;
 	return false;
 }
@@ -292,13 +329,8 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 		}
 		return;
 	}
-	if (slept > CHAN_ADAPT_REARM_US)
-		return;
-	chan->adapt_us = chan->adapt_us < CHAN_ADAPT_START_US
-				 ? CHAN_ADAPT_START_US
-				 : chan->adapt_us * 2 > CHAN_ADAPT_MAX_US
-					   ? CHAN_ADAPT_MAX_US
-					   : chan->adapt_us * 2;
+	if (slept <= CHAN_ADAPT_REARM_US)
+		chan_adapt_arm(chan);
 }
 
 static void chan_wake_senders(struct ovb_chan *chan)
@@ -360,7 +392,7 @@ static void *chan_worker(void *arg)
 		/* A spin hook watches the device's work while we are up. */
 		if (!chan->spin)
 			chan_check_fds(chan);
-		if (spin && chan_poll_spin(chan, spin, gen))
+		if (spin && chan_poll_spin(chan, spin, gen, &spun))
 			continue;
 		if (!spin && chan_adapt_spin(chan, gen, &spun))
 			continue; /* adapt_us stays 0 unless the device asked */

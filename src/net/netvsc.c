@@ -505,8 +505,8 @@ static int nvsc_multiqueue(struct ovb_netvsc *n)
 			return rc;
 		ovb_vsc_dev_set_ctx(sd, n);
 		ovb_chan_set_adaptive(q->chan, true);
-		if (n->p.poll_us)
-			ovb_chan_set_poll(q->chan, n->p.poll_us);
+		ovb_chan_set_poll(q->chan, __atomic_load_n(&n->p.poll_us,
+							   __ATOMIC_RELAXED));
 		__atomic_store_n(&n->nq, n->nq + 1, __ATOMIC_RELEASE);
 	}
 	memset(rss, 0, sizeof(rss));
@@ -668,6 +668,16 @@ void ovb_netvsc_close(struct ovb_netvsc *n)
 		free(n->q[i].rsc.iov);
 	}
 	free(n);
+}
+
+void ovb_netvsc_set_poll(struct ovb_netvsc *n, uint32_t poll_us)
+{
+	unsigned int nq = __atomic_load_n(&n->nq, __ATOMIC_ACQUIRE);
+
+	/* Sub-channels opened from now on read it. */
+	__atomic_store_n(&n->p.poll_us, poll_us, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < nq; i++)
+		ovb_chan_set_poll(n->q[i].chan, poll_us);
 }
 
 void ovb_netvsc_get_info(struct ovb_netvsc *n, struct ovb_netvsc_info *info)

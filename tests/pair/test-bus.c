@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "bus/chan_priv.h"
 #include "openvmbus/client.h"
 #include "openvmbus/link.h"
 #include "openvmbus/version.h"
@@ -514,7 +515,10 @@ static void *hog(void *arg)
  * spinning: every thread of this test shares one CPU with a busy one, so
  * the worker's yields come back late, and instead of spinning out its
  * 200 ms after each reply (it would never sleep between these pings,
- * 2 ms apart) it counts crowded spins and sleeps.
+ * 10 ms apart) it counts crowded spins and sleeps.  The gap is longer
+ * than the busy thread's time slice (a few ms): with shorter gaps one
+ * yield often outlasts it, and the spin's first, adaptive part then finds
+ * the reply, as interrupt mode's would -- a hit, not a crowded spin.
  */
 static void test_polling_crowded(void **state)
 {
@@ -543,22 +547,110 @@ static void test_polling_crowded(void **state)
 	ovb_chan_get_stats(chan, &a);
 	assert_int_equal(pthread_create(&th, NULL, hog, &stop), 0);
 	for (int i = 0; i < 20; i++) {
-		usleep(2000);
+		usleep(10000);
 		pair_ping(e, 64);
 	}
 	ovb_chan_get_stats(chan, &b);
 	__atomic_store_n(&stop, true, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	print_message("20 pings beside a busy thread: %llu crowded spins, "
-		      "%llu sleeps, %llu spin hits\n",
+		      "%llu sleeps, %llu spin hits, %llu adaptive hits\n",
 		      (unsigned long long)(b.spin_crowded - a.spin_crowded),
 		      (unsigned long long)(b.sleeps - a.sleeps),
-		      (unsigned long long)(b.spin_hits - a.spin_hits));
+		      (unsigned long long)(b.spin_hits - a.spin_hits),
+		      (unsigned long long)(b.adapt_hits - a.adapt_hits));
 	assert_true(b.spin_crowded > a.spin_crowded);
 	assert_true(b.sleeps > a.sleeps);
 	ovb_chan_set_poll(chan, 0);
 	pair_free(p);
 	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+}
+
+/*
+ * Polling mode on a stream channel builds on interrupt mode's adaptive
+ * spin: each spin after a drain begins as interrupt mode's (counted in
+ * adapt_hits and adapt_spin_us), and a polling hit arms it as a short
+ * sleep would.  The spin is 200 ms, so between these pings the worker
+ * hardly sleeps, and once a hit (polling or adaptive) has armed the
+ * adaptive part, the next spin runs it, hit or miss.  No timing decides.
+ * Before, polling mode never ran the adaptive spin: once crowding had cut
+ * its budget it spun less than interrupt mode would.
+ */
+static void test_polling_adaptive_first(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct ovb_chan *chan = ovb_echo_chan(e);
+	struct ovb_chan_stats a, b;
+
+	ovb_inproc_sync(p->link);
+	ovb_chan_set_adaptive(chan, true);
+	ovb_chan_set_poll(chan, 200000);
+	pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &a);
+	for (int i = 0; i < 200; i++)
+		pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &b);
+	print_message("200 pings, polling on a stream channel: %llu adaptive "
+		      "hits, %llu us adaptive spin, %llu polling hits, %llu "
+		      "sleeps, %llu polled, %llu packets\n",
+		      (unsigned long long)(b.adapt_hits - a.adapt_hits),
+		      (unsigned long long)(b.adapt_spin_us - a.adapt_spin_us),
+		      (unsigned long long)(b.spin_hits - a.spin_hits),
+		      (unsigned long long)(b.sleeps - a.sleeps),
+		      (unsigned long long)(b.polled - a.polled),
+		      (unsigned long long)(b.pkts_in - a.pkts_in));
+	assert_true(b.adapt_hits + b.adapt_spin_us >
+		    a.adapt_hits + a.adapt_spin_us);
+	assert_true(b.adapt_hits + b.spin_hits > a.adapt_hits + a.spin_hits);
+	ovb_chan_set_poll(chan, 0);
+	pair_free(p);
+}
+
+/*
+ * On a stream channel the polling extension lives only while it pays: a
+ * spin that runs out empty halves its budget, so with gaps longer than
+ * the spin polling ends where interrupt mode is.  Pings 5 ms apart
+ * against a 1 ms spin: each spin after a reply runs out, and ten halvings
+ * leave nothing.  Before, a spin that ran out left the budget whole, and
+ * the worker spun 1 ms of every gap for nothing.  (The budget is the
+ * worker's; it is read here once the worker has gone to sleep.)
+ */
+static void test_polling_empty_decays(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e = open_echo(p, 0);
+	struct ovb_chan *chan = ovb_echo_chan(e);
+	struct ovb_chan_stats a, b;
+	uint32_t cur;
+
+	ovb_inproc_sync(p->link);
+	ovb_chan_set_adaptive(chan, true);
+	ovb_chan_set_poll(chan, 1000);
+	pair_ping(e, 64);
+	ovb_chan_get_stats(chan, &a);
+	for (int i = 0; i < 20; i++) {
+		usleep(5000);
+		pair_ping(e, 64);
+	}
+	usleep(5000);
+	ovb_chan_get_stats(chan, &b);
+	cur = __atomic_load_n(&chan->poll_cur_us, __ATOMIC_RELAXED);
+	print_message("20 pings 5 ms apart, 1 ms polling spin: budget now "
+		      "%u us, %llu sleeps, %llu polling hits, %llu crowded\n",
+		      cur, (unsigned long long)(b.sleeps - a.sleeps),
+		      (unsigned long long)(b.spin_hits - a.spin_hits),
+		      (unsigned long long)b.spin_crowded);
+	/*
+	 * Crowded spins (a loaded machine) halve it too, before and after:
+	 * what only the empty spins explain is a budget below what the
+	 * crowded ones left -- here, nothing.
+	 */
+	assert_true(cur == 0 || (b.spin_crowded < 10 &&
+				 cur < (1000u >> b.spin_crowded)));
+	assert_true(b.sleeps > a.sleeps);
+	ovb_chan_set_poll(chan, 0);
+	pair_free(p);
 }
 
 static void test_two_partitions(void **state)
@@ -601,6 +693,8 @@ int main(void)
 		cmocka_unit_test(test_polling_counters),
 		cmocka_unit_test(test_adaptive_spin_sleeps),
 		cmocka_unit_test(test_polling_crowded),
+		cmocka_unit_test(test_polling_adaptive_first),
+		cmocka_unit_test(test_polling_empty_decays),
 		cmocka_unit_test(test_two_partitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,8 @@
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
 #include "openvmbus/server.h"
+#include "bus/chan_priv.h"
+#include "net/netvsc_priv.h"
 #include "net/nvsp.h"
 #include "net/rndis.h"
 #include "tests/lib/pair.h"
@@ -416,6 +418,49 @@ static void test_subchannels(void **state)
 	net_free(t);
 }
 
+static size_t flow_frame(struct net *t, int a, int b, int i, uint8_t *f);
+
+/* Every channel's polling spin of @n, as ovb_chan_set_poll() left it. */
+static void assert_poll(struct ovb_netvsc *n, uint32_t us)
+{
+	assert_int_equal(n->nq, 4);
+	assert_int_equal(n->p.poll_us, us);
+	for (unsigned int i = 0; i < n->nq; i++)
+		assert_int_equal(__atomic_load_n(&n->q[i].chan->spin_us,
+						 __ATOMIC_RELAXED), us);
+}
+
+/*
+ * ovb_netvsc_set_poll switches every channel of a running NIC, sub-
+ * channels included, both ways, and frames keep flowing in either mode.
+ */
+static void test_set_poll(void **state)
+{
+	struct ovb_netvsc_params p = { .queues = 4, .poll_us = 100 };
+	struct net *t = net_new(0, &p);
+	uint8_t f[64];
+
+	assert_poll(t->g[1].nic, 100);
+	for (uint32_t us = 0; us <= 200; us += 200) {
+		struct rxlog *r = &t->g[1].rx;
+
+		ovb_netvsc_set_poll(t->g[1].nic, us);
+		assert_poll(t->g[1].nic, us);
+		rx_reset(r);
+		for (int i = 0; i < 64; i++) {
+			flow_frame(t, 0, 1, i, f);
+			assert_int_equal(ovb_netvsc_send(t->g[0].nic,
+							 (unsigned)i, f,
+							 sizeof(f), NULL,
+							 false), 0);
+		}
+		PAIR_WAIT(rx_count(r) >= 64);
+		assert_int_equal(rx_count(r), 64);
+		assert_true(__builtin_popcount(r->queues_seen) >= 2);
+	}
+	net_free(t);
+}
+
 /* A TCP/IPv4 frame from guest @a to guest @b, flow @i. */
 static size_t flow_frame(struct net *t, int a, int b, int i, uint8_t *f)
 {
@@ -693,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_silent_host),
 		cmocka_unit_test(test_csum_offload),
 		cmocka_unit_test(test_subchannels),
+		cmocka_unit_test(test_set_poll),
 		cmocka_unit_test(test_rss_degenerate),
 		cmocka_unit_test(test_filter_zero),
 	};
