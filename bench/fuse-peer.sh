@@ -8,7 +8,12 @@
 #
 #  - uring:           vmbus host --disk FILE + vmbus guest --mount DIR
 #                     --fuse-uring=on (our FUSE server over io_uring; its
-#                     queues spin for few completions, --fuse-spin default)
+#                     queues spin for few completions, --fuse-spin default;
+#                     the host's workers spin the stream way, --disk-spin
+#                     default)
+#  - uring-sleep:     uring with the host's --disk-spin 0 (its workers
+#                     sleep after every drain: the default before the
+#                     stream spin)
 #  - uring-hspin:     uring with the host's --disk-spin 200 (its workers
 #                     spin up to 200 us for the next request while
 #                     requests come that often; FUSE_PEER_DISK_SPIN=US)
@@ -46,7 +51,7 @@
 #   FUSE_PEER_ROWS=a,b     only rows whose name contains a or b
 #                          (randread-4k-qd1, qd1, 128k ...)
 #   FUSE_PEER_ONLY=a,b     only these targets (default: all but
-#                          uring-nospin, uring-pin and before)
+#                          uring-sleep, uring-nospin, uring-pin and before)
 #   FUSE_PEER_REPEAT=n     run the targets n times, alternating (default
 #                          1); the table shows medians, the JSON every run
 #   FUSE_PEER_BEFORE=PATH  a vmbus binary for the `before` target
@@ -283,6 +288,7 @@ echo "bench/fuse-peer.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per measurement, 
 for pass in $(seq "$REPEAT"); do
 	[ "$REPEAT" -gt 1 ] && echo "== pass $pass of $REPEAT"
 	ours uring -- --fuse-uring=on
+	ours uring-sleep --disk-spin 0 -- --fuse-uring=on
 	ours uring-hostpoll --poll "$POLL_US" -- --fuse-uring=on
 	ours uring-poll --poll "$POLL_US" -- --fuse-uring=on --storage-poll "$POLL_US"
 	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
@@ -306,13 +312,15 @@ for line in open(rows):
     runs.setdefault(w, {}).setdefault(t, []).append(
         {"iops": float(iops), "mbps": float(mbps)})
     dio[t] = d
-names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
+names = {"uring": "uring", "uring-sleep": "uring-sleep",
+         "uring-hostpoll": "uring+hpoll",
          "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
          "uring-hspin": "uring+hspin",
          "uring-pin": "uring-pin",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
          "qsd": "qsd", "engine": "fio-engine", "copy": "copy"}
 what = {"uring": "ours, FUSE over io_uring (defaults)",
+        "uring-sleep": "ours, host --disk-spin 0 (workers always sleep)",
         "uring-hostpoll": "ours, host --poll 50",
         "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
         "uring-nospin": "ours, --fuse-spin 0",
@@ -324,7 +332,7 @@ what = {"uring": "ours, FUSE over io_uring (defaults)",
         "qsd": "qemu-storage-daemon's FUSE export",
         "engine": "fio engine (no FUSE, no loop)",
         "copy": "one kernel copy alone (fio psync on tmpfs, QD1)"}
-ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin",
+ours = ["uring", "uring-sleep", "uring-hostpoll", "uring-poll", "uring-nospin",
         "uring-hspin", "uring-pin"]
 order = [t for t in names if t != "copy" and any(t in v for v in runs.values())]
 def val(w, t):
