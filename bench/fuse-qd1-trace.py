@@ -15,6 +15,9 @@
 #                  guest work, the bus both ways, the host; split below)
 #     guest->signal  fetched -> the guest's eventfd write to the host
 #                  (absent when the host worker was spinning)
+#     signals per request  guest -> host signals (1: the host slept)
+#     host signals per request  host -> guest signals before the answer
+#                  (1: the guest's queue thread was not spinning for it)
 #     ->host wake    that write -> the host worker's poll returns
 #     ->host io      fetched -> the host's preadv2/pwritev2 is entered
 #     host io        the preadv2/pwritev2 itself
@@ -115,6 +118,11 @@ for k in range(len(issues) - 1):
                 add("  ->host wake", wake - sig)
         add("  signals per request", 1.0 if sig is not None and
             ioin is not None and sig < ioin else 0.0)
+    if host and ioout is not None and ioout <= answer:
+        back = first(lambda e: e[1] in host and
+                     e[2] == "syscalls:sys_enter_write", ioout)
+        add("  host signals per request", 1.0 if back is not None and
+            back <= answer else 0.0)
     if ioin is not None and ioout is not None and ioout <= answer:
         add("  ->host io" if host else "  ->pread/pwrite", ioin - fetch)
         add("  host io" if host else "  pread/pwrite", ioout - ioin)
@@ -122,6 +130,7 @@ for k in range(len(issues) - 1):
 
 order = ["round trip", "loop->fuse", "fuse->daemon", "daemon",
          "  guest->signal", "  ->host wake", "  signals per request",
+         "  host signals per request",
          "  ->host io", "  host io", "  host->answer", "  ->pread/pwrite",
          "  pread/pwrite", "  ->answer", "answer->fuse", "fuse->loop",
          "loop->next"]
@@ -133,7 +142,7 @@ for name in order:
         continue
     v.sort()
     p90 = v[min(len(v) - 1, int(len(v) * 0.9))]
-    if name.strip() == "signals per request":
+    if name.strip().endswith("signals per request"):
         print(f"  {name:<22} {statistics.mean(v):8.2f}")
         continue
     print(f"  {name:<22} {statistics.median(v):8.1f} {p90:8.1f}   (n={len(v)})")
