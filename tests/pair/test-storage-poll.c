@@ -478,7 +478,11 @@ static void check_lone_channel(uint32_t host_poll_us)
 		      "last channel\n", host_poll_us, (unsigned long long)n[0],
 		      (unsigned long long)n[1],
 		      (unsigned long long)(s->sticky - sticky0));
-	if (host_poll_us && !f->loop) {
+	if (f->loop) {
+		/* A caller-driven server's turns mask its rings while they
+		 * run and never poll between them: either choice is right. */
+		assert_int_equal(n[0] + n[1], 96);
+	} else if (host_poll_us) {
 		/* At most the first one went elsewhere. */
 		assert_true(n[0] <= 1 || n[1] <= 1);
 		assert_true(s->sticky - sticky0 >= n[0] + n[1] - 2);
