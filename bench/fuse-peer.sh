@@ -51,7 +51,7 @@
 #   FUSE_PEER_ROWS=a,b     only rows whose name contains a or b
 #                          (randread-4k-qd1, qd1, 128k ...)
 #   FUSE_PEER_ONLY=a,b     only these targets (default: all but
-#                          uring-sleep, uring-nospin, uring-pin and before)
+#                          uring-nospin, uring-pin and before)
 #   FUSE_PEER_REPEAT=n     run the targets n times, alternating (default
 #                          1); the table shows medians, the JSON every run
 #   FUSE_PEER_BEFORE=PATH  a vmbus binary for the `before` target
@@ -67,7 +67,7 @@ json=${1:-$BUILD/bench/fuse-peer.json}
 VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
 ENGINE=$BUILD/openvmbus-fio.so
 SECS=${FUSE_PEER_SECONDS:-5}
-ONLY=${FUSE_PEER_ONLY:-uring,uring-hspin,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
+ONLY=${FUSE_PEER_ONLY:-uring,uring-sleep,uring-hspin,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
 ROWS=${FUSE_PEER_ROWS:-}
 REPEAT=${FUSE_PEER_REPEAT:-1}
 BEFORE=${FUSE_PEER_BEFORE:-}
