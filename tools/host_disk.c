@@ -4,9 +4,9 @@
  * one synthetic SCSI controller (storvsp0), each `ide` disk is an IDE
  * accelerator of its own.  --poll US puts every controller's channel
  * workers in polling mode; otherwise --disk-spin says how they wait for
- * the next request (stream spin by default, 0: sleep).  The control socket takes `disk add SPEC`,
- * `disk remove LUN` and `disk list` for hot add and remove on the SCSI
- * controller (the guest hears ENUMERATE_BUS).
+ * the next request (stream spin by default, 0: sleep).  The control
+ * socket takes `disk add SPEC`, `disk remove LUN` and `disk list` for hot
+ * add and remove on the SCSI controller (the guest hears ENUMERATE_BUS).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -68,9 +68,9 @@ static int disk_option(int code, const char *arg)
 				DISK_MAX_POLL_US, arg);
 			return 2;
 		}
-		if (code == OPT_POLL)
+		if (code == OPT_POLL) {
 			disk_poll_us = (uint32_t)v;
-		else {
+		} else {
 			disk_spin_us = (uint32_t)v;
 			disk_stream = false;
 		}
