@@ -281,33 +281,17 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
  * staged until the drain ends, so the SRBs of one drained batch reach the
  * host with one index update and one signal.  With few requests in flight
  * there is nothing to batch, and the next channel measured faster (4k QD1,
- * interrupt mode, two channels, host workers that sleep: 31 against 50
- * us), except for a lone request while the host's worker on the channel
- * used last still has its ring masked (it drains or spins for the next
- * request, storvsp's stream spin): that worker takes it with no wake-up,
- * where the next channel's would have to be woken (docs/storage.md).
+ * interrupt mode, two channels: 31 against 50 us).
  */
 struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s)
 {
-	unsigned int n = __atomic_load_n(&s->npending, __ATOMIC_RELAXED);
 	unsigned int i;
 
-	if (svsc_cb_chan && n > s->nch)
+	if (svsc_cb_chan &&
+	    __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch)
 		for (i = 0; i < s->nch; i++)
 			if (s->ch[i].chan == svsc_cb_chan)
 				return svsc_cb_chan;
-	if (n <= 1 && s->nch > 1) {
-		struct ovb_chan *last;
-		struct ovb_chan_ring_info ri;
-
-		i = __atomic_load_n(&s->rr, __ATOMIC_RELAXED) - 1;
-		last = s->ch[i % s->nch].chan;
-		ovb_chan_get_ring_info(last, &ri);
-		if (ri.out_peer_masked) {
-			__atomic_fetch_add(&s->sticky, 1, __ATOMIC_RELAXED);
-			return last;
-		}
-	}
 	i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
 	return s->ch[i % s->nch].chan;
 }

@@ -83,8 +83,6 @@ struct ovb_storvsc {
 	struct svsc_chan ch[SVSC_MAX_CH];
 	unsigned int nch;             /* ch[0..nch) */
 	unsigned int rr;              /* atomic: round robin */
-	/* atomic: lone SRBs kept on the last channel, its host worker awake */
-	uint64_t sticky;
 
 	pthread_mutex_t lock;         /* everything below */
 	pthread_cond_t cond;          /* wakes the service thread */

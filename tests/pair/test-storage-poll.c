@@ -28,7 +28,6 @@
 #include "openvmbus/guid.h"
 #include "openvmbus/hv.h"
 #include "tests/lib/pair.h"
-#include "storage/storvsc_priv.h"
 #include "tests/lib/storage-fx.h"
 
 /* ---- polling ------------------------------------------------------------ */
@@ -442,66 +441,6 @@ static void test_poll_hot_remove(void **state)
 	sfx_free(f);
 }
 
-/* ---- which channel a lone request takes ----------------------------------- */
-
-/*
- * QD1 over two channels: requests go round robin while the host's workers
- * sleep (each channel carries some), but a lone request stays on the
- * channel used last while the host's worker there keeps its ring masked
- * (here: a polling host, whose workers spin 1 s after every drain), so
- * that worker takes it without a wake-up: all but the first requests on
- * one channel, each counted in storvsc's `sticky`.
- */
-static void check_lone_channel(uint32_t host_poll_us)
-{
-	struct sfx_opts o = { .nluns = 1, .subchannels = 1,
-			      .host_poll_us = host_poll_us };
-	struct sfx *f = sfx_new(&o);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	struct ovb_chan_stats a[2], b[2];
-	uint64_t sticky0, n[2];
-
-	PAIR_WAIT(ovb_storvsc_channels(s) == 2);
-	assert_int_equal(ovb_storvsc_channels(s), 2);
-	sfx_rw_check(f, s, 0, f->blk[0], 0, 4096, 1);
-	for (unsigned int c = 0; c < 2; c++)
-		ovb_chan_get_stats(s->ch[c].chan, &a[c]);
-	sticky0 = __atomic_load_n(&s->sticky, __ATOMIC_RELAXED);
-	for (unsigned int i = 0; i < 32; i++)
-		sfx_rw_check(f, s, 0, f->blk[0], (uint64_t)(i % 16) * 4096,
-			     4096, i);
-	for (unsigned int c = 0; c < 2; c++) {
-		ovb_chan_get_stats(s->ch[c].chan, &b[c]);
-		n[c] = b[c].pkts_out - a[c].pkts_out;
-	}
-	print_message("host poll %u us: %llu + %llu SRBs, %llu kept on the "
-		      "last channel\n", host_poll_us, (unsigned long long)n[0],
-		      (unsigned long long)n[1],
-		      (unsigned long long)(s->sticky - sticky0));
-	if (f->loop) {
-		/* A caller-driven server's turns mask its rings while they
-		 * run and never poll between them: either choice is right. */
-		assert_int_equal(n[0] + n[1], 96);
-	} else if (host_poll_us) {
-		/* At most the first one went elsewhere. */
-		assert_true(n[0] <= 1 || n[1] <= 1);
-		assert_true(s->sticky - sticky0 >= n[0] + n[1] - 2);
-	} else {
-		assert_true(n[0] > 0 && n[1] > 0);
-	}
-	sfx_free(f);
-}
-
-static void test_lone_stays_on_awake_host(void **state)
-{
-	check_lone_channel(1000000);
-}
-
-static void test_lone_round_robin(void **state)
-{
-	check_lone_channel(0);
-}
-
 /* ---- the host's adaptive spin (interrupt mode) ---------------------------- */
 
 /*
@@ -604,8 +543,6 @@ int main(void)
 		cmocka_unit_test(test_poll_host_dies),
 		cmocka_unit_test(test_poll_both_sides),
 		cmocka_unit_test(test_poll_hot_remove),
-		cmocka_unit_test(test_lone_stays_on_awake_host),
-		cmocka_unit_test(test_lone_round_robin),
 		cmocka_unit_test(test_host_reply_spin),
 		cmocka_unit_test(test_host_stream_spin),
 		cmocka_unit_test(test_host_no_spin),
