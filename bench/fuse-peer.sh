@@ -8,7 +8,12 @@
 #
 #  - uring:           vmbus host --disk FILE + vmbus guest --mount DIR
 #                     --fuse-uring=on (our FUSE server over io_uring; its
-#                     queues spin for few completions, --fuse-spin default)
+#                     queues spin for few completions, --fuse-spin default;
+#                     the host's workers spin the stream way, --disk-spin
+#                     default)
+#  - uring-sleep:     uring with the host's --disk-spin 0 (its workers
+#                     sleep after every drain: the default before the
+#                     stream spin)
 #  - uring-hspin:     uring with the host's --disk-spin 200 (its workers
 #                     spin up to 200 us for the next request while
 #                     requests come that often; FUSE_PEER_DISK_SPIN=US)
@@ -62,7 +67,7 @@ json=${1:-$BUILD/bench/fuse-peer.json}
 VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
 ENGINE=$BUILD/openvmbus-fio.so
 SECS=${FUSE_PEER_SECONDS:-5}
-ONLY=${FUSE_PEER_ONLY:-uring,uring-hspin,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
+ONLY=${FUSE_PEER_ONLY:-uring,uring-sleep,uring-hspin,uring-hostpoll,uring-poll,libfuse,pt,qsd,engine,copy}
 ROWS=${FUSE_PEER_ROWS:-}
 REPEAT=${FUSE_PEER_REPEAT:-1}
 BEFORE=${FUSE_PEER_BEFORE:-}
@@ -283,6 +288,7 @@ echo "bench/fuse-peer.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per measurement, 
 for pass in $(seq "$REPEAT"); do
 	[ "$REPEAT" -gt 1 ] && echo "== pass $pass of $REPEAT"
 	ours uring -- --fuse-uring=on
+	ours uring-sleep --disk-spin 0 -- --fuse-uring=on
 	ours uring-hostpoll --poll "$POLL_US" -- --fuse-uring=on
 	ours uring-poll --poll "$POLL_US" -- --fuse-uring=on --storage-poll "$POLL_US"
 	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
@@ -306,13 +312,15 @@ for line in open(rows):
     runs.setdefault(w, {}).setdefault(t, []).append(
         {"iops": float(iops), "mbps": float(mbps)})
     dio[t] = d
-names = {"uring": "uring", "uring-hostpoll": "uring+hpoll",
+names = {"uring": "uring", "uring-sleep": "uring-sleep",
+         "uring-hostpoll": "uring+hpoll",
          "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
          "uring-hspin": "uring+hspin",
          "uring-pin": "uring-pin",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
          "qsd": "qsd", "engine": "fio-engine", "copy": "copy"}
 what = {"uring": "ours, FUSE over io_uring (defaults)",
+        "uring-sleep": "ours, host --disk-spin 0 (workers always sleep)",
         "uring-hostpoll": "ours, host --poll 50",
         "uring-poll": "ours, guest --storage-poll 50 + host --poll 50",
         "uring-nospin": "ours, --fuse-spin 0",
@@ -324,7 +332,7 @@ what = {"uring": "ours, FUSE over io_uring (defaults)",
         "qsd": "qemu-storage-daemon's FUSE export",
         "engine": "fio engine (no FUSE, no loop)",
         "copy": "one kernel copy alone (fio psync on tmpfs, QD1)"}
-ours = ["uring", "uring-hostpoll", "uring-poll", "uring-nospin",
+ours = ["uring", "uring-sleep", "uring-hostpoll", "uring-poll", "uring-nospin",
         "uring-hspin", "uring-pin"]
 order = [t for t in names if t != "copy" and any(t in v for v in runs.values())]
 def val(w, t):

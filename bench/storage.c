@@ -93,6 +93,7 @@ static struct {
 	const char *only, *target;
 	unsigned int subchannels;
 	unsigned int poll_us;   /* 0: no polling rows */
+	const char *disk_spin;  /* interrupt host's --disk-spin (NULL: its default) */
 	char vmbus[PATH_MAX], engine[PATH_MAX];
 } opt = { .seconds = 2.0, .size = 1ull << 30, .subchannels = 0,
 	  .poll_us = 50 };
@@ -124,6 +125,10 @@ static pid_t host_start(const struct target *t, const char *sock,
 			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
 			      "--threads", threads, "--echo", "0", "--disk",
 			      disk, "--poll", poll, (char *)NULL);
+		else if (opt.disk_spin)
+			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
+			      "--threads", threads, "--echo", "0", "--disk",
+			      disk, "--disk-spin", opt.disk_spin, (char *)NULL);
 		else
 			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
 			      "--threads", threads, "--echo", "0", "--disk",
@@ -522,8 +527,10 @@ static int write_json(const char *path, const struct row *rows, size_t n)
 		"both sides (no O_DIRECT; fio direct=0 invalidate=0)\",\n"
 		"  \"seconds\": %.2f,\n  \"file_bytes\": %llu,\n"
 		"  \"subchannels\": %u,\n  \"poll_us\": %u,\n"
+		"  \"disk_spin\": \"%s\",\n"
 		"  \"results\": [\n", opt.seconds,
-		(unsigned long long)opt.size, opt.subchannels, opt.poll_us);
+		(unsigned long long)opt.size, opt.subchannels, opt.poll_us,
+		opt.disk_spin ? opt.disk_spin : "default");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
@@ -575,6 +582,7 @@ static int parse_args(int argc, char **argv, const char **json)
 		{ "target", required_argument, NULL, 'T' },
 		{ "subchannels", required_argument, NULL, 'c' },
 		{ "poll", required_argument, NULL, 'p' },
+		{ "disk-spin", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	int c;
@@ -586,6 +594,7 @@ static int parse_args(int argc, char **argv, const char **json)
 		case 'T': opt.target = optarg; break;
 		case 'c': opt.subchannels = (unsigned)atoi(optarg); break;
 		case 'p': opt.poll_us = (unsigned)atoi(optarg); break;
+		case 'S': opt.disk_spin = optarg; break;
 		case 's':
 			if (!parse_size(optarg, &opt.size))
 				break;
@@ -604,7 +613,9 @@ usage:
 	fprintf(stderr, "usage: storage [JSON] [--seconds S] [--size N[KMG], "
 			">= 1M] [--only WORKLOAD]\n"
 			"       [--target tmpfs|disk] [--subchannels 0..8] "
-			"[--poll US (0: no polling rows)]\n");
+			"[--poll US (0: no polling rows)]\n"
+			"       [--disk-spin stream|0|US (the interrupt host's; "
+			"default: vmbus host's)]\n");
 	return -1;
 }
 
@@ -666,6 +677,9 @@ int main(int argc, char **argv)
 		       ? " (a worker per channel)"
 		       : " (OVB_BENCH_DISPATCH=caller: the link thread runs "
 			 "every channel)");
+	printf("interrupt host: --disk-spin %s\n",
+	       opt.disk_spin ? opt.disk_spin
+			     : "(vmbus host's default: stream)");
 	print_table(rows, nrows);
 	print_goals(rows, nrows);
 	if (write_json(json, rows, nrows))

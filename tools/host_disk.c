@@ -3,9 +3,10 @@
  * vmbus host: synthetic disks (--disk SPEC, repeatable).  SCSI disks share
  * one synthetic SCSI controller (storvsp0), each `ide` disk is an IDE
  * accelerator of its own.  --poll US puts every controller's channel
- * workers in polling mode.  The control socket takes `disk add SPEC`,
- * `disk remove LUN` and `disk list` for hot add and remove on the SCSI
- * controller (the guest hears ENUMERATE_BUS).
+ * workers in polling mode; otherwise --disk-spin says how they wait for
+ * the next request (stream spin by default, 0: sleep).  The control
+ * socket takes `disk add SPEC`, `disk remove LUN` and `disk list` for hot
+ * add and remove on the SCSI controller (the guest hears ENUMERATE_BUS).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@ static unsigned int disk_n, disk_ide_n;
 static bool disk_want_scsi;
 static uint32_t disk_poll_us;
 static uint32_t disk_spin_us; /* storvsp cfg.spin_us: 0 none */
+static bool disk_stream = true; /* storvsp cfg.stream_spin */
 static struct ovb_storvsp *disk_scsi;
 static struct ovb_storvsp *disk_ide[DISK_MAX_IDE];
 static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,21 +51,29 @@ static int disk_option(int code, const char *arg)
 		disk_want_scsi = true;
 		return 0;
 	}
+	if (code == OPT_DISK_SPIN && !strcmp(arg, "stream")) {
+		disk_stream = true;
+		disk_spin_us = 0;
+		return 0;
+	}
 	if (code == OPT_POLL || code == OPT_DISK_SPIN) {
 		char *end;
 		unsigned long v = strtoul(arg, &end, 10);
 
 		if (*end || !*arg || *arg == '-' || v > DISK_MAX_POLL_US) {
-			fprintf(stderr, "vmbus host: --%s wants 0..%u "
+			fprintf(stderr, "vmbus host: --%s wants %s0..%u "
 					"microseconds, not '%s'\n",
 				code == OPT_POLL ? "poll" : "disk-spin",
+				code == OPT_POLL ? "" : "stream or ",
 				DISK_MAX_POLL_US, arg);
 			return 2;
 		}
-		if (code == OPT_POLL)
+		if (code == OPT_POLL) {
 			disk_poll_us = (uint32_t)v;
-		else
+		} else {
 			disk_spin_us = (uint32_t)v;
+			disk_stream = false;
+		}
 		return 0;
 	}
 	if (disk_n == DISK_MAX) {
@@ -184,7 +194,8 @@ static int disk_start(struct ovb_server *srv, struct control *ctl)
 		struct ovb_disk_spec *spec = &disk_specs[i];
 		struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
 					       .poll_us = disk_poll_us,
-					       .spin_us = disk_spin_us };
+					       .spin_us = disk_spin_us,
+					       .stream_spin = disk_stream };
 		struct ovb_storvsp **c = spec->ide ? &disk_ide[ide] : &disk_scsi;
 		char name[32];
 
@@ -206,7 +217,8 @@ static int disk_start(struct ovb_server *srv, struct control *ctl)
 	if (disk_want_scsi && !disk_scsi) {
 		struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
 					       .poll_us = disk_poll_us,
-					       .spin_us = disk_spin_us };
+					       .spin_us = disk_spin_us,
+					       .stream_spin = disk_stream };
 
 		if (ovb_storvsp_create(&cfg, &disk_scsi))
 			return 1;
@@ -312,12 +324,17 @@ const struct host_plugin host_plugin_disk = {
 		"                      US microseconds on its ring and its "
 		"io_uring before\n"
 		"                      it sleeps (default 0: interrupts)\n"
-		"  --disk-spin US      interrupt mode: a channel worker spins "
-		"for the guest's\n"
-		"                      next request at most US microseconds "
-		"while requests\n"
-		"                      come that often (default 0: always "
-		"sleep)\n",
+		"  --disk-spin stream|0|US\n"
+		"                      interrupt mode: how a channel worker "
+		"waits for the\n"
+		"                      guest's next request. stream (default): "
+		"spins 16-64 us\n"
+		"                      after a drain while requests keep "
+		"coming, sleeps\n"
+		"                      once idle; 0: always sleeps; US: spins "
+		"up to twice\n"
+		"                      the learnt gap while requests come "
+		"within US\n",
 	.option = disk_option,
 	.start = disk_start,
 	.stop = disk_stop,

@@ -22,6 +22,9 @@
  * signal and its queues' eventfds.  With cfg.poll_us it first spins that
  * long on both its inbound ring and its queues' completion queues (looked
  * at in shared memory, no system call), with the guest's signals masked.
+ * Between the two, cfg.spin_us (spin for the next request, learnt gap) and
+ * cfg.stream_spin (the NIC's stream rule) spin briefly after a drain while
+ * requests come and sleep once the disk is idle.
  */
 #ifndef OPENVMBUS_STORVSP_H
 #define OPENVMBUS_STORVSP_H
@@ -66,6 +69,14 @@ struct ovb_storvsp_cfg {
 	 * docs/fuse.md); at most 1000000.
 	 */
 	uint32_t spin_us;
+	/**
+	 * Interrupt mode without spin_us: the channel workers spin the
+	 * stream way (ovb_chan_set_adaptive: 16-64 us after a drain while
+	 * requests keep coming, halving on a miss, none once idle).  false
+	 * (the zero config): every worker sleeps after every drain.  `vmbus
+	 * host` turns it on unless told `--disk-spin 0` (docs/storage.md).
+	 */
+	bool stream_spin;
 };
 
 /** Counters (monotonic) over every partition and channel. */

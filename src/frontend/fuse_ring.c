@@ -53,6 +53,7 @@
 #define FU_SPIN_MIN 50     /* shortest budget, us: about one wake-up */
 #define FU_SPIN_MISSES 4   /* misses in a row that stop the spin ... */
 #define FU_SPIN_PAUSE 64   /* ... for this many rounds */
+#define FU_SPIN_YIELD_US 20 /* a spin gives the CPU away this often */
 
 struct fu_queue;
 
@@ -495,11 +496,12 @@ static bool fu_spin_now(struct fu_queue *q)
  * Poll storvsc for the completions of our requests, up to the budget.
  * True if work came: a completion (of ours: storvsc may run other
  * queues' callbacks here too, which go to their lists) or a new request
- * from the kernel.  False: sleep.
+ * from the kernel.  False: sleep.  Yields the CPU every FU_SPIN_YIELD_US
+ * (the spinning contract of src/bus/chan_run.c).
  */
 static bool fu_spin(struct fu_queue *q)
 {
-	uint64_t start = ovb_now_us(), t;
+	uint64_t start = ovb_now_us(), t, yielded = 0;
 
 	q->masked = true;
 	for (unsigned int i = 1;; i++) {
@@ -515,6 +517,12 @@ static bool fu_spin(struct fu_queue *q)
 		if (i % 8)
 			continue;
 		t = ovb_now_us() - start;
+		/* Give way: the host's worker, loop's and fio's threads may
+		 * be waiting for this core (two cores, more threads). */
+		if (t - yielded >= FU_SPIN_YIELD_US) {
+			sched_yield();
+			yielded = t;
+		}
 		if (t >= q->spin_budget) {
 			fu_spin_miss(q);
 			return false;

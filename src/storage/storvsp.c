@@ -395,6 +395,8 @@ static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		ovb_chan_set_poll(chan, c->cfg.poll_us);
 	else if (c->cfg.spin_us)
 		ovb_chan_set_adaptive_reply(chan, c->cfg.spin_us);
+	else if (c->cfg.stream_spin)
+		ovb_chan_set_adaptive(chan, true);
 	ovb_chan_set_ctx(chan, ch);
 	pthread_mutex_lock(&c->lock);
 	if (ovb_vsp_dev_subidx(dev) == 0) {

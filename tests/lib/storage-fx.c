@@ -189,6 +189,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 			.depth = o->depth,
 			.poll_us = o->host_poll_us,
 			.spin_us = o->host_spin_us,
+			.stream_spin = o->host_stream,
 		};
 
 		assert_int_equal(ovb_storvsp_create(&c, &f->scsi), 0);

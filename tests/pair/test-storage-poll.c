@@ -5,9 +5,10 @@
  * caller polling from several threads at once, a polling caller that
  * keeps the host from signalling, resets and host death while callers
  * poll; polling on the host too, and a LUN removed while a polling host
- * worker never sleeps; the host's adaptive spin for the next request in
- * interrupt mode, which meets requests while they come and leaves an idle
- * disk asleep.  Batching is in test-storage-batch.c.
+ * worker never sleeps; the host's adaptive spins in interrupt mode (the
+ * reply spin for the next request, the stream rule), which meet requests
+ * while they come and leave an idle disk asleep, and none in the zero
+ * config.  Batching is in test-storage-batch.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -443,31 +444,46 @@ static void test_poll_hot_remove(void **state)
 /* ---- the host's adaptive spin (interrupt mode) ---------------------------- */
 
 /*
- * QD1 round trips with the host's reply spin at @spin_us (storvsp
- * cfg.spin_us): with a bound far above any gap the workers meet requests
- * while spinning (adapt_hits, spin time counted); with 0 (the default)
+ * QD1 round trips with the host's spin in interrupt mode: the reply spin
+ * at @spin_us (storvsp cfg.spin_us), or with @stream the stream rule
+ * (cfg.stream_spin, spin_us 0).  With a reply bound far above any gap
+ * the workers meet requests while spinning (adapt_hits, spin time
+ * counted); the stream rule spins only after a sleep that ended within
+ * 500 us, so the round trips (and bursts of 32 in flight) repeat until it
+ * has met a request, for up to 10 s.  With neither (the zero config)
  * they never spin, nor does a caller-driven server (its turns never spin
  * adaptively).  Either way the idle disk ends asleep: after the last
  * request and a settling pause, 200 ms pass with no spin time added, the
  * host's rings unmasked (a spinning worker keeps its ring masked), and
  * under 100 ms of CPU for the whole process (a spinner would take 200).
  */
-static void check_host_spin(uint32_t spin_us, bool expect_hits)
+static void check_host_spin(uint32_t spin_us, bool stream, bool expect_hits)
 {
-	struct sfx_opts o = { .nluns = 1, .host_spin_us = spin_us };
+	/* sfx_flight_run writes LUNs 0 and 2. */
+	struct sfx_opts o = { .nluns = stream ? 3 : 1, .host_spin_us = spin_us,
+			      .host_stream = stream };
 	struct sfx *f = sfx_new(&o);
 	struct ovb_storvsc *s = sfx_ctl(f, false);
 	struct sfx_chans a, b, c;
 	struct timespec c0, c1;
+	uint64_t end = sfx_now_ms() + 10000;
 	int64_t cpu_us;
 
 	sfx_host_chans(f, &a);
-	for (unsigned int i = 0; i < 64; i++)
-		sfx_rw_check(f, s, 0, f->blk[0], (uint64_t)(i % 16) * 4096,
-			     4096, i);
-	sfx_host_chans(f, &b);
-	print_message("host spin %u us: %llu adaptive hits, %llu us spinning, "
-		      "%llu sleeps over %llu packets\n", spin_us,
+	do {
+		for (unsigned int i = 0; i < 64; i++)
+			sfx_rw_check(f, s, 0, f->blk[0],
+				     (uint64_t)(i % 16) * 4096, 4096, i);
+		if (stream)
+			sfx_flight_run(f, s, 32, 4096);
+		sfx_host_chans(f, &b);
+	} while (stream && expect_hits && !f->loop &&
+		 (b.st.adapt_hits == a.st.adapt_hits ||
+		  b.st.adapt_spin_us == a.st.adapt_spin_us) &&
+		 sfx_now_ms() < end);
+	print_message("host spin %s %u us: %llu adaptive hits, %llu us "
+		      "spinning, %llu sleeps over %llu packets\n",
+		      stream ? "stream" : "reply", spin_us,
 		      (unsigned long long)(b.st.adapt_hits - a.st.adapt_hits),
 		      (unsigned long long)(b.st.adapt_spin_us -
 					   a.st.adapt_spin_us),
@@ -502,12 +518,19 @@ static void check_host_spin(uint32_t spin_us, bool expect_hits)
 
 static void test_host_reply_spin(void **state)
 {
-	check_host_spin(1000000, true);
+	check_host_spin(1000000, false, true);
 }
 
+/* The stream rule (what `vmbus host` runs by default) meets requests. */
+static void test_host_stream_spin(void **state)
+{
+	check_host_spin(0, true, true);
+}
+
+/* The zero config never spins. */
 static void test_host_no_spin(void **state)
 {
-	check_host_spin(0, false);
+	check_host_spin(0, false, false);
 }
 
 int main(void)
@@ -521,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_poll_both_sides),
 		cmocka_unit_test(test_poll_hot_remove),
 		cmocka_unit_test(test_host_reply_spin),
+		cmocka_unit_test(test_host_stream_spin),
 		cmocka_unit_test(test_host_no_spin),
 	};
 

@@ -49,6 +49,10 @@ if "$VMBUS" host --poll 2000000 2>"$dir/err"; then
 	echo "--poll 2000000 was accepted"; exit 1
 fi
 grep -q -- "--poll wants" "$dir/err"
+if "$VMBUS" host --disk-spin fast 2>"$dir/err"; then
+	echo "--disk-spin fast was accepted"; exit 1
+fi
+grep -q -- "--disk-spin wants stream or 0..1000000" "$dir/err"
 echo "storage: the disk check passes in polling mode too"
 
 # The pattern reached the images (the guest flushed before it exited).

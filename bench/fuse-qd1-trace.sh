@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/fuse-qd1-trace.sh [OUTDIR]: where one 4k QD1 request's time goes
+# through loop + FUSE, ours against libfuse's passthrough_ll, in one run
+# (root, perf).  For each target and for randread and randwrite 4k QD1 on
+# `losetup --direct-io=on` over a 1 GiB file on /dev/shm: fio io_uring
+# --direct=1 with its completion-latency percentiles, and, during the same
+# fio run, `perf record -a` of the tracepoints that mark the request's way
+# (block_rq_issue/complete on the loop device, fuse_request_send/end, and
+# the system calls of the FUSE daemon's and the host's threads: the fetch
+# and the answer, the eventfd write that signals the host, the host
+# worker's poll return, its preadv2/pwritev2).  bench/fuse-qd1-trace.py
+# turns each trace into per-segment medians and 90th percentiles.
+#   TRACE_SECONDS=n     seconds of fio (and of tracing; default 3)
+#   TRACE_HOST="..."    vmbus host options for ours (default none: the
+#                       defaults, --disk-spin stream)
+#   TRACE_GUEST="..."   vmbus guest options for ours (default
+#                       --fuse-uring=on)
+#   TRACE_ONLY=a,b      targets (ours, pt; default both)
+# The fuse module's enable_uring is put back as it was at the end.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
+SECS=${TRACE_SECONDS:-3}
+ONLY=${TRACE_ONLY:-ours,pt}
+out=${1:-$BUILD/bench/fuse-qd1-trace}
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+uring_was=$(cat "$URING_PARAM" 2>/dev/null || true)
+SIZE_MB=1024
+
+if [ "$(id -u)" != 0 ]; then echo "bench/fuse-qd1-trace.sh: needs root"; exit 1; fi
+for t in fio perf python3; do
+	command -v $t >/dev/null || { echo "bench/fuse-qd1-trace.sh: needs $t"; exit 1; }
+done
+[ -x "$VMBUS" ] || { echo "bench/fuse-qd1-trace.sh: no $VMBUS (make first)"; exit 1; }
+mkdir -p "$out"
+dir=$(mktemp -d /dev/shm/ovb-qd1trace.XXXXXX)
+pids=() loops=() mnts=()
+cleanup() {
+	set +e
+	[ -n "$uring_was" ] && echo "$uring_was" >"$URING_PARAM" 2>/dev/null
+	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for m in "${mnts[@]}"; do umount -l "$m" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+wanted() { [[ ",$ONLY," == *",$1,"* ]]; }
+tids() { local p t l=""; for p in "$@"; do for t in /proc/"$p"/task/*; do l+="${t##*/},"; done; done; echo "${l%,}"; }
+filter() { # tracepoint filter: the threads listed in $1
+	local f="" t
+	for t in ${1//,/ }; do f+="${f:+ || }common_pid == $t"; done
+	echo "$f"
+}
+
+# Trace fio workload $2 (randread|randwrite) on file $3 as target $1;
+# $4: the host's pid (none for pt), $5: the FUSE daemon's.
+trace() {
+	local name=$1 rw=$2 file=$3 htids="" gtids loop dev f ev evs=()
+	loop=$(losetup -f --show --direct-io=on "$file") || { echo "$name: losetup failed"; return; }
+	loops+=("$loop")
+	dev=$(lsblk -dno MAJ:MIN "$loop" | tr -d ' ' | tr : ,)
+	fio --name=w --filename="$loop" --rw="$rw" --bs=4k --iodepth=1 \
+		--ioengine=io_uring --direct=1 --size=$((SIZE_MB - 16))M \
+		--time_based --runtime=1 >/dev/null 2>&1
+	# The threads after the warm-up (libfuse starts workers on demand).
+	[ -n "$4" ] && htids=$(tids "$4")
+	gtids=$(tids "$5")
+	f=$(filter "$htids${htids:+,}$gtids")
+	evs=(-e block:block_rq_issue -e block:block_rq_complete
+	     -e fuse:fuse_request_send -e fuse:fuse_request_end)
+	for ev in io_uring_enter read write writev splice poll ppoll preadv2 pwritev2 pread64 pwrite64; do
+		evs+=(-e "syscalls:sys_enter_$ev" --filter "$f" -e "syscalls:sys_exit_$ev" --filter "$f")
+	done
+	perf record -q -a -k CLOCK_MONOTONIC -o "$out/$name-$rw.data" "${evs[@]}" \
+		-- sleep "$SECS" 2>"$out/$name-$rw.perf.log" &
+	local perfpid=$!
+	fio --name=w --filename="$loop" --rw="$rw" --bs=4k --iodepth=1 \
+		--ioengine=io_uring --direct=1 --size=$((SIZE_MB - 16))M \
+		--norandommap --randrepeat=0 --time_based --runtime="$SECS" \
+		--output-format=json >"$out/$name-$rw.fio.json" 2>/dev/null
+	wait "$perfpid"
+	losetup -d "$loop"; loops=("${loops[@]/$loop}")
+	perf script -i "$out/$name-$rw.data" -F tid,time,event,trace \
+		>"$out/$name-$rw.txt" 2>/dev/null
+	python3 - "$out/$name-$rw.fio.json" "$name" "$rw" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+d = j["write" if "write" in sys.argv[3] else "read"]
+p = d["clat_ns"]["percentile"]
+print(f"{sys.argv[2]} {sys.argv[3]} 4k QD1: {d['iops']:.0f} IOPS; fio clat us "
+      f"p50 {p['50.000000']/1e3:.1f} p90 {p['90.000000']/1e3:.1f} "
+      f"p99 {p['99.000000']/1e3:.1f}")
+EOF
+	python3 bench/fuse-qd1-trace.py "$out/$name-$rw.txt" "$name" "$dev" "$htids" "$gtids"
+	rm -f "$out/$name-$rw.data"
+}
+
+echo "bench/fuse-qd1-trace.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per run, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "segments: median p90 (us); see bench/fuse-qd1-trace.py for each one's bounds"
+if wanted ours; then
+	img=$dir/ours.img mnt=$dir/ours.mnt sock=$dir/ours.sock
+	dd if=/dev/zero of="$img" bs=1M count=$SIZE_MB status=none
+	# shellcheck disable=SC2086
+	"$VMBUS" host --socket "$sock" --echo 0 --disk "$img,size=${SIZE_MB}M" ${TRACE_HOST:-} 2>"$dir/host.log" &
+	hpid=$!; pids+=("$hpid")
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	# shellcheck disable=SC2086
+	"$VMBUS" guest --socket "$sock" --name trace --mount "$mnt" ${TRACE_GUEST:---fuse-uring=on} >"$dir/guest.log" 2>&1 &
+	gpid=$!; pids+=("$gpid"); mnts+=("$mnt")
+	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && break; sleep 0.05; done
+	echo "ours: vmbus host ${TRACE_HOST:-}; vmbus guest ${TRACE_GUEST:---fuse-uring=on}"
+	grep "^disk:" "$dir/guest.log" | sed "s|$mnt|DIR|"
+	for rw in randread randwrite; do
+		trace ours "$rw" "$mnt/scsi0/lun0" "$hpid" "$gpid"
+	done
+	kill -TERM "$gpid"; wait "$gpid" 2>/dev/null
+	kill -INT "$hpid"; wait "$hpid" 2>/dev/null
+	rm -f "$img"
+fi
+if wanted pt; then
+	src=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+	back=$dir/pt.src mnt=$dir/pt.mnt
+	mkdir -p "$back" "$mnt"
+	if cc -O2 -Wall -o "$dir/passthrough_ll" "$src" $(pkg-config --cflags --libs fuse3) 2>"$dir/pt.cc"; then
+		dd if=/dev/zero of="$back/disk.img" bs=1M count=$SIZE_MB status=none
+		"$dir/passthrough_ll" -f -o "source=$back" "$mnt" 2>"$dir/pt.log" &
+		ppid=$!; pids+=("$ppid"); mnts+=("$mnt")
+		for _ in $(seq 100); do [ -e "$mnt/disk.img" ] && break; sleep 0.05; done
+		for rw in randread randwrite; do
+			trace pt "$rw" "$mnt/disk.img" "" "$ppid"
+		done
+		umount "$mnt"; kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+	else
+		echo "pt: skipped: passthrough_ll did not build (libfuse3-dev)"
+	fi
+fi
+echo "traces (perf script text) and fio JSON in $out"
