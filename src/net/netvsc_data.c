@@ -277,13 +277,13 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 	if (!more)
 		rc = flush_locked(q);
 out:
-	pthread_mutex_unlock(&q->lock);
 	if (!rc) {
-		__atomic_fetch_add(&n->tx_frames, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&n->tx_bytes, len, __ATOMIC_RELAXED);
-	} else {
-		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		netvsc__count(&q->tx_frames, 1);
+		netvsc__count(&q->tx_bytes, len);
 	}
+	pthread_mutex_unlock(&q->lock);
+	if (rc)
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
 	return rc;
 }
 
@@ -350,6 +350,10 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 	if (!rc)
 		rc = send_rndis_pkt(q, NVSP_INVALID_SECTION_INDEX, 0, words, nw,
 				    &n->bigs.ctx[tb->idx]);
+	if (!rc) {
+		netvsc__count(&q->tx_frames, 1);
+		netvsc__count(&q->tx_bytes, len);
+	}
 	pthread_mutex_unlock(&q->lock);
 	if (rc) {
 		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
@@ -357,8 +361,6 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 	}
 	tb->frame = NULL; /* the host has it until the completion */
 	__atomic_fetch_add(&n->tx_pagebuf, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->tx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->tx_bytes, len, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -507,8 +509,8 @@ static bool rsc_deliver_inplace(struct netvsc_q *q, struct ovb_chan *chan,
 	iov[0].iov_len = h.payload_off;
 	iov[1].iov_base = (uint8_t *)iov[1].iov_base + h.payload_off;
 	iov[1].iov_len -= h.payload_off;
-	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->rx_bytes, len, __ATOMIC_RELAXED);
+	netvsc__count(&q->rx_frames, 1);
+	netvsc__count(&q->rx_bytes, len);
 	__atomic_fetch_add(&n->rx_coalesced, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&n->rx_rsc_inplace, 1, __ATOMIC_RELAXED);
 	n->p.rxv(n->p.ctx, q->idx, iov, q->rsc.nfrag + 1, len, meta);
@@ -566,8 +568,8 @@ static void rsc_deliver(struct netvsc_q *q, struct ovb_chan *chan)
 			return;
 		}
 	}
-	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->rx_bytes, len, __ATOMIC_RELAXED);
+	netvsc__count(&q->rx_frames, 1);
+	netvsc__count(&q->rx_bytes, len);
 	__atomic_fetch_add(&n->rx_coalesced, 1, __ATOMIC_RELAXED);
 	if (n->p.rx)
 		n->p.rx(n->p.ctx, q->idx, f, len, &meta);
@@ -660,8 +662,8 @@ static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
 	}
 	memset(&meta, 0, sizeof(meta));
 	ovb_rndis_rx_to_meta(&pkt.info, &meta);
-	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->rx_bytes, pkt.frame_len, __ATOMIC_RELAXED);
+	netvsc__count(&q->rx_frames, 1);
+	netvsc__count(&q->rx_bytes, pkt.frame_len);
 	if (n->p.rx)
 		n->p.rx(n->p.ctx, q->idx, pkt.frame, pkt.frame_len, &meta);
 }
