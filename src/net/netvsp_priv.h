@@ -25,6 +25,15 @@
 #include "net/toeplitz.h"
 
 #define NETVSP_SEND_SECTION 6144u       /* what Windows hosts hand out */
+/*
+ * A send buffer of at least NETVSP_BIG_SECTIONS big sections is cut into
+ * those instead: 16 KiB holds max_packets_per_message (8) frames of 1514
+ * bytes, so a guest packs 8 instead of 3 per VMBus packet and completion
+ * (Linux's default 1 MiB buffer gets 64 sections).  The host chooses the
+ * size: Linux and DPDK take section_size from SEND_SEND_BUF_COMPLETE.
+ */
+#define NETVSP_SEND_SECTION_BIG 16384u
+#define NETVSP_BIG_SECTIONS 64u
 #define NETVSP_MAX_RX_BUF (31u << 20)   /* Linux's ceiling, NVSP >= 3 */
 #define NETVSP_MAX_RX_BUF_V2 (15u << 20) /* NVSP <= 2 */
 /* uio_hv_generic (DPDK) hands over 16 MiB and Hyper-V takes it; Linux
@@ -123,11 +132,12 @@ struct netvsp_nic {
 	uint8_t *slot_busy;              /* SLOT_* (netvsp_deliver.c) */
 	uint32_t *slot_next;             /* the next slot of its batch */
 
-	/* send buffer: sections of NETVSP_SEND_SECTION */
+	/* send buffer: nsections sections of sec_size bytes */
 	_Alignas(64) uint32_t tx_gpadl;
 	uint16_t tx_id;
 	struct ovb_gmem_view tx_view;
 	uint32_t nsections;
+	uint32_t sec_size;
 
 	/* RNDIS device (primary worker writes; rx path reads atomics) */
 	bool rndis_init;
@@ -201,6 +211,14 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 		     const struct ovb_net_meta *meta);
 uint32_t netvsp__slot_size(uint32_t mtu);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
+
+/* The section size for a send buffer of @len bytes (>= NETVSP_SEND_SECTION). */
+static inline uint32_t netvsp__send_section(size_t len)
+{
+	return len >= (size_t)NETVSP_BIG_SECTIONS * NETVSP_SEND_SECTION_BIG
+		       ? NETVSP_SEND_SECTION_BIG
+		       : NETVSP_SEND_SECTION;
+}
 
 /* netvsp_rx.c: frames from the guest */
 int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
