@@ -108,15 +108,17 @@ static __thread struct {
 	 * Counts owed to ports @in (rx) and @out (tx) for the frames that
 	 * took the remembered forward (vsw_fold adds them); @in_gen and
 	 * @out_gen are the ports' generations when they were remembered.
-	 * @defer: where vsw_tx_count tallies instead of in the port (set
-	 * around the remembered forward's delivery; a nested input, from a
-	 * port's transmit callback, runs with none).
+	 * @defer: set around the remembered forward's delivery, where
+	 * vsw_tx_count tallies frames for port @out here (a nested input,
+	 * from a port's transmit callback, runs without it and may change
+	 * @out: then the rest counts in the port).  Counts and byte counts
+	 * alternate so that no two fields bumped together are adjacent: the
+	 * compiler fused such a pair into one 16-byte load and store, whose
+	 * load waited on the earlier 8-byte stores (store forwarding).
 	 */
-	uint64_t rx_n, rx_b, tx_n, tx_b;
+	uint64_t rx_n, tx_n, rx_b, tx_b;
 	uint32_t in_gen, out_gen;
-	struct vsw_tally {
-		uint64_t n, b;
-	} *defer;
+	bool defer;
 } vsw_batch;
 
 _Static_assert(OVB_VSWITCH_MAX_PORTS <= 64, "touched is one u64");
@@ -220,10 +222,11 @@ static int vsw_tx_count(struct vsw_port *p, int rc, size_t len)
 		vsw_add(&p->tx_drops, 1);
 		return 0;
 	}
-	if (vsw_batch.defer) {
+	if (vsw_batch.defer && p->idx == vsw_batch.out &&
+	    p->gen == vsw_batch.out_gen) {
 		/* The remembered forward's port: counted by vsw_fold. */
-		vsw_batch.defer->n++;
-		vsw_batch.defer->b += len;
+		vsw_batch.tx_n++;
+		vsw_batch.tx_b += len;
 		return 1;
 	}
 	vsw_add(&p->tx_packets, 1);
@@ -450,31 +453,20 @@ int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
 /*
  * A frame that takes the batch's remembered forward: counted on the
  * thread, added by vsw_fold.  A port's transmit callback may input again
- * and change what is remembered: then this delivery's count goes straight
- * to its port (still held: ports_lock is read-held).
+ * and change what is remembered: vsw_tx_count then counts in the port.
  */
 static int vsw_remembered(struct ovb_vswitch *sw, unsigned int port,
 			  struct vsw_xmit *x)
 {
-	unsigned int out = vsw_batch.out;
-	uint32_t gen = vsw_batch.out_gen;
-	struct vsw_tally t = { 0 };
 	int n;
 
 	vsw_batch.rx_n++;
 	vsw_batch.rx_b += x->len;
-	if (out == port)
+	if (vsw_batch.out == port)
 		return 0; /* the destination is behind @port */
-	vsw_batch.defer = &t;
-	n = vsw_deliver(&sw->ports[out], x);
-	vsw_batch.defer = NULL;
-	if (vsw_batch.out == out && vsw_batch.out_gen == gen) {
-		vsw_batch.tx_n += t.n;
-		vsw_batch.tx_b += t.b;
-	} else if (t.n) {
-		vsw_add(&sw->ports[out].tx_packets, t.n);
-		vsw_add(&sw->ports[out].tx_bytes, t.b);
-	}
+	vsw_batch.defer = true;
+	n = vsw_deliver(&sw->ports[vsw_batch.out], x);
+	vsw_batch.defer = false;
 	return n;
 }
 
@@ -567,10 +559,10 @@ static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
 static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
 		     struct vsw_xmit *x, size_t head_len)
 {
-	struct vsw_tally *outer = vsw_batch.defer;
+	bool outer = vsw_batch.defer;
 	int n;
 
-	vsw_batch.defer = NULL; /* a nested input counts for itself */
+	vsw_batch.defer = false; /* a nested input counts for itself */
 	n = vsw_input_one(sw, port, x, head_len);
 	vsw_batch.defer = outer;
 	return n;
