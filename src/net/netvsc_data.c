@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/prefetch.h"
 #include "core/spin.h"
 #include "net/netvsc_priv.h"
 #include "openvmbus/deadline.h"
@@ -280,8 +281,8 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 	 * send does not wait for their ownership.  Past the section's end is
 	 * harmless: a prefetch never faults, the buffer goes on.
 	 */
-	__builtin_prefetch(p + aligned, 1);
-	__builtin_prefetch(p + aligned + 64, 1);
+	ovb__prefetchw(p + aligned);
+	ovb__prefetchw(p + aligned + 64);
 	if (!more)
 		rc = flush_locked(q);
 out:

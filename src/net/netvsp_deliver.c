@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "bus/fault_hook.h"
+#include "core/prefetch.h"
 #include "core/spin.h"
 #include "net/netvsp_priv.h"
 #include "openvmbus/byteorder.h"
@@ -385,8 +386,8 @@ static void netvsp_slot_prefetch(const struct netvsp_nic *nic, uint32_t slot)
 					     (size_t)slot * nic->slot_size, 128);
 
 	if (p) {
-		__builtin_prefetch(p, 1);
-		__builtin_prefetch(p + 64, 1);
+		ovb__prefetchw(p);
+		ovb__prefetchw(p + 64);
 	}
 }
 
