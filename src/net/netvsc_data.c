@@ -278,11 +278,13 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 	/*
 	 * The next message goes right after: ask for its first two lines
 	 * for writing now (the host's CPU read them last), so that the next
-	 * send does not wait for their ownership.  Past the section's end is
-	 * harmless: a prefetch never faults, the buffer goes on.
+	 * send does not wait for their ownership.  Only inside this section:
+	 * the one after it may be the host's, being read.
 	 */
-	ovb__prefetchw(p + aligned);
-	ovb__prefetchw(p + aligned + 64);
+	if (q->off + 128 <= n->sec_size) {
+		ovb__prefetchw(p + aligned);
+		ovb__prefetchw(p + aligned + 64);
+	}
 	if (!more)
 		rc = flush_locked(q);
 out:
