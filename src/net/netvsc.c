@@ -301,7 +301,7 @@ static int nvsc_buffer_gpadls(struct ovb_netvsc *n)
 		return rc;
 	if (n->p.no_send_buf)
 		return 0;
-	n->txlen = n->p.send_buf_bytes ? n->p.send_buf_bytes : 1u << 20;
+	n->txlen = n->p.send_buf_bytes ? n->p.send_buf_bytes : 4u << 20;
 	if ((rc = ovb_client_alloc(n->cl, n->txlen, (void **)&n->txbuf, &gpa)) ||
 	    (rc = ovb_vsc_gpadl_create(n->dev, n->txbuf, n->txlen,
 				       &n->tx_gpadl)))

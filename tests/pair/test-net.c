@@ -201,7 +201,7 @@ static void test_every_version(void **state)
 		assert_int_equal(info.mtu, 1500);
 		assert_true(info.link_up);
 		assert_true(info.csum);
-		/* 1 MiB send buffer: 64 sections of 16 KiB. */
+		/* 4 MiB send buffer (the default): 256 sections of 16 KiB. */
 		assert_int_equal(info.send_section, 16384);
 		exchange(t, 0, 1, lens, 3, false);
 		exchange(t, 1, 0, lens, 3, false);
@@ -210,7 +210,7 @@ static void test_every_version(void **state)
 }
 
 /*
- * The host cuts a send buffer that holds 64 sections of 16 KiB into
+ * The host cuts a send buffer that holds 256 sections of 16 KiB into
  * those, so a guest packs 8 frames of 1514 bytes per send (3 in 6144);
  * a smaller buffer keeps Windows' 6144.  Frames of every size still
  * arrive whole through either, and a full 16 KiB section carries 8.
@@ -219,8 +219,8 @@ static void test_send_sections(void **state)
 {
 	static const struct {
 		uint32_t buf, section;
-	} c[] = { { 1u << 20, 16384 }, { (1u << 20) - 4096, 6144 },
-		  { 64u << 10, 6144 } };
+	} c[] = { { 4u << 20, 16384 }, { (4u << 20) - 4096, 6144 },
+		  { 1u << 20, 6144 }, { 64u << 10, 6144 } };
 	uint32_t lens[10] = { 1514, 1514, 1514, 1514, 1514,
 			      1514, 1514, 1514, 60, 9000 };
 
