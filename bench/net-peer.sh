@@ -731,7 +731,8 @@ for pr in peers:
                        "ratio": round(pr["pps"] / v["pps"], 3)})
 # The protocol floor against DPDK (nohuge, same frame), and ours
 # (guest->host, best mode) against the floor of netvsc's shape (8 frames
-# per packet) and of one frame per packet.
+# per packet) and of one frame per packet; host->guest against the floor
+# of netvsp's batch towards a guest (64 frames per packet).
 for pr in peers:
     if pr["peer"] != "ovb-ring-floor" or not pr["pps"]:
         continue
@@ -748,6 +749,14 @@ for pr in peers:
                default=None)
     if best:
         ratios.append({"metric": "pps", "path": "guest->host",
+                       "frame": pr["frame"], "ours": "best of ours",
+                       "peer": "floor " + pr["mode"],
+                       "ratio": round(best / pr["pps"], 3)})
+    best = max((r["pps"] for k, r in ours.items()
+                if k[0] == "host->guest" and k[2] == pr["frame"]),
+               default=None)
+    if best and pr["mode"].endswith(",64/packet"):
+        ratios.append({"metric": "pps", "path": "host->guest",
                        "frame": pr["frame"], "ours": "best of ours",
                        "peer": "floor " + pr["mode"],
                        "ratio": round(best / pr["pps"], 3)})

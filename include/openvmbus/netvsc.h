@@ -56,7 +56,7 @@ struct ovb_netvsc_params {
 	unsigned int queues;     /**< channels wanted, 1..8; 0: 1 */
 	uint32_t ring_bytes;     /**< per direction; 0: 256 KiB */
 	uint32_t recv_buf_bytes; /**< 0: 4 MiB */
-	uint32_t send_buf_bytes; /**< 0: 1 MiB */
+	uint32_t send_buf_bytes; /**< 0: 4 MiB */
 	bool no_send_buf;        /**< send every frame as page buffers */
 	uint32_t poll_us;        /**< channel workers poll this long; 0: irq */
 	/**

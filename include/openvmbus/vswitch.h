@@ -136,7 +136,10 @@ int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
 OVB_API
 void ovb_vswitch_batch_begin(struct ovb_vswitch *sw);
 
-/** Close the calling thread's batch; the outermost end flushes. */
+/**
+ * Close the calling thread's batch; the outermost end flushes, and adds
+ * the counts the batch kept on the thread to the ports' counters.
+ */
 OVB_API
 void ovb_vswitch_batch_end(struct ovb_vswitch *sw);
 
@@ -175,7 +178,12 @@ int ovb_vswitch_input_split(struct ovb_vswitch *sw, unsigned int port,
 			    const void *hdr, size_t hlen, const void *rest,
 			    size_t rest_len, const struct ovb_net_meta *meta);
 
-/** Copy a port's counters.  Returns 0 or -ENODEV. */
+/**
+ * Copy a port's counters.  Exact for every input that has returned outside
+ * a batch; inside one (ovb_vswitch_batch_begin) the frames that follow the
+ * batch's previous unicast path are counted once that path changes or the
+ * batch ends.  Returns 0 or -ENODEV.
+ */
 OVB_API
 int ovb_vswitch_port_stats(struct ovb_vswitch *sw, unsigned int port,
 			   struct ovb_vswitch_port_stats *st);

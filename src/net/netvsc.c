@@ -301,7 +301,7 @@ static int nvsc_buffer_gpadls(struct ovb_netvsc *n)
 		return rc;
 	if (n->p.no_send_buf)
 		return 0;
-	n->txlen = n->p.send_buf_bytes ? n->p.send_buf_bytes : 1u << 20;
+	n->txlen = n->p.send_buf_bytes ? n->p.send_buf_bytes : 4u << 20;
 	if ((rc = ovb_client_alloc(n->cl, n->txlen, (void **)&n->txbuf, &gpa)) ||
 	    (rc = ovb_vsc_gpadl_create(n->dev, n->txbuf, n->txlen,
 				       &n->tx_gpadl)))
@@ -689,13 +689,20 @@ void ovb_netvsc_get_info(struct ovb_netvsc *n, struct ovb_netvsc_info *info)
 
 void ovb_netvsc_get_stats(struct ovb_netvsc *n, struct ovb_netvsc_stats *st)
 {
-	st->tx_frames = __atomic_load_n(&n->tx_frames, __ATOMIC_RELAXED);
-	st->tx_bytes = __atomic_load_n(&n->tx_bytes, __ATOMIC_RELAXED);
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < OVB_NETVSC_MAX_QUEUES; i++) {
+		const struct netvsc_q *q = &n->q[i];
+
+		st->tx_frames += __atomic_load_n(&q->tx_frames,
+						 __ATOMIC_RELAXED);
+		st->tx_bytes += __atomic_load_n(&q->tx_bytes, __ATOMIC_RELAXED);
+		st->rx_frames += __atomic_load_n(&q->rx_frames,
+						 __ATOMIC_RELAXED);
+		st->rx_bytes += __atomic_load_n(&q->rx_bytes, __ATOMIC_RELAXED);
+	}
 	st->tx_sends = __atomic_load_n(&n->tx_sends, __ATOMIC_RELAXED);
 	st->tx_pagebuf = __atomic_load_n(&n->tx_pagebuf, __ATOMIC_RELAXED);
 	st->tx_errors = __atomic_load_n(&n->tx_errors, __ATOMIC_RELAXED);
-	st->rx_frames = __atomic_load_n(&n->rx_frames, __ATOMIC_RELAXED);
-	st->rx_bytes = __atomic_load_n(&n->rx_bytes, __ATOMIC_RELAXED);
 	st->rx_bad = __atomic_load_n(&n->rx_bad, __ATOMIC_RELAXED);
 	st->rx_coalesced = __atomic_load_n(&n->rx_coalesced, __ATOMIC_RELAXED);
 	st->rx_rsc_dropped = __atomic_load_n(&n->rx_rsc_dropped,

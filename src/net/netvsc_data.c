@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/prefetch.h"
 #include "core/spin.h"
 #include "net/netvsc_priv.h"
 #include "openvmbus/deadline.h"
@@ -280,16 +281,26 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 	memcpy(p + 4, &(uint32_t){ (uint32_t)aligned }, 4);
 	q->off += (uint32_t)aligned;
 	q->npkt++;
+	/*
+	 * The next message goes right after: ask for its first two lines
+	 * for writing now (the host's CPU read them last), so that the next
+	 * send does not wait for their ownership.  Only inside this section:
+	 * the one after it may be the host's, being read.
+	 */
+	if (q->off + 128 <= n->sec_size) {
+		ovb__prefetchw(p + aligned);
+		ovb__prefetchw(p + aligned + 64);
+	}
 	if (!more)
 		rc = flush_locked(q);
 out:
-	pthread_mutex_unlock(&q->lock);
 	if (!rc) {
-		__atomic_fetch_add(&n->tx_frames, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&n->tx_bytes, len, __ATOMIC_RELAXED);
-	} else {
-		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		netvsc__count(&q->tx_frames, 1);
+		netvsc__count(&q->tx_bytes, len);
 	}
+	pthread_mutex_unlock(&q->lock);
+	if (rc)
+		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
 	return rc;
 }
 
@@ -356,6 +367,10 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 	if (!rc)
 		rc = send_rndis_pkt(q, NVSP_INVALID_SECTION_INDEX, 0, words, nw,
 				    &n->bigs.ctx[tb->idx]);
+	if (!rc) {
+		netvsc__count(&q->tx_frames, 1);
+		netvsc__count(&q->tx_bytes, len);
+	}
 	pthread_mutex_unlock(&q->lock);
 	if (rc) {
 		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
@@ -363,8 +378,6 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 	}
 	tb->frame = NULL; /* the host has it until the completion */
 	__atomic_fetch_add(&n->tx_pagebuf, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->tx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->tx_bytes, len, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -513,8 +526,8 @@ static bool rsc_deliver_inplace(struct netvsc_q *q, struct ovb_chan *chan,
 	iov[0].iov_len = h.payload_off;
 	iov[1].iov_base = (uint8_t *)iov[1].iov_base + h.payload_off;
 	iov[1].iov_len -= h.payload_off;
-	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->rx_bytes, len, __ATOMIC_RELAXED);
+	netvsc__count(&q->rx_frames, 1);
+	netvsc__count(&q->rx_bytes, len);
 	__atomic_fetch_add(&n->rx_coalesced, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&n->rx_rsc_inplace, 1, __ATOMIC_RELAXED);
 	n->p.rxv(n->p.ctx, q->idx, iov, q->rsc.nfrag + 1, len, meta);
@@ -572,8 +585,8 @@ static void rsc_deliver(struct netvsc_q *q, struct ovb_chan *chan)
 			return;
 		}
 	}
-	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->rx_bytes, len, __ATOMIC_RELAXED);
+	netvsc__count(&q->rx_frames, 1);
+	netvsc__count(&q->rx_bytes, len);
 	__atomic_fetch_add(&n->rx_coalesced, 1, __ATOMIC_RELAXED);
 	if (n->p.rx)
 		n->p.rx(n->p.ctx, q->idx, f, len, &meta);
@@ -666,8 +679,8 @@ static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
 	}
 	memset(&meta, 0, sizeof(meta));
 	ovb_rndis_rx_to_meta(&pkt.info, &meta);
-	__atomic_fetch_add(&n->rx_frames, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->rx_bytes, pkt.frame_len, __ATOMIC_RELAXED);
+	netvsc__count(&q->rx_frames, 1);
+	netvsc__count(&q->rx_bytes, pkt.frame_len);
 	if (n->p.rx)
 		n->p.rx(n->p.ctx, q->idx, pkt.frame, pkt.frame_len, &meta);
 }

@@ -267,7 +267,8 @@ static uint32_t netvsp_send_buf(struct netvsp_nic *nic,
 	nic->tx_view = v;
 	nic->tx_gpadl = m->u.send_buffer.gpadl;
 	nic->tx_id = m->u.send_buffer.id;
-	nic->nsections = (uint32_t)(v.len / NETVSP_SEND_SECTION);
+	nic->sec_size = netvsp__send_section(v.len);
+	nic->nsections = (uint32_t)(v.len / nic->sec_size);
 	pthread_rwlock_unlock(&nic->lock);
 	return NVSP_STAT_SUCCESS;
 }
@@ -374,7 +375,7 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 	pthread_rwlock_rdlock(&nic->lock);
 	if (idx != NVSP_INVALID_SECTION_INDEX) {
 		if (!nic->tx_view.len || idx >= nic->nsections ||
-		    !size || size > NETVSP_SEND_SECTION) {
+		    !size || size > nic->sec_size) {
 			ovb_peer("%s: send section %u (%u bytes) outside the "
 				 "send buffer (%u sections)", nic->name, idx,
 				 size, nic->nsections);
@@ -382,11 +383,11 @@ static void netvsp_rndis_pkt(struct netvsp_nic *nic, struct ovb_chan *chan,
 		}
 		len = size;
 		msg = ovb_gmem_view_ptr(&nic->tx_view,
-					(size_t)idx * NETVSP_SEND_SECTION, len);
+					(size_t)idx * nic->sec_size, len);
 		if (!msg) {
 			/* The section straddles scattered pages: stage it. */
 			ovb_gmem_view_read(&nic->tx_view,
-					   (size_t)idx * NETVSP_SEND_SECTION,
+					   (size_t)idx * nic->sec_size,
 					   ch->scratch, len);
 			msg = ch->scratch;
 		}
@@ -505,7 +506,7 @@ static void netvsp_request(struct netvsp_nic *nic, struct ovb_chan *chan,
 		r.hdr.msg_type = NVSP_MSG1_TYPE_SEND_SEND_BUF_COMPLETE;
 		r.send_buf_complete.status = netvsp_send_buf(nic, m);
 		if (r.send_buf_complete.status == NVSP_STAT_SUCCESS)
-			r.send_buf_complete.section_size = NETVSP_SEND_SECTION;
+			r.send_buf_complete.section_size = nic->sec_size;
 		netvsp_comp(chan, pkt, &r, sizeof(r));
 		return;
 	case NVSP_MSG1_TYPE_REVOKE_RECV_BUF:

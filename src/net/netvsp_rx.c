@@ -195,6 +195,14 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 			status = NVSP_STAT_FAIL;
 			break;
 		}
+		/*
+		 * The next message's header is a line the guest's CPU wrote:
+		 * ask for it while this frame goes through the switch (the
+		 * miss on that first load was 90 % of this function at
+		 * 1500 bytes).
+		 */
+		if (len - off - mlen >= 8)
+			__builtin_prefetch(msg + off + mlen);
 		if (type != RNDIS_MSG_PACKET) {
 			ovb_peer("%s: RNDIS type %#x inside a data send",
 				 nic->name, type);

@@ -12,7 +12,12 @@
  *    never waits behind a queued writer.
  *  - The FDB (vswitch_fdb.c) is looked up without locks; learning a new or
  *    moved MAC takes its mutex.  Lock order: ports_lock, then the FDB's.
- *  - Counters are relaxed atomics: exact totals, no ordering.
+ *  - Counters are relaxed atomics: exact totals, no ordering.  Inside a
+ *    batch, the frames that take the batch's remembered forward are
+ *    tallied on the thread and added to the two ports' counters once:
+ *    when the forward changes and when the batch ends (a port removed
+ *    and added again meanwhile, seen by its generation, gets none).  A
+ *    reader sees them once the batch that carried them has ended.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +39,7 @@
 struct vsw_port {
 	bool used;
 	uint8_t idx;
+	uint32_t gen;            /* bumped by each port_add of this slot */
 	uint32_t caps;
 	ovb_vswitch_tx_fn *tx;
 	ovb_vswitch_txv_fn *txv;
@@ -98,6 +104,21 @@ static __thread struct {
 	 */
 	uint64_t gen, src, dst;
 	unsigned int in, out;
+	/*
+	 * Counts owed to ports @in (rx) and @out (tx) for the frames that
+	 * took the remembered forward (vsw_fold adds them); @in_gen and
+	 * @out_gen are the ports' generations when they were remembered.
+	 * @defer: set around the remembered forward's delivery, where
+	 * vsw_tx_count tallies frames for port @out here (a nested input,
+	 * from a port's transmit callback, runs without it and may change
+	 * @out: then the rest counts in the port).  Counts and byte counts
+	 * alternate so that no two fields bumped together are adjacent: the
+	 * compiler fused such a pair into one 16-byte load and store, whose
+	 * load waited on the earlier 8-byte stores (store forwarding).
+	 */
+	uint64_t rx_n, tx_n, rx_b, tx_b;
+	uint32_t in_gen, out_gen;
+	bool defer;
 } vsw_batch;
 
 _Static_assert(OVB_VSWITCH_MAX_PORTS <= 64, "touched is one u64");
@@ -200,6 +221,13 @@ static int vsw_tx_count(struct vsw_port *p, int rc, size_t len)
 	if (rc < 0) {
 		vsw_add(&p->tx_drops, 1);
 		return 0;
+	}
+	if (vsw_batch.defer && p->idx == vsw_batch.out &&
+	    p->gen == vsw_batch.out_gen) {
+		/* The remembered forward's port: counted by vsw_fold. */
+		vsw_batch.tx_n++;
+		vsw_batch.tx_b += len;
+		return 1;
 	}
 	vsw_add(&p->tx_packets, 1);
 	vsw_add(&p->tx_bytes, len);
@@ -321,6 +349,32 @@ static int vsw_forward(struct ovb_vswitch *sw, unsigned int in,
 	return n;
 }
 
+/*
+ * Add what the batch's remembered forward owes to its two ports' counters
+ * and clear it; ports_lock read-held.  A port removed (and perhaps added
+ * again) since it was remembered gets nothing: its counters restarted.
+ */
+static void vsw_fold(struct ovb_vswitch *sw)
+{
+	struct vsw_port *p;
+
+	if (vsw_batch.rx_n) {
+		p = &sw->ports[vsw_batch.in];
+		if (p->used && p->gen == vsw_batch.in_gen) {
+			vsw_add(&p->rx_packets, vsw_batch.rx_n);
+			vsw_add(&p->rx_bytes, vsw_batch.rx_b);
+		}
+	}
+	if (vsw_batch.tx_n) {
+		p = &sw->ports[vsw_batch.out];
+		if (p->used && p->gen == vsw_batch.out_gen) {
+			vsw_add(&p->tx_packets, vsw_batch.tx_n);
+			vsw_add(&p->tx_bytes, vsw_batch.tx_b);
+		}
+	}
+	vsw_batch.rx_n = vsw_batch.rx_b = vsw_batch.tx_n = vsw_batch.tx_b = 0;
+}
+
 /* Flush the ports this thread delivered to; ports_lock read-held. */
 static void vsw_flush(struct ovb_vswitch *sw)
 {
@@ -343,6 +397,8 @@ void ovb_vswitch_batch_begin(struct ovb_vswitch *sw)
 	if (!vsw_batch.depth++) {
 		vsw_batch.sw = sw;
 		vsw_batch.gen = 0;
+		vsw_batch.rx_n = vsw_batch.rx_b = 0;
+		vsw_batch.tx_n = vsw_batch.tx_b = 0;
 	}
 }
 
@@ -350,8 +406,10 @@ void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
 {
 	if (!sw || !vsw_batch.depth || --vsw_batch.depth)
 		return;
-	if (vsw_batch.touched && vsw_batch.sw == sw) {
+	if ((vsw_batch.touched || vsw_batch.rx_n || vsw_batch.tx_n) &&
+	    vsw_batch.sw == sw) {
 		pthread_rwlock_rdlock(&sw->ports_lock);
+		vsw_fold(sw);
 		vsw_flush(sw);
 		pthread_rwlock_unlock(&sw->ports_lock);
 	}
@@ -392,9 +450,29 @@ int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
 	return rc;
 }
 
+/*
+ * A frame that takes the batch's remembered forward: counted on the
+ * thread, added by vsw_fold.  A port's transmit callback may input again
+ * and change what is remembered: vsw_tx_count then counts in the port.
+ */
+static int vsw_remembered(struct ovb_vswitch *sw, unsigned int port,
+			  struct vsw_xmit *x)
+{
+	int n;
+
+	vsw_batch.rx_n++;
+	vsw_batch.rx_b += x->len;
+	if (vsw_batch.out == port)
+		return 0; /* the destination is behind @port */
+	vsw_batch.defer = true;
+	n = vsw_deliver(&sw->ports[vsw_batch.out], x);
+	vsw_batch.defer = false;
+	return n;
+}
+
 /* One input, whole (x->frame) or in two pieces (x->hdr, x->rest). */
-static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
-		     struct vsw_xmit *x, size_t head_len)
+static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
+			 struct vsw_xmit *x, size_t head_len)
 {
 	const uint8_t *f = x->head;
 	struct vsw_port *in;
@@ -419,10 +497,10 @@ static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
 		pthread_rwlock_unlock(&sw->ports_lock);
 		return -ENODEV;
 	}
-	vsw_add(&in->rx_packets, 1);
-	vsw_add(&in->rx_bytes, x->len);
 	if (!f || head_len < 14 || (f[6] & 1) ||
 	    ovb__vswitch_fdb_mac(f + 6) == 0) {
+		vsw_add(&in->rx_packets, 1);
+		vsw_add(&in->rx_bytes, x->len);
 		vsw_add(&in->rx_drops, 1);
 		pthread_rwlock_unlock(&sw->ports_lock);
 		return -EBADMSG;
@@ -435,24 +513,33 @@ static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
 
 		if (vsw_batch.gen == gen && vsw_batch.src == src &&
 		    vsw_batch.dst == dst && vsw_batch.in == port &&
-		    sw->ports[vsw_batch.out].used) {
-			n = vsw_batch.out == port
-				    ? 0
-				    : vsw_deliver(&sw->ports[vsw_batch.out], x);
+		    in->gen == vsw_batch.in_gen &&
+		    sw->ports[vsw_batch.out].used &&
+		    sw->ports[vsw_batch.out].gen == vsw_batch.out_gen) {
+			n = vsw_remembered(sw, port, x);
 		} else {
+			vsw_fold(sw);
+			vsw_add(&in->rx_packets, 1);
+			vsw_add(&in->rx_bytes, x->len);
 			now = sw->clock(sw->clock_ctx);
 			ovb__vswitch_fdb_learn(&sw->fdb, src, port, now);
 			n = vsw_forward(sw, port, x, now, &out);
+			vsw_fold(sw); /* what a nested input tallied */
 			vsw_batch.gen = out == UINT32_MAX ? 0 : gen;
 			vsw_batch.src = src;
 			vsw_batch.dst = dst;
 			vsw_batch.in = port;
 			vsw_batch.out = out;
+			vsw_batch.in_gen = in->gen;
+			if (out != UINT32_MAX)
+				vsw_batch.out_gen = sw->ports[out].gen;
 		}
 	} else {
 		/* Alone, or batching on another switch: this input stands alone. */
 		uint64_t owed = vsw_batch.touched;
 
+		vsw_add(&in->rx_packets, 1);
+		vsw_add(&in->rx_bytes, x->len);
 		now = sw->clock(sw->clock_ctx);
 		ovb__vswitch_fdb_learn(&sw->fdb, ovb__vswitch_fdb_mac(f + 6),
 				       port, now);
@@ -466,6 +553,18 @@ static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
 	vsw_view_free(&x->tagged);
 	vsw_view_free(&x->csum[0]);
 	vsw_view_free(&x->csum[1]);
+	return n;
+}
+
+static int vsw_input(struct ovb_vswitch *sw, unsigned int port,
+		     struct vsw_xmit *x, size_t head_len)
+{
+	bool outer = vsw_batch.defer;
+	int n;
+
+	vsw_batch.defer = false; /* a nested input counts for itself */
+	n = vsw_input_one(sw, port, x, head_len);
+	vsw_batch.defer = outer;
 	return n;
 }
 
@@ -568,6 +667,7 @@ int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
 		if (p->used)
 			continue;
 		vsw_port_reset(p);
+		p->gen++;
 		p->caps = caps;
 		p->tx = tx;
 		p->flush = NULL;

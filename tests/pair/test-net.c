@@ -203,9 +203,45 @@ static void test_every_version(void **state)
 		assert_int_equal(info.mtu, 1500);
 		assert_true(info.link_up);
 		assert_true(info.csum);
-		assert_int_equal(info.send_section, 6144);
+		/* 4 MiB send buffer (the default): 256 sections of 16 KiB. */
+		assert_int_equal(info.send_section, 16384);
 		exchange(t, 0, 1, lens, 3, false);
 		exchange(t, 1, 0, lens, 3, false);
+		net_free(t);
+	}
+}
+
+/*
+ * The host cuts a send buffer that holds 256 sections of 16 KiB into
+ * those, so a guest packs 8 frames of 1514 bytes per send (3 in 6144);
+ * a smaller buffer keeps Windows' 6144.  Frames of every size still
+ * arrive whole through either, and a full 16 KiB section carries 8.
+ */
+static void test_send_sections(void **state)
+{
+	static const struct {
+		uint32_t buf, section;
+	} c[] = { { 4u << 20, 16384 }, { (4u << 20) - 4096, 6144 },
+		  { 1u << 20, 6144 }, { 64u << 10, 6144 } };
+	uint32_t lens[10] = { 1514, 1514, 1514, 1514, 1514,
+			      1514, 1514, 1514, 60, 9000 };
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct ovb_netvsc_params p = { .send_buf_bytes = c[i].buf };
+		struct net *t = net_new(9000, &p);
+		struct ovb_netvsc_info info;
+		struct ovb_netvsc_stats st;
+
+		ovb_netvsc_get_info(t->g[0].nic, &info);
+		assert_int_equal(info.send_section, c[i].section);
+		exchange(t, 0, 1, lens, 10, true);
+		ovb_netvsc_get_stats(t->g[0].nic, &st);
+		assert_int_equal(st.tx_frames, 10);
+		/*
+		 * 16 KiB: the 8 of 1514, then 60 and 9000 together.  6 KiB:
+		 * 3, 3, 2 and 60, then 9000 as a page buffer.
+		 */
+		assert_int_equal(st.tx_sends, c[i].section == 16384 ? 2 : 4);
 		net_free(t);
 	}
 }
@@ -730,6 +766,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_version),
+		cmocka_unit_test(test_send_sections),
 		cmocka_unit_test(test_rndis_oids),
 		cmocka_unit_test(test_every_size),
 		cmocka_unit_test(test_page_buffers),

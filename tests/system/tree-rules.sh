@@ -54,6 +54,11 @@ ALLOW = {
         "as chan_run.c: a sender waiting for a buffer drains polled rings",
     ("src/net/netvsp_deliver.c", "src/core/spin.h"):
         "as chan_run.c: netvsp spins for free receive slots",
+    ("src/net/netvsc_data.c", "src/core/prefetch.h"):
+        "the write prefetch (header-only, core) of the next message's "
+        "place in a send section; not an API for applications",
+    ("src/net/netvsp_deliver.c", "src/core/prefetch.h"):
+        "as netvsc_data.c: the next receive slot's write prefetch",
     ("src/link/inproc.c", "include/openvmbus/client.h"):
         "the link that created a client (hv.h) destroys it "
         "(ovb_client_destroy) when the partition goes",

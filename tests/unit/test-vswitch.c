@@ -4,7 +4,8 @@
  * of broadcast, multicast and unknown unicast, no reflection to the ingress
  * port, MAC moves, aging with an injected clock, bucket eviction, counters,
  * port removal, the software offload fallbacks per port capability, frames
- * in two pieces, a re-entrant transmit callback, and concurrent inputs from many threads.
+ * in two pieces, a re-entrant transmit callback, counters taken per batch,
+ * and concurrent inputs from many threads.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -325,6 +326,81 @@ static void test_batch_remembers(void **state)
 					   frame(f, 0x20, 0x10), NULL), 2);
 	assert_int_equal(got(3), 0);
 	ovb_vswitch_batch_end(sw);
+}
+
+/* @port's counters: rx packets, rx bytes, tx packets, tx bytes, drops. */
+static void port_counts(struct ovb_vswitch *sw, unsigned int port,
+			uint64_t rxp, uint64_t rxb, uint64_t txp, uint64_t txb,
+			uint64_t txd)
+{
+	struct ovb_vswitch_port_stats st;
+
+	assert_int_equal(ovb_vswitch_port_stats(sw, port, &st), 0);
+	assert_int_equal(st.rx_packets, rxp);
+	assert_int_equal(st.rx_bytes, rxb);
+	assert_int_equal(st.tx_packets, txp);
+	assert_int_equal(st.tx_bytes, txb);
+	assert_int_equal(st.tx_drops, txd);
+}
+
+/*
+ * Inside a batch the frames that take the remembered forward are counted
+ * on the thread and added to the ports once: the totals are exact when
+ * the batch ends, across changes of destination, failed deliveries,
+ * inputs from a port's transmit callback, and a port removed and added
+ * again in the middle (the new port inherits none of the old one's
+ * counts).
+ */
+static void test_batch_counters(void **state)
+{
+	struct ovb_vswitch *sw = *state;
+	uint8_t f[64];
+	unsigned int again;
+
+	/* MAC 0x20 behind port 1, 0x30 behind port 2, 0x01 behind 2. */
+	ovb_vswitch_input(sw, ports[1], f, frame(f, 0x10, 0x20), NULL);
+	ovb_vswitch_input(sw, ports[2], f, frame(f, 0x10, 0x30), NULL);
+	ovb_vswitch_input(sw, ports[2], f, frame(f, 0x10, 0x01), NULL);
+	port_counts(sw, ports[0], 0, 0, 3, 192, 0);
+
+	ovb_vswitch_batch_begin(sw);
+	for (int i = 0; i < 10; i++)
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 0x20, 0x10), NULL);
+	sinks[1].fail = 1;
+	for (int i = 0; i < 4; i++)
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 0x20, 0x10), NULL);
+	sinks[1].fail = 0;
+	frame(f, 0x30, 0x10);
+	for (int i = 0; i < 5; i++)
+		ovb_vswitch_input(sw, ports[0], f, 40, NULL);
+	for (int i = 0; i < 3; i++)
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 0x20, 0x10), NULL);
+	/* Port 1 hands every frame on from port 3 to 0x01 (port 2). */
+	sinks[1].reinject_sw = sw;
+	sinks[1].reinject_port = ports[3];
+	for (int i = 0; i < 6; i++)
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 0x20, 0x10), NULL);
+	sinks[1].reinject_sw = NULL;
+	ovb_vswitch_batch_end(sw);
+	port_counts(sw, ports[0], 28, 23 * 64 + 5 * 40, 3, 192, 0);
+	port_counts(sw, ports[1], 1, 64, 21, 21 * 64, 4);
+	port_counts(sw, ports[2], 2, 128, 12, 7 * 64 + 5 * 40, 0);
+	port_counts(sw, ports[3], 6, 6 * 64, 3, 192, 0);
+
+	/* Port 1 goes and a new port takes its place mid-batch. */
+	ovb_vswitch_batch_begin(sw);
+	for (int i = 0; i < 4; i++)
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 0x20, 0x10), NULL);
+	assert_int_equal(ovb_vswitch_port_remove(sw, ports[1]), 0);
+	assert_int_equal(ovb_vswitch_port_add(sw, "new", 0, sink_tx, &sinks[1],
+					      &again), 0);
+	assert_int_equal(again, ports[1]);
+	ovb_vswitch_input(sw, again, f, frame(f, 0x10, 0x20), NULL);
+	for (int i = 0; i < 2; i++)
+		ovb_vswitch_input(sw, ports[0], f, frame(f, 0x20, 0x10), NULL);
+	ovb_vswitch_batch_end(sw);
+	port_counts(sw, ports[0], 34, 29 * 64 + 5 * 40, 4, 256, 0);
+	port_counts(sw, again, 1, 64, 2, 128, 0);
 }
 
 static void test_aging(void **state)
@@ -736,6 +812,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mac_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_remembers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_counters, setup,
 						teardown),
 		cmocka_unit_test(test_default_clock_aging),
 		cmocka_unit_test(test_bucket_eviction),
