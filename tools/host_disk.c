@@ -334,7 +334,10 @@ const struct host_plugin host_plugin_disk = {
 		"                      once idle; 0: always sleeps; US: spins "
 		"up to twice\n"
 		"                      the learnt gap while requests come "
-		"within US\n",
+		"within US.\n"
+		"                      stream is not used on a controller whose "
+		"disks are all\n"
+		"                      nbd or rbd (their server needs the CPU)\n",
 	.option = disk_option,
 	.start = disk_start,
 	.stop = disk_stop,

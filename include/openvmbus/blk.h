@@ -137,6 +137,12 @@ struct ovb_blk {
 	bool no_fua;         /**< fua is emulated (write, then FLUSH) */
 	bool no_write_cache; /**< writes are stable when done; FLUSH no-op */
 	char name[64];       /**< for log lines: the file name */
+	/**
+	 * Answers come from a server's CPU (NBD, RBD), not this process's
+	 * io_uring: a host worker spinning for them only takes CPU the
+	 * server may need (storvsp's stream spin skips such controllers).
+	 */
+	bool remote;
 };
 
 /** Counters of one queue (monotonic; its owner's thread updates them). */

@@ -75,6 +75,8 @@ struct ovb_storvsp_cfg {
 	 * requests keep coming, halving on a miss, none once idle).  false
 	 * (the zero config): every worker sleeps after every drain.  `vmbus
 	 * host` turns it on unless told `--disk-spin 0` (docs/storage.md).
+	 * Left off on a channel opened while every LUN is remote (struct
+	 * ovb_blk's remote: NBD, RBD), whose answers need the server's CPU.
 	 */
 	bool stream_spin;
 };

@@ -381,6 +381,7 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	snprintf(b->uri, sizeof(b->uri), "%s", spec->path);
 	b->timeout_s = spec->timeout_s ? spec->timeout_s : NBD_TIMEOUT_S;
 	snprintf(b->blk.name, sizeof(b->blk.name), "%.63s", spec->path);
+	b->blk.remote = true;
 	pthread_mutex_init(&b->dlock, NULL);
 	nbd__conn_init(&b->conn, b);
 	h = nbd__handle_new(b);

@@ -236,6 +236,7 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 					       sizeof(val)) < 0 ||
 		       strcmp(val, "false") != 0;
 	rb->blk.ops = &ovb__rbd_ops;
+	rb->blk.remote = true;
 	rb->blk.block_size = spec->sector;
 	rb->blk.read_only = spec->ro;
 	rb->blk.can_discard = true;

@@ -51,6 +51,27 @@ void ovb__svsp_lun_put(struct svsp_lun *l)
 	free(l);
 }
 
+/*
+ * Every LUN answers from a server's CPU (struct ovb_blk's remote): the
+ * stream spin would only take a core from it (docs/remote.md, measured
+ * with nbdkit on two cores).  Decided when a channel opens; a controller
+ * with no LUN yet, or any local one, keeps the spin.
+ */
+static bool svsp_remote_only(struct ovb_storvsp *c)
+{
+	bool any = false, all = true;
+
+	pthread_mutex_lock(&c->lock);
+	for (unsigned int i = 0; i < OVB_STORVSP_MAX_LUNS; i++) {
+		if (!c->luns[i])
+			continue;
+		any = true;
+		all = all && c->luns[i]->blk->remote;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return any && all;
+}
+
 size_t ovb__svsp_lun_list(struct ovb_storvsp *c, uint16_t *out, size_t max)
 {
 	size_t n = 0;
@@ -395,7 +416,7 @@ static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		ovb_chan_set_poll(chan, c->cfg.poll_us);
 	else if (c->cfg.spin_us)
 		ovb_chan_set_adaptive_reply(chan, c->cfg.spin_us);
-	else if (c->cfg.stream_spin)
+	else if (c->cfg.stream_spin && !svsp_remote_only(c))
 		ovb_chan_set_adaptive(chan, true);
 	ovb_chan_set_ctx(chan, ch);
 	pthread_mutex_lock(&c->lock);

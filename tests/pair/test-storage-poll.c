@@ -452,16 +452,17 @@ static void test_poll_hot_remove(void **state)
  * 500 us, so the round trips (and bursts of 32 in flight) repeat until it
  * has met a request, for up to 10 s.  With neither (the zero config)
  * they never spin, nor does a caller-driven server (its turns never spin
- * adaptively).  Either way the idle disk ends asleep: after the last
+ * adaptively), nor the stream rule when every LUN is @remote.  Either way the idle disk ends asleep: after the last
  * request and a settling pause, 200 ms pass with no spin time added, the
  * host's rings unmasked (a spinning worker keeps its ring masked), and
  * under 100 ms of CPU for the whole process (a spinner would take 200).
  */
-static void check_host_spin(uint32_t spin_us, bool stream, bool expect_hits)
+static void check_host_spin(uint32_t spin_us, bool stream, bool remote,
+			    bool expect_hits)
 {
 	/* sfx_flight_run writes LUNs 0 and 2. */
 	struct sfx_opts o = { .nluns = stream ? 3 : 1, .host_spin_us = spin_us,
-			      .host_stream = stream };
+			      .host_stream = stream, .remote = remote };
 	struct sfx *f = sfx_new(&o);
 	struct ovb_storvsc *s = sfx_ctl(f, false);
 	struct sfx_chans a, b, c;
@@ -518,19 +519,28 @@ static void check_host_spin(uint32_t spin_us, bool stream, bool expect_hits)
 
 static void test_host_reply_spin(void **state)
 {
-	check_host_spin(1000000, false, true);
+	check_host_spin(1000000, false, false, true);
 }
 
 /* The stream rule (what `vmbus host` runs by default) meets requests. */
 static void test_host_stream_spin(void **state)
 {
-	check_host_spin(0, true, true);
+	check_host_spin(0, true, false, true);
 }
 
 /* The zero config never spins. */
 static void test_host_no_spin(void **state)
 {
-	check_host_spin(0, false, false);
+	check_host_spin(0, false, false, false);
+}
+
+/*
+ * A controller whose LUNs all answer from a server (NBD, RBD) gets no
+ * stream spin: the worker would take the CPU the server needs.
+ */
+static void test_host_stream_spin_remote(void **state)
+{
+	check_host_spin(0, true, true, false);
 }
 
 int main(void)
@@ -546,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_host_reply_spin),
 		cmocka_unit_test(test_host_stream_spin),
 		cmocka_unit_test(test_host_no_spin),
+		cmocka_unit_test(test_host_stream_spin_remote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
