@@ -83,20 +83,7 @@ command -v fio >/dev/null || { echo "bench/fuse-peer.sh: needs fio"; exit 1; }
 dir=$(mktemp -d /dev/shm/ovb-fusepeer.XXXXXX)
 rows=$dir/rows
 : >"$rows"
-pids=() loops=() mnts=()
-
-cleanup() {
-	set +e
-	[ -n "$uring_was" ] && echo "$uring_was" >"$URING_PARAM" 2>/dev/null
-	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.5
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	for m in "${mnts[@]}"; do umount -l "$m" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/fuse-env.sh"
 
 WORKLOADS="randread-4k-qd32:randread:4k:32 randread-4k-qd1:randread:4k:1
 randwrite-4k-qd32:randwrite:4k:32 randwrite-4k-qd1:randwrite:4k:1

@@ -36,19 +36,7 @@ done
 [ -x "$VMBUS" ] || { echo "bench/fuse-qd1-trace.sh: no $VMBUS (make first)"; exit 1; }
 mkdir -p "$out"
 dir=$(mktemp -d /dev/shm/ovb-qd1trace.XXXXXX)
-pids=() loops=() mnts=()
-cleanup() {
-	set +e
-	[ -n "$uring_was" ] && echo "$uring_was" >"$URING_PARAM" 2>/dev/null
-	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.5
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	for m in "${mnts[@]}"; do umount -l "$m" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/fuse-env.sh"
 wanted() { [[ ",$ONLY," == *",$1,"* ]]; }
 tids() { local p t l=""; for p in "$@"; do for t in /proc/"$p"/task/*; do l+="${t##*/},"; done; done; echo "${l%,}"; }
 filter() { # tracepoint filter: the threads listed in $1
