@@ -155,7 +155,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 		       const struct ovb_net_hdrs *h)
 {
 	struct ovb_rndis_pktinfo first = { 0 }, rest = { 0 };
-	struct ovb_net_meta vm = *meta;
+	struct ovb_net_meta vm = ovb_offload_seg_meta(meta); /* whole frame */
 	uint8_t hb[RSC_HDR_MAX], hdr[NETVSP_RX_HDR];
 	uint32_t hlen = h->payload_off, cap1, capn, nfrag, id;
 	uint32_t slots[NETVSP_MAX_RANGES];
@@ -180,12 +180,6 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 		ovb_put_be16(hb + h->l3_off + 4,
 			     (uint16_t)(len - h->l3_off - 40));
 	}
-	vm.gso_type = OVB_NET_GSO_NONE;
-	vm.gso_size = vm.hdr_len = 0;
-	vm.csum_start = vm.csum_offset = 0;
-	vm.flags = (vm.flags & ~(OVB_NET_META_CSUM_PARTIAL |
-				 OVB_NET_META_IP4_CSUM)) |
-		   OVB_NET_META_CSUM_VALID;
 	if ((rc = ovb_rndis_meta_to_rx(&vm, hb, hlen, &first)) != 0)
 		return rc;
 	ch = netvsp_rss(nic, hb, hlen, &first);
