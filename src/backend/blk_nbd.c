@@ -59,8 +59,9 @@ struct nbd_io *nbd__io_new(struct nbd_queue *nq, struct ovb_blk_req *req)
 	io->q = nq;
 	io->deadline_us = ovb_now_us() + b->timeout_s * 1000000ull;
 	NBD_COUNT(b, n_req, 1);
+	/* Our wire sends and fills the iovecs themselves. */
 	if ((req->op == OVB_BLK_READ || req->op == OVB_BLK_WRITE) &&
-	    req->iovcnt > 1) {
+	    req->iovcnt > 1 && !b->wire) {
 		NBD_COUNT(b, n_bounced, 1);
 		io->bounce = malloc(req->len);
 		if (!io->bounce) {
@@ -323,13 +324,21 @@ static void nbd_opt(const struct ovb_disk_spec *spec, const char *key,
 }
 
 /*
- * NBD's own options: multiconn=on|off (default on) and
- * replies=simple|structured (default simple); -EINVAL if bad.
+ * NBD's own options: multiconn=on|off (default on),
+ * replies=simple|structured (default simple) and wire=own|libnbd (who
+ * speaks the transmission phase; default own); -EINVAL if bad.
  */
 static int nbd_opts(const struct ovb_disk_spec *spec, bool *multi,
-		    bool *structured)
+		    bool *structured, bool *wire)
 {
 	char v[16];
+
+	nbd_opt(spec, "wire", v, sizeof(v));
+	*wire = strcmp(v, "libnbd") != 0;
+	if (*v && strcmp(v, "own") && strcmp(v, "libnbd")) {
+		ovb_err("blk %s: wire= takes own or libnbd", spec->path);
+		return -EINVAL;
+	}
 
 	nbd_opt(spec, "multiconn", v, sizeof(v));
 	*multi = strcmp(v, "off") != 0;
@@ -369,10 +378,10 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 {
 	struct nbd_blk *b;
 	struct nbd_handle *h;
-	bool multi, structured;
+	bool multi, structured, wire;
 	int rc;
 
-	if (!spec || !out || nbd_opts(spec, &multi, &structured))
+	if (!spec || !out || nbd_opts(spec, &multi, &structured, &wire))
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -393,11 +402,17 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	    (rc = nbd_probe(b, h, spec)) != 0)
 		goto err_handle;
 	b->own = multi && nbd_can_multi_conn(h) == 1;
-	ovb_info("blk %s: %s, %s replies", b->blk.name,
+	/* Our transmission phase: per-queue connections, plain sockets,
+	 * simple replies; anything else stays libnbd's. */
+	b->wire = wire && b->own &&
+		  nbd_get_structured_replies_negotiated(h) != 1 &&
+		  nbd_get_tls_negotiated(h) != 1;
+	ovb_info("blk %s: %s, %s replies, %s transmission", b->blk.name,
 		 b->own ? "a connection per queue (multi-conn)"
 			: "one connection, an engine thread",
 		 nbd_get_structured_replies_negotiated(h) == 1 ? "structured"
-							      : "simple");
+							      : "simple",
+		 b->wire ? "our own" : "libnbd's");
 	if (b->own) {
 		/* Each queue makes its own; this one only probed. */
 		b->blk.ops = &nbd__own_ops;

@@ -30,6 +30,7 @@ void nbd__conn_init(struct nbd_conn *c, struct nbd_blk *b)
 	c->b = b;
 	c->state = NBD_DOWN;
 	c->ledger_fd = -1;
+	c->w.fd = -1;
 	c->retry_ms = NBD_RETRY_MIN_MS;
 }
 
@@ -67,6 +68,13 @@ static int conn_io_issue(struct nbd_conn *c, struct nbd_io *io)
 		io->seq = nbd__ledger_flush_seq(c->b);
 	io->conn = c;
 	nbd_list_push(&c->inflight, io);
+	if (c->w.on) {
+		int rc = nbd__wire_queue(c, io);
+
+		if (rc)
+			nbd_list_unlink(&c->inflight, io);
+		return rc;
+	}
 	if (io->fua_flush) {
 		cookie = nbd_aio_flush(c->h, cb, 0);
 	} else {
@@ -136,6 +144,7 @@ static void conn_close_handle(struct nbd_conn *c)
 	nbd__ledger_conn_down(c->b, c);
 	if (c->before_close)
 		c->before_close(c);
+	nbd__wire_stop(c);
 	c->closing = true;
 	nbd_close(c->h);
 	c->closing = false;
@@ -152,7 +161,8 @@ static void conn_lost(struct nbd_conn *c, const char *why)
 	/* Successes that arrived before the end are real: deliver them. */
 	for (io = c->finished.head; io; io = next) {
 		next = io->next;
-		if (io->err) {
+		/* On our wire every finished one is the server's answer. */
+		if (io->err && !c->w.on) {
 			nbd_list_unlink(&c->finished, io);
 			nbd_list_push(&lost, io);
 		}
@@ -231,6 +241,11 @@ void nbd__conn_connecting(struct nbd_conn *c)
 		conn_lost(c, "the export changed");
 		return;
 	}
+	/* A disk on our wire never hands libnbd a multi-iovec request. */
+	if (!nbd__wire_start(c) && b->wire) {
+		conn_lost(c, "the handshake changed (TLS or structured replies)");
+		return;
+	}
 	c->state = NBD_UP;
 	c->retry_ms = NBD_RETRY_MIN_MS;
 	nbd__ledger_conn_up(b, c, nbd_aio_get_fd(c->h));
@@ -267,6 +282,8 @@ void nbd__conn_issue(struct nbd_conn *c)
 			c->complete(c, io, rc); /* refused: too large, ... */
 		}
 	}
+	if (c->state == NBD_UP && c->w.tx)
+		nbd__wire_send(c); /* the batch: one sendmsg */
 }
 
 /* Fail what waits past its deadline; true if one in flight is past it. */
@@ -312,8 +329,10 @@ void nbd__conn_after_io(struct nbd_conn *c)
 
 	if (c->state == NBD_CONNECTING)
 		nbd__conn_connecting(c);
-	if (c->state == NBD_UP &&
-	    (nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)))
+	if (c->state == NBD_UP && c->w.err)
+		conn_lost(c, c->w.err);
+	else if (c->state == NBD_UP &&
+		 (nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)))
 		conn_lost(c, nbd_get_error() ? nbd_get_error() : "closed");
 	conn_sort_finished(c);
 	now = ovb_now_us();

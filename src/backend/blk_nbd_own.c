@@ -68,7 +68,10 @@ static void own_sync_sock(struct nbd_queue *nq)
 	struct epoll_event ev = { 0 };
 	int fd = -1;
 
-	if (c->h && c->state != NBD_DOWN) {
+	if (c->w.on) {
+		fd = c->w.fd;
+		ev.events = EPOLLIN | (nbd__wire_wants_write(c) ? EPOLLOUT : 0);
+	} else if (c->h && c->state != NBD_DOWN) {
 		unsigned dir = nbd_aio_get_direction(c->h);
 
 		fd = nbd_aio_get_fd(c->h);
@@ -238,8 +241,15 @@ static void own_drive(struct nbd_queue *nq, bool read_socket)
 		nbd_list_splice(&c->pending, &nq->staged);
 	}
 	nbd__conn_issue(c);
-	if (read_socket && c->h && c->state != NBD_DOWN)
+	if (read_socket && c->w.on) {
+		/* Our wire: what waits to go out, then what came in (one
+		 * recv, also the look: a hang-up reads as 0). */
+		nbd__wire_send(c);
+		if (c->inflight.head)
+			nbd__wire_recv(c);
+	} else if (read_socket && c->h && c->state != NBD_DOWN) {
 		own_socket(c);
+	}
 	nbd__conn_after_io(c);
 	nbd__conn_issue(c); /* emulated FUA flushes, a fresh connection */
 	own_sync_sock(nq);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "openvmbus/blk.h"
+#include "openvmbus/wire/nbd.h"
 
 #define NBD_TIMEOUT_S 20      /* below the guest's 30 s SCSI timeout */
 #define NBD_RETRY_MIN_MS 50   /* first reconnect delay, doubling */
@@ -42,7 +43,31 @@ struct nbd_io {
 	struct nbd_conn *conn; /* the connection it is on (callbacks) */
 	int err;              /* the engine's errno, 0 = success */
 	bool fua_flush;       /* a fua write awaiting its emulating FLUSH */
+	bool sent;            /* own wire: request (and payload) all sent */
+	uint64_t cookie;      /* own wire: the request's cookie */
+	struct nbd_request hdr; /* own wire: the request as sent */
 	struct nbd_io *prev, *next;
+};
+
+/*
+ * Our own transmission phase on a connection whose handshake libnbd made
+ * (blk_nbd_wire.c): the socket is ours from NBD_UP on; libnbd keeps the
+ * handle (for its getters, and to close the socket) and is never driven
+ * again.
+ */
+struct nbd_wire {
+	bool on;              /* this connection speaks through us */
+	int fd;               /* libnbd's socket (nbd_aio_get_fd) */
+	const char *err;      /* why the connection is broken, or NULL */
+	bool disc;            /* ... and NBD_CMD_DISC is still due */
+	uint64_t next_cookie;
+	struct nbd_io *tx;    /* first request on inflight not all sent */
+	size_t tx_off;        /* bytes of it already sent */
+	uint8_t *rx;          /* receive buffer, NBD_WIRE_RX bytes */
+	size_t rx_len;        /* bytes in it */
+	struct nbd_io *rd;    /* a READ whose data is arriving, or NULL */
+	uint64_t rd_off;      /* bytes of its data already taken */
+	uint32_t max_payload; /* a READ/WRITE's largest length */
 };
 
 /** A list of ios: FIFO, O(1) unlink. */
@@ -70,6 +95,7 @@ struct nbd_conn {
 	unsigned dry_looks;       /* own mode: looks in a row that found none */
 	bool closing;             /* nbd_close() runs: callbacks stand aside */
 	bool ever_up;             /* a reconnect, not the first connect */
+	struct nbd_wire w;        /* our transmission phase (wire=own) */
 	int ledger_fd;            /* socket while UP, under b->dlock */
 	struct nbd_conn *ledger_next; /* b->conns, under b->dlock */
 	/** Hand @io back to its queue with @res (a negative errno or 0). */
@@ -104,6 +130,7 @@ struct nbd_blk {
 	unsigned timeout_s;
 	bool own;                 /* a connection per queue (multi-conn) */
 	bool structured;          /* replies=structured */
+	bool wire;                /* wire=own: our transmission phase */
 	bool can_fua, can_flush;
 	/*
 	 * The durability ledger, under dlock, shared by every connection:
@@ -257,6 +284,30 @@ size_t nbd__sock_unread(int fd);
  * by this after each notification, never says bytes wait that do not.
  */
 size_t nbd__answers_bytes(const struct nbd_conn *c, unsigned n);
+
+/* ---- blk_nbd_wire.c ---- */
+
+/**
+ * Take @c's socket over from libnbd if its handshake allows it (no TLS,
+ * simple replies); false: libnbd keeps driving it.
+ */
+bool nbd__wire_start(struct nbd_conn *c);
+/** The connection is closing: forget the socket (libnbd closes it). */
+void nbd__wire_stop(struct nbd_conn *c);
+/** Queue @io's request (it is on @c->inflight); 0 or -EINVAL (too large). */
+int nbd__wire_queue(struct nbd_conn *c, struct nbd_io *io);
+/** Send what is queued, as far as the socket takes it (one sendmsg). */
+void nbd__wire_send(struct nbd_conn *c);
+/**
+ * Take what the server sent: answered requests move to @c->finished;
+ * a violation, a hang-up or a socket error sets @c->w.err.
+ */
+void nbd__wire_recv(struct nbd_conn *c);
+/** True while requests wait to be sent (the socket must take more). */
+static inline bool nbd__wire_wants_write(const struct nbd_conn *c)
+{
+	return c->w.tx != NULL;
+}
 
 /* ---- blk_nbd_engine.c ---- */
 
