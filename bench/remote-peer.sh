@@ -55,6 +55,9 @@
 # nbds: the same with replies=structured (what the peer's libnbd asks for):
 # ours with and without the cheaper simple replies, in one run:
 #   bash bench/remote-peer.sh out.json nbd nbds nbd nbds
+# nbdl: the same with wire=libnbd (libnbd's transmission phase instead of
+#   ours, blk_nbd_wire.c): before/after in one run, each against the peer:
+#   bash bench/remote-peer.sh out.json nbd nbdl nbd nbdl
 # REMOTE_PEER_NBD_OPTS appends disk-spec options to ours (e.g.
 # ",multiconn=off").
 set -u
@@ -134,6 +137,8 @@ nbd1_up() { nbd_up "$@" || return 1; SPEC="$SPEC,multiconn=off"; }
 nbd1_down() { nbd_down; }
 nbds_up() { nbd_up "$@" || return 1; SPEC="$SPEC,replies=structured"; }
 nbds_down() { nbd_down; }
+nbdl_up() { nbd_up "$@" || return 1; SPEC="$SPEC,wire=libnbd"; }
+nbdl_down() { nbd_down; }
 
 # ---- the run -------------------------------------------------------------
 dir=$(mktemp -d /tmp/ovb-remote-peer.XXXXXX)
