@@ -8,8 +8,11 @@
 #   ours:  fio through build/openvmbus-fio.so (the guest: storvsc and
 #          the ring) + `vmbus host` (storvsp's workers driving libnbd) +
 #          nbdkit
-# and our host's socket calls per I/O (recvfrom, sendto: libnbd's; poll,
-# read, write: the workers' sleeps, eventfds and signals to the guest).
+# and our host's socket calls per I/O (recvfrom, sendto: libnbd's, or
+# recv on our own wire; sendmsg, readv: our own wire's (blk_nbd_wire.c);
+# poll, read, write: the workers' sleeps, eventfds and signals to the
+# guest).  REMOTE_CPU_OPTS=,wire=libnbd measures libnbd's transmission
+# phase instead of ours.
 # On a 2-core machine a row that keeps both cores busy is decided by the
 # total CPU per I/O: ours/peer IOPS then tends to peer/ours total.
 #
@@ -63,7 +66,7 @@ for _ in $(seq 200); do
 done
 
 EV=task-clock,context-switches,raw_syscalls:sys_enter
-SC=syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_poll,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_ioctl,syscalls:sys_enter_epoll_wait
+SC=syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_poll,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_ioctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_sendmsg,syscalls:sys_enter_readv
 # measure NAME FIOARGS...: fio under perf stat, nbdkit and (ours) the host
 # counted beside it from fio's start to its end (so every count covers all
 # of fio's I/Os, its start and end included: a few hundred calls against
@@ -135,7 +138,7 @@ for line in open(f"{d}/runs"):
         row[f"{tag}_sys"] = c.get("raw_syscalls", c.get("sys_enter", 0)) / n
         row[f"{tag}_sw"] = c.get("context-switches", 0) / n
     for k in ("recvfrom", "sendto", "poll", "read", "write", "ioctl",
-              "epoll_wait"):
+              "epoll_wait", "sendmsg", "readv"):
         row[k] = h.get(k, 0) / wios
     rows.append(row)
 
@@ -144,10 +147,12 @@ print(f"\nNBD disk, CPU per I/O: fio's nbd engine (peer) against fio through "
 print(f"load average before: {load0}, after: {load1} "
       f"(a quiet 2-core machine reads below 1)")
 print(f"{'run':22} {'IOPS':>7} {'fio us':>7} {'host us':>7} {'nbdkit':>7} "
-      f"{'total':>7} {'sw/IO':>6} | host calls/IO: recv send poll read write")
+      f"{'total':>7} {'sw/IO':>6} | host calls/IO: recv send poll read "
+      f"write sendmsg readv")
 for r in rows:
     calls = (f"{r['recvfrom']:4.2f} {r['sendto']:4.2f} {r['poll']:4.2f} "
-             f"{r['read']:4.2f} {r['write']:4.2f}" if r["side"] == "ours"
+             f"{r['read']:4.2f} {r['write']:4.2f} {r['sendmsg']:4.2f} "
+             f"{r['readv']:4.2f}" if r["side"] == "ours"
              else "")
     print(f"{r['run']:22} {r['iops']:7d} {r['fio_us']:7.1f} "
           f"{r['host_us']:7.1f} {r['nbdkit_us']:7.1f} {r['total_us']:7.1f} "

@@ -40,7 +40,9 @@
 #include "backend/blk_nbd_priv.h"
 
 #define NBD_WIRE_RX (256u * 1024)      /* receive buffer */
+#ifndef NBD_WIRE_DIRECT_MIN /* a build may set it to compare: -D... */
 #define NBD_WIRE_DIRECT_MIN (16u * 1024) /* READ data read in place */
+#endif
 #define NBD_WIRE_IOV 256               /* iovecs per sendmsg / readv */
 #define NBD_WIRE_MAX_PAYLOAD (32u << 20) /* without a server maximum */
 #define NBD_WIRE_RECV_ROUNDS 64        /* full buffers per call */
