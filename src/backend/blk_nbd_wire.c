@@ -43,6 +43,7 @@
 #ifndef NBD_WIRE_DIRECT_MIN /* a build may set it to compare: -D... */
 #define NBD_WIRE_DIRECT_MIN (16u * 1024) /* READ data read in place */
 #endif
+#define NBD_WIRE_SNDBUF (1 << 20)      /* SO_SNDBUF asked for */
 #define NBD_WIRE_IOV 256               /* iovecs per sendmsg / readv */
 #define NBD_WIRE_MAX_PAYLOAD (32u << 20) /* without a server maximum */
 #define NBD_WIRE_RECV_ROUNDS 64        /* full buffers per call */
@@ -98,6 +99,12 @@ bool nbd__wire_start(struct nbd_conn *c)
 		free(w->rx);
 		w->rx = NULL;
 		return false;
+	}
+	/* A batch of large writes in as few sendmsg as the kernel allows
+	 * (capped by net.core.wmem_max; best effort). */
+	if (setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &(int){ NBD_WIRE_SNDBUF },
+		       sizeof(int)) < 0) {
+		/* the default buffer: more partial sends, nothing else */
 	}
 	max = nbd_get_block_size(c->h, LIBNBD_SIZE_MAXIMUM);
 	w->max_payload = max > 0 && max < NBD_WIRE_MAX_PAYLOAD
