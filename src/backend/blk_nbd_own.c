@@ -14,8 +14,10 @@
  * the spot outside batch mode).  It is readable whenever the owner has
  * something to do; ovb_blk_poll() then reads what the server sent, runs
  * the callbacks, and leaves nothing readable that it did not look at.
- * Requests staged in batch mode reach libnbd at ovb_blk_flush(), each
- * nbd_aio_* call queueing its command on the socket.
+ * Requests staged in batch mode go out at ovb_blk_flush(): on our own
+ * wire (blk_nbd_wire.c, the default) all in one sendmsg, and each round
+ * reads the socket with one recv; on libnbd's (wire=libnbd) each nbd_aio_*
+ * call queues its command, and the loop below drives libnbd.
  *
  * Durability across connections: a FLUSH goes out on the queue's own
  * connection and covers the writes every connection had acknowledged
