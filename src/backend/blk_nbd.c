@@ -404,10 +404,9 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	    (rc = nbd_probe(b, h, spec)) != 0)
 		goto err_handle;
 	b->own = multi && nbd_can_multi_conn(h) == 1;
-	/* Our transmission phase: per-queue connections, plain sockets,
-	 * simple replies; anything else stays libnbd's. */
-	b->wire = wire && b->own &&
-		  nbd_get_structured_replies_negotiated(h) != 1 &&
+	/* Our transmission phase: plain sockets, simple replies; anything
+	 * else stays libnbd's. */
+	b->wire = wire && nbd_get_structured_replies_negotiated(h) != 1 &&
 		  nbd_get_tls_negotiated(h) != 1;
 	ovb_info("blk %s: %s, %s replies, %s transmission", b->blk.name,
 		 b->own ? "a connection per queue (multi-conn)"
@@ -422,6 +421,11 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	} else {
 		b->blk.ops = &nbd__engine_ops;
 		b->conn.h = h;
+		if (b->wire && !nbd__wire_start(&b->conn)) {
+			b->conn.h = NULL;
+			rc = -ENOMEM;
+			goto err_handle;
+		}
 		b->conn.state = NBD_UP;
 		b->conn.ever_up = true;
 		b->n_conns = 1;
@@ -433,6 +437,7 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	return 0;
 
 err_handle:
+	nbd__wire_stop(&b->conn); /* only if it started */
 	nbd_close(h);
 err_b:
 	pthread_mutex_destroy(&b->dlock);

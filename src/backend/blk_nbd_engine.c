@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The NBD backend with one connection per disk, for servers that do not
- * advertise multi-conn: an engine thread owns the libnbd handle, drives
- * the socket (nbd_aio_get_fd, nbd_aio_notify_read/write), watches
+ * advertise multi-conn: an engine thread owns the connection, drives the
+ * socket -- our own transmission phase (blk_nbd_wire.c), or libnbd's with
+ * wire=libnbd (nbd_aio_get_fd, nbd_aio_notify_read/write) -- and watches
  * deadlines and reconnects (blk_nbd_conn.c).  Queue owners hand requests
  * over through a mutex-protected list and an eventfd; the engine hands
  * completions back to each queue's done list and writes that queue's
@@ -115,7 +116,12 @@ static void engine_wait(struct nbd_blk *b)
 	uint64_t v;
 
 	engine_wake(b);
-	if (c->h && c->state != NBD_DOWN) {
+	if (c->w.on) {
+		pfd[1].fd = c->w.fd;
+		pfd[1].events = POLLIN | (nbd__wire_wants_write(c) ? POLLOUT
+								    : 0);
+		n = 2;
+	} else if (c->h && c->state != NBD_DOWN) {
 		unsigned dir = nbd_aio_get_direction(c->h);
 
 		pfd[1].fd = nbd_aio_get_fd(c->h);
@@ -132,6 +138,14 @@ static void engine_wait(struct nbd_blk *b)
 	}
 	if (n < 2)
 		return;
+	if (c->w.on) {
+		/* Our wire: the rest of a send, then what came in. */
+		if (pfd[1].revents & POLLOUT)
+			nbd__wire_send(c);
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+			nbd__wire_recv(c);
+		return;
+	}
 	if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
 		engine_read(c, pfd[1].revents);
 	else if (pfd[1].revents & POLLOUT)

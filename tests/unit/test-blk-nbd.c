@@ -553,14 +553,20 @@ static void test_big_write_stopped_server(void **state)
 	big_write_case("", false);
 }
 
+/* libnbd's loop: its stale-POLLIN hang was on a fresh connection. */
 static void test_big_write_stopped_server_fresh(void **state)
 {
-	big_write_case("", true);
+	big_write_case(",wire=libnbd", true);
 }
 
 static void test_big_write_stopped_server_one_connection(void **state)
 {
 	big_write_case(",multiconn=off", false);
+}
+
+static void test_big_write_stopped_server_one_connection_libnbd(void **state)
+{
+	big_write_case(",multiconn=off,wire=libnbd", false);
 }
 
 /*
@@ -729,15 +735,21 @@ static void answers_counted_case(const char *extra)
 	ovb_blk_close(blk);
 }
 
+/* The count is libnbd's loops' (own mode and engine thread). */
 static void test_answers_counted(void **state)
 {
-	answers_counted_case("");
+	answers_counted_case(",wire=libnbd");
 }
 
-/* The engine thread's connection takes them by count too. */
 static void test_answers_counted_one_connection(void **state)
 {
-	answers_counted_case(",multiconn=off");
+	answers_counted_case(",multiconn=off,wire=libnbd");
+}
+
+/* Our wire takes them as they come: the same order at the server. */
+static void test_answers_counted_wire(void **state)
+{
+	answers_counted_case("");
 }
 
 int main(void)
@@ -771,7 +783,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answers_counted, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
+			test_big_write_stopped_server_one_connection_libnbd,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
 			test_answers_counted_one_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answers_counted_wire,
+						setup, teardown),
 	};
 
 	if (system("command -v nbdkit >/dev/null 2>&1") != 0) {
