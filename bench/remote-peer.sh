@@ -58,6 +58,7 @@
 # nbdl: the same with wire=libnbd (libnbd's transmission phase instead of
 #   ours, blk_nbd_wire.c): before/after in one run, each against the peer:
 #   bash bench/remote-peer.sh out.json nbd nbdl nbd nbdl
+# nbd1l: nbd1 (the engine thread) with wire=libnbd.
 # REMOTE_PEER_NBD_OPTS appends disk-spec options to ours (e.g.
 # ",multiconn=off").
 set -u
@@ -139,6 +140,8 @@ nbds_up() { nbd_up "$@" || return 1; SPEC="$SPEC,replies=structured"; }
 nbds_down() { nbd_down; }
 nbdl_up() { nbd_up "$@" || return 1; SPEC="$SPEC,wire=libnbd"; }
 nbdl_down() { nbd_down; }
+nbd1l_up() { nbd1_up "$@" || return 1; SPEC="$SPEC,wire=libnbd"; }
+nbd1l_down() { nbd_down; }
 
 # ---- the run -------------------------------------------------------------
 dir=$(mktemp -d /tmp/ovb-remote-peer.XXXXXX)

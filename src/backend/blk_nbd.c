@@ -3,9 +3,9 @@
  * The NBD block backend: a disk served by an NBD server (nbdkit,
  * qemu-storage-daemon, rbd-nbd, appliances), named by the standard URIs
  * nbd://HOST[:PORT]/EXPORT and nbd+unix:///EXPORT?socket=PATH: libnbd
- * makes every handshake; the transmission phase is ours on connections
- * per queue (blk_nbd_wire.c; wire=libnbd leaves it to libnbd's
- * asynchronous API, as on the engine thread).  Layer: backends.  This file: open
+ * makes every handshake; the transmission phase is ours
+ * (blk_nbd_wire.c; wire=libnbd, TLS or structured replies leave it to
+ * libnbd's asynchronous API).  Layer: backends.  This file: open
  * (the handshake, the export's geometry and features), close, the
  * counters, and what both ways of driving connections share -- a request's
  * life at either end and the durability ledger.  How a disk is driven is

@@ -5,9 +5,9 @@
  * the durability ledger), blk_nbd_conn.c (one connection: issue, reply,
  * loss, reconnect, deadlines), blk_nbd_own.c (a connection per queue,
  * driven by the queue's owner), blk_nbd_wire.c (our own transmission
- * phase on those connections after libnbd's handshake) and
- * blk_nbd_engine.c (one connection per disk, driven by an engine thread,
- * always through libnbd).  Layer: backends (private).
+ * phase after libnbd's handshake, for both) and blk_nbd_engine.c (one
+ * connection per disk, driven by an engine thread).  Layer: backends
+ * (private).
  *
  * Which one a disk uses is decided at open: a server that advertises
  * NBD_FLAG_CAN_MULTI_CONN gets a connection per queue (each storvsp

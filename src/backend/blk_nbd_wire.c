@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The NBD backend's own transmission phase (wire=own, the default for a
- * connection per queue): after libnbd's handshake the connection's socket
- * is ours.  A ring batch's requests go out in one sendmsg (a WRITE's
+ * The NBD backend's own transmission phase (wire=own, the default, for
+ * both ways of driving a connection): after libnbd's handshake the
+ * connection's socket is ours.  A ring batch's requests go out in one sendmsg (a WRITE's
  * payload as iovecs of the guest pages, no copy); the server's simple
  * replies come in with one recv into a buffer per round and are parsed
  * there, a READ's data copied to the guest pages, or read straight into

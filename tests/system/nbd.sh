@@ -13,8 +13,8 @@
 # servers advertise multi-conn (a connection per channel queue) except
 # qemu-storage-daemon's writable export and the silent-server case
 # (multiconn=off): both ways of driving the disk meet the faults, and
-# the connections per queue speak our own transmission phase
-# (blk_nbd_wire.c) except the memory plugin's (wire=libnbd), and
+# every connection speaks our own transmission phase (blk_nbd_wire.c)
+# except the memory plugin's (wire=libnbd), and
 # `vmbus stat` counts reconnects, deadlines and failures.
 set -eu
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (loop devices, mount)"; exit 77; fi
@@ -118,7 +118,7 @@ server_side() { # NAME IMAGE
 }
 
 # 1. nbdkit, memory plugin, unix socket; libnbd's transmission phase
-# (wire=libnbd), where the other multi-conn cases run on ours.
+# (wire=libnbd), where the other cases run on ours.
 nbdkit -f -U "$dir/mem.sock" memory 64M 2>"$dir/nbdkit-mem.log" &
 nbd=$!; srv+=("$nbd"); wait_for "$dir/mem.sock"
 start_host "nbd+unix:///?socket=$dir/mem.sock,wire=libnbd"
