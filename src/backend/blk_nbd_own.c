@@ -245,10 +245,11 @@ static void own_drive(struct nbd_queue *nq, bool read_socket)
 	nbd__conn_issue(c);
 	if (read_socket && c->w.on) {
 		/* Our wire: what waits to go out, then what came in (one
-		 * recv, also the look: a hang-up reads as 0). */
+		 * recv, also the look: a hang-up reads as 0, also while
+		 * nothing is in flight -- the socket stays readable in the
+		 * owner's epoll set until the loss is noticed). */
 		nbd__wire_send(c);
-		if (c->inflight.head)
-			nbd__wire_recv(c);
+		nbd__wire_recv(c);
 	} else if (read_socket && c->h && c->state != NBD_DOWN) {
 		own_socket(c);
 	}

@@ -18,6 +18,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +61,7 @@ enum script {
 	S_ANSWER_HANGUP, /* answer the first READ, hang up on the second */
 	S_TRICKLE,       /* every answer in small pieces */
 	S_SLOW_READER,   /* read requests in small pieces, slowly */
+	S_IDLE_HANGUP,   /* answer the first READ, then hang up */
 };
 
 static struct fake {
@@ -189,11 +191,17 @@ static int fake_read(int fd, uint64_t cookie, uint64_t off, uint32_t len)
 {
 	const uint8_t *d = F.disk + off;
 	bool hostile = !F.hostile_done && F.script != S_HONEST &&
-		       F.script != S_TRICKLE && F.script != S_SLOW_READER;
+		       F.script != S_TRICKLE && F.script != S_SLOW_READER &&
+		       F.script != S_IDLE_HANGUP;
 	struct nbd_simple_reply bad = { htobe32(0xdeadbeef), 0,
 					htobe64(cookie) };
 
 	F.reads++;
+	if (F.script == S_IDLE_HANGUP && !F.hostile_done) {
+		F.hostile_done = true;
+		reply(fd, 0, cookie, d, len, false);
+		return -1;
+	}
 	if (F.script == S_ANSWER_HANGUP && !F.hostile_done) {
 		if (F.reads == 1)
 			return reply(fd, 0, cookie, d, len, false);
@@ -547,6 +555,47 @@ static void test_partial_sends(void **state)
 	fake_stop();
 }
 
+/*
+ * The server hangs up while nothing is in flight: the queue's descriptor
+ * turns readable, one poll notices the loss (no connection up), and the
+ * descriptor is quiet again -- not readable for ever, which would spin
+ * the owner's worker.  The next read reconnects.
+ */
+static void test_idle_hangup(void **state)
+{
+	static uint8_t buf[4 * KIB];
+	struct ovb_blk *blk;
+	struct ovb_blk_queue *q;
+	struct ovb_blk_stats st;
+	struct pollfd pfd = { .events = POLLIN };
+
+	fake_start(S_IDLE_HANGUP);
+	blk = disk_open("");
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf, sizeof(buf)), 0);
+	pfd.fd = ovb_blk_queue_eventfd(q);
+	/* Woken by the hang-up (or by the connect step's timer first). */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		assert_true(ovb_blk_poll(q, 0) >= 0);
+		assert_int_equal(ovb_blk_get_stats(blk, &st), 0);
+		if (!st.connections)
+			break;
+	}
+	assert_int_equal(st.connections, 0);
+	/* A one-shot timer armed before (the connect step's) may still
+	 * ring once; after that, quiet. */
+	for (int i = 0; i < 3 && poll(&pfd, 1, 100) == 1; i++)
+		assert_true(ovb_blk_poll(q, 0) >= 0);
+	assert_int_equal(poll(&pfd, 1, 200), 0);
+	assert_int_equal(io1(q, OVB_BLK_READ, 4 * KIB, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, F.disk + 4 * KIB, sizeof(buf));
+	assert_int_equal(reconnects(blk), 1);
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+	fake_stop();
+}
+
 /* wire=libnbd: the same server, libnbd's transmission phase. */
 static void test_libnbd_path(void **state)
 {
@@ -597,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_partial_reads),
 		cmocka_unit_test(test_answer_then_hangup),
 		cmocka_unit_test(test_partial_sends),
+		cmocka_unit_test(test_idle_hangup),
 		cmocka_unit_test(test_libnbd_path),
 		cmocka_unit_test(test_bad_wire_option),
 	};
