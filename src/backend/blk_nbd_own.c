@@ -43,8 +43,10 @@
 
 static struct nbd_queue *own_of(struct nbd_conn *c)
 {
-	return (struct nbd_queue *)((char *)c -
-				    __builtin_offsetof(struct nbd_queue, conn));
+	/* by way of void *: conn is a member, so the result is aligned */
+	return (struct nbd_queue *)(void *)((char *)c -
+					    __builtin_offsetof(struct nbd_queue,
+							       conn));
 }
 
 static void own_complete(struct nbd_conn *c, struct nbd_io *io, int res)
