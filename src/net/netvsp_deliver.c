@@ -488,6 +488,7 @@ void netvsp__flush(void *ctx)
 		}
 	}
 	pthread_rwlock_unlock(&nic->lock);
+	netvsp__hold_end(nic); /* the switch's batch is done with us */
 }
 
 /*
@@ -500,6 +501,7 @@ void netvsp__flush(void *ctx)
  */
 void netvsp__rx_quiesce(struct netvsp_nic *nic)
 {
+	netvsp__holds_drop(); /* ours would be waited for, by us */
 	for (int i = 0; i < 2; i++) {
 		uint32_t old = __atomic_fetch_xor(&nic->rx_epoch, 1,
 						  __ATOMIC_SEQ_CST) & 1;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "net/netvsp_priv.h"
+#include "net/vswitch_priv.h"
 #include "openvmbus/byteorder.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
@@ -248,18 +249,102 @@ static bool rsc_on(const struct netvsp_nic *nic, const struct ovb_net_hdrs *h,
 	return h->ip_version == 6 && (on & NETVSP_RSC_IP6);
 }
 
-/* Enter the delivery side: the epoch count the quiesce waits for. */
-static bool port_enter(struct netvsp_nic *nic, uint32_t *e)
+/*
+ * The NICs this thread entered (nic->lock read-held, counted in rx_busy)
+ * and keeps entered until the switch flushes their ports: while the
+ * switch's batch holds its port lock (ovb__vswitch_held), every port this
+ * thread delivered to is flushed before that hold ends, and no port goes
+ * away meanwhile.  So the two locked operations on each side of a frame
+ * are paid once per NIC and batch.  Quiescence: a writer of nic->lock
+ * and netvsp__rx_quiesce wait for these holds as they waited for one
+ * frame, for at most the holder's batch (a bounded drain), and a thread
+ * drops its own holds before it waits for either (netvsp__holds_drop),
+ * so no thread waits for itself and no two wait for each other.
+ */
+#define PORT_HOLDS 8
+static __thread struct {
+	unsigned int n;
+	struct netvsp_nic *nic[PORT_HOLDS];
+	uint32_t e[PORT_HOLDS];
+} port_held;
+
+static void hold_leave(unsigned int i)
 {
-	pthread_rwlock_rdlock(&nic->lock);
-	*e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
-	__atomic_fetch_add(&nic->rx_busy[*e], 1, __ATOMIC_SEQ_CST);
+	struct netvsp_nic *nic = port_held.nic[i];
+
+	__atomic_fetch_sub(&nic->rx_busy[port_held.e[i]], 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&nic->lock);
+	port_held.n--;
+	port_held.nic[i] = port_held.nic[port_held.n];
+	port_held.e[i] = port_held.e[port_held.n];
+}
+
+void netvsp__hold_end(struct netvsp_nic *nic)
+{
+	for (unsigned int i = 0; i < port_held.n; i++)
+		if (port_held.nic[i] == nic) {
+			hold_leave(i);
+			return;
+		}
+}
+
+void netvsp__holds_drop(void)
+{
+	while (port_held.n)
+		hold_leave(port_held.n - 1);
+}
+
+unsigned int netvsp__holds(void)
+{
+	return port_held.n;
+}
+
+/* Is the NIC still up for frames?  Read for every frame, held or not. */
+static bool port_up(struct netvsp_nic *nic)
+{
 	return __atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) &&
 	       ovb_netvsp_link(nic->vsp) && nic->rx_view.len;
 }
 
-static void port_leave(struct netvsp_nic *nic, uint32_t e)
+/*
+ * Enter the delivery side: nic->lock read-held and the epoch count the
+ * quiesce waits for.  *@held: entered for the batch, not left per frame.
+ */
+static bool port_enter(struct netvsp_nic *nic, uint32_t *e, bool *held)
 {
+	unsigned int i;
+
+	*held = false;
+	if (__atomic_load_n(&nic->port_on, __ATOMIC_ACQUIRE) &&
+	    ovb__vswitch_held(nic->vsp->cfg.sw)) {
+		/* Pairs with netvsp__wrlock's increment. */
+		bool writer = __atomic_load_n(&nic->writers, __ATOMIC_RELAXED);
+
+		for (i = 0; i < port_held.n; i++)
+			if (port_held.nic[i] == nic)
+				break;
+		if (i < port_held.n && !writer) {
+			*held = true;
+			return port_up(nic);
+		}
+		if (i < port_held.n)
+			hold_leave(i); /* a writer waits: per frame from now */
+		*held = !writer && port_held.n < PORT_HOLDS;
+	}
+	pthread_rwlock_rdlock(&nic->lock);
+	*e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&nic->rx_busy[*e], 1, __ATOMIC_SEQ_CST);
+	if (*held) {
+		port_held.nic[port_held.n] = nic;
+		port_held.e[port_held.n++] = *e;
+	}
+	return port_up(nic);
+}
+
+static void port_leave(struct netvsp_nic *nic, uint32_t e, bool held)
+{
+	if (held)
+		return; /* left by netvsp__flush */
 	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	pthread_rwlock_unlock(&nic->lock);
 }
@@ -271,9 +356,10 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	struct netvsp_nic *nic = ctx;
 	struct ovb_net_hdrs h;
 	int rc = -ENETDOWN;
-	uint32_t e;
+	uint32_t e = 0;
+	bool held;
 
-	if (!port_enter(nic, &e) || len < 14)
+	if (!port_enter(nic, &e, &held) || len < 14)
 		goto out;
 	rc = 0;
 	if (!netvsp_filter(nic, frame))
@@ -290,7 +376,7 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	if (rc == -E2BIG)
 		rc = deliver_segments(nic, frame, len, meta);
 out:
-	port_leave(nic, e);
+	port_leave(nic, e, held);
 	return rc;
 }
 
@@ -325,13 +411,14 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 	struct netvsp_nic *nic = ctx;
 	struct ovb_net_hdrs h;
 	int rc = -ENETDOWN;
-	uint32_t e;
+	uint32_t e = 0;
+	bool held;
 
 	/* Parsed within @hdr: every header must lie in it, and end it. */
 	if (!meta->gso_type || hlen < 14 || ovb_offload_parse(hdr, hlen, &h) ||
 	    !h.l4_off || h.payload_off != hlen)
 		return port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
-	if (!port_enter(nic, &e))
+	if (!port_enter(nic, &e, &held))
 		goto out;
 	rc = 0;
 	if (!netvsp_filter(nic, hdr))
@@ -340,7 +427,7 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 	if (rsc_on(nic, &h, meta))
 		rc = deliver_rsc(nic, hdr, rest, hlen + rest_len, meta, &h);
 out:
-	port_leave(nic, e);
+	port_leave(nic, e, held);
 	if (rc == -E2BIG)
 		rc = port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
 	return rc;

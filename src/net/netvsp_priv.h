@@ -155,6 +155,8 @@ struct netvsp_nic {
 	 */
 	_Alignas(64) uint32_t rx_epoch;
 	uint32_t rx_busy[2];
+	/* netvsp__wrlock callers waiting or in: holds let go (netvsp_port.c) */
+	uint32_t writers;
 	_Alignas(64) uint8_t mcast[NETVSP_MAX_MCAST][6];
 	uint32_t nmcast;
 	bool link_reported;              /* the state last indicated */
@@ -214,6 +216,32 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 		     const struct ovb_net_meta *meta);
 uint32_t netvsp__slot_size(uint32_t mtu);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
+/*
+ * The NICs the calling thread keeps entered across a switch batch
+ * (netvsp_port.c): netvsp__hold_end leaves @nic (its port's flush),
+ * netvsp__holds_drop leaves them all (before the thread waits for a
+ * NIC's write lock or a quiesce), netvsp__holds counts them (tests).
+ */
+void netvsp__hold_end(struct netvsp_nic *nic);
+void netvsp__holds_drop(void);
+unsigned int netvsp__holds(void);
+/*
+ * nic->lock write-locked: the thread's own holds dropped first, and the
+ * writer announced in nic->writers, so that holders let go at their next
+ * frame and no new hold starts until it is done.
+ */
+static inline void netvsp__wrlock(struct netvsp_nic *nic)
+{
+	netvsp__holds_drop();
+	__atomic_fetch_add(&nic->writers, 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_wrlock(&nic->lock);
+}
+
+static inline void netvsp__wrunlock(struct netvsp_nic *nic)
+{
+	pthread_rwlock_unlock(&nic->lock);
+	__atomic_fetch_sub(&nic->writers, 1, __ATOMIC_RELAXED);
+}
 
 /* The section size for a send buffer of @len bytes (>= NETVSP_SEND_SECTION). */
 static inline uint32_t netvsp__send_section(size_t len)

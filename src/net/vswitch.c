@@ -10,6 +10,15 @@
  *    re-enter ovb_vswitch_input): read-held across a whole input, written
  *    by port add/remove.  Reader preference means a callback's nested read
  *    never waits behind a queued writer.
+ *  - Inside a batch (ovb_vswitch_batch_begin) the read lock is taken by
+ *    the batch's first input and held until the batch ends: one lock
+ *    round trip per batch, not per frame.  A writer announces itself in
+ *    @writers before it waits; a holder looks at @writers (a plain load)
+ *    at the start of each outer input and, seeing one, flushes what it
+ *    owes the ports and lets go, and takes the lock per input for the
+ *    rest of its batch.  So a port removal waits for at most one input
+ *    of each holder, or the end of its batch, whichever comes first.  A
+ *    thread that holds the lock and changes ports itself lets go first.
  *  - The FDB (vswitch_fdb.c) is looked up without locks; learning a new or
  *    moved MAC takes its mutex.  Lock order: ports_lock, then the FDB's.
  *  - Counters are relaxed atomics: exact totals, no ordering.  Inside a
@@ -29,6 +38,7 @@
 
 #include "net/offload_priv.h"
 #include "net/vswitch_fdb.h"
+#include "net/vswitch_priv.h"
 #include "openvmbus/log.h"
 #include "openvmbus/vswitch.h"
 
@@ -52,7 +62,13 @@ struct vsw_port {
 
 struct ovb_vswitch {
 	pthread_rwlock_t ports_lock;
-	struct vsw_port ports[OVB_VSWITCH_MAX_PORTS];
+	/*
+	 * Port changes waiting for or holding ports_lock's write side: a
+	 * batch that holds the read side lets go when it sees one.  Its own
+	 * line: every held input reads it, a writer rarely writes it.
+	 */
+	_Alignas(64) uint32_t writers;
+	_Alignas(64) struct vsw_port ports[OVB_VSWITCH_MAX_PORTS];
 	struct ovb__vswitch_fdb fdb;
 	ovb_vswitch_clock_fn *clock;
 	void *clock_ctx;
@@ -119,6 +135,15 @@ static __thread struct {
 	uint64_t rx_n, tx_n, rx_b, tx_b;
 	uint32_t in_gen, out_gen;
 	bool defer;
+	/*
+	 * @held: this batch holds ports_lock's read side between inputs
+	 * (locking contract above).  @nohold: a writer was seen; the rest of
+	 * the batch locks per input.  @inputs: inputs running on the thread
+	 * (a transmit callback's nested input makes 2); only an outer one
+	 * may let the hold go.
+	 */
+	bool held, nohold;
+	unsigned int inputs;
 } vsw_batch;
 
 _Static_assert(OVB_VSWITCH_MAX_PORTS <= 64, "touched is one u64");
@@ -145,7 +170,8 @@ static uint64_t vsw_monotonic_ms(void *ctx)
 
 static void vsw_view_free(struct vsw_view *v)
 {
-	free(v->buf);
+	if (v->buf) /* mostly none: four calls of free(NULL) cost 4 ns */
+		free(v->buf);
 }
 
 /* The frame with its out-of-band VLAN tag inserted. */
@@ -390,12 +416,81 @@ static void vsw_flush(struct ovb_vswitch *sw)
 	}
 }
 
+/*
+ * Let the batch's hold on ports_lock go: what the batch owes the ports
+ * (counts, flushes) first, while the ports it names are still there.
+ */
+static void vsw_release(struct ovb_vswitch *sw)
+{
+	if (!vsw_batch.held)
+		return;
+	vsw_fold(sw);
+	vsw_flush(sw);
+	vsw_batch.held = false;
+	pthread_rwlock_unlock(&sw->ports_lock);
+}
+
+/* Read-lock ports_lock for one input (locking contract at the top). */
+static void vsw_lock(struct ovb_vswitch *sw)
+{
+	bool batch = vsw_batch.depth && vsw_batch.sw == sw;
+
+	if (vsw_batch.held && batch) {
+		/* Pairs with vsw_wrlock's increment: seen by the next input. */
+		if (vsw_batch.inputs ||
+		    !__atomic_load_n(&sw->writers, __ATOMIC_RELAXED))
+			return;
+		vsw_release(sw);
+		vsw_batch.nohold = true;
+	}
+	pthread_rwlock_rdlock(&sw->ports_lock);
+	if (batch && !vsw_batch.nohold && !vsw_batch.inputs && !vsw_batch.held) {
+		if (!__atomic_load_n(&sw->writers, __ATOMIC_RELAXED))
+			vsw_batch.held = true;
+		else
+			vsw_batch.nohold = true;
+	}
+}
+
+static void vsw_unlock(struct ovb_vswitch *sw)
+{
+	if (!vsw_batch.held || vsw_batch.sw != sw)
+		pthread_rwlock_unlock(&sw->ports_lock);
+}
+
+/*
+ * Write-lock ports_lock for a port change: a hold of this thread's batch
+ * goes first (it would wait for itself), and holders elsewhere see
+ * @writers and let go at their next input.
+ */
+static void vsw_wrlock(struct ovb_vswitch *sw)
+{
+	if (vsw_batch.held && vsw_batch.sw == sw && !vsw_batch.inputs) {
+		vsw_release(sw);
+		vsw_batch.nohold = true;
+	}
+	__atomic_fetch_add(&sw->writers, 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_wrlock(&sw->ports_lock);
+}
+
+static void vsw_wrunlock(struct ovb_vswitch *sw)
+{
+	pthread_rwlock_unlock(&sw->ports_lock);
+	__atomic_fetch_sub(&sw->writers, 1, __ATOMIC_RELAXED);
+}
+
+bool ovb__vswitch_held(const struct ovb_vswitch *sw)
+{
+	return vsw_batch.held && vsw_batch.sw == sw;
+}
+
 void ovb_vswitch_batch_begin(struct ovb_vswitch *sw)
 {
 	if (!sw)
 		return;
 	if (!vsw_batch.depth++) {
 		vsw_batch.sw = sw;
+		vsw_batch.nohold = false;
 		vsw_batch.gen = 0;
 		vsw_batch.rx_n = vsw_batch.rx_b = 0;
 		vsw_batch.tx_n = vsw_batch.tx_b = 0;
@@ -406,8 +501,10 @@ void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
 {
 	if (!sw || !vsw_batch.depth || --vsw_batch.depth)
 		return;
-	if ((vsw_batch.touched || vsw_batch.rx_n || vsw_batch.tx_n) &&
-	    vsw_batch.sw == sw) {
+	if (vsw_batch.held && vsw_batch.sw == sw) {
+		vsw_release(sw);
+	} else if ((vsw_batch.touched || vsw_batch.rx_n || vsw_batch.tx_n) &&
+		   vsw_batch.sw == sw) {
 		pthread_rwlock_rdlock(&sw->ports_lock);
 		vsw_fold(sw);
 		vsw_flush(sw);
@@ -425,12 +522,12 @@ int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
 
 	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
 		return -ENODEV;
-	pthread_rwlock_wrlock(&sw->ports_lock);
+	vsw_wrlock(sw);
 	if (sw->ports[port].used) {
 		sw->ports[port].flush = flush;
 		rc = 0;
 	}
-	pthread_rwlock_unlock(&sw->ports_lock);
+	vsw_wrunlock(sw);
 	return rc;
 }
 
@@ -441,12 +538,12 @@ int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
 
 	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
 		return -ENODEV;
-	pthread_rwlock_wrlock(&sw->ports_lock);
+	vsw_wrlock(sw);
 	if (sw->ports[port].used) {
 		sw->ports[port].txv = txv;
 		rc = 0;
 	}
-	pthread_rwlock_unlock(&sw->ports_lock);
+	vsw_wrunlock(sw);
 	return rc;
 }
 
@@ -491,10 +588,10 @@ static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
 	x->joined.built = false;
 	x->tagged.buf = x->csum[0].buf = x->csum[1].buf = NULL;
 	x->joined.buf = NULL;
-	pthread_rwlock_rdlock(&sw->ports_lock);
+	vsw_lock(sw);
 	in = &sw->ports[port];
 	if (!in->used) {
-		pthread_rwlock_unlock(&sw->ports_lock);
+		vsw_unlock(sw);
 		return -ENODEV;
 	}
 	if (!f || head_len < 14 || (f[6] & 1) ||
@@ -502,9 +599,10 @@ static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
 		vsw_add(&in->rx_packets, 1);
 		vsw_add(&in->rx_bytes, x->len);
 		vsw_add(&in->rx_drops, 1);
-		pthread_rwlock_unlock(&sw->ports_lock);
+		vsw_unlock(sw);
 		return -EBADMSG;
 	}
+	vsw_batch.inputs++;
 	if (vsw_batch.depth && vsw_batch.sw == sw) {
 		/* Batching here: the batch's last forward may hold. */
 		uint64_t src = ovb__vswitch_fdb_mac(f + 6);
@@ -548,7 +646,8 @@ static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
 		vsw_flush(sw);
 		vsw_batch.touched = owed;
 	}
-	pthread_rwlock_unlock(&sw->ports_lock);
+	vsw_batch.inputs--;
+	vsw_unlock(sw);
 	vsw_view_free(&x->joined);
 	vsw_view_free(&x->tagged);
 	vsw_view_free(&x->csum[0]);
@@ -612,9 +711,10 @@ int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,
 		return -EINVAL;
 	if (!cfg)
 		cfg = &defaults;
-	sw = calloc(1, sizeof(*sw));
+	sw = aligned_alloc(64, (sizeof(*sw) + 63) & ~(size_t)63);
 	if (!sw)
 		return -ENOMEM;
+	memset(sw, 0, sizeof(*sw));
 	rc = ovb__vswitch_fdb_init(&sw->fdb, cfg->fdb_entries ?
 					     cfg->fdb_entries : VSW_DEFAULT_FDB,
 				   cfg->aging_ms ? cfg->aging_ms :
@@ -660,7 +760,7 @@ int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
 
 	if (!sw || !tx || !port)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&sw->ports_lock);
+	vsw_wrlock(sw);
 	for (unsigned int i = 0; i < OVB_VSWITCH_MAX_PORTS; i++) {
 		struct vsw_port *p = &sw->ports[i];
 
@@ -679,7 +779,7 @@ int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
 		rc = 0;
 		break;
 	}
-	pthread_rwlock_unlock(&sw->ports_lock);
+	vsw_wrunlock(sw);
 	return rc;
 }
 
@@ -687,14 +787,14 @@ int ovb_vswitch_port_remove(struct ovb_vswitch *sw, unsigned int port)
 {
 	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
 		return -ENODEV;
-	pthread_rwlock_wrlock(&sw->ports_lock);
+	vsw_wrlock(sw);
 	if (!sw->ports[port].used) {
-		pthread_rwlock_unlock(&sw->ports_lock);
+		vsw_wrunlock(sw);
 		return -ENODEV;
 	}
 	sw->ports[port].used = false;
 	ovb__vswitch_fdb_flush_port(&sw->fdb, port);
-	pthread_rwlock_unlock(&sw->ports_lock);
+	vsw_wrunlock(sw);
 	return 0;
 }
 
