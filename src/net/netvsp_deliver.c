@@ -497,11 +497,15 @@ void netvsp__flush(void *ctx)
  * flips: a sender that read the epoch before the first flip but counted
  * itself only after we looked is caught by the second.  Senders wait for
  * the guest at most cfg.rx_wait_ms while counted, so the wait is short.
- * Then whatever such frames left in a batch goes out.
+ * A thread that keeps this NIC entered across a switch batch
+ * (netvsp_port.c) lets go at its next frame for it or when its batch
+ * ends.  Then whatever such frames left in a batch goes out.
  */
 void netvsp__rx_quiesce(struct netvsp_nic *nic)
 {
 	netvsp__holds_drop(); /* ours would be waited for, by us */
+	/* Holders elsewhere let go at their next frame for this NIC. */
+	__atomic_fetch_add(&nic->writers, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 2; i++) {
 		uint32_t old = __atomic_fetch_xor(&nic->rx_epoch, 1,
 						  __ATOMIC_SEQ_CST) & 1;
@@ -509,6 +513,7 @@ void netvsp__rx_quiesce(struct netvsp_nic *nic)
 		while (__atomic_load_n(&nic->rx_busy[old], __ATOMIC_SEQ_CST))
 			sched_yield();
 	}
+	__atomic_fetch_sub(&nic->writers, 1, __ATOMIC_RELAXED);
 	/* Every batch, including one another thread is sending right now. */
 	pthread_rwlock_rdlock(&nic->lock);
 	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
