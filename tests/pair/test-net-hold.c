@@ -6,8 +6,9 @@
  * Linux-like guest (tests/lib/net-guest-fx) and a thread whose batch
  * lasts until the test ends it: the guest closing its NIC, and a packet
  * filter change (the quiesce), complete while that batch is still open;
- * the thread holds one NIC while in the batch and none after it; every
- * frame is counted, delivered or dropped.
+ * a control message's reply goes out while two such threads keep the
+ * channel's batch lock in turn; each thread holds one NIC while in its
+ * batch and none after it; every frame is counted, delivered or dropped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,11 +144,45 @@ static void test_close_while_held(void **state)
 	sg_free(g);
 }
 
+/*
+ * Two threads in long batches deliver to the same channel (one keeps its
+ * batch lock, the other waits for it without keeping any) while the
+ * guest asks a question: the reply (a control message through the same
+ * channel's batch lock) comes while both batches are open, and every
+ * frame of both arrives.
+ */
+static void test_control_while_held(void **state)
+{
+	struct sg *g = sg_new(&(struct sg_opts){ 0 });
+	struct holder h[2] = { { .g = g }, { .g = g } };
+	uint64_t t0 = STAT(to_guest), d0 = STAT(no_buffer);
+	unsigned int nctl;
+	uint8_t b[64];
+	pthread_t t[2];
+
+	(void)state;
+	hold_start(&h[0], &t[0]);
+	hold_start(&h[1], &t[1]);
+	nctl = __atomic_load_n(&g->nctl, __ATOMIC_ACQUIRE);
+	sg_rndis(g, b, sg_rndis_query(b, 7, OID_GEN_MAXIMUM_FRAME_SIZE));
+	assert_true(__atomic_load_n(&g->nctl, __ATOMIC_ACQUIRE) > nctl);
+	assert_true(atomic_load(&h[0].in_batch) && atomic_load(&h[1].in_batch));
+	hold_stop(&h[0], t[0]);
+	hold_stop(&h[1], t[1]);
+	PAIR_WAIT(STAT(to_guest) - t0 >=
+		  atomic_load(&h[0].sent) + atomic_load(&h[1].sent));
+	assert_int_equal(STAT(to_guest) - t0,
+			 atomic_load(&h[0].sent) + atomic_load(&h[1].sent));
+	assert_int_equal(STAT(no_buffer) - d0, 0);
+	sg_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_while_held),
 		cmocka_unit_test(test_close_while_held),
+		cmocka_unit_test(test_control_while_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
