@@ -9,6 +9,9 @@
  * a control message's reply goes out while two such threads keep the
  * channel's batch lock in turn; each thread holds one NIC while in its
  * batch and none after it; every frame is counted, delivered or dropped.
+ * A channel whose ring turns out corrupt after a frame began its worker's
+ * switch batch ends that batch as it fails: the switch's ports change
+ * afterwards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +29,7 @@
 #include "net/nvsp.h"
 #include "net/rndis.h"
 #include "openvmbus/netvsp.h"
+#include "tests/lib/hostile.h"
 #include "tests/lib/net-guest-fx.h"
 #include "tests/lib/pair.h"
 
@@ -177,12 +181,89 @@ static void test_control_while_held(void **state)
 	sg_free(g);
 }
 
+struct port_add {
+	struct ovb_vswitch *sw;
+	_Atomic bool done;
+	int rc;
+};
+
+static int drop_tx(void *ctx, const void *frame, size_t len,
+		   const struct ovb_net_meta *meta)
+{
+	(void)ctx;
+	(void)frame;
+	(void)len;
+	(void)meta;
+	return 0;
+}
+
+static void *port_add_run(void *arg)
+{
+	struct port_add *a = arg;
+	unsigned int port;
+
+	a->rc = ovb_vswitch_port_add(a->sw, "late", 0, drop_tx, NULL, &port);
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+/*
+ * One drain: a SEND_RNDIS_PKT whose frame goes to the test's port (the
+ * worker's switch batch begins and holds the switch), then a packet whose
+ * descriptor is malformed (the channel fails).  Both are written without
+ * a signal while the worker sleeps, and then one signal wakes it.  A port
+ * added afterwards must not wait for the dead worker's batch.
+ */
+static void test_corrupt_ring_ends_batch(void **state)
+{
+	struct sg *g = sg_new(&(struct sg_opts){ 0 });
+	struct port_add a = { .sw = g->sw };
+	uint8_t pkt[16 + sizeof(union nvsp_message)], msg[256], bad[32];
+	struct vmpacket_descriptor d = { .type = VM_PKT_DATA_INBAND,
+					 .offset8 = 2,
+					 .len8 = sizeof(pkt) / 8,
+					 .flags = 1, .trans_id = 77 };
+	union nvsp_message m = { .raw = { 0 } };
+	uint32_t w[3];
+	unsigned int sink0 = sg_nsink(g);
+	size_t len = sg_tx_packet(msg, 60, 3);
+	pthread_t t;
+
+	(void)state;
+	_Static_assert(sizeof(pkt) % 8 == 0, "whole quadwords");
+	memcpy(g->tx, msg, len);
+	w[0] = NVSP_CHANNEL_TYPE_DATA;
+	w[1] = 0;
+	w[2] = (uint32_t)len;
+	m.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT;
+	memcpy(m.raw + 4, w, sizeof(w));
+	memcpy(pkt, &d, sizeof(d));
+	memcpy(pkt + 16, &m, sizeof(m));
+	memset(bad, 0, sizeof(bad));
+	d.offset8 = 1; /* the header is 2 quadwords: malformed */
+	d.len8 = sizeof(bad) / 8;
+	memcpy(bad, &d, sizeof(d));
+	usleep(300000); /* past the worker's adaptive spin: asleep */
+	assert_int_equal(hring_inject(g->chan, true, pkt, sizeof(pkt)), 0);
+	assert_int_equal(hring_inject(g->chan, true, bad, sizeof(bad)), 0);
+	hring_signal(g->chan);
+	PAIR_WAIT(sg_nsink(g) > sink0);
+	assert_int_equal(sg_nsink(g), sink0 + 1);
+	assert_int_equal(pthread_create(&t, NULL, port_add_run, &a), 0);
+	PAIR_WAIT(atomic_load(&a.done));
+	assert_true(atomic_load(&a.done));
+	pthread_join(t, NULL);
+	assert_int_equal(a.rc, 0);
+	sg_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_while_held),
 		cmocka_unit_test(test_close_while_held),
 		cmocka_unit_test(test_control_while_held),
+		cmocka_unit_test(test_corrupt_ring_ends_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
