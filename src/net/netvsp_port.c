@@ -141,13 +141,11 @@ void netvsp__pend_lock(struct netvsp_chan *ch)
 	pthread_mutex_lock(&ch->pend_lock);
 }
 
-
 static void hold_leave(unsigned int i)
 {
 	struct netvsp_nic *nic = port_held.nic[i];
 
 	pends_drop_nic(nic);
-
 	__atomic_fetch_sub(&nic->rx_busy[port_held.e[i]], 1, __ATOMIC_SEQ_CST);
 	pthread_rwlock_unlock(&nic->lock);
 	port_held.n--;

@@ -38,41 +38,12 @@
 
 #include "net/offload_priv.h"
 #include "net/vswitch_fdb.h"
+#include "net/vswitch_impl.h"
 #include "net/vswitch_priv.h"
 #include "openvmbus/log.h"
 #include "openvmbus/vswitch.h"
 
-#define VSW_DEFAULT_AGING_MS 300000u
-#define VSW_DEFAULT_FDB 4096u
 #define VSW_PENDING (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM)
-
-struct vsw_port {
-	bool used;
-	uint8_t idx;
-	uint32_t gen;            /* bumped by each port_add of this slot */
-	uint32_t caps;
-	ovb_vswitch_tx_fn *tx;
-	ovb_vswitch_txv_fn *txv;
-	ovb_vswitch_flush_fn *flush;
-	void *ctx;
-	char name[32];
-	_Atomic uint64_t rx_packets, rx_bytes, rx_drops, floods;
-	_Atomic uint64_t tx_packets, tx_bytes, tx_drops;
-};
-
-struct ovb_vswitch {
-	pthread_rwlock_t ports_lock;
-	/*
-	 * Port changes waiting for or holding ports_lock's write side: a
-	 * batch that holds the read side lets go when it sees one.  Its own
-	 * line: every held input reads it, a writer rarely writes it.
-	 */
-	_Alignas(64) uint32_t writers;
-	_Alignas(64) struct vsw_port ports[OVB_VSWITCH_MAX_PORTS];
-	struct ovb__vswitch_fdb fdb;
-	ovb_vswitch_clock_fn *clock;
-	void *clock_ctx;
-};
 
 /* A software-prepared variant of the input frame, built on first use. */
 struct vsw_view {
@@ -151,21 +122,6 @@ _Static_assert(OVB_VSWITCH_MAX_PORTS <= 64, "touched is one u64");
 static void vsw_add(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
-
-/*
- * Every input reads the clock once, for learning and for the entry ages.
- * CLOCK_MONOTONIC_COARSE is the tick the kernel last stored (its
- * resolution is a few milliseconds, far below the seconds MAC entries
- * live), read without the TSC: perf on bench/net showed the precise
- * clock taking a fifth of the host worker's time at 64-byte rates.
- */
-static uint64_t vsw_monotonic_ms(void *ctx)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void vsw_view_free(struct vsw_view *v)
@@ -463,7 +419,7 @@ static void vsw_unlock(struct ovb_vswitch *sw)
  * goes first (it would wait for itself), and holders elsewhere see
  * @writers and let go at their next input.
  */
-static void vsw_wrlock(struct ovb_vswitch *sw)
+void ovb__vswitch_wrlock(struct ovb_vswitch *sw)
 {
 	if (vsw_batch.held && vsw_batch.sw == sw && !vsw_batch.inputs) {
 		vsw_release(sw);
@@ -473,7 +429,7 @@ static void vsw_wrlock(struct ovb_vswitch *sw)
 	pthread_rwlock_wrlock(&sw->ports_lock);
 }
 
-static void vsw_wrunlock(struct ovb_vswitch *sw)
+void ovb__vswitch_wrunlock(struct ovb_vswitch *sw)
 {
 	pthread_rwlock_unlock(&sw->ports_lock);
 	__atomic_fetch_sub(&sw->writers, 1, __ATOMIC_RELAXED);
@@ -513,38 +469,6 @@ void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
 	vsw_batch.touched = 0;
 	vsw_batch.sw = NULL;
 	vsw_batch.gen = 0;
-}
-
-int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
-			       ovb_vswitch_flush_fn *flush)
-{
-	int rc = -ENODEV;
-
-	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	vsw_wrlock(sw);
-	if (sw->ports[port].used) {
-		sw->ports[port].flush = flush;
-		rc = 0;
-	}
-	vsw_wrunlock(sw);
-	return rc;
-}
-
-int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
-			     ovb_vswitch_txv_fn *txv)
-{
-	int rc = -ENODEV;
-
-	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	vsw_wrlock(sw);
-	if (sw->ports[port].used) {
-		sw->ports[port].txv = txv;
-		rc = 0;
-	}
-	vsw_wrunlock(sw);
-	return rc;
 }
 
 /*
@@ -697,143 +621,4 @@ int ovb_vswitch_input_split(struct ovb_vswitch *sw, unsigned int port,
 	x.len = hlen + rest_len;
 	x.meta = meta ? meta : &plain;
 	return vsw_input(sw, port, &x, hlen);
-}
-
-int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,
-		       struct ovb_vswitch **out)
-{
-	static const struct ovb_vswitch_config defaults;
-	pthread_rwlockattr_t attr;
-	struct ovb_vswitch *sw;
-	int rc;
-
-	if (!out)
-		return -EINVAL;
-	if (!cfg)
-		cfg = &defaults;
-	sw = aligned_alloc(64, (sizeof(*sw) + 63) & ~(size_t)63);
-	if (!sw)
-		return -ENOMEM;
-	memset(sw, 0, sizeof(*sw));
-	rc = ovb__vswitch_fdb_init(&sw->fdb, cfg->fdb_entries ?
-					     cfg->fdb_entries : VSW_DEFAULT_FDB,
-				   cfg->aging_ms ? cfg->aging_ms :
-						   VSW_DEFAULT_AGING_MS);
-	if (rc) {
-		free(sw);
-		return rc;
-	}
-	sw->clock = cfg->clock ? cfg->clock : vsw_monotonic_ms;
-	sw->clock_ctx = cfg->clock_ctx;
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
-	pthread_rwlock_init(&sw->ports_lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
-	*out = sw;
-	return 0;
-}
-
-void ovb_vswitch_destroy(struct ovb_vswitch *sw)
-{
-	if (!sw)
-		return;
-	pthread_rwlock_destroy(&sw->ports_lock);
-	ovb__vswitch_fdb_fini(&sw->fdb);
-	free(sw);
-}
-
-static void vsw_port_reset(struct vsw_port *p)
-{
-	_Atomic uint64_t *c[] = { &p->rx_packets, &p->rx_bytes, &p->rx_drops,
-				  &p->floods, &p->tx_packets, &p->tx_bytes,
-				  &p->tx_drops };
-
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		atomic_store_explicit(c[i], 0, memory_order_relaxed);
-}
-
-int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
-			 uint32_t caps, ovb_vswitch_tx_fn *tx, void *ctx,
-			 unsigned int *port)
-{
-	int rc = -ENOSPC;
-
-	if (!sw || !tx || !port)
-		return -EINVAL;
-	vsw_wrlock(sw);
-	for (unsigned int i = 0; i < OVB_VSWITCH_MAX_PORTS; i++) {
-		struct vsw_port *p = &sw->ports[i];
-
-		if (p->used)
-			continue;
-		vsw_port_reset(p);
-		p->gen++;
-		p->caps = caps;
-		p->tx = tx;
-		p->flush = NULL;
-		p->idx = (uint8_t)i;
-		p->ctx = ctx;
-		snprintf(p->name, sizeof(p->name), "%s", name ? name : "?");
-		p->used = true;
-		*port = i;
-		rc = 0;
-		break;
-	}
-	vsw_wrunlock(sw);
-	return rc;
-}
-
-int ovb_vswitch_port_remove(struct ovb_vswitch *sw, unsigned int port)
-{
-	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	vsw_wrlock(sw);
-	if (!sw->ports[port].used) {
-		vsw_wrunlock(sw);
-		return -ENODEV;
-	}
-	sw->ports[port].used = false;
-	ovb__vswitch_fdb_flush_port(&sw->fdb, port);
-	vsw_wrunlock(sw);
-	return 0;
-}
-
-int ovb_vswitch_port_stats(struct ovb_vswitch *sw, unsigned int port,
-			   struct ovb_vswitch_port_stats *st)
-{
-	struct vsw_port *p;
-
-	if (!sw || !st || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	pthread_rwlock_rdlock(&sw->ports_lock);
-	p = &sw->ports[port];
-	if (!p->used) {
-		pthread_rwlock_unlock(&sw->ports_lock);
-		return -ENODEV;
-	}
-	st->rx_packets = atomic_load(&p->rx_packets);
-	st->rx_bytes = atomic_load(&p->rx_bytes);
-	st->rx_drops = atomic_load(&p->rx_drops);
-	st->floods = atomic_load(&p->floods);
-	st->tx_packets = atomic_load(&p->tx_packets);
-	st->tx_bytes = atomic_load(&p->tx_bytes);
-	st->tx_drops = atomic_load(&p->tx_drops);
-	pthread_rwlock_unlock(&sw->ports_lock);
-	return 0;
-}
-
-int ovb_vswitch_lookup(struct ovb_vswitch *sw, const uint8_t mac[6],
-		       unsigned int *port)
-{
-	if (!sw || !mac || !port)
-		return -ENOENT;
-	return ovb__vswitch_fdb_lookup(&sw->fdb, ovb__vswitch_fdb_mac(mac),
-				       sw->clock(sw->clock_ctx), port);
-}
-
-unsigned int ovb_vswitch_age(struct ovb_vswitch *sw)
-{
-	if (!sw)
-		return 0;
-	return ovb__vswitch_fdb_age(&sw->fdb, sw->clock(sw->clock_ctx));
 }
