@@ -252,7 +252,11 @@ void ovb_chan_hold_rx(struct ovb_chan *chan, bool hold);
 OVB_API
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms);
 
-/** Set the idle callback.  Call before the channel starts (open). */
+/**
+ * Set the idle callback, called after every drain by the thread that
+ * drained, also after a drain that a corrupt ring ended (the channel has
+ * failed then).  Call before the channel starts (open).
+ */
 OVB_API
 void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn);
 

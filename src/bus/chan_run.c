@@ -371,6 +371,10 @@ static void *chan_worker(void *arg)
 		pthread_mutex_unlock(&chan->read_lock);
 		if (n < 0) {
 			ovb_chan_fail(chan, n, "inbound ring corrupt");
+			/* The packets before the bad one began the device's
+			 * batch (a switch batch holds locks): end it here. */
+			if (chan->idle)
+				chan->idle(chan, chan->ctx);
 			break;
 		}
 		chan_wake_senders(chan);
@@ -560,6 +564,8 @@ static void chan_step(struct ovb__loop_src *src)
 	pthread_mutex_unlock(&chan->read_lock);
 	if (n < 0) {
 		ovb_chan_fail(chan, n, "inbound ring corrupt");
+		if (chan->idle)
+			chan->idle(chan, chan->ctx); /* as chan_worker */
 		chan_retire(chan);
 		return;
 	}

@@ -672,7 +672,8 @@ static void rx_range(struct netvsc_q *q, struct ovb_chan *chan,
 		rsc_fragment(q, chan, &pkt, last_range);
 		return;
 	}
-	rsc_drop(q, chan, "coalesced frame cut short");
+	if (q->rsc.open) /* the plain frame's case skips the call */
+		rsc_drop(q, chan, "coalesced frame cut short");
 	if (pkt.frame_len < 14) {
 		bad(n, chan, "malformed RNDIS PACKET");
 		return;

@@ -228,7 +228,7 @@ static uint32_t netvsp_recv_buf(struct netvsp_nic *nic,
 		ovb_vsp_gpadl_put(nic->dev, m->u.send_buffer.gpadl, &v);
 		return NVSP_STAT_FAIL;
 	}
-	pthread_rwlock_wrlock(&nic->lock);
+	netvsp__wrlock(nic);
 	nic->rx_view = v;
 	nic->rx_gpadl = m->u.send_buffer.gpadl;
 	nic->rx_id = m->u.send_buffer.id;
@@ -237,7 +237,7 @@ static uint32_t netvsp_recv_buf(struct netvsp_nic *nic,
 		ovb_vsp_gpadl_put(nic->dev, nic->rx_gpadl, &nic->rx_view);
 		memset(&nic->rx_view, 0, sizeof(nic->rx_view));
 	}
-	pthread_rwlock_unlock(&nic->lock);
+	netvsp__wrunlock(nic);
 	return rc ? NVSP_STAT_FAIL : NVSP_STAT_SUCCESS;
 }
 
@@ -263,13 +263,13 @@ static uint32_t netvsp_send_buf(struct netvsp_nic *nic,
 		ovb_vsp_gpadl_put(nic->dev, m->u.send_buffer.gpadl, &v);
 		return NVSP_STAT_FAIL;
 	}
-	pthread_rwlock_wrlock(&nic->lock);
+	netvsp__wrlock(nic);
 	nic->tx_view = v;
 	nic->tx_gpadl = m->u.send_buffer.gpadl;
 	nic->tx_id = m->u.send_buffer.id;
 	nic->sec_size = netvsp__send_section(v.len);
 	nic->nsections = (uint32_t)(v.len / nic->sec_size);
-	pthread_rwlock_unlock(&nic->lock);
+	netvsp__wrunlock(nic);
 	return NVSP_STAT_SUCCESS;
 }
 
@@ -510,14 +510,14 @@ static void netvsp_request(struct netvsp_nic *nic, struct ovb_chan *chan,
 		netvsp_comp(chan, pkt, &r, sizeof(r));
 		return;
 	case NVSP_MSG1_TYPE_REVOKE_RECV_BUF:
-		pthread_rwlock_wrlock(&nic->lock);
+		netvsp__wrlock(nic);
 		netvsp_release_rx(nic);
-		pthread_rwlock_unlock(&nic->lock);
+		netvsp__wrunlock(nic);
 		return;
 	case NVSP_MSG1_TYPE_REVOKE_SEND_BUF:
-		pthread_rwlock_wrlock(&nic->lock);
+		netvsp__wrlock(nic);
 		netvsp_release_tx(nic);
-		pthread_rwlock_unlock(&nic->lock);
+		netvsp__wrunlock(nic);
 		return;
 	case NVSP_MSG1_TYPE_SEND_RNDIS_PKT:
 		netvsp_rndis_pkt(nic, chan, pkt, m);
@@ -659,10 +659,10 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		}
 		__atomic_store_n(&nic->port_on, true, __ATOMIC_RELEASE);
 	}
-	pthread_rwlock_wrlock(&nic->lock);
+	netvsp__wrlock(nic);
 	nic->ch[idx] = ch;
 	nic->nopen++;
-	pthread_rwlock_unlock(&nic->lock);
+	netvsp__wrunlock(nic);
 	ovb_info("%s: channel %u open (relid %u)", nic->name, idx,
 		 ovb_chan_relid(chan));
 	return 0;
@@ -681,7 +681,7 @@ static void netvsp_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 		__atomic_store_n(&nic->port_on, false, __ATOMIC_RELEASE);
 		ovb_vswitch_port_remove(nic->vsp->cfg.sw, nic->port);
 	}
-	pthread_rwlock_wrlock(&nic->lock);
+	netvsp__wrlock(nic);
 	ch = nic->ch[idx];
 	nic->ch[idx] = NULL;
 	nic->nopen--;
@@ -692,7 +692,7 @@ static void netvsp_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 	} else {
 		netvsp__chan_drop_batch(nic, ch);
 	}
-	pthread_rwlock_unlock(&nic->lock);
+	netvsp__wrunlock(nic);
 	pthread_mutex_destroy(&ch->pend_lock);
 	free(ch->scratch);
 	free(ch);

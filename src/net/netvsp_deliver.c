@@ -456,7 +456,9 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		return -ENODEV;
 	if (hlen + flen > nic->slot_size)
 		return -EMSGSIZE;
-	pthread_mutex_lock(&ch->pend_lock);
+	/* A thread keeping @ch's batch lock lets go at its next frame. */
+	__atomic_fetch_add(&nic->waiters, 1, __ATOMIC_SEQ_CST);
+	netvsp__pend_lock(ch);
 	/* Frames already batched go first, in their own packet. */
 	netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 		   block ? nic->vsp->cfg.rx_wait_ms : 0);
@@ -466,6 +468,7 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		rc = netvsp__batch_send(nic, ch, channel_type, block ? 1000 : 0);
 	}
 	pthread_mutex_unlock(&ch->pend_lock);
+	__atomic_fetch_sub(&nic->waiters, 1, __ATOMIC_RELAXED);
 	return rc;
 }
 
@@ -481,13 +484,14 @@ void netvsp__flush(void *ctx)
 			if (!ch || !__atomic_load_n(&ch->npend,
 						    __ATOMIC_RELAXED))
 				continue;
-			pthread_mutex_lock(&ch->pend_lock);
+			netvsp__pend_lock(ch);
 			netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 				   nic->vsp->cfg.rx_wait_ms);
 			pthread_mutex_unlock(&ch->pend_lock);
 		}
 	}
 	pthread_rwlock_unlock(&nic->lock);
+	netvsp__hold_end(nic); /* the switch's batch is done with us */
 }
 
 /*
@@ -496,10 +500,15 @@ void netvsp__flush(void *ctx)
  * flips: a sender that read the epoch before the first flip but counted
  * itself only after we looked is caught by the second.  Senders wait for
  * the guest at most cfg.rx_wait_ms while counted, so the wait is short.
- * Then whatever such frames left in a batch goes out.
+ * A thread that keeps this NIC entered across a switch batch
+ * (netvsp_port.c) lets go at its next frame for it or when its batch
+ * ends.  Then whatever such frames left in a batch goes out.
  */
 void netvsp__rx_quiesce(struct netvsp_nic *nic)
 {
+	netvsp__holds_drop(); /* ours would be waited for, by us */
+	/* Holders elsewhere let go at their next frame for this NIC. */
+	__atomic_fetch_add(&nic->waiters, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 2; i++) {
 		uint32_t old = __atomic_fetch_xor(&nic->rx_epoch, 1,
 						  __ATOMIC_SEQ_CST) & 1;
@@ -507,6 +516,7 @@ void netvsp__rx_quiesce(struct netvsp_nic *nic)
 		while (__atomic_load_n(&nic->rx_busy[old], __ATOMIC_SEQ_CST))
 			sched_yield();
 	}
+	__atomic_fetch_sub(&nic->waiters, 1, __ATOMIC_RELAXED);
 	/* Every batch, including one another thread is sending right now. */
 	pthread_rwlock_rdlock(&nic->lock);
 	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
@@ -514,7 +524,7 @@ void netvsp__rx_quiesce(struct netvsp_nic *nic)
 
 		if (!ch || !nic->rx_view.len)
 			continue;
-		pthread_mutex_lock(&ch->pend_lock);
+		netvsp__pend_lock(ch);
 		netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 			   nic->vsp->cfg.rx_wait_ms);
 		pthread_mutex_unlock(&ch->pend_lock);

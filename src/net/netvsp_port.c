@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "net/netvsp_priv.h"
+#include "net/vswitch_priv.h"
 #include "openvmbus/byteorder.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
@@ -70,6 +71,146 @@ static struct netvsp_chan *netvsp_rss(struct netvsp_nic *nic,
 	return nic->ch[0];
 }
 
+/*
+ * The NICs this thread entered (nic->lock read-held, counted in rx_busy)
+ * and keeps entered until the switch flushes their ports: while the
+ * switch's batch holds its port lock (ovb__vswitch_held), every port this
+ * thread delivered to is flushed before that hold ends, and no port goes
+ * away meanwhile.  So the two locked operations on each side of a frame
+ * are paid once per NIC and batch.  Quiescence: a writer of nic->lock,
+ * netvsp__rx_quiesce and a control message announce themselves in
+ * nic->waiters; a holder sees that at its next frame for the NIC and
+ * lets go, else at the end of its batch (a bounded drain).  A thread
+ * drops its own holds before it waits for any of these
+ * (netvsp__holds_drop), so no thread waits for itself and no two wait
+ * for each other.
+ */
+#define PORT_HOLDS 8
+static __thread struct {
+	unsigned int n;
+	struct netvsp_nic *nic[PORT_HOLDS];
+	uint32_t e[PORT_HOLDS];
+} port_held;
+
+/*
+ * The channels' batch locks (pend_lock) this thread keeps, each of a NIC
+ * it holds: taken with a trylock by the first frame for the channel and
+ * let go with the NIC's hold.  Deadlock rule: a thread never waits for a
+ * pend_lock while it keeps another, so every wait for one goes through
+ * netvsp__pend_lock, which lets the kept ones go first; two threads can
+ * then never wait for each other's.
+ */
+static __thread struct {
+	unsigned int n;
+	struct netvsp_chan *ch[PORT_HOLDS];
+} pend_kept;
+
+static void pend_forget_at(unsigned int i)
+{
+	pend_kept.ch[i] = pend_kept.ch[--pend_kept.n];
+}
+
+void netvsp__pends_drop(void)
+{
+	while (pend_kept.n) {
+		pthread_mutex_unlock(&pend_kept.ch[pend_kept.n - 1]->pend_lock);
+		pend_kept.n--;
+	}
+}
+
+/* Let go the kept batch locks of @nic's channels (its hold ends). */
+static void pends_drop_nic(const struct netvsp_nic *nic)
+{
+	for (unsigned int i = 0; i < pend_kept.n;)
+		if (pend_kept.ch[i]->nic == nic) {
+			pthread_mutex_unlock(&pend_kept.ch[i]->pend_lock);
+			pend_forget_at(i);
+		} else {
+			i++;
+		}
+}
+
+void netvsp__pend_lock(struct netvsp_chan *ch)
+{
+	for (unsigned int i = 0; i < pend_kept.n; i++)
+		if (pend_kept.ch[i] == ch) {
+			pend_forget_at(i); /* ours: locked, now for this use */
+			return;
+		}
+	netvsp__pends_drop();
+	pthread_mutex_lock(&ch->pend_lock);
+}
+
+static void hold_leave(unsigned int i)
+{
+	struct netvsp_nic *nic = port_held.nic[i];
+
+	pends_drop_nic(nic);
+	__atomic_fetch_sub(&nic->rx_busy[port_held.e[i]], 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&nic->lock);
+	port_held.n--;
+	port_held.nic[i] = port_held.nic[port_held.n];
+	port_held.e[i] = port_held.e[port_held.n];
+}
+
+void netvsp__hold_end(struct netvsp_nic *nic)
+{
+	for (unsigned int i = 0; i < port_held.n; i++)
+		if (port_held.nic[i] == nic) {
+			hold_leave(i);
+			return;
+		}
+}
+
+void netvsp__holds_drop(void)
+{
+	netvsp__pends_drop();
+	while (port_held.n)
+		hold_leave(port_held.n - 1);
+}
+
+/*
+ * @ch's batch lock for one frame: kept (true: not to be unlocked) when
+ * this thread holds @ch's NIC, nobody waits for it and it was free or
+ * already ours.  Taken by another thread: wait for it announced in
+ * nic->waiters, so that a keeper lets go at its next frame for the NIC.
+ */
+static bool pend_enter(struct netvsp_chan *ch)
+{
+	struct netvsp_nic *nic = ch->nic;
+	unsigned int i;
+
+	for (i = 0; i < pend_kept.n; i++)
+		if (pend_kept.ch[i] == ch)
+			return true;
+	if (!pthread_mutex_trylock(&ch->pend_lock)) {
+		if (pend_kept.n == PORT_HOLDS ||
+		    __atomic_load_n(&nic->waiters, __ATOMIC_RELAXED))
+			return false;
+		for (i = 0; i < port_held.n; i++)
+			if (port_held.nic[i] == nic) {
+				pend_kept.ch[pend_kept.n++] = ch;
+				return true;
+			}
+		return false;
+	}
+	__atomic_fetch_add(&nic->waiters, 1, __ATOMIC_SEQ_CST);
+	netvsp__pend_lock(ch);
+	__atomic_fetch_sub(&nic->waiters, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+static void pend_leave(struct netvsp_chan *ch, bool kept)
+{
+	if (!kept)
+		pthread_mutex_unlock(&ch->pend_lock);
+}
+
+unsigned int netvsp__holds(void)
+{
+	return port_held.n;
+}
+
 /* One complete frame into its channel's batch; nic->lock read-held. */
 static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
 		       const struct ovb_net_meta *meta)
@@ -79,6 +220,7 @@ static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
 	struct netvsp_chan *ch;
 	uint32_t slot;
 	ssize_t hlen;
+	bool kept;
 	int rc;
 
 	rc = ovb_rndis_meta_to_rx(meta, frame, len, &info);
@@ -93,7 +235,7 @@ static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
 		return (int)hlen;
 	if ((size_t)hlen + len > nic->slot_size)
 		return -EMSGSIZE;
-	pthread_mutex_lock(&ch->pend_lock);
+	kept = pend_enter(ch);
 	rc = netvsp__batch_reserve(nic, ch, 1, &slot, true);
 	if (!rc) {
 		netvsp__batch_add(nic, ch, slot, hdr, (size_t)hlen, frame, len, NULL,
@@ -101,7 +243,7 @@ static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
 		ch->nframes++;
 		ch->pend_bytes += len;
 	}
-	pthread_mutex_unlock(&ch->pend_lock);
+	pend_leave(ch, kept);
 	if (rc) {
 		__atomic_fetch_add(&nic->vsp->no_buffer, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&nic->rx_nobuf, 1, __ATOMIC_RELAXED);
@@ -201,7 +343,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 			    : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
 	if (nfrag < 2 || nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
 		return -E2BIG;
-	pthread_mutex_lock(&ch->pend_lock);
+	netvsp__pend_lock(ch);
 	rc = netvsp__batch_reserve(nic, ch, nfrag, slots, true);
 	if (rc) {
 		pthread_mutex_unlock(&ch->pend_lock);
@@ -248,18 +390,52 @@ static bool rsc_on(const struct netvsp_nic *nic, const struct ovb_net_hdrs *h,
 	return h->ip_version == 6 && (on & NETVSP_RSC_IP6);
 }
 
-/* Enter the delivery side: the epoch count the quiesce waits for. */
-static bool port_enter(struct netvsp_nic *nic, uint32_t *e)
+/* Is the NIC still up for frames?  Read for every frame, held or not. */
+static bool port_up(struct netvsp_nic *nic)
 {
-	pthread_rwlock_rdlock(&nic->lock);
-	*e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
-	__atomic_fetch_add(&nic->rx_busy[*e], 1, __ATOMIC_SEQ_CST);
 	return __atomic_load_n(&nic->rndis_init, __ATOMIC_ACQUIRE) &&
 	       ovb_netvsp_link(nic->vsp) && nic->rx_view.len;
 }
 
-static void port_leave(struct netvsp_nic *nic, uint32_t e)
+/*
+ * Enter the delivery side: nic->lock read-held and the epoch count the
+ * quiesce waits for.  *@held: entered for the batch, not left per frame.
+ */
+static bool port_enter(struct netvsp_nic *nic, uint32_t *e, bool *held)
 {
+	unsigned int i;
+
+	*held = false;
+	if (__atomic_load_n(&nic->port_on, __ATOMIC_ACQUIRE) &&
+	    ovb__vswitch_held(nic->vsp->cfg.sw)) {
+		/* Pairs with netvsp__wrlock's increment. */
+		bool waiter = __atomic_load_n(&nic->waiters, __ATOMIC_RELAXED);
+
+		for (i = 0; i < port_held.n; i++)
+			if (port_held.nic[i] == nic)
+				break;
+		if (i < port_held.n && !waiter) {
+			*held = true;
+			return port_up(nic);
+		}
+		if (i < port_held.n)
+			hold_leave(i); /* someone waits: per frame from now */
+		*held = !waiter && port_held.n < PORT_HOLDS;
+	}
+	pthread_rwlock_rdlock(&nic->lock);
+	*e = __atomic_load_n(&nic->rx_epoch, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&nic->rx_busy[*e], 1, __ATOMIC_SEQ_CST);
+	if (*held) {
+		port_held.nic[port_held.n] = nic;
+		port_held.e[port_held.n++] = *e;
+	}
+	return port_up(nic);
+}
+
+static void port_leave(struct netvsp_nic *nic, uint32_t e, bool held)
+{
+	if (held)
+		return; /* left by netvsp__flush */
 	__atomic_fetch_sub(&nic->rx_busy[e], 1, __ATOMIC_SEQ_CST);
 	pthread_rwlock_unlock(&nic->lock);
 }
@@ -271,9 +447,10 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	struct netvsp_nic *nic = ctx;
 	struct ovb_net_hdrs h;
 	int rc = -ENETDOWN;
-	uint32_t e;
+	uint32_t e = 0;
+	bool held;
 
-	if (!port_enter(nic, &e) || len < 14)
+	if (!port_enter(nic, &e, &held) || len < 14)
 		goto out;
 	rc = 0;
 	if (!netvsp_filter(nic, frame))
@@ -290,7 +467,7 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 	if (rc == -E2BIG)
 		rc = deliver_segments(nic, frame, len, meta);
 out:
-	port_leave(nic, e);
+	port_leave(nic, e, held);
 	return rc;
 }
 
@@ -325,13 +502,14 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 	struct netvsp_nic *nic = ctx;
 	struct ovb_net_hdrs h;
 	int rc = -ENETDOWN;
-	uint32_t e;
+	uint32_t e = 0;
+	bool held;
 
 	/* Parsed within @hdr: every header must lie in it, and end it. */
 	if (!meta->gso_type || hlen < 14 || ovb_offload_parse(hdr, hlen, &h) ||
 	    !h.l4_off || h.payload_off != hlen)
 		return port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
-	if (!port_enter(nic, &e))
+	if (!port_enter(nic, &e, &held))
 		goto out;
 	rc = 0;
 	if (!netvsp_filter(nic, hdr))
@@ -340,7 +518,7 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 	if (rsc_on(nic, &h, meta))
 		rc = deliver_rsc(nic, hdr, rest, hlen + rest_len, meta, &h);
 out:
-	port_leave(nic, e);
+	port_leave(nic, e, held);
 	if (rc == -E2BIG)
 		rc = port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
 	return rc;

@@ -155,6 +155,13 @@ struct netvsp_nic {
 	 */
 	_Alignas(64) uint32_t rx_epoch;
 	uint32_t rx_busy[2];
+	/*
+	 * Threads waiting for this NIC's write lock, its quiesce or a
+	 * channel's batch lock (a control message): a thread that keeps
+	 * the NIC across its switch batch lets go at its next frame for it
+	 * and starts no new hold meanwhile (netvsp_port.c).
+	 */
+	uint32_t waiters;
 	_Alignas(64) uint8_t mcast[NETVSP_MAX_MCAST][6];
 	uint32_t nmcast;
 	bool link_reported;              /* the state last indicated */
@@ -214,6 +221,41 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 		     const struct ovb_net_meta *meta);
 uint32_t netvsp__slot_size(uint32_t mtu);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
+/*
+ * The NICs the calling thread keeps entered across a switch batch
+ * (netvsp_port.c): netvsp__hold_end leaves @nic (its port's flush),
+ * netvsp__holds_drop leaves them all (before the thread waits for a
+ * NIC's write lock or a quiesce), netvsp__holds counts them (tests).
+ */
+void netvsp__hold_end(struct netvsp_nic *nic);
+void netvsp__holds_drop(void);
+/*
+ * ch->pend_lock for a use that does not keep it (flushes, control
+ * messages, the quiesce, RSC frames): the calling thread's kept batch
+ * locks (netvsp_port.c) go first, or @ch's is taken over if it is one
+ * of them.  Unlock with pthread_mutex_unlock.  netvsp__pends_drop lets
+ * every kept one go.
+ */
+void netvsp__pend_lock(struct netvsp_chan *ch);
+void netvsp__pends_drop(void);
+unsigned int netvsp__holds(void);
+/*
+ * nic->lock write-locked: the thread's own holds dropped first, and the
+ * writer announced in nic->waiters, so that holders let go at their next
+ * frame and no new hold starts until it is done.
+ */
+static inline void netvsp__wrlock(struct netvsp_nic *nic)
+{
+	netvsp__holds_drop();
+	__atomic_fetch_add(&nic->waiters, 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_wrlock(&nic->lock);
+}
+
+static inline void netvsp__wrunlock(struct netvsp_nic *nic)
+{
+	pthread_rwlock_unlock(&nic->lock);
+	__atomic_fetch_sub(&nic->waiters, 1, __ATOMIC_RELAXED);
+}
 
 /* The section size for a send buffer of @len bytes (>= NETVSP_SEND_SECTION). */
 static inline uint32_t netvsp__send_section(size_t len)

@@ -10,6 +10,15 @@
  *    re-enter ovb_vswitch_input): read-held across a whole input, written
  *    by port add/remove.  Reader preference means a callback's nested read
  *    never waits behind a queued writer.
+ *  - Inside a batch (ovb_vswitch_batch_begin) the read lock is taken by
+ *    the batch's first input and held until the batch ends: one lock
+ *    round trip per batch, not per frame.  A writer announces itself in
+ *    @writers before it waits; a holder looks at @writers (a plain load)
+ *    at the start of each outer input and, seeing one, flushes what it
+ *    owes the ports and lets go, and takes the lock per input for the
+ *    rest of its batch.  So a port removal waits for at most one input
+ *    of each holder, or the end of its batch, whichever comes first.  A
+ *    thread that holds the lock and changes ports itself lets go first.
  *  - The FDB (vswitch_fdb.c) is looked up without locks; learning a new or
  *    moved MAC takes its mutex.  Lock order: ports_lock, then the FDB's.
  *  - Counters are relaxed atomics: exact totals, no ordering.  Inside a
@@ -29,34 +38,12 @@
 
 #include "net/offload_priv.h"
 #include "net/vswitch_fdb.h"
+#include "net/vswitch_impl.h"
+#include "net/vswitch_priv.h"
 #include "openvmbus/log.h"
 #include "openvmbus/vswitch.h"
 
-#define VSW_DEFAULT_AGING_MS 300000u
-#define VSW_DEFAULT_FDB 4096u
 #define VSW_PENDING (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM)
-
-struct vsw_port {
-	bool used;
-	uint8_t idx;
-	uint32_t gen;            /* bumped by each port_add of this slot */
-	uint32_t caps;
-	ovb_vswitch_tx_fn *tx;
-	ovb_vswitch_txv_fn *txv;
-	ovb_vswitch_flush_fn *flush;
-	void *ctx;
-	char name[32];
-	_Atomic uint64_t rx_packets, rx_bytes, rx_drops, floods;
-	_Atomic uint64_t tx_packets, tx_bytes, tx_drops;
-};
-
-struct ovb_vswitch {
-	pthread_rwlock_t ports_lock;
-	struct vsw_port ports[OVB_VSWITCH_MAX_PORTS];
-	struct ovb__vswitch_fdb fdb;
-	ovb_vswitch_clock_fn *clock;
-	void *clock_ctx;
-};
 
 /* A software-prepared variant of the input frame, built on first use. */
 struct vsw_view {
@@ -119,6 +106,15 @@ static __thread struct {
 	uint64_t rx_n, tx_n, rx_b, tx_b;
 	uint32_t in_gen, out_gen;
 	bool defer;
+	/*
+	 * @held: this batch holds ports_lock's read side between inputs
+	 * (locking contract above).  @nohold: a writer was seen; the rest of
+	 * the batch locks per input.  @inputs: inputs running on the thread
+	 * (a transmit callback's nested input makes 2); only an outer one
+	 * may let the hold go.
+	 */
+	bool held, nohold;
+	unsigned int inputs;
 } vsw_batch;
 
 _Static_assert(OVB_VSWITCH_MAX_PORTS <= 64, "touched is one u64");
@@ -128,24 +124,10 @@ static void vsw_add(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-/*
- * Every input reads the clock once, for learning and for the entry ages.
- * CLOCK_MONOTONIC_COARSE is the tick the kernel last stored (its
- * resolution is a few milliseconds, far below the seconds MAC entries
- * live), read without the TSC: perf on bench/net showed the precise
- * clock taking a fifth of the host worker's time at 64-byte rates.
- */
-static uint64_t vsw_monotonic_ms(void *ctx)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void vsw_view_free(struct vsw_view *v)
 {
-	free(v->buf);
+	if (v->buf) /* mostly none: four calls of free(NULL) cost 4 ns */
+		free(v->buf);
 }
 
 /* The frame with its out-of-band VLAN tag inserted. */
@@ -390,12 +372,81 @@ static void vsw_flush(struct ovb_vswitch *sw)
 	}
 }
 
+/*
+ * Let the batch's hold on ports_lock go: what the batch owes the ports
+ * (counts, flushes) first, while the ports it names are still there.
+ */
+static void vsw_release(struct ovb_vswitch *sw)
+{
+	if (!vsw_batch.held)
+		return;
+	vsw_fold(sw);
+	vsw_flush(sw);
+	vsw_batch.held = false;
+	pthread_rwlock_unlock(&sw->ports_lock);
+}
+
+/* Read-lock ports_lock for one input (locking contract at the top). */
+static void vsw_lock(struct ovb_vswitch *sw)
+{
+	bool batch = vsw_batch.depth && vsw_batch.sw == sw;
+
+	if (vsw_batch.held && batch) {
+		/* Pairs with vsw_wrlock's increment: seen by the next input. */
+		if (vsw_batch.inputs ||
+		    !__atomic_load_n(&sw->writers, __ATOMIC_RELAXED))
+			return;
+		vsw_release(sw);
+		vsw_batch.nohold = true;
+	}
+	pthread_rwlock_rdlock(&sw->ports_lock);
+	if (batch && !vsw_batch.nohold && !vsw_batch.inputs && !vsw_batch.held) {
+		if (!__atomic_load_n(&sw->writers, __ATOMIC_RELAXED))
+			vsw_batch.held = true;
+		else
+			vsw_batch.nohold = true;
+	}
+}
+
+static void vsw_unlock(struct ovb_vswitch *sw)
+{
+	if (!vsw_batch.held || vsw_batch.sw != sw)
+		pthread_rwlock_unlock(&sw->ports_lock);
+}
+
+/*
+ * Write-lock ports_lock for a port change: a hold of this thread's batch
+ * goes first (it would wait for itself), and holders elsewhere see
+ * @writers and let go at their next input.
+ */
+void ovb__vswitch_wrlock(struct ovb_vswitch *sw)
+{
+	if (vsw_batch.held && vsw_batch.sw == sw && !vsw_batch.inputs) {
+		vsw_release(sw);
+		vsw_batch.nohold = true;
+	}
+	__atomic_fetch_add(&sw->writers, 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_wrlock(&sw->ports_lock);
+}
+
+void ovb__vswitch_wrunlock(struct ovb_vswitch *sw)
+{
+	pthread_rwlock_unlock(&sw->ports_lock);
+	__atomic_fetch_sub(&sw->writers, 1, __ATOMIC_RELAXED);
+}
+
+bool ovb__vswitch_held(const struct ovb_vswitch *sw)
+{
+	return vsw_batch.held && vsw_batch.sw == sw;
+}
+
 void ovb_vswitch_batch_begin(struct ovb_vswitch *sw)
 {
 	if (!sw)
 		return;
 	if (!vsw_batch.depth++) {
 		vsw_batch.sw = sw;
+		vsw_batch.nohold = false;
 		vsw_batch.gen = 0;
 		vsw_batch.rx_n = vsw_batch.rx_b = 0;
 		vsw_batch.tx_n = vsw_batch.tx_b = 0;
@@ -406,8 +457,10 @@ void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
 {
 	if (!sw || !vsw_batch.depth || --vsw_batch.depth)
 		return;
-	if ((vsw_batch.touched || vsw_batch.rx_n || vsw_batch.tx_n) &&
-	    vsw_batch.sw == sw) {
+	if (vsw_batch.held && vsw_batch.sw == sw) {
+		vsw_release(sw);
+	} else if ((vsw_batch.touched || vsw_batch.rx_n || vsw_batch.tx_n) &&
+		   vsw_batch.sw == sw) {
 		pthread_rwlock_rdlock(&sw->ports_lock);
 		vsw_fold(sw);
 		vsw_flush(sw);
@@ -416,38 +469,6 @@ void ovb_vswitch_batch_end(struct ovb_vswitch *sw)
 	vsw_batch.touched = 0;
 	vsw_batch.sw = NULL;
 	vsw_batch.gen = 0;
-}
-
-int ovb_vswitch_port_set_flush(struct ovb_vswitch *sw, unsigned int port,
-			       ovb_vswitch_flush_fn *flush)
-{
-	int rc = -ENODEV;
-
-	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	pthread_rwlock_wrlock(&sw->ports_lock);
-	if (sw->ports[port].used) {
-		sw->ports[port].flush = flush;
-		rc = 0;
-	}
-	pthread_rwlock_unlock(&sw->ports_lock);
-	return rc;
-}
-
-int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
-			     ovb_vswitch_txv_fn *txv)
-{
-	int rc = -ENODEV;
-
-	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	pthread_rwlock_wrlock(&sw->ports_lock);
-	if (sw->ports[port].used) {
-		sw->ports[port].txv = txv;
-		rc = 0;
-	}
-	pthread_rwlock_unlock(&sw->ports_lock);
-	return rc;
 }
 
 /*
@@ -491,10 +512,10 @@ static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
 	x->joined.built = false;
 	x->tagged.buf = x->csum[0].buf = x->csum[1].buf = NULL;
 	x->joined.buf = NULL;
-	pthread_rwlock_rdlock(&sw->ports_lock);
+	vsw_lock(sw);
 	in = &sw->ports[port];
 	if (!in->used) {
-		pthread_rwlock_unlock(&sw->ports_lock);
+		vsw_unlock(sw);
 		return -ENODEV;
 	}
 	if (!f || head_len < 14 || (f[6] & 1) ||
@@ -502,9 +523,10 @@ static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
 		vsw_add(&in->rx_packets, 1);
 		vsw_add(&in->rx_bytes, x->len);
 		vsw_add(&in->rx_drops, 1);
-		pthread_rwlock_unlock(&sw->ports_lock);
+		vsw_unlock(sw);
 		return -EBADMSG;
 	}
+	vsw_batch.inputs++;
 	if (vsw_batch.depth && vsw_batch.sw == sw) {
 		/* Batching here: the batch's last forward may hold. */
 		uint64_t src = ovb__vswitch_fdb_mac(f + 6);
@@ -548,7 +570,8 @@ static int vsw_input_one(struct ovb_vswitch *sw, unsigned int port,
 		vsw_flush(sw);
 		vsw_batch.touched = owed;
 	}
-	pthread_rwlock_unlock(&sw->ports_lock);
+	vsw_batch.inputs--;
+	vsw_unlock(sw);
 	vsw_view_free(&x->joined);
 	vsw_view_free(&x->tagged);
 	vsw_view_free(&x->csum[0]);
@@ -598,142 +621,4 @@ int ovb_vswitch_input_split(struct ovb_vswitch *sw, unsigned int port,
 	x.len = hlen + rest_len;
 	x.meta = meta ? meta : &plain;
 	return vsw_input(sw, port, &x, hlen);
-}
-
-int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,
-		       struct ovb_vswitch **out)
-{
-	static const struct ovb_vswitch_config defaults;
-	pthread_rwlockattr_t attr;
-	struct ovb_vswitch *sw;
-	int rc;
-
-	if (!out)
-		return -EINVAL;
-	if (!cfg)
-		cfg = &defaults;
-	sw = calloc(1, sizeof(*sw));
-	if (!sw)
-		return -ENOMEM;
-	rc = ovb__vswitch_fdb_init(&sw->fdb, cfg->fdb_entries ?
-					     cfg->fdb_entries : VSW_DEFAULT_FDB,
-				   cfg->aging_ms ? cfg->aging_ms :
-						   VSW_DEFAULT_AGING_MS);
-	if (rc) {
-		free(sw);
-		return rc;
-	}
-	sw->clock = cfg->clock ? cfg->clock : vsw_monotonic_ms;
-	sw->clock_ctx = cfg->clock_ctx;
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
-	pthread_rwlock_init(&sw->ports_lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
-	*out = sw;
-	return 0;
-}
-
-void ovb_vswitch_destroy(struct ovb_vswitch *sw)
-{
-	if (!sw)
-		return;
-	pthread_rwlock_destroy(&sw->ports_lock);
-	ovb__vswitch_fdb_fini(&sw->fdb);
-	free(sw);
-}
-
-static void vsw_port_reset(struct vsw_port *p)
-{
-	_Atomic uint64_t *c[] = { &p->rx_packets, &p->rx_bytes, &p->rx_drops,
-				  &p->floods, &p->tx_packets, &p->tx_bytes,
-				  &p->tx_drops };
-
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		atomic_store_explicit(c[i], 0, memory_order_relaxed);
-}
-
-int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
-			 uint32_t caps, ovb_vswitch_tx_fn *tx, void *ctx,
-			 unsigned int *port)
-{
-	int rc = -ENOSPC;
-
-	if (!sw || !tx || !port)
-		return -EINVAL;
-	pthread_rwlock_wrlock(&sw->ports_lock);
-	for (unsigned int i = 0; i < OVB_VSWITCH_MAX_PORTS; i++) {
-		struct vsw_port *p = &sw->ports[i];
-
-		if (p->used)
-			continue;
-		vsw_port_reset(p);
-		p->gen++;
-		p->caps = caps;
-		p->tx = tx;
-		p->flush = NULL;
-		p->idx = (uint8_t)i;
-		p->ctx = ctx;
-		snprintf(p->name, sizeof(p->name), "%s", name ? name : "?");
-		p->used = true;
-		*port = i;
-		rc = 0;
-		break;
-	}
-	pthread_rwlock_unlock(&sw->ports_lock);
-	return rc;
-}
-
-int ovb_vswitch_port_remove(struct ovb_vswitch *sw, unsigned int port)
-{
-	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	pthread_rwlock_wrlock(&sw->ports_lock);
-	if (!sw->ports[port].used) {
-		pthread_rwlock_unlock(&sw->ports_lock);
-		return -ENODEV;
-	}
-	sw->ports[port].used = false;
-	ovb__vswitch_fdb_flush_port(&sw->fdb, port);
-	pthread_rwlock_unlock(&sw->ports_lock);
-	return 0;
-}
-
-int ovb_vswitch_port_stats(struct ovb_vswitch *sw, unsigned int port,
-			   struct ovb_vswitch_port_stats *st)
-{
-	struct vsw_port *p;
-
-	if (!sw || !st || port >= OVB_VSWITCH_MAX_PORTS)
-		return -ENODEV;
-	pthread_rwlock_rdlock(&sw->ports_lock);
-	p = &sw->ports[port];
-	if (!p->used) {
-		pthread_rwlock_unlock(&sw->ports_lock);
-		return -ENODEV;
-	}
-	st->rx_packets = atomic_load(&p->rx_packets);
-	st->rx_bytes = atomic_load(&p->rx_bytes);
-	st->rx_drops = atomic_load(&p->rx_drops);
-	st->floods = atomic_load(&p->floods);
-	st->tx_packets = atomic_load(&p->tx_packets);
-	st->tx_bytes = atomic_load(&p->tx_bytes);
-	st->tx_drops = atomic_load(&p->tx_drops);
-	pthread_rwlock_unlock(&sw->ports_lock);
-	return 0;
-}
-
-int ovb_vswitch_lookup(struct ovb_vswitch *sw, const uint8_t mac[6],
-		       unsigned int *port)
-{
-	if (!sw || !mac || !port)
-		return -ENOENT;
-	return ovb__vswitch_fdb_lookup(&sw->fdb, ovb__vswitch_fdb_mac(mac),
-				       sw->clock(sw->clock_ctx), port);
-}
-
-unsigned int ovb_vswitch_age(struct ovb_vswitch *sw)
-{
-	if (!sw)
-		return 0;
-	return ovb__vswitch_fdb_age(&sw->fdb, sw->clock(sw->clock_ctx));
 }

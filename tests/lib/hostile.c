@@ -351,6 +351,11 @@ int hring_inject(struct ovb_chan *chan, bool out, const void *pkt,
 	return ovb_ring_write(&r, &iov, 1, &signal);
 }
 
+void hring_signal(struct ovb_chan *chan)
+{
+	ovb__chan_signal_peer(chan);
+}
+
 /* ---- the hostile-guest fixture ------------------------------------------------ */
 
 static void *pinger_main(void *arg)

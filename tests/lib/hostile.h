@@ -124,6 +124,8 @@ void hring_quiesce(struct ovb_chan *chan, bool out);
  */
 int hring_inject(struct ovb_chan *chan, bool out, const void *pkt,
 		 size_t len);
+/** Signal @chan's peer, as a write that made its ring non-empty would. */
+void hring_signal(struct ovb_chan *chan);
 
 /* ---- the hostile-guest fixture ------------------------------------------- */
 
