@@ -55,7 +55,7 @@ labels() {
 
 # Trace target $1 on file $2; $3: "tid=label,..." of its threads.
 trace() {
-	local name=$1 file=$2 lab=$3 loop dev fpid perfpid
+	local name=$1 file=$2 lab=$3 loop dev fpid perfpid vmpid
 	loop=$(losetup -f --show --direct-io=on "$file") || { echo "$name: losetup failed"; return; }
 	loops+=("$loop")
 	dev=$(lsblk -dno MAJ:MIN "$loop" | tr -d ' ')
@@ -68,6 +68,7 @@ trace() {
 		--output-format=json >"$out/$name.fio.json" 2>/dev/null &
 	fpid=$!
 	vmstat 1 "$SECS" >"$out/$name.vmstat" &
+	vmpid=$!
 	sleep 1
 	perf record -q -a -k CLOCK_MONOTONIC -o "$out/$name.data" \
 		-e sched:sched_switch -e sched:sched_wakeup \
@@ -75,8 +76,7 @@ trace() {
 		-e fuse:fuse_request_send -e fuse:fuse_request_end \
 		-- sleep 1 2>"$out/$name.perf.log" &
 	perfpid=$!
-	wait "$fpid" "$perfpid"
-	wait
+	wait "$fpid" "$perfpid" "$vmpid"
 	losetup -d "$loop"; loops=("${loops[@]/$loop}")
 	perf script -i "$out/$name.data" -F cpu,tid,time,event,trace \
 		>"$out/$name.txt" 2>/dev/null
@@ -122,7 +122,7 @@ if wanted pt; then
 		# libfuse starts its workers on demand: label them after a warm-up.
 		dd if="$mnt/disk.img" of=/dev/null bs=4k count=64 iflag=direct status=none
 		trace pt "$mnt/disk.img" "$(labels pt "$ppid")"
-		umount "$mnt"; kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+		umount "$mnt"; kill -TERM "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null
 	else
 		echo "pt: skipped: passthrough_ll did not build (libfuse3-dev)"
 	fi
