@@ -568,10 +568,11 @@ static void fu_queue_ready(struct fu_queue *q, bool ok)
  * Run on the CPU whose requests this queue gets (--fuse-pin; best
  * effort).  The kernel queues a request on the queue of the CPU that
  * issued it and wakes the queue's thread from there.  Not the default:
- * a pinned thread cannot leave a CPU that other work holds, which cost
- * 1.5-3x at QD32 on a loaded machine (docs/fuse.md, "QD32: requests
- * behind a busy CPU").  A CPU outside the process's allowed set
- * (taskset, cpusets) is left alone.
+ * a pinned thread cannot leave a CPU that other work holds, and on a
+ * loaded machine it lost three pairs of three at QD32 in one run and
+ * split in another (docs/fuse.md, "QD32: requests behind a busy CPU").
+ * A CPU outside the process's allowed set (taskset, cpusets) is left
+ * alone.
  */
 static void fu_pin(struct fu_queue *q)
 {
