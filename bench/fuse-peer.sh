@@ -23,6 +23,9 @@
 #  - uring-poll:      --storage-poll on the guest and --poll on the host
 #  - uring-nospin:    uring with --fuse-spin 0 (queues always sleep)
 #  - uring-pin:       uring with --fuse-pin (queue threads on their CPUs)
+#  - uring-chunk:     uring with the host's --disk-answer-every 8 (a
+#                     drain's answers go out every 8 SRBs, not at its
+#                     end; FUSE_PEER_ANSWER_EVERY=N for another N)
 #  - before:          uring with another build's vmbus (FUSE_PEER_BEFORE),
 #                     for before/after rows in the same run
 #  - libfuse:         ours with --fuse-uring=off
@@ -51,7 +54,8 @@
 #   FUSE_PEER_ROWS=a,b     only rows whose name contains a or b
 #                          (randread-4k-qd1, qd1, 128k ...)
 #   FUSE_PEER_ONLY=a,b     only these targets (default: all but
-#                          uring-nospin, uring-pin and before)
+#                          uring-nospin, uring-pin, uring-chunk and
+#                          before)
 #   FUSE_PEER_REPEAT=n     run the targets n times, alternating (default
 #                          1); the table shows medians, the JSON every run
 #   FUSE_PEER_BEFORE=PATH  a vmbus binary for the `before` target
@@ -281,6 +285,7 @@ for pass in $(seq "$REPEAT"); do
 	ours uring-nospin -- --fuse-uring=on --fuse-spin 0
 	ours uring-hspin --disk-spin "${FUSE_PEER_DISK_SPIN:-200}" -- --fuse-uring=on
 	ours uring-pin -- --fuse-uring=on --fuse-pin
+	ours uring-chunk --disk-answer-every "${FUSE_PEER_ANSWER_EVERY:-8}" -- --fuse-uring=on
 	[ -n "$BEFORE" ] && BIN=$BEFORE ours before -- --fuse-uring=on
 	ours libfuse -- --fuse-uring=off
 	passthrough
@@ -303,7 +308,7 @@ names = {"uring": "uring", "uring-sleep": "uring-sleep",
          "uring-hostpoll": "uring+hpoll",
          "uring-poll": "uring-poll", "uring-nospin": "uring-nospin",
          "uring-hspin": "uring+hspin",
-         "uring-pin": "uring-pin",
+         "uring-pin": "uring-pin", "uring-chunk": "uring-chunk",
          "before": "before", "libfuse": "libfuse", "pt": "pt_ll",
          "qsd": "qsd", "engine": "fio-engine", "copy": "copy"}
 what = {"uring": "ours, FUSE over io_uring (defaults)",
@@ -314,13 +319,15 @@ what = {"uring": "ours, FUSE over io_uring (defaults)",
         "uring-hspin": "ours, host --disk-spin %s"
                          % os.environ.get("FUSE_PEER_DISK_SPIN", "200"),
         "uring-pin": "ours, --fuse-pin",
+        "uring-chunk": "ours, host --disk-answer-every %s"
+                         % os.environ.get("FUSE_PEER_ANSWER_EVERY", "8"),
         "before": "ours, " + (os.environ.get("FUSE_PEER_BEFORE") or "before"),
         "libfuse": "ours over libfuse", "pt": "libfuse's passthrough_ll",
         "qsd": "qemu-storage-daemon's FUSE export",
         "engine": "fio engine (no FUSE, no loop)",
         "copy": "one kernel copy alone (fio psync on tmpfs, QD1)"}
 ours = ["uring", "uring-sleep", "uring-hostpoll", "uring-poll", "uring-nospin",
-        "uring-hspin", "uring-pin"]
+        "uring-hspin", "uring-pin", "uring-chunk"]
 order = [t for t in names if t != "copy" and any(t in v for v in runs.values())]
 def val(w, t):
     v = runs.get(w, {}).get(t)

@@ -94,6 +94,7 @@ static struct {
 	unsigned int subchannels;
 	unsigned int poll_us;   /* 0: no polling rows */
 	const char *disk_spin;  /* interrupt host's --disk-spin (NULL: its default) */
+	const char *answer_every; /* both hosts' --disk-answer-every (NULL: none) */
 	char vmbus[PATH_MAX], engine[PATH_MAX];
 } opt = { .seconds = 2.0, .size = 1ull << 30, .subchannels = 0,
 	  .poll_us = 50 };
@@ -119,20 +120,24 @@ static pid_t host_start(const struct target *t, const char *sock,
 	pid = fork();
 	if (pid == 0) {
 		/* OVB_BENCH_DISPATCH=caller: the host on its one link thread. */
-		const char *threads = host_threads();
+		const char *av[16] = { opt.vmbus, "host", "--socket", sock,
+				       "--threads", host_threads(), "--echo",
+				       "0", "--disk", disk };
+		int n = 10;
 
-		if (poll_us)
-			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
-			      "--threads", threads, "--echo", "0", "--disk",
-			      disk, "--poll", poll, (char *)NULL);
-		else if (opt.disk_spin)
-			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
-			      "--threads", threads, "--echo", "0", "--disk",
-			      disk, "--disk-spin", opt.disk_spin, (char *)NULL);
-		else
-			execl(opt.vmbus, opt.vmbus, "host", "--socket", sock,
-			      "--threads", threads, "--echo", "0", "--disk",
-			      disk, (char *)NULL);
+		if (poll_us) {
+			av[n++] = "--poll";
+			av[n++] = poll;
+		} else if (opt.disk_spin) {
+			av[n++] = "--disk-spin";
+			av[n++] = opt.disk_spin;
+		}
+		if (opt.answer_every) {
+			av[n++] = "--disk-answer-every";
+			av[n++] = opt.answer_every;
+		}
+		av[n] = NULL;
+		execv(opt.vmbus, (char *const *)av);
 		fprintf(stderr, "bench/storage: %s: %s\n", opt.vmbus,
 			strerror(errno));
 		_exit(127);
@@ -583,6 +588,7 @@ static int parse_args(int argc, char **argv, const char **json)
 		{ "subchannels", required_argument, NULL, 'c' },
 		{ "poll", required_argument, NULL, 'p' },
 		{ "disk-spin", required_argument, NULL, 'S' },
+		{ "answer-every", required_argument, NULL, 'A' },
 		{ 0 },
 	};
 	int c;
@@ -595,6 +601,7 @@ static int parse_args(int argc, char **argv, const char **json)
 		case 'c': opt.subchannels = (unsigned)atoi(optarg); break;
 		case 'p': opt.poll_us = (unsigned)atoi(optarg); break;
 		case 'S': opt.disk_spin = optarg; break;
+		case 'A': opt.answer_every = optarg; break;
 		case 's':
 			if (!parse_size(optarg, &opt.size))
 				break;
@@ -615,7 +622,9 @@ usage:
 			"       [--target tmpfs|disk] [--subchannels 0..8] "
 			"[--poll US (0: no polling rows)]\n"
 			"       [--disk-spin stream|0|US (the interrupt host's; "
-			"default: vmbus host's)]\n");
+			"default: vmbus host's)]\n"
+			"       [--answer-every N (both hosts' "
+			"--disk-answer-every)]\n");
 	return -1;
 }
 
@@ -680,6 +689,9 @@ int main(int argc, char **argv)
 	printf("interrupt host: --disk-spin %s\n",
 	       opt.disk_spin ? opt.disk_spin
 			     : "(vmbus host's default: stream)");
+	if (opt.answer_every)
+		printf("both hosts: --disk-answer-every %s\n",
+		       opt.answer_every);
 	print_table(rows, nrows);
 	print_goals(rows, nrows);
 	if (write_json(json, rows, nrows))

@@ -21,7 +21,8 @@
 #define DISK_MAX 64
 #define DISK_MAX_IDE 4
 
-enum { OPT_DISK = PLUGIN_OPT_BASE(2), OPT_SCSI, OPT_POLL, OPT_DISK_SPIN };
+enum { OPT_DISK = PLUGIN_OPT_BASE(2), OPT_SCSI, OPT_POLL, OPT_DISK_SPIN,
+       OPT_DISK_ANSWER };
 
 #define DISK_MAX_POLL_US 1000000u
 
@@ -31,6 +32,7 @@ static bool disk_want_scsi;
 static uint32_t disk_poll_us;
 static uint32_t disk_spin_us; /* storvsp cfg.spin_us: 0 none */
 static bool disk_stream = true; /* storvsp cfg.stream_spin */
+static unsigned int disk_answer_every; /* storvsp cfg.answer_every */
 static struct ovb_storvsp *disk_scsi;
 static struct ovb_storvsp *disk_ide[DISK_MAX_IDE];
 static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -40,6 +42,7 @@ static const struct option disk_opts[] = {
 	{ "scsi", no_argument, NULL, OPT_SCSI },
 	{ "poll", required_argument, NULL, OPT_POLL },
 	{ "disk-spin", required_argument, NULL, OPT_DISK_SPIN },
+	{ "disk-answer-every", required_argument, NULL, OPT_DISK_ANSWER },
 	{ 0 },
 };
 
@@ -49,6 +52,18 @@ static int disk_option(int code, const char *arg)
 
 	if (code == OPT_SCSI) {
 		disk_want_scsi = true;
+		return 0;
+	}
+	if (code == OPT_DISK_ANSWER) {
+		char *end;
+		unsigned long v = strtoul(arg, &end, 10);
+
+		if (*end || !*arg || *arg == '-' || v > 1024) {
+			fprintf(stderr, "vmbus host: --disk-answer-every wants "
+					"0..1024 SRBs, not '%s'\n", arg);
+			return 2;
+		}
+		disk_answer_every = (unsigned int)v;
 		return 0;
 	}
 	if (code == OPT_DISK_SPIN && !strcmp(arg, "stream")) {
@@ -195,7 +210,9 @@ static int disk_start(struct ovb_server *srv, struct control *ctl)
 		struct ovb_storvsp_cfg cfg = { .name = "storvsp0",
 					       .poll_us = disk_poll_us,
 					       .spin_us = disk_spin_us,
-					       .stream_spin = disk_stream };
+					       .stream_spin = disk_stream,
+					       .answer_every =
+						       disk_answer_every };
 		struct ovb_storvsp **c = spec->ide ? &disk_ide[ide] : &disk_scsi;
 		char name[32];
 
@@ -337,7 +354,12 @@ const struct host_plugin host_plugin_disk = {
 		"within US.\n"
 		"                      stream is not used on a controller whose "
 		"disks are all\n"
-		"                      nbd or rbd (their server needs the CPU)\n",
+		"                      nbd or rbd (their server needs the CPU)\n"
+		"  --disk-answer-every N\n"
+		"                      a drain's SRBs go to the backend and "
+		"their answers to\n"
+		"                      the guest every N SRBs, not once at its "
+		"end (default 0)\n",
 	.option = disk_option,
 	.start = disk_start,
 	.stop = disk_stop,

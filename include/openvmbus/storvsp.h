@@ -79,6 +79,14 @@ struct ovb_storvsp_cfg {
 	 * ovb_blk's remote: NBD, RBD), whose answers need the server's CPU.
 	 */
 	bool stream_spin;
+	/**
+	 * A drain hands its SRBs to the backends, and their answers to the
+	 * guest, every this many SRBs instead of once at its end, so that
+	 * the guest starts on the first answers while the worker does the
+	 * rest (the QD32 convoy of docs/fuse.md).  0: once per drain (the
+	 * default: one backend batch and one answer batch per drain).
+	 */
+	unsigned int answer_every;
 };
 
 /** Counters (monotonic) over every partition and channel. */

@@ -93,6 +93,7 @@ struct fu_queue {
 	unsigned int spin_misses;    /* spins in a row that met nothing */
 	unsigned int spin_pause;     /* rounds left without a spin */
 	uint64_t spin_hits, spin_miss_total;
+	uint64_t reqs, reqs_away;     /* requests; taken on another CPU */
 };
 
 struct fu_ring {
@@ -336,6 +337,9 @@ static void fu_request(struct fu_queue *q, struct fu_ent *e)
 	uint32_t payload_sz = e->hdr.ring_ent_in_out.payload_sz;
 
 	memcpy(&ih, e->hdr.in_out, sizeof(ih));
+	/* Taken away from the CPU it was queued on (docs/fuse.md, QD32). */
+	q->reqs++;
+	q->reqs_away += (unsigned int)sched_getcpu() != q->qid;
 	if (payload_sz > FU_MAX_WRITE) {
 		fu_commit(q, e, -EINVAL, 0);
 		return;
@@ -560,7 +564,16 @@ static void fu_queue_ready(struct fu_queue *q, bool ok)
 	pthread_mutex_unlock(&q->r->lock);
 }
 
-/* Run on the CPU whose requests this queue gets (best effort). */
+/*
+ * Run on the CPU whose requests this queue gets (--fuse-pin; best
+ * effort).  The kernel queues a request on the queue of the CPU that
+ * issued it and wakes the queue's thread from there.  Not the default:
+ * a pinned thread cannot leave a CPU that other work holds, and on a
+ * loaded machine it lost three pairs of three at QD32 in one run and
+ * split in another (docs/fuse.md, "QD32: requests behind a busy CPU").
+ * A CPU outside the process's allowed set (taskset, cpusets) is left
+ * alone.
+ */
 static void fu_pin(struct fu_queue *q)
 {
 	cpu_set_t set;
@@ -568,6 +581,12 @@ static void fu_pin(struct fu_queue *q)
 
 	if (q->qid >= CPU_SETSIZE)
 		return;
+	if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set) == 0 &&
+	    !CPU_ISSET(q->qid, &set)) {
+		ovb_dbg("fuse: queue %u: CPU %u not allowed, not pinned",
+			q->qid, q->qid);
+		return;
+	}
 	CPU_ZERO(&set);
 	CPU_SET(q->qid, &set);
 	rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
@@ -580,7 +599,10 @@ static void *fu_queue_main(void *arg)
 {
 	struct fu_queue *q = arg;
 	bool alive, efd = false;
+	char name[16];
 
+	snprintf(name, sizeof(name), "ovb-fuseq%u", q->qid);
+	pthread_setname_np(pthread_self(), name);
 	if (q->r->pin)
 		fu_pin(q);
 	q->spin_budget = q->r->spin_us;
@@ -622,6 +644,10 @@ static void *fu_queue_main(void *arg)
 		alive = fu_cqes(q, &efd);
 	}
 	fu_unpoll(q);
+	if (q->reqs)
+		ovb_dbg("fuse: queue %u: %llu requests, %llu of them taken on "
+			"another CPU", q->qid, (unsigned long long)q->reqs,
+			(unsigned long long)q->reqs_away);
 	if (q->spin_hits + q->spin_miss_total)
 		ovb_dbg("fuse: queue %u: spins met %llu completions, missed "
 			  "%llu", q->qid, (unsigned long long)q->spin_hits,

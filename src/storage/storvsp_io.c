@@ -116,6 +116,7 @@ void ovb__svsp_chan_fini(struct svsp_chan *ch)
 
 void ovb__svsp_flush(struct svsp_chan *ch)
 {
+	ch->staged = 0;
 	for (unsigned int i = 0; i < ch->qend; i++)
 		if (ch->q[i].q && ch->q[i].q->inflight)
 			ovb_blk_flush(ch->q[i].q);
@@ -471,4 +472,9 @@ void ovb__svsp_execute(struct svsp_chan *ch, const struct ovb_pkt *pkt,
 		return;
 	}
 	ovb_scsi_submit(cmd->lun->t, q, &cmd->scmd);
+	/* cfg.answer_every: this part of the drain goes out now. */
+	if (c->cfg.answer_every && ++ch->staged >= c->cfg.answer_every) {
+		ovb__svsp_flush(ch);
+		ovb__svsp_reap(ch, false);
+	}
 }

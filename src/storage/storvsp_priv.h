@@ -93,6 +93,7 @@ struct svsp_chan {
 	struct svsp_cmd *cmds;         /* c->depth slots */
 	struct svsp_cmd *free;
 	unsigned int inflight;
+	unsigned int staged;           /* SRBs submitted since the flush */
 };
 
 struct ovb_storvsp {

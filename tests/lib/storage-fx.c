@@ -190,6 +190,7 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 			.poll_us = o->host_poll_us,
 			.spin_us = o->host_spin_us,
 			.stream_spin = o->host_stream,
+			.answer_every = o->host_answer_every,
 		};
 
 		assert_int_equal(ovb_storvsp_create(&c, &f->scsi), 0);

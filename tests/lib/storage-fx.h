@@ -33,6 +33,7 @@ struct sfx_opts {
 	uint32_t host_poll_us;     /**< storvsp cfg.poll_us (SCSI and IDE) */
 	uint32_t host_spin_us;     /**< storvsp cfg.spin_us (SCSI) */
 	bool host_stream;          /**< storvsp cfg.stream_spin (SCSI) */
+	unsigned int host_answer_every; /**< storvsp cfg.answer_every (SCSI) */
 	bool remote;               /**< SCSI LUNs say they are remote (ovb_blk.remote) */
 	uint32_t guest_ring_bytes; /**< storvsc cfg.ring_bytes (default 128 KiB) */
 	bool no_connect;

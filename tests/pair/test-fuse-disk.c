@@ -8,10 +8,12 @@
  * stops; byte ranges at any offset; QD1 with the io_uring queues
  * reaping their own completions (adaptive spin) and without; an unmount from
  * outside ends it; auto picks io_uring when the fuse module's enable_uring
- * is Y and libfuse when it is N (the test writes it, and restores it).
+ * is Y and libfuse when it is N (the test writes it, and restores it);
+ * --fuse-pin keeps each queue's thread on its CPU.
  * Needs root, /dev/fuse and a kernel with FUSE over io_uring; skips
  * without them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -345,6 +347,88 @@ static void test_uring_no_spin(void **state)
 	check_spin(-1, false);
 }
 
+/*
+ * The queue threads, found by name (ovb-fuseq<N>, one per possible CPU):
+ * how many there are, and how many run only on their own CPU N
+ * (Cpus_allowed_list is exactly "N").
+ */
+static void queue_threads(unsigned int *n, unsigned int *own_cpu)
+{
+	char path[300], comm[32], line[256];
+	unsigned int qid;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	FILE *t;
+
+	*n = *own_cpu = 0;
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 de->d_name);
+		t = fopen(path, "re");
+		if (!t)
+			continue; /* gone meanwhile */
+		if (!fgets(comm, sizeof(comm), t) ||
+		    sscanf(comm, "ovb-fuseq%u", &qid) != 1) {
+			fclose(t);
+			continue;
+		}
+		fclose(t);
+		(*n)++;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 de->d_name);
+		t = fopen(path, "re");
+		assert_non_null(t);
+		while (fgets(line, sizeof(line), t)) {
+			unsigned int cpu;
+			char end;
+
+			if (sscanf(line, "Cpus_allowed_list: %u%c", &cpu,
+				   &end) == 2 && end == '\n' && cpu == qid)
+				(*own_cpu)++;
+		}
+		fclose(t);
+	}
+	closedir(d);
+}
+
+/*
+ * --fuse-pin: every queue thread runs on its own CPU only; without it
+ * none is restricted (on a machine of more than one CPU).  The threads
+ * carry their queue's number in their name either way.
+ */
+static void test_uring_pin(void **state)
+{
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n, own;
+
+	for (int pin = 0; pin < 2; pin++) {
+		struct ovb_fuse_disk_opts fo = { .mode = OVB_FUSE_URING,
+						 .ring_mib = RING_MIB,
+						 .pin = pin };
+		char dir[] = "/tmp/ovb-fuse-XXXXXX";
+		struct ovb_fuse_disk *fd;
+
+		if (!disk_start_opts(f, dir, &fo, &fd))
+			break;
+		queue_threads(&n, &own);
+		printf("pin %d: %u queue threads, %u on their CPU only\n", pin,
+		       n, own);
+		assert_true(n >= 1);
+		if (pin)
+			assert_int_equal(own, n < ncpu ? n : (unsigned)ncpu);
+		else if (ncpu > 1)
+			assert_int_equal(own, 0);
+		assert_int_equal(ovb_fuse_disk_stop(fd), 0);
+		rmdir(dir);
+	}
+	sfx_free(f);
+}
+
 /* auto: io_uring when enable_uring is Y, libfuse when it is N. */
 static void test_auto_choice(void **state)
 {
@@ -382,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_unmount_uring),
 		cmocka_unit_test(test_uring_spin),
 		cmocka_unit_test(test_uring_no_spin),
+		cmocka_unit_test(test_uring_pin),
 		cmocka_unit_test(test_auto_choice),
 	};
 	int failed;

@@ -5,7 +5,8 @@
  * system call at most; one signal per batch of packets, both ways; done()
  * callbacks of two controllers that submit to each other; a poller counts
  * only its own controller's completions; ovb_storvsc_submit_many as one
- * batch, and with a batch larger than the ring.
+ * batch, and with a batch larger than the ring; the host's answers in
+ * chunks (cfg.answer_every).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -487,6 +488,48 @@ static void test_submit_many_full_ring(void **state)
 	sfx_free(f);
 }
 
+/*
+ * cfg.answer_every: 32 reads that reach the host in one batch are
+ * answered in one batch by default, and in at least four (every 8 SRBs)
+ * with answer_every 8; the data is the same either way.
+ */
+static unsigned int answer_batches(unsigned int every)
+{
+	struct sfx_opts o = { .nluns = 1, .host_answer_every = every };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 2 * 32 * 4096);
+	struct ovb_storvsc_io *ios[32];
+	struct sfx_io p[32];
+	struct sfx_chans a, b;
+	int err[32];
+
+	sfx_fill(buf, 32 * 4096, 7);
+	many_fill(p, ios, 32, OVB_STORVSC_WRITE, 0, buf);
+	assert_int_equal(ovb_storvsc_submit_many(s, ios, 32, err), 32);
+	wait_all(p, 32);
+	/* Both workers asleep again: the reads arrive in one drain. */
+	PAIR_WAIT((sfx_host_chans(f, &a), a.host_masked == 0));
+	many_fill(p, ios, 32, OVB_STORVSC_READ, 0, buf + 32 * 4096);
+	assert_int_equal(ovb_storvsc_submit_many(s, ios, 32, err), 32);
+	wait_all(p, 32);
+	sfx_host_chans(f, &b);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(p[i].res, 4096);
+	assert_memory_equal(buf + 32 * 4096, buf, 32 * 4096);
+	ovb_storvsc_free(s, buf, 2 * 32 * 4096);
+	sfx_free(f);
+	printf("answer_every %u: 32 answers in %llu batches\n", every,
+	       (unsigned long long)(b.st.commits_out - a.st.commits_out));
+	return (unsigned int)(b.st.commits_out - a.st.commits_out);
+}
+
+static void test_answer_every(void **state)
+{
+	assert_true(answer_batches(0) < 4);
+	assert_true(answer_batches(8) >= 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_poll_counts_own_controller),
 		cmocka_unit_test(test_submit_many),
 		cmocka_unit_test(test_submit_many_full_ring),
+		cmocka_unit_test(test_answer_every),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
