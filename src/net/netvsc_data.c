@@ -76,8 +76,24 @@ void netvsc__pool_fini(struct netvsc_pool *pl)
  */
 static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 {
+	struct netvsc_q *sq = netvsc__src_q;
 	struct timespec dl;
 	int rc = 0;
+
+	if (sq) {
+		/* A source on its worker never waits: the put kicks it. */
+		pthread_mutex_lock(&pl->lock);
+		if (pl->nfree) {
+			__atomic_store_n(&pl->nfree, pl->nfree - 1,
+					 __ATOMIC_RELAXED);
+			*idx = pl->free[pl->nfree];
+		} else {
+			pl->src_wait |= 1u << sq->idx;
+			rc = -EAGAIN;
+		}
+		pthread_mutex_unlock(&pl->lock);
+		return rc;
+	}
 
 	/*
 	 * Rings a caller polls are masked: drain them here while we spin,
@@ -110,12 +126,25 @@ static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 
 static void pool_put(struct netvsc_pool *pl, uint32_t idx)
 {
+	uint32_t wait;
+
 	pthread_mutex_lock(&pl->lock);
 	pl->free[pl->nfree] = idx;
 	/* Release: a spinner that sees the count sees the slot. */
 	__atomic_store_n(&pl->nfree, pl->nfree + 1, __ATOMIC_RELEASE);
 	pthread_cond_signal(&pl->cond);
+	wait = pl->src_wait;
+	pl->src_wait = 0;
 	pthread_mutex_unlock(&pl->lock);
+	/* Sources that found the pool empty try again on their workers. */
+	for (unsigned int i = 0; wait; i++, wait >>= 1) {
+		struct ovb_chan *chan = pl->ctx[0].n->q[i].chan;
+
+		if ((wait & 1) && chan &&
+		    __atomic_load_n(&pl->ctx[0].n->q[i].src_fn,
+				    __ATOMIC_ACQUIRE))
+			ovb_chan_kick(chan);
+	}
 }
 
 /* The host is done with a section or big buffer (or the channel died). */
@@ -163,6 +192,8 @@ static int send_rndis_pkt(struct netvsc_q *q, uint32_t section, uint32_t size,
 	}
 	s.on_comp = buf_done;
 	s.comp_ctx = b;
+	if (netvsc__src_q)
+		s.flags = OVB_SEND_NONBLOCK; /* a source's worker never waits */
 	__atomic_fetch_add(&q->n->tx_sends, 1, __ATOMIC_RELAXED);
 	return ovb_chan_send(q->chan, &s);
 }
@@ -178,6 +209,11 @@ static int flush_locked(struct netvsc_q *q)
 		return 0;
 	q->cur = -1;
 	rc = send_rndis_pkt(q, sec, q->off, NULL, 0, &n->secs.ctx[sec]);
+	if (rc == -EAGAIN && netvsc__src_q) {
+		/* Ring full on a source's worker: a later flush sends it. */
+		q->cur = (int32_t)sec;
+		return rc;
+	}
 	if (rc) {
 		__atomic_fetch_add(&n->tx_errors, q->npkt, __ATOMIC_RELAXED);
 		pool_put(&n->secs, sec);
@@ -291,15 +327,17 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		ovb__prefetchw(p + aligned);
 		ovb__prefetchw(p + aligned + 64);
 	}
-	if (!more)
-		rc = flush_locked(q);
+	/* The frame is in the section: one a full ring kept goes later. */
+	if (!more && (rc = flush_locked(q)) == -EAGAIN && netvsc__src_q)
+		rc = 0;
 out:
 	if (!rc) {
 		netvsc__count(&q->tx_frames, 1);
 		netvsc__count(&q->tx_bytes, len);
 	}
 	pthread_mutex_unlock(&q->lock);
-	if (rc)
+	/* A source's -EAGAIN is not an error: it keeps the frame, retries. */
+	if (rc && !(rc == -EAGAIN && netvsc__src_q))
 		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
 	return rc;
 }
@@ -373,7 +411,8 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (rc) {
-		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		if (!(rc == -EAGAIN && netvsc__src_q))
+			__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
 		return rc;
 	}
 	tb->frame = NULL; /* the host has it until the completion */
@@ -383,11 +422,17 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
 {
-	struct netvsc_q *q = netvsc__pick_queue(n, queue);
+	netvsc__flush(netvsc__pick_queue(n, queue));
+}
+
+int netvsc__flush(struct netvsc_q *q)
+{
+	int rc;
 
 	pthread_mutex_lock(&q->lock);
-	flush_locked(q);
+	rc = flush_locked(q);
 	pthread_mutex_unlock(&q->lock);
+	return rc;
 }
 
 /* ---- receive ----------------------------------------------------------- */
