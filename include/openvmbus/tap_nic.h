@@ -40,6 +40,14 @@ struct ovb_tap_nic_params {
 	 * switches but cost CPU per byte, see docs/net-perf.md).
 	 */
 	uint32_t reader_spin_us;
+	/**
+	 * One thread per queue: no TAP reader threads; each channel worker
+	 * reads its own TAP queue too (ovb_netvsc_set_source) between
+	 * drains, so a frame, its completion and the frames coming back on
+	 * its queue stay on one thread.  worker_reaps and reader_spin_us
+	 * do not apply.
+	 */
+	bool worker_reads;
 };
 
 struct ovb_tap_nic;

@@ -4,7 +4,7 @@
 # uplink TAP, two guests whose TAPs live in their own network namespaces.
 # Ping both ways (8972-byte payloads too), a 200 MiB TCP transfer and a
 # 64 MiB one back whose SHA-256 match (guest A's TAP readers reap their
-# channels, guest B's channel workers do), iperf3 for a few seconds, the
+# channels, guest B's channel workers read its TAP), iperf3 for a few seconds, the
 # host reaching a guest over the uplink, link down/up from `vmbus nic`,
 # and a guest killed mid-transfer
 # leaving the switch and the other guest working, and a guest ending by
@@ -48,10 +48,11 @@ guest() { # name netns addr [options]
 	echo $! >"$dir/$1.pid"
 }
 # A's TAP readers reap their channels (the default) and spin before they
-# sleep; B leaves the channels to its workers: every transfer below
-# crosses both paths.
+# sleep; B has no TAP readers, its channel workers read their TAP queues
+# themselves (one thread per queue): every transfer below crosses both
+# paths.  C, killed mid-transfer below, leaves reaping to its workers.
 guest ga "$nsa" 10.99.0.1/24 --tap-spin 30
-guest gb "$nsb" 10.99.0.2/24 --tap-reap worker
+guest gb "$nsb" 10.99.0.2/24 --tap-read worker
 for g in ga gb; do
 	for _ in $(seq 200); do grep -q "running" "$dir/$g.log" && break; sleep 0.05; done
 	grep -q "mtu 9000" "$dir/$g.log" || { cat "$dir/$g.log"; exit 1; }
@@ -134,7 +135,7 @@ ip netns exec "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null
 echo "net: link down (NO-CARRIER, no traffic) and up again"
 
 # A guest killed mid-transfer: the switch and the other guest carry on.
-guest gc "$nsa"2 10.99.0.3/24
+guest gc "$nsa"2 10.99.0.3/24 --tap-reap worker
 for _ in $(seq 200); do grep -q "running" "$dir/gc.log" && break; sleep 0.05; done
 ip netns exec "$nsb" iperf3 -s -1 >/dev/null 2>&1 &
 pids+=($!)
