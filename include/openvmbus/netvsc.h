@@ -13,7 +13,9 @@
  * Threads: ovb_netvsc_open/close and the OID calls block and must not run
  * on a channel worker or the link thread.  ovb_netvsc_send may run on any
  * thread (one per queue is the intended use) and may wait for a free
- * send section.  The receive and link callbacks run on channel workers.
+ * send section, except inside a source's call on its worker
+ * (ovb_netvsc_set_source), where nothing waits.  The receive and link
+ * callbacks run on channel workers.
  */
 #ifndef OPENVMBUS_NETVSC_H
 #define OPENVMBUS_NETVSC_H

@@ -8,8 +8,9 @@
  * checksum and LSO per-packet info, and each channel gets its own TAP
  * queue (IFF_MULTI_QUEUE) with a reader thread, which also reaps that
  * channel's send completions and writes what came in on it between its
- * batches (the channel worker does while the reader sleeps).  Layer:
- * frontends.
+ * batches (the channel worker does while the reader sleeps); or, with
+ * worker_reads, no reader threads: the channel worker reads its TAP
+ * queue itself.  Layer: frontends.
  * Library: libopenvmbus-linux (pkg-config openvmbus-linux).
  */
 #ifndef OPENVMBUS_TAP_NIC_H

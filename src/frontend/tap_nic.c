@@ -6,7 +6,10 @@
  * completions, frames that came in); netvsc's receive callbacks, on the
  * reader or the channel worker, write frames back into the TAP queue of
  * the channel they arrived on, a coalesced frame with one writev
- * straight from the receive buffer.  Namespaces follow iproute2:
+ * straight from the receive buffer.  With p.worker_reads there are no
+ * reader threads: each channel worker reads its own TAP queue
+ * (tap_source, ovb_netvsc_set_source), one thread per queue.
+ * Namespaces follow iproute2:
  * /run/netns is a shared mount, each name a bind mount of a thread's
  * network namespace.  Layer: frontends.  Interfaces: tuntap.rst,
  * ip-netns(8), setns(2).
