@@ -126,6 +126,7 @@ static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
 
 static void pool_put(struct netvsc_pool *pl, uint32_t idx)
 {
+	struct ovb_netvsc *n = pl->ctx[0].n;
 	uint32_t wait;
 
 	pthread_mutex_lock(&pl->lock);
@@ -135,16 +136,26 @@ static void pool_put(struct netvsc_pool *pl, uint32_t idx)
 	pthread_cond_signal(&pl->cond);
 	wait = pl->src_wait;
 	pl->src_wait = 0;
+	/*
+	 * Sources that found the pool empty try again on their workers.
+	 * Under the lock and only while the NIC is not closing: close takes
+	 * the lock once after setting closing (netvsc__pool_quiesce), so no
+	 * kick reaches a channel it is closing.
+	 */
+	if (wait && !__atomic_load_n(&n->closing, __ATOMIC_ACQUIRE))
+		for (unsigned int i = 0; wait; i++, wait >>= 1)
+			if ((wait & 1) && n->q[i].chan)
+				ovb_chan_kick(n->q[i].chan);
 	pthread_mutex_unlock(&pl->lock);
-	/* Sources that found the pool empty try again on their workers. */
-	for (unsigned int i = 0; wait; i++, wait >>= 1) {
-		struct ovb_chan *chan = pl->ctx[0].n->q[i].chan;
+}
 
-		if ((wait & 1) && chan &&
-		    __atomic_load_n(&pl->ctx[0].n->q[i].src_fn,
-				    __ATOMIC_ACQUIRE))
-			ovb_chan_kick(chan);
-	}
+void netvsc__pool_quiesce(struct netvsc_pool *pl)
+{
+	if (!pl->n)
+		return;
+	pthread_mutex_lock(&pl->lock);
+	pl->src_wait = 0;
+	pthread_mutex_unlock(&pl->lock);
 }
 
 /* The host is done with a section or big buffer (or the channel died). */

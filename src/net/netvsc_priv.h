@@ -158,6 +158,8 @@ void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
 int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
 		      uint32_t count, bool big);
 void netvsc__pool_fini(struct netvsc_pool *pl);
+/* After closing is set: no put kicks a source's channel from now on. */
+void netvsc__pool_quiesce(struct netvsc_pool *pl);
 /*
  * The queue whose source runs on this thread (netvsc_source.c), NULL
  * elsewhere.  While it is set nothing netvsc does here waits: no free

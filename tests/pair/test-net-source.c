@@ -323,9 +323,10 @@ static void test_source_frames(void **state)
 
 /*
  * 300 frames queued at once, 100 of them large: three times the transmit
- * buffers.  The source runs out, returns -EAGAIN with a frame in hand,
- * and is run again as completions free buffers; none is lost or sent
- * twice, and nothing counts as an error.
+ * buffers, while the host's delivery is held up (no completion comes).
+ * The source runs out, returns -EAGAIN with a frame in hand, and is run
+ * again as completions free buffers; none is lost or sent twice, and
+ * nothing counts as an error.
  */
 static void test_source_out_of_buffers(void **state)
 {
@@ -333,7 +334,11 @@ static void test_source_out_of_buffers(void **state)
 	struct ovb_netvsc_stats st;
 
 	(void)state;
+	/* The host's delivery held up: no buffer comes back meanwhile. */
+	gate_set(true);
 	queue_frames(t, 0, 300);
+	PAIR_WAIT(__atomic_load_n(&t->src.eagain, __ATOMIC_RELAXED) > 0);
+	gate_set(false);
 	assert_frames(t, 300);
 	ovb_netvsc_get_stats(t->nic, &st);
 	assert_int_equal(st.tx_frames, 300);
