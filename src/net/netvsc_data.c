@@ -801,6 +801,13 @@ static void rx_xfer(struct netvsc_q *q, struct ovb_chan *chan,
 done:
 	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
 		rx_complete(q, pkt->xid);
+	/*
+	 * A queue that reads its own source: what these frames made the
+	 * stack queue (ACKs, the next data) goes out now, not after the
+	 * rest of the drain.
+	 */
+	if (__atomic_load_n(&q->src_fn, __ATOMIC_RELAXED) && !netvsc__src_q)
+		netvsc__source_run(q);
 }
 
 void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)

@@ -167,6 +167,9 @@ void netvsc__pool_quiesce(struct netvsc_pool *pl);
  */
 extern __thread struct netvsc_q *netvsc__src_q;
 
+/* Run @q's source once on its worker (netvsc_source.c); true if it sent. */
+bool netvsc__source_run(struct netvsc_q *q);
+
 /* Send @q's current section, -EAGAIN kept for later (source thread). */
 int netvsc__flush(struct netvsc_q *q);
 

@@ -30,7 +30,7 @@ __thread struct netvsc_q *netvsc__src_q;
 #define SRC_SPIN_EVERY 32u
 
 /* Run @q's source once on its worker, then flush; true if it sent. */
-static bool source_run(struct netvsc_q *q)
+bool netvsc__source_run(struct netvsc_q *q)
 {
 	ovb_netvsc_source_fn *fn = __atomic_load_n(&q->src_fn,
 						   __ATOMIC_ACQUIRE);
@@ -58,7 +58,7 @@ static void source_on_fd(struct ovb_chan *chan, int fd, void *ctx)
 {
 	(void)chan;
 	(void)fd;
-	source_run(ctx);
+	netvsc__source_run(ctx);
 }
 
 /* After every drain: completions may have freed what a paused source
@@ -66,7 +66,7 @@ static void source_on_fd(struct ovb_chan *chan, int fd, void *ctx)
 static void source_idle(struct ovb_chan *chan, void *ctx)
 {
 	(void)chan;
-	source_run(ctx);
+	netvsc__source_run(ctx);
 }
 
 /*
@@ -82,7 +82,7 @@ static bool source_spin(struct ovb_chan *chan, void *ctx)
 	if (++q->src_polls < SRC_SPIN_EVERY || q->src_paused)
 		return false;
 	q->src_polls = 0;
-	return source_run(q);
+	return netvsc__source_run(q);
 }
 
 int ovb_netvsc_set_source(struct ovb_netvsc *n, unsigned int queue, int fd,
