@@ -230,8 +230,10 @@ typedef int ovb_netvsc_source_fn(void *ctx, unsigned int queue);
  * source (a TAP queue) and sends them, so a frame read, its send
  * completion and the frames received on that queue never pass between
  * two threads.  The worker calls @fn when @fd (level-triggered, e.g. a
- * non-blocking TAP queue) is readable and after every drain of its ring,
- * and flushes the queue after each call.  After -EAGAIN it leaves @fd
+ * non-blocking TAP queue) is readable, after each transfer-page packet
+ * it receives (what those frames made the stack queue goes out at once),
+ * after every drain of its ring and now and then while it spins, and
+ * flushes the queue after each call.  After -EAGAIN it leaves @fd
  * unwatched until a buffer comes back (the returning thread kicks it) or
  * its ring brings completions, then calls @fn again.  @fd must stay open
  * until ovb_netvsc_close().  Once per queue; any thread but a worker.

@@ -9,7 +9,8 @@
  * while the worker spins, no wake-up between them.  Layer: devices.
  *
  * Contract.  The source runs on its queue's worker only (fd callback,
- * idle hook after every drain, the spin hook now and then), with
+ * after each transfer-page packet received, idle hook after every
+ * drain, the spin hook now and then), with
  * netvsc__src_q set: nothing netvsc does there waits (the deadlock rule,
  * docs/architecture.md: a guest driver never blocks on its own worker,
  * since only that worker drains the completions that would free what it
