@@ -160,6 +160,12 @@ int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
 void netvsc__pool_fini(struct netvsc_pool *pl);
 /* After closing is set: no put kicks a source's channel from now on. */
 void netvsc__pool_quiesce(struct netvsc_pool *pl);
+/* Take a free buffer (may wait, see netvsc_pool.c); 0, -ETIMEDOUT, -EAGAIN. */
+int netvsc__pool_get(struct netvsc_pool *pl, uint32_t *idx);
+/* Give one back; wakes a waiter and kicks sources that found none. */
+void netvsc__pool_put(struct netvsc_pool *pl, uint32_t idx);
+/* Non-zero on a thread inside netvsc__recv (a receive callback's sends). */
+extern __thread unsigned int netvsc__in_recv;
 /*
  * The queue whose source runs on this thread (netvsc_source.c), NULL
  * elsewhere.  While it is set nothing netvsc does here waits: no free
