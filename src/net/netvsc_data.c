@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include "core/prefetch.h"
-#include "core/spin.h"
 #include "net/netvsc_priv.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
