@@ -47,7 +47,8 @@
 #    the share of CPU a run got, the CPU per byte is the work; and the
 #    context switches of all their threads per MiB received ("switches
 #    N/MiB", switches_per_mib): sleeps, wake-ups and preemptions, the
-#    hand-offs between threads.
+#    hand-offs between threads; of them the sleeps (voluntary switches,
+#    "sleeps N/MiB", sleeps_per_mib).
 #
 # Prints a table with ratios (ours / peer) and adds "peers" and "ratios"
 # to NET_JSON.  "Ours" are bench/net's rows with "link": "socket" (host
@@ -60,7 +61,9 @@
 #   NET_PEER_P4_QUEUES=n  queues per guest for the -P 4 TCP rows (default 2)
 #   NET_PEER_GUEST_ARGS="..."  more options for our TCP rows' guests, e.g.
 #                       "--tap-reap worker --tap-spin 0" (the channel
-#                       workers alone reap, the TAP readers never spin)
+#                       workers alone reap, the TAP readers never spin),
+#                       "--tap-read worker" (no TAP readers: each channel
+#                       worker reads its TAP queue, one thread per queue)
 #   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's TAPs (default 62780,
 #                       as our guests' TAPs; 0: the kernel's 65536)
 #   NET_PEER_ONLY=dpdk  only the DPDK rows (virtio pair, netvsc PMD)
@@ -516,6 +519,16 @@ ctx_switches() {
 	done
 	echo $t
 }
+# The voluntary ones alone: a thread that went to sleep (waiting for the
+# next frame, completion or wake-up), not one preempted or yielding.
+ctx_sleeps() {
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(cat /proc/"$p"/task/*/status 2>/dev/null |
+			awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }')))
+	done
+	echo $t
+}
 switches_per_mib() {
 	python3 -c 'import json,sys
 b = json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]
@@ -598,14 +611,14 @@ tapfwd_tcp() {
 	done
 	if [ $st = 0 ] && grep -q ready "$dir/tapfwd.log" &&
 		ip netns exec "$na" ping -c 1 -W 2 10.96.0.2 >/dev/null; then
-		c0=$(cpu_ticks "$fp") s0=$(ctx_switches "$fp")
+		c0=$(cpu_ticks "$fp") s0=$(ctx_switches "$fp") v0=$(ctx_sleeps "$fp")
 		g=$(iperf "$na" "$nb" 10.96.0.2 $P)
-		c1=$(cpu_ticks "$fp") s1=$(ctx_switches "$fp")
+		c1=$(cpu_ticks "$fp") s1=$(ctx_switches "$fp") v1=$(ctx_sleeps "$fp")
 		kill -TERM "$fp" 2>/dev/null
 		wait "$fp" 2>/dev/null
 		st=$(awk '$3 == "a->b" { f += $5; b += $7 }
 			END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
-		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB"
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
 		echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
 		row "$name" guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
@@ -645,13 +658,15 @@ ovb_tcp() {
 	done
 	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
 		c0=$(cpu_ticks "${ours[@]}") s0=$(ctx_switches "${ours[@]}")
+		v0=$(ctx_sleeps "${ours[@]}")
 		g=$(iperf "$na" "$nb" 10.97.0.2 $P)
 		c1=$(cpu_ticks "${ours[@]}") s1=$(ctx_switches "${ours[@]}")
+		v1=$(ctx_sleeps "${ours[@]}")
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
 			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3/p')
-		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB"
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
 		echo "our switch TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
 		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch; $st"
@@ -700,6 +715,9 @@ for line in open(rows):
     c = re.search(r"switches ([0-9.]+)/MiB", note)
     if c:
         peers[-1]["switches_per_mib"] = float(c.group(1))
+    c = re.search(r"sleeps ([0-9.]+)/MiB", note)
+    if c:
+        peers[-1]["sleeps_per_mib"] = float(c.group(1))
 # Ratios and goals use bench/net's two-process rows (host in its own
 # process over the socket link), the shape of the DPDK pair; its inproc
 # rows are printed, not compared.
@@ -858,13 +876,17 @@ for p in peers:
         if "switches_per_mib" in p:
             tcpt[(p["frame"], p["mode"])]["sw " + p["peer"]] = \
                 "%.0f" % p["switches_per_mib"]
+        if "sleeps_per_mib" in p:
+            tcpt[(p["frame"], p["mode"])]["sl " + p["peer"]] = \
+                "%.0f" % p["sleeps_per_mib"]
 if tcpt:
     print("\nTCP, Gbit/s (iperf3; tapfwd = two TAPs joined by one read and "
           "one write per frame, +copy = one more memcpy)")
-    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s   %-17s   %s" %
+    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s   %-17s   %s   %s" %
           ("MTU, streams", "veth", "tapfwd", "+copy", "ours",
            "ours/veth", "ours/fwd", "fwd/veth",
-           "CPU ns/KiB: tapfwd +copy ours", "switches/MiB: same"))
+           "CPU ns/KiB: tapfwd +copy ours", "switches/MiB: same",
+           "of them sleeps"))
     fmt = lambda v: "%7.2f" % v if v else "      -"
     rat = lambda a, b: "%9.3f" % (a / b) if a and b else "        -"
     for (mtu, mode), v in sorted(tcpt.items()):
@@ -874,12 +896,15 @@ if tcpt:
                        ("tapfwd-tcp", "tapfwd-copy-tcp", "ovb-tap-tcp"))
         sw = " ".join("%4s" % v.get("sw " + k, "-") for k in
                       ("tapfwd-tcp", "tapfwd-copy-tcp", "ovb-tap-tcp"))
-        print("  %-12s %s %s %s %s  %s %s %s   %-29s   %s" %
+        sl = " ".join("%4s" % v.get("sl " + k, "-") for k in
+                      ("tapfwd-tcp", "tapfwd-copy-tcp", "ovb-tap-tcp"))
+        print("  %-12s %s %s %s %s  %s %s %s   %-29s   %-18s   %s" %
               ("%d %s" % (mtu, mode), fmt(ve), fmt(fw), fmt(fc), fmt(o),
-               rat(o, ve), rat(o, fw), rat(fw, ve), cpu, sw))
+               rat(o, ve), rat(o, fw), rat(fw, ve), cpu, sw, sl))
     print("  (CPU: user + system time of the forwarding processes, tapfwd "
           "or our host and two guests, per KiB received; switches: their "
-          "threads' context switches per MiB received)")
+          "threads' context switches per MiB received, sleeps the "
+          "voluntary ones, the rest preemptions and yields)")
 print("goals")
 for k, g in goals.items():
     print("  %-22s ratio %.3f  %s" % (k, g["ratio"], "met" if g["met"] else "NOT met"))

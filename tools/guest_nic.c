@@ -15,7 +15,7 @@
 #include "tools/plugin.h"
 
 enum { OPT_TAP = PLUGIN_OPT_BASE(1), OPT_NETNS, OPT_ADDR, OPT_QUEUES,
-       OPT_POLL, OPT_NIC_INDEX, OPT_TAP_REAP, OPT_TAP_SPIN };
+       OPT_POLL, OPT_NIC_INDEX, OPT_TAP_REAP, OPT_TAP_SPIN, OPT_TAP_READ };
 
 static struct ovb_netvsc_driver_ctx nic_drv;
 static struct ovb_tap_nic_params nic_p = { .queues = 1 };
@@ -31,6 +31,7 @@ static const struct option nic_opts[] = {
 	{ "nic-index", required_argument, NULL, OPT_NIC_INDEX },
 	{ "tap-reap", required_argument, NULL, OPT_TAP_REAP },
 	{ "tap-spin", required_argument, NULL, OPT_TAP_SPIN },
+	{ "tap-read", required_argument, NULL, OPT_TAP_READ },
 	{ 0 },
 };
 
@@ -65,6 +66,14 @@ static int nic_option(int code, const char *arg)
 			return 2;
 		}
 		nic_p.worker_reaps = !strcmp(arg, "worker");
+		return 0;
+	case OPT_TAP_READ:
+		if (strcmp(arg, "reader") && strcmp(arg, "worker")) {
+			fprintf(stderr, "vmbus guest: --tap-read wants reader "
+				"or worker, not '%s'\n", arg);
+			return 2;
+		}
+		nic_p.worker_reads = !strcmp(arg, "worker");
 		return 0;
 	case OPT_TAP_SPIN:
 		v = strtoul(arg, &end, 10);
@@ -173,7 +182,12 @@ const struct guest_plugin guest_plugin_nic = {
 		"                      channel workers alone do\n"
 		"  --tap-spin US       a TAP reader looks for work US "
 		"microseconds before it\n"
-		"                      sleeps (default 0: none)\n",
+		"                      sleeps (default 0: none)\n"
+		"  --tap-read WHO      reader (default): a TAP reader thread "
+		"per queue; worker:\n"
+		"                      each channel worker reads its own TAP "
+		"queue (one thread\n"
+		"                      per queue)\n",
 	.option = nic_option,
 	.attach = nic_attach,
 	.run = nic_run,

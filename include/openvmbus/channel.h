@@ -216,7 +216,8 @@ void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us);
 /**
  * Give the worker's spin a device hook (see ovb_chan_spin_fn).  With a
  * hook the worker no longer polls its extra fds between batches; they are
- * watched while it sleeps.  Call before the channel starts (open).
+ * watched while it sleeps.  Call before the channel starts (open), or
+ * (worker channels) from any thread while it runs.
  */
 OVB_API
 void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn);
@@ -255,18 +256,40 @@ void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms);
 /**
  * Set the idle callback, called after every drain by the thread that
  * drained, also after a drain that a corrupt ring ended (the channel has
- * failed then).  Call before the channel starts (open).
+ * failed then).  Any thread, before or while the channel runs: the worker
+ * calls it from its next drain on.
  */
 OVB_API
 void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn);
 
 /**
  * Have the worker also wait for @fd and call @fn when it is readable (e.g.
- * an io_uring completion eventfd).  At most 4.  Call from the open callback
- * or the worker.  Returns 0 or -ENOSPC.
+ * an io_uring completion eventfd, or a TAP queue the worker reads
+ * itself).  At most 4.  From the open callback, the worker, or (worker
+ * channels) any thread while the channel runs, one adder at a time; @fd
+ * must stay open until the channel is closed.  Returns 0 or -ENOSPC.
  */
 OVB_API
 int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn);
+
+/**
+ * Watch an fd given to ovb_chan_add_fd (@on, the default) or leave it
+ * unwatched: the worker neither sleeps on it nor calls its callback until
+ * it is watched again (a device that cannot take more work from it now,
+ * e.g. out of send buffers, keeps a level-triggered fd from waking it
+ * over and over).  Any thread; turning it on from another thread wakes
+ * the worker.  Returns 0, -ENOENT (not added) or -EOPNOTSUPP
+ * (caller-driven channels).
+ */
+OVB_API
+int ovb_chan_watch_fd(struct ovb_chan *chan, int fd, bool on);
+
+/**
+ * Wake the channel's worker for one more round (drain, idle callback, its
+ * fds) as a signal would, without one from the peer.  Any thread.
+ */
+OVB_API
+void ovb_chan_kick(struct ovb_chan *chan);
 
 /** The device context given when the channel was opened. */
 OVB_API

@@ -13,7 +13,9 @@
  * Threads: ovb_netvsc_open/close and the OID calls block and must not run
  * on a channel worker or the link thread.  ovb_netvsc_send may run on any
  * thread (one per queue is the intended use) and may wait for a free
- * send section.  The receive and link callbacks run on channel workers.
+ * send section, except inside a source's call on its worker
+ * (ovb_netvsc_set_source), where nothing waits.  The receive and link
+ * callbacks run on channel workers.
  */
 #ifndef OPENVMBUS_NETVSC_H
 #define OPENVMBUS_NETVSC_H
@@ -211,6 +213,35 @@ int ovb_netvsc_poll(struct ovb_netvsc *n, unsigned int queue);
 /** Stop polling @queue: its worker takes the ring back (unmask, re-check). */
 OVB_API
 void ovb_netvsc_poll_end(struct ovb_netvsc *n, unsigned int queue);
+
+/**
+ * A frame source read by a queue's own channel worker (see
+ * ovb_netvsc_set_source): read frames and send them on @queue until the
+ * source is empty (return 0) or netvsc cannot take the next one now
+ * (return -EAGAIN, the frame kept for the next call).  On that thread no
+ * netvsc call waits: ovb_netvsc_txbuf_get and the sends return -EAGAIN
+ * when no buffer is free or the ring is full, and a send that returns it
+ * did not take the frame.  Frames go out on @queue's own channel.
+ */
+typedef int ovb_netvsc_source_fn(void *ctx, unsigned int queue);
+
+/**
+ * One thread per queue: @queue's channel worker also reads frames from a
+ * source (a TAP queue) and sends them, so a frame read, its send
+ * completion and the frames received on that queue never pass between
+ * two threads.  The worker calls @fn when @fd (level-triggered, e.g. a
+ * non-blocking TAP queue) is readable, after each transfer-page packet
+ * it receives (what those frames made the stack queue goes out at once),
+ * after every drain of its ring and now and then while it spins, and
+ * flushes the queue after each call.  After -EAGAIN it leaves @fd
+ * unwatched until a buffer comes back (the returning thread kicks it) or
+ * its ring brings completions, then calls @fn again.  @fd must stay open
+ * until ovb_netvsc_close().  Once per queue; any thread but a worker.
+ * Returns 0, -EINVAL (no such queue, or it has a source), -ECONNRESET.
+ */
+OVB_API
+int ovb_netvsc_set_source(struct ovb_netvsc *n, unsigned int queue, int fd,
+			  ovb_netvsc_source_fn *fn, void *ctx);
 
 /**
  * Switch every channel of the NIC (and those opened later) to polling

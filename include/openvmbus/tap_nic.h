@@ -8,8 +8,9 @@
  * checksum and LSO per-packet info, and each channel gets its own TAP
  * queue (IFF_MULTI_QUEUE) with a reader thread, which also reaps that
  * channel's send completions and writes what came in on it between its
- * batches (the channel worker does while the reader sleeps).  Layer:
- * frontends.
+ * batches (the channel worker does while the reader sleeps); or, with
+ * worker_reads, no reader threads: the channel worker reads its TAP
+ * queue itself.  Layer: frontends.
  * Library: libopenvmbus-linux (pkg-config openvmbus-linux).
  */
 #ifndef OPENVMBUS_TAP_NIC_H
@@ -40,6 +41,14 @@ struct ovb_tap_nic_params {
 	 * switches but cost CPU per byte, see docs/net-perf.md).
 	 */
 	uint32_t reader_spin_us;
+	/**
+	 * One thread per queue: no TAP reader threads; each channel worker
+	 * reads its own TAP queue too (ovb_netvsc_set_source) between
+	 * drains, so a frame, its completion and the frames coming back on
+	 * its queue stay on one thread.  worker_reaps and reader_spin_us
+	 * do not apply.
+	 */
+	bool worker_reads;
 };
 
 struct ovb_tap_nic;

@@ -56,7 +56,8 @@ struct ovb_chan {
 	int signal_fd; /* fast path: our signals to the peer, or -1 */
 	int xfd[CHAN_MAX_FDS];
 	ovb_chan_fd_fn *xfn[CHAN_MAX_FDS];
-	unsigned int nxfd;
+	bool xoff[CHAN_MAX_FDS]; /* atomic: not watched (ovb_chan_watch_fd) */
+	unsigned int nxfd; /* atomic: slots are published before the count */
 
 	pthread_t worker;
 	struct ovb__loop *loop;   /* caller-driven: turns in here, no worker */

@@ -76,12 +76,14 @@ static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
 	/* A stream's spinner shares its core with a producer: yield often. */
 	uint32_t yield_us = __atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED)
 				    ? 0 : CHAN_SPIN_YIELD_US;
+	ovb_chan_spin_fn *hook;
 	bool late = false;
 
 	for (unsigned int i = 1;; i++) {
 		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
 			return SPIN_HIT;
-		if (chan->spin && chan->spin(chan, chan->ctx))
+		if ((hook = __atomic_load_n(&chan->spin, __ATOMIC_ACQUIRE)) &&
+		    hook(chan, chan->ctx))
 			return SPIN_HIT;
 		if (late) {
 			STAT_ADD(chan, spin_crowded, 1);
@@ -253,15 +255,19 @@ static void chan_collect(struct ovb_chan *chan, int timeout_ms)
 {
 	struct pollfd pfd[2 + CHAN_MAX_FDS];
 	unsigned int n = 0;
+	unsigned int nx = __atomic_load_n(&chan->nxfd, __ATOMIC_ACQUIRE);
 	uint64_t v;
 
 	pfd[n++] = (struct pollfd){ .fd = chan->wake_fd, .events = POLLIN };
 	pfd[n++] = (struct pollfd){
 		.fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
 		.events = POLLIN };
-	for (unsigned int i = 0; i < chan->nxfd; i++)
-		pfd[n++] = (struct pollfd){ .fd = chan->xfd[i],
-					    .events = POLLIN };
+	/* An fd not watched now is skipped: poll() ignores a negative one. */
+	for (unsigned int i = 0; i < nx; i++)
+		pfd[n++] = (struct pollfd){
+			.fd = __atomic_load_n(&chan->xoff[i], __ATOMIC_ACQUIRE)
+				      ? -1 : chan->xfd[i],
+			.events = POLLIN };
 	if (poll(pfd, n, timeout_ms) <= 0)
 		return;
 	/* A turn that asked for the next one is not a signal (chan_rewake). */
@@ -272,7 +278,7 @@ static void chan_collect(struct ovb_chan *chan, int timeout_ms)
 			STAT_ADD(chan, signals_in, 1);
 	if (pfd[0].revents & POLLIN)
 		chan->self_wakes = 0;
-	for (unsigned int i = 0; i < chan->nxfd; i++)
+	for (unsigned int i = 0; i < nx; i++)
 		if (pfd[2 + i].revents & POLLIN)
 			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
 }
@@ -345,9 +351,13 @@ static void chan_wake_senders(struct ovb_chan *chan)
 /* Poll the extra fds once without sleeping; calls their callbacks. */
 static void chan_check_fds(struct ovb_chan *chan)
 {
-	for (unsigned int i = 0; i < chan->nxfd; i++) {
+	unsigned int nx = __atomic_load_n(&chan->nxfd, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < nx; i++) {
 		struct pollfd p = { .fd = chan->xfd[i], .events = POLLIN };
 
+		if (__atomic_load_n(&chan->xoff[i], __ATOMIC_ACQUIRE))
+			continue;
 		if (poll(&p, 1, 0) > 0)
 			chan->xfn[i](chan, chan->xfd[i], chan->ctx);
 	}
@@ -362,6 +372,7 @@ static void *chan_worker(void *arg)
 						__ATOMIC_RELAXED);
 		uint32_t gen = __atomic_load_n(&chan->poll_gen,
 					       __ATOMIC_RELAXED);
+		ovb_chan_idle_fn *idle;
 		uint64_t spun = 0;
 		int n;
 
@@ -373,13 +384,14 @@ static void *chan_worker(void *arg)
 			ovb_chan_fail(chan, n, "inbound ring corrupt");
 			/* The packets before the bad one began the device's
 			 * batch (a switch batch holds locks): end it here. */
-			if (chan->idle)
-				chan->idle(chan, chan->ctx);
+			if ((idle = __atomic_load_n(&chan->idle,
+						    __ATOMIC_ACQUIRE)))
+				idle(chan, chan->ctx);
 			break;
 		}
 		chan_wake_senders(chan);
-		if (chan->idle)
-			chan->idle(chan, chan->ctx);
+		if ((idle = __atomic_load_n(&chan->idle, __ATOMIC_ACQUIRE)))
+			idle(chan, chan->ctx);
 		if (n == CHAN_BUDGET)
 			continue;
 		/*
@@ -394,7 +406,7 @@ static void *chan_worker(void *arg)
 			continue;
 		}
 		/* A spin hook watches the device's work while we are up. */
-		if (!chan->spin)
+		if (!__atomic_load_n(&chan->spin, __ATOMIC_ACQUIRE))
 			chan_check_fds(chan);
 		if (spin && chan_poll_spin(chan, spin, gen, &spun))
 			continue;
@@ -549,6 +561,7 @@ static void chan_step(struct ovb__loop_src *src)
 {
 	struct ovb_chan *chan = (struct ovb_chan *)(void *)
 		((char *)src - offsetof(struct ovb_chan, src));
+	ovb_chan_idle_fn *idle;
 	bool more;
 	int n;
 
@@ -564,14 +577,14 @@ static void chan_step(struct ovb__loop_src *src)
 	pthread_mutex_unlock(&chan->read_lock);
 	if (n < 0) {
 		ovb_chan_fail(chan, n, "inbound ring corrupt");
-		if (chan->idle)
-			chan->idle(chan, chan->ctx); /* as chan_worker */
+		if ((idle = __atomic_load_n(&chan->idle, __ATOMIC_ACQUIRE)))
+			idle(chan, chan->ctx); /* as chan_worker */
 		chan_retire(chan);
 		return;
 	}
 	chan_wake_senders(chan);
-	if (chan->idle)
-		chan->idle(chan, chan->ctx);
+	if ((idle = __atomic_load_n(&chan->idle, __ATOMIC_ACQUIRE)))
+		idle(chan, chan->ctx);
 	if (n == CHAN_BUDGET) {
 		chan_rewake(chan); /* more waits: after the others' turns */
 		return;

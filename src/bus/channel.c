@@ -148,12 +148,14 @@ void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms)
 
 void ovb_chan_set_idle(struct ovb_chan *chan, ovb_chan_idle_fn *fn)
 {
-	chan->idle = fn;
+	/* Release: pairs with the runner's acquire load (chan_run.c). */
+	__atomic_store_n(&chan->idle, fn, __ATOMIC_RELEASE);
 }
 
 void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn)
 {
-	chan->spin = fn;
+	/* Release: pairs with the runner's acquire loads (chan_run.c). */
+	__atomic_store_n(&chan->spin, fn, __ATOMIC_RELEASE);
 }
 
 void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on)
@@ -163,14 +165,44 @@ void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on)
 
 int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn)
 {
-	if (chan->nxfd == CHAN_MAX_FDS)
+	unsigned int n = chan->nxfd;
+
+	if (n == CHAN_MAX_FDS)
 		return -ENOSPC;
-	chan->xfd[chan->nxfd] = fd;
-	chan->xfn[chan->nxfd] = fn;
-	chan->nxfd++;
+	chan->xfd[n] = fd;
+	chan->xfn[n] = fn;
+	__atomic_store_n(&chan->xoff[n], false, __ATOMIC_RELAXED);
+	/* Release: a running worker that sees the count sees the slot. */
+	__atomic_store_n(&chan->nxfd, n + 1, __ATOMIC_RELEASE);
 	/* Caller-driven and already running: watch it from now on. */
 	ovb__chan_loop_swap_fd(chan, -1, fd);
+	/* A worker asleep in poll() takes the new fd on its next round. */
+	if (chan->started && !chan->loop)
+		ovb__chan_wake(chan);
 	return 0;
+}
+
+void ovb_chan_kick(struct ovb_chan *chan)
+{
+	ovb__chan_wake(chan);
+}
+
+int ovb_chan_watch_fd(struct ovb_chan *chan, int fd, bool on)
+{
+	unsigned int n = __atomic_load_n(&chan->nxfd, __ATOMIC_ACQUIRE);
+
+	if (chan->loop)
+		return -EOPNOTSUPP;
+	for (unsigned int i = 0; i < n; i++) {
+		if (chan->xfd[i] != fd)
+			continue;
+		if (__atomic_exchange_n(&chan->xoff[i], !on,
+					__ATOMIC_ACQ_REL) && on &&
+		    !ovb__chan_on_worker(chan))
+			ovb__chan_wake(chan); /* poll it from now on */
+		return 0;
+	}
+	return -ENOENT;
 }
 
 void ovb_chan_get_stats(const struct ovb_chan *chan, struct ovb_chan_stats *st)

@@ -6,7 +6,10 @@
  * completions, frames that came in); netvsc's receive callbacks, on the
  * reader or the channel worker, write frames back into the TAP queue of
  * the channel they arrived on, a coalesced frame with one writev
- * straight from the receive buffer.  Namespaces follow iproute2:
+ * straight from the receive buffer.  With p.worker_reads there are no
+ * reader threads: each channel worker reads its own TAP queue
+ * (tap_source, ovb_netvsc_set_source), one thread per queue.
+ * Namespaces follow iproute2:
  * /run/netns is a shared mount, each name a bind mount of a thread's
  * network namespace.  Layer: frontends.  Interfaces: tuntap.rst,
  * ip-netns(8), setns(2).
@@ -41,6 +44,10 @@ struct tap_reader {
 	unsigned int q;
 	pthread_t thread;
 	bool started;
+	/* Worker mode (tap_source, on the queue's channel worker only): */
+	struct ovb_netvsc_txbuf tb; /* guest memory the next frame goes to */
+	size_t pend;                /* a frame read but not yet taken */
+	struct ovb_net_meta meta;   /* its metadata */
 };
 
 struct ovb_tap_nic {
@@ -193,7 +200,7 @@ static int tap_tx(struct ovb_tap_nic *t, unsigned int q,
 		return 0;
 	}
 	rc = ovb_netvsc_send_txbuf(t->nic, q, tb, len, meta, true);
-	if (rc < 0 && rc != -ECONNRESET)
+	if (rc < 0 && rc != -ECONNRESET && rc != -EAGAIN)
 		ovb_dbg("tap %s: frame of %zu bytes not sent: %s",
 			ovb_tap_nic_name(t), len, strerror(-rc));
 	return rc;
@@ -277,6 +284,40 @@ static void *tap_reader_thread(void *arg)
 		ovb_netvsc_poll_end(t->nic, r->q);
 	ovb_netvsc_txbuf_put(t->nic, &tb);
 	return NULL;
+}
+
+/*
+ * Worker mode (p.worker_reads): one TAP queue read by its channel's
+ * worker (ovb_netvsc_set_source), up to 64 frames per call.  Nothing
+ * here waits: no free buffer or no ring room is -EAGAIN, and the frame
+ * already read stays in r->tb for the next call.  A frame the host
+ * cannot take for another reason is dropped, as the reader drops it.
+ */
+static int tap_source(void *ctx, unsigned int queue)
+{
+	struct tap_reader *r = ctx;
+	struct ovb_tap_nic *t = r->t;
+	ssize_t n;
+	int rc;
+
+	(void)queue;
+	for (int batch = 0; batch < 64; batch++) {
+		if (!r->tb.frame && (rc = ovb_netvsc_txbuf_get(t->nic, &r->tb)))
+			return rc == -EAGAIN ? -EAGAIN : 0;
+		if (!r->pend) {
+			n = ovb_net_tap_read(t->tap, r->q, r->tb.frame,
+					     r->tb.cap, &r->meta);
+			if (n == -EAGAIN)
+				return 0;
+			if (n <= 0)
+				continue;
+			r->pend = (size_t)n;
+		}
+		if (tap_tx(t, r->q, &r->tb, r->pend, &r->meta) == -EAGAIN)
+			return -EAGAIN;
+		r->pend = 0;
+	}
+	return 0;
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -432,11 +473,29 @@ int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
 	for (unsigned int i = 0; i < t->nq; i++) {
 		t->rd[i].t = t;
 		t->rd[i].q = i;
+		if (p->worker_reads) {
+			rc = ovb_netvsc_set_source(t->nic, i,
+						   ovb_net_tap_fd(t->tap, i),
+						   tap_source, &t->rd[i]);
+			if (rc) {
+				ovb_err("tap %s: queue %u to its channel "
+					"worker: %s", ovb_tap_nic_name(t), i,
+					strerror(-rc));
+				goto err_tap;
+			}
+			continue;
+		}
 		t->rd[i].started = !pthread_create(&t->rd[i].thread, NULL,
 						   tap_reader_thread, &t->rd[i]);
 	}
 	*out = t;
 	return 0;
+err_tap:
+	ovb_netvsc_close(t->nic); /* the workers stop reading the TAP */
+	ovb_net_tap_close(t->tap);
+	close(t->stop_fd);
+	free(t);
+	return rc;
 err_nic:
 	ovb_netvsc_close(t->nic);
 err:
@@ -465,7 +524,8 @@ void ovb_tap_nic_stop(struct ovb_tap_nic *t)
 	for (unsigned int i = 0; i < t->nq; i++)
 		if (t->rd[i].started)
 			pthread_join(t->rd[i].thread, NULL);
-	ovb_netvsc_close(t->nic); /* no receive callback after this */
+	/* No receive callback after this, and no worker reads the TAP. */
+	ovb_netvsc_close(t->nic);
 	__atomic_store_n(&t->tap, NULL, __ATOMIC_RELEASE);
 	ovb_net_tap_close(tap);
 	close(t->stop_fd);

@@ -630,6 +630,8 @@ void ovb_netvsc_close(struct ovb_netvsc *n)
 
 	if (__atomic_exchange_n(&n->closing, true, __ATOMIC_ACQ_REL))
 		return;
+	netvsc__pool_quiesce(&n->secs);
+	netvsc__pool_quiesce(&n->bigs);
 	for (unsigned int i = 1; i < n->nq; i++) {
 		ovb_vsc_dev_set_ctx(n->q[i].dev, NULL);
 		ovb_vsc_close(n->q[i].dev);

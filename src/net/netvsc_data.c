@@ -19,104 +19,10 @@
 #include <time.h>
 
 #include "core/prefetch.h"
-#include "core/spin.h"
 #include "net/netvsc_priv.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 #include "openvmbus/vsc.h"
-
-/* ---- buffer pools -------------------------------------------------------- */
-
-/* Non-zero on a thread inside netvsc__recv (a receive callback's sends). */
-static __thread unsigned int netvsc_in_recv;
-
-int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
-		      uint32_t count, bool big)
-{
-	uint64_t gpa;
-	int rc;
-
-	if (!count)
-		return -EINVAL;
-	pl->free = calloc(count, sizeof(*pl->free));
-	pl->ctx = calloc(count, sizeof(*pl->ctx));
-	if (!pl->free || !pl->ctx)
-		return -ENOMEM;
-	if (big && (rc = ovb_client_alloc(n->cl, (size_t)count * NETVSC_BIG_SIZE,
-					  (void **)&n->big, &gpa)) != 0)
-		return rc;
-	pthread_mutex_init(&pl->lock, NULL);
-	ovb_cond_init(&pl->cond);
-	for (uint32_t i = 0; i < count; i++) {
-		pl->free[i] = count - 1 - i;
-		pl->ctx[i] = (struct netvsc_buf){ n, i, big };
-	}
-	pl->n = pl->nfree = count;
-	return 0;
-}
-
-void netvsc__pool_fini(struct netvsc_pool *pl)
-{
-	if (pl->n) {
-		pthread_mutex_destroy(&pl->lock);
-		pthread_cond_destroy(&pl->cond);
-	}
-	free(pl->free);
-	free(pl->ctx);
-	memset(pl, 0, sizeof(*pl));
-}
-
-/*
- * Take a free buffer.  None free: spin a little for the channel worker to
- * give one back (a sleep and wake-up per section would cost more than
- * the section's frames), then sleep until NETVSC_TIMEOUT (rings that a
- * caller polls are handed back to their workers first).  nfree is
- * written under the lock with atomic stores and read by the spin with
- * acquire loads.
- */
-static int pool_get(struct netvsc_pool *pl, uint32_t *idx)
-{
-	struct timespec dl;
-	int rc = 0;
-
-	/*
-	 * Rings a caller polls are masked: drain them here while we spin,
-	 * and before we sleep give them back to their workers, which reap
-	 * and wake us.  Not from a receive callback: this thread may be the
-	 * one draining such a ring (its lock held), as before it waits then.
-	 */
-	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE) &&
-	    (netvsc_in_recv ||
-	     netvsc__reap_spin(pl->ctx[0].n, &pl->nfree, NETVSC_SPIN_US) < 0))
-		ovb__spin_until(&pl->nfree, 1, NETVSC_SPIN_US);
-	if (!__atomic_load_n(&pl->nfree, __ATOMIC_ACQUIRE) && !netvsc_in_recv)
-		netvsc__unpoll_all(pl->ctx[0].n);
-	pthread_mutex_lock(&pl->lock);
-	if (!pl->nfree) {
-		ovb_deadline_ms(&dl, NETVSC_TIMEOUT);
-		while (!pl->nfree && !rc)
-			rc = ovb_cond_timedwait(&pl->cond, &pl->lock, &dl);
-	}
-	if (pl->nfree) {
-		__atomic_store_n(&pl->nfree, pl->nfree - 1, __ATOMIC_RELAXED);
-		*idx = pl->free[pl->nfree];
-		rc = 0;
-	} else {
-		rc = -ETIMEDOUT;
-	}
-	pthread_mutex_unlock(&pl->lock);
-	return rc;
-}
-
-static void pool_put(struct netvsc_pool *pl, uint32_t idx)
-{
-	pthread_mutex_lock(&pl->lock);
-	pl->free[pl->nfree] = idx;
-	/* Release: a spinner that sees the count sees the slot. */
-	__atomic_store_n(&pl->nfree, pl->nfree + 1, __ATOMIC_RELEASE);
-	pthread_cond_signal(&pl->cond);
-	pthread_mutex_unlock(&pl->lock);
-}
 
 /* The host is done with a section or big buffer (or the channel died). */
 static void buf_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
@@ -131,7 +37,7 @@ static void buf_done(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		    m.type != NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE ||
 		    m.u.rndis_pkt_complete.status != NVSP_STAT_SUCCESS))
 		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
-	pool_put(b->big ? &n->bigs : &n->secs, b->idx);
+	netvsc__pool_put(b->big ? &n->bigs : &n->secs, b->idx);
 }
 
 int netvsc__gpa_range(struct ovb_netvsc *n, const void *buf, size_t len,
@@ -163,6 +69,8 @@ static int send_rndis_pkt(struct netvsc_q *q, uint32_t section, uint32_t size,
 	}
 	s.on_comp = buf_done;
 	s.comp_ctx = b;
+	if (netvsc__src_q)
+		s.flags = OVB_SEND_NONBLOCK; /* a source's worker never waits */
 	__atomic_fetch_add(&q->n->tx_sends, 1, __ATOMIC_RELAXED);
 	return ovb_chan_send(q->chan, &s);
 }
@@ -178,9 +86,14 @@ static int flush_locked(struct netvsc_q *q)
 		return 0;
 	q->cur = -1;
 	rc = send_rndis_pkt(q, sec, q->off, NULL, 0, &n->secs.ctx[sec]);
+	if (rc == -EAGAIN && netvsc__src_q) {
+		/* Ring full on a source's worker: a later flush sends it. */
+		q->cur = (int32_t)sec;
+		return rc;
+	}
 	if (rc) {
 		__atomic_fetch_add(&n->tx_errors, q->npkt, __ATOMIC_RELAXED);
-		pool_put(&n->secs, sec);
+		netvsc__pool_put(&n->secs, sec);
 	}
 	return rc;
 }
@@ -211,7 +124,7 @@ static int send_big(struct netvsc_q *q, const struct ovb_rndis_pktinfo *info,
 	uint8_t *p;
 	int rc, mlen, nw;
 
-	if ((rc = pool_get(&n->bigs, &idx)) != 0)
+	if ((rc = netvsc__pool_get(&n->bigs, &idx)) != 0)
 		return rc;
 	p = n->big + (size_t)idx * NETVSC_BIG_SIZE;
 	mlen = build(n, p, NETVSC_BIG_SIZE, info, frame, len, meta);
@@ -222,7 +135,7 @@ static int send_big(struct netvsc_q *q, const struct ovb_rndis_pktinfo *info,
 		    : send_rndis_pkt(q, NVSP_INVALID_SECTION_INDEX, 0, words,
 				     nw, &n->bigs.ctx[idx]);
 	if (rc)
-		pool_put(&n->bigs, idx);
+		netvsc__pool_put(&n->bigs, idx);
 	else
 		__atomic_fetch_add(&n->tx_pagebuf, 1, __ATOMIC_RELAXED);
 	return rc;
@@ -261,7 +174,7 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 	if (!rc && q->cur < 0) {
 		uint32_t sec;
 
-		rc = pool_get(&n->secs, &sec);
+		rc = netvsc__pool_get(&n->secs, &sec);
 		if (!rc) {
 			q->cur = (int32_t)sec;
 			q->off = q->npkt = 0;
@@ -291,15 +204,17 @@ int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		ovb__prefetchw(p + aligned);
 		ovb__prefetchw(p + aligned + 64);
 	}
-	if (!more)
-		rc = flush_locked(q);
+	/* The frame is in the section: one a full ring kept goes later. */
+	if (!more && (rc = flush_locked(q)) == -EAGAIN && netvsc__src_q)
+		rc = 0;
 out:
 	if (!rc) {
 		netvsc__count(&q->tx_frames, 1);
 		netvsc__count(&q->tx_bytes, len);
 	}
 	pthread_mutex_unlock(&q->lock);
-	if (rc)
+	/* A source's -EAGAIN is not an error: it keeps the frame, retries. */
+	if (rc && !(rc == -EAGAIN && netvsc__src_q))
 		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
 	return rc;
 }
@@ -310,7 +225,7 @@ out:
 int ovb_netvsc_txbuf_get(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb)
 {
 	uint32_t idx;
-	int rc = pool_get(&n->bigs, &idx);
+	int rc = netvsc__pool_get(&n->bigs, &idx);
 
 	if (rc)
 		return rc;
@@ -323,7 +238,7 @@ int ovb_netvsc_txbuf_get(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb)
 void ovb_netvsc_txbuf_put(struct ovb_netvsc *n, struct ovb_netvsc_txbuf *tb)
 {
 	if (tb->frame)
-		pool_put(&n->bigs, tb->idx);
+		netvsc__pool_put(&n->bigs, tb->idx);
 	tb->frame = NULL;
 }
 
@@ -373,7 +288,8 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (rc) {
-		__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
+		if (!(rc == -EAGAIN && netvsc__src_q))
+			__atomic_fetch_add(&n->tx_errors, 1, __ATOMIC_RELAXED);
 		return rc;
 	}
 	tb->frame = NULL; /* the host has it until the completion */
@@ -383,11 +299,17 @@ int ovb_netvsc_send_txbuf(struct ovb_netvsc *n, unsigned int queue,
 
 void ovb_netvsc_flush(struct ovb_netvsc *n, unsigned int queue)
 {
-	struct netvsc_q *q = netvsc__pick_queue(n, queue);
+	netvsc__flush(netvsc__pick_queue(n, queue));
+}
+
+int netvsc__flush(struct netvsc_q *q)
+{
+	int rc;
 
 	pthread_mutex_lock(&q->lock);
-	flush_locked(q);
+	rc = flush_locked(q);
 	pthread_mutex_unlock(&q->lock);
+	return rc;
 }
 
 /* ---- receive ----------------------------------------------------------- */
@@ -746,6 +668,13 @@ static void rx_xfer(struct netvsc_q *q, struct ovb_chan *chan,
 done:
 	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
 		rx_complete(q, pkt->xid);
+	/*
+	 * A queue that reads its own source: what these frames made the
+	 * stack queue (ACKs, the next data) goes out now, not after the
+	 * rest of the drain.
+	 */
+	if (__atomic_load_n(&q->src_fn, __ATOMIC_RELAXED) && !netvsc__src_q)
+		netvsc__source_run(q);
 }
 
 void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
@@ -756,9 +685,9 @@ void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx)
 
 	switch (pkt->type) {
 	case VM_PKT_DATA_USING_XFER_PAGES:
-		netvsc_in_recv++;
+		netvsc__in_recv++;
 		rx_xfer(q, chan, pkt);
-		netvsc_in_recv--;
+		netvsc__in_recv--;
 		return;
 	case VM_PKT_DATA_INBAND:
 		if (ovb_nvsp_parse(pkt->data, pkt->len, OVB_NVSP_TO_GUEST,

@@ -63,6 +63,17 @@ struct netvsc_q {
 	 * Atomic.
 	 */
 	bool polled;
+	/*
+	 * A frame source this queue's worker reads itself
+	 * (ovb_netvsc_set_source, netvsc_source.c): src_fn is published
+	 * last (release) and read by the worker (acquire); src_paused is the
+	 * worker's: src_fd left unwatched until a buffer or ring room comes.
+	 */
+	ovb_netvsc_source_fn *src_fn;
+	void *src_ctx;
+	int src_fd;
+	bool src_paused;
+	uint32_t src_polls; /* worker: spin-hook calls since the last look */
 	/* receive completions the ring had no room for (worker only) */
 	uint64_t pending[NETVSC_PENDING];
 	uint32_t npending;
@@ -90,6 +101,11 @@ struct netvsc_pool {
 	uint32_t *free;
 	uint32_t nfree, n;
 	struct netvsc_buf *ctx; /* per index, the completion context */
+	/*
+	 * Queues whose source found no free buffer (a bit per queue, under
+	 * lock): pool_put kicks their workers, which try again.
+	 */
+	uint32_t src_wait;
 };
 
 struct ovb_netvsc {
@@ -142,10 +158,38 @@ void netvsc__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
 int netvsc__pool_init(struct netvsc_pool *pl, struct ovb_netvsc *n,
 		      uint32_t count, bool big);
 void netvsc__pool_fini(struct netvsc_pool *pl);
-/* The queue a frame for @queue goes out on (the host's send table). */
+/* After closing is set: no put kicks a source's channel from now on. */
+void netvsc__pool_quiesce(struct netvsc_pool *pl);
+/* Take a free buffer (may wait, see netvsc_pool.c); 0, -ETIMEDOUT, -EAGAIN. */
+int netvsc__pool_get(struct netvsc_pool *pl, uint32_t *idx);
+/* Give one back; wakes a waiter and kicks sources that found none. */
+void netvsc__pool_put(struct netvsc_pool *pl, uint32_t idx);
+/* Non-zero on a thread inside netvsc__recv (a receive callback's sends). */
+extern __thread unsigned int netvsc__in_recv;
+/*
+ * The queue whose source runs on this thread (netvsc_source.c), NULL
+ * elsewhere.  While it is set nothing netvsc does here waits: no free
+ * buffer or no ring room is -EAGAIN, and a frame goes out on that queue.
+ */
+extern __thread struct netvsc_q *netvsc__src_q;
+
+/* Run @q's source once on its worker (netvsc_source.c); true if it sent. */
+bool netvsc__source_run(struct netvsc_q *q);
+
+/* Send @q's current section, -EAGAIN kept for later (source thread). */
+int netvsc__flush(struct netvsc_q *q);
+
+/*
+ * The queue a frame for @queue goes out on (the host's send table; a
+ * source's own queue on its worker, so its completions come back there).
+ */
 static inline struct netvsc_q *netvsc__pick_queue(struct ovb_netvsc *n,
 						  unsigned int queue)
 {
+	struct netvsc_q *sq = netvsc__src_q;
+
+	if (sq && sq->n == n)
+		return sq;
 	unsigned int nq = __atomic_load_n(&n->nq, __ATOMIC_ACQUIRE);
 	uint32_t c = n->send_table[queue % NVSP_SEND_INDIRECTION_TABLE_SIZE];
 

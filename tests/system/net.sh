@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 # The synthetic NIC end to end: a host with a switch (MTU 9000) and an
 # uplink TAP, two guests whose TAPs live in their own network namespaces.
-# Ping both ways (8972-byte payloads too), a 200 MiB TCP transfer and a
+# Ping both ways (8972-byte payloads too), a 128 MiB TCP transfer and a
 # 64 MiB one back whose SHA-256 match (guest A's TAP readers reap their
-# channels, guest B's channel workers do), iperf3 for a few seconds, the
+# channels, guest B's channel workers read its TAP), iperf3 for a few seconds, the
 # host reaching a guest over the uplink, link down/up from `vmbus nic`,
+# guest B's TAP down and up, B ended by SIGTERM and restarted,
 # and a guest killed mid-transfer
 # leaving the switch and the other guest working, and a guest ending by
 # itself when its host stops.  Needs root and
@@ -48,10 +49,11 @@ guest() { # name netns addr [options]
 	echo $! >"$dir/$1.pid"
 }
 # A's TAP readers reap their channels (the default) and spin before they
-# sleep; B leaves the channels to its workers: every transfer below
-# crosses both paths.
+# sleep; B has no TAP readers, its channel workers read their TAP queues
+# themselves (one thread per queue): every transfer below crosses both
+# paths.  C, killed mid-transfer below, leaves reaping to its workers.
 guest ga "$nsa" 10.99.0.1/24 --tap-spin 30
-guest gb "$nsb" 10.99.0.2/24 --tap-reap worker
+guest gb "$nsb" 10.99.0.2/24 --tap-read worker
 for g in ga gb; do
 	for _ in $(seq 200); do grep -q "running" "$dir/$g.log" && break; sleep 0.05; done
 	grep -q "mtu 9000" "$dir/$g.log" || { cat "$dir/$g.log"; exit 1; }
@@ -69,7 +71,7 @@ ip link set "$up" up
 ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null
 echo "net: the host reaches guest A over uplink $up"
 
-# 200 MiB over TCP, hashed at both ends.
+# 128 MiB over TCP, hashed at both ends.
 cat >"$dir/xfer.py" <<'PY'
 import hashlib, socket, sys
 if sys.argv[1] == "recv":
@@ -100,8 +102,8 @@ xfer() { # from-netns to-netns to-addr MiB
 	cat "$dir/send.out" "$dir/recv.out"
 	[ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] || { echo "SHA-256 mismatch"; exit 1; }
 }
-xfer "$nsa" "$nsb" 10.99.0.2 200
-echo "net: 200 MiB TCP transfer A->B, SHA-256 matches"
+xfer "$nsa" "$nsb" 10.99.0.2 128
+echo "net: 128 MiB TCP transfer A->B, SHA-256 matches"
 xfer "$nsb" "$nsa" 10.99.0.1 64
 echo "net: 64 MiB TCP transfer B->A, SHA-256 matches"
 # The large frames reached the receiver coalesced (RSC), the path whose
@@ -113,7 +115,7 @@ echo "net: $co coalesced frames carried it"
 ip netns exec "$nsb" iperf3 -s -1 >/dev/null 2>&1 &
 pids+=($!)
 sleep 0.3
-timeout 20 ip netns exec "$nsa" iperf3 -c 10.99.0.2 -t 3 -J >"$dir/iperf.json"
+timeout 20 ip netns exec "$nsa" iperf3 -c 10.99.0.2 -t 2 -J >"$dir/iperf.json"
 python3 - "$dir/iperf.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -131,10 +133,45 @@ fi
 "$VMBUS" nic link up --socket "$sock" >/dev/null
 for _ in $(seq 50); do ip netns exec "$nsa" ip link show eth0 | grep -q LOWER_UP && break; sleep 0.05; done
 ip netns exec "$nsa" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null
+ip netns exec "$nsb" ip link show eth0 | grep -q LOWER_UP
 echo "net: link down (NO-CARRIER, no traffic) and up again"
 
+# B's TAP taken down and up inside the guest: its channel workers read
+# the TAP, which sends nothing while down and carries on after.
+ip netns exec "$nsb" ip link set eth0 down
+if ip netns exec "$nsa" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1; then
+	echo "ping reached a TAP that was down"; exit 1
+fi
+ip netns exec "$nsb" ip link set eth0 up
+ip netns exec "$nsb" ip addr replace 10.99.0.2/24 dev eth0
+for _ in $(seq 50); do
+	ip netns exec "$nsb" ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1 && break
+	sleep 0.1
+done
+ip netns exec "$nsb" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null
+echo "net: guest B's TAP down (no traffic) and up again"
+
+# B restarted: SIGTERM ends it within seconds, a new B (same namespace,
+# its workers reading the TAP again) carries a transfer.
+gb=$(cat "$dir/gb.pid")
+kill -TERM "$gb"
+for _ in $(seq 100); do kill -0 "$gb" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$gb" 2>/dev/null; then echo "guest gb outlived SIGTERM by 5 s"; exit 1; fi
+wait "$gb" || { echo "guest gb exited $?"; cat "$dir/gb.log"; exit 1; }
+guest gb "$nsb" 10.99.0.2/24 --tap-read worker
+for _ in $(seq 200); do grep -q "running" "$dir/gb.log" && break; sleep 0.05; done
+# The new B has a new MAC: A forgets the old one, as a restarted VM's
+# gratuitous ARP would make it.
+ip netns exec "$nsa" ip neigh flush all
+for _ in $(seq 50); do
+	ip netns exec "$nsa" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1 && break
+	sleep 0.1
+done
+xfer "$nsb" "$nsa" 10.99.0.1 16
+echo "net: guest B ended on SIGTERM, restarted, 16 MiB B->A, SHA-256 matches"
+
 # A guest killed mid-transfer: the switch and the other guest carry on.
-guest gc "$nsa"2 10.99.0.3/24
+guest gc "$nsa"2 10.99.0.3/24 --tap-reap worker
 for _ in $(seq 200); do grep -q "running" "$dir/gc.log" && break; sleep 0.05; done
 ip netns exec "$nsb" iperf3 -s -1 >/dev/null 2>&1 &
 pids+=($!)

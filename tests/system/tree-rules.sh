@@ -48,7 +48,7 @@ ALLOW = {
     ("src/bus/chan_run.c", "src/core/spin.h"):
         "the polite bounded spin (header-only, core) that channel workers "
         "and the NIC's buffer pools share; not an API for applications",
-    ("src/net/netvsc_data.c", "src/core/spin.h"):
+    ("src/net/netvsc_pool.c", "src/core/spin.h"):
         "as chan_run.c: netvsc spins for a free send section",
     ("src/net/netvsc_poll.c", "src/core/spin.h"):
         "as chan_run.c: a sender waiting for a buffer drains polled rings",

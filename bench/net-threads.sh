@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Where the context switches of our TCP path are, thread by thread: a
+# host (`vmbus host --nic sw0,mtu=MTU`) and two `vmbus guest --tap`
+# processes in two network namespaces, iperf3 -P P for 3 s from the
+# first guest to the second, and for every thread of the three
+# processes its sleeps (voluntary switches), preemptions (involuntary:
+# yields of spinning workers, preemption by other jobs) and CPU time
+# (utime + stime) over the run, per MiB / KiB received.  Needs root.
+#   bench/net-threads.sh MTU P QUEUES [more vmbus guest options]
+#   bench/net-threads.sh 1500 1 1 --tap-read worker
+# Rows are "host", "g1(send)", "g2(recv)" with the thread id; threads
+# that did next to nothing are left out; the last line sums them all.
+set -u
+cd "$(dirname "$0")/.."
+VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
+[ $# -ge 3 ] || { sed -n '3,14p' "$0"; exit 2; }
+mtu=$1 P=$2 q=$3
+shift 3
+d=$(mktemp -d) sock= na=ovbta$$ nb=ovbtb$$ pids=()
+sock=$d/h.sock
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	ip netns del $na 2>/dev/null; ip netns del $nb 2>/dev/null
+	rm -rf "$d"
+}
+trap cleanup EXIT
+ip netns add $na && ip netns add $nb || exit 1
+"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu="$mtu" >"$d/host.log" 2>&1 &
+hp=$!; pids+=($hp)
+for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
+i=0
+for n in $na $nb; do
+	i=$((i + 1))
+	"$VMBUS" guest --socket "$sock" --name g$i --tap eth0 --netns $n \
+		--addr 10.95.0.$i/24 --queues "$q" "$@" >"$d/g$i.log" 2>&1 &
+	pids+=($!)
+	eval g$i=$!
+done
+for g in g1 g2; do
+	for _ in $(seq 200); do grep -q running "$d/$g.log" && break; sleep 0.05; done
+done
+ip netns exec $na ping -c 1 -W 2 10.95.0.2 >/dev/null || { cat "$d"/*.log; exit 1; }
+ip netns exec $nb iperf3 -s -1 >/dev/null 2>&1 &
+pids+=($!)
+sleep 0.3
+snap() { # pid tid sleeps preemptions ticks, per thread
+	local p t
+	for p in $hp $g1 $g2; do
+		for t in /proc/$p/task/*; do
+			echo "$p ${t##*/} $(awk '/^voluntary_ctxt/ { v = $2 }
+				/^nonvoluntary_ctxt/ { n = $2 } END { print v, n }' \
+				"$t/status") $(awk '{ print $14 + $15 }' "$t/stat")"
+		done
+	done
+}
+snap >"$d/s0"
+ip netns exec $na iperf3 -c 10.95.0.2 -P "$P" -t 3 -J >"$d/ip.json" 2>/dev/null
+snap >"$d/s1"
+read -r bytes gbps < <(python3 -c 'import json, sys
+e = json.load(open(sys.argv[1]))["end"]["sum_received"]
+print(e["bytes"], round(e["bits_per_second"] / 1e9, 2))' "$d/ip.json")
+echo "MTU $mtu -P $P, $q queue(s), guest options [$*]: $gbps Gbit/s"
+join <(awk '{ print $2, $1, $3, $4, $5 }' "$d/s0" | sort) \
+	<(awk '{ print $2, $3, $4, $5 }' "$d/s1" | sort) |
+	awk -v B="$bytes" -v H=$hp -v G1=$g1 -v T="$(getconf CLK_TCK)" '
+	{ who = $2 == H ? "host" : $2 == G1 ? "g1(send)" : "g2(recv)"
+	  mib = B / 1048576; v = ($6 - $3) / mib; n = ($7 - $4) / mib
+	  c = ($8 - $5) * 1e9 / T / (B / 1024)
+	  if (v + n > 0.05 || c > 5)
+		printf "  %-9s %-8s sleeps/MiB %6.2f  preemptions/MiB %6.2f  CPU ns/KiB %5.0f\n", who, $1, v, n, c
+	  tv += v; tn += n; tc += c }
+	END { printf "  all threads: sleeps/MiB %.1f  preemptions/MiB %.1f  CPU ns/KiB %.0f\n", tv, tn, tc }'
