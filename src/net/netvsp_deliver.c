@@ -445,6 +445,47 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	return rc;
 }
 
+/*
+ * Up to @n slots for @ch's batch at once, for a run of frames: as many as
+ * the batch has room for and its cache holds (refilled with one trip to
+ * the allocator), the batch sent first when full.  Never waits: 0 when
+ * no slot is free (the caller then waits, one frame at a time, through
+ * netvsp__batch_reserve).  Slots left unused go back with
+ * netvsp__batch_unreserve.  pend_lock held.
+ */
+uint32_t netvsp__batch_reserve_run(struct netvsp_nic *nic,
+				   struct netvsp_chan *ch, uint32_t n,
+				   uint32_t *slots)
+{
+	uint32_t room, got;
+
+	if (ch->npend + 1 > NETVSP_MAX_RANGES ||
+	    ch->nframes >= NETVSP_BATCH_FRAMES)
+		netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+				   nic->vsp->cfg.rx_wait_ms);
+	room = NETVSP_BATCH_FRAMES - ch->nframes;
+	if (NETVSP_MAX_RANGES - ch->npend < room)
+		room = NETVSP_MAX_RANGES - ch->npend;
+	if (n > room)
+		n = room;
+	if (ch->cache_pos == ch->ncache) {
+		uint32_t want = ch->grab > n ? ch->grab : n;
+
+		slots_grab(nic, ch, want < room ? want : room);
+	}
+	got = ch->ncache - ch->cache_pos;
+	if (got > n)
+		got = n;
+	memcpy(slots, ch->cache + ch->cache_pos, got * sizeof(*slots));
+	ch->cache_pos += got;
+	return got;
+}
+
+void netvsp__batch_unreserve(struct netvsp_chan *ch, uint32_t n)
+{
+	ch->cache_pos -= n; /* the last taken, still in the cache's order */
+}
+
 int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t channel_type, const void *hdr, size_t hlen,
 		       const void *frame, size_t flen, bool block)
