@@ -380,7 +380,7 @@ int netvsp__batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
  * frame's work instead of stalling the locked add that follows the copy
  * (netvsp__port_tx's epoch count).
  */
-static void netvsp_slot_prefetch(const struct netvsp_nic *nic, uint32_t slot)
+void netvsp__slot_prefetch(const struct netvsp_nic *nic, uint32_t slot)
 {
 	const uint8_t *p = ovb_gmem_view_ptr(&nic->rx_view,
 					     (size_t)slot * nic->slot_size, 128);
@@ -425,7 +425,7 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	if (n == 1 && ch->cache_pos < ch->ncache) {
 		*slots = ch->cache[ch->cache_pos++];
 		if (ch->cache_pos < ch->ncache)
-			netvsp_slot_prefetch(nic, ch->cache[ch->cache_pos]);
+			netvsp__slot_prefetch(nic, ch->cache[ch->cache_pos]);
 		return 0;
 	}
 	if (n > 1 && !slots_get(nic, n, slots, NULL))

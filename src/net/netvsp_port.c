@@ -551,51 +551,51 @@ struct rss_memo {
 	uint8_t key[36];
 	size_t klen;
 	uint32_t hash_value, hash_info;
+	uint32_t gen; /* bumped when the current hash PPIs change */
 	struct netvsp_chan *ch;
 };
 
+/*
+ * The channel for @f when RSS is on (@m->on); the hash PPIs it gets are
+ * in @m (hashed, ...).
+ */
 static struct netvsp_chan *rss_run(struct netvsp_nic *nic,
 				   struct rss_memo *m, const uint8_t *f,
-				   size_t len, struct ovb_rndis_pktinfo *info)
+				   size_t len)
 {
+	struct ovb_rndis_pktinfo info = { 0 };
 	struct ovb_net_hdrs h;
 	uint8_t key[36];
-	size_t kl;
-	struct netvsp_chan *ch;
+	size_t kl = 0;
+	bool ip;
 
-	if (!m->on)
-		return nic->ch[0];
-	if (ovb_offload_parse(f, len, &h) || !h.ip_version)
-		return netvsp_rss(nic, f, len, info);
-	kl = h.ip_version == 4 ? 8 : 32;
-	memcpy(key, f + h.l3_off + (h.ip_version == 4 ? 12 : 8), kl);
-	if (h.l4_off) {
-		memcpy(key + kl, f + h.l4_off, 4);
-		kl += 4;
-	}
-	if (m->valid && m->ver == h.ip_version && m->l4 == !!h.l4_off &&
-	    m->proto == h.l4_proto && m->klen == kl &&
-	    !memcmp(m->key, key, kl)) {
-		if (m->hashed) {
-			info->present |= OVB_RNDIS_PPI_HASH_VALUE |
-					 OVB_RNDIS_PPI_HASH_INFO;
-			info->hash_value = m->hash_value;
-			info->hash_info = m->hash_info;
+	ip = !ovb_offload_parse(f, len, &h) && h.ip_version;
+	if (ip) {
+		kl = h.ip_version == 4 ? 8 : 32;
+		memcpy(key, f + h.l3_off + (h.ip_version == 4 ? 12 : 8), kl);
+		if (h.l4_off) {
+			memcpy(key + kl, f + h.l4_off, 4);
+			kl += 4;
 		}
-		return m->ch;
+		if (m->valid && m->ver == h.ip_version &&
+		    m->l4 == !!h.l4_off && m->proto == h.l4_proto &&
+		    m->klen == kl && !memcmp(m->key, key, kl))
+			return m->ch;
 	}
-	ch = netvsp_rss(nic, f, len, info);
-	m->valid = true;
-	m->ver = h.ip_version;
-	m->l4 = !!h.l4_off;
-	m->proto = h.l4_proto;
-	m->klen = kl;
-	memcpy(m->key, key, kl);
-	m->hashed = info->present & OVB_RNDIS_PPI_HASH_VALUE;
-	m->hash_value = info->hash_value;
-	m->hash_info = info->hash_info;
-	m->ch = ch;
-	return ch;
+	m->ch = netvsp_rss(nic, f, len, &info);
+	m->valid = ip;
+	if (ip) {
+		m->ver = h.ip_version;
+		m->l4 = !!h.l4_off;
+		m->proto = h.l4_proto;
+		m->klen = kl;
+		memcpy(m->key, key, kl);
+	}
+	m->hashed = info.present & OVB_RNDIS_PPI_HASH_VALUE;
+	m->hash_value = info.hash_value;
+	m->hash_info = info.hash_info;
+	m->gen++;
+	return m->ch;
 }
 
 /* Leave @ch's batch after a part of a run: unused slots back, its lock. */
@@ -615,6 +615,12 @@ static uint64_t deliver_run(struct netvsp_nic *nic,
 	struct rss_memo memo = { 0 };
 	uint32_t slots[OVB_VSWITCH_RUN_MAX], got = 0, used = 0;
 	uint8_t hdr[NETVSP_RX_HDR];
+	struct ovb_rndis_pktinfo base = { 0 };
+	const struct ovb_net_meta *bmeta = NULL;
+	uint32_t bgen = 0, hdr_bgen = 0, hdr_mgen = 0;
+	size_t hdr_len = 0;
+	ssize_t hlen = -1;
+	int brc = 0;
 	struct netvsp_chan *cur = NULL;
 	const uint8_t *prev = NULL;
 	uint64_t drop = 0, nobuf = 0;
@@ -625,22 +631,47 @@ static uint64_t deliver_run(struct netvsp_nic *nic,
 	for (unsigned int i = 0; i < n; i++) {
 		const uint8_t *f = fr[i].frame;
 		size_t len = fr[i].len;
-		struct ovb_rndis_pktinfo info = { 0 };
 		struct netvsp_chan *ch;
-		ssize_t hlen;
 
 		if (!prev || memcmp(f, prev, 6))
 			pass = netvsp_filter(nic, f);
 		prev = f;
 		if (!pass)
 			continue; /* filtered: not an error */
-		if (ovb_rndis_meta_to_rx(fr[i].meta, f, len, &info))
+		/*
+		 * The PPIs from the metadata: the previous frame's when its
+		 * metadata was the same and they do not depend on the frame
+		 * (no checksum verdict to derive from its headers).
+		 */
+		if (!bmeta || (fr[i].meta != bmeta &&
+			       memcmp(fr[i].meta, bmeta, sizeof(*bmeta))) ||
+		    (bmeta->flags & OVB_NET_META_CSUM_VALID)) {
+			brc = ovb_rndis_meta_to_rx(fr[i].meta, f, len, &base);
+			bmeta = fr[i].meta;
+			bgen++;
+		}
+		if (brc)
 			goto drop;
-		ch = rss_run(nic, &memo, f, len, &info);
+		ch = memo.on ? rss_run(nic, &memo, f, len) : nic->ch[0];
 		if (!ch)
 			goto drop;
-		hlen = ovb_rndis_packet_build_header(hdr, sizeof(hdr),
-						     (uint32_t)len, &info);
+		/* The header: the previous frame's if length and PPIs match. */
+		if (hlen < 0 || len != hdr_len || bgen != hdr_bgen ||
+		    memo.gen != hdr_mgen) {
+			struct ovb_rndis_pktinfo info = base;
+
+			if (memo.hashed) {
+				info.present |= OVB_RNDIS_PPI_HASH_VALUE |
+						OVB_RNDIS_PPI_HASH_INFO;
+				info.hash_value = memo.hash_value;
+				info.hash_info = memo.hash_info;
+			}
+			hlen = ovb_rndis_packet_build_header(
+				hdr, sizeof(hdr), (uint32_t)len, &info);
+			hdr_len = len;
+			hdr_bgen = bgen;
+			hdr_mgen = memo.gen;
+		}
 		if (hlen < 0 || (size_t)hlen + len > nic->slot_size)
 			goto drop;
 		if (ch != cur) {
@@ -663,6 +694,8 @@ static uint64_t deliver_run(struct netvsp_nic *nic,
 				got = 1;
 			}
 		}
+		if (used + 1 < got)
+			netvsp__slot_prefetch(nic, slots[used + 1]);
 		netvsp__batch_add(nic, ch, slots[used++], hdr, (size_t)hlen,
 				  f, len, NULL, 0);
 		ch->nframes++;

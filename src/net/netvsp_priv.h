@@ -212,6 +212,8 @@ uint32_t netvsp__batch_reserve_run(struct netvsp_nic *nic,
 				   struct netvsp_chan *ch, uint32_t n,
 				   uint32_t *slots);
 void netvsp__batch_unreserve(struct netvsp_chan *ch, uint32_t n);
+/* Ask for the start of @slot for writing, a frame ahead of its copy. */
+void netvsp__slot_prefetch(const struct netvsp_nic *nic, uint32_t slot);
 void netvsp__batch_add(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t slot, const void *hdr, size_t hlen,
 		       const void *d1, size_t l1, const void *d2, size_t l2);
