@@ -4,7 +4,9 @@
  * RNDIS PACKET messages of one SEND_RNDIS_PKT, in a send section or in page
  * buffers, go into the switch straight from guest memory; a frame with
  * checksum work pending is first copied and brought to Linux conventions,
- * an LSO frame only its headers (the payload follows from guest memory).  Layer: devices.  Spec: docs/wire.md B6, B9.
+ * an LSO frame only its headers (the payload follows from guest memory).
+ * The plain frames of one send go into the switch as runs
+ * (ovb_vswitch_input_run).  Layer: devices.  Spec: docs/wire.md B6, B9.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -19,6 +19,8 @@
  *    rest of its batch.  So a port removal waits for at most one input
  *    of each holder, or the end of its batch, whichever comes first.  A
  *    thread that holds the lock and changes ports itself lets go first.
+ *    A run (ovb_vswitch_input_run) is one input: the lock is held across
+ *    all of its frames.
  *  - The FDB (vswitch_fdb.c) is looked up without locks; learning a new or
  *    moved MAC takes its mutex.  Lock order: ports_lock, then the FDB's.
  *  - Counters are relaxed atomics: exact totals, no ordering.  Inside a
