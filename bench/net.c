@@ -18,7 +18,8 @@
  * The same shapes then run once more with host and guests in this process
  * over the inproc link (rows labelled "inproc"), which shows what the
  * process boundary costs; NET_SOCKET_ONLY=1 leaves them out.  NET_RUN_MS
- * sets a run's length (500).
+ * sets a run's length (500).  NET_FRAME_AT_A_TIME=1: the host source
+ * inputs its frames one by one instead of as runs of 64.
  *
  * `bench/net JSON [PATH/MODE/SIZE]`, e.g. guest->host/interrupt/64, runs
  * only that two-process row, for 2 s: the shape to profile.
