@@ -140,6 +140,24 @@ static int uplink_tx(void *ctx, const void *frame, size_t len,
 	return n < 0 ? (int)n : 0;
 }
 
+/*
+ * The plain frames read in one wake-up, kept to go into the switch as a
+ * run (ovb_vswitch_input_run): each in a buffer of its own.
+ */
+struct uplink_run {
+	uint8_t *bufs; /* 64 frames of OVB_NET_TAP_MAX_FRAME, touched as used */
+	unsigned int n;
+	struct ovb_vswitch_frame f[64];
+	struct ovb_net_meta meta[64];
+};
+
+static void uplink_run_flush(struct nic_switch *s, struct uplink_run *r)
+{
+	if (r->n)
+		ovb_vswitch_input_run(s->sw, s->tap_port, r->f, r->n, NULL);
+	r->n = 0;
+}
+
 static void *uplink_reader(void *arg)
 {
 	struct nic_switch *s = arg;
@@ -147,32 +165,54 @@ static void *uplink_reader(void *arg)
 		{ .fd = ovb_net_tap_fd(s->tap, 0), .events = POLLIN },
 		{ .fd = nic_stop_fd, .events = POLLIN },
 	};
-	uint8_t *buf = malloc(OVB_NET_TAP_MAX_FRAME);
+	struct uplink_run *r = calloc(1, sizeof(*r));
 
-	while (buf && !(pfd[1].revents & POLLIN)) {
-		struct ovb_net_meta meta;
-		ssize_t n;
-
+	if (r)
+		r->bufs = malloc((size_t)64 * OVB_NET_TAP_MAX_FRAME);
+	while (r && r->bufs && !(pfd[1].revents & POLLIN)) {
 		int batch = 0;
 
-		/* Up to 64 frames per wake-up, delivered as one batch. */
+		/*
+		 * Up to 64 frames per wake-up, delivered as one batch; the
+		 * plain ones as runs, a frame with offload work alone (after
+		 * the run before it, so the order holds).
+		 */
 		ovb_vswitch_batch_begin(s->sw);
-		while (batch < 64 &&
-		       (n = ovb_net_tap_read(s->tap, 0, buf,
-					     OVB_NET_TAP_MAX_FRAME, &meta)) !=
-			       -EAGAIN) {
-			if (n > 0)
-				ovb_vswitch_input(s->sw, s->tap_port, buf,
-						  (size_t)n, &meta);
+		while (batch < 64) {
+			uint8_t *buf = r->bufs +
+				       (size_t)r->n * OVB_NET_TAP_MAX_FRAME;
+			struct ovb_net_meta *m = &r->meta[r->n];
+			ssize_t n = ovb_net_tap_read(s->tap, 0, buf,
+						     OVB_NET_TAP_MAX_FRAME, m);
+
+			if (n == -EAGAIN)
+				break;
 			batch++;
+			if (n <= 0)
+				continue;
+			if (!m->gso_type &&
+			    !(m->flags & (OVB_NET_META_CSUM_PARTIAL |
+					  OVB_NET_META_IP4_CSUM))) {
+				r->f[r->n] = (struct ovb_vswitch_frame){
+					.frame = buf, .len = (size_t)n,
+					.meta = m };
+				r->n++;
+				continue;
+			}
+			uplink_run_flush(s, r);
+			ovb_vswitch_input(s->sw, s->tap_port, buf, (size_t)n,
+					  m);
 		}
+		uplink_run_flush(s, r);
 		ovb_vswitch_batch_end(s->sw);
 		if (batch == 64)
 			continue;
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 	}
-	free(buf);
+	if (r)
+		free(r->bufs);
+	free(r);
 	return NULL;
 }
 

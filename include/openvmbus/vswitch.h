@@ -64,6 +64,30 @@ typedef int ovb_vswitch_txv_fn(void *ctx, const void *hdr, size_t hlen,
  */
 typedef void ovb_vswitch_flush_fn(void *ctx);
 
+/** One frame of a run (ovb_vswitch_input_run); @meta may be NULL. */
+struct ovb_vswitch_frame {
+	const void *frame;
+	size_t len;
+	const struct ovb_net_meta *meta;
+};
+
+/** The most frames one run may hold. */
+#define OVB_VSWITCH_RUN_MAX 64u
+
+/**
+ * Deliver a run of @n frames (1..OVB_VSWITCH_RUN_MAX) to a port, in
+ * order.  The switch hands a port only frames that share their
+ * destination and source MACs and need no software fallback for the
+ * port's capabilities (their @meta is never NULL); everything else about
+ * them (lengths, headers past the MACs, metadata) may differ.  The frames
+ * are valid only during the call.  Returns a mask with bit i set for
+ * each frame i that was dropped (counted as a tx drop), 0 when all were
+ * delivered (or filtered, which is not an error).
+ */
+typedef uint64_t ovb_vswitch_txn_fn(void *ctx,
+				    const struct ovb_vswitch_frame *frames,
+				    unsigned int n);
+
 /** A monotonic clock in milliseconds (tests inject one to test aging). */
 typedef uint64_t ovb_vswitch_clock_fn(void *ctx);
 
@@ -128,6 +152,15 @@ int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
 			     ovb_vswitch_txv_fn *txv);
 
 /**
+ * Let a port take runs of frames (ovb_vswitch_input_run) through @txn;
+ * without one, a run reaches the port one frame at a time through its
+ * transmit callback.  Returns 0 or -ENODEV.
+ */
+OVB_API
+int ovb_vswitch_port_set_txn(struct ovb_vswitch *sw, unsigned int port,
+			     ovb_vswitch_txn_fn *txn);
+
+/**
  * Open a batch of inputs on the calling thread: ports that deliver with a
  * flush callback are flushed once, by ovb_vswitch_batch_end(), instead of
  * after every input.  Nests; only the outermost end flushes.  A batch on
@@ -177,6 +210,26 @@ OVB_API
 int ovb_vswitch_input_split(struct ovb_vswitch *sw, unsigned int port,
 			    const void *hdr, size_t hlen, const void *rest,
 			    size_t rest_len, const struct ovb_net_meta *meta);
+
+/**
+ * Switch a run of @n frames that arrived on @port, in order: what
+ * ovb_vswitch_input() does to each, with the work shared along the run.
+ * Consecutive frames with the same destination and source MACs are one
+ * forward: the source is learned and the destination looked up once, the
+ * counters added once, and a port with a run callback
+ * (ovb_vswitch_port_set_txn) gets them in one call (a frame that needs a
+ * software fallback there goes alone, through the port's transmit
+ * callback).  A change of either MAC starts a new forward.  The whole run
+ * is one input for the locking contract (a port removal waits for it).
+ * Stores each frame's result, as ovb_vswitch_input() would return it, in
+ * @res[i] when @res is not NULL.  Returns the number of frames the
+ * switch took (not refused as runts or bad sources), -ENODEV for an
+ * unknown port, or -EINVAL for @n above OVB_VSWITCH_RUN_MAX.
+ */
+OVB_API
+int ovb_vswitch_input_run(struct ovb_vswitch *sw, unsigned int port,
+			  const struct ovb_vswitch_frame *frames,
+			  unsigned int n, int *res);
 
 /**
  * Copy a port's counters.  Exact for every input that has returned outside

@@ -648,6 +648,8 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 						   netvsp__flush);
 			ovb_vswitch_port_set_txv(nic->vsp->cfg.sw, nic->port,
 						 netvsp__port_txv);
+			ovb_vswitch_port_set_txn(nic->vsp->cfg.sw, nic->port,
+						 netvsp__port_txn);
 		}
 		if (rc) {
 			ovb_warn("%s: no switch port: %s", nic->name,

@@ -380,7 +380,7 @@ int netvsp__batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
  * frame's work instead of stalling the locked add that follows the copy
  * (netvsp__port_tx's epoch count).
  */
-static void netvsp_slot_prefetch(const struct netvsp_nic *nic, uint32_t slot)
+void netvsp__slot_prefetch(const struct netvsp_nic *nic, uint32_t slot)
 {
 	const uint8_t *p = ovb_gmem_view_ptr(&nic->rx_view,
 					     (size_t)slot * nic->slot_size, 128);
@@ -425,7 +425,7 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	if (n == 1 && ch->cache_pos < ch->ncache) {
 		*slots = ch->cache[ch->cache_pos++];
 		if (ch->cache_pos < ch->ncache)
-			netvsp_slot_prefetch(nic, ch->cache[ch->cache_pos]);
+			netvsp__slot_prefetch(nic, ch->cache[ch->cache_pos]);
 		return 0;
 	}
 	if (n > 1 && !slots_get(nic, n, slots, NULL))
@@ -443,6 +443,47 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 				   __ATOMIC_RELAXED);
 	}
 	return rc;
+}
+
+/*
+ * Up to @n slots for @ch's batch at once, for a run of frames: as many as
+ * the batch has room for and its cache holds (refilled with one trip to
+ * the allocator), the batch sent first when full.  Never waits: 0 when
+ * no slot is free (the caller then waits, one frame at a time, through
+ * netvsp__batch_reserve).  Slots left unused go back with
+ * netvsp__batch_unreserve.  pend_lock held.
+ */
+uint32_t netvsp__batch_reserve_run(struct netvsp_nic *nic,
+				   struct netvsp_chan *ch, uint32_t n,
+				   uint32_t *slots)
+{
+	uint32_t room, got;
+
+	if (ch->npend + 1 > NETVSP_MAX_RANGES ||
+	    ch->nframes >= NETVSP_BATCH_FRAMES)
+		netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+				   nic->vsp->cfg.rx_wait_ms);
+	room = NETVSP_BATCH_FRAMES - ch->nframes;
+	if (NETVSP_MAX_RANGES - ch->npend < room)
+		room = NETVSP_MAX_RANGES - ch->npend;
+	if (n > room)
+		n = room;
+	if (ch->cache_pos == ch->ncache) {
+		uint32_t want = ch->grab > n ? ch->grab : n;
+
+		slots_grab(nic, ch, want < room ? want : room);
+	}
+	got = ch->ncache - ch->cache_pos;
+	if (got > n)
+		got = n;
+	memcpy(slots, ch->cache + ch->cache_pos, got * sizeof(*slots));
+	ch->cache_pos += got;
+	return got;
+}
+
+void netvsp__batch_unreserve(struct netvsp_chan *ch, uint32_t n)
+{
+	ch->cache_pos -= n; /* the last taken, still in the cache's order */
 }
 
 int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,

@@ -440,25 +440,19 @@ static void port_leave(struct netvsp_nic *nic, uint32_t e, bool held)
 	pthread_rwlock_unlock(&nic->lock);
 }
 
-/* Switch port transmit: a frame for this guest, on any thread. */
-int netvsp__port_tx(void *ctx, const void *frame, size_t len,
-		    const struct ovb_net_meta *meta)
+/* One frame for this guest, the NIC entered (port_enter). */
+static int port_tx_entered(struct netvsp_nic *nic, const void *frame,
+			   size_t len, const struct ovb_net_meta *meta)
 {
-	struct netvsp_nic *nic = ctx;
 	struct ovb_net_hdrs h;
-	int rc = -ENETDOWN;
-	uint32_t e = 0;
-	bool held;
+	int rc;
 
-	if (!port_enter(nic, &e, &held) || len < 14)
-		goto out;
-	rc = 0;
+	if (len < 14)
+		return -ENETDOWN;
 	if (!netvsp_filter(nic, frame))
-		goto out; /* filtered: not an error */
-	if (!meta->gso_type) {
-		rc = deliver_one(nic, frame, len, meta);
-		goto out;
-	}
+		return 0; /* filtered: not an error */
+	if (!meta->gso_type)
+		return deliver_one(nic, frame, len, meta);
 	rc = -E2BIG;
 	if (!ovb_offload_parse(frame, len, &h) && rsc_on(nic, &h, meta))
 		rc = deliver_rsc(nic, frame,
@@ -466,7 +460,20 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 				 meta, &h);
 	if (rc == -E2BIG)
 		rc = deliver_segments(nic, frame, len, meta);
-out:
+	return rc;
+}
+
+/* Switch port transmit: a frame for this guest, on any thread. */
+int netvsp__port_tx(void *ctx, const void *frame, size_t len,
+		    const struct ovb_net_meta *meta)
+{
+	struct netvsp_nic *nic = ctx;
+	int rc = -ENETDOWN;
+	uint32_t e = 0;
+	bool held;
+
+	if (port_enter(nic, &e, &held))
+		rc = port_tx_entered(nic, frame, len, meta);
 	port_leave(nic, e, held);
 	return rc;
 }
@@ -522,4 +529,218 @@ out:
 	if (rc == -E2BIG)
 		rc = port_tx_joined(nic, hdr, hlen, rest, rest_len, meta);
 	return rc;
+}
+
+/*
+ * Runs (the switch's run callback): frames that share their MACs, in
+ * order.  Per run, not per frame: entering the NIC, the filter (again
+ * only when a frame's destination differs from the one before), the
+ * channel's batch lock and the reservation of the run's slots.  Per
+ * frame: the RNDIS header with its PPIs, the copy and a range.
+ */
+
+/*
+ * RSS along a run: a frame whose hashed fields (IP version, addresses,
+ * L4 protocol and ports) equal those of the run's last hashed frame gets
+ * that frame's hash and channel; any other frame is hashed.  Decided by
+ * each frame's own headers, never assumed from the MACs.
+ */
+struct rss_memo {
+	bool on, valid, hashed;
+	uint8_t ver, proto, l4;
+	uint8_t key[36];
+	size_t klen;
+	uint32_t hash_value, hash_info;
+	uint32_t gen; /* bumped when the current hash PPIs change */
+	struct netvsp_chan *ch;
+};
+
+/*
+ * The channel for @f when RSS is on (@m->on); the hash PPIs it gets are
+ * in @m (hashed, ...).
+ */
+static struct netvsp_chan *rss_run(struct netvsp_nic *nic,
+				   struct rss_memo *m, const uint8_t *f,
+				   size_t len)
+{
+	struct ovb_rndis_pktinfo info = { 0 };
+	struct ovb_net_hdrs h;
+	uint8_t key[36];
+	size_t kl = 0;
+	bool ip;
+
+	ip = !ovb_offload_parse(f, len, &h) && h.ip_version;
+	if (ip) {
+		kl = h.ip_version == 4 ? 8 : 32;
+		memcpy(key, f + h.l3_off + (h.ip_version == 4 ? 12 : 8), kl);
+		if (h.l4_off) {
+			memcpy(key + kl, f + h.l4_off, 4);
+			kl += 4;
+		}
+		if (m->valid && m->ver == h.ip_version &&
+		    m->l4 == !!h.l4_off && m->proto == h.l4_proto &&
+		    m->klen == kl && !memcmp(m->key, key, kl))
+			return m->ch;
+	}
+	m->ch = netvsp_rss(nic, f, len, &info);
+	m->valid = ip;
+	if (ip) {
+		m->ver = h.ip_version;
+		m->l4 = !!h.l4_off;
+		m->proto = h.l4_proto;
+		m->klen = kl;
+		memcpy(m->key, key, kl);
+	}
+	m->hashed = info.present & OVB_RNDIS_PPI_HASH_VALUE;
+	m->hash_value = info.hash_value;
+	m->hash_info = info.hash_info;
+	m->gen++;
+	return m->ch;
+}
+
+/* Leave @ch's batch after a part of a run: unused slots back, its lock. */
+static void run_leave(struct netvsp_chan *ch, uint32_t unused, bool kept)
+{
+	if (!ch)
+		return;
+	if (unused)
+		netvsp__batch_unreserve(ch, unused);
+	pend_leave(ch, kept);
+}
+
+/* Plain frames of a run into their channels' batches; the NIC entered. */
+static uint64_t deliver_run(struct netvsp_nic *nic,
+			    const struct ovb_vswitch_frame *fr, unsigned int n)
+{
+	struct rss_memo memo = { 0 };
+	uint32_t slots[OVB_VSWITCH_RUN_MAX], got = 0, used = 0;
+	uint8_t hdr[NETVSP_RX_HDR];
+	struct ovb_rndis_pktinfo base = { 0 };
+	const struct ovb_net_meta *bmeta = NULL;
+	uint32_t bgen = 0, hdr_bgen = 0, hdr_mgen = 0;
+	size_t hdr_len = 0;
+	ssize_t hlen = -1;
+	int brc = 0;
+	struct netvsp_chan *cur = NULL;
+	const uint8_t *prev = NULL;
+	uint64_t drop = 0, nobuf = 0;
+	bool pass = false, kept = false;
+
+	memo.on = nic->rss_on && nic->nopen >= 2 &&
+		  __atomic_load_n(&nic->rss_entries, __ATOMIC_ACQUIRE);
+	for (unsigned int i = 0; i < n; i++) {
+		const uint8_t *f = fr[i].frame;
+		size_t len = fr[i].len;
+		struct netvsp_chan *ch;
+
+		if (!prev || memcmp(f, prev, 6))
+			pass = netvsp_filter(nic, f);
+		prev = f;
+		if (!pass)
+			continue; /* filtered: not an error */
+		/*
+		 * The PPIs from the metadata: the previous frame's when its
+		 * metadata was the same and they do not depend on the frame
+		 * (no checksum verdict to derive from its headers).
+		 */
+		if (!bmeta || (fr[i].meta != bmeta &&
+			       memcmp(fr[i].meta, bmeta, sizeof(*bmeta))) ||
+		    (bmeta->flags & OVB_NET_META_CSUM_VALID)) {
+			brc = ovb_rndis_meta_to_rx(fr[i].meta, f, len, &base);
+			bmeta = fr[i].meta;
+			bgen++;
+		}
+		if (brc)
+			goto drop;
+		ch = memo.on ? rss_run(nic, &memo, f, len) : nic->ch[0];
+		if (!ch)
+			goto drop;
+		/* The header: the previous frame's if length and PPIs match. */
+		if (hlen < 0 || len != hdr_len || bgen != hdr_bgen ||
+		    memo.gen != hdr_mgen) {
+			struct ovb_rndis_pktinfo info = base;
+
+			if (memo.hashed) {
+				info.present |= OVB_RNDIS_PPI_HASH_VALUE |
+						OVB_RNDIS_PPI_HASH_INFO;
+				info.hash_value = memo.hash_value;
+				info.hash_info = memo.hash_info;
+			}
+			hlen = ovb_rndis_packet_build_header(
+				hdr, sizeof(hdr), (uint32_t)len, &info);
+			hdr_len = len;
+			hdr_bgen = bgen;
+			hdr_mgen = memo.gen;
+		}
+		if (hlen < 0 || (size_t)hlen + len > nic->slot_size)
+			goto drop;
+		if (ch != cur) {
+			run_leave(cur, got - used, kept);
+			cur = ch;
+			kept = pend_enter(ch);
+			got = used = 0;
+		}
+		if (used == got) {
+			/* The rest of the run's slots at once, if free. */
+			used = 0;
+			got = netvsp__batch_reserve_run(nic, ch, n - i, slots);
+			if (!got) {
+				/* None free: wait for the guest, as one frame. */
+				if (netvsp__batch_reserve(nic, ch, 1, slots,
+							  true)) {
+					nobuf++;
+					goto drop;
+				}
+				got = 1;
+			}
+		}
+		if (used + 1 < got)
+			netvsp__slot_prefetch(nic, slots[used + 1]);
+		netvsp__batch_add(nic, ch, slots[used++], hdr, (size_t)hlen,
+				  f, len, NULL, 0);
+		ch->nframes++;
+		ch->pend_bytes += len;
+		continue;
+drop:
+		drop |= 1ull << i;
+	}
+	run_leave(cur, got - used, kept);
+	if (nobuf) {
+		__atomic_fetch_add(&nic->vsp->no_buffer, nobuf, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->rx_nobuf, nobuf, __ATOMIC_RELAXED);
+	}
+	return drop;
+}
+
+/* Switch port run transmit: frames for this guest, on any thread. */
+uint64_t netvsp__port_txn(void *ctx, const struct ovb_vswitch_frame *fr,
+			  unsigned int n)
+{
+	struct netvsp_nic *nic = ctx;
+	uint64_t drop = 0;
+	uint32_t e = 0;
+	unsigned int i, j;
+	bool held;
+
+	if (!port_enter(nic, &e, &held)) {
+		port_leave(nic, e, held);
+		return n >= 64 ? ~0ull : (1ull << n) - 1;
+	}
+	for (i = 0; i < n; i = j) {
+		/* Large and runt frames alone, the frame-at-a-time way. */
+		if (fr[i].meta->gso_type || fr[i].len < 14) {
+			if (port_tx_entered(nic, fr[i].frame, fr[i].len,
+					    fr[i].meta) < 0)
+				drop |= 1ull << i;
+			j = i + 1;
+			continue;
+		}
+		for (j = i + 1; j < n && !fr[j].meta->gso_type &&
+				fr[j].len >= 14;
+		     j++)
+			;
+		drop |= deliver_run(nic, fr + i, j - i) << i;
+	}
+	port_leave(nic, e, held);
+	return drop;
 }

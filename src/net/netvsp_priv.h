@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "openvmbus/netvsp.h"
+#include "openvmbus/vswitch.h"
 #include "net/nvsp.h"
 #include "net/rndis.h"
 #include "net/toeplitz.h"
@@ -207,6 +208,12 @@ int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
  * send the batch as one transfer-page packet. */
 int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 			  uint32_t n, uint32_t *slots, bool wait);
+uint32_t netvsp__batch_reserve_run(struct netvsp_nic *nic,
+				   struct netvsp_chan *ch, uint32_t n,
+				   uint32_t *slots);
+void netvsp__batch_unreserve(struct netvsp_chan *ch, uint32_t n);
+/* Ask for the start of @slot for writing, a frame ahead of its copy. */
+void netvsp__slot_prefetch(const struct netvsp_nic *nic, uint32_t slot);
 void netvsp__batch_add(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t slot, const void *hdr, size_t hlen,
 		       const void *d1, size_t l1, const void *d2, size_t l2);
@@ -219,6 +226,8 @@ int netvsp__port_tx(void *ctx, const void *frame, size_t len,
 int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 		     const void *rest, size_t rest_len,
 		     const struct ovb_net_meta *meta);
+uint64_t netvsp__port_txn(void *ctx, const struct ovb_vswitch_frame *frames,
+			  unsigned int n);
 uint32_t netvsp__slot_size(uint32_t mtu);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
 /*

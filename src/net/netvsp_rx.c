@@ -4,7 +4,9 @@
  * RNDIS PACKET messages of one SEND_RNDIS_PKT, in a send section or in page
  * buffers, go into the switch straight from guest memory; a frame with
  * checksum work pending is first copied and brought to Linux conventions,
- * an LSO frame only its headers (the payload follows from guest memory).  Layer: devices.  Spec: docs/wire.md B6, B9.
+ * an LSO frame only its headers (the payload follows from guest memory).
+ * The plain frames of one send go into the switch as runs
+ * (ovb_vswitch_input_run).  Layer: devices.  Spec: docs/wire.md B6, B9.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -94,14 +96,58 @@ static int netvsp_lso_split(struct netvsp_chan *ch,
 }
 
 /*
- * One PACKET message from the guest into the switch.  Returns 0 when the
- * frame went to the switch (counted in @t) or was lost to a pulled cable
- * or dropped by the switch (counted), -EBADMSG for a malformed message,
+ * The plain frames of one send (no checksum or segmentation work), kept
+ * in order to go into the switch as one run: the switch forwards a run
+ * of frames with the same MACs once, and the receiving port takes them
+ * in one call.  They stay where they are (the guest's section or the
+ * send's private copy) until the run goes.
+ */
+struct netvsp_run {
+	unsigned int n;
+	struct ovb_vswitch_frame f[OVB_VSWITCH_RUN_MAX];
+	struct ovb_net_meta meta[OVB_VSWITCH_RUN_MAX];
+};
+
+/* The run into the switch; each frame counted as netvsp_frame does. */
+static void netvsp_run_flush(struct netvsp_chan *ch, struct netvsp_run *r,
+			     struct netvsp_tally *t)
+{
+	struct netvsp_nic *nic = ch->nic;
+	int res[OVB_VSWITCH_RUN_MAX];
+	uint64_t err = 0;
+
+	if (!r->n)
+		return;
+	if (ovb_vswitch_input_run(nic->vsp->cfg.sw, nic->port, r->f, r->n,
+				  res) < 0) {
+		err = r->n;
+	} else {
+		for (unsigned int i = 0; i < r->n; i++) {
+			if (res[i] < 0) {
+				err++;
+				continue;
+			}
+			t->frames++;
+			t->bytes += r->f[i].len;
+		}
+	}
+	if (err)
+		__atomic_fetch_add(&nic->tx_err, err, __ATOMIC_RELAXED);
+	r->n = 0;
+}
+
+/*
+ * One PACKET message from the guest into the switch, or into @run when
+ * it is a plain frame (the run goes before any other frame, so the
+ * send's order holds).  Returns 0 when the frame went to the switch
+ * (counted in @t), into the run, or was lost to a pulled cable or
+ * dropped by the switch (counted), -EBADMSG for a malformed message,
  * -EINVAL for a frame dropped because its offload request does not fit
  * it.
  */
 static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
-			size_t len, bool private, struct netvsp_tally *t)
+			size_t len, bool private, struct netvsp_tally *t,
+			struct netvsp_run *run)
 {
 	struct netvsp_nic *nic = ch->nic;
 	struct ovb_rndis_packet pkt;
@@ -118,6 +164,19 @@ static int netvsp_frame(struct netvsp_chan *ch, const uint8_t *msg,
 		return netvsp_offload_drop(nic, "offload PPI names headers "
 					   "past the frame, or LSO MSS 0");
 	frame = pkt.frame;
+	if (!(meta.flags & (OVB_NET_META_CSUM_PARTIAL | OVB_NET_META_IP4_CSUM)) &&
+	    !meta.gso_type) {
+		if (!ovb_netvsp_link(nic->vsp))
+			return 0; /* cable pulled: lost */
+		run->meta[run->n] = meta;
+		run->f[run->n] = (struct ovb_vswitch_frame){
+			.frame = pkt.frame, .len = pkt.frame_len,
+			.meta = &run->meta[run->n] };
+		if (++run->n == OVB_VSWITCH_RUN_MAX)
+			netvsp_run_flush(ch, run, t);
+		return 0;
+	}
+	netvsp_run_flush(ch, run, t); /* the frames before this one first */
 	if (meta.gso_type && !private) {
 		int rc = netvsp_lso_split(ch, &pkt, &meta, t);
 
@@ -160,6 +219,7 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 	bool private = msg == ch->scratch;
 	uint32_t type, mlen, status = NVSP_STAT_SUCCESS;
 	struct netvsp_tally t = { 0 };
+	struct netvsp_run run;
 	size_t off = 0;
 	unsigned int n = 0;
 
@@ -177,6 +237,7 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 		ovb_peer("%s: PACKET before RNDIS INITIALIZE", nic->name);
 		return NVSP_STAT_FAIL;
 	}
+	run.n = 0;
 	/*
 	 * Several messages may share one section (Linux and DPDK batch).  A
 	 * bad one is skipped by its own length and the rest still go; the
@@ -207,12 +268,14 @@ int netvsp__guest_packet(struct netvsp_chan *ch, const uint8_t *msg,
 			ovb_peer("%s: RNDIS type %#x inside a data send",
 				 nic->name, type);
 			status = NVSP_STAT_FAIL;
-		} else if (netvsp_frame(ch, msg + off, mlen, private, &t)) {
+		} else if (netvsp_frame(ch, msg + off, mlen, private, &t,
+					&run)) {
 			status = NVSP_STAT_FAIL;
 		}
 		off += mlen;
 		n++;
 	}
+	netvsp_run_flush(ch, &run, &t);
 	if (t.frames) {
 		__atomic_fetch_add(&nic->tx_ok, t.frames, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&nic->tx_bytes, t.bytes, __ATOMIC_RELAXED);

@@ -22,6 +22,7 @@ struct vsw_port {
 	uint32_t caps;
 	ovb_vswitch_tx_fn *tx;
 	ovb_vswitch_txv_fn *txv;
+	ovb_vswitch_txn_fn *txn;
 	ovb_vswitch_flush_fn *flush;
 	void *ctx;
 	char name[32];

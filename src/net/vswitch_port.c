@@ -69,6 +69,22 @@ int ovb_vswitch_port_set_txv(struct ovb_vswitch *sw, unsigned int port,
 	return rc;
 }
 
+int ovb_vswitch_port_set_txn(struct ovb_vswitch *sw, unsigned int port,
+			     ovb_vswitch_txn_fn *txn)
+{
+	int rc = -ENODEV;
+
+	if (!sw || port >= OVB_VSWITCH_MAX_PORTS)
+		return -ENODEV;
+	ovb__vswitch_wrlock(sw);
+	if (sw->ports[port].used) {
+		sw->ports[port].txn = txn;
+		rc = 0;
+	}
+	ovb__vswitch_wrunlock(sw);
+	return rc;
+}
+
 int ovb_vswitch_create(const struct ovb_vswitch_config *cfg,
 		       struct ovb_vswitch **out)
 {
@@ -141,6 +157,8 @@ int ovb_vswitch_port_add(struct ovb_vswitch *sw, const char *name,
 		p->caps = caps;
 		p->tx = tx;
 		p->flush = NULL;
+		p->txv = NULL; /* a slot used before kept its old one */
+		p->txn = NULL;
 		p->idx = (uint8_t)i;
 		p->ctx = ctx;
 		snprintf(p->name, sizeof(p->name), "%s", name ? name : "?");

@@ -537,6 +537,75 @@ static unsigned int rss_flows(struct net *t)
 	return r->queues_seen;
 }
 
+static int drop_tx(void *ctx, const void *f, size_t len,
+		   const struct ovb_net_meta *m)
+{
+	return 0;
+}
+
+/* Each frame's hash as g1 received it, by the sequence number at 60. */
+static void hashes_by_seq(struct rxlog *r, uint32_t *h, unsigned int n)
+{
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < r->n && i < MAXF; i++) {
+		assert_true(r->meta[i].flags & OVB_NET_META_HASH);
+		assert_true(r->frame[i][60] < n);
+		h[r->frame[i][60]] = r->meta[i].hash;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * RSS inside a run: 64 frames to g1 in one run, 16 TCP flows of 4
+ * consecutive frames (and two flows that differ only in the destination
+ * port), each hashed by its own headers: every frame's hash is the one
+ * it gets when it goes alone, and the flows spread over channels.
+ */
+static void test_rss_in_run(void **state)
+{
+	struct ovb_netvsc_params p = { .queues = 4 };
+	struct net *t = net_new(0, &p);
+	struct rxlog *r = &t->g[1].rx;
+	static uint8_t f[64][64];
+	struct ovb_vswitch_frame run[64];
+	uint32_t alone[64], inrun[64];
+	unsigned int port, distinct = 0;
+
+	assert_int_equal(ovb_vswitch_port_add(t->sw, "src", 0, drop_tx, NULL,
+					      &port), 0);
+	for (int i = 0; i < 64; i++) {
+		/* the last flow is the one before it to another port */
+		flow_frame(t, 0, 1, i < 60 ? i / 4 : 14, f[i]);
+		f[i][6] = 0x02; /* from the test port's own MAC */
+		f[i][11] = 0x77;
+		if (i >= 60)
+			f[i][37] = 81;
+		f[i][60] = (uint8_t)i;
+		run[i] = (struct ovb_vswitch_frame){ .frame = f[i], .len = 64 };
+	}
+	rx_reset(r);
+	for (int i = 0; i < 64; i++)
+		ovb_vswitch_input(t->sw, port, f[i], 64, NULL);
+	PAIR_WAIT(rx_count(r) >= 64);
+	hashes_by_seq(r, alone, 64);
+	rx_reset(r);
+	ovb_vswitch_batch_begin(t->sw);
+	assert_int_equal(ovb_vswitch_input_run(t->sw, port, run, 64, NULL), 64);
+	ovb_vswitch_batch_end(t->sw);
+	PAIR_WAIT(rx_count(r) >= 64);
+	assert_int_equal(rx_count(r), 64);
+	assert_true(__builtin_popcount(r->queues_seen) >= 2);
+	hashes_by_seq(r, inrun, 64);
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(inrun[i], alone[i]);
+		if (i % 4 == 0 && (!i || inrun[i] != inrun[i - 1]))
+			distinct++;
+	}
+	assert_int_not_equal(inrun[59], inrun[60]);
+	assert_true(distinct >= 8);
+	net_free(t);
+}
+
 /* NDIS_RECEIVE_SCALE_PARAMETERS as Linux rndis_set_rss_param_msg builds
  * it: @n table entries of @val (or i % 4 when @val is ~0), a key of
  * @keylen bytes. */
@@ -776,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_csum_offload),
 		cmocka_unit_test(test_subchannels),
 		cmocka_unit_test(test_set_poll),
+		cmocka_unit_test(test_rss_in_run),
 		cmocka_unit_test(test_rss_degenerate),
 		cmocka_unit_test(test_filter_zero),
 	};
