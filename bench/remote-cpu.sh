@@ -21,7 +21,8 @@
 # REMOTE_CPU_REPS times (default 2), the peer first.  REMOTE_CPU_OPTS
 # adds disk-spec options to ours (",replies=structured",
 # ",multiconn=off"); REMOTE_PEER_HOST_ARGS host options ("--poll 50");
-# REMOTE_PEER_FIO_OPTS our fio engine's (",subchannels=0": one channel).
+# REMOTE_PEER_FIO_OPTS our fio engine's (",subchannels=0": one channel);
+# REMOTE_CPU_WORKLOADS picks rows ("randwrite 4k 32", comma between).
 # Needs root (perf on other processes), perf, fio with its nbd engine,
 # nbdkit.  Loaded-machine numbers say little: run it on a quiet machine.
 set -u
@@ -90,7 +91,9 @@ measure() {
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-for w in "randread 4k 32" "randwrite 4k 32" "read 128k 8" "write 128k 8"; do
+# REMOTE_CPU_WORKLOADS picks rows, e.g. "randread 4k 32,randwrite 4k 32".
+IFS=, read -r -a WORKLOADS <<<"${REMOTE_CPU_WORKLOADS:-randread 4k 32,randwrite 4k 32,read 128k 8,write 128k 8}"
+for w in "${WORKLOADS[@]}"; do
 	read -r rw bs qd <<<"$w"
 	args=(--rw="$rw" --bs="$bs" --iodepth="$qd" --size=256M --time_based
 		--runtime="$SECS" --numjobs=1)

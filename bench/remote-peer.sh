@@ -61,6 +61,9 @@
 # nbd1l: nbd1 (the engine thread) with wire=libnbd.
 # REMOTE_PEER_NBD_OPTS appends disk-spec options to ours (e.g.
 # ",multiconn=off").
+# REMOTE_PEER_WORKLOADS picks rows (default all four), e.g. only 4k
+# random writes, several quick passes:
+#   REMOTE_PEER_WORKLOADS="randwrite 4k 32" bash bench/remote-peer.sh o.json nbd
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -153,7 +156,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-WORKLOADS=("randread 4k 32" "randwrite 4k 32" "read 128k 8" "write 128k 8")
+# REMOTE_PEER_WORKLOADS picks rows, e.g. "randwrite 4k 32" (comma between).
+IFS=, read -r -a WORKLOADS <<<"${REMOTE_PEER_WORKLOADS:-randread 4k 32,randwrite 4k 32,read 128k 8,write 128k 8}"
 
 # run_fio NAME ARGS...: one fio run, prints "IOPS BYTES_PER_S" of its rw.
 run_fio() {
