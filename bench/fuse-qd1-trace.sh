@@ -91,40 +91,17 @@ EOF
 echo "bench/fuse-qd1-trace.sh: $(nproc) CPUs, $(uname -r), ${SECS}s per run, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "segments: median p90 (us); see bench/fuse-qd1-trace.py for each one's bounds"
 if wanted ours; then
-	img=$dir/ours.img mnt=$dir/ours.mnt sock=$dir/ours.sock
-	dd if=/dev/zero of="$img" bs=1M count=$SIZE_MB status=none
-	# shellcheck disable=SC2086
-	"$VMBUS" host --socket "$sock" --echo 0 --disk "$img,size=${SIZE_MB}M" ${TRACE_HOST:-} 2>"$dir/host.log" &
-	hpid=$!; pids+=("$hpid")
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-	# shellcheck disable=SC2086
-	"$VMBUS" guest --socket "$sock" --name trace --mount "$mnt" ${TRACE_GUEST:---fuse-uring=on} >"$dir/guest.log" 2>&1 &
-	gpid=$!; pids+=("$gpid"); mnts+=("$mnt")
-	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && break; sleep 0.05; done
-	echo "ours: vmbus host ${TRACE_HOST:-}; vmbus guest ${TRACE_GUEST:---fuse-uring=on}"
-	grep "^disk:" "$dir/guest.log" | sed "s|$mnt|DIR|"
+	fuse_env_ours_start
+	grep "^disk:" "$dir/guest.log" | sed "s|$dir/ours.mnt|DIR|"
 	for rw in randread randwrite; do
-		trace ours "$rw" "$mnt/scsi0/lun0" "$hpid" "$gpid"
+		trace ours "$rw" "$ours_disk" "$hpid" "$gpid"
 	done
-	kill -TERM "$gpid"; wait "$gpid" 2>/dev/null
-	kill -INT "$hpid"; wait "$hpid" 2>/dev/null
-	rm -f "$img"
+	fuse_env_ours_stop
 fi
-if wanted pt; then
-	src=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
-	back=$dir/pt.src mnt=$dir/pt.mnt
-	mkdir -p "$back" "$mnt"
-	if cc -O2 -Wall -o "$dir/passthrough_ll" "$src" $(pkg-config --cflags --libs fuse3) 2>"$dir/pt.cc"; then
-		dd if=/dev/zero of="$back/disk.img" bs=1M count=$SIZE_MB status=none
-		"$dir/passthrough_ll" -f -o "source=$back" "$mnt" 2>"$dir/pt.log" &
-		ppid=$!; pids+=("$ppid"); mnts+=("$mnt")
-		for _ in $(seq 100); do [ -e "$mnt/disk.img" ] && break; sleep 0.05; done
-		for rw in randread randwrite; do
-			trace pt "$rw" "$mnt/disk.img" "" "$ppid"
-		done
-		umount "$mnt"; kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
-	else
-		echo "pt: skipped: passthrough_ll did not build (libfuse3-dev)"
-	fi
+if wanted pt && fuse_env_pt_start; then
+	for rw in randread randwrite; do
+		trace pt "$rw" "$pt_disk" "" "$ppid"
+	done
+	fuse_env_pt_stop
 fi
 echo "traces (perf script text) and fio JSON in $out"

@@ -94,37 +94,14 @@ PY
 
 echo "bench/fuse-sched-trace.sh: $(nproc) CPUs, $(uname -r), $RW 4k QD$QD, ${SECS}s, load $(cut -d' ' -f1-3 /proc/loadavg)"
 if wanted ours; then
-	img=$dir/ours.img mnt=$dir/ours.mnt sock=$dir/ours.sock
-	dd if=/dev/zero of="$img" bs=1M count=$SIZE_MB status=none
-	# shellcheck disable=SC2086
-	"$VMBUS" host --socket "$sock" --echo 0 --disk "$img,size=${SIZE_MB}M" ${TRACE_HOST:-} 2>"$dir/host.log" &
-	hpid=$!; pids+=("$hpid")
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-	# shellcheck disable=SC2086
-	"$VMBUS" guest --socket "$sock" --name trace --mount "$mnt" ${TRACE_GUEST:---fuse-uring=on} >"$dir/guest.log" 2>&1 &
-	gpid=$!; pids+=("$gpid"); mnts+=("$mnt")
-	for _ in $(seq 200); do [ -e "$mnt/scsi0/lun0" ] && break; sleep 0.05; done
-	echo "ours: vmbus host ${TRACE_HOST:-}; vmbus guest ${TRACE_GUEST:---fuse-uring=on}"
-	trace ours "$mnt/scsi0/lun0" "$(labels host "$hpid")$(labels guest "$gpid")"
-	kill -TERM "$gpid"; wait "$gpid" 2>/dev/null
-	kill -INT "$hpid"; wait "$hpid" 2>/dev/null
-	rm -f "$img"
+	fuse_env_ours_start
+	trace ours "$ours_disk" "$(labels host "$hpid")$(labels guest "$gpid")"
+	fuse_env_ours_stop
 fi
-if wanted pt; then
-	src=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
-	back=$dir/pt.src mnt=$dir/pt.mnt
-	mkdir -p "$back" "$mnt"
-	if cc -O2 -Wall -o "$dir/passthrough_ll" "$src" $(pkg-config --cflags --libs fuse3) 2>"$dir/pt.cc"; then
-		dd if=/dev/zero of="$back/disk.img" bs=1M count=$SIZE_MB status=none
-		"$dir/passthrough_ll" -f -o "source=$back" "$mnt" 2>"$dir/pt.log" &
-		ppid=$!; pids+=("$ppid"); mnts+=("$mnt")
-		for _ in $(seq 100); do [ -e "$mnt/disk.img" ] && break; sleep 0.05; done
-		# libfuse starts its workers on demand: label them after a warm-up.
-		dd if="$mnt/disk.img" of=/dev/null bs=4k count=64 iflag=direct status=none
-		trace pt "$mnt/disk.img" "$(labels pt "$ppid")"
-		umount "$mnt"; kill -TERM "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null
-	else
-		echo "pt: skipped: passthrough_ll did not build (libfuse3-dev)"
-	fi
+if wanted pt && fuse_env_pt_start; then
+	# libfuse starts its workers on demand: label them after a warm-up.
+	dd if="$pt_disk" of=/dev/null bs=4k count=64 iflag=direct status=none
+	trace pt "$pt_disk" "$(labels pt "$ppid")"
+	fuse_env_pt_stop
 fi
 echo "traces (perf script text), fio JSON and vmstat in $out"
