@@ -435,6 +435,12 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		return -ENOBUFS;
 	netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 		   nic->vsp->cfg.rx_wait_ms);
+	/*
+	 * Frames this thread left in the NIC's other channels' batches hold
+	 * slots too, and nobody else sends those batches while it waits:
+	 * kept back, the guest could have nothing to complete.
+	 */
+	netvsp__batches_out(nic, ch);
 	ovb_deadline_ms(&dl, nic->vsp->cfg.rx_wait_ms);
 	rc = slots_get(nic, n, slots, &dl);
 	if (rc == -ENOBUFS) {

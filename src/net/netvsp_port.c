@@ -141,6 +141,31 @@ void netvsp__pend_lock(struct netvsp_chan *ch)
 	pthread_mutex_lock(&ch->pend_lock);
 }
 
+void netvsp__batches_out(struct netvsp_nic *nic, struct netvsp_chan *ch)
+{
+	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
+		struct netvsp_chan *c = nic->ch[i];
+		bool mine = false;
+
+		if (!c || c == ch)
+			continue;
+		for (unsigned int k = 0; k < pend_kept.n; k++)
+			mine |= pend_kept.ch[k] == c;
+		/*
+		 * Another thread's lock: it is filling that batch and sends it
+		 * (a thread waiting for a batch lock keeps none, and one
+		 * waiting for slots has sent what it keeps).
+		 */
+		if (!mine && (!__atomic_load_n(&c->npend, __ATOMIC_RELAXED) ||
+			      pthread_mutex_trylock(&c->pend_lock)))
+			continue;
+		netvsp__batch_send(nic, c, NVSP_CHANNEL_TYPE_DATA,
+				   nic->vsp->cfg.rx_wait_ms);
+		if (!mine)
+			pthread_mutex_unlock(&c->pend_lock);
+	}
+}
+
 static void hold_leave(unsigned int i)
 {
 	struct netvsp_nic *nic = port_held.nic[i];

@@ -246,6 +246,12 @@ void netvsp__holds_drop(void);
  * every kept one go.
  */
 void netvsp__pend_lock(struct netvsp_chan *ch);
+/*
+ * Before a wait for @nic's guest to give slots back (@ch's pend_lock
+ * held, nic->lock read-held): the batches of the NIC's other channels
+ * this thread keeps, and those whose lock is free, are sent.
+ */
+void netvsp__batches_out(struct netvsp_nic *nic, struct netvsp_chan *ch);
 void netvsp__pends_drop(void);
 unsigned int netvsp__holds(void);
 /*

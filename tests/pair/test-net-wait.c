@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A thread delivering to a guest that must wait for receive slots first
+ * sends what it left batched on the NIC's other channels: those frames
+ * hold slots too, and only the guest's completions of them can give the
+ * wait its slots.  A real server with netvsp on a switch and a real guest
+ * with netvsc (two queues, RSS) over the inproc link; frames from a test
+ * port in one switch batch, so that nothing is flushed before its end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "link/inproc_test.h"
+#include "openvmbus/client.h"
+#include "openvmbus/link.h"
+#include "openvmbus/netvsc.h"
+#include "openvmbus/netvsp.h"
+#include "openvmbus/server.h"
+#include "tests/lib/pair.h"
+
+#define MAXF 128
+
+struct wt {
+	struct ovb_server *srv;
+	struct ovb_vswitch *sw;
+	struct ovb_netvsp *vsp;
+	struct ovb_inproc *link;
+	struct ovb_netvsc_driver_ctx drv;
+	struct ovb_netvsc *nic;
+	unsigned int port; /* the test's own switch port */
+	pthread_mutex_t lock;
+	unsigned int n;
+	uint8_t queue[MAXF], flow[MAXF], seq[MAXF];
+};
+
+/* The guest's receive: which queue, flow and sequence number. */
+static void on_rx(void *ctx, unsigned int queue, const void *frame,
+		  size_t len, const struct ovb_net_meta *meta)
+{
+	struct wt *t = ctx;
+	const uint8_t *f = frame;
+
+	(void)meta;
+	if (len < 62)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (t->n < MAXF) {
+		t->queue[t->n] = (uint8_t)queue;
+		t->flow[t->n] = f[35];
+		t->seq[t->n] = f[61];
+	}
+	t->n++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+static unsigned int nrx(struct wt *t)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->n;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+static int drop_tx(void *ctx, const void *f, size_t len,
+		   const struct ovb_net_meta *m)
+{
+	(void)ctx, (void)f, (void)len, (void)m;
+	return 0;
+}
+
+/* TCP/IPv4 from the test port to the guest, flow @flow, number @seq. */
+static void flow_frame(struct wt *t, uint8_t flow, uint8_t seq, uint8_t *f)
+{
+	struct ovb_netvsc_info info;
+
+	ovb_netvsc_get_info(t->nic, &info);
+	memset(f, 0, 64);
+	memcpy(f, info.mac, 6);
+	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 50;
+	f[22] = 64;
+	f[23] = 6;
+	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 9, 10, 0, 0, 2 }, 8);
+	f[34] = 0x40;
+	f[35] = flow;
+	f[37] = 80;
+	f[46] = 0x50;
+	f[61] = seq;
+}
+
+static uint64_t vsp_stat(struct wt *t, size_t off)
+{
+	struct ovb_netvsp_stats st;
+	uint64_t v;
+
+	ovb_netvsp_get_stats(t->vsp, &st);
+	memcpy(&v, (const uint8_t *)&st + off, sizeof(v));
+	return v;
+}
+
+#define STAT(f) vsp_stat(t, offsetof(struct ovb_netvsp_stats, f))
+
+static struct wt *wt_new(void)
+{
+	/* A wait that runs out shows in wait_timeouts; 2 s is never hit
+	 * when the slots come back. */
+	struct ovb_netvsp_cfg cfg = { .name = "sw0", .rx_wait_ms = 2000 };
+	struct ovb_inproc_params ip = { .name = "g1", .mem_gpa = 1ull << 32,
+					.mem_size = 64ull << 20 };
+	/* 64 KiB: 37 receive slots at MTU 1500. */
+	struct ovb_netvsc_params p = { .queues = 2, .recv_buf_bytes = 65536,
+				       .rx = on_rx };
+	struct wt *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	pthread_mutex_init(&t->lock, NULL);
+	p.ctx = t;
+	assert_int_equal(ovb_server_create(&t->srv), 0);
+	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
+	cfg.sw = t->sw;
+	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
+	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
+	pair_mem_params(&ip);
+	assert_int_equal(ovb_inproc_create(t->srv, &ip, &t->link), 0);
+	assert_int_equal(ovb_client_register_driver(ovb_inproc_client(t->link),
+						    &ovb_netvsc_driver, &t->drv),
+			 0);
+	assert_int_equal(ovb_client_connect(ovb_inproc_client(t->link), 0,
+					    5000), 0);
+	assert_int_equal(t->drv.ndev, 1);
+	assert_int_equal(ovb_netvsc_open(t->drv.dev[0], &p, &t->nic), 0);
+	assert_int_equal(ovb_vswitch_port_add(t->sw, "src", 0, drop_tx, NULL,
+					      &t->port), 0);
+	return t;
+}
+
+static void wt_free(struct wt *t)
+{
+	ovb_netvsc_close(t->nic);
+	pair_check_paged(t->link);
+	ovb_inproc_destroy(t->link);
+	ovb_server_destroy(t->srv);
+	ovb_netvsp_destroy(t->vsp);
+	ovb_vswitch_destroy(t->sw);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+/*
+ * 37 frames of a flow RSS puts on one queue, then 3 of a flow on the
+ * other, in one switch batch: the first 37 take every receive slot and
+ * wait in their channel's batch for the batch's end, so the first frame
+ * of the second flow must wait for the guest with nothing of its own
+ * channel out.  It gets its slots only if the first channel's batch goes
+ * out before the wait; kept back, the wait runs out (wait_timeouts) and
+ * the frames after it are dropped (no_buffer).  All 40 arrive, each
+ * flow in order, and no wait runs out.
+ */
+#define FIRST 37 /* every slot of the 64 KiB buffer */
+static void test_wait_sends_other_batches(void **state)
+{
+	struct wt *t = wt_new();
+	static uint8_t f[64];
+	int fq[2] = { -1, -1 };
+	uint64_t w0, nb0;
+	unsigned int n0, got[2] = { 0, 0 };
+
+	(void)state;
+	/* Two flows on different queues, each frame alone (flushed). */
+	for (unsigned int i = 0; i < 32 && (fq[0] < 0 || fq[1] < 0); i++) {
+		n0 = nrx(t);
+		flow_frame(t, (uint8_t)i, 0, f);
+		assert_int_equal(ovb_vswitch_input(t->sw, t->port, f, 64, NULL),
+				 1);
+		PAIR_WAIT(nrx(t) > n0);
+		pthread_mutex_lock(&t->lock);
+		if (fq[t->queue[n0] & 1] < 0)
+			fq[t->queue[n0] & 1] = (int)i;
+		pthread_mutex_unlock(&t->lock);
+	}
+	assert_true(fq[0] >= 0 && fq[1] >= 0);
+	w0 = STAT(wait_timeouts);
+	nb0 = STAT(no_buffer);
+	pthread_mutex_lock(&t->lock);
+	t->n = 0;
+	pthread_mutex_unlock(&t->lock);
+	ovb_vswitch_batch_begin(t->sw);
+	for (uint8_t s = 0; s < 40; s++) {
+		flow_frame(t, (uint8_t)fq[s < FIRST ? 1 : 0], s, f);
+		ovb_vswitch_input(t->sw, t->port, f, 64, NULL);
+	}
+	ovb_vswitch_batch_end(t->sw);
+	PAIR_WAIT(nrx(t) >= 40);
+	assert_int_equal(STAT(wait_timeouts) - w0, 0);
+	assert_int_equal(STAT(no_buffer) - nb0, 0);
+	usleep(10000);
+	pthread_mutex_lock(&t->lock);
+	assert_int_equal(t->n, 40);
+	for (unsigned int i = 0; i < 40; i++) {
+		unsigned int k = t->flow[i] == fq[1] ? 0 : 1;
+
+		assert_int_equal(t->flow[i], fq[k ? 0 : 1]);
+		/* each flow in order: 0..36, then 37..39 */
+		assert_int_equal(t->seq[i], k ? FIRST + got[1] : got[0]);
+		got[k]++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	assert_int_equal(got[0], FIRST);
+	assert_int_equal(got[1], 40 - FIRST);
+	wt_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wait_sends_other_batches),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
