@@ -612,10 +612,11 @@ tapfwd_tcp() {
 		return
 	fi
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
+	rm -f "$dir/tapfwd.log" # the last row's "ready" is not this one's
 	"$TAPFWD" -q "$q" $copy tfw0@"$na" tfw1@"$nb" >"$dir/tapfwd.log" 2>&1 &
 	fp=$!
 	pids+=("$fp")
-	for _ in $(seq 100); do grep -q ready "$dir/tapfwd.log" && break; sleep 0.05; done
+	for _ in $(seq 100); do grep -qs ready "$dir/tapfwd.log" && break; sleep 0.05; done
 	st=0
 	for n in a b; do
 		if [ $n = a ]; then a=$na b=tfw0; else a=$nb b=tfw1; fi
@@ -669,10 +670,11 @@ tapring_tcp() {
 		return
 	fi
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
+	rm -f "$dir/tapring.log" # the last row's "ready" is not this one's
 	"$TAPRING" -q "$q" $opt trg0@"$na" trg1@"$nb" >"$dir/tapring.log" 2>&1 &
 	fp=$!
 	pids+=("$fp")
-	for _ in $(seq 100); do grep -q ready "$dir/tapring.log" && break; sleep 0.05; done
+	for _ in $(seq 100); do grep -qs ready "$dir/tapring.log" && break; sleep 0.05; done
 	st=0
 	for n in a b; do
 		if [ $n = a ]; then a=$na b=trg0; else a=$nb b=trg1; fi

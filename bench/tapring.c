@@ -150,7 +150,7 @@ struct tr_pend {
 
 /* One thread: a guest's queue, or the host's pair of queues. */
 struct tr_worker {
-	char name[16];
+	char name[24];
 	const char *dir;        /* guest: which way its TAP writes go */
 	unsigned int q;
 	struct ovb_ring ring[4]; /* storage for in/out below */
@@ -633,9 +633,9 @@ static void tr_setup_close(struct tr_setup *s)
 static void attach(struct tr_worker *w, unsigned int k, uint8_t *ctl,
 		   const char *what)
 {
-	char name[32];
+	char name[40];
 
-	snprintf(name, sizeof(name), "%.15s %.15s", w->name, what);
+	snprintf(name, sizeof(name), "%.23s %.15s", w->name, what);
 	if (ovb_ring_attach(&w->ring[k], ctl, ctl + 4096, RING_BYTES, name))
 		die(w->name, "cannot attach a ring");
 }

@@ -75,10 +75,11 @@ xfer() {
 run() {
 	local q=$1 opt=${2:-} n i t0 ms
 	ip netns add "$nsa"; ip netns add "$nsb"
+	rm -f "$dir/out" # the last run's "ready" is not this one's
 	"$TAPRING" -q "$q" $opt ta@"$nsa" tb@"$nsb" >"$dir/out" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do grep -q ready "$dir/out" && break; sleep 0.05; done
-	grep -q ready "$dir/out" || { cat "$dir/out"; echo "tapring $opt did not start"; exit 1; }
+	for _ in $(seq 200); do grep -qs ready "$dir/out" && break; sleep 0.05; done
+	grep -qs ready "$dir/out" || { cat "$dir/out"; echo "tapring $opt did not start"; exit 1; }
 	i=1
 	for n in "$nsa":ta "$nsb":tb; do
 		ip -n "${n%:*}" link set "${n#*:}" gso_max_size 62780
