@@ -78,6 +78,8 @@
 #                       (default 62780, as our guests' TAPs; 0: 65536)
 #   NET_PEER_TAPRING="copy nocopy two"  which bench/tapring rows to run
 #                       (default all three; "" none)
+#   NET_PEER_TAPRING_ARGS="..."  more options for bench/tapring, e.g.
+#                       "--no-spin" (sleep after every drain)
 #   NET_PEER_ONLY=dpdk  only the DPDK rows (virtio pair, netvsc PMD)
 #   NET_PEER_HOST_POLL=US  the netvsc PMD rows' host polls its channels US
 #                       microseconds after each batch (bench/net --serve
@@ -657,12 +659,13 @@ tapfwd_tcp() {
 # $5 queues, iperf3 -P $4, same MTU and gso_max_size as tapfwd's.
 TAPRING=${BUILD:-build}/bench/tapring
 TAPRING_MODES=${NET_PEER_TAPRING-copy nocopy two}
+TAPRING_ARGS=${NET_PEER_TAPRING_ARGS:-}
 tapring_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 mode=$6 name opt fp all g n a b st c0 c1 s0 s1 v0 v1
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 mode=$6 name opt via fp all g n a b st c0 c1 s0 s1 v0 v1
 	case $mode in
-	copy) name=tapring-tcp opt= ;;
-	nocopy) name=tapring-nocopy-tcp opt=--no-copy ;;
-	two) name=tapring-two-tcp opt=--two ;;
+	copy) name=tapring-tcp opt= via="host (copy) -> ring -> " ;;
+	nocopy) name=tapring-nocopy-tcp opt=--no-copy via="host -> ring -> " ;;
+	two) name=tapring-two-tcp opt=--two via= ;;
 	*) echo "net-peer: unknown tapring mode $mode"; return ;;
 	esac
 	if ! [ -x "$TAPRING" ]; then
@@ -671,7 +674,7 @@ tapring_tcp() {
 	fi
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
 	rm -f "$dir/tapring.log" # the last row's "ready" is not this one's
-	"$TAPRING" -q "$q" $opt trg0@"$na" trg1@"$nb" >"$dir/tapring.log" 2>&1 &
+	"$TAPRING" -q "$q" $opt $TAPRING_ARGS trg0@"$na" trg1@"$nb" >"$dir/tapring.log" 2>&1 &
 	fp=$!
 	pids+=("$fp")
 	for _ in $(seq 100); do grep -qs ready "$dir/tapring.log" && break; sleep 0.05; done
@@ -695,9 +698,9 @@ tapring_tcp() {
 		st=$(awk '$3 == "a->b" { f += $5; b += $7 } $1 == "host" { w += $9 }
 			END { if (f) printf "%d frames a->b, %.0f B each, %d slot waits", f, b / f, w }' "$dir/tapring.log")
 		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
-		echo "tapring $mode TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> guest a -> ring -> ${opt:-host copy -> ring -> }guest b -> TAP; $st)"
+		echo "tapring $mode TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> guest a -> ring -> ${via}guest b -> TAP; $st)"
 		row "$name" guest-\>guest P$P "$mtu" - "$g" \
-			"iperf3 -P $P between two TAPs joined by bench/tapring -q $q $opt; $st"
+			"iperf3 -P $P between two TAPs joined by bench/tapring -q $q $opt $TAPRING_ARGS; $st"
 	else
 		echo "net-peer: tapring did not come up; its row skipped"
 		cat "$dir/tapring.log" >&2

@@ -31,7 +31,7 @@
  * whose contract says exactly that.  No NVSP or RNDIS framing, no switch,
  * no chains of receive slots (a slot holds a whole GSO frame), no RSS.
  *
- *   tapring [-q QUEUES] [--no-copy | --two] IFA@NETNS_A IFB@NETNS_B
+ *   tapring [-q QUEUES] [--no-copy | --two] [--no-spin] IFA@NETNS_A IFB@NETNS_B
  *
  * --no-copy: H passes A's (buffer, length) on to B, which maps A's memory
  *            and writes the frame to its TAP from there; B's completion
@@ -39,6 +39,8 @@
  * --two:     no H: B reads A's ring itself and writes from A's memory,
  *            completing on its own ring, which A reads.  Two processes,
  *            one ring each way, no copy.
+ * --no-spin: never spin, sleep after every drain (what the adaptive spin
+ *            costs and buys).
  * Default against --no-copy is what the copy costs, --no-copy against
  * --two what the host's hop (a process, a ring and a hand-off) costs, and
  * --two against bench/tapfwd what the partition split costs.
@@ -137,6 +139,7 @@ struct tr_setup {
 	unsigned int queues;
 	bool copy;            /* the host copies (not --no-copy, --two) */
 	bool host;            /* there is a host process (not --two) */
+	bool no_spin;         /* --no-spin: sleep after every drain */
 	const char *spec[2];  /* "IF@NETNS" of guests a and b */
 	int memfd[2];         /* the guests' memory */
 	size_t mem_bytes;     /* of each */
@@ -176,6 +179,7 @@ struct tr_worker {
 	unsigned int pend_head[2], pend_n[2];
 	/* the wait policy */
 	uint32_t adapt_us;
+	bool no_spin;
 	/* counters, printed at the end */
 	uint64_t frames, bytes, write_errors, copies, copy_bytes, slot_waits;
 	uint64_t sleeps, signals_in, adapt_hits;
@@ -494,7 +498,7 @@ static void worker_sleep(struct tr_worker *w)
 		if (pfd[i].revents & POLLIN &&
 		    read(pfd[i].fd, &v, sizeof(v)) > 0)
 			w->signals_in++;
-	if (ovb_now_us() - t0 <= ADAPT_REARM_US)
+	if (!w->no_spin && ovb_now_us() - t0 <= ADAPT_REARM_US)
 		w->adapt_us = w->adapt_us < ADAPT_START_US
 				      ? ADAPT_START_US
 				      : w->adapt_us * 2 > ADAPT_MAX_US
@@ -660,6 +664,7 @@ static void setup_guest(struct tr_setup *s, unsigned int g,
 			 g ? 'b' : 'a', q);
 		w->dir = g ? "a->b" : "b->a";
 		w->q = q;
+		w->no_spin = s->no_spin;
 		w->tap = taps[q];
 		w->mem = mem;
 		w->peer_mem = peer;
@@ -689,6 +694,7 @@ static void setup_host(struct tr_setup *s, struct tr_worker *ws)
 
 		snprintf(w->name, sizeof(w->name), "host q%u", q);
 		w->q = q;
+		w->no_spin = s->no_spin;
 		w->tap = -1;
 		w->copy = s->copy;
 		w->nin = 2;
@@ -715,7 +721,7 @@ static void setup_host(struct tr_setup *s, struct tr_worker *ws)
 static void usage(void)
 {
 	fprintf(stderr, "usage: tapring [-q QUEUES] [--no-copy | --two] "
-			"IFA@NETNS_A IFB@NETNS_B\n");
+			"[--no-spin] IFA@NETNS_A IFB@NETNS_B\n");
 	exit(2);
 }
 
@@ -818,6 +824,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "no-copy", no_argument, NULL, 'n' },
 		{ "two", no_argument, NULL, 't' },
+		{ "no-spin", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 } };
 	struct tr_setup s = { .queues = 1, .copy = true, .host = true };
 	pid_t pids[3] = { 0, 0, 0 };
@@ -833,6 +840,8 @@ int main(int argc, char **argv)
 			s.copy = false;
 		else if (opt == 't')
 			s.copy = s.host = false;
+		else if (opt == 's')
+			s.no_spin = true;
 		else
 			usage();
 	}
