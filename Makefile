@@ -100,7 +100,9 @@ PCFILE := $(BUILD)/openvmbus.pc
 PCFILE_LINUX := $(BUILD)/openvmbus-linux.pc
 
 .PHONY: all lib check fuzz bench benches clean install
-all: lib $(BUILD)/vmbus $(TESTS) $(SYSBINS) $(FIOENG) $(DPDKSHIM)
+# bench/tapring too: tests/system/tapring.sh checks that it moves real data.
+all: lib $(BUILD)/vmbus $(TESTS) $(SYSBINS) $(FIOENG) $(DPDKSHIM) \
+	$(BUILD)/bench/tapring
 lib: $(STATICS) $(SHARED) $(SHARED_LINUX) $(SOLINKS) $(PCFILE) $(PCFILE_LINUX)
 
 $(BUILD)/%.o: %.c

@@ -41,7 +41,17 @@
 #    tapfwd-tcp and tapfwd-copy-tcp (the same with one memcpy per frame
 #    in between: what one copy costs on this path).  Run right before
 #    ours, per MTU and stream count; ratios ours/tapfwd and tapfwd/veth.
-#    For tapfwd and ours the note also gives the CPU time (user + system)
+#  - Our design's floor for the same TCP rows: build/bench/tapring, the
+#    same two TAPs joined as our guests and host join them -- three
+#    processes (guest a, host, guest b), VMBus rings in memfd guest RAM,
+#    one copy on the host from a's transmit buffer into b's receive slot,
+#    one thread per queue in each, waiting as our stream channels wait --
+#    without NVSP, RNDIS, the switch or slot chains.  Rows tapring-tcp,
+#    tapring-nocopy-tcp (the host passes the buffer on, b writes from a's
+#    memory) and tapring-two-tcp (no host: a's ring straight to b), run
+#    after tapfwd's; ratios ours/tapring and tapring/tapfwd, and a table
+#    of their own.
+#    For tapfwd, tapring and ours the note also gives the CPU time (user + system)
 #    the forwarding processes spent per KiB received ("cpu N ns/KiB",
 #    cpu_ns_per_kib in the JSON): on a loaded machine the throughput is
 #    the share of CPU a run got, the CPU per byte is the work; and the
@@ -64,8 +74,12 @@
 #                       workers alone reap, the TAP readers never spin),
 #                       "--tap-read worker" (no TAP readers: each channel
 #                       worker reads its TAP queue, one thread per queue)
-#   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's TAPs (default 62780,
-#                       as our guests' TAPs; 0: the kernel's 65536)
+#   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's and tapring's TAPs
+#                       (default 62780, as our guests' TAPs; 0: 65536)
+#   NET_PEER_TAPRING="copy nocopy two"  which bench/tapring rows to run
+#                       (default all three; "" none)
+#   NET_PEER_TAPRING_ARGS="..."  more options for bench/tapring, e.g.
+#                       "--no-spin" (sleep after every drain)
 #   NET_PEER_ONLY=dpdk  only the DPDK rows (virtio pair, netvsc PMD)
 #   NET_PEER_HOST_POLL=US  the netvsc PMD rows' host polls its channels US
 #                       microseconds after each batch (bench/net --serve
@@ -574,6 +588,9 @@ tcp_mtu() {
 		[ $P = 4 ] && q=$TCP_P4_QUEUES
 		tapfwd_tcp "$mtu" "$na" "$nb" $P $q ""
 		tapfwd_tcp "$mtu" "$na" "$nb" $P $q -c
+		for m in $TAPRING_MODES; do
+			tapring_tcp "$mtu" "$na" "$nb" $P $q "$m"
+		done
 		if [ -x "$VMBUS" ]; then
 			ovb_tcp "$mtu" "$na" "$nb" $P $q
 		else
@@ -597,10 +614,11 @@ tapfwd_tcp() {
 		return
 	fi
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
+	rm -f "$dir/tapfwd.log" # the last row's "ready" is not this one's
 	"$TAPFWD" -q "$q" $copy tfw0@"$na" tfw1@"$nb" >"$dir/tapfwd.log" 2>&1 &
 	fp=$!
 	pids+=("$fp")
-	for _ in $(seq 100); do grep -q ready "$dir/tapfwd.log" && break; sleep 0.05; done
+	for _ in $(seq 100); do grep -qs ready "$dir/tapfwd.log" && break; sleep 0.05; done
 	st=0
 	for n in a b; do
 		if [ $n = a ]; then a=$na b=tfw0; else a=$nb b=tfw1; fi
@@ -626,6 +644,67 @@ tapfwd_tcp() {
 		echo "net-peer: tapfwd did not come up; its row skipped"
 		cat "$dir/tapfwd.log" >&2
 		row "$name" - P$P "$mtu" - - "tapfwd did not come up"
+		kill -TERM "$fp" 2>/dev/null
+		wait "$fp" 2>/dev/null
+	fi
+	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
+}
+
+# Our design's floor: the same two TAPs joined by bench/tapring, three
+# processes (guest a, host, guest b) with VMBus rings in memfd "guest
+# RAM" between them, one copy on the host, one thread per queue in each,
+# waiting as our stream channels wait; mode $6: copy (rows tapring-tcp),
+# nocopy (tapring-nocopy-tcp: the host passes the buffer on, guest b
+# writes from a's memory) or two (tapring-two-tcp: no host process).
+# $5 queues, iperf3 -P $4, same MTU and gso_max_size as tapfwd's.
+TAPRING=${BUILD:-build}/bench/tapring
+TAPRING_MODES=${NET_PEER_TAPRING-copy nocopy two}
+TAPRING_ARGS=${NET_PEER_TAPRING_ARGS:-}
+tapring_tcp() {
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 mode=$6 name opt via fp all g n a b st c0 c1 s0 s1 v0 v1
+	case $mode in
+	copy) name=tapring-tcp opt= via="host (copy) -> ring -> " ;;
+	nocopy) name=tapring-nocopy-tcp opt=--no-copy via="host -> ring -> " ;;
+	two) name=tapring-two-tcp opt=--two via= ;;
+	*) echo "net-peer: unknown tapring mode $mode"; return ;;
+	esac
+	if ! [ -x "$TAPRING" ]; then
+		row "$name" - P$P "$mtu" - - "skipped: $TAPRING missing (make benches)"
+		return
+	fi
+	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
+	rm -f "$dir/tapring.log" # the last row's "ready" is not this one's
+	"$TAPRING" -q "$q" $opt $TAPRING_ARGS trg0@"$na" trg1@"$nb" >"$dir/tapring.log" 2>&1 &
+	fp=$!
+	pids+=("$fp")
+	for _ in $(seq 100); do grep -qs ready "$dir/tapring.log" && break; sleep 0.05; done
+	st=0
+	for n in a b; do
+		if [ $n = a ]; then a=$na b=trg0; else a=$nb b=trg1; fi
+		ip -n "$a" link set "$b" mtu "$mtu" &&
+		{ [ "$TAPFWD_GSO" = 0 ] || ip -n "$a" link set "$b" gso_max_size "$TAPFWD_GSO"; } &&
+		ip -n "$a" addr add 10.95.0.$([ $n = a ] && echo 1 || echo 2)/24 dev "$b" &&
+		ip -n "$a" link set "$b" up && ip -n "$a" link set lo up || st=1
+	done
+	if [ $st = 0 ] && grep -q ready "$dir/tapring.log" &&
+		ip netns exec "$na" ping -c 1 -W 2 10.95.0.2 >/dev/null; then
+		# The parent and its guest and host processes.
+		all=("$fp" $(pgrep -P "$fp"))
+		c0=$(cpu_ticks "${all[@]}") s0=$(ctx_switches "${all[@]}") v0=$(ctx_sleeps "${all[@]}")
+		g=$(iperf "$na" "$nb" 10.95.0.2 $P)
+		c1=$(cpu_ticks "${all[@]}") s1=$(ctx_switches "${all[@]}") v1=$(ctx_sleeps "${all[@]}")
+		kill -TERM "$fp" 2>/dev/null
+		wait "$fp" 2>/dev/null
+		st=$(awk '$3 == "a->b" { f += $5; b += $7 } $1 == "host" { w += $9 }
+			END { if (f) printf "%d frames a->b, %.0f B each, %d slot waits", f, b / f, w }' "$dir/tapring.log")
+		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
+		echo "tapring $mode TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> guest a -> ring -> ${via}guest b -> TAP; $st)"
+		row "$name" guest-\>guest P$P "$mtu" - "$g" \
+			"iperf3 -P $P between two TAPs joined by bench/tapring -q $q $opt $TAPRING_ARGS; $st"
+	else
+		echo "net-peer: tapring did not come up; its row skipped"
+		cat "$dir/tapring.log" >&2
+		row "$name" - P$P "$mtu" - - "tapring did not come up"
 		kill -TERM "$fp" 2>/dev/null
 		wait "$fp" 2>/dev/null
 	fi
@@ -804,6 +883,35 @@ for tap in peers:
                            "ours": "tap+switch " + tap["mode"],
                            "peer": fname[:-4] + " " + f["mode"],
                            "ratio": round(tap["gbps"] / f["gbps"], 3)})
+# Our design's floor (bench/tapring: three processes, rings, one copy):
+# ours against it, and it against the TAP floor.
+TR = ("tapring-tcp", "tapring-nocopy-tcp", "tapring-two-tcp")
+for tap in peers:
+    if tap["peer"] != "ovb-tap-tcp" or not tap["gbps"]:
+        continue
+    for fname in TR:
+        f = next((p for p in peers if p["peer"] == fname and p["gbps"]
+                  and p["mode"] == tap["mode"] and p["frame"] == tap["frame"]),
+                 None)
+        if f:
+            ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                           "frame": tap["frame"],
+                           "ours": "tap+switch " + tap["mode"],
+                           "peer": fname[:-4] + " " + f["mode"],
+                           "ratio": round(tap["gbps"] / f["gbps"], 3)})
+for f in peers:
+    if f["peer"] not in TR or not f["gbps"]:
+        continue
+    for fname in ("tapfwd-tcp", "tapfwd-copy-tcp"):
+        t = next((p for p in peers if p["peer"] == fname and p["gbps"]
+                  and p["mode"] == f["mode"] and p["frame"] == f["frame"]),
+                 None)
+        if t:
+            ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                           "frame": f["frame"],
+                           "ours": f["peer"][:-4] + " " + f["mode"],
+                           "peer": fname[:-4] + " " + t["mode"],
+                           "ratio": round(f["gbps"] / t["gbps"], 3)})
 # The floor itself against veth: what any TAP-ended design loses.
 for f in peers:
     if f["peer"] not in ("tapfwd-tcp", "tapfwd-copy-tcp") or not f["gbps"]:
@@ -905,6 +1013,39 @@ if tcpt:
           "or our host and two guests, per KiB received; switches: their "
           "threads' context switches per MiB received, sleeps the "
           "voluntary ones, the rest preemptions and yields)")
+# Our design's floor, one line per MTU and stream count.
+trt = {}
+for p in peers:
+    if p["peer"] in TR + ("tapfwd-tcp", "tapfwd-copy-tcp", "veth-tcp",
+                          "ovb-tap-tcp") and p["gbps"] and p["mode"] != "-":
+        v = trt.setdefault((p["frame"], p["mode"]), {})
+        v[p["peer"]] = p["gbps"]
+        v["cpu " + p["peer"]] = p.get("cpu_ns_per_kib", "-")
+        v["sw " + p["peer"]] = "%.0f" % p["switches_per_mib"] \
+            if "switches_per_mib" in p else "-"
+if any(k in v for v in trt.values() for k in TR):
+    print("\nTCP, our design's floor, Gbit/s (tapring = the same TAPs joined "
+          "by three processes, guest a -> host -> guest b, over VMBus rings "
+          "with one copy on the host; nocopy: the host passes the buffer on; "
+          "two: no host, a -> b)")
+    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s %9s   %-23s   %s" %
+          ("MTU, streams", "tapring", "nocopy", "two", "ours",
+           "ours/ring", "ring/fwdc", "ring/fwd", "fwd/veth",
+           "CPU ns/KiB: ring nocopy two", "switches/MiB: same"))
+    fmt = lambda v: "%7.2f" % v if v else "      -"
+    rat = lambda a, b: "%9.3f" % (a / b) if a and b else "        -"
+    for (mtu, mode), v in sorted(trt.items()):
+        r, n, t, o, fw, fc, ve = (v.get(k) for k in TR + (
+            "ovb-tap-tcp", "tapfwd-tcp", "tapfwd-copy-tcp", "veth-tcp"))
+        cpu = " ".join("%5s" % v.get("cpu " + k, "-") for k in TR)
+        sw = " ".join("%4s" % v.get("sw " + k, "-") for k in TR)
+        print("  %-12s %s %s %s %s  %s %s %s %s   %-27s   %s" %
+              ("%d %s" % (mtu, mode), fmt(r), fmt(n), fmt(t), fmt(o),
+               rat(o, r), rat(r, fc), rat(r, fw), rat(fw, ve), cpu, sw))
+    print("  (ours/ring: what our protocol work costs beyond the shape; "
+          "ring/fwdc: the shape -- processes, rings, hand-offs -- against "
+          "one process with the same one copy; fwd/veth: what any "
+          "TAP-ended design loses)")
 print("goals")
 for k, g in goals.items():
     print("  %-22s ratio %.3f  %s" % (k, g["ratio"], "met" if g["met"] else "NOT met"))
