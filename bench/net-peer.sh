@@ -1028,24 +1028,31 @@ if any(k in v for v in trt.values() for k in TR):
           "by three processes, guest a -> host -> guest b, over VMBus rings "
           "with one copy on the host; nocopy: the host passes the buffer on; "
           "two: no host, a -> b)")
-    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s %9s   %-23s   %s" %
+    print("  %-12s %7s %7s %7s %7s  %9s %9s %9s %9s  %9s   %-33s   %s" %
           ("MTU, streams", "tapring", "nocopy", "two", "ours",
-           "ours/ring", "ring/fwdc", "ring/fwd", "fwd/veth",
-           "CPU ns/KiB: ring nocopy two", "switches/MiB: same"))
+           "ours/ring", "ring/fwdc", "ring/fwd", "fwd/veth", "cpu o/r",
+           "CPU ns/KiB: ring nocopy two ours", "switches/MiB: same"))
     fmt = lambda v: "%7.2f" % v if v else "      -"
     rat = lambda a, b: "%9.3f" % (a / b) if a and b else "        -"
     for (mtu, mode), v in sorted(trt.items()):
         r, n, t, o, fw, fc, ve = (v.get(k) for k in TR + (
             "ovb-tap-tcp", "tapfwd-tcp", "tapfwd-copy-tcp", "veth-tcp"))
-        cpu = " ".join("%5s" % v.get("cpu " + k, "-") for k in TR)
-        sw = " ".join("%4s" % v.get("sw " + k, "-") for k in TR)
-        print("  %-12s %s %s %s %s  %s %s %s %s   %-27s   %s" %
+        cpu = " ".join("%5s" % v.get("cpu " + k, "-")
+                       for k in TR + ("ovb-tap-tcp",))
+        sw = " ".join("%4s" % v.get("sw " + k, "-")
+                      for k in TR + ("ovb-tap-tcp",))
+        co, cr = (v.get("cpu " + k) for k in ("ovb-tap-tcp", "tapring-tcp"))
+        cpr = rat(co, cr) if isinstance(co, int) and isinstance(cr, int) \
+            else "        -"
+        print("  %-12s %s %s %s %s  %s %s %s %s  %s   %-33s   %s" %
               ("%d %s" % (mtu, mode), fmt(r), fmt(n), fmt(t), fmt(o),
-               rat(o, r), rat(r, fc), rat(r, fw), rat(fw, ve), cpu, sw))
-    print("  (ours/ring: what our protocol work costs beyond the shape; "
-          "ring/fwdc: the shape -- processes, rings, hand-offs -- against "
-          "one process with the same one copy; fwd/veth: what any "
-          "TAP-ended design loses)")
+               rat(o, r), rat(r, fc), rat(r, fw), rat(fw, ve), cpr, cpu,
+               sw))
+    print("  (Gbit/s ratios: ours/ring: what our protocol work costs "
+          "beyond the shape; ring/fwdc: the shape -- processes, rings, "
+          "hand-offs -- against one process with the same one copy; "
+          "fwd/veth: what any TAP-ended design loses; cpu o/r: ours / "
+          "tapring in CPU per KiB, the figure a loaded machine blurs least)")
 print("goals")
 for k, g in goals.items():
     print("  %-22s ratio %.3f  %s" % (k, g["ratio"], "met" if g["met"] else "NOT met"))

@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 for b in "$BUILD"/bench/*; do
 	[ -x "$b" ] && [ -f "$b" ] && [[ $b != *.o ]] && [[ $b != *.d ]] || continue
-	# Not a bench of its own: bench/net-peer.sh runs it as a peer.
-	[ "$(basename "$b")" = tapfwd ] && continue
+	# Not benches of their own: bench/net-peer.sh runs them as peers.
+	case $(basename "$b") in tapfwd | tapring) continue ;; esac
 	echo "== $(basename "$b")"
 	"$b" "$b.json"
 	if [ "$(basename "$b")" = net ]; then

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 # bench/tapring moves real data: two TAPs in two namespaces joined by it,
 # in each of its modes (host copy with two queues, --no-copy, --two), a
-# TCP transfer each way, both at once, whose SHA-256 match at both ends; the frames were
-# counted where the mode says they go (the host's copies, or none); and
-# SIGTERM ends it, exit 0, within 5 s.  Needs root and /dev/net/tun;
+# TCP transfer each way, both at once, whose SHA-256 match at both ends;
+# the frames were counted where the mode says they go (the host's
+# copies, or none); and SIGTERM ends it, exit 0, within 5 s.  Needs root and /dev/net/tun;
 # cleans up every namespace and process on exit.
 set -eu
 TAPRING=${OVB_BUILD:-build}/bench/tapring
@@ -51,7 +51,7 @@ else:
         h.update(b); c.sendall(b)
     c.close(); print(int(sys.argv[4]) << 20, h.hexdigest())
 PY
-# Both ways at once: 16 MiB a->b (port 5998), 8 MiB b->a (5997).
+# Both ways at once: 8 MiB a->b (port 5998), 4 MiB b->a (5997).
 xfer() {
 	local rx=() tx=() k
 	rm -f "$dir"/ready*
@@ -60,9 +60,9 @@ xfer() {
 	ip netns exec "$nsa" python3 "$dir/xfer.py" recv 5997 "$dir/ready2" >"$dir/recv2" &
 	rx+=($!)
 	for _ in $(seq 200); do [ -f "$dir/ready1" ] && [ -f "$dir/ready2" ] && break; sleep 0.02; done
-	ip netns exec "$nsa" python3 "$dir/xfer.py" send 5998 10.94.0.2 16 >"$dir/send1" &
+	ip netns exec "$nsa" python3 "$dir/xfer.py" send 5998 10.94.0.2 8 >"$dir/send1" &
 	tx+=($!)
-	ip netns exec "$nsb" python3 "$dir/xfer.py" send 5997 10.94.0.1 8 >"$dir/send2" &
+	ip netns exec "$nsb" python3 "$dir/xfer.py" send 5997 10.94.0.1 4 >"$dir/send2" &
 	tx+=($!)
 	for k in "${rx[@]}" "${tx[@]}"; do wait "$k" || { echo "a transfer failed"; exit 1; }; done
 	for k in 1 2; do
@@ -104,7 +104,7 @@ run() {
 		END { if (!ab || !ba) { print "no frames counted one way"; exit 1 }
 		      if (copy && (h != q || c < ab + ba)) { print "host copies " c " < frames " ab + ba; exit 1 }
 		      if (!copy && c) { print "copies without a copy"; exit 1 } }' "$dir/out"
-	echo "tapring -q $q ${opt:-(host copy)}: 16 MiB a->b and 8 MiB b->a at once, by SHA-256, ended in $ms ms"
+	echo "tapring -q $q ${opt:-(host copy)}: 8 MiB a->b and 4 MiB b->a at once, by SHA-256, ended in $ms ms"
 	ip netns del "$nsa"; ip netns del "$nsb"
 }
 
