@@ -166,6 +166,29 @@ void netvsp__batches_out(struct netvsp_nic *nic, struct netvsp_chan *ch)
 	}
 }
 
+/*
+ * @ch's batch lock for a delivery (nic->lock read-held).  Taken by
+ * another thread, which may be waiting for the guest's slots: the
+ * batches this thread keeps or could take on the NIC's other channels
+ * go out before it waits, as before a wait for slots (their frames may
+ * hold the very slots the holder waits for).
+ */
+static void pend_lock_deliver(struct netvsp_chan *ch)
+{
+	for (unsigned int i = 0; i < pend_kept.n; i++)
+		if (pend_kept.ch[i] == ch) {
+			pend_forget_at(i); /* ours: locked, now for this use */
+			return;
+		}
+	if (pthread_mutex_trylock(&ch->pend_lock)) {
+		netvsp__batches_out(ch->nic, ch);
+		netvsp__pends_drop();
+		pthread_mutex_lock(&ch->pend_lock);
+		return;
+	}
+	netvsp__pends_drop();
+}
+
 static void hold_leave(unsigned int i)
 {
 	struct netvsp_nic *nic = port_held.nic[i];
@@ -220,7 +243,7 @@ static bool pend_enter(struct netvsp_chan *ch)
 		return false;
 	}
 	__atomic_fetch_add(&nic->waiters, 1, __ATOMIC_SEQ_CST);
-	netvsp__pend_lock(ch);
+	pend_lock_deliver(ch);
 	__atomic_fetch_sub(&nic->waiters, 1, __ATOMIC_RELAXED);
 	return false;
 }
@@ -368,7 +391,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 			    : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
 	if (nfrag < 2 || nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
 		return -E2BIG;
-	netvsp__pend_lock(ch);
+	pend_lock_deliver(ch);
 	rc = netvsp__batch_reserve(nic, ch, nfrag, slots, true);
 	if (rc) {
 		pthread_mutex_unlock(&ch->pend_lock);

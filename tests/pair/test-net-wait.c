@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * A thread delivering to a guest that must wait for receive slots first
- * sends what it left batched on the NIC's other channels: those frames
- * hold slots too, and only the guest's completions of them can give the
- * wait its slots.  A real server with netvsp on a switch and a real guest
+ * A thread delivering to a guest that must wait for receive slots, or
+ * for a channel's batch lock, first sends what it left batched on the
+ * NIC's other channels: those frames hold slots too, and only the
+ * guest's completions of them can give a wait for slots its slots.  A real server with netvsp on a switch and a real guest
  * with netvsc (two queues, RSS) over the inproc link; frames from a test
  * port in one switch batch, so that nothing is flushed before its end.
  */
@@ -222,10 +222,102 @@ static void test_wait_sends_other_batches(void **state)
 	wt_free(t);
 }
 
+struct waiter {
+	struct wt *t;
+	uint8_t flow;
+	bool done; /* atomic */
+};
+
+/* One frame of @w->flow from the test port, alone (no switch batch). */
+static void *waiter_run(void *arg)
+{
+	struct waiter *w = arg;
+	uint8_t f[64];
+
+	flow_frame(w->t, w->flow, FIRST, f);
+	ovb_vswitch_input(w->t->sw, w->t->port, f, 64, NULL);
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The other side of the same rule: a thread that finds a channel's batch
+ * lock taken sends what it keeps before it waits for the lock.  Our
+ * switch batch keeps 37 frames of one flow (every slot) on one channel;
+ * another thread's frame for the other channel then waits for slots,
+ * holding that channel's batch lock; our next frame for that channel
+ * must wait for the lock.  Unless our kept batch goes out first, the
+ * other thread's wait runs out (wait_timeouts) and both frames are lost;
+ * with it, all 39 arrive and no wait runs out.
+ */
+static void test_lock_wait_sends_kept(void **state)
+{
+	struct wt *t = wt_new();
+	static uint8_t f[64];
+	struct waiter w = { .t = t };
+	int fq[2] = { -1, -1 };
+	unsigned int n0, got[2] = { 0, 0 };
+	uint64_t w0, nb0;
+	pthread_t th;
+
+	(void)state;
+	for (unsigned int i = 0; i < 32 && (fq[0] < 0 || fq[1] < 0); i++) {
+		n0 = nrx(t);
+		flow_frame(t, (uint8_t)i, 0, f);
+		assert_int_equal(ovb_vswitch_input(t->sw, t->port, f, 64, NULL),
+				 1);
+		PAIR_WAIT(nrx(t) > n0);
+		pthread_mutex_lock(&t->lock);
+		if (fq[t->queue[n0] & 1] < 0)
+			fq[t->queue[n0] & 1] = (int)i;
+		pthread_mutex_unlock(&t->lock);
+	}
+	assert_true(fq[0] >= 0 && fq[1] >= 0);
+	w0 = STAT(wait_timeouts);
+	nb0 = STAT(no_buffer);
+	pthread_mutex_lock(&t->lock);
+	t->n = 0;
+	pthread_mutex_unlock(&t->lock);
+	ovb_vswitch_batch_begin(t->sw);
+	for (uint8_t s = 0; s < FIRST; s++) {
+		flow_frame(t, (uint8_t)fq[1], s, f);
+		ovb_vswitch_input(t->sw, t->port, f, 64, NULL);
+	}
+	w.flow = (uint8_t)fq[0];
+	assert_int_equal(pthread_create(&th, NULL, waiter_run, &w), 0);
+	/* Let it reach its wait for slots (no slot is free, none of its
+	 * channel's frames is out); a later start only makes this frame the
+	 * one that waits for slots instead. */
+	usleep(200000);
+	flow_frame(t, (uint8_t)fq[0], FIRST + 1, f);
+	ovb_vswitch_input(t->sw, t->port, f, 64, NULL);
+	ovb_vswitch_batch_end(t->sw);
+	pthread_join(th, NULL);
+	assert_true(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE));
+	PAIR_WAIT(nrx(t) >= FIRST + 2);
+	assert_int_equal(STAT(wait_timeouts) - w0, 0);
+	assert_int_equal(STAT(no_buffer) - nb0, 0);
+	usleep(10000);
+	pthread_mutex_lock(&t->lock);
+	assert_int_equal(t->n, FIRST + 2);
+	for (unsigned int i = 0; i < FIRST + 2; i++) {
+		unsigned int k = t->flow[i] == fq[1] ? 0 : 1;
+
+		if (!k) /* the kept flow in order */
+			assert_int_equal(t->seq[i], got[0]);
+		got[k]++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	assert_int_equal(got[0], FIRST);
+	assert_int_equal(got[1], 2);
+	wt_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wait_sends_other_batches),
+		cmocka_unit_test(test_lock_wait_sends_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
