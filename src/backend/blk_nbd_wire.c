@@ -31,13 +31,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "backend/blk_nbd_priv.h"
+#include "openvmbus/deadline.h"
 
 #define NBD_WIRE_RX (256u * 1024)      /* receive buffer */
 #ifndef NBD_WIRE_DIRECT_MIN /* a build may set it to compare: -D... */
@@ -482,4 +485,48 @@ void nbd__wire_recv(struct nbd_conn *c)
 		if ((size_t)n < asked)
 			return; /* the socket is drained */
 	}
+}
+
+/*
+ * The hold.  A WRITE's answer is a bare 16-byte header, sent alone by
+ * whichever server thread finished it; each one that finds the owner
+ * asleep wakes it, and without the hold the owner hands the 1-3 answers
+ * it found to the guest at once (one signal), the guest resubmits as
+ * many, and the next batch out is as small (docs/remote.md, "4k
+ * randwrite at QD32").  So after a read that took answers, while more
+ * requests are still in flight than were answered, the owner waits on
+ * the socket for the next ones -- sleeping, not spinning: the server
+ * needs the CPU -- up to @hold_us in all.  A lone request (QD1) is never
+ * held: nothing else is in flight once it is answered.  Nor while a send
+ * is pending (POLLOUT is the owner's epoll set's business) or after an
+ * error (the connection code handles it).  A signal ends the hold.
+ */
+unsigned nbd__wire_hold(struct nbd_conn *c, unsigned answered,
+			unsigned hold_us)
+{
+	struct nbd_wire *w = &c->w;
+	unsigned took = 0;
+	uint64_t until;
+
+	if (!hold_us || !answered)
+		return 0;
+	until = ovb_now_us() + hold_us;
+	while (w->on && !w->err && !w->tx &&
+	       c->inflight.n > answered + took) {
+		struct pollfd p = { .fd = w->fd, .events = POLLIN };
+		uint64_t now = ovb_now_us(), left;
+		unsigned before = c->finished.n;
+		struct timespec ts;
+
+		if (now >= until)
+			break;
+		left = until - now;
+		ts.tv_sec = (time_t)(left / 1000000);
+		ts.tv_nsec = (long)(left % 1000000) * 1000;
+		if (ppoll(&p, 1, &ts, NULL) <= 0)
+			break; /* the bound, or a signal */
+		nbd__wire_recv(c);
+		took += c->finished.n - before;
+	}
+	return took;
 }
