@@ -73,6 +73,7 @@ struct nbd_wire {
 	struct nbd_io *rd;    /* a READ whose data is arriving, or NULL */
 	uint64_t rd_off;      /* bytes of its data already taken */
 	uint32_t max_payload; /* a READ/WRITE's largest length */
+	unsigned big_reads;   /* READs in flight whose data goes in place */
 };
 
 /** A list of ios: FIFO, O(1) unlink. */

@@ -179,6 +179,8 @@ int nbd__wire_queue(struct nbd_conn *c, struct nbd_io *io)
 		w->tx = io;
 		w->tx_off = 0;
 	}
+	if (type == NBD_CMD_READ && len >= NBD_WIRE_DIRECT_MIN)
+		w->big_reads++;
 	return 0;
 }
 
@@ -265,6 +267,9 @@ void nbd__wire_send(struct nbd_conn *c)
 /* @io answered with @err (a positive errno, 0 = success). */
 static void wire_finish(struct nbd_conn *c, struct nbd_io *io, int err)
 {
+	if (wire_is_read(io) && io->req->len >= NBD_WIRE_DIRECT_MIN &&
+	    c->w.big_reads)
+		c->w.big_reads--;
 	io->err = err;
 	nbd_list_unlink(&c->inflight, io);
 	nbd_list_push(&c->finished, io);
@@ -397,6 +402,25 @@ static void wire_parse(struct nbd_conn *c)
 	w->rx_len -= pos;
 }
 
+/*
+ * How far a read into the buffer may go.  While a READ whose data goes
+ * in place may be answered next, no further than the next reply header:
+ * a recv into the whole buffer would take that data too, and copy it
+ * again from there (128k reads: half the host's CPU was that second
+ * copy).  The header read, its data goes straight to the guest pages.
+ */
+static size_t wire_rx_room(const struct nbd_wire *w)
+{
+	size_t hdr = sizeof(struct nbd_simple_reply);
+	size_t rest = w->rd ? w->rd->req->len - w->rd_off : 0;
+	unsigned others = w->big_reads -
+			  (w->rd && w->rd->req->len >= NBD_WIRE_DIRECT_MIN);
+
+	if (!others || w->rx_len > hdr || rest + hdr > NBD_WIRE_RX - w->rx_len)
+		return NBD_WIRE_RX - w->rx_len;
+	return rest + hdr - w->rx_len;
+}
+
 /* The current READ's data still to come, in place, then the buffer. */
 static int wire_direct_iov(struct nbd_wire *w, struct iovec *v)
 {
@@ -412,7 +436,8 @@ static int wire_direct_iov(struct nbd_wire *w, struct iovec *v)
 				 req->iov[i].iov_len);
 	}
 	v[n].iov_base = w->rx;
-	v[n].iov_len = NBD_WIRE_RX;
+	v[n].iov_len = w->big_reads > 1 ? sizeof(struct nbd_simple_reply)
+					: NBD_WIRE_RX;
 	return n + 1;
 }
 
@@ -450,7 +475,7 @@ static ssize_t wire_read_once(struct nbd_conn *c, size_t *asked)
 		}
 		return n;
 	}
-	*asked = NBD_WIRE_RX - w->rx_len;
+	*asked = wire_rx_room(w);
 	n = recv(w->fd, w->rx + w->rx_len, *asked, MSG_DONTWAIT);
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
