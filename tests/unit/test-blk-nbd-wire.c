@@ -783,6 +783,61 @@ static void test_first_look_skipped(void **state)
 	fake_stop();
 }
 
+/*
+ * Large and small answers mixed in one batch (READs of 64k and 20k,
+ * whose data goes in place, with 4k READs and a write between them):
+ * reads into the buffer stop at the next header while a large READ may
+ * come next; every byte lands where it belongs, whole answers and in
+ * pieces.
+ */
+static void mixed_batch(enum script s)
+{
+	static const uint32_t len[8] = { 64 * KIB, 4 * KIB, 20 * KIB, 4 * KIB,
+					 64 * KIB, 4 * KIB, 4 * KIB,
+					 64 * KIB };
+	static uint8_t buf[8][64 * KIB];
+	struct iovec iov[8];
+	struct ovb_blk_req req[8];
+	struct ovb_blk *blk;
+	struct ovb_blk_queue *q;
+	int res[8];
+
+	fake_start(s);
+	blk = disk_open("");
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	for (int i = 0; i < 8; i++) {
+		bool wr = i == 5;
+
+		memset(buf[i], wr ? 0x77 : 0, sizeof(buf[i]));
+		iov[i] = (struct iovec){ buf[i], len[i] };
+		req[i] = (struct ovb_blk_req){
+			.op = wr ? OVB_BLK_WRITE : OVB_BLK_READ,
+			.off = (uint64_t)i * 96 * KIB + (wr ? 0 : 512),
+			.len = len[i], .iov = &iov[i], .iovcnt = 1 };
+	}
+	run_batch(q, req, 8, res);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(res[i], 0);
+		if (i == 5)
+			assert_memory_equal(F.disk + i * 96 * KIB, buf[i],
+					    len[i]);
+		else
+			assert_memory_equal(buf[i],
+					    F.disk + i * 96 * KIB + 512,
+					    len[i]);
+	}
+	assert_int_equal(reconnects(blk), 0);
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+	fake_stop();
+}
+
+static void test_mixed_answers(void **state)
+{
+	mixed_batch(S_HONEST);
+	mixed_batch(S_TRICKLE);
+}
+
 static void test_bad_hold_option(void **state)
 {
 	const char *bad[] = { "hold=x", "hold=-1", "hold=1000001",
@@ -862,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_hold_bound),
 		cmocka_unit_test(test_hold_not_qd1),
 		cmocka_unit_test(test_first_look_skipped),
+		cmocka_unit_test(test_mixed_answers),
 		cmocka_unit_test(test_bad_hold_option),
 	};
 
