@@ -327,13 +327,30 @@ static void nbd_opt(const struct ovb_disk_spec *spec, const char *key,
 
 /*
  * NBD's own options: multiconn=on|off (default on),
- * replies=simple|structured (default simple) and wire=own|libnbd (who
- * speaks the transmission phase; default own); -EINVAL if bad.
+ * replies=simple|structured (default simple), wire=own|libnbd (who
+ * speaks the transmission phase; default own) and hold=US (how long our
+ * wire may gather answers before they go to the guest, 0..1000000,
+ * default NBD_HOLD_US; blk_nbd_wire.c); -EINVAL if bad.
  */
 static int nbd_opts(const struct ovb_disk_spec *spec, bool *multi,
-		    bool *structured, bool *wire)
+		    bool *structured, bool *wire, unsigned *hold_us)
 {
-	char v[16];
+	char v[16], *end;
+	unsigned long h;
+
+	nbd_opt(spec, "hold", v, sizeof(v));
+	*hold_us = NBD_HOLD_US;
+	if (*v) {
+		errno = 0;
+		h = strtoul(v, &end, 10);
+		if (errno || *end || *v == '-' || h > 1000000) {
+			ovb_err("blk %s: hold= takes microseconds, 0 to "
+				"1000000",
+				spec->path);
+			return -EINVAL;
+		}
+		*hold_us = (unsigned)h;
+	}
 
 	nbd_opt(spec, "wire", v, sizeof(v));
 	*wire = strcmp(v, "libnbd") != 0;
@@ -381,14 +398,17 @@ int ovb_blk_nbd_open(const struct ovb_disk_spec *spec, struct ovb_blk **out)
 	struct nbd_blk *b;
 	struct nbd_handle *h;
 	bool multi, structured, wire;
+	unsigned hold_us;
 	int rc;
 
-	if (!spec || !out || nbd_opts(spec, &multi, &structured, &wire))
+	if (!spec || !out ||
+	    nbd_opts(spec, &multi, &structured, &wire, &hold_us))
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	b->structured = structured;
+	b->hold_us = hold_us;
 	snprintf(b->uri, sizeof(b->uri), "%s", spec->path);
 	b->timeout_s = spec->timeout_s ? spec->timeout_s : NBD_TIMEOUT_S;
 	snprintf(b->blk.name, sizeof(b->blk.name), "%.63s", spec->path);

@@ -245,13 +245,24 @@ static void own_drive(struct nbd_queue *nq, bool read_socket)
 		nbd_list_splice(&c->pending, &nq->staged);
 	}
 	nbd__conn_issue(c);
-	if (read_socket && c->w.on) {
+	if (read_socket && c->w.on && nq->fresh_send) {
+		/* The first look right after a batch went out would almost
+		 * always find nothing: leave it to the owner's epoll set
+		 * (the socket stays readable there; a polling owner is
+		 * back with the next round, which looks). */
+		nq->fresh_send = false;
+		nbd__wire_send(c);
+	} else if (read_socket && c->w.on) {
 		/* Our wire: what waits to go out, then what came in (one
 		 * recv, also the look: a hang-up reads as 0, also while
 		 * nothing is in flight -- the socket stays readable in the
 		 * owner's epoll set until the loss is noticed). */
+		unsigned before = c->finished.n;
+
 		nbd__wire_send(c);
 		nbd__wire_recv(c);
+		/* Answers gather before they go to the guest (the hold). */
+		nbd__wire_hold(c, c->finished.n - before, c->b->hold_us);
 	} else if (read_socket && c->h && c->state != NBD_DOWN) {
 		own_socket(c);
 	}
@@ -274,8 +285,10 @@ static int own_flush(struct ovb_blk_queue *q)
 {
 	struct nbd_queue *nq = (struct nbd_queue *)q;
 
-	if (nq->staged.head)
+	if (nq->staged.head) {
 		own_drive(nq, false);
+		nq->fresh_send = nq->conn.w.on && !nq->conn.w.err;
+	}
 	own_announce(nq);
 	return 0;
 }

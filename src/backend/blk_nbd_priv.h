@@ -31,6 +31,9 @@
 #define NBD_TIMEOUT_S 20      /* below the guest's 30 s SCSI timeout */
 #define NBD_RETRY_MIN_MS 50   /* first reconnect delay, doubling */
 #define NBD_RETRY_MAX_MS 1000 /* ... up to this */
+#ifndef NBD_HOLD_US /* a build may set it to compare: -D... */
+#define NBD_HOLD_US 50        /* hold=: answers gathered up to this */
+#endif
 
 struct nbd_queue;
 struct nbd_conn;
@@ -70,6 +73,7 @@ struct nbd_wire {
 	struct nbd_io *rd;    /* a READ whose data is arriving, or NULL */
 	uint64_t rd_off;      /* bytes of its data already taken */
 	uint32_t max_payload; /* a READ/WRITE's largest length */
+	unsigned big_reads;   /* READs in flight whose data goes in place */
 };
 
 /** A list of ios: FIFO, O(1) unlink. */
@@ -123,6 +127,7 @@ struct nbd_queue {
 	int sock;                 /* the socket registered in q.efd, or -1 */
 	uint32_t sock_ev;         /* ... with these events */
 	uint64_t timer_at_us;     /* tfd armed for this time, 0 = not */
+	bool fresh_send;          /* a batch just went out: skip one look */
 };
 
 /** The disk. */
@@ -133,6 +138,7 @@ struct nbd_blk {
 	bool own;                 /* a connection per queue (multi-conn) */
 	bool structured;          /* replies=structured */
 	bool wire;                /* wire=own: our transmission phase */
+	unsigned hold_us;         /* hold=: answers gathered up to this */
 	bool can_fua, can_flush;
 	/*
 	 * The durability ledger, under dlock, shared by every connection:
@@ -305,6 +311,15 @@ void nbd__wire_send(struct nbd_conn *c);
  * a violation, a hang-up or a socket error sets @c->w.err.
  */
 void nbd__wire_recv(struct nbd_conn *c);
+/**
+ * After nbd__wire_recv took @answered answers: while more requests are
+ * still in flight than were answered, wait (ppoll on the socket) for more
+ * answers, at most @hold_us in all, so that they reach the guest as one
+ * batch.  Never with nothing answered, nothing left in flight (QD1), a
+ * send pending, or @hold_us 0.  Returns the answers taken while holding.
+ */
+unsigned nbd__wire_hold(struct nbd_conn *c, unsigned answered,
+			unsigned hold_us);
 /** True while requests wait to be sent (the socket must take more). */
 static inline bool nbd__wire_wants_write(const struct nbd_conn *c)
 {

@@ -31,13 +31,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "backend/blk_nbd_priv.h"
+#include "openvmbus/deadline.h"
 
 #define NBD_WIRE_RX (256u * 1024)      /* receive buffer */
 #ifndef NBD_WIRE_DIRECT_MIN /* a build may set it to compare: -D... */
@@ -176,6 +179,8 @@ int nbd__wire_queue(struct nbd_conn *c, struct nbd_io *io)
 		w->tx = io;
 		w->tx_off = 0;
 	}
+	if (type == NBD_CMD_READ && len >= NBD_WIRE_DIRECT_MIN)
+		w->big_reads++;
 	return 0;
 }
 
@@ -262,6 +267,9 @@ void nbd__wire_send(struct nbd_conn *c)
 /* @io answered with @err (a positive errno, 0 = success). */
 static void wire_finish(struct nbd_conn *c, struct nbd_io *io, int err)
 {
+	if (wire_is_read(io) && io->req->len >= NBD_WIRE_DIRECT_MIN &&
+	    c->w.big_reads)
+		c->w.big_reads--;
 	io->err = err;
 	nbd_list_unlink(&c->inflight, io);
 	nbd_list_push(&c->finished, io);
@@ -394,6 +402,25 @@ static void wire_parse(struct nbd_conn *c)
 	w->rx_len -= pos;
 }
 
+/*
+ * How far a read into the buffer may go.  While a READ whose data goes
+ * in place may be answered next, no further than the next reply header:
+ * a recv into the whole buffer would take that data too, and copy it
+ * again from there (128k reads: half the host's CPU was that second
+ * copy).  The header read, its data goes straight to the guest pages.
+ */
+static size_t wire_rx_room(const struct nbd_wire *w)
+{
+	size_t hdr = sizeof(struct nbd_simple_reply);
+	size_t rest = w->rd ? w->rd->req->len - w->rd_off : 0;
+	unsigned others = w->big_reads -
+			  (w->rd && w->rd->req->len >= NBD_WIRE_DIRECT_MIN);
+
+	if (!others || w->rx_len > hdr || rest + hdr > NBD_WIRE_RX - w->rx_len)
+		return NBD_WIRE_RX - w->rx_len;
+	return rest + hdr - w->rx_len;
+}
+
 /* The current READ's data still to come, in place, then the buffer. */
 static int wire_direct_iov(struct nbd_wire *w, struct iovec *v)
 {
@@ -409,7 +436,8 @@ static int wire_direct_iov(struct nbd_wire *w, struct iovec *v)
 				 req->iov[i].iov_len);
 	}
 	v[n].iov_base = w->rx;
-	v[n].iov_len = NBD_WIRE_RX;
+	v[n].iov_len = w->big_reads > 1 ? sizeof(struct nbd_simple_reply)
+					: NBD_WIRE_RX;
 	return n + 1;
 }
 
@@ -447,7 +475,7 @@ static ssize_t wire_read_once(struct nbd_conn *c, size_t *asked)
 		}
 		return n;
 	}
-	*asked = NBD_WIRE_RX - w->rx_len;
+	*asked = wire_rx_room(w);
 	n = recv(w->fd, w->rx + w->rx_len, *asked, MSG_DONTWAIT);
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
@@ -482,4 +510,48 @@ void nbd__wire_recv(struct nbd_conn *c)
 		if ((size_t)n < asked)
 			return; /* the socket is drained */
 	}
+}
+
+/*
+ * The hold.  A WRITE's answer is a bare 16-byte header, sent alone by
+ * whichever server thread finished it; each one that finds the owner
+ * asleep wakes it, and without the hold the owner hands the 1-3 answers
+ * it found to the guest at once (one signal), the guest resubmits as
+ * many, and the next batch out is as small (docs/remote.md, "4k
+ * randwrite at QD32").  So after a read that took answers, while more
+ * requests are still in flight than were answered, the owner waits on
+ * the socket for the next ones -- sleeping, not spinning: the server
+ * needs the CPU -- up to @hold_us in all.  A lone request (QD1) is never
+ * held: nothing else is in flight once it is answered.  Nor while a send
+ * is pending (POLLOUT is the owner's epoll set's business) or after an
+ * error (the connection code handles it).  A signal ends the hold.
+ */
+unsigned nbd__wire_hold(struct nbd_conn *c, unsigned answered,
+			unsigned hold_us)
+{
+	struct nbd_wire *w = &c->w;
+	unsigned took = 0;
+	uint64_t until;
+
+	if (!hold_us || !answered)
+		return 0;
+	until = ovb_now_us() + hold_us;
+	while (w->on && !w->err && !w->tx &&
+	       c->inflight.n > answered + took) {
+		struct pollfd p = { .fd = w->fd, .events = POLLIN };
+		uint64_t now = ovb_now_us(), left;
+		unsigned before = c->finished.n;
+		struct timespec ts;
+
+		if (now >= until)
+			break;
+		left = until - now;
+		ts.tv_sec = (time_t)(left / 1000000);
+		ts.tv_nsec = (long)(left % 1000000) * 1000;
+		if (ppoll(&p, 1, &ts, NULL) <= 0)
+			break; /* the bound, or a signal */
+		nbd__wire_recv(c);
+		took += c->finished.n - before;
+	}
+	return took;
 }

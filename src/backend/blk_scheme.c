@@ -15,10 +15,11 @@
 /*
  * NBD's options of its own: multiconn=off (one connection per disk),
  * replies=structured (ask for structured replies; simple by default),
- * wire=libnbd (libnbd's transmission phase instead of ours).
+ * wire=libnbd (libnbd's transmission phase instead of ours), hold=US
+ * (how long our wire gathers answers for the guest; 0 = not at all).
  */
 static const char *const nbd_keys[] = { "multiconn", "replies", "wire",
-					       NULL };
+					       "hold", NULL };
 
 static int nbd_open_spec(const struct ovb_disk_spec *spec,
 			 struct ovb_blk **out, char *err, size_t errlen)

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -62,6 +63,7 @@ enum script {
 	S_TRICKLE,       /* every answer in small pieces */
 	S_SLOW_READER,   /* read requests in small pieces, slowly */
 	S_IDLE_HANGUP,   /* answer the first READ, then hang up */
+	S_LATE_SECOND,   /* the second READ answered delay_us late */
 };
 
 static struct fake {
@@ -73,6 +75,8 @@ static struct fake {
 	int conns;      /* connections that reached transmission */
 	int discs;      /* NBD_CMD_DISC seen */
 	int reads;      /* READ requests seen */
+	unsigned delay_us; /* S_LATE_SECOND: the second READ's delay */
+	bool trickle;   /* S_LATE_SECOND: ... and its answer in pieces */
 	uint8_t disk[DISK];
 } F;
 
@@ -191,12 +195,19 @@ static int fake_read(int fd, uint64_t cookie, uint64_t off, uint32_t len)
 {
 	const uint8_t *d = F.disk + off;
 	bool hostile = !F.hostile_done && F.script != S_HONEST &&
+		       F.script != S_LATE_SECOND &&
 		       F.script != S_TRICKLE && F.script != S_SLOW_READER &&
 		       F.script != S_IDLE_HANGUP;
 	struct nbd_simple_reply bad = { htobe32(0xdeadbeef), 0,
 					htobe64(cookie) };
 
 	F.reads++;
+	if (F.script == S_LATE_SECOND) {
+		if (F.reads == 2)
+			usleep(F.delay_us);
+		return reply(fd, 0, cookie, d, len,
+			     F.reads == 2 && F.trickle);
+	}
 	if (F.script == S_IDLE_HANGUP && !F.hostile_done) {
 		F.hostile_done = true;
 		reply(fd, 0, cookie, d, len, false);
@@ -596,6 +607,258 @@ static void test_idle_hangup(void **state)
 	fake_stop();
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Three 4k reads in one batch to a server that answers the second
+ * @delay_us late (in pieces if @trickle), on a disk with @opts: returns
+ * how many the first poll that delivered anything delivered, and in
+ * *@ms how long that poll took; the data must be right.
+ */
+static int held_batch(const char *opts, unsigned delay_us, bool trickle,
+		      uint64_t *ms)
+{
+	static uint8_t buf[3][4 * KIB];
+	struct iovec iov[3];
+	struct ovb_blk_req req[3];
+	struct waiter w[3] = { 0 };
+	struct ovb_blk *blk;
+	struct ovb_blk_queue *q;
+	int first = 0, done = 0;
+
+	fake_start(S_LATE_SECOND);
+	F.delay_us = delay_us;
+	F.trickle = trickle;
+	blk = disk_open(opts);
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	/* Connected before the clock starts. */
+	assert_int_equal(io1(q, OVB_BLK_WRITE, 0, buf[0], sizeof(buf[0])), 0);
+	F.reads = 0;
+	ovb_blk_queue_set_batch(q, true);
+	for (int i = 0; i < 3; i++) {
+		memset(buf[i], 0, sizeof(buf[i]));
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		req[i] = (struct ovb_blk_req){ .op = OVB_BLK_READ,
+					       .off = (uint64_t)(i + 1) * 64 *
+						      KIB,
+					       .len = sizeof(buf[i]),
+					       .iov = &iov[i], .iovcnt = 1,
+					       .done = on_done,
+					       .priv = &w[i] };
+		assert_int_equal(ovb_blk_submit(q, &req[i]), 0);
+	}
+	ovb_blk_queue_set_batch(q, false);
+	while (done < 3) {
+		uint64_t t0 = now_ms();
+		int n = ovb_blk_poll(q, -1);
+
+		assert_true(n >= 0);
+		if (n > 0 && !first) {
+			first = n;
+			*ms = now_ms() - t0;
+		}
+		done += n;
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(w[i].calls, 1);
+		assert_int_equal(w[i].res, 0);
+		assert_memory_equal(buf[i], F.disk + (i + 1) * 64 * KIB,
+				    sizeof(buf[i]));
+	}
+	assert_int_equal(reconnects(blk), 0);
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+	fake_stop();
+	return first;
+}
+
+/*
+ * The hold: the first answer comes at once, the second 100 ms later.
+ * With hold= above that, the owner waits for it (two still in flight,
+ * one answered) and both reach the caller in one poll; with hold=0 the
+ * first goes alone.
+ */
+static void test_hold_gathers(void **state)
+{
+	uint64_t ms;
+
+	assert_true(held_batch(",hold=1000000", 100000, false, &ms) >= 2);
+	assert_int_equal(held_batch(",hold=0", 100000, false, &ms), 1);
+}
+
+/* ... also when the late answer comes in pieces of a few bytes. */
+static void test_hold_pieces(void **state)
+{
+	uint64_t ms;
+
+	assert_true(held_batch(",hold=1000000", 50000, true, &ms) >= 2);
+}
+
+/*
+ * The hold's bound: hold=100 ms, the second answer 800 ms late.  The
+ * first answer is delivered alone, before the second came: the hold
+ * ended by its bound, not by the answer (or the request's deadline).
+ */
+static void test_hold_bound(void **state)
+{
+	uint64_t ms = 0;
+
+	assert_int_equal(held_batch(",hold=100000", 800000, false, &ms), 1);
+	assert_true(ms < 700);
+}
+
+/*
+ * A lone request is never held: with hold=1 s a read at QD1 comes back
+ * well before the hold's bound (it would take 1 s if it were held).
+ */
+static void test_hold_not_qd1(void **state)
+{
+	static uint8_t buf[4 * KIB];
+	struct ovb_blk *blk;
+	struct ovb_blk_queue *q;
+	uint64_t t0;
+
+	fake_start(S_HONEST);
+	blk = disk_open(",hold=1000000");
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf, sizeof(buf)), 0);
+	t0 = now_ms();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(io1(q, OVB_BLK_READ, 4 * KIB, buf,
+				     sizeof(buf)),
+				 0);
+	assert_true(now_ms() - t0 < 900);
+	assert_memory_equal(buf, F.disk + 4 * KIB, sizeof(buf));
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+	fake_stop();
+}
+
+/*
+ * The look right after a batch went out is left to the queue's
+ * descriptor: with the answer already waiting, the first poll(0) after
+ * the send does not read it, the descriptor stays readable (a sleeping
+ * owner comes back), and the next poll delivers it.
+ */
+static void test_first_look_skipped(void **state)
+{
+	static uint8_t buf[4 * KIB];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct waiter w = { 0 };
+	struct ovb_blk_req req = { .op = OVB_BLK_READ, .off = 8 * KIB,
+				   .len = sizeof(buf), .iov = &iov,
+				   .iovcnt = 1, .done = on_done, .priv = &w };
+	struct pollfd pfd = { .events = POLLIN };
+	struct ovb_blk *blk;
+	struct ovb_blk_queue *q;
+
+	fake_start(S_HONEST);
+	blk = disk_open("");
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	assert_int_equal(io1(q, OVB_BLK_READ, 0, buf, sizeof(buf)), 0);
+	pfd.fd = ovb_blk_queue_eventfd(q);
+	ovb_blk_queue_set_batch(q, true);
+	assert_int_equal(ovb_blk_submit(q, &req), 0);
+	ovb_blk_queue_set_batch(q, false); /* sent */
+	/* The answer is there (its header and data are two sends). */
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	usleep(50000);
+	assert_int_equal(ovb_blk_poll(q, 0), 0); /* not looked at */
+	assert_int_equal(w.calls, 0);
+	for (int i = 0; i < 10 && !w.calls; i++) {
+		assert_int_equal(poll(&pfd, 1, 5000), 1); /* still readable */
+		assert_true(ovb_blk_poll(q, 0) >= 0);
+	}
+	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.res, 0);
+	assert_memory_equal(buf, F.disk + 8 * KIB, sizeof(buf));
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+	fake_stop();
+}
+
+/*
+ * Large and small answers mixed in one batch (READs of 64k and 20k,
+ * whose data goes in place, with 4k READs and a write between them):
+ * reads into the buffer stop at the next header while a large READ may
+ * come next; every byte lands where it belongs, whole answers and in
+ * pieces.
+ */
+static void mixed_batch(enum script s)
+{
+	static const uint32_t len[8] = { 64 * KIB, 4 * KIB, 20 * KIB, 4 * KIB,
+					 64 * KIB, 4 * KIB, 4 * KIB,
+					 64 * KIB };
+	static uint8_t buf[8][64 * KIB];
+	struct iovec iov[8];
+	struct ovb_blk_req req[8];
+	struct ovb_blk *blk;
+	struct ovb_blk_queue *q;
+	int res[8];
+
+	fake_start(s);
+	blk = disk_open("");
+	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
+	for (int i = 0; i < 8; i++) {
+		bool wr = i == 5;
+
+		memset(buf[i], wr ? 0x77 : 0, sizeof(buf[i]));
+		iov[i] = (struct iovec){ buf[i], len[i] };
+		req[i] = (struct ovb_blk_req){
+			.op = wr ? OVB_BLK_WRITE : OVB_BLK_READ,
+			.off = (uint64_t)i * 96 * KIB + (wr ? 0 : 512),
+			.len = len[i], .iov = &iov[i], .iovcnt = 1 };
+	}
+	run_batch(q, req, 8, res);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(res[i], 0);
+		if (i == 5)
+			assert_memory_equal(F.disk + i * 96 * KIB, buf[i],
+					    len[i]);
+		else
+			assert_memory_equal(buf[i],
+					    F.disk + i * 96 * KIB + 512,
+					    len[i]);
+	}
+	assert_int_equal(reconnects(blk), 0);
+	ovb_blk_queue_destroy(q);
+	ovb_blk_close(blk);
+	fake_stop();
+}
+
+static void test_mixed_answers(void **state)
+{
+	mixed_batch(S_HONEST);
+	mixed_batch(S_TRICKLE);
+}
+
+static void test_bad_hold_option(void **state)
+{
+	const char *bad[] = { "hold=x", "hold=-1", "hold=1000001",
+			      "hold=5us" };
+	struct ovb_disk_spec spec;
+	struct ovb_blk *blk = NULL;
+	char arg[256], err[256];
+
+	fake_start(S_HONEST);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,%s",
+			 F.path, bad[i]);
+		assert_int_equal(ovb_disk_spec_parse(arg, &spec, err,
+						     sizeof(err)),
+				 0);
+		assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)),
+				 -EINVAL);
+	}
+	fake_stop();
+}
+
 /* wire=libnbd: the same server, libnbd's transmission phase. */
 static void test_libnbd_path(void **state)
 {
@@ -649,6 +912,13 @@ int main(void)
 		cmocka_unit_test(test_idle_hangup),
 		cmocka_unit_test(test_libnbd_path),
 		cmocka_unit_test(test_bad_wire_option),
+		cmocka_unit_test(test_hold_gathers),
+		cmocka_unit_test(test_hold_pieces),
+		cmocka_unit_test(test_hold_bound),
+		cmocka_unit_test(test_hold_not_qd1),
+		cmocka_unit_test(test_first_look_skipped),
+		cmocka_unit_test(test_mixed_answers),
+		cmocka_unit_test(test_bad_hold_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
