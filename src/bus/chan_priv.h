@@ -60,6 +60,8 @@ struct ovb_chan {
 	unsigned int nxfd; /* atomic: slots are published before the count */
 
 	pthread_t worker;
+	struct ovb_chan_group *group; /* shared worker (chan_group.c), or NULL */
+	unsigned int gslot;           /* this channel's slot in @group */
 	struct ovb__loop *loop;   /* caller-driven: turns in here, no worker */
 	struct ovb__loop_src src; /* this channel's source in @loop */
 	uint64_t spin_since;      /* caller-driven polling: idle since (us) */
@@ -115,6 +117,18 @@ void ovb__chan_fail_requests(struct ovb_chan *chan);
  */
 int ovb__chan_drain(struct ovb_chan *chan);
 
+/* chan_run.c, for chan_group.c: one pass's pieces, as the worker runs them. */
+void ovb__chan_wake_senders(struct ovb_chan *chan);
+void ovb__chan_check_fds(struct ovb_chan *chan);
+
+/* chan_group.c: join or leave the channel's group (start and stop). */
+int ovb__group_add(struct ovb_chan *chan);
+void ovb__group_remove(struct ovb_chan *chan);
+/* chan_group.c: an fd of @chan may be closed now (its peer fd swapped). */
+void ovb__group_fds_changed(struct ovb_chan *chan);
+/* chan_group.c: true on the thread of @chan's group. */
+bool ovb__group_running_here(const struct ovb_chan *chan);
+
 /* chan_run.c: stop the worker or leave the loop (from ovb__chan_stop). */
 void ovb__chan_stop_runner(struct ovb_chan *chan);
 /* chan_run.c: a caller-driven channel's peer fd changed. */
@@ -122,13 +136,16 @@ void ovb__chan_loop_swap_fd(struct ovb_chan *chan, int old_fd, int new_fd);
 
 /*
  * True on the thread that runs the channel's callbacks right now: its
- * worker, or the thread turning it in a caller-driven loop.  There a send
+ * worker, its group's shared worker (which also runs the other channels
+ * of the group), or the thread turning it in a caller-driven loop.  There a send
  * that finds the ring full waits on the channel's fds itself.
  */
 static inline bool ovb__chan_on_worker(const struct ovb_chan *chan)
 {
 	if (chan->loop)
 		return ovb__loop_running_here(&chan->src);
+	if (chan->group)
+		return ovb__group_running_here(chan);
 	return chan->started && pthread_equal(pthread_self(), chan->worker);
 }
 

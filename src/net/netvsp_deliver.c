@@ -17,7 +17,12 @@
  * is slowed to what the guest takes.  Only a guest that stops completing for that long loses frames,
  * counted in no_buffer; it is then marked stalled and frames for it are
  * dropped without waiting until it completes again, so that one stuck
- * guest does not hold up a source that feeds others too.
+ * guest does not hold up a source that feeds others too.  A thread that
+ * drains the guest's completions itself (a shared worker serving the
+ * sender's and the receiver's channels, ovb_chan_runs_here) never waits
+ * for a slot: it would wait for itself; the frame is dropped and counted
+ * in nowait_drops.  Waiting for ring room is still allowed there: the
+ * guest drains that ring on its own threads.
  *
  * Large frames: the port (netvsp_port.c) takes TSO frames whole.  A guest
  * that enabled receive segment coalescing (NVSP 6.1 RSC, docs/wire.md B14)
@@ -433,6 +438,19 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	/* A guest that let a wait run out gets none until it completes. */
 	if (!wait || __atomic_load_n(&nic->rx_stalled, __ATOMIC_RELAXED))
 		return -ENOBUFS;
+	/*
+	 * Its completions come in on a ring this very thread drains (a
+	 * shared worker serving both guests' channels): waiting would wait
+	 * for ourselves.  Send what is batched, so the guest can complete
+	 * it, and drop this frame.
+	 */
+	if (ovb_chan_runs_here(ch->chan)) {
+		netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+				   nic->vsp->cfg.rx_wait_ms);
+		__atomic_fetch_add(&nic->vsp->nowait_drops, 1,
+				   __ATOMIC_RELAXED);
+		return -ENOBUFS;
+	}
 	netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 		   nic->vsp->cfg.rx_wait_ms);
 	ovb_deadline_ms(&dl, nic->vsp->cfg.rx_wait_ms);

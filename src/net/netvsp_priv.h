@@ -61,14 +61,17 @@ struct netvsp_nic;
 struct ovb_netvsp {
 	struct ovb_netvsp_cfg cfg;
 	char name[32];
-	pthread_mutex_t lock;    /* guards the NIC list */
+	pthread_mutex_t lock;    /* guards the NIC list and group[] */
 	struct netvsp_nic *nics;
 	bool link_up;            /* atomic */
 	uint64_t to_guest, to_guest_bytes, no_buffer;
 	uint64_t from_guest, from_guest_bytes, bad;
 	uint64_t offload_dropped, bad_completions;
 	uint64_t to_guest_batches, coalesced, segmented, wait_timeouts;
-	uint64_t slot_takes;
+	uint64_t slot_takes, nowait_drops;
+	/* cfg.workers: the shared workers, made at the first open */
+	struct ovb_chan_group *group[OVB_NETVSP_MAX_CHANNELS];
+	bool warned_group;
 };
 
 /* One open channel of a NIC. */
