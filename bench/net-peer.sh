@@ -669,7 +669,7 @@ ovb_tcp() {
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
-			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).* nowait_drops \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3, nowait_drops \4/p')
+			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).* reaps \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3, reaps \4/p')
 		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
 		echo "our switch TCP MTU $mtu -P $P, $q queue(s)${HOST_ARGS:+, host $HOST_ARGS}: $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
 		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \

@@ -284,7 +284,7 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				"bad_completions %llu batches %llu "
 				"coalesced %llu segmented %llu "
 				"wait_timeouts %llu slot_takes %llu "
-				"nowait_drops %llu\n",
+				"reaps %llu\n",
 				nic_sw[i].name,
 				ovb_netvsp_link(nic_sw[i].vsp) ? "up" : "down",
 				(unsigned long long)st.nics,
@@ -301,7 +301,7 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				(unsigned long long)st.segmented,
 				(unsigned long long)st.wait_timeouts,
 				(unsigned long long)st.slot_takes,
-				(unsigned long long)st.nowait_drops);
+				(unsigned long long)st.reaps);
 		}
 		return 0;
 	}

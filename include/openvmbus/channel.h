@@ -379,6 +379,19 @@ int ovb_chan_set_group(struct ovb_chan *chan, struct ovb_chan_group *g);
 OVB_API
 bool ovb_chan_runs_here(const struct ovb_chan *chan);
 
+/**
+ * Take up to @max completions (VM_PKT_COMP) waiting at the head of the
+ * inbound ring and dispatch them on the calling thread now, stopping at
+ * the first packet of another type, which stays for the channel's own
+ * drain.  For a device on a shared worker that needs a completion the
+ * same thread would drain only on the channel's next turn (netvsp's
+ * receive-slot returns).  Any thread; 0 while another thread drains the
+ * ring.  Returns the completions taken, -ECONNRESET, or -EBADMSG (the
+ * ring is corrupt: the channel has failed).
+ */
+OVB_API
+int ovb_chan_reap(struct ovb_chan *chan, unsigned int max);
+
 /** Copy the counters. */
 OVB_API
 void ovb_chan_get_stats(const struct ovb_chan *chan,

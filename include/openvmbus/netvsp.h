@@ -88,10 +88,10 @@ struct ovb_netvsp_stats {
 	/** trips to the receive-slot allocator that took slots: about one
 	 *  per batch while batches keep their size, one per frame before */
 	uint64_t slot_takes;
-	/** frames dropped at once, not waited for, because no receive slot
-	 *  was free and the delivering thread is the one that drains that
-	 *  guest's completions (shared workers, ovb_chan_runs_here) */
-	uint64_t nowait_drops;
+	/** times a delivery short of receive slots took the guest's
+	 *  completions from a ring its own thread drains (shared workers:
+	 *  it must not sleep waiting for itself) and found some */
+	uint64_t reaps;
 };
 
 /**

@@ -139,7 +139,7 @@ static bool group_peek_locked(struct ovb_chan_group *g)
 
 		if (chan && !ovb_chan_is_dead(chan) &&
 		    !__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE) &&
-		    ovb_ring_peek(&chan->in))
+		    (ovb_ring_peek(&chan->in) || chan->side_used))
 			return true;
 	}
 	return false;
@@ -255,6 +255,7 @@ static bool group_unmask(struct ovb_chan_group *g)
 			continue;
 		pthread_mutex_lock(&chan->read_lock);
 		more |= ovb_ring_unmask_interrupts(&chan->in);
+		more |= chan->side_used > 0; /* set aside by a reap */
 		pthread_mutex_unlock(&chan->read_lock);
 	}
 	pthread_mutex_unlock(&g->lock);

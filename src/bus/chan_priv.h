@@ -15,6 +15,7 @@
 #define CHAN_MAX_FDS 4
 #define CHAN_BUDGET 64        /* packets per drain before committing */
 #define CHAN_MAX_RANGES 64    /* GPA-direct ranges per packet */
+#define CHAN_SIDE_BYTES (64u << 10) /* ovb_chan_reap()'s packets set aside */
 #define REQ_TAG (1ull << 62)  /* marks xids of tracked requests */
 #define REQ_SLOTS 4096u
 /* Spinning (chan_run.c): yield the CPU after this many microseconds. */
@@ -102,6 +103,14 @@ struct ovb_chan {
 	void *tap; /* host channels: what the capture hooks record under */
 	uint8_t *rxbuf;
 	uint32_t rxbuf_len;
+	/*
+	 * Packets ovb_chan_reap() took out of the ring to reach the
+	 * completions behind them (read_lock): dispatched, in order, by the
+	 * next drain before the ring.  Each is a u32 length, then the packet,
+	 * padded to 8 bytes.
+	 */
+	uint8_t *side;
+	uint32_t side_pos, side_used; /* next to dispatch; end */
 	struct ovb_chan_stats st;
 };
 

@@ -390,8 +390,8 @@ static void *chan_worker(void *arg)
 		ovb__chan_wake_senders(chan);
 		if ((idle = __atomic_load_n(&chan->idle, __ATOMIC_ACQUIRE)))
 			idle(chan, chan->ctx);
-		if (n == CHAN_BUDGET)
-			continue;
+		if (n == CHAN_BUDGET || chan->side_used)
+			continue; /* more, or packets a reap set aside */
 		/*
 		 * Held: the ring's packets are not ours to take yet.  Sleep
 		 * (ring still masked: the peer need not signal) until the
@@ -583,7 +583,7 @@ static void chan_step(struct ovb__loop_src *src)
 	ovb__chan_wake_senders(chan);
 	if ((idle = __atomic_load_n(&chan->idle, __ATOMIC_ACQUIRE)))
 		idle(chan, chan->ctx);
-	if (n == CHAN_BUDGET) {
+	if (n == CHAN_BUDGET || chan->side_used) {
 		chan_rewake(chan); /* more waits: after the others' turns */
 		return;
 	}

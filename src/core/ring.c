@@ -443,6 +443,12 @@ static int ring_check_desc(const struct ovb_ring *r, uint32_t at,
 
 ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 {
+	return ovb_ring_read_type(r, buf, buflen, -1);
+}
+
+ssize_t ovb_ring_read_type(struct ovb_ring *r, void *buf, size_t buflen,
+			   int type)
+{
 	struct vmpacket_descriptor desc;
 	uint32_t wr, avail, len, end;
 	bool paged;
@@ -471,6 +477,8 @@ ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 		ring_copy_out(r, r->priv_read, &desc, sizeof(desc), false);
 	if ((rc = ring_check_desc(r, r->priv_read, &desc, avail)) != 0)
 		return rc;
+	if (type >= 0 && desc.type != type)
+		return -ENOMSG; /* left where it is, for the next read */
 	len = desc.len8 * 8u;
 	if (buflen < len)
 		return -EMSGSIZE;

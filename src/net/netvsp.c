@@ -110,7 +110,7 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 					      __ATOMIC_RELAXED);
 	st->bad_completions = __atomic_load_n(&vsp->bad_completions,
 					      __ATOMIC_RELAXED);
-	st->nowait_drops = __atomic_load_n(&vsp->nowait_drops,
+	st->reaps = __atomic_load_n(&vsp->reaps,
 					   __ATOMIC_RELAXED);
 	st->to_guest_batches = __atomic_load_n(&vsp->to_guest_batches,
 					       __ATOMIC_RELAXED);
