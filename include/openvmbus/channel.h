@@ -4,7 +4,8 @@
  * its worker thread and its signalling.  Layer: bus.  Devices (VSPs on the
  * host, VSCs in the guest) see only this API and the role's device API.
  *
- * Threads: each open channel has one worker thread.  It drains the inbound
+ * Threads: each open channel has one worker thread (or shares one with
+ * other channels of a group, ovb_chan_set_group below).  It drains the inbound
  * ring with interrupt_mask set, calls the receive callback once per packet
  * and the idle callback once per drained batch, optionally spins for a
  * bounded time (polling mode), then unmasks and sleeps on the channel's
