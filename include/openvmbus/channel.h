@@ -384,11 +384,13 @@ bool ovb_chan_runs_here(const struct ovb_chan *chan);
  * Take up to @max completions (VM_PKT_COMP) waiting at the head of the
  * inbound ring and dispatch them on the calling thread now, stopping at
  * the first packet of another type, which stays for the channel's own
- * drain.  For a device on a shared worker that needs a completion the
- * same thread would drain only on the channel's next turn (netvsp's
- * receive-slot returns).  Any thread; 0 while another thread drains the
- * ring.  Returns the completions taken, -ECONNRESET, or -EBADMSG (the
- * ring is corrupt: the channel has failed).
+ * drain (which dispatches them first, in order; the channel's runner is
+ * woken for them).  For a device on a shared worker that needs a
+ * completion that would otherwise be drained only on the channel's next
+ * turn, or by a thread that is itself waiting (netvsp's receive-slot
+ * returns).  Any thread; 0 while another thread drains the ring.
+ * Returns the completions taken, -ECONNRESET, or -EBADMSG (the ring is
+ * corrupt: the channel has failed).
  */
 OVB_API
 int ovb_chan_reap(struct ovb_chan *chan, unsigned int max);

@@ -573,12 +573,13 @@ int ovb_chan_reap(struct ovb_chan *chan, unsigned int max)
 	struct ovb_pkt pkt;
 	int n = 0, rc = 0;
 
-	if (!ovb__chan_on_worker(chan))
-		return -EINVAL;
+	uint32_t aside;
+
 	if (ovb_chan_is_dead(chan))
 		return -ECONNRESET;
 	if (pthread_mutex_trylock(&chan->read_lock))
-		return 0; /* a caller polls it right now */
+		return 0; /* its drainer is at it right now */
+	aside = chan->side_used;
 	while ((unsigned int)n < max && !ovb_chan_is_dead(chan) &&
 	       !__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
 		ssize_t len = ovb_ring_read_type(&chan->in, chan->rxbuf,
@@ -613,6 +614,9 @@ int ovb_chan_reap(struct ovb_chan *chan, unsigned int max)
 	}
 	if (!rc && ovb_ring_read_commit(&chan->in))
 		ovb__chan_signal_peer(chan);
+	/* Another thread's runner may have looked already: come round. */
+	if (chan->side_used != aside && !ovb__chan_on_worker(chan))
+		ovb__chan_wake(chan);
 	pthread_mutex_unlock(&chan->read_lock);
 	if (rc) {
 		ovb_chan_fail(chan, rc, "inbound ring corrupt");

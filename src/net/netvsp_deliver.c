@@ -409,9 +409,11 @@ static bool nic_drained_here(struct netvsp_nic *nic)
 /*
  * netvsp__batch_reserve's wait on a thread that drains some of @nic's
  * channels itself: send what is batched (so the guest can complete it),
- * then until cfg.rx_wait_ms runs out take the completions at the head of
- * those channels' rings (ovb_chan_reap) and look for free slots; the
- * NIC's other channels return theirs meanwhile on their own threads.
+ * then until cfg.rx_wait_ms runs out take the completions out of all the
+ * NIC's rings (ovb_chan_reap; a ring its drainer holds right now is left
+ * to it) and look for free slots.  All of them, not only ours: with two
+ * shared workers (two queues), each may be here for the other's NIC,
+ * and the slots each waits for are completed on a ring the other drains.
  * A guest that completes nothing in that time is marked stalled, as
  * after a plain wait.  pend_lock held.
  */
@@ -427,8 +429,7 @@ static int reserve_reaping(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
 			struct netvsp_chan *c = nic->ch[i];
 
-			if (c && ovb_chan_runs_here(c->chan) &&
-			    ovb_chan_reap(c->chan, NETVSP_MAX_RANGES) > 0)
+			if (c && ovb_chan_reap(c->chan, NETVSP_MAX_RANGES) > 0)
 				__atomic_fetch_add(&nic->vsp->reaps, 1,
 						   __ATOMIC_RELAXED);
 		}
