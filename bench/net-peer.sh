@@ -74,6 +74,9 @@
 #                       workers alone reap, the TAP readers never spin),
 #                       "--tap-read worker" (no TAP readers: each channel
 #                       worker reads its TAP queue, one thread per queue)
+#   NET_PEER_HOST_ARGS="..."  more options for our TCP rows' host, e.g.
+#                       "--nic-workers shared" (one host thread per queue
+#                       index serves both guests' channels)
 #   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's and tapring's TAPs
 #                       (default 62780, as our guests' TAPs; 0: 65536)
 #   NET_PEER_TAPRING="copy nocopy two"  which bench/tapring rows to run
@@ -92,6 +95,7 @@ VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
 SECS=${NET_PEER_SECONDS:-2}
 TCP_P4_QUEUES=${NET_PEER_P4_QUEUES:-2}
 GUEST_ARGS=${NET_PEER_GUEST_ARGS:-}
+HOST_ARGS=${NET_PEER_HOST_ARGS:-}
 HP_SYS=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 HP_PAGES=600 # two testpmd processes, -m 512 each
 
@@ -717,7 +721,7 @@ ovb_tcp() {
 	sock=$dir/host$mtu-$P.sock
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
 	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
-		>"$dir/host.log" 2>&1 &
+		$HOST_ARGS >"$dir/host.log" 2>&1 &
 	hpid=$!
 	pids+=($hpid)
 	ours=($hpid)
@@ -744,11 +748,11 @@ ovb_tcp() {
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
-			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3/p')
+			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).* reaps \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3, reaps \4/p')
 		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
-		echo "our switch TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
+		echo "our switch TCP MTU $mtu -P $P, $q queue(s)${HOST_ARGS:+, host $HOST_ARGS}: $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
 		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
-			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch; $st"
+			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch${HOST_ARGS:+, host $HOST_ARGS}${GUEST_ARGS:+, guests $GUEST_ARGS}; $st"
 	else
 		echo "net-peer: guests did not come up; our TCP row skipped"
 		cat "$dir/g1.log" "$dir/g2.log" >&2

@@ -9,12 +9,15 @@
 # (utime + stime) over the run, per MiB / KiB received.  Needs root.
 #   bench/net-threads.sh MTU P QUEUES [more vmbus guest options]
 #   bench/net-threads.sh 1500 1 1 --tap-read worker
+#   NET_THREADS_HOST_ARGS="--nic-workers shared" bench/net-threads.sh ...
+#     (more vmbus host options)
 # Rows are "host", "g1(send)", "g2(recv)" with the thread id; threads
 # that did next to nothing are left out; the last line sums them all.
 set -u
 cd "$(dirname "$0")/.."
 VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
-[ $# -ge 3 ] || { sed -n '3,14p' "$0"; exit 2; }
+[ $# -ge 3 ] || { sed -n '3,16p' "$0"; exit 2; }
+HOST_ARGS=${NET_THREADS_HOST_ARGS:-}
 mtu=$1 P=$2 q=$3
 shift 3
 d=$(mktemp -d) sock= na=ovbta$$ nb=ovbtb$$ pids=()
@@ -29,7 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 ip netns add $na && ip netns add $nb || exit 1
-"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu="$mtu" >"$d/host.log" 2>&1 &
+"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu="$mtu" \
+	$HOST_ARGS >"$d/host.log" 2>&1 &
 hp=$!; pids+=($hp)
 for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
 i=0
@@ -63,7 +67,7 @@ snap >"$d/s1"
 read -r bytes gbps < <(python3 -c 'import json, sys
 e = json.load(open(sys.argv[1]))["end"]["sum_received"]
 print(e["bytes"], round(e["bits_per_second"] / 1e9, 2))' "$d/ip.json")
-echo "MTU $mtu -P $P, $q queue(s), guest options [$*]: $gbps Gbit/s"
+echo "MTU $mtu -P $P, $q queue(s), host options [$HOST_ARGS], guest options [$*]: $gbps Gbit/s"
 join <(awk '{ print $2, $1, $3, $4, $5 }' "$d/s0" | sort) \
 	<(awk '{ print $2, $3, $4, $5 }' "$d/s1" | sort) |
 	awk -v B="$bytes" -v H=$hp -v G1=$g1 -v T="$(getconf CLK_TCK)" '

@@ -4,7 +4,8 @@
  * --nic SWITCH[,mtu=N][,queues=N][,macid=N][,poll=US]
  * creates a virtual switch whose netvsp gives every guest one NIC on it (repeatable,
  * up to 4 switches); --uplink TAPNAME joins a TAP device of the host to
- * the last switch.  Control commands: `nic link up|down`, `nic stat`.
+ * the last switch; --nic-workers per-channel|shared|one chooses which
+ * host threads run the NICs' channels (netvsp cfg.workers).  Control commands: `nic link up|down`, `nic stat`.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,7 +20,7 @@
 #include "openvmbus/netvsp.h"
 #include "tools/plugin.h"
 
-enum { OPT_NIC = PLUGIN_OPT_BASE(1), OPT_UPLINK };
+enum { OPT_NIC = PLUGIN_OPT_BASE(1), OPT_UPLINK, OPT_NIC_WORKERS };
 
 #define NIC_MAX_SWITCHES 4
 
@@ -41,10 +42,12 @@ struct nic_switch {
 static struct nic_switch nic_sw[NIC_MAX_SWITCHES];
 static unsigned int nic_nsw;
 static int nic_stop_fd = -1;
+static enum ovb_netvsp_workers nic_workers; /* --nic-workers, every switch */
 
 static const struct option nic_opts[] = {
 	{ "nic", required_argument, NULL, OPT_NIC },
 	{ "uplink", required_argument, NULL, OPT_UPLINK },
+	{ "nic-workers", required_argument, NULL, OPT_NIC_WORKERS },
 	{ 0 },
 };
 
@@ -121,6 +124,20 @@ static int nic_option(int code, const char *arg)
 {
 	if (code == OPT_NIC)
 		return nic_parse(arg);
+	if (code == OPT_NIC_WORKERS) {
+		if (!strcmp(arg, "per-channel"))
+			nic_workers = OVB_NETVSP_WORKERS_PER_CHANNEL;
+		else if (!strcmp(arg, "shared"))
+			nic_workers = OVB_NETVSP_WORKERS_SHARED;
+		else if (!strcmp(arg, "one"))
+			nic_workers = OVB_NETVSP_WORKERS_ONE;
+		else {
+			fprintf(stderr, "vmbus host: --nic-workers wants "
+				"per-channel, shared or one, not '%s'\n", arg);
+			return 2;
+		}
+		return 0;
+	}
 	if (!nic_nsw) {
 		fprintf(stderr, "vmbus host: --uplink needs a --nic before "
 			"it\n");
@@ -266,7 +283,8 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				"bad %llu offload_dropped %llu "
 				"bad_completions %llu batches %llu "
 				"coalesced %llu segmented %llu "
-				"wait_timeouts %llu slot_takes %llu\n",
+				"wait_timeouts %llu slot_takes %llu "
+				"reaps %llu\n",
 				nic_sw[i].name,
 				ovb_netvsp_link(nic_sw[i].vsp) ? "up" : "down",
 				(unsigned long long)st.nics,
@@ -282,7 +300,8 @@ static int nic_control(const char *args, FILE *out, char *err, size_t errlen,
 				(unsigned long long)st.coalesced,
 				(unsigned long long)st.segmented,
 				(unsigned long long)st.wait_timeouts,
-				(unsigned long long)st.slot_takes);
+				(unsigned long long)st.slot_takes,
+				(unsigned long long)st.reaps);
 		}
 		return 0;
 	}
@@ -302,7 +321,8 @@ static int nic_start(struct ovb_server *srv, struct control *ctl)
 								     ? (int)i
 								     : s->mac_id),
 					      .max_channels = s->queues,
-					      .poll_us = s->poll_us };
+					      .poll_us = s->poll_us,
+					      .workers = nic_workers };
 		int rc = ovb_vswitch_create(NULL, &s->sw);
 
 		cfg.sw = s->sw;
@@ -357,7 +377,14 @@ const struct host_plugin host_plugin_nic = {
 		"                      poll=US: its channels poll US "
 		"microseconds after each batch)\n"
 		"  --uplink TAPNAME    join host TAP TAPNAME to the last "
-		"--nic switch\n",
+		"--nic switch\n"
+		"  --nic-workers per-channel|shared|one\n"
+		"                      host threads for the NICs' channels: "
+		"a worker per channel\n"
+		"                      (default); shared: one thread per "
+		"queue index, serving\n"
+		"                      queue N of every NIC on a switch; one: "
+		"one thread per switch\n",
 	.option = nic_option,
 	.start = nic_start,
 	.stop = nic_stop,

@@ -4,7 +4,8 @@
  * its worker thread and its signalling.  Layer: bus.  Devices (VSPs on the
  * host, VSCs in the guest) see only this API and the role's device API.
  *
- * Threads: each open channel has one worker thread.  It drains the inbound
+ * Threads: each open channel has one worker thread (or shares one with
+ * other channels of a group, ovb_chan_set_group below).  It drains the inbound
  * ring with interrupt_mask set, calls the receive callback once per packet
  * and the idle callback once per drained batch, optionally spins for a
  * bounded time (polling mode), then unmasks and sleeps on the channel's
@@ -315,6 +316,84 @@ const char *ovb_chan_name(const struct ovb_chan *chan);
 /** True once the channel failed or is closing. */
 OVB_API
 bool ovb_chan_is_dead(const struct ovb_chan *chan);
+
+/*
+ * Shared workers.  A group is one thread that runs several channels in
+ * place of a worker each: it drains each ring in turn (up to 64 packets),
+ * runs each channel's idle hook and extra fds, spins adaptively over all
+ * the rings while traffic flows, and sleeps on all their fds at once.
+ * A device puts a channel in a group from its open callback
+ * (ovb_chan_set_group); close, rescind and failure work as with a worker
+ * of its own, and a channel that fails (a corrupt ring) leaves the others
+ * running.  Rule against deadlock, as for a guest's worker that sends: a
+ * callback on the group's thread must never wait for something that only
+ * that thread would do -- a completion on another channel of the group
+ * (ovb_chan_runs_here tells) -- but fail with -EAGAIN or drop instead.
+ * Waiting for the peer (ring room) is allowed, as on any host worker, and
+ * holds up every channel of the group meanwhile.
+ */
+struct ovb_chan_group;
+
+/** Channels one group may hold at most. */
+#define OVB_CHAN_GROUP_MAX 64u
+
+/** Counters of a group (monotonic, but members: channels in it now). */
+struct ovb_chan_group_stats {
+	uint64_t members;
+	uint64_t rounds;    /**< passes over every channel */
+	uint64_t sleeps;    /**< times the thread slept, rings unmasked */
+	uint64_t spin_hits; /**< spins over the rings that found work */
+	uint64_t spin_us;   /**< microseconds spent in those spins */
+};
+
+/**
+ * Create a group and start its thread (named @name, at most 15
+ * characters, as ps -L shows it).  Returns 0, -ENOMEM, or -errno.
+ */
+OVB_API
+int ovb_chan_group_create(const char *name, struct ovb_chan_group **out);
+
+/** Stop the thread and free; every channel must have left (closed). */
+OVB_API
+void ovb_chan_group_destroy(struct ovb_chan_group *g);
+
+/** Copy the group's counters.  Any thread. */
+OVB_API
+void ovb_chan_group_get_stats(struct ovb_chan_group *g,
+			      struct ovb_chan_group_stats *st);
+
+/**
+ * Run @chan on @g's thread instead of a worker of its own.  From the
+ * open callback, before the channel starts.  Returns 0, -EBUSY (started)
+ * or -EOPNOTSUPP (a caller-driven server's channel: the embedder's
+ * threads run it).  The start fails with -ENOSPC when the group is full.
+ */
+OVB_API
+int ovb_chan_set_group(struct ovb_chan *chan, struct ovb_chan_group *g);
+
+/**
+ * True on the thread that drains @chan: its worker, its group's thread
+ * (while running any channel of the group), or the caller-driven turn of
+ * it.  A device uses it to never wait, on that thread, for what only the
+ * channel's own drain would bring (its completions).
+ */
+OVB_API
+bool ovb_chan_runs_here(const struct ovb_chan *chan);
+
+/**
+ * Take up to @max completions (VM_PKT_COMP) waiting at the head of the
+ * inbound ring and dispatch them on the calling thread now, stopping at
+ * the first packet of another type, which stays for the channel's own
+ * drain (which dispatches them first, in order; the channel's runner is
+ * woken for them).  For a device on a shared worker that needs a
+ * completion that would otherwise be drained only on the channel's next
+ * turn, or by a thread that is itself waiting (netvsp's receive-slot
+ * returns).  Any thread; 0 while another thread drains the ring.
+ * Returns the completions taken, -ECONNRESET, or -EBADMSG (the ring is
+ * corrupt: the channel has failed).
+ */
+OVB_API
+int ovb_chan_reap(struct ovb_chan *chan, unsigned int max);
 
 /** Copy the counters. */
 OVB_API

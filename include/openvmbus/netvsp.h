@@ -7,7 +7,8 @@
  * is one port of the switch.  Layer: devices.  Spec: docs/wire.md B9,
  * Linux drivers/net/hyperv (the guest it must satisfy).
  *
- * Threads: NVSP and RNDIS requests are handled on each channel's worker;
+ * Threads: NVSP and RNDIS requests are handled on each channel's worker
+ * (or a worker shared by several channels, cfg.workers);
  * frames for a guest arrive on whatever thread fed the switch and are
  * copied into the guest's receive buffer there without blocking (a full
  * receive buffer or ring drops the frame and counts it).
@@ -31,6 +32,17 @@
 
 struct ovb_netvsp;
 
+/** Which host threads run the NICs' channels. */
+enum ovb_netvsp_workers {
+	/** a worker thread per channel (the default) */
+	OVB_NETVSP_WORKERS_PER_CHANNEL = 0,
+	/** one shared worker per queue index: queue N of every NIC of this
+	 *  switch on one thread (ovb_chan_group) */
+	OVB_NETVSP_WORKERS_SHARED,
+	/** one shared worker for every channel of every NIC */
+	OVB_NETVSP_WORKERS_ONE,
+};
+
 struct ovb_netvsp_cfg {
 	const char *name;           /**< switch name for logs ("sw0") */
 	struct ovb_vswitch *sw;     /**< the switch NICs join (not owned) */
@@ -46,6 +58,9 @@ struct ovb_netvsp_cfg {
 	 *  writes (DPDK's netvsc PMD) are seen without a signal; 0: interrupt
 	 *  mode with adaptive spinning */
 	uint32_t poll_us;
+	/** how the host runs the channels; a caller-driven server's
+	 *  channels stay on the embedder's threads whatever this says */
+	enum ovb_netvsp_workers workers;
 };
 
 /** Counters over every NIC of one netvsp (monotonic). */
@@ -73,6 +88,10 @@ struct ovb_netvsp_stats {
 	/** trips to the receive-slot allocator that took slots: about one
 	 *  per batch while batches keep their size, one per frame before */
 	uint64_t slot_takes;
+	/** times a delivery short of receive slots took the guest's
+	 *  completions from a ring its own thread drains (shared workers:
+	 *  it must not sleep waiting for itself) and found some */
+	uint64_t reaps;
 };
 
 /**

@@ -165,6 +165,15 @@ OVB_API
 ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen);
 
 /**
+ * ovb_ring_read(), but only a packet whose descriptor type is @type (-1:
+ * any): another type is left in place and -ENOMSG returned.  For a reader
+ * that takes the completions at the head of a ring ahead of its turn.
+ */
+OVB_API
+ssize_t ovb_ring_read_type(struct ovb_ring *r, void *buf, size_t buflen,
+			   int type);
+
+/**
  * Publish the read offset.  Returns true if the writer must be signalled
  * (rule 3 of the contract: pending_send_sz crossed).
  */

@@ -488,8 +488,23 @@ int ovb__chan_drain(struct ovb_chan *chan)
 	 * set by a callback of this loop stops it before the next packet. */
 	while (n < CHAN_BUDGET && !ovb_chan_is_dead(chan) &&
 	       !__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
-		ssize_t len = ovb_ring_read(&chan->in, chan->rxbuf,
-					    chan->rxbuf_len);
+		bool side = chan->side_pos < chan->side_used;
+		uint8_t *buf = chan->rxbuf;
+		ssize_t len;
+
+		if (side) {
+			/* Taken out by a reap: these come first, in order. */
+			uint32_t l;
+
+			memcpy(&l, chan->side + chan->side_pos, 4);
+			buf = chan->side + chan->side_pos + 8;
+			chan->side_pos += 8 + l;
+			if (chan->side_pos == chan->side_used)
+				chan->side_pos = chan->side_used = 0;
+			len = l;
+		} else {
+			len = ovb_ring_read(&chan->in, buf, chan->rxbuf_len);
+		}
 
 		if (len == -EAGAIN)
 			break;
@@ -497,8 +512,8 @@ int ovb__chan_drain(struct ovb_chan *chan)
 			rc = (int)len;
 			break;
 		}
-		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
-			struct vmpacket_descriptor *d = (void *)chan->rxbuf;
+		if (chan_parse(chan, buf, (size_t)len, &pkt, ranges)) {
+			struct vmpacket_descriptor *d = (void *)buf;
 
 			ovb_peer("%s: malformed packet (type %u, offset8 %u, "
 				 "len8 %u, flags %#x)", chan->name, d->type,
@@ -509,8 +524,7 @@ int ovb__chan_drain(struct ovb_chan *chan)
 		STAT_ADD(chan, pkts_in, 1);
 		STAT_ADD(chan, bytes_in, (uint64_t)len);
 		if (OVB_CAPTURE_ON())
-			ovb__cap_pkt_in(chan->tap, chan->rxbuf, (size_t)len,
-					&pkt);
+			ovb__cap_pkt_in(chan->tap, buf, (size_t)len, &pkt);
 		if (!batch &&
 		    __atomic_load_n(&chan->reply_batch, __ATOMIC_RELAXED)) {
 			chan_defer(chan, true);
@@ -525,5 +539,90 @@ int ovb__chan_drain(struct ovb_chan *chan)
 		return rc;
 	if (n && ovb_ring_read_commit(&chan->in))
 		ovb__chan_signal_peer(chan);
+	return n;
+}
+
+/*
+ * ovb_chan_reap(): set the head packet of the ring aside (not a
+ * completion) so that the completions behind it can be reached.  0, or
+ * -EMSGSIZE when the side buffer is full (the packet stays in the ring),
+ * or the ring's error.
+ */
+static int chan_set_aside(struct ovb_chan *chan)
+{
+	uint32_t room;
+	ssize_t len;
+
+	if (!chan->side && !(chan->side = malloc(CHAN_SIDE_BYTES)))
+		return -ENOMEM;
+	room = CHAN_SIDE_BYTES - chan->side_used;
+	if (room <= 8)
+		return -EMSGSIZE;
+	len = ovb_ring_read(&chan->in, chan->side + chan->side_used + 8,
+			    room - 8);
+	if (len < 0)
+		return (int)len;
+	memcpy(chan->side + chan->side_used, &(uint32_t){ (uint32_t)len }, 4);
+	chan->side_used += 8 + (uint32_t)len; /* len8 * 8: stays aligned */
+	return 0;
+}
+
+int ovb_chan_reap(struct ovb_chan *chan, unsigned int max)
+{
+	struct ovb_gpa_range ranges[CHAN_MAX_RANGES];
+	struct ovb_pkt pkt;
+	int n = 0, rc = 0;
+
+	uint32_t aside;
+
+	if (ovb_chan_is_dead(chan))
+		return -ECONNRESET;
+	if (pthread_mutex_trylock(&chan->read_lock))
+		return 0; /* its drainer is at it right now */
+	aside = chan->side_used;
+	while ((unsigned int)n < max && !ovb_chan_is_dead(chan) &&
+	       !__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
+		ssize_t len = ovb_ring_read_type(&chan->in, chan->rxbuf,
+						 chan->rxbuf_len, VM_PKT_COMP);
+
+		if (len == -ENOMSG) {
+			rc = chan_set_aside(chan);
+			if (!rc)
+				continue;
+			if (rc == -EMSGSIZE || rc == -ENOMEM)
+				rc = 0; /* full: the rest waits for the drain */
+			break;
+		}
+		if (len == -EAGAIN)
+			break;
+		if (len < 0) {
+			rc = (int)len;
+			break;
+		}
+		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
+			ovb_peer("%s: malformed completion", chan->name);
+			rc = -EBADMSG;
+			break;
+		}
+		STAT_ADD(chan, pkts_in, 1);
+		STAT_ADD(chan, bytes_in, (uint64_t)len);
+		if (OVB_CAPTURE_ON())
+			ovb__cap_pkt_in(chan->tap, chan->rxbuf, (size_t)len,
+					&pkt);
+		chan_dispatch(chan, &pkt);
+		n++;
+	}
+	if (!rc && ovb_ring_read_commit(&chan->in))
+		ovb__chan_signal_peer(chan);
+	/* Another thread's runner may have looked already: come round. */
+	if (chan->side_used != aside && !ovb__chan_on_worker(chan))
+		ovb__chan_wake(chan);
+	pthread_mutex_unlock(&chan->read_lock);
+	if (rc) {
+		ovb_chan_fail(chan, rc, "inbound ring corrupt");
+		return rc;
+	}
+	if (n)
+		STAT_ADD(chan, polled, (uint64_t)n);
 	return n;
 }

@@ -15,6 +15,7 @@
 #define CHAN_MAX_FDS 4
 #define CHAN_BUDGET 64        /* packets per drain before committing */
 #define CHAN_MAX_RANGES 64    /* GPA-direct ranges per packet */
+#define CHAN_SIDE_BYTES (64u << 10) /* ovb_chan_reap()'s packets set aside */
 #define REQ_TAG (1ull << 62)  /* marks xids of tracked requests */
 #define REQ_SLOTS 4096u
 /* Spinning (chan_run.c): yield the CPU after this many microseconds. */
@@ -60,6 +61,8 @@ struct ovb_chan {
 	unsigned int nxfd; /* atomic: slots are published before the count */
 
 	pthread_t worker;
+	struct ovb_chan_group *group; /* shared worker (chan_group.c), or NULL */
+	unsigned int gslot;           /* this channel's slot in @group */
 	struct ovb__loop *loop;   /* caller-driven: turns in here, no worker */
 	struct ovb__loop_src src; /* this channel's source in @loop */
 	uint64_t spin_since;      /* caller-driven polling: idle since (us) */
@@ -100,6 +103,14 @@ struct ovb_chan {
 	void *tap; /* host channels: what the capture hooks record under */
 	uint8_t *rxbuf;
 	uint32_t rxbuf_len;
+	/*
+	 * Packets ovb_chan_reap() took out of the ring to reach the
+	 * completions behind them (read_lock): dispatched, in order, by the
+	 * next drain before the ring.  Each is a u32 length, then the packet,
+	 * padded to 8 bytes.
+	 */
+	uint8_t *side;
+	uint32_t side_pos, side_used; /* next to dispatch; end */
 	struct ovb_chan_stats st;
 };
 
@@ -115,6 +126,18 @@ void ovb__chan_fail_requests(struct ovb_chan *chan);
  */
 int ovb__chan_drain(struct ovb_chan *chan);
 
+/* chan_run.c, for chan_group.c: one pass's pieces, as the worker runs them. */
+void ovb__chan_wake_senders(struct ovb_chan *chan);
+void ovb__chan_check_fds(struct ovb_chan *chan);
+
+/* chan_group.c: join or leave the channel's group (start and stop). */
+int ovb__group_add(struct ovb_chan *chan);
+void ovb__group_remove(struct ovb_chan *chan);
+/* chan_group.c: an fd of @chan may be closed now (its peer fd swapped). */
+void ovb__group_fds_changed(struct ovb_chan *chan);
+/* chan_group.c: true on the thread of @chan's group. */
+bool ovb__group_running_here(const struct ovb_chan *chan);
+
 /* chan_run.c: stop the worker or leave the loop (from ovb__chan_stop). */
 void ovb__chan_stop_runner(struct ovb_chan *chan);
 /* chan_run.c: a caller-driven channel's peer fd changed. */
@@ -122,13 +145,16 @@ void ovb__chan_loop_swap_fd(struct ovb_chan *chan, int old_fd, int new_fd);
 
 /*
  * True on the thread that runs the channel's callbacks right now: its
- * worker, or the thread turning it in a caller-driven loop.  There a send
+ * worker, its group's shared worker (which also runs the other channels
+ * of the group), or the thread turning it in a caller-driven loop.  There a send
  * that finds the ring full waits on the channel's fds itself.
  */
 static inline bool ovb__chan_on_worker(const struct ovb_chan *chan)
 {
 	if (chan->loop)
 		return ovb__loop_running_here(&chan->src);
+	if (chan->group)
+		return ovb__group_running_here(chan);
 	return chan->started && pthread_equal(pthread_self(), chan->worker);
 }
 

@@ -52,8 +52,6 @@
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
 
-static void chan_wake_senders(struct ovb_chan *chan);
-
 enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED, SPIN_EMPTY };
 
 /*
@@ -100,7 +98,7 @@ static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
 		if (now - yielded < yield_us)
 			continue;
 		/* A sender waiting for ring room is woken by us alone. */
-		chan_wake_senders(chan);
+		ovb__chan_wake_senders(chan);
 		sched_yield();
 		yielded = ovb_now_us();
 		late = crowd && yielded - now > CHAN_SPIN_CROWDED_US;
@@ -339,7 +337,7 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 		chan_adapt_arm(chan);
 }
 
-static void chan_wake_senders(struct ovb_chan *chan)
+void ovb__chan_wake_senders(struct ovb_chan *chan)
 {
 	if (!__atomic_load_n(&chan->send_waiters, __ATOMIC_SEQ_CST))
 		return;
@@ -349,7 +347,7 @@ static void chan_wake_senders(struct ovb_chan *chan)
 }
 
 /* Poll the extra fds once without sleeping; calls their callbacks. */
-static void chan_check_fds(struct ovb_chan *chan)
+void ovb__chan_check_fds(struct ovb_chan *chan)
 {
 	unsigned int nx = __atomic_load_n(&chan->nxfd, __ATOMIC_ACQUIRE);
 
@@ -389,11 +387,11 @@ static void *chan_worker(void *arg)
 				idle(chan, chan->ctx);
 			break;
 		}
-		chan_wake_senders(chan);
+		ovb__chan_wake_senders(chan);
 		if ((idle = __atomic_load_n(&chan->idle, __ATOMIC_ACQUIRE)))
 			idle(chan, chan->ctx);
-		if (n == CHAN_BUDGET)
-			continue;
+		if (n == CHAN_BUDGET || chan->side_used)
+			continue; /* more, or packets a reap set aside */
 		/*
 		 * Held: the ring's packets are not ours to take yet.  Sleep
 		 * (ring still masked: the peer need not signal) until the
@@ -402,12 +400,12 @@ static void *chan_worker(void *arg)
 		 */
 		if (__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
 			chan_sleep(chan);
-			chan_wake_senders(chan);
+			ovb__chan_wake_senders(chan);
 			continue;
 		}
 		/* A spin hook watches the device's work while we are up. */
 		if (!__atomic_load_n(&chan->spin, __ATOMIC_ACQUIRE))
-			chan_check_fds(chan);
+			ovb__chan_check_fds(chan);
 		if (spin && chan_poll_spin(chan, spin, gen, &spun))
 			continue;
 		if (!spin && chan_adapt_spin(chan, gen, &spun))
@@ -420,9 +418,9 @@ static void *chan_worker(void *arg)
 		if (more)
 			continue;
 		chan_sleep_adapt(chan, spun);
-		chan_wake_senders(chan);
+		ovb__chan_wake_senders(chan);
 	}
-	chan_wake_senders(chan);
+	ovb__chan_wake_senders(chan);
 	return NULL;
 }
 
@@ -549,7 +547,7 @@ static void chan_loop_del_all(struct ovb_chan *chan)
 static void chan_retire(struct ovb_chan *chan)
 {
 	chan_loop_del_all(chan);
-	chan_wake_senders(chan);
+	ovb__chan_wake_senders(chan);
 }
 
 /*
@@ -582,10 +580,10 @@ static void chan_step(struct ovb__loop_src *src)
 		chan_retire(chan);
 		return;
 	}
-	chan_wake_senders(chan);
+	ovb__chan_wake_senders(chan);
 	if ((idle = __atomic_load_n(&chan->idle, __ATOMIC_ACQUIRE)))
 		idle(chan, chan->ctx);
-	if (n == CHAN_BUDGET) {
+	if (n == CHAN_BUDGET || chan->side_used) {
 		chan_rewake(chan); /* more waits: after the others' turns */
 		return;
 	}
@@ -634,6 +632,8 @@ static int chan_start_loop(struct ovb_chan *chan)
 
 void ovb__chan_loop_swap_fd(struct ovb_chan *chan, int old_fd, int new_fd)
 {
+	if (chan->group && chan->started && old_fd >= 0)
+		ovb__group_fds_changed(chan); /* before @old_fd is closed */
 	if (!chan->loop || !chan->started)
 		return;
 	if (old_fd >= 0)
@@ -649,6 +649,8 @@ void ovb__chan_stop_runner(struct ovb_chan *chan)
 		return;
 	if (chan->loop)
 		chan_unloop(chan);
+	else if (chan->group)
+		ovb__group_remove(chan);
 	else if (!pthread_equal(pthread_self(), chan->worker))
 		pthread_join(chan->worker, NULL);
 	else
@@ -661,6 +663,8 @@ int ovb__chan_start(struct ovb_chan *chan)
 
 	if (chan->loop)
 		return chan_start_loop(chan);
+	if (chan->group)
+		return ovb__group_add(chan);
 	rc = pthread_create(&chan->worker, NULL, chan_worker, chan);
 	if (rc)
 		return -rc;

@@ -101,6 +101,7 @@ void ovb__chan_destroy(struct ovb_chan *chan)
 	pthread_mutex_destroy(&chan->req_lock);
 	pthread_mutex_destroy(&chan->read_lock);
 	free(chan->rxbuf);
+	free(chan->side);
 	free(chan->req);
 	free(chan);
 }

@@ -441,7 +441,12 @@ static int ring_check_desc(const struct ovb_ring *r, uint32_t at,
 	return 0;
 }
 
-ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
+/*
+ * ovb_ring_read() and ovb_ring_read_type() in one body, inlined into both
+ * so that the plain read (every drain's) keeps no type test at all.
+ */
+static inline __attribute__((always_inline)) ssize_t
+ring_read(struct ovb_ring *r, void *buf, size_t buflen, int type)
 {
 	struct vmpacket_descriptor desc;
 	uint32_t wr, avail, len, end;
@@ -471,6 +476,8 @@ ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 		ring_copy_out(r, r->priv_read, &desc, sizeof(desc), false);
 	if ((rc = ring_check_desc(r, r->priv_read, &desc, avail)) != 0)
 		return rc;
+	if (type >= 0 && desc.type != type)
+		return -ENOMSG; /* left where it is, for the next read */
 	len = desc.len8 * 8u;
 	if (buflen < len)
 		return -EMSGSIZE;
@@ -483,6 +490,17 @@ ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
 	memcpy(buf, &desc, sizeof(desc));
 	r->priv_read = ring_advance(r, end, VMBUS_PKT_TRAILER_SIZE);
 	return len;
+}
+
+ssize_t ovb_ring_read(struct ovb_ring *r, void *buf, size_t buflen)
+{
+	return ring_read(r, buf, buflen, -1);
+}
+
+ssize_t ovb_ring_read_type(struct ovb_ring *r, void *buf, size_t buflen,
+			   int type)
+{
+	return ring_read(r, buf, buflen, type);
 }
 
 bool ovb_ring_read_commit(struct ovb_ring *r)

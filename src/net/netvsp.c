@@ -41,7 +41,8 @@ int ovb_netvsp_create(const struct ovb_netvsp_cfg *cfg,
 	if (!cfg || !cfg->sw || (cfg->mtu && (cfg->mtu < 68 ||
 					     cfg->mtu > OVB_NETVSP_MAX_MTU)) ||
 	    cfg->max_channels > OVB_NETVSP_MAX_CHANNELS ||
-	    cfg->poll_us > NETVSP_MAX_POLL_US)
+	    cfg->poll_us > NETVSP_MAX_POLL_US ||
+	    (unsigned int)cfg->workers > OVB_NETVSP_WORKERS_ONE)
 		return -EINVAL;
 	vsp = calloc(1, sizeof(*vsp));
 	if (!vsp)
@@ -71,6 +72,8 @@ void ovb_netvsp_destroy(struct ovb_netvsp *vsp)
 {
 	if (!vsp)
 		return;
+	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++)
+		ovb_chan_group_destroy(vsp->group[i]);
 	pthread_mutex_destroy(&vsp->lock);
 	free(vsp);
 }
@@ -107,6 +110,8 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 					      __ATOMIC_RELAXED);
 	st->bad_completions = __atomic_load_n(&vsp->bad_completions,
 					      __ATOMIC_RELAXED);
+	st->reaps = __atomic_load_n(&vsp->reaps,
+					   __ATOMIC_RELAXED);
 	st->to_guest_batches = __atomic_load_n(&vsp->to_guest_batches,
 					       __ATOMIC_RELAXED);
 	st->coalesced = __atomic_load_n(&vsp->coalesced, __ATOMIC_RELAXED);
@@ -593,6 +598,41 @@ static void netvsp_idle(struct ovb_chan *chan, void *ctx)
 	}
 }
 
+/*
+ * cfg.workers: put @chan on the shared worker of its queue (or the one
+ * for all), made at its first use.  A caller-driven server keeps its
+ * channels on the embedder's threads: said once, not an error.
+ */
+static int netvsp_join_group(struct ovb_netvsp *vsp, struct ovb_chan *chan,
+			     uint16_t idx)
+{
+	unsigned int gi = vsp->cfg.workers == OVB_NETVSP_WORKERS_ONE ? 0 : idx;
+	char name[16];
+	int rc = 0;
+
+	if (vsp->cfg.workers == OVB_NETVSP_WORKERS_PER_CHANNEL)
+		return 0;
+	pthread_mutex_lock(&vsp->lock);
+	if (!vsp->group[gi]) {
+		if (vsp->cfg.workers == OVB_NETVSP_WORKERS_ONE)
+			snprintf(name, sizeof(name), "%.9s-nics", vsp->name);
+		else
+			snprintf(name, sizeof(name), "%.9s-q%u", vsp->name, gi);
+		rc = ovb_chan_group_create(name, &vsp->group[gi]);
+	}
+	pthread_mutex_unlock(&vsp->lock);
+	if (!rc)
+		rc = ovb_chan_set_group(chan, vsp->group[gi]);
+	if (rc == -EOPNOTSUPP) {
+		if (!vsp->warned_group)
+			ovb_info("netvsp %s: caller-driven server: no shared "
+				 "workers", vsp->name);
+		vsp->warned_group = true;
+		rc = 0;
+	}
+	return rc;
+}
+
 static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		       const uint8_t *userdata)
 {
@@ -603,6 +643,8 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 
 	if (idx >= OVB_NETVSP_MAX_CHANNELS || nic->ch[idx])
 		return -EINVAL;
+	if ((rc = netvsp_join_group(nic->vsp, chan, idx)) != 0)
+		return rc;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch || !(ch->scratch = malloc(NETVSP_SCRATCH))) {
 		free(ch);

@@ -17,7 +17,13 @@
  * is slowed to what the guest takes.  Only a guest that stops completing for that long loses frames,
  * counted in no_buffer; it is then marked stalled and frames for it are
  * dropped without waiting until it completes again, so that one stuck
- * guest does not hold up a source that feeds others too.
+ * guest does not hold up a source that feeds others too.  A thread that
+ * drains some of the guest's channels itself (a shared worker serving the
+ * sender's and the receiver's channels, ovb_chan_runs_here) would wait
+ * for itself: it takes the completions at the head of those rings itself
+ * (ovb_chan_reap, counted in reaps) while it waits, with the same bound.
+ * Waiting for ring room is allowed there: the guest drains that ring on
+ * its own threads.
  *
  * Large frames: the port (netvsp_port.c) takes TSO frames whole.  A guest
  * that enabled receive segment coalescing (NVSP 6.1 RSC, docs/wire.md B14)
@@ -391,6 +397,54 @@ void netvsp__slot_prefetch(const struct netvsp_nic *nic, uint32_t slot)
 	}
 }
 
+/* True if this thread drains one of @nic's channels (a shared worker). */
+static bool nic_drained_here(struct netvsp_nic *nic)
+{
+	for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++)
+		if (nic->ch[i] && ovb_chan_runs_here(nic->ch[i]->chan))
+			return true;
+	return false;
+}
+
+/*
+ * netvsp__batch_reserve's wait on a thread that drains some of @nic's
+ * channels itself: send what is batched (so the guest can complete it),
+ * then until cfg.rx_wait_ms runs out take the completions out of all the
+ * NIC's rings (ovb_chan_reap; a ring its drainer holds right now is left
+ * to it) and look for free slots.  All of them, not only ours: with two
+ * shared workers (two queues), each may be here for the other's NIC,
+ * and the slots each waits for are completed on a ring the other drains.
+ * A guest that completes nothing in that time is marked stalled, as
+ * after a plain wait.  pend_lock held.
+ */
+static int reserve_reaping(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			   uint32_t n, uint32_t *slots)
+{
+	struct timespec dl;
+
+	netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+			   nic->vsp->cfg.rx_wait_ms);
+	ovb_deadline_ms(&dl, nic->vsp->cfg.rx_wait_ms);
+	for (;;) {
+		for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
+			struct netvsp_chan *c = nic->ch[i];
+
+			if (c && ovb_chan_reap(c->chan, NETVSP_MAX_RANGES) > 0)
+				__atomic_fetch_add(&nic->vsp->reaps, 1,
+						   __ATOMIC_RELAXED);
+		}
+		if (!slots_get(nic, n, slots, NULL))
+			return 0;
+		if (ovb_deadline_passed(&dl))
+			break;
+		/* Others' returns raise nfree; ours need another reap. */
+		ovb__spin_until(&nic->nfree, n, NETVSP_REAP_SPIN_US);
+	}
+	__atomic_store_n(&nic->rx_stalled, true, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&nic->vsp->wait_timeouts, 1, __ATOMIC_RELAXED);
+	return -ENOBUFS;
+}
+
 /*
  * Make room in @ch's batch for @n ranges and take @n slots for them.
  * With @wait, a full batch is sent and a missing slot waited for (the
@@ -433,6 +487,13 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	/* A guest that let a wait run out gets none until it completes. */
 	if (!wait || __atomic_load_n(&nic->rx_stalled, __ATOMIC_RELAXED))
 		return -ENOBUFS;
+	/*
+	 * Some of its completions come in on rings this very thread drains
+	 * (a shared worker serving the sender's and the receiver's
+	 * channels): a sleep would wait for ourselves.  Take them ourselves.
+	 */
+	if (nic_drained_here(nic))
+		return reserve_reaping(nic, ch, n, slots);
 	netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 		   nic->vsp->cfg.rx_wait_ms);
 	/*

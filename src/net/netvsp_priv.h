@@ -52,6 +52,7 @@
 #define NETVSP_BATCH_FRAMES 64u         /* frames per packet, batching */
 #define NETVSP_RX_WAIT_MS 50            /* backpressure: longest wait */
 #define NETVSP_SPIN_US 50u              /* backpressure: spin this first */
+#define NETVSP_REAP_SPIN_US 20u         /* shared worker: reap this often */
 #define NETVSP_MAX_POLL_US 100000u      /* cfg.poll_us at most */
 #define NETVSP_RSC_IP4 0x1u             /* nic->rsc */
 #define NETVSP_RSC_IP6 0x2u
@@ -61,14 +62,17 @@ struct netvsp_nic;
 struct ovb_netvsp {
 	struct ovb_netvsp_cfg cfg;
 	char name[32];
-	pthread_mutex_t lock;    /* guards the NIC list */
+	pthread_mutex_t lock;    /* guards the NIC list and group[] */
 	struct netvsp_nic *nics;
 	bool link_up;            /* atomic */
 	uint64_t to_guest, to_guest_bytes, no_buffer;
 	uint64_t from_guest, from_guest_bytes, bad;
 	uint64_t offload_dropped, bad_completions;
 	uint64_t to_guest_batches, coalesced, segmented, wait_timeouts;
-	uint64_t slot_takes;
+	uint64_t slot_takes, reaps;
+	/* cfg.workers: the shared workers, made at the first open */
+	struct ovb_chan_group *group[OVB_NETVSP_MAX_CHANNELS];
+	bool warned_group;
 };
 
 /* One open channel of a NIC. */

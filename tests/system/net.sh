@@ -9,7 +9,9 @@
 # guest B's TAP down and up, B ended by SIGTERM and restarted,
 # and a guest killed mid-transfer
 # leaving the switch and the other guest working, and a guest ending by
-# itself when its host stops.  Needs root and
+# itself when its host stops.  The host runs the NICs' channels on shared
+# workers (--nic-workers shared: queue N of every guest on one thread),
+# so every transfer, the restarts and the kill go through them.  Needs root and
 # /dev/net/tun; cleans up every namespace, TAP and process on exit.
 set -eu
 VMBUS=${OVB_VMBUS:-build/vmbus}
@@ -38,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=9000 --uplink "$up" \
-	2>"$dir/host.log" &
+	--nic-workers shared 2>"$dir/host.log" &
 host=$!; pids+=($host)
 for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
 
@@ -59,6 +61,11 @@ for g in ga gb; do
 	grep -q "mtu 9000" "$dir/$g.log" || { cat "$dir/$g.log"; exit 1; }
 done
 grep -h "^nic:" "$dir/ga.log" "$dir/gb.log"
+# Two queues per guest: two shared host threads, each serving both guests.
+for q in sw0-q0 sw0-q1; do
+	grep -qx "$q" /proc/$host/task/*/comm ||
+		{ echo "net.sh: no host thread $q"; exit 1; }
+done
 
 ip netns exec "$nsa" ping -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null
 ip netns exec "$nsb" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null

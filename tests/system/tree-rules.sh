@@ -48,6 +48,8 @@ ALLOW = {
     ("src/bus/chan_run.c", "src/core/spin.h"):
         "the polite bounded spin (header-only, core) that channel workers "
         "and the NIC's buffer pools share; not an API for applications",
+    ("src/bus/chan_group.c", "src/core/spin.h"):
+        "as chan_run.c: a shared worker spins over its channels' rings",
     ("src/net/netvsc_pool.c", "src/core/spin.h"):
         "as chan_run.c: netvsc spins for a free send section",
     ("src/net/netvsc_poll.c", "src/core/spin.h"):
