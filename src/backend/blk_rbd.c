@@ -27,6 +27,16 @@
  * eventfd when the stack was empty; the caller's callback runs later
  * inside ovb_blk_poll() on the queue owner's thread, as blk.h requires.
  *
+ * Inline dispatch: our open turns librbd's rbd_non_blocking_aio off (the
+ * cache off, blk_rbd_open.c), so librbd builds and sends a request in the
+ * thread that submits it instead of posting it to its own thread first.
+ * What could then wait in the submitter is the Objecter's throttle on
+ * operations and bytes in flight (objecter_inflight_ops, _op_bytes): a
+ * budget per disk keeps our requests below half of each, and a request
+ * that would cross it while others are in flight is refused with -EAGAIN
+ * (the SCSI target answers BUSY, the guest resends it), so a queue's owner
+ * never waits on the cluster inside ovb_blk_submit(), as blk.h promises.
+ *
  * Durability: the rbd client cache is off unless the configuration turns
  * it on, so librbd completes a write once the OSDs acknowledged it.  With
  * "rbd cache = true" a write completes once cached; FLUSH (rbd_aio_flush)
@@ -76,6 +86,7 @@ struct rbd_io {
 	struct rbd_io *done_next;   /**< completion stack link */
 	void *scratch;		    /**< a cancelled READ's landing place */
 	ssize_t res;		    /**< librbd's return value */
+	uint64_t ops, bytes;	    /**< charged to the budget */
 	int state;		    /**< enum rbd_io_state (atomic) */
 	int iovcnt;
 	struct iovec iov[];	    /**< READ: the request's, one empty more;
@@ -110,6 +121,54 @@ static void rbd_queue_destroy(struct ovb_blk_queue *q)
 	ovb_blk_queue_free(q);
 }
 
+/*
+ * The budget (see "Inline dispatch" above): charge @io for its request, or
+ * refuse it while others are in flight and it would cross a limit.  The
+ * bounds are upper ones: a request of len bytes touches at most
+ * len / stripe_unit + 2 objects, each one Objecter operation; its bytes
+ * are those of its data.
+ */
+static bool rbd_charge(struct rbd_blk *rb, struct rbd_io *io,
+		       const struct ovb_blk_req *req, enum ovb_blk_op op)
+{
+	uint64_t ops, bytes, had_ops, had_bytes;
+
+	if (!rb->inline_submit)
+		return true;
+	ops = op == OVB_BLK_FLUSH ? 1 : req->len / rb->stripe_unit + 2;
+	bytes = op == OVB_BLK_READ || op == OVB_BLK_WRITE ||
+			op == OVB_BLK_WRITE_SAME
+		    ? req->len
+		    : 0;
+	had_ops = __atomic_fetch_add(&rb->used_ops, ops, __ATOMIC_RELAXED);
+	had_bytes = __atomic_fetch_add(&rb->used_bytes, bytes, __ATOMIC_RELAXED);
+	/* Alone in flight, any request goes (the Objecter lets it, too). */
+	if ((had_ops || had_bytes) &&
+	    ((rb->budget_ops && had_ops + ops > rb->budget_ops) ||
+	     (rb->budget_bytes && had_bytes + bytes > rb->budget_bytes))) {
+		__atomic_sub_fetch(&rb->used_ops, ops, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&rb->used_bytes, bytes, __ATOMIC_RELAXED);
+		if (__atomic_fetch_add(&rb->budget_hit, 1, __ATOMIC_RELAXED) == 0)
+			ovb_warn("blk %s: in-flight budget reached: requests "
+				 "answered BUSY until it drains (logged once)",
+				 rb->blk.name);
+		return false;
+	}
+	io->ops = ops;
+	io->bytes = bytes;
+	return true;
+}
+
+/* What rbd_charge() charged, given back; any thread. */
+static void rbd_uncharge(struct rbd_blk *rb, struct rbd_io *io)
+{
+	if (io->ops)
+		__atomic_sub_fetch(&rb->used_ops, io->ops, __ATOMIC_RELAXED);
+	if (io->bytes)
+		__atomic_sub_fetch(&rb->used_bytes, io->bytes,
+				   __ATOMIC_RELAXED);
+}
+
 /* librbd's thread: hand the ticket over, or free it if nobody waits. */
 static void rbd_complete(rbd_completion_t c, void *arg)
 {
@@ -122,6 +181,7 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 
 	io->res = rb->lib->rbd_aio_get_return_value(c);
 	rb->lib->rbd_aio_release(c);
+	rbd_uncharge(rb, io); /* the Objecter gave its budget back before */
 	if (!__atomic_compare_exchange_n(&io->state, &want, RBD_IO_DONE, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		/* Cancelled: the queue may be gone; touch only the ticket. */
@@ -208,8 +268,13 @@ static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
 
 	if (!io)
 		return -ENOMEM;
+	if (!rbd_charge(rb, io, req, op)) {
+		free(io);
+		return -EAGAIN;
+	}
 	rc = lib->rbd_aio_create_completion(io, rbd_complete, &c);
 	if (rc < 0) {
+		rbd_uncharge(rb, io);
 		free(io);
 		return rc;
 	}
@@ -248,6 +313,7 @@ static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
 	if (rc < 0) {
 		rbd_flight_unlink(rq, io);
 		lib->rbd_aio_release(c);
+		rbd_uncharge(rb, io);
 		free(io);
 		return rc;
 	}
