@@ -26,6 +26,9 @@
 # rbdt: the same with our host's librbd defaults (rbd_non_blocking_aio
 # false, librados_thread_count 1) in the peer's configuration too, e.g.
 #   bash bench/remote-peer.sh out.json rbd rbdt
+# rbdd: ours with librbd's own defaults in the configuration instead (the
+# peer's settings anyway): our defaults against librbd's in one run, e.g.
+#   bash bench/remote-peer.sh out.json rbd rbdd rbd rbdd
 # rbd: a one-node Ceph cluster (tests/system/ceph/cluster.sh: monitor,
 # manager, one BlueStore OSD on a sparse file in DIR), image ovb/bench
 # without exclusive-lock, so both clients can write without trading the lock;
@@ -127,6 +130,14 @@ rbdt_down() {
 	sed -i '/^rbd non blocking aio = /d; /^librados thread count = /d' "$CEPH_CONF"
 	rbd_down
 }
+# rbdd: librbd's own defaults written in (the peer's settings anyway), so
+# our host runs as it did before its defaults: before/after in one run.
+rbdd_up() {
+	rbd_up "$@" || return 1
+	printf 'rbd non blocking aio = true\nlibrados thread count = 2\n' >>"$CEPH_CONF"
+	DESC="ours with librbd's defaults (rbd_non_blocking_aio=true, librados_thread_count=2), as the peer"
+}
+rbdd_down() { rbdt_down; }
 rbd_down() {
 	if [ -n "$rbd_kept" ]; then
 		echo "ceph: left running in $rbd_kept for the next run; stop it with:"
