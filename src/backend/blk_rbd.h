@@ -7,8 +7,12 @@
 #ifndef OPENVMBUS_BLK_RBD_H
 #define OPENVMBUS_BLK_RBD_H
 
+#include <pthread.h>
+
 #include "backend/rbd_lib.h"
 #include "openvmbus/blk.h"
+
+struct rbd_queue;
 
 /** One open image: the generic part first, so the casts hold. */
 struct rbd_blk {
@@ -28,7 +32,11 @@ struct rbd_blk {
 	/* The Objecter's in-flight limits, halved; 0: none (blk_rbd.c). */
 	uint64_t budget_ops, budget_bytes;
 	uint64_t used_ops, used_bytes; /**< charged now (atomic) */
-	unsigned budget_hit;	       /**< refusals so far (atomic) */
+	unsigned budget_hit;	       /**< requests held so far (atomic) */
+	/* Queues holding requests for the budget (blk_rbd.c, "Inline"). */
+	pthread_mutex_t wait_lock;
+	struct rbd_queue *waiters; /**< under wait_lock */
+	unsigned nwait;		   /**< requests held, all queues (atomic) */
 	unsigned detached; /**< cancelled, librbd not done yet (atomic) */
 	struct rbd_blk *left_next; /**< on the list of disks left open */
 };

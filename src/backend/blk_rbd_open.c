@@ -333,9 +333,11 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	rb = calloc(1, sizeof(*rb));
 	if (!rb)
 		return -ENOMEM;
+	pthread_mutex_init(&rb->wait_lock, NULL);
 	rb->lib = ovb__rbd_lib(why, sizeof(why));
 	if (!rb->lib) {
 		rbd_fail(err, errlen, "%s: %s", spec->path, why);
+		pthread_mutex_destroy(&rb->wait_lock);
 		free(rb);
 		return -ENOPKG;
 	}

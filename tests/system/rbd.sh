@@ -166,8 +166,9 @@ echo "rbd: mkfs.ext4, 32 MiB of files, fsck clean over FUSE + loop"
 
 # Hot add a second RBD image; the guest writes a pattern to it.
 # Its client allows 256 KiB in flight (objecter_inflight_op_bytes): the
-# budget (half of it) refuses requests beyond 128 KiB while others are in
-# flight, the guest resends them (BUSY), and every byte still lands.
+# budget (half of it) holds requests beyond 128 KiB in their queue while
+# others are in flight and sends them as those end; every byte lands and
+# the guest sees no error.
 cp "$conf" "$dir/small.conf"
 printf '[client]\nobjecter inflight op bytes = 262144\n' >>"$dir/small.conf"
 out=$("$VMBUS" disk add "rbd:ovb/hot,conf=$dir/small.conf,size=16M" --socket "$sock") ||
@@ -215,7 +216,7 @@ assert all(c["errors"] == 0 for c in chans), "channel errors counted"
 print(f"rbd: vmbus stat: {pk} packets in on g1's {len(chans)} storage "
       "channels, no errors")
 PY
-echo "rbd: hot add works (its 128 KiB budget met, requests resent), a discarded range reads zeros; a missing pool refused by disk add: $(cat "$dir/err")"
+echo "rbd: hot add works (its 128 KiB budget met, requests held and sent in turn), a discarded range reads zeros; a missing pool refused by disk add: $(cat "$dir/err")"
 stop_all
 
 # The host side: rbd export equals what the guest read and holds the files.
