@@ -8,7 +8,10 @@
 # namespace), an rbd: disk fails naming the package.  WRITE SAME (zeros
 # without UNMAP, a patterned block) through the SCSI target onto an image
 # (tests/system/bin/blk-ws.c): one librbd request each, the blocks read
-# back as the pattern.  A host serving rbd:ovb/disk to a guest that
+# back as the pattern.  Our librbd settings: inline dispatch and one
+# completion thread, but not for an image whose metadata turns the client
+# cache on; a hot-added image whose client allows little in flight holds
+# requests for its budget and loses none.  A host serving rbd:ovb/disk to a guest that
 # exposes it through FUSE; mkfs.ext4, files with SHA-256, a clean fsck;
 # then the image's bytes, exported with `rbd export` on the host side,
 # equal to what the guest read and hold the same files.  Hot add of a
