@@ -23,6 +23,12 @@
 #                   --disk` takes, the image already SPAN bytes or more)
 #                   and PEER (fio's options for its own engine, same image)
 #   ENGINE_down     stop what ENGINE_up started (also on failure)
+# rbdt: the same with our host's librbd defaults (rbd_non_blocking_aio
+# false, librados_thread_count 1) in the peer's configuration too, e.g.
+#   bash bench/remote-peer.sh out.json rbd rbdt
+# rbdd: ours with librbd's own defaults in the configuration instead (the
+# peer's settings anyway): our defaults against librbd's in one run, e.g.
+#   bash bench/remote-peer.sh out.json rbd rbdd rbd rbdd
 # rbd: a one-node Ceph cluster (tests/system/ceph/cluster.sh: monitor,
 # manager, one BlueStore OSD on a sparse file in DIR), image ovb/bench
 # without exclusive-lock, so both clients can write without trading the lock;
@@ -101,7 +107,7 @@ rbd_up() {
 	fi
 	[ -n "${REMOTE_PEER_CEPH:-}" ] && rbd_kept=$cdir
 	# Both clients read this: the same client cache setting for both.
-	sed -i '/^rbd cache = /d' "$CEPH_CONF"
+	sed -i '/^rbd cache = /d; /^rbd non blocking aio = /d; /^librados thread count = /d' "$CEPH_CONF"
 	echo "rbd cache = ${REMOTE_PEER_RBD_CACHE:-false}" >>"$CEPH_CONF"
 	if ! rbd info ovb/bench >/dev/null 2>&1; then
 		rbd create --size 1G --image-feature layering ovb/bench || return 1
@@ -112,6 +118,26 @@ rbd_up() {
 	# A kept cluster's image was written once already: reads find data.
 	FILLED=$cdir/bench.filled
 }
+# rbdt: rbd with our host's librbd defaults (inline dispatch, one
+# completion thread) written into the configuration both read, so the
+# peer runs with them too: what is left is the VMBus hop's own cost.
+rbdt_up() {
+	rbd_up "$@" || return 1
+	printf 'rbd non blocking aio = false\nlibrados thread count = 1\n' >>"$CEPH_CONF"
+	DESC="peer and ours with librbd's rbd_non_blocking_aio=false, librados_thread_count=1 (our host's defaults)"
+}
+rbdt_down() {
+	sed -i '/^rbd non blocking aio = /d; /^librados thread count = /d' "$CEPH_CONF"
+	rbd_down
+}
+# rbdd: librbd's own defaults written in (the peer's settings anyway), so
+# our host runs as it did before its defaults: before/after in one run.
+rbdd_up() {
+	rbd_up "$@" || return 1
+	printf 'rbd non blocking aio = true\nlibrados thread count = 2\n' >>"$CEPH_CONF"
+	DESC="ours with librbd's defaults (rbd_non_blocking_aio=true, librados_thread_count=2), as the peer"
+}
+rbdd_down() { rbdt_down; }
 rbd_down() {
 	if [ -n "$rbd_kept" ]; then
 		echo "ceph: left running in $rbd_kept for the next run; stop it with:"

@@ -27,6 +27,21 @@
  * eventfd when the stack was empty; the caller's callback runs later
  * inside ovb_blk_poll() on the queue owner's thread, as blk.h requires.
  *
+ * Inline dispatch: our open turns librbd's rbd_non_blocking_aio off (the
+ * cache off, blk_rbd_open.c), so librbd builds and sends a request in the
+ * thread that submits it instead of posting it to its own thread first.
+ * What could then wait in the submitter is the Objecter's throttle on
+ * operations and bytes in flight (objecter_inflight_ops, _op_bytes): a
+ * budget per disk keeps our requests below half of each, and a request
+ * that would cross it while others are in flight is held in its queue and
+ * sent from ovb_blk_poll() when completions give budget back (the guest
+ * sees no refusal: Linux turns a BUSY into an error after five retries),
+ * so a queue's owner never waits on the cluster inside ovb_blk_submit(),
+ * as blk.h promises.  A callback that gives budget back while requests
+ * are held writes the eventfd of each queue holding some; a holder counts
+ * itself (nwait) before it looks at the budget again, so a give-back
+ * between its first look and its count is not missed.
+ *
  * Durability: the rbd client cache is off unless the configuration turns
  * it on, so librbd completes a write once the OSDs acknowledged it.  With
  * "rbd cache = true" a write completes once cached; FLUSH (rbd_aio_flush)
@@ -76,6 +91,8 @@ struct rbd_io {
 	struct rbd_io *done_next;   /**< completion stack link */
 	void *scratch;		    /**< a cancelled READ's landing place */
 	ssize_t res;		    /**< librbd's return value */
+	uint64_t ops, bytes;	    /**< charged to the budget */
+	int op;			    /**< enum ovb_blk_op, for librbd */
 	int state;		    /**< enum rbd_io_state (atomic) */
 	int iovcnt;
 	struct iovec iov[];	    /**< READ: the request's, one empty more;
@@ -87,12 +104,52 @@ struct rbd_queue {
 	struct ovb_blk_queue q;
 	struct rbd_io *flight; /**< owner only: tickets with librbd */
 	struct rbd_io *done;   /**< pushed by callbacks (atomic) */
+	/* Owner only: tickets held for the budget, oldest first. */
+	struct rbd_io *wait_head, *wait_tail;
+	struct rbd_queue *wait_next; /**< on rb->waiters (wait_lock) */
+	bool wait_listed;
 	unsigned busy;	       /**< callbacks still touching the queue */
 };
 
 static struct rbd_blk *rbd_of(struct ovb_blk *blk)
 {
 	return (struct rbd_blk *)blk;
+}
+
+/* Put @rq on its disk's list of queues holding requests, or take it off. */
+static void rbd_wait_list(struct rbd_queue *rq, bool on)
+{
+	struct rbd_blk *rb = rbd_of(rq->q.blk);
+	struct rbd_queue **pp;
+
+	if (rq->wait_listed == on)
+		return;
+	pthread_mutex_lock(&rb->wait_lock);
+	if (on) {
+		rq->wait_next = rb->waiters;
+		rb->waiters = rq;
+	} else {
+		for (pp = &rb->waiters; *pp; pp = &(*pp)->wait_next)
+			if (*pp == rq) {
+				*pp = rq->wait_next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&rb->wait_lock);
+	rq->wait_listed = on;
+}
+
+/* Budget given back (any thread): wake the queues that hold requests. */
+static void rbd_wake_waiters(struct rbd_blk *rb)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&rb->wait_lock);
+	for (struct rbd_queue *w = rb->waiters; w; w = w->wait_next)
+		if (write(w->q.efd, &one, sizeof(one)) < 0) {
+			/* only fails if the counter would overflow */
+		}
+	pthread_mutex_unlock(&rb->wait_lock);
 }
 
 static int rbd_queue_create(struct ovb_blk *blk, struct ovb_blk_queue **out)
@@ -104,10 +161,58 @@ static void rbd_queue_destroy(struct ovb_blk_queue *q)
 {
 	struct rbd_queue *rq = (struct rbd_queue *)q;
 
+	rbd_wait_list(rq, false);
 	/* The last callback may still be writing the eventfd. */
 	while (__atomic_load_n(&rq->busy, __ATOMIC_ACQUIRE))
 		sched_yield();
 	ovb_blk_queue_free(q);
+}
+
+/*
+ * The budget (see "Inline dispatch" above): charge @io for its request, or
+ * refuse it while others are in flight and it would cross a limit.  The
+ * bounds are upper ones: a request of len bytes touches at most
+ * len / stripe_unit + 2 objects, each one Objecter operation; its bytes
+ * are those of its data.
+ */
+static bool rbd_charge(struct rbd_blk *rb, struct rbd_io *io)
+{
+	const struct ovb_blk_req *req = io->req;
+	uint64_t ops, bytes, had_ops, had_bytes;
+
+	if (!rb->inline_submit)
+		return true;
+	ops = io->op == OVB_BLK_FLUSH ? 1 : req->len / rb->stripe_unit + 2;
+	bytes = io->op == OVB_BLK_READ || io->op == OVB_BLK_WRITE ||
+			io->op == OVB_BLK_WRITE_SAME
+		    ? req->len
+		    : 0;
+	/* Sequentially consistent: pairs with nwait (see rbd_start). */
+	had_ops = __atomic_fetch_add(&rb->used_ops, ops, __ATOMIC_SEQ_CST);
+	had_bytes = __atomic_fetch_add(&rb->used_bytes, bytes, __ATOMIC_SEQ_CST);
+	/* Alone in flight, any request goes (the Objecter lets it, too). */
+	if ((had_ops || had_bytes) &&
+	    ((rb->budget_ops && had_ops + ops > rb->budget_ops) ||
+	     (rb->budget_bytes && had_bytes + bytes > rb->budget_bytes))) {
+		__atomic_sub_fetch(&rb->used_ops, ops, __ATOMIC_SEQ_CST);
+		__atomic_sub_fetch(&rb->used_bytes, bytes, __ATOMIC_SEQ_CST);
+		return false;
+	}
+	io->ops = ops;
+	io->bytes = bytes;
+	return true;
+}
+
+/* What rbd_charge() charged, given back, waking held requests; any thread. */
+static void rbd_uncharge(struct rbd_blk *rb, struct rbd_io *io)
+{
+	if (!io->ops && !io->bytes)
+		return;
+	__atomic_sub_fetch(&rb->used_ops, io->ops, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&rb->used_bytes, io->bytes, __ATOMIC_SEQ_CST);
+	io->ops = io->bytes = 0;
+	if (__atomic_load_n(&rb->nwait, __ATOMIC_SEQ_CST))
+		rbd_wake_waiters(rb);
 }
 
 /* librbd's thread: hand the ticket over, or free it if nobody waits. */
@@ -122,6 +227,7 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 
 	io->res = rb->lib->rbd_aio_get_return_value(c);
 	rb->lib->rbd_aio_release(c);
+	rbd_uncharge(rb, io); /* the Objecter gave its budget back before */
 	if (!__atomic_compare_exchange_n(&io->state, &want, RBD_IO_DONE, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		/* Cancelled: the queue may be gone; touch only the ticket. */
@@ -180,6 +286,7 @@ static struct rbd_io *rbd_io_new(struct rbd_queue *rq, struct ovb_blk_req *req,
 	if (extra)
 		ovb_blk_iov_to_buf(req->iov, req->iovcnt, 0, io->iov, extra);
 	io->req = req;
+	io->op = op;
 	io->rq = rq;
 	io->rb = rbd_of(rq->q.blk);
 	io->iovcnt = n;
@@ -196,20 +303,18 @@ static struct rbd_io *rbd_io_new(struct rbd_queue *rq, struct ovb_blk_req *req,
 	return io;
 }
 
-/* Hand @req to librbd as operation @op; 0 or -errno (no callback then). */
-static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
-		     enum ovb_blk_op op)
+/* Hand a charged ticket to librbd; 0 or -errno (@io freed then). */
+static int rbd_send(struct rbd_queue *rq, struct rbd_io *io)
 {
 	struct rbd_blk *rb = rbd_of(rq->q.blk);
 	const struct rbd_lib *lib = rb->lib;
-	struct rbd_io *io = rbd_io_new(rq, req, op);
+	struct ovb_blk_req *req = io->req;
 	rbd_completion_t c;
 	int rc;
 
-	if (!io)
-		return -ENOMEM;
 	rc = lib->rbd_aio_create_completion(io, rbd_complete, &c);
 	if (rc < 0) {
+		rbd_uncharge(rb, io);
 		free(io);
 		return rc;
 	}
@@ -218,7 +323,7 @@ static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
 	if (rq->flight)
 		rq->flight->prev = io;
 	rq->flight = io;
-	switch (op) {
+	switch (io->op) {
 	case OVB_BLK_READ:
 		rc = lib->rbd_aio_readv(rb->image, io->iov, io->iovcnt,
 					req->off, c);
@@ -248,11 +353,102 @@ static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
 	if (rc < 0) {
 		rbd_flight_unlink(rq, io);
 		lib->rbd_aio_release(c);
+		rbd_uncharge(rb, io);
 		free(io);
 		return rc;
 	}
 	rq->q.st.kicks++;
 	return 0;
+}
+
+/*
+ * Hand @req to librbd as operation @op, or hold it for the budget (see
+ * "Inline dispatch"); 0 or -errno (no callback then).
+ */
+static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
+		     enum ovb_blk_op op)
+{
+	struct rbd_blk *rb = rbd_of(rq->q.blk);
+	struct rbd_io *io = rbd_io_new(rq, req, op);
+	uint64_t one = 1;
+
+	if (!io)
+		return -ENOMEM;
+	/* Behind held ones it waits its turn: they go out in order. */
+	if (!rq->wait_head && rbd_charge(rb, io))
+		return rbd_send(rq, io);
+	if (__atomic_fetch_add(&rb->budget_hit, 1, __ATOMIC_RELAXED) == 0)
+		ovb_warn("blk %s: in-flight budget reached: requests wait in "
+			 "their queue until it drains (logged once)",
+			 rb->blk.name);
+	/* Held, oldest first; rbd_resume() sends it when the budget allows. */
+	if (rq->wait_tail)
+		rq->wait_tail->next = io;
+	else
+		rq->wait_head = io;
+	rq->wait_tail = io;
+	rbd_wait_list(rq, true);
+	__atomic_add_fetch(&rb->nwait, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * A completion that gave its budget back before nwait counted this
+	 * one did not wake us: look again, and wake ourselves if it fits.
+	 */
+	if (rbd_charge(rb, io)) {
+		rbd_uncharge(rb, io);
+		if (write(rq->q.efd, &one, sizeof(one)) < 0) {
+			/* only fails if the counter would overflow */
+		}
+	}
+	return 0;
+}
+
+/* Send the held tickets the budget now allows; returns callbacks run. */
+static int rbd_resume(struct rbd_queue *rq)
+{
+	struct rbd_blk *rb = rbd_of(rq->q.blk);
+	struct rbd_io *io;
+	struct ovb_blk_req *req;
+	int n = 0, rc;
+
+	while ((io = rq->wait_head) && rbd_charge(rb, io)) {
+		rq->wait_head = io->next;
+		if (!rq->wait_head)
+			rq->wait_tail = NULL;
+		io->next = NULL;
+		__atomic_sub_fetch(&rb->nwait, 1, __ATOMIC_SEQ_CST);
+		req = io->req;
+		rc = rbd_send(rq, io);
+		if (rc < 0) {
+			rq->q.inflight--;
+			n++;
+			req->done(req, rc);
+		}
+	}
+	if (!rq->wait_head)
+		rbd_wait_list(rq, false);
+	return n;
+}
+
+/* Fail every held ticket (cancel); returns how many. */
+static int rbd_drop_held(struct rbd_queue *rq)
+{
+	struct rbd_blk *rb = rbd_of(rq->q.blk);
+	struct rbd_io *io;
+	struct ovb_blk_req *req;
+	int n = 0;
+
+	while ((io = rq->wait_head)) {
+		rq->wait_head = io->next;
+		__atomic_sub_fetch(&rb->nwait, 1, __ATOMIC_SEQ_CST);
+		req = io->req;
+		free(io);
+		rq->q.inflight--;
+		n++;
+		req->done(req, -ECANCELED);
+	}
+	rq->wait_tail = NULL;
+	rbd_wait_list(rq, false);
+	return n;
 }
 
 static int rbd_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
@@ -310,6 +506,8 @@ static int rbd_reap(struct rbd_queue *rq)
 		n++;
 		req->done(req, req->b_res);
 	}
+	/* Budget given back: send what it held, in order. */
+	n += rbd_resume(rq);
 	return n;
 }
 
@@ -385,6 +583,7 @@ static int rbd_cancel(struct ovb_blk_queue *q)
 	int n = 0;
 
 	while (q->inflight > 0) {
+		n += rbd_drop_held(rq); /* never with librbd */
 		for (io = rq->flight; io; io = next) {
 			next = io->next;
 			req = io->req;
@@ -445,6 +644,7 @@ void ovb__rbd_release(struct rbd_blk *rb)
 		rb->lib->rados_ioctx_destroy(rb->io);
 	if (rb->cluster)
 		rb->lib->rados_shutdown(rb->cluster);
+	pthread_mutex_destroy(&rb->wait_lock);
 	free(rb);
 }
 

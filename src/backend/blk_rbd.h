@@ -7,8 +7,12 @@
 #ifndef OPENVMBUS_BLK_RBD_H
 #define OPENVMBUS_BLK_RBD_H
 
+#include <pthread.h>
+
 #include "backend/rbd_lib.h"
 #include "openvmbus/blk.h"
+
+struct rbd_queue;
 
 /** One open image: the generic part first, so the casts hold. */
 struct rbd_blk {
@@ -18,6 +22,21 @@ struct rbd_blk {
 	rados_ioctx_t io;
 	rbd_image_t image;
 	bool wb_cache;	   /**< rbd cache on: FUA needs a flush */
+	/**
+	 * rbd_non_blocking_aio off: librbd dispatches a request in the
+	 * submitting thread (ours), so the budget below keeps it from ever
+	 * waiting there.
+	 */
+	bool inline_submit;
+	uint64_t stripe_unit; /**< bytes: a request's objects, bounded */
+	/* The Objecter's in-flight limits, halved; 0: none (blk_rbd.c). */
+	uint64_t budget_ops, budget_bytes;
+	uint64_t used_ops, used_bytes; /**< charged now (atomic) */
+	unsigned budget_hit;	       /**< requests held so far (atomic) */
+	/* Queues holding requests for the budget (blk_rbd.c, "Inline"). */
+	pthread_mutex_t wait_lock;
+	struct rbd_queue *waiters; /**< under wait_lock */
+	unsigned nwait;		   /**< requests held, all queues (atomic) */
 	unsigned detached; /**< cancelled, librbd not done yet (atomic) */
 	struct rbd_blk *left_next; /**< on the list of disks left open */
 };

@@ -25,6 +25,15 @@
  * cache (rbd cache = true) is honoured, FUA then costs a flush.
  */
 #define RBD_CACHE "false"
+/*
+ * Ours for the data path (docs/remote.md, "RBD: fewer hand-offs"): librbd
+ * dispatches a request in the thread that submits it, the queue's owner,
+ * instead of posting it to its own thread (one wake-up and switch less per
+ * request), and runs its completions on one thread instead of two (they
+ * no longer wake each other).  A configuration may say otherwise.
+ */
+#define RBD_NON_BLOCKING_AIO "false"
+#define RBD_THREADS "1"
 
 /* Log one line and keep it in @err for the caller (`vmbus disk add`). */
 __attribute__((format(printf, 3, 4))) static void
@@ -99,6 +108,28 @@ static void conf_set(struct rbd_blk *rb, const char *key, const char *val)
 		ovb_warn("blk rbd: librados does not know %s", key);
 }
 
+/* A boolean of the cluster's configuration; unknown or unset: true. */
+static bool conf_true(struct rbd_blk *rb, const char *key)
+{
+	char val[16];
+
+	return rb->lib->rados_conf_get(rb->cluster, key, val, sizeof(val)) < 0 ||
+	       strcmp(val, "false") != 0;
+}
+
+/* A number of the cluster's configuration; @dflt if unreadable. */
+static uint64_t conf_u64(struct rbd_blk *rb, const char *key, uint64_t dflt)
+{
+	char val[32], *end;
+	unsigned long long v;
+
+	if (rb->lib->rados_conf_get(rb->cluster, key, val, sizeof(val)) < 0)
+		return dflt;
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	return errno || end == val ? dflt : (uint64_t)v;
+}
+
 /* Connect to the cluster and open the pool; 0 or -errno, logged. */
 static int rbd_connect(struct rbd_blk *rb, const struct rbd_target *t,
 		       const char *what, char *err, size_t errlen)
@@ -115,6 +146,8 @@ static int rbd_connect(struct rbd_blk *rb, const struct rbd_target *t,
 	conf_set(rb, "rados_mon_op_timeout", RBD_MON_OP_TIMEOUT);
 	conf_set(rb, "rados_osd_op_timeout", RBD_OSD_OP_TIMEOUT);
 	conf_set(rb, "rbd_cache", RBD_CACHE);
+	conf_set(rb, "rbd_non_blocking_aio", RBD_NON_BLOCKING_AIO);
+	conf_set(rb, "librados_thread_count", RBD_THREADS);
 	rc = rb->lib->rados_conf_read_file(rb->cluster, t->conf);
 	if (rc < 0) {
 		rbd_fail(err, errlen,
@@ -124,6 +157,10 @@ static int rbd_connect(struct rbd_blk *rb, const struct rbd_target *t,
 		return rc;
 	}
 	rc = rb->lib->rados_conf_parse_env(rb->cluster, NULL);
+	/* A writeback cache waits in the submitter for room: not in ours. */
+	if (rc >= 0 && conf_true(rb, "rbd_cache"))
+		rc = rb->lib->rados_conf_set(rb->cluster, "rbd_non_blocking_aio",
+					     "true");
 	/*
 	 * Forced whatever the file says: librbd copies write data at submit,
 	 * so a write cancelled at stop (blk_rbd.c) never reads guest memory
@@ -203,10 +240,87 @@ static int rbd_image(struct rbd_blk *rb, const struct ovb_disk_spec *spec,
 	return 0;
 }
 
+/*
+ * What the open image runs with, read back from librbd: its metadata may
+ * override the cluster's configuration (conf_rbd_cache=true, say).  Sets
+ * wb_cache and inline_submit (unknown: the cautious answer); 0 or -errno.
+ */
+static int rbd_settings(struct rbd_blk *rb)
+{
+	rbd_config_option_t *opt;
+	int max = 256, n, rc;
+
+	for (;;) {
+		opt = calloc((size_t)max, sizeof(*opt));
+		if (!opt)
+			return -ENOMEM;
+		n = max;
+		rc = rb->lib->rbd_config_image_list(rb->image, opt, &n);
+		if (rc != -ERANGE || n <= max)
+			break;
+		free(opt);
+		max = n;
+	}
+	rb->wb_cache = true;
+	rb->inline_submit = false;
+	for (int i = 0; rc >= 0 && i < n; i++) {
+		if (!opt[i].name || !opt[i].value)
+			continue;
+		if (!strcmp(opt[i].name, "rbd_cache"))
+			rb->wb_cache = strcmp(opt[i].value, "false") != 0;
+		else if (!strcmp(opt[i].name, "rbd_non_blocking_aio"))
+			rb->inline_submit = !strcmp(opt[i].value, "false");
+	}
+	if (rc >= 0)
+		rb->lib->rbd_config_image_list_cleanup(opt, n);
+	free(opt);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * The budget that keeps inline dispatch from waiting (blk_rbd.c): half the
+ * Objecter's limits on operations and bytes in flight (librbd's own
+ * operations, a copy-up's reads say, keep the other half), rounded up so
+ * that a limit stays a limit; 0 (no limit) stays 0.
+ */
+static void rbd_budget(struct rbd_blk *rb)
+{
+	rb->budget_ops = (conf_u64(rb, "objecter_inflight_ops", 1024) + 1) / 2;
+	rb->budget_bytes =
+	    (conf_u64(rb, "objecter_inflight_op_bytes", 100u << 20) + 1) / 2;
+	if (rb->lib->rbd_get_stripe_unit(rb->image, &rb->stripe_unit) < 0 ||
+	    !rb->stripe_unit)
+		rb->stripe_unit = 4u << 20;
+}
+
+/* Settle the data path's settings of the open image; 0 or -errno, logged. */
+static int rbd_configure(struct rbd_blk *rb, const struct ovb_disk_spec *spec,
+			 const struct rbd_target *t, char *err, size_t errlen)
+{
+	int rc = rbd_settings(rb);
+
+	if (!rc && rb->wb_cache && rb->inline_submit) {
+		/* The image's metadata turned the cache on: dispatch off. */
+		rb->lib->rbd_close(rb->image);
+		rb->image = NULL;
+		rc = rb->lib->rados_conf_set(rb->cluster,
+					     "rbd_non_blocking_aio", "true");
+		if (!rc)
+			rc = rbd_image(rb, spec, t, err, errlen);
+		if (rc)
+			return rc; /* logged */
+		rc = rbd_settings(rb);
+	}
+	if (rc)
+		rbd_fail(err, errlen, "%s: settings: %s", spec->path,
+			 strerror(-rc));
+	return rc;
+}
+
 static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 			 char *err, size_t errlen)
 {
-	char opts[sizeof(spec->opts)], val[16], why[256];
+	char opts[sizeof(spec->opts)], why[256];
 	struct rbd_target t;
 	struct rbd_blk *rb;
 	int rc;
@@ -219,22 +333,30 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	rb = calloc(1, sizeof(*rb));
 	if (!rb)
 		return -ENOMEM;
+	pthread_mutex_init(&rb->wait_lock, NULL);
 	rb->lib = ovb__rbd_lib(why, sizeof(why));
 	if (!rb->lib) {
 		rbd_fail(err, errlen, "%s: %s", spec->path, why);
+		pthread_mutex_destroy(&rb->wait_lock);
 		free(rb);
 		return -ENOPKG;
 	}
 	rc = rbd_connect(rb, &t, spec->path, err, errlen);
 	if (!rc)
 		rc = rbd_image(rb, spec, &t, err, errlen);
+	if (!rc)
+		rc = rbd_configure(rb, spec, &t, err, errlen);
 	if (rc) {
 		ovb__rbd_release(rb);
 		return rc;
 	}
-	rb->wb_cache = rb->lib->rados_conf_get(rb->cluster, "rbd_cache", val,
-					       sizeof(val)) < 0 ||
-		       strcmp(val, "false") != 0;
+	rbd_budget(rb);
+	if (rb->inline_submit)
+		ovb_info("blk %s: librbd dispatches in the submitting thread; "
+			 "at most %llu object operations and %llu KiB in "
+			 "flight",
+			 spec->path, (unsigned long long)rb->budget_ops,
+			 (unsigned long long)(rb->budget_bytes >> 10));
 	rb->blk.ops = &ovb__rbd_ops;
 	rb->blk.remote = true;
 	rb->blk.block_size = spec->sector;

@@ -32,6 +32,9 @@ struct rbd_lib {
 	__typeof__(rbd_close) *rbd_close;
 	__typeof__(rbd_get_size) *rbd_get_size;
 	__typeof__(rbd_resize) *rbd_resize;
+	__typeof__(rbd_get_stripe_unit) *rbd_get_stripe_unit;
+	__typeof__(rbd_config_image_list) *rbd_config_image_list;
+	__typeof__(rbd_config_image_list_cleanup) *rbd_config_image_list_cleanup;
 	__typeof__(rbd_aio_create_completion) *rbd_aio_create_completion;
 	__typeof__(rbd_aio_get_return_value) *rbd_aio_get_return_value;
 	__typeof__(rbd_aio_release) *rbd_aio_release;

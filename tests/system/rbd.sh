@@ -8,7 +8,10 @@
 # namespace), an rbd: disk fails naming the package.  WRITE SAME (zeros
 # without UNMAP, a patterned block) through the SCSI target onto an image
 # (tests/system/bin/blk-ws.c): one librbd request each, the blocks read
-# back as the pattern.  A host serving rbd:ovb/disk to a guest that
+# back as the pattern.  Our librbd settings: inline dispatch and one
+# completion thread, but not for an image whose metadata turns the client
+# cache on; a hot-added image whose client allows little in flight holds
+# requests for its budget and loses none.  A host serving rbd:ovb/disk to a guest that
 # exposes it through FUSE; mkfs.ext4, files with SHA-256, a clean fsck;
 # then the image's bytes, exported with `rbd export` on the host side,
 # equal to what the guest read and hold the same files.  Hot add of a
@@ -77,8 +80,8 @@ echo "rbd: missing pool and image refused at host start: $(tail -n1 "$dir/err")"
 
 # librbd is loaded by the first rbd: disk, not at start: a host with only
 # a file disk maps no librbd until `disk add` gives it an RBD image.
-"$VMBUS" host --socket "$dir/y.sock" --echo 0 --disk "$dir/probe.img,size=1M" \
-	2>"$dir/probe.log" &
+OVB_LOG=info "$VMBUS" host --socket "$dir/y.sock" --echo 0 \
+	--disk "$dir/probe.img,size=1M" 2>"$dir/probe.log" &
 probe=$!
 pids+=("$probe")
 for _ in $(seq 200); do
@@ -86,9 +89,17 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 grep -q librbd "/proc/$probe/maps" && fail "a host without RBD disks mapped librbd"
+# The image's own metadata turns the client cache on: the open must see it
+# (librbd's settings for the image, not the file's) and keep librbd's
+# dispatch thread, since the cache may wait in the submitter for room.
+rbd create --size 1M ovb/probe || fail "rbd create failed"
+rbd image-meta set ovb/probe conf_rbd_cache true >/dev/null ||
+	fail "rbd image-meta set failed"
 "$VMBUS" disk add "rbd:ovb/probe,conf=$conf,size=1M" --socket "$dir/y.sock" \
 	>/dev/null || fail "disk add of an RBD image failed"
 grep -q librbd "/proc/$probe/maps" || fail "librbd not mapped after an rbd: disk was added"
+grep -q "rbd:ovb/probe.*dispatches in the submitting thread" "$dir/probe.log" &&
+	fail "an image with the cache on in its metadata got inline dispatch"
 kill -INT "$probe"; wait "$probe" || fail "the probe host exited with an error"
 # Without the library (hidden by a bind mount in a private mount
 # namespace), an rbd: disk fails saying which package to install.
@@ -113,7 +124,7 @@ echo "rbd: librbd mapped only once an rbd: disk is added; without it: $(grep -o 
 echo "rbd: WRITE SAME of zeros and of a pattern: one librbd request each, blocks read back as the pattern"
 
 start_host() {
-	"$VMBUS" host --socket "$sock" --echo 0 \
+	OVB_LOG=info "$VMBUS" host --socket "$sock" --echo 0 \
 		--disk "rbd:ovb/disk,conf=$conf,size=128M" 2>>"$dir/host.log" &
 	host=$!
 	pids+=("$host")
@@ -130,6 +141,13 @@ start_host() {
 GUEST_LOG_PREFIX= GUEST_STOP_MOUNT=1
 
 start_host
+# Our client settings (docs/remote.md, "RBD: fewer hand-offs"): librbd
+# dispatches in the submitting thread, completions on one librbd thread.
+grep -q "rbd:ovb/disk: librbd dispatches in the submitting thread" \
+	"$dir/host.log" || fail "no inline dispatch on an image without the cache"
+n=$(cat /proc/"$host"/task/*/comm | grep -c '^io_context_pool' || true)
+[ "$n" = 1 ] || fail "$n librbd completion threads (io_context_pool), want 1"
+echo "rbd: inline dispatch on, one completion thread; off for an image whose metadata turns the cache on"
 start_guest g1
 size=$(stat -c %s "$mnt/scsi0/lun0")
 [ "$size" = $((128 << 20)) ] || fail "lun0 is $size bytes"
@@ -150,16 +168,28 @@ cp "$mnt/scsi0/lun0" "$dir/guest.img"
 echo "rbd: mkfs.ext4, 32 MiB of files, fsck clean over FUSE + loop"
 
 # Hot add a second RBD image; the guest writes a pattern to it.
-out=$("$VMBUS" disk add "rbd:ovb/hot,conf=$conf,size=16M" --socket "$sock") ||
+# Its client allows 256 KiB in flight (objecter_inflight_op_bytes): the
+# budget (half of it) holds requests beyond 128 KiB in their queue while
+# others are in flight and sends them as those end; every byte lands and
+# the guest sees no error.
+cp "$conf" "$dir/small.conf"
+printf '[client]\nobjecter inflight op bytes = 262144\n' >>"$dir/small.conf"
+out=$("$VMBUS" disk add "rbd:ovb/hot,conf=$dir/small.conf,size=16M" --socket "$sock") ||
 	fail "disk add failed"
 [ "$out" = "lun 1" ] || fail "disk add said '$out'"
-"$VMBUS" disk list --socket "$sock" | grep -q "lun 1: rbd:ovb/hot, 16777216 bytes" ||
+"$VMBUS" disk list --socket "$sock" | grep -q "lun 1: rbd:ovb/hot,.*16777216 bytes" ||
 	fail "hot-added disk not listed"
 for _ in $(seq 200); do [ -e "$mnt/scsi0/lun1" ] && break; sleep 0.05; done
 [ -e "$mnt/scsi0/lun1" ] || fail "guest never saw the hot-added lun1"
 head -c $((16 << 20)) /dev/urandom >"$dir/hot.ref"
-dd if="$dir/hot.ref" of="$mnt/scsi0/lun1" bs=1M conv=fsync status=none ||
-	fail "writing lun1 failed"
+# Four writers at once, a quarter each: requests in flight together.
+w=()
+for q in 0 1 2 3; do
+	dd if="$dir/hot.ref" of="$mnt/scsi0/lun1" bs=256k skip=$((q * 16)) \
+		seek=$((q * 16)) count=16 conv=notrunc,fsync status=none &
+	w+=($!)
+done
+for p in "${w[@]}"; do wait "$p" || fail "writing lun1 failed"; done
 # Discard (UNMAP) a range not aligned to RBD's 64 KiB discard granularity,
 # across an object boundary: it must read back as zeros (LBPRZ).
 fallocate -p -o $(((1 << 20) + 4096)) -l $((5 << 20)) "$mnt/scsi0/lun1" ||
@@ -167,6 +197,10 @@ fallocate -p -o $(((1 << 20) + 4096)) -l $((5 << 20)) "$mnt/scsi0/lun1" ||
 dd if=/dev/zero of="$dir/hot.ref" bs=4096 seek=$(((1 << 20) / 4096 + 1)) \
 	count=$(((5 << 20) / 4096)) conv=notrunc status=none
 cmp -s "$mnt/scsi0/lun1" "$dir/hot.ref" || fail "lun1 after discard differs"
+grep -q "rbd:ovb/hot: librbd dispatches .* and 128 KiB in flight" "$dir/host.log" ||
+	fail "the hot-added disk's budget is not half its client's 256 KiB"
+grep -q "rbd:ovb/hot.*in-flight budget reached" "$dir/host.log" ||
+	fail "16 MiB of writes never met the 128 KiB budget"
 if "$VMBUS" disk add "rbd:nopool/x,conf=$conf,size=1M" --socket "$sock" \
 	2>"$dir/err"; then
 	fail "hot add of a missing pool succeeded"
@@ -185,7 +219,7 @@ assert all(c["errors"] == 0 for c in chans), "channel errors counted"
 print(f"rbd: vmbus stat: {pk} packets in on g1's {len(chans)} storage "
       "channels, no errors")
 PY
-echo "rbd: hot add works, a discarded range reads zeros; a missing pool refused by disk add: $(cat "$dir/err")"
+echo "rbd: hot add works (its 128 KiB budget met, requests held and sent in turn), a discarded range reads zeros; a missing pool refused by disk add: $(cat "$dir/err")"
 stop_all
 
 # The host side: rbd export equals what the guest read and holds the files.
