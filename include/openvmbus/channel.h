@@ -388,12 +388,28 @@ bool ovb_chan_runs_here(const struct ovb_chan *chan);
  * woken for them).  For a device on a shared worker that needs a
  * completion that would otherwise be drained only on the channel's next
  * turn, or by a thread that is itself waiting (netvsp's receive-slot
- * returns).  Any thread; 0 while another thread drains the ring.
- * Returns the completions taken, -ECONNRESET, or -EBADMSG (the ring is
- * corrupt: the channel has failed).
+ * returns).  Any thread; 0 while another thread drains the ring (unless
+ * that thread lent it, below).  Returns the completions taken,
+ * -ECONNRESET, or -EBADMSG (the ring is corrupt: the channel has failed).
  */
 OVB_API
 int ovb_chan_reap(struct ovb_chan *chan, unsigned int max);
+
+/**
+ * From a callback about to wait for something another thread may be
+ * waiting for in turn (netvsp: two host workers, each short of the other
+ * guest's receive slots): lend the ring this thread is draining, so that
+ * ovb_chan_reap from other threads can take its completions meanwhile
+ * (the packets in front of them set aside for this drain, which goes on
+ * with them, in order, after ovb_chan_lend_end).  Nothing else reads the
+ * ring in between.  Returns the channel lent, or NULL if this thread is
+ * in no drain (or lent it already).  Every non-NULL return must be ended
+ * with ovb_chan_lend_end on the same thread before the callback returns.
+ */
+OVB_API
+struct ovb_chan *ovb_chan_lend_begin(void);
+OVB_API
+void ovb_chan_lend_end(struct ovb_chan *chan);
 
 /** Copy the counters. */
 OVB_API

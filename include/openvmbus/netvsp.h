@@ -89,8 +89,10 @@ struct ovb_netvsp_stats {
 	 *  per batch while batches keep their size, one per frame before */
 	uint64_t slot_takes;
 	/** times a delivery short of receive slots took the guest's
-	 *  completions from a ring its own thread drains (shared workers:
-	 *  it must not sleep waiting for itself) and found some */
+	 *  completions from its rings itself and found some: a shared
+	 *  worker (it must not sleep waiting for itself), or a worker of
+	 *  its own, its ring lent meanwhile (the receiver's worker may be
+	 *  waiting for it in turn) */
 	uint64_t reaps;
 };
 

@@ -477,13 +477,21 @@ static void chan_defer(struct ovb_chan *chan, bool on)
  * reply batching, what the callbacks send on this channel goes out as one
  * batch when the drain ends.
  */
+/* The channel whose drain this thread is in (ovb_chan_lend_begin). */
+static __thread struct ovb_chan *chan_draining;
+
 int ovb__chan_drain(struct ovb_chan *chan)
 {
 	struct ovb_gpa_range ranges[CHAN_MAX_RANGES];
+	struct ovb_chan *outer = chan_draining;
 	struct ovb_pkt pkt;
 	bool batch = false;
 	int n = 0, rc = 0;
 
+	/* Its drainer waits in a callback, mid-packet: the ring is its. */
+	if (chan->lent)
+		return 0;
+	chan_draining = chan;
 	/* Acquire: pairs with the release in ovb_chan_hold_rx(); a hold
 	 * set by a callback of this loop stops it before the next packet. */
 	while (n < CHAN_BUDGET && !ovb_chan_is_dead(chan) &&
@@ -499,8 +507,6 @@ int ovb__chan_drain(struct ovb_chan *chan)
 			memcpy(&l, chan->side + chan->side_pos, 4);
 			buf = chan->side + chan->side_pos + 8;
 			chan->side_pos += 8 + l;
-			if (chan->side_pos == chan->side_used)
-				chan->side_pos = chan->side_used = 0;
 			len = l;
 		} else {
 			len = ovb_ring_read(&chan->in, buf, chan->rxbuf_len);
@@ -531,8 +537,15 @@ int ovb__chan_drain(struct ovb_chan *chan)
 			batch = true;
 		}
 		chan_dispatch(chan, &pkt);
+		/*
+		 * Emptied only now: a reap while the callback waited (lent)
+		 * appends behind the packet it was given.
+		 */
+		if (side && chan->side_pos == chan->side_used)
+			chan->side_pos = chan->side_used = 0;
 		n++;
 	}
+	chan_draining = outer;
 	if (batch)
 		chan_defer(chan, false);
 	if (rc)
@@ -579,10 +592,18 @@ int ovb_chan_reap(struct ovb_chan *chan, unsigned int max)
 		return -ECONNRESET;
 	if (pthread_mutex_trylock(&chan->read_lock))
 		return 0; /* its drainer is at it right now */
+	/*
+	 * Not rxbuf: a drainer that lent us the ring is still dispatching
+	 * the packet it read there.
+	 */
+	if (!chan->reapbuf && !(chan->reapbuf = malloc(chan->rxbuf_len))) {
+		pthread_mutex_unlock(&chan->read_lock);
+		return 0;
+	}
 	aside = chan->side_used;
 	while ((unsigned int)n < max && !ovb_chan_is_dead(chan) &&
 	       !__atomic_load_n(&chan->rx_held, __ATOMIC_ACQUIRE)) {
-		ssize_t len = ovb_ring_read_type(&chan->in, chan->rxbuf,
+		ssize_t len = ovb_ring_read_type(&chan->in, chan->reapbuf,
 						 chan->rxbuf_len, VM_PKT_COMP);
 
 		if (len == -ENOMSG) {
@@ -599,7 +620,8 @@ int ovb_chan_reap(struct ovb_chan *chan, unsigned int max)
 			rc = (int)len;
 			break;
 		}
-		if (chan_parse(chan, chan->rxbuf, (size_t)len, &pkt, ranges)) {
+		if (chan_parse(chan, chan->reapbuf, (size_t)len, &pkt,
+			       ranges)) {
 			ovb_peer("%s: malformed completion", chan->name);
 			rc = -EBADMSG;
 			break;
@@ -607,7 +629,7 @@ int ovb_chan_reap(struct ovb_chan *chan, unsigned int max)
 		STAT_ADD(chan, pkts_in, 1);
 		STAT_ADD(chan, bytes_in, (uint64_t)len);
 		if (OVB_CAPTURE_ON())
-			ovb__cap_pkt_in(chan->tap, chan->rxbuf, (size_t)len,
+			ovb__cap_pkt_in(chan->tap, chan->reapbuf, (size_t)len,
 					&pkt);
 		chan_dispatch(chan, &pkt);
 		n++;
@@ -625,4 +647,30 @@ int ovb_chan_reap(struct ovb_chan *chan, unsigned int max)
 	if (n)
 		STAT_ADD(chan, polled, (uint64_t)n);
 	return n;
+}
+
+/*
+ * The lend: the drainer holds read_lock through its callbacks; here it
+ * lets go while it waits, so that ovb_chan_reap (which reads into its own
+ * buffer and appends to the side buffer, which the drain empties only
+ * after the packet it handed out is done) can reach the ring.  A drain or
+ * poll that takes the lock meanwhile sees `lent` and reads nothing.
+ */
+struct ovb_chan *ovb_chan_lend_begin(void)
+{
+	struct ovb_chan *chan = chan_draining;
+
+	if (!chan || chan->lent)
+		return NULL;
+	chan->lent = true;
+	pthread_mutex_unlock(&chan->read_lock);
+	return chan;
+}
+
+void ovb_chan_lend_end(struct ovb_chan *chan)
+{
+	if (!chan)
+		return;
+	pthread_mutex_lock(&chan->read_lock);
+	chan->lent = false;
 }

@@ -111,6 +111,12 @@ struct ovb_chan {
 	 */
 	uint8_t *side;
 	uint32_t side_pos, side_used; /* next to dispatch; end */
+	uint8_t *reapbuf; /* ovb_chan_reap()'s read buffer (rxbuf_len) */
+	/*
+	 * read_lock: its drainer waits inside a callback and let go of the
+	 * lock (ovb_chan_lend_begin); only ovb_chan_reap may read the ring.
+	 */
+	bool lent;
 	struct ovb_chan_stats st;
 };
 

@@ -102,6 +102,7 @@ void ovb__chan_destroy(struct ovb_chan *chan)
 	pthread_mutex_destroy(&chan->read_lock);
 	free(chan->rxbuf);
 	free(chan->side);
+	free(chan->reapbuf);
 	free(chan->req);
 	free(chan);
 }

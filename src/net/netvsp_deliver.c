@@ -22,6 +22,10 @@
  * sender's and the receiver's channels, ovb_chan_runs_here) would wait
  * for itself: it takes the completions at the head of those rings itself
  * (ovb_chan_reap, counted in reaps) while it waits, with the same bound.
+ * So does a channel's own worker (another guest's sends, drained there)
+ * short of slots: the receiver's worker may be waiting for our guest's
+ * slots in turn, each holding the ring the other's completions sit in;
+ * both lend their own ring while they wait (ovb_chan_lend_begin).
  * Waiting for ring room is allowed there: the guest drains that ring on
  * its own threads.
  *
@@ -407,23 +411,25 @@ static bool nic_drained_here(struct netvsp_nic *nic)
 }
 
 /*
- * netvsp__batch_reserve's wait on a thread that drains some of @nic's
- * channels itself: send what is batched (so the guest can complete it),
- * then until cfg.rx_wait_ms runs out take the completions out of all the
- * NIC's rings (ovb_chan_reap; a ring its drainer holds right now is left
- * to it) and look for free slots.  All of them, not only ours: with two
+ * The wait of a thread that drains rings itself, for @n of @nic's slots:
+ * until cfg.rx_wait_ms runs out take the completions out of all the NIC's
+ * rings (ovb_chan_reap; a ring its drainer holds right now is left to
+ * it) and look for free slots.  All of them, not only ours: with two
  * shared workers (two queues), each may be here for the other's NIC,
  * and the slots each waits for are completed on a ring the other drains.
- * A guest that completes nothing in that time is marked stalled, as
- * after a plain wait.  pend_lock held.
+ * Meanwhile the ring this thread drains is lent (@lent, from
+ * ovb_chan_lend_begin; NULL: none, ended here):
+ * the receiver's worker may be waiting for our guest's slots in turn,
+ * with those completions in our ring behind sends we have not read --
+ * each takes the other's.  A guest that completes nothing in that time
+ * is marked stalled, as after a plain wait.  pend_lock held.
  */
-static int reserve_reaping(struct netvsp_nic *nic, struct netvsp_chan *ch,
-			   uint32_t n, uint32_t *slots)
+static int wait_reaping(struct netvsp_nic *nic, uint32_t n, uint32_t *slots,
+			struct ovb_chan *lent)
 {
 	struct timespec dl;
+	int rc = -ENOBUFS;
 
-	netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
-			   nic->vsp->cfg.rx_wait_ms);
 	ovb_deadline_ms(&dl, nic->vsp->cfg.rx_wait_ms);
 	for (;;) {
 		for (unsigned int i = 0; i < OVB_NETVSP_MAX_CHANNELS; i++) {
@@ -433,16 +439,22 @@ static int reserve_reaping(struct netvsp_nic *nic, struct netvsp_chan *ch,
 				__atomic_fetch_add(&nic->vsp->reaps, 1,
 						   __ATOMIC_RELAXED);
 		}
-		if (!slots_get(nic, n, slots, NULL))
-			return 0;
+		if (!slots_get(nic, n, slots, NULL)) {
+			rc = 0;
+			break;
+		}
 		if (ovb_deadline_passed(&dl))
 			break;
 		/* Others' returns raise nfree; ours need another reap. */
 		ovb__spin_until(&nic->nfree, n, NETVSP_REAP_SPIN_US);
 	}
-	__atomic_store_n(&nic->rx_stalled, true, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&nic->vsp->wait_timeouts, 1, __ATOMIC_RELAXED);
-	return -ENOBUFS;
+	ovb_chan_lend_end(lent);
+	if (rc) {
+		__atomic_store_n(&nic->rx_stalled, true, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&nic->vsp->wait_timeouts, 1,
+				   __ATOMIC_RELAXED);
+	}
+	return rc;
 }
 
 /*
@@ -454,6 +466,7 @@ static int reserve_reaping(struct netvsp_nic *nic, struct netvsp_chan *ch,
 int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 			  uint32_t n, uint32_t *slots, bool wait)
 {
+	struct ovb_chan *lent;
 	struct timespec dl;
 	int rc;
 
@@ -492,8 +505,12 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	 * (a shared worker serving the sender's and the receiver's
 	 * channels): a sleep would wait for ourselves.  Take them ourselves.
 	 */
-	if (nic_drained_here(nic))
-		return reserve_reaping(nic, ch, n, slots);
+	if (nic_drained_here(nic)) {
+		/* What is batched goes first, so the guest can complete it. */
+		netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
+				   nic->vsp->cfg.rx_wait_ms);
+		return wait_reaping(nic, n, slots, ovb_chan_lend_begin());
+	}
 	netvsp__batch_send(nic, ch, NVSP_CHANNEL_TYPE_DATA,
 		   nic->vsp->cfg.rx_wait_ms);
 	/*
@@ -502,6 +519,13 @@ int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 	 * kept back, the guest could have nothing to complete.
 	 */
 	netvsp__batches_out(nic, ch);
+	/*
+	 * A channel's own worker (another guest's sends): the receiver's
+	 * worker may be here too, short of our guest's slots, each holding
+	 * the ring the other's completions sit in.  Reap, lending ours.
+	 */
+	if ((lent = ovb_chan_lend_begin()))
+		return wait_reaping(nic, n, slots, lent);
 	ovb_deadline_ms(&dl, nic->vsp->cfg.rx_wait_ms);
 	rc = slots_get(nic, n, slots, &dl);
 	if (rc == -ENOBUFS) {

@@ -4,7 +4,9 @@
  * src/bus/server.c): a rescind that meets a close under way on another
  * thread waits for it instead of slipping in while the lock is dropped,
  * and device callbacks may call the server.  A host device built on the
- * echo VSP whose worker can be held inside recv keeps a close waiting.
+ * echo VSP whose worker can be held inside recv keeps a close waiting;
+ * held with its ring lent (ovb_chan_lend_begin), another thread reaps
+ * the completions behind it and the drain goes on in order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include "openvmbus/link.h"
 #include "openvmbus/vsp.h"
+#include "tests/lib/hostile.h"
 #include "tests/lib/pair.h"
 
 /* ---- a host device whose worker can be held in recv ---------------------- */
@@ -53,14 +56,15 @@ static void calling_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 
 static struct ovb_vsp_ops held_ops;
 
-static struct ovb_vsp_dev *offer_held(struct pair *p)
+static struct ovb_vsp_dev *offer_held(struct pair *p,
+				      ovb_chan_recv_fn *recv)
 {
 	struct ovb_offer_params op = { .class_id = ECHO_CLASS_GUID };
 	struct ovb_vsp_dev *dev;
 
 	held_ops = ovb_echo_vsp_ops;
 	held_ops.name = "held echo";
-	held_ops.recv = held_recv;
+	held_ops.recv = recv;
 	held_ops.close = calling_close;
 	op.instance_id.b[0] = 0x10;
 	assert_int_equal(ovb_server_offer(ovb_inproc_partition(p->link),
@@ -113,7 +117,7 @@ static void test_rescind_during_close(void **state)
 
 	logcap_start();
 	p = pair_connected(NULL);
-	dev = offer_held(p);
+	dev = offer_held(p, held_recv);
 	relid = ovb_vsp_dev_relid(dev); /* @dev goes at RELID_RELEASED */
 	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
 	gate_closed = true;
@@ -154,6 +158,110 @@ static void test_rescind_during_close(void **state)
 	logcap_stop();
 }
 
+/* ---- a ring lent while its drainer waits (ovb_chan_lend_begin) ---------- */
+
+static struct ovb_chan *lend_chan;  /* the host side, seen in recv */
+static uint64_t lend_seen[8];       /* marker or xid of each packet, in order */
+static unsigned int lend_nseen;     /* under gate_lock */
+static bool lend_intact;            /* the held packet unchanged at the end */
+
+static void lend_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		      void *ctx)
+{
+	uint64_t v = pkt->xid, mine;
+	struct ovb_chan *lent;
+
+	(void)ctx;
+	if (pkt->type != VM_PKT_COMP && pkt->len >= 8)
+		memcpy(&v, pkt->data, 8);
+	pthread_mutex_lock(&gate_lock);
+	if (lend_nseen < 8)
+		lend_seen[lend_nseen++] = v;
+	if (v != 1) {
+		pthread_mutex_unlock(&gate_lock);
+		return;
+	}
+	/* The first: wait here with the ring lent, as netvsp does. */
+	mine = v;
+	lend_chan = chan;
+	lent = ovb_chan_lend_begin();
+
+	in_recv++;
+	pthread_cond_broadcast(&gate_cond);
+	while (gate_closed)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	memcpy(&v, pkt->data, 8);
+	lend_intact = lent == chan && v == mine;
+	ovb_chan_lend_end(lent);
+}
+
+/* One inband packet carrying @marker, or a completion for @xid. */
+static void inject(struct ovb_chan *gc, uint16_t type, uint64_t v)
+{
+	uint8_t b[24];
+	struct vmpacket_descriptor d = { .type = type, .offset8 = 2,
+					 .len8 = 3 };
+
+	if (type == VM_PKT_COMP)
+		d.trans_id = v;
+	memcpy(b, &d, sizeof(d));
+	memcpy(b + 16, &v, 8);
+	assert_int_equal(hring_inject(gc, true, b, sizeof(b)), 0);
+}
+
+/*
+ * The host's worker, inside recv of packet 1, lends its ring and waits.
+ * Packets 2 and 3 come with completions 101 and 102 between and after
+ * them: another thread's ovb_chan_reap takes both completions now, while
+ * the worker is still in recv of packet 1; a poll meanwhile reads
+ * nothing, packet 1 as recv was given it is untouched (the reap reads
+ * into a buffer of its own), and after the lend the worker goes on with
+ * 2 and 3, in order, set aside by the reap.
+ */
+static void test_lend_reap(void **state)
+{
+	struct pair *p = pair_connected(NULL);
+	struct ovb_echo *e;
+	struct ovb_chan *gc;
+	const uint64_t want[] = { 1, 101, 102, 2, 3 };
+
+	(void)state;
+	offer_held(p, lend_recv);
+	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
+	gc = ovb_echo_chan(e);
+	gate_closed = true;
+	in_recv = 0;
+	inject(gc, VM_PKT_DATA_INBAND, 1);
+	hring_signal(gc);
+	pthread_mutex_lock(&gate_lock);
+	while (!in_recv)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+
+	inject(gc, VM_PKT_DATA_INBAND, 2);
+	inject(gc, VM_PKT_COMP, 101);
+	inject(gc, VM_PKT_DATA_INBAND, 3);
+	inject(gc, VM_PKT_COMP, 102);
+	assert_int_equal(ovb_chan_poll(lend_chan), 0);
+	assert_int_equal(ovb_chan_reap(lend_chan, 16), 2);
+	assert_int_equal(ovb_chan_reap(lend_chan, 16), 0);
+	pthread_mutex_lock(&gate_lock);
+	assert_int_equal(lend_nseen, 3);
+	gate_closed = false;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	PAIR_WAIT(__atomic_load_n(&lend_nseen, __ATOMIC_ACQUIRE) == 5);
+	pthread_mutex_lock(&gate_lock);
+	assert_int_equal(lend_nseen, 5);
+	for (unsigned int i = 0; i < 5; i++)
+		assert_int_equal(lend_seen[i], want[i]);
+	pthread_mutex_unlock(&gate_lock);
+	assert_true(lend_intact);
+	ovb_echo_close(e);
+	pair_free(p);
+}
+
 /*
  * One rescind of a device whose worker is held in recv: it returns once
  * the worker is let go, and the partition's other devices keep working.
@@ -161,7 +269,7 @@ static void test_rescind_during_close(void **state)
 static void test_rescind_held_worker(void **state)
 {
 	struct pair *p = pair_connected(NULL);
-	struct ovb_vsp_dev *dev = offer_held(p);
+	struct ovb_vsp_dev *dev = offer_held(p, held_recv);
 	struct ovb_echo *e;
 	struct rescinder r = { .dev = dev };
 
@@ -195,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rescind_during_close),
 		cmocka_unit_test(test_rescind_held_worker),
+		cmocka_unit_test(test_lend_reap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

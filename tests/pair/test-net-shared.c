@@ -7,8 +7,10 @@
  * named; frames go both ways at once between two NICs served by that
  * one thread, every byte checked, more of them than a receive buffer
  * holds (the thread must take the receiver's slot returns itself, never
- * wait for them); one guest's channel corrupt or closed while two others
- * keep exchanging frames on the same thread, and the closed one reopened.
+ * wait for them), and the same with a worker per channel (two workers
+ * each short of the other's slots); one guest's channel corrupt or
+ * closed while two others keep exchanging frames on the same thread,
+ * and the closed one reopened.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -294,9 +296,7 @@ static void both_ways(struct net *t, int a, int b, uint32_t first,
  * over and over and must take the receiver's completions itself, also
  * from behind the receiver's own sends in its ring (ovb_chan_reap) -- a
  * thread that waited for them would wait for itself, time out and drop
- * (it did: 1373 of 6000 arrived).  Worker per channel, this loses
- * frames too: each host worker waits for slots whose completions sit
- * behind sends in the ring the other, also waiting, drains.
+ * (it did: 1373 of 6000 arrived).  Worker per channel: below.
  */
 static void test_both_ways(void **state)
 {
@@ -310,6 +310,30 @@ static void test_both_ways(void **state)
 	assert_int_equal(st.wait_timeouts, 0);
 	assert_int_equal(st.to_guest, 12000);
 	assert_true(st.reaps > 0); /* the buffers did run out */
+	net_free(t);
+}
+
+/*
+ * The same with a host worker per channel (the default): each worker,
+ * short of the other guest's slots, takes that guest's completions out
+ * of its rings itself while the other waits too -- lending its own ring
+ * meanwhile (ovb_chan_lend_begin), or each would wait for a completion
+ * queued behind sends in the ring the other holds.  Before: both host
+ * workers stuck for the whole bound, the guests' sends ran out of time
+ * (-ETIMEDOUT); reaping without the lend, the same.
+ */
+static void test_both_ways_per_channel(void **state)
+{
+	struct net *t = net_new(OVB_NETVSP_WORKERS_PER_CHANNEL, 1,
+				256u << 10);
+	struct ovb_netvsp_stats st;
+
+	(void)state;
+	both_ways(t, 0, 1, 0, 6000);
+	ovb_netvsp_get_stats(t->vsp, &st);
+	assert_int_equal(st.no_buffer, 0);
+	assert_int_equal(st.wait_timeouts, 0);
+	assert_int_equal(st.to_guest, 12000);
 	net_free(t);
 }
 
@@ -391,6 +415,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_both_ways),
+		cmocka_unit_test(test_both_ways_per_channel),
 		cmocka_unit_test(test_corrupt_and_close),
 	};
 
