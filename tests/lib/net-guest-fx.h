@@ -65,6 +65,8 @@ struct sg {
 
 	pthread_mutex_t lock;
 	bool hold; /* keep receive slots instead of completing */
+	bool closing; /* sg_free began: completions may fail */
+	int ack_err;  /* the first completion the receive callback failed to send */
 	unsigned int nxfer, ncomp;
 	struct xfer_rec xfer[MAXREC];
 	struct comp_rec comp[MAXREC];
