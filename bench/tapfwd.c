@@ -37,6 +37,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "bench/tap-open.h"
+
 #define MAX_QUEUES 8
 /* A virtio-net header and the largest GSO frame a TAP hands out. */
 #define BUF_SIZE (sizeof(struct virtio_net_hdr) + 65536 + 4096)
@@ -47,56 +49,6 @@ struct dir {
 	pthread_t th;
 	uint64_t frames, bytes, write_errors;
 };
-
-static int tap_open(const char *name, bool multi)
-{
-	int hdr = (int)sizeof(struct virtio_net_hdr);
-	unsigned int off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-	struct ifreq ifr = { 0 };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
-			(multi ? IFF_MULTI_QUEUE : 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 ||
-	    ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, off) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-/* Open @queues queues of TAP @spec ("IF@NETNS") inside its namespace. */
-static int tap_open_in(const char *spec, unsigned int queues, int *fds)
-{
-	char name[IFNAMSIZ], path[300];
-	const char *at = strchr(spec, '@');
-	int ns, rc;
-
-	if (!at || at == spec || (size_t)(at - spec) >= IFNAMSIZ ||
-	    !at[1] || strchr(at + 1, '/'))
-		return -EINVAL;
-	memcpy(name, spec, (size_t)(at - spec));
-	name[at - spec] = 0;
-	snprintf(path, sizeof(path), "/run/netns/%s", at + 1);
-	ns = open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
-		return -errno;
-	/* The TAP is created in the namespace of the thread that opens it. */
-	rc = setns(ns, CLONE_NEWNET) ? -errno : 0;
-	close(ns);
-	for (unsigned int q = 0; !rc && q < queues; q++) {
-		fds[q] = tap_open(name, queues > 1);
-		if (fds[q] < 0)
-			rc = fds[q];
-	}
-	return rc;
-}
 
 static void *forward(void *arg)
 {
@@ -159,8 +111,8 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 2 || queues < 1 || queues > MAX_QUEUES)
 		usage();
-	if ((rc = tap_open_in(argv[optind], queues, fa)) != 0 ||
-	    (rc = tap_open_in(argv[optind + 1], queues, fb)) != 0) {
+	if ((rc = bench_tap_open_in(argv[optind], queues, fa, false)) != 0 ||
+	    (rc = bench_tap_open_in(argv[optind + 1], queues, fb, false)) != 0) {
 		fprintf(stderr, "tapfwd: %s: %s\n", argv[optind + (rc ? 1 : 0)],
 			strerror(-rc));
 		return 1;

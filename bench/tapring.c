@@ -80,6 +80,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/tap-open.h"
 #include "core/spin.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/ring.h"
@@ -528,57 +529,6 @@ static void *worker_main(void *arg)
 
 /* ---- setup ---- */
 
-static int tap_open(const char *name, bool multi)
-{
-	int hdr = (int)sizeof(struct virtio_net_hdr);
-	unsigned int off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-	struct ifreq ifr = { 0 };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
-			(multi ? IFF_MULTI_QUEUE : 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 ||
-	    ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, off) < 0 ||
-	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-/* Open @queues queues of TAP @spec ("IF@NETNS") inside its namespace. */
-static int tap_open_in(const char *spec, unsigned int queues, int *fds)
-{
-	char name[IFNAMSIZ], path[300];
-	const char *at = strchr(spec, '@');
-	int ns, rc;
-
-	if (!at || at == spec || (size_t)(at - spec) >= IFNAMSIZ ||
-	    !at[1] || strchr(at + 1, '/'))
-		return -EINVAL;
-	memcpy(name, spec, (size_t)(at - spec));
-	name[at - spec] = 0;
-	snprintf(path, sizeof(path), "/run/netns/%s", at + 1);
-	ns = open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
-		return -errno;
-	/* This process is single-threaded yet: the TAP is created there. */
-	rc = setns(ns, CLONE_NEWNET) ? -errno : 0;
-	close(ns);
-	for (unsigned int q = 0; !rc && q < queues; q++) {
-		fds[q] = tap_open(name, queues > 1);
-		if (fds[q] < 0)
-			rc = fds[q];
-	}
-	return rc;
-}
-
 static uint8_t *tr_map(const struct tr_setup *s, unsigned int g)
 {
 	void *p = mmap(NULL, s->mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -653,7 +603,7 @@ static void setup_guest(struct tr_setup *s, unsigned int g,
 
 	if (!mem || (!s->copy && !peer))
 		die(g ? "guest b" : "guest a", "cannot map guest memory");
-	if ((rc = tap_open_in(s->spec[g], s->queues, taps)) != 0) {
+	if ((rc = bench_tap_open_in(s->spec[g], s->queues, taps, true)) != 0) {
 		fprintf(stderr, "tapring: %s: %s\n", s->spec[g], strerror(-rc));
 		_exit(1);
 	}
