@@ -17,6 +17,10 @@
 #   no_buffer, wait_timeouts  netvsp's drops and backpressure waits that
 #                   ran out (vmbus nic stat)
 #   stall           0.1 s intervals below a quarter of the run's median
+#   stuck           `vmbus stat` samples (every 0.1 s) in which a channel's
+#                   host->guest ring held data the guest had masked and not
+#                   read since the sample before (a masked ring nobody
+#                   reads: a lost wake-up on the guest's side)
 # and at the end each build's median [min-max].  Needs root and iperf3.
 #   bench/net-ab.sh MTU P QUEUES VMBUS...   (vmbus binaries or build dirs)
 #   NET_AB_ROUNDS=n (default 3)  NET_AB_SECS=n (default 2)
@@ -63,7 +67,7 @@ sleeps() {
 }
 
 run() { # VMBUS ROUND -> one result line in $d/res
-	local vm=$1 r=$2 sock=$d/h.sock hp g1 g2 i n c0 w0 c1 w1 t0 t1 v0 v1
+	local vm=$1 r=$2 sock=$d/h.sock hp g1 g2 i n c0 w0 c1 w1 t0 t1 v0 v1 sp k
 	pids=()
 	ip netns add $na && ip netns add $nb || return 1
 	nice -n "$NICE" "$vm" host --socket "$sock" --echo 0 \
@@ -90,16 +94,43 @@ run() { # VMBUS ROUND -> one result line in $d/res
 		sleep 0.3
 		read -r c0 w0 < <(sched $hp $g1 $g2)
 		v0=$(sleeps $hp $g1 $g2) t0=$(date +%s%N)
+		rm -f "$d"/st.*
+		(for k in $(seq -w $((SECS * 10))); do
+			"$vm" stat --json --socket "$sock" >"$d/st.$k" 2>/dev/null
+			sleep 0.1
+		done) &
+		sp=$!
 		timeout $((SECS + 15)) ip netns exec $na iperf3 -c 10.94.0.2 \
 			-P "$P" -t "$SECS" -i 0.1 -J >"$d/ip.json" 2>/dev/null
+		kill "$sp" 2>/dev/null
+		wait "$sp" 2>/dev/null
 		read -r c1 w1 < <(sched $hp $g1 $g2)
 		v1=$(sleeps $hp $g1 $g2) t1=$(date +%s%N)
 		"$vm" nic stat --socket "$sock" >"$d/nic.txt" 2>&1
 		python3 - "$d/ip.json" "$d/nic.txt" "$vm" "$r" $((c1 - c0)) \
-			$((w1 - w0)) $((t1 - t0)) $((v1 - v0)) >>"$d/res" <<'PY' ||
-import json, re, statistics, sys
+			$((w1 - w0)) $((t1 - t0)) $((v1 - v0)) "$d" >>"$d/res" <<'PY' ||
+import glob, json, re, statistics, sys
 ip, nic, vm, r = sys.argv[1:5]
 cpu, wait, wall, sl = map(int, sys.argv[5:9])
+# Masked and unread: data in a host->guest ring, the guest's mask set,
+# and no packet taken out since the last sample (its read index kept).
+stuck, last = 0, {}
+for f in sorted(glob.glob(sys.argv[9] + "/st.*")):
+    try:
+        doc = json.load(open(f))
+    except ValueError:
+        continue
+    now = {}
+    for part in doc.get("partitions", []):
+        for c in part.get("channels", []):
+            g = c.get("ring", {})
+            k = (part.get("id"), c.get("relid"))
+            now[k] = (g.get("out_used", 0), c.get("packets_out", 0),
+                      g.get("peer_masked", False))
+            if (g.get("peer_masked") and g.get("out_used", 0) > 0 and
+                    last.get(k) == now[k]):
+                stuck += 1
+    last = now
 e = json.load(open(ip))
 got = e["end"]["sum_received"]["bytes"]
 iv = [i["sum"]["bits_per_second"] / 1e9 for i in e["intervals"]]
@@ -115,7 +146,7 @@ print("\t".join(str(x) for x in (
     e["end"]["sum_sent"].get("retransmits", "-"),
     "%.2f" % (small / big) if big else "-",
     st.get("no_buffer", "-"), st.get("wait_timeouts", "-"),
-    sum(1 for v in iv if v < med / 4))))
+    sum(1 for v in iv if v < med / 4), stuck)))
 PY
 		echo "net-ab: $vm round $r: no result" >&2
 	else
@@ -134,8 +165,8 @@ for r in $(seq "$R"); do
 	for b in "${bins[@]}"; do
 		run "$b" "$r"
 		tail -n 1 "$d/res" | awk -F'\t' -v b="$b" '$1 == b {
-			printf "%-40s r%s %6s Gbit/s  cpu %5s ns/KiB  runq %3s%%  sleeps/MiB %5s  retr %4s  small/large %5s  no_buffer %s  wait_timeouts %s  stall %s\n",
-				substr($1, length($1) - 39), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
+			printf "%-40s r%s %6s Gbit/s  cpu %5s ns/KiB  runq %3s%%  sleeps/MiB %5s  retr %4s  small/large %5s  no_buffer %s  wait_timeouts %s  stall %s  stuck %s\n",
+				substr($1, length($1) - 39), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'
 	done
 done
 echo "== median [min-max] per build"
@@ -148,7 +179,7 @@ for b in sys.argv[2:]:
     out = []
     for name, i in (("Gbit/s", 2), ("cpu ns/KiB", 3), ("sleeps/MiB", 5),
                     ("retr", 6), ("small/large", 7), ("wait_timeouts", 9),
-                    ("stall", 10)):
+                    ("stall", 10), ("stuck", 11)):
         v = col(b, i)
         if v:
             out.append("%s %g [%g-%g]" % (name, round(statistics.median(v), 2),

@@ -235,9 +235,28 @@ void ovb_chan_set_spin(struct ovb_chan *chan, ovb_chan_spin_fn *fn);
 OVB_API
 int ovb_chan_poll(struct ovb_chan *chan);
 
-/** Stop polling: unmask and re-check so no arrival goes unsignalled. */
+/**
+ * Stop polling: unmask and re-check so no arrival goes unsignalled.  Ends
+ * the polling of every caller of the channel (each may poll again).
+ */
 OVB_API
 void ovb_chan_poll_end(struct ovb_chan *chan);
+
+/**
+ * Help a caller that polls the channel: drain it as ovb_chan_poll() does,
+ * but only while some caller polls it (between its ovb_chan_poll() and
+ * the next ovb_chan_poll_end(), checked under the ring's lock).  Otherwise
+ * 0, the ring left as it is: a thread that saw ovb_chan_polling() true a
+ * moment ago never masks a ring whose poller has meanwhile handed it back
+ * to the worker (it would stay masked, its arrivals unsignalled, with
+ * nobody reading).  Returns as ovb_chan_poll().
+ */
+OVB_API
+int ovb_chan_poll_join(struct ovb_chan *chan);
+
+/** True while a caller polls the channel (a hint: it may change at once). */
+OVB_API
+bool ovb_chan_polling(const struct ovb_chan *chan);
 
 /**
  * Hold (@hold true) or release reading of the inbound ring.  While held,

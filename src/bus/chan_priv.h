@@ -81,6 +81,12 @@ struct ovb_chan {
 	bool adaptive;    /* atomic: interrupt mode spins adaptively */
 	uint32_t reply_max_us; /* atomic: reply mode's bound; 0: stream mode */
 	uint32_t poll_gen; /* atomic: bumped by every ovb_chan_poll() */
+	/*
+	 * A caller polls: set by ovb_chan_poll() as it masks the ring, cleared
+	 * by ovb_chan_poll_end() as it unmasks it, both under read_lock, so a
+	 * ring a poller masked is never left so with this clear.  Atomic.
+	 */
+	bool polled;
 	bool rx_held;      /* atomic: ovb_chan_hold_rx(), ring left alone */
 	int send_timeout_ms;
 

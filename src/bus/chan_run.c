@@ -433,7 +433,7 @@ void ovb_chan_hold_rx(struct ovb_chan *chan, bool hold)
 		ovb__chan_wake(chan);
 }
 
-int ovb_chan_poll(struct ovb_chan *chan)
+static int chan_poll(struct ovb_chan *chan, bool join)
 {
 	int n;
 
@@ -452,6 +452,16 @@ int ovb_chan_poll(struct ovb_chan *chan)
 		return 0;
 	if (pthread_mutex_trylock(&chan->read_lock))
 		return 0; /* the worker or another poller is draining */
+	/*
+	 * Joining: the poller may have handed the ring back (poll_end) since
+	 * the caller looked; masking it now would leave it masked with
+	 * nobody to unmask it.  Under read_lock, as poll_end clears it.
+	 */
+	if (join && !__atomic_load_n(&chan->polled, __ATOMIC_RELAXED)) {
+		pthread_mutex_unlock(&chan->read_lock);
+		return 0;
+	}
+	__atomic_store_n(&chan->polled, true, __ATOMIC_RELAXED);
 	ovb_ring_mask_interrupts(&chan->in);
 	n = ovb__chan_drain(chan);
 	pthread_mutex_unlock(&chan->read_lock);
@@ -464,6 +474,23 @@ int ovb_chan_poll(struct ovb_chan *chan)
 	return n;
 }
 
+int ovb_chan_poll(struct ovb_chan *chan)
+{
+	return chan_poll(chan, false);
+}
+
+int ovb_chan_poll_join(struct ovb_chan *chan)
+{
+	if (!__atomic_load_n(&chan->polled, __ATOMIC_RELAXED))
+		return 0;
+	return chan_poll(chan, true);
+}
+
+bool ovb_chan_polling(const struct ovb_chan *chan)
+{
+	return __atomic_load_n(&chan->polled, __ATOMIC_RELAXED);
+}
+
 void ovb_chan_poll_end(struct ovb_chan *chan)
 {
 	bool more;
@@ -471,9 +498,11 @@ void ovb_chan_poll_end(struct ovb_chan *chan)
 	/*
 	 * The poller may have left interrupt_mask set after the worker went
 	 * to sleep: unmask and re-check, or data arriving now would never
-	 * signal anyone.
+	 * signal anyone.  `polled` goes with the mask, under the same lock
+	 * (ovb_chan_poll_join).
 	 */
 	pthread_mutex_lock(&chan->read_lock);
+	__atomic_store_n(&chan->polled, false, __ATOMIC_RELAXED);
 	more = ovb_ring_unmask_interrupts(&chan->in);
 	pthread_mutex_unlock(&chan->read_lock);
 	if (more)

@@ -15,10 +15,17 @@
  * Contract.  Any thread may poll any queue; one drains a ring at a time
  * (ovb_chan_poll), so the receive state that netvsc keeps per queue
  * stays single-threaded.  The callbacks (rx, rxv, completions) run on
- * the polling thread.  `polled` is set before the ring is masked and
- * cleared before it is unmasked: a thread that sees it clear never
- * relies on the ring being masked, one that sees it set may at worst
- * unmask a ring whose poller masks it again on its next call.
+ * the polling thread.  Whether a caller polls is the channel's own flag,
+ * set and cleared with the mask under the ring's lock: a thread that
+ * drains another's polled ring joins it (ovb_chan_poll_join), which reads
+ * nothing once that poller has handed the ring back, and
+ * ovb_netvsc_poll_end always unmasks and re-checks.  A masked ring with
+ * no poller and the worker asleep -- its arrivals (the host's completions,
+ * the peer's ACKs) unread until the TAP next wakes the reader, a TCP
+ * retransmission timeout later -- cannot arise.  (It did with a flag of
+ * netvsc's own beside the mask: a poll whose flag another thread's
+ * unpoll cleared just before it masked, or a reap that saw the flag just
+ * before its poller ended, left the ring masked and the flag clear.)
  */
 #include <errno.h>
 #include <sched.h>
@@ -36,7 +43,6 @@ int ovb_netvsc_poll(struct ovb_netvsc *n, unsigned int queue)
 	q = netvsc__pick_queue(n, queue);
 	if (!q->chan)
 		return -ECONNRESET;
-	__atomic_store_n(&q->polled, true, __ATOMIC_RELEASE);
 	return ovb_chan_poll(q->chan);
 }
 
@@ -44,7 +50,8 @@ void ovb_netvsc_poll_end(struct ovb_netvsc *n, unsigned int queue)
 {
 	struct netvsc_q *q = netvsc__pick_queue(n, queue);
 
-	if (q->chan && __atomic_exchange_n(&q->polled, false, __ATOMIC_ACQ_REL))
+	/* Always: whoever masked it last, this unmasks and re-checks. */
+	if (q->chan)
 		ovb_chan_poll_end(q->chan);
 }
 
@@ -52,10 +59,9 @@ void netvsc__unpoll_all(struct ovb_netvsc *n)
 {
 	unsigned int nq = __atomic_load_n(&n->nq, __ATOMIC_ACQUIRE);
 
+	/* A poller that masks after our look ends its polling itself. */
 	for (unsigned int i = 0; i < nq; i++)
-		if (n->q[i].chan &&
-		    __atomic_exchange_n(&n->q[i].polled, false,
-					__ATOMIC_ACQ_REL))
+		if (n->q[i].chan && ovb_chan_polling(n->q[i].chan))
 			ovb_chan_poll_end(n->q[i].chan);
 }
 
@@ -66,10 +72,9 @@ static bool reap_polled(struct ovb_netvsc *n)
 	bool any = false;
 
 	for (unsigned int i = 0; i < nq; i++)
-		if (n->q[i].chan &&
-		    __atomic_load_n(&n->q[i].polled, __ATOMIC_ACQUIRE)) {
+		if (n->q[i].chan && ovb_chan_polling(n->q[i].chan)) {
 			any = true;
-			ovb_chan_poll(n->q[i].chan);
+			ovb_chan_poll_join(n->q[i].chan);
 		}
 	return any;
 }

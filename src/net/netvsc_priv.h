@@ -58,12 +58,6 @@ struct netvsc_q {
 		uint8_t hdr[NETVSC_RSC_HDR];
 	} rsc;
 	/*
-	 * A caller drains this channel (ovb_netvsc_poll) and left the ring
-	 * masked: the worker is not signalled until ovb_netvsc_poll_end().
-	 * Atomic.
-	 */
-	bool polled;
-	/*
 	 * A frame source this queue's worker reads itself
 	 * (ovb_netvsc_set_source, netvsc_source.c): src_fn is published
 	 * last (release) and read by the worker (acquire); src_paused is the
