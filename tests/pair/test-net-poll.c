@@ -31,16 +31,11 @@
 #include "bus/chan_priv.h"
 #include "core/spin.h"
 #include "net/netvsc_priv.h"
+#include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
 struct pt {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
-	unsigned int port; /* the test's own switch port */
+	struct nvfx fx;
 	unsigned int n;    /* frames received (atomic) */
 };
 
@@ -58,51 +53,22 @@ static unsigned int nrx(struct pt *t)
 	return __atomic_load_n(&t->n, __ATOMIC_ACQUIRE);
 }
 
-static int drop_tx(void *ctx, const void *f, size_t len,
-		   const struct ovb_net_meta *m)
-{
-	(void)ctx, (void)f, (void)len, (void)m;
-	return 0;
-}
-
 static struct pt *pt_new(void)
 {
 	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
-	struct ovb_inproc_params ip = { .name = "g1", .mem_gpa = 1ull << 32,
-					.mem_size = 64ull << 20 };
 	/* One queue: every frame on the ring the threads below fight over. */
 	struct ovb_netvsc_params p = { .queues = 1, .rx = on_rx };
 	struct pt *t = calloc(1, sizeof(*t));
 
 	assert_non_null(t);
 	p.ctx = t;
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
-	pair_mem_params(&ip);
-	assert_int_equal(ovb_inproc_create(t->srv, &ip, &t->link), 0);
-	assert_int_equal(ovb_client_register_driver(ovb_inproc_client(t->link),
-						    &ovb_netvsc_driver, &t->drv),
-			 0);
-	assert_int_equal(ovb_client_connect(ovb_inproc_client(t->link), 0,
-					    5000), 0);
-	assert_int_equal(t->drv.ndev, 1);
-	assert_int_equal(ovb_netvsc_open(t->drv.dev[0], &p, &t->nic), 0);
-	assert_int_equal(ovb_vswitch_port_add(t->sw, "src", 0, drop_tx, NULL,
-					      &t->port), 0);
+	nvfx_open(&t->fx, cfg, &p);
 	return t;
 }
 
 static void pt_free(struct pt *t)
 {
-	ovb_netvsc_close(t->nic);
-	pair_check_paged(t->link);
-	ovb_inproc_destroy(t->link);
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
+	nvfx_close(&t->fx);
 	free(t);
 }
 
@@ -112,18 +78,18 @@ static void port_frame(struct pt *t)
 	struct ovb_netvsc_info info;
 	uint8_t f[64] = { 0 };
 
-	ovb_netvsc_get_info(t->nic, &info);
+	ovb_netvsc_get_info(t->fx.nic, &info);
 	memcpy(f, info.mac, 6);
 	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 6);
 	f[12] = 0x88;
 	f[13] = 0xb5;
-	assert_int_equal(ovb_vswitch_input(t->sw, t->port, f, sizeof(f), NULL),
+	assert_int_equal(ovb_vswitch_input(t->fx.sw, t->fx.port, f, sizeof(f), NULL),
 			 1);
 }
 
 static struct ovb_chan *q0(struct pt *t)
 {
-	return t->nic->q[0].chan;
+	return t->fx.nic->q[0].chan;
 }
 
 /*
@@ -156,10 +122,10 @@ static void test_join_after_end(void **state)
 
 	(void)state;
 	usleep(20000); /* the worker asleep, its ring unmasked */
-	assert_true(ovb_netvsc_poll(t->nic, 0) >= 0);
+	assert_true(ovb_netvsc_poll(t->fx.nic, 0) >= 0);
 	assert_true(ovb_chan_polling(q0(t)));
 	assert_true(ovb_ring_masked(&q0(t)->in));
-	ovb_netvsc_poll_end(t->nic, 0);
+	ovb_netvsc_poll_end(t->fx.nic, 0);
 	assert_false(ovb_chan_polling(q0(t)));
 	assert_int_equal(ovb_chan_poll_join(q0(t)), 0);
 	assert_false(ovb_chan_polling(q0(t)));
@@ -171,7 +137,7 @@ static void test_join_after_end(void **state)
 	 * meets the worker draining reads nothing and masks nothing.) */
 	usleep(20000);
 	for (int i = 0; i < 1000 && !ovb_chan_polling(q0(t)); i++)
-		assert_true(ovb_netvsc_poll(t->nic, 0) >= 0);
+		assert_true(ovb_netvsc_poll(t->fx.nic, 0) >= 0);
 	assert_true(ovb_chan_polling(q0(t)));
 	port_frame(t);
 	for (int i = 0; i < 5000 && nrx(t) < 2; i++) {
@@ -180,7 +146,7 @@ static void test_join_after_end(void **state)
 	}
 	assert_int_equal(nrx(t), 2);
 	assert_true(ovb_chan_polling(q0(t)));
-	ovb_netvsc_poll_end(t->nic, 0);
+	ovb_netvsc_poll_end(t->fx.nic, 0);
 	pt_free(t);
 }
 
@@ -207,7 +173,7 @@ static void jitter(unsigned int *seed)
 static void *racer_run(void *arg)
 {
 	struct racer *r = arg;
-	struct ovb_netvsc *n = r->t->nic;
+	struct ovb_netvsc *n = r->t->fx.nic;
 	const uint32_t one = 1;
 
 	for (int i = 0; i < ROUNDS; i++) {
@@ -264,7 +230,7 @@ static void test_poll_race(void **state)
 		if (ovb_ring_masked(&q0(t)->in) && left_masked(t)) {
 			lost++;
 			/* Hand it back, so that the next round starts clean. */
-			ovb_netvsc_poll_end(t->nic, 0);
+			ovb_netvsc_poll_end(t->fx.nic, 0);
 		}
 	}
 	for (int i = 0; i < 2; i++)

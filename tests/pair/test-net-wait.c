@@ -24,18 +24,13 @@
 #include "openvmbus/netvsc.h"
 #include "openvmbus/netvsp.h"
 #include "openvmbus/server.h"
+#include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
 #define MAXF 128
 
 struct wt {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
-	unsigned int port; /* the test's own switch port */
+	struct nvfx fx;
 	pthread_mutex_t lock;
 	unsigned int n;
 	uint8_t queue[MAXF], flow[MAXF], seq[MAXF];
@@ -71,19 +66,12 @@ static unsigned int nrx(struct wt *t)
 	return n;
 }
 
-static int drop_tx(void *ctx, const void *f, size_t len,
-		   const struct ovb_net_meta *m)
-{
-	(void)ctx, (void)f, (void)len, (void)m;
-	return 0;
-}
-
 /* TCP/IPv4 from the test port to the guest, flow @flow, number @seq. */
 static void flow_frame(struct wt *t, uint8_t flow, uint8_t seq, uint8_t *f)
 {
 	struct ovb_netvsc_info info;
 
-	ovb_netvsc_get_info(t->nic, &info);
+	ovb_netvsc_get_info(t->fx.nic, &info);
 	memset(f, 0, 64);
 	memcpy(f, info.mac, 6);
 	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 6);
@@ -105,7 +93,7 @@ static uint64_t vsp_stat(struct wt *t, size_t off)
 	struct ovb_netvsp_stats st;
 	uint64_t v;
 
-	ovb_netvsp_get_stats(t->vsp, &st);
+	ovb_netvsp_get_stats(t->fx.vsp, &st);
 	memcpy(&v, (const uint8_t *)&st + off, sizeof(v));
 	return v;
 }
@@ -117,8 +105,6 @@ static struct wt *wt_new(void)
 	/* A wait that runs out shows in wait_timeouts; 2 s is never hit
 	 * when the slots come back. */
 	struct ovb_netvsp_cfg cfg = { .name = "sw0", .rx_wait_ms = 2000 };
-	struct ovb_inproc_params ip = { .name = "g1", .mem_gpa = 1ull << 32,
-					.mem_size = 64ull << 20 };
 	/* 64 KiB: 37 receive slots at MTU 1500. */
 	struct ovb_netvsc_params p = { .queues = 2, .recv_buf_bytes = 65536,
 				       .rx = on_rx };
@@ -127,33 +113,13 @@ static struct wt *wt_new(void)
 	assert_non_null(t);
 	pthread_mutex_init(&t->lock, NULL);
 	p.ctx = t;
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
-	pair_mem_params(&ip);
-	assert_int_equal(ovb_inproc_create(t->srv, &ip, &t->link), 0);
-	assert_int_equal(ovb_client_register_driver(ovb_inproc_client(t->link),
-						    &ovb_netvsc_driver, &t->drv),
-			 0);
-	assert_int_equal(ovb_client_connect(ovb_inproc_client(t->link), 0,
-					    5000), 0);
-	assert_int_equal(t->drv.ndev, 1);
-	assert_int_equal(ovb_netvsc_open(t->drv.dev[0], &p, &t->nic), 0);
-	assert_int_equal(ovb_vswitch_port_add(t->sw, "src", 0, drop_tx, NULL,
-					      &t->port), 0);
+	nvfx_open(&t->fx, cfg, &p);
 	return t;
 }
 
 static void wt_free(struct wt *t)
 {
-	ovb_netvsc_close(t->nic);
-	pair_check_paged(t->link);
-	ovb_inproc_destroy(t->link);
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
+	nvfx_close(&t->fx);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -182,7 +148,7 @@ static void test_wait_sends_other_batches(void **state)
 	for (unsigned int i = 0; i < 32 && (fq[0] < 0 || fq[1] < 0); i++) {
 		n0 = nrx(t);
 		flow_frame(t, (uint8_t)i, 0, f);
-		assert_int_equal(ovb_vswitch_input(t->sw, t->port, f, 64, NULL),
+		assert_int_equal(ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL),
 				 1);
 		PAIR_WAIT(nrx(t) > n0);
 		pthread_mutex_lock(&t->lock);
@@ -196,12 +162,12 @@ static void test_wait_sends_other_batches(void **state)
 	pthread_mutex_lock(&t->lock);
 	t->n = 0;
 	pthread_mutex_unlock(&t->lock);
-	ovb_vswitch_batch_begin(t->sw);
+	ovb_vswitch_batch_begin(t->fx.sw);
 	for (uint8_t s = 0; s < 40; s++) {
 		flow_frame(t, (uint8_t)fq[s < FIRST ? 1 : 0], s, f);
-		ovb_vswitch_input(t->sw, t->port, f, 64, NULL);
+		ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL);
 	}
-	ovb_vswitch_batch_end(t->sw);
+	ovb_vswitch_batch_end(t->fx.sw);
 	PAIR_WAIT(nrx(t) >= 40);
 	assert_int_equal(STAT(wait_timeouts) - w0, 0);
 	assert_int_equal(STAT(no_buffer) - nb0, 0);
@@ -235,7 +201,7 @@ static void *waiter_run(void *arg)
 	uint8_t f[64];
 
 	flow_frame(w->t, w->flow, FIRST, f);
-	ovb_vswitch_input(w->t->sw, w->t->port, f, 64, NULL);
+	ovb_vswitch_input(w->t->fx.sw, w->t->fx.port, f, 64, NULL);
 	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -264,7 +230,7 @@ static void test_lock_wait_sends_kept(void **state)
 	for (unsigned int i = 0; i < 32 && (fq[0] < 0 || fq[1] < 0); i++) {
 		n0 = nrx(t);
 		flow_frame(t, (uint8_t)i, 0, f);
-		assert_int_equal(ovb_vswitch_input(t->sw, t->port, f, 64, NULL),
+		assert_int_equal(ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL),
 				 1);
 		PAIR_WAIT(nrx(t) > n0);
 		pthread_mutex_lock(&t->lock);
@@ -278,10 +244,10 @@ static void test_lock_wait_sends_kept(void **state)
 	pthread_mutex_lock(&t->lock);
 	t->n = 0;
 	pthread_mutex_unlock(&t->lock);
-	ovb_vswitch_batch_begin(t->sw);
+	ovb_vswitch_batch_begin(t->fx.sw);
 	for (uint8_t s = 0; s < FIRST; s++) {
 		flow_frame(t, (uint8_t)fq[1], s, f);
-		ovb_vswitch_input(t->sw, t->port, f, 64, NULL);
+		ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL);
 	}
 	w.flow = (uint8_t)fq[0];
 	assert_int_equal(pthread_create(&th, NULL, waiter_run, &w), 0);
@@ -290,8 +256,8 @@ static void test_lock_wait_sends_kept(void **state)
 	 * one that waits for slots instead. */
 	usleep(200000);
 	flow_frame(t, (uint8_t)fq[0], FIRST + 1, f);
-	ovb_vswitch_input(t->sw, t->port, f, 64, NULL);
-	ovb_vswitch_batch_end(t->sw);
+	ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL);
+	ovb_vswitch_batch_end(t->fx.sw);
 	pthread_join(th, NULL);
 	assert_true(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE));
 	PAIR_WAIT(nrx(t) >= FIRST + 2);
