@@ -70,10 +70,11 @@
 #   NET_PEER_ONLY=tcp   only the TCP rows (no DPDK)
 #   NET_PEER_P4_QUEUES=n  queues per guest for the -P 4 TCP rows (default 2)
 #   NET_PEER_GUEST_ARGS="..."  more options for our TCP rows' guests, e.g.
-#                       "--tap-reap worker --tap-spin 0" (the channel
-#                       workers alone reap, the TAP readers never spin),
-#                       "--tap-read worker" (no TAP readers: each channel
-#                       worker reads its TAP queue, one thread per queue)
+#                       "--tap-read reader" (a TAP reader thread per
+#                       queue beside its channel worker; the default is
+#                       one thread per queue), "--tap-reap worker
+#                       --tap-spin 0" (TAP readers; the channel workers
+#                       alone reap, the readers never spin)
 #   NET_PEER_HOST_ARGS="..."  more options for our TCP rows' host, e.g.
 #                       "--nic-workers shared" (one host thread per queue
 #                       index serves both guests' channels)

@@ -19,6 +19,16 @@ enum { OPT_TAP = PLUGIN_OPT_BASE(1), OPT_NETNS, OPT_ADDR, OPT_QUEUES,
 
 static struct ovb_netvsc_driver_ctx nic_drv;
 static struct ovb_tap_nic_params nic_p = { .queues = 1 };
+/*
+ * --tap-read: 0 not given, else TAP_READ_READER or TAP_READ_WORKER.  Unset, a
+ * guest has one thread per queue (docs/net-perf.md, "TCP: the default
+ * guest mode": as fast or faster than TAP reader threads on every row),
+ * unless --tap-reap or --tap-spin, which only TAP readers have, ask for
+ * them.
+ */
+enum { TAP_READ_READER = 1, TAP_READ_WORKER };
+static int nic_read_mode;
+static const char *nic_reader_opt; /* --tap-reap or --tap-spin, if given */
 static struct ovb_tap_nic *nic_tap;
 static unsigned int nic_index; /* which offered NIC (one per host switch) */
 
@@ -66,6 +76,7 @@ static int nic_option(int code, const char *arg)
 			return 2;
 		}
 		nic_p.worker_reaps = !strcmp(arg, "worker");
+		nic_reader_opt = "--tap-reap";
 		return 0;
 	case OPT_TAP_READ:
 		if (strcmp(arg, "reader") && strcmp(arg, "worker")) {
@@ -73,7 +84,8 @@ static int nic_option(int code, const char *arg)
 				"or worker, not '%s'\n", arg);
 			return 2;
 		}
-		nic_p.worker_reads = !strcmp(arg, "worker");
+		nic_read_mode = strcmp(arg, "worker") ? TAP_READ_READER :
+							TAP_READ_WORKER;
 		return 0;
 	case OPT_TAP_SPIN:
 		v = strtoul(arg, &end, 10);
@@ -83,6 +95,7 @@ static int nic_option(int code, const char *arg)
 			return 2;
 		}
 		nic_p.reader_spin_us = (uint32_t)v;
+		nic_reader_opt = "--tap-spin";
 		return 0;
 	case OPT_NIC_INDEX:
 		v = strtoul(arg, &end, 10);
@@ -127,6 +140,13 @@ static int nic_run(struct ovb_client *cl)
 			"switch)\n", nic_drv.ndev, nic_index);
 		return -ENODEV;
 	}
+	if (nic_reader_opt && nic_read_mode == TAP_READ_WORKER) {
+		fprintf(stderr, "vmbus guest: %s applies to TAP reader "
+			"threads, not to --tap-read worker\n", nic_reader_opt);
+		return -EINVAL;
+	}
+	nic_p.worker_reads = nic_read_mode ? nic_read_mode == TAP_READ_WORKER
+					   : !nic_reader_opt;
 	rc = ovb_tap_nic_start(nic_drv.dev[nic_index], &nic_p, &nic_tap);
 	if (rc) {
 		fprintf(stderr, "vmbus guest: --tap %s: %s\n", nic_p.ifname,
@@ -183,11 +203,13 @@ const struct guest_plugin guest_plugin_nic = {
 		"  --tap-spin US       a TAP reader looks for work US "
 		"microseconds before it\n"
 		"                      sleeps (default 0: none)\n"
-		"  --tap-read WHO      reader (default): a TAP reader thread "
-		"per queue; worker:\n"
-		"                      each channel worker reads its own TAP "
-		"queue (one thread\n"
-		"                      per queue)\n",
+		"  --tap-read WHO      worker (default): each channel worker "
+		"reads its own TAP\n"
+		"                      queue (one thread per queue); reader: a "
+		"TAP reader thread\n"
+		"                      per queue (the default when --tap-reap "
+		"or --tap-spin\n"
+		"                      is given: they apply to it alone)\n",
 	.option = nic_option,
 	.attach = nic_attach,
 	.run = nic_run,

@@ -487,6 +487,12 @@ int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
 		}
 		t->rd[i].started = !pthread_create(&t->rd[i].thread, NULL,
 						   tap_reader_thread, &t->rd[i]);
+		if (t->rd[i].started) { /* ps -L, /proc/PID/task */
+			char name[16];
+
+			snprintf(name, sizeof(name), "tap-reader-%u", i);
+			pthread_setname_np(t->rd[i].thread, name);
+		}
 	}
 	*out = t;
 	return 0;

@@ -50,12 +50,13 @@ guest() { # name netns addr [options]
 	pids+=($!)
 	echo $! >"$dir/$1.pid"
 }
-# A's TAP readers reap their channels (the default) and spin before they
-# sleep; B has no TAP readers, its channel workers read their TAP queues
-# themselves (one thread per queue): every transfer below crosses both
-# paths.  C, killed mid-transfer below, leaves reaping to its workers.
+# A has TAP reader threads (--tap-spin asks for them), which reap their
+# channels and spin before they sleep; B, as by default, has none: its
+# channel workers read their TAP queues themselves (one thread per
+# queue): every transfer below crosses both paths.  C, killed
+# mid-transfer below, has TAP readers that leave reaping to its workers.
 guest ga "$nsa" 10.99.0.1/24 --tap-spin 30
-guest gb "$nsb" 10.99.0.2/24 --tap-read worker
+guest gb "$nsb" 10.99.0.2/24
 for g in ga gb; do
 	for _ in $(seq 200); do grep -q "running" "$dir/$g.log" && break; sleep 0.05; done
 	grep -q "mtu 9000" "$dir/$g.log" || { cat "$dir/$g.log"; exit 1; }
@@ -66,6 +67,20 @@ for q in sw0-q0 sw0-q1; do
 	grep -qx "$q" /proc/$host/task/*/comm ||
 		{ echo "net.sh: no host thread $q"; exit 1; }
 done
+# TAP reader threads: two in A (one per queue), none in B (the default).
+readers() { grep -c "^tap-reader-" /proc/"$(cat "$dir/$1.pid")"/task/*/comm |
+	awk -F: '{ n += $NF } END { print n + 0 }'; }
+[ "$(readers ga)" = 2 ] && [ "$(readers gb)" = 0 ] ||
+	{ echo "net.sh: TAP readers A $(readers ga) (want 2), B $(readers gb) (want 0)"; exit 1; }
+# --tap-spin and --tap-reap belong to TAP readers: asked for beside
+# --tap-read worker, the guest says so and exits.
+if "$VMBUS" guest --socket "$sock" --name gx --tap ovbx0 --tap-read worker \
+	--tap-spin 5 >"$dir/gx.log" 2>&1; then
+	echo "net.sh: --tap-read worker --tap-spin 5 was taken"; exit 1
+fi
+grep -q -- "--tap-spin applies to TAP reader threads" "$dir/gx.log" ||
+	{ cat "$dir/gx.log"; exit 1; }
+echo "net: TAP readers where asked for (A 2, B 0), --tap-spin refused beside --tap-read worker"
 
 ip netns exec "$nsa" ping -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null
 ip netns exec "$nsb" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null
