@@ -526,25 +526,19 @@ cpu_ticks() {
 	done
 	echo $t
 }
-# Context switches (voluntary + involuntary, every thread) of PIDS so far;
-# switches_per_mib S0 S1: per MiB the last iperf received.  Each is a
-# sleep and wake-up or a preemption: a count the load changes less than
-# the CPU time.
-ctx_switches() {
-	local t=0 p
+# Context switches of every thread of PIDS so far: ctx_count all (voluntary
+# + involuntary) or ctx_count sleeps (the voluntary ones); switches_per_mib
+# S0 S1: per MiB the last iperf received.  Each is a sleep and wake-up or
+# a preemption: a count the load changes less than the CPU time; a sleep
+# is a thread waiting for the next frame, completion or wake-up, not one
+# preempted or yielding.
+ctx_count() {
+	local t=0 p re=ctxt_switches
+	[ "$1" = sleeps ] && re=^voluntary_ctxt_switches
+	shift
 	for p in "$@"; do
 		t=$((t + $(cat /proc/"$p"/task/*/status 2>/dev/null |
-			awk '/ctxt_switches/ { s += $2 } END { print s + 0 }')))
-	done
-	echo $t
-}
-# The voluntary ones alone: a thread that went to sleep (waiting for the
-# next frame, completion or wake-up), not one preempted or yielding.
-ctx_sleeps() {
-	local t=0 p
-	for p in "$@"; do
-		t=$((t + $(cat /proc/"$p"/task/*/status 2>/dev/null |
-			awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }')))
+			awk -v re="$re" '$0 ~ re { s += $2 } END { print s + 0 }')))
 	done
 	echo $t
 }
@@ -560,6 +554,18 @@ b = json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]
 t = (int(sys.argv[3]) - int(sys.argv[2])) * 1e9 / int(sys.argv[4])
 print("%.0f" % (t / (b / 1024.0)) if b else "-")' "$dir/iperf.json" "$1" "$2" \
 		"$(getconf CLK_TCK)" 2>/dev/null || echo -
+}
+
+# iperf_measured CLIENT-NS SERVER-NS ADDR STREAMS PIDS...: iperf3 as
+# iperf() runs it, the Gbit/s in $g and the CPU, switches and sleeps per
+# byte of the processes PIDS over it in $cost.
+iperf_measured() {
+	local na=$1 nb=$2 addr=$3 P=$4 c0 c1 s0 s1 v0 v1
+	shift 4
+	c0=$(cpu_ticks "$@") s0=$(ctx_count all "$@") v0=$(ctx_count sleeps "$@")
+	g=$(iperf "$na" "$nb" "$addr" "$P")
+	c1=$(cpu_ticks "$@") s1=$(ctx_count all "$@") v1=$(ctx_count sleeps "$@")
+	cost="cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
 }
 
 # Both TCP peers at MTU $1: iperf3 with 1 and 4 streams each.
@@ -611,8 +617,23 @@ tcp_mtu() {
 # host's LSO limit; 0 keeps the kernel's 65536).
 TAPFWD=${BUILD:-build}/bench/tapfwd
 TAPFWD_GSO=${NET_PEER_TAPFWD_GSO:-62780}
+# tap_pair_up LOG MTU NS-A TAP-A NS-B TAP-B NET: once LOG says "ready", each
+# TAP gets the MTU, TAPFWD_GSO, address NET.1 (a) or NET.2 (b) and is up;
+# true when a reaches b.
+tap_pair_up() {
+	local log=$1 mtu=$2 net=$7 ns tap i
+	for _ in $(seq 100); do grep -qs ready "$log" && break; sleep 0.05; done
+	for i in 1 2; do
+		if [ $i = 1 ]; then ns=$3 tap=$4; else ns=$5 tap=$6; fi
+		ip -n "$ns" link set "$tap" mtu "$mtu" &&
+		{ [ "$TAPFWD_GSO" = 0 ] || ip -n "$ns" link set "$tap" gso_max_size "$TAPFWD_GSO"; } &&
+		ip -n "$ns" addr add "$net.$i/24" dev "$tap" &&
+		ip -n "$ns" link set "$tap" up && ip -n "$ns" link set lo up || return 1
+	done
+	grep -q ready "$log" && ip netns exec "$3" ping -c 1 -W 2 "$net.2" >/dev/null
+}
 tapfwd_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g n a b st c0 c1 s0 s1
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g st cost
 	[ -n "$copy" ] && name=tapfwd-copy-tcp
 	if ! [ -x "$TAPFWD" ]; then
 		row "$name" - P$P "$mtu" - - "skipped: $TAPFWD missing (make bench)"
@@ -623,25 +644,13 @@ tapfwd_tcp() {
 	"$TAPFWD" -q "$q" $copy tfw0@"$na" tfw1@"$nb" >"$dir/tapfwd.log" 2>&1 &
 	fp=$!
 	pids+=("$fp")
-	for _ in $(seq 100); do grep -qs ready "$dir/tapfwd.log" && break; sleep 0.05; done
-	st=0
-	for n in a b; do
-		if [ $n = a ]; then a=$na b=tfw0; else a=$nb b=tfw1; fi
-		ip -n "$a" link set "$b" mtu "$mtu" &&
-		{ [ "$TAPFWD_GSO" = 0 ] || ip -n "$a" link set "$b" gso_max_size "$TAPFWD_GSO"; } &&
-		ip -n "$a" addr add 10.96.0.$([ $n = a ] && echo 1 || echo 2)/24 dev "$b" &&
-		ip -n "$a" link set "$b" up && ip -n "$a" link set lo up || st=1
-	done
-	if [ $st = 0 ] && grep -q ready "$dir/tapfwd.log" &&
-		ip netns exec "$na" ping -c 1 -W 2 10.96.0.2 >/dev/null; then
-		c0=$(cpu_ticks "$fp") s0=$(ctx_switches "$fp") v0=$(ctx_sleeps "$fp")
-		g=$(iperf "$na" "$nb" 10.96.0.2 $P)
-		c1=$(cpu_ticks "$fp") s1=$(ctx_switches "$fp") v1=$(ctx_sleeps "$fp")
+	if tap_pair_up "$dir/tapfwd.log" "$mtu" "$na" tfw0 "$nb" tfw1 10.96.0; then
+		iperf_measured "$na" "$nb" 10.96.0.2 $P "$fp"
 		kill -TERM "$fp" 2>/dev/null
 		wait "$fp" 2>/dev/null
 		st=$(awk '$3 == "a->b" { f += $5; b += $7 }
 			END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
-		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
+		st="$st; $cost"
 		echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
 		row "$name" guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
@@ -666,7 +675,7 @@ TAPRING=${BUILD:-build}/bench/tapring
 TAPRING_MODES=${NET_PEER_TAPRING-copy nocopy two}
 TAPRING_ARGS=${NET_PEER_TAPRING_ARGS:-}
 tapring_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 mode=$6 name opt via fp all g n a b st c0 c1 s0 s1 v0 v1
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 mode=$6 name opt via fp all g st cost
 	case $mode in
 	copy) name=tapring-tcp opt= via="host (copy) -> ring -> " ;;
 	nocopy) name=tapring-nocopy-tcp opt=--no-copy via="host -> ring -> " ;;
@@ -682,27 +691,15 @@ tapring_tcp() {
 	"$TAPRING" -q "$q" $opt $TAPRING_ARGS trg0@"$na" trg1@"$nb" >"$dir/tapring.log" 2>&1 &
 	fp=$!
 	pids+=("$fp")
-	for _ in $(seq 100); do grep -qs ready "$dir/tapring.log" && break; sleep 0.05; done
-	st=0
-	for n in a b; do
-		if [ $n = a ]; then a=$na b=trg0; else a=$nb b=trg1; fi
-		ip -n "$a" link set "$b" mtu "$mtu" &&
-		{ [ "$TAPFWD_GSO" = 0 ] || ip -n "$a" link set "$b" gso_max_size "$TAPFWD_GSO"; } &&
-		ip -n "$a" addr add 10.95.0.$([ $n = a ] && echo 1 || echo 2)/24 dev "$b" &&
-		ip -n "$a" link set "$b" up && ip -n "$a" link set lo up || st=1
-	done
-	if [ $st = 0 ] && grep -q ready "$dir/tapring.log" &&
-		ip netns exec "$na" ping -c 1 -W 2 10.95.0.2 >/dev/null; then
+	if tap_pair_up "$dir/tapring.log" "$mtu" "$na" trg0 "$nb" trg1 10.95.0; then
 		# The parent and its guest and host processes.
 		all=("$fp" $(pgrep -P "$fp"))
-		c0=$(cpu_ticks "${all[@]}") s0=$(ctx_switches "${all[@]}") v0=$(ctx_sleeps "${all[@]}")
-		g=$(iperf "$na" "$nb" 10.95.0.2 $P)
-		c1=$(cpu_ticks "${all[@]}") s1=$(ctx_switches "${all[@]}") v1=$(ctx_sleeps "${all[@]}")
+		iperf_measured "$na" "$nb" 10.95.0.2 $P "${all[@]}"
 		kill -TERM "$fp" 2>/dev/null
 		wait "$fp" 2>/dev/null
 		st=$(awk '$3 == "a->b" { f += $5; b += $7 } $1 == "host" { w += $9 }
 			END { if (f) printf "%d frames a->b, %.0f B each, %d slot waits", f, b / f, w }' "$dir/tapring.log")
-		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
+		st="$st; $cost"
 		echo "tapring $mode TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> guest a -> ring -> ${via}guest b -> TAP; $st)"
 		row "$name" guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two TAPs joined by bench/tapring -q $q $opt $TAPRING_ARGS; $st"
@@ -718,7 +715,7 @@ tapring_tcp() {
 
 # Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.
 ovb_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st c0 c1 s0 s1 ours
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st cost ours
 	sock=$dir/host$mtu-$P.sock
 	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
 	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
@@ -741,16 +738,12 @@ ovb_tcp() {
 		grep -q running "$dir/g$i.log" || ok=0
 	done
 	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
-		c0=$(cpu_ticks "${ours[@]}") s0=$(ctx_switches "${ours[@]}")
-		v0=$(ctx_sleeps "${ours[@]}")
-		g=$(iperf "$na" "$nb" 10.97.0.2 $P)
-		c1=$(cpu_ticks "${ours[@]}") s1=$(ctx_switches "${ours[@]}")
-		v1=$(ctx_sleeps "${ours[@]}")
+		iperf_measured "$na" "$nb" 10.97.0.2 $P "${ours[@]}"
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
 			sed -n 's/.* coalesced \([0-9]*\) segmented \([0-9]*\) wait_timeouts \([0-9]*\).* reaps \([0-9]*\).*/coalesced \1, segmented \2, wait_timeouts \3, reaps \4/p')
-		st="$st; cpu $(cpu_per_kib "$c0" "$c1") ns/KiB, switches $(switches_per_mib "$s0" "$s1")/MiB, sleeps $(switches_per_mib "$v0" "$v1")/MiB"
+		st="$st; $cost"
 		echo "our switch TCP MTU $mtu -P $P, $q queue(s)${HOST_ARGS:+, host $HOST_ARGS}: $g Gbit/s (TAP -> netvsc -> netvsp -> switch -> netvsp -> netvsc -> TAP; $st)"
 		row ovb-tap-tcp guest-\>guest P$P "$mtu" - "$g" \
 			"iperf3 -P $P between two vmbus guest --tap --queues $q over the switch${HOST_ARGS:+, host $HOST_ARGS}${GUEST_ARGS:+, guests $GUEST_ARGS}; $st"
