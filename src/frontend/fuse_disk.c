@@ -350,6 +350,22 @@ void ovb__fuse_abort_conn(struct ovb_fuse_disk *fd)
 	close(f);
 }
 
+void ovb__fuse_unmount(struct ovb_fuse_disk *fd)
+{
+	int e;
+
+	if (ovb_fuse_disk_ended(fd) || !umount2(fd->dir, 0))
+		return;
+	/* A busy mount (a loop device still attached) goes lazily. */
+	e = errno;
+	if (umount2(fd->dir, MNT_DETACH))
+		ovb_warn("fuse: cannot unmount %s: %s, then %s", fd->dir,
+			 strerror(e), strerror(errno));
+	else
+		ovb_info("fuse: %s busy (%s), detached lazily", fd->dir,
+			 strerror(e));
+}
+
 void ovb__fuse_abort_io(struct ovb_fuse_disk *fd)
 {
 	struct ovb_storvsc *s;

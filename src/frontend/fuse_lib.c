@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,17 +296,7 @@ static bool fd_join(struct ovb_fuse_disk *fd, long ms)
 
 int ovb__fuse_lib_stop(struct ovb_fuse_disk *fd)
 {
-	/* A busy mount (a loop device still attached) goes lazily. */
-	if (!ovb_fuse_disk_ended(fd) && umount2(fd->dir, 0)) {
-		int e = errno;
-
-		if (umount2(fd->dir, MNT_DETACH))
-			ovb_warn("fuse: cannot unmount %s: %s, then %s",
-				 fd->dir, strerror(e), strerror(errno));
-		else
-			ovb_info("fuse: %s busy (%s), detached lazily",
-				 fd->dir, strerror(e));
-	}
+	ovb__fuse_unmount(fd);
 	/*
 	 * The loop ends when the kernel drops the connection, once the last
 	 * file on it is closed; its threads serve requests until then (the

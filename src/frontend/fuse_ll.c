@@ -657,17 +657,7 @@ int ovb__fuse_ll_stop(struct ovb_fuse_disk *fd)
 {
 	struct fu_conn *c = fd->conn;
 
-	/* A busy mount (a loop device still attached) goes lazily. */
-	if (!ovb_fuse_disk_ended(fd) && umount2(fd->dir, 0)) {
-		int e = errno;
-
-		if (umount2(fd->dir, MNT_DETACH))
-			ovb_warn("fuse: cannot unmount %s: %s, then %s",
-				 fd->dir, strerror(e), strerror(errno));
-		else
-			ovb_info("fuse: %s busy (%s), detached lazily",
-				 fd->dir, strerror(e));
-	}
+	ovb__fuse_unmount(fd);
 	/* As with libfuse: the connection ends when its last file closes;
 	 * fail what waits on a silent host, then abort the connection. */
 	if (!fu_join(c, 500)) {

@@ -89,6 +89,8 @@ int ovb__fuse_fallocate(struct ovb_fuse_disk *fd, struct fd_file *f,
 			int mode, uint64_t off, uint64_t len);
 /* Abort the connection through fusectl.  Best effort. */
 void ovb__fuse_abort_conn(struct ovb_fuse_disk *fd);
+/* Unmount the disk's directory unless the kernel ended it; lazily if busy. */
+void ovb__fuse_unmount(struct ovb_fuse_disk *fd);
 /* Fail everything in flight on every controller (a silent host). */
 void ovb__fuse_abort_io(struct ovb_fuse_disk *fd);
 void ovb__fuse_set_ended(struct ovb_fuse_disk *fd);
