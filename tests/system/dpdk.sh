@@ -217,33 +217,9 @@ tp "set fwd io"
 tp "start"
 ip netns exec "$nsa" ping -c 3 -i 0.2 -W 2 10.98.0.2 >/dev/null || fail "ping A->B through testpmd"
 ip netns exec "$nsb" ping -c 3 -i 0.2 -W 2 10.98.0.1 >/dev/null || fail "ping B->A through testpmd"
-cat >"$dir/xfer.py" <<'PY'
-import hashlib, socket, sys
-if sys.argv[1] == "recv":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 5998)); s.listen(1)
-    open(sys.argv[2], "w").write("ready\n")
-    c, _ = s.accept(); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(1 << 20)
-        if not b: break
-        h.update(b); n += len(b)
-    print(n, h.hexdigest())
-else:
-    mib = int(sys.argv[3])
-    h = hashlib.sha256(); c = socket.create_connection((sys.argv[2], 5998), timeout=20)
-    for i in range(mib):
-        b = hashlib.sha256(i.to_bytes(4, "little")).digest() * 32768
-        h.update(b); c.sendall(b)
-    c.close(); print(mib << 20, h.hexdigest())
-PY
-ip netns exec "$nsb" timeout 30 python3 "$dir/xfer.py" recv "$dir/x.ready" >"$dir/recv.out" &
-rx=$!
-for _ in $(seq 100); do [ -f "$dir/x.ready" ] && break; sleep 0.05; done
-ip netns exec "$nsa" timeout 30 python3 "$dir/xfer.py" send 10.98.0.2 16 >"$dir/send.out" || fail "TCP send through testpmd"
-wait $rx || fail "TCP receive through testpmd"
-[ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] || fail "SHA-256 mismatch: $(cat "$dir/send.out") vs $(cat "$dir/recv.out")"
-echo "dpdk: (c) io forwarding: A and B ping each other and 16 MiB crossed testpmd over TCP, SHA-256 $(awk '{print substr($2, 1, 16)}' "$dir/send.out")..."
+. "$(dirname "$0")/lib/xfer.sh"
+xfer "$nsa" "$nsb" 10.98.0.2 16 5998 || fail "TCP through testpmd"
+echo "dpdk: (c) io forwarding: A and B ping each other and 16 MiB crossed testpmd over TCP, SHA-256 $(awk '{print substr($2, 1, 16)}' "$dir/xfer5998.send")..."
 
 # ---- (e) SIGKILL mid-traffic ----
 ip netns exec "$nsa" ping -f -c 100000 -W 1 10.98.0.2 >/dev/null 2>&1 &

@@ -93,40 +93,11 @@ ip link set "$up" up
 ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null
 echo "net: the host reaches guest A over uplink $up"
 
-# 128 MiB over TCP, hashed at both ends.
-cat >"$dir/xfer.py" <<'PY'
-import hashlib, socket, sys
-if sys.argv[1] == "recv":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 5999)); s.listen(1)
-    open(sys.argv[2], "w").write("ready\n")
-    c, _ = s.accept(); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(1 << 20)
-        if not b: break
-        h.update(b); n += len(b)
-    print(n, h.hexdigest())
-else:
-    h = hashlib.sha256(); c = socket.create_connection((sys.argv[2], 5999))
-    blk = bytes(range(256)) * 4096
-    for i in range(int(sys.argv[3])):
-        b = hashlib.sha256(i.to_bytes(4, "little")).digest() + blk[32:]
-        h.update(b); c.sendall(b)
-    c.close(); print(int(sys.argv[3]) << 20, h.hexdigest())
-PY
-xfer() { # from-netns to-netns to-addr MiB
-	rm -f "$dir/ready"
-	ip netns exec "$2" python3 "$dir/xfer.py" recv "$dir/ready" >"$dir/recv.out" &
-	rx=$!
-	for _ in $(seq 100); do [ -f "$dir/ready" ] && break; sleep 0.05; done
-	ip netns exec "$1" python3 "$dir/xfer.py" send "$3" "$4" >"$dir/send.out"
-	wait $rx
-	cat "$dir/send.out" "$dir/recv.out"
-	[ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] || { echo "SHA-256 mismatch"; exit 1; }
-}
-xfer "$nsa" "$nsb" 10.99.0.2 128
+# TCP transfers, hashed at both ends.
+. "$(dirname "$0")/lib/xfer.sh"
+xfer "$nsa" "$nsb" 10.99.0.2 128 || exit 1
 echo "net: 128 MiB TCP transfer A->B, SHA-256 matches"
-xfer "$nsb" "$nsa" 10.99.0.1 64
+xfer "$nsb" "$nsa" 10.99.0.1 64 || exit 1
 echo "net: 64 MiB TCP transfer B->A, SHA-256 matches"
 # The large frames reached the receiver coalesced (RSC), the path whose
 # fragments the guest writes to its TAP in place, not cut into segments.
@@ -189,7 +160,7 @@ for _ in $(seq 50); do
 	ip netns exec "$nsa" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1 && break
 	sleep 0.1
 done
-xfer "$nsb" "$nsa" 10.99.0.1 16
+xfer "$nsb" "$nsa" 10.99.0.1 16 || exit 1
 echo "net: guest B ended on SIGTERM, restarted, 16 MiB B->A, SHA-256 matches"
 
 # A guest killed mid-transfer: the switch and the other guest carry on.

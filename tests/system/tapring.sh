@@ -28,47 +28,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$dir/xfer.py" <<'PY'
-import hashlib, socket, sys
-port = int(sys.argv[2])
-if sys.argv[1] == "recv":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.settimeout(20)
-    s.bind(("0.0.0.0", port)); s.listen(1)
-    open(sys.argv[3], "w").write("ready\n")
-    c, _ = s.accept(); c.settimeout(20); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(1 << 20)
-        if not b: break
-        h.update(b); n += len(b)
-    print(n, h.hexdigest())
-else:
-    h = hashlib.sha256()
-    c = socket.create_connection((sys.argv[3], port), timeout=20)
-    blk = bytes(range(256)) * 4096
-    for i in range(int(sys.argv[4])):
-        b = hashlib.sha256(i.to_bytes(4, "little") + sys.argv[3].encode()).digest() + blk[32:]
-        h.update(b); c.sendall(b)
-    c.close(); print(int(sys.argv[4]) << 20, h.hexdigest())
-PY
+. "$(dirname "$0")/lib/xfer.sh"
 # Both ways at once: 8 MiB a->b (port 5998), 4 MiB b->a (5997).
-xfer() {
-	local rx=() tx=() k
-	rm -f "$dir"/ready*
-	ip netns exec "$nsb" python3 "$dir/xfer.py" recv 5998 "$dir/ready1" >"$dir/recv1" &
-	rx+=($!)
-	ip netns exec "$nsa" python3 "$dir/xfer.py" recv 5997 "$dir/ready2" >"$dir/recv2" &
-	rx+=($!)
-	for _ in $(seq 200); do [ -f "$dir/ready1" ] && [ -f "$dir/ready2" ] && break; sleep 0.02; done
-	ip netns exec "$nsa" python3 "$dir/xfer.py" send 5998 10.94.0.2 8 >"$dir/send1" &
-	tx+=($!)
-	ip netns exec "$nsb" python3 "$dir/xfer.py" send 5997 10.94.0.1 4 >"$dir/send2" &
-	tx+=($!)
-	for k in "${rx[@]}" "${tx[@]}"; do wait "$k" || { echo "a transfer failed"; exit 1; }; done
-	for k in 1 2; do
-		[ -s "$dir/send$k" ] && [ "$(cat "$dir/send$k")" = "$(cat "$dir/recv$k")" ] ||
-			{ echo "SHA-256 mismatch: sent $(cat "$dir/send$k"), received $(cat "$dir/recv$k")"; exit 1; }
-	done
+both_ways() {
+	xfer_begin "$nsa" "$nsb" 10.94.0.2 8 5998
+	xfer_begin "$nsb" "$nsa" 10.94.0.1 4 5997
+	xfer_end || exit 1
 }
 
 # run QUEUES [option]: the bench between fresh namespaces, data both ways.
@@ -87,7 +52,7 @@ run() {
 		ip -n "${n%:*}" link set "${n#*:}" up
 		i=2
 	done
-	xfer
+	both_ways
 	t0=$(date +%s%N)
 	kill -TERM "$pid"
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done

@@ -100,31 +100,6 @@ grep -qi "message too long" "$dir/ping-big.log" ||
 echo "vxlan: DF ping of 1422 bytes (1450 MTU) crosses; 1423 fails at once: message too long"
 
 # 32 MiB over TCP, hashed at both ends.
-cat >"$dir/xfer.py" <<'PY'
-import hashlib, socket, sys
-if sys.argv[1] == "recv":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 5999)); s.listen(1); s.settimeout(30)
-    open(sys.argv[2], "w").write("ready\n")
-    c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(1 << 20)
-        if not b: break
-        h.update(b); n += len(b)
-    print(n, h.hexdigest())
-else:
-    h = hashlib.sha256(); c = socket.create_connection((sys.argv[2], 5999), 10)
-    c.settimeout(30)
-    for i in range(32):
-        b = hashlib.sha256(i.to_bytes(4, "little")).digest() * 32768
-        h.update(b); c.sendall(b)
-    c.close(); print(32 << 20, h.hexdigest())
-PY
-ip netns exec "$gb" python3 "$dir/xfer.py" recv "$dir/ready" >"$dir/recv.out" &
-rx=$!; pids+=($rx)
-for _ in $(seq 100); do [ -f "$dir/ready" ] && break; sleep 0.05; done
-timeout 60 ip netns exec "$ga" python3 "$dir/xfer.py" send 10.50.0.2 >"$dir/send.out"
-wait $rx
-[ -s "$dir/send.out" ] && [ "$(cat "$dir/send.out")" = "$(cat "$dir/recv.out")" ] ||
-	{ cat "$dir/send.out" "$dir/recv.out"; echo "vxlan.sh: SHA-256 mismatch"; exit 1; }
-echo "vxlan: 32 MiB TCP across the tunnel, SHA-256 matches ($(cut -c1-20 "$dir/recv.out")...)"
+. "$(dirname "$0")/lib/xfer.sh"
+xfer "$ga" "$gb" 10.50.0.2 32 || { echo "vxlan.sh: the transfer failed"; exit 1; }
+echo "vxlan: 32 MiB TCP across the tunnel, SHA-256 matches ($(cut -c1-20 "$dir/xfer5999.recv")...)"
