@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "api.h"
@@ -157,6 +158,27 @@ OVB_API
 int ovb_netvsc_send(struct ovb_netvsc *n, unsigned int queue,
 		    const void *frame, size_t len,
 		    const struct ovb_net_meta *meta, bool more);
+
+/** One frame of a burst: as ovb_netvsc_send()'s arguments. */
+struct ovb_netvsc_frame {
+	const void *frame;
+	size_t len;
+	const struct ovb_net_meta *meta; /**< may be NULL */
+};
+
+/**
+ * Send @count frames on @queue, in order, as @count ovb_netvsc_send()
+ * calls with @more set on all but the last (on the last too with @more),
+ * under one hold of the queue's lock: for a sender with several frames
+ * at hand (a poll-mode loop, a TAP reader's wake-up).  Returns the number
+ * of frames taken; when frame i fails, i (the frames before it are sent,
+ * unless @more) or, for the first, its error as ovb_netvsc_send()
+ * returns it.  May wait for a free send section as ovb_netvsc_send().
+ */
+OVB_API
+ssize_t ovb_netvsc_send_burst(struct ovb_netvsc *n, unsigned int queue,
+			      const struct ovb_netvsc_frame *f,
+			      unsigned int count, bool more);
 
 /**
  * A frame buffer in guest memory, so that a large frame can go to the host

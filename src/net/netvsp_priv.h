@@ -46,7 +46,12 @@
 #define NETVSP_SCRATCH (65536u + 4096u) /* one RNDIS message, any size */
 #define NETVSP_MAX_IOV 64
 #define NETVSP_MAX_MCAST 32u
-#define NETVSP_PKTS_PER_MSG 8u          /* INIT_C max_packets_per_message */
+/*
+ * INIT_C max_packets_per_message: RNDIS messages a guest may put in one
+ * send.  Hyper-V says 8; 64 lets 64 small frames share one VMBus packet
+ * and one completion (netvsp walks any number; docs/compat.md).
+ */
+#define NETVSP_PKTS_PER_MSG 64u
 /* Ranges in one transfer-page packet: Linux NVSP_RSC_MAX (hyperv_net.h). */
 #define NETVSP_MAX_RANGES 562u
 #define NETVSP_BATCH_FRAMES 64u         /* frames per packet, batching */

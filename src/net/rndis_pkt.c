@@ -175,7 +175,9 @@ size_t ovb_rndis_packet_header_len(const struct ovb_rndis_pktinfo *info)
 {
 	size_t n = sizeof(struct rndis_packet);
 
-	for (size_t i = 0; info && i < PKT_NEMIT; i++)
+	if (!info || !info->present)
+		return n; /* a plain frame, every frame of a 64 B stream */
+	for (size_t i = 0; i < PKT_NEMIT; i++)
 		if (info->present & pkt_emit[i].bit)
 			n += PPI_LEN;
 	return n;
