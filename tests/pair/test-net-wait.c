@@ -71,7 +71,7 @@ static void flow_frame(struct wt *t, uint8_t flow, uint8_t seq, uint8_t *f)
 {
 	struct ovb_netvsc_info info;
 
-	ovb_netvsc_get_info(t->fx.nic, &info);
+	ovb_netvsc_get_info(t->fx.g[0].nic, &info);
 	memset(f, 0, 64);
 	memcpy(f, info.mac, 6);
 	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 6);
@@ -113,7 +113,7 @@ static struct wt *wt_new(void)
 	assert_non_null(t);
 	pthread_mutex_init(&t->lock, NULL);
 	p.ctx = t;
-	nvfx_open(&t->fx, cfg, &p);
+	nvfx_open(&t->fx, &(struct nvfx_opts){ .cfg = cfg, .port = true }, &p);
 	return t;
 }
 
