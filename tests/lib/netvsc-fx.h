@@ -49,7 +49,7 @@ struct nvfx {
 	bool has_port;
 	unsigned int port; /* the test's own switch port */
 	struct nvfx_log log[NVFX_MAXG]; /* each guest's, with nvfx_opts.log */
-	struct nvfx_log port_log;	/* the port's, with nvfx_opts.port_log */
+	struct nvfx_log port_log; /* the port's, with nvfx_opts.port_log */
 };
 
 struct nvfx_opts {
@@ -58,6 +58,7 @@ struct nvfx_opts {
 	uint64_t mem_gpa, mem_size; /* each guest's; 0: 4 GiB, 64 MiB */
 	bool no_eventfd;	   /* guests on the slow signalling path */
 	bool open_may_fail;	   /* keep a failed open's result in open_rc */
+	bool no_open;		   /* netvsc bound, the NICs left closed */
 	bool log; /* each NIC's rx, link and ctx: into nvfx.log[i] */
 	/* The test's own port, added before the guests. */
 	bool port;
