@@ -130,6 +130,25 @@ void nvfx_free(struct nvfx *f)
 	free(f);
 }
 
+size_t nvfx_tcp_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
+		      uint8_t host, uint16_t sport)
+{
+	memset(f, 0, 64);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 50;
+	f[22] = 64;
+	f[23] = 6;
+	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, host, 10, 0, 0, 2 }, 8);
+	f[34] = (uint8_t)(sport >> 8);
+	f[35] = (uint8_t)sport;
+	f[37] = 80;
+	f[46] = 0x50;
+	return 64;
+}
+
 void nvfx_log_init(struct nvfx_log *r)
 {
 	memset(r, 0, sizeof(*r));

@@ -86,6 +86,13 @@ struct nvfx *nvfx_new(const struct nvfx_opts *o,
 		      const struct ovb_netvsc_params *p);
 void nvfx_free(struct nvfx *f);
 
+/**
+ * A 64-byte TCP/IPv4 frame from @src to @dst, 10.0.0.@host:@sport to
+ * 10.0.0.2:80 (the rest zero, for the caller to mark).  Returns 64.
+ */
+size_t nvfx_tcp_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
+		      uint8_t host, uint16_t sport);
+
 void nvfx_log_init(struct nvfx_log *r);
 /** Record a frame (its queue, @meta NULL: none) in @r. */
 void nvfx_log_add(struct nvfx_log *r, unsigned int queue, const void *frame,

@@ -39,6 +39,8 @@ static struct nvfx *net_new(const struct ovb_netvsc_params *np)
 	return nvfx_new(&(struct nvfx_opts){ .guests = 2, .log = true }, p);
 }
 
+static size_t flow_frame(struct nvfx *t, int a, int b, int i, uint8_t *f);
+
 static void test_subchannels(void **state)
 {
 	struct ovb_netvsc_params p = { .queues = 4 };
@@ -54,19 +56,7 @@ static void test_subchannels(void **state)
 	nvfx_log_reset(r);
 	/* 64 TCP flows: RSS spreads them over the receiver's channels. */
 	for (int i = 0; i < 64; i++) {
-		memset(f, 0, sizeof(f));
-		memcpy(f, ib.mac, 6);
-		memcpy(f + 6, ia.mac, 6);
-		f[12] = 0x08;
-		f[14] = 0x45;
-		f[17] = 50;
-		f[22] = 64;
-		f[23] = 6;
-		memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
-		f[34] = (uint8_t)(i * 13);
-		f[35] = (uint8_t)i;
-		f[37] = 80;
-		f[46] = 0x50;
+		flow_frame(t, 0, 1, i, f);
 		assert_int_equal(ovb_netvsc_send(t->g[0].nic, (unsigned)i, f,
 						 sizeof(f), NULL, false), 0);
 	}
@@ -76,8 +66,6 @@ static void test_subchannels(void **state)
 	assert_true(r->meta[0].flags & OVB_NET_META_HASH);
 	nvfx_free(t);
 }
-
-static size_t flow_frame(struct nvfx *t, int a, int b, int i, uint8_t *f);
 
 /* Every channel's polling spin of @n, as ovb_chan_set_poll() left it. */
 static void assert_poll(struct ovb_netvsc *n, uint32_t us)
@@ -127,20 +115,8 @@ static size_t flow_frame(struct nvfx *t, int a, int b, int i, uint8_t *f)
 
 	ovb_netvsc_get_info(t->g[a].nic, &ia);
 	ovb_netvsc_get_info(t->g[b].nic, &ib);
-	memset(f, 0, 64);
-	memcpy(f, ib.mac, 6);
-	memcpy(f + 6, ia.mac, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[17] = 50;
-	f[22] = 64;
-	f[23] = 6;
-	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
-	f[34] = (uint8_t)(i * 13);
-	f[35] = (uint8_t)i;
-	f[37] = 80;
-	f[46] = 0x50;
-	return 64;
+	return nvfx_tcp_frame(f, ib.mac, ia.mac, 1,
+			      (uint16_t)((uint8_t)(i * 13) << 8 | (uint8_t)i));
 }
 
 /* 64 TCP flows from g0 to g1; the set of g1 queues they arrived on. */
