@@ -24,7 +24,7 @@ static void guest_up(struct nvfx *f, const struct nvfx_opts *o,
 		     unsigned int i, const struct ovb_netvsc_params *p)
 {
 	struct nvfx_guest *g = &f->g[i];
-	char name[8];
+	char name[16];
 	struct ovb_inproc_params ip = {
 		.name = name,
 		.mem_gpa = o->mem_gpa ? o->mem_gpa : 1ull << 32,
