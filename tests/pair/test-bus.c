@@ -654,8 +654,9 @@ static void test_polling_empty_decays(void **state)
 	}
 	ovb_chan_get_stats(chan, &b);
 	cur = __atomic_load_n(&chan->poll_cur_us, __ATOMIC_RELAXED);
-	print_message("20 pings, each into a sleep, 1 ms polling spin: budget "
-		      "now %u us, %llu sleeps, %llu polling hits, %llu crowded\n",
+	print_message("20 pings, each into a sleep, 1 ms polling spin: "
+		      "budget now %u us, %llu sleeps, %llu polling hits, "
+		      "%llu crowded\n",
 		      cur, (unsigned long long)(b.sleeps - a.sleeps),
 		      (unsigned long long)(b.spin_hits - a.spin_hits),
 		      (unsigned long long)b.spin_crowded);
