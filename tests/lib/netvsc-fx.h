@@ -66,7 +66,7 @@ struct nvfx_opts {
 	uint32_t port_caps;
 	ovb_vswitch_tx_fn *port_tx; /* NULL: drops what it is sent */
 	bool port_log;		    /* port_tx: into nvfx.port_log */
-	void *port_ctx;
+	void *port_ctx;		    /* port_tx's */
 };
 
 /**
