@@ -46,7 +46,7 @@ for t in "$BUILD"/tests/unit/test-* "$BUILD"/tests/pair/test-*; do
 	run_one "${t#"$BUILD"/tests/}" "$t"
 done
 
-for t in test-bus test-storage test-capture-storage test-net; do
+for t in test-bus test-storage test-capture-storage test-net test-net-rss; do
 	[ -x "$BUILD/tests/pair/$t" ] || continue
 	run_one "pair/$t@anon" env OVB_TEST_ANON_MEMORY=1 "$BUILD/tests/pair/$t"
 done

@@ -417,8 +417,8 @@ static void test_polling_mode(void **state)
 
 /*
  * The counters tell which way packets were taken: a spinning worker
- * (spin_hits) or a polling caller (polled).  A spin of 200 ms: every
- * reply comes back within it, so no timing decides.
+ * (spin_hits) or a polling caller (polled).  A spin of 5 s: every reply
+ * comes back within it even on a loaded machine, so no timing decides.
  */
 static void test_polling_counters(void **state)
 {
@@ -450,7 +450,7 @@ static void test_polling_counters(void **state)
 	assert_true(b.polled > a.polled);
 	assert_true(b.polled <= b.pkts_in);
 	/* Pings from this thread: replies reach the spinning worker. */
-	ovb_chan_set_poll(chan, 200000);
+	ovb_chan_set_poll(chan, 5000000);
 	for (int i = 0; i < 50; i++)
 		pair_ping(e, 64);
 	ovb_chan_get_stats(chan, &a);
@@ -566,6 +566,15 @@ static void test_polling_crowded(void **state)
 	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
+/* Times the worker of @chan went to sleep. */
+static uint64_t chan_sleeps(struct ovb_chan *chan)
+{
+	struct ovb_chan_stats st;
+
+	ovb_chan_get_stats(chan, &st);
+	return st.sleeps;
+}
+
 /*
  * Polling mode on a stream channel builds on interrupt mode's adaptive
  * spin: each spin after a drain begins as interrupt mode's (counted in
@@ -610,10 +619,12 @@ static void test_polling_adaptive_first(void **state)
 /*
  * On a stream channel the polling extension lives only while it pays: a
  * spin that runs out empty halves its budget, so with gaps longer than
- * the spin polling ends where interrupt mode is.  Pings 5 ms apart
- * against a 1 ms spin: each spin after a reply runs out, and ten halvings
- * leave nothing.  Before, a spin that ran out left the budget whole, and
- * the worker spun 1 ms of every gap for nothing.  (The budget is the
+ * the spin polling ends where interrupt mode is.  A 1 ms spin, and each
+ * ping sent only once the worker sleeps after the last reply, 5 ms into
+ * that sleep (too long to arm the adaptive spin): the spin after every
+ * reply runs out however slow the machine, and ten halvings leave
+ * nothing.  Before, a spin that ran out left the budget whole, and the
+ * worker spun 1 ms of every gap for nothing.  (The budget is the
  * worker's; it is read here once the worker has gone to sleep.)
  */
 static void test_polling_empty_decays(void **state)
@@ -622,22 +633,30 @@ static void test_polling_empty_decays(void **state)
 	struct ovb_echo *e = open_echo(p, 0);
 	struct ovb_chan *chan = ovb_echo_chan(e);
 	struct ovb_chan_stats a, b;
+	uint64_t n;
 	uint32_t cur;
 
 	ovb_inproc_sync(p->link);
 	ovb_chan_set_adaptive(chan, true);
 	ovb_chan_set_poll(chan, 1000);
+	n = chan_sleeps(chan);
 	pair_ping(e, 64);
 	ovb_chan_get_stats(chan, &a);
-	for (int i = 0; i < 20; i++) {
+	for (int i = 0; i <= 20; i++) {
+		/* The spin after the last reply ran out: the worker slept. */
+		PAIR_WAIT(chan_sleeps(chan) > n);
+		assert_true(chan_sleeps(chan) > n);
+		if (i == 20)
+			break;
 		usleep(5000);
+		n = chan_sleeps(chan);
 		pair_ping(e, 64);
 	}
-	usleep(5000);
 	ovb_chan_get_stats(chan, &b);
 	cur = __atomic_load_n(&chan->poll_cur_us, __ATOMIC_RELAXED);
-	print_message("20 pings 5 ms apart, 1 ms polling spin: budget now "
-		      "%u us, %llu sleeps, %llu polling hits, %llu crowded\n",
+	print_message("20 pings, each into a sleep, 1 ms polling spin: "
+		      "budget now %u us, %llu sleeps, %llu polling hits, "
+		      "%llu crowded\n",
 		      cur, (unsigned long long)(b.sleeps - a.sleeps),
 		      (unsigned long long)(b.spin_hits - a.spin_hits),
 		      (unsigned long long)b.spin_crowded);

@@ -26,97 +26,20 @@
 #include "openvmbus/netvsp.h"
 #include "openvmbus/server.h"
 #include "net/rndis.h"
+#include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
-#define MAXF 64
-
-struct rxlog {
-	pthread_mutex_t lock;
-	unsigned int n;
-	uint32_t len[MAXF];
-	uint8_t frame[MAXF][256];
-};
-
-struct guest {
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
-	struct rxlog rx;
-	int open_rc;
-};
-
-struct net {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	struct guest g[2];
-};
-
-static void on_rx(void *ctx, unsigned int queue, const void *frame,
-		  size_t len, const struct ovb_net_meta *meta)
+/* Two guests, every frame logged; the NIC of each opened, its result kept. */
+static struct nvfx *net_new(void)
 {
-	struct rxlog *r = ctx;
-
-	(void)queue;
-	(void)meta;
-	pthread_mutex_lock(&r->lock);
-	if (r->n < MAXF && len <= 256) {
-		memcpy(r->frame[r->n], frame, len);
-		r->len[r->n] = (uint32_t)len;
-	}
-	r->n++;
-	pthread_mutex_unlock(&r->lock);
+	return nvfx_new(&(struct nvfx_opts){ .guests = 2, .log = true,
+					      .open_may_fail = true },
+			NULL);
 }
 
-static unsigned int rx_count(struct rxlog *r)
+static void net_free(struct nvfx *t)
 {
-	return __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
-}
-
-/* Two guests; the NIC of each is opened, and its result kept. */
-static struct net *net_new(void)
-{
-	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
-	struct net *t = calloc(1, sizeof(*t));
-
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
-	for (int i = 0; i < 2; i++) {
-		struct guest *g = &t->g[i];
-		struct ovb_inproc_params ip = { .name = i ? "g1" : "g0",
-						.mem_gpa = 1ull << 32,
-						.mem_size = 64ull << 20 };
-		struct ovb_netvsc_params p = { .rx = on_rx, .ctx = &g->rx };
-
-		pthread_mutex_init(&g->rx.lock, NULL);
-		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
-		assert_int_equal(ovb_client_register_driver(
-					 ovb_inproc_client(g->link),
-					 &ovb_netvsc_driver, &g->drv), 0);
-		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
-						    0, 5000), 0);
-		assert_int_equal(g->drv.ndev, 1);
-		g->open_rc = ovb_netvsc_open(g->drv.dev[0], &p, &g->nic);
-		if (g->open_rc)
-			g->nic = NULL;
-	}
-	return t;
-}
-
-static void net_free(struct net *t)
-{
-	for (int i = 0; i < 2; i++) {
-		if (t->g[i].nic)
-			ovb_netvsc_close(t->g[i].nic);
-		ovb_inproc_destroy(t->g[i].link);
-	}
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
-	free(t);
+	nvfx_free(t);
 	ovb_fault_clear();
 }
 
@@ -144,19 +67,17 @@ static void make_frame(uint8_t *f, size_t len, const uint8_t *dst,
  * Guest @a sends @n frames to guest @b; the frames that arrive are
  * intact, and at least @min of them arrive.  Returns how many did.
  */
-static unsigned int send_frames(struct net *t, int a, int b, unsigned int n,
+static unsigned int send_frames(struct nvfx *t, int a, int b, unsigned int n,
 				unsigned int min)
 {
 	struct ovb_netvsc_info ia, ib;
-	struct rxlog *r = &t->g[b].rx;
+	struct nvfx_log *r = &t->log[b];
 	uint8_t f[200];
 	unsigned int got;
 
 	ovb_netvsc_get_info(t->g[a].nic, &ia);
 	ovb_netvsc_get_info(t->g[b].nic, &ib);
-	pthread_mutex_lock(&r->lock);
-	r->n = 0;
-	pthread_mutex_unlock(&r->lock);
+	nvfx_log_reset(r);
 	for (unsigned int i = 0; i < n; i++) {
 		make_frame(f, sizeof(f), ib.mac, ia.mac, i);
 		assert_int_equal(ovb_netvsc_send(t->g[a].nic, 0, f, sizeof(f),
@@ -165,11 +86,11 @@ static unsigned int send_frames(struct net *t, int a, int b, unsigned int n,
 	}
 	/* The frames a fault spoiled never come: wait for the rest, then
 	 * give a late one 200 ms. */
-	PAIR_WAIT(rx_count(r) >= min);
-	for (int w = 0; w < 200 && rx_count(r) < n; w++)
+	PAIR_WAIT(nvfx_log_count(r) >= min);
+	for (int w = 0; w < 200 && nvfx_log_count(r) < n; w++)
 		usleep(1000);
 	usleep(20000);
-	got = rx_count(r);
+	got = nvfx_log_count(r);
 	assert_true(got >= min && got <= n);
 	for (unsigned int i = 0; i < got; i++) {
 		uint32_t seed;
@@ -185,7 +106,7 @@ static unsigned int send_frames(struct net *t, int a, int b, unsigned int n,
 
 /* The witness guest g1 still works, and so does g0 if its NIC opened:
  * frames cross intact both ways. */
-static void witness_ok(struct net *t)
+static void witness_ok(struct nvfx *t)
 {
 	struct ovb_netvsc_info info;
 
@@ -212,7 +133,7 @@ static void test_nvsp_lie_setup(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		struct net *t;
+		struct nvfx *t;
 
 		arm(specs[i]);
 		t = net_new();
@@ -240,7 +161,7 @@ static void test_data_path_lies(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		struct net *t = net_new();
+		struct nvfx *t = net_new();
 
 		assert_int_equal(t->g[0].open_rc, 0);
 		assert_int_equal(t->g[1].open_rc, 0);
@@ -260,7 +181,7 @@ static void test_data_path_lies(void **state)
 static void test_nvsp_version_lie(void **state)
 {
 	struct ovb_netvsc_info info;
-	struct net *t;
+	struct nvfx *t;
 
 	(void)state;
 	arm("version-lie,partition=g0,device=nic");
@@ -277,7 +198,7 @@ static void test_nvsp_version_lie(void **state)
  * and g1 never notices. */
 static void test_random(void **state)
 {
-	struct net *t = net_new();
+	struct nvfx *t = net_new();
 	struct ovb_netvsc_info ia, ib;
 	uint8_t f[200];
 

@@ -26,72 +26,12 @@
 #include "net/offload_priv.h"
 #include "openvmbus/offload.h"
 #include "openvmbus/vswitch.h"
+#include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
-#define MAXF 128
 #define BIG 65000u /* a TSO frame a little under the 64 KiB IP limit */
 
-/* Frames one receiver (guest or test port) got. */
-struct rxlog {
-	pthread_mutex_t lock;
-	unsigned int n;
-	uint32_t len[MAXF];
-	uint8_t *frame[MAXF];
-	struct ovb_net_meta meta[MAXF];
-};
-
-struct guest {
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
-	struct ovb_netvsc_info info;
-	struct rxlog rx;
-};
-
-struct net {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	struct guest g[2];
-	unsigned int port;
-	struct rxlog port_rx;
-};
-
 static const uint8_t port_mac[6] = { 0x02, 0, 0, 0, 0, 0x77 };
-
-static void log_add(struct rxlog *r, const void *frame, size_t len,
-		    const struct ovb_net_meta *meta)
-{
-	pthread_mutex_lock(&r->lock);
-	if (r->n < MAXF) {
-		r->frame[r->n] = malloc(len);
-		memcpy(r->frame[r->n], frame, len);
-		r->len[r->n] = (uint32_t)len;
-		r->meta[r->n] = meta ? *meta : (struct ovb_net_meta){ 0 };
-	}
-	__atomic_store_n(&r->n, r->n + 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void log_reset(struct rxlog *r)
-{
-	pthread_mutex_lock(&r->lock);
-	for (unsigned int i = 0; i < r->n && i < MAXF; i++)
-		free(r->frame[i]);
-	r->n = 0;
-	pthread_mutex_unlock(&r->lock);
-}
-
-static unsigned int log_count(struct rxlog *r)
-{
-	return __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
-}
-
-static void on_rx(void *ctx, unsigned int queue, const void *frame,
-		  size_t len, const struct ovb_net_meta *meta)
-{
-	log_add(ctx, frame, len, meta);
-}
 
 /* In pieces (rxv): joined for the log, the shape kept. */
 static unsigned int rxv_iovcnt;
@@ -107,75 +47,25 @@ static void on_rxv(void *ctx, unsigned int queue, const struct iovec *iov,
 
 	rxv_iovcnt = iovcnt;
 	rxv_hdr_len = iov[0].iov_len;
-	log_add(ctx, f, len, meta);
+	nvfx_log_add(ctx, queue, f, len, meta);
 	free(f);
 }
 
-static int port_tx(void *ctx, const void *frame, size_t len,
-		   const struct ovb_net_meta *meta)
-{
-	log_add(ctx, frame, len, meta);
-	return 0;
-}
-
 /*
- * Two guests (@np1 for the second, NULL: as the first) and a test port
- * taking @caps.
+ * Two guests (@np1 for the second, NULL: defaults) and a test port
+ * taking @caps, every frame logged.
  */
-static struct net *net_new(uint32_t caps,
+static struct nvfx *net_new(uint32_t caps,
 			   const struct ovb_netvsc_params *np1)
 {
-	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
-	struct net *t = calloc(1, sizeof(*t));
+	struct nvfx_opts o = { .guests = 2, .log = true, .port = true,
+			       .port_name = "test", .port_caps = caps,
+			       .port_log = true };
+	struct ovb_netvsc_params p[2] = { { 0 } };
 
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
-	pthread_mutex_init(&t->port_rx.lock, NULL);
-	assert_int_equal(ovb_vswitch_port_add(t->sw, "test", caps, port_tx,
-					      &t->port_rx, &t->port), 0);
-	for (int i = 0; i < 2; i++) {
-		struct guest *g = &t->g[i];
-		struct ovb_inproc_params ip = { .name = i ? "g1" : "g0",
-						.mem_gpa = 1ull << 32,
-						.mem_size = 64ull << 20 };
-		struct ovb_netvsc_params p = { 0 };
-
-		if (i && np1)
-			p = *np1;
-		pthread_mutex_init(&g->rx.lock, NULL);
-		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
-		assert_int_equal(ovb_client_register_driver(
-					 ovb_inproc_client(g->link),
-					 &ovb_netvsc_driver, &g->drv), 0);
-		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
-						    0, 5000), 0);
-		p.rx = on_rx;
-		if (p.rxv)
-			p.rxv = on_rxv;
-		p.ctx = &g->rx;
-		assert_int_equal(ovb_netvsc_open(g->drv.dev[0], &p, &g->nic),
-				 0);
-		ovb_netvsc_get_info(g->nic, &g->info);
-	}
-	return t;
-}
-
-static void net_free(struct net *t)
-{
-	for (int i = 0; i < 2; i++) {
-		ovb_netvsc_close(t->g[i].nic);
-		ovb_inproc_destroy(t->g[i].link);
-		log_reset(&t->g[i].rx);
-	}
-	ovb_vswitch_port_remove(t->sw, t->port);
-	log_reset(&t->port_rx);
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
-	free(t);
+	if (np1)
+		p[1] = *np1;
+	return nvfx_new(&o, p);
 }
 
 /*
@@ -257,7 +147,7 @@ static void assert_tcp_csum(const uint8_t *f, size_t len)
  * @r holds the segments of @orig (TSO of @mss): as many as it takes,
  * each with correct checksums, payloads joining to the original's.
  */
-static void assert_segments(struct rxlog *r, const uint8_t *orig,
+static void assert_segments(struct nvfx_log *r, const uint8_t *orig,
 			    size_t len, uint16_t mss)
 {
 	struct ovb_net_hdrs h;
@@ -268,9 +158,9 @@ static void assert_segments(struct rxlog *r, const uint8_t *orig,
 	hdr = h.payload_off;
 	payload = len - hdr;
 	n = (unsigned int)((payload + mss - 1) / mss);
-	PAIR_WAIT(log_count(r) >= n);
+	PAIR_WAIT(nvfx_log_count(r) >= n);
 	usleep(20000);
-	assert_int_equal(log_count(r), n);
+	assert_int_equal(nvfx_log_count(r), n);
 	for (unsigned int i = 0; i < n; i++) {
 		size_t want = payload - off < mss ? payload - off : mss;
 
@@ -294,7 +184,7 @@ static void assert_segments(struct rxlog *r, const uint8_t *orig,
  */
 static void gso_to_port(bool v6, bool vlan)
 {
-	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+	struct nvfx *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
 				OVB_VSWITCH_CAP_TSO6, NULL);
 	static uint8_t f[BIG + 200];
 	struct ovb_net_meta m;
@@ -309,25 +199,25 @@ static void gso_to_port(bool v6, bool vlan)
 	}
 	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m, false),
 			 0);
-	PAIR_WAIT(log_count(&t->port_rx) >= 1);
+	PAIR_WAIT(nvfx_log_count(&t->port_log) >= 1);
 	usleep(20000);
-	assert_int_equal(log_count(&t->port_rx), 1);
+	assert_int_equal(nvfx_log_count(&t->port_log), 1);
 	if (vlan) {
 		static const uint8_t tag[4] = { 0x81, 0x00, 0x60, 0x07 };
 
-		assert_int_equal(t->port_rx.len[0], len + 4);
-		assert_memory_equal(t->port_rx.frame[0], f, 12);
-		assert_memory_equal(t->port_rx.frame[0] + 12, tag, 4);
-		assert_memory_equal(t->port_rx.frame[0] + 16, f + 12, len - 12);
+		assert_int_equal(t->port_log.len[0], len + 4);
+		assert_memory_equal(t->port_log.frame[0], f, 12);
+		assert_memory_equal(t->port_log.frame[0] + 12, tag, 4);
+		assert_memory_equal(t->port_log.frame[0] + 16, f + 12, len - 12);
 	} else {
-		assert_int_equal(t->port_rx.len[0], len);
-		assert_memory_equal(t->port_rx.frame[0], f, len);
+		assert_int_equal(t->port_log.len[0], len);
+		assert_memory_equal(t->port_log.frame[0], f, len);
 	}
-	assert_int_equal(t->port_rx.meta[0].gso_type, m.gso_type);
-	assert_int_equal(t->port_rx.meta[0].gso_size, 1448);
+	assert_int_equal(t->port_log.meta[0].gso_type, m.gso_type);
+	assert_int_equal(t->port_log.meta[0].gso_size, 1448);
 	ovb_netvsc_get_stats(t->g[0].nic, &st);
 	assert_int_equal(st.tx_pagebuf, 1); /* one LSO send */
-	net_free(t);
+	nvfx_free(t);
 }
 
 static void test_gso_to_port_v4(void **state)
@@ -352,8 +242,8 @@ static void test_gso_to_port_vlan(void **state)
  */
 static void test_batch_to_guest(void **state)
 {
-	struct net *t = net_new(0, NULL);
-	struct guest *g = &t->g[1];
+	struct nvfx *t = net_new(0, NULL);
+	struct nvfx_guest *g = &t->g[1];
 	struct ovb_netvsp_stats st0, st;
 	uint8_t f[1514];
 
@@ -372,27 +262,27 @@ static void test_batch_to_guest(void **state)
 			    1);
 	}
 	ovb_vswitch_batch_end(t->sw);
-	PAIR_WAIT(log_count(&g->rx) >= 40);
+	PAIR_WAIT(nvfx_log_count(&t->log[1]) >= 40);
 	usleep(20000);
-	assert_int_equal(log_count(&g->rx), 40);
+	assert_int_equal(nvfx_log_count(&t->log[1]), 40);
 	ovb_netvsp_get_stats(t->vsp, &st);
 	assert_int_equal(st.to_guest - st0.to_guest, 40);
 	assert_int_equal(st.to_guest_batches - st0.to_guest_batches, 1);
 	for (int i = 0; i < 40; i++) {
 		size_t len = 60 + 36 * (size_t)i;
 
-		assert_int_equal(g->rx.len[i], len);
+		assert_int_equal(t->log[1].len[i], len);
 		for (size_t j = 14; j < len; j++)
-			assert_int_equal(g->rx.frame[i][j],
+			assert_int_equal(t->log[1].frame[i][j],
 					 (uint8_t)(j * 3 + (size_t)i));
 	}
-	net_free(t);
+	nvfx_free(t);
 }
 
 /* A port without offloads gets the same frame as checked segments. */
 static void test_gso_fallback_port(void **state)
 {
-	struct net *t = net_new(0, NULL);
+	struct nvfx *t = net_new(0, NULL);
 	static uint8_t f[BIG + 200];
 	struct ovb_net_meta m;
 
@@ -400,12 +290,12 @@ static void test_gso_fallback_port(void **state)
 		size_t len = tso_frame(f, port_mac, t->g[0].info.mac, v6,
 				       20000, 1400, 9, &m);
 
-		log_reset(&t->port_rx);
+		nvfx_log_reset(&t->port_log);
 		assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m,
 						 false), 0);
-		assert_segments(&t->port_rx, f, len, 1400);
+		assert_segments(&t->port_log, f, len, 1400);
 	}
-	net_free(t);
+	nvfx_free(t);
 }
 
 /*
@@ -417,8 +307,8 @@ static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
 {
 	struct ovb_netvsc_params p1 = { .no_rsc = !rsc,
 					.rxv = inplace ? on_rxv : NULL };
-	struct net *t = net_new(0, &p1);
-	struct guest *g = &t->g[1];
+	struct nvfx *t = net_new(0, &p1);
+	struct nvfx_guest *g = &t->g[1];
 	static uint8_t f[BIG + 200];
 	struct ovb_net_meta m;
 	struct ovb_netvsp_stats st0, st;
@@ -436,30 +326,30 @@ static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
 	ovb_netvsp_get_stats(t->vsp, &st);
 	if (!rsc) {
 		assert_int_equal(st.segmented - st0.segmented, 1);
-		assert_segments(&g->rx, f, len, 1200);
-		for (unsigned int i = 0; i < log_count(&g->rx); i++) {
-			assert_true(g->rx.meta[i].flags &
+		assert_segments(&t->log[1], f, len, 1200);
+		for (unsigned int i = 0; i < nvfx_log_count(&t->log[1]); i++) {
+			assert_true(t->log[1].meta[i].flags &
 				    OVB_NET_META_CSUM_VALID);
-			assert_int_equal(!!(g->rx.meta[i].flags &
+			assert_int_equal(!!(t->log[1].meta[i].flags &
 					    OVB_NET_META_VLAN), vlan);
 		}
-		net_free(t);
+		nvfx_free(t);
 		return;
 	}
 	assert_int_equal(st.coalesced - st0.coalesced, 1);
-	PAIR_WAIT(log_count(&g->rx) >= 1);
+	PAIR_WAIT(nvfx_log_count(&t->log[1]) >= 1);
 	usleep(20000);
-	assert_int_equal(log_count(&g->rx), 1);
-	assert_int_equal(g->rx.len[0], len);
-	assert_memory_equal(g->rx.frame[0], f, len);
-	assert_int_equal(g->rx.meta[0].gso_type, m.gso_type);
+	assert_int_equal(nvfx_log_count(&t->log[1]), 1);
+	assert_int_equal(t->log[1].len[0], len);
+	assert_memory_equal(t->log[1].frame[0], f, len);
+	assert_int_equal(t->log[1].meta[0].gso_type, m.gso_type);
 	/* MSS from the guest's MTU: 1500 less IP and TCP headers. */
-	assert_int_equal(g->rx.meta[0].gso_size,
+	assert_int_equal(t->log[1].meta[0].gso_size,
 			 1500 - (v6 ? 40 : 20) - 32);
-	assert_true(g->rx.meta[0].flags & OVB_NET_META_CSUM_PARTIAL);
-	assert_int_equal(!!(g->rx.meta[0].flags & OVB_NET_META_VLAN), vlan);
+	assert_true(t->log[1].meta[0].flags & OVB_NET_META_CSUM_PARTIAL);
+	assert_int_equal(!!(t->log[1].meta[0].flags & OVB_NET_META_VLAN), vlan);
 	if (vlan)
-		assert_int_equal(g->rx.meta[0].vlan_tci, 0x2000 | 42);
+		assert_int_equal(t->log[1].meta[0].vlan_tci, 0x2000 | 42);
 	ovb_netvsc_get_stats(g->nic, &cs);
 	assert_int_equal(cs.rx_coalesced, 1);
 	assert_int_equal(cs.rx_rsc_inplace, inplace);
@@ -471,7 +361,7 @@ static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
 		assert_true(rxv_iovcnt > 10);
 		assert_false(rxv_bad);
 	}
-	net_free(t);
+	nvfx_free(t);
 }
 
 static void test_rsc_v4(void **state)
@@ -514,7 +404,7 @@ static void test_no_rsc_v6_vlan(void **state)
  */
 static void test_gso_guest_to_guest(void **state)
 {
-	struct net *t = net_new(0, NULL);
+	struct nvfx *t = net_new(0, NULL);
 	static uint8_t f[BIG + 200];
 	struct ovb_net_meta m;
 
@@ -527,19 +417,19 @@ static void test_gso_guest_to_guest(void **state)
 			m.flags |= OVB_NET_META_VLAN;
 			m.vlan_tci = 0xa000 | 300;
 		}
-		log_reset(&t->g[1].rx);
+		nvfx_log_reset(&t->log[1]);
 		assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, len, &m,
 						 false), 0);
-		PAIR_WAIT(log_count(&t->g[1].rx) >= 1);
+		PAIR_WAIT(nvfx_log_count(&t->log[1]) >= 1);
 		usleep(10000);
-		assert_int_equal(log_count(&t->g[1].rx), 1);
-		assert_int_equal(t->g[1].rx.len[0], len);
-		assert_memory_equal(t->g[1].rx.frame[0], f, len);
-		assert_int_equal(t->g[1].rx.meta[0].gso_type, m.gso_type);
-		assert_int_equal(!!(t->g[1].rx.meta[0].flags &
+		assert_int_equal(nvfx_log_count(&t->log[1]), 1);
+		assert_int_equal(t->log[1].len[0], len);
+		assert_memory_equal(t->log[1].frame[0], f, len);
+		assert_int_equal(t->log[1].meta[0].gso_type, m.gso_type);
+		assert_int_equal(!!(t->log[1].meta[0].flags &
 				    OVB_NET_META_VLAN), vlan);
 		if (vlan)
-			assert_int_equal(t->g[1].rx.meta[0].vlan_tci,
+			assert_int_equal(t->log[1].meta[0].vlan_tci,
 					 0xa000 | 300);
 	}
 	/* From a transmit buffer, as the TAP front end sends: by page
@@ -552,15 +442,15 @@ static void test_gso_guest_to_guest(void **state)
 		assert_int_equal(ovb_netvsc_txbuf_get(t->g[0].nic, &tb), 0);
 		assert_true(tb.cap >= len);
 		memcpy(tb.frame, f, len);
-		log_reset(&t->g[1].rx);
+		nvfx_log_reset(&t->log[1]);
 		assert_int_equal(ovb_netvsc_send_txbuf(t->g[0].nic, 0, &tb,
 						       len, &m, false), 1);
-		PAIR_WAIT(log_count(&t->g[1].rx) >= 1);
-		assert_int_equal(t->g[1].rx.len[0], len);
-		assert_memory_equal(t->g[1].rx.frame[0], f, len);
-		assert_int_equal(t->g[1].rx.meta[0].gso_type, m.gso_type);
+		PAIR_WAIT(nvfx_log_count(&t->log[1]) >= 1);
+		assert_int_equal(t->log[1].len[0], len);
+		assert_memory_equal(t->log[1].frame[0], f, len);
+		assert_int_equal(t->log[1].meta[0].gso_type, m.gso_type);
 	}
-	net_free(t);
+	nvfx_free(t);
 }
 
 /*
@@ -569,7 +459,7 @@ static void test_gso_guest_to_guest(void **state)
  */
 static void test_gso_txbuf(void **state)
 {
-	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+	struct nvfx *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
 				OVB_VSWITCH_CAP_TSO6, NULL);
 	static uint8_t f[BIG + 200];
 	struct ovb_netvsc_txbuf tb;
@@ -586,9 +476,9 @@ static void test_gso_txbuf(void **state)
 		assert_int_equal(ovb_netvsc_send_txbuf(t->g[0].nic, 0, &tb,
 						       len, &m, false), 1);
 		assert_null(tb.frame);
-		PAIR_WAIT(log_count(&t->port_rx) >= (unsigned int)i + 1);
-		assert_int_equal(t->port_rx.len[i], len);
-		assert_memory_equal(t->port_rx.frame[i], f, len);
+		PAIR_WAIT(nvfx_log_count(&t->port_log) >= (unsigned int)i + 1);
+		assert_int_equal(t->port_log.len[i], len);
+		assert_memory_equal(t->port_log.frame[i], f, len);
 	}
 	assert_int_equal(ovb_netvsc_txbuf_get(t->g[0].nic, &tb), 0);
 	len = tso_frame(tb.frame, port_mac, t->g[0].info.mac, false, 100,
@@ -598,12 +488,12 @@ static void test_gso_txbuf(void **state)
 					       false), 0);
 	assert_non_null(tb.frame);
 	ovb_netvsc_txbuf_put(t->g[0].nic, &tb);
-	PAIR_WAIT(log_count(&t->port_rx) >= 4);
-	assert_int_equal(t->port_rx.len[3], len);
-	assert_memory_equal(t->port_rx.frame[3], f, len);
+	PAIR_WAIT(nvfx_log_count(&t->port_log) >= 4);
+	assert_int_equal(t->port_log.len[3], len);
+	assert_memory_equal(t->port_log.frame[3], f, len);
 	ovb_netvsc_get_stats(t->g[0].nic, &st);
 	assert_int_equal(st.tx_pagebuf, 3);
-	net_free(t);
+	nvfx_free(t);
 }
 
 /*
@@ -615,7 +505,7 @@ static void test_gso_txbuf(void **state)
  */
 static void test_txbuf_polled(void **state)
 {
-	struct net *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
+	struct nvfx *t = net_new(OVB_VSWITCH_CAP_CSUM | OVB_VSWITCH_CAP_TSO4 |
 				OVB_VSWITCH_CAP_TSO6, NULL);
 	struct ovb_netvsc *nic = t->g[0].nic;
 	static uint8_t f[BIG + 200];
@@ -640,7 +530,7 @@ static void test_txbuf_polled(void **state)
 			usleep(500);
 		}
 	}
-	PAIR_WAIT(log_count(&t->port_rx) >= sent);
+	PAIR_WAIT(nvfx_log_count(&t->port_log) >= sent);
 	/* 3 x 32 frames on 32 buffers, without another poll. */
 	for (int i = 0; i < 96; i++) {
 		len = tso_frame(f, port_mac, t->g[0].info.mac, false, 20000,
@@ -652,20 +542,20 @@ static void test_txbuf_polled(void **state)
 		sent++;
 	}
 	ovb_netvsc_poll_end(nic, 0);
-	PAIR_WAIT(log_count(&t->port_rx) >= sent);
-	assert_int_equal(log_count(&t->port_rx), sent);
-	assert_int_equal(t->port_rx.len[sent - 1], len);
-	assert_memory_equal(t->port_rx.frame[sent - 1], f, len);
+	PAIR_WAIT(nvfx_log_count(&t->port_log) >= sent);
+	assert_int_equal(nvfx_log_count(&t->port_log), sent);
+	assert_int_equal(t->port_log.len[sent - 1], len);
+	assert_memory_equal(t->port_log.frame[sent - 1], f, len);
 	for (unsigned int i = 3; i < sent; i++) {
 		tso_frame(f, port_mac, t->g[0].info.mac, false, 20000, 1448,
 			  100 + (uint32_t)(i - 3), &m);
-		assert_memory_equal(t->port_rx.frame[i], f, len);
+		assert_memory_equal(t->port_log.frame[i], f, len);
 	}
-	net_free(t);
+	nvfx_free(t);
 }
 
 /* Frames for a guest, while @g's queue is polled or after poll_end. */
-static void port_burst(struct net *t, struct guest *g, int first, int n)
+static void port_burst(struct nvfx *t, struct nvfx_guest *g, int first, int n)
 {
 	uint8_t f[1514];
 
@@ -690,32 +580,32 @@ static void port_burst(struct net *t, struct guest *g, int first, int n)
  */
 static void test_rx_polled(void **state)
 {
-	struct net *t = net_new(0, NULL);
-	struct guest *g = &t->g[1];
+	struct nvfx *t = net_new(0, NULL);
+	struct nvfx_guest *g = &t->g[1];
 	int rc;
 
 	usleep(20000);
 	assert_true(ovb_netvsc_poll(g->nic, 0) >= 0);
 	port_burst(t, g, 0, 20);
-	for (int k = 0; k < 4000 && log_count(&g->rx) < 20; k++) {
+	for (int k = 0; k < 4000 && nvfx_log_count(&t->log[1]) < 20; k++) {
 		rc = ovb_netvsc_poll(g->nic, 0);
 		assert_true(rc >= 0);
 		usleep(500);
 	}
-	assert_int_equal(log_count(&g->rx), 20);
+	assert_int_equal(nvfx_log_count(&t->log[1]), 20);
 	ovb_netvsc_poll_end(g->nic, 0);
 	usleep(20000);
 	port_burst(t, g, 20, 20);
-	PAIR_WAIT(log_count(&g->rx) >= 40);
+	PAIR_WAIT(nvfx_log_count(&t->log[1]) >= 40);
 	for (int i = 0; i < 40; i++) {
 		size_t len = 60 + 29 * (size_t)i;
 
-		assert_int_equal(g->rx.len[i], len);
+		assert_int_equal(t->log[1].len[i], len);
 		for (size_t j = 14; j < len; j++)
-			assert_int_equal(g->rx.frame[i][j],
+			assert_int_equal(t->log[1].frame[i][j],
 					 (uint8_t)(j * 7 + (size_t)i));
 	}
-	net_free(t);
+	nvfx_free(t);
 }
 
 int main(void)

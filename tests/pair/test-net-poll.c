@@ -62,7 +62,7 @@ static struct pt *pt_new(void)
 
 	assert_non_null(t);
 	p.ctx = t;
-	nvfx_open(&t->fx, cfg, &p);
+	nvfx_open(&t->fx, &(struct nvfx_opts){ .cfg = cfg, .port = true }, &p);
 	return t;
 }
 
@@ -78,7 +78,7 @@ static void port_frame(struct pt *t)
 	struct ovb_netvsc_info info;
 	uint8_t f[64] = { 0 };
 
-	ovb_netvsc_get_info(t->fx.nic, &info);
+	ovb_netvsc_get_info(t->fx.g[0].nic, &info);
 	memcpy(f, info.mac, 6);
 	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 6);
 	f[12] = 0x88;
@@ -89,7 +89,7 @@ static void port_frame(struct pt *t)
 
 static struct ovb_chan *q0(struct pt *t)
 {
-	return t->fx.nic->q[0].chan;
+	return t->fx.g[0].nic->q[0].chan;
 }
 
 /*
@@ -122,10 +122,10 @@ static void test_join_after_end(void **state)
 
 	(void)state;
 	usleep(20000); /* the worker asleep, its ring unmasked */
-	assert_true(ovb_netvsc_poll(t->fx.nic, 0) >= 0);
+	assert_true(ovb_netvsc_poll(t->fx.g[0].nic, 0) >= 0);
 	assert_true(ovb_chan_polling(q0(t)));
 	assert_true(ovb_ring_masked(&q0(t)->in));
-	ovb_netvsc_poll_end(t->fx.nic, 0);
+	ovb_netvsc_poll_end(t->fx.g[0].nic, 0);
 	assert_false(ovb_chan_polling(q0(t)));
 	assert_int_equal(ovb_chan_poll_join(q0(t)), 0);
 	assert_false(ovb_chan_polling(q0(t)));
@@ -137,7 +137,7 @@ static void test_join_after_end(void **state)
 	 * meets the worker draining reads nothing and masks nothing.) */
 	usleep(20000);
 	for (int i = 0; i < 1000 && !ovb_chan_polling(q0(t)); i++)
-		assert_true(ovb_netvsc_poll(t->fx.nic, 0) >= 0);
+		assert_true(ovb_netvsc_poll(t->fx.g[0].nic, 0) >= 0);
 	assert_true(ovb_chan_polling(q0(t)));
 	port_frame(t);
 	for (int i = 0; i < 5000 && nrx(t) < 2; i++) {
@@ -146,7 +146,7 @@ static void test_join_after_end(void **state)
 	}
 	assert_int_equal(nrx(t), 2);
 	assert_true(ovb_chan_polling(q0(t)));
-	ovb_netvsc_poll_end(t->fx.nic, 0);
+	ovb_netvsc_poll_end(t->fx.g[0].nic, 0);
 	pt_free(t);
 }
 
@@ -173,7 +173,7 @@ static void jitter(unsigned int *seed)
 static void *racer_run(void *arg)
 {
 	struct racer *r = arg;
-	struct ovb_netvsc *n = r->t->fx.nic;
+	struct ovb_netvsc *n = r->t->fx.g[0].nic;
 	const uint32_t one = 1;
 
 	for (int i = 0; i < ROUNDS; i++) {
@@ -230,7 +230,7 @@ static void test_poll_race(void **state)
 		if (ovb_ring_masked(&q0(t)->in) && left_masked(t)) {
 			lost++;
 			/* Hand it back, so that the next round starts clean. */
-			ovb_netvsc_poll_end(t->fx.nic, 0);
+			ovb_netvsc_poll_end(t->fx.g[0].nic, 0);
 		}
 	}
 	for (int i = 0; i < 2; i++)

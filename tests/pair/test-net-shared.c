@@ -34,6 +34,7 @@
 #include "net/netvsc_priv.h"
 #include "tests/lib/dispatch-fx.h"
 #include "tests/lib/hostile.h"
+#include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
 #define NG 3
@@ -45,9 +46,7 @@ struct rxcheck {
 };
 
 struct guest {
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
+	struct nvfx_guest *fg; /* its link and NIC */
 	struct ovb_netvsc_params p;
 	struct rxcheck rx;
 	uint8_t mac[6];
@@ -55,9 +54,7 @@ struct guest {
 };
 
 struct net {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
+	struct nvfx fx;
 	struct guest g[NG];
 };
 
@@ -110,13 +107,11 @@ static void on_rx(void *ctx, unsigned int queue, const void *frame,
 	__atomic_fetch_add(&g->rx.ok, 1, __ATOMIC_RELEASE);
 }
 
+/* Reopen @g's NIC as it was first opened. */
 static void guest_open(struct guest *g)
 {
-	struct ovb_netvsc_info info;
-
-	assert_int_equal(ovb_netvsc_open(g->drv.dev[0], &g->p, &g->nic), 0);
-	ovb_netvsc_get_info(g->nic, &info);
-	memcpy(g->mac, info.mac, 6);
+	assert_int_equal(ovb_netvsc_open(g->fg->drv.dev[0], &g->p,
+					 &g->fg->nic), 0);
 }
 
 static struct net *net_new(enum ovb_netvsp_workers w, unsigned int queues,
@@ -127,50 +122,31 @@ static struct net *net_new(enum ovb_netvsp_workers w, unsigned int queues,
 	 * descheduled that long on a loaded machine (or under ASan) must not
 	 * turn into drops the test would count.
 	 */
-	struct ovb_netvsp_cfg cfg = { .name = "sw0", .workers = w,
-				      .rx_wait_ms = 10000 };
+	struct nvfx_opts o = { .cfg = { .workers = w, .rx_wait_ms = 10000 },
+			       .guests = NG };
+	struct ovb_netvsc_params p[NG];
 	struct net *t = calloc(1, sizeof(*t));
 
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
 	for (int i = 0; i < NG; i++) {
 		struct guest *g = &t->g[i];
-		char name[8];
-		struct ovb_inproc_params ip = { .name = name,
-						.mem_gpa = 1ull << 32,
-						.mem_size = 64ull << 20 };
 
-		snprintf(name, sizeof(name), "g%d", i);
 		g->id = i;
-		pair_mem_params(&ip);
-		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
-		assert_int_equal(ovb_client_register_driver(
-					 ovb_inproc_client(g->link),
-					 &ovb_netvsc_driver, &g->drv), 0);
-		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
-						    0, 5000), 0);
+		g->fg = &t->fx.g[i];
 		g->p = (struct ovb_netvsc_params){ .queues = queues,
 						   .recv_buf_bytes = rxbuf,
 						   .rx = on_rx,
 						   .ctx = g };
-		guest_open(g);
+		p[i] = g->p;
 	}
+	nvfx_open(&t->fx, &o, p);
+	for (int i = 0; i < NG; i++)
+		memcpy(t->g[i].mac, t->fx.g[i].info.mac, 6);
 	return t;
 }
 
 static void net_free(struct net *t)
 {
-	for (int i = 0; i < NG; i++) {
-		if (t->g[i].nic)
-			ovb_netvsc_close(t->g[i].nic);
-		ovb_inproc_destroy(t->g[i].link);
-	}
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
+	nvfx_close(&t->fx);
 	free(t);
 }
 
@@ -217,7 +193,7 @@ static void test_threads(void **state)
 		for (int i = 0; i < NG; i++) {
 			struct ovb_netvsc_info info;
 
-			ovb_netvsc_get_info(t->g[i].nic, &info);
+			ovb_netvsc_get_info(t->fx.g[i].nic, &info);
 			assert_int_equal(info.queues, 2);
 		}
 		n[w] = dfx_threads();
@@ -251,10 +227,10 @@ static void *send_run(void *arg)
 		uint32_t seq = s->first + i, len = frame_len(s->from, seq);
 
 		make_frame(f, len, b->mac, a->mac, s->from, seq);
-		s->rc = ovb_netvsc_send(a->nic, 0, f, len, NULL,
+		s->rc = ovb_netvsc_send(a->fg->nic, 0, f, len, NULL,
 					(i + 1) % 16 != 0);
 	}
-	ovb_netvsc_flush(a->nic, 0);
+	ovb_netvsc_flush(a->fg->nic, 0);
 	return NULL;
 }
 
@@ -305,7 +281,7 @@ static void test_both_ways(void **state)
 
 	(void)state;
 	both_ways(t, 0, 1, 0, 6000);
-	ovb_netvsp_get_stats(t->vsp, &st);
+	ovb_netvsp_get_stats(t->fx.vsp, &st);
 	assert_int_equal(st.no_buffer, 0);
 	assert_int_equal(st.wait_timeouts, 0);
 	assert_int_equal(st.to_guest, 12000);
@@ -330,7 +306,7 @@ static void test_both_ways_per_channel(void **state)
 
 	(void)state;
 	both_ways(t, 0, 1, 0, 6000);
-	ovb_netvsp_get_stats(t->vsp, &st);
+	ovb_netvsp_get_stats(t->fx.vsp, &st);
 	assert_int_equal(st.no_buffer, 0);
 	assert_int_equal(st.wait_timeouts, 0);
 	assert_int_equal(st.to_guest, 12000);
@@ -362,7 +338,7 @@ static struct errs host_side(struct net *t, int i)
 	struct errs e = { .partition = name };
 
 	snprintf(name, sizeof(name), "g%d", i);
-	ovb_server_report(t->srv, count_errs, &e);
+	ovb_server_report(t->fx.srv, count_errs, &e);
 	e.partition = NULL;
 	return e;
 }
@@ -380,7 +356,7 @@ static void test_corrupt_and_close(void **state)
 	struct vmpacket_descriptor d = { .type = VM_PKT_DATA_INBAND,
 					 .offset8 = 1, .len8 = 4 };
 	uint8_t bad[32] = { 0 };
-	struct ovb_chan *c0 = t->g[0].nic->q[0].chan;
+	struct ovb_chan *c0 = t->fx.g[0].nic->q[0].chan;
 	struct errs e1, e2;
 
 	(void)state;
@@ -398,8 +374,8 @@ static void test_corrupt_and_close(void **state)
 	assert_int_equal(e1.chans, 1);
 	assert_int_equal(e2.chans, 1);
 
-	ovb_netvsc_close(t->g[2].nic);
-	t->g[2].nic = NULL;
+	ovb_netvsc_close(t->fx.g[2].nic);
+	t->fx.g[2].nic = NULL;
 	PAIR_WAIT(host_side(t, 2).chans == 0);
 	assert_int_equal(host_side(t, 2).chans, 0);
 	memset(t->g[2].rx.next, 0, sizeof(t->g[2].rx.next));

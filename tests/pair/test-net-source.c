@@ -34,6 +34,7 @@
 #include "net/offload_priv.h"
 #include "openvmbus/offload.h"
 #include "openvmbus/vswitch.h"
+#include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
 #define MAXF 400
@@ -60,14 +61,7 @@ struct src {
 };
 
 struct net {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
-	struct ovb_netvsc_info info;
-	unsigned int port;
+	struct nvfx fx; /* one guest, the test port */
 	struct rxlog port_rx;
 	struct src src;
 	pthread_t rx_thread; /* where the guest's receive callback ran */
@@ -175,54 +169,31 @@ out:
 
 static struct net *net_new(void)
 {
-	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
-	struct ovb_inproc_params ip = { .name = "g0", .mem_gpa = 1ull << 32,
-					.mem_size = 64ull << 20 };
-	struct ovb_netvsc_params p = { 0 };
 	struct net *t = calloc(1, sizeof(*t));
+	struct nvfx_opts o = { .port = true, .port_name = "test",
+			       .port_caps = OVB_VSWITCH_CAP_CSUM |
+					    OVB_VSWITCH_CAP_TSO4,
+			       .port_tx = port_tx, .port_ctx = &t->port_rx };
+	struct ovb_netvsc_params p = { .rx = on_rx, .ctx = t };
 
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
 	pthread_mutex_init(&t->port_rx.lock, NULL);
-	assert_int_equal(ovb_vswitch_port_add(t->sw, "test",
-					      OVB_VSWITCH_CAP_CSUM |
-						      OVB_VSWITCH_CAP_TSO4,
-					      port_tx, &t->port_rx, &t->port),
-			 0);
-	assert_int_equal(ovb_inproc_create(t->srv, &ip, &t->link), 0);
-	assert_int_equal(ovb_client_register_driver(ovb_inproc_client(t->link),
-						    &ovb_netvsc_driver,
-						    &t->drv), 0);
-	assert_int_equal(ovb_client_connect(ovb_inproc_client(t->link), 0,
-					    5000), 0);
-	p.rx = on_rx;
-	p.ctx = t;
-	assert_int_equal(ovb_netvsc_open(t->drv.dev[0], &p, &t->nic), 0);
-	ovb_netvsc_get_info(t->nic, &t->info);
+	nvfx_open(&t->fx, &o, &p);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK,
 				    0, t->src.fd), 0);
 	/* Room for every frame a test queues at once. */
 	setsockopt(t->src.fd[1], SOL_SOCKET, SO_SNDBUF, &(int){ 16 << 20 },
 		   sizeof(int));
-	t->src.nic = t->nic;
-	assert_int_equal(ovb_netvsc_set_source(t->nic, 0, t->src.fd[0],
+	t->src.nic = t->fx.g[0].nic;
+	assert_int_equal(ovb_netvsc_set_source(t->src.nic, 0, t->src.fd[0],
 					       src_pull, &t->src), 0);
 	return t;
 }
 
 static void net_free(struct net *t)
 {
-	ovb_netvsc_close(t->nic);
-	ovb_inproc_destroy(t->link);
-	ovb_vswitch_port_remove(t->sw, t->port);
+	nvfx_close(&t->fx);
 	for (unsigned int i = 0; i < t->port_rx.n && i < MAXF; i++)
 		free(t->port_rx.frame[i]);
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
 	close(t->src.fd[0]);
 	close(t->src.fd[1]);
 	free(t);
@@ -276,7 +247,7 @@ static void queue_frames(struct net *t, unsigned int first, unsigned int n)
 	struct ovb_net_meta m;
 
 	for (unsigned int i = first; i < first + n; i++) {
-		size_t len = frame(f, t->info.mac, i, &m);
+		size_t len = frame(f, t->fx.g[0].info.mac, i, &m);
 		struct iovec iov[2] = { { &m, sizeof(m) }, { f, len } };
 
 		assert_int_equal(writev(t->src.fd[1], iov, 2),
@@ -294,7 +265,7 @@ static void assert_frames(struct net *t, unsigned int n)
 	usleep(20000);
 	assert_int_equal(__atomic_load_n(&t->port_rx.n, __ATOMIC_ACQUIRE), n);
 	for (unsigned int i = 0; i < n; i++) {
-		size_t len = frame(f, t->info.mac, i, &m);
+		size_t len = frame(f, t->fx.g[0].info.mac, i, &m);
 
 		assert_int_equal(t->port_rx.len[i], len);
 		assert_memory_equal(t->port_rx.frame[i], f, len);
@@ -313,7 +284,7 @@ static void test_source_frames(void **state)
 		usleep(2000);
 	}
 	assert_frames(t, 60);
-	ovb_netvsc_get_stats(t->nic, &st);
+	ovb_netvsc_get_stats(t->fx.g[0].nic, &st);
 	assert_int_equal(st.tx_frames, 60);
 	assert_int_equal(st.tx_pagebuf, 20);
 	assert_int_equal(st.tx_errors, 0);
@@ -340,7 +311,7 @@ static void test_source_out_of_buffers(void **state)
 	PAIR_WAIT(__atomic_load_n(&t->src.eagain, __ATOMIC_RELAXED) > 0);
 	gate_set(false);
 	assert_frames(t, 300);
-	ovb_netvsc_get_stats(t->nic, &st);
+	ovb_netvsc_get_stats(t->fx.g[0].nic, &st);
 	assert_int_equal(st.tx_frames, 300);
 	assert_int_equal(st.tx_pagebuf, 100);
 	assert_int_equal(st.tx_errors, 0);
@@ -375,7 +346,7 @@ static void test_source_kick(void **state)
 	(void)state;
 	usleep(20000); /* the source holds one buffer, its worker sleeps */
 	for (nheld = 0; nheld < NETVSC_BIG_BUFS - 1; nheld++)
-		assert_int_equal(ovb_netvsc_txbuf_get(t->nic, &held[nheld]),
+		assert_int_equal(ovb_netvsc_txbuf_get(t->fx.g[0].nic, &held[nheld]),
 				 0);
 	gate_set(true);
 	queue_frames(t, 0, 4); /* large, small, small, large */
@@ -387,13 +358,13 @@ static void test_source_kick(void **state)
 		    calls + 2);
 	assert_true(queued(t) > 0);
 	/* A buffer back: the source reads on (frames 1-3) by itself. */
-	ovb_netvsc_txbuf_put(t->nic, &held[--nheld]);
+	ovb_netvsc_txbuf_put(t->fx.g[0].nic, &held[--nheld]);
 	PAIR_WAIT(queued(t) == 0);
 	left = queued(t);
 	gate_set(false);
 	assert_int_equal(left, 0);
 	while (nheld)
-		ovb_netvsc_txbuf_put(t->nic, &held[--nheld]);
+		ovb_netvsc_txbuf_put(t->fx.g[0].nic, &held[--nheld]);
 	assert_frames(t, 4);
 	net_free(t);
 }
@@ -410,11 +381,11 @@ static void test_source_one_thread(void **state)
 	(void)state;
 	queue_frames(t, 0, 9);
 	assert_frames(t, 9);
-	memcpy(f, t->info.mac, 6);
+	memcpy(f, t->fx.g[0].info.mac, 6);
 	memcpy(f + 6, port_mac, 6);
 	f[12] = 0x88;
 	f[13] = 0xb5;
-	assert_true(ovb_vswitch_input(t->sw, t->port, f, sizeof(f), NULL) >=
+	assert_true(ovb_vswitch_input(t->fx.sw, t->fx.port, f, sizeof(f), NULL) >=
 		    1);
 	PAIR_WAIT(__atomic_load_n(&t->guest_rx, __ATOMIC_ACQUIRE) >= 1);
 	/* After a receive the worker runs the source (idle hook) again. */

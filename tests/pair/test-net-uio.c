@@ -28,28 +28,24 @@
 #include "openvmbus/server.h"
 #include "openvmbus/vsc.h"
 #include "openvmbus/wire/nvsp.h"
+#include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
-struct guest {
-	struct ovb_inproc *link;
-	struct ovb_netvsc_driver_ctx drv;
-	struct ovb_netvsc *nic;
+/* Frames a guest received intact, and not. */
+struct count {
 	unsigned int rx, rx_bad;
-	uint32_t seed;
 };
 
 struct net {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	struct guest g[2];
+	struct nvfx fx;
+	struct count c[2];
 };
 
 /* Frames carry a pattern seeded by byte 14; count the intact ones. */
 static void on_rx(void *ctx, unsigned int queue, const void *frame,
 		  size_t len, const struct ovb_net_meta *meta)
 {
-	struct guest *g = ctx;
+	struct count *g = ctx;
 	const uint8_t *f = frame;
 	bool ok = len > 15;
 
@@ -58,50 +54,26 @@ static void on_rx(void *ctx, unsigned int queue, const void *frame,
 	__atomic_fetch_add(ok ? &g->rx : &g->rx_bad, 1, __ATOMIC_RELEASE);
 }
 
+/* Two guests with RAM at @gpa of @size, each NIC opened with @np. */
 static struct net *net_new(uint64_t gpa, uint64_t size,
 			   const struct ovb_netvsc_params *np)
 {
-	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
+	struct nvfx_opts o = { .guests = 2, .mem_gpa = gpa, .mem_size = size,
+			       .no_eventfd = np->use_monitor };
+	struct ovb_netvsc_params p[2] = { *np, *np };
 	struct net *t = calloc(1, sizeof(*t));
 
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
 	for (int i = 0; i < 2; i++) {
-		struct guest *g = &t->g[i];
-		struct ovb_inproc_params ip = { .name = i ? "g1" : "g0",
-						.mem_gpa = gpa,
-						.mem_size = size,
-						.no_eventfd = np->use_monitor };
-		struct ovb_netvsc_params p = *np;
-
-		assert_int_equal(ovb_inproc_create(t->srv, &ip, &g->link), 0);
-		assert_int_equal(ovb_client_register_driver(
-					 ovb_inproc_client(g->link),
-					 &ovb_netvsc_driver, &g->drv), 0);
-		assert_int_equal(ovb_client_connect(ovb_inproc_client(g->link),
-						    0, 5000), 0);
-		assert_int_equal(g->drv.ndev, 1);
-		p.rx = on_rx;
-		p.ctx = g;
-		assert_int_equal(ovb_netvsc_open(g->drv.dev[0], &p, &g->nic),
-				 0);
+		p[i].rx = on_rx;
+		p[i].ctx = &t->c[i];
 	}
+	nvfx_open(&t->fx, &o, p);
 	return t;
 }
 
 static void net_free(struct net *t)
 {
-	for (int i = 0; i < 2; i++) {
-		if (t->g[i].nic)
-			ovb_netvsc_close(t->g[i].nic);
-		ovb_inproc_destroy(t->g[i].link);
-	}
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
+	nvfx_close(&t->fx);
 	free(t);
 }
 
@@ -110,11 +82,11 @@ static void exchange(struct net *t, int a, int b, unsigned int n, size_t len)
 {
 	struct ovb_netvsc_info ia, ib;
 	static uint8_t f[1514];
-	struct guest *r = &t->g[b];
+	struct count *r = &t->c[b];
 	unsigned int before = __atomic_load_n(&r->rx, __ATOMIC_ACQUIRE);
 
-	ovb_netvsc_get_info(t->g[a].nic, &ia);
-	ovb_netvsc_get_info(t->g[b].nic, &ib);
+	ovb_netvsc_get_info(t->fx.g[a].nic, &ia);
+	ovb_netvsc_get_info(t->fx.g[b].nic, &ib);
 	for (unsigned int i = 0; i < n; i++) {
 		memcpy(f, ib.mac, 6);
 		memcpy(f + 6, ia.mac, 6);
@@ -123,7 +95,7 @@ static void exchange(struct net *t, int a, int b, unsigned int n, size_t len)
 		f[14] = (uint8_t)i;
 		for (size_t k = 15; k < len; k++)
 			f[k] = (uint8_t)(k * 7 + f[14]);
-		assert_int_equal(ovb_netvsc_send(t->g[a].nic, 0, f, len, NULL,
+		assert_int_equal(ovb_netvsc_send(t->fx.g[a].nic, 0, f, len, NULL,
 						 false), 0);
 	}
 	PAIR_WAIT(__atomic_load_n(&r->rx, __ATOMIC_ACQUIRE) >= before + n);
@@ -160,7 +132,7 @@ static void test_uio_buffer_sizes(void **state)
 	struct net *t = net_new(1ull << 32, 128ull << 20, &p);
 	struct ovb_netvsc_info info;
 
-	ovb_netvsc_get_info(t->g[0].nic, &info);
+	ovb_netvsc_get_info(t->fx.g[0].nic, &info);
 	assert_int_not_equal(info.send_section, 0);
 	both_ways(t);
 	net_free(t);
@@ -193,7 +165,7 @@ static void test_monitor_only(void **state)
 
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(ovb_client_offers(
-					 ovb_inproc_client(t->g[i].link), &oi,
+					 ovb_inproc_client(t->fx.g[i].link), &oi,
 					 1), 1);
 		assert_true(oi.monitored);
 	}
@@ -216,11 +188,10 @@ static void sum_signals(const struct ovb_chan_report *r, void *ctx)
  */
 static void test_user_rings_monitor_bit(void **state)
 {
-	struct net *t = calloc(1, sizeof(*t));
-	struct ovb_netvsp_cfg cfg = { .name = "sw0" };
-	struct ovb_inproc_params ip = { .name = "dpdk", .mem_gpa = 1ull << 32,
-					.mem_size = 64ull << 20,
-					.no_eventfd = true };
+	/* netvsc bound for its offer, the channel opened by hand. */
+	struct nvfx *t = nvfx_new(&(struct nvfx_opts){ .no_eventfd = true,
+						       .no_open = true },
+				  NULL);
 	const struct vmbus_channel_offer_channel *o;
 	struct ovb_client *cl;
 	struct ovb_ring out, in;
@@ -235,17 +206,7 @@ static void test_user_rings_monitor_bit(void **state)
 	ssize_t n = -EAGAIN;
 	bool sig;
 
-	assert_int_equal(ovb_server_create(&t->srv), 0);
-	assert_int_equal(ovb_vswitch_create(NULL, &t->sw), 0);
-	cfg.sw = t->sw;
-	assert_int_equal(ovb_netvsp_create(&cfg, &t->vsp), 0);
-	assert_int_equal(ovb_netvsp_register(t->vsp, t->srv), 0);
-	assert_int_equal(ovb_inproc_create(t->srv, &ip, &t->g[0].link), 0);
 	cl = ovb_inproc_client(t->g[0].link);
-	assert_int_equal(ovb_client_register_driver(cl, &ovb_netvsc_driver,
-						    &t->g[0].drv), 0);
-	assert_int_equal(ovb_client_connect(cl, 0, 5000), 0);
-	assert_int_equal(t->g[0].drv.ndev, 1);
 	o = ovb_vsc_dev_offer(t->g[0].drv.dev[0]);
 	assert_true(o->monitor_allocated & 1);
 	assert_int_equal(ovb_vsc_open_user(t->g[0].drv.dev[0], 64 << 10,
@@ -292,11 +253,7 @@ static void test_user_rings_monitor_bit(void **state)
 	ovb_server_report(t->srv, sum_signals, &signals);
 	assert_int_equal(signals, at_open);
 	ovb_vsc_close(t->g[0].drv.dev[0]);
-	ovb_inproc_destroy(t->g[0].link);
-	ovb_server_destroy(t->srv);
-	ovb_netvsp_destroy(t->vsp);
-	ovb_vswitch_destroy(t->sw);
-	free(t);
+	nvfx_free(t);
 }
 
 int main(void)

@@ -71,20 +71,9 @@ static void flow_frame(struct wt *t, uint8_t flow, uint8_t seq, uint8_t *f)
 {
 	struct ovb_netvsc_info info;
 
-	ovb_netvsc_get_info(t->fx.nic, &info);
-	memset(f, 0, 64);
-	memcpy(f, info.mac, 6);
-	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[17] = 50;
-	f[22] = 64;
-	f[23] = 6;
-	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 9, 10, 0, 0, 2 }, 8);
-	f[34] = 0x40;
-	f[35] = flow;
-	f[37] = 80;
-	f[46] = 0x50;
+	ovb_netvsc_get_info(t->fx.g[0].nic, &info);
+	nvfx_tcp_frame(f, info.mac, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 },
+		       9, (uint16_t)(0x4000 | flow));
 	f[61] = seq;
 }
 
@@ -113,7 +102,7 @@ static struct wt *wt_new(void)
 	assert_non_null(t);
 	pthread_mutex_init(&t->lock, NULL);
 	p.ctx = t;
-	nvfx_open(&t->fx, cfg, &p);
+	nvfx_open(&t->fx, &(struct nvfx_opts){ .cfg = cfg, .port = true }, &p);
 	return t;
 }
 

@@ -241,10 +241,16 @@ static void test_caller_poll_no_signals(void **state)
 	sfx_free(f);
 }
 
-/* The reset escalation runs while a caller polls. */
+/*
+ * The reset escalation runs while a caller polls.  The host answers each
+ * reset at once, but the guest gives it a step (a third of the timeout)
+ * before it calls the host silent and takes the controller offline: 500
+ * ms, not 50, so that a host thread descheduled on a loaded machine still
+ * answers in time and LUN 1 below finds the controller online.
+ */
 static void test_poll_timeout(void **state)
 {
-	struct sfx_opts o = { .gated = true, .timeout_ms = 150,
+	struct sfx_opts o = { .gated = true, .timeout_ms = 1500,
 			      .guest_poll_us = 50 };
 	struct sfx *f = sfx_new(&o);
 	struct ovb_storvsc *s = sfx_ctl(f, false);

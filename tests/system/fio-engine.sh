@@ -28,12 +28,25 @@ if nm -D "$ENGINE" | grep -q __asan_init; then
 fi
 fio() { env "${fio_env[@]}" fio "$@"; }
 
+# Generous deadlines, not fixed sleeps: a loaded machine only makes the
+# waits below longer.
 start_host() {
 	"$VMBUS" host --socket "$sock" --echo 0 \
 		--disk "$dir/a.img,size=256M" \
 		--disk "$dir/i.img,size=32M,ide" 2>>"$dir/host.log" &
 	host=$!
-	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ -S "$sock.ctl" ] && return; sleep 0.05; done
+	cat "$dir/host.log"; echo "fio-engine: the host never came up"; exit 1
+}
+
+# Storage packets the host has answered so far (its own counters).
+served() {
+	"$VMBUS" stat --socket "$sock" --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(c["packets_out"] for p in d["partitions"]
+	  for c in p["channels"] if c["device"] == "storvsp"))' 2>/dev/null ||
+		echo 0
 }
 
 # ovbfio NAME FILENAME ARGS...: fio through the engine, log kept.
@@ -123,7 +136,15 @@ fio --name=dead --ioengine=external:"$ENGINE" --filename="$sock" \
 	--rw=randread --bs=4k --iodepth=16 --size=64M --time_based \
 	--runtime=60 >"$dir/dead.log" 2>&1 &
 fiopid=$!
-sleep 1
+# Killed once fio's I/O is flowing (a thousand answers), not after a
+# second that a loaded machine may spend starting fio.
+for _ in $(seq 600); do
+	kill -0 "$fiopid" 2>/dev/null || break
+	[ "$(served)" -ge 1000 ] && break
+	sleep 0.1
+done
+[ "$(served)" -ge 1000 ] || {
+	cat "$dir/dead.log"; echo "fio-engine: fio's I/O never got going"; exit 1; }
 { kill -9 "$host"; wait "$host"; } 2>/dev/null || true
 host=
 t0=$(date +%s%N)
