@@ -27,7 +27,6 @@
 
 struct bt {
 	struct nvfx fx;
-	unsigned int port;
 	pthread_mutex_t lock;
 	unsigned int n;
 	uint32_t len[MAXF];
@@ -66,10 +65,10 @@ static struct bt *bt_new(void)
 	struct bt *t = calloc(1, sizeof(*t));
 
 	pthread_mutex_init(&t->lock, NULL);
-	nvfx_open(&t->fx, (struct ovb_netvsp_cfg){ .name = "sw0" },
-		  &(struct ovb_netvsc_params){ 0 });
-	assert_int_equal(ovb_vswitch_port_add(t->fx.sw, "rec", 0, rec_tx, t,
-					      &t->port), 0);
+	nvfx_open(&t->fx,
+		  &(struct nvfx_opts){ .port = true, .port_name = "rec",
+				       .port_tx = rec_tx, .port_ctx = t },
+		  NULL);
 	return t;
 }
 
@@ -94,7 +93,7 @@ static uint64_t tx_sends(struct bt *t)
 {
 	struct ovb_netvsc_stats st;
 
-	ovb_netvsc_get_stats(t->fx.nic, &st);
+	ovb_netvsc_get_stats(t->fx.g[0].nic, &st);
 	return st.tx_sends;
 }
 
@@ -110,7 +109,7 @@ static void test_burst_in_order(void **state)
 		bframe(f[i], 60 + 2 * i, (uint8_t)i);
 		b[i] = (struct ovb_netvsc_frame){ f[i], 60 + 2 * i, NULL };
 	}
-	assert_int_equal(ovb_netvsc_send_burst(t->fx.nic, 0, b, 40, false),
+	assert_int_equal(ovb_netvsc_send_burst(t->fx.g[0].nic, 0, b, 40, false),
 			 40);
 	PAIR_WAIT(nrx(t) >= 40);
 	usleep(10000);
@@ -119,7 +118,7 @@ static void test_burst_in_order(void **state)
 		assert_int_equal(t->len[i], 60 + 2 * i);
 		assert_int_equal(t->seq[i], i);
 	}
-	assert_int_equal(ovb_netvsc_send_burst(t->fx.nic, 0, b, 0, false), 0);
+	assert_int_equal(ovb_netvsc_send_burst(t->fx.g[0].nic, 0, b, 0, false), 0);
 	bt_free(t);
 }
 
@@ -142,23 +141,23 @@ static void test_burst_bad_frame(void **state)
 		b[i] = (struct ovb_netvsc_frame){ f[i], 80, NULL };
 	}
 	b[5].len = 13;
-	assert_int_equal(ovb_netvsc_send_burst(t->fx.nic, 0, b, 10, false), 5);
+	assert_int_equal(ovb_netvsc_send_burst(t->fx.g[0].nic, 0, b, 10, false), 5);
 	PAIR_WAIT(nrx(t) >= 5);
 	usleep(10000);
 	assert_int_equal(nrx(t), 5);
 	for (unsigned int i = 0; i < 5; i++)
 		assert_int_equal(t->seq[i], i + 1);
-	ovb_netvsc_get_stats(t->fx.nic, &st);
+	ovb_netvsc_get_stats(t->fx.g[0].nic, &st);
 	assert_int_equal(st.tx_frames, 5);
 	assert_int_equal(st.tx_errors, 1);
-	assert_int_equal(ovb_netvsc_send_burst(t->fx.nic, 0, b + 5, 5, false),
+	assert_int_equal(ovb_netvsc_send_burst(t->fx.g[0].nic, 0, b + 5, 5, false),
 			 -EMSGSIZE);
 	/* Held back with @more until the flush. */
-	assert_int_equal(ovb_netvsc_send_burst(t->fx.nic, 0, b + 6, 4, true),
+	assert_int_equal(ovb_netvsc_send_burst(t->fx.g[0].nic, 0, b + 6, 4, true),
 			 4);
 	usleep(20000);
 	assert_int_equal(nrx(t), 5);
-	ovb_netvsc_flush(t->fx.nic, 0);
+	ovb_netvsc_flush(t->fx.g[0].nic, 0);
 	PAIR_WAIT(nrx(t) >= 9);
 	for (unsigned int i = 5; i < 9; i++)
 		assert_int_equal(t->seq[i], i + 2);
@@ -182,19 +181,19 @@ static void test_64_per_send(void **state)
 	for (unsigned int i = 0; i < 64; i++)
 		b[i] = (struct ovb_netvsc_frame){ f, sizeof(f), NULL };
 	s0 = tx_sends(t);
-	assert_int_equal(ovb_netvsc_send_burst(t->fx.nic, 0, b, 64, false),
+	assert_int_equal(ovb_netvsc_send_burst(t->fx.g[0].nic, 0, b, 64, false),
 			 64);
 	PAIR_WAIT(nrx(t) >= 64);
 	assert_int_equal(tx_sends(t) - s0, 1);
 	s0 = tx_sends(t);
 	for (unsigned int i = 0; i < 64; i++)
-		assert_int_equal(ovb_netvsc_send(t->fx.nic, 0, f, sizeof(f),
+		assert_int_equal(ovb_netvsc_send(t->fx.g[0].nic, 0, f, sizeof(f),
 						 NULL, i < 63), 0);
 	PAIR_WAIT(nrx(t) >= 128);
 	assert_int_equal(tx_sends(t) - s0, 1);
 	/* The 65th opens a second. */
-	assert_int_equal(ovb_netvsc_send_burst(t->fx.nic, 0, b, 64, true), 64);
-	assert_int_equal(ovb_netvsc_send(t->fx.nic, 0, f, sizeof(f), NULL,
+	assert_int_equal(ovb_netvsc_send_burst(t->fx.g[0].nic, 0, b, 64, true), 64);
+	assert_int_equal(ovb_netvsc_send(t->fx.g[0].nic, 0, f, sizeof(f), NULL,
 					 false), 0);
 	PAIR_WAIT(nrx(t) >= 193);
 	assert_int_equal(tx_sends(t) - s0, 3);
