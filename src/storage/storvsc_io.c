@@ -276,14 +276,15 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
 
 /*
  * The channel for a new SRB (chlock held, nch > 0): round robin, except
- *  - a READ or WRITE that starts where the last one sent ended (same LUN)
- *    while more requests are in flight than there are channels: the
- *    channel of the one before it, so a sequential stream reaches the
- *    host in order on one queue, as a Linux guest's one submitting CPU
- *    sends it.  Split over two channels, the host's two workers hand it
- *    to the backend interleaved and out of order, and a backend that
- *    merges adjacent writes (librbd's I/O scheduler) merges fewer:
- *    docs/remote.md, "RBD: CPU per I/O of every process";
+ *  - a WRITE that starts where the last one sent ended (same LUN) while
+ *    more requests are in flight than there are channels: the channel of
+ *    the one before it, so a sequential write stream reaches the host in
+ *    order on one queue, as a Linux guest's one submitting CPU sends it.
+ *    Split over two channels, the host's two workers hand it to the
+ *    backend interleaved and out of order, and a backend that merges
+ *    adjacent writes (librbd's I/O scheduler) merges fewer:
+ *    docs/remote.md, "RBD: CPU per I/O of every process".  Reads keep
+ *    round robin: nothing merges them, two workers share their copies;
  *  - from inside a done() callback while more requests are in flight than
  *    there are channels: the channel being drained, whose sends are
  *    staged until the drain ends, so the SRBs of one drained batch reach
@@ -735,8 +736,7 @@ int ovb__svsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 		if (len > (uint64_t)part)
 			len = (uint64_t)part;
 		rc = r ? part_build(s, io, r, off, len, bs) : -ENOMEM;
-		if (!rc && (io->op == OVB_STORVSC_READ ||
-			    io->op == OVB_STORVSC_WRITE)) {
+		if (!rc && io->op == OVB_STORVSC_WRITE) {
 			r->seq_off = off;
 			r->seq_len = len;
 		}

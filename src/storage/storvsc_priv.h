@@ -57,7 +57,7 @@ struct svsc_req {
 	struct timespec deadline;     /* CLOCK_MONOTONIC_COARSE */
 	int stage;                    /* 0 waiting, 1 LUN reset, 2 adapter */
 	int busy;                     /* BUSY answers so far */
-	/* A READ or WRITE's bytes (stream), else len 0: */
+	/* A WRITE's bytes (the stream rule of ovb__svsc_pick), else len 0: */
 	uint64_t seq_off, seq_len;
 };
 
@@ -86,8 +86,8 @@ struct ovb_storvsc {
 	unsigned int nch;             /* ch[0..nch) */
 	unsigned int rr;              /* atomic: round robin */
 	/*
-	 * The last READ or WRITE sent (atomic each; a race only misses a
-	 * stream): its LUN, the byte after it, its channel (ovb__svsc_pick).
+	 * The last WRITE sent (atomic each; a race only misses a stream):
+	 * its LUN, the byte after it, its channel (ovb__svsc_pick).
 	 */
 	uint64_t stream_next;
 	uint16_t stream_lun;
