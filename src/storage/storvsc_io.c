@@ -293,26 +293,29 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
  * channel measured faster (4k QD1, interrupt mode, two channels: 31
  * against 50 us).  @r may be NULL (a batch: its first request decides).
  */
+/* The channel index a WRITE continuing the last one follows, or nch. */
+static unsigned int svsc_stream_ch(const struct ovb_storvsc *s,
+				   const struct svsc_req *r)
+{
+	if (__atomic_load_n(&s->stream_lun, __ATOMIC_RELAXED) != r->srb.lun ||
+	    __atomic_load_n(&s->stream_next, __ATOMIC_RELAXED) != r->seq_off)
+		return s->nch;
+	return __atomic_load_n(&s->stream_ch, __ATOMIC_RELAXED);
+}
+
 struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s, const struct svsc_req *r)
 {
 	bool busy = __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch;
-	bool rw = r && r->seq_len;
-	unsigned int i;
+	bool wr = r && r->seq_len;
+	unsigned int i = wr && busy ? svsc_stream_ch(s, r) : s->nch;
 
-	i = rw && busy &&
-		    __atomic_load_n(&s->stream_lun, __ATOMIC_RELAXED) ==
-			r->srb.lun &&
-		    __atomic_load_n(&s->stream_next, __ATOMIC_RELAXED) ==
-			r->seq_off
-		? __atomic_load_n(&s->stream_ch, __ATOMIC_RELAXED)
-		: s->nch;
 	if (i >= s->nch && svsc_cb_chan && busy)
 		for (i = 0; i < s->nch; i++)
 			if (s->ch[i].chan == svsc_cb_chan)
 				break;
 	if (i >= s->nch)
 		i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED) % s->nch;
-	if (rw) {
+	if (wr) {
 		__atomic_store_n(&s->stream_lun, r->srb.lun, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->stream_next, r->seq_off + r->seq_len,
 				 __ATOMIC_RELAXED);
