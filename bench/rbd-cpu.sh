@@ -20,6 +20,7 @@
 # the peer first).  REMOTE_CPU_RATE=IOPS runs both sides at that fio
 # rate_iops.  REMOTE_PEER_FIO_OPTS our fio engine's (",subchannels=0"),
 # REMOTE_PEER_HOST_ARGS our host's.  Needs root, perf, fio with rbd.
+# REMOTE_CPU_KEEP=1 keeps the run directory (fio JSON, perf dumps).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
