@@ -276,24 +276,52 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
 
 /*
  * The channel for a new SRB (chlock held, nch > 0): round robin, except
- * from inside a done() callback while more requests are in flight than
- * there are channels: then the channel being drained, whose sends are
- * staged until the drain ends, so the SRBs of one drained batch reach the
- * host with one index update and one signal.  With few requests in flight
- * there is nothing to batch, and the next channel measured faster (4k QD1,
- * interrupt mode, two channels: 31 against 50 us).
+ *  - a WRITE that starts where the last one sent ended (same LUN) while
+ *    more requests are in flight than there are channels: the channel of
+ *    the one before it, so a sequential write stream reaches the host in
+ *    order on one queue, as a Linux guest's one submitting CPU sends it.
+ *    Split over two channels, the host's two workers hand it to the
+ *    backend interleaved and out of order, and a backend that merges
+ *    adjacent writes (librbd's I/O scheduler) merges fewer:
+ *    docs/remote.md, "RBD: CPU per I/O of every process".  Reads keep
+ *    round robin: nothing merges them, two workers share their copies;
+ *  - from inside a done() callback while more requests are in flight than
+ *    there are channels: the channel being drained, whose sends are
+ *    staged until the drain ends, so the SRBs of one drained batch reach
+ *    the host with one index update and one signal.
+ * With few requests in flight there is nothing to batch, and the next
+ * channel measured faster (4k QD1, interrupt mode, two channels: 31
+ * against 50 us).  @r may be NULL (a batch: its first request decides).
  */
-struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s)
+/* The channel index a WRITE continuing the last one follows, or nch. */
+static unsigned int svsc_stream_ch(const struct ovb_storvsc *s,
+				   const struct svsc_req *r)
 {
-	unsigned int i;
+	if (__atomic_load_n(&s->stream_lun, __ATOMIC_RELAXED) != r->srb.lun ||
+	    __atomic_load_n(&s->stream_next, __ATOMIC_RELAXED) != r->seq_off)
+		return s->nch;
+	return __atomic_load_n(&s->stream_ch, __ATOMIC_RELAXED);
+}
 
-	if (svsc_cb_chan &&
-	    __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch)
+struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s, const struct svsc_req *r)
+{
+	bool busy = __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch;
+	bool wr = r && r->seq_len;
+	unsigned int i = wr && busy ? svsc_stream_ch(s, r) : s->nch;
+
+	if (i >= s->nch && svsc_cb_chan && busy)
 		for (i = 0; i < s->nch; i++)
 			if (s->ch[i].chan == svsc_cb_chan)
-				return svsc_cb_chan;
-	i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
-	return s->ch[i % s->nch].chan;
+				break;
+	if (i >= s->nch)
+		i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED) % s->nch;
+	if (wr) {
+		__atomic_store_n(&s->stream_lun, r->srb.lun, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->stream_next, r->seq_off + r->seq_len,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&s->stream_ch, i, __ATOMIC_RELAXED);
+	}
+	return s->ch[i].chan;
 }
 
 int ovb__svsc_req_send(struct svsc_req *r)
@@ -351,7 +379,7 @@ int ovb__svsc_req_send_on(struct svsc_req *r, struct ovb_chan *chan)
 		rc = ovb_chan_send(chan, &snd); /* the caller holds chlock */
 	} else {
 		pthread_rwlock_rdlock(&s->chlock);
-		rc = s->nch ? ovb_chan_send(ovb__svsc_pick(s), &snd)
+		rc = s->nch ? ovb_chan_send(ovb__svsc_pick(s, r), &snd)
 			    : -ECONNRESET;
 		pthread_rwlock_unlock(&s->chlock);
 	}
@@ -711,6 +739,10 @@ int ovb__svsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 		if (len > (uint64_t)part)
 			len = (uint64_t)part;
 		rc = r ? part_build(s, io, r, off, len, bs) : -ENOMEM;
+		if (!rc && io->op == OVB_STORVSC_WRITE) {
+			r->seq_off = off;
+			r->seq_len = len;
+		}
 		if (!rc) {
 			r->fn = part_done;
 			r->ctx = io;

@@ -36,7 +36,7 @@ unsigned int ovb_storvsc_submit_many(struct ovb_storvsc *s,
 	 * staged ones go out, and the send waits for room as a lone one
 	 * would).  Round robin between batches.
 	 */
-	chan = ovb__svsc_pick(s);
+	chan = ovb__svsc_pick(s, NULL);
 	ovb_chan_batch_begin(chan);
 	for (unsigned int i = 0; i < n; i++) {
 		err[i] = ovb__svsc_submit(s, ios[i], chan);

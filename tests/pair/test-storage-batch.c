@@ -6,7 +6,8 @@
  * callbacks of two controllers that submit to each other; a poller counts
  * only its own controller's completions; ovb_storvsc_submit_many as one
  * batch, and with a batch larger than the ring; the host's answers in
- * chunks (cfg.answer_every).
+ * chunks (cfg.answer_every); a sequential stream kept on one channel
+ * while requests queue, random requests spread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 
 #include "openvmbus/blk_file.h"
 #include "openvmbus/guid.h"
+#include "storage/storvsc_priv.h"
 #include "tests/lib/pair.h"
 #include "tests/lib/storage-fx.h"
 
@@ -530,6 +532,79 @@ static void test_answer_every(void **state)
 	assert_true(answer_batches(8) >= 4);
 }
 
+/* SRBs each of @s's channels sent so far, into @out; returns how many. */
+static unsigned int chan_sent(struct ovb_storvsc *s, uint64_t *out)
+{
+	unsigned int n;
+
+	pthread_rwlock_rdlock(&s->chlock);
+	n = s->nch;
+	for (unsigned int i = 0; i < n; i++) {
+		struct ovb_chan_stats st;
+
+		ovb_chan_get_stats(s->ch[i].chan, &st);
+		out[i] = st.pkts_out;
+	}
+	pthread_rwlock_unlock(&s->chlock);
+	return n;
+}
+
+/*
+ * 8 writes on two channels while the host holds them all (gate closed),
+ * back to back or scattered; returns the most any one channel sent.
+ */
+static uint64_t stream_most(struct sfx *f, struct ovb_storvsc *s,
+			    uint8_t *buf, bool sequential)
+{
+	uint64_t a[SVSC_MAX_CH], b[SVSC_MAX_CH], most = 0;
+	struct sfx_io p[8];
+	unsigned int n;
+
+	(void)f;
+	n = chan_sent(s, a);
+	assert_int_equal(n, 2);
+	sfx_gate_close();
+	for (int i = 0; i < 8; i++)
+		sfx_io_submit(s, &p[i], OVB_STORVSC_WRITE, 0,
+			      (uint64_t)(sequential ? i : 7 - i) * 2 * 4096,
+			      buf + i * 8192, sequential ? 8192 : 4096,
+			      false);
+	PAIR_WAIT(sfx_gate_held() == 8);
+	assert_int_equal(sfx_gate_held(), 8);
+	sfx_gate_open();
+	for (int i = 0; i < 8; i++) {
+		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
+		assert_int_equal(p[i].res, sequential ? 8192 : 4096);
+	}
+	chan_sent(s, b);
+	for (unsigned int i = 0; i < n; i++)
+		if (b[i] - a[i] > most)
+			most = b[i] - a[i];
+	return most;
+}
+
+/*
+ * A sequential stream (each WRITE where the one before ended) stays on one
+ * channel once more requests are in flight than there are channels (the
+ * first two go round robin), so the host's backend sees it in order from
+ * one worker (librbd merges adjacent writes only then); scattered writes
+ * still spread over both channels.
+ */
+static void test_stream_one_channel(void **state)
+{
+	struct sfx_opts o = { .gated = true, .subchannels = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 8192);
+
+	PAIR_WAIT(ovb_storvsc_channels(s) == 2);
+	assert_int_equal(ovb_storvsc_channels(s), 2);
+	assert_true(stream_most(f, s, buf, true) >= 7);
+	assert_true(stream_most(f, s, buf, false) <= 6);
+	ovb_storvsc_free(s, buf, 8 * 8192);
+	sfx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_submit_many),
 		cmocka_unit_test(test_submit_many_full_ring),
 		cmocka_unit_test(test_answer_every),
+		cmocka_unit_test(test_stream_one_channel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
