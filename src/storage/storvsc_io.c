@@ -2,7 +2,8 @@
 /*
  * storvsc, data side: block requests split into SRBs by the host's largest
  * transfer, sent as GPA-direct packets over the controller's channels
- * (round robin) and completed by transaction id; every completion checked
+ * (a submitting thread with a queue keeps to its own, else round robin)
+ * and completed by transaction id; every completion checked
  * against its request (operation, SRB fields, transfer and sense lengths)
  * before it is believed; CHECK CONDITION decoded into errno values; BUSY
  * resent; timeouts escalated RESET_LUN -> RESET_ADAPTER -> -ETIMEDOUT.
@@ -274,24 +275,54 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
 
 /* ---- sending ------------------------------------------------------------------ */
 
+/* This thread's home channel number plus one; 0: none yet. */
+static __thread unsigned int svsc_home;
+/* Its submits since the last one with a queue (see ovb__svsc_pick). */
+static __thread unsigned int svsc_shallow;
+/* The next home handed out, one per submitting thread. */
+static unsigned int svsc_homes;
+
+/* Shallow submits before a thread goes back to round robin. */
+#define SVSC_HOME_KEEP 64u
+
 /*
- * The channel for a new SRB (chlock held, nch > 0): round robin, except
- * from inside a done() callback while more requests are in flight than
- * there are channels: then the channel being drained, whose sends are
- * staged until the drain ends, so the SRBs of one drained batch reach the
- * host with one index update and one signal.  With few requests in flight
- * there is nothing to batch, and the next channel measured faster (4k QD1,
- * interrupt mode, two channels: 31 against 50 us).
+ * The channel for a new SRB (chlock held, nch > 0).  From inside a
+ * done() callback while more requests are in flight than there are
+ * channels: the channel being drained, whose sends are staged until the
+ * drain ends, so the SRBs of one drained batch reach the host with one
+ * index update and one signal.  Otherwise, while the submitting thread
+ * keeps a queue (as many requests in flight as channels or more, or
+ * that was so within its last SVSC_HOME_KEEP submits: a queue that the
+ * host answered all at once is still a queue), its home channel (one
+ * per thread, handed out in turn).  Linux's storvsc sends on the channel
+ * of the submitting CPU, so one submitting thread keeps to one channel
+ * and its batches stay whole; spread round robin, a single fio job's
+ * QD32 made two half batches, two host workers' wake-ups and (NBD) two
+ * server connections per round: half again the CPU per I/O or more
+ * (docs/remote.md, "One channel per submitting thread").  Without a
+ * queue there is nothing to batch: round robin, the next channel
+ * measured faster (4k QD1, interrupt mode, two channels: 31 against
+ * 50 us).
  */
 struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s)
 {
-	unsigned int i;
+	unsigned int i, pending = __atomic_load_n(&s->npending,
+						   __ATOMIC_RELAXED);
 
-	if (svsc_cb_chan &&
-	    __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch)
+	if (svsc_cb_chan && pending > s->nch)
 		for (i = 0; i < s->nch; i++)
 			if (s->ch[i].chan == svsc_cb_chan)
 				return svsc_cb_chan;
+	if (pending >= s->nch) {
+		svsc_shallow = 0;
+		if (!svsc_home)
+			svsc_home = 1 + __atomic_fetch_add(&svsc_homes, 1,
+							   __ATOMIC_RELAXED);
+	} else if (svsc_shallow < SVSC_HOME_KEEP) {
+		svsc_shallow++;
+	}
+	if (svsc_home && svsc_shallow < SVSC_HOME_KEEP)
+		return s->ch[(svsc_home - 1) % s->nch].chan;
 	i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
 	return s->ch[i % s->nch].chan;
 }

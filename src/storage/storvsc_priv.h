@@ -115,13 +115,14 @@ struct svsc_req *ovb__svsc_req_new(struct ovb_storvsc *s, uint16_t lun);
 /** Free a request that the channel does not track. */
 void ovb__svsc_req_free(struct svsc_req *r);
 /**
- * Send @r on a channel (round robin).  0: it is tracked (or queued for a
+ * Send @r on a channel (ovb__svsc_pick).  0: it is tracked (or queued for a
  * retry); -ECONNRESET, -ENOMEM...: it was not sent and is still ours.
  */
 int ovb__svsc_req_send(struct svsc_req *r);
 /** The same on @chan, whose controller's chlock the caller holds (read). */
 int ovb__svsc_req_send_on(struct svsc_req *r, struct ovb_chan *chan);
-/** The channel for a new SRB (chlock held, nch > 0). */
+/** The channel for a new SRB (chlock held, nch > 0): the submitting
+ * thread's home channel while it keeps a queue, else round robin. */
 struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s);
 /**
  * ovb_storvsc_submit(), with every SRB on @chan (chlock held by the
