@@ -32,7 +32,9 @@
 #define NBD_RETRY_MIN_MS 50   /* first reconnect delay, doubling */
 #define NBD_RETRY_MAX_MS 1000 /* ... up to this */
 #ifndef NBD_HOLD_US /* a build may set it to compare: -D... */
-#define NBD_HOLD_US 50        /* hold=: answers gathered up to this */
+#define NBD_HOLD_US 0         /* hold=: answers gathered up to this;
+				 * off by default (docs/remote.md, "One
+				 * channel per submitting thread") */
 #endif
 
 struct nbd_queue;

@@ -2,7 +2,8 @@
 /*
  * storvsc, data side: block requests split into SRBs by the host's largest
  * transfer, sent as GPA-direct packets over the controller's channels
- * (round robin) and completed by transaction id; every completion checked
+ * (a submitting thread with a queue keeps to its own, else round robin)
+ * and completed by transaction id; every completion checked
  * against its request (operation, SRB fields, transfer and sense lengths)
  * before it is believed; CHECK CONDITION decoded into errno values; BUSY
  * resent; timeouts escalated RESET_LUN -> RESET_ADAPTER -> -ETIMEDOUT.
@@ -274,54 +275,56 @@ static void req_comp_inner(const struct ovb_pkt *pkt, struct svsc_req *r)
 
 /* ---- sending ------------------------------------------------------------------ */
 
+/* This thread's home channel number plus one; 0: none yet. */
+static __thread unsigned int svsc_home;
+/* Its submits since the last one with a queue (see ovb__svsc_pick). */
+static __thread unsigned int svsc_shallow;
+/* The next home handed out, one per submitting thread. */
+static unsigned int svsc_homes;
+
+/* Shallow submits before a thread goes back to round robin. */
+#define SVSC_HOME_KEEP 64u
+
 /*
- * The channel for a new SRB (chlock held, nch > 0): round robin, except
- *  - a WRITE that starts where the last one sent ended (same LUN) while
- *    more requests are in flight than there are channels: the channel of
- *    the one before it, so a sequential write stream reaches the host in
- *    order on one queue, as a Linux guest's one submitting CPU sends it.
- *    Split over two channels, the host's two workers hand it to the
- *    backend interleaved and out of order, and a backend that merges
- *    adjacent writes (librbd's I/O scheduler) merges fewer:
- *    docs/remote.md, "RBD: CPU per I/O of every process".  Reads keep
- *    round robin: nothing merges them, two workers share their copies;
- *  - from inside a done() callback while more requests are in flight than
- *    there are channels: the channel being drained, whose sends are
- *    staged until the drain ends, so the SRBs of one drained batch reach
- *    the host with one index update and one signal.
- * With few requests in flight there is nothing to batch, and the next
- * channel measured faster (4k QD1, interrupt mode, two channels: 31
- * against 50 us).  @r may be NULL (a batch: its first request decides).
+ * The channel for a new SRB (chlock held, nch > 0).  From inside a
+ * done() callback while more requests are in flight than there are
+ * channels: the channel being drained, whose sends are staged until the
+ * drain ends, so the SRBs of one drained batch reach the host with one
+ * index update and one signal.  Otherwise, while the submitting thread
+ * keeps a queue (as many requests in flight as channels or more, or
+ * that was so within its last SVSC_HOME_KEEP submits: a queue that the
+ * host answered all at once is still a queue), its home channel (one
+ * per thread, handed out in turn).  Linux's storvsc sends on the channel
+ * of the submitting CPU, so one submitting thread keeps to one channel
+ * and its batches stay whole; spread round robin, a single fio job's
+ * QD32 made two half batches, two host workers' wake-ups and (NBD) two
+ * server connections per round: half again the CPU per I/O or more
+ * (docs/remote.md, "One channel per submitting thread").  Without a
+ * queue there is nothing to batch: round robin, the next channel
+ * measured faster (4k QD1, interrupt mode, two channels: 31 against
+ * 50 us).
  */
-/* The channel index a WRITE continuing the last one follows, or nch. */
-static unsigned int svsc_stream_ch(const struct ovb_storvsc *s,
-				   const struct svsc_req *r)
+struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s)
 {
-	if (__atomic_load_n(&s->stream_lun, __ATOMIC_RELAXED) != r->srb.lun ||
-	    __atomic_load_n(&s->stream_next, __ATOMIC_RELAXED) != r->seq_off)
-		return s->nch;
-	return __atomic_load_n(&s->stream_ch, __ATOMIC_RELAXED);
-}
+	unsigned int i, pending = __atomic_load_n(&s->npending,
+						   __ATOMIC_RELAXED);
 
-struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s, const struct svsc_req *r)
-{
-	bool busy = __atomic_load_n(&s->npending, __ATOMIC_RELAXED) > s->nch;
-	bool wr = r && r->seq_len;
-	unsigned int i = wr && busy ? svsc_stream_ch(s, r) : s->nch;
-
-	if (i >= s->nch && svsc_cb_chan && busy)
+	if (svsc_cb_chan && pending > s->nch)
 		for (i = 0; i < s->nch; i++)
 			if (s->ch[i].chan == svsc_cb_chan)
-				break;
-	if (i >= s->nch)
-		i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED) % s->nch;
-	if (wr) {
-		__atomic_store_n(&s->stream_lun, r->srb.lun, __ATOMIC_RELAXED);
-		__atomic_store_n(&s->stream_next, r->seq_off + r->seq_len,
-				 __ATOMIC_RELAXED);
-		__atomic_store_n(&s->stream_ch, i, __ATOMIC_RELAXED);
+				return svsc_cb_chan;
+	if (pending >= s->nch) {
+		svsc_shallow = 0;
+		if (!svsc_home)
+			svsc_home = 1 + __atomic_fetch_add(&svsc_homes, 1,
+							   __ATOMIC_RELAXED);
+	} else if (svsc_shallow < SVSC_HOME_KEEP) {
+		svsc_shallow++;
 	}
-	return s->ch[i].chan;
+	if (svsc_home && svsc_shallow < SVSC_HOME_KEEP)
+		return s->ch[(svsc_home - 1) % s->nch].chan;
+	i = __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED);
+	return s->ch[i % s->nch].chan;
 }
 
 int ovb__svsc_req_send(struct svsc_req *r)
@@ -379,7 +382,7 @@ int ovb__svsc_req_send_on(struct svsc_req *r, struct ovb_chan *chan)
 		rc = ovb_chan_send(chan, &snd); /* the caller holds chlock */
 	} else {
 		pthread_rwlock_rdlock(&s->chlock);
-		rc = s->nch ? ovb_chan_send(ovb__svsc_pick(s, r), &snd)
+		rc = s->nch ? ovb_chan_send(ovb__svsc_pick(s), &snd)
 			    : -ECONNRESET;
 		pthread_rwlock_unlock(&s->chlock);
 	}
@@ -739,10 +742,6 @@ int ovb__svsc_submit(struct ovb_storvsc *s, struct ovb_storvsc_io *io,
 		if (len > (uint64_t)part)
 			len = (uint64_t)part;
 		rc = r ? part_build(s, io, r, off, len, bs) : -ENOMEM;
-		if (!rc && io->op == OVB_STORVSC_WRITE) {
-			r->seq_off = off;
-			r->seq_len = len;
-		}
 		if (!rc) {
 			r->fn = part_done;
 			r->ctx = io;

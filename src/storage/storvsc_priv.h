@@ -57,8 +57,6 @@ struct svsc_req {
 	struct timespec deadline;     /* CLOCK_MONOTONIC_COARSE */
 	int stage;                    /* 0 waiting, 1 LUN reset, 2 adapter */
 	int busy;                     /* BUSY answers so far */
-	/* A WRITE's bytes (the stream rule of ovb__svsc_pick), else len 0: */
-	uint64_t seq_off, seq_len;
 };
 
 struct svsc_chan {
@@ -85,13 +83,6 @@ struct ovb_storvsc {
 	struct svsc_chan ch[SVSC_MAX_CH];
 	unsigned int nch;             /* ch[0..nch) */
 	unsigned int rr;              /* atomic: round robin */
-	/*
-	 * The last WRITE sent (atomic each; a race only misses a stream):
-	 * its LUN, the byte after it, its channel (ovb__svsc_pick).
-	 */
-	uint64_t stream_next;
-	uint16_t stream_lun;
-	unsigned int stream_ch;
 
 	pthread_mutex_t lock;         /* everything below */
 	pthread_cond_t cond;          /* wakes the service thread */
@@ -124,15 +115,15 @@ struct svsc_req *ovb__svsc_req_new(struct ovb_storvsc *s, uint16_t lun);
 /** Free a request that the channel does not track. */
 void ovb__svsc_req_free(struct svsc_req *r);
 /**
- * Send @r on a channel (round robin).  0: it is tracked (or queued for a
+ * Send @r on a channel (ovb__svsc_pick).  0: it is tracked (or queued for a
  * retry); -ECONNRESET, -ENOMEM...: it was not sent and is still ours.
  */
 int ovb__svsc_req_send(struct svsc_req *r);
 /** The same on @chan, whose controller's chlock the caller holds (read). */
 int ovb__svsc_req_send_on(struct svsc_req *r, struct ovb_chan *chan);
-/** The channel for a new SRB (chlock held, nch > 0). */
-struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s,
-				const struct svsc_req *r);
+/** The channel for a new SRB (chlock held, nch > 0): the submitting
+ * thread's home channel while it keeps a queue, else round robin. */
+struct ovb_chan *ovb__svsc_pick(struct ovb_storvsc *s);
 /**
  * ovb_storvsc_submit(), with every SRB on @chan (chlock held by the
  * caller) or, @chan NULL, on the channel each one picks.

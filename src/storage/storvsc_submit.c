@@ -34,9 +34,10 @@ unsigned int ovb_storvsc_submit_many(struct ovb_storvsc *s,
 	 * One channel for the whole batch: its packets are staged in the
 	 * ring and published at the end (or whenever the ring fills: the
 	 * staged ones go out, and the send waits for room as a lone one
-	 * would).  Round robin between batches.
+	 * would).  The channel: ovb__svsc_pick (a thread with a queue keeps
+	 * to its home channel, else round robin between batches).
 	 */
-	chan = ovb__svsc_pick(s, NULL);
+	chan = ovb__svsc_pick(s);
 	ovb_chan_batch_begin(chan);
 	for (unsigned int i = 0; i < n; i++) {
 		err[i] = ovb__svsc_submit(s, ios[i], chan);

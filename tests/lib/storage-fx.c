@@ -301,6 +301,22 @@ void sfx_guest_chans(struct ovb_storvsc *s, struct sfx_chans *out)
 	pthread_rwlock_unlock(&s->chlock);
 }
 
+unsigned int sfx_guest_chan_pkts(struct ovb_storvsc *s, uint64_t *out,
+				 unsigned int max)
+{
+	unsigned int n;
+
+	pthread_rwlock_rdlock(&s->chlock);
+	for (n = 0; n < s->nch && n < max; n++) {
+		struct ovb_chan_stats st;
+
+		ovb_chan_get_stats(s->ch[n].chan, &st);
+		out[n] = st.pkts_out;
+	}
+	pthread_rwlock_unlock(&s->chlock);
+	return n;
+}
+
 /* ---- shared checks ------------------------------------------------------- */
 
 void sfx_fill(uint8_t *p, size_t n, unsigned int seed)

@@ -70,6 +70,10 @@ struct sfx_chans {
 void sfx_host_chans(struct sfx *f, struct sfx_chans *out);
 /** The guest's channels of controller @s. */
 void sfx_guest_chans(struct ovb_storvsc *s, struct sfx_chans *out);
+/** Packets the guest sent on each channel of @s, up to @max; returns how
+ * many channels. */
+unsigned int sfx_guest_chan_pkts(struct ovb_storvsc *s, uint64_t *out,
+				 unsigned int max);
 
 /** A RAM disk of @size bytes and @bs blocks; asserts. */
 struct ovb_blk *sfx_ram(uint64_t size, uint32_t bs);
