@@ -490,7 +490,8 @@ int ovb_tap_nic_start(struct ovb_vsc_dev *dev,
 		if (t->rd[i].started) { /* ps -L, /proc/PID/task */
 			char name[16];
 
-			snprintf(name, sizeof(name), "tap-reader-%u", i);
+			snprintf(name, sizeof(name), "tap-reader-%u",
+				 i % OVB_NETVSC_MAX_QUEUES);
 			pthread_setname_np(t->rd[i].thread, name);
 		}
 	}
