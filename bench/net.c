@@ -24,7 +24,10 @@
  * hands virtio-user bursts); NET_SEND_ONE=1: 64 ovb_netvsc_send calls.
  *
  * `bench/net JSON [PATH/MODE/SIZE]`, e.g. guest->host/interrupt/64, runs
- * only that two-process row, for 2 s: the shape to profile.
+ * only that two-process row, for 2 s: the shape to profile; it prints the
+ * host's batches, reaps and slot-wait timeouts and each guest's worker on
+ * its own (packets, signals, sleeps, time spinning).  NET_RECV_BUF_KB sets
+ * the guests' receive buffer (netvsc's default when unset).
  * Prints every run, then each row's median [min-max] and the polling/
  * interrupt ratios (median [min-max] of the per-round ratios), and writes
  * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
