@@ -24,7 +24,10 @@
  * hands virtio-user bursts); NET_SEND_ONE=1: 64 ovb_netvsc_send calls.
  *
  * `bench/net JSON [PATH/MODE/SIZE]`, e.g. guest->host/interrupt/64, runs
- * only that two-process row, for 2 s: the shape to profile.
+ * only that two-process row, for 2 s: the shape to profile; it prints the
+ * host's batches, reaps and slot-wait timeouts and each guest's worker on
+ * its own (packets, signals, sleeps, time spinning).  NET_RECV_BUF_KB sets
+ * the guests' receive buffer (netvsc's default when unset).
  * Prints every run, then each row's median [min-max] and the polling/
  * interrupt ratios (median [min-max] of the per-round ratios), and writes
  * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
@@ -74,6 +77,8 @@ static uint64_t run_ns = RUN_NS;
 /* A sending guest's 64 frames as one burst (NET_SEND_ONE=1: one by one). */
 static bool burst = true;
 #define SETTLE_US 20000 /* let the last batches land */
+/* NET_RECV_BUF_KB: the guests' receive buffer (0: netvsc's default). */
+static uint32_t recv_buf_kb;
 
 static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
 
@@ -222,6 +227,9 @@ struct ctl_rep {
 	uint64_t to_guest;  /* netvsp: frames copied into a guest */
 	uint64_t no_buffer; /* netvsp: frames dropped, guest buffer full */
 	uint64_t cpu_ns;    /* the host process's CPU time; 0: this process */
+	uint64_t batches;   /* netvsp: transfer-page packets of frames */
+	uint64_t reaps;     /* netvsp: short of slots, completions reaped */
+	uint64_t timeouts;  /* netvsp: slot waits that ran out */
 };
 
 /* This process's CPU time (user + system, all threads). */
@@ -265,6 +273,9 @@ static void *host_ctl_main(void *arg)
 		rp.sunk = __atomic_load_n(&h->sunk, __ATOMIC_ACQUIRE);
 		rp.to_guest = st.to_guest;
 		rp.no_buffer = st.no_buffer;
+		rp.batches = st.to_guest_batches;
+		rp.reaps = st.reaps;
+		rp.timeouts = st.wait_timeouts;
 		rp.cpu_ns = cpu_ns();
 		if (send(h->ctl, &rp, sizeof(rp), 0) != (ssize_t)sizeof(rp))
 			break;
@@ -366,6 +377,7 @@ static int guest_up(struct guest *g, int i, struct host *h, const char *path)
 	int rc = -ECONNREFUSED;
 
 	memset(g, 0, sizeof(*g));
+	p.recv_buf_bytes = recv_buf_kb << 10;
 	if (path) {
 		struct ovb_link_guest_params lp = { .path = path,
 						    .name = i ? "b" : "a",
@@ -453,6 +465,51 @@ static void guest_chan_stats(struct guest *a, struct guest *b,
 	}
 }
 
+/* One guest's channel counters (zeros for the host's endpoint, NULL). */
+static void guest_stats(struct guest *g, struct ovb_chan_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (g)
+		ovb_chan_get_stats(ovb_vsc_dev_chan(g->drv.dev[0]), st);
+}
+
+/* One guest's worker over a run: what came in, its sleeps, its spins. */
+static void print_guest(const char *who, const struct ovb_chan_stats *a,
+			const struct ovb_chan_stats *b)
+{
+	printf("  %s guest: %llu packets in, %llu out, %llu signals in, %llu "
+	       "out, %llu sleeps, %llu adaptive hits, %.3f s spinning\n", who,
+	       (unsigned long long)(b->pkts_in - a->pkts_in),
+	       (unsigned long long)(b->pkts_out - a->pkts_out),
+	       (unsigned long long)(b->signals_in - a->signals_in),
+	       (unsigned long long)(b->signals_out - a->signals_out),
+	       (unsigned long long)(b->sleeps - a->sleeps),
+	       (unsigned long long)(b->adapt_hits - a->adapt_hits),
+	       (double)(b->adapt_spin_us - a->adapt_spin_us) / 1e6);
+}
+
+/*
+ * The single row's detail (`bench/net J ROW`): the host's batches and slot
+ * waits, and each guest's worker on its own (sender's: completions of its
+ * sends; receiver's: the frames), where guest_chan_stats sums them.
+ */
+static void print_detail(const struct ctl_rep *h0, const struct ctl_rep *h1,
+			 const struct ovb_chan_stats *t0,
+			 const struct ovb_chan_stats *t1,
+			 const struct ovb_chan_stats *r0,
+			 const struct ovb_chan_stats *r1)
+{
+	printf("  host: %llu batches to guests, %llu reaps short of slots, "
+	       "%llu slot waits that ran out\n",
+	       (unsigned long long)(h1->batches - h0->batches),
+	       (unsigned long long)(h1->reaps - h0->reaps),
+	       (unsigned long long)(h1->timeouts - h0->timeouts));
+	if (t0)
+		print_guest("sending", t0, t1);
+	if (r0)
+		print_guest("receiving", r0, r1);
+}
+
 /*
  * Move @r->size-byte frames for RUN_NS: from guest @tx, or from the host's
  * endpoint when @tx is NULL; count what reached guest @rx, or the host's
@@ -465,7 +522,7 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 {
 	struct ctl_req rq = { .op = CTL_STATS };
 	struct ctl_rep before, after;
-	struct ovb_chan_stats c0, c1;
+	struct ovb_chan_stats c0, c1, g0[2], g1[2];
 	uint64_t cpu0, cpu1;
 	uint64_t start, end, rx0 = rx ? __atomic_load_n(&rx->rx,
 							 __ATOMIC_ACQUIRE) : 0;
@@ -480,6 +537,8 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 	if (host_ctl(h, &rq, &before))
 		return -EPIPE;
 	guest_chan_stats(tx, rx, &c0);
+	guest_stats(tx, &g0[0]);
+	guest_stats(rx, &g0[1]);
 	cpu0 = cpu_ns();
 	start = now_ns();
 	if (tx) {
@@ -517,6 +576,8 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 	end = now_ns();
 	cpu1 = cpu_ns();
 	guest_chan_stats(tx, rx, &c1);
+	guest_stats(tx, &g1[0]);
+	guest_stats(rx, &g1[1]);
 	r->got = rx ? __atomic_load_n(&rx->rx, __ATOMIC_ACQUIRE) - rx0
 		    : after.sunk - before.sunk;
 	r->dropped = after.no_buffer - before.no_buffer;
@@ -539,6 +600,9 @@ static int run(struct result *r, struct host *h, struct guest *tx,
 	       (unsigned long long)(c1.adapt_hits - c0.adapt_hits),
 	       (unsigned long long)(c1.spin_crowded - c0.spin_crowded),
 	       (unsigned long long)(c1.sleeps - c0.sleeps));
+	if (only)
+		print_detail(&before, &after, tx ? g0 : NULL, tx ? g1 : NULL,
+			     rx ? g0 + 1 : NULL, rx ? g1 + 1 : NULL);
 	fflush(stdout);
 	return 0;
 }
@@ -873,6 +937,9 @@ int main(int argc, char **argv)
 	if ((env = getenv("NET_ROUNDS")) && atoi(env) > 0)
 		rounds = atoi(env) > MAX_ROUNDS ? MAX_ROUNDS
 						: (unsigned int)atoi(env);
+	if ((env = getenv("NET_RECV_BUF_KB")) && atoi(env) > 0 &&
+	    atoi(env) <= 1 << 20)
+		recv_buf_kb = (uint32_t)atoi(env);
 	if ((env = getenv("NET_SEND_ONE")) && *env == '1')
 		burst = false;
 	if ((env = getenv("NET_RUN_MS")) && atoi(env) > 0)

@@ -180,6 +180,17 @@ OVB_API
 void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on);
 
 /**
+ * With reply batching: publish the staged replies also every @n packets
+ * the drain dispatched (0, the default: only when the drain ends).  For a
+ * channel whose packets each carry much work (netvsp's sends of 64
+ * frames), so that the peer's first replies do not wait for the whole
+ * drain; a commit signals only if the peer had read everything before it,
+ * so a peer still reading costs no signal.  Any thread, any time.
+ */
+OVB_API
+void ovb_chan_set_reply_every(struct ovb_chan *chan, unsigned int n);
+
+/**
  * Polling mode: the worker spins up to @spin_us microseconds with
  * interrupts masked before it sleeps; 0 selects interrupt mode.  It
  * stops spinning early when a caller polls the channel (ovb_chan_poll),

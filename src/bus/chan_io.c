@@ -487,6 +487,7 @@ int ovb__chan_drain(struct ovb_chan *chan)
 	struct ovb_pkt pkt;
 	bool batch = false;
 	int n = 0, rc = 0;
+	unsigned int every = 0, since = 0;
 
 	/* Its drainer waits in a callback, mid-packet: the ring is its. */
 	if (chan->lent)
@@ -535,8 +536,18 @@ int ovb__chan_drain(struct ovb_chan *chan)
 		    __atomic_load_n(&chan->reply_batch, __ATOMIC_RELAXED)) {
 			chan_defer(chan, true);
 			batch = true;
+			every = __atomic_load_n(&chan->reply_every,
+						__ATOMIC_RELAXED);
 		}
 		chan_dispatch(chan, &pkt);
+		/* Replies of a long drain go out every @every packets too. */
+		if (batch && every && ++since >= every) {
+			since = 0;
+			pthread_mutex_lock(&chan->send_lock);
+			if (chan->out.in_batch)
+				chan_batch_commit(chan);
+			pthread_mutex_unlock(&chan->send_lock);
+		}
 		/*
 		 * Emptied only now: a reap while the callback waited (lent)
 		 * appends behind the packet it was given.

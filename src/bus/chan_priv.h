@@ -94,6 +94,7 @@ struct ovb_chan {
 	pthread_cond_t send_cond;
 	int send_waiters; /* atomic */
 	bool reply_batch; /* atomic: sends from callbacks batched per drain */
+	unsigned int reply_every; /* atomic: also published every n packets */
 	bool batching;
 	pthread_t batch_owner;
 	int batch_err; /* a corrupt outbound ring seen inside the batch */

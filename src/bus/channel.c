@@ -165,6 +165,11 @@ void ovb_chan_set_reply_batch(struct ovb_chan *chan, bool on)
 	__atomic_store_n(&chan->reply_batch, on, __ATOMIC_RELAXED);
 }
 
+void ovb_chan_set_reply_every(struct ovb_chan *chan, unsigned int n)
+{
+	__atomic_store_n(&chan->reply_every, n, __ATOMIC_RELAXED);
+}
+
 int ovb_chan_add_fd(struct ovb_chan *chan, int fd, ovb_chan_fd_fn *fn)
 {
 	unsigned int n = chan->nxfd;

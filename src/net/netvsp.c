@@ -665,6 +665,14 @@ static int netvsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	 * most one signal, not one per SEND_RNDIS_PKT.
 	 */
 	ovb_chan_set_reply_batch(chan, true);
+	/*
+	 * ...and every NETVSP_REPLY_EVERY sends as well: a drain of 64 sends
+	 * of 64 small frames is ~300 us of work, longer than the guest
+	 * worker's adaptive spin; published only at its end, the guest's
+	 * worker slept between drains and each drain cost a signal (and the
+	 * sender's sections came back in clumps).
+	 */
+	ovb_chan_set_reply_every(chan, NETVSP_REPLY_EVERY);
 	if (nic->vsp->cfg.poll_us)
 		ovb_chan_set_poll(chan, nic->vsp->cfg.poll_us);
 	ovb_chan_set_adaptive(chan, true);

@@ -57,6 +57,7 @@
 #define NETVSP_BATCH_FRAMES 64u         /* frames per packet, batching */
 #define NETVSP_RX_WAIT_MS 50            /* backpressure: longest wait */
 #define NETVSP_SPIN_US 50u              /* backpressure: spin this first */
+#define NETVSP_REPLY_EVERY 8u           /* send completions: publish every */
 #define NETVSP_REAP_SPIN_US 20u         /* shared worker: reap this often */
 #define NETVSP_MAX_POLL_US 100000u      /* cfg.poll_us at most */
 #define NETVSP_RSC_IP4 0x1u             /* nic->rsc */
