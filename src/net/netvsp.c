@@ -123,29 +123,6 @@ void ovb_netvsp_get_stats(struct ovb_netvsp *vsp, struct ovb_netvsp_stats *st)
 
 /* ---- partitions ------------------------------------------------------------ */
 
-/*
- * The receive-slot lock: the delivering thread takes it for every batch
- * (slots, the batch's head), the worker taking the guest's completions for
- * every completion (a 64-slot chain back).  Both hold it a microsecond or
- * so, on two cores, with the arrays' lines moving between them.  A plain
- * mutex puts the loser to sleep in the kernel and the holder pays a futex
- * wake on unlock: on bench/net's host->guest 1500 B, 17-29 thousand a
- * second each way, the completion worker slowed so much (it shares a core
- * with the guest's worker) that the source then waited for slots most of
- * the time -- 4 instead of 10 Mpps, a state the row stayed in once in it
- * (docs/net-perf.md, "host->guest 1500 B in the full run").  An adaptive
- * mutex spins briefly for a holder that is running before it sleeps.
- */
-static void slot_lock_init(pthread_mutex_t *m)
-{
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-	pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
-}
-
 static int netvsp_partition_add(struct ovb_partition *part, void *vsp_ctx)
 {
 	struct ovb_netvsp *vsp = vsp_ctx;
@@ -166,7 +143,7 @@ static int netvsp_partition_add(struct ovb_partition *part, void *vsp_ctx)
 	memcpy(nic->mac, (uint8_t[]){ 0x00, 0x15, 0x5d, vsp->cfg.mac_id,
 				      (uint8_t)(id >> 8), (uint8_t)id }, 6);
 	pthread_rwlock_init(&nic->lock, NULL);
-	slot_lock_init(&nic->slot_lock);
+	pthread_mutex_init(&nic->slot_lock, NULL);
 	ovb_cond_init(&nic->slot_cond);
 	p.instance_id.b[0] = 0x4e;
 	p.instance_id.b[1] = vsp->cfg.mac_id;
