@@ -24,10 +24,11 @@
  * hands virtio-user bursts); NET_SEND_ONE=1: 64 ovb_netvsc_send calls.
  *
  * `bench/net JSON [PATH/MODE/SIZE]`, e.g. guest->host/interrupt/64, runs
- * only that two-process row, for 2 s: the shape to profile; it prints the
- * host's batches, reaps and slot-wait timeouts and each guest's worker on
- * its own (packets, signals, sleeps, time spinning).  NET_RECV_BUF_KB sets
- * the guests' receive buffer (netvsc's default when unset).
+ * only that two-process row, for 2 s (NET_RUN_MS, when set, as in the
+ * full run): the shape to profile; it prints the host's batches, reaps
+ * and slot-wait timeouts and each guest's worker on its own (packets,
+ * signals, sleeps, time spinning).  NET_RECV_BUF_KB sets the guests'
+ * receive buffer (netvsc's default when unset).
  * Prints every run, then each row's median [min-max] and the polling/
  * interrupt ratios (median [min-max] of the per-round ratios), and writes
  * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
@@ -946,8 +947,10 @@ int main(int argc, char **argv)
 		run_ns = (uint64_t)atoi(env) * 1000000ull;
 	if (argc > 2) {
 		only = argv[2];
-		run_ns = 4 * RUN_NS;
 		rounds = 1;
+		/* 2 s, unless NET_RUN_MS asks for the full run's length */
+		if (!((env = getenv("NET_RUN_MS")) && atoi(env) > 0))
+			run_ns = 4 * RUN_NS;
 	}
 	snprintf(path, sizeof(path), "/tmp/ovb-bench-net-%d.sock",
 		 (int)getpid());
