@@ -191,7 +191,9 @@ $(BUILD)/tests/interop/dpdk/queue_state.o: tests/interop/dpdk/queue_state.c
 		-c -o $@ $<
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATICS)
-	$(CC) $(LDFLAGS) -o $@ $< $(STATICS) $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATICS) $(LDLIBS) -lm
+# bench/net's parts beside its main program (bench/netbench/).
+$(BUILD)/bench/net: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/netbench/*.c))
 
 check: all
 	@$(MAKE) --no-print-directory fuzz

@@ -63,6 +63,8 @@
 #include "openvmbus/server.h"
 #include "openvmbus/vsc.h"
 
+#include "netbench/host.h"
+
 #define RUN_NS 500000000ull
 #define MAX_ROUNDS 15
 
@@ -82,113 +84,6 @@ static bool burst = true;
 static uint32_t recv_buf_kb;
 
 static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void frame(uint8_t *f, size_t len, const uint8_t *dst,
-		  const uint8_t *src)
-{
-	memset(f, 0x5a, len);
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-}
-
-/* ---- the host side: switch, netvsp and the host's endpoint ---- */
-
-struct host {
-	struct ovb_server *srv;
-	struct ovb_vswitch *sw;
-	struct ovb_netvsp *vsp;
-	unsigned int port;
-	uint64_t sunk; /* frames netvsp delivered to the endpoint */
-	int ctl;       /* the bench's view of a forked host; -1: local */
-};
-
-static int sink_tx(void *ctx, const void *f, size_t len,
-		   const struct ovb_net_meta *meta)
-{
-	struct host *h = ctx;
-
-	__atomic_fetch_add(&h->sunk, 1, __ATOMIC_RELAXED);
-	return 0;
-}
-
-/* The endpoint's run callback: a run of frames counted at once. */
-static uint64_t sink_txn(void *ctx, const struct ovb_vswitch_frame *f,
-			 unsigned int n)
-{
-	struct host *h = ctx;
-
-	(void)f;
-	__atomic_fetch_add(&h->sunk, n, __ATOMIC_RELAXED);
-	return 0;
-}
-
-static int host_init(struct host *h, uint32_t poll_us)
-{
-	struct ovb_netvsp_cfg cfg = { .name = "bench", .poll_us = poll_us };
-
-	memset(h, 0, sizeof(*h));
-	h->ctl = -1;
-	if (ovb_server_create(&h->srv) || ovb_vswitch_create(NULL, &h->sw))
-		return -1;
-	cfg.sw = h->sw;
-	if (ovb_netvsp_create(&cfg, &h->vsp) ||
-	    ovb_netvsp_register(h->vsp, h->srv) ||
-	    ovb_vswitch_port_add(h->sw, "bench", 0, sink_tx, h, &h->port) ||
-	    ovb_vswitch_port_set_txn(h->sw, h->port, sink_txn))
-		return -1;
-	return 0;
-}
-
-static void host_fini(struct host *h)
-{
-	ovb_vswitch_port_remove(h->sw, h->port);
-	ovb_server_destroy(h->srv);
-	ovb_netvsp_destroy(h->vsp);
-	ovb_vswitch_destroy(h->sw);
-}
-
-/* A run of 64 copies of @f (the source sends one frame over and over). */
-static void run_fill(struct ovb_vswitch_frame *run, const uint8_t *f,
-		     unsigned int size)
-{
-	for (int i = 0; i < 64; i++)
-		run[i] = (struct ovb_vswitch_frame){ .frame = f, .len = size };
-}
-
-/*
- * One batch of 64 frames into the switch: as one run, or with
- * NET_FRAME_AT_A_TIME=1 one input per frame (the path before runs, for
- * comparison in one binary).
- */
-static void source_run(struct ovb_vswitch *sw, unsigned int port,
-		       const struct ovb_vswitch_frame *run, const uint8_t *f,
-		       unsigned int size)
-{
-	static int one_by_one = -1;
-
-	if (one_by_one < 0) {
-		const char *e = getenv("NET_FRAME_AT_A_TIME");
-
-		one_by_one = e && *e == '1';
-	}
-	ovb_vswitch_batch_begin(sw);
-	if (one_by_one)
-		for (int i = 0; i < 64; i++)
-			ovb_vswitch_input(sw, port, f, size, NULL);
-	else
-		ovb_vswitch_input_run(sw, port, run, 64, NULL);
-	ovb_vswitch_batch_end(sw);
-}
 
 /* Inject @size-byte frames for @ns (at least one batch); returns how many. */
 static uint64_t host_source_local(struct host *h, unsigned int size,
@@ -240,13 +135,6 @@ static uint64_t cpu_ns(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static struct ovb_link_host *fork_link;
-
-static void host_sig(int sig)
-{
-	ovb_link_host_stop(fork_link);
 }
 
 /* The forked host's control thread: serves requests until QUIT or EOF. */
@@ -751,141 +639,6 @@ out:
 	return rc;
 }
 
-/* ---- `--serve SOCK`: the host alone, for a third-party guest ---- */
-
-/*
- * The endpoint's MAC here is testpmd's default --eth-peer for port 0, so a
- * txonly testpmd addresses its frames to the endpoint without options of
- * its own: the switch delivers them by the learned MAC, nothing floods.
- */
-static const uint8_t serve_mac[6] = { 0x02, 0, 0, 0, 0, 0 };
-
-struct serve {
-	struct host h;
-	pthread_mutex_t mu; /* one command at a time; teardown takes it */
-	pthread_t gen;
-	bool gen_on;
-	bool gen_stop; /* atomic */
-	unsigned int size;
-	uint8_t dst[6];
-	uint64_t sent; /* atomic */
-};
-
-/* The generator: bench/net's host->guest source, until told to stop. */
-static void *serve_gen(void *arg)
-{
-	struct serve *s = arg;
-	uint8_t f[1514];
-	struct ovb_vswitch_frame run[64];
-
-	frame(f, s->size, s->dst, serve_mac);
-	run_fill(run, f, s->size);
-	while (!__atomic_load_n(&s->gen_stop, __ATOMIC_ACQUIRE)) {
-		source_run(s->h.sw, s->h.port, run, f, s->size);
-		__atomic_fetch_add(&s->sent, 64, __ATOMIC_RELEASE);
-	}
-	return NULL;
-}
-
-static uint64_t serve_gen_stop(struct serve *s)
-{
-	if (s->gen_on) {
-		__atomic_store_n(&s->gen_stop, true, __ATOMIC_RELEASE);
-		pthread_join(s->gen, NULL);
-		s->gen_on = false;
-	}
-	return __atomic_load_n(&s->sent, __ATOMIC_ACQUIRE);
-}
-
-/* Teach the switch the endpoint's MAC: a frame to itself goes nowhere. */
-static void serve_learn(struct serve *s)
-{
-	uint8_t f[64];
-
-	frame(f, sizeof(f), serve_mac, serve_mac);
-	ovb_vswitch_input(s->h.sw, s->h.port, f, sizeof(f), NULL);
-}
-
-/*
- * Commands on stdin, one reply line each on stdout:
- *   stats            "sunk N from_guest N to_guest N no_buffer N nics N
- *                    ns T": frames the endpoint took, netvsp's counters,
- *                    CLOCK_MONOTONIC ns
- *   gen SIZE MAC     start injecting SIZE-byte frames from the endpoint to
- *                    MAC (aa:bb:..), 64 per batch, as fast as the switch
- *                    takes them: "ok"
- *   stop             stop the generator: "sent N"
- * EOF or "quit" stops the host.
- */
-static void *serve_ctl(void *arg)
-{
-	struct serve *s = arg;
-	char line[128];
-
-	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
-		struct ovb_netvsp_stats st;
-		unsigned int size, m[6];
-
-		pthread_mutex_lock(&s->mu);
-		if (!strncmp(line, "stats", 5)) {
-			serve_learn(s);
-			ovb_netvsp_get_stats(s->h.vsp, &st);
-			printf("sunk %" PRIu64 " from_guest %" PRIu64
-			       " to_guest %" PRIu64 " no_buffer %" PRIu64
-			       " nics %" PRIu64 " ns %" PRIu64 "\n",
-			       __atomic_load_n(&s->h.sunk, __ATOMIC_ACQUIRE),
-			       st.from_guest, st.to_guest, st.no_buffer,
-			       st.nics, now_ns());
-		} else if (sscanf(line, "gen %u %x:%x:%x:%x:%x:%x", &size,
-				  &m[0], &m[1], &m[2], &m[3], &m[4],
-				  &m[5]) == 7 && size >= 60 && size <= 1514 &&
-			   !s->gen_on) {
-			s->size = size;
-			for (int i = 0; i < 6; i++)
-				s->dst[i] = (uint8_t)m[i];
-			s->gen_stop = false;
-			s->sent = 0;
-			s->gen_on = !pthread_create(&s->gen, NULL, serve_gen, s);
-			printf("%s\n", s->gen_on ? "ok" : "error: no thread");
-		} else if (!strncmp(line, "stop", 4)) {
-			printf("sent %" PRIu64 "\n", serve_gen_stop(s));
-		} else {
-			printf("error: stats, gen SIZE MAC, stop or quit\n");
-		}
-		fflush(stdout);
-		pthread_mutex_unlock(&s->mu);
-	}
-	ovb_link_host_stop(fork_link);
-	return NULL;
-}
-
-static int serve(const char *path, uint32_t poll_us)
-{
-	static struct serve s;
-	pthread_t th;
-	int rc;
-
-	pthread_mutex_init(&s.mu, NULL);
-	signal(SIGTERM, host_sig);
-	signal(SIGINT, host_sig);
-	if (host_init(&s.h, poll_us) ||
-	    (rc = ovb_link_host_create(s.h.srv, path, &fork_link))) {
-		fprintf(stderr, "bench/net: cannot serve on %s\n", path);
-		return 1;
-	}
-	serve_learn(&s);
-	if (pthread_create(&th, NULL, serve_ctl, &s))
-		return 1;
-	printf("ready\n");
-	fflush(stdout);
-	rc = ovb_link_host_run(fork_link);
-	/* The control thread may sit in fgets(): it is not joined. */
-	pthread_mutex_lock(&s.mu);
-	serve_gen_stop(&s);
-	ovb_link_host_destroy(fork_link);
-	host_fini(&s.h);
-	return rc ? 1 : 0;
-}
 
 /* The summary: each row's median and range, then polling/interrupt. */
 static void summary(const struct result *res, unsigned int nres,
