@@ -87,15 +87,126 @@ static bool fio_is_known(void)
 	return false;
 }
 
+/* ---- the job's files, as fio sized them before it started --------------- */
+
+/*
+ * Of the engine's calls, fio counts only init()'s failure as the job's
+ * error (td_io_init() stores the returned errno in the job and fio exits
+ * non-zero); a failing open_file(), setup() or post_init() inside the job
+ * just ends it, and fio exits 0 as if all went well.  So the job joins its
+ * host in init().  init() is not told the files, but fio's main process
+ * sizes every job's files before it starts any (create_serialize=1, fio's
+ * default): get_file_size() notes each file's spec under the job's td, and
+ * the job finds the note in init() -- a forked job has a copy, a thread
+ * job shares it.  A note names at most OVBF_MAX_FILES files, all on one
+ * host with one set of options (one job is one guest partition).
+ */
+struct ovbf_plan {
+	struct fioabi_td *td;
+	struct ovbf_plan *next;           /* all plans (jobs_lock) */
+	struct ovbf_spec spec[OVBF_MAX_FILES];
+	unsigned int n;
+};
+
+static struct ovbf_plan *plans;
+
+static bool plan_has(const struct ovbf_plan *p, const struct ovbf_spec *sp)
+{
+	for (unsigned int i = 0; i < p->n; i++)
+		if (!strcmp(p->spec[i].path, sp->path) &&
+		    !strcmp(p->spec[i].ctl, sp->ctl) && p->spec[i].lun == sp->lun)
+			return true;
+	return false;
+}
+
+/* Notes @sp (parsed from @name) as one of @td's files. */
+static int plan_note(struct fioabi_td *td, const char *name,
+		     const struct ovbf_spec *sp)
+{
+	struct ovbf_plan *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&jobs_lock);
+	for (p = plans; p && p->td != td; p = p->next)
+		;
+	if (!p && (p = calloc(1, sizeof(*p)))) {
+		p->td = td;
+		p->next = plans;
+		plans = p;
+	}
+	if (!p) {
+		rc = -ENOMEM;
+	} else if (plan_has(p, sp)) {
+		rc = 0; /* fio sized the file again */
+	} else if (p->n && !ovbf_spec_same_host(&p->spec[0], sp)) {
+		ovbf_say("%s: one job talks to one host with one set of "
+			 "options (this job already uses %s)", name,
+			 p->spec[0].path);
+		rc = -EINVAL;
+	} else if (p->n == OVBF_MAX_FILES) {
+		ovbf_say("%s: at most %d files per job", name, OVBF_MAX_FILES);
+		rc = -EINVAL;
+	} else {
+		p->spec[p->n++] = *sp;
+	}
+	pthread_mutex_unlock(&jobs_lock);
+	return rc;
+}
+
+/* Takes @td's note off the list; NULL when fio never sized its files. */
+static struct ovbf_plan *plan_take(struct fioabi_td *td)
+{
+	struct ovbf_plan *p, **pp;
+
+	pthread_mutex_lock(&jobs_lock);
+	for (pp = &plans; *pp && (*pp)->td != td; pp = &(*pp)->next)
+		;
+	p = *pp;
+	if (p)
+		*pp = p->next;
+	pthread_mutex_unlock(&jobs_lock);
+	return p;
+}
+
+/*
+ * Joins the host the plan names and finds every disk on it: the job's
+ * failure to reach its disks is counted by fio only from here.
+ */
+static int job_join(struct ovbf_job *j, const struct ovbf_plan *p)
+{
+	struct ovbf_target t;
+	int rc;
+
+	rc = ovbf_conn_open(&j->conn, &p->spec[0]);
+	for (unsigned int i = 0; !rc && i < p->n; i++)
+		rc = ovbf_conn_target(&j->conn, &p->spec[i], &t);
+	if (rc)
+		ovbf_conn_close(&j->conn);
+	return rc;
+}
+
+/* Answers fio with a positive errno, which fio keeps as the job's error. */
 static int ovbf_init(struct fioabi_td *td)
 {
+	struct ovbf_plan *p;
 	struct ovbf_job *j;
+	int rc;
 
 	if (!fio_is_known())
-		return 1;
+		return EINVAL;
+	p = plan_take(td);
+	if (!p) {
+		ovbf_say("the job started before fio sized its files; this "
+			 "engine needs create_serialize=1 (fio's default)");
+		return EINVAL;
+	}
 	j = calloc(1, sizeof(*j));
-	if (!j)
-		return 1;
+	rc = j ? job_join(j, p) : -ENOMEM;
+	free(p);
+	if (rc) {
+		free(j);
+		return -rc;
+	}
 	j->td = td;
 	j->ready_tail = &j->ready;
 	pthread_mutex_init(&j->lock, NULL);
@@ -143,9 +254,9 @@ static void ovbf_cleanup(struct fioabi_td *td)
 /* ---- files -------------------------------------------------------------- */
 
 /*
- * fio asks for the size in its main process before it starts the jobs
- * (or in the job itself): a short-lived connection answers it unless the
- * job is already connected.
+ * fio asks for the size in its main process before it starts the job (see
+ * the plan above): a short-lived connection answers it, and the file is
+ * noted for the job's init().
  */
 static int ovbf_get_file_size(struct fioabi_td *td, struct fioabi_file *f)
 {
@@ -157,9 +268,11 @@ static int ovbf_get_file_size(struct fioabi_td *td, struct fioabi_file *f)
 
 	if (ovbf_spec_parse(f->file_name, &sp))
 		return 1;
-	if (j && j->conn.cl && !strcmp(j->conn.spec.path, sp.path))
+	if (j) /* sized again inside the job: it holds the connection */
 		return ovbf_conn_target(&j->conn, &sp, &tgt) ? 1
 			: (f->real_file_size = tgt.capacity, 0);
+	if (plan_note(td, f->file_name, &sp))
+		return 1;
 	sp.subchannels = 0;
 	sp.poll_us = 0;
 	sp.mem = 16u << 20; /* rings of every controller, no data */
@@ -172,6 +285,7 @@ static int ovbf_get_file_size(struct fioabi_td *td, struct fioabi_file *f)
 	return rc ? 1 : 0;
 }
 
+/* init() joined the host and checked every file; this binds @f to its LUN. */
 static int ovbf_open_file(struct fioabi_td *td, struct fioabi_file *f)
 {
 	struct ovbf_job *j = ovbf_job_of(td);
@@ -183,18 +297,10 @@ static int ovbf_open_file(struct fioabi_td *td, struct fioabi_file *f)
 	for (unsigned int i = 0; i < j->ntargets; i++)
 		if (j->targets[i].file == f)
 			return 0;
-	if (j->ntargets == OVBF_MAX_FILES) {
-		ovbf_say("%s: at most %d files per job", f->file_name,
-			 OVBF_MAX_FILES);
-		return 1;
-	}
-	if (!j->conn.cl) {
-		if (ovbf_conn_open(&j->conn, &sp))
-			return 1;
-	} else if (!ovbf_spec_same_host(&j->conn.spec, &sp)) {
-		ovbf_say("%s: one job talks to one host with one set of "
-			 "options (this job already uses %s)", f->file_name,
-			 j->conn.spec.path);
+	if (j->ntargets == OVBF_MAX_FILES ||
+	    !ovbf_spec_same_host(&j->conn.spec, &sp)) {
+		ovbf_say("%s: not among the files fio sized for this job",
+			 f->file_name);
 		return 1;
 	}
 	t = &j->targets[j->ntargets];

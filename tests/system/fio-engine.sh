@@ -131,6 +131,30 @@ fi
 grep -q "no disk scsi0/lun5 there" "$dir/lun.log"
 echo "fio-engine: a bad option and a missing LUN are refused by name"
 
+# No host to join: fio counts the job as failed and says why, whether
+# nothing is at the path, a socket nobody listens on is, or the job was
+# told to size its files itself (it must be sized before it starts: fio
+# counts only the engine's init() failing).
+nobody() {
+	local name=$1 want=$2; shift 2
+	if timeout 120 env "${fio_env[@]}" fio --name="$name" \
+		--ioengine=external:"$ENGINE" --size=1M --rw=read "$@" \
+		>"$dir/$name.log" 2>&1; then
+		cat "$dir/$name.log"; echo "fio-engine: $name: fio passed"; exit 1
+	fi
+	grep -q "$want" "$dir/$name.log" || {
+		cat "$dir/$name.log"; echo "fio-engine: $name: no reason"; exit 1; }
+}
+nobody absent "$dir/absent.sock: cannot join the host: No such file" \
+	--filename="$dir/absent.sock"
+python3 -c 'import socket, sys
+socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$dir/stale.sock"
+nobody stale "$dir/stale.sock: cannot join the host: Connection refused" \
+	--filename="$dir/stale.sock"
+nobody unsized "needs create_serialize=1" --filename="$dir/absent.sock" \
+	--create_serialize=0
+echo "fio-engine: no host, a dead socket, an unsized job: fio fails, says why"
+
 # The host dies under load: fio's pending I/O fails at once, no hang.
 fio --name=dead --ioengine=external:"$ENGINE" --filename="$sock" \
 	--rw=randread --bs=4k --iodepth=16 --size=64M --time_based \
@@ -155,3 +179,29 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 grep -q 'Connection reset by peer' "$dir/dead.log"
 [ "$ms" -lt 10000 ] || { echo "fio-engine: fio took ${ms} ms to fail"; exit 1; }
 echo "fio-engine: host killed under load, fio failed with ECONNRESET in ${ms} ms"
+
+# The host goes between fio sizing the disk and the job joining it: the
+# second job (after the first, which the host's death fails) cannot join,
+# and fio counts that too -- its exit status is the number of failed jobs.
+sock=$dir/late.sock
+start_host
+fio --ioengine=external:"$ENGINE" --filename="$sock" --size=1M \
+	--name=first --rw=randread --time_based --runtime=60 \
+	--name=late --stonewall --rw=read >"$dir/late.log" 2>&1 &
+fiopid=$!
+for _ in $(seq 600); do
+	kill -0 "$fiopid" 2>/dev/null || break
+	[ "$(served)" -ge 100 ] && break
+	sleep 0.1
+done
+[ "$(served)" -ge 100 ] || {
+	cat "$dir/late.log"; echo "fio-engine: the first job never got going"; exit 1; }
+{ kill -9 "$host"; wait "$host"; } 2>/dev/null || true
+host=
+rc=0
+wait "$fiopid" || rc=$?
+grep -q "late.sock: cannot join the host" "$dir/late.log" &&
+	grep -q "io engine openvmbus init failed" "$dir/late.log" &&
+	[ "$rc" -eq 2 ] || {
+	cat "$dir/late.log"; echo "fio-engine: a job that cannot join passed (fio: $rc)"; exit 1; }
+echo "fio-engine: host gone before the second job: both jobs counted as failed"
