@@ -302,9 +302,18 @@ static void test_ide(void **state)
 
 /* ---- timeouts, resets, host death ------------------------------------------- */
 
+/*
+ * A request the host never answers escalates RESET_LUN -> RESET_ADAPTER
+ * -> -ETIMEDOUT, each a third of the timeout after the one before; the
+ * host answers the resets, so the controller stays online and its other
+ * LUNs work.  The host must answer a reset within that third, or storvsc
+ * rightly takes the controller offline: on a loaded machine under the
+ * sanitizers 50 ms (a 150 ms timeout) was not always enough; 1 s is
+ * generous.  So the test waits the whole timeout, 3 s.
+ */
 static void test_timeout_resets(void **state)
 {
-	struct sfx_opts o = { .gated = true, .timeout_ms = 150 };
+	struct sfx_opts o = { .gated = true, .timeout_ms = 3000 };
 	struct sfx *f = sfx_new(&o);
 	struct ovb_storvsc *s = sfx_ctl(f, false);
 	struct ovb_storvsp_stats st;
