@@ -19,17 +19,9 @@
  * they go on the queue's list, and an eventfd read armed on the ring
  * wakes the thread when it sleeps.
  *
- * Who reaps: with few requests at the host (FU_SPIN_INFLIGHT), the queue
- * thread polls storvsc for their completions itself for a bounded time
- * before it sleeps (adaptive: about twice the longest recent wait, at most
- * spin_us; after a run of misses it sleeps through some rounds before it
- * tries again), so a lone request costs no wake-up of a channel worker
- * and none of this thread.  Polling masks the host's signals, so the
- * channel worker stays asleep meanwhile; ovb_storvsc_poll_end() before
- * the thread sleeps hands the channels back to it.  With more at the
- * host the thread sleeps: a worker's drain then completes a batch per
- * wake-up.  In polling mode (--storage-poll) a queue with requests at the
- * host always polls.  Layer: frontend.
+ * Who reaps, and when the queue thread polls storvsc itself instead of
+ * sleeping: fuse_ring_spin.c.  The queue's state: fuse_ring_priv.h.
+ * Layer: frontend.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,72 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frontend/fuse_ll.h"
+#include "frontend/fuse_ring_priv.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/log.h"
-
-#define FU_EFD_TAG 1ull    /* user_data of the eventfd read */
-#define FU_QUEUE_MAX 64    /* entries per queue at most */
-#define FU_SPIN_INFLIGHT 4 /* spin only with this few at the host */
-#define FU_SPIN_US 100     /* default longest spin */
-#define FU_SPIN_MIN 50     /* shortest budget, us: about one wake-up */
-#define FU_SPIN_MISSES 4   /* misses in a row that stop the spin ... */
-#define FU_SPIN_PAUSE 64   /* ... for this many rounds */
-#define FU_SPIN_YIELD_US 20 /* a spin gives the CPU away this often */
-
-struct fu_queue;
-
-/* One registered entry: a request of the kernel's at a time. */
-struct fu_ent {
-	struct fuse_uring_req_header hdr; /* iov[0] */
-	struct iovec iov[2];
-	struct fu_queue *q;
-	void *payload;                    /* iov[1], FU_MAX_WRITE bytes */
-	struct ovb_storvsc_io io;         /* the fast path's request */
-	uint32_t op;                      /* FUSE opcode in flight */
-	int64_t res;                      /* storvsc's result */
-	struct ovb_storvsc *s;            /* staged: its controller */
-	struct fu_ent *next;              /* on the queue's done list */
-};
-
-struct fu_queue {
-	struct fu_ring *r;
-	unsigned int qid;
-	pthread_t t;
-	bool t_on;
-	struct io_uring ring;
-	struct fu_ent *ents;
-	pthread_mutex_t lock;        /* done list, sleeping, kicked */
-	struct fu_ent *done;         /* also read unlocked (atomic) */
-	bool sleeping, kicked;
-	int efd;
-	uint64_t ebuf;
-	/* The rest: the queue thread only. */
-	unsigned int inflight;       /* at storvsc */
-	struct fu_ent *stage[FU_QUEUE_MAX]; /* fast path, not yet submitted */
-	unsigned int nstage;
-	struct ovb_storvsc *polled;  /* held: the latest batch's controller */
-	bool masked;                 /* polled since the last poll_end */
-	uint32_t spin_budget;        /* us: the spin's current bound */
-	uint32_t spin_peak;          /* us: the longest recent wait met */
-	unsigned int spin_misses;    /* spins in a row that met nothing */
-	unsigned int spin_pause;     /* rounds left without a spin */
-	uint64_t spin_hits, spin_miss_total;
-	uint64_t reqs, reqs_away;     /* requests; taken on another CPU */
-};
-
-struct fu_ring {
-	struct fu_conn *c;
-	unsigned int nq, nent;
-	struct fu_queue *q;
-	struct ovb_storvsc *mem;     /* held: whose guest memory */
-	bool poll;
-	uint32_t spin_us;            /* 0: no spin */
-	bool pin;                    /* queue threads on their CPU */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	unsigned int ready, failed;  /* queues registered / failed */
-};
 
 /* Queues the kernel wants: one per possible CPU. */
 static unsigned int fu_possible_cpus(void)
@@ -271,8 +200,6 @@ static bool fu_fast(struct fu_queue *q, struct fu_ent *e,
 		return false; /* the payload is not guest memory */
 	if (q->nstage >= FU_QUEUE_MAX)
 		return false; /* cannot happen: one request per entry */
-	if (q->nstage >= FU_QUEUE_MAX)
-		return false; /* cannot happen: one request per entry */
 	/* fuse_read_in, fuse_write_in, fuse_fsync_in: fh comes first. */
 	f = ovb__fu_file(q->r->c, ri->fh);
 	if (!f)
@@ -348,12 +275,6 @@ static void fu_request(struct fu_queue *q, struct fu_ent *e)
 		fu_slow(q, e);
 }
 
-/* Whether a queue with @more requests about to go out will spin. */
-static bool fu_will_spin(const struct fu_queue *q, unsigned int more)
-{
-	return q->r->spin_us && !q->r->poll && !q->spin_pause &&
-	       q->inflight + more <= FU_SPIN_INFLIGHT;
-}
 
 /* Drop the controller the queue polled (it stops polling first). */
 static void fu_unpoll(struct fu_queue *q)
@@ -389,7 +310,7 @@ static void fu_flush(struct fu_queue *q)
 		 * submits: the answers then wake no channel worker, which
 		 * would race this thread for them.
 		 */
-		if (s == q->polled && fu_will_spin(q, n)) {
+		if (s == q->polled && ovb__fu_will_spin(q, n)) {
 			ovb_storvsc_poll(s);
 			q->masked = true;
 		}
@@ -435,103 +356,6 @@ static bool fu_cqes(struct fu_queue *q, bool *efd_fired)
 	io_uring_cq_advance(&q->ring, n);
 	fu_flush(q);
 	return alive;
-}
-
-static void fu_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/*
- * A spin met a completion after @us: aim at about twice the longest
- * recent wait (a peak that decays by 1/16 per hit), so that a host whose
- * answers come either at once or after its worker's wake-up is waited
- * for either way, and never less than FU_SPIN_MIN: a spin that long
- * costs less than the two wake-ups (~60 us each on an idle core) that
- * sleeping would.
- */
-static void fu_spin_hit(struct fu_queue *q, uint64_t us)
-{
-	uint64_t b;
-
-	q->spin_hits++;
-	q->spin_misses = 0;
-	q->spin_peak -= q->spin_peak / 16;
-	if (us > q->spin_peak)
-		q->spin_peak = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-	b = 2ull * q->spin_peak;
-	if (b < FU_SPIN_MIN)
-		b = FU_SPIN_MIN;
-	q->spin_budget = (uint32_t)(b > q->r->spin_us ? q->r->spin_us : b);
-}
-
-/* A spin met nothing: try longer next time; after a run of misses at the
- * longest, stop spinning for a while (the host is slower than a wake-up). */
-static void fu_spin_miss(struct fu_queue *q)
-{
-	uint32_t max = q->r->spin_us;
-
-	q->spin_miss_total++;
-	if (q->spin_budget < max) {
-		q->spin_budget = q->spin_budget * 2 > max ? max
-							  : q->spin_budget * 2;
-		return;
-	}
-	if (++q->spin_misses < FU_SPIN_MISSES)
-		return;
-	q->spin_misses = 0;
-	q->spin_peak = 0;
-	q->spin_pause = FU_SPIN_PAUSE;
-}
-
-/* Whether this round spins (interrupt mode): few at the host, no pause. */
-static bool fu_spin_now(struct fu_queue *q)
-{
-	if (q->spin_pause && q->inflight <= FU_SPIN_INFLIGHT) {
-		q->spin_pause--;
-		return false;
-	}
-	return fu_will_spin(q, 0);
-}
-
-/*
- * Poll storvsc for the completions of our requests, up to the budget.
- * True if work came: a completion (of ours: storvsc may run other
- * queues' callbacks here too, which go to their lists) or a new request
- * from the kernel.  False: sleep.  Yields the CPU every FU_SPIN_YIELD_US
- * (the spinning contract of src/bus/chan_run.c).
- */
-static bool fu_spin(struct fu_queue *q)
-{
-	uint64_t start = ovb_now_us(), t, yielded = 0;
-
-	q->masked = true;
-	for (unsigned int i = 1;; i++) {
-		if (ovb_storvsc_poll(q->polled) < 0)
-			return false; /* gone: the failing thread completes */
-		if (__atomic_load_n(&q->done, __ATOMIC_ACQUIRE)) {
-			fu_spin_hit(q, ovb_now_us() - start);
-			return true;
-		}
-		if (io_uring_cq_ready(&q->ring))
-			return true;
-		fu_cpu_relax();
-		if (i % 8)
-			continue;
-		t = ovb_now_us() - start;
-		/* Give way: the host's worker, loop's and fio's threads may
-		 * be waiting for this core (two cores, more threads). */
-		if (t - yielded >= FU_SPIN_YIELD_US) {
-			sched_yield();
-			yielded = t;
-		}
-		if (t >= q->spin_budget) {
-			fu_spin_miss(q);
-			return false;
-		}
-	}
 }
 
 /* Sleep until a CQE comes, unless completions wait to be answered. */
@@ -626,11 +450,11 @@ static void *fu_queue_main(void *arg)
 			io_uring_submit(&q->ring);
 			q->masked = true;
 			ovb_storvsc_poll(q->polled);
-		} else if (q->inflight && q->polled && fu_spin_now(q)) {
+		} else if (q->inflight && q->polled && ovb__fu_spin_now(q)) {
 			/* The answers of the last round go out first. */
 			if (io_uring_sq_ready(&q->ring))
 				io_uring_submit(&q->ring);
-			if (!fu_spin(q)) {
+			if (!ovb__fu_spin(q)) {
 				ovb_storvsc_poll_end(q->polled);
 				q->masked = false;
 				fu_wait(q);
