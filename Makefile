@@ -194,6 +194,8 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATICS)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATICS) $(LDLIBS) -lm
 # bench/net's parts beside its main program (bench/netbench/).
 $(BUILD)/bench/net: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/netbench/*.c))
+# bench/tapring's data path beside its main program (bench/tapringbench/).
+$(BUILD)/bench/tapring: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/tapringbench/*.c))
 
 check: all
 	@$(MAKE) --no-print-directory fuzz

@@ -54,18 +54,16 @@
  * breaks the message rules (bad index, length or op) ends the bench with
  * exit status 1 and the reason.  Addresses, MTU, gso_max_size and link
  * state are the caller's (bench/net-peer.sh, tests/system/tapring.sh).
+ * This file sets the processes up; the data path (messages, guest, host,
+ * the worker's wait) is bench/tapringbench/path.c.
  * Layer: benchmarks.  Interfaces: tuntap.rst, linux/if_tun.h, memfd(2),
  * eventfd(2), docs/wire.md B5 (the ring's signalling).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <linux/if_tun.h>
-#include <linux/virtio_net.h>
-#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -73,65 +71,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/tap-open.h"
-#include "core/spin.h"
+#include "bench/tapringbench/tapring.h"
 #include "openvmbus/deadline.h"
 #include "openvmbus/ring.h"
-
-#define MAX_QUEUES 8
-/* A virtio-net header and the largest GSO frame a TAP hands out. */
-#define FRAME_MAX (sizeof(struct virtio_net_hdr) + 65536 + 4096)
-#define BUF_BYTES (72u << 10) /* one transmit buffer or receive slot */
-#define NTX 32u               /* transmit buffers per guest and queue */
-/*
- * Receive slots per guest and queue, at most: a guest's receive buffer is
- * netvsc's 4 MiB (RX_TOTAL whole-frame slots), shared by its queues.
- */
-#define NRX 56u
-#define RX_TOTAL ((4u << 20) / BUF_BYTES)
-#define RING_BYTES (64u << 10)
-#define RING_AREA (4096u + RING_BYTES) /* control page + data */
-#define BUDGET 64u /* messages per ring per drain (CHAN_BUDGET) */
-/*
- * One guest's memory, per queue: its ring to the host (or, with --two, to
- * the other guest), the host's ring to it, its transmit buffers, its
- * receive slots.
- */
-#define Q_BYTES ((size_t)2 * RING_AREA + (size_t)(NTX + NRX) * BUF_BYTES)
-/*
- * Messages in flight on one ring, at most: one per transmit buffer and
- * one per receive slot (no-copy: per transmit buffer of either guest).
- */
-#define MSGS_MAX (NTX + (NRX > NTX ? NRX : NTX))
-
-/* The ring messages, an in-band VMBus packet each. */
-enum {
-	TR_SEND = 1, /* a frame in the sender's transmit buffer idx, len */
-	TR_SDONE,    /* transmit buffer idx is free again */
-	TR_RECV,     /* a frame in the receiver's slot idx, len */
-	TR_RDONE,    /* receive slot idx is free again */
-};
-
-struct tr_msg {
-	struct vmpacket_descriptor d;
-	uint32_t op;
-	uint32_t idx; /* buffer or slot index */
-	uint32_t len; /* frame bytes, virtio-net header included */
-	uint32_t reserved;
-};
-_Static_assert(sizeof(struct tr_msg) == 32, "a message is 4 x 8 bytes");
-_Static_assert(MSGS_MAX * (sizeof(struct tr_msg) + VMBUS_PKT_TRAILER_SIZE) <
-		       RING_BYTES,
-	       "a ring holds every message that can be in flight");
-_Static_assert(FRAME_MAX <= BUF_BYTES, "a buffer holds any frame");
-_Static_assert(RX_TOTAL <= NRX, "the slots fit the layout");
 
 enum { TR_GUEST_A, TR_GUEST_B, TR_HOST };
 
@@ -147,385 +95,6 @@ struct tr_setup {
 	int efd_out[2][MAX_QUEUES]; /* signals the reader of a guest's ring */
 	int efd_in[2][MAX_QUEUES];  /* signals the guest: host's ring to it */
 };
-
-struct tr_pend {
-	uint32_t idx, len;
-};
-
-/* One thread: a guest's queue, or the host's pair of queues. */
-struct tr_worker {
-	char name[24];
-	const char *dir;        /* guest: which way its TAP writes go */
-	unsigned int q;
-	struct ovb_ring ring[4]; /* storage for in/out below */
-	struct ovb_ring *in[2], *out[2]; /* out[i] answers in[i] */
-	int in_fd[2], out_fd[2];
-	unsigned int nin;
-	/* guest */
-	int tap;                /* -1: the host */
-	uint8_t *mem, *peer_mem; /* peer_mem: no-copy and --two only */
-	bool own_slots;         /* the host copies into our slots */
-	uint32_t tx_free[NTX];
-	unsigned int ntx_free;
-	bool tx_busy[NTX];
-	/* host: [g] is guest g's */
-	bool copy;
-	unsigned int nrx;       /* slots of each guest on this queue */
-	uint8_t *gmem[2];
-	uint32_t slot_free[2][NRX];
-	unsigned int nslot_free[2];
-	bool slot_busy[2][NRX];
-	bool held[2][NTX];      /* transmit buffers the host has */
-	struct tr_pend pend[2][NTX]; /* frames waiting for the other's slot */
-	unsigned int pend_head[2], pend_n[2];
-	/* the wait policy */
-	uint32_t adapt_us;
-	bool no_spin;
-	/* counters, printed at the end */
-	uint64_t frames, bytes, write_errors, copies, copy_bytes, slot_waits;
-	uint64_t sleeps, signals_in, adapt_hits;
-	pthread_t th;
-};
-
-static uint8_t *tr_ring(uint8_t *mem, unsigned int q, unsigned int which)
-{
-	return mem + q * Q_BYTES + which * RING_AREA;
-}
-
-static uint8_t *tr_tx(uint8_t *mem, unsigned int q, uint32_t idx)
-{
-	return mem + q * Q_BYTES + 2 * RING_AREA + (size_t)idx * BUF_BYTES;
-}
-
-static uint8_t *tr_rx(uint8_t *mem, unsigned int q, uint32_t idx)
-{
-	return tr_tx(mem, q, NTX + idx);
-}
-
-/* The wait policy of our stream channels (src/bus/chan_priv.h). */
-#define ADAPT_START_US 16u  /* armed by a short sleep */
-#define ADAPT_MIN_US 4u     /* halved below this: off */
-#define ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
-#define ADAPT_REARM_US 500u /* a sleep this short arms it */
-#define SPIN_TAP_EVERY 32u  /* spin rounds between looks at the TAP */
-
-static void die(const char *who, const char *why)
-{
-	fprintf(stderr, "tapring %s: %s\n", who, why);
-	_exit(1);
-}
-
-/* ---- messages on the rings ---- */
-
-/*
- * Post one message on @out as a batch of one and signal its reader when
- * the ring's contract says so.  The rings hold every message that can be
- * outstanding at once (MSGS_MAX), so a full ring means the reader stopped.
- */
-static void post(struct tr_worker *w, unsigned int i, uint32_t op,
-		 uint32_t idx, uint32_t len)
-{
-	struct tr_msg m = {
-		.d = { .type = VM_PKT_DATA_INBAND,
-		       .offset8 = sizeof(m.d) / 8,
-		       .len8 = sizeof(m) / 8 },
-		.op = op, .idx = idx, .len = len
-	};
-	struct iovec iov = { &m, sizeof(m) };
-	uint64_t one = 1;
-	bool sig;
-
-	if (ovb_ring_write(w->out[i], &iov, 1, &sig))
-		die(w->name, "outbound ring full or corrupt: the peer stopped");
-	if (sig && write(w->out_fd[i], &one, sizeof(one)) < 0)
-		die(w->name, "eventfd write failed");
-}
-
-/* Next message of inbound ring @i: 1, 0 if empty; corrupt dies. */
-static int next_msg(struct tr_worker *w, unsigned int i, struct tr_msg *m)
-{
-	ssize_t n = ovb_ring_read(w->in[i], m, sizeof(*m));
-
-	if (n == -EAGAIN)
-		return 0;
-	if (n != (ssize_t)sizeof(*m) ||
-	    m->d.offset8 != sizeof(m->d) / 8 || m->d.type != VM_PKT_DATA_INBAND)
-		die(w->name, "inbound ring corrupt or message malformed");
-	return 1;
-}
-
-static bool frame_len_ok(uint32_t len)
-{
-	return len > sizeof(struct virtio_net_hdr) && len <= FRAME_MAX;
-}
-
-/* ---- guest ---- */
-
-static void tap_write(struct tr_worker *w, const uint8_t *p, uint32_t len)
-{
-	if (write(w->tap, p, len) != (ssize_t)len) {
-		w->write_errors++;
-		return;
-	}
-	w->frames++;
-	w->bytes += len - sizeof(struct virtio_net_hdr);
-}
-
-/*
- * Read frames from the TAP into free transmit buffers and post each at
- * once, up to @budget.  Returns the frames read.
- */
-static unsigned int guest_tap_read(struct tr_worker *w, unsigned int budget)
-{
-	unsigned int n = 0;
-
-	while (n < budget && w->ntx_free) {
-		uint32_t idx = w->tx_free[w->ntx_free - 1];
-		ssize_t len = read(w->tap, tr_tx(w->mem, w->q, idx), FRAME_MAX);
-
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				die(w->name, "TAP read failed");
-			break;
-		}
-		if ((size_t)len <= sizeof(struct virtio_net_hdr))
-			continue;
-		w->ntx_free--;
-		w->tx_busy[idx] = true;
-		post(w, 0, TR_SEND, idx, (uint32_t)len);
-		n++;
-	}
-	return n;
-}
-
-/* One message to a guest; dies on a broken rule. */
-static void guest_msg(struct tr_worker *w, const struct tr_msg *m)
-{
-	switch (m->op) {
-	case TR_SDONE: /* our transmit buffer is back */
-		if (m->idx >= NTX || !w->tx_busy[m->idx])
-			die(w->name, "completion for a buffer not sent");
-		w->tx_busy[m->idx] = false;
-		w->tx_free[w->ntx_free++] = m->idx;
-		return;
-	case TR_RECV: /* a frame in our receive slot */
-		if (!w->own_slots || m->idx >= NRX || !frame_len_ok(m->len))
-			die(w->name, "receive: bad slot or length");
-		tap_write(w, tr_rx(w->mem, w->q, m->idx), m->len);
-		post(w, 0, TR_RDONE, m->idx, 0);
-		break;
-	case TR_SEND: /* a frame in the peer's transmit buffer */
-		if (!w->peer_mem || m->idx >= NTX || !frame_len_ok(m->len))
-			die(w->name, "peer frame: bad buffer or length");
-		tap_write(w, tr_tx(w->peer_mem, w->q, m->idx), m->len);
-		post(w, 0, TR_SDONE, m->idx, 0);
-		break;
-	default:
-		die(w->name, "unknown message");
-	}
-	/*
-	 * The receiver's stack ran in our TAP write and may have queued
-	 * ACKs: send them now, not after the rest of the burst.
-	 */
-	guest_tap_read(w, 4);
-}
-
-/* ---- host ---- */
-
-/* Copy guest @g's frame @idx into a slot of the other guest, if free. */
-static bool host_copy(struct tr_worker *w, unsigned int g, uint32_t idx,
-		      uint32_t len)
-{
-	unsigned int o = 1 - g;
-	uint32_t slot;
-
-	if (!w->nslot_free[o])
-		return false;
-	slot = w->slot_free[o][--w->nslot_free[o]];
-	w->slot_busy[o][slot] = true;
-	w->held[g][idx] = false;
-	memcpy(tr_rx(w->gmem[o], w->q, slot), tr_tx(w->gmem[g], w->q, idx),
-	       len);
-	w->copies++;
-	w->copy_bytes += len;
-	post(w, o, TR_RECV, slot, len);
-	post(w, g, TR_SDONE, idx, 0);
-	return true;
-}
-
-/* Frames from guest @g that waited for the other's slots, in order. */
-static void host_pending(struct tr_worker *w, unsigned int g)
-{
-	while (w->pend_n[g]) {
-		struct tr_pend *p = &w->pend[g][w->pend_head[g]];
-
-		if (!host_copy(w, g, p->idx, p->len))
-			return;
-		w->pend_head[g] = (w->pend_head[g] + 1) % NTX;
-		w->pend_n[g]--;
-	}
-}
-
-static void host_msg(struct tr_worker *w, unsigned int g,
-		     const struct tr_msg *m)
-{
-	unsigned int o = 1 - g;
-
-	switch (m->op) {
-	case TR_SEND: /* guest g's frame for the other */
-		if (m->idx >= NTX || !frame_len_ok(m->len) ||
-		    w->held[g][m->idx])
-			die(w->name, "send: bad buffer or length");
-		w->held[g][m->idx] = true;
-		if (!w->copy) {
-			post(w, o, TR_SEND, m->idx, m->len);
-			return;
-		}
-		if (!w->pend_n[g] && host_copy(w, g, m->idx, m->len))
-			return;
-		/* No slot of the other's free: wait for its completions. */
-		w->slot_waits++;
-		w->pend[g][(w->pend_head[g] + w->pend_n[g]) % NTX] =
-			(struct tr_pend){ m->idx, m->len };
-		w->pend_n[g]++;
-		return;
-	case TR_RDONE: /* guest g's slot is free again */
-		if (!w->copy || m->idx >= w->nrx || !w->slot_busy[g][m->idx])
-			die(w->name, "slot completion for no slot given");
-		w->slot_busy[g][m->idx] = false;
-		w->slot_free[g][w->nslot_free[g]++] = m->idx;
-		host_pending(w, o);
-		return;
-	case TR_SDONE: /* no copy: guest g wrote the other's frame */
-		if (w->copy || m->idx >= NTX || !w->held[o][m->idx])
-			die(w->name, "completion for a frame not passed on");
-		w->held[o][m->idx] = false;
-		post(w, o, TR_SDONE, m->idx, 0);
-		return;
-	default:
-		die(w->name, "unknown message");
-	}
-}
-
-/* ---- the worker: drain, spin, sleep as our stream channels do ---- */
-
-/* Drain every inbound ring (up to BUDGET each), then the TAP.  Count. */
-static unsigned int worker_drain(struct tr_worker *w, bool *full)
-{
-	unsigned int total = 0;
-	struct tr_msg m;
-
-	*full = false;
-	for (unsigned int i = 0; i < w->nin; i++) {
-		unsigned int n = 0;
-
-		while (n < BUDGET && next_msg(w, i, &m)) {
-			if (w->tap >= 0)
-				guest_msg(w, &m);
-			else
-				host_msg(w, i, &m);
-			n++;
-		}
-		if (n) {
-			/* Publish read_index; no writer waits for room
-			 * (the rings hold every message in flight). */
-			ovb_ring_read_commit(w->in[i]);
-		}
-		*full |= n == BUDGET;
-		total += n;
-	}
-	/* The idle hook: read the TAP (our netvsc source does). */
-	if (w->tap >= 0)
-		total += guest_tap_read(w, BUDGET);
-	return total;
-}
-
-/* Work came without a wake-up: anything in a ring, or in the TAP. */
-static bool worker_spin_hit(struct tr_worker *w, unsigned int round)
-{
-	for (unsigned int i = 0; i < w->nin; i++)
-		if (ovb_ring_peek(w->in[i]))
-			return true;
-	return w->tap >= 0 && round % SPIN_TAP_EVERY == 0 &&
-	       guest_tap_read(w, BUDGET) > 0;
-}
-
-/* The adaptive spin after a drain (chan_adapt_spin): true on a hit. */
-static bool worker_spin(struct tr_worker *w)
-{
-	uint64_t start, now;
-
-	if (!w->adapt_us)
-		return false;
-	start = ovb_now_us();
-	for (unsigned int i = 1;; i++) {
-		if (worker_spin_hit(w, i)) {
-			w->adapt_hits++;
-			w->adapt_us = w->adapt_us * 2 > ADAPT_MAX_US
-					      ? ADAPT_MAX_US : w->adapt_us * 2;
-			return true;
-		}
-		ovb__cpu_relax();
-		if (i % 64)
-			continue;
-		now = ovb_now_us();
-		if (now - start >= w->adapt_us)
-			break;
-		sched_yield(); /* a stream's producer may share our core */
-	}
-	w->adapt_us /= 2;
-	if (w->adapt_us < ADAPT_MIN_US)
-		w->adapt_us = 0;
-	return false;
-}
-
-/* Sleep on the eventfds (and the TAP while we could send); arm the spin. */
-static void worker_sleep(struct tr_worker *w)
-{
-	struct pollfd pfd[3];
-	unsigned int n = 0;
-	uint64_t t0 = ovb_now_us(), v;
-
-	for (unsigned int i = 0; i < w->nin; i++)
-		pfd[n++] = (struct pollfd){ .fd = w->in_fd[i], .events = POLLIN };
-	if (w->tap >= 0 && w->ntx_free)
-		pfd[n++] = (struct pollfd){ .fd = w->tap, .events = POLLIN };
-	w->sleeps++;
-	if (poll(pfd, n, -1) < 0 && errno != EINTR)
-		die(w->name, "poll failed");
-	for (unsigned int i = 0; i < w->nin; i++)
-		if (pfd[i].revents & POLLIN &&
-		    read(pfd[i].fd, &v, sizeof(v)) > 0)
-			w->signals_in++;
-	if (!w->no_spin && ovb_now_us() - t0 <= ADAPT_REARM_US)
-		w->adapt_us = w->adapt_us < ADAPT_START_US
-				      ? ADAPT_START_US
-				      : w->adapt_us * 2 > ADAPT_MAX_US
-						? ADAPT_MAX_US : w->adapt_us * 2;
-}
-
-static void *worker_main(void *arg)
-{
-	struct tr_worker *w = arg;
-	bool full, more;
-
-	for (;;) {
-		for (unsigned int i = 0; i < w->nin; i++)
-			ovb_ring_mask_interrupts(w->in[i]);
-		worker_drain(w, &full);
-		if (full || worker_spin(w))
-			continue;
-		/* Unmask, then re-check: what raced in is read now. */
-		more = false;
-		for (unsigned int i = 0; i < w->nin; i++)
-			more |= ovb_ring_unmask_interrupts(w->in[i]);
-		if (!more)
-			worker_sleep(w);
-	}
-	return NULL;
-}
 
 /* ---- setup ---- */
 
@@ -591,7 +160,7 @@ static void attach(struct tr_worker *w, unsigned int k, uint8_t *ctl,
 
 	snprintf(name, sizeof(name), "%.23s %.15s", w->name, what);
 	if (ovb_ring_attach(&w->ring[k], ctl, ctl + 4096, RING_BYTES, name))
-		die(w->name, "cannot attach a ring");
+		tr_die(w->name, "cannot attach a ring");
 }
 
 /* Guest @g: its TAP queues, its memory (and the other's without a copy). */
@@ -602,7 +171,7 @@ static void setup_guest(struct tr_setup *s, unsigned int g,
 	int taps[MAX_QUEUES], rc;
 
 	if (!mem || (!s->copy && !peer))
-		die(g ? "guest b" : "guest a", "cannot map guest memory");
+		tr_die(g ? "guest b" : "guest a", "cannot map guest memory");
 	if ((rc = bench_tap_open_in(s->spec[g], s->queues, taps, true)) != 0) {
 		fprintf(stderr, "tapring: %s: %s\n", s->spec[g], strerror(-rc));
 		_exit(1);
@@ -650,7 +219,7 @@ static void setup_host(struct tr_setup *s, struct tr_worker *ws)
 		w->nin = 2;
 		for (unsigned int g = 0; g < 2; g++) {
 			if (!(w->gmem[g] = q ? ws[0].gmem[g] : tr_map(s, g)))
-				die(w->name, "cannot map guest memory");
+				tr_die(w->name, "cannot map guest memory");
 			attach(w, 2 * g, tr_ring(w->gmem[g], q, 0),
 			       g ? "from b" : "from a");
 			attach(w, 2 * g + 1, tr_ring(w->gmem[g], q, 1),
@@ -717,10 +286,10 @@ static void child_run(struct tr_worker *ws, unsigned int nw, bool host,
 	char c = 1;
 
 	for (unsigned int i = 0; i < nw; i++)
-		if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]))
-			die(ws[i].name, "cannot start a thread");
+		if (pthread_create(&ws[i].th, NULL, tr_worker_main, &ws[i]))
+			tr_die(ws[i].name, "cannot start a thread");
 	if (write(ready, &c, 1) != 1)
-		die(ws[0].name, "parent gone");
+		tr_die(ws[0].name, "parent gone");
 	close(ready);
 	child_wait(ws, nw, host);
 }
