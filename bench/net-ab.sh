@@ -42,16 +42,8 @@ for b in "$@"; do
 	bins+=("$(realpath "$b")")
 done
 d=$(mktemp -d /tmp/ovb-netab.XXXXXX) na=ovbaa$$ nb=ovbab$$ pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del $na 2>/dev/null; ip netns del $nb 2>/dev/null
-	rm -rf "$d"
-}
-trap cleanup EXIT
+. bench/net-guests.sh
+trap 'guests_stop; rm -rf "$d"' EXIT
 trap 'exit 130' INT TERM
 
 # CPU ns (schedstat: on CPU, waiting for one) summed over PIDS' threads.
@@ -67,27 +59,10 @@ sleeps() {
 }
 
 run() { # VMBUS ROUND -> one result line in $d/res
-	local vm=$1 r=$2 sock=$d/h.sock hp g1 g2 i n c0 w0 c1 w1 t0 t1 v0 v1 sp k
-	pids=()
-	ip netns add $na && ip netns add $nb || return 1
-	nice -n "$NICE" "$vm" host --socket "$sock" --echo 0 \
-		--nic sw0,mtu="$mtu" >"$d/host.log" 2>&1 &
-	hp=$!
-	pids+=($hp)
-	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
-	i=0
-	for n in $na $nb; do
-		i=$((i + 1))
-		# shellcheck disable=SC2086
-		nice -n "$NICE" "$vm" guest --socket "$sock" --name g$i --tap eth0 \
-			--netns $n --addr 10.94.0.$i/24 --queues "$q" \
-			${NET_AB_GUEST_ARGS:-} >"$d/g$i.log" 2>&1 &
-		pids+=($!)
-		eval g$i=$!
-	done
-	for i in 1 2; do
-		for _ in $(seq 200); do grep -q running "$d/g$i.log" && break; sleep 0.05; done
-	done
+	local vm=$1 r=$2 sock=$d/h.sock hp g1 g2 c0 w0 c1 w1 t0 t1 v0 v1 sp k
+	# shellcheck disable=SC2086
+	guests_start "$vm" 10.94.0 "$mtu" "$q" "$NICE" "" \
+		${NET_AB_GUEST_ARGS:-} || return 1
 	if ip netns exec $na ping -c 1 -W 2 10.94.0.2 >/dev/null; then
 		ip netns exec $nb iperf3 -s -1 >/dev/null 2>&1 &
 		pids+=($!)
@@ -153,9 +128,7 @@ PY
 		echo "net-ab: $vm round $r: guests did not come up" >&2
 		cat "$d"/g*.log >&2
 	fi
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del $na 2>/dev/null; ip netns del $nb 2>/dev/null
+	guests_stop
 	return 0
 }
 

@@ -91,74 +91,54 @@ for pr in peers:
                        "frame": pr["frame"], "ours": "best of ours",
                        "peer": "floor " + pr["mode"],
                        "ratio": round(best / pr["pps"], 3)})
-# TCP: our TAPs through the switch against veth, same MTU and streams.
+# TCP rows are compared at the same MTU and streams.
+FWD = ("tapfwd-tcp", "tapfwd-copy-tcp")
+TR = ("tapring-tcp", "tapring-nocopy-tcp", "tapring-two-tcp")
+
+
+def tcp_rows(names):
+    """The measured TCP rows of the peers NAMES."""
+    return [p for p in peers if p["peer"] in names and p["gbps"]]
+
+
+def tcp_peer(name, like):
+    """Peer NAME's row at LIKE's MTU and streams, or None."""
+    return next((p for p in tcp_rows((name,)) if p["mode"] == like["mode"]
+                 and p["frame"] == like["frame"]), None)
+
+
+def tcp_ratio(a, b, a_label=None):
+    """Row A's Gbit/s over row B's; A is named by A_LABEL or its peer."""
+    ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
+                   "frame": a["frame"],
+                   "ours": a_label or a["peer"][:-4] + " " + a["mode"],
+                   "peer": b["peer"][:-4] + " " + b["mode"],
+                   "ratio": round(a["gbps"] / b["gbps"], 3)})
+
+
+# Our TAPs through the switch against veth, and against the TAP floor:
+# bench/tapfwd (and with one more copy).
 tcp = []
-for tap in peers:
-    if tap["peer"] != "ovb-tap-tcp" or not tap["gbps"]:
-        continue
-    veth = next((p for p in peers if p["peer"] == "veth-tcp" and p["gbps"]
-                 and p["mode"] == tap["mode"] and p["frame"] == tap["frame"]),
-                None)
+for tap in tcp_rows(("ovb-tap-tcp",)):
+    veth = tcp_peer("veth-tcp", tap)
     if veth:
         tcp.append((tap, veth))
-        ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
-                       "frame": tap["frame"],
-                       "ours": "tap+switch " + tap["mode"],
-                       "peer": "veth " + veth["mode"],
-                       "ratio": round(tap["gbps"] / veth["gbps"], 3)})
-    # ... and against the TAP floor: bench/tapfwd (and with one more copy).
-    for fname in ("tapfwd-tcp", "tapfwd-copy-tcp"):
-        f = next((p for p in peers if p["peer"] == fname and p["gbps"]
-                  and p["mode"] == tap["mode"] and p["frame"] == tap["frame"]),
-                 None)
-        if f:
-            ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
-                           "frame": tap["frame"],
-                           "ours": "tap+switch " + tap["mode"],
-                           "peer": fname[:-4] + " " + f["mode"],
-                           "ratio": round(tap["gbps"] / f["gbps"], 3)})
+        tcp_ratio(tap, veth, "tap+switch " + tap["mode"])
+    for f in filter(None, (tcp_peer(n, tap) for n in FWD)):
+        tcp_ratio(tap, f, "tap+switch " + tap["mode"])
 # Our design's floor (bench/tapring: three processes, rings, one copy):
 # ours against it, and it against the TAP floor.
-TR = ("tapring-tcp", "tapring-nocopy-tcp", "tapring-two-tcp")
-for tap in peers:
-    if tap["peer"] != "ovb-tap-tcp" or not tap["gbps"]:
-        continue
-    for fname in TR:
-        f = next((p for p in peers if p["peer"] == fname and p["gbps"]
-                  and p["mode"] == tap["mode"] and p["frame"] == tap["frame"]),
-                 None)
-        if f:
-            ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
-                           "frame": tap["frame"],
-                           "ours": "tap+switch " + tap["mode"],
-                           "peer": fname[:-4] + " " + f["mode"],
-                           "ratio": round(tap["gbps"] / f["gbps"], 3)})
-for f in peers:
-    if f["peer"] not in TR or not f["gbps"]:
-        continue
-    for fname in ("tapfwd-tcp", "tapfwd-copy-tcp"):
-        t = next((p for p in peers if p["peer"] == fname and p["gbps"]
-                  and p["mode"] == f["mode"] and p["frame"] == f["frame"]),
-                 None)
-        if t:
-            ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
-                           "frame": f["frame"],
-                           "ours": f["peer"][:-4] + " " + f["mode"],
-                           "peer": fname[:-4] + " " + t["mode"],
-                           "ratio": round(f["gbps"] / t["gbps"], 3)})
+for tap in tcp_rows(("ovb-tap-tcp",)):
+    for f in filter(None, (tcp_peer(n, tap) for n in TR)):
+        tcp_ratio(tap, f, "tap+switch " + tap["mode"])
+for f in tcp_rows(TR):
+    for t in filter(None, (tcp_peer(n, f) for n in FWD)):
+        tcp_ratio(f, t)
 # The floor itself against veth: what any TAP-ended design loses.
-for f in peers:
-    if f["peer"] not in ("tapfwd-tcp", "tapfwd-copy-tcp") or not f["gbps"]:
-        continue
-    veth = next((p for p in peers if p["peer"] == "veth-tcp" and p["gbps"]
-                 and p["mode"] == f["mode"] and p["frame"] == f["frame"]),
-                None)
+for f in tcp_rows(FWD):
+    veth = tcp_peer("veth-tcp", f)
     if veth:
-        ratios.append({"metric": "tcp_gbps", "path": "guest->guest",
-                       "frame": f["frame"],
-                       "ours": f["peer"][:-4] + " " + f["mode"],
-                       "peer": "veth " + veth["mode"],
-                       "ratio": round(f["gbps"] / veth["gbps"], 3)})
+        tcp_ratio(f, veth)
 
 # The issue's goals: 64 B packets/s at least DPDK's (best of our modes
 # against the better DPDK variant) both ways; TAP TCP at least veth.

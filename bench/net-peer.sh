@@ -632,36 +632,52 @@ tap_pair_up() {
 	done
 	grep -q ready "$log" && ip netns exec "$3" ping -c 1 -W 2 "$net.2" >/dev/null
 }
+# tap_floor BIN LOG NET MTU NS-A NS-B P TAP-A TAP-B ARGS...: BIN ARGS
+# TAP-A@NS-A TAP-B@NS-B (bench/tapfwd or bench/tapring), the TAPs up on
+# NET (tap_pair_up), iperf3 -P P across, measured with BIN's processes
+# ($g, $cost: iperf_measured), then BIN ended (its counters in LOG) and
+# the namespaces gone.  False, LOG shown, if the pair never came up.
+tap_floor() {
+	local bin=$1 log=$2 net=$3 mtu=$4 na=$5 nb=$6 P=$7 ta=$8 tb=$9 fp all
+	local rc=0
+	shift 9
+	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
+	rm -f "$log" # the last row's "ready" is not this one's
+	"$bin" "$@" "$ta@$na" "$tb@$nb" >"$log" 2>&1 &
+	fp=$!
+	pids+=("$fp")
+	if tap_pair_up "$log" "$mtu" "$na" "$ta" "$nb" "$tb" "$net"; then
+		# The parent and its processes (tapring's guests and host).
+		all=("$fp" $(pgrep -P "$fp"))
+		iperf_measured "$na" "$nb" "$net.2" "$P" "${all[@]}"
+	else
+		echo "net-peer: ${bin##*/} did not come up; its row skipped"
+		cat "$log" >&2
+		rc=1
+	fi
+	kill -TERM "$fp" 2>/dev/null
+	wait "$fp" 2>/dev/null
+	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
+	return $rc
+}
 tapfwd_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp fp g st cost
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 copy=$6 name=tapfwd-tcp g st cost
 	[ -n "$copy" ] && name=tapfwd-copy-tcp
 	if ! [ -x "$TAPFWD" ]; then
 		row "$name" - P$P "$mtu" - - "skipped: $TAPFWD missing (make bench)"
 		return
 	fi
-	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
-	rm -f "$dir/tapfwd.log" # the last row's "ready" is not this one's
-	"$TAPFWD" -q "$q" $copy tfw0@"$na" tfw1@"$nb" >"$dir/tapfwd.log" 2>&1 &
-	fp=$!
-	pids+=("$fp")
-	if tap_pair_up "$dir/tapfwd.log" "$mtu" "$na" tfw0 "$nb" tfw1 10.96.0; then
-		iperf_measured "$na" "$nb" 10.96.0.2 $P "$fp"
-		kill -TERM "$fp" 2>/dev/null
-		wait "$fp" 2>/dev/null
-		st=$(awk '$3 == "a->b" { f += $5; b += $7 }
-			END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
-		st="$st; $cost"
-		echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
-		row "$name" guest-\>guest P$P "$mtu" - "$g" \
-			"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
-	else
-		echo "net-peer: tapfwd did not come up; its row skipped"
-		cat "$dir/tapfwd.log" >&2
+	if ! tap_floor "$TAPFWD" "$dir/tapfwd.log" 10.96.0 "$mtu" "$na" "$nb" \
+		"$P" tfw0 tfw1 -q "$q" $copy; then
 		row "$name" - P$P "$mtu" - - "tapfwd did not come up"
-		kill -TERM "$fp" 2>/dev/null
-		wait "$fp" 2>/dev/null
+		return
 	fi
-	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
+	st=$(awk '$3 == "a->b" { f += $5; b += $7 }
+		END { if (f) printf "%d frames a->b, %.0f B each", f, b / f }' "$dir/tapfwd.log")
+	st="$st; $cost"
+	echo "tapfwd$copy TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> read -> ${copy:+memcpy -> }write -> TAP; $st)"
+	row "$name" guest-\>guest P$P "$mtu" - "$g" \
+		"iperf3 -P $P between two TAPs joined by bench/tapfwd -q $q $copy; $st"
 }
 
 # Our design's floor: the same two TAPs joined by bench/tapring, three
@@ -675,7 +691,7 @@ TAPRING=${BUILD:-build}/bench/tapring
 TAPRING_MODES=${NET_PEER_TAPRING-copy nocopy two}
 TAPRING_ARGS=${NET_PEER_TAPRING_ARGS:-}
 tapring_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 mode=$6 name opt via fp all g st cost
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 mode=$6 name opt via g st cost
 	case $mode in
 	copy) name=tapring-tcp opt= via="host (copy) -> ring -> " ;;
 	nocopy) name=tapring-nocopy-tcp opt=--no-copy via="host -> ring -> " ;;
@@ -686,31 +702,17 @@ tapring_tcp() {
 		row "$name" - P$P "$mtu" - - "skipped: $TAPRING missing (make benches)"
 		return
 	fi
-	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
-	rm -f "$dir/tapring.log" # the last row's "ready" is not this one's
-	"$TAPRING" -q "$q" $opt $TAPRING_ARGS trg0@"$na" trg1@"$nb" >"$dir/tapring.log" 2>&1 &
-	fp=$!
-	pids+=("$fp")
-	if tap_pair_up "$dir/tapring.log" "$mtu" "$na" trg0 "$nb" trg1 10.95.0; then
-		# The parent and its guest and host processes.
-		all=("$fp" $(pgrep -P "$fp"))
-		iperf_measured "$na" "$nb" 10.95.0.2 $P "${all[@]}"
-		kill -TERM "$fp" 2>/dev/null
-		wait "$fp" 2>/dev/null
-		st=$(awk '$3 == "a->b" { f += $5; b += $7 } $1 == "host" { w += $9 }
-			END { if (f) printf "%d frames a->b, %.0f B each, %d slot waits", f, b / f, w }' "$dir/tapring.log")
-		st="$st; $cost"
-		echo "tapring $mode TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> guest a -> ring -> ${via}guest b -> TAP; $st)"
-		row "$name" guest-\>guest P$P "$mtu" - "$g" \
-			"iperf3 -P $P between two TAPs joined by bench/tapring -q $q $opt $TAPRING_ARGS; $st"
-	else
-		echo "net-peer: tapring did not come up; its row skipped"
-		cat "$dir/tapring.log" >&2
+	if ! tap_floor "$TAPRING" "$dir/tapring.log" 10.95.0 "$mtu" "$na" "$nb" \
+		"$P" trg0 trg1 -q "$q" $opt $TAPRING_ARGS; then
 		row "$name" - P$P "$mtu" - - "tapring did not come up"
-		kill -TERM "$fp" 2>/dev/null
-		wait "$fp" 2>/dev/null
+		return
 	fi
-	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
+	st=$(awk '$3 == "a->b" { f += $5; b += $7 } $1 == "host" { w += $9 }
+		END { if (f) printf "%d frames a->b, %.0f B each, %d slot waits", f, b / f, w }' "$dir/tapring.log")
+	st="$st; $cost"
+	echo "tapring $mode TCP MTU $mtu -P $P, $q queue(s): $g Gbit/s (TAP -> guest a -> ring -> ${via}guest b -> TAP; $st)"
+	row "$name" guest-\>guest P$P "$mtu" - "$g" \
+		"iperf3 -P $P between two TAPs joined by bench/tapring -q $q $opt $TAPRING_ARGS; $st"
 }
 
 # Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.

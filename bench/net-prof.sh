@@ -37,16 +37,8 @@ for x in "$VMBUS" "$TAPRING"; do
 	[ -x "$x" ] || { echo "net-prof: $x missing" >&2; exit 2; }
 done
 d=$(mktemp -d /tmp/ovb-netprof.XXXXXX) na=ovbfa$$ nb=ovbfb$$ pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	pids=()
-	ip netns del $na 2>/dev/null; ip netns del $nb 2>/dev/null
-}
-trap 'cleanup; rm -rf "$d"' EXIT
+. bench/net-guests.sh
+trap 'guests_stop; rm -rf "$d"' EXIT
 trap 'exit 130' INT TERM
 
 # iperf3 from $na to 10.95.0.2 with perf on pids $1 (host) $2 (sender)
@@ -86,35 +78,17 @@ print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"])' "$d/ip.json
 	      for (k in n) printf "%s %s %.0f\n", T, k, n[k] * f }'
 }
 
-netns_up() {
-	ip netns add $na && ip netns add $nb
-}
-
 ours() {
-	local sock=$d/h.sock hp g1 g2 i=0 n
-	netns_up || return 1
-	nice -n "$NICE" "$VMBUS" host --socket "$sock" --echo 0 \
-		--nic sw0,mtu="$mtu" $HOST_ARGS >"$d/host.log" 2>&1 &
-	hp=$!; pids+=($hp)
-	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
-	for n in $na $nb; do
-		i=$((i + 1))
-		nice -n "$NICE" "$VMBUS" guest --socket "$sock" --name g$i \
-			--tap eth0 --netns $n --addr 10.95.0.$i/24 --queues "$q" \
-			"$@" >"$d/g$i.log" 2>&1 &
-		pids+=($!)
-		eval g$i=$!
-	done
-	for i in 1 2; do
-		for _ in $(seq 200); do grep -q running "$d/g$i.log" && break; sleep 0.05; done
-	done
+	local hp g1 g2
+	guests_start "$VMBUS" 10.95.0 "$mtu" "$q" "$NICE" "$HOST_ARGS" "$@" ||
+		return 1
 	measure "ours $mtu P$P" $hp $g1 $g2
-	cleanup
+	guests_stop
 }
 
 tapring() {
 	local fp n a b i ps
-	netns_up || return 1
+	ip netns add $na && ip netns add $nb || return 1
 	nice -n "$NICE" "$TAPRING" -q "$q" trg0@$na trg1@$nb >"$d/tr.log" 2>&1 &
 	fp=$!; pids+=($fp)
 	for _ in $(seq 100); do grep -qs ready "$d/tr.log" && break; sleep 0.05; done
@@ -128,7 +102,7 @@ tapring() {
 	# bench/tapring forks guest b, the host, then guest a.
 	ps=($(pgrep -P $fp | sort -n))
 	measure "tapring $mtu P$P" "${ps[1]}" "${ps[2]}" "${ps[0]}"
-	cleanup
+	guests_stop
 }
 
 for r in $(seq "$R"); do

@@ -20,33 +20,10 @@ VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
 HOST_ARGS=${NET_THREADS_HOST_ARGS:-}
 mtu=$1 P=$2 q=$3
 shift 3
-d=$(mktemp -d) sock= na=ovbta$$ nb=ovbtb$$ pids=()
-sock=$d/h.sock
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.5
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del $na 2>/dev/null; ip netns del $nb 2>/dev/null
-	rm -rf "$d"
-}
-trap cleanup EXIT
-ip netns add $na && ip netns add $nb || exit 1
-"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu="$mtu" \
-	$HOST_ARGS >"$d/host.log" 2>&1 &
-hp=$!; pids+=($hp)
-for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
-i=0
-for n in $na $nb; do
-	i=$((i + 1))
-	"$VMBUS" guest --socket "$sock" --name g$i --tap eth0 --netns $n \
-		--addr 10.95.0.$i/24 --queues "$q" "$@" >"$d/g$i.log" 2>&1 &
-	pids+=($!)
-	eval g$i=$!
-done
-for g in g1 g2; do
-	for _ in $(seq 200); do grep -q running "$d/$g.log" && break; sleep 0.05; done
-done
+d=$(mktemp -d) na=ovbta$$ nb=ovbtb$$ pids=()
+. bench/net-guests.sh
+trap 'guests_stop; rm -rf "$d"' EXIT
+guests_start "$VMBUS" 10.95.0 "$mtu" "$q" 0 "$HOST_ARGS" "$@" || exit 1
 ip netns exec $na ping -c 1 -W 2 10.95.0.2 >/dev/null || { cat "$d"/*.log; exit 1; }
 ip netns exec $nb iperf3 -s -1 >/dev/null 2>&1 &
 pids+=($!)
