@@ -114,6 +114,34 @@ static void wt_free(struct wt *t)
 }
 
 /*
+ * Two flows RSS puts on different queues: @fq[q] is the number of a flow
+ * on queue q.  Each probe frame goes alone (flushed); what arrived is
+ * forgotten after (t->n = 0).
+ */
+static void wt_two_flows(struct wt *t, int fq[2])
+{
+	uint8_t f[64];
+	unsigned int n0;
+
+	fq[0] = fq[1] = -1;
+	for (unsigned int i = 0; i < 32 && (fq[0] < 0 || fq[1] < 0); i++) {
+		n0 = nrx(t);
+		flow_frame(t, (uint8_t)i, 0, f);
+		assert_int_equal(ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL),
+				 1);
+		PAIR_WAIT(nrx(t) > n0);
+		pthread_mutex_lock(&t->lock);
+		if (fq[t->queue[n0] & 1] < 0)
+			fq[t->queue[n0] & 1] = (int)i;
+		pthread_mutex_unlock(&t->lock);
+	}
+	assert_true(fq[0] >= 0 && fq[1] >= 0);
+	pthread_mutex_lock(&t->lock);
+	t->n = 0;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/*
  * 37 frames of a flow RSS puts on one queue, then 3 of a flow on the
  * other, in one switch batch: the first 37 take every receive slot and
  * wait in their channel's batch for the batch's end, so the first frame
@@ -128,29 +156,14 @@ static void test_wait_sends_other_batches(void **state)
 {
 	struct wt *t = wt_new();
 	static uint8_t f[64];
-	int fq[2] = { -1, -1 };
+	int fq[2];
 	uint64_t w0, nb0;
-	unsigned int n0, got[2] = { 0, 0 };
+	unsigned int got[2] = { 0, 0 };
 
 	(void)state;
-	/* Two flows on different queues, each frame alone (flushed). */
-	for (unsigned int i = 0; i < 32 && (fq[0] < 0 || fq[1] < 0); i++) {
-		n0 = nrx(t);
-		flow_frame(t, (uint8_t)i, 0, f);
-		assert_int_equal(ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL),
-				 1);
-		PAIR_WAIT(nrx(t) > n0);
-		pthread_mutex_lock(&t->lock);
-		if (fq[t->queue[n0] & 1] < 0)
-			fq[t->queue[n0] & 1] = (int)i;
-		pthread_mutex_unlock(&t->lock);
-	}
-	assert_true(fq[0] >= 0 && fq[1] >= 0);
+	wt_two_flows(t, fq);
 	w0 = STAT(wait_timeouts);
 	nb0 = STAT(no_buffer);
-	pthread_mutex_lock(&t->lock);
-	t->n = 0;
-	pthread_mutex_unlock(&t->lock);
 	ovb_vswitch_batch_begin(t->fx.sw);
 	for (uint8_t s = 0; s < 40; s++) {
 		flow_frame(t, (uint8_t)fq[s < FIRST ? 1 : 0], s, f);
@@ -210,29 +223,15 @@ static void test_lock_wait_sends_kept(void **state)
 	struct wt *t = wt_new();
 	static uint8_t f[64];
 	struct waiter w = { .t = t };
-	int fq[2] = { -1, -1 };
-	unsigned int n0, got[2] = { 0, 0 };
+	int fq[2];
+	unsigned int got[2] = { 0, 0 };
 	uint64_t w0, nb0;
 	pthread_t th;
 
 	(void)state;
-	for (unsigned int i = 0; i < 32 && (fq[0] < 0 || fq[1] < 0); i++) {
-		n0 = nrx(t);
-		flow_frame(t, (uint8_t)i, 0, f);
-		assert_int_equal(ovb_vswitch_input(t->fx.sw, t->fx.port, f, 64, NULL),
-				 1);
-		PAIR_WAIT(nrx(t) > n0);
-		pthread_mutex_lock(&t->lock);
-		if (fq[t->queue[n0] & 1] < 0)
-			fq[t->queue[n0] & 1] = (int)i;
-		pthread_mutex_unlock(&t->lock);
-	}
-	assert_true(fq[0] >= 0 && fq[1] >= 0);
+	wt_two_flows(t, fq);
 	w0 = STAT(wait_timeouts);
 	nb0 = STAT(no_buffer);
-	pthread_mutex_lock(&t->lock);
-	t->n = 0;
-	pthread_mutex_unlock(&t->lock);
 	ovb_vswitch_batch_begin(t->fx.sw);
 	for (uint8_t s = 0; s < FIRST; s++) {
 		flow_frame(t, (uint8_t)fq[1], s, f);

@@ -456,28 +456,49 @@ static const struct ovb_vsp_ops hv_ops = {
 	.recv = hv_recv,
 };
 
-static void test_hostile_host(void **state)
-{
-	struct ovb_inproc_params ip = { .name = "victim", .mem_gpa = 1ull << 30,
-					.mem_size = 32ull << 20 };
-	struct ovb_storvsc_set set = { .cfg = { .timeout_ms = 2000 } };
+/* The liar's server, a guest of it over the inproc link, the guest's client. */
+struct hv_pair {
 	struct ovb_server *srv;
 	struct ovb_inproc *link;
 	struct ovb_client *cl;
+};
+
+/* Starts the liar (telling no lies yet) and connects a guest whose
+ * storvsc is configured by @set; returns its one controller. */
+static struct ovb_storvsc *hv_connect(struct hv_pair *hp,
+				      struct ovb_storvsc_set *set)
+{
+	struct ovb_inproc_params ip = { .name = "victim", .mem_gpa = 1ull << 30,
+					.mem_size = 32ull << 20 };
+
+	assert_int_equal(ovb_server_create(&hp->srv), 0);
+	assert_int_equal(ovb_server_register_vsp(hp->srv, &hv_ops, NULL), 0);
+	assert_int_equal(ovb_inproc_create(hp->srv, &ip, &hp->link), 0);
+	hp->cl = ovb_inproc_client(hp->link);
+	assert_int_equal(ovb_client_register_driver(
+				 hp->cl, &ovb_storvsc_scsi_driver, set), 0);
+	lie = LIE_NONE;
+	assert_int_equal(ovb_client_connect(hp->cl, 0, 5000), 0);
+	assert_int_equal(set->n, 1);
+	return set->ctl[0];
+}
+
+static void hv_disconnect(struct hv_pair *hp)
+{
+	ovb_inproc_destroy(hp->link);
+	ovb_server_destroy(hp->srv);
+	lie = LIE_NONE;
+}
+
+static void test_hostile_host(void **state)
+{
+	struct ovb_storvsc_set set = { .cfg = { .timeout_ms = 2000 } };
+	struct hv_pair hp;
 	struct ovb_storvsc *s;
 	struct ovb_storvsc_lun l[2];
 	uint8_t *buf;
 
-	assert_int_equal(ovb_server_create(&srv), 0);
-	assert_int_equal(ovb_server_register_vsp(srv, &hv_ops, NULL), 0);
-	assert_int_equal(ovb_inproc_create(srv, &ip, &link), 0);
-	cl = ovb_inproc_client(link);
-	assert_int_equal(ovb_client_register_driver(
-				 cl, &ovb_storvsc_scsi_driver, &set), 0);
-	lie = LIE_NONE;
-	assert_int_equal(ovb_client_connect(cl, 0, 5000), 0);
-	assert_int_equal(set.n, 1);
-	s = set.ctl[0];
+	s = hv_connect(&hp, &set);
 	assert_int_equal(ovb_storvsc_luns(s, l, 2), 1);
 	assert_string_equal(l[0].vendor, "Hostile");
 	assert_int_equal(l[0].blocks, 2048);
@@ -516,8 +537,7 @@ static void test_hostile_host(void **state)
 					  8192, false), 8192);
 	logcap_stop();
 	ovb_storvsc_free(s, buf, 8192);
-	ovb_inproc_destroy(link);
-	ovb_server_destroy(srv);
+	hv_disconnect(&hp);
 }
 
 static int fails, fail_err;
@@ -545,27 +565,15 @@ static long ms_since(const struct timespec *t0)
  */
 static void test_silent_host(void **state)
 {
-	struct ovb_inproc_params ip = { .name = "victim", .mem_gpa = 1ull << 30,
-					.mem_size = 32ull << 20 };
 	struct ovb_storvsc_set set = { .cfg = { .timeout_ms = 900 },
 				       .on_fail = on_fail };
-	struct ovb_server *srv;
-	struct ovb_inproc *link;
-	struct ovb_client *cl;
+	struct hv_pair hp;
 	struct ovb_storvsc *s;
 	struct timespec t0;
 	uint8_t *buf;
 	long ms;
 
-	assert_int_equal(ovb_server_create(&srv), 0);
-	assert_int_equal(ovb_server_register_vsp(srv, &hv_ops, NULL), 0);
-	assert_int_equal(ovb_inproc_create(srv, &ip, &link), 0);
-	cl = ovb_inproc_client(link);
-	assert_int_equal(ovb_client_register_driver(
-				 cl, &ovb_storvsc_scsi_driver, &set), 0);
-	lie = LIE_NONE;
-	assert_int_equal(ovb_client_connect(cl, 0, 5000), 0);
-	s = set.ctl[0];
+	s = hv_connect(&hp, &set);
 	buf = ovb_storvsc_alloc(s, 8192);
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
 					  false), 4096);
@@ -595,9 +603,7 @@ static void test_silent_host(void **state)
 	assert_true(ms_since(&t0) < 500); /* at once, not after a deadline */
 	assert_int_equal(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE), 1);
 	ovb_storvsc_free(s, buf, 8192);
-	ovb_inproc_destroy(link);
-	ovb_server_destroy(srv);
-	lie = LIE_NONE;
+	hv_disconnect(&hp);
 }
 
 /* ovb_storvsc_abort: requests stuck on a silent host complete now. */
@@ -614,26 +620,14 @@ static void *abort_reader(void *arg)
 
 static void test_abort(void **state)
 {
-	struct ovb_inproc_params ip = { .name = "victim", .mem_gpa = 1ull << 30,
-					.mem_size = 32ull << 20 };
 	struct ovb_storvsc_set set = { .cfg = { .timeout_ms = 60000 } };
-	struct ovb_server *srv;
-	struct ovb_inproc *link;
-	struct ovb_client *cl;
+	struct hv_pair hp;
 	struct ovb_storvsc *s;
 	struct timespec t0;
 	pthread_t th[4];
 	void *res;
 
-	assert_int_equal(ovb_server_create(&srv), 0);
-	assert_int_equal(ovb_server_register_vsp(srv, &hv_ops, NULL), 0);
-	assert_int_equal(ovb_inproc_create(srv, &ip, &link), 0);
-	cl = ovb_inproc_client(link);
-	assert_int_equal(ovb_client_register_driver(
-				 cl, &ovb_storvsc_scsi_driver, &set), 0);
-	lie = LIE_NONE;
-	assert_int_equal(ovb_client_connect(cl, 0, 5000), 0);
-	s = set.ctl[0];
+	s = hv_connect(&hp, &set);
 	__atomic_store_n(&silent_srbs, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&lie, LIE_SILENT, __ATOMIC_RELEASE);
 	for (int i = 0; i < 4; i++)
@@ -648,10 +642,8 @@ static void test_abort(void **state)
 		free(res);
 	}
 	assert_true(ms_since(&t0) < 500);
-	ovb_client_set_deadline(cl, 500);
-	ovb_inproc_destroy(link);
-	ovb_server_destroy(srv);
-	lie = LIE_NONE;
+	ovb_client_set_deadline(hp.cl, 500);
+	hv_disconnect(&hp);
 }
 
 int main(void)

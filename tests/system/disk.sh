@@ -22,16 +22,7 @@ if [ -z "${OVB_DISK_PRIVATE_NS:-}" ]; then
 fi
 VMBUS=${OVB_VMBUS:-build/vmbus}
 # Both FUSE transports: our FUSE over io_uring (on), libfuse (off).
-if [ -z "${OVB_FUSE_MODE:-}" ]; then
-	for m in on off; do
-		echo "--- --fuse-uring=$m"
-		OVB_FUSE_MODE=$m bash "$0" || exit $?
-	done
-	exit 0
-fi
-if [ "$OVB_FUSE_MODE" = on ] && [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
-	echo "skip: this kernel has no FUSE over io_uring"; exit 77
-fi
+. "$(dirname "$0")/lib/fuse-modes.sh"
 dir=$(mktemp -d /tmp/ovb-disk.XXXXXX)
 sock=$dir/host.sock img=$dir/disk.img mnt=$dir/mnt fs=$dir/fs
 mkdir -p "$fs"

@@ -16,16 +16,7 @@ if [ "$(id -u)" != 0 ]; then echo "skip: needs root (FUSE mounts)"; exit 77; fi
 if [ ! -c /dev/fuse ]; then echo "skip: no /dev/fuse"; exit 77; fi
 VMBUS=${OVB_VMBUS:-build/vmbus}
 # Both FUSE transports: our FUSE over io_uring (on), libfuse (off).
-if [ -z "${OVB_FUSE_MODE:-}" ]; then
-	for m in on off; do
-		echo "--- --fuse-uring=$m"
-		OVB_FUSE_MODE=$m bash "$0" || exit $?
-	done
-	exit 0
-fi
-if [ "$OVB_FUSE_MODE" = on ] && [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
-	echo "skip: this kernel has no FUSE over io_uring"; exit 77
-fi
+. "$(dirname "$0")/lib/fuse-modes.sh"
 dir=$(mktemp -d /tmp/ovb-gstop.XXXXXX)
 sock=$dir/host.sock img=$dir/disk.img mnt=$dir/mnt
 host= guest= reader=
