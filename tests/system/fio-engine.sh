@@ -49,6 +49,21 @@ print(sum(c["packets_out"] for p in d["partitions"]
 		echo 0
 }
 
+# kill_host_after N LOG: SIGKILL to the host once fio ($fiopid, logging
+# to LOG) has had N answers from it: once its I/O flows, not after a
+# second that a loaded machine may spend starting fio (60 s at most).
+kill_host_after() {
+	for _ in $(seq 600); do
+		kill -0 "$fiopid" 2>/dev/null || break
+		[ "$(served)" -ge "$1" ] && break
+		sleep 0.1
+	done
+	[ "$(served)" -ge "$1" ] || {
+		cat "$2"; echo "fio-engine: fio's I/O never got going"; exit 1; }
+	{ kill -9 "$host"; wait "$host"; } 2>/dev/null || true
+	host=
+}
+
 # ovbfio NAME FILENAME ARGS...: fio through the engine, log kept.
 ovbfio() {
 	local name=$1 file=$2; shift 2
@@ -160,17 +175,7 @@ fio --name=dead --ioengine=external:"$ENGINE" --filename="$sock" \
 	--rw=randread --bs=4k --iodepth=16 --size=64M --time_based \
 	--runtime=60 >"$dir/dead.log" 2>&1 &
 fiopid=$!
-# Killed once fio's I/O is flowing (a thousand answers), not after a
-# second that a loaded machine may spend starting fio.
-for _ in $(seq 600); do
-	kill -0 "$fiopid" 2>/dev/null || break
-	[ "$(served)" -ge 1000 ] && break
-	sleep 0.1
-done
-[ "$(served)" -ge 1000 ] || {
-	cat "$dir/dead.log"; echo "fio-engine: fio's I/O never got going"; exit 1; }
-{ kill -9 "$host"; wait "$host"; } 2>/dev/null || true
-host=
+kill_host_after 1000 "$dir/dead.log"
 t0=$(date +%s%N)
 if wait "$fiopid"; then
 	cat "$dir/dead.log"; echo "fio-engine: fio passed without its host"; exit 1
@@ -189,15 +194,7 @@ fio --ioengine=external:"$ENGINE" --filename="$sock" --size=1M \
 	--name=first --rw=randread --time_based --runtime=60 \
 	--name=late --stonewall --rw=read >"$dir/late.log" 2>&1 &
 fiopid=$!
-for _ in $(seq 600); do
-	kill -0 "$fiopid" 2>/dev/null || break
-	[ "$(served)" -ge 100 ] && break
-	sleep 0.1
-done
-[ "$(served)" -ge 100 ] || {
-	cat "$dir/late.log"; echo "fio-engine: the first job never got going"; exit 1; }
-{ kill -9 "$host"; wait "$host"; } 2>/dev/null || true
-host=
+kill_host_after 100 "$dir/late.log"
 rc=0
 wait "$fiopid" || rc=$?
 grep -q "late.sock: cannot join the host" "$dir/late.log" &&
