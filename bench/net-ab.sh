@@ -63,7 +63,7 @@ run() { # VMBUS ROUND -> one result line in $d/res
 	# shellcheck disable=SC2086
 	guests_start "$vm" 10.94.0 "$mtu" "$q" "$NICE" "" \
 		${NET_AB_GUEST_ARGS:-} || return 1
-	if ip netns exec $na ping -c 1 -W 2 10.94.0.2 >/dev/null; then
+	if ns_reaches $na 10.94.0.2; then
 		ip netns exec $nb iperf3 -s -1 >/dev/null 2>&1 &
 		pids+=($!)
 		sleep 0.3

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Sourced by the TCP benches that run our host and two guests in two
-# network namespaces (net-ab.sh, net-prof.sh, net-threads.sh).  Uses the
-# caller's d (its scratch folder), na and nb (the namespaces' names) and
-# pids (the processes to end); guests_start sets hp, g1 and g2.
+# network namespaces (net-ab.sh, net-prof.sh, net-threads.sh,
+# net-peer.sh).  Uses the caller's d (its scratch folder), na and nb (the
+# namespaces' names) and pids (the processes to end); guests_start sets
+# hp, g1 and g2.
 
 # guests_start VMBUS NET MTU QUEUES NICE HOST-ARGS [GUEST-ARGS...]: the
 # two namespaces, a host on $d/h.sock (--nic sw0,mtu=MTU HOST-ARGS, log
@@ -14,6 +15,7 @@ guests_start() {
 	local vm=$1 net=$2 mtu=$3 q=$4 nice=$5 hargs=$6 sock=$d/h.sock i n
 	shift 6
 	ip netns add "$na" && ip netns add "$nb" || return 1
+	rm -f "$sock" "$sock.ctl" # a killed host's: not this one's
 	# shellcheck disable=SC2086
 	nice -n "$nice" "$vm" host --socket "$sock" --echo 0 \
 		--nic sw0,mtu="$mtu" $hargs >"$d/host.log" 2>&1 &
@@ -44,4 +46,16 @@ guests_stop() {
 	wait 2>/dev/null
 	pids=()
 	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
+}
+
+# ns_reaches NS ADDR: true once a ping from namespace NS gets an answer
+# from ADDR; five tries of 2 s each (on a loaded machine the first ARP
+# and echo can take longer than one).
+ns_reaches() {
+	local i
+	for i in 1 2 3 4 5; do
+		ip netns exec "$1" ping -c 1 -W 2 "$2" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
 }

@@ -127,6 +127,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# guests_start, ns_reaches: our host and guests in two namespaces.
+. bench/net-guests.sh
+
 # row NAME PATH MODE SIZE PPS GBPS NOTE  (PPS/GBPS "-" when skipped)
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"; }
 
@@ -630,7 +633,7 @@ tap_pair_up() {
 		ip -n "$ns" addr add "$net.$i/24" dev "$tap" &&
 		ip -n "$ns" link set "$tap" up && ip -n "$ns" link set lo up || return 1
 	done
-	grep -q ready "$log" && ip netns exec "$3" ping -c 1 -W 2 "$net.2" >/dev/null
+	grep -q ready "$log" && ns_reaches "$3" "$net.2"
 }
 # tap_floor BIN LOG NET MTU NS-A NS-B P TAP-A TAP-B ARGS...: BIN ARGS
 # TAP-A@NS-A TAP-B@NS-B (bench/tapfwd or bench/tapring), the TAPs up on
@@ -717,30 +720,16 @@ tapring_tcp() {
 
 # Our row: a fresh host and two guests with $5 queues each, iperf3 -P $4.
 ovb_tcp() {
-	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 ok=1 i sock hpid g st cost ours
-	sock=$dir/host$mtu-$P.sock
-	ip netns add "$na" 2>/dev/null; ip netns add "$nb" 2>/dev/null
-	"$VMBUS" host --socket "$sock" --echo 0 --nic sw0,mtu=$mtu \
-		$HOST_ARGS >"$dir/host.log" 2>&1 &
-	hpid=$!
-	pids+=($hpid)
-	ours=($hpid)
-	for _ in $(seq 100); do [ -S "$sock.ctl" ] && break; sleep 0.05; done
-	i=0
-	for n in "$na" "$nb"; do
-		i=$((i + 1))
-		"$VMBUS" guest --socket "$sock" --name g$i --tap eth0 \
-			--netns "$n" --addr 10.97.0.$i/24 --queues "$q" \
-			$GUEST_ARGS >"$dir/g$i.log" 2>&1 &
-		pids+=($!)
-		ours+=($!)
-	done
+	local mtu=$1 na=$2 nb=$3 P=$4 q=$5 d=$dir sock=$dir/h.sock hp g1 g2 g st
+	local cost ok=1 i
+	# shellcheck disable=SC2086
+	guests_start "$VMBUS" 10.97.0 "$mtu" "$q" 0 "$HOST_ARGS" $GUEST_ARGS ||
+		ok=0
 	for i in 1 2; do
-		for _ in $(seq 200); do grep -q running "$dir/g$i.log" && break; sleep 0.05; done
-		grep -q running "$dir/g$i.log" || ok=0
+		grep -qs running "$dir/g$i.log" || ok=0
 	done
-	if [ $ok = 1 ] && ip netns exec "$na" ping -c 1 -W 2 10.97.0.2 >/dev/null; then
-		iperf_measured "$na" "$nb" 10.97.0.2 $P "${ours[@]}"
+	if [ $ok = 1 ] && ns_reaches "$na" 10.97.0.2; then
+		iperf_measured "$na" "$nb" 10.97.0.2 $P "$hp" "$g1" "$g2"
 		# What the switch did with the large frames: coalesced to
 		# the receiver (RSC) or cut into segments.
 		st=$("$VMBUS" nic stat --socket "$sock" 2>/dev/null |
@@ -755,8 +744,8 @@ ovb_tcp() {
 		row ovb-tap-tcp - - "$mtu" - - "guests did not come up"
 	fi
 	# The guests end when their host does.
-	kill "$hpid" 2>/dev/null
-	wait "$hpid" 2>/dev/null
+	kill "$hp" 2>/dev/null
+	wait "$hp" 2>/dev/null
 	sleep 0.5
 	ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null
 }

@@ -45,7 +45,7 @@ trap 'exit 130' INT TERM
 # $3 (receiver); prints "TAG process category ns/KiB" lines.
 measure() {
 	local tag=$1 h=$2 s=$3 r=$4 bytes
-	ip netns exec $na ping -c 1 -W 2 10.95.0.2 >/dev/null || {
+	ns_reaches $na 10.95.0.2 || {
 		echo "net-prof: $tag: no ping" >&2; return 1; }
 	ip netns exec $nb iperf3 -s -1 >/dev/null 2>&1 &
 	pids+=($!)

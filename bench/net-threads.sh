@@ -24,7 +24,7 @@ d=$(mktemp -d) na=ovbta$$ nb=ovbtb$$ pids=()
 . bench/net-guests.sh
 trap 'guests_stop; rm -rf "$d"' EXIT
 guests_start "$VMBUS" 10.95.0 "$mtu" "$q" 0 "$HOST_ARGS" "$@" || exit 1
-ip netns exec $na ping -c 1 -W 2 10.95.0.2 >/dev/null || { cat "$d"/*.log; exit 1; }
+ns_reaches $na 10.95.0.2 || { cat "$d"/*.log; exit 1; }
 ip netns exec $nb iperf3 -s -1 >/dev/null 2>&1 &
 pids+=($!)
 sleep 0.3
