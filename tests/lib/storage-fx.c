@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The storage pair fixture and the gate backend. */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -366,6 +368,38 @@ void sfx_flight_done(struct ovb_storvsc_io *io, int64_t res)
 	pthread_mutex_unlock(fl->lock);
 }
 
+void sfx_flight_wait(int *left, pthread_mutex_t *lock, pthread_cond_t *cond)
+{
+	struct timespec dl;
+	int rc = 0;
+
+	ovb_deadline_ms(&dl, SFX_FLIGHT_WAIT_MS);
+	pthread_mutex_lock(lock);
+	while (*left && rc != ETIMEDOUT)
+		rc = pthread_cond_clockwait(cond, lock, CLOCK_MONOTONIC, &dl);
+	pthread_mutex_unlock(lock);
+	if (rc == ETIMEDOUT)
+		fail_msg("%d requests of a flight never completed", *left);
+}
+
+void sfx_reads_start(struct ovb_storvsc *s, struct sfx_flight *fl, int n,
+		     uint8_t *buf, int *left, pthread_mutex_t *lock,
+		     pthread_cond_t *cond)
+{
+	for (int i = 0; i < n; i++) {
+		fl[i].left = left;
+		fl[i].lock = lock;
+		fl[i].cond = cond;
+		fl[i].io.op = OVB_STORVSC_READ;
+		fl[i].io.offset = (uint64_t)i * 4096;
+		fl[i].io.len = 4096;
+		fl[i].io.buf = buf + i * 4096;
+		fl[i].io.done = sfx_flight_done;
+		fl[i].io.ctx = &fl[i];
+		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
+	}
+}
+
 /* Submit @n writes of @len bytes spread over LUNs 0 and 2; wait. */
 void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n,
 		       size_t len)
@@ -391,10 +425,7 @@ void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n,
 		fl[i].io.ctx = &fl[i];
 		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
 	}
-	pthread_mutex_lock(&lock);
-	while (left)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
+	sfx_flight_wait(&left, &lock, &cond);
 	for (int i = 0; i < n; i++) {
 		struct ovb_blk *blk = f->blk[i % 2 ? 2 : 0];
 

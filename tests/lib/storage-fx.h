@@ -106,6 +106,16 @@ struct sfx_flight {
 
 void sfx_flight_done(struct ovb_storvsc_io *io, int64_t res);
 
+/** Wait until no request of a flight is left (*@left == 0), 30 s at
+ * most: a flight that never ends fails the test, not its timeout. */
+#define SFX_FLIGHT_WAIT_MS 30000
+void sfx_flight_wait(int *left, pthread_mutex_t *lock, pthread_cond_t *cond);
+/** Submit @n 4 KiB READs of LUN 0 at 0, 4096, ... into @buf, one flight:
+ * @fl[i] shares @left (n, set by the caller), @lock and @cond. */
+void sfx_reads_start(struct ovb_storvsc *s, struct sfx_flight *fl, int n,
+		     uint8_t *buf, int *left, pthread_mutex_t *lock,
+		     pthread_cond_t *cond);
+
 /** Submit @n writes of @len bytes spread over LUNs 0 and 2, wait, and
  * check each result and the RAM disks. */
 void sfx_flight_run(struct sfx *f, struct ovb_storvsc *s, int n, size_t len);

@@ -338,24 +338,11 @@ static void test_storage_guest_dies_mid_io(void **state)
 	int left = 8;
 
 	sfx_gate_close();
-	for (int i = 0; i < 8; i++) {
-		fl[i] = (struct sfx_flight){ .left = &left, .lock = &lock,
-					     .cond = &cond };
-		fl[i].io.op = OVB_STORVSC_READ;
-		fl[i].io.offset = (uint64_t)i * 4096;
-		fl[i].io.len = 4096;
-		fl[i].io.buf = buf + i * 4096;
-		fl[i].io.done = sfx_flight_done;
-		fl[i].io.ctx = &fl[i];
-		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
-	}
+	sfx_reads_start(s, fl, 8, buf, &left, &lock, &cond);
 	PAIR_WAIT(sfx_gate_held() == 8);
 	assert_int_equal(sfx_gate_held(), 8);
 	ovb_client_link_down(f->cl);
-	pthread_mutex_lock(&lock);
-	while (left)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
+	sfx_flight_wait(&left, &lock, &cond);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(fl[i].res, -ECONNRESET);
 	/* The held requests finish into a partition being torn down. */

@@ -111,25 +111,6 @@ static void test_split_and_discard(void **state)
 
 /* ---- many requests in flight over sub-channels ----------------------- */
 
-/* Submit @n 4 KiB reads of LUN 0 into @buf as one flight; no waiting. */
-static void reads_start(struct ovb_storvsc *s, struct sfx_flight *fl, int n,
-			uint8_t *buf, int *left, pthread_mutex_t *lock,
-			pthread_cond_t *cond)
-{
-	for (int i = 0; i < n; i++) {
-		fl[i].left = left;
-		fl[i].lock = lock;
-		fl[i].cond = cond;
-		fl[i].io.op = OVB_STORVSC_READ;
-		fl[i].io.offset = (uint64_t)i * 4096;
-		fl[i].io.len = 4096;
-		fl[i].io.buf = buf + i * 4096;
-		fl[i].io.done = sfx_flight_done;
-		fl[i].io.ctx = &fl[i];
-		assert_int_equal(ovb_storvsc_submit(s, &fl[i].io), 0);
-	}
-}
-
 static void test_subchannels(void **state)
 {
 	struct sfx_opts o = { .nluns = 3, .subchannels = 2 };
@@ -165,7 +146,7 @@ static void test_full_host_queue(void **state)
 
 	ovb_storvsp_get_stats(f->scsi, &st0);
 	sfx_gate_close();
-	reads_start(s, fl, 8, buf, &left, &lock, &cond);
+	sfx_reads_start(s, fl, 8, buf, &left, &lock, &cond);
 	/* Two wait in the backend, the rest in the ring. */
 	PAIR_WAIT(sfx_gate_held() == 2 &&
 		  (ovb_storvsp_get_stats(f->scsi, &st),
@@ -175,10 +156,7 @@ static void test_full_host_queue(void **state)
 	assert_int_equal(st.srbs - st0.srbs, 2);
 	assert_int_equal(sfx_gate_held(), 2);
 	sfx_gate_open();
-	pthread_mutex_lock(&lock);
-	while (left)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
+	sfx_flight_wait(&left, &lock, &cond);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(fl[i].res, 4096);
 	ovb_storvsp_get_stats(f->scsi, &st);
@@ -348,14 +326,11 @@ static void test_host_dies(void **state)
 	struct timespec t0, t1;
 
 	sfx_gate_close();
-	reads_start(s, fl, 8, buf, &left, &lock, &cond);
+	sfx_reads_start(s, fl, 8, buf, &left, &lock, &cond);
 	PAIR_WAIT(sfx_gate_held() == 8);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ovb_client_link_down(f->cl);
-	pthread_mutex_lock(&lock);
-	while (left)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
+	sfx_flight_wait(&left, &lock, &cond);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_true(t1.tv_sec - t0.tv_sec < 2);
 	for (int i = 0; i < 8; i++)
