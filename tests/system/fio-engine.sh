@@ -16,8 +16,8 @@ ENGINE=$(realpath "$BUILD/openvmbus-fio.so")
 command -v fio >/dev/null || { echo "skip: fio is not installed"; exit 77; }
 dir=$(mktemp -d)
 sock=$dir/host.sock
-host=
-trap '[ -n "$host" ] && kill -INT $host 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+host= bare=
+trap 'for p in $host $bare; do kill -INT $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"' EXIT
 
 # An instrumented engine needs the sanitizer runtimes loaded into fio first
 # (fio's own allocations are not ours to leak-check).
@@ -147,9 +147,9 @@ grep -q "no disk scsi0/lun5 there" "$dir/lun.log"
 echo "fio-engine: a bad option and a missing LUN are refused by name"
 
 # No host to join: fio counts the job as failed and says why, whether
-# nothing is at the path, a socket nobody listens on is, or the job was
-# told to size its files itself (it must be sized before it starts: fio
-# counts only the engine's init() failing).
+# nothing is at the path, a socket nobody listens on is, the host offers
+# no disk, or the job was told to size its files itself (it must be
+# sized before it starts: fio counts only the engine's init() failing).
 nobody() {
 	local name=$1 want=$2; shift 2
 	if timeout 120 env "${fio_env[@]}" fio --name="$name" \
@@ -168,7 +168,15 @@ nobody stale "$dir/stale.sock: cannot join the host: Connection refused" \
 	--filename="$dir/stale.sock"
 nobody unsized "needs create_serialize=1" --filename="$dir/absent.sock" \
 	--create_serialize=0
-echo "fio-engine: no host, a dead socket, an unsized job: fio fails, says why"
+# A host that offers no disk at all.
+"$VMBUS" host --socket "$dir/bare.sock" --echo 1 2>>"$dir/host.log" &
+bare=$!
+for _ in $(seq 600); do [ -S "$dir/bare.sock.ctl" ] && break; sleep 0.05; done
+nobody bare "$dir/bare.sock: no disk on any controller there" \
+	--filename="$dir/bare.sock"
+{ kill -INT "$bare"; wait "$bare"; } 2>/dev/null || true
+bare=
+echo "fio-engine: no host, a dead socket, no disk offered, an unsized job: fio fails, says why"
 
 # The host dies under load: fio's pending I/O fails at once, no hang.
 fio --name=dead --ioengine=external:"$ENGINE" --filename="$sock" \
