@@ -55,8 +55,6 @@ int ovb_netvsp_create(const struct ovb_netvsp_cfg *cfg,
 		vsp->cfg.max_channels = OVB_NETVSP_MAX_CHANNELS;
 	if (!vsp->cfg.rx_wait_ms)
 		vsp->cfg.rx_wait_ms = NETVSP_RX_WAIT_MS;
-	if (!vsp->cfg.rx_slot)
-		vsp->cfg.rx_slot = NETVSP_RX_SLOT;
 	snprintf(vsp->name, sizeof(vsp->name), "%s",
 		 cfg->name ? cfg->name : "sw0");
 	vsp->cfg.name = vsp->name;
@@ -230,7 +228,7 @@ static uint32_t netvsp_recv_buf(struct netvsp_nic *nic,
 			 m->u.send_buffer.gpadl, strerror(-rc));
 		return NVSP_STAT_FAIL;
 	}
-	if (v.len > max || v.len < 2u * netvsp__slot_size(&nic->vsp->cfg)) {
+	if (v.len > max || v.len < 2u * netvsp__slot_size(&nic->vsp->cfg, v.len)) {
 		ovb_peer("%s: receive buffer of %zu bytes refused (%u max)",
 			 nic->name, v.len, max);
 		ovb_vsp_gpadl_put(nic->dev, m->u.send_buffer.gpadl, &v);

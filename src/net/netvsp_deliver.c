@@ -59,11 +59,14 @@
 #define SLOT_HELD 1u   /* in a batch, not its first */
 #define SLOT_HEAD 2u   /* the batch's transaction id: completable */
 
-uint32_t netvsp__slot_size(const struct ovb_netvsp_cfg *cfg)
+uint32_t netvsp__slot_size(const struct ovb_netvsp_cfg *cfg, size_t buf)
 {
 	uint32_t s = (cfg->mtu + 14u + 4u + NETVSP_RX_HDR + 63u) & ~63u;
 	uint32_t want = (cfg->rx_slot + 63u) & ~63u;
 
+	/* The default only where it leaves enough slots (packets). */
+	if (!cfg->rx_slot && buf / NETVSP_RX_SLOT >= NETVSP_RX_SLOTS_MIN)
+		want = NETVSP_RX_SLOT;
 	if (s < want)
 		s = want;
 	return s < 1728u ? 1728u : s; /* never below Hyper-V's */
@@ -71,7 +74,7 @@ uint32_t netvsp__slot_size(const struct ovb_netvsp_cfg *cfg)
 
 int netvsp__slots_init(struct netvsp_nic *nic)
 {
-	nic->slot_size = netvsp__slot_size(&nic->vsp->cfg);
+	nic->slot_size = netvsp__slot_size(&nic->vsp->cfg, nic->rx_view.len);
 	nic->nslots = (uint32_t)(nic->rx_view.len / nic->slot_size);
 	nic->slot_free = calloc(nic->nslots, sizeof(*nic->slot_free));
 	nic->slot_next = calloc(nic->nslots, sizeof(*nic->slot_next));

@@ -60,10 +60,13 @@
  * A packet's RNDIS messages are packed end to end in its slots, so a
  * large slot costs a small frame nothing, and a range may be as long as a
  * slot (Linux netvsc_receive drops longer ones): a 62 KiB coalesced frame
- * is 4 ranges at any MTU instead of 40 at 1500.  A 4 MiB buffer still
- * has 256 slots, each at least one outstanding packet (docs/compat.md).
+ * is 4 ranges at any MTU instead of 40 at 1500.  Each outstanding packet
+ * holds a slot at least, so a buffer of fewer than NETVSP_RX_SLOTS_MIN
+ * of them (1 MiB) keeps the MTU's size (docs/compat.md); our netvsc's
+ * 4 MiB has 256, Linux's 16 MiB 1,024.
  */
 #define NETVSP_RX_SLOT 16384u
+#define NETVSP_RX_SLOTS_MIN 64u
 #define NETVSP_MAX_RX_SLOT (256u << 10)
 #define NETVSP_MSG_ALIGN 8u             /* offsets of packed messages */
 #define NETVSP_RX_WAIT_MS 50            /* backpressure: longest wait */
@@ -260,7 +263,7 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 		     const struct ovb_net_meta *meta);
 uint64_t netvsp__port_txn(void *ctx, const struct ovb_vswitch_frame *frames,
 			  unsigned int n);
-uint32_t netvsp__slot_size(const struct ovb_netvsp_cfg *cfg);
+uint32_t netvsp__slot_size(const struct ovb_netvsp_cfg *cfg, size_t buf);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
 /*
  * The NICs the calling thread keeps entered across a switch batch

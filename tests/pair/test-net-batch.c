@@ -375,11 +375,13 @@ static uint64_t switch_tx_drops(struct sg *g)
 static void test_run_fills_buffer(void **state)
 {
 	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 65536,
-						 .rx_slot = 1728,
 						 .rx_wait_ms = 20 });
 	uint64_t nb0 = STAT(no_buffer), w0 = STAT(wait_timeouts);
 	uint64_t t0 = STAT(to_guest), d0 = switch_tx_drops(g), bad0;
 	static uint8_t f[RUN_N][RUN_LEN(RUN_N)];
+
+	/* 64 KiB holds fewer than 64 slots of 16 KiB: the MTU's size. */
+	assert_int_equal(g->sub_size, 1728);
 	struct ovb_vswitch_frame run[RUN_N];
 	int res[RUN_N];
 	unsigned int n0;
