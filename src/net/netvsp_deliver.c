@@ -6,12 +6,13 @@
  * it gets, and announced as one range of a transfer-page packet (pageset
  * = the id the guest gave).  The messages of a batch are packed end to
  * end, 8-byte aligned, a slot holding as many as fit: a 64-byte frame
- * takes about 200 bytes, not a slot.  Frames the switch delivers wait in
- * their channel's batch until the switch flushes the port (end of the
- * input, or of the caller's ovb_vswitch_batch) or the batch is full: then
- * one packet with one range per frame and one signal carries them all.
- * Its transaction id is the first slot of the batch; the others are
- * chained behind it, and the guest's one completion frees them together.
+ * takes 104-150 bytes with its RNDIS header, not a slot.  Frames the
+ * switch delivers wait in their channel's batch until the switch flushes
+ * the port (end of the input, or of the caller's ovb_vswitch_batch) or
+ * the batch is full: then one packet with one range per frame and one
+ * signal carries them all.  Its transaction id is the first slot of the
+ * batch; the others are chained behind it, and the guest's one completion
+ * frees them together.
  *
  * Backpressure: when no slot is free or the ring has no room, the thread
  * that delivers (a TAP reader, another guest's channel worker, the bench
