@@ -111,9 +111,10 @@ struct netvsp_chan {
 	/*
 	 * Messages are packed: the next one goes at pend_fill in pend_tail
 	 * (8-byte aligned) when it fits, else into a new slot chained
-	 * behind.  pend_slots counts the chain.
+	 * behind.  pend_slots counts the chain; pend_tail's lines below
+	 * pend_pf were prefetched.
 	 */
-	uint32_t pend_fill, pend_slots;
+	uint32_t pend_fill, pend_slots, pend_pf;
 	struct vmtransfer_page_range pend[NETVSP_MAX_RANGES];
 	/*
 	 * Free slots this batch took from the NIC's allocator in one go
