@@ -61,6 +61,13 @@ struct ovb_netvsp_cfg {
 	/** how the host runs the channels; a caller-driven server's
 	 *  channels stay on the embedder's threads whatever this says */
 	enum ovb_netvsp_workers workers;
+	/** bytes per receive-buffer sub-allocation (the sub_alloc_size
+	 *  offered in SEND_RECV_BUF_COMPLETE), rounded up to 64 and raised
+	 *  to what one frame of the MTU needs; small frames share one, a
+	 *  coalesced frame takes one range per sub-allocation; at most
+	 *  262144.  0: 16384 for a receive buffer of 1 MiB or more, else
+	 *  the MTU's frame with its header (1728 at 1500) (docs/compat.md) */
+	uint32_t rx_slot;
 };
 
 /** Counters over every NIC of one netvsp (monotonic). */

@@ -717,6 +717,17 @@ static void rx_xfer(struct netvsc_q *q, struct ovb_chan *chan,
 				     "buffer");
 			continue;
 		}
+		/*
+		 * Ranges may share a sub-allocation (packed) but none is
+		 * longer than one: Linux netvsc_receive drops it ("Packet
+		 * too big"), so a host must not send it.
+		 */
+		if (r.byte_count > n->rx_section) {
+			rsc_drop(q, chan, "coalesced frame cut short");
+			bad(n, chan, "transfer range longer than a "
+				     "sub-allocation");
+			continue;
+		}
 		rx_range(q, chan, n->rxbuf + r.byte_offset, r.byte_count,
 			 i == pkt->xfer_cnt - 1);
 	}

@@ -42,6 +42,7 @@ int ovb_netvsp_create(const struct ovb_netvsp_cfg *cfg,
 					     cfg->mtu > OVB_NETVSP_MAX_MTU)) ||
 	    cfg->max_channels > OVB_NETVSP_MAX_CHANNELS ||
 	    cfg->poll_us > NETVSP_MAX_POLL_US ||
+	    cfg->rx_slot > NETVSP_MAX_RX_SLOT ||
 	    (unsigned int)cfg->workers > OVB_NETVSP_WORKERS_ONE)
 		return -EINVAL;
 	vsp = calloc(1, sizeof(*vsp));
@@ -227,7 +228,7 @@ static uint32_t netvsp_recv_buf(struct netvsp_nic *nic,
 			 m->u.send_buffer.gpadl, strerror(-rc));
 		return NVSP_STAT_FAIL;
 	}
-	if (v.len > max || v.len < 2u * netvsp__slot_size(nic->vsp->cfg.mtu)) {
+	if (v.len > max || v.len < 2u * netvsp__slot_size(&nic->vsp->cfg, v.len)) {
 		ovb_peer("%s: receive buffer of %zu bytes refused (%u max)",
 			 nic->name, v.len, max);
 		ovb_vsp_gpadl_put(nic->dev, m->u.send_buffer.gpadl, &v);

@@ -266,8 +266,8 @@ static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
 	struct ovb_rndis_pktinfo info = { 0 };
 	uint8_t hdr[NETVSP_RX_HDR];
 	struct netvsp_chan *ch;
-	uint32_t slot;
 	ssize_t hlen;
+	size_t off;
 	bool kept;
 	int rc;
 
@@ -284,10 +284,10 @@ static int deliver_one(struct netvsp_nic *nic, const void *frame, size_t len,
 	if ((size_t)hlen + len > nic->slot_size)
 		return -EMSGSIZE;
 	kept = pend_enter(ch);
-	rc = netvsp__batch_reserve(nic, ch, 1, &slot, true);
+	rc = netvsp__batch_place(nic, ch, (size_t)hlen + len, true, &off);
 	if (!rc) {
-		netvsp__batch_add(nic, ch, slot, hdr, (size_t)hlen, frame, len, NULL,
-			  0);
+		netvsp__batch_add(nic, ch, off, hdr, (size_t)hlen, frame, len,
+				  NULL, 0);
 		ch->nframes++;
 		ch->pend_bytes += len;
 	}
@@ -349,7 +349,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 	uint8_t hb[RSC_HDR_MAX], hdr[NETVSP_RX_HDR];
 	uint32_t hlen = h->payload_off, cap1, capn, nfrag, id;
 	uint32_t slots[NETVSP_MAX_RANGES];
-	size_t hl1, hln, off;
+	size_t hl1, hln, off, pos;
 	struct netvsp_chan *ch;
 	int rc;
 
@@ -410,12 +410,14 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 			rest.pkt_id |= (uint32_t)RNDIS_PKTINFO_LAST_FRAG << 8;
 		hl = ovb_rndis_packet_build_header(hdr, sizeof(hdr),
 						   (uint32_t)n, info);
+		/* Each fragment starts a slot; frames after it pack behind. */
+		pos = netvsp__batch_open(nic, ch, slots[i], (size_t)hl + n);
 		if (!i)
-			netvsp__batch_add(nic, ch, slots[i], hdr, (size_t)hl, hb, hlen,
-				  payload, n - hlen);
+			netvsp__batch_add(nic, ch, pos, hdr, (size_t)hl, hb,
+					  hlen, payload, n - hlen);
 		else
-			netvsp__batch_add(nic, ch, slots[i], hdr, (size_t)hl,
-				  payload + (off - hlen), n, NULL, 0);
+			netvsp__batch_add(nic, ch, pos, hdr, (size_t)hl,
+					  payload + (off - hlen), n, NULL, 0);
 		off += n;
 	}
 	ch->nframes++;
@@ -582,9 +584,10 @@ out:
 /*
  * Runs (the switch's run callback): frames that share their MACs, in
  * order.  Per run, not per frame: entering the NIC, the filter (again
- * only when a frame's destination differs from the one before), the
- * channel's batch lock and the reservation of the run's slots.  Per
- * frame: the RNDIS header with its PPIs, the copy and a range.
+ * only when a frame's destination differs from the one before) and the
+ * channel's batch lock.  Per frame: the RNDIS header with its PPIs, its
+ * place (packed behind the last; a slot from the batch's cache now and
+ * then), the copy and a range.
  */
 
 /*
@@ -646,14 +649,11 @@ static struct netvsp_chan *rss_run(struct netvsp_nic *nic,
 	return m->ch;
 }
 
-/* Leave @ch's batch after a part of a run: unused slots back, its lock. */
-static void run_leave(struct netvsp_chan *ch, uint32_t unused, bool kept)
+/* Leave @ch's batch after a part of a run. */
+static void run_leave(struct netvsp_chan *ch, bool kept)
 {
-	if (!ch)
-		return;
-	if (unused)
-		netvsp__batch_unreserve(ch, unused);
-	pend_leave(ch, kept);
+	if (ch)
+		pend_leave(ch, kept);
 }
 
 /* Plain frames of a run into their channels' batches; the NIC entered. */
@@ -661,7 +661,6 @@ static uint64_t deliver_run(struct netvsp_nic *nic,
 			    const struct ovb_vswitch_frame *fr, unsigned int n)
 {
 	struct rss_memo memo = { 0 };
-	uint32_t slots[OVB_VSWITCH_RUN_MAX], got = 0, used = 0;
 	uint8_t hdr[NETVSP_RX_HDR];
 	struct ovb_rndis_pktinfo base = { 0 };
 	const struct ovb_net_meta *bmeta = NULL;
@@ -678,7 +677,7 @@ static uint64_t deliver_run(struct netvsp_nic *nic,
 		  __atomic_load_n(&nic->rss_entries, __ATOMIC_ACQUIRE);
 	for (unsigned int i = 0; i < n; i++) {
 		const uint8_t *f = fr[i].frame;
-		size_t len = fr[i].len;
+		size_t len = fr[i].len, off;
 		struct netvsp_chan *ch;
 
 		if (!prev || memcmp(f, prev, 6))
@@ -723,36 +722,25 @@ static uint64_t deliver_run(struct netvsp_nic *nic,
 		if (hlen < 0 || (size_t)hlen + len > nic->slot_size)
 			goto drop;
 		if (ch != cur) {
-			run_leave(cur, got - used, kept);
+			run_leave(cur, kept);
 			cur = ch;
 			kept = pend_enter(ch);
-			got = used = 0;
 		}
-		if (used == got) {
-			/* The rest of the run's slots at once, if free. */
-			used = 0;
-			got = netvsp__batch_reserve_run(nic, ch, n - i, slots);
-			if (!got) {
-				/* None free: wait for the guest, as one frame. */
-				if (netvsp__batch_reserve(nic, ch, 1, slots,
-							  true)) {
-					nobuf++;
-					goto drop;
-				}
-				got = 1;
-			}
+		/* Packed behind the last frame, or a slot (waited for). */
+		if (netvsp__batch_place(nic, ch, (size_t)hlen + len, true,
+					&off)) {
+			nobuf++;
+			goto drop;
 		}
-		if (used + 1 < got)
-			netvsp__slot_prefetch(nic, slots[used + 1]);
-		netvsp__batch_add(nic, ch, slots[used++], hdr, (size_t)hlen,
-				  f, len, NULL, 0);
+		netvsp__batch_add(nic, ch, off, hdr, (size_t)hlen, f, len,
+				  NULL, 0);
 		ch->nframes++;
 		ch->pend_bytes += len;
 		continue;
 drop:
 		drop |= 1ull << i;
 	}
-	run_leave(cur, got - used, kept);
+	run_leave(cur, kept);
 	if (nobuf) {
 		__atomic_fetch_add(&nic->vsp->no_buffer, nobuf, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&nic->rx_nobuf, nobuf, __ATOMIC_RELAXED);

@@ -55,6 +55,20 @@
 /* Ranges in one transfer-page packet: Linux NVSP_RSC_MAX (hyperv_net.h). */
 #define NETVSP_MAX_RANGES 562u
 #define NETVSP_BATCH_FRAMES 64u         /* frames per packet, batching */
+/*
+ * Receive-buffer sub-allocation (slot) size: 16 KiB, not Hyper-V's 1728.
+ * A packet's RNDIS messages are packed end to end in its slots, so a
+ * large slot costs a small frame nothing, and a range may be as long as a
+ * slot (Linux netvsc_receive drops longer ones): a 62 KiB coalesced frame
+ * is 4 ranges at any MTU instead of 40 at 1500.  Each outstanding packet
+ * holds a slot at least, so a buffer of fewer than NETVSP_RX_SLOTS_MIN
+ * of them (1 MiB) keeps the MTU's size (docs/compat.md); our netvsc's
+ * 4 MiB has 256, Linux's 16 MiB 1,024.
+ */
+#define NETVSP_RX_SLOT 16384u
+#define NETVSP_RX_SLOTS_MIN 64u
+#define NETVSP_MAX_RX_SLOT (256u << 10)
+#define NETVSP_MSG_ALIGN 8u             /* offsets of packed messages */
 #define NETVSP_RX_WAIT_MS 50            /* backpressure: longest wait */
 #define NETVSP_SPIN_US 50u              /* backpressure: spin this first */
 #define NETVSP_REPLY_EVERY 8u           /* send completions: publish every */
@@ -94,11 +108,18 @@ struct netvsp_chan {
 	uint32_t nframes;       /* frames (a coalesced one has many ranges) */
 	uint64_t pend_bytes;
 	uint32_t pend_head, pend_tail; /* their slot chain */
+	/*
+	 * Messages are packed: the next one goes at pend_fill in pend_tail
+	 * (8-byte aligned) when it fits, else into a new slot chained
+	 * behind.  pend_slots counts the chain; pend_tail's lines below
+	 * pend_pf were prefetched.
+	 */
+	uint32_t pend_fill, pend_slots, pend_pf;
 	struct vmtransfer_page_range pend[NETVSP_MAX_RANGES];
 	/*
 	 * Free slots this batch took from the NIC's allocator in one go
 	 * (cache[cache_pos..ncache) unused yet; given back when the batch is
-	 * sent), and how many to take next time: the last batch's frames.
+	 * sent), and how many to take next time: the last batch's slots.
 	 */
 	uint32_t cache[NETVSP_BATCH_FRAMES];
 	uint32_t cache_pos, ncache, grab;
@@ -213,19 +234,24 @@ void netvsp__slot_complete(struct netvsp_nic *nic, struct ovb_chan *chan,
 int netvsp__send_rndis(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t channel_type, const void *hdr, size_t hlen,
 		       const void *frame, size_t flen, bool block);
-/* A channel's batch (pend_lock held): reserve @n slots (with @wait, send
- * a full batch and wait for slots), copy a frame into a reserved slot,
- * send the batch as one transfer-page packet. */
+/*
+ * A channel's batch (pend_lock held).  netvsp__batch_place finds room
+ * for one message of @len bytes: packed behind the batch's last one when
+ * its slot has room, else in a new slot (with @wait, a full batch is sent
+ * and a slot waited for); *@off is its place in the receive buffer.
+ * netvsp__batch_reserve takes @n fresh slots at once (a coalesced frame,
+ * one fragment each; the caller opens each with netvsp__batch_open).
+ * netvsp__batch_add copies a message to @off and adds it as the next
+ * range; netvsp__batch_send sends the batch as one transfer-page packet.
+ */
+int netvsp__batch_place(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			size_t len, bool wait, size_t *off);
 int netvsp__batch_reserve(struct netvsp_nic *nic, struct netvsp_chan *ch,
 			  uint32_t n, uint32_t *slots, bool wait);
-uint32_t netvsp__batch_reserve_run(struct netvsp_nic *nic,
-				   struct netvsp_chan *ch, uint32_t n,
-				   uint32_t *slots);
-void netvsp__batch_unreserve(struct netvsp_chan *ch, uint32_t n);
-/* Ask for the start of @slot for writing, a frame ahead of its copy. */
-void netvsp__slot_prefetch(const struct netvsp_nic *nic, uint32_t slot);
+size_t netvsp__batch_open(struct netvsp_nic *nic, struct netvsp_chan *ch,
+			  uint32_t slot, size_t len);
 void netvsp__batch_add(struct netvsp_nic *nic, struct netvsp_chan *ch,
-		       uint32_t slot, const void *hdr, size_t hlen,
+		       size_t off, const void *hdr, size_t hlen,
 		       const void *d1, size_t l1, const void *d2, size_t l2);
 int netvsp__batch_send(struct netvsp_nic *nic, struct netvsp_chan *ch,
 		       uint32_t channel_type, int wait_ms);
@@ -238,7 +264,7 @@ int netvsp__port_txv(void *ctx, const void *hdr, size_t hlen,
 		     const struct ovb_net_meta *meta);
 uint64_t netvsp__port_txn(void *ctx, const struct ovb_vswitch_frame *frames,
 			  unsigned int n);
-uint32_t netvsp__slot_size(uint32_t mtu);
+uint32_t netvsp__slot_size(const struct ovb_netvsp_cfg *cfg, size_t buf);
 void netvsp__rx_quiesce(struct netvsp_nic *nic);
 /*
  * The NICs the calling thread keeps entered across a switch batch

@@ -375,6 +375,7 @@ struct sg *sg_new(const struct sg_opts *o)
 	assert_int_equal(ovb_vswitch_create(NULL, &g->sw), 0);
 	cfg.sw = g->sw;
 	cfg.rx_wait_ms = o->rx_wait_ms;
+	cfg.rx_slot = o->rx_slot;
 	assert_int_equal(ovb_netvsp_create(&cfg, &g->vsp), 0);
 	assert_int_equal(ovb_netvsp_register(g->vsp, g->srv), 0);
 	assert_int_equal(ovb_vswitch_port_add(g->sw, "test",

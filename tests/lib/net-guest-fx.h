@@ -91,6 +91,7 @@ struct sg_opts {
 	bool no_init;	       /* stop after the buffers */
 	bool rsc;	       /* RSC bit in SEND_NDIS_CONFIG, as Linux >= 6.1 */
 	unsigned int rx_wait_ms; /* netvsp's backpressure bound; 0: its own */
+	uint32_t rx_slot;	 /* netvsp's cfg.rx_slot; 0: its own */
 };
 
 static inline uint32_t ld32(const void *p)

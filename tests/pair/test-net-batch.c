@@ -61,6 +61,47 @@ static void inject_batch(struct sg *g, unsigned int n, uint32_t seed)
 	ovb_vswitch_batch_end(g->sw);
 }
 
+/*
+ * @n frames of 1500 bytes (seed @seed + i) in one switch batch: each
+ * fills a 1728-byte slot (rx_slot 1728), none shares one.
+ */
+static void inject_big(struct sg *g, unsigned int n, uint32_t seed)
+{
+	ovb_vswitch_batch_begin(g->sw);
+	for (unsigned int i = 0; i < n; i++)
+		sg_inject(g, 1500, seed + i);
+	ovb_vswitch_batch_end(g->sw);
+}
+
+/*
+ * The ranges of @x are packed as netvsp packs them: each inside one slot
+ * (sub-allocation), 8-byte aligned, none overlapping another, the first
+ * in the slot of the transaction id.  Returns how many slots they use.
+ */
+static uint32_t assert_packed(struct sg *g, const struct xfer_rec *x)
+{
+	uint32_t n = x->nranges < MAXRANGES ? x->nranges : MAXRANGES;
+	uint32_t used[MAXRANGES], nused = 0;
+
+	assert_int_equal(x->roff[0] / g->sub_size, x->xid);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s = x->roff[i] / g->sub_size;
+		bool seen = false;
+
+		assert_int_equal(x->roff[i] % 8, 0);
+		assert_true(x->rlen[i] <= g->sub_size);
+		assert_true(x->roff[i] + x->rlen[i] <= (s + 1) * g->sub_size);
+		for (uint32_t j = 0; j < i; j++)
+			assert_true(x->roff[i] >= x->roff[j] + x->rlen[j] ||
+				    x->roff[j] >= x->roff[i] + x->rlen[i]);
+		for (uint32_t k = 0; k < nused; k++)
+			seen |= used[k] == s;
+		if (!seen)
+			used[nused++] = s;
+	}
+	return nused;
+}
+
 /* Range @i of transfer @x parses as an RNDIS PACKET; returns it. */
 static struct ovb_rndis_packet range_pkt(struct sg *g,
 					 const struct xfer_rec *x, uint32_t i)
@@ -96,13 +137,12 @@ static void test_one_packet_per_batch(void **state)
 		assert_int_equal(x->nranges, 20);
 		assert_int_equal(x->channel_type, NVSP_CHANNEL_TYPE_DATA);
 		assert_int_equal(x->pageset, RXBUF_ID);
+		/* 20 frames of 60..250 bytes: packed into one 16 KiB slot. */
+		assert_int_equal(g->sub_size, 16384);
+		assert_int_equal(assert_packed(g, x), 1);
 		for (uint32_t i = 0; i < 20; i++) {
 			struct ovb_rndis_packet p = range_pkt(g, x, i);
 
-			/* one receive-buffer slot each, none shared */
-			assert_int_equal(x->roff[i] % g->sub_size, 0);
-			for (uint32_t j = 0; j < i; j++)
-				assert_int_not_equal(x->roff[i], x->roff[j]);
 			injected(f, 60 + 10 * i, 5 + i);
 			assert_int_equal(p.frame_len, 60 + 10 * i);
 			assert_memory_equal(p.frame, f, p.frame_len);
@@ -121,11 +161,69 @@ static void test_one_packet_per_batch(void **state)
 }
 
 /*
+ * Packing: 64 frames of 60 bytes in one packet share its slots, 8-byte
+ * aligned, no more than ceil(64 x message / slot) of them (4 of 2048
+ * bytes, not 64); each arrives byte for byte; the one completion frees
+ * them all: in a buffer of 8 slots, two such packets held leave none,
+ * and once both are completed two more go through whole.
+ */
+static void test_packed_small(void **state)
+{
+	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 8 * 2048,
+						 .rx_slot = 2048,
+						 .rx_wait_ms = 20 });
+	uint64_t nb0 = STAT(no_buffer), t0 = STAT(to_guest);
+	uint8_t f[60];
+	unsigned int n0;
+
+	assert_int_equal(g->sub_size, 2048);
+	assert_int_equal(g->nsub, 8);
+	set_hold(g, true);
+	for (uint32_t b = 0; b < 4; b++) {
+		struct xfer_rec *x;
+		uint32_t a, slots;
+
+		n0 = nxfer(g);
+		ovb_vswitch_batch_begin(g->sw);
+		for (uint32_t i = 0; i < 64; i++)
+			sg_inject(g, 60, 64 * b + i);
+		ovb_vswitch_batch_end(g->sw);
+		PAIR_WAIT(nxfer(g) >= n0 + 1);
+		usleep(10000);
+		assert_int_equal(nxfer(g), n0 + 1);
+		x = &g->xfer[n0];
+		assert_int_equal(x->nranges, 64);
+		a = (x->rlen[0] + 7u) & ~7u;
+		slots = assert_packed(g, x);
+		print_message("packet %u: 64 messages of %u bytes in %u slots\n",
+			      b, x->rlen[0], slots);
+		assert_true(slots <= (64 * a + g->sub_size - 1) / g->sub_size);
+		for (uint32_t i = 0; i < 64; i++) {
+			struct ovb_rndis_packet p = range_pkt(g, x, i);
+
+			assert_int_equal(x->rlen[i], x->rlen[0]);
+			injected(f, 60, 64 * b + i);
+			assert_int_equal(p.frame_len, 60);
+			assert_memory_equal(p.frame, f, 60);
+		}
+		if (b == 1) { /* both held packets back: all 8 slots */
+			sg_ack(g, g->xfer[n0 - 1].xid);
+			sg_ack(g, x->xid);
+		} else if (b > 1) {
+			sg_ack(g, x->xid);
+		}
+	}
+	assert_int_equal(STAT(to_guest) - t0, 4 * 64);
+	assert_int_equal(STAT(no_buffer) - nb0, 0);
+	sg_free(g);
+}
+
+/*
  * The slots of a batch come from the allocator in a few trips, not one
- * per frame: a first batch of 40 takes 1, 2, 4, 8, 16, 9 (six trips), the
- * next batch of its size one.  Every frame lands in a slot of its own,
- * and the slots come back: many batches through a 64-slot buffer (the
- * cache never takes more than half of what is free) lose nothing.
+ * per frame: at most six for a first batch of 40, the next batch of its
+ * size one.  Every frame has a place of its own, and the slots come
+ * back: many batches through a 64-slot buffer (the cache never takes more
+ * than half of what is free) lose nothing.
  */
 static void test_slot_cache(void **state)
 {
@@ -151,7 +249,7 @@ static void test_slot_cache(void **state)
 	}
 	sg_free(g);
 	/* 20 batches of 40 through 64 slots: every slot comes back. */
-	g = sg_new(&(struct sg_opts){ .rx_len = 64 * 1728,
+	g = sg_new(&(struct sg_opts){ .rx_len = 64 * 1728, .rx_slot = 1728,
 				      .rx_wait_ms = 5000 });
 	t0 = STAT(to_guest);
 	for (int b = 0; b < 20; b++)
@@ -165,8 +263,9 @@ static void test_slot_cache(void **state)
 
 static void test_hostile_completions(void **state)
 {
-	/* 64 KiB: 37 slots of 1728 bytes. */
-	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 65536 });
+	/* 64 KiB: 37 slots of 1728 bytes, one 1500-byte frame each. */
+	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 65536,
+						 .rx_slot = 1728 });
 	uint64_t bad0 = STAT(bad_completions), nb0, w0, t0;
 	uint32_t nslots = (uint32_t)(g->rx_len / g->sub_size);
 	struct xfer_rec x;
@@ -175,7 +274,7 @@ static void test_hostile_completions(void **state)
 	assert_int_equal(nslots, 37);
 	set_hold(g, true);
 	n0 = nxfer(g);
-	inject_batch(g, 30, 0);
+	inject_big(g, 30, 0);
 	PAIR_WAIT(nxfer(g) >= n0 + 1);
 	x = g->xfer[n0];
 	assert_int_equal(x.nranges, 30);
@@ -192,7 +291,7 @@ static void test_hostile_completions(void **state)
 	nb0 = STAT(no_buffer);
 	w0 = STAT(wait_timeouts);
 	t0 = STAT(to_guest);
-	inject_batch(g, 10, 50);
+	inject_big(g, 10, 50);
 	assert_int_equal(STAT(no_buffer) - nb0, 3);
 	assert_int_equal(STAT(wait_timeouts) - w0, 1);
 	assert_int_equal(STAT(to_guest) - t0, 7);
@@ -202,7 +301,7 @@ static void test_hostile_completions(void **state)
 	PAIR_WAIT(STAT(bad_completions) - bad0 >= 4);
 	nb0 = STAT(no_buffer);
 	t0 = STAT(to_guest);
-	inject_batch(g, 30, 90);
+	inject_big(g, 30, 90);
 	assert_int_equal(STAT(no_buffer) - nb0, 0);
 	assert_int_equal(STAT(to_guest) - t0, 30);
 	sg_free(g);
@@ -266,19 +365,23 @@ static uint64_t switch_tx_drops(struct sg *g)
 
 /*
  * A run (ovb_vswitch_input_run) into a receive buffer that fills in its
- * middle: the 37 frames that fit arrive in one packet, in order, each in
- * a slot of its own; the source waits once for the guest, then the other
- * 13 are dropped, counted exactly in netvsp's no_buffer, the switch's
- * tx_drops and the run's per-frame results.
+ * middle: the 37 frames that fit (1500 bytes and more: one 1728-byte slot
+ * each) arrive in one packet, in order; the source waits once for the
+ * guest, then the other 13 are dropped, counted exactly in netvsp's
+ * no_buffer, the switch's tx_drops and the run's per-frame results.
  */
 #define RUN_N 50
+#define RUN_LEN(i) (1500 + 2 * (i))
 static void test_run_fills_buffer(void **state)
 {
 	struct sg *g = sg_new(&(struct sg_opts){ .rx_len = 65536,
 						 .rx_wait_ms = 20 });
 	uint64_t nb0 = STAT(no_buffer), w0 = STAT(wait_timeouts);
 	uint64_t t0 = STAT(to_guest), d0 = switch_tx_drops(g), bad0;
-	static uint8_t f[RUN_N][200];
+	static uint8_t f[RUN_N][RUN_LEN(RUN_N)];
+
+	/* 64 KiB holds fewer than 64 slots of 16 KiB: the MTU's size. */
+	assert_int_equal(g->sub_size, 1728);
 	struct ovb_vswitch_frame run[RUN_N];
 	int res[RUN_N];
 	unsigned int n0;
@@ -287,9 +390,9 @@ static void test_run_fills_buffer(void **state)
 	set_hold(g, true);
 	n0 = nxfer(g);
 	for (uint32_t i = 0; i < RUN_N; i++) {
-		injected(f[i], 60 + 2 * i, i);
+		injected(f[i], RUN_LEN(i), i);
 		run[i] = (struct ovb_vswitch_frame){ .frame = f[i],
-						     .len = 60 + 2 * i };
+						     .len = RUN_LEN(i) };
 	}
 	ovb_vswitch_batch_begin(g->sw);
 	assert_int_equal(ovb_vswitch_input_run(g->sw, g->port, run, RUN_N,
@@ -312,7 +415,7 @@ static void test_run_fills_buffer(void **state)
 		assert_int_equal(x->roff[i] % g->sub_size, 0);
 		for (uint32_t j = 0; j < i; j++)
 			assert_int_not_equal(x->roff[i], x->roff[j]);
-		assert_int_equal(p.frame_len, 60 + 2 * i);
+		assert_int_equal(p.frame_len, RUN_LEN(i));
 		assert_memory_equal(p.frame, f[i], p.frame_len);
 	}
 	/* Completed (its duplicate refused: both seen): the next run goes
@@ -332,6 +435,9 @@ static void test_run_fills_buffer(void **state)
 }
 
 /* ---- receive segment coalescing on the wire ----------------------------- */
+
+#define TSO_PAYLOAD 63434u /* a 62 KiB frame with its 54 header bytes */
+#define RSC_RANGES_MAX 4   /* ranges it may take: 16 KiB slots */
 
 /* A TCP/IPv4 TSO frame (Linux conventions) of @payload bytes, MSS @mss. */
 static size_t tso4(uint8_t *f, size_t payload, uint16_t mss,
@@ -366,7 +472,7 @@ static void inject_tso(struct sg *g, bool rsc)
 {
 	static uint8_t f[66000], joined[66000];
 	struct ovb_net_meta m;
-	size_t len = tso4(f, 60000, 1448, &m), off = 0;
+	size_t len = tso4(f, TSO_PAYLOAD, 1448, &m), off = 0;
 	unsigned int n0 = nxfer(g);
 	uint32_t id = 0;
 	struct xfer_rec *x;
@@ -376,10 +482,14 @@ static void inject_tso(struct sg *g, bool rsc)
 	usleep(20000);
 	assert_int_equal(nxfer(g), n0 + 1);
 	x = &g->xfer[n0];
+	/*
+	 * 62 KiB at MTU 1500: 4 ranges of up to a 16 KiB slot each (40 of
+	 * 1728 bytes before packing), as few as at MTU 9000.
+	 */
 	if (rsc)
-		assert_true(x->nranges >= 2 && x->nranges <= MAXRANGES);
+		assert_true(x->nranges >= 2 && x->nranges <= RSC_RANGES_MAX);
 	else
-		assert_int_equal(x->nranges, (60000 + 1447) / 1448);
+		assert_int_equal(x->nranges, (TSO_PAYLOAD + 1447) / 1448);
 	for (uint32_t i = 0; i < x->nranges; i++) {
 		struct ovb_rndis_packet p = range_pkt(g, x, i);
 		uint8_t flag = (uint8_t)(p.info.pkt_id >> 8);
@@ -388,7 +498,7 @@ static void inject_tso(struct sg *g, bool rsc)
 			assert_false(p.info.present & OVB_RNDIS_PPI_PKT_ID);
 			assert_int_equal(p.frame_len,
 					 54 + (i + 1 < x->nranges ? 1448
-						  : 60000 - 1448 * i));
+						  : TSO_PAYLOAD - 1448 * i));
 			assert_memory_equal(p.frame + 54, f + 54 + 1448 * i,
 					    p.frame_len - 54);
 			continue;
@@ -458,6 +568,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_packet_per_batch),
+		cmocka_unit_test(test_packed_small),
 		cmocka_unit_test(test_slot_cache),
 		cmocka_unit_test(test_hostile_completions),
 		cmocka_unit_test(test_backpressure),

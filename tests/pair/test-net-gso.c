@@ -358,7 +358,11 @@ static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
 	if (inplace) {
 		/* Headers apart, then the fragments where they lie. */
 		assert_int_equal(rxv_hdr_len, 14 + (v6 ? 40 : 20) + 32);
-		assert_true(rxv_iovcnt > 10);
+		/*
+		 * 16 KiB slots: the ~64 KiB frame is 4 or 5 ranges at MTU
+		 * 1500 (40 of 1728 bytes before), each a payload iovec.
+		 */
+		assert_true(rxv_iovcnt >= 2 && rxv_iovcnt <= 1 + 5);
 		assert_false(rxv_bad);
 	}
 	nvfx_free(t);

@@ -367,6 +367,60 @@ static void test_too_long(void **state)
 	t_free(t);
 }
 
+/*
+ * A range longer than a sub-allocation (Linux drops it: "Packet too
+ * big"): refused and counted, though it lies inside the buffer; the
+ * range after it in the same packet arrives.
+ */
+static void test_range_past_section(void **state)
+{
+	struct t *t = t_new(false, false);
+	struct netvsp_nic *h = t->host;
+	uint32_t slot = t->next_slot - 1, flen = h->slot_size;
+	struct vmtransfer_page_range r[2];
+	struct ovb_rndis_pktinfo info = { 0 };
+	struct ovb_send s = { .type = VM_PKT_DATA_USING_XFER_PAGES };
+	uint8_t *p = (uint8_t *)h->rx_view.va + (size_t)slot * h->slot_size;
+	static uint8_t f[200];
+	union nvsp_message m;
+	uint64_t b0 = rx_bad(t);
+	ssize_t hl;
+
+	t->next_slot -= 2; /* two slots, one message across both */
+	memset(p, 0, 2 * (size_t)h->slot_size);
+	hl = ovb_rndis_packet_build_header(p, h->slot_size, flen, &info);
+	assert_true(hl > 0);
+	memset(p + hl, 0xff, 12);
+	r[0].byte_offset = slot * h->slot_size;
+	r[0].byte_count = (uint32_t)hl + flen;
+	assert_true(r[0].byte_count > h->slot_size);
+	/* A good frame packed 8-aligned behind a small one's place. */
+	p = (uint8_t *)h->rx_view.va + (size_t)t->next_slot * h->slot_size;
+	tcp4(f, 100, 4);
+	hl = ovb_rndis_packet_build_header(p + 64, h->slot_size, 154, &info);
+	memcpy(p + 64 + hl, f, 154);
+	r[1].byte_offset = t->next_slot-- * h->slot_size + 64;
+	r[1].byte_count = (uint32_t)hl + 154;
+	memset(&m, 0, sizeof(m));
+	m.hdr.msg_type = NVSP_MSG1_TYPE_SEND_RNDIS_PKT;
+	m.rndis_pkt.send_buf_section_index = NVSP_INVALID_SECTION_INDEX;
+	s.flags = OVB_SEND_COMPLETION;
+	s.xid = 0xbeef;
+	s.xfer_pageset_id = h->rx_id;
+	s.xfer = r;
+	s.xfer_cnt = 2;
+	s.data = &m;
+	s.len = sizeof(m);
+	assert_int_equal(ovb_chan_send(h->ch[0]->chan, &s), 0);
+	PAIR_WAIT(rx_count(t) >= 1 && rx_bad(t) >= b0 + 1);
+	usleep(20000);
+	assert_int_equal(rx_count(t), 1);
+	assert_int_equal(rx_bad(t) - b0, 1);
+	assert_int_equal(t->rx.len[0], 154);
+	assert_memory_equal(t->rx.frame[0], f, 154);
+	t_free(t);
+}
+
 /* A guest that said no to RSC refuses fragments as host errors. */
 static void test_not_asked(void **state)
 {
@@ -397,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_bad_sequences_inplace),
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_not_asked),
+		cmocka_unit_test(test_range_past_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
