@@ -50,6 +50,10 @@ struct ovb_chan {
 	ovb_chan_recv_fn *recv;
 	ovb_chan_idle_fn *idle;
 	ovb_chan_spin_fn *spin;
+	ovb_chan_busy_fn *busy;   /* atomic: ovb_chan_set_busy */
+	uint32_t busy_max_us;     /* atomic: its bound, 0 off */
+	uint32_t busy_us;         /* worker: busy spin budget, 0 off */
+	uint32_t busy_peak;       /* worker: longest recent wait for answers */
 	void *ctx;
 
 	int wake_fd;   /* local: slow-path signals and control */

@@ -39,7 +39,13 @@
  * a gap longer than the bound turns the spin off, and each spin that
  * meets nothing leaves the next 1, 2, 4 ... 64 drains unspun (bursts of
  * requests, not ping-pong).  Time spent in adaptive spins is counted
- * (`adapt_spin_us`).
+ * (`adapt_spin_us`).  A device that waits on a backend of its own (a
+ * remote disk: ovb_chan_set_busy) has the worker spin after a drain
+ * while answers are on their way, for twice the longest recent wait
+ * (16 us up to the device's bound): it yields after every empty look,
+ * since the server answering may need this very core, and a spin that
+ * runs out halves the budget; a sleep begun busy re-arms it when the
+ * answer came within the bound.
  */
 #include <errno.h>
 #include <poll.h>
@@ -66,9 +72,12 @@ enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED, SPIN_EMPTY };
  * (SPIN_CROWDED, counted in spin_crowded): there
  * are more runnable threads than CPUs, and every further round is taken
  * from one of them -- on two cores often the very producer we wait for.
+ * With @each the spin yields after every empty look (the busy spin: the
+ * thread that answers may want this core, and each look costs a system
+ * call anyway).
  */
 static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
-		     bool crowd)
+		     bool crowd, bool each)
 {
 	uint64_t start = ovb_now_us(), now, yielded = start;
 	/* A stream's spinner shares its core with a producer: yield often. */
@@ -90,12 +99,12 @@ static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
 		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
 			return SPIN_OUT;
 		ovb__cpu_relax();
-		if (i % 64)
+		if (!each && i % 64)
 			continue;
 		now = ovb_now_us();
 		if (now - start >= spin_us)
 			return SPIN_EMPTY;
-		if (now - yielded < yield_us)
+		if (!each && now - yielded < yield_us)
 			continue;
 		/* A sender waiting for ring room is woken by us alone. */
 		ovb__chan_wake_senders(chan);
@@ -158,7 +167,7 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
 		return false;
 	}
 	t0 = ovb_now_us();
-	hit = chan_spin(chan, chan->adapt_us, gen, false) == SPIN_HIT;
+	hit = chan_spin(chan, chan->adapt_us, gen, false, false) == SPIN_HIT;
 	*spun = ovb_now_us() - t0;
 	STAT_ADD(chan, adapt_spin_us, *spun);
 	if (hit) {
@@ -228,7 +237,7 @@ static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
 	b = chan->poll_cur_us;
 	if (b <= *spun)
 		return false;
-	r = chan_spin(chan, b - (uint32_t)*spun, gen, stream);
+	r = chan_spin(chan, b - (uint32_t)*spun, gen, stream, false);
 	if (r == SPIN_HIT) {
 		STAT_ADD(chan, spin_hits, 1);
 		chan->poll_cur_us = b * 2 > spin_us ? spin_us : b * 2;
@@ -243,6 +252,78 @@ static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
 	if (r == SPIN_CROWDED || (stream && r == SPIN_EMPTY))
 		chan->poll_cur_us = b / 2 < CHAN_ADAPT_MIN_US ? 0 : b / 2;
 	return false;
+}
+
+/*
+ * The busy spin (ovb_chan_set_busy): the device waited @wait_us for its
+ * answers; the budget becomes twice the longest recent wait (decaying by
+ * a sixteenth per wait), within CHAN_ADAPT_START_US..@max.
+ */
+static void chan_busy_learn(struct ovb_chan *chan, uint64_t wait_us,
+			    uint32_t max)
+{
+	uint32_t w = wait_us > max ? max : (uint32_t)wait_us, b;
+
+	chan->busy_peak -= chan->busy_peak / 16;
+	if (w > chan->busy_peak)
+		chan->busy_peak = w;
+	b = chan->busy_peak * 2;
+	chan->busy_us = b < CHAN_ADAPT_START_US ? CHAN_ADAPT_START_US
+			: b > max ? max : b;
+}
+
+/*
+ * After a drain, while the device says answers are on their way (its busy
+ * hook), spin for them instead of sleeping: a sleeping worker is woken
+ * by the answer from an idle core, tens of microseconds per batch, and
+ * the whole chain behind it waits that long.  True if work arrived within
+ * the budget.  @busy says whether the device was busy (a sleep that
+ * follows re-arms the budget, chan_busy_slept); @spun gets the time.
+ */
+static bool chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
+			   uint64_t *spun)
+{
+	ovb_chan_busy_fn *fn = __atomic_load_n(&chan->busy, __ATOMIC_ACQUIRE);
+	uint32_t max = __atomic_load_n(&chan->busy_max_us, __ATOMIC_ACQUIRE);
+	uint64_t t0;
+	bool hit;
+
+	*spun = 0;
+	*busy = fn && max && fn(chan, chan->ctx);
+	if (!*busy || !chan->busy_us)
+		return false;
+	t0 = ovb_now_us();
+	hit = chan_spin(chan, chan->busy_us > max ? max : chan->busy_us, gen,
+			false, true) == SPIN_HIT;
+	*spun = ovb_now_us() - t0;
+	STAT_ADD(chan, adapt_spin_us, *spun);
+	if (hit) {
+		STAT_ADD(chan, adapt_hits, 1);
+		chan_busy_learn(chan, *spun, max);
+		return true;
+	}
+	chan->busy_us /= 2;
+	if (chan->busy_us < CHAN_ADAPT_MIN_US)
+		chan->busy_us = 0;
+	return false;
+}
+
+/*
+ * The worker slept @slept_us (after @spun_us of busy spin) while the
+ * device was busy: answers that came within the bound re-arm the spin;
+ * later ones (a slow server, or none coming) turn it off.
+ */
+static void chan_busy_slept(struct ovb_chan *chan, uint64_t spun_us,
+			    uint64_t slept_us)
+{
+	uint32_t max = __atomic_load_n(&chan->busy_max_us, __ATOMIC_RELAXED);
+
+	if (max && spun_us + slept_us <= max) {
+		chan_busy_learn(chan, spun_us + slept_us, max);
+		return;
+	}
+	chan->busy_us = 0;
+	chan->busy_peak = 0;
 }
 
 /*
@@ -294,7 +375,7 @@ static void chan_sleep(struct ovb_chan *chan)
  * after a gap longer than the bound).  A caller polling the channel
  * keeps the worker out of its way instead.
  */
-static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
+static uint64_t chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 {
 	uint32_t gen = __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED);
 	uint32_t rmax = __atomic_load_n(&chan->reply_max_us, __ATOMIC_RELAXED);
@@ -307,7 +388,7 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 		/* A caller polls now: it drains, no spin of ours. */
 		if (!__atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED))
 			chan->adapt_us = 0;
-		return;
+		return slept;
 	}
 	/* Polling mode's budget, cut by crowding, grows back the same way. */
 	if (slept <= CHAN_ADAPT_REARM_US &&
@@ -320,7 +401,7 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 					  : chan->poll_cur_us * 2;
 	if (!__atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED)) {
 		chan->adapt_us = 0;
-		return;
+		return slept;
 	}
 	if (rmax) {
 		if (spun + slept > rmax) {
@@ -331,10 +412,11 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 		} else {
 			chan_reply_learn(chan, spun + slept, rmax);
 		}
-		return;
+		return slept;
 	}
 	if (slept <= CHAN_ADAPT_REARM_US)
 		chan_adapt_arm(chan);
+	return slept;
 }
 
 void ovb__chan_wake_senders(struct ovb_chan *chan)
@@ -371,7 +453,8 @@ static void *chan_worker(void *arg)
 		uint32_t gen = __atomic_load_n(&chan->poll_gen,
 					       __ATOMIC_RELAXED);
 		ovb_chan_idle_fn *idle;
-		uint64_t spun = 0;
+		uint64_t spun = 0, bspun = 0, slept;
+		bool busy = false;
 		int n;
 
 		pthread_mutex_lock(&chan->read_lock);
@@ -408,6 +491,8 @@ static void *chan_worker(void *arg)
 			ovb__chan_check_fds(chan);
 		if (spin && chan_poll_spin(chan, spin, gen, &spun))
 			continue;
+		if (!spin && chan_busy_spin(chan, gen, &busy, &bspun))
+			continue; /* answers came: drain, send, spin again */
 		if (!spin && chan_adapt_spin(chan, gen, &spun))
 			continue; /* adapt_us stays 0 unless the device asked */
 		/* Unmask, then re-check: data that raced in is read now. */
@@ -417,7 +502,9 @@ static void *chan_worker(void *arg)
 		pthread_mutex_unlock(&chan->read_lock);
 		if (more)
 			continue;
-		chan_sleep_adapt(chan, spun);
+		slept = chan_sleep_adapt(chan, spun);
+		if (busy)
+			chan_busy_slept(chan, bspun, slept);
 		ovb__chan_wake_senders(chan);
 	}
 	ovb__chan_wake_senders(chan);
