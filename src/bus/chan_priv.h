@@ -26,6 +26,7 @@
 #define CHAN_ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
 #define CHAN_ADAPT_REARM_US 500u /* a sleep this short arms it */
 #define CHAN_ADAPT_BACKOFF_MAX 64u /* reply mode: drains unspun, at most */
+#define CHAN_BUSY_LOOK_US 4u     /* busy spin: a look at the backend, every */
 /*
  * A yield that took longer than this ran another thread on our core: the
  * CPU is wanted, and a spin that then still finds nothing ends (crowded).

@@ -42,10 +42,12 @@
  * (`adapt_spin_us`).  A device that waits on a backend of its own (a
  * remote disk: ovb_chan_set_busy) has the worker spin after a drain
  * while answers are on their way, for twice the longest recent wait
- * (16 us up to the device's bound): it yields after every empty look,
- * since the server answering may need this very core, and a spin that
- * runs out halves the budget; a sleep begun busy re-arms it when the
- * answer came within the bound.
+ * (16 us up to the device's bound): it looks at the backend every few
+ * microseconds and yields after every empty look, since the server
+ * answering may need this very core, and ends when a yield finds the
+ * core wanted (crowded: a sleep there costs no wake-up from deep idle);
+ * a spin that runs out halves the budget; a sleep begun busy re-arms it
+ * when the answer came within the bound.
  */
 #include <errno.h>
 #include <poll.h>
@@ -72,12 +74,9 @@ enum { SPIN_OUT, SPIN_HIT, SPIN_CROWDED, SPIN_EMPTY };
  * (SPIN_CROWDED, counted in spin_crowded): there
  * are more runnable threads than CPUs, and every further round is taken
  * from one of them -- on two cores often the very producer we wait for.
- * With @each the spin yields after every empty look (the busy spin: the
- * thread that answers may want this core, and each look costs a system
- * call anyway).
  */
 static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
-		     bool crowd, bool each)
+		     bool crowd)
 {
 	uint64_t start = ovb_now_us(), now, yielded = start;
 	/* A stream's spinner shares its core with a producer: yield often. */
@@ -99,12 +98,12 @@ static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
 		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
 			return SPIN_OUT;
 		ovb__cpu_relax();
-		if (!each && i % 64)
+		if (i % 64)
 			continue;
 		now = ovb_now_us();
 		if (now - start >= spin_us)
 			return SPIN_EMPTY;
-		if (!each && now - yielded < yield_us)
+		if (now - yielded < yield_us)
 			continue;
 		/* A sender waiting for ring room is woken by us alone. */
 		ovb__chan_wake_senders(chan);
@@ -167,7 +166,7 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
 		return false;
 	}
 	t0 = ovb_now_us();
-	hit = chan_spin(chan, chan->adapt_us, gen, false, false) == SPIN_HIT;
+	hit = chan_spin(chan, chan->adapt_us, gen, false) == SPIN_HIT;
 	*spun = ovb_now_us() - t0;
 	STAT_ADD(chan, adapt_spin_us, *spun);
 	if (hit) {
@@ -237,7 +236,7 @@ static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
 	b = chan->poll_cur_us;
 	if (b <= *spun)
 		return false;
-	r = chan_spin(chan, b - (uint32_t)*spun, gen, stream, false);
+	r = chan_spin(chan, b - (uint32_t)*spun, gen, stream);
 	if (r == SPIN_HIT) {
 		STAT_ADD(chan, spin_hits, 1);
 		chan->poll_cur_us = b * 2 > spin_us ? spin_us : b * 2;
@@ -252,6 +251,52 @@ static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
 	if (r == SPIN_CROWDED || (stream && r == SPIN_EMPTY))
 		chan->poll_cur_us = b / 2 < CHAN_ADAPT_MIN_US ? 0 : b / 2;
 	return false;
+}
+
+/*
+ * The busy spin's loop: SPIN_HIT if work arrived within @spin_us.  The
+ * ring is watched all the time (a load); the device's spin hook, which
+ * looks at its backend with a system call (a socket's recv), every
+ * CHAN_BUSY_LOOK_US, each look followed by a yield: the server that
+ * answers may want this very core.  A yield that came back late ran
+ * another thread here (SPIN_CROWDED): this core is not idle, so a sleep
+ * costs no wake-up from deep idle, and every further round would be
+ * taken from that thread -- the spin ends.  A caller polling the channel
+ * ends it too (SPIN_OUT).
+ */
+static int chan_spin_busy(struct ovb_chan *chan, uint32_t spin_us,
+			  uint32_t gen)
+{
+	ovb_chan_spin_fn *hook = __atomic_load_n(&chan->spin, __ATOMIC_ACQUIRE);
+	uint64_t start = ovb_now_us(), now = start, look = start;
+
+	for (;;) {
+		if (ovb_ring_peek(&chan->in) || ovb_chan_is_dead(chan))
+			return SPIN_HIT;
+		if (__atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED) != gen)
+			return SPIN_OUT;
+		if (now >= look) {
+			if (hook && hook(chan, chan->ctx))
+				return SPIN_HIT;
+			if (now - start >= spin_us)
+				return SPIN_EMPTY;
+			/* A sender waiting for ring room is woken by us. */
+			ovb__chan_wake_senders(chan);
+			sched_yield();
+			look = ovb_now_us();
+			if (look - now > CHAN_SPIN_CROWDED_US &&
+			    !ovb_ring_peek(&chan->in) &&
+			    !(hook && hook(chan, chan->ctx))) {
+				STAT_ADD(chan, spin_crowded, 1);
+				return SPIN_CROWDED;
+			}
+			now = look;
+			look = now + CHAN_BUSY_LOOK_US;
+			continue;
+		}
+		ovb__cpu_relax();
+		now = ovb_now_us();
+	}
 }
 
 /*
@@ -286,22 +331,24 @@ static bool chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
 	ovb_chan_busy_fn *fn = __atomic_load_n(&chan->busy, __ATOMIC_ACQUIRE);
 	uint32_t max = __atomic_load_n(&chan->busy_max_us, __ATOMIC_ACQUIRE);
 	uint64_t t0;
-	bool hit;
+	int r;
 
 	*spun = 0;
 	*busy = fn && max && fn(chan, chan->ctx);
 	if (!*busy || !chan->busy_us)
 		return false;
 	t0 = ovb_now_us();
-	hit = chan_spin(chan, chan->busy_us > max ? max : chan->busy_us, gen,
-			false, true) == SPIN_HIT;
+	r = chan_spin_busy(chan, chan->busy_us > max ? max : chan->busy_us,
+			   gen);
 	*spun = ovb_now_us() - t0;
 	STAT_ADD(chan, adapt_spin_us, *spun);
-	if (hit) {
+	if (r == SPIN_HIT) {
 		STAT_ADD(chan, adapt_hits, 1);
 		chan_busy_learn(chan, *spun, max);
 		return true;
 	}
+	if (r != SPIN_EMPTY)
+		return false; /* crowded, or a caller polls: no verdict */
 	chan->busy_us /= 2;
 	if (chan->busy_us < CHAN_ADAPT_MIN_US)
 		chan->busy_us = 0;

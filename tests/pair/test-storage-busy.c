@@ -7,7 +7,8 @@
  * sleeping: QD1 reads cost it one sleep each or fewer (the next
  * request), where a worker that sleeps after every drain takes two (the
  * answer, then the next request).  An idle disk is not spun for.  The
- * counters are the channel's (sleeps, adapt_hits, adapt_spin_us).
+ * counters are the channel's (sleeps, adapt_hits, spin_crowded,
+ * adapt_spin_us).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +26,7 @@
 #define READS 400u
 
 struct busy_run {
-	uint64_t sleeps, hits, spin_us, idle_spin_us;
+	uint64_t sleeps, hits, crowded, spin_us, idle_spin_us;
 };
 
 /* @n QD1 4 KiB reads of LUN 0 on the fake server, data checked. */
@@ -62,13 +63,15 @@ static void run_reads(bool stream, unsigned int n, struct busy_run *r)
 	sfx_host_chans(f, &c);
 	r->sleeps = b.st.sleeps - a.st.sleeps;
 	r->hits = b.st.adapt_hits - a.st.adapt_hits;
+	r->crowded = b.st.spin_crowded - a.st.spin_crowded;
 	r->spin_us = b.st.adapt_spin_us - a.st.adapt_spin_us;
 	r->idle_spin_us = c.st.adapt_spin_us - b.st.adapt_spin_us;
 	print_message("%s: %u reads, host worker %llu sleeps, %llu busy hits, "
-		      "%llu us spinning; idle %llu us\n",
+		      "%llu crowded, %llu us spinning; idle %llu us\n",
 		      stream ? "busy spin" : "no spin", n,
 		      (unsigned long long)r->sleeps,
 		      (unsigned long long)r->hits,
+		      (unsigned long long)r->crowded,
 		      (unsigned long long)r->spin_us,
 		      (unsigned long long)r->idle_spin_us);
 	ovb_storvsc_free(s, buf, 4096);
@@ -82,8 +85,10 @@ static void test_busy_spin(void **state)
 	struct busy_run r;
 
 	run_reads(true, READS, &r);
-	assert_true(r.hits >= READS / 2);
-	assert_true(r.sleeps * 2 < READS * 3); /* below 1.5 per read */
+	/* A spin that found its core wanted by another thread sleeps
+	 * instead (crowded: the machine is busy); the rest meet answers. */
+	assert_true(r.hits + r.crowded >= READS / 2);
+	assert_true(r.sleeps < READS * 3 / 2 + r.crowded); /* 1.5/read */
 	assert_int_equal(r.idle_spin_us, 0);
 }
 
@@ -94,6 +99,7 @@ static void test_no_spin(void **state)
 
 	run_reads(false, READS, &r);
 	assert_int_equal(r.hits, 0);
+	assert_int_equal(r.crowded, 0);
 	assert_int_equal(r.spin_us, 0);
 	assert_true(r.sleeps * 2 >= READS * 3);
 }
