@@ -236,12 +236,13 @@ void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us);
 /**
  * Spin while the device is busy (@fn, see ovb_chan_busy_fn): after a
  * drain, while @fn says answers are on their way, the worker spins on the
- * ring and the spin hook instead of sleeping, giving the CPU away after
- * every empty look (the server answering may share its core), for a
+ * ring, and every 4 us the spin hook, instead of sleeping, giving the CPU
+ * away after each look (the server answering may share its core), for a
  * budget learnt from how long answers took: twice the longest recent
  * wait, decaying, 16 us to @max_us.  A spin that meets nothing halves the
- * budget (none below 4 us); a sleep begun busy that ended within @max_us
- * re-arms it.  So the worker is up when the answer comes, instead of
+ * budget (none below 4 us); one whose yield found the core wanted by
+ * another thread ends (spin_crowded: a sleep there costs no wake-up from
+ * deep idle); a sleep begun busy that ended within @max_us re-arms it.  So the worker is up when the answer comes, instead of
  * being woken from an idle core for every batch.  Counted as adaptive
  * spins (adapt_hits, adapt_spin_us).  Needs a spin hook.  @max_us 0:
  * off.  Call before the channel starts, or from any thread.
