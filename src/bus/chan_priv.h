@@ -135,6 +135,18 @@ struct ovb_chan {
 #define STAT_ADD(chan, field, n)                                              \
 	__atomic_fetch_add(&(chan)->st.field, (n), __ATOMIC_RELAXED)
 
+/**
+ * The busy spin after a drain (chan_busy.c): true if work arrived while
+ * the device waited for answers; @busy says whether it was waiting (the
+ * sleep that may follow goes to ovb__chan_busy_slept), @spun gets the
+ * time spun.  Worker only.
+ */
+bool ovb__chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
+			 uint64_t *spun);
+/** The worker slept @slept_us after @spun_us of busy spin, busy. */
+void ovb__chan_busy_slept(struct ovb_chan *chan, uint64_t spun_us,
+			  uint64_t slept_us);
+
 /** Complete every tracked request with NULL. */
 void ovb__chan_fail_requests(struct ovb_chan *chan);
 

@@ -42,7 +42,7 @@ static void run_reads(bool stream, unsigned int n, struct busy_run *r)
 	o.lun0 = nbd_fake_disk_open("");
 	f = sfx_new(&o);
 	if (f->loop) {
-		/* Caller-driven turns never sleep nor spin: nothing to count. */
+		/* Caller-driven turns neither sleep nor spin. */
 		sfx_free(f);
 		nbd_fake_stop();
 		skip();
