@@ -242,10 +242,12 @@ void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us);
  * wait, decaying, 16 us to @max_us.  A spin that meets nothing halves the
  * budget (none below 4 us); one whose yield found the core wanted by
  * another thread ends (spin_crowded: a sleep there costs no wake-up from
- * deep idle); a sleep begun busy that ended within @max_us re-arms it.  So the worker is up when the answer comes, instead of
- * being woken from an idle core for every batch.  Counted as adaptive
- * spins (adapt_hits, adapt_spin_us).  Needs a spin hook.  @max_us 0:
- * off.  Call before the channel starts, or from any thread.
+ * deep idle); a sleep begun busy that ended within @max_us re-arms it.
+ * So the worker is up when the answer comes, instead of being woken
+ * from an idle core for every batch.  Counted as adaptive spins
+ * (adapt_hits, adapt_spin_us).  The answers are found by the spin hook
+ * (ovb_chan_set_spin) or on the ring.  @max_us 0: off.  Call before the
+ * channel starts, or from any thread.
  */
 OVB_API
 void ovb_chan_set_busy(struct ovb_chan *chan, ovb_chan_busy_fn *fn,

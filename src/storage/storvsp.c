@@ -25,7 +25,7 @@
 #define SVSP_DEFAULT_XFER (1u << 20)
 #define SVSP_DEFAULT_DEPTH 64u
 #define SVSP_MAX_POLL_US 1000000u
-#define SVSP_BUSY_MAX_US 200u /* spin for a remote LUN's answers, at most */
+#define SVSP_BUSY_MAX_US 200u /* busy spin for a remote LUN, at most */
 
 /* ---- LUNs ------------------------------------------------------------------ */
 
