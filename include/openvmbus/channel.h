@@ -72,6 +72,14 @@ typedef void ovb_chan_fd_fn(struct ovb_chan *chan, int fd, void *ctx);
  */
 typedef bool ovb_chan_spin_fn(struct ovb_chan *chan, void *ctx);
 
+/**
+ * Busy hook, on the worker after a drain: true while the device waits for
+ * answers that come without a packet or a signal to the channel (a remote
+ * disk's requests on their way to the server), which the spin hook finds.
+ * No system call: it runs once per drain.
+ */
+typedef bool ovb_chan_busy_fn(struct ovb_chan *chan, void *ctx);
+
 /** Flags of a send. */
 #define OVB_SEND_COMPLETION 0x1u /**< set completion-requested (untracked) */
 #define OVB_SEND_NONBLOCK 0x2u   /**< -EAGAIN instead of waiting for room */
@@ -224,6 +232,26 @@ void ovb_chan_set_adaptive(struct ovb_chan *chan, bool on);
  */
 OVB_API
 void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us);
+
+/**
+ * Spin while the device is busy (@fn, see ovb_chan_busy_fn): after a
+ * drain, while @fn says answers are on their way, the worker spins on the
+ * ring, and every 4 us the spin hook, instead of sleeping, giving the CPU
+ * away after each look (the server answering may share its core), for a
+ * budget learnt from how long answers took: twice the longest recent
+ * wait, decaying, 16 us to @max_us.  A spin that meets nothing halves the
+ * budget (none below 4 us); one whose yield found the core wanted by
+ * another thread ends (spin_crowded: a sleep there costs no wake-up from
+ * deep idle); a sleep begun busy that ended within @max_us re-arms it.
+ * So the worker is up when the answer comes, instead of being woken
+ * from an idle core for every batch.  Counted as adaptive spins
+ * (adapt_hits, adapt_spin_us).  The answers are found by the spin hook
+ * (ovb_chan_set_spin) or on the ring.  @max_us 0: off.  Call before the
+ * channel starts, or from any thread.
+ */
+OVB_API
+void ovb_chan_set_busy(struct ovb_chan *chan, ovb_chan_busy_fn *fn,
+		       uint32_t max_us);
 
 /**
  * Give the worker's spin a device hook (see ovb_chan_spin_fn).  With a

@@ -26,6 +26,7 @@
 #define CHAN_ADAPT_MAX_US 64u    /* about one cross-core wake-up here */
 #define CHAN_ADAPT_REARM_US 500u /* a sleep this short arms it */
 #define CHAN_ADAPT_BACKOFF_MAX 64u /* reply mode: drains unspun, at most */
+#define CHAN_BUSY_LOOK_US 4u     /* busy spin: a look at the backend, every */
 /*
  * A yield that took longer than this ran another thread on our core: the
  * CPU is wanted, and a spin that then still finds nothing ends (crowded).
@@ -50,6 +51,10 @@ struct ovb_chan {
 	ovb_chan_recv_fn *recv;
 	ovb_chan_idle_fn *idle;
 	ovb_chan_spin_fn *spin;
+	ovb_chan_busy_fn *busy;   /* atomic: ovb_chan_set_busy */
+	uint32_t busy_max_us;     /* atomic: its bound, 0 off */
+	uint32_t busy_us;         /* worker: busy spin budget, 0 off */
+	uint32_t busy_peak;       /* worker: longest recent wait for answers */
 	void *ctx;
 
 	int wake_fd;   /* local: slow-path signals and control */
@@ -129,6 +134,18 @@ struct ovb_chan {
 
 #define STAT_ADD(chan, field, n)                                              \
 	__atomic_fetch_add(&(chan)->st.field, (n), __ATOMIC_RELAXED)
+
+/**
+ * The busy spin after a drain (chan_busy.c): true if work arrived while
+ * the device waited for answers; @busy says whether it was waiting (the
+ * sleep that may follow goes to ovb__chan_busy_slept), @spun gets the
+ * time spun.  Worker only.
+ */
+bool ovb__chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
+			 uint64_t *spun);
+/** The worker slept @slept_us after @spun_us of busy spin, busy. */
+void ovb__chan_busy_slept(struct ovb_chan *chan, uint64_t spun_us,
+			  uint64_t slept_us);
 
 /** Complete every tracked request with NULL. */
 void ovb__chan_fail_requests(struct ovb_chan *chan);

@@ -39,7 +39,15 @@
  * a gap longer than the bound turns the spin off, and each spin that
  * meets nothing leaves the next 1, 2, 4 ... 64 drains unspun (bursts of
  * requests, not ping-pong).  Time spent in adaptive spins is counted
- * (`adapt_spin_us`).
+ * (`adapt_spin_us`).  A device that waits on a backend of its own (a
+ * remote disk: ovb_chan_set_busy) has the worker spin after a drain
+ * while answers are on their way (chan_busy.c), for twice the longest
+ * recent wait (16 us up to the device's bound): it looks at the backend
+ * every few microseconds and yields after every empty look, since the
+ * server answering may need this very core, and ends when a yield finds
+ * the core wanted (crowded: a sleep there costs no wake-up from deep
+ * idle); a spin that runs out halves the budget; a sleep begun busy
+ * re-arms it when the answer came within the bound.
  */
 #include <errno.h>
 #include <poll.h>
@@ -294,7 +302,7 @@ static void chan_sleep(struct ovb_chan *chan)
  * after a gap longer than the bound).  A caller polling the channel
  * keeps the worker out of its way instead.
  */
-static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
+static uint64_t chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 {
 	uint32_t gen = __atomic_load_n(&chan->poll_gen, __ATOMIC_RELAXED);
 	uint32_t rmax = __atomic_load_n(&chan->reply_max_us, __ATOMIC_RELAXED);
@@ -307,7 +315,7 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 		/* A caller polls now: it drains, no spin of ours. */
 		if (!__atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED))
 			chan->adapt_us = 0;
-		return;
+		return slept;
 	}
 	/* Polling mode's budget, cut by crowding, grows back the same way. */
 	if (slept <= CHAN_ADAPT_REARM_US &&
@@ -320,7 +328,7 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 					  : chan->poll_cur_us * 2;
 	if (!__atomic_load_n(&chan->adaptive, __ATOMIC_RELAXED)) {
 		chan->adapt_us = 0;
-		return;
+		return slept;
 	}
 	if (rmax) {
 		if (spun + slept > rmax) {
@@ -331,10 +339,11 @@ static void chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 		} else {
 			chan_reply_learn(chan, spun + slept, rmax);
 		}
-		return;
+		return slept;
 	}
 	if (slept <= CHAN_ADAPT_REARM_US)
 		chan_adapt_arm(chan);
+	return slept;
 }
 
 void ovb__chan_wake_senders(struct ovb_chan *chan)
@@ -371,7 +380,8 @@ static void *chan_worker(void *arg)
 		uint32_t gen = __atomic_load_n(&chan->poll_gen,
 					       __ATOMIC_RELAXED);
 		ovb_chan_idle_fn *idle;
-		uint64_t spun = 0;
+		uint64_t spun = 0, bspun = 0, slept;
+		bool busy = false;
 		int n;
 
 		pthread_mutex_lock(&chan->read_lock);
@@ -408,6 +418,8 @@ static void *chan_worker(void *arg)
 			ovb__chan_check_fds(chan);
 		if (spin && chan_poll_spin(chan, spin, gen, &spun))
 			continue;
+		if (!spin && ovb__chan_busy_spin(chan, gen, &busy, &bspun))
+			continue; /* answers came: drain, send, spin again */
 		if (!spin && chan_adapt_spin(chan, gen, &spun))
 			continue; /* adapt_us stays 0 unless the device asked */
 		/* Unmask, then re-check: data that raced in is read now. */
@@ -417,7 +429,9 @@ static void *chan_worker(void *arg)
 		pthread_mutex_unlock(&chan->read_lock);
 		if (more)
 			continue;
-		chan_sleep_adapt(chan, spun);
+		slept = chan_sleep_adapt(chan, spun);
+		if (busy)
+			ovb__chan_busy_slept(chan, bspun, slept);
 		ovb__chan_wake_senders(chan);
 	}
 	ovb__chan_wake_senders(chan);

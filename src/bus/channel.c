@@ -143,6 +143,15 @@ void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us)
 	__atomic_store_n(&chan->adaptive, max_us > 0, __ATOMIC_RELAXED);
 }
 
+void ovb_chan_set_busy(struct ovb_chan *chan, ovb_chan_busy_fn *fn,
+		       uint32_t max_us)
+{
+	/* Release: pairs with the worker's acquire load (chan_run.c). */
+	__atomic_store_n(&chan->busy, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&chan->busy_max_us, fn ? max_us : 0,
+			 __ATOMIC_RELEASE);
+}
+
 void ovb_chan_set_send_timeout(struct ovb_chan *chan, int ms)
 {
 	chan->send_timeout_ms = ms;

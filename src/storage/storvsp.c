@@ -25,6 +25,7 @@
 #define SVSP_DEFAULT_XFER (1u << 20)
 #define SVSP_DEFAULT_DEPTH 64u
 #define SVSP_MAX_POLL_US 1000000u
+#define SVSP_BUSY_MAX_US 200u /* busy spin for a remote LUN, at most */
 
 /* ---- LUNs ------------------------------------------------------------------ */
 
@@ -385,6 +386,22 @@ static bool svsp_on_spin(struct ovb_chan *chan, void *ctx)
 	       __atomic_load_n(&ch->kicked, __ATOMIC_RELAXED);
 }
 
+/*
+ * Requests to a remote LUN are on their way to its server: the answer
+ * comes to the queue, not the ring, so the worker spins for it
+ * (ovb_chan_set_busy) rather than be woken on an idle core per batch.
+ */
+static bool svsp_busy(struct ovb_chan *chan, void *ctx)
+{
+	struct svsp_chan *ch = ovb_chan_ctx(chan);
+
+	for (unsigned int i = 0; i < ch->qend; i++)
+		if (ch->q[i].q && ch->q[i].q->inflight &&
+		    ch->q[i].lun->blk->remote)
+			return true;
+	return false;
+}
+
 static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		     const uint8_t *userdata)
 {
@@ -418,6 +435,8 @@ static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 		ovb_chan_set_adaptive_reply(chan, c->cfg.spin_us);
 	else if (c->cfg.stream_spin && !svsp_remote_only(c))
 		ovb_chan_set_adaptive(chan, true);
+	if (!c->cfg.poll_us && !c->cfg.spin_us && c->cfg.stream_spin)
+		ovb_chan_set_busy(chan, svsp_busy, SVSP_BUSY_MAX_US);
 	ovb_chan_set_ctx(chan, ch);
 	pthread_mutex_lock(&c->lock);
 	if (ovb_vsp_dev_subidx(dev) == 0) {

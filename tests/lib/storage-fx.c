@@ -197,8 +197,10 @@ struct sfx *sfx_new(const struct sfx_opts *o)
 
 		assert_int_equal(ovb_storvsp_create(&c, &f->scsi), 0);
 		for (unsigned int i = 0; i < nluns && i < 8; i++) {
-			f->blk[i] = sfx_ram(SFX_DISK, i == 1 ? 4096 : 512);
-			f->blk[i]->remote = o->remote;
+			f->blk[i] = i == 0 && o->lun0
+					    ? o->lun0
+					    : sfx_ram(SFX_DISK, i == 1 ? 4096 : 512);
+			f->blk[i]->remote |= o->remote;
 			if (i == 0 && o->gated)
 				sfx_gate_wrap(f->blk[0]);
 			assert_int_equal(ovb_storvsp_add_lun(f->scsi, (int)i,

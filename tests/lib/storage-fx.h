@@ -35,6 +35,8 @@ struct sfx_opts {
 	bool host_stream;          /**< storvsp cfg.stream_spin (SCSI) */
 	unsigned int host_answer_every; /**< storvsp cfg.answer_every (SCSI) */
 	bool remote;               /**< SCSI LUNs say they are remote (ovb_blk.remote) */
+	struct ovb_blk *lun0;      /**< SCSI LUN 0's backend instead of a RAM
+				    *   disk (the pair closes it) */
 	uint32_t guest_ring_bytes; /**< storvsc cfg.ring_bytes (default 128 KiB) */
 	bool no_connect;
 	bool no_drivers;           /**< register no storvsc driver */
