@@ -163,6 +163,32 @@ void ovb__svsp_sweep(struct svsp_chan *ch)
 	}
 }
 
+/*
+ * A backend's completion thread (RBD's) found completions on @q (blk.h,
+ * "Completions on the backend's thread"): when the worker is not using
+ * the channel, reap them and answer the guest right here, one hand-off
+ * less than waking the worker for it (docs/remote.md, "RBD: completions
+ * answered on librbd's thread").  The lock is only tried: a busy worker
+ * gets the eventfd and reaps them itself, as before.
+ */
+static bool svsp_notify(struct ovb_blk_queue *q, void *ctx)
+{
+	struct svsp_chan *ch = ctx;
+
+	if (pthread_mutex_trylock(&ch->own))
+		return false;
+	if (ch->closing) {
+		pthread_mutex_unlock(&ch->own);
+		return false;
+	}
+	ovb_chan_batch_begin(ch->chan);
+	ovb_blk_poll(q, 0);
+	ovb_chan_batch_end(ch->chan);
+	SVSP_STAT(ch->c, backend_direct, 1);
+	pthread_mutex_unlock(&ch->own);
+	return true;
+}
+
 /* This channel's queue over @l's backend, created on first use. */
 static struct ovb_blk_queue *svsp_queue(struct svsp_chan *ch,
 					struct svsp_lun *l)
@@ -191,6 +217,7 @@ static struct ovb_blk_queue *svsp_queue(struct svsp_chan *ch,
 	}
 	/* SRBs of one drained batch reach the kernel together (idle). */
 	ovb_blk_queue_set_batch(sq->q, true);
+	ovb_blk_queue_set_notify(sq->q, svsp_notify, ch);
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_ACQ_REL);
 	sq->lun = l;
 	sq->kicks = sq->inl = 0;
