@@ -138,6 +138,16 @@ rbdd_up() {
 	DESC="ours with librbd's defaults (rbd_non_blocking_aio=true, librados_thread_count=2), as the peer"
 }
 rbdd_down() { rbdt_down; }
+# rbdw: ours with reap=owner: every completion through the channel's
+# worker, as before librbd's thread answered the guest itself (blk_rbd.c,
+# "Threads"): before/after in one run, e.g.
+#   bash bench/remote-peer.sh out.json rbd rbdw rbd rbdw
+rbdw_up() {
+	rbd_up "$@" || return 1
+	SPEC="$SPEC,reap=owner"
+	DESC="ours with reap=owner (completions through the worker)"
+}
+rbdw_down() { rbd_down; }
 rbd_down() {
 	if [ -n "$rbd_kept" ]; then
 		echo "ceph: left running in $rbd_kept for the next run; stop it with:"

@@ -33,6 +33,7 @@
  * librbd from it (no wait on librbd inside librbd's own callback), so
  * what its callbacks submit, and the requests it frees budget for, wait
  * in the queue for the owner's next ovb_blk_poll(), the eventfd written.
+ * The disk option reap=owner turns the offer off (docs/remote.md).
  *
  * Inline dispatch: our open turns librbd's rbd_non_blocking_aio off (the
  * cache off, blk_rbd_open.c), so librbd builds and sends a request in the
@@ -233,7 +234,7 @@ static bool rbd_notify(struct rbd_queue *rq)
 {
 	bool took;
 
-	if (!rq->q.notify || rbd_in_notify)
+	if (!rq->q.notify || rbd_in_notify || rbd_of(rq->q.blk)->reap_owner)
 		return false;
 	rbd_in_notify = true;
 	took = rq->q.notify(&rq->q, rq->q.notify_ctx);

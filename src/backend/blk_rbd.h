@@ -23,6 +23,11 @@ struct rbd_blk {
 	rbd_image_t image;
 	bool wb_cache;	   /**< rbd cache on: FUA needs a flush */
 	/**
+	 * reap=owner: completions always go through the queue's eventfd,
+	 * never reaped on librbd's thread (blk_rbd.c, "Threads").
+	 */
+	bool reap_owner;
+	/**
 	 * rbd_non_blocking_aio off: librbd dispatches a request in the
 	 * submitting thread (ours), so the budget below keeps it from ever
 	 * waiting there.

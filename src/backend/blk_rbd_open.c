@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Opening a Ceph RBD disk: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]" parsed,
+ * Opening a Ceph RBD disk: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]
+ * [,reap=librbd|owner]" parsed,
  * librbd loaded on demand (rbd_lib.c), the cluster connected with our
  * defaults, the pool and image opened (created with size=, grown to it).
  * The data path is blk_rbd.c.  Layer: backends.
@@ -56,6 +57,7 @@ struct rbd_target {
 	char image[128];
 	const char *conf; /**< NULL: librados's default search */
 	const char *id;	  /**< NULL: client.admin */
+	bool reap_owner;  /**< reap=owner: no reaps on librbd's thread */
 };
 
 /* Split the spec into @t (pointing into @opts); 0 or -EINVAL, logged. */
@@ -93,10 +95,18 @@ static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
 				 spec->path, opt);
 			return -EINVAL;
 		}
-		if (!strcmp(opt, "conf"))
+		if (!strcmp(opt, "conf")) {
 			t->conf = val;
-		else
+		} else if (!strcmp(opt, "reap")) {
+			if (strcmp(val, "librbd") && strcmp(val, "owner")) {
+				rbd_fail(err, errlen, "%s: reap=librbd or "
+					 "reap=owner", spec->path);
+				return -EINVAL;
+			}
+			t->reap_owner = !strcmp(val, "owner");
+		} else {
 			t->id = val;
+		}
 	}
 	return 0;
 }
@@ -357,6 +367,7 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 			 "flight",
 			 spec->path, (unsigned long long)rb->budget_ops,
 			 (unsigned long long)(rb->budget_bytes >> 10));
+	rb->reap_owner = t.reap_owner;
 	rb->blk.ops = &ovb__rbd_ops;
 	rb->blk.remote = true;
 	rb->blk.block_size = spec->sector;
@@ -371,7 +382,7 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	return 0;
 }
 
-static const char *const rbd_keys[] = {"conf", "id", NULL};
+static const char *const rbd_keys[] = {"conf", "id", "reap", NULL};
 
 const struct ovb_blk_scheme ovb__blk_scheme_rbd = {
     .prefix = "rbd:",
