@@ -33,7 +33,13 @@
  * librbd from it (no wait on librbd inside librbd's own callback), so
  * what its callbacks submit, and the requests it frees budget for, wait
  * in the queue for the owner's next ovb_blk_poll(), the eventfd written.
- * The disk option reap=owner turns the offer off (docs/remote.md).
+ * Only a batch that a READ opens is offered (reap=read, the default):
+ * a read's answer comes alone, and waking the worker for it only adds
+ * latency and a switch; writes' answers come in bursts (the OSD commits
+ * them in groups) that the worker's wake-up gathers into one batch for
+ * the guest, where answering each at once woke the guest, and through
+ * it the worker and librbd's messenger, more often (docs/remote.md).
+ * reap=librbd offers every batch, reap=owner none.
  *
  * Inline dispatch: our open turns librbd's rbd_non_blocking_aio off (the
  * cache off, blk_rbd_open.c), so librbd builds and sends a request in the
@@ -227,14 +233,16 @@ static void rbd_uncharge(struct rbd_blk *rb, struct rbd_io *io)
 }
 
 /*
- * librbd's thread, busy counted: offer the owner the stack (blk.h); true
- * if it reaped it here.
+ * librbd's thread, busy counted: offer the owner the stack (blk.h), which
+ * a request of kind @op opened; true if it reaped it here.
  */
-static bool rbd_notify(struct rbd_queue *rq)
+static bool rbd_notify(struct rbd_queue *rq, int op)
 {
+	enum rbd_reap reap = rbd_of(rq->q.blk)->reap;
 	bool took;
 
-	if (!rq->q.notify || rbd_in_notify || rbd_of(rq->q.blk)->reap_owner)
+	if (!rq->q.notify || rbd_in_notify || reap == RBD_REAP_OWNER ||
+	    (reap == RBD_REAP_READ && op != OVB_BLK_READ))
 		return false;
 	rbd_in_notify = true;
 	took = rq->q.notify(&rq->q, rq->q.notify_ctx);
@@ -250,6 +258,7 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 	struct rbd_queue *rq = io->rq;
 	struct rbd_io *head;
 	int want = RBD_IO_FLIGHT;
+	int op = io->op; /* io may be reaped as soon as it is pushed */
 	uint64_t one = 1;
 
 	io->res = rb->lib->rbd_aio_get_return_value(c);
@@ -281,7 +290,7 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 	 * The first on an empty stack wakes the owner; the others ride along,
 	 * since the owner clears the eventfd before it takes the stack.
 	 */
-	if (!head && !rbd_notify(rq) &&
+	if (!head && !rbd_notify(rq, op) &&
 	    write(rq->q.efd, &one, sizeof(one)) < 0) {
 		/* only fails if the counter would overflow: readable anyway */
 	}

@@ -23,10 +23,11 @@ struct rbd_blk {
 	rbd_image_t image;
 	bool wb_cache;	   /**< rbd cache on: FUA needs a flush */
 	/**
-	 * reap=owner: completions always go through the queue's eventfd,
-	 * never reaped on librbd's thread (blk_rbd.c, "Threads").
+	 * Which completions may be reaped on librbd's thread (blk_rbd.c,
+	 * "Threads"): reap=read (default) a batch a READ opens, reap=librbd
+	 * any, reap=owner none (always the queue's eventfd).
 	 */
-	bool reap_owner;
+	enum rbd_reap { RBD_REAP_READ = 0, RBD_REAP_ANY, RBD_REAP_OWNER } reap;
 	/**
 	 * rbd_non_blocking_aio off: librbd dispatches a request in the
 	 * submitting thread (ours), so the budget below keeps it from ever

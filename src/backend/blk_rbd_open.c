@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Opening a Ceph RBD disk: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]
- * [,reap=librbd|owner]" parsed,
+ * [,reap=read|librbd|owner]" parsed,
  * librbd loaded on demand (rbd_lib.c), the cluster connected with our
  * defaults, the pool and image opened (created with size=, grown to it).
  * The data path is blk_rbd.c.  Layer: backends.
@@ -57,7 +57,7 @@ struct rbd_target {
 	char image[128];
 	const char *conf; /**< NULL: librados's default search */
 	const char *id;	  /**< NULL: client.admin */
-	bool reap_owner;  /**< reap=owner: no reaps on librbd's thread */
+	enum rbd_reap reap; /**< reap=: see struct rbd_blk */
 };
 
 /* Split the spec into @t (pointing into @opts); 0 or -EINVAL, logged. */
@@ -98,12 +98,18 @@ static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
 		if (!strcmp(opt, "conf")) {
 			t->conf = val;
 		} else if (!strcmp(opt, "reap")) {
-			if (strcmp(val, "librbd") && strcmp(val, "owner")) {
-				rbd_fail(err, errlen, "%s: reap=librbd or "
-					 "reap=owner", spec->path);
+			if (!strcmp(val, "read")) {
+				t->reap = RBD_REAP_READ;
+			} else if (!strcmp(val, "librbd")) {
+				t->reap = RBD_REAP_ANY;
+			} else if (!strcmp(val, "owner")) {
+				t->reap = RBD_REAP_OWNER;
+			} else {
+				rbd_fail(err, errlen, "%s: reap=read, "
+					 "reap=librbd or reap=owner",
+					 spec->path);
 				return -EINVAL;
 			}
-			t->reap_owner = !strcmp(val, "owner");
 		} else {
 			t->id = val;
 		}
@@ -367,7 +373,7 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 			 "flight",
 			 spec->path, (unsigned long long)rb->budget_ops,
 			 (unsigned long long)(rb->budget_bytes >> 10));
-	rb->reap_owner = t.reap_owner;
+	rb->reap = t.reap;
 	rb->blk.ops = &ovb__rbd_ops;
 	rb->blk.remote = true;
 	rb->blk.block_size = spec->sector;
