@@ -24,6 +24,9 @@
 /* A closing channel waits this long for its backend, then cancels. */
 #define SVSP_DRAIN_MS 1000
 
+/* Ring bytes of one COMPLETE_IO: descriptor, packet, trailer. */
+#define SVSP_COMP_SPACE (16u + VSTOR_PACKET_SIZE_WIN8 + 8u)
+
 int ovb__svsp_chan_init(struct svsp_chan *ch)
 {
 	unsigned int n = ch->c->cfg.depth;
@@ -177,7 +180,13 @@ static bool svsp_notify(struct ovb_blk_queue *q, void *ctx)
 
 	if (pthread_mutex_trylock(&ch->own))
 		return false;
-	if (ch->closing) {
+	/*
+	 * Only with room for an answer to every command in flight: a guest
+	 * that stops reading its ring stalls its own worker's sends, never
+	 * librbd's thread, which answers the disk's other channels too.
+	 */
+	if (ch->closing || ovb_chan_send_room(ch->chan) <
+			       (uint64_t)ch->inflight * SVSP_COMP_SPACE) {
 		pthread_mutex_unlock(&ch->own);
 		return false;
 	}

@@ -6,7 +6,8 @@
  * offers each batch to the queue's notify before it writes the eventfd.
  * storvsp takes the offer when its worker is not using the channel, so
  * the guest's answers leave from that thread (backend_direct counts them),
- * the data is right, and the queue never has two users at once.
+ * the data is right, and the queue never has two users at once; a guest
+ * that stops reading its ring does not stall that thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,6 +45,8 @@ static uint8_t *thr_data;
 static int thr_overlaps;  /* two users of one queue at once (atomic) */
 static int thr_notified;  /* offers the owner took (atomic) */
 static int thr_refused;   /* offers it refused (atomic) */
+static int thr_submitted; /* requests handed to the thread (atomic) */
+static int thr_finished;  /* requests it is done with (atomic) */
 
 static void thr_enter(struct thr_queue *tq)
 {
@@ -76,6 +79,7 @@ static int thr_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 	thr_enter(tq);
 	req->b_ctx = tq;
 	q->inflight++;
+	__atomic_add_fetch(&thr_submitted, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&thr_lock);
 	req->b_next = thr_todo;
 	thr_todo = req;
@@ -173,6 +177,7 @@ static void thr_finish(struct ovb_blk_req *req)
 	if (first && write(tq->q.efd, &one, sizeof(one)) < 0)
 		fail_msg("cannot wake a queue");
 	__atomic_sub_fetch(&tq->busy, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&thr_finished, 1, __ATOMIC_RELAXED);
 }
 
 static void *thr_main(void *arg)
@@ -206,9 +211,46 @@ static void wait_all(struct sfx_io *p, int n)
 
 /*
  * 20 rounds of 32 writes then 32 reads of 4 KiB on the thread-backed LUN:
- * every request succeeds, the data reads back, most batches are answered
- * on the backend's thread, and never while the worker uses the queue.
+ * every request succeeds, the data reads back, batches are answered on
+ * the backend's thread, and never while the worker uses the queue.
  */
+/* The thread-backed LUN on @f, its thread started. */
+static void thr_start(struct sfx *f, pthread_t *tid)
+{
+	struct ovb_blk *blk = calloc(1, sizeof(*blk));
+	int before;
+
+	assert_non_null(blk);
+	thr_data = calloc(1, THR_SIZE);
+	assert_non_null(thr_data);
+	thr_stop = false;
+	__atomic_store_n(&thr_notified, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&thr_refused, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&thr_finished, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&thr_submitted, 0, __ATOMIC_RELAXED);
+	blk->ops = &thr_ops;
+	blk->capacity = THR_SIZE;
+	blk->block_size = 512;
+	blk->remote = true;
+	snprintf(blk->name, sizeof(blk->name), "thr");
+	assert_int_equal(pthread_create(tid, NULL, thr_main, NULL), 0);
+	before = f->changes;
+	assert_int_equal(ovb_storvsp_add_lun(f->scsi, THR_LUN, blk), THR_LUN);
+	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
+}
+
+/* Free @f (closing the LUN), then stop the thread. */
+static void thr_finish_all(struct sfx *f, pthread_t tid)
+{
+	sfx_free(f);
+	pthread_mutex_lock(&thr_lock);
+	thr_stop = true;
+	pthread_cond_signal(&thr_cond);
+	pthread_mutex_unlock(&thr_lock);
+	pthread_join(tid, NULL);
+	free(thr_data);
+}
+
 static void test_answers_from_backend_thread(void **state)
 {
 	struct sfx *f = sfx_new(NULL);
@@ -217,23 +259,10 @@ static void test_answers_from_backend_thread(void **state)
 	uint8_t *back = buf + 32 * 4096;
 	struct ovb_storvsp_stats a, b;
 	struct sfx_io p[32];
-	struct ovb_blk *blk = calloc(1, sizeof(*blk));
 	pthread_t tid;
-	int before;
 
 	(void)state;
-	assert_non_null(blk);
-	thr_data = calloc(1, THR_SIZE);
-	assert_non_null(thr_data);
-	blk->ops = &thr_ops;
-	blk->capacity = THR_SIZE;
-	blk->block_size = 512;
-	blk->remote = true;
-	snprintf(blk->name, sizeof(blk->name), "thr");
-	assert_int_equal(pthread_create(&tid, NULL, thr_main, NULL), 0);
-	before = f->changes;
-	assert_int_equal(ovb_storvsp_add_lun(f->scsi, THR_LUN, blk), THR_LUN);
-	PAIR_WAIT(__atomic_load_n(&f->changes, __ATOMIC_ACQUIRE) > before);
+	thr_start(f, &tid);
 	ovb_storvsp_get_stats(f->scsi, &a);
 	for (unsigned int r = 0; r < 20; r++) {
 		sfx_fill(buf, 32 * 4096, 40 + r);
@@ -254,26 +283,91 @@ static void test_answers_from_backend_thread(void **state)
 	}
 	ovb_storvsp_get_stats(f->scsi, &b);
 	assert_int_equal(__atomic_load_n(&thr_overlaps, __ATOMIC_RELAXED), 0);
-	/* Taken offers are what storvsp counts; most are taken (idle worker). */
+	/* Taken offers are what storvsp counts (a busy worker refuses some). */
 	assert_int_equal(b.backend_direct - a.backend_direct,
 			 (uint64_t)__atomic_load_n(&thr_notified,
 						   __ATOMIC_RELAXED));
-	assert_true(__atomic_load_n(&thr_notified, __ATOMIC_RELAXED) >
-		    __atomic_load_n(&thr_refused, __ATOMIC_RELAXED));
+	assert_true(__atomic_load_n(&thr_notified, __ATOMIC_RELAXED) > 0);
 	ovb_storvsc_free(s, buf, 2 * 32 * 4096);
-	sfx_free(f); /* closes the LUN (thr_close) */
+	thr_finish_all(f, tid);
+}
+
+static bool guest_held; /* under thr_lock */
+static pthread_cond_t guest_cond = PTHREAD_COND_INITIALIZER;
+
+/* The guest's done(): its worker waits here while the guest is held. */
+static void held_done(struct ovb_storvsc_io *io, int64_t res)
+{
 	pthread_mutex_lock(&thr_lock);
-	thr_stop = true;
-	pthread_cond_signal(&thr_cond);
+	while (guest_held)
+		pthread_cond_wait(&guest_cond, &thr_lock);
 	pthread_mutex_unlock(&thr_lock);
-	pthread_join(tid, NULL);
-	free(thr_data);
+	sfx_io_done(io, res);
+}
+
+/*
+ * A guest that stops reading its ring (here: its worker waits in the
+ * first request's done(), 4 KiB of ring) must not stall the
+ * backend's thread: with too little room for an answer to everything in
+ * flight the offer is refused, the worker waits for room instead, and
+ * the backend's thread finishes every request it was given meanwhile.
+ * Once the guest reads again, all 64 complete.
+ */
+static void test_full_ring_spares_backend_thread(void **state)
+{
+	enum { N = 64 };
+	struct sfx_opts o = { .guest_ring_bytes = 4096 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, N * 4096);
+	struct sfx_io *p = calloc(N, sizeof(*p));
+	pthread_t tid;
+
+	(void)state;
+	assert_non_null(p);
+	thr_start(f, &tid);
+	sfx_fill(buf, N * 4096, 77);
+	guest_held = true;
+	for (int i = 0; i < N; i++) {
+		p[i].io.op = OVB_STORVSC_WRITE;
+		p[i].io.lun = THR_LUN;
+		p[i].io.offset = (uint64_t)i * 4096;
+		p[i].io.buf = buf + i * 4096;
+		p[i].io.len = 4096;
+		/* Its answers stop the guest's worker: the ring fills. */
+		p[i].io.done = held_done;
+		p[i].io.ctx = &p[i];
+		assert_int_equal(ovb_storvsc_submit(s, &p[i].io), 0);
+	}
+	/*
+	 * The worker stops taking requests once it waits for room itself;
+	 * the backend's thread must finish every one it was given.
+	 */
+	usleep(200 * 1000);
+	PAIR_WAIT(__atomic_load_n(&thr_finished, __ATOMIC_RELAXED) ==
+		  __atomic_load_n(&thr_submitted, __ATOMIC_RELAXED));
+	assert_true(__atomic_load_n(&thr_submitted, __ATOMIC_RELAXED) > 0);
+	assert_int_equal(__atomic_load_n(&thr_finished, __ATOMIC_RELAXED),
+			 __atomic_load_n(&thr_submitted, __ATOMIC_RELAXED));
+	pthread_mutex_lock(&thr_lock);
+	guest_held = false;
+	pthread_cond_broadcast(&guest_cond);
+	pthread_mutex_unlock(&thr_lock);
+	for (int i = 0; i < N; i++) {
+		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
+		assert_int_equal(p[i].res, 4096);
+	}
+	assert_memory_equal(thr_data, buf, N * 4096);
+	ovb_storvsc_free(s, buf, N * 4096);
+	free(p);
+	thr_finish_all(f, tid);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_answers_from_backend_thread),
+	    cmocka_unit_test(test_full_ring_spares_backend_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
