@@ -21,6 +21,7 @@
 # rate_iops.  REMOTE_PEER_FIO_OPTS our fio engine's (",subchannels=0"),
 # REMOTE_PEER_HOST_ARGS our host's.  Needs root, perf, fio with rbd.
 # REMOTE_CPU_KEEP=1 keeps the run directory (fio JSON, perf dumps).
+# REMOTE_CPU_RBD_OPTS appends to our disk spec (",reap=owner").
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -54,7 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SPEC="rbd:ovb/bench,conf=$CEPH_CONF"
+SPEC="rbd:ovb/bench,conf=$CEPH_CONF${REMOTE_CPU_RBD_OPTS:-}"
 # shellcheck disable=SC2086 # words on purpose: extra host options
 "$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$SPEC" $HOST_ARGS \
 	2>"$dir/host.log" &

@@ -138,6 +138,24 @@ rbdd_up() {
 	DESC="ours with librbd's defaults (rbd_non_blocking_aio=true, librados_thread_count=2), as the peer"
 }
 rbdd_down() { rbdt_down; }
+# rbdw: ours with reap=owner: every completion through the channel's
+# worker, as before librbd's thread answered the guest itself (blk_rbd.c,
+# "Threads"; the default answers reads there): before/after in one run,
+#   bash bench/remote-peer.sh out.json rbd rbdw rbda rbd rbdw rbda
+rbdw_up() {
+	rbd_up "$@" || return 1
+	SPEC="$SPEC,reap=owner"
+	DESC="ours with reap=owner (completions through the worker)"
+}
+rbdw_down() { rbd_down; }
+# rbda: ours with reap=librbd: every completion offered to librbd's
+# thread, writes too (the default, reap=read, offers reads' only).
+rbda_up() {
+	rbd_up "$@" || return 1
+	SPEC="$SPEC,reap=librbd"
+	DESC="ours with reap=librbd (every completion answered on librbd's thread when the worker sleeps)"
+}
+rbda_down() { rbd_down; }
 rbd_down() {
 	if [ -n "$rbd_kept" ]; then
 		echo "ceph: left running in $rbd_kept for the next run; stop it with:"

@@ -20,6 +20,17 @@
  * instead, readable when the owner has work: answers on its socket, a
  * deadline; ovb_blk_poll() then does that work and may run no callback.
  *
+ * Completions on the backend's thread (ovb_blk_queue_set_notify): a
+ * backend with completion threads of its own (RBD) calls the owner's
+ * notify function there, at the moment it would make the eventfd
+ * readable.  The owner may then run ovb_blk_poll() on that thread, the
+ * callbacks with it, if it shuts its own thread out of the queue
+ * meanwhile (a lock its thread holds whenever it uses the queue, tried,
+ * never waited for); else it says no and the eventfd is written as
+ * usual.  The queue still has one user at a time, not always the same
+ * thread.  What callbacks submit there the backend sends from its
+ * owner's next ovb_blk_poll() (it makes the eventfd readable for it).
+ *
  * Batch mode (ovb_blk_queue_set_batch): submissions are staged and reach
  * the backend at ovb_blk_flush() or ovb_blk_poll(), one system call for a
  * batch.  A flush may complete page-cache hits on the spot (the file
@@ -63,6 +74,16 @@ struct ovb_blk_req;
 /** Completion: @res is 0 on success (all bytes moved) or a negative errno. */
 typedef void ovb_blk_done_fn(struct ovb_blk_req *req, int res);
 
+struct ovb_blk_queue;
+
+/**
+ * A backend's completion thread found completions waiting on @q (see the
+ * threading contract): return true after reaping them there with
+ * ovb_blk_poll(@q, 0), false to leave them to the eventfd.  Never blocks
+ * on the queue's owner.
+ */
+typedef bool ovb_blk_notify_fn(struct ovb_blk_queue *q, void *ctx);
+
 /**
  * One request.  The caller owns the memory and keeps it (and the iovecs)
  * alive until the callback ran.  Offsets and lengths are bytes, multiples
@@ -88,7 +109,6 @@ struct ovb_blk_req {
 };
 
 struct ovb_blk;
-struct ovb_blk_queue;
 
 /**
  * A remote engine's counters for one disk (ovb_blk_get_stats): monotonic,
@@ -160,6 +180,8 @@ struct ovb_blk_queue {
 	int efd;           /**< eventfd: readable when completions wait */
 	bool batch;        /**< ovb_blk_queue_set_batch() */
 	bool efd_written;  /**< private: software wrote efd (not a CQE) */
+	ovb_blk_notify_fn *notify; /**< ovb_blk_queue_set_notify(), or NULL */
+	void *notify_ctx;
 	struct ovb_blk_queue_stats st;
 };
 
@@ -265,6 +287,16 @@ int ovb_blk_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req);
  */
 OVB_API
 void ovb_blk_queue_set_batch(struct ovb_blk_queue *q, bool on);
+
+/**
+ * Let a backend's completion thread reap @q through @fn (NULL: the
+ * eventfd alone), as the threading contract above says.  Owner's thread,
+ * before the first submit.  Backends without threads of their own never
+ * call it.
+ */
+OVB_API
+void ovb_blk_queue_set_notify(struct ovb_blk_queue *q, ovb_blk_notify_fn *fn,
+			      void *ctx);
 
 /**
  * Hand the staged requests to the backend: one system call for all of

@@ -163,6 +163,15 @@ int ovb_chan_send_comp(struct ovb_chan *chan, uint64_t xid, const void *data,
 		       size_t len);
 
 /**
+ * Free bytes in the outbound ring now, for a sender that must not wait
+ * for room (compare ovb_ring_packet_space() of what it will send): the
+ * peer's reads only add to it, other threads' sends take from it.  Any
+ * thread.
+ */
+OVB_API
+uint32_t ovb_chan_send_room(struct ovb_chan *chan);
+
+/**
  * Open a send batch on the calling thread: packets sent until
  * ovb_chan_batch_end() are published with one index update and at most one
  * signal.  Holds the send lock; other threads' sends wait.

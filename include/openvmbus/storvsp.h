@@ -105,6 +105,11 @@ struct ovb_storvsp_stats {
 	uint64_t backend_kicks;
 	/** Backend requests finished at the flush (page-cache hits). */
 	uint64_t backend_inline;
+	/**
+	 * Completions reaped and answered on the backend's own thread (RBD's
+	 * callback), the worker left asleep: one batch each.
+	 */
+	uint64_t backend_direct;
 };
 
 struct ovb_storvsp;

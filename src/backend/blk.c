@@ -167,6 +167,15 @@ void ovb_blk_queue_set_batch(struct ovb_blk_queue *q, bool on)
 	}
 }
 
+void ovb_blk_queue_set_notify(struct ovb_blk_queue *q, ovb_blk_notify_fn *fn,
+			      void *ctx)
+{
+	if (!q)
+		return;
+	q->notify_ctx = ctx;
+	q->notify = fn;
+}
+
 int ovb_blk_flush(struct ovb_blk_queue *q)
 {
 	if (!q)

@@ -26,6 +26,20 @@
  * onto its queue's lock-free completion stack and writes the queue's
  * eventfd when the stack was empty; the caller's callback runs later
  * inside ovb_blk_poll() on the queue owner's thread, as blk.h requires.
+ * Unless the owner set a notify function (blk.h, "Completions on the
+ * backend's thread"): the callback that finds the stack empty offers it
+ * the queue first, and writes the eventfd only if the owner says no.  A
+ * reap there runs on librbd's completion thread: it sends nothing to
+ * librbd from it (no wait on librbd inside librbd's own callback), so
+ * what its callbacks submit, and the requests it frees budget for, wait
+ * in the queue for the owner's next ovb_blk_poll(), the eventfd written.
+ * Only a batch that a READ opens is offered (reap=read, the default):
+ * a read's answer comes alone, and waking the worker for it only adds
+ * latency and a switch; writes' answers come in bursts (the OSD commits
+ * them in groups) that the worker's wake-up gathers into one batch for
+ * the guest, where answering each at once woke the guest, and through
+ * it the worker and librbd's messenger, more often (docs/remote.md).
+ * reap=librbd offers every batch, reap=owner none.
  *
  * Inline dispatch: our open turns librbd's rbd_non_blocking_aio off (the
  * cache off, blk_rbd_open.c), so librbd builds and sends a request in the
@@ -73,6 +87,9 @@
 
 /* How long a closer waits for librbd before it leaves it to finish alone. */
 #define RBD_CLOSE_WAIT_MS 2000
+
+/* This thread runs a queue's notify from inside a librbd callback. */
+static __thread bool rbd_in_notify;
 
 /** Where a ticket is; changed only by compare-and-swap. */
 enum rbd_io_state {
@@ -215,6 +232,24 @@ static void rbd_uncharge(struct rbd_blk *rb, struct rbd_io *io)
 		rbd_wake_waiters(rb);
 }
 
+/*
+ * librbd's thread, busy counted: offer the owner the stack (blk.h), which
+ * a request of kind @op opened; true if it reaped it here.
+ */
+static bool rbd_notify(struct rbd_queue *rq, int op)
+{
+	enum rbd_reap reap = rbd_of(rq->q.blk)->reap;
+	bool took;
+
+	if (!rq->q.notify || rbd_in_notify || reap == RBD_REAP_OWNER ||
+	    (reap == RBD_REAP_READ && op != OVB_BLK_READ))
+		return false;
+	rbd_in_notify = true;
+	took = rq->q.notify(&rq->q, rq->q.notify_ctx);
+	rbd_in_notify = false;
+	return took;
+}
+
 /* librbd's thread: hand the ticket over, or free it if nobody waits. */
 static void rbd_complete(rbd_completion_t c, void *arg)
 {
@@ -223,6 +258,7 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 	struct rbd_queue *rq = io->rq;
 	struct rbd_io *head;
 	int want = RBD_IO_FLIGHT;
+	int op = io->op; /* io may be reaped as soon as it is pushed */
 	uint64_t one = 1;
 
 	io->res = rb->lib->rbd_aio_get_return_value(c);
@@ -254,7 +290,8 @@ static void rbd_complete(rbd_completion_t c, void *arg)
 	 * The first on an empty stack wakes the owner; the others ride along,
 	 * since the owner clears the eventfd before it takes the stack.
 	 */
-	if (!head && write(rq->q.efd, &one, sizeof(one)) < 0) {
+	if (!head && !rbd_notify(rq, op) &&
+	    write(rq->q.efd, &one, sizeof(one)) < 0) {
 		/* only fails if the counter would overflow: readable anyway */
 	}
 	__atomic_sub_fetch(&rq->busy, 1, __ATOMIC_RELEASE);
@@ -370,14 +407,17 @@ static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
 {
 	struct rbd_blk *rb = rbd_of(rq->q.blk);
 	struct rbd_io *io = rbd_io_new(rq, req, op);
+	/* In librbd's callback: held for the owner (see "Threads"). */
+	bool defer = rbd_in_notify;
 	uint64_t one = 1;
 
 	if (!io)
 		return -ENOMEM;
 	/* Behind held ones it waits its turn: they go out in order. */
-	if (!rq->wait_head && rbd_charge(rb, io))
+	if (!defer && !rq->wait_head && rbd_charge(rb, io))
 		return rbd_send(rq, io);
-	if (__atomic_fetch_add(&rb->budget_hit, 1, __ATOMIC_RELAXED) == 0)
+	if (!defer &&
+	    __atomic_fetch_add(&rb->budget_hit, 1, __ATOMIC_RELAXED) == 0)
 		ovb_warn("blk %s: in-flight budget reached: requests wait in "
 			 "their queue until it drains (logged once)",
 			 rb->blk.name);
@@ -392,9 +432,11 @@ static int rbd_start(struct rbd_queue *rq, struct ovb_blk_req *req,
 	/*
 	 * A completion that gave its budget back before nwait counted this
 	 * one did not wake us: look again, and wake ourselves if it fits.
+	 * Deferred: the owner sends it.
 	 */
-	if (rbd_charge(rb, io)) {
-		rbd_uncharge(rb, io);
+	if (defer || rbd_charge(rb, io)) {
+		if (!defer)
+			rbd_uncharge(rb, io);
 		if (write(rq->q.efd, &one, sizeof(one)) < 0) {
 			/* only fails if the counter would overflow */
 		}
@@ -481,11 +523,15 @@ static int rbd_reap(struct rbd_queue *rq)
 	struct rbd_blk *rb = rbd_of(rq->q.blk);
 	struct rbd_io *io, *next;
 	struct ovb_blk_req *req;
-	uint64_t cnt;
+	uint64_t cnt, one = 1;
 	int n = 0;
 
-	/* Clear the eventfd first: a completion pushed later re-arms it. */
-	if (read(rq->q.efd, &cnt, sizeof(cnt)) < 0) {
+	/*
+	 * Clear the eventfd first: a completion pushed later re-arms it.  Not
+	 * on librbd's thread: there it was not written for these, and a
+	 * count left over only wakes the owner once for nothing.
+	 */
+	if (!rbd_in_notify && read(rq->q.efd, &cnt, sizeof(cnt)) < 0) {
 		/* EAGAIN: nothing signalled */
 	}
 	for (io = rbd_take(rq); io; io = next) {
@@ -506,8 +552,12 @@ static int rbd_reap(struct rbd_queue *rq)
 		n++;
 		req->done(req, req->b_res);
 	}
-	/* Budget given back: send what it held, in order. */
-	n += rbd_resume(rq);
+	/* Budget given back: send what it held, in order (the owner). */
+	if (!rbd_in_notify)
+		n += rbd_resume(rq);
+	else if (rq->wait_head && write(rq->q.efd, &one, sizeof(one)) < 0) {
+		/* only fails if the counter would overflow */
+	}
 	return n;
 }
 

@@ -23,6 +23,12 @@ struct rbd_blk {
 	rbd_image_t image;
 	bool wb_cache;	   /**< rbd cache on: FUA needs a flush */
 	/**
+	 * Which completions may be reaped on librbd's thread (blk_rbd.c,
+	 * "Threads"): reap=read (default) a batch a READ opens, reap=librbd
+	 * any, reap=owner none (always the queue's eventfd).
+	 */
+	enum rbd_reap { RBD_REAP_READ = 0, RBD_REAP_ANY, RBD_REAP_OWNER } reap;
+	/**
 	 * rbd_non_blocking_aio off: librbd dispatches a request in the
 	 * submitting thread (ours), so the budget below keeps it from ever
 	 * waiting there.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Opening a Ceph RBD disk: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]" parsed,
+ * Opening a Ceph RBD disk: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]
+ * [,reap=read|librbd|owner]" parsed,
  * librbd loaded on demand (rbd_lib.c), the cluster connected with our
  * defaults, the pool and image opened (created with size=, grown to it).
  * The data path is blk_rbd.c.  Layer: backends.
@@ -56,6 +57,7 @@ struct rbd_target {
 	char image[128];
 	const char *conf; /**< NULL: librados's default search */
 	const char *id;	  /**< NULL: client.admin */
+	enum rbd_reap reap; /**< reap=: see struct rbd_blk */
 };
 
 /* Split the spec into @t (pointing into @opts); 0 or -EINVAL, logged. */
@@ -93,10 +95,24 @@ static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
 				 spec->path, opt);
 			return -EINVAL;
 		}
-		if (!strcmp(opt, "conf"))
+		if (!strcmp(opt, "conf")) {
 			t->conf = val;
-		else
+		} else if (!strcmp(opt, "reap")) {
+			if (!strcmp(val, "read")) {
+				t->reap = RBD_REAP_READ;
+			} else if (!strcmp(val, "librbd")) {
+				t->reap = RBD_REAP_ANY;
+			} else if (!strcmp(val, "owner")) {
+				t->reap = RBD_REAP_OWNER;
+			} else {
+				rbd_fail(err, errlen, "%s: reap=read, "
+					 "reap=librbd or reap=owner",
+					 spec->path);
+				return -EINVAL;
+			}
+		} else {
 			t->id = val;
+		}
 	}
 	return 0;
 }
@@ -357,6 +373,7 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 			 "flight",
 			 spec->path, (unsigned long long)rb->budget_ops,
 			 (unsigned long long)(rb->budget_bytes >> 10));
+	rb->reap = t.reap;
 	rb->blk.ops = &ovb__rbd_ops;
 	rb->blk.remote = true;
 	rb->blk.block_size = spec->sector;
@@ -371,7 +388,7 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	return 0;
 }
 
-static const char *const rbd_keys[] = {"conf", "id", NULL};
+static const char *const rbd_keys[] = {"conf", "id", "reap", NULL};
 
 const struct ovb_blk_scheme ovb__blk_scheme_rbd = {
     .prefix = "rbd:",

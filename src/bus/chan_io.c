@@ -348,6 +348,11 @@ int ovb_chan_send_comp(struct ovb_chan *chan, uint64_t xid, const void *data,
 	return ovb_chan_send(chan, &s);
 }
 
+uint32_t ovb_chan_send_room(struct ovb_chan *chan)
+{
+	return ovb_ring_write_avail(&chan->out);
+}
+
 void ovb_chan_batch_begin(struct ovb_chan *chan)
 {
 	pthread_mutex_lock(&chan->send_lock);

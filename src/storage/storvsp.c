@@ -355,9 +355,11 @@ static void svsp_on_fd(struct ovb_chan *chan, int fd, void *ctx)
 
 	bool kick = read(ch->kickfd, &v, sizeof(v)) == sizeof(v);
 
+	pthread_mutex_lock(&ch->own);
 	if (__atomic_exchange_n(&ch->kicked, false, __ATOMIC_ACQ_REL) || kick)
 		ovb__svsp_sweep(ch);
 	ovb__svsp_reap(ch, true);
+	pthread_mutex_unlock(&ch->own);
 }
 
 /*
@@ -369,21 +371,26 @@ static void svsp_on_idle(struct ovb_chan *chan, void *ctx)
 {
 	struct svsp_chan *ch = ovb_chan_ctx(chan);
 
+	pthread_mutex_lock(&ch->own);
 	if (__atomic_load_n(&ch->kicked, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&ch->kicked, false, __ATOMIC_ACQ_REL))
 		ovb__svsp_sweep(ch);
 	ovb__svsp_flush(ch);
 	ovb__svsp_reap(ch, false);
 	ovb__svsp_account(ch);
+	pthread_mutex_unlock(&ch->own);
 }
 
 /* The worker's spin (polling mode): completions, or a kick, to handle. */
 static bool svsp_on_spin(struct ovb_chan *chan, void *ctx)
 {
 	struct svsp_chan *ch = ovb_chan_ctx(chan);
+	int n;
 
-	return ovb__svsp_reap(ch, false) > 0 ||
-	       __atomic_load_n(&ch->kicked, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&ch->own);
+	n = ovb__svsp_reap(ch, false);
+	pthread_mutex_unlock(&ch->own);
+	return n > 0 || __atomic_load_n(&ch->kicked, __ATOMIC_RELAXED);
 }
 
 /*
@@ -417,6 +424,7 @@ static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,
 	ch->inst = in;
 	ch->chan = chan;
 	ch->kickfd = -1;
+	pthread_mutex_init(&ch->own, NULL);
 	ch->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ch->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ch->epfd < 0 || ch->kickfd < 0)
@@ -458,6 +466,7 @@ fail:
 		close(ch->epfd);
 	if (ch->kickfd >= 0)
 		close(ch->kickfd);
+	pthread_mutex_destroy(&ch->own);
 	free(ch);
 	return rc < 0 ? rc : -ENOMEM;
 }
@@ -478,8 +487,13 @@ static void svsp_close(struct ovb_vsp_dev *dev, struct ovb_chan *chan)
 		__atomic_store_n(&ch->inst->state, SVSP_NEW, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&c->lock);
+	/* A completion thread in svsp_notify finishes first. */
+	pthread_mutex_lock(&ch->own);
 	ch->closing = true;
 	ovb__svsp_chan_fini(ch);
+	pthread_mutex_unlock(&ch->own);
+	/* No queue left: nothing calls svsp_notify any more. */
+	pthread_mutex_destroy(&ch->own);
 	close(ch->epfd);
 	close(ch->kickfd);
 	free(ch);
@@ -672,10 +686,9 @@ static const char *svsp_why_bad(const struct ovb_pkt *pkt, uint16_t v)
 	return "malformed";
 }
 
-static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
-		      void *ctx)
+static void svsp_recv_locked(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+			     struct svsp_chan *ch)
 {
-	struct svsp_chan *ch = ctx;
 	struct ovb_vstor_msg m;
 	uint16_t v = __atomic_load_n(&ch->inst->version, __ATOMIC_ACQUIRE);
 	uint32_t status;
@@ -736,6 +749,17 @@ static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 answer:
 	if (pkt->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)
 		ovb__svsp_reply(ch, pkt->xid, pkt->len, status);
+}
+
+/* The worker's (or a polling caller's): a packet, under the channel's lock. */
+static void svsp_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
+		      void *ctx)
+{
+	struct svsp_chan *ch = ctx;
+
+	pthread_mutex_lock(&ch->own);
+	svsp_recv_locked(chan, pkt, ch);
+	pthread_mutex_unlock(&ch->own);
 }
 
 const struct ovb_vsp_ops ovb_storvsp_ops = {

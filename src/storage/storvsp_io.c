@@ -24,6 +24,9 @@
 /* A closing channel waits this long for its backend, then cancels. */
 #define SVSP_DRAIN_MS 1000
 
+/* Ring bytes of one COMPLETE_IO: descriptor, packet, trailer. */
+#define SVSP_COMP_SPACE (16u + VSTOR_PACKET_SIZE_WIN8 + 8u)
+
 int ovb__svsp_chan_init(struct svsp_chan *ch)
 {
 	unsigned int n = ch->c->cfg.depth;
@@ -163,6 +166,38 @@ void ovb__svsp_sweep(struct svsp_chan *ch)
 	}
 }
 
+/*
+ * A backend's completion thread (RBD's) found completions on @q (blk.h,
+ * "Completions on the backend's thread"): when the worker is not using
+ * the channel, reap them and answer the guest right here, one hand-off
+ * less than waking the worker for it (docs/remote.md, "RBD: completions
+ * answered on librbd's thread").  The lock is only tried: a busy worker
+ * gets the eventfd and reaps them itself, as before.
+ */
+static bool svsp_notify(struct ovb_blk_queue *q, void *ctx)
+{
+	struct svsp_chan *ch = ctx;
+
+	if (pthread_mutex_trylock(&ch->own))
+		return false;
+	/*
+	 * Only with room for an answer to every command in flight: a guest
+	 * that stops reading its ring stalls its own worker's sends, never
+	 * librbd's thread, which answers the disk's other channels too.
+	 */
+	if (ch->closing || ovb_chan_send_room(ch->chan) <
+			       (uint64_t)ch->inflight * SVSP_COMP_SPACE) {
+		pthread_mutex_unlock(&ch->own);
+		return false;
+	}
+	ovb_chan_batch_begin(ch->chan);
+	ovb_blk_poll(q, 0);
+	ovb_chan_batch_end(ch->chan);
+	SVSP_STAT(ch->c, backend_direct, 1);
+	pthread_mutex_unlock(&ch->own);
+	return true;
+}
+
 /* This channel's queue over @l's backend, created on first use. */
 static struct ovb_blk_queue *svsp_queue(struct svsp_chan *ch,
 					struct svsp_lun *l)
@@ -191,6 +226,7 @@ static struct ovb_blk_queue *svsp_queue(struct svsp_chan *ch,
 	}
 	/* SRBs of one drained batch reach the kernel together (idle). */
 	ovb_blk_queue_set_batch(sq->q, true);
+	ovb_blk_queue_set_notify(sq->q, svsp_notify, ch);
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_ACQ_REL);
 	sq->lun = l;
 	sq->kicks = sq->inl = 0;

@@ -15,8 +15,10 @@
  *    offer's dev_ctx, shared by the primary and its sub-channels): the
  *    negotiated version and init state.
  *  - struct svsp_chan: one open channel (primary or sub-channel): its
- *    command slots and its queues, touched only by its worker (and by the
- *    close callback once the worker stopped).
+ *    command slots and its queues, touched only by the thread holding its
+ *    own lock: the worker in each of its callbacks, the close callback,
+ *    or a backend's completion thread that got the lock by trying
+ *    (svsp_notify in storvsp_io.c: the worker was asleep).
  */
 #ifndef OVB_STORAGE_STORVSP_PRIV_H
 #define OVB_STORAGE_STORVSP_PRIV_H
@@ -83,6 +85,7 @@ struct svsp_chan {
 	struct ovb_storvsp *c;
 	struct svsp_inst *inst;
 	struct ovb_chan *chan;
+	pthread_mutex_t own;           /* whoever uses the fields below */
 	bool closing;
 	int epfd;                      /* every queue's eventfd + kickfd */
 	int kickfd;                    /* eventfd: a LUN was removed */

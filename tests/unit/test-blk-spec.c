@@ -91,6 +91,16 @@ static void test_spec_engine(void **state)
 			 0);
 	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "direct"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,reap=sometimes", &s, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "reap=librbd or reap=owner"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,reap=read,direct", &s,
+					     err, sizeof(err)),
+			 0);
+	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "direct"));
 	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,conf=/nonexistent/c.conf",
 					     &s, err, sizeof(err)),
 			 0);
