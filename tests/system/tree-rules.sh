@@ -48,6 +48,9 @@ ALLOW = {
     ("src/bus/chan_run.c", "src/core/spin.h"):
         "the polite bounded spin (header-only, core) that channel workers "
         "and the NIC's buffer pools share; not an API for applications",
+    ("src/bus/chan_busy.c", "src/core/spin.h"):
+        "as chan_run.c: a worker spins while a remote disk's answers are "
+        "on their way",
     ("src/bus/chan_group.c", "src/core/spin.h"):
         "as chan_run.c: a shared worker spins over its channels' rings",
     ("src/net/netvsc_pool.c", "src/core/spin.h"):
