@@ -389,8 +389,15 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 	capn = nic->slot_size - (uint32_t)hln;
 	nfrag = len <= cap1 ? 1
 			    : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
-	if (nfrag < 2 || nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
+	if (nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
 		return -E2BIG;
+	/*
+	 * A frame that fits one slot (16 KiB slots, a few KiB of TSO) is one
+	 * range, first and last fragment at once, as Linux's
+	 * rndis_filter_receive_data takes it: coalesced, not segmented.
+	 */
+	if (nfrag == 1)
+		first.pkt_id |= (uint32_t)RNDIS_PKTINFO_LAST_FRAG << 8;
 	pend_lock_deliver(ch);
 	rc = netvsp__batch_reserve(nic, ch, nfrag, slots, true);
 	if (rc) {

@@ -303,7 +303,8 @@ static void test_gso_fallback_port(void **state)
  * frame, byte for byte, as a TSO frame of the guest's MSS; without, as
  * segments.  @vlan: with an out-of-band tag.
  */
-static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
+static void port_to_guest_len(bool v6, bool vlan, bool rsc, bool inplace,
+			      size_t payload)
 {
 	struct ovb_netvsc_params p1 = { .no_rsc = !rsc,
 					.rxv = inplace ? on_rxv : NULL };
@@ -313,8 +314,8 @@ static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
 	struct ovb_net_meta m;
 	struct ovb_netvsp_stats st0, st;
 	struct ovb_netvsc_stats cs;
-	size_t len = tso_frame(f, g->info.mac, port_mac, v6, BIG - 100, 1200,
-			       3, &m);
+	size_t len = tso_frame(f, g->info.mac, port_mac, v6, payload, 1200, 3,
+			       &m);
 
 	assert_int_equal(g->info.rsc, rsc);
 	ovb_netvsp_get_stats(t->vsp, &st0);
@@ -368,6 +369,11 @@ static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
 	nvfx_free(t);
 }
 
+static void port_to_guest(bool v6, bool vlan, bool rsc, bool inplace)
+{
+	port_to_guest_len(v6, vlan, rsc, inplace, BIG - 100);
+}
+
 static void test_rsc_v4(void **state)
 {
 	port_to_guest(false, false, true, false);
@@ -390,6 +396,18 @@ static void test_rsc_inplace(void **state)
 	port_to_guest(true, false, true, true);
 	port_to_guest(false, true, true, true);
 	port_to_guest(true, true, true, true);
+}
+
+/*
+ * A TSO frame that fits one receive slot (8 KiB in 16 KiB) is still
+ * coalesced: one range flagged first and last fragment, not cut into
+ * segments.
+ */
+static void test_rsc_one_range(void **state)
+{
+	port_to_guest_len(false, false, true, false, 8000);
+	port_to_guest_len(true, true, true, false, 8000);
+	port_to_guest_len(false, false, true, true, 8000);
 }
 
 static void test_no_rsc_v4(void **state)
@@ -624,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_rsc_v6),
 		cmocka_unit_test(test_rsc_vlan),
 		cmocka_unit_test(test_rsc_inplace),
+		cmocka_unit_test(test_rsc_one_range),
 		cmocka_unit_test(test_no_rsc_v4),
 		cmocka_unit_test(test_no_rsc_v6_vlan),
 		cmocka_unit_test(test_gso_guest_to_guest),

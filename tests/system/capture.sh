@@ -37,7 +37,7 @@ cleanup() {
 	wait 2>/dev/null
 	ip netns del "$nsa" 2>/dev/null
 	ip netns del "$nsb" 2>/dev/null
-	rm -rf "$dir"
+	[ -n "$OVB_KEEP" ] || rm -rf "$dir"
 }
 trap cleanup EXIT
 
