@@ -868,8 +868,16 @@ local function dissect_rndis(tvb, pinfo, tree, off)
 				t:add_proto_expert_info(ef_malformed, "frame beyond the message")
 			elseif body + doff < tvb:len() then
 				local have = math.min(dlen, tvb:len() - body - doff)
-				if have > 0 then
+				if have == dlen then
 					call_eth(tvb(body + doff, have):tvb(), pinfo, tree)
+				elseif have > 0 then
+					-- Cut by the snap length: a Lua sub-tvb cannot report
+					-- the frame's real length, so the IP dissector would
+					-- call the cut a malformed frame.  Say what is missing
+					-- instead; a larger --snaplen decodes it.
+					t:add(p_rndis, tvb(body + doff, have),
+						string.format("Ethernet frame, %d of %d bytes captured (not decoded: cut by the snap length)",
+							have, dlen))
 				end
 			end
 		end
