@@ -65,24 +65,6 @@ static int chan_spin_busy(struct ovb_chan *chan, uint32_t spin_us,
 }
 
 /*
- * The busy spin (ovb_chan_set_busy): the device waited @wait_us for its
- * answers; the budget becomes twice the longest recent wait (decaying by
- * a sixteenth per wait), within CHAN_ADAPT_START_US..@max.
- */
-static void chan_busy_learn(struct ovb_chan *chan, uint64_t wait_us,
-			    uint32_t max)
-{
-	uint32_t w = wait_us > max ? max : (uint32_t)wait_us, b;
-
-	chan->busy_peak -= chan->busy_peak / 16;
-	if (w > chan->busy_peak)
-		chan->busy_peak = w;
-	b = chan->busy_peak * 2;
-	chan->busy_us = b < CHAN_ADAPT_START_US ? CHAN_ADAPT_START_US
-			: b > max ? max : b;
-}
-
-/*
  * After a drain, while the device says answers are on their way (its busy
  * hook), spin for them instead of sleeping: a sleeping worker is woken
  * by the answer from an idle core, tens of microseconds per batch, and
@@ -109,7 +91,7 @@ bool ovb__chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
 	STAT_ADD(chan, adapt_spin_us, *spun);
 	if (r == BUSY_HIT) {
 		STAT_ADD(chan, adapt_hits, 1);
-		chan_busy_learn(chan, *spun, max);
+		chan->busy_us = chan_peak_budget(&chan->busy_peak, *spun, max);
 		return true;
 	}
 	if (r != BUSY_EMPTY)
@@ -131,7 +113,8 @@ void ovb__chan_busy_slept(struct ovb_chan *chan, uint64_t spun_us,
 	uint32_t max = __atomic_load_n(&chan->busy_max_us, __ATOMIC_RELAXED);
 
 	if (max && spun_us + slept_us <= max) {
-		chan_busy_learn(chan, spun_us + slept_us, max);
+		chan->busy_us = chan_peak_budget(&chan->busy_peak,
+						 spun_us + slept_us, max);
 		return;
 	}
 	chan->busy_us = 0;

@@ -33,6 +33,24 @@
  */
 #define CHAN_SPIN_CROWDED_US 20u
 
+/*
+ * An adaptive budget learnt from waits: @sample_us is one more wait seen;
+ * @peak (decaying by a sixteenth per sample) keeps the longest recent one
+ * and the budget becomes twice it, within CHAN_ADAPT_START_US..@max.  The
+ * reply mode's bound (chan_run.c) and the busy spin (chan_busy.c) learn so.
+ */
+static inline uint32_t chan_peak_budget(uint32_t *peak, uint64_t sample_us,
+					uint32_t max)
+{
+	uint32_t w = sample_us > max ? max : (uint32_t)sample_us, b;
+
+	*peak -= *peak / 16;
+	if (w > *peak)
+		*peak = w;
+	b = *peak * 2;
+	return b < CHAN_ADAPT_START_US ? CHAN_ADAPT_START_US : b > max ? max : b;
+}
+
 struct chan_req {
 	ovb_chan_comp_fn *fn;
 	void *ctx;

@@ -114,25 +114,6 @@ static int chan_spin(struct ovb_chan *chan, uint32_t spin_us, uint32_t gen,
 }
 
 /*
- * Reply mode (ovb_chan_set_adaptive_reply): a gap of @gap_us between a
- * drain and the next packet was seen; the bound becomes twice the longest
- * recent gap (decaying by a sixteenth per gap), within START..@max.
- */
-static void chan_reply_learn(struct ovb_chan *chan, uint64_t gap_us,
-			     uint32_t max)
-{
-	uint32_t g = gap_us > max ? max : (uint32_t)gap_us;
-	uint32_t b;
-
-	chan->adapt_peak -= chan->adapt_peak / 16;
-	if (g > chan->adapt_peak)
-		chan->adapt_peak = g;
-	b = chan->adapt_peak * 2;
-	chan->adapt_us = b < CHAN_ADAPT_START_US ? CHAN_ADAPT_START_US
-			 : b > max ? max : b;
-}
-
-/*
  * Stream rule: work came soon after a drain (a short sleep, or a polling
  * spin that found it), so the next drain's adaptive spin should wait for
  * it: start the spin, or double it up to CHAN_ADAPT_MAX_US.
@@ -173,7 +154,8 @@ static bool chan_adapt_spin(struct ovb_chan *chan, uint32_t gen,
 		STAT_ADD(chan, adapt_hits, 1);
 		if (rmax) {
 			chan->adapt_backoff = 0;
-			chan_reply_learn(chan, *spun, rmax);
+			chan->adapt_us = chan_peak_budget(&chan->adapt_peak, *spun,
+						  rmax);
 		} else
 			chan->adapt_us = chan->adapt_us * 2 > CHAN_ADAPT_MAX_US
 						 ? CHAN_ADAPT_MAX_US
@@ -337,7 +319,8 @@ static uint64_t chan_sleep_adapt(struct ovb_chan *chan, uint64_t spun)
 			chan->adapt_skip = 0;
 			chan->adapt_backoff = 0;
 		} else {
-			chan_reply_learn(chan, spun + slept, rmax);
+			chan->adapt_us = chan_peak_budget(&chan->adapt_peak,
+						  spun + slept, rmax);
 		}
 		return slept;
 	}
