@@ -856,6 +856,9 @@ local function dissect_rndis(tvb, pinfo, tree, off)
 				idflag = dissect_ppi(tvb, pinfo, t, body + poff, plen)
 			end
 		end
+		-- A coalesced frame in one range (first and last fragment at once)
+		-- is a whole frame: decoded as any other below.
+		if idflag and bit.band(idflag, 6) == 6 then idflag = nil end
 		if doff and dlen and idflag and bit.band(idflag, 1) == 1 then
 			-- A fragment of a coalesced frame (RSC): its bytes are part
 			-- of a frame that only the joined fragments make whole.
