@@ -39,7 +39,7 @@ struct thr_queue {
 
 static pthread_mutex_t thr_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t thr_cond = PTHREAD_COND_INITIALIZER;
-static struct ovb_blk_req *thr_todo; /* LIFO is fine: no order promised */
+static struct ovb_blk_req *thr_pending; /* LIFO is fine: no order promised */
 static bool thr_stop;
 static uint8_t *thr_data;
 static int thr_overlaps;  /* two users of one queue at once (atomic) */
@@ -81,8 +81,8 @@ static int thr_submit(struct ovb_blk_queue *q, struct ovb_blk_req *req)
 	q->inflight++;
 	__atomic_add_fetch(&thr_submitted, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&thr_lock);
-	req->b_next = thr_todo;
-	thr_todo = req;
+	req->b_next = thr_pending;
+	thr_pending = req;
 	pthread_cond_signal(&thr_cond);
 	pthread_mutex_unlock(&thr_lock);
 	thr_leave(tq);
@@ -187,12 +187,12 @@ static void *thr_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&thr_lock);
 	while (!thr_stop) {
-		if (!thr_todo) {
+		if (!thr_pending) {
 			pthread_cond_wait(&thr_cond, &thr_lock);
 			continue;
 		}
-		req = thr_todo;
-		thr_todo = req->b_next;
+		req = thr_pending;
+		thr_pending = req->b_next;
 		pthread_mutex_unlock(&thr_lock);
 		thr_finish(req);
 		pthread_mutex_lock(&thr_lock);
