@@ -114,6 +114,8 @@ struct ovb_storvsc {
 struct svsc_req *ovb__svsc_req_new(struct ovb_storvsc *s, uint16_t lun);
 /** Free a request that the channel does not track. */
 void ovb__svsc_req_free(struct svsc_req *r);
+/* Take @r's callback (once) and call it with @res. */
+void ovb__svsc_req_fire(struct svsc_req *r, int64_t res);
 /**
  * Send @r on a channel (ovb__svsc_pick).  0: it is tracked (or queued for a
  * retry); -ECONNRESET, -ENOMEM...: it was not sent and is still ours.
