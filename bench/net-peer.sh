@@ -76,8 +76,9 @@
 #                       --tap-spin 0" (TAP readers; the channel workers
 #                       alone reap, the readers never spin)
 #   NET_PEER_HOST_ARGS="..."  more options for our TCP rows' host, e.g.
-#                       "--nic-workers shared" (one host thread per queue
-#                       index serves both guests' channels)
+#                       "--nic-workers per-channel" (a host worker per
+#                       guest channel; the default is shared: one host
+#                       thread per queue index serves both guests' channels)
 #   NET_PEER_TAPFWD_GSO=n gso_max_size of tapfwd's and tapring's TAPs
 #                       (default 62780, as our guests' TAPs; 0: 65536)
 #   NET_PEER_TAPRING="copy nocopy two"  which bench/tapring rows to run

@@ -9,7 +9,7 @@
 # (utime + stime) over the run, per MiB / KiB received.  Needs root.
 #   bench/net-threads.sh MTU P QUEUES [more vmbus guest options]
 #   bench/net-threads.sh 1500 1 1 --tap-read worker
-#   NET_THREADS_HOST_ARGS="--nic-workers shared" bench/net-threads.sh ...
+#   NET_THREADS_HOST_ARGS="--nic-workers per-channel" bench/net-threads.sh ...
 #     (more vmbus host options)
 # Rows are "host", "g1(send)", "g2(recv)" with the thread id; threads
 # that did next to nothing are left out; the last line sums them all.
