@@ -19,6 +19,7 @@
 
 #include "openvmbus/log.h"
 #include "storage/scsi_target.h"
+#include "tests/fuzz/fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,10 +47,6 @@ struct disk {
 static struct disk disks[2];
 static uint8_t buffer[BUF_MAX];
 
-static void quiet(enum ovb_log_level level, const char *line, void *ctx)
-{
-}
-
 static void setup(void)
 {
 	static const uint16_t luns[] = {0, 1, 2};
@@ -58,7 +55,7 @@ static void setup(void)
 	if (done)
 		return;
 	done = 1;
-	ovb_log_set_sink(quiet, NULL);
+	ovb_log_set_sink(fuzz_quiet, NULL);
 	for (int i = 0; i < 2; i++) {
 		struct disk *d = &disks[i];
 
