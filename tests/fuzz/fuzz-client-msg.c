@@ -29,7 +29,7 @@
 #include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
-#include "tests/fuzz/fuzz-input.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MEM_GPA 0x100000ull
 #define MEM_SIZE (16 * 4096ull)
@@ -113,8 +113,6 @@ static const uint32_t versions[16] = {
 	VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
 	VMBUS_VERSION_WIN10_V6_0,
 };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -28,7 +28,7 @@
 
 #include "openvmbus/log.h"
 #include "openvmbus/ring.h"
-#include "tests/fuzz/fuzz-input.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MAX_STEPS 256
 #define MAX_READS_PER_DRAIN 2048 /* > any packet count in 12 KiB */
@@ -170,8 +170,6 @@ static uint32_t fit_index(uint32_t v, uint32_t size, bool raw)
 {
 	return raw ? v : (v % size) & ~7u;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

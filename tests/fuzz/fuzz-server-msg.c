@@ -34,7 +34,7 @@
 #include "openvmbus/log.h"
 #include "openvmbus/server.h"
 #include "openvmbus/vsp.h"
-#include "tests/fuzz/fuzz-input.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MEM_GPA 0x100000ull
 #define MEM_SIZE (64 * 4096ull)
@@ -101,8 +101,6 @@ static void poke(struct ovb_partition *part, struct fuzz_in *in)
 				 __ATOMIC_RELAXED);
 	}
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

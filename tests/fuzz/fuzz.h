@@ -1,19 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the libFuzzer targets share: a reader over the fuzz input that
- * hands out zeros once the input runs out (every script ends, and a short
- * input is a valid one), little-endian integers, a length-prefixed message,
- * and a log sink that drops every line (peer warnings are the point of a
- * fuzz run, not its output).  Header-only: each target is one file.
+ * What the libFuzzer targets share: the entry point's prototype, FUZZ_CHECK
+ * (a broken invariant traps, which libFuzzer reports as a crash with the
+ * input that caused it), a reader over the fuzz input that hands out zeros
+ * once the input runs out (every script ends, and a short input is a valid
+ * one), little-endian integers, a length-prefixed message, and a log sink
+ * that drops every line (peer warnings are the point of a fuzz run, not its
+ * output).  Header-only: each target is one file.
  */
-#ifndef OPENVMBUS_TESTS_FUZZ_INPUT_H
-#define OPENVMBUS_TESTS_FUZZ_INPUT_H
+#ifndef OPENVMBUS_TESTS_FUZZ_H
+#define OPENVMBUS_TESTS_FUZZ_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "openvmbus/log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/** Trap (a crash libFuzzer reports with its input) unless @x holds. */
+#define FUZZ_CHECK(x)                                                          \
+	do {                                                                   \
+		if (!(x))                                                      \
+			__builtin_trap();                                      \
+	} while (0)
 
 struct fuzz_in {
 	const uint8_t *p;
