@@ -178,8 +178,15 @@ int ovbf_conn_open(struct ovbf_conn *c, const struct ovbf_spec *sp)
 		return rc;
 	}
 	c->cl = cl;
-	for (unsigned int i = 0; i < c->set.n; i++)
-		conn_wait_channels(c->set.ctl[i], sp->subchannels);
+	for (unsigned int i = 0; i < c->set.n; i++) {
+		struct ovb_storvsc *s;
+
+		/* Held: a rescind meanwhile cannot free it under the wait. */
+		if (ovb_storvsc_get(&c->set, i, &s))
+			continue;
+		conn_wait_channels(s, sp->subchannels);
+		ovb_storvsc_put(s);
+	}
 	return 0;
 }
 
