@@ -21,6 +21,7 @@
 
 #include "bench/fio/engine.h"
 #include "openvmbus/blk.h"
+#include "openvmbus/fault.h"
 #include "openvmbus/link_socket.h"
 #include "openvmbus/server.h"
 #include "openvmbus/storvsp.h"
@@ -141,6 +142,32 @@ static void test_fewer_granted(void **state)
 	host_stop();
 }
 
+/*
+ * The host grants two sub-channels but refuses the ring GPADL of the
+ * first that opens: the engine waits for it up to its deadline, says
+ * so, and goes on with the primary and the other one.
+ */
+static void test_granted_not_opened(void **state)
+{
+	struct ovb_fault_spec f = { .mode = OVB_FAULT_GPADL_REFUSE,
+				    .after = 1, .count = 1, .device = "scsi" };
+	struct ovbf_conn c;
+	unsigned int expect;
+
+	host_start(2);
+	assert_int_equal(ovb_fault_add(&f), 0);
+	assert_int_equal(engine_open(&c, 2), 2);
+	ovb_fault_clear();
+	assert_int_equal(said_count("2 of the 3 channels the host granted "
+				    "open after"), 1);
+	assert_int_equal(nsaid, 1);
+	assert_int_equal(ovb_storvsc_wait_channels(c.set.ctl[0], 0, &expect),
+			 -ETIMEDOUT);
+	assert_int_equal(expect, 3);
+	ovbf_conn_close(&c);
+	host_stop();
+}
+
 /* All granted, or none asked: every channel open, nothing to say. */
 static void test_all_granted(void **state)
 {
@@ -160,6 +187,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fewer_granted),
+		cmocka_unit_test(test_granted_not_opened),
 		cmocka_unit_test(test_all_granted),
 	};
 
