@@ -1,5 +1,5 @@
-# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Sourced by bench/remote-cpu.sh and bench/rbd-cpu.sh (from the tree's
 # top, after `set -u`) with the default seconds per run: what both set up
 # alike.
