@@ -167,7 +167,10 @@ $(BUILD)/vmbus: $(TOOL_OBJS) $(STATICS)
 	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(STATICS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(STATICS)
-	$(CC) $(LDFLAGS) -o $@ $< $(TLIB_OBJS) $(STATICS) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(TLIB_OBJS),$(filter %.o,$^)) \
+		$(TLIB_OBJS) $(STATICS) $(LDLIBS) -lcmocka
+# The fio engine's connection side, tested without fio.
+$(BUILD)/tests/pair/test-fio-conn: $(BUILD)/bench/fio/conn.o
 
 $(SYSBINS): $(BUILD)/tests/system/bin/%: $(BUILD)/tests/system/bin/%.o $(STATICS)
 	$(CC) $(LDFLAGS) -o $@ $< $(STATICS) $(LDLIBS)

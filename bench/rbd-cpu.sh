@@ -24,12 +24,8 @@
 # REMOTE_CPU_RBD_OPTS appends to our disk spec (",reap=owner").
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
-ENGINE=$(realpath "$BUILD/openvmbus-fio.so")
-SECS=${REMOTE_CPU_SECONDS:-4}
-REPS=${REMOTE_CPU_REPS:-2}
-HOST_ARGS=${REMOTE_PEER_HOST_ARGS:-}
+# shellcheck source=bench/remote-common.sh
+. bench/remote-common.sh 4
 CDIR=${REMOTE_PEER_CEPH:-}
 json=${1:-$BUILD/bench/rbd-cpu.json}
 
@@ -55,15 +51,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SPEC="rbd:ovb/bench,conf=$CEPH_CONF${REMOTE_CPU_RBD_OPTS:-}"
-# shellcheck disable=SC2086 # words on purpose: extra host options
-"$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$SPEC" $HOST_ARGS \
-	2>"$dir/host.log" &
-host=$!
-for _ in $(seq 200); do
-	"$VMBUS" disk list --socket "$dir/host.sock" 2>/dev/null | grep -q "lun 0" && break
-	sleep 0.05
-done
+remote_host_start "$dir" "rbd:ovb/bench,conf=$CEPH_CONF${REMOTE_CPU_RBD_OPTS:-}"
 
 # cpu_ticks PID...: "PID TID COMM TICKS" for each thread of each process
 # (utime+stime, clock ticks; a comm's blanks as "_").
@@ -101,22 +89,7 @@ measure() {
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-IFS=, read -r -a WORKLOADS <<<"${REMOTE_CPU_WORKLOADS:-randread 4k 32,randwrite 4k 32,read 128k 8,write 128k 8}"
-for w in "${WORKLOADS[@]}"; do
-	read -r rw bs qd <<<"$w"
-	args=(--rw="$rw" --bs="$bs" --iodepth="$qd" --size=256M --time_based
-		--runtime="$SECS" --numjobs=1)
-	# A fixed rate: both sides at the same IOPS, so per-I/O costs that
-	# depend on the rate (batching, wake-ups) compare like with like.
-	[ -n "${REMOTE_CPU_RATE:-}" ] && args+=(--rate_iops="$REMOTE_CPU_RATE")
-	for r in $(seq "$REPS"); do
-		measure "$rw-$bs-peer-$r" peer --ioengine=rbd --clientname=admin \
-			--pool=ovb --rbdname=bench "${args[@]}"
-		measure "$rw-$bs-ours-$r" ours --ioengine=external:"$ENGINE" \
-			--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}"
-		echo "  $rw $bs QD$qd: run $r done"
-	done
-done
+remote_rows "$dir/host.sock" --ioengine=rbd --clientname=admin --pool=ovb --rbdname=bench
 
 python3 - "$dir" "$json" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$(getconf CLK_TCK)" "fio:${REMOTE_PEER_FIO_OPTS:-} host:$HOST_ARGS" <<'PY'

@@ -22,18 +22,15 @@
 # adds disk-spec options to ours (",replies=structured",
 # ",multiconn=off"); REMOTE_PEER_HOST_ARGS host options ("--poll 50");
 # REMOTE_PEER_FIO_OPTS our fio engine's (",subchannels=0": one channel);
-# REMOTE_CPU_WORKLOADS picks rows ("randwrite 4k 32", comma between).
+# REMOTE_CPU_WORKLOADS picks rows ("randwrite 4k 32", comma between);
+# REMOTE_CPU_RATE=IOPS runs both sides at that fio rate_iops.
 # Needs root (perf on other processes), perf, fio with its nbd engine,
 # nbdkit.  Loaded-machine numbers say little: run it on a quiet machine.
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
-ENGINE=$(realpath "$BUILD/openvmbus-fio.so")
-SECS=${REMOTE_CPU_SECONDS:-5}
-REPS=${REMOTE_CPU_REPS:-2}
+# shellcheck source=bench/remote-common.sh
+. bench/remote-common.sh 5
 OPTS=${REMOTE_CPU_OPTS:-}
-HOST_ARGS=${REMOTE_PEER_HOST_ARGS:-}
 json=${1:-$BUILD/bench/remote-cpu.json}
 
 [ "$(id -u)" = 0 ] || { echo "remote-cpu: needs root (perf)"; exit 0; }
@@ -57,14 +54,7 @@ nbdkit -f -U "$dir/nbd.sock" memory 1G 2>"$dir/nbdkit.log" &
 nbd=$!
 for _ in $(seq 100); do [ -S "$dir/nbd.sock" ] && break; sleep 0.05; done
 uri="nbd+unix:///?socket=$dir/nbd.sock"
-# shellcheck disable=SC2086 # words on purpose: extra host options
-"$VMBUS" host --socket "$dir/host.sock" --echo 0 --disk "$uri$OPTS" $HOST_ARGS \
-	2>"$dir/host.log" &
-host=$!
-for _ in $(seq 200); do
-	"$VMBUS" disk list --socket "$dir/host.sock" 2>/dev/null | grep -q "lun 0" && break
-	sleep 0.05
-done
+remote_host_start "$dir" "$uri$OPTS"
 
 EV=task-clock,context-switches,raw_syscalls:sys_enter
 SC=syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_poll,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_ioctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_sendmsg,syscalls:sys_enter_readv
@@ -91,19 +81,7 @@ measure() {
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-# REMOTE_CPU_WORKLOADS picks rows, e.g. "randread 4k 32,randwrite 4k 32".
-IFS=, read -r -a WORKLOADS <<<"${REMOTE_CPU_WORKLOADS:-randread 4k 32,randwrite 4k 32,read 128k 8,write 128k 8}"
-for w in "${WORKLOADS[@]}"; do
-	read -r rw bs qd <<<"$w"
-	args=(--rw="$rw" --bs="$bs" --iodepth="$qd" --size=256M --time_based
-		--runtime="$SECS" --numjobs=1)
-	for r in $(seq "$REPS"); do
-		measure "$rw-$bs-peer-$r" peer --ioengine=nbd --uri="$uri" "${args[@]}"
-		measure "$rw-$bs-ours-$r" ours --ioengine=external:"$ENGINE" \
-			--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}"
-		echo "  $rw $bs QD$qd: run $r done"
-	done
-done
+remote_rows "$dir/host.sock" --ioengine=nbd --uri="$uri"
 
 python3 - "$dir" "$json" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$uri$OPTS $HOST_ARGS fio:${REMOTE_PEER_FIO_OPTS:-}" "$SECS" <<'PY'
 import json, os, sys

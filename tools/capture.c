@@ -56,8 +56,8 @@ static int cmd_capture(int argc, char **argv)
 	};
 	const char *sock = tool_default_socket(), *part = "-",
 		   *snap = "1024";
-	char path[128], err[256], line[512], file[400], *payload;
-	int c, rc;
+	char line[512], file[400];
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -95,15 +95,7 @@ static int cmd_capture(int argc, char **argv)
 			 part, file);
 	else
 		snprintf(line, sizeof(line), "capture stop %s", file);
-	control_path(sock, path, sizeof(path));
-	rc = control_call(path, line, &payload, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "vmbus capture: %s\n", err);
-		return 1;
-	}
-	fputs(payload, stdout);
-	free(payload);
-	return 0;
+	return control_run("capture", sock, line);
 }
 
 const struct vmbus_cmd vmbus_cmd_capture = {

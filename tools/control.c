@@ -181,6 +181,20 @@ void control_stop(struct control *c)
 	free(c);
 }
 
+int control_run(const char *cmd, const char *sock, const char *line)
+{
+	char path[128], err[256], *payload;
+
+	control_path(sock, path, sizeof(path));
+	if (control_call(path, line, &payload, err, sizeof(err))) {
+		fprintf(stderr, "vmbus %s: %s\n", cmd, err);
+		return 1;
+	}
+	fputs(payload, stdout);
+	free(payload);
+	return 0;
+}
+
 int control_call(const char *path, const char *line, char **payload,
 		 char *err, size_t errlen)
 {

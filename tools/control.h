@@ -36,4 +36,11 @@ int control_call(const char *path, const char *line, char **payload,
 /** The control socket of a partition socket: PATH.ctl */
 void control_path(const char *sock, char *out, size_t len);
 
+/**
+ * A subcommand that only forwards @line to the host of partition socket
+ * @sock: the answer's payload on stdout, or "vmbus @cmd: ERROR" on
+ * stderr.  Returns the exit status, 0 or 1.
+ */
+int control_run(const char *cmd, const char *sock, const char *line);
+
 #endif

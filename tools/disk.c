@@ -34,8 +34,8 @@ static int cmd_disk(int argc, char **argv)
 		{ 0 },
 	};
 	const char *sock = tool_default_socket();
-	char path[128], err[256], line[4200], *payload;
-	int c, rc;
+	char line[4200];
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -59,15 +59,7 @@ static int cmd_disk(int argc, char **argv)
 		disk_usage(stderr);
 		return 2;
 	}
-	control_path(sock, path, sizeof(path));
-	rc = control_call(path, line, &payload, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "vmbus disk: %s\n", err);
-		return 1;
-	}
-	fputs(payload, stdout);
-	free(payload);
-	return 0;
+	return control_run("disk", sock, line);
 }
 
 const struct vmbus_cmd vmbus_cmd_disk = {

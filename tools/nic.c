@@ -32,7 +32,7 @@ static int cmd_nic(int argc, char **argv)
 		{ 0 },
 	};
 	const char *sock = tool_default_socket();
-	char path[128], line[64], err[256], *payload;
+	char line[64];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -52,14 +52,7 @@ static int cmd_nic(int argc, char **argv)
 		nic_usage(stderr);
 		return 2;
 	}
-	control_path(sock, path, sizeof(path));
-	if (control_call(path, line, &payload, err, sizeof(err))) {
-		fprintf(stderr, "vmbus nic: %s\n", err);
-		return 1;
-	}
-	fputs(payload, stdout);
-	free(payload);
-	return 0;
+	return control_run("nic", sock, line);
 }
 
 const struct vmbus_cmd vmbus_cmd_nic = {

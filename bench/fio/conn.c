@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bench/fio/engine.h"
 #include "openvmbus/client.h"
 #include "openvmbus/link.h"
 #include "openvmbus/link_socket.h"
+
+/* How long the host has to offer the sub-channels it granted. */
+#define OVBF_CHANNELS_MS 5000
 
 static int spec_size(const char *v, uint64_t *out)
 {
@@ -115,6 +117,31 @@ bool ovbf_spec_same_host(const struct ovbf_spec *a, const struct ovbf_spec *b)
 	       a->subchannels == b->subchannels && a->mem == b->mem;
 }
 
+/*
+ * Sub-channels open after probe, from the client's work thread: wait for
+ * those the host grants (storvsc knows once it answered), no longer, and
+ * say so when it grants fewer than asked or never offers them all.  I/O
+ * goes on over the channels that are open.
+ */
+static void conn_wait_channels(struct ovb_storvsc *s, unsigned int asked)
+{
+	unsigned int expect;
+	int n = ovb_storvsc_wait_channels(s, OVBF_CHANNELS_MS, &expect);
+
+	if (n == -ETIMEDOUT && !expect)
+		ovbf_say("%s: no answer to CREATE_SUB_CHANNELS in %d ms; "
+			 "going on with %u channel(s)", ovb_storvsc_name(s),
+			 OVBF_CHANNELS_MS, ovb_storvsc_channels(s));
+	else if (n == -ETIMEDOUT)
+		ovbf_say("%s: %u of the %u channels the host granted open "
+			 "after %d ms; going on with those",
+			 ovb_storvsc_name(s), ovb_storvsc_channels(s), expect,
+			 OVBF_CHANNELS_MS);
+	else if (n > 0 && !ovb_storvsc_is_ide(s) && expect < 1 + asked)
+		ovbf_say("%s: the host grants %u of the %u sub-channels asked "
+			 "for", ovb_storvsc_name(s), expect - 1, asked);
+}
+
 int ovbf_conn_open(struct ovbf_conn *c, const struct ovbf_spec *sp)
 {
 	struct ovb_link_guest_params lp = {
@@ -151,14 +178,14 @@ int ovbf_conn_open(struct ovbf_conn *c, const struct ovbf_spec *sp)
 		return rc;
 	}
 	c->cl = cl;
-	/* Sub-channels open after probe, from the client's work thread. */
 	for (unsigned int i = 0; i < c->set.n; i++) {
-		struct ovb_storvsc *s = c->set.ctl[i];
-		unsigned int want = ovb_storvsc_is_ide(s) ? 1
-							  : 1 + sp->subchannels;
+		struct ovb_storvsc *s;
 
-		for (int k = 0; k < 400 && ovb_storvsc_channels(s) < want; k++)
-			usleep(5000);
+		/* Held: a rescind meanwhile cannot free it under the wait. */
+		if (ovb_storvsc_get(&c->set, i, &s))
+			continue;
+		conn_wait_channels(s, sp->subchannels);
+		ovb_storvsc_put(s);
 	}
 	return 0;
 }

@@ -108,6 +108,22 @@ uint16_t ovb_storvsc_version(const struct ovb_storvsc *s);
 OVB_API
 unsigned int ovb_storvsc_channels(const struct ovb_storvsc *s);
 /**
+ * Wait until every channel the controller will have is open: the primary
+ * and the sub-channels the host grants -- the cfg.subchannels asked for,
+ * cut to the host's max_channel_count (or to a smaller count the host
+ * names in its CREATE_SUB_CHANNELS answer), none if it refused them or
+ * offers no multi-channel (IDE, old VSTOR or VMBus).  Ends as soon as
+ * that is known and open, or at @timeout_ms.  @expect (may be NULL) gets
+ * the channels expected, primary included (0: the host has not answered
+ * CREATE_SUB_CHANNELS yet).  Returns the open channels (>= 1), -ETIMEDOUT
+ * (fewer open: ovb_storvsc_channels() says how many) or -ECONNRESET (the
+ * controller was removed).  Blocks; not on the client's work thread
+ * (sub-channels open there).
+ */
+OVB_API
+int ovb_storvsc_wait_channels(struct ovb_storvsc *s, int timeout_ms,
+			      unsigned int *expect);
+/**
  * True once the controller can do no I/O: its primary channel failed
  * (the host broke the ring or a packet) or it was removed.  A scan that
  * found no LUNs then says nothing about the disks.  Any thread.

@@ -137,6 +137,7 @@ static int svsc_init(struct ovb_storvsc *s)
 			want = SVSC_MAX_CH - 1;
 		s->subs_wanted = want;
 	}
+	s->subs_known = !s->subs_wanted;
 	return 0;
 }
 
@@ -161,6 +162,18 @@ static void svsc_ask_subchannels(struct ovb_storvsc *s)
 	if (rc)
 		ovb_warn("%s: CREATE_SUB_CHANNELS %u failed: %s", s->name,
 			 s->subs_wanted, strerror(-rc));
+	/*
+	 * Success grants what we asked for (Linux handle_multichannel_storage
+	 * reads only the status; our storvsp and OpenVMM's answer no count).
+	 * A host that does name a smaller count offers only that many.
+	 */
+	pthread_mutex_lock(&s->lock);
+	s->subs_granted = rc ? 0 : s->subs_wanted;
+	if (!rc && m.sub_channel_count && m.sub_channel_count < s->subs_wanted)
+		s->subs_granted = m.sub_channel_count;
+	s->subs_known = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* True once the client marked our primary bound (probe returned 0). */
@@ -521,6 +534,9 @@ static void svsc_subchannel(struct ovb_vsc_dev *primary,
 	s->ch[s->nch].chan = chan;
 	s->nch++;
 	pthread_rwlock_unlock(&s->chlock);
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_broadcast(&s->cond); /* ovb_storvsc_wait_channels */
+	pthread_mutex_unlock(&s->lock);
 	ovb_info("%s: sub-channel %u open", s->name,
 		 ovb_vsc_dev_offer(sub)->sub_channel_index);
 }
@@ -613,6 +629,33 @@ bool ovb_storvsc_failed(struct ovb_storvsc *s)
 unsigned int ovb_storvsc_channels(const struct ovb_storvsc *s)
 {
 	return __atomic_load_n(&s->nch, __ATOMIC_ACQUIRE);
+}
+
+int ovb_storvsc_wait_channels(struct ovb_storvsc *s, int timeout_ms,
+			      unsigned int *expect)
+{
+	struct timespec dl;
+	unsigned int want = 0, n = 0;
+	int rc = 0;
+
+	ovb_deadline_ms(&dl, timeout_ms);
+	pthread_mutex_lock(&s->lock);
+	/* The sub-channel opener and the answer broadcast under s->lock. */
+	while (!s->dead) {
+		want = s->subs_known ? 1 + s->subs_granted : 0;
+		n = ovb_storvsc_channels(s);
+		if ((want && n >= want) || rc)
+			break;
+		rc = ovb_cond_timedwait(&s->cond, &s->lock, &dl);
+	}
+	if (s->dead)
+		rc = -ECONNRESET;
+	else if (want && n >= want)
+		rc = (int)n;
+	pthread_mutex_unlock(&s->lock);
+	if (expect)
+		*expect = want;
+	return rc;
 }
 
 size_t ovb_storvsc_luns(struct ovb_storvsc *s, struct ovb_storvsc_lun *out,

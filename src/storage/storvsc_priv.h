@@ -95,7 +95,9 @@ struct ovb_storvsc {
 	bool offline;                 /* the host went silent: submits fail */
 	unsigned int resets_out;      /* atomic: resets sent */
 	unsigned int resets_done;     /* atomic: resets the host answered */
-	unsigned int subs_wanted;
+	unsigned int subs_wanted;     /* asked of the host, or 0 */
+	bool subs_known;              /* the host answered (or none asked) */
+	unsigned int subs_granted;    /* ... and will offer this many */
 	struct ovb_vsc_dev *claimed[SVSC_MAX_CH]; /* sub-channels seen */
 	unsigned int nclaimed;
 	pthread_t thread;

@@ -19,14 +19,7 @@
 
 #include "openvmbus/log.h"
 #include "storage/scsi_target.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x))                                                      \
-			__builtin_trap();                                      \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 #define DISK_BYTES (64u * 1024u)
 #define BUF_MAX (255u * 32u)
@@ -46,10 +39,6 @@ struct disk {
 static struct disk disks[2];
 static uint8_t buffer[BUF_MAX];
 
-static void quiet(enum ovb_log_level level, const char *line, void *ctx)
-{
-}
-
 static void setup(void)
 {
 	static const uint16_t luns[] = {0, 1, 2};
@@ -58,7 +47,7 @@ static void setup(void)
 	if (done)
 		return;
 	done = 1;
-	ovb_log_set_sink(quiet, NULL);
+	ovb_log_set_sink(fuzz_quiet, NULL);
 	for (int i = 0; i < 2; i++) {
 		struct disk *d = &disks[i];
 
@@ -78,21 +67,21 @@ static void on_done(struct ovb_scsi_cmd *cmd)
 /* The invariants every completion must satisfy. */
 static void check_result(const struct ovb_scsi_cmd *c, size_t buflen)
 {
-	CHECK(c->xfer + c->residual == buflen);
+	FUZZ_CHECK(c->xfer + c->residual == buflen);
 	switch (c->status) {
 	case SCSI_STATUS_GOOD:
-		CHECK(c->sense_len == 0);
+		FUZZ_CHECK(c->sense_len == 0);
 		break;
 	case SCSI_STATUS_CHECK_CONDITION:
-		CHECK(c->sense_len == SCSI_SENSE_FIXED_LEN);
-		CHECK((c->sense[0] & 0x7f) == SCSI_SENSE_FIXED_CURRENT);
-		CHECK(c->sense[7] == 10);
-		CHECK((c->sense[2] & 0x0f) != SCSI_SENSE_NO_SENSE);
+		FUZZ_CHECK(c->sense_len == SCSI_SENSE_FIXED_LEN);
+		FUZZ_CHECK((c->sense[0] & 0x7f) == SCSI_SENSE_FIXED_CURRENT);
+		FUZZ_CHECK(c->sense[7] == 10);
+		FUZZ_CHECK((c->sense[2] & 0x0f) != SCSI_SENSE_NO_SENSE);
 		break;
 	case SCSI_STATUS_BUSY:
 		break;
 	default:
-		CHECK(0);
+		FUZZ_CHECK(0);
 	}
 }
 
@@ -139,10 +128,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ovb_scsi_submit(d->t, d->q, &c);
 	while (calls == 0)
-		CHECK(ovb_blk_poll(d->q, -1) > 0);
-	CHECK(calls == 1);
-	CHECK(ovb_blk_poll(d->q, 0) == 0); /* nothing left behind */
-	CHECK(d->q->inflight == 0);
+		FUZZ_CHECK(ovb_blk_poll(d->q, -1) > 0);
+	FUZZ_CHECK(calls == 1);
+	FUZZ_CHECK(ovb_blk_poll(d->q, 0) == 0); /* nothing left behind */
+	FUZZ_CHECK(d->q->inflight == 0);
 	check_result(&c, c.dir == OVB_SCSI_DIR_NONE ? 0 : buflen);
 	return 0;
 }

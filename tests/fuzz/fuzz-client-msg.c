@@ -29,6 +29,7 @@
 #include "openvmbus/hv.h"
 #include "openvmbus/link.h"
 #include "openvmbus/log.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MEM_GPA 0x100000ull
 #define MEM_SIZE (16 * 4096ull)
@@ -36,57 +37,32 @@
 
 struct fuzz_host {
 	struct ovb_client *cl;
-	const uint8_t *p;  /* the script */
-	size_t left;
+	struct fuzz_in in;  /* the script */
 	uint8_t reply[256]; /* the answer to INITIATE_CONTACT */
 	size_t reply_len;
 	unsigned int posts;
 };
-
-static uint8_t in_u8(struct fuzz_host *h)
-{
-	if (!h->left)
-		return 0;
-	h->left--;
-	return *h->p++;
-}
-
-static void quiet(enum ovb_log_level level, const char *line, void *ctx)
-{
-}
-
-/* One message from the script: len then bytes. */
-static size_t next_msg(struct fuzz_host *h, uint8_t *msg)
-{
-	size_t len = in_u8(h);
-
-	memset(msg, 0, 256);
-	for (size_t i = 0; i < len; i++)
-		msg[i] = in_u8(h);
-	return len;
-}
 
 static void run_script(struct fuzz_host *h)
 {
 	struct ovb_offer_info info[4];
 	uint8_t msg[256];
 
-	for (int step = 0; step < MAX_STEPS && h->left; step++) {
-		uint8_t op = in_u8(h);
+	for (int step = 0; step < MAX_STEPS && h->in.left; step++) {
+		uint8_t op = fuzz_u8(&h->in);
 
 		switch (op % 4) {
 		case 0:
 		case 1: {
-			size_t len = next_msg(h, msg);
+			size_t len = fuzz_msg(&h->in, msg, sizeof(msg));
 
 			ovb_client_deliver_message(h->cl, VMBUS_MESSAGE_SINT,
 						   msg, len);
 			break;
 		}
 		case 2: {
-			uint32_t relid = in_u8(h);
+			uint32_t relid = fuzz_u16(&h->in);
 
-			relid |= (uint32_t)in_u8(h) << 8;
 			ovb_client_deliver_event(h->cl, relid);
 			break;
 		}
@@ -138,18 +114,16 @@ static const uint32_t versions[16] = {
 	VMBUS_VERSION_WIN10_V6_0,
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_host h = { .p = data, .left = size };
+	struct fuzz_host h = { .in = { .p = data, .left = size } };
 	struct ovb_echo_driver_ctx echo = { 0 };
-	uint8_t flags = in_u8(&h);
+	uint8_t flags = fuzz_u8(&h.in);
 	struct ovb_gmem *gm = NULL;
 
 	/* FUZZ_LOG=1 (with OVB_LOG=info) shows what an input does. */
 	if (!getenv("FUZZ_LOG"))
-		ovb_log_set_sink(quiet, NULL);
+		ovb_log_set_sink(fuzz_quiet, NULL);
 	if (ovb_memfd_gmem_create("fuzz", &gm) ||
 	    ovb_memfd_gmem_create_region(gm, MEM_GPA, MEM_SIZE) < 0)
 		goto out_mem;
@@ -158,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ovb_client_register_driver(h.cl, &ovb_echo_driver, &echo);
 	ovb_client_set_timeout(h.cl, 1);
 	if (flags & 1) {
-		h.reply_len = next_msg(&h, h.reply);
+		h.reply_len = fuzz_msg(&h.in, h.reply, sizeof(h.reply));
 		ovb_client_connect(h.cl, versions[flags >> 4], 1);
 	}
 	run_script(&h);

@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "net/nvsp.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz.h"
 
 static const uint32_t fuzz_versions[] = {
 	0, NVSP_PROTOCOL_VERSION_1, NVSP_PROTOCOL_VERSION_2,

@@ -28,40 +28,10 @@
 
 #include "openvmbus/log.h"
 #include "openvmbus/ring.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MAX_STEPS 256
 #define MAX_READS_PER_DRAIN 2048 /* > any packet count in 12 KiB */
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t in_u8(struct input *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint16_t in_u16(struct input *in)
-{
-	uint16_t lo = in_u8(in);
-
-	return (uint16_t)(lo | in_u8(in) << 8);
-}
-
-static uint32_t in_u32(struct input *in)
-{
-	uint32_t lo = in_u16(in);
-
-	return lo | (uint32_t)in_u16(in) << 16;
-}
-
-static void quiet(enum ovb_log_level level, const char *line, void *ctx)
-{
-}
 
 /* Our own invariants: a broken one is a bug in ring.c. */
 static void check_ring(const struct ovb_ring *r)
@@ -148,14 +118,14 @@ static void write_batch(struct ovb_ring *r, uint32_t len, unsigned count)
 	free(pkt);
 }
 
-static void run_script(struct ovb_ring *r, struct input *in)
+static void run_script(struct ovb_ring *r, struct fuzz_in *in)
 {
 	for (int step = 0; step < MAX_STEPS && in->left; step++) {
-		uint8_t op = in_u8(in);
+		uint8_t op = fuzz_u8(in);
 
 		switch (op % 10) {
 		case 0:
-			read_one(r, in_u16(in) % (r->size + 64));
+			read_one(r, fuzz_u16(in) % (r->size + 64));
 			break;
 		case 1:
 			ovb_ring_read_commit(r);
@@ -164,8 +134,8 @@ static void run_script(struct ovb_ring *r, struct input *in)
 			drain(r);
 			break;
 		case 3:
-			write_batch(r, in_u16(in) % (r->size + 64),
-				    1 + in_u8(in) % 8);
+			write_batch(r, fuzz_u16(in) % (r->size + 64),
+				    1 + fuzz_u8(in) % 8);
 			break;
 		case 4:
 			ovb_ring_mask_interrupts(r);
@@ -174,22 +144,22 @@ static void run_script(struct ovb_ring *r, struct input *in)
 			ovb_ring_unmask_interrupts(r);
 			break;
 		case 6:
-			ovb_ring_set_pending_send(r, in_u32(in));
+			ovb_ring_set_pending_send(r, fuzz_u32(in));
 			break;
 		case 7: /* the peer moves an index or a flag under us */
-			((uint32_t *)r->ctl)[in_u8(in) % 4] = in_u32(in);
+			((uint32_t *)r->ctl)[fuzz_u8(in) % 4] = fuzz_u32(in);
 			break;
 		case 8: { /* the peer rewrites data bytes */
-			uint32_t at = in_u16(in) % r->size;
+			uint32_t at = fuzz_u16(in) % r->size;
 
 			if (r->pages)
-				r->pages[at / 4096][at % 4096] = in_u8(in);
+				r->pages[at / 4096][at % 4096] = fuzz_u8(in);
 			else
-				r->data[at] = in_u8(in);
+				r->data[at] = fuzz_u8(in);
 			break;
 		}
 		default:
-			r->ctl->feature_bits = in_u8(in) & 1;
+			r->ctl->feature_bits = fuzz_u8(in) & 1;
 			break;
 		}
 		check_ring(r);
@@ -201,13 +171,11 @@ static uint32_t fit_index(uint32_t v, uint32_t size, bool raw)
 	return raw ? v : (v % size) & ~7u;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
+	struct fuzz_in in = { data, size };
 	struct vmbus_ring_control *ctl;
-	uint8_t flags = in_u8(&in), *ring_data = NULL, *pages[3] = { 0 };
+	uint8_t flags = fuzz_u8(&in), *ring_data = NULL, *pages[3] = { 0 };
 	uint32_t ring_size = (flags & 1) ? 3 * 4096 : 2 * 4096;
 	uint32_t npages = ring_size / 4096;
 	bool raw = flags & 2, paged = flags & 4;
@@ -215,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t n;
 	int rc;
 
-	ovb_log_set_sink(quiet, NULL);
+	ovb_log_set_sink(fuzz_quiet, NULL);
 	ctl = calloc(1, sizeof(*ctl));
 	if (paged) {
 		/* Page i of the ring is allocation npages - 1 - i. */
@@ -239,19 +207,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 
 	ovb_ring_init_control(&r);
-	ctl->write_index = fit_index(in_u32(&in), ring_size, raw);
-	ctl->read_index = fit_index(in_u32(&in), ring_size, raw);
-	ctl->interrupt_mask = in_u32(&in);
-	ctl->pending_send_sz = in_u32(&in);
-	ctl->feature_bits = in_u32(&in);
-	n = in_u16(&in);
+	ctl->write_index = fit_index(fuzz_u32(&in), ring_size, raw);
+	ctl->read_index = fit_index(fuzz_u32(&in), ring_size, raw);
+	ctl->interrupt_mask = fuzz_u32(&in);
+	ctl->pending_send_sz = fuzz_u32(&in);
+	ctl->feature_bits = fuzz_u32(&in);
+	n = fuzz_u16(&in);
 	for (uint32_t i = 0; i < n && in.left; i++) {
 		uint32_t at = (ctl->read_index + i) % ring_size;
 
 		if (paged)
-			pages[at / 4096][at % 4096] = in_u8(&in);
+			pages[at / 4096][at % 4096] = fuzz_u8(&in);
 		else
-			ring_data[at] = in_u8(&in);
+			ring_data[at] = fuzz_u8(&in);
 	}
 
 	drain(&r);

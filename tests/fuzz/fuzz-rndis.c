@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "net/rndis.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz.h"
 
 static int fuzz_seg(void *ctx, const void *seg, size_t len)
 {

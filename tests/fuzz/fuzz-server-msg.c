@@ -34,6 +34,7 @@
 #include "openvmbus/log.h"
 #include "openvmbus/server.h"
 #include "openvmbus/vsp.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MEM_GPA 0x100000ull
 #define MEM_SIZE (64 * 4096ull)
@@ -41,32 +42,6 @@
 #define MAX_SETTLES 8
 
 static unsigned int sent, signals; /* for FUZZ_LOG */
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t in_u8(struct input *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint32_t in_u32(struct input *in)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)in_u8(in) << (8 * i);
-	return v;
-}
-
-static void quiet(enum ovb_log_level level, const char *line, void *ctx)
-{
-}
 
 static int stub_send(void *link, uint32_t sint, const void *msg, size_t len)
 {
@@ -95,35 +70,31 @@ static uint8_t *guest_mem(struct ovb_partition *part)
 	return ovb_gmem_ptr(ovb_partition_gmem(part), MEM_GPA, MEM_SIZE);
 }
 
-static void post(struct ovb_partition *part, struct input *in)
+static void post(struct ovb_partition *part, struct fuzz_in *in)
 {
 	static const uint32_t conns[3] = { 1, 4, 2 };
-	uint8_t sel = in_u8(in), msg[256];
-	uint32_t conn = sel % 4 < 3 ? conns[sel % 4] : in_u32(in);
-	size_t len = in_u8(in);
+	uint8_t sel = fuzz_u8(in), msg[256];
+	uint32_t conn = sel % 4 < 3 ? conns[sel % 4] : fuzz_u32(in);
+	size_t len = fuzz_msg(in, msg, sizeof(msg));
 	int rc;
 
-	memset(msg, 0, sizeof(msg));
-	for (size_t i = 0; i < len; i++)
-		msg[i] = in_u8(in);
 	rc = ovb_server_post_message(part, conn, msg, len);
 	if (rc != 0 && rc != -EBADMSG && rc != -EPROTO && rc != -EBUSY &&
 	    rc != -EFAULT && rc != -ENOMEM && rc != -ENOSPC)
 		__builtin_trap();
 }
 
-static void poke(struct ovb_partition *part, struct input *in)
+static void poke(struct ovb_partition *part, struct fuzz_in *in)
 {
 	uint8_t *mem = guest_mem(part);
-	uint32_t off = in_u8(in);
+	uint32_t off = fuzz_u16(in);
 	uint8_t n;
 
-	off |= (uint32_t)in_u8(in) << 8;
-	off |= (uint32_t)in_u8(in) << 16;
-	n = in_u8(in);
+	off |= (uint32_t)fuzz_u8(in) << 16;
+	n = fuzz_u8(in);
 
 	for (uint8_t i = 0; i < n; i++) {
-		uint8_t b = in_u8(in);
+		uint8_t b = fuzz_u8(in);
 
 		/* The guest's stores race the host's reads, as in life. */
 		__atomic_store_n(&mem[(off + i) % MEM_SIZE], b,
@@ -131,12 +102,10 @@ static void poke(struct ovb_partition *part, struct input *in)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
-	uint8_t flags = in_u8(&in);
+	struct fuzz_in in = { data, size };
+	uint8_t flags = fuzz_u8(&in);
 	struct ovb_echo_vsp_cfg cfg = { .instances = 1 + (flags & 3),
 					.monitored = flags & 4 };
 	struct ovb_partition *part;
@@ -146,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* FUZZ_LOG=1 (with OVB_LOG=info) shows what an input does. */
 	if (!getenv("FUZZ_LOG"))
-		ovb_log_set_sink(quiet, NULL);
+		ovb_log_set_sink(fuzz_quiet, NULL);
 	if (ovb_server_create(&srv))
 		return 0;
 	if (flags & 8)
@@ -165,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					&part))
 		goto out_srv;
 	for (int step = 0; step < MAX_STEPS && in.left; step++) {
-		uint8_t op = in_u8(&in);
+		uint8_t op = fuzz_u8(&in);
 
 		switch (op % 4) {
 		case 0:
@@ -176,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			poke(part, &in);
 			break;
 		default: {
-			uint8_t r = in_u8(&in);
+			uint8_t r = fuzz_u8(&in);
 
 			if (r == 0xfe && settles++ < MAX_SETTLES)
 				usleep(500);

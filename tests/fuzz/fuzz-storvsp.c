@@ -23,14 +23,7 @@
 #include "openvmbus/storvsp.h"
 #include "openvmbus/vsc.h"
 #include "storage/vstor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x))                                                      \
-			__builtin_trap();                                      \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 static struct {
 	struct ovb_vsc_dev *dev;
@@ -105,7 +98,7 @@ static void fz_simple(uint32_t op, uint16_t v)
 	ssize_t n = ovb_vstor_encode_simple(pkt, sizeof(pkt), v, op,
 					    VSTOR_FLAG_REQUEST_COMPLETION, 0);
 
-	CHECK(n > 0 && fz_call(pkt, (size_t)n, NULL, 0));
+	FUZZ_CHECK(n > 0 && fz_call(pkt, (size_t)n, NULL, 0));
 }
 
 static void fz_setup(void)
@@ -124,23 +117,24 @@ static void fz_setup(void)
 	ssize_t n;
 
 	ovb_log_set_level(OVB_LOG_ERR);
-	CHECK(ovb_server_create(&srv) == 0);
-	CHECK(ovb_storvsp_create(&cfg, &c) == 0);
-	CHECK(ovb_blk_ram_create(1 << 20, 512, &blk) == 0);
-	CHECK(ovb_storvsp_add_lun(c, 0, blk) == 0);
-	CHECK(ovb_blk_ram_create(1 << 20, 4096, &blk) == 0);
-	CHECK(ovb_storvsp_add_lun(c, 1, blk) == 1);
-	CHECK(ovb_storvsp_register(srv, c) == 0);
-	CHECK(ovb_inproc_create(srv, &ip, &link) == 0);
+	FUZZ_CHECK(ovb_server_create(&srv) == 0);
+	FUZZ_CHECK(ovb_storvsp_create(&cfg, &c) == 0);
+	FUZZ_CHECK(ovb_blk_ram_create(1 << 20, 512, &blk) == 0);
+	FUZZ_CHECK(ovb_storvsp_add_lun(c, 0, blk) == 0);
+	FUZZ_CHECK(ovb_blk_ram_create(1 << 20, 4096, &blk) == 0);
+	FUZZ_CHECK(ovb_storvsp_add_lun(c, 1, blk) == 1);
+	FUZZ_CHECK(ovb_storvsp_register(srv, c) == 0);
+	FUZZ_CHECK(ovb_inproc_create(srv, &ip, &link) == 0);
 	cl = ovb_inproc_client(link);
-	CHECK(ovb_client_register_driver(cl, &fz_driver, NULL) == 0);
-	CHECK(ovb_client_connect(cl, 0, 5000) == 0);
-	CHECK(fz.dev && ovb_vsc_open(fz.dev, &op, &fz.chan) == 0);
-	CHECK(ovb_client_alloc(cl, 3 * 4096, (void **)&fz.buf, &fz.gpa) == 0);
+	FUZZ_CHECK(ovb_client_register_driver(cl, &fz_driver, NULL) == 0);
+	FUZZ_CHECK(ovb_client_connect(cl, 0, 5000) == 0);
+	FUZZ_CHECK(fz.dev && ovb_vsc_open(fz.dev, &op, &fz.chan) == 0);
+	FUZZ_CHECK(ovb_client_alloc(cl, 3 * 4096, (void **)&fz.buf,
+				    &fz.gpa) == 0);
 	fz_simple(VSTOR_OPERATION_BEGIN_INITIALIZATION, VSTOR_PROTO_VERSION_WIN6);
 	n = ovb_vstor_encode_version(pkt, sizeof(pkt), VSTOR_PROTO_VERSION_WIN6,
 				     VSTOR_PROTO_VERSION_WIN10);
-	CHECK(n > 0 && fz_call(pkt, (size_t)n, NULL, 0));
+	FUZZ_CHECK(n > 0 && fz_call(pkt, (size_t)n, NULL, 0));
 	fz_simple(VSTOR_OPERATION_QUERY_PROPERTIES, VSTOR_PROTO_VERSION_WIN10);
 	fz_simple(VSTOR_OPERATION_END_INITIALIZATION,
 		  VSTOR_PROTO_VERSION_WIN10);
@@ -166,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0; /* the channel pads to 8; keep packets real */
 	switch (data[0] % 3) {
 	case 0:
-		CHECK(fz_call(pkt, len, NULL, 0));
+		FUZZ_CHECK(fz_call(pkt, len, NULL, 0));
 		break;
 	case 1: {
 		/* A range over our 3-page buffer: at most 3 pages. */
@@ -176,14 +170,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		words[0] = cnt | (uint64_t)off << 32;
 		for (int i = 0; i < 3; i++)
 			words[1 + i] = fz.gpa / 4096 + (uint64_t)i;
-		CHECK(fz_call(pkt, len, words,
-			      1 + ovb_gpa_range_npfns(off, cnt)));
+		FUZZ_CHECK(fz_call(pkt, len, words,
+				   1 + ovb_gpa_range_npfns(off, cnt)));
 		break;
 	}
 	default:
 		words[0] = 4096;
 		words[1] = 0x10 + data[1]; /* below guest RAM */
-		CHECK(fz_call(pkt, len, words, 2));
+		FUZZ_CHECK(fz_call(pkt, len, words, 2));
 	}
 	return 0;
 }

@@ -11,14 +11,7 @@
 #include <string.h>
 
 #include "storage/vstor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x))                                                      \
-			__builtin_trap();                                      \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 /* Re-encode a parsed EXECUTE_SRB and parse it again: same SRB. */
 static void roundtrip_srb(const struct ovb_vstor_msg *m, uint16_t v)
@@ -27,13 +20,14 @@ static void roundtrip_srb(const struct ovb_vstor_msg *m, uint16_t v)
 	uint8_t buf[64];
 	ssize_t n = ovb_vstor_encode_srb(buf, sizeof(buf), v, &m->srb);
 
-	CHECK(n == (ssize_t)ovb_vstor_packet_size(v));
-	CHECK(ovb_vstor_parse(buf, (size_t)n, v, &back) == 0);
-	CHECK(back.srb.cdb_length == m->srb.cdb_length);
-	CHECK(!memcmp(back.srb.cdb, m->srb.cdb, sizeof(back.srb.cdb)));
-	CHECK(back.srb.data_transfer_length == m->srb.data_transfer_length);
-	CHECK(back.srb.lun == m->srb.lun);
-	CHECK(back.srb.srb_flags == m->srb.srb_flags);
+	FUZZ_CHECK(n == (ssize_t)ovb_vstor_packet_size(v));
+	FUZZ_CHECK(ovb_vstor_parse(buf, (size_t)n, v, &back) == 0);
+	FUZZ_CHECK(back.srb.cdb_length == m->srb.cdb_length);
+	FUZZ_CHECK(!memcmp(back.srb.cdb, m->srb.cdb, sizeof(back.srb.cdb)));
+	FUZZ_CHECK(back.srb.data_transfer_length ==
+		   m->srb.data_transfer_length);
+	FUZZ_CHECK(back.srb.lun == m->srb.lun);
+	FUZZ_CHECK(back.srb.srb_flags == m->srb.srb_flags);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,27 +41,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc = ovb_vstor_parse(data, size, v, &m);
 
 		if (size < ovb_vstor_packet_size(v)) {
-			CHECK(rc == -EBADMSG);
+			FUZZ_CHECK(rc == -EBADMSG);
 			continue;
 		}
 		if (rc) {
-			CHECK(rc == -EBADMSG);
+			FUZZ_CHECK(rc == -EBADMSG);
 			continue;
 		}
-		CHECK(m.operation >= 1 && m.operation <= VSTOR_OPERATION_MAX);
-		CHECK(m.len == ovb_vstor_packet_size(v));
+		FUZZ_CHECK(m.operation >= 1 &&
+			   m.operation <= VSTOR_OPERATION_MAX);
+		FUZZ_CHECK(m.len == ovb_vstor_packet_size(v));
 		if (m.operation == VSTOR_OPERATION_EXECUTE_SRB) {
-			CHECK(m.srb.cdb_length >= 1 && m.srb.cdb_length <= 16);
-			CHECK(m.srb.data_in <= 2);
+			FUZZ_CHECK(m.srb.cdb_length >= 1 &&
+				   m.srb.cdb_length <= 16);
+			FUZZ_CHECK(m.srb.data_in <= 2);
 			roundtrip_srb(&m, v);
 		}
 		if (m.operation == VSTOR_OPERATION_COMPLETE_IO &&
 		    ovb_vstor_srb_validate(&m.srb, v, true) == 0) {
 			uint8_t buf[64];
+			ssize_t n = ovb_vstor_encode_srb_complete(
+				buf, sizeof(buf), v, m.status, &m.srb);
 
-			CHECK(ovb_vstor_encode_srb_complete(buf, sizeof(buf), v,
-							    m.status, &m.srb) ==
-			      (ssize_t)m.len);
+			FUZZ_CHECK(n == (ssize_t)m.len);
 		}
 	}
 	return 0;

@@ -473,12 +473,3 @@ void hh_ping_dev(struct hh *h, unsigned int i)
 	pair_ping(e, 555);
 	ovb_echo_close(e);
 }
-
-long hh_ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}

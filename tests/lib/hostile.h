@@ -164,7 +164,5 @@ int hh_setup_fresh(void **state);
 int hh_teardown(void **state);
 /** Open echo device @i, ping it, close it. */
 void hh_ping_dev(struct hh *h, unsigned int i);
-/** Milliseconds since @t0 (CLOCK_MONOTONIC). */
-long hh_ms_since(const struct timespec *t0);
 
 #endif

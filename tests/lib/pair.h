@@ -9,6 +9,7 @@
 
 #include <sys/uio.h>
 
+#include "openvmbus/deadline.h"
 #include "openvmbus/echo.h"
 #include "openvmbus/link.h"
 #include "tests/lib/dispatch-fx.h"
@@ -64,6 +65,16 @@ void pair_free(struct pair *p);
 		for (int w_ = 0; w_ < 5000 && !(cond); w_++)                   \
 			usleep(1000);                                          \
 	} while (0)
+
+/**
+ * Hang guard for a wait that must end at a deadline of about a second:
+ * start with t0 = ovb_now_us(), then PAIR_NO_HANG(t0) fails only when the
+ * wait took far longer than any deadline in the test.  Timings never
+ * decide a test; the outcome (error code, log line, counters) does.
+ */
+#define PAIR_HANG_MS 30000
+#define PAIR_NO_HANG(t0_us)                                                    \
+	assert_true(ovb_now_us() - (t0_us) < (uint64_t)PAIR_HANG_MS * 1000)
 
 /** Log capture: count of warnings whose text contains @needle. */
 void logcap_start(void);

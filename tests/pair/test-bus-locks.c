@@ -32,6 +32,40 @@ static bool gate_closed;
 static int in_recv;
 static int found_in_close; /* ovb_server_find_dev() from close: its relid */
 
+/* Hold the next packet a held receive callback sees. */
+static void gate_close(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_closed = true;
+	in_recv = 0;
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* Wait until a receive callback holds a packet at the gate. */
+static void gate_wait_held(void)
+{
+	struct timespec dl;
+	int rc = 0;
+
+	ovb_deadline_ms(&dl, PAIR_HANG_MS);
+	pthread_mutex_lock(&gate_lock);
+	while (!in_recv && rc != ETIMEDOUT)
+		rc = pthread_cond_clockwait(&gate_cond, &gate_lock,
+					    CLOCK_MONOTONIC, &dl);
+	pthread_mutex_unlock(&gate_lock);
+	if (rc == ETIMEDOUT)
+		fail_msg("no packet reached the held receive callback");
+}
+
+/* Let every held receive callback go on. */
+static void gate_open(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_closed = false;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
 static void held_recv(struct ovb_chan *chan, const struct ovb_pkt *pkt,
 		      void *ctx)
 {
@@ -120,13 +154,9 @@ static void test_rescind_during_close(void **state)
 	dev = offer_held(p, held_recv);
 	relid = ovb_vsp_dev_relid(dev); /* @dev goes at RELID_RELEASED */
 	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
-	gate_closed = true;
-	in_recv = 0;
+	gate_close();
 	send_op(e, ECHO_OP_SINK);
-	pthread_mutex_lock(&gate_lock);
-	while (!in_recv)
-		pthread_cond_wait(&gate_cond, &gate_lock);
-	pthread_mutex_unlock(&gate_lock);
+	gate_wait_held();
 
 	for (int i = 0; i < 2; i++) {
 		r[i] = (struct rescinder){ .dev = dev };
@@ -139,10 +169,7 @@ static void test_rescind_during_close(void **state)
 	assert_false(__atomic_load_n(&r[0].done, __ATOMIC_ACQUIRE));
 	assert_false(__atomic_load_n(&r[1].done, __ATOMIC_ACQUIRE));
 
-	pthread_mutex_lock(&gate_lock);
-	gate_closed = false;
-	pthread_cond_broadcast(&gate_cond);
-	pthread_mutex_unlock(&gate_lock);
+	gate_open();
 	for (int i = 0; i < 2; i++)
 		pthread_join(r[i].t, NULL);
 	assert_int_equal(r[0].rc, 0);
@@ -230,14 +257,10 @@ static void test_lend_reap(void **state)
 	offer_held(p, lend_recv);
 	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
 	gc = ovb_echo_chan(e);
-	gate_closed = true;
-	in_recv = 0;
+	gate_close();
 	inject(gc, VM_PKT_DATA_INBAND, 1);
 	hring_signal(gc);
-	pthread_mutex_lock(&gate_lock);
-	while (!in_recv)
-		pthread_cond_wait(&gate_cond, &gate_lock);
-	pthread_mutex_unlock(&gate_lock);
+	gate_wait_held();
 
 	inject(gc, VM_PKT_DATA_INBAND, 2);
 	inject(gc, VM_PKT_COMP, 101);
@@ -274,19 +297,12 @@ static void test_rescind_held_worker(void **state)
 	struct rescinder r = { .dev = dev };
 
 	assert_int_equal(ovb_echo_open(p->echo.dev[1], 16384, NULL, &e), 0);
-	gate_closed = true;
-	in_recv = 0;
+	gate_close();
 	send_op(e, ECHO_OP_SINK);
-	pthread_mutex_lock(&gate_lock);
-	while (!in_recv)
-		pthread_cond_wait(&gate_cond, &gate_lock);
-	pthread_mutex_unlock(&gate_lock);
+	gate_wait_held();
 	assert_int_equal(pthread_create(&r.t, NULL, rescind_main, &r), 0);
 	usleep(50 * 1000);
-	pthread_mutex_lock(&gate_lock);
-	gate_closed = false;
-	pthread_cond_broadcast(&gate_cond);
-	pthread_mutex_unlock(&gate_lock);
+	gate_open();
 	pthread_join(r.t, NULL);
 	assert_int_equal(r.rc, 0);
 	PAIR_WAIT(__atomic_load_n(&p->echo.removed, __ATOMIC_ACQUIRE) == 1);

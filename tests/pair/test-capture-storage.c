@@ -24,26 +24,10 @@
 #include "openvmbus/client.h"
 #include "openvmbus/pcapng.h"
 #include "openvmbus/wire/vstor.h"
+#include "tests/lib/capture-fx.h"
 #include "tests/lib/storage-fx.h"
 
 static char path[64];
-
-static uint8_t *slurp(size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)n + 1);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
 
 /* What the test looks for, filled by scan(). */
 struct found {
@@ -107,7 +91,7 @@ static void record(const uint8_t *p, uint32_t len, struct found *fd)
 static void scan(struct found *fd)
 {
 	size_t len, off = 0;
-	uint8_t *b = slurp(&len);
+	uint8_t *b = capfx_slurp(path, &len);
 
 	memset(fd, 0, sizeof(*fd));
 	while (off + 12 <= len) {

@@ -232,14 +232,11 @@ static void test_unknown_types(void **state)
 static void test_no_version_response(void **state)
 {
 	struct hh *h = *state;
-	struct timespec t0;
-	long ms;
+	uint64_t t0 = ovb_now_us();
 
 	hrec_set(h->rec, CHANNELMSG_VERSION_RESPONSE, false);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(ovb_client_connect(h->p->cl, 0, 300), -ETIMEDOUT);
-	ms = hh_ms_since(&t0);
-	assert_true(ms >= 250 && ms < 2000);
+	PAIR_NO_HANG(t0);
 	assert_int_equal(ovb_client_version(h->p->cl), 0);
 	assert_int_equal(h->rec->dropped, 1);
 }
@@ -247,14 +244,11 @@ static void test_no_version_response(void **state)
 static void test_no_offers_delivered(void **state)
 {
 	struct hh *h = *state;
-	struct timespec t0;
-	long ms;
+	uint64_t t0 = ovb_now_us();
 
 	hrec_set(h->rec, CHANNELMSG_ALLOFFERS_DELIVERED, false);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(ovb_client_connect(h->p->cl, 0, 300), -ETIMEDOUT);
-	ms = hh_ms_since(&t0);
-	assert_true(ms >= 250 && ms < 2000);
+	PAIR_NO_HANG(t0);
 	assert_int_equal(ovb_client_version(h->p->cl), 0);
 	assert_int_equal(h->p->echo.ndev, 0);
 }
@@ -332,7 +326,6 @@ static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
 	struct call c = { .op = ECHO_OP_SINK };
 	struct ovb_chan_stats st;
 	struct vmbus_ring_control *in;
-	struct timespec t0;
 	pthread_t th;
 
 	assert_int_equal(ovb_echo_open(h->p->echo.dev[0], RING, NULL, &e), 0);
@@ -343,13 +336,12 @@ static void corrupt_in(struct hh *h, uint32_t value, const char *needle)
 		   st.pkts_out == 2));
 	usleep(20 * 1000);
 	assert_false(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	in = hring_ctl(ovb_echo_chan(e), false);
 	__atomic_store_n(HCTL(in, write_index), value, __ATOMIC_RELEASE);
 	ovb_client_deliver_event(h->p->cl, 1);
 	pthread_join(th, NULL);
+	/* -ECONNRESET now, not the -ETIMEDOUT of the call's 5 s timeout */
 	assert_int_equal(c.rc, -ECONNRESET);
-	assert_true(hh_ms_since(&t0) < 2500); /* the call's timeout is 5 s */
 	assert_int_equal(logcap_count(needle), 1);
 	assert_true(logcap_count("relid 1: channel failed: inbound ring "
 				 "corrupt") >= 1);

@@ -548,20 +548,13 @@ static void on_fail(struct ovb_storvsc *s, int err, void *ctx)
 	__atomic_fetch_add(&fails, 1, __ATOMIC_RELEASE);
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /*
  * A host that stops answering in the middle of I/O (alive, silent): the
- * request escalates RESET_LUN then RESET_ADAPTER and fails with
- * -ETIMEDOUT within the configured deadline; the controller goes offline
- * (on_fail once, later submits fail at once).
+ * request escalates RESET_LUN then RESET_ADAPTER (one of each, in that
+ * order, each said in the log) and fails with -ETIMEDOUT, saying the host
+ * stopped answering; the controller goes offline (on_fail once, later
+ * submits fail at once without reaching the host).  The outcome decides;
+ * the clock only guards against a hang.
  */
 static void test_silent_host(void **state)
 {
@@ -569,39 +562,42 @@ static void test_silent_host(void **state)
 				       .on_fail = on_fail };
 	struct hv_pair hp;
 	struct ovb_storvsc *s;
-	struct timespec t0;
+	uint64_t t0;
 	uint8_t *buf;
-	long ms;
 
 	s = hv_connect(&hp, &set);
 	buf = ovb_storvsc_alloc(s, 8192);
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
 					  false), 4096);
+	logcap_start();
 	__atomic_store_n(&lie, LIE_SILENT, __ATOMIC_RELEASE);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = ovb_now_us();
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 4096, buf,
 					  4096, false), -ETIMEDOUT);
-	ms = ms_since(&t0);
-	assert_true(ms >= 850);
-	/* The deadline, not three of them (2700 ms); slack for a loaded
-	 * sanitizer run. */
-	assert_true(ms < 2500);
+	PAIR_NO_HANG(t0);
 	assert_int_equal(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE), 1);
-	assert_true(__atomic_load_n(&silent_reset_lun, __ATOMIC_ACQUIRE) >= 1);
-	assert_true(__atomic_load_n(&silent_reset_adapter, __ATOMIC_ACQUIRE) >=
-		    1);
+	assert_int_equal(__atomic_load_n(&silent_reset_lun, __ATOMIC_ACQUIRE),
+			 1);
+	assert_int_equal(__atomic_load_n(&silent_reset_adapter,
+					 __ATOMIC_ACQUIRE), 1);
 	assert_int_equal(silent_first_reset, VSTOR_OPERATION_RESET_LUN);
+	assert_int_equal(logcap_count("request timed out: RESET_LUN"), 1);
+	assert_int_equal(logcap_count("request timed out: RESET_ADAPTER"), 1);
+	assert_int_equal(logcap_count("LUN 0: request failed after resets; "
+				      "the host stopped answering"), 1);
 	/* on_fail runs on the controller's thread, just after the request's
 	 * own completion woke us. */
 	PAIR_WAIT(__atomic_load_n(&fails, __ATOMIC_ACQUIRE) >= 1);
 	assert_int_equal(__atomic_load_n(&fails, __ATOMIC_ACQUIRE), 1);
 	assert_int_equal(fail_err, -ETIMEDOUT);
-	/* Offline: the next request fails at once, nothing more is sent. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Offline: the next request fails with -EIO, not the -ETIMEDOUT of
+	 * one sent to the silent host; nothing more reaches it. */
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,
 					  false), -EIO);
-	assert_true(ms_since(&t0) < 500); /* at once, not after a deadline */
 	assert_int_equal(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(__atomic_load_n(&silent_reset_lun, __ATOMIC_ACQUIRE),
+			 1);
+	logcap_stop();
 	ovb_storvsc_free(s, buf, 8192);
 	hv_disconnect(&hp);
 }
@@ -623,7 +619,7 @@ static void test_abort(void **state)
 	struct ovb_storvsc_set set = { .cfg = { .timeout_ms = 60000 } };
 	struct hv_pair hp;
 	struct ovb_storvsc *s;
-	struct timespec t0;
+	uint64_t t0;
 	pthread_t th[4];
 	void *res;
 
@@ -634,14 +630,15 @@ static void test_abort(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, abort_reader, s),
 				 0);
 	PAIR_WAIT(__atomic_load_n(&silent_srbs, __ATOMIC_ACQUIRE) == 4);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = ovb_now_us();
 	ovb_storvsc_abort(s);
 	for (int i = 0; i < 4; i++) {
 		pthread_join(th[i], &res);
+		/* -ETIMEDOUT after a minute if the abort had not ended it */
 		assert_int_equal(*(int64_t *)res, -ECONNRESET);
 		free(res);
 	}
-	assert_true(ms_since(&t0) < 500);
+	PAIR_NO_HANG(t0);
 	ovb_client_set_deadline(hp.cl, 500);
 	hv_disconnect(&hp);
 }

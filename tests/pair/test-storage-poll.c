@@ -326,14 +326,13 @@ static void test_poll_host_dies(void **state)
 	usleep(20000);
 	t0 = sfx_now_ms();
 	ovb_client_link_down(f->cl);
-	while (left && sfx_now_ms() - t0 < 5000) {
+	while (left && sfx_now_ms() - t0 < PAIR_HANG_MS) {
 		left = 0;
 		for (int i = 0; i < 8; i++)
 			left += !__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE);
 		usleep(1000);
 	}
 	assert_int_equal(left, 0);
-	assert_true(sfx_now_ms() - t0 < 2000);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(d[i].rc, -ECONNRESET);

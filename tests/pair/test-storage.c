@@ -323,16 +323,16 @@ static void test_host_dies(void **state)
 	uint8_t *buf = ovb_storvsc_alloc(s, 8 * 4096);
 	struct sfx_flight fl[8] = { 0 };
 	int left = 8;
-	struct timespec t0, t1;
+	uint64_t t0;
 
 	sfx_gate_close();
 	sfx_reads_start(s, fl, 8, buf, &left, &lock, &cond);
 	PAIR_WAIT(sfx_gate_held() == 8);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = ovb_now_us();
 	ovb_client_link_down(f->cl);
 	sfx_flight_wait(&left, &lock, &cond);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	PAIR_NO_HANG(t0);
+	/* -ECONNRESET from the link going down, not -ETIMEDOUT */
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(fl[i].res, -ECONNRESET);
 	assert_int_equal(ovb_storvsc_sync(s, OVB_STORVSC_READ, 0, 0, buf, 4096,

@@ -21,6 +21,7 @@
 
 #include "openvmbus/capture.h"
 #include "openvmbus/pcapng.h"
+#include "tests/lib/capture-fx.h"
 
 struct parsed {
 	unsigned int shb, idb, epb, isb;
@@ -30,23 +31,6 @@ struct parsed {
 	uint8_t first_data[256];
 	uint32_t first_caplen, first_origlen, first_flags;
 };
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)n + 1);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -227,7 +211,7 @@ static void test_writer_blocks(void **state)
 	ovb_pcapng_fini(&w);
 	fclose(f);
 
-	b = slurp(path, &len);
+	b = capfx_slurp(path, &len);
 	parse(b, len, &r);
 	assert_int_equal(r.shb, 1);
 	assert_int_equal(r.idb, 2);
@@ -279,7 +263,7 @@ static void test_capture_records(void **state)
 	assert_int_equal(st.records, 3);
 	assert_int_equal(st.drops, 0);
 
-	b = slurp(path, &len);
+	b = capfx_slurp(path, &len);
 	parse(b, len, &r);
 	assert_int_equal(r.idb, 2);
 	assert_string_equal(r.ifname[0], "alpha");
@@ -341,7 +325,7 @@ static void test_capture_drops_counted(void **state)
 	assert_true(st.drops > 0);
 	assert_int_equal(st.records + st.drops, 40000);
 
-	b = slurp(path, &len);
+	b = capfx_slurp(path, &len);
 	parse(b, len, &r);
 	assert_int_equal(r.idb, 2);
 	assert_int_equal(r.isb, 2);
