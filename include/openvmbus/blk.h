@@ -163,6 +163,14 @@ struct ovb_blk {
 	 * server may need (storvsp's stream spin skips such controllers).
 	 */
 	bool remote;
+	/**
+	 * The engine's own threads take its answers and wake the queue's
+	 * owner (the queue's eventfd, or its notify: RBD's librbd
+	 * callbacks), so a host worker waiting for them has nothing to look
+	 * at: storvsp's busy spin skips such queues, and the worker sleeps
+	 * until woken instead of yielding to the engine's threads.
+	 */
+	bool wakes_owner;
 };
 
 /** Counters of one queue (monotonic; its owner's thread updates them). */

@@ -376,6 +376,7 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	rb->reap = t.reap;
 	rb->blk.ops = &ovb__rbd_ops;
 	rb->blk.remote = true;
+	rb->blk.wakes_owner = true; /* librbd's callbacks: no busy spin */
 	rb->blk.block_size = spec->sector;
 	rb->blk.read_only = spec->ro;
 	rb->blk.can_discard = true;
