@@ -12,6 +12,8 @@
 # (storvsp's workers, librbd's messenger and completion threads); threads
 # of one name are summed unless named fio or vmbus (those by thread id),
 # and the machine's idle share over the window (of 200 % on two cores).
+# A thread born inside the window counts whole; one that ended in it is
+# lost (the line of its process does not say which thread it was).
 #   REMOTE_THR_RW, _BS, _QD: the workload (randwrite, 4k, 32)
 #   REMOTE_CPU_RATE=IOPS: both sides at that fio rate_iops (compare like
 #     with like: batching and wake-ups depend on the rate)
@@ -126,7 +128,7 @@ dc = [q - p for p, q in zip(c0, c1)]
 idle = (dc[3] + dc[4]) / (sum(dc) or 1) * 200
 rows = {}
 for k, (comm, st, v, nv) in b.items():
-    _, st0, v0, nv0 = a.get(k, (comm, st, v, nv))  # new: not counted
+    _, st0, v0, nv0 = a.get(k, (comm, 0, 0, 0))  # new: all of it counts
     key = f"{k[0]}:{comm}" + (f"/{k[1]}" if comm in ("fio", "vmbus") else "")
     r = rows.setdefault(key, [0.0, 0.0, 0.0, 0])
     r[0] += (st - st0) / hz * 1e6 / ios
