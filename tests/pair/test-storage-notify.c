@@ -210,11 +210,6 @@ static void wait_all(struct sfx_io *p, int n)
 		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
 }
 
-/*
- * 20 rounds of 32 writes then 32 reads of 4 KiB on the thread-backed LUN:
- * every request succeeds, the data reads back, batches are answered on
- * the backend's thread, and never while the worker uses the queue.
- */
 /* The thread-backed LUN on @f, its thread started. */
 static void thr_start(struct sfx *f, pthread_t *tid, bool wakes_owner)
 {
@@ -278,6 +273,11 @@ static void thr_rounds(struct ovb_storvsc *s, uint8_t *buf)
 	}
 }
 
+/*
+ * 20 rounds of 32 writes then 32 reads of 4 KiB on the thread-backed LUN:
+ * every request succeeds, the data reads back, batches are answered on
+ * the backend's thread, and never while the worker uses the queue.
+ */
 static void test_answers_from_backend_thread(void **state)
 {
 	struct sfx *f = sfx_new(NULL);
