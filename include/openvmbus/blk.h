@@ -166,9 +166,8 @@ struct ovb_blk {
 	/**
 	 * The engine's own threads take its answers and wake the queue's
 	 * owner (the queue's eventfd, or its notify: RBD's librbd
-	 * callbacks), so a host worker waiting for them has nothing to look
-	 * at: storvsp's busy spin skips such queues, and the worker sleeps
-	 * until woken instead of yielding to the engine's threads.
+	 * callbacks), and the disk asks its owner to sleep until then:
+	 * storvsp's busy spin skips such queues (RBD's spin=off).
 	 */
 	bool wakes_owner;
 };

@@ -58,7 +58,7 @@ struct rbd_target {
 	const char *conf; /**< NULL: librados's default search */
 	const char *id;	  /**< NULL: client.admin */
 	enum rbd_reap reap; /**< reap=: see struct rbd_blk */
-	bool spin;	    /**< spin=on: the worker busy-spins (not wakes_owner) */
+	bool no_spin;	    /**< spin=off: the worker sleeps (wakes_owner) */
 };
 
 /* Split the spec into @t (pointing into @opts); 0 or -EINVAL, logged. */
@@ -117,7 +117,7 @@ static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
 					 spec->path);
 				return -EINVAL;
 			}
-			t->spin = !strcmp(val, "on");
+			t->no_spin = !strcmp(val, "off");
 		} else {
 			t->id = val;
 		}
@@ -384,8 +384,12 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	rb->reap = t.reap;
 	rb->blk.ops = &ovb__rbd_ops;
 	rb->blk.remote = true;
-	/* librbd's callbacks wake the worker: no busy spin (spin=on: as NBD) */
-	rb->blk.wakes_owner = !t.spin;
+	/*
+	 * spin=off: librbd's callbacks wake the worker, which sleeps for
+	 * them; the default keeps the busy spin, which held 4k random reads
+	 * up on a loaded machine (docs/remote.md, "RBD: the worker sleeps").
+	 */
+	rb->blk.wakes_owner = t.no_spin;
 	rb->blk.block_size = spec->sector;
 	rb->blk.read_only = spec->ro;
 	rb->blk.can_discard = true;

@@ -398,9 +398,8 @@ static bool svsp_on_spin(struct ovb_chan *chan, void *ctx)
  * comes to the queue, not the ring, so the worker spins for it
  * (ovb_chan_set_busy) rather than be woken on an idle core per batch.
  * Not for an engine whose own threads take the answers and wake us
- * (wakes_owner: RBD): there the spin's yields only trade the CPU with
- * those threads and the cluster's (docs/remote.md, "RBD: the worker
- * sleeps").
+ * (wakes_owner: RBD with spin=off): the worker sleeps until woken
+ * (docs/remote.md, "RBD: the worker sleeps").
  */
 static bool svsp_busy(struct ovb_chan *chan, void *ctx)
 {
