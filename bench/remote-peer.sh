@@ -156,6 +156,16 @@ rbda_up() {
 	DESC="ours with reap=librbd (every completion answered on librbd's thread when the worker sleeps)"
 }
 rbda_down() { rbd_down; }
+# rbdn: ours with spin=off: the host worker sleeps until librbd's callback
+# wakes it, instead of busy-spinning for the answers as for NBD's (the
+# default): both in one run,
+#   bash bench/remote-peer.sh out.json rbd rbdn rbd rbdn
+rbdn_up() {
+	rbd_up "$@" || return 1
+	SPEC="$SPEC,spin=off"
+	DESC="ours with spin=off (the host worker sleeps for librbd's answers)"
+}
+rbdn_down() { rbd_down; }
 rbd_down() {
 	if [ -n "$rbd_kept" ]; then
 		echo "ceph: left running in $rbd_kept for the next run; stop it with:"

@@ -163,6 +163,13 @@ struct ovb_blk {
 	 * server may need (storvsp's stream spin skips such controllers).
 	 */
 	bool remote;
+	/**
+	 * The engine's own threads take its answers and wake the queue's
+	 * owner (the queue's eventfd, or its notify: RBD's librbd
+	 * callbacks), and the disk asks its owner to sleep until then:
+	 * storvsp's busy spin skips such queues (RBD's spin=off).
+	 */
+	bool wakes_owner;
 };
 
 /** Counters of one queue (monotonic; its owner's thread updates them). */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Opening a Ceph RBD disk: "rbd:POOL/IMAGE[,conf=FILE][,id=USER]
- * [,reap=read|librbd|owner]" parsed,
+ * [,reap=read|librbd|owner][,spin=on|off]" parsed,
  * librbd loaded on demand (rbd_lib.c), the cluster connected with our
  * defaults, the pool and image opened (created with size=, grown to it).
  * The data path is blk_rbd.c.  Layer: backends.
@@ -58,6 +58,7 @@ struct rbd_target {
 	const char *conf; /**< NULL: librados's default search */
 	const char *id;	  /**< NULL: client.admin */
 	enum rbd_reap reap; /**< reap=: see struct rbd_blk */
+	bool no_spin;	    /**< spin=off: the worker sleeps (wakes_owner) */
 };
 
 /* Split the spec into @t (pointing into @opts); 0 or -EINVAL, logged. */
@@ -110,6 +111,13 @@ static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
 					 spec->path);
 				return -EINVAL;
 			}
+		} else if (!strcmp(opt, "spin")) {
+			if (strcmp(val, "on") && strcmp(val, "off")) {
+				rbd_fail(err, errlen, "%s: spin=on or spin=off",
+					 spec->path);
+				return -EINVAL;
+			}
+			t->no_spin = !strcmp(val, "off");
 		} else {
 			t->id = val;
 		}
@@ -376,6 +384,12 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	rb->reap = t.reap;
 	rb->blk.ops = &ovb__rbd_ops;
 	rb->blk.remote = true;
+	/*
+	 * spin=off: librbd's callbacks wake the worker, which sleeps for
+	 * them; the default keeps the busy spin, which held 4k random reads
+	 * up on a loaded machine (docs/remote.md, "RBD: the worker sleeps").
+	 */
+	rb->blk.wakes_owner = t.no_spin;
 	rb->blk.block_size = spec->sector;
 	rb->blk.read_only = spec->ro;
 	rb->blk.can_discard = true;
@@ -388,7 +402,8 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	return 0;
 }
 
-static const char *const rbd_keys[] = {"conf", "id", "reap", NULL};
+static const char *const rbd_keys[] = {"conf", "id", "reap", "spin",
+					 NULL};
 
 const struct ovb_blk_scheme ovb__blk_scheme_rbd = {
     .prefix = "rbd:",

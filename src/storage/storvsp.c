@@ -397,6 +397,9 @@ static bool svsp_on_spin(struct ovb_chan *chan, void *ctx)
  * Requests to a remote LUN are on their way to its server: the answer
  * comes to the queue, not the ring, so the worker spins for it
  * (ovb_chan_set_busy) rather than be woken on an idle core per batch.
+ * Not for an engine whose own threads take the answers and wake us
+ * (wakes_owner: RBD with spin=off): the worker sleeps until woken
+ * (docs/remote.md, "RBD: the worker sleeps").
  */
 static bool svsp_busy(struct ovb_chan *chan, void *ctx)
 {
@@ -404,7 +407,8 @@ static bool svsp_busy(struct ovb_chan *chan, void *ctx)
 
 	for (unsigned int i = 0; i < ch->qend; i++)
 		if (ch->q[i].q && ch->q[i].q->inflight &&
-		    ch->q[i].lun->blk->remote)
+		    ch->q[i].lun->blk->remote &&
+		    !ch->q[i].lun->blk->wakes_owner)
 			return true;
 	return false;
 }

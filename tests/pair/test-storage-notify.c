@@ -7,7 +7,8 @@
  * storvsp takes the offer when its worker is not using the channel, so
  * the guest's answers leave from that thread (backend_direct counts them),
  * the data is right, and the queue never has two users at once; a guest
- * that stops reading its ring does not stall that thread.
+ * that stops reading its ring does not stall that thread; the host
+ * worker does not busy-spin for such a backend (wakes_owner).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -209,13 +210,8 @@ static void wait_all(struct sfx_io *p, int n)
 		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
 }
 
-/*
- * 20 rounds of 32 writes then 32 reads of 4 KiB on the thread-backed LUN:
- * every request succeeds, the data reads back, batches are answered on
- * the backend's thread, and never while the worker uses the queue.
- */
 /* The thread-backed LUN on @f, its thread started. */
-static void thr_start(struct sfx *f, pthread_t *tid)
+static void thr_start(struct sfx *f, pthread_t *tid, bool wakes_owner)
 {
 	struct ovb_blk *blk = calloc(1, sizeof(*blk));
 	int before;
@@ -232,6 +228,7 @@ static void thr_start(struct sfx *f, pthread_t *tid)
 	blk->capacity = THR_SIZE;
 	blk->block_size = 512;
 	blk->remote = true;
+	blk->wakes_owner = wakes_owner;
 	snprintf(blk->name, sizeof(blk->name), "thr");
 	assert_int_equal(pthread_create(tid, NULL, thr_main, NULL), 0);
 	before = f->changes;
@@ -251,19 +248,12 @@ static void thr_finish_all(struct sfx *f, pthread_t tid)
 	free(thr_data);
 }
 
-static void test_answers_from_backend_thread(void **state)
+/* 20 rounds of 32 writes, then 32 reads of what they wrote, checked. */
+static void thr_rounds(struct ovb_storvsc *s, uint8_t *buf)
 {
-	struct sfx *f = sfx_new(NULL);
-	struct ovb_storvsc *s = sfx_ctl(f, false);
-	uint8_t *buf = ovb_storvsc_alloc(s, 2 * 32 * 4096);
 	uint8_t *back = buf + 32 * 4096;
-	struct ovb_storvsp_stats a, b;
 	struct sfx_io p[32];
-	pthread_t tid;
 
-	(void)state;
-	thr_start(f, &tid);
-	ovb_storvsp_get_stats(f->scsi, &a);
 	for (unsigned int r = 0; r < 20; r++) {
 		sfx_fill(buf, 32 * 4096, 40 + r);
 		for (int i = 0; i < 32; i++)
@@ -281,6 +271,25 @@ static void test_answers_from_backend_thread(void **state)
 			assert_int_equal(p[i].res, 4096);
 		assert_memory_equal(back, buf, 32 * 4096);
 	}
+}
+
+/*
+ * 20 rounds of 32 writes then 32 reads of 4 KiB on the thread-backed LUN:
+ * every request succeeds, the data reads back, batches are answered on
+ * the backend's thread, and never while the worker uses the queue.
+ */
+static void test_answers_from_backend_thread(void **state)
+{
+	struct sfx *f = sfx_new(NULL);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 2 * 32 * 4096);
+	struct ovb_storvsp_stats a, b;
+	pthread_t tid;
+
+	(void)state;
+	thr_start(f, &tid, true);
+	ovb_storvsp_get_stats(f->scsi, &a);
+	thr_rounds(s, buf);
 	ovb_storvsp_get_stats(f->scsi, &b);
 	assert_int_equal(__atomic_load_n(&thr_overlaps, __ATOMIC_RELAXED), 0);
 	/* Taken offers are what storvsp counts (a busy worker refuses some). */
@@ -290,6 +299,59 @@ static void test_answers_from_backend_thread(void **state)
 	assert_true(__atomic_load_n(&thr_notified, __ATOMIC_RELAXED) > 0);
 	ovb_storvsc_free(s, buf, 2 * 32 * 4096);
 	thr_finish_all(f, tid);
+}
+
+/*
+ * The host worker's busy spin (remote LUNs, ovb_chan_set_busy) is not for
+ * an engine whose own threads wake the worker (wakes_owner, as RBD's):
+ * the same rounds with the spin allowed (host_stream; every LUN remote,
+ * so no stream spin) leave the host's channels without a busy spin.  The
+ * same backend without wakes_owner is spun for (the counters can see it).
+ * Returns the host's adapt_spin_us + adapt_hits over the rounds.
+ */
+static uint64_t busy_spin_run(bool wakes_owner)
+{
+	struct sfx_opts o = { .host_stream = true, .remote = true };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 2 * 32 * 4096);
+	struct sfx_chans a, b;
+	pthread_t tid;
+	uint64_t spun;
+
+	if (f->loop) {
+		/* Caller-driven turns neither sleep nor spin. */
+		ovb_storvsc_free(s, buf, 2 * 32 * 4096);
+		sfx_free(f);
+		return UINT64_MAX;
+	}
+	thr_start(f, &tid, wakes_owner);
+	sfx_host_chans(f, &a);
+	for (unsigned int i = 0; i < 3; i++)
+		thr_rounds(s, buf);
+	sfx_host_chans(f, &b);
+	spun = (b.st.adapt_spin_us - a.st.adapt_spin_us) +
+	       (b.st.adapt_hits - a.st.adapt_hits);
+	print_message("wakes_owner=%d: host spun %llu us, %llu hits, "
+		      "%llu sleeps\n", wakes_owner,
+		      (unsigned long long)(b.st.adapt_spin_us -
+					   a.st.adapt_spin_us),
+		      (unsigned long long)(b.st.adapt_hits - a.st.adapt_hits),
+		      (unsigned long long)(b.st.sleeps - a.st.sleeps));
+	ovb_storvsc_free(s, buf, 2 * 32 * 4096);
+	thr_finish_all(f, tid);
+	return spun;
+}
+
+static void test_no_busy_spin_when_engine_wakes(void **state)
+{
+	uint64_t with = busy_spin_run(false);
+
+	(void)state;
+	if (with == UINT64_MAX)
+		skip();
+	assert_true(with > 0);
+	assert_int_equal(busy_spin_run(true), 0);
 }
 
 static bool guest_held; /* under thr_lock */
@@ -325,7 +387,7 @@ static void test_full_ring_spares_backend_thread(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	thr_start(f, &tid);
+	thr_start(f, &tid, true);
 	sfx_fill(buf, N * 4096, 77);
 	guest_held = true;
 	for (int i = 0; i < N; i++) {
@@ -368,6 +430,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_answers_from_backend_thread),
 	    cmocka_unit_test(test_full_ring_spares_backend_thread),
+	    cmocka_unit_test(test_no_busy_spin_when_engine_wakes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

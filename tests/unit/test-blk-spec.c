@@ -96,6 +96,11 @@ static void test_spec_engine(void **state)
 			 0);
 	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "reap=librbd or reap=owner"));
+	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,spin=maybe", &s, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "spin=on or spin=off"));
 	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,reap=read,direct", &s,
 					     err, sizeof(err)),
 			 0);
