@@ -23,9 +23,8 @@
 # Needs root and fio with rbd.  Prints, does not write JSON.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-BUILD=${BUILD:-build}
-VMBUS=${OVB_VMBUS:-$BUILD/vmbus}
-ENGINE=$(realpath "$BUILD/openvmbus-fio.so")
+# shellcheck source=bench/remote-common.sh
+. bench/remote-common.sh 3
 CDIR=${REMOTE_PEER_CEPH:-}
 WIN=${REMOTE_THR_WINDOW:-3}
 RW=${REMOTE_THR_RW:-randwrite} BS=${REMOTE_THR_BS:-4k} QD=${REMOTE_THR_QD:-32}
@@ -44,15 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck disable=SC2086 # words on purpose: extra host options
-"$VMBUS" host --socket "$dir/host.sock" --echo 0 \
-	--disk "rbd:ovb/bench,conf=$CEPH_CONF${REMOTE_CPU_RBD_OPTS:-}" \
-	${REMOTE_PEER_HOST_ARGS:-} 2>"$dir/host.log" &
-host=$!
-for _ in $(seq 200); do
-	"$VMBUS" disk list --socket "$dir/host.sock" 2>/dev/null | grep -q "lun 0" && break
-	sleep 0.05
-done
+remote_host_start "$dir" "rbd:ovb/bench,conf=$CEPH_CONF${REMOTE_CPU_RBD_OPTS:-}"
 
 # snap TAG PID OUT: "TAG TID COMM TICKS VOLUNTARY INVOLUNTARY" per thread
 snap() {
