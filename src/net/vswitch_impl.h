@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The virtual switch's own structures, shared by vswitch.c (inputs,
- * forwarding, batches) and vswitch_port.c (ports, life cycle).  Layer:
- * devices.  The locking contract is at the top of vswitch.c.
+ * The virtual switch's own structures, shared by vswitch.c (inputs one
+ * frame at a time, forwarding, batches), vswitch_run.c (runs),
+ * vswitch_xmit.h (the per-frame path both share) and vswitch_port.c
+ * (ports, life cycle).  Layer: devices.  The locking contract is at the
+ * top of vswitch.c.
  */
 #ifndef OPENVMBUS_NET_VSWITCH_IMPL_H
 #define OPENVMBUS_NET_VSWITCH_IMPL_H

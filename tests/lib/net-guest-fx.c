@@ -538,30 +538,6 @@ size_t sg_tx_ppi_packet(uint8_t *b, const uint8_t *frame, size_t flen,
 	return hl + flen;
 }
 
-/* A TCP/IPv4 frame with @payload bytes; returns its length. */
-size_t sg_tcp_frame(uint8_t *f, size_t payload)
-{
-	size_t len = 14 + 20 + 20 + payload;
-
-	memset(f, 0, 54);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, 1}, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[16] = (uint8_t)((len - 14) >> 8);
-	f[17] = (uint8_t)(len - 14);
-	f[22] = 64;
-	f[23] = 6;
-	memcpy(f + 26, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
-	f[35] = 80;
-	f[37] = 81;
-	f[46] = 0x50;
-	f[47] = 0x10;
-	for (size_t i = 54; i < len; i++)
-		f[i] = (uint8_t)i;
-	return len;
-}
-
 /* A frame to @dst from the test port. */
 void sg_inject_to(struct sg *g, const uint8_t *dst)
 {

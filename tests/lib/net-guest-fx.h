@@ -142,7 +142,6 @@ uint32_t sg_send_section(struct sg *g, uint32_t idx, const void *msg,
 			 size_t len, unsigned int *ncomp);
 size_t sg_tx_ppi_packet(uint8_t *b, const uint8_t *frame, size_t flen,
 			uint32_t ppi_type, uint32_t ppi_val);
-size_t sg_tcp_frame(uint8_t *f, size_t payload);
 void sg_inject_to(struct sg *g, const uint8_t *dst);
 unsigned int sg_data_xfers(struct sg *g, unsigned int first);
 

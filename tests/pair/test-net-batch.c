@@ -24,6 +24,7 @@
 #include "net/nvsp.h"
 #include "openvmbus/offload.h"
 #include "net/rndis.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/net-guest-fx.h"
 #include "tests/lib/pair.h"
 
@@ -443,7 +444,7 @@ static void test_run_fills_buffer(void **state)
 static size_t tso4(uint8_t *f, size_t payload, uint16_t mss,
 		   struct ovb_net_meta *m)
 {
-	size_t len = sg_tcp_frame(f, payload);
+	size_t len = nff_tcp4(f, payload, 0);
 
 	memset(m, 0, sizeof(*m));
 	m->gso_type = OVB_NET_GSO_TCPV4;

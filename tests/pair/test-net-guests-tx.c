@@ -28,6 +28,7 @@
 #include "openvmbus/offload.h"
 #include "net/rndis.h"
 #include "openvmbus/vswitch.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/net-guest-fx.h"
 #include "tests/lib/pair.h"
 
@@ -185,7 +186,7 @@ static void test_offload_garbage(void **state)
 	size_t len;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		len = sg_tcp_frame(f, bad[i].payload);
+		len = nff_tcp4(f, bad[i].payload, 0);
 		if (bad[i].flen)
 			len = bad[i].flen;
 		len = sg_tx_ppi_packet(msg, f, len, bad[i].type, bad[i].val);
@@ -200,7 +201,7 @@ static void test_offload_garbage(void **state)
 			g, offsetof(struct ovb_netvsp_stats, offload_dropped)),
 		    before + i + 1);
 	}
-	len = sg_tx_ppi_packet(msg, f, sg_tcp_frame(f, 3000), NDIS_PPI_LSO,
+	len = sg_tx_ppi_packet(msg, f, nff_tcp4(f, 3000, 0), NDIS_PPI_LSO,
 			       lso | 1000);
 	assert_int_equal(
 	    sg_send_split(g, NVSP_CHANNEL_TYPE_DATA, msg, len, 100, 0, false),

@@ -26,6 +26,7 @@
 #include "openvmbus/netvsp.h"
 #include "openvmbus/offload.h"
 #include "openvmbus/vswitch.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/pair.h"
 
 #define MAXF 16
@@ -182,28 +183,6 @@ static void host_send(struct t *t, const struct frag *fr, unsigned int n)
 	assert_int_equal(ovb_chan_send(h->ch[0]->chan, &s), 0);
 }
 
-/* A TCP/IPv4 frame of 14 + 20 + 20 + @payload bytes, pattern @seed. */
-static size_t tcp4(uint8_t *f, size_t payload, uint8_t seed)
-{
-	size_t len = 54 + payload;
-
-	memset(f, 0, 54);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, 1 }, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[16] = (uint8_t)((len - 14) >> 8);
-	f[17] = (uint8_t)(len - 14);
-	f[22] = 64;
-	f[23] = 6;
-	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
-	f[46] = 0x50;
-	f[47] = 0x10;
-	for (size_t i = 54; i < len; i++)
-		f[i] = (uint8_t)(i * 5 + seed);
-	return len;
-}
-
 /* The guest's counters once @frames were delivered and @bad dropped. */
 static uint64_t rsc_dropped(struct t *t)
 {
@@ -232,7 +211,7 @@ static void bad_sequences(bool inplace)
 {
 	struct t *t = t_new(false, inplace);
 	static uint8_t f[4000];
-	size_t len = tcp4(f, 3000, 1);
+	size_t len = nff_tcp4(f, 3000, 1);
 	const int S = RNDIS_PKTINFO_SUBALLOC, F = RNDIS_PKTINFO_1ST_FRAG,
 		  L = RNDIS_PKTINFO_LAST_FRAG;
 	const struct frag a = { f, 1000, S | F, true },
@@ -272,7 +251,7 @@ static void bad_sequences(bool inplace)
 	/* A fragment claiming to be first and last at once is a frame. */
 	{
 		static uint8_t f2[1100];
-		size_t l2 = tcp4(f2, 1000, 9);
+		size_t l2 = nff_tcp4(f2, 1000, 9);
 
 		host_send(t, (struct frag[]){ { f2, (uint32_t)l2, S | F | L,
 						true } }, 1);
@@ -342,7 +321,7 @@ static void test_too_long(void **state)
 	struct frag fr[50];
 	uint64_t d0;
 
-	tcp4(f, 1500 - 54, 2);
+	nff_tcp4(f, 1500 - 54, 2);
 	for (int i = 0; i < 50; i++)
 		fr[i] = (struct frag){ f, 1500, RNDIS_PKTINFO_SUBALLOC |
 				       (i ? 0 : RNDIS_PKTINFO_1ST_FRAG), !i };
@@ -396,7 +375,7 @@ static void test_range_past_section(void **state)
 	assert_true(r[0].byte_count > h->slot_size);
 	/* A good frame packed 8-aligned behind a small one's place. */
 	p = (uint8_t *)h->rx_view.va + (size_t)t->next_slot * h->slot_size;
-	tcp4(f, 100, 4);
+	nff_tcp4(f, 100, 4);
 	hl = ovb_rndis_packet_build_header(p + 64, h->slot_size, 154, &info);
 	memcpy(p + 64 + hl, f, 154);
 	r[1].byte_offset = t->next_slot-- * h->slot_size + 64;
@@ -426,7 +405,7 @@ static void test_not_asked(void **state)
 {
 	struct t *t = t_new(true, false);
 	static uint8_t f[4000];
-	size_t len = tcp4(f, 3000, 1);
+	size_t len = nff_tcp4(f, 3000, 1);
 	struct ovb_netvsc_info info;
 
 	ovb_netvsc_get_info(t->nic, &info);
