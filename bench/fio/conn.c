@@ -88,6 +88,10 @@ int ovbf_spec_parse(const char *name, struct ovbf_spec *sp)
 		} else if (!strcmp(tok, "poll")) {
 			rc = spec_uint(val, 1000000, &v);
 			sp->poll_us = (uint32_t)v;
+		} else if (!strcmp(tok, "wait")) {
+			rc = !strcmp(val, "worker") ? 0
+			     : !strcmp(val, "job") ? 0 : -EINVAL;
+			sp->worker_wait = !strcmp(val, "worker");
 		} else if (!strcmp(tok, "subchannels")) {
 			rc = spec_uint(val, 8, &v);
 			sp->subchannels = (unsigned int)v;
@@ -105,13 +109,15 @@ int ovbf_spec_parse(const char *name, struct ovbf_spec *sp)
 		return 0;
 bad:
 	ovbf_say("filename '%s': want SOCKET[,disk=scsi0/lun0][,poll=US]"
-		 "[,subchannels=0..8][,mem=SIZE>=16M]", name ? name : "");
+		 "[,wait=job|worker][,subchannels=0..8][,mem=SIZE>=16M]",
+		 name ? name : "");
 	return -EINVAL;
 }
 
 bool ovbf_spec_same_host(const struct ovbf_spec *a, const struct ovbf_spec *b)
 {
 	return !strcmp(a->path, b->path) && a->poll_us == b->poll_us &&
+	       a->worker_wait == b->worker_wait &&
 	       a->subchannels == b->subchannels && a->mem == b->mem;
 }
 

@@ -22,6 +22,7 @@ struct ovbf_spec {
 	char ctl[16];         /**< "scsi0", "ide0"; "" = the first */
 	int lun;              /**< -1 = the controller's first */
 	uint32_t poll_us;     /**< 0 = interrupt mode */
+	bool worker_wait;     /**< wait=worker: completions via the workers */
 	unsigned int subchannels;
 	uint64_t mem;         /**< guest memory bytes */
 };
@@ -78,8 +79,9 @@ struct ovbf_job {
 	struct fioabi_io_u **events; /**< the last getevents() answer */
 	unsigned int nevents;
 	unsigned int inflight;    /**< atomic */
-	int sleeping;             /**< atomic: the job thread waits on cond */
+	int sleeping;             /**< atomic: the job thread waits */
 	bool polled;              /**< the job thread holds the rings */
+	int efd;                  /**< wakes the job asleep on the rings */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };

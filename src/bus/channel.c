@@ -37,6 +37,7 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 	chan->ctx = p->ctx;
 	chan->tap = p->tap;
 	chan->peer_fd = -1;
+	chan->park_fd = -1;
 	chan->signal_fd = p->signal_fd;
 	chan->send_timeout_ms = 30000;
 	rc = p->out_pages ? ovb_ring_attach_pages(&chan->out, p->out_ctl,
@@ -92,6 +93,8 @@ void ovb__chan_destroy(struct ovb_chan *chan)
 		return;
 	ovb__chan_stop(chan);
 	close(chan->wake_fd);
+	if (chan->park_fd >= 0)
+		close(chan->park_fd);
 	if (chan->peer_fd >= 0)
 		close(chan->peer_fd);
 	if (chan->signal_fd >= 0)
@@ -261,7 +264,20 @@ void ovb__chan_signal_peer(struct ovb_chan *chan)
 void ovb__chan_wake(struct ovb_chan *chan)
 {
 	uint64_t one = 1;
+	int park = __atomic_load_n(&chan->park_fd, __ATOMIC_ACQUIRE);
 
+	if (write(chan->wake_fd, &one, sizeof(one)) != sizeof(one))
+		ovb_dbg("%s: wake eventfd write failed", chan->name);
+	/* A worker parked by a sleeping caller waits there instead. */
+	if (park >= 0 && write(park, &one, sizeof(one)) != sizeof(one))
+		ovb_dbg("%s: park eventfd write failed", chan->name);
+}
+
+void ovb__chan_peer_signal(struct ovb_chan *chan)
+{
+	uint64_t one = 1;
+
+	/* wake_fd alone: a parked worker leaves it to the sleeping caller. */
 	if (write(chan->wake_fd, &one, sizeof(one)) != sizeof(one))
 		ovb_dbg("%s: wake eventfd write failed", chan->name);
 }
