@@ -9,21 +9,20 @@
  * the caller's; docs/remote.md, "The job thread sleeps on the ring").
  * Layer: bus.
  *
- * Contract.  While a caller sleeps so, the channel is parked: the worker
- * waits on park_fd, not on wake_fd, so the peer's signal wakes the caller
- * alone.  Everything that must reach the worker (ovb__chan_wake: stop,
- * hold release, a new peer fd) writes both fds, so parking loses no
- * worker wake-up.  The park itself wakes the worker once (it may sleep on
- * wake_fd from before), which may drain a signal's packets as always;
- * the caller learns of those completions from its own callbacks (its
- * @extra_fd).
+ * Contract.  While a caller sleeps so, the channel is parked: the
+ * worker's poll leaves wake_fd out (it always watches park_fd), so the
+ * peer's signal wakes the caller alone.  Everything that must reach the
+ * worker (ovb__chan_wake: stop, hold release, a new peer fd) writes
+ * park_fd too while parked, so parking loses no worker wake-up.  The
+ * park itself wakes the worker once (it may sleep with wake_fd from
+ * before), which may drain a signal's packets as always; the caller
+ * learns of those completions from its own callbacks (its @extra_fd).
  * ovb_chan_poll_end() unparks and wakes the worker back onto wake_fd.
  * The ring is unmasked before the caller sleeps and re-checked, under
  * read_lock, as the worker does (chan_run.c): no arrival goes unsignalled.
  */
 #include <errno.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "bus/chan_priv.h"
@@ -34,9 +33,8 @@
 void ovb__chan_unpark(struct ovb_chan *chan)
 {
 	uint64_t one = 1;
-	int park = __atomic_load_n(&chan->park_fd, __ATOMIC_ACQUIRE);
 
-	if (park >= 0 && write(park, &one, sizeof(one)) != sizeof(one))
+	if (write(chan->park_fd, &one, sizeof(one)) != sizeof(one))
 		ovb_dbg("%s: park eventfd write failed", chan->name);
 }
 
@@ -46,35 +44,25 @@ void ovb__chan_unpark(struct ovb_chan *chan)
  */
 static int chan_park(struct ovb_chan *chan)
 {
-	bool kick = false;
-	int rc = 0;
+	bool kick;
+	int rc;
 
 	if (ovb_chan_is_dead(chan))
 		return -ECONNRESET;
 	pthread_mutex_lock(&chan->read_lock);
-	if (__atomic_load_n(&chan->park_fd, __ATOMIC_RELAXED) < 0) {
-		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-		if (fd < 0)
-			rc = -errno;
-		else
-			__atomic_store_n(&chan->park_fd, fd, __ATOMIC_RELEASE);
-	}
-	if (!rc) {
-		__atomic_store_n(&chan->polled, true, __ATOMIC_RELAXED);
-		kick = !__atomic_exchange_n(&chan->parked, true,
-					    __ATOMIC_ACQ_REL);
-		rc = ovb_ring_unmask_interrupts(&chan->in) ? 1 : 0;
-	}
+	__atomic_store_n(&chan->polled, true, __ATOMIC_RELAXED);
+	kick = !__atomic_exchange_n(&chan->parked, true, __ATOMIC_ACQ_REL);
+	rc = ovb_ring_unmask_interrupts(&chan->in) ? 1 : 0;
 	pthread_mutex_unlock(&chan->read_lock);
 	/*
-	 * A worker asleep on wake_fd stays in that poll() while the caller
-	 * takes every signal first (poll re-checks and sleeps on): it would
-	 * still be woken by each.  Once, at the park, make it return and go
-	 * to sleep on park_fd; the caller's first sleep may end at once.
+	 * A worker asleep with wake_fd in its poll() stays there while the
+	 * caller takes every signal first (poll re-checks and sleeps on):
+	 * it would still be woken by each.  Once, at the park, make it
+	 * return (park_fd, which the caller never reads) and sleep again
+	 * without wake_fd.
 	 */
 	if (kick)
-		ovb__chan_peer_signal(chan);
+		ovb__chan_unpark(chan);
 	return rc;
 }
 

@@ -113,9 +113,9 @@ struct ovb_chan {
 	/*
 	 * A polling caller sleeps in the worker's place (ovb_chan_poll_sleep):
 	 * it waits on wake_fd, where the peer's signals land, and the worker
-	 * on park_fd, which only ovb__chan_wake() and ovb_chan_poll_end()
-	 * write.  Set and cleared under read_lock; atomic.  park_fd is made
-	 * at the first such sleep (-1 before), closed with the channel.
+	 * leaves wake_fd out of its poll.  The worker always polls park_fd,
+	 * which ovb__chan_wake() (while parked), the park itself and
+	 * ovb_chan_poll_end() write.  Set and cleared under read_lock; atomic.
 	 */
 	bool parked;
 	int park_fd;

@@ -241,7 +241,7 @@ static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
  */
 static void chan_collect(struct ovb_chan *chan, int timeout_ms)
 {
-	struct pollfd pfd[2 + CHAN_MAX_FDS];
+	struct pollfd pfd[3 + CHAN_MAX_FDS];
 	unsigned int n = 0;
 	unsigned int nx = __atomic_load_n(&chan->nxfd, __ATOMIC_ACQUIRE);
 	uint64_t v;
@@ -249,7 +249,7 @@ static void chan_collect(struct ovb_chan *chan, int timeout_ms)
 	/* Parked: a sleeping caller takes the peer's signals (chan_park.c). */
 	pfd[n++] = (struct pollfd){
 		.fd = __atomic_load_n(&chan->parked, __ATOMIC_ACQUIRE)
-			      ? chan->park_fd : chan->wake_fd,
+			      ? -1 : chan->wake_fd,
 		.events = POLLIN };
 	pfd[n++] = (struct pollfd){
 		.fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
@@ -260,8 +260,13 @@ static void chan_collect(struct ovb_chan *chan, int timeout_ms)
 			.fd = __atomic_load_n(&chan->xoff[i], __ATOMIC_ACQUIRE)
 				      ? -1 : chan->xfd[i],
 			.events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = chan->park_fd, .events = POLLIN };
 	if (poll(pfd, n, timeout_ms) <= 0)
 		return;
+	if (pfd[n - 1].revents & POLLIN &&
+	    read(chan->park_fd, &v, sizeof(v)) < 0) {
+		/* another reader took it: nothing lost, we are awake */
+	}
 	/* A turn that asked for the next one is not a signal (chan_rewake). */
 	for (unsigned int i = 0; i < 2; i++)
 		if (pfd[i].revents & POLLIN &&
