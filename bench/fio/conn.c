@@ -89,9 +89,10 @@ int ovbf_spec_parse(const char *name, struct ovbf_spec *sp)
 			rc = spec_uint(val, 1000000, &v);
 			sp->poll_us = (uint32_t)v;
 		} else if (!strcmp(tok, "wait")) {
-			rc = !strcmp(val, "worker") ? 0
-			     : !strcmp(val, "job") ? 0 : -EINVAL;
-			sp->worker_wait = !strcmp(val, "worker");
+			sp->wait = !strcmp(val, "job")      ? OVBF_WAIT_JOB
+				   : !strcmp(val, "worker") ? OVBF_WAIT_WORKER
+							    : OVBF_WAIT_AUTO;
+			rc = sp->wait || !strcmp(val, "auto") ? 0 : -EINVAL;
 		} else if (!strcmp(tok, "subchannels")) {
 			rc = spec_uint(val, 8, &v);
 			sp->subchannels = (unsigned int)v;
@@ -109,7 +110,7 @@ int ovbf_spec_parse(const char *name, struct ovbf_spec *sp)
 		return 0;
 bad:
 	ovbf_say("filename '%s': want SOCKET[,disk=scsi0/lun0][,poll=US]"
-		 "[,wait=job|worker][,subchannels=0..8][,mem=SIZE>=16M]",
+		 "[,wait=auto|job|worker][,subchannels=0..8][,mem=SIZE>=16M]",
 		 name ? name : "");
 	return -EINVAL;
 }
@@ -117,7 +118,7 @@ bad:
 bool ovbf_spec_same_host(const struct ovbf_spec *a, const struct ovbf_spec *b)
 {
 	return !strcmp(a->path, b->path) && a->poll_us == b->poll_us &&
-	       a->worker_wait == b->worker_wait &&
+	       a->wait == b->wait &&
 	       a->subchannels == b->subchannels && a->mem == b->mem;
 }
 

@@ -212,6 +212,10 @@ int ovbf_queue(struct fioabi_td *td, struct fioabi_io_u *u)
 	u->resid = 0;
 	__atomic_add_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
 	j->requests++;
+	if (n->io.len >= OVBF_WAIT_BIG)
+		j->big += j->big < 64;
+	else
+		j->big -= j->big > -64;
 	rc = ovb_storvsc_submit(t->s, &n->io);
 	if (rc) {
 		__atomic_sub_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
@@ -351,18 +355,22 @@ static int ms_left(const struct timespec *deadline)
 }
 
 /*
- * Interrupt mode, nothing completed (wait=job): drain the rings here
+ * Interrupt mode, nothing completed (wait=job, or auto with large
+ * requests): drain the rings here
  * once, and if that brings nothing, sleep on them with the workers kept
  * asleep (ovb_storvsc_poll_sleep): the host's next signal wakes this
  * thread alone, where a worker's wake-up and then ours would be two.  The
- * rings stay ours until ovbf_drain() hands them back.  One controller
- * only (a sleep watches one); false: not used, sleep the other way.
+ * rings stay ours until ovbf_drain(), or a wait the other way, hands them
+ * back.  One controller only (a sleep watches one); false: not used,
+ * sleep the other way.
  */
 static bool ring_wait(struct ovbf_job *j, const struct timespec *deadline)
 {
+	int w = j->conn.spec.wait;
 	uint64_t v;
 
-	if (j->conn.spec.worker_wait || j->ntargets != 1 || j->efd < 0)
+	if (w == OVBF_WAIT_WORKER || (w == OVBF_WAIT_AUTO && j->big <= 0) ||
+	    j->ntargets != 1 || j->efd < 0)
 		return false;
 	j->polled = true;
 	if (ovb_storvsc_poll(j->targets[0].s) < 0)
