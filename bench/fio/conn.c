@@ -90,6 +90,11 @@ int ovbf_spec_parse(const char *name, struct ovbf_spec *sp)
 		} else if (!strcmp(tok, "poll")) {
 			rc = spec_uint(val, 1000000, &v);
 			sp->poll_us = (uint32_t)v;
+		} else if (!strcmp(tok, "wait")) {
+			sp->wait = !strcmp(val, "job")      ? OVBF_WAIT_JOB
+				   : !strcmp(val, "worker") ? OVBF_WAIT_WORKER
+							    : OVBF_WAIT_AUTO;
+			rc = sp->wait || !strcmp(val, "auto") ? 0 : -EINVAL;
 		} else if (!strcmp(tok, "subchannels")) {
 			rc = spec_uint(val, 8, &v);
 			sp->subchannels = (unsigned int)v;
@@ -107,13 +112,15 @@ int ovbf_spec_parse(const char *name, struct ovbf_spec *sp)
 		return 0;
 bad:
 	ovbf_say("filename '%s': want SOCKET[,disk=scsi0/lun0][,poll=US]"
-		 "[,subchannels=0..8][,mem=SIZE>=16M]", name ? name : "");
+		 "[,wait=auto|job|worker][,subchannels=0..8][,mem=SIZE>=16M]",
+		 name ? name : "");
 	return -EINVAL;
 }
 
 bool ovbf_spec_same_host(const struct ovbf_spec *a, const struct ovbf_spec *b)
 {
 	return !strcmp(a->path, b->path) && a->poll_us == b->poll_us &&
+	       a->wait == b->wait &&
 	       a->subchannels == b->subchannels && a->mem == b->mem;
 }
 

@@ -6,7 +6,7 @@
  *
  *   fio --ioengine=external:build/openvmbus-fio.so \
  *       --filename='/run/host.sock[,disk=scsi0/lun0][,poll=US]
- *                   [,subchannels=N][,mem=SIZE]' ...
+ *                   [,wait=auto|job|worker][,subchannels=N][,mem=SIZE]'
  *
  * OVB_FIO_VERBOSE=1 in the environment prints, per job, how many requests
  * went out and how many units were zero-copy or bounced.
@@ -18,6 +18,14 @@
  * (default 256M).  poll=US turns on polling mode: storvsc's channel
  * workers spin US microseconds before sleeping, and the job's thread reaps
  * completions by polling the rings itself instead of being woken.
+ * In interrupt mode the job's thread, with nothing completed, drains the
+ * rings once and then sleeps on them itself (wait=job:
+ * ovb_storvsc_poll_sleep, the workers kept asleep), so the host's signal
+ * wakes it alone; wait=worker hands the rings back to the workers and
+ * sleeps until one of them wakes it (two wake-ups per completion batch,
+ * but a worker drains beside the busy job thread); wait=auto, the
+ * default, the first while most requests are 64 KiB or more, else the
+ * second (engine.h).
  *
  * Data buffers: storvsc moves data GPA-direct, so a buffer must be guest
  * memory.  fio allocates its buffers itself, max_bs bytes per unit, laid
@@ -37,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "bench/fio/engine.h"
@@ -211,6 +220,7 @@ static int ovbf_init(struct fioabi_td *td)
 	j->ready_tail = &j->ready;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
+	j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_lock(&jobs_lock);
 	j->next = jobs;
 	jobs = j;
@@ -248,6 +258,8 @@ static void ovbf_cleanup(struct fioabi_td *td)
 	free(j->events);
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->cond);
+	if (j->efd >= 0)
+		close(j->efd);
 	free(j);
 }
 

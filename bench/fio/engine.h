@@ -16,12 +16,24 @@
 
 #define OVBF_MAX_FILES 8
 
+/*
+ * How the job thread waits for completions (wait=): on the rings itself
+ * (job), or woken by storvsc's workers (worker), or (auto, the default)
+ * on the rings while most of its requests are 64 KiB or more -- each
+ * completion then costs a wake-up, and the worker's would be a second --
+ * and woken by the workers for smaller ones, whose completions come in
+ * batches that a worker drains beside the busy job thread.
+ */
+enum { OVBF_WAIT_AUTO, OVBF_WAIT_JOB, OVBF_WAIT_WORKER };
+#define OVBF_WAIT_BIG (64u * 1024) /* auto: a request this large or more */
+
 /** What fio's filename= says: host socket, disk, options. */
 struct ovbf_spec {
 	char path[108];       /**< the host's socket */
 	char ctl[16];         /**< "scsi0", "ide0"; "" = the first */
 	int lun;              /**< -1 = the controller's first */
 	uint32_t poll_us;     /**< 0 = interrupt mode */
+	int wait;             /**< OVBF_WAIT_*: how the job waits */
 	unsigned int subchannels;
 	uint64_t mem;         /**< guest memory bytes */
 };
@@ -78,8 +90,11 @@ struct ovbf_job {
 	struct fioabi_io_u **events; /**< the last getevents() answer */
 	unsigned int nevents;
 	unsigned int inflight;    /**< atomic */
-	int sleeping;             /**< atomic: the job thread waits on cond */
+	int sleeping;             /**< atomic: the job thread waits */
 	bool polled;              /**< the job thread holds the rings */
+	int efd;                  /**< wakes the job asleep on the rings */
+	int big;                  /**< wait=auto: +1 per large request, -1
+				   *   per small one, within +-64 */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };

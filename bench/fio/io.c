@@ -9,12 +9,16 @@
  * job->sleeping; the job thread sets sleeping and then reads job->done,
  * both sequentially consistent, so one of the two sees the other.  The
  * completer signals under the lock, which the job thread holds from its
- * check until it waits: no wake-up is lost.
+ * check until it waits: no wake-up is lost.  Asleep on the rings
+ * (ring_wait) the job thread also watches job->efd, which the completer
+ * writes too: a worker that took a signal before the rings were parked
+ * runs completions the job would otherwise not hear of.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench/fio/engine.h"
 #include "openvmbus/vsc.h"
@@ -141,6 +145,11 @@ static void unit_done(struct ovb_storvsc_io *io, int64_t res)
 					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 		;
 	if (__atomic_load_n(&j->sleeping, __ATOMIC_SEQ_CST)) {
+		uint64_t one = 1;
+
+		if (j->efd >= 0 && write(j->efd, &one, sizeof(one)) < 0) {
+			/* the counter is set already: the job wakes anyway */
+		}
 		pthread_mutex_lock(&j->lock);
 		pthread_cond_signal(&j->cond);
 		pthread_mutex_unlock(&j->lock);
@@ -203,6 +212,10 @@ int ovbf_queue(struct fioabi_td *td, struct fioabi_io_u *u)
 	u->resid = 0;
 	__atomic_add_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
 	j->requests++;
+	if (n->io.len >= OVBF_WAIT_BIG)
+		j->big += j->big < 64;
+	else
+		j->big -= j->big > -64;
 	rc = ovb_storvsc_submit(t->s, &n->io);
 	if (rc) {
 		__atomic_sub_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
@@ -329,6 +342,52 @@ static bool poll_for(struct ovbf_job *j)
 	}
 }
 
+/* Milliseconds until @deadline (CLOCK_REALTIME), at least 0. */
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
+/*
+ * Interrupt mode, nothing completed (wait=job, or auto with large
+ * requests): drain the rings here
+ * once, and if that brings nothing, sleep on them with the workers kept
+ * asleep (ovb_storvsc_poll_sleep): the host's next signal wakes this
+ * thread alone, where a worker's wake-up and then ours would be two.  The
+ * rings stay ours until ovbf_drain(), or a wait the other way, hands them
+ * back.  One controller only (a sleep watches one); false: not used,
+ * sleep the other way.
+ */
+static bool ring_wait(struct ovbf_job *j, const struct timespec *deadline)
+{
+	int w = j->conn.spec.wait;
+	uint64_t v;
+
+	if (w == OVBF_WAIT_WORKER || (w == OVBF_WAIT_AUTO && j->big <= 0) ||
+	    j->ntargets != 1 || j->efd < 0)
+		return false;
+	j->polled = true;
+	if (ovb_storvsc_poll(j->targets[0].s) < 0)
+		return false; /* gone: the failing thread completes */
+	if (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+		return true;
+	__atomic_store_n(&j->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&j->done, __ATOMIC_SEQ_CST))
+		ovb_storvsc_poll_sleep(j->targets[0].s, j->efd,
+				       deadline ? ms_left(deadline) : -1);
+	__atomic_store_n(&j->sleeping, 0, __ATOMIC_RELAXED);
+	if (read(j->efd, &v, sizeof(v)) < 0) {
+		/* nothing written: the rings woke us, or the time ran out */
+	}
+	return true;
+}
+
 /* Before sleeping: the workers take the rings back. */
 static void poll_stop(struct ovbf_job *j)
 {
@@ -366,6 +425,8 @@ int ovbf_getevents(struct fioabi_td *td, unsigned int min, unsigned int max,
 		if (j->nevents >= min || (t && passed(&deadline)))
 			break;
 		if (polling && poll_for(j))
+			continue;
+		if (!polling && ring_wait(j, t ? &deadline : NULL))
 			continue;
 		poll_stop(j);
 		wait_done(j, t ? &deadline : NULL);

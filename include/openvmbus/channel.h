@@ -291,6 +291,25 @@ OVB_API
 void ovb_chan_poll_end(struct ovb_chan *chan);
 
 /**
+ * Sleep in the workers' place: for a caller that polls @chans (up to 16)
+ * and found nothing, unmask their rings and wait up to @timeout_ms (-1:
+ * no limit) for the peer's next signal on any of them, or for @extra_fd
+ * (the caller's own eventfd, e.g. written by its completion callbacks;
+ * -1: none) to be readable.  Meanwhile their workers stay asleep (the
+ * channels are parked), so a signal wakes this thread alone; poll again
+ * after it returns, and call ovb_chan_poll_end() on each channel before
+ * the thread stops polling for good (that wakes the workers back).  A
+ * worker asleep from before may still take one signal and run the
+ * callbacks itself: @extra_fd is how the caller hears of that.  Returns
+ * 0 if something arrived before the sleep or the time ran out, the
+ * number of fds ready, -ECONNRESET if every channel is closed, -EINVAL
+ * (more than 16), -errno.  Blocks.
+ */
+OVB_API
+int ovb_chan_poll_sleep(struct ovb_chan *const *chans, unsigned int n,
+			int extra_fd, int timeout_ms);
+
+/**
  * Help a caller that polls the channel: drain it as ovb_chan_poll() does,
  * but only while some caller polls it (between its ovb_chan_poll() and
  * the next ovb_chan_poll_end(), checked under the ring's lock).  Otherwise

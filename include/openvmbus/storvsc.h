@@ -217,6 +217,20 @@ OVB_API
 void ovb_storvsc_poll_end(struct ovb_storvsc *s);
 
 /**
+ * Caller polling, asleep: after an ovb_storvsc_poll() that found nothing,
+ * wait up to @timeout_ms (-1: no limit) for the host's next signal on a
+ * channel of @s, or for @fd (the caller's eventfd, written by its done()
+ * callbacks when they run on a worker; -1: none), with the workers kept
+ * asleep: one wake-up, this thread's, per completion batch
+ * (ovb_chan_poll_sleep).  Then poll again.  ovb_storvsc_poll_end() hands
+ * the channels back.  Sleeps 50 ms at most (a sub-channel's removal
+ * waits for it), so a caller loops.  Returns >= 0, or -ECONNRESET when
+ * the host is gone.
+ */
+OVB_API
+int ovb_storvsc_poll_sleep(struct ovb_storvsc *s, int fd, int timeout_ms);
+
+/**
  * Give up on everything in flight: every pending request completes now
  * with -ECONNRESET (late answers are dropped) and the controller goes
  * offline.  For a shutdown that must not wait on a silent host.  Any

@@ -55,8 +55,15 @@ void ovb__chan_set_loop(struct ovb_chan *chan, struct ovb__loop *loop);
  */
 int ovb__chan_start(struct ovb_chan *chan);
 
-/** A slow-path signal from the peer arrived: wake the worker. */
+/** Wake the worker (also a worker parked by a sleeping caller). */
 void ovb__chan_wake(struct ovb_chan *chan);
+
+/**
+ * A slow-path signal from the peer arrived: wake whoever waits for the
+ * peer -- the worker, or a caller sleeping in its place
+ * (ovb_chan_poll_sleep), not both.
+ */
+void ovb__chan_peer_signal(struct ovb_chan *chan);
 
 /**
  * Fast path: also wait on @wait_fd and signal the peer through @signal_fd

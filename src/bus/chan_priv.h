@@ -110,6 +110,15 @@ struct ovb_chan {
 	 * ring a poller masked is never left so with this clear.  Atomic.
 	 */
 	bool polled;
+	/*
+	 * A polling caller sleeps in the worker's place (ovb_chan_poll_sleep):
+	 * it waits on wake_fd, where the peer's signals land, and the worker
+	 * leaves wake_fd out of its poll.  The worker always polls park_fd,
+	 * which ovb__chan_wake() (while parked), the park itself and
+	 * ovb_chan_poll_end() write.  Set and cleared under read_lock; atomic.
+	 */
+	bool parked;
+	int park_fd;
 	bool rx_held;      /* atomic: ovb_chan_hold_rx(), ring left alone */
 	int send_timeout_ms;
 
@@ -173,6 +182,9 @@ void ovb__chan_fail_requests(struct ovb_chan *chan);
  * the packets read or -errno (the inbound ring is corrupt).  chan_io.c.
  */
 int ovb__chan_drain(struct ovb_chan *chan);
+
+/* chan_park.c: wake a parked worker (it waits on park_fd). */
+void ovb__chan_unpark(struct ovb_chan *chan);
 
 /* chan_run.c, for chan_group.c: one pass's pieces, as the worker runs them. */
 void ovb__chan_wake_senders(struct ovb_chan *chan);

@@ -241,12 +241,16 @@ static bool chan_poll_spin(struct ovb_chan *chan, uint32_t spin_us,
  */
 static void chan_collect(struct ovb_chan *chan, int timeout_ms)
 {
-	struct pollfd pfd[2 + CHAN_MAX_FDS];
+	struct pollfd pfd[3 + CHAN_MAX_FDS];
 	unsigned int n = 0;
 	unsigned int nx = __atomic_load_n(&chan->nxfd, __ATOMIC_ACQUIRE);
 	uint64_t v;
 
-	pfd[n++] = (struct pollfd){ .fd = chan->wake_fd, .events = POLLIN };
+	/* Parked: a sleeping caller takes the peer's signals (chan_park.c). */
+	pfd[n++] = (struct pollfd){
+		.fd = __atomic_load_n(&chan->parked, __ATOMIC_ACQUIRE)
+			      ? -1 : chan->wake_fd,
+		.events = POLLIN };
 	pfd[n++] = (struct pollfd){
 		.fd = __atomic_load_n(&chan->peer_fd, __ATOMIC_ACQUIRE),
 		.events = POLLIN };
@@ -256,8 +260,13 @@ static void chan_collect(struct ovb_chan *chan, int timeout_ms)
 			.fd = __atomic_load_n(&chan->xoff[i], __ATOMIC_ACQUIRE)
 				      ? -1 : chan->xfd[i],
 			.events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = chan->park_fd, .events = POLLIN };
 	if (poll(pfd, n, timeout_ms) <= 0)
 		return;
+	if (pfd[n - 1].revents & POLLIN &&
+	    read(chan->park_fd, &v, sizeof(v)) < 0) {
+		/* another reader took it: nothing lost, we are awake */
+	}
 	/* A turn that asked for the next one is not a signal (chan_rewake). */
 	for (unsigned int i = 0; i < 2; i++)
 		if (pfd[i].revents & POLLIN &&
@@ -490,7 +499,7 @@ bool ovb_chan_polling(const struct ovb_chan *chan)
 
 void ovb_chan_poll_end(struct ovb_chan *chan)
 {
-	bool more;
+	bool more, parked;
 
 	/*
 	 * The poller may have left interrupt_mask set after the worker went
@@ -500,10 +509,13 @@ void ovb_chan_poll_end(struct ovb_chan *chan)
 	 */
 	pthread_mutex_lock(&chan->read_lock);
 	__atomic_store_n(&chan->polled, false, __ATOMIC_RELAXED);
+	parked = __atomic_exchange_n(&chan->parked, false, __ATOMIC_ACQ_REL);
 	more = ovb_ring_unmask_interrupts(&chan->in);
 	pthread_mutex_unlock(&chan->read_lock);
 	if (more)
 		ovb__chan_wake(chan);
+	else if (parked)
+		ovb__chan_unpark(chan); /* back to wake_fd */
 }
 
 /* ---- caller-driven turns -------------------------------------------------- */

@@ -60,10 +60,12 @@ int ovb__chan_create(const struct ovb_chan_params *p, struct ovb_chan **out)
 	ovb_ring_advertise(&chan->out);
 	chan->wake_fd = p->wait_fd >= 0 ? p->wait_fd
 					: eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	chan->park_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	chan->rxbuf_len = p->in_size;
 	chan->rxbuf = malloc(chan->rxbuf_len);
 	chan->req = calloc(REQ_SLOTS, sizeof(*chan->req));
-	if (chan->wake_fd < 0 || !chan->rxbuf || !chan->req) {
+	if (chan->wake_fd < 0 || chan->park_fd < 0 || !chan->rxbuf ||
+	    !chan->req) {
 		rc = -ENOMEM;
 		goto err;
 	}
@@ -80,6 +82,8 @@ err:
 	/* The caller's @p->wait_fd stays the caller's on failure. */
 	if (p->wait_fd < 0 && chan->wake_fd > 0)
 		close(chan->wake_fd);
+	if (chan->park_fd >= 0)
+		close(chan->park_fd);
 	free(chan->rxbuf);
 	free(chan->req);
 	free(chan);
@@ -92,6 +96,7 @@ void ovb__chan_destroy(struct ovb_chan *chan)
 		return;
 	ovb__chan_stop(chan);
 	close(chan->wake_fd);
+	close(chan->park_fd);
 	if (chan->peer_fd >= 0)
 		close(chan->peer_fd);
 	if (chan->signal_fd >= 0)
@@ -262,6 +267,18 @@ void ovb__chan_wake(struct ovb_chan *chan)
 {
 	uint64_t one = 1;
 
+	if (write(chan->wake_fd, &one, sizeof(one)) != sizeof(one))
+		ovb_dbg("%s: wake eventfd write failed", chan->name);
+	/* A worker parked by a sleeping caller waits there alone. */
+	if (__atomic_load_n(&chan->parked, __ATOMIC_ACQUIRE))
+		ovb__chan_unpark(chan);
+}
+
+void ovb__chan_peer_signal(struct ovb_chan *chan)
+{
+	uint64_t one = 1;
+
+	/* wake_fd alone: a parked worker leaves it to the sleeping caller. */
 	if (write(chan->wake_fd, &one, sizeof(one)) != sizeof(one))
 		ovb_dbg("%s: wake eventfd write failed", chan->name);
 }

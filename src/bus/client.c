@@ -506,7 +506,7 @@ void ovb_client_deliver_event(struct ovb_client *cl, uint32_t relid)
 	pthread_mutex_lock(&cl->lock);
 	dev = cl->dev[relid];
 	if (dev && dev->chan)
-		ovb__chan_wake(dev->chan);
+		ovb__chan_peer_signal(dev->chan);
 	pthread_mutex_unlock(&cl->lock);
 }
 

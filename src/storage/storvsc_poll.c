@@ -11,7 +11,8 @@
  * masked (ovb_chan_poll), which is the point: the host writes completions
  * without a system call and nobody sleeps.  ovb_storvsc_poll_end() unmasks
  * and re-checks every channel, so a worker takes over without a lost
- * wake-up.
+ * wake-up.  ovb_storvsc_poll_sleep() lets the polling thread sleep on
+ * the channels itself, with the workers parked.
  */
 #include <errno.h>
 #include <time.h>
@@ -46,6 +47,30 @@ void ovb_storvsc_poll_end(struct ovb_storvsc *s)
 	for (unsigned int i = 0; i < s->nch; i++)
 		ovb_chan_poll_end(s->ch[i].chan);
 	pthread_rwlock_unlock(&s->chlock);
+}
+
+/*
+ * A sleep holds chlock (read) so that no channel it waits on is closed
+ * under it; a sub-channel's removal waits at most one slice for it.
+ */
+#define SVSC_SLEEP_SLICE_MS 50
+
+int ovb_storvsc_poll_sleep(struct ovb_storvsc *s, int fd, int timeout_ms)
+{
+	struct ovb_chan *chans[SVSC_MAX_CH];
+	unsigned int n;
+	int rc;
+
+	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
+		return -ECONNRESET;
+	if (timeout_ms < 0 || timeout_ms > SVSC_SLEEP_SLICE_MS)
+		timeout_ms = SVSC_SLEEP_SLICE_MS;
+	pthread_rwlock_rdlock(&s->chlock);
+	for (n = 0; n < s->nch; n++)
+		chans[n] = s->ch[n].chan;
+	rc = ovb_chan_poll_sleep(chans, n, fd, timeout_ms);
+	pthread_rwlock_unlock(&s->chlock);
+	return rc;
 }
 
 void ovb__svsc_sync_wait(struct ovb_storvsc *s, struct svsc_sync *w)

@@ -3,7 +3,8 @@
  * Pair tests of storage polling (storvsp over RAM disks and storvsc in
  * one process over the inproc link): the data checks in polling mode,
  * caller polling from several threads at once, a polling caller that
- * keeps the host from signalling, resets and host death while callers
+ * keeps the host from signalling, a caller asleep on the rings in the
+ * workers' place, resets and host death while callers
  * poll; polling on the host too, and a LUN removed while a polling host
  * worker never sleeps; the host's adaptive spins in interrupt mode (the
  * reply spin for the next request, the stream rule), which meet requests
@@ -238,6 +239,115 @@ static void test_caller_poll_no_signals(void **state)
 	assert_int_equal(h.peer_masked, 0);
 	sfx_rw_check(f, s, 1, f->blk[1], 0, 4096, 3);
 	ovb_storvsc_free(s, buf, 8 * 4096);
+	sfx_free(f);
+}
+
+/*
+ * A caller asleep on the rings (ovb_storvsc_poll_sleep): QD1 round trips
+ * complete on the caller's thread, woken by the host's signals, while the
+ * guest's worker stays asleep (parked: one wake-up per completion, not
+ * the worker's and then the caller's); after ovb_storvsc_poll_end() the
+ * worker takes completions again.
+ */
+#define SLEEP_ROUNDS 200
+
+/*
+ * @n QD1 reads of 4 KiB on LUN 0, each polled for and slept for on the
+ * rings by this thread.  Returns the sleeps that a signal ended.
+ */
+static unsigned int sleep_round_trips(struct ovb_storvsc *s, uint8_t *buf,
+				      unsigned int n)
+{
+	unsigned int woke = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t end = sfx_now_ms() + 10000;
+		struct sfx_io p;
+
+		sfx_io_submit(s, &p, OVB_STORVSC_READ, 0, (i % 64) * 4096ull,
+			      buf, 4096, false);
+		while (!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE) &&
+		       sfx_now_ms() < end) {
+			int rc = ovb_storvsc_poll(s);
+
+			assert_true(rc >= 0);
+			if (rc || __atomic_load_n(&p.done, __ATOMIC_ACQUIRE))
+				continue;
+			rc = ovb_storvsc_poll_sleep(s, -1, 1000);
+			assert_true(rc >= 0);
+			woke += rc > 0;
+		}
+		assert_true(__atomic_load_n(&p.done, __ATOMIC_ACQUIRE));
+		assert_int_equal(p.res, 4096);
+	}
+	return woke;
+}
+
+static void test_caller_sleeps_on_ring(void **state)
+{
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
+	struct sfx_chans a, b, c;
+	struct sfx_io p;
+	unsigned int woke;
+
+	usleep(20000); /* the worker asleep */
+	sfx_guest_chans(s, &a);
+	__atomic_store_n(&sfx_dones_on_pollers, 0, __ATOMIC_RELAXED);
+	sfx_in_poller = true;
+	/* The park: the worker wakes once and sleeps again, parked. */
+	assert_int_equal(ovb_storvsc_poll(s), 0);
+	assert_true(ovb_storvsc_poll_sleep(s, -1, 10) >= 0);
+	PAIR_WAIT((sfx_guest_chans(s, &b), b.st.sleeps > a.st.sleeps));
+	assert_true(b.st.sleeps > a.st.sleeps);
+	usleep(20000);
+	sfx_guest_chans(s, &b);
+	/* The host's signal for this one is the caller's: nobody drains. */
+	sfx_io_submit(s, &p, OVB_STORVSC_READ, 0, 0, buf, 4096, false);
+	usleep(100000);
+	assert_false(__atomic_load_n(&p.done, __ATOMIC_ACQUIRE));
+	assert_int_equal(ovb_storvsc_poll(s), 1);
+	assert_int_equal(p.res, 4096);
+	woke = sleep_round_trips(s, buf, SLEEP_ROUNDS);
+	sfx_in_poller = false;
+	sfx_guest_chans(s, &c);
+	print_message("%u round trips: the caller woke %u times, the worker "
+		      "slept %llu times\n", SLEEP_ROUNDS, woke,
+		      (unsigned long long)(c.st.sleeps - b.st.sleeps));
+	/* Every completion on this thread, woken by the host's signals. */
+	assert_int_equal(__atomic_load_n(&sfx_dones_on_pollers,
+					 __ATOMIC_RELAXED), SLEEP_ROUNDS + 1);
+	assert_true(woke >= SLEEP_ROUNDS / 2);
+	assert_int_equal(c.st.sleeps, b.st.sleeps);
+	ovb_storvsc_poll_end(s);
+	/* The worker is back on the ring: synchronous round trips. */
+	sfx_rw_check(f, s, 0, f->blk[0], 8192, 4096, 5);
+	ovb_storvsc_free(s, buf, 4096);
+	sfx_free(f);
+}
+
+/*
+ * Parked workers still stop: after round trips on the rings (the worker,
+ * woken by the park, went back to sleep parked), the pair is torn down
+ * without ovb_storvsc_poll_end().
+ */
+static void test_caller_sleep_then_stop(void **state)
+{
+	struct sfx_opts o = { .nluns = 1 };
+	struct sfx *f = sfx_new(&o);
+	struct ovb_storvsc *s = sfx_ctl(f, false);
+	uint8_t *buf = ovb_storvsc_alloc(s, 4096);
+	struct sfx_chans a, b;
+
+	usleep(20000);
+	sfx_guest_chans(s, &a);
+	sleep_round_trips(s, buf, 20);
+	PAIR_WAIT((sfx_guest_chans(s, &b), b.st.sleeps > a.st.sleeps));
+	assert_true(b.st.sleeps > a.st.sleeps);
+	usleep(20000); /* asleep on its park fd */
+	ovb_storvsc_free(s, buf, 4096);
 	sfx_free(f);
 }
 
@@ -554,6 +664,8 @@ int main(void)
 		cmocka_unit_test(test_poll_guest),
 		cmocka_unit_test(test_caller_poll_threads),
 		cmocka_unit_test(test_caller_poll_no_signals),
+		cmocka_unit_test(test_caller_sleeps_on_ring),
+		cmocka_unit_test(test_caller_sleep_then_stop),
 		cmocka_unit_test(test_poll_timeout),
 		cmocka_unit_test(test_poll_host_dies),
 		cmocka_unit_test(test_poll_both_sides),
