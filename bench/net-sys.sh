@@ -24,7 +24,7 @@
 #   bench/net-sys.sh MTU P QUEUES [more vmbus guest options]
 #   NET_SYS_ROUNDS=n (default 2)  NET_SYS_HOST_ARGS="..." (vmbus host)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
 TAPRING=${BUILD:-build}/bench/tapring
 [ $# -ge 3 ] || { sed -n '3,25p' "$0"; exit 2; }
@@ -123,7 +123,7 @@ tapring() {
 	local fp a b i ps
 	ip netns add $na && ip netns add $nb || return 1
 	"$TAPRING" -q "$q" trs0@$na trs1@$nb >"$d/tr.log" 2>&1 &
-	fp=$!; pids+=($fp)
+	fp=$!; pids+=("$fp")
 	for _ in $(seq 100); do grep -qs ready "$d/tr.log" && break; sleep 0.05; done
 	for i in 1 2; do
 		if [ $i = 1 ]; then a=$na b=trs0; else a=$nb b=trs1; fi
@@ -133,7 +133,7 @@ tapring() {
 		ip -n $a link set $b up && ip -n $a link set lo up || return 1
 	done
 	# bench/tapring forks guest b, the host, then guest a.
-	ps=($(pgrep -P $fp | sort -n))
+	mapfile -t ps < <(pgrep -P "$fp" | sort -n)
 	measure tapring trs0 trs1 "${ps[1]}" "${ps[2]}" "${ps[0]}"
 	guests_stop
 }
