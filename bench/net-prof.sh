@@ -24,11 +24,13 @@
 #   bench/net-prof.sh 1500 1 1 --tap-read worker
 #   NET_PROF_ROUNDS=n (default 3)  NET_PROF_HOST_ARGS="..." (vmbus host)
 #   NET_PROF_NICE=n  run both at this nice value (say so with the numbers)
+#   NET_PROF_SYMS=n  also the n symbols (k: kernel, u: user) per process
+#                    whose medians differ most between ours and tapring
 set -u
 cd "$(dirname "$0")/.."
 VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
 TAPRING=${BUILD:-build}/bench/tapring
-[ $# -ge 3 ] || { sed -n '3,27p' "$0"; exit 2; }
+[ $# -ge 3 ] || { sed -n '3,29p' "$0"; exit 2; }
 mtu=$1 P=$2 q=$3
 shift 3
 R=${NET_PROF_ROUNDS:-3} NICE=${NET_PROF_NICE:-0}
@@ -76,6 +78,15 @@ print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"])' "$d/ip.json
 	  n[w " " c]++ }
 	END { f = 500000 / (B / 1024)
 	      for (k in n) printf "%s %s %.0f\n", T, k, n[k] * f }'
+	[ -z "${NET_PROF_SYMS:-}" ] ||
+	perf script -i "$d/perf.data" -F pid,ip,sym,dso 2>/dev/null |
+	awk -v H="$h" -v S="$s" -v R="$r" -v B="$bytes" -v T="$tag" '
+	{ w = $1 == H ? "host" : $1 == S ? "send" : $1 == R ? "recv" : ""
+	  if (w == "") next
+	  k = ($NF ~ /kallsyms/ ? "k:" : "u:") $3
+	  n[w " " k]++ }
+	END { f = 500000 / (B / 1024)
+	      for (k in n) printf "%s %s %.1f\n", T, k, n[k] * f }' >>"$d/syms"
 }
 
 ours() {
@@ -130,4 +141,21 @@ for k in keys:
     print('%-10s %-5s %-16s %-18s %-18s' % (k[0], k[1], k[2], med(o), med(t)))
 for k, v in sorted(tot.items()):
     print('%-10s %-5s %-16s %-18.0f %-18.0f' % (k[0], k[1], 'sum', v[0], v[1]))
+EOF
+[ -z "${NET_PROF_SYMS:-}" ] || python3 - "$d/syms" "$R" "$NET_PROF_SYMS" <<'EOF'
+import collections, statistics, sys
+d = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    who, mtu, p, proc, sym, v = line.split()
+    d[(proc, sym, who)].append(float(v))
+nr = int(sys.argv[2])
+def med(k, w):
+    v = d.get(k + (w,), [])
+    return statistics.median(v + [0.0] * (nr - len(v)))  # no sample: 0
+rows = sorted(((med(k, 'ours') - med(k, 'tapring'), k) for k in {k[:2] for k in d}),
+              key=lambda x: -abs(x[0]))[:int(sys.argv[3])]
+print('symbols, ns/KiB received, medians of the rounds: ours tapring diff')
+for diff, k in rows:
+    print('%-5s %-44s %7.1f %7.1f %+7.1f' % (k[0], k[1][:44], med(k, 'ours'),
+                                             med(k, 'tapring'), diff))
 EOF
