@@ -138,33 +138,28 @@ rbdd_up() {
 	DESC="ours with librbd's defaults (rbd_non_blocking_aio=true, librados_thread_count=2), as the peer"
 }
 rbdd_down() { rbdt_down; }
+# rbd_with OPTION DESC DIR: rbd_up, then ours with OPTION added to its
+# disk spec (the variants below: before/after in one run).
+rbd_with() {
+	rbd_up "${@:3}" || return 1
+	SPEC="$SPEC,$1"
+	DESC=$2
+}
 # rbdw: ours with reap=owner: every completion through the channel's
 # worker, as before librbd's thread answered the guest itself (blk_rbd.c,
 # "Threads"; the default answers reads there): before/after in one run,
 #   bash bench/remote-peer.sh out.json rbd rbdw rbda rbd rbdw rbda
-rbdw_up() {
-	rbd_up "$@" || return 1
-	SPEC="$SPEC,reap=owner"
-	DESC="ours with reap=owner (completions through the worker)"
-}
+rbdw_up() { rbd_with reap=owner "ours with reap=owner (completions through the worker)" "$@"; }
 rbdw_down() { rbd_down; }
 # rbda: ours with reap=librbd: every completion offered to librbd's
 # thread, writes too (the default, reap=read, offers reads' only).
-rbda_up() {
-	rbd_up "$@" || return 1
-	SPEC="$SPEC,reap=librbd"
-	DESC="ours with reap=librbd (every completion answered on librbd's thread when the worker sleeps)"
-}
+rbda_up() { rbd_with reap=librbd "ours with reap=librbd (every completion answered on librbd's thread when the worker sleeps)" "$@"; }
 rbda_down() { rbd_down; }
 # rbdn: ours with spin=off: the host worker sleeps until librbd's callback
 # wakes it, instead of busy-spinning for the answers as for NBD's (the
 # default): both in one run,
 #   bash bench/remote-peer.sh out.json rbd rbdn rbd rbdn
-rbdn_up() {
-	rbd_up "$@" || return 1
-	SPEC="$SPEC,spin=off"
-	DESC="ours with spin=off (the host worker sleeps for librbd's answers)"
-}
+rbdn_up() { rbd_with spin=off "ours with spin=off (the host worker sleeps for librbd's answers)" "$@"; }
 rbdn_down() { rbd_down; }
 rbd_down() {
 	if [ -n "$rbd_kept" ]; then
