@@ -16,7 +16,8 @@
 
 /* ---- the service thread's share --------------------------------------------- */
 
-void ovb__svsc_fail_retries(struct ovb_storvsc *s)
+/* The BUSY resends waiting for the service thread, taken off the list. */
+static struct svsc_req *svsc_take_retries(struct ovb_storvsc *s)
 {
 	struct svsc_req *r;
 
@@ -24,6 +25,14 @@ void ovb__svsc_fail_retries(struct ovb_storvsc *s)
 	r = s->retry;
 	s->retry = NULL;
 	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void ovb__svsc_fail_retries(struct ovb_storvsc *s)
+{
+	struct svsc_req *r;
+
+	r = svsc_take_retries(s);
 	while (r) {
 		struct svsc_req *next = r->next;
 
@@ -122,10 +131,7 @@ void ovb__svsc_service(struct ovb_storvsc *s)
 	struct svsc_req *r;
 
 	svsc_timeouts(s);
-	pthread_mutex_lock(&s->lock);
-	r = s->retry;
-	s->retry = NULL;
-	pthread_mutex_unlock(&s->lock);
+	r = svsc_take_retries(s);
 	while (r) {
 		struct svsc_req *next = r->next;
 		int rc = ovb__svsc_req_send(r);
