@@ -100,9 +100,10 @@ PCFILE := $(BUILD)/openvmbus.pc
 PCFILE_LINUX := $(BUILD)/openvmbus-linux.pc
 
 .PHONY: all lib check fuzz bench benches clean install
-# bench/tapring too: tests/system/tapring.sh checks that it moves real data.
+# bench/tapring too: tests/system/tapring.sh checks that it moves real data;
+# bench/net: tests/system/bench-net-pin.sh checks where its processes run.
 all: lib $(BUILD)/vmbus $(TESTS) $(SYSBINS) $(FIOENG) $(DPDKSHIM) \
-	$(BUILD)/bench/tapring
+	$(BUILD)/bench/tapring $(BUILD)/bench/net
 lib: $(STATICS) $(SHARED) $(SHARED_LINUX) $(SOLINKS) $(PCFILE) $(PCFILE_LINUX)
 
 $(BUILD)/%.o: %.c

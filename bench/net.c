@@ -82,6 +82,10 @@ static bool burst = true;
 #define SETTLE_US 20000 /* let the last batches land */
 /* NET_RECV_BUF_KB: the guests' receive buffer (0: netvsc's default). */
 static uint32_t recv_buf_kb;
+/* NET_PIN (pin_plan): the forked host's CPU, the guests' (socket rows). */
+static bool pinned;
+static int pin_cpu[2];
+static cpu_set_t pin_all;
 
 static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
 
@@ -192,6 +196,8 @@ static pid_t host_fork(const char *path, struct host *h)
 		return pid;
 	}
 	close(sv[0]);
+	if (pinned) /* before any thread: the host's all run there */
+		pin_self(pin_cpu[0], &pin_all);
 	static struct host child;
 	pthread_t th;
 
@@ -707,12 +713,20 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "/tmp/ovb-bench-net-%d.sock",
 		 (int)getpid());
+	pinned = pin_plan(pin_cpu, &pin_all);
 	pid = host_fork(path, &remote);
 	if (pid < 0) {
 		fprintf(stderr, "bench/net: cannot fork the host\n");
 		return 1;
 	}
+	if (pinned) {
+		printf("host process on CPU %d, guests on CPU %d (NET_PIN=0: "
+		       "the scheduler places them)\n", pin_cpu[0], pin_cpu[1]);
+		pin_self(pin_cpu[1], &pin_all);
+	}
 	rc = run_link(&remote, path, res, &nres, rat, &nrat);
+	if (pinned) /* the inproc rows: the scheduler's */
+		pin_self(-1, &pin_all);
 	send(remote.ctl, &quit, sizeof(quit), 0);
 	close(remote.ctl);
 	waitpid(pid, &status, 0);

@@ -6,6 +6,7 @@
  * host process, or runs it in its own process over the inproc link;
  * `bench/net --serve` runs it alone for a third-party guest (serve.c).
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -107,6 +108,33 @@ void source_run(struct ovb_vswitch *sw, unsigned int port,
 	else
 		ovb_vswitch_input_run(sw, port, run, 64, NULL);
 	ovb_vswitch_batch_end(sw);
+}
+
+bool pin_plan(int cpu[2], cpu_set_t *all)
+{
+	const char *e = getenv("NET_PIN");
+	int n = 0;
+
+	CPU_ZERO(all);
+	if (sched_getaffinity(0, sizeof(*all), all))
+		return false;
+	for (int i = 0; i < CPU_SETSIZE && n < 2; i++)
+		if (CPU_ISSET(i, all))
+			cpu[n++] = i;
+	return n == 2 && !(e && *e == '0');
+}
+
+void pin_self(int cpu, const cpu_set_t *all)
+{
+	cpu_set_t one;
+
+	if (cpu < 0) {
+		sched_setaffinity(0, sizeof(*all), all);
+		return;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
 }
 
 struct ovb_link_host *fork_link;

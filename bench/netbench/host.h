@@ -6,6 +6,8 @@
 #ifndef OVB_BENCH_NETBENCH_HOST_H
 #define OVB_BENCH_NETBENCH_HOST_H
 
+#include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,17 @@ void run_fill(struct ovb_vswitch_frame *run, const uint8_t *f,
 void source_run(struct ovb_vswitch *sw, unsigned int port,
 		const struct ovb_vswitch_frame *run, const uint8_t *f,
 		unsigned int size);
+/*
+ * Where the two processes run (NET_PIN): the forked host on the first
+ * CPU this process may use, the guests on the second, as bench/net-peer.sh
+ * runs the testpmd pair (vhost-user on one CPU, virtio-user on the
+ * other).  pin_plan() fills @cpu[0] (host) and @cpu[1] (guests) and
+ * returns true unless NET_PIN=0 or fewer than two CPUs are allowed;
+ * pin_self() binds the calling thread, and so the threads it creates
+ * afterwards, to @cpu (-1: every CPU @all holds).
+ */
+bool pin_plan(int cpu[2], cpu_set_t *all);
+void pin_self(int cpu, const cpu_set_t *all);
 /* The host process's socket link, stopped by host_sig (SIGTERM). */
 struct ovb_link_host;
 extern struct ovb_link_host *fork_link;
