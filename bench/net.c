@@ -29,6 +29,12 @@
  * and slot-wait timeouts and each guest's worker on its own (packets,
  * signals, sleeps, time spinning).  NET_RECV_BUF_KB sets the guests'
  * receive buffer (netvsc's default when unset).
+ * The two-process rows run with the forked host on the first CPU this
+ * process may use and the guests on the second, as bench/net-peer.sh runs
+ * the testpmd pair; unpinned, the scheduler's placement decided the
+ * guest->switch->guest rows (the host's frame worker sharing a CPU with a
+ * guest's busy thread: ~15 instead of ~20 Mpps, in either mode,
+ * docs/net-perf.md).  NET_PIN=0 leaves the placement to the scheduler.
  * Prints every run, then each row's median [min-max] and the polling/
  * interrupt ratios (median [min-max] of the per-round ratios), and writes
  * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
