@@ -39,7 +39,8 @@
  * interrupt ratios (median [min-max] of the per-round ratios), and writes
  * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
  * "pps_max") and "polling_over_interrupt" ("per_round", "median");
- * every row carries "link": "socket" or "inproc".  bench/net-peer.sh runs the peers (DPDK testpmd,
+ * every row carries "link": "socket" or "inproc"; "pinned" says whether
+ * the two-process rows ran pinned (NET_PIN).  bench/net-peer.sh runs the peers (DPDK testpmd,
  * TCP over veth and over our TAPs), merges them and the ratios, which use
  * the socket rows.
  *
@@ -755,8 +756,8 @@ int main(int argc, char **argv)
 	js = fopen(argc > 1 ? argv[1] : "net.json", "w");
 	if (!js)
 		return 1;
-	fprintf(js, "{\"bench\": \"net\", \"rounds\": %u, \"results\": [\n",
-		rounds);
+	fprintf(js, "{\"bench\": \"net\", \"rounds\": %u, \"pinned\": %s, "
+		"\"results\": [\n", rounds, pinned ? "true" : "false");
 	for (unsigned int i = 0; i < nres; i++) {
 		fprintf(js, "  {\"path\": \"%s\", \"mode\": \"%s\", "
 			"\"link\": \"%s\", \"frame\": %u, \"pps\": %.0f, "
