@@ -40,9 +40,9 @@
  * JSON to argv[1]: "results" (median pps per row, "runs_pps", "pps_min",
  * "pps_max") and "polling_over_interrupt" ("per_round", "median");
  * every row carries "link": "socket" or "inproc"; "pinned" says whether
- * the two-process rows ran pinned (NET_PIN).  bench/net-peer.sh runs the peers (DPDK testpmd,
- * TCP over veth and over our TAPs), merges them and the ratios, which use
- * the socket rows.
+ * the two-process rows ran pinned (NET_PIN).  bench/net-peer.sh runs the
+ * peers (DPDK testpmd, TCP over veth and over our TAPs), merges them and
+ * the ratios, which use the socket rows.
  *
  * `bench/net --serve SOCK [POLL_US]` is the same host (switch, netvsp, the
  * endpoint) serving SOCK for a guest this program does not hold:
@@ -203,8 +203,9 @@ static pid_t host_fork(const char *path, struct host *h)
 		return pid;
 	}
 	close(sv[0]);
-	if (pinned) /* before any thread: the host's all run there */
-		pin_self(pin_cpu[0], &pin_all);
+	/* Before any thread: the host's all run there. */
+	if (pinned && pin_self(pin_cpu[0], &pin_all))
+		_exit(1);
 	static struct host child;
 	pthread_t th;
 
@@ -726,11 +727,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench/net: cannot fork the host\n");
 		return 1;
 	}
-	if (pinned) {
+	if (pinned && pin_self(pin_cpu[1], &pin_all)) {
+		fprintf(stderr, "bench/net: cannot pin the guests to CPU %d\n",
+			pin_cpu[1]);
+		pinned = false;
+	}
+	if (pinned)
 		printf("host process on CPU %d, guests on CPU %d (NET_PIN=0: "
 		       "the scheduler places them)\n", pin_cpu[0], pin_cpu[1]);
-		pin_self(pin_cpu[1], &pin_all);
-	}
 	rc = run_link(&remote, path, res, &nres, rat, &nrat);
 	if (pinned) /* the inproc rows: the scheduler's */
 		pin_self(-1, &pin_all);

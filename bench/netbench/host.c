@@ -6,6 +6,7 @@
  * host process, or runs it in its own process over the inproc link;
  * `bench/net --serve` runs it alone for a third-party guest (serve.c).
  */
+#include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,17 +125,15 @@ bool pin_plan(int cpu[2], cpu_set_t *all)
 	return n == 2 && !(e && *e == '0');
 }
 
-void pin_self(int cpu, const cpu_set_t *all)
+int pin_self(int cpu, const cpu_set_t *all)
 {
 	cpu_set_t one;
 
-	if (cpu < 0) {
-		sched_setaffinity(0, sizeof(*all), all);
-		return;
-	}
+	if (cpu < 0)
+		return sched_setaffinity(0, sizeof(*all), all) ? -errno : 0;
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
-	sched_setaffinity(0, sizeof(one), &one);
+	return sched_setaffinity(0, sizeof(one), &one) ? -errno : 0;
 }
 
 struct ovb_link_host *fork_link;

@@ -45,10 +45,10 @@ void source_run(struct ovb_vswitch *sw, unsigned int port,
  * other).  pin_plan() fills @cpu[0] (host) and @cpu[1] (guests) and
  * returns true unless NET_PIN=0 or fewer than two CPUs are allowed;
  * pin_self() binds the calling thread, and so the threads it creates
- * afterwards, to @cpu (-1: every CPU @all holds).
+ * afterwards, to @cpu (-1: every CPU @all holds): 0 or a negative errno.
  */
 bool pin_plan(int cpu[2], cpu_set_t *all);
-void pin_self(int cpu, const cpu_set_t *all);
+int pin_self(int cpu, const cpu_set_t *all);
 /* The host process's socket link, stopped by host_sig (SIGTERM). */
 struct ovb_link_host;
 extern struct ovb_link_host *fork_link;
