@@ -14,7 +14,14 @@
 # 256M) of the image, which is written once before (reads hit real data).
 # For each workload the peer runs first, then ours.  Prints a table with
 # IOPS, MiB/s and the ratio ours/peer, and writes them to OUT_JSON
-# (default build/bench/remote.json).  Run as root on an idle machine:
+# (default build/bench/remote.json).  REMOTE_PEER_REPEAT=N (default 1)
+# runs N pairs per workload, the order flipped every other pair (peer
+# then ours, ours then peer, ...; fio's engine alone swings +-20 % from
+# minute to minute), and prints the median IOPS of each side, the median
+# ratio and its range; the JSON keeps every pair ("pairs") beside the
+# medians ("rows": ratio, ratio_min, ratio_max, ratios).  E.g.
+#   REMOTE_PEER_REPEAT=5 REMOTE_PEER_SECONDS=4 bash bench/remote-peer.sh o.json nbd
+# Run as root on an idle machine:
 #   bash bench/remote-peer.sh                 # every engine below
 #   bash bench/remote-peer.sh out.json rbd    # only RBD
 #
@@ -79,6 +86,10 @@ SECS=${REMOTE_PEER_SECONDS:-10}
 # Extra `vmbus host` options for ours, e.g. "--poll 50" (polling mode).
 HOST_ARGS=${REMOTE_PEER_HOST_ARGS:-}
 SPAN=${REMOTE_PEER_SPAN:-256M}
+REPEAT=${REMOTE_PEER_REPEAT:-1}
+case $REPEAT in '' | *[!0-9]* | 0) echo "remote-peer: REMOTE_PEER_REPEAT=N, N >= 1"; exit 1 ;; esac
+REPEAT_TAG=
+[ "$REPEAT" -gt 1 ] && REPEAT_TAG=1
 json=${1:-$BUILD/bench/remote.json}
 shift || true
 ENGINES=("$@")
@@ -222,6 +233,13 @@ print(f'{d["iops"]:.0f} {d["bw_bytes"]:.0f}')
 PY
 }
 
+# run_peer RW BS, run_ours RW BS: one side of a pair (args from the loop).
+run_peer() { run_fio "$eng-peer-$1-$2" "${PEER[@]}" "${args[@]}"; }
+run_ours() {
+	run_fio "$eng-ours-$1-$2" --ioengine=external:"$ENGINE" \
+		--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}"
+}
+
 rows=()
 # The load around the runs says how far to trust them (a quiet 2-core
 # machine reads below 1).
@@ -251,28 +269,35 @@ for eng in "${ENGINES[@]}"; do
 	for w in "${WORKLOADS[@]}"; do
 		read -r rw bs qd <<<"$w"
 		args=(--rw="$rw" --bs="$bs" --iodepth="$qd" "${common[@]}")
-		read -r piops pbw < <(run_fio "$eng-peer-$rw-$bs" "${PEER[@]}" "${args[@]}")
-		read -r oiops obw < <(run_fio "$eng-ours-$rw-$bs" \
-			--ioengine=external:"$ENGINE" \
-			--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}")
-		rows+=("$eng $rw $bs $qd $piops $pbw $oiops $obw")
-		echo "  $rw $bs QD$qd: peer $piops IOPS, ours $oiops IOPS"
+		# REPEAT pairs, the order flipped every other pair (peer, ours,
+		# ours, peer, ...): each side runs first as often as second.
+		for r in $(seq "$REPEAT"); do
+			if [ $((r % 2)) = 1 ]; then
+				read -r piops pbw < <(run_peer "$rw" "$bs")
+				read -r oiops obw < <(run_ours "$rw" "$bs")
+			else
+				read -r oiops obw < <(run_ours "$rw" "$bs")
+				read -r piops pbw < <(run_peer "$rw" "$bs")
+			fi
+			rows+=("$eng $rw $bs $qd $piops $pbw $oiops $obw")
+			echo "  $rw $bs QD$qd${REPEAT_TAG:+ pair $r}: peer $piops IOPS, ours $oiops IOPS"
+		done
 	done
 	kill -INT "$host"; wait "$host"; host=
 	"${eng}_down"; cur=
 done
 
-python3 - "$json" "$SECS" "$HOST_ARGS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "${rows[@]}" <<'PY'
-import json, sys
-out, secs, hargs, load0, load1 = sys.argv[1:6]
-secs, rows = int(secs), sys.argv[6:]
+python3 - "$json" "$SECS" "$HOST_ARGS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPEAT" "${rows[@]}" <<'PY'
+import json, statistics, sys
+out, secs, hargs, load0, load1, rep = sys.argv[1:7]
+secs, rep, rows = int(secs), int(rep), sys.argv[7:]
 res = []
 print(f"\nremote disks: fio through openvmbus (ours) vs the engine's own fio "
       f"ioengine (peer), {secs}s each, same image, same run"
+      + (f", {rep} pairs per row alternated (peer first in odd pairs)"
+         if rep > 1 else "")
       + (f", host options: {hargs}" if hargs else ""))
 print(f"load average before: {load0}, after: {load1}")
-print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
-      f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
 for r in rows:
     eng, rw, bs, qd, piops, pbw, oiops, obw = r.split()
     piops, pbw, oiops, obw = map(float, (piops, pbw, oiops, obw))
@@ -280,11 +305,42 @@ for r in rows:
     res.append({"engine": eng, "rw": rw, "bs": bs, "iodepth": int(qd),
                 "peer_iops": piops, "peer_bw": pbw, "ours_iops": oiops,
                 "ours_bw": obw, "ratio": round(ratio, 3)})
-    print(f"{eng:7} {rw + ' ' + bs + ' QD' + qd:16} {piops:10.0f} "
-          f"{pbw / 2**20:10.1f} {oiops:10.0f} {obw / 2**20:10.1f} "
-          f"{ratio:9.2f}")
+if rep == 1:
+    print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
+          f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
+    for x in res:
+        print(f"{x['engine']:7} {x['rw'] + ' ' + x['bs'] + ' QD' + str(x['iodepth']):16} "
+              f"{x['peer_iops']:10.0f} {x['peer_bw'] / 2**20:10.1f} "
+              f"{x['ours_iops']:10.0f} {x['ours_bw'] / 2**20:10.1f} "
+              f"{x['ratio']:9.2f}")
+    json.dump({"seconds": secs, "host_args": hargs, "load_before": load0,
+               "load_after": load1, "rows": res}, open(out, "w"), indent=1)
+    print(f"written to {out}")
+    sys.exit(0)
+# Pairs of one engine's workload are consecutive rows, rep of them (an
+# engine named twice gives two groups).
+groups = [res[i:i + rep] for i in range(0, len(res), rep)]
+summ = []
+print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'ours IOPS':>10} "
+      f"{'ratio median':>12} {'range':>11}   (medians over {rep} pairs)")
+for g in groups:
+    med = lambda k: statistics.median(x[k] for x in g)
+    ratios = [x["ratio"] for x in g]
+    s = {"engine": g[0]["engine"], "rw": g[0]["rw"], "bs": g[0]["bs"],
+         "iodepth": g[0]["iodepth"], "pairs": len(g),
+         "peer_iops": med("peer_iops"), "peer_bw": med("peer_bw"),
+         "ours_iops": med("ours_iops"), "ours_bw": med("ours_bw"),
+         "ratio": round(statistics.median(ratios), 3),
+         "ratio_min": min(ratios), "ratio_max": max(ratios),
+         "ratios": ratios,
+         "peer_iops_each": [x["peer_iops"] for x in g],
+         "ours_iops_each": [x["ours_iops"] for x in g]}
+    summ.append(s)
+    wl = f"{s['rw']} {s['bs']} QD{s['iodepth']}"
+    print(f"{s['engine']:7} {wl:16} {s['peer_iops']:10.0f} {s['ours_iops']:10.0f} "
+          f"{s['ratio']:12.2f} {min(ratios):5.2f}-{max(ratios):<5.2f}")
 json.dump({"seconds": secs, "host_args": hargs, "load_before": load0,
-           "load_after": load1, "rows": res},
+           "load_after": load1, "repeat": rep, "rows": summ, "pairs": res},
           open(out, "w"), indent=1)
 print(f"written to {out}")
 PY
