@@ -21,6 +21,12 @@
 # ratio and its range; the JSON keeps every pair ("pairs") beside the
 # medians ("rows": ratio, ratio_min, ratio_max, ratios).  E.g.
 #   REMOTE_PEER_REPEAT=5 REMOTE_PEER_SECONDS=4 bash bench/remote-peer.sh o.json nbd
+# REMOTE_PEER_COUNT=1 (REMOTE_PEER_SECONDS >= 3) counts every run's
+# threads over its steady part (bench/remote_count.py: sleeps and CPU per
+# I/O of fio, our host and the server, our host's channel signals and
+# completion batches per I/O): medians in a second table, each run's in
+# the JSON (peer_counts, ours_counts).  Which stage sleeps more per I/O
+# in a slow pair than in a fast one says where a slow state waits.
 # Run as root on an idle machine:
 #   bash bench/remote-peer.sh                 # every engine below
 #   bash bench/remote-peer.sh out.json rbd    # only RBD
@@ -89,6 +95,9 @@ SPAN=${REMOTE_PEER_SPAN:-256M}
 REPEAT=${REMOTE_PEER_REPEAT:-1}
 case $REPEAT in '' | *[!0-9]* | 0) echo "remote-peer: REMOTE_PEER_REPEAT=N, N >= 1"; exit 1 ;; esac
 REPEAT_TAG=
+COUNT=${REMOTE_PEER_COUNT:-}
+[ "$COUNT" = 0 ] && COUNT=
+[ -n "$COUNT" ] && [ "$SECS" -lt 3 ] && { echo "remote-peer: REMOTE_PEER_COUNT needs REMOTE_PEER_SECONDS >= 3"; exit 1; }
 [ "$REPEAT" -gt 1 ] && REPEAT_TAG=1
 json=${1:-$BUILD/bench/remote.json}
 shift || true
@@ -190,6 +199,7 @@ nbd_up() {
 	rm -f "$1/nbd.sock" # a server before this one may have left it
 	nbdkit -f -U "$1/nbd.sock" memory 1G 2>"$1/nbdkit.log" &
 	nbd_pid=$!
+	SRV_PID=$nbd_pid
 	FILLED=
 	for _ in $(seq 100); do [ -S "$1/nbd.sock" ] && break; sleep 0.05; done
 	PEER=(--ioengine=nbd --uri="nbd+unix:///?socket=$1/nbd.sock")
@@ -220,11 +230,34 @@ trap cleanup EXIT
 IFS=, read -r -a WORKLOADS <<<"${REMOTE_PEER_WORKLOADS:-randread 4k 32,randwrite 4k 32,read 128k 8,write 128k 8}"
 
 # run_fio NAME ARGS...: one fio run, prints "IOPS BYTES_PER_S" of its rw.
+# With COUNT_SIDE set (peer or ours: REMOTE_PEER_COUNT=1) the threads of
+# fio, our host and the server are counted from 1.2 s into the run (fio's
+# ramp_time over) to 0.3 s before its end, one JSON line to $dir/counts
+# (bench/remote_count.py).
 run_fio() {
-	local name=$1; shift
+	local name=$1 fpid spid='' rc=0 sock=-; shift
 	timeout $((SECS + 60)) fio --name="$name" --output-format=json \
-		--output="$dir/$name.json" "$@" >"$dir/$name.out" 2>&1 ||
+		--output="$dir/$name.json" "$@" >"$dir/$name.out" 2>&1 &
+	fpid=$!
+	if [ -n "${COUNT_SIDE:-}" ]; then
+		[ "$COUNT_SIDE" = ours ] && sock=$dir/host.sock
+		# fio runs ramp_time (1 s) and then SECS in all: 1.2 s in to
+		# 0.3 s before its end.
+		python3 bench/remote_count.py window "$dir/cnt.a" "$dir/cnt.b" \
+			1.2 "$SECS".7 "$VMBUS" "$sock" "$fpid" "${host:-0}" \
+			"${SRV_PID:-0}" &
+		spid=$!
+	fi
+	wait "$fpid" || rc=$?
+	[ -n "$spid" ] && wait "$spid"
+	[ "$rc" = 0 ] ||
 		{ echo "remote-peer: fio $name failed:" >&2; cat "$dir/$name.out" >&2; echo "0 0"; return; }
+	if [ -n "$spid" ]; then
+		python3 bench/remote_count.py diff "$dir/cnt.a" "$dir/cnt.b" \
+			"$dir/$name.json" "${#rows[@]}" "$COUNT_SIDE" >>"$dir/counts" ||
+			echo "remote-peer: no counts for $name" >&2
+		rm -f "$dir/cnt.a" "$dir/cnt.b"
+	fi
 	python3 - "$dir/$name.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))["jobs"][0]
@@ -234,9 +267,11 @@ PY
 }
 
 # run_peer RW BS, run_ours RW BS: one side of a pair (args from the loop).
-run_peer() { run_fio "$eng-peer-$1-$2" "${PEER[@]}" "${args[@]}"; }
+run_peer() {
+	COUNT_SIDE=${COUNT:+peer} run_fio "$eng-peer-$1-$2" "${PEER[@]}" "${args[@]}"
+}
 run_ours() {
-	run_fio "$eng-ours-$1-$2" --ioengine=external:"$ENGINE" \
+	COUNT_SIDE=${COUNT:+ours} run_fio "$eng-ours-$1-$2" --ioengine=external:"$ENGINE" \
 		--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}"
 }
 
@@ -287,11 +322,16 @@ for eng in "${ENGINES[@]}"; do
 	"${eng}_down"; cur=
 done
 
-python3 - "$json" "$SECS" "$HOST_ARGS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPEAT" "${rows[@]}" <<'PY'
-import json, statistics, sys
-out, secs, hargs, load0, load1, rep = sys.argv[1:7]
-secs, rep, rows = int(secs), int(rep), sys.argv[7:]
+python3 - "$json" "$SECS" "$HOST_ARGS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPEAT" "$dir/counts" "${rows[@]}" <<'PY'
+import json, os, statistics, sys
+out, secs, hargs, load0, load1, rep, cfile = sys.argv[1:8]
+secs, rep, rows = int(secs), int(rep), sys.argv[8:]
 res = []
+counts = {}
+if os.path.exists(cfile):
+    for line in open(cfile):
+        c = json.loads(line)
+        counts[(c.pop("row"), c.pop("side"))] = c
 print(f"\nremote disks: fio through openvmbus (ours) vs the engine's own fio "
       f"ioengine (peer), {secs}s each, same image, same run"
       + (f", {rep} pairs per row alternated (peer first in odd pairs)"
@@ -305,6 +345,43 @@ for r in rows:
     res.append({"engine": eng, "rw": rw, "bs": bs, "iodepth": int(qd),
                 "peer_iops": piops, "peer_bw": pbw, "ours_iops": oiops,
                 "ours_bw": obw, "ratio": round(ratio, 3)})
+    for side in ("peer", "ours"):
+        if (len(res) - 1, side) in counts:
+            res[-1][side + "_counts"] = counts[(len(res) - 1, side)]
+
+
+def count_table(groups):
+    """Medians per row of the per-I/O counts (REMOTE_PEER_COUNT=1)."""
+    if not counts:
+        return
+    def m(g, side, *path):
+        v = []
+        for x in g:
+            c = x.get(side + "_counts")
+            for k in path:
+                c = c.get(k) if isinstance(c, dict) else None
+            if c is not None:
+                v.append(c)
+        return f"{statistics.median(v):.2f}" if v else "-"
+    print("\nper I/O, medians (REMOTE_PEER_COUNT): sleeps (voluntary "
+          "switches) of fio / our host / the server, CPU share (1.0 = a "
+          "core) of each; ours' channels: signals host->guest, "
+          "guest->host, completion batches")
+    print(f"{'workload':16} {'side':4} {'fio sl':>6} {'host sl':>7} "
+          f"{'srv sl':>6} {'fio cpu':>7} {'host cpu':>8} {'srv cpu':>7} "
+          f"{'sig out':>7} {'sig in':>6} {'batches':>7}")
+    for g in groups:
+        wl = f"{g[0]['rw']} {g[0]['bs']} QD{g[0]['iodepth']}"
+        for side in ("peer", "ours"):
+            print(f"{wl:16} {side:4} {m(g, side, 'fio', 'sleeps'):>6} "
+                  f"{m(g, side, 'host', 'sleeps'):>7} "
+                  f"{m(g, side, 'server', 'sleeps'):>6} "
+                  f"{m(g, side, 'fio', 'cpu'):>7} "
+                  f"{m(g, side, 'host', 'cpu'):>8} "
+                  f"{m(g, side, 'server', 'cpu'):>7} "
+                  f"{m(g, side, 'chan', 'signals_out'):>7} "
+                  f"{m(g, side, 'chan', 'signals_in'):>6} "
+                  f"{m(g, side, 'chan', 'commits_out'):>7}")
 if rep == 1:
     print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
           f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
@@ -313,6 +390,7 @@ if rep == 1:
               f"{x['peer_iops']:10.0f} {x['peer_bw'] / 2**20:10.1f} "
               f"{x['ours_iops']:10.0f} {x['ours_bw'] / 2**20:10.1f} "
               f"{x['ratio']:9.2f}")
+    count_table([[x] for x in res])
     json.dump({"seconds": secs, "host_args": hargs, "load_before": load0,
                "load_after": load1, "rows": res}, open(out, "w"), indent=1)
     print(f"written to {out}")
@@ -339,6 +417,7 @@ for g in groups:
     wl = f"{s['rw']} {s['bs']} QD{s['iodepth']}"
     print(f"{s['engine']:7} {wl:16} {s['peer_iops']:10.0f} {s['ours_iops']:10.0f} "
           f"{s['ratio']:12.2f} {min(ratios):5.2f}-{max(ratios):<5.2f}")
+count_table(groups)
 json.dump({"seconds": secs, "host_args": hargs, "load_before": load0,
            "load_after": load1, "repeat": rep, "rows": summ, "pairs": res},
           open(out, "w"), indent=1)
