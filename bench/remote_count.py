@@ -95,6 +95,8 @@ def diff(fa, fb, fio, row, side):
         pa, pb = a["procs"].get(pid, {}), b["procs"][pid]
         tot = {"cpu": 0.0, "runq": 0.0, "sleeps": 0.0, "preempt": 0.0}
         top = None
+        if not set(pa) & set(pb):
+            continue  # not up at the first snapshot (a slow start): unknown
         for t, x in pb.items():
             y = pa.get(t)
             if not y:
