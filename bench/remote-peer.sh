@@ -366,10 +366,12 @@ def count_table(groups):
     print("\nper I/O, medians (REMOTE_PEER_COUNT): sleeps (voluntary "
           "switches) of fio / our host / the server, CPU share (1.0 = a "
           "core) of each; ours' channels: signals host->guest, "
-          "guest->host, completion batches")
+          "guest->host, completion batches; preemptions (involuntary "
+          "switches) of fio and our host")
     print(f"{'workload':16} {'side':4} {'fio sl':>6} {'host sl':>7} "
           f"{'srv sl':>6} {'fio cpu':>7} {'host cpu':>8} {'srv cpu':>7} "
-          f"{'sig out':>7} {'sig in':>6} {'batches':>7}")
+          f"{'sig out':>7} {'sig in':>6} {'batches':>7} {'fio pre':>7} "
+          f"{'host pre':>8}")
     for g in groups:
         wl = f"{g[0]['rw']} {g[0]['bs']} QD{g[0]['iodepth']}"
         for side in ("peer", "ours"):
@@ -381,7 +383,9 @@ def count_table(groups):
                   f"{m(g, side, 'server', 'cpu'):>7} "
                   f"{m(g, side, 'chan', 'signals_out'):>7} "
                   f"{m(g, side, 'chan', 'signals_in'):>6} "
-                  f"{m(g, side, 'chan', 'commits_out'):>7}")
+                  f"{m(g, side, 'chan', 'commits_out'):>7} "
+                  f"{m(g, side, 'fio', 'preempt'):>7} "
+                  f"{m(g, side, 'host', 'preempt'):>8}")
 if rep == 1:
     print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
           f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
