@@ -366,8 +366,8 @@ def count_table(groups):
     print("\nper I/O, medians (REMOTE_PEER_COUNT): sleeps (voluntary "
           "switches) of fio / our host / the server, CPU share (1.0 = a "
           "core) of each; ours' channels: signals host->guest, "
-          "guest->host, completion batches; preemptions (involuntary "
-          "switches) of fio and our host")
+          "guest->host, completion batches; involuntary switches "
+          "(preemptions and yields that gave the core away) of fio and our host")
     print(f"{'workload':16} {'side':4} {'fio sl':>6} {'host sl':>7} "
           f"{'srv sl':>6} {'fio cpu':>7} {'host cpu':>8} {'srv cpu':>7} "
           f"{'sig out':>7} {'sig in':>6} {'batches':>7} {'fio pre':>7} "

@@ -12,11 +12,13 @@ host` and of the server.
       --json` of our host (JSON).
   remote_count.py diff A B FIO_JSON ROW SIDE
       one JSON line on stdout: per process, CPU share (run time / wall
-      time), run-queue wait share, sleeps (voluntary switches) and
-      preemptions per I/O, and the busiest thread's; for ours the host's
-      channel counters per I/O (signals each way, its sleeps, its
-      completion batches: commits_out).  I/Os are fio's IOPS times the
-      window (A to B: 1 s into the run, after fio's ramp_time, to its
+      time), run-queue wait share, and per I/O sleeps (voluntary
+      switches) and "preempt": involuntary switches (preemptions, and
+      sched_yield calls that gave the core away: the kernel counts both
+      alike); the busiest thread's; for ours the host's channel
+      counters per I/O (signals each way, its sleeps, its completion
+      batches: commits_out).  I/Os are fio's IOPS times the window (A to
+      B: 1.2 s into the run, after fio's ramp_time, to 0.3 s before its
       end), so the I/Os of the window, not fio's whole count.
 
 Sleeps per I/O say which thread waits for which: a stage that sleeps once
