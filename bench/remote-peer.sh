@@ -231,8 +231,9 @@ IFS=, read -r -a WORKLOADS <<<"${REMOTE_PEER_WORKLOADS:-randread 4k 32,randwrite
 
 # run_fio NAME ARGS...: one fio run, prints "IOPS BYTES_PER_S" of its rw.
 # With COUNT_SIDE set (peer or ours: REMOTE_PEER_COUNT=1) the threads of
-# fio, our host and the server are counted from 1.2 s into the run (fio's
-# ramp_time over) to 0.3 s before its end, one JSON line to $dir/counts
+# fio, our host and the server are counted from 1.1 s after fio's job
+# process came up (its ramp_time over; 1.2 s in at the earliest) to 0.3 s
+# before the run's end, one JSON line to $dir/counts
 # (bench/remote_count.py).
 run_fio() {
 	local name=$1 fpid spid='' rc=0 sock=-; shift
@@ -241,8 +242,8 @@ run_fio() {
 	fpid=$!
 	if [ -n "${COUNT_SIDE:-}" ]; then
 		[ "$COUNT_SIDE" = ours ] && sock=$dir/host.sock
-		# fio runs ramp_time (1 s) and then SECS in all: 1.2 s in to
-		# 0.3 s before its end.
+		# fio runs ramp_time (1 s) and then SECS: snapshots after the
+		# ramp and 0.3 s before the end.
 		python3 bench/remote_count.py window "$dir/cnt.a" "$dir/cnt.b" \
 			1.2 "$SECS".7 "$VMBUS" "$sock" "$fpid" "${host:-0}" \
 			"${SRV_PID:-0}" &
@@ -252,7 +253,9 @@ run_fio() {
 	[ -n "$spid" ] && wait "$spid"
 	[ "$rc" = 0 ] ||
 		{ echo "remote-peer: fio $name failed:" >&2; cat "$dir/$name.out" >&2; echo "0 0"; return; }
-	if [ -n "$spid" ]; then
+	if [ -n "$spid" ] && [ ! -f "$dir/cnt.b" ]; then
+		echo "remote-peer: no counts for $name (fio started late)" >&2
+	elif [ -n "$spid" ]; then
 		python3 bench/remote_count.py diff "$dir/cnt.a" "$dir/cnt.b" \
 			"$dir/$name.json" "${#rows[@]}" "$COUNT_SIDE" >>"$dir/counts" ||
 			echo "remote-peer: no counts for $name" >&2

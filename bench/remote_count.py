@@ -6,7 +6,8 @@ or ours: fio's job thread and the guest's channel workers), of our `vmbus
 host` and of the server.
 
   remote_count.py window A B AT_A AT_B VMBUS SOCK PID...
-      AT_A and AT_B seconds after its start, a snapshot into A, then B:
+      AT_A and AT_B seconds after its start (the first at least 1.1 s
+      after fio's job process came up), a snapshot into A, then B:
       /proc/PID/task/*/{schedstat,status} of each PID and of its children
       (fio's job process is its child), and (SOCK not "-") `VMBUS stat
       --json` of our host (JSON).
@@ -74,6 +75,40 @@ def snap(out, vmbus, sock, pids):
     json.dump(res, open(out, "w"))
 
 
+def procs(pid):
+    """How many processes @pid's tree holds (itself included)."""
+    n, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        n += 1
+        for t in tids:
+            try:
+                todo += open(f"/proc/{p}/task/{t}/children").read().split()
+            except OSError:
+                pass
+    return n
+
+
+def window(outs, at_a, at_b, vmbus, sock, pids):
+    """The two snapshots, at_a and at_b s after the start; the first no
+    sooner than 1.1 s (fio's ramp_time) after fio's job process (the
+    third process of the first PID's tree: timeout, fio, its job) came
+    up, and none if that leaves under a second."""
+    t0 = time.monotonic()
+    while procs(pids[0]) < 3 and time.monotonic() < t0 + at_b:
+        time.sleep(0.05)
+    t_a = max(t0 + at_a, time.monotonic() + 1.1)
+    if t_a > t0 + at_b - 1.0:
+        return  # no window: no counts for this run
+    for out, t in ((outs[0], t_a), (outs[1], t0 + at_b)):
+        time.sleep(max(0.0, t - time.monotonic()))
+        snap(out, vmbus, sock, pids)
+
+
 def chan_sum(stat):
     keys = ("packets_in", "signals_in", "signals_out", "sleeps", "commits_out")
     s = dict.fromkeys(keys, 0)
@@ -127,10 +162,8 @@ def diff(fa, fb, fio, row, side):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 9 and sys.argv[1] == "window":
-        t0 = time.monotonic()
-        for out, at in ((sys.argv[2], sys.argv[4]), (sys.argv[3], sys.argv[5])):
-            time.sleep(max(0.0, t0 + float(at) - time.monotonic()))
-            snap(out, sys.argv[6], sys.argv[7], sys.argv[8:])
+        window(sys.argv[2:4], float(sys.argv[4]), float(sys.argv[5]),
+               sys.argv[6], sys.argv[7], sys.argv[8:])
     elif len(sys.argv) == 7 and sys.argv[1] == "diff":
         diff(*sys.argv[2:])
     else:
