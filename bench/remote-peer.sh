@@ -36,6 +36,7 @@
 #                   --disk` takes, the image already SPAN bytes or more)
 #                   and PEER (fio's options for its own engine, same image)
 #   ENGINE_down     stop what ENGINE_up started (also on failure)
+# ENGINE_up may set SRV_PID, the server's pid, for REMOTE_PEER_COUNT.
 # rbdt: the same with our host's librbd defaults (rbd_non_blocking_aio
 # false, librados_thread_count 1) in the peer's configuration too, e.g.
 #   bash bench/remote-peer.sh out.json rbd rbdt
@@ -285,8 +286,9 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for eng in "${ENGINES[@]}"; do
 	declare -F "${eng}_up" >/dev/null || { echo "remote-peer: no engine '$eng'"; continue; }
 	echo "== $eng: bring-up"
-	cur=$eng
-	DESC=
+	DESC=''
+	SRV_PID=''
+	DESC= SRV_PID=
 	"${eng}_up" "$dir" || { echo "remote-peer: $eng did not come up"; "${eng}_down"; cur=; continue; }
 	# shellcheck disable=SC2086 # words on purpose: extra host options
 	[ -n "$DESC" ] && echo "   $DESC"
