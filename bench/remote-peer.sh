@@ -286,9 +286,9 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for eng in "${ENGINES[@]}"; do
 	declare -F "${eng}_up" >/dev/null || { echo "remote-peer: no engine '$eng'"; continue; }
 	echo "== $eng: bring-up"
-	DESC=''
-	SRV_PID=''
-	DESC= SRV_PID=
+	cur=$eng
+	DESC=
+	SRV_PID=
 	"${eng}_up" "$dir" || { echo "remote-peer: $eng did not come up"; "${eng}_down"; cur=; continue; }
 	# shellcheck disable=SC2086 # words on purpose: extra host options
 	[ -n "$DESC" ] && echo "   $DESC"
