@@ -14,7 +14,20 @@
 # 256M) of the image, which is written once before (reads hit real data).
 # For each workload the peer runs first, then ours.  Prints a table with
 # IOPS, MiB/s and the ratio ours/peer, and writes them to OUT_JSON
-# (default build/bench/remote.json).  Run as root on an idle machine:
+# (default build/bench/remote.json).  REMOTE_PEER_REPEAT=N (default 1)
+# runs N pairs per workload, the order flipped every other pair (peer
+# then ours, ours then peer, ...; fio's engine alone swings +-20 % from
+# minute to minute), and prints the median IOPS of each side, the median
+# ratio and its range; the JSON keeps every pair ("pairs") beside the
+# medians ("rows": ratio, ratio_min, ratio_max, ratios).  E.g.
+#   REMOTE_PEER_REPEAT=5 REMOTE_PEER_SECONDS=4 bash bench/remote-peer.sh o.json nbd
+# REMOTE_PEER_COUNT=1 (REMOTE_PEER_SECONDS >= 3) counts every run's
+# threads over its steady part (bench/remote_count.py: sleeps and CPU per
+# I/O of fio, our host and the server, our host's channel signals and
+# completion batches per I/O): medians in a second table, each run's in
+# the JSON (peer_counts, ours_counts).  Which stage sleeps more per I/O
+# in a slow pair than in a fast one says where a slow state waits.
+# Run as root on an idle machine:
 #   bash bench/remote-peer.sh                 # every engine below
 #   bash bench/remote-peer.sh out.json rbd    # only RBD
 #
@@ -23,6 +36,7 @@
 #                   --disk` takes, the image already SPAN bytes or more)
 #                   and PEER (fio's options for its own engine, same image)
 #   ENGINE_down     stop what ENGINE_up started (also on failure)
+# ENGINE_up may set SRV_PID, the server's pid, for REMOTE_PEER_COUNT.
 # rbdt: the same with our host's librbd defaults (rbd_non_blocking_aio
 # false, librados_thread_count 1) in the peer's configuration too, e.g.
 #   bash bench/remote-peer.sh out.json rbd rbdt
@@ -79,6 +93,13 @@ SECS=${REMOTE_PEER_SECONDS:-10}
 # Extra `vmbus host` options for ours, e.g. "--poll 50" (polling mode).
 HOST_ARGS=${REMOTE_PEER_HOST_ARGS:-}
 SPAN=${REMOTE_PEER_SPAN:-256M}
+REPEAT=${REMOTE_PEER_REPEAT:-1}
+case $REPEAT in '' | *[!0-9]* | 0) echo "remote-peer: REMOTE_PEER_REPEAT=N, N >= 1"; exit 1 ;; esac
+REPEAT_TAG=
+COUNT=${REMOTE_PEER_COUNT:-}
+[ "$COUNT" = 0 ] && COUNT=
+[ -n "$COUNT" ] && [ "$SECS" -lt 3 ] && { echo "remote-peer: REMOTE_PEER_COUNT needs REMOTE_PEER_SECONDS >= 3"; exit 1; }
+[ "$REPEAT" -gt 1 ] && REPEAT_TAG=1
 json=${1:-$BUILD/bench/remote.json}
 shift || true
 ENGINES=("$@")
@@ -179,6 +200,7 @@ nbd_up() {
 	rm -f "$1/nbd.sock" # a server before this one may have left it
 	nbdkit -f -U "$1/nbd.sock" memory 1G 2>"$1/nbdkit.log" &
 	nbd_pid=$!
+	SRV_PID=$nbd_pid
 	FILLED=
 	for _ in $(seq 100); do [ -S "$1/nbd.sock" ] && break; sleep 0.05; done
 	PEER=(--ioengine=nbd --uri="nbd+unix:///?socket=$1/nbd.sock")
@@ -209,17 +231,52 @@ trap cleanup EXIT
 IFS=, read -r -a WORKLOADS <<<"${REMOTE_PEER_WORKLOADS:-randread 4k 32,randwrite 4k 32,read 128k 8,write 128k 8}"
 
 # run_fio NAME ARGS...: one fio run, prints "IOPS BYTES_PER_S" of its rw.
+# With COUNT_SIDE set (peer or ours: REMOTE_PEER_COUNT=1) the threads of
+# fio, our host and the server are counted from 1.1 s after fio's job
+# process came up (its ramp_time over; 1.2 s in at the earliest) to 0.3 s
+# before the run's end, one JSON line to $dir/counts
+# (bench/remote_count.py).
 run_fio() {
-	local name=$1; shift
+	local name=$1 fpid spid='' rc=0 sock=-; shift
 	timeout $((SECS + 60)) fio --name="$name" --output-format=json \
-		--output="$dir/$name.json" "$@" >"$dir/$name.out" 2>&1 ||
+		--output="$dir/$name.json" "$@" >"$dir/$name.out" 2>&1 &
+	fpid=$!
+	if [ -n "${COUNT_SIDE:-}" ]; then
+		[ "$COUNT_SIDE" = ours ] && sock=$dir/host.sock
+		# fio runs ramp_time (1 s) and then SECS: snapshots after the
+		# ramp and 0.3 s before the end.
+		python3 bench/remote_count.py window "$dir/cnt.a" "$dir/cnt.b" \
+			1.2 "$SECS".7 "$VMBUS" "$sock" "$fpid" "${host:-0}" \
+			"${SRV_PID:-0}" &
+		spid=$!
+	fi
+	wait "$fpid" || rc=$?
+	[ -n "$spid" ] && wait "$spid"
+	[ "$rc" = 0 ] ||
 		{ echo "remote-peer: fio $name failed:" >&2; cat "$dir/$name.out" >&2; echo "0 0"; return; }
+	if [ -n "$spid" ] && [ ! -f "$dir/cnt.b" ]; then
+		echo "remote-peer: no counts for $name (fio started late)" >&2
+	elif [ -n "$spid" ]; then
+		python3 bench/remote_count.py diff "$dir/cnt.a" "$dir/cnt.b" \
+			"$dir/$name.json" "${#rows[@]}" "$COUNT_SIDE" >>"$dir/counts" ||
+			echo "remote-peer: no counts for $name" >&2
+		rm -f "$dir/cnt.a" "$dir/cnt.b"
+	fi
 	python3 - "$dir/$name.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))["jobs"][0]
 d = j["read"] if j["read"]["io_bytes"] else j["write"]
 print(f'{d["iops"]:.0f} {d["bw_bytes"]:.0f}')
 PY
+}
+
+# run_peer RW BS, run_ours RW BS: one side of a pair (args from the loop).
+run_peer() {
+	COUNT_SIDE=${COUNT:+peer} run_fio "$eng-peer-$1-$2" "${PEER[@]}" "${args[@]}"
+}
+run_ours() {
+	COUNT_SIDE=${COUNT:+ours} run_fio "$eng-ours-$1-$2" --ioengine=external:"$ENGINE" \
+		--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}"
 }
 
 rows=()
@@ -231,6 +288,7 @@ for eng in "${ENGINES[@]}"; do
 	echo "== $eng: bring-up"
 	cur=$eng
 	DESC=
+	SRV_PID=
 	"${eng}_up" "$dir" || { echo "remote-peer: $eng did not come up"; "${eng}_down"; cur=; continue; }
 	# shellcheck disable=SC2086 # words on purpose: extra host options
 	[ -n "$DESC" ] && echo "   $DESC"
@@ -251,28 +309,40 @@ for eng in "${ENGINES[@]}"; do
 	for w in "${WORKLOADS[@]}"; do
 		read -r rw bs qd <<<"$w"
 		args=(--rw="$rw" --bs="$bs" --iodepth="$qd" "${common[@]}")
-		read -r piops pbw < <(run_fio "$eng-peer-$rw-$bs" "${PEER[@]}" "${args[@]}")
-		read -r oiops obw < <(run_fio "$eng-ours-$rw-$bs" \
-			--ioengine=external:"$ENGINE" \
-			--filename="$dir/host.sock${REMOTE_PEER_FIO_OPTS:-}" "${args[@]}")
-		rows+=("$eng $rw $bs $qd $piops $pbw $oiops $obw")
-		echo "  $rw $bs QD$qd: peer $piops IOPS, ours $oiops IOPS"
+		# REPEAT pairs, the order flipped every other pair (peer, ours,
+		# ours, peer, ...): each side runs first as often as second.
+		for r in $(seq "$REPEAT"); do
+			if [ $((r % 2)) = 1 ]; then
+				read -r piops pbw < <(run_peer "$rw" "$bs")
+				read -r oiops obw < <(run_ours "$rw" "$bs")
+			else
+				read -r oiops obw < <(run_ours "$rw" "$bs")
+				read -r piops pbw < <(run_peer "$rw" "$bs")
+			fi
+			rows+=("$eng $rw $bs $qd $piops $pbw $oiops $obw")
+			echo "  $rw $bs QD$qd${REPEAT_TAG:+ pair $r}: peer $piops IOPS, ours $oiops IOPS"
+		done
 	done
 	kill -INT "$host"; wait "$host"; host=
 	"${eng}_down"; cur=
 done
 
-python3 - "$json" "$SECS" "$HOST_ARGS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "${rows[@]}" <<'PY'
-import json, sys
-out, secs, hargs, load0, load1 = sys.argv[1:6]
-secs, rows = int(secs), sys.argv[6:]
+python3 - "$json" "$SECS" "$HOST_ARGS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPEAT" "$dir/counts" "${rows[@]}" <<'PY'
+import json, os, statistics, sys
+out, secs, hargs, load0, load1, rep, cfile = sys.argv[1:8]
+secs, rep, rows = int(secs), int(rep), sys.argv[8:]
 res = []
+counts = {}
+if os.path.exists(cfile):
+    for line in open(cfile):
+        c = json.loads(line)
+        counts[(c.pop("row"), c.pop("side"))] = c
 print(f"\nremote disks: fio through openvmbus (ours) vs the engine's own fio "
       f"ioengine (peer), {secs}s each, same image, same run"
+      + (f", {rep} pairs per row alternated (peer first in odd pairs)"
+         if rep > 1 else "")
       + (f", host options: {hargs}" if hargs else ""))
 print(f"load average before: {load0}, after: {load1}")
-print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
-      f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
 for r in rows:
     eng, rw, bs, qd, piops, pbw, oiops, obw = r.split()
     piops, pbw, oiops, obw = map(float, (piops, pbw, oiops, obw))
@@ -280,11 +350,85 @@ for r in rows:
     res.append({"engine": eng, "rw": rw, "bs": bs, "iodepth": int(qd),
                 "peer_iops": piops, "peer_bw": pbw, "ours_iops": oiops,
                 "ours_bw": obw, "ratio": round(ratio, 3)})
-    print(f"{eng:7} {rw + ' ' + bs + ' QD' + qd:16} {piops:10.0f} "
-          f"{pbw / 2**20:10.1f} {oiops:10.0f} {obw / 2**20:10.1f} "
-          f"{ratio:9.2f}")
+    for side in ("peer", "ours"):
+        if (len(res) - 1, side) in counts:
+            res[-1][side + "_counts"] = counts[(len(res) - 1, side)]
+
+
+def count_table(groups):
+    """Medians per row of the per-I/O counts (REMOTE_PEER_COUNT=1)."""
+    if not counts:
+        return
+    def m(g, side, *path):
+        v = []
+        for x in g:
+            c = x.get(side + "_counts")
+            for k in path:
+                c = c.get(k) if isinstance(c, dict) else None
+            if c is not None:
+                v.append(c)
+        return f"{statistics.median(v):.2f}" if v else "-"
+    print("\nper I/O, medians (REMOTE_PEER_COUNT): sleeps (voluntary "
+          "switches) of fio / our host / the server, CPU share (1.0 = a "
+          "core) of each; ours' channels: signals host->guest, "
+          "guest->host, completion batches; involuntary switches "
+          "(preemptions and yields that gave the core away) of fio and our host")
+    print(f"{'workload':16} {'side':4} {'fio sl':>6} {'host sl':>7} "
+          f"{'srv sl':>6} {'fio cpu':>7} {'host cpu':>8} {'srv cpu':>7} "
+          f"{'sig out':>7} {'sig in':>6} {'batches':>7} {'fio pre':>7} "
+          f"{'host pre':>8}")
+    for g in groups:
+        wl = f"{g[0]['rw']} {g[0]['bs']} QD{g[0]['iodepth']}"
+        for side in ("peer", "ours"):
+            print(f"{wl:16} {side:4} {m(g, side, 'fio', 'sleeps'):>6} "
+                  f"{m(g, side, 'host', 'sleeps'):>7} "
+                  f"{m(g, side, 'server', 'sleeps'):>6} "
+                  f"{m(g, side, 'fio', 'cpu'):>7} "
+                  f"{m(g, side, 'host', 'cpu'):>8} "
+                  f"{m(g, side, 'server', 'cpu'):>7} "
+                  f"{m(g, side, 'chan', 'signals_out'):>7} "
+                  f"{m(g, side, 'chan', 'signals_in'):>6} "
+                  f"{m(g, side, 'chan', 'commits_out'):>7} "
+                  f"{m(g, side, 'fio', 'preempt'):>7} "
+                  f"{m(g, side, 'host', 'preempt'):>8}")
+if rep == 1:
+    print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'peer MiB/s':>10} "
+          f"{'ours IOPS':>10} {'ours MiB/s':>10} {'ours/peer':>9}")
+    for x in res:
+        print(f"{x['engine']:7} {x['rw'] + ' ' + x['bs'] + ' QD' + str(x['iodepth']):16} "
+              f"{x['peer_iops']:10.0f} {x['peer_bw'] / 2**20:10.1f} "
+              f"{x['ours_iops']:10.0f} {x['ours_bw'] / 2**20:10.1f} "
+              f"{x['ratio']:9.2f}")
+    count_table([[x] for x in res])
+    json.dump({"seconds": secs, "host_args": hargs, "load_before": load0,
+               "load_after": load1, "rows": res}, open(out, "w"), indent=1)
+    print(f"written to {out}")
+    sys.exit(0)
+# Pairs of one engine's workload are consecutive rows, rep of them (an
+# engine named twice gives two groups).
+groups = [res[i:i + rep] for i in range(0, len(res), rep)]
+summ = []
+print(f"{'engine':7} {'workload':16} {'peer IOPS':>10} {'ours IOPS':>10} "
+      f"{'ratio median':>12} {'range':>11}   (medians over {rep} pairs)")
+for g in groups:
+    med = lambda k: statistics.median(x[k] for x in g)
+    ratios = [x["ratio"] for x in g]
+    s = {"engine": g[0]["engine"], "rw": g[0]["rw"], "bs": g[0]["bs"],
+         "iodepth": g[0]["iodepth"], "pairs": len(g),
+         "peer_iops": med("peer_iops"), "peer_bw": med("peer_bw"),
+         "ours_iops": med("ours_iops"), "ours_bw": med("ours_bw"),
+         "ratio": round(statistics.median(ratios), 3),
+         "ratio_min": min(ratios), "ratio_max": max(ratios),
+         "ratios": ratios,
+         "peer_iops_each": [x["peer_iops"] for x in g],
+         "ours_iops_each": [x["ours_iops"] for x in g]}
+    summ.append(s)
+    wl = f"{s['rw']} {s['bs']} QD{s['iodepth']}"
+    print(f"{s['engine']:7} {wl:16} {s['peer_iops']:10.0f} {s['ours_iops']:10.0f} "
+          f"{s['ratio']:12.2f} {min(ratios):5.2f}-{max(ratios):<5.2f}")
+count_table(groups)
 json.dump({"seconds": secs, "host_args": hargs, "load_before": load0,
-           "load_after": load1, "rows": res},
+           "load_after": load1, "repeat": rep, "rows": summ, "pairs": res},
           open(out, "w"), indent=1)
 print(f"written to {out}")
 PY
