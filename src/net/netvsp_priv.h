@@ -225,8 +225,8 @@ void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
  * RSC fragments' payload on lines of this size (deliver_rsc): the host's
  * copy writes whole lines, and the receiver's TAP write reads each piece
  * from a line start into the kernel's pages at the same place in a line
- * (they hold the payload from a page start): its copy from misaligned
- * pieces cost +27 ns/KiB of a 1500 -P1 stream (docs/net-perf.md).
+ * (they hold the payload from a page start): from misaligned pieces
+ * that copy cost ~10 ns/KiB more at 1500 -P1 (docs/net-perf.md).
  */
 #define RSC_ALIGN 64u
 
