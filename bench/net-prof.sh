@@ -26,11 +26,13 @@
 #   NET_PROF_NICE=n  run both at this nice value (say so with the numbers)
 #   NET_PROF_SYMS=n  also the n symbols (k: kernel, u: user) per process
 #                    whose medians differ most between ours and tapring
+#   NET_PROF_B=VMBUS another vmbus binary in tapring's place (an A/B of two
+#                    builds, alternated; its column is still "tapring")
 set -u
 cd "$(dirname "$0")/.."
 VMBUS=${OVB_VMBUS:-${BUILD:-build}/vmbus}
 TAPRING=${BUILD:-build}/bench/tapring
-[ $# -ge 3 ] || { sed -n '3,29p' "$0"; exit 2; }
+[ $# -ge 3 ] || { sed -n '3,31p' "$0"; exit 2; }
 mtu=$1 P=$2 q=$3
 shift 3
 R=${NET_PROF_ROUNDS:-3} NICE=${NET_PROF_NICE:-0}
@@ -116,10 +118,22 @@ tapring() {
 	guests_stop
 }
 
+# NET_PROF_B: a second build of ours in tapring's column.
+if [ -n "${NET_PROF_B:-}" ]; then
+	[ -x "$NET_PROF_B" ] || { echo "net-prof: $NET_PROF_B missing" >&2; exit 2; }
+	tapring() {
+		local hp g1 g2
+		guests_start "$NET_PROF_B" 10.95.0 "$mtu" "$q" "$NICE" \
+			"$HOST_ARGS" "$@" || return 1
+		measure "tapring $mtu P$P" $hp $g1 $g2
+		guests_stop
+	}
+fi
+
 for r in $(seq "$R"); do
 	echo "round $r, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 	ours "$@" >>"$d/rows"
-	tapring >>"$d/rows"
+	tapring "$@" >>"$d/rows"
 done
 python3 - "$d/rows" <<'EOF'
 import collections, statistics, sys

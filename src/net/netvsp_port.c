@@ -349,7 +349,7 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 	uint8_t hb[RSC_HDR_MAX], hdr[NETVSP_RX_HDR];
 	uint32_t hlen = h->payload_off, cap1, capn, nfrag, id;
 	uint32_t slots[NETVSP_MAX_RANGES];
-	size_t hl1, hln, off, pos;
+	size_t hl1, hln, hlp, off, pos;
 	struct netvsp_chan *ch;
 	int rc;
 
@@ -383,10 +383,20 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 	rest.pkt_id = 1u | RNDIS_PKTINFO_SUBALLOC << 8 | id << 16;
 	hl1 = ovb_rndis_packet_header_len(&first);
 	hln = ovb_rndis_packet_header_len(&rest);
-	if (hl1 + hlen >= nic->slot_size || hln >= nic->slot_size)
+	/*
+	 * Payload on lines (RSC_ALIGN): later fragments' headers padded to
+	 * one, each fragment's payload but the last whole lines long.
+	 */
+	hlp = (hln + RSC_ALIGN - 1) & ~(size_t)(RSC_ALIGN - 1);
+	if (hl1 + hlen >= nic->slot_size || hlp >= nic->slot_size ||
+	    hlp > sizeof(hdr))
 		return -E2BIG;
 	cap1 = nic->slot_size - (uint32_t)hl1;
-	capn = nic->slot_size - (uint32_t)hln;
+	capn = nic->slot_size - (uint32_t)hlp;
+	if (cap1 - hlen >= RSC_ALIGN)
+		cap1 = hlen + ((cap1 - hlen) & ~(RSC_ALIGN - 1));
+	if (capn >= RSC_ALIGN)
+		capn &= ~(RSC_ALIGN - 1);
 	nfrag = len <= cap1 ? 1
 			    : 1 + (uint32_t)((len - cap1 + capn - 1) / capn);
 	if (nfrag > NETVSP_MAX_RANGES || nfrag > nic->nslots / 2)
@@ -415,8 +425,9 @@ static int deliver_rsc(struct netvsp_nic *nic, const uint8_t *frame,
 
 		if (i && i == nfrag - 1)
 			rest.pkt_id |= (uint32_t)RNDIS_PKTINFO_LAST_FRAG << 8;
-		hl = ovb_rndis_packet_build_header(hdr, sizeof(hdr),
-						   (uint32_t)n, info);
+		hl = ovb_rndis_packet_build_header_pad(hdr, sizeof(hdr),
+						       (uint32_t)n, info,
+						       i ? hlp - hln : 0);
 		/* Each fragment starts a slot; frames after it pack behind. */
 		pos = netvsp__batch_open(nic, ch, slots[i], (size_t)hl + n);
 		if (!i)

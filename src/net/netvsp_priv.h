@@ -221,6 +221,14 @@ void netvsp__recv(struct ovb_chan *chan, const struct ovb_pkt *pkt, void *ctx);
 #define NETVSP_RX_HDR 160u
 /* Ethernet + IP + TCP headers of a coalesced frame, at most. */
 #define RSC_HDR_MAX 256u
+/*
+ * RSC fragments' payload on lines of this size (deliver_rsc): the host's
+ * copy writes whole lines, and the receiver's TAP write reads each piece
+ * from a line start into the kernel's pages at the same place in a line
+ * (they hold the payload from a page start): from misaligned pieces
+ * that copy cost ~10 ns/KiB more at 1500 -P1 (docs/net-perf.md).
+ */
+#define RSC_ALIGN 64u
 
 /* netvsp_deliver.c: the receive buffer, frames towards the guest */
 void netvsp__flush(void *ctx);

@@ -126,6 +126,19 @@ ssize_t ovb_rndis_packet_build_header(void *buf, size_t cap,
 				      const struct ovb_rndis_pktinfo *info);
 
 /**
+ * ovb_rndis_packet_build_header with the frame @pad bytes further out,
+ * the gap zeroed (data offset and msg_len count it): a receiver follows
+ * the data offset (Linux, DPDK, ours), so the sender chooses where the
+ * frame lies (on a 64-byte line).  @pad keeps the data offset 4-byte
+ * aligned.  Returns the header length with the gap, -EMSGSIZE if @cap is
+ * too small, -EINVAL if @frame_len is 0 or @pad not a multiple of 4.
+ */
+ssize_t ovb_rndis_packet_build_header_pad(void *buf, size_t cap,
+					  uint32_t frame_len,
+					  const struct ovb_rndis_pktinfo *info,
+					  size_t pad);
+
+/**
  * Write a whole PACKET message: header, PPIs and a copy of @frame.
  * Returns the message length, -EMSGSIZE, or -EINVAL.
  */

@@ -183,20 +183,21 @@ size_t ovb_rndis_packet_header_len(const struct ovb_rndis_pktinfo *info)
 	return n;
 }
 
-ssize_t ovb_rndis_packet_build_header(void *buf, size_t cap,
-				      uint32_t frame_len,
-				      const struct ovb_rndis_pktinfo *info)
+ssize_t ovb_rndis_packet_build_header_pad(void *buf, size_t cap,
+					  uint32_t frame_len,
+					  const struct ovb_rndis_pktinfo *info,
+					  size_t pad)
 {
 	struct ovb_rndis_pktinfo copy;
 	size_t hl;
 	uint32_t plen;
 	uint8_t *p = buf, *rec;
 
-	if (!buf || !frame_len)
+	if (!buf || !frame_len || pad % 4 || pad > cap)
 		return -EINVAL;
 	/* The common case, a frame without PPIs: the fixed header alone. */
 	if (!info || !info->present) {
-		hl = sizeof(struct rndis_packet);
+		hl = sizeof(struct rndis_packet) + pad;
 		if (cap < hl || (uint64_t)hl + frame_len > UINT32_MAX)
 			return -EMSGSIZE;
 		memset(p, 0, hl);
@@ -209,6 +210,7 @@ ssize_t ovb_rndis_packet_build_header(void *buf, size_t cap,
 	copy = *info;
 	hl = ovb_rndis_packet_header_len(&copy);
 	plen = (uint32_t)(hl - sizeof(struct rndis_packet));
+	hl += pad;
 	if (cap < hl || (uint64_t)hl + frame_len > UINT32_MAX)
 		return -EMSGSIZE;
 	memset(p, 0, hl);
@@ -231,6 +233,13 @@ ssize_t ovb_rndis_packet_build_header(void *buf, size_t cap,
 		rec += PPI_LEN;
 	}
 	return (ssize_t)hl;
+}
+
+ssize_t ovb_rndis_packet_build_header(void *buf, size_t cap,
+				      uint32_t frame_len,
+				      const struct ovb_rndis_pktinfo *info)
+{
+	return ovb_rndis_packet_build_header_pad(buf, cap, frame_len, info, 0);
 }
 
 ssize_t ovb_rndis_packet_build(void *buf, size_t cap, const void *frame,

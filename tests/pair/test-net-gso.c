@@ -37,6 +37,7 @@ static const uint8_t port_mac[6] = { 0x02, 0, 0, 0, 0, 0x77 };
 static unsigned int rxv_iovcnt;
 static size_t rxv_hdr_len;
 static bool rxv_bad; /* pieces that do not add up to the length */
+static unsigned int rxv_unaligned; /* payload pieces off their lines */
 
 static void on_rxv(void *ctx, unsigned int queue, const struct iovec *iov,
 		   unsigned int iovcnt, size_t len,
@@ -47,6 +48,15 @@ static void on_rxv(void *ctx, unsigned int queue, const struct iovec *iov,
 
 	rxv_iovcnt = iovcnt;
 	rxv_hdr_len = iov[0].iov_len;
+	/*
+	 * The payload on whole lines: every fragment after the first starts
+	 * a line, every one but the last is whole lines long.
+	 */
+	rxv_unaligned = 0;
+	for (unsigned int i = 1; i < iovcnt; i++)
+		if ((i >= 2 && (uintptr_t)iov[i].iov_base % 64) ||
+		    (i + 1 < iovcnt && iov[i].iov_len % 64))
+			rxv_unaligned++;
 	nvfx_log_add(ctx, queue, f, len, meta);
 	free(f);
 }
@@ -365,6 +375,7 @@ static void port_to_guest_len(bool v6, bool vlan, bool rsc, bool inplace,
 		 */
 		assert_true(rxv_iovcnt >= 2 && rxv_iovcnt <= 1 + 5);
 		assert_false(rxv_bad);
+		assert_int_equal(rxv_unaligned, 0);
 	}
 	nvfx_free(t);
 }

@@ -275,6 +275,45 @@ static void test_packet_all_ppis(void **state)
 	assert_int_equal(pkt.info.present, 0);
 }
 
+/*
+ * A header with a gap before the frame (RSC fragments' payload on a line):
+ * the data offset and msg_len count the gap, which is zeroed, and the
+ * parser finds the frame behind it with the PPIs intact.
+ */
+static void test_packet_pad(void **state)
+{
+	struct ovb_rndis_pktinfo pi = { .present = OVB_RNDIS_PPI_PKT_ID,
+					.pkt_id = 0x1234 };
+	struct ovb_rndis_packet pkt;
+	uint8_t buf[256];
+	ssize_t n;
+
+	fill_frame();
+	memset(buf, 0xee, sizeof(buf));
+	n = ovb_rndis_packet_build_header_pad(buf, sizeof(buf), 60, &pi, 4);
+	assert_int_equal(n, 64);
+	for (int i = 60; i < 64; i++)
+		assert_int_equal(buf[i], 0);
+	memcpy(buf + n, frame, 60);
+	assert_int_equal(ovb_rndis_packet_parse(buf, (size_t)n + 60, &pkt), 0);
+	assert_ptr_equal(pkt.frame, buf + 64);
+	assert_int_equal(pkt.frame_len, 60);
+	assert_int_equal(pkt.msg_len, 124);
+	assert_int_equal(pkt.info.pkt_id, 0x1234);
+	/* No PPIs: the gap follows the fixed header. */
+	n = ovb_rndis_packet_build_header_pad(buf, sizeof(buf), 60, NULL, 20);
+	assert_int_equal(n, 64);
+	memcpy(buf + n, frame, 60);
+	assert_int_equal(ovb_rndis_packet_parse(buf, (size_t)n + 60, &pkt), 0);
+	assert_ptr_equal(pkt.frame, buf + 64);
+	/* The data offset stays 4-byte aligned; the gap must fit. */
+	assert_int_equal(ovb_rndis_packet_build_header_pad(buf, sizeof(buf),
+							   60, &pi, 2),
+			 -EINVAL);
+	assert_int_equal(ovb_rndis_packet_build_header_pad(buf, 62, 60, &pi, 4),
+			 -EMSGSIZE);
+}
+
 /* A packet with two PPI records, laid out by hand like Linux does. */
 static size_t hand_packet(uint8_t *b)
 {
@@ -508,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_batch),
 		cmocka_unit_test(test_packet_golden),
 		cmocka_unit_test(test_packet_all_ppis),
+		cmocka_unit_test(test_packet_pad),
 		cmocka_unit_test(test_ppi_malformed),
 		cmocka_unit_test(test_packet_areas_malformed),
 		cmocka_unit_test(test_vlan_conversion),
