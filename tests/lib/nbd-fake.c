@@ -11,15 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/sockios.h>
 
 #include "openvmbus/blk.h"
 #include "openvmbus/blk_file.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/wire/nbd.h"
+#include "tests/lib/hang.h"
 #include "tests/lib/nbd-fake.h"
 
 /* Handshake numbers (NBD protocol, "Fixed newstyle negotiation"). */
@@ -146,6 +150,33 @@ static int reply(int fd, uint32_t err, uint64_t cookie, const void *data,
 	return wr_all(fd, &r, sizeof(r)) || (len && wr_all(fd, data, len));
 }
 
+/*
+ * S_LATE_SECOND's wait before the second answer: for the test's release,
+ * or until the client has read all we sent (nothing of ours left unread
+ * in the socket, SIOCOUTQ), bounded by the hang guard.
+ */
+static void late_wait(int fd)
+{
+	uint64_t end = ovb_now_us() + (uint64_t)TEST_HANG_MS * 1000;
+
+	while (ovb_now_us() < end) {
+		int unread = 0;
+
+		if (nbd_fake.late_held) {
+			if (__atomic_load_n(&nbd_fake.released, __ATOMIC_ACQUIRE))
+				return;
+		} else if (ioctl(fd, SIOCOUTQ, &unread) || !unread) {
+			return;
+		}
+		usleep(500);
+	}
+}
+
+void nbd_fake_release(void)
+{
+	__atomic_store_n(&nbd_fake.released, true, __ATOMIC_RELEASE);
+}
+
 /* Answer one READ as the script says; -1: hang up now. */
 static int fake_read(int fd, uint64_t cookie, uint64_t off, uint32_t len)
 {
@@ -160,7 +191,7 @@ static int fake_read(int fd, uint64_t cookie, uint64_t off, uint32_t len)
 	nbd_fake.reads++;
 	if (nbd_fake.script == S_LATE_SECOND) {
 		if (nbd_fake.reads == 2)
-			usleep(nbd_fake.delay_us);
+			late_wait(fd);
 		return reply(fd, 0, cookie, d, len,
 			     nbd_fake.reads == 2 && nbd_fake.trickle);
 	}
@@ -297,6 +328,7 @@ void nbd_fake_start(enum nbd_fake_script s)
 
 void nbd_fake_stop(void)
 {
+	nbd_fake_release();
 	shutdown(nbd_fake.lfd, SHUT_RDWR);
 	pthread_join(nbd_fake.th, NULL);
 	close(nbd_fake.lfd);

@@ -36,7 +36,7 @@ enum nbd_fake_script {
 	S_TRICKLE,       /* every answer in small pieces */
 	S_SLOW_READER,   /* read requests in small pieces, slowly */
 	S_IDLE_HANGUP,   /* answer the first READ, then hang up */
-	S_LATE_SECOND,   /* the second READ answered delay_us late */
+	S_LATE_SECOND,   /* the second READ answered late (late_held) */
 };
 
 /** The one server of a test (nbd_fake_start .. nbd_fake_stop). */
@@ -49,8 +49,15 @@ struct nbd_fake {
 	int conns;      /* connections that reached transmission */
 	int discs;      /* NBD_CMD_DISC seen */
 	int reads;      /* READ requests seen */
-	unsigned delay_us; /* S_LATE_SECOND: the second READ's delay */
-	bool trickle;   /* S_LATE_SECOND: ... and its answer in pieces */
+	/*
+	 * S_LATE_SECOND: the second READ is answered once the test says so
+	 * (nbd_fake_release) if late_held, else once the client has read
+	 * every byte sent before it; either way after TEST_HANG_MS at the
+	 * latest.  No clock decides what the client sees first.
+	 */
+	bool late_held;
+	bool released;  /* nbd_fake_release was called */
+	bool trickle;   /* S_LATE_SECOND: the late answer in pieces */
 	uint8_t disk[NBD_FAKE_DISK];
 };
 
@@ -60,6 +67,8 @@ extern struct nbd_fake nbd_fake;
 void nbd_fake_start(enum nbd_fake_script s);
 /** Stop it (its listening socket shut down, the thread joined). */
 void nbd_fake_stop(void);
+/** S_LATE_SECOND: let the server answer the second READ (any thread). */
+void nbd_fake_release(void);
 /** What nbd_fake_done saw: how many callbacks ran, the last result. */
 struct nbd_fake_waiter {
 	int calls, res;
