@@ -396,6 +396,18 @@ int nbd_fake_io1(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
 	return res;
 }
 
+void nbd_fake_refused(const char *sock, const char *opts)
+{
+	struct ovb_disk_spec spec;
+	struct ovb_blk *blk = NULL;
+	char arg[256], err[256];
+
+	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s%s", sock, opts);
+	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
+	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), -EINVAL);
+	assert_null(blk);
+}
+
 uint64_t nbd_fake_reconnects(struct ovb_blk *blk)
 {
 	struct ovb_blk_stats st;

@@ -84,6 +84,11 @@ void nbd_fake_run_batch(struct ovb_blk_queue *q, struct ovb_blk_req *req,
 /** One request of @len at @off, run to completion; its result. */
 int nbd_fake_io1(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
 		 void *buf, size_t len);
+/**
+ * Assert that the disk spec "nbd+unix:///?socket=@sock@opts" parses but
+ * the NBD backend refuses to open it (-EINVAL, no disk).
+ */
+void nbd_fake_refused(const char *sock, const char *opts);
 /** How many times the disk made its connection again. */
 uint64_t nbd_fake_reconnects(struct ovb_blk *blk);
 
