@@ -336,38 +336,36 @@ void nbd_fake_stop(void)
 	rmdir(nbd_fake.dir);
 }
 
-struct ovb_blk *nbd_fake_disk_open(const char *extra)
+struct ovb_blk *nbd_fake_open_at(const char *sock, unsigned timeout_s,
+				 const char *extra)
 {
 	struct ovb_disk_spec spec;
 	struct ovb_blk *blk = NULL;
 	char arg[256], err[256];
 
-	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=5%s",
-		 nbd_fake.path, extra);
+	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=%u%s", sock,
+		 timeout_s, extra);
 	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
 	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), 0);
 	return blk;
 }
 
-void nbd_fake_done(struct ovb_blk_req *req, int res)
+struct ovb_blk *nbd_fake_disk_open(const char *extra)
 {
-	struct nbd_fake_waiter *w = req->priv;
-
-	w->calls++;
-	w->res = res;
+	return nbd_fake_open_at(nbd_fake.path, 5, extra);
 }
 
 /* Submit @n requests in one batch and reap them; results in @res. */
 void nbd_fake_run_batch(struct ovb_blk_queue *q, struct ovb_blk_req *req,
 		      int n, int *res)
 {
-	struct nbd_fake_waiter w[8] = { 0 };
+	struct blkfx_waiter w[8] = { 0 };
 	int done = 0;
 
 	assert_true(n <= 8);
 	ovb_blk_queue_set_batch(q, true);
 	for (int i = 0; i < n; i++) {
-		req[i].done = nbd_fake_done;
+		req[i].done = blkfx_done;
 		req[i].priv = &w[i];
 		assert_int_equal(ovb_blk_submit(q, &req[i]), 0);
 	}

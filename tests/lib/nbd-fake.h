@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "openvmbus/blk.h"
+#include "tests/lib/blk-fx.h"
 
 #define KIB 1024u
 #define NBD_FAKE_DISK (8u << 20)
@@ -69,13 +70,12 @@ void nbd_fake_start(enum nbd_fake_script s);
 void nbd_fake_stop(void);
 /** S_LATE_SECOND: let the server answer the second READ (any thread). */
 void nbd_fake_release(void);
-/** What nbd_fake_done saw: how many callbacks ran, the last result. */
-struct nbd_fake_waiter {
-	int calls, res;
-};
-
-/** A request's done hook counting into its priv, a struct nbd_fake_waiter. */
-void nbd_fake_done(struct ovb_blk_req *req, int res);
+/**
+ * Open the NBD disk "nbd+unix:///?socket=@sock,timeout=@timeout_s@extra"
+ * (any server's socket); asserts it opened.
+ */
+struct ovb_blk *nbd_fake_open_at(const char *sock, unsigned timeout_s,
+				 const char *extra);
 /** Open an NBD disk on the server, "nbd+unix:///?socket=...,timeout=5" + @extra. */
 struct ovb_blk *nbd_fake_disk_open(const char *extra);
 /** Submit @n (at most 8) requests in one batch and reap them; results in @res. */

@@ -19,6 +19,7 @@
 
 #include "openvmbus/blk.h"
 #include "openvmbus/blk_file.h"
+#include "tests/lib/blk-fx.h"
 #include "tests/lib/nbd-fake.h"
 #include "tests/lib/nbdkit-fx.h"
 
@@ -104,15 +105,7 @@ int nbdkit_teardown(void **state)
 
 struct ovb_blk *nbdkit_disk_open_t(const char *extra, unsigned timeout_s)
 {
-	struct ovb_disk_spec spec;
-	struct ovb_blk *blk = NULL;
-	char arg[256], err[256];
-
-	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=%u%s",
-		 nbdkit.sock, timeout_s, extra);
-	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
-	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), 0);
-	return blk;
+	return nbd_fake_open_at(nbdkit.sock, timeout_s, extra);
 }
 
 struct ovb_blk *nbdkit_disk_open(const char *extra)
@@ -120,30 +113,12 @@ struct ovb_blk *nbdkit_disk_open(const char *extra)
 	return nbdkit_disk_open_t(extra, 5);
 }
 
-/* One request through @q, reaped until its callback ran: its result. */
-int nbdkit_run(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
-	       struct iovec *iov, int iovcnt)
-{
-	struct nbd_fake_waiter w = { 0, 0 };
-	struct ovb_blk_req req = { .op = op, .off = off, .iov = iov,
-				   .iovcnt = iovcnt, .done = nbd_fake_done,
-				   .priv = &w };
-
-	for (int i = 0; i < iovcnt; i++)
-		req.len += iov[i].iov_len;
-	assert_int_equal(ovb_blk_submit(q, &req), 0);
-	while (!w.calls)
-		assert_true(ovb_blk_poll(q, -1) >= 0);
-	assert_int_equal(w.calls, 1);
-	return w.res;
-}
-
 int nbdkit_io1(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
 	       void *buf, size_t len)
 {
 	struct iovec iov = { buf, len };
 
-	return nbdkit_run(q, op, off, &iov, op == OVB_BLK_FLUSH ? 0 : 1);
+	return blkfx_rw(q, op, off, &iov, op == OVB_BLK_FLUSH ? 0 : 1, false);
 }
 
 /* Connection numbers of the log filter's lines naming @what ("Write"). */

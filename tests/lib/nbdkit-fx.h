@@ -40,10 +40,7 @@ void nbdkit_kill(void);
 struct ovb_blk *nbdkit_disk_open_t(const char *extra, unsigned timeout_s);
 /** The same with a 5 s deadline. */
 struct ovb_blk *nbdkit_disk_open(const char *extra);
-/** One request through @q, reaped until its callback ran: its result. */
-int nbdkit_run(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
-	       struct iovec *iov, int iovcnt);
-/** nbdkit_run of one buffer (none for FLUSH). */
+/** One request of one buffer (none for FLUSH) run to completion (blk-fx). */
 int nbdkit_io1(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
 	       void *buf, size_t len);
 /** Connection numbers of the log filter's lines naming @what ("Write"). */

@@ -38,7 +38,7 @@ static int held_batch(const char *opts, bool held, bool trickle)
 	static uint8_t buf[3][4 * KIB];
 	struct iovec iov[3];
 	struct ovb_blk_req req[3];
-	struct nbd_fake_waiter w[3] = { 0 };
+	struct blkfx_waiter w[3] = { 0 };
 	struct ovb_blk *blk;
 	struct ovb_blk_queue *q;
 	int first = 0, done = 0;
@@ -60,7 +60,7 @@ static int held_batch(const char *opts, bool held, bool trickle)
 						      KIB,
 					       .len = sizeof(buf[i]),
 					       .iov = &iov[i], .iovcnt = 1,
-					       .done = nbd_fake_done,
+					       .done = blkfx_done,
 					       .priv = &w[i] };
 		assert_int_equal(ovb_blk_submit(q, &req[i]), 0);
 	}
@@ -159,10 +159,11 @@ static void test_first_look_skipped(void **state)
 {
 	static uint8_t buf[4 * KIB];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct nbd_fake_waiter w = { 0 };
+	struct blkfx_waiter w = { 0 };
 	struct ovb_blk_req req = { .op = OVB_BLK_READ, .off = 8 * KIB,
 				   .len = sizeof(buf), .iov = &iov,
-				   .iovcnt = 1, .done = nbd_fake_done, .priv = &w };
+				   .iovcnt = 1, .done = blkfx_done,
+				   .priv = &w };
 	struct pollfd pfd = { .events = POLLIN };
 	struct ovb_blk *blk;
 	struct ovb_blk_queue *q;

@@ -74,7 +74,7 @@ static void cancel_case(const char *extra)
 	struct ovb_blk *blk = nbdkit_disk_open_t(extra, 20);
 	struct ovb_blk_queue *q;
 	static uint8_t buf[2][4 * KIB];
-	struct nbd_fake_waiter w[2] = { { 0, 0 }, { 0, 0 } };
+	struct blkfx_waiter w[2] = { { 0, 0 }, { 0, 0 } };
 	struct iovec iov[2] = { { buf[0], sizeof(buf[0]) },
 				{ buf[1], sizeof(buf[1]) } };
 	struct ovb_blk_req req[2];
@@ -93,7 +93,7 @@ static void cancel_case(const char *extra)
 					      .iov = &iov[i],
 					      .iovcnt = 1,
 					      .len = sizeof(buf[i]),
-					      .done = nbd_fake_done,
+					      .done = blkfx_done,
 					      .priv = &w[i]};
 		assert_int_equal(ovb_blk_submit(q, &req[i]), 0);
 	}
@@ -146,11 +146,11 @@ static void big_write_case(const char *extra, bool fresh)
 	struct ovb_blk *blk = nbdkit_disk_open_t(extra, 20);
 	struct ovb_blk_queue *q;
 	static uint8_t wbuf[2048 * KIB], rbuf[2048 * KIB];
-	struct nbd_fake_waiter w = { 0, 0 };
+	struct blkfx_waiter w = { 0, 0 };
 	struct iovec iov = { wbuf, sizeof(wbuf) };
 	struct ovb_blk_req req = { .op = OVB_BLK_WRITE, .off = 8192 * KIB,
 				   .iov = &iov, .iovcnt = 1,
-				   .len = sizeof(wbuf), .done = nbd_fake_done,
+				   .len = sizeof(wbuf), .done = blkfx_done,
 				   .priv = &w };
 	struct ovb_blk_stats st;
 	struct pollfd pfd;

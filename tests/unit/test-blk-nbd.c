@@ -58,8 +58,9 @@ static void test_multiconn_data(void **state)
 						{ wbuf[i] + 12 * KIB,
 						  52 * KIB } };
 
-			assert_int_equal(nbdkit_run(q[i], OVB_BLK_WRITE,
-					     i * 1024 * KIB, iov, 2), 0);
+			assert_int_equal(blkfx_rw(q[i], OVB_BLK_WRITE,
+					     i * 1024 * KIB, iov, 2, false),
+					 0);
 		} else {
 			assert_int_equal(nbdkit_io1(q[i], OVB_BLK_WRITE,
 					     i * 1024 * KIB, wbuf[i],
@@ -299,7 +300,7 @@ static int log_line(const char *a, const char *b)
 static void answers_counted_case(const char *extra)
 {
 	static uint8_t buf[17][64 * KIB], wbuf[4 * KIB];
-	struct nbd_fake_waiter w[18] = { 0 };
+	struct blkfx_waiter w[18] = { 0 };
 	struct iovec iov[18];
 	struct ovb_blk_req req[18];
 	struct ovb_blk *blk;
@@ -328,7 +329,7 @@ static void answers_counted_case(const char *extra)
 			.op = wr ? OVB_BLK_WRITE : OVB_BLK_READ,
 			.off = wr ? 32768 * KIB : (uint64_t)i * 64 * KIB,
 			.iov = &iov[i], .iovcnt = 1, .len = iov[i].iov_len,
-			.done = nbd_fake_done, .priv = &w[i] };
+			.done = blkfx_done, .priv = &w[i] };
 	}
 	/* The write and 16 reads in one batch. */
 	for (int i = 0; i < 17; i++)
