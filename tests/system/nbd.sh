@@ -132,6 +132,17 @@ server_side() { # NAME IMAGE
 	echo "nbd: $1: the sums match in the served image itself"
 }
 
+# served_round NAME SPEC GUEST IMAGE: a host on SPEC and guest GUEST run
+# ext4_round; then the server ($nbd) goes and IMAGE is checked on its side.
+served_round() {
+	start_host "$2"
+	start_guest "$3"
+	ext4_round "$1"
+	stop_all
+	kill "$nbd"; wait "$nbd" 2>/dev/null || true
+	server_side "$1" "$4"
+}
+
 # 1. nbdkit, memory plugin, unix socket; libnbd's transmission phase
 # (wire=libnbd), where the other cases run on ours.
 nbdkit -f -U "$dir/mem.sock" memory 64M 2>"$dir/nbdkit-mem.log" &
@@ -149,12 +160,7 @@ truncate -s 64M "$img"
 port=$(free_port)
 nbdkit -f -i 127.0.0.1 -p "$port" file "$img" 2>"$dir/nbdkit-file.log" &
 nbd=$!; srv+=("$nbd"); wait_for "$port"
-start_host "nbd://127.0.0.1:$port/"
-start_guest g2
-ext4_round "nbdkit file"
-stop_all
-kill "$nbd"; wait "$nbd" 2>/dev/null || true
-server_side "nbdkit file" "$img"
+served_round "nbdkit file" "nbd://127.0.0.1:$port/" g2 "$img"
 
 # 3. qemu-storage-daemon, a named export on a unix socket.
 qimg=$dir/qsd.img
@@ -165,12 +171,8 @@ qemu-storage-daemon \
 	--export type=nbd,id=e0,node-name=f0,name=disk0,writable=on \
 	2>"$dir/qsd.log" &
 nbd=$!; srv+=("$nbd"); wait_for "$dir/qsd.sock"
-start_host "nbd+unix:///disk0?socket=$dir/qsd.sock"
-start_guest g3
-ext4_round "qemu-storage-daemon"
-stop_all
-kill "$nbd"; wait "$nbd" 2>/dev/null || true
-server_side "qemu-storage-daemon" "$qimg"
+served_round "qemu-storage-daemon" "nbd+unix:///disk0?socket=$dir/qsd.sock" \
+	g3 "$qimg"
 
 # 4. The server killed and restarted during a write loop.
 rimg=$dir/restart.img
