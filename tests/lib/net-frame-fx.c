@@ -12,6 +12,16 @@ static void put16(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)v;
 }
 
+void nff_eth(uint8_t *f, size_t len, const uint8_t *dst, const uint8_t *src,
+	     uint8_t mul, uint32_t seed)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	put16(f + 12, 0x88b5);
+	for (size_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i * mul + seed);
+}
+
 /* The Ethernet header, the L4 header at @l4 and the payload after it. */
 static size_t l4_fill(uint8_t *f, uint8_t *l4, uint16_t type,
 		      const struct nff_l4 *h)

@@ -13,6 +13,14 @@
 #include <stdint.h>
 
 /**
+ * A plain Ethernet frame of @len bytes into @f: @dst and @src MACs (6
+ * bytes each), the local experimental ethertype 0x88b5, then byte i
+ * (i >= 14) is (uint8_t)(i * @mul + @seed) (@mul 0: all @seed).
+ */
+void nff_eth(uint8_t *f, size_t len, const uint8_t *dst, const uint8_t *src,
+	     uint8_t mul, uint32_t seed);
+
+/**
  * What a hand-built Ethernet + IP + TCP/UDP frame carries.  Every field
  * left zero (or NULL) leaves its bytes 0 in the frame; checksums are
  * always left 0.
