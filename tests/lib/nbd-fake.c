@@ -163,7 +163,8 @@ static void late_wait(int fd)
 		int unread = 0;
 
 		if (nbd_fake.late_held) {
-			if (__atomic_load_n(&nbd_fake.released, __ATOMIC_ACQUIRE))
+			if (__atomic_load_n(&nbd_fake.released,
+					    __ATOMIC_ACQUIRE))
 				return;
 		} else if (ioctl(fd, SIOCOUTQ, &unread) || !unread) {
 			return;

@@ -43,7 +43,8 @@ static uint64_t guest_in(struct ovb_chan *chan)
 
 /*
  * The port, on the host worker's thread, mid-drain: at frame HOLD_AT wait
- * (up to the hang guard) for the guest to have completions of the sends before it.
+ * (up to the hang guard) for the guest to have completions of the sends
+ * before it.
  */
 static int hold_tx(void *ctx, const void *frame, size_t len,
 		   const struct ovb_net_meta *meta)

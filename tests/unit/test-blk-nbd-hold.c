@@ -4,8 +4,9 @@
  * paces what it hands back, against the scripted fake server of
  * tests/lib/nbd-fake.h: the hold (answers gathered for the guest while
  * more requests are in flight than answered, up to hold= microseconds,
- * never at QD1; the server's pace set by the test, not by a clock), the look skipped right after a batch went out, and READ
- * data of mixed sizes read into place once, whole and in pieces.
+ * never at QD1; the server's pace set by the test, not by a clock), the
+ * look skipped right after a batch went out, and READ data of mixed sizes
+ * read into place once, whole and in pieces.
  */
 #include <errno.h>
 #include <poll.h>
