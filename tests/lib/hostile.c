@@ -419,6 +419,48 @@ void hg_fx_free(struct hg_fx *f)
 	free(f);
 }
 
+int hg_fx_setup(void **state)
+{
+	*state = hg_fx_new(true);
+	return 0;
+}
+
+int hg_fx_setup_fresh(void **state)
+{
+	*state = hg_fx_new(false);
+	return 0;
+}
+
+int hg_fx_teardown(void **state)
+{
+	hg_fx_free(*state);
+	return 0;
+}
+
+void hg_still_works(struct hg_fx *f, unsigned int i)
+{
+	struct ovb_echo *e;
+
+	assert_int_equal(ovb_echo_open(f->p->echo.dev[i], 16384, NULL, &e), 0);
+	pair_ping(e, 333);
+	ovb_echo_close(e);
+}
+
+void hg_sync(struct hg_fx *f)
+{
+	ovb_inproc_sync(f->p->link);
+}
+
+bool hg_torndown(struct hg_fx *f, uint32_t handle)
+{
+	uint8_t buf[240];
+
+	hg_sync(f);
+	return hrec_find(f->rec, CHANNELMSG_GPADL_TORNDOWN,
+			 offsetof(struct vmbus_channel_gpadl_torndown, gpadl),
+			 handle, buf);
+}
+
 uint32_t hg_relid(struct hg_fx *f, unsigned int i)
 {
 	assert_true(i < f->p->echo.ndev && f->p->echo.dev[i]);

@@ -147,6 +147,17 @@ struct hg_fx *hg_fx_new(bool connect);
 void hg_fx_free(struct hg_fx *f);
 /** Relid of the hostile partition's echo device @i. */
 uint32_t hg_relid(struct hg_fx *f, unsigned int i);
+/** cmocka setup: hg_fx_new(true) (hg_fx_setup) or hg_fx_new(false). */
+int hg_fx_setup(void **state);
+int hg_fx_setup_fresh(void **state);
+/** cmocka teardown: hg_fx_free. */
+int hg_fx_teardown(void **state);
+/** The abused partition still does real work: open echo @i, ping, close. */
+void hg_still_works(struct hg_fx *f, unsigned int i);
+/** Wait until the host has handled all the hostile partition posted. */
+void hg_sync(struct hg_fx *f);
+/** After hg_sync: whether the host answered GPADL_TORNDOWN for @handle. */
+bool hg_torndown(struct hg_fx *f, uint32_t handle);
 
 /* ---- the hostile-host fixture ------------------------------------------- */
 

@@ -11,15 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/sockios.h>
 
 #include "openvmbus/blk.h"
 #include "openvmbus/blk_file.h"
+#include "openvmbus/deadline.h"
 #include "openvmbus/wire/nbd.h"
+#include "tests/lib/hang.h"
 #include "tests/lib/nbd-fake.h"
 
 /* Handshake numbers (NBD protocol, "Fixed newstyle negotiation"). */
@@ -146,6 +150,34 @@ static int reply(int fd, uint32_t err, uint64_t cookie, const void *data,
 	return wr_all(fd, &r, sizeof(r)) || (len && wr_all(fd, data, len));
 }
 
+/*
+ * S_LATE_SECOND's wait before the second answer: for the test's release,
+ * or until the client has read all we sent (nothing of ours left unread
+ * in the socket, SIOCOUTQ), bounded by the hang guard.
+ */
+static void late_wait(int fd)
+{
+	uint64_t end = ovb_now_us() + (uint64_t)TEST_HANG_MS * 1000;
+
+	while (ovb_now_us() < end) {
+		int unread = 0;
+
+		if (nbd_fake.late_held) {
+			if (__atomic_load_n(&nbd_fake.released,
+					    __ATOMIC_ACQUIRE))
+				return;
+		} else if (ioctl(fd, SIOCOUTQ, &unread) || !unread) {
+			return;
+		}
+		usleep(500);
+	}
+}
+
+void nbd_fake_release(void)
+{
+	__atomic_store_n(&nbd_fake.released, true, __ATOMIC_RELEASE);
+}
+
 /* Answer one READ as the script says; -1: hang up now. */
 static int fake_read(int fd, uint64_t cookie, uint64_t off, uint32_t len)
 {
@@ -160,7 +192,7 @@ static int fake_read(int fd, uint64_t cookie, uint64_t off, uint32_t len)
 	nbd_fake.reads++;
 	if (nbd_fake.script == S_LATE_SECOND) {
 		if (nbd_fake.reads == 2)
-			usleep(nbd_fake.delay_us);
+			late_wait(fd);
 		return reply(fd, 0, cookie, d, len,
 			     nbd_fake.reads == 2 && nbd_fake.trickle);
 	}
@@ -297,6 +329,7 @@ void nbd_fake_start(enum nbd_fake_script s)
 
 void nbd_fake_stop(void)
 {
+	nbd_fake_release();
 	shutdown(nbd_fake.lfd, SHUT_RDWR);
 	pthread_join(nbd_fake.th, NULL);
 	close(nbd_fake.lfd);
@@ -304,38 +337,36 @@ void nbd_fake_stop(void)
 	rmdir(nbd_fake.dir);
 }
 
-struct ovb_blk *nbd_fake_disk_open(const char *extra)
+struct ovb_blk *nbd_fake_open_at(const char *sock, unsigned timeout_s,
+				 const char *extra)
 {
 	struct ovb_disk_spec spec;
 	struct ovb_blk *blk = NULL;
 	char arg[256], err[256];
 
-	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=5%s",
-		 nbd_fake.path, extra);
+	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,timeout=%u%s", sock,
+		 timeout_s, extra);
 	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
 	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), 0);
 	return blk;
 }
 
-void nbd_fake_done(struct ovb_blk_req *req, int res)
+struct ovb_blk *nbd_fake_disk_open(const char *extra)
 {
-	struct nbd_fake_waiter *w = req->priv;
-
-	w->calls++;
-	w->res = res;
+	return nbd_fake_open_at(nbd_fake.path, 5, extra);
 }
 
 /* Submit @n requests in one batch and reap them; results in @res. */
 void nbd_fake_run_batch(struct ovb_blk_queue *q, struct ovb_blk_req *req,
 		      int n, int *res)
 {
-	struct nbd_fake_waiter w[8] = { 0 };
+	struct blkfx_waiter w[8] = { 0 };
 	int done = 0;
 
 	assert_true(n <= 8);
 	ovb_blk_queue_set_batch(q, true);
 	for (int i = 0; i < n; i++) {
-		req[i].done = nbd_fake_done;
+		req[i].done = blkfx_done;
 		req[i].priv = &w[i];
 		assert_int_equal(ovb_blk_submit(q, &req[i]), 0);
 	}
@@ -362,6 +393,18 @@ int nbd_fake_io1(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
 
 	nbd_fake_run_batch(q, &req, 1, &res);
 	return res;
+}
+
+void nbd_fake_refused(const char *sock, const char *opts)
+{
+	struct ovb_disk_spec spec;
+	struct ovb_blk *blk = NULL;
+	char arg[256], err[256];
+
+	snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s%s", sock, opts);
+	assert_int_equal(ovb_disk_spec_parse(arg, &spec, err, sizeof(err)), 0);
+	assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)), -EINVAL);
+	assert_null(blk);
 }
 
 uint64_t nbd_fake_reconnects(struct ovb_blk *blk)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "openvmbus/blk.h"
+#include "tests/lib/blk-fx.h"
 
 #define KIB 1024u
 #define NBD_FAKE_DISK (8u << 20)
@@ -36,7 +37,7 @@ enum nbd_fake_script {
 	S_TRICKLE,       /* every answer in small pieces */
 	S_SLOW_READER,   /* read requests in small pieces, slowly */
 	S_IDLE_HANGUP,   /* answer the first READ, then hang up */
-	S_LATE_SECOND,   /* the second READ answered delay_us late */
+	S_LATE_SECOND,   /* the second READ answered late (late_held) */
 };
 
 /** The one server of a test (nbd_fake_start .. nbd_fake_stop). */
@@ -49,8 +50,15 @@ struct nbd_fake {
 	int conns;      /* connections that reached transmission */
 	int discs;      /* NBD_CMD_DISC seen */
 	int reads;      /* READ requests seen */
-	unsigned delay_us; /* S_LATE_SECOND: the second READ's delay */
-	bool trickle;   /* S_LATE_SECOND: ... and its answer in pieces */
+	/*
+	 * S_LATE_SECOND: the second READ is answered once the test says so
+	 * (nbd_fake_release) if late_held, else once the client has read
+	 * every byte sent before it; either way after TEST_HANG_MS at the
+	 * latest.  No clock decides what the client sees first.
+	 */
+	bool late_held;
+	bool released;  /* nbd_fake_release was called */
+	bool trickle;   /* S_LATE_SECOND: the late answer in pieces */
 	uint8_t disk[NBD_FAKE_DISK];
 };
 
@@ -60,13 +68,14 @@ extern struct nbd_fake nbd_fake;
 void nbd_fake_start(enum nbd_fake_script s);
 /** Stop it (its listening socket shut down, the thread joined). */
 void nbd_fake_stop(void);
-/** What nbd_fake_done saw: how many callbacks ran, the last result. */
-struct nbd_fake_waiter {
-	int calls, res;
-};
-
-/** A request's done hook counting into its priv, a struct nbd_fake_waiter. */
-void nbd_fake_done(struct ovb_blk_req *req, int res);
+/** S_LATE_SECOND: let the server answer the second READ (any thread). */
+void nbd_fake_release(void);
+/**
+ * Open the NBD disk "nbd+unix:///?socket=@sock,timeout=@timeout_s@extra"
+ * (any server's socket); asserts it opened.
+ */
+struct ovb_blk *nbd_fake_open_at(const char *sock, unsigned timeout_s,
+				 const char *extra);
 /** Open an NBD disk on the server, "nbd+unix:///?socket=...,timeout=5" + @extra. */
 struct ovb_blk *nbd_fake_disk_open(const char *extra);
 /** Submit @n (at most 8) requests in one batch and reap them; results in @res. */
@@ -75,6 +84,11 @@ void nbd_fake_run_batch(struct ovb_blk_queue *q, struct ovb_blk_req *req,
 /** One request of @len at @off, run to completion; its result. */
 int nbd_fake_io1(struct ovb_blk_queue *q, enum ovb_blk_op op, uint64_t off,
 		 void *buf, size_t len);
+/**
+ * Assert that the disk spec "nbd+unix:///?socket=@sock@opts" parses but
+ * the NBD backend refuses to open it (-EINVAL, no disk).
+ */
+void nbd_fake_refused(const char *sock, const char *opts);
 /** How many times the disk made its connection again. */
 uint64_t nbd_fake_reconnects(struct ovb_blk *blk);
 

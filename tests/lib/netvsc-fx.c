@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/client.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
@@ -133,20 +134,13 @@ void nvfx_free(struct nvfx *f)
 size_t nvfx_tcp_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
 		      uint8_t host, uint16_t sport)
 {
-	memset(f, 0, 64);
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[17] = 50;
-	f[22] = 64;
-	f[23] = 6;
-	memcpy(f + 26, (uint8_t[]){ 10, 0, 0, host, 10, 0, 0, 2 }, 8);
-	f[34] = (uint8_t)(sport >> 8);
-	f[35] = (uint8_t)sport;
-	f[37] = 80;
-	f[46] = 0x50;
-	return 64;
+	const uint8_t a[4] = { 10, 0, 0, host }, b[4] = { 10, 0, 0, 2 };
+	const struct nff_l4 h = { .dst = dst, .src = src, .saddr = a,
+				  .daddr = b, .ip_len = true, .ttl = 64,
+				  .proto = 6, .sport = sport, .dport = 80,
+				  .payload = 10 };
+
+	return nff_ip4(f, &h);
 }
 
 void nvfx_log_init(struct nvfx_log *r)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "openvmbus/vswitch.h"
+#include "tests/lib/net-frame-fx.h"
 
 #define NPORTS 4
 
@@ -66,13 +67,10 @@ static inline int sink_tx(void *ctx, const void *frame, size_t len,
 
 static inline size_t frame(uint8_t *f, uint8_t dst, uint8_t src)
 {
-	memset(f, 0, 64);
-	f[0] = 0x02;
-	f[5] = dst;
-	f[6] = 0x02;
-	f[11] = src;
-	f[12] = 0x88;
-	f[13] = 0xb5;
+	const uint8_t d[6] = { 0x02, 0, 0, 0, 0, dst };
+	const uint8_t s[6] = { 0x02, 0, 0, 0, 0, src };
+
+	nff_eth(f, 64, d, s, 0, 0);
 	return 64;
 }
 

@@ -26,6 +26,7 @@
 #include "openvmbus/netvsp.h"
 #include "openvmbus/server.h"
 #include "net/rndis.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
@@ -52,17 +53,6 @@ static void arm(const char *spec)
 	assert_int_equal(ovb_fault_add(&s), 0);
 }
 
-static void make_frame(uint8_t *f, size_t len, const uint8_t *dst,
-		       const uint8_t *src, uint32_t seed)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	for (size_t i = 14; i < len; i++)
-		f[i] = (uint8_t)(i * 7 + seed);
-}
-
 /*
  * Guest @a sends @n frames to guest @b; the frames that arrive are
  * intact, and at least @min of them arrive.  Returns how many did.
@@ -79,7 +69,7 @@ static unsigned int send_frames(struct nvfx *t, int a, int b, unsigned int n,
 	ovb_netvsc_get_info(t->g[b].nic, &ib);
 	nvfx_log_reset(r);
 	for (unsigned int i = 0; i < n; i++) {
-		make_frame(f, sizeof(f), ib.mac, ia.mac, i);
+		nff_eth(f, sizeof(f), ib.mac, ia.mac, 7, i);
 		assert_int_equal(ovb_netvsc_send(t->g[a].nic, 0, f, sizeof(f),
 						 NULL, false), 0);
 		usleep(2000);
@@ -98,7 +88,7 @@ static unsigned int send_frames(struct nvfx *t, int a, int b, unsigned int n,
 		assert_int_equal(r->len[i], sizeof(f));
 		/* Which frame it is: byte 14 is 14 * 7 + seed. */
 		seed = (uint8_t)(r->frame[i][14] - 98);
-		make_frame(f, sizeof(f), ib.mac, ia.mac, seed);
+		nff_eth(f, sizeof(f), ib.mac, ia.mac, 7, seed);
 		assert_memory_equal(r->frame[i], f, sizeof(f));
 	}
 	return got;
@@ -208,9 +198,9 @@ static void test_random(void **state)
 	ovb_netvsc_get_info(t->g[0].nic, &ia);
 	ovb_netvsc_get_info(t->g[1].nic, &ib);
 	for (int i = 0; i < 300; i++) {
-		make_frame(f, sizeof(f), ib.mac, ia.mac, (uint32_t)i);
+		nff_eth(f, sizeof(f), ib.mac, ia.mac, 7, (uint32_t)i);
 		ovb_netvsc_send(t->g[0].nic, 0, f, sizeof(f), NULL, false);
-		make_frame(f, sizeof(f), ia.mac, ib.mac, (uint32_t)i);
+		nff_eth(f, sizeof(f), ia.mac, ib.mac, 7, (uint32_t)i);
 		assert_int_equal(ovb_netvsc_send(t->g[1].nic, 0, f, sizeof(f),
 						 NULL, false), 0);
 		usleep(500);

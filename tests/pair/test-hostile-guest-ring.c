@@ -26,18 +26,6 @@
 #define PG 4096u
 #define RING 16384u
 
-static int setup(void **state)
-{
-	*state = hg_fx_new(true);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	hg_fx_free(*state);
-	return 0;
-}
-
 static struct ovb_echo *open_dev(struct hg_fx *f, unsigned int i)
 {
 	struct ovb_echo *e;
@@ -356,7 +344,7 @@ static void test_malformed_packets(void **state)
 	ovb_echo_close(keep);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, hg_fx_setup, hg_fx_teardown)
 
 int main(void)
 {

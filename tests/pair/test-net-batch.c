@@ -45,12 +45,10 @@ static unsigned int nxfer(struct sg *g)
 /* What sg_inject(g, len, seed) sends. */
 static void injected(uint8_t *f, size_t len, uint32_t seed)
 {
-	memset(f, 0xff, 6);
-	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, 9 }, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	for (size_t i = 14; i < len; i++)
-		f[i] = (uint8_t)(i + seed);
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 9 };
+
+	nff_eth(f, len, bcast, src, 1, seed);
 }
 
 /* @n frames (lengths 60 + 10 i, seed @seed + i) in one switch batch. */

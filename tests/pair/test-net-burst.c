@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/netvsc.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
@@ -82,11 +83,10 @@ static void bt_free(struct bt *t)
 /* Broadcast frame number @seq of @len bytes (byte 14 is @seq). */
 static void bframe(uint8_t *f, size_t len, uint8_t seq)
 {
-	memset(f, 0xff, 6);
-	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x42, 0x01 }, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	memset(f + 14, seq, len - 14);
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0x42, 0x01 };
+
+	nff_eth(f, len, bcast, src, 0, seq);
 }
 
 static uint64_t tx_sends(struct bt *t)

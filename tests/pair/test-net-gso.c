@@ -26,6 +26,7 @@
 #include "net/offload_priv.h"
 #include "openvmbus/offload.h"
 #include "openvmbus/vswitch.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
@@ -88,46 +89,23 @@ static size_t tso_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src,
 			bool v6, size_t payload, uint16_t mss, uint32_t seed,
 			struct ovb_net_meta *m)
 {
-	size_t l3 = v6 ? 40 : 20, l4 = 14 + l3, len = l4 + 32 + payload;
+	static const uint8_t a4[4] = { 10, 0, 0, 1 }, b4[4] = { 10, 0, 0, 2 };
+	static const uint8_t a6[16] = { 0xfd, [15] = 1 }, /* in fd00::/8 */
+			     b6[16] = { 0xfd, [15] = 2 };
+	size_t l4 = 14 + (v6 ? 40 : 20), len;
+	const struct nff_l4 h = {
+		.dst = dst, .src = src, .saddr = v6 ? a6 : a4,
+		.daddr = v6 ? b6 : b4, .ip_id = (uint16_t)seed, .ttl = 64,
+		.proto = 6, .sport = 40000, .dport = 5201,
+		.l4len = 32, .seq = (seed & 0xffff0000u) | 1, .flags = 0x18,
+		.window = 0xff00, .payload = payload, .mul = 13,
+		/* byte i of the frame: i * 13 + seed */
+		.add = (uint8_t)((l4 + 32) * 13 + seed),
+	};
 
-	memset(f, 0, l4 + 32);
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	if (v6) {
-		f[12] = 0x86;
-		f[13] = 0xdd;
-		f[14] = 0x60;
-		f[20] = 6;   /* next header: TCP */
-		f[21] = 64;
-		f[22 + 15] = 1;  /* ::1 -> ::2, in fd00::/8 */
-		f[22] = 0xfd;
-		f[38] = 0xfd;
-		f[38 + 15] = 2;
-	} else {
-		f[12] = 0x08;
-		f[14] = 0x45;
-		f[18] = (uint8_t)(seed >> 8);
-		f[19] = (uint8_t)seed;
-		f[22] = 64;
-		f[23] = 6;
-		memcpy(f + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
-	}
-	f[l4] = 0x9c;      /* ports 40000 -> 5201 */
-	f[l4 + 1] = 0x40;
-	f[l4 + 2] = 0x14;
-	f[l4 + 3] = 0x51;
-	f[l4 + 4] = (uint8_t)(seed >> 24); /* sequence number */
-	f[l4 + 5] = (uint8_t)(seed >> 16);
-	f[l4 + 7] = 1;
-	f[l4 + 12] = 0x80; /* 32-byte header: timestamps */
-	f[l4 + 13] = 0x18; /* PSH ACK */
-	f[l4 + 14] = 0xff;
-	f[l4 + 20] = 1;
-	f[l4 + 21] = 1;
-	f[l4 + 22] = 8;
-	f[l4 + 23] = 10;
-	for (size_t i = l4 + 32; i < len; i++)
-		f[i] = (uint8_t)(i * 13 + seed);
+	len = v6 ? nff_ip6(f, &h) : nff_ip4(f, &h);
+	/* Options: NOP, NOP, timestamps (kind 8, 10 bytes). */
+	memcpy(f + l4 + 20, (uint8_t[]){ 1, 1, 8, 10 }, 4);
 	memset(m, 0, sizeof(*m));
 	m->gso_type = v6 ? OVB_NET_GSO_TCPV6 : OVB_NET_GSO_TCPV4;
 	m->gso_size = mss;

@@ -31,6 +31,7 @@
 #include "bus/chan_priv.h"
 #include "core/spin.h"
 #include "net/netvsc_priv.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
@@ -79,10 +80,8 @@ static void port_frame(struct pt *t)
 	uint8_t f[64] = { 0 };
 
 	ovb_netvsc_get_info(t->fx.g[0].nic, &info);
-	memcpy(f, info.mac, 6);
-	memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
+	nff_eth(f, sizeof(f), info.mac,
+		(uint8_t[]){ 0x02, 0, 0, 0, 0x77, 0x01 }, 0, 0);
 	assert_int_equal(ovb_vswitch_input(t->fx.sw, t->fx.port, f, sizeof(f), NULL),
 			 1);
 }

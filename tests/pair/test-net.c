@@ -29,6 +29,7 @@
 #include "net/netvsc_priv.h"
 #include "net/nvsp.h"
 #include "net/rndis.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/netvsc-fx.h"
 #include "tests/lib/pair.h"
 
@@ -47,18 +48,6 @@ static struct nvfx *net_new(uint32_t mtu, const struct ovb_netvsc_params *np)
 	return nvfx_new(&o, p);
 }
 
-/* An Ethernet frame from @src to @dst of @len bytes with a pattern. */
-static void make_frame(uint8_t *f, size_t len, const uint8_t *dst,
-		       const uint8_t *src, uint32_t seed)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5; /* local experimental ethertype */
-	for (size_t i = 14; i < len; i++)
-		f[i] = (uint8_t)(i * 7 + seed);
-}
-
 /* Guest @a sends frames of @lens to guest @b; each arrives intact. */
 static void exchange(struct nvfx *t, int a, int b, const uint32_t *lens,
 		     unsigned int n, bool more)
@@ -71,7 +60,7 @@ static void exchange(struct nvfx *t, int a, int b, const uint32_t *lens,
 	ovb_netvsc_get_info(t->g[b].nic, &ib);
 	nvfx_log_reset(r);
 	for (unsigned int i = 0; i < n; i++) {
-		make_frame(f, lens[i], ib.mac, ia.mac, i);
+		nff_eth(f, lens[i], ib.mac, ia.mac, 7, i);
 		assert_int_equal(ovb_netvsc_send(t->g[a].nic, 0, f, lens[i],
 						 NULL, more), 0);
 	}
@@ -79,7 +68,7 @@ static void exchange(struct nvfx *t, int a, int b, const uint32_t *lens,
 	PAIR_WAIT(nvfx_log_count(r) >= n);
 	assert_int_equal(nvfx_log_count(r), n);
 	for (unsigned int i = 0; i < n && i < NVFX_MAXF; i++) {
-		make_frame(f, lens[i], ib.mac, ia.mac, i);
+		nff_eth(f, lens[i], ib.mac, ia.mac, 7, i);
 		assert_int_equal(r->len[i], lens[i]);
 		assert_memory_equal(r->frame[i], f, lens[i]);
 	}
@@ -260,7 +249,7 @@ static void test_link(void **state)
 	ovb_netvsc_get_info(t->g[1].nic, &info);
 	assert_false(info.link_up);
 	nvfx_log_reset(&t->log[1]);
-	make_frame(f, 200, info.mac, info.mac, 0);
+	nff_eth(f, 200, info.mac, info.mac, 7, 0);
 	f[6] = 0x02; /* a source MAC that is not multicast */
 	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, 200, NULL, false),
 			 0);
@@ -340,7 +329,7 @@ static void test_silent_host(void **state)
 			 0);
 	ovb_netvsc_get_info(t->g[0].nic, &info);
 	assert_false(info.link_up);
-	make_frame(f, 200, info.mac, info.mac, 0);
+	nff_eth(f, 200, info.mac, info.mac, 7, 0);
 	assert_int_equal(ovb_netvsc_send(t->g[0].nic, 0, f, 200, NULL, false),
 			 -ENETDOWN);
 	assert_int_equal(ovb_netvsc_keepalive(t->g[0].nic), -ENETDOWN);

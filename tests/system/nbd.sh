@@ -55,6 +55,21 @@ trap cleanup EXIT
 
 fail() { echo "nbd: $*"; shown=1; for f in "$dir"/*.log; do echo "== $f"; tail -n 20 "$f"; done; exit 1; }
 
+# Timings decide nothing here: the outcome (an error, a log line, the
+# data) does, and every wait is bounded only by this hang guard (seconds),
+# far past the deadlines the script sets.
+hang=60
+
+# wait_guard PID WHAT: wait for PID within the hang guard; status in $rc.
+wait_guard() {
+	for _ in $(seq $((hang * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && fail "$2 still runs after $hang s"
+	rc=0; wait "$1" || rc=$?
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -117,6 +132,17 @@ server_side() { # NAME IMAGE
 	echo "nbd: $1: the sums match in the served image itself"
 }
 
+# served_round NAME SPEC GUEST IMAGE: a host on SPEC and guest GUEST run
+# ext4_round; then the server ($nbd) goes and IMAGE is checked on its side.
+served_round() {
+	start_host "$2"
+	start_guest "$3"
+	ext4_round "$1"
+	stop_all
+	kill "$nbd"; wait "$nbd" 2>/dev/null || true
+	server_side "$1" "$4"
+}
+
 # 1. nbdkit, memory plugin, unix socket; libnbd's transmission phase
 # (wire=libnbd), where the other cases run on ours.
 nbdkit -f -U "$dir/mem.sock" memory 64M 2>"$dir/nbdkit-mem.log" &
@@ -134,12 +160,7 @@ truncate -s 64M "$img"
 port=$(free_port)
 nbdkit -f -i 127.0.0.1 -p "$port" file "$img" 2>"$dir/nbdkit-file.log" &
 nbd=$!; srv+=("$nbd"); wait_for "$port"
-start_host "nbd://127.0.0.1:$port/"
-start_guest g2
-ext4_round "nbdkit file"
-stop_all
-kill "$nbd"; wait "$nbd" 2>/dev/null || true
-server_side "nbdkit file" "$img"
+served_round "nbdkit file" "nbd://127.0.0.1:$port/" g2 "$img"
 
 # 3. qemu-storage-daemon, a named export on a unix socket.
 qimg=$dir/qsd.img
@@ -150,12 +171,8 @@ qemu-storage-daemon \
 	--export type=nbd,id=e0,node-name=f0,name=disk0,writable=on \
 	2>"$dir/qsd.log" &
 nbd=$!; srv+=("$nbd"); wait_for "$dir/qsd.sock"
-start_host "nbd+unix:///disk0?socket=$dir/qsd.sock"
-start_guest g3
-ext4_round "qemu-storage-daemon"
-stop_all
-kill "$nbd"; wait "$nbd" 2>/dev/null || true
-server_side "qemu-storage-daemon" "$qimg"
+served_round "qemu-storage-daemon" "nbd+unix:///disk0?socket=$dir/qsd.sock" \
+	g3 "$qimg"
 
 # 4. The server killed and restarted during a write loop.
 rimg=$dir/restart.img
@@ -197,9 +214,8 @@ kill -KILL "$nbd"; wait "$nbd" 2>/dev/null || true
 sleep 0.5
 nbdkit -f -i 127.0.0.1 -p "$port" "${slow[@]}" 2>"$dir/nbdkit-r2.log" &
 nbd=$!; srv+=("$nbd")
-start=$(date +%s)
-wait "$writer" || fail "writer crashed"
-[ $(( $(date +%s) - start )) -lt 30 ] || fail "writer took too long after the restart"
+wait_guard "$writer" "the writer"
+[ "$rc" = 0 ] || fail "writer crashed"
 grep -q "connection lost" "$dir/host.log" || fail "the host never saw the loss"
 grep -q "reconnected" "$dir/host.log" || fail "the host never reconnected"
 oks=$(grep -c '^ok' "$dir/acks" || true)
@@ -249,13 +265,11 @@ start_host "nbd://127.0.0.1:$port/,timeout=2,multiconn=off"
 start_guest g5
 dd if=/dev/urandom of="$mnt/scsi0/lun0" bs=64k count=16 status=none
 kill -STOP "$nbd"
-start=$(date +%s)
-if timeout 25 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 skip=100 \
-	status=none 2>/dev/null; then
-	fail "a read from a silent server succeeded"
-fi
-took=$(( $(date +%s) - start ))
-[ "$took" -lt 20 ] || fail "a read from a silent server took $took s"
+rc=0
+timeout "$hang" dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 skip=100 \
+	status=none 2>/dev/null || rc=$?
+[ "$rc" != 0 ] || fail "a read from a silent server succeeded"
+[ "$rc" != 124 ] || fail "a read from a silent server hung"
 grep -q "did not answer within 2 s" "$dir/host.log" || fail "no deadline message"
 kill -CONT "$nbd"
 ok=0
@@ -271,7 +285,7 @@ import json, sys
 d = [d for d in json.load(sys.stdin)["disks"] if d["lun"] == 0][0]
 assert d["connections"] == 1 and d["timeouts"] >= 1 and d["failed"] >= 1, d
 ' || fail "stat: the deadline is not counted"
-echo "nbd: a silent server: the read failed after $took s, I/O recovered after"
+echo "nbd: a silent server: the read failed at the 2 s deadline, I/O recovered after"
 
 # Hot add of an NBD disk, and of absent or mute servers.
 out=$("$VMBUS" disk add "nbd+unix:///?socket=$dir/hot.sock" --socket "$sock")
@@ -295,23 +309,25 @@ PY
 mute=$!; srv+=("$mute")
 for _ in $(seq 100); do [ -s "$dir/mute.port" ] && break; sleep 0.05; done
 mport=$(cat "$dir/mute.port")
-start=$(date +%s)
-if timeout 20 "$VMBUS" disk add "nbd://127.0.0.1:$mport/,timeout=1" --socket "$sock" \
-	2>"$dir/mute-err.log"; then
-	fail "disk add of a mute server succeeded"
-fi
-[ $(( $(date +%s) - start )) -lt 10 ] || fail "disk add of a mute server took too long"
+rc=0
+timeout "$hang" "$VMBUS" disk add "nbd://127.0.0.1:$mport/,timeout=1" --socket "$sock" \
+	2>"$dir/mute-err.log" || rc=$?
+[ "$rc" != 0 ] || fail "disk add of a mute server succeeded"
+[ "$rc" != 124 ] || fail "disk add of a mute server hung"
+# Refused at the handshake's 1 s deadline.
+grep -q "Connection timed out" "$dir/mute-err.log" || fail "disk add, mute: unclear error"
+grep -q "$mport/: no NBD handshake within 1 s" "$dir/host.log" ||
+	fail "disk add, mute: the host did not say why"
 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=16 status=none ||
 	fail "LUN 0 stopped working after failed adds"
 echo "nbd: hot add works; absent and mute servers fail disk add with an error"
 stop_all
 
-start=$(date +%s)
-if timeout 20 "$VMBUS" host --socket "$dir/h2.sock" --echo 0 \
-	--disk "nbd://127.0.0.1:$mport/,timeout=1" 2>"$dir/mute-start.log"; then
-	fail "a host started on a mute server"
-fi
-[ $(( $(date +%s) - start )) -lt 10 ] || fail "host start on a mute server took too long"
+rc=0
+timeout "$hang" "$VMBUS" host --socket "$dir/h2.sock" --echo 0 \
+	--disk "nbd://127.0.0.1:$mport/,timeout=1" 2>"$dir/mute-start.log" || rc=$?
+[ "$rc" != 0 ] || fail "a host started on a mute server"
+[ "$rc" != 124 ] || fail "a host start on a mute server hung"
 grep -q "no NBD handshake within 1 s" "$dir/mute-start.log" || fail "mute: unclear error"
 if timeout 20 "$VMBUS" host --socket "$dir/h3.sock" --echo 0 \
 	--disk "nbd+unix:///?socket=$dir/absent.sock" 2>"$dir/absent-start.log"; then
@@ -322,25 +338,24 @@ echo "nbd: absent and mute servers: the host refuses to start, naming them"
 
 # 6. The host stops while its server is silent with a read in flight: the
 # closing channel cancels what the backend holds (ovb_blk_queue_cancel)
-# instead of waiting out the 20 s request deadline, so SIGTERM ends the
-# host within seconds; on a connection per queue and on one connection.
+# instead of waiting out the request deadline, so SIGTERM ends the host;
+# on a connection per queue and on one connection.  The deadline is an
+# hour: only the cancel lets the host end within the hang guard.
 for mc in on off; do
 	nbdkit -f -U "$dir/stop-$mc.sock" memory 8M 2>"$dir/nbdkit-stop.log" &
 	nbd=$!; srv+=("$nbd"); wait_for "$dir/stop-$mc.sock"
-	start_host "nbd+unix:///?socket=$dir/stop-$mc.sock,multiconn=$mc"
+	start_host "nbd+unix:///?socket=$dir/stop-$mc.sock,multiconn=$mc,timeout=3600"
 	start_guest "stop$mc"
 	kill -STOP "$nbd"
-	timeout 30 dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 \
+	timeout "$hang" dd if="$mnt/scsi0/lun0" of=/dev/null bs=64k count=1 \
 		status=none 2>/dev/null &
 	rd=$!
 	sleep 0.5
 	start=$(date +%s%N)
 	kill -TERM "$host"
-	rc=0; wait "$host" || rc=$?
+	wait_guard "$host" "multiconn=$mc: the host, on a silent server,"
 	took=$(( ($(date +%s%N) - start) / 1000000 ))
 	[ "$rc" = 0 ] || fail "multiconn=$mc: the host stopped with status $rc"
-	[ "$took" -lt 8000 ] ||
-		fail "multiconn=$mc: the host took $took ms to stop on a silent server"
 	wait "$rd" && fail "multiconn=$mc: a read from a stopped host succeeded"
 	kill -TERM "$guest"; wait "$guest" || true
 	kill -KILL "$nbd"; wait "$nbd" 2>/dev/null || true

@@ -4,8 +4,9 @@
  * paces what it hands back, against the scripted fake server of
  * tests/lib/nbd-fake.h: the hold (answers gathered for the guest while
  * more requests are in flight than answered, up to hold= microseconds,
- * never at QD1), the look skipped right after a batch went out, and READ
- * data of mixed sizes read into place once, whole and in pieces.
+ * never at QD1; the server's pace set by the test, not by a clock), the
+ * look skipped right after a batch went out, and READ data of mixed sizes
+ * read into place once, whole and in pieces.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,45 +18,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "openvmbus/blk.h"
 #include "openvmbus/blk_file.h"
+#include "openvmbus/deadline.h"
+#include "tests/lib/hang.h"
 #include "tests/lib/nbd-fake.h"
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
- * Three 4k reads in one batch to a server that answers the second
- * @delay_us late (in pieces if @trickle), on a disk with @opts: returns
- * how many the first poll that delivered anything delivered, and in
- * *@ms how long that poll took; the data must be right.
+ * Three 4k reads in one batch to a server that answers the second late
+ * (in pieces if @trickle): once the client has read the first answer,
+ * or if @held only once the first poll that delivered anything returned
+ * (nbd_fake_release).  On a disk with @opts; returns how many that first
+ * poll delivered; the data must be right.
  */
-static int held_batch(const char *opts, unsigned delay_us, bool trickle,
-		      uint64_t *ms)
+static int held_batch(const char *opts, bool held, bool trickle)
 {
 	static uint8_t buf[3][4 * KIB];
 	struct iovec iov[3];
 	struct ovb_blk_req req[3];
-	struct nbd_fake_waiter w[3] = { 0 };
+	struct blkfx_waiter w[3] = { 0 };
 	struct ovb_blk *blk;
 	struct ovb_blk_queue *q;
 	int first = 0, done = 0;
 
 	nbd_fake_start(S_LATE_SECOND);
-	nbd_fake.delay_us = delay_us;
+	nbd_fake.late_held = held;
 	nbd_fake.trickle = trickle;
 	blk = nbd_fake_disk_open(opts);
 	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
-	/* Connected before the clock starts. */
+	/* Connected before the batch. */
 	assert_int_equal(nbd_fake_io1(q, OVB_BLK_WRITE, 0, buf[0], sizeof(buf[0])), 0);
 	nbd_fake.reads = 0;
 	ovb_blk_queue_set_batch(q, true);
@@ -67,19 +61,18 @@ static int held_batch(const char *opts, unsigned delay_us, bool trickle,
 						      KIB,
 					       .len = sizeof(buf[i]),
 					       .iov = &iov[i], .iovcnt = 1,
-					       .done = nbd_fake_done,
+					       .done = blkfx_done,
 					       .priv = &w[i] };
 		assert_int_equal(ovb_blk_submit(q, &req[i]), 0);
 	}
 	ovb_blk_queue_set_batch(q, false);
 	while (done < 3) {
-		uint64_t t0 = now_ms();
 		int n = ovb_blk_poll(q, -1);
 
 		assert_true(n >= 0);
 		if (n > 0 && !first) {
 			first = n;
-			*ms = now_ms() - t0;
+			nbd_fake_release();
 		}
 		done += n;
 	}
@@ -97,43 +90,41 @@ static int held_batch(const char *opts, unsigned delay_us, bool trickle,
 }
 
 /*
- * The hold: the first answer comes at once, the second 100 ms later.
- * With hold= above that, the owner waits for it (two still in flight,
- * one answered) and both reach the caller in one poll; with hold=0 the
- * first goes alone.
+ * The hold: the first answer comes at once, the second once the client
+ * has read the first.  With hold= 1 s the owner waits for it (two still
+ * in flight, one answered) and both reach the caller in one poll; with
+ * hold=0 the first goes alone (the second held back until it has).
  */
 static void test_hold_gathers(void **state)
 {
-	uint64_t ms;
-
-	assert_true(held_batch(",hold=1000000", 100000, false, &ms) >= 2);
-	assert_int_equal(held_batch(",hold=0", 100000, false, &ms), 1);
+	assert_true(held_batch(",hold=1000000", false, false) >= 2);
+	assert_int_equal(held_batch(",hold=0", true, false), 1);
 }
 
 /* ... also when the late answer comes in pieces of a few bytes. */
 static void test_hold_pieces(void **state)
 {
-	uint64_t ms;
-
-	assert_true(held_batch(",hold=1000000", 50000, true, &ms) >= 2);
+	assert_true(held_batch(",hold=1000000", false, true) >= 2);
 }
 
 /*
- * The hold's bound: hold=100 ms, the second answer 800 ms late.  The
- * first answer is delivered alone, before the second came: the hold
- * ended by its bound, not by the answer (or the request's deadline).
+ * The hold's bound: hold=100 ms, the second answer held back by the
+ * server until the first poll returned.  That poll delivers the first
+ * answer alone: the hold ended by its bound (a hold without one would
+ * wait for the answer, which comes only after the hang guard, and
+ * deliver it too; one bounded by the 5 s request deadline would fail
+ * the request).
  */
 static void test_hold_bound(void **state)
 {
-	uint64_t ms = 0;
-
-	assert_int_equal(held_batch(",hold=100000", 800000, false, &ms), 1);
-	assert_true(ms < 700);
+	assert_int_equal(held_batch(",hold=100000", true, false), 1);
 }
 
 /*
- * A lone request is never held: with hold=1 s a read at QD1 comes back
- * well before the hold's bound (it would take 1 s if it were held).
+ * A lone request is never held: with hold=1 s, reads at QD1 twice as
+ * many as the hang guard has seconds.  Held, each would take 1 s and
+ * together they would run past the guard; not held, they take
+ * milliseconds.
  */
 static void test_hold_not_qd1(void **state)
 {
@@ -146,12 +137,13 @@ static void test_hold_not_qd1(void **state)
 	blk = nbd_fake_disk_open(",hold=1000000");
 	assert_int_equal(ovb_blk_queue_create(blk, &q), 0);
 	assert_int_equal(nbd_fake_io1(q, OVB_BLK_READ, 0, buf, sizeof(buf)), 0);
-	t0 = now_ms();
-	for (int i = 0; i < 3; i++)
+	t0 = ovb_now_us();
+	for (int i = 0; i < 2 * TEST_HANG_MS / 1000; i++) {
 		assert_int_equal(nbd_fake_io1(q, OVB_BLK_READ, 4 * KIB, buf,
-				     sizeof(buf)),
+					      sizeof(buf)),
 				 0);
-	assert_true(now_ms() - t0 < 900);
+		TEST_NO_HANG(t0);
+	}
 	assert_memory_equal(buf, nbd_fake.disk + 4 * KIB, sizeof(buf));
 	ovb_blk_queue_destroy(q);
 	ovb_blk_close(blk);
@@ -168,10 +160,11 @@ static void test_first_look_skipped(void **state)
 {
 	static uint8_t buf[4 * KIB];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct nbd_fake_waiter w = { 0 };
+	struct blkfx_waiter w = { 0 };
 	struct ovb_blk_req req = { .op = OVB_BLK_READ, .off = 8 * KIB,
 				   .len = sizeof(buf), .iov = &iov,
-				   .iovcnt = 1, .done = nbd_fake_done, .priv = &w };
+				   .iovcnt = 1, .done = blkfx_done,
+				   .priv = &w };
 	struct pollfd pfd = { .events = POLLIN };
 	struct ovb_blk *blk;
 	struct ovb_blk_queue *q;
@@ -258,22 +251,12 @@ static void test_mixed_answers(void **state)
 
 static void test_bad_hold_option(void **state)
 {
-	const char *bad[] = { "hold=x", "hold=-1", "hold=1000001",
-			      "hold=5us" };
-	struct ovb_disk_spec spec;
-	struct ovb_blk *blk = NULL;
-	char arg[256], err[256];
+	const char *bad[] = { ",hold=x", ",hold=-1", ",hold=1000001",
+			      ",hold=5us" };
 
 	nbd_fake_start(S_HONEST);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(arg, sizeof(arg), "nbd+unix:///?socket=%s,%s",
-			 nbd_fake.path, bad[i]);
-		assert_int_equal(ovb_disk_spec_parse(arg, &spec, err,
-						     sizeof(err)),
-				 0);
-		assert_int_equal(ovb_blk_open(&spec, &blk, err, sizeof(err)),
-				 -EINVAL);
-	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		nbd_fake_refused(nbd_fake.path, bad[i]);
 	nbd_fake_stop();
 }
 

@@ -28,6 +28,7 @@
 
 #include "net/offload_priv.h"
 #include "openvmbus/net_tap.h"
+#include "tests/lib/net-frame-fx.h"
 
 #define ETH_P_TEST 0x88b5
 
@@ -178,23 +179,15 @@ static size_t test_frame(uint8_t *f, size_t len)
 /* Ethernet + IPv4 + TCP to 10.99.0.2:5201, @plen payload bytes. */
 static size_t tcp_frame(uint8_t *f, size_t plen)
 {
-	memset(f, 0, 54);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, "\x02\x00\x00\x00\x00\x42\x08\x00", 8);
-	f[14] = 0x45;
-	f[16] = (uint8_t)((40 + plen) >> 8);
-	f[17] = (uint8_t)(40 + plen);
-	f[22] = 64;
-	f[23] = 6;
-	memcpy(f + 26, "\x0a\x63\x00\x01\x0a\x63\x00\x02", 8);
-	f[34] = 0x9c;
-	f[36] = 0x14;
-	f[37] = 0x51;
-	f[46] = 0x50;
-	f[47] = 0x18;
-	for (size_t i = 0; i < plen; i++)
-		f[54 + i] = (uint8_t)i;
-	return 54 + plen;
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x42 };
+	static const uint8_t a[4] = { 10, 99, 0, 1 }, b[4] = { 10, 99, 0, 2 };
+	const struct nff_l4 h = { .dst = bcast, .src = src, .saddr = a,
+				  .daddr = b, .ip_len = true, .ttl = 64,
+				  .proto = 6, .sport = 0x9c00, .dport = 5201,
+				  .flags = 0x18, .payload = plen, .mul = 1 };
+
+	return nff_ip4(f, &h);
 }
 
 static void test_configure(void **state)

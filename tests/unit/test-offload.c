@@ -16,6 +16,7 @@
 #include <linux/virtio_net.h>
 
 #include "net/offload_priv.h"
+#include "tests/lib/net-frame-fx.h"
 
 /* ---- independent reference: 16-bit big-endian words, no tricks ---- */
 
@@ -79,58 +80,34 @@ static void put16(uint8_t *p, uint32_t v)
 /* Ethernet + IPv4 + L4 header of @l4len bytes + @plen payload bytes. */
 static size_t build_v4(uint8_t *f, uint8_t proto, size_t l4len, size_t plen)
 {
-	uint8_t *ip = f + 14, *l4 = ip + 20;
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x02 },
+			     src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t a[4] = { 10, 0, 0, 1 }, b[4] = { 10, 0, 0, 2 };
+	const struct nff_l4 h = {
+		.dst = dst, .src = src, .saddr = a, .daddr = b, .ip_len = true,
+		.ip_id = 0x1234, .df = true, .ttl = 64, .proto = proto,
+		.sport = 40000, .dport = 5201, .l4len = (uint8_t)l4len,
+		.seq = 0x10203040, .flags = 0x10, .window = 64240,
+		.payload = plen, .mul = 7, .add = 3,
+	};
 
-	memset(f, 0, 14 + 20 + l4len);
-	memcpy(f, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00", 14);
-	ip[0] = 0x45;
-	put16(ip + 2, 20 + l4len + plen);
-	put16(ip + 4, 0x1234);
-	ip[6] = 0x40; /* DF */
-	ip[8] = 64;
-	ip[9] = proto;
-	memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
-	put16(l4, 40000);
-	put16(l4 + 2, 5201);
-	if (proto == 6) {
-		memcpy(l4 + 4, "\x10\x20\x30\x40", 4);
-		l4[12] = (uint8_t)(l4len / 4) << 4;
-		l4[13] = 0x10; /* ACK */
-		put16(l4 + 14, 64240);
-	} else {
-		put16(l4 + 4, 8 + plen);
-	}
-	for (size_t i = 0; i < plen; i++)
-		l4[l4len + i] = (uint8_t)(i * 7 + 3);
-	return 14 + 20 + l4len + plen;
+	return nff_ip4(f, &h);
 }
 
 static size_t build_v6(uint8_t *f, uint8_t proto, size_t l4len, size_t plen)
 {
-	uint8_t *ip = f + 14, *l4 = ip + 40;
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x02 },
+			     src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t a[16] = { 0xfd, [15] = 1 },
+			     b[16] = { 0xfd, [15] = 2 };
+	const struct nff_l4 h = {
+		.dst = dst, .src = src, .saddr = a, .daddr = b, .ip_len = true,
+		.ttl = 64, .proto = proto, .sport = 40000, .dport = 5201,
+		.l4len = (uint8_t)l4len, .seq = 0xffffff00, /* wraps */
+		.flags = 0x10, .payload = plen, .mul = 13, .add = 1,
+	};
 
-	memset(f, 0, 14 + 40 + l4len);
-	memcpy(f, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x86\xdd", 14);
-	ip[0] = 0x60;
-	put16(ip + 4, l4len + plen);
-	ip[6] = proto;
-	ip[7] = 64;
-	ip[8] = 0xfd;
-	ip[23] = 1;
-	ip[24] = 0xfd;
-	ip[39] = 2;
-	put16(l4, 40000);
-	put16(l4 + 2, 5201);
-	if (proto == 6) {
-		memcpy(l4 + 4, "\xff\xff\xff\x00", 4); /* sequence wraps */
-		l4[12] = (uint8_t)(l4len / 4) << 4;
-		l4[13] = 0x10;
-	} else {
-		put16(l4 + 4, 8 + plen);
-	}
-	for (size_t i = 0; i < plen; i++)
-		l4[l4len + i] = (uint8_t)(i * 13 + 1);
-	return 14 + 40 + l4len + plen;
+	return nff_ip6(f, &h);
 }
 
 /* ---- parsing ---- */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "net/rndis.h"
+#include "tests/lib/net-frame-fx.h"
 
 #define LE16(x) (uint8_t)((x) & 0xff), (uint8_t)(((x) >> 8) & 0xff)
 #define LE32(x) LE16((x) & 0xffff), LE16(((x) >> 16) & 0xffff)
@@ -428,14 +429,9 @@ static void test_packet_areas_malformed(void **state)
 /* Ethernet + IPv4 + TCP, 100 payload bytes. */
 static size_t tcp4_frame(uint8_t *f)
 {
-	memset(f, 0, 154);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[16] = 0;
-	f[17] = 140;
-	f[23] = 6;
-	f[46] = 0x50;
-	return 154;
+	const struct nff_l4 h = { .ip_len = true, .proto = 6, .payload = 100 };
+
+	return nff_ip4(f, &h);
 }
 
 static void test_vlan_conversion(void **state)

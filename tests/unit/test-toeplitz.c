@@ -15,6 +15,7 @@
 
 #include "net/toeplitz.h"
 #include "openvmbus/wire/rndis.h"
+#include "tests/lib/net-frame-fx.h"
 
 static const uint8_t ms_key[40] = {
 	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
@@ -104,19 +105,16 @@ static void test_raw_input_limits(void **state)
 /* Build Ethernet + IPv4 + TCP/UDP for the first IPv4 vector. */
 static size_t make_v4_frame(uint8_t *f, uint8_t proto)
 {
-	memset(f, 0, 64);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[17] = 40; /* total length */
-	f[23] = proto;
-	inet_pton(AF_INET, "66.9.149.187", f + 26);
-	inet_pton(AF_INET, "161.142.100.80", f + 30);
-	f[34] = 2794 >> 8;
-	f[35] = 2794 & 0xff;
-	f[36] = 1766 >> 8;
-	f[37] = 1766 & 0xff;
-	f[46] = 0x50; /* TCP data offset 5 */
-	return 54;
+	uint8_t a[4], b[4];
+	struct nff_l4 h = { .saddr = a, .daddr = b, .ip_len = true,
+			    .proto = 6, .sport = 2794, .dport = 1766 };
+	size_t len;
+
+	inet_pton(AF_INET, "66.9.149.187", a);
+	inet_pton(AF_INET, "161.142.100.80", b);
+	len = nff_ip4(f, &h);
+	f[23] = proto; /* the TCP layout under @proto: the hash reads ports */
+	return len;
 }
 
 static void test_frame_types(void **state)
@@ -151,25 +149,20 @@ static void test_frame_types(void **state)
 
 static void test_frame_ipv6(void **state)
 {
-	uint8_t f[80] = { 0 };
+	uint8_t f[80] = { 0 }, a[16], b[16];
+	struct nff_l4 fh = { .saddr = a, .daddr = b, .ip_len = true,
+			     .proto = 6, .sport = v6[0].sport,
+			     .dport = v6[0].dport };
 	uint32_t h = 0, t = 0;
+	size_t n;
 
-	f[12] = 0x86;
-	f[13] = 0xdd;
-	f[14] = 0x60;
-	f[19] = 20; /* payload length */
-	f[20] = 6;  /* TCP */
-	inet_pton(AF_INET6, v6[0].src, f + 22);
-	inet_pton(AF_INET6, v6[0].dst, f + 38);
-	f[54] = v6[0].sport >> 8;
-	f[55] = v6[0].sport & 0xff;
-	f[56] = v6[0].dport >> 8;
-	f[57] = v6[0].dport & 0xff;
-	f[66] = 0x50;
-	assert_int_equal(ovb_toeplitz_frame(ms_key, NDIS_HASH_TCP_IPV6, f, 74,
+	inet_pton(AF_INET6, v6[0].src, a);
+	inet_pton(AF_INET6, v6[0].dst, b);
+	n = nff_ip6(f, &fh); /* 74 bytes */
+	assert_int_equal(ovb_toeplitz_frame(ms_key, NDIS_HASH_TCP_IPV6, f, n,
 					    &h, &t), 0);
 	assert_int_equal(h, v6[0].l4);
-	assert_int_equal(ovb_toeplitz_frame(ms_key, NDIS_HASH_IPV6, f, 74, &h,
+	assert_int_equal(ovb_toeplitz_frame(ms_key, NDIS_HASH_IPV6, f, n, &h,
 					    &t), 0);
 	assert_int_equal(h, v6[0].l3);
 }

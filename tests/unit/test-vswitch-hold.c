@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/vswitch.h"
+#include "tests/lib/net-frame-fx.h"
 
 struct port_ctx {
 	_Atomic uint64_t frames, flushes;
@@ -49,12 +50,10 @@ static void ctx_flush(void *ctx)
 /* A broadcast frame from MAC 02:..:@src. */
 static size_t bcast(uint8_t *f, uint8_t src)
 {
-	memset(f, 0, 64);
-	memset(f, 0xff, 6);
-	f[6] = 0x02;
-	f[11] = src;
-	f[12] = 0x88;
-	f[13] = 0xb5;
+	static const uint8_t all[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t s[6] = { 0x02, 0, 0, 0, 0, src };
+
+	nff_eth(f, 64, all, s, 0, 0);
 	return 64;
 }
 

@@ -17,25 +17,19 @@
 #include <cmocka.h>
 
 #include "openvmbus/vswitch.h"
+#include "tests/lib/net-frame-fx.h"
 #include "tests/lib/vswitch-fx.h"
 
 /* Ethernet + IPv4 + TCP with @plen payload bytes, checksums left 0. */
 static size_t tcp_frame(uint8_t *f, uint8_t src, size_t plen)
 {
-	memset(f, 0, 54 + plen);
-	frame(f, 0x01, src);
-	f[12] = 0x08;
-	f[13] = 0x00;
-	f[14] = 0x45;
-	f[16] = (uint8_t)((40 + plen) >> 8);
-	f[17] = (uint8_t)(40 + plen);
-	f[22] = 64;
-	f[23] = 6;
-	f[46] = 0x50;
-	f[47] = 0x10;
-	for (size_t i = 0; i < plen; i++)
-		f[54 + i] = (uint8_t)i;
-	return 54 + plen;
+	const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	const uint8_t smac[6] = { 0x02, 0, 0, 0, 0, src };
+	const struct nff_l4 h = { .dst = dmac, .src = smac, .ip_len = true,
+				  .ttl = 64, .proto = 6, .flags = 0x10,
+				  .payload = plen, .mul = 1 };
+
+	return nff_ip4(f, &h);
 }
 
 static void test_offload_fallbacks(void **state)

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "openvmbus/vswitch.h"
+#include "tests/lib/net-frame-fx.h"
 
 /* Every delivery, in the order the switch made them. */
 #define LOGMAX 1024
@@ -102,13 +103,10 @@ static uint64_t ctx_txn(void *ctx, const struct ovb_vswitch_frame *fr,
 static void mk(uint8_t *f, uint8_t dst, uint8_t src, uint8_t seq,
 	       size_t len)
 {
-	memset(f, 0, len);
-	f[0] = 0x02;
-	f[5] = dst;
-	f[6] = 0x02;
-	f[11] = src;
-	f[12] = 0x88;
-	f[13] = 0xb5;
+	const uint8_t d[6] = { 0x02, 0, 0, 0, 0, dst };
+	const uint8_t s[6] = { 0x02, 0, 0, 0, 0, src };
+
+	nff_eth(f, len, d, s, 0, 0);
 	f[14] = seq;
 }
 
