@@ -6,7 +6,12 @@
  * spins after a drain instead of sleeping, so that it is up when they
  * come rather than woken from an idle core per batch (~60 us on these
  * VMs; docs/remote.md, "The busy spin").  The rules are chan_run.c's
- * contract paragraph.  Layer: bus.
+ * contract paragraph, plus one: the device may bound the spin lower for
+ * the waits at hand (its busy hook's answer) when whoever answers wakes
+ * the worker anyway (RBD's librbd callback): only a wait shorter than a
+ * wake-up is worth a spin there, so a spin under such a bound that meets
+ * nothing also leaves the next 1, 2, 4 ... 64 drains unspun (a hit ends
+ * the back-off); docs/remote.md, "RBD: a short spin".  Layer: bus.
  */
 #include <sched.h>
 
