@@ -150,7 +150,8 @@ static int rbd_parse(const struct ovb_disk_spec *spec, char *opts,
 			}
 		} else if (!strcmp(opt, "spin")) {
 			if (rbd_parse_spin(val, &t->spin_us) < 0) {
-				rbd_fail(err, errlen, "%s: spin=on, spin=off or "
+				rbd_fail(err, errlen,
+					 "%s: spin=on, spin=off or "
 					 "spin=US (0-%u)",
 					 spec->path, RBD_SPIN_MAX_US);
 				return -EINVAL;
@@ -428,8 +429,8 @@ static int rbd_open_spec(const struct ovb_disk_spec *spec, struct ovb_blk **out,
 	 * as for any remote disk (up to 200 us).
 	 */
 	rb->blk.wakes_owner = t.spin_us != RBD_SPIN_ON;
-	rb->blk.busy_max_us = t.spin_us == RBD_SPIN_ON ? 0
-						       : (uint32_t)t.spin_us;
+	rb->blk.busy_max_us =
+	    t.spin_us == RBD_SPIN_ON ? 0 : (uint32_t)t.spin_us;
 	rb->blk.block_size = spec->sector;
 	rb->blk.read_only = spec->ro;
 	rb->blk.can_discard = true;

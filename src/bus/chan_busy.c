@@ -127,10 +127,11 @@ bool ovb__chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
 		 * bound): a sleep loses nothing but a wake-up, so after a
 		 * miss the next 1, 2, 4 ... drains go unspun.
 		 */
-		chan->busy_backoff = chan->busy_backoff
+		chan->busy_backoff =
+		    chan->busy_backoff
 			? (chan->busy_backoff * 2 > CHAN_ADAPT_BACKOFF_MAX
-				   ? CHAN_ADAPT_BACKOFF_MAX
-				   : chan->busy_backoff * 2)
+			       ? CHAN_ADAPT_BACKOFF_MAX
+			       : chan->busy_backoff * 2)
 			: 1;
 		chan->busy_skip = chan->busy_backoff;
 	}

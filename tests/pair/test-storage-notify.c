@@ -346,8 +346,8 @@ static bool busy_spin_run(bool wakes_owner, uint32_t busy_max_us,
 	c->hits = b.st.adapt_hits - a.st.adapt_hits;
 	c->sleeps = b.st.sleeps - a.st.sleeps;
 	print_message("wakes_owner=%d busy_max_us=%u: host spun %llu us, "
-		      "%llu hits, %llu sleeps\n", wakes_owner, busy_max_us,
-		      (unsigned long long)c->spun_us,
+		      "%llu hits, %llu sleeps\n",
+		      wakes_owner, busy_max_us, (unsigned long long)c->spun_us,
 		      (unsigned long long)c->hits,
 		      (unsigned long long)c->sleeps);
 	ovb_storvsc_free(s, buf, 2 * 32 * 4096);

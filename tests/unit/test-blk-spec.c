@@ -101,9 +101,8 @@ static void test_spec_engine(void **state)
 	    "rbd:p/i,spin=maybe", "rbd:p/i,spin=-1", "rbd:p/i,spin=40us",
 	    "rbd:p/i,spin=10001"};
 	for (unsigned int i = 0; i < 4; i++) {
-		assert_int_equal(ovb_disk_spec_parse(bad_spin[i], &s, err,
-						     sizeof(err)),
-				 0);
+		assert_int_equal(
+		    ovb_disk_spec_parse(bad_spin[i], &s, err, sizeof(err)), 0);
 		assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)),
 				 -EINVAL);
 		assert_non_null(strstr(err, "spin=on, spin=off or spin=US"));
@@ -119,10 +118,11 @@ static void test_spec_engine(void **state)
 	assert_true(ovb_blk_open(&s, &blk, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/nonexistent/c.conf"));
 	/* A bound parses: the open gets as far as the configuration. */
-	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,spin=40,conf=/nonexistent/"
-					     "c.conf",
-					     &s, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ovb_disk_spec_parse("rbd:p/i,spin=40,conf=/nonexistent/"
+				"c.conf",
+				&s, err, sizeof(err)),
+	    0);
 	assert_true(ovb_blk_open(&s, &blk, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/nonexistent/c.conf"));
 }
