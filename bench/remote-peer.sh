@@ -162,10 +162,11 @@ rbda_down() { rbd_down; }
 #   bash bench/remote-peer.sh out.json rbd rbdn rbd rbdn
 rbdn_up() { rbd_with spin=off "ours with spin=off (the host worker sleeps for librbd's answers)" "$@"; }
 rbdn_down() { rbd_down; }
-# rbdo: ours with spin=on: the worker busy-spins for librbd's answers up
-# to 200 us, as before the short spin (docs/remote.md, "RBD: a short
-# spin"):
-#   bash bench/remote-peer.sh out.json rbd rbdo rbd rbdo
+# rbdo: ours with spin=on written out (the default): the worker
+# busy-spins for librbd's answers up to 200 us, for runs whose rbd is
+# given another spin= (REMOTE_PEER_RBD_OPTS; docs/remote.md, "RBD: a
+# short spin"):
+#   REMOTE_PEER_RBD_OPTS=,spin=40 bash bench/remote-peer.sh out.json rbd rbdo
 rbdo_up() { rbd_with spin=on "ours with spin=on (the worker busy-spins up to 200 us for librbd's answers)" "$@"; }
 rbdo_down() { rbd_down; }
 rbd_down() {
