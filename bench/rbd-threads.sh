@@ -94,6 +94,9 @@ for side in ${REMOTE_THR_SIDES:-peer ours}; do
 		date +%s.%N >"$dir/$side.t$i"
 		for p in $f $(pgrep -P $f); do snap fio "$p" "$dir/$side.s$i"; done
 		[ "$side" = ours ] && snap host "$host" "$dir/$side.s$i"
+		# The host channels' sleeps and busy spins (vmbus stat).
+		[ "$side" = ours ] && "$VMBUS" stat --socket "$dir/host.sock" \
+			--json >"$dir/$side.j$i" 2>/dev/null
 	done
 	wait $f || { echo "rbd-threads: fio failed:"; cat "$dir/$side.out"; }
 	python3 - "$dir" "$side" "$(getconf CLK_TCK)" <<'PY'
@@ -134,5 +137,25 @@ for k, r in sorted(rows.items(), key=lambda kv: -kv[1][0]):
     if r[0] >= 0.5 or r[1] >= 0.05 or r[2] >= 0.05:
         print(f"   {k:30s} x{r[3]:<2d} {r[0]:6.1f} us  vol {r[1]:5.2f}  "
               f"invol {r[2]:5.2f}")
+
+def chans(path):
+    t = {}
+    try:
+        for p in json.load(open(path))["partitions"]:
+            for c in p["channels"]:
+                for f in ("sleeps", "adapt_hits", "adapt_spin_us",
+                          "spin_crowded"):
+                    t[f] = t.get(f, 0) + c.get(f, 0)
+    except (OSError, ValueError, KeyError):
+        pass
+    return t
+
+if side == "ours":
+    j0, j1 = chans(f"{d}/{side}.j0"), chans(f"{d}/{side}.j1")
+    if j0 and j1:
+        dj = {f: (j1[f] - j0.get(f, 0)) / ios for f in j1}
+        print(f"   host channels per I/O: sleeps {dj['sleeps']:.2f}, busy "
+              f"spin {dj['adapt_spin_us']:.1f} us, hits "
+              f"{dj['adapt_hits']:.2f}, crowded {dj['spin_crowded']:.2f}")
 PY
 done

@@ -48,7 +48,8 @@
 # without exclusive-lock, so both clients can write without trading the lock;
 # peer = fio's rbd engine (librbd), the same librbd under our host, both
 # with the client cache off (our host's default: a write completes when the
-# OSD has it); REMOTE_PEER_RBD_CACHE=true turns it on for both.
+# OSD has it); REMOTE_PEER_RBD_CACHE=true turns it on for both;
+# REMOTE_PEER_RBD_OPTS adds options to our disk spec (e.g. ",spin=40").
 # REMOTE_PEER_CEPH=DIR keeps the cluster: the first run brings it up in
 # DIR and leaves it running (the image written once), later runs with the
 # same DIR reuse it and start measuring at once; the run prints how to stop
@@ -134,7 +135,7 @@ rbd_up() {
 		rbd create --size 1G --image-feature layering ovb/bench || return 1
 		rm -f "$cdir/bench.filled"
 	fi
-	SPEC="rbd:ovb/bench,conf=$CEPH_CONF"
+	SPEC="rbd:ovb/bench,conf=$CEPH_CONF${REMOTE_PEER_RBD_OPTS:-}"
 	PEER=(--ioengine=rbd --clientname=admin --pool=ovb --rbdname=bench)
 	# A kept cluster's image was written once already: reads find data.
 	FILLED=$cdir/bench.filled
@@ -182,6 +183,13 @@ rbda_down() { rbd_down; }
 #   bash bench/remote-peer.sh out.json rbd rbdn rbd rbdn
 rbdn_up() { rbd_with spin=off "ours with spin=off (the host worker sleeps for librbd's answers)" "$@"; }
 rbdn_down() { rbd_down; }
+# rbdo: ours with spin=on written out (the default): the worker
+# busy-spins for librbd's answers up to 200 us, for runs whose rbd is
+# given another spin= (REMOTE_PEER_RBD_OPTS; docs/remote.md, "RBD: a
+# short spin"):
+#   REMOTE_PEER_RBD_OPTS=,spin=40 bash bench/remote-peer.sh out.json rbd rbdo
+rbdo_up() { rbd_with spin=on "ours with spin=on (the worker busy-spins up to 200 us for librbd's answers)" "$@"; }
+rbdo_down() { rbd_down; }
 rbd_down() {
 	if [ -n "$rbd_kept" ]; then
 		echo "ceph: left running in $rbd_kept for the next run; stop it with:"

@@ -166,10 +166,13 @@ struct ovb_blk {
 	/**
 	 * The engine's own threads take its answers and wake the queue's
 	 * owner (the queue's eventfd, or its notify: RBD's librbd
-	 * callbacks), and the disk asks its owner to sleep until then:
-	 * storvsp's busy spin skips such queues (RBD's spin=off).
+	 * callbacks), so a busy spin pays only for waits shorter than a
+	 * wake-up: storvsp's spins for such queues' answers at most
+	 * busy_max_us, and not at all when that is 0 (RBD's spin=off).
 	 */
 	bool wakes_owner;
+	/** With wakes_owner: the longest wait worth a spin, microseconds. */
+	uint32_t busy_max_us;
 };
 
 /** Counters of one queue (monotonic; its owner's thread updates them). */

@@ -73,12 +73,15 @@ typedef void ovb_chan_fd_fn(struct ovb_chan *chan, int fd, void *ctx);
 typedef bool ovb_chan_spin_fn(struct ovb_chan *chan, void *ctx);
 
 /**
- * Busy hook, on the worker after a drain: true while the device waits for
+ * Busy hook, on the worker after a drain: while the device waits for
  * answers that come without a packet or a signal to the channel (a remote
- * disk's requests on their way to the server), which the spin hook finds.
- * No system call: it runs once per drain.
+ * disk's requests on their way to the server), which the spin hook finds,
+ * the longest wait for them worth a spin, in microseconds (the channel's
+ * bound caps it; UINT32_MAX: that bound); 0 when it waits for none, or
+ * when whoever answers wakes the worker anyway and only a short spin
+ * pays.  No system call: it runs once per drain.
  */
-typedef bool ovb_chan_busy_fn(struct ovb_chan *chan, void *ctx);
+typedef uint32_t ovb_chan_busy_fn(struct ovb_chan *chan, void *ctx);
 
 /** Flags of a send. */
 #define OVB_SEND_COMPLETION 0x1u /**< set completion-requested (untracked) */
@@ -253,7 +256,9 @@ void ovb_chan_set_adaptive_reply(struct ovb_chan *chan, uint32_t max_us);
  * another thread ends (spin_crowded: a sleep there costs no wake-up from
  * deep idle); a sleep begun busy that ended within @max_us re-arms it.
  * So the worker is up when the answer comes, instead of being woken
- * from an idle core for every batch.  Counted as adaptive spins
+ * from an idle core for every batch.  @fn's answer lowers @max_us for the
+ * waits at hand (an engine that wakes the worker itself: only waits
+ * shorter than a wake-up are worth a spin).  Counted as adaptive spins
  * (adapt_hits, adapt_spin_us).  The answers are found by the spin hook
  * (ovb_chan_set_spin) or on the ring.  @max_us 0: off.  Call before the
  * channel starts, or from any thread.

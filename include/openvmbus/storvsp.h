@@ -79,7 +79,9 @@ struct ovb_storvsp_cfg {
 	 * ovb_blk's remote: NBD, RBD), whose answers need the server's CPU.
 	 * With it, while requests to a remote LUN are in flight, the worker
 	 * spins for their answers after a drain, yielding after every look
-	 * (ovb_chan_set_busy, up to 200 us learnt from the answers' waits).
+	 * (ovb_chan_set_busy, up to 200 us learnt from the answers' waits;
+	 * an engine that wakes the worker itself, RBD, bounds it lower:
+	 * struct ovb_blk's busy_max_us).
 	 */
 	bool stream_spin;
 	/**

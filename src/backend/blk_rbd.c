@@ -39,10 +39,11 @@
  * them in groups) that the worker's wake-up gathers into one batch for
  * the guest, where answering each at once woke the guest, and through
  * it the worker and librbd's messenger, more often (docs/remote.md).
- * reap=librbd offers every batch, reap=owner none.  With spin=off the
- * disk says wakes_owner (blk.h): the callback wakes the owner, so
- * storvsp's worker sleeps for librbd's answers instead of busy-spinning
- * as it does for NBD's (the default).
+ * reap=librbd offers every batch, reap=owner none.  storvsp's worker
+ * spins for librbd's answers as for NBD's (spin=on, the default: up to
+ * 200 us); with spin=off or spin=US the disk says wakes_owner (blk.h:
+ * the callback wakes the owner), and the worker sleeps for them, or
+ * spins only up to US (a wait shorter than a wake-up).
  *
  * Inline dispatch: our open turns librbd's rbd_non_blocking_aio off (the
  * cache off, blk_rbd_open.c), so librbd builds and sends a request in the

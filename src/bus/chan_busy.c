@@ -6,7 +6,12 @@
  * spins after a drain instead of sleeping, so that it is up when they
  * come rather than woken from an idle core per batch (~60 us on these
  * VMs; docs/remote.md, "The busy spin").  The rules are chan_run.c's
- * contract paragraph.  Layer: bus.
+ * contract paragraph, plus one: the device may bound the spin lower for
+ * the waits at hand (its busy hook's answer) when whoever answers wakes
+ * the worker anyway (RBD's librbd callback): only a wait shorter than a
+ * wake-up is worth a spin there, so a spin under such a bound that meets
+ * nothing also leaves the next 1, 2, 4 ... 64 drains unspun (a hit ends
+ * the back-off); docs/remote.md, "RBD: a short spin".  Layer: bus.
  */
 #include <sched.h>
 
@@ -77,13 +82,32 @@ bool ovb__chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
 {
 	ovb_chan_busy_fn *fn = __atomic_load_n(&chan->busy, __ATOMIC_ACQUIRE);
 	uint32_t max = __atomic_load_n(&chan->busy_max_us, __ATOMIC_ACQUIRE);
+	uint32_t want = fn && max ? fn(chan, chan->ctx) : 0;
+	bool capped;
 	uint64_t t0;
 	int r;
 
 	*spun = 0;
-	*busy = fn && max && fn(chan, chan->ctx);
-	if (!*busy || !chan->busy_us)
+	*busy = want != 0;
+	if (!*busy)
 		return false;
+	/* The device's bound for these waits (ovb_chan_busy_fn). */
+	capped = want < max;
+	if (capped)
+		max = want;
+	if (max != chan->busy_cap_us) {
+		/* Learnt under another bound: start over (slept re-arms). */
+		chan->busy_cap_us = max;
+		chan->busy_us = 0;
+		chan->busy_peak = 0;
+		chan->busy_backoff = chan->busy_skip = 0;
+	}
+	if (!chan->busy_us)
+		return false;
+	if (chan->busy_skip) {
+		chan->busy_skip--;
+		return false;
+	}
 	t0 = ovb_now_us();
 	r = chan_spin_busy(chan, chan->busy_us > max ? max : chan->busy_us,
 			   gen);
@@ -92,10 +116,25 @@ bool ovb__chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
 	if (r == BUSY_HIT) {
 		STAT_ADD(chan, adapt_hits, 1);
 		chan->busy_us = chan_peak_budget(&chan->busy_peak, *spun, max);
+		chan->busy_backoff = 0;
 		return true;
 	}
 	if (r != BUSY_EMPTY)
 		return false; /* crowded, or a caller polls: no verdict */
+	if (capped) {
+		/*
+		 * Whoever answers wakes us anyway (the device's short
+		 * bound): a sleep loses nothing but a wake-up, so after a
+		 * miss the next 1, 2, 4 ... drains go unspun.
+		 */
+		chan->busy_backoff =
+		    chan->busy_backoff
+			? (chan->busy_backoff * 2 > CHAN_ADAPT_BACKOFF_MAX
+			       ? CHAN_ADAPT_BACKOFF_MAX
+			       : chan->busy_backoff * 2)
+			: 1;
+		chan->busy_skip = chan->busy_backoff;
+	}
 	chan->busy_us /= 2;
 	if (chan->busy_us < CHAN_ADAPT_MIN_US)
 		chan->busy_us = 0;
@@ -110,7 +149,7 @@ bool ovb__chan_busy_spin(struct ovb_chan *chan, uint32_t gen, bool *busy,
 void ovb__chan_busy_slept(struct ovb_chan *chan, uint64_t spun_us,
 			  uint64_t slept_us)
 {
-	uint32_t max = __atomic_load_n(&chan->busy_max_us, __ATOMIC_RELAXED);
+	uint32_t max = chan->busy_cap_us; /* the spin's, before the sleep */
 
 	if (max && spun_us + slept_us <= max) {
 		chan->busy_us = chan_peak_budget(&chan->busy_peak,

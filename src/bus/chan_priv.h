@@ -71,8 +71,11 @@ struct ovb_chan {
 	ovb_chan_spin_fn *spin;
 	ovb_chan_busy_fn *busy;   /* atomic: ovb_chan_set_busy */
 	uint32_t busy_max_us;     /* atomic: its bound, 0 off */
+	uint32_t busy_cap_us;     /* worker: the bound of the last spin */
 	uint32_t busy_us;         /* worker: busy spin budget, 0 off */
 	uint32_t busy_peak;       /* worker: longest recent wait for answers */
+	uint32_t busy_backoff;    /* worker: drains unspun after a miss */
+	uint32_t busy_skip;       /* worker: drains left unspun now */
 	void *ctx;
 
 	int wake_fd;   /* local: slow-path signals and control */

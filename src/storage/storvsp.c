@@ -397,20 +397,30 @@ static bool svsp_on_spin(struct ovb_chan *chan, void *ctx)
  * Requests to a remote LUN are on their way to its server: the answer
  * comes to the queue, not the ring, so the worker spins for it
  * (ovb_chan_set_busy) rather than be woken on an idle core per batch.
- * Not for an engine whose own threads take the answers and wake us
- * (wakes_owner: RBD with spin=off): the worker sleeps until woken
- * (docs/remote.md, "RBD: the worker sleeps").
+ * An engine whose own threads take the answers and wake us (wakes_owner:
+ * RBD) bounds the spin by its busy_max_us: longer waits it ends with a
+ * wake-up, and spinning through them only takes the CPU the server needs
+ * (docs/remote.md, "RBD: a short spin"); 0: the worker sleeps.
  */
-static bool svsp_busy(struct ovb_chan *chan, void *ctx)
+static uint32_t svsp_busy(struct ovb_chan *chan, void *ctx)
 {
 	struct svsp_chan *ch = ovb_chan_ctx(chan);
+	uint32_t want = 0;
 
-	for (unsigned int i = 0; i < ch->qend; i++)
-		if (ch->q[i].q && ch->q[i].q->inflight &&
-		    ch->q[i].lun->blk->remote &&
-		    !ch->q[i].lun->blk->wakes_owner)
-			return true;
-	return false;
+	for (unsigned int i = 0; i < ch->qend; i++) {
+		const struct ovb_blk *blk;
+
+		if (!ch->q[i].q || !ch->q[i].q->inflight)
+			continue;
+		blk = ch->q[i].lun->blk;
+		if (!blk->remote)
+			continue;
+		if (!blk->wakes_owner)
+			return UINT32_MAX;
+		if (blk->busy_max_us > want)
+			want = blk->busy_max_us;
+	}
+	return want;
 }
 
 static int svsp_open(struct ovb_vsp_dev *dev, struct ovb_chan *chan,

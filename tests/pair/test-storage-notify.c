@@ -8,7 +8,8 @@
  * the guest's answers leave from that thread (backend_direct counts them),
  * the data is right, and the queue never has two users at once; a guest
  * that stops reading its ring does not stall that thread; the host
- * worker does not busy-spin for such a backend (wakes_owner).
+ * worker busy-spins for such a backend (wakes_owner) no longer than it
+ * allows (busy_max_us), and not at all when it allows none.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -210,8 +211,12 @@ static void wait_all(struct sfx_io *p, int n)
 		PAIR_WAIT(__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE));
 }
 
-/* The thread-backed LUN on @f, its thread started. */
-static void thr_start(struct sfx *f, pthread_t *tid, bool wakes_owner)
+/*
+ * The thread-backed LUN on @f, its thread started; @busy_max_us: the
+ * spin a waking engine allows (struct ovb_blk).
+ */
+static void thr_start(struct sfx *f, pthread_t *tid, bool wakes_owner,
+		      uint32_t busy_max_us)
 {
 	struct ovb_blk *blk = calloc(1, sizeof(*blk));
 	int before;
@@ -229,6 +234,7 @@ static void thr_start(struct sfx *f, pthread_t *tid, bool wakes_owner)
 	blk->block_size = 512;
 	blk->remote = true;
 	blk->wakes_owner = wakes_owner;
+	blk->busy_max_us = busy_max_us;
 	snprintf(blk->name, sizeof(blk->name), "thr");
 	assert_int_equal(pthread_create(tid, NULL, thr_main, NULL), 0);
 	before = f->changes;
@@ -287,7 +293,7 @@ static void test_answers_from_backend_thread(void **state)
 	pthread_t tid;
 
 	(void)state;
-	thr_start(f, &tid, true);
+	thr_start(f, &tid, true, 0);
 	ovb_storvsp_get_stats(f->scsi, &a);
 	thr_rounds(s, buf);
 	ovb_storvsp_get_stats(f->scsi, &b);
@@ -301,15 +307,22 @@ static void test_answers_from_backend_thread(void **state)
 	thr_finish_all(f, tid);
 }
 
+/* The host channels' busy spin over a run (busy_spin_run). */
+struct busy_count {
+	uint64_t spun_us, hits, sleeps;
+};
+
 /*
- * The host worker's busy spin (remote LUNs, ovb_chan_set_busy) is not for
- * an engine whose own threads wake the worker (wakes_owner, as RBD's):
- * the same rounds with the spin allowed (host_stream; every LUN remote,
- * so no stream spin) leave the host's channels without a busy spin.  The
- * same backend without wakes_owner is spun for (the counters can see it).
- * Returns the host's adapt_spin_us + adapt_hits over the rounds.
+ * The host worker's busy spin (remote LUNs, ovb_chan_set_busy) for an
+ * engine whose own threads wake the worker (wakes_owner, as RBD's) is at
+ * most the engine's busy_max_us, none when that is 0: three times
+ * thr_rounds with the spin allowed (host_stream; every LUN remote, so no
+ * stream spin).  The same backend without wakes_owner is spun for as
+ * any remote disk.  Fills @c with the host's counters over the rounds;
+ * false where turns are caller-driven (they neither sleep nor spin).
  */
-static uint64_t busy_spin_run(bool wakes_owner)
+static bool busy_spin_run(bool wakes_owner, uint32_t busy_max_us,
+			  struct busy_count *c)
 {
 	struct sfx_opts o = { .host_stream = true, .remote = true };
 	struct sfx *f = sfx_new(&o);
@@ -317,41 +330,59 @@ static uint64_t busy_spin_run(bool wakes_owner)
 	uint8_t *buf = ovb_storvsc_alloc(s, 2 * 32 * 4096);
 	struct sfx_chans a, b;
 	pthread_t tid;
-	uint64_t spun;
 
 	if (f->loop) {
 		/* Caller-driven turns neither sleep nor spin. */
 		ovb_storvsc_free(s, buf, 2 * 32 * 4096);
 		sfx_free(f);
-		return UINT64_MAX;
+		return false;
 	}
-	thr_start(f, &tid, wakes_owner);
+	thr_start(f, &tid, wakes_owner, busy_max_us);
 	sfx_host_chans(f, &a);
 	for (unsigned int i = 0; i < 3; i++)
 		thr_rounds(s, buf);
 	sfx_host_chans(f, &b);
-	spun = (b.st.adapt_spin_us - a.st.adapt_spin_us) +
-	       (b.st.adapt_hits - a.st.adapt_hits);
-	print_message("wakes_owner=%d: host spun %llu us, %llu hits, "
-		      "%llu sleeps\n", wakes_owner,
-		      (unsigned long long)(b.st.adapt_spin_us -
-					   a.st.adapt_spin_us),
-		      (unsigned long long)(b.st.adapt_hits - a.st.adapt_hits),
-		      (unsigned long long)(b.st.sleeps - a.st.sleeps));
+	c->spun_us = b.st.adapt_spin_us - a.st.adapt_spin_us;
+	c->hits = b.st.adapt_hits - a.st.adapt_hits;
+	c->sleeps = b.st.sleeps - a.st.sleeps;
+	print_message("wakes_owner=%d busy_max_us=%u: host spun %llu us, "
+		      "%llu hits, %llu sleeps\n",
+		      wakes_owner, busy_max_us, (unsigned long long)c->spun_us,
+		      (unsigned long long)c->hits,
+		      (unsigned long long)c->sleeps);
 	ovb_storvsc_free(s, buf, 2 * 32 * 4096);
 	thr_finish_all(f, tid);
-	return spun;
+	return true;
 }
 
 static void test_no_busy_spin_when_engine_wakes(void **state)
 {
-	uint64_t with = busy_spin_run(false);
+	struct busy_count with, without;
 
 	(void)state;
-	if (with == UINT64_MAX)
+	if (!busy_spin_run(false, 0, &with))
 		skip();
-	assert_true(with > 0);
-	assert_int_equal(busy_spin_run(true), 0);
+	assert_true(with.spun_us + with.hits > 0);
+	assert_true(busy_spin_run(true, 0, &without));
+	assert_int_equal(without.spun_us + without.hits, 0);
+}
+
+/*
+ * A waking engine that allows a short spin (RBD's default spin=) gets
+ * one: the worker meets some of the work spinning, and no spin outlasts
+ * the bound by more than a slice of scheduling noise -- every spin ends
+ * in a hit, or in a sleep (a miss), so hits + sleeps bound their number.
+ */
+static void test_short_spin_when_engine_wakes(void **state)
+{
+	enum { BOUND_US = 60, SLACK_US = 200 };
+	struct busy_count c;
+
+	(void)state;
+	if (!busy_spin_run(true, BOUND_US, &c))
+		skip();
+	assert_true(c.hits > 0);
+	assert_true(c.spun_us <= (c.hits + c.sleeps) * (BOUND_US + SLACK_US));
 }
 
 static bool guest_held; /* under thr_lock */
@@ -387,7 +418,7 @@ static void test_full_ring_spares_backend_thread(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	thr_start(f, &tid, true);
+	thr_start(f, &tid, true, 0);
 	sfx_fill(buf, N * 4096, 77);
 	guest_held = true;
 	for (int i = 0; i < N; i++) {
@@ -431,6 +462,7 @@ int main(void)
 	    cmocka_unit_test(test_answers_from_backend_thread),
 	    cmocka_unit_test(test_full_ring_spares_backend_thread),
 	    cmocka_unit_test(test_no_busy_spin_when_engine_wakes),
+	    cmocka_unit_test(test_short_spin_when_engine_wakes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,11 +96,17 @@ static void test_spec_engine(void **state)
 			 0);
 	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "reap=librbd or reap=owner"));
-	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,spin=maybe", &s, err,
-					     sizeof(err)),
-			 0);
-	assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "spin=on or spin=off"));
+	/* spin=on, off, or a bound in microseconds up to 10 ms. */
+	static const char *const bad_spin[] = {
+	    "rbd:p/i,spin=maybe", "rbd:p/i,spin=-1", "rbd:p/i,spin=40us",
+	    "rbd:p/i,spin=10001"};
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(
+		    ovb_disk_spec_parse(bad_spin[i], &s, err, sizeof(err)), 0);
+		assert_int_equal(ovb_blk_open(&s, &blk, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "spin=on, spin=off or spin=US"));
+	}
 	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,reap=read,direct", &s,
 					     err, sizeof(err)),
 			 0);
@@ -109,6 +115,14 @@ static void test_spec_engine(void **state)
 	assert_int_equal(ovb_disk_spec_parse("rbd:p/i,conf=/nonexistent/c.conf",
 					     &s, err, sizeof(err)),
 			 0);
+	assert_true(ovb_blk_open(&s, &blk, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "/nonexistent/c.conf"));
+	/* A bound parses: the open gets as far as the configuration. */
+	assert_int_equal(
+	    ovb_disk_spec_parse("rbd:p/i,spin=40,conf=/nonexistent/"
+				"c.conf",
+				&s, err, sizeof(err)),
+	    0);
 	assert_true(ovb_blk_open(&s, &blk, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/nonexistent/c.conf"));
 }
