@@ -32,22 +32,26 @@ import sys
 import time
 
 
-def threads(pid):
-    """Every thread of @pid and of its children (recursively)."""
-    out, todo = [], [pid]
+def tree(pid):
+    """(process, its thread ids) for @pid and its children, recursively."""
+    todo = [pid]
     while todo:
         p = todo.pop()
         try:
             tids = os.listdir(f"/proc/{p}/task")
         except OSError:
             continue
+        yield p, tids
         for t in tids:
-            out.append(t)
             try:
                 todo += open(f"/proc/{p}/task/{t}/children").read().split()
             except OSError:
                 pass
-    return out
+
+
+def threads(pid):
+    """Every thread of @pid and of its children (recursively)."""
+    return [t for _, tids in tree(pid) for t in tids]
 
 
 def snap(out, vmbus, sock, pids):
@@ -77,20 +81,7 @@ def snap(out, vmbus, sock, pids):
 
 def procs(pid):
     """How many processes @pid's tree holds (itself included)."""
-    n, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        n += 1
-        for t in tids:
-            try:
-                todo += open(f"/proc/{p}/task/{t}/children").read().split()
-            except OSError:
-                pass
-    return n
+    return sum(1 for _ in tree(pid))
 
 
 def window(outs, at_a, at_b, vmbus, sock, pids):
