@@ -24,8 +24,8 @@
  * wakes it alone; wait=worker hands the rings back to the workers and
  * sleeps until one of them wakes it (two wake-ups per completion batch,
  * but a worker drains beside the busy job thread); wait=auto, the
- * default, the first while most requests are reads or writes of 64 KiB
- * or more, else the second (engine.h).
+ * default, the first while most requests are 64 KiB or more, else the
+ * second (engine.h).
  *
  * Data buffers: storvsc moves data GPA-direct, so a buffer must be guest
  * memory.  fio allocates its buffers itself, max_bs bytes per unit, laid

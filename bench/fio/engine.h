@@ -19,29 +19,13 @@
 /*
  * How the job thread waits for completions (wait=): on the rings itself
  * (job), or woken by storvsc's workers (worker), or (auto, the default)
- * on the rings while most of its requests are reads or 64 KiB or more --
- * each completion batch then costs one wake-up, and the worker's would be
- * a second -- and woken by the workers while most are writes under 64 KiB:
- * the job thread woken per signal takes their batches small and resubmits
- * them small, and the host's batches collapse after (docs/remote.md).
+ * on the rings while most of its requests are 64 KiB or more -- each
+ * completion then costs a wake-up, and the worker's would be a second --
+ * and woken by the workers for smaller ones, whose completions come in
+ * batches that a worker drains beside the busy job thread.
  */
 enum { OVBF_WAIT_AUTO, OVBF_WAIT_JOB, OVBF_WAIT_WORKER };
-#define OVBF_WAIT_BIG (64u * 1024) /* auto: a write this large or more */
-#define OVBF_WAIT_VOTES 64         /* auto: the vote's bound, each way */
-
-/**
- * wait=auto's vote, one per request: @big moves towards the job thread
- * (+1) for a read of any size or a write of OVBF_WAIT_BIG or more, towards
- * the workers (-1) for a smaller write or anything else, within
- * +-OVBF_WAIT_VOTES; the job waits on the rings while it is above 0.
- */
-static inline void ovbf_wait_vote(int *big, bool read, uint32_t len)
-{
-	if (read || len >= OVBF_WAIT_BIG)
-		*big += *big < OVBF_WAIT_VOTES;
-	else
-		*big -= *big > -OVBF_WAIT_VOTES;
-}
+#define OVBF_WAIT_BIG (64u * 1024) /* auto: a request this large or more */
 
 /** What fio's filename= says: host socket, disk, options. */
 struct ovbf_spec {
@@ -109,7 +93,8 @@ struct ovbf_job {
 	int sleeping;             /**< atomic: the job thread waits */
 	bool polled;              /**< the job thread holds the rings */
 	int efd;                  /**< wakes the job asleep on the rings */
-	int big;                  /**< wait=auto: ovbf_wait_vote() */
+	int big;                  /**< wait=auto: +1 per large request, -1
+				   *   per small one, within +-64 */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };

@@ -212,7 +212,10 @@ int ovbf_queue(struct fioabi_td *td, struct fioabi_io_u *u)
 	u->resid = 0;
 	__atomic_add_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
 	j->requests++;
-	ovbf_wait_vote(&j->big, n->io.op == OVB_STORVSC_READ, n->io.len);
+	if (n->io.len >= OVBF_WAIT_BIG)
+		j->big += j->big < 64;
+	else
+		j->big -= j->big > -64;
 	rc = ovb_storvsc_submit(t->s, &n->io);
 	if (rc) {
 		__atomic_sub_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
@@ -352,8 +355,8 @@ static int ms_left(const struct timespec *deadline)
 }
 
 /*
- * Interrupt mode, nothing completed (wait=job, or auto with reads or
- * large writes): drain the rings here
+ * Interrupt mode, nothing completed (wait=job, or auto with large
+ * requests): drain the rings here
  * once, and if that brings nothing, sleep on them with the workers kept
  * asleep (ovb_storvsc_poll_sleep): the host's next signal wakes this
  * thread alone, where a worker's wake-up and then ours would be two.  The

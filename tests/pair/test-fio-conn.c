@@ -183,43 +183,12 @@ static void test_all_granted(void **state)
 	host_stop();
 }
 
-/*
- * wait=auto by direction: 4k reads take the job thread onto the rings,
- * 4k writes hand it back to the workers, large writes take it again;
- * the vote stays within its bound, so a run's first requests decide only
- * until the next OVBF_WAIT_VOTES say otherwise.
- */
-static void test_wait_vote(void **state)
-{
-	int big = 0;
-	int i;
-
-	(void)state;
-	for (i = 0; i < 200; i++)
-		ovbf_wait_vote(&big, true, 4096);
-	assert_int_equal(big, OVBF_WAIT_VOTES); /* randread 4k: job */
-	for (i = 0; i < OVBF_WAIT_VOTES; i++)
-		ovbf_wait_vote(&big, false, 4096);
-	assert_int_equal(big, 0); /* as many writes back: not yet job */
-	for (i = 0; i < 200; i++)
-		ovbf_wait_vote(&big, false, 4096);
-	assert_int_equal(big, -OVBF_WAIT_VOTES); /* randwrite 4k: workers */
-	for (i = 0; i < 200; i++)
-		ovbf_wait_vote(&big, false, 128 * 1024);
-	assert_int_equal(big, OVBF_WAIT_VOTES); /* write 128k: job */
-	ovbf_wait_vote(&big, false, OVBF_WAIT_BIG - 512);
-	assert_int_equal(big, OVBF_WAIT_VOTES - 1); /* a write under: worker */
-	ovbf_wait_vote(&big, true, 128 * 1024);
-	assert_int_equal(big, OVBF_WAIT_VOTES); /* read 128k: job */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fewer_granted),
 		cmocka_unit_test(test_granted_not_opened),
 		cmocka_unit_test(test_all_granted),
-		cmocka_unit_test(test_wait_vote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
