@@ -342,7 +342,14 @@ static bool poll_for(struct ovbf_job *j)
 	}
 }
 
-/* Milliseconds until @deadline (CLOCK_REALTIME), at least 0. */
+/*
+ * The longest sleep on the rings when fio gives no deadline: a wake-up
+ * lost on the hand-over between the job thread and the workers costs
+ * this much, never a hang (docs/remote.md, "`wait=auto` by direction").
+ */
+#define OVBF_RING_WAIT_MS 1000
+
+/* Milliseconds until @deadline (CLOCK_REALTIME), 0 to OVBF_RING_WAIT_MS. */
 static int ms_left(const struct timespec *deadline)
 {
 	struct timespec now;
@@ -351,7 +358,9 @@ static int ms_left(const struct timespec *deadline)
 	clock_gettime(CLOCK_REALTIME, &now);
 	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
 	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+	if (ms > OVBF_RING_WAIT_MS)
+		ms = OVBF_RING_WAIT_MS;
+	return ms < 0 ? 0 : (int)ms;
 }
 
 /*
@@ -380,7 +389,8 @@ static bool ring_wait(struct ovbf_job *j, const struct timespec *deadline)
 	__atomic_store_n(&j->sleeping, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&j->done, __ATOMIC_SEQ_CST))
 		ovb_storvsc_poll_sleep(j->targets[0].s, j->efd,
-				       deadline ? ms_left(deadline) : -1);
+				       deadline ? ms_left(deadline)
+						: OVBF_RING_WAIT_MS);
 	__atomic_store_n(&j->sleeping, 0, __ATOMIC_RELAXED);
 	if (read(j->efd, &v, sizeof(v)) < 0) {
 		/* nothing written: the rings woke us, or the time ran out */

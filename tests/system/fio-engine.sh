@@ -67,7 +67,7 @@ kill_host_after() {
 # ovbfio NAME FILENAME ARGS...: fio through the engine, log kept.
 ovbfio() {
 	local name=$1 file=$2; shift 2
-	if ! OVB_FIO_VERBOSE=1 timeout 120 env "${fio_env[@]}" fio --name="$name" \
+	if ! OVB_FIO_VERBOSE=1 timeout -k 10 120 env "${fio_env[@]}" fio --name="$name" \
 		--verify_state_save=0 \
 		--ioengine=external:"$ENGINE" --filename="$file" "$@" \
 		>"$dir/$name.log" 2>&1; then
@@ -152,7 +152,7 @@ echo "fio-engine: a bad option and a missing LUN are refused by name"
 # sized before it starts: fio counts only the engine's init() failing).
 nobody() {
 	local name=$1 want=$2; shift 2
-	if timeout 120 env "${fio_env[@]}" fio --name="$name" \
+	if timeout -k 10 120 env "${fio_env[@]}" fio --name="$name" \
 		--ioengine=external:"$ENGINE" --size=1M --rw=read "$@" \
 		>"$dir/$name.log" 2>&1; then
 		cat "$dir/$name.log"; echo "fio-engine: $name: fio passed"; exit 1
