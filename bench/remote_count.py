@@ -34,9 +34,9 @@ import time
 
 def tree(pid):
     """(process, its thread ids) for @pid and its children, recursively."""
-    todo = [pid]
-    while todo:
-        p = todo.pop()
+    pending = [pid]
+    while pending:
+        p = pending.pop()
         try:
             tids = os.listdir(f"/proc/{p}/task")
         except OSError:
@@ -44,7 +44,7 @@ def tree(pid):
         yield p, tids
         for t in tids:
             try:
-                todo += open(f"/proc/{p}/task/{t}/children").read().split()
+                pending += open(f"/proc/{p}/task/{t}/children").read().split()
             except OSError:
                 pass
 
